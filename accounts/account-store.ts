@@ -1,0 +1,162 @@
+// The account store: one folder per account, dataDir/accounts/DOMAIN/NAME/, holding account.json
+// (settings and the scrypt password hash) and Maildir/ (the mailboxes).
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { type AccountAddress, formatAddress, LocalDomains } from './names.js';
+import { hashPassword, verifyNothing, verifyPassword } from './password.js';
+
+/** What account.json holds. */
+export interface AccountRecord {
+  name: string;
+  domain: string;
+  /** scrypt hash (see password.ts); never the password. */
+  passwordHash: string;
+  /** APOP shared secret (RFC 1939 section 7); APOP needs it in the clear, so the file is mode 0600. */
+  apopSecret: string | null;
+  disabled: boolean;
+  /** ISO date after which sign-in is refused, or null. */
+  expires: string | null;
+  /** Alerts waiting to be shown at sign-in (CommuniGate), oldest first. */
+  alerts: string[];
+  created: string;
+}
+
+export interface AccountChanges {
+  password?: string;
+  apopSecret?: string | null;
+  disabled?: boolean;
+  expires?: string | null;
+}
+
+/** Why a sign-in failed; logged for the operator, never told to the client. */
+export type SignInRefusal = 'unknown-user' | 'bad-password' | 'disabled' | 'expired';
+
+export type SignInResult = { ok: true; account: AccountRecord } | { ok: false; reason: SignInRefusal };
+
+/** A problem the operator must fix (a damaged account.json); the message names the file. */
+export class AccountStoreError extends Error {}
+
+export class AccountStore {
+  readonly domains: LocalDomains;
+  private readonly root: string;
+
+  constructor(dataDir: string, domains: LocalDomains) {
+    this.root = join(dataDir, 'accounts');
+    this.domains = domains;
+  }
+
+  accountDir(a: AccountAddress): string {
+    return join(this.root, a.domain, a.name);
+  }
+
+  maildir(a: AccountAddress): string {
+    return join(this.accountDir(a), 'Maildir');
+  }
+
+  private recordPath(a: AccountAddress): string {
+    return join(this.accountDir(a), 'account.json');
+  }
+
+  /** The account's record, or null when there is no such account. */
+  async get(a: AccountAddress): Promise<AccountRecord | null> {
+    const path = this.recordPath(a);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const record = JSON.parse(text) as AccountRecord;
+      if (typeof record.passwordHash !== 'string') throw new Error('passwordHash is missing');
+      return { ...record, alerts: record.alerts ?? [], apopSecret: record.apopSecret ?? null, expires: record.expires ?? null };
+    } catch (err) {
+      throw new AccountStoreError(`${path} is damaged (${(err as Error).message}); restore it or re-create the account with "postern account set ${formatAddress(a)} --password ..."`);
+    }
+  }
+
+  async exists(a: AccountAddress): Promise<boolean> {
+    return (await this.get(a)) !== null;
+  }
+
+  async add(a: AccountAddress, password: string, apopSecret: string | null = null): Promise<AccountRecord> {
+    if (await this.exists(a)) throw new AccountStoreError(`account ${formatAddress(a)} already exists`);
+    const record: AccountRecord = {
+      name: a.name,
+      domain: a.domain,
+      passwordHash: await hashPassword(password),
+      apopSecret,
+      disabled: false,
+      expires: null,
+      alerts: [],
+      created: new Date().toISOString(),
+    };
+    await mkdir(this.accountDir(a), { recursive: true, mode: 0o700 });
+    for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(this.maildir(a), sub), { recursive: true, mode: 0o700 });
+    await this.write(record);
+    return record;
+  }
+
+  async update(a: AccountAddress, changes: AccountChanges): Promise<AccountRecord> {
+    const record = await this.get(a);
+    if (!record) throw new AccountStoreError(`no account ${formatAddress(a)}`);
+    if (changes.password !== undefined) record.passwordHash = await hashPassword(changes.password);
+    if (changes.apopSecret !== undefined) record.apopSecret = changes.apopSecret;
+    if (changes.disabled !== undefined) record.disabled = changes.disabled;
+    if (changes.expires !== undefined) record.expires = changes.expires;
+    await this.write(record);
+    return record;
+  }
+
+  private async write(record: AccountRecord): Promise<void> {
+    await writeFileAtomic(this.recordPath(record), `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  }
+
+  /** Every account in every local domain folder, sorted by domain then name. */
+  async list(): Promise<AccountRecord[]> {
+    const out: AccountRecord[] = [];
+    for (const domain of (await readdirOrEmpty(this.root)).sort()) {
+      for (const name of (await readdirOrEmpty(join(this.root, domain))).sort()) {
+        const record = await this.get({ name, domain });
+        if (record) out.push(record);
+      }
+    }
+    return out;
+  }
+
+  /** Removes the account folder and all its mail. */
+  async remove(a: AccountAddress): Promise<void> {
+    if (!(await this.exists(a))) throw new AccountStoreError(`no account ${formatAddress(a)}`);
+    await rm(this.accountDir(a), { recursive: true, force: true });
+  }
+
+  /**
+   * Checks a sign-in. Every path costs one scrypt computation, so an unknown user, a wrong password
+   * and a disabled account take the same time; the reason is for the log only.
+   */
+  async signIn(a: AccountAddress | null, password: string, now = new Date()): Promise<SignInResult> {
+    const record = a ? await this.get(a) : null;
+    if (!record) {
+      await verifyNothing(password);
+      return { ok: false, reason: 'unknown-user' };
+    }
+    if (!(await verifyPassword(password, record.passwordHash))) return { ok: false, reason: 'bad-password' };
+    if (record.disabled) return { ok: false, reason: 'disabled' };
+    if (record.expires && Date.parse(record.expires) <= now.getTime()) return { ok: false, reason: 'expired' };
+    return { ok: true, account: record };
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    const names = await readdir(dir);
+    const dirs: string[] = [];
+    for (const n of names) if (!n.startsWith('.') && (await stat(join(dir, n))).isDirectory()) dirs.push(n);
+    return dirs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}

@@ -1,0 +1,64 @@
+// The contract between a protocol module and message storage. The POP module sees only these
+// interfaces; the Maildir implementation lives in accounts/maildir/.
+import type { Readable } from 'node:stream';
+import type { AccountAddress } from './names.js';
+
+/**
+ * A fixed view of one mailbox, taken when a session opens it. Message indexes are 0-based and never
+ * change for the life of the snapshot, whatever other sessions (POP, IMAP) do to the mailbox meanwhile.
+ * Nothing is locked: a message another session removed makes open() reject with MessageGoneError.
+ */
+export interface MailboxSnapshot {
+  /** How many messages the snapshot holds. */
+  readonly count: number;
+  /** Sum of size(i) over all messages. */
+  readonly totalSize: number;
+  /**
+   * The message's POP octet count: its bytes with every line ending as CRLF and a final line ending
+   * added if missing. That is exactly what RETR sends before dot-stuffing.
+   */
+  size(index: number): number;
+  /** A unique id (1-70 chars of 0x21-0x7E), stable across sessions, flag changes and restarts. */
+  uidl(index: number): string;
+  /** The message's raw bytes as stored. Rejects with MessageGoneError if the message was removed. */
+  open(index: number): Promise<Readable>;
+  /** Sets the Seen flag (visible to IMAP servers on the same store). A removed message is ignored. */
+  markSeen(index: number): Promise<void>;
+  /** Removes the given messages (POP UPDATE state). A message already gone counts as removed. */
+  commit(indexes: readonly number[]): Promise<CommitResult>;
+}
+
+export interface CommitResult {
+  /** Messages removed now or found already removed by someone else. */
+  removed: number;
+  /** Messages that could not be removed (an I/O error); they stay in the mailbox. */
+  failed: number;
+}
+
+/** The message is no longer in the mailbox: another session deleted it. */
+export class MessageGoneError extends Error {
+  constructor() {
+    super('message was removed by another session');
+  }
+}
+
+/** A mailbox name that can never name a mailbox (an escape attempt, a control character...). */
+export class MailboxNameError extends Error {}
+
+export interface DeliveryResult {
+  /** The stored file's name (for logs). */
+  id: string;
+  /** Octets on disk. */
+  size: number;
+  /** POP octet count (see MailboxSnapshot.size). */
+  popSize: number;
+}
+
+export interface MailStore {
+  /** Opens a snapshot of `mailbox` ("INBOX" or a name like "lists/info") of the account. */
+  openMailbox(account: AccountAddress, mailbox: string): Promise<MailboxSnapshot>;
+  /** True when the mailbox exists. */
+  hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean>;
+  /** Stores one RFC 5322 message read from `input`; resolves only once it is safely on disk. */
+  deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>): Promise<DeliveryResult>;
+}

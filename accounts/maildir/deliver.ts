@@ -1,0 +1,87 @@
+// Delivery into a Maildir folder: write tmp/NAME, fsync, rename to new/NAME,S=<size>,W=<pop size>.
+// The rename is the commit: a crash before it leaves the message only in tmp/ (never shown) and the
+// caller has not been told it was stored, so the sender keeps it and tries again.
+import { open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeliveryResult } from '../mail-store.js';
+import { syncDir } from '../atomic-file.js';
+import { CrlfSizeCounter } from './crlf-size.js';
+import { newBaseName } from './filename.js';
+
+/** The input held no message at all. */
+export class EmptyMessageError extends Error {
+  constructor() {
+    super('the message is empty');
+  }
+}
+
+const FLUSH_AT = 256 * 1024;
+
+/**
+ * Reads a message from `input` into `folder`. A leading mbox "From " envelope line is dropped, and a
+ * last line without a line ending gets one, so that the stored size and the POP size agree with what
+ * other Maildir readers (Dovecot) compute.
+ */
+export async function deliverToMaildir(folder: string, input: AsyncIterable<Buffer>): Promise<DeliveryResult> {
+  const base = newBaseName();
+  const tmpPath = join(folder, 'tmp', base);
+  const handle = await open(tmpPath, 'wx', 0o600);
+  const counter = new CrlfSizeCounter();
+  let size = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let head: Buffer | null = Buffer.alloc(0); // bytes of the first line while we decide about "From "
+  let lastByte = -1;
+  let crlfStyle = false;
+
+  const write = async (chunk: Buffer, force = false) => {
+    if (chunk.length > 0) {
+      counter.add(chunk);
+      size += chunk.length;
+      lastByte = chunk[chunk.length - 1];
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+    }
+    if (pendingBytes >= FLUSH_AT || (force && pendingBytes > 0)) {
+      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      await handle.write(data);
+    }
+  };
+
+  try {
+    for await (const raw of input) {
+      let chunk = raw;
+      if (head !== null) {
+        head = Buffer.concat([head, chunk]);
+        const nl = head.indexOf(10);
+        if (nl < 0 && head.length < 4096) continue;
+        crlfStyle = nl > 0 && head[nl - 1] === 13;
+        chunk = head.subarray(0, 5).toString('latin1') === 'From ' && nl >= 0 ? head.subarray(nl + 1) : head;
+        head = null;
+      }
+      await write(chunk);
+    }
+    if (head !== null) await write(head); // a short message with no line ending at all
+    if (size === 0) throw new EmptyMessageError();
+    if (lastByte !== 10) await write(Buffer.from(crlfStyle ? '\r\n' : '\n'));
+    await write(Buffer.alloc(0), true);
+    await handle.sync();
+    await handle.close();
+  } catch (err) {
+    await handle.close().catch(() => {});
+    await unlink(tmpPath).catch(() => {});
+    throw err;
+  }
+
+  const name = `${base},S=${size},W=${counter.size}`;
+  try {
+    await rename(tmpPath, join(folder, 'new', name));
+  } catch (err) {
+    await unlink(tmpPath).catch(() => {});
+    throw err;
+  }
+  await syncDir(join(folder, 'new'));
+  return { id: name, size, popSize: counter.size };
+}

@@ -1,0 +1,58 @@
+// Maildir file names: BASE[,S=<size>][,W=<pop size>][:2,<flags>]
+// BASE is "SECS.M<usec>P<pid>Q<n>.HOST" for files Postern writes; other agents use other forms.
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+
+export interface MaildirName {
+  /** The unique part, before any ",key=value" field or ":2," info. */
+  base: string;
+  /** W=, the POP octet count, when present. */
+  popSize: number | undefined;
+  /** The flag letters after ":2,", or "" (no info part, as in new/). */
+  flags: string;
+}
+
+export function parseMaildirName(name: string): MaildirName {
+  const colon = name.indexOf(':');
+  const head = colon < 0 ? name : name.slice(0, colon);
+  const info = colon < 0 ? '' : name.slice(colon + 1);
+  const comma = head.indexOf(',');
+  const base = comma < 0 ? head : head.slice(0, comma);
+  let popSize: number | undefined;
+  if (comma >= 0) {
+    const w = /,W=(\d+)/.exec(head);
+    if (w) popSize = Number(w[1]);
+  }
+  return { base, popSize, flags: info.startsWith('2,') ? info.slice(2) : '' };
+}
+
+/** The file name with `flags` as its info part (sorted, as the Maildir spec asks). */
+export function withFlags(name: string, flags: string): string {
+  const colon = name.indexOf(':');
+  const head = colon < 0 ? name : name.slice(0, colon);
+  return `${head}:2,${[...new Set(flags)].sort().join('')}`;
+}
+
+/** A UIDL for a base name: the base itself when it fits RFC 1939's 1-70 chars of 0x21-0x7E, else a hash. */
+export function uidlFor(base: string): string {
+  if (base.length > 0 && base.length <= 70 && /^[\x21-\x7e]+$/.test(base)) return base;
+  return `h${createHash('sha256').update(base).digest('hex').slice(0, 40)}`;
+}
+
+// The Maildir spec: "/" and ":" in the host name are written as \057 and \072.
+const host = hostname().replace(/\//g, '\\057').replace(/:/g, '\\072') || 'localhost';
+let sequence = 0;
+
+/** A new unique base name: seconds, microseconds, pid and a per-process counter, then the host. */
+export function newBaseName(now = Date.now()): string {
+  const secs = Math.floor(now / 1000);
+  const usec = (now % 1000) * 1000 + Math.floor(Math.random() * 1000);
+  sequence += 1;
+  return `${secs}.M${usec}P${process.pid}Q${sequence}.${host}`;
+}
+
+/** Seconds since the epoch at the front of a Maildir name, or 0; used to list oldest first. */
+export function arrivalSeconds(name: string): number {
+  const n = parseInt(name, 10);
+  return Number.isFinite(n) ? n : 0;
+}

@@ -1,0 +1,137 @@
+// A snapshot of one Maildir folder (see MailboxSnapshot in ../mail-store.ts). Lists new/ and cur/
+// once; afterwards a message is found again by its base name if another session renamed it (a flag
+// change) and reported gone if it was removed. Nothing is locked.
+import { open, readdir, rename, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { type CommitResult, type MailboxSnapshot, MessageGoneError } from '../mail-store.js';
+import { arrivalSeconds, parseMaildirName, uidlFor, withFlags } from './filename.js';
+import { SizeCache } from './size-cache.js';
+
+type Sub = 'new' | 'cur';
+
+interface Entry {
+  sub: Sub;
+  name: string;
+  base: string;
+  size: number;
+}
+
+const RENAME_RETRIES = 5;
+
+export class MaildirSnapshot implements MailboxSnapshot {
+  readonly count: number;
+  readonly totalSize: number;
+
+  private constructor(
+    private readonly folder: string,
+    private readonly entries: Entry[],
+  ) {
+    this.count = entries.length;
+    this.totalSize = entries.reduce((sum, e) => sum + e.size, 0);
+  }
+
+  static async open(folder: string): Promise<MaildirSnapshot> {
+    const listed: { sub: Sub; name: string; secs: number }[] = [];
+    for (const sub of ['new', 'cur'] as const) {
+      for (const name of await readdir(join(folder, sub))) {
+        if (!name.startsWith('.')) listed.push({ sub, name, secs: arrivalSeconds(name) });
+      }
+    }
+    // Oldest first, like the order the mail arrived in; ties broken by name for a stable order.
+    listed.sort((a, b) => a.secs - b.secs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+    let cache: SizeCache | undefined;
+    const entries: Entry[] = [];
+    for (const { sub, name } of listed) {
+      const parsed = parseMaildirName(name);
+      let size = parsed.popSize;
+      if (size === undefined) {
+        cache ??= await SizeCache.load(folder);
+        try {
+          size = await cache.sizeOf(parsed.base, join(folder, sub, name));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed while we listed
+          throw err;
+        }
+      }
+      entries.push({ sub, name, base: parsed.base, size });
+    }
+    if (cache) await cache.save(new Set(entries.map((e) => e.base)));
+    return new MaildirSnapshot(folder, entries);
+  }
+
+  size(index: number): number {
+    return this.entries[index].size;
+  }
+
+  uidl(index: number): string {
+    return uidlFor(this.entries[index].base);
+  }
+
+  private path(e: Entry): string {
+    return join(this.folder, e.sub, e.name);
+  }
+
+  /** Finds where a message is now, after another session renamed it; false when it is gone. */
+  private async relocate(e: Entry): Promise<boolean> {
+    for (const sub of ['cur', 'new'] as const) {
+      for (const name of await readdir(join(this.folder, sub))) {
+        if (name.startsWith(e.base) && parseMaildirName(name).base === e.base) {
+          e.sub = sub;
+          e.name = name;
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Runs `op` on the message's current path, following renames by other sessions. */
+  private async withCurrentPath<T>(e: Entry, op: (path: string) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await op(this.path(e));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= RENAME_RETRIES) throw err;
+        if (!(await this.relocate(e))) throw new MessageGoneError();
+      }
+    }
+  }
+
+  async open(index: number): Promise<Readable> {
+    const handle = await this.withCurrentPath(this.entries[index], (p) => open(p, 'r'));
+    return handle.createReadStream({ highWaterMark: 128 * 1024 });
+  }
+
+  async markSeen(index: number): Promise<void> {
+    const e = this.entries[index];
+    try {
+      await this.withCurrentPath(e, async (from) => {
+        const flags = parseMaildirName(e.name).flags;
+        if (e.sub === 'cur' && flags.includes('S')) return;
+        const name = withFlags(e.name, `${flags}S`);
+        await rename(from, join(this.folder, 'cur', name));
+        e.sub = 'cur';
+        e.name = name;
+      });
+    } catch (err) {
+      if (!(err instanceof MessageGoneError)) throw err;
+    }
+  }
+
+  async commit(indexes: readonly number[]): Promise<CommitResult> {
+    let removed = 0;
+    let failed = 0;
+    for (const index of indexes) {
+      try {
+        await this.withCurrentPath(this.entries[index], (p) => unlink(p));
+        removed++;
+      } catch (err) {
+        if (err instanceof MessageGoneError) removed++;
+        else failed++;
+      }
+    }
+    return { removed, failed };
+  }
+}

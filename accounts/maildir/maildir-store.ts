@@ -1,0 +1,42 @@
+// The embedded mail store: each account's mailboxes in Maildir++ under its account folder.
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AccountStore } from '../account-store.js';
+import type { DeliveryResult, MailboxSnapshot, MailStore } from '../mail-store.js';
+import type { AccountAddress } from '../names.js';
+import { deliverToMaildir } from './deliver.js';
+import { isInbox, mailboxFolder } from './mailbox-path.js';
+import { MaildirSnapshot } from './maildir-snapshot.js';
+
+export class MaildirStore implements MailStore {
+  constructor(private readonly accounts: AccountStore) {}
+
+  folder(account: AccountAddress, mailbox: string): string {
+    return mailboxFolder(this.accounts.maildir(account), mailbox);
+  }
+
+  async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
+    try {
+      return (await stat(join(this.folder(account, mailbox), 'cur'))).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Creates the folder's tmp/, new/ and cur/ (INBOX is re-created if an operator removed it). */
+  async ensureMailbox(account: AccountAddress, mailbox: string): Promise<string> {
+    const folder = this.folder(account, mailbox);
+    for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(folder, sub), { recursive: true, mode: 0o700 });
+    return folder;
+  }
+
+  async openMailbox(account: AccountAddress, mailbox: string): Promise<MailboxSnapshot> {
+    const folder = isInbox(mailbox) ? await this.ensureMailbox(account, mailbox) : this.folder(account, mailbox);
+    return MaildirSnapshot.open(folder);
+  }
+
+  async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>): Promise<DeliveryResult> {
+    const folder = isInbox(mailbox) ? await this.ensureMailbox(account, mailbox) : this.folder(account, mailbox);
+    return deliverToMaildir(folder, input);
+  }
+}

@@ -1,0 +1,38 @@
+// postern deliver ADDRESS [--mailbox M]: a local delivery agent for an MTA (like dovecot-lda).
+// Exit codes follow sysexits so the MTA knows to bounce (67) or to retry later (75).
+import type { Command } from 'commander';
+import { MailboxNameError } from '../accounts/mail-store.js';
+import { EmptyMessageError } from '../accounts/maildir/deliver.js';
+import { formatAddress } from '../accounts/names.js';
+import { openContext, parseAccount } from './context.js';
+import { CliError, EXIT } from './exit.js';
+
+export function deliverCommand(program: Command): void {
+  program
+    .command('deliver')
+    .argument('<address>', 'the recipient: NAME or NAME@DOMAIN')
+    .description('store one message read from standard input in a mailbox (exit 67: unknown user, 75: try again later)')
+    .option('--mailbox <mailbox>', 'the mailbox to store it in (INBOX when that mailbox does not exist)', 'INBOX')
+    .action(async (addressArg: string, opts: { mailbox: string }, cmd: Command) => {
+      const ctx = await openContext(cmd.optsWithGlobals().config);
+      const address = parseAccount(ctx, addressArg, EXIT.noUser);
+      if (!(await ctx.accounts.exists(address))) throw new CliError(`${formatAddress(address)}: no such account`, EXIT.noUser);
+      let mailbox = opts.mailbox;
+      try {
+        if (!(await ctx.store.hasMailbox(address, mailbox))) {
+          if (mailbox.toUpperCase() !== 'INBOX') process.stderr.write(`postern: mailbox "${mailbox}" does not exist; delivering to INBOX\n`);
+          mailbox = 'INBOX';
+        }
+      } catch (err) {
+        if (err instanceof MailboxNameError) throw new CliError(`--mailbox: ${err.message}`, EXIT.usage);
+        throw err;
+      }
+      try {
+        await ctx.store.deliver(address, mailbox, process.stdin as AsyncIterable<Buffer>);
+      } catch (err) {
+        if (err instanceof EmptyMessageError) throw new CliError('no message on standard input', EXIT.dataErr);
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        throw new CliError(`cannot store the message for ${formatAddress(address)} (${code}); try again later`, EXIT.tempFail);
+      }
+    });
+}

@@ -1,0 +1,32 @@
+// The postern command line. Every command takes --config FILE (default ./postern.yaml when present,
+// else the embedded default).
+import { Command, CommanderError } from 'commander';
+import { accountCommands } from './account.js';
+import { deliverCommand } from './deliver.js';
+import { CliError, EXIT } from './exit.js';
+import { serveCommand } from './serve.js';
+
+const program = new Command('postern')
+  .description('Postern mail-access server')
+  .option('--config <file>', 'config file (default: ./postern.yaml if present, else built-in defaults)')
+  .showHelpAfterError()
+  .exitOverride();
+
+serveCommand(program);
+accountCommands(program);
+deliverCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; a wrong command line exits EX_USAGE. Commander already printed why.
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`postern: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`postern: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(EXIT.software);
+}

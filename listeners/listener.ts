@@ -1,0 +1,100 @@
+// A listener binds one socket from the config and hands each accepted connection to its module.
+// One class for every mode; the mode decides how a connection is prepared before the module sees it.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { ListenerConfig } from '../modules/kernel/config.js';
+import type { Logger } from '../modules/kernel/logger.js';
+import { type Connection, formatPeer, isLoopback, nextConnectionId } from './connection.js';
+
+/** Binding failed; the message names the listener, the port, the reason and the fix. */
+export class ListenError extends Error {}
+
+export type ConnectionHandler = (conn: Connection) => void;
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability)',
+  EADDRINUSE: 'the port is already in use (is another POP server running?)',
+  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+};
+
+export class Listener {
+  private server: Server | null = null;
+
+  constructor(
+    readonly config: ListenerConfig,
+    /** Where the listener stands in the config's list, for error messages. */
+    private readonly index: number,
+    private readonly handler: ConnectionHandler,
+    private readonly log: Logger,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** The bound port (differs from config.port when that is 0). */
+  get port(): number {
+    const addr = this.server?.address();
+    return addr && typeof addr === 'object' ? addr.port : this.config.port;
+  }
+
+  async start(portOffset = 0): Promise<void> {
+    const port = this.config.port === 0 ? 0 : this.config.port + portOffset;
+    try {
+      this.server = await this.bind(this.config.address, port);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      // A machine without IPv6 cannot bind "::"; every IPv4 address is the next best thing.
+      if (this.config.address === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+        this.log.info({ listener: this.name }, 'IPv6 is not available; listening on IPv4 only');
+        this.server = await this.bind('0.0.0.0', port).catch((e: unknown) => this.explain(e, '0.0.0.0', port));
+      } else {
+        this.explain(err, this.config.address, port);
+      }
+    }
+    this.log.info({ listener: this.name, module: this.config.module, address: this.config.address, port: this.port, tls: this.config.tls }, 'listening');
+  }
+
+  private bind(address: string, port: number): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      server.once('error', reject);
+      server.listen({ host: address, port, backlog: 511 }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log.error({ listener: this.name, err }, 'listener error'));
+        resolve(server);
+      });
+    });
+  }
+
+  private explain(err: unknown, address: string, port: number): never {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const why = REASONS[code] ?? (err as Error).message;
+    const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    throw new ListenError(
+      `cannot listen on ${where} for listener "${this.name}": ${why}. ` +
+        `Change listeners[${this.index}].port in the config, or start with --port-offset N to add N to every port (--port-offset 10000 makes ${port} ${port + 10000}).`,
+    );
+  }
+
+  private accept(socket: Socket): void {
+    socket.on('error', () => {}); // the module logs what matters; an early reset must not crash the process
+    const remoteAddress = socket.remoteAddress ?? 'unknown';
+    const conn: Connection = {
+      id: nextConnectionId(),
+      listener: this.name,
+      peer: formatPeer(socket.remoteAddress, socket.remotePort),
+      remoteAddress,
+      loopback: isLoopback(remoteAddress),
+      socket,
+      secure: false,
+    };
+    this.handler(conn);
+  }
+
+  /** Stops accepting new connections; open connections go on. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

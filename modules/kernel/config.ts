@@ -1,0 +1,160 @@
+// The configuration: one typed object, validated at start. Every key is optional; an unknown or
+// malformed key is an error that names the key and the expected form. Documented key by key in
+// README.md and postern.example.yaml.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+const seconds = (what: string) =>
+  z.number({ error: `expected a number of seconds (${what})` }).positive({ error: `expected a number of seconds greater than 0 (${what})` });
+const count = (what: string, min: number, max: number) =>
+  z.number({ error: `expected a whole number ${min}-${max} (${what})` }).int({ error: `expected a whole number ${min}-${max} (${what})` }).min(min, { error: `expected a whole number ${min}-${max} (${what})` }).max(max, { error: `expected a whole number ${min}-${max} (${what})` });
+
+const listenerSchema = z.strictObject({
+  /** A name for logs and errors, unique among listeners. */
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'expected a name of letters, digits, - and _' }),
+  /** The module that serves the connections; "pop" is the only one so far. */
+  module: z.string().default('pop'),
+  /** The address to bind: "::" (every IPv6 and IPv4 address), "0.0.0.0", "127.0.0.1", ... */
+  address: z.string().default('::'),
+  /** TCP port; 0 picks a free one (tests). */
+  port: count('a TCP port', 0, 65535),
+  /** "none": clear text. */
+  tls: z.enum(['none'], { error: 'expected "none" (TLS listeners are not available yet)' }).default('none'),
+});
+
+export const configSchema = z.strictObject({
+  /** Where accounts and mail live; relative to the config file's folder (or the working directory without one). */
+  dataDir: z.string({ error: 'expected a folder path' }).default('./data'),
+  /** Accounts named without @domain live in this domain. */
+  mainDomain: z.string({ error: 'expected a domain name, like example.org' }).default('localhost'),
+  /** More domains served here. */
+  domains: z.array(z.string({ error: 'expected a domain name' }), { error: 'expected a list of domain names' }).default([]),
+  /** The sockets to listen on; each serves one module. */
+  listeners: z
+    .array(listenerSchema, { error: 'expected a list of listeners, like [{ name: pop3, port: 110 }]' })
+    .default([{ name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none' }]),
+  /** How long SIGTERM lets open sessions finish before they are cut (seconds). */
+  shutdownTimeout: seconds('how long sessions may finish after SIGTERM').default(10),
+  pop: z
+    .strictObject({
+      /** Close a session idle this long (seconds). RFC 1939 section 3 asks for at least 600. */
+      idleTimeout: seconds('idle time before a session is closed').default(600),
+      /** Failed sign-ins before the connection is closed (OpenVMS: 2). */
+      maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(2),
+      /** false turns USER/PASS off (OpenVMS TCPIP$POP_DISUSERPASS). */
+      userPass: z.boolean({ error: 'expected true or false' }).default(true),
+      /** Longest command line accepted, in octets (RFC 2449 keeps clients within 255). */
+      maxLineLength: count('octets in a command line', 255, 65536).default(1024),
+      /** Bad commands in a row before the connection is closed. */
+      maxBadCommands: count('bad commands in a row', 1, 1000).default(10),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      /** error | info | protocol | debug */
+      level: z.enum(['error', 'info', 'protocol', 'debug'], { error: 'expected one of error, info, protocol, debug' }).default('info'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ListenerConfig = z.infer<typeof listenerSchema>;
+
+/** The validated config plus where it came from. */
+export interface LoadedConfig extends Config {
+  /** The file it was read from, or null for the embedded default. */
+  file: string | null;
+}
+
+/** A config problem for the operator; the message names the file and the key. */
+export class ConfigError extends Error {}
+
+export const DEFAULT_CONFIG_FILE = 'postern.yaml';
+
+/**
+ * Reads and validates the config. Without `file`, ./postern.yaml is used when present, otherwise the
+ * embedded default. Relative paths in the file are taken from the file's folder.
+ */
+export async function loadConfig(file?: string): Promise<LoadedConfig> {
+  let path: string | null = null;
+  if (file !== undefined) path = resolve(file);
+  else if (existsSync(DEFAULT_CONFIG_FILE)) path = resolve(DEFAULT_CONFIG_FILE);
+
+  let raw: unknown = {};
+  if (path !== null) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    raw = parseYaml(text, path);
+  }
+  return validateConfig(raw, path);
+}
+
+function parseYaml(text: string, path: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const where = e.linePos ? ` line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+    throw new ConfigError(`${path}${where}: not valid YAML: ${e.message.split('\n')[0]}`);
+  }
+  return doc.toJS() ?? {};
+}
+
+/** Validates an already-parsed config object (from YAML or from a test). */
+export function validateConfig(raw: unknown, path: string | null): LoadedConfig {
+  const where = path ?? 'config';
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => describeIssue(issue, where));
+    throw new ConfigError(lines.join('\n'));
+  }
+  const config = result.data;
+  const base = path ? dirname(path) : process.cwd();
+  config.dataDir = resolve(base, config.dataDir);
+
+  const seen = new Map<string, number>();
+  config.listeners.forEach((l, i) => {
+    if (seen.has(l.name)) throw new ConfigError(`${where}: listeners[${i}].name: "${l.name}" is used by listeners[${seen.get(l.name)}] too; give each listener its own name`);
+    seen.set(l.name, i);
+  });
+  return { ...config, file: path };
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+}
+
+function describeIssue(issue: z.core.$ZodIssue, where: string): string {
+  const at = keyPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeys(issue.path);
+    const keys = issue.keys.map((k) => (at ? `${at}.${k}` : k)).join(', ');
+    return `${where}: unknown key ${keys}${known ? `; the keys here are: ${known.join(', ')}` : ''}`;
+  }
+  return `${where}: ${at || '(top level)'}: ${issue.message}`;
+}
+
+/** The keys the schema allows at `path`, for the "unknown key" message. */
+function knownKeys(path: readonly PropertyKey[]): string[] | null {
+  let schema: unknown = configSchema;
+  for (const p of path) {
+    schema = unwrap(schema);
+    if (typeof p === 'number') schema = (schema as z.ZodArray<z.ZodTypeAny>).element;
+    else schema = (schema as z.ZodObject).shape?.[String(p)];
+    if (!schema) return null;
+  }
+  const obj = unwrap(schema) as z.ZodObject;
+  return obj.shape ? Object.keys(obj.shape) : null;
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as { unwrap?: () => unknown; shape?: unknown; element?: unknown };
+  while (s && !s.shape && !s.element && typeof s.unwrap === 'function') s = s.unwrap() as typeof s;
+  return s;
+}

@@ -1,0 +1,28 @@
+// What a protocol module is to the kernel: a typed object that the kernel starts, feeds with the
+// connections of its listeners, and stops.
+import type { AccountStore } from '../../accounts/account-store.js';
+import type { MailStore } from '../../accounts/mail-store.js';
+import type { Connection } from '../../listeners/connection.js';
+import type { LoadedConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+/** What the kernel gives a module when it starts. */
+export interface ModuleContext {
+  readonly config: LoadedConfig;
+  readonly logger: Logger;
+  readonly accounts: AccountStore;
+  readonly store: MailStore;
+}
+
+export interface PosternModule {
+  /** The name listeners use in their `module` key. */
+  readonly name: string;
+  start(ctx: ModuleContext): Promise<void> | void;
+  /** Serves one connection accepted by a listener of this module. */
+  accept(conn: Connection): void;
+  /**
+   * Stops serving. Sessions may finish by themselves until `deadline` (ms since the epoch); then they
+   * are cut without applying any change they had pending.
+   */
+  stop(deadline: number): Promise<void>;
+}

@@ -1,0 +1,63 @@
+// Splits the client's byte stream into command lines with bounded memory. A line longer than the
+// limit is discarded up to its end and reported as too long; a flood that never ends a line is
+// reported once the discarded bytes pass a cap, so the session can close the connection.
+
+export type LineEvent = { kind: 'line'; text: string } | { kind: 'too-long' } | { kind: 'flood' };
+
+export class LineReader {
+  private pending: Buffer | null = null;
+  private discarding = 0;
+
+  constructor(
+    private readonly maxLength: number,
+    private readonly emit: (event: LineEvent) => void,
+    private readonly floodLimit = Math.max(64 * 1024, maxLength * 16),
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) {
+        this.keep(chunk.subarray(start));
+        return;
+      }
+      const piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      if (this.discarding > 0) {
+        this.discarding = 0;
+        this.emit({ kind: 'too-long' });
+        continue;
+      }
+      const line = this.pending ? Buffer.concat([this.pending, piece]) : piece;
+      this.pending = null;
+      const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+      if (end > this.maxLength) this.emit({ kind: 'too-long' });
+      else this.emit({ kind: 'line', text: line.toString('utf8', 0, end) });
+    }
+  }
+
+  private keep(rest: Buffer): void {
+    if (this.discarding > 0) {
+      this.discarding += rest.length;
+    } else {
+      const total = (this.pending?.length ?? 0) + rest.length;
+      if (total <= this.maxLength + 1) {
+        this.pending = this.pending ? Buffer.concat([this.pending, rest]) : Buffer.from(rest);
+        return;
+      }
+      this.pending = null;
+      this.discarding = total;
+    }
+    if (this.discarding > this.floodLimit) {
+      this.discarding = 1;
+      this.emit({ kind: 'flood' });
+    }
+  }
+
+  /** Forgets any partial line (after STLS, RFC 2595 section 4: nothing sent before the handshake counts). */
+  reset(): void {
+    this.pending = null;
+    this.discarding = 0;
+  }
+}

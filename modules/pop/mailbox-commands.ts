@@ -1,0 +1,83 @@
+// The TRANSACTION commands (RFC 1939 section 5). Message numbers are the session's own and never
+// change; a message marked deleted is left out of STAT/LIST/UIDL and answered -ERR.
+import { MessageGoneError } from '../../accounts/mail-store.js';
+import { badCommand, PopError } from './pop-error.js';
+import type { PopSession } from './session.js';
+
+function maildrop(s: PopSession) {
+  return s.maildrop!;
+}
+
+export function stat(s: PopSession): void {
+  const m = maildrop(s);
+  s.send(`+OK ${m.count} ${m.octets}`);
+}
+
+export function list(s: PopSession, [arg]: string[]): void {
+  const m = maildrop(s);
+  if (arg !== undefined) {
+    const i = m.index(arg);
+    s.send(`+OK ${i + 1} ${m.snapshot.size(i)}`);
+    return;
+  }
+  s.send(`+OK ${m.count} messages (${m.octets} octets)`);
+  s.sendBody(m.listing((i) => m.snapshot.size(i)));
+}
+
+// RFC 1939 section 7 (optional command UIDL)
+export function uidl(s: PopSession, [arg]: string[]): void {
+  const m = maildrop(s);
+  if (arg !== undefined) {
+    const i = m.index(arg);
+    s.send(`+OK ${i + 1} ${m.snapshot.uidl(i)}`);
+    return;
+  }
+  s.send('+OK Unique-ID listing follows');
+  s.sendBody(m.listing((i) => m.snapshot.uidl(i)));
+}
+
+/** Turns "another session removed it" into an answer the client can act on; the session goes on. */
+async function sending(task: Promise<void>, n: number): Promise<void> {
+  try {
+    await task;
+  } catch (err) {
+    if (err instanceof MessageGoneError) throw new PopError(null, `Message ${n} was deleted by another session`);
+    throw err;
+  }
+}
+
+export async function retr(s: PopSession, [arg]: string[]): Promise<void> {
+  const m = maildrop(s);
+  const i = m.index(arg);
+  const size = m.snapshot.size(i);
+  await sending(s.sendMessage(i, `+OK ${size} octets`), i + 1);
+  s.stats.retrieved += 1;
+  s.stats.retrievedOctets += size;
+  // RETR sets Seen once the message is sent (CommuniGate); TOP never changes flags.
+  await m.snapshot.markSeen(i).catch((err: unknown) => s.log.error({ err, message: i + 1 }, 'cannot set Seen'));
+}
+
+// RFC 1939 section 7 (optional command TOP)
+export async function top(s: PopSession, [arg, lines]: string[]): Promise<void> {
+  const m = maildrop(s);
+  const i = m.index(arg);
+  if (!/^[0-9]{1,9}$/.test(lines)) throw badCommand(`"${lines.slice(0, 20)}" is not a number of lines`);
+  await sending(s.sendMessage(i, '+OK Top of message follows', Number(lines)), i + 1);
+}
+
+export function dele(s: PopSession, [arg]: string[]): void {
+  const m = maildrop(s);
+  const i = m.index(arg);
+  m.markDeleted(i);
+  s.send(`+OK Message ${i + 1} deleted`);
+}
+
+export function rset(s: PopSession): void {
+  const m = maildrop(s);
+  m.unmarkAll();
+  s.send(`+OK Maildrop has ${m.count} messages (${m.octets} octets)`);
+}
+
+export function noop(s: PopSession): void {
+  s.send('+OK');
+}

@@ -1,0 +1,342 @@
+// One POP3 session: reads command lines, answers them strictly in order (PIPELINING, RFC 2449
+// section 6.6), and streams messages with backpressure. Commands are looked up in the typed table in
+// commands.ts, which says in which states each verb is allowed; errors thrown by handlers are
+// rendered here, in one place.
+import type { Socket } from 'node:net';
+import type { AccountStore, SignInResult } from '../../accounts/account-store.js';
+import type { MailStore } from '../../accounts/mail-store.js';
+import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
+import type { Connection } from '../../listeners/connection.js';
+import type { Logger } from '../kernel/logger.js';
+import { COMMANDS, type PopState } from './commands.js';
+import { type LineEvent, LineReader } from './line-reader.js';
+import { Maildrop } from './maildrop.js';
+import { MessageEncoder } from './message-encoder.js';
+import { badCommand, PopError } from './pop-error.js';
+
+export interface PopSettings {
+  idleTimeoutMs: number;
+  maxAuthAttempts: number;
+  userPass: boolean;
+  maxLineLength: number;
+  maxBadCommands: number;
+  /** The host name shown in the greeting. */
+  hostname: string;
+}
+
+export interface PopServices {
+  readonly accounts: AccountStore;
+  readonly store: MailStore;
+  readonly settings: PopSettings;
+}
+
+/** What the statistics record at the end of a session counts. */
+export interface SessionStats {
+  retrieved: number;
+  retrievedOctets: number;
+  deleted: number;
+  deletedOctets: number;
+}
+
+/** The connection went away while we were writing; the command is abandoned. */
+class ConnectionClosed extends Error {}
+
+// Commands read ahead of the one being answered; past this the socket is paused (bounded memory).
+const MAX_QUEUED = 64;
+
+export class PopSession {
+  state: PopState = 'AUTHORIZATION';
+  /** The name from USER, waiting for PASS. */
+  pendingUser: string | null = null;
+  /** The signed-in account and its open maildrop, in TRANSACTION. */
+  address: AccountAddress | null = null;
+  maildrop: Maildrop | null = null;
+  readonly stats: SessionStats = { retrieved: 0, retrievedOctets: 0, deleted: 0, deletedOctets: 0 };
+  readonly log: Logger;
+
+  private readonly socket: Socket;
+  private readonly reader: LineReader;
+  private readonly queue: LineEvent[] = [];
+  private busy = false;
+  private out = '';
+  private closed = false;
+  /** True while a multi-line answer is partly sent: an error then can only close the connection. */
+  private midResponse = false;
+  private badRun = 0;
+  private authFailures = 0;
+  private endReason = 'connection closed by client';
+  private readonly startedAt = Date.now();
+
+  constructor(
+    readonly conn: Connection,
+    readonly services: PopServices,
+    logger: Logger,
+    private readonly onEnd: (session: PopSession) => void,
+  ) {
+    this.socket = conn.socket;
+    this.log = logger.child({ tag: 'POP', cid: conn.id, peer: conn.peer, listener: conn.listener });
+    this.reader = new LineReader(services.settings.maxLineLength, (event) => this.enqueue(event));
+  }
+
+  get settings(): PopSettings {
+    return this.services.settings;
+  }
+
+  start(): void {
+    this.log.info('connected');
+    this.socket.setTimeout(this.settings.idleTimeoutMs);
+    this.socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    this.socket.on('timeout', () => this.idleTimeout());
+    this.socket.on('close', () => this.ended());
+    this.socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    // No RFC 1939 APOP timestamp in the banner: clients such as curl prefer APOP whenever one is shown.
+    this.send(`+OK ${this.settings.hostname} Postern POP3 server ready`);
+    this.flush();
+  }
+
+  // ---- output -------------------------------------------------------------------------------
+
+  /** Queues one response line; lines go out together when the session has nothing more to do. */
+  send(line: string): void {
+    this.out += `${line}\r\n`;
+  }
+
+  /** Queues a multi-line response body (lines already ending in CRLF) and its terminating ".". */
+  sendBody(text: string): void {
+    this.out += `${text}.\r\n`;
+  }
+
+  private flush(): void {
+    if (this.out.length === 0 || this.closed) return;
+    const data = this.out;
+    this.out = '';
+    this.socket.write(data);
+  }
+
+  /** Writes bytes now, waiting while the client is slow to read them. */
+  private async write(data: Buffer): Promise<void> {
+    this.flush();
+    if (this.closed) throw new ConnectionClosed();
+    if (!this.socket.write(data)) await this.drained();
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onClose = () => done(new ConnectionClosed());
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
+  }
+
+  /**
+   * Sends message `index` as a RETR (bodyLines undefined) or TOP answer, streamed from the store
+   * through the CRLF and dot-stuffing encoder. Resolves once the last octet was handed to the socket.
+   */
+  async sendMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> {
+    const stream = await this.maildrop!.snapshot.open(index);
+    this.send(firstLine);
+    this.midResponse = true;
+    const encoder = new MessageEncoder(bodyLines);
+    try {
+      for await (const chunk of stream) {
+        const data = encoder.encode(chunk as Buffer);
+        if (data.length > 0) await this.write(data);
+        if (encoder.done) break;
+      }
+      await this.write(encoder.finish());
+    } finally {
+      stream.destroy();
+    }
+    this.midResponse = false;
+  }
+
+  // ---- input and dispatch -------------------------------------------------------------------
+
+  private enqueue(event: LineEvent): void {
+    if (this.closed) return;
+    this.queue.push(event);
+    if (this.queue.length >= MAX_QUEUED || event.kind === 'flood') this.socket.pause();
+    if (!this.busy) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.busy = true;
+    while (this.queue.length > 0 && !this.closed) {
+      const event = this.queue.shift()!;
+      if (event.kind === 'flood') {
+        this.log.info('endless command line; closing');
+        this.close('endless command line', '-ERR Command line too long; closing connection');
+        break;
+      }
+      if (event.kind === 'too-long') {
+        this.fail(badCommand(`Command line too long (the limit is ${this.settings.maxLineLength} octets)`));
+      } else {
+        await this.execute(event.text);
+      }
+    }
+    this.busy = false;
+    this.flush();
+    if (!this.closed && this.socket.isPaused()) this.socket.resume();
+  }
+
+  private async execute(line: string): Promise<void> {
+    try {
+      const space = line.indexOf(' ');
+      const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
+      const rest = space < 0 ? '' : line.slice(space + 1);
+      this.log.protocol({ command: verb === 'PASS' ? 'PASS [redacted]' : line.slice(0, 200) }, 'command');
+      const command = COMMANDS.get(verb);
+      if (!command) throw badCommand(`Unknown command "${verb.slice(0, 20)}"`);
+      if (!command.states.includes(this.state)) throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);
+      let args: string[];
+      if (command.args === 'rest') {
+        args = [rest];
+      } else {
+        args = rest.trim() === '' ? [] : rest.trim().split(/ +/);
+        const [min, max] = command.args;
+        if (args.length < min || args.length > max) throw badCommand(`Usage: ${command.usage}`);
+      }
+      const result = command.handler(this, args);
+      if (result) {
+        this.flush();
+        await result;
+      }
+      this.badRun = 0;
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Renders a handler's error as one -ERR line; anything unexpected closes the connection. */
+  private fail(err: unknown): void {
+    if (err instanceof ConnectionClosed || this.closed) return;
+    if (err instanceof PopError && !this.midResponse) {
+      if (err.bad) this.badRun += 1;
+      if (err.bad && this.badRun >= this.settings.maxBadCommands) {
+        this.log.info({ count: this.badRun }, 'too many bad commands; closing');
+        this.close('too many bad commands', `${err.line}; too many bad commands, closing connection`);
+      } else if (err.close) {
+        this.close(err.message, err.line);
+      } else {
+        this.send(err.line);
+      }
+      return;
+    }
+    this.log.error({ err }, 'command failed');
+    if (this.midResponse) this.close('error while sending a message');
+    else this.close('internal error', '-ERR [SYS/TEMP] Internal server error; closing connection');
+  }
+
+  // ---- sign-in ------------------------------------------------------------------------------
+
+  /** The account a login name names; null when it can never be an account here. */
+  resolveLogin(login: string): AccountAddress | null {
+    try {
+      return this.services.accounts.domains.parse(login);
+    } catch (err) {
+      if (err instanceof NameError) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Finishes a sign-in attempt: on success opens the maildrop and enters TRANSACTION; on failure
+   * answers the same -ERR [AUTH] whatever the reason (the log says which) and closes the connection
+   * after maxAuthAttempts failures.
+   */
+  async completeSignIn(login: string, address: AccountAddress | null, result: SignInResult, mechanism: string): Promise<void> {
+    if (!result.ok) {
+      this.authFailures += 1;
+      this.log.info({ user: login.slice(0, 100), mechanism, reason: result.reason, attempt: this.authFailures }, 'sign-in refused');
+      if (this.authFailures >= this.settings.maxAuthAttempts) {
+        throw new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true);
+      }
+      throw new PopError('AUTH', 'Authentication failed');
+    }
+    const account = address!;
+    let maildrop: Maildrop;
+    try {
+      maildrop = new Maildrop(await this.services.store.openMailbox(account, 'INBOX'));
+    } catch (err) {
+      this.log.error({ user: formatAddress(account), err }, 'cannot open the mailbox');
+      throw new PopError('SYS/TEMP', 'Cannot open the mailbox now; try again later');
+    }
+    this.address = account;
+    this.maildrop = maildrop;
+    this.state = 'TRANSACTION';
+    this.log.info({ user: formatAddress(account), mechanism, messages: maildrop.count, octets: maildrop.octets }, 'signed in');
+    this.send(`+OK ${formatAddress(account)} has ${maildrop.count} messages (${maildrop.octets} octets)`);
+  }
+
+  // ---- ending -------------------------------------------------------------------------------
+
+  /** Sends `finalLine` (if any) after everything queued, then closes the connection. */
+  close(reason: string, finalLine?: string): void {
+    if (this.closed) return;
+    if (finalLine) this.send(finalLine);
+    this.flush();
+    this.endReason = reason;
+    this.closed = true;
+    this.queue.length = 0;
+    this.socket.end();
+    // A client that never reads its last lines must not keep the socket forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+  }
+
+  private idleTimeout(): void {
+    this.log.info({ state: this.state }, 'idle timeout; closing without changes');
+    if (this.midResponse) {
+      this.endReason = 'client stopped reading';
+      this.closed = true;
+      this.socket.destroy();
+    } else {
+      this.close('idle timeout', '-ERR Idle for too long; closing connection');
+    }
+  }
+
+  /** Server shutdown, first phase: a session not signed in and not working is closed now. */
+  shutdown(): void {
+    if (this.state === 'AUTHORIZATION' && !this.busy) this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; try again later');
+  }
+
+  /** Server shutdown, deadline reached: cut the session without applying its deletions. */
+  cut(): void {
+    if (this.closed || this.state === 'UPDATE') return; // a QUIT in progress finishes its UPDATE
+    this.state = 'AUTHORIZATION';
+    this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; no changes were made');
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private ended(): void {
+    const wasOpen = !this.closed;
+    this.closed = true;
+    this.queue.length = 0;
+    if (wasOpen && this.state === 'TRANSACTION') this.endReason = 'connection lost; no changes applied';
+    const maildrop = this.maildrop;
+    this.log.info(
+      {
+        user: this.address ? formatAddress(this.address) : null,
+        mailbox: this.address ? 'INBOX' : null,
+        retrieved: this.stats.retrieved,
+        retrievedOctets: this.stats.retrievedOctets,
+        deleted: this.stats.deleted,
+        deletedOctets: this.stats.deletedOctets,
+        left: maildrop ? maildrop.snapshot.count - this.stats.deleted : null,
+        durationMs: Date.now() - this.startedAt,
+        end: this.endReason,
+      },
+      'session end',
+    );
+    this.onEnd(this);
+  }
+}
