@@ -95,6 +95,8 @@ export class Listener {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // close() stops accepting at once; its callback would wait for every open connection, which is
+    // the module's business (sessions may finish until the shutdown deadline).
+    server?.close();
   }
 }
