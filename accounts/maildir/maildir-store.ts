@@ -16,8 +16,9 @@ export class MaildirStore implements MailStore {
   }
 
   async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
+    const folder = this.folder(account, mailbox); // a bad name throws MailboxNameError
     try {
-      return (await stat(join(this.folder(account, mailbox), 'cur'))).isDirectory();
+      return (await stat(join(folder, 'cur'))).isDirectory();
     } catch {
       return false;
     }
