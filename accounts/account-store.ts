@@ -2,7 +2,7 @@
 // (settings and the scrypt password hash) and Maildir/ (the mailboxes).
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { withFileLock, writeFileAtomic } from './atomic-file.js';
 import { type AccountAddress, formatAddress, LocalDomains } from './names.js';
 import { hashPassword, verifyNothing, verifyPassword } from './password.js';
 
@@ -30,7 +30,7 @@ export interface AccountChanges {
 }
 
 /** Why a sign-in failed; logged for the operator, never told to the client. */
-export type SignInRefusal = 'unknown-user' | 'bad-password' | 'disabled' | 'expired';
+export type SignInRefusal = 'unknown-user' | 'bad-password' | 'no-shared-secret' | 'disabled' | 'expired';
 
 export type SignInResult = { ok: true; account: AccountRecord } | { ok: false; reason: SignInRefusal };
 
@@ -100,14 +100,41 @@ export class AccountStore {
   }
 
   async update(a: AccountAddress, changes: AccountChanges): Promise<AccountRecord> {
+    const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
+    return this.modify(a, (record) => {
+      if (passwordHash !== undefined) record.passwordHash = passwordHash;
+      if (changes.apopSecret !== undefined) record.apopSecret = changes.apopSecret;
+      if (changes.disabled !== undefined) record.disabled = changes.disabled;
+      if (changes.expires !== undefined) record.expires = changes.expires;
+    });
+  }
+
+  /** Reads, changes and writes account.json under a lock. */
+  private async modify(a: AccountAddress, change: (record: AccountRecord) => void): Promise<AccountRecord> {
+    if (!(await this.exists(a))) throw new AccountStoreError(`no account ${formatAddress(a)}`);
+    return withFileLock(this.recordPath(a), async () => {
+      const record = await this.get(a);
+      if (!record) throw new AccountStoreError(`no account ${formatAddress(a)}`);
+      change(record);
+      await this.write(record);
+      return record;
+    });
+  }
+
+  /** Queues an alert shown at the account's next sign-ins, one per sign-in, oldest first (CommuniGate). */
+  async addAlert(a: AccountAddress, text: string): Promise<number> {
+    return (await this.modify(a, (record) => record.alerts.push(text))).alerts.length;
+  }
+
+  /** Removes and returns the oldest pending alert, or null when there is none. */
+  async takeAlert(a: AccountAddress): Promise<string | null> {
     const record = await this.get(a);
-    if (!record) throw new AccountStoreError(`no account ${formatAddress(a)}`);
-    if (changes.password !== undefined) record.passwordHash = await hashPassword(changes.password);
-    if (changes.apopSecret !== undefined) record.apopSecret = changes.apopSecret;
-    if (changes.disabled !== undefined) record.disabled = changes.disabled;
-    if (changes.expires !== undefined) record.expires = changes.expires;
-    await this.write(record);
-    return record;
+    if (!record || record.alerts.length === 0) return null;
+    let taken: string | null = null;
+    await this.modify(a, (r) => {
+      taken = r.alerts.shift() ?? null;
+    });
+    return taken;
   }
 
   private async write(record: AccountRecord): Promise<void> {
@@ -143,10 +170,28 @@ export class AccountStore {
       return { ok: false, reason: 'unknown-user' };
     }
     if (!(await verifyPassword(password, record.passwordHash))) return { ok: false, reason: 'bad-password' };
-    if (record.disabled) return { ok: false, reason: 'disabled' };
-    if (record.expires && Date.parse(record.expires) <= now.getTime()) return { ok: false, reason: 'expired' };
-    return { ok: true, account: record };
+    return usable(record, now);
   }
+
+  /**
+   * Checks a challenge-response sign-in (APOP, CRAM-MD5) against the account's shared secret.
+   * `check` gets the secret (a fixed dummy for unknown accounts, so both paths do the same work).
+   */
+  async signInWithSecret(a: AccountAddress | null, check: (secret: string) => boolean, now = new Date()): Promise<SignInResult> {
+    const record = a ? await this.get(a) : null;
+    if (!record || !record.apopSecret) {
+      check('postern-no-shared-secret');
+      return { ok: false, reason: record ? 'no-shared-secret' : 'unknown-user' };
+    }
+    if (!check(record.apopSecret)) return { ok: false, reason: 'bad-password' };
+    return usable(record, now);
+  }
+}
+
+function usable(record: AccountRecord, now: Date): SignInResult {
+  if (record.disabled) return { ok: false, reason: 'disabled' };
+  if (record.expires && Date.parse(record.expires) <= now.getTime()) return { ok: false, reason: 'expired' };
+  return { ok: true, account: record };
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

@@ -37,3 +37,32 @@ export async function syncDir(dir: string): Promise<void> {
     // fsync on a directory is not supported everywhere; the rename itself is still atomic.
   }
 }
+
+/**
+ * Runs `fn` while holding `path`.lock, so read-modify-write cycles on `path` from several processes
+ * (the server taking an alert, an operator adding one) never lose each other's changes. A lock older
+ * than `staleMs` was left by a crashed process and is taken over.
+ */
+export async function withFileLock<T>(path: string, fn: () => Promise<T>, staleMs = 10_000): Promise<T> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      const h = await open(lock, 'wx', 0o600);
+      await h.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const { stat } = await import('node:fs/promises');
+      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > staleMs) await unlink(lock).catch(() => {});
+      else if (Date.now() > deadline) throw new Error(`${lock} is held by another process; try again`);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => {});
+  }
+}

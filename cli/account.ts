@@ -105,6 +105,23 @@ export function accountCommands(program: Command): void {
     );
 
   account
+    .command('alert')
+    .argument('<name>', 'NAME or NAME@DOMAIN')
+    .argument('<text>', 'one line, shown instead of signing in (CommuniGate alerts)')
+    .description('queue an alert: the next correct sign-in is answered with it instead; one per sign-in until none is left')
+    .action(async (name: string, text: string, _opts: unknown, cmd: Command) =>
+      run(async () => {
+        if (text.trim() === '' || /[\x00-\x1f\x7f]/.test(text) || text.length > 400) {
+          throw new CliError('the alert text must be one line of 1-400 printable characters', EXIT.usage);
+        }
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        const address = parseAccount(ctx, name);
+        const pending = await ctx.accounts.addAlert(address, text.trim());
+        process.stdout.write(`alert queued for ${formatAddress(address)} (${pending} pending)\n`);
+      }),
+    );
+
+  account
     .command('remove')
     .argument('<name>', 'NAME or NAME@DOMAIN')
     .description('remove an account with all its mail')

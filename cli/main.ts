@@ -2,6 +2,7 @@
 // else the embedded default).
 import { Command, CommanderError } from 'commander';
 import { accountCommands } from './account.js';
+import { certCommands } from './cert.js';
 import { deliverCommand } from './deliver.js';
 import { CliError, EXIT } from './exit.js';
 import { serveCommand } from './serve.js';
@@ -15,6 +16,7 @@ const program = new Command('postern')
 serveCommand(program);
 accountCommands(program);
 deliverCommand(program);
+certCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,21 +1,82 @@
-// One accepted connection, as a listener hands it to a module.
+// One accepted connection, as a listener hands it to a module. The socket changes once if the
+// client starts TLS (STLS): modules always use `connection.socket`, never a copy of it.
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { TlsProvider } from '../certs/tls-provider.js';
 
-export interface Connection {
-  /** Short unique id for log records of this connection. */
-  readonly id: string;
-  /** The listener's name from the config. */
-  readonly listener: string;
-  /** "address:port" of the client. */
+/** How long a client may take to finish a TLS handshake. */
+export const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+export class Connection {
+  readonly id = nextConnectionId();
   readonly peer: string;
-  /** The client's IP address. */
   readonly remoteAddress: string;
   /** True for a loopback client (127.0.0.0/8, ::1). */
   readonly loopback: boolean;
-  /** The socket to read and write. */
-  readonly socket: Socket;
+  private current: Socket;
+  private tlsStarted: boolean;
+
+  constructor(
+    socket: Socket,
+    /** The listener's name from the config. */
+    readonly listener: string,
+    /** Where STLS gets its certificate; null when the listener cannot offer TLS. */
+    private readonly tls: TlsProvider | null,
+    secure: boolean,
+  ) {
+    this.current = socket;
+    this.tlsStarted = secure;
+    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    this.peer = formatPeer(this.remoteAddress, socket.remotePort);
+    this.loopback = isLoopback(this.remoteAddress);
+  }
+
+  /** The socket to read and write (the TLS socket once TLS has started). */
+  get socket(): Socket {
+    return this.current;
+  }
+
   /** True once the connection is encrypted. */
-  readonly secure: boolean;
+  get secure(): boolean {
+    return this.tlsStarted;
+  }
+
+  /** True when STLS can be offered: not yet encrypted and a certificate is loaded. */
+  get canStartTls(): boolean {
+    return !this.tlsStarted && this.tls?.context != null;
+  }
+
+  /**
+   * Runs the server side of a TLS handshake on the current socket (RFC 2595 STLS). Resolves when
+   * the handshake is done; rejects (and destroys the socket) when it fails or times out.
+   */
+  async startTls(): Promise<void> {
+    const context = this.tls?.context;
+    if (!context || this.tlsStarted) throw new Error('TLS cannot be started on this connection');
+    this.tlsStarted = true;
+    this.current = await handshake(this.current, context);
+  }
+}
+
+/** Wraps `raw` in a server-side TLS socket and waits for the handshake. */
+export function handshake(raw: Socket, secureContext: import('node:tls').SecureContext): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const secure = new TLSSocket(raw, { isServer: true, secureContext });
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      secure.destroy();
+      raw.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), HANDSHAKE_TIMEOUT_MS);
+    secure.once('error', fail);
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      secure.off('error', fail);
+      secure.on('error', () => {}); // the module listens for what it needs
+      resolve(secure);
+    });
+  });
 }
 
 let counter = 0;
@@ -26,12 +87,14 @@ export function nextConnectionId(): string {
   return `${prefix}${counter.toString(36).padStart(4, '0')}`;
 }
 
-export function isLoopback(address: string): boolean {
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || a.startsWith('127.');
+function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-export function formatPeer(address: string | undefined, port: number | undefined): string {
-  const a = address ?? 'unknown';
-  return a.includes(':') ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
+export function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
+}
+
+export function formatPeer(address: string, port: number | undefined): string {
+  return address.includes(':') ? `[${address}]:${port ?? 0}` : `${address}:${port ?? 0}`;
 }

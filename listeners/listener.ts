@@ -1,9 +1,12 @@
 // A listener binds one socket from the config and hands each accepted connection to its module.
-// One class for every mode; the mode decides how a connection is prepared before the module sees it.
+// One class for every mode; the mode decides how a connection is prepared before the module sees it:
+//   tls: none      clear text; the module may offer STLS (RFC 2595) with the shared certificate
+//   tls: implicit  the TLS handshake runs first, and the module sees an encrypted connection (port 995)
 import { createServer, type Server, type Socket } from 'node:net';
+import type { TlsProvider } from '../certs/tls-provider.js';
 import type { ListenerConfig } from '../modules/kernel/config.js';
 import type { Logger } from '../modules/kernel/logger.js';
-import { type Connection, formatPeer, isLoopback, nextConnectionId } from './connection.js';
+import { Connection, handshake } from './connection.js';
 
 /** Binding failed; the message names the listener, the port, the reason and the fix. */
 export class ListenError extends Error {}
@@ -25,6 +28,7 @@ export class Listener {
     private readonly index: number,
     private readonly handler: ConnectionHandler,
     private readonly log: Logger,
+    private readonly tls: TlsProvider,
   ) {}
 
   get name(): string {
@@ -78,17 +82,19 @@ export class Listener {
 
   private accept(socket: Socket): void {
     socket.on('error', () => {}); // the module logs what matters; an early reset must not crash the process
-    const remoteAddress = socket.remoteAddress ?? 'unknown';
-    const conn: Connection = {
-      id: nextConnectionId(),
-      listener: this.name,
-      peer: formatPeer(socket.remoteAddress, socket.remotePort),
-      remoteAddress,
-      loopback: isLoopback(remoteAddress),
-      socket,
-      secure: false,
-    };
-    this.handler(conn);
+    if (this.config.tls === 'none') {
+      this.handler(new Connection(socket, this.name, this.tls, false));
+      return;
+    }
+    const context = this.tls.context;
+    if (!context) {
+      socket.destroy();
+      return;
+    }
+    handshake(socket, context).then(
+      (secure) => this.handler(new Connection(secure, this.name, this.tls, true)),
+      (err: Error) => this.log.info({ listener: this.name, peer: socket.remoteAddress, err: err.message }, 'TLS handshake failed'),
+    );
   }
 
   /** Stops accepting new connections; open connections go on. */

@@ -28,7 +28,7 @@ describe('AUTHORIZATION state', () => {
     const c = await RawPop.connect(server.port);
     expect(await c.line()).toMatch(/^\+OK .*Postern POP3 server ready/);
     expect(await c.command('CAPA')).toBe('+OK Capability list follows');
-    expect(await c.lines()).toEqual(['TOP', 'UIDL', 'USER', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE', 'IMPLEMENTATION Postern']);
+    expect(await c.lines()).toEqual(['TOP', 'UIDL', 'USER', 'SASL PLAIN LOGIN', 'STLS', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE', 'IMPLEMENTATION Postern']);
     expect(await c.command('QUIT')).toMatch(/^\+OK/);
     await c.closed();
   });

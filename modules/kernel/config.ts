@@ -21,8 +21,8 @@ const listenerSchema = z.strictObject({
   address: z.string().default('::'),
   /** TCP port; 0 picks a free one (tests). */
   port: count('a TCP port', 0, 65535),
-  /** "none": clear text. */
-  tls: z.enum(['none'], { error: 'expected "none" (TLS listeners are not available yet)' }).default('none'),
+  /** "none": clear text, offering STLS; "implicit": TLS from the first byte (port 995). */
+  tls: z.enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' }).default('none'),
 });
 
 export const configSchema = z.strictObject({
@@ -35,7 +35,19 @@ export const configSchema = z.strictObject({
   /** The sockets to listen on; each serves one module. */
   listeners: z
     .array(listenerSchema, { error: 'expected a list of listeners, like [{ name: pop3, port: 110 }]' })
-    .default([{ name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none' }]),
+    .default([
+      { name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none' },
+      { name: 'pop3s', module: 'pop', address: '::', port: 995, tls: 'implicit' },
+    ]),
+  /** The server certificate; without cert and key, a self-signed one is generated into dataDir/certs/. */
+  tls: z
+    .strictObject({
+      cert: z.string({ error: 'expected the path of a PEM certificate file' }).optional(),
+      key: z.string({ error: 'expected the path of a PEM private key file' }).optional(),
+      /** Oldest TLS version accepted. */
+      minVersion: z.enum(['TLSv1.2', 'TLSv1.3'], { error: 'expected TLSv1.2 or TLSv1.3' }).default('TLSv1.2'),
+    })
+    .prefault({}),
   /** How long SIGTERM lets open sessions finish before they are cut (seconds). */
   shutdownTimeout: seconds('how long sessions may finish after SIGTERM').default(10),
   pop: z
@@ -50,6 +62,20 @@ export const configSchema = z.strictObject({
       maxLineLength: count('octets in a command line', 255, 65536).default(1024),
       /** Bad commands in a row before the connection is closed. */
       maxBadCommands: count('bad commands in a row', 1, 1000).default(10),
+      /** Most POP connections at once (CommuniGate "Maximum Number of Channels"); more are refused. */
+      maxChannels: count('simultaneous connections', 1, 1_000_000).default(200),
+      /** Most POP connections at once from one client address. */
+      maxChannelsPerAddress: count('simultaneous connections from one address', 1, 1_000_000).default(20),
+      /** Where passwords may travel unencrypted (USER/PASS, AUTH PLAIN and LOGIN). */
+      cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
+      /** SASL mechanisms offered by AUTH (RFC 5034). CRAM-MD5 checks the account's shared secret (--apop-secret). */
+      saslMechanisms: z
+        .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), { error: 'expected a list such as [PLAIN, LOGIN]' })
+        .default(['PLAIN', 'LOGIN']),
+      /** Seconds of delay added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
+      authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
+      /** Seconds of the first wait when a client stops reading; doubled four times (2, 4, 8, 16, 32), then the connection is dropped. */
+      blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
     })
     .prefault({}),
   log: z
@@ -117,6 +143,12 @@ export function validateConfig(raw: unknown, path: string | null): LoadedConfig 
   const config = result.data;
   const base = path ? dirname(path) : process.cwd();
   config.dataDir = resolve(base, config.dataDir);
+
+  if (Boolean(config.tls.cert) !== Boolean(config.tls.key)) {
+    throw new ConfigError(`${where}: tls: give both tls.cert and tls.key, or neither (then a self-signed certificate is generated)`);
+  }
+  if (config.tls.cert) config.tls.cert = resolve(base, config.tls.cert);
+  if (config.tls.key) config.tls.key = resolve(base, config.tls.key);
 
   const seen = new Map<string, number>();
   config.listeners.forEach((l, i) => {

@@ -1,10 +1,13 @@
-// The kernel: builds the account and mail stores, starts the registered modules, binds the listeners
-// from the config and routes each listener's connections to its module; stops it all on request.
+// The kernel: builds the account and mail stores and the TLS certificate, starts the registered
+// modules, binds the listeners from the config and routes each listener's connections to its module.
+// reload() applies a new config live (SIGHUP, as CommuniGate applies listener changes): listeners
+// added or removed, certificates re-read, open sessions untouched.
 import { AccountStore } from '../../accounts/account-store.js';
 import { MaildirStore } from '../../accounts/maildir/maildir-store.js';
 import { LocalDomains } from '../../accounts/names.js';
+import { TlsProvider } from '../../certs/tls-provider.js';
 import { Listener } from '../../listeners/listener.js';
-import { ConfigError, type LoadedConfig } from './config.js';
+import { ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { ModuleContext } from './module.js';
 import type { ModuleRegistry } from './registry.js';
@@ -15,48 +18,95 @@ export interface KernelOptions {
 }
 
 export class Kernel {
-  readonly accounts: AccountStore;
-  readonly store: MaildirStore;
+  readonly tls = new TlsProvider();
+  private ctx: ModuleContext;
   private listeners: Listener[] = [];
   private started = false;
 
   constructor(
-    readonly config: LoadedConfig,
+    config: LoadedConfig,
     readonly logger: Logger,
     private readonly registry: ModuleRegistry,
     private readonly options: KernelOptions = {},
   ) {
-    this.accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains));
-    this.store = new MaildirStore(this.accounts);
-    config.listeners.forEach((l, i) => {
-      if (!registry.get(l.module)) {
-        throw new ConfigError(`${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules are: ${registry.names().join(', ')}`);
-      }
-    });
+    this.ctx = this.context(config);
   }
 
-  /** Starts every module, then binds every listener; if one cannot bind, nothing stays bound. */
-  async start(): Promise<void> {
-    const ctx: ModuleContext = { config: this.config, logger: this.logger, accounts: this.accounts, store: this.store };
-    for (const module of this.registry.all()) await module.start(ctx);
-    this.started = true;
-    const listeners = this.config.listeners.map(
-      (l, i) => new Listener(l, i, (conn) => this.registry.get(l.module)!.accept(conn), this.logger),
-    );
-    try {
-      for (const l of listeners) {
-        await l.start(this.options.portOffset);
-        this.listeners.push(l);
+  get config(): LoadedConfig {
+    return this.ctx.config;
+  }
+
+  get accounts(): AccountStore {
+    return this.ctx.accounts;
+  }
+
+  /** Builds what modules get from a config; throws ConfigError for an unknown module or bad domain. */
+  private context(config: LoadedConfig): ModuleContext {
+    config.listeners.forEach((l, i) => {
+      if (!this.registry.get(l.module)) {
+        throw new ConfigError(`${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules are: ${this.registry.names().join(', ')}`);
       }
+    });
+    const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains));
+    return { config, logger: this.logger, accounts, store: new MaildirStore(accounts), tls: this.tls };
+  }
+
+  /** Loads the certificate, starts every module, then binds every listener; if one cannot bind, nothing stays bound. */
+  async start(): Promise<void> {
+    const { generatedNow } = await this.tls.load(this.config);
+    if (generatedNow) this.logger.info({ cert: this.tls.files?.cert, host: this.config.mainDomain }, 'generated a self-signed certificate');
+    for (const module of this.registry.all()) await module.start(this.ctx);
+    this.started = true;
+    try {
+      for (const [i, l] of this.config.listeners.entries()) await this.startListener(l, i);
     } catch (err) {
       await this.stop(Date.now());
       throw err;
     }
   }
 
+  private async startListener(config: ListenerConfig, index: number): Promise<void> {
+    const module = this.registry.get(config.module)!;
+    const listener = new Listener(config, index, (conn) => module.accept(conn), this.logger, this.tls);
+    await listener.start(this.options.portOffset);
+    this.listeners.push(listener);
+  }
+
   /** The bound port of the named listener (tests bind port 0). */
   port(listenerName: string): number | undefined {
     return this.listeners.find((l) => l.name === listenerName)?.port;
+  }
+
+  /**
+   * Applies a new config without dropping sessions. Listeners whose entry changed or disappeared stop
+   * accepting; new entries start (one that cannot bind is logged and skipped). The certificate is read
+   * again. Throws (and changes nothing) when the new config itself is unusable.
+   */
+  async reload(config: LoadedConfig): Promise<void> {
+    const ctx = this.context(config);
+    await this.tls.load(config);
+    this.ctx = ctx;
+    this.logger.level = config.log.level;
+    for (const module of this.registry.all()) module.reconfigure(ctx);
+
+    const same = (a: ListenerConfig, b: ListenerConfig) => JSON.stringify(a) === JSON.stringify(b);
+    const keep: Listener[] = [];
+    for (const l of this.listeners) {
+      if (config.listeners.some((c) => same(c, l.config))) keep.push(l);
+      else {
+        await l.stop();
+        this.logger.info({ listener: l.name }, 'listener stopped (removed or changed in the config)');
+      }
+    }
+    this.listeners = keep;
+    for (const [i, c] of config.listeners.entries()) {
+      if (keep.some((l) => same(l.config, c))) continue;
+      try {
+        await this.startListener(c, i);
+      } catch (err) {
+        this.logger.error({ listener: c.name, err: (err as Error).message }, 'cannot start listener');
+      }
+    }
   }
 
   /** Stops accepting, lets sessions finish until `deadline`, then cuts the rest. */

@@ -2,6 +2,7 @@
 // connections of its listeners, and stops.
 import type { AccountStore } from '../../accounts/account-store.js';
 import type { MailStore } from '../../accounts/mail-store.js';
+import type { TlsProvider } from '../../certs/tls-provider.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -12,12 +13,16 @@ export interface ModuleContext {
   readonly logger: Logger;
   readonly accounts: AccountStore;
   readonly store: MailStore;
+  /** The server certificate, for STLS. */
+  readonly tls: TlsProvider;
 }
 
 export interface PosternModule {
   /** The name listeners use in their `module` key. */
   readonly name: string;
   start(ctx: ModuleContext): Promise<void> | void;
+  /** A reloaded config (SIGHUP): applies to sessions that start from now on. */
+  reconfigure(ctx: ModuleContext): void;
   /** Serves one connection accepted by a listener of this module. */
   accept(conn: Connection): void;
   /**

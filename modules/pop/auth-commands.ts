@@ -1,24 +1,93 @@
-// Signing in with USER and PASS (RFC 1939 section 7). An unknown user gets +OK to USER and the same
-// answer to PASS, after the same time, as a wrong password: names cannot be probed.
-import { PopError, badCommand } from './pop-error.js';
+// Signing in: USER/PASS and APOP (RFC 1939 section 7), AUTH (RFC 5034) and STLS (RFC 2595).
+// Every failure gets the same -ERR [AUTH] after the same work, whatever the reason: an unknown user,
+// a wrong password and a disabled account cannot be told apart by a client.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { badCommand, PopError } from './pop-error.js';
+import { decodeSasl, MECHANISMS, type Mechanism, type MechanismName } from './sasl.js';
 import type { PopSession } from './session.js';
 
-function checkUserPassAllowed(s: PopSession): void {
+function cleartextRefused(): PopError {
+  return new PopError('AUTH', 'Passwords may not be sent unencrypted on this connection; use STLS first, or connect to port 995 (TLS)');
+}
+
+function checkUserPass(s: PopSession): void {
   if (!s.settings.userPass) throw new PopError('AUTH', 'USER/PASS is turned off here; sign in with APOP or AUTH');
+  if (!s.cleartextAllowed) throw cleartextRefused();
 }
 
 export function user(s: PopSession, [name]: string[]): void {
-  checkUserPassAllowed(s);
+  checkUserPass(s);
   s.pendingUser = name;
   s.send('+OK Send your password');
 }
 
 export async function pass(s: PopSession, [password]: string[]): Promise<void> {
-  checkUserPassAllowed(s);
+  checkUserPass(s);
   const login = s.pendingUser;
   s.pendingUser = null;
   if (login === null) throw badCommand('Send USER first');
   const address = s.resolveLogin(login);
-  const result = await s.services.accounts.signIn(address, password);
-  await s.completeSignIn(login, address, result, 'USER');
+  await s.completeSignIn(login, address, await s.services.accounts.signIn(address, password), 'USER');
+}
+
+function equalHex(a: string, b: string): boolean {
+  const x = Buffer.from(a.toLowerCase());
+  const y = Buffer.from(b.toLowerCase());
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+// RFC 1939 section 7: APOP name digest, digest = MD5(greeting timestamp + shared secret).
+export async function apop(s: PopSession, [login, digest]: string[]): Promise<void> {
+  if (!/^[0-9a-fA-F]{32}$/.test(digest)) throw badCommand('APOP expects a 32-digit hexadecimal digest');
+  s.pendingUser = null;
+  const address = s.resolveLogin(login);
+  const result = await s.services.accounts.signInWithSecret(address, (secret) =>
+    equalHex(createHash('md5').update(s.greetingStamp + secret).digest('hex'), digest),
+  );
+  await s.completeSignIn(login, address, result, 'APOP');
+}
+
+/** The SASL mechanisms this session may use now: the configured ones, less cleartext ones where not allowed. */
+export function offeredMechanisms(s: PopSession): Mechanism[] {
+  return s.settings.saslMechanisms.map((n) => MECHANISMS.get(n)!).filter((m) => !m.cleartext || s.cleartextAllowed);
+}
+
+// RFC 5034: AUTH mechanism [initial-response]. A bare AUTH lists the mechanisms (CommuniGate, Outlook).
+export async function auth(s: PopSession, args: string[]): Promise<void> {
+  s.pendingUser = null;
+  if (args.length === 0) {
+    s.send('+OK Supported authentication mechanisms follow');
+    s.sendBody(offeredMechanisms(s).map((m) => `${m.name}\r\n`).join(''));
+    return;
+  }
+  const name = args[0].toUpperCase() as MechanismName;
+  const mechanism = offeredMechanisms(s).find((m) => m.name === name);
+  if (!mechanism) {
+    if (MECHANISMS.get(name)?.cleartext && s.settings.saslMechanisms.includes(name)) throw cleartextRefused();
+    throw new PopError(null, `Unsupported authentication mechanism ${args[0].slice(0, 20)}; AUTH alone lists them`);
+  }
+  const initial = args.length > 1 ? decodeSasl(args[1], true) : null;
+  const challenge = async (data: Buffer): Promise<Buffer> => {
+    s.send(`+ ${data.toString('base64')}`);
+    const line = await s.nextLine();
+    if (line === '*') throw new PopError(null, 'Authentication cancelled');
+    return decodeSasl(line, false);
+  };
+  const credentials = await mechanism.run(challenge, initial, s.settings.hostname);
+  const address = s.resolveLogin(credentials.login);
+  const accounts = s.services.accounts;
+  const result =
+    credentials.kind === 'password'
+      ? await accounts.signIn(address, credentials.password)
+      : await accounts.signInWithSecret(address, (secret) =>
+          equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest),
+        );
+  await s.completeSignIn(credentials.login, address, result, mechanism.name);
+}
+
+// RFC 2595 section 4: STLS, only in AUTHORIZATION and only once.
+export async function stls(s: PopSession): Promise<void> {
+  if (s.conn.secure) throw badCommand('This connection already uses TLS');
+  if (!s.conn.canStartTls) throw new PopError(null, 'STLS is not available here');
+  await s.startTls();
 }

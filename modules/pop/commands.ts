@@ -1,7 +1,7 @@
 // The POP3 command table: each verb, the states it is allowed in, its arguments and its handler.
 // The session looks a verb up here, checks the state and the argument count once, and calls the
 // handler; handlers throw PopError for the session to render. (Modelled on dovecot's pop3_commands[].)
-import { pass, user } from './auth-commands.js';
+import { apop, auth, pass, stls, user } from './auth-commands.js';
 import { dele, list, noop, retr, rset, stat, top, uidl } from './mailbox-commands.js';
 import type { PopSession } from './session.js';
 import { capa, quit } from './session-commands.js';
@@ -26,6 +26,10 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   // RFC 1939 section 4 (AUTHORIZATION) and section 7 (USER/PASS)
   ['USER', { states: AUTH, args: [1, 1], usage: 'USER name', handler: user }],
   ['PASS', { states: AUTH, args: 'rest', usage: 'PASS password', handler: pass }],
+  ['APOP', { states: AUTH, args: [2, 2], usage: 'APOP name digest', handler: apop }],
+  // RFC 5034 (AUTH) and RFC 2595 section 4 (STLS)
+  ['AUTH', { states: AUTH, args: [0, 2], usage: 'AUTH [mechanism [initial-response]]', handler: auth }],
+  ['STLS', { states: AUTH, args: [0, 0], usage: 'STLS', handler: stls }],
   // RFC 1939 section 5 (TRANSACTION)
   ['STAT', { states: TRANS, args: [0, 0], usage: 'STAT', handler: stat }],
   ['LIST', { states: TRANS, args: [0, 1], usage: 'LIST [message]', handler: list }],

@@ -1,8 +1,11 @@
-// The POP3 module (RFC 1939, RFC 2449): serves its listeners' connections with PopSessions.
+// The POP3 module (RFC 1939, RFC 2449): serves its listeners' connections with PopSessions, within
+// the channel limits (CommuniGate "Maximum Number of Channels", and per client address).
 import type { Connection } from '../../listeners/connection.js';
 import type { LoadedConfig } from '../kernel/config.js';
 import type { Logger } from '../kernel/logger.js';
 import type { ModuleContext, PosternModule } from '../kernel/module.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { PopError } from './pop-error.js';
 import { type PopServices, PopSession, type PopSettings } from './session.js';
 
 export function popSettings(config: LoadedConfig): PopSettings {
@@ -12,6 +15,9 @@ export function popSettings(config: LoadedConfig): PopSettings {
     userPass: config.pop.userPass,
     maxLineLength: config.pop.maxLineLength,
     maxBadCommands: config.pop.maxBadCommands,
+    cleartextAuth: config.pop.cleartextAuth,
+    saslMechanisms: config.pop.saslMechanisms,
+    blockedOutputWaitMs: config.pop.blockedOutputWait * 1000,
     hostname: config.mainDomain,
   };
 }
@@ -20,13 +26,22 @@ export class PopModule implements PosternModule {
   readonly name = 'pop';
   private services: PopServices | null = null;
   private logger: Logger | null = null;
+  private limits = { total: 0, perAddress: 0 };
+  private readonly throttle = new AuthThrottle(0);
   private readonly sessions = new Set<PopSession>();
+  private readonly perAddress = new Map<string, number>();
   private stopping = false;
 
   start(ctx: ModuleContext): void {
-    this.services = { accounts: ctx.accounts, store: ctx.store, settings: popSettings(ctx.config) };
-    this.logger = ctx.logger;
+    this.reconfigure(ctx);
     this.stopping = false;
+  }
+
+  reconfigure(ctx: ModuleContext): void {
+    this.throttle.baseSeconds = ctx.config.pop.authFailureDelay;
+    this.services = { accounts: ctx.accounts, store: ctx.store, settings: popSettings(ctx.config), throttle: this.throttle };
+    this.logger = ctx.logger;
+    this.limits = { total: ctx.config.pop.maxChannels, perAddress: ctx.config.pop.maxChannelsPerAddress };
   }
 
   /** Open sessions, for tests and metrics. */
@@ -35,13 +50,28 @@ export class PopModule implements PosternModule {
   }
 
   accept(conn: Connection): void {
-    if (!this.services || !this.logger || this.stopping) {
-      conn.socket.end('-ERR [SYS/TEMP] Server shutting down; try again later\r\n');
-      return;
+    const refuse = (why: string) => {
+      conn.socket.end(`${new PopError('SYS/TEMP', why).line}\r\n`);
+      setTimeout(() => conn.socket.destroy(), 5000).unref();
+    };
+    if (!this.services || !this.logger || this.stopping) return refuse('Server shutting down; try again later');
+    const fromAddress = this.perAddress.get(conn.remoteAddress) ?? 0;
+    if (this.sessions.size >= this.limits.total || fromAddress >= this.limits.perAddress) {
+      const which = this.sessions.size >= this.limits.total ? 'maxChannels' : 'maxChannelsPerAddress';
+      this.logger.info({ tag: 'POP', cid: conn.id, peer: conn.peer, limit: which, open: this.sessions.size }, 'connection refused: too many connections');
+      return refuse('Too many connections; try again later');
     }
-    const session = new PopSession(conn, this.services, this.logger, (s) => this.sessions.delete(s));
+    const session = new PopSession(conn, this.services, this.logger, (s) => this.ended(s));
     this.sessions.add(session);
+    this.perAddress.set(conn.remoteAddress, fromAddress + 1);
     session.start();
+  }
+
+  private ended(session: PopSession): void {
+    if (!this.sessions.delete(session)) return;
+    const n = (this.perAddress.get(session.conn.remoteAddress) ?? 1) - 1;
+    if (n > 0) this.perAddress.set(session.conn.remoteAddress, n);
+    else this.perAddress.delete(session.conn.remoteAddress);
   }
 
   async stop(deadline: number): Promise<void> {

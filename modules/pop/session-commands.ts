@@ -1,12 +1,18 @@
 // Commands valid in every state: CAPA (RFC 2449 section 5) and QUIT (RFC 1939 sections 4 and 6).
 import { formatAddress } from '../../accounts/names.js';
+import { offeredMechanisms } from './auth-commands.js';
 import { PopError } from './pop-error.js';
 import type { PopSession } from './session.js';
 
 /** The capabilities this session offers now (RFC 2449 section 6). */
 export function capabilities(s: PopSession): string[] {
   const caps = ['TOP', 'UIDL'];
-  if (s.state === 'AUTHORIZATION' && s.settings.userPass) caps.push('USER');
+  if (s.state === 'AUTHORIZATION') {
+    if (s.settings.userPass && s.cleartextAllowed) caps.push('USER');
+    const sasl = offeredMechanisms(s).map((m) => m.name);
+    if (sasl.length > 0) caps.push(`SASL ${sasl.join(' ')}`);
+    if (s.conn.canStartTls) caps.push('STLS');
+  }
   caps.push('RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE', 'IMPLEMENTATION Postern');
   return caps;
 }

@@ -8,11 +8,13 @@ import type { MailStore } from '../../accounts/mail-store.js';
 import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
+import { AuthThrottle } from './auth-throttle.js';
 import { COMMANDS, type PopState } from './commands.js';
 import { type LineEvent, LineReader } from './line-reader.js';
 import { Maildrop } from './maildrop.js';
 import { MessageEncoder } from './message-encoder.js';
 import { badCommand, PopError } from './pop-error.js';
+import type { MechanismName } from './sasl.js';
 
 export interface PopSettings {
   idleTimeoutMs: number;
@@ -20,6 +22,10 @@ export interface PopSettings {
   userPass: boolean;
   maxLineLength: number;
   maxBadCommands: number;
+  cleartextAuth: 'never' | 'loopback' | 'always';
+  saslMechanisms: readonly MechanismName[];
+  /** First wait for a client that stopped reading; doubled four times before dropping it (OpenVMS). */
+  blockedOutputWaitMs: number;
   /** The host name shown in the greeting. */
   hostname: string;
 }
@@ -28,6 +34,7 @@ export interface PopServices {
   readonly accounts: AccountStore;
   readonly store: MailStore;
   readonly settings: PopSettings;
+  readonly throttle: AuthThrottle;
 }
 
 /** What the statistics record at the end of a session counts. */
@@ -43,6 +50,8 @@ class ConnectionClosed extends Error {}
 
 // Commands read ahead of the one being answered; past this the socket is paused (bounded memory).
 const MAX_QUEUED = 64;
+// Commands whose arguments are secrets or digests, never logged.
+const SECRET_ARGS = new Set(['PASS', 'APOP', 'AUTH']);
 
 export class PopSession {
   state: PopState = 'AUTHORIZATION';
@@ -53,10 +62,13 @@ export class PopSession {
   maildrop: Maildrop | null = null;
   readonly stats: SessionStats = { retrieved: 0, retrievedOctets: 0, deleted: 0, deletedOctets: 0 };
   readonly log: Logger;
+  /** The RFC 1939 APOP timestamp in the greeting, unique per connection. */
+  readonly greetingStamp: string;
 
-  private readonly socket: Socket;
   private readonly reader: LineReader;
   private readonly queue: LineEvent[] = [];
+  /** A handler waiting for the client's next line (a SASL response). */
+  private lineWaiter: ((event: LineEvent) => void) | null = null;
   private busy = false;
   private out = '';
   private closed = false;
@@ -73,9 +85,20 @@ export class PopSession {
     logger: Logger,
     private readonly onEnd: (session: PopSession) => void,
   ) {
-    this.socket = conn.socket;
     this.log = logger.child({ tag: 'POP', cid: conn.id, peer: conn.peer, listener: conn.listener });
+    this.greetingStamp = `<${process.pid}.${conn.id}.${Date.now()}@${services.settings.hostname}>`;
     this.reader = new LineReader(services.settings.maxLineLength, (event) => this.enqueue(event));
+  }
+
+  /** The current socket: the TLS one after STLS. */
+  private get socket(): Socket {
+    return this.conn.socket;
+  }
+
+  /** True when passwords may cross this connection (TLS, or what pop.cleartextAuth allows). */
+  get cleartextAllowed(): boolean {
+    const policy = this.settings.cleartextAuth;
+    return this.conn.secure || policy === 'always' || (policy === 'loopback' && this.conn.loopback);
   }
 
   get settings(): PopSettings {
@@ -83,15 +106,54 @@ export class PopSession {
   }
 
   start(): void {
-    this.log.info('connected');
-    this.socket.setTimeout(this.settings.idleTimeoutMs);
-    this.socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
-    this.socket.on('timeout', () => this.idleTimeout());
-    this.socket.on('close', () => this.ended());
-    this.socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
-    // No RFC 1939 APOP timestamp in the banner: clients such as curl prefer APOP whenever one is shown.
-    this.send(`+OK ${this.settings.hostname} Postern POP3 server ready`);
+    this.log.info({ secure: this.conn.secure }, 'connected');
+    this.attach();
+    this.send(`+OK ${this.settings.hostname} Postern POP3 server ready ${this.greetingStamp}`);
     this.flush();
+  }
+
+  private readonly onData = (chunk: Buffer) => this.reader.push(chunk);
+  private readonly onTimeout = () => this.idleTimeout();
+  private readonly onClose = () => this.ended();
+  private readonly onError = (err: Error) => this.log.debug({ err: err.message }, 'socket error');
+
+  private attach(): void {
+    this.socket.setTimeout(this.settings.idleTimeoutMs);
+    this.socket.on('data', this.onData);
+    this.socket.on('timeout', this.onTimeout);
+    this.socket.on('close', this.onClose);
+    this.socket.on('error', this.onError);
+  }
+
+  private detach(): void {
+    this.socket.setTimeout(0);
+    this.socket.off('data', this.onData);
+    this.socket.off('timeout', this.onTimeout);
+    this.socket.off('close', this.onClose);
+    this.socket.off('error', this.onError);
+  }
+
+  /**
+   * STLS (RFC 2595 section 4): answers +OK, forgets every line the client sent after STLS (they were
+   * sent in the clear and must never run), runs the handshake, and starts AUTHORIZATION afresh.
+   */
+  async startTls(): Promise<void> {
+    this.queue.length = 0;
+    this.reader.reset();
+    this.pendingUser = null;
+    this.send('+OK Begin TLS negotiation');
+    this.flush();
+    this.detach();
+    try {
+      await this.conn.startTls();
+    } catch (err) {
+      this.log.info({ err: (err as Error).message }, 'STLS handshake failed');
+      this.endReason = 'TLS handshake failed';
+      this.ended();
+      return;
+    }
+    this.attach();
+    this.log.info({ protocol: (this.socket as import('node:tls').TLSSocket).getProtocol?.() }, 'TLS started');
   }
 
   // ---- output -------------------------------------------------------------------------------
@@ -120,19 +182,36 @@ export class PopSession {
     if (!this.socket.write(data)) await this.drained();
   }
 
-  private drained(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (err?: Error) => {
-        this.socket.off('drain', onDrain);
-        this.socket.off('close', onClose);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onDrain = () => done();
-      const onClose = () => done(new ConnectionClosed());
-      this.socket.on('drain', onDrain);
-      this.socket.on('close', onClose);
-    });
+  /**
+   * Waits until the client has read what was written. A client that stops reading is given 2, 4, 8,
+   * 16 and 32 seconds (pop.blockedOutputWait doubling; OpenVMS 15.1.3), then dropped and logged.
+   */
+  private async drained(): Promise<void> {
+    const socket = this.socket;
+    let wait = this.settings.blockedOutputWaitMs;
+    for (let attempt = 1; attempt <= 5; attempt++, wait *= 2) {
+      const outcome = await new Promise<'drain' | 'close' | 'blocked'>((resolve) => {
+        const done = (what: 'drain' | 'close' | 'blocked') => {
+          clearTimeout(timer);
+          socket.off('drain', onDrain);
+          socket.off('close', onClose);
+          resolve(what);
+        };
+        const onDrain = () => done('drain');
+        const onClose = () => done('close');
+        const timer = setTimeout(() => done('blocked'), wait);
+        socket.on('drain', onDrain);
+        socket.on('close', onClose);
+      });
+      if (outcome === 'drain') return;
+      if (outcome === 'close') throw new ConnectionClosed();
+      this.log.debug({ attempt, waitedMs: wait }, 'output blocked; client is not reading');
+    }
+    this.log.info({ pending: socket.writableLength }, 'client stopped reading; connection dropped');
+    this.endReason = 'client stopped reading';
+    this.closed = true;
+    socket.destroy();
+    throw new ConnectionClosed();
   }
 
   /**
@@ -161,6 +240,12 @@ export class PopSession {
 
   private enqueue(event: LineEvent): void {
     if (this.closed) return;
+    if (this.lineWaiter) {
+      const waiter = this.lineWaiter;
+      this.lineWaiter = null;
+      waiter(event);
+      return;
+    }
     this.queue.push(event);
     if (this.queue.length >= MAX_QUEUED || event.kind === 'flood') this.socket.pause();
     if (!this.busy) void this.run();
@@ -186,12 +271,25 @@ export class PopSession {
     if (!this.closed && this.socket.isPaused()) this.socket.resume();
   }
 
+  /**
+   * The client's next line, for a command that talks back and forth (AUTH). An over-long line is
+   * answered by the caller's error; a flood closes the connection.
+   */
+  async nextLine(): Promise<string> {
+    this.flush();
+    const event = this.queue.length > 0 ? this.queue.shift()! : await new Promise<LineEvent>((resolve) => (this.lineWaiter = resolve));
+    if (event.kind === 'line') return event.text;
+    if (event.kind === 'too-long') throw badCommand('Line too long');
+    this.close('endless command line', '-ERR Command line too long; closing connection');
+    throw new ConnectionClosed();
+  }
+
   private async execute(line: string): Promise<void> {
     try {
       const space = line.indexOf(' ');
       const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
       const rest = space < 0 ? '' : line.slice(space + 1);
-      this.log.protocol({ command: verb === 'PASS' ? 'PASS [redacted]' : line.slice(0, 200) }, 'command');
+      this.log.protocol({ command: SECRET_ARGS.has(verb) ? `${verb} [redacted]` : line.slice(0, 200) }, 'command');
       const command = COMMANDS.get(verb);
       if (!command) throw badCommand(`Unknown command "${verb.slice(0, 20)}"`);
       if (!command.states.includes(this.state)) throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);
@@ -254,13 +352,21 @@ export class PopSession {
   async completeSignIn(login: string, address: AccountAddress | null, result: SignInResult, mechanism: string): Promise<void> {
     if (!result.ok) {
       this.authFailures += 1;
-      this.log.info({ user: login.slice(0, 100), mechanism, reason: result.reason, attempt: this.authFailures }, 'sign-in refused');
+      const delay = this.services.throttle.failed(this.conn.remoteAddress);
+      this.log.info({ user: login.slice(0, 100), mechanism, reason: result.reason, attempt: this.authFailures, delayMs: delay }, 'sign-in refused');
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       if (this.authFailures >= this.settings.maxAuthAttempts) {
         throw new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true);
       }
       throw new PopError('AUTH', 'Authentication failed');
     }
     const account = address!;
+    // CommuniGate alerts: a correct sign-in with alerts pending is answered with the next one instead.
+    const alert = await this.services.accounts.takeAlert(account);
+    if (alert !== null) {
+      this.log.info({ user: formatAddress(account), mechanism }, 'alert shown instead of signing in');
+      throw new PopError(null, alert.replace(/[\r\n]+/g, ' '));
+    }
     let maildrop: Maildrop;
     try {
       maildrop = new Maildrop(await this.services.store.openMailbox(account, 'INBOX'));

@@ -41,6 +41,8 @@ export interface TestServer {
   configFile: string;
   dataDir: string;
   port: number;
+  /** The bound port of a listener, from its latest "listening" record. */
+  portOf(listener: string): number;
   process: ChildProcess;
   /** Every log record the server wrote so far. */
   logs: LogRecord[];
@@ -71,6 +73,8 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     mainDomain: 'example.org',
     listeners: [{ name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 }],
     ...options.config,
+    // Tests sign in wrongly on purpose; the growing delay has its own test.
+    pop: { authFailureDelay: 0, ...(options.config?.pop as object | undefined) },
   };
   await writeFile(configFile, stringify(config));
   const cli = (args: string[], input?: string | Buffer) => runCli(['--config', configFile, ...args], input);
@@ -120,6 +124,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     configFile,
     dataDir: join(dir, 'data'),
     port: Number(logs.find((r) => r.msg === 'listening' && r.listener === 'pop3')?.port ?? 0),
+    portOf: (listener: string) => Number(logs.filter((r) => r.msg === 'listening' && r.listener === listener).pop()?.port ?? 0),
     process: child!,
     logs,
     cli,

@@ -1,0 +1,74 @@
+// The server's TLS certificate as a Node SecureContext, shared by every listener. reload() reads the
+// files again (SIGHUP); connections made afterwards use the new certificate, open ones keep theirs.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { LoadedConfig } from '../modules/kernel/config.js';
+import { generateSelfSigned, type CertificatePair } from './self-signed.js';
+
+/** A certificate problem for the operator; the message names the file or key and the fix. */
+export class CertificateError extends Error {}
+
+export interface CertificateFiles {
+  cert: string;
+  key: string;
+  /** True when these are the generated files in dataDir/certs/. */
+  generated: boolean;
+}
+
+export function certificateFiles(config: LoadedConfig): CertificateFiles {
+  if (config.tls.cert && config.tls.key) return { cert: config.tls.cert, key: config.tls.key, generated: false };
+  const dir = join(config.dataDir, 'certs');
+  return { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), generated: true };
+}
+
+/** Writes a new self-signed pair into dataDir/certs/ (key mode 0600). */
+export async function writeSelfSigned(config: LoadedConfig, host: string): Promise<CertificateFiles & CertificatePair> {
+  const files = certificateFiles({ ...config, tls: { ...config.tls, cert: undefined, key: undefined } });
+  await mkdir(join(config.dataDir, 'certs'), { recursive: true, mode: 0o700 });
+  const pair = generateSelfSigned(host);
+  await writeFile(files.key, pair.key, { mode: 0o600 });
+  await writeFile(files.cert, pair.cert, { mode: 0o644 });
+  return { ...files, ...pair };
+}
+
+export class TlsProvider {
+  private current: SecureContext | null = null;
+  files: CertificateFiles | null = null;
+
+  /** The context for a new TLS connection (null before load()). */
+  get context(): SecureContext | null {
+    return this.current;
+  }
+
+  /**
+   * Loads the configured certificate, or the generated one, generating it on first use. On error the
+   * previous certificate stays in use and the error is thrown for the caller to report.
+   */
+  async load(config: LoadedConfig): Promise<{ generatedNow: boolean }> {
+    const files = certificateFiles(config);
+    let generatedNow = false;
+    if (files.generated && !existsSync(files.cert)) {
+      await writeSelfSigned(config, config.mainDomain);
+      generatedNow = true;
+    }
+    const read = async (path: string, what: string) => {
+      try {
+        return await readFile(path);
+      } catch (err) {
+        const key = files.generated ? `the generated ${what} ${path}` : `tls.${what === 'certificate' ? 'cert' : 'key'} (${path})`;
+        throw new CertificateError(`cannot read ${key}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    };
+    const cert = await read(files.cert, 'certificate');
+    const key = await read(files.key, 'key');
+    try {
+      this.current = createSecureContext({ cert, key, minVersion: config.tls.minVersion });
+    } catch (err) {
+      throw new CertificateError(`the certificate ${files.cert} and key ${files.key} cannot be used: ${(err as Error).message}`);
+    }
+    this.files = files;
+    return { generatedNow };
+  }
+}

@@ -1,0 +1,24 @@
+// postern cert generate [--host NAME]: a new self-signed certificate in dataDir/certs/.
+import type { Command } from 'commander';
+import { fingerprint } from '../certs/self-signed.js';
+import { writeSelfSigned } from '../certs/tls-provider.js';
+import { openContext } from './context.js';
+import { CliError, EXIT } from './exit.js';
+
+export function certCommands(program: Command): void {
+  const cert = program.command('cert').description('manage the TLS certificate');
+  cert
+    .command('generate')
+    .description('write a new self-signed certificate and key (mode 0600) into dataDir/certs/; a running server picks it up on SIGHUP')
+    .option('--host <name>', 'the host name clients connect to (default: mainDomain)')
+    .action(async (opts: { host?: string }, cmd: Command) => {
+      const ctx = await openContext(cmd.optsWithGlobals().config);
+      const host = opts.host ?? ctx.config.mainDomain;
+      if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new CliError(`--host: "${host}" is not a host name or IP address`, EXIT.usage);
+      const written = await writeSelfSigned(ctx.config, host);
+      process.stdout.write(`certificate: ${written.cert}\nkey: ${written.key}\nhost: ${host}\nSHA-256 fingerprint: ${fingerprint(written.cert)}\n`);
+      if (ctx.config.tls.cert) {
+        process.stderr.write(`postern: note: the config names tls.cert ${ctx.config.tls.cert}, so the server keeps using that one\n`);
+      }
+    });
+}
