@@ -1,6 +1,7 @@
 // The server's TLS certificate as a Node SecureContext, shared by every listener. reload() reads the
 // files again (SIGHUP); connections made afterwards use the new certificate, open ones keep theirs.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../accounts/atomic-file.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
@@ -23,14 +24,14 @@ export function certificateFiles(config: LoadedConfig): CertificateFiles {
   return { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), generated: true };
 }
 
-/** Writes a new self-signed pair into dataDir/certs/ (key mode 0600). */
-export async function writeSelfSigned(config: LoadedConfig, host: string): Promise<CertificateFiles & CertificatePair> {
+/** Writes a new self-signed pair into dataDir/certs/ (key mode 0600), each file replaced atomically. */
+export async function writeSelfSigned(config: LoadedConfig, host: string): Promise<{ files: CertificateFiles; pem: CertificatePair }> {
   const files = certificateFiles({ ...config, tls: { ...config.tls, cert: undefined, key: undefined } });
   await mkdir(join(config.dataDir, 'certs'), { recursive: true, mode: 0o700 });
-  const pair = generateSelfSigned(host);
-  await writeFile(files.key, pair.key, { mode: 0o600 });
-  await writeFile(files.cert, pair.cert, { mode: 0o644 });
-  return { ...files, ...pair };
+  const pem = generateSelfSigned(host);
+  await writeFileAtomic(files.key, pem.key, 0o600);
+  await writeFileAtomic(files.cert, pem.cert, 0o644);
+  return { files, pem };
 }
 
 export class TlsProvider {

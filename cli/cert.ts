@@ -15,8 +15,8 @@ export function certCommands(program: Command): void {
       const ctx = await openContext(cmd.optsWithGlobals().config);
       const host = opts.host ?? ctx.config.mainDomain;
       if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new CliError(`--host: "${host}" is not a host name or IP address`, EXIT.usage);
-      const written = await writeSelfSigned(ctx.config, host);
-      process.stdout.write(`certificate: ${written.cert}\nkey: ${written.key}\nhost: ${host}\nSHA-256 fingerprint: ${fingerprint(written.cert)}\n`);
+      const { files, pem } = await writeSelfSigned(ctx.config, host);
+      process.stdout.write(`certificate: ${files.cert}\nkey: ${files.key}\nhost: ${host}\nSHA-256 fingerprint: ${fingerprint(pem.cert)}\n`);
       if (ctx.config.tls.cert) {
         process.stderr.write(`postern: note: the config names tls.cert ${ctx.config.tls.cert}, so the server keeps using that one\n`);
       }

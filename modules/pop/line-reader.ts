@@ -7,6 +7,8 @@ export type LineEvent = { kind: 'line'; text: string } | { kind: 'too-long' } | 
 export class LineReader {
   private pending: Buffer | null = null;
   private discarding = 0;
+  /** Bumped by reset(): a push() in progress stops emitting lines from its chunk. */
+  private generation = 0;
 
   constructor(
     private readonly maxLength: number,
@@ -15,8 +17,10 @@ export class LineReader {
   ) {}
 
   push(chunk: Buffer): void {
+    const generation = this.generation;
     let start = 0;
-    while (start < chunk.length) {
+    // An emitted line may reset the reader (STLS): then the rest of this chunk must never be read.
+    while (start < chunk.length && generation === this.generation) {
       const nl = chunk.indexOf(10, start);
       if (nl < 0) {
         this.keep(chunk.subarray(start));
@@ -59,5 +63,6 @@ export class LineReader {
   reset(): void {
     this.pending = null;
     this.discarding = 0;
+    this.generation += 1;
   }
 }

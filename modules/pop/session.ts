@@ -152,6 +152,10 @@ export class PopSession {
       this.ended();
       return;
     }
+    // Whatever arrived in the clear before the handshake is gone for good (the reader stops mid-chunk
+    // on reset; this also drops anything queued while the handshake ran).
+    this.queue.length = 0;
+    this.reader.reset();
     this.attach();
     this.log.info({ protocol: (this.socket as import('node:tls').TLSSocket).getProtocol?.() }, 'TLS started');
   }

@@ -10,8 +10,9 @@ export interface Run {
 export function run(cmd: string, args: string[], options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(cmd, args, { timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, env: options.env ?? process.env, encoding: 'latin1' }, (err, stdout, stderr) => {
-      const code = err ? ((err as NodeJS.ErrnoException & { code?: unknown }).code as number) ?? 1 : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      // execFile reports a non-zero exit as err.code (a number); a spawn failure has a string code.
+      const exit: unknown = err ? (err as { code?: unknown }).code : 0;
+      resolve({ code: typeof exit === 'number' ? exit : 1, stdout, stderr });
     });
     child.stdin?.end(options.input ?? '');
   });

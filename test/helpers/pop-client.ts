@@ -1,20 +1,31 @@
 // A raw-socket POP3 client for tests that must see the exact bytes on the wire.
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
 export class RawPop {
   private buffer = Buffer.alloc(0);
   private waiting: (() => void) | null = null;
   private ended = false;
+  /** The current socket: the TLS one after upgrade(). */
+  socket!: Socket;
 
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, d]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.ended = true;
-      this.wake();
-    });
+  private constructor(socket: Socket) {
+    this.bind(socket);
+  }
+
+  private readonly onData = (d: Buffer) => {
+    this.buffer = Buffer.concat([this.buffer, d]);
+    this.wake();
+  };
+  private readonly onClose = () => {
+    this.ended = true;
+    this.wake();
+  };
+
+  private bind(socket: Socket): void {
+    this.socket = socket;
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
     socket.on('error', () => {});
   }
 
@@ -25,6 +36,41 @@ export class RawPop {
       socket.once('error', reject);
     });
     return new RawPop(socket);
+  }
+
+  /** Connects to an implicit-TLS listener, accepting any certificate. */
+  static async connectTls(port: number, host = '127.0.0.1'): Promise<RawPop> {
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawPop(socket);
+  }
+
+  /** Runs the client side of a TLS handshake on the current plain socket, as after STLS. */
+  async upgrade(): Promise<TLSSocket> {
+    if (this.buffer.length > 0) throw new Error(`clear-text bytes arrived after STLS: ${JSON.stringify(this.pending)}`);
+    const plain = this.socket;
+    plain.off('data', this.onData);
+    plain.off('close', this.onClose);
+    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('TLS handshake after STLS: no result in 5000 ms')), 5000);
+      secure.once('secureConnect', () => (clearTimeout(timer), resolve()));
+      secure.once('error', (err) => (clearTimeout(timer), reject(err)));
+    });
+    this.bind(secure);
+    return secure;
+  }
+
+  get tlsSocket(): TLSSocket {
+    return this.socket as TLSSocket;
+  }
+
+  /** Bytes received and not read yet. */
+  get pending(): string {
+    return this.buffer.toString('latin1');
   }
 
   private wake(): void {
