@@ -99,6 +99,19 @@ export class AccountStore {
     return record;
   }
 
+  /**
+   * The "public" account of a domain holds public mailboxes (~public/NAME). Nobody signs in as it:
+   * it is created disabled, with no usable password.
+   */
+  async ensurePublic(domain: string): Promise<AccountAddress> {
+    const a = { name: 'public', domain };
+    if (await this.exists(a)) return a;
+    await mkdir(this.accountDir(a), { recursive: true, mode: 0o700 });
+    for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(this.maildir(a), sub), { recursive: true, mode: 0o700 });
+    await this.write({ name: 'public', domain, passwordHash: '!', apopSecret: null, disabled: true, expires: null, alerts: [], created: new Date().toISOString() });
+    return a;
+  }
+
   async update(a: AccountAddress, changes: AccountChanges): Promise<AccountRecord> {
     const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
     return this.modify(a, (record) => {

@@ -55,10 +55,18 @@ export interface DeliveryResult {
 }
 
 export interface MailStore {
-  /** Opens a snapshot of `mailbox` ("INBOX" or a name like "lists/info") of the account. */
-  openMailbox(account: AccountAddress, mailbox: string): Promise<MailboxSnapshot>;
+  /**
+   * Opens a snapshot of `mailbox` ("INBOX" or a name like "lists/info") of the account. With
+   * `realTo`, only messages whose `realTo.header` lists `realTo.name` are in it (Direct Mailbox Addressing).
+   */
+  openMailbox(account: AccountAddress, mailbox: string, options?: { realTo?: { header: string; name: string } }): Promise<MailboxSnapshot>;
   /** True when the mailbox exists. */
   hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean>;
-  /** Stores one RFC 5322 message read from `input`; resolves only once it is safely on disk. */
-  deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>): Promise<DeliveryResult>;
+  /**
+   * Stores one RFC 5322 message read from `input`; resolves only once it is safely on disk.
+   * `extraHeader` ("Name: value") is added at the top of the header.
+   */
+  deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<DeliveryResult>;
+  /** The folder holding a mailbox (checked name; it may not exist). */
+  folder(account: AccountAddress, mailbox: string): string;
 }

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { AccountStore } from '../accounts/account-store.js';
 import { MaildirStore } from '../accounts/maildir/maildir-store.js';
 import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.js';
+import { Router } from '../accounts/router.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../modules/kernel/config.js';
 import { CliError, EXIT } from './exit.js';
 
@@ -10,6 +11,7 @@ export interface CliContext {
   config: LoadedConfig;
   accounts: AccountStore;
   store: MaildirStore;
+  router: Router;
 }
 
 export async function openContext(configFile: string | undefined): Promise<CliContext> {
@@ -24,7 +26,7 @@ export async function openContext(configFile: string | undefined): Promise<CliCo
   }
   await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
   const accounts = new AccountStore(config.dataDir, domains);
-  return { config, accounts, store: new MaildirStore(accounts) };
+  return { config, accounts, store: new MaildirStore(accounts), router: new Router(config.dataDir, accounts) };
 }
 
 /** Parses NAME[@DOMAIN] given on the command line; a bad one is a usage error. */

@@ -3,8 +3,8 @@
 import type { Command } from 'commander';
 import { MailboxNameError } from '../accounts/mail-store.js';
 import { EmptyMessageError } from '../accounts/maildir/deliver.js';
-import { formatAddress } from '../accounts/names.js';
-import { openContext, parseAccount } from './context.js';
+import { formatAddress, NameError } from '../accounts/names.js';
+import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 
 export function deliverCommand(program: Command): void {
@@ -15,8 +15,17 @@ export function deliverCommand(program: Command): void {
     .option('--mailbox <mailbox>', 'the mailbox to store it in (INBOX when that mailbox does not exist)', 'INBOX')
     .action(async (addressArg: string, opts: { mailbox: string }, cmd: Command) => {
       const ctx = await openContext(cmd.optsWithGlobals().config);
-      const address = parseAccount(ctx, addressArg, EXIT.noUser);
-      if (!(await ctx.accounts.exists(address))) throw new CliError(`${formatAddress(address)}: no such account`, EXIT.noUser);
+      let routed;
+      try {
+        routed = await ctx.router.route(addressArg);
+      } catch (err) {
+        if (err instanceof NameError) throw new CliError(err.message, EXIT.noUser);
+        throw err;
+      }
+      if (!routed) throw new CliError(`${addressArg}: no such account or route`, EXIT.noUser);
+      const address = routed.account;
+      // Direct Mailbox Addressing: a routed address leaves its local part in X-Real-To.
+      const extraHeader = routed.localPart === null ? undefined : `${ctx.config.pop.realToHeader}: ${routed.localPart}@${addressArg.includes('@') ? addressArg.slice(addressArg.lastIndexOf('@') + 1).toLowerCase() : ctx.config.mainDomain}`;
       let mailbox = opts.mailbox;
       try {
         if (!(await ctx.store.hasMailbox(address, mailbox))) {
@@ -28,7 +37,7 @@ export function deliverCommand(program: Command): void {
         throw err;
       }
       try {
-        await ctx.store.deliver(address, mailbox, process.stdin as AsyncIterable<Buffer>);
+        await ctx.store.deliver(address, mailbox, process.stdin as AsyncIterable<Buffer>, extraHeader);
       } catch (err) {
         if (err instanceof EmptyMessageError) throw new CliError('no message on standard input', EXIT.dataErr);
         const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;

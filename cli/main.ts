@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { accountCommands } from './account.js';
 import { certCommands } from './cert.js';
+import { mailboxCommands } from './mailbox.js';
 import { deliverCommand } from './deliver.js';
 import { CliError, EXIT } from './exit.js';
 import { serveCommand } from './serve.js';
@@ -17,6 +18,7 @@ serveCommand(program);
 accountCommands(program);
 deliverCommand(program);
 certCommands(program);
+mailboxCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -22,7 +22,7 @@ const FLUSH_AT = 256 * 1024;
  * last line without a line ending gets one, so that the stored size and the POP size agree with what
  * other Maildir readers (Dovecot) compute.
  */
-export async function deliverToMaildir(folder: string, input: AsyncIterable<Buffer>): Promise<DeliveryResult> {
+export async function deliverToMaildir(folder: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<DeliveryResult> {
   const base = newBaseName();
   const tmpPath = join(folder, 'tmp', base);
   const handle = await open(tmpPath, 'wx', 0o600);
@@ -60,10 +60,15 @@ export async function deliverToMaildir(folder: string, input: AsyncIterable<Buff
         crlfStyle = nl > 0 && head[nl - 1] === 13;
         chunk = head.subarray(0, 5).toString('latin1') === 'From ' && nl >= 0 ? head.subarray(nl + 1) : head;
         head = null;
+        if (extraHeader) await write(Buffer.from(`${extraHeader}${crlfStyle ? '\r\n' : '\n'}`));
       }
       await write(chunk);
     }
-    if (head !== null) await write(head); // a short message with no line ending at all
+    if (head !== null && head.length > 0) {
+      // a short message with no line ending at all
+      if (extraHeader) await write(Buffer.from(`${extraHeader}\n`));
+      await write(head);
+    }
     if (size === 0) throw new EmptyMessageError();
     if (lastByte !== 10) await write(Buffer.from(crlfStyle ? '\r\n' : '\n'));
     await write(Buffer.alloc(0), true);

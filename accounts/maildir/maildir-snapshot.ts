@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { type CommitResult, type MailboxSnapshot, MessageGoneError } from '../mail-store.js';
 import { arrivalSeconds, parseMaildirName, uidlFor, withFlags } from './filename.js';
+import { headerListsName } from './real-to.js';
 import { SizeCache } from './size-cache.js';
 
 type Sub = 'new' | 'cur';
@@ -19,6 +20,23 @@ interface Entry {
 
 const RENAME_RETRIES = 5;
 
+export interface SnapshotOptions {
+  /** Direct Mailbox Addressing: keep only messages whose `header` lists `name`. */
+  realTo?: { header: string; name: string };
+}
+
+async function onlyAddressedTo(folder: string, entries: Entry[], realTo: { header: string; name: string }): Promise<Entry[]> {
+  const kept: Entry[] = [];
+  for (const e of entries) {
+    try {
+      if (await headerListsName(join(folder, e.sub, e.name), realTo.header, realTo.name)) kept.push(e);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // removed meanwhile: not shown
+    }
+  }
+  return kept;
+}
+
 export class MaildirSnapshot implements MailboxSnapshot {
   readonly count: number;
   readonly totalSize: number;
@@ -31,7 +49,7 @@ export class MaildirSnapshot implements MailboxSnapshot {
     this.totalSize = entries.reduce((sum, e) => sum + e.size, 0);
   }
 
-  static async open(folder: string): Promise<MaildirSnapshot> {
+  static async open(folder: string, options: SnapshotOptions = {}): Promise<MaildirSnapshot> {
     const listed: { sub: Sub; name: string; secs: number }[] = [];
     for (const sub of ['new', 'cur'] as const) {
       for (const name of await readdir(join(folder, sub))) {
@@ -58,7 +76,7 @@ export class MaildirSnapshot implements MailboxSnapshot {
       entries.push({ sub, name, base: parsed.base, size });
     }
     if (cache) await cache.save(new Set(entries.map((e) => e.base)));
-    return new MaildirSnapshot(folder, entries);
+    return new MaildirSnapshot(folder, options.realTo ? await onlyAddressedTo(folder, entries, options.realTo) : entries);
   }
 
   size(index: number): number {

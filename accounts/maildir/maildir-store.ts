@@ -1,12 +1,12 @@
 // The embedded mail store: each account's mailboxes in Maildir++ under its account folder.
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountStore } from '../account-store.js';
 import type { DeliveryResult, MailboxSnapshot, MailStore } from '../mail-store.js';
 import type { AccountAddress } from '../names.js';
 import { deliverToMaildir } from './deliver.js';
 import { isInbox, mailboxFolder } from './mailbox-path.js';
-import { MaildirSnapshot } from './maildir-snapshot.js';
+import { MaildirSnapshot, type SnapshotOptions } from './maildir-snapshot.js';
 
 export class MaildirStore implements MailStore {
   constructor(private readonly accounts: AccountStore) {}
@@ -31,13 +31,30 @@ export class MaildirStore implements MailStore {
     return folder;
   }
 
-  async openMailbox(account: AccountAddress, mailbox: string): Promise<MailboxSnapshot> {
+  async openMailbox(account: AccountAddress, mailbox: string, options: SnapshotOptions = {}): Promise<MailboxSnapshot> {
     const folder = isInbox(mailbox) ? await this.ensureMailbox(account, mailbox) : this.folder(account, mailbox);
-    return MaildirSnapshot.open(folder);
+    return MaildirSnapshot.open(folder, options);
   }
 
-  async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>): Promise<DeliveryResult> {
+  async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<DeliveryResult> {
     const folder = isInbox(mailbox) ? await this.ensureMailbox(account, mailbox) : this.folder(account, mailbox);
-    return deliverToMaildir(folder, input);
+    return deliverToMaildir(folder, input, extraHeader);
+  }
+
+  /** Creates a Maildir++ folder (with its "maildirfolder" marker) for a new mailbox. */
+  async createMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
+    if (isInbox(mailbox) || (await this.hasMailbox(account, mailbox))) return false;
+    const folder = await this.ensureMailbox(account, mailbox);
+    await writeFile(join(folder, 'maildirfolder'), '', { mode: 0o600 });
+    return true;
+  }
+
+  /** The account's mailboxes: INBOX, then the Maildir++ folders as "a/b" names, sorted. */
+  async listMailboxes(account: AccountAddress): Promise<string[]> {
+    const names: string[] = [];
+    for (const entry of await readdir(this.accounts.maildir(account), { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name.startsWith('.') && entry.name.length > 1) names.push(entry.name.slice(1).split('.').join('/'));
+    }
+    return ['INBOX', ...names.sort()];
   }
 }

@@ -74,6 +74,8 @@ export const configSchema = z.strictObject({
         .default(['PLAIN', 'LOGIN']),
       /** Seconds of delay added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
       authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
+      /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
+      realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),
       /** Seconds of the first wait when a client stops reading; doubled four times (2, 4, 8, 16, 32), then the connection is dropped. */
       blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
     })

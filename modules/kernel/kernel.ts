@@ -5,6 +5,7 @@
 import { AccountStore } from '../../accounts/account-store.js';
 import { MaildirStore } from '../../accounts/maildir/maildir-store.js';
 import { LocalDomains } from '../../accounts/names.js';
+import { Router } from '../../accounts/router.js';
 import { TlsProvider } from '../../certs/tls-provider.js';
 import { Listener } from '../../listeners/listener.js';
 import { ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
@@ -48,7 +49,7 @@ export class Kernel {
       }
     });
     const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains));
-    return { config, logger: this.logger, accounts, store: new MaildirStore(accounts), tls: this.tls };
+    return { config, logger: this.logger, accounts, store: new MaildirStore(accounts), router: new Router(config.dataDir, accounts), tls: this.tls };
   }
 
   /** Loads the certificate, starts every module, then binds every listener; if one cannot bind, nothing stays bound. */

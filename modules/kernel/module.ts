@@ -2,6 +2,7 @@
 // connections of its listeners, and stops.
 import type { AccountStore } from '../../accounts/account-store.js';
 import type { MailStore } from '../../accounts/mail-store.js';
+import type { Router } from '../../accounts/router.js';
 import type { TlsProvider } from '../../certs/tls-provider.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { LoadedConfig } from './config.js';
@@ -13,6 +14,8 @@ export interface ModuleContext {
   readonly logger: Logger;
   readonly accounts: AccountStore;
   readonly store: MailStore;
+  /** Addresses to accounts (routes and Direct Mailbox Addressing). */
+  readonly router: Router;
   /** The server certificate, for STLS. */
   readonly tls: TlsProvider;
 }

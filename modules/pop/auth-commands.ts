@@ -26,8 +26,8 @@ export async function pass(s: PopSession, [password]: string[]): Promise<void> {
   const login = s.pendingUser;
   s.pendingUser = null;
   if (login === null) throw badCommand('Send USER first');
-  const address = s.resolveLogin(login);
-  await s.completeSignIn(login, address, await s.services.accounts.signIn(address, password), 'USER');
+  const target = await s.resolveLogin(login);
+  await s.completeSignIn(login, target, await s.services.accounts.signIn(target?.routed.account ?? null, password), 'USER');
 }
 
 function equalHex(a: string, b: string): boolean {
@@ -40,11 +40,11 @@ function equalHex(a: string, b: string): boolean {
 export async function apop(s: PopSession, [login, digest]: string[]): Promise<void> {
   if (!/^[0-9a-fA-F]{32}$/.test(digest)) throw badCommand('APOP expects a 32-digit hexadecimal digest');
   s.pendingUser = null;
-  const address = s.resolveLogin(login);
-  const result = await s.services.accounts.signInWithSecret(address, (secret) =>
+  const target = await s.resolveLogin(login);
+  const result = await s.services.accounts.signInWithSecret(target?.routed.account ?? null, (secret) =>
     equalHex(createHash('md5').update(s.greetingStamp + secret).digest('hex'), digest),
   );
-  await s.completeSignIn(login, address, result, 'APOP');
+  await s.completeSignIn(login, target, result, 'APOP');
 }
 
 /** The SASL mechanisms this session may use now: the configured ones, less cleartext ones where not allowed. */
@@ -74,7 +74,8 @@ export async function auth(s: PopSession, args: string[]): Promise<void> {
     return decodeSasl(line, false);
   };
   const credentials = await mechanism.run(challenge, initial, s.settings.hostname);
-  const address = s.resolveLogin(credentials.login);
+  const target = await s.resolveLogin(credentials.login);
+  const address = target?.routed.account ?? null;
   const accounts = s.services.accounts;
   const result =
     credentials.kind === 'password'
@@ -82,7 +83,7 @@ export async function auth(s: PopSession, args: string[]): Promise<void> {
       : await accounts.signInWithSecret(address, (secret) =>
           equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest),
         );
-  await s.completeSignIn(credentials.login, address, result, mechanism.name);
+  await s.completeSignIn(credentials.login, target, result, mechanism.name);
 }
 
 // RFC 2595 section 4: STLS, only in AUTHORIZATION and only once.

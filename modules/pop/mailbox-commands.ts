@@ -53,8 +53,9 @@ export async function retr(s: PopSession, [arg]: string[]): Promise<void> {
   await sending(s.sendMessage(i, `+OK ${size} octets`), i + 1);
   s.stats.retrieved += 1;
   s.stats.retrievedOctets += size;
-  // RETR sets Seen once the message is sent (CommuniGate); TOP never changes flags.
-  await m.snapshot.markSeen(i).catch((err: unknown) => s.log.error({ err, message: i + 1 }, 'cannot set Seen'));
+  // RETR sets Seen once the message is sent (CommuniGate), if the user holds the "s" right; TOP never
+  // changes flags.
+  if (s.rights.includes('s')) await m.snapshot.markSeen(i).catch((err: unknown) => s.log.error({ err, message: i + 1 }, 'cannot set Seen'));
 }
 
 // RFC 1939 section 7 (optional command TOP)
@@ -68,6 +69,7 @@ export async function top(s: PopSession, [arg, lines]: string[]): Promise<void> 
 export function dele(s: PopSession, [arg]: string[]): void {
   const m = maildrop(s);
   const i = m.index(arg);
+  if (!s.rights.includes('t')) throw new PopError('SYS/PERM', 'You may not delete messages in this mailbox');
   m.markDeleted(i);
   s.send(`+OK Message ${i + 1} deleted`);
 }

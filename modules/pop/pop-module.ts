@@ -19,6 +19,7 @@ export function popSettings(config: LoadedConfig): PopSettings {
     saslMechanisms: config.pop.saslMechanisms,
     blockedOutputWaitMs: config.pop.blockedOutputWait * 1000,
     hostname: config.mainDomain,
+    realToHeader: config.pop.realToHeader,
   };
 }
 
@@ -39,7 +40,7 @@ export class PopModule implements PosternModule {
 
   reconfigure(ctx: ModuleContext): void {
     this.throttle.baseSeconds = ctx.config.pop.authFailureDelay;
-    this.services = { accounts: ctx.accounts, store: ctx.store, settings: popSettings(ctx.config), throttle: this.throttle };
+    this.services = { accounts: ctx.accounts, store: ctx.store, router: ctx.router, settings: popSettings(ctx.config), throttle: this.throttle };
     this.logger = ctx.logger;
     this.limits = { total: ctx.config.pop.maxChannels, perAddress: ctx.config.pop.maxChannelsPerAddress };
   }

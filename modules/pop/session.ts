@@ -4,8 +4,11 @@
 // rendered here, in one place.
 import type { Socket } from 'node:net';
 import type { AccountStore, SignInResult } from '../../accounts/account-store.js';
+import { type LoginName, parseLoginName } from '../../accounts/login-name.js';
+import { MailboxUnavailable, openForUser } from '../../accounts/mailbox-access.js';
 import type { MailStore } from '../../accounts/mail-store.js';
 import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
+import type { Routed, Router } from '../../accounts/router.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
 import { AuthThrottle } from './auth-throttle.js';
@@ -28,11 +31,20 @@ export interface PopSettings {
   blockedOutputWaitMs: number;
   /** The host name shown in the greeting. */
   hostname: string;
+  /** Header listing individual names for Direct Mailbox Addressing. */
+  realToHeader: string;
+}
+
+/** What a login name resolved to before the password is checked. */
+export interface LoginTarget {
+  name: LoginName;
+  routed: Routed;
 }
 
 export interface PopServices {
   readonly accounts: AccountStore;
   readonly store: MailStore;
+  readonly router: Router;
   readonly settings: PopSettings;
   readonly throttle: AuthThrottle;
 }
@@ -60,6 +72,10 @@ export class PopSession {
   /** The signed-in account and its open maildrop, in TRANSACTION. */
   address: AccountAddress | null = null;
   maildrop: Maildrop | null = null;
+  /** The open mailbox as "owner/mailbox", for logs. */
+  mailboxLabel: string | null = null;
+  /** RFC 4314 rights on the open mailbox: "t" to delete, "s" for RETR to set Seen. */
+  rights = '';
   readonly stats: SessionStats = { retrieved: 0, retrievedOctets: 0, deleted: 0, deletedOctets: 0 };
   readonly log: Logger;
   /** The RFC 1939 APOP timestamp in the greeting, unique per connection. */
@@ -338,10 +354,16 @@ export class PopSession {
 
   // ---- sign-in ------------------------------------------------------------------------------
 
-  /** The account a login name names; null when it can never be an account here. */
-  resolveLogin(login: string): AccountAddress | null {
+  /**
+   * What a login name ([[~OWNER/]MAILBOX#]ADDRESS) signs in as: ADDRESS routed to its account. Null
+   * when it names no account; the caller still spends the time of a password check.
+   */
+  async resolveLogin(login: string): Promise<LoginTarget | null> {
+    const name = parseLoginName(login);
+    if (!name) return null;
     try {
-      return this.services.accounts.domains.parse(login);
+      const routed = await this.services.router.route(name.address);
+      return routed ? { name, routed } : null;
     } catch (err) {
       if (err instanceof NameError) return null;
       throw err;
@@ -353,7 +375,7 @@ export class PopSession {
    * answers the same -ERR [AUTH] whatever the reason (the log says which) and closes the connection
    * after maxAuthAttempts failures.
    */
-  async completeSignIn(login: string, address: AccountAddress | null, result: SignInResult, mechanism: string): Promise<void> {
+  async completeSignIn(login: string, target: LoginTarget | null, result: SignInResult, mechanism: string): Promise<void> {
     if (!result.ok) {
       this.authFailures += 1;
       const delay = this.services.throttle.failed(this.conn.remoteAddress);
@@ -364,25 +386,37 @@ export class PopSession {
       }
       throw new PopError('AUTH', 'Authentication failed');
     }
-    const account = address!;
+    const account = target!.routed.account;
     // CommuniGate alerts: a correct sign-in with alerts pending is answered with the next one instead.
     const alert = await this.services.accounts.takeAlert(account);
     if (alert !== null) {
       this.log.info({ user: formatAddress(account), mechanism }, 'alert shown instead of signing in');
       throw new PopError(null, alert.replace(/[\r\n]+/g, ' '));
     }
-    let maildrop: Maildrop;
+    const { accounts, store, settings } = this.services;
+    let opened;
     try {
-      maildrop = new Maildrop(await this.services.store.openMailbox(account, 'INBOX'));
+      opened = await openForUser(accounts, store, target!.name, target!.routed, { realToHeader: settings.realToHeader });
     } catch (err) {
+      if (err instanceof MailboxUnavailable) {
+        this.log.info({ user: formatAddress(account), login: login.slice(0, 200) }, 'mailbox unavailable');
+        throw new PopError('SYS/PERM', err.message);
+      }
       this.log.error({ user: formatAddress(account), err }, 'cannot open the mailbox');
       throw new PopError('SYS/TEMP', 'Cannot open the mailbox now; try again later');
     }
+    const maildrop = new Maildrop(opened.snapshot);
     this.address = account;
     this.maildrop = maildrop;
+    this.rights = opened.rights;
+    this.mailboxLabel = `${formatAddress(opened.owner)}/${opened.mailbox}`;
     this.state = 'TRANSACTION';
-    this.log.info({ user: formatAddress(account), mechanism, messages: maildrop.count, octets: maildrop.octets }, 'signed in');
-    this.send(`+OK ${formatAddress(account)} has ${maildrop.count} messages (${maildrop.octets} octets)`);
+    this.log.info(
+      { user: formatAddress(account), mailbox: this.mailboxLabel, localPart: target!.routed.localPart, rights: opened.rights, mechanism, messages: maildrop.count, octets: maildrop.octets },
+      'signed in',
+    );
+    const what = opened.owner === account && opened.mailbox.toUpperCase() === 'INBOX' ? formatAddress(account) : opened.mailbox;
+    this.send(`+OK ${what} has ${maildrop.count} messages (${maildrop.octets} octets)`);
   }
 
   // ---- ending -------------------------------------------------------------------------------
@@ -436,7 +470,7 @@ export class PopSession {
     this.log.info(
       {
         user: this.address ? formatAddress(this.address) : null,
-        mailbox: this.address ? 'INBOX' : null,
+        mailbox: this.mailboxLabel,
         retrieved: this.stats.retrieved,
         retrievedOctets: this.stats.retrievedOctets,
         deleted: this.stats.deleted,

@@ -1,0 +1,112 @@
+// The router: turns an address into the account that holds its mail, and the local part left over
+// for Direct Mailbox Addressing (CommuniGate). Routes live in dataDir/routes.json and are managed
+// with `postern route add|remove|list`:
+//   abcdef@client1.com -> cl1     an exact address (local part "abcdef" is left)
+//   *@client1.com      -> cl1     every address in the domain (the local part is left)
+// Order: an exact route, then a real account of that name, then a domain-wide route.
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AccountStore } from './account-store.js';
+import { withFileLock, writeFileAtomic } from './atomic-file.js';
+import { type AccountAddress, checkAccountName, checkDomain, formatAddress, NameError } from './names.js';
+
+export interface Route {
+  /** "local@domain" or "*@domain", lower-case. */
+  pattern: string;
+  /** The target account, "name@domain". */
+  account: string;
+}
+
+export interface Routed {
+  account: AccountAddress;
+  /** The part of the address the account does not account for (Direct Mailbox Addressing), or null. */
+  localPart: string | null;
+}
+
+export class RouteError extends Error {}
+
+export class Router {
+  private readonly file: string;
+  private cache: { mtimeMs: number; routes: Route[] } | null = null;
+
+  constructor(
+    dataDir: string,
+    private readonly accounts: AccountStore,
+  ) {
+    this.file = join(dataDir, 'routes.json');
+  }
+
+  async list(): Promise<Route[]> {
+    let mtimeMs: number;
+    try {
+      mtimeMs = (await stat(this.file)).mtimeMs;
+    } catch {
+      return [];
+    }
+    if (this.cache?.mtimeMs === mtimeMs) return this.cache.routes;
+    let routes: Route[];
+    try {
+      routes = (JSON.parse(await readFile(this.file, 'utf8')) as { routes: Route[] }).routes ?? [];
+    } catch (err) {
+      throw new RouteError(`${this.file} is damaged (${(err as Error).message}); fix or remove it, then add the routes again`);
+    }
+    this.cache = { mtimeMs, routes };
+    return routes;
+  }
+
+  /** Validates and normalises a route pattern: local@domain or *@domain, in a local domain. */
+  pattern(input: string): string {
+    const at = input.lastIndexOf('@');
+    if (at <= 0) throw new RouteError(`"${input}" is not a route pattern: use local@domain or *@domain`);
+    const local = input.slice(0, at);
+    const domain = checkDomain(input.slice(at + 1));
+    if (!this.accounts.domains.has(domain)) throw new RouteError(`${domain} is not a local domain (add it to "domains" in the config)`);
+    return `${local === '*' ? '*' : checkAccountName(local)}@${domain}`;
+  }
+
+  async add(patternInput: string, target: AccountAddress): Promise<Route> {
+    const pattern = this.pattern(patternInput);
+    if (!(await this.accounts.exists(target))) throw new RouteError(`no account ${formatAddress(target)}`);
+    const route = { pattern, account: formatAddress(target) };
+    await this.update((routes) => [...routes.filter((r) => r.pattern !== pattern), route]);
+    return route;
+  }
+
+  async remove(patternInput: string): Promise<boolean> {
+    const pattern = this.pattern(patternInput);
+    let found = false;
+    await this.update((routes) => routes.filter((r) => (r.pattern === pattern ? ((found = true), false) : true)));
+    return found;
+  }
+
+  private async update(change: (routes: Route[]) => Route[]): Promise<void> {
+    await withFileLock(this.file, async () => {
+      this.cache = null;
+      const routes = change(await this.list()).sort((a, b) => a.pattern.localeCompare(b.pattern));
+      await writeFileAtomic(this.file, `${JSON.stringify({ routes }, null, 2)}\n`, 0o644);
+      this.cache = null;
+    });
+  }
+
+  /**
+   * The account an address (NAME or NAME@DOMAIN) reaches, or null when none does. Throws NameError
+   * for an address that can never be valid.
+   */
+  async route(input: string): Promise<Routed | null> {
+    const at = input.lastIndexOf('@');
+    const local = (at < 0 ? input : input.slice(0, at)).toLowerCase();
+    const domain = at < 0 ? this.accounts.domains.main : checkDomain(input.slice(at + 1));
+    if (!this.accounts.domains.has(domain)) return null;
+    const routes = await this.list();
+    const target = (r: Route) => this.accounts.domains.parse(r.account);
+    const exact = routes.find((r) => r.pattern === `${local}@${domain}`);
+    if (exact) return { account: target(exact), localPart: local };
+    const name = checkAccountName(local);
+    if (await this.accounts.exists({ name, domain })) return { account: { name, domain }, localPart: null };
+    const wide = routes.find((r) => r.pattern === `*@${domain}`);
+    if (wide) return { account: target(wide), localPart: local };
+    return null;
+  }
+}
+
+export { NameError };

@@ -1,0 +1,115 @@
+// postern mailbox create | list | acl, and postern route add | remove | list
+import type { Command } from 'commander';
+import { AclError, checkRights, readAcl, setRights, type Grantee } from '../accounts/acl.js';
+import { MailboxNameError } from '../accounts/mail-store.js';
+import { type AccountAddress, formatAddress } from '../accounts/names.js';
+import { RouteError } from '../accounts/router.js';
+import { type CliContext, openContext, parseAccount } from './context.js';
+import { CliError, EXIT } from './exit.js';
+
+/** The account a mailbox command names; "public" (in any local domain) is created on first use. */
+async function mailboxOwner(ctx: CliContext, input: string, create: boolean): Promise<AccountAddress> {
+  const address = parseAccount(ctx, input);
+  if (await ctx.accounts.exists(address)) return address;
+  if (address.name === 'public' && create) return ctx.accounts.ensurePublic(address.domain);
+  throw new CliError(`no account ${formatAddress(address)}`, EXIT.failure);
+}
+
+async function run(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (err instanceof MailboxNameError || err instanceof AclError) throw new CliError(err.message, EXIT.usage);
+    if (err instanceof RouteError) throw new CliError(err.message, EXIT.failure);
+    throw err;
+  }
+}
+
+export function mailboxCommands(program: Command): void {
+  const mailbox = program.command('mailbox').description('manage mailboxes and who may use them');
+
+  mailbox
+    .command('create')
+    .argument('<account>', 'NAME[@DOMAIN]; "public" holds the public mailboxes of its domain')
+    .argument('<mailbox>', 'a name such as "private" or "lists/info"')
+    .description('create a mailbox (a Maildir++ folder)')
+    .action(async (account: string, name: string, _o: unknown, cmd: Command) =>
+      run(async () => {
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        const owner = await mailboxOwner(ctx, account, true);
+        const created = await ctx.store.createMailbox(owner, name);
+        process.stdout.write(created ? `mailbox ${name} created for ${formatAddress(owner)}\n` : `mailbox ${name} of ${formatAddress(owner)} already exists\n`);
+      }),
+    );
+
+  mailbox
+    .command('list')
+    .argument('<account>', 'NAME[@DOMAIN]')
+    .description('list the mailboxes of an account, one per line')
+    .action(async (account: string, _o: unknown, cmd: Command) =>
+      run(async () => {
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        const owner = await mailboxOwner(ctx, account, false);
+        for (const name of await ctx.store.listMailboxes(owner)) process.stdout.write(`${name}\n`);
+      }),
+    );
+
+  mailbox
+    .command('acl')
+    .argument('<account>', 'the owner, NAME[@DOMAIN]')
+    .argument('<mailbox>', 'the mailbox, e.g. INBOX or announces')
+    .argument('[grantee]', 'an account NAME[@DOMAIN], "anyone" or "authenticated"')
+    .argument('[rights]', 'RFC 4314 letters, e.g. lrs (read, set Seen) or lrst (and delete); "none" removes')
+    .description('show a mailbox\'s rights, or set one grantee\'s (kept in dovecot-acl, which Dovecot reads too)')
+    .action(async (account: string, name: string, grantee: string | undefined, rights: string | undefined, _o: unknown, cmd: Command) =>
+      run(async () => {
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        const owner = await mailboxOwner(ctx, account, false);
+        if (!(await ctx.store.hasMailbox(owner, name))) throw new CliError(`${formatAddress(owner)} has no mailbox ${name}`, EXIT.failure);
+        const folder = ctx.store.folder(owner, name);
+        let acl;
+        if (grantee === undefined) acl = await readAcl(folder);
+        else {
+          if (rights === undefined) throw new CliError('give the rights too, e.g. "lrs", or "none" to remove them', EXIT.usage);
+          const who: Grantee = grantee === 'anyone' || grantee === 'authenticated' ? grantee : { user: parseAccount(ctx, grantee) };
+          if (typeof who !== 'string' && !(await ctx.accounts.exists(who.user))) throw new CliError(`no account ${formatAddress(who.user)}`, EXIT.failure);
+          acl = await setRights(folder, who, checkRights(rights));
+        }
+        for (const [who, r] of acl) process.stdout.write(`${who} ${r}\n`);
+      }),
+    );
+
+  const route = program.command('route').description('route addresses to accounts (Direct Mailbox Addressing)');
+  route
+    .command('add')
+    .argument('<pattern>', 'an address like abcdef@client1.com, or *@client1.com for the whole domain')
+    .argument('<account>', 'the account that receives it, NAME[@DOMAIN]')
+    .description('route an address (or a whole domain) to an account; a POP login as that address sees only mail addressed to it')
+    .action(async (pattern: string, account: string, _o: unknown, cmd: Command) =>
+      run(async () => {
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        const r = await ctx.router.add(pattern, parseAccount(ctx, account));
+        process.stdout.write(`route ${r.pattern} -> ${r.account}\n`);
+      }),
+    );
+  route
+    .command('remove')
+    .argument('<pattern>', 'the pattern as added')
+    .description('remove a route')
+    .action(async (pattern: string, _o: unknown, cmd: Command) =>
+      run(async () => {
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        if (!(await ctx.router.remove(pattern))) throw new CliError(`no route ${pattern}`, EXIT.failure);
+        process.stdout.write(`route ${pattern} removed\n`);
+      }),
+    );
+  route
+    .command('list')
+    .description('list the routes: PATTERN -> ACCOUNT')
+    .action(async (_o: unknown, cmd: Command) =>
+      run(async () => {
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        for (const r of await ctx.router.list()) process.stdout.write(`${r.pattern} -> ${r.account}\n`);
+      }),
+    );
+}
