@@ -51,8 +51,21 @@ export function newBaseName(now = Date.now()): string {
   return `${secs}.M${usec}P${process.pid}Q${sequence}.${host}`;
 }
 
-/** Seconds since the epoch at the front of a Maildir name, or 0; used to list oldest first. */
-export function arrivalSeconds(name: string): number {
-  const n = parseInt(name, 10);
-  return Number.isFinite(n) ? n : 0;
+/** Where a Maildir name says the message arrived: seconds, then microseconds (M<usec>), or -1 when absent. */
+export function arrivalTime(name: string): { secs: number; usec: number } {
+  const m = /^(\d+)\.(?:M(\d+))?/.exec(name);
+  if (!m) return { secs: 0, usec: -1 };
+  return { secs: Number(m[1]), usec: m[2] === undefined ? -1 : Number(m[2]) };
+}
+
+/**
+ * Oldest first, the order Dovecot uses (maildir_filename_sort_cmp): seconds, then microseconds as
+ * numbers (the M<usec> part has no leading zeros, so text order would be wrong), then the whole name.
+ */
+export function compareArrival(a: string, b: string): number {
+  const x = arrivalTime(a);
+  const y = arrivalTime(b);
+  if (x.secs !== y.secs) return x.secs - y.secs;
+  if (x.usec >= 0 && y.usec >= 0 && x.usec !== y.usec) return x.usec - y.usec;
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -5,7 +5,7 @@ import { open, readdir, rename, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { type CommitResult, type MailboxSnapshot, MessageGoneError } from '../mail-store.js';
-import { arrivalSeconds, parseMaildirName, uidlFor, withFlags } from './filename.js';
+import { compareArrival, parseMaildirName, uidlFor, withFlags } from './filename.js';
 import { headerListsName } from './real-to.js';
 import { SizeCache } from './size-cache.js';
 
@@ -50,14 +50,14 @@ export class MaildirSnapshot implements MailboxSnapshot {
   }
 
   static async open(folder: string, options: SnapshotOptions = {}): Promise<MaildirSnapshot> {
-    const listed: { sub: Sub; name: string; secs: number }[] = [];
+    const listed: { sub: Sub; name: string }[] = [];
     for (const sub of ['new', 'cur'] as const) {
       for (const name of await readdir(join(folder, sub))) {
-        if (!name.startsWith('.')) listed.push({ sub, name, secs: arrivalSeconds(name) });
+        if (!name.startsWith('.')) listed.push({ sub, name });
       }
     }
-    // Oldest first, like the order the mail arrived in; ties broken by name for a stable order.
-    listed.sort((a, b) => a.secs - b.secs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Oldest first, in the order Dovecot numbers them too.
+    listed.sort((a, b) => compareArrival(a.name, b.name));
 
     let cache: SizeCache | undefined;
     const entries: Entry[] = [];
