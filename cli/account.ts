@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { AccountStoreError } from '../accounts/account-store.js';
 import { formatAddress } from '../accounts/names.js';
 import { openContext, parseAccount } from './context.js';
-import { CliError, EXIT } from './exit.js';
+import { CliError, EXIT, withExitCodes } from './exit.js';
 import { readStdinText } from './stdin.js';
 
 interface PasswordOptions {
@@ -31,14 +31,7 @@ function parseExpires(value: string): string | null {
   return new Date(t).toISOString();
 }
 
-async function run(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (err) {
-    if (err instanceof AccountStoreError) throw new CliError(err.message, EXIT.failure);
-    throw err;
-  }
-}
+const run = (action: () => Promise<void>) => withExitCodes(action, [[AccountStoreError, EXIT.failure]]);
 
 export function accountCommands(program: Command): void {
   const account = program.command('account').description('manage accounts');

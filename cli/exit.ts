@@ -20,3 +20,16 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+type ErrorClass = new (...args: never[]) => Error;
+
+/** Runs a command's action, turning the listed error classes into one-line CliErrors with exit codes. */
+export async function withExitCodes(action: () => Promise<void>, codes: readonly (readonly [ErrorClass, number])[]): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    const match = codes.find(([kind]) => err instanceof kind);
+    if (match) throw new CliError((err as Error).message, match[1]);
+    throw err;
+  }
+}

@@ -5,7 +5,7 @@ import { MailboxNameError } from '../accounts/mail-store.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import { RouteError } from '../accounts/router.js';
 import { type CliContext, openContext, parseAccount } from './context.js';
-import { CliError, EXIT } from './exit.js';
+import { CliError, EXIT, withExitCodes } from './exit.js';
 
 /** The account a mailbox command names; "public" (in any local domain) is created on first use. */
 async function mailboxOwner(ctx: CliContext, input: string, create: boolean): Promise<AccountAddress> {
@@ -15,15 +15,12 @@ async function mailboxOwner(ctx: CliContext, input: string, create: boolean): Pr
   throw new CliError(`no account ${formatAddress(address)}`, EXIT.failure);
 }
 
-async function run(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (err) {
-    if (err instanceof MailboxNameError || err instanceof AclError) throw new CliError(err.message, EXIT.usage);
-    if (err instanceof RouteError) throw new CliError(err.message, EXIT.failure);
-    throw err;
-  }
-}
+const run = (action: () => Promise<void>) =>
+  withExitCodes(action, [
+    [MailboxNameError, EXIT.usage],
+    [AclError, EXIT.usage],
+    [RouteError, EXIT.failure],
+  ]);
 
 export function mailboxCommands(program: Command): void {
   const mailbox = program.command('mailbox').description('manage mailboxes and who may use them');
