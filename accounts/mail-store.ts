@@ -54,6 +54,12 @@ export interface DeliveryResult {
   popSize: number;
 }
 
+/** A message stored but not yet visible: commit() shows it, abort() removes it. */
+export interface StagedDelivery {
+  commit(): Promise<DeliveryResult>;
+  abort(): Promise<void>;
+}
+
 export interface MailStore {
   /**
    * Opens a snapshot of `mailbox` ("INBOX" or a name like "lists/info") of the account. With
@@ -67,6 +73,8 @@ export interface MailStore {
    * `extraHeader` ("Name: value") is added at the top of the header.
    */
   deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<DeliveryResult>;
+  /** Like deliver, but the message stays invisible until commit() (all-or-nothing submissions). */
+  stage(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<StagedDelivery>;
   /** The folder holding a mailbox (checked name; it may not exist). */
   folder(account: AccountAddress, mailbox: string): string;
 }

@@ -3,7 +3,7 @@
 // caller has not been told it was stored, so the sender keeps it and tries again.
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeliveryResult } from '../mail-store.js';
+import type { DeliveryResult, StagedDelivery } from '../mail-store.js';
 import { syncDir } from '../atomic-file.js';
 import { CrlfSizeCounter } from './crlf-size.js';
 import { newBaseName } from './filename.js';
@@ -23,6 +23,12 @@ const FLUSH_AT = 256 * 1024;
  * other Maildir readers (Dovecot) compute.
  */
 export async function deliverToMaildir(folder: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<DeliveryResult> {
+  return (await stageInMaildir(folder, input, extraHeader)).commit();
+}
+
+
+/** Writes the message into tmp/ (the first half of a delivery); see deliverToMaildir. */
+export async function stageInMaildir(folder: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<StagedDelivery> {
   const base = newBaseName();
   const tmpPath = join(folder, 'tmp', base);
   const handle = await open(tmpPath, 'wx', 0o600);
@@ -81,12 +87,19 @@ export async function deliverToMaildir(folder: string, input: AsyncIterable<Buff
   }
 
   const name = `${base},S=${size},W=${counter.size}`;
-  try {
-    await rename(tmpPath, join(folder, 'new', name));
-  } catch (err) {
-    await unlink(tmpPath).catch(() => {});
-    throw err;
-  }
-  await syncDir(join(folder, 'new'));
-  return { id: name, size, popSize: counter.size };
+  return {
+    async commit() {
+      try {
+        await rename(tmpPath, join(folder, 'new', name));
+      } catch (err) {
+        await unlink(tmpPath).catch(() => {});
+        throw err;
+      }
+      await syncDir(join(folder, 'new'));
+      return { id: name, size, popSize: counter.size };
+    },
+    async abort() {
+      await unlink(tmpPath).catch(() => {});
+    },
+  };
 }

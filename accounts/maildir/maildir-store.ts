@@ -2,9 +2,9 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountStore } from '../account-store.js';
-import type { DeliveryResult, MailboxSnapshot, MailStore } from '../mail-store.js';
+import type { DeliveryResult, MailboxSnapshot, MailStore, StagedDelivery } from '../mail-store.js';
 import type { AccountAddress } from '../names.js';
-import { deliverToMaildir } from './deliver.js';
+import { deliverToMaildir, stageInMaildir } from './deliver.js';
 import { isInbox, mailboxFolder } from './mailbox-path.js';
 import { MaildirSnapshot, type SnapshotOptions } from './maildir-snapshot.js';
 
@@ -39,6 +39,11 @@ export class MaildirStore implements MailStore {
   async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<DeliveryResult> {
     const folder = isInbox(mailbox) ? await this.ensureMailbox(account, mailbox) : this.folder(account, mailbox);
     return deliverToMaildir(folder, input, extraHeader);
+  }
+
+  async stage(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<StagedDelivery> {
+    const folder = isInbox(mailbox) ? await this.ensureMailbox(account, mailbox) : this.folder(account, mailbox);
+    return stageInMaildir(folder, input, extraHeader);
   }
 
   /** Creates a Maildir++ folder (with its "maildirfolder" marker) for a new mailbox. */

@@ -80,6 +80,30 @@ export const configSchema = z.strictObject({
       blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
     })
     .prefault({}),
+  /** Mail submitted through POP (XTND XMIT). */
+  submission: z
+    .strictObject({
+      /** Largest message accepted, in octets. */
+      maxSize: count('octets', 1024, 1024 ** 3).default(10 * 1024 * 1024),
+      /** Messages one account may submit per hour (0 = no limit). */
+      maxPerHour: count('messages per hour', 0, 1_000_000).default(100),
+      /** The SMTP server that takes mail for remote recipients; without it only local recipients work. */
+      relay: z
+        .strictObject({
+          host: z.string({ error: 'expected the relay host name' }),
+          port: count('a TCP port', 1, 65535).default(587),
+          /** true: TLS from the first byte (port 465); false: plain, upgraded with STARTTLS when offered. */
+          secure: z.boolean({ error: 'expected true or false' }).default(false),
+          /** Refuse to send unless STARTTLS succeeds (when secure is false). */
+          requireTLS: z.boolean({ error: 'expected true or false' }).default(false),
+          auth: z.strictObject({ user: z.string(), pass: z.string() }).optional(),
+          /** Check the relay's certificate. */
+          rejectUnauthorized: z.boolean({ error: 'expected true or false' }).default(true),
+        })
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       /** error | info | protocol | debug */

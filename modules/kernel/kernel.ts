@@ -8,6 +8,8 @@ import { LocalDomains } from '../../accounts/names.js';
 import { Router } from '../../accounts/router.js';
 import { TlsProvider } from '../../certs/tls-provider.js';
 import { Listener } from '../../listeners/listener.js';
+import { Relay } from '../../submission/relay.js';
+import { type SubmissionServices, Submitter } from '../../submission/submitter.js';
 import { ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { ModuleContext } from './module.js';
@@ -20,6 +22,7 @@ export interface KernelOptions {
 
 export class Kernel {
   readonly tls = new TlsProvider();
+  private readonly submitter: Submitter;
   private ctx: ModuleContext;
   private listeners: Listener[] = [];
   private started = false;
@@ -30,7 +33,9 @@ export class Kernel {
     private readonly registry: ModuleRegistry,
     private readonly options: KernelOptions = {},
   ) {
-    this.ctx = this.context(config);
+    const { ctx, submission } = this.context(config);
+    this.submitter = new Submitter(submission);
+    this.ctx = { ...ctx, submitter: this.submitter };
   }
 
   get config(): LoadedConfig {
@@ -42,14 +47,23 @@ export class Kernel {
   }
 
   /** Builds what modules get from a config; throws ConfigError for an unknown module or bad domain. */
-  private context(config: LoadedConfig): ModuleContext {
+  private context(config: LoadedConfig): { ctx: Omit<ModuleContext, 'submitter'>; submission: SubmissionServices } {
     config.listeners.forEach((l, i) => {
       if (!this.registry.get(l.module)) {
         throw new ConfigError(`${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules are: ${this.registry.names().join(', ')}`);
       }
     });
     const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains));
-    return { config, logger: this.logger, accounts, store: new MaildirStore(accounts), router: new Router(config.dataDir, accounts), tls: this.tls };
+    const store = new MaildirStore(accounts);
+    const router = new Router(config.dataDir, accounts);
+    const submission: SubmissionServices = {
+      accounts,
+      store,
+      router,
+      relay: config.submission.relay ? new Relay(config.submission.relay) : null,
+      settings: { maxPerHour: config.submission.maxPerHour, hostname: config.mainDomain, realToHeader: config.pop.realToHeader },
+    };
+    return { ctx: { config, logger: this.logger, accounts, store, router, tls: this.tls }, submission };
   }
 
   /** Loads the certificate, starts every module, then binds every listener; if one cannot bind, nothing stays bound. */
@@ -84,11 +98,13 @@ export class Kernel {
    * again. Throws (and changes nothing) when the new config itself is unusable.
    */
   async reload(config: LoadedConfig): Promise<void> {
-    const ctx = this.context(config);
+    const { ctx, submission } = this.context(config);
     await this.tls.load(config);
-    this.ctx = ctx;
+    this.submitter.reconfigure(submission);
+    this.ctx = { ...ctx, submitter: this.submitter };
+    const current = this.ctx;
     this.logger.level = config.log.level;
-    for (const module of this.registry.all()) module.reconfigure(ctx);
+    for (const module of this.registry.all()) module.reconfigure(current);
 
     const same = (a: ListenerConfig, b: ListenerConfig) => JSON.stringify(a) === JSON.stringify(b);
     const keep: Listener[] = [];

@@ -5,6 +5,7 @@ import type { MailStore } from '../../accounts/mail-store.js';
 import type { Router } from '../../accounts/router.js';
 import type { TlsProvider } from '../../certs/tls-provider.js';
 import type { Connection } from '../../listeners/connection.js';
+import type { Submitter } from '../../submission/submitter.js';
 import type { LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -18,6 +19,8 @@ export interface ModuleContext {
   readonly router: Router;
   /** The server certificate, for STLS. */
   readonly tls: TlsProvider;
+  /** Mail submitted by signed-in users (XTND XMIT). */
+  readonly submitter: Submitter;
 }
 
 export interface PosternModule {

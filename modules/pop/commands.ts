@@ -5,6 +5,7 @@ import { apop, auth, pass, stls, user } from './auth-commands.js';
 import { dele, list, noop, retr, rset, stat, top, uidl } from './mailbox-commands.js';
 import type { PopSession } from './session.js';
 import { capa, quit } from './session-commands.js';
+import { xtnd } from './xtnd-commands.js';
 
 export type PopState = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
 
@@ -39,6 +40,8 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ['DELE', { states: TRANS, args: [1, 1], usage: 'DELE message', handler: dele }],
   ['RSET', { states: TRANS, args: [0, 0], usage: 'RSET', handler: rset }],
   ['NOOP', { states: TRANS, args: [0, 0], usage: 'NOOP', handler: noop }],
+  // XTND XMIT: mail submission (qpopper, CommuniGate)
+  ['XTND', { states: TRANS, args: [1, 1], usage: 'XTND XMIT', handler: xtnd }],
   // RFC 1939 section 6 (UPDATE) and RFC 2449 section 5 (CAPA)
   ['QUIT', { states: ANY, args: [0, 0], usage: 'QUIT', handler: quit }],
   ['CAPA', { states: ANY, args: [0, 0], usage: 'CAPA', handler: capa }],

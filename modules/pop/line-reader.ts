@@ -9,6 +9,11 @@ export class LineReader {
   private discarding = 0;
   /** Bumped by reset(): a push() in progress stops emitting lines from its chunk. */
   private generation = 0;
+  /**
+   * While set, bytes go here instead of being split into lines (a message after XTND XMIT). It returns
+   * null while it wants more, or the bytes after its end, which are read as lines again.
+   */
+  private rawSink: ((chunk: Buffer) => Buffer | null) | null = null;
 
   constructor(
     private readonly maxLength: number,
@@ -21,6 +26,14 @@ export class LineReader {
     let start = 0;
     // An emitted line may reset the reader (STLS): then the rest of this chunk must never be read.
     while (start < chunk.length && generation === this.generation) {
+      if (this.rawSink) {
+        const rest = this.rawSink(chunk.subarray(start));
+        if (rest === null) return;
+        this.rawSink = null;
+        chunk = rest;
+        start = 0;
+        continue;
+      }
       const nl = chunk.indexOf(10, start);
       if (nl < 0) {
         this.keep(chunk.subarray(start));
@@ -57,6 +70,18 @@ export class LineReader {
       this.discarding = 1;
       this.emit({ kind: 'flood' });
     }
+  }
+
+  /**
+   * Hands the following bytes to `sink` until it reports its end (see rawSink). A partial line already
+   * read is given to it first.
+   */
+  readRaw(sink: (chunk: Buffer) => Buffer | null): void {
+    const pending = this.pending;
+    this.pending = null;
+    this.discarding = 0;
+    this.rawSink = sink;
+    if (pending) this.push(pending);
   }
 
   /** Forgets any partial line (after STLS, RFC 2595 section 4: nothing sent before the handshake counts). */

@@ -20,6 +20,7 @@ export function popSettings(config: LoadedConfig): PopSettings {
     blockedOutputWaitMs: config.pop.blockedOutputWait * 1000,
     hostname: config.mainDomain,
     realToHeader: config.pop.realToHeader,
+    maxSubmissionSize: config.submission.maxSize,
   };
 }
 
@@ -40,7 +41,14 @@ export class PopModule implements PosternModule {
 
   reconfigure(ctx: ModuleContext): void {
     this.throttle.baseSeconds = ctx.config.pop.authFailureDelay;
-    this.services = { accounts: ctx.accounts, store: ctx.store, router: ctx.router, settings: popSettings(ctx.config), throttle: this.throttle };
+    this.services = {
+      accounts: ctx.accounts,
+      store: ctx.store,
+      router: ctx.router,
+      submitter: ctx.submitter,
+      settings: popSettings(ctx.config),
+      throttle: this.throttle,
+    };
     this.logger = ctx.logger;
     this.limits = { total: ctx.config.pop.maxChannels, perAddress: ctx.config.pop.maxChannelsPerAddress };
   }

@@ -12,7 +12,9 @@ import type { Routed, Router } from '../../accounts/router.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
 import { AuthThrottle } from './auth-throttle.js';
+import type { Submitter } from '../../submission/submitter.js';
 import { COMMANDS, type PopState } from './commands.js';
+import { DotReader } from './dot-reader.js';
 import { type LineEvent, LineReader } from './line-reader.js';
 import { Maildrop } from './maildrop.js';
 import { MessageEncoder } from './message-encoder.js';
@@ -33,6 +35,8 @@ export interface PopSettings {
   hostname: string;
   /** Header listing individual names for Direct Mailbox Addressing. */
   realToHeader: string;
+  /** Largest message XTND XMIT accepts. */
+  maxSubmissionSize: number;
 }
 
 /** What a login name resolved to before the password is checked. */
@@ -45,6 +49,7 @@ export interface PopServices {
   readonly accounts: AccountStore;
   readonly store: MailStore;
   readonly router: Router;
+  readonly submitter: Submitter;
   readonly settings: PopSettings;
   readonly throttle: AuthThrottle;
 }
@@ -302,6 +307,33 @@ export class PopSession {
     if (event.kind === 'too-long') throw badCommand('Line too long');
     this.close('endless command line', '-ERR Command line too long; closing connection');
     throw new ConnectionClosed();
+  }
+
+  /**
+   * Reads a dot-stuffed message up to its "." line (XTND XMIT), keeping at most `max` octets. Lines the
+   * client sent before the +OK (it should have waited) are part of the message.
+   */
+  async readMessage(max: number): Promise<DotReader> {
+    this.flush();
+    const dot = new DotReader(max);
+    while (this.queue.length > 0) {
+      const event = this.queue.shift()!;
+      const rest = dot.push(Buffer.from(event.kind === 'line' ? `${event.text}\r\n` : ''));
+      if (rest !== null) return dot;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onClose = () => reject(new ConnectionClosed());
+      this.socket.once('close', onClose);
+      this.reader.readRaw((chunk) => {
+        const rest = dot.push(chunk);
+        if (rest === null) return null;
+        this.socket.off('close', onClose);
+        resolve();
+        return rest;
+      });
+      if (this.socket.isPaused()) this.socket.resume();
+    });
+    return dot;
   }
 
   private async execute(line: string): Promise<void> {

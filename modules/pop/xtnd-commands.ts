@@ -1,0 +1,24 @@
+// XTND XMIT (qpopper, UCB popper, CommuniGate): a signed-in user submits a message through POP.
+// "+OK Start sending message.", then the message dot-stuffed and ended by a "." line, then +OK once
+// every recipient took it, or -ERR with the reason and nothing delivered.
+import { SubmissionError } from '../../submission/submitter.js';
+import { badCommand, PopError } from './pop-error.js';
+import type { PopSession } from './session.js';
+
+export async function xtnd(s: PopSession, [sub]: string[]): Promise<void> {
+  if (sub.toUpperCase() !== 'XMIT') throw badCommand(`XTND ${sub.slice(0, 20)} is not supported; only XTND XMIT`);
+  const max = s.settings.maxSubmissionSize;
+  s.send('+OK Start sending message.');
+  const message = await s.readMessage(max);
+  if (message.overflow) {
+    s.log.info({ octets: message.size, max }, 'submission refused: too large');
+    throw new PopError(null, `Message too large: ${message.size} octets, the limit is ${max}`);
+  }
+  try {
+    const result = await s.services.submitter.submit(s.address!, s.conn.remoteAddress, message.data, s.log);
+    s.send(`+OK Message sent to ${result.local + result.remote} recipients ${result.messageId}`);
+  } catch (err) {
+    if (err instanceof SubmissionError) throw new PopError(err.temporary ? 'SYS/TEMP' : null, err.message);
+    throw err;
+  }
+}

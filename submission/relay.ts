@@ -1,0 +1,57 @@
+// Sending to remote recipients through the configured SMTP relay, with nodemailer's SMTP transport.
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { LoadedConfig } from '../modules/kernel/config.js';
+
+export type RelayConfig = NonNullable<LoadedConfig['submission']['relay']>;
+
+export interface RelayResult {
+  accepted: string[];
+  rejected: string[];
+}
+
+/** The relay refused the message or could not be reached; `temporary` when trying later may work. */
+export class RelayError extends Error {
+  constructor(
+    message: string,
+    readonly temporary: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export class Relay {
+  private readonly transport: Transporter;
+
+  constructor(config: RelayConfig) {
+    this.transport = nodemailer.createTransport({
+      host: config.host,
+      port: config.port,
+      secure: config.secure,
+      requireTLS: config.requireTLS,
+      auth: config.auth ? { user: config.auth.user, pass: config.auth.pass } : undefined,
+      tls: { rejectUnauthorized: config.rejectUnauthorized },
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 120_000,
+    });
+  }
+
+  /** Sends `raw` as is (no header changes) to `to`, with `from` as the envelope sender. */
+  async send(from: string, to: string[], raw: Buffer): Promise<RelayResult> {
+    try {
+      const info = await this.transport.sendMail({ envelope: { from, to }, raw });
+      return { accepted: (info.accepted as string[]).map(String), rejected: (info.rejected as string[]).map(String) };
+    } catch (err) {
+      const e = err as Error & { responseCode?: number; code?: string; rejected?: string[] };
+      const temporary = e.responseCode === undefined || e.responseCode < 500;
+      const message = e.rejected?.length
+        ? `The relay refused ${e.rejected.join(', ')}`
+        : `The relay ${temporary ? 'is not available' : 'refused the message'}: ${e.message.split('\n')[0]}`;
+      throw new RelayError(message, temporary);
+    }
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}

@@ -1,0 +1,167 @@
+// Mail submitted by a signed-in user (XTND XMIT), handled like `sendmail -t`: recipients come from To,
+// Cc and Bcc; Bcc is removed; From must be one of the sender's own addresses; Date, Message-ID and a
+// Received trace field are added. Local recipients get the message by the same path as
+// `postern deliver`, remote ones through the relay. All or nothing: local copies are staged (written
+// but invisible) first, then the relay is asked, and only when it accepted every remote recipient are
+// the local copies made visible.
+import { randomBytes } from 'node:crypto';
+import { simpleParser, type AddressObject, type EmailAddress } from 'mailparser';
+import type { AccountStore } from '../accounts/account-store.js';
+import type { MailStore, StagedDelivery } from '../accounts/mail-store.js';
+import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
+import type { Router } from '../accounts/router.js';
+import type { Logger } from '../modules/kernel/logger.js';
+import { RawMessage, rfc5322Date } from './message-header.js';
+import { type Relay, RelayError } from './relay.js';
+
+/** A submission refused; `temporary` when the same message may succeed later. */
+export class SubmissionError extends Error {
+  constructor(
+    message: string,
+    readonly temporary = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface SubmissionSettings {
+  /** Messages one account may submit per hour; 0 = no limit. */
+  maxPerHour: number;
+  /** The host name in Received and Message-ID. */
+  hostname: string;
+  realToHeader: string;
+}
+
+export interface SubmissionServices {
+  accounts: AccountStore;
+  store: MailStore;
+  router: Router;
+  relay: Relay | null;
+  settings: SubmissionSettings;
+}
+
+export interface Submitted {
+  messageId: string;
+  local: number;
+  remote: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+function flatten(field: AddressObject | AddressObject[] | undefined): string[] {
+  const out: string[] = [];
+  const walk = (list: EmailAddress[]) => {
+    for (const a of list) {
+      if (a.group) walk(a.group);
+      else if (a.address) out.push(a.address.toLowerCase());
+    }
+  };
+  for (const obj of field === undefined ? [] : Array.isArray(field) ? field : [field]) walk(obj.value);
+  return out;
+}
+
+export class Submitter {
+  /** Submission times per account, for the hourly limit. */
+  private readonly recent = new Map<string, number[]>();
+
+  constructor(private services: SubmissionServices) {}
+
+  reconfigure(services: SubmissionServices): void {
+    this.services.relay?.close();
+    this.services = services;
+  }
+
+  private withinRate(sender: string, now: number): boolean {
+    const max = this.services.settings.maxPerHour;
+    const times = (this.recent.get(sender) ?? []).filter((t) => now - t < HOUR_MS);
+    this.recent.set(sender, times);
+    return max === 0 || times.length < max;
+  }
+
+  /** True when `address` is the sender's own, or routes to the sender's account. */
+  private async isOwnAddress(sender: AccountAddress, address: string): Promise<boolean> {
+    if (address === formatAddress(sender)) return true;
+    try {
+      const routed = await this.services.router.route(address);
+      return routed !== null && routed.account.name === sender.name && routed.account.domain === sender.domain;
+    } catch (err) {
+      if (err instanceof NameError) return false;
+      throw err;
+    }
+  }
+
+  async submit(sender: AccountAddress, peerAddress: string, raw: Buffer, log: Logger): Promise<Submitted> {
+    const { accounts, store, router, relay, settings } = this.services;
+    const from = formatAddress(sender);
+    const now = Date.now();
+    if (!this.withinRate(from, now)) {
+      log.info({ user: from, maxPerHour: settings.maxPerHour }, 'submission refused: rate limit');
+      throw new SubmissionError(`Too many messages submitted in the last hour (the limit is ${settings.maxPerHour}); try again later`, true);
+    }
+
+    const message = RawMessage.parse(raw);
+    const header = await simpleParser(message.headerBytes);
+    const recipients = [...new Set([...flatten(header.to), ...flatten(header.cc), ...flatten(header.bcc)])];
+    if (recipients.length === 0) throw new SubmissionError('The message has no recipients: give them in To, Cc or Bcc');
+    const froms = flatten(header.from);
+    for (const f of froms) {
+      if (!(await this.isOwnAddress(sender, f))) throw new SubmissionError(`From: ${f} is not one of your addresses; send as ${from}`);
+    }
+
+    const id = `${now.toString(36)}.${randomBytes(6).toString('hex')}`;
+    const messageId = `<${id}@${settings.hostname}>`;
+    message.remove('Bcc');
+    if (froms.length === 0) message.append('From', from);
+    if (!message.has('Date')) message.append('Date', rfc5322Date(new Date(now)));
+    if (!message.has('Message-ID')) message.append('Message-ID', messageId);
+    message.prepend('Received', `from [${peerAddress}] by ${settings.hostname} (Postern) with POP3 XTND XMIT id ${id} (authenticated as ${from}); ${rfc5322Date(new Date(now))}`);
+    const out = message.toBuffer();
+
+    const local: { recipient: string; account: AccountAddress; localPart: string | null }[] = [];
+    const remote: string[] = [];
+    for (const r of recipients) {
+      const at = r.lastIndexOf('@');
+      if (at <= 0) throw new SubmissionError(`"${r}" is not an address with a domain`);
+      if (!accounts.domains.has(r.slice(at + 1))) {
+        remote.push(r);
+        continue;
+      }
+      const routed = await router.route(r).catch((err: unknown) => {
+        if (err instanceof NameError) return null;
+        throw err;
+      });
+      if (!routed) throw new SubmissionError(`No such local recipient: ${r}`);
+      local.push({ recipient: r, ...routed });
+    }
+    if (remote.length > 0 && !relay) {
+      throw new SubmissionError(`Remote recipients (${remote.join(', ')}) cannot be reached: no relay is configured (submission.relay)`);
+    }
+
+    const staged: StagedDelivery[] = [];
+    try {
+      for (const l of local) {
+        const extra = l.localPart === null ? undefined : `${settings.realToHeader}: ${l.recipient}`;
+        staged.push(await store.stage(l.account, 'INBOX', (async function* () {
+          yield out;
+        })(), extra));
+      }
+      if (remote.length > 0) {
+        const result = await relay!.send(from, remote, out);
+        // SMTP cannot take back what the relay accepted for the other recipients; local copies are not made.
+        if (result.rejected.length > 0) {
+          throw new SubmissionError(`The relay refused ${result.rejected.join(', ')} (it took the message for ${result.accepted.join(', ')}); nothing was delivered here`);
+        }
+      }
+    } catch (err) {
+      await Promise.all(staged.map((s) => s.abort()));
+      log.info({ user: from, err: (err as Error).message }, 'submission refused');
+      if (err instanceof RelayError) throw new SubmissionError(`${err.message}; nothing was delivered`, err.temporary);
+      if (err instanceof SubmissionError) throw err;
+      throw new SubmissionError('The message could not be stored; nothing was delivered, try again later', true);
+    }
+    for (const s of staged) await s.commit();
+    this.recent.get(from)!.push(now);
+    log.info({ user: from, messageId, local: local.length, remote: remote.length, octets: out.length }, 'message submitted');
+    return { messageId, local: local.length, remote: remote.length };
+  }
+}
