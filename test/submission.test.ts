@@ -83,6 +83,13 @@ describe('XTND XMIT', () => {
     c.close();
   });
 
+  it('is listed by CAPA after signing in', async () => {
+    const c = await RawPop.signIn(server.port, 'bob', 'b secret');
+    expect(await c.command('CAPA')).toMatch(/^\+OK/);
+    expect(await c.lines()).toContain('XTND XMIT');
+    c.close();
+  });
+
   it('relays remote recipients with Bcc removed and the body byte-exact, and delivers local ones', async () => {
     const c = await RawPop.signIn(server.port, 'alice', 'a secret');
     const message = `From: Alice <alice@example.org>\r\nTo: friend@elsewhere.net\r\nCc: bob@example.org, abcdef@client1.com\r\nBcc: hidden@elsewhere.net\r\nSubject: relayed\r\n\r\n${BODY}`;

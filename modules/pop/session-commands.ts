@@ -13,7 +13,9 @@ export function capabilities(s: PopSession): string[] {
     if (sasl.length > 0) caps.push(`SASL ${sasl.join(' ')}`);
     if (s.conn.canStartTls) caps.push('STLS');
   }
-  caps.push('RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE', 'IMPLEMENTATION Postern');
+  caps.push('RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE');
+  if (s.state === 'TRANSACTION') caps.push('XTND XMIT'); // mail submission, only after signing in
+  caps.push('IMPLEMENTATION Postern');
   return caps;
 }
 
