@@ -19,6 +19,8 @@ export interface AccountRecord {
   expires: string | null;
   /** Alerts waiting to be shown at sign-in (CommuniGate), oldest first. */
   alerts: string[];
+  /** The highest bulletin delivered (popper's .popbull); absent until the first sign-in or add. */
+  bulletinMark?: number | null;
   created: string;
 }
 
@@ -81,7 +83,7 @@ export class AccountStore {
     return (await this.get(a)) !== null;
   }
 
-  async add(a: AccountAddress, password: string, apopSecret: string | null = null): Promise<AccountRecord> {
+  async add(a: AccountAddress, password: string, apopSecret: string | null = null, bulletinMark: number | null = null): Promise<AccountRecord> {
     if (await this.exists(a)) throw new AccountStoreError(`account ${formatAddress(a)} already exists`);
     const record: AccountRecord = {
       name: a.name,
@@ -91,6 +93,7 @@ export class AccountStore {
       disabled: false,
       expires: null,
       alerts: [],
+      bulletinMark,
       created: new Date().toISOString(),
     };
     await mkdir(this.accountDir(a), { recursive: true, mode: 0o700 });
@@ -122,13 +125,18 @@ export class AccountStore {
     });
   }
 
+  /** Runs `change` on the record under the lock and writes the result (bulletins, alerts). */
+  async transact(a: AccountAddress, change: (record: AccountRecord) => Promise<void> | void): Promise<AccountRecord> {
+    return this.modify(a, change);
+  }
+
   /** Reads, changes and writes account.json under a lock. */
-  private async modify(a: AccountAddress, change: (record: AccountRecord) => void): Promise<AccountRecord> {
+  private async modify(a: AccountAddress, change: (record: AccountRecord) => Promise<void> | void): Promise<AccountRecord> {
     if (!(await this.exists(a))) throw new AccountStoreError(`no account ${formatAddress(a)}`);
     return withFileLock(this.recordPath(a), async () => {
       const record = await this.get(a);
       if (!record) throw new AccountStoreError(`no account ${formatAddress(a)}`);
-      change(record);
+      await change(record);
       await this.write(record);
       return record;
     });
@@ -136,7 +144,11 @@ export class AccountStore {
 
   /** Queues an alert shown at the account's next sign-ins, one per sign-in, oldest first (CommuniGate). */
   async addAlert(a: AccountAddress, text: string): Promise<number> {
-    return (await this.modify(a, (record) => record.alerts.push(text))).alerts.length;
+    return (
+      await this.modify(a, (record) => {
+        record.alerts.push(text);
+      })
+    ).alerts.length;
   }
 
   /** Removes and returns the oldest pending alert, or null when there is none. */

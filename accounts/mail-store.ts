@@ -26,6 +26,10 @@ export interface MailboxSnapshot {
   markSeen(index: number): Promise<void>;
   /** Removes the given messages (POP UPDATE state). A message already gone counts as removed. */
   commit(indexes: readonly number[]): Promise<CommitResult>;
+  /** Sets the Trashed flag instead of removing (IMAP still sees the messages, marked \\Deleted). */
+  flagTrashed(indexes: readonly number[]): Promise<CommitResult>;
+  /** Moves the messages into another mailbox's folder (from MailStore.ensureFolder), flags kept. */
+  moveTo(indexes: readonly number[], folder: string): Promise<CommitResult>;
 }
 
 export interface CommitResult {
@@ -54,6 +58,15 @@ export interface DeliveryResult {
   popSize: number;
 }
 
+export interface OpenOptions {
+  /** Direct Mailbox Addressing: only messages whose `header` lists `name`. */
+  realTo?: { header: string; name: string };
+  /** Leave out messages flagged Trashed. */
+  hideTrashed?: boolean;
+  /** At most this many messages, the oldest; 0 = all. */
+  limit?: number;
+}
+
 /** A message stored but not yet visible: commit() shows it, abort() removes it. */
 export interface StagedDelivery {
   commit(): Promise<DeliveryResult>;
@@ -65,7 +78,9 @@ export interface MailStore {
    * Opens a snapshot of `mailbox` ("INBOX" or a name like "lists/info") of the account. With
    * `realTo`, only messages whose `realTo.header` lists `realTo.name` are in it (Direct Mailbox Addressing).
    */
-  openMailbox(account: AccountAddress, mailbox: string, options?: { realTo?: { header: string; name: string } }): Promise<MailboxSnapshot>;
+  openMailbox(account: AccountAddress, mailbox: string, options?: OpenOptions): Promise<MailboxSnapshot>;
+  /** The folder of a mailbox, created when missing (a move target). */
+  ensureFolder(account: AccountAddress, mailbox: string): Promise<string>;
   /** True when the mailbox exists. */
   hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean>;
   /**

@@ -28,6 +28,10 @@ export interface OpenedMailbox {
 export interface AccessOptions {
   /** Header that lists the individual names for Direct Mailbox Addressing (X-Real-To). */
   realToHeader: string;
+  /** Leave out messages flagged Trashed. */
+  hideTrashed: boolean;
+  /** At most this many messages, the oldest; 0 = all. */
+  limit: number;
 }
 
 /** The owner account a "~owner" prefix names, in the user's domain unless it gives one. */
@@ -57,6 +61,6 @@ export async function openForUser(
   const rights = own ? ALL_RIGHTS : await rightsOf(store.folder(owner, login.mailbox), owner, user, accounts.domains.main);
   if (!rights.includes('r')) throw new MailboxUnavailable();
   const realTo = routed.localPart !== null ? { header: options.realToHeader, name: routed.localPart } : undefined;
-  const snapshot = await store.openMailbox(owner, login.mailbox, { realTo });
+  const snapshot = await store.openMailbox(owner, login.mailbox, { realTo, hideTrashed: options.hideTrashed, limit: options.limit });
   return { owner, mailbox: login.mailbox, rights, snapshot };
 }

@@ -1,6 +1,7 @@
 // postern account add | set | list | remove
 import type { Command } from 'commander';
 import { AccountStoreError } from '../accounts/account-store.js';
+import { Bulletins } from '../accounts/bulletins.js';
 import { formatAddress } from '../accounts/names.js';
 import { openContext, parseAccount } from './context.js';
 import { CliError, EXIT, withExitCodes } from './exit.js';
@@ -48,7 +49,10 @@ export function accountCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const address = parseAccount(ctx, name);
         const password = (await passwordFrom(opts, true))!;
-        await ctx.accounts.add(address, password, opts.apopSecret ?? null);
+        // popper: a new user starts at the current bulletin, so never gets old ones
+        const bulletinDir = ctx.config.pop.bulletinDir;
+        const mark = bulletinDir ? await new Bulletins(bulletinDir, ctx.accounts, ctx.store).highest() : null;
+        await ctx.accounts.add(address, password, opts.apopSecret ?? null, mark);
         process.stdout.write(`account ${formatAddress(address)} created\n`);
       }),
     );

@@ -2,6 +2,7 @@
 // else the embedded default).
 import { Command, CommanderError } from 'commander';
 import { accountCommands } from './account.js';
+import { bulletinCommands } from './bulletin.js';
 import { certCommands } from './cert.js';
 import { mailboxCommands } from './mailbox.js';
 import { deliverCommand } from './deliver.js';
@@ -19,6 +20,7 @@ accountCommands(program);
 deliverCommand(program);
 certCommands(program);
 mailboxCommands(program);
+bulletinCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -46,6 +46,18 @@ export class RawMessage {
     this.fields = this.fields.filter((f) => !match(f));
   }
 
+  /** Replaces the first field called `name` where it stands (removing any others), or appends it. */
+  set(name: string, value: string): void {
+    const match = this.named(name);
+    const at = this.fields.findIndex(match);
+    if (at < 0) {
+      this.append(name, value);
+      return;
+    }
+    this.fields = this.fields.filter((f, i) => i === at || !match(f));
+    this.fields[at] = `${name}: ${value}`;
+  }
+
   prepend(name: string, value: string): void {
     this.fields.unshift(`${name}: ${value}`);
   }

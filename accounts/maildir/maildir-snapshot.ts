@@ -23,6 +23,10 @@ const RENAME_RETRIES = 5;
 export interface SnapshotOptions {
   /** Direct Mailbox Addressing: keep only messages whose `header` lists `name`. */
   realTo?: { header: string; name: string };
+  /** Leave out messages with the Trashed (T) flag (deleteAction: flag). */
+  hideTrashed?: boolean;
+  /** Show at most this many messages, the oldest (messageMaximum); 0 or absent = all. */
+  limit?: number;
 }
 
 async function onlyAddressedTo(folder: string, entries: Entry[], realTo: { header: string; name: string }): Promise<Entry[]> {
@@ -63,6 +67,7 @@ export class MaildirSnapshot implements MailboxSnapshot {
     const entries: Entry[] = [];
     for (const { sub, name } of listed) {
       const parsed = parseMaildirName(name);
+      if (options.hideTrashed && parsed.flags.includes('T')) continue;
       let size = parsed.popSize;
       if (size === undefined) {
         cache ??= await SizeCache.load(folder);
@@ -76,7 +81,9 @@ export class MaildirSnapshot implements MailboxSnapshot {
       entries.push({ sub, name, base: parsed.base, size });
     }
     if (cache) await cache.save(new Set(entries.map((e) => e.base)));
-    return new MaildirSnapshot(folder, options.realTo ? await onlyAddressedTo(folder, entries, options.realTo) : entries);
+    let shown = options.realTo ? await onlyAddressedTo(folder, entries, options.realTo) : entries;
+    if (options.limit) shown = shown.slice(0, options.limit);
+    return new MaildirSnapshot(folder, shown);
   }
 
   size(index: number): number {
@@ -122,28 +129,33 @@ export class MaildirSnapshot implements MailboxSnapshot {
     return handle.createReadStream({ highWaterMark: 128 * 1024 });
   }
 
+  /** Adds a flag letter by renaming into cur/, keeping the flags other agents set. */
+  private async addFlag(e: Entry, flag: string): Promise<void> {
+    await this.withCurrentPath(e, async (from) => {
+      const flags = parseMaildirName(e.name).flags;
+      if (e.sub === 'cur' && flags.includes(flag)) return;
+      const name = withFlags(e.name, `${flags}${flag}`);
+      await rename(from, join(this.folder, 'cur', name));
+      e.sub = 'cur';
+      e.name = name;
+    });
+  }
+
   async markSeen(index: number): Promise<void> {
-    const e = this.entries[index];
     try {
-      await this.withCurrentPath(e, async (from) => {
-        const flags = parseMaildirName(e.name).flags;
-        if (e.sub === 'cur' && flags.includes('S')) return;
-        const name = withFlags(e.name, `${flags}S`);
-        await rename(from, join(this.folder, 'cur', name));
-        e.sub = 'cur';
-        e.name = name;
-      });
+      await this.addFlag(this.entries[index], 'S');
     } catch (err) {
       if (!(err instanceof MessageGoneError)) throw err;
     }
   }
 
-  async commit(indexes: readonly number[]): Promise<CommitResult> {
+  /** Runs `op` on each message; a message already gone counts as done, an I/O error as failed. */
+  private async each(indexes: readonly number[], op: (e: Entry) => Promise<void>): Promise<CommitResult> {
     let removed = 0;
     let failed = 0;
     for (const index of indexes) {
       try {
-        await this.withCurrentPath(this.entries[index], (p) => unlink(p));
+        await op(this.entries[index]);
         removed++;
       } catch (err) {
         if (err instanceof MessageGoneError) removed++;
@@ -151,5 +163,17 @@ export class MaildirSnapshot implements MailboxSnapshot {
       }
     }
     return { removed, failed };
+  }
+
+  async flagTrashed(indexes: readonly number[]): Promise<CommitResult> {
+    return this.each(indexes, (e) => this.addFlag(e, 'T'));
+  }
+
+  async moveTo(indexes: readonly number[], target: string): Promise<CommitResult> {
+    return this.each(indexes, (e) => this.withCurrentPath(e, (from) => rename(from, join(target, e.sub, e.name))));
+  }
+
+  async commit(indexes: readonly number[]): Promise<CommitResult> {
+    return this.each(indexes, (e) => this.withCurrentPath(e, (p) => unlink(p)));
   }
 }

@@ -47,6 +47,11 @@ export class MaildirStore implements MailStore {
   }
 
   /** Creates a Maildir++ folder (with its "maildirfolder" marker) for a new mailbox. */
+  async ensureFolder(account: AccountAddress, mailbox: string): Promise<string> {
+    await this.createMailbox(account, mailbox);
+    return this.folder(account, mailbox);
+  }
+
   async createMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
     if (isInbox(mailbox) || (await this.hasMailbox(account, mailbox))) return false;
     const folder = await this.ensureMailbox(account, mailbox);

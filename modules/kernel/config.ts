@@ -76,6 +76,19 @@ export const configSchema = z.strictObject({
       authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
       /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
       realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),
+      /** Most messages shown per session, oldest first (OpenVMS TCPIP$POP_MESSAGE_MAXIMUM); 0 = all. */
+      messageMaximum: count('messages per session (0 = all)', 0, 10_000_000).default(0),
+      /** popper -b: folder of numbered bulletin files delivered to every account once; null = off. */
+      bulletinDir: z.string({ error: 'expected a folder path' }).nullable().default(null),
+      /** What QUIT does with deleted messages: expunge, flag (Maildir T flag; POP hides them, IMAP sees them) or move:FOLDER. */
+      deleteAction: z
+        .string()
+        .regex(/^(expunge|flag|move:[^/\\.\x00-\x1f][^\x00-\x1f]{0,199})$/, { error: 'expected expunge, flag, or move:FOLDER (for example move:Trash)' })
+        .default('expunge'),
+      /** Where QUIT moves messages retrieved but not deleted (OpenVMS MAIL folder); null = leave them. */
+      moveReadTo: z.string({ error: 'expected a mailbox name, like Read' }).nullable().default(null),
+      /** OpenVMS TCPIP$POP_SEND_ID_HEADERS: add X-POP3-Server and X-POP3-ID to what RETR and TOP send. */
+      idHeaders: z.boolean({ error: 'expected true or false' }).default(false),
       /** Seconds of the first wait when a client stops reading; doubled four times (2, 4, 8, 16, 32), then the connection is dropped. */
       blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
     })
@@ -108,8 +121,18 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** error | info | protocol | debug */
       level: z.enum(['error', 'info', 'protocol', 'debug'], { error: 'expected one of error, info, protocol, debug' }).default('info'),
+      /** A file that receives a full transcript of every session (secrets redacted); null = off. */
+      trace: z.string({ error: 'expected a file path' }).nullable().default(null),
     })
     .prefault({}),
+  /** Prometheus metrics over HTTP at /metrics; off unless given. */
+  metrics: z
+    .strictObject({
+      address: z.string().default('127.0.0.1'),
+      port: count('a TCP port', 0, 65535).default(9110),
+    })
+    .nullable()
+    .default(null),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -173,6 +196,8 @@ export function validateConfig(raw: unknown, path: string | null): LoadedConfig 
   if (Boolean(config.tls.cert) !== Boolean(config.tls.key)) {
     throw new ConfigError(`${where}: tls: give both tls.cert and tls.key, or neither (then a self-signed certificate is generated)`);
   }
+  if (config.pop.bulletinDir) config.pop.bulletinDir = resolve(base, config.pop.bulletinDir);
+  if (config.log.trace) config.log.trace = resolve(base, config.log.trace);
   if (config.tls.cert) config.tls.cert = resolve(base, config.tls.cert);
   if (config.tls.key) config.tls.key = resolve(base, config.tls.key);
 

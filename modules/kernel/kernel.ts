@@ -8,6 +8,8 @@ import { LocalDomains } from '../../accounts/names.js';
 import { Router } from '../../accounts/router.js';
 import { TlsProvider } from '../../certs/tls-provider.js';
 import { Listener } from '../../listeners/listener.js';
+import { Metrics } from './metrics.js';
+import { TraceLog } from './trace.js';
 import { Relay } from '../../submission/relay.js';
 import { type SubmissionServices, Submitter } from '../../submission/submitter.js';
 import { ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
@@ -22,6 +24,8 @@ export interface KernelOptions {
 
 export class Kernel {
   readonly tls = new TlsProvider();
+  readonly metrics = new Metrics();
+  readonly trace = new TraceLog();
   private readonly submitter: Submitter;
   private ctx: ModuleContext;
   private listeners: Listener[] = [];
@@ -35,7 +39,7 @@ export class Kernel {
   ) {
     const { ctx, submission } = this.context(config);
     this.submitter = new Submitter(submission);
-    this.ctx = { ...ctx, submitter: this.submitter };
+    this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };
   }
 
   get config(): LoadedConfig {
@@ -47,7 +51,7 @@ export class Kernel {
   }
 
   /** Builds what modules get from a config; throws ConfigError for an unknown module or bad domain. */
-  private context(config: LoadedConfig): { ctx: Omit<ModuleContext, 'submitter'>; submission: SubmissionServices } {
+  private context(config: LoadedConfig): { ctx: Omit<ModuleContext, 'submitter' | 'metrics' | 'trace'>; submission: SubmissionServices } {
     config.listeners.forEach((l, i) => {
       if (!this.registry.get(l.module)) {
         throw new ConfigError(`${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules are: ${this.registry.names().join(', ')}`);
@@ -70,6 +74,8 @@ export class Kernel {
   async start(): Promise<void> {
     const { generatedNow } = await this.tls.load(this.config);
     if (generatedNow) this.logger.info({ cert: this.tls.files?.cert, host: this.config.mainDomain }, 'generated a self-signed certificate');
+    this.trace.open(this.config.log.trace);
+    await this.serveMetrics();
     for (const module of this.registry.all()) await module.start(this.ctx);
     this.started = true;
     try {
@@ -87,6 +93,16 @@ export class Kernel {
     this.listeners.push(listener);
   }
 
+  /** Serves /metrics as the config says; a port that cannot be bound is logged, not fatal. */
+  private async serveMetrics(): Promise<void> {
+    try {
+      const port = await this.metrics.serve(this.config.metrics);
+      if (port !== null) this.logger.info({ address: this.config.metrics!.address, port }, 'metrics at /metrics');
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, metrics: this.config.metrics }, 'cannot serve metrics');
+    }
+  }
+
   /** The bound port of the named listener (tests bind port 0). */
   port(listenerName: string): number | undefined {
     return this.listeners.find((l) => l.name === listenerName)?.port;
@@ -101,7 +117,9 @@ export class Kernel {
     const { ctx, submission } = this.context(config);
     await this.tls.load(config);
     this.submitter.reconfigure(submission);
-    this.ctx = { ...ctx, submitter: this.submitter };
+    this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };
+    this.trace.open(config.log.trace);
+    await this.serveMetrics();
     const current = this.ctx;
     this.logger.level = config.log.level;
     for (const module of this.registry.all()) module.reconfigure(current);
@@ -135,5 +153,7 @@ export class Kernel {
       this.started = false;
       await Promise.all(this.registry.all().map((m) => m.stop(deadline)));
     }
+    await this.metrics.close();
+    this.trace.close();
   }
 }

@@ -8,6 +8,8 @@ import type { Connection } from '../../listeners/connection.js';
 import type { Submitter } from '../../submission/submitter.js';
 import type { LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { TraceLog } from './trace.js';
 
 /** What the kernel gives a module when it starts. */
 export interface ModuleContext {
@@ -21,6 +23,10 @@ export interface ModuleContext {
   readonly tls: TlsProvider;
   /** Mail submitted by signed-in users (XTND XMIT). */
   readonly submitter: Submitter;
+  /** Prometheus counters. */
+  readonly metrics: Metrics;
+  /** The session transcript file (log.trace). */
+  readonly trace: TraceLog;
 }
 
 export interface PosternModule {

@@ -17,11 +17,11 @@ export function list(s: PopSession, [arg]: string[]): void {
   const m = maildrop(s);
   if (arg !== undefined) {
     const i = m.index(arg);
-    s.send(`+OK ${i + 1} ${m.snapshot.size(i)}`);
+    s.send(`+OK ${i + 1} ${m.size(i)}`);
     return;
   }
   s.send(`+OK ${m.count} messages (${m.octets} octets)`);
-  s.sendBody(m.listing((i) => m.snapshot.size(i)));
+  s.sendBody(m.listing((i) => m.size(i)));
 }
 
 // RFC 1939 section 7 (optional command UIDL)
@@ -49,8 +49,9 @@ async function sending(task: Promise<void>, n: number): Promise<void> {
 export async function retr(s: PopSession, [arg]: string[]): Promise<void> {
   const m = maildrop(s);
   const i = m.index(arg);
-  const size = m.snapshot.size(i);
+  const size = m.size(i);
   await sending(s.sendMessage(i, `+OK ${size} octets`), i + 1);
+  m.markRetrieved(i);
   s.stats.retrieved += 1;
   s.stats.retrievedOctets += size;
   // RETR sets Seen once the message is sent (CommuniGate), if the user holds the "s" right; TOP never

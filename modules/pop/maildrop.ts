@@ -7,11 +7,40 @@ const NUMBER = /^[1-9][0-9]{0,9}$/;
 
 export class Maildrop {
   private readonly deleted: Uint8Array;
+  private readonly retrieved: Uint8Array;
   private deletedCount = 0;
   private deletedOctets = 0;
+  private readonly totalOctets: number;
 
-  constructor(readonly snapshot: MailboxSnapshot) {
+  /**
+   * @param idHeader for OpenVMS identification headers: the lines added at the top of message i;
+   * sizes then include them, so LIST and STAT stay exact.
+   */
+  constructor(
+    readonly snapshot: MailboxSnapshot,
+    readonly idHeader: ((index: number) => string) | null = null,
+  ) {
     this.deleted = new Uint8Array(snapshot.count);
+    this.retrieved = new Uint8Array(snapshot.count);
+    let total = snapshot.totalSize;
+    if (idHeader) for (let i = 0; i < snapshot.count; i++) total += Buffer.byteLength(idHeader(i));
+    this.totalOctets = total;
+  }
+
+  /** The octets RETR sends for message `index` (before dot-stuffing). */
+  size(index: number): number {
+    return this.snapshot.size(index) + (this.idHeader ? Buffer.byteLength(this.idHeader(index)) : 0);
+  }
+
+  markRetrieved(index: number): void {
+    this.retrieved[index] = 1;
+  }
+
+  /** Messages retrieved with RETR and not marked deleted (pop.moveReadTo). */
+  readIndexes(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.retrieved.length; i++) if (this.retrieved[i] && !this.deleted[i]) out.push(i);
+    return out;
   }
 
   /** Messages not marked deleted. */
@@ -21,7 +50,7 @@ export class Maildrop {
 
   /** Octets of the messages not marked deleted. */
   get octets(): number {
-    return this.snapshot.totalSize - this.deletedOctets;
+    return this.totalOctets - this.deletedOctets;
   }
 
   /**
@@ -44,7 +73,7 @@ export class Maildrop {
     if (this.deleted[index]) return;
     this.deleted[index] = 1;
     this.deletedCount += 1;
-    this.deletedOctets += this.snapshot.size(index);
+    this.deletedOctets += this.size(index);
   }
 
   /** RSET: unmark every message. */

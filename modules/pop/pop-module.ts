@@ -1,5 +1,6 @@
 // The POP3 module (RFC 1939, RFC 2449): serves its listeners' connections with PopSessions, within
 // the channel limits (CommuniGate "Maximum Number of Channels", and per client address).
+import { Bulletins } from '../../accounts/bulletins.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { LoadedConfig } from '../kernel/config.js';
 import type { Logger } from '../kernel/logger.js';
@@ -21,7 +22,17 @@ export function popSettings(config: LoadedConfig): PopSettings {
     hostname: config.mainDomain,
     realToHeader: config.pop.realToHeader,
     maxSubmissionSize: config.submission.maxSize,
+    messageMaximum: config.pop.messageMaximum,
+    deleteAction: parseDeleteAction(config.pop.deleteAction),
+    moveReadTo: config.pop.moveReadTo,
+    idHeaders: config.pop.idHeaders,
   };
+}
+
+function parseDeleteAction(value: string): PopSettings['deleteAction'] {
+  if (value === 'flag') return { kind: 'flag' };
+  if (value.startsWith('move:')) return { kind: 'move', mailbox: value.slice(5) };
+  return { kind: 'expunge' };
 }
 
 export class PopModule implements PosternModule {
@@ -46,6 +57,9 @@ export class PopModule implements PosternModule {
       store: ctx.store,
       router: ctx.router,
       submitter: ctx.submitter,
+      bulletins: ctx.config.pop.bulletinDir ? new Bulletins(ctx.config.pop.bulletinDir, ctx.accounts, ctx.store) : null,
+      metrics: ctx.metrics,
+      trace: ctx.trace,
       settings: popSettings(ctx.config),
       throttle: this.throttle,
     };
@@ -68,8 +82,10 @@ export class PopModule implements PosternModule {
     if (this.sessions.size >= this.limits.total || fromAddress >= this.limits.perAddress) {
       const which = this.sessions.size >= this.limits.total ? 'maxChannels' : 'maxChannelsPerAddress';
       this.logger.info({ tag: 'POP', cid: conn.id, peer: conn.peer, limit: which, open: this.sessions.size }, 'connection refused: too many connections');
+      this.services.metrics.refused.inc({ limit: which });
       return refuse('Too many connections; try again later');
     }
+    this.services.metrics.connections.inc({ listener: conn.listener });
     const session = new PopSession(conn, this.services, this.logger, (s) => this.ended(s));
     this.sessions.add(session);
     this.perAddress.set(conn.remoteAddress, fromAddress + 1);

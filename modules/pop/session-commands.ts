@@ -32,10 +32,26 @@ export async function quit(s: PopSession): Promise<void> {
   // UPDATE: apply the deletion marks. Only QUIT gets here; a dropped connection applies nothing.
   s.state = 'UPDATE';
   const m = s.maildrop!;
+  const { store, settings } = s.services;
+  const { owner, mailbox } = s.opened!;
+  const same = (name: string) => name.toUpperCase() === mailbox.toUpperCase();
   const indexes = m.deletedIndexes();
-  const result = indexes.length > 0 ? await m.snapshot.commit(indexes) : { removed: 0, failed: 0 };
+  const action = settings.deleteAction;
+  let result = { removed: 0, failed: 0 };
+  if (indexes.length > 0) {
+    if (action.kind === 'flag') result = await m.snapshot.flagTrashed(indexes);
+    // moving a message into the mailbox it is in would keep it: there, delete means expunge
+    else if (action.kind === 'move' && !same(action.mailbox)) result = await m.snapshot.moveTo(indexes, await store.ensureFolder(owner, action.mailbox));
+    else result = await m.snapshot.commit(indexes);
+  }
+  // OpenVMS: mail read but not deleted moves to the MAIL folder (pop.moveReadTo).
+  const read = settings.moveReadTo && !same(settings.moveReadTo) ? m.readIndexes() : [];
+  if (read.length > 0) {
+    const moved = await m.snapshot.moveTo(read, await store.ensureFolder(owner, settings.moveReadTo!));
+    result = { removed: result.removed, failed: result.failed + moved.failed };
+  }
   s.stats.deleted = result.removed;
-  s.stats.deletedOctets = indexes.reduce((sum, i) => sum + m.snapshot.size(i), 0);
+  s.stats.deletedOctets = indexes.reduce((sum, i) => sum + m.size(i), 0);
   if (result.failed > 0) {
     s.log.error({ user: formatAddress(s.address!), failed: result.failed }, 'some deleted messages could not be removed');
     s.close('quit', new PopError('SYS/TEMP', `${result.failed} deleted messages could not be removed; the others were`).line);

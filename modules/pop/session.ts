@@ -12,7 +12,10 @@ import type { Routed, Router } from '../../accounts/router.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
 import { AuthThrottle } from './auth-throttle.js';
+import type { Bulletins } from '../../accounts/bulletins.js';
 import type { Submitter } from '../../submission/submitter.js';
+import type { Metrics } from '../kernel/metrics.js';
+import type { TraceLog } from '../kernel/trace.js';
 import { COMMANDS, type PopState } from './commands.js';
 import { DotReader } from './dot-reader.js';
 import { type LineEvent, LineReader } from './line-reader.js';
@@ -37,6 +40,14 @@ export interface PopSettings {
   realToHeader: string;
   /** Largest message XTND XMIT accepts. */
   maxSubmissionSize: number;
+  /** Most messages shown per session; 0 = all. */
+  messageMaximum: number;
+  /** What QUIT does with messages marked deleted. */
+  deleteAction: { kind: 'expunge' } | { kind: 'flag' } | { kind: 'move'; mailbox: string };
+  /** Where QUIT moves messages retrieved and not deleted; null = leave them. */
+  moveReadTo: string | null;
+  /** Add X-POP3-Server and X-POP3-ID to RETR and TOP. */
+  idHeaders: boolean;
 }
 
 /** What a login name resolved to before the password is checked. */
@@ -50,6 +61,9 @@ export interface PopServices {
   readonly store: MailStore;
   readonly router: Router;
   readonly submitter: Submitter;
+  readonly bulletins: Bulletins | null;
+  readonly metrics: Metrics;
+  readonly trace: TraceLog;
   readonly settings: PopSettings;
   readonly throttle: AuthThrottle;
 }
@@ -79,6 +93,8 @@ export class PopSession {
   maildrop: Maildrop | null = null;
   /** The open mailbox as "owner/mailbox", for logs. */
   mailboxLabel: string | null = null;
+  /** The open mailbox's owner and name (for QUIT's move actions). */
+  opened: { owner: AccountAddress; mailbox: string } | null = null;
   /** RFC 4314 rights on the open mailbox: "t" to delete, "s" for RETR to set Seen. */
   rights = '';
   readonly stats: SessionStats = { retrieved: 0, retrievedOctets: 0, deleted: 0, deletedOctets: 0 };
@@ -128,6 +144,8 @@ export class PopSession {
 
   start(): void {
     this.log.info({ secure: this.conn.secure }, 'connected');
+    this.services.metrics.sessionsOpen.inc();
+    if (this.services.trace.enabled) this.services.trace.line(this.conn.id, '-', `connected from ${this.conn.peer} on ${this.conn.listener}`);
     this.attach();
     this.send(`+OK ${this.settings.hostname} Postern POP3 server ready ${this.greetingStamp}`);
     this.flush();
@@ -186,11 +204,24 @@ export class PopSession {
   /** Queues one response line; lines go out together when the session has nothing more to do. */
   send(line: string): void {
     this.out += `${line}\r\n`;
+    if (this.protocolLog) this.log.protocol({ response: line.slice(0, 200) }, 'response');
+    if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', line);
   }
 
   /** Queues a multi-line response body (lines already ending in CRLF) and its terminating ".". */
   sendBody(text: string): void {
     this.out += `${text}.\r\n`;
+    if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', `[${text.length} octets of listing]`);
+  }
+
+  /** True when the log level records every command and response. */
+  private get protocolLog(): boolean {
+    return this.log.isLevelEnabled('protocol');
+  }
+
+  /** Records a client line in the trace, with secrets replaced. */
+  private traceCommand(verb: string, line: string): void {
+    if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'C', SECRET_ARGS.has(verb) ? `${verb} [redacted]` : line);
   }
 
   private flush(): void {
@@ -244,21 +275,28 @@ export class PopSession {
    * through the CRLF and dot-stuffing encoder. Resolves once the last octet was handed to the socket.
    */
   async sendMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> {
-    const stream = await this.maildrop!.snapshot.open(index);
+    const maildrop = this.maildrop!;
+    const stream = await maildrop.snapshot.open(index);
     this.send(firstLine);
     this.midResponse = true;
     const encoder = new MessageEncoder(bodyLines);
+    let sent = 0;
     try {
+      // OpenVMS identification headers go first; Maildrop.size() counts them.
+      if (maildrop.idHeader) await this.write(Buffer.from(maildrop.idHeader(index)));
       for await (const chunk of stream) {
         const data = encoder.encode(chunk as Buffer);
+        sent += data.length;
         if (data.length > 0) await this.write(data);
         if (encoder.done) break;
       }
       await this.write(encoder.finish());
     } finally {
       stream.destroy();
+      this.services.metrics.octetsSent.inc(sent);
     }
     this.midResponse = false;
+    if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', `[message ${index + 1}: ${sent} octets]`);
   }
 
   // ---- input and dispatch -------------------------------------------------------------------
@@ -303,7 +341,10 @@ export class PopSession {
   async nextLine(): Promise<string> {
     this.flush();
     const event = this.queue.length > 0 ? this.queue.shift()! : await new Promise<LineEvent>((resolve) => (this.lineWaiter = resolve));
-    if (event.kind === 'line') return event.text;
+    if (event.kind === 'line') {
+      if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'C', '[SASL response redacted]');
+      return event.text;
+    }
     if (event.kind === 'too-long') throw badCommand('Line too long');
     this.close('endless command line', '-ERR Command line too long; closing connection');
     throw new ConnectionClosed();
@@ -341,8 +382,10 @@ export class PopSession {
       const space = line.indexOf(' ');
       const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
       const rest = space < 0 ? '' : line.slice(space + 1);
-      this.log.protocol({ command: SECRET_ARGS.has(verb) ? `${verb} [redacted]` : line.slice(0, 200) }, 'command');
+      if (this.protocolLog) this.log.protocol({ command: SECRET_ARGS.has(verb) ? `${verb} [redacted]` : line.slice(0, 200) }, 'command');
+      this.traceCommand(verb, line);
       const command = COMMANDS.get(verb);
+      this.services.metrics.commands.inc({ command: command ? verb : 'unknown' });
       if (!command) throw badCommand(`Unknown command "${verb.slice(0, 20)}"`);
       if (!command.states.includes(this.state)) throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);
       let args: string[];
@@ -408,6 +451,7 @@ export class PopSession {
    * after maxAuthAttempts failures.
    */
   async completeSignIn(login: string, target: LoginTarget | null, result: SignInResult, mechanism: string): Promise<void> {
+    this.services.metrics.signIns.inc({ result: result.ok ? 'ok' : result.reason, mechanism });
     if (!result.ok) {
       this.authFailures += 1;
       const delay = this.services.throttle.failed(this.conn.remoteAddress);
@@ -425,10 +469,24 @@ export class PopSession {
       this.log.info({ user: formatAddress(account), mechanism }, 'alert shown instead of signing in');
       throw new PopError(null, alert.replace(/[\r\n]+/g, ' '));
     }
-    const { accounts, store, settings } = this.services;
+    const { accounts, store, settings, bulletins } = this.services;
+    if (bulletins) {
+      const n = await bulletins.deliverNew(account).catch((err: unknown) => {
+        this.log.error({ user: formatAddress(account), err }, 'cannot deliver bulletins');
+        return 0;
+      });
+      if (n > 0) {
+        this.services.metrics.deliveries.inc({ source: 'bulletin' }, n);
+        this.log.info({ user: formatAddress(account), bulletins: n }, 'bulletins delivered');
+      }
+    }
     let opened;
     try {
-      opened = await openForUser(accounts, store, target!.name, target!.routed, { realToHeader: settings.realToHeader });
+      opened = await openForUser(accounts, store, target!.name, target!.routed, {
+        realToHeader: settings.realToHeader,
+        hideTrashed: settings.deleteAction.kind === 'flag',
+        limit: settings.messageMaximum,
+      });
     } catch (err) {
       if (err instanceof MailboxUnavailable) {
         this.log.info({ user: formatAddress(account), login: login.slice(0, 200) }, 'mailbox unavailable');
@@ -437,7 +495,10 @@ export class PopSession {
       this.log.error({ user: formatAddress(account), err }, 'cannot open the mailbox');
       throw new PopError('SYS/TEMP', 'Cannot open the mailbox now; try again later');
     }
-    const maildrop = new Maildrop(opened.snapshot);
+    const snapshot = opened.snapshot;
+    const idHeader = settings.idHeaders ? (i: number) => `X-POP3-Server: ${settings.hostname} Postern\r\nX-POP3-ID: ${snapshot.uidl(i)}\r\n` : null;
+    const maildrop = new Maildrop(snapshot, idHeader);
+    this.opened = { owner: opened.owner, mailbox: opened.mailbox };
     this.address = account;
     this.maildrop = maildrop;
     this.rights = opened.rights;
@@ -494,6 +555,7 @@ export class PopSession {
   }
 
   private ended(): void {
+    this.services.metrics.sessionsOpen.dec();
     const wasOpen = !this.closed;
     this.closed = true;
     this.queue.length = 0;
@@ -513,6 +575,7 @@ export class PopSession {
       },
       'session end',
     );
+    if (this.services.trace.enabled) this.services.trace.line(this.conn.id, '-', `closed: ${this.endReason}`);
     this.onEnd(this);
   }
 }

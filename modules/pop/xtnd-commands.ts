@@ -12,12 +12,17 @@ export async function xtnd(s: PopSession, [sub]: string[]): Promise<void> {
   const message = await s.readMessage(max);
   if (message.overflow) {
     s.log.info({ octets: message.size, max }, 'submission refused: too large');
+    s.services.metrics.submissions.inc({ result: 'refused' });
     throw new PopError(null, `Message too large: ${message.size} octets, the limit is ${max}`);
   }
+  const { metrics } = s.services;
   try {
     const result = await s.services.submitter.submit(s.address!, s.conn.remoteAddress, message.data, s.log);
+    metrics.submissions.inc({ result: 'sent' });
+    if (result.local > 0) metrics.deliveries.inc({ source: 'submission' }, result.local);
     s.send(`+OK Message sent to ${result.local + result.remote} recipients ${result.messageId}`);
   } catch (err) {
+    metrics.submissions.inc({ result: 'refused' });
     if (err instanceof SubmissionError) throw new PopError(err.temporary ? 'SYS/TEMP' : null, err.message);
     throw err;
   }

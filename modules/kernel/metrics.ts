@@ -1,0 +1,54 @@
+// Prometheus metrics (prom-client), served as text at http://address:port/metrics when `metrics` is
+// configured. The counters always exist; only the HTTP endpoint is optional.
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections = new Counter({ name: 'postern_connections_total', help: 'Connections accepted, by listener', labelNames: ['listener'], registers: [this.registry] });
+  readonly refused = new Counter({ name: 'postern_connections_refused_total', help: 'Connections refused by a channel limit', labelNames: ['limit'], registers: [this.registry] });
+  readonly signIns = new Counter({ name: 'postern_sign_ins_total', help: 'Sign-in attempts, by result and mechanism', labelNames: ['result', 'mechanism'], registers: [this.registry] });
+  readonly commands = new Counter({ name: 'postern_pop_commands_total', help: 'POP commands, by verb', labelNames: ['command'], registers: [this.registry] });
+  readonly octetsSent = new Counter({ name: 'postern_pop_message_octets_sent_total', help: 'Message octets sent by RETR and TOP', registers: [this.registry] });
+  readonly sessionsOpen = new Gauge({ name: 'postern_pop_sessions_open', help: 'POP sessions open now', registers: [this.registry] });
+  readonly deliveries = new Counter({ name: 'postern_deliveries_total', help: 'Messages stored by the server, by source', labelNames: ['source'], registers: [this.registry] });
+  readonly submissions = new Counter({ name: 'postern_submissions_total', help: 'XTND XMIT submissions, by result', labelNames: ['result'], registers: [this.registry] });
+  private server: Server | null = null;
+  private bound: string | null = null;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'postern_' });
+  }
+
+  /** Serves /metrics on address:port (null stops it); a no-op when already serving there. Resolves with the port. */
+  async serve(where: { address: string; port: number } | null): Promise<number | null> {
+    const key = where ? `${where.address}:${where.port}` : null;
+    if (key === this.bound && this.server) return (this.server.address() as { port: number }).port;
+    await this.close();
+    if (!where) return null;
+    const server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+        this.registry.metrics().then(
+          (text) => res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(text),
+          () => res.writeHead(500).end(),
+        );
+      } else {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found: the metrics are at /metrics\n');
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(where.port, where.address, () => resolve());
+    });
+    this.server = server;
+    this.bound = key;
+    return (server.address() as { port: number }).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    this.bound = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
