@@ -85,6 +85,10 @@ export class AccountStore {
 
   async add(a: AccountAddress, password: string, apopSecret: string | null = null, bulletinMark: number | null = null): Promise<AccountRecord> {
     if (await this.exists(a)) throw new AccountStoreError(`account ${formatAddress(a)} already exists`);
+    // A folder without account.json holds someone's mail (a damaged or removed account): never hand it on.
+    if (await stat(this.accountDir(a)).then(() => true, () => false)) {
+      throw new AccountStoreError(`${this.accountDir(a)} exists without account.json; restore or remove that folder first`);
+    }
     const record: AccountRecord = {
       name: a.name,
       domain: a.domain,

@@ -98,14 +98,17 @@ export class Router {
     const domain = at < 0 ? this.accounts.domains.main : checkDomain(input.slice(at + 1));
     if (!this.accounts.domains.has(domain)) return null;
     const routes = await this.list();
-    const target = (r: Route) => this.accounts.domains.parse(r.account);
-    const exact = routes.find((r) => r.pattern === `${local}@${domain}`);
-    if (exact) return { account: target(exact), localPart: local };
+    // A route whose account was removed leads nowhere (its mail must not wait for a namesake).
+    const target = async (r: Route | undefined): Promise<Routed | null> => {
+      if (!r) return null;
+      const account = this.accounts.domains.parse(r.account);
+      return (await this.accounts.exists(account)) ? { account, localPart: local } : null;
+    };
+    const exact = await target(routes.find((r) => r.pattern === `${local}@${domain}`));
+    if (exact) return exact;
     const name = checkAccountName(local);
     if (await this.accounts.exists({ name, domain })) return { account: { name, domain }, localPart: null };
-    const wide = routes.find((r) => r.pattern === `*@${domain}`);
-    if (wide) return { account: target(wide), localPart: local };
-    return null;
+    return target(routes.find((r) => r.pattern === `*@${domain}`));
   }
 }
 

@@ -20,7 +20,8 @@ export function deliverCommand(program: Command): void {
         routed = await ctx.router.route(addressArg);
       } catch (err) {
         if (err instanceof NameError) throw new CliError(err.message, EXIT.noUser);
-        throw err;
+        // a damaged routes.json or account.json, an I/O error: the MTA must keep the message and retry
+        throw new CliError(`cannot route ${addressArg}: ${(err as Error).message}; try again later`, EXIT.tempFail);
       }
       if (!routed) throw new CliError(`${addressArg}: no such account or route`, EXIT.noUser);
       const address = routed.account;
@@ -28,7 +29,10 @@ export function deliverCommand(program: Command): void {
       const extraHeader = routed.localPart === null ? undefined : `${ctx.config.pop.realToHeader}: ${routed.localPart}@${addressArg.includes('@') ? addressArg.slice(addressArg.lastIndexOf('@') + 1).toLowerCase() : ctx.config.mainDomain}`;
       let mailbox = opts.mailbox;
       try {
-        if (!(await ctx.store.hasMailbox(address, mailbox))) {
+        if (!(await ctx.store.hasMailbox(address, mailbox).catch((err: unknown) => {
+          if (err instanceof MailboxNameError) throw err;
+          throw new CliError(`cannot open ${formatAddress(address)}: ${(err as Error).message}; try again later`, EXIT.tempFail);
+        }))) {
           if (mailbox.toUpperCase() !== 'INBOX') process.stderr.write(`postern: mailbox "${mailbox}" does not exist; delivering to INBOX\n`);
           mailbox = 'INBOX';
         }

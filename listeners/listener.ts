@@ -19,8 +19,14 @@ const REASONS: Record<string, string> = {
   EADDRNOTAVAIL: 'the address is not one of this machine\'s',
 };
 
+// TLS handshakes in progress on one implicit-TLS listener: in all, and from one client address.
+const MAX_HANDSHAKES = 256;
+const MAX_HANDSHAKES_PER_ADDRESS = 16;
+
 export class Listener {
   private server: Server | null = null;
+  private handshakingTotal = 0;
+  private readonly handshaking = new Map<string, number>();
 
   constructor(
     readonly config: ListenerConfig,
@@ -87,13 +93,32 @@ export class Listener {
       return;
     }
     const context = this.tls.context;
-    if (!context) {
+    const address = socket.remoteAddress ?? 'unknown';
+    const fromAddress = this.handshaking.get(address) ?? 0;
+    // Handshakes run before the module's channel limits apply: bound them here, or idle sockets could
+    // pile up for the whole handshake timeout.
+    if (!context || this.handshakingTotal >= MAX_HANDSHAKES || fromAddress >= MAX_HANDSHAKES_PER_ADDRESS) {
+      this.log.info({ listener: this.name, peer: address }, 'connection refused: too many TLS handshakes in progress');
       socket.destroy();
       return;
     }
+    this.handshakingTotal += 1;
+    this.handshaking.set(address, fromAddress + 1);
+    const done = () => {
+      this.handshakingTotal -= 1;
+      const n = (this.handshaking.get(address) ?? 1) - 1;
+      if (n > 0) this.handshaking.set(address, n);
+      else this.handshaking.delete(address);
+    };
     handshake(socket, context).then(
-      (secure) => this.handler(new Connection(secure, this.name, this.tls, true)),
-      (err: Error) => this.log.info({ listener: this.name, peer: socket.remoteAddress, err: err.message }, 'TLS handshake failed'),
+      (secure) => {
+        done();
+        this.handler(new Connection(secure, this.name, this.tls, true));
+      },
+      (err: Error) => {
+        done();
+        this.log.info({ listener: this.name, peer: address, err: err.message }, 'TLS handshake failed');
+      },
     );
   }
 

@@ -32,9 +32,21 @@ export class RawMessage {
     return Buffer.from(`${this.fields.join(this.eol)}${this.eol}${this.eol}`, 'latin1');
   }
 
+  /** Matches fields called `name`, with or without blanks before the colon ("Bcc :" counts too). */
   private named(name: string): (field: string) => boolean {
-    const prefix = `${name.toLowerCase()}:`;
-    return (field) => field.slice(0, prefix.length).toLowerCase() === prefix;
+    const pattern = new RegExp(`^${name.replace(/[-]/g, '\\-')}[ \t]*:`, 'i');
+    return (field) => pattern.test(field);
+  }
+
+  /** How many fields are called `name`. */
+  count(name: string): number {
+    return this.fields.filter(this.named(name)).length;
+  }
+
+  /** The values of the fields called `name`, unfolded. */
+  values(name: string): string[] {
+    const match = this.named(name);
+    return this.fields.filter(match).map((f) => f.slice(f.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
   }
 
   has(name: string): boolean {

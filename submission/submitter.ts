@@ -98,19 +98,27 @@ export class Submitter {
       log.info({ user: from, maxPerHour: settings.maxPerHour }, 'submission refused: rate limit');
       throw new SubmissionError(`Too many messages submitted in the last hour (the limit is ${settings.maxPerHour}); try again later`, true);
     }
+    // Every attempt counts, refused or not: refusals must not be a way around the limit.
+    this.recent.get(from)!.push(now);
 
     const message = RawMessage.parse(raw);
     const header = await simpleParser(message.headerBytes);
     const recipients = [...new Set([...flatten(header.to), ...flatten(header.cc), ...flatten(header.bcc)])];
     if (recipients.length === 0) throw new SubmissionError('The message has no recipients: give them in To, Cc or Bcc');
+    // mailparser keeps only the last From; mail programs show the first. One From field, and every
+    // address in From and Sender must be the sender's own.
+    if (message.count('From') > 1 || message.count('Sender') > 1) throw new SubmissionError('The message has more than one From or Sender field');
     const froms = flatten(header.from);
-    for (const f of froms) {
+    const identities = [...froms, ...(header.headers.get('sender') ? flatten(header.headers.get('sender') as AddressObject) : [])];
+    for (const f of identities) {
       if (!(await this.isOwnAddress(sender, f))) throw new SubmissionError(`From: ${f} is not one of your addresses; send as ${from}`);
     }
+    if (message.count('From') === 1 && froms.length === 0) throw new SubmissionError('The From field holds no address');
 
     const id = `${now.toString(36)}.${randomBytes(6).toString('hex')}`;
     const messageId = `<${id}@${settings.hostname}>`;
     message.remove('Bcc');
+    message.remove('Resent-Bcc');
     if (froms.length === 0) message.append('From', from);
     if (!message.has('Date')) message.append('Date', rfc5322Date(new Date(now)));
     if (!message.has('Message-ID')) message.append('Message-ID', messageId);
@@ -159,8 +167,20 @@ export class Submitter {
       if (err instanceof SubmissionError) throw err;
       throw new SubmissionError('The message could not be stored; nothing was delivered, try again later', true);
     }
-    for (const s of staged) await s.commit();
-    this.recent.get(from)!.push(now);
+    // Make the local copies visible. Each is tried even if one fails, so no copy is left behind in tmp/.
+    const failed: string[] = [];
+    for (const [i, s] of staged.entries()) {
+      try {
+        await s.commit();
+      } catch (err) {
+        failed.push(local[i].recipient);
+        log.error({ user: from, recipient: local[i].recipient, err }, 'cannot store a submitted message');
+        await s.abort();
+      }
+    }
+    if (failed.length > 0) {
+      throw new SubmissionError(`The message went to ${recipients.length - failed.length} recipients but could not be stored for ${failed.join(', ')}`, true);
+    }
     log.info({ user: from, messageId, local: local.length, remote: remote.length, octets: out.length }, 'message submitted');
     return { messageId, local: local.length, remote: remote.length };
   }

@@ -59,7 +59,7 @@ beforeAll(async () => {
   server = await startServer({
     config: {
       domains: ['client1.com'],
-      submission: { maxSize: 64 * 1024, maxPerHour: 5, relay: { host: '127.0.0.1', port: smtp.port } },
+      submission: { maxSize: 64 * 1024, maxPerHour: 8, relay: { host: '127.0.0.1', port: smtp.port } },
     },
   });
   await server.addAccount('alice', 'a secret');
@@ -173,8 +173,10 @@ describe('XTND XMIT', () => {
     const c = await RawPop.signIn(server.port, 'cl1@client1.com', 'c secret');
     expect(await xmit(c, 'To: friend@elsewhere.net\r\nSubject: no from\r\n\r\nhi\r\n')).toMatch(/^\+OK/);
     expect(smtp.received.at(-1)!.data.toString()).toMatch(/\r\nFrom: cl1@client1\.com\r\n/);
-    for (let i = 0; i < 4; i++) expect(await xmit(c, `To: bob@example.org\r\nSubject: ${i}\r\n\r\nhi\r\n`)).toMatch(/^\+OK/);
-    expect(await xmit(c, 'To: bob@example.org\r\nSubject: one too many\r\n\r\nhi\r\n')).toMatch(/^-ERR \[SYS\/TEMP\] Too many messages submitted in the last hour \(the limit is 5\)/);
+    // refused attempts count too, so they are no way around the limit
+    expect(await xmit(c, 'From: boss@example.org\r\nTo: bob@example.org\r\nSubject: forged\r\n\r\nhi\r\n')).toMatch(/^-ERR From:/);
+    for (let i = 0; i < 6; i++) expect(await xmit(c, `To: bob@example.org\r\nSubject: ${i}\r\n\r\nhi\r\n`)).toMatch(/^\+OK/);
+    expect(await xmit(c, 'To: bob@example.org\r\nSubject: one too many\r\n\r\nhi\r\n')).toMatch(/^-ERR \[SYS\/TEMP\] Too many messages submitted in the last hour \(the limit is 8\)/);
     c.close();
     await server.waitForLog((r) => r.msg === 'submission refused: rate limit' && r.user === 'cl1@client1.com');
   });

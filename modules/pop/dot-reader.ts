@@ -9,6 +9,8 @@ export class DotReader {
   size = 0;
   /** True once the message passed `max` octets; then nothing is kept. */
   overflow = false;
+  /** True when part of the message was lost before it reached the reader (a too-long pipelined line). */
+  broken = false;
   private atLineStart = true;
   private state: 'text' | 'dot' | 'dot-cr' = 'text';
 

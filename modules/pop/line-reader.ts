@@ -2,7 +2,8 @@
 // limit is discarded up to its end and reported as too long; a flood that never ends a line is
 // reported once the discarded bytes pass a cap, so the session can close the connection.
 
-export type LineEvent = { kind: 'line'; text: string } | { kind: 'too-long' } | { kind: 'flood' };
+/** A line: its text without the line ending, and its bytes as received (for XTND XMIT data). */
+export type LineEvent = { kind: 'line'; text: string; raw: Buffer } | { kind: 'too-long' } | { kind: 'flood' };
 
 export class LineReader {
   private pending: Buffer | null = null;
@@ -39,18 +40,19 @@ export class LineReader {
         this.keep(chunk.subarray(start));
         return;
       }
-      const piece = chunk.subarray(start, nl);
+      const piece = chunk.subarray(start, nl + 1); // with its LF
       start = nl + 1;
       if (this.discarding > 0) {
         this.discarding = 0;
         this.emit({ kind: 'too-long' });
         continue;
       }
-      const line = this.pending ? Buffer.concat([this.pending, piece]) : piece;
+      const raw = this.pending ? Buffer.concat([this.pending, piece]) : piece;
+      const line = raw.subarray(0, raw.length - 1);
       this.pending = null;
       const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
       if (end > this.maxLength) this.emit({ kind: 'too-long' });
-      else this.emit({ kind: 'line', text: line.toString('utf8', 0, end) });
+      else this.emit({ kind: 'line', text: line.toString('utf8', 0, end), raw });
     }
   }
 

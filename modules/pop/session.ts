@@ -81,6 +81,8 @@ class ConnectionClosed extends Error {}
 
 // Commands read ahead of the one being answered; past this the socket is paused (bounded memory).
 const MAX_QUEUED = 64;
+// Answers the client has not read yet; past this no further command runs until it reads them.
+const MAX_UNREAD_OUTPUT = 256 * 1024;
 // Commands whose arguments are secrets or digests, never logged.
 const SECRET_ARGS = new Set(['PASS', 'APOP', 'AUTH']);
 
@@ -328,6 +330,15 @@ export class PopSession {
       } else {
         await this.execute(event.text);
       }
+      // A client that sends commands without reading the answers must not make us buffer them all.
+      if (this.out.length + this.socket.writableLength > MAX_UNREAD_OUTPUT && !this.closed) {
+        this.flush();
+        try {
+          await this.drained();
+        } catch {
+          break; // the connection went away
+        }
+      }
     }
     this.busy = false;
     this.flush();
@@ -340,6 +351,7 @@ export class PopSession {
    */
   async nextLine(): Promise<string> {
     this.flush();
+    if (this.queue.length === 0 && this.socket.isPaused()) this.socket.resume();
     const event = this.queue.length > 0 ? this.queue.shift()! : await new Promise<LineEvent>((resolve) => (this.lineWaiter = resolve));
     if (event.kind === 'line') {
       if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'C', '[SASL response redacted]');
@@ -359,8 +371,9 @@ export class PopSession {
     const dot = new DotReader(max);
     while (this.queue.length > 0) {
       const event = this.queue.shift()!;
-      const rest = dot.push(Buffer.from(event.kind === 'line' ? `${event.text}\r\n` : ''));
-      if (rest !== null) return dot;
+      // A line too long for a command was not kept: the message would be incomplete.
+      if (event.kind !== 'line') dot.broken = true;
+      else if (dot.push(event.raw) !== null) return dot;
     }
     await new Promise<void>((resolve, reject) => {
       const onClose = () => reject(new ConnectionClosed());
@@ -547,6 +560,13 @@ export class PopSession {
   cut(): void {
     if (this.closed || this.state === 'UPDATE') return; // a QUIT in progress finishes its UPDATE
     this.state = 'AUTHORIZATION';
+    if (this.midResponse) {
+      // no -ERR in the middle of a message body: just end the connection
+      this.endReason = 'server shutdown';
+      this.closed = true;
+      this.socket.destroy();
+      return;
+    }
     this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; no changes were made');
   }
 
