@@ -4,6 +4,7 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withFileLock, writeFileAtomic } from './atomic-file.js';
 import { type AccountAddress, formatAddress, LocalDomains } from './names.js';
+import type { AuthCache } from './auth-cache.js';
 import { hashPassword, verifyNothing, verifyPassword } from './password.js';
 
 /** What account.json holds. */
@@ -43,7 +44,12 @@ export class AccountStore {
   readonly domains: LocalDomains;
   private readonly root: string;
 
-  constructor(dataDir: string, domains: LocalDomains) {
+  constructor(
+    dataDir: string,
+    domains: LocalDomains,
+    /** Recent successful password checks (the server passes one; the command line does not). */
+    private readonly authCache: AuthCache | null = null,
+  ) {
     this.root = join(dataDir, 'accounts');
     this.domains = domains;
   }
@@ -79,8 +85,14 @@ export class AccountStore {
     }
   }
 
+  /** True when the account has an account.json (a stat, not a read: this runs on every sign-in). */
   async exists(a: AccountAddress): Promise<boolean> {
-    return (await this.get(a)) !== null;
+    try {
+      return (await stat(this.recordPath(a))).isFile();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+      throw err;
+    }
   }
 
   async add(a: AccountAddress, password: string, apopSecret: string | null = null, bulletinMark: number | null = null): Promise<AccountRecord> {
@@ -198,7 +210,11 @@ export class AccountStore {
       await verifyNothing(password);
       return { ok: false, reason: 'unknown-user' };
     }
-    if (!(await verifyPassword(password, record.passwordHash))) return { ok: false, reason: 'bad-password' };
+    const key = formatAddress(a!);
+    if (!this.authCache?.has(key, record.passwordHash, password)) {
+      if (!(await verifyPassword(password, record.passwordHash))) return { ok: false, reason: 'bad-password' };
+      this.authCache?.add(key, record.passwordHash, password);
+    }
     return usable(record, now);
   }
 

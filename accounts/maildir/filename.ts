@@ -58,14 +58,23 @@ export function arrivalTime(name: string): { secs: number; usec: number } {
   return { secs: Number(m[1]), usec: m[2] === undefined ? -1 : Number(m[2]) };
 }
 
+/** A message's place in arrival order, computed once per name (sorting compares it many times). */
+export interface ArrivalKey {
+  secs: number;
+  usec: number;
+  name: string;
+}
+
+export function arrivalKey(name: string): ArrivalKey {
+  return { ...arrivalTime(name), name };
+}
+
 /**
  * Oldest first, the order Dovecot uses (maildir_filename_sort_cmp): seconds, then microseconds as
  * numbers (the M<usec> part has no leading zeros, so text order would be wrong), then the whole name.
  */
-export function compareArrival(a: string, b: string): number {
-  const x = arrivalTime(a);
-  const y = arrivalTime(b);
+export function compareArrival(x: ArrivalKey, y: ArrivalKey): number {
   if (x.secs !== y.secs) return x.secs - y.secs;
   if (x.usec >= 0 && y.usec >= 0 && x.usec !== y.usec) return x.usec - y.usec;
-  return a < b ? -1 : a > b ? 1 : 0;
+  return x.name < y.name ? -1 : x.name > y.name ? 1 : 0;
 }

@@ -5,9 +5,9 @@ import { open, readdir, rename, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { type CommitResult, type MailboxSnapshot, MessageGoneError } from '../mail-store.js';
-import { compareArrival, parseMaildirName, uidlFor, withFlags } from './filename.js';
+import { parseMaildirName, uidlFor, withFlags } from './filename.js';
+import { listFolder } from './listing.js';
 import { headerListsName } from './real-to.js';
-import { SizeCache } from './size-cache.js';
 
 type Sub = 'new' | 'cur';
 
@@ -54,36 +54,16 @@ export class MaildirSnapshot implements MailboxSnapshot {
   }
 
   static async open(folder: string, options: SnapshotOptions = {}): Promise<MaildirSnapshot> {
-    const listed: { sub: Sub; name: string }[] = [];
-    for (const sub of ['new', 'cur'] as const) {
-      for (const name of await readdir(join(folder, sub))) {
-        if (!name.startsWith('.')) listed.push({ sub, name });
-      }
+    const listing = await listFolder(folder);
+    // The snapshot's entries follow renames during the session, so each session gets its own copies.
+    let entries: Entry[] = [];
+    for (const l of listing) {
+      if (options.hideTrashed && l.flags.includes('T')) continue;
+      entries.push({ sub: l.sub, name: l.name, base: l.base, size: l.size });
     }
-    // Oldest first, in the order Dovecot numbers them too.
-    listed.sort((a, b) => compareArrival(a.name, b.name));
-
-    let cache: SizeCache | undefined;
-    const entries: Entry[] = [];
-    for (const { sub, name } of listed) {
-      const parsed = parseMaildirName(name);
-      if (options.hideTrashed && parsed.flags.includes('T')) continue;
-      let size = parsed.popSize;
-      if (size === undefined) {
-        cache ??= await SizeCache.load(folder);
-        try {
-          size = await cache.sizeOf(parsed.base, join(folder, sub, name));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed while we listed
-          throw err;
-        }
-      }
-      entries.push({ sub, name, base: parsed.base, size });
-    }
-    if (cache) await cache.save(new Set(entries.map((e) => e.base)));
-    let shown = options.realTo ? await onlyAddressedTo(folder, entries, options.realTo) : entries;
-    if (options.limit) shown = shown.slice(0, options.limit);
-    return new MaildirSnapshot(folder, shown);
+    if (options.realTo) entries = await onlyAddressedTo(folder, entries, options.realTo);
+    if (options.limit) entries = entries.slice(0, options.limit);
+    return new MaildirSnapshot(folder, entries);
   }
 
   size(index: number): number {

@@ -32,8 +32,15 @@ export class MaildirStore implements MailStore {
   }
 
   async openMailbox(account: AccountAddress, mailbox: string, options: SnapshotOptions = {}): Promise<MailboxSnapshot> {
-    const folder = isInbox(mailbox) ? await this.ensureMailbox(account, mailbox) : this.folder(account, mailbox);
-    return MaildirSnapshot.open(folder, options);
+    const folder = this.folder(account, mailbox);
+    try {
+      return await MaildirSnapshot.open(folder, options);
+    } catch (err) {
+      // An INBOX whose folders an operator removed is made again (the common case pays nothing for it).
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !isInbox(mailbox)) throw err;
+      await this.ensureMailbox(account, mailbox);
+      return MaildirSnapshot.open(folder, options);
+    }
   }
 
   async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<DeliveryResult> {

@@ -93,6 +93,15 @@ export const configSchema = z.strictObject({
       blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
     })
     .prefault({}),
+  /** Recent successful password checks kept in memory (never the password), like Dovecot's auth cache. */
+  authCache: z
+    .strictObject({
+      /** Accounts remembered at most; 0 turns the cache off. */
+      entries: count('cache entries (0 = off)', 0, 10_000_000).default(10_000),
+      /** Seconds an entry lives. */
+      ttl: z.number({ error: 'expected a number of seconds' }).min(0, { error: 'expected a number of seconds' }).default(600),
+    })
+    .prefault({}),
   /** Mail submitted through POP (XTND XMIT). */
   submission: z
     .strictObject({

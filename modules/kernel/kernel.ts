@@ -3,6 +3,7 @@
 // reload() applies a new config live (SIGHUP, as CommuniGate applies listener changes): listeners
 // added or removed, certificates re-read, open sessions untouched.
 import { AccountStore } from '../../accounts/account-store.js';
+import { AuthCache } from '../../accounts/auth-cache.js';
 import { MaildirStore } from '../../accounts/maildir/maildir-store.js';
 import { LocalDomains } from '../../accounts/names.js';
 import { Router } from '../../accounts/router.js';
@@ -57,7 +58,7 @@ export class Kernel {
         throw new ConfigError(`${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules are: ${this.registry.names().join(', ')}`);
       }
     });
-    const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains));
+    const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains), new AuthCache(config.authCache.entries, config.authCache.ttl * 1000));
     const store = new MaildirStore(accounts);
     const router = new Router(config.dataDir, accounts);
     const submission: SubmissionServices = {

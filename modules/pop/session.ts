@@ -477,7 +477,7 @@ export class PopSession {
     }
     const account = target!.routed.account;
     // CommuniGate alerts: a correct sign-in with alerts pending is answered with the next one instead.
-    const alert = await this.services.accounts.takeAlert(account);
+    const alert = result.account.alerts.length > 0 ? await this.services.accounts.takeAlert(account) : null;
     if (alert !== null) {
       this.log.info({ user: formatAddress(account), mechanism }, 'alert shown instead of signing in');
       throw new PopError(null, alert.replace(/[\r\n]+/g, ' '));

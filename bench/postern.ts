@@ -1,0 +1,87 @@
+// Postern under test: a data folder with accounts made by its own CLI and mail written as Maildir
+// files, then `postern serve` on two loopback ports (clear and implicit TLS).
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { trackChild } from './cleanup.js';
+import { type MailboxSpec, writeMailbox } from './maildir-gen.js';
+import { terminate } from './server.js';
+import { type BenchServer, exitDescription, freePort, HOST, inParallel, runCommand, waitForGreeting } from './server.js';
+
+/** bench/dist/postern.js -> bin/postern.js of this checkout. */
+export const POSTERN_BIN = fileURLToPath(new URL('../../bin/postern.js', import.meta.url));
+const DOMAIN = 'localhost';
+
+export interface PosternOptions {
+  dir: string;
+  mailboxes: MailboxSpec[];
+  password: string;
+  /** Open sessions the server must accept (pop.maxChannels). */
+  maxSessions: number;
+}
+
+export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
+  const setupStart = Date.now();
+  const configFile = join(opts.dir, 'postern.yaml');
+  const dataDir = join(opts.dir, 'data');
+  const clearPort = await freePort();
+  const tlsPort = await freePort();
+  // JSON is YAML: no YAML library needed.
+  const config = {
+    dataDir,
+    mainDomain: DOMAIN,
+    listeners: [
+      { name: 'pop3', module: 'pop', address: HOST, port: clearPort, tls: 'none' },
+      { name: 'pop3s', module: 'pop', address: HOST, port: tlsPort, tls: 'implicit' },
+    ],
+    // The defaults (200 connections, 20 per address) are far below the idle-session scenario.
+    pop: { maxChannels: opts.maxSessions, maxChannelsPerAddress: opts.maxSessions },
+    // Logging is not what is measured.
+    log: { level: 'error' },
+  };
+  await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+
+  // Each `account add` is a Node start plus a scrypt hash: two at a time on two cores.
+  await inParallel(
+    2,
+    opts.mailboxes.map((m) => async () => {
+      const r = await runCommand(process.execPath, [POSTERN_BIN, '--config', configFile, 'account', 'add', m.account, '--password-stdin'], opts.password);
+      if (r.code !== 0) throw new Error(`postern account add ${m.account} failed (${r.code}): ${r.stderr}${r.stdout}`);
+    }),
+  );
+  for (const m of opts.mailboxes) writeMailbox(join(dataDir, 'accounts', DOMAIN, m.account, 'Maildir'), m);
+  const setupSeconds = (Date.now() - setupStart) / 1000;
+
+  const child = trackChild(spawn(process.execPath, [POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  // At log.level error every record on stdout is a problem worth reporting; keep the first ones.
+  const problems: string[] = [];
+  const keep = (text: string) => {
+    for (const line of text.split('\n')) if (line.trim() && problems.length < 50) problems.push(line.trim().slice(0, 500));
+  };
+  child.stdout!.setEncoding('utf8').on('data', keep);
+  child.stderr!.setEncoding('utf8').on('data', keep);
+
+  const clear = { host: HOST, port: clearPort, tls: false };
+  const tls = { host: HOST, port: tlsPort, tls: true };
+  const exited = () => exitDescription(child);
+  try {
+    // The first start generates the self-signed certificate.
+    await waitForGreeting(clear, 30_000, exited);
+    await waitForGreeting(tls, 30_000, exited);
+  } catch (err) {
+    await terminate(child, 5000);
+    throw new Error(`${(err as Error).message}\n${problems.join('\n')}`);
+  }
+  return {
+    name: 'postern',
+    pid: child.pid!,
+    clear,
+    tls,
+    notes: [`pop.maxChannels and maxChannelsPerAddress ${opts.maxSessions}; log.level error`],
+    setupSeconds,
+    problems: async () => [...problems],
+    exited,
+    stop: () => terminate(child, 20_000),
+  };
+}

@@ -1,0 +1,115 @@
+// What the orchestrator knows about a running server under test, and helpers shared by postern.ts
+// and dovecot.ts.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { PopClient } from './pop-client.js';
+import type { Target } from './protocol.js';
+
+export type ServerName = 'postern' | 'dovecot-default' | 'dovecot-fast';
+export const SERVER_NAMES: ServerName[] = ['postern', 'dovecot-default', 'dovecot-fast'];
+
+export interface BenchServer {
+  name: ServerName;
+  /** The root of the process tree whose CPU and memory are measured. */
+  pid: number;
+  clear: Target;
+  tls: Target;
+  /** Settings worth showing next to the figures (for example a Dovecot setting that was adjusted). */
+  notes: string[];
+  /** Seconds spent writing its Maildir tree and creating its accounts. */
+  setupSeconds: number;
+  /** Errors and warnings the server printed or logged so far. */
+  problems(): Promise<string[]>;
+  /** Null while running; otherwise how it ended. */
+  exited(): string | null;
+  stop(): Promise<void>;
+}
+
+export const HOST = '127.0.0.1';
+
+/** A TCP port free on the loopback address right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until `target` answers with a +OK greeting (then QUITs), or fails after `ms`. */
+export async function waitForGreeting(target: Target, ms: number, alive: () => string | null): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last = '';
+  for (;;) {
+    const ended = alive();
+    if (ended) throw new Error(`the server exited while starting: ${ended}`);
+    try {
+      const c = await PopClient.connect(target, 2000);
+      await c.quit();
+      return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`no POP3 greeting on ${target.host}:${target.port}${target.tls ? ' (TLS)' : ''} within ${ms} ms: ${last}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface Output {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end; never throws for a non-zero exit (the caller looks at `code`). */
+export function runCommand(command: string, args: string[], input?: string): Promise<Output> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(input ?? '');
+  });
+}
+
+/** Runs `tasks` with at most `limit` at once. */
+export async function inParallel<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
+}
+
+/** Describes how a child process ended, or null while it runs. */
+export function exitDescription(child: ChildProcess): string | null {
+  if (child.exitCode !== null) return `exit code ${child.exitCode}`;
+  if (child.signalCode !== null) return `signal ${child.signalCode}`;
+  return null;
+}
+
+/** Sends SIGTERM and waits up to `ms` for the exit; then SIGKILL. */
+export async function terminate(child: ChildProcess, ms: number): Promise<void> {
+  if (exitDescription(child) !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms)))]);
+  clearTimeout(timer);
+  if (timedOut) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
