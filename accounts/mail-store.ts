@@ -22,6 +22,8 @@ export interface MailboxSnapshot {
   uidl(index: number): string;
   /** The message's raw bytes as stored. Rejects with MessageGoneError if the message was removed. */
   open(index: number): Promise<Readable>;
+  /** The whole message in memory, for small messages (cheaper than a stream). Same errors as open(). */
+  read(index: number): Promise<Buffer>;
   /** Sets the Seen flag (visible to IMAP servers on the same store). A removed message is ignored. */
   markSeen(index: number): Promise<void>;
   /** Removes the given messages (POP UPDATE state). A message already gone counts as removed. */

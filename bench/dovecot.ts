@@ -3,14 +3,14 @@
 //
 // Dovecot refuses to access mail as root, so (run as root) the mail belongs to uid/gid 5000 and the
 // mail processes run as that id; login processes run as dovenull and internal ones as dovecot.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { trackChild } from './cleanup.js';
 import { type MailboxSpec, writeMailbox } from './maildir-gen.js';
-import { killTreeSync, processTree } from './proc.js';
-import { type BenchServer, exitDescription, freePort, HOST, runCommand, terminate, waitForGreeting } from './server.js';
+import { killTreeSync, processCounts, processTree } from './proc.js';
+import { type BenchServer, SetupSteps, exitDescription, flushToDisk, freePort, HOST, runCommand, terminate, waitForGreeting } from './server.js';
 
 const MAIL_ID = 5000;
 
@@ -136,14 +136,19 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
   if (!bin) throw new Error('dovecot is not installed');
   const setupStart = Date.now();
   const d = o.dir;
+  await mkdir(d, { recursive: true });
   // Dovecot's unprivileged processes must get through the folders above their files.
+  await chmod(join(d, '..'), 0o711);
   await chmod(d, 0o711);
   await mkdir(join(d, 'home'), { recursive: true });
 
   // The same messages, the same names, in Dovecot's own tree.
+  const steps = new SetupSteps();
   for (const m of o.mailboxes) writeMailbox(join(d, 'home', m.account, 'Maildir'), m);
+  steps.done('mail');
   const chown = await runCommand('chown', ['-R', `${MAIL_ID}:${MAIL_ID}`, join(d, 'home')]);
   if (chown.code !== 0) throw new Error(`chown failed: ${chown.stderr}`);
+  steps.done('chown');
 
   // One SHA512-CRYPT hash per account (each with its own salt), as `doveadm pw -s SHA512-CRYPT` makes them.
   const lines: string[] = [];
@@ -160,6 +165,9 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
     '-keyout', join(d, 'server.key'), '-out', join(d, 'server.crt'),
   ]);
   if (cert.code !== 0) throw new Error(`openssl req failed: ${cert.stderr}`);
+  steps.done('passwd and certificate');
+  await flushToDisk();
+  steps.done('sync');
   const setupSeconds = (Date.now() - setupStart) / 1000;
 
   const ports = { clear: await freePort(), tls: await freePort() };
@@ -176,51 +184,68 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
     refused.push(`${services.note}: ${check.stderr.trim().split('\n')[0]}`);
   }
   if (!chosen) throw new Error(`Dovecot refused every ${o.variant} config:\n${refused.join('\n')}`);
-  const notes = [chosen.note, ...refused.map((r) => `refused: ${r}`)];
+  const notes = [chosen.note, ...refused.map((r) => `refused: ${r}`), `setup: ${steps}`];
   notes.push(`pop3 process_limit ${o.maxSessions + 500}, default_client_limit ${(o.maxSessions + 500) * 2}, mail_max_userip_connections ${o.maxSessions + 500} (room for the idle sessions)`);
 
-  const child = trackChild(spawn(bin, ['-F', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
-  child.stdout!.on('data', (t) => (output += t));
-  child.stderr!.on('data', (t) => (output += t));
-  const exited = () => exitDescription(child);
   const logProblems = async () => {
     const log = await readFile(join(d, 'dovecot.log'), 'utf8').catch(() => '');
     return [...output.split('\n'), ...log.split('\n')]
       .filter((l) => /\b(Warning|Error|Fatal|Panic):/.test(l))
+      .filter((l) => !/master: Warning: Killed with signal 15/.test(l)) // our own stop (restart)
       .map((l) => l.trim().slice(0, 500));
   };
   const clear = { host: HOST, port: ports.clear, tls: false };
   const tls = { host: HOST, port: ports.tls, tls: true };
-  try {
-    await waitForGreeting(clear, 20_000, exited);
-    await waitForGreeting(tls, 20_000, exited);
-  } catch (err) {
-    await terminate(child, 5000);
-    throw new Error(`${(err as Error).message}\n${(await logProblems()).join('\n')}`);
-  }
-  return {
+
+  let child: ChildProcess;
+  const exited = () => exitDescription(child);
+  const launch = async () => {
+    child = trackChild(spawn(bin, ['-F', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    child.stdout!.on('data', (t) => (output += t));
+    child.stderr!.on('data', (t) => (output += t));
+    try {
+      await waitForGreeting(clear, 20_000, exited);
+      await waitForGreeting(tls, 20_000, exited);
+    } catch (err) {
+      await stop();
+      throw new Error(`${(err as Error).message}\n${(await logProblems()).join('\n')}`);
+    }
+    server.pid = child.pid!;
+  };
+  const stop = async () => {
+    const pid = child.pid!;
+    const tree = exitDescription(child) === null ? processTree(pid) : [];
+    await terminate(child, 20_000);
+    // Service processes normally exit with the master; make sure none is left.
+    for (const p of tree) {
+      try {
+        process.kill(p, 0);
+        killTreeSync(p);
+      } catch {
+        // gone, as expected
+      }
+    }
+  };
+  const server: BenchServer = {
     name: o.variant,
-    pid: child.pid!,
+    pid: 0,
     clear,
     tls,
     notes,
     setupSeconds,
     problems: logProblems,
     exited,
-    async stop() {
-      const pid = child.pid!;
-      const tree = exitDescription(child) === null ? processTree(pid) : [];
-      await terminate(child, 20_000);
-      // Service processes normally exit with the master; make sure none is left.
-      for (const p of tree) {
-        try {
-          process.kill(p, 0);
-          killTreeSync(p);
-        } catch {
-          // gone, as expected
-        }
-      }
+    stop,
+    async restart() {
+      await stop();
+      await launch();
     },
   };
+  await launch();
+  // Shows whether process_min_avail took effect: processes ready before any client came.
+  await new Promise((r) => setTimeout(r, 500));
+  const counts = processCounts(server.pid);
+  notes.push(`at start: ${Object.entries(counts).map(([name, n]) => `${n} ${name}`).join(', ')}`);
+  return server;
 }

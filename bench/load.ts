@@ -39,20 +39,34 @@ async function sessions(job: Extract<Job, { kind: 'sessions' }>): Promise<Sessio
   let counted = 0;
   let cpuStart = process.cpuUsage();
   let cpu: CpuSeconds = { user: 0, system: 0 };
+  let phase: 'warm-up' | 'measuring' | 'done' = 'warm-up';
+  let tls: string | null = null;
 
-  const startTimer = setTimeout(() => {
+  // Timers may fire a little late under load: whichever comes first, the timer or a loop seeing the
+  // clock past the mark, moves the phase on (once).
+  const startWindow = () => {
+    if (phase !== 'warm-up') return;
+    phase = 'measuring';
     cpuStart = process.cpuUsage();
     send({ kind: 'window', phase: 'start' });
-  }, job.warmupMs);
-  const endTimer = setTimeout(() => {
+  };
+  const endWindow = () => {
+    startWindow();
+    if (phase !== 'measuring') return;
+    phase = 'done';
     cpu = cpuSince(cpuStart);
     send({ kind: 'window', phase: 'end' });
-  }, job.warmupMs + job.durationMs);
+  };
+  const startTimer = setTimeout(startWindow, job.warmupMs);
+  const endTimer = setTimeout(endWindow, job.warmupMs + job.durationMs);
 
-  const loop = async () => {
+  const loop = async (worker: number) => {
+    const source = job.sources[worker % job.sources.length];
     while (Date.now() < windowEnd) {
+      if (Date.now() >= windowStart) startWindow();
       try {
-        const c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS);
+        const c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
+        tls ??= c.tlsInfo();
         await c.signIn(job.login.user, job.login.password);
         await c.ok('STAT');
         await c.quit();
@@ -64,10 +78,11 @@ async function sessions(job: Extract<Job, { kind: 'sessions' }>): Promise<Sessio
       }
     }
   };
-  await Promise.all(Array.from({ length: job.concurrency }, loop));
+  await Promise.all(Array.from({ length: job.concurrency }, (_, i) => loop(i)));
+  endWindow();
   clearTimeout(startTimer);
   clearTimeout(endTimer);
-  return { kind: 'sessions', sessions: counted, seconds: job.durationMs / 1000, failures: plain(failed), cpu };
+  return { kind: 'sessions', tls, sessions: counted, seconds: job.durationMs / 1000, failures: plain(failed), cpu };
 }
 
 /** Scenario b: RETR every message of the mailbox in one session. */
@@ -125,9 +140,10 @@ async function hold(job: Extract<Job, { kind: 'hold' }>, released: Promise<void>
   const opener = async () => {
     while (next < job.count) {
       const login: Credentials = job.logins[next % job.logins.length];
+      const source = job.sources[next % job.sources.length];
       next++;
       try {
-        const c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS);
+        const c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
         await c.signIn(login.user, login.password);
         await c.ok('STAT');
         c.setTimeout(0); // idle from here on

@@ -2,7 +2,7 @@
 // beyond what the benchmark needs. Multi-line answers are counted, never kept, so RETR of 10 MB
 // messages costs the generator little more than the socket reads.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import type { Target } from './protocol.js';
 
 const CRLF = Buffer.from('\r\n');
@@ -26,7 +26,7 @@ export class PopError extends Error {}
 export class PopClient {
   private pending: Pending | null = null;
   /** Bytes of the status line read so far (status lines are short). */
-  private head = Buffer.alloc(0);
+  private head: Buffer = Buffer.alloc(0);
   private statusLine: string | null = null;
   private octets = 0;
   /** The last up to 5 octets of the answer, to find "\r\n.\r\n" across chunk boundaries. */
@@ -45,10 +45,9 @@ export class PopClient {
   }
 
   /** Connects and reads the greeting. */
-  static async connect(target: Target, timeoutMs: number): Promise<PopClient> {
-    const socket = target.tls
-      ? tlsConnect({ host: target.host, port: target.port, rejectUnauthorized: false })
-      : netConnect({ host: target.host, port: target.port });
+  static async connect(target: Target, timeoutMs: number, localAddress?: string): Promise<PopClient> {
+    const raw = netConnect({ host: target.host, port: target.port, localAddress });
+    const socket = target.tls ? tlsConnect({ socket: raw, rejectUnauthorized: false }) : raw;
     socket.setTimeout(timeoutMs);
     const client = new PopClient(socket);
     const greeting = await client.expect(false);
@@ -98,6 +97,12 @@ export class PopClient {
   destroy(): void {
     this.closedError = new PopError('closed');
     this.socket.destroy();
+  }
+
+  /** "TLSv1.3 TLS_AES_256_GCM_SHA384" on a TLS connection, null on a clear one. */
+  tlsInfo(): string | null {
+    if (!(this.socket instanceof TLSSocket)) return null;
+    return `${this.socket.getProtocol() ?? '?'} ${this.socket.getCipher()?.standardName ?? '?'}`;
   }
 
   setTimeout(ms: number): void {

@@ -1,13 +1,12 @@
 // Postern under test: a data folder with accounts made by its own CLI and mail written as Maildir
 // files, then `postern serve` on two loopback ports (clear and implicit TLS).
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from './cleanup.js';
 import { type MailboxSpec, writeMailbox } from './maildir-gen.js';
-import { terminate } from './server.js';
-import { type BenchServer, exitDescription, freePort, HOST, inParallel, runCommand, waitForGreeting } from './server.js';
+import { type BenchServer, SetupSteps, exitDescription, flushToDisk, freePort, HOST, inParallel, runCommand, terminate, waitForGreeting } from './server.js';
 
 /** bench/dist/postern.js -> bin/postern.js of this checkout. */
 export const POSTERN_BIN = fileURLToPath(new URL('../../bin/postern.js', import.meta.url));
@@ -23,6 +22,7 @@ export interface PosternOptions {
 
 export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
   const setupStart = Date.now();
+  await mkdir(opts.dir, { recursive: true });
   const configFile = join(opts.dir, 'postern.yaml');
   const dataDir = join(opts.dir, 'data');
   const clearPort = await freePort();
@@ -42,6 +42,7 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
   };
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
+  const steps = new SetupSteps();
   // Each `account add` is a Node start plus a scrypt hash: two at a time on two cores.
   await inParallel(
     2,
@@ -50,38 +51,52 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
       if (r.code !== 0) throw new Error(`postern account add ${m.account} failed (${r.code}): ${r.stderr}${r.stdout}`);
     }),
   );
+  steps.done('accounts (CLI)');
   for (const m of opts.mailboxes) writeMailbox(join(dataDir, 'accounts', DOMAIN, m.account, 'Maildir'), m);
+  steps.done('mail');
+  await flushToDisk();
+  steps.done('sync');
   const setupSeconds = (Date.now() - setupStart) / 1000;
 
-  const child = trackChild(spawn(process.execPath, [POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   // At log.level error every record on stdout is a problem worth reporting; keep the first ones.
   const problems: string[] = [];
   const keep = (text: string) => {
     for (const line of text.split('\n')) if (line.trim() && problems.length < 50) problems.push(line.trim().slice(0, 500));
   };
-  child.stdout!.setEncoding('utf8').on('data', keep);
-  child.stderr!.setEncoding('utf8').on('data', keep);
-
   const clear = { host: HOST, port: clearPort, tls: false };
   const tls = { host: HOST, port: tlsPort, tls: true };
+
+  let child: ChildProcess;
   const exited = () => exitDescription(child);
-  try {
-    // The first start generates the self-signed certificate.
-    await waitForGreeting(clear, 30_000, exited);
-    await waitForGreeting(tls, 30_000, exited);
-  } catch (err) {
-    await terminate(child, 5000);
-    throw new Error(`${(err as Error).message}\n${problems.join('\n')}`);
-  }
-  return {
+  const launch = async () => {
+    child = trackChild(spawn(process.execPath, [POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    child.stdout!.setEncoding('utf8').on('data', keep);
+    child.stderr!.setEncoding('utf8').on('data', keep);
+    try {
+      // The first start generates the self-signed certificate.
+      await waitForGreeting(clear, 30_000, exited);
+      await waitForGreeting(tls, 30_000, exited);
+    } catch (err) {
+      await terminate(child, 5000);
+      throw new Error(`${(err as Error).message}\n${problems.join('\n')}`);
+    }
+    server.pid = child.pid!;
+  };
+  const server: BenchServer = {
     name: 'postern',
-    pid: child.pid!,
+    pid: 0,
     clear,
     tls,
-    notes: [`pop.maxChannels and maxChannelsPerAddress ${opts.maxSessions}; log.level error`],
+    notes: [`pop.maxChannels and maxChannelsPerAddress ${opts.maxSessions}; log.level error; other keys default`, `setup: ${steps}`],
     setupSeconds,
     problems: async () => [...problems],
     exited,
     stop: () => terminate(child, 20_000),
+    async restart() {
+      await terminate(child, 20_000);
+      await launch();
+    },
   };
+  await launch();
+  return server;
 }

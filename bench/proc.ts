@@ -118,3 +118,17 @@ export function killTreeSync(root: number): void {
     }
   }
 }
+
+/** How many processes of the tree run each program (from /proc/PID/comm), e.g. { pop3: 2, auth: 1 }. */
+export function processCounts(root: number): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const pid of processTree(root)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+      counts[name] = (counts[name] ?? 0) + 1;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return counts;
+}

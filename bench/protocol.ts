@@ -9,6 +9,13 @@ export interface Target {
   tls: boolean;
 }
 
+/**
+ * Loopback source addresses for the simulated clients, used round-robin: distinct clients come from
+ * distinct addresses, so per-address limits of a server (connections, TLS handshakes in progress)
+ * see what they would see with real clients. Every 127.x.y.z address reaches 127.0.0.1 on Linux.
+ */
+export type SourceAddresses = string[];
+
 export interface Credentials {
   user: string;
   password: string;
@@ -22,13 +29,13 @@ export interface CpuSeconds {
 
 export type Job =
   /** Sessions per second: connect, greeting, USER, PASS, STAT, QUIT, in `concurrency` loops. */
-  | { kind: 'sessions'; target: Target; login: Credentials; concurrency: number; warmupMs: number; durationMs: number }
+  | { kind: 'sessions'; target: Target; login: Credentials; concurrency: number; warmupMs: number; durationMs: number; sources: SourceAddresses }
   /** One session that RETRs every message of the mailbox, then QUITs. */
   | { kind: 'retr'; target: Target; login: Credentials }
   /** Time from connect to the STAT answer. */
   | { kind: 'stat-time'; target: Target; login: Credentials; timeoutMs: number }
   /** Opens `count` signed-in sessions (USER, PASS, STAT) and keeps them idle until told to release them. */
-  | { kind: 'hold'; target: Target; logins: Credentials[]; count: number; openConcurrency: number };
+  | { kind: 'hold'; target: Target; logins: Credentials[]; count: number; openConcurrency: number; sources: SourceAddresses };
 
 /** Counted failures, with a few distinct messages to show. */
 export interface Failures {
@@ -38,6 +45,8 @@ export interface Failures {
 
 export interface SessionsResult {
   kind: 'sessions';
+  /** TLS version and cipher of the first TLS session, null on clear connections. */
+  tls: string | null;
   sessions: number;
   seconds: number;
   failures: Failures;

@@ -10,7 +10,7 @@ export const SERVER_NAMES: ServerName[] = ['postern', 'dovecot-default', 'doveco
 
 export interface BenchServer {
   name: ServerName;
-  /** The root of the process tree whose CPU and memory are measured. */
+  /** The root of the process tree whose CPU and memory are measured (changes with restart()). */
   pid: number;
   clear: Target;
   tls: Target;
@@ -23,6 +23,8 @@ export interface BenchServer {
   /** Null while running; otherwise how it ended. */
   exited(): string | null;
   stop(): Promise<void>;
+  /** Stops and starts it again on the same tree and ports. */
+  restart(): Promise<void>;
 }
 
 export const HOST = '127.0.0.1';
@@ -111,5 +113,29 @@ export async function terminate(child: ChildProcess, ms: number): Promise<void> 
   if (timedOut) {
     child.kill('SIGKILL');
     await exited;
+  }
+}
+
+/**
+ * Flushes the freshly written tree to disk (sync(1)), so that writeback of hundreds of megabytes
+ * does not run during the measurements.
+ */
+export async function flushToDisk(): Promise<void> {
+  await runCommand('sync', []);
+}
+
+/** Durations of the steps of a server's setup, for the notes: "mail 4.1 s, sync 2.0 s". */
+export class SetupSteps {
+  private last = Date.now();
+  private readonly steps: string[] = [];
+
+  done(step: string): void {
+    const now = Date.now();
+    this.steps.push(`${step} ${((now - this.last) / 1000).toFixed(1)} s`);
+    this.last = now;
+  }
+
+  toString(): string {
+    return this.steps.join(', ');
   }
 }

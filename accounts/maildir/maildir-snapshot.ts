@@ -1,6 +1,7 @@
 // A snapshot of one Maildir folder (see MailboxSnapshot in ../mail-store.ts). Lists new/ and cur/
 // once; afterwards a message is found again by its base name if another session renamed it (a flag
 // change) and reported gone if it was removed. Nothing is locked.
+import { readFile as readFileCb } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -107,6 +108,11 @@ export class MaildirSnapshot implements MailboxSnapshot {
   async open(index: number): Promise<Readable> {
     const handle = await this.withCurrentPath(this.entries[index], (p) => open(p, 'r'));
     return handle.createReadStream({ highWaterMark: 128 * 1024 });
+  }
+
+  async read(index: number): Promise<Buffer> {
+    // The callback API: one request chain in libuv, markedly cheaper than a FileHandle per message.
+    return this.withCurrentPath(this.entries[index], (p) => new Promise<Buffer>((resolve, reject) => readFileCb(p, (err, data) => (err ? reject(err) : resolve(data)))));
   }
 
   /** Adds a flag letter by renaming into cur/, keeping the flags other agents set. */

@@ -83,6 +83,8 @@ class ConnectionClosed extends Error {}
 const MAX_QUEUED = 64;
 // Answers the client has not read yet; past this no further command runs until it reads them.
 const MAX_UNREAD_OUTPUT = 256 * 1024;
+// Messages up to this size are read whole and sent in one write; larger ones are streamed.
+const SMALL_MESSAGE = 256 * 1024;
 // Commands whose arguments are secrets or digests, never logged.
 const SECRET_ARGS = new Set(['PASS', 'APOP', 'AUTH']);
 
@@ -278,6 +280,20 @@ export class PopSession {
    */
   async sendMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> {
     const maildrop = this.maildrop!;
+    if (maildrop.snapshot.size(index) <= SMALL_MESSAGE) {
+      // Most mail is small: read it whole and send status line, message and "." in one write.
+      const encoder = new MessageEncoder(bodyLines);
+      const data = encoder.encode(await maildrop.snapshot.read(index));
+      this.send(firstLine);
+      const parts = [Buffer.from(this.out), ...(maildrop.idHeader ? [Buffer.from(maildrop.idHeader(index))] : []), data, encoder.finish()];
+      this.out = '';
+      this.midResponse = true;
+      await this.write(Buffer.concat(parts));
+      this.midResponse = false;
+      this.services.metrics.octetsSent.inc(data.length);
+      if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', `[message ${index + 1}: ${data.length} octets]`);
+      return;
+    }
     const stream = await maildrop.snapshot.open(index);
     this.send(firstLine);
     this.midResponse = true;

@@ -1,0 +1,113 @@
+// Command-line flags of `npm run bench -- [flags]`.
+import { parseArgs } from 'node:util';
+import type { MailboxSpec } from './maildir-gen.js';
+import { SERVER_NAMES, type ServerName } from './server.js';
+
+export interface Options {
+  quick: boolean;
+  servers: ServerName[];
+  /** Concurrency of the "many clients" session runs (the other runs use 1). */
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Idle signed-in sessions held open for the memory reading. */
+  idleSessions: number;
+  /** Generator processes sharing the idle sessions. */
+  idleProcesses: number;
+  /** RETR passes over each mailbox: the first download, then repeats (the median is judged). */
+  retrPasses: number;
+  keep: boolean;
+  /** Where the JSON results go; null: nowhere. */
+  out: string | null;
+  mailboxes: Mailboxes;
+}
+
+/** The mailboxes every server gets, by role. */
+export interface Mailboxes {
+  retrSmall: MailboxSpec;
+  retrLarge: MailboxSpec;
+  huge: MailboxSpec;
+  session: MailboxSpec;
+  idle: MailboxSpec[];
+}
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+function mailboxes(quick: boolean): Mailboxes {
+  return {
+    retrSmall: { account: 'retr5k', messages: quick ? 300 : 2000, size: 5 * KiB },
+    retrLarge: { account: 'retr10m', messages: quick ? 4 : 20, size: 10 * MiB },
+    huge: { account: 'list100k', messages: quick ? 20_000 : 100_000, size: 600 },
+    session: { account: 'session', messages: 20, size: 2 * KiB },
+    // Idle sessions are spread over a few accounts (each `account add` costs a scrypt hash).
+    idle: Array.from({ length: 10 }, (_, i) => ({ account: `idle${i}`, messages: 20, size: 2 * KiB })),
+  };
+}
+
+export const USAGE = `usage: npm run bench -- [flags]
+
+  --quick              short smoke run: smaller mailboxes, 2 s runs, 500 idle sessions
+  --only LIST          servers to measure, comma-separated: ${SERVER_NAMES.join(',')} (default: all)
+  --concurrency N      clients of the concurrent session runs (default 32; the other runs use 1)
+  --duration S         measured seconds of each session run (default 5, quick 2)
+  --warmup S           warm-up seconds before each session run (default 1, quick 0.5)
+  --idle N             idle signed-in sessions for the memory reading (default 5000, quick 500)
+  --idle-procs N       generator processes holding them (default 2)
+  --retr-passes N      RETR passes per mailbox (default 5, quick 2)
+  --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
+  --keep               keep the temporary folder (its path is printed)
+  --help               this text
+`;
+
+function positive(name: string, value: string | undefined, fallback: number, integer = true): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name}: expected a ${integer ? 'whole ' : ''}number above 0, got "${value}"`);
+  return n;
+}
+
+export function parseOptions(argv: string[], defaultOut: string): Options | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      idle: { type: 'string' },
+      'idle-procs': { type: 'string' },
+      'retr-passes': { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const quick = values.quick === true;
+  let servers = SERVER_NAMES;
+  if (values.only !== undefined) {
+    const wanted = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const w of wanted) if (!SERVER_NAMES.includes(w as ServerName)) throw new Error(`--only: unknown server "${w}"; expected ${SERVER_NAMES.join(', ')}`);
+    servers = SERVER_NAMES.filter((s) => wanted.includes(s));
+  }
+  const idleSessions = positive('idle', values.idle, quick ? 500 : 5000);
+  const idleProcesses = positive('idle-procs', values['idle-procs'], 2);
+  // Each generator holds idleSessions / idleProcesses sockets; the server holds idleSessions more.
+  if (idleSessions + idleSessions / idleProcesses > 18_000) throw new Error('--idle: too many sessions for the 20,000 file descriptors of this machine');
+  return {
+    quick,
+    servers,
+    concurrency: positive('concurrency', values.concurrency, 32),
+    durationMs: positive('duration', values.duration, quick ? 2 : 5, false) * 1000,
+    warmupMs: positive('warmup', values.warmup, quick ? 0.5 : 1, false) * 1000,
+    idleSessions,
+    idleProcesses,
+    retrPasses: positive('retr-passes', values['retr-passes'], quick ? 2 : 5),
+    keep: values.keep === true,
+    out: values.out === '-' ? null : (values.out ?? defaultOut),
+    mailboxes: mailboxes(quick),
+  };
+}
