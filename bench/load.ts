@@ -64,8 +64,9 @@ async function sessions(job: Extract<Job, { kind: 'sessions' }>): Promise<Sessio
     const source = job.sources[worker % job.sources.length];
     while (Date.now() < windowEnd) {
       if (Date.now() >= windowStart) startWindow();
+      let c: PopClient | null = null;
       try {
-        const c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
+        c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
         tls ??= c.tlsInfo();
         await c.signIn(job.login.user, job.login.password);
         await c.ok('STAT');
@@ -74,6 +75,7 @@ async function sessions(job: Extract<Job, { kind: 'sessions' }>): Promise<Sessio
         if (now >= windowStart && now < windowEnd) counted++;
       } catch (err) {
         failed.add(err);
+        c?.destroy();
         await new Promise((r) => setTimeout(r, 10)); // a refusing server must not turn this into a busy loop
       }
     }
@@ -142,14 +144,16 @@ async function hold(job: Extract<Job, { kind: 'hold' }>, released: Promise<void>
       const login: Credentials = job.logins[next % job.logins.length];
       const source = job.sources[next % job.sources.length];
       next++;
+      let c: PopClient | null = null;
       try {
-        const c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
+        c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
         await c.signIn(login.user, login.password);
         await c.ok('STAT');
         c.setTimeout(0); // idle from here on
         open.push(c);
       } catch (err) {
         failed.add(err);
+        c?.destroy();
       }
     }
   };

@@ -54,7 +54,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --warmup S           warm-up seconds before each session run (default 1, quick 0.5)
   --idle N             idle signed-in sessions for the memory reading (default 5000, quick 500)
   --idle-procs N       generator processes holding them (default 2)
-  --retr-passes N      RETR passes per mailbox (default 5, quick 2)
+  --retr-passes N      RETR passes per mailbox (default 7, quick 2)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --help               this text
@@ -105,7 +105,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     warmupMs: positive('warmup', values.warmup, quick ? 0.5 : 1, false) * 1000,
     idleSessions,
     idleProcesses,
-    retrPasses: positive('retr-passes', values['retr-passes'], quick ? 2 : 5),
+    retrPasses: positive('retr-passes', values['retr-passes'], quick ? 2 : 7),
     keep: values.keep === true,
     out: values.out === '-' ? null : (values.out ?? defaultOut),
     mailboxes: mailboxes(quick),

@@ -88,6 +88,12 @@ function rows(o: Options): Row[] {
     },
     { metric: `PSS per idle session, KiB`, value: (r) => r.idle?.pssPerSessionKiB ?? null, digits: 1, ratioTargets: [] },
     {
+      metric: `RSS per idle session, last ${Math.ceil(o.idleSessions / o.idleProcesses)} only, KiB`,
+      value: (r) => r.idle?.marginal?.rssPerSessionKiB ?? null,
+      digits: 1,
+      ratioTargets: [],
+    },
+    {
       metric: `server CPU s / 1000 sessions, clear c=${o.concurrency}`,
       value: (r) => r.sessions.find((s) => s.label === `clear c=${o.concurrency}`)?.serverCpuPer1000Sessions ?? null,
       digits: 2,
@@ -211,7 +217,7 @@ export function render(machine: Machine, o: Options, results: ServerResults[], s
       out.push(
         `    idle: ${i.opened}/${i.wanted} sessions opened in ${i.openSeconds.toFixed(1)} s; ` +
           `RSS ${(i.before.rssKiB / 1024).toFixed(1)} -> ${(i.after.rssKiB / 1024).toFixed(1)} MiB, PSS ${(i.before.pssKiB / 1024).toFixed(1)} -> ${(i.after.pssKiB / 1024).toFixed(1)} MiB, ` +
-          `processes ${i.before.processes} -> ${i.after.processes}${failureText(i.failures)}`,
+          `processes ${i.before.processes} -> ${i.after.processes}; RSS after each share: ${i.stages.map((x) => `${x.sessions} -> ${(x.memory.rssKiB / 1024).toFixed(1)} MiB`).join(', ')}${failureText(i.failures)}`,
       );
     }
     for (const e of r.errors) out.push(`    ERROR: ${e}`);
@@ -223,8 +229,8 @@ export function render(machine: Machine, o: Options, results: ServerResults[], s
   out.push('');
   out.push('method: server CPU = utime+stime from /proc/PID/stat over the server process tree, plus cutime+cstime of each living');
   out.push('process (service processes that exited were reaped by the Dovecot master and are counted there); RSS/PSS = sum of');
-  out.push('VmRSS (/proc/PID/status) / Pss (/proc/PID/smaps_rollup) over the same tree, read on a restarted server after 1 s of');
-  out.push('sessions signing in and out, and again 2 s after the idle sessions (USER, PASS, STAT, then nothing) were all open.');
+  out.push('VmRSS (/proc/PID/status) / Pss (/proc/PID/smaps_rollup) over the same tree, read on a restarted server after each');
+  out.push('idle account signed in and out once, then 2 s after each share of idle sessions (USER, PASS, STAT, then nothing) was open.');
   out.push('RSS counts shared pages once per process, which weighs on multi-process Dovecot; PSS splits them fairly.');
   out.push('RETR: one session RETRs every message in order, one command at a time, then QUITs; MB/s = octets received / time from');
   out.push('the first RETR to the QUIT answer. The first pass is the first download (Postern sets Seen at each RETR, Dovecot at QUIT).');

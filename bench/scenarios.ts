@@ -1,7 +1,7 @@
 // The scenarios, run the same way against each server. Every figure comes from a load generator
 // process (load.ts); the server's CPU and memory come from /proc (proc.ts).
 import type { Options } from './options.js';
-import { startGenerator } from './generator.js';
+import { type Generator, startGenerator } from './generator.js';
 import { type Memory, treeCpuSeconds, treeMemory } from './proc.js';
 import type { CpuSeconds, Credentials, Failures, HoldResult, RetrResult, SessionsResult, StatTimeResult, Target } from './protocol.js';
 import type { BenchServer, ServerName } from './server.js';
@@ -55,8 +55,13 @@ export interface IdleFigures {
   openSeconds: number;
   before: Memory;
   after: Memory;
+  /** The reading after each generator's share was open. */
+  stages: { sessions: number; memory: Memory }[];
+  /** (after - before) / opened: the figure judged against the target. */
   rssPerSessionKiB: number;
   pssPerSessionKiB: number;
+  /** The same over the last share only (null with one generator). */
+  marginal: { sessions: number; rssPerSessionKiB: number; pssPerSessionKiB: number } | null;
   failures: Failures;
   generatorCpu: GeneratorCpu;
 }
@@ -79,8 +84,6 @@ export interface ServerResults {
 const cpuTotal = (c: CpuSeconds) => c.user + c.system;
 const genCpu = (c: CpuSeconds, wallSeconds: number): GeneratorCpu => ({ seconds: cpuTotal(c), ofOneCore: wallSeconds > 0 ? cpuTotal(c) / wallSeconds : 0 });
 const MB = 1e6;
-/** Sessions sign in and out on the restarted server this long before the idle-memory baseline is read. */
-const IDLE_WARM_UP_MS = 1000;
 
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -179,38 +182,56 @@ async function retr(target: Target, login: Credentials, messages: number, passes
 
 /**
  * Scenario d: server memory per idle signed-in session. The server is restarted first, so that the
- * "before" reading is not a heap still holding (or about to release) what earlier scenarios left;
- * sessions then sign in and out for a second, so that loading code is not counted as session memory.
+ * "before" reading is not a heap still holding (or about to release) what earlier scenarios left.
  */
 async function idle(server: BenchServer, logins: Credentials[], o: Options): Promise<IdleFigures> {
   await server.restart();
-  // One after the other (two loops), so that Dovecot keeps no more than a couple of spare processes.
-  await startGenerator(
-    { kind: 'sessions', target: server.clear, login: logins[0], concurrency: 2, warmupMs: 0, durationMs: IDLE_WARM_UP_MS, sources: sourceAddresses(9, 2) },
-    IDLE_WARM_UP_MS + 60_000,
-  ).result;
+  const hold = (count: number, i: number, openConcurrency = 32) =>
+    startGenerator({ kind: 'hold', target: server.clear, logins, count, openConcurrency, sources: sourceAddresses(10 + i, 250) }, 900_000);
+  // Warm-up: every account signs in once (two at a time), so that the first sign-in of each — its
+  // password hash, and for Postern the scrypt working memory (16 MiB) that the C library keeps in the
+  // arena of the thread that ran it — lands in the baseline, not in the per-session figure.
+  const warmUp = hold(logins.length, 0, 2);
+  await warmUp.held;
+  warmUp.release();
+  await warmUp.result;
   await new Promise((r) => setTimeout(r, 1000));
-  const hold = (count: number, i: number) =>
-    startGenerator({ kind: 'hold', target: server.clear, logins, count, openConcurrency: 32, sources: sourceAddresses(10 + i, 250) }, 900_000);
 
   const before = treeMemory(server.pid);
+  // The generators open their shares one after the other, with a reading after each: the last share
+  // gives the marginal cost of a session, free of fixed costs such as the heap growing its young space.
   const share = Math.ceil(o.idleSessions / o.idleProcesses);
-  const generators = Array.from({ length: o.idleProcesses }, (_, i) => hold(Math.max(0, Math.min(share, o.idleSessions - i * share)), i));
+  const generators: Generator[] = [];
+  const held: HoldResult[] = [];
+  const stages: IdleFigures['stages'] = [];
   try {
-    const held: HoldResult[] = await Promise.all(generators.map((g) => g.held));
-    // Let the server finish whatever follows the last STAT (Dovecot: process bookkeeping).
-    await new Promise((r) => setTimeout(r, 2000));
-    const after = treeMemory(server.pid);
-    const opened = held.reduce((n, h) => n + h.opened, 0);
-    const openSeconds = Math.max(...held.map((h) => h.seconds));
+    for (let i = 0; i < o.idleProcesses; i++) {
+      const g = hold(Math.max(0, Math.min(share, o.idleSessions - i * share)), i);
+      generators.push(g);
+      held.push(await g.held);
+      // Let the server finish whatever follows the last STAT (Dovecot: process bookkeeping).
+      await new Promise((r) => setTimeout(r, 2000));
+      stages.push({ sessions: held.reduce((n, h) => n + h.opened, 0), memory: treeMemory(server.pid) });
+    }
+    const after = stages[stages.length - 1].memory;
+    const opened = stages[stages.length - 1].sessions;
+    const openSeconds = held.reduce((n, h) => n + h.seconds, 0);
+    let marginal: IdleFigures['marginal'] = null;
+    if (stages.length >= 2) {
+      const [a, b] = stages.slice(-2);
+      const n = b.sessions - a.sessions;
+      if (n > 0) marginal = { sessions: n, rssPerSessionKiB: (b.memory.rssKiB - a.memory.rssKiB) / n, pssPerSessionKiB: (b.memory.pssKiB - a.memory.pssKiB) / n };
+    }
     return {
       wanted: o.idleSessions,
       opened,
       openSeconds,
       before,
       after,
+      stages,
       rssPerSessionKiB: opened > 0 ? (after.rssKiB - before.rssKiB) / opened : 0,
       pssPerSessionKiB: opened > 0 ? (after.pssKiB - before.pssKiB) / opened : 0,
+      marginal,
       failures: mergeFailures(held.map((h) => h.failures)),
       generatorCpu: genCpu({ user: held.reduce((s, h) => s + h.cpu.user, 0), system: held.reduce((s, h) => s + h.cpu.system, 0) }, openSeconds),
     };
