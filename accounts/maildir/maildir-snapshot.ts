@@ -1,7 +1,7 @@
 // A snapshot of one Maildir folder (see MailboxSnapshot in ../mail-store.ts). Lists new/ and cur/
 // once; afterwards a message is found again by its base name if another session renamed it (a flag
 // change) and reported gone if it was removed. Nothing is locked.
-import { readFile as readFileCb } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -111,8 +111,9 @@ export class MaildirSnapshot implements MailboxSnapshot {
   }
 
   async read(index: number): Promise<Buffer> {
-    // The callback API: one request chain in libuv, markedly cheaper than a FileHandle per message.
-    return this.withCurrentPath(this.entries[index], (p) => new Promise<Buffer>((resolve, reject) => readFileCb(p, (err, data) => (err ? reject(err) : resolve(data)))));
+    // A small message is read with direct system calls: from the page cache that takes microseconds,
+    // where the thread pool's four round trips (open, fstat, read, close) cost far more per message.
+    return this.withCurrentPath(this.entries[index], async (p) => readFileSync(p));
   }
 
   /** Adds a flag letter by renaming into cur/, keeping the flags other agents set. */
