@@ -55,8 +55,8 @@ export async function retr(s: PopSession, [arg]: string[]): Promise<void> {
   s.stats.retrieved += 1;
   s.stats.retrievedOctets += size;
   // RETR sets Seen once the message is sent (CommuniGate), if the user holds the "s" right; TOP never
-  // changes flags.
-  if (s.rights.includes('s')) await m.snapshot.markSeen(i).catch((err: unknown) => s.log.error({ err, message: i + 1 }, 'cannot set Seen'));
+  // changes flags. The rename runs while the client asks for the next message; QUIT waits for it.
+  if (s.rights.includes('s')) s.inBackground(m.snapshot.markSeen(i).catch((err: unknown) => s.log.error({ err, message: i + 1 }, 'cannot set Seen')));
 }
 
 // RFC 1939 section 7 (optional command TOP)

@@ -31,6 +31,7 @@ export async function quit(s: PopSession): Promise<void> {
   }
   // UPDATE: apply the deletion marks. Only QUIT gets here; a dropped connection applies nothing.
   s.state = 'UPDATE';
+  await s.settled(); // Seen flags being set by RETR
   const m = s.maildrop!;
   const { store, settings } = s.services;
   const { owner, mailbox } = s.opened!;

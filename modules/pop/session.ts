@@ -116,6 +116,8 @@ export class PopSession {
   /** True while a multi-line answer is partly sent: an error then can only close the connection. */
   private midResponse = false;
   private badRun = 0;
+  /** Flag changes still running (RETR's Seen); QUIT waits for them before UPDATE. */
+  private readonly background = new Set<Promise<void>>();
   private authFailures = 0;
   private endReason = 'connection closed by client';
   private readonly startedAt = Date.now();
@@ -315,6 +317,16 @@ export class PopSession {
     }
     this.midResponse = false;
     if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', `[message ${index + 1}: ${sent} octets]`);
+  }
+
+  /** Lets `task` finish on its own; settled() waits for every such task. */
+  inBackground(task: Promise<void>): void {
+    this.background.add(task);
+    void task.finally(() => this.background.delete(task));
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.background);
   }
 
   // ---- input and dispatch -------------------------------------------------------------------
