@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountStore } from './account-store.js';
 import { withFileLock, writeFileAtomic } from './atomic-file.js';
-import { type AccountAddress, checkAccountName, checkDomain, formatAddress, NameError } from './names.js';
+import { type AccountAddress, checkAccountName, checkDomain, formatAddress } from './names.js';
 
 export interface Route {
   /** "local@domain" or "*@domain", lower-case. */
@@ -112,4 +112,3 @@ export class Router {
   }
 }
 
-export { NameError };

@@ -67,11 +67,6 @@ export class PopModule implements PosternModule {
     this.limits = { total: ctx.config.pop.maxChannels, perAddress: ctx.config.pop.maxChannelsPerAddress };
   }
 
-  /** Open sessions, for tests and metrics. */
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   accept(conn: Connection): void {
     const refuse = (why: string) => {
       conn.socket.end(`${new PopError('SYS/TEMP', why).line}\r\n`);
