@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { RawMessage } from '../submission/message-header.js';
-import type { AccountStore } from './account-store.js';
+import type { AccountRecord, AccountStore } from './account-store.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { MailStore } from './mail-store.js';
 import { type AccountAddress, formatAddress } from './names.js';
@@ -51,10 +51,12 @@ export class Bulletins {
     return { number, path };
   }
 
-  /** Delivers the bulletins the account has not had yet; returns how many. */
-  async deliverNew(account: AccountAddress): Promise<number> {
-    const record = await this.accounts.get(account);
-    if (!record) return 0;
+  /**
+   * Delivers the bulletins the account has not had yet; returns how many. `record` is the account as
+   * just read at sign-in; the mark is read again under the lock before anything is delivered.
+   */
+  async deliverNew(record: AccountRecord): Promise<number> {
+    const account: AccountAddress = { name: record.name, domain: record.domain };
     const bulletins = await this.list();
     const highest = bulletins.at(-1)?.number ?? 0;
     if (record.bulletinMark !== undefined && record.bulletinMark !== null && record.bulletinMark >= highest) return 0;

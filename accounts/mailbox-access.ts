@@ -48,9 +48,10 @@ export async function openForUser(
 ): Promise<OpenedMailbox> {
   const user = routed.account;
   let owner: AccountAddress;
+  let folder: string;
   try {
     owner = login.owner === null ? user : ownerOf(accounts, user, login.owner);
-    store.folder(owner, login.mailbox); // checks the mailbox name
+    folder = store.folder(owner, login.mailbox); // checks the mailbox name
   } catch (err) {
     if (err instanceof NameError || err instanceof MailboxNameError) throw new MailboxUnavailable();
     throw err;
@@ -58,7 +59,7 @@ export async function openForUser(
   const own = owner.name === user.name && owner.domain === user.domain;
   if (!own && !(await accounts.exists(owner))) throw new MailboxUnavailable();
   if (!(own && isInbox(login.mailbox)) && !(await store.hasMailbox(owner, login.mailbox))) throw new MailboxUnavailable();
-  const rights = own ? ALL_RIGHTS : await rightsOf(store.folder(owner, login.mailbox), owner, user, accounts.domains.main);
+  const rights = own ? ALL_RIGHTS : await rightsOf(folder, owner, user, accounts.domains.main);
   if (!rights.includes('r')) throw new MailboxUnavailable();
   const realTo = routed.localPart !== null ? { header: options.realToHeader, name: routed.localPart } : undefined;
   const snapshot = await store.openMailbox(owner, login.mailbox, { realTo, hideTrashed: options.hideTrashed, limit: options.limit });

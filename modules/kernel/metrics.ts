@@ -13,11 +13,23 @@ export class Metrics {
   readonly sessionsOpen = new Gauge({ name: 'postern_pop_sessions_open', help: 'POP sessions open now', registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'postern_deliveries_total', help: 'Messages stored by the server, by source', labelNames: ['source'], registers: [this.registry] });
   readonly submissions = new Counter({ name: 'postern_submissions_total', help: 'XTND XMIT submissions, by result', labelNames: ['result'], registers: [this.registry] });
+  /** Labelled children of `commands`, one per verb, so counting a command does not hash labels. */
+  private readonly commandCounters = new Map<string, { inc(): void }>();
   private server: Server | null = null;
   private bound: string | null = null;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'postern_' });
+  }
+
+  /** Counts one POP command (runs for every command a client sends). */
+  countCommand(verb: string): void {
+    let counter = this.commandCounters.get(verb);
+    if (!counter) {
+      counter = this.commands.labels(verb);
+      this.commandCounters.set(verb, counter);
+    }
+    counter.inc();
   }
 
   /** Serves /metrics on address:port (null stops it); a no-op when already serving there. Resolves with the port. */

@@ -85,6 +85,7 @@ const MAX_QUEUED = 64;
 const MAX_UNREAD_OUTPUT = 256 * 1024;
 // Messages up to this size are read whole and sent in one write; larger ones are streamed.
 const SMALL_MESSAGE = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
 // Commands whose arguments are secrets or digests, never logged.
 const SECRET_ARGS = new Set(['PASS', 'APOP', 'AUTH']);
 
@@ -237,11 +238,12 @@ export class PopSession {
     this.socket.write(data);
   }
 
-  /** Writes bytes now, waiting while the client is slow to read them. */
+  /** Writes bytes now, after any queued lines in the same write, waiting while the client is slow to read. */
   private async write(data: Buffer): Promise<void> {
-    this.flush();
     if (this.closed) throw new ConnectionClosed();
-    if (!this.socket.write(data)) await this.drained();
+    const pending = this.out;
+    this.out = '';
+    if (!this.socket.write(pending ? Buffer.concat([Buffer.from(pending), data]) : data)) await this.drained();
   }
 
   /**
@@ -277,42 +279,38 @@ export class PopSession {
   }
 
   /**
-   * Sends message `index` as a RETR (bodyLines undefined) or TOP answer, streamed from the store
-   * through the CRLF and dot-stuffing encoder. Resolves once the last octet was handed to the socket.
+   * Sends message `index` as a RETR (bodyLines undefined) or TOP answer through the CRLF and dot-stuffing
+   * encoder. Most mail is small: such a message is read whole and goes out with its status line and "."
+   * in one write; a large one is streamed with backpressure. Resolves once the last octet was handed to
+   * the socket.
    */
   async sendMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> {
     const maildrop = this.maildrop!;
-    if (maildrop.snapshot.size(index) <= SMALL_MESSAGE) {
-      // Most mail is small: read it whole and send status line, message and "." in one write.
-      const encoder = new MessageEncoder(bodyLines);
-      const data = encoder.encode(await maildrop.snapshot.read(index));
-      this.send(firstLine);
-      const parts = [Buffer.from(this.out), ...(maildrop.idHeader ? [Buffer.from(maildrop.idHeader(index))] : []), data, encoder.finish()];
-      this.out = '';
-      this.midResponse = true;
-      await this.write(Buffer.concat(parts));
-      this.midResponse = false;
-      this.services.metrics.octetsSent.inc(data.length);
-      if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', `[message ${index + 1}: ${data.length} octets]`);
-      return;
-    }
-    const stream = await maildrop.snapshot.open(index);
+    const whole = maildrop.snapshot.size(index) <= SMALL_MESSAGE ? await maildrop.snapshot.read(index) : null;
+    const stream = whole ? null : await maildrop.snapshot.open(index);
+    // OpenVMS identification headers go first; Maildrop.size() counts them.
+    const idHeader = maildrop.idHeader ? Buffer.from(maildrop.idHeader(index)) : EMPTY;
+    const encoder = new MessageEncoder(bodyLines);
     this.send(firstLine);
     this.midResponse = true;
-    const encoder = new MessageEncoder(bodyLines);
     let sent = 0;
     try {
-      // OpenVMS identification headers go first; Maildrop.size() counts them.
-      if (maildrop.idHeader) await this.write(Buffer.from(maildrop.idHeader(index)));
-      for await (const chunk of stream) {
-        const data = encoder.encode(chunk as Buffer);
-        sent += data.length;
-        if (data.length > 0) await this.write(data);
-        if (encoder.done) break;
+      if (whole) {
+        const data = encoder.encode(whole);
+        sent = data.length;
+        await this.write(Buffer.concat([idHeader, data, encoder.finish()]));
+      } else {
+        if (idHeader.length > 0) await this.write(idHeader);
+        for await (const chunk of stream!) {
+          const data = encoder.encode(chunk as Buffer);
+          sent += data.length;
+          if (data.length > 0) await this.write(data);
+          if (encoder.done) break;
+        }
+        await this.write(encoder.finish());
       }
-      await this.write(encoder.finish());
     } finally {
-      stream.destroy();
+      stream?.destroy();
       this.services.metrics.octetsSent.inc(sent);
     }
     this.midResponse = false;
@@ -426,7 +424,7 @@ export class PopSession {
       if (this.protocolLog) this.log.protocol({ command: SECRET_ARGS.has(verb) ? `${verb} [redacted]` : line.slice(0, 200) }, 'command');
       this.traceCommand(verb, line);
       const command = COMMANDS.get(verb);
-      this.services.metrics.commands.inc({ command: command ? verb : 'unknown' });
+      this.services.metrics.countCommand(command ? verb : 'unknown');
       if (!command) throw badCommand(`Unknown command "${verb.slice(0, 20)}"`);
       if (!command.states.includes(this.state)) throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);
       let args: string[];
@@ -512,7 +510,7 @@ export class PopSession {
     }
     const { accounts, store, settings, bulletins } = this.services;
     if (bulletins) {
-      const n = await bulletins.deliverNew(account).catch((err: unknown) => {
+      const n = await bulletins.deliverNew(result.account).catch((err: unknown) => {
         this.log.error({ user: formatAddress(account), err }, 'cannot deliver bulletins');
         return 0;
       });
@@ -596,10 +594,6 @@ export class PopSession {
       return;
     }
     this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; no changes were made');
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 
   private ended(): void {
