@@ -1,4 +1,5 @@
 // Command-line flags of `npm run bench -- [flags]`.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MailboxSpec } from './maildir-gen.js';
 import { SERVER_NAMES, type ServerName } from './server.js';
@@ -17,6 +18,8 @@ export interface Options {
   /** RETR passes over each mailbox: the first download, then repeats (the median is judged). */
   retrPasses: number;
   keep: boolean;
+  /** Postern runs under `node --cpu-prof` and writes its CPU profiles here; null: no profiling. */
+  profileDir: string | null;
   /** Where the JSON results go; null: nowhere. */
   out: string | null;
   mailboxes: Mailboxes;
@@ -57,6 +60,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --retr-passes N      RETR passes per mailbox (default 7, quick 2)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
+  --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
   --help               this text
 `;
 
@@ -82,6 +86,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       'retr-passes': { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -107,6 +112,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     idleProcesses,
     retrPasses: positive('retr-passes', values['retr-passes'], quick ? 2 : 7),
     keep: values.keep === true,
+    profileDir: values.profile === undefined ? null : resolve(values.profile),
     out: values.out === '-' ? null : (values.out ?? defaultOut),
     mailboxes: mailboxes(quick),
   };

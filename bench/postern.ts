@@ -18,6 +18,8 @@ export interface PosternOptions {
   password: string;
   /** Open sessions the server must accept (pop.maxChannels). */
   maxSessions: number;
+  /** Run under `node --cpu-prof`, profiles into this folder. */
+  profileDir?: string | null;
 }
 
 export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
@@ -69,7 +71,8 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
   let child: ChildProcess;
   const exited = () => exitDescription(child);
   const launch = async () => {
-    child = trackChild(spawn(process.execPath, [POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const profiling = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
+    child = trackChild(spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }));
     child.stdout!.setEncoding('utf8').on('data', keep);
     child.stderr!.setEncoding('utf8').on('data', keep);
     try {

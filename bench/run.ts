@@ -41,7 +41,7 @@ function allMailboxes(o: Options): MailboxSpec[] {
 
 async function start(name: ServerName, dir: string, o: Options): Promise<BenchServer> {
   const common = { dir, mailboxes: allMailboxes(o), password: PASSWORD, maxSessions: o.idleSessions + 1000 };
-  return name === 'postern' ? startPostern(common) : startDovecot({ ...common, variant: name });
+  return name === 'postern' ? startPostern({ ...common, profileDir: o.profileDir }) : startDovecot({ ...common, variant: name });
 }
 
 async function main(): Promise<number> {
