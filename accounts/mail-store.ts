@@ -22,8 +22,14 @@ export interface MailboxSnapshot {
   uidl(index: number): string;
   /** The message's raw bytes as stored. Rejects with MessageGoneError if the message was removed. */
   open(index: number): Promise<Readable>;
-  /** The whole message in memory, for small messages (cheaper than a stream). Same errors as open(). */
-  read(index: number): Promise<Buffer>;
+  /**
+   * The whole message read at once, without waiting on the event loop: the fast path for small
+   * messages. Null when the message is not where the snapshot last saw it; read() then follows it.
+   * The bytes may live in a buffer the next readNow() reuses: use them (or copy them) before that.
+   */
+  readNow(index: number): Buffer | null;
+  /** True when the message has the Seen flag, as far as this snapshot knows (markSeen would do nothing). */
+  seen(index: number): boolean;
   /** Sets the Seen flag (visible to IMAP servers on the same store). A removed message is ignored. */
   markSeen(index: number): Promise<void>;
   /** Removes the given messages (POP UPDATE state). A message already gone counts as removed. */

@@ -1,7 +1,7 @@
 // A snapshot of one Maildir folder (see MailboxSnapshot in ../mail-store.ts). Lists new/ and cur/
 // once; afterwards a message is found again by its base name if another session renamed it (a flag
 // change) and reported gone if it was removed. Nothing is locked.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -20,6 +20,9 @@ interface Entry {
 }
 
 const RENAME_RETRIES = 5;
+// readNow()'s buffer, shared by all snapshots: the process is single-threaded and every caller uses
+// the bytes before it reads the next message. Messages larger than this are read into their own buffer.
+const readBuffer = Buffer.allocUnsafe(256 * 1024 + 1);
 
 export interface SnapshotOptions {
   /** Direct Mailbox Addressing: keep only messages whose `header` lists `name`. */
@@ -110,10 +113,38 @@ export class MaildirSnapshot implements MailboxSnapshot {
     return handle.createReadStream({ highWaterMark: 128 * 1024 });
   }
 
-  async read(index: number): Promise<Buffer> {
-    // A small message is read with direct system calls: from the page cache that takes microseconds,
-    // where the thread pool's four round trips (open, fstat, read, close) cost far more per message.
-    return this.withCurrentPath(this.entries[index], async (p) => readFileSync(p));
+  readNow(index: number): Buffer | null {
+    const e = this.entries[index];
+    // A small message is read with direct system calls into one reused buffer: from the page cache that
+    // takes microseconds, where the thread pool's round trips (open, fstat, read, close) and a fresh
+    // buffer per message cost far more. The file is never larger than its POP size (that only adds CRs).
+    let fd: number;
+    try {
+      fd = openSync(this.path(e), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // renamed or removed meanwhile
+      throw err;
+    }
+    try {
+      if (e.size >= readBuffer.length) return readFileSync(fd);
+      let length = 0;
+      for (;;) {
+        const n = readSync(fd, readBuffer, length, readBuffer.length - length, length);
+        length += n;
+        // Exactly the POP size: a CRLF message, complete. Otherwise read until the end of the file.
+        if (n === 0 || length === e.size || length === readBuffer.length) break;
+      }
+      // Larger than its POP size: not what the name said (rewritten in place); read it as it is now.
+      if (length > e.size) return readFileSync(fd);
+      return readBuffer.subarray(0, length);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  seen(index: number): boolean {
+    const e = this.entries[index];
+    return e.sub === 'cur' && parseMaildirName(e.name).flags.includes('S');
   }
 
   /** Adds a flag letter by renaming into cur/, keeping the flags other agents set. */

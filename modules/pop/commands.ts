@@ -9,7 +9,7 @@ import { xtnd } from './xtnd-commands.js';
 
 export type PopState = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
 
-export type Handler = (session: PopSession, args: string[]) => void | Promise<void>;
+export type Handler = (session: PopSession, args: string[]) => void | Promise<void> | undefined;
 
 export interface Command {
   readonly states: readonly PopState[];

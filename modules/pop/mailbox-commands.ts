@@ -2,6 +2,7 @@
 // change; a message marked deleted is left out of STAT/LIST/UIDL and answered -ERR.
 import { MessageGoneError } from '../../accounts/mail-store.js';
 import { badCommand, PopError } from './pop-error.js';
+import type { Maildrop } from './maildrop.js';
 import type { PopSession } from './session.js';
 
 function maildrop(s: PopSession) {
@@ -46,25 +47,35 @@ async function sending(task: Promise<void>, n: number): Promise<void> {
   }
 }
 
-export async function retr(s: PopSession, [arg]: string[]): Promise<void> {
+export function retr(s: PopSession, [arg]: string[]): Promise<void> | undefined {
   const m = maildrop(s);
   const i = m.index(arg);
   const size = m.size(i);
-  await sending(s.sendMessage(i, `+OK ${size} octets`), i + 1);
+  // A small message usually goes out at once; otherwise the bookkeeping waits until it was sent.
+  const pending = s.sendMessage(i, `+OK ${size} octets`);
+  if (pending) return sending(pending, i + 1).then(() => retrieved(s, m, i, size));
+  retrieved(s, m, i, size);
+  return undefined;
+}
+
+function retrieved(s: PopSession, m: Maildrop, i: number, size: number): void {
   m.markRetrieved(i);
   s.stats.retrieved += 1;
   s.stats.retrievedOctets += size;
   // RETR sets Seen once the message is sent (CommuniGate), if the user holds the "s" right; TOP never
   // changes flags. The rename runs while the client asks for the next message; QUIT waits for it.
-  if (s.rights.includes('s')) s.inBackground(m.snapshot.markSeen(i).catch((err: unknown) => s.log.error({ err, message: i + 1 }, 'cannot set Seen')));
+  if (s.rights.includes('s') && !m.snapshot.seen(i)) {
+    s.inBackground(m.snapshot.markSeen(i).catch((err: unknown) => s.log.error({ err, message: i + 1 }, 'cannot set Seen')));
+  }
 }
 
 // RFC 1939 section 7 (optional command TOP)
-export async function top(s: PopSession, [arg, lines]: string[]): Promise<void> {
+export function top(s: PopSession, [arg, lines]: string[]): Promise<void> | undefined {
   const m = maildrop(s);
   const i = m.index(arg);
   if (!/^[0-9]{1,9}$/.test(lines)) throw badCommand(`"${lines.slice(0, 20)}" is not a number of lines`);
-  await sending(s.sendMessage(i, '+OK Top of message follows', Number(lines)), i + 1);
+  const pending = s.sendMessage(i, '+OK Top of message follows', Number(lines));
+  return pending ? sending(pending, i + 1) : undefined;
 }
 
 export function dele(s: PopSession, [arg]: string[]): void {

@@ -211,6 +211,11 @@ export class PopSession {
   /** Queues one response line; lines go out together when the session has nothing more to do. */
   send(line: string): void {
     this.out += `${line}\r\n`;
+    this.loggedResponse(line);
+  }
+
+  /** The protocol log and trace record of a response line. */
+  private loggedResponse(line: string): void {
     if (this.protocolLog) this.log.protocol({ response: line.slice(0, 200) }, 'response');
     if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', line);
   }
@@ -281,40 +286,56 @@ export class PopSession {
   /**
    * Sends message `index` as a RETR (bodyLines undefined) or TOP answer through the CRLF and dot-stuffing
    * encoder. Most mail is small: such a message is read whole and goes out with its status line and "."
-   * in one write; a large one is streamed with backpressure. Resolves once the last octet was handed to
-   * the socket.
+   * in one write, without waiting on the event loop (undefined: all handed to the socket; a promise: the
+   * client is slow to read). A large message, or one another session renamed, is streamed with
+   * backpressure. The promise resolves once the last octet was handed to the socket.
    */
-  async sendMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> {
+  sendMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> | undefined {
+    if (this.closed) return Promise.reject(new ConnectionClosed());
     const maildrop = this.maildrop!;
-    const whole = maildrop.snapshot.size(index) <= SMALL_MESSAGE ? await maildrop.snapshot.read(index) : null;
-    const stream = whole ? null : await maildrop.snapshot.open(index);
+    const whole = maildrop.snapshot.size(index) <= SMALL_MESSAGE ? maildrop.snapshot.readNow(index) : null;
+    if (!whole) return this.streamMessage(index, firstLine, bodyLines);
+    const encoder = new MessageEncoder(bodyLines);
+    const data = encoder.encode(whole);
     // OpenVMS identification headers go first; Maildrop.size() counts them.
+    const idHeader = maildrop.idHeader ? maildrop.idHeader(index) : '';
+    const head = Buffer.from(`${this.out}${firstLine}\r\n${idHeader}`);
+    this.out = '';
+    this.loggedResponse(firstLine);
+    this.sent(index, data.length);
+    if (this.socket.write(Buffer.concat([head, data, encoder.finish()]))) return undefined;
+    return this.drained();
+  }
+
+  /** sendMessage for a message read in chunks: large, or found again after a rename. */
+  private async streamMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> {
+    const maildrop = this.maildrop!;
+    const stream = await maildrop.snapshot.open(index);
     const idHeader = maildrop.idHeader ? Buffer.from(maildrop.idHeader(index)) : EMPTY;
     const encoder = new MessageEncoder(bodyLines);
     this.send(firstLine);
     this.midResponse = true;
     let sent = 0;
     try {
-      if (whole) {
-        const data = encoder.encode(whole);
-        sent = data.length;
-        await this.write(Buffer.concat([idHeader, data, encoder.finish()]));
-      } else {
-        if (idHeader.length > 0) await this.write(idHeader);
-        for await (const chunk of stream!) {
-          const data = encoder.encode(chunk as Buffer);
-          sent += data.length;
-          if (data.length > 0) await this.write(data);
-          if (encoder.done) break;
-        }
-        await this.write(encoder.finish());
+      if (idHeader.length > 0) await this.write(idHeader);
+      for await (const chunk of stream) {
+        const data = encoder.encode(chunk as Buffer);
+        sent += data.length;
+        if (data.length > 0) await this.write(data);
+        if (encoder.done) break;
       }
+      await this.write(encoder.finish());
     } finally {
-      stream?.destroy();
-      this.services.metrics.octetsSent.inc(sent);
+      stream.destroy();
+      this.sent(index, sent);
     }
     this.midResponse = false;
-    if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', `[message ${index + 1}: ${sent} octets]`);
+  }
+
+  /** Counts message octets sent and traces them. */
+  private sent(index: number, octets: number): void {
+    this.services.metrics.octetsSent.inc(octets);
+    if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'S', `[message ${index + 1}: ${octets} octets]`);
   }
 
   /** Lets `task` finish on its own; settled() waits for every such task. */
@@ -354,7 +375,8 @@ export class PopSession {
       if (event.kind === 'too-long') {
         this.fail(badCommand(`Command line too long (the limit is ${this.settings.maxLineLength} octets)`));
       } else {
-        await this.execute(event.text);
+        const running = this.execute(event.text);
+        if (running) await running;
       }
       // A client that sends commands without reading the answers must not make us buffer them all.
       if (this.out.length + this.socket.writableLength > MAX_UNREAD_OUTPUT && !this.closed) {
@@ -416,7 +438,9 @@ export class PopSession {
     return dot;
   }
 
-  private async execute(line: string): Promise<void> {
+  /** Runs one command line. Most commands finish at once (undefined); the rest return their promise. */
+  private execute(line: string): Promise<void> | undefined {
+    let result: Promise<void> | void;
     try {
       const space = line.indexOf(' ');
       const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
@@ -435,15 +459,22 @@ export class PopSession {
         const [min, max] = command.args;
         if (args.length < min || args.length > max) throw badCommand(`Usage: ${command.usage}`);
       }
-      const result = command.handler(this, args);
-      if (result) {
-        this.flush();
-        await result;
-      }
-      this.badRun = 0;
+      result = command.handler(this, args);
     } catch (err) {
       this.fail(err);
+      return undefined;
     }
+    if (!result) {
+      this.badRun = 0;
+      return undefined;
+    }
+    this.flush();
+    return result.then(
+      () => {
+        this.badRun = 0;
+      },
+      (err: unknown) => this.fail(err),
+    );
   }
 
   /** Renders a handler's error as one -ERR line; anything unexpected closes the connection. */
