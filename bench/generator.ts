@@ -2,6 +2,7 @@
 // relays its window and 'held' reports, and kills it if it overstays.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pinProcess } from './affinity.js';
 import { trackChild } from './cleanup.js';
 import type { Command, HoldResult, Job, JobResult, Report } from './protocol.js';
 
@@ -16,8 +17,10 @@ export interface Generator {
   release(): void;
 }
 
-export function startGenerator(job: Job, timeoutMs: number, onWindow?: (phase: 'start' | 'end') => void): Generator {
+/** @param cpu a CPU list (taskset -c) the generator runs on; undefined: any. */
+export function startGenerator(job: Job, timeoutMs: number, onWindow?: (phase: 'start' | 'end') => void, cpu?: string): Generator {
   const child = trackChild(fork(LOAD_JS, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  if (cpu !== undefined && child.pid !== undefined) pinProcess(child.pid, cpu);
   let resolveHeld: (r: HoldResult) => void = () => {};
   let rejectHeld: (e: Error) => void = () => {};
   const held = new Promise<HoldResult>((res, rej) => ((resolveHeld = res), (rejectHeld = rej)));

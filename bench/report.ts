@@ -234,6 +234,11 @@ export function render(machine: Machine, o: Options, results: ServerResults[], s
   out.push('RSS counts shared pages once per process, which weighs on multi-process Dovecot; PSS splits them fairly.');
   out.push('RETR: one session RETRs every message in order, one command at a time, then QUITs; MB/s = octets received / time from');
   out.push('the first RETR to the QUIT answer. The first pass is the first download (Postern sets Seen at each RETR, Dovecot at QUIT).');
+  const pinning = results.map((r) => r.retrSmall?.pinning ?? r.retrLarge?.pinning).find((p) => p);
+  out.push(pinning
+    ? `RETR runs pin the generator to CPU ${pinning.generatorCpu} and every process of the server to CPU ${pinning.serverCpu} (taskset), for every server`
+      + '\nalike: a one-command-at-a-time session otherwise measures where the scheduler put the two processes more than the server.'
+    : 'RETR runs are not pinned to cores (fewer than 2 cores, or no taskset): expect more spread between passes.');
   out.push('Simulated clients use distinct loopback source addresses (127.0.1.x, 127.0.10.x ...), as distinct clients would: Postern');
   out.push('refuses more than 16 TLS handshakes in progress from one address, and both servers limit connections per address.');
   out.push('Sessions: connect, greeting, USER, PASS, STAT, QUIT, one account; both servers cache successful sign-ins (Postern');

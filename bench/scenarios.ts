@@ -1,6 +1,7 @@
 // The scenarios, run the same way against each server. Every figure comes from a load generator
 // process (load.ts); the server's CPU and memory come from /proc (proc.ts).
 import type { Options } from './options.js';
+import { allCpus, type Pinning, pinTree, retrPinning } from './affinity.js';
 import { type Generator, startGenerator } from './generator.js';
 import { type Memory, treeCpuSeconds, treeMemory } from './proc.js';
 import type { CpuSeconds, Credentials, Failures, HoldResult, RetrResult, SessionsResult, StatTimeResult, Target } from './protocol.js';
@@ -32,6 +33,8 @@ export interface SessionsFigures {
 export interface RetrFigures {
   account: string;
   messages: number;
+  /** Where generator and server ran; null: wherever the scheduler put them. */
+  pinning: Pinning | null;
   passes: { messages: number; octets: number; seconds: number; mbPerSecond: number; failures: Failures; generatorCpu: GeneratorCpu }[];
   /** MB/s (10^6 octets per second) of the first download (the one that sets the Seen flags). */
   first: number | null;
@@ -155,25 +158,35 @@ async function sessions(server: BenchServer, tls: boolean, concurrency: number, 
   };
 }
 
-/** Scenario b: RETR every message of a mailbox in one session, `passes` times. */
-async function retr(target: Target, login: Credentials, messages: number, passes: number): Promise<RetrFigures> {
+/**
+ * Scenario b: RETR every message of a mailbox in one session, `passes` times, with the generator and
+ * the server's processes on separate cores when the machine allows it (see affinity.ts).
+ */
+async function retr(server: BenchServer, login: Credentials, messages: number, passes: number): Promise<RetrFigures> {
   const done: RetrFigures['passes'] = [];
-  for (let i = 0; i < passes; i++) {
-    const r = (await startGenerator({ kind: 'retr', target, login }, 600_000).result) as RetrResult;
-    done.push({
-      messages: r.messages,
-      octets: r.octets,
-      seconds: r.seconds,
-      mbPerSecond: r.seconds > 0 ? r.octets / MB / r.seconds : 0,
-      failures: r.failures,
-      generatorCpu: genCpu(r.cpu, r.seconds),
-    });
-    if (r.failures.count > 0) break;
+  const pinning = retrPinning();
+  if (pinning) pinTree(server.pid, pinning.serverCpu);
+  try {
+    for (let i = 0; i < passes; i++) {
+      const r = (await startGenerator({ kind: 'retr', target: server.clear, login }, 600_000, undefined, pinning?.generatorCpu).result) as RetrResult;
+      done.push({
+        messages: r.messages,
+        octets: r.octets,
+        seconds: r.seconds,
+        mbPerSecond: r.seconds > 0 ? r.octets / MB / r.seconds : 0,
+        failures: r.failures,
+        generatorCpu: genCpu(r.cpu, r.seconds),
+      });
+      if (r.failures.count > 0) break;
+    }
+  } finally {
+    if (pinning) pinTree(server.pid, allCpus());
   }
   const good = done.filter((p) => p.failures.count === 0 && p.messages === messages);
   return {
     account: login.user,
     messages,
+    pinning,
     passes: done,
     first: good[0] === done[0] && good.length > 0 ? good[0].mbPerSecond : null,
     median: good.length === done.length ? median(good.map((p) => p.mbPerSecond)) : null,
@@ -279,11 +292,11 @@ export async function runScenarios(server: BenchServer, o: Options, password: st
     }
   }
   await step(`RETR ${m.retrSmall.messages} x ${m.retrSmall.size / 1024} KB`, async () => {
-    results.retrSmall = await retr(server.clear, cred(m.retrSmall.account), m.retrSmall.messages, o.retrPasses);
+    results.retrSmall = await retr(server, cred(m.retrSmall.account), m.retrSmall.messages, o.retrPasses);
     log(`MB/s by pass: ${results.retrSmall.passes.map((p) => p.mbPerSecond.toFixed(1)).join(', ')}`);
   });
   await step(`RETR ${m.retrLarge.messages} x ${m.retrLarge.size / 1024 / 1024} MB`, async () => {
-    results.retrLarge = await retr(server.clear, cred(m.retrLarge.account), m.retrLarge.messages, o.retrPasses);
+    results.retrLarge = await retr(server, cred(m.retrLarge.account), m.retrLarge.messages, o.retrPasses);
     log(`MB/s by pass: ${results.retrLarge.passes.map((p) => p.mbPerSecond.toFixed(1)).join(', ')}`);
   });
   // d last: it restarts the server.

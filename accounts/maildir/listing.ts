@@ -31,6 +31,18 @@ async function stampOf(folder: string): Promise<string> {
   return `${n.mtimeNs}:${n.ino}/${c.mtimeNs}:${c.ino}`;
 }
 
+const RENAME_RETRIES = 5;
+
+/** Where the message with this base name is now, or null when it is gone. */
+export async function findByBase(folder: string, base: string): Promise<{ sub: 'new' | 'cur'; name: string } | null> {
+  for (const sub of ['cur', 'new'] as const) {
+    for (const name of await readdir(join(folder, sub))) {
+      if (name.startsWith(base) && parseMaildirName(name).base === base) return { sub, name };
+    }
+  }
+  return null;
+}
+
 export async function listFolder(folder: string): Promise<readonly Listed[]> {
   // The stamp is taken before reading: a change made while we read gives a newer stamp next time.
   const stamp = await stampOf(folder);
@@ -51,18 +63,30 @@ export async function listFolder(folder: string): Promise<readonly Listed[]> {
 
   let sizes: SizeCache | undefined;
   const listing: Listed[] = [];
-  for (const { sub, name } of found) {
-    const parsed = parseMaildirName(name);
+  // Another session may move a message from new/ to cur/ (setting Seen) while we list: it can then be
+  // in both listings, and is kept once.
+  const listed = new Set<string>();
+  for (const entry of found) {
+    let { sub, name } = entry;
+    let parsed = parseMaildirName(name);
+    if (listed.has(parsed.base)) continue;
     let size = parsed.popSize;
-    if (size === undefined) {
+    for (let attempt = 0; size === undefined; attempt++) {
       sizes ??= await SizeCache.load(folder);
       try {
         size = await sizes.sizeOf(parsed.base, join(folder, sub, name));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed while we listed
-        throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= RENAME_RETRIES) throw err;
+        // Renamed (a flag) since we read the folder, or removed: measure it where it is now.
+        const now = await findByBase(folder, parsed.base);
+        if (!now) break;
+        ({ sub, name } = now);
+        parsed = parseMaildirName(name);
+        size = parsed.popSize;
       }
     }
+    if (size === undefined) continue; // removed while we listed
+    listed.add(parsed.base);
     listing.push({ sub, name, base: parsed.base, flags: parsed.flags, size });
   }
   if (sizes) await sizes.save(new Set(listing.map((e) => e.base)));

@@ -2,12 +2,12 @@
 // once; afterwards a message is found again by its base name if another session renamed it (a flag
 // change) and reported gone if it was removed. Nothing is locked.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { type CommitResult, type MailboxSnapshot, MessageGoneError } from '../mail-store.js';
 import { parseMaildirName, uidlFor, withFlags } from './filename.js';
-import { listFolder } from './listing.js';
+import { findByBase, listFolder } from './listing.js';
 import { headerListsName } from './real-to.js';
 
 type Sub = 'new' | 'cur';
@@ -84,16 +84,11 @@ export class MaildirSnapshot implements MailboxSnapshot {
 
   /** Finds where a message is now, after another session renamed it; false when it is gone. */
   private async relocate(e: Entry): Promise<boolean> {
-    for (const sub of ['cur', 'new'] as const) {
-      for (const name of await readdir(join(this.folder, sub))) {
-        if (name.startsWith(e.base) && parseMaildirName(name).base === e.base) {
-          e.sub = sub;
-          e.name = name;
-          return true;
-        }
-      }
-    }
-    return false;
+    const now = await findByBase(this.folder, e.base);
+    if (!now) return false;
+    e.sub = now.sub;
+    e.name = now.name;
+    return true;
   }
 
   /** Runs `op` on the message's current path, following renames by other sessions. */

@@ -86,6 +86,9 @@ const MAX_UNREAD_OUTPUT = 256 * 1024;
 // Messages up to this size are read whole and sent in one write; larger ones are streamed.
 const SMALL_MESSAGE = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
+// sendMessage()'s output buffers: a power of two, at least this size, and the last one free for reuse.
+const MIN_OUTPUT_BUFFER = 16 * 1024;
+let spare: Buffer | null = null;
 // Commands whose arguments are secrets or digests, never logged.
 const SECRET_ARGS = new Set(['PASS', 'APOP', 'AUTH']);
 
@@ -297,14 +300,23 @@ export class PopSession {
     if (!whole) return this.streamMessage(index, firstLine, bodyLines);
     const encoder = new MessageEncoder(bodyLines);
     const data = encoder.encode(whole);
-    // OpenVMS identification headers go first; Maildrop.size() counts them.
-    const idHeader = maildrop.idHeader ? maildrop.idHeader(index) : '';
-    const head = Buffer.from(`${this.out}${firstLine}\r\n${idHeader}`);
+    const end = encoder.finish();
+    // Queued lines, the status line, OpenVMS identification headers (Maildrop.size() counts them).
+    const head = `${this.out}${firstLine}\r\n${maildrop.idHeader ? maildrop.idHeader(index) : ''}`;
     this.out = '';
+    const total = Buffer.byteLength(head) + data.length + end.length;
+    const buffer = spare && spare.length >= total ? spare : Buffer.allocUnsafeSlow(Math.max(2 ** Math.ceil(Math.log2(total)), MIN_OUTPUT_BUFFER));
+    spare = null;
+    let at = buffer.write(head);
+    at += data.copy(buffer, at);
+    end.copy(buffer, at);
+    const drained = this.socket.write(buffer.subarray(0, total));
+    // Written through at once (the socket keeps no reference): the buffer serves the next message, of
+    // any session. A clear connection usually writes through; TLS never does (it encrypts later).
+    if (this.socket.writableLength === 0) spare = buffer;
     this.loggedResponse(firstLine);
     this.sent(index, data.length);
-    if (this.socket.write(Buffer.concat([head, data, encoder.finish()]))) return undefined;
-    return this.drained();
+    return drained ? undefined : this.drained();
   }
 
   /** sendMessage for a message read in chunks: large, or found again after a rename. */
