@@ -1,7 +1,7 @@
 // CPU pinning for the RETR runs. One client session against one server process, one command at a
 // time, is a ping-pong between two processes: on a 2-core machine its speed then depends mostly on
 // whether the scheduler happens to run both on one core (no cross-core wake-up) or not, which swung
-// a pass of the same server between 28 and 77 MB/s here. Pinning the generator to one core and every
+// passes of the same server between 22 and 77 MB/s in one run here. Pinning the generator to one core and every
 // process of the server to the other gives each server the same, repeatable arrangement.
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
