@@ -232,6 +232,7 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
     pid: 0,
     clear,
     tls,
+    maildir: (account) => join(d, 'home', account, 'Maildir'),
     notes,
     setupSeconds,
     problems: logProblems,

@@ -90,6 +90,7 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
     pid: 0,
     clear,
     tls,
+    maildir: (account) => join(dataDir, 'accounts', DOMAIN, account, 'Maildir'),
     notes: [`pop.maxChannels and maxChannelsPerAddress ${opts.maxSessions}; log.level error; other keys default`, `setup: ${steps}`],
     setupSeconds,
     problems: async () => [...problems],

@@ -234,6 +234,8 @@ export function render(machine: Machine, o: Options, results: ServerResults[], s
   out.push('RSS counts shared pages once per process, which weighs on multi-process Dovecot; PSS splits them fairly.');
   out.push('RETR: one session RETRs every message in order, one command at a time, then QUITs; MB/s = octets received / time from');
   out.push('the first RETR to the QUIT answer. The first pass is the first download (Postern sets Seen at each RETR, Dovecot at QUIT).');
+  out.push('The mailbox files are read once just before the passes, so that every pass finds them in memory (this machine');
+  out.push('pages out file data left untouched for about 30 s: DAMON pageout).');
   const pinning = results.map((r) => r.retrSmall?.pinning ?? r.retrLarge?.pinning).find((p) => p);
   out.push(pinning
     ? `RETR runs pin the generator to CPU ${pinning.generatorCpu} and every process of the server to CPU ${pinning.serverCpu} (taskset), for every server`

@@ -1,5 +1,7 @@
 // The scenarios, run the same way against each server. Every figure comes from a load generator
 // process (load.ts); the server's CPU and memory come from /proc (proc.ts).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Options } from './options.js';
 import { allCpus, type Pinning, pinTree, retrPinning } from './affinity.js';
 import { type Generator, startGenerator } from './generator.js';
@@ -158,12 +160,22 @@ async function sessions(server: BenchServer, tls: boolean, concurrency: number, 
   };
 }
 
+/** Reads every message file of a Maildir once, so that it is in the page cache. */
+function warmPageCache(maildir: string): void {
+  for (const sub of ['new', 'cur']) {
+    for (const name of readdirSync(join(maildir, sub))) readFileSync(join(maildir, sub, name));
+  }
+}
+
 /**
  * Scenario b: RETR every message of a mailbox in one session, `passes` times, with the generator and
  * the server's processes on separate cores when the machine allows it (see affinity.ts).
  */
 async function retr(server: BenchServer, login: Credentials, messages: number, passes: number): Promise<RetrFigures> {
   const done: RetrFigures['passes'] = [];
+  // This machine pages out file data untouched for about half a minute (DAMON "pageout"), so without
+  // this the first pass would read from disk or from memory depending on timing.
+  warmPageCache(server.maildir(login.user));
   const pinning = retrPinning();
   if (pinning) pinTree(server.pid, pinning.serverCpu);
   try {

@@ -16,6 +16,8 @@ export interface BenchServer {
   tls: Target;
   /** Settings worth showing next to the figures (for example a Dovecot setting that was adjusted). */
   notes: string[];
+  /** The Maildir folder of an account's INBOX in this server's tree. */
+  maildir(account: string): string;
   /** Seconds spent writing its Maildir tree and creating its accounts. */
   setupSeconds: number;
   /** Errors and warnings the server printed or logged so far. */
