@@ -57,7 +57,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --warmup S           warm-up seconds before each session run (default 1, quick 0.5)
   --idle N             idle signed-in sessions for the memory reading (default 5000, quick 500)
   --idle-procs N       generator processes holding them (default 2)
-  --retr-passes N      RETR passes per mailbox (default 7, quick 2)
+  --retr-passes N      RETR passes per mailbox (default 11, quick 2)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
@@ -110,7 +110,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     warmupMs: positive('warmup', values.warmup, quick ? 0.5 : 1, false) * 1000,
     idleSessions,
     idleProcesses,
-    retrPasses: positive('retr-passes', values['retr-passes'], quick ? 2 : 7),
+    retrPasses: positive('retr-passes', values['retr-passes'], quick ? 2 : 11),
     keep: values.keep === true,
     profileDir: values.profile === undefined ? null : resolve(values.profile),
     out: values.out === '-' ? null : (values.out ?? defaultOut),
