@@ -305,15 +305,22 @@ export class PopSession {
     const head = `${this.out}${firstLine}\r\n${maildrop.idHeader ? maildrop.idHeader(index) : ''}`;
     this.out = '';
     const total = Buffer.byteLength(head) + data.length + end.length;
-    const buffer = spare && spare.length >= total ? spare : Buffer.allocUnsafeSlow(Math.max(2 ** Math.ceil(Math.log2(total)), MIN_OUTPUT_BUFFER));
-    spare = null;
+    // TLS never writes through at once (it encrypts later), so its buffer is never kept: exact size.
+    const reusable = !this.conn.secure;
+    let buffer: Buffer;
+    if (reusable && spare && spare.length >= total) {
+      buffer = spare;
+      spare = null;
+    } else {
+      buffer = Buffer.allocUnsafeSlow(reusable ? Math.max(2 ** Math.ceil(Math.log2(total)), MIN_OUTPUT_BUFFER) : total);
+    }
     let at = buffer.write(head);
     at += data.copy(buffer, at);
     end.copy(buffer, at);
     const drained = this.socket.write(buffer.subarray(0, total));
     // Written through at once (the socket keeps no reference): the buffer serves the next message, of
-    // any session. A clear connection usually writes through; TLS never does (it encrypts later).
-    if (this.socket.writableLength === 0) spare = buffer;
+    // any session.
+    if (reusable && this.socket.writableLength === 0) spare = buffer;
     this.loggedResponse(firstLine);
     this.sent(index, data.length);
     return drained ? undefined : this.drained();
