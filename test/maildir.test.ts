@@ -1,6 +1,6 @@
 // The Maildir store shared with other agents: files another delivery agent wrote (no W=), flags set
 // by an IMAP server, stable UIDLs.
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawPop } from './helpers/pop-client.js';
@@ -57,5 +57,13 @@ describe('Maildir written by others', () => {
     expect(await c.command('DELE 1')).toMatch(/^\+OK/);
     expect(await c.command('QUIT')).toMatch(/^\+OK Postern signing off \(1 messages left\)/);
     expect(await readdir(join(maildir, 'cur'))).toEqual(['1700000001.M2P2.otherhost,S=20:2,FRS']);
+  });
+
+  it('leaves out a name that cannot be opened (a dangling link) and shows the rest', async () => {
+    await symlink('/nonexistent/message', join(maildir, 'new', '1700000002.M3P3.otherhost'));
+    const c = await RawPop.signIn(server.port, 'alice', 'a secret');
+    expect(await c.command('STAT')).toBe('+OK 1 20');
+    expect(await c.command('QUIT')).toMatch(/^\+OK/);
+    await unlink(join(maildir, 'new', '1700000002.M3P3.otherhost'));
   });
 });

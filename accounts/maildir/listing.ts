@@ -64,30 +64,37 @@ export async function listFolder(folder: string): Promise<readonly Listed[]> {
   let sizes: SizeCache | undefined;
   const listing: Listed[] = [];
   // Another session may move a message from new/ to cur/ (setting Seen) while we list: it can then be
-  // in both listings, and is kept once.
-  const listed = new Set<string>();
+  // in both listings. It is kept once, as the cur/ entry (where it is now).
+  const at = new Map<string, number>();
   for (const entry of found) {
     let { sub, name } = entry;
     let parsed = parseMaildirName(name);
-    if (listed.has(parsed.base)) continue;
+    const seen = at.get(parsed.base);
+    if (seen !== undefined && (sub === 'new' || listing[seen].sub === 'cur')) continue;
     let size = parsed.popSize;
-    for (let attempt = 0; size === undefined; attempt++) {
+    for (let attempt = 0; size === undefined && attempt <= RENAME_RETRIES; attempt++) {
       sizes ??= await SizeCache.load(folder);
       try {
         size = await sizes.sizeOf(parsed.base, join(folder, sub, name));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= RENAME_RETRIES) throw err;
-        // Renamed (a flag) since we read the folder, or removed: measure it where it is now.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Renamed (a flag) since we read the folder, or removed: measure it where it is now. A name that
+        // is there and still cannot be opened (a dangling link) is left out, as a removed one.
         const now = await findByBase(folder, parsed.base);
-        if (!now) break;
+        if (!now || (now.sub === sub && now.name === name)) break;
         ({ sub, name } = now);
         parsed = parseMaildirName(name);
         size = parsed.popSize;
       }
     }
-    if (size === undefined) continue; // removed while we listed
-    listed.add(parsed.base);
-    listing.push({ sub, name, base: parsed.base, flags: parsed.flags, size });
+    if (size === undefined) continue; // removed while we listed, or unreadable
+    const listed: Listed = { sub, name, base: parsed.base, flags: parsed.flags, size };
+    if (seen !== undefined) {
+      listing[seen] = listed;
+    } else {
+      at.set(parsed.base, listing.length);
+      listing.push(listed);
+    }
   }
   if (sizes) await sizes.save(new Set(listing.map((e) => e.base)));
 

@@ -36,10 +36,18 @@ export interface SnapshotOptions {
 async function onlyAddressedTo(folder: string, entries: Entry[], realTo: { header: string; name: string }): Promise<Entry[]> {
   const kept: Entry[] = [];
   for (const e of entries) {
-    try {
-      if (await headerListsName(join(folder, e.sub, e.name), realTo.header, realTo.name)) kept.push(e);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // removed meanwhile: not shown
+    for (let attempt = 0; attempt <= RENAME_RETRIES; attempt++) {
+      try {
+        if (await headerListsName(join(folder, e.sub, e.name), realTo.header, realTo.name)) kept.push(e);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Renamed (a flag) by another session since the listing: read it where it is now.
+        const now = await findByBase(folder, e.base);
+        if (!now || (now.sub === e.sub && now.name === e.name)) break; // removed meanwhile: not shown
+        e.sub = now.sub;
+        e.name = now.name;
+      }
     }
   }
   return kept;

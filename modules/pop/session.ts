@@ -305,8 +305,10 @@ export class PopSession {
     const head = `${this.out}${firstLine}\r\n${maildrop.idHeader ? maildrop.idHeader(index) : ''}`;
     this.out = '';
     const total = Buffer.byteLength(head) + data.length + end.length;
-    // TLS never writes through at once (it encrypts later), so its buffer is never kept: exact size.
-    const reusable = !this.conn.secure;
+    // The reusable buffer (larger than needed) is only used where the write will most likely go through
+    // at once: a clear connection with nothing queued. TLS never writes through (it encrypts later), and a
+    // client that is behind would keep the buffer queued: those get one of exactly the right size.
+    const reusable = !this.conn.secure && this.socket.writableLength === 0;
     let buffer: Buffer;
     if (reusable && spare && spare.length >= total) {
       buffer = spare;
