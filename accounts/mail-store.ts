@@ -24,7 +24,7 @@ export interface MailboxSnapshot {
   open(index: number): Promise<Readable>;
   /**
    * The whole message read at once, without waiting on the event loop: the fast path for small
-   * messages. Null when the message is not where the snapshot last saw it; read() then follows it.
+   * messages. Null when the message is not where the snapshot last saw it; open() follows it.
    * The bytes may live in a buffer the next readNow() reuses: use them (or copy them) before that.
    */
   readNow(index: number): Buffer | null;

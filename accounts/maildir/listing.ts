@@ -31,7 +31,8 @@ async function stampOf(folder: string): Promise<string> {
   return `${n.mtimeNs}:${n.ino}/${c.mtimeNs}:${c.ino}`;
 }
 
-const RENAME_RETRIES = 5;
+/** How often a message renamed again and again by other sessions is looked for before giving up. */
+export const RENAME_RETRIES = 5;
 
 /** Where the message with this base name is now, or null when it is gone. */
 export async function findByBase(folder: string, base: string): Promise<{ sub: 'new' | 'cur'; name: string } | null> {

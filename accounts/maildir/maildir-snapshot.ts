@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { type CommitResult, type MailboxSnapshot, MessageGoneError } from '../mail-store.js';
 import { parseMaildirName, uidlFor, withFlags } from './filename.js';
-import { findByBase, listFolder } from './listing.js';
+import { findByBase, listFolder, RENAME_RETRIES } from './listing.js';
 import { headerListsName } from './real-to.js';
 
 type Sub = 'new' | 'cur';
@@ -19,7 +19,6 @@ interface Entry {
   size: number;
 }
 
-const RENAME_RETRIES = 5;
 // readNow()'s buffer, shared by all snapshots: the process is single-threaded and every caller uses
 // the bytes before it reads the next message. Messages larger than this are read into their own buffer.
 const readBuffer = Buffer.allocUnsafe(256 * 1024 + 1);
@@ -33,21 +32,32 @@ export interface SnapshotOptions {
   limit?: number;
 }
 
+/**
+ * Runs `op` on the message's current path, following renames by other sessions (a flag change): the
+ * entry is updated to where the message is now. MessageGoneError when it was removed, or when its name is
+ * there and still cannot be opened (a dangling link).
+ */
+async function atCurrentPath<T>(folder: string, e: Entry, op: (path: string) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op(join(folder, e.sub, e.name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= RENAME_RETRIES) throw err;
+      const now = await findByBase(folder, e.base);
+      if (!now || (now.sub === e.sub && now.name === e.name)) throw new MessageGoneError();
+      e.sub = now.sub;
+      e.name = now.name;
+    }
+  }
+}
+
 async function onlyAddressedTo(folder: string, entries: Entry[], realTo: { header: string; name: string }): Promise<Entry[]> {
   const kept: Entry[] = [];
   for (const e of entries) {
-    for (let attempt = 0; attempt <= RENAME_RETRIES; attempt++) {
-      try {
-        if (await headerListsName(join(folder, e.sub, e.name), realTo.header, realTo.name)) kept.push(e);
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        // Renamed (a flag) by another session since the listing: read it where it is now.
-        const now = await findByBase(folder, e.base);
-        if (!now || (now.sub === e.sub && now.name === e.name)) break; // removed meanwhile: not shown
-        e.sub = now.sub;
-        e.name = now.name;
-      }
+    try {
+      if (await atCurrentPath(folder, e, (path) => headerListsName(path, realTo.header, realTo.name))) kept.push(e);
+    } catch (err) {
+      if (!(err instanceof MessageGoneError)) throw err; // removed meanwhile: not shown
     }
   }
   return kept;
@@ -90,25 +100,9 @@ export class MaildirSnapshot implements MailboxSnapshot {
     return join(this.folder, e.sub, e.name);
   }
 
-  /** Finds where a message is now, after another session renamed it; false when it is gone. */
-  private async relocate(e: Entry): Promise<boolean> {
-    const now = await findByBase(this.folder, e.base);
-    if (!now) return false;
-    e.sub = now.sub;
-    e.name = now.name;
-    return true;
-  }
-
   /** Runs `op` on the message's current path, following renames by other sessions. */
-  private async withCurrentPath<T>(e: Entry, op: (path: string) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await op(this.path(e));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= RENAME_RETRIES) throw err;
-        if (!(await this.relocate(e))) throw new MessageGoneError();
-      }
-    }
+  private withCurrentPath<T>(e: Entry, op: (path: string) => Promise<T>): Promise<T> {
+    return atCurrentPath(this.folder, e, op);
   }
 
   async open(index: number): Promise<Readable> {
