@@ -17,6 +17,8 @@ interface Entry {
   name: string;
   base: string;
   size: number;
+  /** This session's own flag rename of the message, while it runs: reads wait for it. */
+  renaming?: Promise<void>;
 }
 
 // readNow()'s buffer, shared by all snapshots: the process is single-threaded and every caller uses
@@ -39,12 +41,15 @@ export interface SnapshotOptions {
  */
 async function atCurrentPath<T>(folder: string, e: Entry, op: (path: string) => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
+    // The name tried, not the entry's fields at the time of the failure: the session's own rename of the
+    // same message may have moved the entry on meanwhile, and the new name is then worth a try.
+    const { sub, name } = e;
     try {
-      return await op(join(folder, e.sub, e.name));
+      return await op(join(folder, sub, name));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= RENAME_RETRIES) throw err;
-      const now = await findByBase(folder, e.base);
-      if (!now || (now.sub === e.sub && now.name === e.name)) throw new MessageGoneError();
+      const now = e.sub !== sub || e.name !== name ? e : await findByBase(folder, e.base);
+      if (!now || (now.sub === sub && now.name === name)) throw new MessageGoneError();
       e.sub = now.sub;
       e.name = now.name;
     }
@@ -106,12 +111,15 @@ export class MaildirSnapshot implements MailboxSnapshot {
   }
 
   async open(index: number): Promise<Readable> {
-    const handle = await this.withCurrentPath(this.entries[index], (p) => open(p, 'r'));
+    const e = this.entries[index];
+    if (e.renaming) await e.renaming;
+    const handle = await this.withCurrentPath(e, (p) => open(p, 'r'));
     return handle.createReadStream({ highWaterMark: 128 * 1024 });
   }
 
   readNow(index: number): Buffer | null {
     const e = this.entries[index];
+    if (e.renaming) return null; // our own Seen rename is under way: open() waits for it
     // A small message is read with direct system calls into one reused buffer: from the page cache that
     // takes microseconds, where the thread pool's round trips (open, fstat, read, close) and a fresh
     // buffer per message cost far more. The file is never larger than its POP size (that only adds CRs).
@@ -144,16 +152,29 @@ export class MaildirSnapshot implements MailboxSnapshot {
     return e.sub === 'cur' && parseMaildirName(e.name).flags.includes('S');
   }
 
-  /** Adds a flag letter by renaming into cur/, keeping the flags other agents set. */
-  private async addFlag(e: Entry, flag: string): Promise<void> {
-    await this.withCurrentPath(e, async (from) => {
-      const flags = parseMaildirName(e.name).flags;
-      if (e.sub === 'cur' && flags.includes(flag)) return;
-      const name = withFlags(e.name, `${flags}${flag}`);
-      await rename(from, join(this.folder, 'cur', name));
-      e.sub = 'cur';
-      e.name = name;
-    });
+  /**
+   * Adds a flag letter by renaming into cur/, keeping the flags other agents set. Renames of one message
+   * by this session run one after another, and reads of it wait for them (see Entry.renaming).
+   */
+  private addFlag(e: Entry, flag: string): Promise<void> {
+    const previous = e.renaming;
+    const task = (async () => {
+      if (previous) await previous.catch(() => {});
+      await this.withCurrentPath(e, async (from) => {
+        const flags = parseMaildirName(e.name).flags;
+        if (e.sub === 'cur' && flags.includes(flag)) return;
+        const name = withFlags(e.name, `${flags}${flag}`);
+        await rename(from, join(this.folder, 'cur', name));
+        e.sub = 'cur';
+        e.name = name;
+      });
+    })();
+    e.renaming = task;
+    const clear = () => {
+      if (e.renaming === task) e.renaming = undefined;
+    };
+    task.then(clear, clear);
+    return task;
   }
 
   async markSeen(index: number): Promise<void> {
