@@ -1,14 +1,36 @@
 // Writing small files so that a crash leaves either the old content or the new one, never half of each.
-import { open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+
+/**
+ * Writes all of `data` at the handle's position. write(2) may store fewer octets than asked (a nearly
+ * full file system stores what fits and says so only in the count): the rest is written again, and
+ * the next call then fails with the real error (ENOSPC), so a short write never passes for a whole one.
+ */
+export async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  let at = 0;
+  while (at < data.length) {
+    const { bytesWritten } = await handle.write(data, at, data.length - at);
+    if (bytesWritten <= 0) throw Object.assign(new Error('the file system stored nothing (no space left?)'), { code: 'ENOSPC' });
+    at += bytesWritten;
+  }
+}
+
+/** Fails with EIO unless the file behind `handle` holds exactly `expected` octets (a last check before a commit). */
+export async function checkLength(handle: FileHandle, expected: number): Promise<void> {
+  const { size } = await handle.stat();
+  if (size !== expected) throw Object.assign(new Error(`the file holds ${size} octets, ${expected} were written`), { code: 'EIO' });
+}
 
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', mode);
   try {
-    await handle.writeFile(data);
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    await writeAll(handle, bytes);
     await handle.sync();
+    await checkLength(handle, bytes.length);
   } catch (err) {
     await handle.close();
     await unlink(tmp).catch(() => {});

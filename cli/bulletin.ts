@@ -1,4 +1,5 @@
 // postern bulletin post FILE (popper -b): adds FILE to pop.bulletinDir under the next number.
+import { mkdir, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Bulletins } from '../accounts/bulletins.js';
 import { openContext } from './context.js';
@@ -14,15 +15,21 @@ export function bulletinCommands(program: Command): void {
       const ctx = await openContext(cmd.optsWithGlobals().config);
       const dir = ctx.config.pop.bulletinDir;
       if (!dir) throw new CliError('bulletins are off: set pop.bulletinDir in the config to a folder', EXIT.config);
-      const { mkdir } = await import('node:fs/promises');
-      await mkdir(dir, { recursive: true, mode: 0o755 });
+      let text: Buffer;
+      try {
+        text = await readFile(file);
+      } catch (err) {
+        throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.failure);
+      }
+      if (text.length === 0) throw new CliError(`${file} is empty`, EXIT.dataErr);
       let posted;
       try {
-        posted = await new Bulletins(dir, ctx.accounts, ctx.store).post(file);
+        await mkdir(dir, { recursive: true, mode: 0o755 });
+        posted = await new Bulletins(dir, ctx.accounts, ctx.store).post(file, text);
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') throw new CliError(`cannot read ${file}: ${code}`, EXIT.failure);
-        throw err;
+        // a full disk or an I/O error: nothing was posted (the file is written whole or not at all)
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        throw new CliError(`cannot store the bulletin in ${dir} (${code}); nothing was posted, try again later`, EXIT.tempFail);
       }
       process.stdout.write(`bulletin ${posted.number} posted as ${posted.path}\n`);
     });

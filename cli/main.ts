@@ -9,6 +9,13 @@ import { deliverCommand } from './deliver.js';
 import { CliError, EXIT } from './exit.js';
 import { serveCommand } from './serve.js';
 
+const STORAGE_FAULTS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EROFS: 'the file system is read-only',
+};
+
 const program = new Command('postern')
   .description('Postern mail-access server')
   .option('--config <file>', 'config file (default: ./postern.yaml if present, else built-in defaults)')
@@ -32,6 +39,13 @@ try {
   if (err instanceof CliError) {
     process.stderr.write(`postern: ${err.message}\n`);
     process.exit(err.exitCode);
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined && code in STORAGE_FAULTS) {
+    // A full disk or an I/O error while writing: every file Postern writes is replaced whole or not at
+    // all, so nothing was changed. Try again once there is room.
+    process.stderr.write(`postern: cannot write ${(err as NodeJS.ErrnoException).path ?? 'a file'} (${code}: ${STORAGE_FAULTS[code]}); nothing was changed, try again later\n`);
+    process.exit(EXIT.tempFail);
   }
   process.stderr.write(`postern: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(EXIT.software);

@@ -1,6 +1,7 @@
 // Operator features from the seeds: bulletins (popper -b), the trace file and statistics records,
 // the message maximum and ID headers (OpenVMS), delete and read actions, and /metrics.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { poplib } from './helpers/clients.js';
@@ -50,6 +51,35 @@ describe('bulletins (popper -b)', () => {
       const [file] = await readdir(dir);
       const text = await readFile(join(dir, file), 'utf8');
       expect(text).toBe('From: admin@example.org\nTo: new@example.org\nSubject: three\n\nPlease note.\n');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('an account made before bulletins were turned on gets those posted after it was created, never older ones', async () => {
+    const s = await startServer();
+    try {
+      await s.addAccount('early', 'e pass'); // no bulletinDir yet: the account has no mark
+      await new Promise((r) => setTimeout(r, 20));
+      // an old bulletin brought over from another server, posted long before the account existed
+      const dir = join(s.dir, 'bulletins');
+      await mkdir(dir);
+      await writeFile(join(dir, '1.from_the_old_server'), 'From: admin@example.org\nSubject: old\n\nLong ago.\n');
+      await utimes(join(dir, '1.from_the_old_server'), new Date('2020-01-01'), new Date('2020-01-01'));
+      // bulletins turned on (SIGHUP), then one posted
+      const config = parse(await readFile(s.configFile, 'utf8')) as Record<string, Record<string, unknown>>;
+      config.pop = { ...config.pop, bulletinDir: './bulletins' };
+      await writeFile(s.configFile, stringify(config));
+      const since = s.logs.length;
+      s.process.kill('SIGHUP');
+      await s.waitForLog((r) => s.logs.indexOf(r) >= since && r.msg === 'reloaded the config and certificates');
+      await writeFile(join(s.dir, 'news.eml'), 'From: admin@example.org\nSubject: two\n\nNews.\n');
+      expect((await s.cli(['bulletin', 'post', join(s.dir, 'news.eml')])).stdout).toMatch(/^bulletin 2 posted/);
+      expect(await subjects(s.port, 'early', 'e pass')).toEqual(['two']);
+      await writeFile(join(s.dir, 'more.eml'), 'From: admin@example.org\nSubject: three\n\nMore.\n');
+      await s.cli(['bulletin', 'post', join(s.dir, 'more.eml')]);
+      expect(await subjects(s.port, 'early', 'e pass')).toEqual(['two', 'three']);
+      expect(await subjects(s.port, 'early', 'e pass')).toEqual(['two', 'three']); // once only
     } finally {
       await s.stop();
     }

@@ -4,7 +4,7 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeliveryResult, StagedDelivery } from '../mail-store.js';
-import { syncDir } from '../atomic-file.js';
+import { checkLength, syncDir, writeAll } from '../atomic-file.js';
 import { CrlfSizeCounter } from './crlf-size.js';
 import { newBaseName } from './filename.js';
 
@@ -52,7 +52,7 @@ export async function stageInMaildir(folder: string, input: AsyncIterable<Buffer
       const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
       pending = [];
       pendingBytes = 0;
-      await handle.write(data);
+      await writeAll(handle, data);
     }
   };
 
@@ -79,6 +79,8 @@ export async function stageInMaildir(folder: string, input: AsyncIterable<Buffer
     if (lastByte !== 10) await write(Buffer.from(crlfStyle ? '\r\n' : '\n'));
     await write(Buffer.alloc(0), true);
     await handle.sync();
+    // The size the name will carry must be what the file holds: nothing half-written is ever shown.
+    await checkLength(handle, size);
     await handle.close();
   } catch (err) {
     await handle.close().catch(() => {});

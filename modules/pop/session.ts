@@ -12,7 +12,7 @@ import type { Routed, Router } from '../../accounts/router.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
 import { AuthThrottle } from './auth-throttle.js';
-import type { Bulletins } from '../../accounts/bulletins.js';
+import { BulletinDeliveryError, type Bulletins } from '../../accounts/bulletins.js';
 import type { Submitter } from '../../submission/submitter.js';
 import type { Metrics } from '../kernel/metrics.js';
 import type { TraceLog } from '../kernel/trace.js';
@@ -562,9 +562,12 @@ export class PopSession {
     }
     const { accounts, store, settings, bulletins } = this.services;
     if (bulletins) {
+      // A bulletin that cannot be stored (a full disk) does not keep anyone from their mail: it is
+      // delivered at a later sign-in.
       const n = await bulletins.deliverNew(result.account).catch((err: unknown) => {
-        this.log.error({ user: formatAddress(account), err }, 'cannot deliver bulletins');
-        return 0;
+        const delivered = err instanceof BulletinDeliveryError ? err.delivered : 0;
+        this.log.error({ user: formatAddress(account), delivered, err: err instanceof BulletinDeliveryError ? err.cause : err }, 'cannot deliver bulletins now; they follow at a later sign-in');
+        return delivered;
       });
       if (n > 0) {
         this.services.metrics.deliveries.inc({ source: 'bulletin' }, n);
