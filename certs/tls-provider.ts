@@ -54,12 +54,19 @@ export class TlsProvider {
       await writeSelfSigned(config, config.mainDomain);
       generatedNow = true;
     }
-    const read = async (path: string, what: string) => {
+    const read = async (path: string, what: 'certificate' | 'key') => {
       try {
         return await readFile(path);
       } catch (err) {
-        const key = files.generated ? `the generated ${what} ${path}` : `tls.${what === 'certificate' ? 'cert' : 'key'} (${path})`;
-        throw new CertificateError(`cannot read ${key}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        const code = (err as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'there is no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : ((err as Error).message ?? code);
+        if (files.generated) {
+          throw new CertificateError(`cannot read the generated ${what} ${path}: ${why} (${code}); run "postern cert generate" to make a new pair`);
+        }
+        const key = what === 'certificate' ? 'tls.cert' : 'tls.key';
+        throw new CertificateError(
+          `cannot read ${key} ${path} (in ${config.file ?? 'the config'}): ${why} (${code}); fix ${key}, or remove tls.cert and tls.key to use a generated self-signed certificate`,
+        );
       }
     };
     const cert = await read(files.cert, 'certificate');

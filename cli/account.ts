@@ -46,14 +46,14 @@ export function accountCommands(program: Command): void {
     .option('--apop-secret <secret>', 'shared secret for APOP sign-in')
     .action(async (name: string, opts: PasswordOptions & { apopSecret?: string }, cmd: Command) =>
       run(async () => {
-        const ctx = await openContext(cmd.optsWithGlobals().config);
-        const address = parseAccount(ctx, name);
         const password = (await passwordFrom(opts, true))!;
+        const ctx = await openContext(cmd.optsWithGlobals().config, { create: true });
+        const address = parseAccount(ctx, name);
         // popper: a new user starts at the current bulletin, so never gets old ones
         const bulletinDir = ctx.config.pop.bulletinDir;
         const mark = bulletinDir ? await new Bulletins(bulletinDir, ctx.accounts, ctx.store).highest() : null;
         await ctx.accounts.add(address, password, opts.apopSecret ?? null, mark);
-        process.stdout.write(`account ${formatAddress(address)} created\n`);
+        process.stdout.write(`account ${formatAddress(address)} created in the ${ctx.where}\n`);
       }),
     );
 
@@ -82,7 +82,7 @@ export function accountCommands(program: Command): void {
           throw new CliError('nothing to change: give --password, --password-stdin, --apop-secret, --disabled, --enabled or --expires', EXIT.usage);
         }
         await ctx.accounts.update(address, changes);
-        process.stdout.write(`account ${formatAddress(address)} changed\n`);
+        process.stdout.write(`account ${formatAddress(address)} changed in the ${ctx.where}\n`);
       }),
     );
 
@@ -92,8 +92,10 @@ export function accountCommands(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) =>
       run(async () => {
         const ctx = await openContext(cmd.optsWithGlobals().config);
+        process.stderr.write(`postern: accounts in the ${ctx.where}\n`);
         for (const a of await ctx.accounts.list()) {
-          const notes = [a.disabled ? 'disabled' : '', a.expires ? `expires ${a.expires}` : '', a.apopSecret ? 'apop' : '']
+          // "public" is no account anyone signs in as: it holds the domain's public mailboxes
+          const notes = (a.name === 'public' ? ['holds the public mailboxes; no sign-in'] : [a.disabled ? 'disabled' : '', a.expires ? `expires ${a.expires}` : '', a.apopSecret ? 'apop' : ''])
             .filter(Boolean)
             .join(', ');
           process.stdout.write(`${formatAddress(a)}${notes ? `\t${notes}` : ''}\n`);
@@ -114,7 +116,7 @@ export function accountCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const address = parseAccount(ctx, name);
         const pending = await ctx.accounts.addAlert(address, text.trim());
-        process.stdout.write(`alert queued for ${formatAddress(address)} (${pending} pending)\n`);
+        process.stdout.write(`alert queued for ${formatAddress(address)} (${pending} pending) in the ${ctx.where}\n`);
       }),
     );
 
@@ -133,7 +135,7 @@ export function accountCommands(program: Command): void {
           throw new CliError(`${formatAddress(address)} still has ${inbox.count} messages in its INBOX; add --force to remove the account and its mail`, EXIT.failure);
         }
         await ctx.accounts.remove(address);
-        process.stdout.write(`account ${formatAddress(address)} removed\n`);
+        process.stdout.write(`account ${formatAddress(address)} removed from the ${ctx.where}\n`);
       }),
     );
 }

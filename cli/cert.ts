@@ -12,7 +12,7 @@ export function certCommands(program: Command): void {
     .description('write a new self-signed certificate and key (mode 0600) into dataDir/certs/; a running server picks it up on SIGHUP')
     .option('--host <name>', 'the host name clients connect to (default: mainDomain)')
     .action(async (opts: { host?: string }, cmd: Command) => {
-      const ctx = await openContext(cmd.optsWithGlobals().config);
+      const ctx = await openContext(cmd.optsWithGlobals().config, { create: true });
       const host = opts.host ?? ctx.config.mainDomain;
       if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new CliError(`--host: "${host}" is not a host name or IP address`, EXIT.usage);
       const { files, pem } = await writeSelfSigned(ctx.config, host);

@@ -1,5 +1,8 @@
-// What every command needs: the validated config and the stores built from it.
-import { mkdir } from 'node:fs/promises';
+// What every command needs: the validated config and the stores built from it. Each command says
+// which data folder it used, and only the commands that set a server up (serve, account add, cert
+// generate) make a new one: run from the wrong folder, the others stop instead of quietly using an
+// empty data folder that no server reads.
+import { mkdir, stat } from 'node:fs/promises';
 import { AccountStore } from '../accounts/account-store.js';
 import { MaildirStore } from '../accounts/maildir/maildir-store.js';
 import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.js';
@@ -12,9 +15,21 @@ export interface CliContext {
   accounts: AccountStore;
   store: MaildirStore;
   router: Router;
+  /** "data folder /x/data", for the command's answer. */
+  where: string;
 }
 
-export async function openContext(configFile: string | undefined): Promise<CliContext> {
+export interface ContextOptions {
+  /** Make the data folder when it does not exist yet (and say so). */
+  create?: boolean;
+}
+
+/** Where the config came from, in words. */
+function configSource(config: LoadedConfig): string {
+  return config.file ? `config ${config.file}` : `no postern.yaml in ${process.cwd()}: the embedded default`;
+}
+
+export async function openContext(configFile: string | undefined, options: ContextOptions = {}): Promise<CliContext> {
   let config: LoadedConfig;
   let domains: LocalDomains;
   try {
@@ -24,9 +39,19 @@ export async function openContext(configFile: string | undefined): Promise<CliCo
     if (err instanceof ConfigError || err instanceof NameError) throw new CliError(`config error: ${err.message}`, EXIT.config);
     throw err;
   }
-  await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
+  const exists = await stat(config.dataDir).then((s) => s.isDirectory(), () => false);
+  if (!exists) {
+    if (!options.create) {
+      throw new CliError(
+        `there is no data folder ${config.dataDir} (${configSource(config)}); run postern in the folder that holds your postern.yaml, or give --config FILE`,
+        EXIT.config,
+      );
+    }
+    await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
+    process.stderr.write(`postern: created a new data folder ${config.dataDir} (${configSource(config)})\n`);
+  }
   const accounts = new AccountStore(config.dataDir, domains);
-  return { config, accounts, store: new MaildirStore(accounts), router: new Router(config.dataDir, accounts) };
+  return { config, accounts, store: new MaildirStore(accounts), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
 }
 
 /** Parses NAME[@DOMAIN] given on the command line; a bad one is a usage error. */

@@ -23,7 +23,7 @@ export function deliverCommand(program: Command): void {
         // a damaged routes.json or account.json, an I/O error: the MTA must keep the message and retry
         throw new CliError(`cannot route ${addressArg}: ${(err as Error).message}; try again later`, EXIT.tempFail);
       }
-      if (!routed) throw new CliError(`${addressArg}: no such account or route`, EXIT.noUser);
+      if (!routed) throw new CliError(`${addressArg}: no such account or route in the ${ctx.where}`, EXIT.noUser);
       const address = routed.account;
       // Direct Mailbox Addressing: a routed address leaves its local part in X-Real-To.
       const extraHeader = routed.localPart === null ? undefined : `${ctx.config.pop.realToHeader}: ${routed.localPart}@${addressArg.includes('@') ? addressArg.slice(addressArg.lastIndexOf('@') + 1).toLowerCase() : ctx.config.mainDomain}`;
@@ -45,7 +45,7 @@ export function deliverCommand(program: Command): void {
       } catch (err) {
         if (err instanceof EmptyMessageError) throw new CliError('no message on standard input', EXIT.dataErr);
         const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-        throw new CliError(`cannot store the message for ${formatAddress(address)} (${code}); try again later`, EXIT.tempFail);
+        throw new CliError(`cannot store the message for ${formatAddress(address)} (${code}) in the ${ctx.where}; try again later`, EXIT.tempFail);
       }
     });
 }

@@ -35,7 +35,7 @@ export function mailboxCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const owner = await mailboxOwner(ctx, account, true);
         const created = await ctx.store.createMailbox(owner, name);
-        process.stdout.write(created ? `mailbox ${name} created for ${formatAddress(owner)}\n` : `mailbox ${name} of ${formatAddress(owner)} already exists\n`);
+        process.stdout.write(`${created ? `mailbox ${name} created for ${formatAddress(owner)}` : `mailbox ${name} of ${formatAddress(owner)} already exists`} in the ${ctx.where}\n`);
       }),
     );
 
@@ -47,6 +47,7 @@ export function mailboxCommands(program: Command): void {
       run(async () => {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const owner = await mailboxOwner(ctx, account, false);
+        process.stderr.write(`postern: mailboxes of ${formatAddress(owner)} in the ${ctx.where}\n`);
         for (const name of await ctx.store.listMailboxes(owner)) process.stdout.write(`${name}\n`);
       }),
     );
@@ -72,6 +73,7 @@ export function mailboxCommands(program: Command): void {
           if (typeof who !== 'string' && !(await ctx.accounts.exists(who.user))) throw new CliError(`no account ${formatAddress(who.user)}`, EXIT.failure);
           acl = await setRights(folder, who, checkRights(rights));
         }
+        process.stderr.write(`postern: rights on ${name} of ${formatAddress(owner)} in the ${ctx.where}\n`);
         for (const [who, r] of acl) process.stdout.write(`${who} ${r}\n`);
       }),
     );
@@ -86,7 +88,7 @@ export function mailboxCommands(program: Command): void {
       run(async () => {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const r = await ctx.router.add(pattern, parseAccount(ctx, account));
-        process.stdout.write(`route ${r.pattern} -> ${r.account}\n`);
+        process.stdout.write(`route ${r.pattern} -> ${r.account} added in the ${ctx.where}\n`);
       }),
     );
   route
@@ -97,7 +99,7 @@ export function mailboxCommands(program: Command): void {
       run(async () => {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         if (!(await ctx.router.remove(pattern))) throw new CliError(`no route ${pattern}`, EXIT.failure);
-        process.stdout.write(`route ${pattern} removed\n`);
+        process.stdout.write(`route ${pattern} removed from the ${ctx.where}\n`);
       }),
     );
   route
@@ -106,6 +108,7 @@ export function mailboxCommands(program: Command): void {
     .action(async (_o: unknown, cmd: Command) =>
       run(async () => {
         const ctx = await openContext(cmd.optsWithGlobals().config);
+        process.stderr.write(`postern: routes in the ${ctx.where}\n`);
         for (const r of await ctx.router.list()) process.stdout.write(`${r.pattern} -> ${r.account}\n`);
       }),
     );

@@ -1,6 +1,7 @@
 // postern serve: runs the kernel with its modules until SIGTERM or SIGINT.
 import type { Command } from 'commander';
 import { Kernel } from '../modules/kernel/kernel.js';
+import { stdoutDestination } from '../modules/kernel/log-destination.js';
 import { createLogger } from '../modules/kernel/logger.js';
 import { ModuleRegistry } from '../modules/kernel/registry.js';
 import { PopModule } from '../modules/pop/pop-module.js';
@@ -9,6 +10,9 @@ import { CertificateError } from '../certs/tls-provider.js';
 import { ConfigError, loadConfig } from '../modules/kernel/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
+
+/** After the shutdown deadline, the seconds a stop may still take (sessions cut, QUITs finishing) before the process exits anyway. */
+const STOP_GRACE_SECONDS = 5;
 
 export function serveCommand(program: Command): void {
   program
@@ -20,8 +24,9 @@ export function serveCommand(program: Command): void {
       if (!Number.isInteger(portOffset) || portOffset < 0 || portOffset > 65000) {
         throw new CliError(`--port-offset: "${opts.portOffset}" is not a whole number 0-65000`, EXIT.usage);
       }
-      const { config } = await openContext(cmd.optsWithGlobals().config);
-      const logger = createLogger(config.log.level);
+      const { config } = await openContext(cmd.optsWithGlobals().config, { create: true });
+      const output = stdoutDestination(config.log.format);
+      const logger = createLogger(config.log.level, output);
       let kernel: Kernel;
       try {
         kernel = new Kernel(config, logger, new ModuleRegistry().register(new PopModule()), { portOffset });
@@ -40,25 +45,50 @@ export function serveCommand(program: Command): void {
       process.on('SIGHUP', () => {
         reloading = reloading.then(async () => {
           try {
-            await kernel.reload(await loadConfig(config.file ?? undefined));
-            logger.info('reloaded the config and certificates');
+            const failed = await kernel.reload(await loadConfig(config.file ?? undefined));
+            if (failed.length === 0) logger.info('reloaded the config and certificates');
+            else logger.error({ failed }, 'reloaded the config and certificates, but some listeners could not start');
           } catch (err) {
             logger.error({ err: (err as Error).message }, 'reload failed; the running config stays in use');
           }
         });
       });
 
+      // A stop always ends the process: sessions get shutdownTimeout seconds, and whatever still runs a
+      // few seconds after that (a QUIT stuck on a dead disk, say) does not keep it alive. A second
+      // signal exits at once; sessions not QUIT apply nothing either way.
       let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
+      const exit = async (code: number) => {
+        await output.flush(1000);
+        process.exit(code);
+      };
+      const stop = async (why: string) => {
+        if (stopping) {
+          logger.info({ signal: why }, 'second stop signal: exiting now; open sessions apply no changes');
+          await exit(EXIT.ok);
+          return;
+        }
         stopping = true;
-        logger.info({ signal, timeout: config.shutdownTimeout }, 'stopping: no new connections; open sessions may finish');
+        logger.info({ signal: why, timeout: config.shutdownTimeout }, 'stopping: no new connections; open sessions may finish');
+        setTimeout(() => {
+          logger.error({ after: config.shutdownTimeout + STOP_GRACE_SECONDS }, 'stop took too long; exiting now');
+          void exit(EXIT.software);
+        }, (config.shutdownTimeout + STOP_GRACE_SECONDS) * 1000);
         await kernel.stop();
         logger.info('stopped');
-        logger.flush();
-        process.exit(EXIT.ok);
+        await exit(EXIT.ok);
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));
       process.on('SIGINT', () => void stop('SIGINT'));
+
+      // Started by npm (npm start, npx): npm does not always pass a stop on (killed with SIGKILL, it
+      // cannot), and a server left running on its own would keep its ports. When the parent goes away,
+      // stop as for SIGTERM.
+      if (process.env.npm_lifecycle_event !== undefined) {
+        const parent = process.ppid;
+        setInterval(() => {
+          if (process.ppid !== parent) void stop('parent process (npm) exited');
+        }, 1000).unref();
+      }
     });
 }

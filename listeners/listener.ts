@@ -13,10 +13,16 @@ export class ListenError extends Error {}
 
 export type ConnectionHandler = (conn: Connection) => void;
 
-const REASONS: Record<string, string> = {
-  EACCES: 'permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability)',
-  EADDRINUSE: 'the port is already in use (is another POP server running?)',
-  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+// Why a bind failed, and which key fixes it: the port for a privileged or busy port, the address for
+// one that is not this machine's or does not resolve.
+const REASONS: Record<string, { why: string; fix: 'port' | 'address' }> = {
+  EACCES: { why: 'permission denied (ports below 1024 need root or the CAP_NET_BIND_SERVICE capability)', fix: 'port' },
+  EADDRINUSE: { why: 'the port is already in use (is another mail server running?)', fix: 'port' },
+  EADDRNOTAVAIL: { why: "the address is not one of this machine's", fix: 'address' },
+  ENOTFOUND: { why: 'no such host name', fix: 'address' },
+  EAI_AGAIN: { why: 'the host name cannot be resolved now', fix: 'address' },
+  EAFNOSUPPORT: { why: 'this machine does not support that kind of address (IPv6 turned off?)', fix: 'address' },
+  EINVAL: { why: 'not an address this machine can listen on', fix: 'address' },
 };
 
 // TLS handshakes in progress on one implicit-TLS listener: in all, and from one client address.
@@ -80,12 +86,13 @@ export class Listener {
 
   private explain(err: unknown, address: string, port: number): never {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    const why = REASONS[code] ?? (err as Error).message;
+    const reason = REASONS[code] ?? { why: (err as Error).message, fix: 'port' };
     const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-    throw new ListenError(
-      `cannot listen on ${where} for listener "${this.name}": ${why}. ` +
-        `Change listeners[${this.index}].port in the config, or start with --port-offset N to add N to every port (--port-offset 10000 makes ${port} ${port + 10000}).`,
-    );
+    const fix =
+      reason.fix === 'address'
+        ? `Change listeners[${this.index}].address in the config to one of this machine's addresses ("::" or "0.0.0.0" for all of them, 127.0.0.1 for this machine only).`
+        : `Change listeners[${this.index}].port in the config, or start with --port-offset N to add N to every port (--port-offset 10000 makes ${port} ${port + 10000}).`;
+    throw new ListenError(`cannot listen on ${where} for listener "${this.name}": ${reason.why}. ${fix}`);
   }
 
   private accept(socket: Socket): void {

@@ -20,7 +20,7 @@ describe('postern account', () => {
   it('adds, lists, changes and removes accounts; account.json holds a scrypt hash, never the password', async () => {
     expect((await env.cli(['account', 'add', 'carol', '--password', 'c pass'])).code).toBe(0);
     const r = await env.cli(['account', 'add', 'dave@client1.com', '--password-stdin', '--apop-secret', 'tanstaaf'], 'd pass\n');
-    expect(r.stdout).toBe('account dave@client1.com created\n');
+    expect(r.stdout).toBe(`account dave@client1.com created in the data folder ${env.dataDir}\n`);
     const file = join(env.dataDir, 'accounts/client1.com/dave/account.json');
     const text = await readFile(file, 'utf8');
     expect(text).not.toContain('d pass');
@@ -33,6 +33,26 @@ describe('postern account', () => {
 
     expect((await env.cli(['account', 'remove', 'carol'])).code).toBe(0);
     expect((await env.cli(['account', 'list'])).stdout).not.toContain('carol');
+    // the holder of public mailboxes is shown as what it is, not as a disabled account
+    expect((await env.cli(['mailbox', 'create', 'public', 'announces'])).code).toBe(0);
+    expect((await env.cli(['account', 'list'])).stdout).toContain('public@example.org\tholds the public mailboxes; no sign-in\n');
+  });
+
+  it('says which data folder it used, and only a set-up command makes a new one', async () => {
+    // run from a folder without postern.yaml: the embedded default, ./data there
+    const elsewhere = await mkdtemp(join(tmpdir(), 'postern-elsewhere-'));
+    const list = await runCli(['account', 'list'], undefined, elsewhere);
+    expect(list.code).toBe(78);
+    expect(list.stderr).toBe(`postern: there is no data folder ${join(elsewhere, 'data')} (no postern.yaml in ${elsewhere}: the embedded default); run postern in the folder that holds your postern.yaml, or give --config FILE\n`);
+    const deliver = await runCli(['deliver', 'zed'], 'Subject: x\n\ny\n', elsewhere);
+    expect(deliver.code).toBe(78); // a config problem: the MTA keeps the message (4.3.5), no bounce
+    const add = await runCli(['account', 'add', 'zed', '--password-stdin'], 'z pass', elsewhere);
+    expect(add.code).toBe(0);
+    expect(add.stderr).toBe(`postern: created a new data folder ${join(elsewhere, 'data')} (no postern.yaml in ${elsewhere}: the embedded default)\n`);
+    expect(add.stdout).toBe(`account zed@localhost created in the data folder ${join(elsewhere, 'data')}\n`);
+    const again = await runCli(['account', 'list'], undefined, elsewhere);
+    expect(again.stderr).toBe(`postern: accounts in the data folder ${join(elsewhere, 'data')}\n`);
+    expect(again.stdout).toBe('zed@localhost\n');
   });
 
   it('explains every bad input with a non-zero exit', async () => {
@@ -178,5 +198,24 @@ describe('postern serve start-up', () => {
     expect(r.code).toBe(69);
     expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${port} for listener "pop3": the port is already in use`);
     expect(r.stderr).toMatch(/listeners\[0\]\.port .* --port-offset/);
+  });
+
+  it('a listener address that is not this machine\'s names listeners[i].address, not the port', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'postern-bind-'));
+    for (const [address, why] of [['192.0.2.1', "the address is not one of this machine's"], ['no-such-host.invalid', 'no such host name']]) {
+      await writeFile(join(dir, 'postern.yaml'), `listeners:\n  - { name: pop3, address: ${address}, port: 0 }\n`);
+      const r = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
+      expect(r.code).toBe(69);
+      expect(r.stderr).toContain(`cannot listen on ${address}:0 for listener "pop3": ${why}. Change listeners[0].address in the config`);
+      expect(r.stderr).not.toMatch(/port-offset/);
+    }
+  });
+
+  it('a missing certificate file names tls.cert, the file and the fix', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'postern-cert-'));
+    await writeFile(join(dir, 'postern.yaml'), 'tls: { cert: missing.pem, key: missing.key }\nlisteners:\n  - { name: pop3, address: 127.0.0.1, port: 0 }\n');
+    const r = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`cannot read tls.cert ${join(dir, 'missing.pem')} (in ${join(dir, 'postern.yaml')}): there is no such file (ENOENT); fix tls.cert, or remove tls.cert and tls.key`);
   });
 });

@@ -74,7 +74,7 @@ describe('a file system filled to the last byte', () => {
           continue;
         }
         expect(r.code, r.stderr).toBe(75);
-        expect(r.stderr).toMatch(/cannot store the message for alice@example\.org \((ENOSPC|EIO)\); try again later/);
+        expect(r.stderr).toMatch(/cannot store the message for alice@example\.org \((ENOSPC|EIO)\) in the data folder .*; try again later/);
         outcomes[size].refused += 1;
         break;
       }

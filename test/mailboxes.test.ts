@@ -146,8 +146,8 @@ describe('rights (dovecot-acl)', () => {
 
 describe('Direct Mailbox Addressing', () => {
   it('a routed address sees only mail addressed to it; the account itself sees everything', async () => {
-    expect(await ok(['route', 'add', 'abcdef@client1.com', 'cl1@client1.com'])).toBe('route abcdef@client1.com -> cl1@client1.com\n');
-    expect(await ok(['route', 'add', '*@client1.com', 'cl1@client1.com'])).toBe('route *@client1.com -> cl1@client1.com\n');
+    expect(await ok(['route', 'add', 'abcdef@client1.com', 'cl1@client1.com'])).toBe(`route abcdef@client1.com -> cl1@client1.com added in the data folder ${server.dataDir}\n`);
+    expect(await ok(['route', 'add', '*@client1.com', 'cl1@client1.com'])).toBe(`route *@client1.com -> cl1@client1.com added in the data folder ${server.dataDir}\n`);
     expect(await ok(['route', 'list'])).toBe('*@client1.com -> cl1@client1.com\nabcdef@client1.com -> cl1@client1.com\n');
     await ok(['deliver', 'abcdef@client1.com'], msg('for abcdef'));
     await ok(['deliver', 'xyz@client1.com'], msg('for xyz'));

@@ -1,12 +1,13 @@
 // Operator features from the seeds: bulletins (popper -b), the trace file and statistics records,
 // the message maximum and ID headers (OpenVMS), delete and read actions, and /metrics.
+import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { poplib } from './helpers/clients.js';
 import { RawPop } from './helpers/pop-client.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { BIN, startServer, type TestServer } from './helpers/server.js';
 
 const maildirOf = (s: TestServer, name: string) => join(s.dataDir, 'accounts/example.org', name, 'Maildir');
 
@@ -88,6 +89,7 @@ describe('bulletins (popper -b)', () => {
   it('bulletin post explains a missing bulletinDir', async () => {
     const s = await startServer({ noServe: true });
     try {
+      await s.addAccount('someone', 's pass');
       const r = await s.cli(['bulletin', 'post', '/etc/hostname']);
       expect(r.code).toBe(78);
       expect(r.stderr).toMatch(/set pop\.bulletinDir/);
@@ -98,6 +100,34 @@ describe('bulletins (popper -b)', () => {
 });
 
 describe('logs', () => {
+  it('records carry ISO 8601 times, and the start record names the config and the data folder', async () => {
+    const s = await startServer();
+    try {
+      const started = s.logs.find((r) => r.msg === 'Postern started')!;
+      expect(started.config).toBe(s.configFile);
+      expect(started.dataDir).toBe(s.dataDir);
+      for (const r of s.logs) expect(r.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('log.format: text writes one readable line per record', async () => {
+    const s = await startServer({ noServe: true, config: { log: { format: 'text' } } });
+    const child = spawn(process.execPath, [BIN, '--config', s.configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const deadline = Date.now() + 15_000;
+      while (!out.includes('Postern started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toMatch(/^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}\] INFO: listening \{"listener":"pop3",/m);
+      expect(out).toMatch(/^\[.*\] INFO: Postern started \{"config":".*","dataDir":".*"\}$/m);
+    } finally {
+      child.kill('SIGKILL');
+      await s.stop();
+    }
+  });
+
   it('the trace file holds every command and response, never a password or SASL data', async () => {
     const s = await startServer({ config: { log: { level: 'protocol', trace: './trace.log' } } });
     try {

@@ -198,7 +198,7 @@ describe('attempts and refusals', () => {
 describe('alerts (CommuniGate)', () => {
   it('answers correct sign-ins with the pending alerts in order, then signs in', async () => {
     await server.addAccount('erin', 'e pass');
-    expect((await server.cli(['account', 'alert', 'erin', 'Your mailbox moves on Sunday'])).stdout).toBe('alert queued for erin@example.org (1 pending)\n');
+    expect((await server.cli(['account', 'alert', 'erin', 'Your mailbox moves on Sunday'])).stdout).toBe(`alert queued for erin@example.org (1 pending) in the data folder ${server.dataDir}\n`);
     expect((await server.cli(['account', 'alert', 'erin', 'Second notice'])).code).toBe(0);
     expect((await server.cli(['account', 'alert', 'erin', 'two\nlines'])).code).toBe(64);
     // a wrong password does not consume an alert

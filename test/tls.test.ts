@@ -4,7 +4,7 @@
 // and certificates, and `postern cert generate`.
 import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
+import { createServer, connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +61,7 @@ async function writeConfig(server: TestServer, extra: Record<string, unknown>): 
 async function sighup(server: TestServer): Promise<LogRecord> {
   const since = server.logs.length;
   server.process.kill('SIGHUP');
-  return waitForNewLog(server, since, (r) => r.msg === 'reloaded the config and certificates' || r.msg === 'reload failed; the running config stays in use');
+  return waitForNewLog(server, since, (r) => r.msg.startsWith('reloaded the config and certificates') || r.msg === 'reload failed; the running config stays in use');
 }
 
 function refused(port: number): Promise<string> {
@@ -433,6 +433,30 @@ describe('SIGHUP reload', () => {
     } finally {
       for (const c of open) c.close();
       expect(await server.stop()).toBe(0);
+    }
+  });
+
+  it('a reload where a listener cannot start says so instead of "reloaded"', async () => {
+    const server = await startServer();
+    const blocker = createServer();
+    try {
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+      const taken = (blocker.address() as { port: number }).port;
+      await writeConfig(server, {
+        listeners: [
+          { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
+          { name: 'busy', address: '127.0.0.1', port: taken },
+        ],
+      });
+      const outcome = await sighup(server);
+      expect(outcome.msg).toBe('reloaded the config and certificates, but some listeners could not start');
+      expect(outcome.failed).toEqual([{ listener: 'busy', err: expect.stringContaining('the port is already in use') }]);
+      const c = await RawPop.connect(server.port); // the running listener still serves
+      expect(await c.line()).toMatch(/^\+OK/);
+      c.close();
+    } finally {
+      blocker.close();
+      await server.stop();
     }
   });
 

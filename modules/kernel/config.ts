@@ -130,6 +130,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** error | info | protocol | debug */
       level: z.enum(['error', 'info', 'protocol', 'debug'], { error: 'expected one of error, info, protocol, debug' }).default('info'),
+      /** json: one JSON record per line; text: one readable line per record; auto: text on a terminal, json otherwise. */
+      format: z.enum(['auto', 'json', 'text'], { error: 'expected auto, json or text' }).default('auto'),
       /** A file that receives a full transcript of every session (secrets redacted); null = off. */
       trace: z.string({ error: 'expected a file path' }).nullable().default(null),
     })

@@ -112,9 +112,10 @@ export class Kernel {
   /**
    * Applies a new config without dropping sessions. Listeners whose entry changed or disappeared stop
    * accepting; new entries start (one that cannot bind is logged and skipped). The certificate is read
-   * again. Throws (and changes nothing) when the new config itself is unusable.
+   * again. Throws (and changes nothing) when the new config itself is unusable. Returns the listeners
+   * that could not start, with why.
    */
-  async reload(config: LoadedConfig): Promise<void> {
+  async reload(config: LoadedConfig): Promise<{ listener: string; err: string }[]> {
     const { ctx, submission } = this.context(config);
     await this.tls.load(config);
     this.submitter.reconfigure(submission);
@@ -135,14 +136,17 @@ export class Kernel {
       }
     }
     this.listeners = keep;
+    const failed: { listener: string; err: string }[] = [];
     for (const [i, c] of config.listeners.entries()) {
       if (keep.some((l) => same(l.config, c))) continue;
       try {
         await this.startListener(c, i);
       } catch (err) {
         this.logger.error({ listener: c.name, err: (err as Error).message }, 'cannot start listener');
+        failed.push({ listener: c.name, err: (err as Error).message });
       }
     }
+    return failed;
   }
 
   /** Stops accepting, lets sessions finish until `deadline`, then cuts the rest. */

@@ -99,8 +99,8 @@ export class PopModule implements PosternModule {
     for (const s of this.sessions) s.shutdown();
     await this.allEnded(deadline);
     for (const s of this.sessions) s.cut();
-    // A QUIT already applying its deletions is allowed to finish.
-    await this.allEnded(Date.now() + 5000);
+    // A QUIT already applying its deletions is allowed to finish (serve exits a little after this anyway).
+    await this.allEnded(Date.now() + 3000);
     for (const s of this.sessions) s.conn.socket.destroy();
   }
 
