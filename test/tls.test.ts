@@ -235,6 +235,39 @@ except poplib.error_proto as e:
     expect(curl.stdout).toBe('');
   });
 
+  it('refuses client-initiated renegotiation (openssl s_client "R"), on the implicit listener and after STLS', async () => {
+    // Ten renegotiation requests 0.3 s apart; each one the server accepted would verify the certificate
+    // again (one more "verify error:num=18", self-signed). Before the fix all ten were accepted.
+    const renegotiate = (args: string) =>
+      run('bash', ['-c', `(for i in $(seq 10); do echo R; sleep 0.3; done; sleep 1) | openssl s_client ${args} -tls1_2 2>&1`], { timeoutMs: 30_000 });
+    for (const args of [`-connect 127.0.0.1:${tlsPort}`, `-connect 127.0.0.1:${plainPort} -starttls pop3`]) {
+      const r = await renegotiate(args);
+      const handshakes = (r.stdout.match(/verify error:num=18/g) ?? []).length;
+      expect(handshakes, r.stdout).toBe(1); // the first handshake only: 0 renegotiations accepted
+      expect(r.stdout).toMatch(/RENEGOTIATING/);
+      expect(r.stdout).toMatch(/no renegotiation/);
+    }
+    const c = await RawPop.connectTls(tlsPort); // and the server goes on
+    expect(await c.line()).toMatch(/^\+OK/);
+    c.close();
+  });
+
+  it('TLS 1.2 offers only forward-secret AEAD ciphers (Mozilla intermediate); TLS 1.3 works', async () => {
+    const offer = async (cipher: string) => {
+      const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${tlsPort}`, '-tls1_2', '-cipher', cipher], { input: '', timeoutMs: 20_000 });
+      return /Cipher is (\S+)/.exec(r.stdout)?.[1] ?? null;
+    };
+    // refused: RSA key exchange (no forward secrecy), CBC with SHA-1 or SHA-256 MACs
+    for (const weak of ['AES128-SHA', 'AES256-SHA', 'AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA', 'ECDHE-RSA-AES128-SHA256', 'ECDHE-RSA-AES256-SHA384']) {
+      expect([weak, await offer(weak)]).toEqual([weak, '(NONE)']);
+    }
+    for (const strong of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
+      expect(await offer(strong)).toBe(strong);
+    }
+    const v13 = await run('openssl', ['s_client', '-connect', `127.0.0.1:${tlsPort}`, '-tls1_3'], { input: '', timeoutMs: 20_000 });
+    expect(v13.stdout).toMatch(/New, TLSv1\.3, Cipher is TLS_(AES_128_GCM_SHA256|AES_256_GCM_SHA384|CHACHA20_POLY1305_SHA256)/);
+  });
+
   it('openssl s_client -starttls pop3: CAPA after TLS lists USER and SASL PLAIN LOGIN but not STLS', async () => {
     const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${plainPort}`, '-starttls', 'pop3', '-quiet', '-crlf'], { input: 'CAPA\nQUIT\n', timeoutMs: 20_000 });
     expect(r.code, r.stderr).toBe(0);
