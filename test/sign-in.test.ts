@@ -222,10 +222,9 @@ describe('channel limits', () => {
   it('refuses connections over pop.maxChannels with -ERR [SYS/TEMP] and serves again when one closes', async () => {
     const s = await startServer({ config: { pop: { maxChannels: 2 } } });
     try {
-      const a = await RawPop.connect(s.port);
-      const b = await RawPop.connect(s.port);
-      expect(await a.line()).toMatch(/^\+OK/);
-      expect(await b.line()).toMatch(/^\+OK/);
+      await s.addAccount('alice', 'a secret');
+      const a = await RawPop.signIn(s.port, 'alice', 'a secret');
+      const b = await RawPop.signIn(s.port, 'alice', 'a secret');
       const c = await RawPop.connect(s.port);
       expect(await c.line()).toBe('-ERR [SYS/TEMP] Too many connections; try again later');
       await c.closed();
@@ -234,8 +233,13 @@ describe('channel limits', () => {
       await s.waitForLog((r) => r.msg === 'session end');
       const d = await RawPop.connect(s.port);
       expect(await d.line()).toMatch(/^\+OK/);
+      // the limit is reached again, by b (signed in) and d (not): d, only waiting, is closed to make room
+      const e = await RawPop.connect(s.port);
+      expect(await d.line()).toBe('-ERR [SYS/TEMP] Too many connections waiting to sign in; closing the oldest, try again later');
+      expect(await e.line()).toMatch(/^\+OK/);
+      expect(await b.command('STAT')).toMatch(/^\+OK/); // a signed-in session is never closed for room
       b.close();
-      d.close();
+      e.close();
       expect(s.logs.some((r) => r.msg === 'connection refused: too many connections' && r.limit === 'maxChannels')).toBe(true);
     } finally {
       await s.stop();
@@ -245,8 +249,8 @@ describe('channel limits', () => {
   it('limits connections from one address (pop.maxChannelsPerAddress)', async () => {
     const s = await startServer({ config: { pop: { maxChannelsPerAddress: 1 } } });
     try {
-      const a = await RawPop.connect(s.port);
-      expect(await a.line()).toMatch(/^\+OK/);
+      await s.addAccount('alice', 'a secret');
+      const a = await RawPop.signIn(s.port, 'alice', 'a secret');
       const b = await RawPop.connect(s.port);
       expect(await b.line()).toBe('-ERR [SYS/TEMP] Too many connections; try again later');
       a.close();

@@ -54,6 +54,14 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Close a session idle this long (seconds). RFC 1939 section 3 asks for at least 600. */
       idleTimeout: seconds('idle time before a session is closed').default(600),
+      /** Seconds a connection may take to sign in before it is closed (Dovecot: 3 minutes). */
+      loginTimeout: seconds('time to sign in').default(60),
+      /** Seconds a command line may take to arrive once it has begun (a client trickling bytes is cut). */
+      commandTimeout: seconds('time to send one command line').default(30),
+      /** Most connections at once that have not signed in; past it the oldest waiting one is closed. */
+      maxUnauthenticated: count('connections not signed in', 1, 1_000_000).default(100),
+      /** Most connections at once from one address that have not signed in; past it that address's oldest is closed. */
+      maxUnauthenticatedPerAddress: count('connections not signed in from one address', 1, 1_000_000).default(10),
       /** Failed sign-ins before the connection is closed (OpenVMS: 2). */
       maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(2),
       /** false turns USER/PASS off (OpenVMS TCPIP$POP_DISUSERPASS). */

@@ -7,6 +7,8 @@ export class Metrics {
   readonly registry = new Registry();
   readonly connections = new Counter({ name: 'postern_connections_total', help: 'Connections accepted, by listener', labelNames: ['listener'], registers: [this.registry] });
   readonly refused = new Counter({ name: 'postern_connections_refused_total', help: 'Connections refused by a channel limit', labelNames: ['limit'], registers: [this.registry] });
+  readonly evicted = new Counter({ name: 'postern_connections_evicted_total', help: 'Connections not signed in closed to make room for a new one, by the limit reached', labelNames: ['limit'], registers: [this.registry] });
+  readonly timedOut = new Counter({ name: 'postern_connections_timed_out_total', help: 'Connections closed for being too slow, by what was too slow', labelNames: ['what'], registers: [this.registry] });
   readonly signIns = new Counter({ name: 'postern_sign_ins_total', help: 'Sign-in attempts, by result and mechanism', labelNames: ['result', 'mechanism'], registers: [this.registry] });
   readonly commands = new Counter({ name: 'postern_pop_commands_total', help: 'POP commands, by verb', labelNames: ['command'], registers: [this.registry] });
   readonly octetsSent = new Counter({ name: 'postern_pop_message_octets_sent_total', help: 'Message octets sent by RETR and TOP', registers: [this.registry] });

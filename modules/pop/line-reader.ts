@@ -22,6 +22,11 @@ export class LineReader {
     private readonly floodLimit = Math.max(64 * 1024, maxLength * 16),
   ) {}
 
+  /** True while part of a line has arrived and its end has not (message data after XTND XMIT aside). */
+  get midLine(): boolean {
+    return this.rawSink === null && (this.pending !== null || this.discarding > 0);
+  }
+
   push(chunk: Buffer): void {
     const generation = this.generation;
     let start = 0;

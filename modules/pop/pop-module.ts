@@ -19,6 +19,8 @@ export function popSettings(config: LoadedConfig): PopSettings {
     cleartextAuth: config.pop.cleartextAuth,
     saslMechanisms: config.pop.saslMechanisms,
     blockedOutputWaitMs: config.pop.blockedOutputWait * 1000,
+    loginTimeoutMs: config.pop.loginTimeout * 1000,
+    commandTimeoutMs: config.pop.commandTimeout * 1000,
     hostname: config.mainDomain,
     realToHeader: config.pop.realToHeader,
     maxSubmissionSize: config.submission.maxSize,
@@ -35,14 +37,54 @@ function parseDeleteAction(value: string): PopSettings['deleteAction'] {
   return { kind: 'expunge' };
 }
 
+/** Connections counted per client address, with the oldest first. */
+class Tally {
+  private readonly byAddress = new Map<string, Set<PopSession>>();
+  private readonly all = new Set<PopSession>();
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  count(address: string): number {
+    return this.byAddress.get(address)?.size ?? 0;
+  }
+
+  add(s: PopSession): void {
+    this.all.add(s);
+    const set = this.byAddress.get(s.conn.remoteAddress) ?? new Set<PopSession>();
+    set.add(s);
+    this.byAddress.set(s.conn.remoteAddress, set);
+  }
+
+  delete(s: PopSession): boolean {
+    if (!this.all.delete(s)) return false;
+    const set = this.byAddress.get(s.conn.remoteAddress);
+    set?.delete(s);
+    if (set?.size === 0) this.byAddress.delete(s.conn.remoteAddress);
+    return true;
+  }
+
+  /** The oldest session (from `address`, or from anywhere) that only waits for its client. */
+  oldestWaiting(address?: string): PopSession | undefined {
+    for (const s of address === undefined ? this.all : (this.byAddress.get(address) ?? [])) if (s.waitingForClient) return s;
+    return undefined;
+  }
+
+  values(): IterableIterator<PopSession> {
+    return this.all.values();
+  }
+}
+
 export class PopModule implements PosternModule {
   readonly name = 'pop';
   private services: PopServices | null = null;
   private logger: Logger | null = null;
-  private limits = { total: 0, perAddress: 0 };
+  private limits = { total: 0, perAddress: 0, unauthenticated: 0, unauthenticatedPerAddress: 0 };
   private readonly throttle = new AuthThrottle(0);
-  private readonly sessions = new Set<PopSession>();
-  private readonly perAddress = new Map<string, number>();
+  /** Every open session, and those not signed in yet (which count against tighter limits). */
+  private readonly sessions = new Tally();
+  private readonly unauthenticated = new Tally();
   private stopping = false;
 
   start(ctx: ModuleContext): void {
@@ -64,44 +106,74 @@ export class PopModule implements PosternModule {
       throttle: this.throttle,
     };
     this.logger = ctx.logger;
-    this.limits = { total: ctx.config.pop.maxChannels, perAddress: ctx.config.pop.maxChannelsPerAddress };
+    this.limits = {
+      total: ctx.config.pop.maxChannels,
+      perAddress: ctx.config.pop.maxChannelsPerAddress,
+      unauthenticated: ctx.config.pop.maxUnauthenticated,
+      unauthenticatedPerAddress: ctx.config.pop.maxUnauthenticatedPerAddress,
+    };
   }
 
+  /**
+   * A new connection, within the limits. Connections that have not signed in yet are held to tighter
+   * limits than signed-in ones, and when one of the limits is reached the oldest such connection that
+   * is only waiting for its client is closed to make room (as Dovecot's login processes do), so slow or
+   * idle clients that never sign in cannot keep others out. Signed-in sessions are never closed for
+   * room: past the limits, a new connection is refused.
+   */
   accept(conn: Connection): void {
     const refuse = (why: string) => {
       conn.socket.end(`${new PopError('SYS/TEMP', why).line}\r\n`);
       setTimeout(() => conn.socket.destroy(), 5000).unref();
     };
     if (!this.services || !this.logger || this.stopping) return refuse('Server shutting down; try again later');
-    const fromAddress = this.perAddress.get(conn.remoteAddress) ?? 0;
-    if (this.sessions.size >= this.limits.total || fromAddress >= this.limits.perAddress) {
-      const which = this.sessions.size >= this.limits.total ? 'maxChannels' : 'maxChannelsPerAddress';
-      this.logger.info({ tag: 'POP', cid: conn.id, peer: conn.peer, limit: which, open: this.sessions.size }, 'connection refused: too many connections');
-      this.services.metrics.refused.inc({ limit: which });
+    const address = conn.remoteAddress;
+    const { total, perAddress, unauthenticated, unauthenticatedPerAddress } = this.limits;
+    // Each limit is checked after making room for the ones before it (closing one connection counts for all).
+    const limits: [() => boolean, string, string | undefined][] = [
+      [() => this.unauthenticated.count(address) >= unauthenticatedPerAddress, 'maxUnauthenticatedPerAddress', address],
+      [() => this.sessions.count(address) >= perAddress, 'maxChannelsPerAddress', address],
+      [() => this.unauthenticated.size >= unauthenticated, 'maxUnauthenticated', undefined],
+      [() => this.sessions.size >= total, 'maxChannels', undefined],
+    ];
+    for (const [reached, limit, from] of limits) {
+      if (!reached()) continue;
+      const oldest = this.unauthenticated.oldestWaiting(from);
+      if (oldest) {
+        this.release(oldest);
+        oldest.evict();
+        this.services.metrics.evicted.inc({ limit });
+        continue;
+      }
+      this.logger.info({ tag: 'POP', cid: conn.id, peer: conn.peer, limit, open: this.sessions.size }, 'connection refused: too many connections');
+      this.services.metrics.refused.inc({ limit });
       return refuse('Too many connections; try again later');
     }
     this.services.metrics.connections.inc({ listener: conn.listener });
-    const session = new PopSession(conn, this.services, this.logger, (s) => this.ended(s));
+    const session = new PopSession(conn, this.services, this.logger, {
+      signedIn: (s) => this.unauthenticated.delete(s),
+      ended: (s) => this.release(s),
+    });
     this.sessions.add(session);
-    this.perAddress.set(conn.remoteAddress, fromAddress + 1);
+    this.unauthenticated.add(session);
     session.start();
   }
 
-  private ended(session: PopSession): void {
-    if (!this.sessions.delete(session)) return;
-    const n = (this.perAddress.get(session.conn.remoteAddress) ?? 1) - 1;
-    if (n > 0) this.perAddress.set(session.conn.remoteAddress, n);
-    else this.perAddress.delete(session.conn.remoteAddress);
+  /** Stops counting a session (it ended, or it is being closed to make room). */
+  private release(session: PopSession): void {
+    this.sessions.delete(session);
+    this.unauthenticated.delete(session);
   }
 
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
-    for (const s of this.sessions) s.shutdown();
+    const open = [...this.sessions.values()];
+    for (const s of open) s.shutdown();
     await this.allEnded(deadline);
-    for (const s of this.sessions) s.cut();
+    for (const s of this.sessions.values()) s.cut();
     // A QUIT already applying its deletions is allowed to finish (serve exits a little after this anyway).
     await this.allEnded(Date.now() + 3000);
-    for (const s of this.sessions) s.conn.socket.destroy();
+    for (const s of this.sessions.values()) s.conn.socket.destroy();
   }
 
   private async allEnded(deadline: number): Promise<void> {

@@ -34,6 +34,10 @@ export interface PopSettings {
   saslMechanisms: readonly MechanismName[];
   /** First wait for a client that stopped reading; doubled four times before dropping it (OpenVMS). */
   blockedOutputWaitMs: number;
+  /** How long a connection may take to sign in. */
+  loginTimeoutMs: number;
+  /** How long a command line may take to arrive once its first octet has. */
+  commandTimeoutMs: number;
   /** The host name shown in the greeting. */
   hostname: string;
   /** Header listing individual names for Direct Mailbox Addressing. */
@@ -74,6 +78,12 @@ export interface SessionStats {
   retrievedOctets: number;
   deleted: number;
   deletedOctets: number;
+}
+
+/** What the module learns of a session's life: sign-in (it then counts against other limits) and end. */
+export interface SessionHooks {
+  signedIn(session: PopSession): void;
+  ended(session: PopSession): void;
 }
 
 /** The connection went away while we were writing; the command is abandoned. */
@@ -125,12 +135,16 @@ export class PopSession {
   private authFailures = 0;
   private endReason = 'connection closed by client';
   private readonly startedAt = Date.now();
+  /** Running until the client signs in (pop.loginTimeout). */
+  private loginTimer: NodeJS.Timeout | null = null;
+  /** Running while a command line has begun and not ended (pop.commandTimeout). */
+  private lineTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly conn: Connection,
     readonly services: PopServices,
     logger: Logger,
-    private readonly onEnd: (session: PopSession) => void,
+    private readonly hooks: SessionHooks,
   ) {
     this.log = logger.child({ tag: 'POP', cid: conn.id, peer: conn.peer, listener: conn.listener });
     this.greetingStamp = `<${process.pid}.${conn.id}.${Date.now()}@${services.settings.hostname}>`;
@@ -157,11 +171,63 @@ export class PopSession {
     this.services.metrics.sessionsOpen.inc();
     if (this.services.trace.enabled) this.services.trace.line(this.conn.id, '-', `connected from ${this.conn.peer} on ${this.conn.listener}`);
     this.attach();
+    this.loginTimer = setTimeout(() => this.loginTimedOut(), this.settings.loginTimeoutMs);
     this.send(`+OK ${this.settings.hostname} Postern POP3 server ready ${this.greetingStamp}`);
     this.flush();
   }
 
-  private readonly onData = (chunk: Buffer) => this.reader.push(chunk);
+  /**
+   * True while the session only waits for its client (nothing of the server's own is running): such a
+   * connection not signed in may be closed to make room for a new one (see PopModule.accept).
+   */
+  get waitingForClient(): boolean {
+    return !this.closed && (!this.busy || this.lineWaiter !== null);
+  }
+
+  private readonly onData = (chunk: Buffer) => {
+    this.reader.push(chunk);
+    // Each octet restarts the idle timer, so a line must also be finished in time: a client sending one
+    // byte every few seconds would otherwise hold its connection (and a channel) for ever.
+    if (this.reader.midLine) this.lineTimer ??= setTimeout(() => this.lineTimedOut(), this.settings.commandTimeoutMs);
+    else this.clearLineTimer();
+  };
+
+  private clearLineTimer(): void {
+    if (this.lineTimer) clearTimeout(this.lineTimer);
+    this.lineTimer = null;
+  }
+
+  private lineTimedOut(): void {
+    this.lineTimer = null;
+    if (this.closed || !this.reader.midLine) return;
+    // Only a line the client is slow to send counts: not one waiting while the server works or the
+    // socket is paused behind answers the client has not read.
+    if (!this.waitingForClient || this.socket.isPaused()) {
+      this.lineTimer = setTimeout(() => this.lineTimedOut(), 1000);
+      return;
+    }
+    this.log.info({ state: this.state, limitMs: this.settings.commandTimeoutMs }, 'command line not finished in time; closing');
+    this.services.metrics.timedOut.inc({ what: 'command line' });
+    this.close('command line too slow', `-ERR Command line not finished within ${this.settings.commandTimeoutMs / 1000} s; closing connection`);
+  }
+
+  private loginTimedOut(): void {
+    this.loginTimer = null;
+    if (this.closed || this.state !== 'AUTHORIZATION') return;
+    if (!this.waitingForClient) {
+      this.loginTimer = setTimeout(() => this.loginTimedOut(), 1000); // a sign-in being checked finishes first
+      return;
+    }
+    this.log.info({ limitMs: this.settings.loginTimeoutMs }, 'not signed in in time; closing');
+    this.services.metrics.timedOut.inc({ what: 'sign-in' });
+    this.close('sign-in took too long', `-ERR [SYS/TEMP] Not signed in within ${this.settings.loginTimeoutMs / 1000} s; closing connection`);
+  }
+
+  /** Closes a connection not signed in to make room for a new one (the oldest go first, as in Dovecot). */
+  evict(): void {
+    this.log.info('connection not signed in closed to make room for a new one');
+    this.close('closed to make room for new connections', '-ERR [SYS/TEMP] Too many connections waiting to sign in; closing the oldest, try again later');
+  }
   private readonly onTimeout = () => this.idleTimeout();
   private readonly onClose = () => this.ended();
   private readonly onError = (err: Error) => this.log.debug({ err: err.message }, 'socket error');
@@ -598,6 +664,9 @@ export class PopSession {
     this.rights = opened.rights;
     this.mailboxLabel = `${formatAddress(opened.owner)}/${opened.mailbox}`;
     this.state = 'TRANSACTION';
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = null;
+    this.hooks.signedIn(this);
     this.log.info(
       { user: formatAddress(account), mailbox: this.mailboxLabel, localPart: target!.routed.localPart, rights: opened.rights, mechanism, messages: maildrop.count, octets: maildrop.octets },
       'signed in',
@@ -655,6 +724,8 @@ export class PopSession {
     this.services.metrics.sessionsOpen.dec();
     const wasOpen = !this.closed;
     this.closed = true;
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.clearLineTimer();
     this.queue.length = 0;
     if (wasOpen && this.state === 'TRANSACTION') this.endReason = 'connection lost; no changes applied';
     const maildrop = this.maildrop;
@@ -673,6 +744,6 @@ export class PopSession {
       'session end',
     );
     if (this.services.trace.enabled) this.services.trace.line(this.conn.id, '-', `closed: ${this.endReason}`);
-    this.onEnd(this);
+    this.hooks.ended(this);
   }
 }
