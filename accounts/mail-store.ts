@@ -54,6 +54,19 @@ export class MessageGoneError extends Error {
   }
 }
 
+/**
+ * The mailbox's storage is laid out in a way the store refuses to use (for Maildir: a folder inside the
+ * account that is a symbolic link). The operator must fix it; the message says what and where.
+ */
+export class UnsafeMailboxError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A mailbox name that can never name a mailbox (an escape attempt, a control character...). */
 export class MailboxNameError extends Error {}
 

@@ -51,7 +51,8 @@ export async function openContext(configFile: string | undefined, options: Conte
     process.stderr.write(`postern: created a new data folder ${config.dataDir} (${configSource(config)})\n`);
   }
   const accounts = new AccountStore(config.dataDir, domains);
-  return { config, accounts, store: new MaildirStore(accounts), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
+  const log = { warn: (details: Record<string, unknown>, message: string) => process.stderr.write(`postern: ${message}: ${String(details.path ?? '')}\n`) };
+  return { config, accounts, store: new MaildirStore(accounts, log), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
 }
 
 /** Parses NAME[@DOMAIN] given on the command line; a bad one is a usage error. */

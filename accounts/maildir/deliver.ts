@@ -3,7 +3,7 @@
 // caller has not been told it was stored, so the sender keeps it and tries again.
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeliveryResult, StagedDelivery } from '../mail-store.js';
+import type { StagedDelivery } from '../mail-store.js';
 import { checkLength, syncDir, writeAll } from '../atomic-file.js';
 import { CrlfSizeCounter } from './crlf-size.js';
 import { newBaseName } from './filename.js';
@@ -18,16 +18,10 @@ export class EmptyMessageError extends Error {
 const FLUSH_AT = 256 * 1024;
 
 /**
- * Reads a message from `input` into `folder`. A leading mbox "From " envelope line is dropped, and a
- * last line without a line ending gets one, so that the stored size and the POP size agree with what
- * other Maildir readers (Dovecot) compute.
+ * Writes a message read from `input` into tmp/ of `folder`; commit() shows it in new/. A leading mbox
+ * "From " envelope line is dropped, and a last line without a line ending gets one, so that the stored
+ * size and the POP size agree with what other Maildir readers (Dovecot) compute.
  */
-export async function deliverToMaildir(folder: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<DeliveryResult> {
-  return (await stageInMaildir(folder, input, extraHeader)).commit();
-}
-
-
-/** Writes the message into tmp/ (the first half of a delivery); see deliverToMaildir. */
 export async function stageInMaildir(folder: string, input: AsyncIterable<Buffer>, extraHeader?: string): Promise<StagedDelivery> {
   const base = newBaseName();
   const tmpPath = join(folder, 'tmp', base);

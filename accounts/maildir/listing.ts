@@ -2,9 +2,10 @@
 // listing is kept in memory keyed by the modification times of new/ and cur/, which change whenever a
 // message is added, renamed (a flag) or removed there, so a second sign-in to a big mailbox that did
 // not change costs two stat calls instead of reading and sorting the whole folder again.
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ArrivalKey, arrivalKey, compareArrival, parseMaildirName } from './filename.js';
+import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { SizeCache } from './size-cache.js';
 
 export interface Listed {
@@ -26,8 +27,11 @@ interface Cached {
 
 const cache = new Map<string, Cached>();
 
+/** The modification times of new/ and cur/, which must be real folders (not links). */
 async function stampOf(folder: string): Promise<string> {
-  const [n, c] = await Promise.all([stat(join(folder, 'new'), { bigint: true }), stat(join(folder, 'cur'), { bigint: true })]);
+  const [n, c] = await Promise.all([lstat(join(folder, 'new'), { bigint: true }), lstat(join(folder, 'cur'), { bigint: true })]);
+  if (!n.isDirectory()) throw new MailboxLinkError(join(folder, 'new'));
+  if (!c.isDirectory()) throw new MailboxLinkError(join(folder, 'cur'));
   return `${n.mtimeNs}:${n.ino}/${c.mtimeNs}:${c.ino}`;
 }
 
@@ -44,7 +48,11 @@ export async function findByBase(folder: string, base: string): Promise<{ sub: '
   return null;
 }
 
-export async function listFolder(folder: string): Promise<readonly Listed[]> {
+/**
+ * Every message of the folder, oldest first. What is not a plain file (a folder, a symbolic link, a
+ * device) is left out, and logged once, so one odd entry never makes a mailbox unusable.
+ */
+export async function listFolder(folder: string, log?: StoreLog): Promise<readonly Listed[]> {
   // The stamp is taken before reading: a change made while we read gives a newer stamp next time.
   const stamp = await stampOf(folder);
   const hit = cache.get(folder);
@@ -56,8 +64,10 @@ export async function listFolder(folder: string): Promise<readonly Listed[]> {
 
   const found: (ArrivalKey & { sub: 'new' | 'cur' })[] = [];
   for (const sub of ['new', 'cur'] as const) {
-    for (const name of await readdir(join(folder, sub))) {
-      if (!name.startsWith('.')) found.push({ ...arrivalKey(name), sub });
+    for (const entry of await readdir(join(folder, sub), { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      if (entry.isFile()) found.push({ ...arrivalKey(entry.name), sub });
+      else reportOnce(log, join(folder, sub, entry.name), entry.isSymbolicLink() ? 'a symbolic link' : entry.isDirectory() ? 'a folder' : 'not a plain file');
     }
   }
   found.sort(compareArrival); // oldest first, the order Dovecot numbers them in too
@@ -78,6 +88,7 @@ export async function listFolder(folder: string): Promise<readonly Listed[]> {
       try {
         size = await sizes.sizeOf(parsed.base, join(folder, sub, name));
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ELOOP') break; // replaced by a link meanwhile: left out
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         // Renamed (a flag) since we read the folder, or removed: measure it where it is now. A name that
         // is there and still cannot be opened (a dangling link) is left out, as a removed one.

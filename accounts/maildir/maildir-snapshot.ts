@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type CommitResult, type MailboxSnapshot, MessageGoneError } from '../mail-store.js';
 import { parseMaildirName, uidlFor, withFlags } from './filename.js';
 import { findByBase, listFolder, RENAME_RETRIES } from './listing.js';
+import { READ_NO_FOLLOW, type StoreLog } from './real-folders.js';
 import { headerListsName } from './real-to.js';
 
 type Sub = 'new' | 'cur';
@@ -47,6 +48,8 @@ async function atCurrentPath<T>(folder: string, e: Entry, op: (path: string) => 
     try {
       return await op(join(folder, sub, name));
     } catch (err) {
+      // ELOOP: the file was replaced by a symbolic link, which is never followed (real-folders.ts)
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new MessageGoneError();
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= RENAME_RETRIES) throw err;
       const now = e.sub !== sub || e.name !== name ? e : await findByBase(folder, e.base);
       if (!now || (now.sub === sub && now.name === name)) throw new MessageGoneError();
@@ -80,8 +83,8 @@ export class MaildirSnapshot implements MailboxSnapshot {
     this.totalSize = entries.reduce((sum, e) => sum + e.size, 0);
   }
 
-  static async open(folder: string, options: SnapshotOptions = {}): Promise<MaildirSnapshot> {
-    const listing = await listFolder(folder);
+  static async open(folder: string, options: SnapshotOptions = {}, log?: StoreLog): Promise<MaildirSnapshot> {
+    const listing = await listFolder(folder, log);
     // The snapshot's entries follow renames during the session, so each session gets its own copies.
     let entries: Entry[] = [];
     for (const l of listing) {
@@ -113,7 +116,7 @@ export class MaildirSnapshot implements MailboxSnapshot {
   async open(index: number): Promise<Readable> {
     const e = this.entries[index];
     if (e.renaming) await e.renaming;
-    const handle = await this.withCurrentPath(e, (p) => open(p, 'r'));
+    const handle = await this.withCurrentPath(e, (p) => open(p, READ_NO_FOLLOW));
     return handle.createReadStream({ highWaterMark: 128 * 1024 });
   }
 
@@ -125,9 +128,10 @@ export class MaildirSnapshot implements MailboxSnapshot {
     // buffer per message cost far more. The file is never larger than its POP size (that only adds CRs).
     let fd: number;
     try {
-      fd = openSync(this.path(e), 'r');
+      fd = openSync(this.path(e), READ_NO_FOLLOW);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; // renamed or removed meanwhile
+      // renamed or removed meanwhile, or replaced by a link: open() follows the rename or says it is gone
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ELOOP') return null;
       throw err;
     }
     try {

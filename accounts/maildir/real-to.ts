@@ -1,12 +1,13 @@
 // Direct Mailbox Addressing (CommuniGate): does a message's X-Real-To header (or the configured one)
 // list a given name? Only the header section is read, at most 64 KiB of it.
 import { open } from 'node:fs/promises';
+import { READ_NO_FOLLOW } from './real-folders.js';
 
 const HEADER_LIMIT = 64 * 1024;
 
 /** The header section of the file at `path`, unfolded into one string per field. */
 async function readHeaderFields(path: string): Promise<string[]> {
-  const handle = await open(path, 'r');
+  const handle = await open(path, READ_NO_FOLLOW);
   try {
     const buf = Buffer.alloc(HEADER_LIMIT);
     const { bytesRead } = await handle.read(buf, 0, HEADER_LIMIT, 0);

@@ -1,17 +1,22 @@
 // POP sizes of messages whose names carry no W= (written by another delivery agent). Each is measured
 // once by reading the file, then remembered in postern-sizes.json in the mailbox folder. Messages
 // never change in a Maildir, so a size never goes stale; entries for removed messages are pruned.
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
+import { READ_NO_FOLLOW } from './real-folders.js';
 import { CrlfSizeCounter } from './crlf-size.js';
 
 const FILE = 'postern-sizes.json';
 
 export async function measurePopSize(path: string): Promise<number> {
   const counter = new CrlfSizeCounter();
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) counter.add(chunk as Buffer);
+  const handle = await open(path, READ_NO_FOLLOW);
+  try {
+    for await (const chunk of handle.createReadStream({ highWaterMark: 256 * 1024, autoClose: false })) counter.add(chunk as Buffer);
+  } finally {
+    await handle.close();
+  }
   return counter.size;
 }
 

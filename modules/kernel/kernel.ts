@@ -59,7 +59,7 @@ export class Kernel {
       }
     });
     const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains), new AuthCache(config.authCache.entries, config.authCache.ttl * 1000));
-    const store = new MaildirStore(accounts);
+    const store = new MaildirStore(accounts, this.logger);
     const router = new Router(config.dataDir, accounts);
     const submission: SubmissionServices = {
       accounts,

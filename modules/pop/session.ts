@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { AccountStore, SignInResult } from '../../accounts/account-store.js';
 import { type LoginName, parseLoginName } from '../../accounts/login-name.js';
 import { MailboxUnavailable, openForUser } from '../../accounts/mailbox-access.js';
-import type { MailStore } from '../../accounts/mail-store.js';
+import { type MailStore, UnsafeMailboxError } from '../../accounts/mail-store.js';
 import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
 import type { Routed, Router } from '../../accounts/router.js';
 import type { Connection } from '../../listeners/connection.js';
@@ -651,6 +651,10 @@ export class PopSession {
       if (err instanceof MailboxUnavailable) {
         this.log.info({ user: formatAddress(account), login: login.slice(0, 200) }, 'mailbox unavailable');
         throw new PopError('SYS/PERM', err.message);
+      }
+      if (err instanceof UnsafeMailboxError) {
+        this.log.error({ user: formatAddress(account), path: err.path }, err.message);
+        throw new PopError('SYS/PERM', 'This mailbox cannot be opened; the server log says why');
       }
       this.log.error({ user: formatAddress(account), err }, 'cannot open the mailbox');
       throw new PopError('SYS/TEMP', 'Cannot open the mailbox now; try again later');

@@ -1,0 +1,61 @@
+// Links and odd entries inside an account. Postern may run as root and reads every user's mail, so a
+// symbolic link planted in a Maildir (cur/x -> /etc/shadow, or .Archive -> someone else's Maildir) must
+// never be followed: message files are opened with O_NOFOLLOW, an entry of new/ or cur/ that is not a
+// plain file (a link, a folder, a device) is left out and logged, and an account folder, its Maildir,
+// a mailbox folder or its tmp/ new/ cur/ that is a link is refused. Links above the account folders
+// (dataDir itself, dataDir/accounts, a domain folder) are the operator's and are followed.
+import { constants, lstatSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { UnsafeMailboxError } from '../mail-store.js';
+
+/** Flags for opening a message file: read only, and never through a symbolic link. */
+export const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/** A folder inside an account is a symbolic link (or not a folder): Postern will not use it. */
+export class MailboxLinkError extends UnsafeMailboxError {
+  constructor(path: string) {
+    super(path, `${path} is a symbolic link or not a folder; Postern does not follow links inside an account folder (move the data there, or use a bind mount)`);
+  }
+}
+
+/**
+ * Checks that `folder` (inside `accountDir`) and its `subs` are real folders, from the account folder
+ * down: none a symbolic link. A part that does not exist is fine (it may be made). Synchronous: these
+ * are a handful of lstat calls answered from the kernel's cache, on every sign-in.
+ */
+export function checkRealFolders(accountDir: string, folder: string, subs: readonly string[] = []): void {
+  const inside = relative(accountDir, folder);
+  const parts = inside === '' ? [] : inside.split(sep);
+  let path = accountDir;
+  const check = (p: string) => {
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    if (!st.isDirectory()) throw new MailboxLinkError(p);
+    return true;
+  };
+  if (!check(path)) return;
+  for (const part of parts) {
+    path = join(path, part);
+    if (!check(path)) return;
+  }
+  for (const sub of subs) check(join(folder, sub));
+}
+
+/** Logs an odd entry once per process (a mailbox is listed at every sign-in). */
+export interface StoreLog {
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
+const reported = new Set<string>();
+
+export function reportOnce(log: StoreLog | undefined, path: string, what: string): void {
+  if (!log || reported.has(path)) return;
+  if (reported.size > 10_000) reported.clear();
+  reported.add(path);
+  log.warn({ path, what }, 'left out of the mailbox: not a message file');
+}
