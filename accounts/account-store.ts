@@ -1,11 +1,12 @@
 // The account store: one folder per account, dataDir/accounts/DOMAIN/NAME/, holding account.json
 // (settings and the scrypt password hash) and Maildir/ (the mailboxes).
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { withFileLock, writeFileAtomic } from './atomic-file.js';
 import { type AccountAddress, formatAddress, LocalDomains } from './names.js';
 import type { AuthCache } from './auth-cache.js';
-import { hashPassword, verifyNothing, verifyPassword } from './password.js';
+import { hashPassword, unmatchableHash, verifyNothing, verifyPassword } from './password.js';
 
 /** What account.json holds. */
 export interface AccountRecord {
@@ -68,7 +69,10 @@ export class AccountStore {
 
   /** The account's record, or null when there is no such account. */
   async get(a: AccountAddress): Promise<AccountRecord | null> {
-    const path = this.recordPath(a);
+    return this.readRecord(this.recordPath(a), a);
+  }
+
+  private async readRecord(path: string, a: AccountAddress): Promise<AccountRecord | null> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -200,14 +204,46 @@ export class AccountStore {
     await rm(this.accountDir(a), { recursive: true, force: true });
   }
 
+  private get decoyPath(): string {
+    return join(this.root, '.nobody', 'account.json');
+  }
+
   /**
-   * Checks a sign-in. Every path costs one scrypt computation, so an unknown user, a wrong password
-   * and a disabled account take the same time; the reason is for the log only.
+   * Writes the decoy record (once): a sign-in as a name that is no account reads it instead, so that
+   * both take the same steps — the same file reads queued on the same thread pool as the password
+   * checks, and a hash of the same cost. Without it, an unknown name skipped a file read, which showed
+   * in the answer time once sign-ins kept the thread pool busy.
+   */
+  async prepareDecoy(): Promise<void> {
+    if (await stat(this.decoyPath).then(() => true, () => false)) return;
+    const secret = randomBytes(24).toString('base64');
+    await mkdir(dirname(this.decoyPath), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(
+      this.decoyPath,
+      `${JSON.stringify({ name: 'nobody', domain: this.domains.main, passwordHash: unmatchableHash(), apopSecret: secret, disabled: true, expires: null, alerts: [], created: new Date().toISOString() }, null, 2)}\n`,
+      0o600,
+    );
+  }
+
+  /** The record of `a`, or for a name that is no account (null) the decoy, read the same way; null if neither. */
+  private async recordOrDecoy(a: AccountAddress | null): Promise<{ record: AccountRecord | null; decoy: AccountRecord | null }> {
+    if (a) {
+      const record = await this.get(a);
+      if (record) return { record, decoy: null };
+    }
+    const decoy = await this.readRecord(this.decoyPath, { name: 'nobody', domain: this.domains.main }).catch(() => null);
+    return { record: null, decoy };
+  }
+
+  /**
+   * Checks a sign-in. Every path costs one record read and one scrypt computation, so an unknown user,
+   * a wrong password and a disabled account take the same time; the reason is for the log only.
    */
   async signIn(a: AccountAddress | null, password: string, now = new Date()): Promise<SignInResult> {
-    const record = a ? await this.get(a) : null;
+    const { record, decoy } = await this.recordOrDecoy(a);
     if (!record) {
-      await verifyNothing(password);
+      if (decoy) await verifyPassword(password, decoy.passwordHash);
+      else await verifyNothing(password);
       return { ok: false, reason: 'unknown-user' };
     }
     const key = formatAddress(a!);
@@ -223,9 +259,9 @@ export class AccountStore {
    * `check` gets the secret (a fixed dummy for unknown accounts, so both paths do the same work).
    */
   async signInWithSecret(a: AccountAddress | null, check: (secret: string) => boolean, now = new Date()): Promise<SignInResult> {
-    const record = a ? await this.get(a) : null;
+    const { record, decoy } = await this.recordOrDecoy(a);
     if (!record || !record.apopSecret) {
-      check('postern-no-shared-secret');
+      check(decoy?.apopSecret ?? 'postern-no-shared-secret');
       return { ok: false, reason: record ? 'no-shared-secret' : 'unknown-user' };
     }
     if (!check(record.apopSecret)) return { ok: false, reason: 'bad-password' };

@@ -32,6 +32,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return expected.length === key.length && timingSafeEqual(expected, key);
 }
 
+/**
+ * A well-formed hash of the default cost that no password matches (its key is random bytes): checking a
+ * password against it costs what checking a real one does, without computing a hash to make it.
+ */
+export function unmatchableHash(logN = DEFAULT_LOG_N): string {
+  return `$scrypt$ln=${logN},r=8,p=1$${randomBytes(16).toString('base64')}$${randomBytes(KEY_LENGTH).toString('base64')}`;
+}
+
 let dummy: Promise<string> | undefined;
 
 /**

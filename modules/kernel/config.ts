@@ -80,6 +80,11 @@ export const configSchema = z.strictObject({
       saslMechanisms: z
         .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), { error: 'expected a list such as [PLAIN, LOGIN]' })
         .default(['PLAIN', 'LOGIN']),
+      /**
+       * Seconds a failed sign-in takes at least, counted from the client's last line, whatever the reason
+       * (unknown name, wrong password, wrong APOP or CRAM-MD5 digest): the answer's timing tells nothing.
+       */
+      authFailureTime: z.number({ error: 'expected a number of seconds' }).min(0.01, { error: 'expected a number of seconds, at least 0.01' }).max(10, { error: 'expected a number of seconds, at most 10' }).default(0.2),
       /** Seconds of delay added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
       authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
       /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */

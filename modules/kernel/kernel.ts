@@ -76,6 +76,7 @@ export class Kernel {
     const { generatedNow } = await this.tls.load(this.config);
     if (generatedNow) this.logger.info({ cert: this.tls.files?.cert, host: this.config.mainDomain }, 'generated a self-signed certificate');
     this.trace.open(this.config.log.trace);
+    await this.ctx.accounts.prepareDecoy();
     await this.serveMetrics();
     for (const module of this.registry.all()) await module.start(this.ctx);
     this.started = true;
@@ -118,6 +119,7 @@ export class Kernel {
   async reload(config: LoadedConfig): Promise<{ listener: string; err: string }[]> {
     const { ctx, submission } = this.context(config);
     await this.tls.load(config);
+    await ctx.accounts.prepareDecoy();
     this.submitter.reconfigure(submission);
     this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };
     this.trace.open(config.log.trace);

@@ -21,6 +21,7 @@ export function popSettings(config: LoadedConfig): PopSettings {
     blockedOutputWaitMs: config.pop.blockedOutputWait * 1000,
     loginTimeoutMs: config.pop.loginTimeout * 1000,
     commandTimeoutMs: config.pop.commandTimeout * 1000,
+    authFailureTimeMs: config.pop.authFailureTime * 1000,
     hostname: config.mainDomain,
     realToHeader: config.pop.realToHeader,
     maxSubmissionSize: config.submission.maxSize,

@@ -38,6 +38,8 @@ export interface PopSettings {
   loginTimeoutMs: number;
   /** How long a command line may take to arrive once its first octet has. */
   commandTimeoutMs: number;
+  /** The least time a failed sign-in takes, from the client's last line (so known and unknown names look alike). */
+  authFailureTimeMs: number;
   /** The host name shown in the greeting. */
   hostname: string;
   /** Header listing individual names for Direct Mailbox Addressing. */
@@ -78,6 +80,20 @@ export interface SessionStats {
   retrievedOctets: number;
   deleted: number;
   deletedOctets: number;
+}
+
+/**
+ * Resolves at `deadline` (a performance.now() time), to a few microseconds: a timer to just before it,
+ * then turns of the event loop. A timer alone fires on a millisecond grid measured from when it was set,
+ * which would let the work done before it (reading an account record, or not) show in the answer time.
+ */
+function until(deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = () => (performance.now() >= deadline ? resolve() : setImmediate(poll));
+    const early = deadline - performance.now() - 2;
+    if (early > 0) setTimeout(poll, early);
+    else poll();
+  });
 }
 
 /** What the module learns of a session's life: sign-in (it then counts against other limits) and end. */
@@ -139,6 +155,8 @@ export class PopSession {
   private loginTimer: NodeJS.Timeout | null = null;
   /** Running while a command line has begun and not ended (pop.commandTimeout). */
   private lineTimer: NodeJS.Timeout | null = null;
+  /** When the client line being answered was taken up (performance.now()); a failed sign-in is timed from it. */
+  private lineTakenAt = 0;
 
   constructor(
     readonly conn: Connection,
@@ -488,6 +506,7 @@ export class PopSession {
     this.flush();
     if (this.queue.length === 0 && this.socket.isPaused()) this.socket.resume();
     const event = this.queue.length > 0 ? this.queue.shift()! : await new Promise<LineEvent>((resolve) => (this.lineWaiter = resolve));
+    this.lineTakenAt = performance.now();
     if (event.kind === 'line') {
       if (this.services.trace.enabled) this.services.trace.line(this.conn.id, 'C', '[SASL response redacted]');
       return event.text;
@@ -528,6 +547,7 @@ export class PopSession {
   /** Runs one command line. Most commands finish at once (undefined); the rest return their promise. */
   private execute(line: string): Promise<void> | undefined {
     let result: Promise<void> | void;
+    this.lineTakenAt = performance.now();
     try {
       const space = line.indexOf(' ');
       const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
@@ -613,7 +633,10 @@ export class PopSession {
       this.authFailures += 1;
       const delay = this.services.throttle.failed(this.conn.remoteAddress);
       this.log.info({ user: login.slice(0, 100), mechanism, reason: result.reason, attempt: this.authFailures, delayMs: delay }, 'sign-in refused');
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      // Every failure is answered at the same moment after the client's line, whatever work its reason
+      // took (an unknown name reads no account record, a wrong APOP digest costs no scrypt), plus the
+      // growing delay for repeated failures.
+      await until(this.lineTakenAt + this.settings.authFailureTimeMs + delay);
       if (this.authFailures >= this.settings.maxAuthAttempts) {
         throw new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true);
       }
