@@ -3,6 +3,7 @@
 // (fast); node-forge builds and signs the X.509 certificate.
 import { generateKeyPairSync, createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import forge from 'node-forge';
 
 export interface CertificatePair {
@@ -10,7 +11,24 @@ export interface CertificatePair {
   key: string;
 }
 
-export function generateSelfSigned(host: string, days = 825): CertificatePair {
+/**
+ * The names a client may use to reach this server, for a generated certificate: `first` (the host name
+ * asked for, or mainDomain), mainDomain, this machine's host name, localhost, 127.0.0.1 and ::1. A
+ * client that connects to 127.0.0.1 or to the machine's name then verifies the certificate (once it
+ * trusts it) instead of failing on the name.
+ */
+export function certificateNames(first: string, mainDomain: string): string[] {
+  const names: string[] = [];
+  for (const name of [first, mainDomain, hostname(), 'localhost', '127.0.0.1', '::1']) {
+    if (!name || !/^[A-Za-z0-9.:-]{1,253}$/.test(name)) continue;
+    if (!names.some((n) => n.toLowerCase() === name.toLowerCase())) names.push(name);
+  }
+  return names;
+}
+
+/** A self-signed certificate for `names` (the first is also its common name). */
+export function generateSelfSigned(names: readonly string[], days = 825): CertificatePair {
+  const host = names[0];
   const { privateKey, publicKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -24,7 +42,7 @@ export function generateSelfSigned(host: string, days = 825): CertificatePair {
   const subject = [{ name: 'commonName', value: host }, { name: 'organizationName', value: 'Postern self-signed' }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
-  const altNames = isIP(host) ? [{ type: 7, ip: host }] : [{ type: 2, value: host }];
+  const altNames = names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n }));
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },

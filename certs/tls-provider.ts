@@ -1,13 +1,13 @@
 // The server's TLS certificate as a Node SecureContext, shared by every listener. reload() reads the
 // files again (SIGHUP); connections made afterwards use the new certificate, open ones keep theirs.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { writeFileAtomic } from '../accounts/atomic-file.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { LoadedConfig } from '../modules/kernel/config.js';
-import { generateSelfSigned, type CertificatePair } from './self-signed.js';
+import { certificateNames, fingerprint, generateSelfSigned, type CertificatePair } from './self-signed.js';
 
 /**
  * The TLS profile: Mozilla's "intermediate" server configuration (version 5.7). TLS 1.2 with forward
@@ -49,14 +49,34 @@ export function certificateFiles(config: LoadedConfig): CertificateFiles {
   return { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), generated: true };
 }
 
-/** Writes a new self-signed pair into dataDir/certs/ (key mode 0600), each file replaced atomically. */
-export async function writeSelfSigned(config: LoadedConfig, host: string): Promise<{ files: CertificateFiles; pem: CertificatePair }> {
+export interface WrittenCertificate {
+  files: CertificateFiles;
+  pem: CertificatePair;
+  names: string[];
+  /** The pair that was there before, kept under new names (clients may have pinned it), or null. */
+  kept: { cert: string; key: string; fingerprint: string } | null;
+}
+
+/**
+ * Writes a new self-signed pair into dataDir/certs/ (key mode 0600), each file replaced atomically. A
+ * pair already there is never lost: it is renamed to server.crt.<time> and server.key.<time> first.
+ */
+export async function writeSelfSigned(config: LoadedConfig, host: string): Promise<WrittenCertificate> {
   const files = certificateFiles({ ...config, tls: { ...config.tls, cert: undefined, key: undefined } });
   await mkdir(join(config.dataDir, 'certs'), { recursive: true, mode: 0o700 });
-  const pem = generateSelfSigned(host);
+  const names = certificateNames(host, config.mainDomain);
+  const pem = generateSelfSigned(names);
+  let kept: WrittenCertificate['kept'] = null;
+  if (existsSync(files.cert)) {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const old = await readFile(files.cert, 'utf8');
+    kept = { cert: `${files.cert}.${stamp}`, key: `${files.key}.${stamp}`, fingerprint: fingerprint(old) };
+    await rename(files.cert, kept.cert);
+    if (existsSync(files.key)) await rename(files.key, kept.key);
+  }
   await writeFileAtomic(files.key, pem.key, 0o600);
   await writeFileAtomic(files.cert, pem.cert, 0o644);
-  return { files, pem };
+  return { files, pem, names, kept };
 }
 
 export class TlsProvider {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +118,15 @@ describe('implicit TLS and STLS', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/Subject Alternative Name:\s*\n\s*DNS:example\.org/);
     expect(text.stdout).toMatch(/Subject:.*CN\s*=\s*example\.org/);
+    // every name a client may use: mainDomain, this machine's name, localhost, 127.0.0.1, ::1
+    const san = /Subject Alternative Name:\s*\n\s*(.*)/.exec(text.stdout)![1];
+    expect(san.split(', ').sort()).toEqual([`DNS:${hostname()}`, 'DNS:example.org', 'DNS:localhost', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:127.0.0.1'].sort());
+    // a client that trusts it verifies it when connecting by address or by name (curl checks both)
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const curl = await run('curl', ['-sS', '--cacert', crt, `pop3s://${host}:${tlsPort}/1`, '-u', 'alice:a secret'], { timeoutMs: 30_000 });
+      expect(curl.code, `${host}: ${curl.stderr}`).toBe(0);
+      expect(curl.stdout).toBe(MSG);
+    }
     // The key belongs to the certificate.
     const certPub = await run('openssl', ['x509', '-in', crt, '-noout', '-pubkey'], { timeoutMs: 20_000 });
     const keyPub = await run('openssl', ['pkey', '-in', key, '-pubout'], { timeoutMs: 20_000 });
@@ -568,6 +578,14 @@ describe('postern cert generate', () => {
       expect.soft(gen.stdout).toContain(`certificate: ${crt}\n`);
       expect.soft(gen.stdout).toContain(`key: ${key}\n`);
       expect(gen.stdout).toContain('host: mail.example.net');
+      expect(gen.stdout).toContain(`names: mail.example.net, example.org, ${hostname()}, localhost, 127.0.0.1, ::1\n`);
+      // the certificate clients pinned is kept, and the answer says where
+      const kept = /^previous certificate kept as (\S+) \(key (\S+)\), SHA-256 fingerprint (\S+)$/m.exec(gen.stdout);
+      expect(kept, gen.stdout).not.toBeNull();
+      expect(kept![3]).toBe(before.cert.fingerprint256);
+      expect((await stat(kept![1])).isFile()).toBe(true);
+      expect((await stat(kept![2])).mode & 0o777).toBe(0o600);
+      expect(gen.stderr).toMatch(/clients that pinned the previous certificate must trust the new one/);
       const printed = /SHA-256 fingerprint: ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})$/m.exec(gen.stdout)?.[1];
       expect(printed, gen.stdout).toBeDefined();
       expect((await stat(key)).mode & 0o777).toBe(0o600);
