@@ -1,5 +1,6 @@
 // The postern command line. Every command takes --config FILE (default ./postern.yaml when present,
 // else the embedded default).
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { accountCommands } from './account.js';
 import { bulletinCommands } from './bulletin.js';
@@ -16,8 +17,11 @@ const STORAGE_FAULTS: Record<string, string> = {
   EROFS: 'the file system is read-only',
 };
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('postern')
   .description('Postern mail-access server')
+  .version(version, '--version', 'print the version')
   .option('--config <file>', 'config file (default: ./postern.yaml if present, else built-in defaults)')
   .showHelpAfterError()
   .exitOverride();
