@@ -9,12 +9,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from './helpers/clients.js';
 import { RawPop } from './helpers/pop-client.js';
+import { freePort } from './helpers/ports.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 /** uid and gid of Dovecot's mail processes when the tests run as root (no such user needs to exist). */
@@ -46,17 +47,6 @@ function findDovecot(): string {
     if (dir && existsSync(join(dir, 'dovecot'))) return join(dir, 'dovecot');
   }
   throw new Error('dovecot is not installed: these tests need a real Dovecot IMAP server; install it with `apt-get install dovecot-imapd`');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {

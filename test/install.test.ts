@@ -3,13 +3,13 @@
 // works on a built checkout. Found by a new operator: `npm ci --omit=dev` failed with "tsc: not found".
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { poplib } from './helpers/clients.js';
+import { freePort } from './helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { version } = (await import('../package.json', { with: { type: 'json' } })).default as { version: string };
@@ -25,15 +25,6 @@ function sh(cmd: string, args: string[], options: { cwd?: string; input?: string
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 // npm from the local cache first (CI's `npm ci` filled it); the registry only for what is missing.
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];

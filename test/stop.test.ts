@@ -4,13 +4,14 @@
 // forever; killing `npm start` left the server running on its own, still listening.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { RawPop } from './helpers/pop-client.js';
+import { freePort } from './helpers/ports.js';
 import { BIN, runCli } from './helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,16 +29,6 @@ async function setUp(extra: Record<string, unknown> = {}): Promise<{ dir: string
   return { dir, config, port };
 }
 
-/** A port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves with the exit code, or null if the process is still alive after `ms`. */
 function exitWithin(child: ChildProcess, ms: number): Promise<number | null | 'alive'> {
