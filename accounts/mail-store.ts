@@ -67,6 +67,11 @@ export class UnsafeMailboxError extends Error {
   }
 }
 
+/** True for the name of the account's INBOX (any case, RFC 3501 section 5.1). */
+export function isInbox(mailbox: string): boolean {
+  return mailbox.toUpperCase() === 'INBOX';
+}
+
 /** A mailbox name that can never name a mailbox (an escape attempt, a control character...). */
 export class MailboxNameError extends Error {}
 

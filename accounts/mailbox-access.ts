@@ -5,8 +5,7 @@
 import { ALL_RIGHTS, rightsOf } from './acl.js';
 import type { AccountStore } from './account-store.js';
 import type { LoginName } from './login-name.js';
-import { MailboxNameError, type MailboxSnapshot, type MailStore } from './mail-store.js';
-import { isInbox } from './maildir/mailbox-path.js';
+import { isInbox, MailboxNameError, type MailboxSnapshot, type MailStore } from './mail-store.js';
 import { type AccountAddress, NameError } from './names.js';
 import type { Routed } from './router.js';
 

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { LoadedConfig } from '../modules/kernel/config.js';
 import { certificateNames, fingerprint, generateSelfSigned, type CertificatePair } from './self-signed.js';
 
 /**
@@ -43,8 +42,22 @@ export interface CertificateFiles {
   generated: boolean;
 }
 
-export function certificateFiles(config: LoadedConfig): CertificateFiles {
-  if (config.tls.cert && config.tls.key) return { cert: config.tls.cert, key: config.tls.key, generated: false };
+/** What the certificate comes from (the config's tls section, dataDir and mainDomain). */
+export interface CertificateSettings {
+  /** Generated certificates live in dataDir/certs/. */
+  dataDir: string;
+  /** The generated certificate's first name after the one asked for. */
+  mainDomain: string;
+  /** tls.cert and tls.key, when the operator gives a certificate. */
+  cert?: string;
+  key?: string;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** The config file, named in error messages. */
+  configFile: string | null;
+}
+
+export function certificateFiles(config: CertificateSettings): CertificateFiles {
+  if (config.cert && config.key) return { cert: config.cert, key: config.key, generated: false };
   const dir = join(config.dataDir, 'certs');
   return { cert: join(dir, 'server.crt'), key: join(dir, 'server.key'), generated: true };
 }
@@ -61,8 +74,8 @@ export interface WrittenCertificate {
  * Writes a new self-signed pair into dataDir/certs/ (key mode 0600), each file replaced atomically. A
  * pair already there is never lost: it is renamed to server.crt.<time> and server.key.<time> first.
  */
-export async function writeSelfSigned(config: LoadedConfig, host: string): Promise<WrittenCertificate> {
-  const files = certificateFiles({ ...config, tls: { ...config.tls, cert: undefined, key: undefined } });
+export async function writeSelfSigned(config: CertificateSettings, host: string): Promise<WrittenCertificate> {
+  const files = certificateFiles({ ...config, cert: undefined, key: undefined });
   await mkdir(join(config.dataDir, 'certs'), { recursive: true, mode: 0o700 });
   const names = certificateNames(host, config.mainDomain);
   const pem = generateSelfSigned(names);
@@ -92,7 +105,7 @@ export class TlsProvider {
    * Loads the configured certificate, or the generated one, generating it on first use. On error the
    * previous certificate stays in use and the error is thrown for the caller to report.
    */
-  async load(config: LoadedConfig): Promise<{ generatedNow: boolean }> {
+  async load(config: CertificateSettings): Promise<{ generatedNow: boolean }> {
     const files = certificateFiles(config);
     let generatedNow = false;
     if (files.generated && !existsSync(files.cert)) {
@@ -110,14 +123,14 @@ export class TlsProvider {
         }
         const key = what === 'certificate' ? 'tls.cert' : 'tls.key';
         throw new CertificateError(
-          `cannot read ${key} ${path} (in ${config.file ?? 'the config'}): ${why} (${code}); fix ${key}, or remove tls.cert and tls.key to use a generated self-signed certificate`,
+          `cannot read ${key} ${path} (in ${config.configFile ?? 'the config'}): ${why} (${code}); fix ${key}, or remove tls.cert and tls.key to use a generated self-signed certificate`,
         );
       }
     };
     const cert = await read(files.cert, 'certificate');
     const key = await read(files.key, 'key');
     try {
-      this.current = createSecureContext({ cert, key, minVersion: config.tls.minVersion, ciphers: TLS_CIPHERS, secureOptions: SECURE_OPTIONS, honorCipherOrder: false });
+      this.current = createSecureContext({ cert, key, minVersion: config.minVersion, ciphers: TLS_CIPHERS, secureOptions: SECURE_OPTIONS, honorCipherOrder: false });
     } catch (err) {
       throw new CertificateError(`the certificate ${files.cert} and key ${files.key} cannot be used: ${(err as Error).message}`);
     }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { fingerprint } from '../certs/self-signed.js';
 import { writeSelfSigned } from '../certs/tls-provider.js';
+import { certificateSettings } from '../modules/kernel/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 
@@ -15,7 +16,7 @@ export function certCommands(program: Command): void {
       const ctx = await openContext(cmd.optsWithGlobals().config, { create: true });
       const host = opts.host ?? ctx.config.mainDomain;
       if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw new CliError(`--host: "${host}" is not a host name or IP address`, EXIT.usage);
-      const { files, pem, names, kept } = await writeSelfSigned(ctx.config, host);
+      const { files, pem, names, kept } = await writeSelfSigned(certificateSettings(ctx.config), host);
       process.stdout.write(`certificate: ${files.cert}\nkey: ${files.key}\nhost: ${host}\nnames: ${names.join(', ')}\nSHA-256 fingerprint: ${fingerprint(pem.cert)}\n`);
       if (kept) {
         process.stdout.write(`previous certificate kept as ${kept.cert} (key ${kept.key}), SHA-256 fingerprint ${kept.fingerprint}\n`);

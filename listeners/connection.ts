@@ -2,7 +2,12 @@
 // client starts TLS (STLS): modules always use `connection.socket`, never a copy of it.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { TlsProvider } from '../certs/tls-provider.js';
+import type { SecureContext } from 'node:tls';
+
+/** Where TLS connections get their certificate (the kernel's TlsProvider); null until one is loaded. */
+export interface TlsSource {
+  readonly context: SecureContext | null;
+}
 
 /** How long a client may take to finish a TLS handshake. */
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -21,7 +26,7 @@ export class Connection {
     /** The listener's name from the config. */
     readonly listener: string,
     /** Where STLS gets its certificate; null when the listener cannot offer TLS. */
-    private readonly tls: TlsProvider | null,
+    private readonly tls: TlsSource | null,
     secure: boolean,
   ) {
     this.current = socket;
@@ -59,7 +64,7 @@ export class Connection {
 }
 
 /** Wraps `raw` in a server-side TLS socket and waits for the handshake. */
-export function handshake(raw: Socket, secureContext: import('node:tls').SecureContext): Promise<TLSSocket> {
+export function handshake(raw: Socket, secureContext: SecureContext): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const secure = new TLSSocket(raw, { isServer: true, secureContext });
     const fail = (err: Error) => {

@@ -3,10 +3,24 @@
 //   tls: none      clear text; the module may offer STLS (RFC 2595) with the shared certificate
 //   tls: implicit  the TLS handshake runs first, and the module sees an encrypted connection (port 995)
 import { createServer, type Server, type Socket } from 'node:net';
-import type { TlsProvider } from '../certs/tls-provider.js';
-import type { ListenerConfig } from '../modules/kernel/config.js';
-import type { Logger } from '../modules/kernel/logger.js';
-import { Connection, handshake } from './connection.js';
+import { Connection, handshake, type TlsSource } from './connection.js';
+
+/** One listener's entry in the config (listeners[i]). */
+export interface ListenerConfig {
+  /** A name for logs and errors, unique among listeners. */
+  name: string;
+  /** The module that serves its connections. */
+  module: string;
+  address: string;
+  port: number;
+  tls: 'none' | 'implicit';
+}
+
+/** What a listener logs (the kernel's logger fits). */
+export interface ListenerLog {
+  info(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
 
 /** Binding failed; the message names the listener, the port, the reason and the fix. */
 export class ListenError extends Error {}
@@ -39,8 +53,8 @@ export class Listener {
     /** Where the listener stands in the config's list, for error messages. */
     private readonly index: number,
     private readonly handler: ConnectionHandler,
-    private readonly log: Logger,
-    private readonly tls: TlsProvider,
+    private readonly log: ListenerLog,
+    private readonly tls: TlsSource,
   ) {}
 
   get name(): string {

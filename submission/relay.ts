@@ -1,8 +1,17 @@
 // Sending to remote recipients through the configured SMTP relay, with nodemailer's SMTP transport.
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { LoadedConfig } from '../modules/kernel/config.js';
-
-export type RelayConfig = NonNullable<LoadedConfig['submission']['relay']>;
+/** The relay's settings (submission.relay in the config). */
+export interface RelayConfig {
+  host: string;
+  port: number;
+  /** TLS from the first byte (port 465); otherwise STARTTLS when offered. */
+  secure: boolean;
+  /** Refuse to send unless STARTTLS succeeds. */
+  requireTLS: boolean;
+  auth?: { user: string; pass: string };
+  /** Check the relay's certificate. */
+  rejectUnauthorized: boolean;
+}
 
 export interface RelayResult {
   accepted: string[];

@@ -10,9 +10,14 @@ import type { AccountStore } from '../accounts/account-store.js';
 import type { MailStore, StagedDelivery } from '../accounts/mail-store.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import type { Router } from '../accounts/router.js';
-import type { Logger } from '../modules/kernel/logger.js';
 import { RawMessage, rfc5322Date } from './message-header.js';
 import { type Relay, RelayError } from './relay.js';
+
+/** What a submission logs (the session's logger fits). */
+export interface SubmissionLog {
+  info(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
 
 /** A submission refused; `temporary` when the same message may succeed later. */
 export class SubmissionError extends Error {
@@ -90,7 +95,7 @@ export class Submitter {
     }
   }
 
-  async submit(sender: AccountAddress, peerAddress: string, raw: Buffer, log: Logger): Promise<Submitted> {
+  async submit(sender: AccountAddress, peerAddress: string, raw: Buffer, log: SubmissionLog): Promise<Submitted> {
     const { accounts, store, router, relay, settings } = this.services;
     const from = formatAddress(sender);
     const now = Date.now();

@@ -5,7 +5,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StagedDelivery } from '../mail-store.js';
 import { checkLength, syncDir, writeAll } from '../atomic-file.js';
-import { CrlfSizeCounter } from './crlf-size.js';
+import { CrlfSizeCounter } from '../store/crlf-size.js';
 import { newBaseName } from './filename.js';
 
 /** The input held no message at all. */

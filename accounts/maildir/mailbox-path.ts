@@ -1,16 +1,12 @@
 // Mailbox names to Maildir++ folders: "INBOX" is the Maildir root, "lists/info" is ".lists.info".
 // Every name is checked here, so no name can reach outside the account's Maildir.
 import { join } from 'node:path';
-import { MailboxNameError } from '../mail-store.js';
+import { isInbox, MailboxNameError } from '../mail-store.js';
 import { printable } from '../names.js';
 
 const MAX_NAME = 200;
 // A component: anything printable except the separators "/" and "." and the backslash.
 const COMPONENT = /^[^\x00-\x1f\x7f/\\.]{1,64}$/;
-
-export function isInbox(mailbox: string): boolean {
-  return mailbox.toUpperCase() === 'INBOX';
-}
 
 /** The folder holding `mailbox` under the Maildir root; throws MailboxNameError for an unusable name. */
 export function mailboxFolder(maildirRoot: string, mailbox: string): string {

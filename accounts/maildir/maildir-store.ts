@@ -5,7 +5,8 @@ import type { AccountStore } from '../account-store.js';
 import type { DeliveryResult, MailboxSnapshot, MailStore, StagedDelivery } from '../mail-store.js';
 import type { AccountAddress } from '../names.js';
 import { stageInMaildir } from './deliver.js';
-import { isInbox, mailboxFolder } from './mailbox-path.js';
+import { isInbox } from '../mail-store.js';
+import { mailboxFolder } from './mailbox-path.js';
 import { MaildirSnapshot, type SnapshotOptions } from './maildir-snapshot.js';
 import { checkRealFolders, MailboxLinkError, type StoreLog } from './real-folders.js';
 

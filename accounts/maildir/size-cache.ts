@@ -5,7 +5,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
-import { CrlfSizeCounter } from './crlf-size.js';
+import { CrlfSizeCounter } from '../store/crlf-size.js';
 
 const FILE = 'postern-sizes.json';
 

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import type { CertificateSettings } from '../../certs/tls-provider.js';
 
 const seconds = (what: string) =>
   z.number({ error: `expected a number of seconds (${what})` }).positive({ error: `expected a number of seconds greater than 0 (${what})` });
@@ -160,6 +161,11 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The certificate's settings, as certs/ takes them. */
+export function certificateSettings(config: LoadedConfig): CertificateSettings {
+  return { dataDir: config.dataDir, mainDomain: config.mainDomain, cert: config.tls.cert, key: config.tls.key, minVersion: config.tls.minVersion, configFile: config.file };
+}
 export type ListenerConfig = z.infer<typeof listenerSchema>;
 
 /** The validated config plus where it came from. */

@@ -13,7 +13,7 @@ import { Metrics } from './metrics.js';
 import { TraceLog } from './trace.js';
 import { Relay } from '../../submission/relay.js';
 import { type SubmissionServices, Submitter } from '../../submission/submitter.js';
-import { ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
+import { certificateSettings, ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { ModuleContext } from './module.js';
 import type { ModuleRegistry } from './registry.js';
@@ -73,7 +73,7 @@ export class Kernel {
 
   /** Loads the certificate, starts every module, then binds every listener; if one cannot bind, nothing stays bound. */
   async start(): Promise<void> {
-    const { generatedNow } = await this.tls.load(this.config);
+    const { generatedNow } = await this.tls.load(certificateSettings(this.config));
     if (generatedNow) this.logger.info({ cert: this.tls.files?.cert, host: this.config.mainDomain }, 'generated a self-signed certificate');
     this.trace.open(this.config.log.trace);
     await this.ctx.accounts.prepareDecoy();
@@ -118,7 +118,7 @@ export class Kernel {
    */
   async reload(config: LoadedConfig): Promise<{ listener: string; err: string }[]> {
     const { ctx, submission } = this.context(config);
-    await this.tls.load(config);
+    await this.tls.load(certificateSettings(config));
     await ctx.accounts.prepareDecoy();
     this.submitter.reconfigure(submission);
     this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };

@@ -1,6 +1,6 @@
 // The POP3 module (RFC 1939, RFC 2449): serves its listeners' connections with PopSessions, within
 // the channel limits (CommuniGate "Maximum Number of Channels", and per client address).
-import { Bulletins } from '../../accounts/bulletins.js';
+import { Bulletins } from '../../submission/bulletins.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { LoadedConfig } from '../kernel/config.js';
 import type { Logger } from '../kernel/logger.js';

@@ -12,7 +12,7 @@ import type { Routed, Router } from '../../accounts/router.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
 import { AuthThrottle } from './auth-throttle.js';
-import { BulletinDeliveryError, type Bulletins } from '../../accounts/bulletins.js';
+import { BulletinDeliveryError, type Bulletins } from '../../submission/bulletins.js';
 import type { Submitter } from '../../submission/submitter.js';
 import type { Metrics } from '../kernel/metrics.js';
 import type { TraceLog } from '../kernel/trace.js';

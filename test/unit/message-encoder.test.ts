@@ -2,7 +2,7 @@
 // into random chunks: what a client receives (after un-stuffing) is exactly as long as LIST says.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CrlfSizeCounter } from '../../accounts/maildir/crlf-size.js';
+import { CrlfSizeCounter } from '../../accounts/store/crlf-size.js';
 import { MessageEncoder } from '../../modules/pop/message-encoder.js';
 
 /** The lines of a stored message as a client must see them: content without line ends. */

@@ -6,11 +6,11 @@
 // bulletins posted after its creation time (a bulletin's posting time is its file's modification time).
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { RawMessage } from '../submission/message-header.js';
-import type { AccountRecord, AccountStore } from './account-store.js';
-import { writeFileAtomic } from './atomic-file.js';
-import type { MailStore } from './mail-store.js';
-import { type AccountAddress, formatAddress } from './names.js';
+import type { AccountRecord, AccountStore } from '../accounts/account-store.js';
+import { writeFileAtomic } from '../accounts/atomic-file.js';
+import type { MailStore } from '../accounts/mail-store.js';
+import { type AccountAddress, formatAddress } from '../accounts/names.js';
+import { RawMessage } from './message-header.js';
 
 export interface Bulletin {
   number: number;
