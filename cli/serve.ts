@@ -45,9 +45,11 @@ export function serveCommand(program: Command): void {
       process.on('SIGHUP', () => {
         reloading = reloading.then(async () => {
           try {
-            const failed = await kernel.reload(await loadConfig(config.file ?? undefined));
-            if (failed.length === 0) logger.info('reloaded the config and certificates');
-            else logger.error({ failed }, 'reloaded the config and certificates, but some listeners could not start');
+            const next = await loadConfig(config.file ?? undefined);
+            const failed = await kernel.reload(next);
+            const read = { config: next.file ?? '(embedded default)', dataDir: next.dataDir };
+            if (failed.length === 0) logger.info(read, 'reloaded the config and certificates');
+            else logger.error({ ...read, failed }, 'reloaded the config and certificates, but some listeners could not start');
           } catch (err) {
             logger.error({ err: (err as Error).message }, 'reload failed; the running config stays in use');
           }
