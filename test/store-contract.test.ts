@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MaildirStore } from '../accounts/maildir/store.js';
 import { MemoryStore } from '../accounts/memory/memory-store.js';
 import { type MailStore, MailboxNameError, MailboxNotFoundError, MailboxOperationError, MessageGoneError } from '../accounts/store/contract.js';
 import type { AccountAddress } from '../accounts/names.js';
@@ -15,6 +16,17 @@ interface Fixture {
 
 const STORES: [string, () => Promise<Fixture>][] = [
   ['memory', async () => ({ store: new MemoryStore('example.org'), cleanup: async () => {} })],
+  [
+    'Maildir',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'postern-store-'));
+      const folders = {
+        accountDir: (a: AccountAddress) => join(dir, a.domain, a.name),
+        maildir: (a: AccountAddress) => join(dir, a.domain, a.name, 'Maildir'),
+      };
+      return { store: new MaildirStore(folders, { mainDomain: 'example.org' }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+    },
+  ],
 ];
 
 const alice: AccountAddress = { name: 'alice', domain: 'example.org' };
@@ -45,15 +57,15 @@ for (const [name, make] of STORES) {
 
     describe('mailboxes', () => {
       it('INBOX is always there; create, list (INBOX first, sorted, with children), rename with children, delete', async () => {
-        expect(await store.listMailboxes(alice)).toEqual([{ name: 'INBOX', hasChildren: false }]);
+        expect(await store.listMailboxes(alice)).toEqual([{ name: 'INBOX', hasChildren: false, selectable: true }]);
         expect(await store.createMailbox(alice, 'lists/info')).toBe(true);
         expect(await store.createMailbox(alice, 'lists/info')).toBe(false);
         expect(await store.createMailbox(alice, 'Archive')).toBe(true);
         expect(await store.listMailboxes(alice)).toEqual([
-          { name: 'INBOX', hasChildren: false },
-          { name: 'Archive', hasChildren: false },
-          { name: 'lists', hasChildren: true },
-          { name: 'lists/info', hasChildren: false },
+          { name: 'INBOX', hasChildren: false, selectable: true },
+          { name: 'Archive', hasChildren: false, selectable: true },
+          { name: 'lists', hasChildren: true, selectable: true },
+          { name: 'lists/info', hasChildren: false, selectable: true },
         ]);
         expect(await store.hasMailbox(alice, 'inbox')).toBe(true);
         await store.deliver(alice, 'lists/info', chunks('Subject: x\n\nin info\n'));
@@ -218,8 +230,3 @@ for (const [name, make] of STORES) {
     });
   });
 }
-
-void mkdtemp;
-void rm;
-void tmpdir;
-void join;

@@ -62,7 +62,7 @@ async function writeConfig(server: TestServer, extra: Record<string, unknown>): 
 async function sighup(server: TestServer): Promise<LogRecord> {
   const since = server.logs.length;
   server.process.kill('SIGHUP');
-  return waitForNewLog(server, since, (r) => r.msg.startsWith('reloaded the config and certificates') || r.msg === 'reload failed; the running config stays in use');
+  return waitForNewLog(server, since, (r) => r.msg.startsWith('reloaded the config and certificates') || r.msg === 'reload failed; the running config stays in use', 20_000);
 }
 
 function refused(port: number): Promise<string> {

@@ -53,28 +53,58 @@ export function newBaseName(now = Date.now()): string {
 
 /** Where a Maildir name says the message arrived: seconds, then microseconds (M<usec>), or -1 when absent. */
 export function arrivalTime(name: string): { secs: number; usec: number } {
-  const m = /^(\d+)\.(?:M(\d+))?/.exec(name);
-  if (!m) return { secs: 0, usec: -1 };
-  return { secs: Number(m[1]), usec: m[2] === undefined ? -1 : Number(m[2]) };
+  const digits = /^\d*/.exec(name)![0];
+  const secs = digits === '' ? 0 : Number(digits);
+  let usec = -1;
+  if (name[digits.length] === '.') {
+    // the dot-separated part after the seconds, up to the next "." or ":", may hold M<usec>
+    const part = /^[^.:]*/.exec(name.slice(digits.length + 1))![0];
+    const m = /M(\d+)/.exec(part);
+    if (m) usec = Number(m[1]);
+  }
+  return { secs, usec };
 }
 
 /** A message's place in arrival order, computed once per name (sorting compares it many times). */
 export interface ArrivalKey {
   secs: number;
   usec: number;
+  /** The name after its leading digits, up to the first ":". */
+  rest: string;
+  /** True when `rest` is ASCII (then it compares as a JavaScript string). */
+  ascii: boolean;
   name: string;
 }
 
 export function arrivalKey(name: string): ArrivalKey {
-  return { ...arrivalTime(name), name };
+  const { secs, usec } = arrivalTime(name);
+  const digits = /^\d*/.exec(name)![0].length;
+  const colon = name.indexOf(':', digits);
+  const rest = name.slice(digits, colon < 0 ? undefined : colon);
+  return { secs, usec, rest, ascii: /^[\x00-\x7f]*$/.test(rest), name };
+}
+
+/** Byte-wise, as C compares signed chars on x86-64: an octet of 0x80 or more sorts before ASCII. */
+function compareSignedBytes(a: string, b: string): number {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i] > 127 ? x[i] - 256 : x[i];
+    const q = y[i] > 127 ? y[i] - 256 : y[i];
+    if (p !== q) return p - q;
+  }
+  return x.length - y.length;
 }
 
 /**
- * Oldest first, the order Dovecot uses (maildir_filename_sort_cmp): seconds, then microseconds as
- * numbers (the M<usec> part has no leading zeros, so text order would be wrong), then the whole name.
+ * Oldest first, exactly as Dovecot orders files that get UIDs together (maildir_filename_sort_cmp):
+ * leading seconds (none counts as 0), then microseconds when both names have them, then the rest of
+ * the names byte by byte. UIDs given in this order agree with Dovecot's.
  */
 export function compareArrival(x: ArrivalKey, y: ArrivalKey): number {
   if (x.secs !== y.secs) return x.secs - y.secs;
   if (x.usec >= 0 && y.usec >= 0 && x.usec !== y.usec) return x.usec - y.usec;
-  return x.name < y.name ? -1 : x.name > y.name ? 1 : 0;
+  // ASCII names (all that Postern and Dovecot make) compare as JavaScript strings do
+  if (x.ascii && y.ascii) return x.rest < y.rest ? -1 : x.rest > y.rest ? 1 : 0;
+  return compareSignedBytes(x.rest, y.rest);
 }

@@ -225,7 +225,7 @@ export class MemoryStore implements MailStore {
   async listMailboxes(a: AccountAddress): Promise<MailboxEntry[]> {
     const names = [...this.account(a).mailboxes.keys()];
     const rest = names.filter((n) => n !== 'INBOX').sort();
-    return ['INBOX', ...rest].map((name) => ({ name, hasChildren: names.some((n) => n.startsWith(`${name}${DELIMITER}`)) }));
+    return ['INBOX', ...rest].map((name) => ({ name, hasChildren: names.some((n) => n.startsWith(`${name}${DELIMITER}`)), selectable: true }));
   }
 
   async hasMailbox(a: AccountAddress, mailbox: string): Promise<boolean> {

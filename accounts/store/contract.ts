@@ -95,6 +95,11 @@ export interface MailboxEntry {
   readonly name: string;
   /** True when mailboxes below it exist (IMAP \HasChildren). */
   readonly hasChildren: boolean;
+  /**
+   * False for a level that only exists because mailboxes below it do (another server made "a/b"
+   * without "a"): it holds no messages and cannot be opened (IMAP \Noselect).
+   */
+  readonly selectable: boolean;
 }
 
 export interface AppendOptions extends MessageInputOptions {

@@ -1,0 +1,149 @@
+// Dotlocks as Dovecot 2.3 makes and honours them (src/lib/file-dotlock.c), for dovecot-uidlist.lock:
+// the lock file is created with O_EXCL and holds "pid:hostname" (no newline). One that is found is
+// waited for, and taken over only when it is stale: its pid is on this host and no longer runs (after
+// the lock is 2 s old), or, with no pid of this host in it, when neither the lock nor the file it
+// guards changed for `staleMs` (Dovecot: 120 s). A lock whose process still runs is never taken over.
+// Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
+import { closeSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+export interface DotlockOptions {
+  /** Give up after this long (Dovecot waits 122 s for the uidlist; an interactive session less). */
+  timeoutMs: number;
+  /** A lock with no running pid of this host, unchanged this long, is stale (Dovecot: 120 s). */
+  staleMs: number;
+  /** The file the lock guards: a change to it means the holder is alive. */
+  guarded?: string;
+}
+
+/** The lock is held by a process that still runs, or changes all the time: try again later. */
+export class LockTimeoutError extends Error {
+  constructor(readonly path: string, holder: string) {
+    super(`${path} is held${holder ? ` by ${holder}` : ''}; gave up waiting`);
+  }
+}
+
+const HOST = hostname();
+
+export interface Dotlock {
+  /** Removes the lock, if it is still ours (someone may have taken over a lock they thought stale). */
+  release(): void;
+  /** Marks the lock as alive (Dovecot touches its locks every 10 s during long work). */
+  touch(): void;
+}
+
+function identity(path: string): string | null {
+  try {
+    const s = lstatSync(path, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it runs, as another user
+  }
+}
+
+/** Tries once to create the lock; true when it is ours now. */
+function tryCreate(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, `${process.pid}:${HOST}`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+export async function acquireDotlock(path: string, options: DotlockOptions): Promise<Dotlock> {
+  const started = Date.now();
+  let lastSeen = '';
+  let lastChange = Date.now();
+  let guardedSeen = options.guarded ? identity(options.guarded) : null;
+  let wait = 100 + Math.random() * 100;
+  let holder = '';
+  for (;;) {
+    if (tryCreate(path)) break;
+    const seen = identity(path);
+    if (seen === null) continue; // released meanwhile: try again at once
+    if (seen !== lastSeen) {
+      lastSeen = seen;
+      lastChange = Date.now();
+      wait = 100 + Math.random() * 100;
+    }
+    if (options.guarded) {
+      const g = identity(options.guarded);
+      if (g !== guardedSeen) {
+        guardedSeen = g;
+        lastChange = Date.now();
+      }
+    }
+    let content = '';
+    let ageMs = 0;
+    try {
+      content = readFileSync(path, 'latin1');
+      ageMs = Date.now() - statSync(path).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    holder = content;
+    const colon = content.indexOf(':');
+    const pid = colon > 0 ? Number(content.slice(0, colon)) : NaN;
+    const host = colon > 0 ? content.slice(colon + 1) : '';
+    if (Number.isInteger(pid) && pid > 0 && host === HOST) {
+      // A process of this host: never taken over while it runs; at once (after 2 s) once it does not.
+      if (!processRuns(pid) && ageMs >= 2000 && identity(path) === seen) {
+        unlinkIfSame(path, seen);
+        await sleep(100 + Math.random() * 100);
+        continue;
+      }
+    } else if (Date.now() - lastChange >= options.staleMs) {
+      unlinkIfSame(path, seen); // another host's, or no pid: stale once nothing changed for staleMs
+      continue;
+    }
+    if (Date.now() - started >= options.timeoutMs) throw new LockTimeoutError(path, holder);
+    await sleep(wait);
+    wait = Math.min(wait * 1.5, 3000);
+  }
+  const mine = identity(path);
+  return {
+    release() {
+      const now = lstatSync(path, { throwIfNoEntry: false, bigint: true });
+      // only our own lock (the same inode) is removed
+      if (now && mine && mine.startsWith(`${now.ino}:`)) unlinkSync(path);
+    },
+    touch() {
+      const now = new Date();
+      try {
+        utimesSync(path, now, now);
+      } catch {
+        // a lock someone took over: nothing to mark
+      }
+    },
+  };
+}
+
+function unlinkIfSame(path: string, seen: string): void {
+  if (identity(path) !== seen) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,494 @@
+// One Maildir folder as this process knows it, shared by every view of it: the messages of new/ and
+// cur/ with the UIDs dovecot-uidlist gives them, assigning UIDs to files that have none exactly as
+// Dovecot does (see uidlist.ts, dotlock.ts, and filename.ts for the order). Nothing is locked but the
+// uidlist while UIDs are given; flag changes are renames anyone may do at any time.
+//
+// What is read is cached and checked cheaply: the uidlist by inode and size (it only ever grows by
+// whole lines or is replaced by a rename, so a grown file is read on from where it stopped), the
+// listing by the modification times of new/ and cur/ (not trusted within 2 s of a change: a second
+// change in the same tick of a coarse clock would not show), dovecot-keywords by its mtime.
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, statSync, writeSync, watch, type FSWatcher } from 'node:fs';
+import { lstat, readdir, rename as renameFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../store/contract.js';
+import { acquireDotlock, LockTimeoutError } from './dotlock.js';
+import { arrivalKey, compareArrival, parseMaildirName, uidlFor } from './filename.js';
+import { flagsOf } from './flags.js';
+import { KeywordTable, readKeywords } from './keywords.js';
+import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
+import { SizeCache } from './size-cache.js';
+import { field, formatRecord, formatUidlist, nextUid, parseHeader, parseRecords, type UidlistHeader, UidlistError, type UidlistRecord } from './uidlist.js';
+import { nextUidValidity } from './uidvalidity.js';
+
+type Sub = 'new' | 'cur';
+
+/** Where a message's file is now. */
+export interface FileEntry {
+  readonly sub: Sub;
+  readonly name: string;
+  /** The flag letters after ":2," ("" in new/). */
+  readonly letters: string;
+}
+
+export interface FolderState {
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  /** Messages with a file, ascending UID. */
+  readonly messages: readonly MessageInfo[];
+  readonly byUid: ReadonlyMap<number, MessageInfo>;
+}
+
+/** dovecot-uidlist is damaged: Postern will not write it (Dovecot would rebuild it, with new UIDs). */
+export class UidlistDamagedError extends UnsafeMailboxError {}
+
+/** How long a session waits for dovecot-uidlist.lock before it gives up (Dovecot holds it briefly). */
+const LOCK_TIMEOUT_MS = 30_000;
+const LOCK_STALE_MS = 120_000;
+/** A listing younger than this may miss a change made within the same clock tick. */
+const RACY_MS = 2000;
+const UIDLIST = 'dovecot-uidlist';
+
+interface UidlistCache {
+  ino: bigint;
+  size: number;
+  /** Octets read as whole lines. */
+  consumed: number;
+  header: UidlistHeader;
+  records: UidlistRecord[];
+  byBase: Map<string, UidlistRecord>;
+}
+
+interface Listing {
+  stamp: string;
+  files: Map<string, FileEntry>;
+}
+
+function readAll(path: string, from: number, to: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(to - from);
+    let at = 0;
+    while (at < buffer.length) {
+      const n = readSync(fd, buffer, at, buffer.length - at, from + at);
+      if (n === 0) break;
+      at += n;
+    }
+    return buffer.subarray(0, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeWhole(fd: number, text: string): void {
+  const data = Buffer.from(text);
+  let at = 0;
+  while (at < data.length) at += writeSync(fd, data, at, data.length - at);
+}
+
+export class MaildirFolder {
+  private uidlist: UidlistCache | null = null;
+  private listing: Listing | null = null;
+  private listedAt = 0;
+  private keywordTable = new KeywordTable([], 0);
+  private built: { key: string; state: FolderState; infos: Map<string, MessageInfo>; keywordsMtime: number } | null = null;
+  private sizes: SizeCache | null = null;
+  /** This process's flag renames in flight, by base: reads and further renames of the message wait. */
+  private readonly renames = new Map<string, Promise<void>>();
+  private watchers: FSWatcher[] = [];
+  private readonly watching = new Set<() => void>();
+  private notifyTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    /** The folder: the Maildir root for INBOX, root/.Name for the others. */
+    readonly path: string,
+    /** The account's Maildir root, where dovecot-uidvalidity lives. */
+    private readonly root: string,
+    private readonly log?: StoreLog,
+  ) {}
+
+  get keywords(): KeywordTable {
+    return this.keywordTable;
+  }
+
+  /** The next UID as far as the uidlist last read says. */
+  get uidNext(): number {
+    return this.uidlist ? nextUid({ header: this.uidlist.header, records: this.uidlist.records }) : 1;
+  }
+
+  /** The UIDVALIDITY of the uidlist as last read (0 before there is one). */
+  get uidValidity(): number {
+    return this.uidlist?.header.uidValidity ?? 0;
+  }
+
+  // ---- reading -----------------------------------------------------------------------------
+
+  /** The uidlist as it is on disk now (cached by inode and size); null when there is none. */
+  private readUidlist(): UidlistCache | null {
+    const path = join(this.path, UIDLIST);
+    let st;
+    try {
+      st = statSync(path, { bigint: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.uidlist = null);
+      throw err;
+    }
+    const size = Number(st.size);
+    const cached = this.uidlist;
+    if (cached && cached.ino === st.ino && cached.size === size) return cached;
+    try {
+      if (cached && cached.ino === st.ino && size > cached.consumed) {
+        // appended to: read on from the last whole line
+        const more = readAll(path, cached.consumed, size);
+        const whole = more.lastIndexOf(10) + 1;
+        const records = parseRecords(more.toString('utf8', 0, whole), cached.records.at(-1)?.uid ?? 0);
+        for (const r of records) {
+          cached.records.push(r);
+          cached.byBase.set(r.base, r);
+        }
+        cached.consumed += whole;
+        cached.size = size;
+        return cached;
+      }
+      const data = readAll(path, 0, size);
+      const nl = data.indexOf(10);
+      if (nl < 0) throw new UidlistError('uidlist without a complete header line');
+      const header = parseHeader(data.toString('utf8', 0, nl));
+      const whole = data.lastIndexOf(10) + 1;
+      const records = parseRecords(data.toString('utf8', nl + 1, whole), 0);
+      const byBase = new Map<string, UidlistRecord>();
+      for (const r of records) byBase.set(r.base, r);
+      return (this.uidlist = { ino: st.ino, size, consumed: whole, header, records, byBase });
+    } catch (err) {
+      if (err instanceof UidlistError) {
+        throw new UidlistDamagedError(path, `${path} is damaged (${err.message}); Postern leaves it alone. Dovecot rebuilds a damaged uidlist (the messages then get new UIDs); to do that without Dovecot, move the file away`);
+      }
+      throw err;
+    }
+  }
+
+  /** The stamp of new/ and cur/; both must be real folders. */
+  private async stamp(): Promise<{ stamp: string; newest: number }> {
+    const [n, c] = await Promise.all([lstat(join(this.path, 'new'), { bigint: true }), lstat(join(this.path, 'cur'), { bigint: true })]);
+    if (!n.isDirectory()) throw new MailboxLinkError(join(this.path, 'new'));
+    if (!c.isDirectory()) throw new MailboxLinkError(join(this.path, 'cur'));
+    const newest = Math.max(Number(n.mtimeMs), Number(c.mtimeMs));
+    return { stamp: `${n.mtimeNs}:${n.ino}/${c.mtimeNs}:${c.ino}`, newest };
+  }
+
+  /**
+   * The files of new/ and cur/ by base. What is not a plain file is left out and logged once. A message
+   * another session moves from new/ to cur/ while we read may be seen in both: the cur/ name wins.
+   */
+  private async list(fresh = false): Promise<Listing> {
+    const { stamp, newest } = await this.stamp();
+    if (!fresh && this.listing && this.listing.stamp === stamp && this.listedAt - newest > RACY_MS) return this.listing;
+    const listedAt = Date.now();
+    const files = new Map<string, FileEntry>();
+    for (const sub of ['new', 'cur'] as const) {
+      for (const entry of await readdir(join(this.path, sub), { withFileTypes: true })) {
+        const name = entry.name;
+        if (name.startsWith('.')) continue;
+        if (!entry.isFile()) {
+          reportOnce(this.log, join(this.path, sub, name), entry.isSymbolicLink() ? 'a symbolic link' : entry.isDirectory() ? 'a folder' : 'not a plain file');
+          continue;
+        }
+        // the base, as the uidlist has it: everything before the first ":" (",S=" and ",W=" included)
+        const colon = name.indexOf(':');
+        const base = colon < 0 ? name : name.slice(0, colon);
+        if (sub === 'new' && files.get(base)?.sub === 'cur') continue;
+        files.set(base, { sub, name, letters: parseMaildirName(name).flags });
+      }
+    }
+    this.listedAt = listedAt;
+    return (this.listing = { stamp, files });
+  }
+
+  /** Reads dovecot-keywords again if it changed. */
+  refreshKeywords(): void {
+    let mtime = 0;
+    try {
+      mtime = Math.floor(statSync(join(this.path, 'dovecot-keywords')).mtimeMs / 1000);
+    } catch {
+      // none
+    }
+    if (mtime !== this.keywordTable.mtime) this.keywordTable = readKeywords(this.path);
+  }
+
+  /**
+   * The folder now: files that have no UID yet get one (under the uidlist lock), then the messages with
+   * a file and a UID, oldest first.
+   */
+  async state(): Promise<FolderState> {
+    const listing = await this.list();
+    let uidlist = this.readUidlist();
+    if (uidlist === null || [...listing.files.keys()].some((base) => !uidlist!.byBase.has(base))) {
+      try {
+        await this.assignUids();
+      } catch (err) {
+        // Another server holds the uidlist for long: the messages that have UIDs are shown now, the
+        // others at a later sync.
+        if (!(err instanceof LockTimeoutError) || uidlist === null) throw err;
+        this.log?.warn({ path: this.path, err: err.message }, 'new messages get their UIDs later: the uidlist is locked');
+      }
+      uidlist = this.uidlist;
+    }
+    this.refreshKeywords();
+    return this.build();
+  }
+
+  // ---- giving UIDs -----------------------------------------------------------------------------
+
+  /** Runs `work` holding dovecot-uidlist.lock, with the uidlist re-read under it. */
+  async locked<T>(work: () => Promise<T> | T): Promise<T> {
+    const lock = await acquireDotlock(join(this.path, `${UIDLIST}.lock`), { timeoutMs: LOCK_TIMEOUT_MS, staleMs: LOCK_STALE_MS, guarded: join(this.path, UIDLIST) });
+    try {
+      this.readUidlist();
+      this.refreshKeywords();
+      return await work();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Gives UIDs to every file without one, in Dovecot's order, and writes them into the uidlist. */
+  private async assignUids(): Promise<void> {
+    await this.locked(async () => {
+      const listing = await this.list(true);
+      const known = this.uidlist?.byBase;
+      const missing = [...listing.files.entries()].filter(([base]) => !known?.has(base));
+      if (this.uidlist !== null && missing.length === 0) return;
+      const keys = missing.map(([base, entry]) => ({ ...arrivalKey(entry.name), base }));
+      keys.sort(compareArrival);
+      // A mailbox that gets its uidlist only now was served before this version, or by another agent:
+      // every message already there keeps the UIDL it had (its base name) in a P field, so clients that
+      // leave mail on the server download nothing again (an empty P means the base name, in Dovecot).
+      const firstTime = this.uidlist === null;
+      this.appendRecords(
+        keys.map((k) => {
+          // Postern's UIDL was the name's unique part (before any ",S=" field), or a hash of it
+          const uidl = uidlFor(parseMaildirName(k.base).base);
+          return { base: k.base, fields: firstTime ? [uidl === k.base ? 'P' : `P${uidl}`] : [] };
+        }),
+      );
+    });
+  }
+
+  /**
+   * Adds records for `entries` with the next UIDs (the caller holds the lock and re-read the uidlist);
+   * returns their UIDs. A missing uidlist is made, with a new UIDVALIDITY.
+   */
+  appendRecords(entries: readonly { base: string; fields: readonly string[] }[]): number[] {
+    const path = join(this.path, UIDLIST);
+    const current = this.uidlist;
+    let uid = current ? nextUid({ header: current.header, records: current.records }) : 1;
+    const records: UidlistRecord[] = entries.map((e) => ({ uid: uid++, base: e.base, fields: [...e.fields] }));
+    if (current && records.length === 0) return [];
+    if (current && current.consumed === current.size) {
+      // appended as whole lines, in one write: Dovecot reads on from where it stopped
+      const text = records.map(formatRecord).join('');
+      const fd = openSync(path, 'a');
+      try {
+        writeWhole(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      const grown = Buffer.byteLength(text);
+      current.size += grown;
+      current.consumed += grown;
+      for (const r of records) {
+        current.records.push(r);
+        current.byBase.set(r.base, r);
+      }
+    } else if (current) {
+      // the file ends in a line a crashed writer left half written: rewrite it whole, without it
+      this.writeWholeUidlist({ ...current.header, nextUidHint: Math.max(current.header.nextUidHint, uid) }, [...current.records, ...records]);
+      this.uidlist = null;
+      this.readUidlist();
+    } else {
+      const header: UidlistHeader = { uidValidity: nextUidValidity(this.root), nextUidHint: uid, guid: randomBytes(16).toString('hex'), extra: [] };
+      this.writeWholeUidlist(header, records);
+      this.readUidlist();
+    }
+    return records.map((r) => r.uid);
+  }
+
+  /** Writes the whole uidlist through dovecot-uidlist.tmp, renamed over it (the lock is held). */
+  private writeWholeUidlist(header: UidlistHeader, records: readonly UidlistRecord[]): void {
+    const path = join(this.path, UIDLIST);
+    const tmp = `${path}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeWhole(fd, formatUidlist({ header, records }));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  }
+
+  /** Makes the uidlist of an empty new mailbox (so that its UIDVALIDITY is fixed now, as Dovecot does). */
+  async create(): Promise<void> {
+    await this.locked(() => {
+      if (this.uidlist === null) this.appendRecords([]);
+    });
+  }
+
+  // ---- the messages ------------------------------------------------------------------------------
+
+  private async build(): Promise<FolderState> {
+    const uidlist = this.uidlist;
+    const listing = this.listing!;
+    const key = `${uidlist?.ino}:${uidlist?.size}|${listing.stamp}|${this.keywordTable.mtime}|${listing.files.size}`;
+    if (this.built && this.built.key === key) return this.built.state;
+    // infos of unchanged files are kept (cheap syncs of big mailboxes), unless the keyword names changed
+    const previous = this.built?.keywordsMtime === this.keywordTable.mtime ? this.built.infos : undefined;
+    const infos = new Map<string, MessageInfo>();
+    const messages: MessageInfo[] = [];
+    for (const record of uidlist?.records ?? []) {
+      if (uidlist!.byBase.get(record.base) !== record) continue; // an earlier duplicate
+      const file = listing.files.get(record.base);
+      if (!file) continue; // expunged
+      const old = previous?.get(record.base);
+      let info: MessageInfo;
+      if (old && old.uid === record.uid && (old as MaildirInfo).name === file.name) info = old;
+      else {
+        const p = field(record, 'P');
+        const info2: MaildirInfo = {
+          uid: record.uid,
+          key: record.base,
+          size: await this.sizeOf(record, file),
+          flags: flagsOf(file.letters, this.keywordTable),
+          ...(p === undefined ? {} : { popUidl: p === '' ? record.base : p }),
+          name: file.name,
+        };
+        info = info2;
+      }
+      infos.set(record.base, info);
+      messages.push(info);
+    }
+    if (this.sizes) await this.sizes.save(new Set(infos.keys()));
+    const state: FolderState = {
+      uidValidity: uidlist?.header.uidValidity ?? 0,
+      uidNext: uidlist ? nextUid({ header: uidlist.header, records: uidlist.records }) : 1,
+      messages,
+      byUid: new Map(messages.map((m) => [m.uid, m])),
+    };
+    this.built = { key, state, infos, keywordsMtime: this.keywordTable.mtime };
+    return state;
+  }
+
+  /** The CRLF size: W= in the name, or W in the record, or measured once and kept in postern-sizes.json. */
+  private async sizeOf(record: UidlistRecord, file: FileEntry): Promise<number> {
+    const inName = parseMaildirName(file.name).popSize;
+    if (inName !== undefined) return inName;
+    const w = field(record, 'W');
+    if (w !== undefined && /^\d+$/.test(w)) return Number(w);
+    this.sizes ??= await SizeCache.load(this.path);
+    return this.withFile(record.base, (path) => this.sizes!.sizeOf(record.base, path)).catch((err: unknown) => {
+      if (err instanceof MessageGoneError) return 0;
+      throw err;
+    });
+  }
+
+  /** Where the message with this base is, as far as this process knows (undefined: not seen). */
+  entry(base: string): FileEntry | undefined {
+    return this.listing?.files.get(base);
+  }
+
+  /** True while this process renames the message (a read then waits for the rename). */
+  renaming(base: string): Promise<void> | undefined {
+    return this.renames.get(base);
+  }
+
+  /**
+   * Runs `op` on the message's file, following renames by other sessions; MessageGoneError when it was
+   * removed, or replaced by a symbolic link (never followed).
+   */
+  async withFile<T>(base: string, op: (path: string) => Promise<T>): Promise<T> {
+    const pending = this.renames.get(base);
+    if (pending) await pending.catch(() => {});
+    let tried: FileEntry | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const e = this.entry(base) ?? (await this.list(true)).files.get(base);
+      if (!e || (tried && e.sub === tried.sub && e.name === tried.name)) throw new MessageGoneError();
+      tried = e;
+      try {
+        return await op(join(this.path, e.sub, e.name));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP') throw new MessageGoneError();
+        if (code !== 'ENOENT') throw err;
+        await this.list(true); // moved by someone: look again
+      }
+    }
+    throw new MessageGoneError();
+  }
+
+  /**
+   * Gives the message the flag letters `letters` by renaming it into cur/ (keeping its base). Renames of
+   * one message by this process run one after another.
+   */
+  setLetters(base: string, letters: string): Promise<void> {
+    const previous = this.renames.get(base);
+    const task = (async () => {
+      if (previous) await previous.catch(() => {});
+      await this.withFile(base, async (from) => {
+        const e = this.entry(base)!;
+        if (e.sub === 'cur' && e.letters === letters) return;
+        const name = `${base}:2,${letters}`;
+        await renameFile(from, join(this.path, 'cur', name));
+        this.listing?.files.set(base, { sub: 'cur', name, letters });
+      });
+    })();
+    this.renames.set(base, task);
+    const clear = () => {
+      if (this.renames.get(base) === task) this.renames.delete(base);
+    };
+    task.then(clear, clear);
+    return task;
+  }
+
+  /** Forgets a file this process removed. */
+  removed(base: string): void {
+    this.listing?.files.delete(base);
+  }
+
+  // ---- watching -------------------------------------------------------------------------------
+
+  /** Calls `changed` (debounced) when new/, cur/ or the uidlist change; returns the unsubscribe. */
+  watch(changed: () => void): () => void {
+    this.watching.add(changed);
+    if (this.watchers.length === 0) {
+      const fire = () => {
+        if (this.notifyTimer) return;
+        this.notifyTimer = setTimeout(() => {
+          this.notifyTimer = null;
+          for (const w of this.watching) w();
+        }, 100);
+      };
+      for (const dir of [join(this.path, 'new'), join(this.path, 'cur'), this.path]) {
+        try {
+          const w = watch(dir, { persistent: false }, fire);
+          w.on('error', () => {});
+          this.watchers.push(w);
+        } catch {
+          // a folder that cannot be watched is still synced by the caller
+        }
+      }
+    }
+    return () => {
+      this.watching.delete(changed);
+      if (this.watching.size === 0) {
+        for (const w of this.watchers) w.close();
+        this.watchers = [];
+      }
+    };
+  }
+}
+
+/** MessageInfo with the file name it was made from (to tell a renamed message). */
+interface MaildirInfo extends MessageInfo {
+  readonly name: string;
+}

@@ -1,0 +1,95 @@
+// dovecot-keywords: which keyword a letter a-z in a Maildir file name stands for, as Dovecot 2.3 keeps
+// it (src/lib-storage/index/maildir/maildir-keywords.c): one line "<index> <name>" per used slot 0-25,
+// letter a + index. It is written only while dovecot-uidlist.lock is held, through
+// dovecot-keywords.lock renamed over it, and its modification time (in whole seconds) must grow on
+// every change: that is the only way Dovecot notices one. A slot is never renumbered or reused.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { MailboxOperationError } from '../store/contract.js';
+
+const FILE = 'dovecot-keywords';
+export const KEYWORD_SLOTS = 26;
+
+export class KeywordTable {
+  constructor(
+    /** Slot index -> keyword name (undefined: free). */
+    readonly slots: readonly (string | undefined)[],
+    /** The file's modification time when read, in whole seconds (0: no file). */
+    readonly mtime: number,
+  ) {}
+
+  /** The keyword a letter stands for; a letter with no entry is "unknown-<index>", as Dovecot names it. */
+  nameOf(letter: string): string {
+    const index = letter.charCodeAt(0) - 97;
+    return this.slots[index] ?? `unknown-${index}`;
+  }
+
+  /** The letter of a keyword (names compare without case), or undefined when it has none yet. */
+  letterOf(name: string): string | undefined {
+    const lower = name.toLowerCase();
+    const index = this.slots.findIndex((s) => s !== undefined && s.toLowerCase() === lower);
+    return index < 0 ? undefined : String.fromCharCode(97 + index);
+  }
+}
+
+export function readKeywords(folder: string): KeywordTable {
+  let text: string;
+  let mtime = 0;
+  try {
+    text = readFileSync(join(folder, FILE), 'utf8');
+    mtime = Math.floor(statSync(join(folder, FILE)).mtimeMs / 1000);
+  } catch {
+    return new KeywordTable([], 0);
+  }
+  const slots: (string | undefined)[] = [];
+  for (const line of text.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space <= 0) continue;
+    const index = Number(line.slice(0, space));
+    const name = line.slice(space + 1);
+    if (!Number.isInteger(index) || index < 0 || index >= KEYWORD_SLOTS || name === '') continue;
+    slots[index] = name;
+  }
+  return new KeywordTable(slots, mtime);
+}
+
+/**
+ * Gives each of `names` a letter, adding the new ones in the lowest free slots. The caller holds
+ * dovecot-uidlist.lock and passes the table it read under it. Throws MailboxOperationError when the 26
+ * letters are used up.
+ */
+export function addKeywords(folder: string, table: KeywordTable, names: readonly string[]): KeywordTable {
+  const slots = [...table.slots];
+  let changed = false;
+  for (const name of names) {
+    const lower = name.toLowerCase();
+    if (slots.some((s) => s !== undefined && s.toLowerCase() === lower)) continue;
+    let free = 0;
+    while (free < KEYWORD_SLOTS && slots[free] !== undefined) free++;
+    if (free >= KEYWORD_SLOTS) throw new MailboxOperationError(`this mailbox has no room for more keywords (a Maildir holds ${KEYWORD_SLOTS})`);
+    slots[free] = name;
+    changed = true;
+  }
+  if (!changed) return table;
+  const lock = join(folder, `${FILE}.lock`);
+  try {
+    unlinkSync(lock); // the uidlist lock is ours: nobody else may be using this one
+  } catch {
+    // none there
+  }
+  const fd = openSync(lock, 'wx', 0o600);
+  try {
+    const text = slots.map((s, i) => (s === undefined ? '' : `${i} ${s}\n`)).join('');
+    writeSync(fd, text, 0, 'utf8');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const written = Math.floor(statSync(lock).mtimeMs / 1000);
+  if (written <= table.mtime) {
+    const t = new Date((table.mtime + 1) * 1000);
+    utimesSync(lock, t, t);
+  }
+  renameSync(lock, join(folder, FILE));
+  return new KeywordTable(slots, Math.max(written, table.mtime + 1));
+}

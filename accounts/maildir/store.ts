@@ -1,0 +1,282 @@
+// The embedded mail store (MailStore in ../store/contract.ts): each account's mailboxes in Maildir++
+// under its account folder, with Dovecot's own metadata in Dovecot's formats (dovecot-uidlist,
+// dovecot-keywords, dovecot-uidvalidity, subscriptions, dovecot-acl), so Dovecot and Postern can serve
+// one tree at the same time. INBOX is the Maildir root; "lists/info" is the folder ".lists.info", each
+// level in modified UTF-7 as Dovecot writes it.
+import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AccountAddress } from '../names.js';
+import { ALL_RIGHTS, type Grantee, rightsFromAcl } from '../rights.js';
+import {
+  type Acl,
+  type AppendedMessage,
+  type AppendOptions,
+  checkMailboxName,
+  DELIMITER,
+  isInbox,
+  type MailboxEntry,
+  MailboxNotFoundError,
+  MailboxOperationError,
+  type MailboxRef,
+  type MailboxView,
+  type MailStore,
+  normalizeFlag,
+  parentsOf,
+  type StagedMessage,
+} from '../store/contract.js';
+import { readAclFile, setRightsInFile } from './acl-file.js';
+import { MaildirFolder } from './folder.js';
+import { decodeMutf7, encodeMutf7 } from './mutf7.js';
+import { place, writeToTmp } from './place.js';
+import { checkRealFolders, MailboxLinkError, type StoreLog } from './real-folders.js';
+import { changeSubscription, readSubscriptions } from './subscriptions.js';
+import { MaildirView } from './view.js';
+
+/** Where accounts keep their mail (the account store knows). */
+export interface AccountFolders {
+  accountDir(a: AccountAddress): string;
+  maildir(a: AccountAddress): string;
+}
+
+export interface MaildirStoreOptions {
+  /** Where an ACL's "user=NAME" without a domain points. */
+  mainDomain: string;
+  /** Where odd entries left out of a mailbox, and other things for the operator, are reported. */
+  log?: StoreLog;
+}
+
+const SUBS = ['tmp', 'new', 'cur'] as const;
+/** Folders whose state is kept between sessions (a view keeps its own folder alive meanwhile). */
+const KEPT_FOLDERS = 64;
+
+export class MaildirStore implements MailStore {
+  private readonly folders = new Map<string, MaildirFolder>();
+
+  constructor(
+    private readonly accounts: AccountFolders,
+    private readonly options: MaildirStoreOptions,
+  ) {}
+
+  /** The folder path of a mailbox (the name checked; it may not exist). */
+  private pathOf(account: AccountAddress, mailbox: string): string {
+    const name = checkMailboxName(mailbox);
+    const root = this.accounts.maildir(account);
+    if (name === 'INBOX') return root;
+    return join(root, `.${name.split(DELIMITER).map(encodeMutf7).join('.')}`);
+  }
+
+  /** The folder path, checked to be real folders down from the account folder (no links). */
+  private realPath(account: AccountAddress, mailbox: string, subs: readonly string[] = []): string {
+    const path = this.pathOf(account, mailbox);
+    checkRealFolders(this.accounts.accountDir(account), path, subs);
+    return path;
+  }
+
+  private folder(account: AccountAddress, path: string): MaildirFolder {
+    let f = this.folders.get(path);
+    if (f) {
+      this.folders.delete(path); // most recently used last
+    } else {
+      f = new MaildirFolder(path, this.accounts.maildir(account), this.options.log);
+    }
+    this.folders.set(path, f);
+    if (this.folders.size > KEPT_FOLDERS) this.folders.delete(this.folders.keys().next().value!);
+    return f;
+  }
+
+  private forget(prefix: string): void {
+    for (const path of [...this.folders.keys()]) if (path === prefix || path.startsWith(`${prefix}.`)) this.folders.delete(path);
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      return (await stat(join(path, 'cur'))).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Makes a folder's tmp/, new/ and cur/ (INBOX is re-made if an operator removed it). */
+  private async make(account: AccountAddress, mailbox: string): Promise<string> {
+    const path = this.realPath(account, mailbox, SUBS);
+    const existed = await this.exists(path);
+    for (const sub of SUBS) await mkdir(join(path, sub), { recursive: true, mode: 0o700 });
+    if (!existed) {
+      if (!isInbox(mailbox)) await writeFile(join(path, 'maildirfolder'), '', { mode: 0o600 });
+      await this.folder(account, path).create();
+    }
+    return path;
+  }
+
+  async listMailboxes(account: AccountAddress): Promise<MailboxEntry[]> {
+    const root = this.accounts.maildir(account);
+    const names = new Map<string, boolean>(); // name -> has a folder of its own
+    let entries: import('node:fs').Dirent[] = [];
+    try {
+      entries = await readdir(root, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || !e.name.startsWith('.') || e.name === '.' || e.name === '..' || e.name.length < 2) continue;
+      let name: string;
+      try {
+        name = checkMailboxName(e.name.slice(1).split('.').map(decodeMutf7).join(DELIMITER));
+      } catch {
+        continue; // a folder no mailbox name stands for
+      }
+      if (name === 'INBOX' || !(await this.exists(join(root, e.name)))) continue;
+      names.set(name, true);
+      for (const parent of parentsOf(name)) if (!names.has(parent)) names.set(parent, false);
+    }
+    const all = [...names.keys()];
+    const sorted = all.sort();
+    const entry = (name: string, selectable: boolean): MailboxEntry => ({ name, selectable, hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)) });
+    return [entry('INBOX', true), ...sorted.map((n) => entry(n, names.get(n)!))];
+  }
+
+  async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
+    if (isInbox(mailbox)) return true; // made when first used
+    try {
+      return await this.exists(this.realPath(account, mailbox, ['cur']));
+    } catch (err) {
+      // a mailbox folder that is a link is no mailbox (and the operator is told)
+      if (!(err instanceof MailboxLinkError)) throw err;
+      this.options.log?.warn({ path: err.path }, err.message);
+      return false;
+    }
+  }
+
+  async createMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
+    const name = checkMailboxName(mailbox);
+    if (await this.hasMailbox(account, name)) return false;
+    for (const parent of parentsOf(name)) if (!(await this.hasMailbox(account, parent))) await this.make(account, parent);
+    await this.make(account, name);
+    return true;
+  }
+
+  async renameMailbox(account: AccountAddress, from: string, to: string): Promise<void> {
+    const source = checkMailboxName(from);
+    const target = checkMailboxName(to);
+    if (isInbox(target)) throw new MailboxOperationError('INBOX cannot be a new name');
+    if (!(await this.hasMailbox(account, source))) throw new MailboxNotFoundError(from);
+    if (await this.hasMailbox(account, target)) throw new MailboxOperationError(`${to} exists already`);
+    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(`${from} cannot be moved below itself`);
+    for (const parent of parentsOf(target)) if (!(await this.hasMailbox(account, parent))) await this.make(account, parent);
+    if (source === 'INBOX') {
+      // RFC 9051 section 6.3.6: INBOX's messages move into the new mailbox; INBOX stays, empty
+      await this.make(account, target);
+      const inbox = await this.open(account, 'INBOX');
+      await inbox.move(inbox.messages.map((m) => m.uid), { account, mailbox: target });
+      inbox.close();
+      return;
+    }
+    const root = this.accounts.maildir(account);
+    const sourcePath = this.realPath(account, source);
+    const targetPath = this.realPath(account, target);
+    const prefix = sourcePath.slice(root.length + 1); // ".lists"
+    for (const e of await readdir(root)) {
+      if (e !== prefix && !e.startsWith(`${prefix}.`)) continue;
+      await rename(join(root, e), join(root, targetPath.slice(root.length + 1) + e.slice(prefix.length)));
+    }
+    this.forget(sourcePath);
+  }
+
+  async deleteMailbox(account: AccountAddress, mailbox: string): Promise<void> {
+    const name = checkMailboxName(mailbox);
+    if (name === 'INBOX') throw new MailboxOperationError('INBOX cannot be deleted');
+    const path = this.realPath(account, name);
+    if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    if ((await this.listMailboxes(account)).some((m) => m.name.startsWith(`${name}${DELIMITER}`))) {
+      throw new MailboxOperationError(`${mailbox} has mailboxes below it; delete those first`);
+    }
+    // the messages go first (cur/ last), so a crash half way leaves a mailbox, never lost mail elsewhere
+    await rm(path, { recursive: true, force: true });
+    this.forget(path);
+  }
+
+  async subscriptions(account: AccountAddress): Promise<string[]> {
+    return (await readSubscriptions(this.accounts.maildir(account))).sort();
+  }
+
+  async subscribe(account: AccountAddress, mailbox: string): Promise<void> {
+    await changeSubscription(this.accounts.maildir(account), checkMailboxName(mailbox), true);
+  }
+
+  async unsubscribe(account: AccountAddress, mailbox: string): Promise<void> {
+    await changeSubscription(this.accounts.maildir(account), checkMailboxName(mailbox), false);
+  }
+
+  private async existingPath(account: AccountAddress, mailbox: string): Promise<string> {
+    const path = this.realPath(account, mailbox);
+    if (!isInbox(mailbox) && !(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    return path;
+  }
+
+  async acl(owner: AccountAddress, mailbox: string): Promise<Acl> {
+    return readAclFile(await this.existingPath(owner, mailbox));
+  }
+
+  async setRights(owner: AccountAddress, mailbox: string, grantee: Grantee, rights: string): Promise<Acl> {
+    return setRightsInFile(await this.existingPath(owner, mailbox), grantee, rights);
+  }
+
+  async rights(owner: AccountAddress, mailbox: string, user: AccountAddress): Promise<string> {
+    if (owner.name === user.name && owner.domain === user.domain) return ALL_RIGHTS;
+    return rightsFromAcl(await readAclFile(await this.existingPath(owner, mailbox)), user, this.options.mainDomain);
+  }
+
+  async append(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options: AppendOptions = {}): Promise<StagedMessage> {
+    const path = isInbox(mailbox) ? await this.make(account, 'INBOX') : this.realPath(account, mailbox, ['tmp', 'new', 'cur']);
+    if (!isInbox(mailbox) && !(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    const flags = new Set((options.flags ?? []).map(normalizeFlag));
+    const written = await writeToTmp(path, input, options);
+    const folder = this.folder(account, path);
+    let done = false;
+    return {
+      async commit(): Promise<AppendedMessage> {
+        if (done) throw new Error('the message was committed or aborted already');
+        done = true;
+        try {
+          const { uids, uidValidity } = await place(folder, [{ written, flags, internalDate: options.internalDate }]);
+          return { uid: uids[0], uidValidity, key: written.base, storedSize: written.size, size: written.crlfSize! };
+        } catch (err) {
+          await unlink(written.tmp).catch(() => {});
+          throw err;
+        }
+      },
+      async abort(): Promise<void> {
+        done = true;
+        await unlink(written.tmp).catch(() => {});
+      },
+    };
+  }
+
+  async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage> {
+    return (await this.append(account, mailbox, input, options)).commit();
+  }
+
+  async open(account: AccountAddress, mailbox: string): Promise<MailboxView> {
+    let path: string;
+    if (isInbox(mailbox)) {
+      path = this.realPath(account, 'INBOX');
+      if (!(await this.exists(path))) await this.make(account, 'INBOX'); // re-made if an operator removed it
+    } else {
+      path = this.realPath(account, mailbox);
+      if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    }
+    const folder = this.folder(account, path);
+    return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to));
+  }
+
+  /** The folder a copy or move goes to (it must exist). */
+  private async folderFor(to: MailboxRef): Promise<MaildirFolder> {
+    const path = isInbox(to.mailbox) ? await this.make(to.account, 'INBOX') : this.realPath(to.account, to.mailbox, ['tmp', 'new', 'cur']);
+    if (!(await this.exists(path))) throw new MailboxNotFoundError(to.mailbox);
+    return this.folder(to.account, path);
+  }
+
+  async removeAccount(account: AccountAddress): Promise<void> {
+    this.forget(this.accounts.maildir(account));
+  }
+}
