@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { AccountStoreError } from '../accounts/account-store.js';
 import { Bulletins } from '../submission/bulletins.js';
 import { formatAddress } from '../accounts/names.js';
+import { bulletinDir } from '../modules/pop/config.js';
 import { openContext, parseAccount } from './context.js';
 import { CliError, EXIT, withExitCodes } from './exit.js';
 import { readStdinText } from './stdin.js';
@@ -50,8 +51,8 @@ export function accountCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config, { create: true });
         const address = parseAccount(ctx, name);
         // popper: a new user starts at the current bulletin, so never gets old ones
-        const bulletinDir = ctx.config.pop.bulletinDir;
-        const mark = bulletinDir ? await new Bulletins(bulletinDir, ctx.accounts, ctx.store).highest() : null;
+        const bulletins = bulletinDir(ctx.config);
+        const mark = bulletins ? await new Bulletins(bulletins, ctx.accounts, ctx.store).highest() : null;
         await ctx.accounts.add(address, password, opts.apopSecret ?? null, mark);
         process.stdout.write(`account ${formatAddress(address)} created in the ${ctx.where}\n`);
       }),
@@ -130,10 +131,13 @@ export function accountCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const address = parseAccount(ctx, name);
         if (!(await ctx.accounts.exists(address))) throw new CliError(`no account ${formatAddress(address)}`, EXIT.failure);
-        const inbox = await ctx.store.openMailbox(address, 'INBOX');
-        if (inbox.count > 0 && !opts.force) {
-          throw new CliError(`${formatAddress(address)} still has ${inbox.count} messages in its INBOX; add --force to remove the account and its mail`, EXIT.failure);
+        const inbox = await ctx.store.open(address, 'INBOX');
+        const count = inbox.messages.length;
+        inbox.close();
+        if (count > 0 && !opts.force) {
+          throw new CliError(`${formatAddress(address)} still has ${count} messages in its INBOX; add --force to remove the account and its mail`, EXIT.failure);
         }
+        await ctx.store.removeAccount(address);
         await ctx.accounts.remove(address);
         process.stdout.write(`account ${formatAddress(address)} removed from the ${ctx.where}\n`);
       }),

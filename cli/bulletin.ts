@@ -2,6 +2,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Bulletins } from '../submission/bulletins.js';
+import { bulletinDir } from '../modules/pop/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 
@@ -13,7 +14,7 @@ export function bulletinCommands(program: Command): void {
     .description('add a bulletin; every account gets it at its next sign-in, accounts created later do not')
     .action(async (file: string, _o: unknown, cmd: Command) => {
       const ctx = await openContext(cmd.optsWithGlobals().config);
-      const dir = ctx.config.pop.bulletinDir;
+      const dir = bulletinDir(ctx.config);
       if (!dir) throw new CliError('bulletins are off: set pop.bulletinDir in the config to a folder', EXIT.config);
       let text: Buffer;
       try {

@@ -4,11 +4,12 @@
 // empty data folder that no server reads.
 import { mkdir, stat } from 'node:fs/promises';
 import { AccountStore } from '../accounts/account-store.js';
-import { MaildirStore } from '../accounts/maildir/maildir-store.js';
+import { MaildirStore } from '../accounts/maildir/store.js';
 import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.js';
 import { Router } from '../accounts/router.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../modules/kernel/config.js';
 import { CliError, EXIT } from './exit.js';
+import { moduleRegistry } from './modules.js';
 
 export interface CliContext {
   config: LoadedConfig;
@@ -33,7 +34,7 @@ export async function openContext(configFile: string | undefined, options: Conte
   let config: LoadedConfig;
   let domains: LocalDomains;
   try {
-    config = await loadConfig(configFile);
+    config = await loadConfig(configFile, moduleRegistry().sections());
     domains = new LocalDomains(config.mainDomain, config.domains);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof NameError) throw new CliError(`config error: ${err.message}`, EXIT.config);
@@ -52,7 +53,7 @@ export async function openContext(configFile: string | undefined, options: Conte
   }
   const accounts = new AccountStore(config.dataDir, domains);
   const log = { warn: (details: Record<string, unknown>, message: string) => process.stderr.write(`postern: ${message}: ${String(details.path ?? '')}\n`) };
-  return { config, accounts, store: new MaildirStore(accounts, log), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
+  return { config, accounts, store: new MaildirStore(accounts, { mainDomain: config.mainDomain, log }), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
 }
 
 /** Parses NAME[@DOMAIN] given on the command line; a bad one is a usage error. */

@@ -1,8 +1,7 @@
 // postern deliver ADDRESS [--mailbox M]: a local delivery agent for an MTA (like dovecot-lda).
 // Exit codes follow sysexits so the MTA knows to bounce (67) or to retry later (75).
 import type { Command } from 'commander';
-import { MailboxNameError } from '../accounts/mail-store.js';
-import { EmptyMessageError } from '../accounts/maildir/deliver.js';
+import { EmptyMessageError, MailboxNameError } from '../accounts/store/contract.js';
 import { formatAddress, NameError } from '../accounts/names.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
@@ -26,7 +25,7 @@ export function deliverCommand(program: Command): void {
       if (!routed) throw new CliError(`${addressArg}: no such account or route in the ${ctx.where}`, EXIT.noUser);
       const address = routed.account;
       // Direct Mailbox Addressing: a routed address leaves its local part in X-Real-To.
-      const extraHeader = routed.localPart === null ? undefined : `${ctx.config.pop.realToHeader}: ${routed.localPart}@${addressArg.includes('@') ? addressArg.slice(addressArg.lastIndexOf('@') + 1).toLowerCase() : ctx.config.mainDomain}`;
+      const extraHeader = routed.localPart === null ? undefined : `${ctx.config.realToHeader}: ${routed.localPart}@${addressArg.includes('@') ? addressArg.slice(addressArg.lastIndexOf('@') + 1).toLowerCase() : ctx.config.mainDomain}`;
       let mailbox = opts.mailbox;
       try {
         if (!(await ctx.store.hasMailbox(address, mailbox).catch((err: unknown) => {
@@ -41,7 +40,7 @@ export function deliverCommand(program: Command): void {
         throw err;
       }
       try {
-        await ctx.store.deliver(address, mailbox, process.stdin as AsyncIterable<Buffer>, extraHeader);
+        await ctx.store.deliver(address, mailbox, process.stdin as AsyncIterable<Buffer>, { extraHeader, dropMboxFromLine: true });
       } catch (err) {
         if (err instanceof EmptyMessageError) throw new CliError('no message on standard input', EXIT.dataErr);
         const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;

@@ -1,7 +1,7 @@
 // postern mailbox create | list | acl, and postern route add | remove | list
 import type { Command } from 'commander';
-import { AclError, checkRights, readAcl, setRights, type Grantee } from '../accounts/acl.js';
-import { MailboxNameError } from '../accounts/mail-store.js';
+import { AclError, type Grantee, normalizeRights } from '../accounts/rights.js';
+import { MailboxNameError } from '../accounts/store/contract.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import { RouteError } from '../accounts/router.js';
 import { type CliContext, openContext, parseAccount } from './context.js';
@@ -48,7 +48,7 @@ export function mailboxCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const owner = await mailboxOwner(ctx, account, false);
         process.stderr.write(`postern: mailboxes of ${formatAddress(owner)} in the ${ctx.where}\n`);
-        for (const name of await ctx.store.listMailboxes(owner)) process.stdout.write(`${name}\n`);
+        for (const m of await ctx.store.listMailboxes(owner)) if (m.selectable) process.stdout.write(`${m.name}\n`);
       }),
     );
 
@@ -64,14 +64,13 @@ export function mailboxCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const owner = await mailboxOwner(ctx, account, false);
         if (!(await ctx.store.hasMailbox(owner, name))) throw new CliError(`${formatAddress(owner)} has no mailbox ${name}`, EXIT.failure);
-        const folder = ctx.store.folder(owner, name);
         let acl;
-        if (grantee === undefined) acl = await readAcl(folder);
+        if (grantee === undefined) acl = await ctx.store.acl(owner, name);
         else {
           if (rights === undefined) throw new CliError('give the rights too, e.g. "lrs", or "none" to remove them', EXIT.usage);
           const who: Grantee = grantee === 'anyone' || grantee === 'authenticated' ? grantee : { user: parseAccount(ctx, grantee) };
           if (typeof who !== 'string' && !(await ctx.accounts.exists(who.user))) throw new CliError(`no account ${formatAddress(who.user)}`, EXIT.failure);
-          acl = await setRights(folder, who, checkRights(rights));
+          acl = await ctx.store.setRights(owner, name, who, normalizeRights(rights));
         }
         process.stderr.write(`postern: rights on ${name} of ${formatAddress(owner)} in the ${ctx.where}\n`);
         for (const [who, r] of acl) process.stdout.write(`${who} ${r}\n`);

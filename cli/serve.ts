@@ -3,13 +3,12 @@ import type { Command } from 'commander';
 import { Kernel } from '../modules/kernel/kernel.js';
 import { stdoutDestination } from '../modules/kernel/log-destination.js';
 import { createLogger } from '../modules/kernel/logger.js';
-import { ModuleRegistry } from '../modules/kernel/registry.js';
-import { PopModule } from '../modules/pop/pop-module.js';
 import { ListenError } from '../listeners/listener.js';
 import { CertificateError } from '../certs/tls-provider.js';
 import { ConfigError, loadConfig } from '../modules/kernel/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
+import { moduleRegistry } from './modules.js';
 
 /** After the shutdown deadline, the seconds a stop may still take (sessions cut, QUITs finishing) before the process exits anyway. */
 const STOP_GRACE_SECONDS = 5;
@@ -25,11 +24,12 @@ export function serveCommand(program: Command): void {
         throw new CliError(`--port-offset: "${opts.portOffset}" is not a whole number 0-65000`, EXIT.usage);
       }
       const { config } = await openContext(cmd.optsWithGlobals().config, { create: true });
+      const registry = moduleRegistry();
       const output = stdoutDestination(config.log.format);
       const logger = createLogger(config.log.level, output);
       let kernel: Kernel;
       try {
-        kernel = new Kernel(config, logger, new ModuleRegistry().register(new PopModule()), { portOffset });
+        kernel = new Kernel(config, logger, registry, { portOffset });
         await kernel.start();
       } catch (err) {
         if (err instanceof ListenError) throw new CliError(err.message, EXIT.unavailable);
@@ -45,7 +45,7 @@ export function serveCommand(program: Command): void {
       process.on('SIGHUP', () => {
         reloading = reloading.then(async () => {
           try {
-            const next = await loadConfig(config.file ?? undefined);
+            const next = await loadConfig(config.file ?? undefined, registry.sections());
             const failed = await kernel.reload(next);
             const read = { config: next.file ?? '(embedded default)', dataDir: next.dataDir };
             if (failed.length === 0) logger.info(read, 'reloaded the config and certificates');

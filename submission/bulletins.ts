@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AccountRecord, AccountStore } from '../accounts/account-store.js';
 import { writeFileAtomic } from '../accounts/atomic-file.js';
-import type { MailStore } from '../accounts/mail-store.js';
+import type { MailStore } from '../accounts/store/contract.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import { RawMessage } from './message-header.js';
 
@@ -107,8 +107,9 @@ export class Bulletins {
     message.set('To', formatAddress(account));
     message.remove('Status');
     const data = message.toBuffer();
+    // a bulletin file may start with an mbox "From " line, as popper's do
     await this.store.deliver(account, 'INBOX', (async function* () {
       yield data;
-    })());
+    })(), { dropMboxFromLine: true });
   }
 }

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { simpleParser, type AddressObject, type EmailAddress } from 'mailparser';
 import type { AccountStore } from '../accounts/account-store.js';
-import type { MailStore, StagedDelivery } from '../accounts/mail-store.js';
+import type { MailStore, StagedMessage } from '../accounts/store/contract.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import type { Router } from '../accounts/router.js';
 import { RawMessage, rfc5322Date } from './message-header.js';
@@ -150,13 +150,13 @@ export class Submitter {
       throw new SubmissionError(`Remote recipients (${remote.join(', ')}) cannot be reached: no relay is configured (submission.relay)`);
     }
 
-    const staged: StagedDelivery[] = [];
+    const staged: StagedMessage[] = [];
     try {
       for (const l of local) {
         const extra = l.localPart === null ? undefined : `${settings.realToHeader}: ${l.recipient}`;
-        staged.push(await store.stage(l.account, 'INBOX', (async function* () {
+        staged.push(await store.append(l.account, 'INBOX', (async function* () {
           yield out;
-        })(), extra));
+        })(), { extraHeader: extra }));
       }
       if (remote.length > 0) {
         const result = await relay!.send(from, remote, out);

@@ -99,7 +99,7 @@ print(json.dumps(out))`,
   });
 
   it('mailbox list shows the Maildir++ folders as nested names', async () => {
-    expect(await ok(['mailbox', 'list', 'jsmith@client1.com'])).toBe('INBOX\nlists/info\n');
+    expect(await ok(['mailbox', 'list', 'jsmith@client1.com'])).toBe('INBOX\nlists\nlists/info\n'); // the level above is made too (RFC 9051 6.3.4)
     expect(existsSync(join(maildir('client1.com', 'jsmith'), '.lists.info', 'maildirfolder'))).toBe(true);
   });
 });

@@ -28,7 +28,7 @@ describe('Maildir written by others', () => {
     expect(await c.lines()).toEqual(['1 26', '2 20']);
     c.close();
     const cache = JSON.parse(await readFile(join(maildir, 'postern-sizes.json'), 'utf8'));
-    expect(cache).toEqual({ '1700000000.M1P1.otherhost': 26, '1700000001.M2P2.otherhost': 20 });
+    expect(cache).toEqual({ '1700000000.M1P1.otherhost': 26, '1700000001.M2P2.otherhost,S=20': 20 });
   });
 
   it('keeps UIDLs stable across sessions and flag renames, and keeps other agents\' flags when setting Seen', async () => {

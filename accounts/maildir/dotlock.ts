@@ -61,9 +61,13 @@ function tryCreate(path: string): boolean {
   }
   try {
     writeSync(fd, `${process.pid}:${HOST}`);
-  } finally {
+  } catch (err) {
+    // a full disk: no lock without its content (an empty one would look stale only after minutes)
     closeSync(fd);
+    unlinkSync(path);
+    throw err;
   }
+  closeSync(fd);
   return true;
 }
 

@@ -98,6 +98,8 @@ export class MaildirFolder {
   private watchers: FSWatcher[] = [];
   private readonly watching = new Set<() => void>();
   private notifyTimer: NodeJS.Timeout | null = null;
+  /** The end of the last turn at the uidlist lock taken by this process. */
+  private lockTurn: Promise<void> = Promise.resolve();
 
   constructor(
     /** The folder: the Maildir root for INBOX, root/.Name for the others. */
@@ -226,10 +228,13 @@ export class MaildirFolder {
       try {
         await this.assignUids();
       } catch (err) {
-        // Another server holds the uidlist for long: the messages that have UIDs are shown now, the
-        // others at a later sync.
-        if (!(err instanceof LockTimeoutError) || uidlist === null) throw err;
-        this.log?.warn({ path: this.path, err: err.message }, 'new messages get their UIDs later: the uidlist is locked');
+        // Another server holds the uidlist for long, or the disk is full: the messages that have UIDs
+        // are shown now, the others once their UIDs can be written (nothing is lost meanwhile, and the
+        // user can still sign in to read and delete mail on a full disk).
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        const writeFault = ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'].includes(code);
+        if (!writeFault && (!(err instanceof LockTimeoutError) || uidlist === null)) throw err;
+        this.log?.warn({ path: this.path, err: (err as Error).message }, 'new messages are shown once their UIDs can be written');
       }
       uidlist = this.uidlist;
     }
@@ -239,16 +244,26 @@ export class MaildirFolder {
 
   // ---- giving UIDs -----------------------------------------------------------------------------
 
-  /** Runs `work` holding dovecot-uidlist.lock, with the uidlist re-read under it. */
-  async locked<T>(work: () => Promise<T> | T): Promise<T> {
-    const lock = await acquireDotlock(join(this.path, `${UIDLIST}.lock`), { timeoutMs: LOCK_TIMEOUT_MS, staleMs: LOCK_STALE_MS, guarded: join(this.path, UIDLIST) });
-    try {
-      this.readUidlist();
-      this.refreshKeywords();
-      return await work();
-    } finally {
-      lock.release();
-    }
+  /**
+   * Runs `work` holding dovecot-uidlist.lock, with the uidlist re-read under it. Sessions of this
+   * process take turns here first, so they never poll the lock file for each other.
+   */
+  locked<T>(work: () => Promise<T> | T): Promise<T> {
+    const turn = this.lockTurn.then(async () => {
+      const lock = await acquireDotlock(join(this.path, `${UIDLIST}.lock`), { timeoutMs: LOCK_TIMEOUT_MS, staleMs: LOCK_STALE_MS, guarded: join(this.path, UIDLIST) });
+      try {
+        this.readUidlist();
+        this.refreshKeywords();
+        return await work();
+      } finally {
+        lock.release();
+      }
+    });
+    this.lockTurn = turn.then(
+      () => {},
+      () => {},
+    );
+    return turn;
   }
 
   /** Gives UIDs to every file without one, in Dovecot's order, and writes them into the uidlist. */
@@ -409,6 +424,11 @@ export class MaildirFolder {
   async withFile<T>(base: string, op: (path: string) => Promise<T>): Promise<T> {
     const pending = this.renames.get(base);
     if (pending) await pending.catch(() => {});
+    return this.atCurrentPath(base, op);
+  }
+
+  /** withFile without waiting for this process's renames (a rename itself runs through it). */
+  private async atCurrentPath<T>(base: string, op: (path: string) => Promise<T>): Promise<T> {
     let tried: FileEntry | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       const e = this.entry(base) ?? (await this.list(true)).files.get(base);
@@ -434,7 +454,7 @@ export class MaildirFolder {
     const previous = this.renames.get(base);
     const task = (async () => {
       if (previous) await previous.catch(() => {});
-      await this.withFile(base, async (from) => {
+      await this.atCurrentPath(base, async (from) => {
         const e = this.entry(base)!;
         if (e.sub === 'cur' && e.letters === letters) return;
         const name = `${base}:2,${letters}`;

@@ -139,7 +139,19 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
     }
     await syncDir(join(folder.path, 'new'));
     await syncDir(join(folder.path, 'cur'));
-    const uids = folder.appendRecords(placed);
+    let uids: number[];
+    try {
+      uids = folder.appendRecords(placed);
+    } catch (err) {
+      // The UIDs could not be written (a full disk): the messages are taken back, so that the sender,
+      // told it failed, does not see them twice when it tries again.
+      for (const [i, item] of items.entries()) {
+        const letters = lettersOf(item.flags, keywords);
+        const target = letters === '' ? join(folder.path, 'new', item.written.base) : join(folder.path, 'cur', `${item.written.base}:2,${letters}`);
+        if (i < placed.length) await unlink(target).catch(() => {});
+      }
+      throw err;
+    }
     return { uids, uidValidity: folder.uidValidity };
   });
 }

@@ -6,7 +6,7 @@
 // (dataDir itself, dataDir/accounts, a domain folder) are the operator's and are followed.
 import { constants, lstatSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { UnsafeMailboxError } from '../mail-store.js';
+import { UnsafeMailboxError } from '../store/contract.js';
 
 /** Flags for opening a message file: read only, and never through a symbolic link. */
 export const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;

@@ -8,9 +8,9 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { CertificateSettings } from '../../certs/tls-provider.js';
 
-const seconds = (what: string) =>
+export const seconds = (what: string) =>
   z.number({ error: `expected a number of seconds (${what})` }).positive({ error: `expected a number of seconds greater than 0 (${what})` });
-const count = (what: string, min: number, max: number) =>
+export const count = (what: string, min: number, max: number) =>
   z.number({ error: `expected a whole number ${min}-${max} (${what})` }).int({ error: `expected a whole number ${min}-${max} (${what})` }).min(min, { error: `expected a whole number ${min}-${max} (${what})` }).max(max, { error: `expected a whole number ${min}-${max} (${what})` });
 
 const listenerSchema = z.strictObject({
@@ -26,7 +26,13 @@ const listenerSchema = z.strictObject({
   tls: z.enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' }).default('none'),
 });
 
-export const configSchema = z.strictObject({
+/** A module's own config section ("pop:"), with its schema: the kernel composes them, never reads them. */
+export interface ConfigSection {
+  readonly key: string;
+  readonly schema: z.ZodType;
+}
+
+const baseShape = {
   /** Where accounts and mail live; relative to the config file's folder (or the working directory without one). */
   dataDir: z.string({ error: 'expected a folder path' }).default('./data'),
   /** Accounts named without @domain live in this domain. */
@@ -40,6 +46,8 @@ export const configSchema = z.strictObject({
       { name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none' },
       { name: 'pop3s', module: 'pop', address: '::', port: 995, tls: 'implicit' },
     ]),
+  /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
+  realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),
   /** The server certificate; without cert and key, a self-signed one is generated into dataDir/certs/. */
   tls: z
     .strictObject({
@@ -51,62 +59,6 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** How long SIGTERM lets open sessions finish before they are cut (seconds). */
   shutdownTimeout: seconds('how long sessions may finish after SIGTERM').default(10),
-  pop: z
-    .strictObject({
-      /** Close a session idle this long (seconds). RFC 1939 section 3 asks for at least 600. */
-      idleTimeout: seconds('idle time before a session is closed').default(600),
-      /** Seconds a connection may take to sign in before it is closed (Dovecot: 3 minutes). */
-      loginTimeout: seconds('time to sign in').default(60),
-      /** Seconds a command line may take to arrive once it has begun (a client trickling bytes is cut). */
-      commandTimeout: seconds('time to send one command line').default(30),
-      /** Most connections at once that have not signed in; past it the oldest waiting one is closed. */
-      maxUnauthenticated: count('connections not signed in', 1, 1_000_000).default(100),
-      /** Most connections at once from one address that have not signed in; past it that address's oldest is closed. */
-      maxUnauthenticatedPerAddress: count('connections not signed in from one address', 1, 1_000_000).default(10),
-      /** Failed sign-ins before the connection is closed (OpenVMS: 2). */
-      maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(2),
-      /** false turns USER/PASS off (OpenVMS TCPIP$POP_DISUSERPASS). */
-      userPass: z.boolean({ error: 'expected true or false' }).default(true),
-      /** Longest command line accepted, in octets (RFC 2449 keeps clients within 255). */
-      maxLineLength: count('octets in a command line', 255, 65536).default(1024),
-      /** Bad commands in a row before the connection is closed. */
-      maxBadCommands: count('bad commands in a row', 1, 1000).default(10),
-      /** Most POP connections at once (CommuniGate "Maximum Number of Channels"); more are refused. */
-      maxChannels: count('simultaneous connections', 1, 1_000_000).default(200),
-      /** Most POP connections at once from one client address. */
-      maxChannelsPerAddress: count('simultaneous connections from one address', 1, 1_000_000).default(20),
-      /** Where passwords may travel unencrypted (USER/PASS, AUTH PLAIN and LOGIN). */
-      cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
-      /** SASL mechanisms offered by AUTH (RFC 5034). CRAM-MD5 checks the account's shared secret (--apop-secret). */
-      saslMechanisms: z
-        .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), { error: 'expected a list such as [PLAIN, LOGIN]' })
-        .default(['PLAIN', 'LOGIN']),
-      /**
-       * Seconds a failed sign-in takes at least, counted from the client's last line, whatever the reason
-       * (unknown name, wrong password, wrong APOP or CRAM-MD5 digest): the answer's timing tells nothing.
-       */
-      authFailureTime: z.number({ error: 'expected a number of seconds' }).min(0.01, { error: 'expected a number of seconds, at least 0.01' }).max(10, { error: 'expected a number of seconds, at most 10' }).default(0.2),
-      /** Seconds of delay added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
-      authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
-      /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
-      realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),
-      /** Most messages shown per session, oldest first (OpenVMS TCPIP$POP_MESSAGE_MAXIMUM); 0 = all. */
-      messageMaximum: count('messages per session (0 = all)', 0, 10_000_000).default(0),
-      /** popper -b: folder of numbered bulletin files delivered to every account once; null = off. */
-      bulletinDir: z.string({ error: 'expected a folder path' }).nullable().default(null),
-      /** What QUIT does with deleted messages: expunge, flag (Maildir T flag; POP hides them, IMAP sees them) or move:FOLDER. */
-      deleteAction: z
-        .string()
-        .regex(/^(expunge|flag|move:[^/\\.\x00-\x1f][^\x00-\x1f]{0,199})$/, { error: 'expected expunge, flag, or move:FOLDER (for example move:Trash)' })
-        .default('expunge'),
-      /** Where QUIT moves messages retrieved but not deleted (OpenVMS MAIL folder); null = leave them. */
-      moveReadTo: z.string({ error: 'expected a mailbox name, like Read' }).nullable().default(null),
-      /** OpenVMS TCPIP$POP_SEND_ID_HEADERS: add X-POP3-Server and X-POP3-ID to what RETR and TOP send. */
-      idHeaders: z.boolean({ error: 'expected true or false' }).default(false),
-      /** Seconds of the first wait when a client stops reading; doubled four times (2, 4, 8, 16, 32), then the connection is dropped. */
-      blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
-    })
-    .prefault({}),
   /** Recent successful password checks kept in memory (never the password), like Dovecot's auth cache. */
   authCache: z
     .strictObject({
@@ -158,9 +110,16 @@ export const configSchema = z.strictObject({
     })
     .nullable()
     .default(null),
-});
+};
 
-export type Config = z.infer<typeof configSchema>;
+const baseSchema = z.strictObject(baseShape);
+
+/** The whole schema: the kernel's keys and the modules' sections. */
+export function composeSchema(sections: readonly ConfigSection[]): z.ZodObject {
+  return z.strictObject({ ...baseShape, ...Object.fromEntries(sections.map((s) => [s.key, s.schema])) });
+}
+
+export type Config = z.infer<typeof baseSchema>;
 
 /** The certificate's settings, as certs/ takes them. */
 export function certificateSettings(config: LoadedConfig): CertificateSettings {
@@ -172,6 +131,10 @@ export type ListenerConfig = z.infer<typeof listenerSchema>;
 export interface LoadedConfig extends Config {
   /** The file it was read from, or null for the embedded default. */
   file: string | null;
+  /** Where relative paths in it are taken from: the file's folder (the working directory without one). */
+  baseDir: string;
+  /** The modules' sections, validated by their schemas ("pop" -> what the pop schema made of it). */
+  sections: Readonly<Record<string, unknown>>;
 }
 
 /** A config problem for the operator; the message names the file and the key. */
@@ -183,7 +146,7 @@ export const DEFAULT_CONFIG_FILE = 'postern.yaml';
  * Reads and validates the config. Without `file`, ./postern.yaml is used when present, otherwise the
  * embedded default. Relative paths in the file are taken from the file's folder.
  */
-export async function loadConfig(file?: string): Promise<LoadedConfig> {
+export async function loadConfig(file: string | undefined, sections: readonly ConfigSection[]): Promise<LoadedConfig> {
   let path: string | null = null;
   if (file !== undefined) path = resolve(file);
   else if (existsSync(DEFAULT_CONFIG_FILE)) path = resolve(DEFAULT_CONFIG_FILE);
@@ -198,7 +161,7 @@ export async function loadConfig(file?: string): Promise<LoadedConfig> {
     }
     raw = parseYaml(text, path);
   }
-  return validateConfig(raw, path);
+  return validateConfig(raw, path, sections);
 }
 
 function parseYaml(text: string, path: string): unknown {
@@ -212,21 +175,27 @@ function parseYaml(text: string, path: string): unknown {
 }
 
 /** Validates an already-parsed config object (from YAML or from a test). */
-export function validateConfig(raw: unknown, path: string | null): LoadedConfig {
+export function validateConfig(raw: unknown, path: string | null, sections: readonly ConfigSection[]): LoadedConfig {
   const where = path ?? 'config';
-  const result = configSchema.safeParse(raw);
+  const schema = composeSchema(sections);
+  const result = schema.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => describeIssue(issue, where));
+    const lines = result.error.issues.map((issue) => describeIssue(issue, where, schema));
     throw new ConfigError(lines.join('\n'));
   }
-  const config = result.data;
+  const parsed = result.data as Record<string, unknown>;
+  const own: Record<string, unknown> = {};
+  for (const s of sections) {
+    own[s.key] = parsed[s.key];
+    delete parsed[s.key];
+  }
+  const config = parsed as Config;
   const base = path ? dirname(path) : process.cwd();
   config.dataDir = resolve(base, config.dataDir);
 
   if (Boolean(config.tls.cert) !== Boolean(config.tls.key)) {
     throw new ConfigError(`${where}: tls: give both tls.cert and tls.key, or neither (then a self-signed certificate is generated)`);
   }
-  if (config.pop.bulletinDir) config.pop.bulletinDir = resolve(base, config.pop.bulletinDir);
   if (config.log.trace) config.log.trace = resolve(base, config.log.trace);
   if (config.tls.cert) config.tls.cert = resolve(base, config.tls.cert);
   if (config.tls.key) config.tls.key = resolve(base, config.tls.key);
@@ -236,17 +205,17 @@ export function validateConfig(raw: unknown, path: string | null): LoadedConfig 
     if (seen.has(l.name)) throw new ConfigError(`${where}: listeners[${i}].name: "${l.name}" is used by listeners[${seen.get(l.name)}] too; give each listener its own name`);
     seen.set(l.name, i);
   });
-  return { ...config, file: path };
+  return { ...config, file: path, baseDir: base, sections: own };
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 }
 
-function describeIssue(issue: z.core.$ZodIssue, where: string): string {
+function describeIssue(issue: z.core.$ZodIssue, where: string, schema: z.ZodObject): string {
   const at = keyPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    const known = knownKeys(issue.path);
+    const known = knownKeys(issue.path, schema);
     const keys = issue.keys.map((k) => (at ? `${at}.${k}` : k)).join(', ');
     return `${where}: unknown key ${keys}${known ? `; the keys here are: ${known.join(', ')}` : ''}`;
   }
@@ -254,8 +223,8 @@ function describeIssue(issue: z.core.$ZodIssue, where: string): string {
 }
 
 /** The keys the schema allows at `path`, for the "unknown key" message. */
-function knownKeys(path: readonly PropertyKey[]): string[] | null {
-  let schema: unknown = configSchema;
+function knownKeys(path: readonly PropertyKey[], root: z.ZodObject): string[] | null {
+  let schema: unknown = root;
   for (const p of path) {
     schema = unwrap(schema);
     if (typeof p === 'number') schema = (schema as z.ZodArray<z.ZodTypeAny>).element;

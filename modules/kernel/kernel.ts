@@ -4,7 +4,7 @@
 // added or removed, certificates re-read, open sessions untouched.
 import { AccountStore } from '../../accounts/account-store.js';
 import { AuthCache } from '../../accounts/auth-cache.js';
-import { MaildirStore } from '../../accounts/maildir/maildir-store.js';
+import { MaildirStore } from '../../accounts/maildir/store.js';
 import { LocalDomains } from '../../accounts/names.js';
 import { Router } from '../../accounts/router.js';
 import { TlsProvider } from '../../certs/tls-provider.js';
@@ -47,10 +47,6 @@ export class Kernel {
     return this.ctx.config;
   }
 
-  get accounts(): AccountStore {
-    return this.ctx.accounts;
-  }
-
   /** Builds what modules get from a config; throws ConfigError for an unknown module or bad domain. */
   private context(config: LoadedConfig): { ctx: Omit<ModuleContext, 'submitter' | 'metrics' | 'trace'>; submission: SubmissionServices } {
     config.listeners.forEach((l, i) => {
@@ -59,16 +55,16 @@ export class Kernel {
       }
     });
     const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains), new AuthCache(config.authCache.entries, config.authCache.ttl * 1000));
-    const store = new MaildirStore(accounts, this.logger);
+    const store = new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger });
     const router = new Router(config.dataDir, accounts);
     const submission: SubmissionServices = {
       accounts,
       store,
       router,
       relay: config.submission.relay ? new Relay(config.submission.relay) : null,
-      settings: { maxPerHour: config.submission.maxPerHour, hostname: config.mainDomain, realToHeader: config.pop.realToHeader },
+      settings: { maxPerHour: config.submission.maxPerHour, hostname: config.mainDomain, realToHeader: config.realToHeader },
     };
-    return { ctx: { config, logger: this.logger, accounts, store, router, tls: this.tls }, submission };
+    return { ctx: { config, logger: this.logger, accounts, store, router }, submission };
   }
 
   /** Loads the certificate, starts every module, then binds every listener; if one cannot bind, nothing stays bound. */
@@ -103,11 +99,6 @@ export class Kernel {
     } catch (err) {
       this.logger.error({ err: (err as Error).message, metrics: this.config.metrics }, 'cannot serve metrics');
     }
-  }
-
-  /** The bound port of the named listener (tests bind port 0). */
-  port(listenerName: string): number | undefined {
-    return this.listeners.find((l) => l.name === listenerName)?.port;
   }
 
   /**

@@ -1,12 +1,11 @@
 // What a protocol module is to the kernel: a typed object that the kernel starts, feeds with the
 // connections of its listeners, and stops.
 import type { AccountStore } from '../../accounts/account-store.js';
-import type { MailStore } from '../../accounts/mail-store.js';
+import type { MailStore } from '../../accounts/store/contract.js';
 import type { Router } from '../../accounts/router.js';
-import type { TlsProvider } from '../../certs/tls-provider.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Submitter } from '../../submission/submitter.js';
-import type { LoadedConfig } from './config.js';
+import type { ConfigSection, LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { TraceLog } from './trace.js';
@@ -19,8 +18,6 @@ export interface ModuleContext {
   readonly store: MailStore;
   /** Addresses to accounts (routes and Direct Mailbox Addressing). */
   readonly router: Router;
-  /** The server certificate, for STLS. */
-  readonly tls: TlsProvider;
   /** Mail submitted by signed-in users (XTND XMIT). */
   readonly submitter: Submitter;
   /** Prometheus counters. */
@@ -32,6 +29,8 @@ export interface ModuleContext {
 export interface PosternModule {
   /** The name listeners use in their `module` key. */
   readonly name: string;
+  /** The module's own config section (pop:), composed into the config by the kernel. */
+  readonly configSection?: ConfigSection;
   start(ctx: ModuleContext): Promise<void> | void;
   /** A reloaded config (SIGHUP): applies to sessions that start from now on. */
   reconfigure(ctx: ModuleContext): void;

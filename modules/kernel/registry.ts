@@ -1,4 +1,5 @@
 // The module registry: the kernel looks modules up here by the name a listener gives.
+import type { ConfigSection } from './config.js';
 import type { PosternModule } from './module.js';
 
 export class ModuleRegistry {
@@ -20,5 +21,10 @@ export class ModuleRegistry {
 
   all(): PosternModule[] {
     return [...this.modules.values()];
+  }
+
+  /** The modules' config sections, for loading the config. */
+  sections(): ConfigSection[] {
+    return this.all().flatMap((m) => (m.configSection ? [m.configSection] : []));
   }
 }

@@ -4,30 +4,29 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { badCommand, PopError } from './pop-error.js';
 import { decodeSasl, MECHANISMS, type Mechanism, type MechanismName } from './sasl.js';
-import type { PopSession } from './session.js';
+import type { PopContext } from './context.js';
 
 function cleartextRefused(): PopError {
   return new PopError('AUTH', 'Passwords may not be sent unencrypted on this connection; use STLS first, or connect to port 995 (TLS)');
 }
 
-function checkUserPass(s: PopSession): void {
+function checkUserPass(s: PopContext): void {
   if (!s.settings.userPass) throw new PopError('AUTH', 'USER/PASS is turned off here; sign in with APOP or AUTH');
   if (!s.cleartextAllowed) throw cleartextRefused();
 }
 
-export function user(s: PopSession, [name]: string[]): void {
+export function user(s: PopContext, [name]: string[]): void {
   checkUserPass(s);
   s.pendingUser = name;
   s.send('+OK Send your password');
 }
 
-export async function pass(s: PopSession, [password]: string[]): Promise<void> {
+export async function pass(s: PopContext, [password]: string[]): Promise<void> {
   checkUserPass(s);
   const login = s.pendingUser;
   s.pendingUser = null;
   if (login === null) throw badCommand('Send USER first');
-  const target = await s.resolveLogin(login);
-  await s.completeSignIn(login, target, await s.services.accounts.signIn(target?.routed.account ?? null, password), 'USER');
+  await s.signIn(login, 'USER', (account) => s.services.accounts.signIn(account, password));
 }
 
 function equalHex(a: string, b: string): boolean {
@@ -37,23 +36,21 @@ function equalHex(a: string, b: string): boolean {
 }
 
 // RFC 1939 section 7: APOP name digest, digest = MD5(greeting timestamp + shared secret).
-export async function apop(s: PopSession, [login, digest]: string[]): Promise<void> {
+export async function apop(s: PopContext, [login, digest]: string[]): Promise<void> {
   if (!/^[0-9a-fA-F]{32}$/.test(digest)) throw badCommand('APOP expects a 32-digit hexadecimal digest');
   s.pendingUser = null;
-  const target = await s.resolveLogin(login);
-  const result = await s.services.accounts.signInWithSecret(target?.routed.account ?? null, (secret) =>
-    equalHex(createHash('md5').update(s.greetingStamp + secret).digest('hex'), digest),
+  await s.signIn(login, 'APOP', (account) =>
+    s.services.accounts.signInWithSecret(account, (secret) => equalHex(createHash('md5').update(s.greetingStamp + secret).digest('hex'), digest)),
   );
-  await s.completeSignIn(login, target, result, 'APOP');
 }
 
 /** The SASL mechanisms this session may use now: the configured ones, less cleartext ones where not allowed. */
-export function offeredMechanisms(s: PopSession): Mechanism[] {
+export function offeredMechanisms(s: PopContext): Mechanism[] {
   return s.settings.saslMechanisms.map((n) => MECHANISMS.get(n)!).filter((m) => !m.cleartext || s.cleartextAllowed);
 }
 
 // RFC 5034: AUTH mechanism [initial-response]. A bare AUTH lists the mechanisms (CommuniGate, Outlook).
-export async function auth(s: PopSession, args: string[]): Promise<void> {
+export async function auth(s: PopContext, args: string[]): Promise<void> {
   s.pendingUser = null;
   if (args.length === 0) {
     s.send('+OK Supported authentication mechanisms follow');
@@ -74,20 +71,16 @@ export async function auth(s: PopSession, args: string[]): Promise<void> {
     return decodeSasl(line, false);
   };
   const credentials = await mechanism.run(challenge, initial, s.settings.hostname);
-  const target = await s.resolveLogin(credentials.login);
-  const address = target?.routed.account ?? null;
   const accounts = s.services.accounts;
-  const result =
+  await s.signIn(credentials.login, mechanism.name, (account) =>
     credentials.kind === 'password'
-      ? await accounts.signIn(address, credentials.password)
-      : await accounts.signInWithSecret(address, (secret) =>
-          equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest),
-        );
-  await s.completeSignIn(credentials.login, target, result, mechanism.name);
+      ? accounts.signIn(account, credentials.password)
+      : accounts.signInWithSecret(account, (secret) => equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest)),
+  );
 }
 
 // RFC 2595 section 4: STLS, only in AUTHORIZATION and only once.
-export async function stls(s: PopSession): Promise<void> {
+export async function stls(s: PopContext): Promise<void> {
   if (s.conn.secure) throw badCommand('This connection already uses TLS');
   if (!s.conn.canStartTls) throw new PopError(null, 'STLS is not available here');
   await s.startTls();

@@ -3,13 +3,12 @@
 // handler; handlers throw PopError for the session to render. (Modelled on dovecot's pop3_commands[].)
 import { apop, auth, pass, stls, user } from './auth-commands.js';
 import { dele, list, noop, retr, rset, stat, top, uidl } from './mailbox-commands.js';
-import type { PopSession } from './session.js';
+import type { PopContext, PopState } from './context.js';
 import { capa, quit } from './session-commands.js';
 import { xtnd } from './xtnd-commands.js';
 
-export type PopState = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
-
-export type Handler = (session: PopSession, args: string[]) => void | Promise<void> | undefined;
+/** A handler gets the session's narrow context; it throws PopError for the session to render. */
+export type Handler = (session: PopContext, args: string[]) => void | Promise<void> | undefined;
 
 export interface Command {
   readonly states: readonly PopState[];

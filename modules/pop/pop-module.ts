@@ -2,41 +2,13 @@
 // the channel limits (CommuniGate "Maximum Number of Channels", and per client address).
 import { Bulletins } from '../../submission/bulletins.js';
 import type { Connection } from '../../listeners/connection.js';
-import type { LoadedConfig } from '../kernel/config.js';
 import type { Logger } from '../kernel/logger.js';
 import type { ModuleContext, PosternModule } from '../kernel/module.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { PopError } from './pop-error.js';
-import { type PopServices, PopSession, type PopSettings } from './session.js';
-
-export function popSettings(config: LoadedConfig): PopSettings {
-  return {
-    idleTimeoutMs: config.pop.idleTimeout * 1000,
-    maxAuthAttempts: config.pop.maxAuthAttempts,
-    userPass: config.pop.userPass,
-    maxLineLength: config.pop.maxLineLength,
-    maxBadCommands: config.pop.maxBadCommands,
-    cleartextAuth: config.pop.cleartextAuth,
-    saslMechanisms: config.pop.saslMechanisms,
-    blockedOutputWaitMs: config.pop.blockedOutputWait * 1000,
-    loginTimeoutMs: config.pop.loginTimeout * 1000,
-    commandTimeoutMs: config.pop.commandTimeout * 1000,
-    authFailureTimeMs: config.pop.authFailureTime * 1000,
-    hostname: config.mainDomain,
-    realToHeader: config.pop.realToHeader,
-    maxSubmissionSize: config.submission.maxSize,
-    messageMaximum: config.pop.messageMaximum,
-    deleteAction: parseDeleteAction(config.pop.deleteAction),
-    moveReadTo: config.pop.moveReadTo,
-    idHeaders: config.pop.idHeaders,
-  };
-}
-
-function parseDeleteAction(value: string): PopSettings['deleteAction'] {
-  if (value === 'flag') return { kind: 'flag' };
-  if (value.startsWith('move:')) return { kind: 'move', mailbox: value.slice(5) };
-  return { kind: 'expunge' };
-}
+import { bulletinDir, popConfig, popConfigSection, popSettings } from './config.js';
+import type { PopServices } from './context.js';
+import { PopSession } from './session.js';
 
 /** Connections counted per client address, with the oldest first. */
 class Tally {
@@ -79,6 +51,7 @@ class Tally {
 
 export class PopModule implements PosternModule {
   readonly name = 'pop';
+  readonly configSection = popConfigSection;
   private services: PopServices | null = null;
   private logger: Logger | null = null;
   private limits = { total: 0, perAddress: 0, unauthenticated: 0, unauthenticatedPerAddress: 0 };
@@ -94,13 +67,15 @@ export class PopModule implements PosternModule {
   }
 
   reconfigure(ctx: ModuleContext): void {
-    this.throttle.baseSeconds = ctx.config.pop.authFailureDelay;
+    const pop = popConfig(ctx.config);
+    const bulletins = bulletinDir(ctx.config);
+    this.throttle.baseSeconds = pop.authFailureDelay;
     this.services = {
       accounts: ctx.accounts,
       store: ctx.store,
       router: ctx.router,
       submitter: ctx.submitter,
-      bulletins: ctx.config.pop.bulletinDir ? new Bulletins(ctx.config.pop.bulletinDir, ctx.accounts, ctx.store) : null,
+      bulletins: bulletins ? new Bulletins(bulletins, ctx.accounts, ctx.store) : null,
       metrics: ctx.metrics,
       trace: ctx.trace,
       settings: popSettings(ctx.config),
@@ -108,10 +83,10 @@ export class PopModule implements PosternModule {
     };
     this.logger = ctx.logger;
     this.limits = {
-      total: ctx.config.pop.maxChannels,
-      perAddress: ctx.config.pop.maxChannelsPerAddress,
-      unauthenticated: ctx.config.pop.maxUnauthenticated,
-      unauthenticatedPerAddress: ctx.config.pop.maxUnauthenticatedPerAddress,
+      total: pop.maxChannels,
+      perAddress: pop.maxChannelsPerAddress,
+      unauthenticated: pop.maxUnauthenticated,
+      unauthenticatedPerAddress: pop.maxUnauthenticatedPerAddress,
     };
   }
 

@@ -3,9 +3,9 @@
 // every recipient took it, or -ERR with the reason and nothing delivered.
 import { SubmissionError } from '../../submission/submitter.js';
 import { badCommand, PopError } from './pop-error.js';
-import type { PopSession } from './session.js';
+import type { PopContext } from './context.js';
 
-export async function xtnd(s: PopSession, [sub]: string[]): Promise<void> {
+export async function xtnd(s: PopContext, [sub]: string[]): Promise<void> {
   if (sub.toUpperCase() !== 'XMIT') throw badCommand(`XTND ${sub.slice(0, 20)} is not supported; only XTND XMIT`);
   const max = s.settings.maxSubmissionSize;
   s.send('+OK Start sending message.');
@@ -20,7 +20,7 @@ export async function xtnd(s: PopSession, [sub]: string[]): Promise<void> {
   }
   const { metrics } = s.services;
   try {
-    const result = await s.services.submitter.submit(s.address!, s.conn.remoteAddress, message.data, s.log);
+    const result = await s.services.submitter.submit(s.signedIn().address, s.conn.remoteAddress, message.data, s.log);
     metrics.submissions.inc({ result: 'sent' });
     if (result.local > 0) metrics.deliveries.inc({ source: 'submission' }, result.local);
     s.send(`+OK Message sent to ${result.local + result.remote} recipients ${result.messageId}`);

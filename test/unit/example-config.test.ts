@@ -5,18 +5,19 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validateConfig } from '../../modules/kernel/config.js';
+import { popConfigSection } from '../../modules/pop/config.js';
 
 const file = (name: string) => fileURLToPath(new URL(`../../${name}`, import.meta.url));
 
 describe('the shipped config files', () => {
   it('postern.example.yaml holds every default, and nothing else', async () => {
-    const example = validateConfig(parse(await readFile(file('postern.example.yaml'), 'utf8')), null);
-    const defaults = validateConfig({}, null);
+    const example = validateConfig(parse(await readFile(file('postern.example.yaml'), 'utf8')), null, [popConfigSection]);
+    const defaults = validateConfig({}, null, [popConfigSection]);
     expect(example).toEqual(defaults);
   });
 
   it('systemd/postern.yaml is valid and keeps its data under /var/lib/postern', async () => {
-    const production = validateConfig(parse(await readFile(file('systemd/postern.yaml'), 'utf8')), file('systemd/postern.yaml'));
+    const production = validateConfig(parse(await readFile(file('systemd/postern.yaml'), 'utf8')), file('systemd/postern.yaml'), [popConfigSection]);
     expect(production.dataDir).toBe('/var/lib/postern');
   });
 });

@@ -1,0 +1,119 @@
+// The POP3 module's config section (pop: in postern.yaml): its schema, owned here, composed into the
+// whole config by the kernel, and the settings sessions run with. Every key is documented in README.md
+// and postern.example.yaml.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { count, type LoadedConfig, seconds } from '../kernel/config.js';
+import type { PopSettings } from './context.js';
+import { checkUidlFormat } from './uidl.js';
+
+export const popConfigSchema = z
+  .strictObject({
+    /** Close a session idle this long (seconds). RFC 1939 section 3 asks for at least 600. */
+    idleTimeout: seconds('idle time before a session is closed').default(600),
+    /** Seconds a connection may take to sign in before it is closed (Dovecot: 3 minutes). */
+    loginTimeout: seconds('time to sign in').default(60),
+    /** Seconds a command line may take to arrive once it has begun (a client trickling bytes is cut). */
+    commandTimeout: seconds('time to send one command line').default(30),
+    /** Most connections at once that have not signed in; past it the oldest waiting one is closed. */
+    maxUnauthenticated: count('connections not signed in', 1, 1_000_000).default(100),
+    /** Most connections at once from one address that have not signed in; past it that address's oldest is closed. */
+    maxUnauthenticatedPerAddress: count('connections not signed in from one address', 1, 1_000_000).default(10),
+    /** Failed sign-ins before the connection is closed (OpenVMS: 2). */
+    maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(2),
+    /** false turns USER/PASS off (OpenVMS TCPIP$POP_DISUSERPASS). */
+    userPass: z.boolean({ error: 'expected true or false' }).default(true),
+    /** Longest command line accepted, in octets (RFC 2449 keeps clients within 255). */
+    maxLineLength: count('octets in a command line', 255, 65536).default(1024),
+    /** Bad commands in a row before the connection is closed. */
+    maxBadCommands: count('bad commands in a row', 1, 1000).default(10),
+    /** Most POP connections at once (CommuniGate "Maximum Number of Channels"); more are refused. */
+    maxChannels: count('simultaneous connections', 1, 1_000_000).default(200),
+    /** Most POP connections at once from one client address. */
+    maxChannelsPerAddress: count('simultaneous connections from one address', 1, 1_000_000).default(20),
+    /** Where passwords may travel unencrypted (USER/PASS, AUTH PLAIN and LOGIN). */
+    cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
+    /** SASL mechanisms offered by AUTH (RFC 5034). CRAM-MD5 checks the account's shared secret (--apop-secret). */
+    saslMechanisms: z
+      .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), { error: 'expected a list such as [PLAIN, LOGIN]' })
+      .default(['PLAIN', 'LOGIN']),
+    /**
+     * Seconds a failed sign-in takes at least, counted from the client's last line, whatever the reason
+     * (unknown name, wrong password, wrong APOP or CRAM-MD5 digest): the answer's timing tells nothing.
+     */
+    authFailureTime: z.number({ error: 'expected a number of seconds' }).min(0.01, { error: 'expected a number of seconds, at least 0.01' }).max(10, { error: 'expected a number of seconds, at most 10' }).default(0.2),
+    /** Seconds of delay added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
+    authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
+    /** Moved to the top level (delivery, submission and every protocol use it). */
+    realToHeader: z.never({ error: 'pop.realToHeader is now the top-level key realToHeader (delivery and every protocol use it)' }).optional(),
+    /** Most messages shown per session, oldest first (OpenVMS TCPIP$POP_MESSAGE_MAXIMUM); 0 = all. */
+    messageMaximum: count('messages per session (0 = all)', 0, 10_000_000).default(0),
+    /** popper -b: folder of numbered bulletin files delivered to every account once; null = off. */
+    bulletinDir: z.string({ error: 'expected a folder path' }).nullable().default(null),
+    /** What QUIT does with deleted messages: expunge, flag (Maildir T flag; POP hides them, IMAP sees them) or move:FOLDER. */
+    deleteAction: z
+      .string()
+      .regex(/^(expunge|flag|move:[^/\\.\x00-\x1f][^\x00-\x1f]{0,199})$/, { error: 'expected expunge, flag, or move:FOLDER (for example move:Trash)' })
+      .default('expunge'),
+    /** Where QUIT moves messages retrieved but not deleted (OpenVMS MAIL folder); null = leave them. */
+    moveReadTo: z.string({ error: 'expected a mailbox name, like Read' }).nullable().default(null),
+    /** OpenVMS TCPIP$POP_SEND_ID_HEADERS: add X-POP3-Server and X-POP3-ID to what RETR and TOP send. */
+    idHeaders: z.boolean({ error: 'expected true or false' }).default(false),
+    /** Seconds of the first wait when a client stops reading; doubled four times (2, 4, 8, 16, 32), then the connection is dropped. */
+    blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
+    /** Dovecot's pop3_uidl_format (and its default): the UIDL of a message that has none of its own. */
+    uidlFormat: z
+      .string({ error: 'expected a format such as "%08Xu%08Xv"' })
+      .superRefine((format, ctx) => {
+        const problem = checkUidlFormat(format);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default('%08Xu%08Xv'),
+  })
+  .prefault({});
+
+export type PopConfig = z.infer<typeof popConfigSchema>;
+
+export const popConfigSection = { key: 'pop', schema: popConfigSchema } as const;
+
+/** The pop section of a loaded config (validated by popConfigSchema when it was loaded). */
+export function popConfig(config: LoadedConfig): PopConfig {
+  return config.sections.pop as PopConfig;
+}
+
+/** pop.bulletinDir, relative to the config file's folder; null when bulletins are off. */
+export function bulletinDir(config: LoadedConfig): string | null {
+  const dir = popConfig(config).bulletinDir;
+  return dir ? resolve(config.baseDir, dir) : null;
+}
+
+export function popSettings(config: LoadedConfig): PopSettings {
+  const pop = popConfig(config);
+  return {
+    idleTimeoutMs: pop.idleTimeout * 1000,
+    maxAuthAttempts: pop.maxAuthAttempts,
+    userPass: pop.userPass,
+    maxLineLength: pop.maxLineLength,
+    maxBadCommands: pop.maxBadCommands,
+    cleartextAuth: pop.cleartextAuth,
+    saslMechanisms: pop.saslMechanisms,
+    blockedOutputWaitMs: pop.blockedOutputWait * 1000,
+    loginTimeoutMs: pop.loginTimeout * 1000,
+    commandTimeoutMs: pop.commandTimeout * 1000,
+    authFailureTimeMs: pop.authFailureTime * 1000,
+    hostname: config.mainDomain,
+    realToHeader: config.realToHeader,
+    maxSubmissionSize: config.submission.maxSize,
+    messageMaximum: pop.messageMaximum,
+    deleteAction: parseDeleteAction(pop.deleteAction),
+    moveReadTo: pop.moveReadTo,
+    idHeaders: pop.idHeaders,
+    uidlFormat: pop.uidlFormat,
+  };
+}
+
+function parseDeleteAction(value: string): PopSettings['deleteAction'] {
+  if (value === 'flag') return { kind: 'flag' };
+  if (value.startsWith('move:')) return { kind: 'move', mailbox: value.slice(5) };
+  return { kind: 'expunge' };
+}

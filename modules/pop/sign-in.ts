@@ -1,0 +1,126 @@
+// Signing in (RFC 1939 sections 4 and 7, RFC 5034): a login name ([[~OWNER/]MAILBOX#]ADDRESS) is routed
+// to its account, the secret checked, and on success the mailbox it names opened as the session's
+// maildrop. Every failure gets the same -ERR [AUTH] at the same moment after the client's line,
+// whatever the reason; the log says which it was.
+import type { AccountRecord, SignInResult } from '../../accounts/account-store.js';
+import { parseLoginName } from '../../accounts/login-name.js';
+import { openForUser } from '../../accounts/mailbox-access.js';
+import { formatAddress, NameError } from '../../accounts/names.js';
+import type { Routed } from '../../accounts/router.js';
+import type { Connection } from '../../listeners/connection.js';
+import { BulletinDeliveryError } from '../../submission/bulletins.js';
+import type { Logger } from '../kernel/logger.js';
+import type { CheckSecret, PopServices, PopSettings, SignedIn } from './context.js';
+import { Maildrop } from './maildrop.js';
+import { PopError } from './pop-error.js';
+import { popErrorFor } from './store-errors.js';
+
+/** What a sign-in needs of its session. */
+export interface SignInSession {
+  readonly services: PopServices;
+  readonly settings: PopSettings;
+  readonly log: Logger;
+  readonly conn: Connection;
+  /** When the client's line was taken up (performance.now()): a failure is answered relative to it. */
+  readonly lineTakenAt: number;
+  /** Failed attempts on this connection so far. */
+  failures: number;
+}
+
+/**
+ * Resolves at `deadline` (a performance.now() time), to a few microseconds: a timer to just before it,
+ * then turns of the event loop. A timer alone fires on a millisecond grid measured from when it was set,
+ * which would let the work done before it (reading an account record, or not) show in the answer time.
+ */
+function until(deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = () => (performance.now() >= deadline ? resolve() : setImmediate(poll));
+    const early = deadline - performance.now() - 2;
+    if (early > 0) setTimeout(poll, early);
+    else poll();
+  });
+}
+
+/** The account a login name reaches, or null (then the secret is still checked, against a decoy). */
+async function route(s: SignInSession, address: string): Promise<Routed | null> {
+  try {
+    return await s.services.router.route(address);
+  } catch (err) {
+    if (err instanceof NameError) return null;
+    throw err;
+  }
+}
+
+export async function signIn(s: SignInSession, login: string, mechanism: string, check: CheckSecret): Promise<SignedIn> {
+  const name = parseLoginName(login);
+  const routed = name ? await route(s, name.address) : null;
+  const result: SignInResult = await check(routed?.account ?? null);
+  const settings = s.settings;
+  s.services.metrics.signIns.inc({ result: result.ok ? 'ok' : result.reason, mechanism });
+  if (!result.ok || !name || !routed) {
+    s.failures += 1;
+    const delay = s.services.throttle.failed(s.conn.remoteAddress);
+    const reason = result.ok ? 'unknown-user' : result.reason;
+    s.log.info({ user: login.slice(0, 100), mechanism, reason, attempt: s.failures, delayMs: delay }, 'sign-in refused');
+    // Every failure is answered at the same moment after the client's line, whatever work its reason
+    // took (an unknown name reads a decoy record, a wrong APOP digest costs no scrypt), plus the
+    // growing delay for repeated failures.
+    await until(s.lineTakenAt + settings.authFailureTimeMs + delay);
+    if (s.failures >= settings.maxAuthAttempts) throw new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true);
+    throw new PopError('AUTH', 'Authentication failed');
+  }
+  const account = routed.account;
+  const user = formatAddress(account);
+  // CommuniGate alerts: a correct sign-in with alerts pending is answered with the next one instead.
+  const alert = result.account.alerts.length > 0 ? await s.services.accounts.takeAlert(account) : null;
+  if (alert !== null) {
+    s.log.info({ user, mechanism }, 'alert shown instead of signing in');
+    throw new PopError(null, alert.replace(/[\r\n]+/g, ' '));
+  }
+  await deliverBulletins(s, result.account, user);
+  let opened;
+  try {
+    opened = await openForUser(s.services.accounts, s.services.store, account, name.owner, name.mailbox);
+  } catch (err) {
+    const answer = popErrorFor(err, s.log, { user });
+    if (answer instanceof PopError) {
+      s.log.info({ user, login: login.slice(0, 200) }, 'mailbox unavailable');
+      throw answer;
+    }
+    s.log.error({ user, err }, 'cannot open the mailbox');
+    throw new PopError('SYS/TEMP', 'Cannot open the mailbox now; try again later');
+  }
+  const { view } = opened;
+  let maildrop: Maildrop;
+  try {
+    maildrop = await Maildrop.open(view, {
+      realTo: routed.localPart !== null ? { header: settings.realToHeader, name: routed.localPart } : undefined,
+      hideDeleted: settings.deleteAction.kind === 'flag',
+      limit: settings.messageMaximum,
+      uidlFormat: settings.uidlFormat,
+      idHeader: settings.idHeaders ? (uidl) => `X-POP3-Server: ${settings.hostname} Postern\r\nX-POP3-ID: ${uidl}\r\n` : undefined,
+    });
+  } catch (err) {
+    view.close();
+    s.log.error({ user, err }, 'cannot open the mailbox');
+    throw new PopError('SYS/TEMP', 'Cannot open the mailbox now; try again later');
+  }
+  const label = `${formatAddress(opened.owner)}/${opened.mailbox}`;
+  s.log.info({ user, mailbox: label, localPart: routed.localPart, rights: opened.rights, mechanism, messages: maildrop.count, octets: maildrop.octets }, 'signed in');
+  return { address: account, owner: opened.owner, mailbox: opened.mailbox, label, rights: opened.rights, maildrop };
+}
+
+/** popper -b: bulletins the account has not had yet. One that cannot be stored (a full disk) follows later. */
+async function deliverBulletins(s: SignInSession, record: AccountRecord, user: string): Promise<void> {
+  const bulletins = s.services.bulletins;
+  if (!bulletins) return;
+  const n = await bulletins.deliverNew(record).catch((err: unknown) => {
+    const delivered = err instanceof BulletinDeliveryError ? err.delivered : 0;
+    s.log.error({ user, delivered, err: err instanceof BulletinDeliveryError ? err.cause : err }, 'cannot deliver bulletins now; they follow at a later sign-in');
+    return delivered;
+  });
+  if (n > 0) {
+    s.services.metrics.deliveries.inc({ source: 'bulletin' }, n);
+    s.log.info({ user, bulletins: n }, 'bulletins delivered');
+  }
+}
