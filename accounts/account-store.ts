@@ -145,13 +145,8 @@ export class AccountStore {
     });
   }
 
-  /** Runs `change` on the record under the lock and writes the result (bulletins, alerts). */
-  async transact(a: AccountAddress, change: (record: AccountRecord) => Promise<void> | void): Promise<AccountRecord> {
-    return this.modify(a, change);
-  }
-
-  /** Reads, changes and writes account.json under a lock. */
-  private async modify(a: AccountAddress, change: (record: AccountRecord) => Promise<void> | void): Promise<AccountRecord> {
+  /** Reads, changes and writes account.json under a lock (so concurrent changes never lose each other). */
+  async modify(a: AccountAddress, change: (record: AccountRecord) => Promise<void> | void): Promise<AccountRecord> {
     if (!(await this.exists(a))) throw new AccountStoreError(`no account ${formatAddress(a)}`);
     return withFileLock(this.recordPath(a), async () => {
       const record = await this.get(a);

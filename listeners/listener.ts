@@ -4,6 +4,7 @@
 //   tls: implicit  the TLS handshake runs first, and the module sees an encrypted connection (port 995)
 import { createServer, type Server, type Socket } from 'node:net';
 import { Connection, handshake, type TlsSource } from './connection.js';
+import { PerAddress } from './per-address.js';
 
 /** One listener's entry in the config (listeners[i]). */
 export interface ListenerConfig {
@@ -45,8 +46,7 @@ const MAX_HANDSHAKES_PER_ADDRESS = 16;
 
 export class Listener {
   private server: Server | null = null;
-  private handshakingTotal = 0;
-  private readonly handshaking = new Map<string, number>();
+  private readonly handshaking = new PerAddress<Socket>();
 
   constructor(
     readonly config: ListenerConfig,
@@ -117,22 +117,15 @@ export class Listener {
     }
     const context = this.tls.context;
     const address = socket.remoteAddress ?? 'unknown';
-    const fromAddress = this.handshaking.get(address) ?? 0;
     // Handshakes run before the module's channel limits apply: bound them here, or idle sockets could
     // pile up for the whole handshake timeout.
-    if (!context || this.handshakingTotal >= MAX_HANDSHAKES || fromAddress >= MAX_HANDSHAKES_PER_ADDRESS) {
+    if (!context || this.handshaking.size >= MAX_HANDSHAKES || this.handshaking.count(address) >= MAX_HANDSHAKES_PER_ADDRESS) {
       this.log.info({ listener: this.name, peer: address }, 'connection refused: too many TLS handshakes in progress');
       socket.destroy();
       return;
     }
-    this.handshakingTotal += 1;
-    this.handshaking.set(address, fromAddress + 1);
-    const done = () => {
-      this.handshakingTotal -= 1;
-      const n = (this.handshaking.get(address) ?? 1) - 1;
-      if (n > 0) this.handshaking.set(address, n);
-      else this.handshaking.delete(address);
-    };
+    this.handshaking.add(address, socket);
+    const done = () => this.handshaking.delete(address, socket);
     handshake(socket, context).then(
       (secure) => {
         done();

@@ -81,7 +81,7 @@ export class Bulletins {
     if (record.bulletinMark !== undefined && record.bulletinMark !== null && record.bulletinMark >= highest) return 0;
     let delivered = 0;
     let failure: unknown = null;
-    await this.accounts.transact(account, async (r) => {
+    await this.accounts.modify(account, async (r) => {
       const created = Date.parse(r.created);
       const due = (b: Bulletin) => (r.bulletinMark === undefined || r.bulletinMark === null ? b.posted > created : b.number > r.bulletinMark);
       for (const b of bulletins) {

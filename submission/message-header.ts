@@ -43,11 +43,7 @@ export class RawMessage {
     return this.fields.filter(this.named(name)).length;
   }
 
-  /** The values of the fields called `name`, unfolded. */
-  values(name: string): string[] {
-    const match = this.named(name);
-    return this.fields.filter(match).map((f) => f.slice(f.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim());
-  }
+
 
   has(name: string): boolean {
     return this.fields.some(this.named(name));

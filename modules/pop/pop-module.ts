@@ -2,6 +2,7 @@
 // the channel limits (CommuniGate "Maximum Number of Channels", and per client address).
 import { Bulletins } from '../../submission/bulletins.js';
 import type { Connection } from '../../listeners/connection.js';
+import { PerAddress } from '../../listeners/per-address.js';
 import type { Logger } from '../kernel/logger.js';
 import type { ModuleContext, PosternModule } from '../kernel/module.js';
 import { AuthThrottle } from './auth-throttle.js';
@@ -10,42 +11,11 @@ import { bulletinDir, popConfig, popConfigSection, popSettings } from './config.
 import type { PopServices } from './context.js';
 import { PopSession } from './session.js';
 
-/** Connections counted per client address, with the oldest first. */
-class Tally {
-  private readonly byAddress = new Map<string, Set<PopSession>>();
-  private readonly all = new Set<PopSession>();
-
-  get size(): number {
-    return this.all.size;
-  }
-
-  count(address: string): number {
-    return this.byAddress.get(address)?.size ?? 0;
-  }
-
-  add(s: PopSession): void {
-    this.all.add(s);
-    const set = this.byAddress.get(s.conn.remoteAddress) ?? new Set<PopSession>();
-    set.add(s);
-    this.byAddress.set(s.conn.remoteAddress, set);
-  }
-
-  delete(s: PopSession): boolean {
-    if (!this.all.delete(s)) return false;
-    const set = this.byAddress.get(s.conn.remoteAddress);
-    set?.delete(s);
-    if (set?.size === 0) this.byAddress.delete(s.conn.remoteAddress);
-    return true;
-  }
-
-  /** The oldest session (from `address`, or from anywhere) that only waits for its client. */
+/** Sessions counted per client address, oldest first, and the oldest of them only waiting for its client. */
+class Sessions extends PerAddress<PopSession> {
   oldestWaiting(address?: string): PopSession | undefined {
-    for (const s of address === undefined ? this.all : (this.byAddress.get(address) ?? [])) if (s.waitingForClient) return s;
+    for (const s of this.values(address)) if (s.waitingForClient) return s;
     return undefined;
-  }
-
-  values(): IterableIterator<PopSession> {
-    return this.all.values();
   }
 }
 
@@ -57,8 +27,8 @@ export class PopModule implements PosternModule {
   private limits = { total: 0, perAddress: 0, unauthenticated: 0, unauthenticatedPerAddress: 0 };
   private readonly throttle = new AuthThrottle(0);
   /** Every open session, and those not signed in yet (which count against tighter limits). */
-  private readonly sessions = new Tally();
-  private readonly unauthenticated = new Tally();
+  private readonly sessions = new Sessions();
+  private readonly unauthenticated = new Sessions();
   private stopping = false;
 
   start(ctx: ModuleContext): void {
@@ -127,18 +97,18 @@ export class PopModule implements PosternModule {
     }
     this.services.metrics.connections.inc({ listener: conn.listener });
     const session = new PopSession(conn, this.services, this.logger, {
-      signedIn: (s) => this.unauthenticated.delete(s),
+      signedIn: (s) => this.unauthenticated.delete(s.conn.remoteAddress, s),
       ended: (s) => this.release(s),
     });
-    this.sessions.add(session);
-    this.unauthenticated.add(session);
+    this.sessions.add(address, session);
+    this.unauthenticated.add(address, session);
     session.start();
   }
 
   /** Stops counting a session (it ended, or it is being closed to make room). */
   private release(session: PopSession): void {
-    this.sessions.delete(session);
-    this.unauthenticated.delete(session);
+    this.sessions.delete(session.conn.remoteAddress, session);
+    this.unauthenticated.delete(session.conn.remoteAddress, session);
   }
 
   async stop(deadline: number): Promise<void> {
