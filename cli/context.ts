@@ -9,7 +9,7 @@ import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.
 import { Router } from '../accounts/router.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../modules/kernel/config.js';
 import { CliError, EXIT } from './exit.js';
-import { moduleRegistry } from './modules.js';
+import { configSections } from './modules.js';
 
 export interface CliContext {
   config: LoadedConfig;
@@ -34,7 +34,7 @@ export async function openContext(configFile: string | undefined, options: Conte
   let config: LoadedConfig;
   let domains: LocalDomains;
   try {
-    config = await loadConfig(configFile, moduleRegistry().sections());
+    config = await loadConfig(configFile, configSections());
     domains = new LocalDomains(config.mainDomain, config.domains);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof NameError) throw new CliError(`config error: ${err.message}`, EXIT.config);

@@ -2,13 +2,30 @@
 // else the embedded default).
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { accountCommands } from './account.js';
-import { bulletinCommands } from './bulletin.js';
-import { certCommands } from './cert.js';
-import { mailboxCommands } from './mailbox.js';
-import { deliverCommand } from './deliver.js';
 import { CliError, EXIT } from './exit.js';
-import { serveCommand } from './serve.js';
+
+type Register = (program: Command) => void;
+
+// Each group of commands is loaded only when it is run: `postern deliver`, which an MTA starts for
+// every message, does not pay for the server's modules (TLS, metrics, SMTP, MIME parsing).
+const GROUPS: Record<string, () => Promise<Register[]>> = {
+  serve: async () => [(await import('./serve.js')).serveCommand],
+  account: async () => [(await import('./account.js')).accountCommands],
+  deliver: async () => [(await import('./deliver.js')).deliverCommand],
+  cert: async () => [(await import('./cert.js')).certCommands],
+  mailbox: async () => [(await import('./mailbox.js')).mailboxCommands],
+  route: async () => [(await import('./mailbox.js')).mailboxCommands],
+  bulletin: async () => [(await import('./bulletin.js')).bulletinCommands],
+};
+
+/** The command named on the command line (the first word that is not an option or its value). */
+function commandWord(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--config') i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return undefined;
+}
 
 const STORAGE_FAULTS: Record<string, string> = {
   ENOSPC: 'no space left on the device',
@@ -26,12 +43,16 @@ const program = new Command('postern')
   .showHelpAfterError()
   .exitOverride();
 
-serveCommand(program);
-accountCommands(program);
-deliverCommand(program);
-certCommands(program);
-mailboxCommands(program);
-bulletinCommands(program);
+const word = commandWord(process.argv.slice(2));
+const groups = word !== undefined && GROUPS[word] ? [GROUPS[word]] : Object.values(GROUPS); // help: all of them
+const registered = new Set<Register>();
+for (const load of groups) {
+  for (const register of await load()) {
+    if (registered.has(register)) continue;
+    registered.add(register);
+    register(program);
+  }
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -1,8 +1,14 @@
-// The protocol modules this build has, registered once: serve starts them, and every command loads
-// the config with their sections (pop:).
-import { ModuleRegistry } from '../modules/kernel/registry.js';
-import { PopModule } from '../modules/pop/pop-module.js';
+// The protocol modules this build has: every command loads the config with their sections (pop:),
+// and serve starts the modules themselves (loaded only then: they bring the whole server).
+import type { ConfigSection } from '../modules/kernel/config.js';
+import type { ModuleRegistry } from '../modules/kernel/registry.js';
+import { popConfigSection } from '../modules/pop/config.js';
 
-export function moduleRegistry(): ModuleRegistry {
+export function configSections(): ConfigSection[] {
+  return [popConfigSection];
+}
+
+export async function moduleRegistry(): Promise<ModuleRegistry> {
+  const [{ ModuleRegistry }, { PopModule }] = await Promise.all([import('../modules/kernel/registry.js'), import('../modules/pop/pop-module.js')]);
   return new ModuleRegistry().register(new PopModule());
 }

@@ -24,7 +24,7 @@ export function serveCommand(program: Command): void {
         throw new CliError(`--port-offset: "${opts.portOffset}" is not a whole number 0-65000`, EXIT.usage);
       }
       const { config } = await openContext(cmd.optsWithGlobals().config, { create: true });
-      const registry = moduleRegistry();
+      const registry = await moduleRegistry();
       const output = stdoutDestination(config.log.format);
       const logger = createLogger(config.log.level, output);
       let kernel: Kernel;

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withFileLock, writeFileAtomic } from '../atomic-file.js';
 import { ALL_RIGHTS, type Grantee, identifier, normalizeRights } from '../rights.js';
+import { inheritOwner } from './owner.js';
 
 const FILE = 'dovecot-acl';
 
@@ -39,6 +40,7 @@ export async function setRightsInFile(folder: string, grantee: Grantee, rights: 
     if (normal === '') acl.delete(identifier(grantee));
     else acl.set(identifier(grantee), normal);
     await writeFileAtomic(path, [...acl].map(([who, r]) => `${who} ${r}\n`).join(''), 0o644);
+    inheritOwner(path);
     return acl;
   });
 }

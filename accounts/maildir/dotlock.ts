@@ -6,6 +6,7 @@
 // Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
 import { closeSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { inheritOwner } from './owner.js';
 
 export interface DotlockOptions {
   /** Give up after this long (Dovecot waits 122 s for the uidlist; an interactive session less). */
@@ -60,6 +61,7 @@ function tryCreate(path: string): boolean {
     throw err;
   }
   try {
+    inheritOwner(path); // so that another agent, as the mail user, can read whose lock it is
     writeSync(fd, `${process.pid}:${HOST}`);
   } catch (err) {
     // a full disk: no lock without its content (an empty one would look stale only after minutes)
@@ -119,7 +121,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     }
     if (Date.now() - started >= options.timeoutMs) throw new LockTimeoutError(path, holder);
     await sleep(wait);
-    wait = Math.min(wait * 1.5, 3000);
+    wait = Math.min(wait * 1.5, 300); // polled (Dovecot waits longer, woken by inotify)
   }
   const mine = identity(path);
   return {

@@ -19,6 +19,7 @@ import { KeywordTable, readKeywords } from './keywords.js';
 import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { SizeCache } from './size-cache.js';
 import { field, formatRecord, formatUidlist, nextUid, parseHeader, parseRecords, type UidlistHeader, UidlistError, type UidlistRecord } from './uidlist.js';
+import { inheritOwner } from './owner.js';
 import { nextUidValidity } from './uidvalidity.js';
 
 type Sub = 'new' | 'cur';
@@ -340,6 +341,7 @@ export class MaildirFolder {
     } finally {
       closeSync(fd);
     }
+    inheritOwner(tmp);
     renameSync(tmp, path);
   }
 

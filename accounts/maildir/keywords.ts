@@ -6,6 +6,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MailboxOperationError } from '../store/contract.js';
+import { inheritOwner } from './owner.js';
 
 const FILE = 'dovecot-keywords';
 export const KEYWORD_SLOTS = 26;
@@ -85,6 +86,7 @@ export function addKeywords(folder: string, table: KeywordTable, names: readonly
   } finally {
     closeSync(fd);
   }
+  inheritOwner(lock);
   const written = Math.floor(statSync(lock).mtimeMs / 1000);
   if (written <= table.mtime) {
     const t = new Date((table.mtime + 1) * 1000);

@@ -13,6 +13,7 @@ import { newBaseName } from './filename.js';
 import { keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { MaildirFolder } from './folder.js';
 import { addKeywords } from './keywords.js';
+import { inheritOwner } from './owner.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
 
 const FLUSH_AT = 256 * 1024;
@@ -33,6 +34,7 @@ export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>, o
   const unique = newBaseName();
   const tmp = join(folder, 'tmp', unique);
   const handle = await open(tmp, 'wx', 0o600);
+  inheritOwner(tmp);
   const counter = new CrlfSizeCounter();
   let size = 0;
   let pending: Buffer[] = [];
@@ -81,6 +83,7 @@ export async function copyToTmp(from: string, folder: string, base: string): Pro
       await source.close();
     }
   }
+  inheritOwner(tmp);
   const { size } = await stat(tmp);
   // The copy keeps the sizes its name says (it is the same message), with a base of its own.
   const sizes = /,S=\d+(?:,W=\d+)?/.exec(base)?.[0] ?? '';

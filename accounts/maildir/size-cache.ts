@@ -4,6 +4,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
+import { inheritOwner } from './owner.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
 import { CrlfSizeCounter } from '../store/crlf-size.js';
 
@@ -53,6 +54,8 @@ export class SizeCache {
     if (!this.changed) return;
     const out: Record<string, number> = {};
     for (const [base, size] of this.sizes) if (present.has(base)) out[base] = size;
-    await writeFileAtomic(join(this.folder, FILE), JSON.stringify(out), 0o600).catch(() => {});
+    await writeFileAtomic(join(this.folder, FILE), JSON.stringify(out), 0o600)
+      .then(() => inheritOwner(join(this.folder, FILE)))
+      .catch(() => {});
   }
 }

@@ -30,6 +30,7 @@ import { decodeMutf7, encodeMutf7 } from './mutf7.js';
 import { place, writeToTmp } from './place.js';
 import { checkRealFolders, MailboxLinkError, type StoreLog } from './real-folders.js';
 import { changeSubscription, readSubscriptions } from './subscriptions.js';
+import { inheritOwner } from './owner.js';
 import { MaildirView } from './view.js';
 
 /** Where accounts keep their mail (the account store knows). */
@@ -100,9 +101,19 @@ export class MaildirStore implements MailStore {
   private async make(account: AccountAddress, mailbox: string): Promise<string> {
     const path = this.realPath(account, mailbox, SUBS);
     const existed = await this.exists(path);
-    for (const sub of SUBS) await mkdir(join(path, sub), { recursive: true, mode: 0o700 });
     if (!existed) {
-      if (!isInbox(mailbox)) await writeFile(join(path, 'maildirfolder'), '', { mode: 0o600 });
+      await mkdir(path, { recursive: true, mode: 0o700 });
+      inheritOwner(path);
+    }
+    for (const sub of SUBS) {
+      await mkdir(join(path, sub), { recursive: true, mode: 0o700 });
+      inheritOwner(join(path, sub));
+    }
+    if (!existed) {
+      if (!isInbox(mailbox)) {
+        await writeFile(join(path, 'maildirfolder'), '', { mode: 0o600 });
+        inheritOwner(join(path, 'maildirfolder'));
+      }
       await this.folder(account, path).create();
     }
     return path;

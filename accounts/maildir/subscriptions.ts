@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DELIMITER } from '../store/contract.js';
 import { acquireDotlock } from './dotlock.js';
 import { decodeMutf7, encodeMutf7 } from './mutf7.js';
+import { inheritOwner } from './owner.js';
 
 const FILE = 'subscriptions';
 const V2 = 'V\t2\n\n';
@@ -77,6 +78,7 @@ export async function changeSubscription(root: string, name: string, subscribed:
     } finally {
       closeSync(fd);
     }
+    inheritOwner(tmp);
     renameSync(tmp, path);
   } finally {
     lock.release();

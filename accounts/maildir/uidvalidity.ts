@@ -4,6 +4,7 @@
 // next one is renaming the companion to the next value, which only one process can do.
 import { openSync, closeSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { inheritOwner } from './owner.js';
 
 const FILE = 'dovecot-uidvalidity';
 const hex = (n: number) => n.toString(16).padStart(8, '0');
@@ -63,6 +64,7 @@ function rescan(root: string): number {
   for (let value = Math.max(Math.floor(Date.now() / 1000), lastGiven + 1); ; value++) {
     try {
       closeSync(openSync(join(root, `${FILE}.${hex(value)}`), 'wx', 0o444));
+      inheritOwner(join(root, `${FILE}.${hex(value)}`));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw err;
@@ -80,4 +82,5 @@ function writeValue(root: string, value: number): void {
   } finally {
     closeSync(fd);
   }
+  inheritOwner(join(root, FILE));
 }
