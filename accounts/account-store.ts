@@ -6,13 +6,19 @@ import { dirname, join } from 'node:path';
 import { withFileLock, writeFileAtomic } from './atomic-file.js';
 import { type AccountAddress, formatAddress, LocalDomains } from './names.js';
 import type { AuthCache } from './auth-cache.js';
+import { needsRehash, verifyStored } from './password-schemes.js';
 import { hashPassword, unmatchableHash, verifyNothing, verifyPassword } from './password.js';
+
+/** A new password as account.json keeps it: scrypt, in Dovecot's {SCHEME} notation. */
+async function storedHash(password: string): Promise<string> {
+  return `{SCRYPT}${await hashPassword(password)}`;
+}
 
 /** What account.json holds. */
 export interface AccountRecord {
   name: string;
   domain: string;
-  /** scrypt hash (see password.ts); never the password. */
+  /** The password hash in Dovecot's passdb notation ("{SCRYPT}$scrypt$...", or a scheme moved from Dovecot such as "{SHA512-CRYPT}$6$..."); never the password. */
   passwordHash: string;
   /** APOP shared secret (RFC 1939 section 7); APOP needs it in the clear, so the file is mode 0600. */
   apopSecret: string | null;
@@ -34,7 +40,7 @@ export interface AccountChanges {
 }
 
 /** Why a sign-in failed; logged for the operator, never told to the client. */
-export type SignInRefusal = 'unknown-user' | 'bad-password' | 'no-shared-secret' | 'disabled' | 'expired';
+export type SignInRefusal = 'unknown-user' | 'bad-password' | 'no-shared-secret' | 'disabled' | 'expired' | 'unusable-hash';
 
 export type SignInResult = { ok: true; account: AccountRecord } | { ok: false; reason: SignInRefusal };
 
@@ -50,6 +56,8 @@ export class AccountStore {
     domains: LocalDomains,
     /** Recent successful password checks (the server passes one; the command line does not). */
     private readonly authCache: AuthCache | null = null,
+    /** Replace a hash of another scheme (moved from Dovecot) by a scrypt one at the next correct sign-in. */
+    private readonly rehash = false,
   ) {
     this.root = join(dataDir, 'accounts');
     this.domains = domains;
@@ -108,7 +116,7 @@ export class AccountStore {
     const record: AccountRecord = {
       name: a.name,
       domain: a.domain,
-      passwordHash: await hashPassword(password),
+      passwordHash: await storedHash(password),
       apopSecret,
       disabled: false,
       expires: null,
@@ -116,6 +124,20 @@ export class AccountStore {
       bulletinMark,
       created: new Date().toISOString(),
     };
+    await mkdir(this.accountDir(a), { recursive: true, mode: 0o700 });
+    for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(this.maildir(a), sub), { recursive: true, mode: 0o700 });
+    await this.write(record);
+    return record;
+  }
+
+  /**
+   * Creates an account moved from another server, with its password hash as it was stored there
+   * ({SCHEME}hash, see password-schemes.ts). Its Maildir may already be in place (moved there first):
+   * account.json is written last, so an account exists only once its mail is where it belongs.
+   */
+  async addImported(a: AccountAddress, passwordHash: string, apopSecret: string | null, bulletinMark: number | null): Promise<AccountRecord> {
+    if (await this.exists(a)) throw new AccountStoreError(`account ${formatAddress(a)} already exists`);
+    const record: AccountRecord = { name: a.name, domain: a.domain, passwordHash, apopSecret, disabled: false, expires: null, alerts: [], bulletinMark, created: new Date().toISOString() };
     await mkdir(this.accountDir(a), { recursive: true, mode: 0o700 });
     for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(this.maildir(a), sub), { recursive: true, mode: 0o700 });
     await this.write(record);
@@ -136,7 +158,7 @@ export class AccountStore {
   }
 
   async update(a: AccountAddress, changes: AccountChanges): Promise<AccountRecord> {
-    const passwordHash = changes.password !== undefined ? await hashPassword(changes.password) : undefined;
+    const passwordHash = changes.password !== undefined ? await storedHash(changes.password) : undefined;
     return this.modify(a, (record) => {
       if (passwordHash !== undefined) record.passwordHash = passwordHash;
       if (changes.apopSecret !== undefined) record.apopSecret = changes.apopSecret;
@@ -243,7 +265,17 @@ export class AccountStore {
     }
     const key = formatAddress(a!);
     if (!this.authCache?.has(key, record.passwordHash, password)) {
-      if (!(await verifyPassword(password, record.passwordHash))) return { ok: false, reason: 'bad-password' };
+      const verdict = await verifyStored(password, record.passwordHash, verifyPassword);
+      if (verdict !== 'match') return { ok: false, reason: verdict === 'mismatch' ? 'bad-password' : 'unusable-hash' };
+      if (this.rehash && needsRehash(record.passwordHash)) {
+        // moved from Dovecot: scrypt from now on (only if nobody changed the password meanwhile)
+        const old = record.passwordHash;
+        const fresh = await storedHash(password);
+        await this.modify(a!, (r) => {
+          if (r.passwordHash === old) r.passwordHash = fresh;
+        }).catch(() => {}); // a full disk: the old hash still works, the next sign-in tries again
+        return usable({ ...record, passwordHash: fresh }, now);
+      }
       this.authCache?.add(key, record.passwordHash, password);
     }
     return usable(record, now);

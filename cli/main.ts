@@ -16,6 +16,7 @@ const GROUPS: Record<string, () => Promise<Register[]>> = {
   mailbox: async () => [(await import('./mailbox.js')).mailboxCommands],
   route: async () => [(await import('./mailbox.js')).mailboxCommands],
   bulletin: async () => [(await import('./bulletin.js')).bulletinCommands],
+  import: async () => [(await import('./import.js')).importCommands],
 };
 
 /** The command named on the command line (the first word that is not an option or its value). */

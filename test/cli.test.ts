@@ -24,7 +24,7 @@ describe('postern account', () => {
     const file = join(env.dataDir, 'accounts/client1.com/dave/account.json');
     const text = await readFile(file, 'utf8');
     expect(text).not.toContain('d pass');
-    expect(JSON.parse(text).passwordHash).toMatch(/^\$scrypt\$ln=14,r=8,p=1\$/);
+    expect(JSON.parse(text).passwordHash).toMatch(/^\{SCRYPT\}\$scrypt\$ln=14,r=8,p=1\$/);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await stat(join(env.dataDir, 'accounts/client1.com/dave/Maildir/new'))).isDirectory()).toBe(true);
 

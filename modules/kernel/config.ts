@@ -59,6 +59,13 @@ const baseShape = {
     .prefault({}),
   /** How long SIGTERM lets open sessions finish before they are cut (seconds). */
   shutdownTimeout: seconds('how long sessions may finish after SIGTERM').default(10),
+  /** Password hashes. */
+  passwords: z
+    .strictObject({
+      /** Replace a hash of another scheme (one moved from Dovecot) by a scrypt hash at the account's next correct sign-in. */
+      rehash: z.boolean({ error: 'expected true or false' }).default(true),
+    })
+    .prefault({}),
   /** Recent successful password checks kept in memory (never the password), like Dovecot's auth cache. */
   authCache: z
     .strictObject({

@@ -54,7 +54,7 @@ export class Kernel {
         throw new ConfigError(`${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules are: ${this.registry.names().join(', ')}`);
       }
     });
-    const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains), new AuthCache(config.authCache.entries, config.authCache.ttl * 1000));
+    const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains), new AuthCache(config.authCache.entries, config.authCache.ttl * 1000), config.passwords.rehash);
     const store = new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger });
     const router = new Router(config.dataDir, accounts);
     const submission: SubmissionServices = {
