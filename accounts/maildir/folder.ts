@@ -13,7 +13,7 @@ import { lstat, readdir, rename as renameFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../store/contract.js';
 import { acquireDotlock, LockTimeoutError } from './dotlock.js';
-import { arrivalKey, compareArrival, parseMaildirName, uidlFor } from './filename.js';
+import { type ArrivalKey, arrivalKey, compareArrival, parseMaildirName, uidlFor } from './filename.js';
 import { flagsOf } from './flags.js';
 import { KeywordTable, readKeywords } from './keywords.js';
 import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
@@ -30,7 +30,27 @@ export interface FileEntry {
   readonly name: string;
   /** The flag letters after ":2," ("" in new/). */
   readonly letters: string;
+  /** W= in the name: its CRLF size, when there. */
+  readonly popSize: number | undefined;
 }
+
+/** The W= field of a file name (its CRLF size), without a regular expression: this runs per message. */
+function wField(name: string, end: number): number | undefined {
+  const at = name.lastIndexOf(',W=', end);
+  if (at < 0) return undefined;
+  let value = 0;
+  let i = at + 3;
+  for (; i < end; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    value = value * 10 + (c - 48);
+  }
+  return i > at + 3 && (i === end || name[i] === ',') ? value : undefined;
+}
+
+// Flag sets are shared by every message with the same letters (most have "" or "S"): a mailbox of
+// 100,000 messages would otherwise make 100,000 sets. They are never changed (ReadonlySet).
+const NO_LETTERS = '';
 
 export interface FolderState {
   readonly uidValidity: number;
@@ -200,11 +220,17 @@ export class MaildirFolder {
         const colon = name.indexOf(':');
         const base = colon < 0 ? name : name.slice(0, colon);
         if (sub === 'new' && files.get(base)?.sub === 'cur') continue;
-        files.set(base, { sub, name, letters: parseMaildirName(name).flags });
+        const letters = colon >= 0 && name.startsWith('2,', colon + 1) ? name.slice(colon + 3) : NO_LETTERS;
+        files.set(base, { sub, name, letters, popSize: wField(name, colon < 0 ? name.length : colon) });
       }
     }
     this.listedAt = listedAt;
     return (this.listing = { stamp, files });
+  }
+
+  private hasUnknown(listing: Listing, uidlist: UidlistCache): boolean {
+    for (const base of listing.files.keys()) if (!uidlist.byBase.has(base)) return true;
+    return false;
   }
 
   /** Reads dovecot-keywords again if it changed. */
@@ -225,7 +251,7 @@ export class MaildirFolder {
   async state(): Promise<FolderState> {
     const listing = await this.list();
     let uidlist = this.readUidlist();
-    if (uidlist === null || [...listing.files.keys()].some((base) => !uidlist!.byBase.has(base))) {
+    if (uidlist === null || this.hasUnknown(listing, uidlist)) {
       try {
         await this.assignUids();
       } catch (err) {
@@ -272,9 +298,14 @@ export class MaildirFolder {
     await this.locked(async () => {
       const listing = await this.list(true);
       const known = this.uidlist?.byBase;
-      const missing = [...listing.files.entries()].filter(([base]) => !known?.has(base));
-      if (this.uidlist !== null && missing.length === 0) return;
-      const keys = missing.map(([base, entry]) => ({ ...arrivalKey(entry.name), base }));
+      const keys: (ArrivalKey & { base: string })[] = [];
+      for (const [base, entry] of listing.files) {
+        if (known?.has(base)) continue;
+        const key = arrivalKey(entry.name) as ArrivalKey & { base: string };
+        key.base = base;
+        keys.push(key);
+      }
+      if (this.uidlist !== null && keys.length === 0) return;
       keys.sort(compareArrival);
       // A mailbox that gets its uidlist only now was served before this version, or by another agent:
       // every message already there keeps the UIDL it had (its base name) in a P field, so clients that
@@ -283,7 +314,8 @@ export class MaildirFolder {
       this.appendRecords(
         keys.map((k) => {
           // Postern's UIDL was the name's unique part (before any ",S=" field), or a hash of it
-          const uidl = uidlFor(parseMaildirName(k.base).base);
+          const comma = k.base.indexOf(',');
+          const uidl = uidlFor(comma < 0 ? k.base : k.base.slice(0, comma));
           return { base: k.base, fields: firstTime ? [uidl === k.base ? 'P' : `P${uidl}`] : [] };
         }),
       );
@@ -320,29 +352,35 @@ export class MaildirFolder {
     } else if (current) {
       // the file ends in a line a crashed writer left half written: rewrite it whole, without it
       this.writeWholeUidlist({ ...current.header, nextUidHint: Math.max(current.header.nextUidHint, uid) }, [...current.records, ...records]);
-      this.uidlist = null;
-      this.readUidlist();
     } else {
       const header: UidlistHeader = { uidValidity: nextUidValidity(this.root), nextUidHint: uid, guid: randomBytes(16).toString('hex'), extra: [] };
       this.writeWholeUidlist(header, records);
-      this.readUidlist();
     }
     return records.map((r) => r.uid);
   }
 
-  /** Writes the whole uidlist through dovecot-uidlist.tmp, renamed over it (the lock is held). */
+  /**
+   * Writes the whole uidlist through dovecot-uidlist.tmp, renamed over it (the lock is held), and keeps
+   * what it wrote as the cache (a 100,000-line uidlist is not read back).
+   */
   private writeWholeUidlist(header: UidlistHeader, records: readonly UidlistRecord[]): void {
     const path = join(this.path, UIDLIST);
     const tmp = `${path}.tmp`;
+    const data = Buffer.from(formatUidlist({ header, records }));
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeWhole(fd, formatUidlist({ header, records }));
+      let at = 0;
+      while (at < data.length) at += writeSync(fd, data, at, data.length - at);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     inheritOwner(tmp);
     renameSync(tmp, path);
+    const st = statSync(path, { bigint: true });
+    const byBase = new Map<string, UidlistRecord>();
+    for (const r of records) byBase.set(r.base, r);
+    this.uidlist = { ino: st.ino, size: data.length, consumed: data.length, header, records: [...records], byBase };
   }
 
   /** Makes the uidlist of an empty new mailbox (so that its UIDVALIDITY is fixed now, as Dovecot does). */
@@ -363,6 +401,7 @@ export class MaildirFolder {
     const previous = this.built?.keywordsMtime === this.keywordTable.mtime ? this.built.infos : undefined;
     const infos = new Map<string, MessageInfo>();
     const messages: MessageInfo[] = [];
+    const flagSets = new Map<string, ReadonlySet<string>>();
     for (const record of uidlist?.records ?? []) {
       if (uidlist!.byBase.get(record.base) !== record) continue; // an earlier duplicate
       const file = listing.files.get(record.base);
@@ -371,16 +410,21 @@ export class MaildirFolder {
       let info: MessageInfo;
       if (old && old.uid === record.uid && (old as MaildirInfo).name === file.name) info = old;
       else {
-        const p = field(record, 'P');
-        const info2: MaildirInfo = {
+        let flags = flagSets.get(file.letters);
+        if (!flags) {
+          flags = flagsOf(file.letters, this.keywordTable);
+          flagSets.set(file.letters, flags);
+        }
+        const p = record.fields.length === 0 ? undefined : field(record, 'P');
+        const made: MaildirInfo = {
           uid: record.uid,
           key: record.base,
-          size: await this.sizeOf(record, file),
-          flags: flagsOf(file.letters, this.keywordTable),
-          ...(p === undefined ? {} : { popUidl: p === '' ? record.base : p }),
+          size: file.popSize ?? (await this.sizeOf(record, file)),
+          flags,
+          popUidl: p === undefined ? undefined : p === '' ? record.base : p,
           name: file.name,
         };
-        info = info2;
+        info = made;
       }
       infos.set(record.base, info);
       messages.push(info);
@@ -396,10 +440,8 @@ export class MaildirFolder {
     return state;
   }
 
-  /** The CRLF size: W= in the name, or W in the record, or measured once and kept in postern-sizes.json. */
+  /** The CRLF size of a name without W=: W in the record, or measured once and kept in postern-sizes.json. */
   private async sizeOf(record: UidlistRecord, file: FileEntry): Promise<number> {
-    const inName = parseMaildirName(file.name).popSize;
-    if (inName !== undefined) return inName;
     const w = field(record, 'W');
     if (w !== undefined && /^\d+$/.test(w)) return Number(w);
     this.sizes ??= await SizeCache.load(this.path);
@@ -461,7 +503,7 @@ export class MaildirFolder {
         if (e.sub === 'cur' && e.letters === letters) return;
         const name = `${base}:2,${letters}`;
         await renameFile(from, join(this.path, 'cur', name));
-        this.listing?.files.set(base, { sub: 'cur', name, letters });
+        this.listing?.files.set(base, { sub: 'cur', name, letters, popSize: e.popSize });
       });
     })();
     this.renames.set(base, task);

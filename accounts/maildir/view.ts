@@ -24,6 +24,14 @@ import { READ_NO_FOLLOW } from './real-folders.js';
 // bytes before it reads the next message. Messages larger than this are read into their own buffer.
 const readBuffer = Buffer.allocUnsafe(256 * 1024 + 1);
 
+const SYSTEM_BY_LETTER: Record<string, string> = { D: '\\Draft', F: '\\Flagged', R: '\\Answered', S: '\\Seen', T: '\\Deleted' };
+const LETTER_OF: Record<string, string> = Object.fromEntries(Object.entries(SYSTEM_BY_LETTER).map(([l, f]) => [f.toLowerCase(), l]));
+
+/** The letter when `change` adds exactly one system flag, else undefined. */
+function systemLetter(change: FlagChange): string | undefined {
+  return 'add' in change && change.add.length === 1 ? LETTER_OF[change.add[0].toLowerCase()] : undefined;
+}
+
 /** Finds the folder a copy goes to (the store does: it knows accounts and names). */
 export type FolderOf = (to: MailboxRef) => Promise<MaildirFolder>;
 
@@ -125,6 +133,8 @@ export class MaildirView implements MailboxView {
   }
 
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
+    const quick = systemLetter(change);
+    if (quick) return this.storeLetter(uids, quick);
     const changed: MessageInfo[] = [];
     for (const uid of uids) {
       const m = this.get(uid);
@@ -147,6 +157,31 @@ export class MaildirView implements MailboxView {
         if (err instanceof MessageGoneError) continue;
         throw err;
       }
+      const updated: MessageInfo = { ...m, flags };
+      this.own.set(uid, updated);
+      this.list = null;
+      changed.push(updated);
+    }
+    return changed;
+  }
+
+  /**
+   * store() of one system flag added (RETR's \Seen, on every first download): the letter goes into the
+   * name where it sorts, without working out every flag of the message.
+   */
+  private async storeLetter(uids: readonly number[], letter: string): Promise<MessageInfo[]> {
+    const changed: MessageInfo[] = [];
+    for (const uid of uids) {
+      const m = this.get(uid);
+      const file = m && this.folder.entry(m.key);
+      if (!m || !file || file.letters.includes(letter)) continue;
+      try {
+        await this.folder.setLetters(m.key, [...file.letters, letter].sort().join(''));
+      } catch (err) {
+        if (err instanceof MessageGoneError) continue;
+        throw err;
+      }
+      const flags = new Set(m.flags).add(SYSTEM_BY_LETTER[letter]);
       const updated: MessageInfo = { ...m, flags };
       this.own.set(uid, updated);
       this.list = null;
