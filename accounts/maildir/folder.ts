@@ -13,7 +13,7 @@ import { lstat, readdir, rename as renameFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../store/contract.js';
 import { acquireDotlock, LockTimeoutError } from './dotlock.js';
-import { type ArrivalKey, arrivalKey, compareArrival, parseMaildirName, uidlFor } from './filename.js';
+import { type ArrivalKey, arrivalKey, compareArrival, uidlFor } from './filename.js';
 import { flagsOf } from './flags.js';
 import { KeywordTable, readKeywords } from './keywords.js';
 import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
