@@ -130,6 +130,42 @@ describe('one tree, two servers, the same UIDs', () => {
     expect((await posternView('cat')).get('keep my keywords')).toEqual([1, ['$Label1', 'Work', '\\Flagged', '\\Seen']]);
   });
 
+  it('mailboxes, their UIDVALIDITY and subscriptions are the same in both: names in modified UTF-7, Dovecot\'s formats', async () => {
+    const store = new MaildirStore(
+      { accountDir: (a: AccountAddress) => join(accounts, a.name), maildir: (a: AccountAddress) => join(accounts, a.name, 'Maildir') },
+      { mainDomain: DOMAIN },
+    );
+    const ann = { name: 'ann', domain: DOMAIN };
+    await store.createMailbox(ann, 'Archive/2024');
+    await store.createMailbox(ann, 'Entwürfe');
+    await store.subscribe(ann, 'Archive/2024');
+    await store.subscribe(ann, 'Entwürfe');
+    await shareWithDovecot(server.dir, join(accounts, 'ann'));
+    const seen = await dovecot.imap<{ lsub: string[]; list: string[]; validity: Record<string, number> }>(
+      'ann',
+      PASSWORD,
+      `check(M.create('Work'))
+check(M.subscribe('Work'))
+lsub = sorted(l.decode().rsplit(' ', 1)[1].strip('"') for l in check(M.lsub()))
+names = sorted(l.decode().rsplit(' ', 1)[1].strip('"') for l in check(M.list()))
+validity = {}
+for box in ['INBOX', 'Archive/2024', '"Entw&APw-rfe"']:
+    status = check(M.status(box, '(UIDVALIDITY)'))[0].decode()
+    validity[box.strip('"')] = int(re.search(r'UIDVALIDITY (\\d+)', status).group(1))
+print(json.dumps({'lsub': lsub, 'list': names, 'validity': validity}))`,
+    );
+    // Dovecot (IMAP4rev1: modified UTF-7 names) lists what Postern made and subscribed
+    expect(seen.list).toEqual(expect.arrayContaining(['Archive', 'Archive/2024', 'Entw&APw-rfe', 'INBOX']));
+    expect(seen.lsub).toEqual(expect.arrayContaining(['Archive/2024', 'Entw&APw-rfe']));
+    // and Postern sees Dovecot's subscription
+    expect(await store.subscriptions(ann)).toEqual(['Archive/2024', 'Entwürfe', 'Work']);
+    for (const [mailbox, imapName] of [['INBOX', 'INBOX'], ['Archive/2024', 'Archive/2024'], ['Entwürfe', 'Entw&APw-rfe']]) {
+      const view = await store.open(ann, mailbox);
+      expect(view.uidValidity, mailbox).toBe(seen.validity[imapName]);
+      view.close();
+    }
+  });
+
   it('fetchmail (keep, uidl) moving from Dovecot POP3 to Postern downloads nothing twice', async () => {
     for (let i = 0; i < 5; i++) expect(await dovecot.lda('dan', message(`old ${i}`))).toBe(0);
     const home = await mkdtemp(join(tmpdir(), 'postern-move-'));

@@ -479,7 +479,8 @@ export class MaildirFolder {
       if (!e || (tried && e.sub === tried.sub && e.name === tried.name)) throw new MessageGoneError();
       tried = e;
       try {
-        return await op(join(this.path, e.sub, e.name));
+        // (a template, not join(): this runs for every message read)
+        return await op(`${this.path}/${e.sub}/${e.name}`);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ELOOP') throw new MessageGoneError();
@@ -502,7 +503,7 @@ export class MaildirFolder {
         const e = this.entry(base)!;
         if (e.sub === 'cur' && e.letters === letters) return;
         const name = `${base}:2,${letters}`;
-        await renameFile(from, join(this.path, 'cur', name));
+        await renameFile(from, `${this.path}/cur/${name}`);
         this.listing?.files.set(base, { sub: 'cur', name, letters, popSize: e.popSize });
       });
     })();

@@ -101,6 +101,11 @@ first_valid_gid = ${mailGid}
 mail_uid = ${mailUid}
 mail_gid = ${mailGid}
 mail_location = maildir:~/Maildir
+# the hierarchy delimiter Postern's mailbox names use (on disk Maildir++ keeps ".")
+namespace inbox {
+  inbox = yes
+  separator = /
+}
 postmaster_address = postmaster@example.org
 passdb {
   driver = passwd-file
