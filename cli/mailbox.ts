@@ -1,7 +1,7 @@
 // postern mailbox create | list | acl, and postern route add | remove | list
 import type { Command } from 'commander';
 import { AclError, type Grantee, normalizeRights } from '../accounts/rights.js';
-import { MailboxNameError } from '../accounts/store/contract.js';
+import { MailboxNameError, MailboxNotFoundError, MailboxOperationError } from '../accounts/store/contract.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import { RouteError } from '../accounts/router.js';
 import { type CliContext, openContext, parseAccount } from './context.js';
@@ -18,6 +18,8 @@ async function mailboxOwner(ctx: CliContext, input: string, create: boolean): Pr
 const run = (action: () => Promise<void>) =>
   withExitCodes(action, [
     [MailboxNameError, EXIT.usage],
+    [MailboxNotFoundError, EXIT.failure],
+    [MailboxOperationError, EXIT.failure],
     [AclError, EXIT.usage],
     [RouteError, EXIT.failure],
   ]);
@@ -36,6 +38,35 @@ export function mailboxCommands(program: Command): void {
         const owner = await mailboxOwner(ctx, account, true);
         const created = await ctx.store.createMailbox(owner, name);
         process.stdout.write(`${created ? `mailbox ${name} created for ${formatAddress(owner)}` : `mailbox ${name} of ${formatAddress(owner)} already exists`} in the ${ctx.where}\n`);
+      }),
+    );
+
+  mailbox
+    .command('rename')
+    .argument('<account>', 'NAME[@DOMAIN]')
+    .argument('<from>', 'the mailbox, e.g. lists or INBOX')
+    .argument('<to>', 'its new name; mailboxes below it move too (renaming INBOX moves its messages into a new mailbox)')
+    .description('rename a mailbox and every mailbox below it (UIDs and flags kept)')
+    .action(async (account: string, from: string, to: string, _o: unknown, cmd: Command) =>
+      run(async () => {
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        const owner = await mailboxOwner(ctx, account, false);
+        await ctx.store.renameMailbox(owner, from, to);
+        process.stdout.write(`mailbox ${from} of ${formatAddress(owner)} renamed to ${to} in the ${ctx.where}\n`);
+      }),
+    );
+
+  mailbox
+    .command('delete')
+    .argument('<account>', 'NAME[@DOMAIN]')
+    .argument('<mailbox>', 'the mailbox (not INBOX, not one with mailboxes below it)')
+    .description('delete a mailbox with its messages')
+    .action(async (account: string, name: string, _o: unknown, cmd: Command) =>
+      run(async () => {
+        const ctx = await openContext(cmd.optsWithGlobals().config);
+        const owner = await mailboxOwner(ctx, account, false);
+        await ctx.store.deleteMailbox(owner, name);
+        process.stdout.write(`mailbox ${name} of ${formatAddress(owner)} deleted from the ${ctx.where}\n`);
       }),
     );
 
