@@ -164,6 +164,11 @@ describe('config errors', () => {
     const r = await withConfig('pop:\n  idleTimout: 30\n');
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/unknown key pop\.idleTimout; the keys here are: idleTimeout, /);
+    // A retired key says where it went, and is not offered among the keys.
+    expect(r.stderr).not.toMatch(/realToHeader/);
+    const moved = await withConfig('pop:\n  realToHeader: X-To\n');
+    expect(moved.code).toBe(78);
+    expect(moved.stderr).toMatch(/pop\.realToHeader is now the top-level key realToHeader/);
   });
 
   it('names a malformed key and the expected form', async () => {

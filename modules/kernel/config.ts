@@ -239,7 +239,11 @@ function knownKeys(path: readonly PropertyKey[], root: z.ZodObject): string[] | 
     if (!schema) return null;
   }
   const obj = unwrap(schema) as z.ZodObject;
-  return obj.shape ? Object.keys(obj.shape) : null;
+  if (!obj.shape) return null;
+  // Retired keys (z.never, kept only to say where they went) are not keys to suggest.
+  return Object.entries(obj.shape)
+    .filter(([, s]) => !(unwrap(s) instanceof z.ZodNever))
+    .map(([k]) => k);
 }
 
 function unwrap(schema: unknown): unknown {
