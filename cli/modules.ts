@@ -1,14 +1,19 @@
-// The protocol modules this build has: every command loads the config with their sections (pop:),
+// The protocol modules this build has: every command loads the config with their sections (pop:, imap:),
 // and serve starts the modules themselves (loaded only then: they bring the whole server).
 import type { ConfigSection } from '../modules/kernel/config.js';
 import type { ModuleRegistry } from '../modules/kernel/registry.js';
+import { imapConfigSection } from '../modules/imap/config.js';
 import { popConfigSection } from '../modules/pop/config.js';
 
 export function configSections(): ConfigSection[] {
-  return [popConfigSection];
+  return [popConfigSection, imapConfigSection];
 }
 
 export async function moduleRegistry(): Promise<ModuleRegistry> {
-  const [{ ModuleRegistry }, { PopModule }] = await Promise.all([import('../modules/kernel/registry.js'), import('../modules/pop/pop-module.js')]);
-  return new ModuleRegistry().register(new PopModule());
+  const [{ ModuleRegistry }, { PopModule }, { ImapModule }] = await Promise.all([
+    import('../modules/kernel/registry.js'),
+    import('../modules/pop/pop-module.js'),
+    import('../modules/imap/imap-module.js'),
+  ]);
+  return new ModuleRegistry().register(new PopModule()).register(new ImapModule());
 }

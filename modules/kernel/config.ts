@@ -16,13 +16,13 @@ export const count = (what: string, min: number, max: number) =>
 const listenerSchema = z.strictObject({
   /** A name for logs and errors, unique among listeners. */
   name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'expected a name of letters, digits, - and _' }),
-  /** The module that serves the connections; "pop" is the only one so far. */
+  /** The module that serves the connections: "pop" or "imap". */
   module: z.string().default('pop'),
   /** The address to bind: "::" (every IPv6 and IPv4 address), "0.0.0.0", "127.0.0.1", ... */
   address: z.string().default('::'),
   /** TCP port; 0 picks a free one (tests). */
   port: count('a TCP port', 0, 65535),
-  /** "none": clear text, offering STLS; "implicit": TLS from the first byte (port 995). */
+  /** "none": clear text, offering STLS (POP) or STARTTLS (IMAP); "implicit": TLS from the first byte (ports 995, 993). */
   tls: z.enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' }).default('none'),
 });
 
@@ -45,6 +45,8 @@ const baseShape = {
     .default([
       { name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none' },
       { name: 'pop3s', module: 'pop', address: '::', port: 995, tls: 'implicit' },
+      { name: 'imap', module: 'imap', address: '::', port: 143, tls: 'none' },
+      { name: 'imaps', module: 'imap', address: '::', port: 993, tls: 'implicit' },
     ]),
   /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
   realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),

@@ -13,10 +13,14 @@ export class Metrics {
   readonly commands = new Counter({ name: 'postern_pop_commands_total', help: 'POP commands, by verb', labelNames: ['command'], registers: [this.registry] });
   readonly octetsSent = new Counter({ name: 'postern_pop_message_octets_sent_total', help: 'Message octets sent by RETR and TOP', registers: [this.registry] });
   readonly sessionsOpen = new Gauge({ name: 'postern_pop_sessions_open', help: 'POP sessions open now', registers: [this.registry] });
+  readonly imapCommands = new Counter({ name: 'postern_imap_commands_total', help: 'IMAP commands, by verb', labelNames: ['command'], registers: [this.registry] });
+  readonly imapOctetsSent = new Counter({ name: 'postern_imap_message_octets_sent_total', help: 'Message octets sent by FETCH', registers: [this.registry] });
+  readonly imapSessionsOpen = new Gauge({ name: 'postern_imap_sessions_open', help: 'IMAP sessions open now', registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'postern_deliveries_total', help: 'Messages stored by the server, by source', labelNames: ['source'], registers: [this.registry] });
   readonly submissions = new Counter({ name: 'postern_submissions_total', help: 'XTND XMIT submissions, by result', labelNames: ['result'], registers: [this.registry] });
   /** Labelled children of `commands`, one per verb, so counting a command does not hash labels. */
   private readonly commandCounters = new Map<string, { inc(): void }>();
+  private readonly imapCommandCounters = new Map<string, { inc(): void }>();
   private server: Server | null = null;
   private bound: string | null = null;
 
@@ -30,6 +34,16 @@ export class Metrics {
     if (!counter) {
       counter = this.commands.labels(verb);
       this.commandCounters.set(verb, counter);
+    }
+    counter.inc();
+  }
+
+  /** Counts one IMAP command. */
+  countImapCommand(verb: string): void {
+    let counter = this.imapCommandCounters.get(verb);
+    if (!counter) {
+      counter = this.imapCommands.labels(verb);
+      this.imapCommandCounters.set(verb, counter);
     }
     counter.inc();
   }

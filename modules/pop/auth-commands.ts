@@ -3,7 +3,7 @@
 // a wrong password and a disabled account cannot be told apart by a client.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { badCommand, PopError } from './pop-error.js';
-import { decodeSasl, MECHANISMS, type Mechanism, type MechanismName } from './sasl.js';
+import { decodeSasl, MECHANISMS, type Mechanism, type MechanismName, SaslError } from '../kernel/sasl.js';
 import type { PopContext } from './context.js';
 
 function cleartextRefused(): PopError {
@@ -63,14 +63,20 @@ export async function auth(s: PopContext, args: string[]): Promise<void> {
     if (MECHANISMS.get(name)?.cleartext && s.settings.saslMechanisms.includes(name)) throw cleartextRefused();
     throw new PopError(null, `Unsupported authentication mechanism ${args[0].slice(0, 20)}; AUTH alone lists them`);
   }
-  const initial = args.length > 1 ? decodeSasl(args[1], true) : null;
-  const challenge = async (data: Buffer): Promise<Buffer> => {
-    s.send(`+ ${data.toString('base64')}`);
-    const line = await s.nextLine();
-    if (line === '*') throw new PopError(null, 'Authentication cancelled');
-    return decodeSasl(line, false);
-  };
-  const credentials = await mechanism.run(challenge, initial, s.settings.hostname);
+  let credentials;
+  try {
+    const initial = args.length > 1 ? decodeSasl(args[1], true) : null;
+    const challenge = async (data: Buffer): Promise<Buffer> => {
+      s.send(`+ ${data.toString('base64')}`);
+      const line = await s.nextLine();
+      if (line === '*') throw new PopError(null, 'Authentication cancelled');
+      return decodeSasl(line, false);
+    };
+    credentials = await mechanism.run(challenge, initial, s.settings.hostname);
+  } catch (err) {
+    if (err instanceof SaslError) throw err.syntax ? badCommand(err.message) : new PopError('AUTH', err.message);
+    throw err;
+  }
   const accounts = s.services.accounts;
   await s.signIn(credentials.login, mechanism.name, (account) =>
     credentials.kind === 'password'

@@ -11,10 +11,10 @@ import type { Submitter } from '../../submission/submitter.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
 import type { TraceLog } from '../kernel/trace.js';
-import type { AuthThrottle } from './auth-throttle.js';
+import type { AuthThrottle } from '../kernel/auth-throttle.js';
 import type { DotReader } from './dot-reader.js';
 import type { Maildrop } from './maildrop.js';
-import type { MechanismName } from './sasl.js';
+import type { MechanismName } from '../kernel/sasl.js';
 
 export type PopState = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
 

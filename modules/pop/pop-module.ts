@@ -5,7 +5,7 @@ import type { Connection } from '../../listeners/connection.js';
 import { PerAddress } from '../../listeners/per-address.js';
 import type { Logger } from '../kernel/logger.js';
 import type { ModuleContext, PosternModule } from '../kernel/module.js';
-import { AuthThrottle } from './auth-throttle.js';
+import { AuthThrottle } from '../kernel/auth-throttle.js';
 import { PopError } from './pop-error.js';
 import { bulletinDir, popConfig, popConfigSection, popSettings } from './config.js';
 import type { PopServices } from './context.js';

@@ -9,6 +9,7 @@ import { formatAddress, NameError } from '../../accounts/names.js';
 import type { Routed } from '../../accounts/router.js';
 import type { Connection } from '../../listeners/connection.js';
 import { BulletinDeliveryError } from '../../submission/bulletins.js';
+import { until } from '../kernel/answer-at.js';
 import type { Logger } from '../kernel/logger.js';
 import type { CheckSecret, PopServices, PopSettings, SignedIn } from './context.js';
 import { Maildrop } from './maildrop.js';
@@ -25,20 +26,6 @@ export interface SignInSession {
   readonly lineTakenAt: number;
   /** Failed attempts on this connection so far. */
   failures: number;
-}
-
-/**
- * Resolves at `deadline` (a performance.now() time), to a few microseconds: a timer to just before it,
- * then turns of the event loop. A timer alone fires on a millisecond grid measured from when it was set,
- * which would let the work done before it (reading an account record, or not) show in the answer time.
- */
-function until(deadline: number): Promise<void> {
-  return new Promise((resolve) => {
-    const poll = () => (performance.now() >= deadline ? resolve() : setImmediate(poll));
-    const early = deadline - performance.now() - 2;
-    if (early > 0) setTimeout(poll, early);
-    else poll();
-  });
 }
 
 /** The account a login name reaches, or null (then the secret is still checked, against a decoy). */

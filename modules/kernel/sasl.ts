@@ -1,8 +1,20 @@
-// SASL mechanisms for AUTH (RFC 5034): PLAIN (RFC 4616), LOGIN (draft-murchison-sasl-login) and
-// CRAM-MD5 (RFC 2195). A mechanism only gathers credentials through challenges; the AUTH handler
-// checks them against the account store.
+// SASL mechanisms for POP3 AUTH (RFC 5034) and IMAP AUTHENTICATE (RFC 9051 section 6.2.2): PLAIN
+// (RFC 4616), LOGIN (draft-murchison-sasl-login) and CRAM-MD5 (RFC 2195). A mechanism only gathers
+// credentials through challenges; the protocol's handler checks them against the account store and
+// turns a SaslError into its own answer.
 import { randomBytes } from 'node:crypto';
-import { badCommand, PopError } from './pop-error.js';
+
+/** The client's SASL exchange was malformed (`syntax`: a bad command) or asked for what is refused. */
+export class SaslError extends Error {
+  constructor(
+    readonly syntax: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const badCommand = (text: string) => new SaslError(true, text);
 
 export type MechanismName = 'PLAIN' | 'LOGIN' | 'CRAM-MD5';
 
@@ -33,7 +45,7 @@ const plain: Mechanism = {
     if (parts.length !== 3 || parts[1] === '') throw badCommand('PLAIN expects authzid NUL authcid NUL password');
     const [authzid, login, password] = parts;
     if (authzid !== '' && authzid.toLowerCase() !== login.toLowerCase()) {
-      throw new PopError('AUTH', 'Signing in as another user (an authorization identity) is not supported');
+      throw new SaslError(false, 'Signing in as another user (an authorization identity) is not supported');
     }
     return { kind: 'password', login, password };
   },
@@ -67,7 +79,7 @@ export const MECHANISMS: ReadonlyMap<MechanismName, Mechanism> = new Map([plain,
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Decodes a SASL line (RFC 5034 section 4): strict base64, "=" for an empty initial response. */
+/** Decodes a SASL line (RFC 5034 section 4, RFC 9051 section 6.2.2): strict base64, "=" for an empty initial response. */
 export function decodeSasl(text: string, initial: boolean): Buffer {
   if (initial && text === '=') return Buffer.alloc(0);
   if (!BASE64.test(text)) throw badCommand('Invalid base64 in the SASL response');

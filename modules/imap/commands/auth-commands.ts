@@ -1,0 +1,72 @@
+// Signing in: STARTTLS (RFC 9051 section 6.2.1), AUTHENTICATE (6.2.2, SASL-IR RFC 4959) and LOGIN (6.2.3).
+// Every failure gets the same NO [AUTHENTICATIONFAILED] after the same time, whatever the reason.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { decodeSasl, MECHANISMS, type MechanismName, SaslError } from '../../kernel/sasl.js';
+import type { Command, ImapContext } from '../context.js';
+import { bad, ImapError, no } from '../imap-error.js';
+import { offeredMechanisms } from '../capabilities.js';
+
+function cleartextRefused(): ImapError {
+  return no('Passwords may not be sent unencrypted on this connection; use STARTTLS first, or connect to port 993 (TLS)', 'PRIVACYREQUIRED');
+}
+
+// RFC 9051 section 6.2.1: the tagged OK goes first, then the handshake; what was pipelined is dropped.
+export async function starttls(s: ImapContext, c: Command): Promise<null> {
+  c.args.end();
+  if (s.conn.secure) throw bad('This connection already uses TLS');
+  if (!s.conn.canStartTls) throw no('STARTTLS is not available here');
+  await s.startTls();
+  return null;
+}
+
+// RFC 9051 section 6.2.3
+export async function login(s: ImapContext, c: Command): Promise<string> {
+  c.args.sp();
+  const user = c.args.astring('a user name');
+  c.args.sp();
+  const password = c.args.astring('a password');
+  c.args.end();
+  if (!s.cleartextAllowed) throw cleartextRefused();
+  await s.signIn(user, 'LOGIN', (account) => s.services.accounts.signIn(account, password));
+  return `[CAPABILITY ${s.capabilities()}] Logged in`;
+}
+
+function equalHex(a: string, b: string): boolean {
+  const x = Buffer.from(a.toLowerCase());
+  const y = Buffer.from(b.toLowerCase());
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+// RFC 9051 section 6.2.2: AUTHENTICATE mechanism [initial-response] (SASL-IR, RFC 4959)
+export async function authenticate(s: ImapContext, c: Command): Promise<string> {
+  c.args.sp();
+  const requested = c.args.atom('a SASL mechanism name').toUpperCase() as MechanismName;
+  let initialText: string | null = null;
+  if (c.args.maybeSp()) initialText = c.args.atom('a base64 initial response');
+  c.args.end();
+  if (!offeredMechanisms(s).includes(requested)) {
+    if (MECHANISMS.has(requested) && s.settings.saslMechanisms.includes(requested)) throw cleartextRefused();
+    throw no(`Unsupported authentication mechanism ${requested.slice(0, 20)}; CAPABILITY lists them`);
+  }
+  const mechanism = MECHANISMS.get(requested)!;
+  let credentials;
+  try {
+    const initial = initialText === null ? null : decodeSasl(initialText, true);
+    const challenge = async (data: Buffer): Promise<Buffer> => {
+      const line = await s.continuation(data.toString('base64'));
+      if (line === '*') throw bad('Authentication cancelled');
+      return decodeSasl(line, false);
+    };
+    credentials = await mechanism.run(challenge, initial, s.settings.hostname);
+  } catch (err) {
+    if (err instanceof SaslError) throw err.syntax ? bad(err.message) : no(err.message, 'AUTHORIZATIONFAILED');
+    throw err;
+  }
+  const accounts = s.services.accounts;
+  await s.signIn(credentials.login, mechanism.name, (account) =>
+    credentials.kind === 'password'
+      ? accounts.signIn(account, credentials.password)
+      : accounts.signInWithSecret(account, (secret) => equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest)),
+  );
+  return `[CAPABILITY ${s.capabilities()}] Logged in`;
+}

@@ -1,0 +1,155 @@
+// Mailboxes (RFC 9051 sections 6.3.4-6.3.11): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
+// NAMESPACE and STATUS. Names are resolved for the user (mailbox-names.ts); other users' mailboxes need
+// the rights RFC 4314 gives: k to create below one, x to delete or rename one.
+import { isInbox, parentsOf } from '../../../accounts/store/contract.js';
+import { requireRight, rightsOn } from '../access.js';
+import type { Command, ImapContext } from '../context.js';
+import { bad, no } from '../imap-error.js';
+import { decodeName, encodeName, type MailboxTarget, resolveName } from '../mailbox-names.js';
+import { astring, quotedString } from '../wire/encode.js';
+import type { Cursor } from '../wire/cursor.js';
+
+/** Reads a mailbox argument and resolves it. */
+export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {
+  const wire = args.astring('a mailbox name');
+  return { target: resolveName(s.services.accounts, s.user(), decodeName(wire, s.rev2)), wire };
+}
+
+/** The mailbox name as the client sees it, encoded for the wire. */
+export function wireName(s: ImapContext, target: MailboxTarget): string {
+  return astring(encodeName(target.display, s.rev2));
+}
+
+// RFC 9051 section 6.3.4: a trailing "/" only says the name will hold others; levels above are made.
+export async function create(s: ImapContext, c: Command): Promise<void> {
+  c.args.sp();
+  let wire = c.args.astring('a mailbox name');
+  c.args.end();
+  if (wire.endsWith('/')) wire = wire.slice(0, -1);
+  const target = resolveName(s.services.accounts, s.user(), decodeName(wire, s.rev2));
+  if (isInbox(target.mailbox) && target.own) throw no('INBOX always exists', 'ALREADYEXISTS');
+  if (!target.own) {
+    const parents = parentsOf(target.mailbox);
+    if (parents.length === 0) throw no(`Only ${target.owner.name} can make top-level mailboxes there`, 'NOPERM');
+    await requireRight(s, { ...target, mailbox: parents[parents.length - 1] }, 'k', 'create mailboxes');
+  }
+  if (!(await s.services.store.createMailbox(target.owner, target.mailbox))) throw no(`${target.display} already exists`, 'ALREADYEXISTS');
+}
+
+// RFC 9051 section 6.3.5
+export async function del(s: ImapContext, c: Command): Promise<void> {
+  c.args.sp();
+  const { target } = mailboxArg(s, c.args);
+  c.args.end();
+  if (isInbox(target.mailbox) && target.own) throw no('INBOX cannot be deleted', 'CANNOT');
+  if (!target.own) await requireRight(s, target, 'x', 'delete mailboxes');
+  else if (!(await s.services.store.hasMailbox(target.owner, target.mailbox))) throw no('No such mailbox', 'NONEXISTENT');
+  const selected = s.state === 'selected' ? s.selected() : null;
+  if (selected && selected.target.owner.name === target.owner.name && selected.target.owner.domain === target.owner.domain && selected.target.mailbox === target.mailbox) {
+    throw no('Close the mailbox (CLOSE or UNSELECT) before deleting it', 'INUSE');
+  }
+  await s.services.store.deleteMailbox(target.owner, target.mailbox);
+}
+
+// RFC 9051 section 6.3.6: the mailboxes below move too; renaming INBOX moves its messages.
+export async function rename(s: ImapContext, c: Command): Promise<void> {
+  c.args.sp();
+  const from = mailboxArg(s, c.args).target;
+  c.args.sp();
+  const to = mailboxArg(s, c.args).target;
+  c.args.end();
+  if (from.owner.name !== to.owner.name || from.owner.domain !== to.owner.domain) throw no('A mailbox can only be renamed within one account', 'CANNOT');
+  if (!from.own) await requireRight(s, from, 'x', 'rename mailboxes');
+  else if (!(await s.services.store.hasMailbox(from.owner, from.mailbox))) throw no('No such mailbox', 'NONEXISTENT');
+  if (await s.services.store.hasMailbox(to.owner, to.mailbox)) throw no(`${to.display} already exists`, 'ALREADYEXISTS');
+  await s.services.store.renameMailbox(from.owner, from.mailbox, to.mailbox);
+}
+
+// RFC 9051 sections 6.3.7 and 6.3.8: the user's own subscriptions (a name may be subscribed before it exists).
+export async function subscribe(s: ImapContext, c: Command): Promise<void> {
+  c.args.sp();
+  const { target } = mailboxArg(s, c.args);
+  c.args.end();
+  await s.services.store.subscribe(s.user(), target.display);
+}
+
+export async function unsubscribe(s: ImapContext, c: Command): Promise<void> {
+  c.args.sp();
+  const { target } = mailboxArg(s, c.args);
+  c.args.end();
+  await s.services.store.unsubscribe(s.user(), target.display);
+}
+
+// RFC 2342 / RFC 9051 section 6.3.10: personal "", other users "~", shared "~public/".
+export function namespace(s: ImapContext, c: Command): void {
+  c.args.end();
+  s.send('* NAMESPACE (("" "/")) (("~" "/")) (("~public/" "/"))');
+}
+
+export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT'] as const;
+export type StatusItem = (typeof STATUS_ITEMS)[number];
+
+export function statusItems(args: Cursor): StatusItem[] {
+  const items: StatusItem[] = [];
+  args.list(() => {
+    const item = args.atom('a STATUS item').toUpperCase() as StatusItem;
+    if (!STATUS_ITEMS.includes(item)) throw bad(`Unknown STATUS item ${item.slice(0, 20)}; they are ${STATUS_ITEMS.join(' ')}`);
+    items.push(item);
+  }, 'the STATUS items');
+  if (items.length === 0) throw bad('STATUS needs at least one item');
+  return items;
+}
+
+/** The "(MESSAGES n ...)" of one mailbox the user may read. */
+export async function statusOf(s: ImapContext, target: MailboxTarget, items: readonly StatusItem[]): Promise<string> {
+  const view = await s.services.store.open(target.owner, target.mailbox);
+  try {
+    const messages = view.messages;
+    const out: string[] = [];
+    for (const item of items) {
+      let value: number;
+      switch (item) {
+        case 'MESSAGES':
+          value = messages.length;
+          break;
+        case 'UIDNEXT':
+          value = view.uidNext;
+          break;
+        case 'UIDVALIDITY':
+          value = view.uidValidity;
+          break;
+        case 'UNSEEN':
+          value = messages.reduce((n, m) => (m.flags.has('\\Seen') ? n : n + 1), 0);
+          break;
+        case 'DELETED':
+          value = messages.reduce((n, m) => (m.flags.has('\\Deleted') ? n + 1 : n), 0);
+          break;
+        case 'SIZE':
+          value = messages.reduce((n, m) => n + m.size, 0);
+          break;
+        case 'RECENT':
+          value = 0; // \Recent is not kept (RFC 9051 removed it)
+          break;
+      }
+      out.push(`${item} ${value}`);
+    }
+    return `(${out.join(' ')})`;
+  } finally {
+    view.close();
+  }
+}
+
+// RFC 9051 section 6.3.11
+export async function status(s: ImapContext, c: Command): Promise<void> {
+  c.args.sp();
+  const { target } = mailboxArg(s, c.args);
+  c.args.sp();
+  const items = statusItems(c.args);
+  c.args.end();
+  const rights = await rightsOn(s, target);
+  if (!rights.includes('r') || !(await s.services.store.hasMailbox(target.owner, target.mailbox))) throw no('No such mailbox', 'NONEXISTENT');
+  // the selected mailbox's numbers come from the session's own view, as its client knows them
+  s.send(`* STATUS ${wireName(s, target)} ${await statusOf(s, target, items)}`);
+}
+
+export { quotedString };

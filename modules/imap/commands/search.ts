@@ -1,0 +1,85 @@
+// SEARCH and UID SEARCH (RFC 9051 section 6.4.4, ESEARCH RFC 4731): the key tree is parsed, compiled
+// once (search/evaluate.ts: flag, size and UID keys run synchronously, without reading any message),
+// then run over the messages as the client knows them. IMAP4rev1 clients get "* SEARCH"; IMAP4rev2
+// clients and RETURN (...) get "* ESEARCH".
+import { MessageGoneError } from '../../../accounts/store/contract.js';
+import type { Command, ImapContext } from '../context.js';
+import { bad } from '../imap-error.js';
+import { toCrlf } from '../fetch/crlf.js';
+import { compileSearch, type SearchMessage } from '../search/evaluate.js';
+import { checkCharset, SearchParser } from '../search/parse-search.js';
+import { quotedString } from '../wire/encode.js';
+import { formatSet } from '../wire/sequence-set.js';
+
+const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT'] as const;
+type ReturnOption = (typeof RETURN_OPTIONS)[number];
+
+export async function search(s: ImapContext, c: Command): Promise<void> {
+  const a = c.args;
+  a.sp();
+  let returns: ReturnOption[] | null = null;
+  if (a.peekAtom('RETURN')) {
+    a.atom();
+    a.sp();
+    const opts: ReturnOption[] = [];
+    a.list(() => {
+      const opt = a.atom('a RETURN option').toUpperCase() as ReturnOption;
+      if (!RETURN_OPTIONS.includes(opt)) throw bad(`Unknown SEARCH RETURN option ${opt.slice(0, 20)}${opt === ('SAVE' as string) ? ' (SEARCHRES is not supported)' : ''}`);
+      opts.push(opt);
+    }, 'the RETURN options');
+    returns = opts.length === 0 ? ['ALL'] : opts;
+    a.sp();
+  }
+  if (a.peekAtom('CHARSET')) {
+    a.atom();
+    a.sp();
+    checkCharset(a.astring('a charset name'));
+    a.sp();
+  }
+  const m = s.selected();
+  const key = new SearchParser(a, m).keys();
+  const compiled = compileSearch(key);
+  const hits: number[] = [];
+  for (const uid of m.uids) {
+    const info = m.info(uid);
+    if (!info) continue;
+    let hit: boolean;
+    if (compiled.sync) hit = compiled.test(info);
+    else {
+      const view = m.view;
+      const message: SearchMessage = {
+        uid,
+        size: info.size,
+        flags: info.flags,
+        internalDate: () => view.internalDate(uid),
+        header: async () => toCrlf(await view.readHeader(uid)),
+        raw: async () => {
+          const parts: Buffer[] = [];
+          for await (const chunk of await view.open(uid)) parts.push(chunk as Buffer);
+          return toCrlf(Buffer.concat(parts));
+        },
+      };
+      try {
+        hit = await compiled.test(message);
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+        hit = false; // removed meanwhile: its contents are gone
+      }
+    }
+    if (hit) hits.push(c.uid ? uid : m.seqOf(uid));
+  }
+  if (returns === null && !s.rev2) {
+    s.send(`* SEARCH${hits.map((n) => ` ${n}`).join('')}`);
+    return;
+  }
+  const wanted = returns ?? ['ALL'];
+  const parts = [`(TAG ${quotedString(c.tag)})`];
+  if (c.uid) parts.push('UID');
+  if (hits.length > 0) {
+    if (wanted.includes('MIN')) parts.push(`MIN ${hits[0]}`);
+    if (wanted.includes('MAX')) parts.push(`MAX ${hits[hits.length - 1]}`);
+    if (wanted.includes('ALL')) parts.push(`ALL ${formatSet(hits)}`);
+  }
+  if (wanted.includes('COUNT')) parts.push(`COUNT ${hits.length}`);
+  s.send(`* ESEARCH ${parts.join(' ')}`);
+}

@@ -1,0 +1,105 @@
+// Opening and closing the selected mailbox (RFC 9051 sections 6.3.2, 6.3.3, 6.4.1, 6.4.2, 6.4.3) and
+// EXPUNGE (6.4.3, UID EXPUNGE from UIDPLUS, RFC 4315). Reading needs r; EXPUNGE needs e (RFC 4314).
+import { MailboxUnavailable, openForUser } from '../../../accounts/mailbox-access.js';
+import type { Command, ImapContext } from '../context.js';
+import { no } from '../imap-error.js';
+import { flagList, SelectedMailbox } from '../selected.js';
+import { parseSequenceSet, resolveSet } from '../wire/sequence-set.js';
+import { mailboxArg, wireName } from './mailbox-commands.js';
+
+const SYSTEM = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/** PERMANENTFLAGS for the rights held (RFC 4314 section 4: s for \Seen, t for \Deleted, w for the rest). */
+function permanentFlags(rights: string, readOnly: boolean, keywords: string[]): string[] {
+  if (readOnly) return [];
+  const out: string[] = [];
+  for (const f of SYSTEM) {
+    const right = f === '\\Seen' ? 's' : f === '\\Deleted' ? 't' : 'w';
+    if (rights.includes(right)) out.push(f);
+  }
+  if (rights.includes('w')) out.push(...keywords, '\\*');
+  return out;
+}
+
+async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<string> {
+  c.args.sp();
+  const { target } = mailboxArg(s, c.args);
+  if (c.args.maybeSp()) c.args.list(() => c.args.atom('a SELECT option'), 'the SELECT options'); // CONDSTORE and such are not offered
+  c.args.end();
+  // RFC 9051: a SELECT first deselects the current mailbox, even when it then fails
+  if (s.state === 'selected') {
+    s.select(null);
+    s.send('* OK [CLOSED] Previous mailbox closed');
+  }
+  let opened;
+  try {
+    opened = await openForUser(s.services.accounts, s.services.store, s.user(), target.own ? null : `${target.owner.name}@${target.owner.domain}`, target.mailbox);
+  } catch (err) {
+    if (err instanceof MailboxUnavailable) throw no('No such mailbox', 'NONEXISTENT');
+    throw err;
+  }
+  const writable = !readOnly && /[stwie]/.test(opened.rights);
+  const selected = new SelectedMailbox(opened.view, target, target.display, !writable, opened.rights, s.mailboxChanged);
+  s.select(selected);
+  const keywords = selected.keywords();
+  const messages = opened.view.messages;
+  s.send(`* ${messages.length} EXISTS`);
+  if (!s.rev2) s.send('* 0 RECENT');
+  s.send(`* FLAGS (${[...SYSTEM, ...keywords].join(' ')})`);
+  s.send(`* OK [PERMANENTFLAGS (${permanentFlags(opened.rights, !writable, keywords).join(' ')})] Flags permitted`);
+  if (!s.rev2) {
+    const firstUnseen = messages.findIndex((m) => !m.flags.has('\\Seen'));
+    if (firstUnseen >= 0) s.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
+  }
+  s.send(`* OK [UIDVALIDITY ${opened.view.uidValidity}] UIDs valid`);
+  s.send(`* OK [UIDNEXT ${opened.view.uidNext}] Predicted next UID`);
+  if (s.rev2) s.send(`* LIST () "/" ${wireName(s, target)}`);
+  return `[${writable ? 'READ-WRITE' : 'READ-ONLY'}] ${c.verb} completed`;
+}
+
+export const select = (s: ImapContext, c: Command) => open(s, c, false);
+export const examine = (s: ImapContext, c: Command) => open(s, c, true);
+
+/** Removes the messages among `uids` that hold \Deleted; the EXPUNGE responses follow from the sync. */
+async function expungeDeleted(s: ImapContext, uids: readonly number[] | null): Promise<number> {
+  const m = s.selected();
+  if (m.readOnly) throw no('The mailbox is open read-only (EXAMINE)', 'READ-ONLY');
+  if (!m.rights.includes('e')) throw no(`You may not expunge in ${m.target.display}`, 'NOPERM');
+  const candidates = uids ?? m.view.messages.map((x) => x.uid);
+  const doomed = candidates.filter((uid) => m.view.get(uid)?.flags.has('\\Deleted'));
+  if (doomed.length === 0) return 0;
+  const n = (await m.view.expunge(doomed)).length;
+  s.counted('expunged', n);
+  return n;
+}
+
+// RFC 9051 section 6.4.3
+export async function expunge(s: ImapContext, c: Command): Promise<void> {
+  c.args.end();
+  await expungeDeleted(s, null);
+}
+
+// RFC 4315 section 2.1: only the named messages
+export async function uidExpunge(s: ImapContext, c: Command): Promise<void> {
+  c.args.sp();
+  const set = parseSequenceSet(c.args.atom('a UID set'));
+  c.args.end();
+  const m = s.selected();
+  await expungeDeleted(s, resolveSet(set, m.view.messages.map((x) => x.uid)));
+}
+
+// RFC 9051 section 6.4.1: expunges silently (no EXPUNGE responses), then deselects
+export async function close(s: ImapContext, c: Command): Promise<void> {
+  c.args.end();
+  const m = s.selected();
+  if (!m.readOnly && m.rights.includes('e')) await expungeDeleted(s, null).catch(() => 0);
+  s.select(null);
+}
+
+// RFC 9051 section 6.4.2
+export function unselect(s: ImapContext, c: Command): void {
+  c.args.end();
+  s.select(null);
+}
+
+export { flagList };

@@ -1,0 +1,66 @@
+// STORE and UID STORE (RFC 9051 section 6.4.6): +FLAGS, -FLAGS, FLAGS, with .SILENT. Each flag needs
+// its right (RFC 4314 section 4): s for \Seen, t for \Deleted, w for the others and keywords.
+import type { FlagChange } from '../../../accounts/store/contract.js';
+import { normalizeFlag } from '../../../accounts/store/contract.js';
+import type { Command, ImapContext } from '../context.js';
+import { bad, no } from '../imap-error.js';
+import { targetUids } from '../fetch/fetch.js';
+import { flagList } from '../selected.js';
+import type { Cursor } from '../wire/cursor.js';
+
+/** flag-list or flags separated by spaces (RFC 9051 allows both in STORE). */
+export function parseFlags(a: Cursor, parens: 'required' | 'optional'): string[] {
+  const flags: string[] = [];
+  const one = () => {
+    const backslash = a.accept(0x5c);
+    const name = a.atom('a flag');
+    if (backslash && name.toUpperCase() === 'RECENT') throw bad('\\Recent cannot be stored');
+    try {
+      flags.push(normalizeFlag(backslash ? `\\${name}` : name));
+    } catch (err) {
+      throw bad((err as Error).message);
+    }
+  };
+  if (a.peek() === 0x28) a.list(one, 'the flag list');
+  else if (parens === 'required') a.fail('a flag list such as (\\Seen)');
+  else {
+    one();
+    while (a.maybeSp()) one();
+  }
+  return flags;
+}
+
+function rightFor(flag: string): string {
+  return flag === '\\Seen' ? 's' : flag === '\\Deleted' ? 't' : 'w';
+}
+
+export async function store(s: ImapContext, c: Command): Promise<void> {
+  const a = c.args;
+  a.sp();
+  const setText = a.atom('a sequence set');
+  a.sp();
+  if (a.peek() === 0x28) a.list(() => a.atom('a STORE modifier'), 'the STORE modifiers'), a.sp(); // UNCHANGEDSINCE is not offered
+  const op = a.atom('+FLAGS, -FLAGS or FLAGS').toUpperCase();
+  const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(op);
+  if (!m) throw bad(`Expected +FLAGS, -FLAGS or FLAGS (with .SILENT), not ${op.slice(0, 30)}`);
+  a.sp();
+  const flags = parseFlags(a, 'optional');
+  a.end();
+  const sel = s.selected();
+  if (sel.readOnly) throw no('The mailbox is open read-only (EXAMINE)', 'READ-ONLY');
+  const needed = m[1] === '' ? ['\\Seen', '\\Deleted', '\\Answered'] : flags;
+  for (const flag of new Set(needed.map(rightFor))) {
+    if (!sel.rights.includes(flag)) throw no(`You may not change ${flag === 's' ? '\\Seen' : flag === 't' ? '\\Deleted' : 'these flags'} in ${sel.target.display}`, 'NOPERM');
+  }
+  const uids = targetUids(sel, setText, c.uid).filter((uid) => !sel.isGone(uid) && sel.view.get(uid) !== undefined);
+  const change: FlagChange = m[1] === '+' ? { add: flags } : m[1] === '-' ? { remove: flags } : { replace: flags };
+  const changed = uids.length > 0 ? await sel.view.store(uids, change) : [];
+  sel.changedHere(changed);
+  if (m[2]) return;
+  // RFC 9051: the new flags of each message (Dovecot and most servers answer every message named)
+  for (const uid of uids) {
+    const info = sel.info(uid);
+    if (!info) continue;
+    s.send(`* ${sel.seqOf(uid)} FETCH (${c.uid ? `UID ${uid} ` : ''}FLAGS ${flagList(info.flags)})`);
+  }
+}

@@ -1,0 +1,89 @@
+// The IMAP module's config section (imap: in postern.yaml): its schema, owned here, composed into the
+// whole config by the kernel, and the settings sessions run with. Every key is documented in README.md
+// and postern.example.yaml.
+import { z } from 'zod';
+import { count, type LoadedConfig, seconds } from '../kernel/config.js';
+
+export const imapConfigSchema = z
+  .strictObject({
+    /** Most IMAP connections at once; more are refused. */
+    maxChannels: count('simultaneous connections', 1, 1_000_000).default(1000),
+    /** Most IMAP connections at once from one client address (a phone and a desktop keep several each). */
+    maxChannelsPerAddress: count('simultaneous connections from one address', 1, 1_000_000).default(50),
+    /** Most connections at once that have not signed in; past it the oldest waiting one is closed. */
+    maxUnauthenticated: count('connections not signed in', 1, 1_000_000).default(100),
+    /** Most connections at once from one address that have not signed in. */
+    maxUnauthenticatedPerAddress: count('connections not signed in from one address', 1, 1_000_000).default(10),
+    /** Close a session idle this long (seconds). RFC 9051 section 5.4 asks for at least 30 minutes. */
+    idleTimeout: seconds('idle time before a session is closed').default(1800),
+    /** Seconds a connection may take to sign in. */
+    loginTimeout: seconds('time to sign in').default(60),
+    /** Seconds a command line may take to arrive once it has begun. */
+    commandTimeout: seconds('time to send one command line').default(60),
+    /** Where passwords may travel unencrypted (LOGIN, AUTHENTICATE PLAIN and LOGIN): LOGINDISABLED elsewhere until STARTTLS. */
+    cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
+    /** SASL mechanisms offered by AUTHENTICATE. CRAM-MD5 checks the account's shared secret (--apop-secret). */
+    saslMechanisms: z
+      .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), { error: 'expected a list such as [PLAIN, LOGIN]' })
+      .default(['PLAIN', 'LOGIN']),
+    /** Failed sign-ins before the connection is closed. */
+    maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(3),
+    /** Seconds a failed sign-in takes at least, from the client's line, whatever the reason. */
+    authFailureTime: z.number({ error: 'expected a number of seconds' }).min(0.01, { error: 'expected a number of seconds, at least 0.01' }).max(10, { error: 'expected a number of seconds, at most 10' }).default(0.2),
+    /** Seconds added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
+    authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
+    /** Octets of one command, its lines and literals together (an APPEND's message aside); more is refused with [TOOBIG]. */
+    maxLineLength: count('octets in a command', 1024, 16 * 1024 * 1024).default(65536),
+    /** Largest message APPEND accepts (APPENDLIMIT); larger is refused with [TOOBIG]. */
+    maxLiteralSize: count('octets in an appended message', 1024, 4 * 1024 * 1024 * 1024).default(52428800),
+    /** Bad commands in a row before the connection is closed. */
+    maxBadCommands: count('bad commands in a row', 1, 1000).default(20),
+    /** Seconds between "* OK Still here" during IDLE (keeps NAT entries alive, as Dovecot does). */
+    idleKeepalive: seconds('time between keepalives in IDLE').default(120),
+    /** Seconds of the first wait when a client stops reading; doubled four times, then the connection is dropped. */
+    blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
+  })
+  .prefault({});
+
+export type ImapConfig = z.infer<typeof imapConfigSchema>;
+
+export const imapConfigSection = { key: 'imap', schema: imapConfigSchema } as const;
+
+export function imapConfig(config: LoadedConfig): ImapConfig {
+  return config.sections.imap as ImapConfig;
+}
+
+export interface ImapSettings {
+  readonly idleTimeoutMs: number;
+  readonly loginTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  readonly cleartextAuth: 'never' | 'loopback' | 'always';
+  readonly saslMechanisms: readonly ('PLAIN' | 'LOGIN' | 'CRAM-MD5')[];
+  readonly maxAuthAttempts: number;
+  readonly authFailureTimeMs: number;
+  readonly maxCommand: number;
+  readonly maxAppend: number;
+  readonly maxBadCommands: number;
+  readonly idleKeepaliveMs: number;
+  readonly blockedOutputWaitMs: number;
+  readonly hostname: string;
+}
+
+export function imapSettings(config: LoadedConfig): ImapSettings {
+  const imap = imapConfig(config);
+  return {
+    idleTimeoutMs: imap.idleTimeout * 1000,
+    loginTimeoutMs: imap.loginTimeout * 1000,
+    commandTimeoutMs: imap.commandTimeout * 1000,
+    cleartextAuth: imap.cleartextAuth,
+    saslMechanisms: imap.saslMechanisms,
+    maxAuthAttempts: imap.maxAuthAttempts,
+    authFailureTimeMs: imap.authFailureTime * 1000,
+    maxCommand: imap.maxLineLength,
+    maxAppend: imap.maxLiteralSize,
+    maxBadCommands: imap.maxBadCommands,
+    idleKeepaliveMs: imap.idleKeepalive * 1000,
+    blockedOutputWaitMs: imap.blockedOutputWait * 1000,
+    hostname: config.mainDomain,
+  };
+}

@@ -1,0 +1,225 @@
+// FETCH and UID FETCH (RFC 9051 sections 6.4.5 and 7.5.2). Each message's answer is built from what
+// the view knows (UID, flags, size) and, only when an item needs it, the message itself: read whole
+// (with CRLF line ends) for structure and sections, or streamed into the socket for a large BODY[].
+// A message another session removed, not yet announced, still answers what is known of it (flags,
+// size); items that need its contents are left out and the command ends NO [EXPUNGEISSUE] (RFC 5530).
+import type { Readable } from 'node:stream';
+import { MessageGoneError, type MessageInfo } from '../../../accounts/store/contract.js';
+import type { Command, ImapContext } from '../context.js';
+import { no } from '../imap-error.js';
+import { binaryBytes } from '../message/binary.js';
+import { bodyStructure } from '../message/body-structure.js';
+import { envelope } from '../message/envelope.js';
+import { type MimePart, parseMime } from '../message/mime-tree.js';
+import { sectionBytes } from '../message/sections.js';
+import { flagList, type SelectedMailbox } from '../selected.js';
+import { parseSequenceSet, resolveSet } from '../wire/sequence-set.js';
+import { CrlfStream, toCrlf } from './crlf.js';
+import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
+
+/** Messages larger than this are streamed for a plain BODY[] instead of read whole. */
+const STREAM_ABOVE = 256 * 1024;
+
+/** The messages a command names: message numbers (positions in the map) or UIDs (those in the map). */
+export function targetUids(m: SelectedMailbox, setText: string, uid: boolean): number[] {
+  const set = parseSequenceSet(setText);
+  // RFC 9051 section 6.4.9: "*" in a UID set is the largest UID in the mailbox
+  if (uid) return resolveSet(set, m.uids);
+  const numbers = expandSeq(set, m.uids.length);
+  if (numbers === null) throw no(`No such message: the mailbox has ${m.uids.length} messages`, null);
+  return numbers.map((n) => m.uids[n - 1]);
+}
+
+/** Message numbers in a set, for a mailbox of `count`; null when one is past the end (RFC 9051: BAD/NO). */
+function expandSeq(set: readonly (readonly [number, number])[], count: number): number[] | null {
+  const out = new Set<number>();
+  for (const [a0, b0] of set) {
+    if (count === 0 && (a0 === -1 || b0 === -1)) continue; // "*" of an empty mailbox names nothing
+    const a = a0 === -1 ? count : a0;
+    const b = b0 === -1 ? count : b0;
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    if (hi > count || lo < 1) return null;
+    for (let n = lo; n <= hi; n++) out.add(n);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+function needsContent(item: FetchItem): boolean {
+  return item.kind === 'ENVELOPE' || item.kind === 'BODYSTRUCTURE' || item.kind === 'BODY' || item.kind === 'RFC822' || item.kind === 'RFC822.HEADER' || item.kind === 'RFC822.TEXT' || item.kind === 'section' || item.kind === 'BINARY.SIZE';
+}
+
+function imapDate(d: Date): string {
+  // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE, in UTC
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `"${String(d.getUTCDate()).padStart(2, ' ')}-${months[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000"`;
+}
+
+function literal(bytes: Buffer): Buffer[] {
+  const binary = bytes.includes(0);
+  return [Buffer.from(`${binary ? '~' : ''}{${bytes.length}}\r\n`), bytes];
+}
+
+function slice(bytes: Buffer, partial: { start: number; length: number } | null): Buffer {
+  if (!partial) return bytes;
+  return bytes.subarray(Math.min(partial.start, bytes.length), Math.min(partial.start + partial.length, bytes.length));
+}
+
+/** Reads the whole message with CRLF line ends. */
+async function readWhole(m: SelectedMailbox, uid: number): Promise<Buffer> {
+  const now = m.view.readNow(uid);
+  if (now) {
+    const crlf = toCrlf(now);
+    return crlf === now ? Buffer.from(now) : crlf; // readNow's buffer is reused by the next call
+  }
+  const parts: Buffer[] = [];
+  const stream = await m.view.open(uid);
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return toCrlf(Buffer.concat(parts));
+}
+
+export async function fetch(s: ImapContext, c: Command): Promise<string | undefined> {
+  const a = c.args;
+  a.sp();
+  const setText = a.atom('a sequence set');
+  a.sp();
+  const items = parseFetchItems(a);
+  if (a.maybeSp()) a.list(() => a.atom('a FETCH modifier'), 'the FETCH modifiers'); // CHANGEDSINCE is not offered
+  a.end();
+  const m = s.selected();
+  const uids = targetUids(m, setText, c.uid);
+  if (c.uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+
+  // \Seen first, so the FLAGS in the answers show it (RFC 9051: "SHOULD be included")
+  const marksSeen = items.some(setsSeen) && !m.readOnly && m.rights.includes('s');
+  let seenNow = new Set<number>();
+  if (marksSeen) {
+    const unseen = uids.filter((uid) => {
+      const info = m.view.get(uid);
+      return info !== undefined && !info.flags.has('\\Seen');
+    });
+    if (unseen.length > 0) {
+      const changed = await m.view.store(unseen, { add: ['\\Seen'] });
+      m.changedHere(changed);
+      seenNow = new Set(changed.map((x) => x.uid));
+    }
+  }
+  const wantsFlags = items.some((i) => i.kind === 'FLAGS');
+  const content = items.some(needsContent);
+  let expungeIssue = false;
+  for (const uid of uids) {
+    const info = m.info(uid);
+    if (!info) continue;
+    const gone = m.isGone(uid) || m.view.get(uid) === undefined;
+    if (gone && (content || items.some((i) => i.kind === 'INTERNALDATE'))) {
+      expungeIssue = true;
+      continue;
+    }
+    try {
+      await fetchOne(s, m, info, items, wantsFlags || seenNow.has(uid));
+    } catch (err) {
+      if (!(err instanceof MessageGoneError)) throw err;
+      expungeIssue = true;
+    }
+  }
+  if (expungeIssue) throw no('Some of the requested messages were removed by another session', 'EXPUNGEISSUE');
+  return undefined;
+}
+
+async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, items: readonly FetchItem[], withFlags: boolean): Promise<void> {
+  const seq = m.seqOf(info.uid);
+  const out: Buffer[] = [];
+  let first = true;
+  const add = (text: string) => {
+    out.push(Buffer.from(first ? text : ` ${text}`));
+    first = false;
+  };
+  // a large BODY[] alone is streamed; everything else is built from the whole message
+  const whole = items.find((i) => i.kind === 'section' && i.section === null && !i.binary && i.partial === null);
+  const streamIt = whole !== undefined && info.size > STREAM_ABOVE && items.every((i) => !needsContent(i) || i === whole);
+  let raw: Buffer | null = null;
+  let tree: MimePart | null = null;
+  const message = async () => (raw ??= await readWhole(m, info.uid));
+  const mime = async () => (tree ??= parseMime(await message()));
+  let stream: Readable | null = null;
+  let flagsSent = false;
+  for (const item of items) {
+    switch (item.kind) {
+      case 'UID':
+        add(`UID ${info.uid}`);
+        break;
+      case 'FLAGS':
+        add(`FLAGS ${flagList(m.info(info.uid)?.flags ?? info.flags)}`);
+        flagsSent = true;
+        break;
+      case 'INTERNALDATE':
+        add(`INTERNALDATE ${imapDate(await m.view.internalDate(info.uid))}`);
+        break;
+      case 'RFC822.SIZE':
+        add(`RFC822.SIZE ${info.size}`);
+        break;
+      case 'ENVELOPE':
+        add('ENVELOPE ');
+        out.push(envelope(await message(), await mime()));
+        break;
+      case 'BODYSTRUCTURE':
+      case 'BODY':
+        add(`${item.kind} `);
+        out.push(bodyStructure(await message(), await mime(), item.kind === 'BODYSTRUCTURE'));
+        break;
+      case 'RFC822':
+      case 'RFC822.HEADER':
+      case 'RFC822.TEXT': {
+        const spec = item.kind === 'RFC822' ? null : { part: [], text: item.kind === 'RFC822.HEADER' ? ('HEADER' as const) : ('TEXT' as const) };
+        const bytes = spec ? (sectionBytes(await message(), await mime(), spec) ?? Buffer.alloc(0)) : await message();
+        add(`${item.kind} `);
+        out.push(...literal(bytes));
+        break;
+      }
+      case 'section': {
+        const name = `${item.binary ? 'BINARY' : 'BODY'}[${item.label}]${item.partial ? `<${item.partial.start}>` : ''}`;
+        if (item === whole && streamIt) {
+          add(`${name} {${info.size}}\r\n`);
+          stream = (await m.view.open(info.uid)).pipe(new CrlfStream());
+          break;
+        }
+        let bytes: Buffer | null;
+        if (item.binary) {
+          const decoded = item.section === null || item.section.part.length === 0 ? binaryBytes(await message(), await mime(), []) : binaryBytes(await message(), await mime(), item.section.part);
+          if (decoded === 'unknown-cte') throw no(`Message ${info.uid}: its part uses a transfer encoding the server cannot decode`, 'UNKNOWN-CTE');
+          bytes = decoded;
+        } else bytes = item.section === null ? await message() : sectionBytes(await message(), await mime(), item.section);
+        add(`${name} `);
+        if (bytes === null) out.push(Buffer.from('NIL'));
+        else out.push(...literal(slice(bytes, item.partial)));
+        break;
+      }
+      case 'BINARY.SIZE': {
+        const decoded = binaryBytes(await message(), await mime(), item.part);
+        if (decoded === 'unknown-cte') throw no(`Message ${info.uid}: its part uses a transfer encoding the server cannot decode`, 'UNKNOWN-CTE');
+        add(`BINARY.SIZE[${item.label}] ${decoded === null ? 0 : decoded.length}`);
+        break;
+      }
+    }
+    if (stream) break; // the streamed item goes last (items after it follow it, see below)
+  }
+  if (withFlags && !flagsSent) add(`FLAGS ${flagList(m.info(info.uid)?.flags ?? info.flags)}`);
+  s.sendRaw(Buffer.concat([Buffer.from(`* ${seq} FETCH (`), ...out]));
+  if (stream) {
+    await s.sendStream(stream);
+    // the items after the streamed one (rare: clients ask BODY[] last)
+    const after = items.slice(items.indexOf(whole!) + 1);
+    const tail: string[] = [];
+    for (const item of after) {
+      if (item.kind === 'UID') tail.push(`UID ${info.uid}`);
+      else if (item.kind === 'FLAGS') tail.push(`FLAGS ${flagList(m.info(info.uid)?.flags ?? info.flags)}`);
+      else if (item.kind === 'RFC822.SIZE') tail.push(`RFC822.SIZE ${info.size}`);
+      else if (item.kind === 'INTERNALDATE') tail.push(`INTERNALDATE ${imapDate(await m.view.internalDate(info.uid))}`);
+    }
+    s.sendRaw(`${tail.map((t) => ` ${t}`).join('')})\r\n`);
+  } else s.sendRaw(')\r\n');
+  s.fetched((raw as Buffer | null)?.length ?? (stream ? info.size : 0));
+}
+
+export { imapDate };

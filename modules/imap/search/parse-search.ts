@@ -1,0 +1,143 @@
+// The SEARCH key grammar (RFC 9051 section 6.4.4 and section 9: search-key), parsed into search-key.ts's
+// tree. Message numbers and UID sets are resolved against the mailbox as the client knows it now.
+import { bad, no } from '../imap-error.js';
+import type { SelectedMailbox } from '../selected.js';
+import type { Cursor } from '../wire/cursor.js';
+import { parseSequenceSet, resolveSet } from '../wire/sequence-set.js';
+import type { SearchDay, SearchKey } from './search-key.js';
+
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+
+const FLAG_KEYS: Record<string, [string, boolean]> = {
+  ANSWERED: ['\\Answered', true],
+  DELETED: ['\\Deleted', true],
+  DRAFT: ['\\Draft', true],
+  FLAGGED: ['\\Flagged', true],
+  SEEN: ['\\Seen', true],
+  UNANSWERED: ['\\Answered', false],
+  UNDELETED: ['\\Deleted', false],
+  UNDRAFT: ['\\Draft', false],
+  UNFLAGGED: ['\\Flagged', false],
+  UNSEEN: ['\\Seen', false],
+};
+const HEADER_KEYS: Record<string, string> = { BCC: 'Bcc', CC: 'Cc', FROM: 'From', SUBJECT: 'Subject', TO: 'To' };
+const DATE_KEYS: Record<string, ['internal' | 'sent', 'before' | 'on' | 'since']> = {
+  BEFORE: ['internal', 'before'],
+  ON: ['internal', 'on'],
+  SINCE: ['internal', 'since'],
+  SENTBEFORE: ['sent', 'before'],
+  SENTON: ['sent', 'on'],
+  SENTSINCE: ['sent', 'since'],
+};
+
+function parseDay(text: string): SearchDay {
+  const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(text);
+  const month = m ? MONTHS.indexOf(m[2].toUpperCase()) + 1 : 0;
+  if (!m || month === 0) throw bad(`"${text.slice(0, 30)}" is not a date such as 1-Dec-2026`);
+  return { year: Number(m[3]), month, day: Number(m[1]) };
+}
+
+export class SearchParser {
+  constructor(
+    private readonly a: Cursor,
+    private readonly mailbox: SelectedMailbox,
+  ) {}
+
+  private string(): string {
+    return this.a.astring('a search string');
+  }
+
+  /** One search-key. */
+  key(): SearchKey {
+    const a = this.a;
+    if (a.peek() === 0x28) {
+      const keys: SearchKey[] = [];
+      a.list(() => keys.push(this.key()), 'a parenthesised search key');
+      if (keys.length === 0) throw bad('Empty parenthesised search key');
+      return keys.length === 1 ? keys[0] : { kind: 'and', keys };
+    }
+    const c = a.peek();
+    if ((c >= 0x30 && c <= 0x39) || c === 0x2a) {
+      const set = parseSequenceSet(a.atom('a sequence set'));
+      const numbers = resolveSet(set, this.mailbox.uids.length === 0 ? [] : rangeOf(this.mailbox.uids.length));
+      return { kind: 'uids', uids: new Set(numbers.map((n) => this.mailbox.uids[n - 1])) };
+    }
+    if (c === 0x24) throw bad('$ (SEARCHRES) is not supported');
+    const word = a.atom('a search key').toUpperCase();
+    if (FLAG_KEYS[word]) {
+      const [flag, set] = FLAG_KEYS[word];
+      return { kind: 'flag', flag, set };
+    }
+    if (HEADER_KEYS[word]) {
+      a.sp();
+      return { kind: 'header', field: HEADER_KEYS[word], value: this.string() };
+    }
+    if (DATE_KEYS[word]) {
+      a.sp();
+      const [field, op] = DATE_KEYS[word];
+      return { kind: 'date', field, op, day: parseDay(this.string()) };
+    }
+    switch (word) {
+      case 'ALL':
+        return { kind: 'all' };
+      case 'NEW':
+      case 'RECENT':
+        return { kind: 'recent', recent: true };
+      case 'OLD':
+        return { kind: 'recent', recent: false };
+      case 'KEYWORD':
+      case 'UNKEYWORD': {
+        a.sp();
+        return { kind: 'flag', flag: a.atom('a keyword'), set: word === 'KEYWORD' };
+      }
+      case 'BODY':
+      case 'TEXT':
+        a.sp();
+        return { kind: 'text', where: word === 'BODY' ? 'body' : 'text', value: this.string() };
+      case 'HEADER': {
+        a.sp();
+        const field = this.string();
+        a.sp();
+        return { kind: 'header', field, value: this.string() };
+      }
+      case 'LARGER':
+      case 'SMALLER':
+        a.sp();
+        return { kind: 'size', op: word === 'LARGER' ? 'larger' : 'smaller', octets: a.number64('a size in octets') };
+      case 'NOT':
+        a.sp();
+        return { kind: 'not', key: this.key() };
+      case 'OR': {
+        a.sp();
+        const x = this.key();
+        a.sp();
+        return { kind: 'or', a: x, b: this.key() };
+      }
+      case 'UID': {
+        a.sp();
+        const set = parseSequenceSet(a.atom('a UID set'));
+        return { kind: 'uids', uids: new Set(resolveSet(set, this.mailbox.uids)) };
+      }
+      default:
+        throw bad(`Unknown search key ${word.slice(0, 30)}`);
+    }
+  }
+
+  /** search-key *(SP search-key), to the end of the command. */
+  keys(): SearchKey {
+    const keys: SearchKey[] = [this.key()];
+    while (this.a.maybeSp()) keys.push(this.key());
+    this.a.end();
+    return keys.length === 1 ? keys[0] : { kind: 'and', keys };
+  }
+}
+
+function rangeOf(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/** CHARSET (RFC 9051: UTF-8 and US-ASCII must be supported; others answer [BADCHARSET]). */
+export function checkCharset(name: string): void {
+  const upper = name.toUpperCase();
+  if (upper !== 'UTF-8' && upper !== 'US-ASCII') throw no(`The charset ${name.slice(0, 30)} is not supported`, 'BADCHARSET (UTF-8 US-ASCII)');
+}

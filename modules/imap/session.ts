@@ -1,0 +1,475 @@
+// One IMAP session (RFC 9051 section 3): the state (not authenticated, authenticated, selected,
+// logout), the loop that reads one whole command at a time (wire/command-reader.ts) and runs it through
+// the typed table in commands.ts (which says in which states a verb is allowed), the untagged updates
+// sent after each command as the RFC allows, and the one place where errors thrown by handlers become
+// tagged NO or BAD answers. Socket work is the channel's; what is logged is session-record.ts's.
+import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { AccountAddress } from '../../accounts/names.js';
+import { formatAddress } from '../../accounts/names.js';
+import type { Connection } from '../../listeners/connection.js';
+import type { Logger } from '../kernel/logger.js';
+import { ConnectionClosed, ImapChannel } from './channel.js';
+import { capabilities } from './capabilities.js';
+import { COMMANDS } from './commands.js';
+import type { ImapSettings } from './config.js';
+import type { CheckSecret, Command, ImapContext, ImapServices, ImapState } from './context.js';
+import { bad, ImapError } from './imap-error.js';
+import type { SelectedMailbox } from './selected.js';
+import { ImapSessionRecord } from './session-record.js';
+import { signIn } from './sign-in.js';
+import { storeErrorAnswer } from './store-errors.js';
+import { type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
+import { Cursor } from './wire/cursor.js';
+import { InputClosed } from './wire/input.js';
+
+export interface SessionHooks {
+  signedIn(session: ImapSession): void;
+  ended(session: ImapSession): void;
+}
+
+const APPEND_START = /^[^ ]+ APPEND /i;
+
+export class ImapSession implements ImapContext {
+  private current: ImapState = 'not-authenticated';
+  private account: AccountAddress | null = null;
+  private mailbox: SelectedMailbox | null = null;
+  private readonly channel: ImapChannel;
+  private readonly record: ImapSessionRecord;
+  private readonly enabledSet = new Set<string>();
+  private badRun = 0;
+  private failures = 0;
+  private lineTakenAt = 0;
+  private loginTimer: NodeJS.Timeout | null = null;
+  /** Resolves a waitForChange() when the selected mailbox changes. */
+  private changeWaiter: (() => void) | null = null;
+  /** True while a command runs (for shutdown and eviction). */
+  private working = false;
+  private readonly hooksForReader: ReaderHooks;
+
+  constructor(
+    readonly conn: Connection,
+    readonly services: ImapServices,
+    logger: Logger,
+    private readonly hooks: SessionHooks,
+  ) {
+    this.record = new ImapSessionRecord(logger, conn, services.metrics, services.trace);
+    this.channel = new ImapChannel(conn, services.settings, this.record.log, {
+      idle: () => this.idleTimeout(),
+      lineTooSlow: () => this.lineTooSlow(),
+      ended: () => this.ended(),
+    });
+    this.hooksForReader = {
+      continueLiteral: () => {
+        this.channel.queue('+ Ready for literal data\r\n');
+        void this.channel.flush().catch(() => {});
+      },
+      streams: (parts) => parts.length === 1 && APPEND_START.test(parts[0].bytes.subarray(0, 64).toString('latin1')) && appendWantsMessage(parts[0].bytes),
+    };
+  }
+
+  get settings(): ImapSettings {
+    return this.services.settings;
+  }
+
+  get log(): Logger {
+    return this.record.log;
+  }
+
+  get state(): ImapState {
+    return this.current;
+  }
+
+  get enabled(): ReadonlySet<string> {
+    return this.enabledSet;
+  }
+
+  get rev2(): boolean {
+    return this.enabledSet.has('IMAP4REV2');
+  }
+
+  get cleartextAllowed(): boolean {
+    const policy = this.settings.cleartextAuth;
+    return this.conn.secure || policy === 'always' || (policy === 'loopback' && this.conn.loopback);
+  }
+
+  /** True while the session only waits for its client (it may be closed to make room). */
+  get waitingForClient(): boolean {
+    return !this.channel.closed && !this.working;
+  }
+
+  user(): AccountAddress {
+    if (!this.account) throw new Error('not signed in'); // the command table prevents it
+    return this.account;
+  }
+
+  selected(): SelectedMailbox {
+    if (!this.mailbox) throw new Error('no mailbox selected'); // the command table prevents it
+    return this.mailbox;
+  }
+
+  capabilities(): string {
+    return capabilities(this);
+  }
+
+  enable(extension: string): boolean {
+    const name = extension.toUpperCase();
+    if (name !== 'IMAP4REV2') return false;
+    if (this.enabledSet.has(name)) return false;
+    this.enabledSet.add(name);
+    return true;
+  }
+
+  start(): void {
+    this.record.connected();
+    this.channel.attach();
+    this.loginTimer = setTimeout(() => this.loginTimedOut(), this.settings.loginTimeoutMs);
+    this.send(`* OK [CAPABILITY ${this.capabilities()}] ${this.settings.hostname} Postern IMAP4rev2 server ready`);
+    void this.run();
+  }
+
+  // ---- what handlers use ----------------------------------------------------------------------
+
+  send(line: string): void {
+    this.channel.queue(`${line}\r\n`);
+    this.record.response(line);
+  }
+
+  sendRaw(data: Buffer | string): void {
+    this.channel.queue(data);
+  }
+
+  async sendStream(source: Readable): Promise<void> {
+    await this.channel.pipe(source);
+  }
+
+  async flush(): Promise<void> {
+    await this.channel.flush();
+  }
+
+  async continuation(text: string): Promise<string> {
+    this.channel.queue(`+ ${text}\r\n`);
+    this.record.response(`+ ${text}`);
+    await this.channel.flush();
+    return this.nextLine();
+  }
+
+  async nextLine(): Promise<string> {
+    this.channel.waitingForCommand = true;
+    const line = await this.channel.input.line(this.settings.maxCommand);
+    this.channel.waitingForCommand = false;
+    this.lineTakenAt = performance.now();
+    if (line.kind === 'closed') throw new ConnectionClosed();
+    if (line.kind === 'too-long') throw bad('Line too long');
+    this.record.saslLine();
+    return line.bytes.toString('utf8');
+  }
+
+  /**
+   * The current command's streamed literal: 'unread' until the handler reads it, then the octets not
+   * read yet, 'done' once the command's last line was read too.
+   */
+  private literalState: 'unread' | 'done' | number = 'done';
+  private get literalLeft(): number {
+    return typeof this.literalState === 'number' ? this.literalState : 0;
+  }
+  private set literalLeft(n: number) {
+    this.literalState = n;
+  }
+
+  literalData(literal: PendingLiteral): AsyncIterable<Buffer> {
+    if (literal.sync) this.hooksForReader.continueLiteral();
+    const input = this.channel.input;
+    this.literalLeft = literal.size;
+    const session = this;
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Buffer>> => {
+          if (session.literalLeft <= 0) return { done: true, value: undefined };
+          let got: Buffer | null = null;
+          // one piece at a time: the store writes it before asking for the next
+          await input.bytes(Math.min(session.literalLeft, 64 * 1024), (chunk) => {
+            got = got ? Buffer.concat([got, chunk]) : chunk;
+          });
+          session.literalLeft -= got!.length;
+          return { done: false, value: got! };
+        },
+      }),
+    };
+  }
+
+  async refuseLiteral(literal: PendingLiteral): Promise<void> {
+    const state = this.literalState;
+    this.literalState = 'done';
+    if (state === 'done') return;
+    if (state === 'unread' && literal.sync) return; // the client waits for "+", which it never gets: it sends nothing
+    // the rest arrives anyway and must not be read as commands
+    const left = state === 'unread' ? literal.size : state;
+    if (left > 0) await this.channel.input.bytes(left, () => {});
+    const line = await this.channel.input.line(this.settings.maxCommand);
+    if (line.kind === 'closed') throw new ConnectionClosed();
+  }
+
+  async finishCommand(): Promise<void> {
+    this.literalState = 'done';
+    const line = await this.channel.input.line(this.settings.maxCommand);
+    if (line.kind === 'closed') throw new ConnectionClosed();
+    if (line.kind === 'too-long' || line.bytes.length > 0) throw bad('Expected the end of the command after the message (MULTIAPPEND is not supported)');
+  }
+
+  async startTls(): Promise<void> {
+    this.send(`${this.currentTag} OK Begin TLS negotiation now`);
+    if (await this.channel.startTls()) this.log.info({ protocol: (this.conn.socket as TLSSocket).getProtocol?.() }, 'TLS started');
+  }
+
+  async signIn(login: string, mechanism: string, check: CheckSecret): Promise<void> {
+    const attempt = { services: this.services, log: this.log, conn: this.conn, lineTakenAt: this.lineTakenAt, failures: this.failures };
+    let outcome;
+    try {
+      outcome = await signIn(attempt, login, mechanism, check);
+    } finally {
+      this.failures = attempt.failures;
+    }
+    if (this.channel.closed) return;
+    this.account = outcome.account;
+    this.current = 'authenticated';
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = null;
+    this.hooks.signedIn(this);
+    for (const alert of outcome.alerts) this.send(`* OK [ALERT] ${alert}`);
+  }
+
+  select(selected: SelectedMailbox | null): void {
+    this.mailbox?.close();
+    this.mailbox = selected;
+    this.current = selected ? 'selected' : this.account ? 'authenticated' : 'not-authenticated';
+  }
+
+  async sendUpdates(expunges: boolean): Promise<void> {
+    const mailbox = this.mailbox;
+    if (!mailbox) return;
+    for (const line of await mailbox.update(expunges, this.currentUid)) this.send(line);
+  }
+
+  waitForChange(ms: number): Promise<'changed' | 'timeout'> {
+    if (this.mailbox?.dirty) return Promise.resolve('changed');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.changeWaiter = null;
+        resolve('timeout');
+      }, ms);
+      this.changeWaiter = () => {
+        clearTimeout(timer);
+        this.changeWaiter = null;
+        resolve('changed');
+      };
+    });
+  }
+
+  readonly mailboxChanged = () => this.changeWaiter?.();
+
+  logout(): void {
+    this.current = 'logout';
+  }
+
+  fetched(octets: number): void {
+    this.record.stats.fetched += 1;
+    this.record.stats.fetchedOctets += octets;
+    this.services.metrics.imapOctetsSent.inc(octets);
+    if (octets > 0) this.record.literal(octets);
+  }
+
+  counted(what: 'appended' | 'expunged', n: number): void {
+    this.record.stats[what] += n;
+  }
+
+  // ---- the command loop -------------------------------------------------------------------------
+
+  private currentTag = '*';
+  private currentUid = false;
+
+  private async run(): Promise<void> {
+    try {
+      await this.channel.flush();
+      while (!this.channel.closed) {
+        this.channel.waitingForCommand = true;
+        const read = await readCommand(this.channel.input, { maxCommand: this.settings.maxCommand }, this.hooksForReader);
+        this.channel.waitingForCommand = false;
+        if (read.kind === 'closed' || this.channel.closed) break;
+        this.lineTakenAt = performance.now();
+        this.working = true;
+        if (read.kind === 'refused') {
+          this.services.metrics.countImapCommand('refused');
+          this.answerBad(read.tag ?? '*', `[${read.code}] ${read.text}`);
+        } else {
+          await this.execute(read.parts, read.literal);
+        }
+        this.working = false;
+        if (this.current === 'logout') {
+          this.close('logged out');
+          break;
+        }
+        await this.channel.flush();
+      }
+    } catch (err) {
+      if (!(err instanceof ConnectionClosed) && !(err instanceof InputClosed)) {
+        this.log.error({ err }, 'session failed');
+        this.close('internal error', '* BYE Internal server error; the server log says more');
+      }
+    }
+  }
+
+  private async execute(parts: Part[], literal: PendingLiteral | null): Promise<void> {
+    const args = new Cursor(parts);
+    let tag = '*';
+    let verb = '';
+    try {
+      tag = parseTag(args);
+      this.currentTag = tag;
+      args.sp();
+      verb = args.atom('a command name').toUpperCase();
+      if (verb === 'UID') {
+        args.sp();
+        verb = `UID ${args.atom('a command after UID').toUpperCase()}`;
+      }
+    } catch (err) {
+      this.record.command(tag, verb, parts);
+      this.services.metrics.countImapCommand('unknown');
+      this.literalState = 'unread';
+      if (literal) await this.refuseLiteral(literal).catch(() => {});
+      this.answerBad(tag, err instanceof ImapError ? err.message : 'Malformed command');
+      return;
+    }
+    this.record.command(tag, verb, parts);
+    const spec = COMMANDS.get(verb);
+    this.services.metrics.countImapCommand(spec ? verb : 'unknown');
+    const uid = verb.startsWith('UID ');
+    this.currentUid = uid;
+    this.literalState = literal ? 'unread' : 'done';
+    try {
+      if (!spec) throw bad(`Unknown command ${verb.slice(0, 30)}`);
+      if (!spec.states.includes(this.current)) throw bad(wrongState(verb, this.current));
+      if (literal && !spec.streamsLiteral) throw bad('Unexpected literal');
+      const command: Command = { tag, verb, uid, args, literal };
+      const text = await spec.handler(this, command);
+      if (this.channel.closed) return;
+      if (this.mailbox && spec.updates !== 'none') await this.sendUpdates(spec.updates === 'all' || uid);
+      if (this.current === 'logout') this.send(`${tag} OK LOGOUT completed`);
+      else if (text !== null) this.send(`${tag} OK ${text ?? `${verb} completed`}`);
+      this.badRun = 0;
+    } catch (err) {
+      if (literal && !(err instanceof ConnectionClosed)) await this.refuseLiteral(literal).catch(() => {});
+      this.fail(tag, err, spec?.updates !== 'none');
+    }
+  }
+
+  private answerBad(tag: string, text: string): void {
+    this.badRun += 1;
+    if (this.badRun >= this.settings.maxBadCommands) {
+      this.log.info({ count: this.badRun }, 'too many bad commands; closing');
+      this.send(`${tag} BAD ${text}`);
+      this.close('too many bad commands', '* BYE Too many bad commands; closing connection');
+      return;
+    }
+    this.send(`${tag} BAD ${text}`);
+  }
+
+  /** Renders a handler's error as a tagged NO or BAD; anything unexpected is a NO [SERVERBUG] and logged. */
+  private fail(tag: string, err: unknown, updates: boolean): void {
+    if (err instanceof ConnectionClosed || err instanceof InputClosed || this.channel.closed) return;
+    const answer = err instanceof ImapError ? err : storeErrorAnswer(err, this.log, { user: this.account ? formatAddress(this.account) : null });
+    if (answer.status === 'BAD') {
+      this.answerBad(tag, answer.text);
+      return;
+    }
+    this.badRun = 0;
+    if (updates && this.mailbox) {
+      // what changed meanwhile still reaches the client (not an EXPUNGE: the command may have used numbers)
+      void updates;
+    }
+    this.send(`${tag} NO ${answer.text}`);
+  }
+
+  // ---- ending -------------------------------------------------------------------------------
+
+  close(reason: string, finalLine?: string): void {
+    if (finalLine) this.record.response(finalLine);
+    this.channel.close(reason, finalLine);
+  }
+
+  private loginTimedOut(): void {
+    this.loginTimer = null;
+    if (this.channel.closed || this.current !== 'not-authenticated') return;
+    if (this.working) {
+      this.loginTimer = setTimeout(() => this.loginTimedOut(), 1000);
+      return;
+    }
+    this.log.info({ limitMs: this.settings.loginTimeoutMs }, 'not signed in in time; closing');
+    this.services.metrics.timedOut.inc({ what: 'sign-in' });
+    this.close('sign-in took too long', `* BYE Not signed in within ${this.settings.loginTimeoutMs / 1000} s; closing connection`);
+  }
+
+  private lineTooSlow(): void {
+    this.log.info({ limitMs: this.settings.commandTimeoutMs }, 'command line not finished in time; closing');
+    this.close('command line too slow', `* BYE Command line not finished within ${this.settings.commandTimeoutMs / 1000} s; closing connection`);
+  }
+
+  evict(): void {
+    this.log.info('connection not signed in closed to make room for a new one');
+    this.close('closed to make room for new connections', '* BYE Too many connections waiting to sign in; closing the oldest, try again later');
+  }
+
+  private idleTimeout(): void {
+    this.log.info({ state: this.current }, 'idle timeout; closing');
+    this.close('idle timeout', '* BYE Idle for too long; closing connection');
+  }
+
+  /** Server shutdown, first phase: a session not working on a command is closed now. */
+  shutdown(): void {
+    if (!this.working) this.close('server shutdown', '* BYE Server shutting down; reconnect later');
+  }
+
+  /** Server shutdown, deadline reached. */
+  cut(): void {
+    if (this.channel.closed) return;
+    this.close('server shutdown', '* BYE Server shutting down; reconnect later');
+  }
+
+  private ended(): void {
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    const user = this.account ? formatAddress(this.account) : null;
+    const mailbox = this.mailbox ? this.mailbox.target.display : null;
+    this.record.ended(user, mailbox, this.channel.endReason);
+    this.mailbox?.close();
+    this.mailbox = null;
+    this.changeWaiter?.();
+    this.hooks.ended(this);
+  }
+
+  get stats() {
+    return this.record.stats;
+  }
+}
+
+/** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 section 9). */
+function parseTag(args: Cursor): string {
+  const tag = args.until(' ');
+  if (tag.length === 0 || /[\x00-\x20\x7f(){%*"\\+]/.test(tag)) args.fail('a tag (letters and digits, then a space)');
+  return tag;
+}
+
+function wrongState(verb: string, state: ImapState): string {
+  if (state === 'not-authenticated') return `${verb} is not allowed before signing in`;
+  if (state === 'authenticated') return `${verb} needs a selected mailbox (SELECT or EXAMINE first)`;
+  return `${verb} is not allowed now`;
+}
+
+/**
+ * True when the literal that ends APPEND's first line is the message (not the mailbox name, flags or
+ * date given as a literal): what comes before it parses as "tag APPEND mailbox [(flags)] [date] ".
+ */
+function appendWantsMessage(line: Buffer): boolean {
+  const text = line.toString('latin1');
+  // tag SP APPEND SP mailbox (atom or quoted) [SP flag-list] [SP quoted date-time] SP
+  return /^[^ ]+ APPEND (?:"(?:[^"\\]|\\.)*"|[^ ({"]+)(?: \([^)]*\))?(?: "[^"]*")? $/i.test(text);
+}
