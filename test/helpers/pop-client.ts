@@ -103,6 +103,14 @@ export class RawPop {
     }
   }
 
+  /** Exactly `n` octets (an IMAP literal). */
+  async bytes(n: number, timeoutMs = 5000): Promise<Buffer> {
+    while (this.buffer.length < n) await this.more(timeoutMs);
+    const out = this.buffer.subarray(0, n);
+    this.buffer = this.buffer.subarray(n);
+    return out;
+  }
+
   /** The raw bytes of a multi-line body up to and including the terminating ".\r\n". */
   async body(timeoutMs = 5000): Promise<Buffer> {
     for (;;) {

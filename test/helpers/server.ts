@@ -75,6 +75,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     ...options.config,
     // Tests sign in wrongly on purpose; the growing delay has its own test.
     pop: { authFailureDelay: 0, ...(options.config?.pop as object | undefined) },
+    imap: { authFailureDelay: 0, ...(options.config?.imap as object | undefined) },
   };
   await writeFile(configFile, stringify(config));
   const cli = (args: string[], input?: string | Buffer) => runCli(['--config', configFile, ...args], input);

@@ -10,7 +10,7 @@ import { requireRightOrTryCreate } from '../access.js';
 async function transfer(s: ImapContext, c: Command, move: boolean): Promise<string | undefined> {
   const a = c.args;
   a.sp();
-  const setText = a.atom('a sequence set');
+  const setText = a.sequenceSet();
   a.sp();
   const { target } = mailboxArg(s, a);
   a.end();

@@ -82,7 +82,7 @@ export async function expunge(s: ImapContext, c: Command): Promise<void> {
 // RFC 4315 section 2.1: only the named messages
 export async function uidExpunge(s: ImapContext, c: Command): Promise<void> {
   c.args.sp();
-  const set = parseSequenceSet(c.args.atom('a UID set'));
+  const set = parseSequenceSet(c.args.sequenceSet('a UID set'));
   c.args.end();
   const m = s.selected();
   await expungeDeleted(s, resolveSet(set, m.view.messages.map((x) => x.uid)));

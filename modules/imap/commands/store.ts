@@ -37,7 +37,7 @@ function rightFor(flag: string): string {
 export async function store(s: ImapContext, c: Command): Promise<void> {
   const a = c.args;
   a.sp();
-  const setText = a.atom('a sequence set');
+  const setText = a.sequenceSet();
   a.sp();
   if (a.peek() === 0x28) a.list(() => a.atom('a STORE modifier'), 'the STORE modifiers'), a.sp(); // UNCHANGEDSINCE is not offered
   const op = a.atom('+FLAGS, -FLAGS or FLAGS').toUpperCase();

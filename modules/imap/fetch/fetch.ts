@@ -82,7 +82,7 @@ async function readWhole(m: SelectedMailbox, uid: number): Promise<Buffer> {
 export async function fetch(s: ImapContext, c: Command): Promise<string | undefined> {
   const a = c.args;
   a.sp();
-  const setText = a.atom('a sequence set');
+  const setText = a.sequenceSet();
   a.sp();
   const items = parseFetchItems(a);
   if (a.maybeSp()) a.list(() => a.atom('a FETCH modifier'), 'the FETCH modifiers'); // CHANGEDSINCE is not offered

@@ -62,7 +62,7 @@ export async function readCommand(input: ImapInput, limits: ReaderLimits, hooks:
     if (line.kind === 'too-long') {
       // The rest of this line is gone; a literal it may have announced was never asked for ({n}) or
       // arrives as lines that will be refused as the commands they do not make ({n+}).
-      return { kind: 'refused', tag, code: 'TOOBIG', text: `Command too long (the limit is ${limits.maxCommand} octets)` };
+      return { kind: 'refused', tag: parts.length === 0 ? tagOf(line.head) : tag, code: 'TOOBIG', text: `Command too long (the limit is ${limits.maxCommand} octets)` };
     }
     if (parts.length === 0) tag = tagOf(line.bytes);
     used += line.bytes.length + 2;

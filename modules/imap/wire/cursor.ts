@@ -117,6 +117,13 @@ export class Cursor {
     return n;
   }
 
+  /** The text of a sequence-set (digits, ":", ",", "*"; parsed by sequence-set.ts). */
+  sequenceSet(what = 'a sequence set'): string {
+    const b = this.takeWhile((c) => (c >= 0x30 && c <= 0x39) || c === 0x3a || c === 0x2c || c === 0x2a || c === 0x24);
+    if (b.length === 0) this.fail(what);
+    return b.toString('latin1');
+  }
+
   /** number64 (RFC 9051): sizes in SEARCH LARGER/SMALLER. */
   number64(what = 'a number'): number {
     const b = this.takeWhile((c) => c >= 0x30 && c <= 0x39);

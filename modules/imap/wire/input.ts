@@ -3,7 +3,7 @@
 // octets wait unread, and a line longer than its limit is dropped as it arrives, never held whole.
 
 /** A line read: its octets without CRLF; too-long when it passed the limit (it was dropped to its end). */
-export type LineRead = { kind: 'line'; bytes: Buffer } | { kind: 'too-long' } | { kind: 'closed' };
+export type LineRead = { kind: 'line'; bytes: Buffer } | { kind: 'too-long'; head: Buffer } | { kind: 'closed' };
 
 const HIGH_WATER = 256 * 1024;
 
@@ -103,6 +103,7 @@ export class ImapInput {
     const parts: Buffer[] = [];
     let length = 0;
     let tooLong = false;
+    let head = Buffer.alloc(0); // the start of a line too long to keep (for its tag)
     for (;;) {
       while (this.chunks.length > 0) {
         const chunk = this.chunks[0];
@@ -111,6 +112,7 @@ export class ImapInput {
         if (!tooLong) {
           if (length + piece.length > max + 1) {
             tooLong = true;
+            head = Buffer.concat([...parts, piece.subarray(0, 64)]).subarray(0, 64);
             parts.length = 0;
           } else {
             parts.push(piece);
@@ -119,10 +121,10 @@ export class ImapInput {
         }
         this.consume(nl < 0 ? chunk.length : nl + 1);
         if (nl >= 0) {
-          if (tooLong) return { kind: 'too-long' };
+          if (tooLong) return { kind: 'too-long', head };
           let bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts, length);
           if (bytes.length > 0 && bytes[bytes.length - 1] === 13) bytes = bytes.subarray(0, bytes.length - 1);
-          if (bytes.length > max) return { kind: 'too-long' };
+          if (bytes.length > max) return { kind: 'too-long', head: Buffer.from(bytes.subarray(0, 64)) };
           return { kind: 'line', bytes: Buffer.from(bytes) };
         }
       }
