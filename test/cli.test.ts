@@ -179,9 +179,12 @@ describe('config errors', () => {
     expect(l.stderr).toMatch(/listeners\[0\]\.port: expected a whole number 0-65535/);
     const y = await withConfig('pop: [unclosed\n');
     expect(y.stderr).toMatch(/line \d+, column \d+: not valid YAML/);
-    const m = await withConfig('listeners:\n  - { name: a, module: imap, port: 1143 }\n', ['serve']);
+    const m = await withConfig('listeners:\n  - { name: a, module: smtp, port: 1025 }\n', ['serve']);
     expect(m.code).toBe(78);
-    expect(m.stderr).toMatch(/listeners\[0\]\.module: no module "imap"; the modules are: pop/);
+    expect(m.stderr).toMatch(/listeners\[0\]\.module: no module "smtp"; the modules are: pop, imap/);
+    const i = await withConfig('imap:\n  maxLiteralSize: lots\n');
+    expect(i.code).toBe(78);
+    expect(i.stderr).toMatch(/imap\.maxLiteralSize: expected a whole number/);
   });
 
   it('a missing config file named with --config is an error', async () => {

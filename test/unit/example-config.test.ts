@@ -5,19 +5,22 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validateConfig } from '../../modules/kernel/config.js';
+import { imapConfigSection } from '../../modules/imap/config.js';
 import { popConfigSection } from '../../modules/pop/config.js';
+
+const SECTIONS = [popConfigSection, imapConfigSection];
 
 const file = (name: string) => fileURLToPath(new URL(`../../${name}`, import.meta.url));
 
 describe('the shipped config files', () => {
   it('postern.example.yaml holds every default, and nothing else', async () => {
-    const example = validateConfig(parse(await readFile(file('postern.example.yaml'), 'utf8')), null, [popConfigSection]);
-    const defaults = validateConfig({}, null, [popConfigSection]);
+    const example = validateConfig(parse(await readFile(file('postern.example.yaml'), 'utf8')), null, SECTIONS);
+    const defaults = validateConfig({}, null, SECTIONS);
     expect(example).toEqual(defaults);
   });
 
   it('systemd/postern.yaml is valid and keeps its data under /var/lib/postern', async () => {
-    const production = validateConfig(parse(await readFile(file('systemd/postern.yaml'), 'utf8')), file('systemd/postern.yaml'), [popConfigSection]);
+    const production = validateConfig(parse(await readFile(file('systemd/postern.yaml'), 'utf8')), file('systemd/postern.yaml'), SECTIONS);
     expect(production.dataDir).toBe('/var/lib/postern');
   });
 });

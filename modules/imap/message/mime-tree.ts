@@ -1,0 +1,266 @@
+// The MIME structure of one message (RFC 2045, RFC 2046, RFC 5322): where each part's header and body
+// are, and the Content-* data BODYSTRUCTURE needs. Boundaries are found the way Dovecot 2.3's
+// message-parser finds them (RFC 2046 section 5.1.1): a line starting with "--" and the boundary of any
+// enclosing multipart, the longest match winning; the CRLF before it belongs to the boundary; an outer
+// boundary ends the inner parts too. Never throws; nesting is bounded (MAX_DEPTH).
+import { type HeaderField, headerFields } from './header.js';
+import { parsePartData, type PartData } from './part-data.js';
+
+/** Parts this deep that would nest further are opaque application/octet-stream (as Dovecot's 100-level limit). */
+export const MAX_DEPTH = 99;
+
+export type PartKind = 'multipart' | 'message' | 'text' | 'basic';
+
+export interface MimePart {
+  /** offsets into the raw buffer */
+  headerStart: number;
+  headerEnd: number; // header section incl. the blank line that ends it (if any)
+  bodyStart: number;
+  bodyEnd: number;
+  /** lower-case, defaults text/plain (or message/rfc822 in multipart/digest) */
+  type: string;
+  subtype: string;
+  /** content-type parameters as raw bytes (RFC 2231 continuations merged but not decoded, as Dovecot) */
+  params: [Buffer, Buffer][];
+  /** multipart parts */
+  children: MimePart[];
+  /** the embedded message of message/rfc822 (and message/global, RFC 9051 section 7.5.2) */
+  message?: MimePart;
+  /** how the part is treated: multipart (children), message (embedded message), text (lines), other */
+  kind: PartKind;
+  /** Content-* fields as written (case kept), null when absent */
+  data: PartData;
+  /** LF count of the body (RFC 9051 body-fld-lines) */
+  lines: number;
+  /** nesting level: the message is 0, its parts and embedded messages one more than their parent */
+  depth: number;
+  /** the header's fields (for ENVELOPE and HEADER.FIELDS) */
+  fields: HeaderField[];
+  /** the multipart boundary, when there is one */
+  boundary?: Buffer;
+}
+
+interface Boundary {
+  b: Buffer;
+  owner: MimePart;
+}
+
+interface Found {
+  owner: MimePart;
+  /** where the content before the boundary line ends (the CRLF before the line excluded) */
+  contentEnd: number;
+  /** after the boundary line's LF */
+  afterLine: number;
+  close: boolean;
+}
+
+function lineEndAfter(raw: Buffer, pos: number): number {
+  const lf = raw.indexOf(0x0a, pos);
+  return lf < 0 ? raw.length : lf + 1;
+}
+
+/** Is the line at `at` a boundary line of `stack`? The longest matching boundary wins. */
+function boundaryAt(raw: Buffer, at: number, stack: Boundary[]): Boundary | null {
+  if (stack.length === 0 || raw[at] !== 0x2d || raw[at + 1] !== 0x2d) return null;
+  let best: Boundary | null = null;
+  for (const s of stack) {
+    if (raw.length - at - 2 >= s.b.length && raw.compare(s.b, 0, s.b.length, at + 2, at + 2 + s.b.length) === 0) {
+      if (best === null || best.b.length < s.b.length) best = s;
+    }
+  }
+  return best;
+}
+
+function found(raw: Buffer, at: number, first: boolean, s: Boundary): Found {
+  let contentEnd = at;
+  if (!first && at > 0 && raw[at - 1] === 0x0a) contentEnd = at >= 2 && raw[at - 2] === 0x0d ? at - 2 : at - 1;
+  const e = at + 2 + s.b.length;
+  return { owner: s.owner, contentEnd, afterLine: lineEndAfter(raw, e), close: raw[e] === 0x2d && raw[e + 1] === 0x2d };
+}
+
+/** The first boundary line at or after line start `from` (a boundary right at `from` takes no CRLF). */
+function findBoundary(raw: Buffer, from: number, stack: Boundary[]): Found | null {
+  if (stack.length === 0) return null;
+  for (let at = from; at < raw.length; at = lineEndAfter(raw, at)) {
+    const s = boundaryAt(raw, at, stack);
+    if (s) return found(raw, at, at === from, s);
+  }
+  return null;
+}
+
+function countLines(raw: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = raw.indexOf(0x0a, start); i >= 0 && i < end; i = raw.indexOf(0x0a, i + 1)) n++;
+  return n;
+}
+
+function newPart(start: number, depth: number): MimePart {
+  return {
+    headerStart: start,
+    headerEnd: start,
+    bodyStart: start,
+    bodyEnd: start,
+    type: 'text',
+    subtype: 'plain',
+    params: [],
+    children: [],
+    kind: 'text',
+    data: parsePartData([], false),
+    lines: 0,
+    depth,
+    fields: [],
+  };
+}
+
+interface Ctx {
+  raw: Buffer;
+  stack: Boundary[];
+}
+
+/** Parses the part starting at `start`; returns the boundary line that ended it (null: end of message). */
+function parsePart(ctx: Ctx, part: MimePart, inMultipart: boolean, inDigest: boolean): Found | null {
+  const { raw, stack } = ctx;
+  // Header: up to the blank line, the end of the message, or a boundary line of an enclosing multipart.
+  let pos = part.headerStart;
+  let cut: Found | null = null;
+  for (;;) {
+    if (pos >= raw.length) {
+      part.headerEnd = part.bodyStart = raw.length;
+      break;
+    }
+    const s = boundaryAt(raw, pos, stack);
+    if (s) {
+      cut = found(raw, pos, pos === part.headerStart, s);
+      part.headerEnd = part.bodyStart = cut.contentEnd;
+      break;
+    }
+    const next = lineEndAfter(raw, pos);
+    if (raw[pos] === 0x0a || (raw[pos] === 0x0d && raw[pos + 1] === 0x0a)) {
+      part.headerEnd = part.bodyStart = next;
+      break;
+    }
+    pos = next;
+  }
+  part.fields = headerFields(raw, part.headerStart, part.headerEnd);
+  classify(part, inMultipart, inDigest);
+
+  let end: Found | null;
+  if (cut) {
+    end = cut;
+    part.bodyEnd = part.bodyStart;
+    if (part.kind === 'message') {
+      // Dovecot starts the embedded message at the boundary line: it is empty
+      part.message = newPart(part.bodyStart, part.depth + 1);
+      part.message.headerStart = part.message.headerEnd = part.message.bodyStart = part.message.bodyEnd = part.bodyStart;
+    }
+    delete part.boundary; // a multipart whose header was cut never begins
+  } else if (part.kind === 'multipart' && part.boundary) {
+    end = parseMultipartBody(ctx, part);
+  } else if (part.kind === 'message') {
+    const m = newPart(part.bodyStart, part.depth + 1);
+    part.message = m;
+    end = parsePart(ctx, m, false, false);
+    part.bodyEnd = end ? end.contentEnd : raw.length;
+  } else {
+    end = findBoundary(raw, part.bodyStart, stack);
+    part.bodyEnd = end ? end.contentEnd : raw.length;
+  }
+  part.lines = countLines(raw, part.bodyStart, part.bodyEnd);
+  return end;
+}
+
+function parseMultipartBody(ctx: Ctx, part: MimePart): Found | null {
+  const { raw, stack } = ctx;
+  const own: Boundary = { b: part.boundary!, owner: part };
+  stack.push(own);
+  const pop = () => {
+    const i = stack.lastIndexOf(own);
+    if (i >= 0) stack.splice(i);
+  };
+  let f = findBoundary(raw, part.bodyStart, stack);
+  for (;;) {
+    if (f === null) {
+      part.bodyEnd = raw.length;
+      pop();
+      return null;
+    }
+    if (f.owner !== part) {
+      part.bodyEnd = f.contentEnd;
+      pop();
+      return f;
+    }
+    if (f.close) {
+      // close-delimiter: the epilogue runs to an enclosing boundary or the end
+      pop();
+      const outer = f.afterLine >= raw.length ? null : findBoundary(raw, f.afterLine, stack);
+      part.bodyEnd = outer ? outer.contentEnd : raw.length;
+      return outer;
+    }
+    const child = newPart(f.afterLine, part.depth + 1);
+    part.children.push(child);
+    if (f.afterLine >= raw.length) {
+      // a boundary line at the very end: an empty part
+      child.headerStart = child.headerEnd = child.bodyStart = child.bodyEnd = raw.length;
+      classify(child, true, part.subtype === 'digest');
+      part.bodyEnd = raw.length;
+      pop();
+      return null;
+    }
+    f = parsePart(ctx, child, true, part.subtype === 'digest');
+  }
+}
+
+/** Type and kind from the header (RFC 2045 section 5.2 defaults, RFC 2046 section 5.1.5 for digests). */
+function classify(part: MimePart, inMultipart: boolean, inDigest: boolean): void {
+  const fields = part.fields;
+  // Without MIME-Version the Content-* fields mean nothing (RFC 2045 section 4); like Dovecot, a
+  // Content-Type alone is taken as MIME too. Parts of a multipart are always MIME.
+  const isMime = inMultipart || fields.some((f) => f.name === 'mime-version' || f.name === 'content-type');
+  const data = parsePartData(fields, isMime);
+  part.data = data;
+  part.params = data.params;
+  let kind: PartKind;
+  const ct = data.contentType === null ? null : `${data.contentType.toString('latin1')}/${data.contentSubtype.toString('latin1')}`.toLowerCase();
+  if (ct === null) kind = inDigest ? 'message' : 'text';
+  else if (ct === 'message/rfc822' || ct === 'message/global') kind = 'message';
+  else if (ct.startsWith('multipart/')) kind = 'multipart';
+  else if (ct === 'text' || ct.startsWith('text/')) kind = 'text';
+  else kind = 'basic';
+  if ((kind === 'multipart' || kind === 'message') && part.depth >= MAX_DEPTH) {
+    // too deep to look into: an opaque part, its parameters kept (as Dovecot does)
+    data.contentType = Buffer.from('application');
+    data.contentSubtype = Buffer.from('octet-stream');
+    kind = 'basic';
+  }
+  part.kind = kind;
+  if (kind === 'message') {
+    part.type = 'message';
+    part.subtype = ct === 'message/global' ? 'global' : 'rfc822';
+  } else if (data.contentType === null) {
+    part.type = 'text';
+    part.subtype = 'plain';
+  } else {
+    part.type = data.contentType.toString('latin1').toLowerCase();
+    part.subtype = data.contentSubtype.toString('latin1').toLowerCase();
+  }
+  if (kind === 'multipart' && data.typeParsed) {
+    const b = data.params.find(([k]) => k.toString('latin1').toLowerCase() === 'boundary');
+    if (b) part.boundary = b[1];
+  }
+}
+
+/** The MIME tree of `raw` (every line ending in CRLF). */
+export function parseMime(raw: Buffer): MimePart {
+  const root = newPart(0, 0);
+  try {
+    parsePart({ raw, stack: [] }, root, false, false);
+  } catch {
+    // defensive: a malformed message still gets a tree (one text part)
+    const r = newPart(0, 0);
+    r.headerEnd = r.bodyStart = 0;
+    r.bodyEnd = raw.length;
+    r.lines = countLines(raw, 0, raw.length);
+    return r;
+  }
+  return root;
+}
