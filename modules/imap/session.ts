@@ -17,7 +17,7 @@ import type { CheckSecret, Command, ImapContext, ImapServices, ImapState } from 
 import { bad, ImapError } from './imap-error.js';
 import type { SelectedMailbox } from './selected.js';
 import { ImapSessionRecord } from './session-record.js';
-import { signIn } from './sign-in.js';
+import { signIn, TooManyFailures } from './sign-in.js';
 import { storeErrorAnswer } from './store-errors.js';
 import { type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
 import { Cursor } from './wire/cursor.js';
@@ -95,8 +95,11 @@ export class ImapSession implements ImapContext {
 
   /** True while the session only waits for its client (it may be closed to make room). */
   get waitingForClient(): boolean {
-    return !this.channel.closed && !this.working;
+    return !this.channel.closed && (!this.working || this.awaitingClient);
   }
+
+  /** True while a command waits for its client's next line (AUTHENTICATE's answer, IDLE's DONE). */
+  private awaitingClient = false;
 
   user(): AccountAddress {
     if (!this.account) throw new Error('not signed in'); // the command table prevents it
@@ -156,7 +159,9 @@ export class ImapSession implements ImapContext {
 
   async nextLine(): Promise<string> {
     this.channel.waitingForCommand = true;
+    this.awaitingClient = true;
     const line = await this.channel.input.line(this.settings.maxCommand);
+    this.awaitingClient = false;
     this.channel.waitingForCommand = false;
     this.lineTakenAt = performance.now();
     if (line.kind === 'closed') throw new ConnectionClosed();
@@ -359,7 +364,7 @@ export class ImapSession implements ImapContext {
       this.badRun = 0;
     } catch (err) {
       if (literal && !(err instanceof ConnectionClosed)) await this.refuseLiteral(literal).catch(() => {});
-      this.fail(tag, err, spec?.updates !== 'none');
+      this.fail(tag, err);
     }
   }
 
@@ -375,7 +380,7 @@ export class ImapSession implements ImapContext {
   }
 
   /** Renders a handler's error as a tagged NO or BAD; anything unexpected is a NO [SERVERBUG] and logged. */
-  private fail(tag: string, err: unknown, updates: boolean): void {
+  private fail(tag: string, err: unknown): void {
     if (err instanceof ConnectionClosed || err instanceof InputClosed || this.channel.closed) return;
     const answer = err instanceof ImapError ? err : storeErrorAnswer(err, this.log, { user: this.account ? formatAddress(this.account) : null });
     if (answer.status === 'BAD') {
@@ -383,11 +388,8 @@ export class ImapSession implements ImapContext {
       return;
     }
     this.badRun = 0;
-    if (updates && this.mailbox) {
-      // what changed meanwhile still reaches the client (not an EXPUNGE: the command may have used numbers)
-      void updates;
-    }
     this.send(`${tag} NO ${answer.text}`);
+    if (answer instanceof TooManyFailures) this.close('too many failed sign-ins', '* BYE Too many failed sign-ins; closing connection');
   }
 
   // ---- ending -------------------------------------------------------------------------------
@@ -400,7 +402,7 @@ export class ImapSession implements ImapContext {
   private loginTimedOut(): void {
     this.loginTimer = null;
     if (this.channel.closed || this.current !== 'not-authenticated') return;
-    if (this.working) {
+    if (!this.waitingForClient) {
       this.loginTimer = setTimeout(() => this.loginTimedOut(), 1000);
       return;
     }
@@ -426,7 +428,7 @@ export class ImapSession implements ImapContext {
 
   /** Server shutdown, first phase: a session not working on a command is closed now. */
   shutdown(): void {
-    if (!this.working) this.close('server shutdown', '* BYE Server shutting down; reconnect later');
+    if (this.waitingForClient) this.close('server shutdown', '* BYE Server shutting down; reconnect later');
   }
 
   /** Server shutdown, deadline reached. */

@@ -58,7 +58,7 @@ export class SearchParser {
     }
     const c = a.peek();
     if ((c >= 0x30 && c <= 0x39) || c === 0x2a) {
-      const set = parseSequenceSet(a.atom('a sequence set'));
+      const set = parseSequenceSet(a.sequenceSet());
       const numbers = resolveSet(set, this.mailbox.uids.length === 0 ? [] : rangeOf(this.mailbox.uids.length));
       return { kind: 'uids', uids: new Set(numbers.map((n) => this.mailbox.uids[n - 1])) };
     }
@@ -115,7 +115,7 @@ export class SearchParser {
       }
       case 'UID': {
         a.sp();
-        const set = parseSequenceSet(a.atom('a UID set'));
+        const set = parseSequenceSet(a.sequenceSet('a UID set'));
         return { kind: 'uids', uids: new Set(resolveSet(set, this.mailbox.uids)) };
       }
       default:
