@@ -126,7 +126,10 @@ export class ImapChannel {
     const parts = this.out;
     this.out = [];
     this.outLength = 0;
-    const data = parts.length === 1 ? parts[0] : Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+    let data: string | Buffer;
+    if (parts.length === 1) data = parts[0];
+    else if (parts.every((p) => typeof p === 'string')) data = parts.join('');
+    else data = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
     return this.socket.write(data);
   }
 

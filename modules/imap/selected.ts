@@ -9,8 +9,16 @@ import { sameFlags } from '../../accounts/store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
 import { lowerBound } from './wire/sequence-set.js';
 
+// Flag sets are shared by many messages (the store keeps one per distinct set): word each once.
+const worded = new WeakMap<ReadonlySet<string>, string>();
+
 export function flagList(flags: ReadonlySet<string>): string {
-  return `(${[...flags].join(' ')})`;
+  let text = worded.get(flags);
+  if (text === undefined) {
+    text = `(${[...flags].join(' ')})`;
+    worded.set(flags, text);
+  }
+  return text;
 }
 
 export class SelectedMailbox {

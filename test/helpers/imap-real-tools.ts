@@ -10,7 +10,7 @@ import { run } from './clients.js';
 export async function imaplib<T = unknown>(port: number, body: string, sslPort = 0): Promise<T> {
   const script = `import imaplib, ssl, json, sys, time\nport = ${port}\nssl_port = ${sslPort}\n` +
     `def b(x):\n    return x.decode('latin1') if isinstance(x, (bytes, bytearray)) else x\n` +
-    `def flat(data):\n    out = []\n    for d in data:\n        if isinstance(d, tuple):\n            out.append([b(p) for p in d])\n        else:\n            out.append(b(d))\n    return out\n` +
+    `def flat(data):\n    if isinstance(data, (tuple, list)):\n        return [flat(d) for d in data]\n    return b(data)\n` +
     `def insecure():\n    c = ssl.create_default_context()\n    c.check_hostname = False\n    c.verify_mode = ssl.CERT_NONE\n    return c\n` +
     `${body}\n`;
   const r = await run('python3', ['-c', script], { timeoutMs: 20_000 });
@@ -26,6 +26,13 @@ export function curl(url: string, user: string, password: string, extra: string[
       resolve({ code: err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0, body: stdout, stderr: stderr.toString() });
     });
   });
+}
+
+/** Gathers an async iterable (Node 20 has no Array.fromAsync). */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */

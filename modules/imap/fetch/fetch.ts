@@ -107,6 +107,17 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   }
   const wantsFlags = items.some((i) => i.kind === 'FLAGS');
   const content = items.some(needsContent);
+  if (items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'RFC822.SIZE')) {
+    // what the view knows: one line per message, no reading (a client syncing flags: UID FETCH 1:* FLAGS)
+    for (const uid of uids) {
+      const info = m.info(uid);
+      if (!info) continue;
+      const words = items.map((i) => (i.kind === 'UID' ? `UID ${uid}` : i.kind === 'FLAGS' ? `FLAGS ${flagList(info.flags)}` : `RFC822.SIZE ${info.size}`));
+      if (!wantsFlags && seenNow.has(uid)) words.push(`FLAGS ${flagList(info.flags)}`);
+      s.sendRaw(`* ${m.seqOf(uid)} FETCH (${words.join(' ')})\r\n`);
+    }
+    return undefined;
+  }
   let expungeIssue = false;
   for (const uid of uids) {
     const info = m.info(uid);
