@@ -79,6 +79,17 @@ describe('IMAP: framing, limits, sign-in', () => {
     client.close();
   });
 
+  it('APPEND past imap.maxLiteralSize: NO [TOOBIG] before the "+", or the octets dropped for {n+}; nothing stored', async () => {
+    const c = await RawImap.signIn(port, 'jsmith', '"pass word"');
+    c.send('t1 APPEND INBOX {5000}\r\n');
+    expect(await c.response()).toMatch(/^t1 NO \[TOOBIG\]/);
+    c.send(`t2 APPEND INBOX {5000+}\r\nSubject: big\r\n\r\n${'z'.repeat(5000 - 17)}\r\n`);
+    expect((await c.until('t2')).tagged).toMatch(/^t2 NO \[TOOBIG\]/);
+    const status = await c.command('STATUS INBOX (MESSAGES)');
+    expect(status.untagged).toEqual(['* STATUS INBOX (MESSAGES 0)']);
+    c.close();
+  });
+
   it('STARTTLS: OK, then the handshake; commands pipelined behind it are never run', async () => {
     const { client } = await RawImap.connect(port);
     client.send('a1 STARTTLS\r\na2 LOGIN jsmith "pass word"\r\n');
@@ -109,6 +120,24 @@ describe('IMAP: framing, limits, sign-in', () => {
     expect(trace).toContain('LOGIN [redacted]');
     expect(trace).not.toContain('pass word');
     expect(trace).not.toContain('secret-body-text');
+  });
+});
+
+describe('IMAP: stopping the server', () => {
+  it('SIGTERM: an idle session and one in IDLE get BYE at once and the server exits', async () => {
+    const server = await startServer({ config: { listeners: LISTENERS, shutdownTimeout: 20 } });
+    await server.addAccount('jsmith', 'secret');
+    const idle = await RawImap.signIn(server.portOf('imap'), 'jsmith', 'secret');
+    await idle.command('SELECT INBOX');
+    idle.send('i1 IDLE\r\n');
+    expect(await idle.response()).toBe('+ idling');
+    const quiet = await RawImap.signIn(server.portOf('imap'), 'jsmith', 'secret');
+    const t0 = Date.now();
+    const exited = server.stop('SIGTERM');
+    expect(await idle.response()).toMatch(/^\* BYE Server shutting down/);
+    expect(await quiet.response()).toMatch(/^\* BYE Server shutting down/);
+    expect(await exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
 
