@@ -23,7 +23,14 @@ export interface Options {
   /** Where the JSON results go; null: nowhere. */
   out: string | null;
   mailboxes: Mailboxes;
+  /** The protocols measured: POP3 (the scenarios of issue 7), IMAP (imap-scenarios.ts), or both. */
+  protocols: Protocol[];
+  /** Idle IMAP sessions (LOGIN, SELECT INBOX, IDLE) held open for the IMAP memory reading. */
+  imapIdleSessions: number;
 }
+
+export type Protocol = 'pop3' | 'imap';
+export const PROTOCOLS: Protocol[] = ['pop3', 'imap'];
 
 /** The mailboxes every server gets, by role. */
 export interface Mailboxes {
@@ -32,6 +39,8 @@ export interface Mailboxes {
   huge: MailboxSpec;
   session: MailboxSpec;
   idle: MailboxSpec[];
+  /** The IMAP SELECT scenario's mailbox: never opened by POP3, so its first SELECT finds no index. */
+  imapHuge: MailboxSpec;
 }
 
 const KiB = 1024;
@@ -45,6 +54,7 @@ function mailboxes(quick: boolean): Mailboxes {
     session: { account: 'session', messages: 20, size: 2 * KiB },
     // Idle sessions are spread over a few accounts (each `account add` costs a scrypt hash).
     idle: Array.from({ length: 10 }, (_, i) => ({ account: `idle${i}`, messages: 20, size: 2 * KiB })),
+    imapHuge: { account: 'imap100k', messages: quick ? 20_000 : 100_000, size: 600 },
   };
 }
 
@@ -57,7 +67,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --warmup S           warm-up seconds before each session run (default 1, quick 0.5)
   --idle N             idle signed-in sessions for the memory reading (default 5000, quick 500)
   --idle-procs N       generator processes holding them (default 2)
-  --retr-passes N      RETR passes per mailbox (default 11, quick 2)
+  --retr-passes N      RETR passes per mailbox (default 11, quick 2); also the IMAP FETCH BODY[] passes
+  --protocols LIST     protocols to measure, comma-separated: ${PROTOCOLS.join(',')} (default: both; imap = the IMAP part only)
+  --imap-idle N        idle IMAP sessions (LOGIN, SELECT, IDLE) for the IMAP memory reading (default 2000, quick 500)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
@@ -84,6 +96,8 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       idle: { type: 'string' },
       'idle-procs': { type: 'string' },
       'retr-passes': { type: 'string' },
+      protocols: { type: 'string' },
+      'imap-idle': { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       profile: { type: 'string' },
@@ -102,6 +116,15 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
   const idleProcesses = positive('idle-procs', values['idle-procs'], 2);
   // Each generator holds idleSessions / idleProcesses sockets; the server holds idleSessions more.
   if (idleSessions + idleSessions / idleProcesses > 18_000) throw new Error('--idle: too many sessions for the 20,000 file descriptors of this machine');
+  const imapIdleSessions = positive('imap-idle', values['imap-idle'], quick ? 500 : 2000);
+  if (imapIdleSessions + imapIdleSessions / idleProcesses > 18_000) throw new Error('--imap-idle: too many sessions for the 20,000 file descriptors of this machine');
+  let protocols = PROTOCOLS;
+  if (values.protocols !== undefined) {
+    const wanted = values.protocols.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const w of wanted) if (!PROTOCOLS.includes(w as Protocol)) throw new Error(`--protocols: unknown protocol "${w}"; expected ${PROTOCOLS.join(', ')}`);
+    protocols = PROTOCOLS.filter((p) => wanted.includes(p));
+    if (protocols.length === 0) throw new Error('--protocols: expected at least one protocol');
+  }
   return {
     quick,
     servers,
@@ -115,5 +138,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     profileDir: values.profile === undefined ? null : resolve(values.profile),
     out: values.out === '-' ? null : (values.out ?? defaultOut),
     mailboxes: mailboxes(quick),
+    protocols,
+    imapIdleSessions,
   };
 }

@@ -29,6 +29,8 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
   const dataDir = join(opts.dir, 'data');
   const clearPort = await freePort();
   const tlsPort = await freePort();
+  const imapPort = await freePort();
+  const imapsPort = await freePort();
   // JSON is YAML: no YAML library needed.
   const config = {
     dataDir,
@@ -36,9 +38,13 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
     listeners: [
       { name: 'pop3', module: 'pop', address: HOST, port: clearPort, tls: 'none' },
       { name: 'pop3s', module: 'pop', address: HOST, port: tlsPort, tls: 'implicit' },
+      { name: 'imap', module: 'imap', address: HOST, port: imapPort },
+      { name: 'imaps', module: 'imap', address: HOST, port: imapsPort, tls: 'implicit' },
     ],
     // The defaults (200 connections, 20 per address) are far below the idle-session scenario.
     pop: { maxChannels: opts.maxSessions, maxChannelsPerAddress: opts.maxSessions },
+    // The same for IMAP (defaults 1000, 50 per address, 100 and 10 per address not signed in).
+    imap: { maxChannels: opts.maxSessions, maxChannelsPerAddress: opts.maxSessions, maxUnauthenticated: opts.maxSessions, maxUnauthenticatedPerAddress: opts.maxSessions },
     // Logging is not what is measured.
     log: { level: 'error' },
   };
@@ -90,8 +96,9 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
     pid: 0,
     clear,
     tls,
+    imap: { clear: { host: HOST, port: imapPort, tls: false }, tls: { host: HOST, port: imapsPort, tls: true } },
     maildir: (account) => join(dataDir, 'accounts', DOMAIN, account, 'Maildir'),
-    notes: [`pop.maxChannels and maxChannelsPerAddress ${opts.maxSessions}; log.level error; other keys default`, `setup: ${steps}`],
+    notes: [`pop.maxChannels and maxChannelsPerAddress ${opts.maxSessions}; imap.maxChannels, maxChannelsPerAddress, maxUnauthenticated and maxUnauthenticatedPerAddress ${opts.maxSessions}; log.level error; other keys default`, `setup: ${steps}`],
     setupSeconds,
     problems: async () => [...problems],
     exited,

@@ -14,6 +14,8 @@ export interface BenchServer {
   pid: number;
   clear: Target;
   tls: Target;
+  /** Its IMAP listeners (clear and implicit TLS), for the IMAP scenarios (imap-scenarios.ts). */
+  imap: { clear: Target; tls: Target };
   /** Settings worth showing next to the figures (for example a Dovecot setting that was adjusted). */
   notes: string[];
   /** The Maildir folder of an account's INBOX in this server's tree. */

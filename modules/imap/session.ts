@@ -64,7 +64,7 @@ export class ImapSession implements ImapContext {
         this.channel.queue('+ Ready for literal data\r\n');
         void this.channel.flush().catch(() => {});
       },
-      streams: (parts) => parts.length === 1 && APPEND_START.test(parts[0].bytes.subarray(0, 64).toString('latin1')) && appendWantsMessage(parts[0].bytes),
+      streams: (parts) => APPEND_START.test(parts[0].bytes.subarray(0, 64).toString('latin1')) && appendWantsMessage(parts),
     };
   }
 
@@ -467,11 +467,15 @@ function wrongState(verb: string, state: ImapState): string {
 }
 
 /**
- * True when the literal that ends APPEND's first line is the message (not the mailbox name, flags or
- * date given as a literal): what comes before it parses as "tag APPEND mailbox [(flags)] [date] ".
+ * True when the literal announced after `parts` is APPEND's message (not the mailbox name given as a
+ * literal): what comes before it parses as "tag APPEND mailbox [(flags)] [date] ", the mailbox an atom,
+ * a quoted string or a literal.
  */
-function appendWantsMessage(line: Buffer): boolean {
-  const text = line.toString('latin1');
-  // tag SP APPEND SP mailbox (atom or quoted) [SP flag-list] [SP quoted date-time] SP
-  return /^[^ ]+ APPEND (?:"(?:[^"\\]|\\.)*"|[^ ({"]+)(?: \([^)]*\))?(?: "[^"]*")? $/i.test(text);
+const APPEND_OPTIONS = '(?: \\([^)]*\\))?(?: "[^"]*")? $';
+const APPEND_ONE_LINE = new RegExp(`^[^ ]+ APPEND (?:"(?:[^"\\\\]|\\\\.)*"|[^ ({"]+)${APPEND_OPTIONS}`, 'i');
+const APPEND_AFTER_NAME = new RegExp(`^${APPEND_OPTIONS}`);
+
+function appendWantsMessage(parts: readonly Part[]): boolean {
+  if (parts.length === 1) return APPEND_ONE_LINE.test(parts[0].bytes.toString('latin1'));
+  return parts.length === 3 && parts[1].kind === 'literal' && /^[^ ]+ APPEND $/i.test(parts[0].bytes.toString('latin1')) && APPEND_AFTER_NAME.test(parts[2].bytes.toString('latin1'));
 }
