@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountStore } from './account-store.js';
 import { withFileLock, writeFileAtomic } from './atomic-file.js';
-import { type AccountAddress, checkAccountName, checkDomain, formatAddress } from './names.js';
+import { type AccountAddress, checkAccountName, checkDomain, formatAddress, NameError } from './names.js';
 
 export interface Route {
   /** "local@domain" or "*@domain", lower-case. */
@@ -92,6 +92,16 @@ export class Router {
    * The account an address (NAME or NAME@DOMAIN) reaches, or null when none does. Throws NameError
    * for an address that can never be valid.
    */
+  /** The account an address reaches, or null for a name that can never be an account (sign-in: a decoy is checked). */
+  async routeOrNull(address: string): Promise<Routed | null> {
+    try {
+      return await this.route(address);
+    } catch (err) {
+      if (err instanceof NameError) return null;
+      throw err;
+    }
+  }
+
   async route(input: string): Promise<Routed | null> {
     const at = input.lastIndexOf('@');
     const local = (at < 0 ? input : input.slice(0, at)).toLowerCase();

@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Connection } from '../../listeners/connection.js';
+import { waitForDrain } from '../../listeners/drain.js';
 import type { Logger } from '../kernel/logger.js';
 import { ImapInput } from './wire/input.js';
 
@@ -157,29 +158,12 @@ export class ImapChannel {
    * 16 and 32 seconds (blockedOutputWait doubling), then dropped and logged.
    */
   async drained(): Promise<void> {
-    const socket = this.socket;
-    let wait = this.settings.blockedOutputWaitMs;
-    for (let attempt = 1; attempt <= 5; attempt++, wait *= 2) {
-      if (socket.writableLength === 0) return;
-      const outcome = await new Promise<'drain' | 'close' | 'blocked'>((resolve) => {
-        const done = (what: 'drain' | 'close' | 'blocked') => {
-          clearTimeout(timer);
-          socket.off('drain', onDrain);
-          socket.off('close', onClose);
-          resolve(what);
-        };
-        const onDrain = () => done('drain');
-        const onClose = () => done('close');
-        const timer = setTimeout(() => done('blocked'), wait);
-        socket.on('drain', onDrain);
-        socket.on('close', onClose);
-      });
-      if (outcome === 'drain') return;
-      if (outcome === 'close') throw new ConnectionClosed();
-      this.log.debug({ attempt, waitedMs: wait }, 'output blocked; client is not reading');
+    const outcome = await waitForDrain(this.socket, this.settings.blockedOutputWaitMs, this.log);
+    if (outcome === 'drained') return;
+    if (outcome === 'blocked') {
+      this.log.info({ pending: this.socket.writableLength }, 'client stopped reading; connection dropped');
+      this.destroy('client stopped reading');
     }
-    this.log.info({ pending: socket.writableLength }, 'client stopped reading; connection dropped');
-    this.destroy('client stopped reading');
     throw new ConnectionClosed();
   }
 

@@ -5,8 +5,7 @@
 // addressing) is not used here: the name signs in as its address.
 import type { SignInResult } from '../../accounts/account-store.js';
 import { parseLoginName } from '../../accounts/login-name.js';
-import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
-import type { Routed } from '../../accounts/router.js';
+import { type AccountAddress, formatAddress } from '../../accounts/names.js';
 import type { Connection } from '../../listeners/connection.js';
 import { until } from '../kernel/answer-at.js';
 import type { Logger } from '../kernel/logger.js';
@@ -25,18 +24,10 @@ export interface SignInAttempt {
 /** Closes the connection after the answer (too many failures). */
 export class TooManyFailures extends ImapError {}
 
-async function route(s: SignInAttempt, address: string): Promise<Routed | null> {
-  try {
-    return await s.services.router.route(address);
-  } catch (err) {
-    if (err instanceof NameError) return null;
-    throw err;
-  }
-}
 
 export async function signIn(s: SignInAttempt, login: string, mechanism: string, check: CheckSecret): Promise<{ account: AccountAddress; alerts: string[] }> {
   const name = parseLoginName(login);
-  const routed = name ? await route(s, name.address) : null;
+  const routed = name ? await s.services.router.routeOrNull(name.address) : null;
   const result: SignInResult = await check(routed?.account ?? null);
   const settings = s.services.settings;
   s.services.metrics.signIns.inc({ result: result.ok ? 'ok' : result.reason, mechanism: `imap-${mechanism}` });

@@ -2,7 +2,9 @@
 // (RFC 4616), LOGIN (draft-murchison-sasl-login) and CRAM-MD5 (RFC 2195). A mechanism only gathers
 // credentials through challenges; the protocol's handler checks them against the account store and
 // turns a SaslError into its own answer.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AccountStore, SignInResult } from '../../accounts/account-store.js';
+import type { AccountAddress } from '../../accounts/names.js';
 
 /** The client's SASL exchange was malformed (`syntax`: a bad command) or asked for what is refused. */
 export class SaslError extends Error {
@@ -84,4 +86,19 @@ export function decodeSasl(text: string, initial: boolean): Buffer {
   if (initial && text === '=') return Buffer.alloc(0);
   if (!BASE64.test(text)) throw badCommand('Invalid base64 in the SASL response');
   return Buffer.from(text, 'base64');
+}
+
+/** Compares two hexadecimal digests in constant time, whatever their case. */
+export function equalHex(a: string, b: string): boolean {
+  const x = Buffer.from(a.toLowerCase());
+  const y = Buffer.from(b.toLowerCase());
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** How the account store checks what a mechanism gathered: a password, or a CRAM-MD5 digest of the shared secret. */
+export function credentialCheck(accounts: AccountStore, credentials: Credentials): (account: AccountAddress | null) => Promise<SignInResult> {
+  return (account) =>
+    credentials.kind === 'password'
+      ? accounts.signIn(account, credentials.password)
+      : accounts.signInWithSecret(account, (secret) => equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest));
 }

@@ -1,9 +1,9 @@
 // Signing in: USER/PASS and APOP (RFC 1939 section 7), AUTH (RFC 5034) and STLS (RFC 2595).
 // Every failure gets the same -ERR [AUTH] after the same work, whatever the reason: an unknown user,
 // a wrong password and a disabled account cannot be told apart by a client.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { badCommand, PopError } from './pop-error.js';
-import { decodeSasl, MECHANISMS, type Mechanism, type MechanismName, SaslError } from '../kernel/sasl.js';
+import { credentialCheck, decodeSasl, equalHex, MECHANISMS, type Mechanism, type MechanismName, SaslError } from '../kernel/sasl.js';
 import type { PopContext } from './context.js';
 
 function cleartextRefused(): PopError {
@@ -27,12 +27,6 @@ export async function pass(s: PopContext, [password]: string[]): Promise<void> {
   s.pendingUser = null;
   if (login === null) throw badCommand('Send USER first');
   await s.signIn(login, 'USER', (account) => s.services.accounts.signIn(account, password));
-}
-
-function equalHex(a: string, b: string): boolean {
-  const x = Buffer.from(a.toLowerCase());
-  const y = Buffer.from(b.toLowerCase());
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 // RFC 1939 section 7: APOP name digest, digest = MD5(greeting timestamp + shared secret).
@@ -77,12 +71,7 @@ export async function auth(s: PopContext, args: string[]): Promise<void> {
     if (err instanceof SaslError) throw err.syntax ? badCommand(err.message) : new PopError('AUTH', err.message);
     throw err;
   }
-  const accounts = s.services.accounts;
-  await s.signIn(credentials.login, mechanism.name, (account) =>
-    credentials.kind === 'password'
-      ? accounts.signIn(account, credentials.password)
-      : accounts.signInWithSecret(account, (secret) => equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest)),
-  );
+  await s.signIn(credentials.login, mechanism.name, credentialCheck(s.services.accounts, credentials));
 }
 
 // RFC 2595 section 4: STLS, only in AUTHORIZATION and only once.

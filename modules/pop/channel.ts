@@ -4,6 +4,7 @@
 // nothing of POP's commands: it hands each line to its owner and writes what it is given.
 import type { Socket } from 'node:net';
 import type { Connection } from '../../listeners/connection.js';
+import { waitForDrain } from '../../listeners/drain.js';
 import type { Logger } from '../kernel/logger.js';
 import { DotReader } from './dot-reader.js';
 import { type LineEvent, LineReader } from './line-reader.js';
@@ -179,28 +180,12 @@ export class PopChannel {
    * 16 and 32 seconds (blockedOutputWait doubling; OpenVMS 15.1.3), then dropped and logged.
    */
   async drained(): Promise<void> {
-    const socket = this.socket;
-    let wait = this.settings.blockedOutputWaitMs;
-    for (let attempt = 1; attempt <= 5; attempt++, wait *= 2) {
-      const outcome = await new Promise<'drain' | 'close' | 'blocked'>((resolve) => {
-        const done = (what: 'drain' | 'close' | 'blocked') => {
-          clearTimeout(timer);
-          socket.off('drain', onDrain);
-          socket.off('close', onClose);
-          resolve(what);
-        };
-        const onDrain = () => done('drain');
-        const onClose = () => done('close');
-        const timer = setTimeout(() => done('blocked'), wait);
-        socket.on('drain', onDrain);
-        socket.on('close', onClose);
-      });
-      if (outcome === 'drain') return;
-      if (outcome === 'close') throw new ConnectionClosed();
-      this.log.debug({ attempt, waitedMs: wait }, 'output blocked; client is not reading');
+    const outcome = await waitForDrain(this.socket, this.settings.blockedOutputWaitMs, this.log);
+    if (outcome === 'drained') return;
+    if (outcome === 'blocked') {
+      this.log.info({ pending: this.socket.writableLength }, 'client stopped reading; connection dropped');
+      this.destroy('client stopped reading');
     }
-    this.log.info({ pending: socket.writableLength }, 'client stopped reading; connection dropped');
-    this.destroy('client stopped reading');
     throw new ConnectionClosed();
   }
 

@@ -1,8 +1,8 @@
 // The POP3 module (RFC 1939, RFC 2449): serves its listeners' connections with PopSessions, within
-// the channel limits (CommuniGate "Maximum Number of Channels", and per client address).
+// the channel limits (listeners/admission.ts).
 import { Bulletins } from '../../submission/bulletins.js';
+import { Admission } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
-import { PerAddress } from '../../listeners/per-address.js';
 import type { Logger } from '../kernel/logger.js';
 import type { ModuleContext, PosternModule } from '../kernel/module.js';
 import { AuthThrottle } from '../kernel/auth-throttle.js';
@@ -11,24 +11,14 @@ import { bulletinDir, popConfig, popConfigSection, popSettings } from './config.
 import type { PopServices } from './context.js';
 import { PopSession } from './session.js';
 
-/** Sessions counted per client address, oldest first, and the oldest of them only waiting for its client. */
-class Sessions extends PerAddress<PopSession> {
-  oldestWaiting(address?: string): PopSession | undefined {
-    for (const s of this.values(address)) if (s.waitingForClient) return s;
-    return undefined;
-  }
-}
-
 export class PopModule implements PosternModule {
   readonly name = 'pop';
   readonly configSection = popConfigSection;
   private services: PopServices | null = null;
   private logger: Logger | null = null;
-  private limits = { total: 0, perAddress: 0, unauthenticated: 0, unauthenticatedPerAddress: 0 };
   private readonly throttle = new AuthThrottle(0);
   /** Every open session, and those not signed in yet (which count against tighter limits). */
-  private readonly sessions = new Sessions();
-  private readonly unauthenticated = new Sessions();
+  private readonly sessions = new Admission<PopSession>();
   private stopping = false;
 
   start(ctx: ModuleContext): void {
@@ -52,7 +42,7 @@ export class PopModule implements PosternModule {
       throttle: this.throttle,
     };
     this.logger = ctx.logger;
-    this.limits = {
+    this.sessions.limits = {
       total: pop.maxChannels,
       perAddress: pop.maxChannelsPerAddress,
       unauthenticated: pop.maxUnauthenticated,
@@ -60,69 +50,37 @@ export class PopModule implements PosternModule {
     };
   }
 
-  /**
-   * A new connection, within the limits. Connections that have not signed in yet are held to tighter
-   * limits than signed-in ones, and when one of the limits is reached the oldest such connection that
-   * is only waiting for its client is closed to make room (as Dovecot's login processes do), so slow or
-   * idle clients that never sign in cannot keep others out. Signed-in sessions are never closed for
-   * room: past the limits, a new connection is refused.
-   */
+  /** A new connection, within the limits (listeners/admission.ts). */
   accept(conn: Connection): void {
     const refuse = (why: string) => {
       conn.socket.end(`${new PopError('SYS/TEMP', why).line}\r\n`);
       setTimeout(() => conn.socket.destroy(), 5000).unref();
     };
-    if (!this.services || !this.logger || this.stopping) return refuse('Server shutting down; try again later');
-    const address = conn.remoteAddress;
-    const { total, perAddress, unauthenticated, unauthenticatedPerAddress } = this.limits;
-    // Each limit is checked after making room for the ones before it (closing one connection counts for all).
-    const limits: [() => boolean, string, string | undefined][] = [
-      [() => this.unauthenticated.count(address) >= unauthenticatedPerAddress, 'maxUnauthenticatedPerAddress', address],
-      [() => this.sessions.count(address) >= perAddress, 'maxChannelsPerAddress', address],
-      [() => this.unauthenticated.size >= unauthenticated, 'maxUnauthenticated', undefined],
-      [() => this.sessions.size >= total, 'maxChannels', undefined],
-    ];
-    for (const [reached, limit, from] of limits) {
-      if (!reached()) continue;
-      const oldest = this.unauthenticated.oldestWaiting(from);
-      if (oldest) {
-        this.release(oldest);
-        oldest.evict();
-        this.services.metrics.evicted.inc({ limit });
-        continue;
-      }
-      this.logger.info({ tag: 'POP', cid: conn.id, peer: conn.peer, limit, open: this.sessions.size }, 'connection refused: too many connections');
-      this.services.metrics.refused.inc({ limit });
+    const services = this.services;
+    const logger = this.logger;
+    if (!services || !logger || this.stopping) return refuse('Server shutting down; try again later');
+    const refusedBy = this.sessions.admit(conn.remoteAddress, (limit) => services.metrics.evicted.inc({ limit }));
+    if (refusedBy) {
+      logger.info({ tag: 'POP', cid: conn.id, peer: conn.peer, limit: refusedBy, open: this.sessions.size }, 'connection refused: too many connections');
+      services.metrics.refused.inc({ limit: refusedBy });
       return refuse('Too many connections; try again later');
     }
-    this.services.metrics.connections.inc({ listener: conn.listener });
-    const session = new PopSession(conn, this.services, this.logger, {
-      signedIn: (s) => this.unauthenticated.delete(s.conn.remoteAddress, s),
-      ended: (s) => this.release(s),
+    services.metrics.connections.inc({ listener: conn.listener });
+    const session = new PopSession(conn, services, logger, {
+      signedIn: (s) => this.sessions.signedIn(s),
+      ended: (s) => this.sessions.release(s),
     });
-    this.sessions.add(address, session);
-    this.unauthenticated.add(address, session);
+    this.sessions.add(session);
     session.start();
-  }
-
-  /** Stops counting a session (it ended, or it is being closed to make room). */
-  private release(session: PopSession): void {
-    this.sessions.delete(session.conn.remoteAddress, session);
-    this.unauthenticated.delete(session.conn.remoteAddress, session);
   }
 
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
-    const open = [...this.sessions.values()];
-    for (const s of open) s.shutdown();
-    await this.allEnded(deadline);
+    for (const s of this.sessions.values()) s.shutdown();
+    await this.sessions.allEnded(deadline);
     for (const s of this.sessions.values()) s.cut();
     // A QUIT already applying its deletions is allowed to finish (serve exits a little after this anyway).
-    await this.allEnded(Date.now() + 3000);
+    await this.sessions.allEnded(Date.now() + 3000);
     for (const s of this.sessions.values()) s.conn.socket.destroy();
-  }
-
-  private async allEnded(deadline: number): Promise<void> {
-    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -5,8 +5,7 @@
 import type { AccountRecord, SignInResult } from '../../accounts/account-store.js';
 import { parseLoginName } from '../../accounts/login-name.js';
 import { openForUser } from '../../accounts/mailbox-access.js';
-import { formatAddress, NameError } from '../../accounts/names.js';
-import type { Routed } from '../../accounts/router.js';
+import { formatAddress } from '../../accounts/names.js';
 import type { Connection } from '../../listeners/connection.js';
 import { BulletinDeliveryError } from '../../submission/bulletins.js';
 import { until } from '../kernel/answer-at.js';
@@ -29,18 +28,10 @@ export interface SignInSession {
 }
 
 /** The account a login name reaches, or null (then the secret is still checked, against a decoy). */
-async function route(s: SignInSession, address: string): Promise<Routed | null> {
-  try {
-    return await s.services.router.route(address);
-  } catch (err) {
-    if (err instanceof NameError) return null;
-    throw err;
-  }
-}
 
 export async function signIn(s: SignInSession, login: string, mechanism: string, check: CheckSecret): Promise<SignedIn> {
   const name = parseLoginName(login);
-  const routed = name ? await route(s, name.address) : null;
+  const routed = name ? await s.services.router.routeOrNull(name.address) : null;
   const result: SignInResult = await check(routed?.account ?? null);
   const settings = s.settings;
   s.services.metrics.signIns.inc({ result: result.ok ? 'ok' : result.reason, mechanism });

@@ -1,7 +1,6 @@
 // Signing in: STARTTLS (RFC 9051 section 6.2.1), AUTHENTICATE (6.2.2, SASL-IR RFC 4959) and LOGIN (6.2.3).
 // Every failure gets the same NO [AUTHENTICATIONFAILED] after the same time, whatever the reason.
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { decodeSasl, MECHANISMS, type MechanismName, SaslError } from '../../kernel/sasl.js';
+import { credentialCheck, decodeSasl, MECHANISMS, type MechanismName, SaslError } from '../../kernel/sasl.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, ImapError, no } from '../imap-error.js';
 import { offeredMechanisms } from '../capabilities.js';
@@ -31,12 +30,6 @@ export async function login(s: ImapContext, c: Command): Promise<string> {
   return `[CAPABILITY ${s.capabilities()}] Logged in`;
 }
 
-function equalHex(a: string, b: string): boolean {
-  const x = Buffer.from(a.toLowerCase());
-  const y = Buffer.from(b.toLowerCase());
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 // RFC 9051 section 6.2.2: AUTHENTICATE mechanism [initial-response] (SASL-IR, RFC 4959)
 export async function authenticate(s: ImapContext, c: Command): Promise<string> {
   c.args.sp();
@@ -62,11 +55,6 @@ export async function authenticate(s: ImapContext, c: Command): Promise<string> 
     if (err instanceof SaslError) throw err.syntax ? bad(err.message) : no(err.message, 'AUTHORIZATIONFAILED');
     throw err;
   }
-  const accounts = s.services.accounts;
-  await s.signIn(credentials.login, mechanism.name, (account) =>
-    credentials.kind === 'password'
-      ? accounts.signIn(account, credentials.password)
-      : accounts.signInWithSecret(account, (secret) => equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest)),
-  );
+  await s.signIn(credentials.login, mechanism.name, credentialCheck(s.services.accounts, credentials));
   return `[CAPABILITY ${s.capabilities()}] Logged in`;
 }

@@ -1,0 +1,89 @@
+// Who may connect (CommuniGate's "Maximum Number of Channels", per client address too), the same for
+// every protocol module: signed-in sessions and connections still signing in are counted apart, and at
+// a limit the oldest connection only waiting for its client to sign in is closed to make room (as
+// Dovecot's login processes do), so slow or idle clients that never sign in cannot keep others out.
+// Signed-in sessions are never closed for room: past the limits, a new connection is refused.
+import { PerAddress } from './per-address.js';
+
+/** What admission needs of a module's session. */
+export interface AdmittedSession {
+  readonly conn: { readonly remoteAddress: string };
+  /** True while the session only waits for its client (it may then be closed to make room). */
+  readonly waitingForClient: boolean;
+  /** Closes it to make room, telling the client why. */
+  evict(): void;
+}
+
+export interface AdmissionLimits {
+  total: number;
+  perAddress: number;
+  unauthenticated: number;
+  unauthenticatedPerAddress: number;
+}
+
+class Sessions<S extends AdmittedSession> extends PerAddress<S> {
+  oldestWaiting(address?: string): S | undefined {
+    for (const s of this.values(address)) if (s.waitingForClient) return s;
+    return undefined;
+  }
+}
+
+export class Admission<S extends AdmittedSession> {
+  limits: AdmissionLimits = { total: 0, perAddress: 0, unauthenticated: 0, unauthenticatedPerAddress: 0 };
+  private readonly sessions = new Sessions<S>();
+  private readonly unauthenticated = new Sessions<S>();
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  values(): S[] {
+    return [...this.sessions.values()];
+  }
+
+  /**
+   * Makes room for a connection from `address`: null when it may come in (connections closed to make
+   * room were reported to `evicted` with the limit reached), else the name of the limit that refuses it.
+   */
+  admit(address: string, evicted: (limit: string) => void): string | null {
+    const { total, perAddress, unauthenticated, unauthenticatedPerAddress } = this.limits;
+    // Each limit is checked after making room for the ones before it (closing one connection counts for all).
+    const checks: [() => boolean, string, string | undefined][] = [
+      [() => this.unauthenticated.count(address) >= unauthenticatedPerAddress, 'maxUnauthenticatedPerAddress', address],
+      [() => this.sessions.count(address) >= perAddress, 'maxChannelsPerAddress', address],
+      [() => this.unauthenticated.size >= unauthenticated, 'maxUnauthenticated', undefined],
+      [() => this.sessions.size >= total, 'maxChannels', undefined],
+    ];
+    for (const [reached, limit, from] of checks) {
+      if (!reached()) continue;
+      const oldest = this.unauthenticated.oldestWaiting(from);
+      if (!oldest) return limit;
+      this.release(oldest);
+      oldest.evict();
+      evicted(limit);
+    }
+    return null;
+  }
+
+  /** Counts a new session (not signed in yet). */
+  add(session: S): void {
+    this.sessions.add(session.conn.remoteAddress, session);
+    this.unauthenticated.add(session.conn.remoteAddress, session);
+  }
+
+  /** The session signed in: it no longer counts against the limits for connections signing in. */
+  signedIn(session: S): void {
+    this.unauthenticated.delete(session.conn.remoteAddress, session);
+  }
+
+  /** Stops counting a session (it ended, or it is being closed to make room). */
+  release(session: S): void {
+    this.sessions.delete(session.conn.remoteAddress, session);
+    this.unauthenticated.delete(session.conn.remoteAddress, session);
+  }
+
+  /** Resolves when every session has ended, or at `deadline` (ms since the epoch). */
+  async allEnded(deadline: number): Promise<void> {
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+}
