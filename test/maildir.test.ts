@@ -27,7 +27,7 @@ describe('Maildir written by others', () => {
     expect(await c.command('LIST')).toMatch(/^\+OK 2 /);
     expect(await c.lines()).toEqual(['1 26', '2 20']);
     c.close();
-    const cache = JSON.parse(await readFile(join(maildir, 'postern-sizes.json'), 'utf8'));
+    const cache = JSON.parse(await readFile(join(maildir, 'postern-sizes-v2.json'), 'utf8'));
     expect(cache).toEqual({ '1700000000.M1P1.otherhost': 26, '1700000001.M2P2.otherhost,S=20': 20 });
   });
 

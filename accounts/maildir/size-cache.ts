@@ -1,5 +1,5 @@
 // POP sizes of messages whose names carry no W= (written by another delivery agent). Each is measured
-// once by reading the file, then remembered in postern-sizes.json in the mailbox folder. Messages
+// once by reading the file, then remembered in postern-sizes-v2.json in the mailbox folder. Messages
 // never change in a Maildir, so a size never goes stale; entries for removed messages are pruned.
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +8,8 @@ import { inheritOwner } from './owner.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
 import { CrlfSizeCounter } from '../store/crlf-size.js';
 
-const FILE = 'postern-sizes.json';
+// v2: sizes without a line end added to an unterminated last line (the first file counted one)
+const FILE = 'postern-sizes-v2.json';
 
 export async function measurePopSize(path: string): Promise<number> {
   const counter = new CrlfSizeCounter();

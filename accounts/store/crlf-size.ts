@@ -1,5 +1,6 @@
-// Counting a message's POP octet count while it streams past: every bare LF becomes CRLF, and a last
-// line without a line ending gets one. modules/pop/message-encoder.ts sends exactly this many octets.
+// Counting a message's CRLF size while it streams past: every bare LF counts as CRLF, nothing is added
+// (Dovecot's "virtual size", its W= in file names): what IMAP's BODY[] sends and RFC822.SIZE says, and
+// what POP's LIST says (RETR also ends an unterminated last line, as Dovecot's does, outside the count).
 
 export class CrlfSizeCounter {
   private total = 0;
@@ -17,8 +18,13 @@ export class CrlfSizeCounter {
     if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1];
   }
 
-  /** The count so far, including the CRLF that completes an unterminated last line. */
+  /** The count so far. */
   get size(): number {
-    return this.lastByte === -1 || this.lastByte === 10 ? this.total : this.total + 2;
+    return this.total;
+  }
+
+  /** True when the bytes so far end in the middle of a line. */
+  get unterminated(): boolean {
+    return this.lastByte !== -1 && this.lastByte !== 10;
   }
 }

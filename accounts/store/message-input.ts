@@ -1,7 +1,7 @@
 // A message on its way into a store, the same for every store: a leading mbox "From " envelope line is
 // dropped when the message comes from an MTA pipe (as dovecot-lda does), an extra header field can be
-// put at the top (X-Real-To), and a last line without a line ending gets one, so that the stored size
-// and the CRLF size agree with what other Maildir readers (Dovecot) compute.
+// put at the top (X-Real-To), and a delivered message's last line without a line ending gets one (as
+// mail through an MTA always has); IMAP APPEND stores exactly the octets it was given.
 import { CrlfSizeCounter } from './crlf-size.js';
 
 export interface MessageInputOptions {
@@ -9,6 +9,8 @@ export interface MessageInputOptions {
   extraHeader?: string;
   /** Drop a leading mbox "From " line (a message piped in by an MTA). */
   dropMboxFromLine?: boolean;
+  /** Store the octets exactly as given (IMAP APPEND, RFC 9051 6.3.12): no line end added to a last line. */
+  exact?: boolean;
 }
 
 /** The message's bytes as stored, in chunks; `counter` (if given) counts their CRLF size on the way. */
@@ -40,7 +42,7 @@ export async function* prepareMessage(input: AsyncIterable<Buffer>, options: Mes
     if (options.extraHeader) yield out(Buffer.from(`${options.extraHeader}\n`));
     yield out(head);
   }
-  if (lastByte !== -1 && lastByte !== 10) yield out(Buffer.from(crlfStyle ? '\r\n' : '\n'));
+  if (!options.exact && lastByte !== -1 && lastByte !== 10) yield out(Buffer.from(crlfStyle ? '\r\n' : '\n'));
 }
 
 /** The CRLF size of a whole message held in memory. */

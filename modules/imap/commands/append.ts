@@ -54,7 +54,7 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
   const rights = await requireRightOrTryCreate(s, target, 'i', 'add messages');
   flags = flags.filter((f) => rights.includes(rightFor(f)));
   const data: AsyncIterable<Buffer> = c.literal ? s.literalData(c.literal) : (async function* () { yield inMemory!; })();
-  const staged = await s.services.store.append(target.owner, target.mailbox, data, { flags, internalDate });
+  const staged = await s.services.store.append(target.owner, target.mailbox, data, { flags, internalDate, exact: true });
   try {
     if (c.literal) await s.finishCommand();
   } catch (err) {

@@ -1,6 +1,6 @@
-// Messages as IMAP sends them: every line ending CRLF (RFC 9051 section 2.3.1, "CRLF ... MUST be used"),
-// with a line ending added to an unterminated last line, so that what goes out is exactly RFC822.SIZE
-// octets (the store's CRLF size, accounts/store/crlf-size.ts, counts the same way).
+// Messages as IMAP sends them: every line ending CRLF (RFC 9051 section 2.3.1), nothing added or removed
+// otherwise (an unterminated last line stays so, as in Dovecot), so that what goes out is exactly
+// RFC822.SIZE octets (the store's CRLF size, accounts/store/crlf-size.ts, counts the same way).
 import { Transform, type TransformCallback } from 'node:stream';
 
 const CRLF = Buffer.from('\r\n');
@@ -9,9 +9,8 @@ const CRLF = Buffer.from('\r\n');
 export function toCrlf(raw: Buffer): Buffer {
   let bare = 0;
   for (let i = raw.indexOf(10); i !== -1; i = raw.indexOf(10, i + 1)) if (i === 0 || raw[i - 1] !== 13) bare++;
-  const unterminated = raw.length > 0 && raw[raw.length - 1] !== 10;
-  if (bare === 0 && !unterminated) return raw;
-  const out = Buffer.allocUnsafe(raw.length + bare + (unterminated ? 2 : 0));
+  if (bare === 0) return raw;
+  const out = Buffer.allocUnsafe(raw.length + bare);
   let o = 0;
   let start = 0;
   for (let i = raw.indexOf(10); i !== -1; i = raw.indexOf(10, i + 1)) {
@@ -21,18 +20,13 @@ export function toCrlf(raw: Buffer): Buffer {
     out[o++] = 10;
     start = i + 1;
   }
-  o += raw.copy(out, o, start);
-  if (unterminated) {
-    out[o++] = 13;
-    out[o++] = 10;
-  }
+  raw.copy(out, o, start);
   return out;
 }
 
 /** The same, chunk by chunk (a large message streamed into the socket). */
 export class CrlfStream extends Transform {
   private lastWasCr = false;
-  private lastByte = -1;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     if (chunk.length === 0) return done();
@@ -46,12 +40,6 @@ export class CrlfStream extends Transform {
     }
     if (start < chunk.length) parts.push(chunk.subarray(start));
     this.lastWasCr = chunk[chunk.length - 1] === 13;
-    this.lastByte = chunk[chunk.length - 1];
     done(null, parts.length === 1 ? parts[0] : Buffer.concat(parts));
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.lastByte !== -1 && this.lastByte !== 10) this.push(CRLF);
-    done();
   }
 }
