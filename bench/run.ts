@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installCleanupHooks, keepTemporaryFiles, trackDir, untrackDir } from './cleanup.js';
 import { dovecotUnavailable, dovecotVersion, startDovecot } from './dovecot.js';
+import { renderImap } from './imap-report.js';
+import { type ImapServerResults, runImapScenarios } from './imap-scenarios.js';
 import type { MailboxSpec } from './maildir-gen.js';
 import { type Options, parseOptions, USAGE } from './options.js';
 import { startPostern } from './postern.js';
@@ -36,11 +38,11 @@ async function machine(): Promise<Machine> {
 
 function allMailboxes(o: Options): MailboxSpec[] {
   const m = o.mailboxes;
-  return [m.retrSmall, m.retrLarge, m.huge, m.session, ...m.idle];
+  return [m.retrSmall, m.retrLarge, m.huge, m.session, ...m.idle, ...(o.protocols.includes('imap') ? [m.imapHuge] : [])];
 }
 
 async function start(name: ServerName, dir: string, o: Options): Promise<BenchServer> {
-  const common = { dir, mailboxes: allMailboxes(o), password: PASSWORD, maxSessions: o.idleSessions + 1000 };
+  const common = { dir, mailboxes: allMailboxes(o), password: PASSWORD, maxSessions: Math.max(o.idleSessions, o.imapIdleSessions) + 1000 };
   return name === 'postern' ? startPostern({ ...common, profileDir: o.profileDir }) : startDovecot({ ...common, variant: name });
 }
 
@@ -71,6 +73,7 @@ async function main(): Promise<number> {
   const root = trackDir(await mkdtemp(join(tmpdir(), 'postern-bench-')));
   if (o.keep) process.stderr.write(`temporary folder (kept): ${root}\n`);
   const results: ServerResults[] = [];
+  const imapResults: ImapServerResults[] = [];
   const startedAt = new Date();
   try {
     for (const name of servers) {
@@ -80,10 +83,12 @@ async function main(): Promise<number> {
       try {
         server = await start(name, dir, o);
         process.stderr.write(`${name}: tree and accounts ready in ${server.setupSeconds.toFixed(1)} s; started (pid ${server.pid}, ports ${server.clear.port} clear, ${server.tls.port} TLS)\n`);
-        results.push(await runScenarios(server, o, PASSWORD));
+        if (o.protocols.includes('pop3')) results.push(await runScenarios(server, o, PASSWORD));
+        if (o.protocols.includes('imap')) imapResults.push(await runImapScenarios(server, o, PASSWORD));
       } catch (err) {
         process.stderr.write(`${name}: ${(err as Error).message}\n`);
         results.push({ name, notes: server?.notes ?? [], setupSeconds: server?.setupSeconds ?? 0, sessions: [], problems: [], errors: [(err as Error).message] });
+        if (o.protocols.includes('imap') && !imapResults.some((r) => r.name === name)) imapResults.push({ name, notes: server?.notes ?? [], sessions: [], problems: [], errors: [(err as Error).message] });
       } finally {
         await server?.stop();
         // Every server got its own fresh tree; this one is done with (and 200+ MB).
@@ -98,10 +103,12 @@ async function main(): Promise<number> {
   }
 
   const m = await machine();
-  const { text, verdicts } = render(m, o, results, skipped);
-  process.stdout.write(`\n${text}\n`);
+  const { text, verdicts } = o.protocols.includes('pop3') ? render(m, o, results, skipped) : { text: '', verdicts: [] };
+  if (text) process.stdout.write(`\n${text}\n`);
+  const imap = o.protocols.includes('imap') ? renderImap(o, imapResults, text ? null : m) : null;
+  if (imap) process.stdout.write(`\n${imap.text}\n`);
   if (o.out !== null) {
-    const json = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: m, options: o, skipped, results, verdicts };
+    const json = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: m, options: o, skipped, results, verdicts, imap: imapResults, imapVerdicts: imap?.verdicts ?? [] };
     await writeFile(o.out, `${JSON.stringify(json, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${o.out}\n`);
   }

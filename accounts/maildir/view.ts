@@ -35,6 +35,8 @@ function systemLetter(change: FlagChange): string | undefined {
 /** Finds the folder a copy goes to (the store does: it knows accounts and names). */
 export type FolderOf = (to: MailboxRef) => Promise<MaildirFolder>;
 
+const NO_CHANGES: MailboxChanges = { expunged: [], added: [], flagsChanged: [] };
+
 export class MaildirView implements MailboxView {
   private state: FolderState;
   /** This view's own flag changes since its last sync. */
@@ -237,8 +239,11 @@ export class MaildirView implements MailboxView {
   }
 
   async sync(): Promise<MailboxChanges> {
+    const next = await this.folder.state();
+    // nothing changed since the last sync (the folder hands out the same state while it is unchanged)
+    if (next === this.state && this.own.size === 0) return NO_CHANGES;
     const before = new Map(this.messages.map((m) => [m.uid, m]));
-    this.state = await this.folder.state();
+    this.state = next;
     this.own.clear();
     this.list = null;
     const expunged = [...before.keys()].filter((uid) => !this.state.byUid.has(uid));
