@@ -108,7 +108,7 @@ mail_uid = ${MAIL_ID}
 mail_gid = ${MAIL_ID}
 mail_location = maildir:~/Maildir
 # Capacity for the idle-session scenario (${o.maxSessions} sessions of one address), not speed:
-default_client_limit = ${processes * 2}
+default_client_limit = ${processes * 2 + 1000}
 protocol pop3 {
   mail_max_userip_connections = ${processes}
 }
@@ -213,7 +213,7 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
   }
   if (!chosen) throw new Error(`Dovecot refused every ${o.variant} config:\n${refused.join('\n')}`);
   const notes = [chosen.note, ...refused.map((r) => `refused: ${r}`), `setup: ${steps}`];
-  notes.push(`pop3 process_limit ${o.maxSessions + 500}, default_client_limit ${(o.maxSessions + 500) * 2}, mail_max_userip_connections ${o.maxSessions + 500} (room for the idle sessions)`);
+  notes.push(`pop3 process_limit ${o.maxSessions + 500}, default_client_limit ${(o.maxSessions + 500) * 2 + 1000}, mail_max_userip_connections ${o.maxSessions + 500} (room for the idle sessions)`);
   notes.push(`IMAP: imap-login and imap get the service settings of pop3-login and pop3; imap process_limit and protocol imap mail_max_userip_connections ${o.maxSessions + 500}; other imap settings default (imap_hibernate_timeout = 0: no hibernation)`);
 
   let output = '';
