@@ -127,6 +127,41 @@ describe('IMAP: framing, limits, sign-in', () => {
   });
 });
 
+describe('IMAP: channel limits and metrics', () => {
+  it('refuses past imap.maxChannels with BYE [UNAVAILABLE], closes the oldest waiting one past maxUnauthenticated, and counts commands', async () => {
+    const server = await startServer({ config: { listeners: LISTENERS, imap: { maxChannels: 3, maxUnauthenticated: 2 }, metrics: { port: 0 } } });
+    try {
+      await server.addAccount('jsmith', 'secret');
+      const port = server.portOf('imap');
+      const signedIn = await RawImap.signIn(port, 'jsmith', 'secret');
+      const { client: waiting1 } = await RawImap.connect(port);
+      const { client: waiting2 } = await RawImap.connect(port);
+      // a third connection not signed in: the oldest waiting one makes room
+      const { client: third, greeting } = await RawImap.connect(port);
+      expect(greeting).toMatch(/^\* OK/);
+      expect(await waiting1.response()).toMatch(/^\* BYE Too many connections waiting to sign in/);
+      expect((await third.command('LOGIN jsmith secret')).status).toBe('OK');
+      // now three signed-in or waiting sessions, two of them signed in: a fourth is refused
+      const { client: waiting3 } = await RawImap.connect(port);
+      expect(await waiting2.response()).toMatch(/^\* BYE/); // waiting2 was the oldest waiting: closed for room
+      expect((await waiting3.command('LOGIN jsmith secret')).status).toBe('OK');
+      const refused = await RawImap.connect(port).then((r) => r.greeting);
+      expect(refused).toBe('* BYE [UNAVAILABLE] Too many connections; try again later');
+      await signedIn.command('SELECT INBOX');
+      await signedIn.command('NOOP');
+      const { port: metricsPort } = await server.waitForLog((r) => r.msg === 'metrics at /metrics');
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(text).toMatch(/^postern_imap_commands_total\{command="SELECT"\} 1$/m);
+      expect(text).toMatch(/^postern_imap_commands_total\{command="LOGIN"\} 3$/m);
+      expect(text).toMatch(/^postern_imap_sessions_open 3$/m);
+      expect(text).toMatch(/^postern_connections_refused_total\{limit="imap.maxChannels"\} 1$/m);
+      for (const c of [signedIn, third, waiting3]) c.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('IMAP: stopping the server', () => {
   it('SIGTERM: an idle session and one in IDLE get BYE at once and the server exits', async () => {
     const server = await startServer({ config: { listeners: LISTENERS, shutdownTimeout: 20 } });
