@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Connection } from '../../listeners/connection.js';
 import { waitForDrain } from '../../listeners/drain.js';
+import { listenTo } from '../../listeners/socket-events.js';
 import type { Logger } from '../kernel/logger.js';
 import { ImapInput } from './wire/input.js';
 
@@ -61,20 +62,16 @@ export class ImapChannel {
   private readonly onClose = () => this.end();
   private readonly onError = (err: Error) => this.log.debug({ err: err.message }, 'socket error');
 
+  /** Stops listening to the socket (set while attached). */
+  private unlisten: (() => void) | null = null;
+
   attach(): void {
-    this.socket.setTimeout(this.settings.idleTimeoutMs);
-    this.socket.on('data', this.onData);
-    this.socket.on('timeout', this.onTimeout);
-    this.socket.on('close', this.onClose);
-    this.socket.on('error', this.onError);
+    this.unlisten = listenTo(this.socket, this.settings.idleTimeoutMs, { data: this.onData, timeout: this.onTimeout, close: this.onClose, error: this.onError });
   }
 
   private detach(): void {
-    this.socket.setTimeout(0);
-    this.socket.off('data', this.onData);
-    this.socket.off('timeout', this.onTimeout);
-    this.socket.off('close', this.onClose);
-    this.socket.off('error', this.onError);
+    this.unlisten?.();
+    this.unlisten = null;
   }
 
   private clearLineTimer(): void {
