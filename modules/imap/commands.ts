@@ -24,6 +24,8 @@ export interface CommandSpec {
   readonly updates: 'all' | 'no-expunge' | 'none';
   /** True for APPEND: its message literal is streamed by the handler. */
   readonly streamsLiteral?: boolean;
+  /** Sync the selected mailbox after it even when nothing signalled a change (NOOP, or a change of our own). */
+  readonly forceSync?: boolean;
 }
 
 const ANY: ImapState[] = ['not-authenticated', 'authenticated', 'selected'];
@@ -33,7 +35,7 @@ const SELECTED: ImapState[] = ['selected'];
 
 const table: [string, CommandSpec][] = [
   ['CAPABILITY', { states: ANY, handler: session.capability, updates: 'all' }],
-  ['NOOP', { states: ANY, handler: session.noop, updates: 'all' }],
+  ['NOOP', { forceSync: true, states: ANY, handler: session.noop, updates: 'all' }],
   ['LOGOUT', { states: ANY, handler: session.logout, updates: 'none' }],
   ['ID', { states: ANY, handler: session.id, updates: 'all' }],
   ['STARTTLS', { states: NOT_AUTH, handler: auth.starttls, updates: 'none' }],
@@ -51,26 +53,26 @@ const table: [string, CommandSpec][] = [
   ['LSUB', { states: AUTH, handler: lsub, updates: 'all' }],
   ['NAMESPACE', { states: AUTH, handler: mailboxes.namespace, updates: 'all' }],
   ['STATUS', { states: AUTH, handler: mailboxes.status, updates: 'all' }],
-  ['APPEND', { states: AUTH, handler: append, updates: 'all', streamsLiteral: true }],
+  ['APPEND', { states: AUTH, handler: append, updates: 'all', streamsLiteral: true, forceSync: true }],
   ['IDLE', { states: AUTH, handler: idle, updates: 'all' }],
   ['GETACL', { states: AUTH, handler: acl.getacl, updates: 'all' }],
   ['SETACL', { states: AUTH, handler: acl.setacl, updates: 'all' }],
   ['DELETEACL', { states: AUTH, handler: acl.deleteacl, updates: 'all' }],
   ['LISTRIGHTS', { states: AUTH, handler: acl.listrights, updates: 'all' }],
   ['MYRIGHTS', { states: AUTH, handler: acl.myrights, updates: 'all' }],
-  ['CHECK', { states: SELECTED, handler: session.noop, updates: 'all' }],
+  ['CHECK', { forceSync: true, states: SELECTED, handler: session.noop, updates: 'all' }],
   ['CLOSE', { states: SELECTED, handler: selected.close, updates: 'none' }],
   ['UNSELECT', { states: SELECTED, handler: selected.unselect, updates: 'none' }],
-  ['EXPUNGE', { states: SELECTED, handler: selected.expunge, updates: 'all' }],
-  ['UID EXPUNGE', { states: SELECTED, handler: selected.uidExpunge, updates: 'all' }],
+  ['EXPUNGE', { forceSync: true, states: SELECTED, handler: selected.expunge, updates: 'all' }],
+  ['UID EXPUNGE', { forceSync: true, states: SELECTED, handler: selected.uidExpunge, updates: 'all' }],
   ['SEARCH', { states: SELECTED, handler: search, updates: 'no-expunge' }],
   ['UID SEARCH', { states: SELECTED, handler: search, updates: 'all' }],
   ['FETCH', { states: SELECTED, handler: fetch, updates: 'no-expunge' }],
   ['UID FETCH', { states: SELECTED, handler: fetch, updates: 'all' }],
   ['STORE', { states: SELECTED, handler: store, updates: 'no-expunge' }],
   ['UID STORE', { states: SELECTED, handler: store, updates: 'all' }],
-  ['COPY', { states: SELECTED, handler: copy, updates: 'all' }],
-  ['UID COPY', { states: SELECTED, handler: copy, updates: 'all' }],
+  ['COPY', { forceSync: true, states: SELECTED, handler: copy, updates: 'all' }],
+  ['UID COPY', { forceSync: true, states: SELECTED, handler: copy, updates: 'all' }],
   ['MOVE', { states: SELECTED, handler: move, updates: 'all' }],
   ['UID MOVE', { states: SELECTED, handler: move, updates: 'all' }],
 ];

@@ -28,8 +28,10 @@ export class SelectedMailbox {
   private readonly known = new Map<number, MessageInfo>();
   /** UIDs the view no longer has, not yet announced with EXPUNGE. */
   private readonly gone = new Set<number>();
-  /** Set by the store's watch: a sync is worth doing. */
+  /** Set by the store's watch, or by this session's own expunges and additions: a sync is worth doing. */
   dirty = false;
+  /** When the view was last synced (a sync is done at least this often, in case a change was not signalled). */
+  private syncedAt = Date.now();
   private unwatch: () => void;
 
   constructor(
@@ -90,12 +92,18 @@ export class SelectedMailbox {
    * Syncs the view and returns the untagged responses the client may be sent now. With
    * `expunges` false (FETCH, STORE, SEARCH), messages removed meanwhile stay in the map, unannounced.
    */
-  async update(expunges: boolean, withUid: boolean): Promise<string[]> {
+  async update(expunges: boolean, withUid: boolean, force = false): Promise<string[]> {
+    // Without a signal from the watch or a change of our own, the mailbox is only looked at once a
+    // second: a command costs no file system round trips (flags this session set are known already).
+    const quiet = !force && !this.dirty && Date.now() - this.syncedAt < 1000;
+    if (quiet && !(expunges && this.gone.size > 0)) return [];
     const changes = await this.view.sync();
     this.dirty = false;
+    this.syncedAt = Date.now();
     for (const uid of changes.expunged) if (this.known.has(uid)) this.gone.add(uid);
     const lines: string[] = [];
     if (expunges && this.gone.size > 0) {
+      // announced now
       // ascending, each number as it is after the ones before it were removed (as Dovecot sends them)
       let removed = 0;
       const keep: number[] = [];

@@ -250,10 +250,10 @@ export class ImapSession implements ImapContext {
     this.current = selected ? 'selected' : this.account ? 'authenticated' : 'not-authenticated';
   }
 
-  async sendUpdates(expunges: boolean): Promise<void> {
+  async sendUpdates(expunges: boolean, force = false): Promise<void> {
     const mailbox = this.mailbox;
     if (!mailbox) return;
-    for (const line of await mailbox.update(expunges, this.currentUid)) this.send(line);
+    for (const line of await mailbox.update(expunges, this.currentUid, force)) this.send(line);
   }
 
   waitForChange(ms: number): Promise<'changed' | 'timeout'> {
@@ -358,7 +358,7 @@ export class ImapSession implements ImapContext {
       const command: Command = { tag, verb, uid, args, literal };
       const text = await spec.handler(this, command);
       if (this.channel.closed) return;
-      if (this.mailbox && spec.updates !== 'none') await this.sendUpdates(spec.updates === 'all' || uid);
+      if (this.mailbox && spec.updates !== 'none') await this.sendUpdates(spec.updates === 'all' || uid, spec.forceSync);
       if (this.current === 'logout') this.send(`${tag} OK LOGOUT completed`);
       else if (text !== null) this.send(`${tag} OK ${text ?? `${verb} completed`}`);
       this.badRun = 0;

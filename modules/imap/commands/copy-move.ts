@@ -34,7 +34,7 @@ async function transfer(s: ImapContext, c: Command, move: boolean): Promise<stri
   if (move) {
     // RFC 6851 section 4.3: COPYUID in an untagged OK before the EXPUNGE responses
     if (copyuid) s.send(`* OK ${copyuid}Moved`);
-    await s.sendUpdates(true);
+    await s.sendUpdates(true, true);
     return `${move ? 'MOVE' : 'COPY'} completed`;
   }
   if (gone) throw no('Some of the messages were removed by another session; the others were copied', 'EXPUNGEISSUE');

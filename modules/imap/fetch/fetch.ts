@@ -108,14 +108,7 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   const wantsFlags = items.some((i) => i.kind === 'FLAGS');
   const content = items.some(needsContent);
   if (items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'RFC822.SIZE')) {
-    // what the view knows: one line per message, no reading (a client syncing flags: UID FETCH 1:* FLAGS)
-    for (const uid of uids) {
-      const info = m.info(uid);
-      if (!info) continue;
-      const words = items.map((i) => (i.kind === 'UID' ? `UID ${uid}` : i.kind === 'FLAGS' ? `FLAGS ${flagList(info.flags)}` : `RFC822.SIZE ${info.size}`));
-      if (!wantsFlags && seenNow.has(uid)) words.push(`FLAGS ${flagList(info.flags)}`);
-      s.sendRaw(`* ${m.seqOf(uid)} FETCH (${words.join(' ')})\r\n`);
-    }
+    metadataOnly(s, m, uids, items, wantsFlags ? null : seenNow);
     return undefined;
   }
   let expungeIssue = false;
@@ -136,6 +129,42 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   }
   if (expungeIssue) throw no('Some of the requested messages were removed by another session', 'EXPUNGEISSUE');
   return undefined;
+}
+
+/**
+ * What the view knows, one line per message without reading any (a client syncing flags: UID FETCH
+ * 1:* (UID FLAGS) on 100,000 messages). UIDs, the map and the view's messages are all ascending, so
+ * each message's number and info are found by walking them side by side.
+ */
+function metadataOnly(s: ImapContext, m: SelectedMailbox, uids: readonly number[], items: readonly FetchItem[], addFlags: ReadonlySet<number> | null): void {
+  const messages = m.view.messages;
+  const map = m.uids;
+  let k = 0;
+  let p = 0;
+  const lines: string[] = [];
+  let length = 0;
+  for (const uid of uids) {
+    while (p < map.length && map[p] < uid) p++;
+    while (k < messages.length && messages[k].uid < uid) k++;
+    const info = messages[k]?.uid === uid ? messages[k] : m.info(uid);
+    if (!info) continue;
+    let line = `* ${p + 1} FETCH (`;
+    for (let i = 0; i < items.length; i++) {
+      const kind = items[i].kind;
+      if (i > 0) line += ' ';
+      line += kind === 'UID' ? `UID ${uid}` : kind === 'FLAGS' ? `FLAGS ${flagList(info.flags)}` : `RFC822.SIZE ${info.size}`;
+    }
+    if (addFlags?.has(uid)) line += ` FLAGS ${flagList(info.flags)}`;
+    line += ')\r\n';
+    lines.push(line);
+    length += line.length;
+    if (length > 64 * 1024) {
+      s.sendRaw(lines.join(''));
+      lines.length = 0;
+      length = 0;
+    }
+  }
+  if (lines.length > 0) s.sendRaw(lines.join(''));
 }
 
 async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, items: readonly FetchItem[], withFlags: boolean): Promise<void> {

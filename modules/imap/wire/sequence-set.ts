@@ -28,17 +28,24 @@ export function parseSequenceSet(text: string): SequenceSet {
 export function resolveSet(set: SequenceSet, sorted: readonly number[]): number[] {
   if (sorted.length === 0) return [];
   const max = sorted[sorted.length - 1];
-  const out = new Set<number>();
+  // each range as positions [from, to) in `sorted`, then merged: "1:*" of 100,000 UIDs is one slice
+  const spans: [number, number][] = [];
   for (const [a0, b0] of set) {
     const a = a0 === STAR ? max : a0;
     const b = b0 === STAR ? max : b0;
-    const lo = Math.min(a, b);
-    const hi = Math.max(a, b);
-    // binary search for the first number >= lo
-    let i = lowerBound(sorted, lo);
-    for (; i < sorted.length && sorted[i] <= hi; i++) out.add(sorted[i]);
+    const from = lowerBound(sorted, Math.min(a, b));
+    const to = lowerBound(sorted, Math.max(a, b) + 1);
+    if (from < to) spans.push([from, to]);
   }
-  return [...out].sort((x, y) => x - y);
+  if (spans.length === 1) return sorted.slice(spans[0][0], spans[0][1]);
+  spans.sort((x, y) => x[0] - y[0]);
+  const out: number[] = [];
+  let end = 0;
+  for (const [from, to] of spans) {
+    for (let i = Math.max(from, end); i < to; i++) out.push(sorted[i]);
+    end = Math.max(end, to);
+  }
+  return out;
 }
 
 export function lowerBound(sorted: readonly number[], value: number): number {

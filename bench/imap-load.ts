@@ -1,0 +1,244 @@
+// The IMAP load generator: a separate Node process (forked by imap-generator.ts) that runs one job
+// against one IMAP server over raw sockets and reports its result with its own CPU time, as load.ts
+// does for POP3. Every loop is bounded: by the measured window, by the mailbox's message count, or by
+// the number of sessions asked for; every command by a timeout.
+import type { CpuSeconds, Credentials, Failures } from './protocol.js';
+import type {
+  ImapCommand,
+  ImapFetchBodiesResult,
+  ImapHoldResult,
+  ImapJob,
+  ImapJobResult,
+  ImapReport,
+  ImapSelectTimeResult,
+  ImapSessionsResult,
+} from './imap-protocol.js';
+import { ImapClient } from './imap-client.js';
+
+const COMMAND_TIMEOUT_MS = 30_000;
+/** FETCH BODY[] of a mailbox: never more messages than this, whatever EXISTS said. */
+const MAX_FETCH_MESSAGES = 1_000_000;
+
+function send(report: ImapReport, then?: () => void): void {
+  process.send?.(report, undefined, {}, () => then?.());
+}
+
+function cpuSince(start: NodeJS.CpuUsage): CpuSeconds {
+  const d = process.cpuUsage(start);
+  return { user: d.user / 1e6, system: d.system / 1e6 };
+}
+
+function failures(): Failures & { add(err: unknown): void } {
+  return {
+    count: 0,
+    samples: [],
+    add(err: unknown) {
+      this.count++;
+      const message = err instanceof Error ? err.message : String(err);
+      if (this.samples.length < 5 && !this.samples.includes(message)) this.samples.push(message);
+    },
+  };
+}
+
+const plain = (f: Failures): Failures => ({ count: f.count, samples: f.samples });
+const now = () => process.hrtime.bigint();
+const msSince = (t: bigint) => Number(now() - t) / 1e6;
+
+function existsOf(lines: string[]): number | null {
+  for (const l of lines) {
+    const m = /^\* (\d+) EXISTS/i.exec(l);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+/** Sign-ins per second; only sessions that end inside the measured window count. */
+async function sessions(job: Extract<ImapJob, { kind: 'imap-sessions' }>): Promise<ImapSessionsResult> {
+  const failed = failures();
+  const start = Date.now();
+  const windowStart = start + job.warmupMs;
+  const windowEnd = windowStart + job.durationMs;
+  let counted = 0;
+  let cpuStart = process.cpuUsage();
+  let cpu: CpuSeconds = { user: 0, system: 0 };
+  let phase: 'warm-up' | 'measuring' | 'done' = 'warm-up';
+  let tls: string | null = null;
+  const startWindow = () => {
+    if (phase !== 'warm-up') return;
+    phase = 'measuring';
+    cpuStart = process.cpuUsage();
+    send({ kind: 'window', phase: 'start' });
+  };
+  const endWindow = () => {
+    startWindow();
+    if (phase !== 'measuring') return;
+    phase = 'done';
+    cpu = cpuSince(cpuStart);
+    send({ kind: 'window', phase: 'end' });
+  };
+  const startTimer = setTimeout(startWindow, job.warmupMs);
+  const endTimer = setTimeout(endWindow, job.warmupMs + job.durationMs);
+
+  const loop = async (worker: number) => {
+    const source = job.sources[worker % job.sources.length];
+    while (Date.now() < windowEnd) {
+      if (Date.now() >= windowStart) startWindow();
+      let c: ImapClient | null = null;
+      try {
+        c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
+        tls ??= c.tlsInfo();
+        await c.login(job.login.user, job.login.password);
+        await c.ok('SELECT INBOX');
+        await c.logout();
+        const t = Date.now();
+        if (t >= windowStart && t < windowEnd) counted++;
+      } catch (err) {
+        failed.add(err);
+        c?.destroy();
+        await new Promise((r) => setTimeout(r, 10)); // a refusing server must not turn this into a busy loop
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, (_, i) => loop(i)));
+  endWindow();
+  clearTimeout(startTimer);
+  clearTimeout(endTimer);
+  return { kind: 'imap-sessions', tls, sessions: counted, seconds: job.durationMs / 1000, failures: plain(failed), cpu };
+}
+
+/** FETCH n BODY[] of every message in one session, one command at a time. */
+async function fetchBodies(job: Extract<ImapJob, { kind: 'imap-fetch-bodies' }>): Promise<ImapFetchBodiesResult> {
+  const failed = failures();
+  const cpuStart = process.cpuUsage();
+  let octets = 0;
+  let messages = 0;
+  let elapsed = 0;
+  try {
+    const c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS);
+    await c.login(job.login.user, job.login.password);
+    const count = existsOf((await c.ok('SELECT INBOX', true)).lines);
+    if (count === null) throw new Error('SELECT INBOX: no EXISTS');
+    const t0 = now();
+    for (let n = 1; n <= Math.min(count, MAX_FETCH_MESSAGES); n++) {
+      const a = await c.ok(`FETCH ${n} BODY[]`);
+      if (a.untagged < 1) throw new Error(`FETCH ${n} BODY[]: no FETCH response`);
+      octets += a.octets;
+      messages++;
+    }
+    await c.logout();
+    elapsed = msSince(t0) / 1000;
+  } catch (err) {
+    failed.add(err);
+  }
+  return { kind: 'imap-fetch-bodies', messages, octets, seconds: elapsed, failures: plain(failed), cpu: cpuSince(cpuStart) };
+}
+
+/** Timed LOGIN, SELECT INBOX and UID FETCH 1:* (UID FLAGS) on one mailbox. */
+async function selectTime(job: Extract<ImapJob, { kind: 'imap-select-time' }>): Promise<ImapSelectTimeResult> {
+  const failed = failures();
+  const cpuStart = process.cpuUsage();
+  const r: ImapSelectTimeResult = { kind: 'imap-select-time', greetingMs: 0, loginMs: 0, selectMs: 0, connectToSelectMs: 0, exists: null, fetches: [], failures: failed, cpu: { user: 0, system: 0 } };
+  try {
+    const t0 = now();
+    const c = await ImapClient.connect(job.target, job.timeoutMs);
+    r.greetingMs = msSince(t0);
+    let t = now();
+    await c.login(job.login.user, job.login.password);
+    r.loginMs = msSince(t);
+    t = now();
+    const selected = await c.ok('SELECT INBOX', true);
+    r.selectMs = msSince(t);
+    r.connectToSelectMs = msSince(t0);
+    r.exists = existsOf(selected.lines);
+    for (let i = 0; i < job.fetches; i++) {
+      t = now();
+      const a = await c.ok('UID FETCH 1:* (UID FLAGS)');
+      r.fetches.push({ ms: msSince(t), responses: a.untagged, octets: a.octets });
+    }
+    await c.logout();
+  } catch (err) {
+    failed.add(err);
+  }
+  return { ...r, failures: plain(failed), cpu: cpuSince(cpuStart) };
+}
+
+/** Opens signed-in sessions idling on INBOX and keeps them until 'release'. */
+async function hold(job: Extract<ImapJob, { kind: 'imap-hold' }>, released: Promise<void>): Promise<ImapHoldResult> {
+  const failed = failures();
+  const cpuStart = process.cpuUsage();
+  const open: ImapClient[] = [];
+  const t0 = now();
+  let next = 0;
+  const opener = async () => {
+    while (next < job.count) {
+      const login: Credentials = job.logins[next % job.logins.length];
+      const source = job.sources[next % job.sources.length];
+      next++;
+      let c: ImapClient | null = null;
+      try {
+        c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
+        await c.login(login.user, login.password);
+        await c.ok('SELECT INBOX');
+        await c.idle();
+        c.setTimeout(0); // idle from here on
+        open.push(c);
+      } catch (err) {
+        failed.add(err);
+        c?.destroy();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.openConcurrency }, opener));
+  const result: ImapHoldResult = { kind: 'imap-hold', opened: open.length, seconds: msSince(t0) / 1000, failures: plain(failed), cpu: cpuSince(cpuStart) };
+  send({ kind: 'held', result });
+
+  await released;
+  // DONE and LOGOUT them all, a bounded number at a time, so the server ends them the ordinary way.
+  let i = 0;
+  const closer = async () => {
+    while (i < open.length) {
+      const c = open[i++];
+      c.setTimeout(COMMAND_TIMEOUT_MS);
+      await c
+        .done()
+        .then(() => c.logout())
+        .catch(() => c.destroy());
+    }
+  };
+  await Promise.all(Array.from({ length: job.openConcurrency }, closer));
+  return { ...result, cpu: cpuSince(cpuStart) };
+}
+
+async function runJob(job: ImapJob, released: Promise<void>): Promise<ImapJobResult> {
+  switch (job.kind) {
+    case 'imap-sessions':
+      return sessions(job);
+    case 'imap-fetch-bodies':
+      return fetchBodies(job);
+    case 'imap-select-time':
+      return selectTime(job);
+    case 'imap-hold':
+      return hold(job, released);
+  }
+}
+
+function main(): void {
+  if (!process.send) {
+    process.stderr.write('imap-load.js is started by run.js (child_process.fork); it takes its job over IPC.\n');
+    process.exit(64);
+  }
+  let release = () => {};
+  const released = new Promise<void>((r) => (release = r));
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (msg: ImapCommand) => {
+    if (msg.kind === 'release') return release();
+    runJob(msg.job, released)
+      .then(
+        (result): ImapReport => ({ kind: 'result', result }),
+        (err: Error): ImapReport => ({ kind: 'error', message: err.stack ?? err.message }),
+      )
+      .then((report) => send(report, () => process.exit(0)));
+  });
+}
+
+main();
