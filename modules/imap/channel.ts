@@ -139,14 +139,17 @@ export class ImapChannel {
     if (this.socket.writableLength > MAX_UNREAD_OUTPUT && !this.closed) await this.drained();
   }
 
-  /** Streams `source` into the socket after what is queued, respecting backpressure. */
-  async pipe(source: Readable): Promise<void> {
+  /**
+   * Streams `source` into the socket after what is queued, each chunk passed through `convert`,
+   * respecting backpressure. The source is read directly (it reads ahead while we write).
+   */
+  async pipe(source: Readable, convert: (chunk: Buffer) => Buffer = (c) => c): Promise<void> {
     this.writeQueued();
     try {
       for await (const chunk of source) {
         if (this.closed) throw new ConnectionClosed();
         // wait only once a good amount is unread: a wait per chunk would cost a turn of the loop each
-        if (!this.socket.write(chunk as Buffer) && this.socket.writableLength > STREAM_AHEAD) await this.drained();
+        if (!this.socket.write(convert(chunk as Buffer)) && this.socket.writableLength > STREAM_AHEAD) await this.drained();
       }
     } finally {
       source.destroy();

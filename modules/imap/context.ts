@@ -65,8 +65,8 @@ export interface ImapContext {
   send(line: string): void;
   /** Queues bytes as they are (a response with literals). */
   sendRaw(data: Buffer | string): void;
-  /** Streams bytes after what is queued (a message literal). */
-  sendStream(source: Readable): Promise<void>;
+  /** Streams bytes after what is queued (a message literal), each chunk through `convert`. */
+  sendStream(source: Readable, convert?: (chunk: Buffer) => Buffer): Promise<void>;
   /** Writes what is queued (before waiting for the client). */
   flush(): Promise<void>;
   /** Sends "+ text" and waits for the client's next line (AUTHENTICATE, IDLE's DONE). */

@@ -142,8 +142,8 @@ export class ImapSession implements ImapContext {
     this.channel.queue(data);
   }
 
-  async sendStream(source: Readable): Promise<void> {
-    await this.channel.pipe(source);
+  async sendStream(source: Readable, convert?: (chunk: Buffer) => Buffer): Promise<void> {
+    await this.channel.pipe(source, convert);
   }
 
   async flush(): Promise<void> {

@@ -1,8 +1,6 @@
 // Messages as IMAP sends them: every line ending CRLF (RFC 9051 section 2.3.1), nothing added or removed
 // otherwise (an unterminated last line stays so, as in Dovecot), so that what goes out is exactly
 // RFC822.SIZE octets (the store's CRLF size, accounts/store/crlf-size.ts, counts the same way).
-import { Transform, type TransformCallback } from 'node:stream';
-
 const CRLF = Buffer.from('\r\n');
 
 /** The message with CRLF line ends (the same buffer when nothing needs to change). */
@@ -24,22 +22,23 @@ export function toCrlf(raw: Buffer): Buffer {
   return out;
 }
 
-/** The same, chunk by chunk (a large message streamed into the socket). */
-export class CrlfStream extends Transform {
+/** The same, chunk by chunk (a large message streamed into the socket), with the state between chunks. */
+export class CrlfConverter {
   private lastWasCr = false;
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (chunk.length === 0) return done();
-    const parts: Buffer[] = [];
+  convert(chunk: Buffer): Buffer {
+    if (chunk.length === 0) return chunk;
+    let parts: Buffer[] | null = null;
     let start = 0;
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
       const before = i > 0 ? chunk[i - 1] === 13 : this.lastWasCr;
       if (before) continue;
-      parts.push(chunk.subarray(start, i), CRLF);
+      (parts ??= []).push(chunk.subarray(start, i), CRLF);
       start = i + 1;
     }
-    if (start < chunk.length) parts.push(chunk.subarray(start));
     this.lastWasCr = chunk[chunk.length - 1] === 13;
-    done(null, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    if (parts === null) return chunk; // CRLF already: passed on as it is, no copy
+    if (start < chunk.length) parts.push(chunk.subarray(start));
+    return Buffer.concat(parts);
   }
 }

@@ -14,7 +14,7 @@ import { type MimePart, parseMime } from '../message/mime-tree.js';
 import { sectionBytes } from '../message/sections.js';
 import { flagList, type SelectedMailbox } from '../selected.js';
 import { parseSequenceSet, resolveSet } from '../wire/sequence-set.js';
-import { CrlfStream, toCrlf } from './crlf.js';
+import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
 
 /** Messages larger than this are streamed for a plain BODY[] instead of read whole. */
@@ -221,7 +221,7 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
         const name = `${item.binary ? 'BINARY' : 'BODY'}[${item.label}]${item.partial ? `<${item.partial.start}>` : ''}`;
         if (item === whole && streamIt) {
           add(`${name} {${info.size}}\r\n`);
-          stream = (await m.view.open(info.uid)).pipe(new CrlfStream());
+          stream = await m.view.open(info.uid);
           break;
         }
         let bytes: Buffer | null;
@@ -245,9 +245,11 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
     if (stream) break; // the streamed item goes last (items after it follow it, see below)
   }
   if (withFlags && !flagsSent) add(`FLAGS ${flagList(m.info(info.uid)?.flags ?? info.flags)}`);
-  s.sendRaw(Buffer.concat([Buffer.from(`* ${seq} FETCH (`), ...out]));
+  s.sendRaw(`* ${seq} FETCH (`);
+  for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
-    await s.sendStream(stream);
+    const crlf = new CrlfConverter();
+    await s.sendStream(stream, (chunk) => crlf.convert(chunk));
     // the items after the streamed one (rare: clients ask BODY[] last)
     const after = items.slice(items.indexOf(whole!) + 1);
     const tail: string[] = [];
