@@ -29,8 +29,6 @@ export interface ChannelOwner {
 
 // Answers the client has not read yet; past this the session waits before running its next command.
 const MAX_UNREAD_OUTPUT = 256 * 1024;
-// Octets of a streamed message written ahead of what the client has read.
-const STREAM_AHEAD = 1024 * 1024;
 
 export class ImapChannel {
   readonly input: ImapInput;
@@ -148,8 +146,7 @@ export class ImapChannel {
     try {
       for await (const chunk of source) {
         if (this.closed) throw new ConnectionClosed();
-        // wait only once a good amount is unread: a wait per chunk would cost a turn of the loop each
-        if (!this.socket.write(convert(chunk as Buffer)) && this.socket.writableLength > STREAM_AHEAD) await this.drained();
+        if (!this.socket.write(convert(chunk as Buffer))) await this.drained();
       }
     } finally {
       source.destroy();
