@@ -35,8 +35,8 @@ export interface FileEntry {
 }
 
 /** The W= field of a file name (its CRLF size), without a regular expression: this runs per message. */
-function wField(name: string, end: number): number | undefined {
-  const at = name.lastIndexOf(',W=', end);
+function wField(name: string, end: number, key = ',W='): number | undefined {
+  const at = name.lastIndexOf(key, end);
   if (at < 0) return undefined;
   let value = 0;
   let i = at + 3;
@@ -416,10 +416,14 @@ export class MaildirFolder {
           flagSets.set(file.letters, flags);
         }
         const p = record.fields.length === 0 ? undefined : field(record, 'P');
+        const colon = file.name.indexOf(':');
+        const stored = file.popSize === undefined ? undefined : wField(file.name, colon < 0 ? file.name.length : colon, ',S=');
         const made: MaildirInfo = {
           uid: record.uid,
           key: record.base,
           size: file.popSize ?? (await this.sizeOf(record, file)),
+          // S= equal to W=: not one bare LF in the file (each would count one more in W=)
+          crlf: stored !== undefined && stored === file.popSize,
           flags,
           popUidl: p === undefined ? undefined : p === '' ? record.base : p,
           name: file.name,

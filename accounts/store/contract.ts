@@ -28,6 +28,8 @@ export interface MessageInfo {
   readonly flags: ReadonlySet<string>;
   /** A POP3 UIDL another server gave the message (Dovecot's "P" field), kept so clients see no change. */
   readonly popUidl?: string;
+  /** True when the stored octets already end every line with CRLF: they can be sent as they are. */
+  readonly crlf?: boolean;
 }
 
 /** What sync() learned: what other sessions (and this one) changed since the view's last sync. */

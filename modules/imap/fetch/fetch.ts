@@ -70,7 +70,7 @@ function slice(bytes: Buffer, partial: { start: number; length: number } | null)
 async function readWhole(m: SelectedMailbox, uid: number): Promise<Buffer> {
   const now = m.view.readNow(uid);
   if (now) {
-    const crlf = toCrlf(now);
+    const crlf = m.view.get(uid)?.crlf ? now : toCrlf(now);
     return crlf === now ? Buffer.from(now) : crlf; // readNow's buffer is reused by the next call
   }
   const parts: Buffer[] = [];
@@ -248,8 +248,11 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
   s.sendRaw(`* ${seq} FETCH (`);
   for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
-    const crlf = new CrlfConverter();
-    await s.sendStream(stream, (chunk) => crlf.convert(chunk));
+    if (info.crlf) await s.sendStream(stream); // CRLF already: the file's octets as they are
+    else {
+      const crlf = new CrlfConverter();
+      await s.sendStream(stream, (chunk) => crlf.convert(chunk));
+    }
     // the items after the streamed one (rare: clients ask BODY[] last)
     const after = items.slice(items.indexOf(whole!) + 1);
     const tail: string[] = [];
