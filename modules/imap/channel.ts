@@ -188,15 +188,14 @@ export class ImapChannel {
     this.socket.destroy();
   }
 
+  /** The socket closed: the owner hears of it once. */
   private end(): void {
-    if (this.lineTimer === null && this.closed && this.ended) return;
     this.closed = true;
     this.clearLineTimer();
     this.input.end();
-    if (!this.ended) {
-      this.ended = true;
-      this.owner.ended();
-    }
+    if (this.ended) return;
+    this.ended = true;
+    this.owner.ended();
   }
 
   private ended = false;

@@ -447,10 +447,6 @@ export class ImapSession implements ImapContext {
     this.changeWaiter?.();
     this.hooks.ended(this);
   }
-
-  get stats() {
-    return this.record.stats;
-  }
 }
 
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 section 9). */

@@ -6,7 +6,7 @@ import { requireRight, rightsOn } from '../access.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
 import { decodeName, encodeName, type MailboxTarget, resolveName } from '../mailbox-names.js';
-import { astring, quotedString } from '../wire/encode.js';
+import { astring } from '../wire/encode.js';
 import type { Cursor } from '../wire/cursor.js';
 
 /** Reads a mailbox argument and resolves it. */
@@ -151,5 +151,3 @@ export async function status(s: ImapContext, c: Command): Promise<void> {
   // the selected mailbox's numbers come from the session's own view, as its client knows them
   s.send(`* STATUS ${wireName(s, target)} ${await statusOf(s, target, items)}`);
 }
-
-export { quotedString };

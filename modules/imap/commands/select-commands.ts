@@ -3,7 +3,7 @@
 import { MailboxUnavailable, openForUser } from '../../../accounts/mailbox-access.js';
 import type { Command, ImapContext } from '../context.js';
 import { no } from '../imap-error.js';
-import { flagList, SelectedMailbox } from '../selected.js';
+import { SelectedMailbox } from '../selected.js';
 import { parseSequenceSet, resolveSet } from '../wire/sequence-set.js';
 import { mailboxArg, wireName } from './mailbox-commands.js';
 
@@ -101,5 +101,3 @@ export function unselect(s: ImapContext, c: Command): void {
   c.args.end();
   s.select(null);
 }
-
-export { flagList };

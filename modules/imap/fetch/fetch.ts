@@ -266,5 +266,3 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
   } else s.sendRaw(')\r\n');
   s.fetched((raw as Buffer | null)?.length ?? (stream ? info.size : 0));
 }
-
-export { imapDate };

@@ -99,8 +99,3 @@ async function skipCommand(input: ImapInput, size: number, maxLine: number): Pro
     literal = next && !next.sync ? next.size : null;
   }
 }
-
-/** Reads the rest of a command after a streamed literal (the CRLF that ends APPEND, or more of MULTIAPPEND). */
-export async function readRest(input: ImapInput, limits: ReaderLimits, hooks: ReaderHooks): Promise<ReadResult> {
-  return readCommand(input, limits, hooks);
-}
