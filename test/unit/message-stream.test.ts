@@ -1,0 +1,57 @@
+// The large-message stream of the Maildir store: every octet, in order, whether the file is read on the
+// event loop (page cache) or, after a slow read, through the thread pool; the file is closed at the end
+// and when the reader gives up early.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MessageFileStream } from '../../accounts/maildir/message-stream.js';
+
+let dir: string;
+let file: string;
+const content = randomBytes(3 * 128 * 1024 + 12345);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'postern-stream-'));
+  file = join(dir, 'message');
+  await writeFile(file, content);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function readAll(slowReadMs?: number): Promise<{ bytes: Buffer; chunks: number; closed: boolean }> {
+  const handle = await open(file, 'r');
+  let closed = false;
+  handle.on('close', () => (closed = true));
+  const parts: Buffer[] = [];
+  for await (const chunk of new MessageFileStream(handle, slowReadMs)) parts.push(chunk as Buffer);
+  await new Promise((r) => setImmediate(r));
+  return { bytes: Buffer.concat(parts), chunks: parts.length, closed };
+}
+
+describe('MessageFileStream', () => {
+  it('reads the whole file on the event loop, in 128 KiB chunks, and closes it', async () => {
+    const r = await readAll();
+    expect(r.bytes.equals(content)).toBe(true);
+    expect(r.chunks).toBe(4);
+    expect(r.closed).toBe(true);
+  });
+
+  it('after a read it counts as slow, reads the rest through the thread pool, just as exactly', async () => {
+    const r = await readAll(-1); // every read is "slow": the first is direct, the rest asynchronous
+    expect(r.bytes.equals(content)).toBe(true);
+    expect(r.closed).toBe(true);
+  });
+
+  it('closes the file when the reader stops early', async () => {
+    const handle = await open(file, 'r');
+    let closed = false;
+    handle.on('close', () => (closed = true));
+    for await (const chunk of new MessageFileStream(handle)) {
+      expect((chunk as Buffer).length).toBe(128 * 1024);
+      break;
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(true);
+  });
+});
