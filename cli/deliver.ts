@@ -1,50 +1,43 @@
 // postern deliver ADDRESS [--mailbox M]: a local delivery agent for an MTA (like dovecot-lda).
-// Exit codes follow sysexits so the MTA knows to bounce (67) or to retry later (75).
+// Exit codes follow sysexits so the MTA knows to bounce (67 unknown user, 65 unusable message) or to
+// retry later (75). The LMTP module delivers through the same LocalDelivery.
 import type { Command } from 'commander';
-import { EmptyMessageError, MailboxNameError } from '../accounts/store/contract.js';
-import { formatAddress, NameError } from '../accounts/names.js';
+import { DeliveryError, LocalDelivery } from '../submission/local-delivery.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
+
+const EXIT_OF: Record<DeliveryError['kind'], number> = {
+  'unknown-user': EXIT.noUser,
+  'too-large': EXIT.dataErr,
+  empty: EXIT.dataErr,
+  mailbox: EXIT.usage,
+  full: EXIT.tempFail,
+  io: EXIT.tempFail,
+};
 
 export function deliverCommand(program: Command): void {
   program
     .command('deliver')
     .argument('<address>', 'the recipient: NAME or NAME@DOMAIN')
-    .description('store one message read from standard input in a mailbox (exit 67: unknown user, 75: try again later)')
+    .description('store one message read from standard input in a mailbox (exit 67: unknown user, 65: empty or too large, 75: try again later)')
     .option('--mailbox <mailbox>', 'the mailbox to store it in (INBOX when that mailbox does not exist)', 'INBOX')
     .action(async (addressArg: string, opts: { mailbox: string }, cmd: Command) => {
       const ctx = await openContext(cmd.optsWithGlobals().config);
-      let routed;
+      const delivery = new LocalDelivery(ctx.router, ctx.store, { mainDomain: ctx.config.mainDomain, realToHeader: ctx.config.realToHeader, maxSize: ctx.config.delivery.maxSize });
       try {
-        routed = await ctx.router.route(addressArg);
+        const recipient = await delivery.recipient(addressArg);
+        const { mailbox, fellBack } = await delivery.mailbox(recipient, opts.mailbox);
+        if (fellBack) process.stderr.write(`postern: mailbox "${opts.mailbox}" does not exist; delivering to INBOX\n`);
+        await delivery.deliver(recipient, mailbox, process.stdin as AsyncIterable<Buffer>);
       } catch (err) {
-        if (err instanceof NameError) throw new CliError(err.message, EXIT.noUser);
-        // a damaged routes.json or account.json, an I/O error: the MTA must keep the message and retry
-        throw new CliError(`cannot route ${addressArg}: ${(err as Error).message}; try again later`, EXIT.tempFail);
-      }
-      if (!routed) throw new CliError(`${addressArg}: no such account or route in the ${ctx.where}`, EXIT.noUser);
-      const address = routed.account;
-      // Direct Mailbox Addressing: a routed address leaves its local part in X-Real-To.
-      const extraHeader = routed.localPart === null ? undefined : `${ctx.config.realToHeader}: ${routed.localPart}@${addressArg.includes('@') ? addressArg.slice(addressArg.lastIndexOf('@') + 1).toLowerCase() : ctx.config.mainDomain}`;
-      let mailbox = opts.mailbox;
-      try {
-        if (!(await ctx.store.hasMailbox(address, mailbox).catch((err: unknown) => {
-          if (err instanceof MailboxNameError) throw err;
-          throw new CliError(`cannot open ${formatAddress(address)}: ${(err as Error).message}; try again later`, EXIT.tempFail);
-        }))) {
-          if (mailbox.toUpperCase() !== 'INBOX') process.stderr.write(`postern: mailbox "${mailbox}" does not exist; delivering to INBOX\n`);
-          mailbox = 'INBOX';
-        }
-      } catch (err) {
-        if (err instanceof MailboxNameError) throw new CliError(`--mailbox: ${err.message}`, EXIT.usage);
-        throw err;
-      }
-      try {
-        await ctx.store.deliver(address, mailbox, process.stdin as AsyncIterable<Buffer>, { extraHeader, dropMboxFromLine: true });
-      } catch (err) {
-        if (err instanceof EmptyMessageError) throw new CliError('no message on standard input', EXIT.dataErr);
-        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-        throw new CliError(`cannot store the message for ${formatAddress(address)} (${code}) in the ${ctx.where}; try again later`, EXIT.tempFail);
+        if (!(err instanceof DeliveryError)) throw err;
+        const message =
+          err.kind === 'unknown-user' ? `${addressArg}: no such account or route in the ${ctx.where}`
+          : err.kind === 'empty' ? 'no message on standard input'
+          : err.kind === 'mailbox' ? `--mailbox: ${err.message}`
+          : err.permanent ? err.message
+          : `${err.message} in the ${ctx.where}; try again later`;
+        throw new CliError(message, EXIT_OF[err.kind]);
       }
     });
 }

@@ -28,12 +28,14 @@ export class Connection {
     /** Where STLS gets its certificate; null when the listener cannot offer TLS. */
     private readonly tls: TlsSource | null,
     secure: boolean,
+    /** 'local' for a unix socket's client (this machine; no address). */
+    origin: 'network' | 'local' = 'network',
   ) {
     this.current = socket;
     this.tlsStarted = secure;
-    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? 'unknown');
-    this.peer = formatPeer(this.remoteAddress, socket.remotePort);
-    this.loopback = isLoopback(this.remoteAddress);
+    this.remoteAddress = origin === 'local' ? 'local' : normalizeAddress(socket.remoteAddress ?? 'unknown');
+    this.peer = origin === 'local' ? 'local' : formatPeer(this.remoteAddress, socket.remotePort);
+    this.loopback = origin === 'local' || isLoopback(this.remoteAddress);
   }
 
   /** The socket to read and write (the TLS socket once TLS has started). */

@@ -2,7 +2,10 @@
 // One class for every mode; the mode decides how a connection is prepared before the module sees it:
 //   tls: none      clear text; the module may offer STLS (RFC 2595) with the shared certificate
 //   tls: implicit  the TLS handshake runs first, and the module sees an encrypted connection (port 995)
-import { createServer, type Server, type Socket } from 'node:net';
+//   path           a unix socket instead of address and port (a local MTA's LMTP), clear text
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { Connection, handshake, type TlsSource } from './connection.js';
 import { PerAddress } from './per-address.js';
 
@@ -13,7 +16,10 @@ export interface ListenerConfig {
   /** The module that serves its connections. */
   module: string;
   address: string;
-  port: number;
+  /** TCP port (absent with `path`). */
+  port?: number;
+  /** A unix socket instead of address and port. */
+  path?: string;
   tls: 'none' | 'implicit';
 }
 
@@ -61,14 +67,16 @@ export class Listener {
     return this.config.name;
   }
 
-  /** The bound port (differs from config.port when that is 0). */
+  /** The bound port (differs from config.port when that is 0); 0 for a unix socket. */
   get port(): number {
     const addr = this.server?.address();
-    return addr && typeof addr === 'object' ? addr.port : this.config.port;
+    return addr && typeof addr === 'object' ? addr.port : (this.config.port ?? 0);
   }
 
   async start(portOffset = 0): Promise<void> {
-    const port = this.config.port === 0 ? 0 : this.config.port + portOffset;
+    if (this.config.path !== undefined) return this.startUnix(this.config.path);
+    const configured = this.config.port ?? 0;
+    const port = configured === 0 ? 0 : configured + portOffset;
     try {
       this.server = await this.bind(this.config.address, port);
     } catch (err) {
@@ -82,6 +90,34 @@ export class Listener {
       }
     }
     this.log.info({ listener: this.name, module: this.config.module, address: this.config.address, port: this.port, tls: this.config.tls }, 'listening');
+  }
+
+  /**
+   * A unix socket (a local MTA delivering over LMTP): a socket file left by a server that is gone is
+   * replaced, anything else at the path is left alone and reported. Mode 0666, as Dovecot's LMTP socket:
+   * the folder's permissions decide who may connect.
+   */
+  private async startUnix(path: string): Promise<void> {
+    const existing = await lstat(path).catch(() => null);
+    if (existing && !existing.isSocket()) throw new ListenError(`cannot listen on ${path} for listener "${this.name}": something that is not a socket is there. Remove it, or change listeners[${this.index}].path in the config.`);
+    if (existing) {
+      if (await socketAnswers(path)) throw new ListenError(`cannot listen on ${path} for listener "${this.name}": another server is listening there. Stop it, or change listeners[${this.index}].path in the config.`);
+      await unlink(path);
+    }
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 }).catch(() => {});
+    this.server = await new Promise<Server>((resolve, reject) => {
+      const server = createServer({ highWaterMark: 256 * 1024 }, (socket) => this.accept(socket));
+      server.once('error', reject);
+      server.listen({ path, backlog: 511 }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log.error({ listener: this.name, err }, 'listener error'));
+        resolve(server);
+      });
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw new ListenError(`cannot listen on ${path} for listener "${this.name}": ${err.code === 'EACCES' ? 'permission denied (can this user write to that folder?)' : (err.code ?? err.message)}. Change listeners[${this.index}].path in the config.`);
+    });
+    await chmod(path, 0o666);
+    this.log.info({ listener: this.name, module: this.config.module, path }, 'listening');
   }
 
   private bind(address: string, port: number): Promise<Server> {
@@ -111,6 +147,10 @@ export class Listener {
 
   private accept(socket: Socket): void {
     socket.on('error', () => {}); // the module logs what matters; an early reset must not crash the process
+    if (this.config.path !== undefined) {
+      this.handler(new Connection(socket, this.name, null, false, 'local'));
+      return;
+    }
     if (this.config.tls === 'none') {
       this.handler(new Connection(socket, this.name, this.tls, false));
       return;
@@ -146,4 +186,16 @@ export class Listener {
     // the module's business (sessions may finish until the shutdown deadline).
     server?.close();
   }
+}
+
+/** True when a server accepts connections on the unix socket at `path`. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }

@@ -1,6 +1,6 @@
 // The command line as an operator and scripts use it: accounts, delivery exit codes, config errors,
 // and the serve start-up errors.
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +139,23 @@ describe('postern deliver', () => {
     }
   });
 
+  it('refuses a message over delivery.maxSize with 65 (the MTA bounces it) and stores nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'postern-max-'));
+    const config = join(dir, 'postern.yaml');
+    await writeFile(config, 'dataDir: ./data\nmainDomain: example.org\ndelivery:\n  maxSize: 1024\n');
+    expect((await runCli(['--config', config, 'account', 'add', 'kim', '--password-stdin'], 'k pass')).code).toBe(0);
+    const fits = `Subject: fits\n\n${'x'.repeat(1024 - 15 - 1)}\n`;
+    expect(Buffer.byteLength(fits)).toBe(1024);
+    expect((await runCli(['--config', config, 'deliver', 'kim'], fits)).code).toBe(0);
+    const big = await runCli(['--config', config, 'deliver', 'kim'], `${fits}y\n`);
+    expect(big.code).toBe(65);
+    expect(big.stderr).toMatch(/larger than the limit of 1024 octets \(delivery\.maxSize\)/);
+    const maildir = join(dir, 'data/accounts/example.org/kim/Maildir');
+    expect((await readdir(join(maildir, 'new'))).length).toBe(1);
+    expect(await readdir(join(maildir, 'tmp'))).toEqual([]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('a delivery killed before it finishes leaves no message in new/', async () => {
     await env.addAccount('jack', 'j pass');
     const { spawn } = await import('node:child_process');
@@ -181,7 +198,14 @@ describe('config errors', () => {
     expect(y.stderr).toMatch(/line \d+, column \d+: not valid YAML/);
     const m = await withConfig('listeners:\n  - { name: a, module: smtp, port: 1025 }\n', ['serve']);
     expect(m.code).toBe(78);
-    expect(m.stderr).toMatch(/listeners\[0\]\.module: no module "smtp"; the modules are: pop, imap/);
+    expect(m.stderr).toMatch(/listeners\[0\]\.module: no module "smtp"; the modules are: pop, imap, lmtp/);
+    const both = await withConfig('listeners:\n  - { name: a, module: lmtp, port: 24, path: /run/postern/lmtp }\n');
+    expect(both.code).toBe(78);
+    expect(both.stderr).toMatch(/listeners\[0\]: give either port \(TCP\) or path \(a unix socket\), not both/);
+    const neither = await withConfig('listeners:\n  - { name: a, module: lmtp }\n');
+    expect(neither.stderr).toMatch(/listeners\[0\]\.port: missing/);
+    const big = await withConfig('delivery:\n  maxSize: huge\n');
+    expect(big.stderr).toMatch(/delivery\.maxSize: expected a whole number/);
     const i = await withConfig('imap:\n  maxLiteralSize: lots\n');
     expect(i.code).toBe(78);
     expect(i.stderr).toMatch(/imap\.maxLiteralSize: expected a whole number/);

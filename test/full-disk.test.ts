@@ -2,14 +2,15 @@
 // here and in CI), filled to its last byte by deliveries of several sizes. On a nearly full file system
 // write(2) stores what fits and returns a short count; a delivery that took that for success once stored
 // a truncated message and exited 0. Now: a store either holds the whole message or fails (deliver exits
-// 75, XTND XMIT answers -ERR [SYS/TEMP], bulletin post exits 75), leaves no temp file behind and leaves
-// everything stored before intact.
+// 75, LMTP answers 452 for each recipient, XTND XMIT answers -ERR [SYS/TEMP], bulletin post exits 75),
+// leaves no temp file behind and leaves everything stored before intact.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawLmtp } from './helpers/lmtp-client.js';
 import { RawPop } from './helpers/pop-client.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -58,7 +59,16 @@ const freeBytes = () => {
 beforeAll(async () => {
   mountPoint = await mkdtemp(join(tmpdir(), 'postern-full-'));
   mountTmpfs(mountPoint, '3m');
-  server = await startServer({ config: { dataDir: join(mountPoint, 'data'), pop: { bulletinDir: join(mountPoint, 'bulletins') } } });
+  server = await startServer({
+    config: {
+      dataDir: join(mountPoint, 'data'),
+      pop: { bulletinDir: join(mountPoint, 'bulletins') },
+      listeners: [
+        { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
+        { name: 'lmtp', module: 'lmtp', address: '127.0.0.1', port: 0 },
+      ],
+    },
+  });
   await server.addAccount('alice', 'a secret');
   await server.addAccount('bob', 'b secret');
 });
@@ -138,6 +148,17 @@ describe('a file system filled to the last byte', () => {
     expect(post.stderr).toMatch(/nothing was posted, try again later/);
     expect(await readdir(join(mountPoint, 'bulletins'))).toEqual(['1.bulletin.eml']);
 
+    // LMTP from an MTA: every recipient gets 452 (the MTA keeps the message and retries), nothing is
+    // stored, and the spool holds nothing.
+    const lmtp = await RawLmtp.open({ port: server.portOf('lmtp') });
+    await lmtp.reply();
+    lmtp.send('LHLO mta\r\nMAIL FROM:<x@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n');
+    expect((await lmtp.replies(5)).map((r) => r.slice(0, 3))).toEqual(['250', '250', '250', '250', '354']);
+    lmtp.send(`Subject: over LMTP on a full disk\r\n\r\n${'filler line\r\n'.repeat(400)}.\r\n`);
+    for (const r of await lmtp.replies(2)) expect(r).toMatch(/^452 4\.\d\.\d <(alice|bob)@example\.org>: cannot store the message .*ENOSPC.*; try again later$/);
+    expect(await readdir(join(mountPoint, 'data', 'spool'))).toEqual([]);
+    expect(await readdir(join(inbox('bob'), 'new'))).toEqual([]);
+
     // bob still signs in (to read and delete mail), and gets the bulletin once space is back.
     const bob = await RawPop.signIn(server.port, 'bob', 'b secret');
     expect(await bob.command('STAT')).toBe('+OK 0 0');
@@ -155,6 +176,12 @@ describe('a file system filled to the last byte', () => {
     expect(await c.command('QUIT')).toMatch(/^\+OK/);
     const again = await server.cli(['deliver', 'alice'], message(9999, 20_000));
     expect(again.code, again.stderr).toBe(0);
+    // the MTA's retry over the same LMTP connection goes through
+    lmtp.send('MAIL FROM:<x@example.net>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n');
+    expect((await lmtp.replies(3)).map((r) => r.slice(0, 3))).toEqual(['250', '250', '354']);
+    lmtp.send('Subject: over LMTP, retried\r\n\r\nok\r\n.\r\n');
+    expect((await lmtp.reply())[0]).toMatch(/^250 /);
+    lmtp.close();
     const bob2 = await RawPop.signIn(server.port, 'bob', 'b secret');
     expect(await bob2.command('STAT')).toMatch(/^\+OK 1 /);
     expect(await bob2.command('QUIT')).toMatch(/^\+OK/);

@@ -16,12 +16,14 @@ export const count = (what: string, min: number, max: number) =>
 const listenerSchema = z.strictObject({
   /** A name for logs and errors, unique among listeners. */
   name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'expected a name of letters, digits, - and _' }),
-  /** The module that serves the connections: "pop" or "imap". */
+  /** The module that serves the connections: "pop", "imap" or "lmtp". */
   module: z.string().default('pop'),
   /** The address to bind: "::" (every IPv6 and IPv4 address), "0.0.0.0", "127.0.0.1", ... */
   address: z.string().default('::'),
-  /** TCP port; 0 picks a free one (tests). */
-  port: count('a TCP port', 0, 65535),
+  /** TCP port; 0 picks a free one (tests). Not with `path`. */
+  port: count('a TCP port', 0, 65535).optional(),
+  /** A unix socket to listen on instead of an address and port (LMTP from a local MTA: /run/postern/lmtp). */
+  path: z.string({ error: 'expected the path of a unix socket, like /run/postern/lmtp' }).min(1).optional(),
   /** "none": clear text, offering STLS (POP) or STARTTLS (IMAP); "implicit": TLS from the first byte (ports 995, 993). */
   tls: z.enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' }).default('none'),
 });
@@ -75,6 +77,13 @@ const baseShape = {
       entries: count('cache entries (0 = off)', 0, 10_000_000).default(10_000),
       /** Seconds an entry lives. */
       ttl: z.number({ error: 'expected a number of seconds' }).min(0, { error: 'expected a number of seconds' }).default(600),
+    })
+    .prefault({}),
+  /** Local delivery: `postern deliver` and the LMTP module. */
+  delivery: z
+    .strictObject({
+      /** Largest message stored, in octets (larger ones are refused: exit 65, LMTP 552); 0 = no limit. */
+      maxSize: count('octets (0 = no limit)', 0, 1024 ** 4).default(50 * 1024 * 1024),
     })
     .prefault({}),
   /** Mail submitted through POP (XTND XMIT). */
@@ -211,6 +220,10 @@ export function validateConfig(raw: unknown, path: string | null, sections: read
 
   const seen = new Map<string, number>();
   config.listeners.forEach((l, i) => {
+    if (l.path !== undefined && l.port !== undefined) throw new ConfigError(`${where}: listeners[${i}]: give either port (TCP) or path (a unix socket), not both`);
+    if (l.path === undefined && l.port === undefined) throw new ConfigError(`${where}: listeners[${i}].port: missing; give the TCP port to listen on (or path, for a unix socket)`);
+    if (l.path !== undefined && l.tls !== 'none') throw new ConfigError(`${where}: listeners[${i}].tls: a unix socket (path) is local: use tls: none`);
+    if (l.path !== undefined) l.path = resolve(base, l.path);
     if (seen.has(l.name)) throw new ConfigError(`${where}: listeners[${i}].name: "${l.name}" is used by listeners[${seen.get(l.name)}] too; give each listener its own name`);
     seen.set(l.name, i);
   });

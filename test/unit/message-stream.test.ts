@@ -35,8 +35,8 @@ describe('MessageFileStream', () => {
     expect(r.closed).toBe(true);
   });
 
-  it('after a read it counts as slow, reads the rest through the thread pool, just as exactly', async () => {
-    const r = await readAll(-1); // every read is "slow": the first is direct, the rest asynchronous
+  it('after two reads in a row count as slow, reads the rest through the thread pool, just as exactly', async () => {
+    const r = await readAll(-1); // every read is "slow": the first two are direct, the rest asynchronous
     expect(r.bytes.equals(content)).toBe(true);
     expect(r.closed).toBe(true);
   });

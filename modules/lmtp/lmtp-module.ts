@@ -1,0 +1,183 @@
+// The LMTP module (RFC 2033): an MTA (Postfix `lmtp:inet:host:24` or `lmtp:unix:/run/postern/lmtp`,
+// Exim's lmtp transport) hands mail to Postern over a socket, as it would to Dovecot's LMTP. The protocol
+// is the smtp-server package's LMTP mode (LHLO, PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES, SIZE, a reply
+// per recipient after the data); delivery is Postern's own: the router and X-Real-To of `postern deliver`
+// at RCPT, and the same atomic store per recipient after DATA.
+//   RCPT:  250 for an address that routes here, 550 5.1.1 for one that does not, 451 when routing fails
+//   DATA:  per recipient 250 (stored), 552 (over delivery.maxSize), 452 (no space: the MTA retries),
+//          451 (another I/O error: the MTA retries)
+import type { Socket } from 'node:net';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { Connection } from '../../listeners/connection.js';
+import { DeliveryError, LocalDelivery, type LocalRecipient } from '../../submission/local-delivery.js';
+import type { Logger } from '../kernel/logger.js';
+import type { Metrics } from '../kernel/metrics.js';
+import type { ModuleContext, PosternModule } from '../kernel/module.js';
+import { lmtpConfig, lmtpConfigSection } from './config.js';
+import { Spool } from './spool.js';
+import { join } from 'node:path';
+
+/** An SMTP-style error smtp-server turns into a reply line: code, then our enhanced code and text. */
+function reply(code: number, text: string): Error & { responseCode: number } {
+  return Object.assign(new Error(text), { responseCode: code });
+}
+
+/** The reply for a recipient whose delivery failed. */
+function failureReply(r: LocalRecipient, err: unknown): Error & { responseCode: number } {
+  if (!(err instanceof DeliveryError)) return reply(451, `<${r.address}>: local error (${(err as Error).message}); try again later`);
+  if (err.kind === 'too-large') return reply(552, `<${r.address}>: ${err.message}`);
+  if (err.permanent) return reply(550, `<${r.address}>: ${err.message}`);
+  if (err.kind === 'full') return reply(452, `<${r.address}>: ${err.message}; try again later`);
+  return reply(451, `<${r.address}>: ${err.message}; try again later`);
+}
+
+interface Services {
+  delivery: LocalDelivery;
+  logger: Logger;
+  metrics: Metrics;
+  server: SMTPServer;
+}
+
+export class LmtpModule implements PosternModule {
+  readonly name = 'lmtp';
+  readonly configSection = lmtpConfigSection;
+  private services: Services | null = null;
+  private spool: Spool | null = null;
+  private maxChannels = 0;
+  /** Each open connection's socket, with the smtp-server that serves it. */
+  private readonly open = new Map<Socket, SMTPServer>();
+  /** What RCPT routed, by the address object smtp-server keeps in the envelope. */
+  private readonly routed = new WeakMap<SMTPServerAddress, LocalRecipient>();
+  private stopping = false;
+
+  async start(ctx: ModuleContext): Promise<void> {
+    this.spool = new Spool(join(ctx.config.dataDir, 'spool'));
+    await this.spool.prepare();
+    this.reconfigure(ctx);
+    this.stopping = false;
+  }
+
+  reconfigure(ctx: ModuleContext): void {
+    const lmtp = lmtpConfig(ctx.config);
+    const delivery = new LocalDelivery(ctx.router, ctx.store, { mainDomain: ctx.config.mainDomain, realToHeader: ctx.config.realToHeader, maxSize: ctx.config.delivery.maxSize });
+    const server = new SMTPServer({
+      lmtp: true,
+      name: ctx.config.mainDomain,
+      banner: 'Postern LMTP ready',
+      size: delivery.maxSize > 0 ? delivery.maxSize : undefined,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      hideSTARTTLS: true,
+      hideENHANCEDSTATUSCODES: false,
+      authOptional: true,
+      disableReverseLookup: true,
+      maxRecipients: lmtp.maxRecipients,
+      socketTimeout: lmtp.idleTimeout * 1000,
+      logger: false,
+      onRcptTo: (address, session, callback) => {
+        this.rcpt(address, session).then(() => callback(), (err: Error) => callback(err));
+      },
+      onData: (stream, session, callback) => {
+        this.data(stream, session).then(
+          (replies) => callback(null, replies as never),
+          (err: Error) => callback(err),
+        );
+      },
+    });
+    server.on('error', (err) => ctx.logger.debug({ tag: 'LMTP', err: err.message }, 'connection error'));
+    this.services = { delivery, logger: ctx.logger, metrics: ctx.metrics, server };
+    this.maxChannels = lmtp.maxChannels;
+  }
+
+  accept(conn: Connection): void {
+    const services = this.services;
+    const socket = conn.socket;
+    if (!services || this.stopping) return refuse(socket, '421 4.3.2 Server shutting down; try again later');
+    if (this.open.size >= this.maxChannels) {
+      services.logger.info({ tag: 'LMTP', cid: conn.id, peer: conn.peer, limit: 'lmtp.maxChannels', open: this.open.size }, 'connection refused: too many connections');
+      services.metrics.refused.inc({ limit: 'lmtp.maxChannels' });
+      return refuse(socket, '421 4.3.2 Too many connections; try again later');
+    }
+    services.metrics.connections.inc({ listener: conn.listener });
+    this.open.set(socket, services.server);
+    socket.once('close', () => this.open.delete(socket));
+    services.server.connect(socket, { id: String(conn.id), remoteAddress: conn.remoteAddress });
+  }
+
+  /** RFC 2033 section 4.2: each RCPT is answered at once, so an unknown user is refused before the data. */
+  private async rcpt(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const { delivery, logger } = this.services!;
+    try {
+      this.routed.set(address, await delivery.recipient(address.address));
+    } catch (err) {
+      const permanent = err instanceof DeliveryError && err.permanent;
+      logger.info({ tag: 'LMTP', cid: session.id, to: address.address, err: (err as Error).message }, 'recipient refused');
+      if (permanent) throw reply(550, `<${address.address}>: no such user here`);
+      throw reply(451, `<${address.address}>: ${(err as Error).message}; try again later`);
+    }
+  }
+
+  /** After the data: the message spooled once, then stored for each recipient in turn, one reply each. */
+  private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<(string | Error)[]> {
+    const { delivery, logger, metrics } = this.services!;
+    const recipients = session.envelope.rcptTo.map((a) => this.routed.get(a)!);
+    const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+    // RFC 5321 section 4.4: the final delivery adds Return-Path with the envelope sender.
+    let spooled;
+    try {
+      spooled = await this.spool!.write(`Return-Path: <${from}>\r\n`, stream, delivery.maxSize);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      logger.error({ tag: 'LMTP', cid: session.id, from, err: (err as Error).message }, 'cannot spool the message');
+      const failed = new DeliveryError(`cannot store the message (${code ?? (err as Error).message})`, false, code === 'ENOSPC' || code === 'EDQUOT' ? 'full' : 'io');
+      return recipients.map((r) => failureReply(r, failed));
+    }
+    try {
+      if (spooled.tooLarge) {
+        logger.info({ tag: 'LMTP', cid: session.id, from, octets: spooled.size, maxSize: delivery.maxSize }, 'message refused: too large');
+        const tooLarge = new DeliveryError(`the message is larger than the limit of ${delivery.maxSize} octets`, true, 'too-large');
+        return recipients.map((r) => failureReply(r, tooLarge));
+      }
+      const replies: (string | Error)[] = [];
+      for (const r of recipients) {
+        try {
+          const octets = await delivery.deliver(r, 'INBOX', spooled.read());
+          metrics.deliveries.inc({ source: 'lmtp' });
+          logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, octets }, 'delivered');
+          replies.push(`<${r.address}> delivered`);
+        } catch (err) {
+          logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, err: (err as Error).message }, 'not delivered');
+          replies.push(failureReply(r, err));
+        }
+      }
+      return replies;
+    } finally {
+      await spooled.remove();
+    }
+  }
+
+  /**
+   * Stops: connections between transactions are closed at once with 421 (the MTA retries elsewhere or
+   * later); a transaction in progress may finish until `deadline`, then it is cut (nothing half-stored:
+   * each message is stored atomically, and the MTA retries the recipients it got no reply for).
+   */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    const idleOnes = () => [...this.open.values()].flatMap((server) => [...server.connections]).filter((c) => !c.session.envelope.mailFrom && !c._dataStream);
+    for (const c of idleOnes()) closeWith421(c);
+    while (this.open.size > 0 && Date.now() < deadline) {
+      for (const c of idleOnes()) closeWith421(c);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const socket of this.open.keys()) socket.destroy();
+  }
+}
+
+function closeWith421(c: { send(code: number, text: string): void; close(): void }): void {
+  c.send(421, 'Server shutting down; try again later');
+  c.close();
+}
+
+function refuse(socket: Socket, line: string): void {
+  socket.end(`${line}\r\n`);
+  setTimeout(() => socket.destroy(), 5000).unref();
+}

@@ -1,0 +1,65 @@
+// A scripted LMTP client for tests that check the exact replies: sends lines (pipelined when the test
+// writes several at once, as Postfix does), reads replies, multi-line ones whole.
+import { connect, type Socket } from 'node:net';
+
+/** A scripted LMTP client: sends lines (pipelined when asked), reads replies (multi-line ones whole). */
+export class RawLmtp {
+  private buffer = '';
+  private waiting: (() => void) | null = null;
+  private ended = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buffer += d;
+      this.waiting?.();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.waiting?.();
+    });
+  }
+
+  static open(where: { port: number } | { path: string }): Promise<RawLmtp> {
+    return new Promise((resolve, reject) => {
+      const s = 'path' in where ? connect({ path: where.path }) : connect({ host: '127.0.0.1', port: where.port });
+      s.once('connect', () => resolve(new RawLmtp(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** One reply: its lines ("250-..." up to "250 ..."). */
+  async reply(timeoutMs = 5000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lines = this.buffer.split('\r\n');
+      for (let i = 0; i < lines.length - 1; i++) {
+        if (/^\d{3} /.test(lines[i]) || (/^\d{3}$/.test(lines[i]))) {
+          this.buffer = lines.slice(i + 1).join('\r\n');
+          return lines.slice(0, i + 1);
+        }
+      }
+      if (this.ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer)}`);
+      if (Date.now() > deadline) throw new Error(`no reply in time; unread: ${JSON.stringify(this.buffer)}`);
+      await new Promise<void>((r) => {
+        this.waiting = r;
+        setTimeout(r, 50);
+      });
+      this.waiting = null;
+    }
+  }
+
+  async replies(n: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push((await this.reply()).join('\n'));
+    return out;
+  }
+
+  send(text: string): void {
+    this.socket.write(text, 'latin1'); // one octet per character: 8-bit text goes as it is
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
