@@ -5,10 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validateConfig } from '../../modules/kernel/config.js';
-import { imapConfigSection } from '../../modules/imap/config.js';
-import { popConfigSection } from '../../modules/pop/config.js';
+import { configSections } from '../../cli/modules.js';
 
-const SECTIONS = [popConfigSection, imapConfigSection];
+const SECTIONS = configSections();
 
 const file = (name: string) => fileURLToPath(new URL(`../../${name}`, import.meta.url));
 
