@@ -28,14 +28,20 @@ export class Connection {
     /** Where STLS gets its certificate; null when the listener cannot offer TLS. */
     private readonly tls: TlsSource | null,
     secure: boolean,
-    /** 'local' for a unix socket's client (this machine; no address). */
-    origin: 'network' | 'local' = 'network',
+    /** 'local' for a unix socket's client (this machine; no address); the client a PROXY header named; absent: the socket's peer. */
+    origin?: 'local' | { readonly address: string; readonly port: number },
   ) {
     this.current = socket;
     this.tlsStarted = secure;
-    this.remoteAddress = origin === 'local' ? 'local' : normalizeAddress(socket.remoteAddress ?? 'unknown');
-    this.peer = origin === 'local' ? 'local' : formatPeer(this.remoteAddress, socket.remotePort);
-    this.loopback = origin === 'local' || isLoopback(this.remoteAddress);
+    if (origin === 'local') {
+      this.remoteAddress = 'local';
+      this.peer = 'local';
+      this.loopback = true;
+    } else {
+      this.remoteAddress = normalizeAddress(origin?.address ?? socket.remoteAddress ?? 'unknown');
+      this.peer = formatPeer(this.remoteAddress, origin?.port ?? socket.remotePort);
+      this.loopback = isLoopback(this.remoteAddress);
+    }
   }
 
   /** The socket to read and write (the TLS socket once TLS has started). */

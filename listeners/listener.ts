@@ -3,11 +3,13 @@
 //   tls: none      clear text; the module may offer STLS (RFC 2595) with the shared certificate
 //   tls: implicit  the TLS handshake runs first, and the module sees an encrypted connection (port 995)
 //   path           a unix socket instead of address and port (a local MTA's LMTP), clear text
+// With proxyProtocol, each connection first sends a PROXY header (HAProxy) naming the real client.
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection, handshake, type TlsSource } from './connection.js';
 import { PerAddress } from './per-address.js';
+import { readProxyHeader } from './proxy-header.js';
 
 /** One listener's entry in the config (listeners[i]). */
 export interface ListenerConfig {
@@ -21,6 +23,8 @@ export interface ListenerConfig {
   /** A unix socket instead of address and port. */
   path?: string;
   tls: 'none' | 'implicit';
+  /** Each connection starts with a PROXY protocol header from a load balancer (HAProxy) naming the client. */
+  proxyProtocol: boolean;
 }
 
 /** What a listener logs (the kernel's logger fits). */
@@ -46,13 +50,17 @@ const REASONS: Record<string, { why: string; fix: 'port' | 'address' }> = {
   EINVAL: { why: 'not an address this machine can listen on', fix: 'address' },
 };
 
-// TLS handshakes in progress on one implicit-TLS listener: in all, and from one client address.
+// TLS handshakes in progress on one implicit-TLS listener: in all, and from one client address (the
+// same bound holds connections waiting for their PROXY header).
 const MAX_HANDSHAKES = 256;
 const MAX_HANDSHAKES_PER_ADDRESS = 16;
+/** A balancer sends the header at once; a connection without one in this time is closed. */
+const PROXY_HEADER_TIMEOUT_MS = 10_000;
 
 export class Listener {
   private server: Server | null = null;
   private readonly handshaking = new PerAddress<Socket>();
+  private readonly awaitingHeader = new Set<Socket>();
 
   constructor(
     readonly config: ListenerConfig,
@@ -151,12 +159,39 @@ export class Listener {
       this.handler(new Connection(socket, this.name, null, false, 'local'));
       return;
     }
+    if (!this.config.proxyProtocol) {
+      this.prepare(socket, undefined);
+      return;
+    }
+    // Behind a balancer every connection comes from its address: the header is awaited under a limit
+    // of its own, and the per-address limits start once the client's address is known.
+    if (this.awaitingHeader.size >= MAX_HANDSHAKES) {
+      this.log.info({ listener: this.name, peer: socket.remoteAddress }, 'connection refused: too many connections waiting for their PROXY header');
+      socket.destroy();
+      return;
+    }
+    this.awaitingHeader.add(socket);
+    readProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS).then(
+      (client) => {
+        this.awaitingHeader.delete(socket);
+        this.prepare(socket, client ?? undefined);
+      },
+      (err: Error) => {
+        this.awaitingHeader.delete(socket);
+        this.log.info({ listener: this.name, peer: socket.remoteAddress, err: err.message }, 'connection closed: no valid PROXY header');
+        socket.destroy();
+      },
+    );
+  }
+
+  /** A connection from `client` (the socket's peer when undefined): TLS first on an implicit listener. */
+  private prepare(socket: Socket, client: { address: string; port: number } | undefined): void {
     if (this.config.tls === 'none') {
-      this.handler(new Connection(socket, this.name, this.tls, false));
+      this.handler(new Connection(socket, this.name, this.tls, false, client));
       return;
     }
     const context = this.tls.context;
-    const address = socket.remoteAddress ?? 'unknown';
+    const address = client?.address ?? socket.remoteAddress ?? 'unknown';
     // Handshakes run before the module's channel limits apply: bound them here, or idle sockets could
     // pile up for the whole handshake timeout.
     if (!context || this.handshaking.size >= MAX_HANDSHAKES || this.handshaking.count(address) >= MAX_HANDSHAKES_PER_ADDRESS) {
@@ -169,7 +204,7 @@ export class Listener {
     handshake(socket, context).then(
       (secure) => {
         done();
-        this.handler(new Connection(secure, this.name, this.tls, true));
+        this.handler(new Connection(secure, this.name, this.tls, true, client));
       },
       (err: Error) => {
         done();

@@ -26,6 +26,8 @@ const listenerSchema = z.strictObject({
   path: z.string({ error: 'expected the path of a unix socket, like /run/postern/lmtp' }).min(1).optional(),
   /** "none": clear text, offering STLS (POP) or STARTTLS (IMAP); "implicit": TLS from the first byte (ports 995, 993). */
   tls: z.enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' }).default('none'),
+  /** Connections come through a load balancer that sends a PROXY protocol header (v1 or v2) naming the client. */
+  proxyProtocol: z.boolean({ error: 'expected true or false' }).default(false),
 });
 
 /** A module's own config section ("pop:"), with its schema: the kernel composes them, never reads them. */
@@ -45,10 +47,10 @@ const baseShape = {
   listeners: z
     .array(listenerSchema, { error: 'expected a list of listeners, like [{ name: pop3, port: 110 }]' })
     .default([
-      { name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none' },
-      { name: 'pop3s', module: 'pop', address: '::', port: 995, tls: 'implicit' },
-      { name: 'imap', module: 'imap', address: '::', port: 143, tls: 'none' },
-      { name: 'imaps', module: 'imap', address: '::', port: 993, tls: 'implicit' },
+      { name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none', proxyProtocol: false },
+      { name: 'pop3s', module: 'pop', address: '::', port: 995, tls: 'implicit', proxyProtocol: false },
+      { name: 'imap', module: 'imap', address: '::', port: 143, tls: 'none', proxyProtocol: false },
+      { name: 'imaps', module: 'imap', address: '::', port: 993, tls: 'implicit', proxyProtocol: false },
     ]),
   /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
   realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),
