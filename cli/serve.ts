@@ -76,7 +76,13 @@ export function serveCommand(program: Command): void {
           logger.error({ after: config.shutdownTimeout + STOP_GRACE_SECONDS }, 'stop took too long; exiting now');
           void exit(EXIT.software);
         }, (config.shutdownTimeout + STOP_GRACE_SECONDS) * 1000);
-        await kernel.stop();
+        try {
+          await kernel.stop();
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'stop failed; exiting now');
+          await exit(EXIT.software);
+          return;
+        }
         logger.info('stopped');
         await exit(EXIT.ok);
       };

@@ -38,9 +38,11 @@ export class Connection {
       this.peer = 'local';
       this.loopback = true;
     } else {
-      this.remoteAddress = normalizeAddress(origin?.address ?? socket.remoteAddress ?? 'unknown');
+      const socketPeer = normalizeAddress(socket.remoteAddress ?? 'unknown');
+      this.remoteAddress = origin ? normalizeAddress(origin.address) : socketPeer;
       this.peer = formatPeer(this.remoteAddress, origin?.port ?? socket.remotePort);
-      this.loopback = isLoopback(this.remoteAddress);
+      // A header may name any address: this machine only when the balancer is on it too.
+      this.loopback = isLoopback(this.remoteAddress) && isLoopback(socketPeer);
     }
   }
 

@@ -109,7 +109,9 @@ export class Listener {
     const existing = await lstat(path).catch(() => null);
     if (existing && !existing.isSocket()) throw new ListenError(`cannot listen on ${path} for listener "${this.name}": something that is not a socket is there. Remove it, or change listeners[${this.index}].path in the config.`);
     if (existing) {
-      if (await socketAnswers(path)) throw new ListenError(`cannot listen on ${path} for listener "${this.name}": another server is listening there. Stop it, or change listeners[${this.index}].path in the config.`);
+      const answer = await socketAnswers(path);
+      if (answer === 'listening') throw new ListenError(`cannot listen on ${path} for listener "${this.name}": another server is listening there. Stop it, or change listeners[${this.index}].path in the config.`);
+      if (answer !== 'nobody') throw new ListenError(`cannot listen on ${path} for listener "${this.name}": a socket is there and connecting to it failed (${answer}), so it may be in use. Remove it if it is not, or change listeners[${this.index}].path in the config.`);
       await unlink(path);
     }
     await mkdir(dirname(path), { recursive: true, mode: 0o755 }).catch(() => {});
@@ -223,14 +225,14 @@ export class Listener {
   }
 }
 
-/** True when a server accepts connections on the unix socket at `path`. */
-function socketAnswers(path: string): Promise<boolean> {
+/** Whether a server accepts connections on the unix socket at `path`: only a refused connection says nobody does. */
+function socketAnswers(path: string): Promise<'listening' | 'nobody' | string> {
   return new Promise((resolve) => {
     const s = connect({ path });
     s.once('connect', () => {
       s.destroy();
-      resolve(true);
+      resolve('listening');
     });
-    s.once('error', () => resolve(false));
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' ? 'nobody' : (err.code ?? err.message)));
   });
 }

@@ -36,6 +36,8 @@ export function headerLength(buf: Buffer): number {
 }
 
 function ipv6Text(bytes: readonly number[]): string {
+  // an IPv4 client behind an IPv6 balancer (::ffff:a.b.c.d) is that IPv4 address, as version 1 says it
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join('.');
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
   // the shortest form, as Node writes addresses (RFC 5952): the longest run of zero groups becomes "::"

@@ -94,10 +94,10 @@ export class LocalDelivery {
     return exists ? { mailbox: wanted, fellBack: false } : { mailbox: 'INBOX', fellBack: true };
   }
 
-  /** Stores the message; nothing is left behind when it fails. Returns the octets stored. */
-  async deliver(r: LocalRecipient, mailbox: string, input: AsyncIterable<Buffer>): Promise<number> {
+  /** Stores the message (at most `maxSize` octets of `input`); nothing is left behind when it fails. Returns the octets stored. */
+  async deliver(r: LocalRecipient, mailbox: string, input: AsyncIterable<Buffer>, maxSize = this.settings.maxSize): Promise<number> {
     try {
-      const stored = await this.store.deliver(r.account, mailbox, limited(input, this.settings.maxSize), { extraHeader: r.extraHeader ?? undefined, dropMboxFromLine: true });
+      const stored = await this.store.deliver(r.account, mailbox, limited(input, maxSize), { extraHeader: r.extraHeader ?? undefined, dropMboxFromLine: true });
       return stored.storedSize;
     } catch (err) {
       if (err instanceof DeliveryError) throw err;

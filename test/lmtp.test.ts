@@ -105,6 +105,23 @@ describe('LMTP (RFC 2033)', () => {
     expect(await readdir(join(server.dataDir, 'spool'))).toEqual([]);
   });
 
+  it('a repeated RCPT (Postfix keeps one per original address) gets its own reply after the data, and one copy is stored', async () => {
+    const before = (await popMessages('alice', 'a secret')).length;
+    const c = await RawLmtp.open({ port: lmtpPort() });
+    await c.reply();
+    c.send('LHLO mta\r\nMAIL FROM:<list@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<Alice@example.org>\r\nDATA\r\n');
+    expect((await c.replies(6)).map((r) => r.slice(0, 3))).toEqual(['250', '250', '250', '250', '250', '354']);
+    c.send('Subject: to the list\r\n\r\nonce\r\n.\r\n');
+    const replies = await c.replies(3);
+    expect(replies[0]).toMatch(/^250 .*<alice@example\.org> delivered/);
+    expect(replies[1]).toMatch(/^250 .*<bob@example\.org> delivered/);
+    expect(replies[2]).toMatch(/^250 .*<alice@example\.org> delivered/);
+    c.send('NOOP\r\n');
+    expect((await c.reply())[0]).toMatch(/^250 /); // nothing more was sent before it
+    c.close();
+    expect((await popMessages('alice', 'a secret')).length).toBe(before + 1);
+  });
+
   it('a routed address gets X-Real-To (Direct Mailbox Addressing), as with postern deliver', async () => {
     const c = await RawLmtp.open({ port: lmtpPort() });
     await c.reply();

@@ -46,8 +46,14 @@ export class LmtpModule implements PosternModule {
   private maxChannels = 0;
   /** Each open connection's socket, with the smtp-server that serves it. */
   private readonly open = new Map<Socket, SMTPServer>();
-  /** What RCPT routed, by the address object smtp-server keeps in the envelope. */
-  private readonly routed = new WeakMap<SMTPServerAddress, LocalRecipient>();
+  /**
+   * The recipients of each session's transaction, one per accepted RCPT command (RFC 2033 section 4.2:
+   * one reply each after the data, in order), started afresh by MAIL. smtp-server's envelope folds a
+   * repeated address into one entry, so it cannot be used for the count.
+   */
+  private readonly recipients = new WeakMap<SMTPServerSession, LocalRecipient[]>();
+  /** Transactions between their data and their last reply (stop() waits for them). */
+  private readonly delivering = new Set<Promise<unknown>>();
   private stopping = false;
 
   async start(ctx: ModuleContext): Promise<void> {
@@ -55,6 +61,7 @@ export class LmtpModule implements PosternModule {
     await this.spool.prepare();
     this.reconfigure(ctx);
     this.stopping = false;
+    this.cut = false;
   }
 
   reconfigure(ctx: ModuleContext): void {
@@ -73,11 +80,18 @@ export class LmtpModule implements PosternModule {
       maxRecipients: lmtp.maxRecipients,
       socketTimeout: lmtp.idleTimeout * 1000,
       logger: false,
+      onMailFrom: (_address, session, callback) => {
+        this.recipients.set(session, []);
+        callback();
+      },
       onRcptTo: (address, session, callback) => {
         this.rcpt(address, session).then(() => callback(), (err: Error) => callback(err));
       },
       onData: (stream, session, callback) => {
-        this.data(stream, session).then(
+        const running = this.data(stream, session);
+        this.delivering.add(running);
+        void running.finally(() => this.delivering.delete(running)).catch(() => {});
+        running.then(
           (replies) => callback(null, replies as never),
           (err: Error) => callback(err),
         );
@@ -107,7 +121,10 @@ export class LmtpModule implements PosternModule {
   private async rcpt(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const { delivery, logger } = this.services!;
     try {
-      this.routed.set(address, await delivery.recipient(address.address));
+      const r = await delivery.recipient(address.address);
+      const list = this.recipients.get(session) ?? [];
+      list.push(r);
+      this.recipients.set(session, list);
     } catch (err) {
       const permanent = err instanceof DeliveryError && err.permanent;
       logger.info({ tag: 'LMTP', cid: session.id, to: address.address, err: (err as Error).message }, 'recipient refused');
@@ -119,12 +136,14 @@ export class LmtpModule implements PosternModule {
   /** After the data: the message spooled once, then stored for each recipient in turn, one reply each. */
   private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<(string | Error)[]> {
     const { delivery, logger, metrics } = this.services!;
-    const recipients = session.envelope.rcptTo.map((a) => this.routed.get(a)!);
+    const recipients = this.recipients.get(session) ?? [];
+    this.recipients.delete(session);
     const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
     // RFC 5321 section 4.4: the final delivery adds Return-Path with the envelope sender.
+    const head = `Return-Path: <${from}>\r\n`;
     let spooled;
     try {
-      spooled = await this.spool!.write(`Return-Path: <${from}>\r\n`, stream, delivery.maxSize);
+      spooled = await this.spool!.write(head, stream, delivery.maxSize);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       logger.error({ tag: 'LMTP', cid: session.id, from, err: (err as Error).message }, 'cannot spool the message');
@@ -138,9 +157,22 @@ export class LmtpModule implements PosternModule {
         return recipients.map((r) => failureReply(r, tooLarge));
       }
       const replies: (string | Error)[] = [];
+      // A repeated recipient (Postfix keeps one per original address) is stored once and answered each time.
+      const done = new Map<string, string | Error>();
       for (const r of recipients) {
+        const key = `${r.account.name}@${r.account.domain}|${r.extraHeader ?? ''}`;
+        const earlier = done.get(key);
+        if (earlier !== undefined) {
+          replies.push(earlier);
+          continue;
+        }
+        if (this.cut) {
+          replies.push(reply(421, `<${r.address}>: server shutting down; try again later`));
+          continue;
+        }
         try {
-          const octets = await delivery.deliver(r, 'INBOX', spooled.read());
+          // the limit was checked on what the MTA sent; the Return-Path line is ours
+          const octets = await delivery.deliver(r, 'INBOX', spooled.read(), delivery.maxSize > 0 ? delivery.maxSize + Buffer.byteLength(head) : 0);
           metrics.deliveries.inc({ source: 'lmtp' });
           logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, octets }, 'delivered');
           replies.push(`<${r.address}> delivered`);
@@ -148,6 +180,7 @@ export class LmtpModule implements PosternModule {
           logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, err: (err as Error).message }, 'not delivered');
           replies.push(failureReply(r, err));
         }
+        done.set(key, replies[replies.length - 1]);
       }
       return replies;
     } finally {
@@ -162,14 +195,19 @@ export class LmtpModule implements PosternModule {
    */
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
-    const idleOnes = () => [...this.open.values()].flatMap((server) => [...server.connections]).filter((c) => !c.session.envelope.mailFrom && !c._dataStream);
-    for (const c of idleOnes()) closeWith421(c);
+    // between transactions: a greeted connection with no MAIL yet (one not greeted has no envelope yet)
+    const idleOnes = () => [...new Set(this.open.values())].flatMap((server) => [...server.connections]).filter((c) => c.session.envelope !== undefined && !c.session.envelope.mailFrom && !c._dataStream);
     while (this.open.size > 0 && Date.now() < deadline) {
       for (const c of idleOnes()) closeWith421(c);
       await new Promise((r) => setTimeout(r, 50));
     }
+    // past the deadline: recipients not stored yet are not tried (the MTA retries them), the rest is cut
+    this.cut = true;
     for (const socket of this.open.keys()) socket.destroy();
+    await Promise.allSettled([...this.delivering]);
   }
+
+  private cut = false;
 }
 
 function closeWith421(c: { send(code: number, text: string): void; close(): void }): void {

@@ -2,32 +2,56 @@
 // sends it once for all of them (RFC 2033 section 4.2), and it is never held whole in memory. The file
 // lives in dataDir/spool/ (on the same disk as the mail: when that is full, the MTA is told to retry),
 // is readable by the server only, and is removed once every recipient has its answer; files left by a
-// crash are removed at the next start.
+// crash are removed at a later start (after an hour: another server on the same tree may be using its own).
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 
 export interface SpooledMessage {
   /** Octets the MTA sent (counted past the limit too). */
   readonly size: number;
   /** More than `max` octets arrived: only the first ones were kept, the message must be refused. */
   readonly tooLarge: boolean;
-  /** The message as it arrived, after `head`. */
-  read(): Readable;
+  /** The message with `head` in front, read from the file; opened only when read, closed when done. */
+  read(): AsyncIterable<Buffer>;
   remove(): Promise<void>;
 }
 
 const PREFIX = 'lmtp-';
+/** Files older than this at start were left by a process that is gone (a live one keeps them for seconds). */
+const LEFT_BEHIND_MS = 3_600_000;
+
+/**
+ * The file's octets, opened on the first read and closed however the reading ends (a store that fails
+ * before it reads at all never opens it: no descriptor is left open, no error goes unheard).
+ */
+async function* readFile(path: string): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(128 * 1024);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield Buffer.from(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+}
 
 export class Spool {
   constructor(private readonly dir: string) {}
 
-  /** Makes the folder and removes what a crashed process left in it. */
+  /** Makes the folder and removes what a crashed process left in it (not what a running one is using). */
   async prepare(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(this.dir)) if (name.startsWith(PREFIX)) await rm(join(this.dir, name), { force: true });
+    const now = Date.now();
+    for (const name of await readdir(this.dir)) {
+      if (!name.startsWith(PREFIX)) continue;
+      const path = join(this.dir, name);
+      const info = await stat(path).catch(() => null);
+      if (info && now - info.mtimeMs > LEFT_BEHIND_MS) await rm(path, { force: true });
+    }
   }
 
   /**
@@ -63,7 +87,7 @@ export class Spool {
     return {
       size,
       tooLarge: max > 0 && size > max,
-      read: () => createReadStream(path, { highWaterMark: 128 * 1024 }),
+      read: () => readFile(path),
       remove: () => unlink(path).catch(() => {}),
     };
   }
