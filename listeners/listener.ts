@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { Connection, handshake, type TlsSource } from './connection.js';
 import { PerAddress } from './per-address.js';
 import { readProxyHeader } from './proxy-header.js';
+import { TrustedProxies } from './trusted-proxies.js';
 
 /** One listener's entry in the config (listeners[i]). */
 export interface ListenerConfig {
@@ -25,6 +26,8 @@ export interface ListenerConfig {
   tls: 'none' | 'implicit';
   /** Each connection starts with a PROXY protocol header from a load balancer (HAProxy) naming the client. */
   proxyProtocol: boolean;
+  /** Who may send that header (addresses, CIDR ranges); absent: this machine and the private networks. */
+  proxyFrom?: string[];
 }
 
 /** What a listener logs (the kernel's logger fits). */
@@ -61,6 +64,7 @@ export class Listener {
   private server: Server | null = null;
   private readonly handshaking = new PerAddress<Socket>();
   private readonly awaitingHeader = new Set<Socket>();
+  private readonly trustedProxies: TrustedProxies;
 
   constructor(
     readonly config: ListenerConfig,
@@ -69,7 +73,9 @@ export class Listener {
     private readonly handler: ConnectionHandler,
     private readonly log: ListenerLog,
     private readonly tls: TlsSource,
-  ) {}
+  ) {
+    this.trustedProxies = new TrustedProxies(config.proxyFrom);
+  }
 
   get name(): string {
     return this.config.name;
@@ -163,6 +169,12 @@ export class Listener {
     }
     if (!this.config.proxyProtocol) {
       this.prepare(socket, undefined);
+      return;
+    }
+    // Only a balancer may say who the client is.
+    if (!this.trustedProxies.allows(socket.remoteAddress)) {
+      this.log.info({ listener: this.name, peer: socket.remoteAddress }, 'connection refused: not from a balancer in proxyFrom');
+      socket.destroy();
       return;
     }
     // Behind a balancer every connection comes from its address: the header is awaited under a limit

@@ -204,6 +204,8 @@ describe('config errors', () => {
     expect(both.stderr).toMatch(/listeners\[0\]: give either port \(TCP\) or path \(a unix socket\), not both/);
     const neither = await withConfig('listeners:\n  - { name: a, module: lmtp }\n');
     expect(neither.stderr).toMatch(/listeners\[0\]\.port: missing/);
+    const from = await withConfig('listeners:\n  - { name: a, port: 1110, proxyProtocol: true, proxyFrom: [10.0.0.0/33] }\n');
+    expect(from.stderr).toMatch(/listeners\[0\]\.proxyFrom: "10\.0\.0\.0\/33": the prefix must be a whole number 0-32/);
     const big = await withConfig('delivery:\n  maxSize: huge\n');
     expect(big.stderr).toMatch(/delivery\.maxSize: expected a whole number/);
     const i = await withConfig('imap:\n  maxLiteralSize: lots\n');

@@ -45,6 +45,7 @@ beforeAll(async () => {
         { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
         { name: 'pop3-lb', module: 'pop', address: '127.0.0.1', port: 0, proxyProtocol: true },
         { name: 'pop3s-lb', module: 'pop', address: '127.0.0.1', port: 0, tls: 'implicit', proxyProtocol: true },
+        { name: 'pop3-remote-lb', module: 'pop', address: '127.0.0.1', port: 0, proxyProtocol: true, proxyFrom: ['203.0.113.5'] },
       ],
       pop: { maxChannelsPerAddress: 2 },
     },
@@ -120,6 +121,13 @@ describe('PROXY protocol listeners', () => {
     const ok = await raw(server.portOf('pop3-lb'), 'PROXY TCP4 192.0.2.9 127.0.0.1 7 110\r\n');
     await until(() => ok.lines().startsWith('+OK'));
     ok.destroy();
+  });
+
+  it('a peer not in proxyFrom is closed before anything is read: it cannot claim an address', async () => {
+    const c = await raw(server.portOf('pop3-remote-lb'), 'PROXY TCP4 192.0.2.50 127.0.0.1 9 110\r\n');
+    await c.closed;
+    expect(c.lines()).toBe('');
+    await server.waitForLog((r) => r.msg === 'connection refused: not from a balancer in proxyFrom' && r.listener === 'pop3-remote-lb');
   });
 
   describe('behind a real HAProxy (send-proxy-v2)', () => {

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { badProxyFrom } from '../../listeners/trusted-proxies.js';
 import type { CertificateSettings } from '../../certs/tls-provider.js';
 
 export const seconds = (what: string) =>
@@ -28,6 +29,8 @@ const listenerSchema = z.strictObject({
   tls: z.enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' }).default('none'),
   /** Connections come through a load balancer that sends a PROXY protocol header (v1 or v2) naming the client. */
   proxyProtocol: z.boolean({ error: 'expected true or false' }).default(false),
+  /** With proxyProtocol: the balancers' addresses or ranges (default: this machine and the private networks). */
+  proxyFrom: z.array(z.string(), { error: 'expected a list of addresses or ranges, like [10.0.0.5, 192.168.1.0/24]' }).optional(),
 });
 
 /** A module's own config section ("pop:"), with its schema: the kernel composes them, never reads them. */
@@ -226,6 +229,8 @@ export function validateConfig(raw: unknown, path: string | null, sections: read
     if (l.path === undefined && l.port === undefined) throw new ConfigError(`${where}: listeners[${i}].port: missing; give the TCP port to listen on (or path, for a unix socket)`);
     if (l.path !== undefined && l.tls !== 'none') throw new ConfigError(`${where}: listeners[${i}].tls: a unix socket (path) is local: use tls: none`);
     if (l.path !== undefined) l.path = resolve(base, l.path);
+    const badFrom = l.proxyFrom ? badProxyFrom(l.proxyFrom) : null;
+    if (badFrom) throw new ConfigError(`${where}: listeners[${i}].proxyFrom: ${badFrom}`);
     if (seen.has(l.name)) throw new ConfigError(`${where}: listeners[${i}].name: "${l.name}" is used by listeners[${seen.get(l.name)}] too; give each listener its own name`);
     seen.set(l.name, i);
   });

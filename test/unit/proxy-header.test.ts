@@ -6,6 +6,7 @@ import { Command, IPv6Address, IPv6ProxyAddress, TransportProtocol, V2ProxyProto
 import { describe, expect, it } from 'vitest';
 import { Connection } from '../../listeners/connection.js';
 import { headerLength, parseHeader, ProxyHeaderError } from '../../listeners/proxy-header.js';
+import { badProxyFrom, TrustedProxies } from '../../listeners/trusted-proxies.js';
 
 const v2 = (source: number[], command = Command.PROXY) =>
   Buffer.from(new V2ProxyProtocol(command, TransportProtocol.STREAM, new IPv6ProxyAddress(IPv6Address.createFrom(source), 4242, IPv6Address.createFrom(Array(15).fill(0).concat([1])), 110)).build());
@@ -41,5 +42,19 @@ describe('PROXY header', () => {
     expect(new Connection(from('127.0.0.1'), 'lb', null, false, { address: '127.0.0.9', port: 1 }).loopback).toBe(true);
     expect(new Connection(from('127.0.0.1'), 'lb', null, false, { address: '192.0.2.7', port: 1 }).loopback).toBe(false);
     expect(new Connection(from('127.0.0.1'), 'lb', null, false, { address: '192.0.2.7', port: 1 }).peer).toBe('192.0.2.7:1');
+  });
+
+  it('proxyFrom: by default this machine and the private networks may send a header, nobody else', () => {
+    const t = new TrustedProxies();
+    for (const a of ['127.0.0.1', '::1', '10.1.2.3', '172.31.0.9', '192.168.1.1', '::ffff:192.168.1.1', 'fd00::1']) expect(t.allows(a), a).toBe(true);
+    for (const a of ['8.8.8.8', '172.32.0.1', '2001:db8::1', '::ffff:8.8.8.8', undefined]) expect(t.allows(a), String(a)).toBe(false);
+    const only = new TrustedProxies(['203.0.113.5', '2001:db8:1::/48']);
+    expect(only.allows('203.0.113.5')).toBe(true);
+    expect(only.allows('203.0.113.6')).toBe(false);
+    expect(only.allows('2001:db8:1:2::3')).toBe(true);
+    expect(only.allows('127.0.0.1')).toBe(false);
+    expect(badProxyFrom(['10.0.0.0/33'])).toMatch(/prefix must be a whole number 0-32/);
+    expect(badProxyFrom(['balancer.example'])).toMatch(/not an address or a range/);
+    expect(badProxyFrom(['10.0.0.0/8', 'fd00::/8'])).toBeNull();
   });
 });
