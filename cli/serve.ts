@@ -3,9 +3,12 @@ import type { Command } from 'commander';
 import { Kernel } from '../modules/kernel/kernel.js';
 import { stdoutDestination } from '../modules/kernel/log-destination.js';
 import { createLogger } from '../modules/kernel/logger.js';
-import { ListenError } from '../listeners/listener.js';
-import { CertificateError } from '../certs/tls-provider.js';
-import { ConfigError, loadConfig } from '../modules/kernel/config.js';
+import { clearSocketPath, ListenError } from '../listeners/listener.js';
+import { availableParallelism } from 'node:os';
+import { supervise, workerNumber } from '../modules/kernel/workers/supervisor.js';
+import { WorkerLink } from '../modules/kernel/workers/worker-link.js';
+import { CertificateError, TlsProvider } from '../certs/tls-provider.js';
+import { certificateSettings, ConfigError, loadConfig } from '../modules/kernel/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 import { moduleRegistry } from './modules.js';
@@ -18,18 +21,47 @@ export function serveCommand(program: Command): void {
     .command('serve')
     .description('run the server (SIGHUP: reload config and certificates; SIGTERM or SIGINT: stop accepting, let sessions finish, then exit)')
     .option('--port-offset <n>', 'add N to every listener port (run unprivileged: 110 becomes 110+N)', '0')
-    .action(async (opts: { portOffset: string }, cmd: Command) => {
+    .option('--workers <n>', 'worker processes sharing the listeners: a number, or auto for one per core (default: the workers key, 1)')
+    .action(async (opts: { portOffset: string; workers?: string }, cmd: Command) => {
       const portOffset = Number(opts.portOffset);
       if (!Number.isInteger(portOffset) || portOffset < 0 || portOffset > 65000) {
         throw new CliError(`--port-offset: "${opts.portOffset}" is not a whole number 0-65000`, EXIT.usage);
       }
+      if (opts.workers !== undefined && opts.workers !== 'auto' && !(Number.isInteger(Number(opts.workers)) && Number(opts.workers) >= 1 && Number(opts.workers) <= 256)) {
+        throw new CliError(`--workers: "${opts.workers}" is not a number of worker processes 1-256, or auto`, EXIT.usage);
+      }
       const { config } = await openContext(cmd.optsWithGlobals().config, { create: true });
-      const registry = await moduleRegistry();
+      const wanted = opts.workers ?? config.workers;
+      const workers = wanted === 'auto' ? availableParallelism() : Number(wanted);
       const output = stdoutDestination(config.log.format);
-      const logger = createLogger(config.log.level, output);
+      const worker = workerNumber();
+      const logger = worker === null ? createLogger(config.log.level, output) : createLogger(config.log.level, output).child({ worker });
+      const exit = async (code: number) => {
+        await output.flush(1000);
+        process.exit(code);
+      };
+
+      // The primary of several workers serves nothing itself: it starts them and keeps their shared limits.
+      if (workers > 1 && worker === null) {
+        try {
+          for (const [i, l] of config.listeners.entries()) if (l.path !== undefined) await clearSocketPath(l.path, l.name, i);
+          // made once, here: workers generating it at the same time would each write their own
+          const { generatedNow } = await new TlsProvider().load(certificateSettings(config));
+          if (generatedNow) logger.info({ host: config.mainDomain }, 'generated a self-signed certificate');
+        } catch (err) {
+          if (err instanceof ListenError) throw new CliError(err.message, EXIT.unavailable);
+          if (err instanceof CertificateError) throw new CliError(err.message, EXIT.config);
+          throw err;
+        }
+        supervise({ workers, logger, stopSeconds: config.shutdownTimeout + STOP_GRACE_SECONDS + 2, exit });
+        return;
+      }
+
+      const registry = await moduleRegistry();
+      const link = worker === null ? null : new WorkerLink((m) => process.send?.(m));
       let kernel: Kernel;
       try {
-        kernel = new Kernel(config, logger, registry, { portOffset });
+        kernel = new Kernel(config, logger, registry, { portOffset, shared: link ?? undefined });
         await kernel.start();
       } catch (err) {
         if (err instanceof ListenError) throw new CliError(err.message, EXIT.unavailable);
@@ -38,6 +70,7 @@ export function serveCommand(program: Command): void {
         throw err;
       }
       logger.info({ config: config.file ?? '(embedded default)', dataDir: config.dataDir }, 'Postern started');
+      if (worker !== null) process.send?.({ postern: 'ready' });
 
       // SIGHUP: read the config and certificates again and apply them without dropping sessions.
       // A config that does not load or validate is logged and the running one kept.
@@ -60,11 +93,8 @@ export function serveCommand(program: Command): void {
       // few seconds after that (a QUIT stuck on a dead disk, say) does not keep it alive. A second
       // signal exits at once; sessions not QUIT apply nothing either way.
       let stopping = false;
-      const exit = async (code: number) => {
-        await output.flush(1000);
-        process.exit(code);
-      };
-      const stop = async (why: string) => {
+      const stop = async (why: string, fromPrimary = false) => {
+        if (stopping && fromPrimary) return; // the same stop, heard twice (systemd signals every process)
         if (stopping) {
           logger.info({ signal: why }, 'second stop signal: exiting now; open sessions apply no changes');
           await exit(EXIT.ok);
@@ -86,8 +116,10 @@ export function serveCommand(program: Command): void {
         logger.info('stopped');
         await exit(EXIT.ok);
       };
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM', worker !== null && stopping));
+      process.on('SIGINT', () => void stop('SIGINT', worker !== null && stopping));
+      // A worker whose primary went away (killed with SIGKILL) has nobody to keep its limits: it stops.
+      if (worker !== null) process.on('disconnect', () => void stop('the primary process exited', true));
 
       // Started by npm (npm start, npx): npm does not always pass a stop on (killed with SIGKILL, it
       // cannot), and a server left running on its own would keep its ports. When the parent goes away,

@@ -7,7 +7,7 @@ import { PerAddress } from './per-address.js';
 
 /** What admission needs of a module's session. */
 export interface AdmittedSession {
-  readonly conn: { readonly remoteAddress: string };
+  readonly conn: { readonly remoteAddress: string; readonly id: string };
   /** True while the session only waits for its client (it may then be closed to make room). */
   readonly waitingForClient: boolean;
   /** Closes it to make room, telling the client why. */
@@ -28,10 +28,52 @@ class Sessions<S extends AdmittedSession> extends PerAddress<S> {
   }
 }
 
+/**
+ * The limits kept for several processes at once (the workers of `serve --workers`): one place counts
+ * every process's sessions, says whether a new one may come in, and tells the process holding the
+ * connection it chose to close to make room. Sessions are named by their connection id.
+ */
+export interface SharedAdmission {
+  admit(pool: string, address: string, limits: AdmissionLimits, id: string): Promise<{ refusedBy: string | null; evicted: string[] }>;
+  signedIn(pool: string, id: string): void;
+  released(pool: string, id: string): void;
+  /** `evict` is called with the id of a session of this process to close to make room. */
+  onEvict(pool: string, evict: (id: string) => void): void;
+}
+
 export class Admission<S extends AdmittedSession> {
   limits: AdmissionLimits = { total: 0, perAddress: 0, unauthenticated: 0, unauthenticatedPerAddress: 0 };
   private readonly sessions = new Sessions<S>();
   private readonly unauthenticated = new Sessions<S>();
+  private shared: SharedAdmission | null = null;
+
+  /** `pool`: the name the limits are shared under (the module's). */
+  constructor(private readonly pool: string) {}
+
+  /** From now on the limits count the sessions of every process that shares `shared`. */
+  share(shared: SharedAdmission): void {
+    this.shared = shared;
+    shared.onEvict(this.pool, (id) => {
+      for (const s of this.unauthenticated.values()) {
+        if (s.conn.id !== id) continue;
+        this.sessions.delete(s.conn.remoteAddress, s);
+        this.unauthenticated.delete(s.conn.remoteAddress, s);
+        s.evict();
+        return;
+      }
+    });
+  }
+
+  /**
+   * admit() for a session not added yet, counting every process when the limits are shared; the
+   * session's connection id names it there. Resolves to null (it may come in) or the limit refusing it.
+   */
+  async admitShared(address: string, id: string, evicted: (limit: string) => void): Promise<string | null> {
+    if (!this.shared) return this.admit(address, evicted);
+    const verdict = await this.shared.admit(this.pool, address, this.limits, id);
+    for (const limit of verdict.evicted) evicted(limit);
+    return verdict.refusedBy;
+  }
 
   get size(): number {
     return this.sessions.size;
@@ -65,6 +107,11 @@ export class Admission<S extends AdmittedSession> {
     return null;
   }
 
+  /** A connection admitted by admitShared() that will not become a session after all. */
+  abandon(id: string): void {
+    this.shared?.released(this.pool, id);
+  }
+
   /** Counts a new session (not signed in yet). */
   add(session: S): void {
     this.sessions.add(session.conn.remoteAddress, session);
@@ -74,12 +121,14 @@ export class Admission<S extends AdmittedSession> {
   /** The session signed in: it no longer counts against the limits for connections signing in. */
   signedIn(session: S): void {
     this.unauthenticated.delete(session.conn.remoteAddress, session);
+    this.shared?.signedIn(this.pool, session.conn.id);
   }
 
   /** Stops counting a session (it ended, or it is being closed to make room). */
   release(session: S): void {
-    this.sessions.delete(session.conn.remoteAddress, session);
+    const counted = this.sessions.delete(session.conn.remoteAddress, session);
     this.unauthenticated.delete(session.conn.remoteAddress, session);
+    if (counted) this.shared?.released(this.pool, session.conn.id);
   }
 
   /** Resolves when every session has ended, or at `deadline` (ms since the epoch). */

@@ -4,6 +4,7 @@
 //   tls: implicit  the TLS handshake runs first, and the module sees an encrypted connection (port 995)
 //   path           a unix socket instead of address and port (a local MTA's LMTP), clear text
 // With proxyProtocol, each connection first sends a PROXY header (HAProxy) naming the real client.
+import cluster from 'node:cluster';
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -112,15 +113,8 @@ export class Listener {
    * the folder's permissions decide who may connect.
    */
   private async startUnix(path: string): Promise<void> {
-    const existing = await lstat(path).catch(() => null);
-    if (existing && !existing.isSocket()) throw new ListenError(`cannot listen on ${path} for listener "${this.name}": something that is not a socket is there. Remove it, or change listeners[${this.index}].path in the config.`);
-    if (existing) {
-      const answer = await socketAnswers(path);
-      if (answer === 'listening') throw new ListenError(`cannot listen on ${path} for listener "${this.name}": another server is listening there. Stop it, or change listeners[${this.index}].path in the config.`);
-      if (answer !== 'nobody') throw new ListenError(`cannot listen on ${path} for listener "${this.name}": a socket is there and connecting to it failed (${answer}), so it may be in use. Remove it if it is not, or change listeners[${this.index}].path in the config.`);
-      await unlink(path);
-    }
-    await mkdir(dirname(path), { recursive: true, mode: 0o755 }).catch(() => {});
+    // the workers of one server share the socket their primary made ready (clearSocketPath) and listens on
+    if (!cluster.isWorker) await clearSocketPath(path, this.name, this.index);
     this.server = await new Promise<Server>((resolve, reject) => {
       const server = createServer({ highWaterMark: 256 * 1024 }, (socket) => this.accept(socket));
       server.once('error', reject);
@@ -235,6 +229,22 @@ export class Listener {
     // the module's business (sessions may finish until the shutdown deadline).
     server?.close();
   }
+}
+
+/**
+ * Makes `path` ready for a unix-socket listener: a socket file left by a server that is gone is removed;
+ * a live socket, or anything that is not a socket, is an error naming the listener and the key.
+ */
+export async function clearSocketPath(path: string, name: string, index: number): Promise<void> {
+  const existing = await lstat(path).catch(() => null);
+  if (existing && !existing.isSocket()) throw new ListenError(`cannot listen on ${path} for listener "${name}": something that is not a socket is there. Remove it, or change listeners[${index}].path in the config.`);
+  if (existing) {
+    const answer = await socketAnswers(path);
+    if (answer === 'listening') throw new ListenError(`cannot listen on ${path} for listener "${name}": another server is listening there. Stop it, or change listeners[${index}].path in the config.`);
+    if (answer !== 'nobody') throw new ListenError(`cannot listen on ${path} for listener "${name}": a socket is there and connecting to it failed (${answer}), so it may be in use. Remove it if it is not, or change listeners[${index}].path in the config.`);
+    await unlink(path);
+  }
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 }).catch(() => {});
 }
 
 /** Whether a server accepts connections on the unix socket at `path`: only a refused connection says nobody does. */

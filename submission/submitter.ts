@@ -37,12 +37,20 @@ export interface SubmissionSettings {
   realToHeader: string;
 }
 
+/**
+ * A rate kept by one process for several (the workers): says whether an attempt under `key` is within
+ * `max` per `windowMs`, and counts it when it is.
+ */
+export type SharedRate = (key: string, max: number, windowMs: number) => Promise<boolean>;
+
 export interface SubmissionServices {
   accounts: AccountStore;
   store: MailStore;
   router: Router;
   relay: Relay | null;
   settings: SubmissionSettings;
+  /** The hourly limit counted with the other workers; null in a single process. */
+  sharedRate?: SharedRate | null;
 }
 
 export interface Submitted {
@@ -99,12 +107,14 @@ export class Submitter {
     const { accounts, store, router, relay, settings } = this.services;
     const from = formatAddress(sender);
     const now = Date.now();
-    if (!this.withinRate(from, now)) {
+    const shared = this.services.sharedRate;
+    const within = settings.maxPerHour === 0 || (shared ? await shared(`submission:${from}`, settings.maxPerHour, HOUR_MS) : this.withinRate(from, now));
+    // Every attempt within the limit counts, whatever becomes of it: refusals must not be a way around it.
+    if (!shared && within) this.recent.get(from)?.push(now);
+    if (!within) {
       log.info({ user: from, maxPerHour: settings.maxPerHour }, 'submission refused: rate limit');
       throw new SubmissionError(`Too many messages submitted in the last hour (the limit is ${settings.maxPerHour}); try again later`, true);
     }
-    // Every attempt counts, refused or not: refusals must not be a way around the limit.
-    this.recent.get(from)!.push(now);
 
     const message = RawMessage.parse(raw);
     const header = await simpleParser(message.headerBytes);

@@ -17,12 +17,16 @@ export class ImapModule implements PosternModule {
   private services: ImapServices | null = null;
   private logger: Logger | null = null;
   private readonly throttle = new AuthThrottle(0);
-  private readonly sessions = new Admission<ImapSession>();
+  private readonly sessions = new Admission<ImapSession>('imap');
   private stopping = false;
 
   start(ctx: ModuleContext): void {
     this.reconfigure(ctx);
     this.stopping = false;
+    if (ctx.shared) {
+      this.sessions.share(ctx.shared.admission);
+      this.throttle.share('imap', ctx.shared.throttle);
+    }
   }
 
   reconfigure(ctx: ModuleContext): void {
@@ -41,7 +45,22 @@ export class ImapModule implements PosternModule {
     const services = this.services;
     const logger = this.logger;
     if (!services || !logger || this.stopping) return refuse('Server shutting down; try again later');
-    const refusedBy = this.sessions.admit(conn.remoteAddress, (limit) => services.metrics.evicted.inc({ limit: `imap.${limit}` }));
+    this.sessions.admitShared(conn.remoteAddress, conn.id, (limit) => services.metrics.evicted.inc({ limit: `imap.${limit}` })).then(
+      (refusedBy) => this.admitted(conn, refusedBy, refuse),
+      (err: Error) => {
+        logger.error({ tag: 'IMAP', cid: conn.id, err: err.message }, 'connection refused: the shared limits did not answer');
+        refuse('Server busy; try again later');
+      },
+    );
+  }
+
+  private admitted(conn: Connection, refusedBy: string | null, refuse: (why: string) => void): void {
+    const services = this.services!;
+    const logger = this.logger!;
+    if (this.stopping && !refusedBy) {
+      this.sessions.abandon(conn.id);
+      return refuse('Server shutting down; try again later');
+    }
     if (refusedBy) {
       logger.info({ tag: 'IMAP', cid: conn.id, peer: conn.peer, limit: refusedBy, open: this.sessions.size }, 'connection refused: too many connections');
       services.metrics.refused.inc({ limit: `imap.${refusedBy}` });

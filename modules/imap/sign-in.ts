@@ -33,7 +33,7 @@ export async function signIn(s: SignInAttempt, login: string, mechanism: string,
   s.services.metrics.signIns.inc({ result: result.ok ? 'ok' : result.reason, mechanism: `imap-${mechanism}` });
   if (!result.ok || !name || !routed) {
     s.failures += 1;
-    const delay = s.services.throttle.failed(s.conn.remoteAddress);
+    const delay = await s.services.throttle.failedShared(s.conn.remoteAddress);
     const reason = result.ok ? 'unknown-user' : result.reason;
     s.log.info({ user: login.slice(0, 100), mechanism, reason, attempt: s.failures, delayMs: delay }, 'sign-in refused');
     await until(s.lineTakenAt + settings.authFailureTimeMs + delay);

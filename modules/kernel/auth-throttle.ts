@@ -6,10 +6,24 @@ const WINDOW_MS = 15 * 60_000;
 const MAX_DELAY_MS = 30_000;
 const MAX_TRACKED = 10_000;
 
+/** A throttle kept by one process for several (the workers): records a failure, answers the delay. */
+export type SharedThrottle = (pool: string, address: string, baseSeconds: number) => Promise<number>;
+
 export class AuthThrottle {
   private readonly failures = new Map<string, { count: number; last: number }>();
+  private shared: { pool: string; failed: SharedThrottle } | null = null;
 
   constructor(public baseSeconds: number) {}
+
+  /** From now on failures from every process sharing `failed` count together (under `pool`). */
+  share(pool: string, failed: SharedThrottle): void {
+    this.shared = { pool, failed };
+  }
+
+  /** failed(), counted across processes when shared. */
+  async failedShared(address: string): Promise<number> {
+    return this.shared ? this.shared.failed(this.shared.pool, address, this.baseSeconds) : this.failed(address);
+  }
 
   /** Records a failed sign-in from `address` and returns how long to wait before answering (ms). */
   failed(address: string, now = Date.now()): number {

@@ -66,6 +66,8 @@ const baseShape = {
       minVersion: z.enum(['TLSv1.2', 'TLSv1.3'], { error: 'expected TLSv1.2 or TLSv1.3' }).default('TLSv1.2'),
     })
     .prefault({}),
+  /** Worker processes sharing the listeners (serve --workers): a number, or auto for one per core. */
+  workers: z.union([z.literal('auto'), count('worker processes', 1, 256)], { error: 'expected a number of worker processes 1-256, or auto (one per core)' }).default(1),
   /** How long SIGTERM lets open sessions finish before they are cut (seconds). */
   shutdownTimeout: seconds('how long sessions may finish after SIGTERM').default(10),
   /** Password hashes. */

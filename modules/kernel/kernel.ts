@@ -12,15 +12,17 @@ import { Listener } from '../../listeners/listener.js';
 import { Metrics } from './metrics.js';
 import { TraceLog } from './trace.js';
 import { Relay } from '../../submission/relay.js';
-import { type SubmissionServices, Submitter } from '../../submission/submitter.js';
+import { type SharedRate, type SubmissionServices, Submitter } from '../../submission/submitter.js';
 import { certificateSettings, ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { ModuleContext } from './module.js';
+import type { ModuleContext, SharedLimits } from './module.js';
 import type { ModuleRegistry } from './registry.js';
 
 export interface KernelOptions {
   /** Added to every non-zero listener port (--port-offset). */
   portOffset?: number;
+  /** In a worker of serve --workers: the limits it counts with the other workers. */
+  shared?: SharedLimits & { readonly rate: SharedRate };
 }
 
 export class Kernel {
@@ -63,8 +65,9 @@ export class Kernel {
       router,
       relay: config.submission.relay ? new Relay(config.submission.relay) : null,
       settings: { maxPerHour: config.submission.maxPerHour, hostname: config.mainDomain, realToHeader: config.realToHeader },
+      sharedRate: this.options.shared?.rate ?? null,
     };
-    return { ctx: { config, logger: this.logger, accounts, store, router }, submission };
+    return { ctx: { config, logger: this.logger, accounts, store, router, shared: this.options.shared ?? null }, submission };
   }
 
   /** Loads the certificate, starts every module, then binds every listener; if one cannot bind, nothing stays bound. */

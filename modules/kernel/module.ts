@@ -3,7 +3,9 @@
 import type { AccountStore } from '../../accounts/account-store.js';
 import type { MailStore } from '../../accounts/store/contract.js';
 import type { Router } from '../../accounts/router.js';
+import type { SharedAdmission } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
+import type { SharedThrottle } from './auth-throttle.js';
 import type { Submitter } from '../../submission/submitter.js';
 import type { ConfigSection, LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -24,6 +26,14 @@ export interface ModuleContext {
   readonly metrics: Metrics;
   /** The session transcript file (log.trace). */
   readonly trace: TraceLog;
+  /** Limits and throttles counted with the other workers (serve --workers); null in a single process. */
+  readonly shared: SharedLimits | null;
+}
+
+/** What the workers of one server count together (kept by the primary process, see workers/). */
+export interface SharedLimits {
+  readonly admission: SharedAdmission;
+  readonly throttle: SharedThrottle;
 }
 
 export interface PosternModule {

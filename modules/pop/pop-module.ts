@@ -18,12 +18,16 @@ export class PopModule implements PosternModule {
   private logger: Logger | null = null;
   private readonly throttle = new AuthThrottle(0);
   /** Every open session, and those not signed in yet (which count against tighter limits). */
-  private readonly sessions = new Admission<PopSession>();
+  private readonly sessions = new Admission<PopSession>('pop');
   private stopping = false;
 
   start(ctx: ModuleContext): void {
     this.reconfigure(ctx);
     this.stopping = false;
+    if (ctx.shared) {
+      this.sessions.share(ctx.shared.admission);
+      this.throttle.share('pop', ctx.shared.throttle);
+    }
   }
 
   reconfigure(ctx: ModuleContext): void {
@@ -59,7 +63,22 @@ export class PopModule implements PosternModule {
     const services = this.services;
     const logger = this.logger;
     if (!services || !logger || this.stopping) return refuse('Server shutting down; try again later');
-    const refusedBy = this.sessions.admit(conn.remoteAddress, (limit) => services.metrics.evicted.inc({ limit }));
+    this.sessions.admitShared(conn.remoteAddress, conn.id, (limit) => services.metrics.evicted.inc({ limit })).then(
+      (refusedBy) => this.admitted(conn, refusedBy, refuse),
+      (err: Error) => {
+        logger.error({ tag: 'POP', cid: conn.id, err: err.message }, 'connection refused: the shared limits did not answer');
+        refuse('Server busy; try again later');
+      },
+    );
+  }
+
+  private admitted(conn: Connection, refusedBy: string | null, refuse: (why: string) => void): void {
+    const services = this.services!;
+    const logger = this.logger!;
+    if (this.stopping && !refusedBy) {
+      this.sessions.abandon(conn.id);
+      return refuse('Server shutting down; try again later');
+    }
     if (refusedBy) {
       logger.info({ tag: 'POP', cid: conn.id, peer: conn.peer, limit: refusedBy, open: this.sessions.size }, 'connection refused: too many connections');
       services.metrics.refused.inc({ limit: refusedBy });
