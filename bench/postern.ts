@@ -76,9 +76,9 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
 
   let child: ChildProcess;
   const exited = () => exitDescription(child);
-  const launch = async () => {
+  const launch = async (workers = 1) => {
     const profiling = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
-    child = trackChild(spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    child = trackChild(spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve', '--workers', String(workers)], { stdio: ['ignore', 'pipe', 'pipe'] }));
     child.stdout!.setEncoding('utf8').on('data', keep);
     child.stderr!.setEncoding('utf8').on('data', keep);
     try {
@@ -103,9 +103,11 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
     problems: async () => [...problems],
     exited,
     stop: () => terminate(child, 20_000),
-    async restart() {
+    async restart(options) {
       await terminate(child, 20_000);
-      await launch();
+      await launch(options?.workers);
+      // with workers, the greeting came from the first one up: give the others time to start too
+      if ((options?.workers ?? 1) > 1) await new Promise((r) => setTimeout(r, 3000));
     },
   };
   await launch();

@@ -18,6 +18,7 @@ import { type Options, parseOptions, USAGE } from './options.js';
 import { startPostern } from './postern.js';
 import { type Machine, render } from './report.js';
 import { runScenarios, type ServerResults } from './scenarios.js';
+import { renderWorkerScaling, runWorkerScaling, type WorkerScaling } from './workers-scenario.js';
 import type { BenchServer, ServerName } from './server.js';
 
 const PASSWORD = 'bench-Secret-42';
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
   if (o.keep) process.stderr.write(`temporary folder (kept): ${root}\n`);
   const results: ServerResults[] = [];
   const imapResults: ImapServerResults[] = [];
+  let workerScaling: WorkerScaling | null = null;
   const startedAt = new Date();
   try {
     for (const name of servers) {
@@ -84,6 +86,10 @@ async function main(): Promise<number> {
         server = await start(name, dir, o);
         process.stderr.write(`${name}: tree and accounts ready in ${server.setupSeconds.toFixed(1)} s; started (pid ${server.pid}, ports ${server.clear.port} clear, ${server.tls.port} TLS)\n`);
         if (o.protocols.includes('pop3')) results.push(await runScenarios(server, o, PASSWORD));
+        if (name === 'postern' && o.protocols.includes('pop3')) {
+          process.stderr.write('postern: sign-ins with 1 and 2 worker processes\n');
+          workerScaling = await runWorkerScaling(server, o, { user: o.mailboxes.session.account, password: PASSWORD });
+        }
         if (o.protocols.includes('imap')) imapResults.push(await runImapScenarios(server, o, PASSWORD));
       } catch (err) {
         process.stderr.write(`${name}: ${(err as Error).message}\n`);
@@ -107,8 +113,9 @@ async function main(): Promise<number> {
   if (text) process.stdout.write(`\n${text}\n`);
   const imap = o.protocols.includes('imap') ? renderImap(o, imapResults, text ? null : m) : null;
   if (imap) process.stdout.write(`\n${imap.text}\n`);
+  if (workerScaling) process.stdout.write(`\n${renderWorkerScaling(workerScaling)}\n`);
   if (o.out !== null) {
-    const json = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: m, options: o, skipped, results, verdicts, imap: imapResults, imapVerdicts: imap?.verdicts ?? [] };
+    const json = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: m, options: o, skipped, results, verdicts, imap: imapResults, imapVerdicts: imap?.verdicts ?? [], workerScaling };
     await writeFile(o.out, `${JSON.stringify(json, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${o.out}\n`);
   }

@@ -132,7 +132,7 @@ async function logins(target: Target, login: Credentials, messages: number): Pro
 }
 
 /** Scenarios a and e: sessions per second, and the server's CPU during the measured window. */
-async function sessions(server: BenchServer, tls: boolean, concurrency: number, login: Credentials, o: Options): Promise<SessionsFigures> {
+export async function sessions(server: BenchServer, tls: boolean, concurrency: number, login: Credentials, o: Options): Promise<SessionsFigures> {
   const target = tls ? server.tls : server.clear;
   let cpuStart = 0;
   let cpuEnd = 0;

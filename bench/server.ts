@@ -28,7 +28,8 @@ export interface BenchServer {
   exited(): string | null;
   stop(): Promise<void>;
   /** Stops and starts it again on the same tree and ports. */
-  restart(): Promise<void>;
+  /** Stops and starts it again (Postern: with `workers` worker processes when given). */
+  restart(options?: { workers?: number }): Promise<void>;
 }
 
 export const HOST = '127.0.0.1';
