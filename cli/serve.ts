@@ -58,7 +58,7 @@ export function serveCommand(program: Command): void {
       }
 
       const registry = await moduleRegistry();
-      const link = worker === null ? null : new WorkerLink((m) => process.send?.(m));
+      const link = worker === null ? null : new WorkerLink((m) => process.send?.(m, undefined, undefined, () => {}));
       let kernel: Kernel;
       try {
         kernel = new Kernel(config, logger, registry, { portOffset, shared: link ?? undefined });
@@ -118,7 +118,8 @@ export function serveCommand(program: Command): void {
       };
       process.on('SIGTERM', () => void stop('SIGTERM', worker !== null && stopping));
       process.on('SIGINT', () => void stop('SIGINT', worker !== null && stopping));
-      // A worker whose primary went away (killed with SIGKILL) has nobody to keep its limits: it stops.
+      // A worker whose primary was killed: node's cluster ends it at once (the primary held the listening
+      // sockets); were it to live on, it stops like this.
       if (worker !== null) process.on('disconnect', () => void stop('the primary process exited', true));
 
       // Started by npm (npm start, npx): npm does not always pass a stop on (killed with SIGKILL, it

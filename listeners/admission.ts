@@ -39,6 +39,8 @@ export interface SharedAdmission {
   released(pool: string, id: string): void;
   /** `evict` is called with the id of a session of this process to close to make room. */
   onEvict(pool: string, evict: (id: string) => void): void;
+  /** The session asked to be closed had signed in meanwhile: it stays, and is counted again. */
+  kept(pool: string, id: string, address: string): void;
 }
 
 export class Admission<S extends AdmittedSession> {
@@ -54,15 +56,21 @@ export class Admission<S extends AdmittedSession> {
   share(shared: SharedAdmission): void {
     this.shared = shared;
     shared.onEvict(this.pool, (id) => {
-      for (const s of this.unauthenticated.values()) {
+      for (const s of this.sessions.values()) {
         if (s.conn.id !== id) continue;
+        if (!this.unauthenticated.delete(s.conn.remoteAddress, s)) {
+          shared.kept(this.pool, id, s.conn.remoteAddress); // signed in before the word came: it stays
+          return;
+        }
         this.sessions.delete(s.conn.remoteAddress, s);
-        this.unauthenticated.delete(s.conn.remoteAddress, s);
         s.evict();
         return;
       }
+      this.evictWhenAdded.add(id); // admitted, not added yet: closed as soon as it is
     });
   }
+
+  private readonly evictWhenAdded = new Set<string>();
 
   /**
    * admit() for a session not added yet, counting every process when the limits are shared; the
@@ -109,7 +117,12 @@ export class Admission<S extends AdmittedSession> {
 
   /** A connection admitted by admitShared() that will not become a session after all. */
   abandon(id: string): void {
-    this.shared?.released(this.pool, id);
+    if (!this.evictWhenAdded.delete(id)) this.shared?.released(this.pool, id);
+  }
+
+  /** True (once) when the connection admitted as `id` was chosen to make room before it became a session. */
+  evictedBeforeStart(id: string): boolean {
+    return this.evictWhenAdded.delete(id);
   }
 
   /** Counts a new session (not signed in yet). */

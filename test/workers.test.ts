@@ -2,9 +2,13 @@
 // are spread over both; the channel limits and the sign-in throttle hold for the server, not per
 // worker; a worker killed with SIGKILL is replaced, applies nothing of its sessions' marks, and the
 // other worker's sessions go on; SIGHUP reaches every worker; SIGTERM stops them all.
+import { createServer } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawPop } from './helpers/pop-client.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { runCli, startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 
@@ -59,6 +63,26 @@ describe('serve with 2 workers', () => {
     await new Promise((r) => setTimeout(r, 300));
     const again = await signedIn(); // the count went down with them
     expect(await again.command('QUIT')).toMatch(/^\+OK/);
+  });
+
+  it('connections closed at once (health checks) leave no session behind, on either worker', async () => {
+    const from = server.logs.length;
+    await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const c = await RawPop.connect(server.port);
+        c.close();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const key = (r: { pid?: unknown; cid?: unknown }) => `${String(r.pid)}/${String(r.cid)}`;
+    const began = server.logs.slice(from).filter((r) => r.msg === 'connected').map(key);
+    const ended = new Set(server.logs.filter((r) => r.msg === 'session end').map(key));
+    expect(began.filter((k) => !ended.has(k))).toEqual([]); // every session that began also ended (and left the shared count)
+    const held = [await signedIn(), await signedIn(), await signedIn()];
+    const fourth = await RawPop.connect(server.port);
+    expect(await fourth.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
+    for (const c of held) expect(await c.command('QUIT')).toMatch(/^\+OK/);
+    await new Promise((r) => setTimeout(r, 300));
   });
 
   it('the sign-in throttle counts failures on both workers: the third failure from one address waits', async () => {
@@ -150,5 +174,23 @@ describe('serve with 2 workers', () => {
     const code = await server.stop('SIGTERM');
     expect(code).toBe(0);
     for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe('serve with 2 workers that cannot start', () => {
+  it('a port in use stops the server with the workers\' exit code (69), naming the port', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    const dir = await mkdtemp(join(tmpdir(), 'postern-workers-'));
+    try {
+      await writeFile(join(dir, 'postern.yaml'), `dataDir: ./data\nworkers: 2\nlisteners:\n  - { name: pop3, address: 127.0.0.1, port: ${port} }\n`);
+      const r = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
+      expect(r.code).toBe(69);
+      expect(r.stderr + r.stdout).toMatch(/cannot listen on 127\.0\.0\.1:\d+ for listener "pop3": the port is already in use/);
+    } finally {
+      blocker.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

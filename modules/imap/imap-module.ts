@@ -57,6 +57,12 @@ export class ImapModule implements PosternModule {
   private admitted(conn: Connection, refusedBy: string | null, refuse: (why: string) => void): void {
     const services = this.services!;
     const logger = this.logger!;
+    // the client went away while the shared limits were asked (a health check): nothing to serve
+    if (!refusedBy && conn.socket.destroyed) {
+      this.sessions.abandon(conn.id);
+      return;
+    }
+    if (!refusedBy && this.sessions.evictedBeforeStart(conn.id)) return refuse('Too many connections waiting to sign in; try again later');
     if (this.stopping && !refusedBy) {
       this.sessions.abandon(conn.id);
       return refuse('Server shutting down; try again later');

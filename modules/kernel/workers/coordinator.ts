@@ -97,6 +97,14 @@ export class Coordinator {
     if (e) p.remove(e);
   }
 
+  /** A session chosen to make room had signed in before its worker heard: it stays, counted as signed in. */
+  kept(worker: number, pool: string, sid: string, address: string): void {
+    const p = this.pool(pool);
+    const e = { worker, sid, address };
+    p.byKey.set(`${worker}/${sid}`, e);
+    p.sessions.add(address, e);
+  }
+
   /** A worker exited: none of its sessions is open any more. */
   workerGone(worker: number): void {
     for (const p of this.pools.values()) for (const e of [...p.byKey.values()]) if (e.worker === worker) p.remove(e);

@@ -13,7 +13,8 @@ export type AdmitAnswer = { readonly refusedBy: string | null; readonly evicted:
 export type WorkerMessage =
   | { readonly postern: 'ready' }
   | { readonly postern: 'request'; readonly id: number; readonly request: Request }
-  | { readonly postern: 'signedIn' | 'released'; readonly pool: string; readonly sid: string };
+  | { readonly postern: 'signedIn' | 'released'; readonly pool: string; readonly sid: string }
+  | { readonly postern: 'kept'; readonly pool: string; readonly sid: string; readonly address: string };
 
 export type PrimaryMessage =
   | { readonly postern: 'answer'; readonly id: number; readonly answer: AdmitAnswer | number | boolean }

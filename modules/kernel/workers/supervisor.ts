@@ -30,43 +30,57 @@ export function supervise(o: SupervisorOptions): void {
   const byNumber = new Map<number, Worker>();
   const ready = new Set<number>();
   let stopping = false;
-  const coordinator = new Coordinator((n, pool, sid) => send(byNumber.get(n), { postern: 'evict', pool, sid }));
+  let exitCode = 0;
+  // The coordinator counts by cluster worker id (new for every fork), so that nothing a dead worker
+  // still had in the pipe is taken for its replacement's.
+  const byId = new Map<number, Worker>();
+  const coordinator = new Coordinator((id, pool, sid) => send(byId.get(id), { postern: 'evict', pool, sid }));
 
   function send(w: Worker | undefined, m: PrimaryMessage): void {
-    if (w && w.isConnected()) w.send(m);
+    if (!w || !w.isConnected()) return;
+    try {
+      w.send(m, undefined, undefined, () => {}); // a failure means the worker is gone: its exit cleans up
+    } catch {
+      // the channel closed under us
+    }
   }
 
   function start(n: number): void {
     const w = cluster.fork({ POSTERN_WORKER: String(n) });
     byNumber.set(n, w);
+    byId.set(w.id, w);
+    w.on('error', (err) => logger.debug({ worker: n, err: err.message }, 'worker channel error'));
     w.on('message', (m: unknown) => {
-      if (!isWorkerMessage(m)) return;
+      if (!isWorkerMessage(m) || byId.get(w.id) !== w) return;
       if (m.postern === 'ready') {
         ready.add(n);
         if (ready.size === o.workers && !stopping) logger.info({ workers: o.workers }, 'all workers started');
       } else if (m.postern === 'request') {
         try {
-          send(w, { postern: 'answer', id: m.id, answer: coordinator.answer(n, m.request) });
+          send(w, { postern: 'answer', id: m.id, answer: coordinator.answer(w.id, m.request) });
         } catch (err) {
           logger.error({ worker: n, err: (err as Error).message }, 'cannot answer a worker');
         }
-      } else if (m.postern === 'signedIn') coordinator.signedIn(n, m.pool, m.sid);
-      else if (m.postern === 'released') coordinator.released(n, m.pool, m.sid);
+      } else if (m.postern === 'signedIn') coordinator.signedIn(w.id, m.pool, m.sid);
+      else if (m.postern === 'released') coordinator.released(w.id, m.pool, m.sid);
+      else if (m.postern === 'kept') coordinator.kept(w.id, m.pool, m.sid, m.address);
     });
     w.on('exit', (code, signal) => {
       if (byNumber.get(n) === w) byNumber.delete(n);
-      coordinator.workerGone(n);
+      byId.delete(w.id);
+      coordinator.workerGone(w.id);
       const wasReady = ready.delete(n);
       if (stopping) {
-        if (byNumber.size === 0) void o.exit(0);
+        if (code) exitCode ||= code;
+        if (byNumber.size === 0) void o.exit(exitCode);
         return;
       }
       if (!wasReady) {
         // it never served: the next one would fail the same way (a port in use, a bad config)
         logger.error({ worker: n, code, signal }, 'a worker could not start; stopping the server');
+        exitCode = code || 1;
         stopAll('a worker could not start');
-        if (byNumber.size === 0) void o.exit(code ?? 1);
-        else exitCode = code ?? 1;
+        if (byNumber.size === 0) void o.exit(exitCode);
         return;
       }
       logger.error({ worker: n, pid: w.process.pid, code, signal }, 'a worker exited; starting another (its sessions are gone, and applied nothing)');
@@ -74,7 +88,6 @@ export function supervise(o: SupervisorOptions): void {
     });
   }
 
-  let exitCode = 0;
   function stopAll(why: string): void {
     if (stopping) return;
     stopping = true;
@@ -95,8 +108,10 @@ export function supervise(o: SupervisorOptions): void {
   };
 
   process.on('SIGHUP', () => {
-    logger.info({ workers: byNumber.size }, 'SIGHUP: every worker reloads');
-    for (const w of byNumber.values()) w.process.kill('SIGHUP');
+    // a worker still starting has no SIGHUP handler yet (the signal would end it); it reads the new config anyway
+    const started = [...byNumber.entries()].filter(([n]) => ready.has(n));
+    logger.info({ workers: started.length }, 'SIGHUP: every started worker reloads');
+    for (const [, w] of started) w.process.kill('SIGHUP');
   });
   const onStop = (signal: string) => {
     if (stopping) {

@@ -15,7 +15,7 @@ export class WorkerLink implements SharedLimits {
   private readonly waiting = new Map<number, { resolve: (a: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly evictors = new Map<string, (sid: string) => void>();
 
-  constructor(private readonly send: (m: WorkerMessage) => void) {
+  constructor(private readonly sendRaw: (m: WorkerMessage) => void) {
     process.on('message', (m: unknown) => {
       if (!isPrimaryMessage(m)) return;
       if (m.postern === 'answer') {
@@ -28,11 +28,22 @@ export class WorkerLink implements SharedLimits {
     });
   }
 
+  /** Sends, whatever becomes of it: with the primary gone, this worker is being stopped anyway. */
+  private send(m: WorkerMessage): void {
+    try {
+      this.sendRaw(m);
+    } catch {
+      // the channel closed
+    }
+  }
+
   private ask<T>(request: Request): Promise<T> {
     const id = ++this.nextId;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
+        // if the answer still comes, the primary counted a connection this worker refused: take it back
+        if (request.op === 'admit') this.send({ postern: 'released', pool: request.pool, sid: request.sid });
         reject(new Error('the primary process did not answer'));
       }, ANSWER_TIMEOUT_MS);
       this.waiting.set(id, { resolve: resolve as (a: unknown) => void, reject, timer });
@@ -45,6 +56,7 @@ export class WorkerLink implements SharedLimits {
     signedIn: (pool, sid) => this.send({ postern: 'signedIn', pool, sid }),
     released: (pool, sid) => this.send({ postern: 'released', pool, sid }),
     onEvict: (pool, evict) => void this.evictors.set(pool, evict),
+    kept: (pool, sid, address) => this.send({ postern: 'kept', pool, sid, address }),
   };
 
   readonly throttle: SharedThrottle = (pool, address, baseSeconds) => this.ask<number>({ op: 'throttle', pool, address, baseSeconds });
