@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawPop } from './helpers/pop-client.js';
-import { runCli, startServer, type TestServer } from './helpers/server.js';
+import { type LogRecord, runCli, startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 
@@ -74,7 +74,7 @@ describe('serve with 2 workers', () => {
       }),
     );
     await new Promise((r) => setTimeout(r, 1000));
-    const key = (r: { pid?: unknown; cid?: unknown }) => `${String(r.pid)}/${String(r.cid)}`;
+    const key = (r: LogRecord) => `${String(r.pid)}/${String(r.cid)}`;
     const began = server.logs.slice(from).filter((r) => r.msg === 'connected').map(key);
     const ended = new Set(server.logs.filter((r) => r.msg === 'session end').map(key));
     expect(began.filter((k) => !ended.has(k))).toEqual([]); // every session that began also ended (and left the shared count)
