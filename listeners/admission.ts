@@ -28,6 +28,29 @@ class Sessions<S extends AdmittedSession> extends PerAddress<S> {
   }
 }
 
+/** A new connection for a module, as welcome() takes it. */
+export interface Arrival<S> {
+  readonly conn: { readonly id: string; readonly remoteAddress: string; readonly peer: string; readonly listener: string; readonly socket: { readonly destroyed: boolean } };
+  /** The module's log tag ("POP", "IMAP"). */
+  readonly tag: string;
+  /** The name a limit is counted under in the metrics ("maxChannels", "imap.maxChannels"). */
+  readonly label: (limit: string) => string;
+  readonly metrics: {
+    readonly evicted: { inc(labels: { limit: string }): void };
+    readonly refused: { inc(labels: { limit: string }): void };
+    readonly connections: { inc(labels: { listener: string }): void };
+  };
+  readonly log: { info(fields: Record<string, unknown>, msg: string): void; error(fields: Record<string, unknown>, msg: string): void };
+  /** True once the module is stopping. */
+  stopping(): boolean;
+  /** Tells the client why it is not served (in the module's words) and closes. */
+  refuse(why: string): void;
+  /** Makes the session (not started). */
+  session(): S;
+  /** Starts it once it is counted. */
+  start(session: S): void;
+}
+
 /**
  * The limits kept for several processes at once (the workers of `serve --workers`): one place counts
  * every process's sessions, says whether a new one may come in, and tells the process holding the
@@ -113,6 +136,37 @@ export class Admission<S extends AdmittedSession> {
       evicted(limit);
     }
     return null;
+  }
+
+  /**
+   * A new connection: counted and served, or refused with the limit named in the log and the metrics.
+   * With shared limits the answer takes an IPC round trip; a client that left meanwhile is forgotten.
+   */
+  async welcome(a: Arrival<S>): Promise<void> {
+    const { conn, log, metrics } = a;
+    let refusedBy: string | null;
+    try {
+      refusedBy = await this.admitShared(conn.remoteAddress, conn.id, (limit) => metrics.evicted.inc({ limit: a.label(limit) }));
+    } catch (err) {
+      log.error({ tag: a.tag, cid: conn.id, err: (err as Error).message }, 'connection refused: the shared limits did not answer');
+      return a.refuse('Server busy; try again later');
+    }
+    if (refusedBy) {
+      log.info({ tag: a.tag, cid: conn.id, peer: conn.peer, limit: refusedBy, open: this.size }, 'connection refused: too many connections');
+      metrics.refused.inc({ limit: a.label(refusedBy) });
+      return a.refuse('Too many connections; try again later');
+    }
+    // the client went away while the shared limits were asked (a health check): nothing to serve
+    if (conn.socket.destroyed) return this.abandon(conn.id);
+    if (this.evictedBeforeStart(conn.id)) return a.refuse('Too many connections waiting to sign in; try again later');
+    if (a.stopping()) {
+      this.abandon(conn.id);
+      return a.refuse('Server shutting down; try again later');
+    }
+    metrics.connections.inc({ listener: conn.listener });
+    const session = a.session();
+    this.add(session);
+    a.start(session);
   }
 
   /** A connection admitted by admitShared() that will not become a session after all. */

@@ -45,40 +45,21 @@ export class ImapModule implements PosternModule {
     const services = this.services;
     const logger = this.logger;
     if (!services || !logger || this.stopping) return refuse('Server shutting down; try again later');
-    this.sessions.admitShared(conn.remoteAddress, conn.id, (limit) => services.metrics.evicted.inc({ limit: `imap.${limit}` })).then(
-      (refusedBy) => this.admitted(conn, refusedBy, refuse),
-      (err: Error) => {
-        logger.error({ tag: 'IMAP', cid: conn.id, err: err.message }, 'connection refused: the shared limits did not answer');
-        refuse('Server busy; try again later');
-      },
-    );
-  }
-
-  private admitted(conn: Connection, refusedBy: string | null, refuse: (why: string) => void): void {
-    const services = this.services!;
-    const logger = this.logger!;
-    // the client went away while the shared limits were asked (a health check): nothing to serve
-    if (!refusedBy && conn.socket.destroyed) {
-      this.sessions.abandon(conn.id);
-      return;
-    }
-    if (!refusedBy && this.sessions.evictedBeforeStart(conn.id)) return refuse('Too many connections waiting to sign in; try again later');
-    if (this.stopping && !refusedBy) {
-      this.sessions.abandon(conn.id);
-      return refuse('Server shutting down; try again later');
-    }
-    if (refusedBy) {
-      logger.info({ tag: 'IMAP', cid: conn.id, peer: conn.peer, limit: refusedBy, open: this.sessions.size }, 'connection refused: too many connections');
-      services.metrics.refused.inc({ limit: `imap.${refusedBy}` });
-      return refuse('Too many connections; try again later');
-    }
-    services.metrics.connections.inc({ listener: conn.listener });
-    const session = new ImapSession(conn, services, logger, {
-      signedIn: (s) => this.sessions.signedIn(s),
-      ended: (s) => this.sessions.release(s),
+    void this.sessions.welcome({
+      conn,
+      tag: 'IMAP',
+      label: (limit) => `imap.${limit}`,
+      metrics: services.metrics,
+      log: logger,
+      stopping: () => this.stopping,
+      refuse,
+      session: () =>
+        new ImapSession(conn, services, logger, {
+          signedIn: (s) => this.sessions.signedIn(s),
+          ended: (s) => this.sessions.release(s),
+        }),
+      start: (session) => session.start(),
     });
-    this.sessions.add(session);
-    session.start();
   }
 
   async stop(deadline: number): Promise<void> {
