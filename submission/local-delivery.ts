@@ -45,7 +45,7 @@ async function* limited(input: AsyncIterable<Buffer>, max: number): AsyncGenerat
 }
 
 /** An I/O error in words the MTA's log can use, and whether it is a full disk. */
-function ioFailure(err: unknown, what: string): DeliveryError {
+export function ioFailure(err: unknown, what: string): DeliveryError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new DeliveryError(`${what} (${code})`, false, 'full');
   return new DeliveryError(`${what} (${code ?? (err as Error).message})`, false, 'io');

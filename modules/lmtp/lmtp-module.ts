@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Connection } from '../../listeners/connection.js';
-import { DeliveryError, LocalDelivery, type LocalRecipient } from '../../submission/local-delivery.js';
+import { DeliveryError, ioFailure, LocalDelivery, type LocalRecipient } from '../../submission/local-delivery.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
 import type { ModuleContext, PosternModule } from '../kernel/module.js';
@@ -145,9 +145,8 @@ export class LmtpModule implements PosternModule {
     try {
       spooled = await this.spool!.write(head, stream, delivery.maxSize);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
       logger.error({ tag: 'LMTP', cid: session.id, from, err: (err as Error).message }, 'cannot spool the message');
-      const failed = new DeliveryError(`cannot store the message (${code ?? (err as Error).message})`, false, code === 'ENOSPC' || code === 'EDQUOT' ? 'full' : 'io');
+      const failed = ioFailure(err, 'cannot store the message');
       return recipients.map((r) => failureReply(r, failed));
     }
     try {

@@ -97,15 +97,9 @@ export function supervise(o: SupervisorOptions): void {
       logger.error({ after: o.stopSeconds }, 'workers took too long to stop; ending them');
       for (const w of byNumber.values()) w.process.kill('SIGKILL');
     }, o.stopSeconds * 1000).unref();
+    // each worker's exit handler exits once the last one is gone; with none left, exit now
+    if (byNumber.size === 0) void o.exit(exitCode);
   }
-  const exitWhenDone = () => {
-    const check = setInterval(() => {
-      if (byNumber.size === 0) {
-        clearInterval(check);
-        void o.exit(exitCode);
-      }
-    }, 50);
-  };
 
   process.on('SIGHUP', () => {
     // a worker still starting has no SIGHUP handler yet (the signal would end it); it reads the new config anyway
@@ -120,7 +114,6 @@ export function supervise(o: SupervisorOptions): void {
       return;
     }
     stopAll(signal);
-    exitWhenDone();
   };
   process.on('SIGTERM', () => onStop('SIGTERM'));
   process.on('SIGINT', () => onStop('SIGINT'));
