@@ -5,6 +5,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { AccountStore } from '../accounts/account-store.js';
 import { MaildirStore } from '../accounts/maildir/store.js';
+import type { ChangeNotices } from '../accounts/store/change-notices.js';
 import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.js';
 import { Router } from '../accounts/router.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../modules/kernel/config.js';
@@ -23,6 +24,8 @@ export interface CliContext {
 export interface ContextOptions {
   /** Make the data folder when it does not exist yet (and say so). */
   create?: boolean;
+  /** Told of every mailbox folder the command changes. */
+  notices?: ChangeNotices;
 }
 
 /** Where the config came from, in words. */
@@ -53,7 +56,7 @@ export async function openContext(configFile: string | undefined, options: Conte
   }
   const accounts = new AccountStore(config.dataDir, domains);
   const log = { warn: (details: Record<string, unknown>, message: string) => process.stderr.write(`postern: ${message}: ${String(details.path ?? '')}\n`) };
-  return { config, accounts, store: new MaildirStore(accounts, { mainDomain: config.mainDomain, log }), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
+  return { config, accounts, store: new MaildirStore(accounts, { mainDomain: config.mainDomain, log, watching: { notices: options.notices, fileWatch: false } }), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
 }
 
 /** Parses NAME[@DOMAIN] given on the command line; a bad one is a usage error. */

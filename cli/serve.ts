@@ -7,6 +7,10 @@ import { clearSocketPath, ListenError } from '../listeners/listener.js';
 import { availableParallelism } from 'node:os';
 import { supervise, workerNumber } from '../modules/kernel/workers/supervisor.js';
 import { WorkerLink } from '../modules/kernel/workers/worker-link.js';
+import { LocalLimits } from '../modules/kernel/nodes/local-limits.js';
+import { RedisLink } from '../modules/kernel/nodes/redis-link.js';
+import { type NodeLimits, RedisLimits } from '../modules/kernel/nodes/redis-limits.js';
+import { RedisNotices } from '../modules/kernel/nodes/redis-notices.js';
 import { CertificateError, TlsProvider } from '../certs/tls-provider.js';
 import { certificateSettings, ConfigError, loadConfig } from '../modules/kernel/config.js';
 import { openContext } from './context.js';
@@ -59,11 +63,26 @@ export function serveCommand(program: Command): void {
 
       const registry = await moduleRegistry();
       const link = worker === null ? null : new WorkerLink((m) => process.send?.(m, undefined, undefined, () => {}));
+      // Several nodes: Redis keeps the limits (this node's own count while it is away) and carries change notices.
+      let shared: NodeLimits | undefined = link ?? undefined;
+      let nodes: { redis: RedisLink; limits: RedisLimits; notices: RedisNotices } | null = null;
+      if (config.redis) {
+        const redis = new RedisLink(config.redis, logger);
+        nodes = { redis, limits: new RedisLimits(redis, link ?? new LocalLimits(), logger), notices: new RedisNotices(redis, config.dataDir) };
+        shared = nodes.limits;
+      }
+      const leaveRedis = async () => {
+        if (!nodes) return;
+        await nodes.notices.close();
+        await nodes.limits.leave();
+        await nodes.redis.close();
+      };
       let kernel: Kernel;
       try {
-        kernel = new Kernel(config, logger, registry, { portOffset, shared: link ?? undefined });
+        kernel = new Kernel(config, logger, registry, { portOffset, shared, notices: nodes?.notices });
         await kernel.start();
       } catch (err) {
+        await leaveRedis();
         if (err instanceof ListenError) throw new CliError(err.message, EXIT.unavailable);
         if (err instanceof ConfigError) throw new CliError(`config error: ${err.message}`, EXIT.config);
         if (err instanceof CertificateError) throw new CliError(err.message, EXIT.config);
@@ -79,6 +98,7 @@ export function serveCommand(program: Command): void {
         reloading = reloading.then(async () => {
           try {
             const next = await loadConfig(config.file ?? undefined, registry.sections());
+            if (JSON.stringify(next.redis) !== JSON.stringify(config.redis)) logger.error({ key: 'redis' }, 'the redis key changed in the config: it takes effect at the next restart');
             const failed = await kernel.reload(next);
             const read = { config: next.file ?? '(embedded default)', dataDir: next.dataDir };
             if (failed.length === 0) logger.info(read, 'reloaded the config and certificates');
@@ -108,6 +128,7 @@ export function serveCommand(program: Command): void {
         }, (config.shutdownTimeout + STOP_GRACE_SECONDS) * 1000);
         try {
           await kernel.stop();
+          await leaveRedis();
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'stop failed; exiting now');
           await exit(EXIT.software);

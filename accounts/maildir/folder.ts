@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, renameSync, statSync, writeSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, rename as renameFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ChangeNotices } from '../store/change-notices.js';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../store/contract.js';
 import { acquireDotlock, LockTimeoutError } from './dotlock.js';
 import { type ArrivalKey, arrivalKey, compareArrival, uidlFor } from './filename.js';
@@ -23,6 +24,14 @@ import { inheritOwner } from './owner.js';
 import { nextUidValidity } from './uidvalidity.js';
 
 type Sub = 'new' | 'cur';
+
+/** How a folder learns of changes made by others. */
+export interface FolderWatching {
+  /** Change notices between this process's sessions and other nodes'. */
+  readonly notices?: ChangeNotices;
+  /** Watch new/ and cur/ with the kernel's file watch (off on a tree shared over a network: it sees only this machine). */
+  readonly fileWatch: boolean;
+}
 
 /** Where a message's file is now. */
 export interface FileEntry {
@@ -118,9 +127,12 @@ export class MaildirFolder {
   private readonly renames = new Map<string, Promise<void>>();
   private watchers: FSWatcher[] = [];
   private readonly watching = new Set<() => void>();
+  private unlisten: (() => void) | null = null;
   private notifyTimer: NodeJS.Timeout | null = null;
   /** The end of the last turn at the uidlist lock taken by this process. */
   private lockTurn: Promise<void> = Promise.resolve();
+  /** Set when another node said the folder changed: the next listing reads the folders, whatever their mtimes say. */
+  private relist = false;
 
   constructor(
     /** The folder: the Maildir root for INBOX, root/.Name for the others. */
@@ -128,7 +140,13 @@ export class MaildirFolder {
     /** The account's Maildir root, where dovecot-uidvalidity lives. */
     private readonly root: string,
     private readonly log?: StoreLog,
+    private readonly watching_: FolderWatching = { fileWatch: true },
   ) {}
+
+  /** Tells the other sessions (and nodes) that this process changed the folder. */
+  private changedHere(): void {
+    this.watching_.notices?.changed(this.path);
+  }
 
   get keywords(): KeywordTable {
     return this.keywordTable;
@@ -204,6 +222,8 @@ export class MaildirFolder {
    * another session moves from new/ to cur/ while we read may be seen in both: the cur/ name wins.
    */
   private async list(fresh = false): Promise<Listing> {
+    if (this.relist) fresh = true;
+    this.relist = false;
     const { stamp, newest } = await this.stamp();
     if (!fresh && this.listing && this.listing.stamp === stamp && this.listedAt - newest > RACY_MS) return this.listing;
     const listedAt = Date.now();
@@ -356,6 +376,7 @@ export class MaildirFolder {
       const header: UidlistHeader = { uidValidity: nextUidValidity(this.root), nextUidHint: uid, guid: randomBytes(16).toString('hex'), extra: [] };
       this.writeWholeUidlist(header, records);
     }
+    this.changedHere();
     return records.map((r) => r.uid);
   }
 
@@ -509,6 +530,7 @@ export class MaildirFolder {
         const name = `${base}:2,${letters}`;
         await renameFile(from, `${this.path}/cur/${name}`);
         this.listing?.files.set(base, { sub: 'cur', name, letters, popSize: e.popSize });
+        this.changedHere();
       });
     })();
     this.renames.set(base, task);
@@ -522,14 +544,19 @@ export class MaildirFolder {
   /** Forgets a file this process removed. */
   removed(base: string): void {
     this.listing?.files.delete(base);
+    this.changedHere();
   }
 
   // ---- watching -------------------------------------------------------------------------------
 
-  /** Calls `changed` (debounced) when new/, cur/ or the uidlist change; returns the unsubscribe. */
+  /**
+   * Calls `changed` (debounced) when new/, cur/ or the uidlist change, as the file watch sees it (on
+   * this machine) and as change notices say (from this process's sessions and other nodes'); returns
+   * the unsubscribe.
+   */
   watch(changed: () => void): () => void {
     this.watching.add(changed);
-    if (this.watchers.length === 0) {
+    if (this.watching.size === 1) {
       const fire = () => {
         if (this.notifyTimer) return;
         this.notifyTimer = setTimeout(() => {
@@ -537,22 +564,31 @@ export class MaildirFolder {
           for (const w of this.watching) w();
         }, 100);
       };
-      for (const dir of [join(this.path, 'new'), join(this.path, 'cur'), this.path]) {
-        try {
-          const w = watch(dir, { persistent: false }, fire);
-          w.on('error', () => {});
-          this.watchers.push(w);
-        } catch {
-          // a folder that cannot be watched is still synced by the caller
+      const notices = this.watching_.notices;
+      if (notices) {
+        this.unlisten = notices.listen(this.path, () => {
+          this.relist = true; // another machine's change may not show in the mtimes yet
+          fire();
+        });
+      }
+      if (this.watching_.fileWatch) {
+        for (const dir of [join(this.path, 'new'), join(this.path, 'cur'), this.path]) {
+          try {
+            const w = watch(dir, { persistent: false }, fire);
+            w.on('error', () => {});
+            this.watchers.push(w);
+          } catch {
+            // a folder that cannot be watched is still synced by the caller
+          }
         }
       }
     }
     return () => {
-      this.watching.delete(changed);
-      if (this.watching.size === 0) {
-        for (const w of this.watchers) w.close();
-        this.watchers = [];
-      }
+      if (!this.watching.delete(changed) || this.watching.size > 0) return;
+      for (const w of this.watchers) w.close();
+      this.watchers = [];
+      this.unlisten?.();
+      this.unlisten = null;
     };
   }
 }

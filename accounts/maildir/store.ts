@@ -25,7 +25,7 @@ import {
   type StagedMessage,
 } from '../store/contract.js';
 import { readAclFile, setRightsInFile } from './acl-file.js';
-import { MaildirFolder } from './folder.js';
+import { type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from './mutf7.js';
 import { place, writeToTmp } from './place.js';
 import { checkRealFolders, MailboxLinkError, type StoreLog } from './real-folders.js';
@@ -44,6 +44,8 @@ export interface MaildirStoreOptions {
   mainDomain: string;
   /** Where odd entries left out of a mailbox, and other things for the operator, are reported. */
   log?: StoreLog;
+  /** Change notices between sessions and nodes, and whether the kernel's file watch is used too (default: yes). */
+  watching?: FolderWatching;
 }
 
 const SUBS = ['tmp', 'new', 'cur'] as const;
@@ -78,7 +80,7 @@ export class MaildirStore implements MailStore {
     if (f) {
       this.folders.delete(path); // most recently used last
     } else {
-      f = new MaildirFolder(path, this.accounts.maildir(account), this.options.log);
+      f = new MaildirFolder(path, this.accounts.maildir(account), this.options.log, this.options.watching);
     }
     this.folders.set(path, f);
     if (this.folders.size > KEPT_FOLDERS) this.folders.delete(this.folders.keys().next().value!);

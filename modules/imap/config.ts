@@ -40,6 +40,8 @@ export const imapConfigSchema = z
     maxBadCommands: count('bad commands in a row', 1, 1000).default(20),
     /** Seconds between "* OK Still here" during IDLE (keeps NAT entries alive, as Dovecot does). */
     idleKeepalive: seconds('time between keepalives in IDLE').default(120),
+    /** Seconds between looks at the mailbox during IDLE when nothing said it changed (Dovecot's mailbox_idle_check_interval): catches what no watch or notice reports. */
+    idleCheckInterval: seconds('time between mailbox checks in IDLE').default(30),
     /** Seconds of the first wait when a client stops reading; doubled four times, then the connection is dropped. */
     blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
   })
@@ -65,6 +67,7 @@ export interface ImapSettings {
   readonly maxAppend: number;
   readonly maxBadCommands: number;
   readonly idleKeepaliveMs: number;
+  readonly idleCheckIntervalMs: number;
   readonly blockedOutputWaitMs: number;
   readonly hostname: string;
 }
@@ -83,6 +86,7 @@ export function imapSettings(config: LoadedConfig): ImapSettings {
     maxAppend: imap.maxLiteralSize,
     maxBadCommands: imap.maxBadCommands,
     idleKeepaliveMs: imap.idleKeepalive * 1000,
+    idleCheckIntervalMs: imap.idleCheckInterval * 1000,
     blockedOutputWaitMs: imap.blockedOutputWait * 1000,
     hostname: config.mainDomain,
   };

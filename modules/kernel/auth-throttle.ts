@@ -2,7 +2,8 @@
 // failure within the window, each failed attempt's answer waits longer (base, 2 x base, 4 x base ...
 // up to a cap). A correct password is never delayed, so the real user still gets in.
 
-const WINDOW_MS = 15 * 60_000;
+/** Failures further apart than this start the count again. */
+export const THROTTLE_WINDOW_MS = 15 * 60_000;
 const MAX_DELAY_MS = 30_000;
 const MAX_TRACKED = 10_000;
 
@@ -28,13 +29,18 @@ export class AuthThrottle {
   /** Records a failed sign-in from `address` and returns how long to wait before answering (ms). */
   failed(address: string, now = Date.now()): number {
     let entry = this.failures.get(address);
-    if (!entry || now - entry.last > WINDOW_MS) entry = { count: 0, last: now };
+    if (!entry || now - entry.last > THROTTLE_WINDOW_MS) entry = { count: 0, last: now };
     entry.count += 1;
     entry.last = now;
     this.failures.delete(address); // re-insert: the Map stays ordered oldest first
     this.failures.set(address, entry);
     if (this.failures.size > MAX_TRACKED) this.failures.delete(this.failures.keys().next().value!);
-    if (entry.count < 3 || this.baseSeconds === 0) return 0;
-    return Math.min(this.baseSeconds * 1000 * 2 ** (entry.count - 3), MAX_DELAY_MS);
+    return failureDelay(entry.count, this.baseSeconds);
   }
+}
+
+/** The wait before answering the `count`th failure in a row from one address (ms). */
+export function failureDelay(count: number, baseSeconds: number): number {
+  if (count < 3 || baseSeconds === 0) return 0;
+  return Math.min(baseSeconds * 1000 * 2 ** (count - 3), MAX_DELAY_MS);
 }

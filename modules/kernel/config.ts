@@ -68,6 +68,24 @@ const baseShape = {
     .prefault({}),
   /** Worker processes sharing the listeners (serve --workers): a number, or auto for one per core. */
   workers: z.union([z.literal('auto'), count('worker processes', 1, 256)], { error: 'expected a number of worker processes 1-256, or auto (one per core)' }).default(1),
+  /**
+   * Several nodes on one mail tree: the Redis that keeps the limits for all of them and carries change
+   * notices between them (absent: one node). The same on every node.
+   */
+  redis: z
+    .strictObject({
+      url: z.string({ error: 'expected a Redis URL, like redis://10.0.0.9:6379' }).regex(/^rediss?:\/\/[^\s]+$/, { error: 'expected a Redis URL, like redis://10.0.0.9:6379 (rediss:// for TLS)' }),
+      /** Put before every key and channel name, so several Postern clusters may share one Redis. */
+      prefix: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/, { error: 'expected up to 64 letters, digits and : _ . -' }).default('postern:'),
+    })
+    .nullable()
+    .default(null),
+  /**
+   * The mail tree is on a network filesystem other machines write to (NFS, CephFS): the kernel's file
+   * watch is not used (it sees only this machine's changes); change notices (Redis) and the periodic
+   * checks say when a mailbox changed.
+   */
+  sharedTree: z.boolean({ error: 'expected true or false' }).default(false),
   /** How long SIGTERM lets open sessions finish before they are cut (seconds). */
   shutdownTimeout: seconds('how long sessions may finish after SIGTERM').default(10),
   /** Password hashes. */

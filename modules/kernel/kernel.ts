@@ -4,6 +4,7 @@
 // added or removed, certificates re-read, open sessions untouched.
 import { AccountStore } from '../../accounts/account-store.js';
 import { AuthCache } from '../../accounts/auth-cache.js';
+import { type ChangeNotices, LocalNotices } from '../../accounts/store/change-notices.js';
 import { MaildirStore } from '../../accounts/maildir/store.js';
 import { LocalDomains } from '../../accounts/names.js';
 import { Router } from '../../accounts/router.js';
@@ -21,8 +22,10 @@ import type { ModuleRegistry } from './registry.js';
 export interface KernelOptions {
   /** Added to every non-zero listener port (--port-offset). */
   portOffset?: number;
-  /** In a worker of serve --workers: the limits it counts with the other workers. */
+  /** The limits counted with other processes: the other workers (serve --workers), the other nodes (Redis). */
   shared?: SharedLimits & { readonly rate: SharedRate };
+  /** Change notices between sessions, and with other nodes (Redis); default: this process's sessions. */
+  notices?: ChangeNotices;
 }
 
 export class Kernel {
@@ -33,6 +36,7 @@ export class Kernel {
   private ctx: ModuleContext;
   private listeners: Listener[] = [];
   private started = false;
+  private readonly notices: ChangeNotices;
 
   constructor(
     config: LoadedConfig,
@@ -40,6 +44,7 @@ export class Kernel {
     private readonly registry: ModuleRegistry,
     private readonly options: KernelOptions = {},
   ) {
+    this.notices = options.notices ?? new LocalNotices();
     const { ctx, submission } = this.context(config);
     this.submitter = new Submitter(submission);
     this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };
@@ -57,7 +62,7 @@ export class Kernel {
       }
     });
     const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains), new AuthCache(config.authCache.entries, config.authCache.ttl * 1000), config.passwords.rehash);
-    const store = new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger });
+    const store = new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger, watching: { notices: this.notices, fileWatch: !config.sharedTree } });
     const router = new Router(config.dataDir, accounts);
     const submission: SubmissionServices = {
       accounts,

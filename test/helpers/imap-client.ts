@@ -16,15 +16,15 @@ export class RawImap {
   private n = 0;
   private constructor(readonly raw: RawPop) {}
 
-  static async connect(port: number, tls = false): Promise<{ client: RawImap; greeting: string }> {
-    const raw = tls ? await RawPop.connectTls(port) : await RawPop.connect(port);
+  static async connect(port: number, tls = false, host = '127.0.0.1'): Promise<{ client: RawImap; greeting: string }> {
+    const raw = tls ? await RawPop.connectTls(port, host) : await RawPop.connect(port, host);
     const client = new RawImap(raw);
     return { client, greeting: await client.response() };
   }
 
   /** Connects and signs in with LOGIN. */
-  static async signIn(port: number, user: string, password: string): Promise<RawImap> {
-    const { client } = await RawImap.connect(port);
+  static async signIn(port: number, user: string, password: string, host = '127.0.0.1'): Promise<RawImap> {
+    const { client } = await RawImap.connect(port, false, host);
     const answer = await client.command(`LOGIN ${user} ${password}`);
     if (answer.status !== 'OK') throw new Error(answer.tagged);
     return client;

@@ -20,9 +20,9 @@ export class RawLmtp {
     });
   }
 
-  static open(where: { port: number } | { path: string }): Promise<RawLmtp> {
+  static open(where: { port: number; host?: string } | { path: string }): Promise<RawLmtp> {
     return new Promise((resolve, reject) => {
-      const s = 'path' in where ? connect({ path: where.path }) : connect({ host: '127.0.0.1', port: where.port });
+      const s = 'path' in where ? connect({ path: where.path }) : connect({ host: where.host ?? '127.0.0.1', port: where.port });
       s.once('connect', () => resolve(new RawLmtp(s)));
       s.once('error', reject);
     });

@@ -155,8 +155,8 @@ export class RawPop {
   }
 
   /** Reads the greeting and signs in with USER/PASS; returns the PASS answer. */
-  static async signIn(port: number, user: string, password: string): Promise<RawPop> {
-    const c = await RawPop.connect(port);
+  static async signIn(port: number, user: string, password: string, host = '127.0.0.1'): Promise<RawPop> {
+    const c = await RawPop.connect(port, host);
     const greeting = await c.line();
     if (!greeting.startsWith('+OK')) throw new Error(greeting);
     await c.command(`USER ${user}`);

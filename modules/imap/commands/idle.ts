@@ -1,6 +1,8 @@
 // IDLE (RFC 2177, RFC 9051 section 6.3.13): "+ idling", then what other sessions change in the selected
-// mailbox goes out as it happens (the store's watch wakes us within about a second), and a
-// "* OK Still here" now and then keeps NAT entries alive, until the client sends DONE.
+// mailbox goes out as it happens (the store's watch and change notices wake us within about a second;
+// every imap.idleCheckInterval the mailbox is looked at anyway, for changes nothing reported: another
+// machine's writer on a network filesystem without Redis), and a "* OK Still here" now and then keeps
+// NAT entries alive, until the client sends DONE.
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
 
@@ -10,11 +12,22 @@ export async function idle(s: ImapContext, c: Command): Promise<void> {
   let finished = false;
   const line = done.finally(() => (finished = true));
   line.catch(() => {});
+  const { idleKeepaliveMs, idleCheckIntervalMs } = s.settings;
+  let keepaliveAt = Date.now() + idleKeepaliveMs;
+  let checkAt = Date.now() + idleCheckIntervalMs;
   while (!finished) {
-    const woke = await Promise.race([line.then(() => 'line' as const, () => 'line' as const), s.waitForChange(s.settings.idleKeepaliveMs)]);
+    const wait = Math.max(0, Math.min(keepaliveAt, checkAt) - Date.now());
+    const woke = await Promise.race([line.then(() => 'line' as const, () => 'line' as const), s.waitForChange(wait)]);
     if (woke === 'line') break;
-    if (woke === 'changed') await s.sendUpdates(s.state === 'selected');
-    else s.send('* OK Still here');
+    const now = Date.now();
+    if (woke === 'changed' || now >= checkAt) {
+      await s.sendUpdates(s.state === 'selected', woke !== 'changed');
+      checkAt = now + idleCheckIntervalMs;
+    }
+    if (now >= keepaliveAt) {
+      s.send('* OK Still here');
+      keepaliveAt = now + idleKeepaliveMs;
+    }
     await s.flush();
   }
   const text = await line;

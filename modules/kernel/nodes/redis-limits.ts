@@ -1,0 +1,195 @@
+// The limits of several nodes kept in Redis (redis-scripts.ts): maxChannels and the per-address limits
+// with the same eviction rule as one process, the growing sign-in delay, submission.maxPerHour. While
+// Redis is down, or a question to it fails, the node's own count answers (`fallback`: this process, or
+// the primary of its workers), which is why every session is told to it too. When Redis is back, this
+// process puts its open sessions there again (they may have come or gone meanwhile, or Redis may have
+// restarted empty) and carries on. A node's heartbeat every few seconds keeps what it holds in Redis; a
+// node that stops (kill -9, a machine lost) is taken out by the others within DEAD_AFTER_MS.
+import { randomBytes } from 'node:crypto';
+import type { AdmissionLimits, SharedAdmission } from '../../../listeners/admission.js';
+import type { SharedRate } from '../../../submission/submitter.js';
+import { failureDelay, type SharedThrottle, THROTTLE_WINDOW_MS } from '../auth-throttle.js';
+import type { Logger } from '../logger.js';
+import type { SharedLimits } from '../module.js';
+import type { RedisLink } from './redis-link.js';
+
+const HEARTBEAT_MS = 3000;
+/** A node silent this long is gone: what it held is given back. */
+export const DEAD_AFTER_MS = 10_000;
+/** What the fallback is told of a session admitted by Redis: counted there, never checked. */
+const UNCHECKED: AdmissionLimits = { total: Number.MAX_SAFE_INTEGER, perAddress: Number.MAX_SAFE_INTEGER, unauthenticated: Number.MAX_SAFE_INTEGER, unauthenticatedPerAddress: Number.MAX_SAFE_INTEGER };
+
+interface Held {
+  readonly pool: string;
+  readonly sid: string;
+  readonly address: string;
+  signedIn: boolean;
+}
+
+export type NodeLimits = SharedLimits & { readonly rate: SharedRate };
+
+export class RedisLimits implements NodeLimits {
+  /** This process's open sessions, what Redis is given again after an outage. */
+  private readonly held = new Map<string, Held>();
+  private readonly evictors = new Map<string, (sid: string) => void>();
+  /** Set when Redis may not know what this process holds (a write failed, or Redis was away). */
+  private stale = true;
+  private readonly timer: NodeJS.Timeout;
+  private beating = false;
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly fallback: NodeLimits,
+    private readonly logger: Logger,
+  ) {
+    link.subscribe('evict', (message) => this.evictNotice(message));
+    link.onUp(() => {
+      this.stale = true;
+      void this.beat();
+    });
+    this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  private heldKey(pool: string, sid: string): string {
+    return `${pool}|${sid}`;
+  }
+
+  /** The heartbeat; after an outage or a failed write it first replaces what Redis holds for this node. */
+  private async beat(): Promise<void> {
+    if (this.beating || !this.link.up) return;
+    this.beating = true;
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const replace = this.stale;
+        this.stale = false;
+        const args: (string | number)[] = [this.link.node, DEAD_AFTER_MS, replace ? '1' : '0'];
+        if (replace) for (const h of this.held.values()) args.push(h.pool, h.sid, h.address, h.signedIn ? '1' : '0');
+        const known = await this.link.run('heartbeat', ...args);
+        if (known === 1) break;
+        this.stale = true; // Redis had lost this node (restarted, or swept it): give it everything again
+      }
+    } catch (err) {
+      this.stale = true;
+      this.logger.debug({ err: (err as Error).message }, 'Redis heartbeat failed');
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  /** A write to Redis failed: the next heartbeat puts things right. */
+  private failed(err: unknown): void {
+    this.stale = true;
+    this.logger.debug({ err: (err as Error).message }, 'a Redis write failed; the next heartbeat replaces what this node holds there');
+  }
+
+  /** Another node (or this one) chose a session to close to make room. */
+  private evictNotice(message: string): void {
+    const bar = message.indexOf('|');
+    const node = message.slice(0, bar);
+    if (node !== this.link.node) return;
+    const rest = message.slice(bar + 1);
+    const tab = rest.indexOf('\t');
+    this.evict(rest.slice(0, tab), rest.slice(tab + 1), true);
+  }
+
+  /** Closes one of this process's sessions for room; `byRedis`: the fallback still counts it. */
+  private evict(pool: string, sid: string, byRedis: boolean): void {
+    this.held.delete(this.heldKey(pool, sid));
+    if (byRedis) this.fallback.admission.released(pool, sid);
+    this.evictors.get(pool)?.(sid);
+  }
+
+  private async admit(pool: string, address: string, limits: AdmissionLimits, sid: string): Promise<{ refusedBy: string | null; evicted: string[] }> {
+    if (this.link.up) {
+      try {
+        const out = (await this.link.run('admit', pool, address, this.link.node, sid, limits.total, limits.perAddress, limits.unauthenticated, limits.unauthenticatedPerAddress)) as string[];
+        const evicted: string[] = [];
+        for (let i = 1; i < out.length; i += 2) {
+          evicted.push(out[i]);
+          const member = out[i + 1];
+          const bar = member.indexOf('|');
+          if (member.slice(0, bar) === this.link.node) this.evict(pool, member.slice(bar + 1), true);
+          else this.link.publish('evict', `${member.slice(0, bar)}|${pool}\t${member.slice(bar + 1)}`).catch(() => {});
+        }
+        const refusedBy = out[0] === '' ? null : out[0];
+        if (refusedBy === null) {
+          this.held.set(this.heldKey(pool, sid), { pool, sid, address, signedIn: false });
+          this.fallback.admission.admit(pool, address, UNCHECKED, sid).catch(() => {});
+        }
+        return { refusedBy, evicted };
+      } catch (err) {
+        this.failed(err);
+      }
+    }
+    const answer = await this.fallback.admission.admit(pool, address, limits, sid);
+    if (answer.refusedBy === null) {
+      this.held.set(this.heldKey(pool, sid), { pool, sid, address, signedIn: false });
+      this.stale = true; // Redis does not know this one
+    }
+    return answer;
+  }
+
+  /** Runs a script when Redis is up; a failure only marks what Redis holds as stale. */
+  private write(name: 'signedIn' | 'released' | 'kept', ...args: string[]): void {
+    if (!this.link.up) {
+      this.stale = true;
+      return;
+    }
+    this.link.run(name, ...args).catch((err: unknown) => this.failed(err));
+  }
+
+  readonly admission: SharedAdmission = {
+    admit: (pool, address, limits, sid) => this.admit(pool, address, limits, sid),
+    signedIn: (pool, sid) => {
+      const h = this.held.get(this.heldKey(pool, sid));
+      if (h) h.signedIn = true;
+      this.fallback.admission.signedIn(pool, sid);
+      this.write('signedIn', pool, this.link.node, sid);
+    },
+    released: (pool, sid) => {
+      this.held.delete(this.heldKey(pool, sid));
+      this.fallback.admission.released(pool, sid);
+      this.write('released', pool, this.link.node, sid);
+    },
+    onEvict: (pool, evict) => {
+      this.evictors.set(pool, evict);
+      // while Redis is away the node's own count chooses (it has already forgotten the session)
+      this.fallback.admission.onEvict(pool, (sid) => this.evict(pool, sid, false));
+    },
+    kept: (pool, sid, address) => {
+      this.held.set(this.heldKey(pool, sid), { pool, sid, address, signedIn: true });
+      this.fallback.admission.kept(pool, sid, address);
+      this.write('kept', pool, this.link.node, sid, address);
+    },
+  };
+
+  readonly throttle: SharedThrottle = async (pool, address, baseSeconds) => {
+    if (this.link.up) {
+      try {
+        return failureDelay(Number(await this.link.run('failed', pool, address, THROTTLE_WINDOW_MS)), baseSeconds);
+      } catch (err) {
+        this.failed(err);
+      }
+    }
+    return this.fallback.throttle(pool, address, baseSeconds);
+  };
+
+  readonly rate: SharedRate = async (key, max, windowMs) => {
+    if (this.link.up) {
+      try {
+        return (await this.link.run('rate', key, max, windowMs, `${this.link.node}:${randomBytes(6).toString('hex')}`)) === 1;
+      } catch (err) {
+        this.failed(err);
+      }
+    }
+    return this.fallback.rate(key, max, windowMs);
+  };
+
+  /** The node stops: what it holds in Redis is given back at once (not after DEAD_AFTER_MS). */
+  async leave(): Promise<void> {
+    clearInterval(this.timer);
+    if (!this.link.up) return;
+    await this.link.run('leave', this.link.node).catch(() => {});
+  }
+}

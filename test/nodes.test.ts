@@ -1,0 +1,240 @@
+// Two nodes on one mail tree with one Redis: two `serve` processes on different loopback addresses
+// (127.0.0.2 and 127.0.0.3) sharing one data folder, with `sharedTree: true` (no file watch: as on NFS,
+// where a node does not see another machine's changes through it) and a real redis-server started
+// here. A limit holds across the nodes; a delivery over LMTP to one wakes an IDLE on the other within
+// a second (only Redis can carry that: nothing else tells node B before imap.idleCheckInterval);
+// one node killed with SIGKILL leaves the other serving and gives its places back; Redis stopped and
+// started again leaves both serving throughout, each on its own count, and both share again after.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawImap } from './helpers/imap-client.js';
+import { RawLmtp } from './helpers/lmtp-client.js';
+import { RawPop } from './helpers/pop-client.js';
+import { TestRedis } from './helpers/redis.js';
+import { startServer, type TestServer } from './helpers/server.js';
+
+const A = '127.0.0.2';
+const B = '127.0.0.3';
+let redis: TestRedis;
+let tree: string;
+let a: TestServer;
+let b: TestServer;
+
+function nodeConfig(address: string): Record<string, unknown> {
+  return {
+    dataDir: tree,
+    sharedTree: true,
+    redis: { url: redis.url },
+    listeners: [
+      { name: 'pop3', module: 'pop', address, port: 0 },
+      { name: 'imap', module: 'imap', address, port: 0 },
+      { name: 'lmtp', module: 'lmtp', address, port: 0 },
+    ],
+    pop: { maxChannels: 3, authFailureDelay: 1 },
+    shutdownTimeout: 2,
+  };
+}
+
+async function startNode(address: string): Promise<TestServer> {
+  const node = await startServer({ config: nodeConfig(address) });
+  await node.waitForLog((r) => r.msg.startsWith('Redis reachable'), 10_000);
+  return node;
+}
+
+const pop = (node: TestServer, host: string) => RawPop.signIn(node.port, 'alice', 'a secret', host);
+
+/** The first line a new POP connection gets. */
+async function greeting(node: TestServer, host: string): Promise<{ c: RawPop; line: string }> {
+  const c = await RawPop.connect(node.port, host);
+  return { c, line: await c.line() };
+}
+
+async function lmtpDeliver(node: TestServer, host: string, subject: string): Promise<void> {
+  const c = await RawLmtp.open({ port: node.portOf('lmtp'), host });
+  await c.reply();
+  c.send('LHLO mta.example.net\r\nMAIL FROM:<news@example.net>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n');
+  const replies = await c.replies(4);
+  expect(replies.at(-1)).toMatch(/^354 /);
+  c.send(`Subject: ${subject}\r\n\r\nhello\r\n.\r\n`);
+  expect((await c.reply())[0]).toMatch(/^250 /);
+  c.send('QUIT\r\n');
+  c.close();
+}
+
+/** Selects INBOX on node B and enters IDLE; returns the session and the message count. */
+async function idleOnB(): Promise<{ imap: RawImap; exists: number }> {
+  const imap = await RawImap.signIn(b.portOf('imap'), 'alice', '"a secret"', B);
+  const selected = await imap.command('SELECT INBOX');
+  const exists = Number(/\* (\d+) EXISTS/.exec(selected.untagged.join('\n'))![1]);
+  imap.send('i1 IDLE\r\n');
+  expect(await imap.response()).toMatch(/^\+ /);
+  return { imap, exists };
+}
+
+async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+beforeAll(async () => {
+  redis = await TestRedis.start();
+  tree = await mkdtemp(join(tmpdir(), 'postern-tree-'));
+  a = await startNode(A);
+  b = await startNode(B);
+  await a.addAccount('alice', 'a secret');
+  await a.deliver('alice', 'Subject: first\n\nbody\n');
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await redis?.stop();
+  await rm(tree, { recursive: true, force: true });
+});
+
+describe('two nodes sharing one tree and one Redis', () => {
+  it('pop.maxChannels counts the sessions of both nodes', async () => {
+    const held = [await pop(a, A), await pop(a, A), await pop(b, B)];
+    for (const [node, host] of [[b, B], [a, A]] as const) {
+      const fourth = await greeting(node, host);
+      expect(fourth.line).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
+      fourth.c.close();
+    }
+    expect(await held[0].command('QUIT')).toMatch(/^\+OK/);
+    await new Promise((r) => setTimeout(r, 300));
+    const again = await pop(b, B); // the place given back on A is free on B
+    for (const c of [again, held[1], held[2]]) expect(await c.command('QUIT')).toMatch(/^\+OK/);
+  });
+
+  it('the sign-in delay counts failures on both nodes: the third from one address waits', async () => {
+    const times: number[] = [];
+    for (const [node, host] of [[a, A], [b, B], [a, A]] as const) {
+      const { c } = await greeting(node, host);
+      expect(await c.command('USER alice')).toMatch(/^\+OK/);
+      const t0 = Date.now();
+      expect(await c.command('PASS wrong')).toMatch(/^-ERR \[AUTH\]/);
+      times.push(Date.now() - t0);
+      c.close();
+    }
+    expect(times[1]).toBeLessThan(900);
+    expect(times[2]).toBeGreaterThanOrEqual(1000 + 150); // authFailureTime 0.2 s + 1 s for the third failure
+  });
+
+  it('a delivery over LMTP to node A wakes an IDLE on node B within a second, and so do flag changes and expunges', async () => {
+    const { imap, exists } = await idleOnB();
+    const t0 = Date.now();
+    await lmtpDeliver(a, A, 'wake up');
+    const delivered = Date.now();
+    expect(await imap.response(3000)).toBe(`* ${exists + 1} EXISTS`);
+    expect(Date.now() - delivered).toBeLessThan(1000);
+    expect(delivered - t0).toBeLessThan(2000);
+
+    // a flag set and a message expunged on node A reach the IDLE on node B too
+    const onA = await RawImap.signIn(a.portOf('imap'), 'alice', '"a secret"', A);
+    await onA.command('SELECT INBOX');
+    let t = Date.now();
+    expect((await onA.command(`STORE ${exists + 1} +FLAGS.SILENT (\\Flagged)`)).status).toBe('OK');
+    expect(await imap.response(3000)).toMatch(new RegExp(`^\\* ${exists + 1} FETCH \\(FLAGS \\(.*\\\\Flagged.*\\)\\)$`));
+    expect(Date.now() - t).toBeLessThan(1000);
+    t = Date.now();
+    expect((await onA.command(`STORE ${exists + 1} +FLAGS.SILENT (\\Deleted)`)).status).toBe('OK');
+    expect(await imap.response(3000)).toMatch(/FETCH .*Deleted/);
+    expect((await onA.command('EXPUNGE')).status).toBe('OK');
+    expect(await imap.response(3000)).toBe(`* ${exists + 1} EXPUNGE`);
+    expect(Date.now() - t).toBeLessThan(2000);
+    imap.send('DONE\r\n');
+    expect(await imap.response()).toMatch(/^i1 OK/);
+    onA.close();
+    imap.close();
+  });
+
+  it('postern deliver run beside node A tells node B too', async () => {
+    const { imap, exists } = await idleOnB();
+    const t0 = Date.now();
+    await a.deliver('alice', 'Subject: piped by the MTA\n\nhello\n');
+    expect(await imap.response(3000)).toBe(`* ${exists + 1} EXISTS`);
+    expect(Date.now() - t0).toBeLessThan(1500); // the command's own start-up included
+    imap.send('DONE\r\n');
+    imap.close();
+  });
+
+  it('node A killed with SIGKILL: node B keeps serving, and A\'s places are given back', async () => {
+    const onB = await pop(b, B);
+    const idle = await idleOnB();
+    const onA = [await pop(a, A), await pop(a, A)];
+    expect((await greeting(b, B)).line).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/); // 3 of 3 in use
+    await a.stop('SIGKILL');
+    for (const c of onA) c.close();
+    // B's sessions go on as if nothing happened
+    expect(await onB.command('STAT')).toMatch(/^\+OK \d+ \d+/);
+    idle.imap.send('DONE\r\n');
+    expect(await idle.imap.response()).toMatch(/^i1 OK/);
+    expect((await idle.imap.command('NOOP')).status).toBe('OK');
+    // A never said goodbye: its two places come back when Redis hears nothing from it (10 s)
+    const t0 = Date.now();
+    const freed = await until(async () => {
+      const g = await greeting(b, B);
+      g.c.close();
+      return g.line.startsWith('+OK');
+    }, 20_000);
+    expect(freed).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(16_000);
+    expect(await onB.command('QUIT')).toMatch(/^\+OK/);
+    idle.imap.close();
+    a = await startNode(A); // a node comes back: the same config, the same tree
+    expect(await (await pop(a, A)).command('QUIT')).toMatch(/^\+OK/);
+  }, 40_000);
+
+  it('Redis stopped and started again: both nodes serve throughout, on their own counts, and share again after', async () => {
+    const fromA = a.logs.length;
+    const fromB = b.logs.length;
+    await redis.pause();
+    await a.waitForLog((r) => r.msg.startsWith('Redis unreachable'), 10_000);
+    await b.waitForLog((r) => r.msg.startsWith('Redis unreachable'), 10_000);
+
+    // each node serves on its own count: 3 signed-in sessions each, more than the shared limit
+    const during = [await pop(a, A), await pop(a, A), await pop(a, A), await pop(b, B)];
+    expect((await greeting(a, A)).line).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/); // A's own count still holds
+    // delivery and reading go on: a message delivered over LMTP to A is read on B
+    await lmtpDeliver(a, A, 'while Redis was away');
+    const piped = await a.cli(['deliver', 'alice'], 'Subject: piped while Redis was away\n\nhi\n');
+    expect(piped.code).toBe(0); // stored; only the notice could not go out
+    expect(piped.stderr).toMatch(/Redis could not be told/);
+    const list = await during[3].command('STAT'); // the session's view is from before; a new one sees it
+    expect(list).toMatch(/^\+OK/);
+    const fresh = await pop(b, B);
+    const count = Number((await fresh.command('STAT')).split(' ')[1]);
+    expect(await fresh.command(`TOP ${count - 1} 0`)).toMatch(/^\+OK/);
+    expect((await fresh.body()).toString()).toContain('Subject: while Redis was away');
+    expect(await fresh.command(`TOP ${count} 0`)).toMatch(/^\+OK/);
+    expect((await fresh.body()).toString()).toContain('Subject: piped while Redis was away');
+    expect(await fresh.command('QUIT')).toMatch(/^\+OK/);
+    for (const c of during.slice(2)) expect(await c.command('QUIT')).toMatch(/^\+OK/);
+    await new Promise((r) => setTimeout(r, 3000));
+    // the outage was logged once per node, not once per reconnect attempt
+    expect(a.logs.slice(fromA).filter((r) => r.msg.startsWith('Redis unreachable'))).toHaveLength(1);
+    expect(b.logs.slice(fromB).filter((r) => r.msg.startsWith('Redis unreachable'))).toHaveLength(1);
+
+    await redis.resume();
+    await a.waitForLog((r) => r.msg.startsWith('Redis reachable again'), 10_000);
+    await b.waitForLog((r) => r.msg.startsWith('Redis reachable again'), 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    // Redis came back empty; the two sessions A opened during the outage are counted again
+    const onB = await pop(b, B);
+    expect((await greeting(b, B)).line).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
+    for (const c of [during[0], during[1], onB]) expect(await c.command('QUIT')).toMatch(/^\+OK/);
+    // and change notices cross again
+    const { imap, exists } = await idleOnB();
+    const t0 = Date.now();
+    await lmtpDeliver(a, A, 'Redis is back');
+    expect(await imap.response(3000)).toBe(`* ${exists + 1} EXISTS`);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    imap.send('DONE\r\n');
+    imap.close();
+  }, 60_000);
+});
