@@ -57,7 +57,7 @@ export function serveCommand(program: Command): void {
           if (err instanceof CertificateError) throw new CliError(err.message, EXIT.config);
           throw err;
         }
-        supervise({ workers, logger, stopSeconds: config.shutdownTimeout + STOP_GRACE_SECONDS + 2, exit });
+        supervise({ workers, logger, stopSeconds: config.shutdownTimeout + STOP_GRACE_SECONDS + 2, exit, metrics: config.metrics });
         return;
       }
 
@@ -79,7 +79,7 @@ export function serveCommand(program: Command): void {
       };
       let kernel: Kernel;
       try {
-        kernel = new Kernel(config, logger, registry, { portOffset, shared, notices: nodes?.notices });
+        kernel = new Kernel(config, logger, registry, { portOffset, shared, notices: nodes?.notices, metricsByPrimary: worker !== null });
         await kernel.start();
       } catch (err) {
         await leaveRedis();

@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawPop } from './helpers/pop-client.js';
+import { freePort } from './helpers/ports.js';
 import { type LogRecord, runCli, startServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
+let metricsPort: number;
 
 const pidsOf = (msg: string) => new Set(server.logs.filter((r) => r.msg === msg && r.worker !== undefined).map((r) => Number(r.pid)));
 
@@ -26,9 +28,11 @@ async function connectAndPid(): Promise<{ c: RawPop; pid: number }> {
 }
 
 beforeAll(async () => {
+  metricsPort = await freePort();
   server = await startServer({
     config: {
       workers: 2,
+      metrics: { address: '127.0.0.1', port: metricsPort },
       listeners: [{ name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 }],
       pop: { maxChannels: 3, authFailureDelay: 1 },
       submission: { maxPerHour: 1 },
@@ -126,6 +130,23 @@ describe('serve with 2 workers', () => {
     expect(await xmit(second.c, 2)).toMatch(/^-ERR .*Too many messages submitted in the last hour \(the limit is 1\)/);
     for (const s of [first, second]) expect(await s.c.command('RSET')).toMatch(/^\+OK/);
     for (const s of [first, second]) s.c.close();
+  });
+
+  it('/metrics adds up the counts of both workers', async () => {
+    await server.waitForLog((r) => String(r.msg).startsWith('metrics at /metrics'));
+    const scrape = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return Number(/^postern_connections_total\{listener="pop3"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await scrape();
+    const pids = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      const { c, pid } = await connectAndPid();
+      pids.add(pid);
+      expect(await c.command('QUIT')).toMatch(/^\+OK/);
+    }
+    expect(pids.size).toBe(2); // the six were served by both workers
+    expect((await scrape()) - before).toBe(6); // and every one of them is counted
   });
 
   it('a worker killed with SIGKILL is replaced; its session applies no DELE, the other worker goes on', async () => {

@@ -26,6 +26,8 @@ export interface KernelOptions {
   shared?: SharedLimits & { readonly rate: SharedRate };
   /** Change notices between sessions, and with other nodes (Redis); default: this process's sessions. */
   notices?: ChangeNotices;
+  /** In a worker: /metrics is served by the primary, with every worker's counts added up. */
+  metricsByPrimary?: boolean;
 }
 
 export class Kernel {
@@ -45,6 +47,7 @@ export class Kernel {
     private readonly options: KernelOptions = {},
   ) {
     this.notices = options.notices ?? new LocalNotices();
+    if (options.metricsByPrimary) this.metrics.answerThePrimary();
     const { ctx, submission } = this.context(config);
     this.submitter = new Submitter(submission);
     this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };
@@ -101,6 +104,7 @@ export class Kernel {
 
   /** Serves /metrics as the config says; a port that cannot be bound is logged, not fatal. */
   private async serveMetrics(): Promise<void> {
+    if (this.options.metricsByPrimary) return;
     try {
       const port = await this.metrics.serve(this.config.metrics);
       if (port !== null) this.logger.info({ address: this.config.metrics!.address, port }, 'metrics at /metrics');

@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client), served as text at http://address:port/metrics when `metrics` is
 // configured. The counters always exist; only the HTTP endpoint is optional.
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -21,8 +21,7 @@ export class Metrics {
   /** Labelled children of `commands`, one per verb, so counting a command does not hash labels. */
   private readonly commandCounters = new Map<string, { inc(): void }>();
   private readonly imapCommandCounters = new Map<string, { inc(): void }>();
-  private server: Server | null = null;
-  private bound: string | null = null;
+  private readonly endpoint = new MetricsEndpoint(() => this.registry.metrics(), this.registry.contentType);
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'postern_' });
@@ -49,6 +48,32 @@ export class Metrics {
   }
 
   /** Serves /metrics on address:port (null stops it); a no-op when already serving there. Resolves with the port. */
+  serve(where: { address: string; port: number } | null): Promise<number | null> {
+    return this.endpoint.serve(where);
+  }
+
+  close(): Promise<void> {
+    return this.endpoint.close();
+  }
+
+  /** In a worker of serve --workers: the primary serves /metrics, adding up every worker's counts (prom-client's cluster aggregation). */
+  answerThePrimary(): void {
+    AggregatorRegistry.setRegistries([this.registry]);
+    new AggregatorRegistry(); // installs the worker's side of the aggregation
+  }
+}
+
+/** The HTTP endpoint at /metrics, serving whatever text `produce` gives. */
+export class MetricsEndpoint {
+  private server: Server | null = null;
+  private bound: string | null = null;
+
+  constructor(
+    private readonly produce: () => Promise<string>,
+    private readonly contentType: string,
+  ) {}
+
+  /** Serves /metrics on address:port (null stops it); a no-op when already serving there. Resolves with the port. */
   async serve(where: { address: string; port: number } | null): Promise<number | null> {
     const key = where ? `${where.address}:${where.port}` : null;
     if (key === this.bound && this.server) return (this.server.address() as { port: number }).port;
@@ -56,8 +81,8 @@ export class Metrics {
     if (!where) return null;
     const server = createServer((req, res) => {
       if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
-        this.registry.metrics().then(
-          (text) => res.writeHead(200, { 'Content-Type': this.registry.contentType }).end(text),
+        this.produce().then(
+          (text) => res.writeHead(200, { 'Content-Type': this.contentType }).end(text),
           () => res.writeHead(500).end(),
         );
       } else {

@@ -1,13 +1,16 @@
 // serve --workers N: the primary process. It forks N workers (node:cluster), each a whole server — a
 // kernel with its modules — sharing the listening sockets (the cluster hands each new connection to
 // one worker in turn), and keeps for all of them the limits that must be the server's, not a worker's
-// (coordinator.ts). It serves no connection itself. A worker that dies is logged and replaced; SIGHUP
-// reaches every worker (each reloads as a single server does); SIGTERM stops every worker the way a
-// single server stops (sessions finish until shutdownTimeout, none applies anything when cut) and then
-// the primary; a second SIGTERM ends them at once. A worker that fails while starting (a port it cannot
+// (coordinator.ts), and /metrics with every worker's counts added up. It serves no connection itself.
+// A worker that dies is logged and replaced (later and later if it keeps dying); SIGHUP reaches every
+// worker (each reloads as a single server does); SIGTERM stops every worker the way a single server
+// stops (sessions finish until shutdownTimeout, none applies anything when cut) and then the primary;
+// a second SIGTERM ends them at once. A worker that fails while starting (a port it cannot
 // bind, a bad certificate) stops the whole server with that worker's exit code.
 import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { MetricsEndpoint } from '../metrics.js';
 import { Coordinator } from './coordinator.js';
 import { isWorkerMessage, type PrimaryMessage } from './messages.js';
 
@@ -18,6 +21,8 @@ export interface SupervisorOptions {
   readonly stopSeconds: number;
   /** Called once every worker has exited after a stop, or when the server cannot start. */
   readonly exit: (code: number) => Promise<void>;
+  /** Where /metrics is served, with the counts of every worker added up (null: not served). */
+  readonly metrics: { readonly address: string; readonly port: number } | null;
 }
 
 /** The worker number of this process (1..N) when it is a worker, else null. */
@@ -31,6 +36,9 @@ export function supervise(o: SupervisorOptions): void {
   const ready = new Set<number>();
   let stopping = false;
   let exitCode = 0;
+  /** When each worker number last exited (the last minute), and the restarts waiting. */
+  const exits = new Map<number, number[]>();
+  const restarts = new Set<NodeJS.Timeout>();
   // The coordinator counts by cluster worker id (new for every fork), so that nothing a dead worker
   // still had in the pipe is taken for its replacement's.
   const byId = new Map<number, Worker>();
@@ -83,14 +91,26 @@ export function supervise(o: SupervisorOptions): void {
         if (byNumber.size === 0) void o.exit(exitCode);
         return;
       }
-      logger.error({ worker: n, pid: w.process.pid, code, signal }, 'a worker exited; starting another (its sessions are gone, and applied nothing)');
-      start(n);
+      // A worker that keeps dying (a bug a client triggers, memory) is restarted later and later: 0 s
+      // after the first exit in a minute, then 1, 2, 4 … up to 30 s, so it cannot spin the CPU.
+      const now = Date.now();
+      const recent = (exits.get(n) ?? []).filter((t) => now - t < 60_000);
+      recent.push(now);
+      exits.set(n, recent);
+      const delay = recent.length <= 1 ? 0 : Math.min(1000 * 2 ** (recent.length - 2), 30_000);
+      logger.error({ worker: n, pid: w.process.pid, code, signal, restartIn: delay / 1000 }, 'a worker exited; starting another (its sessions are gone, and applied nothing)');
+      const timer = setTimeout(() => {
+        restarts.delete(timer);
+        if (!stopping) start(n);
+      }, delay);
+      restarts.add(timer);
     });
   }
 
   function stopAll(why: string): void {
     if (stopping) return;
     stopping = true;
+    for (const t of restarts) clearTimeout(t);
     logger.info({ why, workers: byNumber.size }, 'stopping the workers');
     for (const w of byNumber.values()) w.process.kill('SIGTERM');
     setTimeout(() => {
@@ -120,4 +140,14 @@ export function supervise(o: SupervisorOptions): void {
 
   for (let n = 1; n <= o.workers; n++) start(n);
   logger.info({ workers: o.workers, pid: process.pid }, 'Postern started (primary process)');
+  if (o.metrics) {
+    // every worker's counters, added up (gauges too: sessions open on all of them)
+    const aggregator = new AggregatorRegistry();
+    const endpoint = new MetricsEndpoint(() => aggregator.clusterMetrics(), aggregator.contentType);
+    const where = o.metrics;
+    endpoint.serve(where).then(
+      (port) => logger.info({ address: where.address, port }, 'metrics at /metrics (every worker added up)'),
+      (err: Error) => logger.error({ err: err.message, metrics: where }, 'cannot serve metrics'),
+    );
+  }
 }
