@@ -113,7 +113,7 @@ async function main(): Promise<number> {
   if (text) process.stdout.write(`\n${text}\n`);
   const imap = o.protocols.includes('imap') ? renderImap(o, imapResults, text ? null : m) : null;
   if (imap) process.stdout.write(`\n${imap.text}\n`);
-  if (workerScaling) process.stdout.write(`\n${renderWorkerScaling(workerScaling)}\n`);
+  if (workerScaling) process.stdout.write(`\n${renderWorkerScaling(workerScaling, results.filter((r) => r.name !== 'postern'))}\n`);
   if (o.out !== null) {
     const json = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: m, options: o, skipped, results, verdicts, imap: imapResults, imapVerdicts: imap?.verdicts ?? [], workerScaling };
     await writeFile(o.out, `${JSON.stringify(json, null, 2)}\n`);

@@ -5,7 +5,7 @@
 // same machine: on 2 cores it takes much of one, so 2 workers cannot show their full gain here.
 import type { Options } from './options.js';
 import type { Credentials } from './protocol.js';
-import { sessions, type SessionsFigures } from './scenarios.js';
+import { type ServerResults, sessions, type SessionsFigures } from './scenarios.js';
 import type { BenchServer } from './server.js';
 
 export interface WorkerScaling {
@@ -41,17 +41,22 @@ export async function runWorkerScaling(server: BenchServer, o: Options, login: C
   return out;
 }
 
-export function renderWorkerScaling(s: WorkerScaling): string {
-  const lines = ['Postern with worker processes (POP3 sign-ins, same run; scaling = 2 workers / 1 worker)', ''];
-  const header = ['metric', '1 worker', '2 workers', 'scaling'];
+/** `others`: the other servers' results of the same run (Dovecot), shown beside for the same load. */
+export function renderWorkerScaling(s: WorkerScaling, others: readonly ServerResults[] = []): string {
+  const lines = ['Postern with worker processes (POP3 sign-ins, same run; scaling = 2 workers / 1 worker; Dovecot from the table above)', ''];
+  const header = ['metric', '1 worker', '2 workers', 'scaling', ...others.map((o) => o.name)];
   const rows: string[][] = [];
   const one = s.runs.find((r) => r.workers === 1)?.figures ?? [];
   const two = s.runs.find((r) => r.workers === 2)?.figures ?? [];
+  const beside = (label: string, figure: (f: SessionsFigures) => string) => others.map((o) => {
+    const f = o.sessions.find((x) => x.label === label);
+    return f ? figure(f) : 'n/a';
+  });
   for (const f of one) {
     const g = two.find((x) => x.label === f.label);
-    rows.push([`sessions/s ${f.label}`, f.perSecond.toFixed(0), g ? g.perSecond.toFixed(0) : 'n/a', s.scaling[f.label] !== undefined ? `${s.scaling[f.label].toFixed(2)}x` : 'n/a']);
-    rows.push([`server CPU s / 1000 sessions, ${f.label}`, f.serverCpuPer1000Sessions.toFixed(2), g ? g.serverCpuPer1000Sessions.toFixed(2) : 'n/a', '']);
-    rows.push([`load generator CPU (share of a core), ${f.label}`, f.generatorCpu.ofOneCore.toFixed(2), g ? g.generatorCpu.ofOneCore.toFixed(2) : 'n/a', '']);
+    rows.push([`sessions/s ${f.label}`, f.perSecond.toFixed(0), g ? g.perSecond.toFixed(0) : 'n/a', s.scaling[f.label] !== undefined ? `${s.scaling[f.label].toFixed(2)}x` : 'n/a', ...beside(f.label, (x) => x.perSecond.toFixed(0))]);
+    rows.push([`server CPU s / 1000 sessions, ${f.label}`, f.serverCpuPer1000Sessions.toFixed(2), g ? g.serverCpuPer1000Sessions.toFixed(2) : 'n/a', '', ...beside(f.label, (x) => x.serverCpuPer1000Sessions.toFixed(2))]);
+    rows.push([`load generator CPU (share of a core), ${f.label}`, f.generatorCpu.ofOneCore.toFixed(2), g ? g.generatorCpu.ofOneCore.toFixed(2) : 'n/a', '', ...beside(f.label, (x) => x.generatorCpu.ofOneCore.toFixed(2))]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

@@ -5,7 +5,7 @@
 // a second (only Redis can carry that: nothing else tells node B before imap.idleCheckInterval);
 // one node killed with SIGKILL leaves the other serving and gives its places back; Redis stopped and
 // started again leaves both serving throughout, each on its own count, and both share again after.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,4 +237,53 @@ describe('two nodes sharing one tree and one Redis', () => {
     imap.send('DONE\r\n');
     imap.close();
   }, 60_000);
+});
+
+describe('a shared tree without Redis', () => {
+  /** A message written straight into the Maildir, as Dovecot on another machine would. */
+  async function writtenElsewhere(server: TestServer, n: number): Promise<void> {
+    const maildir = join(server.dataDir, 'accounts/example.org/alice/Maildir');
+    const name = `${Math.floor(Date.now() / 1000)}.M${n}P${n}.elsewhere`;
+    await writeFile(join(maildir, 'tmp', name), `Subject: from another machine ${n}\r\n\r\nhi\r\n`);
+    await rename(join(maildir, 'tmp', name), join(maildir, 'new', name));
+  }
+
+  async function idleOn(server: TestServer): Promise<{ imap: RawImap; exists: number }> {
+    const imap = await RawImap.signIn(server.portOf('imap'), 'alice', '"a secret"');
+    const selected = await imap.command('SELECT INBOX');
+    const exists = Number(/\* (\d+) EXISTS/.exec(selected.untagged.join('\n'))![1]);
+    imap.send('i1 IDLE\r\n');
+    expect(await imap.response()).toMatch(/^\+ /);
+    return { imap, exists };
+  }
+
+  it('IDLE looks at the mailbox every imap.idleCheckInterval: it sees what no watch reports', async () => {
+    const config = (interval: number) => ({ sharedTree: true, listeners: [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }], imap: { idleCheckInterval: interval } });
+    // sharedTree: no file watch, so with the default 30 s check a write by another machine is not seen at once
+    const slow = await startServer({ config: config(30) });
+    try {
+      await slow.addAccount('alice', 'a secret');
+      const { imap, exists } = await idleOn(slow);
+      await writtenElsewhere(slow, 1);
+      await expect(imap.response(2500)).rejects.toThrow();
+      imap.close();
+      expect(exists).toBe(0);
+    } finally {
+      await slow.stop();
+    }
+    const quick = await startServer({ config: config(1) });
+    try {
+      await quick.addAccount('alice', 'a secret');
+      const { imap, exists } = await idleOn(quick);
+      const t0 = Date.now();
+      await writtenElsewhere(quick, 2);
+      expect(await imap.response(3000)).toBe(`* ${exists + 1} EXISTS`);
+      expect(Date.now() - t0).toBeLessThan(2500);
+      imap.send('DONE\r\n');
+      expect(await imap.response()).toMatch(/^i1 OK/);
+      imap.close();
+    } finally {
+      await quick.stop();
+    }
+  }, 30_000);
 });
