@@ -72,6 +72,9 @@ export class LmtpModule implements PosternModule {
       name: ctx.config.mainDomain,
       banner: 'Postern LMTP ready',
       size: delivery.maxSize > 0 ? delivery.maxSize : undefined,
+      // over it, smtp-server itself answers each recipient "552 5.3.4" (message too big); our own 552
+      // would get its default enhanced code 5.2.2, "mailbox full", which tells the sender the wrong thing
+      rejectOversized: true,
       disabledCommands: ['AUTH', 'STARTTLS'],
       hideSTARTTLS: true,
       hideENHANCEDSTATUSCODES: false,
