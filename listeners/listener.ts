@@ -245,6 +245,13 @@ export async function clearSocketPath(path: string, name: string, index: number)
     await unlink(path);
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o755 }).catch(() => {});
+  // The socket is made, then given mode 0666 by its path: in a folder others may write to (without the
+  // sticky bit that keeps them from renaming our files) they could put a link there in between and have
+  // another file's mode changed.
+  const folder = await lstat(dirname(path)).catch(() => null);
+  if (folder && (folder.mode & 0o022) !== 0 && (folder.mode & 0o1000) === 0) {
+    throw new ListenError(`cannot listen on ${path} for listener "${name}": other users can write to the folder ${dirname(path)} (mode ${(folder.mode & 0o7777).toString(8)}), so they could replace the socket. Use a folder only this user can write to (like /run/postern), or change listeners[${index}].path in the config.`);
+  }
 }
 
 /** Whether a server accepts connections on the unix socket at `path`: only a refused connection says nobody does. */

@@ -1,6 +1,6 @@
 // The command line as an operator and scripts use it: accounts, delivery exit codes, config errors,
 // and the serve start-up errors.
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,6 +243,23 @@ describe('postern serve start-up', () => {
       expect(r.stderr).toContain(`cannot listen on ${address}:0 for listener "pop3": ${why}. Change listeners[0].address in the config`);
       expect(r.stderr).not.toMatch(/port-offset/);
     }
+  });
+
+  it('a unix socket in a folder other users may write to (no sticky bit) is refused, naming the key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'postern-sock-'));
+    const open = join(dir, 'open');
+    await mkdir(open);
+    await chmod(open, 0o777);
+    await writeFile(join(dir, 'postern.yaml'), 'listeners:\n  - { name: lmtp, module: lmtp, path: open/lmtp }\n');
+    const r = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain(`other users can write to the folder ${open} (mode 777), so they could replace the socket`);
+    expect(r.stderr).toContain('change listeners[0].path');
+    // the sticky bit (as on /tmp) keeps others from renaming our socket: allowed
+    await chmod(open, 0o1777);
+    const sticky = await startServer({ config: { listeners: [{ name: 'lmtp', module: 'lmtp', path: join(open, 'lmtp') }] } });
+    expect((await stat(join(open, 'lmtp'))).isSocket()).toBe(true);
+    await sticky.stop();
   });
 
   it('a missing certificate file names tls.cert, the file and the fix', async () => {
