@@ -57,7 +57,18 @@ export function serveCommand(program: Command): void {
           if (err instanceof CertificateError) throw new CliError(err.message, EXIT.config);
           throw err;
         }
-        supervise({ workers, logger, stopSeconds: config.shutdownTimeout + STOP_GRACE_SECONDS + 2, exit, metrics: config.metrics });
+        const stopSeconds = (c: typeof config) => c.shutdownTimeout + STOP_GRACE_SECONDS + 2;
+        const reread = async () => {
+          try {
+            const next = await loadConfig(config.file ?? undefined, (await moduleRegistry()).sections());
+            const count = opts.workers ?? next.workers; // --workers wins over the key, as at start
+            return { workers: count === 'auto' ? availableParallelism() : Number(count), stopSeconds: stopSeconds(next), metrics: next.metrics };
+          } catch {
+            return null; // each worker logs why the config does not load, and keeps its own
+          }
+        };
+        const supervisor = supervise({ workers, logger, stopSeconds: stopSeconds(config), exit, metrics: config.metrics, reread });
+        watchNpmParent(() => supervisor.stop('parent process (npm) exited'));
         return;
       }
 
@@ -143,14 +154,19 @@ export function serveCommand(program: Command): void {
       // sockets); were it to live on, it stops like this.
       if (worker !== null) process.on('disconnect', () => void stop('the primary process exited', true));
 
-      // Started by npm (npm start, npx): npm does not always pass a stop on (killed with SIGKILL, it
-      // cannot), and a server left running on its own would keep its ports. When the parent goes away,
-      // stop as for SIGTERM.
-      if (process.env.npm_lifecycle_event !== undefined) {
-        const parent = process.ppid;
-        setInterval(() => {
-          if (process.ppid !== parent) void stop('parent process (npm) exited');
-        }, 1000).unref();
-      }
+      // stop as for SIGTERM when npm, which started us, is gone
+      if (worker === null) watchNpmParent(() => void stop('parent process (npm) exited'));
     });
+}
+
+/**
+ * Started by npm (npm start, npx): npm does not always pass a stop on (killed with SIGKILL, it cannot),
+ * and a server left running on its own would keep its ports. When the parent goes away, `stop`.
+ */
+function watchNpmParent(stop: () => void): void {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 1000).unref();
 }

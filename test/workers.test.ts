@@ -180,6 +180,46 @@ describe('serve with 2 workers', () => {
     for (const c of held) expect(await c.command('QUIT')).toMatch(/^\+OK/);
   });
 
+  it('a changed workers key takes effect at SIGHUP: one more worker starts, one fewer stops after its sessions', async () => {
+    const { parse, stringify } = await import('yaml');
+    const { readFile } = await import('node:fs/promises');
+    const config = parse(await readFile(server.configFile, 'utf8')) as Record<string, unknown>;
+    const rewrite = (n: number) => writeFile(server.configFile, stringify({ ...config, workers: n }));
+    const alive = () => server.logs.filter((r) => r.msg === 'Postern started' && r.worker !== undefined).map((r) => Number(r.pid)).filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    await rewrite(3);
+    let from = server.logs.length;
+    server.process.kill('SIGHUP');
+    await server.waitForLog((r) => r.msg === 'Postern started' && r.worker === 3, 15_000);
+    expect(new Set(alive()).size).toBe(3);
+    // back to 2: worker 3 stops as a server stops, a session on it may finish first
+    const { c, pid } = await (async () => {
+      for (;;) {
+        const s = await connectAndPid();
+        if (s.pid === Number(server.logs.find((r) => r.msg === 'Postern started' && r.worker === 3 && server.logs.indexOf(r) >= from)?.pid)) return s;
+        s.c.close();
+      }
+    })();
+    expect(await c.command('USER alice')).toMatch(/^\+OK/);
+    expect(await c.command('PASS a secret')).toMatch(/^\+OK/);
+    await rewrite(2);
+    from = server.logs.length;
+    server.process.kill('SIGHUP');
+    await server.waitForLog((r) => r.msg.startsWith('stopping') && Number(r.pid) === pid && server.logs.indexOf(r) >= from, 10_000);
+    expect(await c.command('STAT')).toMatch(/^\+OK/); // the session goes on while its worker stops
+    expect(await c.command('QUIT')).toMatch(/^\+OK/);
+    await server.waitForLog((r) => r.msg === 'worker stopped (fewer workers in the config)', 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server.logs.slice(from).some((r) => r.msg === 'Postern started')).toBe(false); // not replaced
+    expect(new Set(alive()).size).toBe(2);
+  });
+
   it('SIGHUP reaches every worker; SIGTERM stops them all and the server exits 0', async () => {
     const workers = [...new Set(server.logs.filter((r) => r.msg === 'Postern started' && r.worker !== undefined).map((r) => Number(r.pid)))].filter((pid) => {
       try {

@@ -23,15 +23,24 @@ export interface SupervisorOptions {
   readonly exit: (code: number) => Promise<void>;
   /** Where /metrics is served, with the counts of every worker added up (null: not served). */
   readonly metrics: { readonly address: string; readonly port: number } | null;
+  /** Reads the config again at SIGHUP (null: it does not load; the workers report why when they reload). */
+  readonly reread?: () => Promise<PrimarySettings | null>;
 }
+
+/** What the primary itself takes from the config (the rest is the workers'). */
+export type PrimarySettings = Pick<SupervisorOptions, 'workers' | 'stopSeconds' | 'metrics'>;
 
 /** The worker number of this process (1..N) when it is a worker, else null. */
 export function workerNumber(): number | null {
   return cluster.isWorker ? Number(process.env.POSTERN_WORKER ?? cluster.worker?.id ?? 0) : null;
 }
 
-export function supervise(o: SupervisorOptions): void {
+export function supervise(o: SupervisorOptions): { stop(why: string): void } {
   const { logger } = o;
+  let target = o.workers;
+  let stopSeconds = o.stopSeconds;
+  /** Workers asked to stop because `workers` went down at a reload: not replaced. */
+  const retiring = new Set<number>();
   const byNumber = new Map<number, Worker>();
   const ready = new Set<number>();
   let stopping = false;
@@ -62,7 +71,7 @@ export function supervise(o: SupervisorOptions): void {
       if (!isWorkerMessage(m) || byId.get(w.id) !== w) return;
       if (m.postern === 'ready') {
         ready.add(n);
-        if (ready.size === o.workers && !stopping) logger.info({ workers: o.workers }, 'all workers started');
+        if (ready.size === target && !stopping) logger.info({ workers: target }, 'all workers started');
       } else if (m.postern === 'request') {
         try {
           send(w, { postern: 'answer', id: m.id, answer: coordinator.answer(w.id, m.request) });
@@ -78,6 +87,10 @@ export function supervise(o: SupervisorOptions): void {
       byId.delete(w.id);
       coordinator.workerGone(w.id);
       const wasReady = ready.delete(n);
+      if (retiring.delete(n) && !stopping) {
+        logger.info({ worker: n, pid: w.process.pid, code }, 'worker stopped (fewer workers in the config)');
+        return;
+      }
       if (stopping) {
         if (code) exitCode ||= code;
         if (byNumber.size === 0) void o.exit(exitCode);
@@ -114,18 +127,55 @@ export function supervise(o: SupervisorOptions): void {
     logger.info({ why, workers: byNumber.size }, 'stopping the workers');
     for (const w of byNumber.values()) w.process.kill('SIGTERM');
     setTimeout(() => {
-      logger.error({ after: o.stopSeconds }, 'workers took too long to stop; ending them');
+      logger.error({ after: stopSeconds }, 'workers took too long to stop; ending them');
       for (const w of byNumber.values()) w.process.kill('SIGKILL');
-    }, o.stopSeconds * 1000).unref();
+    }, stopSeconds * 1000).unref();
     // each worker's exit handler exits once the last one is gone; with none left, exit now
     if (byNumber.size === 0) void o.exit(exitCode);
   }
 
+  let endpoint: MetricsEndpoint | null = null;
+  const serveMetrics = (where: PrimarySettings['metrics']) => {
+    if (!where && !endpoint) return;
+    if (!endpoint) {
+      // every worker's counters, added up (gauges too: sessions open on all of them)
+      const aggregator = new AggregatorRegistry();
+      endpoint = new MetricsEndpoint(() => aggregator.clusterMetrics(), aggregator.contentType);
+    }
+    endpoint.serve(where).then(
+      (port) => port !== null && logger.info({ address: where!.address, port }, 'metrics at /metrics (every worker added up)'),
+      (err: Error) => logger.error({ err: err.message, metrics: where }, 'cannot serve metrics'),
+    );
+  };
+
+  /** The primary's own settings after a reload: the number of workers, the stop timeout, /metrics. */
+  const apply = (next: PrimarySettings) => {
+    stopSeconds = next.stopSeconds;
+    serveMetrics(next.metrics);
+    if (next.workers === target) return;
+    logger.info({ from: target, to: next.workers }, 'the number of workers changed');
+    const before = target;
+    target = next.workers;
+    for (let n = before + 1; n <= target; n++) {
+      if (retiring.delete(n)) continue; // still stopping from an earlier reload: replaced when it exits
+      if (!byNumber.has(n)) start(n);
+    }
+    for (const [n, w] of byNumber) {
+      if (n <= target) continue;
+      retiring.add(n);
+      w.process.kill('SIGTERM'); // it stops as a single server stops: its sessions may finish
+    }
+  };
+
   process.on('SIGHUP', () => {
-    // a worker still starting has no SIGHUP handler yet (the signal would end it); it reads the new config anyway
-    const started = [...byNumber.entries()].filter(([n]) => ready.has(n));
-    logger.info({ workers: started.length }, 'SIGHUP: every started worker reloads');
-    for (const [, w] of started) w.process.kill('SIGHUP');
+    void (async () => {
+      // a worker still starting has no SIGHUP handler yet (the signal would end it); it reads the new config anyway
+      const started = [...byNumber.entries()].filter(([n]) => ready.has(n) && !retiring.has(n));
+      logger.info({ workers: started.length }, 'SIGHUP: every started worker reloads');
+      for (const [, w] of started) w.process.kill('SIGHUP');
+      const next = o.reread ? await o.reread().catch(() => null) : null;
+      if (next && !stopping) apply(next);
+    })();
   });
   const onStop = (signal: string) => {
     if (stopping) {
@@ -138,16 +188,8 @@ export function supervise(o: SupervisorOptions): void {
   process.on('SIGTERM', () => onStop('SIGTERM'));
   process.on('SIGINT', () => onStop('SIGINT'));
 
-  for (let n = 1; n <= o.workers; n++) start(n);
-  logger.info({ workers: o.workers, pid: process.pid }, 'Postern started (primary process)');
-  if (o.metrics) {
-    // every worker's counters, added up (gauges too: sessions open on all of them)
-    const aggregator = new AggregatorRegistry();
-    const endpoint = new MetricsEndpoint(() => aggregator.clusterMetrics(), aggregator.contentType);
-    const where = o.metrics;
-    endpoint.serve(where).then(
-      (port) => logger.info({ address: where.address, port }, 'metrics at /metrics (every worker added up)'),
-      (err: Error) => logger.error({ err: err.message, metrics: where }, 'cannot serve metrics'),
-    );
-  }
+  for (let n = 1; n <= target; n++) start(n);
+  logger.info({ workers: target, pid: process.pid }, 'Postern started (primary process)');
+  serveMetrics(o.metrics);
+  return { stop: stopAll };
 }
