@@ -89,11 +89,14 @@ export class Admission<S extends AdmittedSession> {
         s.evict();
         return;
       }
-      this.evictWhenAdded.add(id); // admitted, not added yet: closed as soon as it is
+      // admitted, not added yet: closed as soon as it is (an id of a connection already gone is ignored)
+      if (this.asking.has(id)) this.evictWhenAdded.add(id);
     });
   }
 
   private readonly evictWhenAdded = new Set<string>();
+  /** Connections whose admission was asked of the shared limits and that are not sessions yet. */
+  private readonly asking = new Set<string>();
 
   /**
    * admit() for a session not added yet, counting every process when the limits are shared; the
@@ -101,8 +104,16 @@ export class Admission<S extends AdmittedSession> {
    */
   async admitShared(address: string, id: string, evicted: (limit: string) => void): Promise<string | null> {
     if (!this.shared) return this.admit(address, evicted);
-    const verdict = await this.shared.admit(this.pool, address, this.limits, id);
+    this.asking.add(id);
+    let verdict;
+    try {
+      verdict = await this.shared.admit(this.pool, address, this.limits, id);
+    } catch (err) {
+      this.asking.delete(id);
+      throw err;
+    }
     for (const limit of verdict.evicted) evicted(limit);
+    if (verdict.refusedBy) this.asking.delete(id);
     return verdict.refusedBy;
   }
 
@@ -171,16 +182,25 @@ export class Admission<S extends AdmittedSession> {
 
   /** A connection admitted by admitShared() that will not become a session after all. */
   abandon(id: string): void {
+    this.asking.delete(id);
     if (!this.evictWhenAdded.delete(id)) this.shared?.released(this.pool, id);
   }
 
-  /** True (once) when the connection admitted as `id` was chosen to make room before it became a session. */
+  /**
+   * True (once) when the connection admitted as `id` was chosen to make room before it became a
+   * session. It is then given back to the shared limits too: the word to close it may have overtaken
+   * the answer that counted it (a process that counts it since must forget it again).
+   */
   evictedBeforeStart(id: string): boolean {
-    return this.evictWhenAdded.delete(id);
+    if (!this.evictWhenAdded.delete(id)) return false;
+    this.asking.delete(id);
+    this.shared?.released(this.pool, id);
+    return true;
   }
 
   /** Counts a new session (not signed in yet). */
   add(session: S): void {
+    this.asking.delete(session.conn.id);
     this.sessions.add(session.conn.remoteAddress, session);
     this.unauthenticated.add(session.conn.remoteAddress, session);
   }

@@ -47,7 +47,21 @@ export class TestRedis {
     });
   }
 
-  /** Stops it (all it held is lost, as in a restart without persistence). */
+  /** Writes what it holds to its dump file (SAVE): the next start reads it back, as a restart with persistence does. */
+  save(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const s = createConnection({ host: '127.0.0.1', port: this.port });
+      s.on('error', reject);
+      s.on('connect', () => s.write('SAVE\r\n'));
+      s.on('data', (d) => {
+        s.destroy();
+        if (d.toString().startsWith('+OK')) resolve();
+        else reject(new Error(`SAVE: ${d.toString().trim()}`));
+      });
+    });
+  }
+
+  /** Stops it (all it held is lost, as in a restart without persistence, unless save() ran first). */
   async pause(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;

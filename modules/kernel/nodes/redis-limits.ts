@@ -36,6 +36,11 @@ export class RedisLimits implements NodeLimits {
   private stale = true;
   private readonly timer: NodeJS.Timeout;
   private beating = false;
+  /** Admissions sent to Redis and not answered yet. */
+  private admitting = 0;
+  /** Heartbeats that replaced what Redis holds (an admission that overlapped one checks this). */
+  private replaces = 0;
+  private lastFailureLog = 0;
 
   constructor(
     private readonly link: RedisLink,
@@ -55,7 +60,12 @@ export class RedisLimits implements NodeLimits {
     return `${pool}|${sid}`;
   }
 
-  /** The heartbeat; after an outage or a failed write it first replaces what Redis holds for this node. */
+  /**
+   * The heartbeat; after an outage or a failed write it first replaces what Redis holds for this node,
+   * and it does so too when Redis counts another number of sessions for this node than it holds (a
+   * sweep while this node was stalled, a race between a replace and an admission): whatever went wrong,
+   * Redis's view of this node is right again within a heartbeat or two.
+   */
   private async beat(): Promise<void> {
     if (this.beating || !this.link.up) return;
     this.beating = true;
@@ -63,24 +73,29 @@ export class RedisLimits implements NodeLimits {
       for (let attempt = 0; attempt < 2; attempt++) {
         const replace = this.stale;
         this.stale = false;
-        const args: (string | number)[] = [this.link.node, DEAD_AFTER_MS, replace ? '1' : '0'];
+        if (replace) this.replaces += 1;
+        // while admissions are on their way the counts may differ for a moment: not checked then
+        const count = this.admitting > 0 ? -1 : this.held.size;
+        const args: (string | number)[] = [this.link.node, DEAD_AFTER_MS, count, replace ? '1' : '0'];
         if (replace) for (const h of this.held.values()) args.push(h.pool, h.sid, h.address, h.signedIn ? '1' : '0');
         const known = await this.link.run('heartbeat', ...args);
         if (known === 1) break;
-        this.stale = true; // Redis had lost this node (restarted, or swept it): give it everything again
+        this.stale = true; // Redis had lost this node, or counts it wrong: give it everything again
       }
     } catch (err) {
-      this.stale = true;
-      this.logger.debug({ err: (err as Error).message }, 'Redis heartbeat failed');
+      this.failed(err);
     } finally {
       this.beating = false;
     }
   }
 
-  /** A write to Redis failed: the next heartbeat puts things right. */
+  /** A question to Redis failed: the next heartbeat puts things right; said once a minute at most. */
   private failed(err: unknown): void {
     this.stale = true;
-    this.logger.debug({ err: (err as Error).message }, 'a Redis write failed; the next heartbeat replaces what this node holds there');
+    const now = Date.now();
+    if (now - this.lastFailureLog < 60_000) return;
+    this.lastFailureLog = now;
+    this.logger.error({ err: (err as Error).message }, 'a Redis command failed: this node answers on its own count until Redis answers again');
   }
 
   /** Another node (or this one) chose a session to close to make room. */
@@ -93,38 +108,50 @@ export class RedisLimits implements NodeLimits {
     this.evict(rest.slice(0, tab), rest.slice(tab + 1), true);
   }
 
-  /** Closes one of this process's sessions for room; `byRedis`: the fallback still counts it. */
+  /**
+   * Closes one of this process's sessions for room; `byRedis`: the fallback still counts it, and
+   * Redis is told again that it is gone (a heartbeat replacing this node's sessions may have put it back
+   * before the word came).
+   */
   private evict(pool: string, sid: string, byRedis: boolean): void {
     this.held.delete(this.heldKey(pool, sid));
-    if (byRedis) this.fallback.admission.released(pool, sid);
+    if (byRedis) {
+      this.fallback.admission.released(pool, sid);
+      this.write('released', pool, this.link.node, sid);
+    }
     this.evictors.get(pool)?.(sid);
   }
 
   private async admit(pool: string, address: string, limits: AdmissionLimits, sid: string): Promise<{ refusedBy: string | null; evicted: string[] }> {
+    const key = this.heldKey(pool, sid);
     if (this.link.up) {
+      // held before Redis is asked, so that a heartbeat replacing this node's sessions meanwhile keeps it
+      this.held.set(key, { pool, sid, address, signedIn: false });
+      const replaces = this.replaces;
+      this.admitting += 1;
       try {
         const out = (await this.link.run('admit', pool, address, this.link.node, sid, limits.total, limits.perAddress, limits.unauthenticated, limits.unauthenticatedPerAddress)) as string[];
+        // the sessions chosen to make room are told by the script's own notices (evictNotice)
         const evicted: string[] = [];
-        for (let i = 1; i < out.length; i += 2) {
-          evicted.push(out[i]);
-          const member = out[i + 1];
-          const bar = member.indexOf('|');
-          if (member.slice(0, bar) === this.link.node) this.evict(pool, member.slice(bar + 1), true);
-          else this.link.publish('evict', `${member.slice(0, bar)}|${pool}\t${member.slice(bar + 1)}`).catch(() => {});
-        }
+        for (let i = 1; i < out.length; i += 2) evicted.push(out[i]);
         const refusedBy = out[0] === '' ? null : out[0];
-        if (refusedBy === null) {
-          this.held.set(this.heldKey(pool, sid), { pool, sid, address, signedIn: false });
+        if (refusedBy !== null) {
+          this.held.delete(key);
+          if (this.replaces !== replaces) this.write('released', pool, this.link.node, sid); // a replace may have put it there
+        } else if (this.held.has(key)) {
           this.fallback.admission.admit(pool, address, UNCHECKED, sid).catch(() => {});
         }
         return { refusedBy, evicted };
       } catch (err) {
+        this.held.delete(key);
         this.failed(err);
+      } finally {
+        this.admitting -= 1;
       }
     }
     const answer = await this.fallback.admission.admit(pool, address, limits, sid);
     if (answer.refusedBy === null) {
-      this.held.set(this.heldKey(pool, sid), { pool, sid, address, signedIn: false });
+      this.held.set(key, { pool, sid, address, signedIn: false });
       this.stale = true; // Redis does not know this one
     }
     return answer;

@@ -40,7 +40,10 @@ local function hold(pool, node, sid, addr, signedIn, score)
   local base = p .. 'pool:' .. pool .. ':'
   redis.call('ZADD', base .. 'all', score, member)
   redis.call('ZADD', base .. 'addr:' .. addr .. ':all', score, member)
-  if not signedIn then
+  if signedIn then
+    redis.call('ZREM', base .. 'unauth', member)
+    redis.call('ZREM', base .. 'addr:' .. addr .. ':unauth', member)
+  else
     redis.call('ZADD', base .. 'unauth', score, member)
     redis.call('ZADD', base .. 'addr:' .. addr .. ':unauth', score, member)
   end
@@ -59,7 +62,12 @@ local function forget_node(node)
 end
 `;
 
-/** ARGV: prefix, pool, address, node, sid, total, perAddress, unauthenticated, unauthenticatedPerAddress. Returns [refusedBy or "", limit, evicted member, ...]. */
+/**
+ * ARGV: prefix, pool, address, node, sid, total, perAddress, unauthenticated, unauthenticatedPerAddress.
+ * Returns [refusedBy or "", limit, evicted member, ...]. Each session chosen to make room is announced
+ * on P evict ("node|pool<TAB>sid") by the script itself, so the word reaches its node even when this
+ * answer is lost (a timeout).
+ */
 const admit = `
 local pool, addr, node, sid = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local base = p .. 'pool:' .. pool .. ':'
@@ -76,6 +84,8 @@ for i = 1, 4 do
       return out
     end
     forget(pool, oldest)
+    local bar = string.find(oldest, '|', 1, true)
+    redis.call('PUBLISH', p .. 'evict', string.sub(oldest, 1, bar - 1) .. '|' .. pool .. '\t' .. string.sub(oldest, bar + 1))
     table.insert(out, names[i])
     table.insert(out, oldest)
   end
@@ -109,18 +119,21 @@ return 1
 `;
 
 /**
- * ARGV: prefix, node, dead-after ms, "1" to replace what the node holds by the quadruples that follow
- * (pool, sid, address, "1" if signed in) or "0". Records the heartbeat and sweeps nodes whose last one
- * is older than dead-after. Returns 0 when the node was not known (Redis lost it: restarted, or it
- * swept this node while it was away) and nothing was replaced, else 1.
+ * ARGV: prefix, node, dead-after ms, the number of sessions the node holds (-1: do not check), "1" to
+ * replace what the node holds by the quadruples that follow (pool, sid, address, "1" if signed in) or
+ * "0". Records the heartbeat and sweeps nodes whose last one is older than dead-after. Returns 0 when
+ * nothing was replaced and Redis's view of the node is wrong: the node was not known (Redis restarted,
+ * or swept it while it was away) or holds another number of sessions than the node says; else 1.
  */
 const heartbeat = `
 local node, dead = ARGV[2], tonumber(ARGV[3])
 local now = now_ms()
 local known = redis.call('HEXISTS', p .. 'nodes', node) == 1
-if ARGV[4] == '1' then
+local count = tonumber(ARGV[4])
+if count >= 0 and redis.call('HLEN', p .. 'node:' .. node) ~= count then known = false end
+if ARGV[5] == '1' then
   forget_node(node)
-  for i = 5, #ARGV, 4 do hold(ARGV[i], node, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] == '1', now) end
+  for i = 6, #ARGV, 4 do hold(ARGV[i], node, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] == '1', now) end
   known = true
 end
 redis.call('HSET', p .. 'nodes', node, now)
