@@ -5,7 +5,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { AccountStore } from '../accounts/account-store.js';
 import { MaildirStore } from '../accounts/maildir/store.js';
-import type { ChangeNotices } from '../accounts/store/change-notices.js';
+import type { ChangeNotices } from '../accounts/maildir/change-notices.js';
 import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.js';
 import { Router } from '../accounts/router.js';
 import { ConfigError, loadConfig, type LoadedConfig } from '../modules/kernel/config.js';

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, renameSync, statSync, writeSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir, rename as renameFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChangeNotices } from '../store/change-notices.js';
+import type { ChangeNotices } from './change-notices.js';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../store/contract.js';
 import { acquireDotlock, LockTimeoutError } from './dotlock.js';
 import { type ArrivalKey, arrivalKey, compareArrival, uidlFor } from './filename.js';

@@ -4,7 +4,7 @@
 // added or removed, certificates re-read, open sessions untouched.
 import { AccountStore } from '../../accounts/account-store.js';
 import { AuthCache } from '../../accounts/auth-cache.js';
-import { type ChangeNotices, LocalNotices } from '../../accounts/store/change-notices.js';
+import { type ChangeNotices, LocalNotices } from '../../accounts/maildir/change-notices.js';
 import { MaildirStore } from '../../accounts/maildir/store.js';
 import { LocalDomains } from '../../accounts/names.js';
 import { Router } from '../../accounts/router.js';

@@ -6,7 +6,7 @@
 // (imap.idleCheckInterval during IDLE, the next command otherwise).
 import { join, relative, resolve, sep } from 'node:path';
 import { Redis } from 'ioredis';
-import { type ChangeNotices, LocalNotices } from '../../../accounts/store/change-notices.js';
+import { type ChangeNotices, LocalNotices } from '../../../accounts/maildir/change-notices.js';
 import type { RedisLink, RedisSettings } from './redis-link.js';
 
 const COALESCE_MS = 20;
