@@ -41,6 +41,7 @@ beforeAll(async () => {
     config: {
       domains: ['client1.com'],
       delivery: { maxSize: 20_000 },
+      lmtp: { maxChannels: 3 },
       listeners: [
         { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
         { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
@@ -202,6 +203,24 @@ describe('LMTP (RFC 2033)', () => {
     imap.send('DONE\r\n');
     c.close();
     imap.close();
+  });
+
+  it('lmtp.maxChannels: past it an MTA is answered 421 and may come back once a connection ends', async () => {
+    const open: RawLmtp[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = i === 2 ? await RawLmtp.open({ path: socketPath }) : await RawLmtp.open({ port: lmtpPort() }); // both listeners count
+      expect((await c.reply())[0]).toMatch(/^220 /);
+      open.push(c);
+    }
+    const fourth = await RawLmtp.open({ port: lmtpPort() });
+    expect((await fourth.reply())[0]).toBe('421 4.3.2 Too many connections; try again later');
+    fourth.close();
+    open.shift()!.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const again = await RawLmtp.open({ port: lmtpPort() });
+    expect((await again.reply())[0]).toMatch(/^220 /);
+    for (const c of [...open, again]) c.close();
+    await new Promise((r) => setTimeout(r, 300));
   });
 
   it('the spool and the stored message are readable by the server only', async () => {

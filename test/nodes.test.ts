@@ -35,6 +35,7 @@ function nodeConfig(address: string): Record<string, unknown> {
       { name: 'lmtp', module: 'lmtp', address, port: 0 },
     ],
     pop: { maxChannels: 3, maxUnauthenticated: 2, authFailureDelay: 1 },
+    lmtp: { maxChannels: 2 },
     shutdownTimeout: 2,
   };
 }
@@ -112,6 +113,24 @@ describe('two nodes sharing one tree and one Redis', () => {
     await new Promise((r) => setTimeout(r, 300));
     const again = await pop(b, B); // the place given back on A is free on B
     for (const c of [again, held[1], held[2]]) expect(await c.command('QUIT')).toMatch(/^\+OK/);
+  });
+
+  it('lmtp.maxChannels counts the MTA connections of both nodes', async () => {
+    const onA = await RawLmtp.open({ port: a.portOf('lmtp'), host: A });
+    expect((await onA.reply())[0]).toMatch(/^220 /);
+    const onB = await RawLmtp.open({ port: b.portOf('lmtp'), host: B });
+    expect((await onB.reply())[0]).toMatch(/^220 /);
+    const third = await RawLmtp.open({ port: a.portOf('lmtp'), host: A });
+    expect((await third.reply())[0]).toBe('421 4.3.2 Too many connections; try again later');
+    third.close();
+    onB.send('QUIT\r\n');
+    await onB.reply();
+    onB.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const again = await RawLmtp.open({ port: a.portOf('lmtp'), host: A }); // B's place is free again
+    expect((await again.reply())[0]).toMatch(/^220 /);
+    for (const c of [onA, again]) c.close();
+    await new Promise((r) => setTimeout(r, 300));
   });
 
   it('pop.maxUnauthenticated counts both nodes: a connection on B makes room by closing the oldest waiting one on A', async () => {

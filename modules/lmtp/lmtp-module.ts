@@ -8,6 +8,7 @@
 //          451 (another I/O error: the MTA retries)
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { Admission, type AdmittedSession } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
 import { DeliveryError, ioFailure, LocalDelivery, type LocalRecipient } from '../../submission/local-delivery.js';
 import type { Logger } from '../kernel/logger.js';
@@ -31,6 +32,11 @@ function failureReply(r: LocalRecipient, err: unknown): Error & { responseCode: 
   return reply(451, `<${r.address}>: ${err.message}; try again later`);
 }
 
+/** An MTA's connection, as admission counts it. */
+interface LmtpChannel extends AdmittedSession {
+  readonly conn: Connection;
+}
+
 interface Services {
   delivery: LocalDelivery;
   logger: Logger;
@@ -43,7 +49,11 @@ export class LmtpModule implements PosternModule {
   readonly configSection = lmtpConfigSection;
   private services: Services | null = null;
   private spool: Spool | null = null;
-  private maxChannels = 0;
+  /**
+   * lmtp.maxChannels, counted with the other workers and nodes when they share limits. An MTA's
+   * connection counts as signed in from the start: it is never closed to make room, only refused.
+   */
+  private readonly admission = new Admission<LmtpChannel>('lmtp');
   /** Each open connection's socket, with the smtp-server that serves it. */
   private readonly open = new Map<Socket, SMTPServer>();
   /**
@@ -57,6 +67,7 @@ export class LmtpModule implements PosternModule {
   private stopping = false;
 
   async start(ctx: ModuleContext): Promise<void> {
+    if (ctx.shared) this.admission.share(ctx.shared.admission);
     this.spool = new Spool(join(ctx.config.dataDir, 'spool'));
     await this.spool.prepare();
     this.reconfigure(ctx);
@@ -102,22 +113,33 @@ export class LmtpModule implements PosternModule {
     });
     server.on('error', (err) => ctx.logger.debug({ tag: 'LMTP', err: err.message }, 'connection error'));
     this.services = { delivery, logger: ctx.logger, metrics: ctx.metrics, server };
-    this.maxChannels = lmtp.maxChannels;
+    const max = lmtp.maxChannels;
+    this.admission.limits = { total: max, perAddress: max, unauthenticated: max, unauthenticatedPerAddress: max };
   }
 
   accept(conn: Connection): void {
     const services = this.services;
     const socket = conn.socket;
     if (!services || this.stopping) return refuse(socket, '421 4.3.2 Server shutting down; try again later');
-    if (this.open.size >= this.maxChannels) {
-      services.logger.info({ tag: 'LMTP', cid: conn.id, peer: conn.peer, limit: 'lmtp.maxChannels', open: this.open.size }, 'connection refused: too many connections');
-      services.metrics.refused.inc({ limit: 'lmtp.maxChannels' });
-      return refuse(socket, '421 4.3.2 Too many connections; try again later');
-    }
-    services.metrics.connections.inc({ listener: conn.listener });
-    this.open.set(socket, services.server);
-    socket.once('close', () => this.open.delete(socket));
-    services.server.connect(socket, { id: String(conn.id), remoteAddress: conn.remoteAddress });
+    void this.admission.welcome({
+      conn,
+      tag: 'LMTP',
+      label: (limit) => (limit === 'maxChannels' ? 'lmtp.maxChannels' : `lmtp.${limit}`),
+      metrics: services.metrics,
+      log: services.logger,
+      stopping: () => this.stopping,
+      refuse: (why) => refuse(socket, `421 4.3.2 ${why}`),
+      session: () => ({ conn, waitingForClient: false, evict: () => socket.destroy() }),
+      start: (channel) => {
+        this.admission.signedIn(channel); // never a candidate to be closed for room
+        this.open.set(socket, services.server);
+        socket.once('close', () => {
+          this.open.delete(socket);
+          this.admission.release(channel);
+        });
+        services.server.connect(socket, { id: String(conn.id), remoteAddress: conn.remoteAddress });
+      },
+    });
   }
 
   /** RFC 2033 section 4.2: each RCPT is answered at once, so an unknown user is refused before the data. */

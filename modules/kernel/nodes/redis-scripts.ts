@@ -11,8 +11,7 @@
 //   P fail:POOL:ADDR                 count of failed sign-ins in the throttle's window
 //   P rate:KEY                       zset  of submission times in the window
 // A node that stops sending heartbeats is taken out with everything it held by the next heartbeat of
-// any other node. Keys are built inside the scripts, so this wants one Redis (or a primary with
-// replicas, Sentinel), not Redis Cluster.
+// any other node. Keys are built inside the scripts, so this wants one Redis server, not Redis Cluster.
 
 const PRELUDE = `
 if redis.replicate_commands then pcall(redis.replicate_commands) end
