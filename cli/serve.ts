@@ -106,6 +106,7 @@ export function serveCommand(program: Command): void {
       // A config that does not load or validate is logged and the running one kept.
       let reloading = Promise.resolve();
       process.on('SIGHUP', () => {
+        if (stopping) return; // a reload would open the listeners again
         reloading = reloading.then(async () => {
           try {
             const next = await loadConfig(config.file ?? undefined, registry.sections());

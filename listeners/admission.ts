@@ -19,6 +19,8 @@ export interface AdmissionLimits {
   perAddress: number;
   unauthenticated: number;
   unauthenticatedPerAddress: number;
+  /** Sessions count as signed in from the start (an MTA's LMTP connection): never closed to make room. */
+  signedInOnArrival?: boolean;
 }
 
 class Sessions<S extends AdmittedSession> extends PerAddress<S> {
@@ -110,10 +112,14 @@ export class Admission<S extends AdmittedSession> {
       verdict = await this.shared.admit(this.pool, address, this.limits, id);
     } catch (err) {
       this.asking.delete(id);
+      this.evictWhenAdded.delete(id);
       throw err;
     }
     for (const limit of verdict.evicted) evicted(limit);
-    if (verdict.refusedBy) this.asking.delete(id);
+    if (verdict.refusedBy) {
+      this.asking.delete(id);
+      this.evictWhenAdded.delete(id);
+    }
     return verdict.refusedBy;
   }
 
@@ -202,7 +208,7 @@ export class Admission<S extends AdmittedSession> {
   add(session: S): void {
     this.asking.delete(session.conn.id);
     this.sessions.add(session.conn.remoteAddress, session);
-    this.unauthenticated.add(session.conn.remoteAddress, session);
+    if (!this.limits.signedInOnArrival) this.unauthenticated.add(session.conn.remoteAddress, session);
   }
 
   /** The session signed in: it no longer counts against the limits for connections signing in. */

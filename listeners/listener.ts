@@ -5,7 +5,7 @@
 //   path           a unix socket instead of address and port (a local MTA's LMTP), clear text
 // With proxyProtocol, each connection first sends a PROXY header (HAProxy) naming the real client.
 import cluster from 'node:cluster';
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection, handshake, type TlsSource } from './connection.js';
@@ -115,6 +115,7 @@ export class Listener {
   private async startUnix(path: string): Promise<void> {
     // the workers of one server share the socket their primary made ready (clearSocketPath) and listens on
     if (!cluster.isWorker) await clearSocketPath(path, this.name, this.index);
+    else await checkSocketFolder(path, this.name, this.index);
     this.server = await new Promise<Server>((resolve, reject) => {
       const server = createServer({ highWaterMark: 256 * 1024 }, (socket) => this.accept(socket));
       server.once('error', reject);
@@ -236,6 +237,8 @@ export class Listener {
  * a live socket, or anything that is not a socket, is an error naming the listener and the key.
  */
 export async function clearSocketPath(path: string, name: string, index: number): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 }).catch(() => {});
+  await checkSocketFolder(path, name, index);
   const existing = await lstat(path).catch(() => null);
   if (existing && !existing.isSocket()) throw new ListenError(`cannot listen on ${path} for listener "${name}": something that is not a socket is there. Remove it, or change listeners[${index}].path in the config.`);
   if (existing) {
@@ -244,13 +247,25 @@ export async function clearSocketPath(path: string, name: string, index: number)
     if (answer !== 'nobody') throw new ListenError(`cannot listen on ${path} for listener "${name}": a socket is there and connecting to it failed (${answer}), so it may be in use. Remove it if it is not, or change listeners[${index}].path in the config.`);
     await unlink(path);
   }
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 }).catch(() => {});
-  // The socket is made, then given mode 0666 by its path: in a folder others may write to (without the
-  // sticky bit that keeps them from renaming our files) they could put a link there in between and have
-  // another file's mode changed.
-  const folder = await lstat(dirname(path)).catch(() => null);
-  if (folder && (folder.mode & 0o022) !== 0 && (folder.mode & 0o1000) === 0) {
-    throw new ListenError(`cannot listen on ${path} for listener "${name}": other users can write to the folder ${dirname(path)} (mode ${(folder.mode & 0o7777).toString(8)}), so they could replace the socket. Use a folder only this user can write to (like /run/postern), or change listeners[${index}].path in the config.`);
+}
+
+/**
+ * The socket is made, then given mode 0666 by its path: in a folder someone else may write to (others
+ * or the group without the sticky bit that keeps them from renaming our files, or a folder another user
+ * owns) they could put a link there in between and have another file's mode changed. Refused, naming
+ * the key.
+ */
+export async function checkSocketFolder(path: string, name: string, index: number): Promise<void> {
+  const folder = dirname(path);
+  const info = await stat(folder).catch(() => null); // the folder a link points to is the one that counts
+  if (!info) return; // listening will say what is wrong with it
+  const uid = process.getuid?.() ?? 0;
+  const fix = `Use a folder only this user can write to (like /run/postern), or change listeners[${index}].path in the config.`;
+  if (info.uid !== 0 && info.uid !== uid) {
+    throw new ListenError(`cannot listen on ${path} for listener "${name}": the folder ${folder} belongs to another user (uid ${info.uid}), who could replace the socket. ${fix}`);
+  }
+  if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0) {
+    throw new ListenError(`cannot listen on ${path} for listener "${name}": other users can write to the folder ${folder} (mode ${(info.mode & 0o7777).toString(8)}), so they could replace the socket. ${fix}`);
   }
 }
 

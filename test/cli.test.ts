@@ -1,6 +1,6 @@
 // The command line as an operator and scripts use it: accounts, delivery exit codes, config errors,
 // and the serve start-up errors.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -255,6 +255,14 @@ describe('postern serve start-up', () => {
     expect(r.code).toBe(69);
     expect(r.stderr).toContain(`other users can write to the folder ${open} (mode 777), so they could replace the socket`);
     expect(r.stderr).toContain('change listeners[0].path');
+    await chmod(open, 0o770); // the group's members could swap it too
+    expect((await runCli(['--config', join(dir, 'postern.yaml'), 'serve'])).stderr).toContain('(mode 770), so they could replace the socket');
+    await chmod(open, 0o755);
+    await chown(open, 12345, 12345); // a folder another user owns
+    const owned = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
+    expect(owned.code).toBe(69);
+    expect(owned.stderr).toContain(`the folder ${open} belongs to another user (uid 12345)`);
+    await chown(open, 0, 0);
     // the sticky bit (as on /tmp) keeps others from renaming our socket: allowed
     await chmod(open, 0o1777);
     const sticky = await startServer({ config: { listeners: [{ name: 'lmtp', module: 'lmtp', path: join(open, 'lmtp') }] } });

@@ -212,9 +212,16 @@ describe('LMTP (RFC 2033)', () => {
       expect((await c.reply())[0]).toMatch(/^220 /);
       open.push(c);
     }
+    const from = server.logs.length;
     const fourth = await RawLmtp.open({ port: lmtpPort() });
     expect((await fourth.reply())[0]).toBe('421 4.3.2 Too many connections; try again later');
     fourth.close();
+    const refused = await server.waitForLog((r) => r.msg === 'connection refused: too many connections' && r.tag === 'LMTP' && server.logs.indexOf(r) >= from);
+    expect(refused.limit).toBe('maxChannels'); // the limit that was reached, not a per-address one
+    for (const c of open) {
+      c.send('NOOP\r\n'); // the three are served all along
+      expect((await c.reply())[0]).toMatch(/^250 /);
+    }
     open.shift()!.close();
     await new Promise((r) => setTimeout(r, 300));
     const again = await RawLmtp.open({ port: lmtpPort() });

@@ -39,9 +39,9 @@ export const imapConfigSchema = z
     /** Bad commands in a row before the connection is closed. */
     maxBadCommands: count('bad commands in a row', 1, 1000).default(20),
     /** Seconds between "* OK Still here" during IDLE (keeps NAT entries alive, as Dovecot does). */
-    idleKeepalive: seconds('time between keepalives in IDLE').default(120),
+    idleKeepalive: count('seconds between keepalives in IDLE', 1, 86400).default(120),
     /** Seconds between looks at the mailbox during IDLE when nothing said it changed (Dovecot's mailbox_idle_check_interval): catches what no watch or notice reports. */
-    idleCheckInterval: seconds('time between mailbox checks in IDLE').default(30),
+    idleCheckInterval: count('seconds between mailbox checks in IDLE', 1, 86400).default(30),
     /** Seconds of the first wait when a client stops reading; doubled four times, then the connection is dropped. */
     blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
   })

@@ -97,8 +97,15 @@ export class SelectedMailbox {
     // second: a command costs no file system round trips (flags this session set are known already).
     const quiet = !force && !this.dirty && Date.now() - this.syncedAt < 1000;
     if (quiet && !(expunges && this.gone.size > 0)) return [];
-    const changes = await this.view.sync();
+    // cleared before the look, so that a change signalled while it runs is looked at again
     this.dirty = false;
+    let changes;
+    try {
+      changes = await this.view.sync();
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
     this.syncedAt = Date.now();
     for (const uid of changes.expunged) if (this.known.has(uid)) this.gone.add(uid);
     const lines: string[] = [];

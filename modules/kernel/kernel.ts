@@ -120,6 +120,7 @@ export class Kernel {
    * that could not start, with why.
    */
   async reload(config: LoadedConfig): Promise<{ listener: string; err: string }[]> {
+    if (!this.started) throw new Error('the server is not running (stopping)');
     const { ctx, submission } = this.context(config);
     await this.tls.load(certificateSettings(config));
     await ctx.accounts.prepareDecoy();

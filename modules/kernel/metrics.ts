@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client), served as text at http://address:port/metrics when `metrics` is
 // configured. The counters always exist; only the HTTP endpoint is optional.
 import { createServer, type Server } from 'node:http';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -56,10 +56,16 @@ export class Metrics {
     return this.endpoint.close();
   }
 
-  /** In a worker of serve --workers: the primary serves /metrics, adding up every worker's counts (prom-client's cluster aggregation). */
+  /** In a worker of serve --workers: the primary serves /metrics, adding up every worker's counts (it asks with 'metrics?'). */
   answerThePrimary(): void {
-    AggregatorRegistry.setRegistries([this.registry]);
-    new AggregatorRegistry(); // installs the worker's side of the aggregation
+    process.on('message', (m: unknown) => {
+      if (typeof m !== 'object' || m === null || (m as { postern?: unknown }).postern !== 'metrics?') return;
+      const id = (m as { id: number }).id;
+      this.registry.getMetricsAsJSON().then(
+        (metrics) => process.send?.({ postern: 'metrics', id, metrics }, undefined, undefined, () => {}),
+        () => {},
+      );
+    });
   }
 }
 

@@ -113,8 +113,9 @@ export class LmtpModule implements PosternModule {
     });
     server.on('error', (err) => ctx.logger.debug({ tag: 'LMTP', err: err.message }, 'connection error'));
     this.services = { delivery, logger: ctx.logger, metrics: ctx.metrics, server };
-    const max = lmtp.maxChannels;
-    this.admission.limits = { total: max, perAddress: max, unauthenticated: max, unauthenticatedPerAddress: max };
+    // lmtp.maxChannels alone: an MTA opens many connections from one address, and none signs in
+    const none = Number.MAX_SAFE_INTEGER;
+    this.admission.limits = { total: lmtp.maxChannels, perAddress: none, unauthenticated: none, unauthenticatedPerAddress: none, signedInOnArrival: true };
   }
 
   accept(conn: Connection): void {
@@ -124,14 +125,13 @@ export class LmtpModule implements PosternModule {
     void this.admission.welcome({
       conn,
       tag: 'LMTP',
-      label: (limit) => (limit === 'maxChannels' ? 'lmtp.maxChannels' : `lmtp.${limit}`),
+      label: (limit) => `lmtp.${limit}`,
       metrics: services.metrics,
       log: services.logger,
       stopping: () => this.stopping,
       refuse: (why) => refuse(socket, `421 4.3.2 ${why}`),
       session: () => ({ conn, waitingForClient: false, evict: () => socket.destroy() }),
       start: (channel) => {
-        this.admission.signedIn(channel); // never a candidate to be closed for room
         this.open.set(socket, services.server);
         socket.once('close', () => {
           this.open.delete(socket);

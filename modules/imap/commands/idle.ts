@@ -22,7 +22,7 @@ export async function idle(s: ImapContext, c: Command): Promise<void> {
     const now = Date.now();
     if (woke === 'changed' || now >= checkAt) {
       await s.sendUpdates(s.state === 'selected', woke !== 'changed');
-      checkAt = now + idleCheckIntervalMs;
+      checkAt = Date.now() + idleCheckIntervalMs; // from the end of this look: a slow one is not followed by another at once
     }
     if (now >= keepaliveAt) {
       s.send('* OK Still here');

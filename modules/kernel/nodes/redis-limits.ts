@@ -74,9 +74,8 @@ export class RedisLimits implements NodeLimits {
         const replace = this.stale;
         this.stale = false;
         if (replace) this.replaces += 1;
-        // while admissions are on their way the counts may differ for a moment: not checked then
-        const count = this.admitting > 0 ? -1 : this.held.size;
-        const args: (string | number)[] = [this.link.node, DEAD_AFTER_MS, count, replace ? '1' : '0'];
+        // admissions on their way are held here and may not be counted there yet
+        const args: (string | number)[] = [this.link.node, DEAD_AFTER_MS, this.held.size - this.admitting, this.held.size, replace ? '1' : '0'];
         if (replace) for (const h of this.held.values()) args.push(h.pool, h.sid, h.address, h.signedIn ? '1' : '0');
         const known = await this.link.run('heartbeat', ...args);
         if (known === 1) break;
@@ -126,11 +125,11 @@ export class RedisLimits implements NodeLimits {
     const key = this.heldKey(pool, sid);
     if (this.link.up) {
       // held before Redis is asked, so that a heartbeat replacing this node's sessions meanwhile keeps it
-      this.held.set(key, { pool, sid, address, signedIn: false });
+      this.held.set(key, { pool, sid, address, signedIn: limits.signedInOnArrival === true });
       const replaces = this.replaces;
       this.admitting += 1;
       try {
-        const out = (await this.link.run('admit', pool, address, this.link.node, sid, limits.total, limits.perAddress, limits.unauthenticated, limits.unauthenticatedPerAddress)) as string[];
+        const out = (await this.link.run('admit', pool, address, this.link.node, sid, limits.total, limits.perAddress, limits.unauthenticated, limits.unauthenticatedPerAddress, limits.signedInOnArrival ? '1' : '0')) as string[];
         // the sessions chosen to make room are told by the script's own notices (evictNotice)
         const evicted: string[] = [];
         for (let i = 1; i < out.length; i += 2) evicted.push(out[i]);
@@ -139,7 +138,7 @@ export class RedisLimits implements NodeLimits {
           this.held.delete(key);
           if (this.replaces !== replaces) this.write('released', pool, this.link.node, sid); // a replace may have put it there
         } else if (this.held.has(key)) {
-          this.fallback.admission.admit(pool, address, UNCHECKED, sid).catch(() => {});
+          this.fallback.admission.admit(pool, address, { ...UNCHECKED, signedInOnArrival: limits.signedInOnArrival }, sid).catch(() => {});
         }
         return { refusedBy, evicted };
       } catch (err) {
@@ -151,7 +150,7 @@ export class RedisLimits implements NodeLimits {
     }
     const answer = await this.fallback.admission.admit(pool, address, limits, sid);
     if (answer.refusedBy === null) {
-      this.held.set(key, { pool, sid, address, signedIn: false });
+      this.held.set(key, { pool, sid, address, signedIn: limits.signedInOnArrival === true });
       this.stale = true; // Redis does not know this one
     }
     return answer;

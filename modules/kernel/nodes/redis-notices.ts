@@ -85,15 +85,23 @@ export async function publishChanges(settings: RedisSettings, dataDir: string, p
   const root = resolve(dataDir);
   const folders = [...new Set(paths.map((p) => folderName(root, p)).filter((f): f is string => f !== null))];
   if (folders.length === 0) return true;
-  const r = new Redis(settings.url, { lazyConnect: true, connectTimeout: 1500, commandTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  // no ready check (it waits while Redis loads its data), and a deadline over the whole exchange
+  const r = new Redis(settings.url, { lazyConnect: true, enableReadyCheck: false, connectTimeout: 1500, commandTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   r.on('error', () => {});
-  try {
-    await r.connect();
-    await r.publish(settings.prefix + 'changes', noticeText(`deliver-${process.pid}`, folders));
-    await r.quit();
-    return true;
-  } catch {
-    r.disconnect();
-    return false;
-  }
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2000)));
+  const told = (async () => {
+    try {
+      await r.connect();
+      await r.publish(settings.prefix + 'changes', noticeText(`deliver-${process.pid}`, folders));
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const result = await Promise.race([told, deadline]);
+  clearTimeout(timer);
+  if (result) await r.quit().catch(() => r.disconnect());
+  else r.disconnect();
+  return result;
 }

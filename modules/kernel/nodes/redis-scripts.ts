@@ -62,7 +62,8 @@ end
 `;
 
 /**
- * ARGV: prefix, pool, address, node, sid, total, perAddress, unauthenticated, unauthenticatedPerAddress.
+ * ARGV: prefix, pool, address, node, sid, total, perAddress, unauthenticated, unauthenticatedPerAddress,
+ * "1" when the session counts as signed in from the start.
  * Returns [refusedBy or "", limit, evicted member, ...]. Each session chosen to make room is announced
  * on P evict ("node|pool<TAB>sid") by the script itself, so the word reaches its node even when this
  * answer is lost (a timeout).
@@ -89,7 +90,7 @@ for i = 1, 4 do
     table.insert(out, oldest)
   end
 end
-hold(pool, node, sid, addr, false, now_ms())
+hold(pool, node, sid, addr, ARGV[10] == '1', now_ms())
 table.insert(out, 1, '')
 return out
 `;
@@ -118,21 +119,22 @@ return 1
 `;
 
 /**
- * ARGV: prefix, node, dead-after ms, the number of sessions the node holds (-1: do not check), "1" to
- * replace what the node holds by the quadruples that follow (pool, sid, address, "1" if signed in) or
- * "0". Records the heartbeat and sweeps nodes whose last one is older than dead-after. Returns 0 when
- * nothing was replaced and Redis's view of the node is wrong: the node was not known (Redis restarted,
- * or swept it while it was away) or holds another number of sessions than the node says; else 1.
+ * ARGV: prefix, node, dead-after ms, the least and the most sessions Redis may count for the node (it
+ * holds the most; the difference are admissions on their way), "1" to replace what the node holds by
+ * the quadruples that follow (pool, sid, address, "1" if signed in) or "0". Records the heartbeat and
+ * sweeps nodes whose last one is older than dead-after. Returns 0 when nothing was replaced and Redis's
+ * view of the node is wrong: the node was not known (Redis restarted, or swept it while it was away) or
+ * Redis counts a number of sessions for it outside that range; else 1.
  */
 const heartbeat = `
 local node, dead = ARGV[2], tonumber(ARGV[3])
 local now = now_ms()
 local known = redis.call('HEXISTS', p .. 'nodes', node) == 1
-local count = tonumber(ARGV[4])
-if count >= 0 and redis.call('HLEN', p .. 'node:' .. node) ~= count then known = false end
-if ARGV[5] == '1' then
+local counted = redis.call('HLEN', p .. 'node:' .. node)
+if counted < tonumber(ARGV[4]) or counted > tonumber(ARGV[5]) then known = false end
+if ARGV[6] == '1' then
   forget_node(node)
-  for i = 6, #ARGV, 4 do hold(ARGV[i], node, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] == '1', now) end
+  for i = 7, #ARGV, 4 do hold(ARGV[i], node, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3] == '1', now) end
   known = true
 end
 redis.call('HSET', p .. 'nodes', node, now)

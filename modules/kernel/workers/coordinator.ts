@@ -19,10 +19,10 @@ class Pool {
   readonly unauthenticated = new PerAddress<Entry>();
   readonly byKey = new Map<string, Entry>();
 
-  add(e: Entry): void {
+  add(e: Entry, signedIn = false): void {
     this.byKey.set(`${e.worker}/${e.sid}`, e);
     this.sessions.add(e.address, e);
-    this.unauthenticated.add(e.address, e);
+    if (!signedIn) this.unauthenticated.add(e.address, e);
   }
 
   remove(e: Entry): void {
@@ -81,7 +81,7 @@ export class Coordinator {
       this.evict(oldest.worker, poolName, oldest.sid);
       evicted.push(limit);
     }
-    p.add({ worker, sid, address });
+    p.add({ worker, sid, address }, limits.signedInOnArrival === true);
     return { refusedBy: null, evicted };
   }
 
