@@ -7,10 +7,8 @@ import { clearSocketPath, ListenError } from '../listeners/listener.js';
 import { availableParallelism } from 'node:os';
 import { supervise, workerNumber } from '../modules/kernel/workers/supervisor.js';
 import { WorkerLink } from '../modules/kernel/workers/worker-link.js';
+import { joinNodes } from '../modules/kernel/nodes/join.js';
 import { LocalLimits } from '../modules/kernel/nodes/local-limits.js';
-import { RedisLink } from '../modules/kernel/nodes/redis-link.js';
-import { type NodeLimits, RedisLimits } from '../modules/kernel/nodes/redis-limits.js';
-import { RedisNotices } from '../modules/kernel/nodes/redis-notices.js';
 import { CertificateError, TlsProvider } from '../certs/tls-provider.js';
 import { certificateSettings, ConfigError, loadConfig } from '../modules/kernel/config.js';
 import { openContext } from './context.js';
@@ -35,8 +33,12 @@ export function serveCommand(program: Command): void {
         throw new CliError(`--workers: "${opts.workers}" is not a number of worker processes 1-256, or auto`, EXIT.usage);
       }
       const { config } = await openContext(cmd.optsWithGlobals().config, { create: true });
-      const wanted = opts.workers ?? config.workers;
-      const workers = wanted === 'auto' ? availableParallelism() : Number(wanted);
+      // --workers wins over the key, at start and at a reload
+      const workerCount = (c: typeof config) => {
+        const wanted = opts.workers ?? c.workers;
+        return wanted === 'auto' ? availableParallelism() : Number(wanted);
+      };
+      const workers = workerCount(config);
       const output = stdoutDestination(config.log.format);
       const worker = workerNumber();
       const logger = worker === null ? createLogger(config.log.level, output) : createLogger(config.log.level, output).child({ worker });
@@ -61,8 +63,7 @@ export function serveCommand(program: Command): void {
         const reread = async () => {
           try {
             const next = await loadConfig(config.file ?? undefined, (await moduleRegistry()).sections());
-            const count = opts.workers ?? next.workers; // --workers wins over the key, as at start
-            return { workers: count === 'auto' ? availableParallelism() : Number(count), stopSeconds: stopSeconds(next), metrics: next.metrics };
+            return { workers: workerCount(next), stopSeconds: stopSeconds(next), metrics: next.metrics };
           } catch {
             return null; // each worker logs why the config does not load, and keeps its own
           }
@@ -75,30 +76,19 @@ export function serveCommand(program: Command): void {
       const registry = await moduleRegistry();
       const link = worker === null ? null : new WorkerLink((m) => process.send?.(m, undefined, undefined, () => {}));
       // Several nodes: Redis keeps the limits (this node's own count while it is away) and carries change notices.
-      let shared: NodeLimits | undefined = link ?? undefined;
-      let nodes: { redis: RedisLink; limits: RedisLimits; notices: RedisNotices } | null = null;
-      if (config.redis) {
-        const redis = new RedisLink(config.redis, logger);
-        nodes = { redis, limits: new RedisLimits(redis, link ?? new LocalLimits(), logger), notices: new RedisNotices(redis, config.dataDir) };
-        shared = nodes.limits;
-      }
-      const leaveRedis = async () => {
-        if (!nodes) return;
-        await nodes.notices.close();
-        await nodes.limits.leave();
-        await nodes.redis.close();
-      };
+      const nodes = config.redis ? joinNodes(config.redis, config.dataDir, link ?? new LocalLimits(), logger) : null;
       let kernel: Kernel;
       try {
-        kernel = new Kernel(config, logger, registry, { portOffset, shared, notices: nodes?.notices, metricsByPrimary: worker !== null });
+        kernel = new Kernel(config, logger, registry, { portOffset, shared: nodes?.limits ?? link ?? undefined, notices: nodes?.notices, metricsByPrimary: worker !== null });
         await kernel.start();
       } catch (err) {
-        await leaveRedis();
+        await nodes?.leave();
         if (err instanceof ListenError) throw new CliError(err.message, EXIT.unavailable);
         if (err instanceof ConfigError) throw new CliError(`config error: ${err.message}`, EXIT.config);
         if (err instanceof CertificateError) throw new CliError(err.message, EXIT.config);
         throw err;
       }
+      link?.answerMetrics(() => kernel.metrics.registry.getMetricsAsJSON());
       logger.info({ config: config.file ?? '(embedded default)', dataDir: config.dataDir }, 'Postern started');
       if (worker !== null) process.send?.({ postern: 'ready' });
 
@@ -140,7 +130,7 @@ export function serveCommand(program: Command): void {
         }, (config.shutdownTimeout + STOP_GRACE_SECONDS) * 1000);
         try {
           await kernel.stop();
-          await leaveRedis();
+          await nodes?.leave();
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'stop failed; exiting now');
           await exit(EXIT.software);

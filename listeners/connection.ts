@@ -56,6 +56,12 @@ export class Connection {
     return this.tlsStarted;
   }
 
+  /** Sends one line (a refusal: too many connections, shutting down) and closes; destroyed after 5 s if the client does not read. */
+  refuse(line: string): void {
+    this.current.end(`${line}\r\n`);
+    setTimeout(() => this.current.destroy(), 5000).unref();
+  }
+
   /** True when STLS can be offered: not yet encrypted and a certificate is loaded. */
   get canStartTls(): boolean {
     return !this.tlsStarted && this.tls?.context != null;

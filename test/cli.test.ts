@@ -206,6 +206,9 @@ describe('config errors', () => {
     expect(neither.stderr).toMatch(/listeners\[0\]\.port: missing/);
     const from = await withConfig('listeners:\n  - { name: a, port: 1110, proxyProtocol: true, proxyFrom: [10.0.0.0/33] }\n');
     expect(from.stderr).toMatch(/listeners\[0\]\.proxyFrom: "10\.0\.0\.0\/33": the prefix must be a whole number 0-32/);
+    const redis = await withConfig('redis:\n  url: localhost:6379\n');
+    expect(redis.code).toBe(78);
+    expect(redis.stderr).toMatch(/redis\.url: expected a Redis URL, like redis:\/\/10\.0\.0\.9:6379/);
     const big = await withConfig('delivery:\n  maxSize: huge\n');
     expect(big.stderr).toMatch(/delivery\.maxSize: expected a whole number/);
     const i = await withConfig('imap:\n  maxLiteralSize: lots\n');

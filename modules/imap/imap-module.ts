@@ -38,10 +38,7 @@ export class ImapModule implements PosternModule {
   }
 
   accept(conn: Connection): void {
-    const refuse = (why: string) => {
-      conn.socket.end(`* BYE [UNAVAILABLE] ${why}\r\n`);
-      setTimeout(() => conn.socket.destroy(), 5000).unref();
-    };
+    const refuse = (why: string) => conn.refuse(`* BYE [UNAVAILABLE] ${why}`);
     const services = this.services;
     const logger = this.logger;
     if (!services || !logger || this.stopping) return refuse('Server shutting down; try again later');

@@ -13,7 +13,7 @@ import { Listener } from '../../listeners/listener.js';
 import { Metrics } from './metrics.js';
 import { TraceLog } from './trace.js';
 import { Relay } from '../../submission/relay.js';
-import { type SharedRate, type SubmissionServices, Submitter } from '../../submission/submitter.js';
+import { type SubmissionServices, Submitter } from '../../submission/submitter.js';
 import { certificateSettings, ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { ModuleContext, SharedLimits } from './module.js';
@@ -23,7 +23,7 @@ export interface KernelOptions {
   /** Added to every non-zero listener port (--port-offset). */
   portOffset?: number;
   /** The limits counted with other processes: the other workers (serve --workers), the other nodes (Redis). */
-  shared?: SharedLimits & { readonly rate: SharedRate };
+  shared?: SharedLimits;
   /** Change notices between sessions, and with other nodes (Redis); default: this process's sessions. */
   notices?: ChangeNotices;
   /** In a worker: /metrics is served by the primary, with every worker's counts added up. */
@@ -47,7 +47,6 @@ export class Kernel {
     private readonly options: KernelOptions = {},
   ) {
     this.notices = options.notices ?? new LocalNotices();
-    if (options.metricsByPrimary) this.metrics.answerThePrimary();
     const { ctx, submission } = this.context(config);
     this.submitter = new Submitter(submission);
     this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };

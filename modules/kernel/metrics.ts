@@ -56,17 +56,6 @@ export class Metrics {
     return this.endpoint.close();
   }
 
-  /** In a worker of serve --workers: the primary serves /metrics, adding up every worker's counts (it asks with 'metrics?'). */
-  answerThePrimary(): void {
-    process.on('message', (m: unknown) => {
-      if (typeof m !== 'object' || m === null || (m as { postern?: unknown }).postern !== 'metrics?') return;
-      const id = (m as { id: number }).id;
-      this.registry.getMetricsAsJSON().then(
-        (metrics) => process.send?.({ postern: 'metrics', id, metrics }, undefined, undefined, () => {}),
-        () => {},
-      );
-    });
-  }
 }
 
 /** The HTTP endpoint at /metrics, serving whatever text `produce` gives. */

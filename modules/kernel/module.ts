@@ -5,6 +5,7 @@ import type { MailStore } from '../../accounts/store/contract.js';
 import type { Router } from '../../accounts/router.js';
 import type { SharedAdmission } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
+import type { SharedRate } from '../../submission/submitter.js';
 import type { SharedThrottle } from './auth-throttle.js';
 import type { Submitter } from '../../submission/submitter.js';
 import type { ConfigSection, LoadedConfig } from './config.js';
@@ -26,14 +27,19 @@ export interface ModuleContext {
   readonly metrics: Metrics;
   /** The session transcript file (log.trace). */
   readonly trace: TraceLog;
-  /** Limits and throttles counted with the other workers (serve --workers); null in a single process. */
+  /** Limits and throttles counted with the other workers and nodes; null in a single process alone. */
   readonly shared: SharedLimits | null;
 }
 
-/** What the workers of one server count together (kept by the primary process, see workers/). */
+/**
+ * What several processes count together: the workers of one server (kept by its primary, see
+ * workers/) and the nodes sharing a Redis (nodes/).
+ */
 export interface SharedLimits {
   readonly admission: SharedAdmission;
   readonly throttle: SharedThrottle;
+  /** submission.maxPerHour. */
+  readonly rate: SharedRate;
 }
 
 export interface PosternModule {

@@ -121,7 +121,7 @@ export class LmtpModule implements PosternModule {
   accept(conn: Connection): void {
     const services = this.services;
     const socket = conn.socket;
-    if (!services || this.stopping) return refuse(socket, '421 4.3.2 Server shutting down; try again later');
+    if (!services || this.stopping) return conn.refuse('421 4.3.2 Server shutting down; try again later');
     void this.admission.welcome({
       conn,
       tag: 'LMTP',
@@ -129,7 +129,7 @@ export class LmtpModule implements PosternModule {
       metrics: services.metrics,
       log: services.logger,
       stopping: () => this.stopping,
-      refuse: (why) => refuse(socket, `421 4.3.2 ${why}`),
+      refuse: (why) => conn.refuse(`421 4.3.2 ${why}`),
       session: () => ({ conn, waitingForClient: false, evict: () => socket.destroy() }),
       start: (channel) => {
         this.open.set(socket, services.server);
@@ -237,9 +237,4 @@ export class LmtpModule implements PosternModule {
 function closeWith421(c: { send(code: number, text: string): void; close(): void }): void {
   c.send(421, 'Server shutting down; try again later');
   c.close();
-}
-
-function refuse(socket: Socket, line: string): void {
-  socket.end(`${line}\r\n`);
-  setTimeout(() => socket.destroy(), 5000).unref();
 }

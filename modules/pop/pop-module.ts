@@ -56,10 +56,7 @@ export class PopModule implements PosternModule {
 
   /** A new connection, within the limits (listeners/admission.ts). */
   accept(conn: Connection): void {
-    const refuse = (why: string) => {
-      conn.socket.end(`${new PopError('SYS/TEMP', why).line}\r\n`);
-      setTimeout(() => conn.socket.destroy(), 5000).unref();
-    };
+    const refuse = (why: string) => conn.refuse(new PopError('SYS/TEMP', why).line);
     const services = this.services;
     const logger = this.logger;
     if (!services || !logger || this.stopping) return refuse('Server shutting down; try again later');

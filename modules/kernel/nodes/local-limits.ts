@@ -5,11 +5,11 @@ import type { SharedRate } from '../../../submission/submitter.js';
 import type { SharedThrottle } from '../auth-throttle.js';
 import { Coordinator } from '../workers/coordinator.js';
 import type { AdmitAnswer } from '../workers/messages.js';
-import type { NodeLimits } from './redis-limits.js';
+import type { SharedLimits } from '../module.js';
 
 const SELF = 0;
 
-export class LocalLimits implements NodeLimits {
+export class LocalLimits implements SharedLimits {
   private readonly evictors = new Map<string, (sid: string) => void>();
   private readonly coordinator = new Coordinator((_worker, pool, sid) => this.evictors.get(pool)?.(sid));
 

@@ -26,9 +26,7 @@ interface Held {
   signedIn: boolean;
 }
 
-export type NodeLimits = SharedLimits & { readonly rate: SharedRate };
-
-export class RedisLimits implements NodeLimits {
+export class RedisLimits implements SharedLimits {
   /** This process's open sessions, what Redis is given again after an outage. */
   private readonly held = new Map<string, Held>();
   private readonly evictors = new Map<string, (sid: string) => void>();
@@ -44,7 +42,7 @@ export class RedisLimits implements NodeLimits {
 
   constructor(
     private readonly link: RedisLink,
-    private readonly fallback: NodeLimits,
+    private readonly fallback: SharedLimits,
     private readonly logger: Logger,
   ) {
     link.subscribe('evict', (message) => this.evictNotice(message));
@@ -190,27 +188,29 @@ export class RedisLimits implements NodeLimits {
     },
   };
 
-  readonly throttle: SharedThrottle = async (pool, address, baseSeconds) => {
+  /** Asks Redis while it is up, else (or when the question fails) the node's own count. */
+  private async either<T>(viaRedis: () => Promise<T>, own: () => Promise<T>): Promise<T> {
     if (this.link.up) {
       try {
-        return failureDelay(Number(await this.link.run('failed', pool, address, THROTTLE_WINDOW_MS)), baseSeconds);
+        return await viaRedis();
       } catch (err) {
         this.failed(err);
       }
     }
-    return this.fallback.throttle(pool, address, baseSeconds);
-  };
+    return own();
+  }
 
-  readonly rate: SharedRate = async (key, max, windowMs) => {
-    if (this.link.up) {
-      try {
-        return (await this.link.run('rate', key, max, windowMs, `${this.link.node}:${randomBytes(6).toString('hex')}`)) === 1;
-      } catch (err) {
-        this.failed(err);
-      }
-    }
-    return this.fallback.rate(key, max, windowMs);
-  };
+  readonly throttle: SharedThrottle = (pool, address, baseSeconds) =>
+    this.either(
+      async () => failureDelay(Number(await this.link.run('failed', pool, address, THROTTLE_WINDOW_MS)), baseSeconds),
+      () => this.fallback.throttle(pool, address, baseSeconds),
+    );
+
+  readonly rate: SharedRate = (key, max, windowMs) =>
+    this.either(
+      async () => (await this.link.run('rate', key, max, windowMs, `${this.link.node}:${randomBytes(6).toString('hex')}`)) === 1,
+      () => this.fallback.rate(key, max, windowMs),
+    );
 
   /** The node stops: what it holds in Redis is given back at once (not after DEAD_AFTER_MS). */
   async leave(): Promise<void> {

@@ -8,14 +8,12 @@
 // a second SIGTERM ends them at once. A worker that fails while starting (a port it cannot
 // bind, a bad certificate) stops the whole server with that worker's exit code.
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { MetricsEndpoint } from '../metrics.js';
 import { Coordinator } from './coordinator.js';
-import { isWorkerMessage, type MetricsJson, type PrimaryMessage } from './messages.js';
-
-/** How long /metrics waits for a worker's counts; one that is late is counted as at its last answer. */
-const METRICS_WAIT_MS = 2000;
+import { ClusterMetrics } from './cluster-metrics.js';
+import { isWorkerMessage, type PrimaryMessage } from './messages.js';
 
 export interface SupervisorOptions {
   readonly workers: number;
@@ -57,6 +55,7 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
   // still had in the pipe is taken for its replacement's.
   const byId = new Map<number, Worker>();
   const coordinator = new Coordinator((id, pool, sid) => send(byId.get(id), { postern: 'evict', pool, sid }));
+  const metrics = new ClusterMetrics(send);
 
   function send(w: Worker | undefined, m: PrimaryMessage): void {
     if (!w || !w.isConnected()) return;
@@ -89,7 +88,7 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
       } else if (m.postern === 'signedIn') coordinator.signedIn(w.id, m.pool, m.sid);
       else if (m.postern === 'released') coordinator.released(w.id, m.pool, m.sid);
       else if (m.postern === 'kept') coordinator.kept(w.id, m.pool, m.sid, m.address);
-      else if (m.postern === 'metrics') metricsAnswers.get(m.id)?.(w.id, m.metrics);
+      else if (m.postern === 'metrics') metrics.answer(m.id, w.id, m.metrics);
     });
     w.on('exit', (code, signal) => {
       if (byNumber.get(n) === w) byNumber.delete(n);
@@ -97,7 +96,7 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
       coordinator.workerGone(w.id);
       const wasReady = ready.delete(n);
       if (retiring.delete(n) && !stopping) {
-        keepCounters(w.id);
+        metrics.workerGone(w.id);
         logger.info({ worker: n, pid: w.process.pid, code }, 'worker stopped (fewer workers in the config)');
         return;
       }
@@ -116,8 +115,8 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
       }
       // A worker that keeps dying (a bug a client triggers, memory; one added by a reload that cannot
       // start) is restarted later and later: 0 s after the first exit in a minute, then 1, 2, 4 … up to
-      // 30 s, so it cannot spin the CPU. Its counters stay in /metrics (departed).
-      keepCounters(w.id);
+      // 30 s, so it cannot spin the CPU. Its counters stay in /metrics.
+      metrics.workerGone(w.id);
       const now = Date.now();
       const recent = (exits.get(n) ?? []).filter((t) => now - t < 60_000);
       recent.push(now);
@@ -146,54 +145,13 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
     if (byNumber.size === 0) void o.exit(exitCode);
   }
 
-  // /metrics: every started worker's metrics added up (counters, and gauges such as the sessions open).
-  // A worker that is late is counted at its last answer; the counters of workers that exited are kept,
-  // so a sum never goes down (Prometheus would take that for a reset).
-  const metricsAnswers = new Map<number, (workerId: number, metrics: MetricsJson) => void>();
-  let nextMetricsId = 0;
-  const lastCounters = new Map<number, MetricsJson>();
-  let departed: MetricsJson[] = [];
-  const isCounter = (m: MetricsJson[number]) => String(m.type) === 'counter' || String(m.type) === 'histogram';
-  function keepCounters(workerId: number): void {
-    const last = lastCounters.get(workerId);
-    lastCounters.delete(workerId);
-    if (last) departed.push(last);
-  }
-  async function collectMetrics(): Promise<string> {
-    const id = ++nextMetricsId;
-    const asked = [...byNumber.entries()].filter(([n, w]) => ready.has(n) && w.isConnected()).map(([, w]) => w);
-    const got = new Map<number, MetricsJson>();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, METRICS_WAIT_MS);
-      metricsAnswers.set(id, (workerId, metrics) => {
-        got.set(workerId, metrics);
-        if (got.size === asked.length) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      for (const w of asked) send(w, { postern: 'metrics?', id });
-      if (asked.length === 0) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    metricsAnswers.delete(id);
-    const parts: MetricsJson[] = [];
-    for (const w of asked) {
-      const answer = got.get(w.id);
-      if (answer) lastCounters.set(w.id, answer.filter(isCounter));
-      const part = answer ?? lastCounters.get(w.id);
-      if (part) parts.push(part);
-    }
-    if (departed.length > 1) departed = [await AggregatorRegistry.aggregate(departed).getMetricsAsJSON()];
-    return AggregatorRegistry.aggregate([...parts, ...departed]).metrics();
-  }
-
   let endpoint: MetricsEndpoint | null = null;
   const serveMetrics = (where: PrimarySettings['metrics']) => {
     if (!where && !endpoint) return;
-    if (!endpoint) endpoint = new MetricsEndpoint(collectMetrics, Registry.PROMETHEUS_CONTENT_TYPE);
+    if (!endpoint) {
+      const started = () => [...byNumber.entries()].filter(([n, w]) => ready.has(n) && w.isConnected()).map(([, w]) => w);
+      endpoint = new MetricsEndpoint(() => metrics.collect(started()), Registry.PROMETHEUS_CONTENT_TYPE);
+    }
     endpoint.serve(where).then(
       (port) => port !== null && logger.info({ address: where!.address, port }, 'metrics at /metrics (every worker added up)'),
       (err: Error) => logger.error({ err: err.message, metrics: where }, 'cannot serve metrics'),

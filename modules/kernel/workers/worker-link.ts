@@ -6,7 +6,7 @@ import type { SharedAdmission } from '../../../listeners/admission.js';
 import type { SharedRate } from '../../../submission/submitter.js';
 import type { SharedThrottle } from '../auth-throttle.js';
 import type { SharedLimits } from '../module.js';
-import { type AdmitAnswer, isPrimaryMessage, type Request, type WorkerMessage } from './messages.js';
+import { type AdmitAnswer, isPrimaryMessage, type MetricsJson, type Request, type WorkerMessage } from './messages.js';
 
 const ANSWER_TIMEOUT_MS = 5000;
 
@@ -14,6 +14,7 @@ export class WorkerLink implements SharedLimits {
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: (a: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly evictors = new Map<string, (sid: string) => void>();
+  private metrics: (() => Promise<MetricsJson>) | null = null;
 
   constructor(private readonly sendRaw: (m: WorkerMessage) => void) {
     process.on('message', (m: unknown) => {
@@ -25,7 +26,19 @@ export class WorkerLink implements SharedLimits {
         clearTimeout(w.timer);
         w.resolve(m.answer);
       } else if (m.postern === 'evict') this.evictors.get(m.pool)?.(m.sid);
+      else if (m.postern === 'metrics?' && this.metrics) {
+        const id = m.id;
+        this.metrics().then(
+          (metrics) => this.send({ postern: 'metrics', id, metrics }),
+          () => {},
+        );
+      }
     });
+  }
+
+  /** The primary serves /metrics and asks each worker for its own (cluster-metrics.ts). */
+  answerMetrics(produce: () => Promise<MetricsJson>): void {
+    this.metrics = produce;
   }
 
   /** Sends, whatever becomes of it: with the primary gone, this worker is being stopped anyway. */
