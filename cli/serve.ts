@@ -9,6 +9,7 @@ import { supervise, workerNumber } from '../modules/kernel/workers/supervisor.js
 import { WorkerLink } from '../modules/kernel/workers/worker-link.js';
 import { joinNodes } from '../modules/kernel/nodes/join.js';
 import { LocalLimits } from '../modules/kernel/nodes/local-limits.js';
+import { SameKeypress } from '../modules/kernel/stop-signals.js';
 import { CertificateError, TlsProvider } from '../certs/tls-provider.js';
 import { certificateSettings, ConfigError, loadConfig } from '../modules/kernel/config.js';
 import { openContext } from './context.js';
@@ -115,15 +116,18 @@ export function serveCommand(program: Command): void {
       // few seconds after that (a QUIT stuck on a dead disk, say) does not keep it alive. A second
       // signal exits at once; sessions not QUIT apply nothing either way.
       let stopping = false;
+      const firstSignal = new SameKeypress();
       const stop = async (why: string, fromPrimary = false) => {
         if (stopping && fromPrimary) return; // the same stop, heard twice (systemd signals every process)
+        if (stopping && firstSignal.echoed(why)) return; // one Ctrl-C under npm start arrives twice
         if (stopping) {
           logger.info({ signal: why }, 'second stop signal: exiting now; open sessions apply no changes');
           await exit(EXIT.ok);
           return;
         }
         stopping = true;
-        logger.info({ signal: why, timeout: config.shutdownTimeout }, 'stopping: no new connections; open sessions may finish');
+        firstSignal.heard(why);
+        logger.info({ signal: why, timeout: config.shutdownTimeout }, 'stopping: no new connections; open sessions may finish (a second stop signal exits at once)');
         setTimeout(() => {
           logger.error({ after: config.shutdownTimeout + STOP_GRACE_SECONDS }, 'stop took too long; exiting now');
           void exit(EXIT.software);

@@ -136,6 +136,33 @@ describe('npm start', () => {
     }
   });
 
+  it('one Ctrl-C (SIGINT to npm and the server, as a terminal sends it) stops gracefully: a DELE before QUIT is kept', async () => {
+    const { config, port } = await setUp();
+    // its own process group, as a terminal's foreground job: the group gets the terminal's SIGINT
+    const npm = spawn('npm', ['start', '--', '--config', config], { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+    try {
+      await waitForPort(port, 60_000);
+      const c = await RawPop.signIn(port, 'alice', 'a secret');
+      expect(await c.command('DELE 1')).toMatch(/^\+OK/);
+      process.kill(-npm.pid!, 'SIGINT'); // npm passes it on too: the server hears it twice
+      await new Promise((r) => setTimeout(r, 300));
+      // still the graceful stop: the open session may finish, and its QUIT applies the deletion
+      expect(await c.command('QUIT')).toMatch(/^\+OK/);
+      c.close();
+      const deadline = Date.now() + 8_000;
+      while (!(await portClosed(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await portClosed(port), 'the server still listens after Ctrl-C').toBe(true);
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    const r = await runCli(['--config', config, 'account', 'remove', 'alice']);
+    expect(r.code, r.stderr).toBe(0); // the mailbox is empty: the DELE was applied
+  }, 90_000); // npm start builds first (tsc)
+
   it('npm start killed with SIGKILL: the server notices its parent is gone and stops', async () => {
     const { config, port, dir } = await setUp();
     const npm = await npmStart(config);

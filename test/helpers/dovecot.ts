@@ -64,7 +64,15 @@ export async function shareWithDovecot(testDir: string, accountDir: string): Pro
  * Starts Dovecot serving `users` (passwords in PLAIN) with homes in `accountsDir` (the domain folder of
  * a test server's data: accountsDir/NAME/Maildir).
  */
-export async function startDovecot(users: { name: string; password: string }[], accountsDir: string): Promise<Dovecot> {
+export interface DovecotOptions {
+  /**
+   * Dovecot's mail_location instead of `maildir:~/Maildir` under accountsDir/NAME, for a test of the
+   * README's own line: then users sign in by their whole name (`username_format=%u`).
+   */
+  mailLocation?: string;
+}
+
+export async function startDovecot(users: { name: string; password: string }[], accountsDir: string, options: DovecotOptions = {}): Promise<Dovecot> {
   const sbin = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
   const bin = findBinary('dovecot', sbin);
   const lda = findBinary('dovecot-lda', ['/usr/lib/dovecot', '/usr/libexec/dovecot', ...sbin]);
@@ -100,7 +108,7 @@ first_valid_uid = ${mailUid}
 first_valid_gid = ${mailGid}
 mail_uid = ${mailUid}
 mail_gid = ${mailGid}
-mail_location = maildir:~/Maildir
+mail_location = ${options.mailLocation ?? 'maildir:~/Maildir'}
 # the hierarchy delimiter Postern's mailbox names use (on disk Maildir++ keeps ".")
 namespace inbox {
   inbox = yes
@@ -109,7 +117,7 @@ namespace inbox {
 postmaster_address = postmaster@example.org
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%n ${passwd}
+  args = scheme=PLAIN username_format=${options.mailLocation ? '%u' : '%n'} ${passwd}
 }
 userdb {
   driver = static

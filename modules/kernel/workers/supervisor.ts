@@ -14,6 +14,7 @@ import { MetricsEndpoint } from '../metrics.js';
 import { Coordinator } from './coordinator.js';
 import { ClusterMetrics } from './cluster-metrics.js';
 import { isWorkerMessage, type PrimaryMessage } from './messages.js';
+import { SameKeypress } from '../stop-signals.js';
 
 export interface SupervisorOptions {
   readonly workers: number;
@@ -188,12 +189,15 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
       if (next && !stopping) apply(next);
     })();
   });
+  const firstSignal = new SameKeypress();
   const onStop = (signal: string) => {
+    if (stopping && firstSignal.echoed(signal)) return; // one Ctrl-C under npm start arrives twice
     if (stopping) {
       logger.info({ signal }, 'second stop signal: ending the workers now; open sessions apply no changes');
       for (const w of byNumber.values()) w.process.kill('SIGKILL');
       return;
     }
+    firstSignal.heard(signal);
     stopAll(signal);
   };
   process.on('SIGTERM', () => onStop('SIGTERM'));
