@@ -47,9 +47,19 @@ export type SignInResult = { ok: true; account: AccountRecord } | { ok: false; r
 /** A problem the operator must fix (a damaged account.json); the message names the file. */
 export class AccountStoreError extends Error {}
 
+/** How many parsed account records a process keeps (the oldest read goes first). */
+const MAX_CACHED_RECORDS = 50_000;
+
+/** A copy the caller may change (modify() changes the record it reads before writing it). */
+function copyRecord(record: AccountRecord): AccountRecord {
+  return { ...record, alerts: [...record.alerts] };
+}
+
 export class AccountStore {
   readonly domains: LocalDomains;
   private readonly root: string;
+  /** Parsed account.json files by path, with the stat that says which version of the file they are. */
+  private readonly records = new Map<string, { version: string; record: AccountRecord }>();
 
   constructor(
     dataDir: string,
@@ -80,7 +90,25 @@ export class AccountStore {
     return this.readRecord(this.recordPath(a), a);
   }
 
+  /**
+   * account.json as it is now. A sign-in reads it every time, so the parsed record is kept and the file
+   * is only read again when a stat says it was replaced or changed (it is always written whole, through
+   * a rename: a new inode): one stat per sign-in instead of an open, a read and a close.
+   */
   private async readRecord(path: string, a: AccountAddress): Promise<AccountRecord | null> {
+    let version: string;
+    try {
+      const st = await stat(path, { bigint: true });
+      version = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        this.records.delete(path);
+        return null;
+      }
+      throw err;
+    }
+    const cached = this.records.get(path);
+    if (cached?.version === version) return copyRecord(cached.record);
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -88,13 +116,18 @@ export class AccountStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+    let record: AccountRecord;
     try {
-      const record = JSON.parse(text) as AccountRecord;
-      if (typeof record.passwordHash !== 'string') throw new Error('passwordHash is missing');
-      return { ...record, alerts: record.alerts ?? [], apopSecret: record.apopSecret ?? null, expires: record.expires ?? null };
+      const parsed = JSON.parse(text) as AccountRecord;
+      if (typeof parsed.passwordHash !== 'string') throw new Error('passwordHash is missing');
+      record = { ...parsed, alerts: parsed.alerts ?? [], apopSecret: parsed.apopSecret ?? null, expires: parsed.expires ?? null };
     } catch (err) {
       throw new AccountStoreError(`${path} is damaged (${(err as Error).message}); restore it or re-create the account with "postern account set ${formatAddress(a)} --password ..."`);
     }
+    this.records.delete(path);
+    this.records.set(path, { version, record });
+    if (this.records.size > MAX_CACHED_RECORDS) this.records.delete(this.records.keys().next().value!);
+    return copyRecord(record);
   }
 
   /** True when the account has an account.json (a stat, not a read: this runs on every sign-in). */
