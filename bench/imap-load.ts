@@ -9,11 +9,13 @@ import type {
   ImapHoldResult,
   ImapJob,
   ImapJobResult,
+  ImapMixResult,
   ImapReport,
   ImapSelectTimeResult,
   ImapSessionsResult,
 } from './imap-protocol.js';
 import { ImapClient } from './imap-client.js';
+import { mixSession, seeded } from './imap-mix.js';
 
 const COMMAND_TIMEOUT_MS = 30_000;
 /** FETCH BODY[] of a mailbox: never more messages than this, whatever EXISTS said. */
@@ -209,6 +211,71 @@ async function hold(job: Extract<ImapJob, { kind: 'imap-hold' }>, released: Prom
   return { ...result, cpu: cpuSince(cpuStart) };
 }
 
+/** The mixed load: whole sessions in `clients` loops; operations counted inside the measured window. */
+async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMixResult> {
+  const failed = failures();
+  const start = Date.now();
+  const windowStart = start + job.warmupMs;
+  const windowEnd = windowStart + job.durationMs;
+  let operations = 0;
+  let refused = 0;
+  let sessionsDone = 0;
+  const byVerb: Record<string, number> = {};
+  let cpuStart = process.cpuUsage();
+  let cpu: CpuSeconds = { user: 0, system: 0 };
+  let phase: 'warm-up' | 'measuring' | 'done' = 'warm-up';
+  const startWindow = () => {
+    if (phase !== 'warm-up') return;
+    phase = 'measuring';
+    cpuStart = process.cpuUsage();
+    send({ kind: 'window', phase: 'start' });
+  };
+  const endWindow = () => {
+    startWindow();
+    if (phase !== 'measuring') return;
+    phase = 'done';
+    cpu = cpuSince(cpuStart);
+    send({ kind: 'window', phase: 'end' });
+  };
+  const startTimer = setTimeout(startWindow, job.warmupMs);
+  const endTimer = setTimeout(endWindow, job.warmupMs + job.durationMs);
+  const inWindow = () => {
+    const t = Date.now();
+    return t >= windowStart && t < windowEnd;
+  };
+  const counters = {
+    answered(verb: string, ok: boolean) {
+      if (!inWindow()) return;
+      if (ok) {
+        operations++;
+        byVerb[verb] = (byVerb[verb] ?? 0) + 1;
+      } else refused++;
+    },
+  };
+  const loop = async (client: number) => {
+    const random = seeded(job.seed * 1000 + client);
+    const login = job.logins[client % job.logins.length];
+    const source = job.sources[client % job.sources.length];
+    for (let round = 0; Date.now() < windowEnd; round++) {
+      let c: ImapClient | null = null;
+      try {
+        c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
+        await mixSession(c, login.user, login.password, client, round, random, counters);
+        if (inWindow()) sessionsDone++;
+      } catch (err) {
+        if (inWindow()) failed.add(err);
+        c?.destroy();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.clients }, (_, i) => loop(i)));
+  endWindow();
+  clearTimeout(startTimer);
+  clearTimeout(endTimer);
+  return { kind: 'imap-mix', operations, refused, sessions: sessionsDone, seconds: job.durationMs / 1000, byVerb, failures: plain(failed), cpu };
+}
+
 async function runJob(job: ImapJob, released: Promise<void>): Promise<ImapJobResult> {
   switch (job.kind) {
     case 'imap-sessions':
@@ -219,6 +286,8 @@ async function runJob(job: ImapJob, released: Promise<void>): Promise<ImapJobRes
       return selectTime(job);
     case 'imap-hold':
       return hold(job, released);
+    case 'imap-mix':
+      return mix(job);
   }
 }
 

@@ -10,7 +10,13 @@ export type ImapJob =
   /** One session on a large mailbox: timed LOGIN, SELECT INBOX and `fetches` x UID FETCH 1:* (UID FLAGS). */
   | { kind: 'imap-select-time'; target: Target; login: Credentials; fetches: number; timeoutMs: number }
   /** Opens `count` sessions (LOGIN, SELECT INBOX, IDLE) and keeps them idling until told to release them. */
-  | { kind: 'imap-hold'; target: Target; logins: Credentials[]; count: number; openConcurrency: number; sources: SourceAddresses };
+  | { kind: 'imap-hold'; target: Target; logins: Credentials[]; count: number; openConcurrency: number; sources: SourceAddresses }
+  /**
+   * The mixed load (imap-mix.ts): `clients` loops, client i signed in as logins[i % logins.length], each
+   * running one whole session after another (LOGIN, SELECT, FETCH, STORE, EXPUNGE, APPEND, LIST/STATUS,
+   * LOGOUT); every command answered inside the measured window counts as one operation.
+   */
+  | { kind: 'imap-mix'; target: Target; logins: Credentials[]; clients: number; warmupMs: number; durationMs: number; sources: SourceAddresses; seed: number };
 
 export interface ImapSessionsResult {
   kind: 'imap-sessions';
@@ -55,7 +61,22 @@ export interface ImapHoldResult {
   cpu: CpuSeconds;
 }
 
-export type ImapJobResult = ImapSessionsResult | ImapFetchBodiesResult | ImapSelectTimeResult | ImapHoldResult;
+export interface ImapMixResult {
+  kind: 'imap-mix';
+  /** Commands answered OK inside the window (LOGIN and LOGOUT included). */
+  operations: number;
+  /** Commands answered NO inside the window (a message another client expunged first, say). */
+  refused: number;
+  /** Whole sessions ended inside the window. */
+  sessions: number;
+  seconds: number;
+  /** Operations by command verb. */
+  byVerb: Record<string, number>;
+  failures: Failures;
+  cpu: CpuSeconds;
+}
+
+export type ImapJobResult = ImapSessionsResult | ImapFetchBodiesResult | ImapSelectTimeResult | ImapHoldResult | ImapMixResult;
 
 /** Generator -> orchestrator. */
 export type ImapReport =

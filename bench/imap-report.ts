@@ -1,5 +1,6 @@
 // The printed IMAP report: figures per server, Postern/Dovecot ratios with PASS/FAIL against the IMAP
 // targets, the generator's CPU per scenario, details and method; printed after the POP3 report.
+import { MIX_RUNS, mixLabel } from './imap-mix-scenario.js';
 import type { ImapServerResults } from './imap-scenarios.js';
 import type { Options } from './options.js';
 import type { Machine, Verdict } from './report.js';
@@ -64,6 +65,24 @@ function rows(o: Options): Row[] {
       digits: 1,
       ratioTargets: [],
     },
+    ...MIX_RUNS.flatMap((run): Row[] => {
+      const label = mixLabel(run.clients, run.users);
+      const mixOf = (r: ImapServerResults) => r.mix.find((x) => x.label === label && x.failures.count === 0);
+      return [
+        {
+          metric: `mixed load ops/s ${label}`,
+          value: (r) => mixOf(r)?.perSecond ?? null,
+          digits: 0,
+          ratioTargets: [{ against: 'dovecot-fast', op: '>=', factor: 1.2 }],
+        },
+        {
+          metric: `mixed load server CPU s / 1000 ops ${label}`,
+          value: (r) => mixOf(r)?.serverCpuPer1000Operations ?? null,
+          digits: 2,
+          ratioTargets: [{ against: 'dovecot-fast', op: '<=', factor: 1 }],
+        },
+      ];
+    }),
     {
       metric: `IMAP server CPU s / 1000 sign-ins, clear c=${o.concurrency}`,
       value: (r) => r.sessions.find((s) => s.label === `clear c=${o.concurrency}`)?.serverCpuPer1000Sessions ?? null,
@@ -164,6 +183,7 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
     { label: 'FETCH small, all passes', get: (r: ImapServerResults) => sum(r.fetchSmall?.passes.map((p) => p.generatorCpu)) },
     { label: 'FETCH large, all passes', get: (r: ImapServerResults) => sum(r.fetchLarge?.passes.map((p) => p.generatorCpu)) },
     { label: 'opening the idle sessions', get: (r: ImapServerResults) => r.idle?.generatorCpu },
+    ...MIX_RUNS.map((run) => ({ label: `mixed load ${mixLabel(run.clients, run.users)}`, get: (r: ImapServerResults) => r.mix.find((x) => x.label === mixLabel(run.clients, run.users))?.generatorCpu })),
   ];
   out.push(table(['scenario', ...results.map((r) => r.name)], scenarios.map((s) => [s.label, ...results.map((r) => genCell(s.get(r)))])));
 
@@ -199,6 +219,10 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
           `processes ${i.before.processes} -> ${i.after.processes}; RSS after each share: ${i.stages.map((s) => `${s.sessions} -> ${(s.memory.rssKiB / 1024).toFixed(1)} MiB`).join(', ')}${failureText(i.failures)}`,
       );
     }
+    for (const x of r.mix) {
+      const verbs = Object.entries(x.byVerb).map(([v, n]) => `${v} ${n}`).join(', ');
+      out.push(`    mixed load ${x.label}: ${x.operations} operations (${verbs}) and ${x.refused} NO in ${x.seconds} s, ${x.sessions} sessions, server CPU ${x.serverCpuSeconds.toFixed(2)} s${failureText(x.failures)}`);
+    }
     for (const e of r.errors) out.push(`    ERROR: ${e}`);
     if (r.problems.length > 0) {
       out.push(`    server errors/warnings, POP3 and IMAP parts (${r.problems.length}${r.problems.length >= 50 ? '+' : ''}):`);
@@ -215,6 +239,9 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
   out.push('every message in order, one at a time, pinned as the RETR runs; MB/s = octets received / time from the first FETCH to');
   out.push('the LOGOUT answer (after the POP3 RETR runs every message already has \\Seen). Idle: on a restarted server, after each');
   out.push('idle account signed in once; sessions LOGIN, SELECT INBOX, IDLE ("+ idling"), then nothing; RSS/PSS summed over the');
-  out.push('process tree 2 s after each share is open, as for POP3.');
+  out.push('process tree 2 s after each share is open, as for POP3. Mixed load: each client runs whole sessions one after another');
+  out.push('(LOGIN, SELECT INBOX, FETCH 1:n (UID FLAGS ENVELOPE), 3 x FETCH n BODY.PEEK[], STORE +/-FLAGS on half the clients (a');
+  out.push('keyword on a third of those), STORE +FLAGS.SILENT (\\Deleted), EXPUNGE, APPEND of 3 KB, LIST and STATUS on the other half,');
+  out.push('LOGOUT), the same seeded script for every server; an operation is a command answered OK inside the measured window.');
   return { text: out.join('\n'), verdicts };
 }

@@ -6,6 +6,7 @@
 //      never opened: no index), a second one, and UID FETCH 1:* (UID FLAGS)
 //   3. FETCH n BODY[] of every message, one at a time: MB/s for 5 KB and 10 MB messages
 //   4. memory per idle session: signed in, INBOX selected, in IDLE
+//   5. the mixed load of 10 and 50 clients on ten users and on one (imap-mix-scenario.ts)
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { allCpus, type Pinning, pinTree, retrPinning } from './affinity.js';
@@ -13,7 +14,8 @@ import { dovecotImapAvailable } from './dovecot.js';
 import { waitForImapGreeting } from './imap-client.js';
 import { type ImapGenerator, startImapGenerator } from './imap-generator.js';
 import type { ImapFetchBodiesResult, ImapHoldResult, ImapSelectTimeResult, ImapSessionsResult } from './imap-protocol.js';
-import type { Options } from './options.js';
+import { type ImapMixFigures, MIX_RUNS, runMix } from './imap-mix-scenario.js';
+import type { ImapPart, Options } from './options.js';
 import { type Memory, treeCpuSeconds, treeMemory } from './proc.js';
 import type { CpuSeconds, Credentials, Failures } from './protocol.js';
 import type { GeneratorCpu, SessionsFigures } from './scenarios.js';
@@ -67,6 +69,7 @@ export interface ImapServerResults {
   fetchSmall?: ImapFetchFigures;
   fetchLarge?: ImapFetchFigures;
   idle?: ImapIdleFigures;
+  mix: ImapMixFigures[];
   errors: string[];
 }
 
@@ -257,7 +260,7 @@ async function idle(server: BenchServer, logins: Credentials[], total: number, o
 export async function runImapScenarios(server: BenchServer, o: Options, password: string): Promise<ImapServerResults> {
   const m = o.mailboxes;
   const cred = (account: string): Credentials => ({ user: account, password });
-  const results: ImapServerResults = { name: server.name, notes: server.notes, problems: [], sessions: [], errors: [] };
+  const results: ImapServerResults = { name: server.name, notes: server.notes, problems: [], sessions: [], mix: [], errors: [] };
   if (server.name !== 'postern' && !dovecotImapAvailable()) {
     results.errors.push('Dovecot is installed without its IMAP server (apt-get install dovecot-imapd): IMAP not measured');
     return results;
@@ -281,13 +284,14 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
   };
 
   // 2 first: it restarts the server, so that the first SELECT finds a process that never opened the mailbox.
-  await step(`SELECT of ${m.imapHuge.messages} messages`, async () => {
+  const part = (p: ImapPart) => o.imapParts.includes(p);
+  if (part('select')) await step(`SELECT of ${m.imapHuge.messages} messages`, async () => {
     const s = await select(server, cred(m.imapHuge.account), m.imapHuge.messages);
     results.select = s;
     const f = (x: ImapSelectTimeResult) => `LOGIN ${x.loginMs.toFixed(0)} ms, SELECT ${x.selectMs.toFixed(0)} ms (EXISTS ${x.exists}), UID FETCH ${x.fetches.map((y) => `${y.ms.toFixed(0)} ms/${y.responses}`).join(', ')}${x.failures.count ? `, FAILED: ${x.failures.samples.join(' | ')}` : ''}`;
     log(`first: ${f(s.first)}; second: ${f(s.second)}; ${s.indexFilesRemoved} dovecot.index* files removed before`);
   });
-  for (const tls of [false, true]) {
+  for (const tls of part('sessions') ? [false, true] : []) {
     for (const c of [1, o.concurrency]) {
       await step(`sessions ${tls ? 'TLS' : 'clear'} c=${c}`, async () => {
         const s = await sessions(server, tls, c, cred(m.session.account), o);
@@ -296,16 +300,23 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
       });
     }
   }
-  await step(`FETCH BODY[] ${m.retrSmall.messages} x ${m.retrSmall.size / 1024} KB`, async () => {
+  if (part('fetch')) await step(`FETCH BODY[] ${m.retrSmall.messages} x ${m.retrSmall.size / 1024} KB`, async () => {
     results.fetchSmall = await fetchBodies(server, cred(m.retrSmall.account), m.retrSmall.messages, o.retrPasses);
     log(`MB/s by pass: ${results.fetchSmall.passes.map((p) => p.mbPerSecond.toFixed(1)).join(', ')}${failureText(mergeFailures(results.fetchSmall.passes.map((p) => p.failures)))}`);
   });
-  await step(`FETCH BODY[] ${m.retrLarge.messages} x ${m.retrLarge.size / 1024 / 1024} MB`, async () => {
+  if (part('fetch')) await step(`FETCH BODY[] ${m.retrLarge.messages} x ${m.retrLarge.size / 1024 / 1024} MB`, async () => {
     results.fetchLarge = await fetchBodies(server, cred(m.retrLarge.account), m.retrLarge.messages, o.retrPasses);
     log(`MB/s by pass: ${results.fetchLarge.passes.map((p) => p.mbPerSecond.toFixed(1)).join(', ')}${failureText(mergeFailures(results.fetchLarge.passes.map((p) => p.failures)))}`);
   });
+  for (const run of part('mix') ? MIX_RUNS : []) {
+    await step(`mixed load c=${run.clients} users=${run.users}`, async () => {
+      const f = await runMix(server, o, password, run.clients, run.users);
+      results.mix.push(f);
+      log(`${f.perSecond.toFixed(0)} operations/s (${f.sessions} sessions, ${f.refused} NO), server CPU ${f.serverCpuPer1000Operations.toFixed(2)} s/1000 operations${failureText(f.failures)}`);
+    });
+  }
   // 4 last: it restarts the server.
-  await step(`${o.imapIdleSessions} idle sessions in IDLE`, async () => {
+  if (part('idle')) await step(`${o.imapIdleSessions} idle sessions in IDLE`, async () => {
     results.idle = await idle(server, m.idle.map((i) => cred(i.account)), o.imapIdleSessions, o);
     log(`${results.idle.opened} open, ${results.idle.rssPerSessionKiB.toFixed(1)} KiB RSS per session${failureText(results.idle.failures)}`);
   });

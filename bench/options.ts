@@ -27,7 +27,12 @@ export interface Options {
   protocols: Protocol[];
   /** Idle IMAP sessions (LOGIN, SELECT INBOX, IDLE) held open for the IMAP memory reading. */
   imapIdleSessions: number;
+  /** The IMAP scenarios run (all by default). */
+  imapParts: ImapPart[];
 }
+
+export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle';
+export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle'];
 
 export type Protocol = 'pop3' | 'imap';
 export const PROTOCOLS: Protocol[] = ['pop3', 'imap'];
@@ -41,6 +46,8 @@ export interface Mailboxes {
   idle: MailboxSpec[];
   /** The IMAP SELECT scenario's mailbox: never opened by POP3, so its first SELECT finds no index. */
   imapHuge: MailboxSpec;
+  /** The mixed IMAP load's ten users (the one-user runs use the first). */
+  mix: MailboxSpec[];
 }
 
 const KiB = 1024;
@@ -55,6 +62,7 @@ function mailboxes(quick: boolean): Mailboxes {
     // Idle sessions are spread over a few accounts (each `account add` costs a scrypt hash).
     idle: Array.from({ length: 10 }, (_, i) => ({ account: `idle${i}`, messages: 20, size: 2 * KiB })),
     imapHuge: { account: 'imap100k', messages: quick ? 20_000 : 100_000, size: 600 },
+    mix: Array.from({ length: 10 }, (_, i) => ({ account: `mix${i}`, messages: quick ? 50 : 200, size: 3 * KiB })),
   };
 }
 
@@ -70,6 +78,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --retr-passes N      RETR passes per mailbox (default 11, quick 2); also the IMAP FETCH BODY[] passes
   --protocols LIST     protocols to measure, comma-separated: ${PROTOCOLS.join(',')} (default: both; imap = the IMAP part only)
   --imap-idle N        idle IMAP sessions (LOGIN, SELECT, IDLE) for the IMAP memory reading (default 2000, quick 500)
+  --imap-parts LIST    IMAP scenarios to run, comma-separated: ${IMAP_PARTS.join(',')} (default: all)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
@@ -98,6 +107,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       'retr-passes': { type: 'string' },
       protocols: { type: 'string' },
       'imap-idle': { type: 'string' },
+      'imap-parts': { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       profile: { type: 'string' },
@@ -125,9 +135,16 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     protocols = PROTOCOLS.filter((p) => wanted.includes(p));
     if (protocols.length === 0) throw new Error('--protocols: expected at least one protocol');
   }
+  let imapParts = IMAP_PARTS;
+  if (values['imap-parts'] !== undefined) {
+    const wanted = values['imap-parts'].split(',').map((s) => s.trim()).filter(Boolean);
+    for (const w of wanted) if (!IMAP_PARTS.includes(w as ImapPart)) throw new Error(`--imap-parts: unknown part "${w}"; expected ${IMAP_PARTS.join(', ')}`);
+    imapParts = IMAP_PARTS.filter((p) => wanted.includes(p));
+  }
   return {
     quick,
     servers,
+    imapParts,
     concurrency: positive('concurrency', values.concurrency, 32),
     durationMs: positive('duration', values.duration, quick ? 2 : 5, false) * 1000,
     warmupMs: positive('warmup', values.warmup, quick ? 0.5 : 1, false) * 1000,

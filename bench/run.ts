@@ -39,7 +39,7 @@ async function machine(): Promise<Machine> {
 
 function allMailboxes(o: Options): MailboxSpec[] {
   const m = o.mailboxes;
-  return [m.retrSmall, m.retrLarge, m.huge, m.session, ...m.idle, ...(o.protocols.includes('imap') ? [m.imapHuge] : [])];
+  return [m.retrSmall, m.retrLarge, m.huge, m.session, ...m.idle, ...(o.protocols.includes('imap') ? [m.imapHuge, ...m.mix] : [])];
 }
 
 async function start(name: ServerName, dir: string, o: Options): Promise<BenchServer> {
@@ -94,7 +94,7 @@ async function main(): Promise<number> {
       } catch (err) {
         process.stderr.write(`${name}: ${(err as Error).message}\n`);
         results.push({ name, notes: server?.notes ?? [], setupSeconds: server?.setupSeconds ?? 0, sessions: [], problems: [], errors: [(err as Error).message] });
-        if (o.protocols.includes('imap') && !imapResults.some((r) => r.name === name)) imapResults.push({ name, notes: server?.notes ?? [], sessions: [], problems: [], errors: [(err as Error).message] });
+        if (o.protocols.includes('imap') && !imapResults.some((r) => r.name === name)) imapResults.push({ name, notes: server?.notes ?? [], sessions: [], mix: [], problems: [], errors: [(err as Error).message] });
       } finally {
         await server?.stop();
         // Every server got its own fresh tree; this one is done with (and 200+ MB).
