@@ -15,6 +15,7 @@ import {
   DELIMITER,
   isInbox,
   type MailboxEntry,
+  MailboxNameTooLongError,
   MailboxNotFoundError,
   MailboxOperationError,
   type MailboxRef,
@@ -49,6 +50,8 @@ export interface MaildirStoreOptions {
 }
 
 const SUBS = ['tmp', 'new', 'cur'] as const;
+/** The longest folder name most file systems keep (NAME_MAX), in octets. */
+const MAX_FOLDER_NAME = 255;
 /** Folders whose state is kept between sessions (a view keeps its own folder alive meanwhile). */
 const KEPT_FOLDERS = 64;
 
@@ -65,7 +68,10 @@ export class MaildirStore implements MailStore {
     const name = checkMailboxName(mailbox);
     const root = this.accounts.maildir(account);
     if (name === 'INBOX') return root;
-    return join(root, `.${name.split(DELIMITER).map(encodeMutf7).join('.')}`);
+    // Maildir++ keeps every level in one folder name: in modified UTF-7, 200 characters can be too many
+    const folder = `.${name.split(DELIMITER).map(encodeMutf7).join('.')}`;
+    if (Buffer.byteLength(folder) > MAX_FOLDER_NAME) throw new MailboxNameTooLongError(`the mailbox name is too long to be kept (at most ${MAX_FOLDER_NAME} octets on disk)`);
+    return join(root, folder);
   }
 
   /** The folder path, checked to be real folders down from the account folder (no links). */
@@ -140,7 +146,8 @@ export class MaildirStore implements MailStore {
       }
       if (name === 'INBOX' || !(await this.exists(join(root, e.name)))) continue;
       names.set(name, true);
-      for (const parent of parentsOf(name)) if (!names.has(parent)) names.set(parent, false);
+      // a level only there for the mailboxes below it; INBOX is always a mailbox ("INBOX/x")
+      for (const parent of parentsOf(name)) if (!names.has(parent) && parent !== 'INBOX') names.set(parent, false);
     }
     const all = [...names.keys()];
     const sorted = all.sort();
@@ -200,10 +207,8 @@ export class MaildirStore implements MailStore {
     if (name === 'INBOX') throw new MailboxOperationError('INBOX cannot be deleted');
     const path = this.realPath(account, name);
     if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
-    if ((await this.listMailboxes(account)).some((m) => m.name.startsWith(`${name}${DELIMITER}`))) {
-      throw new MailboxOperationError(`${mailbox} has mailboxes below it; delete those first`);
-    }
-    // the messages go first (cur/ last), so a crash half way leaves a mailbox, never lost mail elsewhere
+    // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),
+    // and "a" is then listed as a level above them (\Noselect), as Maildir++ shows a missing parent.
     await rm(path, { recursive: true, force: true });
     this.forget(path);
   }
