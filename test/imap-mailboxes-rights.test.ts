@@ -198,6 +198,29 @@ describe('the selected mailbox deleted or renamed by another session', () => {
     });
   }
 
+  it('in IDLE: BYE within a few seconds of another session deleting it', async () => {
+    const setup = await signIn('postern', 'pat');
+    await ok(setup, 'CREATE idle-gone');
+    const c = await signIn('postern', 'pat');
+    await ok(c, 'SELECT idle-gone');
+    c.send('i1 IDLE\r\n');
+    expect(await c.response()).toMatch(/^\+ /);
+    const t0 = Date.now();
+    await ok(setup, 'DELETE idle-gone');
+    const lines: string[] = [];
+    for (;;) {
+      try {
+        lines.push(await c.response(10_000));
+      } catch (err) {
+        expect(String(err)).toMatch(/connection closed/);
+        break;
+      }
+    }
+    expect(lines.filter((l) => l.startsWith('* BYE '))).toHaveLength(1);
+    expect(Date.now() - t0).toBeLessThan(5000); // the folder watch sees it go; imap.idleCheckInterval is 30 s
+    setup.close();
+  });
+
   it('Dovecot answers the same way (BYE) when Postern deletes or renames its selected mailbox', async () => {
     for (const [name, command] of [
       ['dgone-1', 'DELETE dgone-1'],
