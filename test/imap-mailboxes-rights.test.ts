@@ -13,6 +13,7 @@
 //  - rights (RFC 4314 section 4): RENAME needs k where the mailbox goes; a mailbox made in another's
 //    tree inherits the ACL of the level above (as Dovecot's ACL plugin), so whoever holds x may delete it.
 //  - a mailbox the user may not see and a missing one are refused with the same words in the same time.
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dovecot, shareWithDovecot, startDovecot } from './helpers/dovecot.js';
@@ -296,6 +297,16 @@ describe('mailbox names', () => {
     }
     expect(answers.postern).toEqual(['OK', 'NO [ALREADYEXISTS]', 'OK', ['\\HasChildren INBOX', '\\HasNoChildren INBOX/x', '\\HasNoChildren INBOX/y'], ['\\HasNoChildren INBOX/x', '\\HasNoChildren INBOX/y'], 'NO', 'OK']);
     expect(answers.postern).toEqual(answers.dovecot);
+  });
+
+  it('a folder an earlier version made for "inbox/x" (.inbox.x) is adopted as INBOX/x, its mail kept', async () => {
+    const maildir = join(server.dataDir, 'accounts', 'example.org', 'carol', 'Maildir');
+    for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir, '.inbox.legacy', sub), { recursive: true });
+    await writeFile(join(maildir, '.inbox.legacy', 'cur', '1700000000.M1P1Q1.host:2,S'), message('kept'));
+    const c = await signIn('postern', 'carol');
+    expect(listed(await ok(c, 'LIST "" "INBOX*"'))).toEqual(['\\HasChildren INBOX', '\\HasNoChildren INBOX/legacy']);
+    expect((await ok(c, 'STATUS inbox/legacy (MESSAGES)')).untagged).toEqual(['* STATUS INBOX/legacy (MESSAGES 1)']);
+    c.close();
   });
 
   it('an over-long name is NO [LIMIT], not a server error', async () => {

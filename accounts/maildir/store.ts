@@ -29,7 +29,7 @@ import { readAclFile, setRightsInFile } from './acl-file.js';
 import { type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from './mutf7.js';
 import { place, writeToTmp } from './place.js';
-import { checkRealFolders, MailboxLinkError, type StoreLog } from './real-folders.js';
+import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { changeSubscription, readSubscriptions } from './subscriptions.js';
 import { inheritOwner } from './owner.js';
 import { MaildirView } from './view.js';
@@ -145,6 +145,7 @@ export class MaildirStore implements MailStore {
         continue; // a folder no mailbox name stands for
       }
       if (name === 'INBOX' || !(await this.exists(join(root, e.name)))) continue;
+      if (name.startsWith('INBOX/') && /^\.inbox\./i.test(e.name) && !e.name.startsWith('.INBOX.') && !(await this.adoptInboxCase(root, e.name, name))) continue;
       names.set(name, true);
       // a level only there for the mailboxes below it; INBOX is always a mailbox ("INBOX/x")
       for (const parent of parentsOf(name)) if (!names.has(parent) && parent !== 'INBOX') names.set(parent, false);
@@ -153,6 +154,25 @@ export class MaildirStore implements MailStore {
     const sorted = all.sort();
     const entry = (name: string, selectable: boolean): MailboxEntry => ({ name, selectable, hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)) });
     return [entry('INBOX', true), ...sorted.map((n) => entry(n, names.get(n)!))];
+  }
+
+  /**
+   * A folder ".inbox.x" (made before "inbox/x" meant "INBOX/x") is renamed to the ".INBOX.x" its name now
+   * points to, so its mail stays reachable; false when that cannot be done (a ".INBOX.x" exists too:
+   * the operator is told, and it is left out).
+   */
+  private async adoptInboxCase(root: string, folder: string, name: string): Promise<boolean> {
+    const canonical = `.INBOX${folder.slice(6)}`;
+    try {
+      if (await this.exists(join(root, canonical))) throw new Error(`${canonical} exists too`);
+      await rename(join(root, folder), join(root, canonical));
+      this.forget(join(root, folder));
+      this.options.log?.warn({ from: join(root, folder), to: join(root, canonical) }, `mailbox folder renamed: ${name} is below INBOX (INBOX is case-insensitive)`);
+      return true;
+    } catch (err) {
+      reportOnce(this.options.log, join(root, folder), `a folder for ${name} beside ${canonical}: merge them by hand (${(err as Error).message})`);
+      return false;
+    }
   }
 
   async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
