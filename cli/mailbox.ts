@@ -59,7 +59,7 @@ export function mailboxCommands(program: Command): void {
   mailbox
     .command('delete')
     .argument('<account>', 'NAME[@DOMAIN]')
-    .argument('<mailbox>', 'the mailbox (not INBOX, not one with mailboxes below it)')
+    .argument('<mailbox>', 'the mailbox (not INBOX); the mailboxes below it stay')
     .description('delete a mailbox with its messages')
     .action(async (account: string, name: string, _o: unknown, cmd: Command) =>
       run(async () => {

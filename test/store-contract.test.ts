@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MaildirStore } from '../accounts/maildir/store.js';
 import { MemoryStore } from '../accounts/memory/memory-store.js';
-import { type MailStore, MailboxNameError, MailboxNotFoundError, MailboxOperationError, MessageGoneError } from '../accounts/store/contract.js';
+import { checkMailboxName, type MailStore, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MessageGoneError } from '../accounts/store/contract.js';
 import type { AccountAddress } from '../accounts/names.js';
 
 interface Fixture {
@@ -74,12 +74,76 @@ for (const [name, make] of STORES) {
         const moved = await store.open(alice, 'old-lists/info');
         expect(moved.messages).toHaveLength(1);
         moved.close();
-        await expect(store.deleteMailbox(alice, 'old-lists')).rejects.toThrow(MailboxOperationError);
         await store.deleteMailbox(alice, 'old-lists/info');
         await store.deleteMailbox(alice, 'old-lists');
         await expect(store.deleteMailbox(alice, 'INBOX')).rejects.toThrow(MailboxOperationError);
         await expect(store.open(alice, 'old-lists')).rejects.toThrow(MailboxNotFoundError);
         expect((await store.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'Archive']);
+      });
+
+      it('deleting a mailbox keeps the mailboxes below it; it is listed as a level that cannot be opened', async () => {
+        await store.createMailbox(alice, 'a/b/c');
+        await store.deliver(alice, 'a', chunks('Subject: in a\n\na\n'));
+        await store.deliver(alice, 'a/b/c', chunks('Subject: in c\n\nc\n'));
+        await store.deleteMailbox(alice, 'a');
+        expect(await store.listMailboxes(alice)).toEqual([
+          { name: 'INBOX', hasChildren: false, selectable: true },
+          { name: 'a', hasChildren: true, selectable: false },
+          { name: 'a/b', hasChildren: true, selectable: true },
+          { name: 'a/b/c', hasChildren: false, selectable: true },
+        ]);
+        expect(await store.hasMailbox(alice, 'a')).toBe(false);
+        await expect(store.open(alice, 'a')).rejects.toThrow(MailboxNotFoundError);
+        await expect(store.deleteMailbox(alice, 'a')).rejects.toThrow(MailboxNotFoundError);
+        const c = await store.open(alice, 'a/b/c');
+        expect(c.messages).toHaveLength(1);
+        c.close();
+        // made again, it is a new, empty mailbox
+        expect(await store.createMailbox(alice, 'a')).toBe(true);
+        const again = await store.open(alice, 'a');
+        expect(again.messages).toHaveLength(0);
+        again.close();
+      });
+
+      it("a view's sync() says the mailbox is gone once it is deleted, renamed, or deleted and made again", async () => {
+        for (const [what, change] of [
+          ['deleted', () => store.deleteMailbox(alice, 'gone')],
+          ['renamed', () => store.renameMailbox(alice, 'gone', 'moved')],
+          ['made again', async () => {
+            await store.deleteMailbox(alice, 'gone');
+            await store.createMailbox(alice, 'gone');
+          }],
+        ] as const) {
+          await store.createMailbox(alice, 'gone');
+          await store.deliver(alice, 'gone', chunks('Subject: x\n\nx\n'));
+          const view = await store.open(alice, 'gone');
+          expect((await view.sync()).expunged).toEqual([]);
+          await change();
+          await expect(view.sync(), what).rejects.toThrow(MailboxNotFoundError);
+          view.close();
+          if (await store.hasMailbox(alice, 'gone')) await store.deleteMailbox(alice, 'gone');
+          if (await store.hasMailbox(alice, 'moved')) await store.deleteMailbox(alice, 'moved');
+        }
+      });
+
+      it('INBOX is one level whatever its case: "inbox/x" and "Inbox/y" are below INBOX', async () => {
+        expect(checkMailboxName('inbox/x')).toBe('INBOX/x');
+        expect(checkMailboxName('Inbox/y/z')).toBe('INBOX/y/z');
+        expect(checkMailboxName('Inboxes/y')).toBe('Inboxes/y');
+        expect(await store.createMailbox(alice, 'INBOX/x')).toBe(true);
+        expect(await store.createMailbox(alice, 'inbox/x')).toBe(false);
+        expect(await store.createMailbox(alice, 'Inbox/y')).toBe(true);
+        expect(await store.listMailboxes(alice)).toEqual([
+          { name: 'INBOX', hasChildren: true, selectable: true },
+          { name: 'INBOX/x', hasChildren: false, selectable: true },
+          { name: 'INBOX/y', hasChildren: false, selectable: true },
+        ]);
+      });
+
+      it('a name too long to keep is MailboxNameTooLongError', async () => {
+        for (const long of ['x'.repeat(201), 'y'.repeat(65), `${'m/'.repeat(120)}z`]) {
+          await expect(store.createMailbox(alice, long), long.slice(0, 20)).rejects.toThrow(MailboxNameTooLongError);
+        }
       });
 
       it('refuses names that could escape or that no protocol can say', async () => {

@@ -15,6 +15,7 @@ import {
   DELIMITER,
   isInbox,
   type MailboxEntry,
+  MailboxNameTooLongError,
   MailboxNotFoundError,
   MailboxOperationError,
   type MailboxRef,
@@ -28,7 +29,7 @@ import { readAclFile, setRightsInFile } from './acl-file.js';
 import { type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from './mutf7.js';
 import { place, writeToTmp } from './place.js';
-import { checkRealFolders, MailboxLinkError, type StoreLog } from './real-folders.js';
+import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { changeSubscription, readSubscriptions } from './subscriptions.js';
 import { inheritOwner } from './owner.js';
 import { MaildirView } from './view.js';
@@ -49,6 +50,8 @@ export interface MaildirStoreOptions {
 }
 
 const SUBS = ['tmp', 'new', 'cur'] as const;
+/** The longest folder name most file systems keep (NAME_MAX), in octets. */
+const MAX_FOLDER_NAME = 255;
 /** Folders whose state is kept between sessions (a view keeps its own folder alive meanwhile). */
 const KEPT_FOLDERS = 64;
 
@@ -65,7 +68,10 @@ export class MaildirStore implements MailStore {
     const name = checkMailboxName(mailbox);
     const root = this.accounts.maildir(account);
     if (name === 'INBOX') return root;
-    return join(root, `.${name.split(DELIMITER).map(encodeMutf7).join('.')}`);
+    // Maildir++ keeps every level in one folder name: in modified UTF-7, 200 characters can be too many
+    const folder = `.${name.split(DELIMITER).map(encodeMutf7).join('.')}`;
+    if (Buffer.byteLength(folder) > MAX_FOLDER_NAME) throw new MailboxNameTooLongError(`the mailbox name is too long to be kept (at most ${MAX_FOLDER_NAME} octets on disk)`);
+    return join(root, folder);
   }
 
   /** The folder path, checked to be real folders down from the account folder (no links). */
@@ -139,13 +145,34 @@ export class MaildirStore implements MailStore {
         continue; // a folder no mailbox name stands for
       }
       if (name === 'INBOX' || !(await this.exists(join(root, e.name)))) continue;
+      if (name.startsWith('INBOX/') && /^\.inbox\./i.test(e.name) && !e.name.startsWith('.INBOX.') && !(await this.adoptInboxCase(root, e.name, name))) continue;
       names.set(name, true);
-      for (const parent of parentsOf(name)) if (!names.has(parent)) names.set(parent, false);
+      // a level only there for the mailboxes below it; INBOX is always a mailbox ("INBOX/x")
+      for (const parent of parentsOf(name)) if (!names.has(parent) && parent !== 'INBOX') names.set(parent, false);
     }
     const all = [...names.keys()];
     const sorted = all.sort();
     const entry = (name: string, selectable: boolean): MailboxEntry => ({ name, selectable, hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)) });
     return [entry('INBOX', true), ...sorted.map((n) => entry(n, names.get(n)!))];
+  }
+
+  /**
+   * A folder ".inbox.x" (made before "inbox/x" meant "INBOX/x") is renamed to the ".INBOX.x" its name now
+   * points to, so its mail stays reachable; false when that cannot be done (a ".INBOX.x" exists too:
+   * the operator is told, and it is left out).
+   */
+  private async adoptInboxCase(root: string, folder: string, name: string): Promise<boolean> {
+    const canonical = `.INBOX${folder.slice(6)}`;
+    try {
+      if (await this.exists(join(root, canonical))) throw new Error(`${canonical} exists too`);
+      await rename(join(root, folder), join(root, canonical));
+      this.forget(join(root, folder));
+      this.options.log?.warn({ from: join(root, folder), to: join(root, canonical) }, `mailbox folder renamed: ${name} is below INBOX (INBOX is case-insensitive)`);
+      return true;
+    } catch (err) {
+      reportOnce(this.options.log, join(root, folder), `a folder for ${name} beside ${canonical}: merge them by hand (${(err as Error).message})`);
+      return false;
+    }
   }
 
   async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
@@ -200,10 +227,8 @@ export class MaildirStore implements MailStore {
     if (name === 'INBOX') throw new MailboxOperationError('INBOX cannot be deleted');
     const path = this.realPath(account, name);
     if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
-    if ((await this.listMailboxes(account)).some((m) => m.name.startsWith(`${name}${DELIMITER}`))) {
-      throw new MailboxOperationError(`${mailbox} has mailboxes below it; delete those first`);
-    }
-    // the messages go first (cur/ last), so a crash half way leaves a mailbox, never lost mail elsewhere
+    // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),
+    // and "a" is then listed as a level above them (\Noselect), as Maildir++ shows a missing parent.
     await rm(path, { recursive: true, force: true });
     this.forget(path);
   }

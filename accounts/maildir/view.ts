@@ -10,6 +10,7 @@ import {
   type MailboxChanges,
   type MailboxRef,
   type MailboxView,
+  MailboxNotFoundError,
   type MessageInfo,
   MessageGoneError,
   sameFlags,
@@ -240,7 +241,16 @@ export class MaildirView implements MailboxView {
   }
 
   async sync(): Promise<MailboxChanges> {
-    const next = await this.folder.state();
+    let next: FolderState;
+    try {
+      next = await this.folder.state();
+    } catch (err) {
+      // the folder is gone: deleted or renamed (by any session, the CLI, Dovecot)
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new MailboxNotFoundError('(the one this view was opened on)');
+      throw err;
+    }
+    // deleted and made again under the same name: the UIDs this view knows name nothing there
+    if (next.uidValidity !== this.state.uidValidity) throw new MailboxNotFoundError('(the one this view was opened on)');
     // nothing changed since the last sync (the folder hands out the same state while it is unchanged)
     if (next === this.state && this.own.size === 0) return NO_CHANGES;
     const before = new Map(this.messages.map((m) => [m.uid, m]));

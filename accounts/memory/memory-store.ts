@@ -51,6 +51,8 @@ class MemoryMailbox {
   readonly messages = new Map<number, Stored>();
   readonly acl = new Map<string, string>();
   uidNext = 1;
+  /** Deleted or renamed: its views' sync() says the mailbox is gone. */
+  gone = false;
 
   constructor(readonly uidValidity: number) {
     this.events.setMaxListeners(0);
@@ -65,6 +67,17 @@ class MemoryMailbox {
 
   changed(): void {
     this.events.emit('change');
+  }
+
+  /** The same mailbox under a new name (messages, UIDs and rights kept); views of this one see it gone. */
+  renamed(): MemoryMailbox {
+    const moved = new MemoryMailbox(this.uidValidity);
+    for (const [uid, m] of this.messages) moved.messages.set(uid, m);
+    for (const [id, r] of this.acl) moved.acl.set(id, r);
+    moved.uidNext = this.uidNext;
+    this.gone = true;
+    this.changed();
+    return moved;
   }
 }
 
@@ -172,6 +185,7 @@ class MemoryView implements MailboxView {
   }
 
   async sync(): Promise<MailboxChanges> {
+    if (this.box.gone) throw new MailboxNotFoundError('(the one this view was opened on)');
     const before = this.byUid;
     this.take();
     const expunged = [...before.keys()].filter((uid) => !this.byUid.has(uid)).sort((a, b) => a - b);
@@ -223,9 +237,13 @@ export class MemoryStore implements MailStore {
   }
 
   async listMailboxes(a: AccountAddress): Promise<MailboxEntry[]> {
-    const names = [...this.account(a).mailboxes.keys()];
-    const rest = names.filter((n) => n !== 'INBOX').sort();
-    return ['INBOX', ...rest].map((name) => ({ name, hasChildren: names.some((n) => n.startsWith(`${name}${DELIMITER}`)), selectable: true }));
+    const boxes = this.account(a).mailboxes;
+    const names = new Set(boxes.keys());
+    // levels above mailboxes that are no mailbox themselves (deleted with mailboxes below them)
+    for (const name of boxes.keys()) for (const parent of parentsOf(name)) names.add(parent);
+    const all = [...names];
+    const rest = all.filter((n) => n !== 'INBOX').sort();
+    return ['INBOX', ...rest].map((name) => ({ name, hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)), selectable: boxes.has(name) }));
   }
 
   async hasMailbox(a: AccountAddress, mailbox: string): Promise<boolean> {
@@ -263,7 +281,7 @@ export class MemoryStore implements MailStore {
     for (const [name, box] of [...boxes]) {
       if (name === source || name.startsWith(`${source}${DELIMITER}`)) {
         boxes.delete(name);
-        boxes.set(target + name.slice(source.length), box);
+        boxes.set(target + name.slice(source.length), box.renamed());
       }
     }
   }
@@ -274,8 +292,9 @@ export class MemoryStore implements MailStore {
     const boxes = this.account(a).mailboxes;
     const box = boxes.get(name);
     if (!box) throw new MailboxNotFoundError(mailbox);
-    if ([...boxes.keys()].some((n) => n.startsWith(`${name}${DELIMITER}`))) throw new MailboxOperationError(`${mailbox} has mailboxes below it; delete those first`);
+    // the mailboxes below it stay (it is listed as a level above them)
     box.messages.clear();
+    box.gone = true;
     box.changed();
     boxes.delete(name);
   }

@@ -80,7 +80,11 @@ export interface MailboxView {
   copy(uids: readonly number[], to: MailboxRef): Promise<CopyResult>;
   /** Moves messages (copy, then expunge here). */
   move(uids: readonly number[], to: MailboxRef): Promise<CopyResult>;
-  /** Brings the view up to date and says what changed. */
+  /**
+   * Brings the view up to date and says what changed. MailboxNotFoundError when the mailbox is gone:
+   * deleted or renamed since the view was opened (by this session or any other), or deleted and made
+   * again under its name (a new UIDVALIDITY): the view's UIDs then name nothing.
+   */
   sync(): Promise<MailboxChanges>;
   /** Calls `changed` (at most every few hundred ms) when the mailbox may have changed; returns the unsubscribe. */
   watch(changed: () => void): () => void;
@@ -141,7 +145,10 @@ export interface MailStore {
   createMailbox(account: AccountAddress, mailbox: string): Promise<boolean>;
   /** Renames it and every mailbox below it. Renaming INBOX moves its messages into a new mailbox. */
   renameMailbox(account: AccountAddress, from: string, to: string): Promise<void>;
-  /** Deletes it with its messages (not INBOX; not one with mailboxes below it). */
+  /**
+   * Deletes it with its messages (not INBOX). Mailboxes below it stay: it is listed as a level that
+   * is not selectable (IMAP \Noselect) while they exist (RFC 9051 section 6.3.4).
+   */
   deleteMailbox(account: AccountAddress, mailbox: string): Promise<void>;
   subscriptions(account: AccountAddress): Promise<string[]>;
   subscribe(account: AccountAddress, mailbox: string): Promise<void>;
@@ -171,6 +178,9 @@ export class MessageGoneError extends Error {
 
 /** A mailbox name that can never name a mailbox (an escape attempt, a control character...). */
 export class MailboxNameError extends Error {}
+
+/** A mailbox name longer than the store can keep (IMAP NO [LIMIT]). */
+export class MailboxNameTooLongError extends MailboxNameError {}
 
 /** The mailbox does not exist. */
 export class MailboxNotFoundError extends Error {
@@ -211,18 +221,23 @@ export function isInbox(mailbox: string): boolean {
 export const DELIMITER = '/';
 
 const MAX_NAME = 200;
+const MAX_LEVEL = 64;
 // A level: anything printable except the delimiter, "." (Maildir++'s own separator) and the backslash.
 const LEVEL = /^[^\x00-\x1f\x7f/\\.]{1,64}$/u;
 
 /**
  * Checks a mailbox name and returns it as stores keep it ("INBOX" in capitals, whatever the case it was
- * given in); throws MailboxNameError for a name that can never name a mailbox. Every store checks
- * names here, so no store can be reached outside its account by a name.
+ * given in, also as the first level: "inbox/x" is "INBOX/x", RFC 9051 section 5.1); throws
+ * MailboxNameError for a name that can never name a mailbox (MailboxNameTooLongError for one too long).
+ * Every store checks names here, so no store can be reached outside its account by a name.
  */
 export function checkMailboxName(mailbox: string): string {
   if (isInbox(mailbox)) return 'INBOX';
-  if (mailbox.length === 0 || mailbox.length > MAX_NAME) throw new MailboxNameError(`a mailbox name must be 1-${MAX_NAME} characters`);
+  if (mailbox.length === 0) throw new MailboxNameError('a mailbox name cannot be empty');
+  if (mailbox.length > MAX_NAME) throw new MailboxNameTooLongError(`a mailbox name must be at most ${MAX_NAME} characters`);
+  if (isInbox(mailbox.slice(0, 5)) && mailbox[5] === DELIMITER) mailbox = `INBOX${mailbox.slice(5)}`;
   for (const level of mailbox.split(DELIMITER)) {
+    if (level.length > MAX_LEVEL && [...level].length > MAX_LEVEL) throw new MailboxNameTooLongError(`a level of a mailbox name must be at most ${MAX_LEVEL} characters`);
     if (!LEVEL.test(level)) {
       throw new MailboxNameError(
         `"${printable(mailbox)}" is not a valid mailbox name: use "/" between levels, and no empty level, ".", "\\" or control characters`,

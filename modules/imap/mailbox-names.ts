@@ -6,7 +6,7 @@
 import type { AccountStore } from '../../accounts/account-store.js';
 import { ownerOf } from '../../accounts/mailbox-access.js';
 import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
-import { checkMailboxName, DELIMITER, isInbox, MailboxNameError } from '../../accounts/store/contract.js';
+import { checkMailboxName, DELIMITER, isInbox, MailboxNameError, MailboxNameTooLongError } from '../../accounts/store/contract.js';
 import { decodeMutf7, encodeMutf7 } from './wire/mutf7.js';
 import { ImapError, no } from './imap-error.js';
 
@@ -24,11 +24,27 @@ export interface MailboxTarget {
   readonly display: string;
 }
 
-/** A name as it arrived, in Unicode: IMAP4rev1's modified UTF-7 decoded; rev2 sends UTF-8. */
-export function decodeName(wire: string, utf8: boolean): string {
+/**
+ * The name in Unicode, or null when it is not valid modified UTF-7 (RFC 3501 section 5.1.3): a shift
+ * not ended by "-", base64 that is not whole UTF-16, or printable ASCII shifted ("&AGE-" for "a").
+ * Only the canonical spelling is accepted (decoded and encoded again it must be the same), as Dovecot does.
+ */
+export function decodeNameOrNull(wire: string, utf8: boolean): string | null {
   if (utf8 || !wire.includes('&')) return wire;
-  if (!/^(?:[^&]|&-|&[A-Za-z0-9+,]+-)*$/.test(wire)) throw new ImapError('BAD', null, `"${wire.slice(0, 60)}" is not a valid modified UTF-7 mailbox name`);
-  return decodeMutf7(wire);
+  if (!/^(?:[^&]|&-|&[A-Za-z0-9+,]+-)*$/.test(wire)) return null;
+  const name = decodeMutf7(wire);
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name) || encodeMutf7(name) !== wire) return null;
+  return name;
+}
+
+/**
+ * A name as it arrived, in Unicode: IMAP4rev1's modified UTF-7 decoded; rev2 sends UTF-8. A name that
+ * is not valid modified UTF-7 is well-formed IMAP naming no mailbox: NO, not BAD (as Dovecot answers).
+ */
+export function decodeName(wire: string, utf8: boolean): string {
+  const name = decodeNameOrNull(wire, utf8);
+  if (name === null) throw new ImapError('NO', null, 'Mailbox name is not valid modified UTF-7');
+  return name;
 }
 
 /** A Unicode name as the client expects it. */
@@ -59,6 +75,7 @@ export function resolveName(accounts: AccountStore, user: AccountAddress, name: 
     return { owner: user, mailbox, own: true, display: isInbox(mailbox) ? 'INBOX' : mailbox };
   } catch (err) {
     if (err instanceof NameError) throw no('No such mailbox', 'NONEXISTENT');
+    if (err instanceof MailboxNameTooLongError) throw no(`The mailbox name is too long: ${err.message}`, 'LIMIT');
     if (err instanceof MailboxNameError) throw no(err.message, 'CANNOT');
     throw err;
   }

@@ -5,7 +5,7 @@
 // EXPUNGE during FETCH, STORE or SEARCH (numbers must not shift under a command that uses them), so a
 // message another session removed stays in the map, with what was known of it, until then.
 import type { MailboxView, MessageInfo } from '../../accounts/store/contract.js';
-import { sameFlags } from '../../accounts/store/contract.js';
+import { MailboxNotFoundError, sameFlags } from '../../accounts/store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
 import { lowerBound } from './wire/sequence-set.js';
 
@@ -21,6 +21,12 @@ export function flagList(flags: ReadonlySet<string>): string {
   return text;
 }
 
+/**
+ * The selected mailbox was deleted or renamed (by this session, another one, the CLI, Dovecot): its
+ * UIDs and numbers name nothing any more. The session says BYE with this text and closes, as Dovecot does.
+ */
+export class SelectedMailboxGone extends Error {}
+
 export class SelectedMailbox {
   /** UIDs in client order: message number n is uids[n - 1]. */
   uids: number[];
@@ -33,6 +39,8 @@ export class SelectedMailbox {
   /** When the view was last synced (a sync is done at least this often, in case a change was not signalled). */
   private syncedAt = Date.now();
   private unwatch: () => void;
+  /** Set when this session deleted or renamed it (the BYE then says so). */
+  goneHere = false;
 
   constructor(
     readonly view: MailboxView,
@@ -104,6 +112,9 @@ export class SelectedMailbox {
       changes = await this.view.sync();
     } catch (err) {
       this.dirty = true;
+      if (err instanceof MailboxNotFoundError) {
+        throw new SelectedMailboxGone(this.goneHere ? 'Selected mailbox was deleted, have to disconnect' : 'Selected mailbox was deleted or renamed by another session; sign in again');
+      }
       throw err;
     }
     this.syncedAt = Date.now();

@@ -15,7 +15,8 @@ import { COMMANDS } from './commands.js';
 import type { ImapSettings } from './config.js';
 import type { CheckSecret, Command, ImapContext, ImapServices, ImapState } from './context.js';
 import { bad, ImapError } from './imap-error.js';
-import type { SelectedMailbox } from './selected.js';
+import { holdNonexistentAnswer } from './refusal-timing.js';
+import { type SelectedMailbox, SelectedMailboxGone } from './selected.js';
 import { ImapSessionRecord } from './session-record.js';
 import { signIn, TooManyFailures } from './sign-in.js';
 import { storeErrorAnswer } from './store-errors.js';
@@ -253,7 +254,15 @@ export class ImapSession implements ImapContext {
   async sendUpdates(expunges: boolean, force = false): Promise<void> {
     const mailbox = this.mailbox;
     if (!mailbox) return;
-    for (const line of await mailbox.update(expunges, this.currentUid, force)) this.send(line);
+    let lines: string[];
+    try {
+      lines = await mailbox.update(expunges, this.currentUid, force);
+    } catch (err) {
+      // deleted or renamed under the session: BYE, as Dovecot does (the error then goes unanswered)
+      if (err instanceof SelectedMailboxGone) this.close('selected mailbox deleted or renamed', `* BYE ${err.message}`);
+      throw err;
+    }
+    for (const line of lines) this.send(line);
   }
 
   waitForChange(ms: number): Promise<'changed' | 'timeout'> {
@@ -364,6 +373,7 @@ export class ImapSession implements ImapContext {
       this.badRun = 0;
     } catch (err) {
       if (literal && !(err instanceof ConnectionClosed)) await this.refuseLiteral(literal).catch(() => {});
+      await holdNonexistentAnswer(err, this.lineTakenAt);
       this.fail(tag, err);
     }
   }

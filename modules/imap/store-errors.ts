@@ -2,7 +2,7 @@
 // codes), and logs what the operator must know.
 import { MailboxUnavailable } from '../../accounts/mailbox-access.js';
 import { AclError } from '../../accounts/rights.js';
-import { EmptyMessageError, MailboxNameError, MailboxNotFoundError, MailboxOperationError, MessageGoneError, UnsafeMailboxError } from '../../accounts/store/contract.js';
+import { EmptyMessageError, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MessageGoneError, UnsafeMailboxError } from '../../accounts/store/contract.js';
 import type { Logger } from '../kernel/logger.js';
 import { ImapError } from './imap-error.js';
 
@@ -10,6 +10,7 @@ export function storeErrorAnswer(err: unknown, log: Logger, context: Record<stri
   if (err instanceof ImapError) return err;
   if (err instanceof MailboxUnavailable || err instanceof MailboxNotFoundError) return new ImapError('NO', 'NONEXISTENT', 'No such mailbox');
   if (err instanceof MessageGoneError) return new ImapError('NO', 'EXPUNGEISSUE', 'Some of the requested messages were removed by another session');
+  if (err instanceof MailboxNameTooLongError) return new ImapError('NO', 'LIMIT', `The mailbox name is too long: ${err.message}`);
   if (err instanceof MailboxNameError) return new ImapError('NO', 'CANNOT', err.message);
   if (err instanceof MailboxOperationError) {
     const exists = /exists/i.test(err.message);
@@ -22,6 +23,7 @@ export function storeErrorAnswer(err: unknown, log: Logger, context: Record<stri
     return new ImapError('NO', 'UNAVAILABLE', 'This mailbox cannot be opened; the server log says why');
   }
   const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENAMETOOLONG') return new ImapError('NO', 'LIMIT', 'The mailbox name is too long to be kept');
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     log.error({ ...context, err }, 'no room to store');
     return new ImapError('NO', 'OVERQUOTA', 'No room to store this on the server now; delete some mail or try again later');

@@ -3,11 +3,11 @@
 // patterns; other users' and the public ones match patterns that start with "~" (listing them reads
 // every account's mailboxes and rights, so "*" alone does not: as in CommuniGate).
 import type { AccountAddress } from '../../../accounts/names.js';
-import { DELIMITER } from '../../../accounts/store/contract.js';
+import { DELIMITER, parentsOf } from '../../../accounts/store/contract.js';
 import { ALL_RIGHTS } from '../../../accounts/rights.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
-import { decodeName, encodeName, OTHERS, prefixFor, resolveName, specialUse } from '../mailbox-names.js';
+import { decodeNameOrNull, encodeName, OTHERS, prefixFor, resolveName, specialUse } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import { type StatusItem, statusItems, statusOf } from './mailbox-commands.js';
 
@@ -80,12 +80,14 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
     a.sp();
     if (options.recursiveMatch && !options.subscribedOnly) throw bad('RECURSIVEMATCH needs another selection option (SUBSCRIBED)');
   }
-  const reference = decodeName(a.astring('a reference name'), s.rev2);
+  // a reference or pattern that is not valid modified UTF-7 matches no name: an empty answer (as Dovecot)
+  const reference = decodeNameOrNull(a.astring('a reference name'), s.rev2);
   a.sp();
-  const patterns: string[] = [];
+  const given: (string | null)[] = [];
   if (a.peek() === 0x28) {
-    a.list(() => patterns.push(decodeName(a.listMailbox(), s.rev2)), 'the mailbox patterns');
-  } else patterns.push(decodeName(a.listMailbox(), s.rev2));
+    a.list(() => given.push(decodeNameOrNull(a.listMailbox(), s.rev2)), 'the mailbox patterns');
+  } else given.push(decodeNameOrNull(a.listMailbox(), s.rev2));
+  const patterns = given.filter((p): p is string => p !== null);
   if (a.maybeSp()) {
     if (a.atom('RETURN').toUpperCase() !== 'RETURN') a.fail('RETURN');
     a.sp();
@@ -102,6 +104,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
   }
   a.end();
   if (options.subscribedOnly) options.returnSubscribed = true;
+  if (reference === null || patterns.length === 0) return;
 
   // RFC 9051: an empty pattern asks for the delimiter and the root of the reference
   if (patterns.length === 1 && patterns[0] === '') {
@@ -171,19 +174,31 @@ function specialUseOf(m: Candidate): string | null {
   return m.display === m.mailbox ? specialUse(m.mailbox) : null;
 }
 
-// RFC 3501 section 6.3.9: the subscribed names that match
+// RFC 3501 section 6.3.9: the subscribed names that match, and (\Noselect) a level above a subscribed
+// name that matches when the name itself does not: LSUB "" "%" with only "foo/bar" subscribed shows "foo".
 export async function lsub(s: ImapContext, c: Command): Promise<void> {
   const a = c.args;
   a.sp();
-  const reference = decodeName(a.astring('a reference name'), s.rev2);
+  const reference = decodeNameOrNull(a.astring('a reference name'), s.rev2);
   a.sp();
-  const pattern = decodeName(a.listMailbox(), s.rev2);
+  const pattern = decodeNameOrNull(a.listMailbox(), s.rev2);
   a.end();
+  if (reference === null || pattern === null) return; // not valid modified UTF-7: matches nothing
   const regex = patternRegex(pattern.startsWith(OTHERS) ? pattern : `${reference}${pattern}`);
   const existing = new Set((await ownCandidates(s)).map((m) => matchName(m.display)));
-  for (const name of await s.services.store.subscriptions(s.user())) {
-    if (!regex.test(matchName(name))) continue;
-    const attrs = name.startsWith(OTHERS) || existing.has(matchName(name)) ? '' : '\\Noselect';
-    s.send(`* LSUB (${attrs}) "${DELIMITER}" ${astring(encodeName(name, s.rev2))}`);
+  const subscribed = await s.services.store.subscriptions(s.user());
+  const shown = new Set(subscribed.map(matchName));
+  const send = (name: string, attrs: string) => s.send(`* LSUB (${attrs}) "${DELIMITER}" ${astring(encodeName(name, s.rev2))}`);
+  for (const name of subscribed) {
+    if (regex.test(matchName(name))) {
+      send(name, name.startsWith(OTHERS) || existing.has(matchName(name)) ? '' : '\\Noselect');
+      continue;
+    }
+    for (const parent of parentsOf(name)) {
+      const key = matchName(parent);
+      if (shown.has(key) || !regex.test(key)) continue;
+      shown.add(key);
+      send(parent, '\\Noselect');
+    }
   }
 }

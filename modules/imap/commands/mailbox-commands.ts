@@ -1,7 +1,8 @@
 // Mailboxes (RFC 9051 sections 6.3.4-6.3.11): CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
 // NAMESPACE and STATUS. Names are resolved for the user (mailbox-names.ts); other users' mailboxes need
 // the rights RFC 4314 gives: k to create below one, x to delete or rename one.
-import { isInbox, parentsOf } from '../../../accounts/store/contract.js';
+import type { Grantee } from '../../../accounts/rights.js';
+import { DELIMITER, isInbox, parentsOf } from '../../../accounts/store/contract.js';
 import { requireRight, rightsOn } from '../access.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
@@ -20,6 +21,56 @@ export function wireName(s: ImapContext, target: MailboxTarget): string {
   return astring(encodeName(target.display, s.rev2));
 }
 
+/**
+ * For a mailbox to be made at `target` in another user's tree: the k right (RFC 4314 section 4) on the
+ * level above it, which must exist; the top level of someone else's tree is the owner's only.
+ */
+async function requireCreateRight(s: ImapContext, target: MailboxTarget): Promise<MailboxTarget | null> {
+  if (target.own) return null;
+  const parents = parentsOf(target.mailbox);
+  if (parents.length === 0) throw no(`Only ${target.owner.name} can make top-level mailboxes there`, 'NOPERM');
+  const parent = { ...target, mailbox: parents[parents.length - 1] };
+  await requireRight(s, parent, 'k', 'create mailboxes');
+  return parent;
+}
+
+/** A mailbox made in another user's tree gets the rights of the level above it, as Dovecot's ACL plugin gives them. */
+async function inheritRights(s: ImapContext, parent: MailboxTarget, made: MailboxTarget): Promise<void> {
+  const { store, accounts } = s.services;
+  for (const [id, rights] of await store.acl(parent.owner, parent.mailbox)) {
+    let grantee: Grantee;
+    if (id === 'anyone' || id === 'authenticated') grantee = id;
+    else if (id.startsWith('user=')) {
+      try {
+        grantee = { user: accounts.domains.parse(id.slice(5)) };
+      } catch {
+        continue; // an entry for no account of this server
+      }
+    } else continue; // "owner" and the like: the owner holds every right anyway
+    await store.setRights(made.owner, made.mailbox, grantee, rights);
+  }
+}
+
+/** True when `target` is the selected mailbox or (`below`) a mailbox below it. */
+function isSelected(s: ImapContext, target: MailboxTarget, below = false): boolean {
+  if (s.state !== 'selected') return false;
+  const selected = s.selected().target;
+  if (selected.owner.name !== target.owner.name || selected.owner.domain !== target.owner.domain) return false;
+  return selected.mailbox === target.mailbox || (below && selected.mailbox.startsWith(`${target.mailbox}${DELIMITER}`));
+}
+
+/**
+ * This session deleted or renamed its selected mailbox: the command is answered OK here, then the
+ * session's sync finds the mailbox gone and says BYE, as Dovecot does (it cannot stay selected).
+ */
+function goneHere(s: ImapContext, c: Command): null {
+  const selected = s.selected();
+  selected.goneHere = true;
+  selected.dirty = true;
+  s.send(`${c.tag} OK ${c.verb} completed`);
+  return null;
+}
+
 // RFC 9051 section 6.3.4: a trailing "/" only says the name will hold others; levels above are made.
 export async function create(s: ImapContext, c: Command): Promise<void> {
   c.args.sp();
@@ -28,31 +79,27 @@ export async function create(s: ImapContext, c: Command): Promise<void> {
   if (wire.endsWith('/')) wire = wire.slice(0, -1);
   const target = resolveName(s.services.accounts, s.user(), decodeName(wire, s.rev2));
   if (isInbox(target.mailbox) && target.own) throw no('INBOX always exists', 'ALREADYEXISTS');
-  if (!target.own) {
-    const parents = parentsOf(target.mailbox);
-    if (parents.length === 0) throw no(`Only ${target.owner.name} can make top-level mailboxes there`, 'NOPERM');
-    await requireRight(s, { ...target, mailbox: parents[parents.length - 1] }, 'k', 'create mailboxes');
-  }
+  const parent = await requireCreateRight(s, target);
   if (!(await s.services.store.createMailbox(target.owner, target.mailbox))) throw no(`${target.display} already exists`, 'ALREADYEXISTS');
+  if (parent) await inheritRights(s, parent, target);
 }
 
-// RFC 9051 section 6.3.5
-export async function del(s: ImapContext, c: Command): Promise<void> {
+// RFC 9051 section 6.3.5: the mailboxes below it stay (listed \Noselect above them). The selected
+// mailbox may be deleted: OK, then BYE (as Dovecot).
+export async function del(s: ImapContext, c: Command): Promise<null | undefined> {
   c.args.sp();
   const { target } = mailboxArg(s, c.args);
   c.args.end();
   if (isInbox(target.mailbox) && target.own) throw no('INBOX cannot be deleted', 'CANNOT');
   if (!target.own) await requireRight(s, target, 'x', 'delete mailboxes');
   else if (!(await s.services.store.hasMailbox(target.owner, target.mailbox))) throw no('No such mailbox', 'NONEXISTENT');
-  const selected = s.state === 'selected' ? s.selected() : null;
-  if (selected && selected.target.owner.name === target.owner.name && selected.target.owner.domain === target.owner.domain && selected.target.mailbox === target.mailbox) {
-    throw no('Close the mailbox (CLOSE or UNSELECT) before deleting it', 'INUSE');
-  }
   await s.services.store.deleteMailbox(target.owner, target.mailbox);
+  return isSelected(s, target) ? goneHere(s, c) : undefined;
 }
 
-// RFC 9051 section 6.3.6: the mailboxes below move too; renaming INBOX moves its messages.
-export async function rename(s: ImapContext, c: Command): Promise<void> {
+// RFC 9051 section 6.3.6: the mailboxes below move too; renaming INBOX moves its messages. In another
+// user's tree: x on the mailbox, and k where it goes (RFC 4314 section 4).
+export async function rename(s: ImapContext, c: Command): Promise<null | undefined> {
   c.args.sp();
   const from = mailboxArg(s, c.args).target;
   c.args.sp();
@@ -61,8 +108,11 @@ export async function rename(s: ImapContext, c: Command): Promise<void> {
   if (from.owner.name !== to.owner.name || from.owner.domain !== to.owner.domain) throw no('A mailbox can only be renamed within one account', 'CANNOT');
   if (!from.own) await requireRight(s, from, 'x', 'rename mailboxes');
   else if (!(await s.services.store.hasMailbox(from.owner, from.mailbox))) throw no('No such mailbox', 'NONEXISTENT');
+  await requireCreateRight(s, to);
   if (await s.services.store.hasMailbox(to.owner, to.mailbox)) throw no(`${to.display} already exists`, 'ALREADYEXISTS');
   await s.services.store.renameMailbox(from.owner, from.mailbox, to.mailbox);
+  // renaming INBOX moves its messages only: INBOX stays selected (its messages are expunged)
+  return !isInbox(from.mailbox) && isSelected(s, from, true) ? goneHere(s, c) : undefined;
 }
 
 // RFC 9051 sections 6.3.7 and 6.3.8: the user's own subscriptions (a name may be subscribed before it exists).
