@@ -112,6 +112,9 @@ export class ImapClient {
 
   private idleTag: string | null = null;
 
+  /** Called with each untagged response no command waits for (what a server tells an IDLE session). */
+  onUnasked: ((line: string) => void) | null = null;
+
   /** Ends IDLE (DONE) and waits for its tagged OK. */
   async done(): Promise<void> {
     const tag = this.idleTag;
@@ -212,7 +215,7 @@ export class ImapClient {
       if (p) {
         this.untagged++;
         if (p.keep) this.lines.push(seg.toString('latin1', 0, Math.min(n, 500)).trimEnd());
-      }
+      } else this.onUnasked?.(seg.toString('latin1', 0, Math.min(n, 500)).trimEnd());
       return;
     }
     if (!p) return; // nothing asked (a keepalive during IDLE, the close after LOGOUT)

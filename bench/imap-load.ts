@@ -11,6 +11,7 @@ import type {
   ImapJobResult,
   ImapMixResult,
   ImapReport,
+  ImapWatchResult,
   ImapSelectTimeResult,
   ImapSessionsResult,
 } from './imap-protocol.js';
@@ -276,6 +277,63 @@ async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMix
   return { kind: 'imap-mix', operations, refused, sessions: sessionsDone, seconds: job.durationMs / 1000, byVerb, failures: plain(failed), cpu };
 }
 
+/** Idle sessions, some of them watching one INBOX: when is each watcher told of a new message? */
+async function watch(job: Extract<ImapJob, { kind: 'imap-watch' }>, released: Promise<void>): Promise<ImapWatchResult> {
+  const failed = failures();
+  const cpuStart = process.cpuUsage();
+  const open: ImapClient[] = [];
+  const toldAt: number[] = [];
+  let watchersOpened = 0;
+  const t0 = now();
+  let next = 0;
+  const opener = async () => {
+    while (next < job.count) {
+      const i = next++;
+      const watcher = i < job.watchers;
+      const login = watcher ? job.watched : job.logins[i % job.logins.length];
+      let c: ImapClient | null = null;
+      try {
+        c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS, job.sources[i % job.sources.length]);
+        await c.login(login.user, login.password);
+        await c.ok('SELECT INBOX');
+        await c.idle();
+        c.setTimeout(0);
+        if (watcher) {
+          watchersOpened++;
+          let told = false;
+          c.onUnasked = (line) => {
+            if (!told && / EXISTS$/i.test(line)) {
+              told = true;
+              toldAt.push(performance.timeOrigin + performance.now());
+            }
+          };
+        }
+        open.push(c);
+      } catch (err) {
+        failed.add(err);
+        c?.destroy();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.openConcurrency }, opener));
+  send({ kind: 'held', result: { kind: 'imap-hold', opened: open.length, seconds: msSince(t0) / 1000, failures: plain(failed), cpu: cpuSince(cpuStart) } });
+  await released;
+  let i = 0;
+  const closer = async () => {
+    while (i < open.length) {
+      const c = open[i++];
+      c.onUnasked = null;
+      c.setTimeout(COMMAND_TIMEOUT_MS);
+      await c
+        .done()
+        .then(() => c.logout())
+        .catch(() => c.destroy());
+    }
+  };
+  await Promise.all(Array.from({ length: job.openConcurrency }, closer));
+  return { kind: 'imap-watch', opened: open.length, watchersOpened, toldAt, failures: plain(failed), cpu: cpuSince(cpuStart) };
+}
+
 async function runJob(job: ImapJob, released: Promise<void>): Promise<ImapJobResult> {
   switch (job.kind) {
     case 'imap-sessions':
@@ -288,6 +346,8 @@ async function runJob(job: ImapJob, released: Promise<void>): Promise<ImapJobRes
       return hold(job, released);
     case 'imap-mix':
       return mix(job);
+    case 'imap-watch':
+      return watch(job, released);
   }
 }
 

@@ -16,6 +16,11 @@ export type ImapJob =
    * running one whole session after another (LOGIN, SELECT, FETCH, STORE, EXPUNGE, APPEND, LIST/STATUS,
    * LOGOUT); every command answered inside the measured window counts as one operation.
    */
+  /**
+   * Opens `count` sessions in IDLE like imap-hold, the first `watchers` of them on `watched`'s INBOX, and
+   * notes when each watcher is told of a new message (its first "* n EXISTS" after it idles).
+   */
+  | { kind: 'imap-watch'; target: Target; logins: Credentials[]; watched: Credentials; count: number; watchers: number; openConcurrency: number; sources: SourceAddresses }
   | { kind: 'imap-mix'; target: Target; logins: Credentials[]; clients: number; warmupMs: number; durationMs: number; sources: SourceAddresses; seed: number };
 
 export interface ImapSessionsResult {
@@ -76,7 +81,17 @@ export interface ImapMixResult {
   cpu: CpuSeconds;
 }
 
-export type ImapJobResult = ImapSessionsResult | ImapFetchBodiesResult | ImapSelectTimeResult | ImapHoldResult | ImapMixResult;
+export interface ImapWatchResult {
+  kind: 'imap-watch';
+  opened: number;
+  watchersOpened: number;
+  /** Wall-clock times (ms since the epoch, sub-ms) at which each watcher was told, in no order. */
+  toldAt: number[];
+  failures: Failures;
+  cpu: CpuSeconds;
+}
+
+export type ImapJobResult = ImapSessionsResult | ImapFetchBodiesResult | ImapSelectTimeResult | ImapHoldResult | ImapMixResult | ImapWatchResult;
 
 /** Generator -> orchestrator. */
 export type ImapReport =

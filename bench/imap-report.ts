@@ -65,6 +65,13 @@ function rows(o: Options): Row[] {
       digits: 1,
       ratioTargets: [],
     },
+    {
+      metric: `IDLE fan-out: ${o.watchers} of ${o.watchSessions} sessions told of a new message, p99 ms`,
+      value: (r) => r.watch?.p99Ms ?? null,
+      digits: 0,
+      ratioTargets: [],
+      absolute: { op: '<=', limit: 1000, text: 'p99 <= 1000 ms' },
+    },
     ...MIX_RUNS.flatMap((run): Row[] => {
       const label = mixLabel(run.clients, run.users);
       const mixOf = (r: ImapServerResults) => r.mix.find((x) => x.label === label && x.failures.count === 0);
@@ -222,6 +229,11 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
     for (const x of r.mix) {
       const verbs = Object.entries(x.byVerb).map(([v, n]) => `${v} ${n}`).join(', ');
       out.push(`    mixed load ${x.label}: ${x.operations} operations (${verbs}) and ${x.refused} NO in ${x.seconds} s, ${x.sessions} sessions, server CPU ${x.serverCpuSeconds.toFixed(2)} s${failureText(x.failures)}`);
+    }
+    if (r.watch) {
+      const w = r.watch;
+      const ms = (v: number | null) => (v === null ? 'not all told' : `${v.toFixed(0)} ms`);
+      out.push(`    IDLE fan-out with ${w.workers} workers: ${w.opened}/${w.sessions} sessions open (${w.watchersOpened}/${w.watchers} watching) in ${w.openSeconds.toFixed(1)} s; ${w.told} told; p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}, max ${ms(w.maxMs)}${failureText(w.failures)}`);
     }
     for (const e of r.errors) out.push(`    ERROR: ${e}`);
     if (r.problems.length > 0) {

@@ -7,6 +7,7 @@
 //   3. FETCH n BODY[] of every message, one at a time: MB/s for 5 KB and 10 MB messages
 //   4. memory per idle session: signed in, INBOX selected, in IDLE
 //   5. the mixed load of 10 and 50 clients on ten users and on one (imap-mix-scenario.ts)
+//   6. IDLE fan-out: how soon thousands of sessions watching one INBOX hear of a new message (Postern only)
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { allCpus, type Pinning, pinTree, retrPinning } from './affinity.js';
@@ -15,6 +16,7 @@ import { waitForImapGreeting } from './imap-client.js';
 import { type ImapGenerator, startImapGenerator } from './imap-generator.js';
 import type { ImapFetchBodiesResult, ImapHoldResult, ImapSelectTimeResult, ImapSessionsResult } from './imap-protocol.js';
 import { type ImapMixFigures, MIX_RUNS, runMix } from './imap-mix-scenario.js';
+import { type ImapWatchFigures, runWatch } from './imap-watch-scenario.js';
 import type { ImapPart, Options } from './options.js';
 import { type Memory, treeCpuSeconds, treeMemory } from './proc.js';
 import type { CpuSeconds, Credentials, Failures } from './protocol.js';
@@ -70,6 +72,7 @@ export interface ImapServerResults {
   fetchLarge?: ImapFetchFigures;
   idle?: ImapIdleFigures;
   mix: ImapMixFigures[];
+  watch?: ImapWatchFigures;
   errors: string[];
 }
 
@@ -320,6 +323,14 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
     results.idle = await idle(server, m.idle.map((i) => cred(i.account)), o.imapIdleSessions, o);
     log(`${results.idle.opened} open, ${results.idle.rssPerSessionKiB.toFixed(1)} KiB RSS per session${failureText(results.idle.failures)}`);
   });
+  if (part('watch') && server.name === 'postern') {
+    await step(`IDLE fan-out: ${o.watchers} of ${o.watchSessions} sessions watch one INBOX`, async () => {
+      const w = await runWatch(server, o, password);
+      results.watch = w;
+      const ms = (v: number | null) => (v === null ? 'not all told' : `${v.toFixed(0)} ms`);
+      log(`${w.opened} open (${w.watchersOpened} watching) in ${w.openSeconds.toFixed(1)} s; ${w.told} told; p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}, max ${ms(w.maxMs)}${failureText(w.failures)}`);
+    });
+  }
   results.problems = await server.problems();
   return results;
 }

@@ -29,10 +29,14 @@ export interface Options {
   imapIdleSessions: number;
   /** The IMAP scenarios run (all by default). */
   imapParts: ImapPart[];
+  /** The IDLE fan-out: sessions in IDLE, how many of them watch one INBOX, Postern's worker processes. */
+  watchSessions: number;
+  watchers: number;
+  watchWorkers: number;
 }
 
-export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle';
-export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle'];
+export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle' | 'watch';
+export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle', 'watch'];
 
 export type Protocol = 'pop3' | 'imap';
 export const PROTOCOLS: Protocol[] = ['pop3', 'imap'];
@@ -48,6 +52,8 @@ export interface Mailboxes {
   imapHuge: MailboxSpec;
   /** The mixed IMAP load's ten users (the one-user runs use the first). */
   mix: MailboxSpec[];
+  /** The INBOX thousands of IDLE sessions watch (imap-watch-scenario.ts). */
+  watch: MailboxSpec;
 }
 
 const KiB = 1024;
@@ -63,6 +69,7 @@ function mailboxes(quick: boolean): Mailboxes {
     idle: Array.from({ length: 10 }, (_, i) => ({ account: `idle${i}`, messages: 20, size: 2 * KiB })),
     imapHuge: { account: 'imap100k', messages: quick ? 20_000 : 100_000, size: 600 },
     mix: Array.from({ length: 10 }, (_, i) => ({ account: `mix${i}`, messages: quick ? 50 : 200, size: 3 * KiB })),
+    watch: { account: 'watch', messages: 20, size: 2 * KiB },
   };
 }
 
@@ -79,6 +86,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --protocols LIST     protocols to measure, comma-separated: ${PROTOCOLS.join(',')} (default: both; imap = the IMAP part only)
   --imap-idle N        idle IMAP sessions (LOGIN, SELECT, IDLE) for the IMAP memory reading (default 2000, quick 500)
   --imap-parts LIST    IMAP scenarios to run, comma-separated: ${IMAP_PARTS.join(',')} (default: all)
+  --watch N            IMAP sessions in IDLE for the fan-out reading (default 20000, quick 2000)
+  --watchers N         how many of them watch the INBOX that gets the new message (default 5000, quick 500)
+  --watch-workers N    Postern's worker processes for it (default 2: one process may hold 20,000 files here)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
@@ -108,6 +118,9 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       protocols: { type: 'string' },
       'imap-idle': { type: 'string' },
       'imap-parts': { type: 'string' },
+      watch: { type: 'string' },
+      watchers: { type: 'string' },
+      'watch-workers': { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       profile: { type: 'string' },
@@ -141,10 +154,18 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     for (const w of wanted) if (!IMAP_PARTS.includes(w as ImapPart)) throw new Error(`--imap-parts: unknown part "${w}"; expected ${IMAP_PARTS.join(', ')}`);
     imapParts = IMAP_PARTS.filter((p) => wanted.includes(p));
   }
+  const watchSessions = positive('watch', values.watch, quick ? 2000 : 20_000);
+  const watchers = positive('watchers', values.watchers, quick ? 500 : 5000);
+  if (watchers > watchSessions) throw new Error('--watchers: more than --watch');
+  const watchWorkers = positive('watch-workers', values['watch-workers'], 2);
+  if (watchSessions / watchWorkers > 15_000) throw new Error('--watch: too many sessions per worker for the 20,000 file descriptors of a process here; raise --watch-workers');
   return {
     quick,
     servers,
     imapParts,
+    watchSessions,
+    watchers,
+    watchWorkers,
     concurrency: positive('concurrency', values.concurrency, 32),
     durationMs: positive('duration', values.duration, quick ? 2 : 5, false) * 1000,
     warmupMs: positive('warmup', values.warmup, quick ? 0.5 : 1, false) * 1000,

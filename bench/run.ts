@@ -39,11 +39,11 @@ async function machine(): Promise<Machine> {
 
 function allMailboxes(o: Options): MailboxSpec[] {
   const m = o.mailboxes;
-  return [m.retrSmall, m.retrLarge, m.huge, m.session, ...m.idle, ...(o.protocols.includes('imap') ? [m.imapHuge, ...m.mix] : [])];
+  return [m.retrSmall, m.retrLarge, m.huge, m.session, ...m.idle, ...(o.protocols.includes('imap') ? [m.imapHuge, ...m.mix, m.watch] : [])];
 }
 
 async function start(name: ServerName, dir: string, o: Options): Promise<BenchServer> {
-  const common = { dir, mailboxes: allMailboxes(o), password: PASSWORD, maxSessions: Math.max(o.idleSessions, o.imapIdleSessions) + 1000 };
+  const common = { dir, mailboxes: allMailboxes(o), password: PASSWORD, maxSessions: Math.max(o.idleSessions, o.imapIdleSessions, o.watchSessions) + 1000 };
   return name === 'postern' ? startPostern({ ...common, profileDir: o.profileDir }) : startDovecot({ ...common, variant: name });
 }
 
