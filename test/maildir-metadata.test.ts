@@ -73,7 +73,7 @@ describe('dovecot-uidlist.lock (Dovecot\'s dotlock rules)', () => {
     const held = await acquireDotlock(lock(), { timeoutMs: 5000, staleMs: 120_000 });
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(await readFile(lock(), 'utf8')).toBe(`${process.pid}:${hostname()}`);
-    held.release();
+    await held.release();
   });
 
   it('is never taken over from a process that still runs', async () => {
@@ -94,7 +94,7 @@ describe('dovecot-uidlist.lock (Dovecot\'s dotlock rules)', () => {
     const t0 = Date.now();
     const held = await acquireDotlock(lock(), { timeoutMs: 5000, staleMs: 700 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(650);
-    held.release();
+    await held.release();
   });
 });
 

@@ -4,7 +4,7 @@
 // the lock is 2 s old), or, with no pid of this host in it, when neither the lock nor the file it
 // guards changed for `staleMs` (Dovecot: 120 s). A lock whose process still runs is never taken over.
 // Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
-import { closeSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { lstat, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { inheritOwner } from './owner.js';
 
@@ -28,14 +28,14 @@ const HOST = hostname();
 
 export interface Dotlock {
   /** Removes the lock, if it is still ours (someone may have taken over a lock they thought stale). */
-  release(): void;
+  release(): Promise<void>;
   /** Marks the lock as alive (Dovecot touches its locks every 10 s during long work). */
-  touch(): void;
+  touch(): Promise<void>;
 }
 
-function identity(path: string): string | null {
+async function identity(path: string): Promise<string | null> {
   try {
-    const s = lstatSync(path, { bigint: true });
+    const s = await lstat(path, { bigint: true });
     return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
   } catch {
     return null;
@@ -52,24 +52,24 @@ function processRuns(pid: number): boolean {
 }
 
 /** Tries once to create the lock; true when it is ours now. */
-function tryCreate(path: string): boolean {
-  let fd: number;
+async function tryCreate(path: string): Promise<boolean> {
+  let handle;
   try {
-    fd = openSync(path, 'wx', 0o600);
+    handle = await open(path, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
   try {
     inheritOwner(path); // so that another agent, as the mail user, can read whose lock it is
-    writeSync(fd, `${process.pid}:${HOST}`);
+    await handle.write(`${process.pid}:${HOST}`);
   } catch (err) {
     // a full disk: no lock without its content (an empty one would look stale only after minutes)
-    closeSync(fd);
-    unlinkSync(path);
+    await handle.close();
+    await unlink(path);
     throw err;
   }
-  closeSync(fd);
+  await handle.close();
   return true;
 }
 
@@ -77,12 +77,12 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
   const started = Date.now();
   let lastSeen = '';
   let lastChange = Date.now();
-  let guardedSeen = options.guarded ? identity(options.guarded) : null;
+  let guardedSeen = options.guarded ? await identity(options.guarded) : null;
   let wait = 100 + Math.random() * 100;
   let holder = '';
   for (;;) {
-    if (tryCreate(path)) break;
-    const seen = identity(path);
+    if (await tryCreate(path)) break;
+    const seen = await identity(path);
     if (seen === null) continue; // released meanwhile: try again at once
     if (seen !== lastSeen) {
       lastSeen = seen;
@@ -90,7 +90,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
       wait = 100 + Math.random() * 100;
     }
     if (options.guarded) {
-      const g = identity(options.guarded);
+      const g = await identity(options.guarded);
       if (g !== guardedSeen) {
         guardedSeen = g;
         lastChange = Date.now();
@@ -99,8 +99,8 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     let content = '';
     let ageMs = 0;
     try {
-      content = readFileSync(path, 'latin1');
-      ageMs = Date.now() - statSync(path).mtimeMs;
+      content = await readFile(path, 'latin1');
+      ageMs = Date.now() - (await stat(path)).mtimeMs;
     } catch {
       continue; // released meanwhile
     }
@@ -110,44 +110,36 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     const host = colon > 0 ? content.slice(colon + 1) : '';
     if (Number.isInteger(pid) && pid > 0 && host === HOST) {
       // A process of this host: never taken over while it runs; at once (after 2 s) once it does not.
-      if (!processRuns(pid) && ageMs >= 2000 && identity(path) === seen) {
-        unlinkIfSame(path, seen);
+      if (!processRuns(pid) && ageMs >= 2000 && (await identity(path)) === seen) {
+        await unlinkIfSame(path, seen);
         await sleep(100 + Math.random() * 100);
         continue;
       }
     } else if (Date.now() - lastChange >= options.staleMs) {
-      unlinkIfSame(path, seen); // another host's, or no pid: stale once nothing changed for staleMs
+      await unlinkIfSame(path, seen); // another host's, or no pid: stale once nothing changed for staleMs
       continue;
     }
     if (Date.now() - started >= options.timeoutMs) throw new LockTimeoutError(path, holder);
     await sleep(wait);
     wait = Math.min(wait * 1.5, 300); // polled (Dovecot waits longer, woken by inotify)
   }
-  const mine = identity(path);
+  const mine = await identity(path);
   return {
-    release() {
-      const now = lstatSync(path, { throwIfNoEntry: false, bigint: true });
+    async release() {
+      const now = await lstat(path, { bigint: true }).catch(() => null);
       // only our own lock (the same inode) is removed
-      if (now && mine && mine.startsWith(`${now.ino}:`)) unlinkSync(path);
+      if (now && mine && mine.startsWith(`${now.ino}:`)) await unlink(path);
     },
-    touch() {
+    async touch() {
       const now = new Date();
-      try {
-        utimesSync(path, now, now);
-      } catch {
-        // a lock someone took over: nothing to mark
-      }
+      await utimes(path, now, now).catch(() => {}); // a lock someone took over: nothing to mark
     },
   };
 }
 
-function unlinkIfSame(path: string, seen: string): void {
-  if (identity(path) !== seen) return;
-  try {
-    unlinkSync(path);
-  } catch {
-    // gone already
-  }
+async function unlinkIfSame(path: string, seen: string): Promise<void> {
+  if ((await identity(path)) !== seen) return;
+  await unlink(path).catch(() => {}); // gone already
 }
 
 function sleep(ms: number): Promise<void> {

@@ -8,8 +8,8 @@
 // listing by the modification times of new/ and cur/ (not trusted within 2 s of a change: a second
 // change in the same tick of a coarse clock would not show), dovecot-keywords by its mtime.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, renameSync, statSync, writeSync, watch, type FSWatcher } from 'node:fs';
-import { lstat, readdir, rename as renameFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { lstat, open, readdir, rename as renameFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../store/contract.js';
@@ -94,26 +94,33 @@ interface Listing {
   files: Map<string, FileEntry>;
 }
 
-function readAll(path: string, from: number, to: number): Buffer {
-  const fd = openSync(path, 'r');
+/** Octets `from` to `to` of a file (off the event loop: the thread pool reads them). */
+async function readAll(path: string, from: number, to: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(to - from);
     let at = 0;
     while (at < buffer.length) {
-      const n = readSync(fd, buffer, at, buffer.length - at, from + at);
-      if (n === 0) break;
-      at += n;
+      const { bytesRead } = await handle.read(buffer, at, buffer.length - at, from + at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
     }
     return buffer.subarray(0, at);
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
 
-function writeWhole(fd: number, text: string): void {
-  const data = Buffer.from(text);
-  let at = 0;
-  while (at < data.length) at += writeSync(fd, data, at, data.length - at);
+/** Writes `data` whole to a file opened with `flags`, then fsyncs it. */
+async function writeSynced(path: string, flags: string, data: Buffer, mode?: number): Promise<void> {
+  const handle = await open(path, flags, mode);
+  try {
+    let at = 0;
+    while (at < data.length) at += (await handle.write(data, at, data.length - at)).bytesWritten;
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 export class MaildirFolder {
@@ -165,11 +172,26 @@ export class MaildirFolder {
   // ---- reading -----------------------------------------------------------------------------
 
   /** The uidlist as it is on disk now (cached by inode and size); null when there is none. */
-  private readUidlist(): UidlistCache | null {
+  /**
+   * Reads and writes of the uidlist cache take turns: the cache is read on from where it stopped, so
+   * two reads (or a read and an append of our own) running at once would add the same lines twice.
+   */
+  private uidlistTurn: Promise<unknown> = Promise.resolve();
+  private inUidlistTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.uidlistTurn.then(work, work);
+    this.uidlistTurn = turn.catch(() => {});
+    return turn;
+  }
+
+  private readUidlist(): Promise<UidlistCache | null> {
+    return this.inUidlistTurn(() => this.readUidlistNow());
+  }
+
+  private async readUidlistNow(): Promise<UidlistCache | null> {
     const path = join(this.path, UIDLIST);
     let st;
     try {
-      st = statSync(path, { bigint: true });
+      st = await stat(path, { bigint: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.uidlist = null);
       throw err;
@@ -180,7 +202,7 @@ export class MaildirFolder {
     try {
       if (cached && cached.ino === st.ino && size > cached.consumed) {
         // appended to: read on from the last whole line
-        const more = readAll(path, cached.consumed, size);
+        const more = await readAll(path, cached.consumed, size);
         const whole = more.lastIndexOf(10) + 1;
         const records = parseRecords(more.toString('utf8', 0, whole), cached.records.at(-1)?.uid ?? 0);
         for (const r of records) {
@@ -191,7 +213,7 @@ export class MaildirFolder {
         cached.size = size;
         return cached;
       }
-      const data = readAll(path, 0, size);
+      const data = await readAll(path, 0, size);
       const nl = data.indexOf(10);
       if (nl < 0) throw new UidlistError('uidlist without a complete header line');
       const header = parseHeader(data.toString('utf8', 0, nl));
@@ -253,24 +275,60 @@ export class MaildirFolder {
     return false;
   }
 
-  /** Reads dovecot-keywords again if it changed. */
-  refreshKeywords(): void {
+  /** Reads dovecot-keywords again if it changed (one look at a time: an older read never wins). */
+  refreshKeywords(): Promise<void> {
+    const turn = this.keywordsTurn.then(() => this.refreshKeywordsNow());
+    this.keywordsTurn = turn.catch(() => {});
+    return turn;
+  }
+
+  private keywordsTurn: Promise<void> = Promise.resolve();
+
+  private async refreshKeywordsNow(): Promise<void> {
     let mtime = 0;
     try {
-      mtime = Math.floor(statSync(join(this.path, 'dovecot-keywords')).mtimeMs / 1000);
+      mtime = Math.floor((await stat(join(this.path, 'dovecot-keywords'))).mtimeMs / 1000);
     } catch {
       // none
     }
-    if (mtime !== this.keywordTable.mtime) this.keywordTable = readKeywords(this.path);
+    if (mtime !== this.keywordTable.mtime) this.keywordTable = await readKeywords(this.path);
   }
 
   /**
    * The folder now: files that have no UID yet get one (under the uidlist lock), then the messages with
    * a file and a UID, oldest first.
    */
-  async state(): Promise<FolderState> {
-    const listing = await this.list();
-    let uidlist = this.readUidlist();
+  state(): Promise<FolderState> {
+    // One look serves every session that asks meanwhile (5,000 IDLE sessions woken by one delivery make
+    // one or two looks, not 5,000). A caller that arrives while a look runs may have been told of a
+    // change that look began too early to see: it gets the next look, shared by all who arrive meanwhile.
+    if (!this.looking) {
+      const look = this.look();
+      this.looking = look;
+      const clear = () => {
+        if (this.looking === look) this.looking = null;
+      };
+      look.then(clear, clear);
+      return look;
+    }
+    this.nextLook ??= this.looking.then(
+      () => this.startNextLook(),
+      () => this.startNextLook(),
+    );
+    return this.nextLook;
+  }
+
+  private looking: Promise<FolderState> | null = null;
+  private nextLook: Promise<FolderState> | null = null;
+
+  private startNextLook(): Promise<FolderState> {
+    this.nextLook = null;
+    return this.state();
+  }
+
+  private async look(): Promise<FolderState> {
+    const [listing, read] = await Promise.all([this.list(), this.readUidlist(), this.refreshKeywords()]);
+    let uidlist = read;
     if (uidlist === null || this.hasUnknown(listing, uidlist)) {
       try {
         await this.assignUids();
@@ -285,7 +343,6 @@ export class MaildirFolder {
       }
       uidlist = this.uidlist;
     }
-    this.refreshKeywords();
     return this.build();
   }
 
@@ -299,11 +356,10 @@ export class MaildirFolder {
     const turn = this.lockTurn.then(async () => {
       const lock = await acquireDotlock(join(this.path, `${UIDLIST}.lock`), { timeoutMs: LOCK_TIMEOUT_MS, staleMs: LOCK_STALE_MS, guarded: join(this.path, UIDLIST) });
       try {
-        this.readUidlist();
-        this.refreshKeywords();
+        await Promise.all([this.readUidlist(), this.refreshKeywords()]);
         return await work();
       } finally {
-        lock.release();
+        await lock.release();
       }
     });
     this.lockTurn = turn.then(
@@ -331,7 +387,7 @@ export class MaildirFolder {
       // every message already there keeps the UIDL it had (its base name) in a P field, so clients that
       // leave mail on the server download nothing again (an empty P means the base name, in Dovecot).
       const firstTime = this.uidlist === null;
-      this.appendRecords(
+      await this.appendRecords(
         keys.map((k) => {
           // Postern's UIDL was the name's unique part (before any ",S=" field), or a hash of it
           const comma = k.base.indexOf(',');
@@ -346,7 +402,11 @@ export class MaildirFolder {
    * Adds records for `entries` with the next UIDs (the caller holds the lock and re-read the uidlist);
    * returns their UIDs. A missing uidlist is made, with a new UIDVALIDITY.
    */
-  appendRecords(entries: readonly { base: string; fields: readonly string[] }[]): number[] {
+  appendRecords(entries: readonly { base: string; fields: readonly string[] }[]): Promise<number[]> {
+    return this.inUidlistTurn(() => this.appendRecordsNow(entries));
+  }
+
+  private async appendRecordsNow(entries: readonly { base: string; fields: readonly string[] }[]): Promise<number[]> {
     const path = join(this.path, UIDLIST);
     const current = this.uidlist;
     let uid = current ? nextUid({ header: current.header, records: current.records }) : 1;
@@ -355,13 +415,7 @@ export class MaildirFolder {
     if (current && current.consumed === current.size) {
       // appended as whole lines, in one write: Dovecot reads on from where it stopped
       const text = records.map(formatRecord).join('');
-      const fd = openSync(path, 'a');
-      try {
-        writeWhole(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      await writeSynced(path, 'a', Buffer.from(text));
       const grown = Buffer.byteLength(text);
       current.size += grown;
       current.consumed += grown;
@@ -371,10 +425,10 @@ export class MaildirFolder {
       }
     } else if (current) {
       // the file ends in a line a crashed writer left half written: rewrite it whole, without it
-      this.writeWholeUidlist({ ...current.header, nextUidHint: Math.max(current.header.nextUidHint, uid) }, [...current.records, ...records]);
+      await this.writeWholeUidlist({ ...current.header, nextUidHint: Math.max(current.header.nextUidHint, uid) }, [...current.records, ...records]);
     } else {
       const header: UidlistHeader = { uidValidity: nextUidValidity(this.root), nextUidHint: uid, guid: randomBytes(16).toString('hex'), extra: [] };
-      this.writeWholeUidlist(header, records);
+      await this.writeWholeUidlist(header, records);
     }
     this.changedHere();
     return records.map((r) => r.uid);
@@ -384,21 +438,14 @@ export class MaildirFolder {
    * Writes the whole uidlist through dovecot-uidlist.tmp, renamed over it (the lock is held), and keeps
    * what it wrote as the cache (a 100,000-line uidlist is not read back).
    */
-  private writeWholeUidlist(header: UidlistHeader, records: readonly UidlistRecord[]): void {
+  private async writeWholeUidlist(header: UidlistHeader, records: readonly UidlistRecord[]): Promise<void> {
     const path = join(this.path, UIDLIST);
     const tmp = `${path}.tmp`;
     const data = Buffer.from(formatUidlist({ header, records }));
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      let at = 0;
-      while (at < data.length) at += writeSync(fd, data, at, data.length - at);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    await writeSynced(tmp, 'w', data, 0o600);
     inheritOwner(tmp);
-    renameSync(tmp, path);
-    const st = statSync(path, { bigint: true });
+    await renameFile(tmp, path);
+    const st = await stat(path, { bigint: true });
     const byBase = new Map<string, UidlistRecord>();
     for (const r of records) byBase.set(r.base, r);
     this.uidlist = { ino: st.ino, size: data.length, consumed: data.length, header, records: [...records], byBase };
@@ -406,8 +453,8 @@ export class MaildirFolder {
 
   /** Makes the uidlist of an empty new mailbox (so that its UIDVALIDITY is fixed now, as Dovecot does). */
   async create(): Promise<void> {
-    await this.locked(() => {
-      if (this.uidlist === null) this.appendRecords([]);
+    await this.locked(async () => {
+      if (this.uidlist === null) await this.appendRecords([]);
     });
   }
 

@@ -3,7 +3,7 @@
 // letter a + index. It is written only while dovecot-uidlist.lock is held, through
 // dovecot-keywords.lock renamed over it, and its modification time (in whole seconds) must grow on
 // every change: that is the only way Dovecot notices one. A slot is never renumbered or reused.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MailboxOperationError } from '../store/contract.js';
 import { inheritOwner } from './owner.js';
@@ -33,12 +33,12 @@ export class KeywordTable {
   }
 }
 
-export function readKeywords(folder: string): KeywordTable {
+export async function readKeywords(folder: string): Promise<KeywordTable> {
   let text: string;
   let mtime = 0;
   try {
-    text = readFileSync(join(folder, FILE), 'utf8');
-    mtime = Math.floor(statSync(join(folder, FILE)).mtimeMs / 1000);
+    text = await readFile(join(folder, FILE), 'utf8');
+    mtime = Math.floor((await stat(join(folder, FILE))).mtimeMs / 1000);
   } catch {
     return new KeywordTable([], 0);
   }
@@ -59,7 +59,7 @@ export function readKeywords(folder: string): KeywordTable {
  * dovecot-uidlist.lock and passes the table it read under it. Throws MailboxOperationError when the 26
  * letters are used up.
  */
-export function addKeywords(folder: string, table: KeywordTable, names: readonly string[]): KeywordTable {
+export async function addKeywords(folder: string, table: KeywordTable, names: readonly string[]): Promise<KeywordTable> {
   const slots = [...table.slots];
   let changed = false;
   for (const name of names) {
@@ -73,25 +73,20 @@ export function addKeywords(folder: string, table: KeywordTable, names: readonly
   }
   if (!changed) return table;
   const lock = join(folder, `${FILE}.lock`);
+  await unlink(lock).catch(() => {}); // the uidlist lock is ours: nobody else may be using this one
+  const handle = await open(lock, 'wx', 0o600);
   try {
-    unlinkSync(lock); // the uidlist lock is ours: nobody else may be using this one
-  } catch {
-    // none there
-  }
-  const fd = openSync(lock, 'wx', 0o600);
-  try {
-    const text = slots.map((s, i) => (s === undefined ? '' : `${i} ${s}\n`)).join('');
-    writeSync(fd, text, 0, 'utf8');
-    fsyncSync(fd);
+    await handle.writeFile(slots.map((s, i) => (s === undefined ? '' : `${i} ${s}\n`)).join(''), 'utf8');
+    await handle.sync();
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
   inheritOwner(lock);
-  const written = Math.floor(statSync(lock).mtimeMs / 1000);
+  const written = Math.floor((await stat(lock)).mtimeMs / 1000);
   if (written <= table.mtime) {
     const t = new Date((table.mtime + 1) * 1000);
-    utimesSync(lock, t, t);
+    await utimes(lock, t, t);
   }
-  renameSync(lock, join(folder, FILE));
+  await rename(lock, join(folder, FILE));
   return new KeywordTable(slots, Math.max(written, table.mtime + 1));
 }

@@ -125,7 +125,7 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
     let keywords = folder.keywords;
     const needed = new Set<string>();
     for (const item of items) for (const k of keywordsWithoutLetter(item.flags, keywords)) needed.add(k);
-    if (needed.size > 0) keywords = addKeywords(folder.path, keywords, [...needed]);
+    if (needed.size > 0) keywords = await addKeywords(folder.path, keywords, [...needed]);
     const placed: { base: string; fields: string[] }[] = [];
     try {
       for (const item of items) {
@@ -137,14 +137,14 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
       }
     } catch (err) {
       for (const item of items.slice(placed.length)) await unlink(item.written.tmp).catch(() => {});
-      if (placed.length > 0) folder.appendRecords(placed);
+      if (placed.length > 0) await folder.appendRecords(placed);
       throw err;
     }
     await syncDir(join(folder.path, 'new'));
     await syncDir(join(folder.path, 'cur'));
     let uids: number[];
     try {
-      uids = folder.appendRecords(placed);
+      uids = await folder.appendRecords(placed);
     } catch (err) {
       // The UIDs could not be written (a full disk): the messages are taken back, so that the sender,
       // told it failed, does not see them twice when it tries again.

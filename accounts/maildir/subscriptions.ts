@@ -81,6 +81,6 @@ export async function changeSubscription(root: string, name: string, subscribed:
     inheritOwner(tmp);
     renameSync(tmp, path);
   } finally {
-    lock.release();
+    await lock.release();
   }
 }

@@ -150,9 +150,9 @@ export class MaildirView implements MailboxView {
       const flags = applyFlagChange(current, change);
       if (sameFlags(flags, current)) continue;
       if (keywordsWithoutLetter(flags, this.folder.keywords).length > 0) {
-        await this.folder.locked(() => {
-          addKeywords(this.folder.path, this.folder.keywords, keywordsWithoutLetter(flags, this.folder.keywords));
-          this.folder.refreshKeywords();
+        await this.folder.locked(async () => {
+          await addKeywords(this.folder.path, this.folder.keywords, keywordsWithoutLetter(flags, this.folder.keywords));
+          await this.folder.refreshKeywords();
         });
       }
       try {
