@@ -5,6 +5,7 @@
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
+import { unrecognisedCommand } from '../kernel/redaction.js';
 import type { TraceLog } from '../kernel/trace.js';
 import type { Part } from './wire/command-reader.js';
 
@@ -40,11 +41,17 @@ export class ImapSessionRecord {
     if (this.trace.enabled) this.trace.line(this.conn.id, '-', `connected from ${this.conn.peer} on ${this.conn.listener} (IMAP)`);
   }
 
-  /** A command as it may be recorded: literals by size only, secrets redacted. */
-  command(tag: string, verb: string, parts: readonly Part[]): void {
+  /**
+   * A command as it may be recorded: literals by size only, secrets redacted. One not `recognised` (its
+   * tag or name did not parse, or the name is unknown: "UID LOGIN", a SASL answer sent after AUTHENTICATE
+   * was refused, a literal's octets after a too-long line) by its size only: it may be anything, a
+   * password included.
+   */
+  command(tag: string, verb: string, parts: readonly Part[], recognised: boolean): void {
     if (!this.protocolLog && !this.trace.enabled) return;
     let text: string;
-    if (SECRET_ARGS.has(verb)) text = `${tag} ${verb} [redacted]`;
+    if (!recognised) text = unrecognisedCommand(parts.reduce((n, p) => n + p.bytes.length, 0));
+    else if (SECRET_ARGS.has(verb)) text = `${tag} ${verb} [redacted]`;
     else text = parts.map((p) => (p.kind === 'text' ? p.bytes.toString('latin1') : `{${p.bytes.length}}[literal]`)).join('');
     if (this.protocolLog) this.log.protocol({ command: text.slice(0, 200) }, 'command');
     if (this.trace.enabled) this.trace.line(this.conn.id, 'C', text.length > 2000 ? `${text.slice(0, 2000)}...` : text);
