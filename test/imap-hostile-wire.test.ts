@@ -207,9 +207,6 @@ describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', (
     await sleep(300); // the trace is written by a stream
     const trace = await readFile(join(server.dir, 'trace.log'), 'utf8');
     const logs = server.logs.map((r) => JSON.stringify(r)).join('\n');
-    expect(trace).toContain('LOGIN [redacted]');
-    expect(trace).toContain('[unrecognised command, ');
-    expect(logs).toContain('[unrecognised command, ');
     const secrets = [PASSWORD, passwordB64, plain, plainAuthz, longB64.slice(0, 200)];
     for (const [name, text] of [
       ['trace', trace],
@@ -220,6 +217,10 @@ describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', (
         for (let i = 0; i + 12 <= secret.length; i++) expect(text.includes(secret.slice(i, i + 12)), `${name} holds ${secret.slice(i, i + 12)} (of ${secret.slice(0, 20)}...)`).toBe(false);
       }
     }
+    // the commands were recorded, by their size
+    expect(trace).toContain('LOGIN [redacted]');
+    expect(trace).toContain('[unrecognised command, ');
+    expect(logs).toContain('[unrecognised command, ');
   });
 });
 
