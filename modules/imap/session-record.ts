@@ -52,7 +52,8 @@ export class ImapSessionRecord {
     let text: string;
     if (!recognised) text = unrecognisedCommand(parts.reduce((n, p) => n + p.bytes.length, 0));
     else if (SECRET_ARGS.has(verb)) text = `${tag} ${verb} [redacted]`;
-    else text = parts.map((p) => (p.kind === 'text' ? p.bytes.toString('latin1') : `{${p.bytes.length}}[literal]`)).join('');
+    // control characters shown as \xNN: a bare CR in a line must not rewrite the trace as a terminal shows it
+    else text = parts.map((p) => (p.kind === 'text' ? p.bytes.toString('latin1').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : `{${p.bytes.length}}[literal]`)).join('');
     if (this.protocolLog) this.log.protocol({ command: text.slice(0, 200) }, 'command');
     if (this.trace.enabled) this.trace.line(this.conn.id, 'C', text.length > 2000 ? `${text.slice(0, 2000)}...` : text);
   }
