@@ -64,13 +64,14 @@ describe('IMAP: framing, limits, sign-in', () => {
   });
 
   it('refuses an over-long line or literal with [TOOBIG] and stays usable; ends a run of bad commands with BYE', async () => {
-    const { client } = await RawImap.connect(port);
+    // signed in: before, a literal past 8 KiB is answered * BYE (test/imap-hostile-wire.test.ts)
+    const client = await RawImap.signIn(port, 'jsmith', '"pass word"');
     const long = await client.command(`NOOP ${'x'.repeat(5000)}`);
-    expect(long.tagged).toMatch(/^a1 BAD \[TOOBIG\]/);
-    client.send('a2 LOGIN jsmith {100000}\r\n');
-    expect(await client.response()).toMatch(/^a2 BAD \[TOOBIG\]/); // no "+": the client sends nothing more
-    client.send(`a3 LOGIN jsmith {100000+}\r\n${'y'.repeat(100000)}\r\n`); // sent anyway: dropped, to its end
-    expect((await client.until('a3')).tagged).toMatch(/^a3 BAD \[TOOBIG\]/);
+    expect(long.tagged).toMatch(/^a2 BAD \[TOOBIG\]/);
+    client.send('a3 SELECT {100000}\r\n');
+    expect(await client.response()).toMatch(/^a3 BAD \[TOOBIG\]/); // no "+": the client sends nothing more
+    client.send(`a4 SELECT {100000+}\r\n${'y'.repeat(100000)}\r\n`); // sent anyway: dropped, to its end
+    expect((await client.until('a4')).tagged).toMatch(/^a4 BAD \[TOOBIG\]/);
     expect((await client.command('NOOP')).status).toBe('OK');
     for (let i = 0; i < 4; i++) expect((await client.command('FROB')).status).toBe('BAD');
     const last = await client.command('FROB').catch(() => null);

@@ -9,6 +9,7 @@ import { type AccountAddress, formatAddress, NameError } from '../../accounts/na
 import { checkMailboxName, DELIMITER, isInbox, MailboxNameError, MailboxNameTooLongError } from '../../accounts/store/contract.js';
 import { decodeMutf7, encodeMutf7 } from './wire/mutf7.js';
 import { ImapError, no } from './imap-error.js';
+import { quoteClient } from './wire/client-text.js';
 
 /** The prefix of other users' mailboxes (NAMESPACE: other users "~", shared "~public/"). */
 export const OTHERS = '~';
@@ -65,7 +66,7 @@ export function resolveName(accounts: AccountStore, user: AccountAddress, name: 
   try {
     if (name.startsWith(OTHERS)) {
       const slash = name.indexOf(DELIMITER);
-      if (slash < 2 || slash === name.length - 1) throw no(`"${name.slice(0, 80)}" names another user's namespace, not a mailbox; add the mailbox: ~user/INBOX`, 'NONEXISTENT');
+      if (slash < 2 || slash === name.length - 1) throw no(`${quoteClient(name, 80)} names another user's namespace, not a mailbox; add the mailbox: ~user/INBOX`, 'NONEXISTENT');
       const owner = ownerOf(accounts, user, name.slice(1, slash));
       const own = owner.name === user.name && owner.domain === user.domain;
       const mailbox = checkMailboxName(name.slice(slash + 1));

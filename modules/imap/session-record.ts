@@ -5,6 +5,7 @@
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
+import { unrecognisedCommand } from '../kernel/redaction.js';
 import type { TraceLog } from '../kernel/trace.js';
 import type { Part } from './wire/command-reader.js';
 
@@ -40,12 +41,19 @@ export class ImapSessionRecord {
     if (this.trace.enabled) this.trace.line(this.conn.id, '-', `connected from ${this.conn.peer} on ${this.conn.listener} (IMAP)`);
   }
 
-  /** A command as it may be recorded: literals by size only, secrets redacted. */
-  command(tag: string, verb: string, parts: readonly Part[]): void {
+  /**
+   * A command as it may be recorded: literals by size only, secrets redacted. One not `recognised` (its
+   * tag or name did not parse, or the name is unknown: "UID LOGIN", a SASL answer sent after AUTHENTICATE
+   * was refused, a literal's octets after a too-long line) by its size only: it may be anything, a
+   * password included.
+   */
+  command(tag: string, verb: string, parts: readonly Part[], recognised: boolean): void {
     if (!this.protocolLog && !this.trace.enabled) return;
     let text: string;
-    if (SECRET_ARGS.has(verb)) text = `${tag} ${verb} [redacted]`;
-    else text = parts.map((p) => (p.kind === 'text' ? p.bytes.toString('latin1') : `{${p.bytes.length}}[literal]`)).join('');
+    if (!recognised) text = unrecognisedCommand(parts.reduce((n, p) => n + p.bytes.length, 0));
+    else if (SECRET_ARGS.has(verb)) text = `${tag} ${verb} [redacted]`;
+    // control characters shown as \xNN: a bare CR in a line must not rewrite the trace as a terminal shows it
+    else text = parts.map((p) => (p.kind === 'text' ? p.bytes.toString('latin1').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : `{${p.bytes.length}}[literal]`)).join('');
     if (this.protocolLog) this.log.protocol({ command: text.slice(0, 200) }, 'command');
     if (this.trace.enabled) this.trace.line(this.conn.id, 'C', text.length > 2000 ? `${text.slice(0, 2000)}...` : text);
   }

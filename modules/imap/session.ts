@@ -21,6 +21,7 @@ import { ImapSessionRecord } from './session-record.js';
 import { signIn, TooManyFailures } from './sign-in.js';
 import { storeErrorAnswer } from './store-errors.js';
 import { type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
+import { quoteClient, responseText } from './wire/client-text.js';
 import { Cursor } from './wire/cursor.js';
 import { InputClosed } from './wire/input.js';
 
@@ -30,6 +31,24 @@ export interface SessionHooks {
 }
 
 const APPEND_START = /^[^ ]+ APPEND /i;
+
+/**
+ * Octets of one literal a client may send before it signs in (LOGIN's password, say). A larger one
+ * announced is answered `* BYE` at once and the connection closed, as Dovecot's login process does:
+ * a client that has not signed in may not make the server wait for, or skip, a large literal.
+ */
+export const MAX_LITERAL_BEFORE_SIGN_IN = 8192;
+
+/** Verbs whose arguments are secrets: never logged, never quoted in an error. */
+const SECRET_VERBS = new Set(['LOGIN', 'AUTHENTICATE']);
+
+/**
+ * How the current command's answer is recorded: as sent; with its tag hidden (a command refused before
+ * it was whole: the tag may be the start of anything); or not at all beyond its status (a command whose
+ * tag or name did not parse, or whose name is unknown: it may be a password sent out of turn, and the
+ * answer may quote it).
+ */
+type AnswerRecord = 'as-sent' | 'tag-hidden' | 'hidden';
 
 export class ImapSession implements ImapContext {
   private current: ImapState = 'not-authenticated';
@@ -94,9 +113,15 @@ export class ImapSession implements ImapContext {
     return this.conn.secure || policy === 'always' || (policy === 'loopback' && this.conn.loopback);
   }
 
-  /** True while the session only waits for its client (it may be closed to make room). */
+  /**
+   * True while the session only waits for its client (it may be closed to make room). Before sign-in
+   * that is any time a read waits for the client, within a command too (a literal being read or
+   * skipped): only checking a password is work of the server's own.
+   */
   get waitingForClient(): boolean {
-    return !this.channel.closed && (!this.working || this.awaitingClient);
+    if (this.channel.closed) return false;
+    if (!this.working || this.awaitingClient) return true;
+    return this.current === 'not-authenticated' && this.channel.input.starved;
   }
 
   /** True while a command waits for its client's next line (AUTHENTICATE's answer, IDLE's DONE). */
@@ -307,13 +332,21 @@ export class ImapSession implements ImapContext {
       await this.channel.flush();
       while (!this.channel.closed) {
         this.channel.waitingForCommand = true;
-        const read = await readCommand(this.channel.input, { maxCommand: this.settings.maxCommand }, this.hooksForReader);
+        const limits = { maxCommand: this.settings.maxCommand, maxLiteral: this.current === 'not-authenticated' ? MAX_LITERAL_BEFORE_SIGN_IN : undefined };
+        const read = await readCommand(this.channel.input, limits, this.hooksForReader);
         this.channel.waitingForCommand = false;
         if (read.kind === 'closed' || this.channel.closed) break;
         this.lineTakenAt = performance.now();
         this.working = true;
+        if (read.kind === 'literal-too-large') {
+          this.services.metrics.countImapCommand('refused');
+          this.log.info({ octets: read.size, limit: MAX_LITERAL_BEFORE_SIGN_IN }, 'literal too large before sign-in; closing');
+          this.close('literal too large before sign-in', `* BYE Literal size too large before signing in (the limit is ${MAX_LITERAL_BEFORE_SIGN_IN} octets); closing connection`);
+          break;
+        }
         if (read.kind === 'refused') {
           this.services.metrics.countImapCommand('refused');
+          this.answerRecord = 'tag-hidden';
           this.answerBad(read.tag ?? '*', `[${read.code}] ${read.text}`);
         } else {
           await this.execute(read.parts, read.literal);
@@ -337,6 +370,7 @@ export class ImapSession implements ImapContext {
     const args = new Cursor(parts);
     let tag = '*';
     let verb = '';
+    this.answerRecord = 'hidden';
     try {
       tag = parseTag(args);
       this.currentTag = tag;
@@ -347,29 +381,31 @@ export class ImapSession implements ImapContext {
         verb = `UID ${args.atom('a command after UID').toUpperCase()}`;
       }
     } catch (err) {
-      this.record.command(tag, verb, parts);
+      this.record.command(tag, verb, parts, false);
       this.services.metrics.countImapCommand('unknown');
       this.literalState = 'unread';
       if (literal) await this.refuseLiteral(literal).catch(() => {});
       this.answerBad(tag, err instanceof ImapError ? err.message : 'Malformed command');
       return;
     }
-    this.record.command(tag, verb, parts);
     const spec = COMMANDS.get(verb);
+    this.record.command(tag, verb, parts, spec !== undefined);
+    if (spec) this.answerRecord = 'as-sent';
+    args.secret = SECRET_VERBS.has(verb);
     this.services.metrics.countImapCommand(spec ? verb : 'unknown');
     const uid = verb.startsWith('UID ');
     this.currentUid = uid;
     this.literalState = literal ? 'unread' : 'done';
     try {
-      if (!spec) throw bad(`Unknown command ${verb.slice(0, 30)}`);
+      if (!spec) throw bad(`Unknown command ${quoteClient(verb, 30)}`);
       if (!spec.states.includes(this.current)) throw bad(wrongState(verb, this.current));
       if (literal && !spec.streamsLiteral) throw bad('Unexpected literal');
       const command: Command = { tag, verb, uid, args, literal };
       const text = await spec.handler(this, command);
       if (this.channel.closed) return;
       if (this.mailbox && spec.updates !== 'none') await this.sendUpdates(spec.updates === 'all' || uid, spec.forceSync);
-      if (this.current === 'logout') this.send(`${tag} OK LOGOUT completed`);
-      else if (text !== null) this.send(`${tag} OK ${text ?? `${verb} completed`}`);
+      if (this.current === 'logout') this.answer(tag, 'OK', 'LOGOUT completed');
+      else if (text !== null) this.answer(tag, 'OK', text ?? `${verb} completed`);
       this.badRun = 0;
     } catch (err) {
       if (literal && !(err instanceof ConnectionClosed)) await this.refuseLiteral(literal).catch(() => {});
@@ -378,15 +414,24 @@ export class ImapSession implements ImapContext {
     }
   }
 
+  private answerRecord: AnswerRecord = 'as-sent';
+
+  /** The tagged answer to the current command; its text never carries a raw client octet (wire/client-text.ts). */
+  private answer(tag: string, status: 'OK' | 'NO' | 'BAD', text: string): void {
+    const line = `${tag} ${status} ${responseText(text)}`;
+    this.channel.queue(`${line}\r\n`);
+    if (this.answerRecord === 'as-sent') this.record.response(line);
+    else if (this.answerRecord === 'tag-hidden') this.record.response(`[tag] ${line.slice(tag.length + 1)}`);
+    else this.record.response(`[tag] ${status} [answer to an unrecognised command, not logged]`);
+  }
+
   private answerBad(tag: string, text: string): void {
     this.badRun += 1;
+    this.answer(tag, 'BAD', text);
     if (this.badRun >= this.settings.maxBadCommands) {
       this.log.info({ count: this.badRun }, 'too many bad commands; closing');
-      this.send(`${tag} BAD ${text}`);
       this.close('too many bad commands', '* BYE Too many bad commands; closing connection');
-      return;
     }
-    this.send(`${tag} BAD ${text}`);
   }
 
   /** Renders a handler's error as a tagged NO or BAD; anything unexpected is a NO [SERVERBUG] and logged. */
@@ -398,7 +443,7 @@ export class ImapSession implements ImapContext {
       return;
     }
     this.badRun = 0;
-    this.send(`${tag} NO ${answer.text}`);
+    this.answer(tag, 'NO', answer.text);
     if (answer instanceof TooManyFailures) this.close('too many failed sign-ins', '* BYE Too many failed sign-ins; closing connection');
   }
 
@@ -462,7 +507,8 @@ export class ImapSession implements ImapContext {
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 section 9). */
 function parseTag(args: Cursor): string {
   const tag = args.until(' ');
-  if (tag.length === 0 || /[\x00-\x20\x7f(){%*"\\+]/.test(tag)) args.fail('a tag (letters and digits, then a space)');
+  // 8-bit octets are refused, not re-encoded: the answer's tag would not be the octets the client sent
+  if (tag.length === 0 || /[\x00-\x20\x7f-\xff(){%*"\\+]/.test(tag)) args.fail('a tag (letters and digits, then a space)');
   return tag;
 }
 

@@ -4,6 +4,7 @@
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../kernel/logger.js';
 import type { Metrics } from '../kernel/metrics.js';
+import { unrecognisedCommand } from '../kernel/redaction.js';
 import type { TraceLog } from '../kernel/trace.js';
 import type { SessionStats, SignedIn } from './context.js';
 
@@ -33,10 +34,11 @@ export class SessionRecord {
     if (this.trace.enabled) this.trace.line(this.conn.id, '-', `connected from ${this.conn.peer} on ${this.conn.listener}`);
   }
 
-  command(verb: string, line: string): void {
-    const secret = SECRET_ARGS.has(verb);
-    if (this.protocolLog) this.log.protocol({ command: secret ? `${verb} [redacted]` : line.slice(0, 200) }, 'command');
-    if (this.trace.enabled) this.trace.line(this.conn.id, 'C', secret ? `${verb} [redacted]` : line);
+  /** A command line as it may be recorded: secrets redacted, an unknown verb's line by its size only (it may be a SASL answer sent after AUTH was refused). */
+  command(verb: string, line: string, recognised: boolean): void {
+    const text = !recognised ? unrecognisedCommand(Buffer.byteLength(line)) : SECRET_ARGS.has(verb) ? `${verb} [redacted]` : line;
+    if (this.protocolLog) this.log.protocol({ command: text.slice(0, 200) }, 'command');
+    if (this.trace.enabled) this.trace.line(this.conn.id, 'C', text);
   }
 
   /** A line the client sent during AUTH: a SASL answer, never recorded. */

@@ -97,7 +97,15 @@ export class PopSession implements PopContext {
 
   send(line: string): void {
     this.channel.queueText(`${line}\r\n`);
-    this.record.response(line);
+    this.record.response(this.recordedAnswer(line));
+  }
+
+  /** True while the current command is one the server did not recognise (its answer is not recorded as sent). */
+  private unrecognised = false;
+
+  /** An unrecognised command's answer quotes it, and it may be a password sent out of turn: recorded by its status only. */
+  private recordedAnswer(line: string): string {
+    return this.unrecognised ? `${line.startsWith('+OK') ? '+OK' : '-ERR'} [answer to an unrecognised command, not logged]` : line;
   }
 
   sendBody(text: string): void {
@@ -161,7 +169,7 @@ export class PopSession implements PopContext {
   }
 
   close(reason: string, finalLine?: string): void {
-    if (finalLine) this.record.response(finalLine);
+    if (finalLine) this.record.response(this.recordedAnswer(finalLine));
     this.channel.close(reason, finalLine);
   }
 
@@ -184,8 +192,9 @@ export class PopSession implements PopContext {
       const space = line.indexOf(' ');
       const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
       const rest = space < 0 ? '' : line.slice(space + 1);
-      this.record.command(verb, line);
       const command = COMMANDS.get(verb);
+      this.unrecognised = !command;
+      this.record.command(verb, line, command !== undefined);
       this.services.metrics.countCommand(command ? verb : 'unknown');
       if (!command) throw badCommand(`Unknown command "${verb.slice(0, 20)}"`);
       if (!command.states.includes(this.state)) throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);

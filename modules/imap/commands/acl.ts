@@ -9,6 +9,7 @@ import { bad, no } from '../imap-error.js';
 import type { MailboxTarget } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import { mailboxArg, wireName } from './mailbox-commands.js';
+import { quoteClient } from '../wire/client-text.js';
 
 function grantee(s: ImapContext, identifier: string): Grantee {
   const lower = identifier.toLowerCase();
@@ -16,7 +17,7 @@ function grantee(s: ImapContext, identifier: string): Grantee {
   try {
     return { user: s.services.accounts.domains.parse(identifier.includes('@') ? identifier : `${identifier}@${s.user().domain}`) };
   } catch {
-    throw bad(`"${identifier.slice(0, 60)}" is not an account name, anyone or authenticated`);
+    throw bad(`${quoteClient(identifier, 60)} is not an account name, anyone or authenticated`);
   }
 }
 

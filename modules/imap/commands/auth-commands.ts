@@ -4,6 +4,7 @@ import { credentialCheck, decodeSasl, MECHANISMS, type MechanismName, SaslError 
 import type { Command, ImapContext } from '../context.js';
 import { bad, ImapError, no } from '../imap-error.js';
 import { offeredMechanisms } from '../capabilities.js';
+import { quoteClient } from '../wire/client-text.js';
 
 function cleartextRefused(): ImapError {
   return no('Passwords may not be sent unencrypted on this connection; use STARTTLS first, or connect to port 993 (TLS)', 'PRIVACYREQUIRED');
@@ -39,7 +40,7 @@ export async function authenticate(s: ImapContext, c: Command): Promise<string> 
   c.args.end();
   if (!offeredMechanisms(s).includes(requested)) {
     if (MECHANISMS.has(requested) && s.settings.saslMechanisms.includes(requested)) throw cleartextRefused();
-    throw no(`Unsupported authentication mechanism ${requested.slice(0, 20)}; CAPABILITY lists them`);
+    throw no(`Unsupported authentication mechanism ${quoteClient(requested, 20)}; CAPABILITY lists them`);
   }
   const mechanism = MECHANISMS.get(requested)!;
   let credentials;

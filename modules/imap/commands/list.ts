@@ -10,6 +10,7 @@ import { bad } from '../imap-error.js';
 import { decodeNameOrNull, encodeName, OTHERS, prefixFor, resolveName, specialUse } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import { type StatusItem, statusItems, statusOf } from './mailbox-commands.js';
+import { quoteClient } from '../wire/client-text.js';
 
 interface Candidate {
   /** The name the client sees (Unicode). */
@@ -75,7 +76,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
       if (opt === 'SUBSCRIBED') options.subscribedOnly = true;
       else if (opt === 'RECURSIVEMATCH') options.recursiveMatch = true;
       else if (opt === 'SPECIAL-USE') options.specialUseOnly = true;
-      else if (opt !== 'REMOTE') throw bad(`Unknown LIST selection option ${opt.slice(0, 20)}`);
+      else if (opt !== 'REMOTE') throw bad(`Unknown LIST selection option ${quoteClient(opt, 20)}`);
     }, 'the LIST selection options');
     a.sp();
     if (options.recursiveMatch && !options.subscribedOnly) throw bad('RECURSIVEMATCH needs another selection option (SUBSCRIBED)');
@@ -99,7 +100,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
       else if (opt === 'STATUS') {
         a.sp();
         options.status = statusItems(a);
-      } else throw bad(`Unknown LIST return option ${opt.slice(0, 20)}`);
+      } else throw bad(`Unknown LIST return option ${quoteClient(opt, 20)}`);
     }, 'the LIST return options');
   }
   a.end();

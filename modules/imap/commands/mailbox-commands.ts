@@ -9,6 +9,7 @@ import { bad, no } from '../imap-error.js';
 import { decodeName, encodeName, type MailboxTarget, resolveName } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import type { Cursor } from '../wire/cursor.js';
+import { quoteClient } from '../wire/client-text.js';
 
 /** Reads a mailbox argument and resolves it. */
 export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {
@@ -143,7 +144,7 @@ export function statusItems(args: Cursor): StatusItem[] {
   const items: StatusItem[] = [];
   args.list(() => {
     const item = args.atom('a STATUS item').toUpperCase() as StatusItem;
-    if (!STATUS_ITEMS.includes(item)) throw bad(`Unknown STATUS item ${item.slice(0, 20)}; they are ${STATUS_ITEMS.join(' ')}`);
+    if (!STATUS_ITEMS.includes(item)) throw bad(`Unknown STATUS item ${quoteClient(item, 20)}; they are ${STATUS_ITEMS.join(' ')}`);
     items.push(item);
   }, 'the STATUS items');
   if (items.length === 0) throw bad('STATUS needs at least one item');

@@ -10,6 +10,7 @@ import { compileSearch, type SearchMessage } from '../search/evaluate.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
 import { quotedString } from '../wire/encode.js';
 import { formatSet } from '../wire/sequence-set.js';
+import { quoteClient } from '../wire/client-text.js';
 
 const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT'] as const;
 type ReturnOption = (typeof RETURN_OPTIONS)[number];
@@ -24,7 +25,7 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     const opts: ReturnOption[] = [];
     a.list(() => {
       const opt = a.atom('a RETURN option').toUpperCase() as ReturnOption;
-      if (!RETURN_OPTIONS.includes(opt)) throw bad(`Unknown SEARCH RETURN option ${opt.slice(0, 20)}${opt === ('SAVE' as string) ? ' (SEARCHRES is not supported)' : ''}`);
+      if (!RETURN_OPTIONS.includes(opt)) throw bad(`Unknown SEARCH RETURN option ${quoteClient(opt, 20)}${opt === ('SAVE' as string) ? ' (SEARCHRES is not supported)' : ''}`);
       opts.push(opt);
     }, 'the RETURN options');
     returns = opts.length === 0 ? ['ALL'] : opts;

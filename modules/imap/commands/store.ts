@@ -7,6 +7,7 @@ import { bad, no } from '../imap-error.js';
 import { targetUids } from '../fetch/fetch.js';
 import { flagList } from '../selected.js';
 import type { Cursor } from '../wire/cursor.js';
+import { quoteClient } from '../wire/client-text.js';
 
 /** flag-list or flags separated by spaces (RFC 9051 allows both in STORE). */
 export function parseFlags(a: Cursor, parens: 'required' | 'optional'): string[] {
@@ -42,7 +43,7 @@ export async function store(s: ImapContext, c: Command): Promise<void> {
   if (a.peek() === 0x28) a.list(() => a.atom('a STORE modifier'), 'the STORE modifiers'), a.sp(); // UNCHANGEDSINCE is not offered
   const op = a.atom('+FLAGS, -FLAGS or FLAGS').toUpperCase();
   const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(op);
-  if (!m) throw bad(`Expected +FLAGS, -FLAGS or FLAGS (with .SILENT), not ${op.slice(0, 30)}`);
+  if (!m) throw bad(`Expected +FLAGS, -FLAGS or FLAGS (with .SILENT), not ${quoteClient(op, 30)}`);
   a.sp();
   const flags = parseFlags(a, 'optional');
   a.end();

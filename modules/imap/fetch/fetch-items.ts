@@ -3,6 +3,7 @@
 import { bad } from '../imap-error.js';
 import type { SectionSpec } from '../message/sections.js';
 import type { Cursor } from '../wire/cursor.js';
+import { quoteClient } from '../wire/client-text.js';
 
 export type FetchItem =
   | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
@@ -22,6 +23,12 @@ export function setsSeen(item: FetchItem): boolean {
   return (item.kind === 'section' && !item.peek) || item.kind === 'RFC822' || item.kind === 'RFC822.TEXT';
 }
 
+/** A header field name (RFC 5322 section 3.6.8: printable ASCII but ":"); it is echoed in the answer's section label. */
+function fieldName(name: string): string {
+  if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) throw bad(`${quoteClient(name, 30)} is not a header field name`);
+  return name.toUpperCase();
+}
+
 function parseSection(a: Cursor, binary: boolean): { spec: SectionSpec | null; label: string } {
   a.expect(0x5b, '"["');
   const text = a.until('] (').toUpperCase();
@@ -32,18 +39,18 @@ function parseSection(a: Cursor, binary: boolean): { spec: SectionSpec | null; l
   let spec: SectionSpec;
   let label = text;
   if (binary) {
-    if (rest !== '') throw bad(`BINARY takes a part number only, not ${rest.slice(0, 30)}`);
+    if (rest !== '') throw bad(`BINARY takes a part number only, not ${quoteClient(rest, 30)}`);
     spec = { part };
   } else if (rest === '') spec = { part };
   else if (rest === 'HEADER' || rest === 'TEXT' || (rest === 'MIME' && part.length > 0)) spec = { part, text: rest };
   else if (rest === 'HEADER.FIELDS' || rest === 'HEADER.FIELDS.NOT') {
     a.sp();
     const fields: string[] = [];
-    a.list(() => fields.push(a.astring('a header field name').toUpperCase()), 'the header field names');
+    a.list(() => fields.push(fieldName(a.astring('a header field name'))), 'the header field names');
     if (fields.length === 0) throw bad('HEADER.FIELDS needs at least one field name');
     spec = { part, text: rest, fields };
     label = `${text} (${fields.join(' ')})`;
-  } else throw bad(`Unknown section ${text.slice(0, 40)}`);
+  } else throw bad(`Unknown section ${quoteClient(text, 40)}`);
   a.expect(0x5d, '"]" closing the section');
   if (text === '') return { spec: null, label: '' };
   return { spec, label };
@@ -73,7 +80,7 @@ function parseItem(a: Cursor): FetchItem[] {
     return [{ kind: 'BINARY.SIZE', part: spec?.part ?? [], label }];
   }
   if (SIMPLE.has(name)) return [{ kind: name } as FetchItem];
-  throw bad(`Unknown FETCH item ${name.slice(0, 30)}`);
+  throw bad(`Unknown FETCH item ${quoteClient(name, 30)}`);
 }
 
 /** fetch-att, a macro, or a parenthesised list of fetch-atts. */

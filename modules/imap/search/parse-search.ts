@@ -5,6 +5,7 @@ import type { SelectedMailbox } from '../selected.js';
 import type { Cursor } from '../wire/cursor.js';
 import { parseSequenceSet, resolveSet, STAR } from '../wire/sequence-set.js';
 import type { SearchDay, SearchKey } from './search-key.js';
+import { quoteClient } from '../wire/client-text.js';
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 
@@ -33,22 +34,41 @@ const DATE_KEYS: Record<string, ['internal' | 'sent', 'before' | 'on' | 'since']
 function parseDay(text: string): SearchDay {
   const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(text);
   const month = m ? MONTHS.indexOf(m[2].toUpperCase()) + 1 : 0;
-  if (!m || month === 0) throw bad(`"${text.slice(0, 30)}" is not a date such as 1-Dec-2026`);
+  if (!m || month === 0) throw bad(`${quoteClient(text, 30)} is not a date such as 1-Dec-2026`);
   return { year: Number(m[3]), month, day: Number(m[1]) };
 }
 
+/**
+ * How deep search keys may nest: parentheses, NOT and OR each count one level (a chain of n ORs is n
+ * deep). Deeper is answered BAD: the parser and the matcher recurse, and a client could otherwise
+ * exhaust the stack. Dovecot limits nesting too.
+ */
+export const MAX_SEARCH_DEPTH = 1000;
+
 export class SearchParser {
+  private depth = 0;
+
   constructor(
     private readonly a: Cursor,
     private readonly mailbox: SelectedMailbox,
   ) {}
 
+  /** One search-key, nested at most MAX_SEARCH_DEPTH deep. */
+  key(): SearchKey {
+    if (this.depth >= MAX_SEARCH_DEPTH) throw bad(`Search keys nested more than ${MAX_SEARCH_DEPTH} deep (parentheses, NOT and OR each count one level)`, 'LIMIT');
+    this.depth += 1;
+    try {
+      return this.oneKey();
+    } finally {
+      this.depth -= 1;
+    }
+  }
+
   private string(): string {
     return this.a.astring('a search string');
   }
 
-  /** One search-key. */
-  key(): SearchKey {
+  private oneKey(): SearchKey {
     const a = this.a;
     if (a.peek() === 0x28) {
       const keys: SearchKey[] = [];
@@ -125,7 +145,7 @@ export class SearchParser {
         return { kind: 'uids', uids: new Set(resolveSet(set, this.mailbox.uids)) };
       }
       default:
-        throw bad(`Unknown search key ${word.slice(0, 30)}`);
+        throw bad(`Unknown search key ${quoteClient(word, 30)}`);
     }
   }
 
@@ -141,5 +161,5 @@ export class SearchParser {
 /** CHARSET (RFC 9051: UTF-8 and US-ASCII must be supported; others answer [BADCHARSET]). */
 export function checkCharset(name: string): void {
   const upper = name.toUpperCase();
-  if (upper !== 'UTF-8' && upper !== 'US-ASCII') throw no(`The charset ${name.slice(0, 30)} is not supported`, 'BADCHARSET (UTF-8 US-ASCII)');
+  if (upper !== 'UTF-8' && upper !== 'US-ASCII') throw no(`The charset ${quoteClient(name, 30)} is not supported`, 'BADCHARSET (UTF-8 US-ASCII)');
 }

@@ -20,6 +20,8 @@ export type ReadResult =
   | { kind: 'command'; parts: Part[]; literal: PendingLiteral | null }
   /** The command was refused before it was whole (answered with `tag BAD [code] text` by the caller). */
   | { kind: 'refused'; tag: string | null; code: 'TOOBIG' | 'LIMIT'; text: string }
+  /** A literal larger than limits.maxLiteral was announced (before sign-in): the connection is to be closed. */
+  | { kind: 'literal-too-large'; size: number }
   | { kind: 'closed' };
 
 const LITERAL_AT_END = /(~?)\{(\d{1,20})(\+?)\}$/;
@@ -27,6 +29,11 @@ const LITERAL_AT_END = /(~?)\{(\d{1,20})(\+?)\}$/;
 export interface ReaderLimits {
   /** Octets of a whole command, lines and literals together (the message of an APPEND aside). */
   maxCommand: number;
+  /**
+   * Octets of any one literal, APPEND's message included (before sign-in: a client that has not
+   * signed in may not make the server read, or wait for, a large literal). None when undefined.
+   */
+  maxLiteral?: number;
 }
 
 export interface ReaderHooks {
@@ -72,6 +79,7 @@ export async function readCommand(input: ImapInput, limits: ReaderLimits, hooks:
       return { kind: 'command', parts, literal: null };
     }
     parts.push({ kind: 'text', bytes: line.bytes.subarray(0, literal.at) });
+    if (limits.maxLiteral !== undefined && literal.size > limits.maxLiteral) return { kind: 'literal-too-large', size: literal.size };
     if (hooks.streams(parts)) return { kind: 'command', parts, literal: { size: literal.size, sync: literal.sync, binary: literal.binary } };
     if (literal.size > limits.maxCommand - used) {
       if (!literal.sync) await skipCommand(input, literal.size, limits.maxCommand);

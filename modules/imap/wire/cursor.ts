@@ -2,6 +2,7 @@
 // assembled: a cursor over text with literals between. Each method reads one production or throws
 // a BAD that says what was expected where.
 import { bad } from '../imap-error.js';
+import { quoteClient } from './client-text.js';
 import type { Part } from './command-reader.js';
 
 const SP = 0x20;
@@ -19,6 +20,8 @@ function isAstringChar(c: number): boolean {
 export class Cursor {
   private index = 0;
   private pos = 0;
+  /** Set for commands whose arguments are secrets (LOGIN, AUTHENTICATE): errors never quote them. */
+  secret = false;
 
   constructor(private readonly parts: readonly Part[]) {}
 
@@ -52,12 +55,14 @@ export class Cursor {
     return true;
   }
 
-  /** The unparsed rest of the current text part (for error messages). */
+  /** The unparsed rest of the current text part (for error messages), quoted safely; never a secret. */
   private near(): string {
     const part = this.part;
     if (!part || part.kind !== 'text') return this.atEnd() ? 'the end of the command' : 'a literal';
-    const rest = part.bytes.subarray(this.pos, this.pos + 20).toString('latin1');
-    return rest.length === 0 ? 'the end of the line' : `"${rest}"`;
+    const rest = part.bytes.subarray(this.pos);
+    if (rest.length === 0) return 'the end of the line';
+    if (this.secret) return `octet ${this.pos + 1} of the line (the arguments are not shown)`;
+    return quoteClient(rest, 20);
   }
 
   fail(expected: string): never {

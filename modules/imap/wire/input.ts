@@ -65,11 +65,19 @@ export class ImapInput {
     wake?.();
   }
 
+  /** True while a read (a line, a literal) waits for octets the client has not sent yet. */
+  get starved(): boolean {
+    return this.waiting;
+  }
+  private waiting = false;
+
   /** Waits for more input; false when the connection closed (or the input was reset) meanwhile. */
   private async more(generation: number): Promise<boolean> {
     if (this.closed || generation !== this.generation) return false;
     this.source.resume();
+    this.waiting = true;
     await new Promise<void>((resolve) => (this.wake = resolve));
+    this.waiting = false;
     return !this.closed && generation === this.generation;
   }
 

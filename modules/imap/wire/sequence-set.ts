@@ -1,6 +1,7 @@
 // Sequence sets (RFC 9051 section 9: sequence-set, seq-range, "*"): message numbers or UIDs, parsed
 // once and resolved against the mailbox as the client knows it.
 import { bad } from '../imap-error.js';
+import { quoteClient } from './client-text.js';
 
 /** Ranges as written; STAR stands for "*" (the largest number in use). */
 export type SequenceSet = readonly (readonly [number, number])[];
@@ -12,10 +13,10 @@ export function parseSequenceSet(text: string): SequenceSet {
   const ranges: [number, number][] = [];
   for (const item of text.split(',')) {
     const m = RANGE.exec(item);
-    if (!m) throw bad(`"${text.slice(0, 40)}" is not a sequence set (numbers, ranges like 1:5, "*", separated by commas)`);
+    if (!m) throw bad(`${quoteClient(text, 40)} is not a sequence set (numbers, ranges like 1:5, "*", separated by commas)`);
     const a = m[1] === '*' ? STAR : Number(m[1]);
     const b = m[2] === undefined ? a : m[2] === '*' ? STAR : Number(m[2]);
-    if (a === 0 || b === 0 || a > 0xffffffff || b > 0xffffffff) throw bad(`"${item.slice(0, 40)}": numbers in a sequence set are 1 to 4294967295`);
+    if (a === 0 || b === 0 || a > 0xffffffff || b > 0xffffffff) throw bad(`${quoteClient(item, 40)}: numbers in a sequence set are 1 to 4294967295`);
     ranges.push([a, b]);
   }
   return ranges;
