@@ -1,8 +1,10 @@
 // MOVE is never a duplicate (RFC 6851): a message moved by two sessions at once ends up in the
 // target once, and a server killed with SIGKILL in the middle of many MOVEs leaves every message in
 // exactly one mailbox after a restart (counted by Message-ID across the mailboxes and on disk).
+// Writes interrupted by SIGKILL (an APPEND, a delivery) leave nothing behind in tmp/.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawImap } from './helpers/imap-client.js';
@@ -194,5 +196,78 @@ describe('MOVE: the server killed with SIGKILL in the middle of MOVEs', () => {
       expect(ids.size).toBe(COUNT);
       expect((await filesIn(maildir)) + (await filesIn(join(maildir, '.Work')))).toBe(COUNT);
     }
+  }, 120_000);
+});
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not in time: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('interrupted writes leave nothing in tmp/', () => {
+  let server: TestServer;
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    server = await startServer({ config: { listeners: LISTENERS } });
+    await server.addAccount('jsmith', 'secret');
+  });
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await server.stop();
+  });
+
+  it('deliveries and APPENDs killed with SIGKILL half way: their files are gone once the folder is opened again; a running writer\'s stay', async () => {
+    const maildir = join(server.dataDir, 'accounts/example.org/jsmith/Maildir');
+    const tmp = join(maildir, 'tmp');
+    let port = server.portOf('imap');
+    let serving = server.process;
+    const first = await RawImap.signIn(port, 'jsmith', 'secret');
+    await append(first, 'INBOX', 'complete');
+    first.close();
+    const big = Buffer.alloc(1024 * 1024, 'x'.repeat(76) + '\r\n');
+    // three deliveries (postern deliver, its own process) killed while they write
+    for (let i = 0; i < 3; i++) {
+      const before = (await readdir(tmp)).length;
+      const deliver = spawn(process.execPath, [BIN, '--config', server.configFile, 'deliver', 'jsmith'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      deliver.stdin!.on('error', () => {});
+      deliver.stdin!.write(`Subject: cut delivery ${i}\r\n\r\n`);
+      deliver.stdin!.write(big);
+      await waitFor('the delivery writing into tmp/', async () => (await readdir(tmp)).length > before);
+      deliver.kill('SIGKILL');
+      await new Promise((r) => deliver.on('exit', r));
+    }
+    // three APPENDs of 5 MB, the server killed when a third of the message is in
+    for (let i = 0; i < 3; i++) {
+      const before = (await readdir(tmp)).length;
+      const c = await RawImap.signIn(port, 'jsmith', 'secret');
+      c.send(`x APPEND INBOX {${5 * big.length}+}\r\n`);
+      c.send(big);
+      c.send(big);
+      await waitFor('the APPEND writing into tmp/', async () => (await readdir(tmp)).length > before);
+      serving.kill('SIGKILL');
+      await new Promise((r) => serving.on('exit', r));
+      c.close();
+      const again = await restart(server);
+      children.push(again.child);
+      port = again.port;
+      serving = again.child;
+    }
+    // what writers that still run (this test's process), or another host, have there is left alone
+    const secs = Math.floor(Date.now() / 1000);
+    const running = `${secs}.M1P${process.pid}Q1.${hostname()}`;
+    const elsewhere = `${secs}.M2P999999Q1.another-host.example`;
+    await writeFile(join(tmp, running), 'in progress');
+    await writeFile(join(tmp, elsewhere), 'in progress elsewhere');
+    expect((await readdir(tmp)).length).toBeGreaterThanOrEqual(6 + 2);
+    // the server started after the last kill opens INBOX for the first time now
+    const c = await RawImap.signIn(port, 'jsmith', 'secret');
+    const sel = await c.command('SELECT INBOX');
+    expect(sel.untagged).toContain('* 1 EXISTS');
+    c.close();
+    await waitFor('tmp/ cleaned', async () => (await readdir(tmp)).length === 2, 3000);
+    expect((await readdir(tmp)).sort()).toEqual([running, elsewhere].sort());
   }, 120_000);
 });
