@@ -85,6 +85,32 @@ describe('MOVE: two sessions moving one message at once', () => {
     b.close();
   }, 120_000);
 
+  it('MOVE into another user\'s mailbox (~owner/...) moves the file once, and two racing sessions still leave one copy', async () => {
+    await server.addAccount('boss', 'secret');
+    const owner = await RawImap.signIn(port, 'jsmith', 'secret');
+    expect((await owner.command('CREATE Shared')).status).toBe('OK');
+    expect((await owner.command('SETACL Shared boss lrsi')).status).toBe('OK');
+    const a = await RawImap.signIn(port, 'boss', 'secret');
+    const b = await RawImap.signIn(port, 'boss', 'secret');
+    const uid = await append(a, 'INBOX', 'to-shared');
+    await a.command('SELECT INBOX');
+    await b.command('SELECT INBOX');
+    const ta = a.nextTag();
+    const tb = b.nextTag();
+    a.send(`${ta} UID MOVE ${uid} ~jsmith/Shared\r\n`);
+    b.send(`${tb} UID MOVE ${uid} ~jsmith/Shared\r\n`);
+    const answers = await Promise.all([a.until(ta), b.until(tb)]);
+    expect(answers.map((r) => r.status).sort()).toEqual(['NO', 'OK']);
+    const ids = new Map<string, number>();
+    await messageIds(owner, 'Shared', ids);
+    await messageIds(a, 'INBOX', ids);
+    expect([...ids.entries()]).toEqual([['to-shared@example.net', 1]]);
+    const data = join(server.dataDir, 'accounts/example.org');
+    expect(await filesIn(join(data, 'jsmith/Maildir/.Shared'))).toBe(1);
+    expect(await filesIn(join(data, 'boss/Maildir'))).toBe(0);
+    for (const c of [owner, a, b]) c.close();
+  });
+
   it('MOVE keeps flags, keywords and the internal date, and the target gives the next UIDs', async () => {
     const c = await RawImap.signIn(port, 'jsmith', 'secret');
     expect((await c.command('CREATE Kept')).status).toBe('OK');

@@ -17,6 +17,7 @@ import { newBaseName, parseMaildirName } from './filename.js';
 import { flagsOf, keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { MaildirFolder } from './folder.js';
 import { addKeywords } from './keywords.js';
+import { inheritOwner } from './owner.js';
 
 export interface RenameMoveResult {
   /** Source UID and the UID it has in the target, ascending source UIDs. */
@@ -60,6 +61,7 @@ export async function renameInto(source: MaildirFolder, target: MaildirFolder, i
             const to = letters === '' ? join(target.path, 'new', base) : join(target.path, 'cur', `${base}:2,${letters}`);
             await rename(from, to);
             moved.push({ uid: item.uid, key: item.key, from, to, base });
+            inheritOwner(to); // into another user's mailbox (~bob/...): theirs now, as a copy would be
           });
         } catch (err) {
           if (err instanceof MessageGoneError) continue; // someone else moved or removed it first
