@@ -9,10 +9,10 @@
 // already knows (the message was there before and moved away) would get its old UID back in
 // Dovecot's view. The size fields (",S=", ",W="), the flag letters (keywords translated to the
 // target's dovecot-keywords) and the modification time (INTERNALDATE) are kept.
-import { rename } from 'node:fs/promises';
+import { lstat, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syncDir } from '../atomic-file.js';
-import { MessageGoneError } from '../store/contract.js';
+import { MailboxOperationError, MessageGoneError } from '../store/contract.js';
 import { newBaseName, parseMaildirName } from './filename.js';
 import { flagsOf, keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { MaildirFolder } from './folder.js';
@@ -59,7 +59,15 @@ export async function renameInto(source: MaildirFolder, target: MaildirFolder, i
             const sizes = /,S=\d+(?:,W=\d+)?/.exec(item.key)?.[0] ?? '';
             const base = `${newBaseName()}${sizes}`;
             const to = letters === '' ? join(target.path, 'new', base) : join(target.path, 'cur', `${base}:2,${letters}`);
-            await rename(from, to);
+            try {
+              await rename(from, to);
+            } catch (err) {
+              // ENOENT with the source still there: the target's folder went away (a DELETE meanwhile)
+              if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await lstat(from).catch(() => null))) {
+                throw new MailboxOperationError('the target mailbox was deleted meanwhile');
+              }
+              throw err;
+            }
             moved.push({ uid: item.uid, key: item.key, from, to, base });
             inheritOwner(to); // into another user's mailbox (~bob/...): theirs now, as a copy would be
           });
