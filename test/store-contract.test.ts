@@ -279,6 +279,22 @@ for (const [name, make] of STORES) {
         archive.close();
       });
 
+      it('two views moving one message at once: it ends up in the target once, one mapping names it', async () => {
+        await store.createMailbox(alice, 'Archive');
+        const { uid } = await store.deliver(alice, 'INBOX', chunks('Subject: m\n\nm\n'), { flags: ['$Label1'] });
+        const a = await store.open(alice, 'INBOX');
+        const b = await store.open(alice, 'INBOX');
+        const [x, y] = await Promise.all([a.move([uid], { account: alice, mailbox: 'Archive' }), b.move([uid], { account: alice, mailbox: 'Archive' })]);
+        expect(x.mapping.length + y.mapping.length).toBe(1);
+        const archive = await store.open(alice, 'Archive');
+        expect(archive.messages).toHaveLength(1);
+        expect([...archive.messages[0].flags]).toEqual(['$Label1']);
+        expect((await store.open(alice, 'INBOX')).messages).toHaveLength(0);
+        a.close();
+        b.close();
+        archive.close();
+      });
+
       it('watch() says when another session changed the mailbox', async () => {
         const view = await store.open(alice, 'INBOX');
         let calls = 0;

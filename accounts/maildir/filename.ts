@@ -43,6 +43,17 @@ export function uidlFor(base: string): string {
 const host = hostname().replace(/\//g, '\\057').replace(/:/g, '\\072') || 'localhost';
 let sequence = 0;
 
+/**
+ * Who wrote a file, as its Maildir name says: the pid (P<pid> in the part after the seconds, as Postern
+ * and Dovecot write it) and the host, and whether the host is this one. Undefined for other forms.
+ */
+export function writerOf(name: string): { pid: number; host: string; here: boolean } | undefined {
+  const m = /^\d+\.([^.]*)\.([^,:]+)/.exec(name);
+  const pid = m && /P(\d+)/.exec(m[1]);
+  if (!m || !pid) return undefined;
+  return { pid: Number(pid[1]), host: m[2], here: m[2] === host };
+}
+
 /** A new unique base name: seconds, microseconds, pid and a per-process counter, then the host. */
 export function newBaseName(now = Date.now()): string {
   const secs = Math.floor(now / 1000);

@@ -32,6 +32,7 @@ import { place, writeToTmp } from './place.js';
 import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { changeSubscription, readSubscriptions } from './subscriptions.js';
 import { inheritOwner } from './owner.js';
+import { cleanTmpSometimes } from './tmp-cleanup.js';
 import { MaildirView } from './view.js';
 
 /** Where accounts keep their mail (the account store knows). */
@@ -89,6 +90,7 @@ export class MaildirStore implements MailStore {
       f = new MaildirFolder(path, this.accounts.maildir(account), this.options.log, this.options.watching);
     }
     this.folders.set(path, f);
+    cleanTmpSometimes(path, (removed) => this.options.log?.warn({ path, removed }, 'removed files that writers which died left in tmp/'));
     if (this.folders.size > KEPT_FOLDERS) this.folders.delete(this.folders.keys().next().value!);
     return f;
   }

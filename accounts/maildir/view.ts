@@ -19,6 +19,7 @@ import { flagsOf, keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { FolderState, MaildirFolder } from './folder.js';
 import { addKeywords } from './keywords.js';
 import { MessageFileStream } from './message-stream.js';
+import { renameInto } from './move.js';
 import { copyToTmp, place, type Placing } from './place.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
 
@@ -234,10 +235,25 @@ export class MaildirView implements MailboxView {
     return { uidValidity, mapping: items.map((item, i) => [item.uid, placed[i]] as const) };
   }
 
+  /**
+   * Each message is renamed into the target (move.ts): never in two places, even across a crash or a
+   * race with another session; one gone meanwhile is left out. Only across file systems is it copied,
+   * then removed here.
+   */
   async move(uids: readonly number[], to: MailboxRef): Promise<CopyResult> {
-    const result = await this.copy(uids, to);
-    await this.expunge(result.mapping.map(([uid]) => uid));
-    return result;
+    const target = await this.folderOf(to);
+    await target.state(); // its uidlist and keywords, made if missing
+    const items: { uid: number; key: string }[] = [];
+    for (const uid of [...uids].sort((a, b) => a - b)) {
+      const m = this.get(uid);
+      if (m) items.push({ uid, key: m.key });
+    }
+    const renamed = await renameInto(this.folder, target, items);
+    if (renamed.elsewhere.length === 0) return { uidValidity: renamed.uidValidity, mapping: renamed.mapping };
+    const copied = await this.copy(renamed.elsewhere, to);
+    await this.expunge(copied.mapping.map(([uid]) => uid));
+    const mapping = [...renamed.mapping, ...copied.mapping].sort((a, b) => a[0] - b[0]);
+    return { uidValidity: copied.uidValidity, mapping };
   }
 
   async sync(): Promise<MailboxChanges> {

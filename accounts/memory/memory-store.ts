@@ -179,9 +179,17 @@ class MemoryView implements MailboxView {
   }
 
   async move(uids: readonly number[], to: MailboxRef): Promise<CopyResult> {
-    const result = await this.copy(uids, to);
-    await this.expunge(result.mapping.map(([uid]) => uid));
-    return result;
+    // taken out and added in one step (no await between): a second session's move finds it gone
+    const target = this.owner.mailboxOf(to.account, to.mailbox);
+    const mapping: [number, number][] = [];
+    for (const uid of [...uids].sort((a, b) => a - b)) {
+      const m = this.box.messages.get(uid);
+      if (!m) continue;
+      this.box.messages.delete(uid);
+      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate).uid]);
+    }
+    if (mapping.length > 0) this.box.changed();
+    return { uidValidity: target.uidValidity, mapping };
   }
 
   async sync(): Promise<MailboxChanges> {

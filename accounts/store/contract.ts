@@ -78,7 +78,11 @@ export interface MailboxView {
   expunge(uids: readonly number[]): Promise<number[]>;
   /** Copies messages into another mailbox (flags kept). Messages gone meanwhile are skipped. */
   copy(uids: readonly number[], to: MailboxRef): Promise<CopyResult>;
-  /** Moves messages (copy, then expunge here). */
+  /**
+   * Moves messages: each is in exactly one of the two mailboxes at every instant, so two sessions
+   * moving one message at once (or a crash mid-way) never leave two copies; one that is gone by the
+   * time it is moved (another session moved or removed it) is left out of the mapping.
+   */
   move(uids: readonly number[], to: MailboxRef): Promise<CopyResult>;
   /**
    * Brings the view up to date and says what changed. MailboxNotFoundError when the mailbox is gone:

@@ -5,6 +5,7 @@
 import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
 import { requireRightOrTryCreate } from '../access.js';
+import { encodeBinaryParts } from '../message/binary-append.js';
 import { mailboxArg } from './mailbox-commands.js';
 import { parseFlags } from './store.js';
 import { quoteClient } from '../wire/client-text.js';
@@ -21,6 +22,12 @@ export function parseDateTime(text: string): Date {
   const date = new Date(utc);
   if (Number.isNaN(date.getTime()) || date.getUTCDate() !== new Date(Date.UTC(Number(m[3]), month, Number(m[1]))).getUTCDate()) throw bad(`${quoteClient(text, 40)} is not a valid date`);
   return date;
+}
+
+async function* binaryAppendData(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of input) chunks.push(chunk);
+  yield encodeBinaryParts(Buffer.concat(chunks));
 }
 
 function rightFor(flag: string): string {
@@ -43,10 +50,12 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
     a.sp();
   }
   let inMemory: Buffer | null = null;
+  let literal8 = c.literal?.binary ?? false;
   if (!c.literal) {
     // the message came as a literal read with the command (after a mailbox name sent as a literal)
     if (!a.atLiteral()) a.fail('the message as a literal ({size})');
-    inMemory = a.stringBytes();
+    literal8 = a.atLiteral8();
+    inMemory = a.stringBytes('the message', true);
     a.end();
   } else if (!a.atEnd()) a.fail('the message as a literal ({size})');
   const size = c.literal?.size ?? inMemory!.length;
@@ -54,7 +63,10 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
   if (size === 0) throw no('The message is empty');
   const rights = await requireRightOrTryCreate(s, target, 'i', 'add messages');
   flags = flags.filter((f) => rights.includes(rightFor(f)));
-  const data: AsyncIterable<Buffer> = c.literal ? s.literalData(c.literal) : (async function* () { yield inMemory!; })();
+  let data: AsyncIterable<Buffer> = c.literal ? s.literalData(c.literal) : (async function* () { yield inMemory!; })();
+  // RFC 3516 section 4.4: binary parts are stored base64-encoded (binary-append.ts), so the message is
+  // read whole first (at most maxAppend octets, as any literal); other APPENDs stream to the store.
+  if (literal8) data = binaryAppendData(data);
   const staged = await s.services.store.append(target.owner, target.mailbox, data, { flags, internalDate, exact: true });
   try {
     if (c.literal) await s.finishCommand();

@@ -35,6 +35,10 @@ async function transfer(s: ImapContext, c: Command, move: boolean): Promise<stri
     // RFC 6851 section 4.3: COPYUID in an untagged OK before the EXPUNGE responses
     if (copyuid) s.send(`* OK ${copyuid}Moved`);
     await s.sendUpdates(true, true);
+    // Another session moved or removed some first (they were moved once, by it): as Dovecot answers
+    if (result.mapping.length < present.length) {
+      throw no(result.mapping.length === 0 ? 'The messages were removed by another session' : 'Some of the messages were removed by another session; the others were moved', 'EXPUNGEISSUE');
+    }
     return `${move ? 'MOVE' : 'COPY'} completed`;
   }
   if (gone) throw no('Some of the messages were removed by another session; the others were copied', 'EXPUNGEISSUE');

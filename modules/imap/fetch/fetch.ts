@@ -56,9 +56,23 @@ function imapDate(d: Date): string {
   return `"${String(d.getUTCDate()).padStart(2, ' ')}-${months[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000"`;
 }
 
-function literal(bytes: Buffer): Buffer[] {
-  const binary = bytes.includes(0);
-  return [Buffer.from(`${binary ? '~' : ''}{${bytes.length}}\r\n`), bytes];
+/**
+ * BODY[...] and RFC822 content never carries NUL (RFC 9051 section 4.3: not in a literal; a literal8 is
+ * only for BINARY[...], RFC 3516): each NUL is sent as 0x80, as Dovecot does, so the size stays the
+ * same. (A binary APPEND stores its binary parts base64-encoded: see message/binary-append.ts.)
+ */
+function withoutNul(bytes: Buffer): Buffer {
+  let at = bytes.indexOf(0);
+  if (at < 0) return bytes;
+  const out = Buffer.from(bytes);
+  for (; at !== -1; at = out.indexOf(0, at + 1)) out[at] = 0x80;
+  return out;
+}
+
+/** A literal; a literal8 (~{n}) only for BINARY[...] content that has NUL. */
+function literal(bytes: Buffer, binary = false): Buffer[] {
+  if (!binary) return [Buffer.from(`{${bytes.length}}\r\n`), withoutNul(bytes)];
+  return [Buffer.from(`${bytes.includes(0) ? '~' : ''}{${bytes.length}}\r\n`), bytes];
 }
 
 function slice(bytes: Buffer, partial: { start: number; length: number } | null): Buffer {
@@ -232,7 +246,7 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
         } else bytes = item.section === null ? await message() : sectionBytes(await message(), await mime(), item.section);
         add(`${name} `);
         if (bytes === null) out.push(Buffer.from('NIL'));
-        else out.push(...literal(slice(bytes, item.partial)));
+        else out.push(...literal(slice(bytes, item.partial), item.binary));
         break;
       }
       case 'BINARY.SIZE': {
@@ -248,10 +262,10 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
   s.sendRaw(`* ${seq} FETCH (`);
   for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
-    if (info.crlf) await s.sendStream(stream); // CRLF already: the file's octets as they are
+    if (info.crlf) await s.sendStream(stream, withoutNul); // CRLF already: the file's octets as they are
     else {
       const crlf = new CrlfConverter();
-      await s.sendStream(stream, (chunk) => crlf.convert(chunk));
+      await s.sendStream(stream, (chunk) => withoutNul(crlf.convert(chunk)));
     }
     // the items after the streamed one (rare: clients ask BODY[] last)
     const after = items.slice(items.indexOf(whole!) + 1);

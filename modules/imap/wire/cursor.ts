@@ -136,12 +136,21 @@ export class Cursor {
     return Number(b.toString('latin1'));
   }
 
-  private literal(): Buffer {
+  /** True when the literal at the cursor is a literal8 (~{n}, RFC 3516). */
+  atLiteral8(): boolean {
+    if (!this.atLiteral()) return false;
+    const part = this.part?.kind === 'literal' ? this.part : this.parts[this.index + 1];
+    return part?.kind === 'literal' && part.binary;
+  }
+
+  /** A literal's octets; a literal8 only where `literal8` says the grammar has one (APPEND's message). */
+  private literal(literal8 = false): Buffer {
     if (this.part?.kind === 'text') {
       this.index += 1;
       this.pos = 0;
     }
     const part = this.part as Part & { kind: 'literal' };
+    if (part.binary && !literal8) this.fail('a literal ({n}): a literal8 (~{n}) is allowed only for the message of APPEND');
     this.index += 1;
     this.pos = 0;
     return part.bytes;
@@ -164,8 +173,8 @@ export class Cursor {
   }
 
   /** string: quoted or a literal, as octets. */
-  stringBytes(what = 'a string'): Buffer {
-    if (this.atLiteral()) return this.literal();
+  stringBytes(what = 'a string', literal8 = false): Buffer {
+    if (this.atLiteral()) return this.literal(literal8);
     return this.quoted(what);
   }
 
