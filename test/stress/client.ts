@@ -14,6 +14,9 @@ const RANDOM_SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Draft'];
 
 export interface RunStats {
   commands: number;
+  /** The slowest answer (ms from sending to the tagged line) and its command. */
+  slowestMs: number;
+  slowest: string;
   sessions: number;
   appends: number;
   expunged: number;
@@ -118,6 +121,28 @@ export class StressClient {
     }
   }
 
+  /**
+   * After the run: a fresh session fetches everything of the mailbox, so the messages no client looked
+   * at lately are checked too (UIDs ascending, static data and appended bodies, one UID per Message-ID).
+   */
+  async audit(): Promise<void> {
+    try {
+      const { wire } = await Wire.connect(this.port, `${this.label}.`);
+      this.wire = wire;
+      wire.onUntagged = (r, inFlight) => this.onUntagged(r, inFlight);
+      const m = this.mailbox;
+      await this.run1({ category: 'other', line: `LOGIN "${m.user}" "${m.password}"`, after: (t) => t.status === 'OK' && (this.state = 'auth') });
+      await this.select();
+      await this.run1({ category: 'other', line: 'UID FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE INTERNALDATE BODY.PEEK[])' });
+      this.state = 'logout';
+      await wire.send('LOGOUT');
+      wire.close();
+    } catch (err) {
+      this.violation(`audit session broke off: ${(err as Error).message}`, '', this.wire?.inFlight ?? []);
+      this.wire?.close();
+    }
+  }
+
   private async session(): Promise<void> {
     const { wire, greeting } = await Wire.connect(this.port, `${this.label}.`);
     this.wire = wire;
@@ -179,6 +204,11 @@ export class StressClient {
       answers.push(
         wire.send(op.line, op.literal, (t) => {
           this.stats.commands++;
+          const ms = performance.now() - sentAt;
+          if (ms > this.stats.slowestMs) {
+            this.stats.slowestMs = ms;
+            this.stats.slowest = op.line.startsWith('LOGIN') ? 'LOGIN' : op.line;
+          }
           this.checkTagged(op, t, sentAt);
           op.after?.(t, sentAt);
         }),

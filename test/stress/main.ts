@@ -3,8 +3,8 @@
 // scenarios for the given seconds each (default 60) and prints commands per second and every kind of
 // violation with examples. Exits 1 when any violation was found.
 import { startServer } from '../helpers/server.js';
-import { formatResult, runScenario, type Scenario, STRESS_PASSWORD, stressUser } from './run.js';
-import { STRESS_LISTENERS, STRESS_IMAP_CONFIG } from './config.js';
+import { formatResult, runScenario, type Scenario } from './run.js';
+import { addStressAccounts, STRESS_IMAP_CONFIG, STRESS_LISTENERS } from './config.js';
 
 const args = process.argv.slice(2);
 const seconds = Number(args.find((a) => /^\d+(\.\d+)?$/.test(a)) ?? process.env.STRESS_SECONDS ?? 60);
@@ -28,7 +28,7 @@ if (!chosen.length) {
 const server = await startServer({ config: { listeners: STRESS_LISTENERS, imap: STRESS_IMAP_CONFIG } });
 let failed = false;
 try {
-  await Promise.all(Array.from({ length: 10 }, (_, i) => server.addAccount(stressUser(i), STRESS_PASSWORD)));
+  await addStressAccounts(server);
   for (const scenario of chosen) {
     const result = await runScenario(server.portOf('imap'), scenario, server.logs);
     console.log(formatResult(result, 3));

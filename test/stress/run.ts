@@ -37,8 +37,8 @@ let scenarioCounter = 0;
 
 /** Creates the scenario's mailbox for each user (a new name per scenario) and fills it. */
 async function prepare(port: number, scenario: Scenario, name: string): Promise<MailboxState[]> {
-  const mailboxes: MailboxState[] = [];
-  for (let u = 0; u < scenario.users; u++) {
+  return Promise.all(
+    Array.from({ length: scenario.users }, async (_, u) => {
     const user = stressUser(u);
     const { wire } = await Wire.connect(port, 'setup.');
     const must = async (line: string, literal?: Buffer) => {
@@ -47,12 +47,12 @@ async function prepare(port: number, scenario: Scenario, name: string): Promise<
     };
     await must(`LOGIN "${user}" "${STRESS_PASSWORD}"`);
     await must(`CREATE "${name}"`);
-    for (let i = 0; i < (scenario.initialMessages ?? 20); i++) await must(`APPEND "${name}" ()`, makeMessage('setup'));
+    for (let i = 0; i < (scenario.initialMessages ?? (scenario.users > 1 ? 8 : 20)); i++) await must(`APPEND "${name}" ()`, makeMessage('setup'));
     await must('LOGOUT');
     wire.close();
-    mailboxes.push(new MailboxState(user, STRESS_PASSWORD, name));
-  }
-  return mailboxes;
+    return new MailboxState(user, STRESS_PASSWORD, name);
+    }),
+  );
 }
 
 export async function runScenario(port: number, scenario: Scenario, logs?: LogRecordLike[]): Promise<ScenarioResult> {
@@ -60,7 +60,7 @@ export async function runScenario(port: number, scenario: Scenario, logs?: LogRe
   const mailboxes = await prepare(port, scenario, name);
   const logStart = logs?.length ?? 0;
   const violations = new Violations();
-  const stats: RunStats = { commands: 0, sessions: 0, appends: 0, expunged: 0 };
+  const stats: RunStats = { commands: 0, slowestMs: 0, slowest: '', sessions: 0, appends: 0, expunged: 0 };
   const clients: StressClient[] = [];
   for (let i = 0; i < scenario.clients; i++) {
     const mailbox = mailboxes[i % mailboxes.length];
@@ -77,6 +77,8 @@ export async function runScenario(port: number, scenario: Scenario, logs?: LogRe
   const stopAt = started + scenario.seconds * 1000;
   await Promise.all(clients.map((c) => c.run(stopAt)));
   const elapsedSeconds = (performance.now() - started) / 1000;
+  const auditStats: RunStats = { commands: 0, slowestMs: 0, slowest: '', sessions: 0, appends: 0, expunged: 0 };
+  await Promise.all(mailboxes.map((mailbox, i) => new StressClient(`audit${i + 1}`, mailbox, null, false, port, violations, auditStats).audit()));
   for (const record of (logs ?? []).slice(logStart)) {
     if (record.level >= 50 || record.msg === 'session failed') {
       const err = record.err as { message?: string; stack?: string } | undefined;
@@ -88,7 +90,7 @@ export async function runScenario(port: number, scenario: Scenario, logs?: LogRe
 
 export function formatResult(r: ScenarioResult, examplesPerKind = 2): string {
   const s = r.scenario;
-  const head = `${s.name}: ${s.clients} clients, ${s.users === 1 ? 'one mailbox' : `${s.users} mailboxes`}, ${s.pipeline ? 'pipelined' : 'one command at a time'}, ${r.elapsedSeconds.toFixed(1)} s: ${r.stats.commands} commands (${r.commandsPerSecond.toFixed(0)}/s), ${r.stats.sessions} sessions, ${r.stats.appends} appends, ${r.stats.expunged} expunges seen; ${r.violations.summary()}`;
+  const head = `${s.name}: ${s.clients} clients, ${s.users === 1 ? 'one mailbox' : `${s.users} mailboxes`}, ${s.pipeline ? 'pipelined' : 'one command at a time'}, ${r.elapsedSeconds.toFixed(1)} s: ${r.stats.commands} commands (${r.commandsPerSecond.toFixed(0)}/s), ${r.stats.sessions} sessions, ${r.stats.appends} appends, ${r.stats.expunged} expunges seen, slowest answer ${r.stats.slowestMs.toFixed(0)} ms (${r.stats.slowest}); ${r.violations.summary()}`;
   const shown = r.violations.examples(examplesPerKind).map((v) => `    [${v.client}] ${v.problem}\n        command: ${v.command}\n        line: ${v.line}`);
   return [head, ...shown].join('\n');
 }
