@@ -64,7 +64,8 @@ export async function shareWithDovecot(testDir: string, accountDir: string): Pro
  * Starts Dovecot serving `users` (passwords in PLAIN) with homes in `accountsDir` (the domain folder of
  * a test server's data: accountsDir/NAME/Maildir).
  */
-export async function startDovecot(users: { name: string; password: string }[], accountsDir: string): Promise<Dovecot> {
+/** `extraConfig` is appended to the generated dovecot.conf (the stress test raises mail_max_userip_connections). */
+export async function startDovecot(users: { name: string; password: string }[], accountsDir: string, extraConfig = ''): Promise<Dovecot> {
   const sbin = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
   const bin = findBinary('dovecot', sbin);
   const lda = findBinary('dovecot-lda', ['/usr/lib/dovecot', '/usr/libexec/dovecot', ...sbin]);
@@ -133,7 +134,7 @@ service pop3-login {
     port = 0
   }
 ${asRoot ? '' : '  chroot =\n'}}
-${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}`,
+${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}${extraConfig}`,
   );
 
   const child: ChildProcess = spawn(bin, ['-F', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -90,6 +90,9 @@ export class StressClient {
   private expungesKnownAt = 0;
   private selectSeen = { flags: false, exists: false, uidValidity: false, uidNext: false };
   private maxUidAtSelect = 0;
+  private maxUidAtStatus = 0;
+  /** Whether the LIST in progress named this client's mailbox. */
+  private listed = false;
   private stopAt = 0;
 
   constructor(
@@ -155,8 +158,19 @@ export class StressClient {
     this.stats.sessions++;
     const m = this.mailbox;
     await this.run1({ category: 'other', line: `LOGIN "${m.user}" "${m.password}"`, after: (t) => t.status === 'OK' && (this.state = 'auth') });
-    const list: Op = { category: 'other', line: 'LIST "" "*"' };
-    const status: Op = { category: 'other', line: `STATUS "${m.name}" (MESSAGES UIDNEXT UIDVALIDITY UNSEEN RECENT)` };
+    const list: Op = {
+      category: 'other',
+      line: 'LIST "" "*"',
+      before: () => (this.listed = false),
+      after: (t) => {
+        if (t.status === 'OK' && !this.listed) this.violation(`LIST "" "*" does not list ${m.name}`, t.line, 'LIST "" "*"');
+      },
+    };
+    const status: Op = {
+      category: 'other',
+      line: `STATUS "${m.name}" (MESSAGES UIDNEXT UIDVALIDITY UNSEEN RECENT)`,
+      before: () => (this.maxUidAtStatus = m.maxUid),
+    };
     if (this.pipeline) await this.batch([list, status]);
     else {
       await this.run1(list);
@@ -361,27 +375,26 @@ export class StressClient {
         }
         for (const { uid, store } of ownStores) {
           store.okAt = now;
-          // The change counts for the other sessions only once this STORE's FETCH showed it (the
-          // message may have been expunged by another session, and the STORE then changed nothing).
+          // The change counts for the other sessions only once this session's model shows it: from the
+          // STORE's FETCH, or already so when the keyword was unchanged (a server need not send a FETCH
+          // then). Otherwise (the message may have been expunged by another session, and the STORE then
+          // changed nothing) nobody knows the keyword's value until the owner stores it again.
           const msg = this.msgs.find((m) => m.uid === uid);
-          if (!msg || msg.flagUpdates === flagUpdatesBefore.get(uid) || msg.flags?.has(own!) !== store.value) store.value = 'replaced';
+          if (!msg || msg.flags?.has(own!) !== store.value) store.value = 'replaced';
         }
-        if (!t.uids) return;
+        if (!t.uids || own === null || !(ownInList || mode === 'FLAGS')) return;
+        const expected = mode === 'FLAGS' ? ownInList : ownValue;
         for (const uid of t.uids) {
           const msg = this.msgs.find((m) => m.uid === uid);
-          if (!msg) continue; // expunged meanwhile, and we were told
-          // A message another session expunged may still be answered with its last flags.
+          if (!msg?.flags) continue; // expunged meanwhile (and we were told), or flags never seen
+          // A message another session expunged may still be answered with its last flags, or not at all.
           if (this.expungePossible(sentAt)) continue;
-          if (msg.flagUpdates === flagUpdatesBefore.get(uid)) {
-            this.violation(`STORE answered OK without a FETCH of the new flags of UID ${uid}`, tagged.line, line);
-            continue;
-          }
-          if (own === null || !(ownInList || mode === 'FLAGS')) continue;
-          const expected = mode === 'FLAGS' ? ownInList : ownValue;
           const history = this.mailbox.ownHistory(uid, own);
-          const others = history.some((s) => s.value === 'replaced' && s.startedAt <= now && (s.okAt === undefined || s.okAt >= sentAt));
-          if (!others && msg.flags && msg.flags.has(own) !== expected)
-            this.violation(`after STORE ${mode} the FETCH of UID ${uid} shows flags (${[...msg.flags].join(' ')}): ${own} should be ${expected ? 'set' : 'clear'}${debugHistory(history, sentAt)}`, tagged.line, line);
+          if (history.some((s) => s.value === 'replaced' && s.startedAt <= now && (s.okAt === undefined || s.okAt >= sentAt))) continue;
+          if (msg.flags.has(own) === expected) continue;
+          // Only this client changes its keyword, so its model knew the keyword's value before the STORE.
+          if (msg.flagUpdates === flagUpdatesBefore.get(uid)) this.violation(`STORE ${mode} changes ${own} of UID ${uid}, but was answered OK without a FETCH of the new flags`, tagged.line, line);
+          else this.violation(`after STORE ${mode} the FETCH of UID ${uid} shows flags (${[...msg.flags].join(' ')}): ${own} should be ${expected ? 'set' : 'clear'}${debugHistory(history, sentAt)}`, tagged.line, line);
         }
       },
     };
@@ -580,11 +593,19 @@ export class StressClient {
         const items = p.item();
         if (!Array.isArray(items)) return this.violation('STATUS without a list', r.text, inFlight);
         for (let i = 0; i + 1 < items.length; i += 2) {
-          if (text(items[i]).toUpperCase() === 'UIDVALIDITY') this.uidValidity(Number(text(items[i + 1])), r, inFlight);
+          const [item, value] = [text(items[i]).toUpperCase(), Number(text(items[i + 1]))];
+          if (item === 'UIDVALIDITY') this.uidValidity(value, r, inFlight);
+          if (item === 'UIDNEXT' && value <= this.maxUidAtStatus) this.violation(`STATUS UIDNEXT ${value}, but UID ${this.maxUidAtStatus} was seen before`, r.text, inFlight);
+          if (!Number.isInteger(value) || value < 0) this.violation(`STATUS ${item} is not a number`, r.text, inFlight);
         }
         return;
       }
-      case 'LIST':
+      case 'LIST': {
+        p.item();
+        p.item();
+        if (text(p.item()) === this.mailbox.name) this.listed = true;
+        return;
+      }
       case 'LSUB':
       case 'CAPABILITY':
       case 'ENABLED':
@@ -688,6 +709,10 @@ export class StressClient {
     }
     const uid = msg.uid;
     if (uid === undefined) return;
+    // A message another session expunged, not yet reported to this one, may be answered with empty data
+    // (Dovecot: RFC822.SIZE 0, BODY[] NIL; RFC 2180 4.1.3): nothing to compare then.
+    const size0 = items.get('RFC822.SIZE');
+    if (this.expungePossible(0) && ((size0 !== undefined && text(size0) === '0') || items.get('BODY[]') === null || items.get('ENVELOPE') === null)) return;
     const origin = `${this.label} ${inFlight.map((c) => c.line).join(' | ')}`.slice(0, 120);
     const problems: (string | null)[] = [];
     const size = items.get('RFC822.SIZE');
