@@ -234,10 +234,12 @@ export class StressClient {
   private checkTagged(op: Op, t: Tagged, sentAt: number): void {
     const command = `${t.tag} ${op.line}${op.literal ? ` {${op.literal.length}+}` : ''}`;
     if (t.status === 'OK') return;
-    if (t.status === 'BAD') return this.violation('command answered BAD', t.line, command);
-    if (/\[SERVERBUG\]/i.test(t.rest)) return this.violation('command answered NO [SERVERBUG]', t.line, command);
+    const words = op.line.split(' ');
+    const name = words[0] === 'UID' ? `UID ${words[1]}` : words[0];
+    if (t.status === 'BAD') return this.violation(`${name} answered BAD`, t.line, command);
+    if (/\[SERVERBUG\]/i.test(t.rest)) return this.violation(`${name} answered NO [SERVERBUG]`, t.line, command);
     if (t.status === 'NO' && op.mayBeExpunged && this.expungePossible(sentAt)) return;
-    this.violation(`command answered ${t.status} where the model expects OK`, t.line, command);
+    this.violation(`${name} answered ${t.status} where the model expects OK`, t.line, command);
   }
 
   /** Whether another session may have expunged messages this session has not been told about yet. */
@@ -690,8 +692,9 @@ export class StressClient {
         msg.uid = uid;
       }
       if (uid > this.mailbox.maxUid) this.mailbox.maxUid = uid;
-    } else if (inFlight.some((c) => c.name.startsWith('UID ') && c.name !== 'UID SEARCH') && items.size > 1 && !items.has('FLAGS')) {
-      this.violation('FETCH answering a UID command without UID', r.text, inFlight);
+    } else if (inFlight.some((c) => c.name === 'UID FETCH') && [...items.keys()].some((k) => k !== 'FLAGS')) {
+      // Only an unsolicited flag update may lack the UID while a UID FETCH runs (RFC 3501 6.4.8).
+      this.violation('FETCH answering a UID FETCH without UID', r.text, inFlight);
     }
     if (items.has('FLAGS')) {
       const flags = items.get('FLAGS');
