@@ -42,7 +42,7 @@ interface Moved {
  */
 export async function renameInto(source: MaildirFolder, target: MaildirFolder, items: readonly { uid: number; key: string }[]): Promise<RenameMoveResult> {
   return target.locked(async () => {
-    source.refreshKeywords(); // a letter in a source name may be newer than what was read
+    await source.refreshKeywords(); // a letter in a source name may be newer than what was read
     let keywords = target.keywords;
     const moved: Moved[] = [];
     const elsewhere: number[] = [];
@@ -54,7 +54,7 @@ export async function renameInto(source: MaildirFolder, target: MaildirFolder, i
             const previous = parseMaildirName(name).flags;
             const flags = flagsOf(previous, source.keywords);
             const missing = keywordsWithoutLetter(flags, keywords);
-            if (missing.length > 0) keywords = addKeywords(target.path, keywords, missing);
+            if (missing.length > 0) keywords = await addKeywords(target.path, keywords, missing);
             const letters = lettersOf(flags, keywords, previous);
             const sizes = /,S=\d+(?:,W=\d+)?/.exec(item.key)?.[0] ?? '';
             const base = `${newBaseName()}${sizes}`;
@@ -85,7 +85,7 @@ export async function renameInto(source: MaildirFolder, target: MaildirFolder, i
       await recordOrReturn(source, target, moved);
       throw err;
     }
-    if (keywords !== target.keywords) target.refreshKeywords();
+    if (keywords !== target.keywords) await target.refreshKeywords();
     const uids = await recordOrReturn(source, target, moved);
     return { mapping: moved.map((m, i) => [m.uid, uids[i]] as [number, number]), uidValidity: target.uidValidity, elsewhere };
   });
@@ -103,7 +103,7 @@ async function recordOrReturn(source: MaildirFolder, target: MaildirFolder, move
   await syncDir(join(source.path, 'cur'));
   await syncDir(join(source.path, 'new'));
   try {
-    return target.appendRecords(moved.map((m) => ({ base: m.base, fields: [] })));
+    return await target.appendRecords(moved.map((m) => ({ base: m.base, fields: [] })));
   } catch (err) {
     for (const m of moved) await rename(m.to, m.from).catch(() => {});
     throw err;

@@ -70,6 +70,8 @@ export interface DovecotOptions {
    * README's own line: then users sign in by their whole name (`username_format=%u`).
    */
   mailLocation?: string;
+  /** Appended to the generated dovecot.conf (the stress test raises mail_max_userip_connections). */
+  extraConfig?: string;
 }
 
 export async function startDovecot(users: { name: string; password: string }[], accountsDir: string, options: DovecotOptions = {}): Promise<Dovecot> {
@@ -141,7 +143,7 @@ service pop3-login {
     port = 0
   }
 ${asRoot ? '' : '  chroot =\n'}}
-${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}`,
+${asRoot ? '' : 'service anvil {\n  chroot =\n}\n'}${options.extraConfig ?? ''}`,
   );
 
   const child: ChildProcess = spawn(bin, ['-F', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
