@@ -131,7 +131,7 @@ export class MaildirFolder {
   private built: { key: string; state: FolderState; infos: Map<string, MessageInfo>; keywordsMtime: number } | null = null;
   private sizes: SizeCache | null = null;
   /** This process's flag renames in flight, by base: reads and further renames of the message wait. */
-  private readonly renames = new Map<string, Promise<void>>();
+  private readonly renames = new Map<string, Promise<unknown>>();
   private watchers: FSWatcher[] = [];
   private readonly watching = new Set<() => void>();
   private unlisten: (() => void) | null = null;
@@ -529,7 +529,7 @@ export class MaildirFolder {
   }
 
   /** True while this process renames the message (a read then waits for the rename). */
-  renaming(base: string): Promise<void> | undefined {
+  renaming(base: string): Promise<unknown> | undefined {
     return this.renames.get(base);
   }
 
@@ -568,16 +568,28 @@ export class MaildirFolder {
    * one message by this process run one after another.
    */
   setLetters(base: string, letters: string): Promise<void> {
+    return this.updateLetters(base, () => letters).then(() => {});
+  }
+
+  /**
+   * Changes the message's flag letters to what `change` makes of the letters its file has when this
+   * process's turn at it comes (null: leave them), and resolves with the letters it has then. Two
+   * sessions changing one message at once thus both see their change kept: each applies it to the
+   * other's result, never to a name read before (which lost one of them).
+   */
+  updateLetters(base: string, change: (current: string) => string | null): Promise<string> {
     const previous = this.renames.get(base);
     const task = (async () => {
       if (previous) await previous.catch(() => {});
-      await this.atCurrentPath(base, async (from) => {
+      return this.atCurrentPath(base, async (from) => {
         const e = this.entry(base)!;
-        if (e.sub === 'cur' && e.letters === letters) return;
+        const letters = change(e.letters);
+        if (letters === null || (e.sub === 'cur' && e.letters === letters)) return e.letters;
         const name = `${base}:2,${letters}`;
         await renameFile(from, `${this.path}/cur/${name}`);
         this.listing?.files.set(base, { sub: 'cur', name, letters, popSize: e.popSize });
         this.changedHere();
+        return letters;
       });
     })();
     this.renames.set(base, task);

@@ -140,29 +140,35 @@ export class MaildirView implements MailboxView {
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
     const quick = systemLetter(change);
     if (quick) return this.storeLetter(uids, quick);
+    // keywords the change adds get their letters first (under the uidlist lock, as Dovecot does)
+    const named = 'remove' in change ? [] : [...applyFlagChange(new Set(), change)];
+    if (keywordsWithoutLetter(named, this.folder.keywords).length > 0) {
+      await this.folder.locked(async () => {
+        await addKeywords(this.folder.path, this.folder.keywords, keywordsWithoutLetter(named, this.folder.keywords));
+        await this.folder.refreshKeywords();
+      });
+    }
     const changed: MessageInfo[] = [];
     for (const uid of uids) {
       const m = this.get(uid);
-      if (!m) continue;
-      const file = this.folder.entry(m.key);
-      if (!file) continue;
-      // the change applies to the flags the file has now (another session may have changed them)
-      const current = flagsOf(file.letters, this.folder.keywords);
-      const flags = applyFlagChange(current, change);
-      if (sameFlags(flags, current)) continue;
-      if (keywordsWithoutLetter(flags, this.folder.keywords).length > 0) {
-        await this.folder.locked(async () => {
-          await addKeywords(this.folder.path, this.folder.keywords, keywordsWithoutLetter(flags, this.folder.keywords));
-          await this.folder.refreshKeywords();
-        });
-      }
+      if (!m || !this.folder.entry(m.key)) continue;
+      // the change applies to the flags the file has when the rename runs (another session may have
+      // changed them meanwhile: its change is kept)
+      let after: ReadonlySet<string> | null = null;
       try {
-        await this.folder.setLetters(m.key, lettersOf(flags, this.folder.keywords, file.letters));
+        await this.folder.updateLetters(m.key, (letters) => {
+          const current = flagsOf(letters, this.folder.keywords);
+          const flags = applyFlagChange(current, change);
+          if (sameFlags(flags, current)) return null;
+          after = flags;
+          return lettersOf(flags, this.folder.keywords, letters);
+        });
       } catch (err) {
         if (err instanceof MessageGoneError) continue;
         throw err;
       }
-      const updated: MessageInfo = { ...m, flags };
+      if (after === null) continue;
+      const updated: MessageInfo = { ...m, flags: after };
       this.own.set(uid, updated);
       this.list = null;
       changed.push(updated);
@@ -178,16 +184,20 @@ export class MaildirView implements MailboxView {
     const changed: MessageInfo[] = [];
     for (const uid of uids) {
       const m = this.get(uid);
-      const file = m && this.folder.entry(m.key);
-      if (!m || !file || file.letters.includes(letter)) continue;
+      if (!m || !this.folder.entry(m.key)) continue;
+      let letters: string | null = null;
       try {
-        await this.folder.setLetters(m.key, [...file.letters, letter].sort().join(''));
+        await this.folder.updateLetters(m.key, (current) => {
+          if (current.includes(letter)) return null;
+          letters = [...current, letter].sort().join('');
+          return letters;
+        });
       } catch (err) {
         if (err instanceof MessageGoneError) continue;
         throw err;
       }
-      const flags = new Set(m.flags).add(SYSTEM_BY_LETTER[letter]);
-      const updated: MessageInfo = { ...m, flags };
+      if (letters === null) continue;
+      const updated: MessageInfo = { ...m, flags: flagsOf(letters, this.folder.keywords) };
       this.own.set(uid, updated);
       this.list = null;
       changed.push(updated);
