@@ -51,6 +51,8 @@ class MemoryMailbox {
   readonly messages = new Map<number, Stored>();
   readonly acl = new Map<string, string>();
   uidNext = 1;
+  /** The highest UID a view has claimed as first seen (MailboxView.claimRecent). */
+  recentMark = 0;
 
   constructor(readonly uidValidity: number) {
     this.events.setMaxListeners(0);
@@ -181,6 +183,13 @@ class MemoryView implements MailboxView {
       return old !== undefined && !sameFlags(old.flags, m.flags);
     });
     return { expunged, added, flagsChanged };
+  }
+
+  async claimRecent(mode: 'claim' | 'peek'): Promise<number[]> {
+    const before = this.box.recentMark;
+    const above = this.messages.filter((m) => m.uid > before).map((m) => m.uid);
+    if (mode === 'claim' && above.length > 0) this.box.recentMark = above[above.length - 1];
+    return above;
   }
 
   watch(changed: () => void): () => void {
