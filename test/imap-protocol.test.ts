@@ -222,7 +222,7 @@ describe('IMAP: mailboxes, messages and other sessions', () => {
     const c = await RawImap.signIn(port, 'jsmith', 'secret');
     const sel = await c.command('SELECT INBOX');
     expect(sel.untagged).toContain('* 3 EXISTS');
-    expect(sel.untagged).toContain('* 0 RECENT');
+    expect(sel.untagged).toContain('* 3 RECENT');
     expect(sel.untagged).toContain('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)');
     expect(sel.untagged.some((l) => l.startsWith('* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]'))).toBe(true);
     expect(sel.untagged.some((l) => /^\* OK \[UIDVALIDITY \d+\]/.test(l))).toBe(true);
