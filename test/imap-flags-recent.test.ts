@@ -119,28 +119,32 @@ describe('a keyword new to the mailbox is announced before any response uses it'
     b.close();
   });
 
-  it('imapflow: a keyword set by another session is in the FLAGS and PERMANENTFLAGS the next SELECT gives', async () => {
+  it('imapflow sets a keyword: a raw session in IDLE gets FLAGS and PERMANENTFLAGS before the FETCH, and imapflow\'s next SELECT lists it', async () => {
     const open = async () => {
       const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, tls: { rejectUnauthorized: false }, auth: { user: 'kw', pass: PASSWORD }, logger: false });
       client.on('error', () => {});
       await client.connect();
       return client;
     };
+    const watcher = await RawImap.signIn(port, 'kw', `"${PASSWORD}"`);
+    const known = new Set(flagsLine((await watcher.command('SELECT INBOX')).untagged));
+    watcher.send('i1 IDLE\r\n');
+    expect(await watcher.response()).toMatch(/^\+ /);
     const setter = await open();
-    const watcher = await open();
     await setter.mailboxOpen('INBOX');
-    await watcher.mailboxOpen('INBOX');
-    const changes: string[][] = [];
-    watcher.on('flags', (e: { flags: Set<string> }) => changes.push([...e.flags]));
     expect(await setter.messageFlagsAdd('1', ['FromFlow'])).toBe(true);
-    await new Promise((r) => setTimeout(r, 1100));
-    await watcher.noop();
-    expect(changes.some((f) => f.includes('FromFlow'))).toBe(true);
-    const reopened = await watcher.mailboxOpen('INBOX');
+    const lines: string[] = [];
+    while (!lines.some((l) => /FETCH/.test(l))) lines.push(await watcher.response(5000));
+    expect(lines[0]).toMatch(/^\* FLAGS \(.*\bFromFlow\b/);
+    expect(lines[1]).toMatch(/^\* OK \[PERMANENTFLAGS \(.*\bFromFlow\b/);
+    announcedBeforeUse(lines, known);
+    watcher.send('DONE\r\n');
+    await watcher.until('i1');
+    const reopened = await setter.mailboxOpen('INBOX');
     expect([...reopened.flags]).toContain('FromFlow');
     expect([...(reopened.permanentFlags ?? [])]).toContain('FromFlow');
     await setter.logout();
-    await watcher.logout();
+    watcher.close();
   });
 });
 
@@ -205,21 +209,28 @@ describe('\\Recent (RFC 3501) for clients that do not enable IMAP4rev2', () => {
     later.close();
   });
 
-  it('after ENABLE IMAP4rev2 nothing about \\Recent is sent (RFC 9051)', async () => {
+  it('after ENABLE IMAP4rev2 nothing about \\Recent is sent (RFC 9051), though its SELECT takes them; a rev1 session beside it hears it', async () => {
     await server.addAccount('rev2', PASSWORD);
     await server.deliver('rev2', message('x'));
+    const rev1 = await RawImap.signIn(port, 'rev2', `"${PASSWORD}"`);
+    expect((await rev1.command('EXAMINE INBOX')).untagged).toContain('* 1 RECENT');
+    await rev1.command('UNSELECT');
     const c = await RawImap.signIn(port, 'rev2', `"${PASSWORD}"`);
     await c.command('ENABLE IMAP4rev2');
     const sel = await c.command('SELECT INBOX');
     expect(sel.untagged.some((l) => /RECENT/.test(l))).toBe(false);
     expect((await c.command('FETCH 1 (FLAGS)')).untagged).toEqual(['* 1 FETCH (FLAGS ())']);
+    expect((await c.command('SEARCH RETURN (COUNT) ALL')).untagged).toEqual(['* ESEARCH (TAG "a5") COUNT 1']);
+    expect((await rev1.command('STATUS INBOX (RECENT)')).untagged).toContain('* STATUS INBOX (RECENT 0)'); // taken by the rev2 SELECT
     c.send('i IDLE\r\n');
     await c.response();
     await server.deliver('rev2', message('y'));
     expect(await c.response(5000)).toBe('* 2 EXISTS');
     c.send('DONE\r\n');
     expect((await c.until('i')).untagged).toEqual([]);
+    expect((await rev1.command('STATUS INBOX (MESSAGES RECENT)')).untagged).toContain('* STATUS INBOX (MESSAGES 2 RECENT 0)');
     c.close();
+    rev1.close();
   });
 
   it('python imaplib: two sessions, EXAMINE and SELECT, STATUS, RECENT responses, SEARCH NEW', async () => {
