@@ -294,6 +294,7 @@ p.quit()`);
     await server.deliver('jsmith', message('five'));
     expect(await a.response(3000)).toBe('* 4 EXISTS');
     expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await a.response(3000)).toMatch(/^\* \d+ RECENT$/); // a has INBOX selected as it arrives: recent to a (RFC 3501)
     await b.command('STORE 1 +FLAGS (\\Flagged)');
     expect(await a.response(3000)).toMatch(/^\* 1 FETCH \(FLAGS \(.*\\Flagged.*\)\)$/);
     a.send('DONE\r\n');
@@ -316,7 +317,7 @@ p.quit()`);
     expect(st.untagged[0]).toBe(`* STATUS Work/Projects (MESSAGES 1 UNSEEN 0 SIZE ${msg.length} UIDNEXT 2)`);
     await c.command('SELECT Work/Projects');
     const f = await c.command('FETCH 1 (FLAGS INTERNALDATE)');
-    expect(f.untagged[0]).toBe('* 1 FETCH (FLAGS (\\Seen $Important) INTERNALDATE " 5-Nov-2026 07:00:00 +0000")');
+    expect(f.untagged[0]).toBe('* 1 FETCH (FLAGS (\\Seen \\Recent $Important) INTERNALDATE " 5-Nov-2026 07:00:00 +0000")');
     await c.command('SELECT INBOX');
     const copy = await c.command('UID COPY 2:3 Work/Projects');
     expect(copy.tagged).toMatch(/OK \[COPYUID \d+ 2:3 2:3\]/);
