@@ -163,6 +163,9 @@ describe('\\Recent (RFC 3501) for clients that do not enable IMAP4rev2', () => {
     expect((await first.command('SELECT INBOX')).untagged).toContain('* 2 RECENT');
     expect((await first.command('SEARCH RECENT')).untagged).toContain('* SEARCH 1 2');
     expect((await first.command('STORE 1 +FLAGS (\\Seen)')).untagged).toEqual(['* 1 FETCH (FLAGS (\\Seen \\Recent))']);
+    // \Recent after the system flags, before the keywords (as Dovecot words them)
+    expect((await first.command('STORE 1 +FLAGS (Work \\Flagged)')).untagged.at(-1)).toMatch(/^\* 1 FETCH \(FLAGS \((\\\w+ )*\\Recent Work\)\)$/);
+    await first.command('STORE 1 -FLAGS (Work \\Flagged)');
     expect((await first.command('SEARCH NEW')).untagged).toContain('* SEARCH 2');
     expect((await first.command('SEARCH OLD')).untagged).toContain('* SEARCH');
     expect((await first.command('STATUS INBOX (RECENT)')).untagged).toContain('* STATUS INBOX (RECENT 2)'); // its own, as selected

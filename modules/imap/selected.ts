@@ -29,9 +29,7 @@ function withRecent(flags: ReadonlySet<string>): ReadonlySet<string> {
   let out = withRecentSets.get(flags);
   if (out === undefined) {
     const list = [...flags];
-    const at = list.findIndex((f) => !f.startsWith('\\'));
-    list.splice(at < 0 ? list.length : at, 0, '\\Recent');
-    out = new Set(list);
+    out = new Set([...list.filter((f) => f.startsWith('\\')), '\\Recent', ...list.filter((f) => !f.startsWith('\\'))]);
     withRecentSets.set(flags, out);
   }
   return out;
