@@ -119,6 +119,31 @@ describe('a keyword new to the mailbox is announced before any response uses it'
     b.close();
   });
 
+  it('eight sessions storing random keywords at once: none ever sees a keyword before FLAGS named it', async () => {
+    await server.addAccount('kwmix', PASSWORD);
+    for (let i = 1; i <= 5; i++) await server.deliver('kwmix', message(`mix${i}`));
+    let seed = 20261206;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const sessions = await Promise.all(Array.from({ length: 8 }, () => RawImap.signIn(port, 'kwmix', `"${PASSWORD}"`)));
+    await Promise.all(
+      sessions.map(async (c) => {
+        const known = new Set(flagsLine((await c.command('SELECT INBOX')).untagged));
+        for (let round = 0; round < 25; round++) {
+          const pick = random(4);
+          const command =
+            pick === 0 ? `STORE ${1 + random(5)} +FLAGS (k${random(30)})` : pick === 1 ? `STORE ${1 + random(5)} -FLAGS (k${random(30)})` : pick === 2 ? 'FETCH 1:* (FLAGS)' : 'NOOP';
+          const answer = await c.command(command);
+          expect(answer.status, command).toBe('OK');
+          announcedBeforeUse(answer.untagged, known);
+        }
+      }),
+    );
+    for (const c of sessions) c.close();
+  });
+
   it('imapflow sets a keyword: a raw session in IDLE gets FLAGS and PERMANENTFLAGS before the FETCH, and imapflow\'s next SELECT lists it', async () => {
     const open = async () => {
       const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, tls: { rejectUnauthorized: false }, auth: { user: 'kw', pass: PASSWORD }, logger: false });
