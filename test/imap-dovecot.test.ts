@@ -12,8 +12,8 @@
 //
 // What is normalised, and why (the wire-level rules are in test/helpers/imap-dovecot-wire.ts):
 //  - strings by content (quoted, literal or literal8 are the server's choice, RFC 9051 section 4.3);
-//  - FETCH items in any order within a response; flags as sets, without \Recent (Dovecot hands out
-//    \Recent, Postern keeps none: README; RFC 9051 dropped \Recent);
+//  - FETCH items in any order within a response; flags as sets, without \Recent (each server keeps
+//    its own record of which session took a message as recent: README);
 //  - SELECT: the order of its untagged responses, the texts after the codes (for humans, RFC 9051
 //    section 7.1), RECENT counts (as \Recent), the keywords in PERMANENTFLAGS (the system flags and \*
 //    are compared), any CAPABILITY or HIGHESTMODSEQ code (extension lists differ: not compared);

@@ -223,7 +223,7 @@ describe('IMAP: mailboxes, messages and other sessions', () => {
     const c = await RawImap.signIn(port, 'jsmith', 'secret');
     const sel = await c.command('SELECT INBOX');
     expect(sel.untagged).toContain('* 3 EXISTS');
-    expect(sel.untagged).toContain('* 0 RECENT');
+    expect(sel.untagged).toContain('* 3 RECENT');
     expect(sel.untagged).toContain('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)');
     expect(sel.untagged.some((l) => l.startsWith('* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]'))).toBe(true);
     expect(sel.untagged.some((l) => /^\* OK \[UIDVALIDITY \d+\]/.test(l))).toBe(true);
@@ -295,6 +295,7 @@ p.quit()`);
     await server.deliver('jsmith', message('five'));
     expect(await a.response(3000)).toBe('* 4 EXISTS');
     expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await a.response(3000)).toMatch(/^\* \d+ RECENT$/); // a has INBOX selected as it arrives: recent to a (RFC 3501)
     await b.command('STORE 1 +FLAGS (\\Flagged)');
     expect(await a.response(3000)).toMatch(/^\* 1 FETCH \(FLAGS \(.*\\Flagged.*\)\)$/);
     a.send('DONE\r\n');
@@ -317,7 +318,7 @@ p.quit()`);
     expect(st.untagged[0]).toBe(`* STATUS Work/Projects (MESSAGES 1 UNSEEN 0 SIZE ${msg.length} UIDNEXT 2)`);
     await c.command('SELECT Work/Projects');
     const f = await c.command('FETCH 1 (FLAGS INTERNALDATE)');
-    expect(f.untagged[0]).toBe('* 1 FETCH (FLAGS (\\Seen $Important) INTERNALDATE " 5-Nov-2026 07:00:00 +0000")');
+    expect(f.untagged[0]).toBe('* 1 FETCH (FLAGS (\\Seen \\Recent $Important) INTERNALDATE " 5-Nov-2026 07:00:00 +0000")');
     await c.command('SELECT INBOX');
     const copy = await c.command('UID COPY 2:3 Work/Projects');
     expect(copy.tagged).toMatch(/OK \[COPYUID \d+ 2:3 2:3\]/);

@@ -354,7 +354,7 @@ print(json.dumps(out))`,
     // EXAMINE is read-only (RFC 9051 section 6.3.3): STORE is refused, and BODY[] does not set \Seen
     expect((r.examine_store as [string, string[]])[0]).toBe('NO');
     expect(((r.examine_fetch as [string, string[][]])[1][0])[1]).toBe('first body\r\n');
-    expect((r.examine_flags as [string, string[]])[1][0]).toBe('1 (FLAGS ())');
+    expect((r.examine_flags as [string, string[]])[1][0]).toBe('1 (FLAGS (\\Recent))'); // new, and nobody SELECTed it yet (RFC 3501)
     expect(r.select).toEqual(['OK', ['3']]);
 
     // RFC822 returns each message byte for byte and sets \Seen (RFC 9051 section 6.4.5).
@@ -391,7 +391,7 @@ print(json.dumps(out))`,
     expect((r.status_inbox as [string, string[]])[1][0]).toMatch(/MESSAGES 2\b/);
     const saved = (r.saved as [string, (string[] | string)[]])[1].filter(Array.isArray) as string[][];
     expect(saved.map((p) => p[1].trim())).toEqual(['Subject: beta', 'Subject: gamma', 'Subject: appended']);
-    expect(saved[2][0]).toMatch(/FLAGS \(\\Flagged\)/);
+    expect(saved[2][0]).toMatch(/FLAGS \(\\Flagged \\Recent\)/); // recent: this SELECT is the first since it arrived
     expect(saved[2][0]).toMatch(/INTERNALDATE "24-Nov-2025 \d\d:00:00 [+-]\d{4}"/);
     expect(r.close).toEqual(['OK', [expect.any(String)]]);
     expect((r.logout as [string, string[]])[0]).toBe('BYE');

@@ -295,6 +295,31 @@ for (const [name, make] of STORES) {
         archive.close();
       });
 
+      it('claimRecent(): each message is first seen by exactly one claiming view; peek takes nothing; the mark never drops', async () => {
+        const one = await store.deliver(alice, 'INBOX', chunks('Subject: 1\n\n1\n'));
+        const two = await store.deliver(alice, 'INBOX', chunks('Subject: 2\n\n2\n'));
+        const looker = await store.open(alice, 'INBOX');
+        expect(await looker.claimRecent('peek')).toEqual([one.uid, two.uid]);
+        expect(await looker.claimRecent('peek')).toEqual([one.uid, two.uid]); // still nobody's
+        const first = await store.open(alice, 'INBOX');
+        const second = await store.open(alice, 'INBOX');
+        const [a, b] = await Promise.all([first.claimRecent('claim'), second.claimRecent('claim')]);
+        expect([...a, ...b].sort((x, y) => x - y)).toEqual([one.uid, two.uid]);
+        expect(a.length === 0 || b.length === 0).toBe(true); // one view took them all
+        expect(await looker.claimRecent('peek')).toEqual([]);
+        // a view that has not synced the new message takes nothing above what it knows
+        const three = await store.deliver(alice, 'INBOX', chunks('Subject: 3\n\n3\n'));
+        expect(await first.claimRecent('claim')).toEqual([]);
+        await second.sync();
+        expect(await second.claimRecent('claim')).toEqual([three.uid]);
+        await first.sync();
+        expect(await first.claimRecent('claim')).toEqual([]);
+        // a fresh view of the same store, as another process would open it, agrees
+        const later = await store.open(alice, 'INBOX');
+        expect(await later.claimRecent('claim')).toEqual([]);
+        for (const v of [looker, first, second, later]) v.close();
+      });
+
       it('watch() says when another session changed the mailbox', async () => {
         const view = await store.open(alice, 'INBOX');
         let calls = 0;

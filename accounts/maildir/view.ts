@@ -17,6 +17,7 @@ import {
 } from '../store/contract.js';
 import { flagsOf, keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { FolderState, MaildirFolder } from './folder.js';
+import { firstSeenMark } from './first-seen.js';
 import { addKeywords } from './keywords.js';
 import { MessageFileStream } from './message-stream.js';
 import { renameInto } from './move.js';
@@ -296,6 +297,15 @@ export class MaildirView implements MailboxView {
 
   watch(changed: () => void): () => void {
     return this.folder.watch(changed);
+  }
+
+  async claimRecent(mode: 'claim' | 'peek'): Promise<number[]> {
+    const messages = this.messages;
+    if (messages.length === 0) return [];
+    const mark = await firstSeenMark(this.folder.path, this.uidValidity, messages[messages.length - 1].uid, mode === 'claim');
+    const above: number[] = [];
+    for (let i = messages.length - 1; i >= 0 && messages[i].uid > mark; i--) above.push(messages[i].uid);
+    return above.reverse();
   }
 
   close(): void {}

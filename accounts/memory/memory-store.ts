@@ -53,6 +53,8 @@ class MemoryMailbox {
   uidNext = 1;
   /** Deleted or renamed: its views' sync() says the mailbox is gone. */
   gone = false;
+  /** The highest UID a view has claimed as first seen (MailboxView.claimRecent). */
+  recentMark = 0;
 
   constructor(readonly uidValidity: number) {
     this.events.setMaxListeners(0);
@@ -203,6 +205,13 @@ class MemoryView implements MailboxView {
       return old !== undefined && !sameFlags(old.flags, m.flags);
     });
     return { expunged, added, flagsChanged };
+  }
+
+  async claimRecent(mode: 'claim' | 'peek'): Promise<number[]> {
+    const before = this.box.recentMark;
+    const above = this.messages.filter((m) => m.uid > before).map((m) => m.uid);
+    if (mode === 'claim' && above.length > 0) this.box.recentMark = above[above.length - 1];
+    return above;
   }
 
   watch(changed: () => void): () => void {

@@ -90,6 +90,14 @@ export interface MailboxView {
    * again under its name (a new UIDVALIDITY): the view's UIDs then name nothing.
    */
   sync(): Promise<MailboxChanges>;
+  /**
+   * First-seen messages (IMAP's \Recent): the mailbox keeps one high-water mark, the highest UID some
+   * session has already claimed, shared by every view in every process over the same store and never
+   * lowered. Returns the UIDs of this view's messages above the mark, ascending; with 'claim' the mark
+   * is raised to this view's highest UID first, atomically, so that each message is claimed by exactly
+   * one view. 'peek' leaves the mark as it is (a read-only look: IMAP EXAMINE and STATUS).
+   */
+  claimRecent(mode: 'claim' | 'peek'): Promise<number[]>;
   /** Calls `changed` (at most every few hundred ms) when the mailbox may have changed; returns the unsubscribe. */
   watch(changed: () => void): () => void;
   close(): void;

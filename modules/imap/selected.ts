@@ -26,6 +26,34 @@ export function flagList(flags: ReadonlySet<string>): string {
  * UIDs and numbers name nothing any more. The session says BYE with this text and closes, as Dovecot does.
  */
 export class SelectedMailboxGone extends Error {}
+// \Recent goes after the system flags, before the keywords (as Dovecot words it); one derived set per
+// shared flag set, so that flagList() words each once too.
+const withRecentSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
+function withRecent(flags: ReadonlySet<string>): ReadonlySet<string> {
+  let out = withRecentSets.get(flags);
+  if (out === undefined) {
+    const list = [...flags];
+    out = new Set([...list.filter((f) => f.startsWith('\\')), '\\Recent', ...list.filter((f) => !f.startsWith('\\'))]);
+    withRecentSets.set(flags, out);
+  }
+  return out;
+}
+
+/** The system flags, in the order FLAGS lists them (\Recent is not one a client may set). */
+export const SYSTEM_FLAG_LIST = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/** PERMANENTFLAGS for the rights held (RFC 4314 section 4: s for \Seen, t for \Deleted, w for the rest). */
+function permanentFlags(rights: string, readOnly: boolean, keywords: readonly string[]): string[] {
+  if (readOnly) return [];
+  const out: string[] = [];
+  for (const f of SYSTEM_FLAG_LIST) {
+    const right = f === '\\Seen' ? 's' : f === '\\Deleted' ? 't' : 'w';
+    if (rights.includes(right)) out.push(f);
+  }
+  if (rights.includes('w')) out.push(...keywords, '\\*');
+  return out;
+}
 
 export class SelectedMailbox {
   /** UIDs in client order: message number n is uids[n - 1]. */
@@ -41,6 +69,17 @@ export class SelectedMailbox {
   private unwatch: () => void;
   /** Set when this session deleted or renamed it (the BYE then says so). */
   goneHere = false;
+  /**
+   * Keywords the client was told of in FLAGS (RFC 3501 section 7.2.6, RFC 9051 section 7.3.5: before any
+   * response uses one). Never shrinks while the mailbox is selected, as in Dovecot.
+   */
+  private readonly announced: Set<string>;
+  /** Flag sets (shared by many messages) already checked against `announced`. */
+  private checked = new WeakSet<ReadonlySet<string>>();
+  /** Messages this session sees as \Recent (RFC 3501 section 2.3.2): in the map, first seen here. */
+  private readonly recent = new Set<number>();
+  /** The RECENT count the client was last told. */
+  private recentTold = 0;
 
   constructor(
     readonly view: MailboxView,
@@ -50,9 +89,12 @@ export class SelectedMailbox {
     readonly readOnly: boolean,
     readonly rights: string,
     onChange: () => void,
+    /** False once the client enabled IMAP4rev2 (RFC 9051 has no \Recent): nothing about it is sent. */
+    private readonly showRecent = true,
   ) {
     this.uids = view.messages.map((m) => m.uid);
     for (const m of view.messages) this.known.set(m.uid, m);
+    this.announced = new Set(this.keywords());
     this.unwatch = view.watch(() => {
       this.dirty = true;
       onChange();
@@ -82,6 +124,58 @@ export class SelectedMailbox {
   /** Records flags the client has just been told (a FETCH response with FLAGS). */
   told(info: MessageInfo): void {
     if (this.known.has(info.uid)) this.known.set(info.uid, info);
+  }
+
+  /** `* FLAGS` and `* OK [PERMANENTFLAGS]` with every keyword announced so far (SELECT's, and each time one is added). */
+  flagsLines(): string[] {
+    const keywords = [...this.announced].sort();
+    return [
+      `* FLAGS (${[...SYSTEM_FLAG_LIST, ...keywords].join(' ')})`,
+      `* OK [PERMANENTFLAGS (${permanentFlags(this.rights, this.readOnly, keywords).join(' ')})] ${this.readOnly ? 'Read-only mailbox' : 'Flags permitted'}`,
+    ];
+  }
+
+  /**
+   * The FLAGS and PERMANENTFLAGS lines to send before responses that show these messages' flags, when
+   * one of them holds a keyword the client was not told of yet; none otherwise.
+   */
+  announce(infos: Iterable<MessageInfo>): string[] {
+    let fresh = false;
+    for (const m of infos) {
+      if (m.flags.size === 0 || this.checked.has(m.flags)) continue;
+      for (const f of m.flags) {
+        if (f.startsWith('\\') || this.announced.has(f)) continue;
+        this.announced.add(f);
+        fresh = true;
+      }
+      this.checked.add(m.flags);
+    }
+    return fresh ? this.flagsLines() : [];
+  }
+
+  /** The FLAGS of a message as this session words them: with \Recent when it is recent here. */
+  flagsOf(info: MessageInfo): string {
+    return flagList(this.showRecent && this.recent.has(info.uid) ? withRecent(info.flags) : info.flags);
+  }
+
+  /** The flags SEARCH tests: \Recent included when it is recent here (RECENT, NEW, OLD). */
+  searchFlags(info: MessageInfo): ReadonlySet<string> {
+    return this.recent.has(info.uid) ? withRecent(info.flags) : info.flags;
+  }
+
+  /** How many messages of the map are recent in this session. */
+  get recentCount(): number {
+    return this.recent.size;
+  }
+
+  /**
+   * Takes the messages no session has seen yet as recent here (SELECT; a read-only session, EXAMINE,
+   * sees them as recent without taking them from others, RFC 3501 section 6.3.2). Returns the count.
+   */
+  async claimRecent(): Promise<number> {
+    for (const uid of await this.view.claimRecent(this.readOnly ? 'peek' : 'claim')) if (this.known.has(uid)) this.recent.add(uid);
+    this.recentTold = this.recent.size;
+    return this.recent.size;
   }
 
   /** The keywords in use (for FLAGS and PERMANENTFLAGS). */
@@ -119,7 +213,8 @@ export class SelectedMailbox {
     }
     this.syncedAt = Date.now();
     for (const uid of changes.expunged) if (this.known.has(uid)) this.gone.add(uid);
-    const lines: string[] = [];
+    // a keyword new to the client is announced before anything shows it (and before it can FETCH the new messages)
+    const lines: string[] = this.announce(changes.added.length + changes.flagsChanged.length === 0 ? [] : [...changes.added, ...changes.flagsChanged]);
     if (expunges && this.gone.size > 0) {
       // announced now
       // ascending, each number as it is after the ones before it were removed (as Dovecot sends them)
@@ -130,6 +225,7 @@ export class SelectedMailbox {
           lines.push(`* ${i + 1 - removed} EXPUNGE`);
           removed += 1;
           this.known.delete(uid);
+          this.recent.delete(uid);
         } else keep.push(uid);
       });
       this.uids = keep;
@@ -141,12 +237,19 @@ export class SelectedMailbox {
       this.uids.push(m.uid);
       this.known.set(m.uid, m);
     }
-    if (this.uids.length !== before) lines.push(`* ${this.uids.length} EXISTS`);
+    if (this.uids.length !== before) {
+      lines.push(`* ${this.uids.length} EXISTS`);
+      // new messages no other session took first are recent here (RFC 3501 section 2.3.2)
+      for (const uid of await this.view.claimRecent(this.readOnly ? 'peek' : 'claim')) if (this.known.has(uid) && !this.gone.has(uid)) this.recent.add(uid);
+    }
+    // RFC 3501 section 7.3.2: sent when the number of recent messages changes (with the size, or after EXPUNGE)
+    if (this.showRecent && this.recent.size !== this.recentTold) lines.push(`* ${this.recent.size} RECENT`);
+    this.recentTold = this.recent.size;
     for (const m of changes.flagsChanged) {
       const old = this.known.get(m.uid);
       if (!old || this.gone.has(m.uid) || sameFlags(old.flags, m.flags)) continue;
       this.known.set(m.uid, m);
-      lines.push(`* ${this.seqOf(m.uid)} FETCH (${withUid ? `UID ${m.uid} ` : ''}FLAGS ${flagList(m.flags)})`);
+      lines.push(`* ${this.seqOf(m.uid)} FETCH (${withUid ? `UID ${m.uid} ` : ''}FLAGS ${this.flagsOf(m)})`);
     }
     return lines;
   }

@@ -94,13 +94,20 @@ describe('flag, uid, size, recent and all keys', () => {
     expect(await matches(flag('$Label2', false), m)).toBe(true);
   });
 
-  it('\\Recent, RECENT and NEW hold for none; OLD for all', async () => {
+  it('\\Recent and RECENT hold for the messages the caller gave \\Recent; OLD for the others; NEW is RECENT UNSEEN', async () => {
     expect(await matches(flag('\\Recent'), m)).toBe(false);
     expect(await matches(flag('\\Recent', false), m)).toBe(true);
     expect(await matches({ kind: 'recent', recent: true }, m)).toBe(false);
     expect(await matches({ kind: 'recent', recent: false }, m)).toBe(true);
     const unseen = msg(simple);
     expect(await matches(and({ kind: 'recent', recent: true }, flag('\\Seen', false)), unseen)).toBe(false);
+    const recent = msg(simple, { flags: ['\\Recent'] });
+    expect(await matches(flag('\\Recent'), recent)).toBe(true);
+    expect(await matches({ kind: 'recent', recent: true }, recent)).toBe(true);
+    expect(await matches({ kind: 'recent', recent: false }, recent)).toBe(false);
+    expect(await matches(and({ kind: 'recent', recent: true }, flag('\\Seen', false)), recent)).toBe(true);
+    const recentSeen = msg(simple, { flags: ['\\Recent', '\\Seen'] });
+    expect(await matches(and({ kind: 'recent', recent: true }, flag('\\Seen', false)), recentSeen)).toBe(false);
   });
 
   it('uids, sizes, ALL', async () => {
@@ -527,12 +534,12 @@ function reference(k: SearchKey, m: Plain): boolean {
     case 'uids':
       return k.uids.has(m.uid);
     case 'flag': {
-      if (k.flag.toLowerCase() === '\\recent') return !k.set;
+      if (k.flag.toLowerCase() === '\\recent') return m.flags.includes('\\Recent') === k.set;
       const has = k.flag.startsWith('\\') ? m.flags.includes(k.flag) : m.flags.some((f) => f.toLowerCase() === k.flag.toLowerCase());
       return has === k.set;
     }
     case 'recent':
-      return !k.recent;
+      return m.flags.includes('\\Recent') === k.recent;
     case 'size':
       return k.op === 'larger' ? m.size > k.octets : m.size < k.octets;
     default: {

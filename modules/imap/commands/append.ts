@@ -8,21 +8,7 @@ import { requireRightOrTryCreate } from '../access.js';
 import { encodeBinaryParts } from '../message/binary-append.js';
 import { mailboxArg } from './mailbox-commands.js';
 import { parseFlags } from './store.js';
-import { quoteClient } from '../wire/client-text.js';
-
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-
-/** date-time (RFC 9051 section 9): "dd-Mon-yyyy hh:mm:ss +zzzz", the day may have a leading space. */
-export function parseDateTime(text: string): Date {
-  const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
-  const month = m ? MONTHS.indexOf(m[2].toUpperCase()) : -1;
-  if (!m || month < 0) throw bad(`${quoteClient(text, 40)} is not an IMAP date-time such as "01-Dec-2026 10:15:00 +0000"`);
-  const offset = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9]));
-  const utc = Date.UTC(Number(m[3]), month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offset * 60_000;
-  const date = new Date(utc);
-  if (Number.isNaN(date.getTime()) || date.getUTCDate() !== new Date(Date.UTC(Number(m[3]), month, Number(m[1]))).getUTCDate()) throw bad(`${quoteClient(text, 40)} is not a valid date`);
-  return date;
-}
+import { parseDateTime } from '../wire/date-time.js';
 
 async function* binaryAppendData(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const chunks: Buffer[] = [];
@@ -46,7 +32,9 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
     a.sp();
   }
   if (a.peek() === 0x22) {
-    internalDate = parseDateTime(a.string('a date-time'));
+    const parsed = parseDateTime(a.string('a date-time'));
+    if (!parsed) throw bad('Invalid date-time: expected one such as "06-Mar-2025 01:00:00 +0200"');
+    internalDate = parsed;
     a.sp();
   }
   let inMemory: Buffer | null = null;

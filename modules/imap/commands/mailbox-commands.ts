@@ -2,7 +2,7 @@
 // NAMESPACE and STATUS. Names are resolved for the user (mailbox-names.ts); other users' mailboxes need
 // the rights RFC 4314 gives: k to create below one, x to delete or rename one.
 import type { Grantee } from '../../../accounts/rights.js';
-import { DELIMITER, isInbox, parentsOf } from '../../../accounts/store/contract.js';
+import { DELIMITER, isInbox, type MailboxView, parentsOf } from '../../../accounts/store/contract.js';
 import { requireRight, rightsOn } from '../access.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
@@ -151,6 +151,19 @@ export function statusItems(args: Cursor): StatusItem[] {
   return items;
 }
 
+/**
+ * STATUS RECENT (RFC 3501 section 6.3.10): the messages no session has taken as recent yet, or, for the
+ * mailbox this session has selected, those recent in it (as Dovecot answers).
+ */
+async function recentIn(s: ImapContext, target: MailboxTarget, view: MailboxView): Promise<number> {
+  if (s.state === 'selected') {
+    const sel = s.selected();
+    const same = sel.target.mailbox === target.mailbox && sel.target.owner.name === target.owner.name && sel.target.owner.domain === target.owner.domain;
+    if (same) return sel.recentCount;
+  }
+  return (await view.claimRecent('peek')).length;
+}
+
 /** The "(MESSAGES n ...)" of one mailbox the user may read. */
 export async function statusOf(s: ImapContext, target: MailboxTarget, items: readonly StatusItem[]): Promise<string> {
   const view = await s.services.store.open(target.owner, target.mailbox);
@@ -179,7 +192,7 @@ export async function statusOf(s: ImapContext, target: MailboxTarget, items: rea
           value = messages.reduce((n, m) => n + m.size, 0);
           break;
         case 'RECENT':
-          value = 0; // \Recent is not kept (RFC 9051 removed it)
+          value = await recentIn(s, target, view);
           break;
       }
       out.push(`${item} ${value}`);

@@ -45,13 +45,14 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     const info = m.info(uid);
     if (!info) continue;
     let hit: boolean;
-    if (compiled.sync) hit = compiled.test(info);
+    const flags = m.searchFlags(info);
+    if (compiled.sync) hit = compiled.test(flags === info.flags ? info : { uid, size: info.size, flags });
     else {
       const view = m.view;
       const message: SearchMessage = {
         uid,
         size: info.size,
-        flags: info.flags,
+        flags,
         internalDate: () => view.internalDate(uid),
         header: async () => toCrlf(await view.readHeader(uid)),
         raw: async () => {

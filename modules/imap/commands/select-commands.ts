@@ -7,20 +7,6 @@ import { SelectedMailbox } from '../selected.js';
 import { parseSequenceSet, resolveSet } from '../wire/sequence-set.js';
 import { mailboxArg, wireName } from './mailbox-commands.js';
 
-const SYSTEM = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
-
-/** PERMANENTFLAGS for the rights held (RFC 4314 section 4: s for \Seen, t for \Deleted, w for the rest). */
-function permanentFlags(rights: string, readOnly: boolean, keywords: string[]): string[] {
-  if (readOnly) return [];
-  const out: string[] = [];
-  for (const f of SYSTEM) {
-    const right = f === '\\Seen' ? 's' : f === '\\Deleted' ? 't' : 'w';
-    if (rights.includes(right)) out.push(f);
-  }
-  if (rights.includes('w')) out.push(...keywords, '\\*');
-  return out;
-}
-
 async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<string> {
   c.args.sp();
   const { target } = mailboxArg(s, c.args);
@@ -39,14 +25,14 @@ async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<stri
     throw err;
   }
   const writable = !readOnly && /[stwie]/.test(opened.rights);
-  const selected = new SelectedMailbox(opened.view, target, target.display, !writable, opened.rights, s.mailboxChanged);
+  const selected = new SelectedMailbox(opened.view, target, target.display, !writable, opened.rights, s.mailboxChanged, !s.rev2);
   s.select(selected);
-  const keywords = selected.keywords();
   const messages = opened.view.messages;
+  // RFC 3501 section 6.3.1: SELECT takes the messages no session saw yet as recent; EXAMINE only counts them
+  const recent = await selected.claimRecent();
   s.send(`* ${messages.length} EXISTS`);
-  if (!s.rev2) s.send('* 0 RECENT');
-  s.send(`* FLAGS (${[...SYSTEM, ...keywords].join(' ')})`);
-  s.send(`* OK [PERMANENTFLAGS (${permanentFlags(opened.rights, !writable, keywords).join(' ')})] Flags permitted`);
+  if (!s.rev2) s.send(`* ${recent} RECENT`);
+  for (const line of selected.flagsLines()) s.send(line);
   if (!s.rev2) {
     const firstUnseen = messages.findIndex((m) => !m.flags.has('\\Seen'));
     if (firstUnseen >= 0) s.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);

@@ -5,7 +5,6 @@ import { normalizeFlag } from '../../../accounts/store/contract.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
 import { targetUids } from '../fetch/fetch.js';
-import { flagList } from '../selected.js';
 import type { Cursor } from '../wire/cursor.js';
 import { quoteClient } from '../wire/client-text.js';
 
@@ -57,11 +56,13 @@ export async function store(s: ImapContext, c: Command): Promise<void> {
   const change: FlagChange = m[1] === '+' ? { add: flags } : m[1] === '-' ? { remove: flags } : { replace: flags };
   const changed = uids.length > 0 ? await sel.view.store(uids, change) : [];
   sel.changedHere(changed);
+  // a keyword new to the mailbox is announced first, even to .SILENT (RFC 3501 section 7.2.6)
+  for (const line of sel.announce(changed)) s.send(line);
   if (m[2]) return;
   // RFC 9051: the new flags of each message (Dovecot and most servers answer every message named)
   for (const uid of uids) {
     const info = sel.info(uid);
     if (!info) continue;
-    s.send(`* ${sel.seqOf(uid)} FETCH (${c.uid ? `UID ${uid} ` : ''}FLAGS ${flagList(info.flags)})`);
+    s.send(`* ${sel.seqOf(uid)} FETCH (${c.uid ? `UID ${uid} ` : ''}FLAGS ${sel.flagsOf(info)})`);
   }
 }

@@ -12,7 +12,7 @@ import { bodyStructure } from '../message/body-structure.js';
 import { envelope } from '../message/envelope.js';
 import { type MimePart, parseMime } from '../message/mime-tree.js';
 import { sectionBytes } from '../message/sections.js';
-import { flagList, type SelectedMailbox } from '../selected.js';
+import type { SelectedMailbox } from '../selected.js';
 import { parseSequenceSet, resolveSet } from '../wire/sequence-set.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
@@ -166,9 +166,9 @@ function metadataOnly(s: ImapContext, m: SelectedMailbox, uids: readonly number[
     for (let i = 0; i < items.length; i++) {
       const kind = items[i].kind;
       if (i > 0) line += ' ';
-      line += kind === 'UID' ? `UID ${uid}` : kind === 'FLAGS' ? `FLAGS ${flagList(info.flags)}` : `RFC822.SIZE ${info.size}`;
+      line += kind === 'UID' ? `UID ${uid}` : kind === 'FLAGS' ? `FLAGS ${m.flagsOf(info)}` : `RFC822.SIZE ${info.size}`;
     }
-    if (addFlags?.has(uid)) line += ` FLAGS ${flagList(info.flags)}`;
+    if (addFlags?.has(uid)) line += ` FLAGS ${m.flagsOf(info)}`;
     line += ')\r\n';
     lines.push(line);
     length += line.length;
@@ -204,7 +204,7 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
         add(`UID ${info.uid}`);
         break;
       case 'FLAGS':
-        add(`FLAGS ${flagList(m.info(info.uid)?.flags ?? info.flags)}`);
+        add(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
         flagsSent = true;
         break;
       case 'INTERNALDATE':
@@ -258,7 +258,7 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
     }
     if (stream) break; // the streamed item goes last (items after it follow it, see below)
   }
-  if (withFlags && !flagsSent) add(`FLAGS ${flagList(m.info(info.uid)?.flags ?? info.flags)}`);
+  if (withFlags && !flagsSent) add(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
   s.sendRaw(`* ${seq} FETCH (`);
   for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
@@ -272,7 +272,7 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
     const tail: string[] = [];
     for (const item of after) {
       if (item.kind === 'UID') tail.push(`UID ${info.uid}`);
-      else if (item.kind === 'FLAGS') tail.push(`FLAGS ${flagList(m.info(info.uid)?.flags ?? info.flags)}`);
+      else if (item.kind === 'FLAGS') tail.push(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
       else if (item.kind === 'RFC822.SIZE') tail.push(`RFC822.SIZE ${info.size}`);
       else if (item.kind === 'INTERNALDATE') tail.push(`INTERNALDATE ${imapDate(await m.view.internalDate(info.uid))}`);
     }

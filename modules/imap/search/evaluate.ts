@@ -28,7 +28,8 @@
 //   the internal date's day, as RFC 5256 does for SORT; RFC 9051 is silent, and Dovecot 2.3 would take
 //   such a message as sent on 1 January 1970.
 // - System flags match exactly in their normalised form (\Seen, any spelling of the key accepted);
-//   keywords compare case-insensitively. \Recent, RECENT and NEW never hold; OLD always does.
+//   keywords compare case-insensitively. RECENT (and the flag \Recent) holds for messages whose flags the
+//   caller gave with \Recent (those recent in its session); OLD for the others; NEW is RECENT UNSEEN.
 // - LARGER n: size > n; SMALLER n: size < n.
 import type { SearchDay, SearchKey } from './search-key.js';
 import { bodyTexts, fieldText, fold, headerText, parseDateDay, parseHeader, splitHeader, type HeaderField } from './mime-text.js';
@@ -182,9 +183,14 @@ function compareDay(op: 'before' | 'on' | 'since', day: number, key: number): bo
   return op === 'before' ? day < key : op === 'on' ? day === key : day >= key;
 }
 
+/** The caller puts \Recent into the flags of the messages recent in its session. */
+function recentNode(set: boolean): Node {
+  return { t: 'sync', f: set ? (m) => m.flags.has('\\Recent') : (m) => !m.flags.has('\\Recent') };
+}
+
 function flagNode(flag: string, set: boolean): Node {
   const lower = flag.toLowerCase();
-  if (lower === '\\recent') return set ? FALSE : TRUE;
+  if (lower === '\\recent') return recentNode(set);
   const system = SYSTEM_FLAGS.get(lower);
   let has: SyncTest;
   if (system !== undefined) has = (m) => m.flags.has(system);
@@ -278,7 +284,7 @@ function compileNode(k: SearchKey): Node {
     case 'flag':
       return flagNode(k.flag, k.set);
     case 'recent':
-      return k.recent ? FALSE : TRUE;
+      return recentNode(k.recent);
     case 'size': {
       const n = k.octets;
       return { t: 'sync', f: k.op === 'larger' ? (m) => m.size > n : (m) => m.size < n };

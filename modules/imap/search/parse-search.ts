@@ -107,6 +107,7 @@ export class SearchParser {
       case 'ALL':
         return { kind: 'all' };
       case 'NEW':
+        return { kind: 'and', keys: [{ kind: 'recent', recent: true }, { kind: 'flag', flag: '\\Seen', set: false }] };
       case 'RECENT':
         return { kind: 'recent', recent: true };
       case 'OLD':

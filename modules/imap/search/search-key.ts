@@ -16,9 +16,9 @@ export type SearchKey =
   | { readonly kind: 'not'; readonly key: SearchKey }
   /** Message numbers or UIDs, resolved to the set of UIDs they name. */
   | { readonly kind: 'uids'; readonly uids: ReadonlySet<number> }
-  /** A flag or keyword set (SEEN, ANSWERED, KEYWORD x...) or unset (UNSEEN, UNKEYWORD x...). \Recent never holds. */
+  /** A flag or keyword set (SEEN, ANSWERED, KEYWORD x...) or unset (UNSEEN, UNKEYWORD x...). */
   | { readonly kind: 'flag'; readonly flag: string; readonly set: boolean }
-  /** NEW (\Recent and not \Seen) and RECENT hold for no message: the store keeps no \Recent; OLD holds for all. */
+  /** RECENT (recent: true) and OLD (false): \Recent as the session knows it. NEW is RECENT and UNSEEN. */
   | { readonly kind: 'recent'; readonly recent: boolean }
   /** BEFORE/ON/SINCE (internal date), SENTBEFORE/SENTON/SENTSINCE (the Date: header). */
   | { readonly kind: 'date'; readonly field: 'internal' | 'sent'; readonly op: 'before' | 'on' | 'since'; readonly day: SearchDay }

@@ -1,0 +1,102 @@
+// The first-seen mark of a Maildir folder (MailboxView.claimRecent; IMAP's \Recent): `postern-recent`
+// beside dovecot-uidlist holds one decimal number, the highest UID a session has already claimed. It
+// lives in the tree, not in memory, so that sessions of every worker process and every node sharing the
+// tree agree on which one saw a message first. Dovecot keeps the same idea as "first recent UID" in
+// its index header, which Postern does not read or write: each server keeps its own mark.
+//
+// A claim reads the mark and raises it under postern-recent.lock (a dotlock as for the uidlist, its
+// own so that it never holds up Dovecot), writing a temporary file renamed over the old one. The
+// mark is never lowered. A missing or malformed file counts as 0: every message is new to the first
+// session that claims (as a fresh Dovecot index does). Marks already read are kept per process: they
+// only ever rise, so a view whose messages are all at or below one needs no file access at all. When
+// the mark cannot be kept (a read-only tree, a lock held for long), a claim takes nothing from others
+// and the session counts as first to see what lies above the mark it last knew: mail is still served.
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { acquireDotlock } from './dotlock.js';
+import { inheritOwner } from './owner.js';
+
+export const RECENT_FILE = 'postern-recent';
+
+/** The mark as last read or written by this process, by folder path and UIDVALIDITY (a lower bound of the file's). */
+const known = new Map<string, number>();
+/** This process's claims take turns per folder, so that they never poll the lock file for each other. */
+const turns = new Map<string, Promise<unknown>>();
+
+async function readMark(folder: string, uidValidity: number): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(join(folder, RECENT_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  const m = /^(\d{1,10}) (\d{1,10})\s*$/.exec(text);
+  return m && Number(m[1]) === uidValidity ? Number(m[2]) : 0;
+}
+
+async function writeMark(folder: string, uidValidity: number, mark: number): Promise<void> {
+  const path = join(folder, RECENT_FILE);
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(`${uidValidity} ${mark}\n`);
+  } finally {
+    await handle.close();
+  }
+  try {
+    inheritOwner(tmp);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The mark before this call; with `claim`, raises it to `highest` (when higher). The caller's messages
+ * above the returned mark are first seen by it (claimed) or not yet claimed by anyone (peek).
+ */
+export async function firstSeenMark(folder: string, uidValidity: number, highest: number, claim: boolean): Promise<number> {
+  const key = `${uidValidity}:${folder}`;
+  const cached = known.get(key) ?? 0;
+  if (highest <= cached) return cached; // nothing above a mark that never drops
+  try {
+    if (!claim) {
+      const mark = Math.max(known.get(key) ?? 0, await readMark(folder, uidValidity));
+      remember(key, mark);
+      return mark;
+    }
+    return await inTurn(key, async () => {
+      const lock = await acquireDotlock(join(folder, `${RECENT_FILE}.lock`), { timeoutMs: 10_000, staleMs: 120_000, guarded: join(folder, RECENT_FILE) });
+      try {
+        const mark = Math.max(known.get(key) ?? 0, await readMark(folder, uidValidity));
+        if (highest > mark) await writeMark(folder, uidValidity, highest);
+        remember(key, Math.max(mark, highest));
+        return mark;
+      } finally {
+        lock.release();
+      }
+    });
+  } catch {
+    return known.get(key) ?? 0;
+  }
+}
+
+function remember(key: string, mark: number): void {
+  if (known.size >= 10_000 && !known.has(key)) known.clear(); // a cache: the file is the truth
+  known.set(key, mark);
+}
+
+function inTurn<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const turn = (turns.get(key) ?? Promise.resolve()).then(work);
+  const settled = turn.then(
+    () => {},
+    () => {},
+  );
+  turns.set(key, settled);
+  void settled.then(() => {
+    if (turns.get(key) === settled) turns.delete(key);
+  });
+  return turn;
+}
