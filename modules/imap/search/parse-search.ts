@@ -70,7 +70,7 @@ export class SearchParser {
     }
     if (HEADER_KEYS[word]) {
       a.sp();
-      return { kind: 'header', field: HEADER_KEYS[word], value: this.string() };
+      return { kind: 'header', field: HEADER_KEYS[word], value: this.string(), address: word !== 'SUBJECT' };
     }
     if (DATE_KEYS[word]) {
       a.sp();
