@@ -307,6 +307,10 @@ describe('messages built to exhaust the parser', () => {
     expect(children.length).toBe(9999 + 1); // the children, then the multipart's parameter list
     const last = children[9998] as Value[];
     expect(last[6]).toBe('x\r\n'.length + (100_000 - 9999) * PART.length + '--b--\r\n'.length); // to the end, the close delimiter included
+    // SEARCH TEXT reads the whole header: the To after a million fields is found, in bounded time
+    const searchStarted = Date.now();
+    expect((await ok(c, 'SEARCH TEXT "t@example.org"', 30_000)).untagged).toEqual(['* SEARCH 1']);
+    expect(Date.now() - searchStarted).toBeLessThan(8000);
     // memory: the server's peak stays far below the 2.6-3.7 GB it reached before
     const peak = await server.peakRssKiB();
     console.log(`peak RSS of the server: ${Math.round(peak / 1024)} MiB`);
