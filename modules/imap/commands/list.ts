@@ -7,6 +7,7 @@ import { DELIMITER, parentsOf } from '../../../accounts/store/contract.js';
 import { ALL_RIGHTS } from '../../../accounts/rights.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
+import { type MailboxPattern, mailboxPattern } from '../mailbox-pattern.js';
 import { decodeNameOrNull, encodeName, OTHERS, prefixFor, resolveName, specialUse } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import { type StatusItem, statusItems, statusOf } from './mailbox-commands.js';
@@ -22,10 +23,8 @@ interface Candidate {
   rights: string;
 }
 
-function patternRegex(pattern: string): RegExp {
-  const inboxed = pattern.replace(/^inbox(?=$|\/)/i, 'INBOX');
-  const body = [...inboxed].map((ch) => (ch === '*' ? '.*' : ch === '%' ? `[^${DELIMITER}]*` : ch.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`, 'su');
+function patternRegex(pattern: string): MailboxPattern {
+  return mailboxPattern(pattern.replace(/^inbox(?=$|\/)/i, 'INBOX'));
 }
 
 function matchName(display: string): string {

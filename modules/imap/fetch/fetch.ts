@@ -6,43 +6,31 @@
 import type { Readable } from 'node:stream';
 import { MessageGoneError, type MessageInfo } from '../../../accounts/store/contract.js';
 import type { Command, ImapContext } from '../context.js';
-import { no } from '../imap-error.js';
+import { bad, no } from '../imap-error.js';
 import { binaryBytes } from '../message/binary.js';
 import { bodyStructure } from '../message/body-structure.js';
 import { envelope } from '../message/envelope.js';
 import { type MimePart, parseMime } from '../message/mime-tree.js';
 import { sectionBytes } from '../message/sections.js';
 import type { SelectedMailbox } from '../selected.js';
-import { parseSequenceSet, resolveSet } from '../wire/sequence-set.js';
+import { parseSequenceSet, resolveNumbers, resolveSet } from '../wire/sequence-set.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
 
 /** Messages larger than this are streamed for a plain BODY[] instead of read whole. */
 const STREAM_ABOVE = 256 * 1024;
 
-/** The messages a command names: message numbers (positions in the map) or UIDs (those in the map). */
+/**
+ * The messages a command names: message numbers (positions in the map) or UIDs (those in the map), each
+ * once, ascending. Message numbers past the end are BAD, as in Dovecot 2.3 (RFC 9051 section 9 calls
+ * them invalid); UIDs not in use name nothing (RFC 9051 section 6.4.9: "*" is the largest UID).
+ */
 export function targetUids(m: SelectedMailbox, setText: string, uid: boolean): number[] {
   const set = parseSequenceSet(setText);
-  // RFC 9051 section 6.4.9: "*" in a UID set is the largest UID in the mailbox
   if (uid) return resolveSet(set, m.uids);
-  const numbers = expandSeq(set, m.uids.length);
-  if (numbers === null) throw no(`No such message: the mailbox has ${m.uids.length} messages`, null);
+  const numbers = resolveNumbers(set, m.uids.length);
+  if (numbers === null) throw bad(m.uids.length === 0 ? 'Invalid message set: the mailbox is empty' : `Invalid message set: the mailbox has ${m.uids.length} messages`);
   return numbers.map((n) => m.uids[n - 1]);
-}
-
-/** Message numbers in a set, for a mailbox of `count`; null when one is past the end (RFC 9051: BAD/NO). */
-function expandSeq(set: readonly (readonly [number, number])[], count: number): number[] | null {
-  const out = new Set<number>();
-  for (const [a0, b0] of set) {
-    if (count === 0 && (a0 === -1 || b0 === -1)) continue; // "*" of an empty mailbox names nothing
-    const a = a0 === -1 ? count : a0;
-    const b = b0 === -1 ? count : b0;
-    const lo = Math.min(a, b);
-    const hi = Math.max(a, b);
-    if (hi > count || lo < 1) return null;
-    for (let n = lo; n <= hi; n++) out.add(n);
-  }
-  return [...out].sort((x, y) => x - y);
 }
 
 function needsContent(item: FetchItem): boolean {

@@ -31,7 +31,7 @@ function binaryHeader(raw: Buffer, part: MimePart): Buffer {
     out.push(raw.subarray(lastEnd, f.start));
     lastEnd = f.end;
   }
-  const fieldsEnd = part.fields.length > 0 ? part.fields[part.fields.length - 1].end : part.headerStart;
+  const fieldsEnd = part.fieldsEnd;
   out.push(raw.subarray(lastEnd, Math.max(lastEnd, fieldsEnd)));
   if (fieldsEnd > part.headerStart && raw[fieldsEnd - 1] !== 0x0a) out.push(Buffer.from('\r\n'));
   out.push(CTE_BINARY, raw.subarray(Math.max(lastEnd, fieldsEnd), part.headerEnd));

@@ -3,11 +3,17 @@
 // message-parser finds them (RFC 2046 section 5.1.1): a line starting with "--" and the boundary of any
 // enclosing multipart, the longest match winning; the CRLF before it belongs to the boundary; an outer
 // boundary ends the inner parts too. Never throws; nesting is bounded (MAX_DEPTH).
-import { type HeaderField, headerFields } from './header.js';
+import { type HeaderField, keptHeaderFields } from './header.js';
 import { parsePartData, type PartData } from './part-data.js';
 
 /** Parts this deep that would nest further are opaque application/octet-stream (as Dovecot's 100-level limit). */
 export const MAX_DEPTH = 99;
+/**
+ * Most parts of one message, itself included (Dovecot 2.3's max_total_mime_parts). From the part that
+ * reaches it on, no boundary is recognised: that part's body runs to the end of the message, and a
+ * multipart or message/rfc822 there is opaque application/octet-stream (README: IMAP limits).
+ */
+export const MAX_PARTS = 10000;
 
 export type PartKind = 'multipart' | 'message' | 'text' | 'basic';
 
@@ -34,8 +40,10 @@ export interface MimePart {
   lines: number;
   /** nesting level: the message is 0, its parts and embedded messages one more than their parent */
   depth: number;
-  /** the header's fields (for ENVELOPE and HEADER.FIELDS) */
+  /** the header's fields ENVELOPE and BODYSTRUCTURE read (header.ts: keptHeaderFields) */
   fields: HeaderField[];
+  /** where the header's last field ends (headerStart when it has none) */
+  fieldsEnd: number;
   /** the multipart boundary, when there is one */
   boundary?: Buffer;
 }
@@ -109,12 +117,22 @@ function newPart(start: number, depth: number): MimePart {
     lines: 0,
     depth,
     fields: [],
+    fieldsEnd: start,
   };
 }
 
 interface Ctx {
   raw: Buffer;
   stack: Boundary[];
+  /** parts made so far */
+  parts: number;
+}
+
+/** A new part, counted: at MAX_PARTS no boundary counts any more (the stack is emptied for good). */
+function makePart(ctx: Ctx, start: number, depth: number): MimePart {
+  ctx.parts += 1;
+  if (ctx.parts >= MAX_PARTS) ctx.stack.length = 0;
+  return newPart(start, depth);
 }
 
 /** Parses the part starting at `start`; returns the boundary line that ended it (null: end of message). */
@@ -141,8 +159,10 @@ function parsePart(ctx: Ctx, part: MimePart, inMultipart: boolean, inDigest: boo
     }
     pos = next;
   }
-  part.fields = headerFields(raw, part.headerStart, part.headerEnd);
-  classify(part, inMultipart, inDigest);
+  const kept = keptHeaderFields(raw, part.headerStart, part.headerEnd);
+  part.fields = kept.fields;
+  part.fieldsEnd = kept.fieldsEnd;
+  classify(part, inMultipart, inDigest, ctx.parts >= MAX_PARTS);
 
   let end: Found | null;
   if (cut) {
@@ -150,14 +170,14 @@ function parsePart(ctx: Ctx, part: MimePart, inMultipart: boolean, inDigest: boo
     part.bodyEnd = part.bodyStart;
     if (part.kind === 'message') {
       // Dovecot starts the embedded message at the boundary line: it is empty
-      part.message = newPart(part.bodyStart, part.depth + 1);
+      part.message = makePart(ctx, part.bodyStart, part.depth + 1);
       part.message.headerStart = part.message.headerEnd = part.message.bodyStart = part.message.bodyEnd = part.bodyStart;
     }
     delete part.boundary; // a multipart whose header was cut never begins
   } else if (part.kind === 'multipart' && part.boundary) {
     end = parseMultipartBody(ctx, part);
   } else if (part.kind === 'message') {
-    const m = newPart(part.bodyStart, part.depth + 1);
+    const m = makePart(ctx, part.bodyStart, part.depth + 1);
     part.message = m;
     end = parsePart(ctx, m, false, false);
     part.bodyEnd = end ? end.contentEnd : raw.length;
@@ -196,12 +216,12 @@ function parseMultipartBody(ctx: Ctx, part: MimePart): Found | null {
       part.bodyEnd = outer ? outer.contentEnd : raw.length;
       return outer;
     }
-    const child = newPart(f.afterLine, part.depth + 1);
+    const child = makePart(ctx, f.afterLine, part.depth + 1);
     part.children.push(child);
     if (f.afterLine >= raw.length) {
       // a boundary line at the very end: an empty part
       child.headerStart = child.headerEnd = child.bodyStart = child.bodyEnd = raw.length;
-      classify(child, true, part.subtype === 'digest');
+      classify(child, true, part.subtype === 'digest', ctx.parts >= MAX_PARTS);
       part.bodyEnd = raw.length;
       pop();
       return null;
@@ -211,7 +231,7 @@ function parseMultipartBody(ctx: Ctx, part: MimePart): Found | null {
 }
 
 /** Type and kind from the header (RFC 2045 section 5.2 defaults, RFC 2046 section 5.1.5 for digests). */
-function classify(part: MimePart, inMultipart: boolean, inDigest: boolean): void {
+function classify(part: MimePart, inMultipart: boolean, inDigest: boolean, pastPartLimit: boolean): void {
   const fields = part.fields;
   // Without MIME-Version the Content-* fields mean nothing (RFC 2045 section 4); like Dovecot, a
   // Content-Type alone is taken as MIME too. Parts of a multipart are always MIME.
@@ -226,8 +246,8 @@ function classify(part: MimePart, inMultipart: boolean, inDigest: boolean): void
   else if (ct.startsWith('multipart/')) kind = 'multipart';
   else if (ct === 'text' || ct.startsWith('text/')) kind = 'text';
   else kind = 'basic';
-  if ((kind === 'multipart' || kind === 'message') && part.depth >= MAX_DEPTH) {
-    // too deep to look into: an opaque part, its parameters kept (as Dovecot does)
+  if ((kind === 'multipart' || kind === 'message') && (part.depth >= MAX_DEPTH || pastPartLimit)) {
+    // too deep (or too many parts) to look into: an opaque part, its parameters kept (as Dovecot does)
     data.contentType = Buffer.from('application');
     data.contentSubtype = Buffer.from('octet-stream');
     kind = 'basic';
@@ -253,7 +273,7 @@ function classify(part: MimePart, inMultipart: boolean, inDigest: boolean): void
 export function parseMime(raw: Buffer): MimePart {
   const root = newPart(0, 0);
   try {
-    parsePart({ raw, stack: [] }, root, false, false);
+    parsePart({ raw, stack: [], parts: 1 }, root, false, false);
   } catch {
     // defensive: a malformed message still gets a tree (one text part)
     const r = newPart(0, 0);

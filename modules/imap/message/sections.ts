@@ -4,6 +4,7 @@
 // lines (folding included), in header order, matched case-insensitively, and ends with the blank line
 // (when the header has one).
 import type { MimePart } from './mime-tree.js';
+import { fieldName, forEachField } from './header.js';
 import { resolvePart } from './part-path.js';
 
 export interface SectionSpec {
@@ -23,11 +24,14 @@ function hasBlankLine(raw: Buffer, m: MimePart): boolean {
 function headerFieldsSection(raw: Buffer, m: MimePart, names: string[], not: boolean): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const out: Buffer[] = [];
-  for (const f of m.fields) {
-    if (wanted.has(f.name) === not) continue;
+  // every field of the header, walked again (the tree keeps only those ENVELOPE and BODYSTRUCTURE read)
+  const longest = Math.max(0, ...[...wanted].map((n) => n.length));
+  forEachField(raw, m.headerStart, m.headerEnd, (f) => {
+    const named = f.nameEnd - f.nameStart <= longest && wanted.has(fieldName(raw, f));
+    if (named === not) return;
     out.push(raw.subarray(f.start, f.end));
     if (raw[f.end - 1] !== 0x0a) out.push(CRLF); // the header's last line had no CRLF
-  }
+  });
   // "the blank line is included in all header fetches, except in the case of a message which has no
   // body and no blank line" (RFC 3501 section 6.4.5)
   if (hasBlankLine(raw, m)) out.push(CRLF);

@@ -15,9 +15,11 @@
 // Decisions (RFC 9051/3501 section 6.4.4; Dovecot 2.3 where the RFC leaves room):
 // - Strings compare as substrings after NFC and lower-casing both sides (approximating i;unicode-casemap).
 // - Header keys match the whole decoded field value: unfolded, tabs as spaces, raw 8-bit read as UTF-8 or
-//   else windows-1252, RFC 2047 words decoded. For address fields (FROM, TO, CC, BCC) that is the field
-//   text as written, so both display names and addresses match (Dovecot does the same). Any occurrence
-//   of a repeated field may match. HEADER name "" holds when the field exists.
+//   else windows-1252, RFC 2047 words decoded. For the address keys (FROM, TO, CC, BCC) the value is the
+//   field's addresses as the ENVELOPE parses them, written back as Dovecot writes them ("Name" <box@host>,
+//   comments gone; address-text.ts), so display names and addresses match but no needle spans the raw
+//   text between two addresses; HEADER From/To/... match the raw text. Any occurrence of a repeated field
+//   may match. HEADER name "" holds when the field exists.
 // - BODY: the decoded text (transfer encoding, then charset) of every text/* part, text/html as its source;
 //   message/rfc822 parts add the embedded header's decoded text and, recursively, their body. Parts of
 //   other types are skipped. MIME part headers are not searched. TEXT: the top header's decoded text
@@ -31,6 +33,7 @@
 //   keywords compare case-insensitively. RECENT (and the flag \Recent) holds for messages whose flags the
 //   caller gave with \Recent (those recent in its session); OLD for the others; NEW is RECENT UNSEEN.
 // - LARGER n: size > n; SMALLER n: size < n.
+import { addressFieldText } from './address-text.js';
 import type { SearchDay, SearchKey } from './search-key.js';
 import { bodyTexts, fieldText, fold, headerText, parseDateDay, parseHeader, splitHeader, type HeaderField } from './mime-text.js';
 
@@ -146,6 +149,17 @@ class ParsedHeader {
     if (v === undefined) {
       v = this.fields.filter((f) => f.name === name).map((f) => fold(fieldText(f.value)));
       this.decoded.set(name, v);
+    }
+    return v;
+  }
+
+  /** FROM/TO/CC/BCC: the folded decoded text of every `name` field's addresses (search/address-text.ts). */
+  addressValues(name: string): string[] {
+    const key = `address:${name}`;
+    let v = this.decoded.get(key);
+    if (v === undefined) {
+      v = this.fields.filter((f) => f.name === name).map((f) => fold(fieldText(addressFieldText(f.value))));
+      this.decoded.set(key, v);
     }
     return v;
   }
@@ -311,6 +325,7 @@ function compileNode(k: SearchKey): Node {
       const name = k.field.toLowerCase();
       const needle = fold(k.value);
       if (needle === '') return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.has(name)) };
+      if (k.address) return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.addressValues(name).some((v) => v.includes(needle))) };
       return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.values(name).some((v) => v.includes(needle))) };
     }
     case 'text': {

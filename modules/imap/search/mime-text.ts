@@ -153,41 +153,83 @@ export function splitHeader(b: Buffer): [number, number] {
   return [b.length, b.length];
 }
 
+/**
+ * One field: its value's bytes are cut out of the header only when asked for, so a header of a million
+ * fields keeps a million small records, not a million buffers (SEARCH stays bounded in time and memory).
+ */
+class LazyField implements HeaderField {
+  /** continuation lines after the first, as [start, end) pairs; null for a one-line field */
+  more: number[] | null = null;
+  constructor(
+    readonly name: string,
+    private readonly b: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  get value(): Buffer {
+    const first = this.b.subarray(this.start, this.end);
+    if (this.more === null) return first;
+    const parts = [first];
+    for (let i = 0; i < this.more.length; i += 2) parts.push(this.b.subarray(this.more[i], this.more[i + 1]));
+    return Buffer.concat(parts);
+  }
+}
+
+/** Whether `name` (lower case) is b[start, end) case-insensitively. */
+function sameName(name: string, b: Buffer, start: number, end: number): boolean {
+  if (name.length !== end - start) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = b[start + i];
+    if (name.charCodeAt(i) !== (c >= 0x41 && c <= 0x5a ? c + 32 : c)) return false;
+  }
+  return true;
+}
+
 /** The fields of a header section, in order. Lines that are no field (no colon, a stray "From ") are skipped. */
 export function parseHeader(b: Buffer): HeaderField[] {
   const fields: HeaderField[] = [];
+  const names = new Map<number, string>();
   const end = splitHeader(b)[0];
-  let name: string | null = null;
-  let parts: Buffer[] = [];
-  const finish = (): void => {
-    if (name !== null) fields.push({ name, value: parts.length === 1 ? parts[0] : Buffer.concat(parts) });
-    name = null;
-    parts = [];
-  };
+  let open: LazyField | null = null;
   let pos = 0;
   while (pos < end) {
     let nl = b.indexOf(0x0a, pos);
     if (nl < 0 || nl > end) nl = end;
     let lineEnd = nl;
     if (lineEnd > pos && b[lineEnd - 1] === 0x0d) lineEnd--;
-    const line = b.subarray(pos, lineEnd);
+    const lineStart = pos;
     pos = nl + 1;
-    if (line.length === 0) continue;
-    if (line[0] === 0x20 || line[0] === 0x09) {
-      if (name !== null) parts.push(line); // unfolding: the line break goes, the white space stays
+    if (lineEnd === lineStart) continue;
+    if (b[lineStart] === 0x20 || b[lineStart] === 0x09) {
+      // unfolding: the line break goes, the white space stays
+      if (open !== null) (open.more ??= []).push(lineStart, lineEnd);
       continue;
     }
-    finish();
-    const colon = line.indexOf(0x3a);
-    if (colon <= 0) continue;
-    const n = line.subarray(0, colon).toString('latin1').replace(/[ \t]+$/, ''); // obs: "Subject :"
-    if (n === '' || /[\s\x00-\x1f\x7f]/.test(n)) continue;
+    open = null;
+    const colon = b.indexOf(0x3a, lineStart);
+    if (colon < 0 || colon >= lineEnd || colon === lineStart) continue;
+    let nameEnd = colon;
+    while (nameEnd > lineStart && (b[nameEnd - 1] === 0x20 || b[nameEnd - 1] === 0x09)) nameEnd--; // obs: "Subject :"
+    let bad = nameEnd === lineStart;
+    let hash = nameEnd - lineStart;
+    for (let i = lineStart; i < nameEnd && !bad; i++) {
+      const c = b[i];
+      if (c <= 0x20 || c === 0x7f || c === 0xa0) bad = true;
+      hash = (hash * 31 + (c >= 0x41 && c <= 0x5a ? c + 32 : c)) | 0;
+    }
+    if (bad) continue;
     let v = colon + 1;
-    while (v < line.length && (line[v] === 0x20 || line[v] === 0x09)) v++;
-    name = n.toLowerCase();
-    parts = [line.subarray(v)];
+    while (v < lineEnd && (b[v] === 0x20 || b[v] === 0x09)) v++;
+    // names repeat: one string per distinct name, not one per field
+    let name = names.get(hash);
+    if (name === undefined || !sameName(name, b, lineStart, nameEnd)) {
+      name = b.toString('latin1', lineStart, nameEnd).toLowerCase();
+      if (names.size < 1000) names.set(hash, name);
+    }
+    open = new LazyField(name, b, v, lineEnd);
+    fields.push(open);
   }
-  finish();
   return fields;
 }
 

@@ -3,7 +3,7 @@
 import { bad, no } from '../imap-error.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { Cursor } from '../wire/cursor.js';
-import { parseSequenceSet, resolveSet, STAR } from '../wire/sequence-set.js';
+import { parseSequenceSet, resolveSearchNumbers, resolveSet } from '../wire/sequence-set.js';
 import type { SearchDay, SearchKey } from './search-key.js';
 import { quoteClient } from '../wire/client-text.js';
 
@@ -78,15 +78,9 @@ export class SearchParser {
     }
     const c = a.peek();
     if ((c >= 0x30 && c <= 0x39) || c === 0x2a) {
-      // message numbers: positions in the map ("*" the last); numbers past the end name nothing
+      // message numbers: positions in the map (numbers past the end name nothing; see resolveSearchNumbers)
       const map = this.mailbox.uids;
-      const uids = new Set<number>();
-      for (const [a0, b0] of parseSequenceSet(a.sequenceSet())) {
-        const x = a0 === STAR ? map.length : a0;
-        const y = b0 === STAR ? map.length : b0;
-        for (let n = Math.min(x, y); n <= Math.min(map.length, Math.max(x, y)); n++) uids.add(map[n - 1]);
-      }
-      return { kind: 'uids', uids };
+      return { kind: 'uids', uids: new Set(resolveSearchNumbers(parseSequenceSet(a.sequenceSet()), map.length).map((n) => map[n - 1])) };
     }
     if (c === 0x24) throw bad('$ (SEARCHRES) is not supported');
     const word = a.atom('a search key').toUpperCase();
@@ -96,7 +90,7 @@ export class SearchParser {
     }
     if (HEADER_KEYS[word]) {
       a.sp();
-      return { kind: 'header', field: HEADER_KEYS[word], value: this.string() };
+      return { kind: 'header', field: HEADER_KEYS[word], value: this.string(), address: word !== 'SUBJECT' };
     }
     if (DATE_KEYS[word]) {
       a.sp();

@@ -24,7 +24,10 @@ export type SearchKey =
   | { readonly kind: 'date'; readonly field: 'internal' | 'sent'; readonly op: 'before' | 'on' | 'since'; readonly day: SearchDay }
   /** LARGER/SMALLER: RFC822.SIZE (CRLF octets). */
   | { readonly kind: 'size'; readonly op: 'larger' | 'smaller'; readonly octets: number }
-  /** FROM/TO/CC/BCC/SUBJECT and HEADER name value: the decoded field contains `value` (case-insensitive); HEADER x "" holds when the field exists. */
-  | { readonly kind: 'header'; readonly field: string; readonly value: string }
+  /**
+   * FROM/TO/CC/BCC/SUBJECT and HEADER name value: the decoded field contains `value` (case-insensitive); HEADER x "" holds when
+   * the field exists. `address` (FROM/TO/CC/BCC): the field's addresses as parsed, not its raw text (search/address-text.ts).
+   */
+  | { readonly kind: 'header'; readonly field: string; readonly value: string; readonly address?: boolean }
   /** BODY: the decoded body text contains it; TEXT: the header or the body does. */
   | { readonly kind: 'text'; readonly where: 'body' | 'text'; readonly value: string };

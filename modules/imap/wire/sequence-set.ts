@@ -23,29 +23,85 @@ export function parseSequenceSet(text: string): SequenceSet {
 }
 
 /**
- * The members of `set` among `sorted` (ascending numbers in use), with "*" as the largest of them.
- * RFC 9051: a range's ends may come in either order; "*" in an empty mailbox matches nothing.
+ * Ranges [lo, hi] sorted and merged (overlapping or adjacent ones joined): a set of 16,000 copies of
+ * "1:*" is one range, so what it names is walked once (time linear in the set's size plus the answer).
+ */
+export function mergeRanges(ranges: [number, number][]): [number, number][] {
+  ranges.sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  for (const r of ranges) {
+    const last = out.length > 0 ? out[out.length - 1] : null;
+    if (last !== null && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  return out;
+}
+
+/**
+ * The members of `set` among `sorted` (ascending numbers in use), with "*" as the largest of them, each
+ * once and ascending. RFC 9051: a range's ends may come in either order; "*" in an empty mailbox matches
+ * nothing; numbers not in use name nothing (the UID forms).
  */
 export function resolveSet(set: SequenceSet, sorted: readonly number[]): number[] {
   if (sorted.length === 0) return [];
   const max = sorted[sorted.length - 1];
-  // each range as positions [from, to) in `sorted`, then merged: "1:*" of 100,000 UIDs is one slice
+  // each range as positions [from, to] in `sorted`, then merged: "1:*" of 100,000 UIDs is one slice
   const spans: [number, number][] = [];
   for (const [a0, b0] of set) {
     const a = a0 === STAR ? max : a0;
     const b = b0 === STAR ? max : b0;
     const from = lowerBound(sorted, Math.min(a, b));
     const to = lowerBound(sorted, Math.max(a, b) + 1);
-    if (from < to) spans.push([from, to]);
+    if (from < to) spans.push([from, to - 1]);
   }
-  if (spans.length === 1) return sorted.slice(spans[0][0], spans[0][1]);
-  spans.sort((x, y) => x[0] - y[0]);
   const out: number[] = [];
-  let end = 0;
-  for (const [from, to] of spans) {
-    for (let i = Math.max(from, end); i < to; i++) out.push(sorted[i]);
-    end = Math.max(end, to);
+  for (const [from, to] of mergeRanges(spans)) for (let i = from; i <= to; i++) out.push(sorted[i]);
+  return out;
+}
+
+/**
+ * Message numbers of FETCH, STORE, COPY and MOVE (RFC 9051 section 9: seq-number), each once and
+ * ascending, for a mailbox of `count` messages; null when the set names one past the end ("*" of an
+ * empty mailbox too), which Dovecot 2.3 answers BAD ("Invalid messageset").
+ */
+export function resolveNumbers(set: SequenceSet, count: number): number[] | null {
+  const ranges: [number, number][] = [];
+  for (const [a0, b0] of set) {
+    const a = a0 === STAR ? count : a0;
+    const b = b0 === STAR ? count : b0;
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    if (lo < 1 || hi > count) return null;
+    ranges.push([lo, hi]);
   }
+  return expand(mergeRanges(ranges));
+}
+
+/**
+ * Message numbers as a SEARCH key, answered as Dovecot 2.3 answers them: numbers past the end name
+ * nothing; "*" alone is the last message; in a range "*" stands for the largest number there could be,
+ * so "2:*" and "*:2" both name 2 to the last, and "5:*" or "*:5" of 3 messages name none.
+ */
+export function resolveSearchNumbers(set: SequenceSet, count: number): number[] {
+  const ranges: [number, number][] = [];
+  for (const [a0, b0] of set) {
+    let lo: number;
+    let hi: number;
+    if (a0 === STAR && b0 === STAR) lo = hi = count;
+    else {
+      const a = a0 === STAR ? Infinity : a0;
+      const b = b0 === STAR ? Infinity : b0;
+      lo = Math.min(a, b);
+      hi = Math.min(Math.max(a, b), count);
+    }
+    if (lo >= 1 && lo <= hi) ranges.push([lo, hi]);
+  }
+  return expand(mergeRanges(ranges));
+}
+
+function expand(ranges: [number, number][]): number[] {
+  const out: number[] = [];
+  for (const [lo, hi] of ranges) for (let n = lo; n <= hi; n++) out.push(n);
   return out;
 }
 
