@@ -136,6 +136,7 @@ export class MaildirFolder {
   private readonly watching = new Set<() => void>();
   private unlisten: (() => void) | null = null;
   private notifyTimer: NodeJS.Timeout | null = null;
+  private noticeTimer: NodeJS.Immediate | null = null;
   /** The end of the last turn at the uidlist lock taken by this process. */
   private lockTurn: Promise<void> = Promise.resolve();
   /** Set when another node said the folder changed: the next listing reads the folders, whatever their mtimes say. */
@@ -152,8 +153,17 @@ export class MaildirFolder {
 
   /** Tells the other sessions (and nodes) that this process changed the folder. */
   private changedHere(): void {
-    this.watching_.notices?.changed(this.path);
+    // this process's own listing is up to date already: the notice it hears back needs no new readdir
+    this.announcingOwn = true;
+    try {
+      this.watching_.notices?.changed(this.path);
+    } finally {
+      this.announcingOwn = false;
+    }
   }
+
+  /** True while this process tells its own sessions of a change it made. */
+  private announcingOwn = false;
 
   get keywords(): KeywordTable {
     return this.keywordTable;
@@ -616,18 +626,29 @@ export class MaildirFolder {
   watch(changed: () => void): () => void {
     this.watching.add(changed);
     if (this.watching.size === 1) {
+      const tell = () => {
+        if (this.notifyTimer) clearTimeout(this.notifyTimer);
+        if (this.noticeTimer) clearImmediate(this.noticeTimer);
+        this.notifyTimer = null;
+        this.noticeTimer = null;
+        for (const w of this.watching) w();
+      };
+      // a file watch fires several times for one change (new/, cur/, the uidlist): gathered over 100 ms
       const fire = () => {
-        if (this.notifyTimer) return;
-        this.notifyTimer = setTimeout(() => {
-          this.notifyTimer = null;
-          for (const w of this.watching) w();
-        }, 100);
+        if (this.notifyTimer || this.noticeTimer) return;
+        this.notifyTimer = setTimeout(tell, 100);
+      };
+      // a notice is one word per change, said when the change is done: told at once (after what else
+      // this turn of the event loop changes), so an IDLE hears of it, and a session's next command sees it
+      const soon = () => {
+        if (this.noticeTimer) return;
+        this.noticeTimer = setImmediate(tell);
       };
       const notices = this.watching_.notices;
       if (notices) {
         this.unlisten = notices.listen(this.path, () => {
-          this.relist = true; // another machine's change may not show in the mtimes yet
-          fire();
+          if (!this.announcingOwn) this.relist = true; // another machine's change may not show in the mtimes yet
+          soon();
         });
       }
       if (this.watching_.fileWatch) {
