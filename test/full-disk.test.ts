@@ -191,5 +191,5 @@ describe('a file system filled to the last byte', () => {
     // the old password still works: the failed change left account.json whole
     const old = await RawPop.signIn(server.port, 'alice', 'a secret');
     old.close();
-  });
+  }, 180_000); // some forty `postern deliver` processes, each a Node start: slow on a busy 2-core machine
 });

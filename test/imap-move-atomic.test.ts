@@ -70,7 +70,7 @@ describe('MOVE: two sessions moving one message at once', () => {
         const key = r.tagged.replace(/^\S+ /, '');
         answers.set(key, (answers.get(key) ?? 0) + 1);
         // the loser is told, as Dovecot tells it, and never copies
-        if (r !== moved[0]) expect(r.tagged).toMatch(/^\S+ NO \[EXPUNGEISSUE\]/);
+        if (r !== moved[0]) expect(r.tagged).toMatch(/^\S+ NO \[EXPUNGEISSUED\]/);
       }
     }
     const ids = new Map<string, number>();

@@ -260,7 +260,7 @@ p.quit()`);
     expect(seen).toHaveLength(3);
   });
 
-  it('never shifts numbers under FETCH, STORE or SEARCH: another session\'s expunge is told on NOOP; its body answers NO [EXPUNGEISSUE]', async () => {
+  it('never shifts numbers under FETCH, STORE or SEARCH: another session\'s expunge is told on NOOP; its body answers NO [EXPUNGEISSUED]', async () => {
     await server.deliver('jsmith', message('four'));
     const a = await RawImap.signIn(port, 'jsmith', 'secret');
     const b = await RawImap.signIn(port, 'jsmith', 'secret');
@@ -274,7 +274,7 @@ p.quit()`);
     expect(fetch.untagged.filter((l) => l.includes('EXPUNGE'))).toEqual([]);
     expect(fetch.untagged.filter((l) => / FETCH /.test(l)).length).toBeGreaterThanOrEqual(4);
     const body = await a.command('FETCH 1 BODY.PEEK[]');
-    expect(body.tagged).toMatch(/NO \[EXPUNGEISSUE\]/);
+    expect(body.tagged).toMatch(/NO \[EXPUNGEISSUED\]/);
     const search = await a.command('SEARCH ALL');
     expect(search.untagged.some((l) => l.includes('EXPUNGE'))).toBe(false);
     const noop = await a.command('NOOP');

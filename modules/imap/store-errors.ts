@@ -9,7 +9,7 @@ import { ImapError } from './imap-error.js';
 export function storeErrorAnswer(err: unknown, log: Logger, context: Record<string, unknown> = {}): ImapError {
   if (err instanceof ImapError) return err;
   if (err instanceof MailboxUnavailable || err instanceof MailboxNotFoundError) return new ImapError('NO', 'NONEXISTENT', 'No such mailbox');
-  if (err instanceof MessageGoneError) return new ImapError('NO', 'EXPUNGEISSUE', 'Some of the requested messages were removed by another session');
+  if (err instanceof MessageGoneError) return new ImapError('NO', 'EXPUNGEISSUED', 'Some of the requested messages were removed by another session');
   if (err instanceof MailboxNameTooLongError) return new ImapError('NO', 'LIMIT', `The mailbox name is too long: ${err.message}`);
   if (err instanceof MailboxNameError) return new ImapError('NO', 'CANNOT', err.message);
   if (err instanceof MailboxOperationError) {

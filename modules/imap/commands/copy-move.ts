@@ -24,7 +24,7 @@ async function transfer(s: ImapContext, c: Command, move: boolean): Promise<stri
   const present = uids.filter((uid) => sel.view.get(uid) !== undefined);
   const gone = present.length < uids.length;
   if (present.length === 0) {
-    if (gone) throw no('The messages were removed by another session', 'EXPUNGEISSUE');
+    if (gone) throw no('The messages were removed by another session', 'EXPUNGEISSUED');
     return move ? 'No messages moved' : 'No messages copied';
   }
   const ref = { account: target.owner, mailbox: target.mailbox };
@@ -37,11 +37,11 @@ async function transfer(s: ImapContext, c: Command, move: boolean): Promise<stri
     await s.sendUpdates(true, true);
     // Another session moved or removed some first (they were moved once, by it): as Dovecot answers
     if (result.mapping.length < present.length) {
-      throw no(result.mapping.length === 0 ? 'The messages were removed by another session' : 'Some of the messages were removed by another session; the others were moved', 'EXPUNGEISSUE');
+      throw no(result.mapping.length === 0 ? 'The messages were removed by another session' : 'Some of the messages were removed by another session; the others were moved', 'EXPUNGEISSUED');
     }
     return `${move ? 'MOVE' : 'COPY'} completed`;
   }
-  if (gone) throw no('Some of the messages were removed by another session; the others were copied', 'EXPUNGEISSUE');
+  if (gone) throw no('Some of the messages were removed by another session; the others were copied', 'EXPUNGEISSUED');
   return `${copyuid}${c.verb} completed`;
 }
 

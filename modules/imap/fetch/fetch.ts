@@ -2,7 +2,7 @@
 // the view knows (UID, flags, size) and, only when an item needs it, the message itself: read whole
 // (with CRLF line ends) for structure and sections, or streamed into the socket for a large BODY[].
 // A message another session removed, not yet announced, still answers what is known of it (flags,
-// size); items that need its contents are left out and the command ends NO [EXPUNGEISSUE] (RFC 5530).
+// size); items that need its contents are left out and the command ends NO [EXPUNGEISSUED] (RFC 5530).
 import type { Readable } from 'node:stream';
 import { MessageGoneError, type MessageInfo } from '../../../accounts/store/contract.js';
 import type { Command, ImapContext } from '../context.js';
@@ -104,6 +104,8 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
     if (unseen.length > 0) {
       const changed = await m.view.store(unseen, { add: ['\\Seen'] });
       m.changedHere(changed);
+      // the flags stored are the file's as they are now: another session's new keyword is announced first
+      for (const line of m.announce(changed)) s.send(line);
       seenNow = new Set(changed.map((x) => x.uid));
     }
   }
@@ -129,7 +131,7 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
       expungeIssue = true;
     }
   }
-  if (expungeIssue) throw no('Some of the requested messages were removed by another session', 'EXPUNGEISSUE');
+  if (expungeIssue) throw no('Some of the requested messages were removed by another session', 'EXPUNGEISSUED');
   return undefined;
 }
 
