@@ -222,6 +222,7 @@ async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMix
   let refused = 0;
   let sessionsDone = 0;
   const byVerb: Record<string, number> = {};
+  const refusedByVerb: Record<string, number> = {};
   let cpuStart = process.cpuUsage();
   let cpu: CpuSeconds = { user: 0, system: 0 };
   let phase: 'warm-up' | 'measuring' | 'done' = 'warm-up';
@@ -250,7 +251,10 @@ async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMix
       if (ok) {
         operations++;
         byVerb[verb] = (byVerb[verb] ?? 0) + 1;
-      } else refused++;
+      } else {
+        refused++;
+        refusedByVerb[verb] = (refusedByVerb[verb] ?? 0) + 1;
+      }
     },
   };
   const loop = async (client: number) => {
@@ -274,7 +278,7 @@ async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMix
   endWindow();
   clearTimeout(startTimer);
   clearTimeout(endTimer);
-  return { kind: 'imap-mix', operations, refused, sessions: sessionsDone, seconds: job.durationMs / 1000, byVerb, failures: plain(failed), cpu };
+  return { kind: 'imap-mix', operations, refused, sessions: sessionsDone, seconds: job.durationMs / 1000, byVerb, refusedByVerb, failures: plain(failed), cpu };
 }
 
 /** Idle sessions, some of them watching one INBOX: when is each watcher told of a new message? */

@@ -23,6 +23,7 @@ export interface ImapMixFigures {
   serverCpuSeconds: number;
   serverCpuPer1000Operations: number;
   byVerb: Record<string, number>;
+  refusedByVerb: Record<string, number>;
   failures: Failures;
   generatorCpu: GeneratorCpu;
 }
@@ -69,6 +70,7 @@ export async function runMix(server: BenchServer, o: Options, password: string, 
     serverCpuSeconds,
     serverCpuPer1000Operations: r.operations > 0 ? (serverCpuSeconds / r.operations) * 1000 : 0,
     byVerb: r.byVerb,
+    refusedByVerb: r.refusedByVerb,
     failures: r.failures,
     generatorCpu: { seconds: total, ofOneCore: r.seconds > 0 ? total / r.seconds : 0 },
   };

@@ -77,6 +77,8 @@ export interface ImapMixResult {
   seconds: number;
   /** Operations by command verb. */
   byVerb: Record<string, number>;
+  /** NO answers by command verb. */
+  refusedByVerb: Record<string, number>;
   failures: Failures;
   cpu: CpuSeconds;
 }

@@ -228,7 +228,8 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
     }
     for (const x of r.mix) {
       const verbs = Object.entries(x.byVerb).map(([v, n]) => `${v} ${n}`).join(', ');
-      out.push(`    mixed load ${x.label}: ${x.operations} operations (${verbs}) and ${x.refused} NO in ${x.seconds} s, ${x.sessions} sessions, server CPU ${x.serverCpuSeconds.toFixed(2)} s${failureText(x.failures)}`);
+      const refusals = Object.entries(x.refusedByVerb ?? {}).map(([v, n]) => `${v} ${n}`).join(', ');
+      out.push(`    mixed load ${x.label}: ${x.operations} operations (${verbs}) and ${x.refused} NO${refusals ? ` (${refusals})` : ''} in ${x.seconds} s, ${x.sessions} sessions, server CPU ${x.serverCpuSeconds.toFixed(2)} s${failureText(x.failures)}`);
     }
     if (r.watch) {
       const w = r.watch;

@@ -68,6 +68,10 @@ export async function firstSeenMark(folder: string, uidValidity: number, highest
       return mark;
     }
     return await inTurn(key, async () => {
+      // another session of this process claimed meanwhile (thousands in IDLE hear of one message at once):
+      // the mark it wrote is known, no file needs reading
+      const now = known.get(key) ?? 0;
+      if (highest <= now) return now;
       const lock = await acquireDotlock(join(folder, `${RECENT_FILE}.lock`), { timeoutMs: 10_000, staleMs: 120_000, guarded: join(folder, RECENT_FILE) });
       try {
         const mark = Math.max(known.get(key) ?? 0, await readMark(folder, uidValidity));
@@ -75,7 +79,7 @@ export async function firstSeenMark(folder: string, uidValidity: number, highest
         remember(key, Math.max(mark, highest));
         return mark;
       } finally {
-        lock.release();
+        await lock.release();
       }
     });
   } catch {

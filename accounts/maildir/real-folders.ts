@@ -4,7 +4,8 @@
 // plain file (a link, a folder, a device) is left out and logged, and an account folder, its Maildir,
 // a mailbox folder or its tmp/ new/ cur/ that is a link is refused. Links above the account folders
 // (dataDir itself, dataDir/accounts, a domain folder) are the operator's and are followed.
-import { constants, lstatSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { UnsafeMailboxError } from '../store/contract.js';
 
@@ -20,30 +21,28 @@ export class MailboxLinkError extends UnsafeMailboxError {
 
 /**
  * Checks that `folder` (inside `accountDir`) and its `subs` are real folders, from the account folder
- * down: none a symbolic link. A part that does not exist is fine (it may be made). Synchronous: these
- * are a handful of lstat calls answered from the kernel's cache, on every sign-in.
+ * down: none a symbolic link. A part that does not exist is fine (it may be made). The lstat calls run
+ * together, off the event loop (they are made on every sign-in), and are judged from the top down.
  */
-export function checkRealFolders(accountDir: string, folder: string, subs: readonly string[] = []): void {
+export async function checkRealFolders(accountDir: string, folder: string, subs: readonly string[] = []): Promise<void> {
   const inside = relative(accountDir, folder);
   const parts = inside === '' ? [] : inside.split(sep);
-  let path = accountDir;
-  const check = (p: string) => {
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw err;
-    }
-    if (!st.isDirectory()) throw new MailboxLinkError(p);
-    return true;
-  };
-  if (!check(path)) return;
-  for (const part of parts) {
-    path = join(path, part);
-    if (!check(path)) return;
+  const chain = [accountDir];
+  for (const part of parts) chain.push(join(chain[chain.length - 1], part));
+  const look = (p: string) =>
+    lstat(p).then(
+      (st) => st,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      },
+    );
+  const [down, below] = await Promise.all([Promise.all(chain.map(look)), Promise.all(subs.map((sub) => look(join(folder, sub))))]);
+  for (const [i, st] of down.entries()) {
+    if (st === null) return; // not there (yet): nothing below it is either
+    if (!st.isDirectory()) throw new MailboxLinkError(chain[i]);
   }
-  for (const sub of subs) check(join(folder, sub));
+  for (const [i, st] of below.entries()) if (st !== null && !st.isDirectory()) throw new MailboxLinkError(join(folder, subs[i]));
 }
 
 /** Logs an odd entry once per process (a mailbox is listed at every sign-in). */

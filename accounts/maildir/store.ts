@@ -76,9 +76,9 @@ export class MaildirStore implements MailStore {
   }
 
   /** The folder path, checked to be real folders down from the account folder (no links). */
-  private realPath(account: AccountAddress, mailbox: string, subs: readonly string[] = []): string {
+  private async realPath(account: AccountAddress, mailbox: string, subs: readonly string[] = []): Promise<string> {
     const path = this.pathOf(account, mailbox);
-    checkRealFolders(this.accounts.accountDir(account), path, subs);
+    await checkRealFolders(this.accounts.accountDir(account), path, subs);
     return path;
   }
 
@@ -109,7 +109,7 @@ export class MaildirStore implements MailStore {
 
   /** Makes a folder's tmp/, new/ and cur/ (INBOX is re-made if an operator removed it). */
   private async make(account: AccountAddress, mailbox: string): Promise<string> {
-    const path = this.realPath(account, mailbox, SUBS);
+    const path = await this.realPath(account, mailbox, SUBS);
     const existed = await this.exists(path);
     if (!existed) {
       await mkdir(path, { recursive: true, mode: 0o700 });
@@ -180,7 +180,7 @@ export class MaildirStore implements MailStore {
   async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
     if (isInbox(mailbox)) return true; // made when first used
     try {
-      return await this.exists(this.realPath(account, mailbox, ['cur']));
+      return await this.exists(await this.realPath(account, mailbox, ['cur']));
     } catch (err) {
       // a mailbox folder that is a link is no mailbox (and the operator is told)
       if (!(err instanceof MailboxLinkError)) throw err;
@@ -214,8 +214,8 @@ export class MaildirStore implements MailStore {
       return;
     }
     const root = this.accounts.maildir(account);
-    const sourcePath = this.realPath(account, source);
-    const targetPath = this.realPath(account, target);
+    const sourcePath = await this.realPath(account, source);
+    const targetPath = await this.realPath(account, target);
     const prefix = sourcePath.slice(root.length + 1); // ".lists"
     for (const e of await readdir(root)) {
       if (e !== prefix && !e.startsWith(`${prefix}.`)) continue;
@@ -227,7 +227,7 @@ export class MaildirStore implements MailStore {
   async deleteMailbox(account: AccountAddress, mailbox: string): Promise<void> {
     const name = checkMailboxName(mailbox);
     if (name === 'INBOX') throw new MailboxOperationError('INBOX cannot be deleted');
-    const path = this.realPath(account, name);
+    const path = await this.realPath(account, name);
     if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
     // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),
     // and "a" is then listed as a level above them (\Noselect), as Maildir++ shows a missing parent.
@@ -248,7 +248,7 @@ export class MaildirStore implements MailStore {
   }
 
   private async existingPath(account: AccountAddress, mailbox: string): Promise<string> {
-    const path = this.realPath(account, mailbox);
+    const path = await this.realPath(account, mailbox);
     if (!isInbox(mailbox) && !(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
     return path;
   }
@@ -267,7 +267,7 @@ export class MaildirStore implements MailStore {
   }
 
   async append(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options: AppendOptions = {}): Promise<StagedMessage> {
-    const path = isInbox(mailbox) ? await this.make(account, 'INBOX') : this.realPath(account, mailbox, ['tmp', 'new', 'cur']);
+    const path = isInbox(mailbox) ? await this.make(account, 'INBOX') : await this.realPath(account, mailbox, ['tmp', 'new', 'cur']);
     if (!isInbox(mailbox) && !(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
     const flags = new Set((options.flags ?? []).map(normalizeFlag));
     const written = await writeToTmp(path, input, options);
@@ -299,10 +299,10 @@ export class MaildirStore implements MailStore {
   async open(account: AccountAddress, mailbox: string): Promise<MailboxView> {
     let path: string;
     if (isInbox(mailbox)) {
-      path = this.realPath(account, 'INBOX');
+      path = await this.realPath(account, 'INBOX');
       if (!(await this.exists(path))) await this.make(account, 'INBOX'); // re-made if an operator removed it
     } else {
-      path = this.realPath(account, mailbox);
+      path = await this.realPath(account, mailbox);
       if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
     }
     const folder = this.folder(account, path);
@@ -311,7 +311,7 @@ export class MaildirStore implements MailStore {
 
   /** The folder a copy or move goes to (it must exist). */
   private async folderFor(to: MailboxRef): Promise<MaildirFolder> {
-    const path = isInbox(to.mailbox) ? await this.make(to.account, 'INBOX') : this.realPath(to.account, to.mailbox, ['tmp', 'new', 'cur']);
+    const path = isInbox(to.mailbox) ? await this.make(to.account, 'INBOX') : await this.realPath(to.account, to.mailbox, ['tmp', 'new', 'cur']);
     if (!(await this.exists(path))) throw new MailboxNotFoundError(to.mailbox);
     return this.folder(to.account, path);
   }
