@@ -17,6 +17,7 @@ import type {
 } from './imap-protocol.js';
 import { ImapClient } from './imap-client.js';
 import { mixSession, seeded } from './imap-mix.js';
+import { MeasuredWindow } from './window.js';
 
 const COMMAND_TIMEOUT_MS = 30_000;
 /** FETCH BODY[] of a mailbox: never more messages than this, whatever EXISTS said. */
@@ -58,34 +59,13 @@ function existsOf(lines: string[]): number | null {
 /** Sign-ins per second; only sessions that end inside the measured window count. */
 async function sessions(job: Extract<ImapJob, { kind: 'imap-sessions' }>): Promise<ImapSessionsResult> {
   const failed = failures();
-  const start = Date.now();
-  const windowStart = start + job.warmupMs;
-  const windowEnd = windowStart + job.durationMs;
+  const window = new MeasuredWindow(job.warmupMs, job.durationMs, (phase) => send({ kind: 'window', phase }));
   let counted = 0;
-  let cpuStart = process.cpuUsage();
-  let cpu: CpuSeconds = { user: 0, system: 0 };
-  let phase: 'warm-up' | 'measuring' | 'done' = 'warm-up';
   let tls: string | null = null;
-  const startWindow = () => {
-    if (phase !== 'warm-up') return;
-    phase = 'measuring';
-    cpuStart = process.cpuUsage();
-    send({ kind: 'window', phase: 'start' });
-  };
-  const endWindow = () => {
-    startWindow();
-    if (phase !== 'measuring') return;
-    phase = 'done';
-    cpu = cpuSince(cpuStart);
-    send({ kind: 'window', phase: 'end' });
-  };
-  const startTimer = setTimeout(startWindow, job.warmupMs);
-  const endTimer = setTimeout(endWindow, job.warmupMs + job.durationMs);
-
   const loop = async (worker: number) => {
     const source = job.sources[worker % job.sources.length];
-    while (Date.now() < windowEnd) {
-      if (Date.now() >= windowStart) startWindow();
+    while (window.running) {
+      if (Date.now() >= window.start) window.open();
       let c: ImapClient | null = null;
       try {
         c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
@@ -93,8 +73,7 @@ async function sessions(job: Extract<ImapJob, { kind: 'imap-sessions' }>): Promi
         await c.login(job.login.user, job.login.password);
         await c.ok('SELECT INBOX');
         await c.logout();
-        const t = Date.now();
-        if (t >= windowStart && t < windowEnd) counted++;
+        if (window.contains()) counted++;
       } catch (err) {
         failed.add(err);
         c?.destroy();
@@ -103,9 +82,7 @@ async function sessions(job: Extract<ImapJob, { kind: 'imap-sessions' }>): Promi
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, (_, i) => loop(i)));
-  endWindow();
-  clearTimeout(startTimer);
-  clearTimeout(endTimer);
+  const cpu = window.finish();
   return { kind: 'imap-sessions', tls, sessions: counted, seconds: job.durationMs / 1000, failures: plain(failed), cpu };
 }
 
@@ -215,39 +192,15 @@ async function hold(job: Extract<ImapJob, { kind: 'imap-hold' }>, released: Prom
 /** The mixed load: whole sessions in `clients` loops; operations counted inside the measured window. */
 async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMixResult> {
   const failed = failures();
-  const start = Date.now();
-  const windowStart = start + job.warmupMs;
-  const windowEnd = windowStart + job.durationMs;
+  const window = new MeasuredWindow(job.warmupMs, job.durationMs, (phase) => send({ kind: 'window', phase }));
   let operations = 0;
   let refused = 0;
   let sessionsDone = 0;
   const byVerb: Record<string, number> = {};
   const refusedByVerb: Record<string, number> = {};
-  let cpuStart = process.cpuUsage();
-  let cpu: CpuSeconds = { user: 0, system: 0 };
-  let phase: 'warm-up' | 'measuring' | 'done' = 'warm-up';
-  const startWindow = () => {
-    if (phase !== 'warm-up') return;
-    phase = 'measuring';
-    cpuStart = process.cpuUsage();
-    send({ kind: 'window', phase: 'start' });
-  };
-  const endWindow = () => {
-    startWindow();
-    if (phase !== 'measuring') return;
-    phase = 'done';
-    cpu = cpuSince(cpuStart);
-    send({ kind: 'window', phase: 'end' });
-  };
-  const startTimer = setTimeout(startWindow, job.warmupMs);
-  const endTimer = setTimeout(endWindow, job.warmupMs + job.durationMs);
-  const inWindow = () => {
-    const t = Date.now();
-    return t >= windowStart && t < windowEnd;
-  };
   const counters = {
     answered(verb: string, ok: boolean) {
-      if (!inWindow()) return;
+      if (!window.contains()) return;
       if (ok) {
         operations++;
         byVerb[verb] = (byVerb[verb] ?? 0) + 1;
@@ -261,23 +214,22 @@ async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMix
     const random = seeded(job.seed * 1000 + client);
     const login = job.logins[client % job.logins.length];
     const source = job.sources[client % job.sources.length];
-    for (let round = 0; Date.now() < windowEnd; round++) {
+    for (let round = 0; window.running; round++) {
+      if (Date.now() >= window.start) window.open();
       let c: ImapClient | null = null;
       try {
         c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
         await mixSession(c, login.user, login.password, client, round, random, counters);
-        if (inWindow()) sessionsDone++;
+        if (window.contains()) sessionsDone++;
       } catch (err) {
-        if (inWindow()) failed.add(err);
+        if (window.contains()) failed.add(err);
         c?.destroy();
         await new Promise((r) => setTimeout(r, 10));
       }
     }
   };
   await Promise.all(Array.from({ length: job.clients }, (_, i) => loop(i)));
-  endWindow();
-  clearTimeout(startTimer);
-  clearTimeout(endTimer);
+  const cpu = window.finish();
   return { kind: 'imap-mix', operations, refused, sessions: sessionsDone, seconds: job.durationMs / 1000, byVerb, refusedByVerb, failures: plain(failed), cpu };
 }
 

@@ -3,6 +3,7 @@
 // the generator was not the bottleneck.
 import type { Command, CpuSeconds, Credentials, Failures, HoldResult, Job, JobResult, Report, RetrResult, SessionsResult, StatTimeResult } from './protocol.js';
 import { PopClient } from './pop-client.js';
+import { MeasuredWindow } from './window.js';
 
 const COMMAND_TIMEOUT_MS = 30_000;
 
@@ -33,37 +34,13 @@ const seconds = (fromNs: bigint) => Number(process.hrtime.bigint() - fromNs) / 1
 /** Scenario a: sessions per second; only sessions that end inside the measured window count. */
 async function sessions(job: Extract<Job, { kind: 'sessions' }>): Promise<SessionsResult> {
   const failed = failures();
-  const start = Date.now();
-  const windowStart = start + job.warmupMs;
-  const windowEnd = windowStart + job.durationMs;
+  const window = new MeasuredWindow(job.warmupMs, job.durationMs, (phase) => send({ kind: 'window', phase }));
   let counted = 0;
-  let cpuStart = process.cpuUsage();
-  let cpu: CpuSeconds = { user: 0, system: 0 };
-  let phase: 'warm-up' | 'measuring' | 'done' = 'warm-up';
   let tls: string | null = null;
-
-  // Timers may fire a little late under load: whichever comes first, the timer or a loop seeing the
-  // clock past the mark, moves the phase on (once).
-  const startWindow = () => {
-    if (phase !== 'warm-up') return;
-    phase = 'measuring';
-    cpuStart = process.cpuUsage();
-    send({ kind: 'window', phase: 'start' });
-  };
-  const endWindow = () => {
-    startWindow();
-    if (phase !== 'measuring') return;
-    phase = 'done';
-    cpu = cpuSince(cpuStart);
-    send({ kind: 'window', phase: 'end' });
-  };
-  const startTimer = setTimeout(startWindow, job.warmupMs);
-  const endTimer = setTimeout(endWindow, job.warmupMs + job.durationMs);
-
   const loop = async (worker: number) => {
     const source = job.sources[worker % job.sources.length];
-    while (Date.now() < windowEnd) {
-      if (Date.now() >= windowStart) startWindow();
+    while (window.running) {
+      if (Date.now() >= window.start) window.open();
       let c: PopClient | null = null;
       try {
         c = await PopClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
@@ -71,8 +48,7 @@ async function sessions(job: Extract<Job, { kind: 'sessions' }>): Promise<Sessio
         await c.signIn(job.login.user, job.login.password);
         await c.ok('STAT');
         await c.quit();
-        const now = Date.now();
-        if (now >= windowStart && now < windowEnd) counted++;
+        if (window.contains()) counted++;
       } catch (err) {
         failed.add(err);
         c?.destroy();
@@ -81,9 +57,7 @@ async function sessions(job: Extract<Job, { kind: 'sessions' }>): Promise<Sessio
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, (_, i) => loop(i)));
-  endWindow();
-  clearTimeout(startTimer);
-  clearTimeout(endTimer);
+  const cpu = window.finish();
   return { kind: 'sessions', tls, sessions: counted, seconds: job.durationMs / 1000, failures: plain(failed), cpu };
 }
 

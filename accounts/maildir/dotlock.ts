@@ -42,7 +42,8 @@ async function identity(path: string): Promise<string | null> {
   }
 }
 
-function processRuns(pid: number): boolean {
+/** True when a process with this pid runs on this host (as any user). */
+export function processRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,7 @@
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writerOf } from './filename.js';
+import { processRuns } from './dotlock.js';
 
 /** Dovecot's age for an abandoned tmp/ file. */
 export const TMP_MAX_AGE_MS = 36 * 3600_000;
@@ -17,15 +18,6 @@ const REMEMBERED = 10_000;
 
 const startedAt = Date.now() - process.uptime() * 1000;
 const scannedAt = new Map<string, number>();
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it runs, as another user
-  }
-}
 
 /** True when the tmp/ file `name`, with these times, was left by a writer that is gone. */
 export function abandoned(name: string, times: { mtimeMs: number; atimeMs: number; ctimeMs: number }, now = Date.now()): boolean {
