@@ -49,6 +49,8 @@ export class AccountStoreError extends Error {}
 
 /** How many parsed account records a process keeps (the oldest read goes first). */
 const MAX_CACHED_RECORDS = 50_000;
+/** How long a stat made by exists() may stand for the file's state when the record is read right after. */
+const FRESH_STAT_MS = 50;
 
 /** A copy the caller may change (modify() changes the record it reads before writing it). */
 function copyRecord(record: AccountRecord): AccountRecord {
@@ -60,6 +62,8 @@ export class AccountStore {
   private readonly root: string;
   /** Parsed account.json files by path, with the stat that says which version of the file they are. */
   private readonly records = new Map<string, { version: string; record: AccountRecord }>();
+  /** Stats exists() made, for the read of the same record that follows it in a sign-in. */
+  private readonly freshStats = new Map<string, { at: number; version: string | null }>();
 
   constructor(
     dataDir: string,
@@ -96,16 +100,10 @@ export class AccountStore {
    * a rename: a new inode): one stat per sign-in instead of an open, a read and a close.
    */
   private async readRecord(path: string, a: AccountAddress): Promise<AccountRecord | null> {
-    let version: string;
-    try {
-      const st = await stat(path, { bigint: true });
-      version = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
-        this.records.delete(path);
-        return null;
-      }
-      throw err;
+    const version = this.takeFreshStat(path) ?? (await this.statVersion(path));
+    if (version === null) {
+      this.records.delete(path);
+      return null;
     }
     const cached = this.records.get(path);
     if (cached?.version === version) return copyRecord(cached.record);
@@ -132,12 +130,32 @@ export class AccountStore {
 
   /** True when the account has an account.json (a stat, not a read: this runs on every sign-in). */
   async exists(a: AccountAddress): Promise<boolean> {
+    const path = this.recordPath(a);
+    const version = await this.statVersion(path);
+    // the sign-in that asked reads the record next: this stat serves it too (one file-system round trip)
+    this.freshStats.set(path, { at: performance.now(), version });
+    if (this.freshStats.size > 1000) this.freshStats.delete(this.freshStats.keys().next().value!);
+    return version !== null;
+  }
+
+  /** Which version of the file is there (inode, size, times), or null when there is none. */
+  private async statVersion(path: string): Promise<string | null> {
     try {
-      return (await stat(this.recordPath(a))).isFile();
+      const st = await stat(path, { bigint: true });
+      if (!st.isFile()) return null;
+      return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
       throw err;
     }
+  }
+
+  /** A stat exists() made of `path` in the last few milliseconds (taken: it serves once). */
+  private takeFreshStat(path: string): string | null | undefined {
+    const fresh = this.freshStats.get(path);
+    if (!fresh) return undefined;
+    this.freshStats.delete(path);
+    return performance.now() - fresh.at <= FRESH_STAT_MS ? fresh.version : undefined;
   }
 
   async add(a: AccountAddress, password: string, apopSecret: string | null = null, bulletinMark: number | null = null): Promise<AccountRecord> {

@@ -297,13 +297,13 @@ export class MaildirStore implements MailStore {
   }
 
   async open(account: AccountAddress, mailbox: string): Promise<MailboxView> {
-    let path: string;
-    if (isInbox(mailbox)) {
-      path = await this.realPath(account, 'INBOX');
-      if (!(await this.exists(path))) await this.make(account, 'INBOX'); // re-made if an operator removed it
-    } else {
-      path = await this.realPath(account, mailbox);
-      if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    const name = isInbox(mailbox) ? 'INBOX' : mailbox;
+    const path = this.pathOf(account, name);
+    // the check for links and the look for the folder at once: one file-system round trip, not two
+    const [, there] = await Promise.all([checkRealFolders(this.accounts.accountDir(account), path), this.exists(path)]);
+    if (!there) {
+      if (name !== 'INBOX') throw new MailboxNotFoundError(mailbox);
+      await this.make(account, 'INBOX'); // re-made if an operator removed it
     }
     const folder = this.folder(account, path);
     return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to));
