@@ -132,6 +132,9 @@ describe('MOVE: two sessions moving one message at once', () => {
 });
 
 /** Starts `postern serve` again on the server's config and data; resolves with the IMAP port. */
+/** Warnings and errors the restarted servers logged (shown when a check fails). */
+const restartedLogs: string[] = [];
+
 function restart(server: TestServer): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [BIN, '--config', server.configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
@@ -145,7 +148,8 @@ function restart(server: TestServer): Promise<{ child: ChildProcess; port: numbe
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         try {
-          const r = JSON.parse(line) as { msg: string; listener?: string; port?: number };
+          const r = JSON.parse(line) as { msg: string; listener?: string; port?: number; level?: number };
+          if ((r.level ?? 0) >= 40) restartedLogs.push(line.slice(0, 400));
           if (r.msg === 'listening' && r.listener === 'imap') port = Number(r.port);
           if (r.msg === 'Postern started') {
             clearTimeout(timer);
@@ -185,6 +189,7 @@ describe('MOVE: the server killed with SIGKILL in the middle of MOVEs', () => {
       // two sessions move messages back and forth, one at a time, until the server dies under them
       const sessions = await Promise.all([0, 1].map(() => RawImap.signIn(port, 'jsmith', 'secret')));
       let moves = 0;
+      const ended: string[] = [];
       const loops = sessions.map(async (c, i) => {
         try {
           for (let turn = 0; ; turn++) {
@@ -198,14 +203,15 @@ describe('MOVE: the server killed with SIGKILL in the middle of MOVEs', () => {
               if (r.status === 'OK') moves++;
             }
           }
-        } catch {
-          // the server died
+        } catch (err) {
+          // the server died (or stopped answering: said when the count falls short)
+          ended.push(`run ${run}, session ${i}: ${String(err)}`);
         }
       });
       const target = 40 + run * 25;
       const deadline = Date.now() + 20_000;
       while (moves < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      expect(moves).toBeGreaterThanOrEqual(target);
+      expect(moves, `${ended.join('; ')}; the restarted server logged: ${restartedLogs.slice(-5).join(' | ') || 'no warning'}`).toBeGreaterThanOrEqual(target);
       process_.kill('SIGKILL');
       await Promise.all(loops);
       for (const c of sessions) c.close();

@@ -89,6 +89,16 @@ describe('dovecot-uidlist.lock (Dovecot\'s dotlock rules)', () => {
     }
   });
 
+  it('left empty by a maker killed before it wrote its pid: taken over once 2 s old, not in 120 s', async () => {
+    await writeFile(lock(), '');
+    const t0 = Date.now();
+    const held = await acquireDotlock(lock(), { timeoutMs: 10_000, staleMs: 120_000 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1800); // a live maker writes at once: a fresh empty lock is waited for
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect(await readFile(lock(), 'utf8')).toBe(`${process.pid}:${hostname()}`);
+    await held.release();
+  });
+
   it('is taken over from another host once neither it nor the uidlist changed for the stale time', async () => {
     await writeFile(lock(), '12345:some-other-host');
     const t0 = Date.now();

@@ -2,7 +2,8 @@
 // the lock file is created with O_EXCL and holds "pid:hostname" (no newline). One that is found is
 // waited for, and taken over only when it is stale: its pid is on this host and no longer runs (after
 // the lock is 2 s old), or, with no pid of this host in it, when neither the lock nor the file it
-// guards changed for `staleMs` (Dovecot: 120 s). A lock whose process still runs is never taken over.
+// guards changed for `staleMs` (Dovecot: 120 s). A lock whose process still runs is never taken over;
+// an empty one (its maker was killed before it wrote its pid) is taken over once it is 2 s old.
 // Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
 import { lstat, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -106,6 +107,12 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
       continue; // released meanwhile
     }
     holder = content;
+    if (content === '' && ageMs >= 2000 && (await identity(path)) === seen) {
+      // its maker died between creating it and writing its pid (a kill -9 at that moment): a live
+      // maker writes at once, so a lock still empty after 2 s has nobody behind it
+      await unlinkIfSame(path, seen);
+      continue;
+    }
     const colon = content.indexOf(':');
     const pid = colon > 0 ? Number(content.slice(0, colon)) : NaN;
     const host = colon > 0 ? content.slice(colon + 1) : '';
