@@ -142,6 +142,23 @@ async function selectTime(job: Extract<ImapJob, { kind: 'imap-select-time' }>): 
   return { ...r, failures: plain(failed), cpu: cpuSince(cpuStart) };
 }
 
+/** DONE and LOGOUT every session in IDLE, `concurrency` at a time, so the server ends them the ordinary way. */
+async function endIdle(open: readonly ImapClient[], concurrency: number): Promise<void> {
+  let i = 0;
+  const closer = async () => {
+    while (i < open.length) {
+      const c = open[i++];
+      c.onUnasked = null;
+      c.setTimeout(COMMAND_TIMEOUT_MS);
+      await c
+        .done()
+        .then(() => c.logout())
+        .catch(() => c.destroy());
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, closer));
+}
+
 /** Opens signed-in sessions idling on INBOX and keeps them until 'release'. */
 async function hold(job: Extract<ImapJob, { kind: 'imap-hold' }>, released: Promise<void>): Promise<ImapHoldResult> {
   const failed = failures();
@@ -173,19 +190,7 @@ async function hold(job: Extract<ImapJob, { kind: 'imap-hold' }>, released: Prom
   send({ kind: 'held', result });
 
   await released;
-  // DONE and LOGOUT them all, a bounded number at a time, so the server ends them the ordinary way.
-  let i = 0;
-  const closer = async () => {
-    while (i < open.length) {
-      const c = open[i++];
-      c.setTimeout(COMMAND_TIMEOUT_MS);
-      await c
-        .done()
-        .then(() => c.logout())
-        .catch(() => c.destroy());
-    }
-  };
-  await Promise.all(Array.from({ length: job.openConcurrency }, closer));
+  await endIdle(open, job.openConcurrency);
   return { ...result, cpu: cpuSince(cpuStart) };
 }
 
@@ -274,19 +279,7 @@ async function watch(job: Extract<ImapJob, { kind: 'imap-watch' }>, released: Pr
   await Promise.all(Array.from({ length: job.openConcurrency }, opener));
   send({ kind: 'held', result: { kind: 'imap-hold', opened: open.length, seconds: msSince(t0) / 1000, failures: plain(failed), cpu: cpuSince(cpuStart) } });
   await released;
-  let i = 0;
-  const closer = async () => {
-    while (i < open.length) {
-      const c = open[i++];
-      c.onUnasked = null;
-      c.setTimeout(COMMAND_TIMEOUT_MS);
-      await c
-        .done()
-        .then(() => c.logout())
-        .catch(() => c.destroy());
-    }
-  };
-  await Promise.all(Array.from({ length: job.openConcurrency }, closer));
+  await endIdle(open, job.openConcurrency);
   return { kind: 'imap-watch', opened: open.length, watchersOpened, toldAt, failures: plain(failed), cpu: cpuSince(cpuStart) };
 }
 
