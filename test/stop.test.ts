@@ -134,7 +134,7 @@ describe('npm start', () => {
     } finally {
       npm.kill('SIGKILL');
     }
-  });
+  }, 90_000); // npm start builds first (tsc): up to 60 s for the port on a busy machine, then the stop
 
   it('one Ctrl-C (SIGINT to npm and the server, as a terminal sends it) stops gracefully: a DELE before QUIT is kept', async () => {
     const { config, port } = await setUp();
@@ -178,5 +178,5 @@ describe('npm start', () => {
     } finally {
       npm.kill('SIGKILL');
     }
-  });
+  }, 90_000);
 });
