@@ -343,6 +343,9 @@ p.quit()`);
     expect((await c.command('SEARCH RETURN (COUNT MIN) ALL')).untagged).toEqual(['* ESEARCH (TAG "a9") MIN 1 COUNT 3']);
     expect((await c.command('ENABLE IMAP4rev2')).untagged).toEqual(['* ENABLED IMAP4rev2']);
     expect((await c.command('SEARCH SUBJECT five')).untagged).toEqual(['* ESEARCH (TAG "a11") ALL 3']);
+    // a day the month does not have is a bad date, as in APPEND; a leap day is a day
+    expect((await c.command('SEARCH BEFORE 32-Jan-2026')).tagged).toMatch(/BAD .*not a date/);
+    expect((await c.command('SEARCH SINCE 29-Feb-2024')).status).toBe('OK');
     c.close();
   });
 

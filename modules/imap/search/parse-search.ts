@@ -6,8 +6,8 @@ import type { Cursor } from '../wire/cursor.js';
 import { parseSequenceSet, resolveSearchNumbers, resolveSet } from '../wire/sequence-set.js';
 import type { SearchDay, SearchKey } from './search-key.js';
 import { quoteClient } from '../wire/client-text.js';
+import { monthOf, validDay } from '../wire/date-time.js';
 
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 
 const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true],
@@ -33,8 +33,9 @@ const DATE_KEYS: Record<string, ['internal' | 'sent', 'before' | 'on' | 'since']
 
 function parseDay(text: string): SearchDay {
   const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(text);
-  const month = m ? MONTHS.indexOf(m[2].toUpperCase()) + 1 : 0;
-  if (!m || month === 0) throw bad(`${quoteClient(text, 30)} is not a date such as 1-Dec-2026`);
+  const month = m ? monthOf(m[2]) : 0;
+  // a day the month does not have (32-Jan, 30-Feb) is refused as APPEND's date-time is
+  if (!m || !validDay(Number(m[3]), month, Number(m[1]))) throw bad(`${quoteClient(text, 30)} is not a date such as 1-Dec-2026`);
   return { year: Number(m[3]), month, day: Number(m[1]) };
 }
 
