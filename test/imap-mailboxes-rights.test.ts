@@ -20,6 +20,7 @@ import { type Dovecot, shareWithDovecot, startDovecot } from './helpers/dovecot.
 import { type ImapAnswer, RawImap } from './helpers/imap-client.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { encodeMutf7 } from '../modules/imap/wire/mutf7.js';
+import { mannWhitneyZ, median } from './helpers/stats.js';
 
 const PASSWORD = 'a secret';
 let server: TestServer;
@@ -361,25 +362,6 @@ describe('rights (RFC 4314 section 4)', () => {
   });
 });
 
-/** Two-sided Mann-Whitney U test, normal approximation: the z score (|z| > 4 is p < 6e-5). */
-function mannWhitneyZ(a: number[], b: number[]): number {
-  const all = [...a.map((v) => ({ v, g: 0 })), ...b.map((v) => ({ v, g: 1 }))].sort((x, y) => x.v - y.v);
-  let rankA = 0;
-  for (let i = 0; i < all.length; ) {
-    let j = i;
-    while (j + 1 < all.length && all[j + 1].v === all[i].v) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (all[k].g === 0) rankA += rank;
-    i = j + 1;
-  }
-  const n1 = a.length;
-  const n2 = b.length;
-  const mean = (n1 * n2) / 2;
-  const sd = Math.sqrt((n1 * n2 * (n1 + n2 + 1)) / 12);
-  return (rankA - (n1 * (n1 + 1)) / 2 - mean) / sd;
-}
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 describe('a hidden mailbox and a missing one are refused alike', () => {
   const SAMPLES = 120; // per name and command

@@ -6,6 +6,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawPop } from './helpers/pop-client.js';
 import { startServer, type TestServer } from './helpers/server.js';
+import { mannWhitneyZ, median } from './helpers/stats.js';
 
 let server: TestServer;
 const SAMPLES = 160; // per name and mechanism
@@ -20,26 +21,6 @@ afterAll(async () => {
   await server.stop();
 });
 
-/** Two-sided Mann-Whitney U test, normal approximation: the z score (|z| > 4 is p < 6e-5). */
-function mannWhitneyZ(a: number[], b: number[]): number {
-  const all = [...a.map((v) => ({ v, g: 0 })), ...b.map((v) => ({ v, g: 1 }))].sort((x, y) => x.v - y.v);
-  let rankA = 0;
-  for (let i = 0; i < all.length; ) {
-    let j = i;
-    while (j + 1 < all.length && all[j + 1].v === all[i].v) j++;
-    const rank = (i + j) / 2 + 1; // ties share their mean rank
-    for (let k = i; k <= j; k++) if (all[k].g === 0) rankA += rank;
-    i = j + 1;
-  }
-  const n1 = a.length;
-  const n2 = b.length;
-  const u = rankA - (n1 * (n1 + 1)) / 2;
-  const mean = (n1 * n2) / 2;
-  const sd = Math.sqrt((n1 * n2 * (n1 + n2 + 1)) / 12);
-  return (u - mean) / sd;
-}
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 /** One timed attempt: the time from the client's last line to the server's -ERR, in ms. */
 type Attempt = (c: RawPop, name: string) => Promise<number>;
