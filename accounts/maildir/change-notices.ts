@@ -6,7 +6,10 @@ import { resolve } from 'node:path';
 
 /** Tells sessions that a folder changed, and hears about changes made by others. */
 export interface ChangeNotices {
-  /** This process changed the folder at `path` (messages added, removed, flags changed). */
+  /**
+   * This process changed the folder at `path` (messages added, removed, flags changed). This process's
+   * listeners are called before it returns (a folder tells its own change from another's that way).
+   */
   changed(path: string): void;
   /** Calls `heard` when anyone (this process included) says the folder at `path` changed; returns the unsubscribe. */
   listen(path: string, heard: () => void): () => void;
