@@ -55,6 +55,10 @@ export class MaildirView implements MailboxView {
     this.state = state;
   }
 
+  get storage(): string {
+    return this.folder.path;
+  }
+
   get uidValidity(): number {
     return this.state.uidValidity;
   }

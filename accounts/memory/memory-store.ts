@@ -44,6 +44,7 @@ interface Stored {
 }
 
 let keys = 0;
+let mailboxes = 0;
 let validity = 0;
 
 class MemoryMailbox {
@@ -55,6 +56,8 @@ class MemoryMailbox {
   gone = false;
   /** The highest UID a view has claimed as first seen (MailboxView.claimRecent). */
   recentMark = 0;
+  /** Unique in the process (MailboxView.storage). */
+  readonly id = `memory-mailbox-${++mailboxes}`;
 
   constructor(readonly uidValidity: number) {
     this.events.setMaxListeners(0);
@@ -102,6 +105,10 @@ class MemoryView implements MailboxView {
     private readonly box: MemoryMailbox,
   ) {
     this.take();
+  }
+
+  get storage(): string {
+    return this.box.id;
   }
 
   get uidValidity(): number {

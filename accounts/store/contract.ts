@@ -54,6 +54,11 @@ export interface CopyResult {
 /** One mailbox as one session sees it. Call close() when done. */
 export interface MailboxView {
   readonly uidValidity: number;
+  /**
+   * Where the mailbox's messages are kept, unique within the process (a Maildir folder's path): with the
+   * UIDVALIDITY and a message's key it names octets that never change, so caches may key on the three.
+   */
+  readonly storage: string;
   /** The UID the next message added will get at least (IMAP UIDNEXT). */
   readonly uidNext: number;
   /** The messages as of the last sync, ascending UID. The array is replaced, never changed, by sync(). */

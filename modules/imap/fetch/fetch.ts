@@ -16,6 +16,7 @@ import type { SelectedMailbox } from '../selected.js';
 import { parseSequenceSet, resolveNumbers, resolveSet } from '../wire/sequence-set.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
+import { type SummaryKind, type SummaryScope, summaryCache } from './summary-cache.js';
 
 /** Messages larger than this are streamed for a plain BODY[] instead of read whole. */
 const STREAM_ABOVE = 256 * 1024;
@@ -116,16 +117,19 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
     return undefined;
   }
   let expungeIssue = false;
+  const scope = summaryCache.scope(m.view);
+  // a removed message's ENVELOPE/BODY/BODYSTRUCTURE still answer when they are in the cache, as Dovecot's do
+  const fromCache = (info: MessageInfo) => items.every((i) => !needsContent(i) || ((i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE') && summaryCache.get(scope, info, i.kind) !== undefined));
   for (const uid of uids) {
     const info = m.info(uid);
     if (!info) continue;
     const gone = m.isGone(uid) || m.view.get(uid) === undefined;
-    if (gone && (content || items.some((i) => i.kind === 'INTERNALDATE'))) {
+    if (gone && (items.some((i) => i.kind === 'INTERNALDATE') || (content && !fromCache(info)))) {
       expungeIssue = true;
       continue;
     }
     try {
-      await fetchOne(s, m, info, items, wantsFlags || seenNow.has(uid));
+      await fetchOne(s, m, info, items, wantsFlags || seenNow.has(uid), scope);
     } catch (err) {
       if (!(err instanceof MessageGoneError)) throw err;
       expungeIssue = true;
@@ -171,7 +175,7 @@ function metadataOnly(s: ImapContext, m: SelectedMailbox, uids: readonly number[
   if (lines.length > 0) s.sendRaw(lines.join(''));
 }
 
-async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, items: readonly FetchItem[], withFlags: boolean): Promise<void> {
+async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, items: readonly FetchItem[], withFlags: boolean, scope: SummaryScope): Promise<void> {
   const seq = m.seqOf(info.uid);
   const out: Buffer[] = [];
   let first = true;
@@ -186,6 +190,14 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
   let tree: MimePart | null = null;
   const message = async () => (raw ??= await readWhole(m, info.uid));
   const mime = async () => (tree ??= parseMime(await message()));
+  /** ENVELOPE, BODY, BODYSTRUCTURE: from the cache, else rendered from the message and kept. */
+  const summary = async (kind: SummaryKind, render: () => Promise<Buffer>) => {
+    const hit = summaryCache.get(scope, info, kind);
+    if (hit !== undefined) return hit;
+    const made = await render();
+    summaryCache.set(scope, info, kind, made);
+    return made;
+  };
   let stream: Readable | null = null;
   let flagsSent = false;
   for (const item of items) {
@@ -205,12 +217,12 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
         break;
       case 'ENVELOPE':
         add('ENVELOPE ');
-        out.push(envelope(await message(), await mime()));
+        out.push(await summary('ENVELOPE', async () => envelope(await message(), await mime())));
         break;
       case 'BODYSTRUCTURE':
       case 'BODY':
         add(`${item.kind} `);
-        out.push(bodyStructure(await message(), await mime(), item.kind === 'BODYSTRUCTURE'));
+        out.push(await summary(item.kind, async () => bodyStructure(await message(), await mime(), item.kind === 'BODYSTRUCTURE')));
         break;
       case 'RFC822':
       case 'RFC822.HEADER':
