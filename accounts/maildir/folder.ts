@@ -6,16 +6,19 @@
 // What is read is cached and checked cheaply: the uidlist by inode and size (it only ever grows by
 // whole lines or is replaced by a rename, so a grown file is read on from where it stopped), the
 // listing by the modification times of new/ and cur/ (not trusted within 2 s of a change: a second
-// change in the same tick of a coarse clock would not show), dovecot-keywords by its mtime.
+// change in the same tick of a coarse clock would not show), dovecot-keywords by its mtime. While the
+// folder is watched (a session has it selected), the file watch vouches for the listing instead and a
+// look asks the file system nothing (folder-watch.ts); this process's own renames, removals and new
+// messages are applied to the listing as they are made.
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { lstat, open, readdir, rename as renameFile, stat } from 'node:fs/promises';
+import { lstat, open, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../store/contract.js';
 import { acquireDotlock, LockTimeoutError } from './dotlock.js';
 import { type ArrivalKey, arrivalKey, compareArrival, uidlFor } from './filename.js';
 import { flagsOf } from './flags.js';
+import { FolderWatch } from './folder-watch.js';
 import { KeywordTable, readKeywords } from './keywords.js';
 import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { SizeCache } from './size-cache.js';
@@ -92,7 +95,12 @@ interface UidlistCache {
 interface Listing {
   stamp: string;
   files: Map<string, FileEntry>;
+  /** Raised by every change this process makes to `files` in place. */
+  version: number;
 }
+
+/** However sure the file watch is, the disk is looked at after this long (a watch can miss events). */
+const VERIFY_MS = 1000;
 
 /** Octets `from` to `to` of a file (off the event loop: the thread pool reads them). */
 async function readAll(path: string, from: number, to: number): Promise<Buffer> {
@@ -132,7 +140,9 @@ export class MaildirFolder {
   private sizes: SizeCache | null = null;
   /** This process's flag renames in flight, by base: reads and further renames of the message wait. */
   private readonly renames = new Map<string, Promise<unknown>>();
-  private watchers: FSWatcher[] = [];
+  private fileWatch: FolderWatch | null = null;
+  /** The listing the file watch vouches for: read (or checked) while the watch ran, nothing foreign since. */
+  private covered: { listing: Listing; epoch: number; foreign: number; at: number } | null = null;
   private readonly watching = new Set<() => void>();
   private unlisten: (() => void) | null = null;
   private notifyTimer: NodeJS.Timeout | null = null;
@@ -256,6 +266,29 @@ export class MaildirFolder {
   private async list(fresh = false): Promise<Listing> {
     if (this.relist) fresh = true;
     this.relist = false;
+    if (!fresh && this.vouched()) {
+      // the watch's events of changes made before now are handled first (they are queued in this turn)
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!this.relist && this.vouched()) return this.listing!;
+    }
+    const watch = this.fileWatch;
+    const epoch = watch?.epoch ?? 0;
+    const foreign = watch?.foreign ?? 0;
+    const listing = await this.listFromDisk(fresh);
+    // the watch ran since before the stamp was taken, and saw nothing but our own changes meanwhile
+    if (epoch !== 0 && watch!.epoch === epoch && watch!.foreign === foreign) this.covered = { listing, epoch, foreign, at: Date.now() };
+    else this.covered = null;
+    return listing;
+  }
+
+  /** True when the file watch vouches that the listing is current. */
+  private vouched(): boolean {
+    const c = this.covered;
+    const watch = this.fileWatch;
+    return c !== null && watch !== null && c.listing === this.listing && c.epoch === watch.epoch && c.foreign === watch.foreign && Date.now() - c.at < VERIFY_MS;
+  }
+
+  private async listFromDisk(fresh: boolean): Promise<Listing> {
     const { stamp, newest } = await this.stamp();
     if (!fresh && this.listing && this.listing.stamp === stamp && this.listedAt - newest > RACY_MS) return this.listing;
     const listedAt = Date.now();
@@ -277,7 +310,7 @@ export class MaildirFolder {
       }
     }
     this.listedAt = listedAt;
-    return (this.listing = { stamp, files });
+    return (this.listing = { stamp, files, version: 0 });
   }
 
   private hasUnknown(listing: Listing, uidlist: UidlistCache): boolean {
@@ -337,7 +370,22 @@ export class MaildirFolder {
   }
 
   private async look(): Promise<FolderState> {
-    const [listing, read] = await Promise.all([this.list(), this.readUidlist(), this.refreshKeywords()]);
+    const watch = this.fileWatch;
+    let listing: Listing;
+    let read: UidlistCache | null;
+    if (watch && this.vouched()) {
+      listing = await this.list();
+      // the uidlist and dovecot-keywords are looked at when the watch saw them change (or stopped vouching)
+      const vouched = this.vouched();
+      const uidlistToo = !vouched || watch.uidlistChanged;
+      const keywordsToo = !vouched || watch.keywordsChanged;
+      if (uidlistToo) watch.uidlistChanged = false;
+      if (keywordsToo) watch.keywordsChanged = false;
+      [read] = await Promise.all([uidlistToo ? this.readUidlist() : this.uidlist, keywordsToo ? this.refreshKeywords() : undefined]);
+    } else {
+      if (watch) watch.uidlistChanged = watch.keywordsChanged = false;
+      [listing, read] = await Promise.all([this.list(), this.readUidlist(), this.refreshKeywords()]);
+    }
     let uidlist = read;
     if (uidlist === null || this.hasUnknown(listing, uidlist)) {
       try {
@@ -473,7 +521,7 @@ export class MaildirFolder {
   private async build(): Promise<FolderState> {
     const uidlist = this.uidlist;
     const listing = this.listing!;
-    const key = `${uidlist?.ino}:${uidlist?.size}|${listing.stamp}|${this.keywordTable.mtime}|${listing.files.size}`;
+    const key = `${uidlist?.ino}:${uidlist?.size}|${listing.stamp}|${listing.version}|${this.keywordTable.mtime}|${listing.files.size}`;
     if (this.built && this.built.key === key) return this.built.state;
     // infos of unchanged files are kept (cheap syncs of big mailboxes), unless the keyword names changed
     const previous = this.built?.keywordsMtime === this.keywordTable.mtime ? this.built.infos : undefined;
@@ -596,8 +644,8 @@ export class MaildirFolder {
         const letters = change(e.letters);
         if (letters === null || (e.sub === 'cur' && e.letters === letters)) return e.letters;
         const name = `${base}:2,${letters}`;
-        await renameFile(from, `${this.path}/cur/${name}`);
-        this.listing?.files.set(base, { sub: 'cur', name, letters, popSize: e.popSize });
+        await this.renameOwn(from, `${this.path}/cur/${name}`);
+        this.updateListing((files) => files.set(base, { sub: 'cur', name, letters, popSize: e.popSize }));
         this.changedHere();
         return letters;
       });
@@ -612,8 +660,53 @@ export class MaildirFolder {
 
   /** Forgets a file this process removed. */
   removed(base: string): void {
-    this.listing?.files.delete(base);
+    this.updateListing((files) => files.delete(base));
     this.changedHere();
+  }
+
+  /** Notes a file this process put into new/ or cur/ (its UID is in the uidlist already). */
+  added(path: string): void {
+    const slash = path.lastIndexOf('/');
+    const sub = path.slice(slash - 3, slash);
+    if (path.slice(0, slash - 4) !== this.path || (sub !== 'new' && sub !== 'cur')) return;
+    const name = path.slice(slash + 1);
+    const colon = name.indexOf(':');
+    const base = colon < 0 ? name : name.slice(0, colon);
+    const letters = colon >= 0 && name.startsWith('2,', colon + 1) ? name.slice(colon + 3) : NO_LETTERS;
+    this.updateListing((files) => files.set(base, { sub, name, letters, popSize: wField(name, colon < 0 ? name.length : colon) }));
+  }
+
+  private updateListing(change: (files: Map<string, FileEntry>) => unknown): void {
+    if (!this.listing) return;
+    change(this.listing.files);
+    this.listing.version++;
+  }
+
+  /**
+   * Renames a message file of this folder to `to` (in this folder, or in `into`), telling the file
+   * watches that the change is this process's own, so that it does not make them read the folders again.
+   */
+  async renameOwn(from: string, to: string, into: MaildirFolder = this): Promise<void> {
+    this.fileWatch?.expect(from);
+    into.fileWatch?.expect(to);
+    try {
+      await renameFile(from, to);
+    } catch (err) {
+      this.fileWatch?.unexpect(from);
+      into.fileWatch?.unexpect(to);
+      throw err;
+    }
+  }
+
+  /** Removes a message file of this folder (as renameOwn: the watch knows it is this process's doing). */
+  async unlinkOwn(path: string): Promise<void> {
+    this.fileWatch?.expect(path);
+    try {
+      await unlink(path);
+    } catch (err) {
+      this.fileWatch?.unexpect(path);
+      throw err;
+    }
   }
 
   // ---- watching -------------------------------------------------------------------------------
@@ -652,21 +745,14 @@ export class MaildirFolder {
         });
       }
       if (this.watching_.fileWatch) {
-        for (const dir of [join(this.path, 'new'), join(this.path, 'cur'), this.path]) {
-          try {
-            const w = watch(dir, { persistent: false }, fire);
-            w.on('error', () => {});
-            this.watchers.push(w);
-          } catch {
-            // a folder that cannot be watched is still synced by the caller
-          }
-        }
+        this.fileWatch ??= new FolderWatch(this.path, fire, notices !== undefined);
+        this.fileWatch.start();
       }
     }
     return () => {
       if (!this.watching.delete(changed) || this.watching.size > 0) return;
-      for (const w of this.watchers) w.close();
-      this.watchers = [];
+      this.fileWatch?.stop();
+      this.covered = null;
       this.unlisten?.();
       this.unlisten = null;
     };

@@ -60,7 +60,7 @@ export async function renameInto(source: MaildirFolder, target: MaildirFolder, i
             const base = `${newBaseName()}${sizes}`;
             const to = letters === '' ? join(target.path, 'new', base) : join(target.path, 'cur', `${base}:2,${letters}`);
             try {
-              await rename(from, to);
+              await source.renameOwn(from, to, target);
             } catch (err) {
               // ENOENT with the source still there: the target's folder went away (a DELETE meanwhile)
               if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await lstat(from).catch(() => null))) {
@@ -103,7 +103,9 @@ async function recordOrReturn(source: MaildirFolder, target: MaildirFolder, move
   await syncDir(join(source.path, 'cur'));
   await syncDir(join(source.path, 'new'));
   try {
-    return await target.appendRecords(moved.map((m) => ({ base: m.base, fields: [] })));
+    const uids = await target.appendRecords(moved.map((m) => ({ base: m.base, fields: [] })));
+    for (const m of moved) target.added(m.to);
+    return uids;
   } catch (err) {
     for (const m of moved) await rename(m.to, m.from).catch(() => {});
     throw err;

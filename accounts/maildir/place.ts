@@ -3,7 +3,7 @@
 // renamed into new/ (no flags) or cur/ (with its flag letters) and given the next UID, as Dovecot's
 // own saves do. A crash before the rename leaves the file only in tmp/, never shown, and the sender was
 // not told it was stored.
-import { link, open, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { link, open, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkLength, syncDir, writeAll } from '../atomic-file.js';
 import { CrlfSizeCounter } from '../store/crlf-size.js';
@@ -127,21 +127,23 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
     for (const item of items) for (const k of keywordsWithoutLetter(item.flags, keywords)) needed.add(k);
     if (needed.size > 0) keywords = await addKeywords(folder.path, keywords, [...needed]);
     const placed: { base: string; fields: string[] }[] = [];
+    const targets: string[] = [];
     try {
       for (const item of items) {
         const letters = lettersOf(item.flags, keywords);
         if (item.internalDate) await utimes(item.written.tmp, item.internalDate, item.internalDate);
         const target = letters === '' ? join(folder.path, 'new', item.written.base) : join(folder.path, 'cur', `${item.written.base}:2,${letters}`);
-        await rename(item.written.tmp, target);
+        await folder.renameOwn(item.written.tmp, target);
         placed.push({ base: item.written.base, fields: [] });
+        targets.push(target);
       }
     } catch (err) {
       for (const item of items.slice(placed.length)) await unlink(item.written.tmp).catch(() => {});
       if (placed.length > 0) await folder.appendRecords(placed);
       throw err;
     }
-    await syncDir(join(folder.path, 'new'));
-    await syncDir(join(folder.path, 'cur'));
+    // the renames made durable: only the folders that got a name need it
+    for (const sub of ['new', 'cur']) if (targets.some((t) => t.startsWith(join(folder.path, sub, '/')))) await syncDir(join(folder.path, sub));
     let uids: number[];
     try {
       uids = await folder.appendRecords(placed);
@@ -155,6 +157,7 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
       }
       throw err;
     }
+    for (const target of targets) folder.added(target);
     return { uids, uidValidity: folder.uidValidity };
   });
 }

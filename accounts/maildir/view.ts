@@ -216,7 +216,7 @@ export class MaildirView implements MailboxView {
       const m = this.get(uid);
       if (!m) continue;
       try {
-        await this.folder.withFile(m.key, (path) => unlink(path));
+        await this.folder.withFile(m.key, (path) => this.folder.unlinkOwn(path));
       } catch (err) {
         if (!(err instanceof MessageGoneError)) throw err;
       }
