@@ -101,6 +101,8 @@ interface Listing {
 
 /** However sure the file watch is, the disk is looked at after this long (a watch can miss events). */
 const VERIFY_MS = 1000;
+/** How long a folder stays watched after its last session left it. */
+const LINGER_MS = 10_000;
 
 /** Octets `from` to `to` of a file (off the event loop: the thread pool reads them). */
 async function readAll(path: string, from: number, to: number): Promise<Buffer> {
@@ -718,44 +720,69 @@ export class MaildirFolder {
    */
   watch(changed: () => void): () => void {
     this.watching.add(changed);
-    if (this.watching.size === 1) {
-      const tell = () => {
-        if (this.notifyTimer) clearTimeout(this.notifyTimer);
-        if (this.noticeTimer) clearImmediate(this.noticeTimer);
-        this.notifyTimer = null;
-        this.noticeTimer = null;
-        for (const w of this.watching) w();
-      };
-      // a file watch fires several times for one change (new/, cur/, the uidlist): gathered over 100 ms
-      const fire = () => {
-        if (this.notifyTimer || this.noticeTimer) return;
-        this.notifyTimer = setTimeout(tell, 100);
-      };
-      // a notice is one word per change, said when the change is done: told at once (after what else
-      // this turn of the event loop changes), so an IDLE hears of it, and a session's next command sees it
-      const soon = () => {
-        if (this.noticeTimer) return;
-        this.noticeTimer = setImmediate(tell);
-      };
-      const notices = this.watching_.notices;
-      if (notices) {
-        this.unlisten = notices.listen(this.path, () => {
-          if (!this.announcingOwn) this.relist = true; // another machine's change may not show in the mtimes yet
-          soon();
-        });
-      }
-      if (this.watching_.fileWatch) {
-        this.fileWatch ??= new FolderWatch(this.path, fire, notices !== undefined);
-        this.fileWatch.start();
-      }
-    }
+    if (this.lingering) {
+      clearTimeout(this.lingering);
+      this.lingering = null;
+    } else if (this.watching.size === 1) this.startWatching();
     return () => {
-      if (!this.watching.delete(changed) || this.watching.size > 0) return;
-      this.fileWatch?.stop();
-      this.covered = null;
-      this.unlisten?.();
-      this.unlisten = null;
+      if (!this.watching.delete(changed) || this.watching.size > 0 || this.lingering) return;
+      // kept a little longer: the next session on this folder (a client that signs in every few
+      // minutes, or many one after another) then finds the listing vouched for by the watch
+      this.lingering = setTimeout(() => {
+        this.lingering = null;
+        if (this.watching.size === 0) this.stopWatching();
+      }, LINGER_MS);
+      this.lingering.unref();
     };
+  }
+
+  /** Stops the watch now if no session uses it (the store forgets this folder). */
+  release(): void {
+    if (!this.lingering) return;
+    clearTimeout(this.lingering);
+    this.lingering = null;
+    if (this.watching.size === 0) this.stopWatching();
+  }
+
+  private lingering: NodeJS.Timeout | null = null;
+
+  private startWatching(): void {
+    const tell = () => {
+      if (this.notifyTimer) clearTimeout(this.notifyTimer);
+      if (this.noticeTimer) clearImmediate(this.noticeTimer);
+      this.notifyTimer = null;
+      this.noticeTimer = null;
+      for (const w of this.watching) w();
+    };
+    // a file watch fires several times for one change (new/, cur/, the uidlist): gathered over 100 ms
+    const fire = () => {
+      if (this.notifyTimer || this.noticeTimer) return;
+      this.notifyTimer = setTimeout(tell, 100);
+    };
+    // a notice is one word per change, said when the change is done: told at once (after what else
+    // this turn of the event loop changes), so an IDLE hears of it, and a session's next command sees it
+    const soon = () => {
+      if (this.noticeTimer) return;
+      this.noticeTimer = setImmediate(tell);
+    };
+    const notices = this.watching_.notices;
+    if (notices) {
+      this.unlisten = notices.listen(this.path, () => {
+        if (!this.announcingOwn) this.relist = true; // another machine's change may not show in the mtimes yet
+        soon();
+      });
+    }
+    if (this.watching_.fileWatch) {
+      this.fileWatch ??= new FolderWatch(this.path, fire, notices !== undefined);
+      this.fileWatch.start();
+    }
+  }
+
+  private stopWatching(): void {
+    this.fileWatch?.stop();
+    this.covered = null;
+    this.unlisten?.();
+    this.unlisten = null;
   }
 }
 

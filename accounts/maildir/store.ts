@@ -91,12 +91,20 @@ export class MaildirStore implements MailStore {
     }
     this.folders.set(path, f);
     cleanTmpSometimes(path, (removed) => this.options.log?.warn({ path, removed }, 'removed files that writers which died left in tmp/'));
-    if (this.folders.size > KEPT_FOLDERS) this.folders.delete(this.folders.keys().next().value!);
+    if (this.folders.size > KEPT_FOLDERS) {
+      const oldest = this.folders.keys().next().value!;
+      this.folders.get(oldest)!.release();
+      this.folders.delete(oldest);
+    }
     return f;
   }
 
   private forget(prefix: string): void {
-    for (const path of [...this.folders.keys()]) if (path === prefix || path.startsWith(`${prefix}.`)) this.folders.delete(path);
+    for (const [path, folder] of [...this.folders]) {
+      if (path !== prefix && !path.startsWith(`${prefix}.`)) continue;
+      folder.release();
+      this.folders.delete(path);
+    }
   }
 
   private async exists(path: string): Promise<boolean> {
