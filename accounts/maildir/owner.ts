@@ -37,7 +37,7 @@ const owners = new Map<string, { until: number; owner: Promise<FolderOwner> }>()
 
 /** The owner of `folder`, looked at once per OWNER_KEPT_MS (lookups meanwhile share the one look). */
 function folderOwner(folder: string): Promise<FolderOwner> {
-  const now = Date.now();
+  const now = performance.now(); // (not the wall clock: set back, it would keep an owner for hours)
   const known = owners.get(folder);
   if (known && known.until > now) return known.owner;
   if (owners.size >= OWNERS_KEPT) owners.clear();
