@@ -40,7 +40,7 @@ export async function setRightsInFile(folder: string, grantee: Grantee, rights: 
     if (normal === '') acl.delete(identifier(grantee));
     else acl.set(identifier(grantee), normal);
     await writeFileAtomic(path, [...acl].map(([who, r]) => `${who} ${r}\n`).join(''), 0o644);
-    inheritOwner(path);
+    await inheritOwner(path, { created: true }); // (written new and renamed over it)
     return acl;
   });
 }

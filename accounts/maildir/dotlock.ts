@@ -63,7 +63,7 @@ async function tryCreate(path: string): Promise<boolean> {
     throw err;
   }
   try {
-    inheritOwner(path); // so that another agent, as the mail user, can read whose lock it is
+    await inheritOwner(path, { created: true }); // so that another agent, as the mail user, can read whose lock it is
     await handle.write(`${process.pid}:${HOST}`);
   } catch (err) {
     // a full disk: no lock without its content (an empty one would look stale only after minutes)

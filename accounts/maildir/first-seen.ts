@@ -45,7 +45,7 @@ async function writeMark(folder: string, uidValidity: number, mark: number): Pro
     await handle.close();
   }
   try {
-    inheritOwner(tmp);
+    await inheritOwner(tmp, { created: true });
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => {});

@@ -487,7 +487,7 @@ export class MaildirFolder {
       // the file ends in a line a crashed writer left half written: rewrite it whole, without it
       await this.writeWholeUidlist({ ...current.header, nextUidHint: Math.max(current.header.nextUidHint, uid) }, [...current.records, ...records]);
     } else {
-      const header: UidlistHeader = { uidValidity: nextUidValidity(this.root), nextUidHint: uid, guid: randomBytes(16).toString('hex'), extra: [] };
+      const header: UidlistHeader = { uidValidity: await nextUidValidity(this.root), nextUidHint: uid, guid: randomBytes(16).toString('hex'), extra: [] };
       await this.writeWholeUidlist(header, records);
     }
     this.changedHere();
@@ -503,7 +503,7 @@ export class MaildirFolder {
     const tmp = `${path}.tmp`;
     const data = Buffer.from(formatUidlist({ header, records }));
     await writeSynced(tmp, 'w', data, 0o600);
-    inheritOwner(tmp);
+    await inheritOwner(tmp, { created: true });
     await renameFile(tmp, path);
     const st = await stat(path, { bigint: true });
     const byBase = new Map<string, UidlistRecord>();

@@ -81,7 +81,7 @@ export async function addKeywords(folder: string, table: KeywordTable, names: re
   } finally {
     await handle.close();
   }
-  inheritOwner(lock);
+  await inheritOwner(lock, { created: true });
   const written = Math.floor((await stat(lock)).mtimeMs / 1000);
   if (written <= table.mtime) {
     const t = new Date((table.mtime + 1) * 1000);

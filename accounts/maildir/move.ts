@@ -69,7 +69,7 @@ export async function renameInto(source: MaildirFolder, target: MaildirFolder, i
               throw err;
             }
             moved.push({ uid: item.uid, key: item.key, from, to, base });
-            inheritOwner(to); // into another user's mailbox (~bob/...): theirs now, as a copy would be
+            await inheritOwner(to); // into another user's mailbox (~bob/...): theirs now, as a copy would be
           });
         } catch (err) {
           if (err instanceof MessageGoneError) continue; // someone else moved or removed it first

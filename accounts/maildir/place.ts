@@ -3,7 +3,7 @@
 // renamed into new/ (no flags) or cur/ (with its flag letters) and given the next UID, as Dovecot's
 // own saves do. A crash before the rename leaves the file only in tmp/, never shown, and the sender was
 // not told it was stored.
-import { link, open, stat, unlink, utimes } from 'node:fs/promises';
+import { link, lstat, open, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkLength, syncDir, writeAll } from '../atomic-file.js';
 import { CrlfSizeCounter } from '../store/crlf-size.js';
@@ -13,7 +13,7 @@ import { newBaseName } from './filename.js';
 import { keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { MaildirFolder } from './folder.js';
 import { addKeywords } from './keywords.js';
-import { inheritOwner } from './owner.js';
+import { inheritOwner, ownedAsFolder } from './owner.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
 
 const FLUSH_AT = 256 * 1024;
@@ -34,7 +34,6 @@ export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>, o
   const unique = newBaseName();
   const tmp = join(folder, 'tmp', unique);
   const handle = await open(tmp, 'wx', 0o600);
-  inheritOwner(tmp);
   const counter = new CrlfSizeCounter();
   let size = 0;
   let pending: Buffer[] = [];
@@ -47,6 +46,7 @@ export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>, o
     await writeAll(handle, data);
   };
   try {
+    await inheritOwner(tmp, { created: true });
     for await (const chunk of prepareMessage(input, options, counter)) {
       size += chunk.length;
       pending.push(chunk);
@@ -67,32 +67,50 @@ export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>, o
   return { tmp, base: `${unique},S=${size},W=${counter.size}`, size, crlfSize: counter.size };
 }
 
-/** A copy of an existing message file into tmp/ of `folder` (a hard link when both are on one file system). */
+/**
+ * A copy of an existing message file into tmp/ of `folder`: a hard link when both are on one file system
+ * and the file already has the owner a file there gets (a file of another user's mailbox is copied: one
+ * file cannot belong to both).
+ */
 export async function copyToTmp(from: string, folder: string, base: string): Promise<Written> {
   const unique = newBaseName();
   const tmp = join(folder, 'tmp', unique);
+  // The copy keeps the sizes its name says (it is the same message), with a base of its own.
+  const sizes = /,S=\d+(?:,W=\d+)?/.exec(base)?.[0] ?? '';
+  let linked = true;
   try {
     await link(from, tmp);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
-    // another file system, or links not allowed: a real copy
-    const source = await open(from, READ_NO_FOLLOW);
+    linked = false; // another file system, or links not allowed: a real copy
+  }
+  if (linked) {
+    let kept = false;
     try {
-      await writeToTmpFromHandle(source, tmp);
+      const st = await lstat(tmp);
+      kept = st.isFile() && (await ownedAsFolder(tmp, st));
+      if (kept) return { tmp, base: `${unique}${sizes}`, size: st.size };
     } finally {
-      await source.close();
+      // Not kept: the file of another user's mailbox (a copy is made, theirs stays theirs), or no plain
+      // file (replaced by a link meanwhile: the real copy refuses it).
+      if (!kept) await unlink(tmp);
     }
   }
-  inheritOwner(tmp);
-  const { size } = await stat(tmp);
-  // The copy keeps the sizes its name says (it is the same message), with a base of its own.
-  const sizes = /,S=\d+(?:,W=\d+)?/.exec(base)?.[0] ?? '';
+  const source = await open(from, READ_NO_FOLLOW);
+  let size: number;
+  try {
+    size = await writeToTmpFromHandle(source, tmp);
+  } finally {
+    await source.close();
+  }
   return { tmp, base: `${unique}${sizes}`, size };
 }
 
-async function writeToTmpFromHandle(source: import('node:fs/promises').FileHandle, tmp: string): Promise<void> {
+/** Copies `source` into the new file `tmp` (given the folder's owner); the number of octets. */
+async function writeToTmpFromHandle(source: import('node:fs/promises').FileHandle, tmp: string): Promise<number> {
   const target = await open(tmp, 'wx', 0o600);
   try {
+    await inheritOwner(tmp, { created: true });
     let total = 0;
     for await (const chunk of source.createReadStream({ autoClose: false, highWaterMark: FLUSH_AT })) {
       await writeAll(target, chunk as Buffer);
@@ -100,6 +118,7 @@ async function writeToTmpFromHandle(source: import('node:fs/promises').FileHandl
     }
     await target.sync();
     await checkLength(target, total);
+    return total;
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw err;

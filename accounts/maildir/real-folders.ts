@@ -19,12 +19,21 @@ export class MailboxLinkError extends UnsafeMailboxError {
   }
 }
 
+/** What checkRealFolders found there (every part of it a real folder, no link). */
+export interface RealFolders {
+  /** `folder` is there. */
+  readonly folder: boolean;
+  /** Which of the `subs` are there, in their order. */
+  readonly subs: readonly boolean[];
+}
+
 /**
  * Checks that `folder` (inside `accountDir`) and its `subs` are real folders, from the account folder
- * down: none a symbolic link. A part that does not exist is fine (it may be made). The lstat calls run
- * together, off the event loop (they are made on every sign-in), and are judged from the top down.
+ * down: none a symbolic link. A part that does not exist is fine (it may be made), and what is there is
+ * returned (so that what is there is not looked at again). The lstat calls run together, off the event
+ * loop (they are made on every sign-in), and are judged from the top down.
  */
-export async function checkRealFolders(accountDir: string, folder: string, subs: readonly string[] = []): Promise<void> {
+export async function checkRealFolders(accountDir: string, folder: string, subs: readonly string[] = []): Promise<RealFolders> {
   const inside = relative(accountDir, folder);
   const parts = inside === '' ? [] : inside.split(sep);
   const chain = [accountDir];
@@ -39,10 +48,11 @@ export async function checkRealFolders(accountDir: string, folder: string, subs:
     );
   const [down, below] = await Promise.all([Promise.all(chain.map(look)), Promise.all(subs.map((sub) => look(join(folder, sub))))]);
   for (const [i, st] of down.entries()) {
-    if (st === null) return; // not there (yet): nothing below it is either
+    if (st === null) return { folder: false, subs: subs.map(() => false) }; // not there (yet): nothing below it is either
     if (!st.isDirectory()) throw new MailboxLinkError(chain[i]);
   }
   for (const [i, st] of below.entries()) if (st !== null && !st.isDirectory()) throw new MailboxLinkError(join(folder, subs[i]));
+  return { folder: true, subs: below.map((st) => st !== null) };
 }
 
 /** Logs an odd entry once per process (a mailbox is listed at every sign-in). */

@@ -56,7 +56,7 @@ export class SizeCache {
     const out: Record<string, number> = {};
     for (const [base, size] of this.sizes) if (present.has(base)) out[base] = size;
     await writeFileAtomic(join(this.folder, FILE), JSON.stringify(out), 0o600)
-      .then(() => inheritOwner(join(this.folder, FILE)))
+      .then(() => inheritOwner(join(this.folder, FILE), { created: true }))
       .catch(() => {});
   }
 }

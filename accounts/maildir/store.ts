@@ -51,6 +51,8 @@ export interface MaildirStoreOptions {
 }
 
 const SUBS = ['tmp', 'new', 'cur'] as const;
+/** cur/ is what makes a folder a mailbox (as exists() looks). */
+const CUR = SUBS.indexOf('cur');
 /** The longest folder name most file systems keep (NAME_MAX), in octets. */
 const MAX_FOLDER_NAME = 255;
 /** Folders whose state is kept between sessions (a view keeps its own folder alive meanwhile). */
@@ -115,25 +117,42 @@ export class MaildirStore implements MailStore {
     }
   }
 
-  /** Makes a folder's tmp/, new/ and cur/ (INBOX is re-made if an operator removed it). */
+  /**
+   * Makes what is missing of a folder and its tmp/, new/ and cur/ (INBOX is re-made, whole or in part,
+   * if an operator removed it); the check for links says what is there already, which is not made
+   * again (this runs on every delivery to INBOX).
+   */
   private async make(account: AccountAddress, mailbox: string): Promise<string> {
-    const path = await this.realPath(account, mailbox, SUBS);
-    const existed = await this.exists(path);
-    if (!existed) {
-      await mkdir(path, { recursive: true, mode: 0o700 });
-      inheritOwner(path);
+    const path = this.pathOf(account, mailbox);
+    const found = await checkRealFolders(this.accounts.accountDir(account), path, SUBS);
+    // undefined: there already (someone made it meanwhile), and left as it is
+    if (!found.folder && (await mkdir(path, { recursive: true, mode: 0o700 })) !== undefined) await inheritOwner(path, { created: true });
+    for (const [i, sub] of SUBS.entries()) {
+      if (found.subs[i]) continue;
+      try {
+        await mkdir(join(path, sub), { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue; // made meanwhile
+        throw err;
+      }
+      await inheritOwner(join(path, sub), { created: true });
     }
-    for (const sub of SUBS) {
-      await mkdir(join(path, sub), { recursive: true, mode: 0o700 });
-      inheritOwner(join(path, sub));
-    }
-    if (!existed) {
+    if (!found.subs[CUR]) {
       if (!isInbox(mailbox)) {
         await writeFile(join(path, 'maildirfolder'), '', { mode: 0o600 });
-        inheritOwner(join(path, 'maildirfolder'));
+        await inheritOwner(join(path, 'maildirfolder'), { created: true });
       }
       await this.folder(account, path).create();
     }
+    return path;
+  }
+
+  /** The folder messages go into: INBOX is made when missing, another mailbox must be there. */
+  private async targetPath(account: AccountAddress, mailbox: string): Promise<string> {
+    if (isInbox(mailbox)) return this.make(account, 'INBOX');
+    const path = this.pathOf(account, mailbox);
+    const found = await checkRealFolders(this.accounts.accountDir(account), path, SUBS);
+    if (!found.subs[CUR]) throw new MailboxNotFoundError(mailbox);
     return path;
   }
 
@@ -275,8 +294,7 @@ export class MaildirStore implements MailStore {
   }
 
   async append(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options: AppendOptions = {}): Promise<StagedMessage> {
-    const path = isInbox(mailbox) ? await this.make(account, 'INBOX') : await this.realPath(account, mailbox, ['tmp', 'new', 'cur']);
-    if (!isInbox(mailbox) && !(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    const path = await this.targetPath(account, mailbox);
     const flags = new Set((options.flags ?? []).map(normalizeFlag));
     const written = await writeToTmp(path, input, options);
     const folder = this.folder(account, path);
@@ -319,9 +337,7 @@ export class MaildirStore implements MailStore {
 
   /** The folder a copy or move goes to (it must exist). */
   private async folderFor(to: MailboxRef): Promise<MaildirFolder> {
-    const path = isInbox(to.mailbox) ? await this.make(to.account, 'INBOX') : await this.realPath(to.account, to.mailbox, ['tmp', 'new', 'cur']);
-    if (!(await this.exists(path))) throw new MailboxNotFoundError(to.mailbox);
-    return this.folder(to.account, path);
+    return this.folder(to.account, await this.targetPath(to.account, to.mailbox));
   }
 
   async removeAccount(account: AccountAddress): Promise<void> {

@@ -3,9 +3,9 @@
 // then one mailbox per line, its levels in modified UTF-7 joined by TAB (TAB, CR, LF and \001 in a
 // level escaped as \001t, \001r, \001n, \0011). Version 1 (no header; levels joined by ".", the
 // Maildir++ separator) is kept as version 1. It is written through subscriptions.lock, renamed over it.
-import { readFile } from 'node:fs/promises';
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeAll } from '../atomic-file.js';
 import { DELIMITER } from '../store/contract.js';
 import { acquireDotlock } from './dotlock.js';
 import { decodeMutf7, encodeMutf7 } from './mutf7.js';
@@ -71,15 +71,20 @@ export async function changeSubscription(root: string, name: string, subscribed:
     if (has === subscribed) return;
     const names = subscribed ? [...current.names, name] : current.names.filter((n) => n !== name);
     const tmp = `${path}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, format({ version: current.version, names }), 0, 'utf8');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const handle = await open(tmp, 'w', 0o600);
+      try {
+        await writeAll(handle, Buffer.from(format({ version: current.version, names }), 'utf8'));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await inheritOwner(tmp, { created: true });
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => {}); // (a full disk: nothing half-written is left beside it)
+      throw err;
     }
-    inheritOwner(tmp);
-    renameSync(tmp, path);
   } finally {
     await lock.release();
   }
