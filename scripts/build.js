@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Builds dist/ from the TypeScript sources when TypeScript is installed (a checkout with its dev
 // dependencies: npm install, npm start). Without it (npm ci --omit=dev on a built checkout, or an
-// installed package) the dist/ already there is used; if there is none, say how to get one.
-import { existsSync } from 'node:fs';
+// installed package) the dist/ already there is used; if there is none, say how to get one. A dist/
+// newer than every source is left as it is: tsc rewrites every file, and a process starting meanwhile
+// (a second `npm start`, a `postern deliver`) would read half-written modules.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +18,28 @@ try {
 } catch {
   // not installed: a production install
 }
+/** The oldest (or newest) modification time of the files below `dir` whose names end in `ext`. */
+function mtimes(dir, ext, pick, start) {
+  let at = start;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) at = mtimes(path, ext, pick, at);
+    else if (entry.name.endsWith(ext)) at = pick(at, statSync(path).mtimeMs);
+  }
+  return at;
+}
+
+function upToDate() {
+  if (!existsSync(join(root, 'dist/cli/main.js'))) return false;
+  const config = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
+  let newest = Math.max(statSync(join(root, 'tsconfig.json')).mtimeMs, statSync(join(root, 'package.json')).mtimeMs);
+  for (const dir of config.include ?? []) if (existsSync(join(root, dir))) newest = mtimes(join(root, dir), '.ts', Math.max, newest);
+  const oldest = mtimes(join(root, 'dist'), '.js', Math.min, Infinity);
+  return newest < oldest;
+}
+
 if (tsc && existsSync(new URL('../tsconfig.json', import.meta.url))) {
+  if (upToDate()) process.exit(0);
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -2,7 +2,7 @@
 // `npm install -g` (no dev dependencies), runs the server and the command line; and `npm ci --omit=dev`
 // works on a built checkout. Found by a new operator: `npm ci --omit=dev` failed with "tsc: not found".
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,5 +97,13 @@ describe('a production install', () => {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  });
+
+  it('npm start on a checkout built already leaves dist/ alone (a postern deliver meanwhile reads whole modules)', async () => {
+    // pretest built dist/ from these sources: nothing is newer, so the build step must not rewrite it
+    const before = (await stat(join(ROOT, 'dist/cli/main.js'))).mtimeMs;
+    const build = await sh(process.execPath, [join(ROOT, 'scripts/build.js')], { cwd: ROOT });
+    expect(build.code, build.stderr).toBe(0);
+    expect((await stat(join(ROOT, 'dist/cli/main.js'))).mtimeMs).toBe(before);
   });
 });
