@@ -105,7 +105,7 @@ describe('AUTH (RFC 5034)', () => {
     expect(await c.command('AUTH PLAIN')).toBe('+ ');
     expect(await c.command('!!!')).toBe('-ERR Invalid base64 in the SASL response');
     expect(await c.command('AUTH PLAIN =')).toBe('-ERR PLAIN expects authzid NUL authcid NUL password');
-    expect(await c.command('AUTH KERBEROS_V4')).toMatch(/^-ERR Unsupported authentication mechanism KERBEROS_V4/);
+    expect(await c.command('AUTH KERBEROS_V4')).toMatch(/^-ERR Unsupported authentication mechanism "KERBEROS_V4"/);
     expect(await c.command(`AUTH PLAIN ${b64('boss\0alice\0a secret')}`)).toMatch(/^-ERR \[AUTH\] Signing in as another user/);
     // none of that counted as a failed sign-in (maxAuthAttempts is 3 here): this still works
     expect(await c.command(`AUTH PLAIN ${b64('\0alice\0a secret')}`)).toMatch(/^\+OK/);

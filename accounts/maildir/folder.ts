@@ -530,7 +530,18 @@ export class MaildirFolder {
     const infos = new Map<string, MessageInfo>();
     const messages: MessageInfo[] = [];
     const flagSets = new Map<string, ReadonlySet<string>>();
-    for (const record of uidlist?.records ?? []) {
+    // The uidlist keeps the records of expunged messages until someone rewrites it (Dovecot compresses it
+    // now and then): when they outnumber the files, the files' own records are walked, in UID order.
+    let records: readonly UidlistRecord[] = uidlist?.records ?? [];
+    if (uidlist && records.length > 2 * listing.files.size + 64) {
+      const live: UidlistRecord[] = [];
+      for (const base of listing.files.keys()) {
+        const r = uidlist.byBase.get(base);
+        if (r) live.push(r);
+      }
+      records = live.sort((a, b) => a.uid - b.uid);
+    }
+    for (const record of records) {
       if (uidlist!.byBase.get(record.base) !== record) continue; // an earlier duplicate
       const file = listing.files.get(record.base);
       if (!file) continue; // expunged

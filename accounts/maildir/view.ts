@@ -22,6 +22,7 @@ import { addKeywords } from './keywords.js';
 import { MessageFileStream } from './message-stream.js';
 import { renameInto } from './move.js';
 import { copyToTmp, place, type Placing } from './place.js';
+import { directReadsAdvised, noteDirectRead } from './direct-reads.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
 
 // readNow()'s buffer, shared by all views: the process is single-threaded and every caller uses the
@@ -92,10 +93,11 @@ export class MaildirView implements MailboxView {
     const m = this.get(uid);
     if (!m || this.folder.renaming(m.key)) return null; // our own rename is under way: open() waits for it
     const e = this.folder.entry(m.key);
-    if (!e) return null;
-    // A small message is read with direct system calls into one reused buffer: from the page cache that
-    // takes microseconds, where the thread pool's round trips (open, fstat, read, close) and a fresh
-    // buffer per message cost far more. The file is never larger than its CRLF size.
+    if (!e || !directReadsAdvised()) return null;
+    // A small message is read with direct system calls into one reused buffer (direct-reads.ts): from the
+    // page cache that takes microseconds, where the thread pool's round trips (open, fstat, read, close)
+    // and a fresh buffer per message cost far more. The file is never larger than its CRLF size.
+    const started = performance.now();
     let fd: number;
     try {
       fd = openSync(`${this.folder.path}/${e.sub}/${e.name}`, READ_NO_FOLLOW);
@@ -118,6 +120,7 @@ export class MaildirView implements MailboxView {
       return readBuffer.subarray(0, length);
     } finally {
       closeSync(fd);
+      noteDirectRead(performance.now() - started);
     }
   }
 

@@ -9,7 +9,7 @@ import { type AccountAddress, formatAddress, NameError } from '../../accounts/na
 import { checkMailboxName, DELIMITER, isInbox, MailboxNameError, MailboxNameTooLongError } from '../../accounts/store/contract.js';
 import { decodeMutf7, encodeMutf7 } from './wire/mutf7.js';
 import { ImapError, no } from './imap-error.js';
-import { quoteClient } from './wire/client-text.js';
+import { quoteClient } from '../kernel/client-text.js';
 
 /** The prefix of other users' mailboxes (NAMESPACE: other users "~", shared "~public/"). */
 export const OTHERS = '~';

@@ -21,7 +21,7 @@ import { ImapSessionRecord } from './session-record.js';
 import { signIn, TooManyFailures } from './sign-in.js';
 import { storeErrorAnswer } from './store-errors.js';
 import { type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
-import { quoteClient, responseText } from './wire/client-text.js';
+import { quoteClient, responseText } from '../kernel/client-text.js';
 import { Cursor } from './wire/cursor.js';
 import { InputClosed } from './wire/input.js';
 

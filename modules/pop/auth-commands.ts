@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { badCommand, PopError } from './pop-error.js';
 import { credentialCheck, decodeSasl, equalHex, MECHANISMS, type Mechanism, type MechanismName, SaslError } from '../kernel/sasl.js';
 import type { PopContext } from './context.js';
+import { quoteClient } from '../kernel/client-text.js';
 
 function cleartextRefused(): PopError {
   return new PopError('AUTH', 'Passwords may not be sent unencrypted on this connection; use STLS first, or connect to port 995 (TLS)');
@@ -55,7 +56,7 @@ export async function auth(s: PopContext, args: string[]): Promise<void> {
   const mechanism = offeredMechanisms(s).find((m) => m.name === name);
   if (!mechanism) {
     if (MECHANISMS.get(name)?.cleartext && s.settings.saslMechanisms.includes(name)) throw cleartextRefused();
-    throw new PopError(null, `Unsupported authentication mechanism ${args[0].slice(0, 20)}; AUTH alone lists them`);
+    throw new PopError(null, `Unsupported authentication mechanism ${quoteClient(args[0], 20)}; AUTH alone lists them`);
   }
   let credentials;
   try {

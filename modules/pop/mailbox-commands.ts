@@ -3,6 +3,7 @@
 import type { PopContext, SignedIn } from './context.js';
 import { badCommand, PopError } from './pop-error.js';
 import { popErrorFor } from './store-errors.js';
+import { quoteClient } from '../kernel/client-text.js';
 
 export function stat(s: PopContext): void {
   const m = s.signedIn().maildrop;
@@ -74,7 +75,7 @@ function retrieved(s: PopContext, user: SignedIn, i: number, size: number): void
 export function top(s: PopContext, [arg, lines]: string[]): Promise<void> | undefined {
   const m = s.signedIn().maildrop;
   const i = m.index(arg);
-  if (!/^[0-9]{1,9}$/.test(lines)) throw badCommand(`"${lines.slice(0, 20)}" is not a number of lines`);
+  if (!/^[0-9]{1,9}$/.test(lines)) throw badCommand(`${quoteClient(lines, 20)} is not a number of lines`);
   const pending = s.sendMessage(i, '+OK Top of message follows', Number(lines));
   return pending ? sending(s, pending, i + 1) : undefined;
 }

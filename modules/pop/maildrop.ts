@@ -5,6 +5,7 @@
 import type { MailboxView, MessageInfo } from '../../accounts/store/contract.js';
 import { badCommand, PopError } from './pop-error.js';
 import { expandUidl, needsHeader } from './uidl.js';
+import { quoteClient } from '../kernel/client-text.js';
 
 const NUMBER = /^[1-9][0-9]{0,9}$/;
 
@@ -123,7 +124,7 @@ export class Maildrop {
    * message, or a message marked deleted, is a plain error (RFC 1939: "-ERR no such message").
    */
   index(arg: string): number {
-    if (!NUMBER.test(arg)) throw badCommand(`"${arg.slice(0, 20)}" is not a message number`);
+    if (!NUMBER.test(arg)) throw badCommand(`${quoteClient(arg, 20)} is not a message number`);
     const n = Number(arg);
     if (n > this.messages.length) throw new PopError(null, `No such message: there are only ${this.messages.length} messages`);
     if (this.deleted[n - 1]) throw new PopError(null, `Message ${n} is already deleted`);

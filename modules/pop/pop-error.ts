@@ -1,4 +1,7 @@
-// Coded errors (RFC 2449 section 8, RFC 3206): handlers throw, the dispatcher renders one line.
+// Coded errors (RFC 2449 section 8, RFC 3206): handlers throw, the dispatcher renders one line. The
+// line never carries a client's raw octets (a lone CR, a control or 8-bit octet): what an error quotes
+// goes through quoteClient, and the whole text through responseText, as IMAP's answers do.
+import { responseText } from '../kernel/client-text.js';
 
 export type ResponseCode = 'AUTH' | 'SYS/TEMP' | 'SYS/PERM' | 'IN-USE' | 'LOGIN-DELAY';
 
@@ -15,7 +18,8 @@ export class PopError extends Error {
   }
 
   get line(): string {
-    return this.code ? `-ERR [${this.code}] ${this.message}` : `-ERR ${this.message}`;
+    const text = responseText(this.message);
+    return this.code ? `-ERR [${this.code}] ${text}` : `-ERR ${text}`;
   }
 }
 

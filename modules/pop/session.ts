@@ -13,6 +13,7 @@ import { sendMessage } from './message-sender.js';
 import { badCommand, PopError } from './pop-error.js';
 import { SessionRecord } from './session-record.js';
 import { signIn } from './sign-in.js';
+import { quoteClient } from '../kernel/client-text.js';
 
 /** What the module learns of a session's life: sign-in (it then counts against other limits) and end. */
 export interface SessionHooks {
@@ -196,7 +197,7 @@ export class PopSession implements PopContext {
       this.unrecognised = !command;
       this.record.command(verb, line, command !== undefined);
       this.services.metrics.countCommand(command ? verb : 'unknown');
-      if (!command) throw badCommand(`Unknown command "${verb.slice(0, 20)}"`);
+      if (!command) throw badCommand(`Unknown command ${quoteClient(verb, 20)}`);
       if (!command.states.includes(this.state)) throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);
       let args: string[];
       if (command.args === 'rest') {

@@ -4,9 +4,10 @@
 import { SubmissionError } from '../../submission/submitter.js';
 import { badCommand, PopError } from './pop-error.js';
 import type { PopContext } from './context.js';
+import { quoteClient } from '../kernel/client-text.js';
 
 export async function xtnd(s: PopContext, [sub]: string[]): Promise<void> {
-  if (sub.toUpperCase() !== 'XMIT') throw badCommand(`XTND ${sub.slice(0, 20)} is not supported; only XTND XMIT`);
+  if (sub.toUpperCase() !== 'XMIT') throw badCommand(`XTND ${quoteClient(sub, 20)} is not supported; only XTND XMIT`);
   const max = s.settings.maxSubmissionSize;
   s.send('+OK Start sending message.');
   const message = await s.readMessage(max);

@@ -4,7 +4,7 @@ import { credentialCheck, decodeSasl, MECHANISMS, type MechanismName, SaslError 
 import type { Command, ImapContext } from '../context.js';
 import { bad, ImapError, no } from '../imap-error.js';
 import { offeredMechanisms } from '../capabilities.js';
-import { quoteClient } from '../wire/client-text.js';
+import { quoteClient } from '../../kernel/client-text.js';
 
 function cleartextRefused(): ImapError {
   return no('Passwords may not be sent unencrypted on this connection; use STARTTLS first, or connect to port 993 (TLS)', 'PRIVACYREQUIRED');

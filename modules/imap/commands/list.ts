@@ -11,7 +11,7 @@ import { type MailboxPattern, mailboxPattern } from '../mailbox-pattern.js';
 import { decodeNameOrNull, encodeName, OTHERS, prefixFor, resolveName, specialUse } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import { type StatusItem, statusItems, statusOf } from './mailbox-commands.js';
-import { quoteClient } from '../wire/client-text.js';
+import { quoteClient } from '../../kernel/client-text.js';
 
 interface Candidate {
   /** The name the client sees (Unicode). */

@@ -9,7 +9,7 @@ import { bad, no } from '../imap-error.js';
 import { decodeName, encodeName, type MailboxTarget, resolveName } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import type { Cursor } from '../wire/cursor.js';
-import { quoteClient } from '../wire/client-text.js';
+import { quoteClient } from '../../kernel/client-text.js';
 
 /** Reads a mailbox argument and resolves it. */
 export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {

@@ -10,7 +10,7 @@ import { compileSearch, type SearchMessage } from '../search/evaluate.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
 import { quotedString } from '../wire/encode.js';
 import { formatSet } from '../wire/sequence-set.js';
-import { quoteClient } from '../wire/client-text.js';
+import { quoteClient } from '../../kernel/client-text.js';
 
 const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT'] as const;
 type ReturnOption = (typeof RETURN_OPTIONS)[number];

@@ -6,7 +6,7 @@ import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
 import { targetUids } from '../fetch/fetch.js';
 import type { Cursor } from '../wire/cursor.js';
-import { quoteClient } from '../wire/client-text.js';
+import { quoteClient } from '../../kernel/client-text.js';
 
 /** flag-list or flags separated by spaces (RFC 9051 allows both in STORE). */
 export function parseFlags(a: Cursor, parens: 'required' | 'optional'): string[] {
