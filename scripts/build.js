@@ -18,24 +18,30 @@ try {
 } catch {
   // not installed: a production install
 }
-/** The oldest (or newest) modification time of the files below `dir` whose names end in `ext`. */
-function mtimes(dir, ext, pick, start) {
-  let at = start;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+/** The sources below `dir` (relative to the root): every .ts file but declarations. */
+function sources(dir, out = []) {
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) at = mtimes(path, ext, pick, at);
-    else if (entry.name.endsWith(ext)) at = pick(at, statSync(path).mtimeMs);
+    if (entry.isDirectory()) sources(path, out);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(path);
   }
-  return at;
+  return out;
 }
 
+/** True when every source's compiled file exists and is newer than it, and than the build settings. */
 function upToDate() {
-  if (!existsSync(join(root, 'dist/cli/main.js'))) return false;
   const config = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
-  let newest = Math.max(statSync(join(root, 'tsconfig.json')).mtimeMs, statSync(join(root, 'package.json')).mtimeMs);
-  for (const dir of config.include ?? []) if (existsSync(join(root, dir))) newest = mtimes(join(root, dir), '.ts', Math.max, newest);
-  const oldest = mtimes(join(root, 'dist'), '.js', Math.min, Infinity);
-  return newest < oldest;
+  const settings = Math.max(statSync(join(root, 'tsconfig.json')).mtimeMs, statSync(join(root, 'package.json')).mtimeMs);
+  for (const dir of config.include ?? []) {
+    if (!existsSync(join(root, dir))) continue;
+    for (const source of sources(dir)) {
+      const built = join(root, 'dist', source.replace(/\.ts$/, '.js'));
+      if (!existsSync(built)) return false;
+      const at = statSync(built).mtimeMs;
+      if (at <= statSync(join(root, source)).mtimeMs || at <= settings) return false;
+    }
+  }
+  return existsSync(join(root, 'dist/cli/main.js'));
 }
 
 if (tsc && existsSync(new URL('../tsconfig.json', import.meta.url))) {
