@@ -276,9 +276,12 @@ export class MaildirFolder {
     const watch = this.fileWatch;
     const epoch = watch?.epoch ?? 0;
     const foreign = watch?.foreign ?? 0;
+    const own = this.ownChanges;
     const listing = await this.listFromDisk(fresh);
-    // the watch ran since before the stamp was taken, and saw nothing but our own changes meanwhile
-    if (epoch !== 0 && watch!.epoch === epoch && watch!.foreign === foreign) this.covered = { listing, epoch, foreign, at: Date.now() };
+    // The watch ran since before the stamp was taken and saw nothing but our own changes meanwhile, and
+    // none of those ran while the folders were read (a rename done meanwhile was applied to the listing
+    // being replaced: the new one may show the old name, and only the disk can tell).
+    if (epoch !== 0 && watch!.epoch === epoch && watch!.foreign === foreign && this.ownChanges === own) this.covered = { listing, epoch, foreign, at: Date.now() };
     else this.covered = null;
     return listing;
   }
@@ -689,7 +692,11 @@ export class MaildirFolder {
     this.updateListing((files) => files.set(base, { sub, name, letters, popSize: wField(name, colon < 0 ? name.length : colon) }));
   }
 
+  /** Raised when this process starts or finishes a change to new/ or cur/ (see list()). */
+  private ownChanges = 0;
+
   private updateListing(change: (files: Map<string, FileEntry>) => unknown): void {
+    this.ownChanges++;
     if (!this.listing) return;
     change(this.listing.files);
     this.listing.version++;
@@ -700,6 +707,8 @@ export class MaildirFolder {
    * watches that the change is this process's own, so that it does not make them read the folders again.
    */
   async renameOwn(from: string, to: string, into: MaildirFolder = this): Promise<void> {
+    this.ownChanges++;
+    into.ownChanges++;
     this.fileWatch?.expect(from);
     into.fileWatch?.expect(to);
     try {
@@ -713,6 +722,7 @@ export class MaildirFolder {
 
   /** Removes a message file of this folder (as renameOwn: the watch knows it is this process's doing). */
   async unlinkOwn(path: string): Promise<void> {
+    this.ownChanges++;
     this.fileWatch?.expect(path);
     try {
       await unlink(path);
