@@ -60,6 +60,17 @@ function wField(name: string, end: number, key = ',W='): number | undefined {
   return i > at + 3 && (i === end || name[i] === ',') ? value : undefined;
 }
 
+/**
+ * The listing's entry for the file `name` in `sub`, with its base as the uidlist has it: everything
+ * before the first ":" (",S=" and ",W=" included).
+ */
+function fileEntry(sub: Sub, name: string): [string, FileEntry] {
+  const colon = name.indexOf(':');
+  const base = colon < 0 ? name : name.slice(0, colon);
+  const letters = colon >= 0 && name.startsWith('2,', colon + 1) ? name.slice(colon + 3) : NO_LETTERS;
+  return [base, { sub, name, letters, popSize: wField(name, colon < 0 ? name.length : colon) }];
+}
+
 // Flag sets are shared by every message with the same letters (most have "" or "S"): a mailbox of
 // 100,000 messages would otherwise make 100,000 sets. They are never changed (ReadonlySet).
 const NO_LETTERS = '';
@@ -306,12 +317,9 @@ export class MaildirFolder {
           reportOnce(this.log, join(this.path, sub, name), entry.isSymbolicLink() ? 'a symbolic link' : entry.isDirectory() ? 'a folder' : 'not a plain file');
           continue;
         }
-        // the base, as the uidlist has it: everything before the first ":" (",S=" and ",W=" included)
-        const colon = name.indexOf(':');
-        const base = colon < 0 ? name : name.slice(0, colon);
+        const [base, file] = fileEntry(sub, name);
         if (sub === 'new' && files.get(base)?.sub === 'cur') continue;
-        const letters = colon >= 0 && name.startsWith('2,', colon + 1) ? name.slice(colon + 3) : NO_LETTERS;
-        files.set(base, { sub, name, letters, popSize: wField(name, colon < 0 ? name.length : colon) });
+        files.set(base, file);
       }
     }
     this.listedAt = listedAt;
@@ -685,11 +693,8 @@ export class MaildirFolder {
     const slash = path.lastIndexOf('/');
     const sub = path.slice(slash - 3, slash);
     if (path.slice(0, slash - 4) !== this.path || (sub !== 'new' && sub !== 'cur')) return;
-    const name = path.slice(slash + 1);
-    const colon = name.indexOf(':');
-    const base = colon < 0 ? name : name.slice(0, colon);
-    const letters = colon >= 0 && name.startsWith('2,', colon + 1) ? name.slice(colon + 3) : NO_LETTERS;
-    this.updateListing((files) => files.set(base, { sub, name, letters, popSize: wField(name, colon < 0 ? name.length : colon) }));
+    const [base, file] = fileEntry(sub, path.slice(slash + 1));
+    this.updateListing((files) => files.set(base, file));
   }
 
   /** Raised when this process starts or finishes a change to new/ or cur/ (see list()). */

@@ -17,30 +17,29 @@ const OVERHEAD = 96;
 type Entry = Partial<Record<SummaryKind, Buffer>> & { cost: number };
 /** The entries of one mailbox storage and UIDVALIDITY, by message key. */
 export type SummaryScope = Map<string, Entry>;
-type Scope = SummaryScope;
 
 export class SummaryCache {
-  private readonly scopes = new Map<string, Scope>();
+  private readonly scopes = new Map<string, SummaryScope>();
   /** The entries as they were made, oldest first. */
-  private queue: [Scope, string, Entry][] = [];
+  private queue: [SummaryScope, string, Entry][] = [];
   private head = 0;
   private bytes = 0;
 
   constructor(private readonly limit: number) {}
 
   /** The entries of the view's mailbox: look it up once per command, then get/set per message. */
-  scope(view: MailboxView): Scope {
+  scope(view: MailboxView): SummaryScope {
     const name = `${view.storage}\0${view.uidValidity}`;
     let scope = this.scopes.get(name);
     if (!scope) this.scopes.set(name, (scope = new Map()));
     return scope;
   }
 
-  get(scope: Scope, info: MessageInfo, kind: SummaryKind): Buffer | undefined {
+  get(scope: SummaryScope, info: MessageInfo, kind: SummaryKind): Buffer | undefined {
     return scope.get(info.key)?.[kind];
   }
 
-  set(scope: Scope, info: MessageInfo, kind: SummaryKind, value: Buffer): void {
+  set(scope: SummaryScope, info: MessageInfo, kind: SummaryKind, value: Buffer): void {
     const cost = value.length + OVERHEAD;
     if (cost > this.limit) return;
     let entry = scope.get(info.key);
