@@ -46,6 +46,9 @@ describe('binary APPEND stored form', () => {
   it('any octets in a binary part: stored without NUL, in lines of at most 76, and BINARY[] gives back the message sent', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 500 }), fc.constantFrom('\r\n', '\n'), fc.constantFrom('binary', 'Binary'), (bytes, nl, cte) => {
+        // A part that ends in CR, in a message whose lines end in bare LF, is ambiguous: the CR LF before
+        // the boundary is the delimiter's line break (RFC 2046 5.1.1), so no server can give that CR back.
+        fc.pre(!(nl === '\n' && bytes[bytes.length - 1] === 13));
         const sent = wrap(cte, Buffer.from(bytes), nl);
         const stored = encodeBinaryParts(sent);
         expect(stored.includes(0)).toBe(false);
