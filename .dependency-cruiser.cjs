@@ -1,27 +1,46 @@
-// Imports point down (shared/DESIGN.md principle 9). The floors, top to bottom:
-//   cli -> modules/<protocol> -> modules/kernel -> listeners, submission, certs -> accounts
-// A floor may import from any floor below it, never from one above, and the folders of one floor do
-// not import each other; protocol modules see the mail-store contract, never an implementation of it.
-// `npm test` runs this (test/unit/imports.test.ts): a circle or an upward import fails the tests.
-const floor2 = '^(listeners|submission|certs)/';
+// Imports point down (docs/architecture.md, "Floors"). The folders, top to bottom: a folder may import
+// the folders listed below it, never one above it. `npm test` runs this (test/unit/imports.test.ts): a
+// circle or an upward import fails the tests.
+const FLOORS = [
+  'cli', // the postern command
+  'modules', // the protocols (one folder each) and the table that lists them
+  'server', // the kernel, the Module API, the registry, the config, the process's life
+  'cluster', // workers of one server, nodes sharing a Redis
+  'sessions', // what every protocol session is built from: sign-in, SASL, throttle, mailbox access
+  'submission', // mail a signed-in user sends (XTND XMIT), relayed
+  'delivery', // local delivery: the headers it adds, bulletins
+  'listeners', // sockets, TLS handshakes, PROXY headers, admission
+  'certs', // TLS certificates
+  'observability', // logs, metrics, the session transcript
+  'store', // the mail-store contract and its implementations
+  'accounts', // the directory of accounts, passwords, rights, the router
+  'lib', // small tools every floor uses
+];
+const above = (i) => FLOORS.slice(0, i);
+
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'a circle of imports', from: {}, to: { circular: true } },
-    { name: 'accounts-is-the-bottom', severity: 'error', from: { path: '^accounts/' }, to: { path: '^(listeners|submission|certs|modules|cli)/' } },
-    { name: 'floor-2-looks-down-only', severity: 'error', from: { path: floor2 }, to: { path: '^(modules|cli)/' } },
-    { name: 'floor-2-not-sideways', severity: 'error', from: { path: '^listeners/' }, to: { path: '^(submission|certs)/' } },
-    { name: 'floor-2-not-sideways-submission', severity: 'error', from: { path: '^submission/' }, to: { path: '^(listeners|certs)/' } },
-    { name: 'floor-2-not-sideways-certs', severity: 'error', from: { path: '^certs/' }, to: { path: '^(listeners|submission)/' } },
-    { name: 'kernel-below-modules', severity: 'error', from: { path: '^modules/kernel/' }, to: { path: '^(modules/(?!kernel/)|cli/)' } },
-
-    { name: 'pop-not-imap', severity: 'error', from: { path: '^modules/pop/' }, to: { path: '^modules/(imap|lmtp)/' } },
-    { name: 'imap-not-pop', severity: 'error', from: { path: '^modules/imap/' }, to: { path: '^modules/(pop|lmtp)/' } },
+    ...FLOORS.slice(1).map((floor, k) => ({
+      name: `${floor}-looks-down-only`,
+      severity: 'error',
+      comment: `${floor}/ may import only the folders below it: ${FLOORS.slice(k + 2).join(', ') || 'none'}`,
+      from: { path: `^${floor}/` },
+      to: { path: `^(${above(k + 1).join('|')})/` },
+    })),
+    {
+      name: 'modules-not-sideways',
+      severity: 'error',
+      comment: 'a protocol module never imports another: what two of them need lives below them',
+      from: { path: '^modules/([^/]+)/' },
+      to: { path: '^modules/', pathNot: '^modules/$1/' },
+    },
     {
       name: 'contract-not-implementation',
       severity: 'error',
-      comment: 'the mail-store contract and the protocol modules never see an implementation of it',
-      from: { path: '^(accounts/[^/]+$|modules/(pop|imap|lmtp)/)' },
-      to: { path: '^accounts/(maildir|memory)/' },
+      comment: 'the protocol modules and what they share see the mail-store contract, never an implementation of it',
+      from: { path: '^(modules/[^/]+/|sessions/|delivery/|submission/|store/[^/]+$)' },
+      to: { path: '^store/(maildir|memory)/' },
     },
   ],
   options: {

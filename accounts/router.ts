@@ -7,7 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountStore } from './account-store.js';
-import { withFileLock, writeFileAtomic } from './atomic-file.js';
+import { withFileLock, writeFileAtomic } from '../lib/atomic-file.js';
 import { type AccountAddress, checkAccountName, checkDomain, formatAddress, NameError } from './names.js';
 
 export interface Route {

@@ -1,7 +1,7 @@
 // The mail the benchmark serves: the same message files, with the same names, written into each
 // server's own tree, so every server starts from an identical, never-opened Maildir.
 //
-// Names follow Postern's delivery (accounts/maildir/filename.ts): SECS.M<usec>P<pid>Q<n>.HOST,S=<size>,W=<pop size>
+// Names follow Postern's delivery (store/maildir/filename.ts): SECS.M<usec>P<pid>Q<n>.HOST,S=<size>,W=<pop size>
 // in new/. Messages are written with CRLF line ends, so the POP size W equals the file size S and
 // neither server has to open a file to know it (Dovecot reads W= too).
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // The server's TLS certificate as a Node SecureContext, shared by every listener. reload() reads the
 // files again (SIGHUP); connections made afterwards use the new certificate, open ones keep theirs.
 import { mkdir, readFile, rename } from 'node:fs/promises';
-import { writeFileAtomic } from '../accounts/atomic-file.js';
+import { writeFileAtomic } from '../lib/atomic-file.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:crypto';

@@ -1,7 +1,7 @@
 // postern account add | set | list | remove
 import type { Command } from 'commander';
 import { AccountStoreError } from '../accounts/account-store.js';
-import { Bulletins } from '../submission/bulletins.js';
+import { Bulletins } from '../delivery/bulletins.js';
 import { formatAddress } from '../accounts/names.js';
 import { bulletinDir } from '../modules/pop/config.js';
 import { openContext, parseAccount } from './context.js';

@@ -1,7 +1,7 @@
 // postern bulletin post FILE (popper -b): adds FILE to pop.bulletinDir under the next number.
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { Bulletins } from '../submission/bulletins.js';
+import { Bulletins } from '../delivery/bulletins.js';
 import { bulletinDir } from '../modules/pop/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';

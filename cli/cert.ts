@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { fingerprint } from '../certs/self-signed.js';
 import { writeSelfSigned } from '../certs/tls-provider.js';
-import { certificateSettings } from '../modules/kernel/config.js';
+import { certificateSettings } from '../server/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 

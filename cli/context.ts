@@ -4,11 +4,11 @@
 // empty data folder that no server reads.
 import { mkdir, stat } from 'node:fs/promises';
 import { AccountStore } from '../accounts/account-store.js';
-import { MaildirStore } from '../accounts/maildir/store.js';
-import type { ChangeNotices } from '../accounts/maildir/change-notices.js';
+import { MaildirStore } from '../store/maildir/store.js';
+import type { ChangeNotices } from '../store/maildir/change-notices.js';
 import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.js';
 import { Router } from '../accounts/router.js';
-import { ConfigError, loadConfig, type LoadedConfig } from '../modules/kernel/config.js';
+import { ConfigError, loadConfig, type LoadedConfig } from '../server/config.js';
 import { CliError, EXIT } from './exit.js';
 import { configSections } from './modules.js';
 

@@ -2,8 +2,8 @@
 // Exit codes follow sysexits so the MTA knows to bounce (67 unknown user, 65 unusable message) or to
 // retry later (75). The LMTP module delivers through the same LocalDelivery.
 import type { Command } from 'commander';
-import { publishChanges } from '../modules/kernel/nodes/redis-notices.js';
-import { DeliveryError, LocalDelivery } from '../submission/local-delivery.js';
+import { publishChanges } from '../cluster/nodes/redis-notices.js';
+import { DeliveryError, LocalDelivery } from '../delivery/local-delivery.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 

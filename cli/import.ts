@@ -9,7 +9,7 @@ import { maildirRoot, MailLocationError, type PasswdEntry, parsePasswdFile } fro
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import { parseStoredPassword, supportedScheme } from '../accounts/password-schemes.js';
 import { bulletinDir } from '../modules/pop/config.js';
-import { Bulletins } from '../submission/bulletins.js';
+import { Bulletins } from '../delivery/bulletins.js';
 import { type CliContext, openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 

@@ -1,7 +1,7 @@
 // postern mailbox create | list | acl, and postern route add | remove | list
 import type { Command } from 'commander';
 import { AclError, type Grantee, normalizeRights } from '../accounts/rights.js';
-import { MailboxNameError, MailboxNotFoundError, MailboxOperationError } from '../accounts/store/contract.js';
+import { MailboxNameError, MailboxNotFoundError, MailboxOperationError } from '../store/contract.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import { RouteError } from '../accounts/router.js';
 import { type CliContext, openContext, parseAccount } from './context.js';

@@ -1,17 +1,17 @@
 // postern serve: runs the kernel with its modules until SIGTERM or SIGINT.
 import type { Command } from 'commander';
-import { Kernel } from '../modules/kernel/kernel.js';
-import { stdoutDestination } from '../modules/kernel/log-destination.js';
-import { createLogger } from '../modules/kernel/logger.js';
+import { Kernel } from '../server/kernel.js';
+import { stdoutDestination } from '../observability/log-destination.js';
+import { createLogger } from '../observability/logger.js';
 import { clearSocketPath, ListenError } from '../listeners/listener.js';
 import { availableParallelism } from 'node:os';
-import { supervise, workerNumber } from '../modules/kernel/workers/supervisor.js';
-import { WorkerLink } from '../modules/kernel/workers/worker-link.js';
-import { joinNodes } from '../modules/kernel/nodes/join.js';
-import { LocalLimits } from '../modules/kernel/nodes/local-limits.js';
-import { SameKeypress } from '../modules/kernel/stop-signals.js';
+import { supervise, workerNumber } from '../cluster/workers/supervisor.js';
+import { WorkerLink } from '../cluster/workers/worker-link.js';
+import { joinNodes } from '../cluster/nodes/join.js';
+import { LocalLimits } from '../cluster/nodes/local-limits.js';
+import { SameKeypress } from '../cluster/stop-signals.js';
 import { CertificateError, TlsProvider } from '../certs/tls-provider.js';
-import { certificateSettings, ConfigError, loadConfig } from '../modules/kernel/config.js';
+import { certificateSettings, ConfigError, loadConfig } from '../server/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 import { moduleRegistry } from './modules.js';

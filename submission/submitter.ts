@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { simpleParser, type AddressObject, type EmailAddress } from 'mailparser';
 import type { AccountStore } from '../accounts/account-store.js';
-import type { MailStore, StagedMessage } from '../accounts/store/contract.js';
+import type { MailStore, StagedMessage } from '../store/contract.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import type { Router } from '../accounts/router.js';
-import { RawMessage, rfc5322Date } from './message-header.js';
+import { RawMessage, rfc5322Date } from '../delivery/message-header.js';
 import { type Relay, RelayError } from './relay.js';
 
 /** What a submission logs (the session's logger fits). */

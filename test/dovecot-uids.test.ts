@@ -7,7 +7,7 @@ import { chmod, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MaildirStore } from '../accounts/maildir/store.js';
+import { MaildirStore } from '../store/maildir/store.js';
 import type { AccountAddress } from '../accounts/names.js';
 import { poplib, run } from './helpers/clients.js';
 import { type Dovecot, shareWithDovecot, startDovecot } from './helpers/dovecot.js';

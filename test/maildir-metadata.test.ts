@@ -1,4 +1,4 @@
-// Dovecot's Maildir metadata as Postern reads and writes it (accounts/maildir/): the uidlist keeps
+// Dovecot's Maildir metadata as Postern reads and writes it (store/maildir/): the uidlist keeps
 // fields it does not know and never lowers its next UID, the lock follows Dovecot's stale rules, and
 // keywords and subscriptions are written in Dovecot's formats. Dovecot itself checks the same files in
 // test/dovecot-uids.test.ts; these cases are the ones a running Dovecot would not show.
@@ -7,8 +7,8 @@ import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promise
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireDotlock, LockTimeoutError } from '../accounts/maildir/dotlock.js';
-import { MaildirStore } from '../accounts/maildir/store.js';
+import { acquireDotlock, LockTimeoutError } from '../store/maildir/dotlock.js';
+import { MaildirStore } from '../store/maildir/store.js';
 import type { AccountAddress } from '../accounts/names.js';
 
 let dir: string;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountAddress } from '../accounts/names.js';
-import { MaildirStore } from '../accounts/maildir/store.js';
+import { MaildirStore } from '../store/maildir/store.js';
 
 const asRoot = process.getuid?.() === 0;
 const alice: AccountAddress = { name: 'alice', domain: 'example.org' };

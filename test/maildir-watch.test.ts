@@ -1,5 +1,5 @@
 // While a mailbox is selected, the server trusts its file watch instead of reading new/ and cur/ again
-// on every command (accounts/maildir/folder-watch.ts). These tests change the Maildir behind its back,
+// on every command (store/maildir/folder-watch.ts). These tests change the Maildir behind its back,
 // as Dovecot or an MTA would, right before a command, mixed with the server's own changes, and check
 // that the very next NOOP shows each change: no change is ever missed or shown late.
 import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';

@@ -1,12 +1,12 @@
-// The mail-store contract (accounts/store/contract.ts), one suite for every store: what a protocol
+// The mail-store contract (store/contract.ts), one suite for every store: what a protocol
 // module may count on, whichever store is underneath.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MaildirStore } from '../accounts/maildir/store.js';
-import { MemoryStore } from '../accounts/memory/memory-store.js';
-import { checkMailboxName, type MailStore, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MessageGoneError } from '../accounts/store/contract.js';
+import { MaildirStore } from '../store/maildir/store.js';
+import { MemoryStore } from '../store/memory/memory-store.js';
+import { checkMailboxName, type MailStore, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MessageGoneError } from '../store/contract.js';
 import type { AccountAddress } from '../accounts/names.js';
 
 interface Fixture {

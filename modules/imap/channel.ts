@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Connection } from '../../listeners/connection.js';
 import { waitForDrain } from '../../listeners/drain.js';
 import { listenTo } from '../../listeners/socket-events.js';
-import type { Logger } from '../kernel/logger.js';
+import type { Logger } from '../../observability/logger.js';
 import { ImapInput } from './wire/input.js';
 
 /** The connection went away while we were writing or waiting; the command is abandoned. */

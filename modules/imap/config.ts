@@ -2,7 +2,7 @@
 // whole config by the kernel, and the settings sessions run with. Every key is documented in README.md
 // and postern.example.yaml.
 import { z } from 'zod';
-import { count, type LoadedConfig, seconds } from '../kernel/config.js';
+import { count, type LoadedConfig, seconds } from '../../server/config.js';
 
 export const imapConfigSchema = z
   .strictObject({

@@ -4,9 +4,9 @@
 // waiting for its client to sign in is closed to make room.
 import { Admission } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
-import { AuthThrottle } from '../kernel/auth-throttle.js';
-import type { Logger } from '../kernel/logger.js';
-import type { ModuleContext, PosternModule } from '../kernel/module.js';
+import { AuthThrottle } from '../../sessions/auth-throttle.js';
+import type { Logger } from '../../observability/logger.js';
+import type { ModuleContext, PosternModule } from '../../server/module.js';
 import { imapConfig, imapConfigSection, imapSettings } from './config.js';
 import type { ImapServices } from './context.js';
 import { ImapSession } from './session.js';

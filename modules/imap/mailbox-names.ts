@@ -4,12 +4,12 @@
 // "public" of the user's domain). On the wire, IMAP4rev1 clients use modified UTF-7 (RFC 3501 section
 // 5.1.3) and IMAP4rev2 clients UTF-8.
 import type { AccountStore } from '../../accounts/account-store.js';
-import { ownerOf } from '../../accounts/mailbox-access.js';
+import { ownerOf } from '../../sessions/mailbox-access.js';
 import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
-import { checkMailboxName, DELIMITER, isInbox, MailboxNameError, MailboxNameTooLongError } from '../../accounts/store/contract.js';
+import { checkMailboxName, DELIMITER, isInbox, MailboxNameError, MailboxNameTooLongError } from '../../store/contract.js';
 import { decodeMutf7, encodeMutf7 } from './wire/mutf7.js';
 import { ImapError, no } from './imap-error.js';
-import { quoteClient } from '../kernel/client-text.js';
+import { quoteClient } from '../../sessions/client-text.js';
 
 /** The prefix of other users' mailboxes (NAMESPACE: other users "~", shared "~public/"). */
 export const OTHERS = '~';

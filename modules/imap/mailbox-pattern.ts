@@ -8,7 +8,7 @@
 // position is live only when the pattern up to it matched a prefix of the name, so it holds at most as
 // many literal characters as that prefix has characters, and with runs of wildcards collapsed there are
 // at most 2n+2 such positions: at most O(n^2) steps for a name of n characters, whatever the pattern.
-import { DELIMITER } from '../../accounts/store/contract.js';
+import { DELIMITER } from '../../store/contract.js';
 
 const STAR = -1;
 const PERCENT = -2;

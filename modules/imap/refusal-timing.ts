@@ -4,8 +4,8 @@
 // than REFUSAL_FLOOR_MS (20 ms) after the command's line arrived: the hidden and the missing one (and another
 // user's account that does not exist) then answer at the same time, as POP's failed sign-ins do
 // (pop.authFailureTime). The floor is far above the work, so the work's jitter does not show through.
-import { MailboxUnavailable } from '../../accounts/mailbox-access.js';
-import { MailboxNotFoundError } from '../../accounts/store/contract.js';
+import { MailboxUnavailable } from '../../sessions/mailbox-access.js';
+import { MailboxNotFoundError } from '../../store/contract.js';
 import { ImapError } from './imap-error.js';
 
 export const REFUSAL_FLOOR_MS = 20;

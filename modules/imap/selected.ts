@@ -4,8 +4,8 @@
 // untagged EXISTS, EXPUNGE and FETCH responses this class words, when the session says it may: never an
 // EXPUNGE during FETCH, STORE or SEARCH (numbers must not shift under a command that uses them), so a
 // message another session removed stays in the map, with what was known of it, until then.
-import type { MailboxView, MessageInfo } from '../../accounts/store/contract.js';
-import { MailboxNotFoundError, sameFlags } from '../../accounts/store/contract.js';
+import type { MailboxView, MessageInfo } from '../../store/contract.js';
+import { MailboxNotFoundError, sameFlags } from '../../store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
 import { lowerBound } from './wire/sequence-set.js';
 

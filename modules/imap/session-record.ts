@@ -3,10 +3,10 @@
 // a record at its end. Secrets (LOGIN's and AUTHENTICATE's arguments, SASL answers) and the contents of
 // literals never reach any of them.
 import type { Connection } from '../../listeners/connection.js';
-import type { Logger } from '../kernel/logger.js';
-import type { Metrics } from '../kernel/metrics.js';
-import { unrecognisedCommand } from '../kernel/redaction.js';
-import type { TraceLog } from '../kernel/trace.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { unrecognisedCommand } from '../../observability/redaction.js';
+import type { TraceLog } from '../../observability/trace.js';
 import type { Part } from './wire/command-reader.js';
 
 // Commands whose arguments are secrets, never logged.

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AccountAddress } from '../../accounts/names.js';
 import { formatAddress } from '../../accounts/names.js';
 import type { Connection } from '../../listeners/connection.js';
-import type { Logger } from '../kernel/logger.js';
+import type { Logger } from '../../observability/logger.js';
 import { ConnectionClosed, ImapChannel } from './channel.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands.js';
@@ -21,7 +21,7 @@ import { ImapSessionRecord } from './session-record.js';
 import { signIn, TooManyFailures } from './sign-in.js';
 import { storeErrorAnswer } from './store-errors.js';
 import { type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
-import { quoteClient, responseText } from '../kernel/client-text.js';
+import { quoteClient, responseText } from '../../sessions/client-text.js';
 import { Cursor } from './wire/cursor.js';
 import { InputClosed } from './wire/input.js';
 

@@ -7,8 +7,8 @@ import type { SignInResult } from '../../accounts/account-store.js';
 import { parseLoginName } from '../../accounts/login-name.js';
 import { type AccountAddress, formatAddress } from '../../accounts/names.js';
 import type { Connection } from '../../listeners/connection.js';
-import { until } from '../kernel/answer-at.js';
-import type { Logger } from '../kernel/logger.js';
+import { until } from '../../sessions/answer-at.js';
+import type { Logger } from '../../observability/logger.js';
 import type { CheckSecret, ImapServices } from './context.js';
 import { ImapError } from './imap-error.js';
 

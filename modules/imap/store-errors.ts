@@ -1,9 +1,9 @@
 // One place that turns what the store and the account layer throw into IMAP answers (RFC 5530 response
 // codes), and logs what the operator must know.
-import { MailboxUnavailable } from '../../accounts/mailbox-access.js';
+import { MailboxUnavailable } from '../../sessions/mailbox-access.js';
 import { AclError } from '../../accounts/rights.js';
-import { EmptyMessageError, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MessageGoneError, UnsafeMailboxError } from '../../accounts/store/contract.js';
-import type { Logger } from '../kernel/logger.js';
+import { EmptyMessageError, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MessageGoneError, UnsafeMailboxError } from '../../store/contract.js';
+import type { Logger } from '../../observability/logger.js';
 import { ImapError } from './imap-error.js';
 
 export function storeErrorAnswer(err: unknown, log: Logger, context: Record<string, unknown> = {}): ImapError {

@@ -1,7 +1,7 @@
 // The LMTP module's config section (lmtp: in postern.yaml). The message size limit is delivery.maxSize,
 // shared with `postern deliver`. Every key is documented in README.md and postern.example.yaml.
 import { z } from 'zod';
-import { count, type LoadedConfig, seconds } from '../kernel/config.js';
+import { count, type LoadedConfig, seconds } from '../../server/config.js';
 
 export const lmtpConfigSchema = z
   .strictObject({

@@ -3,9 +3,9 @@
 // a wrong password and a disabled account cannot be told apart by a client.
 import { createHash } from 'node:crypto';
 import { badCommand, PopError } from './pop-error.js';
-import { credentialCheck, decodeSasl, equalHex, MECHANISMS, type Mechanism, type MechanismName, SaslError } from '../kernel/sasl.js';
+import { credentialCheck, decodeSasl, equalHex, MECHANISMS, type Mechanism, type MechanismName, SaslError } from '../../sessions/sasl.js';
 import type { PopContext } from './context.js';
-import { quoteClient } from '../kernel/client-text.js';
+import { quoteClient } from '../../sessions/client-text.js';
 
 function cleartextRefused(): PopError {
   return new PopError('AUTH', 'Passwords may not be sent unencrypted on this connection; use STLS first, or connect to port 995 (TLS)');

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { Connection } from '../../listeners/connection.js';
 import { waitForDrain } from '../../listeners/drain.js';
 import { listenTo } from '../../listeners/socket-events.js';
-import type { Logger } from '../kernel/logger.js';
+import type { Logger } from '../../observability/logger.js';
 import { DotReader } from './dot-reader.js';
 import { type LineEvent, LineReader } from './line-reader.js';
 

@@ -3,7 +3,7 @@
 // and postern.example.yaml.
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { count, type LoadedConfig, seconds } from '../kernel/config.js';
+import { count, type LoadedConfig, seconds } from '../../server/config.js';
 import type { PopSettings } from './context.js';
 import { checkUidlFormat } from './uidl.js';
 

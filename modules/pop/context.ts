@@ -4,17 +4,17 @@
 import type { AccountStore, SignInResult } from '../../accounts/account-store.js';
 import type { AccountAddress } from '../../accounts/names.js';
 import type { Router } from '../../accounts/router.js';
-import type { MailStore } from '../../accounts/store/contract.js';
+import type { MailStore } from '../../store/contract.js';
 import type { Connection } from '../../listeners/connection.js';
-import type { Bulletins } from '../../submission/bulletins.js';
+import type { Bulletins } from '../../delivery/bulletins.js';
 import type { Submitter } from '../../submission/submitter.js';
-import type { Logger } from '../kernel/logger.js';
-import type { Metrics } from '../kernel/metrics.js';
-import type { TraceLog } from '../kernel/trace.js';
-import type { AuthThrottle } from '../kernel/auth-throttle.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { TraceLog } from '../../observability/trace.js';
+import type { AuthThrottle } from '../../sessions/auth-throttle.js';
 import type { DotReader } from './dot-reader.js';
 import type { Maildrop } from './maildrop.js';
-import type { MechanismName } from '../kernel/sasl.js';
+import type { MechanismName } from '../../sessions/sasl.js';
 
 export type PopState = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
 

@@ -3,7 +3,7 @@
 import type { PopContext, SignedIn } from './context.js';
 import { badCommand, PopError } from './pop-error.js';
 import { popErrorFor } from './store-errors.js';
-import { quoteClient } from '../kernel/client-text.js';
+import { quoteClient } from '../../sessions/client-text.js';
 
 export function stat(s: PopContext): void {
   const m = s.signedIn().maildrop;

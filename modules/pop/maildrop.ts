@@ -2,10 +2,10 @@
 // sign-in, with 1-based numbers that never change during the session, the session's deletion and
 // retrieval marks, and each message's POP size and UIDL. What the view learns later (other sessions'
 // changes) is not shown: POP numbers are frozen for the session.
-import type { MailboxView, MessageInfo } from '../../accounts/store/contract.js';
+import type { MailboxView, MessageInfo } from '../../store/contract.js';
 import { badCommand, PopError } from './pop-error.js';
 import { expandUidl, needsHeader } from './uidl.js';
-import { quoteClient } from '../kernel/client-text.js';
+import { quoteClient } from '../../sessions/client-text.js';
 
 const NUMBER = /^[1-9][0-9]{0,9}$/;
 

@@ -2,8 +2,8 @@
 // into the socket. Most mail is small: such a message is read whole and goes out with its status line
 // and "." in one write, without waiting on the event loop. A large message, or one another session
 // renamed, is streamed with backpressure.
-import type { Metrics } from '../kernel/metrics.js';
-import type { TraceLog } from '../kernel/trace.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { TraceLog } from '../../observability/trace.js';
 import { ConnectionClosed, type PopChannel } from './channel.js';
 import type { Maildrop } from './maildrop.js';
 import { MessageEncoder } from './message-encoder.js';

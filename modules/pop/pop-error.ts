@@ -1,7 +1,7 @@
 // Coded errors (RFC 2449 section 8, RFC 3206): handlers throw, the dispatcher renders one line. The
 // line never carries a client's raw octets (a lone CR, a control or 8-bit octet): what an error quotes
 // goes through quoteClient, and the whole text through responseText, as IMAP's answers do.
-import { responseText } from '../kernel/client-text.js';
+import { responseText } from '../../sessions/client-text.js';
 
 export type ResponseCode = 'AUTH' | 'SYS/TEMP' | 'SYS/PERM' | 'IN-USE' | 'LOGIN-DELAY';
 

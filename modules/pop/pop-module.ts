@@ -1,11 +1,11 @@
 // The POP3 module (RFC 1939, RFC 2449): serves its listeners' connections with PopSessions, within
 // the channel limits (listeners/admission.ts).
-import { Bulletins } from '../../submission/bulletins.js';
+import { Bulletins } from '../../delivery/bulletins.js';
 import { Admission } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
-import type { Logger } from '../kernel/logger.js';
-import type { ModuleContext, PosternModule } from '../kernel/module.js';
-import { AuthThrottle } from '../kernel/auth-throttle.js';
+import type { Logger } from '../../observability/logger.js';
+import type { ModuleContext, PosternModule } from '../../server/module.js';
+import { AuthThrottle } from '../../sessions/auth-throttle.js';
 import { PopError } from './pop-error.js';
 import { bulletinDir, popConfig, popConfigSection, popSettings } from './config.js';
 import type { PopServices } from './context.js';

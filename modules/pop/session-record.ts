@@ -2,10 +2,10 @@
 // protocol log of commands and answers (log.level protocol), the transcript (log.trace), metrics, and
 // the statistics record at its end (popper -s). Secrets never reach any of them.
 import type { Connection } from '../../listeners/connection.js';
-import type { Logger } from '../kernel/logger.js';
-import type { Metrics } from '../kernel/metrics.js';
-import { unrecognisedCommand } from '../kernel/redaction.js';
-import type { TraceLog } from '../kernel/trace.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { unrecognisedCommand } from '../../observability/redaction.js';
+import type { TraceLog } from '../../observability/trace.js';
 import type { SessionStats, SignedIn } from './context.js';
 
 // Commands whose arguments are secrets or digests, never logged.

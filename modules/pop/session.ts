@@ -4,7 +4,7 @@
 // is the channel's (channel.ts), messages go out through message-sender.ts, sign-in is sign-in.ts,
 // and what is logged is session-record.ts.
 import type { Connection } from '../../listeners/connection.js';
-import type { Logger } from '../kernel/logger.js';
+import type { Logger } from '../../observability/logger.js';
 import { ConnectionClosed, PopChannel } from './channel.js';
 import { COMMANDS } from './commands.js';
 import type { CheckSecret, PopContext, PopServices, PopSettings, PopState, SessionStats, SignedIn } from './context.js';
@@ -13,7 +13,7 @@ import { sendMessage } from './message-sender.js';
 import { badCommand, PopError } from './pop-error.js';
 import { SessionRecord } from './session-record.js';
 import { signIn } from './sign-in.js';
-import { quoteClient } from '../kernel/client-text.js';
+import { quoteClient } from '../../sessions/client-text.js';
 
 /** What the module learns of a session's life: sign-in (it then counts against other limits) and end. */
 export interface SessionHooks {

@@ -4,12 +4,12 @@
 // whatever the reason; the log says which it was.
 import type { AccountRecord, SignInResult } from '../../accounts/account-store.js';
 import { parseLoginName } from '../../accounts/login-name.js';
-import { openForUser } from '../../accounts/mailbox-access.js';
+import { openForUser } from '../../sessions/mailbox-access.js';
 import { formatAddress } from '../../accounts/names.js';
 import type { Connection } from '../../listeners/connection.js';
-import { BulletinDeliveryError } from '../../submission/bulletins.js';
-import { until } from '../kernel/answer-at.js';
-import type { Logger } from '../kernel/logger.js';
+import { BulletinDeliveryError } from '../../delivery/bulletins.js';
+import { until } from '../../sessions/answer-at.js';
+import type { Logger } from '../../observability/logger.js';
 import type { CheckSecret, PopServices, PopSettings, SignedIn } from './context.js';
 import { Maildrop } from './maildrop.js';
 import { PopError } from './pop-error.js';

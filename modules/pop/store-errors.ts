@@ -1,8 +1,8 @@
 // One place that turns what the store and the account layer throw into POP answers (RFC 2449/3206
 // response codes), and logs what the operator must know.
-import { MailboxUnavailable } from '../../accounts/mailbox-access.js';
-import { MessageGoneError, UnsafeMailboxError } from '../../accounts/store/contract.js';
-import type { Logger } from '../kernel/logger.js';
+import { MailboxUnavailable } from '../../sessions/mailbox-access.js';
+import { MessageGoneError, UnsafeMailboxError } from '../../store/contract.js';
+import type { Logger } from '../../observability/logger.js';
 import { PopError } from './pop-error.js';
 
 /**

@@ -4,7 +4,7 @@
 import { SubmissionError } from '../../submission/submitter.js';
 import { badCommand, PopError } from './pop-error.js';
 import type { PopContext } from './context.js';
-import { quoteClient } from '../kernel/client-text.js';
+import { quoteClient } from '../../sessions/client-text.js';
 
 export async function xtnd(s: PopContext, [sub]: string[]): Promise<void> {
   if (sub.toUpperCase() !== 'XMIT') throw badCommand(`XTND ${quoteClient(sub, 20)} is not supported; only XTND XMIT`);

@@ -1,10 +1,10 @@
 // Pure pieces of issue 20's crash and binary items: which tmp/ files a dead writer left
-// (accounts/maildir/tmp-cleanup.ts), and the stored form of a binary APPEND
+// (store/maildir/tmp-cleanup.ts), and the stored form of a binary APPEND
 // (modules/imap/message/binary-append.ts), which BINARY[] must turn back into exactly what was sent.
 import fc from 'fast-check';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { abandoned, TMP_MAX_AGE_MS } from '../../accounts/maildir/tmp-cleanup.js';
+import { abandoned, TMP_MAX_AGE_MS } from '../../store/maildir/tmp-cleanup.js';
 import { binaryBytes } from '../../modules/imap/message/binary.js';
 import { encodeBinaryParts } from '../../modules/imap/message/binary-append.js';
 import { parseMime } from '../../modules/imap/message/mime-tree.js';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { validateConfig } from '../../modules/kernel/config.js';
+import { validateConfig } from '../../server/config.js';
 import { configSections } from '../../cli/modules.js';
 
 const SECTIONS = configSections();

@@ -1,10 +1,10 @@
-// The first-seen (\Recent) mark of a Maildir folder (accounts/maildir/first-seen.ts): the file it
+// The first-seen (\Recent) mark of a Maildir folder (store/maildir/first-seen.ts): the file it
 // keeps, what a missing, malformed or stale file counts as, and that a mark never drops.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { firstSeenMark, RECENT_FILE } from '../../accounts/maildir/first-seen.js';
+import { firstSeenMark, RECENT_FILE } from '../../store/maildir/first-seen.js';
 
 let dir: string;
 beforeEach(async () => {

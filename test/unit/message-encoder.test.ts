@@ -3,7 +3,7 @@
 // for the line end that RETR adds to an unterminated last line (Dovecot counts the same way).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CrlfSizeCounter } from '../../accounts/store/crlf-size.js';
+import { CrlfSizeCounter } from '../../store/crlf-size.js';
 import { MessageEncoder } from '../../modules/pop/message-encoder.js';
 
 /** The lines of a stored message as a client must see them: content without line ends. */

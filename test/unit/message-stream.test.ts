@@ -6,7 +6,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageFileStream } from '../../accounts/maildir/message-stream.js';
+import { MessageFileStream } from '../../store/maildir/message-stream.js';
 
 let dir: string;
 let file: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MailboxView, MessageInfo } from '../../accounts/store/contract.js';
+import type { MailboxView, MessageInfo } from '../../store/contract.js';
 import { SummaryCache } from '../../modules/imap/fetch/summary-cache.js';
 
 const view = (storage: string, uidValidity = 1) => ({ storage, uidValidity }) as unknown as MailboxView;

@@ -9,7 +9,7 @@ import { bad, no } from '../imap-error.js';
 import type { MailboxTarget } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import { mailboxArg, wireName } from './mailbox-commands.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 
 function grantee(s: ImapContext, identifier: string): Grantee {
   const lower = identifier.toLowerCase();

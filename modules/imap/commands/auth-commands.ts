@@ -1,10 +1,10 @@
 // Signing in: STARTTLS (RFC 9051 section 6.2.1), AUTHENTICATE (6.2.2, SASL-IR RFC 4959) and LOGIN (6.2.3).
 // Every failure gets the same NO [AUTHENTICATIONFAILED] after the same time, whatever the reason.
-import { credentialCheck, decodeSasl, MECHANISMS, type MechanismName, SaslError } from '../../kernel/sasl.js';
+import { credentialCheck, decodeSasl, MECHANISMS, type MechanismName, SaslError } from '../../../sessions/sasl.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, ImapError, no } from '../imap-error.js';
 import { offeredMechanisms } from '../capabilities.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 
 function cleartextRefused(): ImapError {
   return no('Passwords may not be sent unencrypted on this connection; use STARTTLS first, or connect to port 993 (TLS)', 'PRIVACYREQUIRED');

@@ -3,7 +3,7 @@
 // patterns; other users' and the public ones match patterns that start with "~" (listing them reads
 // every account's mailboxes and rights, so "*" alone does not: as in CommuniGate).
 import type { AccountAddress } from '../../../accounts/names.js';
-import { DELIMITER, parentsOf } from '../../../accounts/store/contract.js';
+import { DELIMITER, parentsOf } from '../../../store/contract.js';
 import { ALL_RIGHTS } from '../../../accounts/rights.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
@@ -11,7 +11,7 @@ import { type MailboxPattern, mailboxPattern } from '../mailbox-pattern.js';
 import { decodeNameOrNull, encodeName, OTHERS, prefixFor, resolveName, specialUse } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import { type StatusItem, statusItems, statusOf } from './mailbox-commands.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 
 interface Candidate {
   /** The name the client sees (Unicode). */

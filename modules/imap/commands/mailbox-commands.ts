@@ -2,14 +2,14 @@
 // NAMESPACE and STATUS. Names are resolved for the user (mailbox-names.ts); other users' mailboxes need
 // the rights RFC 4314 gives: k to create below one, x to delete or rename one.
 import type { Grantee } from '../../../accounts/rights.js';
-import { DELIMITER, isInbox, type MailboxView, parentsOf } from '../../../accounts/store/contract.js';
+import { DELIMITER, isInbox, type MailboxView, parentsOf } from '../../../store/contract.js';
 import { requireRight, rightsOn } from '../access.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
 import { decodeName, encodeName, type MailboxTarget, resolveName } from '../mailbox-names.js';
 import { astring } from '../wire/encode.js';
 import type { Cursor } from '../wire/cursor.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 
 /** Reads a mailbox argument and resolves it. */
 export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {

@@ -2,7 +2,7 @@
 // once (search/evaluate.ts: flag, size and UID keys run synchronously, without reading any message),
 // then run over the messages as the client knows them. IMAP4rev1 clients get "* SEARCH"; IMAP4rev2
 // clients and RETURN (...) get "* ESEARCH".
-import { MessageGoneError } from '../../../accounts/store/contract.js';
+import { MessageGoneError } from '../../../store/contract.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
 import { toCrlf } from '../fetch/crlf.js';
@@ -10,7 +10,7 @@ import { compileSearch, type SearchMessage } from '../search/evaluate.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
 import { quotedString } from '../wire/encode.js';
 import { formatSet } from '../wire/sequence-set.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 
 const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT'] as const;
 type ReturnOption = (typeof RETURN_OPTIONS)[number];

@@ -1,6 +1,6 @@
 // Opening and closing the selected mailbox (RFC 9051 sections 6.3.2, 6.3.3, 6.4.1, 6.4.2, 6.4.3) and
 // EXPUNGE (6.4.3, UID EXPUNGE from UIDPLUS, RFC 4315). Reading needs r; EXPUNGE needs e (RFC 4314).
-import { MailboxUnavailable, openForUser } from '../../../accounts/mailbox-access.js';
+import { MailboxUnavailable, openForUser } from '../../../sessions/mailbox-access.js';
 import type { Command, ImapContext } from '../context.js';
 import { no } from '../imap-error.js';
 import { SelectedMailbox } from '../selected.js';

@@ -1,12 +1,12 @@
 // STORE and UID STORE (RFC 9051 section 6.4.6): +FLAGS, -FLAGS, FLAGS, with .SILENT. Each flag needs
 // its right (RFC 4314 section 4): s for \Seen, t for \Deleted, w for the others and keywords.
-import type { FlagChange } from '../../../accounts/store/contract.js';
-import { normalizeFlag } from '../../../accounts/store/contract.js';
+import type { FlagChange } from '../../../store/contract.js';
+import { normalizeFlag } from '../../../store/contract.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
 import { targetUids } from '../fetch/fetch.js';
 import type { Cursor } from '../wire/cursor.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 
 /** flag-list or flags separated by spaces (RFC 9051 allows both in STORE). */
 export function parseFlags(a: Cursor, parens: 'required' | 'optional'): string[] {

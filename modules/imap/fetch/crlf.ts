@@ -1,6 +1,6 @@
 // Messages as IMAP sends them: every line ending CRLF (RFC 9051 section 2.3.1), nothing added or removed
 // otherwise (an unterminated last line stays so, as in Dovecot), so that what goes out is exactly
-// RFC822.SIZE octets (the store's CRLF size, accounts/store/crlf-size.ts, counts the same way).
+// RFC822.SIZE octets (the store's CRLF size, store/crlf-size.ts, counts the same way).
 const CRLF = Buffer.from('\r\n');
 
 /** The message with CRLF line ends (the same buffer when nothing needs to change). */

@@ -3,7 +3,7 @@
 import { bad } from '../imap-error.js';
 import type { SectionSpec } from '../message/sections.js';
 import type { Cursor } from '../wire/cursor.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 
 export type FetchItem =
   | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }

@@ -4,7 +4,7 @@
 // A message another session removed, not yet announced, still answers what is known of it (flags,
 // size); items that need its contents are left out and the command ends NO [EXPUNGEISSUED] (RFC 5530).
 import type { Readable } from 'node:stream';
-import { MessageGoneError, type MessageInfo } from '../../../accounts/store/contract.js';
+import { MessageGoneError, type MessageInfo } from '../../../store/contract.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, no } from '../imap-error.js';
 import { binaryBytes } from '../message/binary.js';

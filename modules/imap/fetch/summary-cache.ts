@@ -4,7 +4,7 @@
 // message's octets never change (a Maildir file is renamed for its flags, never rewritten), so the
 // rendered answer of (mailbox storage, UIDVALIDITY, message key) stays true for the message's life.
 // One cache per process, bounded by the octets it holds; the oldest entries leave first.
-import type { MailboxView, MessageInfo } from '../../../accounts/store/contract.js';
+import type { MailboxView, MessageInfo } from '../../../store/contract.js';
 
 export type SummaryKind = 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE';
 

@@ -5,7 +5,7 @@ import type { SelectedMailbox } from '../selected.js';
 import type { Cursor } from '../wire/cursor.js';
 import { parseSequenceSet, resolveSearchNumbers, resolveSet } from '../wire/sequence-set.js';
 import type { SearchDay, SearchKey } from './search-key.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 import { monthOf, validDay } from '../wire/date-time.js';
 
 

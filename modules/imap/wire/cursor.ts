@@ -2,7 +2,7 @@
 // assembled: a cursor over text with literals between. Each method reads one production or throws
 // a BAD that says what was expected where.
 import { bad } from '../imap-error.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 import type { Part } from './command-reader.js';
 
 const SP = 0x20;

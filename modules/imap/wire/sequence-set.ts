@@ -1,7 +1,7 @@
 // Sequence sets (RFC 9051 section 9: sequence-set, seq-range, "*"): message numbers or UIDs, parsed
 // once and resolved against the mailbox as the client knows it.
 import { bad } from '../imap-error.js';
-import { quoteClient } from '../../kernel/client-text.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 
 /** Ranges as written; STAR stands for "*" (the largest number in use). */
 export type SequenceSet = readonly (readonly [number, number])[];

@@ -1,0 +1,108 @@
+// Local delivery, the same for `postern deliver` (an MTA's pipe) and the LMTP module (an MTA's socket):
+// an address is routed to an account (a route that leaves a local part adds X-Real-To, Direct Mailbox
+// Addressing), and the message is written atomically into the mailbox (tmp/ then new/, as dovecot-lda).
+// Failures say whether the MTA should bounce (unknown recipient, too large) or retry (an I/O error).
+import { EmptyMessageError, MailboxNameError, type MailStore } from '../store/contract.js';
+import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
+import type { Router } from '../accounts/router.js';
+
+/** A recipient the message can be delivered to. */
+export interface LocalRecipient {
+  /** The address as the MTA gave it. */
+  readonly address: string;
+  readonly account: AccountAddress;
+  /** X-Real-To for a route that leaves a local part (Direct Mailbox Addressing); null for the account's own address. */
+  readonly extraHeader: string | null;
+}
+
+/** Why a delivery cannot be made: `permanent` (bounce: unknown user, too large) or not (the MTA retries later). */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    /** What failed: 'unknown-user', 'too-large', 'empty', 'mailbox' (a bad mailbox name), 'full' (no space), 'io'. */
+    readonly kind: 'unknown-user' | 'too-large' | 'empty' | 'mailbox' | 'full' | 'io',
+  ) {
+    super(message);
+  }
+}
+
+export interface LocalDeliverySettings {
+  mainDomain: string;
+  realToHeader: string;
+  /** Largest message accepted, in octets (0 = no limit). */
+  maxSize: number;
+}
+
+/** Counts the octets going by; throws DeliveryError('too-large') past `max`. */
+async function* limited(input: AsyncIterable<Buffer>, max: number): AsyncGenerator<Buffer> {
+  let octets = 0;
+  for await (const chunk of input) {
+    octets += chunk.length;
+    if (max > 0 && octets > max) throw new DeliveryError(`the message is larger than the limit of ${max} octets (delivery.maxSize)`, true, 'too-large');
+    yield chunk;
+  }
+}
+
+/** An I/O error in words the MTA's log can use, and whether it is a full disk. */
+export function ioFailure(err: unknown, what: string): DeliveryError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new DeliveryError(`${what} (${code})`, false, 'full');
+  return new DeliveryError(`${what} (${code ?? (err as Error).message})`, false, 'io');
+}
+
+export class LocalDelivery {
+  constructor(
+    private readonly router: Router,
+    private readonly store: MailStore,
+    private readonly settings: LocalDeliverySettings,
+  ) {}
+
+  get maxSize(): number {
+    return this.settings.maxSize;
+  }
+
+  /** Routes an address; DeliveryError('unknown-user') when nothing here takes it, ('io') when routing could not be read. */
+  async recipient(address: string): Promise<LocalRecipient> {
+    let routed;
+    try {
+      routed = await this.router.route(address);
+    } catch (err) {
+      if (err instanceof NameError) throw new DeliveryError(err.message, true, 'unknown-user');
+      // a damaged routes.json or account.json, an I/O error: the MTA must keep the message and retry
+      throw new DeliveryError(`cannot route ${address} (${(err as Error).message})`, false, 'io');
+    }
+    if (!routed) throw new DeliveryError(`${address}: no such account or route`, true, 'unknown-user');
+    const domain = address.includes('@') ? address.slice(address.lastIndexOf('@') + 1).toLowerCase() : this.settings.mainDomain;
+    const extraHeader = routed.localPart === null ? null : `${this.settings.realToHeader}: ${routed.localPart}@${domain}`;
+    return { address, account: routed.account, extraHeader };
+  }
+
+  /**
+   * The mailbox to deliver into: `wanted` when it exists, else INBOX (as dovecot-lda does with -m).
+   * `fellBack` says it did not exist.
+   */
+  async mailbox(r: LocalRecipient, wanted: string): Promise<{ mailbox: string; fellBack: boolean }> {
+    if (wanted.toUpperCase() === 'INBOX') return { mailbox: 'INBOX', fellBack: false };
+    let exists: boolean;
+    try {
+      exists = await this.store.hasMailbox(r.account, wanted);
+    } catch (err) {
+      if (err instanceof MailboxNameError) throw new DeliveryError(err.message, true, 'mailbox');
+      throw ioFailure(err, `cannot open ${formatAddress(r.account)}`);
+    }
+    return exists ? { mailbox: wanted, fellBack: false } : { mailbox: 'INBOX', fellBack: true };
+  }
+
+  /** Stores the message (at most `maxSize` octets of `input`); nothing is left behind when it fails. Returns the octets stored. */
+  async deliver(r: LocalRecipient, mailbox: string, input: AsyncIterable<Buffer>, maxSize = this.settings.maxSize): Promise<number> {
+    try {
+      const stored = await this.store.deliver(r.account, mailbox, limited(input, maxSize), { extraHeader: r.extraHeader ?? undefined, dropMboxFromLine: true });
+      return stored.storedSize;
+    } catch (err) {
+      if (err instanceof DeliveryError) throw err;
+      if (err instanceof EmptyMessageError) throw new DeliveryError('the message is empty', true, 'empty');
+      throw ioFailure(err, `cannot store the message for ${formatAddress(r.account)}`);
+    }
+  }
+}

@@ -1,0 +1,298 @@
+// The mail-store contract: what every protocol module (POP, IMAP, LMTP) sees of stored mail. It knows
+// accounts, mailboxes and messages, never a protocol and never a file: no path crosses it. Two
+// implementations keep it: store/maildir/ (the embedded store, Dovecot-compatible metadata) and
+// store/memory/ (fast tests). test/store-contract.test.ts runs one suite against both.
+//
+// A mailbox is opened as a view. A view holds the messages as of its last sync(), each with a UID
+// (ascending, never reused under one UIDVALIDITY), a stable key, its size with CRLF line ends, its
+// flags and keywords. Other sessions change the mailbox all the time (nothing is locked): a view learns
+// what they did by sync(), and watch() says when that is worth doing. Each protocol numbers messages
+// its own way on top of a view (POP: frozen for the session; IMAP: sequence numbers that follow the
+// EXPUNGE responses it sends).
+import type { Readable } from 'node:stream';
+import { type AccountAddress, printable } from '../accounts/names.js';
+import type { Grantee } from '../accounts/rights.js';
+import type { MessageInputOptions } from './message-input.js';
+
+/** The five system flags of RFC 9051 section 2.3.2 (\Recent is not kept). */
+export const SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'] as const;
+export type SystemFlag = (typeof SYSTEM_FLAGS)[number];
+
+/** A message as a view knows it. Flags hold system flags ("\\Seen") and keywords ("$Label1", "Work"). */
+export interface MessageInfo {
+  readonly uid: number;
+  /** Unique within the mailbox and stable for the message's life (renames, restarts, other servers). */
+  readonly key: string;
+  /** Octets with every line ending as CRLF and a final line ending: RFC822.SIZE, POP's LIST size. */
+  readonly size: number;
+  readonly flags: ReadonlySet<string>;
+  /** A POP3 UIDL another server gave the message (Dovecot's "P" field), kept so clients see no change. */
+  readonly popUidl?: string;
+  /** True when the stored octets already end every line with CRLF: they can be sent as they are. */
+  readonly crlf?: boolean;
+}
+
+/** What sync() learned: what other sessions (and this one) changed since the view's last sync. */
+export interface MailboxChanges {
+  /** UIDs no longer in the mailbox, ascending. */
+  readonly expunged: readonly number[];
+  /** Messages new to this view, ascending UID. */
+  readonly added: readonly MessageInfo[];
+  /** Messages whose flags changed (their new state), ascending UID. */
+  readonly flagsChanged: readonly MessageInfo[];
+}
+
+/** How store() changes flags: add some, remove some, or replace them all (IMAP +FLAGS, -FLAGS, FLAGS). */
+export type FlagChange = { add: readonly string[] } | { remove: readonly string[] } | { replace: readonly string[] };
+
+/** Where copied or moved messages went: each source UID and its new UID in the target. */
+export interface CopyResult {
+  readonly uidValidity: number;
+  readonly mapping: readonly (readonly [number, number])[];
+}
+
+/** One mailbox as one session sees it. Call close() when done. */
+export interface MailboxView {
+  readonly uidValidity: number;
+  /**
+   * Where the mailbox's messages are kept, unique within the process (a Maildir folder's path): with the
+   * UIDVALIDITY and a message's key it names octets that never change, so caches may key on the three.
+   */
+  readonly storage: string;
+  /** The UID the next message added will get at least (IMAP UIDNEXT). */
+  readonly uidNext: number;
+  /** The messages as of the last sync, ascending UID. The array is replaced, never changed, by sync(). */
+  readonly messages: readonly MessageInfo[];
+  /** The message with this UID as of the last sync. */
+  get(uid: number): MessageInfo | undefined;
+  /** The message's bytes as stored (line ends as they are). MessageGoneError if it was expunged meanwhile. */
+  open(uid: number): Promise<Readable>;
+  /**
+   * The whole message at once, without waiting on the event loop (the fast path for small messages), or
+   * null when it is not at hand that way: open() then. The bytes may sit in a buffer the next readNow()
+   * reuses: use them (or copy them) first.
+   */
+  readNow(uid: number): Buffer | null;
+  /** The header section (up to `limit` octets), for filters and IMAP BODY[HEADER]. */
+  readHeader(uid: number, limit?: number): Promise<Buffer>;
+  /** When the message arrived (IMAP INTERNALDATE). */
+  internalDate(uid: number): Promise<Date>;
+  /** Changes flags; returns the messages whose flags changed. Messages gone meanwhile are skipped. */
+  store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]>;
+  /** Removes messages; returns the UIDs now gone (including those someone else removed first). */
+  expunge(uids: readonly number[]): Promise<number[]>;
+  /** Copies messages into another mailbox (flags kept). Messages gone meanwhile are skipped. */
+  copy(uids: readonly number[], to: MailboxRef): Promise<CopyResult>;
+  /**
+   * Moves messages: each is in exactly one of the two mailboxes at every instant, so two sessions
+   * moving one message at once (or a crash mid-way) never leave two copies; one that is gone by the
+   * time it is moved (another session moved or removed it) is left out of the mapping.
+   */
+  move(uids: readonly number[], to: MailboxRef): Promise<CopyResult>;
+  /**
+   * Brings the view up to date and says what changed. MailboxNotFoundError when the mailbox is gone:
+   * deleted or renamed since the view was opened (by this session or any other), or deleted and made
+   * again under its name (a new UIDVALIDITY): the view's UIDs then name nothing.
+   */
+  sync(): Promise<MailboxChanges>;
+  /**
+   * First-seen messages (IMAP's \Recent): the mailbox keeps one high-water mark, the highest UID some
+   * session has already claimed, shared by every view in every process over the same store and never
+   * lowered. Returns the UIDs of this view's messages above the mark, ascending; with 'claim' the mark
+   * is raised to this view's highest UID first, atomically, so that each message is claimed by exactly
+   * one view. 'peek' leaves the mark as it is (a read-only look: IMAP EXAMINE and STATUS).
+   */
+  claimRecent(mode: 'claim' | 'peek'): Promise<number[]>;
+  /** Calls `changed` (at most every few hundred ms) when the mailbox may have changed; returns the unsubscribe. */
+  watch(changed: () => void): () => void;
+  close(): void;
+}
+
+export interface MailboxRef {
+  readonly account: AccountAddress;
+  readonly mailbox: string;
+}
+
+export interface MailboxEntry {
+  /** "INBOX", or a name with "/" between levels: "lists/info". */
+  readonly name: string;
+  /** True when mailboxes below it exist (IMAP \HasChildren). */
+  readonly hasChildren: boolean;
+  /**
+   * False for a level that only exists because mailboxes below it do (another server made "a/b"
+   * without "a"): it holds no messages and cannot be opened (IMAP \Noselect).
+   */
+  readonly selectable: boolean;
+}
+
+export interface AppendOptions extends MessageInputOptions {
+  /** Flags and keywords to store with the message. */
+  readonly flags?: readonly string[];
+  /** When it arrived (IMAP APPEND date-time); now when absent. */
+  readonly internalDate?: Date;
+}
+
+/** A message written but not yet in the mailbox: commit() adds it (and gives its UID), abort() drops it. */
+export interface StagedMessage {
+  commit(): Promise<AppendedMessage>;
+  abort(): Promise<void>;
+}
+
+export interface AppendedMessage {
+  readonly uid: number;
+  readonly uidValidity: number;
+  readonly key: string;
+  /** Octets as stored. */
+  readonly storedSize: number;
+  /** Octets with CRLF line ends (MessageInfo.size). */
+  readonly size: number;
+}
+
+/** RFC 4314 rights of one identifier: "owner", "anyone", "authenticated" or "user=name@domain". */
+export type Acl = ReadonlyMap<string, string>;
+
+export type { Grantee } from '../accounts/rights.js';
+
+/** Per account: its mailboxes, their subscriptions and rights, appending, and views. */
+export interface MailStore {
+  /** INBOX first, then the other mailboxes sorted by name. */
+  listMailboxes(account: AccountAddress): Promise<MailboxEntry[]>;
+  hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean>;
+  /** Creates it (and the levels above it); false when it existed. */
+  createMailbox(account: AccountAddress, mailbox: string): Promise<boolean>;
+  /** Renames it and every mailbox below it. Renaming INBOX moves its messages into a new mailbox. */
+  renameMailbox(account: AccountAddress, from: string, to: string): Promise<void>;
+  /**
+   * Deletes it with its messages (not INBOX). Mailboxes below it stay: it is listed as a level that
+   * is not selectable (IMAP \Noselect) while they exist (RFC 9051 section 6.3.4).
+   */
+  deleteMailbox(account: AccountAddress, mailbox: string): Promise<void>;
+  subscriptions(account: AccountAddress): Promise<string[]>;
+  subscribe(account: AccountAddress, mailbox: string): Promise<void>;
+  unsubscribe(account: AccountAddress, mailbox: string): Promise<void>;
+  /** The mailbox's access control list. */
+  acl(owner: AccountAddress, mailbox: string): Promise<Acl>;
+  /** Sets (or with "" removes) one grantee's rights; returns the list after the change. */
+  setRights(owner: AccountAddress, mailbox: string, grantee: Grantee, rights: string): Promise<Acl>;
+  /** The rights `user` holds on a mailbox of `owner` (the owner holds all of them). */
+  rights(owner: AccountAddress, mailbox: string, user: AccountAddress): Promise<string>;
+  /** Writes a message, not yet visible (see StagedMessage). INBOX is made if it is missing. */
+  append(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<StagedMessage>;
+  /** append() and commit() in one. */
+  deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage>;
+  /** Opens a view of the mailbox. MailboxNotFoundError when it does not exist. */
+  open(account: AccountAddress, mailbox: string): Promise<MailboxView>;
+  /** Forgets an account's mail (the account was removed). */
+  removeAccount(account: AccountAddress): Promise<void>;
+}
+
+/** The message is no longer in the mailbox: another session expunged it. */
+export class MessageGoneError extends Error {
+  constructor() {
+    super('message was removed by another session');
+  }
+}
+
+/** A mailbox name that can never name a mailbox (an escape attempt, a control character...). */
+export class MailboxNameError extends Error {}
+
+/** A mailbox name longer than the store can keep (IMAP NO [LIMIT]). */
+export class MailboxNameTooLongError extends MailboxNameError {}
+
+/** The mailbox does not exist. */
+export class MailboxNotFoundError extends Error {
+  constructor(readonly mailbox: string) {
+    super(`there is no mailbox ${mailbox}`);
+  }
+}
+
+/** A change the store refuses (deleting INBOX, renaming onto an existing mailbox...); the message says why. */
+export class MailboxOperationError extends Error {}
+
+/**
+ * The mailbox's storage is laid out in a way the store refuses to use (for Maildir: a folder inside the
+ * account that is a symbolic link). The operator must fix it; the message says what and where.
+ */
+export class UnsafeMailboxError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The message to store is empty. */
+export class EmptyMessageError extends Error {
+  constructor() {
+    super('the message is empty');
+  }
+}
+
+/** True for the name of the account's INBOX (any case, RFC 9051 section 5.1). */
+export function isInbox(mailbox: string): boolean {
+  return mailbox.toUpperCase() === 'INBOX';
+}
+
+/** The hierarchy delimiter of mailbox names, in every protocol (a Maildir++ folder uses "." on disk). */
+export const DELIMITER = '/';
+
+const MAX_NAME = 200;
+const MAX_LEVEL = 64;
+// A level: anything printable except the delimiter, "." (Maildir++'s own separator) and the backslash.
+const LEVEL = /^[^\x00-\x1f\x7f/\\.]{1,64}$/u;
+
+/**
+ * Checks a mailbox name and returns it as stores keep it ("INBOX" in capitals, whatever the case it was
+ * given in, also as the first level: "inbox/x" is "INBOX/x", RFC 9051 section 5.1); throws
+ * MailboxNameError for a name that can never name a mailbox (MailboxNameTooLongError for one too long).
+ * Every store checks names here, so no store can be reached outside its account by a name.
+ */
+export function checkMailboxName(mailbox: string): string {
+  if (isInbox(mailbox)) return 'INBOX';
+  if (mailbox.length === 0) throw new MailboxNameError('a mailbox name cannot be empty');
+  if (mailbox.length > MAX_NAME) throw new MailboxNameTooLongError(`a mailbox name must be at most ${MAX_NAME} characters`);
+  if (isInbox(mailbox.slice(0, 5)) && mailbox[5] === DELIMITER) mailbox = `INBOX${mailbox.slice(5)}`;
+  for (const level of mailbox.split(DELIMITER)) {
+    if (level.length > MAX_LEVEL && [...level].length > MAX_LEVEL) throw new MailboxNameTooLongError(`a level of a mailbox name must be at most ${MAX_LEVEL} characters`);
+    if (!LEVEL.test(level)) {
+      throw new MailboxNameError(
+        `"${printable(mailbox)}" is not a valid mailbox name: use "/" between levels, and no empty level, ".", "\\" or control characters`,
+      );
+    }
+  }
+  return mailbox;
+}
+
+/** The mailboxes above a name ("a/b/c": "a", "a/b"). */
+export function parentsOf(mailbox: string): string[] {
+  const levels = mailbox.split(DELIMITER);
+  return levels.slice(0, -1).map((_, i) => levels.slice(0, i + 1).join(DELIMITER));
+}
+
+/** Flags as stores keep them: system flags in their RFC spelling whatever the case, keywords as given. */
+export function normalizeFlag(flag: string): string {
+  if (!flag.startsWith('\\')) {
+    // a keyword is an IMAP atom (RFC 9051 section 4.1): no space, no specials, no controls
+    if (!/^[^\s(){%*"\\\]\x00-\x1f\x7f]{1,100}$/u.test(flag)) throw new MailboxOperationError(`"${printable(flag)}" is not a keyword that can be stored`);
+    return flag;
+  }
+  const system = SYSTEM_FLAGS.find((f) => f.toLowerCase() === flag.toLowerCase());
+  if (!system) throw new MailboxOperationError(`${flag} is not a flag that can be stored`);
+  return system;
+}
+
+/** The flags after `change` is applied to `flags`. */
+export function applyFlagChange(flags: ReadonlySet<string>, change: FlagChange): Set<string> {
+  if ('replace' in change) return new Set(change.replace.map(normalizeFlag));
+  const out = new Set(flags);
+  if ('add' in change) for (const f of change.add) out.add(normalizeFlag(f));
+  else for (const f of change.remove) out.delete(normalizeFlag(f));
+  return out;
+}
+
+export function sameFlags(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const f of a) if (!b.has(f)) return false;
+  return true;
+}

@@ -1,0 +1,346 @@
+// The embedded mail store (MailStore in ../store/contract.ts): each account's mailboxes in Maildir++
+// under its account folder, with Dovecot's own metadata in Dovecot's formats (dovecot-uidlist,
+// dovecot-keywords, dovecot-uidvalidity, subscriptions, dovecot-acl), so Dovecot and Postern can serve
+// one tree at the same time. INBOX is the Maildir root; "lists/info" is the folder ".lists.info", each
+// level in modified UTF-7 as Dovecot writes it.
+import { mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AccountAddress } from '../../accounts/names.js';
+import { ALL_RIGHTS, type Grantee, rightsFromAcl } from '../../accounts/rights.js';
+import {
+  type Acl,
+  type AppendedMessage,
+  type AppendOptions,
+  checkMailboxName,
+  DELIMITER,
+  isInbox,
+  type MailboxEntry,
+  MailboxNameTooLongError,
+  MailboxNotFoundError,
+  MailboxOperationError,
+  type MailboxRef,
+  type MailboxView,
+  type MailStore,
+  normalizeFlag,
+  parentsOf,
+  type StagedMessage,
+} from '../contract.js';
+import { readAclFile, setRightsInFile } from './acl-file.js';
+import { type FolderWatching, MaildirFolder } from './folder.js';
+import { decodeMutf7, encodeMutf7 } from './mutf7.js';
+import { place, writeToTmp } from './place.js';
+import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
+import { changeSubscription, readSubscriptions } from './subscriptions.js';
+import { inheritOwner } from './owner.js';
+import { cleanTmpSometimes } from './tmp-cleanup.js';
+import { MaildirView } from './view.js';
+
+/** Where accounts keep their mail (the account store knows). */
+export interface AccountFolders {
+  accountDir(a: AccountAddress): string;
+  maildir(a: AccountAddress): string;
+}
+
+export interface MaildirStoreOptions {
+  /** Where an ACL's "user=NAME" without a domain points. */
+  mainDomain: string;
+  /** Where odd entries left out of a mailbox, and other things for the operator, are reported. */
+  log?: StoreLog;
+  /** Change notices between sessions and nodes, and whether the kernel's file watch is used too (default: yes). */
+  watching?: FolderWatching;
+}
+
+const SUBS = ['tmp', 'new', 'cur'] as const;
+/** cur/ is what makes a folder a mailbox (as exists() looks). */
+const CUR = SUBS.indexOf('cur');
+/** The longest folder name most file systems keep (NAME_MAX), in octets. */
+const MAX_FOLDER_NAME = 255;
+/** Folders whose state is kept between sessions (a view keeps its own folder alive meanwhile). */
+const KEPT_FOLDERS = 64;
+
+export class MaildirStore implements MailStore {
+  private readonly folders = new Map<string, MaildirFolder>();
+
+  constructor(
+    private readonly accounts: AccountFolders,
+    private readonly options: MaildirStoreOptions,
+  ) {}
+
+  /** The folder path of a mailbox (the name checked; it may not exist). */
+  private pathOf(account: AccountAddress, mailbox: string): string {
+    const name = checkMailboxName(mailbox);
+    const root = this.accounts.maildir(account);
+    if (name === 'INBOX') return root;
+    // Maildir++ keeps every level in one folder name: in modified UTF-7, 200 characters can be too many
+    const folder = `.${name.split(DELIMITER).map(encodeMutf7).join('.')}`;
+    if (Buffer.byteLength(folder) > MAX_FOLDER_NAME) throw new MailboxNameTooLongError(`the mailbox name is too long to be kept (at most ${MAX_FOLDER_NAME} octets on disk)`);
+    return join(root, folder);
+  }
+
+  /** The folder path, checked to be real folders down from the account folder (no links). */
+  private async realPath(account: AccountAddress, mailbox: string, subs: readonly string[] = []): Promise<string> {
+    const path = this.pathOf(account, mailbox);
+    await checkRealFolders(this.accounts.accountDir(account), path, subs);
+    return path;
+  }
+
+  private folder(account: AccountAddress, path: string): MaildirFolder {
+    let f = this.folders.get(path);
+    if (f) {
+      this.folders.delete(path); // most recently used last
+    } else {
+      f = new MaildirFolder(path, this.accounts.maildir(account), this.options.log, this.options.watching);
+    }
+    this.folders.set(path, f);
+    cleanTmpSometimes(path, (removed) => this.options.log?.warn({ path, removed }, 'removed files that writers which died left in tmp/'));
+    if (this.folders.size > KEPT_FOLDERS) {
+      const oldest = this.folders.keys().next().value!;
+      this.folders.get(oldest)!.release();
+      this.folders.delete(oldest);
+    }
+    return f;
+  }
+
+  private forget(prefix: string): void {
+    for (const [path, folder] of [...this.folders]) {
+      if (path !== prefix && !path.startsWith(`${prefix}.`)) continue;
+      folder.release();
+      this.folders.delete(path);
+    }
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      return (await stat(join(path, 'cur'))).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Makes what is missing of a folder and its tmp/, new/ and cur/ (INBOX is re-made, whole or in part,
+   * if an operator removed it); the check for links says what is there already, which is not made
+   * again (this runs on every delivery to INBOX).
+   */
+  private async make(account: AccountAddress, mailbox: string): Promise<string> {
+    const path = this.pathOf(account, mailbox);
+    const found = await checkRealFolders(this.accounts.accountDir(account), path, SUBS);
+    // undefined: there already (someone made it meanwhile), and left as it is
+    if (!found.folder && (await mkdir(path, { recursive: true, mode: 0o700 })) !== undefined) await inheritOwner(path, { created: true });
+    for (const [i, sub] of SUBS.entries()) {
+      if (found.subs[i]) continue;
+      try {
+        await mkdir(join(path, sub), { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue; // made meanwhile
+        throw err;
+      }
+      await inheritOwner(join(path, sub), { created: true });
+    }
+    if (!found.subs[CUR]) {
+      if (!isInbox(mailbox)) {
+        await writeFile(join(path, 'maildirfolder'), '', { mode: 0o600 });
+        await inheritOwner(join(path, 'maildirfolder'), { created: true });
+      }
+      await this.folder(account, path).create();
+    }
+    return path;
+  }
+
+  /** The folder messages go into: INBOX is made when missing, another mailbox must be there. */
+  private async targetPath(account: AccountAddress, mailbox: string): Promise<string> {
+    if (isInbox(mailbox)) return this.make(account, 'INBOX');
+    const path = this.pathOf(account, mailbox);
+    const found = await checkRealFolders(this.accounts.accountDir(account), path, SUBS);
+    if (!found.subs[CUR]) throw new MailboxNotFoundError(mailbox);
+    return path;
+  }
+
+  async listMailboxes(account: AccountAddress): Promise<MailboxEntry[]> {
+    const root = this.accounts.maildir(account);
+    const names = new Map<string, boolean>(); // name -> has a folder of its own
+    let entries: import('node:fs').Dirent[] = [];
+    try {
+      entries = await readdir(root, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || !e.name.startsWith('.') || e.name === '.' || e.name === '..' || e.name.length < 2) continue;
+      let name: string;
+      try {
+        name = checkMailboxName(e.name.slice(1).split('.').map(decodeMutf7).join(DELIMITER));
+      } catch {
+        continue; // a folder no mailbox name stands for
+      }
+      if (name === 'INBOX' || !(await this.exists(join(root, e.name)))) continue;
+      if (name.startsWith('INBOX/') && /^\.inbox\./i.test(e.name) && !e.name.startsWith('.INBOX.') && !(await this.adoptInboxCase(root, e.name, name))) continue;
+      names.set(name, true);
+      // a level only there for the mailboxes below it; INBOX is always a mailbox ("INBOX/x")
+      for (const parent of parentsOf(name)) if (!names.has(parent) && parent !== 'INBOX') names.set(parent, false);
+    }
+    const all = [...names.keys()];
+    const sorted = all.sort();
+    const entry = (name: string, selectable: boolean): MailboxEntry => ({ name, selectable, hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)) });
+    return [entry('INBOX', true), ...sorted.map((n) => entry(n, names.get(n)!))];
+  }
+
+  /**
+   * A folder ".inbox.x" (made before "inbox/x" meant "INBOX/x") is renamed to the ".INBOX.x" its name now
+   * points to, so its mail stays reachable; false when that cannot be done (a ".INBOX.x" exists too:
+   * the operator is told, and it is left out).
+   */
+  private async adoptInboxCase(root: string, folder: string, name: string): Promise<boolean> {
+    const canonical = `.INBOX${folder.slice(6)}`;
+    try {
+      if (await this.exists(join(root, canonical))) throw new Error(`${canonical} exists too`);
+      await rename(join(root, folder), join(root, canonical));
+      this.forget(join(root, folder));
+      this.options.log?.warn({ from: join(root, folder), to: join(root, canonical) }, `mailbox folder renamed: ${name} is below INBOX (INBOX is case-insensitive)`);
+      return true;
+    } catch (err) {
+      reportOnce(this.options.log, join(root, folder), `a folder for ${name} beside ${canonical}: merge them by hand (${(err as Error).message})`);
+      return false;
+    }
+  }
+
+  async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
+    if (isInbox(mailbox)) return true; // made when first used
+    try {
+      return await this.exists(await this.realPath(account, mailbox, ['cur']));
+    } catch (err) {
+      // a mailbox folder that is a link is no mailbox (and the operator is told)
+      if (!(err instanceof MailboxLinkError)) throw err;
+      this.options.log?.warn({ path: err.path }, err.message);
+      return false;
+    }
+  }
+
+  async createMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
+    const name = checkMailboxName(mailbox);
+    if (await this.hasMailbox(account, name)) return false;
+    for (const parent of parentsOf(name)) if (!(await this.hasMailbox(account, parent))) await this.make(account, parent);
+    await this.make(account, name);
+    return true;
+  }
+
+  async renameMailbox(account: AccountAddress, from: string, to: string): Promise<void> {
+    const source = checkMailboxName(from);
+    const target = checkMailboxName(to);
+    if (isInbox(target)) throw new MailboxOperationError('INBOX cannot be a new name');
+    if (!(await this.hasMailbox(account, source))) throw new MailboxNotFoundError(from);
+    if (await this.hasMailbox(account, target)) throw new MailboxOperationError(`${to} exists already`);
+    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(`${from} cannot be moved below itself`);
+    for (const parent of parentsOf(target)) if (!(await this.hasMailbox(account, parent))) await this.make(account, parent);
+    if (source === 'INBOX') {
+      // RFC 9051 section 6.3.6: INBOX's messages move into the new mailbox; INBOX stays, empty
+      await this.make(account, target);
+      const inbox = await this.open(account, 'INBOX');
+      await inbox.move(inbox.messages.map((m) => m.uid), { account, mailbox: target });
+      inbox.close();
+      return;
+    }
+    const root = this.accounts.maildir(account);
+    const sourcePath = await this.realPath(account, source);
+    const targetPath = await this.realPath(account, target);
+    const prefix = sourcePath.slice(root.length + 1); // ".lists"
+    for (const e of await readdir(root)) {
+      if (e !== prefix && !e.startsWith(`${prefix}.`)) continue;
+      await rename(join(root, e), join(root, targetPath.slice(root.length + 1) + e.slice(prefix.length)));
+    }
+    this.forget(sourcePath);
+  }
+
+  async deleteMailbox(account: AccountAddress, mailbox: string): Promise<void> {
+    const name = checkMailboxName(mailbox);
+    if (name === 'INBOX') throw new MailboxOperationError('INBOX cannot be deleted');
+    const path = await this.realPath(account, name);
+    if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),
+    // and "a" is then listed as a level above them (\Noselect), as Maildir++ shows a missing parent.
+    await rm(path, { recursive: true, force: true });
+    this.forget(path);
+  }
+
+  async subscriptions(account: AccountAddress): Promise<string[]> {
+    return (await readSubscriptions(this.accounts.maildir(account))).sort();
+  }
+
+  async subscribe(account: AccountAddress, mailbox: string): Promise<void> {
+    await changeSubscription(this.accounts.maildir(account), checkMailboxName(mailbox), true);
+  }
+
+  async unsubscribe(account: AccountAddress, mailbox: string): Promise<void> {
+    await changeSubscription(this.accounts.maildir(account), checkMailboxName(mailbox), false);
+  }
+
+  private async existingPath(account: AccountAddress, mailbox: string): Promise<string> {
+    const path = await this.realPath(account, mailbox);
+    if (!isInbox(mailbox) && !(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    return path;
+  }
+
+  async acl(owner: AccountAddress, mailbox: string): Promise<Acl> {
+    return readAclFile(await this.existingPath(owner, mailbox));
+  }
+
+  async setRights(owner: AccountAddress, mailbox: string, grantee: Grantee, rights: string): Promise<Acl> {
+    return setRightsInFile(await this.existingPath(owner, mailbox), grantee, rights);
+  }
+
+  async rights(owner: AccountAddress, mailbox: string, user: AccountAddress): Promise<string> {
+    if (owner.name === user.name && owner.domain === user.domain) return ALL_RIGHTS;
+    return rightsFromAcl(await readAclFile(await this.existingPath(owner, mailbox)), user, this.options.mainDomain);
+  }
+
+  async append(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options: AppendOptions = {}): Promise<StagedMessage> {
+    const path = await this.targetPath(account, mailbox);
+    const flags = new Set((options.flags ?? []).map(normalizeFlag));
+    const written = await writeToTmp(path, input, options);
+    const folder = this.folder(account, path);
+    let done = false;
+    return {
+      async commit(): Promise<AppendedMessage> {
+        if (done) throw new Error('the message was committed or aborted already');
+        done = true;
+        try {
+          const { uids, uidValidity } = await place(folder, [{ written, flags, internalDate: options.internalDate }]);
+          return { uid: uids[0], uidValidity, key: written.base, storedSize: written.size, size: written.crlfSize! };
+        } catch (err) {
+          await unlink(written.tmp).catch(() => {});
+          throw err;
+        }
+      },
+      async abort(): Promise<void> {
+        done = true;
+        await unlink(written.tmp).catch(() => {});
+      },
+    };
+  }
+
+  async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage> {
+    return (await this.append(account, mailbox, input, options)).commit();
+  }
+
+  async open(account: AccountAddress, mailbox: string): Promise<MailboxView> {
+    const name = isInbox(mailbox) ? 'INBOX' : mailbox;
+    const path = this.pathOf(account, name);
+    // the check for links and the look for the folder at once: one file-system round trip, not two
+    const [, there] = await Promise.all([checkRealFolders(this.accounts.accountDir(account), path), this.exists(path)]);
+    if (!there) {
+      if (name !== 'INBOX') throw new MailboxNotFoundError(mailbox);
+      await this.make(account, 'INBOX'); // re-made if an operator removed it
+    }
+    const folder = this.folder(account, path);
+    return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to));
+  }
+
+  /** The folder a copy or move goes to (it must exist). */
+  private async folderFor(to: MailboxRef): Promise<MaildirFolder> {
+    return this.folder(to.account, await this.targetPath(to.account, to.mailbox));
+  }
+
+  async removeAccount(account: AccountAddress): Promise<void> {
+    this.forget(this.accounts.maildir(account));
+  }
+}

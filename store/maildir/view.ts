@@ -1,0 +1,319 @@
+// A view of one Maildir folder for one session (MailboxView in ../store/contract.ts), over the folder
+// state it shares with every other view of the folder in this process (folder.ts).
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { open, stat, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import {
+  applyFlagChange,
+  type CopyResult,
+  type FlagChange,
+  type MailboxChanges,
+  type MailboxRef,
+  type MailboxView,
+  MailboxNotFoundError,
+  type MessageInfo,
+  MessageGoneError,
+  sameFlags,
+} from '../contract.js';
+import { flagsOf, keywordsWithoutLetter, lettersOf } from './flags.js';
+import type { FolderState, MaildirFolder } from './folder.js';
+import { firstSeenMark } from './first-seen.js';
+import { addKeywords } from './keywords.js';
+import { MessageFileStream } from './message-stream.js';
+import { renameInto } from './move.js';
+import { copyToTmp, place, type Placing } from './place.js';
+import { directReadsAdvised, noteDirectRead } from './direct-reads.js';
+import { READ_NO_FOLLOW } from './real-folders.js';
+
+// readNow()'s buffer, shared by all views: the process is single-threaded and every caller uses the
+// bytes before it reads the next message. Messages larger than this are read into their own buffer.
+const readBuffer = Buffer.allocUnsafe(256 * 1024 + 1);
+
+const SYSTEM_BY_LETTER: Record<string, string> = { D: '\\Draft', F: '\\Flagged', R: '\\Answered', S: '\\Seen', T: '\\Deleted' };
+const LETTER_OF: Record<string, string> = Object.fromEntries(Object.entries(SYSTEM_BY_LETTER).map(([l, f]) => [f.toLowerCase(), l]));
+
+/** The letter when `change` adds exactly one system flag, else undefined. */
+function systemLetter(change: FlagChange): string | undefined {
+  return 'add' in change && change.add.length === 1 ? LETTER_OF[change.add[0].toLowerCase()] : undefined;
+}
+
+/** Finds the folder a copy goes to (the store does: it knows accounts and names). */
+export type FolderOf = (to: MailboxRef) => Promise<MaildirFolder>;
+
+const NO_CHANGES: MailboxChanges = { expunged: [], added: [], flagsChanged: [] };
+
+export class MaildirView implements MailboxView {
+  private state: FolderState;
+  /** This view's own flag changes since its last sync. */
+  private readonly own = new Map<number, MessageInfo>();
+  private list: readonly MessageInfo[] | null = null;
+
+  constructor(
+    private readonly folder: MaildirFolder,
+    state: FolderState,
+    private readonly folderOf: FolderOf,
+  ) {
+    this.state = state;
+  }
+
+  get storage(): string {
+    return this.folder.path;
+  }
+
+  get uidValidity(): number {
+    return this.state.uidValidity;
+  }
+
+  get uidNext(): number {
+    return Math.max(this.state.uidNext, this.folder.uidNext);
+  }
+
+  get messages(): readonly MessageInfo[] {
+    if (this.own.size === 0) return this.state.messages;
+    this.list ??= this.state.messages.map((m) => this.own.get(m.uid) ?? m);
+    return this.list;
+  }
+
+  get(uid: number): MessageInfo | undefined {
+    return this.own.get(uid) ?? this.state.byUid.get(uid);
+  }
+
+  private info(uid: number): MessageInfo {
+    const m = this.get(uid);
+    if (!m) throw new MessageGoneError();
+    return m;
+  }
+
+  async open(uid: number): Promise<Readable> {
+    const handle = await this.folder.withFile(this.info(uid).key, (p) => open(p, READ_NO_FOLLOW));
+    return new MessageFileStream(handle);
+  }
+
+  readNow(uid: number): Buffer | null {
+    const m = this.get(uid);
+    if (!m || this.folder.renaming(m.key)) return null; // our own rename is under way: open() waits for it
+    const e = this.folder.entry(m.key);
+    if (!e || !directReadsAdvised()) return null;
+    // A small message is read with direct system calls into one reused buffer (direct-reads.ts): from the
+    // page cache that takes microseconds, where the thread pool's round trips (open, fstat, read, close)
+    // and a fresh buffer per message cost far more. The file is never larger than its CRLF size.
+    const started = performance.now();
+    let fd: number;
+    try {
+      fd = openSync(`${this.folder.path}/${e.sub}/${e.name}`, READ_NO_FOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP') return null; // moved or removed: open() finds out which
+      throw err;
+    }
+    try {
+      if (m.size >= readBuffer.length) return readFileSync(fd);
+      let length = 0;
+      for (;;) {
+        const n = readSync(fd, readBuffer, length, readBuffer.length - length, length);
+        length += n;
+        // Exactly the CRLF size: a CRLF message, complete. Otherwise read until the end of the file.
+        if (n === 0 || length === m.size || length === readBuffer.length) break;
+      }
+      // Larger than its CRLF size: not what the name said (rewritten in place); read it as it is now.
+      if (length > m.size) return readFileSync(fd);
+      return readBuffer.subarray(0, length);
+    } finally {
+      closeSync(fd);
+      noteDirectRead(performance.now() - started);
+    }
+  }
+
+  async readHeader(uid: number, limit = 64 * 1024): Promise<Buffer> {
+    return this.folder.withFile(this.info(uid).key, async (path) => {
+      const handle = await open(path, READ_NO_FOLLOW);
+      try {
+        const buffer = Buffer.alloc(limit);
+        const { bytesRead } = await handle.read(buffer, 0, limit, 0);
+        const data = buffer.subarray(0, bytesRead);
+        const crlf = data.indexOf('\r\n\r\n');
+        const lf = data.indexOf('\n\n');
+        const end = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 4 : lf >= 0 ? lf + 2 : data.length;
+        return Buffer.from(data.subarray(0, end));
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+
+  async internalDate(uid: number): Promise<Date> {
+    return this.folder.withFile(this.info(uid).key, async (path) => (await stat(path)).mtime);
+  }
+
+  async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
+    const quick = systemLetter(change);
+    if (quick) return this.storeLetter(uids, quick);
+    // keywords the change adds get their letters first (under the uidlist lock, as Dovecot does)
+    const named = 'remove' in change ? [] : [...applyFlagChange(new Set(), change)];
+    if (keywordsWithoutLetter(named, this.folder.keywords).length > 0) {
+      await this.folder.locked(async () => {
+        await addKeywords(this.folder.path, this.folder.keywords, keywordsWithoutLetter(named, this.folder.keywords));
+        await this.folder.refreshKeywords();
+      });
+    }
+    const changed: MessageInfo[] = [];
+    for (const uid of uids) {
+      const m = this.get(uid);
+      if (!m || !this.folder.entry(m.key)) continue;
+      // the change applies to the flags the file has when the rename runs (another session may have
+      // changed them meanwhile: its change is kept)
+      let after: ReadonlySet<string> | null = null;
+      try {
+        await this.folder.updateLetters(m.key, (letters) => {
+          const current = flagsOf(letters, this.folder.keywords);
+          const flags = applyFlagChange(current, change);
+          if (sameFlags(flags, current)) return null;
+          after = flags;
+          return lettersOf(flags, this.folder.keywords, letters);
+        });
+      } catch (err) {
+        if (err instanceof MessageGoneError) continue;
+        throw err;
+      }
+      if (after === null) continue;
+      const updated: MessageInfo = { ...m, flags: after };
+      this.own.set(uid, updated);
+      this.list = null;
+      changed.push(updated);
+    }
+    return changed;
+  }
+
+  /**
+   * store() of one system flag added (RETR's \Seen, on every first download): the letter goes into the
+   * name where it sorts, without working out every flag of the message.
+   */
+  private async storeLetter(uids: readonly number[], letter: string): Promise<MessageInfo[]> {
+    const changed: MessageInfo[] = [];
+    for (const uid of uids) {
+      const m = this.get(uid);
+      if (!m || !this.folder.entry(m.key)) continue;
+      let letters: string | null = null;
+      try {
+        await this.folder.updateLetters(m.key, (current) => {
+          if (current.includes(letter)) return null;
+          letters = [...current, letter].sort().join('');
+          return letters;
+        });
+      } catch (err) {
+        if (err instanceof MessageGoneError) continue;
+        throw err;
+      }
+      if (letters === null) continue;
+      const updated: MessageInfo = { ...m, flags: flagsOf(letters, this.folder.keywords) };
+      this.own.set(uid, updated);
+      this.list = null;
+      changed.push(updated);
+    }
+    return changed;
+  }
+
+  async expunge(uids: readonly number[]): Promise<number[]> {
+    const gone: number[] = [];
+    for (const uid of [...uids].sort((a, b) => a - b)) {
+      const m = this.get(uid);
+      if (!m) continue;
+      try {
+        await this.folder.withFile(m.key, (path) => this.folder.unlinkOwn(path));
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+      }
+      this.folder.removed(m.key);
+      gone.push(uid);
+    }
+    return gone;
+  }
+
+  async copy(uids: readonly number[], to: MailboxRef): Promise<CopyResult> {
+    const target = await this.folderOf(to);
+    await target.state(); // its uidlist and keywords, made if missing
+    const items: (Placing & { uid: number })[] = [];
+    try {
+      for (const uid of [...uids].sort((a, b) => a - b)) {
+        const m = this.get(uid);
+        if (!m) continue;
+        try {
+          const written = await this.folder.withFile(m.key, (path) => copyToTmp(path, target.path, m.key));
+          const date = await this.internalDate(uid).catch(() => undefined);
+          items.push({ uid, written, flags: m.flags, internalDate: date });
+        } catch (err) {
+          if (!(err instanceof MessageGoneError)) throw err;
+        }
+      }
+    } catch (err) {
+      for (const item of items) await unlink(item.written.tmp).catch(() => {});
+      throw err;
+    }
+    const { uids: placed, uidValidity } = await place(target, items);
+    return { uidValidity, mapping: items.map((item, i) => [item.uid, placed[i]] as const) };
+  }
+
+  /**
+   * Each message is renamed into the target (move.ts): never in two places, even across a crash or a
+   * race with another session; one gone meanwhile is left out. Only across file systems is it copied,
+   * then removed here.
+   */
+  async move(uids: readonly number[], to: MailboxRef): Promise<CopyResult> {
+    const target = await this.folderOf(to);
+    await target.state(); // its uidlist and keywords, made if missing
+    const items: { uid: number; key: string }[] = [];
+    for (const uid of [...uids].sort((a, b) => a - b)) {
+      const m = this.get(uid);
+      if (m) items.push({ uid, key: m.key });
+    }
+    const renamed = await renameInto(this.folder, target, items);
+    if (renamed.elsewhere.length === 0) return { uidValidity: renamed.uidValidity, mapping: renamed.mapping };
+    const copied = await this.copy(renamed.elsewhere, to);
+    await this.expunge(copied.mapping.map(([uid]) => uid));
+    const mapping = [...renamed.mapping, ...copied.mapping].sort((a, b) => a[0] - b[0]);
+    return { uidValidity: copied.uidValidity, mapping };
+  }
+
+  async sync(): Promise<MailboxChanges> {
+    let next: FolderState;
+    try {
+      next = await this.folder.state();
+    } catch (err) {
+      // the folder is gone: deleted or renamed (by any session, the CLI, Dovecot)
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new MailboxNotFoundError('(the one this view was opened on)');
+      throw err;
+    }
+    // deleted and made again under the same name: the UIDs this view knows name nothing there
+    if (next.uidValidity !== this.state.uidValidity) throw new MailboxNotFoundError('(the one this view was opened on)');
+    // nothing changed since the last sync (the folder hands out the same state while it is unchanged)
+    if (next === this.state && this.own.size === 0) return NO_CHANGES;
+    const before = new Map(this.messages.map((m) => [m.uid, m]));
+    this.state = next;
+    this.own.clear();
+    this.list = null;
+    const expunged = [...before.keys()].filter((uid) => !this.state.byUid.has(uid));
+    const added: MessageInfo[] = [];
+    const flagsChanged: MessageInfo[] = [];
+    for (const m of this.state.messages) {
+      const old = before.get(m.uid);
+      if (!old) added.push(m);
+      else if (!sameFlags(old.flags, m.flags)) flagsChanged.push(m);
+    }
+    return { expunged, added, flagsChanged };
+  }
+
+  watch(changed: () => void): () => void {
+    return this.folder.watch(changed);
+  }
+
+  async claimRecent(mode: 'claim' | 'peek'): Promise<number[]> {
+    const messages = this.messages;
+    if (messages.length === 0) return [];
+    const mark = await firstSeenMark(this.folder.path, this.uidValidity, messages[messages.length - 1].uid, mode === 'claim');
+    const above: number[] = [];
+    for (let i = messages.length - 1; i >= 0 && messages[i].uid > mark; i--) above.push(messages[i].uid);
+    return above.reverse();
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,386 @@
+// The mail store in memory: the same contract as the Maildir store (store/contract.ts), for
+// fast tests of the protocol modules. Each mailbox is one shared state; each view keeps its own copy of
+// the message list as of its last sync, as a Maildir view does.
+import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
+import { ALL_RIGHTS, identifier, normalizeRights, rightsFromAcl } from '../../accounts/rights.js';
+import type { AccountAddress } from '../../accounts/names.js';
+import { formatAddress } from '../../accounts/names.js';
+import {
+  type Acl,
+  type AppendedMessage,
+  type AppendOptions,
+  applyFlagChange,
+  checkMailboxName,
+  type CopyResult,
+  DELIMITER,
+  EmptyMessageError,
+  type FlagChange,
+  type Grantee,
+  isInbox,
+  type MailboxChanges,
+  type MailboxEntry,
+  MailboxNotFoundError,
+  MailboxOperationError,
+  type MailboxRef,
+  type MailboxView,
+  type MailStore,
+  type MessageInfo,
+  MessageGoneError,
+  normalizeFlag,
+  parentsOf,
+  sameFlags,
+  type StagedMessage,
+} from '../contract.js';
+import { crlfSize, prepareMessage } from '../message-input.js';
+
+interface Stored {
+  uid: number;
+  key: string;
+  bytes: Buffer;
+  size: number;
+  flags: Set<string>;
+  internalDate: Date;
+}
+
+let keys = 0;
+let mailboxes = 0;
+let validity = 0;
+
+class MemoryMailbox {
+  readonly events = new EventEmitter();
+  readonly messages = new Map<number, Stored>();
+  readonly acl = new Map<string, string>();
+  uidNext = 1;
+  /** Deleted or renamed: its views' sync() says the mailbox is gone. */
+  gone = false;
+  /** The highest UID a view has claimed as first seen (MailboxView.claimRecent). */
+  recentMark = 0;
+  /** Unique in the process (MailboxView.storage). */
+  readonly id = `memory-mailbox-${++mailboxes}`;
+
+  constructor(readonly uidValidity: number) {
+    this.events.setMaxListeners(0);
+  }
+
+  add(bytes: Buffer, flags: Iterable<string>, internalDate: Date): Stored {
+    const m: Stored = { uid: this.uidNext++, key: `m${++keys}`, bytes, size: crlfSize(bytes), flags: new Set(flags), internalDate };
+    this.messages.set(m.uid, m);
+    this.changed();
+    return m;
+  }
+
+  changed(): void {
+    this.events.emit('change');
+  }
+
+  /** The same mailbox under a new name (messages, UIDs and rights kept); views of this one see it gone. */
+  renamed(): MemoryMailbox {
+    const moved = new MemoryMailbox(this.uidValidity);
+    for (const [uid, m] of this.messages) moved.messages.set(uid, m);
+    for (const [id, r] of this.acl) moved.acl.set(id, r);
+    moved.uidNext = this.uidNext;
+    this.gone = true;
+    this.changed();
+    return moved;
+  }
+}
+
+function info(m: Stored): MessageInfo {
+  return { uid: m.uid, key: m.key, size: m.size, flags: new Set(m.flags) };
+}
+
+async function collect(input: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of input) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+class MemoryView implements MailboxView {
+  messages: readonly MessageInfo[] = [];
+  private byUid = new Map<number, MessageInfo>();
+
+  constructor(
+    private readonly owner: MemoryStore,
+    private readonly box: MemoryMailbox,
+  ) {
+    this.take();
+  }
+
+  get storage(): string {
+    return this.box.id;
+  }
+
+  get uidValidity(): number {
+    return this.box.uidValidity;
+  }
+
+  get uidNext(): number {
+    return this.box.uidNext;
+  }
+
+  private take(): void {
+    this.messages = [...this.box.messages.values()].sort((a, b) => a.uid - b.uid).map(info);
+    this.byUid = new Map(this.messages.map((m) => [m.uid, m]));
+  }
+
+  get(uid: number): MessageInfo | undefined {
+    return this.byUid.get(uid);
+  }
+
+  private stored(uid: number): Stored {
+    const m = this.box.messages.get(uid);
+    if (!m) throw new MessageGoneError();
+    return m;
+  }
+
+  async open(uid: number): Promise<Readable> {
+    return Readable.from([this.stored(uid).bytes]);
+  }
+
+  readNow(uid: number): Buffer | null {
+    return this.box.messages.get(uid)?.bytes ?? null;
+  }
+
+  async readHeader(uid: number, limit = 64 * 1024): Promise<Buffer> {
+    const bytes = this.stored(uid).bytes;
+    const end = bytes.indexOf('\n\n') >= 0 || bytes.indexOf('\r\n\r\n') >= 0 ? headerEnd(bytes) : bytes.length;
+    return bytes.subarray(0, Math.min(end, limit));
+  }
+
+  async internalDate(uid: number): Promise<Date> {
+    return this.stored(uid).internalDate;
+  }
+
+  async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
+    const out: MessageInfo[] = [];
+    for (const uid of uids) {
+      const m = this.box.messages.get(uid);
+      if (!m) continue;
+      const flags = applyFlagChange(m.flags, change);
+      if (sameFlags(flags, m.flags)) continue;
+      m.flags = flags;
+      out.push(info(m));
+    }
+    if (out.length > 0) this.box.changed();
+    return out;
+  }
+
+  async expunge(uids: readonly number[]): Promise<number[]> {
+    const gone: number[] = [];
+    for (const uid of uids) {
+      this.box.messages.delete(uid);
+      if (this.byUid.has(uid)) gone.push(uid);
+    }
+    if (gone.length > 0) this.box.changed();
+    return gone.sort((a, b) => a - b);
+  }
+
+  async copy(uids: readonly number[], to: MailboxRef): Promise<CopyResult> {
+    const target = this.owner.mailboxOf(to.account, to.mailbox);
+    const mapping: [number, number][] = [];
+    for (const uid of [...uids].sort((a, b) => a - b)) {
+      const m = this.box.messages.get(uid);
+      if (!m) continue;
+      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate).uid]);
+    }
+    return { uidValidity: target.uidValidity, mapping };
+  }
+
+  async move(uids: readonly number[], to: MailboxRef): Promise<CopyResult> {
+    // taken out and added in one step (no await between): a second session's move finds it gone
+    const target = this.owner.mailboxOf(to.account, to.mailbox);
+    const mapping: [number, number][] = [];
+    for (const uid of [...uids].sort((a, b) => a - b)) {
+      const m = this.box.messages.get(uid);
+      if (!m) continue;
+      this.box.messages.delete(uid);
+      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate).uid]);
+    }
+    if (mapping.length > 0) this.box.changed();
+    return { uidValidity: target.uidValidity, mapping };
+  }
+
+  async sync(): Promise<MailboxChanges> {
+    if (this.box.gone) throw new MailboxNotFoundError('(the one this view was opened on)');
+    const before = this.byUid;
+    this.take();
+    const expunged = [...before.keys()].filter((uid) => !this.byUid.has(uid)).sort((a, b) => a - b);
+    const added = this.messages.filter((m) => !before.has(m.uid));
+    const flagsChanged = this.messages.filter((m) => {
+      const old = before.get(m.uid);
+      return old !== undefined && !sameFlags(old.flags, m.flags);
+    });
+    return { expunged, added, flagsChanged };
+  }
+
+  async claimRecent(mode: 'claim' | 'peek'): Promise<number[]> {
+    const before = this.box.recentMark;
+    const above = this.messages.filter((m) => m.uid > before).map((m) => m.uid);
+    if (mode === 'claim' && above.length > 0) this.box.recentMark = above[above.length - 1];
+    return above;
+  }
+
+  watch(changed: () => void): () => void {
+    this.box.events.on('change', changed);
+    return () => this.box.events.off('change', changed);
+  }
+
+  close(): void {}
+}
+
+function headerEnd(bytes: Buffer): number {
+  const crlf = bytes.indexOf('\r\n\r\n');
+  const lf = bytes.indexOf('\n\n');
+  if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf + 4;
+  return lf + 2;
+}
+
+export class MemoryStore implements MailStore {
+  /** `mainDomain`: where an ACL's "user=NAME" without a domain points. */
+  constructor(private readonly mainDomain = 'example.org') {}
+
+  private readonly accounts = new Map<string, { mailboxes: Map<string, MemoryMailbox>; subscriptions: Set<string> }>();
+
+  private account(a: AccountAddress) {
+    const key = formatAddress(a);
+    let entry = this.accounts.get(key);
+    if (!entry) {
+      entry = { mailboxes: new Map([['INBOX', new MemoryMailbox(++validity)]]), subscriptions: new Set() };
+      this.accounts.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** The mailbox, or MailboxNotFoundError. */
+  mailboxOf(a: AccountAddress, mailbox: string): MemoryMailbox {
+    const name = checkMailboxName(mailbox);
+    const box = this.account(a).mailboxes.get(name);
+    if (!box) throw new MailboxNotFoundError(mailbox);
+    return box;
+  }
+
+  async listMailboxes(a: AccountAddress): Promise<MailboxEntry[]> {
+    const boxes = this.account(a).mailboxes;
+    const names = new Set(boxes.keys());
+    // levels above mailboxes that are no mailbox themselves (deleted with mailboxes below them)
+    for (const name of boxes.keys()) for (const parent of parentsOf(name)) names.add(parent);
+    const all = [...names];
+    const rest = all.filter((n) => n !== 'INBOX').sort();
+    return ['INBOX', ...rest].map((name) => ({ name, hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)), selectable: boxes.has(name) }));
+  }
+
+  async hasMailbox(a: AccountAddress, mailbox: string): Promise<boolean> {
+    return this.account(a).mailboxes.has(checkMailboxName(mailbox));
+  }
+
+  async createMailbox(a: AccountAddress, mailbox: string): Promise<boolean> {
+    const name = checkMailboxName(mailbox);
+    const boxes = this.account(a).mailboxes;
+    if (boxes.has(name)) return false;
+    for (const parent of parentsOf(name)) if (!boxes.has(parent)) boxes.set(parent, new MemoryMailbox(++validity));
+    boxes.set(name, new MemoryMailbox(++validity));
+    return true;
+  }
+
+  async renameMailbox(a: AccountAddress, from: string, to: string): Promise<void> {
+    const source = checkMailboxName(from);
+    const target = checkMailboxName(to);
+    const boxes = this.account(a).mailboxes;
+    if (!boxes.has(source)) throw new MailboxNotFoundError(from);
+    if (boxes.has(target)) throw new MailboxOperationError(`${to} exists already`);
+    if (isInbox(target)) throw new MailboxOperationError('INBOX cannot be a new name');
+    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(`${from} cannot be moved below itself`);
+    for (const parent of parentsOf(target)) if (!boxes.has(parent)) boxes.set(parent, new MemoryMailbox(++validity));
+    if (source === 'INBOX') {
+      // RFC 9051 section 6.3.6: the messages move to the new mailbox, INBOX stays (empty)
+      const inbox = boxes.get('INBOX')!;
+      const moved = new MemoryMailbox(++validity);
+      for (const m of [...inbox.messages.values()].sort((x, y) => x.uid - y.uid)) moved.add(m.bytes, m.flags, m.internalDate);
+      inbox.messages.clear();
+      inbox.changed();
+      boxes.set(target, moved);
+      return;
+    }
+    for (const [name, box] of [...boxes]) {
+      if (name === source || name.startsWith(`${source}${DELIMITER}`)) {
+        boxes.delete(name);
+        boxes.set(target + name.slice(source.length), box.renamed());
+      }
+    }
+  }
+
+  async deleteMailbox(a: AccountAddress, mailbox: string): Promise<void> {
+    const name = checkMailboxName(mailbox);
+    if (name === 'INBOX') throw new MailboxOperationError('INBOX cannot be deleted');
+    const boxes = this.account(a).mailboxes;
+    const box = boxes.get(name);
+    if (!box) throw new MailboxNotFoundError(mailbox);
+    // the mailboxes below it stay (it is listed as a level above them)
+    box.messages.clear();
+    box.gone = true;
+    box.changed();
+    boxes.delete(name);
+  }
+
+  async subscriptions(a: AccountAddress): Promise<string[]> {
+    return [...this.account(a).subscriptions].sort();
+  }
+
+  async subscribe(a: AccountAddress, mailbox: string): Promise<void> {
+    this.account(a).subscriptions.add(checkMailboxName(mailbox));
+  }
+
+  async unsubscribe(a: AccountAddress, mailbox: string): Promise<void> {
+    this.account(a).subscriptions.delete(checkMailboxName(mailbox));
+  }
+
+  async acl(owner: AccountAddress, mailbox: string): Promise<Acl> {
+    return new Map(this.mailboxOf(owner, mailbox).acl);
+  }
+
+  async setRights(owner: AccountAddress, mailbox: string, grantee: Grantee, rights: string): Promise<Acl> {
+    const acl = this.mailboxOf(owner, mailbox).acl;
+    if (!acl.has('owner')) acl.set('owner', ALL_RIGHTS);
+    const normal = normalizeRights(rights);
+    if (normal === '') acl.delete(identifier(grantee));
+    else acl.set(identifier(grantee), normal);
+    return new Map(acl);
+  }
+
+  async rights(owner: AccountAddress, mailbox: string, user: AccountAddress): Promise<string> {
+    if (owner.name === user.name && owner.domain === user.domain) return ALL_RIGHTS;
+    return rightsFromAcl(this.mailboxOf(owner, mailbox).acl, user, this.mainDomain);
+  }
+
+  async append(a: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options: AppendOptions = {}): Promise<StagedMessage> {
+    const box = this.mailboxOf(a, mailbox);
+    const flags = (options.flags ?? []).map(normalizeFlag);
+    const bytes = await collect(prepareMessage(input, options));
+    if (bytes.length === 0) throw new EmptyMessageError();
+    let done = false;
+    return {
+      async commit(): Promise<AppendedMessage> {
+        if (done) throw new Error('the message was committed or aborted already');
+        done = true;
+        const m = box.add(bytes, flags, options.internalDate ?? new Date());
+        return { uid: m.uid, uidValidity: box.uidValidity, key: m.key, storedSize: m.bytes.length, size: m.size };
+      },
+      async abort(): Promise<void> {
+        done = true;
+      },
+    };
+  }
+
+  async deliver(a: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage> {
+    return (await this.append(a, mailbox, input, options)).commit();
+  }
+
+  async open(a: AccountAddress, mailbox: string): Promise<MailboxView> {
+    return new MemoryView(this, this.mailboxOf(a, mailbox));
+  }
+
+  async removeAccount(a: AccountAddress): Promise<void> {
+    this.accounts.delete(formatAddress(a));
+  }
+}
