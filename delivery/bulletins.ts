@@ -10,6 +10,7 @@ import type { AccountRecord, AccountStore } from '../accounts/account-store.js';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import type { MailStore } from '../store/contract.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
+import { deliveredOctets } from './delivered-octets.js';
 import { RawMessage } from './message-header.js';
 
 export interface Bulletin {
@@ -108,8 +109,8 @@ export class Bulletins {
     message.remove('Status');
     const data = message.toBuffer();
     // a bulletin file may start with an mbox "From " line, as popper's do
-    await this.store.deliver(account, 'INBOX', (async function* () {
+    await this.store.deliver(account, 'INBOX', deliveredOctets((async function* () {
       yield data;
-    })(), { dropMboxFromLine: true });
+    })(), { dropMboxFromLine: true }));
   }
 }

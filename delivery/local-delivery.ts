@@ -5,6 +5,7 @@
 import { EmptyMessageError, MailboxNameError, type MailStore } from '../store/contract.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import type { Router } from '../accounts/router.js';
+import { deliveredOctets } from './delivered-octets.js';
 
 /** A recipient the message can be delivered to. */
 export interface LocalRecipient {
@@ -94,10 +95,20 @@ export class LocalDelivery {
     return exists ? { mailbox: wanted, fellBack: false } : { mailbox: 'INBOX', fellBack: true };
   }
 
-  /** Stores the message (at most `maxSize` octets of `input`); nothing is left behind when it fails. Returns the octets stored. */
-  async deliver(r: LocalRecipient, mailbox: string, input: AsyncIterable<Buffer>, maxSize = this.settings.maxSize): Promise<number> {
+  /**
+   * Stores the message (at most `maxSize` octets of `input`, as received) with what a delivery adds
+   * (delivered-octets.ts); nothing is left behind when it fails. `returnPath`: the envelope sender of an
+   * MTA's transaction (LMTP); without it, the message was piped in and may start with an mbox From line.
+   * Returns the octets stored.
+   */
+  async deliver(r: LocalRecipient, mailbox: string, input: AsyncIterable<Buffer>, options: { maxSize?: number; returnPath?: string } = {}): Promise<number> {
     try {
-      const stored = await this.store.deliver(r.account, mailbox, limited(input, maxSize), { extraHeader: r.extraHeader ?? undefined, dropMboxFromLine: true });
+      const octets = deliveredOctets(limited(input, options.maxSize ?? this.settings.maxSize), {
+        extraHeader: r.extraHeader ?? undefined,
+        returnPath: options.returnPath,
+        dropMboxFromLine: options.returnPath === undefined,
+      });
+      const stored = await this.store.deliver(r.account, mailbox, octets);
       return stored.storedSize;
     } catch (err) {
       if (err instanceof DeliveryError) throw err;

@@ -12,7 +12,6 @@
 import type { Readable } from 'node:stream';
 import { type AccountAddress, printable } from '../accounts/names.js';
 import type { Grantee } from '../accounts/rights.js';
-import type { MessageInputOptions } from './message-input.js';
 
 /** The five system flags of RFC 9051 section 2.3.2 (\Recent is not kept). */
 export const SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'] as const;
@@ -125,7 +124,8 @@ export interface MailboxEntry {
   readonly selectable: boolean;
 }
 
-export interface AppendOptions extends MessageInputOptions {
+/** How a message is appended; its octets are kept exactly as given (a delivery's edits are delivery/'s). */
+export interface AppendOptions {
   /** Flags and keywords to store with the message. */
   readonly flags?: readonly string[];
   /** When it arrived (IMAP APPEND date-time); now when absent. */

@@ -28,3 +28,10 @@ export class CrlfSizeCounter {
     return this.lastByte !== -1 && this.lastByte !== 10;
   }
 }
+
+/** The CRLF size of a whole message held in memory. */
+export function crlfSize(bytes: Buffer): number {
+  const c = new CrlfSizeCounter();
+  c.add(bytes);
+  return c.size;
+}

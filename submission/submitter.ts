@@ -10,6 +10,7 @@ import type { AccountStore } from '../accounts/account-store.js';
 import type { MailStore, StagedMessage } from '../store/contract.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import type { Router } from '../accounts/router.js';
+import { deliveredOctets } from '../delivery/delivered-octets.js';
 import { RawMessage, rfc5322Date } from '../delivery/message-header.js';
 import { type Relay, RelayError } from './relay.js';
 
@@ -164,9 +165,9 @@ export class Submitter {
     try {
       for (const l of local) {
         const extra = l.localPart === null ? undefined : `${settings.realToHeader}: ${l.recipient}`;
-        staged.push(await store.append(l.account, 'INBOX', (async function* () {
+        staged.push(await store.append(l.account, 'INBOX', deliveredOctets((async function* () {
           yield out;
-        })(), { extraHeader: extra }));
+        })(), { extraHeader: extra })));
       }
       if (remote.length > 0) {
         const result = await relay!.send(from, remote, out);

@@ -164,11 +164,9 @@ export class LmtpModule implements PosternModule {
     const recipients = this.recipients.get(session) ?? [];
     this.recipients.delete(session);
     const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-    // RFC 5321 section 4.4: the final delivery adds Return-Path with the envelope sender.
-    const head = `Return-Path: <${from}>\r\n`;
     let spooled;
     try {
-      spooled = await this.spool!.write(head, stream, delivery.maxSize);
+      spooled = await this.spool!.write(stream, delivery.maxSize);
     } catch (err) {
       logger.error({ tag: 'LMTP', cid: session.id, from, err: (err as Error).message }, 'cannot spool the message');
       const failed = ioFailure(err, 'cannot store the message');
@@ -195,8 +193,8 @@ export class LmtpModule implements PosternModule {
           continue;
         }
         try {
-          // the limit was checked on what the MTA sent; the Return-Path line is ours
-          const octets = await delivery.deliver(r, 'INBOX', spooled.read(), delivery.maxSize > 0 ? delivery.maxSize + Buffer.byteLength(head) : 0);
+          // RFC 5321 section 4.4: the final delivery adds Return-Path with the envelope sender
+          const octets = await delivery.deliver(r, 'INBOX', spooled.read(), { returnPath: from });
           metrics.deliveries.inc({ source: 'lmtp' });
           logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, octets }, 'delivered');
           replies.push(`<${r.address}> delivered`);

@@ -55,17 +55,15 @@ export class Spool {
   }
 
   /**
-   * Writes `head` (header fields the server adds) and then `input` into a new file; keeps at most `max`
-   * octets of input (0 = no limit) and reads the rest to the end without storing it. Throws the I/O
+   * Writes `input` (the octets the MTA sent) into a new file; keeps at most `max` octets (0 = no limit) and reads the rest to the end without storing it. Throws the I/O
    * error when the file cannot be written (a full disk: ENOSPC), or the input's error, after removing it.
    */
-  async write(head: string, input: AsyncIterable<Buffer>, max: number): Promise<SpooledMessage> {
+  async write(input: AsyncIterable<Buffer>, max: number): Promise<SpooledMessage> {
     const path = join(this.dir, `${PREFIX}${Date.now()}-${randomBytes(6).toString('hex')}`);
     const file = await open(path, 'wx', 0o600);
     let size = 0;
     let failure: unknown = null;
     try {
-      await file.write(head);
       for await (const chunk of input) {
         size += chunk.length;
         if (failure !== null || (max > 0 && size > max)) continue; // read the rest, keep nothing more

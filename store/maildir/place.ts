@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { checkLength, syncDir, writeAll } from '../../lib/atomic-file.js';
 import { CrlfSizeCounter } from '../crlf-size.js';
 import { EmptyMessageError } from '../contract.js';
-import { type MessageInputOptions, prepareMessage } from '../message-input.js';
 import { newBaseName } from './filename.js';
 import { keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { MaildirFolder } from './folder.js';
@@ -30,7 +29,7 @@ export interface Written {
 }
 
 /** Writes a message from `input` into tmp/ of `folder`. EmptyMessageError when there is none. */
-export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>, options: MessageInputOptions = {}): Promise<Written> {
+export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>): Promise<Written> {
   const unique = newBaseName();
   const tmp = join(folder, 'tmp', unique);
   const handle = await open(tmp, 'wx', 0o600);
@@ -47,7 +46,8 @@ export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>, o
   };
   try {
     await inheritOwner(tmp, { created: true });
-    for await (const chunk of prepareMessage(input, options, counter)) {
+    for await (const chunk of input) {
+      counter.add(chunk);
       size += chunk.length;
       pending.push(chunk);
       pendingBytes += chunk.length;

@@ -296,7 +296,7 @@ export class MaildirStore implements MailStore {
   async append(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options: AppendOptions = {}): Promise<StagedMessage> {
     const path = await this.targetPath(account, mailbox);
     const flags = new Set((options.flags ?? []).map(normalizeFlag));
-    const written = await writeToTmp(path, input, options);
+    const written = await writeToTmp(path, input);
     const folder = this.folder(account, path);
     let done = false;
     return {

@@ -32,7 +32,7 @@ import {
   sameFlags,
   type StagedMessage,
 } from '../contract.js';
-import { crlfSize, prepareMessage } from '../message-input.js';
+import { crlfSize } from '../crlf-size.js';
 
 interface Stored {
   uid: number;
@@ -356,7 +356,7 @@ export class MemoryStore implements MailStore {
   async append(a: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options: AppendOptions = {}): Promise<StagedMessage> {
     const box = this.mailboxOf(a, mailbox);
     const flags = (options.flags ?? []).map(normalizeFlag);
-    const bytes = await collect(prepareMessage(input, options));
+    const bytes = await collect(input);
     if (bytes.length === 0) throw new EmptyMessageError();
     let done = false;
     return {

@@ -55,7 +55,7 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
   // RFC 3516 section 4.4: binary parts are stored base64-encoded (binary-append.ts), so the message is
   // read whole first (at most maxAppend octets, as any literal); other APPENDs stream to the store.
   if (literal8) data = binaryAppendData(data);
-  const staged = await s.services.store.append(target.owner, target.mailbox, data, { flags, internalDate, exact: true });
+  const staged = await s.services.store.append(target.owner, target.mailbox, data, { flags, internalDate });
   try {
     if (c.literal) await s.finishCommand();
   } catch (err) {
