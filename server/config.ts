@@ -33,6 +33,8 @@ const listenerSchema = z.strictObject({
   proxyFrom: z.array(z.string(), { error: 'expected a list of addresses or ranges, like [10.0.0.5, 192.168.1.0/24]' }).optional(),
 });
 
+const LISTENERS_EXPECTED = 'expected a list of listeners, like [{ name: pop3, port: 110 }]';
+
 /** A module's own config section ("pop:"), with its schema: the kernel composes them, never reads them. */
 export interface ConfigSection {
   readonly key: string;
@@ -74,7 +76,6 @@ export const modulesShape = {
 };
 
 const baseShape = {
-  ...modulesShape,
   /** Where accounts and mail live; relative to the config file's folder (or the working directory without one). */
   dataDir: z.string({ error: 'expected a folder path' }).default('./data'),
   /** Accounts named without @domain live in this domain. */
@@ -82,7 +83,8 @@ const baseShape = {
   /** More domains served here. */
   domains: z.array(z.string({ error: 'expected a domain name' }), { error: 'expected a list of domain names' }).default([]),
   /** The sockets to listen on; each serves one module. Its default is composed from the modules' (composeSchema). */
-  listeners: z.array(listenerSchema, { error: 'expected a list of listeners, like [{ name: pop3, port: 110 }]' }),
+  listeners: z.array(listenerSchema, { error: LISTENERS_EXPECTED }),
+  ...modulesShape,
   /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
   realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),
   /** The server certificate; without cert and key, a self-signed one is generated into dataDir/certs/. */
@@ -201,7 +203,7 @@ export function composeSchema(modules: readonly ModuleConfig[]): z.ZodObject {
   const sections = modules.flatMap((m) => (m.configSection ? [[m.configSection.key, m.configSection.schema] as const] : []));
   return z.strictObject({
     ...baseShape,
-    listeners: z.array(listener, { error: 'expected a list of listeners, like [{ name: pop3, port: 110 }]' }).default(defaultListeners),
+    listeners: z.array(listener, { error: LISTENERS_EXPECTED }).default(defaultListeners),
     ...Object.fromEntries(sections),
   });
 }

@@ -19,7 +19,7 @@ export interface ModuleContext {
   readonly store: MailStore;
   /** Addresses to accounts (routes and Direct Mailbox Addressing). */
   readonly router: Router;
-  /** Mail submitted by signed-in users (XTND XMIT). */
+  /** Mail submitted by signed-in users, relayed or delivered here (POP's XTND XMIT). */
   readonly submitter: Submitter;
   /** Prometheus counters. */
   readonly metrics: Metrics;
