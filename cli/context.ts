@@ -8,12 +8,16 @@ import { MaildirStore } from '../store/maildir/store.js';
 import type { ChangeNotices } from '../store/maildir/change-notices.js';
 import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.js';
 import { Router } from '../accounts/router.js';
-import { ConfigError, loadConfig, type LoadedConfig } from '../server/config.js';
+import { ConfigError, type LoadedConfig } from '../server/config.js';
+import type { ModuleEntry } from '../server/module.js';
+import { loadConfigAndModules } from '../server/outside-modules.js';
+import { MODULE_TABLE } from '../modules/table.js';
 import { CliError, EXIT } from './exit.js';
-import { configSections } from './modules.js';
 
 export interface CliContext {
   config: LoadedConfig;
+  /** Every module the config may use: the module table's and those its `modules:` key names (not loaded). */
+  modules: readonly ModuleEntry[];
   accounts: AccountStore;
   store: MaildirStore;
   router: Router;
@@ -35,9 +39,10 @@ function configSource(config: LoadedConfig): string {
 
 export async function openContext(configFile: string | undefined, options: ContextOptions = {}): Promise<CliContext> {
   let config: LoadedConfig;
+  let modules: readonly ModuleEntry[];
   let domains: LocalDomains;
   try {
-    config = await loadConfig(configFile, configSections());
+    ({ config, modules } = await loadConfigAndModules(configFile, MODULE_TABLE));
     domains = new LocalDomains(config.mainDomain, config.domains);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof NameError) throw new CliError(`config error: ${err.message}`, EXIT.config);
@@ -56,7 +61,7 @@ export async function openContext(configFile: string | undefined, options: Conte
   }
   const accounts = new AccountStore(config.dataDir, domains);
   const log = { warn: (details: Record<string, unknown>, message: string) => process.stderr.write(`postern: ${message}: ${String(details.path ?? '')}\n`) };
-  return { config, accounts, store: new MaildirStore(accounts, { mainDomain: config.mainDomain, log, watching: { notices: options.notices, fileWatch: false } }), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
+  return { config, modules, accounts, store: new MaildirStore(accounts, { mainDomain: config.mainDomain, log, watching: { notices: options.notices, fileWatch: false } }), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
 }
 
 /** Parses NAME[@DOMAIN] given on the command line; a bad one is a usage error. */

@@ -1,23 +1,12 @@
-// postern serve: runs the kernel with its modules until SIGTERM or SIGINT.
+// postern serve: reads its options and runs the server (server/lifecycle.ts) until SIGTERM or SIGINT;
+// what keeps the server from starting becomes an exit code.
 import type { Command } from 'commander';
-import { Kernel } from '../server/kernel.js';
-import { stdoutDestination } from '../observability/log-destination.js';
-import { createLogger } from '../observability/logger.js';
-import { clearSocketPath, ListenError } from '../listeners/listener.js';
-import { availableParallelism } from 'node:os';
-import { supervise, workerNumber } from '../cluster/workers/supervisor.js';
-import { WorkerLink } from '../cluster/workers/worker-link.js';
-import { joinNodes } from '../cluster/nodes/join.js';
-import { LocalLimits } from '../cluster/nodes/local-limits.js';
-import { SameKeypress } from '../cluster/stop-signals.js';
-import { CertificateError, TlsProvider } from '../certs/tls-provider.js';
-import { certificateSettings, ConfigError, loadConfig } from '../server/config.js';
+import { ListenError } from '../listeners/listener.js';
+import { CertificateError } from '../certs/tls-provider.js';
+import { ConfigError } from '../server/config.js';
+import { serve } from '../server/lifecycle.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
-import { moduleRegistry } from './modules.js';
-
-/** After the shutdown deadline, the seconds a stop may still take (sessions cut, QUITs finishing) before the process exits anyway. */
-const STOP_GRACE_SECONDS = 5;
 
 export function serveCommand(program: Command): void {
   program
@@ -33,135 +22,15 @@ export function serveCommand(program: Command): void {
       if (opts.workers !== undefined && opts.workers !== 'auto' && !(Number.isInteger(Number(opts.workers)) && Number(opts.workers) >= 1 && Number(opts.workers) <= 256)) {
         throw new CliError(`--workers: "${opts.workers}" is not a number of worker processes 1-256, or auto`, EXIT.usage);
       }
-      const { config } = await openContext(cmd.optsWithGlobals().config, { create: true });
-      // --workers wins over the key, at start and at a reload
-      const workerCount = (c: typeof config) => {
-        const wanted = opts.workers ?? c.workers;
-        return wanted === 'auto' ? availableParallelism() : Number(wanted);
-      };
-      const workers = workerCount(config);
-      const output = stdoutDestination(config.log.format);
-      const worker = workerNumber();
-      const logger = worker === null ? createLogger(config.log.level, output) : createLogger(config.log.level, output).child({ worker });
-      const exit = async (code: number) => {
-        await output.flush(1000);
-        process.exit(code);
-      };
-
-      // The primary of several workers serves nothing itself: it starts them and keeps their shared limits.
-      if (workers > 1 && worker === null) {
-        try {
-          for (const [i, l] of config.listeners.entries()) if (l.path !== undefined) await clearSocketPath(l.path, l.name, i);
-          // made once, here: workers generating it at the same time would each write their own
-          const { generatedNow } = await new TlsProvider().load(certificateSettings(config));
-          if (generatedNow) logger.info({ host: config.mainDomain }, 'generated a self-signed certificate');
-        } catch (err) {
-          if (err instanceof ListenError) throw new CliError(err.message, EXIT.unavailable);
-          if (err instanceof CertificateError) throw new CliError(err.message, EXIT.config);
-          throw err;
-        }
-        const stopSeconds = (c: typeof config) => c.shutdownTimeout + STOP_GRACE_SECONDS + 2;
-        const reread = async () => {
-          try {
-            const next = await loadConfig(config.file ?? undefined, (await moduleRegistry()).sections());
-            return { workers: workerCount(next), stopSeconds: stopSeconds(next), metrics: next.metrics };
-          } catch {
-            return null; // each worker logs why the config does not load, and keeps its own
-          }
-        };
-        const supervisor = supervise({ workers, logger, stopSeconds: stopSeconds(config), exit, metrics: config.metrics, reread });
-        watchNpmParent(() => supervisor.stop('parent process (npm) exited'));
-        return;
-      }
-
-      const registry = await moduleRegistry();
-      const link = worker === null ? null : new WorkerLink((m) => process.send?.(m, undefined, undefined, () => {}));
-      // Several nodes: Redis keeps the limits (this node's own count while it is away) and carries change notices.
-      const nodes = config.redis ? joinNodes(config.redis, config.dataDir, link ?? new LocalLimits(), logger) : null;
-      let kernel: Kernel;
+      const { config, modules } = await openContext(cmd.optsWithGlobals().config, { create: true });
+      const workers = opts.workers === undefined || opts.workers === 'auto' ? opts.workers : Number(opts.workers);
       try {
-        kernel = new Kernel(config, logger, registry, { portOffset, shared: nodes?.limits ?? link ?? undefined, notices: nodes?.notices, metricsByPrimary: worker !== null });
-        await kernel.start();
+        await serve({ config, modules, portOffset, workers, exitCodes: { stopped: EXIT.ok, failed: EXIT.software } });
       } catch (err) {
-        await nodes?.leave();
         if (err instanceof ListenError) throw new CliError(err.message, EXIT.unavailable);
         if (err instanceof ConfigError) throw new CliError(`config error: ${err.message}`, EXIT.config);
         if (err instanceof CertificateError) throw new CliError(err.message, EXIT.config);
         throw err;
       }
-      link?.answerMetrics(() => kernel.metrics.registry.getMetricsAsJSON());
-      logger.info({ config: config.file ?? '(embedded default)', dataDir: config.dataDir }, 'Postern started');
-      if (worker !== null) process.send?.({ postern: 'ready' });
-
-      // SIGHUP: read the config and certificates again and apply them without dropping sessions.
-      // A config that does not load or validate is logged and the running one kept.
-      let reloading = Promise.resolve();
-      process.on('SIGHUP', () => {
-        if (stopping) return; // a reload would open the listeners again
-        reloading = reloading.then(async () => {
-          try {
-            const next = await loadConfig(config.file ?? undefined, registry.sections());
-            if (JSON.stringify(next.redis) !== JSON.stringify(config.redis)) logger.error({ key: 'redis' }, 'the redis key changed in the config: it takes effect at the next restart');
-            const failed = await kernel.reload(next);
-            const read = { config: next.file ?? '(embedded default)', dataDir: next.dataDir };
-            if (failed.length === 0) logger.info(read, 'reloaded the config and certificates');
-            else logger.error({ ...read, failed }, 'reloaded the config and certificates, but some listeners could not start');
-          } catch (err) {
-            logger.error({ err: (err as Error).message }, 'reload failed; the running config stays in use');
-          }
-        });
-      });
-
-      // A stop always ends the process: sessions get shutdownTimeout seconds, and whatever still runs a
-      // few seconds after that (a QUIT stuck on a dead disk, say) does not keep it alive. A second
-      // signal exits at once; sessions not QUIT apply nothing either way.
-      let stopping = false;
-      const firstSignal = new SameKeypress();
-      const stop = async (why: string, fromPrimary = false) => {
-        if (stopping && fromPrimary) return; // the same stop, heard twice (systemd signals every process)
-        if (stopping && firstSignal.echoed(why)) return; // one Ctrl-C under npm start arrives twice
-        if (stopping) {
-          logger.info({ signal: why }, 'second stop signal: exiting now; open sessions apply no changes');
-          await exit(EXIT.ok);
-          return;
-        }
-        stopping = true;
-        firstSignal.heard(why);
-        logger.info({ signal: why, timeout: config.shutdownTimeout }, 'stopping: no new connections; open sessions may finish (a second stop signal exits at once)');
-        setTimeout(() => {
-          logger.error({ after: config.shutdownTimeout + STOP_GRACE_SECONDS }, 'stop took too long; exiting now');
-          void exit(EXIT.software);
-        }, (config.shutdownTimeout + STOP_GRACE_SECONDS) * 1000);
-        try {
-          await kernel.stop();
-          await nodes?.leave();
-        } catch (err) {
-          logger.error({ err: (err as Error).message }, 'stop failed; exiting now');
-          await exit(EXIT.software);
-          return;
-        }
-        logger.info('stopped');
-        await exit(EXIT.ok);
-      };
-      process.on('SIGTERM', () => void stop('SIGTERM', worker !== null && stopping));
-      process.on('SIGINT', () => void stop('SIGINT', worker !== null && stopping));
-      // A worker whose primary was killed: node's cluster ends it at once (the primary held the listening
-      // sockets); were it to live on, it stops like this.
-      if (worker !== null) process.on('disconnect', () => void stop('the primary process exited', true));
-
-      // stop as for SIGTERM when npm, which started us, is gone
-      if (worker === null) watchNpmParent(() => void stop('parent process (npm) exited'));
     });
-}
-
-/**
- * Started by npm (npm start, npx): npm does not always pass a stop on (killed with SIGKILL, it cannot),
- * and a server left running on its own would keep its ports. When the parent goes away, `stop`.
- */
-function watchNpmParent(stop: () => void): void {
-  if (process.env.npm_lifecycle_event === undefined) return;
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) stop();
-  }, 1000).unref();
 }

@@ -17,15 +17,15 @@ export const count = (what: string, min: number, max: number) =>
 const listenerSchema = z.strictObject({
   /** A name for logs and errors, unique among listeners. */
   name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'expected a name of letters, digits, - and _' }),
-  /** The module that serves the connections: "pop", "imap" or "lmtp". */
-  module: z.string().default('pop'),
+  /** The module that serves the connections, by its name (the module table's, or a module from `modules:`). */
+  module: z.string(),
   /** The address to bind: "::" (every IPv6 and IPv4 address), "0.0.0.0", "127.0.0.1", ... */
   address: z.string().default('::'),
   /** TCP port; 0 picks a free one (tests). Not with `path`. */
   port: count('a TCP port', 0, 65535).optional(),
-  /** A unix socket to listen on instead of an address and port (LMTP from a local MTA: /run/postern/lmtp). */
+  /** A unix socket to listen on instead of an address and port (a local MTA's socket: /run/postern/lmtp). */
   path: z.string({ error: 'expected the path of a unix socket, like /run/postern/lmtp' }).min(1).optional(),
-  /** "none": clear text, offering STLS (POP) or STARTTLS (IMAP); "implicit": TLS from the first byte (ports 995, 993). */
+  /** "none": clear text, the module offering to start TLS (STLS, STARTTLS); "implicit": TLS from the first byte. */
   tls: z.enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' }).default('none'),
   /** Connections come through a load balancer that sends a PROXY protocol header (v1 or v2) naming the client. */
   proxyProtocol: z.boolean({ error: 'expected true or false' }).default(false),
@@ -33,11 +33,47 @@ const listenerSchema = z.strictObject({
   proxyFrom: z.array(z.string(), { error: 'expected a list of addresses or ranges, like [10.0.0.5, 192.168.1.0/24]' }).optional(),
 });
 
+const LISTENERS_EXPECTED = 'expected a list of listeners, like [{ name: pop3, port: 110 }]';
+
 /** A module's own config section ("pop:"), with its schema: the kernel composes them, never reads them. */
 export interface ConfigSection {
   readonly key: string;
   readonly schema: z.ZodType;
 }
+
+/** A listener of the embedded default config (no `listeners:` key): on every address ("::"), no PROXY header. */
+export interface DefaultListener {
+  readonly name: string;
+  readonly port: number;
+  readonly tls: 'none' | 'implicit';
+}
+
+/**
+ * What a module adds to the config, known before the module itself is loaded: its name (a listener's
+ * `module`), its own section, and the listeners it has in the embedded default. The config is composed
+ * from these, so it names no protocol itself.
+ */
+export interface ModuleConfig {
+  readonly name: string;
+  readonly configSection?: ConfigSection;
+  readonly defaultListeners?: readonly DefaultListener[];
+}
+
+/** One entry of `modules:`: a module from outside the tree, by file or by package name. */
+const moduleRefSchema = z.strictObject({
+  /** The module's JavaScript file (ES module), relative to the config file's folder. */
+  path: z.string({ error: 'expected the path of a JavaScript file, like ./my-module.js' }).min(1).optional(),
+  /** An installed package whose main entry is the module, found from the config file's folder, then from Postern's own. */
+  package: z.string({ error: 'expected a package name, like postern-module-echo' }).min(1).optional(),
+});
+
+export type ModuleRef = z.infer<typeof moduleRefSchema>;
+
+/** The `modules:` key alone: read first, since the modules it names bring config sections of their own. */
+export const modulesShape = {
+  /** Modules from outside the tree, loaded through the same Module API as the built-in ones. */
+  modules: z.array(moduleRefSchema, { error: 'expected a list of modules, like [{ path: ./my-module.js }, { package: some-name }]' }).default([]),
+};
 
 const baseShape = {
   /** Where accounts and mail live; relative to the config file's folder (or the working directory without one). */
@@ -46,15 +82,9 @@ const baseShape = {
   mainDomain: z.string({ error: 'expected a domain name, like example.org' }).default('localhost'),
   /** More domains served here. */
   domains: z.array(z.string({ error: 'expected a domain name' }), { error: 'expected a list of domain names' }).default([]),
-  /** The sockets to listen on; each serves one module. */
-  listeners: z
-    .array(listenerSchema, { error: 'expected a list of listeners, like [{ name: pop3, port: 110 }]' })
-    .default([
-      { name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none', proxyProtocol: false },
-      { name: 'pop3s', module: 'pop', address: '::', port: 995, tls: 'implicit', proxyProtocol: false },
-      { name: 'imap', module: 'imap', address: '::', port: 143, tls: 'none', proxyProtocol: false },
-      { name: 'imaps', module: 'imap', address: '::', port: 993, tls: 'implicit', proxyProtocol: false },
-    ]),
+  /** The sockets to listen on; each serves one module. Its default is composed from the modules' (composeSchema). */
+  listeners: z.array(listenerSchema, { error: LISTENERS_EXPECTED }),
+  ...modulesShape,
   /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
   realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),
   /** The server certificate; without cert and key, a self-signed one is generated into dataDir/certs/. */
@@ -104,14 +134,14 @@ const baseShape = {
       ttl: z.number({ error: 'expected a number of seconds' }).min(0, { error: 'expected a number of seconds' }).default(600),
     })
     .prefault({}),
-  /** Local delivery: `postern deliver` and the LMTP module. */
+  /** Local delivery: `postern deliver` and the modules that deliver. */
   delivery: z
     .strictObject({
-      /** Largest message stored, in octets (larger ones are refused: exit 65, LMTP 552); 0 = no limit. */
+      /** Largest message stored, in octets (larger ones are refused: deliver exits 65, a module refuses it); 0 = no limit. */
       maxSize: count('octets (0 = no limit)', 0, 1024 ** 4).default(50 * 1024 * 1024),
     })
     .prefault({}),
-  /** Mail submitted through POP (XTND XMIT). */
+  /** Mail that signed-in users submit through a module (the Submitter of the module context). */
   submission: z
     .strictObject({
       /** Largest message accepted, in octets. */
@@ -157,9 +187,25 @@ const baseShape = {
 
 const baseSchema = z.strictObject(baseShape);
 
-/** The whole schema: the kernel's keys and the modules' sections. */
-export function composeSchema(sections: readonly ConfigSection[]): z.ZodObject {
-  return z.strictObject({ ...baseShape, ...Object.fromEntries(sections.map((s) => [s.key, s.schema])) });
+/** The keys of the server's own, which no module's section may take. */
+export const BASE_KEYS: readonly string[] = Object.keys(baseShape);
+
+/**
+ * The whole schema: the server's keys and the modules' sections. The embedded default's listeners are
+ * the modules' default listeners in the modules' order; a listener without `module` is served by the
+ * first module (the first entry of the module table).
+ */
+export function composeSchema(modules: readonly ModuleConfig[]): z.ZodObject {
+  const defaultListeners: ListenerConfig[] = modules.flatMap((m) =>
+    (m.defaultListeners ?? []).map((l) => ({ name: l.name, module: m.name, address: '::', port: l.port, tls: l.tls, proxyProtocol: false })),
+  );
+  const listener = modules.length > 0 ? listenerSchema.extend({ module: listenerSchema.shape.module.default(modules[0].name) }) : listenerSchema;
+  const sections = modules.flatMap((m) => (m.configSection ? [[m.configSection.key, m.configSection.schema] as const] : []));
+  return z.strictObject({
+    ...baseShape,
+    listeners: z.array(listener, { error: LISTENERS_EXPECTED }).default(defaultListeners),
+    ...Object.fromEntries(sections),
+  });
 }
 
 export type Config = z.infer<typeof baseSchema>;
@@ -189,7 +235,13 @@ export const DEFAULT_CONFIG_FILE = 'postern.yaml';
  * Reads and validates the config. Without `file`, ./postern.yaml is used when present, otherwise the
  * embedded default. Relative paths in the file are taken from the file's folder.
  */
-export async function loadConfig(file: string | undefined, sections: readonly ConfigSection[]): Promise<LoadedConfig> {
+export async function loadConfig(file: string | undefined, modules: readonly ModuleConfig[]): Promise<LoadedConfig> {
+  const { raw, path } = await readConfig(file);
+  return validateConfig(raw, path, modules);
+}
+
+/** The config file's YAML, parsed but not validated (`{}` for the embedded default), and its path. */
+export async function readConfig(file: string | undefined): Promise<{ raw: unknown; path: string | null }> {
   let path: string | null = null;
   if (file !== undefined) path = resolve(file);
   else if (existsSync(DEFAULT_CONFIG_FILE)) path = resolve(DEFAULT_CONFIG_FILE);
@@ -204,7 +256,29 @@ export async function loadConfig(file: string | undefined, sections: readonly Co
     }
     raw = parseYaml(text, path);
   }
-  return validateConfig(raw, path, sections);
+  return { raw, path };
+}
+
+/**
+ * The first step of reading a config: its `modules:` key alone (the other keys are read once the
+ * modules they need are loaded), validated, each entry giving either path or package.
+ */
+export function moduleRefs(raw: unknown, path: string | null): ModuleRef[] {
+  const where = path ?? 'config';
+  const schema = z.object(modulesShape);
+  const result = schema.safeParse(raw !== null && typeof raw === 'object' ? raw : {});
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, where, schema)).join('\n'));
+  return checkModuleRefs(result.data.modules, where, path ? dirname(path) : process.cwd());
+}
+
+/** Each entry gives path or package, not both; a path is made absolute (from the config file's folder). */
+function checkModuleRefs(refs: ModuleRef[], where: string, base: string): ModuleRef[] {
+  return refs.map((m, i) => {
+    if ((m.path === undefined) === (m.package === undefined)) {
+      throw new ConfigError(`${where}: modules[${i}]: give either path (the module's file, relative to the config file's folder) or package (an installed package's name), one of them`);
+    }
+    return m.path !== undefined ? { path: resolve(base, m.path) } : m;
+  });
 }
 
 function parseYaml(text: string, path: string): unknown {
@@ -218,9 +292,10 @@ function parseYaml(text: string, path: string): unknown {
 }
 
 /** Validates an already-parsed config object (from YAML or from a test). */
-export function validateConfig(raw: unknown, path: string | null, sections: readonly ConfigSection[]): LoadedConfig {
+export function validateConfig(raw: unknown, path: string | null, modules: readonly ModuleConfig[]): LoadedConfig {
   const where = path ?? 'config';
-  const schema = composeSchema(sections);
+  const schema = composeSchema(modules);
+  const sections = modules.flatMap((m) => (m.configSection ? [m.configSection] : []));
   const result = schema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => describeIssue(issue, where, schema));
@@ -235,6 +310,7 @@ export function validateConfig(raw: unknown, path: string | null, sections: read
   const config = parsed as Config;
   const base = path ? dirname(path) : process.cwd();
   config.dataDir = resolve(base, config.dataDir);
+  config.modules = checkModuleRefs(config.modules, where, base);
 
   if (Boolean(config.tls.cert) !== Boolean(config.tls.key)) {
     throw new ConfigError(`${where}: tls: give both tls.cert and tls.key, or neither (then a self-signed certificate is generated)`);

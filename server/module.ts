@@ -6,7 +6,7 @@ import type { Router } from '../accounts/router.js';
 import type { Connection } from '../listeners/connection.js';
 import type { SharedLimits } from '../cluster/shared-limits.js';
 import type { Submitter } from '../submission/submitter.js';
-import type { ConfigSection, LoadedConfig } from './config.js';
+import type { ConfigSection, LoadedConfig, ModuleConfig } from './config.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TraceLog } from '../observability/trace.js';
@@ -19,7 +19,7 @@ export interface ModuleContext {
   readonly store: MailStore;
   /** Addresses to accounts (routes and Direct Mailbox Addressing). */
   readonly router: Router;
-  /** Mail submitted by signed-in users (XTND XMIT). */
+  /** Mail submitted by signed-in users, relayed or delivered here (POP's XTND XMIT). */
   readonly submitter: Submitter;
   /** Prometheus counters. */
   readonly metrics: Metrics;
@@ -32,7 +32,7 @@ export interface ModuleContext {
 export interface PosternModule {
   /** The name listeners use in their `module` key. */
   readonly name: string;
-  /** The module's own config section (pop:), composed into the config by the kernel. */
+  /** The module's own config section (its key, like pop:), composed into the config by the kernel. */
   readonly configSection?: ConfigSection;
   start(ctx: ModuleContext): Promise<void> | void;
   /** A reloaded config (SIGHUP): applies to sessions that start from now on. */
@@ -44,4 +44,14 @@ export interface PosternModule {
    * are cut without applying any change they had pending.
    */
   stop(deadline: number): Promise<void>;
+}
+
+/**
+ * A module as the server knows it before it runs: what it adds to the config (its name, section and
+ * default listeners), and how to load it. The built-in modules are the entries of modules/table.ts;
+ * a module from outside the tree (config `modules:`) becomes one when it is loaded.
+ */
+export interface ModuleEntry extends ModuleConfig {
+  /** The module itself. Only `serve` calls it: the other commands read the config without loading a protocol. */
+  load(): Promise<PosternModule>;
 }

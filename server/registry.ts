@@ -1,9 +1,15 @@
 // The module registry: the kernel looks modules up here by the name a listener gives.
-import type { ConfigSection } from './config.js';
-import type { PosternModule } from './module.js';
+import type { ModuleEntry, PosternModule } from './module.js';
 
 export class ModuleRegistry {
   private readonly modules = new Map<string, PosternModule>();
+
+  /** A registry of every module of `entries` (the module table's and those from `modules:`), loaded now. */
+  static async load(entries: readonly ModuleEntry[]): Promise<ModuleRegistry> {
+    const registry = new ModuleRegistry();
+    for (const module of await Promise.all(entries.map((e) => e.load()))) registry.register(module);
+    return registry;
+  }
 
   register(module: PosternModule): this {
     if (this.modules.has(module.name)) throw new Error(`module "${module.name}" is registered twice`);
@@ -21,10 +27,5 @@ export class ModuleRegistry {
 
   all(): PosternModule[] {
     return [...this.modules.values()];
-  }
-
-  /** The modules' config sections, for loading the config. */
-  sections(): ConfigSection[] {
-    return this.all().flatMap((m) => (m.configSection ? [m.configSection] : []));
   }
 }

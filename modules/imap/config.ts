@@ -2,7 +2,7 @@
 // whole config by the kernel, and the settings sessions run with. Every key is documented in README.md
 // and postern.example.yaml.
 import { z } from 'zod';
-import { count, type LoadedConfig, seconds } from '../../server/config.js';
+import { count, type DefaultListener, type LoadedConfig, seconds } from '../../server/config.js';
 
 export const imapConfigSchema = z
   .strictObject({
@@ -50,6 +50,12 @@ export const imapConfigSchema = z
 export type ImapConfig = z.infer<typeof imapConfigSchema>;
 
 export const imapConfigSection = { key: 'imap', schema: imapConfigSchema } as const;
+
+/** IMAP in the embedded default config: port 143 in clear text, offering STARTTLS, and 993 with implicit TLS (RFC 8314). */
+export const imapDefaultListeners: readonly DefaultListener[] = [
+  { name: 'imap', port: 143, tls: 'none' },
+  { name: 'imaps', port: 993, tls: 'implicit' },
+];
 
 export function imapConfig(config: LoadedConfig): ImapConfig {
   return config.sections.imap as ImapConfig;

@@ -3,7 +3,7 @@
 // and postern.example.yaml.
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { count, type LoadedConfig, seconds } from '../../server/config.js';
+import { count, type DefaultListener, type LoadedConfig, seconds } from '../../server/config.js';
 import type { PopSettings } from './context.js';
 import { checkUidlFormat } from './uidl.js';
 
@@ -75,6 +75,12 @@ export const popConfigSchema = z
 export type PopConfig = z.infer<typeof popConfigSchema>;
 
 export const popConfigSection = { key: 'pop', schema: popConfigSchema } as const;
+
+/** POP3 in the embedded default config: port 110 in clear text, offering STLS (RFC 2595), and 995 with implicit TLS (RFC 8314). */
+export const popDefaultListeners: readonly DefaultListener[] = [
+  { name: 'pop3', port: 110, tls: 'none' },
+  { name: 'pop3s', port: 995, tls: 'implicit' },
+];
 
 /** The pop section of a loaded config (validated by popConfigSchema when it was loaded). */
 export function popConfig(config: LoadedConfig): PopConfig {

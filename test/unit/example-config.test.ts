@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { validateConfig } from '../../server/config.js';
-import { configSections } from '../../cli/modules.js';
+import { MODULE_TABLE } from '../../modules/table.js';
 
-const SECTIONS = configSections();
+const SECTIONS = MODULE_TABLE;
 
 const file = (name: string) => fileURLToPath(new URL(`../../${name}`, import.meta.url));
 

@@ -1,0 +1,16 @@
+// The protocol modules of this build: the one place that names them. Adding a module is one entry here:
+// its name (what a listener's `module` says), its config section, its listeners in the embedded default
+// config, and a loader. The loader imports the module itself only when a server starts: the other
+// commands (`postern deliver`, which an MTA runs for every message) read the config, and so the
+// sections, without loading a protocol. The first entry serves a listener that names no module.
+import type { ModuleEntry } from '../server/module.js';
+import { imapConfigSection, imapDefaultListeners } from './imap/config.js';
+import { lmtpConfigSection } from './lmtp/config.js';
+import { popConfigSection, popDefaultListeners } from './pop/config.js';
+
+export const MODULE_TABLE: readonly ModuleEntry[] = [
+  { name: 'pop', configSection: popConfigSection, defaultListeners: popDefaultListeners, load: async () => new (await import('./pop/pop-module.js')).PopModule() },
+  { name: 'imap', configSection: imapConfigSection, defaultListeners: imapDefaultListeners, load: async () => new (await import('./imap/imap-module.js')).ImapModule() },
+  // no default listener: LMTP listens where the MTA is told to deliver (a port or a unix socket)
+  { name: 'lmtp', configSection: lmtpConfigSection, load: async () => new (await import('./lmtp/lmtp-module.js')).LmtpModule() },
+];
