@@ -53,6 +53,19 @@ async function codeOf(attempt: () => Promise<unknown>): Promise<string> {
   }
 }
 
+type Case = [what: string, attempt: () => Promise<unknown>, code: MailError];
+
+/** What each attempt raised, beside the code it should carry, by what it tried (a mismatch names it). */
+async function codesOf(cases: readonly Case[]): Promise<{ got: Record<string, string>; wanted: Record<string, string> }> {
+  const got: Record<string, string> = {};
+  const wanted: Record<string, string> = {};
+  for (const [what, attempt, code] of cases) {
+    got[what] = await codeOf(attempt);
+    wanted[what] = code;
+  }
+  return { got, wanted };
+}
+
 for (const [name, make] of STORES) {
   describe(`the ${name} store`, () => {
     let fx: Fixture;
@@ -204,7 +217,7 @@ for (const [name, make] of STORES) {
       it('mailbox operations: NOTFOUND, EXISTS, NOTPOSSIBLE, PARAMS, LIMIT', async () => {
         await store.createMailbox(alice, 'Work');
         await store.createMailbox(alice, 'Archive');
-        const cases: [string, () => Promise<unknown>, MailError][] = [
+        const cases: Case[] = [
           ['open a missing mailbox', () => store.open(alice, 'Missing'), MailError.NOTFOUND],
           ['delete a missing mailbox', () => store.deleteMailbox(alice, 'Missing'), MailError.NOTFOUND],
           ['rename a missing mailbox', () => store.renameMailbox(alice, 'Missing', 'Other'), MailError.NOTFOUND],
@@ -224,12 +237,7 @@ for (const [name, make] of STORES) {
           ['create a name too long', () => store.createMailbox(alice, 'x'.repeat(201)), MailError.LIMIT],
           ['create a level too long', () => store.createMailbox(alice, `a/${'y'.repeat(65)}`), MailError.LIMIT],
         ];
-        const got: Record<string, string> = {};
-        const wanted: Record<string, string> = {};
-        for (const [what, attempt, code] of cases) {
-          got[what] = await codeOf(attempt);
-          wanted[what] = code;
-        }
+        const { got, wanted } = await codesOf(cases);
         expect(got).toEqual(wanted);
         // nothing was changed by the refusals
         expect((await store.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'Archive', 'Work']);
@@ -242,23 +250,24 @@ for (const [name, make] of STORES) {
         const a = await store.open(alice, 'Work');
         const b = await store.open(alice, 'Work');
         await a.expunge([uid]);
-        const cases: [string, () => Promise<unknown>, MailError][] = [
+        const cases: Case[] = [
           ['read an expunged message', () => b.open(uid), MailError.EXPUNGED],
           ['read the header of an expunged message', () => b.readHeader(uid), MailError.EXPUNGED],
           ['deliver an empty message', () => store.deliver(alice, 'INBOX', chunks('')), MailError.INVALIDDATA],
           ['append with a flag that cannot be stored', () => store.append(alice, 'INBOX', chunks('Subject: f\n\nf\n'), { flags: ['\\Recent'] }), MailError.PARAMS],
           ['store a keyword that is no atom', () => a.store([kept.uid], { add: ['bad keyword'] }), MailError.PARAMS],
-          ['copy into a missing mailbox', () => a.copy([uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
+          ['copy into a missing mailbox', () => a.copy([kept.uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
+          ['move into a missing mailbox', () => a.move([kept.uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
+          [
+            'sync a view of a mailbox deleted meanwhile',
+            async () => {
+              await store.deleteMailbox(alice, 'Work');
+              return b.sync();
+            },
+            MailError.NOTFOUND,
+          ],
         ];
-        const got: Record<string, string> = {};
-        const wanted: Record<string, string> = {};
-        for (const [what, attempt, code] of cases) {
-          got[what] = await codeOf(attempt);
-          wanted[what] = code;
-        }
-        await store.deleteMailbox(alice, 'Work');
-        got['sync a view of a deleted mailbox'] = await codeOf(() => b.sync());
-        wanted['sync a view of a deleted mailbox'] = MailError.NOTFOUND;
+        const { got, wanted } = await codesOf(cases);
         expect(got).toEqual(wanted);
         a.close();
         b.close();
