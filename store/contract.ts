@@ -9,6 +9,9 @@
 // what they did by sync(), and watch() says when that is worth doing. Each protocol numbers messages
 // its own way on top of a view (POP: frozen for the session; IMAP: sequence numbers that follow the
 // EXPUNGE responses it sends).
+//
+// What a store cannot do, it throws as a MailStoreError with a MailError code (a mailbox not found, one
+// that exists already, a message expunged...); each protocol answers by the code, never by the words.
 import type { Readable } from 'node:stream';
 import { type AccountAddress, printable } from '../accounts/names.js';
 import type { Grantee } from '../accounts/rights.js';
