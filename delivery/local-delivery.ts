@@ -2,7 +2,7 @@
 // an address is routed to an account (a route that leaves a local part adds X-Real-To, Direct Mailbox
 // Addressing), and the message is written atomically into the mailbox (tmp/ then new/, as dovecot-lda).
 // Failures say whether the MTA should bounce (unknown recipient, too large) or retry (an I/O error).
-import { EmptyMessageError, MailboxNameError, type MailStore } from '../store/contract.js';
+import { MailError, mailErrorOf, MailStoreError, type MailStore } from '../store/contract.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import type { Router } from '../accounts/router.js';
 import { deliveredOctets } from './delivered-octets.js';
@@ -48,8 +48,25 @@ async function* limited(input: AsyncIterable<Buffer>, max: number): AsyncGenerat
 /** An I/O error in words the MTA's log can use, and whether it is a full disk. */
 export function ioFailure(err: unknown, what: string): DeliveryError {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new DeliveryError(`${what} (${code})`, false, 'full');
+  if (mailErrorOf(err) === MailError.NOQUOTA) return new DeliveryError(`${what} (${code})`, false, 'full');
   return new DeliveryError(`${what} (${code ?? (err as Error).message})`, false, 'io');
+}
+
+/**
+ * What the store's failure means for the MTA: a mailbox name or a message the store can never take is
+ * bounced, in the store's words; anything else (a full disk, an I/O error) is tried again later.
+ */
+function storeFailure(err: unknown, what: string): DeliveryError {
+  if (err instanceof MailStoreError) {
+    switch (err.mailError) {
+      case MailError.PARAMS:
+      case MailError.LIMIT:
+        return new DeliveryError(err.message, true, 'mailbox');
+      case MailError.INVALIDDATA:
+        return new DeliveryError('the message is empty', true, 'empty');
+    }
+  }
+  return ioFailure(err, what);
 }
 
 export class LocalDelivery {
@@ -89,8 +106,7 @@ export class LocalDelivery {
     try {
       exists = await this.store.hasMailbox(r.account, wanted);
     } catch (err) {
-      if (err instanceof MailboxNameError) throw new DeliveryError(err.message, true, 'mailbox');
-      throw ioFailure(err, `cannot open ${formatAddress(r.account)}`);
+      throw storeFailure(err, `cannot open ${formatAddress(r.account)}`);
     }
     return exists ? { mailbox: wanted, fellBack: false } : { mailbox: 'INBOX', fellBack: true };
   }
@@ -112,8 +128,7 @@ export class LocalDelivery {
       return stored.storedSize;
     } catch (err) {
       if (err instanceof DeliveryError) throw err;
-      if (err instanceof EmptyMessageError) throw new DeliveryError('the message is empty', true, 'empty');
-      throw ioFailure(err, `cannot store the message for ${formatAddress(r.account)}`);
+      throw storeFailure(err, `cannot store the message for ${formatAddress(r.account)}`);
     }
   }
 }

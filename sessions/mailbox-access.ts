@@ -5,12 +5,18 @@
 import type { AccountStore } from '../accounts/account-store.js';
 import { type AccountAddress, NameError } from '../accounts/names.js';
 import { ALL_RIGHTS } from '../accounts/rights.js';
-import { checkMailboxName, MailboxNameError, MailboxNotFoundError, type MailboxView, type MailStore } from '../store/contract.js';
+import { checkMailboxName, MailError, mailErrorOf, MailStoreError, type MailboxView, type MailStore } from '../store/contract.js';
 
-/** The mailbox does not exist, or the user may not read it (deliberately one error for both). */
-export class MailboxUnavailable extends Error {
+/** What a user is told of a mailbox that does not exist or that they may not read. */
+export const NO_SUCH_MAILBOX = 'No such mailbox, or no right to read it';
+
+/**
+ * The mailbox does not exist, or the user may not read it (deliberately one error for both): NOTFOUND,
+ * as Dovecot reports a mailbox the user may not see.
+ */
+export class MailboxUnavailable extends MailStoreError {
   constructor() {
-    super('No such mailbox, or no right to read it');
+    super(MailError.NOTFOUND, NO_SUCH_MAILBOX);
   }
 }
 
@@ -35,7 +41,9 @@ export async function openForUser(accounts: AccountStore, store: MailStore, user
     ownerAddress = owner === null ? user : ownerOf(accounts, user, owner);
     name = checkMailboxName(mailbox);
   } catch (err) {
-    if (err instanceof NameError || err instanceof MailboxNameError) throw new MailboxUnavailable();
+    // a name no mailbox can have is answered as a missing mailbox: no name can be probed
+    const code = mailErrorOf(err);
+    if (err instanceof NameError || code === MailError.PARAMS || code === MailError.LIMIT) throw new MailboxUnavailable();
     throw err;
   }
   const own = ownerAddress.name === user.name && ownerAddress.domain === user.domain;
@@ -46,7 +54,7 @@ export async function openForUser(accounts: AccountStore, store: MailStore, user
   try {
     return { owner: ownerAddress, mailbox: name, rights, view: await store.open(ownerAddress, name) };
   } catch (err) {
-    if (err instanceof MailboxNotFoundError) throw new MailboxUnavailable();
+    if (mailErrorOf(err) === MailError.NOTFOUND) throw new MailboxUnavailable(); // deleted meanwhile
     throw err;
   }
 }

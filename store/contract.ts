@@ -9,6 +9,9 @@
 // what they did by sync(), and watch() says when that is worth doing. Each protocol numbers messages
 // its own way on top of a view (POP: frozen for the session; IMAP: sequence numbers that follow the
 // EXPUNGE responses it sends).
+//
+// What a store cannot do, it throws as a MailStoreError with a MailError code (a mailbox not found, one
+// that exists already, a message expunged...); each protocol answers by the code, never by the words.
 import type { Readable } from 'node:stream';
 import { type AccountAddress, printable } from '../accounts/names.js';
 import type { Grantee } from '../accounts/rights.js';
@@ -186,46 +189,115 @@ export interface MailStore {
   removeAccount(account: AccountAddress): Promise<void>;
 }
 
-/** The message is no longer in the mailbox: another session expunged it. */
-export class MessageGoneError extends Error {
-  constructor() {
-    super('message was removed by another session');
-  }
-}
-
-/** A mailbox name that can never name a mailbox (an escape attempt, a control character...). */
-export class MailboxNameError extends Error {}
-
-/** A mailbox name longer than the store can keep (IMAP NO [LIMIT]). */
-export class MailboxNameTooLongError extends MailboxNameError {}
-
-/** The mailbox does not exist. */
-export class MailboxNotFoundError extends Error {
-  constructor(readonly mailbox: string) {
-    super(`there is no mailbox ${mailbox}`);
-  }
-}
-
-/** A change the store refuses (deleting INBOX, renaming onto an existing mailbox...); the message says why. */
-export class MailboxOperationError extends Error {}
-
 /**
- * The mailbox's storage is laid out in a way the store refuses to use (for Maildir: a folder inside the
- * account that is a symbolic link). The operator must fix it; the message says what and where.
+ * What kind of failure a store reports, as Dovecot's lib-storage `enum mail_error` says it (with the
+ * names it uses, only those Postern's stores raise). Each protocol maps these codes to its answers in
+ * one place (modules/imap/store-errors.ts, modules/pop/store-errors.ts, delivery/local-delivery.ts,
+ * cli/mailbox.ts), never the words of a message: those say why, for the user and the log.
  */
-export class UnsafeMailboxError extends Error {
+export const MailError = {
+  /** A fault the operator must look at (an I/O error, a lock another server holds too long, a bug). */
+  TEMP: 'TEMP',
+  /** The request is sound, but this cannot be done (deleting INBOX, renaming a mailbox below itself...). */
+  NOTPOSSIBLE: 'NOTPOSSIBLE',
+  /** A parameter that can never be valid: a mailbox name no mailbox can have, a flag that cannot be stored. */
+  PARAMS: 'PARAMS',
+  /** No room to store: the disk or the user's quota is full (ENOSPC, EDQUOT). */
+  NOQUOTA: 'NOQUOTA',
+  /** The mailbox does not exist (or may not be seen: the same answer, so neither can be probed). */
+  NOTFOUND: 'NOTFOUND',
+  /** The mailbox exists already. */
+  EXISTS: 'EXISTS',
+  /** The message was expunged by another session. */
+  EXPUNGED: 'EXPUNGED',
+  /** Past a limit of the store: a mailbox name longer than it can keep. */
+  LIMIT: 'LIMIT',
+  /**
+   * The mailbox's storage is in a state the store refuses to use (a folder that is a link, a damaged
+   * dovecot-uidlist): the operator must fix it, the error says what and where.
+   */
+  UNAVAILABLE: 'UNAVAILABLE',
+  /** The message given cannot be stored as it is: it is empty. */
+  INVALIDDATA: 'INVALIDDATA',
+} as const;
+export type MailError = (typeof MailError)[keyof typeof MailError];
+
+/** What a store throws when it refuses or fails: `mailError` says what kind of failure, the message why. */
+export class MailStoreError extends Error {
   constructor(
-    readonly path: string,
+    readonly mailError: MailError,
     message: string,
   ) {
     super(message);
   }
 }
 
-/** The message to store is empty. */
-export class EmptyMessageError extends Error {
+/**
+ * The code of anything a store threw. Its own errors carry one; an error of the system it lets through
+ * (one with an errno code) is told by its errno, as Dovecot's mail_error_from_errno() does for a full disk
+ * (NOQUOTA), and a name the file system cannot keep (ENAMETOOLONG) is past the store's LIMIT; anything
+ * else is a fault (TEMP).
+ */
+export function mailErrorOf(err: unknown): MailError {
+  if (err instanceof MailStoreError) return err.mailError;
+  const errno = (err as NodeJS.ErrnoException | null)?.code;
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') return MailError.NOQUOTA;
+  if (errno === 'ENAMETOOLONG') return MailError.LIMIT;
+  return MailError.TEMP;
+}
+
+/** The message is no longer in the mailbox: another session expunged it (EXPUNGED). */
+export class MessageGoneError extends MailStoreError {
   constructor() {
-    super('the message is empty');
+    super(MailError.EXPUNGED, 'message was removed by another session');
+  }
+}
+
+/** A mailbox name that can never name a mailbox (an escape attempt, a control character...): PARAMS. */
+export class MailboxNameError extends MailStoreError {
+  constructor(message: string, mailError: typeof MailError.PARAMS | typeof MailError.LIMIT = MailError.PARAMS) {
+    super(mailError, message);
+  }
+}
+
+/** A mailbox name longer than the store can keep (LIMIT). */
+export class MailboxNameTooLongError extends MailboxNameError {
+  constructor(message: string) {
+    super(message, MailError.LIMIT);
+  }
+}
+
+/** The mailbox does not exist (NOTFOUND). */
+export class MailboxNotFoundError extends MailStoreError {
+  constructor(readonly mailbox: string) {
+    super(MailError.NOTFOUND, `there is no mailbox ${mailbox}`);
+  }
+}
+
+/**
+ * A change the store refuses, with the code that says what kind: the mailbox exists already (EXISTS),
+ * it cannot be done (NOTPOSSIBLE: deleting INBOX, renaming a mailbox below itself), a flag that cannot be
+ * stored (PARAMS). The message says why.
+ */
+export class MailboxOperationError extends MailStoreError {}
+
+/**
+ * The mailbox's storage is laid out in a way the store refuses to use (for Maildir: a folder inside the
+ * account that is a symbolic link): UNAVAILABLE. The operator must fix it; the message says what and where.
+ */
+export class UnsafeMailboxError extends MailStoreError {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(MailError.UNAVAILABLE, message);
+  }
+}
+
+/** The message to store is empty (INVALIDDATA). */
+export class EmptyMessageError extends MailStoreError {
+  constructor() {
+    super(MailError.INVALIDDATA, 'the message is empty');
   }
 }
 
@@ -274,11 +346,11 @@ export function parentsOf(mailbox: string): string[] {
 export function normalizeFlag(flag: string): string {
   if (!flag.startsWith('\\')) {
     // a keyword is an IMAP atom (RFC 9051 section 4.1): no space, no specials, no controls
-    if (!/^[^\s(){%*"\\\]\x00-\x1f\x7f]{1,100}$/u.test(flag)) throw new MailboxOperationError(`"${printable(flag)}" is not a keyword that can be stored`);
+    if (!/^[^\s(){%*"\\\]\x00-\x1f\x7f]{1,100}$/u.test(flag)) throw new MailboxOperationError(MailError.PARAMS, `"${printable(flag)}" is not a keyword that can be stored`);
     return flag;
   }
   const system = SYSTEM_FLAGS.find((f) => f.toLowerCase() === flag.toLowerCase());
-  if (!system) throw new MailboxOperationError(`${flag} is not a flag that can be stored`);
+  if (!system) throw new MailboxOperationError(MailError.PARAMS, `${flag} is not a flag that can be stored`);
   return system;
 }
 

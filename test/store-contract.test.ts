@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MaildirStore } from '../store/maildir/store.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
-import { checkMailboxName, type MailStore, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MessageGoneError } from '../store/contract.js';
+import { checkMailboxName, MailError, type MailStore, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MailStoreError, MessageGoneError } from '../store/contract.js';
 import type { AccountAddress } from '../accounts/names.js';
 
 interface Fixture {
@@ -41,6 +41,29 @@ async function text(s: MailStore, uid: number, view: Awaited<ReturnType<MailStor
   const parts: Buffer[] = [];
   for await (const c of await view.open(uid)) parts.push(c as Buffer);
   return Buffer.concat(parts).toString();
+}
+
+/** The code a store's failure carries (a MailStoreError's), or what else happened. */
+async function codeOf(attempt: () => Promise<unknown>): Promise<string> {
+  try {
+    await attempt();
+    return 'no error';
+  } catch (err) {
+    return err instanceof MailStoreError ? err.mailError : `not a MailStoreError: ${String(err)}`;
+  }
+}
+
+type Case = [what: string, attempt: () => Promise<unknown>, code: MailError];
+
+/** What each attempt raised, beside the code it should carry, by what it tried (a mismatch names it). */
+async function codesOf(cases: readonly Case[]): Promise<{ got: Record<string, string>; wanted: Record<string, string> }> {
+  const got: Record<string, string> = {};
+  const wanted: Record<string, string> = {};
+  for (const [what, attempt, code] of cases) {
+    got[what] = await codeOf(attempt);
+    wanted[what] = code;
+  }
+  return { got, wanted };
 }
 
 for (const [name, make] of STORES) {
@@ -187,6 +210,67 @@ for (const [name, make] of STORES) {
         expect(acl.get('owner')).toBe('lrwstipekxa');
         await store.setRights(bob, 'shared', { user: alice }, '');
         expect(await store.rights(bob, 'shared', alice)).toBe('lr');
+      });
+    });
+
+    describe('failures carry the same code in every store (each protocol answers by the code)', () => {
+      it('mailbox operations: NOTFOUND, EXISTS, NOTPOSSIBLE, PARAMS, LIMIT', async () => {
+        await store.createMailbox(alice, 'Work');
+        await store.createMailbox(alice, 'Archive');
+        const cases: Case[] = [
+          ['open a missing mailbox', () => store.open(alice, 'Missing'), MailError.NOTFOUND],
+          ['delete a missing mailbox', () => store.deleteMailbox(alice, 'Missing'), MailError.NOTFOUND],
+          ['rename a missing mailbox', () => store.renameMailbox(alice, 'Missing', 'Other'), MailError.NOTFOUND],
+          ['deliver into a missing mailbox', () => store.deliver(alice, 'Missing', chunks('Subject: x\n\nx\n')), MailError.NOTFOUND],
+          ['read the rights on a missing mailbox', () => store.acl(alice, 'Missing'), MailError.NOTFOUND],
+          ["read a user's rights on a missing mailbox", () => store.rights(alice, 'Missing', bob), MailError.NOTFOUND],
+          ['set rights on a missing mailbox', () => store.setRights(alice, 'Missing', 'anyone', 'lr'), MailError.NOTFOUND],
+          ['rename onto an existing mailbox', () => store.renameMailbox(alice, 'Work', 'Archive'), MailError.EXISTS],
+          ['rename onto INBOX', () => store.renameMailbox(alice, 'Work', 'INBOX'), MailError.NOTPOSSIBLE],
+          ['rename a missing mailbox onto INBOX', () => store.renameMailbox(alice, 'Missing', 'inbox'), MailError.NOTPOSSIBLE],
+          ['rename a mailbox below itself', () => store.renameMailbox(alice, 'Work', 'Work/sub'), MailError.NOTPOSSIBLE],
+          ['delete INBOX', () => store.deleteMailbox(alice, 'INBOX'), MailError.NOTPOSSIBLE],
+          ['create a bad name', () => store.createMailbox(alice, '../escape'), MailError.PARAMS],
+          ['open a bad name', () => store.open(alice, 'a//b'), MailError.PARAMS],
+          ['rename onto a bad name', () => store.renameMailbox(alice, 'Work', 'with.dot'), MailError.PARAMS],
+          ['subscribe a bad name', () => store.subscribe(alice, ''), MailError.PARAMS],
+          ['create a name too long', () => store.createMailbox(alice, 'x'.repeat(201)), MailError.LIMIT],
+          ['create a level too long', () => store.createMailbox(alice, `a/${'y'.repeat(65)}`), MailError.LIMIT],
+        ];
+        const { got, wanted } = await codesOf(cases);
+        expect(got).toEqual(wanted);
+        // nothing was changed by the refusals
+        expect((await store.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'Archive', 'Work']);
+      });
+
+      it('messages: EXPUNGED, INVALIDDATA, PARAMS; a view of a deleted mailbox is NOTFOUND', async () => {
+        await store.createMailbox(alice, 'Work');
+        const { uid } = await store.deliver(alice, 'Work', chunks('Subject: e\n\ne\n'));
+        const kept = await store.deliver(alice, 'Work', chunks('Subject: k\n\nk\n'));
+        const a = await store.open(alice, 'Work');
+        const b = await store.open(alice, 'Work');
+        await a.expunge([uid]);
+        const cases: Case[] = [
+          ['read an expunged message', () => b.open(uid), MailError.EXPUNGED],
+          ['read the header of an expunged message', () => b.readHeader(uid), MailError.EXPUNGED],
+          ['deliver an empty message', () => store.deliver(alice, 'INBOX', chunks('')), MailError.INVALIDDATA],
+          ['append with a flag that cannot be stored', () => store.append(alice, 'INBOX', chunks('Subject: f\n\nf\n'), { flags: ['\\Recent'] }), MailError.PARAMS],
+          ['store a keyword that is no atom', () => a.store([kept.uid], { add: ['bad keyword'] }), MailError.PARAMS],
+          ['copy into a missing mailbox', () => a.copy([kept.uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
+          ['move into a missing mailbox', () => a.move([kept.uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
+          [
+            'sync a view of a mailbox deleted meanwhile',
+            async () => {
+              await store.deleteMailbox(alice, 'Work');
+              return b.sync();
+            },
+            MailError.NOTFOUND,
+          ],
+        ];
+        const { got, wanted } = await codesOf(cases);
+        expect(got).toEqual(wanted);
+        a.close();
+        b.close();
       });
     });
 

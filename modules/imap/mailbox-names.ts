@@ -6,7 +6,7 @@
 import type { AccountStore } from '../../accounts/account-store.js';
 import { ownerOf } from '../../sessions/mailbox-access.js';
 import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
-import { checkMailboxName, DELIMITER, isInbox, MailboxNameError, MailboxNameTooLongError } from '../../store/contract.js';
+import { checkMailboxName, DELIMITER, isInbox } from '../../store/contract.js';
 import { decodeMutf7, encodeMutf7 } from './wire/mutf7.js';
 import { ImapError, no } from './imap-error.js';
 import { quoteClient } from '../../sessions/client-text.js';
@@ -59,8 +59,9 @@ export function prefixFor(owner: AccountAddress, user: AccountAddress): string {
 }
 
 /**
- * Resolves a Unicode name for `user`. NO [NONEXISTENT] for a name that can never be a mailbox
- * (the answer is the same as for a missing one: no name can be probed).
+ * Resolves a Unicode name for `user`. NO [NONEXISTENT] for another user's namespace that names no
+ * account (the answer is the same as for a missing mailbox: no name can be probed); a name no mailbox
+ * can have is the store's MailboxNameError (NO [CANNOT], or NO [LIMIT] for one too long).
  */
 export function resolveName(accounts: AccountStore, user: AccountAddress, name: string): MailboxTarget {
   try {
@@ -76,9 +77,7 @@ export function resolveName(accounts: AccountStore, user: AccountAddress, name: 
     return { owner: user, mailbox, own: true, display: isInbox(mailbox) ? 'INBOX' : mailbox };
   } catch (err) {
     if (err instanceof NameError) throw no('No such mailbox', 'NONEXISTENT');
-    if (err instanceof MailboxNameTooLongError) throw no(`The mailbox name is too long: ${err.message}`, 'LIMIT');
-    if (err instanceof MailboxNameError) throw no(err.message, 'CANNOT');
-    throw err;
+    throw err; // a name the store refuses: answered by its code (store-errors.ts)
   }
 }
 

@@ -4,15 +4,14 @@
 // than REFUSAL_FLOOR_MS (20 ms) after the command's line arrived: the hidden and the missing one (and another
 // user's account that does not exist) then answer at the same time, as POP's failed sign-ins do
 // (pop.authFailureTime). The floor is far above the work, so the work's jitter does not show through.
-import { MailboxUnavailable } from '../../sessions/mailbox-access.js';
-import { MailboxNotFoundError } from '../../store/contract.js';
+import { MailError, mailErrorOf } from '../../store/contract.js';
 import { ImapError } from './imap-error.js';
 
 export const REFUSAL_FLOOR_MS = 20;
 
 function saysNonexistent(err: unknown): boolean {
   if (err instanceof ImapError) return err.code === 'NONEXISTENT';
-  return err instanceof MailboxUnavailable || err instanceof MailboxNotFoundError;
+  return mailErrorOf(err) === MailError.NOTFOUND; // answered NO [NONEXISTENT] (store-errors.ts)
 }
 
 /** Waits, when `err` is a "No such mailbox" answer, until REFUSAL_FLOOR_MS after `lineTakenAt` (performance.now()). */

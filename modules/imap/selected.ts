@@ -5,7 +5,7 @@
 // EXPUNGE during FETCH, STORE or SEARCH (numbers must not shift under a command that uses them), so a
 // message another session removed stays in the map, with what was known of it, until then.
 import type { MailboxView, MessageInfo } from '../../store/contract.js';
-import { MailboxNotFoundError, sameFlags } from '../../store/contract.js';
+import { MailError, mailErrorOf, sameFlags } from '../../store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
 import { lowerBound } from './wire/sequence-set.js';
 
@@ -206,7 +206,7 @@ export class SelectedMailbox {
       changes = await this.view.sync();
     } catch (err) {
       this.dirty = true;
-      if (err instanceof MailboxNotFoundError) {
+      if (mailErrorOf(err) === MailError.NOTFOUND) {
         throw new SelectedMailboxGone(this.goneHere ? 'Selected mailbox was deleted, have to disconnect' : 'Selected mailbox was deleted or renamed by another session; sign in again');
       }
       throw err;

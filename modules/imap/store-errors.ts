@@ -1,33 +1,38 @@
 // One place that turns what the store and the account layer throw into IMAP answers (RFC 5530 response
-// codes), and logs what the operator must know.
-import { MailboxUnavailable } from '../../sessions/mailbox-access.js';
+// codes), by the store's MailError code as Dovecot's imap does, and logs what the operator must know.
 import { AclError } from '../../accounts/rights.js';
-import { EmptyMessageError, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MessageGoneError, UnsafeMailboxError } from '../../store/contract.js';
+import { MailError, mailErrorOf, MailStoreError, type UnsafeMailboxError } from '../../store/contract.js';
 import type { Logger } from '../../observability/logger.js';
 import { ImapError } from './imap-error.js';
 
 export function storeErrorAnswer(err: unknown, log: Logger, context: Record<string, unknown> = {}): ImapError {
   if (err instanceof ImapError) return err;
-  if (err instanceof MailboxUnavailable || err instanceof MailboxNotFoundError) return new ImapError('NO', 'NONEXISTENT', 'No such mailbox');
-  if (err instanceof MessageGoneError) return new ImapError('NO', 'EXPUNGEISSUED', 'Some of the requested messages were removed by another session');
-  if (err instanceof MailboxNameTooLongError) return new ImapError('NO', 'LIMIT', `The mailbox name is too long: ${err.message}`);
-  if (err instanceof MailboxNameError) return new ImapError('NO', 'CANNOT', err.message);
-  if (err instanceof MailboxOperationError) {
-    const exists = /exists/i.test(err.message);
-    return new ImapError('NO', exists ? 'ALREADYEXISTS' : 'CANNOT', err.message);
-  }
-  if (err instanceof EmptyMessageError) return new ImapError('NO', null, 'The message is empty');
   if (err instanceof AclError) return new ImapError('BAD', null, err.message);
-  if (err instanceof UnsafeMailboxError) {
-    log.error({ ...context, path: err.path }, err.message);
-    return new ImapError('NO', 'UNAVAILABLE', 'This mailbox cannot be opened; the server log says why');
+  const code = mailErrorOf(err);
+  const words = (err as Error).message;
+  switch (code) {
+    case MailError.NOTFOUND:
+      return new ImapError('NO', 'NONEXISTENT', 'No such mailbox');
+    case MailError.EXPUNGED:
+      return new ImapError('NO', 'EXPUNGEISSUED', 'Some of the requested messages were removed by another session');
+    case MailError.LIMIT:
+      // the store's words, or the file system's refusal of a name (ENAMETOOLONG), which has none for a user
+      return new ImapError('NO', 'LIMIT', err instanceof MailStoreError ? `The mailbox name is too long: ${words}` : 'The mailbox name is too long to be kept');
+    case MailError.PARAMS:
+    case MailError.NOTPOSSIBLE:
+      return new ImapError('NO', 'CANNOT', words);
+    case MailError.EXISTS:
+      return new ImapError('NO', 'ALREADYEXISTS', words);
+    case MailError.INVALIDDATA:
+      return new ImapError('NO', null, 'The message is empty');
+    case MailError.UNAVAILABLE:
+      log.error({ ...context, path: (err as UnsafeMailboxError).path }, words);
+      return new ImapError('NO', 'UNAVAILABLE', 'This mailbox cannot be opened; the server log says why');
+    case MailError.NOQUOTA:
+      log.error({ ...context, err }, 'no room to store');
+      return new ImapError('NO', 'OVERQUOTA', 'No room to store this on the server now; delete some mail or try again later');
+    case MailError.TEMP:
+      log.error({ ...context, err }, 'command failed');
+      return new ImapError('NO', 'SERVERBUG', 'Internal server error; the server log says more');
   }
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENAMETOOLONG') return new ImapError('NO', 'LIMIT', 'The mailbox name is too long to be kept');
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    log.error({ ...context, err }, 'no room to store');
-    return new ImapError('NO', 'OVERQUOTA', 'No room to store this on the server now; delete some mail or try again later');
-  }
-  log.error({ ...context, err }, 'command failed');
-  return new ImapError('NO', 'SERVERBUG', 'Internal server error; the server log says more');
 }

@@ -7,6 +7,7 @@
 // Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
 import { lstat, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { MailError, MailStoreError } from '../contract.js';
 import { inheritOwner } from './owner.js';
 
 export interface DotlockOptions {
@@ -18,10 +19,13 @@ export interface DotlockOptions {
   guarded?: string;
 }
 
-/** The lock is held by a process that still runs, or changes all the time: try again later. */
-export class LockTimeoutError extends Error {
+/**
+ * The lock is held by a process that still runs, or changes all the time: try again later. TEMP, as
+ * Dovecot's Maildir reports a uidlist lock timeout.
+ */
+export class LockTimeoutError extends MailStoreError {
   constructor(readonly path: string, holder: string) {
-    super(`${path} is held${holder ? ` by ${holder}` : ''}; gave up waiting`);
+    super(MailError.TEMP, `${path} is held${holder ? ` by ${holder}` : ''}; gave up waiting`);
   }
 }
 

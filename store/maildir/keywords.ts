@@ -5,7 +5,7 @@
 // every change: that is the only way Dovecot notices one. A slot is never renumbered or reused.
 import { open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MailboxOperationError } from '../contract.js';
+import { MailboxOperationError, MailError } from '../contract.js';
 import { inheritOwner } from './owner.js';
 
 const FILE = 'dovecot-keywords';
@@ -67,7 +67,7 @@ export async function addKeywords(folder: string, table: KeywordTable, names: re
     if (slots.some((s) => s !== undefined && s.toLowerCase() === lower)) continue;
     let free = 0;
     while (free < KEYWORD_SLOTS && slots[free] !== undefined) free++;
-    if (free >= KEYWORD_SLOTS) throw new MailboxOperationError(`this mailbox has no room for more keywords (a Maildir holds ${KEYWORD_SLOTS})`);
+    if (free >= KEYWORD_SLOTS) throw new MailboxOperationError(MailError.NOTPOSSIBLE, `this mailbox has no room for more keywords (a Maildir holds ${KEYWORD_SLOTS})`);
     slots[free] = name;
     changed = true;
   }

@@ -12,7 +12,7 @@
 import { lstat, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { syncDir } from '../../lib/atomic-file.js';
-import { MailboxOperationError, MessageGoneError } from '../contract.js';
+import { MailboxOperationError, MailError, MessageGoneError } from '../contract.js';
 import { newBaseName, parseMaildirName } from './filename.js';
 import { flagsOf, keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { MaildirFolder } from './folder.js';
@@ -64,7 +64,7 @@ export async function renameInto(source: MaildirFolder, target: MaildirFolder, i
             } catch (err) {
               // ENOENT with the source still there: the target's folder went away (a DELETE meanwhile)
               if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await lstat(from).catch(() => null))) {
-                throw new MailboxOperationError('the target mailbox was deleted meanwhile');
+                throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'the target mailbox was deleted meanwhile');
               }
               throw err;
             }

@@ -18,6 +18,7 @@ import {
   MailboxNameTooLongError,
   MailboxNotFoundError,
   MailboxOperationError,
+  MailError,
   type MailboxRef,
   type MailboxView,
   type MailStore,
@@ -227,10 +228,10 @@ export class MaildirStore implements MailStore {
   async renameMailbox(account: AccountAddress, from: string, to: string): Promise<void> {
     const source = checkMailboxName(from);
     const target = checkMailboxName(to);
-    if (isInbox(target)) throw new MailboxOperationError('INBOX cannot be a new name');
+    if (isInbox(target)) throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'INBOX cannot be a new name');
     if (!(await this.hasMailbox(account, source))) throw new MailboxNotFoundError(from);
-    if (await this.hasMailbox(account, target)) throw new MailboxOperationError(`${to} exists already`);
-    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(`${from} cannot be moved below itself`);
+    if (await this.hasMailbox(account, target)) throw new MailboxOperationError(MailError.EXISTS, `${to} exists already`);
+    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(MailError.NOTPOSSIBLE, `${from} cannot be moved below itself`);
     for (const parent of parentsOf(target)) if (!(await this.hasMailbox(account, parent))) await this.make(account, parent);
     if (source === 'INBOX') {
       // RFC 9051 section 6.3.6: INBOX's messages move into the new mailbox; INBOX stays, empty
@@ -253,7 +254,7 @@ export class MaildirStore implements MailStore {
 
   async deleteMailbox(account: AccountAddress, mailbox: string): Promise<void> {
     const name = checkMailboxName(mailbox);
-    if (name === 'INBOX') throw new MailboxOperationError('INBOX cannot be deleted');
+    if (name === 'INBOX') throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'INBOX cannot be deleted');
     const path = await this.realPath(account, name);
     if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
     // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),

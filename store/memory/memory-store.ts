@@ -22,6 +22,7 @@ import {
   type MailboxEntry,
   MailboxNotFoundError,
   MailboxOperationError,
+  MailError,
   type MailboxRef,
   type MailboxView,
   type MailStore,
@@ -287,10 +288,11 @@ export class MemoryStore implements MailStore {
     const source = checkMailboxName(from);
     const target = checkMailboxName(to);
     const boxes = this.account(a).mailboxes;
+    // checked in the Maildir store's order, so that both give the same code for the same request
+    if (isInbox(target)) throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'INBOX cannot be a new name');
     if (!boxes.has(source)) throw new MailboxNotFoundError(from);
-    if (boxes.has(target)) throw new MailboxOperationError(`${to} exists already`);
-    if (isInbox(target)) throw new MailboxOperationError('INBOX cannot be a new name');
-    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(`${from} cannot be moved below itself`);
+    if (boxes.has(target)) throw new MailboxOperationError(MailError.EXISTS, `${to} exists already`);
+    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(MailError.NOTPOSSIBLE, `${from} cannot be moved below itself`);
     for (const parent of parentsOf(target)) if (!boxes.has(parent)) boxes.set(parent, new MemoryMailbox(++validity));
     if (source === 'INBOX') {
       // RFC 9051 section 6.3.6: the messages move to the new mailbox, INBOX stays (empty)
@@ -312,7 +314,7 @@ export class MemoryStore implements MailStore {
 
   async deleteMailbox(a: AccountAddress, mailbox: string): Promise<void> {
     const name = checkMailboxName(mailbox);
-    if (name === 'INBOX') throw new MailboxOperationError('INBOX cannot be deleted');
+    if (name === 'INBOX') throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'INBOX cannot be deleted');
     const boxes = this.account(a).mailboxes;
     const box = boxes.get(name);
     if (!box) throw new MailboxNotFoundError(mailbox);

@@ -1,6 +1,6 @@
 // Opening and closing the selected mailbox (RFC 9051 sections 6.3.2, 6.3.3, 6.4.1, 6.4.2, 6.4.3) and
 // EXPUNGE (6.4.3, UID EXPUNGE from UIDPLUS, RFC 4315). Reading needs r; EXPUNGE needs e (RFC 4314).
-import { MailboxUnavailable, openForUser } from '../../../sessions/mailbox-access.js';
+import { openForUser } from '../../../sessions/mailbox-access.js';
 import type { Command, ImapContext } from '../context.js';
 import { no } from '../imap-error.js';
 import { SelectedMailbox } from '../selected.js';
@@ -17,13 +17,8 @@ async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<stri
     s.select(null);
     s.send('* OK [CLOSED] Previous mailbox closed');
   }
-  let opened;
-  try {
-    opened = await openForUser(s.services.accounts, s.services.store, s.user(), target.own ? null : `${target.owner.name}@${target.owner.domain}`, target.mailbox);
-  } catch (err) {
-    if (err instanceof MailboxUnavailable) throw no('No such mailbox', 'NONEXISTENT');
-    throw err;
-  }
+  // MailboxUnavailable (missing, or not readable) is answered NO [NONEXISTENT] (store-errors.ts)
+  const opened = await openForUser(s.services.accounts, s.services.store, s.user(), target.own ? null : `${target.owner.name}@${target.owner.domain}`, target.mailbox);
   const writable = !readOnly && /[stwie]/.test(opened.rights);
   const selected = new SelectedMailbox(opened.view, target, target.display, !writable, opened.rights, s.mailboxChanged, !s.rev2);
   s.select(selected);
