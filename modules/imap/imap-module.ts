@@ -5,10 +5,12 @@
 import { Admission } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
 import { AuthThrottle } from '../../sessions/auth-throttle.js';
+import { signInCounter } from '../../sessions/sign-in.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
 import { imapConfig, imapConfigSection, imapSettings } from './config.js';
 import type { ImapServices } from './context.js';
+import { ImapMetrics } from './metrics.js';
 import { ImapSession } from './session.js';
 
 export class ImapModule implements PosternModule {
@@ -17,6 +19,8 @@ export class ImapModule implements PosternModule {
   private services: ImapServices | null = null;
   private logger: Logger | null = null;
   private readonly throttle = new AuthThrottle(0);
+  /** The module's metrics, on the registry the server gave it. */
+  private metrics: ImapMetrics | null = null;
   private readonly sessions = new Admission<ImapSession>('imap');
   private stopping = false;
 
@@ -32,7 +36,10 @@ export class ImapModule implements PosternModule {
   reconfigure(ctx: ModuleContext): void {
     const imap = imapConfig(ctx.config);
     this.throttle.baseSeconds = imap.authFailureDelay;
-    this.services = { accounts: ctx.accounts, store: ctx.store, router: ctx.router, metrics: ctx.metrics, trace: ctx.trace, settings: imapSettings(ctx.config), throttle: this.throttle };
+    if (this.metrics?.shared !== ctx.metrics) this.metrics = new ImapMetrics(ctx.metrics);
+    const settings = imapSettings(ctx.config);
+    const signIn = { router: ctx.router, throttle: this.throttle, signIns: signInCounter(ctx.metrics), mechanismLabel: 'imap-', authFailureTimeMs: settings.authFailureTimeMs, maxAuthAttempts: settings.maxAuthAttempts };
+    this.services = { accounts: ctx.accounts, store: ctx.store, router: ctx.router, metrics: this.metrics, trace: ctx.trace, settings, signIn };
     this.logger = ctx.logger;
     this.sessions.limits = { total: imap.maxChannels, perAddress: imap.maxChannelsPerAddress, unauthenticated: imap.maxUnauthenticated, unauthenticatedPerAddress: imap.maxUnauthenticatedPerAddress };
   }
@@ -46,7 +53,7 @@ export class ImapModule implements PosternModule {
       conn,
       tag: 'IMAP',
       label: (limit) => `imap.${limit}`,
-      metrics: services.metrics,
+      metrics: services.metrics.shared,
       log: logger,
       stopping: () => this.stopping,
       refuse,

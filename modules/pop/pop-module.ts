@@ -6,9 +6,11 @@ import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
 import { AuthThrottle } from '../../sessions/auth-throttle.js';
+import { signInCounter } from '../../sessions/sign-in.js';
 import { PopError } from './pop-error.js';
 import { bulletinDir, popConfig, popConfigSection, popSettings } from './config.js';
 import type { PopServices } from './context.js';
+import { PopMetrics } from './metrics.js';
 import { PopSession } from './session.js';
 
 export class PopModule implements PosternModule {
@@ -17,6 +19,8 @@ export class PopModule implements PosternModule {
   private services: PopServices | null = null;
   private logger: Logger | null = null;
   private readonly throttle = new AuthThrottle(0);
+  /** The module's metrics, on the registry the server gave it. */
+  private metrics: PopMetrics | null = null;
   /** Every open session, and those not signed in yet (which count against tighter limits). */
   private readonly sessions = new Admission<PopSession>('pop');
   private stopping = false;
@@ -34,16 +38,18 @@ export class PopModule implements PosternModule {
     const pop = popConfig(ctx.config);
     const bulletins = bulletinDir(ctx.config);
     this.throttle.baseSeconds = pop.authFailureDelay;
+    if (this.metrics?.shared !== ctx.metrics) this.metrics = new PopMetrics(ctx.metrics);
+    const settings = popSettings(ctx.config);
     this.services = {
       accounts: ctx.accounts,
       store: ctx.store,
       router: ctx.router,
       submitter: ctx.submitter,
       bulletins: bulletins ? new Bulletins(bulletins, ctx.accounts, ctx.store) : null,
-      metrics: ctx.metrics,
+      metrics: this.metrics,
       trace: ctx.trace,
-      settings: popSettings(ctx.config),
-      throttle: this.throttle,
+      settings,
+      signIn: { router: ctx.router, throttle: this.throttle, signIns: signInCounter(ctx.metrics), mechanismLabel: '', authFailureTimeMs: settings.authFailureTimeMs, maxAuthAttempts: settings.maxAuthAttempts },
     };
     this.logger = ctx.logger;
     this.sessions.limits = {
@@ -64,7 +70,7 @@ export class PopModule implements PosternModule {
       conn,
       tag: 'POP',
       label: (limit) => limit,
-      metrics: services.metrics,
+      metrics: services.metrics.shared,
       log: logger,
       stopping: () => this.stopping,
       refuse,
