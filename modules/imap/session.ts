@@ -12,6 +12,7 @@ import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
 import { ConnectionClosed } from '../../sessions/connection-closed.js';
 import { LineChannel } from '../../sessions/line-channel.js';
+import type { SessionHooks } from '../../sessions/session-pool.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands.js';
 import type { ImapSettings } from './config.js';
@@ -26,11 +27,6 @@ import { storeErrorAnswer } from './store-errors.js';
 import { type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
 import { quoteClient, responseText } from '../../sessions/client-text.js';
 import { Cursor } from './wire/cursor.js';
-
-export interface SessionHooks {
-  signedIn(session: ImapSession): void;
-  ended(session: ImapSession): void;
-}
 
 const APPEND_START = /^[^ ]+ APPEND /i;
 
@@ -75,7 +71,7 @@ export class ImapSession implements ImapContext {
     readonly conn: Connection,
     readonly services: ImapServices,
     logger: Logger,
-    private readonly hooks: SessionHooks,
+    private readonly hooks: SessionHooks<ImapSession>,
   ) {
     this.record = new SessionRecord(logger, conn, 'IMAP', services.metrics, services.trace, ' (IMAP)');
     this.channel = new LineChannel(conn, services.settings, this.record.log, {

@@ -8,6 +8,7 @@ import type { Logger } from '../../observability/logger.js';
 import { ConnectionClosed } from '../../sessions/connection-closed.js';
 import { type DotReader, readDotMessage } from '../../sessions/dot-reader.js';
 import { LineChannel } from '../../sessions/line-channel.js';
+import type { SessionHooks } from '../../sessions/session-pool.js';
 import { COMMANDS } from './commands.js';
 import type { CheckSecret, PopContext, PopServices, PopSettings, PopState, SessionStats, SignedIn } from './context.js';
 import { sendMessage } from './message-sender.js';
@@ -17,12 +18,6 @@ import { unrecognisedCommand } from '../../observability/redaction.js';
 import { signIn } from './sign-in.js';
 import { quoteClient } from '../../sessions/client-text.js';
 import type { LineRead } from '../../sessions/line-input.js';
-
-/** What the module learns of a session's life: sign-in (it then counts against other limits) and end. */
-export interface SessionHooks {
-  signedIn(session: PopSession): void;
-  ended(session: PopSession): void;
-}
 
 // Commands whose arguments are secrets or digests, never logged.
 const SECRET_ARGS = new Set(['PASS', 'APOP', 'AUTH']);
@@ -58,7 +53,7 @@ export class PopSession implements PopContext {
     readonly conn: Connection,
     readonly services: PopServices,
     logger: Logger,
-    private readonly hooks: SessionHooks,
+    private readonly hooks: SessionHooks<PopSession>,
   ) {
     this.record = new SessionRecord(logger, conn, 'POP', services.metrics, services.trace);
     this.greetingStamp = `<${process.pid}.${conn.id}.${Date.now()}@${services.settings.hostname}>`;
