@@ -148,3 +148,11 @@ export async function exchange(mechanism: Mechanism, initialText: string | null,
     throw err;
   }
 }
+
+/** Where passwords may travel unencrypted (pop.cleartextAuth, imap.cleartextAuth). */
+export type CleartextPolicy = 'never' | 'loopback' | 'always';
+
+/** True when passwords may cross this connection: TLS, or what the policy allows. */
+export function cleartextAllowed(conn: { readonly secure: boolean; readonly loopback: boolean }, policy: CleartextPolicy): boolean {
+  return conn.secure || policy === 'always' || (policy === 'loopback' && conn.loopback);
+}

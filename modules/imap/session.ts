@@ -12,6 +12,8 @@ import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
 import { ConnectionClosed } from '../../sessions/connection-closed.js';
 import { LineChannel } from '../../sessions/line-channel.js';
+import { cleartextAllowed } from '../../sessions/sasl.js';
+import { SignInDeadline } from '../../sessions/sign-in-deadline.js';
 import type { SessionHooks } from '../../sessions/session-pool.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands.js';
@@ -60,7 +62,8 @@ export class ImapSession implements ImapContext {
   private badRun = 0;
   private failures = 0;
   private lineTakenAt = 0;
-  private loginTimer: NodeJS.Timeout | null = null;
+  /** imap.loginTimeout, until the client signs in. */
+  private readonly signInDeadline: SignInDeadline;
   /** Resolves a waitForChange() when the selected mailbox changes. */
   private changeWaiter: (() => void) | null = null;
   /** True while a command runs (for shutdown and eviction). */
@@ -74,6 +77,7 @@ export class ImapSession implements ImapContext {
     private readonly hooks: SessionHooks<ImapSession>,
   ) {
     this.record = new SessionRecord(logger, conn, 'IMAP', services.metrics, services.trace, ' (IMAP)');
+    this.signInDeadline = new SignInDeadline(services.settings.loginTimeoutMs, this, this.record.log, services.metrics.timedOut);
     this.channel = new LineChannel(conn, services.settings, this.record.log, {
       idle: () => this.idleTimeout(),
       lineTooSlow: () => this.lineTooSlow(),
@@ -109,8 +113,7 @@ export class ImapSession implements ImapContext {
   }
 
   get cleartextAllowed(): boolean {
-    const policy = this.settings.cleartextAuth;
-    return this.conn.secure || policy === 'always' || (policy === 'loopback' && this.conn.loopback);
+    return cleartextAllowed(this.conn, this.settings.cleartextAuth);
   }
 
   /**
@@ -152,7 +155,7 @@ export class ImapSession implements ImapContext {
   start(): void {
     this.record.connected();
     this.channel.attach();
-    this.loginTimer = setTimeout(() => this.loginTimedOut(), this.settings.loginTimeoutMs);
+    this.signInDeadline.start();
     this.send(`* OK [CAPABILITY ${this.capabilities()}] ${this.settings.hostname} Postern IMAP4rev2 server ready`);
     void this.run();
   }
@@ -264,8 +267,7 @@ export class ImapSession implements ImapContext {
     if (this.channel.closed) return;
     this.account = outcome.account;
     this.current = 'authenticated';
-    if (this.loginTimer) clearTimeout(this.loginTimer);
-    this.loginTimer = null;
+    this.signInDeadline.stop();
     this.hooks.signedIn(this);
     for (const alert of outcome.alerts) this.send(`* OK [ALERT] ${alert}`);
   }
@@ -454,16 +456,13 @@ export class ImapSession implements ImapContext {
     this.channel.close(reason, finalLine);
   }
 
-  private loginTimedOut(): void {
-    this.loginTimer = null;
-    if (this.channel.closed || this.current !== 'not-authenticated') return;
-    if (!this.waitingForClient) {
-      this.loginTimer = setTimeout(() => this.loginTimedOut(), 1000);
-      return;
-    }
-    this.log.info({ limitMs: this.settings.loginTimeoutMs }, 'not signed in in time; closing');
-    this.services.metrics.timedOut.inc({ what: 'sign-in' });
-    this.close('sign-in took too long', `* BYE Not signed in within ${this.settings.loginTimeoutMs / 1000} s; closing connection`);
+  /** True while the connection is open and not signed in (for the sign-in deadline). */
+  get notSignedIn(): boolean {
+    return !this.channel.closed && this.current === 'not-authenticated';
+  }
+
+  closeNotSignedIn(seconds: number): void {
+    this.close('sign-in took too long', `* BYE Not signed in within ${seconds} s; closing connection`);
   }
 
   private lineTooSlow(): void {
@@ -493,7 +492,7 @@ export class ImapSession implements ImapContext {
   }
 
   private ended(): void {
-    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.signInDeadline.stop();
     const user = this.account ? formatAddress(this.account) : null;
     const mailbox = this.mailbox ? this.mailbox.target.display : null;
     this.record.ended({ user, mailbox, ...this.stats }, this.channel.endReason);

@@ -8,6 +8,8 @@ import type { Logger } from '../../observability/logger.js';
 import { ConnectionClosed } from '../../sessions/connection-closed.js';
 import { type DotReader, readDotMessage } from '../../sessions/dot-reader.js';
 import { LineChannel } from '../../sessions/line-channel.js';
+import { cleartextAllowed } from '../../sessions/sasl.js';
+import { SignInDeadline } from '../../sessions/sign-in-deadline.js';
 import type { SessionHooks } from '../../sessions/session-pool.js';
 import { COMMANDS } from './commands.js';
 import type { CheckSecret, PopContext, PopServices, PopSettings, PopState, SessionStats, SignedIn } from './context.js';
@@ -40,8 +42,8 @@ export class PopSession implements PopContext {
   private readonly background = new Set<Promise<void>>();
   /** The sign-in attempts' shared state (failures on this connection, when the line was taken up). */
   private readonly attempt: { failures: number; lineTakenAt: number } = { failures: 0, lineTakenAt: 0 };
-  /** Running until the client signs in (pop.loginTimeout). */
-  private loginTimer: NodeJS.Timeout | null = null;
+  /** pop.loginTimeout, until the client signs in. */
+  private readonly signInDeadline: SignInDeadline;
   /** The user of a session cut at shutdown (it is back in AUTHORIZATION, applying nothing). */
   private cutUser: SignedIn | null = null;
   /** True while a command runs (the server is working, or waiting for its client's answer). */
@@ -58,6 +60,7 @@ export class PopSession implements PopContext {
     this.record = new SessionRecord(logger, conn, 'POP', services.metrics, services.trace);
     this.greetingStamp = `<${process.pid}.${conn.id}.${Date.now()}@${services.settings.hostname}>`;
     this.endlessAfter = Math.max(64 * 1024, services.settings.maxLineLength * 16);
+    this.signInDeadline = new SignInDeadline(services.settings.loginTimeoutMs, this, this.record.log, services.metrics.timedOut);
     this.channel = new LineChannel(conn, services.settings, this.record.log, {
       idle: () => this.idleTimeout(),
       lineTooSlow: () => this.lineTooSlow(),
@@ -81,8 +84,7 @@ export class PopSession implements PopContext {
   }
 
   get cleartextAllowed(): boolean {
-    const policy = this.settings.cleartextAuth;
-    return this.conn.secure || policy === 'always' || (policy === 'loopback' && this.conn.loopback);
+    return cleartextAllowed(this.conn, this.settings.cleartextAuth);
   }
 
   /** True while the session only waits for its client (it may be closed to make room, see PopModule). */
@@ -98,7 +100,7 @@ export class PopSession implements PopContext {
   start(): void {
     this.record.connected();
     this.channel.attach();
-    this.loginTimer = setTimeout(() => this.loginTimedOut(), this.settings.loginTimeoutMs);
+    this.signInDeadline.start();
     this.send(`+OK ${this.settings.hostname} Postern POP3 server ready ${this.greetingStamp}`);
     void this.run();
   }
@@ -184,8 +186,7 @@ export class PopSession implements PopContext {
       return;
     }
     this.current = { name: 'TRANSACTION', user };
-    if (this.loginTimer) clearTimeout(this.loginTimer);
-    this.loginTimer = null;
+    this.signInDeadline.stop();
     this.hooks.signedIn(this);
     const own = user.owner.name === user.address.name && user.owner.domain === user.address.domain && user.mailbox === 'INBOX';
     const what = own ? `${user.address.name}@${user.address.domain}` : user.mailbox;
@@ -308,16 +309,13 @@ export class PopSession implements PopContext {
 
   // ---- ending -------------------------------------------------------------------------------
 
-  private loginTimedOut(): void {
-    this.loginTimer = null;
-    if (this.channel.closed || this.state !== 'AUTHORIZATION') return;
-    if (!this.channel.waitingForClient) {
-      this.loginTimer = setTimeout(() => this.loginTimedOut(), 1000); // a sign-in being checked finishes first
-      return;
-    }
-    this.log.info({ limitMs: this.settings.loginTimeoutMs }, 'not signed in in time; closing');
-    this.services.metrics.timedOut.inc({ what: 'sign-in' });
-    this.close('sign-in took too long', `-ERR [SYS/TEMP] Not signed in within ${this.settings.loginTimeoutMs / 1000} s; closing connection`);
+  /** True while the connection is open and not signed in (for the sign-in deadline). */
+  get notSignedIn(): boolean {
+    return !this.channel.closed && this.state === 'AUTHORIZATION';
+  }
+
+  closeNotSignedIn(seconds: number): void {
+    this.close('sign-in took too long', `-ERR [SYS/TEMP] Not signed in within ${seconds} s; closing connection`);
   }
 
   /** Closes a connection not signed in to make room for a new one (the oldest go first, as in Dovecot). */
@@ -353,7 +351,7 @@ export class PopSession implements PopContext {
   }
 
   private ended(): void {
-    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.signInDeadline.stop();
     const user = this.current.name === 'AUTHORIZATION' ? this.cutUser : this.current.user;
     if (this.channel.endReason === 'connection closed by client' && this.current.name === 'TRANSACTION') this.channel.endReason = 'connection lost; no changes applied';
     this.record.ended(
