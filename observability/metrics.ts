@@ -9,42 +9,25 @@ export class Metrics {
   readonly refused = new Counter({ name: 'postern_connections_refused_total', help: 'Connections refused by a channel limit', labelNames: ['limit'], registers: [this.registry] });
   readonly evicted = new Counter({ name: 'postern_connections_evicted_total', help: 'Connections not signed in closed to make room for a new one, by the limit reached', labelNames: ['limit'], registers: [this.registry] });
   readonly timedOut = new Counter({ name: 'postern_connections_timed_out_total', help: 'Connections closed for being too slow, by what was too slow', labelNames: ['what'], registers: [this.registry] });
-  readonly signIns = new Counter({ name: 'postern_sign_ins_total', help: 'Sign-in attempts, by result and mechanism', labelNames: ['result', 'mechanism'], registers: [this.registry] });
-  readonly commands = new Counter({ name: 'postern_pop_commands_total', help: 'POP commands, by verb', labelNames: ['command'], registers: [this.registry] });
-  readonly octetsSent = new Counter({ name: 'postern_pop_message_octets_sent_total', help: 'Message octets sent by RETR and TOP', registers: [this.registry] });
-  readonly sessionsOpen = new Gauge({ name: 'postern_pop_sessions_open', help: 'POP sessions open now', registers: [this.registry] });
-  readonly imapCommands = new Counter({ name: 'postern_imap_commands_total', help: 'IMAP commands, by verb', labelNames: ['command'], registers: [this.registry] });
-  readonly imapOctetsSent = new Counter({ name: 'postern_imap_message_octets_sent_total', help: 'Message octets sent by FETCH', registers: [this.registry] });
-  readonly imapSessionsOpen = new Gauge({ name: 'postern_imap_sessions_open', help: 'IMAP sessions open now', registers: [this.registry] });
   readonly deliveries = new Counter({ name: 'postern_deliveries_total', help: 'Messages stored by the server, by source', labelNames: ['source'], registers: [this.registry] });
-  readonly submissions = new Counter({ name: 'postern_submissions_total', help: 'XTND XMIT submissions, by result', labelNames: ['result'], registers: [this.registry] });
-  /** Labelled children of `commands`, one per verb, so counting a command does not hash labels. */
-  private readonly commandCounters = new Map<string, { inc(): void }>();
-  private readonly imapCommandCounters = new Map<string, { inc(): void }>();
   private readonly endpoint = new MetricsEndpoint(() => this.registry.metrics(), this.registry.contentType);
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'postern_' });
   }
 
-  /** Counts one POP command (runs for every command a client sends). */
-  countCommand(verb: string): void {
-    let counter = this.commandCounters.get(verb);
-    if (!counter) {
-      counter = this.commands.labels(verb);
-      this.commandCounters.set(verb, counter);
-    }
-    counter.inc();
+  /**
+   * The counter `name` on this registry, created on first use: a module registers its own series when
+   * it starts, and gets the same one back when it is started again or reconfigured.
+   */
+  counter<T extends string = string>(name: string, help: string, labelNames: readonly T[] = []): Counter<T> {
+    const known = this.registry.getSingleMetric(name) as Counter<T> | undefined;
+    return known ?? new Counter<T>({ name, help, labelNames, registers: [this.registry] });
   }
 
-  /** Counts one IMAP command. */
-  countImapCommand(verb: string): void {
-    let counter = this.imapCommandCounters.get(verb);
-    if (!counter) {
-      counter = this.imapCommands.labels(verb);
-      this.imapCommandCounters.set(verb, counter);
-    }
-    counter.inc();
+  /** The gauge `name` on this registry, created on first use (see counter()). */
+  gauge(name: string, help: string): Gauge {
+    return (this.registry.getSingleMetric(name) as Gauge | undefined) ?? new Gauge({ name, help, registers: [this.registry] });
   }
 
   /** Serves /metrics on address:port (null stops it); a no-op when already serving there. Resolves with the port. */
@@ -56,6 +39,25 @@ export class Metrics {
     return this.endpoint.close();
   }
 
+}
+
+/**
+ * A counter with one label counted on a hot path (a command per client line): the labelled children are
+ * kept, so counting does not hash labels each time.
+ */
+export class CountByLabel {
+  private readonly children = new Map<string, { inc(): void }>();
+
+  constructor(private readonly counter: Counter) {}
+
+  inc(label: string): void {
+    let child = this.children.get(label);
+    if (!child) {
+      child = this.counter.labels(label);
+      this.children.set(label, child);
+    }
+    child.inc();
+  }
 }
 
 /** The HTTP endpoint at /metrics, serving whatever text `produce` gives. */

@@ -102,3 +102,57 @@ export function credentialCheck(accounts: AccountStore, credentials: Credentials
       ? accounts.signIn(account, credentials.password)
       : accounts.signInWithSecret(account, (secret) => equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest));
 }
+
+/** The mechanisms a session may use now: the configured ones, less cleartext ones where passwords may not travel. */
+export function offeredMechanisms(configured: readonly MechanismName[], cleartextAllowed: boolean): Mechanism[] {
+  return configured.map((n) => MECHANISMS.get(n)!).filter((m) => !m.cleartext || cleartextAllowed);
+}
+
+/**
+ * The mechanism a client asked for (its name in any case): the mechanism, 'cleartext-refused' when it is
+ * configured but may not be used on this connection, or null when it is not offered at all.
+ */
+export function requestedMechanism(requested: string, configured: readonly MechanismName[], cleartextAllowed: boolean): Mechanism | 'cleartext-refused' | null {
+  const name = requested.toUpperCase() as MechanismName;
+  const mechanism = offeredMechanisms(configured, cleartextAllowed).find((m) => m.name === name);
+  if (mechanism) return mechanism;
+  return MECHANISMS.get(name)?.cleartext && configured.includes(name) ? 'cleartext-refused' : null;
+}
+
+/** How a protocol answers what goes wrong in a SASL exchange. */
+export interface SaslAnswers {
+  /** The client's exchange was malformed (a bad command). */
+  syntax(text: string): Error;
+  /** The client asked for what is refused. */
+  refused(text: string): Error;
+  /** The client answered a challenge with "*". */
+  cancelled(): Error;
+}
+
+/**
+ * Runs `mechanism` (RFC 5034 section 4, RFC 9051 section 6.2.2): the initial response if the client
+ * gave one (SASL-IR), then each challenge, which `ask` sends as base64 and answers with the client's
+ * next line. Resolves with the credentials gathered, for credentialCheck().
+ */
+export async function exchange(mechanism: Mechanism, initialText: string | null, host: string, ask: (challenge: string) => Promise<string>, answers: SaslAnswers): Promise<Credentials> {
+  try {
+    const initial = initialText === null ? null : decodeSasl(initialText, true);
+    const challenge = async (data: Buffer): Promise<Buffer> => {
+      const line = await ask(data.toString('base64'));
+      if (line === '*') throw answers.cancelled();
+      return decodeSasl(line, false);
+    };
+    return await mechanism.run(challenge, initial, host);
+  } catch (err) {
+    if (err instanceof SaslError) throw err.syntax ? answers.syntax(err.message) : answers.refused(err.message);
+    throw err;
+  }
+}
+
+/** Where passwords may travel unencrypted (pop.cleartextAuth, imap.cleartextAuth). */
+export type CleartextPolicy = 'never' | 'loopback' | 'always';
+
+/** True when passwords may cross this connection: TLS, or what the policy allows. */
+export function cleartextAllowed(conn: { readonly secure: boolean; readonly loopback: boolean }, policy: CleartextPolicy): boolean {
+  return conn.secure || policy === 'always' || (policy === 'loopback' && conn.loopback);
+}

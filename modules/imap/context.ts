@@ -2,16 +2,16 @@
 // handlers), and the types the module's parts share. Handlers never see the session class:
 // commands.ts -> handlers -> this file, and session.ts -> commands.ts, without a circle.
 import type { Readable } from 'node:stream';
-import type { AccountStore, SignInResult } from '../../accounts/account-store.js';
+import type { AccountStore } from '../../accounts/account-store.js';
 import type { AccountAddress } from '../../accounts/names.js';
 import type { Router } from '../../accounts/router.js';
 import type { MailStore } from '../../store/contract.js';
 import type { Connection } from '../../listeners/connection.js';
-import type { AuthThrottle } from '../../sessions/auth-throttle.js';
+import type { CheckSecret, SignInPolicy } from '../../sessions/sign-in.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Metrics } from '../../observability/metrics.js';
 import type { TraceLog } from '../../observability/trace.js';
 import type { ImapSettings } from './config.js';
+import type { ImapMetrics } from './metrics.js';
 import type { SelectedMailbox } from './selected.js';
 import type { PendingLiteral } from './wire/command-reader.js';
 import type { Cursor } from './wire/cursor.js';
@@ -22,14 +22,13 @@ export interface ImapServices {
   readonly accounts: AccountStore;
   readonly store: MailStore;
   readonly router: Router;
-  readonly metrics: Metrics;
+  readonly metrics: ImapMetrics;
   readonly trace: TraceLog;
   readonly settings: ImapSettings;
-  readonly throttle: AuthThrottle;
+  readonly signIn: SignInPolicy;
 }
 
-/** How a sign-in checks the secret: given the account the login name reaches (null: none), the verdict. */
-export type CheckSecret = (account: AccountAddress | null) => Promise<SignInResult>;
+export type { CheckSecret };
 
 /** One command as the dispatcher hands it to a handler. */
 export interface Command {

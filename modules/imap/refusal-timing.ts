@@ -4,6 +4,7 @@
 // than REFUSAL_FLOOR_MS (20 ms) after the command's line arrived: the hidden and the missing one (and another
 // user's account that does not exist) then answer at the same time, as POP's failed sign-ins do
 // (pop.authFailureTime). The floor is far above the work, so the work's jitter does not show through.
+import { until } from '../../sessions/answer-at.js';
 import { MailError, mailErrorOf } from '../../store/contract.js';
 import { ImapError } from './imap-error.js';
 
@@ -16,7 +17,5 @@ function saysNonexistent(err: unknown): boolean {
 
 /** Waits, when `err` is a "No such mailbox" answer, until REFUSAL_FLOOR_MS after `lineTakenAt` (performance.now()). */
 export async function holdNonexistentAnswer(err: unknown, lineTakenAt: number): Promise<void> {
-  if (!saysNonexistent(err)) return;
-  const wait = lineTakenAt + REFUSAL_FLOOR_MS - performance.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  if (saysNonexistent(err) && performance.now() < lineTakenAt + REFUSAL_FLOOR_MS) await until(lineTakenAt + REFUSAL_FLOOR_MS);
 }

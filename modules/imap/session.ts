@@ -2,14 +2,19 @@
 // logout), the loop that reads one whole command at a time (wire/command-reader.ts) and runs it through
 // the typed table in commands.ts (which says in which states a verb is allowed), the untagged updates
 // sent after each command as the RFC allows, and the one place where errors thrown by handlers become
-// tagged NO or BAD answers. Socket work is the channel's; what is logged is session-record.ts's.
+// tagged NO or BAD answers. Socket work is the shared line channel's (sessions/line-channel.ts); what is
+// logged goes through the shared session record.
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AccountAddress } from '../../accounts/names.js';
 import { formatAddress } from '../../accounts/names.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
-import { ConnectionClosed, ImapChannel } from './channel.js';
+import { ConnectionClosed } from '../../sessions/connection-closed.js';
+import { LineChannel } from '../../sessions/line-channel.js';
+import { cleartextAllowed } from '../../sessions/sasl.js';
+import { SignInDeadline } from '../../sessions/sign-in-deadline.js';
+import type { SessionHooks } from '../../sessions/session-pool.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands.js';
 import type { ImapSettings } from './config.js';
@@ -17,18 +22,13 @@ import type { CheckSecret, Command, ImapContext, ImapServices, ImapState } from 
 import { bad, ImapError } from './imap-error.js';
 import { holdNonexistentAnswer } from './refusal-timing.js';
 import { type SelectedMailbox, SelectedMailboxGone } from './selected.js';
-import { ImapSessionRecord } from './session-record.js';
+import { SessionRecord } from '../../sessions/session-record.js';
+import { unrecognisedCommand } from '../../observability/redaction.js';
 import { signIn, TooManyFailures } from './sign-in.js';
 import { storeErrorAnswer } from './store-errors.js';
 import { type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
 import { quoteClient, responseText } from '../../sessions/client-text.js';
 import { Cursor } from './wire/cursor.js';
-import { InputClosed } from './wire/input.js';
-
-export interface SessionHooks {
-  signedIn(session: ImapSession): void;
-  ended(session: ImapSession): void;
-}
 
 const APPEND_START = /^[^ ]+ APPEND /i;
 
@@ -54,13 +54,16 @@ export class ImapSession implements ImapContext {
   private current: ImapState = 'not-authenticated';
   private account: AccountAddress | null = null;
   private mailbox: SelectedMailbox | null = null;
-  private readonly channel: ImapChannel;
-  private readonly record: ImapSessionRecord;
+  private readonly channel: LineChannel;
+  private readonly record: SessionRecord;
+  /** What the record at the session's end counts. */
+  private readonly stats = { fetched: 0, fetchedOctets: 0, appended: 0, expunged: 0 };
   private readonly enabledSet = new Set<string>();
   private badRun = 0;
   private failures = 0;
   private lineTakenAt = 0;
-  private loginTimer: NodeJS.Timeout | null = null;
+  /** imap.loginTimeout, until the client signs in. */
+  private readonly signInDeadline: SignInDeadline;
   /** Resolves a waitForChange() when the selected mailbox changes. */
   private changeWaiter: (() => void) | null = null;
   /** True while a command runs (for shutdown and eviction). */
@@ -71,10 +74,11 @@ export class ImapSession implements ImapContext {
     readonly conn: Connection,
     readonly services: ImapServices,
     logger: Logger,
-    private readonly hooks: SessionHooks,
+    private readonly hooks: SessionHooks<ImapSession>,
   ) {
-    this.record = new ImapSessionRecord(logger, conn, services.metrics, services.trace);
-    this.channel = new ImapChannel(conn, services.settings, this.record.log, {
+    this.record = new SessionRecord(logger, conn, 'IMAP', services.metrics, services.trace, ' (IMAP)');
+    this.signInDeadline = new SignInDeadline(services.settings.loginTimeoutMs, this, this.record.log, services.metrics.timedOut);
+    this.channel = new LineChannel(conn, services.settings, this.record.log, {
       idle: () => this.idleTimeout(),
       lineTooSlow: () => this.lineTooSlow(),
       ended: () => this.ended(),
@@ -109,8 +113,7 @@ export class ImapSession implements ImapContext {
   }
 
   get cleartextAllowed(): boolean {
-    const policy = this.settings.cleartextAuth;
-    return this.conn.secure || policy === 'always' || (policy === 'loopback' && this.conn.loopback);
+    return cleartextAllowed(this.conn, this.settings.cleartextAuth);
   }
 
   /**
@@ -152,7 +155,7 @@ export class ImapSession implements ImapContext {
   start(): void {
     this.record.connected();
     this.channel.attach();
-    this.loginTimer = setTimeout(() => this.loginTimedOut(), this.settings.loginTimeoutMs);
+    this.signInDeadline.start();
     this.send(`* OK [CAPABILITY ${this.capabilities()}] ${this.settings.hostname} Postern IMAP4rev2 server ready`);
     void this.run();
   }
@@ -184,11 +187,11 @@ export class ImapSession implements ImapContext {
   }
 
   async nextLine(): Promise<string> {
-    this.channel.waitingForCommand = true;
+    this.channel.waitingForClient = true;
     this.awaitingClient = true;
     const line = await this.channel.input.line(this.settings.maxCommand);
     this.awaitingClient = false;
-    this.channel.waitingForCommand = false;
+    this.channel.waitingForClient = false;
     this.lineTakenAt = performance.now();
     if (line.kind === 'closed') throw new ConnectionClosed();
     if (line.kind === 'too-long') throw bad('Line too long');
@@ -250,7 +253,7 @@ export class ImapSession implements ImapContext {
 
   async startTls(): Promise<void> {
     this.send(`${this.currentTag} OK Begin TLS negotiation now`);
-    if (await this.channel.startTls()) this.log.info({ protocol: (this.conn.socket as TLSSocket).getProtocol?.() }, 'TLS started');
+    if (await this.channel.startTls('STARTTLS')) this.log.info({ protocol: (this.conn.socket as TLSSocket).getProtocol?.() }, 'TLS started');
   }
 
   async signIn(login: string, mechanism: string, check: CheckSecret): Promise<void> {
@@ -264,8 +267,7 @@ export class ImapSession implements ImapContext {
     if (this.channel.closed) return;
     this.account = outcome.account;
     this.current = 'authenticated';
-    if (this.loginTimer) clearTimeout(this.loginTimer);
-    this.loginTimer = null;
+    this.signInDeadline.stop();
     this.hooks.signedIn(this);
     for (const alert of outcome.alerts) this.send(`* OK [ALERT] ${alert}`);
   }
@@ -312,14 +314,14 @@ export class ImapSession implements ImapContext {
   }
 
   fetched(octets: number): void {
-    this.record.stats.fetched += 1;
-    this.record.stats.fetchedOctets += octets;
-    this.services.metrics.imapOctetsSent.inc(octets);
-    if (octets > 0) this.record.literal(octets);
+    this.stats.fetched += 1;
+    this.stats.fetchedOctets += octets;
+    this.services.metrics.octetsSent.inc(octets);
+    if (octets > 0) this.record.sent(`[${octets} octets of message data]`);
   }
 
   counted(what: 'appended' | 'expunged', n: number): void {
-    this.record.stats[what] += n;
+    this.stats[what] += n;
   }
 
   // ---- the command loop -------------------------------------------------------------------------
@@ -331,21 +333,21 @@ export class ImapSession implements ImapContext {
     try {
       await this.channel.flush();
       while (!this.channel.closed) {
-        this.channel.waitingForCommand = true;
+        this.channel.waitingForClient = true;
         const limits = { maxCommand: this.settings.maxCommand, maxLiteral: this.current === 'not-authenticated' ? MAX_LITERAL_BEFORE_SIGN_IN : undefined };
         const read = await readCommand(this.channel.input, limits, this.hooksForReader);
-        this.channel.waitingForCommand = false;
+        this.channel.waitingForClient = false;
         if (read.kind === 'closed' || this.channel.closed) break;
         this.lineTakenAt = performance.now();
         this.working = true;
         if (read.kind === 'literal-too-large') {
-          this.services.metrics.countImapCommand('refused');
+          this.services.metrics.commands.inc('refused');
           this.log.info({ octets: read.size, limit: MAX_LITERAL_BEFORE_SIGN_IN }, 'literal too large before sign-in; closing');
           this.close('literal too large before sign-in', `* BYE Literal size too large before signing in (the limit is ${MAX_LITERAL_BEFORE_SIGN_IN} octets); closing connection`);
           break;
         }
         if (read.kind === 'refused') {
-          this.services.metrics.countImapCommand('refused');
+          this.services.metrics.commands.inc('refused');
           this.answerRecord = 'tag-hidden';
           this.answerBad(read.tag ?? '*', `[${read.code}] ${read.text}`);
         } else {
@@ -359,7 +361,7 @@ export class ImapSession implements ImapContext {
         await this.channel.flush();
       }
     } catch (err) {
-      if (!(err instanceof ConnectionClosed) && !(err instanceof InputClosed)) {
+      if (!(err instanceof ConnectionClosed)) {
         this.log.error({ err }, 'session failed');
         this.close('internal error', '* BYE Internal server error; the server log says more');
       }
@@ -381,18 +383,18 @@ export class ImapSession implements ImapContext {
         verb = `UID ${args.atom('a command after UID').toUpperCase()}`;
       }
     } catch (err) {
-      this.record.command(tag, verb, parts, false);
-      this.services.metrics.countImapCommand('unknown');
+      if (this.record.recording) this.record.command(recordedCommand(tag, verb, parts, false));
+      this.services.metrics.commands.inc('unknown');
       this.literalState = 'unread';
       if (literal) await this.refuseLiteral(literal).catch(() => {});
       this.answerBad(tag, err instanceof ImapError ? err.message : 'Malformed command');
       return;
     }
     const spec = COMMANDS.get(verb);
-    this.record.command(tag, verb, parts, spec !== undefined);
+    if (this.record.recording) this.record.command(recordedCommand(tag, verb, parts, spec !== undefined));
     if (spec) this.answerRecord = 'as-sent';
     args.secret = SECRET_VERBS.has(verb);
-    this.services.metrics.countImapCommand(spec ? verb : 'unknown');
+    this.services.metrics.commands.inc(spec ? verb : 'unknown');
     const uid = verb.startsWith('UID ');
     this.currentUid = uid;
     this.literalState = literal ? 'unread' : 'done';
@@ -436,7 +438,7 @@ export class ImapSession implements ImapContext {
 
   /** Renders a handler's error as a tagged NO or BAD; anything unexpected is a NO [SERVERBUG] and logged. */
   private fail(tag: string, err: unknown): void {
-    if (err instanceof ConnectionClosed || err instanceof InputClosed || this.channel.closed) return;
+    if (err instanceof ConnectionClosed || this.channel.closed) return;
     const answer = err instanceof ImapError ? err : storeErrorAnswer(err, this.log, { user: this.account ? formatAddress(this.account) : null });
     if (answer.status === 'BAD') {
       this.answerBad(tag, answer.text);
@@ -454,16 +456,13 @@ export class ImapSession implements ImapContext {
     this.channel.close(reason, finalLine);
   }
 
-  private loginTimedOut(): void {
-    this.loginTimer = null;
-    if (this.channel.closed || this.current !== 'not-authenticated') return;
-    if (!this.waitingForClient) {
-      this.loginTimer = setTimeout(() => this.loginTimedOut(), 1000);
-      return;
-    }
-    this.log.info({ limitMs: this.settings.loginTimeoutMs }, 'not signed in in time; closing');
-    this.services.metrics.timedOut.inc({ what: 'sign-in' });
-    this.close('sign-in took too long', `* BYE Not signed in within ${this.settings.loginTimeoutMs / 1000} s; closing connection`);
+  /** True while the connection is open and not signed in (for the sign-in deadline). */
+  get notSignedIn(): boolean {
+    return !this.channel.closed && this.current === 'not-authenticated';
+  }
+
+  closeNotSignedIn(seconds: number): void {
+    this.close('sign-in took too long', `* BYE Not signed in within ${seconds} s; closing connection`);
   }
 
   private lineTooSlow(): void {
@@ -493,15 +492,28 @@ export class ImapSession implements ImapContext {
   }
 
   private ended(): void {
-    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.signInDeadline.stop();
     const user = this.account ? formatAddress(this.account) : null;
     const mailbox = this.mailbox ? this.mailbox.target.display : null;
-    this.record.ended(user, mailbox, this.channel.endReason);
+    this.record.ended({ user, mailbox, ...this.stats }, this.channel.endReason);
     this.mailbox?.close();
     this.mailbox = null;
     this.changeWaiter?.();
     this.hooks.ended(this);
   }
+}
+
+/**
+ * A command as it may be recorded: literals by size only, secrets redacted. One not `recognised` (its
+ * tag or name did not parse, or the name is unknown: "UID LOGIN", a SASL answer sent after AUTHENTICATE
+ * was refused, a literal's octets after a too-long line) by its size only: it may be anything, a
+ * password included.
+ */
+function recordedCommand(tag: string, verb: string, parts: readonly Part[], recognised: boolean): string {
+  if (!recognised) return unrecognisedCommand(parts.reduce((n, p) => n + p.bytes.length, 0));
+  if (SECRET_VERBS.has(verb)) return `${tag} ${verb} [redacted]`;
+  // control characters shown as \xNN: a bare CR in a line must not rewrite the trace as a terminal shows it
+  return parts.map((p) => (p.kind === 'text' ? p.bytes.toString('latin1').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : `{${p.bytes.length}}[literal]`)).join('');
 }
 
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 section 9). */

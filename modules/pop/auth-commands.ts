@@ -3,7 +3,7 @@
 // a wrong password and a disabled account cannot be told apart by a client.
 import { createHash } from 'node:crypto';
 import { badCommand, PopError } from './pop-error.js';
-import { credentialCheck, decodeSasl, equalHex, MECHANISMS, type Mechanism, type MechanismName, SaslError } from '../../sessions/sasl.js';
+import { credentialCheck, equalHex, exchange, type Mechanism, offeredMechanisms as offered, requestedMechanism, type SaslAnswers } from '../../sessions/sasl.js';
 import type { PopContext } from './context.js';
 import { quoteClient } from '../../sessions/client-text.js';
 
@@ -41,8 +41,14 @@ export async function apop(s: PopContext, [login, digest]: string[]): Promise<vo
 
 /** The SASL mechanisms this session may use now: the configured ones, less cleartext ones where not allowed. */
 export function offeredMechanisms(s: PopContext): Mechanism[] {
-  return s.settings.saslMechanisms.map((n) => MECHANISMS.get(n)!).filter((m) => !m.cleartext || s.cleartextAllowed);
+  return offered(s.settings.saslMechanisms, s.cleartextAllowed);
 }
+
+const SASL_ANSWERS: SaslAnswers = {
+  syntax: (text) => badCommand(text),
+  refused: (text) => new PopError('AUTH', text),
+  cancelled: () => new PopError(null, 'Authentication cancelled'),
+};
 
 // RFC 5034: AUTH mechanism [initial-response]. A bare AUTH lists the mechanisms (CommuniGate, Outlook).
 export async function auth(s: PopContext, args: string[]): Promise<void> {
@@ -52,26 +58,14 @@ export async function auth(s: PopContext, args: string[]): Promise<void> {
     s.sendBody(offeredMechanisms(s).map((m) => `${m.name}\r\n`).join(''));
     return;
   }
-  const name = args[0].toUpperCase() as MechanismName;
-  const mechanism = offeredMechanisms(s).find((m) => m.name === name);
-  if (!mechanism) {
-    if (MECHANISMS.get(name)?.cleartext && s.settings.saslMechanisms.includes(name)) throw cleartextRefused();
-    throw new PopError(null, `Unsupported authentication mechanism ${quoteClient(args[0], 20)}; AUTH alone lists them`);
-  }
-  let credentials;
-  try {
-    const initial = args.length > 1 ? decodeSasl(args[1], true) : null;
-    const challenge = async (data: Buffer): Promise<Buffer> => {
-      s.send(`+ ${data.toString('base64')}`);
-      const line = await s.nextLine();
-      if (line === '*') throw new PopError(null, 'Authentication cancelled');
-      return decodeSasl(line, false);
-    };
-    credentials = await mechanism.run(challenge, initial, s.settings.hostname);
-  } catch (err) {
-    if (err instanceof SaslError) throw err.syntax ? badCommand(err.message) : new PopError('AUTH', err.message);
-    throw err;
-  }
+  const mechanism = requestedMechanism(args[0], s.settings.saslMechanisms, s.cleartextAllowed);
+  if (mechanism === 'cleartext-refused') throw cleartextRefused();
+  if (!mechanism) throw new PopError(null, `Unsupported authentication mechanism ${quoteClient(args[0], 20)}; AUTH alone lists them`);
+  const ask = async (challenge: string): Promise<string> => {
+    s.send(`+ ${challenge}`);
+    return s.nextLine();
+  };
+  const credentials = await exchange(mechanism, args.length > 1 ? args[1] : null, s.settings.hostname, ask, SASL_ANSWERS);
   await s.signIn(credentials.login, mechanism.name, credentialCheck(s.services.accounts, credentials));
 }
 

@@ -1,7 +1,7 @@
 // What the POP3 command handlers see of a session (a narrow context, as dovecot's pop3-commands.h
 // gives its handlers), and the types every part of the module shares. Handlers never see the session
 // class: commands.ts -> handlers -> this file, and session.ts -> commands.ts, without a circle.
-import type { AccountStore, SignInResult } from '../../accounts/account-store.js';
+import type { AccountStore } from '../../accounts/account-store.js';
 import type { AccountAddress } from '../../accounts/names.js';
 import type { Router } from '../../accounts/router.js';
 import type { MailStore } from '../../store/contract.js';
@@ -9,11 +9,11 @@ import type { Connection } from '../../listeners/connection.js';
 import type { Bulletins } from '../../delivery/bulletins.js';
 import type { Submitter } from '../../submission/submitter.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Metrics } from '../../observability/metrics.js';
 import type { TraceLog } from '../../observability/trace.js';
-import type { AuthThrottle } from '../../sessions/auth-throttle.js';
-import type { DotReader } from './dot-reader.js';
+import type { CheckSecret, SignInPolicy } from '../../sessions/sign-in.js';
+import type { DotReader } from '../../sessions/dot-reader.js';
 import type { Maildrop } from './maildrop.js';
+import type { PopMetrics } from './metrics.js';
 import type { MechanismName } from '../../sessions/sasl.js';
 
 export type PopState = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
@@ -58,10 +58,10 @@ export interface PopServices {
   readonly router: Router;
   readonly submitter: Submitter;
   readonly bulletins: Bulletins | null;
-  readonly metrics: Metrics;
+  readonly metrics: PopMetrics;
   readonly trace: TraceLog;
   readonly settings: PopSettings;
-  readonly throttle: AuthThrottle;
+  readonly signIn: SignInPolicy;
 }
 
 /** The signed-in user and the mailbox the session opened (TRANSACTION and UPDATE). */
@@ -84,8 +84,7 @@ export interface SessionStats {
   deletedOctets: number;
 }
 
-/** How a sign-in checks the secret: given the account the login name reaches (null: none), the verdict. */
-export type CheckSecret = (account: AccountAddress | null) => Promise<SignInResult>;
+export type { CheckSecret };
 
 export interface PopContext {
   readonly state: PopState;

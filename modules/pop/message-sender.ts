@@ -2,9 +2,10 @@
 // into the socket. Most mail is small: such a message is read whole and goes out with its status line
 // and "." in one write, without waiting on the event loop. A large message, or one another session
 // renamed, is streamed with backpressure.
-import type { Metrics } from '../../observability/metrics.js';
+import type { PopMetrics } from './metrics.js';
 import type { TraceLog } from '../../observability/trace.js';
-import { ConnectionClosed, type PopChannel } from './channel.js';
+import { ConnectionClosed } from '../../sessions/connection-closed.js';
+import type { LineChannel } from '../../sessions/line-channel.js';
 import type { Maildrop } from './maildrop.js';
 import { MessageEncoder } from './message-encoder.js';
 
@@ -15,9 +16,9 @@ const MIN_OUTPUT_BUFFER = 16 * 1024;
 let spare: Buffer | null = null;
 
 export interface Sending {
-  readonly channel: PopChannel;
+  readonly channel: LineChannel;
   readonly maildrop: Maildrop;
-  readonly metrics: Metrics;
+  readonly metrics: PopMetrics;
   readonly trace: TraceLog;
   /** Records the status line (protocol log, trace). */
   logged(line: string): void;
@@ -69,7 +70,7 @@ async function streamMessage(s: Sending, index: number, firstLine: string, bodyL
   const stream = await maildrop.view.open(maildrop.uid(index));
   const idHeader = maildrop.idHeader(index);
   const encoder = new MessageEncoder(bodyLines);
-  channel.queueText(`${firstLine}\r\n`);
+  channel.queue(`${firstLine}\r\n`);
   s.logged(firstLine);
   channel.midResponse = true;
   let octets = 0;

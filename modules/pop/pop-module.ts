@@ -1,14 +1,15 @@
 // The POP3 module (RFC 1939, RFC 2449): serves its listeners' connections with PopSessions, within
-// the channel limits (listeners/admission.ts).
+// the channel limits (sessions/session-pool.ts).
 import { Bulletins } from '../../delivery/bulletins.js';
-import { Admission } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
-import { AuthThrottle } from '../../sessions/auth-throttle.js';
+import { SessionPool } from '../../sessions/session-pool.js';
+import { signInCounter } from '../../sessions/sign-in.js';
 import { PopError } from './pop-error.js';
 import { bulletinDir, popConfig, popConfigSection, popSettings } from './config.js';
 import type { PopServices } from './context.js';
+import { PopMetrics } from './metrics.js';
 import { PopSession } from './session.js';
 
 export class PopModule implements PosternModule {
@@ -16,34 +17,33 @@ export class PopModule implements PosternModule {
   readonly configSection = popConfigSection;
   private services: PopServices | null = null;
   private logger: Logger | null = null;
-  private readonly throttle = new AuthThrottle(0);
+  /** The module's metrics, on the registry the server gave it. */
+  private metrics: PopMetrics | null = null;
   /** Every open session, and those not signed in yet (which count against tighter limits). */
-  private readonly sessions = new Admission<PopSession>('pop');
-  private stopping = false;
+  private readonly sessions = new SessionPool<PopSession>('pop', 'POP', (limit) => limit);
 
   start(ctx: ModuleContext): void {
     this.reconfigure(ctx);
-    this.stopping = false;
-    if (ctx.shared) {
-      this.sessions.share(ctx.shared.admission);
-      this.throttle.share('pop', ctx.shared.throttle);
-    }
+    this.sessions.start(ctx.shared);
   }
 
   reconfigure(ctx: ModuleContext): void {
     const pop = popConfig(ctx.config);
     const bulletins = bulletinDir(ctx.config);
-    this.throttle.baseSeconds = pop.authFailureDelay;
+    const throttle = this.sessions.throttle;
+    throttle.baseSeconds = pop.authFailureDelay;
+    if (this.metrics?.shared !== ctx.metrics) this.metrics = new PopMetrics(ctx.metrics);
+    const settings = popSettings(ctx.config);
     this.services = {
       accounts: ctx.accounts,
       store: ctx.store,
       router: ctx.router,
       submitter: ctx.submitter,
       bulletins: bulletins ? new Bulletins(bulletins, ctx.accounts, ctx.store) : null,
-      metrics: ctx.metrics,
+      metrics: this.metrics,
       trace: ctx.trace,
-      settings: popSettings(ctx.config),
-      throttle: this.throttle,
+      settings,
+      signIn: { router: ctx.router, throttle, signIns: signInCounter(ctx.metrics), mechanismLabel: '', authFailureTimeMs: settings.authFailureTimeMs, maxAuthAttempts: settings.maxAuthAttempts },
     };
     this.logger = ctx.logger;
     this.sessions.limits = {
@@ -56,34 +56,14 @@ export class PopModule implements PosternModule {
 
   /** A new connection, within the limits (listeners/admission.ts). */
   accept(conn: Connection): void {
-    const refuse = (why: string) => conn.refuse(new PopError('SYS/TEMP', why).line);
     const services = this.services;
     const logger = this.logger;
-    if (!services || !logger || this.stopping) return refuse('Server shutting down; try again later');
-    void this.sessions.welcome({
-      conn,
-      tag: 'POP',
-      label: (limit) => limit,
-      metrics: services.metrics,
-      log: logger,
-      stopping: () => this.stopping,
-      refuse,
-      session: () =>
-        new PopSession(conn, services, logger, {
-          signedIn: (s) => this.sessions.signedIn(s),
-          ended: (s) => this.sessions.release(s),
-        }),
-      start: (session) => session.start(),
-    });
+    const serving = services && logger ? { metrics: services.metrics.shared, log: logger } : null;
+    this.sessions.accept(conn, serving, (why) => conn.refuse(new PopError('SYS/TEMP', why).line), (hooks) => new PopSession(conn, services!, logger!, hooks));
   }
 
-  async stop(deadline: number): Promise<void> {
-    this.stopping = true;
-    for (const s of this.sessions.values()) s.shutdown();
-    await this.sessions.allEnded(deadline);
-    for (const s of this.sessions.values()) s.cut();
-    // A QUIT already applying its deletions is allowed to finish (serve exits a little after this anyway).
-    await this.sessions.allEnded(Date.now() + 3000);
-    for (const s of this.sessions.values()) s.conn.socket.destroy();
+  /** Stops; a QUIT already applying its deletions is allowed to finish (serve exits a little after this anyway). */
+  stop(deadline: number): Promise<void> {
+    return this.sessions.stop(deadline);
   }
 }

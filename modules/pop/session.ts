@@ -1,24 +1,32 @@
 // One POP3 session: the state (AUTHORIZATION, TRANSACTION with the signed-in user, UPDATE), the
 // dispatch of each command line through the typed table in commands.ts (which says in which states a
 // verb is allowed), and the one place where errors thrown by handlers become answers. The socket work
-// is the channel's (channel.ts), messages go out through message-sender.ts, sign-in is sign-in.ts,
-// and what is logged is session-record.ts.
+// is the shared line channel's (sessions/line-channel.ts), messages go out through message-sender.ts,
+// sign-in is sign-in.ts, and what is logged goes through the shared session record.
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
-import { ConnectionClosed, PopChannel } from './channel.js';
+import { ConnectionClosed } from '../../sessions/connection-closed.js';
+import { type DotReader, readDotMessage } from '../../sessions/dot-reader.js';
+import { LineChannel } from '../../sessions/line-channel.js';
+import { cleartextAllowed } from '../../sessions/sasl.js';
+import { SignInDeadline } from '../../sessions/sign-in-deadline.js';
+import type { SessionHooks } from '../../sessions/session-pool.js';
 import { COMMANDS } from './commands.js';
 import type { CheckSecret, PopContext, PopServices, PopSettings, PopState, SessionStats, SignedIn } from './context.js';
-import type { DotReader } from './dot-reader.js';
 import { sendMessage } from './message-sender.js';
 import { badCommand, PopError } from './pop-error.js';
-import { SessionRecord } from './session-record.js';
+import { SessionRecord } from '../../sessions/session-record.js';
+import { unrecognisedCommand } from '../../observability/redaction.js';
 import { signIn } from './sign-in.js';
 import { quoteClient } from '../../sessions/client-text.js';
+import type { LineRead } from '../../sessions/line-input.js';
 
-/** What the module learns of a session's life: sign-in (it then counts against other limits) and end. */
-export interface SessionHooks {
-  signedIn(session: PopSession): void;
-  ended(session: PopSession): void;
+// Commands whose arguments are secrets or digests, never logged.
+const SECRET_ARGS = new Set(['PASS', 'APOP', 'AUTH']);
+
+/** A command line as it may be recorded: secrets redacted, an unknown verb's line by its size only (it may be a SASL answer sent after AUTH was refused). */
+function recordedCommand(verb: string, line: string, recognised: boolean): string {
+  return !recognised ? unrecognisedCommand(Buffer.byteLength(line)) : SECRET_ARGS.has(verb) ? `${verb} [redacted]` : line;
 }
 
 type State = { name: 'AUTHORIZATION' } | { name: 'TRANSACTION'; user: SignedIn } | { name: 'UPDATE'; user: SignedIn };
@@ -27,30 +35,35 @@ export class PopSession implements PopContext {
   pendingUser: string | null = null;
   readonly greetingStamp: string;
   private current: State = { name: 'AUTHORIZATION' };
-  private readonly channel: PopChannel;
+  private readonly channel: LineChannel;
   private readonly record: SessionRecord;
   private badRun = 0;
   /** Flag changes still running (RETR's Seen); QUIT waits for them before UPDATE. */
   private readonly background = new Set<Promise<void>>();
   /** The sign-in attempts' shared state (failures on this connection, when the line was taken up). */
   private readonly attempt: { failures: number; lineTakenAt: number } = { failures: 0, lineTakenAt: 0 };
-  /** Running until the client signs in (pop.loginTimeout). */
-  private loginTimer: NodeJS.Timeout | null = null;
+  /** pop.loginTimeout, until the client signs in. */
+  private readonly signInDeadline: SignInDeadline;
   /** The user of a session cut at shutdown (it is back in AUTHORIZATION, applying nothing). */
   private cutUser: SignedIn | null = null;
+  /** True while a command runs (the server is working, or waiting for its client's answer). */
+  private working = false;
+  /** Octets of a command line past which, still without its end, the line is endless: the connection is closed. */
+  private readonly endlessAfter: number;
 
   constructor(
     readonly conn: Connection,
     readonly services: PopServices,
     logger: Logger,
-    private readonly hooks: SessionHooks,
+    private readonly hooks: SessionHooks<PopSession>,
   ) {
-    this.record = new SessionRecord(logger, conn, services.metrics, services.trace);
+    this.record = new SessionRecord(logger, conn, 'POP', services.metrics, services.trace);
     this.greetingStamp = `<${process.pid}.${conn.id}.${Date.now()}@${services.settings.hostname}>`;
-    this.channel = new PopChannel(conn, services.settings, this.record.log, {
-      execute: (line) => this.execute(line),
-      tooLong: () => this.fail(badCommand(`Command line too long (the limit is ${this.settings.maxLineLength} octets)`)),
+    this.endlessAfter = Math.max(64 * 1024, services.settings.maxLineLength * 16);
+    this.signInDeadline = new SignInDeadline(services.settings.loginTimeoutMs, this, this.record.log, services.metrics.timedOut);
+    this.channel = new LineChannel(conn, services.settings, this.record.log, {
       idle: () => this.idleTimeout(),
+      lineTooSlow: () => this.lineTooSlow(),
       ended: () => this.ended(),
     });
   }
@@ -63,22 +76,20 @@ export class PopSession implements PopContext {
     return this.record.log;
   }
 
-  get stats(): SessionStats {
-    return this.record.stats;
-  }
+  /** What the statistics record at the end counts (popper -s). */
+  readonly stats: SessionStats = { retrieved: 0, retrievedOctets: 0, deleted: 0, deletedOctets: 0 };
 
   get state(): PopState {
     return this.current.name;
   }
 
   get cleartextAllowed(): boolean {
-    const policy = this.settings.cleartextAuth;
-    return this.conn.secure || policy === 'always' || (policy === 'loopback' && this.conn.loopback);
+    return cleartextAllowed(this.conn, this.settings.cleartextAuth);
   }
 
   /** True while the session only waits for its client (it may be closed to make room, see PopModule). */
   get waitingForClient(): boolean {
-    return this.channel.waitingForClient;
+    return !this.channel.closed && this.channel.waitingForClient;
   }
 
   signedIn(): SignedIn {
@@ -89,15 +100,15 @@ export class PopSession implements PopContext {
   start(): void {
     this.record.connected();
     this.channel.attach();
-    this.loginTimer = setTimeout(() => this.loginTimedOut(), this.settings.loginTimeoutMs);
+    this.signInDeadline.start();
     this.send(`+OK ${this.settings.hostname} Postern POP3 server ready ${this.greetingStamp}`);
-    this.channel.flush();
+    void this.run();
   }
 
   // ---- what handlers use ----------------------------------------------------------------------
 
   send(line: string): void {
-    this.channel.queueText(`${line}\r\n`);
+    this.channel.queue(`${line}\r\n`);
     this.record.response(this.recordedAnswer(line));
   }
 
@@ -110,8 +121,8 @@ export class PopSession implements PopContext {
   }
 
   sendBody(text: string): void {
-    this.channel.queueText(`${text}.\r\n`);
-    this.record.body(text.length);
+    this.channel.queue(`${text}.\r\n`);
+    this.record.sent(`[${text.length} octets of listing]`);
   }
 
   sendMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> | undefined {
@@ -120,16 +131,36 @@ export class PopSession implements PopContext {
   }
 
   async nextLine(): Promise<string> {
-    const event = await this.channel.nextLine();
+    const read = await this.readLine();
     this.attempt.lineTakenAt = performance.now();
-    if (event.kind === 'too-long') throw badCommand('Line too long');
-    if (event.kind !== 'line') throw new ConnectionClosed();
+    if (read.kind === 'closed') throw new ConnectionClosed();
+    if (read.kind === 'too-long') {
+      if (read.endless) {
+        this.channel.close('endless command line', '-ERR Command line too long; closing connection');
+        throw new ConnectionClosed();
+      }
+      throw badCommand('Line too long');
+    }
     this.record.saslLine();
-    return event.text;
+    return read.bytes.toString('utf8');
   }
 
+  /** The client's next line (or what was wrong with it), once what is queued went out. */
+  private async readLine(): Promise<LineRead> {
+    this.channel.writeQueued();
+    this.channel.waitingForClient = true;
+    const read = await this.channel.input.line(this.settings.maxLineLength, this.endlessAfter);
+    this.channel.waitingForClient = false;
+    return read;
+  }
+
+  /**
+   * Reads a dot-stuffed message up to its "." line (XTND XMIT), keeping at most `max` octets. Lines the
+   * client sent before the +OK (it should have waited) are part of the message.
+   */
   readMessage(max: number): Promise<DotReader> {
-    return this.channel.readMessage(max);
+    this.channel.writeQueued();
+    return readDotMessage(this.channel.input, max);
   }
 
   /**
@@ -139,7 +170,7 @@ export class PopSession implements PopContext {
   async startTls(): Promise<void> {
     this.pendingUser = null;
     this.send('+OK Begin TLS negotiation');
-    if (await this.channel.startTls()) this.log.info({ protocol: (this.conn.socket as import('node:tls').TLSSocket).getProtocol?.() }, 'TLS started');
+    if (await this.channel.startTls('STLS')) this.log.info({ protocol: (this.conn.socket as import('node:tls').TLSSocket).getProtocol?.() }, 'TLS started');
   }
 
   async signIn(login: string, mechanism: string, check: CheckSecret): Promise<void> {
@@ -155,8 +186,7 @@ export class PopSession implements PopContext {
       return;
     }
     this.current = { name: 'TRANSACTION', user };
-    if (this.loginTimer) clearTimeout(this.loginTimer);
-    this.loginTimer = null;
+    this.signInDeadline.stop();
     this.hooks.signedIn(this);
     const own = user.owner.name === user.address.name && user.owner.domain === user.address.domain && user.mailbox === 'INBOX';
     const what = own ? `${user.address.name}@${user.address.domain}` : user.mailbox;
@@ -185,6 +215,38 @@ export class PopSession implements PopContext {
 
   // ---- dispatch -----------------------------------------------------------------------------
 
+  /**
+   * Reads command lines and answers them strictly in order (PIPELINING, RFC 2449 section 6.6). Answers
+   * stay queued while the client's next line is already there, and go out before waiting for it.
+   */
+  private async run(): Promise<void> {
+    try {
+      while (!this.channel.closed) {
+        const read = this.channel.input.hasLine ? await this.channel.input.line(this.settings.maxLineLength, this.endlessAfter) : await this.readLine();
+        if (read.kind === 'closed' || this.channel.closed) break;
+        this.working = true;
+        if (read.kind === 'line') {
+          const running = this.execute(read.bytes.toString('utf8'));
+          if (running) await running;
+        } else if (read.endless) {
+          this.log.info('endless command line; closing');
+          this.channel.close('endless command line', '-ERR Command line too long; closing connection');
+        } else {
+          this.fail(badCommand(`Command line too long (the limit is ${this.settings.maxLineLength} octets)`));
+        }
+        this.working = false;
+        await this.channel.limitUnread();
+      }
+    } catch (err) {
+      if (!(err instanceof ConnectionClosed)) {
+        this.log.error({ err }, 'session failed');
+        this.close('internal error', '-ERR [SYS/TEMP] Internal server error; closing connection');
+      }
+    }
+    this.working = false;
+    this.channel.writeQueued();
+  }
+
   /** Runs one command line. Most commands finish at once (undefined); the rest return their promise. */
   private execute(line: string): Promise<void> | undefined {
     let result: Promise<void> | void;
@@ -195,8 +257,8 @@ export class PopSession implements PopContext {
       const rest = space < 0 ? '' : line.slice(space + 1);
       const command = COMMANDS.get(verb);
       this.unrecognised = !command;
-      this.record.command(verb, line, command !== undefined);
-      this.services.metrics.countCommand(command ? verb : 'unknown');
+      if (this.record.recording) this.record.command(recordedCommand(verb, line, command !== undefined));
+      this.services.metrics.commands.inc(command ? verb : 'unknown');
       if (!command) throw badCommand(`Unknown command ${quoteClient(verb, 20)}`);
       if (!command.states.includes(this.state)) throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);
       let args: string[];
@@ -216,7 +278,7 @@ export class PopSession implements PopContext {
       this.badRun = 0;
       return undefined;
     }
-    this.channel.flush();
+    this.channel.writeQueued();
     return result.then(
       () => {
         this.badRun = 0;
@@ -247,22 +309,24 @@ export class PopSession implements PopContext {
 
   // ---- ending -------------------------------------------------------------------------------
 
-  private loginTimedOut(): void {
-    this.loginTimer = null;
-    if (this.channel.closed || this.state !== 'AUTHORIZATION') return;
-    if (!this.channel.waitingForClient) {
-      this.loginTimer = setTimeout(() => this.loginTimedOut(), 1000); // a sign-in being checked finishes first
-      return;
-    }
-    this.log.info({ limitMs: this.settings.loginTimeoutMs }, 'not signed in in time; closing');
-    this.services.metrics.timedOut.inc({ what: 'sign-in' });
-    this.close('sign-in took too long', `-ERR [SYS/TEMP] Not signed in within ${this.settings.loginTimeoutMs / 1000} s; closing connection`);
+  /** True while the connection is open and not signed in (for the sign-in deadline). */
+  get notSignedIn(): boolean {
+    return !this.channel.closed && this.state === 'AUTHORIZATION';
+  }
+
+  closeNotSignedIn(seconds: number): void {
+    this.close('sign-in took too long', `-ERR [SYS/TEMP] Not signed in within ${seconds} s; closing connection`);
   }
 
   /** Closes a connection not signed in to make room for a new one (the oldest go first, as in Dovecot). */
   evict(): void {
     this.log.info('connection not signed in closed to make room for a new one');
     this.close('closed to make room for new connections', '-ERR [SYS/TEMP] Too many connections waiting to sign in; closing the oldest, try again later');
+  }
+
+  private lineTooSlow(): void {
+    this.log.info({ limitMs: this.settings.commandTimeoutMs }, 'command line not finished in time; closing');
+    this.channel.close('command line too slow', `-ERR Command line not finished within ${this.settings.commandTimeoutMs / 1000} s; closing connection`);
   }
 
   private idleTimeout(): void {
@@ -273,7 +337,7 @@ export class PopSession implements PopContext {
 
   /** Server shutdown, first phase: a session not signed in and not working is closed now. */
   shutdown(): void {
-    if (this.state === 'AUTHORIZATION' && !this.channel.busy) this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; try again later');
+    if (this.state === 'AUTHORIZATION' && !this.working) this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; try again later');
   }
 
   /** Server shutdown, deadline reached: cut the session without applying its deletions. */
@@ -287,10 +351,21 @@ export class PopSession implements PopContext {
   }
 
   private ended(): void {
-    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.signInDeadline.stop();
     const user = this.current.name === 'AUTHORIZATION' ? this.cutUser : this.current.user;
     if (this.channel.endReason === 'connection closed by client' && this.current.name === 'TRANSACTION') this.channel.endReason = 'connection lost; no changes applied';
-    this.record.ended(user, this.channel.endReason);
+    this.record.ended(
+      {
+        user: user ? `${user.address.name}@${user.address.domain}` : null,
+        mailbox: user?.label ?? null,
+        retrieved: this.stats.retrieved,
+        retrievedOctets: this.stats.retrievedOctets,
+        deleted: this.stats.deleted,
+        deletedOctets: this.stats.deletedOctets,
+        left: user ? user.maildrop.total - this.stats.deleted : null,
+      },
+      this.channel.endReason,
+    );
     user?.maildrop.view.close();
     this.hooks.ended(this);
   }

@@ -1,61 +1,36 @@
-// Signing in (RFC 1939 sections 4 and 7, RFC 5034): a login name ([[~OWNER/]MAILBOX#]ADDRESS) is routed
-// to its account, the secret checked, and on success the mailbox it names opened as the session's
-// maildrop. Every failure gets the same -ERR [AUTH] at the same moment after the client's line,
-// whatever the reason; the log says which it was.
-import type { AccountRecord, SignInResult } from '../../accounts/account-store.js';
-import { parseLoginName } from '../../accounts/login-name.js';
+// Signing in (RFC 1939 sections 4 and 7, RFC 5034): the secret is checked as in every protocol
+// (sessions/sign-in.ts: every failure gets the same -ERR [AUTH] at the same moment after the client's
+// line), and on success the mailbox the login name names is opened as the session's maildrop.
+import type { AccountRecord } from '../../accounts/account-store.js';
 import { openForUser } from '../../sessions/mailbox-access.js';
 import { formatAddress } from '../../accounts/names.js';
-import type { Connection } from '../../listeners/connection.js';
 import { BulletinDeliveryError } from '../../delivery/bulletins.js';
-import { until } from '../../sessions/answer-at.js';
-import type { Logger } from '../../observability/logger.js';
-import type { CheckSecret, PopServices, PopSettings, SignedIn } from './context.js';
+import { type CheckSecret, checkSignIn, type SignInAttempt } from '../../sessions/sign-in.js';
+import type { PopServices, PopSettings, SignedIn } from './context.js';
 import { Maildrop } from './maildrop.js';
 import { PopError } from './pop-error.js';
 import { popErrorFor } from './store-errors.js';
 
 /** What a sign-in needs of its session. */
-export interface SignInSession {
+export interface SignInSession extends SignInAttempt {
   readonly services: PopServices;
   readonly settings: PopSettings;
-  readonly log: Logger;
-  readonly conn: Connection;
-  /** When the client's line was taken up (performance.now()): a failure is answered relative to it. */
-  readonly lineTakenAt: number;
-  /** Failed attempts on this connection so far. */
-  failures: number;
 }
 
-/** The account a login name reaches, or null (then the secret is still checked, against a decoy). */
-
 export async function signIn(s: SignInSession, login: string, mechanism: string, check: CheckSecret): Promise<SignedIn> {
-  const name = parseLoginName(login);
-  const routed = name ? await s.services.router.routeOrNull(name.address) : null;
-  const result: SignInResult = await check(routed?.account ?? null);
+  const { name, routed, record } = await checkSignIn(s.services.signIn, s, login, mechanism, check, (last) =>
+    last ? new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true) : new PopError('AUTH', 'Authentication failed'),
+  );
   const settings = s.settings;
-  s.services.metrics.signIns.inc({ result: result.ok ? 'ok' : result.reason, mechanism });
-  if (!result.ok || !name || !routed) {
-    s.failures += 1;
-    const delay = await s.services.throttle.failedShared(s.conn.remoteAddress);
-    const reason = result.ok ? 'unknown-user' : result.reason;
-    s.log.info({ user: login.slice(0, 100), mechanism, reason, attempt: s.failures, delayMs: delay }, 'sign-in refused');
-    // Every failure is answered at the same moment after the client's line, whatever work its reason
-    // took (an unknown name reads a decoy record, a wrong APOP digest costs no scrypt), plus the
-    // growing delay for repeated failures.
-    await until(s.lineTakenAt + settings.authFailureTimeMs + delay);
-    if (s.failures >= settings.maxAuthAttempts) throw new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true);
-    throw new PopError('AUTH', 'Authentication failed');
-  }
   const account = routed.account;
   const user = formatAddress(account);
   // CommuniGate alerts: a correct sign-in with alerts pending is answered with the next one instead.
-  const alert = result.account.alerts.length > 0 ? await s.services.accounts.takeAlert(account) : null;
+  const alert = record.alerts.length > 0 ? await s.services.accounts.takeAlert(account) : null;
   if (alert !== null) {
     s.log.info({ user, mechanism }, 'alert shown instead of signing in');
     throw new PopError(null, alert.replace(/[\r\n]+/g, ' '));
   }
-  await deliverBulletins(s, result.account, user);
+  await deliverBulletins(s, record, user);
   let opened;
   try {
     opened = await openForUser(s.services.accounts, s.services.store, account, name.owner, name.mailbox);

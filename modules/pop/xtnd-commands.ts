@@ -11,9 +11,6 @@ export async function xtnd(s: PopContext, [sub]: string[]): Promise<void> {
   const max = s.settings.maxSubmissionSize;
   s.send('+OK Start sending message.');
   const message = await s.readMessage(max);
-  if (message.broken) {
-    throw new PopError(null, 'Part of the message was sent before "+OK Start sending message." and could not be kept; send the message after that answer');
-  }
   if (message.overflow) {
     s.log.info({ octets: message.size, max }, 'submission refused: too large');
     s.services.metrics.submissions.inc({ result: 'refused' });

@@ -2,7 +2,7 @@
 // random chunks: the message comes back byte-exact, and what follows the end line is handed back.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DotReader } from '../../modules/pop/dot-reader.js';
+import { DotReader } from '../../sessions/dot-reader.js';
 
 function stuff(message: string): string {
   const lines = message.split('\r\n');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readCommand, type ReaderHooks, type ReadResult } from '../../modules/imap/wire/command-reader.js';
 import { Cursor } from '../../modules/imap/wire/cursor.js';
 import { imapString } from '../../modules/imap/wire/encode.js';
-import { ImapInput } from '../../modules/imap/wire/input.js';
+import { LineInput as ImapInput } from '../../sessions/line-input.js';
 import { formatSet, parseSequenceSet, resolveSet, STAR } from '../../modules/imap/wire/sequence-set.js';
 
 const source = { pause: () => {}, resume: () => {} };

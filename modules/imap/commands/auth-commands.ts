@@ -1,9 +1,8 @@
 // Signing in: STARTTLS (RFC 9051 section 6.2.1), AUTHENTICATE (6.2.2, SASL-IR RFC 4959) and LOGIN (6.2.3).
 // Every failure gets the same NO [AUTHENTICATIONFAILED] after the same time, whatever the reason.
-import { credentialCheck, decodeSasl, MECHANISMS, type MechanismName, SaslError } from '../../../sessions/sasl.js';
+import { credentialCheck, exchange, requestedMechanism, type SaslAnswers } from '../../../sessions/sasl.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad, ImapError, no } from '../imap-error.js';
-import { offeredMechanisms } from '../capabilities.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 
 function cleartextRefused(): ImapError {
@@ -31,31 +30,23 @@ export async function login(s: ImapContext, c: Command): Promise<string> {
   return `[CAPABILITY ${s.capabilities()}] Logged in`;
 }
 
+const SASL_ANSWERS: SaslAnswers = {
+  syntax: (text) => bad(text),
+  refused: (text) => no(text, 'AUTHORIZATIONFAILED'),
+  cancelled: () => bad('Authentication cancelled'),
+};
+
 // RFC 9051 section 6.2.2: AUTHENTICATE mechanism [initial-response] (SASL-IR, RFC 4959)
 export async function authenticate(s: ImapContext, c: Command): Promise<string> {
   c.args.sp();
-  const requested = c.args.atom('a SASL mechanism name').toUpperCase() as MechanismName;
+  const requested = c.args.atom('a SASL mechanism name').toUpperCase();
   let initialText: string | null = null;
   if (c.args.maybeSp()) initialText = c.args.atom('a base64 initial response');
   c.args.end();
-  if (!offeredMechanisms(s).includes(requested)) {
-    if (MECHANISMS.has(requested) && s.settings.saslMechanisms.includes(requested)) throw cleartextRefused();
-    throw no(`Unsupported authentication mechanism ${quoteClient(requested, 20)}; CAPABILITY lists them`);
-  }
-  const mechanism = MECHANISMS.get(requested)!;
-  let credentials;
-  try {
-    const initial = initialText === null ? null : decodeSasl(initialText, true);
-    const challenge = async (data: Buffer): Promise<Buffer> => {
-      const line = await s.continuation(data.toString('base64'));
-      if (line === '*') throw bad('Authentication cancelled');
-      return decodeSasl(line, false);
-    };
-    credentials = await mechanism.run(challenge, initial, s.settings.hostname);
-  } catch (err) {
-    if (err instanceof SaslError) throw err.syntax ? bad(err.message) : no(err.message, 'AUTHORIZATIONFAILED');
-    throw err;
-  }
+  const mechanism = requestedMechanism(requested, s.settings.saslMechanisms, s.cleartextAllowed);
+  if (mechanism === 'cleartext-refused') throw cleartextRefused();
+  if (!mechanism) throw no(`Unsupported authentication mechanism ${quoteClient(requested, 20)}; CAPABILITY lists them`);
+  const credentials = await exchange(mechanism, initialText, s.settings.hostname, (challenge) => s.continuation(challenge), SASL_ANSWERS);
   await s.signIn(credentials.login, mechanism.name, credentialCheck(s.services.accounts, credentials));
   return `[CAPABILITY ${s.capabilities()}] Logged in`;
 }

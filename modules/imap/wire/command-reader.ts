@@ -1,8 +1,9 @@
-// Reads one whole IMAP command (RFC 9051 sections 2.2.1 and 7.5): its first line, and each literal a
-// line announces ({n} synchronising: answered "+ ..." first; {n+} non-synchronising, RFC 7888) with the
-// line that follows it, within one budget for the whole command (imap.maxLineLength). APPEND's message
-// literal is not read here: the reader stops in front of it, so the handler can stream it to the store.
-import type { ImapInput } from './input.js';
+// Reads one whole IMAP command (RFC 9051 sections 2.2.1 and 7.5), a framing layer on the session's line
+// input (sessions/line-input.ts): its first line, and each literal a line announces ({n} synchronising:
+// answered "+ ..." first; {n+} non-synchronising, RFC 7888) with the line that follows it, within one
+// budget for the whole command (imap.maxLineLength). APPEND's message literal is not read here: the
+// reader stops in front of it, so the handler can stream it to the store.
+import type { LineInput } from '../../../sessions/line-input.js';
 
 /** A piece of a command: text from a line (without CRLF and without a literal's "{n}"), or a literal's octets. */
 export type Part = { readonly kind: 'text'; readonly bytes: Buffer } | { readonly kind: 'literal'; readonly bytes: Buffer; readonly binary: boolean };
@@ -59,7 +60,7 @@ function literalAt(text: Buffer): { at: number; size: number; sync: boolean; bin
   return { at: text.length - m[0].length, size: Number(m[2]), sync: m[3] !== '+', binary: m[1] === '~' };
 }
 
-export async function readCommand(input: ImapInput, limits: ReaderLimits, hooks: ReaderHooks): Promise<ReadResult> {
+export async function readCommand(input: LineInput, limits: ReaderLimits, hooks: ReaderHooks): Promise<ReadResult> {
   const parts: Part[] = [];
   let used = 0;
   let tag: string | null = null;
@@ -97,7 +98,7 @@ export async function readCommand(input: ImapInput, limits: ReaderLimits, hooks:
  * Drops the rest of a refused command that the client sends anyway: a non-synchronising literal of
  * `size` octets and the lines (and further {n+} literals) after it, to the command's end.
  */
-async function skipCommand(input: ImapInput, size: number, maxLine: number): Promise<void> {
+async function skipCommand(input: LineInput, size: number, maxLine: number): Promise<void> {
   let literal: number | null = size;
   while (literal !== null) {
     await input.bytes(literal, () => {}).catch(() => {});

@@ -1,44 +1,53 @@
-// The channel of one IMAP session: the socket (the TLS one after STARTTLS), the client's bytes as the
-// command reader pulls them (wire/input.ts), output written with backpressure, and the timers that cut
-// clients that go silent or trickle a line. It knows nothing of IMAP's commands.
+// The channel of one protocol session: the socket (the TLS one after STLS or STARTTLS), the client's
+// bytes as the session pulls them (line-input.ts, with the framings of each protocol as layers on it),
+// output queued and written with backpressure, and the timers that cut clients that go silent or send a
+// line too slowly. It knows nothing of any protocol's commands or answers: its owner says them.
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { Connection } from '../../listeners/connection.js';
-import { waitForDrain } from '../../listeners/drain.js';
-import { listenTo } from '../../listeners/socket-events.js';
-import type { Logger } from '../../observability/logger.js';
-import { ImapInput } from './wire/input.js';
-
-/** The connection went away while we were writing or waiting; the command is abandoned. */
-export class ConnectionClosed extends Error {}
+import type { Connection } from '../listeners/connection.js';
+import { waitForDrain } from '../listeners/drain.js';
+import { listenTo } from '../listeners/socket-events.js';
+import type { Logger } from '../observability/logger.js';
+import { ConnectionClosed } from './connection-closed.js';
+import { LineInput } from './line-input.js';
 
 export interface ChannelSettings {
   readonly idleTimeoutMs: number;
   readonly commandTimeoutMs: number;
+  /** First wait for a client that stopped reading; doubled four times before dropping it (OpenVMS). */
   readonly blockedOutputWaitMs: number;
 }
 
+/** What the channel asks of its owner (the session). */
 export interface ChannelOwner {
   /** Nothing came from the client for idleTimeout. */
   idle(): void;
   /** A command line began and did not end within commandTimeout while the session waited for it. */
   lineTooSlow(): void;
-  /** The socket closed. */
+  /** The socket closed (heard once). */
   ended(): void;
 }
 
 // Answers the client has not read yet; past this the session waits before running its next command.
 const MAX_UNREAD_OUTPUT = 256 * 1024;
+// Queued output past this is written at once, without waiting for the command's end.
+const WRITE_AT = 64 * 1024;
 
-export class ImapChannel {
-  readonly input: ImapInput;
+export class LineChannel {
+  readonly input: LineInput;
   private out: (string | Buffer)[] = [];
   private outLength = 0;
+  /** True once the connection is closing or closed: nothing more is read or written. */
   closed = false;
-  /** True while the session waits for the client's next command (not working on one). */
-  waitingForCommand = true;
+  /** True while the session waits for its client (its next command, or a line a command asked for). */
+  waitingForClient = true;
+  /** True while a multi-line answer is partly sent: an error then can only close the connection. */
+  midResponse = false;
+  /** Why the session ended, for its end record. */
   endReason = 'connection closed by client';
+  /** Running while a command line has begun and not ended (commandTimeout). */
   private lineTimer: NodeJS.Timeout | null = null;
+  private ended = false;
 
   constructor(
     readonly conn: Connection,
@@ -46,15 +55,18 @@ export class ImapChannel {
     private readonly log: Logger,
     private readonly owner: ChannelOwner,
   ) {
-    this.input = new ImapInput(conn.socket);
+    this.input = new LineInput(conn.socket);
   }
 
+  /** The current socket: the TLS one after STLS or STARTTLS. */
   get socket(): Socket {
     return this.conn.socket;
   }
 
   private readonly onData = (chunk: Buffer) => {
     this.input.push(chunk);
+    // Each octet restarts the idle timer, so a line must also be finished in time: a client sending one
+    // byte every few seconds would otherwise hold its connection (and a channel) for ever.
     if (this.input.midLine) this.lineTimer ??= setTimeout(() => this.lineTimedOut(), this.settings.commandTimeoutMs);
     else this.clearLineTimer();
   };
@@ -82,7 +94,9 @@ export class ImapChannel {
   private lineTimedOut(): void {
     this.lineTimer = null;
     if (this.closed || !this.input.midLine) return;
-    if (!this.waitingForCommand || this.socket.isPaused()) {
+    // Only a line the client is slow to send counts: not one waiting while the server works or the
+    // socket is paused behind answers the client has not read.
+    if (!this.waitingForClient || this.socket.isPaused()) {
       this.lineTimer = setTimeout(() => this.lineTimedOut(), 1000);
       return;
     }
@@ -90,21 +104,23 @@ export class ImapChannel {
   }
 
   /**
-   * STARTTLS (RFC 9051 section 6.2.1): forgets what the client pipelined after the command (it was sent
-   * in the clear and must never run), runs the handshake, reads again. False when the handshake failed.
+   * STLS (RFC 2595 section 4), STARTTLS (RFC 9051 section 6.2.1): forgets what the client sent after
+   * the command (it was sent in the clear and must never run), runs the handshake, reads again. False
+   * when the handshake failed (the connection is then gone). `command` names it in the log.
    */
-  async startTls(): Promise<boolean> {
+  async startTls(command: string): Promise<boolean> {
     this.input.reset();
     await this.flush();
     this.detach();
     try {
       await this.conn.startTls();
     } catch (err) {
-      this.log.info({ err: (err as Error).message }, 'STARTTLS handshake failed');
+      this.log.info({ err: (err as Error).message }, `${command} handshake failed`);
       this.endReason = 'TLS handshake failed';
       this.end();
       return false;
     }
+    // Whatever arrived in the clear before the handshake is gone for good.
     this.input.reset();
     this.input.setSource(this.socket);
     this.attach();
@@ -113,13 +129,27 @@ export class ImapChannel {
 
   // ---- output -------------------------------------------------------------------------------
 
+  /** Queues output; it goes out with the next write or flush (or now, when much is queued). */
   queue(data: string | Buffer): void {
     this.out.push(data);
     this.outLength += data.length;
-    if (this.outLength > 64 * 1024) this.writeQueued();
+    if (this.outLength > WRITE_AT) this.writeQueued();
   }
 
-  private writeQueued(): boolean {
+  /** Takes the text queued (to send it ahead of other bytes in one write); anything else queued is written now. */
+  takeQueued(): string {
+    if (!this.out.every((p) => typeof p === 'string')) {
+      this.writeQueued();
+      return '';
+    }
+    const text = this.out.length === 1 ? this.out[0] : this.out.join('');
+    this.out = [];
+    this.outLength = 0;
+    return text as string;
+  }
+
+  /** Hands what is queued to the socket; false when the socket is full (the caller may wait with drained()). */
+  writeQueued(): boolean {
     if (this.out.length === 0 || this.closed) return true;
     const parts = this.out;
     this.out = [];
@@ -135,6 +165,25 @@ export class ImapChannel {
   async flush(): Promise<void> {
     this.writeQueued();
     if (this.socket.writableLength > MAX_UNREAD_OUTPUT && !this.closed) await this.drained();
+  }
+
+  /**
+   * Waits, when what is queued and what the client has not read pass MAX_UNREAD_OUTPUT, until the
+   * client reads: a client that sends commands without reading the answers must not make us buffer
+   * them all. Below that, queued answers stay queued (to go out together).
+   */
+  async limitUnread(): Promise<void> {
+    if (this.outLength + this.socket.writableLength <= MAX_UNREAD_OUTPUT || this.closed) return;
+    this.writeQueued();
+    await this.drained();
+  }
+
+  /** Writes bytes now, after what is queued in the same write, waiting while the client is slow to read. */
+  async write(data: Buffer): Promise<void> {
+    if (this.closed) throw new ConnectionClosed();
+    this.out.push(data);
+    this.outLength += data.length;
+    if (!this.writeQueued()) await this.drained();
   }
 
   /**
@@ -155,7 +204,7 @@ export class ImapChannel {
 
   /**
    * Waits until the client has read what was written. A client that stops reading is given 2, 4, 8,
-   * 16 and 32 seconds (blockedOutputWait doubling), then dropped and logged.
+   * 16 and 32 seconds (blockedOutputWait doubling; OpenVMS 15.1.3), then dropped and logged.
    */
   async drained(): Promise<void> {
     const outcome = await waitForDrain(this.socket, this.settings.blockedOutputWaitMs, this.log);
@@ -178,9 +227,11 @@ export class ImapChannel {
     this.closed = true;
     this.socket.end();
     this.input.end();
+    // A client that never reads its last lines must not keep the socket forever.
     setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
+  /** Ends the connection at once, without a last line (one could land inside a message body). */
   destroy(reason: string): void {
     this.endReason = reason;
     this.closed = true;
@@ -197,6 +248,4 @@ export class ImapChannel {
     this.ended = true;
     this.owner.ended();
   }
-
-  private ended = false;
 }

@@ -1,7 +1,9 @@
 // Reads a dot-stuffed message up to its terminating "." line (XTND XMIT, like SMTP DATA): a "." at
 // the start of a line is removed, a line holding only "." ends the message. What follows the end is
 // handed back (pipelined commands). At most `max` octets are kept; past that the rest is only counted,
-// so an oversized message is read to its end in bounded memory and can be refused cleanly.
+// so an oversized message is read to its end in bounded memory and can be refused cleanly. A framing
+// layer on the line input: readDotMessage() reads one from it.
+import type { LineInput } from './line-input.js';
 
 export class DotReader {
   private chunks: Buffer[] = [];
@@ -9,8 +11,6 @@ export class DotReader {
   size = 0;
   /** True once the message passed `max` octets; then nothing is kept. */
   overflow = false;
-  /** True when part of the message was lost before it reached the reader (a too-long pipelined line). */
-  broken = false;
   private atLineStart = true;
   private state: 'text' | 'dot' | 'dot-cr' = 'text';
 
@@ -78,4 +78,11 @@ export class DotReader {
   get data(): Buffer {
     return Buffer.concat(this.chunks);
   }
+}
+
+/** Reads a dot-stuffed message from `input`, keeping at most `max` octets of it (see DotReader). */
+export async function readDotMessage(input: LineInput, max: number): Promise<DotReader> {
+  const dot = new DotReader(max);
+  await input.until((chunk) => dot.push(chunk));
+  return dot;
 }
