@@ -65,18 +65,23 @@ export interface ServerOptions {
   noServe?: boolean;
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'postern-test-'));
-  const configFile = join(dir, 'postern.yaml');
-  const config = {
+/** The config every test server starts with, `overrides` merged over it (also the in-process harness's, test/helpers/in-process.ts). */
+export function testConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
     dataDir: './data',
     mainDomain: 'example.org',
     listeners: [{ name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 }],
-    ...options.config,
+    ...overrides,
     // Tests sign in wrongly on purpose; the growing delay has its own test.
-    pop: { authFailureDelay: 0, ...(options.config?.pop as object | undefined) },
-    imap: { authFailureDelay: 0, ...(options.config?.imap as object | undefined) },
+    pop: { authFailureDelay: 0, ...(overrides.pop as object | undefined) },
+    imap: { authFailureDelay: 0, ...(overrides.imap as object | undefined) },
   };
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'postern-test-'));
+  const configFile = join(dir, 'postern.yaml');
+  const config = testConfig(options.config);
   await writeFile(configFile, stringify(config));
   const cli = (args: string[], input?: string | Buffer) => runCli(['--config', configFile, ...args], input);
 
