@@ -1,0 +1,258 @@
+// The IMAP module against hostile clients, on the wire and in the logs (issue 20, "Safe against hostile
+// clients"): a connection that never signs in cannot hold its slot (a literal larger than
+// MAX_LITERAL_BEFORE_SIGN_IN before sign-in is answered `* BYE` at once, as Dovecot does; a slow
+// pre-auth sender is closed at imap.loginTimeout and may be evicted to make room); no client octet is
+// echoed raw into a response (a CR LF inside a literal cannot forge a response line, an 8-bit tag is
+// refused); no password reaches the protocol log or the trace in any form; SEARCH nested thousands deep
+// is answered BAD past its documented depth, never NO [SERVERBUG].
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawImap } from '../helpers/imap-client.js';
+import { RawPop } from '../helpers/pop-client.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+const LISTENERS = [
+  { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
+  { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
+];
+
+const PASSWORD = 'Sw0rdfish-Secret42';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Reads what the server sends until it closes the connection (or `ms` pass). */
+async function untilClosed(client: RawImap, ms: number): Promise<{ lines: string[]; closed: boolean }> {
+  const lines: string[] = [];
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { lines, closed: false };
+    try {
+      lines.push(await client.raw.line(left));
+    } catch (err) {
+      return { lines, closed: /connection closed/.test((err as Error).message) };
+    }
+  }
+}
+
+describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', () => {
+  let server: TestServer;
+  let port: number;
+  beforeAll(async () => {
+    server = await startServer({ config: { listeners: LISTENERS, imap: { loginTimeout: 3 }, log: { level: 'protocol', trace: 'trace.log' } } });
+    port = server.portOf('imap');
+    await server.addAccount('alice', PASSWORD);
+    await server.deliver('alice@example.org', 'From: a@example.net\nSubject: one\nDate: Tue, 01 Dec 2026 09:00:00 +0000\n\nhello\n');
+  });
+  afterAll(() => server.stop());
+
+  it('a large literal before sign-in is answered * BYE at once, APPEND or not, synchronising or not', async () => {
+    for (const command of ['x APPEND INBOX {999999999+}', 'x APPEND INBOX {999999999}', 'x LOGIN alice {999999999+}', 'x LOGIN {8193}']) {
+      const { client } = await RawImap.connect(port);
+      client.send(`${command}\r\n`);
+      const t0 = performance.now();
+      const { lines, closed } = await untilClosed(client, 3000);
+      expect(lines, command).toEqual(['* BYE Literal size too large before signing in (the limit is 8192 octets); closing connection']);
+      expect(closed).toBe(true);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      client.close();
+    }
+    // a literal within the bound is read as before
+    const { client } = await RawImap.connect(port);
+    client.send(`c1 LOGIN {5+}\r\nalice {${PASSWORD.length}+}\r\n${PASSWORD}\r\n`);
+    expect((await client.until('c1')).status).toBe('OK');
+    client.close();
+  });
+
+  it('a client trickling a literal before sign-in is closed at imap.loginTimeout', async () => {
+    const { client } = await RawImap.connect(port);
+    // APPEND is not allowed before sign-in: the server skips the literal the client sends anyway
+    client.send('x APPEND INBOX {8000+}\r\n');
+    const t0 = performance.now();
+    const trickle = setInterval(() => client.send('y'), 300);
+    try {
+      const { lines, closed } = await untilClosed(client, 8000);
+      expect(lines).toEqual(['* BYE Not signed in within 3 s; closing connection']);
+      expect(closed).toBe(true);
+      expect(performance.now() - t0).toBeLessThan(6000);
+    } finally {
+      clearInterval(trickle);
+      client.close();
+    }
+  });
+
+  it('no client octet is echoed raw: CR LF and 8-bit octets in a literal or a quoted string stay inside the tagged line', async () => {
+    const client = await RawImap.signIn(port, 'alice', PASSWORD);
+    expect((await client.command('SELECT INBOX')).status).toBe('OK');
+    const evil = Buffer.concat([Buffer.from('x\r\n* 99 EXISTS\r\n* BYE forged\r\n'), Buffer.from([0xff, 0xfe, 0xc3, 0xa9, 0x00, 0x1b])]);
+    const literal = (before: string, after = '') => Buffer.concat([Buffer.from(`${before} {${evil.length}+}\r\n`), evil, Buffer.from(after)]);
+    const quoted = (before: string, after = '') => Buffer.concat([Buffer.from(`${before} "`), Buffer.from([0x41, 0xff, 0xfe, 0xc3, 0xa9, 0x1b, 0x42]), Buffer.from(`"${after}`)]);
+    const commands: Buffer[] = [
+      literal('SETACL INBOX', ' lr'),
+      literal('LISTRIGHTS INBOX'),
+      literal('DELETEACL INBOX'),
+      literal('SEARCH BEFORE'),
+      literal('SEARCH CHARSET', ' ALL'),
+      literal('FETCH 1 BODY.PEEK[HEADER.FIELDS (', ')]'),
+      literal('STATUS', ' (MESSAGES)'),
+      quoted('SETACL INBOX', ' lr'),
+      quoted('LISTRIGHTS INBOX'),
+      quoted('SEARCH BEFORE'),
+      quoted('SEARCH CHARSET', ' ALL'),
+      quoted('APPEND INBOX (\\Seen)', ' {3+}\r\nabc'),
+    ];
+    for (const command of commands) {
+      const answer = await client.command(command);
+      const shown = command.toString('latin1');
+      expect(answer.untagged, shown).toEqual([]);
+      expect(answer.status, shown).toMatch(/^(BAD|NO)$/);
+      expect(answer.tagged, shown).toMatch(/^[\x20-\x7e]+$/);
+    }
+    // nothing was left behind to be read as a further answer
+    expect((await client.command('NOOP')).untagged).toEqual([]);
+    client.close();
+  });
+
+  it('a tag with 8-bit octets is refused with the tag "*", not re-encoded', async () => {
+    const { client } = await RawImap.connect(port);
+    client.send(Buffer.concat([Buffer.from('t'), Buffer.from([0xe9]), Buffer.from('g NOOP\r\n')]));
+    const line = await client.response();
+    expect(line).toMatch(/^\* BAD Expected a tag/);
+    expect(line).toMatch(/^[\x20-\x7e]+$/);
+    client.send(Buffer.from('t\xc3\xa9g NOOP\r\n', 'latin1'));
+    expect(await client.response()).toMatch(/^\* BAD Expected a tag/);
+    expect((await client.command('NOOP')).status).toBe('OK');
+    client.close();
+  });
+
+  it('SEARCH nested thousands deep is answered BAD past its depth (1000), never NO [SERVERBUG]; within it, OK', async () => {
+    const client = await RawImap.signIn(port, 'alice', PASSWORD);
+    expect((await client.command('SELECT INBOX')).status).toBe('OK');
+    const deep = [
+      `SEARCH ${'('.repeat(4000)}ALL${')'.repeat(4000)}`,
+      `SEARCH ${'NOT '.repeat(5000)}ALL`,
+      `SEARCH ${'OR ALL '.repeat(3000)}ALL`,
+      `SEARCH ${'OR '.repeat(3000)}${'ALL '.repeat(3000)}ALL`,
+      `UID SEARCH ${'(NOT '.repeat(2000)}ALL${')'.repeat(2000)}`,
+    ];
+    for (const command of deep) {
+      const t0 = performance.now();
+      const answer = await client.command(command, 10_000);
+      expect(answer.tagged, command.slice(0, 30)).toMatch(/ BAD \[LIMIT\] Search keys nested more than 1000 deep/);
+      expect(performance.now() - t0).toBeLessThan(2000);
+    }
+    const within = [`SEARCH ${'('.repeat(998)}ALL${')'.repeat(998)}`, `SEARCH ${'NOT '.repeat(998)}ALL`, `SEARCH ${'OR ALL '.repeat(998)}ALL`];
+    for (const command of within) {
+      const answer = await client.command(command, 10_000);
+      expect(answer.tagged, command.slice(0, 30)).toMatch(/ OK /);
+      expect(answer.untagged[0]).toMatch(/^\* SEARCH/);
+    }
+    client.close();
+  });
+
+  it('no password reaches the protocol log or the trace, in any of 20 forms (POP too)', async () => {
+    const plain = Buffer.from(`\0alice\0${PASSWORD}`).toString('base64');
+    const plainAuthz = Buffer.from(`alice\0alice\0${PASSWORD}`).toString('base64');
+    const passwordB64 = Buffer.from(PASSWORD).toString('base64');
+    const longB64 = Buffer.from(`\0alice\0${PASSWORD}${'A'.repeat(70_000)}`).toString('base64');
+    const tooLong = 'x'.repeat(70_000);
+
+    // each form on a connection of its own, IMAP: [what is sent, the tag of the last answer to wait for]
+    const forms: [string, string | Buffer, string][] = [
+      ['LOGIN, atom password', `a LOGIN alice ${PASSWORD}\r\n`, 'a'],
+      ['LOGIN, quoted password', `a LOGIN "alice" "${PASSWORD}"\r\n`, 'a'],
+      ['LOGIN, non-synchronising literal', `a LOGIN alice {${PASSWORD.length}+}\r\n${PASSWORD}\r\n`, 'a'],
+      ['lowercase login', `a login alice ${PASSWORD}\r\n`, 'a'],
+      ['malformed LOGIN (the BAD would quote the password)', `a LOGIN alice {${PASSWORD}\r\n`, 'a'],
+      ['LOGIN with an argument too many', `a LOGIN alice ${PASSWORD} ${PASSWORD}\r\n`, 'a'],
+      ['LOGIN with an unclosed quote', `a LOGIN alice "${PASSWORD}\r\n`, 'a'],
+      ['LOGIN in the wrong state', `a LOGIN alice ${PASSWORD}\r\nb LOGIN alice ${PASSWORD}\r\n`, 'b'],
+      ['UID LOGIN', `a UID LOGIN alice ${PASSWORD}\r\n`, 'a'],
+      ['a bad tag before LOGIN', `a{ LOGIN alice ${PASSWORD}\r\nb NOOP\r\n`, 'b'],
+      ['two spaces after the tag', `a  LOGIN alice ${PASSWORD}\r\nb NOOP\r\n`, 'b'],
+      ['AUTHENTICATE PLAIN with an initial response', `a AUTHENTICATE PLAIN ${plain}\r\n`, 'a'],
+      ['AUTHENTICATE PLAIN with an authorization identity', `a AUTHENTICATE PLAIN ${plainAuthz}\r\n`, 'a'],
+      ['AUTHENTICATE PLAIN, then the continuation', `a AUTHENTICATE PLAIN\r\n${plain}\r\n`, 'a'],
+      ['AUTHENTICATE LOGIN', `a AUTHENTICATE LOGIN\r\n${Buffer.from('alice').toString('base64')}\r\n${passwordB64}\r\n`, 'a'],
+      ['AUTHENTICATE cancelled with *, then the answer anyway', `a AUTHENTICATE PLAIN\r\n*\r\n${plain}\r\nb NOOP\r\n`, 'b'],
+      ['a refused mechanism, then the base64 line', `a AUTHENTICATE X-UNKNOWN\r\n${plain}\r\nb NOOP\r\n`, 'b'],
+      ['a refused mechanism, then a too-long base64 line', `a AUTHENTICATE X-UNKNOWN\r\n${longB64}\r\nb NOOP\r\n`, 'b'],
+      ['AUTHENTICATE PLAIN with the password as a bad initial response', `a AUTHENTICATE PLAIN ${PASSWORD}!\r\nb NOOP\r\n`, 'b'],
+      ['a too-long line carrying a password', `a LOGIN alice ${PASSWORD}${tooLong}\r\nb NOOP\r\n`, 'b'],
+      ['a password in a literal after a too-long line', `a LOGIN alice ${tooLong} {${PASSWORD.length}+}\r\n${PASSWORD}\r\nb NOOP\r\n`, 'b'],
+      ['the password alone as a line', `${PASSWORD}\r\nb NOOP\r\n`, 'b'],
+    ];
+    for (const [what, bytes, lastTag] of forms) {
+      const { client } = await RawImap.connect(port);
+      client.send(bytes);
+      const answer = await client.until(lastTag, 5000).catch((err: Error) => {
+        throw new Error(`${what}: ${err.message}`);
+      });
+      expect(answer.tagged, what).toMatch(/ (OK|NO|BAD) /);
+      client.close();
+    }
+
+    // POP: the same holes (a SASL answer after a refused or cancelled AUTH, an unknown verb)
+    const popPort = server.portOf('pop3');
+    const popForms: string[] = [`AUTH X-UNKNOWN\r\n${plain}\r\nNOOP\r\n`, `AUTH PLAIN\r\n*\r\n${plain}\r\nNOOP\r\n`, `USER alice\r\nPASS ${PASSWORD}\r\nQUIT\r\n`, ` PASS ${PASSWORD}\r\nQUIT\r\n`];
+    for (const form of popForms) {
+      const pop = await RawPop.connect(popPort);
+      await pop.line();
+      pop.send(form);
+      for (let i = 0; i < form.split('\r\n').length - 1; i++) await pop.line().catch(() => '');
+      pop.close();
+    }
+
+    await sleep(300); // the trace is written by a stream
+    const trace = await readFile(join(server.dir, 'trace.log'), 'utf8');
+    const logs = server.logs.map((r) => JSON.stringify(r)).join('\n');
+    const secrets = [PASSWORD, passwordB64, plain, plainAuthz, longB64.slice(0, 200)];
+    for (const [name, text] of [
+      ['trace', trace],
+      ['log', logs],
+    ]) {
+      for (const secret of secrets) {
+        // any 12 characters in a row of it (a truncated echo of a base64 form too)
+        for (let i = 0; i + 12 <= secret.length; i++) expect(text.includes(secret.slice(i, i + 12)), `${name} holds ${secret.slice(i, i + 12)} (of ${secret.slice(0, 20)}...)`).toBe(false);
+      }
+    }
+    // the commands were recorded, by their size
+    expect(trace).toContain('LOGIN [redacted]');
+    expect(trace).toContain('[unrecognised command, ');
+    expect(logs).toContain('[unrecognised command, ');
+  });
+});
+
+describe('IMAP against hostile clients: a slow sender before sign-in can be closed to make room', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ config: { listeners: LISTENERS, imap: { maxUnauthenticated: 3, maxUnauthenticatedPerAddress: 3 } } });
+    await server.addAccount('alice', PASSWORD);
+  });
+  afterAll(() => server.stop());
+
+  it('connections trickling a skipped literal before sign-in are evicted for a new client, who signs in', async () => {
+    const port = server.portOf('imap');
+    const slow: RawImap[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { client } = await RawImap.connect(port);
+      client.send('x APPEND INBOX {8000+}\r\ny');
+      slow.push(client);
+    }
+    const trickle = setInterval(() => slow.forEach((c) => c.send('y')), 300);
+    try {
+      await sleep(500);
+      const { client: fresh, greeting } = await RawImap.connect(port);
+      expect(greeting).toMatch(/^\* OK /);
+      const answer = await fresh.command(`LOGIN alice ${PASSWORD}`);
+      expect(answer.status).toBe('OK');
+      fresh.close();
+      const evicted = await Promise.all(slow.map((c) => untilClosed(c, 1500)));
+      expect(evicted.filter((e) => e.lines.some((l) => l.startsWith('* BYE Too many connections waiting to sign in'))).length).toBeGreaterThan(0);
+    } finally {
+      clearInterval(trickle);
+      slow.forEach((c) => c.close());
+    }
+  });
+});

@@ -1,0 +1,364 @@
+// Keywords announced before use, \Recent, and APPEND's date-time, over real sockets and real clients:
+// 1. A keyword new to the mailbox reaches every session that has it selected as `* FLAGS (...)` and
+//    `* OK [PERMANENTFLAGS (...)]` before any response shows it (RFC 3501 section 7.2.6, RFC 9051
+//    section 7.3.5): the session that STOREs it (before its own FETCH, even .SILENT), and the others
+//    (before the FETCH or EXISTS of their next sync), whether it came by STORE, APPEND or COPY. Once
+//    announced, a keyword stays in FLAGS while the mailbox is selected (as in Dovecot).
+// 2. \Recent as RFC 3501 defines it (for clients that do not ENABLE IMAP4rev2): one session sees a new
+//    message as recent (the first that SELECTs after it arrived, or the one that has the mailbox
+//    selected when it arrives); EXAMINE and STATUS count without taking; `* n RECENT` follows the size
+//    change; FETCH FLAGS and SEARCH RECENT/NEW/OLD agree; nothing of it after ENABLE IMAP4rev2. The
+//    mark lives in the tree (postern-recent), so two server processes on one tree agree.
+// 3. APPEND takes every valid date-time, whatever its zone, and INTERNALDATE gives the same instant.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawImap } from '../helpers/imap-client.js';
+import { imaplib } from '../helpers/imap-real-tools.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+const LISTENERS = [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }];
+const PASSWORD = 'a secret';
+
+function message(subject: string): string {
+  return `From: Sender <sender@example.net>\nTo: someone@example.org\nSubject: ${subject}\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\n\nhello\n`;
+}
+
+/** The index of the first line matching, or -1. */
+const indexOf = (lines: readonly string[], re: RegExp) => lines.findIndex((l) => re.test(l));
+
+/** The keywords of the last `* FLAGS (...)` line. */
+function flagsLine(lines: readonly string[]): string[] | null {
+  const line = [...lines].reverse().find((l) => l.startsWith('* FLAGS ('));
+  return line ? line.slice('* FLAGS ('.length, -1).split(' ') : null;
+}
+
+/** Checks that every keyword a FETCH shows was in a FLAGS line sent before it (starting from `known`). */
+function announcedBeforeUse(lines: readonly string[], known: Set<string>): void {
+  for (const line of lines) {
+    const flags = flagsLine([line]);
+    if (flags) for (const f of flags) known.add(f);
+    const m = /FETCH \(.*FLAGS \(([^)]*)\)/.exec(line);
+    if (m) for (const f of m[1].split(' ').filter((x) => x && !x.startsWith('\\'))) expect(known.has(f), `${f} used in "${line}" before FLAGS named it`).toBe(true);
+  }
+}
+
+let server: TestServer;
+let port: number;
+
+beforeAll(async () => {
+  server = await startServer({ config: { listeners: LISTENERS } });
+  port = server.portOf('imap');
+});
+afterAll(() => server.stop());
+
+describe('a keyword new to the mailbox is announced before any response uses it', () => {
+  beforeAll(async () => {
+    await server.addAccount('kw', PASSWORD);
+    for (const s of ['one', 'two', 'three']) await server.deliver('kw', message(s));
+  });
+
+  it('to the session that STOREs it (before its FETCH, and with .SILENT) and to another after its next sync', async () => {
+    const a = await RawImap.signIn(port, 'kw', `"${PASSWORD}"`);
+    const b = await RawImap.signIn(port, 'kw', `"${PASSWORD}"`);
+    const selA = await a.command('SELECT INBOX');
+    await b.command('SELECT INBOX');
+    expect(flagsLine(selA.untagged)).toEqual(['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft']);
+    const knownA = new Set(flagsLine(selA.untagged));
+
+    const store = await b.command('STORE 1 +FLAGS (Work)');
+    const flagsAt = indexOf(store.untagged, /^\* FLAGS \(.*\bWork\b.*\)$/);
+    const permAt = indexOf(store.untagged, /^\* OK \[PERMANENTFLAGS \(.*\bWork \\\*\)\]/);
+    const fetchAt = indexOf(store.untagged, /^\* 1 FETCH \(FLAGS \(.*Work.*\)\)$/);
+    expect(flagsAt).toBeGreaterThanOrEqual(0);
+    expect(permAt).toBeGreaterThan(flagsAt);
+    expect(fetchAt).toBeGreaterThan(permAt);
+    const silent = await b.command('STORE 2 +FLAGS.SILENT (Quiet)');
+    expect(flagsLine(silent.untagged)).toContain('Quiet');
+    expect(silent.untagged.some((l) => l.includes('FETCH'))).toBe(false);
+    // known already: no second announcement
+    expect(flagsLine((await b.command('STORE 3 +FLAGS (Work)')).untagged)).toBeNull();
+
+    // the other session: FLAGS and PERMANENTFLAGS come first, then the FETCH that shows the keyword
+    await new Promise((r) => setTimeout(r, 1100)); // past the quiet second even if the watch is slow
+    const noop = await a.command('NOOP');
+    expect(flagsLine(noop.untagged)).toEqual(expect.arrayContaining(['Work', 'Quiet']));
+    expect(noop.untagged.some((l) => /^\* OK \[PERMANENTFLAGS \(.*\bQuiet\b.*\bWork \\\*\)\]/.test(l))).toBe(true);
+    expect(indexOf(noop.untagged, /FETCH/)).toBeGreaterThan(indexOf(noop.untagged, /^\* FLAGS/));
+    announcedBeforeUse(noop.untagged, knownA);
+    announcedBeforeUse((await a.command('FETCH 1:* (FLAGS)')).untagged, knownA);
+
+    // removed from every message, it stays announced while the mailbox is selected (as Dovecot does)
+    await b.command('STORE 1:3 -FLAGS (Work)');
+    const again = await b.command('STORE 1 +FLAGS (Later)');
+    expect(flagsLine(again.untagged)).toEqual(expect.arrayContaining(['Work', 'Quiet', 'Later']));
+    a.close();
+    b.close();
+  });
+
+  it('a keyword that arrives with APPEND or COPY is announced before the EXISTS and FETCH that show it', async () => {
+    const a = await RawImap.signIn(port, 'kw', `"${PASSWORD}"`);
+    const b = await RawImap.signIn(port, 'kw', `"${PASSWORD}"`);
+    const sel = await a.command('SELECT INBOX');
+    const known = new Set(flagsLine(sel.untagged));
+    const body = 'Subject: appended\r\n\r\nhi\r\n';
+    expect((await b.command(`APPEND INBOX (Appended) {${body.length}+}\r\n${body}`)).status).toBe('OK');
+    await b.command('CREATE Other');
+    expect((await b.command(`APPEND Other (Copied) {${body.length}+}\r\n${body}`)).status).toBe('OK');
+    await b.command('SELECT Other');
+    expect((await b.command('COPY 1 INBOX')).status).toBe('OK');
+    await new Promise((r) => setTimeout(r, 1100));
+    const noop = await a.command('NOOP');
+    expect(flagsLine(noop.untagged)).toEqual(expect.arrayContaining(['Appended', 'Copied']));
+    expect(indexOf(noop.untagged, /^\* FLAGS/)).toBeLessThan(indexOf(noop.untagged, /EXISTS$/));
+    announcedBeforeUse(noop.untagged, known);
+    announcedBeforeUse((await a.command('FETCH 1:* (FLAGS)')).untagged, known);
+    expect(known.has('Appended') && known.has('Copied')).toBe(true);
+    a.close();
+    b.close();
+  });
+
+  it('eight sessions storing random keywords at once: none ever sees a keyword before FLAGS named it', async () => {
+    await server.addAccount('kwmix', PASSWORD);
+    for (let i = 1; i <= 5; i++) await server.deliver('kwmix', message(`mix${i}`));
+    let seed = 20261206;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const sessions = await Promise.all(Array.from({ length: 8 }, () => RawImap.signIn(port, 'kwmix', `"${PASSWORD}"`)));
+    await Promise.all(
+      sessions.map(async (c) => {
+        const known = new Set(flagsLine((await c.command('SELECT INBOX')).untagged));
+        for (let round = 0; round < 25; round++) {
+          const pick = random(4);
+          const command =
+            pick === 0 ? `STORE ${1 + random(5)} +FLAGS (k${random(30)})` : pick === 1 ? `STORE ${1 + random(5)} -FLAGS (k${random(30)})` : pick === 2 ? 'FETCH 1:* (FLAGS)' : 'NOOP';
+          const answer = await c.command(command);
+          expect(answer.status, command).toBe('OK');
+          announcedBeforeUse(answer.untagged, known);
+        }
+      }),
+    );
+    for (const c of sessions) c.close();
+  });
+
+  it('imapflow sets a keyword: a raw session in IDLE gets FLAGS and PERMANENTFLAGS before the FETCH, and imapflow\'s next SELECT lists it', async () => {
+    const open = async () => {
+      const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, tls: { rejectUnauthorized: false }, auth: { user: 'kw', pass: PASSWORD }, logger: false });
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    };
+    const watcher = await RawImap.signIn(port, 'kw', `"${PASSWORD}"`);
+    const known = new Set(flagsLine((await watcher.command('SELECT INBOX')).untagged));
+    watcher.send('i1 IDLE\r\n');
+    expect(await watcher.response()).toMatch(/^\+ /);
+    const setter = await open();
+    await setter.mailboxOpen('INBOX');
+    expect(await setter.messageFlagsAdd('1', ['FromFlow'])).toBe(true);
+    const lines: string[] = [];
+    while (!lines.some((l) => /FETCH/.test(l))) lines.push(await watcher.response(5000));
+    expect(lines[0]).toMatch(/^\* FLAGS \(.*\bFromFlow\b/);
+    expect(lines[1]).toMatch(/^\* OK \[PERMANENTFLAGS \(.*\bFromFlow\b/);
+    announcedBeforeUse(lines, known);
+    watcher.send('DONE\r\n');
+    await watcher.until('i1');
+    const reopened = await setter.mailboxOpen('INBOX');
+    expect([...reopened.flags]).toContain('FromFlow');
+    expect([...(reopened.permanentFlags ?? [])]).toContain('FromFlow');
+    await setter.logout();
+    watcher.close();
+  });
+});
+
+describe('\\Recent (RFC 3501) for clients that do not enable IMAP4rev2', () => {
+  it('SELECT takes new messages as recent, EXAMINE and STATUS only count them; FETCH, SEARCH and a later SELECT agree', async () => {
+    await server.addAccount('rc', PASSWORD);
+    for (const s of ['r1', 'r2']) await server.deliver('rc', message(s));
+    const examiner = await RawImap.signIn(port, 'rc', `"${PASSWORD}"`);
+    const ex = await examiner.command('EXAMINE INBOX');
+    expect(ex.untagged).toContain('* 2 RECENT');
+    expect((await examiner.command('FETCH 1:2 (FLAGS)')).untagged).toEqual(['* 1 FETCH (FLAGS (\\Recent))', '* 2 FETCH (FLAGS (\\Recent))']);
+    const other = await RawImap.signIn(port, 'rc', `"${PASSWORD}"`);
+    expect((await other.command('STATUS INBOX (MESSAGES RECENT)')).untagged).toContain('* STATUS INBOX (MESSAGES 2 RECENT 2)');
+
+    const first = await RawImap.signIn(port, 'rc', `"${PASSWORD}"`);
+    expect((await first.command('SELECT INBOX')).untagged).toContain('* 2 RECENT');
+    expect((await first.command('SEARCH RECENT')).untagged).toContain('* SEARCH 1 2');
+    expect((await first.command('STORE 1 +FLAGS (\\Seen)')).untagged).toEqual(['* 1 FETCH (FLAGS (\\Seen \\Recent))']);
+    // \Recent after the system flags, before the keywords (as Dovecot words them)
+    expect((await first.command('STORE 1 +FLAGS (Work \\Flagged)')).untagged.at(-1)).toMatch(/^\* 1 FETCH \(FLAGS \((\\\w+ )*\\Recent Work\)\)$/);
+    await first.command('STORE 1 -FLAGS (Work \\Flagged)');
+    expect((await first.command('SEARCH NEW')).untagged).toContain('* SEARCH 2');
+    expect((await first.command('SEARCH OLD')).untagged).toContain('* SEARCH');
+    expect((await first.command('STATUS INBOX (RECENT)')).untagged).toContain('* STATUS INBOX (RECENT 2)'); // its own, as selected
+
+    // taken: nobody else sees them as recent now
+    expect((await other.command('STATUS INBOX (RECENT)')).untagged).toContain('* STATUS INBOX (RECENT 0)');
+    const second = await RawImap.signIn(port, 'rc', `"${PASSWORD}"`);
+    expect((await second.command('SELECT INBOX')).untagged).toContain('* 0 RECENT');
+    expect((await second.command('FETCH 1:2 (FLAGS)')).untagged).toEqual(['* 1 FETCH (FLAGS (\\Seen))', '* 2 FETCH (FLAGS ())']);
+    expect((await second.command('SEARCH OLD')).untagged).toContain('* SEARCH 1 2');
+    expect((await second.command('SEARCH RECENT')).untagged).toContain('* SEARCH');
+    for (const c of [examiner, other, first, second]) c.close();
+  });
+
+  it('a delivery during IDLE or before NOOP: `* n EXISTS` then `* n RECENT` to the one session that takes it', async () => {
+    await server.addAccount('idle', PASSWORD);
+    await server.deliver('idle', message('before'));
+    const idler = await RawImap.signIn(port, 'idle', `"${PASSWORD}"`);
+    expect((await idler.command('SELECT INBOX')).untagged).toContain('* 1 RECENT');
+    const later = await RawImap.signIn(port, 'idle', `"${PASSWORD}"`);
+    expect((await later.command('SELECT INBOX')).untagged).toContain('* 0 RECENT');
+    idler.send('i1 IDLE\r\n');
+    expect(await idler.response()).toMatch(/^\+ /);
+    await server.deliver('idle', message('during'));
+    expect(await idler.response(5000)).toBe('* 2 EXISTS');
+    expect(await idler.response(5000)).toBe('* 2 RECENT');
+    idler.send('DONE\r\n');
+    expect((await idler.until('i1')).status).toBe('OK');
+    expect((await idler.command('FETCH 2 (FLAGS)')).untagged).toEqual(['* 2 FETCH (FLAGS (\\Recent))']);
+    // the other session learns of the message, not as recent (its count did not change: no RECENT)
+    await new Promise((r) => setTimeout(r, 1100));
+    const noop = await later.command('NOOP');
+    expect(noop.untagged).toContain('* 2 EXISTS');
+    expect(noop.untagged.some((l) => l.endsWith('RECENT'))).toBe(false);
+
+    // with the mailbox selected by a session that only NOOPs
+    await server.deliver('idle', message('third'));
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await later.command('NOOP')).untagged).toEqual(['* 3 EXISTS', '* 1 RECENT']);
+    // expunged: the count drops, and the client is told
+    await later.command('STORE 3 +FLAGS (\\Deleted)');
+    expect((await later.command('EXPUNGE')).untagged).toEqual(['* 3 EXPUNGE', '* 0 RECENT']);
+    idler.close();
+    later.close();
+  });
+
+  it('after ENABLE IMAP4rev2 nothing about \\Recent is sent (RFC 9051), though its SELECT takes them; a rev1 session beside it hears it', async () => {
+    await server.addAccount('rev2', PASSWORD);
+    await server.deliver('rev2', message('x'));
+    const rev1 = await RawImap.signIn(port, 'rev2', `"${PASSWORD}"`);
+    expect((await rev1.command('EXAMINE INBOX')).untagged).toContain('* 1 RECENT');
+    await rev1.command('UNSELECT');
+    const c = await RawImap.signIn(port, 'rev2', `"${PASSWORD}"`);
+    await c.command('ENABLE IMAP4rev2');
+    const sel = await c.command('SELECT INBOX');
+    expect(sel.untagged.some((l) => /RECENT/.test(l))).toBe(false);
+    expect((await c.command('FETCH 1 (FLAGS)')).untagged).toEqual(['* 1 FETCH (FLAGS ())']);
+    expect((await c.command('SEARCH RETURN (COUNT) ALL')).untagged).toEqual(['* ESEARCH (TAG "a5") COUNT 1']);
+    expect((await rev1.command('STATUS INBOX (RECENT)')).untagged).toContain('* STATUS INBOX (RECENT 0)'); // taken by the rev2 SELECT
+    c.send('i IDLE\r\n');
+    await c.response();
+    await server.deliver('rev2', message('y'));
+    expect(await c.response(5000)).toBe('* 2 EXISTS');
+    c.send('DONE\r\n');
+    expect((await c.until('i')).untagged).toEqual([]);
+    expect((await rev1.command('STATUS INBOX (MESSAGES RECENT)')).untagged).toContain('* STATUS INBOX (MESSAGES 2 RECENT 0)');
+    c.close();
+    rev1.close();
+  });
+
+  it('python imaplib: two sessions, EXAMINE and SELECT, STATUS, RECENT responses, SEARCH NEW', async () => {
+    await server.addAccount('py', PASSWORD);
+    for (const s of ['p1', 'p2', 'p3']) await server.deliver('py', message(s));
+    const r = await imaplib<Record<string, unknown>>(
+      port,
+      `
+out = {}
+A = imaplib.IMAP4('127.0.0.1', port); A.login('py', '${PASSWORD}')
+B = imaplib.IMAP4('127.0.0.1', port); B.login('py', '${PASSWORD}')
+A.select('INBOX', readonly=True)
+out['examine_recent'] = flat(A.response('RECENT'))
+out['status_before'] = flat(B.status('INBOX', '(RECENT)'))
+B.select('INBOX')
+out['select_recent'] = flat(B.response('RECENT'))
+out['search_new'] = flat(B.search(None, 'NEW'))
+out['fetch_flags'] = flat(B.fetch('1', '(FLAGS)'))
+B.store('1', '+FLAGS', '\\\\Seen')
+out['search_new_after_seen'] = flat(B.search(None, 'NEW'))
+A.close(); A.select('INBOX')
+out['second_select_recent'] = flat(A.response('RECENT'))
+out['search_old'] = flat(A.search(None, 'OLD'))
+A.logout(); B.logout()
+print(json.dumps(out))
+`,
+    );
+    expect(r.examine_recent).toEqual(['RECENT', ['3']]);
+    expect(r.status_before).toEqual(['OK', ['INBOX (RECENT 3)']]);
+    expect(r.select_recent).toEqual(['RECENT', ['3']]);
+    expect(r.search_new).toEqual(['OK', ['1 2 3']]);
+    expect(r.fetch_flags).toEqual(['OK', ['1 (FLAGS (\\Recent))']]);
+    expect(r.search_new_after_seen).toEqual(['OK', ['2 3']]);
+    expect(r.second_select_recent).toEqual(['RECENT', ['0']]);
+    expect(r.search_old).toEqual(['OK', ['1 2 3']]);
+  });
+});
+
+describe('two server processes on one tree agree on \\Recent (the mark is in the tree)', () => {
+  let other: TestServer;
+  beforeAll(async () => {
+    other = await startServer({ config: { listeners: LISTENERS, dataDir: server.dataDir } });
+    await server.addAccount('shared', PASSWORD);
+    for (let i = 1; i <= 4; i++) await server.deliver('shared', message(`s${i}`));
+  });
+  afterAll(() => other?.stop());
+
+  it('sessions selecting at once on both processes: each message recent to exactly one; a new delivery too', async () => {
+    const ports = [port, other.portOf('imap')];
+    const sessions = await Promise.all([0, 1, 0, 1, 0, 1].map((i) => RawImap.signIn(ports[i], 'shared', `"${PASSWORD}"`)));
+    await Promise.all(sessions.map((c) => c.command('SELECT INBOX')));
+    const recentUids = async () => {
+      const seen: number[] = [];
+      for (const c of sessions) {
+        for (const line of (await c.command('FETCH 1:* (UID FLAGS)')).untagged) {
+          const m = /UID (\d+) FLAGS \(([^)]*)\)/.exec(line);
+          if (m && m[2].includes('\\Recent')) seen.push(Number(m[1]));
+        }
+      }
+      return seen.sort((x, y) => x - y);
+    };
+    expect(await recentUids()).toEqual([1, 2, 3, 4]);
+    await server.deliver('shared', message('s5'));
+    await new Promise((r) => setTimeout(r, 1100));
+    const answers = await Promise.all(sessions.map((c) => c.command('NOOP')));
+    for (const a of answers) expect(a.untagged).toContain('* 5 EXISTS');
+    expect(await recentUids()).toEqual([1, 2, 3, 4, 5]);
+    // the mark, in the tree beside dovecot-uidlist: "UIDVALIDITY highest-claimed-UID"
+    const mark = await readFile(join(server.dataDir, 'accounts', 'example.org', 'shared', 'Maildir', 'postern-recent'), 'utf8');
+    expect(mark).toMatch(/^\d+ 5\n$/);
+    for (const c of sessions) c.close();
+  });
+});
+
+describe('APPEND date-time', () => {
+  beforeAll(() => server.addAccount('dates', PASSWORD));
+
+  it('accepts every valid date-time whatever its zone, and INTERNALDATE is the same instant', async () => {
+    const c = await RawImap.signIn(port, 'dates', `"${PASSWORD}"`);
+    const body = 'Subject: dated\r\n\r\nx\r\n';
+    const cases: [string, string][] = [
+      ['06-Mar-2025 01:00:00 +0200', ' 5-Mar-2025 23:00:00 +0000'],
+      ['05-Mar-2025 23:30:00 -0100', ' 6-Mar-2025 00:30:00 +0000'],
+      [' 1-Jan-2026 00:15:00 +0530', '31-Dec-2025 18:45:00 +0000'],
+      ['31-Dec-2025 22:00:00 -0300', ' 1-Jan-2026 01:00:00 +0000'],
+      ['29-Feb-2024 00:00:00 +1400', '28-Feb-2024 10:00:00 +0000'],
+      ['01-Mar-2024 23:59:59 -1200', ' 2-Mar-2024 11:59:59 +0000'],
+    ];
+    await c.command('SELECT INBOX');
+    for (const [given, utc] of cases) {
+      const appended = await c.command(`APPEND INBOX "${given}" {${body.length}+}\r\n${body}`);
+      expect(appended.status, given).toBe('OK');
+      const uid = /APPENDUID \d+ (\d+)/.exec(appended.tagged)![1];
+      const fetched = await c.command(`UID FETCH ${uid} (INTERNALDATE)`);
+      expect(fetched.untagged.join('\n')).toContain(`INTERNALDATE "${utc}"`);
+    }
+    for (const bad of ['31-Feb-2025 10:00:00 +0000', '29-Feb-2025 10:00:00 +0000', '06-Mar-2025 24:00:00 +0000', '06-Mar-2025 10:60:00 +0000', '06-Mar-2025 10:00:60 +0000', '06-Mar-2025 10:00:00 +0060', '00-Mar-2025 10:00:00 +0000', '06-Foo-2025 10:00:00 +0000']) {
+      const answer = await c.command(`APPEND INBOX "${bad}" {${body.length}+}\r\n${body}`);
+      expect(answer.tagged, bad).toMatch(/^a\d+ BAD /);
+    }
+    c.close();
+  });
+});
