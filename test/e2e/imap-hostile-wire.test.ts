@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawImap } from '../helpers/imap-client.js';
+import { RawImap, untilClosed } from '../helpers/imap-client.js';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -21,21 +21,6 @@ const LISTENERS = [
 const PASSWORD = 'Sw0rdfish-Secret42';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Reads what the server sends until it closes the connection (or `ms` pass). */
-async function untilClosed(client: RawImap, ms: number): Promise<{ lines: string[]; closed: boolean }> {
-  const lines: string[] = [];
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) return { lines, closed: false };
-    try {
-      lines.push(await client.raw.line(left));
-    } catch (err) {
-      return { lines, closed: /connection closed/.test((err as Error).message) };
-    }
-  }
-}
 
 describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', () => {
   let server: TestServer;

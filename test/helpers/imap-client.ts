@@ -70,3 +70,18 @@ export class RawImap {
     this.raw.close();
   }
 }
+
+/** Reads what the server sends until it closes the connection (or `ms` pass). */
+export async function untilClosed(client: RawImap, ms: number): Promise<{ lines: string[]; closed: boolean }> {
+  const lines: string[] = [];
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { lines, closed: false };
+    try {
+      lines.push(await client.raw.line(left));
+    } catch (err) {
+      return { lines, closed: /connection closed/.test((err as Error).message) };
+    }
+  }
+}

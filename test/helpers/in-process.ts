@@ -29,7 +29,7 @@ import { MemoryStore } from '../../store/memory/memory-store.js';
 import { Relay } from '../../submission/relay.js';
 import { Submitter } from '../../submission/submitter.js';
 import type { Endpoint } from './pop-client.js';
-import { type LogRecord, testConfig } from './server.js';
+import { LogBook, type LogRecord, testConfig } from './server.js';
 import { PairSocket } from './socket-pair.js';
 
 export interface InProcessServer {
@@ -99,21 +99,8 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
   const config = validateConfig(testConfig(options.config), join(dir, 'postern.yaml'), configSections());
   await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
 
-  const logs: LogRecord[] = [];
-  const waiters: { match: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
-  const logger = createLogger(config.log.level, {
-    write(line: string) {
-      const record = JSON.parse(line) as LogRecord;
-      logs.push(record);
-      for (const w of [...waiters]) {
-        if (w.match(record)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(record);
-        }
-      }
-    },
-    flush: async () => {},
-  });
+  const book = new LogBook();
+  const logger = createLogger(config.log.level, { write: (line: string) => book.add(JSON.parse(line) as LogRecord), flush: async () => {} });
 
   // As Kernel.context() and Kernel.start(), with the in-memory store in place of the Maildir one.
   const domains = new LocalDomains(config.mainDomain, config.domains);
@@ -164,15 +151,8 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
     port: listeners.get('pop3') ?? { dial: () => Promise.reject(new Error('no listener named pop3')) },
     portOf,
     ctx,
-    logs,
-    waitForLog(match, ms = 5000) {
-      const found = logs.find(match);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('log record not seen in time')), ms);
-        waiters.push({ match, resolve: (r) => (clearTimeout(timer), resolve(r)) });
-      });
-    },
+    logs: book.records,
+    waitForLog: (match, ms = 5000) => book.waitFor(match, ms),
     async addAccount(name, password) {
       const address = domains.parse(name);
       const bulletins = bulletinDir(config);

@@ -3,6 +3,7 @@
 // one tree show is in test/interop/imap-flags-recent.test.ts, with the rules in its opening comment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawImap } from '../helpers/imap-client.js';
+import { announcedBeforeUse, flagsLine, indexOf } from '../helpers/imap-keywords.js';
 import { type InProcessServer, startInProcess } from '../helpers/in-process.js';
 import type { Endpoint } from '../helpers/pop-client.js';
 
@@ -11,25 +12,6 @@ const PASSWORD = 'a secret';
 
 function message(subject: string): string {
   return `From: Sender <sender@example.net>\nTo: someone@example.org\nSubject: ${subject}\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\n\nhello\n`;
-}
-
-/** The index of the first line matching, or -1. */
-const indexOf = (lines: readonly string[], re: RegExp) => lines.findIndex((l) => re.test(l));
-
-/** The keywords of the last `* FLAGS (...)` line. */
-function flagsLine(lines: readonly string[]): string[] | null {
-  const line = [...lines].reverse().find((l) => l.startsWith('* FLAGS ('));
-  return line ? line.slice('* FLAGS ('.length, -1).split(' ') : null;
-}
-
-/** Checks that every keyword a FETCH shows was in a FLAGS line sent before it (starting from `known`). */
-function announcedBeforeUse(lines: readonly string[], known: Set<string>): void {
-  for (const line of lines) {
-    const flags = flagsLine([line]);
-    if (flags) for (const f of flags) known.add(f);
-    const m = /FETCH \(.*FLAGS \(([^)]*)\)/.exec(line);
-    if (m) for (const f of m[1].split(' ').filter((x) => x && !x.startsWith('\\'))) expect(known.has(f), `${f} used in "${line}" before FLAGS named it`).toBe(true);
-  }
 }
 
 let server: InProcessServer;

@@ -3,7 +3,7 @@
 // nested thousands deep. The ones that need the real server (slots held by slow senders, the login timeout,
 // the trace file) are in test/e2e/imap-hostile-wire.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawImap } from '../helpers/imap-client.js';
+import { RawImap, untilClosed } from '../helpers/imap-client.js';
 import { type InProcessServer, startInProcess } from '../helpers/in-process.js';
 import type { Endpoint } from '../helpers/pop-client.js';
 
@@ -13,21 +13,6 @@ const LISTENERS = [
 ];
 
 const PASSWORD = 'Sw0rdfish-Secret42';
-
-/** Reads what the server sends until it closes the connection (or `ms` pass). */
-async function untilClosed(client: RawImap, ms: number): Promise<{ lines: string[]; closed: boolean }> {
-  const lines: string[] = [];
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) return { lines, closed: false };
-    try {
-      lines.push(await client.raw.line(left));
-    } catch (err) {
-      return { lines, closed: /connection closed/.test((err as Error).message) };
-    }
-  }
-}
 
 describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', () => {
   let server: InProcessServer;
