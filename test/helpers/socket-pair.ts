@@ -70,6 +70,13 @@ export class PairSocket extends Duplex {
     callback(err);
   }
 
+  /** As net.Socket says it (smtp-server writes only to an 'open' socket). */
+  get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    return this.writable ? 'writeOnly' : 'closed';
+  }
+
   /** net.Socket's idle timer: 'timeout' after `ms` without a read or a write; 0 turns it off. */
   setTimeout(ms: number, callback?: () => void): this {
     this.idleMs = ms;

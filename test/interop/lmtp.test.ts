@@ -1,7 +1,8 @@
 // LMTP delivery (RFC 2033) as an MTA uses it: Postfix-style pipelined sessions over TCP and over a unix
 // socket (raw bytes, checked exactly), nodemailer's LMTP client (a real client library), several
 // recipients with an unknown one, Direct Mailbox Addressing (X-Real-To), the size limit, and a delivery
-// waking an IMAP IDLE. What is stored is read back through POP, byte for byte.
+// waking an IMAP IDLE. What is stored is read back through POP, byte for byte. The greeting and the LHLO
+// answer run in this process: test/protocol/lmtp.test.ts.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,20 +63,6 @@ afterAll(async () => {
 });
 
 describe('LMTP (RFC 2033)', () => {
-  it('greets as LMTP and offers PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES and SIZE; EHLO and HELO are refused', async () => {
-    const c = await RawLmtp.open({ port: lmtpPort() });
-    expect((await c.reply())[0]).toMatch(/^220 example\.org LMTP /);
-    c.send('EHLO mta.example.net\r\n');
-    expect((await c.reply())[0]).toMatch(/^500 /);
-    c.send('LHLO mta.example.net\r\n');
-    const caps = (await c.reply()).map((l) => l.slice(4));
-    expect(caps).toEqual(expect.arrayContaining(['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES', 'SIZE 20000']));
-    expect(caps.join(' ')).not.toMatch(/STARTTLS|AUTH/);
-    c.send('QUIT\r\n');
-    expect((await c.reply())[0]).toMatch(/^221 /);
-    c.close();
-  });
-
   it('a pipelined Postfix-style transaction: one reply per RCPT, the unknown one 550 5.1.1, then one reply per accepted recipient', async () => {
     const c = await RawLmtp.open({ port: lmtpPort() });
     await c.reply();
