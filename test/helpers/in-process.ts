@@ -47,8 +47,8 @@ export interface InProcessServer {
   logs: LogRecord[];
   /** Resolves with the first log record matching, waiting up to `ms`. */
   waitForLog(match: (r: LogRecord) => boolean, ms?: number): Promise<LogRecord>;
-  /** As `postern account add NAME --password-stdin`. */
-  addAccount(name: string, password: string): Promise<void>;
+  /** As `postern account add NAME --password-stdin [--apop-secret SECRET]`. */
+  addAccount(name: string, password: string, apopSecret?: string): Promise<void>;
   /** As `postern deliver ADDRESS` (the message on standard input). */
   deliver(address: string, message: string | Buffer): Promise<void>;
   /** Stops the modules as the kernel does at SIGTERM (sessions get their BYE), then removes the folder. */
@@ -153,11 +153,11 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
     ctx,
     logs: book.records,
     waitForLog: (match, ms = 5000) => book.waitFor(match, ms),
-    async addAccount(name, password) {
+    async addAccount(name, password, apopSecret) {
       const address = domains.parse(name);
       const bulletins = bulletinDir(config);
       const mark = bulletins ? await new Bulletins(bulletins, admin, store).highest() : null;
-      await admin.add(address, password, null, mark);
+      await admin.add(address, password, apopSecret ?? null, mark);
     },
     async deliver(address, message) {
       const recipient = await delivery.recipient(address);
