@@ -23,7 +23,8 @@ export class PairSocket extends Duplex {
   readonly connecting = false;
 
   constructor() {
-    super({ allowHalfOpen: false });
+    // the buffers the listeners give their sockets (listeners/listener.ts), as the kernel's would hold
+    super({ allowHalfOpen: false, highWaterMark: 256 * 1024 });
   }
 
   /** [the server's side, the client's side]; the client's side has a port of its own, as an ephemeral TCP port. */
