@@ -63,7 +63,7 @@ describe('IMAP: framing, limits, sign-in', () => {
   });
 
   it('refuses an over-long line or literal with [TOOBIG] and stays usable; ends a run of bad commands with BYE', async () => {
-    // signed in: before, a literal past 8 KiB is answered * BYE (test/e2e/imap-hostile-wire.test.ts)
+    // signed in: before, a literal past 8 KiB is answered * BYE (test/protocol/imap-hostile-wire.test.ts)
     const client = await RawImap.signIn(port, 'jsmith', '"pass word"');
     const long = await client.command(`NOOP ${'x'.repeat(5000)}`);
     expect(long.tagged).toMatch(/^a2 BAD \[TOOBIG\]/);
