@@ -2,18 +2,14 @@
 // modules, binds the listeners from the config and routes each listener's connections to its module.
 // reload() applies a new config live (SIGHUP, as CommuniGate applies listener changes): listeners
 // added or removed, certificates re-read, open sessions untouched.
-import { AccountStore } from '../accounts/account-store.js';
-import { AuthCache } from '../accounts/auth-cache.js';
 import { type ChangeNotices, LocalNotices } from '../store/maildir/change-notices.js';
 import { MaildirStore } from '../store/maildir/store.js';
-import { LocalDomains } from '../accounts/names.js';
-import { Router } from '../accounts/router.js';
 import { TlsProvider } from '../certs/tls-provider.js';
 import { Listener } from '../listeners/listener.js';
 import { Metrics } from '../observability/metrics.js';
 import { TraceLog } from '../observability/trace.js';
-import { Relay } from '../submission/relay.js';
-import { type SubmissionServices, Submitter } from '../submission/submitter.js';
+import { Submitter } from '../submission/submitter.js';
+import { moduleServices, type ModuleServices } from './module-services.js';
 import { certificateSettings, ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ModuleContext } from './module.js';
@@ -58,24 +54,14 @@ export class Kernel {
   }
 
   /** Builds what modules get from a config; throws ConfigError for an unknown module or bad domain. */
-  private context(config: LoadedConfig): { ctx: Omit<ModuleContext, 'submitter' | 'metrics' | 'trace'>; submission: SubmissionServices } {
+  private context(config: LoadedConfig): ModuleServices {
     config.listeners.forEach((l, i) => {
       if (!this.registry.get(l.module)) {
         throw new ConfigError(`${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules are: ${this.registry.names().join(', ')}`);
       }
     });
-    const accounts = new AccountStore(config.dataDir, new LocalDomains(config.mainDomain, config.domains), new AuthCache(config.authCache.entries, config.authCache.ttl * 1000), config.passwords.rehash);
-    const store = new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger, watching: { notices: this.notices, fileWatch: !config.sharedTree } });
-    const router = new Router(config.dataDir, accounts);
-    const submission: SubmissionServices = {
-      accounts,
-      store,
-      router,
-      relay: config.submission.relay ? new Relay(config.submission.relay) : null,
-      settings: { maxPerHour: config.submission.maxPerHour, hostname: config.mainDomain, realToHeader: config.realToHeader },
-      sharedRate: this.options.shared?.rate ?? null,
-    };
-    return { ctx: { config, logger: this.logger, accounts, store, router, shared: this.options.shared ?? null }, submission };
+    const watching = { notices: this.notices, fileWatch: !config.sharedTree };
+    return moduleServices(config, this.logger, this.options.shared ?? null, (accounts) => new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger, watching }));
   }
 
   /** Loads the certificate, starts every module, then binds every listener; if one cannot bind, nothing stays bound. */

@@ -1,7 +1,7 @@
 // A raw-socket IMAP client for tests that must see the exact bytes on the wire: it sends tagged
 // commands and gathers every response line up to the tagged one, with literals read by their counts
 // (a line ending in {n} is followed by n octets, then the rest of the response).
-import { RawPop } from './pop-client.js';
+import { type Endpoint, RawPop } from './pop-client.js';
 
 export interface ImapAnswer {
   /** The untagged responses and continuations, each with its literals inline. */
@@ -16,14 +16,14 @@ export class RawImap {
   private n = 0;
   private constructor(readonly raw: RawPop) {}
 
-  static async connect(port: number, tls = false, host = '127.0.0.1'): Promise<{ client: RawImap; greeting: string }> {
+  static async connect(port: Endpoint, tls = false, host = '127.0.0.1'): Promise<{ client: RawImap; greeting: string }> {
     const raw = tls ? await RawPop.connectTls(port, host) : await RawPop.connect(port, host);
     const client = new RawImap(raw);
     return { client, greeting: await client.response() };
   }
 
   /** Connects and signs in with LOGIN. */
-  static async signIn(port: number, user: string, password: string, host = '127.0.0.1'): Promise<RawImap> {
+  static async signIn(port: Endpoint, user: string, password: string, host = '127.0.0.1'): Promise<RawImap> {
     const { client } = await RawImap.connect(port, false, host);
     const answer = await client.command(`LOGIN ${user} ${password}`);
     if (answer.status !== 'OK') throw new Error(answer.tagged);
@@ -68,5 +68,20 @@ export class RawImap {
 
   close(): void {
     this.raw.close();
+  }
+}
+
+/** Reads what the server sends until it closes the connection (or `ms` pass). */
+export async function untilClosed(client: RawImap, ms: number): Promise<{ lines: string[]; closed: boolean }> {
+  const lines: string[] = [];
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { lines, closed: false };
+    try {
+      lines.push(await client.raw.line(left));
+    } catch (err) {
+      return { lines, closed: /connection closed/.test((err as Error).message) };
+    }
   }
 }

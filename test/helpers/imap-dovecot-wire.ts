@@ -1,4 +1,4 @@
-// Reading IMAP answers for test/imap-dovecot.test.ts, where the same commands go to Postern and to a real
+// Reading IMAP answers for test/interop/imap-dovecot.test.ts, where the same commands go to Postern and to a real
 // Dovecot 2.3 and their answers are compared. Answers come from RawImap (test/helpers/imap-client.ts)
 // as latin1 strings with literals inline ("{n}\r\n" + n octets). What is normalised here, and why:
 //

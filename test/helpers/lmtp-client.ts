@@ -1,6 +1,7 @@
 // A scripted LMTP client for tests that check the exact replies: sends lines (pipelined when the test
 // writes several at once, as Postfix does), reads replies, multi-line ones whole.
 import { connect, type Socket } from 'node:net';
+import type { Endpoint } from './pop-client.js';
 
 /** A scripted LMTP client: sends lines (pipelined when asked), reads replies (multi-line ones whole). */
 export class RawLmtp {
@@ -20,9 +21,11 @@ export class RawLmtp {
     });
   }
 
-  static open(where: { port: number; host?: string } | { path: string }): Promise<RawLmtp> {
+  static async open(where: { port: Endpoint; host?: string } | { path: string }): Promise<RawLmtp> {
+    if ('port' in where && typeof where.port !== 'number') return new RawLmtp(await where.port.dial());
+    const options = 'path' in where ? { path: where.path } : { host: where.host ?? '127.0.0.1', port: where.port as number };
     return new Promise((resolve, reject) => {
-      const s = 'path' in where ? connect({ path: where.path }) : connect({ host: where.host ?? '127.0.0.1', port: where.port });
+      const s = connect(options);
       s.once('connect', () => resolve(new RawLmtp(s)));
       s.once('error', reject);
     });

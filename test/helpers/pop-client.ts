@@ -2,6 +2,9 @@
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
+/** Where to connect: a TCP port, or a listener served in the test's own process (test/helpers/in-process.ts). */
+export type Endpoint = number | { dial(): Promise<Socket> };
+
 export class RawPop {
   private buffer = Buffer.alloc(0);
   private waiting: (() => void) | null = null;
@@ -29,7 +32,8 @@ export class RawPop {
     socket.on('error', () => {});
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<RawPop> {
+  static async connect(port: Endpoint, host = '127.0.0.1'): Promise<RawPop> {
+    if (typeof port !== 'number') return new RawPop(await port.dial());
     const socket = connect(port, host);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
@@ -39,7 +43,8 @@ export class RawPop {
   }
 
   /** Connects to an implicit-TLS listener, accepting any certificate. */
-  static async connectTls(port: number, host = '127.0.0.1'): Promise<RawPop> {
+  static async connectTls(port: Endpoint, host = '127.0.0.1'): Promise<RawPop> {
+    if (typeof port !== 'number') return new RawPop(await port.dial()); // an implicit-TLS listener's dial() does the handshake
     const socket = tlsConnect({ host, port, rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
@@ -155,7 +160,7 @@ export class RawPop {
   }
 
   /** Reads the greeting and signs in with USER/PASS; returns the PASS answer. */
-  static async signIn(port: number, user: string, password: string, host = '127.0.0.1'): Promise<RawPop> {
+  static async signIn(port: Endpoint, user: string, password: string, host = '127.0.0.1'): Promise<RawPop> {
     const c = await RawPop.connect(port, host);
     const greeting = await c.line();
     if (!greeting.startsWith('+OK')) throw new Error(greeting);

@@ -36,6 +36,32 @@ export interface LogRecord {
   [key: string]: unknown;
 }
 
+/** The log records a server wrote so far, and a wait for one to come. */
+export class LogBook {
+  readonly records: LogRecord[] = [];
+  private readonly waiters: { match: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
+
+  add(record: LogRecord): void {
+    this.records.push(record);
+    for (const w of [...this.waiters]) {
+      if (w.match(record)) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(record);
+      }
+    }
+  }
+
+  /** The first record matching, written already or to come; rejects after `ms` when given. */
+  waitFor(match: (r: LogRecord) => boolean, ms?: number): Promise<LogRecord> {
+    const found = this.records.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => reject(new Error('log record not seen in time')), ms);
+      this.waiters.push({ match, resolve: (r) => (clearTimeout(timer), resolve(r)) });
+    });
+  }
+}
+
 export interface TestServer {
   dir: string;
   configFile: string;
@@ -65,23 +91,28 @@ export interface ServerOptions {
   noServe?: boolean;
 }
 
-export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'postern-test-'));
-  const configFile = join(dir, 'postern.yaml');
-  const config = {
+/** The config every test server starts with, `overrides` merged over it (also the in-process harness's, test/helpers/in-process.ts). */
+export function testConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
     dataDir: './data',
     mainDomain: 'example.org',
     listeners: [{ name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 }],
-    ...options.config,
+    ...overrides,
     // Tests sign in wrongly on purpose; the growing delay has its own test.
-    pop: { authFailureDelay: 0, ...(options.config?.pop as object | undefined) },
-    imap: { authFailureDelay: 0, ...(options.config?.imap as object | undefined) },
+    pop: { authFailureDelay: 0, ...(overrides.pop as object | undefined) },
+    imap: { authFailureDelay: 0, ...(overrides.imap as object | undefined) },
   };
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'postern-test-'));
+  const configFile = join(dir, 'postern.yaml');
+  const config = testConfig(options.config);
   await writeFile(configFile, stringify(config));
   const cli = (args: string[], input?: string | Buffer) => runCli(['--config', configFile, ...args], input);
 
-  const logs: LogRecord[] = [];
-  const waiters: { match: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
+  const book = new LogBook();
+  const logs = book.records;
   let child: ChildProcess | null = null;
   let exited: Promise<number | null> = Promise.resolve(null);
 
@@ -97,14 +128,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
         try {
-          const record = JSON.parse(line) as LogRecord;
-          logs.push(record);
-          for (const w of [...waiters]) {
-            if (w.match(record)) {
-              waiters.splice(waiters.indexOf(w), 1);
-              w.resolve(record);
-            }
-          }
+          book.add(JSON.parse(line) as LogRecord);
         } catch {
           // not a log record
         }
@@ -112,7 +136,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
     });
     exited = new Promise((r) => child!.on('exit', (code) => r(code)));
     const started = await Promise.race([
-      new Promise<LogRecord>((r) => waiters.push({ match: (x) => x.msg === 'Postern started', resolve: r })),
+      book.waitFor((x) => x.msg === 'Postern started'),
       exited.then((code) => {
         throw new Error(`postern serve exited with ${code}: ${stderr}`);
       }),
@@ -137,14 +161,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
       const r = await cli(['deliver', address], message);
       if (r.code !== 0) throw new Error(`deliver failed (${r.code}): ${r.stderr}`);
     },
-    waitForLog(match, ms = 5000) {
-      const found = logs.find(match);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolvePromise, reject) => {
-        const timer = setTimeout(() => reject(new Error('log record not seen in time')), ms);
-        waiters.push({ match, resolve: (r) => (clearTimeout(timer), resolvePromise(r)) });
-      });
-    },
+    waitForLog: (match, ms = 5000) => book.waitFor(match, ms),
     async stop(signal = 'SIGTERM') {
       if (child && child.exitCode === null) child.kill(signal);
       const code = await exited;

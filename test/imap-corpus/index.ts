@@ -1,5 +1,5 @@
 // The IMAP message corpus: MIME messages written for the FETCH tests (test/unit/imap-message.test.ts and
-// the differential test against Dovecot, test/imap-message-dovecot.test.ts). The .eml files are kept
+// the differential test against Dovecot, test/interop/imap-message-dovecot.test.ts). The .eml files are kept
 // with LF line ends for easy editing; load() gives them as the server hands them to modules/imap/message:
 // every line ending in CRLF (bare LF turned into CRLF, as the server does before parsing).
 import { readdirSync, readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // modules/imap/message on the corpus (test/imap-corpus) and on edge cases: what FETCH ENVELOPE,
 // BODYSTRUCTURE, BODY[...] and BINARY[...] answers are made of. The differential test against Dovecot
-// is test/imap-message-dovecot.test.ts; these run without it.
+// is test/interop/imap-message-dovecot.test.ts; these run without it.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { binaryBytes } from '../../modules/imap/message/binary.js';

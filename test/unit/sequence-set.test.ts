@@ -1,6 +1,6 @@
 // Sequence sets resolved (modules/imap/wire/sequence-set.ts): each message once, ascending, in time
 // linear in the set's size, with Dovecot 2.3's answers for numbers past the end and for "*"
-// (checked against a real Dovecot in test/imap-bounds.test.ts).
+// (checked against a real Dovecot in test/interop/imap-bounds.test.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeRanges, parseSequenceSet, resolveNumbers, resolveSearchNumbers, resolveSet } from '../../modules/imap/wire/sequence-set.js';

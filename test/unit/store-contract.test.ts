@@ -1,0 +1,440 @@
+// The mail-store contract (store/contract.ts), one suite for every store: what a protocol
+// module may count on, whichever store is underneath.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MaildirStore } from '../../store/maildir/store.js';
+import { MemoryStore } from '../../store/memory/memory-store.js';
+import { checkMailboxName, MailError, type MailStore, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MailStoreError, MessageGoneError } from '../../store/contract.js';
+import type { AccountAddress } from '../../accounts/names.js';
+
+interface Fixture {
+  store: MailStore;
+  cleanup(): Promise<void>;
+}
+
+const STORES: [string, () => Promise<Fixture>][] = [
+  ['memory', async () => ({ store: new MemoryStore('example.org'), cleanup: async () => {} })],
+  [
+    'Maildir',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'postern-store-'));
+      const folders = {
+        accountDir: (a: AccountAddress) => join(dir, a.domain, a.name),
+        maildir: (a: AccountAddress) => join(dir, a.domain, a.name, 'Maildir'),
+      };
+      return { store: new MaildirStore(folders, { mainDomain: 'example.org' }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+    },
+  ],
+];
+
+const alice: AccountAddress = { name: 'alice', domain: 'example.org' };
+const bob: AccountAddress = { name: 'bob', domain: 'example.org' };
+
+async function* chunks(text: string): AsyncGenerator<Buffer> {
+  yield Buffer.from(text);
+}
+
+async function text(s: MailStore, uid: number, view: Awaited<ReturnType<MailStore['open']>>): Promise<string> {
+  void s;
+  const parts: Buffer[] = [];
+  for await (const c of await view.open(uid)) parts.push(c as Buffer);
+  return Buffer.concat(parts).toString();
+}
+
+/** The code a store's failure carries (a MailStoreError's), or what else happened. */
+async function codeOf(attempt: () => Promise<unknown>): Promise<string> {
+  try {
+    await attempt();
+    return 'no error';
+  } catch (err) {
+    return err instanceof MailStoreError ? err.mailError : `not a MailStoreError: ${String(err)}`;
+  }
+}
+
+type Case = [what: string, attempt: () => Promise<unknown>, code: MailError];
+
+/** What each attempt raised, beside the code it should carry, by what it tried (a mismatch names it). */
+async function codesOf(cases: readonly Case[]): Promise<{ got: Record<string, string>; wanted: Record<string, string> }> {
+  const got: Record<string, string> = {};
+  const wanted: Record<string, string> = {};
+  for (const [what, attempt, code] of cases) {
+    got[what] = await codeOf(attempt);
+    wanted[what] = code;
+  }
+  return { got, wanted };
+}
+
+for (const [name, make] of STORES) {
+  describe(`the ${name} store`, () => {
+    let fx: Fixture;
+    let store: MailStore;
+    beforeEach(async () => {
+      fx = await make();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    describe('mailboxes', () => {
+      it('INBOX is always there; create, list (INBOX first, sorted, with children), rename with children, delete', async () => {
+        expect(await store.listMailboxes(alice)).toEqual([{ name: 'INBOX', hasChildren: false, selectable: true }]);
+        expect(await store.createMailbox(alice, 'lists/info')).toBe(true);
+        expect(await store.createMailbox(alice, 'lists/info')).toBe(false);
+        expect(await store.createMailbox(alice, 'Archive')).toBe(true);
+        expect(await store.listMailboxes(alice)).toEqual([
+          { name: 'INBOX', hasChildren: false, selectable: true },
+          { name: 'Archive', hasChildren: false, selectable: true },
+          { name: 'lists', hasChildren: true, selectable: true },
+          { name: 'lists/info', hasChildren: false, selectable: true },
+        ]);
+        expect(await store.hasMailbox(alice, 'inbox')).toBe(true);
+        await store.deliver(alice, 'lists/info', chunks('Subject: x\n\nin info\n'));
+        await store.renameMailbox(alice, 'lists', 'old-lists');
+        expect((await store.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'Archive', 'old-lists', 'old-lists/info']);
+        const moved = await store.open(alice, 'old-lists/info');
+        expect(moved.messages).toHaveLength(1);
+        moved.close();
+        await store.deleteMailbox(alice, 'old-lists/info');
+        await store.deleteMailbox(alice, 'old-lists');
+        await expect(store.deleteMailbox(alice, 'INBOX')).rejects.toThrow(MailboxOperationError);
+        await expect(store.open(alice, 'old-lists')).rejects.toThrow(MailboxNotFoundError);
+        expect((await store.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'Archive']);
+      });
+
+      it('deleting a mailbox keeps the mailboxes below it; it is listed as a level that cannot be opened', async () => {
+        await store.createMailbox(alice, 'a/b/c');
+        await store.deliver(alice, 'a', chunks('Subject: in a\n\na\n'));
+        await store.deliver(alice, 'a/b/c', chunks('Subject: in c\n\nc\n'));
+        await store.deleteMailbox(alice, 'a');
+        expect(await store.listMailboxes(alice)).toEqual([
+          { name: 'INBOX', hasChildren: false, selectable: true },
+          { name: 'a', hasChildren: true, selectable: false },
+          { name: 'a/b', hasChildren: true, selectable: true },
+          { name: 'a/b/c', hasChildren: false, selectable: true },
+        ]);
+        expect(await store.hasMailbox(alice, 'a')).toBe(false);
+        await expect(store.open(alice, 'a')).rejects.toThrow(MailboxNotFoundError);
+        await expect(store.deleteMailbox(alice, 'a')).rejects.toThrow(MailboxNotFoundError);
+        const c = await store.open(alice, 'a/b/c');
+        expect(c.messages).toHaveLength(1);
+        c.close();
+        // made again, it is a new, empty mailbox
+        expect(await store.createMailbox(alice, 'a')).toBe(true);
+        const again = await store.open(alice, 'a');
+        expect(again.messages).toHaveLength(0);
+        again.close();
+      });
+
+      it("a view's sync() says the mailbox is gone once it is deleted, renamed, or deleted and made again", async () => {
+        for (const [what, change] of [
+          ['deleted', () => store.deleteMailbox(alice, 'gone')],
+          ['renamed', () => store.renameMailbox(alice, 'gone', 'moved')],
+          ['made again', async () => {
+            await store.deleteMailbox(alice, 'gone');
+            await store.createMailbox(alice, 'gone');
+          }],
+        ] as const) {
+          await store.createMailbox(alice, 'gone');
+          await store.deliver(alice, 'gone', chunks('Subject: x\n\nx\n'));
+          const view = await store.open(alice, 'gone');
+          expect((await view.sync()).expunged).toEqual([]);
+          await change();
+          await expect(view.sync(), what).rejects.toThrow(MailboxNotFoundError);
+          view.close();
+          if (await store.hasMailbox(alice, 'gone')) await store.deleteMailbox(alice, 'gone');
+          if (await store.hasMailbox(alice, 'moved')) await store.deleteMailbox(alice, 'moved');
+        }
+      });
+
+      it('INBOX is one level whatever its case: "inbox/x" and "Inbox/y" are below INBOX', async () => {
+        expect(checkMailboxName('inbox/x')).toBe('INBOX/x');
+        expect(checkMailboxName('Inbox/y/z')).toBe('INBOX/y/z');
+        expect(checkMailboxName('Inboxes/y')).toBe('Inboxes/y');
+        expect(await store.createMailbox(alice, 'INBOX/x')).toBe(true);
+        expect(await store.createMailbox(alice, 'inbox/x')).toBe(false);
+        expect(await store.createMailbox(alice, 'Inbox/y')).toBe(true);
+        expect(await store.listMailboxes(alice)).toEqual([
+          { name: 'INBOX', hasChildren: true, selectable: true },
+          { name: 'INBOX/x', hasChildren: false, selectable: true },
+          { name: 'INBOX/y', hasChildren: false, selectable: true },
+        ]);
+      });
+
+      it('a name too long to keep is MailboxNameTooLongError', async () => {
+        for (const long of ['x'.repeat(201), 'y'.repeat(65), `${'m/'.repeat(120)}z`]) {
+          await expect(store.createMailbox(alice, long), long.slice(0, 20)).rejects.toThrow(MailboxNameTooLongError);
+        }
+      });
+
+      it('refuses names that could escape or that no protocol can say', async () => {
+        for (const bad of ['', '../x', 'a//b', '/abs', 'a/./b', 'with.dot', 'back\\slash', 'nul\u0000', 'x'.repeat(201)]) {
+          await expect(store.createMailbox(alice, bad), JSON.stringify(bad)).rejects.toThrow(MailboxNameError);
+        }
+        expect(await store.createMailbox(alice, 'Entwürfe')).toBe(true); // non-ASCII is fine
+        expect((await store.listMailboxes(alice)).map((m) => m.name)).toContain('Entwürfe');
+      });
+
+      it('renaming INBOX moves its messages into the new mailbox and leaves INBOX empty', async () => {
+        await store.deliver(alice, 'INBOX', chunks('Subject: one\n\n1\n'));
+        await store.deliver(alice, 'INBOX', chunks('Subject: two\n\n2\n'));
+        await store.renameMailbox(alice, 'INBOX', 'Old');
+        const inbox = await store.open(alice, 'INBOX');
+        const old = await store.open(alice, 'Old');
+        expect(inbox.messages).toHaveLength(0);
+        expect(old.messages).toHaveLength(2);
+        inbox.close();
+        old.close();
+      });
+
+      it('keeps subscriptions', async () => {
+        await store.createMailbox(alice, 'Work');
+        await store.subscribe(alice, 'Work');
+        await store.subscribe(alice, 'INBOX');
+        expect(await store.subscriptions(alice)).toEqual(['INBOX', 'Work']);
+        await store.unsubscribe(alice, 'Work');
+        expect(await store.subscriptions(alice)).toEqual(['INBOX']);
+      });
+
+      it('answers rights from the ACL: the owner holds all, others what anyone, authenticated or they are given', async () => {
+        await store.createMailbox(bob, 'shared');
+        expect(await store.rights(bob, 'shared', bob)).toBe('lrwstipekxa');
+        expect(await store.rights(bob, 'shared', alice)).toBe('');
+        await store.setRights(bob, 'shared', 'anyone', 'lr');
+        await store.setRights(bob, 'shared', { user: alice }, 'rst');
+        expect(await store.rights(bob, 'shared', alice)).toBe('lrst');
+        const acl = await store.acl(bob, 'shared');
+        expect(acl.get('user=alice@example.org')).toBe('rst');
+        expect(acl.get('owner')).toBe('lrwstipekxa');
+        await store.setRights(bob, 'shared', { user: alice }, '');
+        expect(await store.rights(bob, 'shared', alice)).toBe('lr');
+      });
+    });
+
+    describe('failures carry the same code in every store (each protocol answers by the code)', () => {
+      it('mailbox operations: NOTFOUND, EXISTS, NOTPOSSIBLE, PARAMS, LIMIT', async () => {
+        await store.createMailbox(alice, 'Work');
+        await store.createMailbox(alice, 'Archive');
+        const cases: Case[] = [
+          ['open a missing mailbox', () => store.open(alice, 'Missing'), MailError.NOTFOUND],
+          ['delete a missing mailbox', () => store.deleteMailbox(alice, 'Missing'), MailError.NOTFOUND],
+          ['rename a missing mailbox', () => store.renameMailbox(alice, 'Missing', 'Other'), MailError.NOTFOUND],
+          ['deliver into a missing mailbox', () => store.deliver(alice, 'Missing', chunks('Subject: x\n\nx\n')), MailError.NOTFOUND],
+          ['read the rights on a missing mailbox', () => store.acl(alice, 'Missing'), MailError.NOTFOUND],
+          ["read a user's rights on a missing mailbox", () => store.rights(alice, 'Missing', bob), MailError.NOTFOUND],
+          ['set rights on a missing mailbox', () => store.setRights(alice, 'Missing', 'anyone', 'lr'), MailError.NOTFOUND],
+          ['rename onto an existing mailbox', () => store.renameMailbox(alice, 'Work', 'Archive'), MailError.EXISTS],
+          ['rename onto INBOX', () => store.renameMailbox(alice, 'Work', 'INBOX'), MailError.NOTPOSSIBLE],
+          ['rename a missing mailbox onto INBOX', () => store.renameMailbox(alice, 'Missing', 'inbox'), MailError.NOTPOSSIBLE],
+          ['rename a mailbox below itself', () => store.renameMailbox(alice, 'Work', 'Work/sub'), MailError.NOTPOSSIBLE],
+          ['delete INBOX', () => store.deleteMailbox(alice, 'INBOX'), MailError.NOTPOSSIBLE],
+          ['create a bad name', () => store.createMailbox(alice, '../escape'), MailError.PARAMS],
+          ['open a bad name', () => store.open(alice, 'a//b'), MailError.PARAMS],
+          ['rename onto a bad name', () => store.renameMailbox(alice, 'Work', 'with.dot'), MailError.PARAMS],
+          ['subscribe a bad name', () => store.subscribe(alice, ''), MailError.PARAMS],
+          ['create a name too long', () => store.createMailbox(alice, 'x'.repeat(201)), MailError.LIMIT],
+          ['create a level too long', () => store.createMailbox(alice, `a/${'y'.repeat(65)}`), MailError.LIMIT],
+        ];
+        const { got, wanted } = await codesOf(cases);
+        expect(got).toEqual(wanted);
+        // nothing was changed by the refusals
+        expect((await store.listMailboxes(alice)).map((m) => m.name)).toEqual(['INBOX', 'Archive', 'Work']);
+      });
+
+      it('messages: EXPUNGED, INVALIDDATA, PARAMS; a view of a deleted mailbox is NOTFOUND', async () => {
+        await store.createMailbox(alice, 'Work');
+        const { uid } = await store.deliver(alice, 'Work', chunks('Subject: e\n\ne\n'));
+        const kept = await store.deliver(alice, 'Work', chunks('Subject: k\n\nk\n'));
+        const a = await store.open(alice, 'Work');
+        const b = await store.open(alice, 'Work');
+        await a.expunge([uid]);
+        const cases: Case[] = [
+          ['read an expunged message', () => b.open(uid), MailError.EXPUNGED],
+          ['read the header of an expunged message', () => b.readHeader(uid), MailError.EXPUNGED],
+          ['deliver an empty message', () => store.deliver(alice, 'INBOX', chunks('')), MailError.INVALIDDATA],
+          ['append with a flag that cannot be stored', () => store.append(alice, 'INBOX', chunks('Subject: f\n\nf\n'), { flags: ['\\Recent'] }), MailError.PARAMS],
+          ['store a keyword that is no atom', () => a.store([kept.uid], { add: ['bad keyword'] }), MailError.PARAMS],
+          ['copy into a missing mailbox', () => a.copy([kept.uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
+          ['move into a missing mailbox', () => a.move([kept.uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
+          [
+            'sync a view of a mailbox deleted meanwhile',
+            async () => {
+              await store.deleteMailbox(alice, 'Work');
+              return b.sync();
+            },
+            MailError.NOTFOUND,
+          ],
+        ];
+        const { got, wanted } = await codesOf(cases);
+        expect(got).toEqual(wanted);
+        a.close();
+        b.close();
+      });
+    });
+
+    describe('messages', () => {
+      it('after most of a mailbox was expunged, the rest keep their UIDs in order, and new mail follows', async () => {
+        const view = await store.open(alice, 'INBOX');
+        const uids: number[] = [];
+        for (let i = 0; i < 120; i++) uids.push((await store.deliver(alice, 'INBOX', chunks(`Subject: m${i}\n\n${i}\n`))).uid);
+        await view.sync();
+        // keep every tenth (the uidlist then holds far more records than there are files)
+        const kept = uids.filter((_, i) => i % 10 === 3);
+        await view.expunge(uids.filter((u) => !kept.includes(u)));
+        const later = (await store.deliver(alice, 'INBOX', chunks('Subject: later\n\nx\n'))).uid;
+        await view.sync();
+        expect(view.messages.map((m) => m.uid)).toEqual([...kept, later]);
+        const fresh = await store.open(alice, 'INBOX');
+        expect(fresh.messages.map((m) => m.uid)).toEqual([...kept, later]);
+        expect(await text(store, kept[5], fresh)).toBe(`Subject: m${uids.indexOf(kept[5])}\n\n${uids.indexOf(kept[5])}\n`);
+        fresh.close();
+        view.close();
+      });
+
+      it('append is invisible until commit; UIDs ascend and are never reused; sizes count CRLF', async () => {
+        const view = await store.open(alice, 'INBOX');
+        const staged = await store.append(alice, 'INBOX', chunks('Subject: one\n\nbody\n'), { flags: ['\\seen', 'Work'] });
+        expect((await view.sync()).added).toEqual([]);
+        const one = await staged.commit();
+        expect(one.uidValidity).toBe(view.uidValidity);
+        const aborted = await store.append(alice, 'INBOX', chunks('Subject: never\n\nx\n'));
+        await aborted.abort();
+        const two = await store.deliver(alice, 'INBOX', chunks('Subject: two\r\n\r\nno final newline'));
+        expect(two.uid).toBeGreaterThan(one.uid);
+        const changes = await view.sync();
+        expect(changes.added.map((m) => m.uid)).toEqual([one.uid, two.uid]);
+        const first = view.get(one.uid)!;
+        expect([...first.flags].sort()).toEqual(['Work', '\\Seen']);
+        expect(first.size).toBe('Subject: one\r\n\r\nbody\r\n'.length);
+        // the store keeps the octets it is given: a delivery's final line end is delivery/'s to add
+        expect(view.get(two.uid)!.size).toBe('Subject: two\r\n\r\nno final newline'.length);
+        expect(await text(store, two.uid, view)).toBe('Subject: two\r\n\r\nno final newline');
+        expect((await view.readHeader(one.uid)).toString()).toBe('Subject: one\n\n');
+        expect((await view.internalDate(one.uid)).getTime()).toBeLessThanOrEqual(Date.now());
+        // expunge the newest: its UID is never given again
+        expect(await view.expunge([two.uid])).toEqual([two.uid]);
+        const three = await store.deliver(alice, 'INBOX', chunks('Subject: three\n\n3\n'));
+        expect(three.uid).toBeGreaterThan(two.uid);
+        expect(view.uidNext).toBeGreaterThan(three.uid);
+        view.close();
+      });
+
+      it('keeps the octets it is given exactly: an mbox From line, bare LFs, no final line end', async () => {
+        const sent = 'From sender Mon Jan  1 00:00:00 2026\nSubject: y\r\n\nb\n\nlast';
+        const b = await store.deliver(alice, 'INBOX', chunks(sent));
+        const view = await store.open(alice, 'INBOX');
+        expect(await text(store, b.uid, view)).toBe(sent);
+        expect(b.storedSize).toBe(sent.length);
+        view.close();
+      });
+
+      it('store() adds, removes and replaces flags and keywords; other views see it at sync()', async () => {
+        const { uid } = await store.deliver(alice, 'INBOX', chunks('Subject: f\n\nf\n'));
+        const mine = await store.open(alice, 'INBOX');
+        const theirs = await store.open(alice, 'INBOX');
+        let changed = await mine.store([uid], { add: ['\\Seen', '$Label1'] });
+        expect([...changed[0].flags].sort()).toEqual(['$Label1', '\\Seen']);
+        expect(await mine.store([uid], { add: ['\\Seen'] })).toEqual([]); // no change, nothing reported
+        changed = await mine.store([uid], { remove: ['$Label1'] });
+        expect([...changed[0].flags]).toEqual(['\\Seen']);
+        await mine.store([uid], { replace: ['\\Flagged', '\\Answered', 'Work'] });
+        const seen = await theirs.sync();
+        expect(seen.flagsChanged.map((m) => [m.uid, [...m.flags].sort()])).toEqual([[uid, ['Work', '\\Answered', '\\Flagged']]]);
+        await expect(mine.store([uid], { add: ['\\Recent'] })).rejects.toThrow(MailboxOperationError);
+        await expect(mine.store([uid], { add: ['bad keyword'] })).rejects.toThrow(MailboxOperationError);
+        mine.close();
+        theirs.close();
+      });
+
+      it('expunge by one view: the other view still lists it until sync, reading it is MessageGoneError', async () => {
+        const { uid } = await store.deliver(alice, 'INBOX', chunks('Subject: e\n\ne\n'));
+        const keep = await store.deliver(alice, 'INBOX', chunks('Subject: k\n\nk\n'));
+        const a = await store.open(alice, 'INBOX');
+        const b = await store.open(alice, 'INBOX');
+        expect(await a.expunge([uid])).toEqual([uid]);
+        expect(b.get(uid)).toBeDefined();
+        await expect(b.open(uid)).rejects.toThrow(MessageGoneError);
+        expect(await b.store([uid], { add: ['\\Seen'] })).toEqual([]);
+        expect(await b.expunge([uid])).toEqual([uid]); // gone already: counts as expunged
+        const changes = await b.sync();
+        expect(changes.expunged).toEqual([uid]);
+        expect(b.messages.map((m) => m.uid)).toEqual([keep.uid]);
+        a.close();
+        b.close();
+      });
+
+      it('copy and move keep flags and report the new UIDs; the target has its own UIDVALIDITY', async () => {
+        await store.createMailbox(alice, 'Archive');
+        const one = await store.deliver(alice, 'INBOX', chunks('Subject: 1\n\n1\n'), { flags: ['\\Seen'] });
+        const two = await store.deliver(alice, 'INBOX', chunks('Subject: 2\n\n2\n'));
+        const inbox = await store.open(alice, 'INBOX');
+        const copied = await inbox.copy([one.uid], { account: alice, mailbox: 'Archive' });
+        const moved = await inbox.move([two.uid], { account: alice, mailbox: 'Archive' });
+        const archive = await store.open(alice, 'Archive');
+        expect(copied.uidValidity).toBe(archive.uidValidity);
+        expect(archive.messages.map((m) => m.uid)).toEqual([copied.mapping[0][1], moved.mapping[0][1]]);
+        expect([...archive.get(copied.mapping[0][1])!.flags]).toEqual(['\\Seen']);
+        expect(await text(store, moved.mapping[0][1], archive)).toBe('Subject: 2\n\n2\n');
+        expect((await inbox.sync()).expunged).toEqual([two.uid]);
+        inbox.close();
+        archive.close();
+      });
+
+      it('two views moving one message at once: it ends up in the target once, one mapping names it', async () => {
+        await store.createMailbox(alice, 'Archive');
+        const { uid } = await store.deliver(alice, 'INBOX', chunks('Subject: m\n\nm\n'), { flags: ['$Label1'] });
+        const a = await store.open(alice, 'INBOX');
+        const b = await store.open(alice, 'INBOX');
+        const [x, y] = await Promise.all([a.move([uid], { account: alice, mailbox: 'Archive' }), b.move([uid], { account: alice, mailbox: 'Archive' })]);
+        expect(x.mapping.length + y.mapping.length).toBe(1);
+        const archive = await store.open(alice, 'Archive');
+        expect(archive.messages).toHaveLength(1);
+        expect([...archive.messages[0].flags]).toEqual(['$Label1']);
+        expect((await store.open(alice, 'INBOX')).messages).toHaveLength(0);
+        a.close();
+        b.close();
+        archive.close();
+      });
+
+      it('claimRecent(): each message is first seen by exactly one claiming view; peek takes nothing; the mark never drops', async () => {
+        const one = await store.deliver(alice, 'INBOX', chunks('Subject: 1\n\n1\n'));
+        const two = await store.deliver(alice, 'INBOX', chunks('Subject: 2\n\n2\n'));
+        const looker = await store.open(alice, 'INBOX');
+        expect(await looker.claimRecent('peek')).toEqual([one.uid, two.uid]);
+        expect(await looker.claimRecent('peek')).toEqual([one.uid, two.uid]); // still nobody's
+        const first = await store.open(alice, 'INBOX');
+        const second = await store.open(alice, 'INBOX');
+        const [a, b] = await Promise.all([first.claimRecent('claim'), second.claimRecent('claim')]);
+        expect([...a, ...b].sort((x, y) => x - y)).toEqual([one.uid, two.uid]);
+        expect(a.length === 0 || b.length === 0).toBe(true); // one view took them all
+        expect(await looker.claimRecent('peek')).toEqual([]);
+        // a view that has not synced the new message takes nothing above what it knows
+        const three = await store.deliver(alice, 'INBOX', chunks('Subject: 3\n\n3\n'));
+        expect(await first.claimRecent('claim')).toEqual([]);
+        await second.sync();
+        expect(await second.claimRecent('claim')).toEqual([three.uid]);
+        await first.sync();
+        expect(await first.claimRecent('claim')).toEqual([]);
+        // a fresh view of the same store, as another process would open it, agrees
+        const later = await store.open(alice, 'INBOX');
+        expect(await later.claimRecent('claim')).toEqual([]);
+        for (const v of [looker, first, second, later]) v.close();
+      });
+
+      it('watch() says when another session changed the mailbox', async () => {
+        const view = await store.open(alice, 'INBOX');
+        let calls = 0;
+        const stop = view.watch(() => calls++);
+        await store.deliver(alice, 'INBOX', chunks('Subject: w\n\nw\n'));
+        const deadline = Date.now() + 3000;
+        while (calls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(calls).toBeGreaterThan(0);
+        stop();
+        expect((await view.sync()).added).toHaveLength(1);
+        view.close();
+      });
+    });
+  });
+}
