@@ -4,7 +4,7 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { withFileLock, writeFileAtomic } from '../lib/atomic-file.js';
-import { type AccountAddress, formatAddress, LocalDomains } from './names.js';
+import { type AccountAddress, formatAddress, type LocalDomains } from './names.js';
 import type { AuthCache } from './auth-cache.js';
 import { needsRehash, verifyStored } from './password-schemes.js';
 import { hashPassword, unmatchableHash, verifyNothing, verifyPassword } from './password.js';

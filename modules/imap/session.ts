@@ -215,17 +215,16 @@ export class ImapSession implements ImapContext {
     if (literal.sync) this.hooksForReader.continueLiteral();
     const input = this.channel.input;
     this.literalLeft = literal.size;
-    const session = this;
     return {
       [Symbol.asyncIterator]: () => ({
         next: async (): Promise<IteratorResult<Buffer>> => {
-          if (session.literalLeft <= 0) return { done: true, value: undefined };
+          if (this.literalLeft <= 0) return { done: true, value: undefined };
           let got: Buffer | null = null;
           // one piece at a time: the store writes it before asking for the next
-          await input.bytes(Math.min(session.literalLeft, 64 * 1024), (chunk) => {
+          await input.bytes(Math.min(this.literalLeft, 64 * 1024), (chunk) => {
             got = got ? Buffer.concat([got, chunk]) : chunk;
           });
-          session.literalLeft -= got!.length;
+          this.literalLeft -= got!.length;
           return { done: false, value: got! };
         },
       }),

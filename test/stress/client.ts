@@ -6,7 +6,7 @@
 // messages by sequence number (FETCH, STORE, SEARCH) are only ever in flight together, never with a
 // command during which the server may send EXPUNGE, so the numbers the client sent stay meaningful
 // (RFC 3501 5.5).
-import { hash, MailboxState, type Message, type OwnStore, SYSTEM_FLAGS, type Violations } from './model.js';
+import { hash, type MailboxState, type Message, type OwnStore, SYSTEM_FLAGS, type Violations } from './model.js';
 import { canonical, type InFlight, type Item, Parser, Quoted, type Response, type Tagged, text, Wire } from './wire.js';
 
 export const SHARED_KEYWORDS = ['$Label1', '$Label2', '$Label3', 'kwAlpha', 'kwBeta', 'kwGamma'];

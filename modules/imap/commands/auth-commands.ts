@@ -2,7 +2,7 @@
 // Every failure gets the same NO [AUTHENTICATIONFAILED] after the same time, whatever the reason.
 import { credentialCheck, exchange, requestedMechanism, type SaslAnswers } from '../../../sessions/sasl.js';
 import type { Command, ImapContext } from '../context.js';
-import { bad, ImapError, no } from '../imap-error.js';
+import { bad, type ImapError, no } from '../imap-error.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 
 function cleartextRefused(): ImapError {
