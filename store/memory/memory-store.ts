@@ -163,7 +163,12 @@ class MemoryView implements MailboxView {
       m.flags = flags;
       out.push(info(m));
     }
-    if (out.length > 0) this.box.changed();
+    if (out.length > 0) {
+      // the view shows its own change at once, and its next sync() does not report it again (as the Maildir view)
+      for (const changed of out) this.byUid.set(changed.uid, changed);
+      this.messages = this.messages.map((m) => this.byUid.get(m.uid) ?? m);
+      this.box.changed();
+    }
     return out;
   }
 

@@ -340,6 +340,11 @@ for (const [name, make] of STORES) {
         changed = await mine.store([uid], { remove: ['$Label1'] });
         expect([...changed[0].flags]).toEqual(['\\Seen']);
         await mine.store([uid], { replace: ['\\Flagged', '\\Answered', 'Work'] });
+        // the view that changed it shows the change at once (a FETCH after STORE), and its sync does not report it again
+        expect([...mine.get(uid)!.flags].sort()).toEqual(['Work', '\\Answered', '\\Flagged']);
+        expect(mine.messages.find((m) => m.uid === uid)!.flags).toEqual(mine.get(uid)!.flags);
+        expect((await mine.sync()).flagsChanged).toEqual([]);
+        expect([...theirs.get(uid)!.flags]).toEqual([]);
         const seen = await theirs.sync();
         expect(seen.flagsChanged.map((m) => [m.uid, [...m.flags].sort()])).toEqual([[uid, ['Work', '\\Answered', '\\Flagged']]]);
         await expect(mine.store([uid], { add: ['\\Recent'] })).rejects.toThrow(MailboxOperationError);
