@@ -71,10 +71,14 @@ function lineEndAfter(raw: Buffer, pos: number): number {
 function boundaryAt(raw: Buffer, at: number, stack: Boundary[]): Boundary | null {
   if (stack.length === 0 || raw[at] !== 0x2d || raw[at + 1] !== 0x2d) return null;
   let best: Boundary | null = null;
+  const base = at + 2;
   for (const s of stack) {
-    if (raw.length - at - 2 >= s.b.length && raw.compare(s.b, 0, s.b.length, at + 2, at + 2 + s.b.length) === 0) {
-      if (best === null || best.b.length < s.b.length) best = s;
-    }
+    const b = s.b;
+    const len = b.length;
+    if (raw.length - base < len || (best !== null && best.b.length >= len)) continue;
+    let k = 0; // compared here: boundaries are short, and Buffer.compare's call costs more than the loop
+    while (k < len && raw[base + k] === b[k]) k++;
+    if (k === len) best = s;
   }
   return best;
 }
@@ -86,12 +90,17 @@ function found(raw: Buffer, at: number, first: boolean, s: Boundary): Found {
   return { owner: s.owner, contentEnd, afterLine: lineEndAfter(raw, e), close: raw[e] === 0x2d && raw[e + 1] === 0x2d };
 }
 
+const LF_DASHES = Buffer.from('\n--');
+
 /** The first boundary line at or after line start `from` (a boundary right at `from` takes no CRLF). */
 function findBoundary(raw: Buffer, from: number, stack: Boundary[]): Found | null {
-  if (stack.length === 0) return null;
-  for (let at = from; at < raw.length; at = lineEndAfter(raw, at)) {
-    const s = boundaryAt(raw, at, stack);
-    if (s) return found(raw, at, at === from, s);
+  if (stack.length === 0 || from >= raw.length) return null;
+  const first = boundaryAt(raw, from, stack);
+  if (first) return found(raw, from, true, first);
+  // only lines that start with "--" can be boundary lines: every other line start is skipped at once
+  for (let lf = raw.indexOf(LF_DASHES, from); lf >= 0; lf = raw.indexOf(LF_DASHES, lf + 1)) {
+    const s = boundaryAt(raw, lf + 1, stack);
+    if (s) return found(raw, lf + 1, false, s);
   }
   return null;
 }

@@ -1,7 +1,8 @@
 // Content-Transfer-Encoding decoders (RFC 2045 section 6), lenient as RFC 2045 asks of readers:
 // base64 ignores characters outside its alphabet and ends at "=" padding (section 6.8); quoted-printable
 // drops trailing white space and soft line breaks and keeps a "=" not followed by two hex digits as it
-// is (section 6.7, note (2)).
+// is (section 6.7, note (2)); its hard line breaks come out as CRLF. The one decoder of the IMAP module:
+// FETCH BINARY[n] (binary.ts) and SEARCH BODY/TEXT (search/mime-text.ts) both undo encodings here.
 
 const B64 = new Int8Array(256).fill(-1);
 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => (B64[c.charCodeAt(0)] = i));
@@ -33,7 +34,11 @@ function hex(c: number): number {
 }
 
 export function decodeQuotedPrintable(data: Buffer): Buffer {
-  const out: number[] = [];
+  // never longer than the input, but for a bare LF that becomes CRLF
+  let lfs = 0;
+  for (let i = data.indexOf(0x0a); i >= 0; i = data.indexOf(0x0a, i + 1)) lfs++;
+  const out = Buffer.allocUnsafe(data.length + lfs);
+  let n = 0;
   let pos = 0;
   while (pos < data.length) {
     let lf = data.indexOf(0x0a, pos);
@@ -52,15 +57,18 @@ export function decodeQuotedPrintable(data: Buffer): Buffer {
         const h = hex(data[i + 1]);
         const l = hex(data[i + 2]);
         if (h >= 0 && l >= 0) {
-          out.push(h * 16 + l);
+          out[n++] = h * 16 + l;
           i += 2;
           continue;
         }
       }
-      out.push(c);
+      out[n++] = c;
     }
-    if (hasNewline && !soft) out.push(0x0d, 0x0a);
+    if (hasNewline && !soft) {
+      out[n++] = 0x0d;
+      out[n++] = 0x0a;
+    }
     pos = hasNewline ? lf + 1 : data.length;
   }
-  return Buffer.from(out);
+  return out.subarray(0, n);
 }

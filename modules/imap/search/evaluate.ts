@@ -35,7 +35,8 @@
 // - LARGER n: size > n; SMALLER n: size < n.
 import { addressFieldText } from './address-text.js';
 import type { SearchDay, SearchKey } from './search-key.js';
-import { bodyTexts, fieldText, fold, headerText, parseDateDay, parseHeader, splitHeader, type HeaderField } from './mime-text.js';
+import { parseDateDay } from '../message/rfc5322-date.js';
+import { bodyTexts, fieldText, fold, headerText, parseHeader, type HeaderField } from './mime-text.js';
 
 export interface SearchMessage {
   readonly uid: number;
@@ -123,9 +124,8 @@ class Lazy {
   }
 
   parsedHeader(): Promise<ParsedHeader> {
-    return (this.header ??= (this.headerFromRaw ? this.rawBytes().then((r) => r.subarray(0, splitHeader(r)[0])) : this.m.header()).then(
-      (h) => new ParsedHeader(parseHeader(h)),
-    ));
+    // parseHeader stops at the blank line that ends the header, so the whole message does as well
+    return (this.header ??= (this.headerFromRaw ? this.rawBytes() : this.m.header()).then((h) => new ParsedHeader(parseHeader(h))));
   }
 
   /** BODY's text, folded, the parts joined by newlines. */
