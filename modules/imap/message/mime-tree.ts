@@ -135,6 +135,8 @@ interface Ctx {
   stack: Boundary[];
   /** parts made so far */
   parts: number;
+  /** whether to count each body's lines */
+  lines: boolean;
 }
 
 /** A new part, counted: at MAX_PARTS no boundary counts any more (the stack is emptied for good). */
@@ -194,7 +196,7 @@ function parsePart(ctx: Ctx, part: MimePart, inMultipart: boolean, inDigest: boo
     end = findBoundary(raw, part.bodyStart, stack);
     part.bodyEnd = end ? end.contentEnd : raw.length;
   }
-  part.lines = countLines(raw, part.bodyStart, part.bodyEnd);
+  if (ctx.lines) part.lines = countLines(raw, part.bodyStart, part.bodyEnd);
   return end;
 }
 
@@ -278,17 +280,21 @@ function classify(part: MimePart, inMultipart: boolean, inDigest: boolean, pastP
   }
 }
 
-/** The MIME tree of `raw` (every line ending in CRLF). */
-export function parseMime(raw: Buffer): MimePart {
+/**
+ * The MIME tree of `raw` (every line ending in CRLF). `lines: false` leaves every `lines` 0, for a
+ * reader that needs no line counts (SEARCH): counting them is a pass over each body at every depth.
+ */
+export function parseMime(raw: Buffer, options: { lines?: boolean } = {}): MimePart {
   const root = newPart(0, 0);
+  const lines = options.lines ?? true;
   try {
-    parsePart({ raw, stack: [], parts: 1 }, root, false, false);
+    parsePart({ raw, stack: [], parts: 1, lines }, root, false, false);
   } catch {
     // defensive: a malformed message still gets a tree (one text part)
     const r = newPart(0, 0);
     r.headerEnd = r.bodyStart = 0;
     r.bodyEnd = raw.length;
-    r.lines = countLines(raw, 0, raw.length);
+    if (lines) r.lines = countLines(raw, 0, raw.length);
     return r;
   }
   return root;

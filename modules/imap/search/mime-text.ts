@@ -152,6 +152,6 @@ export function bodyTexts(raw: Buffer): string[] {
         break;
     }
   };
-  visit(parseMime(raw));
+  visit(parseMime(raw, { lines: false }));
   return out;
 }
