@@ -1,6 +1,7 @@
 // RFC 5322 / RFC 2045 lexical scanning over header bytes: CFWS, atoms, dot-atoms, MIME tokens, quoted
 // strings, phrases and domains. The edge cases (what a broken field yields) follow Dovecot 2.3's
 // lib-mail rfc822-parser so our BODYSTRUCTURE and ENVELOPE agree with it on malformed input.
+// Hand-written for that reason (a library would not agree byte for byte).
 // Return convention (as there): -1 broken, 0 at the end of the data, 1 more data follows.
 
 /** atext (RFC 5322 section 3.2.3), 8-bit bytes included; MIME tspecials (RFC 2045 section 5.1) flagged apart. */

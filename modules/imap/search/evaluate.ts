@@ -22,7 +22,8 @@
 //   may match. HEADER name "" holds when the field exists.
 // - BODY: the decoded text (transfer encoding, then charset) of every text/* part, text/html as its source;
 //   message/rfc822 parts add the embedded header's decoded text and, recursively, their body. Parts of
-//   other types are skipped. MIME part headers are not searched. TEXT: the top header's decoded text
+//   other types are skipped. MIME part headers are not searched. The parts are those FETCH BODY[n] shows
+//   (the one MIME tree, message/mime-tree.ts; search/mime-text.ts). TEXT: the top header's decoded text
 //   ("name: value" lines) or BODY.
 // - BEFORE/ON/SINCE use the internal date's UTC calendar day (the store's timestamps are instants; UTC
 //   keeps results independent of the server's zone). SENT* use the Date: field's day as written, in its
