@@ -93,7 +93,7 @@ export function fieldName(raw: Buffer, f: FieldSpan): string {
 }
 
 /** The field's value: first-line white space skipped, the final line end left out. */
-export function fieldValue(raw: Buffer, f: FieldSpan): Buffer {
+export function fieldValue(raw: Buffer, f: Pick<FieldSpan, 'valueStart' | 'end'>): Buffer {
   let v = f.valueStart;
   let e = f.end;
   if (e > v && raw[e - 1] === 0x0a) e--;

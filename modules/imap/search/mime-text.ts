@@ -13,8 +13,10 @@ import { decodeBase64, decodeQuotedPrintable } from '../message/transfer-decode.
 
 /** i;unicode-casemap, approximately: NFC, then lower case. Both needle and haystack go through this. */
 export function fold(s: string): string {
-  return s.normalize('NFC').toLowerCase();
+  return (NOT_ASCII.test(s) ? s.normalize('NFC') : s).toLowerCase(); // ASCII is in NFC already
 }
+
+const NOT_ASCII = /[^\x00-\x7f]/;
 
 // ---- header section ----
 
@@ -31,14 +33,20 @@ export interface HeaderField {
  * memory).
  */
 class LazyField implements HeaderField {
+  readonly valueStart: number;
+  readonly end: number;
   constructor(
     readonly name: string,
     private readonly b: Buffer,
-    private readonly span: FieldSpan,
-  ) {}
+    span: FieldSpan,
+  ) {
+    // two numbers, not the span: a million fields keep a million records, not two million
+    this.valueStart = span.valueStart;
+    this.end = span.end;
+  }
 
   get value(): Buffer {
-    return fieldValue(this.b, this.span);
+    return fieldValue(this.b, this);
   }
 }
 
