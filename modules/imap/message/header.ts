@@ -46,6 +46,8 @@ const KEPT_FIELDS = new Set([
   'content-location',
 ]);
 const LONGEST_KEPT = Math.max(...[...KEPT_FIELDS].map((n) => n.length));
+/** Length and lower-case first letter of each kept name: most other fields are told apart without a string. */
+const KEPT_SHAPES = new Set([...KEPT_FIELDS].map((n) => n.length * 256 + n.charCodeAt(0)));
 
 /** One field as forEachField reports it: positions only, nothing copied. */
 export interface FieldSpan {
@@ -123,7 +125,8 @@ export function keptHeaderFields(raw: Buffer, start: number, end: number): { fie
   let fieldsEnd = start;
   forEachField(raw, start, end, (f) => {
     fieldsEnd = f.end;
-    if (fields.length >= MAX_KEPT_FIELDS || f.nameEnd - f.nameStart > LONGEST_KEPT) return;
+    const length = f.nameEnd - f.nameStart;
+    if (fields.length >= MAX_KEPT_FIELDS || length > LONGEST_KEPT || !KEPT_SHAPES.has(length * 256 + (raw[f.nameStart] | 0x20))) return;
     const name = fieldName(raw, f);
     if (KEPT_FIELDS.has(name)) fields.push(toField(raw, f, name, MAX_PARSED_VALUE));
   });
