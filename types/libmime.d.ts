@@ -5,6 +5,8 @@ declare module 'libmime' {
   interface Libmime {
     /** A header value with its RFC 2047 encoded words decoded (adjacent words of one charset joined first). */
     decodeWords(value: string): string;
+    /** One encoded word's text (its "=?", "?" and "?=" taken off) in `charset`, Q or B encoded. */
+    decodeWord(charset: string, encoding: string, text: string): string;
   }
   const libmime: Libmime;
   export = libmime;

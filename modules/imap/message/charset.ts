@@ -35,10 +35,16 @@ export function decodeCharset(b: Buffer, charset: string | undefined): string {
  * need); a word that is not well-formed stays as it is.
  */
 export function decodeEncodedWords(value: string): string {
-  if (value.indexOf('=?') < 0) return value;
+  const first = value.indexOf('=?');
+  if (first < 0) return value;
   try {
+    // One word (most subjects and names): nothing to join, so libmime's last step only, without the
+    // passes that look for neighbours (the same pattern as its decodeWords; SEARCH decodes every field).
+    if (value.indexOf('=?', first + 2) < 0) return value.replace(ENCODED_WORD, (_m, cs: string, enc: string, text: string) => libmime.decodeWord(cs, enc, text));
     return libmime.decodeWords(value);
   } catch {
     return value;
   }
 }
+
+const ENCODED_WORD = /=\?([\w_\-*]+)\?([QqBb])\?([^?]*)\?=/g;

@@ -10,6 +10,9 @@ for (let c = 0; c < 256; c++) {
   if (c >= 0x80 || /[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]/.test(String.fromCharCode(c))) ATEXT[c] = 1;
 }
 const TSPECIAL_IN_ATEXT = new Set([0x2f, 0x3d, 0x3f]); // '/', '=', '?'
+/** MIME token octets (RFC 2045 section 5.1): atext but the tspecials in it, and '.'; a table, looked up per octet. */
+const MIME_TOKEN = new Uint8Array(256);
+for (let c = 0; c < 256; c++) if ((ATEXT[c] === 1 && !TSPECIAL_IN_ATEXT.has(c)) || c === 0x2e) MIME_TOKEN[c] = 1;
 
 export function isAtext(c: number | undefined): boolean {
   return c !== undefined && ATEXT[c] === 1;
@@ -115,7 +118,7 @@ export class Lexer {
     const start = this.pos;
     while (this.pos < this.end) {
       const c = this.data[this.pos];
-      if ((isAtext(c) && !TSPECIAL_IN_ATEXT.has(c)) || c === 0x2e) this.pos++;
+      if (MIME_TOKEN[c] === 1) this.pos++;
       else {
         pushRange(out, this.data, start, this.pos);
         return this.skipLwsp();
