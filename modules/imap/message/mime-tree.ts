@@ -113,6 +113,9 @@ function countLines(raw: Buffer, start: number, end: number): number {
   return n;
 }
 
+/** The data of a part not (yet) classified: shared by all of them, never written (classify makes a new one). */
+const NO_DATA: PartData = parsePartData([], false);
+
 function newPart(start: number, depth: number): MimePart {
   return {
     headerStart: start,
@@ -124,7 +127,7 @@ function newPart(start: number, depth: number): MimePart {
     params: [],
     children: [],
     kind: 'text',
-    data: parsePartData([], false),
+    data: NO_DATA,
     lines: 0,
     depth,
     fields: [],

@@ -215,23 +215,36 @@ export class Lexer {
     if (this.data[this.pos] !== 0x3b) return { ret: -1, key: null, value: null };
     this.pos++;
     if (this.skipLwsp() <= 0) return { ret: -1, key: null, value: null };
-    const key: number[] = [];
-    if (this.mimeToken(key) <= 0) return { ret: -1, key: null, value: null };
+    const key = this.mimeTokenView();
+    if (this.ret <= 0) return { ret: -1, key: null, value: null };
     if (this.data[this.pos] !== 0x3d) return { ret: -1, key: null, value: null };
     this.pos++;
-    const value: number[] = [];
     let ret = this.skipLwsp();
-    if (ret <= 0) {
-      // broken / no value
-    } else if (this.data[this.pos] === 0x22) {
+    if (ret <= 0) return { ret: ret < 0 ? -1 : 1, key, value: Buffer.alloc(0) }; // broken / no value
+    if (this.data[this.pos] !== 0x22 && this.data[this.pos] !== 0x3d) {
+      const value = this.mimeTokenView();
+      return { ret: this.ret < 0 ? -1 : 1, key, value };
+    }
+    const value: number[] = [];
+    if (this.data[this.pos] === 0x22) {
       ret = this.quotedString(value);
-    } else if (this.data[this.pos] === 0x3d) {
+    } else {
       // name==?utf-8?b?...?= (broken, but common)
       while (this.pos < this.end && ![0x3b, 0x20, 0x09, 0x0d, 0x0a].includes(this.data[this.pos])) value.push(this.data[this.pos++]);
-    } else {
-      ret = this.mimeToken(value);
     }
-    return { ret: ret < 0 ? -1 : 1, key: Buffer.from(key), value: Buffer.from(value) };
+    return { ret: ret < 0 ? -1 : 1, key, value: Buffer.from(value) };
+  }
+
+  /** What mimeTokenView's CFWS skip returned (as mimeToken's result). */
+  private ret = 0;
+
+  /** mimeToken, the token a view of the data rather than a copy (parameters are many: no array per octet). */
+  private mimeTokenView(): Buffer {
+    const start = this.pos;
+    while (this.pos < this.end && MIME_TOKEN[this.data[this.pos]] === 1) this.pos++;
+    const token = this.data.subarray(start, this.pos);
+    this.ret = this.pos < this.end ? this.skipLwsp() : 0;
+    return token;
   }
 }
 
