@@ -7,7 +7,7 @@ import type { AccountStore } from '../../accounts/account-store.js';
 import { ownerOf } from '../../sessions/mailbox-access.js';
 import { type AccountAddress, formatAddress, NameError } from '../../accounts/names.js';
 import { checkMailboxName, DELIMITER, isInbox } from '../../store/contract.js';
-import { decodeMutf7, encodeMutf7 } from './wire/mutf7.js';
+import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
 import { ImapError, no } from './imap-error.js';
 import { quoteClient } from '../../sessions/client-text.js';
 

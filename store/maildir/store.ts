@@ -28,7 +28,7 @@ import {
 } from '../contract.js';
 import { readAclFile, setRightsInFile } from './acl-file.js';
 import { type FolderWatching, MaildirFolder } from './folder.js';
-import { decodeMutf7, encodeMutf7 } from './mutf7.js';
+import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
 import { place, writeToTmp } from './place.js';
 import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { changeSubscription, readSubscriptions } from './subscriptions.js';

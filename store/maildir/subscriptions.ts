@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeAll } from '../../lib/atomic-file.js';
 import { DELIMITER } from '../contract.js';
 import { acquireDotlock } from './dotlock.js';
-import { decodeMutf7, encodeMutf7 } from './mutf7.js';
+import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
 import { inheritOwner } from './owner.js';
 
 const FILE = 'subscriptions';

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
 import { type ImapAnswer, RawImap } from '../helpers/imap-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { encodeMutf7 } from '../../modules/imap/wire/mutf7.js';
+import { encodeMutf7 } from '../../lib/mutf7.js';
 import { mannWhitneyZ, median } from '../helpers/stats.js';
 
 const PASSWORD = 'a secret';

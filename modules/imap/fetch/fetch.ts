@@ -14,6 +14,7 @@ import { type MimePart, parseMime } from '../message/mime-tree.js';
 import { sectionBytes } from '../message/sections.js';
 import type { SelectedMailbox } from '../selected.js';
 import { parseSequenceSet, resolveNumbers, resolveSet } from '../wire/sequence-set.js';
+import { formatDateTime } from '../wire/date-time.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
 import { type SummaryKind, type SummaryScope, summaryCache } from './summary-cache.js';
@@ -39,10 +40,7 @@ function needsContent(item: FetchItem): boolean {
 }
 
 function imapDate(d: Date): string {
-  // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE, in UTC
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `"${String(d.getUTCDate()).padStart(2, ' ')}-${months[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000"`;
+  return `"${formatDateTime(d)}"`; // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE
 }
 
 /**

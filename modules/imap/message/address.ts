@@ -3,6 +3,7 @@
 // the way Dovecot 2.3 keeps them (lib-mail message-address with "fill missing"): a missing local part
 // reads MISSING_MAILBOX, a missing domain MISSING_DOMAIN, so that no broken address can look like a
 // group marker; a broken angle address gets the domain SYNTAX_ERROR; parsing stops at garbage.
+// Hand-written, not an address library: ENVELOPE must match Dovecot's byte for byte.
 import { Lexer } from './rfc822-lexer.js';
 
 export interface Address {

@@ -3,6 +3,7 @@
 // without Content-Type is "text" "plain" ("charset" "us-ascii") ... "7bit"; text parts always carry a
 // charset (us-ascii when none is given, RFC 2045 section 5.2); a multipart without any part (no
 // boundary, or none found) shows one empty text/plain part, since body-type-mpart needs one.
+// Hand-written, not a MIME library: the answer must match Dovecot's byte for byte.
 import { list, NIL, nstring } from '../wire/encode.js';
 import { envelope } from './envelope.js';
 import { noLf } from './imap-text.js';

@@ -3,6 +3,8 @@
 // message-parser finds them (RFC 2046 section 5.1.1): a line starting with "--" and the boundary of any
 // enclosing multipart, the longest match winning; the CRLF before it belongs to the boundary; an outer
 // boundary ends the inner parts too. Never throws; nesting is bounded (MAX_DEPTH).
+// Hand-written, not a MIME library: part offsets must match Dovecot's byte for byte (BODY[n], BINARY[n],
+// BODYSTRUCTURE sizes; test/imap-message-dovecot.test.ts compares them), and SEARCH reads this same tree.
 import { type HeaderField, keptHeaderFields } from './header.js';
 import { parsePartData, type PartData } from './part-data.js';
 
@@ -71,10 +73,14 @@ function lineEndAfter(raw: Buffer, pos: number): number {
 function boundaryAt(raw: Buffer, at: number, stack: Boundary[]): Boundary | null {
   if (stack.length === 0 || raw[at] !== 0x2d || raw[at + 1] !== 0x2d) return null;
   let best: Boundary | null = null;
+  const base = at + 2;
   for (const s of stack) {
-    if (raw.length - at - 2 >= s.b.length && raw.compare(s.b, 0, s.b.length, at + 2, at + 2 + s.b.length) === 0) {
-      if (best === null || best.b.length < s.b.length) best = s;
-    }
+    const b = s.b;
+    const len = b.length;
+    if (raw.length - base < len || (best !== null && best.b.length >= len)) continue;
+    let k = 0; // compared here: boundaries are short, and Buffer.compare's call costs more than the loop
+    while (k < len && raw[base + k] === b[k]) k++;
+    if (k === len) best = s;
   }
   return best;
 }
@@ -86,12 +92,17 @@ function found(raw: Buffer, at: number, first: boolean, s: Boundary): Found {
   return { owner: s.owner, contentEnd, afterLine: lineEndAfter(raw, e), close: raw[e] === 0x2d && raw[e + 1] === 0x2d };
 }
 
+const LF_DASHES = Buffer.from('\n--');
+
 /** The first boundary line at or after line start `from` (a boundary right at `from` takes no CRLF). */
 function findBoundary(raw: Buffer, from: number, stack: Boundary[]): Found | null {
-  if (stack.length === 0) return null;
-  for (let at = from; at < raw.length; at = lineEndAfter(raw, at)) {
-    const s = boundaryAt(raw, at, stack);
-    if (s) return found(raw, at, at === from, s);
+  if (stack.length === 0 || from >= raw.length) return null;
+  const first = boundaryAt(raw, from, stack);
+  if (first) return found(raw, from, true, first);
+  // only lines that start with "--" can be boundary lines: every other line start is skipped at once
+  for (let lf = raw.indexOf(LF_DASHES, from); lf >= 0; lf = raw.indexOf(LF_DASHES, lf + 1)) {
+    const s = boundaryAt(raw, lf + 1, stack);
+    if (s) return found(raw, lf + 1, false, s);
   }
   return null;
 }
@@ -101,6 +112,9 @@ function countLines(raw: Buffer, start: number, end: number): number {
   for (let i = raw.indexOf(0x0a, start); i >= 0 && i < end; i = raw.indexOf(0x0a, i + 1)) n++;
   return n;
 }
+
+/** The data of a part not (yet) classified: shared by all of them, never written (classify makes a new one). */
+const NO_DATA: PartData = parsePartData([], false);
 
 function newPart(start: number, depth: number): MimePart {
   return {
@@ -113,7 +127,7 @@ function newPart(start: number, depth: number): MimePart {
     params: [],
     children: [],
     kind: 'text',
-    data: parsePartData([], false),
+    data: NO_DATA,
     lines: 0,
     depth,
     fields: [],
@@ -126,6 +140,8 @@ interface Ctx {
   stack: Boundary[];
   /** parts made so far */
   parts: number;
+  /** whether to count each body's lines */
+  lines: boolean;
 }
 
 /** A new part, counted: at MAX_PARTS no boundary counts any more (the stack is emptied for good). */
@@ -185,7 +201,7 @@ function parsePart(ctx: Ctx, part: MimePart, inMultipart: boolean, inDigest: boo
     end = findBoundary(raw, part.bodyStart, stack);
     part.bodyEnd = end ? end.contentEnd : raw.length;
   }
-  part.lines = countLines(raw, part.bodyStart, part.bodyEnd);
+  if (ctx.lines) part.lines = countLines(raw, part.bodyStart, part.bodyEnd);
   return end;
 }
 
@@ -269,17 +285,21 @@ function classify(part: MimePart, inMultipart: boolean, inDigest: boolean, pastP
   }
 }
 
-/** The MIME tree of `raw` (every line ending in CRLF). */
-export function parseMime(raw: Buffer): MimePart {
+/**
+ * The MIME tree of `raw` (every line ending in CRLF). `lines: false` leaves every `lines` 0, for a
+ * reader that needs no line counts (SEARCH): counting them is a pass over each body at every depth.
+ */
+export function parseMime(raw: Buffer, options: { lines?: boolean } = {}): MimePart {
   const root = newPart(0, 0);
+  const lines = options.lines ?? true;
   try {
-    parsePart({ raw, stack: [], parts: 1 }, root, false, false);
+    parsePart({ raw, stack: [], parts: 1, lines }, root, false, false);
   } catch {
     // defensive: a malformed message still gets a tree (one text part)
     const r = newPart(0, 0);
     r.headerEnd = r.bodyStart = 0;
     r.bodyEnd = raw.length;
-    r.lines = countLines(raw, 0, raw.length);
+    if (lines) r.lines = countLines(raw, 0, raw.length);
     return r;
   }
   return root;

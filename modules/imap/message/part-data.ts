@@ -23,10 +23,13 @@ export interface PartData {
   language: Buffer[] | null;
 }
 
+/** Zero octets: nothing can be written into it, so every part may share it. */
+const NO_OCTETS = Buffer.alloc(0);
+
 function emptyData(): PartData {
   return {
     contentType: null,
-    contentSubtype: Buffer.alloc(0),
+    contentSubtype: NO_OCTETS,
     typeParsed: false,
     params: [],
     encoding: null,
@@ -48,7 +51,7 @@ function parseContentType(d: PartData, value: Buffer): void {
   const s = Buffer.from(out);
   const slash = s.indexOf(0x2f);
   d.contentType = slash < 0 ? s : s.subarray(0, slash);
-  d.contentSubtype = slash < 0 ? Buffer.alloc(0) : s.subarray(slash + 1);
+  d.contentSubtype = slash < 0 ? NO_OCTETS : s.subarray(slash + 1);
   if (ret < 0) return; // broken: the parameters are not read
   d.typeParsed = true;
   d.params = parseParams(lex);

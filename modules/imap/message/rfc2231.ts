@@ -2,6 +2,7 @@
 // merged the way Dovecot 2.3 does (lib-mail rfc2231-parser): name*0, name*1... become one "name"
 // (or "name*" when any piece is extended), values stay raw (charset'lang' prefix and %XX kept, a plain
 // piece's "%" escaped as %25 when merged with extended ones); with a missing index the pieces stay apart.
+// Hand-written: BODYSTRUCTURE shows these values, which must match Dovecot's byte for byte.
 import { Lexer } from './rfc822-lexer.js';
 
 export type Param = [Buffer, Buffer];

@@ -1,6 +1,7 @@
 // RFC 5322 / RFC 2045 lexical scanning over header bytes: CFWS, atoms, dot-atoms, MIME tokens, quoted
 // strings, phrases and domains. The edge cases (what a broken field yields) follow Dovecot 2.3's
 // lib-mail rfc822-parser so our BODYSTRUCTURE and ENVELOPE agree with it on malformed input.
+// Hand-written for that reason (a library would not agree byte for byte).
 // Return convention (as there): -1 broken, 0 at the end of the data, 1 more data follows.
 
 /** atext (RFC 5322 section 3.2.3), 8-bit bytes included; MIME tspecials (RFC 2045 section 5.1) flagged apart. */
@@ -9,6 +10,9 @@ for (let c = 0; c < 256; c++) {
   if (c >= 0x80 || /[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]/.test(String.fromCharCode(c))) ATEXT[c] = 1;
 }
 const TSPECIAL_IN_ATEXT = new Set([0x2f, 0x3d, 0x3f]); // '/', '=', '?'
+/** MIME token octets (RFC 2045 section 5.1): atext but the tspecials in it, and '.'; a table, looked up per octet. */
+const MIME_TOKEN = new Uint8Array(256);
+for (let c = 0; c < 256; c++) if ((ATEXT[c] === 1 && !TSPECIAL_IN_ATEXT.has(c)) || c === 0x2e) MIME_TOKEN[c] = 1;
 
 export function isAtext(c: number | undefined): boolean {
   return c !== undefined && ATEXT[c] === 1;
@@ -114,7 +118,7 @@ export class Lexer {
     const start = this.pos;
     while (this.pos < this.end) {
       const c = this.data[this.pos];
-      if ((isAtext(c) && !TSPECIAL_IN_ATEXT.has(c)) || c === 0x2e) this.pos++;
+      if (MIME_TOKEN[c] === 1) this.pos++;
       else {
         pushRange(out, this.data, start, this.pos);
         return this.skipLwsp();
@@ -211,23 +215,36 @@ export class Lexer {
     if (this.data[this.pos] !== 0x3b) return { ret: -1, key: null, value: null };
     this.pos++;
     if (this.skipLwsp() <= 0) return { ret: -1, key: null, value: null };
-    const key: number[] = [];
-    if (this.mimeToken(key) <= 0) return { ret: -1, key: null, value: null };
+    const key = this.mimeTokenView();
+    if (this.ret <= 0) return { ret: -1, key: null, value: null };
     if (this.data[this.pos] !== 0x3d) return { ret: -1, key: null, value: null };
     this.pos++;
-    const value: number[] = [];
     let ret = this.skipLwsp();
-    if (ret <= 0) {
-      // broken / no value
-    } else if (this.data[this.pos] === 0x22) {
+    if (ret <= 0) return { ret: ret < 0 ? -1 : 1, key, value: Buffer.alloc(0) }; // broken / no value
+    if (this.data[this.pos] !== 0x22 && this.data[this.pos] !== 0x3d) {
+      const value = this.mimeTokenView();
+      return { ret: this.ret < 0 ? -1 : 1, key, value };
+    }
+    const value: number[] = [];
+    if (this.data[this.pos] === 0x22) {
       ret = this.quotedString(value);
-    } else if (this.data[this.pos] === 0x3d) {
+    } else {
       // name==?utf-8?b?...?= (broken, but common)
       while (this.pos < this.end && ![0x3b, 0x20, 0x09, 0x0d, 0x0a].includes(this.data[this.pos])) value.push(this.data[this.pos++]);
-    } else {
-      ret = this.mimeToken(value);
     }
-    return { ret: ret < 0 ? -1 : 1, key: Buffer.from(key), value: Buffer.from(value) };
+    return { ret: ret < 0 ? -1 : 1, key, value: Buffer.from(value) };
+  }
+
+  /** What mimeTokenView's CFWS skip returned (as mimeToken's result). */
+  private ret = 0;
+
+  /** mimeToken, the token a view of the data rather than a copy (parameters are many: no array per octet). */
+  private mimeTokenView(): Buffer {
+    const start = this.pos;
+    while (this.pos < this.end && MIME_TOKEN[this.data[this.pos]] === 1) this.pos++;
+    const token = this.data.subarray(start, this.pos);
+    this.ret = this.pos < this.end ? this.skipLwsp() : 0;
+    return token;
   }
 }
 

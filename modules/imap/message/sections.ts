@@ -2,7 +2,7 @@
 // HEADER.FIELDS.NOT and TEXT of a numbered part need a message/rfc822 (or message/global) part and
 // then mean the embedded message; MIME is the part's own header. HEADER.FIELDS keeps the original
 // lines (folding included), in header order, matched case-insensitively, and ends with the blank line
-// (when the header has one).
+// (when the header has one). Hand-written: the octets must match Dovecot's byte for byte.
 import type { MimePart } from './mime-tree.js';
 import { fieldName, forEachField } from './header.js';
 import { resolvePart } from './part-path.js';

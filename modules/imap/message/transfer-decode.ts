@@ -1,7 +1,8 @@
 // Content-Transfer-Encoding decoders (RFC 2045 section 6), lenient as RFC 2045 asks of readers:
 // base64 ignores characters outside its alphabet and ends at "=" padding (section 6.8); quoted-printable
 // drops trailing white space and soft line breaks and keeps a "=" not followed by two hex digits as it
-// is (section 6.7, note (2)).
+// is (section 6.7, note (2)); its hard line breaks come out as CRLF. The one decoder of the IMAP module:
+// FETCH BINARY[n] (binary.ts) and SEARCH BODY/TEXT (search/mime-text.ts) both undo encodings here.
 
 const B64 = new Int8Array(256).fill(-1);
 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => (B64[c.charCodeAt(0)] = i));
@@ -32,35 +33,65 @@ function hex(c: number): number {
   return -1;
 }
 
+/** After a "=" at `i` that starts no escape: is it a soft line break (white space, then the line's end)? */
+function softBreakEnd(data: Buffer, i: number): number {
+  let j = i + 1;
+  while (j < data.length && (data[j] === 0x20 || data[j] === 0x09)) j++;
+  if (j >= data.length) return j;
+  if (data[j] === 0x0a) return j + 1;
+  if (data[j] === 0x0d && data[j + 1] === 0x0a) return j + 2;
+  return -1;
+}
+
 export function decodeQuotedPrintable(data: Buffer): Buffer {
-  const out: number[] = [];
-  let pos = 0;
-  while (pos < data.length) {
-    let lf = data.indexOf(0x0a, pos);
-    const hasNewline = lf >= 0;
-    if (!hasNewline) lf = data.length;
-    let end = hasNewline && lf > pos && data[lf - 1] === 0x0d ? lf - 1 : lf;
-    while (end > pos && (data[end - 1] === 0x20 || data[end - 1] === 0x09)) end--; // transport padding
-    let soft = false;
-    if (end > pos && data[end - 1] === 0x3d) {
-      soft = true;
-      end--;
+  // One pass, byte by byte (SEARCH decodes every quoted-printable body it reads): the white space
+  // written at the end of a line is taken back when the line ends.
+  const len = data.length;
+  let out = Buffer.allocUnsafe(len); // never longer than the input, but for a bare LF that becomes CRLF
+  let n = 0;
+  let spaceFrom = -1; // where the run of white space that ends `out` starts, or -1
+  for (let i = 0; i < len; i++) {
+    const c = data[i];
+    if (c > 0x20 && c !== 0x3d) {
+      out[n++] = c; // most bytes: as they are
+      spaceFrom = -1;
+      continue;
     }
-    for (let i = pos; i < end; i++) {
-      const c = data[i];
-      if (c === 0x3d && i + 2 < end) {
-        const h = hex(data[i + 1]);
-        const l = hex(data[i + 2]);
-        if (h >= 0 && l >= 0) {
-          out.push(h * 16 + l);
-          i += 2;
-          continue;
-        }
+    if (c === 0x0a || (c === 0x0d && data[i + 1] === 0x0a)) {
+      if (spaceFrom >= 0) n = spaceFrom; // transport padding
+      spaceFrom = -1;
+      const need = n + 2 + (len - i - (c === 0x0d ? 2 : 1)); // this CRLF, then at most a byte a byte
+      if (need > out.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(need, out.length * 2));
+        out.copy(bigger, 0, 0, n);
+        out = bigger;
       }
-      out.push(c);
+      out[n++] = 0x0d;
+      out[n++] = 0x0a;
+      if (c === 0x0d) i++;
+      continue;
     }
-    if (hasNewline && !soft) out.push(0x0d, 0x0a);
-    pos = hasNewline ? lf + 1 : data.length;
+    if (c === 0x3d) {
+      const h = i + 2 < len ? hex(data[i + 1]) : -1;
+      const l = h >= 0 ? hex(data[i + 2]) : -1;
+      if (l >= 0) {
+        out[n++] = h * 16 + l;
+        spaceFrom = -1;
+        i += 2;
+        continue;
+      }
+      const after = softBreakEnd(data, i);
+      if (after >= 0) {
+        spaceFrom = -1;
+        i = after - 1;
+        continue;
+      }
+    }
+    if (c === 0x20 || c === 0x09) {
+      if (spaceFrom < 0) spaceFrom = n;
+    } else spaceFrom = -1;
+    out[n++] = c;
   }
-  return Buffer.from(out);
+  if (spaceFrom >= 0) n = spaceFrom; // padding at the end of the last line
+  return out.subarray(0, n);
 }

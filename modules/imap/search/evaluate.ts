@@ -22,7 +22,8 @@
 //   may match. HEADER name "" holds when the field exists.
 // - BODY: the decoded text (transfer encoding, then charset) of every text/* part, text/html as its source;
 //   message/rfc822 parts add the embedded header's decoded text and, recursively, their body. Parts of
-//   other types are skipped. MIME part headers are not searched. TEXT: the top header's decoded text
+//   other types are skipped. MIME part headers are not searched. The parts are those FETCH BODY[n] shows
+//   (the one MIME tree, message/mime-tree.ts; search/mime-text.ts). TEXT: the top header's decoded text
 //   ("name: value" lines) or BODY.
 // - BEFORE/ON/SINCE use the internal date's UTC calendar day (the store's timestamps are instants; UTC
 //   keeps results independent of the server's zone). SENT* use the Date: field's day as written, in its
@@ -35,7 +36,8 @@
 // - LARGER n: size > n; SMALLER n: size < n.
 import { addressFieldText } from './address-text.js';
 import type { SearchDay, SearchKey } from './search-key.js';
-import { bodyTexts, fieldText, fold, headerText, parseDateDay, parseHeader, splitHeader, type HeaderField } from './mime-text.js';
+import { parseDateDay } from '../message/rfc5322-date.js';
+import { bodyTexts, fieldText, fold, headerText, parseHeader, type HeaderField } from './mime-text.js';
 
 export interface SearchMessage {
   readonly uid: number;
@@ -123,9 +125,8 @@ class Lazy {
   }
 
   parsedHeader(): Promise<ParsedHeader> {
-    return (this.header ??= (this.headerFromRaw ? this.rawBytes().then((r) => r.subarray(0, splitHeader(r)[0])) : this.m.header()).then(
-      (h) => new ParsedHeader(parseHeader(h)),
-    ));
+    // parseHeader stops at the blank line that ends the header, so the whole message does as well
+    return (this.header ??= (this.headerFromRaw ? this.rawBytes() : this.m.header()).then((h) => new ParsedHeader(parseHeader(h))));
   }
 
   /** BODY's text, folded, the parts joined by newlines. */

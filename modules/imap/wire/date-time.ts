@@ -1,12 +1,19 @@
-// IMAP dates (RFC 3501 and RFC 9051 section 9): date-time for APPEND ("dd-Mon-yyyy hh:mm:ss +zzzz",
-// the day may have a leading space) and date for SEARCH ("d-Mon-yyyy"). Each field is checked as
+// IMAP dates (RFC 3501 and RFC 9051 section 9): date-time for APPEND and INTERNALDATE ("dd-Mon-yyyy
+// hh:mm:ss +zzzz", the day may have a leading space) and date for SEARCH ("d-Mon-yyyy"). Each field is checked as
 // written, in the zone it is written in: the zone moves the instant, never the validity of the day.
 
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTHS_UPPER = MONTHS.map((m) => m.toUpperCase());
 
 /** The month (1-12) of a three-letter name in any case, or 0. */
 export function monthOf(name: string): number {
-  return MONTHS.indexOf(name.toUpperCase()) + 1;
+  return MONTHS_UPPER.indexOf(name.toUpperCase()) + 1;
+}
+
+/** An instant as a date-time in UTC (RFC 9051 section 9: date-day-fixed, so " 6-Mar-2025 01:00:00 +0000"). */
+export function formatDateTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${String(d.getUTCDate()).padStart(2, ' ')}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
 /** True when day `day` exists in `month` (1-12) of `year` (proleptic Gregorian calendar). */
