@@ -338,7 +338,7 @@ export class AccountStore {
    */
   async signInWithSecret(a: AccountAddress | null, check: (secret: string) => boolean, now = new Date()): Promise<SignInResult> {
     const { record, decoy } = await this.recordOrDecoy(a);
-    if (!record || !record.apopSecret) {
+    if (!record?.apopSecret) {
       check(decoy?.apopSecret ?? 'postern-no-shared-secret');
       return { ok: false, reason: record ? 'no-shared-secret' : 'unknown-user' };
     }

@@ -53,7 +53,9 @@ export function cramMd5Context(password: Buffer): Buffer {
   for (const [offset, pad] of [[0, 0x5c], [16, 0x36]] as const) {
     const state = [...INITIAL];
     compress(state, Buffer.from(key.map((x) => x ^ pad)));
-    state.forEach((word, i) => out.writeUInt32LE(word, offset + 4 * i));
+    state.forEach((word, i) => {
+      out.writeUInt32LE(word, offset + 4 * i);
+    });
   }
   return out;
 }

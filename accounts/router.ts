@@ -75,7 +75,11 @@ export class Router {
   async remove(patternInput: string): Promise<boolean> {
     const pattern = this.pattern(patternInput);
     let found = false;
-    await this.update((routes) => routes.filter((r) => (r.pattern === pattern ? ((found = true), false) : true)));
+    await this.update((routes) => routes.filter((r) => {
+      if (r.pattern !== pattern) return true;
+      found = true;
+      return false;
+    }));
     return found;
   }
 

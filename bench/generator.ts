@@ -23,7 +23,10 @@ export function startGenerator(job: Job, timeoutMs: number, onWindow?: (phase: '
   if (cpu !== undefined && child.pid !== undefined) pinProcess(child.pid, cpu);
   let resolveHeld: (r: HoldResult) => void = () => {};
   let rejectHeld: (e: Error) => void = () => {};
-  const held = new Promise<HoldResult>((res, rej) => ((resolveHeld = res), (rejectHeld = rej)));
+  const held = new Promise<HoldResult>((res, rej) => {
+    resolveHeld = res;
+    rejectHeld = rej;
+  });
   held.catch(() => {}); // only 'hold' jobs wait on it
 
   const result = new Promise<JobResult>((resolve, reject) => {

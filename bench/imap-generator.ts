@@ -22,7 +22,10 @@ export function startImapGenerator(job: ImapJob, timeoutMs: number, onWindow?: (
   if (cpu !== undefined && child.pid !== undefined) pinProcess(child.pid, cpu);
   let resolveHeld: (r: ImapHoldResult) => void = () => {};
   let rejectHeld: (e: Error) => void = () => {};
-  const held = new Promise<ImapHoldResult>((res, rej) => ((resolveHeld = res), (rejectHeld = rej)));
+  const held = new Promise<ImapHoldResult>((res, rej) => {
+    resolveHeld = res;
+    rejectHeld = rej;
+  });
   held.catch(() => {});
 
   const result = new Promise<ImapJobResult>((resolve, reject) => {

@@ -310,7 +310,8 @@ function main(): void {
   process.on('disconnect', () => process.exit(0));
   process.on('message', (msg: ImapCommand) => {
     if (msg.kind === 'release') return release();
-    runJob(msg.job, released)
+    // cannot reject: the job's failure becomes an error report, and send() passes its own to its callback
+    void runJob(msg.job, released)
       .then(
         (result): ImapReport => ({ kind: 'result', result }),
         (err: Error): ImapReport => ({ kind: 'error', message: err.stack ?? err.message }),

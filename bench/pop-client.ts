@@ -129,7 +129,10 @@ export class PopClient {
       if (end < 0) return;
       this.statusLine = this.head.toString('latin1', 0, end);
       const ok = this.statusLine.startsWith('+OK');
-      if (!p.multiLine || !ok) return this.finish();
+      if (!p.multiLine || !ok) {
+        this.finish();
+        return;
+      }
       // The rest of the answer may already be here; the terminator can include the status CRLF.
       this.tail = this.head.toString('latin1', Math.max(0, this.head.length - 5));
       this.head = Buffer.alloc(0);

@@ -1,7 +1,7 @@
 // postern bulletin post FILE (popper -b): adds FILE to pop.bulletinDir under the next number.
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { Bulletins } from '../delivery/bulletins.js';
+import { type Bulletin, Bulletins } from '../delivery/bulletins.js';
 import { bulletinDir } from '../modules/pop/config.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
@@ -23,7 +23,7 @@ export function bulletinCommands(program: Command): void {
         throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.failure);
       }
       if (text.length === 0) throw new CliError(`${file} is empty`, EXIT.dataErr);
-      let posted;
+      let posted: Bulletin;
       try {
         await mkdir(dir, { recursive: true, mode: 0o755 });
         posted = await new Bulletins(dir, ctx.accounts, ctx.store).post(file, text);

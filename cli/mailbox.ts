@@ -1,7 +1,7 @@
 // postern mailbox create | list | acl, and postern route add | remove | list
 import type { Command } from 'commander';
 import { AclError, type Grantee, normalizeRights } from '../accounts/rights.js';
-import { MailError, MailStoreError } from '../store/contract.js';
+import { type Acl, MailError, MailStoreError } from '../store/contract.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import { RouteError } from '../accounts/router.js';
 import { type CliContext, openContext, parseAccount } from './context.js';
@@ -121,7 +121,7 @@ export function mailboxCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const owner = await mailboxOwner(ctx, account, false);
         if (!(await ctx.store.hasMailbox(owner, name))) throw new CliError(`${formatAddress(owner)} has no mailbox ${name}`, EXIT.failure);
-        let acl;
+        let acl: Acl;
         if (grantee === undefined) acl = await ctx.store.acl(owner, name);
         else {
           if (rights === undefined) throw new CliError('give the rights too, e.g. "lrs", or "none" to remove them', EXIT.usage);

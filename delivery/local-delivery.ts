@@ -4,7 +4,7 @@
 // Failures say whether the MTA should bounce (unknown recipient, too large) or retry (an I/O error).
 import { MailError, mailErrorOf, MailStoreError, type MailStore } from '../store/contract.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
-import type { Router } from '../accounts/router.js';
+import type { Routed, Router } from '../accounts/router.js';
 import { deliveredOctets } from './delivered-octets.js';
 
 /** A recipient the message can be delivered to. */
@@ -82,7 +82,7 @@ export class LocalDelivery {
 
   /** Routes an address; DeliveryError('unknown-user') when nothing here takes it, ('io') when routing could not be read. */
   async recipient(address: string): Promise<LocalRecipient> {
-    let routed;
+    let routed: Routed | null;
     try {
       routed = await this.router.route(address);
     } catch (err) {

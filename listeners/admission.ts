@@ -107,7 +107,7 @@ export class Admission<S extends AdmittedSession> {
   async admitShared(address: string, id: string, evicted: (limit: string) => void): Promise<string | null> {
     if (!this.shared) return this.admit(address, evicted);
     this.asking.add(id);
-    let verdict;
+    let verdict: Awaited<ReturnType<SharedAdmission['admit']>>;
     try {
       verdict = await this.shared.admit(this.pool, address, this.limits, id);
     } catch (err) {

@@ -179,7 +179,7 @@ export class LineInput {
         this.consume(piece.length);
         left -= piece.length;
         const wait = sink(piece);
-        if (wait) await wait;
+        if (wait !== undefined) await wait;
       }
     } finally {
       this.rawReads -= 1;

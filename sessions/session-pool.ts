@@ -62,7 +62,10 @@ export class SessionPool<S extends PooledSession> {
    * (which says why in the protocol's words) when the module is stopping or a limit is reached.
    */
   accept(conn: Connection, serving: { metrics: Metrics; log: Logger } | null, refuse: (why: string) => void, make: (hooks: SessionHooks<S>) => S): void {
-    if (!serving || this.stopping) return refuse('Server shutting down; try again later');
+    if (!serving || this.stopping) {
+      refuse('Server shutting down; try again later');
+      return;
+    }
     void this.sessions.welcome({
       conn,
       tag: this.tag,

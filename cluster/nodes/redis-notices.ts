@@ -93,7 +93,7 @@ export async function publishChanges(settings: RedisSettings, dataDir: string, p
   const told = (async () => {
     try {
       await r.connect();
-      await r.publish(settings.prefix + 'changes', noticeText(`deliver-${process.pid}`, folders));
+      await r.publish(`${settings.prefix}changes`, noticeText(`deliver-${process.pid}`, folders));
       return true;
     } catch {
       return false;

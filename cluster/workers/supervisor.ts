@@ -59,7 +59,7 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
   const metrics = new ClusterMetrics(send);
 
   function send(w: Worker | undefined, m: PrimaryMessage): void {
-    if (!w || !w.isConnected()) return;
+    if (!w?.isConnected()) return;
     try {
       w.send(m, undefined, undefined, () => {}); // a failure means the worker is gone: its exit cleans up
     } catch {

@@ -19,7 +19,7 @@ import { fetch } from './fetch/fetch.js';
 export interface CommandSpec {
   readonly states: readonly ImapState[];
   /** Resolves with the tagged OK's text (undefined: "VERB completed"; null: no tagged OK, the handler sent it). */
-  readonly handler: (s: ImapContext, c: Command) => Promise<string | undefined | null | void> | string | undefined | null | void;
+  readonly handler: (s: ImapContext, c: Command) => Promise<string | undefined | null> | Promise<void> | string | undefined | null | void;
   /** After it, in the selected state: 'all' updates, 'no-expunge' (EXISTS and FETCH only), or 'none'. */
   readonly updates: 'all' | 'no-expunge' | 'none';
   /** True for APPEND: its message literal is streamed by the handler. */

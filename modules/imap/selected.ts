@@ -4,7 +4,7 @@
 // untagged EXISTS, EXPUNGE and FETCH responses this class words, when the session says it may: never an
 // EXPUNGE during FETCH, STORE or SEARCH (numbers must not shift under a command that uses them), so a
 // message another session removed stays in the map, with what was known of it, until then.
-import type { MailboxView, MessageInfo } from '../../store/contract.js';
+import type { MailboxChanges, MailboxView, MessageInfo } from '../../store/contract.js';
 import { MailError, mailErrorOf, sameFlags } from '../../store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
 import { lowerBound } from './wire/sequence-set.js';
@@ -201,7 +201,7 @@ export class SelectedMailbox {
     if (quiet && !(expunges && this.gone.size > 0)) return [];
     // cleared before the look, so that a change signalled while it runs is looked at again
     this.dirty = false;
-    let changes;
+    let changes: MailboxChanges;
     try {
       changes = await this.view.sync();
     } catch (err) {

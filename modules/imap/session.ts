@@ -257,7 +257,7 @@ export class ImapSession implements ImapContext {
 
   async signIn(login: string, mechanism: string, check: CheckSecret): Promise<void> {
     const attempt = { services: this.services, log: this.log, conn: this.conn, lineTakenAt: this.lineTakenAt, failures: this.failures };
-    let outcome;
+    let outcome: Awaited<ReturnType<typeof signIn>>;
     try {
       outcome = await signIn(attempt, login, mechanism, check);
     } finally {

@@ -15,7 +15,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
 import { lmtpConfig, lmtpConfigSection } from './config.js';
-import { Spool } from './spool.js';
+import { Spool, type SpooledMessage } from './spool.js';
 import { join } from 'node:path';
 
 /** An SMTP-style error smtp-server turns into a reply line: code, then our enhanced code and text. */
@@ -121,7 +121,10 @@ export class LmtpModule implements PosternModule {
   accept(conn: Connection): void {
     const services = this.services;
     const socket = conn.socket;
-    if (!services || this.stopping) return conn.refuse('421 4.3.2 Server shutting down; try again later');
+    if (!services || this.stopping) {
+      conn.refuse('421 4.3.2 Server shutting down; try again later');
+      return;
+    }
     void this.admission.welcome({
       conn,
       tag: 'LMTP',
@@ -164,7 +167,7 @@ export class LmtpModule implements PosternModule {
     const recipients = this.recipients.get(session) ?? [];
     this.recipients.delete(session);
     const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-    let spooled;
+    let spooled: SpooledMessage;
     try {
       spooled = await this.spool!.write(stream, delivery.maxSize);
     } catch (err) {

@@ -48,7 +48,7 @@ export function retr(s: PopContext, [arg]: string[]): Promise<void> | undefined 
   const size = user.maildrop.size(i);
   // A small message usually goes out at once; otherwise the bookkeeping waits until it was sent.
   const pending = s.sendMessage(i, `+OK ${size} octets`);
-  if (pending) return sending(s, pending, i + 1).then(() => retrieved(s, user, i, size));
+  if (pending !== undefined) return sending(s, pending, i + 1).then(() => retrieved(s, user, i, size));
   retrieved(s, user, i, size);
   return undefined;
 }
@@ -77,7 +77,7 @@ export function top(s: PopContext, [arg, lines]: string[]): Promise<void> | unde
   const i = m.index(arg);
   if (!/^[0-9]{1,9}$/.test(lines)) throw badCommand(`${quoteClient(lines, 20)} is not a number of lines`);
   const pending = s.sendMessage(i, '+OK Top of message follows', Number(lines));
-  return pending ? sending(s, pending, i + 1) : undefined;
+  return pending !== undefined ? sending(s, pending, i + 1) : undefined;
 }
 
 export function dele(s: PopContext, [arg]: string[]): void {

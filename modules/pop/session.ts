@@ -227,7 +227,7 @@ export class PopSession implements PopContext {
         this.working = true;
         if (read.kind === 'line') {
           const running = this.execute(read.bytes.toString('utf8'));
-          if (running) await running;
+          if (running !== undefined) await running;
         } else if (read.endless) {
           this.log.info('endless command line; closing');
           this.channel.close('endless command line', '-ERR Command line too long; closing connection');

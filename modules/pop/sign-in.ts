@@ -2,7 +2,7 @@
 // (sessions/sign-in.ts: every failure gets the same -ERR [AUTH] at the same moment after the client's
 // line), and on success the mailbox the login name names is opened as the session's maildrop.
 import type { AccountRecord } from '../../accounts/account-store.js';
-import { openForUser } from '../../sessions/mailbox-access.js';
+import { type OpenedMailbox, openForUser } from '../../sessions/mailbox-access.js';
 import { formatAddress } from '../../accounts/names.js';
 import { BulletinDeliveryError } from '../../delivery/bulletins.js';
 import { type CheckSecret, checkSignIn, type SignInAttempt } from '../../sessions/sign-in.js';
@@ -31,7 +31,7 @@ export async function signIn(s: SignInSession, login: string, mechanism: string,
     throw new PopError(null, alert.replace(/[\r\n]+/g, ' '));
   }
   await deliverBulletins(s, record, user);
-  let opened;
+  let opened: OpenedMailbox;
   try {
     opened = await openForUser(s.services.accounts, s.services.store, account, name.owner, name.mailbox);
   } catch (err) {

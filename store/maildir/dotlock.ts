@@ -5,7 +5,7 @@
 // guards changed for `staleMs` (Dovecot: 120 s). A lock whose process still runs is never taken over;
 // an empty one (its maker was killed before it wrote its pid) is taken over once it is 2 s old.
 // Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
-import { lstat, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { MailError, MailStoreError } from '../contract.js';
 import { inheritOwner } from './owner.js';
@@ -59,7 +59,7 @@ export function processRuns(pid: number): boolean {
 
 /** Tries once to create the lock; true when it is ours now. */
 async function tryCreate(path: string): Promise<boolean> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'wx', 0o600);
   } catch (err) {
@@ -140,7 +140,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     async release() {
       const now = await lstat(path, { bigint: true }).catch(() => null);
       // only our own lock (the same inode) is removed
-      if (now && mine && mine.startsWith(`${now.ino}:`)) await unlink(path);
+      if (now && mine?.startsWith(`${now.ino}:`)) await unlink(path);
     },
     async touch() {
       const now = new Date();

@@ -11,6 +11,7 @@
 // look asks the file system nothing (folder-watch.ts); this process's own renames, removals and new
 // messages are applied to the listing as they are made.
 import { randomBytes } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import { lstat, open, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
@@ -222,7 +223,7 @@ export class MaildirFolder {
 
   private async readUidlistNow(): Promise<UidlistCache | null> {
     const path = join(this.path, UIDLIST);
-    let st;
+    let st: BigIntStats;
     try {
       st = await stat(path, { bigint: true });
     } catch (err) {
@@ -571,7 +572,7 @@ export class MaildirFolder {
         const made: MaildirInfo = {
           uid: record.uid,
           key: record.base,
-          size: file.popSize ?? (await this.sizeOf(record, file)),
+          size: file.popSize ?? (await this.sizeOf(record)),
           // S= equal to W=: not one bare LF in the file (each would count one more in W=)
           crlf: stored !== undefined && stored === file.popSize,
           flags,
@@ -595,7 +596,7 @@ export class MaildirFolder {
   }
 
   /** The CRLF size of a name without W=: W in the record, or measured once and kept in postern-sizes.json. */
-  private async sizeOf(record: UidlistRecord, file: FileEntry): Promise<number> {
+  private async sizeOf(record: UidlistRecord): Promise<number> {
     const w = field(record, 'W');
     if (w !== undefined && /^\d+$/.test(w)) return Number(w);
     this.sizes ??= await SizeCache.load(this.path);
@@ -621,7 +622,7 @@ export class MaildirFolder {
    */
   async withFile<T>(base: string, op: (path: string) => Promise<T>): Promise<T> {
     const pending = this.renames.get(base);
-    if (pending) await pending.catch(() => {});
+    if (pending !== undefined) await pending.catch(() => {});
     return this.atCurrentPath(base, op);
   }
 
@@ -662,7 +663,7 @@ export class MaildirFolder {
   updateLetters(base: string, change: (current: string) => string | null): Promise<string> {
     const previous = this.renames.get(base);
     const task = (async () => {
-      if (previous) await previous.catch(() => {});
+      if (previous !== undefined) await previous.catch(() => {});
       return this.atCurrentPath(base, async (from) => {
         const e = this.entry(base)!;
         const letters = change(e.letters);

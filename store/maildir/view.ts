@@ -91,7 +91,7 @@ export class MaildirView implements MailboxView {
 
   readNow(uid: number): Buffer | null {
     const m = this.get(uid);
-    if (!m || this.folder.renaming(m.key)) return null; // our own rename is under way: open() waits for it
+    if (!m || this.folder.renaming(m.key) !== undefined) return null; // our own rename is under way: open() waits for it
     const e = this.folder.entry(m.key);
     if (!e || !directReadsAdvised()) return null;
     // A small message is read with direct system calls into one reused buffer (direct-reads.ts): from the

@@ -37,7 +37,7 @@ describe('clients', () => {
   it('AUTH works after many pipelined commands (the paused socket is resumed for the SASL answer)', async () => {
     const c = await RawPop.connect(server.port);
     await c.line();
-    c.send('CAPA\r\n'.repeat(70) + 'AUTH LOGIN\r\n');
+    c.send(`${'CAPA\r\n'.repeat(70)}AUTH LOGIN\r\n`);
     for (let i = 0; i < 70; i++) {
       expect(await c.line()).toMatch(/^\+OK/);
       await c.lines();
@@ -128,7 +128,10 @@ describe('implicit TLS', () => {
       const closed = await Promise.all(
         sockets.map((sock) => new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(false), 1500);
-          sock.once('close', () => (clearTimeout(timer), resolve(true)));
+          sock.once('close', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
         })),
       );
       expect(closed.filter(Boolean)).toHaveLength(1);

@@ -139,7 +139,9 @@ describe('IMAP against hostile clients: a slow sender before sign-in can be clos
       client.send('x APPEND INBOX {8000+}\r\ny');
       slow.push(client);
     }
-    const trickle = setInterval(() => slow.forEach((c) => c.send('y')), 300);
+    const trickle = setInterval(() => {
+      for (const c of slow) c.send('y');
+    }, 300);
     try {
       await sleep(500);
       const { client: fresh, greeting } = await RawImap.connect(port);
@@ -151,7 +153,7 @@ describe('IMAP against hostile clients: a slow sender before sign-in can be clos
       expect(evicted.filter((e) => e.lines.some((l) => l.startsWith('* BYE Too many connections waiting to sign in'))).length).toBeGreaterThan(0);
     } finally {
       clearInterval(trickle);
-      slow.forEach((c) => c.close());
+      for (const c of slow) c.close();
     }
   });
 });

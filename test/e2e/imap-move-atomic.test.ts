@@ -259,7 +259,7 @@ describe('interrupted writes leave nothing in tmp/', () => {
     const first = await RawImap.signIn(port, 'jsmith', 'secret');
     await append(first, 'INBOX', 'complete');
     first.close();
-    const big = Buffer.alloc(1024 * 1024, 'x'.repeat(76) + '\r\n');
+    const big = Buffer.alloc(1024 * 1024, `${'x'.repeat(76)}\r\n`);
     // three deliveries (postern deliver, its own process) killed while they write
     for (let i = 0; i < 3; i++) {
       const before = (await readdir(tmp)).length;

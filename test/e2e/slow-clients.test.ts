@@ -21,7 +21,10 @@ function trickle(port: number, from: string, everyMs: number): { socket: Socket;
     clearInterval(timer);
     resolve(Date.now() - started);
   }));
-  return { socket, stop: () => (clearInterval(timer), socket.destroy()), closed, received: () => received };
+  return { socket, stop: () => {
+      clearInterval(timer);
+      socket.destroy();
+    }, closed, received: () => received };
 }
 
 /** Connects from `from`, signs in with USER/PASS; resolves with the time it took, or throws the refusal. */

@@ -62,8 +62,14 @@ export class RawPop {
     const secure = tlsConnect({ socket: plain, rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('TLS handshake after STLS: no result in 5000 ms')), 5000);
-      secure.once('secureConnect', () => (clearTimeout(timer), resolve()));
-      secure.once('error', (err) => (clearTimeout(timer), reject(err)));
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      secure.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
     });
     this.bind(secure);
     return secure;

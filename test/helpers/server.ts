@@ -57,7 +57,13 @@ export class LogBook {
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
       const timer = ms === undefined ? undefined : setTimeout(() => reject(new Error('log record not seen in time')), ms);
-      this.waiters.push({ match, resolve: (r) => (clearTimeout(timer), resolve(r)) });
+      this.waiters.push({
+        match,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
     });
   }
 }

@@ -41,8 +41,14 @@ export class PairSocket extends Duplex {
     this.touch();
     const peer = this.peer;
     // a peer that is gone: as TCP after the peer's reset, the write fails and the socket closes
-    if (peer.destroyed) return callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
-    if (peer.readableEnded) return callback();
+    if (peer.destroyed) {
+      callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      return;
+    }
+    if (peer.readableEnded) {
+      callback();
+      return;
+    }
     peer.touch();
     if (peer.push(chunk)) callback();
     else peer.pendingWrite = () => callback();

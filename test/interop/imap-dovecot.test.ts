@@ -404,15 +404,24 @@ function partPaths(root: MimePart): string[] {
   const out: string[] = [];
   const visit = (part: MimePart, path: number[]) => {
     out.push(path.join('.'));
-    if (part.kind === 'multipart') part.children.forEach((c, i) => visit(c, [...path, i + 1]));
-    else if (part.kind === 'message' && part.message) {
+    if (part.kind === 'multipart') {
+      part.children.forEach((c, i) => {
+        visit(c, [...path, i + 1]);
+      });
+    } else if (part.kind === 'message' && part.message) {
       const m = part.message;
-      if (m.kind === 'multipart') m.children.forEach((c, i) => visit(c, [...path, i + 1]));
-      else visit(m, [...path, 1]);
+      if (m.kind === 'multipart') {
+        m.children.forEach((c, i) => {
+          visit(c, [...path, i + 1]);
+        });
+      } else visit(m, [...path, 1]);
     }
   };
-  if (root.kind === 'multipart') root.children.forEach((c, i) => visit(c, [i + 1]));
-  else visit(root, [1]);
+  if (root.kind === 'multipart') {
+    root.children.forEach((c, i) => {
+      visit(c, [i + 1]);
+    });
+  } else visit(root, [1]);
   return out;
 }
 
@@ -482,18 +491,17 @@ const asString = (b: Buffer) => JSON.stringify(b.toString('latin1'));
     return { status: 'OK', fetch: [{ seq, items: { 'BINARY.SIZE[1]': String(Buffer.from(JSON.parse(binary) as string, 'latin1').length) } }] };
   });
 }
-{
-  // 32: an empty message: Dovecot answers HEADER.FIELDS with a blank line. RFC 3501 section 6.4.5: the
-  // blank line is included "except in the case of a message which has no body and no blank line".
-  deviate('32-empty.eml', 'BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)]', 'no blank line in a message without one (RFC 3501 section 6.4.5)', '""');
-  // 16: a header and nothing else - no blank line, no body: the same rule (Dovecot adds the blank line).
-  deviate(
-    '16-no-body-separator.eml',
-    'BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)]',
-    'no blank line in a message without one (RFC 3501 section 6.4.5)',
-    JSON.stringify('From: nobody@example.org\r\nSubject: header only, no separator\r\n'),
-  );
-}
+
+// 32: an empty message: Dovecot answers HEADER.FIELDS with a blank line. RFC 3501 section 6.4.5: the
+// blank line is included "except in the case of a message which has no body and no blank line".
+deviate('32-empty.eml', 'BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)]', 'no blank line in a message without one (RFC 3501 section 6.4.5)', '""');
+// 16: a header and nothing else - no blank line, no body: the same rule (Dovecot adds the blank line).
+deviate(
+  '16-no-body-separator.eml',
+  'BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)]',
+  'no blank line in a message without one (RFC 3501 section 6.4.5)',
+  JSON.stringify('From: nobody@example.org\r\nSubject: header only, no separator\r\n'),
+);
 
 /** A UTF-8 search string as a non-synchronising literal (LITERAL+, both servers have it). */
 const u8 = (text: string) => `{${Buffer.byteLength(text)}+}\r\n${text}`;

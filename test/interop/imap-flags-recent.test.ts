@@ -222,7 +222,7 @@ describe('two server processes on one tree agree on \\Recent (the mark is in the
       for (const c of sessions) {
         for (const line of (await c.command('FETCH 1:* (UID FLAGS)')).untagged) {
           const m = /UID (\d+) FLAGS \(([^)]*)\)/.exec(line);
-          if (m && m[2].includes('\\Recent')) seen.push(Number(m[1]));
+          if (m?.[2].includes('\\Recent')) seen.push(Number(m[1]));
         }
       }
       return seen.sort((x, y) => x - y);

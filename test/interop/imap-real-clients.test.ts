@@ -20,6 +20,12 @@ function message(subject: string, body: string, extra = ''): { stored: string; s
   return { stored, served: Buffer.from(stored.replace(/\n/g, '\r\n')) };
 }
 
+/** imapflow gives `false` (not null) where a command failed or found nothing, and TLS details only once known. */
+function answered<T>(value: T | false | undefined, what: string): T {
+  if (value === false || value === undefined) throw new Error(`imapflow: no ${what} (${value})`);
+  return value;
+}
+
 let server: TestServer;
 let imapPort: number;
 let imapsPort: number;
@@ -69,13 +75,13 @@ describe('imapflow', () => {
     const starttls = await open();
     expect(starttls.authenticated).toBeTruthy();
     expect(starttls.secureConnection).toBe(true);
-    expect(starttls.tls && starttls.tls.version).toMatch(/^TLSv1\.[23]$/);
+    expect(answered(starttls.tls, 'TLS after STARTTLS').version).toMatch(/^TLSv1\.[23]$/);
     expect(starttls.capabilities.has('IMAP4rev2') || starttls.capabilities.has('IMAP4REV2')).toBe(true);
     await starttls.logout();
 
     const implicit = await open({ port: imapsPort, secure: true, doSTARTTLS: undefined });
     expect(implicit.authenticated).toBeTruthy();
-    expect(implicit.tls && implicit.tls.version).toMatch(/^TLSv1\.[23]$/);
+    expect(answered(implicit.tls, 'implicit TLS').version).toMatch(/^TLSv1\.[23]$/);
     await implicit.logout();
     expect(implicit.usable).toBe(false);
   });
@@ -126,19 +132,19 @@ describe('imapflow', () => {
 
     const appended = message('appended draft', 'a draft\n');
     const date = new Date('2026-11-30T08:09:10Z');
-    const result = await client.append('INBOX', appended.served, ['\\Draft', '\\Seen'], date);
-    expect(result && result.uid).toBeGreaterThan(0);
-    const [draft] = await collect(client.fetch(String(result && result.uid), { flags: true, internalDate: true, source: true }, { uid: true }));
+    const result = answered(await client.append('INBOX', appended.served, ['\\Draft', '\\Seen'], date), 'APPEND');
+    expect(result.uid).toBeGreaterThan(0);
+    const [draft] = await collect(client.fetch(String(result.uid), { flags: true, internalDate: true, source: true }, { uid: true }));
     expect([...(draft.flags ?? [])].sort()).toEqual(['\\Draft', '\\Seen']);
     expect(new Date(draft.internalDate as Date).toISOString()).toBe(date.toISOString());
     expect(draft.source?.equals(appended.served)).toBe(true);
 
     const created = await client.mailboxCreate('Archive');
     expect(created.created).toBe(true);
-    const moved = await client.messageMove('2', 'Archive');
-    expect(moved && moved.destination).toBe('Archive');
-    expect(moved && moved.uidMap?.size).toBe(1);
-    expect(client.mailbox && client.mailbox.exists).toBe(3);
+    const moved = answered(await client.messageMove('2', 'Archive'), 'MOVE');
+    expect(moved.destination).toBe('Archive');
+    expect(moved.uidMap?.size).toBe(1);
+    expect(answered(client.mailbox, 'the selected mailbox').exists).toBe(3);
     const subjects = [];
     for await (const m of client.fetch('1:*', { envelope: true })) subjects.push(m.envelope?.subject);
     expect(subjects).toEqual(['first hello', 'third', 'appended draft']);
@@ -201,15 +207,15 @@ describe('imapflow: folders, MIME parts and a second session', () => {
 
   it('decodes the subject, describes the parts and downloads the attachment decoded', async () => {
     await client.mailboxOpen('INBOX');
-    const m = await client.fetchOne('1', { envelope: true, bodyStructure: true, size: true, headers: ['subject'], bodyParts: ['1'] });
-    expect(m && m.envelope?.subject).toBe('caf\u00e9 menu');
-    expect(m && m.size).toBe(Buffer.byteLength(multipart.replace(/\n/g, '\r\n')));
-    const parts = (m && m.bodyStructure?.childNodes) || [];
+    const m = answered(await client.fetchOne('1', { envelope: true, bodyStructure: true, size: true, headers: ['subject'], bodyParts: ['1'] }), 'FETCH 1');
+    expect(m.envelope?.subject).toBe('caf\u00e9 menu');
+    expect(m.size).toBe(Buffer.byteLength(multipart.replace(/\n/g, '\r\n')));
+    const parts = m.bodyStructure?.childNodes || [];
     expect(parts.map((p) => p.type)).toEqual(['text/plain', 'application/octet-stream']);
     expect(parts[1]).toMatchObject({ part: '2', encoding: 'base64', disposition: 'attachment', dispositionParameters: { filename: 'data.bin' } });
-    expect(m && m.headers?.toString()).toBe('Subject: =?UTF-8?Q?caf=C3=A9_menu?=\r\n\r\n');
+    expect(m.headers?.toString()).toBe('Subject: =?UTF-8?Q?caf=C3=A9_menu?=\r\n\r\n');
     // the CRLF before a boundary belongs to the boundary (RFC 2046 section 5.1.1)
-    expect(m && m.bodyParts?.get('1')?.toString('utf8')).toBe('bonjour caf\u00e9');
+    expect(m.bodyParts?.get('1')?.toString('utf8')).toBe('bonjour caf\u00e9');
     const download = await client.download('1', '2');
     const chunks: Buffer[] = [];
     for await (const chunk of download.content as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -222,8 +228,8 @@ describe('imapflow: folders, MIME parts and a second session', () => {
     expect(made.path).toBe('Entw\u00fcrfe/Sp\u00e4ter');
     let paths = (await client.list()).map((b) => b.path);
     expect(paths).toEqual(expect.arrayContaining(['INBOX', 'Entw\u00fcrfe', 'Entw\u00fcrfe/Sp\u00e4ter']));
-    const copied = await client.messageCopy('1:2', 'Entw\u00fcrfe/Sp\u00e4ter');
-    expect(copied && copied.uidMap?.size).toBe(2);
+    const copied = answered(await client.messageCopy('1:2', 'Entw\u00fcrfe/Sp\u00e4ter'), 'COPY');
+    expect(copied.uidMap?.size).toBe(2);
     const renamed = await client.mailboxRename('Entw\u00fcrfe/Sp\u00e4ter', '\u00c4lter');
     expect(renamed.newPath).toBe('\u00c4lter');
     expect(await client.status('\u00c4lter', { messages: true })).toMatchObject({ messages: 2 });
@@ -285,15 +291,15 @@ describe('imapflow: folders, MIME parts and a second session', () => {
   it('appends and fetches back a 3 MB message byte for byte, whole and in part', async () => {
     const line = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_=+.,;:!?\r\n';
     const big = Buffer.from(`Subject: big one\r\n\r\n${line.repeat(Math.ceil((3 * 1024 * 1024) / line.length))}`);
-    const appended = await client.append('INBOX', big, ['\\Seen']);
-    expect(appended && appended.uid).toBeGreaterThan(0);
-    const uid = String(appended && appended.uid);
+    const appended = answered(await client.append('INBOX', big, ['\\Seen']), 'APPEND');
+    expect(appended.uid).toBeGreaterThan(0);
+    const uid = String(appended.uid);
     await client.mailboxOpen('INBOX');
-    const whole = await client.fetchOne(uid, { source: true, size: true }, { uid: true });
-    expect(whole && whole.size).toBe(big.length);
-    expect(whole && whole.source?.equals(big)).toBe(true);
-    const part = await client.fetchOne(uid, { source: { start: 1_000_000, maxLength: 1000 } }, { uid: true });
-    expect(part && part.source?.equals(big.subarray(1_000_000, 1_001_000))).toBe(true);
+    const whole = answered(await client.fetchOne(uid, { source: true, size: true }, { uid: true }), 'UID FETCH');
+    expect(whole.size).toBe(big.length);
+    expect(whole.source?.equals(big)).toBe(true);
+    const part = answered(await client.fetchOne(uid, { source: { start: 1_000_000, maxLength: 1000 } }, { uid: true }), 'UID FETCH');
+    expect(part.source?.equals(big.subarray(1_000_000, 1_001_000))).toBe(true);
     expect(await client.status('INBOX', { messages: true })).toMatchObject({ messages: client.mailbox ? client.mailbox.exists : -1 });
   });
 });
@@ -769,7 +775,7 @@ SyncState *
       // a new local message, and a local one marked seen
       const localMessage = message('written locally', 'from the near side\n');
       await writeFile(join(local, 'INBOX', 'new', `${Date.now()}.local.host`), localMessage.stored);
-      const one = arrived.find((f, i) => contents[i].includes('Subject: sync one'))!;
+      const one = arrived.find((_f, i) => contents[i].includes('Subject: sync one'))!;
       const base = one.slice(4).split(':2,')[0];
       await rename(join(local, 'INBOX', one), join(local, 'INBOX', 'cur', `${base}:2,S`));
 

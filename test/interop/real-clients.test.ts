@@ -71,7 +71,7 @@ print(json.dumps(out))`,
       const listed = Number(result.list[i].split(' ')[1]);
       expect(listed, c.name).toBe(c.served.length);
       expect(result.retr[i].octets, c.name).toBe(c.served.length);
-      expect(result.retr[i].lines.join('\r\n') + '\r\n', c.name).toBe(c.served.toString('latin1'));
+      expect(`${result.retr[i].lines.join('\r\n')}\r\n`, c.name).toBe(c.served.toString('latin1'));
     });
   });
 

@@ -407,7 +407,7 @@ describe('pop.cleartextAuth: never', () => {
       expect(after).not.toContain('STLS');
       expect(await userPass(w)).toMatch(/^\+OK alice@example\.org has 1 messages/);
       expect(await w.command('RETR 1')).toBe(`+OK ${MSG.length} octets`);
-      expect((await w.lines()).join('\r\n') + '\r\n').toBe(MSG);
+      expect(`${(await w.lines()).join('\r\n')}\r\n`).toBe(MSG);
       expect(await w.command('QUIT')).toMatch(/^\+OK/);
       await w.closed();
     } finally {
@@ -618,7 +618,7 @@ describe('postern cert generate', () => {
       expect(implicit.tlsSocket.getPeerCertificate().subject.CN).toBe('example.org');
       expect(await implicit.command('STAT')).toBe(`+OK 1 ${MSG.length}`);
       expect(await implicit.command('RETR 1')).toBe(`+OK ${MSG.length} octets`);
-      expect((await implicit.lines()).join('\r\n') + '\r\n').toBe(MSG);
+      expect(`${(await implicit.lines()).join('\r\n')}\r\n`).toBe(MSG);
       expect(await implicit.command('QUIT')).toMatch(/^\+OK/);
       expect(await upgraded.command('STAT')).toBe(`+OK 1 ${MSG.length}`);
       expect(await upgraded.command('QUIT')).toMatch(/^\+OK/);

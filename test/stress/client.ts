@@ -236,8 +236,14 @@ export class StressClient {
     if (t.status === 'OK') return;
     const words = op.line.split(' ');
     const name = words[0] === 'UID' ? `UID ${words[1]}` : words[0];
-    if (t.status === 'BAD') return this.violation(`${name} answered BAD`, t.line, command);
-    if (/\[SERVERBUG\]/i.test(t.rest)) return this.violation(`${name} answered NO [SERVERBUG]`, t.line, command);
+    if (t.status === 'BAD') {
+      this.violation(`${name} answered BAD`, t.line, command);
+      return;
+    }
+    if (/\[SERVERBUG\]/i.test(t.rest)) {
+      this.violation(`${name} answered NO [SERVERBUG]`, t.line, command);
+      return;
+    }
     if (t.status === 'NO' && op.mayBeExpunged && this.expungePossible(sentAt)) return;
     this.violation(`${name} answered ${t.status} where the model expects OK`, t.line, command);
   }
@@ -344,7 +350,7 @@ export class StressClient {
     const own = t.uids ? this.ownKeyword : null;
     // The owner sets or clears its keyword in half its STOREs; a replace either keeps it or drops it.
     const withOwn = own !== null && (mode === 'FLAGS' || rand(2) === 0);
-    const ownValue = mode === '-FLAGS' ? false : true;
+    const ownValue = mode !== '-FLAGS';
     if (withOwn && (mode !== 'FLAGS' || rand(2) === 0)) flags.push(own);
     const ownInList = own !== null && flags.includes(own);
     const line = `${bySeq ? '' : 'UID '}STORE ${t.set} ${mode} (${flags.join(' ')})`;
@@ -552,30 +558,46 @@ export class StressClient {
   }
 
   private untagged(r: Response, inFlight: readonly InFlight[]): void {
-    if (r.raw[0] === 0x2b /* + */) return this.violation('unexpected continuation request (LITERAL+ was used)', r.text, inFlight);
-    if (r.text.startsWith('(unknown tag)')) return this.violation('tagged response with a tag never sent', r.text, inFlight);
+    if (r.raw[0] === 0x2b /* + */) {
+      this.violation('unexpected continuation request (LITERAL+ was used)', r.text, inFlight);
+      return;
+    }
+    if (r.text.startsWith('(unknown tag)')) {
+      this.violation('tagged response with a tag never sent', r.text, inFlight);
+      return;
+    }
     const p = new Parser(r.raw, 2);
     const first = p.item();
-    if (typeof first !== 'string') return this.violation('untagged response starts with neither a number nor a keyword', r.text, inFlight);
+    if (typeof first !== 'string') {
+      this.violation('untagged response starts with neither a number nor a keyword', r.text, inFlight);
+      return;
+    }
     if (/^\d+$/.test(first)) {
       const n = Number(first);
       const kind = text(p.item()).toUpperCase();
-      return this.numbered(n, kind, p, r, inFlight);
+      this.numbered(n, kind, p, r, inFlight);
+      return;
     }
     const kind = first.toUpperCase();
     switch (kind) {
       case 'OK':
-        return this.statusCode(r, inFlight);
+        this.statusCode(r, inFlight);
+        return;
       case 'NO':
-        return this.violation('untagged NO', r.text, inFlight);
+        this.violation('untagged NO', r.text, inFlight);
+        return;
       case 'BAD':
-        return this.violation('untagged BAD', r.text, inFlight);
+        this.violation('untagged BAD', r.text, inFlight);
+        return;
       case 'BYE':
         if (!inFlight.some((c) => c.name === 'LOGOUT')) this.violation('BYE outside LOGOUT', r.text, inFlight);
         return;
       case 'FLAGS': {
         const list = p.item();
-        if (!Array.isArray(list)) return this.violation('FLAGS without a list', r.text, inFlight);
+        if (!Array.isArray(list)) {
+          this.violation('FLAGS without a list', r.text, inFlight);
+          return;
+        }
         this.flags = new Set(list.map(text));
         this.selectSeen.flags = true;
         return;
@@ -585,7 +607,10 @@ export class StressClient {
         const bySeq = inFlight.some((c) => c.name === 'SEARCH');
         while (!p.atEnd()) {
           const n = Number(text(p.item()));
-          if (!Number.isInteger(n) || n < 1) return this.violation('SEARCH result is not a number', r.text, inFlight);
+          if (!Number.isInteger(n) || n < 1) {
+            this.violation('SEARCH result is not a number', r.text, inFlight);
+            return;
+          }
           if (bySeq && !uid && n > this.msgs.length) this.violation(`SEARCH returned ${n}, beyond EXISTS ${this.msgs.length}`, r.text, inFlight);
         }
         return;
@@ -593,7 +618,10 @@ export class StressClient {
       case 'STATUS': {
         p.item();
         const items = p.item();
-        if (!Array.isArray(items)) return this.violation('STATUS without a list', r.text, inFlight);
+        if (!Array.isArray(items)) {
+          this.violation('STATUS without a list', r.text, inFlight);
+          return;
+        }
         for (let i = 0; i + 1 < items.length; i += 2) {
           const [item, value] = [text(items[i]).toUpperCase(), Number(text(items[i + 1]))];
           if (item === 'UIDVALIDITY') this.uidValidity(value, r, inFlight);
@@ -615,7 +643,8 @@ export class StressClient {
       case 'NAMESPACE':
         return;
       default:
-        return this.violation(`unknown untagged response ${kind}`, r.text, inFlight);
+        this.violation(`unknown untagged response ${kind}`, r.text, inFlight);
+        return;
     }
   }
 
@@ -640,7 +669,10 @@ export class StressClient {
 
   private numbered(n: number, kind: string, p: Parser, r: Response, inFlight: readonly InFlight[]): void {
     const selecting = inFlight.some((c) => c.name === 'SELECT');
-    if (this.state !== 'selected' && !selecting && kind !== 'RECENT') return this.violation(`${kind} while no mailbox is selected`, r.text, inFlight);
+    if (this.state !== 'selected' && !selecting && kind !== 'RECENT') {
+      this.violation(`${kind} while no mailbox is selected`, r.text, inFlight);
+      return;
+    }
     switch (kind) {
       case 'EXISTS':
         this.selectSeen.exists = true;
@@ -654,22 +686,33 @@ export class StressClient {
         if (inFlight.length === 0) this.violation('EXPUNGE while no command is in progress', r.text, inFlight);
         const forbidding = inFlight.find((c) => c.name === 'FETCH' || c.name === 'STORE' || c.name === 'SEARCH');
         if (forbidding) this.violation(`EXPUNGE during ${forbidding.name} by sequence number`, r.text, inFlight);
-        if (n < 1 || n > this.msgs.length) return this.violation(`EXPUNGE ${n} out of range (EXISTS ${this.msgs.length})`, r.text, inFlight);
+        if (n < 1 || n > this.msgs.length) {
+          this.violation(`EXPUNGE ${n} out of range (EXISTS ${this.msgs.length})`, r.text, inFlight);
+          return;
+        }
         this.msgs.splice(n - 1, 1);
         this.stats.expunged++;
         return;
       }
       case 'FETCH':
-        return this.fetch(n, p, r, inFlight);
+        this.fetch(n, p, r, inFlight);
+        return;
       default:
-        return this.violation(`unknown response ${n} ${kind}`, r.text, inFlight);
+        this.violation(`unknown response ${n} ${kind}`, r.text, inFlight);
+        return;
     }
   }
 
   private fetch(n: number, p: Parser, r: Response, inFlight: readonly InFlight[]): void {
-    if (n < 1 || n > this.msgs.length) return this.violation(`FETCH for message ${n}, beyond EXISTS ${this.msgs.length}`, r.text, inFlight);
+    if (n < 1 || n > this.msgs.length) {
+      this.violation(`FETCH for message ${n}, beyond EXISTS ${this.msgs.length}`, r.text, inFlight);
+      return;
+    }
     const list = p.item();
-    if (!Array.isArray(list) || list.length % 2 !== 0) return this.violation('FETCH without an even list of items', r.text, inFlight);
+    if (!Array.isArray(list) || list.length % 2 !== 0) {
+      this.violation('FETCH without an even list of items', r.text, inFlight);
+      return;
+    }
     const items = new Map<string, Item>();
     for (let i = 0; i < list.length; i += 2) items.set(text(list[i]).toUpperCase(), list[i + 1]);
     const msg = this.msgs[n - 1];
@@ -698,7 +741,10 @@ export class StressClient {
     }
     if (items.has('FLAGS')) {
       const flags = items.get('FLAGS');
-      if (!Array.isArray(flags)) return this.violation('FLAGS is not a list', r.text, inFlight);
+      if (!Array.isArray(flags)) {
+        this.violation('FLAGS is not a list', r.text, inFlight);
+        return;
+      }
       const set = new Set<string>();
       for (const f of flags.map(text)) {
         if (f.startsWith('\\')) {

@@ -197,7 +197,7 @@ describe('BODYSTRUCTURE and BODY', () => {
     expect(p.depth).toBe(MAX_DEPTH);
     expect(`${p.type}/${p.subtype}`).toBe('application/octet-stream');
     expect(text(bodyStructure(raw, root, true))).toContain('("application" "octet-stream" ("boundary" "=_99_=") NIL NIL "7bit" ');
-    const nested = crlf('Content-Type: message/rfc822\n\n'.repeat(500) + 'Subject: bottom\n\nbody\n');
+    const nested = crlf(`${'Content-Type: message/rfc822\n\n'.repeat(500)}Subject: bottom\n\nbody\n`);
     const deep = allParts(parseMime(nested));
     expect(deep.length).toBe(MAX_DEPTH + 1);
     expect(deep[deep.length - 1].kind).toBe('basic');

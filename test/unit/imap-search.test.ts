@@ -603,7 +603,7 @@ describe('the fast path', () => {
     const first = c.test(messages[2]);
     expect(typeof first).toBe('boolean');
     let hits = 0;
-    for (const m of messages) if (c.test(m)) hits++;
+    for (const m of messages) if (c.test(m) === true) hits++;
     expect(hits).toBe(messages.filter((m, i) => i % 3 === 2 && m.size > 1500).length);
 
     const kw = compileSearch(flag('$label1'));

@@ -39,7 +39,11 @@ export async function store(s: ImapContext, c: Command): Promise<void> {
   a.sp();
   const setText = a.sequenceSet();
   a.sp();
-  if (a.peek() === 0x28) a.list(() => a.atom('a STORE modifier'), 'the STORE modifiers'), a.sp(); // UNCHANGEDSINCE is not offered
+  // UNCHANGEDSINCE is not offered
+  if (a.peek() === 0x28) {
+    a.list(() => a.atom('a STORE modifier'), 'the STORE modifiers');
+    a.sp();
+  }
   const op = a.atom('+FLAGS, -FLAGS or FLAGS').toUpperCase();
   const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(op);
   if (!m) throw bad(`Expected +FLAGS, -FLAGS or FLAGS (with .SILENT), not ${quoteClient(op, 30)}`);

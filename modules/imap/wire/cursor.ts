@@ -32,7 +32,7 @@ export class Cursor {
   /** The octet at the cursor in a text part, or -1 at a literal or the end. */
   peek(): number {
     const part = this.part;
-    if (!part || part.kind !== 'text') return -1;
+    if (part?.kind !== 'text') return -1;
     if (this.pos < part.bytes.length) return part.bytes[this.pos];
     return -1;
   }
@@ -58,7 +58,7 @@ export class Cursor {
   /** The unparsed rest of the current text part (for error messages), quoted safely; never a secret. */
   private near(): string {
     const part = this.part;
-    if (!part || part.kind !== 'text') return this.atEnd() ? 'the end of the command' : 'a literal';
+    if (part?.kind !== 'text') return this.atEnd() ? 'the end of the command' : 'a literal';
     const rest = part.bytes.subarray(this.pos);
     if (rest.length === 0) return 'the end of the line';
     if (this.secret) return `octet ${this.pos + 1} of the line (the arguments are not shown)`;
@@ -95,7 +95,7 @@ export class Cursor {
 
   private takeWhile(ok: (c: number) => boolean): Buffer {
     const part = this.part;
-    if (!part || part.kind !== 'text') return Buffer.alloc(0);
+    if (part?.kind !== 'text') return Buffer.alloc(0);
     const start = this.pos;
     while (this.pos < part.bytes.length && ok(part.bytes[this.pos])) this.pos += 1;
     return part.bytes.subarray(start, this.pos);
@@ -213,7 +213,7 @@ export class Cursor {
   /** True when the next atom is `word` (any case), without consuming it. */
   peekAtom(word: string): boolean {
     const part = this.part;
-    if (!part || part.kind !== 'text') return false;
+    if (part?.kind !== 'text') return false;
     const text = part.bytes.subarray(this.pos, this.pos + word.length + 1).toString('latin1');
     if (text.slice(0, word.length).toUpperCase() !== word) return false;
     const after = text.charCodeAt(word.length);
