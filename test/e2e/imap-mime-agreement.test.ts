@@ -125,7 +125,7 @@ function parseList(text: string): Node {
 /** The section paths of the leaf parts with their type, in order. */
 function leaves(node: Node[], path: number[], out: { path: string; type: string }[]): void {
   if (Array.isArray(node[0])) {
-    node.filter(Array.isArray).forEach((child, i) => leaves(child, [...path, i + 1], out));
+    for (const [i, child] of node.filter(Array.isArray).entries()) leaves(child, [...path, i + 1], out);
     return;
   }
   out.push({ path: path.length === 0 ? '1' : path.join('.'), type: `${node[0]}/${node[1]}`.toLowerCase() });

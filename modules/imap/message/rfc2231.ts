@@ -3,7 +3,7 @@
 // (or "name*" when any piece is extended), values stay raw (charset'lang' prefix and %XX kept, a plain
 // piece's "%" escaped as %25 when merged with extended ones); with a missing index the pieces stay apart.
 // Hand-written: BODYSTRUCTURE shows these values, which must match Dovecot's byte for byte.
-import { Lexer } from './rfc822-lexer.js';
+import type { Lexer } from './rfc822-lexer.js';
 
 export type Param = [Buffer, Buffer];
 

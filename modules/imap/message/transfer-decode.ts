@@ -5,7 +5,7 @@
 // FETCH BINARY[n] (binary.ts) and SEARCH BODY/TEXT (search/mime-text.ts) both undo encodings here.
 
 const B64 = new Int8Array(256).fill(-1);
-'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((c, i) => (B64[c.charCodeAt(0)] = i));
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) B64[c.charCodeAt(0)] = i;
 
 export function decodeBase64(data: Buffer): Buffer {
   const out = Buffer.alloc(Math.floor((data.length * 3) / 4) + 3);
