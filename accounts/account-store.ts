@@ -18,7 +18,10 @@ async function storedHash(password: string): Promise<string> {
 export interface AccountRecord {
   name: string;
   domain: string;
-  /** The password hash in Dovecot's passdb notation ("{SCRYPT}$scrypt$...", or a scheme moved from Dovecot such as "{SHA512-CRYPT}$6$..."); never the password. */
+  /**
+   * The password hash in Dovecot's passdb notation ("{SCRYPT}$scrypt$...", or a scheme moved from Dovecot such as "{SHA512-CRYPT}$6$...");
+   * never the password.
+   */
   passwordHash: string;
   /** APOP shared secret (RFC 1939 section 7); APOP needs it in the clear, so the file is mode 0600. */
   apopSecret: string | null;
@@ -120,7 +123,10 @@ export class AccountStore {
       if (typeof parsed.passwordHash !== 'string') throw new Error('passwordHash is missing');
       record = { ...parsed, alerts: parsed.alerts ?? [], apopSecret: parsed.apopSecret ?? null, expires: parsed.expires ?? null };
     } catch (err) {
-      throw new AccountStoreError(`${path} is damaged (${(err as Error).message}); restore it or re-create the account with "postern account set ${formatAddress(a)} --password ..."`);
+      throw new AccountStoreError(
+        `${path} is damaged (${(err as Error).message}); restore it or re-create the account with "postern account ` +
+          `set ${formatAddress(a)} --password ..."`,
+      );
     }
     this.records.delete(path);
     this.records.set(path, { version, record });
@@ -158,10 +164,20 @@ export class AccountStore {
     return performance.now() - fresh.at <= FRESH_STAT_MS ? fresh.version : undefined;
   }
 
-  async add(a: AccountAddress, password: string, apopSecret: string | null = null, bulletinMark: number | null = null): Promise<AccountRecord> {
+  async add(
+    a: AccountAddress,
+    password: string,
+    apopSecret: string | null = null,
+    bulletinMark: number | null = null,
+  ): Promise<AccountRecord> {
     if (await this.exists(a)) throw new AccountStoreError(`account ${formatAddress(a)} already exists`);
     // A folder without account.json holds someone's mail (a damaged or removed account): never hand it on.
-    if (await stat(this.accountDir(a)).then(() => true, () => false)) {
+    if (
+      await stat(this.accountDir(a)).then(
+        () => true,
+        () => false,
+      )
+    ) {
       throw new AccountStoreError(`${this.accountDir(a)} exists without account.json; restore or remove that folder first`);
     }
     const record: AccountRecord = {
@@ -186,9 +202,24 @@ export class AccountStore {
    * ({SCHEME}hash, see password-schemes.ts). Its Maildir may already be in place (moved there first):
    * account.json is written last, so an account exists only once its mail is where it belongs.
    */
-  async addImported(a: AccountAddress, passwordHash: string, apopSecret: string | null, bulletinMark: number | null): Promise<AccountRecord> {
+  async addImported(
+    a: AccountAddress,
+    passwordHash: string,
+    apopSecret: string | null,
+    bulletinMark: number | null,
+  ): Promise<AccountRecord> {
     if (await this.exists(a)) throw new AccountStoreError(`account ${formatAddress(a)} already exists`);
-    const record: AccountRecord = { name: a.name, domain: a.domain, passwordHash, apopSecret, disabled: false, expires: null, alerts: [], bulletinMark, created: new Date().toISOString() };
+    const record: AccountRecord = {
+      name: a.name,
+      domain: a.domain,
+      passwordHash,
+      apopSecret,
+      disabled: false,
+      expires: null,
+      alerts: [],
+      bulletinMark,
+      created: new Date().toISOString(),
+    };
     await mkdir(this.accountDir(a), { recursive: true, mode: 0o700 });
     for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(this.maildir(a), sub), { recursive: true, mode: 0o700 });
     await this.write(record);
@@ -204,7 +235,16 @@ export class AccountStore {
     if (await this.exists(a)) return a;
     await mkdir(this.accountDir(a), { recursive: true, mode: 0o700 });
     for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(this.maildir(a), sub), { recursive: true, mode: 0o700 });
-    await this.write({ name: 'public', domain, passwordHash: '!', apopSecret: null, disabled: true, expires: null, alerts: [], created: new Date().toISOString() });
+    await this.write({
+      name: 'public',
+      domain,
+      passwordHash: '!',
+      apopSecret: null,
+      disabled: true,
+      expires: null,
+      alerts: [],
+      created: new Date().toISOString(),
+    });
     return a;
   }
 
@@ -283,12 +323,31 @@ export class AccountStore {
    * in the answer time once sign-ins kept the thread pool busy.
    */
   async prepareDecoy(): Promise<void> {
-    if (await stat(this.decoyPath).then(() => true, () => false)) return;
+    if (
+      await stat(this.decoyPath).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     const secret = randomBytes(24).toString('base64');
     await mkdir(dirname(this.decoyPath), { recursive: true, mode: 0o700 });
     await writeFileAtomic(
       this.decoyPath,
-      `${JSON.stringify({ name: 'nobody', domain: this.domains.main, passwordHash: unmatchableHash(), apopSecret: secret, disabled: true, expires: null, alerts: [], created: new Date().toISOString() }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          name: 'nobody',
+          domain: this.domains.main,
+          passwordHash: unmatchableHash(),
+          apopSecret: secret,
+          disabled: true,
+          expires: null,
+          alerts: [],
+          created: new Date().toISOString(),
+        },
+        null,
+        2,
+      )}\n`,
       0o600,
     );
   }

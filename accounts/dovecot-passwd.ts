@@ -52,7 +52,15 @@ export function parsePasswdFile(text: string): PasswdFile {
       extra[eq < 0 ? pair : pair.slice(0, eq)] = eq < 0 ? '' : pair.slice(eq + 1);
     }
     const home = extra.userdb_home ?? (fields[5] || null);
-    entries.push({ line: i + 1, user, writtenAs: written === user ? null : written, password: fields[1], home, mail: extra.userdb_mail ?? null, extra });
+    entries.push({
+      line: i + 1,
+      user,
+      writtenAs: written === user ? null : written,
+      password: fields[1],
+      home,
+      mail: extra.userdb_mail ?? null,
+      extra,
+    });
   });
   return { entries, problems };
 }
@@ -66,12 +74,15 @@ export class MailLocationError extends Error {}
  * elsewhere, are refused with a reason.
  */
 export function maildirRoot(location: string, user: string, home: string | null): string {
-  if (!location.startsWith('maildir:')) throw new MailLocationError(`"${location}" is not a Maildir (only maildir: locations can be imported)`);
+  if (!location.startsWith('maildir:'))
+    throw new MailLocationError(`"${location}" is not a Maildir (only maildir: locations can be imported)`);
   const [path, ...options] = location.slice('maildir:'.length).split(':');
   for (const option of options) {
     const key = option.split('=')[0].toUpperCase();
-    if (key === 'LAYOUT' && option.toLowerCase() !== 'layout=maildir++') throw new MailLocationError(`${option}: only the Maildir++ layout is served by Postern`);
-    if (key === 'INBOX' || key === 'CONTROL' || key === 'INDEX') throw new MailLocationError(`${option}: a Maildir whose ${key.toLowerCase()} lives elsewhere cannot be imported as one tree`);
+    if (key === 'LAYOUT' && option.toLowerCase() !== 'layout=maildir++')
+      throw new MailLocationError(`${option}: only the Maildir++ layout is served by Postern`);
+    if (key === 'INBOX' || key === 'CONTROL' || key === 'INDEX')
+      throw new MailLocationError(`${option}: a Maildir whose ${key.toLowerCase()} lives elsewhere cannot be imported as one tree`);
   }
   const at = user.lastIndexOf('@');
   const values: Record<string, string> = {
@@ -81,18 +92,23 @@ export function maildirRoot(location: string, user: string, home: string | null)
     h: home ?? '',
   };
   const long: Record<string, string> = { user: 'u', username: 'n', domain: 'd', home: 'h' };
-  let expanded = path.replace(/%([LU]?)(?:\{([a-z]+)\}|([a-z%]))/g, (all, modifier: string, name: string | undefined, letter: string | undefined) => {
-    if (letter === '%') return '%';
-    const key = name ? long[name] : letter;
-    if (!key || !(key in values)) throw new MailLocationError(`${all} in "${location}" is a variable the importer does not know (it knows %u %n %d %h, %L and %U)`);
-    if (key === 'h' && !home) throw new MailLocationError(`"${location}" needs the user's home, and the entry has none`);
-    const value = values[key];
-    return modifier === 'L' ? value.toLowerCase() : modifier === 'U' ? value.toUpperCase() : value;
-  });
+  let expanded = path.replace(
+    /%([LU]?)(?:\{([a-z]+)\}|([a-z%]))/g,
+    (all, modifier: string, name: string | undefined, letter: string | undefined) => {
+      if (letter === '%') return '%';
+      const key = name ? long[name] : letter;
+      if (!key || !(key in values))
+        throw new MailLocationError(`${all} in "${location}" is a variable the importer does not know (it knows %u %n %d %h, %L and %U)`);
+      if (key === 'h' && !home) throw new MailLocationError(`"${location}" needs the user's home, and the entry has none`);
+      const value = values[key];
+      return modifier === 'L' ? value.toLowerCase() : modifier === 'U' ? value.toUpperCase() : value;
+    },
+  );
   if (expanded === '~' || expanded.startsWith('~/')) {
     if (!home) throw new MailLocationError(`"${location}" starts at the user's home (~), and the entry has none`);
     expanded = home + expanded.slice(1);
   }
-  if (!expanded.startsWith('/')) throw new MailLocationError(`"${location}" gives the relative path ${expanded}; a Maildir root must be absolute`);
+  if (!expanded.startsWith('/'))
+    throw new MailLocationError(`"${location}" gives the relative path ${expanded}; a Maildir root must be absolute`);
   return expanded.replace(/\/+$/, '');
 }

@@ -50,7 +50,10 @@ export function cramMd5Context(password: Buffer): Buffer {
   const key = Buffer.alloc(64);
   (password.length > 64 ? createHash('md5').update(password).digest() : password).copy(key);
   const out = Buffer.alloc(32);
-  for (const [offset, pad] of [[0, 0x5c], [16, 0x36]] as const) {
+  for (const [offset, pad] of [
+    [0, 0x5c],
+    [16, 0x36],
+  ] as const) {
     const state = [...INITIAL];
     compress(state, Buffer.from(key.map((x) => x ^ pad)));
     state.forEach((word, i) => {

@@ -180,7 +180,12 @@ async function checkArgon2(password: Buffer, data: string): Promise<Verdict> {
  * sign-in; 'unsupported' and 'invalid' also mean the stored value cannot ever match (the log says so).
  * `scrypt` checks Postern's own hashes (password.ts), passed in to keep one way of doing them.
  */
-export async function verifyStored(password: string, stored: string, scrypt: (password: string, hash: string) => Promise<boolean>, defaultScheme = 'CRYPT'): Promise<Verdict> {
+export async function verifyStored(
+  password: string,
+  stored: string,
+  scrypt: (password: string, hash: string) => Promise<boolean>,
+  defaultScheme = 'CRYPT',
+): Promise<Verdict> {
   const p = parseStoredPassword(stored, defaultScheme);
   if (!(p.scheme in SCHEMES)) return 'unsupported';
   const pw = Buffer.from(password, 'utf8');

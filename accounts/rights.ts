@@ -12,7 +12,8 @@ export class AclError extends Error {}
 /** Normalises a rights string: letters from RFC 4314 only, each once, in the usual order; "none" is "". */
 export function normalizeRights(rights: string): string {
   if (rights === 'none' || rights === '-') return '';
-  for (const c of rights) if (!ALL_RIGHTS.includes(c)) throw new AclError(`"${rights}": rights are letters from ${ALL_RIGHTS} (RFC 4314), or "none"`);
+  for (const c of rights)
+    if (!ALL_RIGHTS.includes(c)) throw new AclError(`"${rights}": rights are letters from ${ALL_RIGHTS} (RFC 4314), or "none"`);
   return [...ALL_RIGHTS].filter((c) => rights.includes(c)).join('');
 }
 

@@ -75,11 +75,13 @@ export class Router {
   async remove(patternInput: string): Promise<boolean> {
     const pattern = this.pattern(patternInput);
     let found = false;
-    await this.update((routes) => routes.filter((r) => {
-      if (r.pattern !== pattern) return true;
-      found = true;
-      return false;
-    }));
+    await this.update((routes) =>
+      routes.filter((r) => {
+        if (r.pattern !== pattern) return true;
+        found = true;
+        return false;
+      }),
+    );
     return found;
   }
 
@@ -125,4 +127,3 @@ export class Router {
     return target(routes.find((r) => r.pattern === `*@${domain}`));
   }
 }
-

@@ -10,7 +10,17 @@ import { delimiter, join } from 'node:path';
 import { trackChild } from './cleanup.js';
 import { type MailboxSpec, writeMailbox } from './maildir-gen.js';
 import { killTreeSync, processCounts, processTree } from './proc.js';
-import { type BenchServer, SetupSteps, exitDescription, flushToDisk, freePort, HOST, runCommand, terminate, waitForGreeting } from './server.js';
+import {
+  type BenchServer,
+  SetupSteps,
+  exitDescription,
+  flushToDisk,
+  freePort,
+  HOST,
+  runCommand,
+  terminate,
+  waitForGreeting,
+} from './server.js';
 
 const MAIL_ID = 5000;
 
@@ -26,7 +36,8 @@ export function findDovecot(): string | null {
 /** Why Dovecot cannot be measured here, or null when it can. */
 export function dovecotUnavailable(): string | null {
   if (!findDovecot()) return 'Dovecot is not installed (apt-get install dovecot-pop3d)';
-  if (!existsSync('/usr/lib/dovecot/pop3') && !existsSync('/usr/libexec/dovecot/pop3')) return 'Dovecot is installed without its POP3 server (apt-get install dovecot-pop3d)';
+  if (!existsSync('/usr/lib/dovecot/pop3') && !existsSync('/usr/libexec/dovecot/pop3'))
+    return 'Dovecot is installed without its POP3 server (apt-get install dovecot-pop3d)';
   if (process.getuid?.() !== 0) return 'the Dovecot comparison needs root (mail owned by uid 5000, login processes as dovenull)';
   return null;
 }
@@ -49,7 +60,9 @@ export async function dovecotVersion(): Promise<string | null> {
  * ready. If this Dovecot refuses a setting, the next entry is tried and the change is reported.
  */
 const SERVICE_VARIANTS: Record<DovecotVariant, { login: string; pop3: string; note: string }[]> = {
-  'dovecot-default': [{ login: '', pop3: '', note: 'default service settings: a pop3-login and a pop3 process per session (service_count = 1)' }],
+  'dovecot-default': [
+    { login: '', pop3: '', note: 'default service settings: a pop3-login and a pop3 process per session (service_count = 1)' },
+  ],
   'dovecot-fast': [
     {
       login: '  service_count = 0\n  process_min_avail = 2\n',
@@ -78,7 +91,11 @@ export interface DovecotOptions {
   maxSessions: number;
 }
 
-function config(o: DovecotOptions, ports: { clear: number; tls: number; imap: number; imaps: number }, services: { login: string; pop3: string }): string {
+function config(
+  o: DovecotOptions,
+  ports: { clear: number; tls: number; imap: number; imaps: number },
+  services: { login: string; pop3: string },
+): string {
   const d = o.dir;
   // Every pop3 process serves one client at a time (client_limit 1) in both variants, so holding
   // maxSessions idle sessions takes that many pop3 processes: raise the limits that would refuse them.
@@ -112,10 +129,14 @@ default_client_limit = ${processes * 2 + 1000}
 protocol pop3 {
   mail_max_userip_connections = ${processes}
 }
-${imap ? `protocol imap {
+${
+  imap
+    ? `protocol imap {
   mail_max_userip_connections = ${processes}
 }
-` : ''}passdb {
+`
+    : ''
+}passdb {
   driver = passwd-file
   args = scheme=SHA512-CRYPT username_format=%n ${d}/passwd
 }
@@ -189,8 +210,19 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
 
   // A self-signed RSA 2048 certificate, like the one Postern generates.
   const cert = await runCommand('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=localhost',
-    '-keyout', join(d, 'server.key'), '-out', join(d, 'server.crt'),
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '30',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    join(d, 'server.key'),
+    '-out',
+    join(d, 'server.crt'),
   ]);
   if (cert.code !== 0) throw new Error(`openssl req failed: ${cert.stderr}`);
   steps.done('passwd and certificate');
@@ -213,8 +245,14 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
   }
   if (!chosen) throw new Error(`Dovecot refused every ${o.variant} config:\n${refused.join('\n')}`);
   const notes = [chosen.note, ...refused.map((r) => `refused: ${r}`), `setup: ${steps}`];
-  notes.push(`pop3 process_limit ${o.maxSessions + 500}, default_client_limit ${(o.maxSessions + 500) * 2 + 1000}, mail_max_userip_connections ${o.maxSessions + 500} (room for the idle sessions)`);
-  notes.push(`IMAP: imap-login and imap get the service settings of pop3-login and pop3; imap process_limit and protocol imap mail_max_userip_connections ${o.maxSessions + 500}; other imap settings default (imap_hibernate_timeout = 0: no hibernation)`);
+  notes.push(
+    `pop3 process_limit ${o.maxSessions + 500}, default_client_limit ${(o.maxSessions + 500) * 2 + 1000}, ` +
+      `mail_max_userip_connections ${o.maxSessions + 500} (room for the idle sessions)`,
+  );
+  notes.push(
+    `IMAP: imap-login and imap get the service settings of pop3-login and pop3; imap process_limit and protocol imap ` +
+      `mail_max_userip_connections ${o.maxSessions + 500}; other imap settings default (imap_hibernate_timeout = 0: no hibernation)`,
+  );
 
   let output = '';
   const logProblems = async () => {
@@ -277,6 +315,10 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
   // Shows whether process_min_avail took effect: processes ready before any client came.
   await new Promise((r) => setTimeout(r, 500));
   const counts = processCounts(server.pid);
-  notes.push(`at start: ${Object.entries(counts).map(([name, n]) => `${n} ${name}`).join(', ')}`);
+  notes.push(
+    `at start: ${Object.entries(counts)
+      .map(([name, n]) => `${n} ${name}`)
+      .join(', ')}`,
+  );
   return server;
 }

@@ -263,7 +263,8 @@ export async function waitForImapGreeting(target: Target, ms: number, alive: () 
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`no IMAP greeting on ${target.host}:${target.port}${target.tls ? ' (TLS)' : ''} within ${ms} ms: ${last}`);
+    if (Date.now() > deadline)
+      throw new Error(`no IMAP greeting on ${target.host}:${target.port}${target.tls ? ' (TLS)' : ''} within ${ms} ms: ${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

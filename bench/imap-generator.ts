@@ -17,7 +17,12 @@ export interface ImapGenerator {
 }
 
 /** @param cpu a CPU list (taskset -c) the generator runs on; undefined: any. */
-export function startImapGenerator(job: ImapJob, timeoutMs: number, onWindow?: (phase: 'start' | 'end') => void, cpu?: string): ImapGenerator {
+export function startImapGenerator(
+  job: ImapJob,
+  timeoutMs: number,
+  onWindow?: (phase: 'start' | 'end') => void,
+  cpu?: string,
+): ImapGenerator {
   const child = trackChild(fork(LOAD_JS, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   if (cpu !== undefined && child.pid !== undefined) pinProcess(child.pid, cpu);
   let resolveHeld: (r: ImapHoldResult) => void = () => {};
@@ -40,7 +45,10 @@ export function startImapGenerator(job: ImapJob, timeoutMs: number, onWindow?: (
         reject(err);
       } else resolve(r!);
     };
-    const timer = setTimeout(() => done(new Error(`IMAP load generator (${job.kind}) did not finish within ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(
+      () => done(new Error(`IMAP load generator (${job.kind}) did not finish within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
     child.on('message', (report: ImapReport) => {
       if (report.kind === 'window') onWindow?.(report.phase);
       else if (report.kind === 'held') resolveHeld(report.result);

@@ -117,7 +117,17 @@ async function fetchBodies(job: Extract<ImapJob, { kind: 'imap-fetch-bodies' }>)
 async function selectTime(job: Extract<ImapJob, { kind: 'imap-select-time' }>): Promise<ImapSelectTimeResult> {
   const failed = failures();
   const cpuStart = process.cpuUsage();
-  const r: ImapSelectTimeResult = { kind: 'imap-select-time', greetingMs: 0, loginMs: 0, selectMs: 0, connectToSelectMs: 0, exists: null, fetches: [], failures: failed, cpu: { user: 0, system: 0 } };
+  const r: ImapSelectTimeResult = {
+    kind: 'imap-select-time',
+    greetingMs: 0,
+    loginMs: 0,
+    selectMs: 0,
+    connectToSelectMs: 0,
+    exists: null,
+    fetches: [],
+    failures: failed,
+    cpu: { user: 0, system: 0 },
+  };
   try {
     const t0 = now();
     const c = await ImapClient.connect(job.target, job.timeoutMs);
@@ -186,7 +196,13 @@ async function hold(job: Extract<ImapJob, { kind: 'imap-hold' }>, released: Prom
     }
   };
   await Promise.all(Array.from({ length: job.openConcurrency }, opener));
-  const result: ImapHoldResult = { kind: 'imap-hold', opened: open.length, seconds: msSince(t0) / 1000, failures: plain(failed), cpu: cpuSince(cpuStart) };
+  const result: ImapHoldResult = {
+    kind: 'imap-hold',
+    opened: open.length,
+    seconds: msSince(t0) / 1000,
+    failures: plain(failed),
+    cpu: cpuSince(cpuStart),
+  };
   send({ kind: 'held', result });
 
   await released;
@@ -235,7 +251,17 @@ async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMix
   };
   await Promise.all(Array.from({ length: job.clients }, (_, i) => loop(i)));
   const cpu = window.finish();
-  return { kind: 'imap-mix', operations, refused, sessions: sessionsDone, seconds: job.durationMs / 1000, byVerb, refusedByVerb, failures: plain(failed), cpu };
+  return {
+    kind: 'imap-mix',
+    operations,
+    refused,
+    sessions: sessionsDone,
+    seconds: job.durationMs / 1000,
+    byVerb,
+    refusedByVerb,
+    failures: plain(failed),
+    cpu,
+  };
 }
 
 /** Idle sessions, some of them watching one INBOX: when is each watcher told of a new message? */
@@ -277,7 +303,10 @@ async function watch(job: Extract<ImapJob, { kind: 'imap-watch' }>, released: Pr
     }
   };
   await Promise.all(Array.from({ length: job.openConcurrency }, opener));
-  send({ kind: 'held', result: { kind: 'imap-hold', opened: open.length, seconds: msSince(t0) / 1000, failures: plain(failed), cpu: cpuSince(cpuStart) } });
+  send({
+    kind: 'held',
+    result: { kind: 'imap-hold', opened: open.length, seconds: msSince(t0) / 1000, failures: plain(failed), cpu: cpuSince(cpuStart) },
+  });
   await released;
   await endIdle(open, job.openConcurrency);
   return { kind: 'imap-watch', opened: open.length, watchersOpened, toldAt, failures: plain(failed), cpu: cpuSince(cpuStart) };

@@ -35,7 +35,15 @@ export interface MixCounters {
 }
 
 /** Runs one whole session on a connected client (greeting read); resolves after LOGOUT. */
-export async function mixSession(c: ImapClient, user: string, password: string, client: number, round: number, random: () => number, counters: MixCounters): Promise<void> {
+export async function mixSession(
+  c: ImapClient,
+  user: string,
+  password: string,
+  client: number,
+  round: number,
+  random: () => number,
+  counters: MixCounters,
+): Promise<void> {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
   const run = async (verb: string, line: string, keep = false): Promise<ImapAnswer> => {
     const a = await c.command(line, keep);

@@ -4,7 +4,15 @@ import type { CpuSeconds, Credentials, Failures, SourceAddresses, Target } from 
 
 export type ImapJob =
   /** Sessions per second: connect, greeting, LOGIN, SELECT INBOX, LOGOUT, in `concurrency` loops. */
-  | { kind: 'imap-sessions'; target: Target; login: Credentials; concurrency: number; warmupMs: number; durationMs: number; sources: SourceAddresses }
+  | {
+      kind: 'imap-sessions';
+      target: Target;
+      login: Credentials;
+      concurrency: number;
+      warmupMs: number;
+      durationMs: number;
+      sources: SourceAddresses;
+    }
   /** One session: SELECT INBOX, then FETCH n BODY[] for every message in order, one at a time, then LOGOUT. */
   | { kind: 'imap-fetch-bodies'; target: Target; login: Credentials }
   /** One session on a large mailbox: timed LOGIN, SELECT INBOX and `fetches` x UID FETCH 1:* (UID FLAGS). */
@@ -20,8 +28,26 @@ export type ImapJob =
    * Opens `count` sessions in IDLE like imap-hold, the first `watchers` of them on `watched`'s INBOX, and
    * notes when each watcher is told of a new message (its first "* n EXISTS" after it idles).
    */
-  | { kind: 'imap-watch'; target: Target; logins: Credentials[]; watched: Credentials; count: number; watchers: number; openConcurrency: number; sources: SourceAddresses }
-  | { kind: 'imap-mix'; target: Target; logins: Credentials[]; clients: number; warmupMs: number; durationMs: number; sources: SourceAddresses; seed: number };
+  | {
+      kind: 'imap-watch';
+      target: Target;
+      logins: Credentials[];
+      watched: Credentials;
+      count: number;
+      watchers: number;
+      openConcurrency: number;
+      sources: SourceAddresses;
+    }
+  | {
+      kind: 'imap-mix';
+      target: Target;
+      logins: Credentials[];
+      clients: number;
+      warmupMs: number;
+      durationMs: number;
+      sources: SourceAddresses;
+      seed: number;
+    };
 
 export interface ImapSessionsResult {
   kind: 'imap-sessions';
@@ -93,7 +119,13 @@ export interface ImapWatchResult {
   cpu: CpuSeconds;
 }
 
-export type ImapJobResult = ImapSessionsResult | ImapFetchBodiesResult | ImapSelectTimeResult | ImapHoldResult | ImapMixResult | ImapWatchResult;
+export type ImapJobResult =
+  | ImapSessionsResult
+  | ImapFetchBodiesResult
+  | ImapSelectTimeResult
+  | ImapHoldResult
+  | ImapMixResult
+  | ImapWatchResult;
 
 /** Generator -> orchestrator. */
 export type ImapReport =

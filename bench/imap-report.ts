@@ -44,12 +44,32 @@ function rows(o: Options): Row[] {
     sessionRow(`clear c=${o.concurrency}`),
     sessionRow('TLS c=1'),
     sessionRow(`TLS c=${o.concurrency}`),
-    { metric: `${huge}: SELECT, 1st (fresh process, no index), ms`, value: (r) => r.select?.firstSelectMs ?? null, digits: 0, ratioTargets: both('<=', 1) },
+    {
+      metric: `${huge}: SELECT, 1st (fresh process, no index), ms`,
+      value: (r) => r.select?.firstSelectMs ?? null,
+      digits: 0,
+      ratioTargets: both('<=', 1),
+    },
     { metric: `${huge}: SELECT, 2nd, ms`, value: (r) => r.select?.secondSelectMs ?? null, digits: 1, ratioTargets: both('<=', 1) },
-    { metric: `${huge}: UID FETCH 1:* (UID FLAGS), ms`, value: (r) => r.select?.uidFetchMs ?? null, digits: 1, ratioTargets: both('<=', 1) },
-    { metric: `${small}, MB/s, median of ${o.retrPasses}`, value: (r) => r.fetchSmall?.median ?? null, digits: 1, ratioTargets: both('>=', 1) },
+    {
+      metric: `${huge}: UID FETCH 1:* (UID FLAGS), ms`,
+      value: (r) => r.select?.uidFetchMs ?? null,
+      digits: 1,
+      ratioTargets: both('<=', 1),
+    },
+    {
+      metric: `${small}, MB/s, median of ${o.retrPasses}`,
+      value: (r) => r.fetchSmall?.median ?? null,
+      digits: 1,
+      ratioTargets: both('>=', 1),
+    },
     { metric: `${small}, MB/s, 1st pass`, value: (r) => r.fetchSmall?.first ?? null, digits: 1, ratioTargets: [] },
-    { metric: `${large}, MB/s, median of ${o.retrPasses}`, value: (r) => r.fetchLarge?.median ?? null, digits: 1, ratioTargets: both('>=', 1) },
+    {
+      metric: `${large}, MB/s, median of ${o.retrPasses}`,
+      value: (r) => r.fetchLarge?.median ?? null,
+      digits: 1,
+      ratioTargets: both('>=', 1),
+    },
     { metric: `${large}, MB/s, 1st pass`, value: (r) => r.fetchLarge?.first ?? null, digits: 1, ratioTargets: [] },
     {
       metric: 'RSS per idle IMAP session (IDLE), KiB',
@@ -106,7 +126,8 @@ function rows(o: Options): Row[] {
 }
 
 const fmt = (v: number | null, digits: number) => (v === null || !Number.isFinite(v) ? '-' : v.toFixed(digits));
-const judge = (op: '>=' | '<=', value: number, limit: number): 'PASS' | 'FAIL' => ((op === '>=' ? value >= limit : value <= limit) ? 'PASS' : 'FAIL');
+const judge = (op: '>=' | '<=', value: number, limit: number): 'PASS' | 'FAIL' =>
+  (op === '>=' ? value >= limit : value <= limit) ? 'PASS' : 'FAIL';
 
 function table(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
@@ -125,9 +146,14 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
   const verdicts: Verdict[] = [];
   const out: string[] = [];
   out.push('Postern IMAP benchmark');
-  if (machine) out.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB, Linux ${machine.kernel}, Node ${machine.node}, Dovecot ${machine.dovecot ?? 'not installed'}`);
+  if (machine)
+    out.push(
+      `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB, Linux ${machine.kernel}, ` +
+        `Node ${machine.node}, Dovecot ${machine.dovecot ?? 'not installed'}`,
+    );
   out.push(
-    `run: ${o.quick ? 'QUICK (smoke run), ' : ''}sign-in runs ${o.warmupMs / 1000} s warm-up + ${o.durationMs / 1000} s measured, concurrency 1 and ${o.concurrency}, ` +
+    `run: ${o.quick ? 'QUICK (smoke run), ' : ''}sign-in runs ${o.warmupMs / 1000} s warm-up + ${o.durationMs / 1000} s measured, ` +
+      `concurrency 1 and ${o.concurrency}, ` +
       `${o.retrPasses} FETCH passes, ${o.imapIdleSessions} idle IMAP sessions; MB = 10^6 octets, KiB = 1024 octets`,
   );
   out.push('');
@@ -175,7 +201,8 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
 
   out.push('');
   out.push('IMAP load generator CPU per scenario: CPU seconds (share of one core over the measured time)');
-  const genCell = (g: { seconds: number; ofOneCore: number } | undefined) => (g ? `${g.seconds.toFixed(2)} s (${g.ofOneCore.toFixed(2)})` : '-');
+  const genCell = (g: { seconds: number; ofOneCore: number } | undefined) =>
+    g ? `${g.seconds.toFixed(2)} s (${g.ofOneCore.toFixed(2)})` : '-';
   const sum = (list: { seconds: number; ofOneCore: number }[] | undefined) => {
     if (!list || list.length === 0) return undefined;
     const seconds = list.reduce((s, g) => s + g.seconds, 0);
@@ -190,9 +217,17 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
     { label: 'FETCH small, all passes', get: (r: ImapServerResults) => sum(r.fetchSmall?.passes.map((p) => p.generatorCpu)) },
     { label: 'FETCH large, all passes', get: (r: ImapServerResults) => sum(r.fetchLarge?.passes.map((p) => p.generatorCpu)) },
     { label: 'opening the idle sessions', get: (r: ImapServerResults) => r.idle?.generatorCpu },
-    ...MIX_RUNS.map((run) => ({ label: `mixed load ${mixLabel(run.clients, run.users)}`, get: (r: ImapServerResults) => r.mix.find((x) => x.label === mixLabel(run.clients, run.users))?.generatorCpu })),
+    ...MIX_RUNS.map((run) => ({
+      label: `mixed load ${mixLabel(run.clients, run.users)}`,
+      get: (r: ImapServerResults) => r.mix.find((x) => x.label === mixLabel(run.clients, run.users))?.generatorCpu,
+    })),
   ];
-  out.push(table(['scenario', ...results.map((r) => r.name)], scenarios.map((s) => [s.label, ...results.map((r) => genCell(s.get(r)))])));
+  out.push(
+    table(
+      ['scenario', ...results.map((r) => r.name)],
+      scenarios.map((s) => [s.label, ...results.map((r) => genCell(s.get(r)))]),
+    ),
+  );
 
   out.push('');
   out.push('IMAP details');
@@ -201,40 +236,67 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
     if (machine) for (const n of r.notes) out.push(`    config: ${n}`);
     for (const s of r.sessions) {
       const util = s.seconds > 0 ? s.serverCpuSeconds / s.seconds : 0;
-      out.push(`    sign-ins ${s.label}: ${s.sessions} in ${s.seconds} s, server CPU ${s.serverCpuSeconds.toFixed(2)} s (${util.toFixed(2)} cores)${s.cipher ? `, ${s.cipher}` : ''}${failureText(s.failures)}`);
+      out.push(
+        `    sign-ins ${s.label}: ${s.sessions} in ${s.seconds} s, server CPU ${s.serverCpuSeconds.toFixed(2)} s (${util.toFixed(2)} ` +
+          `cores)${s.cipher ? `, ${s.cipher}` : ''}${failureText(s.failures)}`,
+      );
     }
     if (r.select) {
       const x = r.select;
-      for (const [label, s] of [['1st', x.first], ['2nd', x.second]] as const) {
+      for (const [label, s] of [
+        ['1st', x.first],
+        ['2nd', x.second],
+      ] as const) {
+        const fetches = s.fetches.map((f) => `${f.ms.toFixed(1)} ms (${f.responses} responses, ${(f.octets / 1e6).toFixed(2)} MB)`);
         out.push(
-          `    ${x.account} ${label} session: greeting ${s.greetingMs.toFixed(1)} ms, LOGIN ${s.loginMs.toFixed(1)} ms, SELECT ${s.selectMs.toFixed(1)} ms (EXISTS ${s.exists ?? '?'}), ` +
-            `connect->SELECT OK ${s.connectToSelectMs.toFixed(1)} ms; UID FETCH 1:* (UID FLAGS): ${s.fetches.map((f) => `${f.ms.toFixed(1)} ms (${f.responses} responses, ${(f.octets / 1e6).toFixed(2)} MB)`).join(', ') || '-'}${failureText(s.failures)}`,
+          `    ${x.account} ${label} session: greeting ${s.greetingMs.toFixed(1)} ms, LOGIN ${s.loginMs.toFixed(1)} ms, ` +
+            `SELECT ${s.selectMs.toFixed(1)} ms (EXISTS ${s.exists ?? '?'}), ` +
+            `connect->SELECT OK ${s.connectToSelectMs.toFixed(1)} ms; UID FETCH 1:* (UID FLAGS): ${fetches.join(', ') || '-'}` +
+            failureText(s.failures),
         );
       }
-      out.push(`    ${x.account}: ${x.indexFilesRemoved} dovecot.index* files removed before the 1st session (the mailbox had never been opened)`);
+      out.push(
+        `    ${x.account}: ${x.indexFilesRemoved} dovecot.index* files removed before the 1st session (the mailbox had never been opened)`,
+      );
     }
     for (const f of [r.fetchSmall, r.fetchLarge]) {
       if (!f) continue;
-      const passes = f.passes.map((p) => `${p.mbPerSecond.toFixed(1)} MB/s (${p.messages} msgs, ${(p.octets / 1e6).toFixed(1)} MB in ${p.seconds.toFixed(2)} s)`).join('; ');
+      const passes = f.passes
+        .map((p) => `${p.mbPerSecond.toFixed(1)} MB/s (${p.messages} msgs, ${(p.octets / 1e6).toFixed(1)} MB in ${p.seconds.toFixed(2)} s)`)
+        .join('; ');
       out.push(`    FETCH BODY[] ${f.account}: ${passes}`);
     }
     if (r.idle) {
       const i = r.idle;
       out.push(
         `    idle IMAP: ${i.opened}/${i.wanted} sessions opened in ${i.openSeconds.toFixed(1)} s; ` +
-          `RSS ${(i.before.rssKiB / 1024).toFixed(1)} -> ${(i.after.rssKiB / 1024).toFixed(1)} MiB, PSS ${(i.before.pssKiB / 1024).toFixed(1)} -> ${(i.after.pssKiB / 1024).toFixed(1)} MiB, ` +
-          `processes ${i.before.processes} -> ${i.after.processes}; RSS after each share: ${i.stages.map((s) => `${s.sessions} -> ${(s.memory.rssKiB / 1024).toFixed(1)} MiB`).join(', ')}${failureText(i.failures)}`,
+          `RSS ${(i.before.rssKiB / 1024).toFixed(1)} -> ${(i.after.rssKiB / 1024).toFixed(1)} MiB, ` +
+          `PSS ${(i.before.pssKiB / 1024).toFixed(1)} -> ${(i.after.pssKiB / 1024).toFixed(1)} MiB, ` +
+          `processes ${i.before.processes} -> ${i.after.processes}; RSS after each ` +
+          `share: ${i.stages.map((s) => `${s.sessions} -> ${(s.memory.rssKiB / 1024).toFixed(1)} MiB`).join(', ')}` +
+          failureText(i.failures),
       );
     }
     for (const x of r.mix) {
-      const verbs = Object.entries(x.byVerb).map(([v, n]) => `${v} ${n}`).join(', ');
-      const refusals = Object.entries(x.refusedByVerb ?? {}).map(([v, n]) => `${v} ${n}`).join(', ');
-      out.push(`    mixed load ${x.label}: ${x.operations} operations (${verbs}) and ${x.refused} NO${refusals ? ` (${refusals})` : ''} in ${x.seconds} s, ${x.sessions} sessions, server CPU ${x.serverCpuSeconds.toFixed(2)} s${failureText(x.failures)}`);
+      const verbs = Object.entries(x.byVerb)
+        .map(([v, n]) => `${v} ${n}`)
+        .join(', ');
+      const refusals = Object.entries(x.refusedByVerb ?? {})
+        .map(([v, n]) => `${v} ${n}`)
+        .join(', ');
+      out.push(
+        `    mixed load ${x.label}: ${x.operations} operations (${verbs}) and ${x.refused} NO${refusals ? ` (${refusals})` : ''} ` +
+          `in ${x.seconds} s, ${x.sessions} sessions, server CPU ${x.serverCpuSeconds.toFixed(2)} s${failureText(x.failures)}`,
+      );
     }
     if (r.watch) {
       const w = r.watch;
       const ms = (v: number | null) => (v === null ? 'not all told' : `${v.toFixed(0)} ms`);
-      out.push(`    IDLE fan-out with ${w.workers} workers: ${w.opened}/${w.sessions} sessions open (${w.watchersOpened}/${w.watchers} watching) in ${w.openSeconds.toFixed(1)} s; ${w.told} told; p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}, max ${ms(w.maxMs)}${failureText(w.failures)}`);
+      out.push(
+        `    IDLE fan-out with ${w.workers} workers: ${w.opened}/${w.sessions} sessions open (${w.watchersOpened}/${w.watchers} ` +
+          `watching) in ${w.openSeconds.toFixed(1)} s; ${w.told} told; p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}, ` +
+          `max ${ms(w.maxMs)}${failureText(w.failures)}`,
+      );
     }
     for (const e of r.errors) out.push(`    ERROR: ${e}`);
     if (r.problems.length > 0) {

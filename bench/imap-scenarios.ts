@@ -77,7 +77,10 @@ export interface ImapServerResults {
 }
 
 const cpuTotal = (c: CpuSeconds) => c.user + c.system;
-const genCpu = (c: CpuSeconds, wallSeconds: number): GeneratorCpu => ({ seconds: cpuTotal(c), ofOneCore: wallSeconds > 0 ? cpuTotal(c) / wallSeconds : 0 });
+const genCpu = (c: CpuSeconds, wallSeconds: number): GeneratorCpu => ({
+  seconds: cpuTotal(c),
+  ofOneCore: wallSeconds > 0 ? cpuTotal(c) / wallSeconds : 0,
+});
 const MB = 1e6;
 const UID_FETCHES = 3;
 
@@ -125,7 +128,8 @@ async function select(server: BenchServer, login: Credentials, messages: number)
   const indexFilesRemoved = removeIndexFiles(server.maildir(login.user));
   await restart(server);
   const run = async (fetches: number) =>
-    (await startImapGenerator({ kind: 'imap-select-time', target: server.imap.clear, login, fetches, timeoutMs: 300_000 }, 330_000).result) as ImapSelectTimeResult;
+    (await startImapGenerator({ kind: 'imap-select-time', target: server.imap.clear, login, fetches, timeoutMs: 300_000 }, 330_000)
+      .result) as ImapSelectTimeResult;
   const first = await run(1);
   const second = await run(UID_FETCHES);
   const ok = (r: ImapSelectTimeResult) => r.failures.count === 0 && r.exists === messages;
@@ -148,7 +152,15 @@ async function sessions(server: BenchServer, tls: boolean, concurrency: number, 
   let cpuStart = 0;
   let cpuEnd = 0;
   const r = (await startImapGenerator(
-    { kind: 'imap-sessions', target, login, concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, sources: sourceAddresses(20, concurrency) },
+    {
+      kind: 'imap-sessions',
+      target,
+      login,
+      concurrency,
+      warmupMs: o.warmupMs,
+      durationMs: o.durationMs,
+      sources: sourceAddresses(20, concurrency),
+    },
     o.warmupMs + o.durationMs + 90_000,
     (phase) => {
       if (phase === 'start') cpuStart = treeCpuSeconds(server.pid);
@@ -186,8 +198,20 @@ async function fetchBodies(server: BenchServer, login: Credentials, messages: nu
   if (pinning) pinTree(server.pid, pinning.serverCpu);
   try {
     for (let i = 0; i < passes; i++) {
-      const r = (await startImapGenerator({ kind: 'imap-fetch-bodies', target: server.imap.clear, login }, 600_000, undefined, pinning?.generatorCpu).result) as ImapFetchBodiesResult;
-      done.push({ messages: r.messages, octets: r.octets, seconds: r.seconds, mbPerSecond: r.seconds > 0 ? r.octets / MB / r.seconds : 0, failures: r.failures, generatorCpu: genCpu(r.cpu, r.seconds) });
+      const r = (await startImapGenerator(
+        { kind: 'imap-fetch-bodies', target: server.imap.clear, login },
+        600_000,
+        undefined,
+        pinning?.generatorCpu,
+      ).result) as ImapFetchBodiesResult;
+      done.push({
+        messages: r.messages,
+        octets: r.octets,
+        seconds: r.seconds,
+        mbPerSecond: r.seconds > 0 ? r.octets / MB / r.seconds : 0,
+        failures: r.failures,
+        generatorCpu: genCpu(r.cpu, r.seconds),
+      });
       if (r.failures.count > 0) break;
     }
   } finally {
@@ -211,7 +235,10 @@ async function fetchBodies(server: BenchServer, login: Credentials, messages: nu
 async function idle(server: BenchServer, logins: Credentials[], total: number, o: Options): Promise<ImapIdleFigures> {
   await restart(server);
   const hold = (count: number, i: number, openConcurrency = 32) =>
-    startImapGenerator({ kind: 'imap-hold', target: server.imap.clear, logins, count, openConcurrency, sources: sourceAddresses(30 + i, 250) }, 900_000);
+    startImapGenerator(
+      { kind: 'imap-hold', target: server.imap.clear, logins, count, openConcurrency, sources: sourceAddresses(30 + i, 250) },
+      900_000,
+    );
   const warmUp = hold(logins.length, 0, 2);
   await warmUp.held;
   warmUp.release();
@@ -238,7 +265,12 @@ async function idle(server: BenchServer, logins: Credentials[], total: number, o
     if (stages.length >= 2) {
       const [a, b] = stages.slice(-2);
       const n = b.sessions - a.sessions;
-      if (n > 0) marginal = { sessions: n, rssPerSessionKiB: (b.memory.rssKiB - a.memory.rssKiB) / n, pssPerSessionKiB: (b.memory.pssKiB - a.memory.pssKiB) / n };
+      if (n > 0)
+        marginal = {
+          sessions: n,
+          rssPerSessionKiB: (b.memory.rssKiB - a.memory.rssKiB) / n,
+          pssPerSessionKiB: (b.memory.pssKiB - a.memory.pssKiB) / n,
+        };
     }
     return {
       wanted: total,
@@ -251,7 +283,10 @@ async function idle(server: BenchServer, logins: Credentials[], total: number, o
       pssPerSessionKiB: opened > 0 ? (after.pssKiB - before.pssKiB) / opened : 0,
       marginal,
       failures: mergeFailures(held.map((h) => h.failures)),
-      generatorCpu: genCpu({ user: held.reduce((s, h) => s + h.cpu.user, 0), system: held.reduce((s, h) => s + h.cpu.system, 0) }, openSeconds),
+      generatorCpu: genCpu(
+        { user: held.reduce((s, h) => s + h.cpu.user, 0), system: held.reduce((s, h) => s + h.cpu.system, 0) },
+        openSeconds,
+      ),
     };
   } finally {
     for (const g of generators) g.release();
@@ -288,47 +323,77 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
 
   // 2 first: it restarts the server, so that the first SELECT finds a process that never opened the mailbox.
   const part = (p: ImapPart) => o.imapParts.includes(p);
-  if (part('select')) await step(`SELECT of ${m.imapHuge.messages} messages`, async () => {
-    const s = await select(server, cred(m.imapHuge.account), m.imapHuge.messages);
-    results.select = s;
-    const f = (x: ImapSelectTimeResult) => `LOGIN ${x.loginMs.toFixed(0)} ms, SELECT ${x.selectMs.toFixed(0)} ms (EXISTS ${x.exists}), UID FETCH ${x.fetches.map((y) => `${y.ms.toFixed(0)} ms/${y.responses}`).join(', ')}${x.failures.count ? `, FAILED: ${x.failures.samples.join(' | ')}` : ''}`;
-    log(`first: ${f(s.first)}; second: ${f(s.second)}; ${s.indexFilesRemoved} dovecot.index* files removed before`);
-  });
+  if (part('select'))
+    await step(`SELECT of ${m.imapHuge.messages} messages`, async () => {
+      const s = await select(server, cred(m.imapHuge.account), m.imapHuge.messages);
+      results.select = s;
+      const f = (x: ImapSelectTimeResult) =>
+        `LOGIN ${x.loginMs.toFixed(0)} ms, SELECT ${x.selectMs.toFixed(0)} ms (EXISTS ${x.exists}), UID ` +
+        `FETCH ${x.fetches.map((y) => `${y.ms.toFixed(0)} ms/${y.responses}`).join(', ')}` +
+        (x.failures.count ? `, FAILED: ${x.failures.samples.join(' | ')}` : '');
+      log(`first: ${f(s.first)}; second: ${f(s.second)}; ${s.indexFilesRemoved} dovecot.index* files removed before`);
+    });
   for (const tls of part('sessions') ? [false, true] : []) {
     for (const c of [1, o.concurrency]) {
       await step(`sessions ${tls ? 'TLS' : 'clear'} c=${c}`, async () => {
         const s = await sessions(server, tls, c, cred(m.session.account), o);
         results.sessions.push(s);
-        log(`${s.perSecond.toFixed(0)} sessions/s, ${s.failures.count} failures${s.failures.count ? ` (${s.failures.samples.join(' | ')})` : ''}, server CPU ${s.serverCpuPer1000Sessions.toFixed(2)} s/1000 sessions`);
+        log(
+          `${s.perSecond.toFixed(0)} sessions/s, ${s.failures.count} ` +
+            `failures${s.failures.count ? ` (${s.failures.samples.join(' | ')})` : ''}, server ` +
+            `CPU ${s.serverCpuPer1000Sessions.toFixed(2)} s/1000 sessions`,
+        );
       });
     }
   }
-  if (part('fetch')) await step(`FETCH BODY[] ${m.retrSmall.messages} x ${m.retrSmall.size / 1024} KB`, async () => {
-    results.fetchSmall = await fetchBodies(server, cred(m.retrSmall.account), m.retrSmall.messages, o.retrPasses);
-    log(`MB/s by pass: ${results.fetchSmall.passes.map((p) => p.mbPerSecond.toFixed(1)).join(', ')}${failureText(mergeFailures(results.fetchSmall.passes.map((p) => p.failures)))}`);
-  });
-  if (part('fetch')) await step(`FETCH BODY[] ${m.retrLarge.messages} x ${m.retrLarge.size / 1024 / 1024} MB`, async () => {
-    results.fetchLarge = await fetchBodies(server, cred(m.retrLarge.account), m.retrLarge.messages, o.retrPasses);
-    log(`MB/s by pass: ${results.fetchLarge.passes.map((p) => p.mbPerSecond.toFixed(1)).join(', ')}${failureText(mergeFailures(results.fetchLarge.passes.map((p) => p.failures)))}`);
-  });
+  if (part('fetch'))
+    await step(`FETCH BODY[] ${m.retrSmall.messages} x ${m.retrSmall.size / 1024} KB`, async () => {
+      results.fetchSmall = await fetchBodies(server, cred(m.retrSmall.account), m.retrSmall.messages, o.retrPasses);
+      log(
+        `MB/s by pass: ${results.fetchSmall.passes.map((p) => p.mbPerSecond.toFixed(1)).join(', ')}` +
+          failureText(mergeFailures(results.fetchSmall.passes.map((p) => p.failures))),
+      );
+    });
+  if (part('fetch'))
+    await step(`FETCH BODY[] ${m.retrLarge.messages} x ${m.retrLarge.size / 1024 / 1024} MB`, async () => {
+      results.fetchLarge = await fetchBodies(server, cred(m.retrLarge.account), m.retrLarge.messages, o.retrPasses);
+      log(
+        `MB/s by pass: ${results.fetchLarge.passes.map((p) => p.mbPerSecond.toFixed(1)).join(', ')}` +
+          failureText(mergeFailures(results.fetchLarge.passes.map((p) => p.failures))),
+      );
+    });
   for (const run of part('mix') ? MIX_RUNS : []) {
     await step(`mixed load c=${run.clients} users=${run.users}`, async () => {
       const f = await runMix(server, o, password, run.clients, run.users);
       results.mix.push(f);
-      log(`${f.perSecond.toFixed(0)} operations/s (${f.sessions} sessions, ${f.refused} NO), server CPU ${f.serverCpuPer1000Operations.toFixed(2)} s/1000 operations${failureText(f.failures)}`);
+      log(
+        `${f.perSecond.toFixed(0)} operations/s (${f.sessions} sessions, ${f.refused} NO), server ` +
+          `CPU ${f.serverCpuPer1000Operations.toFixed(2)} s/1000 operations${failureText(f.failures)}`,
+      );
     });
   }
   // 4 last: it restarts the server.
-  if (part('idle')) await step(`${o.imapIdleSessions} idle sessions in IDLE`, async () => {
-    results.idle = await idle(server, m.idle.map((i) => cred(i.account)), o.imapIdleSessions, o);
-    log(`${results.idle.opened} open, ${results.idle.rssPerSessionKiB.toFixed(1)} KiB RSS per session${failureText(results.idle.failures)}`);
-  });
+  if (part('idle'))
+    await step(`${o.imapIdleSessions} idle sessions in IDLE`, async () => {
+      results.idle = await idle(
+        server,
+        m.idle.map((i) => cred(i.account)),
+        o.imapIdleSessions,
+        o,
+      );
+      log(
+        `${results.idle.opened} open, ${results.idle.rssPerSessionKiB.toFixed(1)} KiB RSS per session${failureText(results.idle.failures)}`,
+      );
+    });
   if (part('watch') && server.name === 'postern') {
     await step(`IDLE fan-out: ${o.watchers} of ${o.watchSessions} sessions watch one INBOX`, async () => {
       const w = await runWatch(server, o, password);
       results.watch = w;
       const ms = (v: number | null) => (v === null ? 'not all told' : `${v.toFixed(0)} ms`);
-      log(`${w.opened} open (${w.watchersOpened} watching) in ${w.openSeconds.toFixed(1)} s; ${w.told} told; p50 ${ms(w.p50Ms)}, p99 ${ms(w.p99Ms)}, max ${ms(w.maxMs)}${failureText(w.failures)}`);
+      log(
+        `${w.opened} open (${w.watchersOpened} watching) in ${w.openSeconds.toFixed(1)} s; ${w.told} told; p50 ${ms(w.p50Ms)}, ` +
+          `p99 ${ms(w.p99Ms)}, max ${ms(w.maxMs)}${failureText(w.failures)}`,
+      );
     });
   }
   results.problems = await server.problems();

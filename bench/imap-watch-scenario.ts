@@ -50,7 +50,12 @@ export async function runWatch(server: BenchServer, o: Options, password: string
       const count = Math.min(PER_GENERATOR, o.watchSessions - g * PER_GENERATOR);
       const watchers = Math.round((o.watchers * count) / o.watchSessions);
       const sources = Array.from({ length: 250 }, (_, i) => `127.0.${70 + g}.${i + 1}`);
-      generators.push(startImapGenerator({ kind: 'imap-watch', target: server.imap.clear, logins, watched, count, watchers, openConcurrency: 32, sources }, 900_000));
+      generators.push(
+        startImapGenerator(
+          { kind: 'imap-watch', target: server.imap.clear, logins, watched, count, watchers, openConcurrency: 32, sources },
+          900_000,
+        ),
+      );
     }
     for (const g of generators) held.push(await g.held);
     await new Promise((r) => setTimeout(r, 2000));

@@ -1,7 +1,19 @@
 // The load generator: a separate Node process (forked by run.ts) that runs one job against one
 // POP3 server over raw sockets and reports its result, with its own CPU time so a reader can see
 // the generator was not the bottleneck.
-import type { Command, CpuSeconds, Credentials, Failures, HoldResult, Job, JobResult, Report, RetrResult, SessionsResult, StatTimeResult } from './protocol.js';
+import type {
+  Command,
+  CpuSeconds,
+  Credentials,
+  Failures,
+  HoldResult,
+  Job,
+  JobResult,
+  Report,
+  RetrResult,
+  SessionsResult,
+  StatTimeResult,
+} from './protocol.js';
 import { PopClient } from './pop-client.js';
 import { MeasuredWindow } from './window.js';
 

@@ -98,7 +98,8 @@ export const USAGE = `usage: npm run bench -- [flags]
 function positive(name: string, value: string | undefined, fallback: number, integer = true): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name}: expected a ${integer ? 'whole ' : ''}number above 0, got "${value}"`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new Error(`--${name}: expected a ${integer ? 'whole ' : ''}number above 0, got "${value}"`);
   return n;
 }
 
@@ -131,34 +132,49 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
   const quick = values.quick === true;
   let servers = SERVER_NAMES;
   if (values.only !== undefined) {
-    const wanted = values.only.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const w of wanted) if (!SERVER_NAMES.includes(w as ServerName)) throw new Error(`--only: unknown server "${w}"; expected ${SERVER_NAMES.join(', ')}`);
+    const wanted = values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const w of wanted)
+      if (!SERVER_NAMES.includes(w as ServerName)) throw new Error(`--only: unknown server "${w}"; expected ${SERVER_NAMES.join(', ')}`);
     servers = SERVER_NAMES.filter((s) => wanted.includes(s));
   }
   const idleSessions = positive('idle', values.idle, quick ? 500 : 5000);
   const idleProcesses = positive('idle-procs', values['idle-procs'], 2);
   // Each generator holds idleSessions / idleProcesses sockets; the server holds idleSessions more.
-  if (idleSessions + idleSessions / idleProcesses > 18_000) throw new Error('--idle: too many sessions for the 20,000 file descriptors of this machine');
+  if (idleSessions + idleSessions / idleProcesses > 18_000)
+    throw new Error('--idle: too many sessions for the 20,000 file descriptors of this machine');
   const imapIdleSessions = positive('imap-idle', values['imap-idle'], quick ? 500 : 2000);
-  if (imapIdleSessions + imapIdleSessions / idleProcesses > 18_000) throw new Error('--imap-idle: too many sessions for the 20,000 file descriptors of this machine');
+  if (imapIdleSessions + imapIdleSessions / idleProcesses > 18_000)
+    throw new Error('--imap-idle: too many sessions for the 20,000 file descriptors of this machine');
   let protocols = PROTOCOLS;
   if (values.protocols !== undefined) {
-    const wanted = values.protocols.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const w of wanted) if (!PROTOCOLS.includes(w as Protocol)) throw new Error(`--protocols: unknown protocol "${w}"; expected ${PROTOCOLS.join(', ')}`);
+    const wanted = values.protocols
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const w of wanted)
+      if (!PROTOCOLS.includes(w as Protocol)) throw new Error(`--protocols: unknown protocol "${w}"; expected ${PROTOCOLS.join(', ')}`);
     protocols = PROTOCOLS.filter((p) => wanted.includes(p));
     if (protocols.length === 0) throw new Error('--protocols: expected at least one protocol');
   }
   let imapParts = IMAP_PARTS;
   if (values['imap-parts'] !== undefined) {
-    const wanted = values['imap-parts'].split(',').map((s) => s.trim()).filter(Boolean);
-    for (const w of wanted) if (!IMAP_PARTS.includes(w as ImapPart)) throw new Error(`--imap-parts: unknown part "${w}"; expected ${IMAP_PARTS.join(', ')}`);
+    const wanted = values['imap-parts']
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const w of wanted)
+      if (!IMAP_PARTS.includes(w as ImapPart)) throw new Error(`--imap-parts: unknown part "${w}"; expected ${IMAP_PARTS.join(', ')}`);
     imapParts = IMAP_PARTS.filter((p) => wanted.includes(p));
   }
   const watchSessions = positive('watch', values.watch, quick ? 2000 : 20_000);
   const watchers = positive('watchers', values.watchers, quick ? 500 : 5000);
   if (watchers > watchSessions) throw new Error('--watchers: more than --watch');
   const watchWorkers = positive('watch-workers', values['watch-workers'], 2);
-  if (watchSessions / watchWorkers > 15_000) throw new Error('--watch: too many sessions per worker for the 20,000 file descriptors of a process here; raise --watch-workers');
+  if (watchSessions / watchWorkers > 15_000)
+    throw new Error('--watch: too many sessions per worker for the 20,000 file descriptors of a process here; raise --watch-workers');
   return {
     quick,
     servers,

@@ -6,7 +6,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from './cleanup.js';
 import { type MailboxSpec, writeMailbox } from './maildir-gen.js';
-import { type BenchServer, SetupSteps, exitDescription, flushToDisk, freePort, HOST, inParallel, runCommand, terminate, waitForGreeting } from './server.js';
+import {
+  type BenchServer,
+  SetupSteps,
+  exitDescription,
+  flushToDisk,
+  freePort,
+  HOST,
+  inParallel,
+  runCommand,
+  terminate,
+  waitForGreeting,
+} from './server.js';
 
 /** bench/dist/postern.js -> bin/postern.js of this checkout. */
 export const POSTERN_BIN = fileURLToPath(new URL('../../bin/postern.js', import.meta.url));
@@ -44,7 +55,12 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
     // The defaults (200 connections, 20 per address) are far below the idle-session scenario.
     pop: { maxChannels: opts.maxSessions, maxChannelsPerAddress: opts.maxSessions },
     // The same for IMAP (defaults 1000, 50 per address, 100 and 10 per address not signed in).
-    imap: { maxChannels: opts.maxSessions, maxChannelsPerAddress: opts.maxSessions, maxUnauthenticated: opts.maxSessions, maxUnauthenticatedPerAddress: opts.maxSessions },
+    imap: {
+      maxChannels: opts.maxSessions,
+      maxChannelsPerAddress: opts.maxSessions,
+      maxUnauthenticated: opts.maxSessions,
+      maxUnauthenticatedPerAddress: opts.maxSessions,
+    },
     // Logging is not what is measured.
     log: { level: 'error' },
   };
@@ -55,7 +71,11 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
   await inParallel(
     2,
     opts.mailboxes.map((m) => async () => {
-      const r = await runCommand(process.execPath, [POSTERN_BIN, '--config', configFile, 'account', 'add', m.account, '--password-stdin'], opts.password);
+      const r = await runCommand(
+        process.execPath,
+        [POSTERN_BIN, '--config', configFile, 'account', 'add', m.account, '--password-stdin'],
+        opts.password,
+      );
       if (r.code !== 0) throw new Error(`postern account add ${m.account} failed (${r.code}): ${r.stderr}${r.stdout}`);
     }),
   );
@@ -78,7 +98,11 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
   const exited = () => exitDescription(child);
   const launch = async (workers = 1) => {
     const profiling = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
-    child = trackChild(spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve', '--workers', String(workers)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    child = trackChild(
+      spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve', '--workers', String(workers)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     child.stdout!.setEncoding('utf8').on('data', keep);
     child.stderr!.setEncoding('utf8').on('data', keep);
     try {
@@ -98,7 +122,11 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
     tls,
     imap: { clear: { host: HOST, port: imapPort, tls: false }, tls: { host: HOST, port: imapsPort, tls: true } },
     maildir: (account) => join(dataDir, 'accounts', DOMAIN, account, 'Maildir'),
-    notes: [`pop.maxChannels and maxChannelsPerAddress ${opts.maxSessions}; imap.maxChannels, maxChannelsPerAddress, maxUnauthenticated and maxUnauthenticatedPerAddress ${opts.maxSessions}; log.level error; other keys default`, `setup: ${steps}`],
+    notes: [
+      `pop.maxChannels and maxChannelsPerAddress ${opts.maxSessions}; imap.maxChannels, maxChannelsPerAddress, maxUnauthenticated and ` +
+        `maxUnauthenticatedPerAddress ${opts.maxSessions}; log.level error; other keys default`,
+      `setup: ${steps}`,
+    ],
     setupSeconds,
     problems: async () => [...problems],
     exited,

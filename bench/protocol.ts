@@ -29,7 +29,15 @@ export interface CpuSeconds {
 
 export type Job =
   /** Sessions per second: connect, greeting, USER, PASS, STAT, QUIT, in `concurrency` loops. */
-  | { kind: 'sessions'; target: Target; login: Credentials; concurrency: number; warmupMs: number; durationMs: number; sources: SourceAddresses }
+  | {
+      kind: 'sessions';
+      target: Target;
+      login: Credentials;
+      concurrency: number;
+      warmupMs: number;
+      durationMs: number;
+      sources: SourceAddresses;
+    }
   /** One session that RETRs every message of the mailbox, then QUITs. */
   | { kind: 'retr'; target: Target; login: Credentials }
   /** Time from connect to the STAT answer. */

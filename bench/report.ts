@@ -59,9 +59,19 @@ function rows(o: Options): Row[] {
     sessionRow(`clear c=${o.concurrency}`),
     sessionRow('TLS c=1'),
     sessionRow(`TLS c=${o.concurrency}`),
-    { metric: `${small}, MB/s, median of ${o.retrPasses}`, value: (r) => r.retrSmall?.median ?? null, digits: 1, ratioTargets: atLeastDovecot },
+    {
+      metric: `${small}, MB/s, median of ${o.retrPasses}`,
+      value: (r) => r.retrSmall?.median ?? null,
+      digits: 1,
+      ratioTargets: atLeastDovecot,
+    },
     { metric: `${small}, MB/s, 1st download`, value: (r) => r.retrSmall?.first ?? null, digits: 1, ratioTargets: [] },
-    { metric: `${large}, MB/s, median of ${o.retrPasses}`, value: (r) => r.retrLarge?.median ?? null, digits: 1, ratioTargets: atLeastDovecot },
+    {
+      metric: `${large}, MB/s, median of ${o.retrPasses}`,
+      value: (r) => r.retrLarge?.median ?? null,
+      digits: 1,
+      ratioTargets: atLeastDovecot,
+    },
     { metric: `${large}, MB/s, 1st download`, value: (r) => r.retrLarge?.first ?? null, digits: 1, ratioTargets: [] },
     {
       metric: `${huge}: connect->STAT, 1st login, ms`,
@@ -128,10 +138,15 @@ export function render(machine: Machine, o: Options, results: ServerResults[], s
   const out: string[] = [];
 
   out.push('Postern POP3 benchmark');
-  out.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB, Linux ${machine.kernel}, Node ${machine.node}, Dovecot ${machine.dovecot ?? 'not installed'}`);
   out.push(
-    `run: ${o.quick ? 'QUICK (smoke run; figures not comparable to a full run), ' : ''}session runs ${o.warmupMs / 1000} s warm-up + ${o.durationMs / 1000} s measured, ` +
-      `concurrency 1 and ${o.concurrency}, ${o.retrPasses} RETR passes, ${o.idleSessions} idle sessions; MB = 10^6 octets, KiB = 1024 octets`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB, Linux ${machine.kernel}, ` +
+      `Node ${machine.node}, Dovecot ${machine.dovecot ?? 'not installed'}`,
+  );
+  out.push(
+    `run: ${o.quick ? 'QUICK (smoke run; figures not comparable to a full run), ' : ''}session runs ${o.warmupMs / 1000} s warm-up ` +
+      `+ ${o.durationMs / 1000} s measured, ` +
+      `concurrency 1 and ${o.concurrency}, ${o.retrPasses} RETR passes, ${o.idleSessions} idle sessions; MB = 10^6 octets, KiB = 1024 ` +
+      `octets`,
   );
   for (const s of skipped) out.push(`NOTE: ${s}`);
   out.push('');
@@ -183,7 +198,8 @@ export function render(machine: Machine, o: Options, results: ServerResults[], s
   out.push('');
   out.push('load generator CPU per scenario: CPU seconds (share of one core over the measured time)');
   const genRows: string[][] = [];
-  const genCell = (g: { seconds: number; ofOneCore: number } | undefined) => (g ? `${g.seconds.toFixed(2)} s (${g.ofOneCore.toFixed(2)})` : '-');
+  const genCell = (g: { seconds: number; ofOneCore: number } | undefined) =>
+    g ? `${g.seconds.toFixed(2)} s (${g.ofOneCore.toFixed(2)})` : '-';
   const scenarioNames = [
     ...['clear c=1', `clear c=${o.concurrency}`, 'TLS c=1', `TLS c=${o.concurrency}`].map((label) => ({
       label: `sessions ${label}`,
@@ -204,20 +220,28 @@ export function render(machine: Machine, o: Options, results: ServerResults[], s
     for (const n of r.notes) out.push(`    config: ${n}`);
     for (const s of r.sessions) {
       const util = s.seconds > 0 ? s.serverCpuSeconds / s.seconds : 0;
-      out.push(`    sessions ${s.label}: ${s.sessions} in ${s.seconds} s, server CPU ${s.serverCpuSeconds.toFixed(2)} s (${util.toFixed(2)} cores)${s.cipher ? `, ${s.cipher}` : ''}${failureText(s.failures)}`);
+      out.push(
+        `    sessions ${s.label}: ${s.sessions} in ${s.seconds} s, server CPU ${s.serverCpuSeconds.toFixed(2)} s (${util.toFixed(2)} ` +
+          `cores)${s.cipher ? `, ${s.cipher}` : ''}${failureText(s.failures)}`,
+      );
     }
     if (r.login) out.push(`    huge mailbox: STAT answered "${r.login.stat}"${failureText(r.login.failures)}`);
     for (const x of [r.retrSmall, r.retrLarge]) {
       if (!x) continue;
-      const passes = x.passes.map((p) => `${p.mbPerSecond.toFixed(1)} MB/s (${p.messages} msgs, ${(p.octets / 1e6).toFixed(1)} MB in ${p.seconds.toFixed(2)} s)`).join('; ');
+      const passes = x.passes
+        .map((p) => `${p.mbPerSecond.toFixed(1)} MB/s (${p.messages} msgs, ${(p.octets / 1e6).toFixed(1)} MB in ${p.seconds.toFixed(2)} s)`)
+        .join('; ');
       out.push(`    RETR ${x.account}: ${passes}${failureText(mergeAll(x.passes.map((p) => p.failures)))}`);
     }
     if (r.idle) {
       const i = r.idle;
       out.push(
         `    idle: ${i.opened}/${i.wanted} sessions opened in ${i.openSeconds.toFixed(1)} s; ` +
-          `RSS ${(i.before.rssKiB / 1024).toFixed(1)} -> ${(i.after.rssKiB / 1024).toFixed(1)} MiB, PSS ${(i.before.pssKiB / 1024).toFixed(1)} -> ${(i.after.pssKiB / 1024).toFixed(1)} MiB, ` +
-          `processes ${i.before.processes} -> ${i.after.processes}; RSS after each share: ${i.stages.map((x) => `${x.sessions} -> ${(x.memory.rssKiB / 1024).toFixed(1)} MiB`).join(', ')}${failureText(i.failures)}`,
+          `RSS ${(i.before.rssKiB / 1024).toFixed(1)} -> ${(i.after.rssKiB / 1024).toFixed(1)} MiB, ` +
+          `PSS ${(i.before.pssKiB / 1024).toFixed(1)} -> ${(i.after.pssKiB / 1024).toFixed(1)} MiB, ` +
+          `processes ${i.before.processes} -> ${i.after.processes}; RSS after each ` +
+          `share: ${i.stages.map((x) => `${x.sessions} -> ${(x.memory.rssKiB / 1024).toFixed(1)} MiB`).join(', ')}` +
+          failureText(i.failures),
       );
     }
     for (const e of r.errors) out.push(`    ERROR: ${e}`);
@@ -237,10 +261,13 @@ export function render(machine: Machine, o: Options, results: ServerResults[], s
   out.push('The mailbox files are read once just before the passes, so that every pass finds them in memory (this machine');
   out.push('pages out file data left untouched for about 30 s: DAMON pageout).');
   const pinning = results.map((r) => r.retrSmall?.pinning ?? r.retrLarge?.pinning).find((p) => p);
-  out.push(pinning
-    ? `RETR runs pin the generator to CPU ${pinning.generatorCpu} and every process of the server to CPU ${pinning.serverCpu} (taskset), for every server`
-      + '\nalike: a one-command-at-a-time session otherwise measures where the scheduler put the two processes more than the server.'
-    : 'RETR runs are not pinned to cores (fewer than 2 cores, or no taskset): expect more spread between passes.');
+  out.push(
+    pinning
+      ? `RETR runs pin the generator to CPU ${pinning.generatorCpu} and every process of the server to CPU ${pinning.serverCpu} ` +
+          `(taskset), for every server` +
+          '\nalike: a one-command-at-a-time session otherwise measures where the scheduler put the two processes more than the server.'
+      : 'RETR runs are not pinned to cores (fewer than 2 cores, or no taskset): expect more spread between passes.',
+  );
   out.push('Simulated clients use distinct loopback source addresses (127.0.1.x, 127.0.10.x ...), as distinct clients would: Postern');
   out.push('refuses more than 16 TLS handshakes in progress from one address, and both servers limit connections per address.');
   out.push('Sessions: connect, greeting, USER, PASS, STAT, QUIT, one account; both servers cache successful sign-ins (Postern');

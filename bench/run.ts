@@ -43,7 +43,12 @@ function allMailboxes(o: Options): MailboxSpec[] {
 }
 
 async function start(name: ServerName, dir: string, o: Options): Promise<BenchServer> {
-  const common = { dir, mailboxes: allMailboxes(o), password: PASSWORD, maxSessions: Math.max(o.idleSessions, o.imapIdleSessions, o.watchSessions) + 1000 };
+  const common = {
+    dir,
+    mailboxes: allMailboxes(o),
+    password: PASSWORD,
+    maxSessions: Math.max(o.idleSessions, o.imapIdleSessions, o.watchSessions) + 1000,
+  };
   return name === 'postern' ? startPostern({ ...common, profileDir: o.profileDir }) : startDovecot({ ...common, variant: name });
 }
 
@@ -84,7 +89,10 @@ async function main(): Promise<number> {
       let server: BenchServer | null = null;
       try {
         server = await start(name, dir, o);
-        process.stderr.write(`${name}: tree and accounts ready in ${server.setupSeconds.toFixed(1)} s; started (pid ${server.pid}, ports ${server.clear.port} clear, ${server.tls.port} TLS)\n`);
+        process.stderr.write(
+          `${name}: tree and accounts ready in ${server.setupSeconds.toFixed(1)} s; started (pid ${server.pid}, ` +
+            `ports ${server.clear.port} clear, ${server.tls.port} TLS)\n`,
+        );
         if (o.protocols.includes('pop3')) results.push(await runScenarios(server, o, PASSWORD));
         if (name === 'postern' && o.protocols.includes('pop3')) {
           process.stderr.write('postern: sign-ins with 1 and 2 worker processes\n');
@@ -93,8 +101,16 @@ async function main(): Promise<number> {
         if (o.protocols.includes('imap')) imapResults.push(await runImapScenarios(server, o, PASSWORD));
       } catch (err) {
         process.stderr.write(`${name}: ${(err as Error).message}\n`);
-        results.push({ name, notes: server?.notes ?? [], setupSeconds: server?.setupSeconds ?? 0, sessions: [], problems: [], errors: [(err as Error).message] });
-        if (o.protocols.includes('imap') && !imapResults.some((r) => r.name === name)) imapResults.push({ name, notes: server?.notes ?? [], sessions: [], mix: [], problems: [], errors: [(err as Error).message] });
+        results.push({
+          name,
+          notes: server?.notes ?? [],
+          setupSeconds: server?.setupSeconds ?? 0,
+          sessions: [],
+          problems: [],
+          errors: [(err as Error).message],
+        });
+        if (o.protocols.includes('imap') && !imapResults.some((r) => r.name === name))
+          imapResults.push({ name, notes: server?.notes ?? [], sessions: [], mix: [], problems: [], errors: [(err as Error).message] });
       } finally {
         await server?.stop();
         // Every server got its own fresh tree; this one is done with (and 200+ MB).
@@ -113,9 +129,26 @@ async function main(): Promise<number> {
   if (text) process.stdout.write(`\n${text}\n`);
   const imap = o.protocols.includes('imap') ? renderImap(o, imapResults, text ? null : m) : null;
   if (imap) process.stdout.write(`\n${imap.text}\n`);
-  if (workerScaling) process.stdout.write(`\n${renderWorkerScaling(workerScaling, results.filter((r) => r.name !== 'postern'))}\n`);
+  if (workerScaling)
+    process.stdout.write(
+      `\n${renderWorkerScaling(
+        workerScaling,
+        results.filter((r) => r.name !== 'postern'),
+      )}\n`,
+    );
   if (o.out !== null) {
-    const json = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: m, options: o, skipped, results, verdicts, imap: imapResults, imapVerdicts: imap?.verdicts ?? [], workerScaling };
+    const json = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: m,
+      options: o,
+      skipped,
+      results,
+      verdicts,
+      imap: imapResults,
+      imapVerdicts: imap?.verdicts ?? [],
+      workerScaling,
+    };
     await writeFile(o.out, `${JSON.stringify(json, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${o.out}\n`);
   }

@@ -87,7 +87,10 @@ export interface ServerResults {
 }
 
 const cpuTotal = (c: CpuSeconds) => c.user + c.system;
-const genCpu = (c: CpuSeconds, wallSeconds: number): GeneratorCpu => ({ seconds: cpuTotal(c), ofOneCore: wallSeconds > 0 ? cpuTotal(c) / wallSeconds : 0 });
+const genCpu = (c: CpuSeconds, wallSeconds: number): GeneratorCpu => ({
+  seconds: cpuTotal(c),
+  ofOneCore: wallSeconds > 0 ? cpuTotal(c) / wallSeconds : 0,
+});
 const MB = 1e6;
 
 function median(values: number[]): number | null {
@@ -127,17 +130,34 @@ async function logins(target: Target, login: Credentials, messages: number): Pro
     secondMs: ok(results[1]),
     stat: results[1].stat || results[0].stat,
     failures: mergeFailures(results.map((r) => r.failures)),
-    generatorCpu: genCpu({ user: results.reduce((s, r) => s + r.cpu.user, 0), system: results.reduce((s, r) => s + r.cpu.system, 0) }, wall),
+    generatorCpu: genCpu(
+      { user: results.reduce((s, r) => s + r.cpu.user, 0), system: results.reduce((s, r) => s + r.cpu.system, 0) },
+      wall,
+    ),
   };
 }
 
 /** Scenarios a and e: sessions per second, and the server's CPU during the measured window. */
-export async function sessions(server: BenchServer, tls: boolean, concurrency: number, login: Credentials, o: Options): Promise<SessionsFigures> {
+export async function sessions(
+  server: BenchServer,
+  tls: boolean,
+  concurrency: number,
+  login: Credentials,
+  o: Options,
+): Promise<SessionsFigures> {
   const target = tls ? server.tls : server.clear;
   let cpuStart = 0;
   let cpuEnd = 0;
   const r = (await startGenerator(
-    { kind: 'sessions', target, login, concurrency, warmupMs: o.warmupMs, durationMs: o.durationMs, sources: sourceAddresses(1, concurrency) },
+    {
+      kind: 'sessions',
+      target,
+      login,
+      concurrency,
+      warmupMs: o.warmupMs,
+      durationMs: o.durationMs,
+      sources: sourceAddresses(1, concurrency),
+    },
     o.warmupMs + o.durationMs + 90_000,
     (phase) => {
       if (phase === 'start') cpuStart = treeCpuSeconds(server.pid);
@@ -180,7 +200,8 @@ async function retr(server: BenchServer, login: Credentials, messages: number, p
   if (pinning) pinTree(server.pid, pinning.serverCpu);
   try {
     for (let i = 0; i < passes; i++) {
-      const r = (await startGenerator({ kind: 'retr', target: server.clear, login }, 600_000, undefined, pinning?.generatorCpu).result) as RetrResult;
+      const r = (await startGenerator({ kind: 'retr', target: server.clear, login }, 600_000, undefined, pinning?.generatorCpu)
+        .result) as RetrResult;
       done.push({
         messages: r.messages,
         octets: r.octets,
@@ -245,7 +266,12 @@ async function idle(server: BenchServer, logins: Credentials[], o: Options): Pro
     if (stages.length >= 2) {
       const [a, b] = stages.slice(-2);
       const n = b.sessions - a.sessions;
-      if (n > 0) marginal = { sessions: n, rssPerSessionKiB: (b.memory.rssKiB - a.memory.rssKiB) / n, pssPerSessionKiB: (b.memory.pssKiB - a.memory.pssKiB) / n };
+      if (n > 0)
+        marginal = {
+          sessions: n,
+          rssPerSessionKiB: (b.memory.rssKiB - a.memory.rssKiB) / n,
+          pssPerSessionKiB: (b.memory.pssKiB - a.memory.pssKiB) / n,
+        };
     }
     return {
       wanted: o.idleSessions,
@@ -258,7 +284,10 @@ async function idle(server: BenchServer, logins: Credentials[], o: Options): Pro
       pssPerSessionKiB: opened > 0 ? (after.pssKiB - before.pssKiB) / opened : 0,
       marginal,
       failures: mergeFailures(held.map((h) => h.failures)),
-      generatorCpu: genCpu({ user: held.reduce((s, h) => s + h.cpu.user, 0), system: held.reduce((s, h) => s + h.cpu.system, 0) }, openSeconds),
+      generatorCpu: genCpu(
+        { user: held.reduce((s, h) => s + h.cpu.user, 0), system: held.reduce((s, h) => s + h.cpu.system, 0) },
+        openSeconds,
+      ),
     };
   } finally {
     for (const g of generators) g.release();
@@ -270,7 +299,14 @@ async function idle(server: BenchServer, logins: Credentials[], o: Options): Pro
 export async function runScenarios(server: BenchServer, o: Options, password: string): Promise<ServerResults> {
   const m = o.mailboxes;
   const cred = (account: string): Credentials => ({ user: account, password });
-  const results: ServerResults = { name: server.name, notes: server.notes, setupSeconds: server.setupSeconds, sessions: [], problems: [], errors: [] };
+  const results: ServerResults = {
+    name: server.name,
+    notes: server.notes,
+    setupSeconds: server.setupSeconds,
+    sessions: [],
+    problems: [],
+    errors: [],
+  };
 
   const step = async (what: string, fn: () => Promise<void>) => {
     const ended = server.exited();
@@ -299,7 +335,10 @@ export async function runScenarios(server: BenchServer, o: Options, password: st
       await step(`sessions ${tls ? 'TLS' : 'clear'} c=${c}`, async () => {
         const s = await sessions(server, tls, c, cred(m.session.account), o);
         results.sessions.push(s);
-        log(`${s.perSecond.toFixed(0)} sessions/s, ${s.failures.count} failures, server CPU ${s.serverCpuPer1000Sessions.toFixed(2)} s/1000 sessions`);
+        log(
+          `${s.perSecond.toFixed(0)} sessions/s, ${s.failures.count} failures, server CPU ${s.serverCpuPer1000Sessions.toFixed(2)} ` +
+            `s/1000 sessions`,
+        );
       });
     }
   }
@@ -313,7 +352,11 @@ export async function runScenarios(server: BenchServer, o: Options, password: st
   });
   // d last: it restarts the server.
   await step(`${o.idleSessions} idle sessions`, async () => {
-    results.idle = await idle(server, m.idle.map((i) => cred(i.account)), o);
+    results.idle = await idle(
+      server,
+      m.idle.map((i) => cred(i.account)),
+      o,
+    );
     log(`${results.idle.opened} open, ${results.idle.rssPerSessionKiB.toFixed(1)} KiB RSS per session`);
   });
   results.problems = await server.problems();

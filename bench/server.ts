@@ -60,7 +60,8 @@ export async function waitForGreeting(target: Target, ms: number, alive: () => s
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`no POP3 greeting on ${target.host}:${target.port}${target.tls ? ' (TLS)' : ''} within ${ms} ms: ${last}`);
+    if (Date.now() > deadline)
+      throw new Error(`no POP3 greeting on ${target.host}:${target.port}${target.tls ? ' (TLS)' : ''} within ${ms} ms: ${last}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

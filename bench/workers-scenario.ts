@@ -24,7 +24,10 @@ export async function runWorkerScaling(server: BenchServer, o: Options, login: C
       for (const tls of [false, true]) {
         const f = await sessions(server, tls, o.concurrency, login, o);
         figures.push(f);
-        process.stderr.write(`  ${workers} worker${workers > 1 ? 's' : ''}, ${f.label}: ${f.perSecond.toFixed(0)} sessions/s, ${f.failures.count} failures, server CPU ${f.serverCpuPer1000Sessions.toFixed(2)} s/1000\n`);
+        process.stderr.write(
+          `  ${workers} worker${workers > 1 ? 's' : ''}, ${f.label}: ${f.perSecond.toFixed(0)} sessions/s, ${f.failures.count} failures,` +
+            ` server CPU ${f.serverCpuPer1000Sessions.toFixed(2)} s/1000\n`,
+        );
       }
       out.runs.push({ workers, figures });
     }
@@ -43,20 +46,42 @@ export async function runWorkerScaling(server: BenchServer, o: Options, login: C
 
 /** `others`: the other servers' results of the same run (Dovecot), shown beside for the same load. */
 export function renderWorkerScaling(s: WorkerScaling, others: readonly ServerResults[] = []): string {
-  const lines = ['Postern with worker processes (POP3 sign-ins, same run; scaling = 2 workers / 1 worker; Dovecot from the table above)', ''];
+  const lines = [
+    'Postern with worker processes (POP3 sign-ins, same run; scaling = 2 workers / 1 worker; Dovecot from the table above)',
+    '',
+  ];
   const header = ['metric', '1 worker', '2 workers', 'scaling', ...others.map((o) => o.name)];
   const rows: string[][] = [];
   const one = s.runs.find((r) => r.workers === 1)?.figures ?? [];
   const two = s.runs.find((r) => r.workers === 2)?.figures ?? [];
-  const beside = (label: string, figure: (f: SessionsFigures) => string) => others.map((o) => {
-    const f = o.sessions.find((x) => x.label === label);
-    return f ? figure(f) : 'n/a';
-  });
+  const beside = (label: string, figure: (f: SessionsFigures) => string) =>
+    others.map((o) => {
+      const f = o.sessions.find((x) => x.label === label);
+      return f ? figure(f) : 'n/a';
+    });
   for (const f of one) {
     const g = two.find((x) => x.label === f.label);
-    rows.push([`sessions/s ${f.label}`, f.perSecond.toFixed(0), g ? g.perSecond.toFixed(0) : 'n/a', s.scaling[f.label] !== undefined ? `${s.scaling[f.label].toFixed(2)}x` : 'n/a', ...beside(f.label, (x) => x.perSecond.toFixed(0))]);
-    rows.push([`server CPU s / 1000 sessions, ${f.label}`, f.serverCpuPer1000Sessions.toFixed(2), g ? g.serverCpuPer1000Sessions.toFixed(2) : 'n/a', '', ...beside(f.label, (x) => x.serverCpuPer1000Sessions.toFixed(2))]);
-    rows.push([`load generator CPU (share of a core), ${f.label}`, f.generatorCpu.ofOneCore.toFixed(2), g ? g.generatorCpu.ofOneCore.toFixed(2) : 'n/a', '', ...beside(f.label, (x) => x.generatorCpu.ofOneCore.toFixed(2))]);
+    rows.push([
+      `sessions/s ${f.label}`,
+      f.perSecond.toFixed(0),
+      g ? g.perSecond.toFixed(0) : 'n/a',
+      s.scaling[f.label] !== undefined ? `${s.scaling[f.label].toFixed(2)}x` : 'n/a',
+      ...beside(f.label, (x) => x.perSecond.toFixed(0)),
+    ]);
+    rows.push([
+      `server CPU s / 1000 sessions, ${f.label}`,
+      f.serverCpuPer1000Sessions.toFixed(2),
+      g ? g.serverCpuPer1000Sessions.toFixed(2) : 'n/a',
+      '',
+      ...beside(f.label, (x) => x.serverCpuPer1000Sessions.toFixed(2)),
+    ]);
+    rows.push([
+      `load generator CPU (share of a core), ${f.label}`,
+      f.generatorCpu.ofOneCore.toFixed(2),
+      g ? g.generatorCpu.ofOneCore.toFixed(2) : 'n/a',
+      '',
+      ...beside(f.label, (x) => x.generatorCpu.ofOneCore.toFixed(2)),
+    ]);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

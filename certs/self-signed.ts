@@ -39,7 +39,10 @@ export function generateSelfSigned(names: readonly string[], days = 825): Certif
   cert.serialNumber = `01${randomBytes(15).toString('hex')}`; // positive, 16 octets
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + days * 86_400_000);
-  const subject = [{ name: 'commonName', value: host }, { name: 'organizationName', value: 'Postern self-signed' }];
+  const subject = [
+    { name: 'commonName', value: host },
+    { name: 'organizationName', value: 'Postern self-signed' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(subject);
   const altNames = names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n }));

@@ -117,20 +117,37 @@ export class TlsProvider {
         return await readFile(path);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'there is no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : ((err as Error).message ?? code);
+        const why =
+          code === 'ENOENT'
+            ? 'there is no such file'
+            : code === 'EACCES'
+              ? 'permission denied'
+              : code === 'EISDIR'
+                ? 'it is a folder'
+                : ((err as Error).message ?? code);
         if (files.generated) {
-          throw new CertificateError(`cannot read the generated ${what} ${path}: ${why} (${code}); run "postern cert generate" to make a new pair`);
+          throw new CertificateError(
+            `cannot read the generated ${what} ${path}: ${why} (${code}); run "postern cert generate" to make a new pair`,
+          );
         }
         const key = what === 'certificate' ? 'tls.cert' : 'tls.key';
         throw new CertificateError(
-          `cannot read ${key} ${path} (in ${config.configFile ?? 'the config'}): ${why} (${code}); fix ${key}, or remove tls.cert and tls.key to use a generated self-signed certificate`,
+          `cannot read ${key} ${path} (in ${config.configFile ?? 'the config'}): ${why} (${code}); fix ${key}, or remove tls.cert and ` +
+            `tls.key to use a generated self-signed certificate`,
         );
       }
     };
     const cert = await read(files.cert, 'certificate');
     const key = await read(files.key, 'key');
     try {
-      this.current = createSecureContext({ cert, key, minVersion: config.minVersion, ciphers: TLS_CIPHERS, secureOptions: SECURE_OPTIONS, honorCipherOrder: false });
+      this.current = createSecureContext({
+        cert,
+        key,
+        minVersion: config.minVersion,
+        ciphers: TLS_CIPHERS,
+        secureOptions: SECURE_OPTIONS,
+        honorCipherOrder: false,
+      });
     } catch (err) {
       throw new CertificateError(`the certificate ${files.cert} and key ${files.key} cannot be used: ${(err as Error).message}`);
     }

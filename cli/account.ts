@@ -68,23 +68,31 @@ export function accountCommands(program: Command): void {
     .option('--disabled', 'refuse every sign-in')
     .option('--enabled', 'allow sign-in again')
     .option('--expires <date>', 'refuse sign-in after this ISO date; "never" clears it')
-    .action(async (name: string, opts: PasswordOptions & { apopSecret?: string; disabled?: boolean; enabled?: boolean; expires?: string }, cmd: Command) =>
-      run(async () => {
-        if (opts.disabled && opts.enabled) throw new CliError('give --disabled or --enabled, not both', EXIT.usage);
-        const ctx = await openContext(cmd.optsWithGlobals().config);
-        const address = parseAccount(ctx, name);
-        const changes = {
-          password: await passwordFrom(opts, false),
-          apopSecret: opts.apopSecret === undefined ? undefined : opts.apopSecret || null,
-          disabled: opts.disabled ? true : opts.enabled ? false : undefined,
-          expires: opts.expires === undefined ? undefined : parseExpires(opts.expires),
-        };
-        if (Object.values(changes).every((v) => v === undefined)) {
-          throw new CliError('nothing to change: give --password, --password-stdin, --apop-secret, --disabled, --enabled or --expires', EXIT.usage);
-        }
-        await ctx.accounts.update(address, changes);
-        process.stdout.write(`account ${formatAddress(address)} changed in the ${ctx.where}\n`);
-      }),
+    .action(
+      async (
+        name: string,
+        opts: PasswordOptions & { apopSecret?: string; disabled?: boolean; enabled?: boolean; expires?: string },
+        cmd: Command,
+      ) =>
+        run(async () => {
+          if (opts.disabled && opts.enabled) throw new CliError('give --disabled or --enabled, not both', EXIT.usage);
+          const ctx = await openContext(cmd.optsWithGlobals().config);
+          const address = parseAccount(ctx, name);
+          const changes = {
+            password: await passwordFrom(opts, false),
+            apopSecret: opts.apopSecret === undefined ? undefined : opts.apopSecret || null,
+            disabled: opts.disabled ? true : opts.enabled ? false : undefined,
+            expires: opts.expires === undefined ? undefined : parseExpires(opts.expires),
+          };
+          if (Object.values(changes).every((v) => v === undefined)) {
+            throw new CliError(
+              'nothing to change: give --password, --password-stdin, --apop-secret, --disabled, --enabled or --expires',
+              EXIT.usage,
+            );
+          }
+          await ctx.accounts.update(address, changes);
+          process.stdout.write(`account ${formatAddress(address)} changed in the ${ctx.where}\n`);
+        }),
     );
 
   account
@@ -96,7 +104,11 @@ export function accountCommands(program: Command): void {
         process.stderr.write(`postern: accounts in the ${ctx.where}\n`);
         for (const a of await ctx.accounts.list()) {
           // "public" is no account anyone signs in as: it holds the domain's public mailboxes
-          const notes = (a.name === 'public' ? ['holds the public mailboxes; no sign-in'] : [a.disabled ? 'disabled' : '', a.expires ? `expires ${a.expires}` : '', a.apopSecret ? 'apop' : ''])
+          const notes = (
+            a.name === 'public'
+              ? ['holds the public mailboxes; no sign-in']
+              : [a.disabled ? 'disabled' : '', a.expires ? `expires ${a.expires}` : '', a.apopSecret ? 'apop' : '']
+          )
             .filter(Boolean)
             .join(', ');
           process.stdout.write(`${formatAddress(a)}${notes ? `\t${notes}` : ''}\n`);
@@ -135,7 +147,10 @@ export function accountCommands(program: Command): void {
         const count = inbox.messages.length;
         inbox.close();
         if (count > 0 && !opts.force) {
-          throw new CliError(`${formatAddress(address)} still has ${count} messages in its INBOX; add --force to remove the account and its mail`, EXIT.failure);
+          throw new CliError(
+            `${formatAddress(address)} still has ${count} messages in its INBOX; add --force to remove the account and its mail`,
+            EXIT.failure,
+          );
         }
         await ctx.store.removeAccount(address);
         await ctx.accounts.remove(address);

@@ -48,11 +48,15 @@ export async function openContext(configFile: string | undefined, options: Conte
     if (err instanceof ConfigError || err instanceof NameError) throw new CliError(`config error: ${err.message}`, EXIT.config);
     throw err;
   }
-  const exists = await stat(config.dataDir).then((s) => s.isDirectory(), () => false);
+  const exists = await stat(config.dataDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!exists) {
     if (!options.create) {
       throw new CliError(
-        `there is no data folder ${config.dataDir} (${configSource(config)}); run postern in the folder that holds your postern.yaml, or give --config FILE`,
+        `there is no data folder ${config.dataDir} (${configSource(config)}); run postern in the folder that holds your postern.yaml, ` +
+          `or give --config FILE`,
         EXIT.config,
       );
     }
@@ -60,8 +64,18 @@ export async function openContext(configFile: string | undefined, options: Conte
     process.stderr.write(`postern: created a new data folder ${config.dataDir} (${configSource(config)})\n`);
   }
   const accounts = new AccountStore(config.dataDir, domains);
-  const log = { warn: (details: Record<string, unknown>, message: string) => process.stderr.write(`postern: ${message}: ${String(details.path ?? '')}\n`) };
-  return { config, modules, accounts, store: new MaildirStore(accounts, { mainDomain: config.mainDomain, log, watching: { notices: options.notices, fileWatch: false } }), router: new Router(config.dataDir, accounts), where: `data folder ${config.dataDir}` };
+  const log = {
+    warn: (details: Record<string, unknown>, message: string) =>
+      process.stderr.write(`postern: ${message}: ${String(details.path ?? '')}\n`),
+  };
+  return {
+    config,
+    modules,
+    accounts,
+    store: new MaildirStore(accounts, { mainDomain: config.mainDomain, log, watching: { notices: options.notices, fileWatch: false } }),
+    router: new Router(config.dataDir, accounts),
+    where: `data folder ${config.dataDir}`,
+  };
 }
 
 /** Parses NAME[@DOMAIN] given on the command line; a bad one is a usage error. */

@@ -20,12 +20,20 @@ export function deliverCommand(program: Command): void {
   program
     .command('deliver')
     .argument('<address>', 'the recipient: NAME or NAME@DOMAIN')
-    .description('store one message read from standard input in a mailbox (exit 67: unknown user, 65: empty or too large, 75: try again later)')
+    .description(
+      'store one message read from standard input in a mailbox (exit 67: unknown user, 65: empty or too large, 75: try again later)',
+    )
     .option('--mailbox <mailbox>', 'the mailbox to store it in (INBOX when that mailbox does not exist)', 'INBOX')
     .action(async (addressArg: string, opts: { mailbox: string }, cmd: Command) => {
       const changed: string[] = [];
-      const ctx = await openContext(cmd.optsWithGlobals().config, { notices: { changed: (path) => void changed.push(path), listen: () => () => {} } });
-      const delivery = new LocalDelivery(ctx.router, ctx.store, { mainDomain: ctx.config.mainDomain, realToHeader: ctx.config.realToHeader, maxSize: ctx.config.delivery.maxSize });
+      const ctx = await openContext(cmd.optsWithGlobals().config, {
+        notices: { changed: (path) => void changed.push(path), listen: () => () => {} },
+      });
+      const delivery = new LocalDelivery(ctx.router, ctx.store, {
+        mainDomain: ctx.config.mainDomain,
+        realToHeader: ctx.config.realToHeader,
+        maxSize: ctx.config.delivery.maxSize,
+      });
       try {
         const recipient = await delivery.recipient(addressArg);
         const { mailbox, fellBack } = await delivery.mailbox(recipient, opts.mailbox);
@@ -33,16 +41,22 @@ export function deliverCommand(program: Command): void {
         await delivery.deliver(recipient, mailbox, process.stdin as AsyncIterable<Buffer>);
         // stored: the nodes sharing the tree are told, so an IDLE on any of them hears it now
         if (ctx.config.redis && !(await publishChanges(ctx.config.redis, ctx.config.dataDir, changed))) {
-          process.stderr.write('postern: delivered; Redis could not be told, so sessions on other nodes see the message at their next check\n');
+          process.stderr.write(
+            'postern: delivered; Redis could not be told, so sessions on other nodes see the message at their next check\n',
+          );
         }
       } catch (err) {
         if (!(err instanceof DeliveryError)) throw err;
         const message =
-          err.kind === 'unknown-user' ? `${addressArg}: no such account or route in the ${ctx.where}`
-          : err.kind === 'empty' ? 'no message on standard input'
-          : err.kind === 'mailbox' ? `--mailbox: ${err.message}`
-          : err.permanent ? err.message
-          : `${err.message} in the ${ctx.where}; try again later`;
+          err.kind === 'unknown-user'
+            ? `${addressArg}: no such account or route in the ${ctx.where}`
+            : err.kind === 'empty'
+              ? 'no message on standard input'
+              : err.kind === 'mailbox'
+                ? `--mailbox: ${err.message}`
+                : err.permanent
+                  ? err.message
+                  : `${err.message} in the ${ctx.where}; try again later`;
         throw new CliError(message, EXIT_OF[err.kind]);
       }
     });

@@ -24,9 +24,16 @@ interface Options {
   dryRun?: boolean;
 }
 
-type Outcome = { kind: 'imported'; how: string; needsPassword: string | null } | { kind: 'skipped'; why: string } | { kind: 'failed'; why: string };
+type Outcome =
+  | { kind: 'imported'; how: string; needsPassword: string | null }
+  | { kind: 'skipped'; why: string }
+  | { kind: 'failed'; why: string };
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 /** The stored password as Postern keeps it: always with its {SCHEME}, so nothing depends on a default. */
 function storedForm(password: string, defaultScheme: string): string {
@@ -51,7 +58,8 @@ async function importOne(ctx: CliContext, entry: PasswdEntry, options: Options, 
     if (err instanceof NameError) return { kind: 'failed', why: `${err.message} (a local domain must be in "domains" in the config)` };
     throw err;
   }
-  if ('nopassword' in entry.extra) return { kind: 'failed', why: 'nopassword: any password signs in there; Postern has no such thing (give the entry a password)' };
+  if ('nopassword' in entry.extra)
+    return { kind: 'failed', why: 'nopassword: any password signs in there; Postern has no such thing (give the entry a password)' };
   if ('deny' in entry.extra || 'nologin' in entry.extra) return { kind: 'skipped', why: 'deny or nologin: not an account that signs in' };
   if (await ctx.accounts.exists(address)) return { kind: 'skipped', why: `${formatAddress(address)} exists already` };
   let source: string;
@@ -63,14 +71,21 @@ async function importOne(ctx: CliContext, entry: PasswdEntry, options: Options, 
   }
   const target = ctx.accounts.maildir(address);
   const stored = storedForm(entry.password, options.defaultScheme);
-  const needsPassword = supportedScheme(stored) ? null : `its password scheme (${parseStoredPassword(stored).scheme}) cannot be checked here: set a new one with "postern account set ${formatAddress(address)} --password-stdin"`;
+  const needsPassword = supportedScheme(stored)
+    ? null
+    : `its password scheme (${parseStoredPassword(stored).scheme}) cannot be checked here: set a new one with "postern account ` +
+      `set ${formatAddress(address)} --password-stdin"`;
   const hasMail = await exists(source);
   const halfDone = !hasMail && (await exists(target)); // an earlier run moved the Maildir, then stopped
   let how: string;
   if (halfDone) how = `its Maildir was moved by an earlier run; account made now`;
   else if (!hasMail) how = `no Maildir at ${source}: an empty INBOX`;
   else if (mode === 'keep') {
-    if (source !== target) return { kind: 'failed', why: `--maildirs keep: its Maildir ${source} is not where Postern keeps it (${target}); move it (--maildirs move)` };
+    if (source !== target)
+      return {
+        kind: 'failed',
+        why: `--maildirs keep: its Maildir ${source} is not where Postern keeps it (${target}); move it (--maildirs move)`,
+      };
     how = `Maildir kept at ${source}`;
   } else if (await exists(target)) {
     return { kind: 'failed', why: `${target} exists already (without an account); remove it or import with --maildirs keep` };
@@ -99,21 +114,40 @@ export function importCommands(program: Command): void {
   const command = program.command('import').description('bring accounts and mail over from another server');
   command
     .command('dovecot')
-    .description('accounts with their password hashes, and their Maildirs with every dovecot-uidlist (UIDs and POP3 UIDLs kept), from a Dovecot passwd-file; safe to run twice')
-    .requiredOption('--passwd-file <file>', 'the passwd-file of Dovecot\'s passdb (user:password:uid:gid:gecos:home:...)')
-    .option('--mail-location <location>', 'Dovecot\'s mail_location for users without userdb_mail (%u %n %d %h, ~ for the home)', 'maildir:~/Maildir')
+    .description(
+      'accounts with their password hashes, and their Maildirs with every dovecot-uidlist (UIDs and POP3 UIDLs kept), from a Dovecot ' +
+        'passwd-file; safe to run twice',
+    )
+    .requiredOption('--passwd-file <file>', "the passwd-file of Dovecot's passdb (user:password:uid:gid:gecos:home:...)")
+    .option(
+      '--mail-location <location>',
+      "Dovecot's mail_location for users without userdb_mail (%u %n %d %h, ~ for the home)",
+      'maildir:~/Maildir',
+    )
     .option('--domain <domain>', 'the domain of names without @domain (default: mainDomain)')
-    .option('--default-scheme <scheme>', 'the scheme of passwords without {SCHEME} (passwd-file\'s default; scheme= in the passdb args)', 'CRYPT')
-    .option('--maildirs <mode>', 'move (rename into the data folder; a copy across file systems), copy (the original stays), or keep (already where Postern keeps it)', 'move')
+    .option(
+      '--default-scheme <scheme>',
+      "the scheme of passwords without {SCHEME} (passwd-file's default; scheme= in the passdb args)",
+      'CRYPT',
+    )
+    .option(
+      '--maildirs <mode>',
+      'move (rename into the data folder; a copy across file systems), copy (the original stays), or keep (already where Postern keeps it)',
+      'move',
+    )
     .option('--dry-run', 'say what would happen; change nothing')
     .action(async (opts: Options, cmd: Command) => {
       const mode = opts.maildirs as Mode;
-      if (!['move', 'copy', 'keep'].includes(mode)) throw new CliError(`--maildirs: "${opts.maildirs}" is not move, copy or keep`, EXIT.usage);
+      if (!['move', 'copy', 'keep'].includes(mode))
+        throw new CliError(`--maildirs: "${opts.maildirs}" is not move, copy or keep`, EXIT.usage);
       let text: string;
       try {
         text = await readFile(opts.passwdFile, 'utf8');
       } catch (err) {
-        throw new CliError(`cannot read ${opts.passwdFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, EXIT.failure);
+        throw new CliError(
+          `cannot read ${opts.passwdFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          EXIT.failure,
+        );
       }
       const ctx = await openContext(cmd.optsWithGlobals().config, { create: !opts.dryRun });
       const { entries, problems } = parsePasswdFile(text);
@@ -152,7 +186,8 @@ export function importCommands(program: Command): void {
       }
       if (progress) process.stderr.write('\r\x1b[K');
       process.stdout.write(
-        `${opts.dryRun ? 'dry run: ' : ''}${tally.imported} imported, ${tally.skipped} skipped, ${tally.failed} failed, ${tally.needsPassword} need a new password (in the ${ctx.where})\n`,
+        `${opts.dryRun ? 'dry run: ' : ''}${tally.imported} imported, ${tally.skipped} skipped, ${tally.failed} failed,` +
+          ` ${tally.needsPassword} need a new password (in the ${ctx.where})\n`,
       );
       if (tally.failed > 0) throw new CliError(`${tally.failed} users could not be imported (see above); the others were`, EXIT.failure);
     });

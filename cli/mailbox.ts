@@ -34,21 +34,18 @@ const EXIT_OF: Record<MailError, number | null> = {
 
 /** Runs a command's action; the store's refusals and the account layer's become one-line CliErrors with exit codes. */
 const run = (action: () => Promise<void>) =>
-  withExitCodes(
-    async () => {
-      try {
-        await action();
-      } catch (err) {
-        const exit = err instanceof MailStoreError ? EXIT_OF[err.mailError] : null;
-        if (exit !== null) throw new CliError((err as Error).message, exit);
-        throw err;
-      }
-    },
-    [
-      [AclError, EXIT.usage],
-      [RouteError, EXIT.failure],
-    ],
-  );
+  withExitCodes(async () => {
+    try {
+      await action();
+    } catch (err) {
+      const exit = err instanceof MailStoreError ? EXIT_OF[err.mailError] : null;
+      if (exit !== null) throw new CliError((err as Error).message, exit);
+      throw err;
+    }
+  }, [
+    [AclError, EXIT.usage],
+    [RouteError, EXIT.failure],
+  ]);
 
 export function mailboxCommands(program: Command): void {
   const mailbox = program.command('mailbox').description('manage mailboxes and who may use them');
@@ -63,7 +60,10 @@ export function mailboxCommands(program: Command): void {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         const owner = await mailboxOwner(ctx, account, true);
         const created = await ctx.store.createMailbox(owner, name);
-        process.stdout.write(`${created ? `mailbox ${name} created for ${formatAddress(owner)}` : `mailbox ${name} of ${formatAddress(owner)} already exists`} in the ${ctx.where}\n`);
+        const what = created
+          ? `mailbox ${name} created for ${formatAddress(owner)}`
+          : `mailbox ${name} of ${formatAddress(owner)} already exists`;
+        process.stdout.write(`${what} in the ${ctx.where}\n`);
       }),
     );
 
@@ -115,7 +115,7 @@ export function mailboxCommands(program: Command): void {
     .argument('<mailbox>', 'the mailbox, e.g. INBOX or announces')
     .argument('[grantee]', 'an account NAME[@DOMAIN], "anyone" or "authenticated"')
     .argument('[rights]', 'RFC 4314 letters, e.g. lrs (read, set Seen) or lrst (and delete); "none" removes')
-    .description('show a mailbox\'s rights, or set one grantee\'s (kept in dovecot-acl, which Dovecot reads too)')
+    .description("show a mailbox's rights, or set one grantee's (kept in dovecot-acl, which Dovecot reads too)")
     .action(async (account: string, name: string, grantee: string | undefined, rights: string | undefined, _o: unknown, cmd: Command) =>
       run(async () => {
         const ctx = await openContext(cmd.optsWithGlobals().config);
@@ -126,7 +126,8 @@ export function mailboxCommands(program: Command): void {
         else {
           if (rights === undefined) throw new CliError('give the rights too, e.g. "lrs", or "none" to remove them', EXIT.usage);
           const who: Grantee = grantee === 'anyone' || grantee === 'authenticated' ? grantee : { user: parseAccount(ctx, grantee) };
-          if (typeof who !== 'string' && !(await ctx.accounts.exists(who.user))) throw new CliError(`no account ${formatAddress(who.user)}`, EXIT.failure);
+          if (typeof who !== 'string' && !(await ctx.accounts.exists(who.user)))
+            throw new CliError(`no account ${formatAddress(who.user)}`, EXIT.failure);
           acl = await ctx.store.setRights(owner, name, who, normalizeRights(rights));
         }
         process.stderr.write(`postern: rights on ${name} of ${formatAddress(owner)} in the ${ctx.where}\n`);

@@ -70,7 +70,10 @@ try {
   if (code !== undefined && code in STORAGE_FAULTS) {
     // A full disk or an I/O error while writing: every file Postern writes is replaced whole or not at
     // all, so nothing was changed. Try again once there is room.
-    process.stderr.write(`postern: cannot write ${(err as NodeJS.ErrnoException).path ?? 'a file'} (${code}: ${STORAGE_FAULTS[code]}); nothing was changed, try again later\n`);
+    process.stderr.write(
+      `postern: cannot write ${(err as NodeJS.ErrnoException).path ?? 'a file'} (${code}: ${STORAGE_FAULTS[code]}); nothing was changed,` +
+        ` try again later\n`,
+    );
     process.exit(EXIT.tempFail);
   }
   process.stderr.write(`postern: ${(err as Error).stack ?? String(err)}\n`);

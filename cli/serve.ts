@@ -11,7 +11,9 @@ import { CliError, EXIT } from './exit.js';
 export function serveCommand(program: Command): void {
   program
     .command('serve')
-    .description('run the server (SIGHUP: reload config and certificates; SIGTERM or SIGINT: stop accepting, let sessions finish, then exit)')
+    .description(
+      'run the server (SIGHUP: reload config and certificates; SIGTERM or SIGINT: stop accepting, let sessions finish, then exit)',
+    )
     .option('--port-offset <n>', 'add N to every listener port (run unprivileged: 110 becomes 110+N)', '0')
     .option('--workers <n>', 'worker processes sharing the listeners: a number, or auto for one per core (default: the workers key, 1)')
     .action(async (opts: { portOffset: string; workers?: string }, cmd: Command) => {
@@ -19,7 +21,11 @@ export function serveCommand(program: Command): void {
       if (!Number.isInteger(portOffset) || portOffset < 0 || portOffset > 65000) {
         throw new CliError(`--port-offset: "${opts.portOffset}" is not a whole number 0-65000`, EXIT.usage);
       }
-      if (opts.workers !== undefined && opts.workers !== 'auto' && !(Number.isInteger(Number(opts.workers)) && Number(opts.workers) >= 1 && Number(opts.workers) <= 256)) {
+      if (
+        opts.workers !== undefined &&
+        opts.workers !== 'auto' &&
+        !(Number.isInteger(Number(opts.workers)) && Number(opts.workers) >= 1 && Number(opts.workers) <= 256)
+      ) {
         throw new CliError(`--workers: "${opts.workers}" is not a number of worker processes 1-256, or auto`, EXIT.usage);
       }
       const { config, modules } = await openContext(cmd.optsWithGlobals().config, { create: true });

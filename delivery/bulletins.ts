@@ -63,7 +63,10 @@ export class Bulletins {
   /** Copies the message `text` into the bulletin folder under the next number (atomically: whole or not at all). */
   async post(file: string, text: Buffer): Promise<Bulletin> {
     const number = (await this.highest()) + 1;
-    const suffix = basename(file).replace(/^\d+\.?/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'bulletin';
+    const suffix =
+      basename(file)
+        .replace(/^\d+\.?/, '')
+        .replace(/[^A-Za-z0-9._-]/g, '_') || 'bulletin';
     const path = join(this.dir, `${number}.${suffix}`);
     await writeFileAtomic(path, text, 0o644);
     return { number, path, posted: Date.now() };
@@ -84,7 +87,8 @@ export class Bulletins {
     let failure: unknown = null;
     await this.accounts.modify(account, async (r) => {
       const created = Date.parse(r.created);
-      const due = (b: Bulletin) => (r.bulletinMark === undefined || r.bulletinMark === null ? b.posted > created : b.number > r.bulletinMark);
+      const due = (b: Bulletin) =>
+        r.bulletinMark === undefined || r.bulletinMark === null ? b.posted > created : b.number > r.bulletinMark;
       for (const b of bulletins) {
         if (!due(b)) continue;
         try {
@@ -109,8 +113,15 @@ export class Bulletins {
     message.remove('Status');
     const data = message.toBuffer();
     // a bulletin file may start with an mbox "From " line, as popper's do
-    await this.store.deliver(account, 'INBOX', deliveredOctets((async function* () {
-      yield data;
-    })(), { dropMboxFromLine: true }));
+    await this.store.deliver(
+      account,
+      'INBOX',
+      deliveredOctets(
+        (async function* () {
+          yield data;
+        })(),
+        { dropMboxFromLine: true },
+      ),
+    );
   }
 }

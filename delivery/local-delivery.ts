@@ -40,7 +40,8 @@ async function* limited(input: AsyncIterable<Buffer>, max: number): AsyncGenerat
   let octets = 0;
   for await (const chunk of input) {
     octets += chunk.length;
-    if (max > 0 && octets > max) throw new DeliveryError(`the message is larger than the limit of ${max} octets (delivery.maxSize)`, true, 'too-large');
+    if (max > 0 && octets > max)
+      throw new DeliveryError(`the message is larger than the limit of ${max} octets (delivery.maxSize)`, true, 'too-large');
     yield chunk;
   }
 }
@@ -117,7 +118,12 @@ export class LocalDelivery {
    * MTA's transaction (LMTP); without it, the message was piped in and may start with an mbox From line.
    * Returns the octets stored.
    */
-  async deliver(r: LocalRecipient, mailbox: string, input: AsyncIterable<Buffer>, options: { maxSize?: number; returnPath?: string } = {}): Promise<number> {
+  async deliver(
+    r: LocalRecipient,
+    mailbox: string,
+    input: AsyncIterable<Buffer>,
+    options: { maxSize?: number; returnPath?: string } = {},
+  ): Promise<number> {
     try {
       const octets = deliveredOctets(limited(input, options.maxSize ?? this.settings.maxSize), {
         extraHeader: r.extraHeader ?? undefined,

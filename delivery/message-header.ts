@@ -6,7 +6,10 @@ export class RawMessage {
   private readonly eol: string;
 
   /** `header` is the header section (latin1), `body` everything after the blank line. */
-  private constructor(header: string, private readonly separatorAndBody: Buffer) {
+  private constructor(
+    header: string,
+    private readonly separatorAndBody: Buffer,
+  ) {
     this.eol = header.includes('\r\n') || separatorAndBody.subarray(0, 2).toString('latin1') === '\r\n' ? '\r\n' : '\n';
     // One entry per field, folded continuation lines kept with their field.
     this.fields = [];
@@ -42,8 +45,6 @@ export class RawMessage {
   count(name: string): number {
     return this.fields.filter(this.named(name)).length;
   }
-
-
 
   has(name: string): boolean {
     return this.fields.some(this.named(name));

@@ -76,7 +76,10 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, staleM
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const { stat } = await import('node:fs/promises');
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > staleMs) await unlink(lock).catch(() => {});
       else if (Date.now() > deadline) throw new Error(`${lock} is held by another process; try again`);
       else await new Promise((r) => setTimeout(r, 20));

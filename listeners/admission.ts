@@ -32,7 +32,13 @@ class Sessions<S extends AdmittedSession> extends PerAddress<S> {
 
 /** A new connection for a module, as welcome() takes it. */
 export interface Arrival<S> {
-  readonly conn: { readonly id: string; readonly remoteAddress: string; readonly peer: string; readonly listener: string; readonly socket: { readonly destroyed: boolean } };
+  readonly conn: {
+    readonly id: string;
+    readonly remoteAddress: string;
+    readonly peer: string;
+    readonly listener: string;
+    readonly socket: { readonly destroyed: boolean };
+  };
   /** The module's log tag ("POP", "IMAP"). */
   readonly tag: string;
   /** The name a limit is counted under in the metrics ("maxChannels", "imap.maxChannels"). */
@@ -169,7 +175,10 @@ export class Admission<S extends AdmittedSession> {
       return a.refuse('Server busy; try again later');
     }
     if (refusedBy) {
-      log.info({ tag: a.tag, cid: conn.id, peer: conn.peer, limit: refusedBy, open: this.size }, 'connection refused: too many connections');
+      log.info(
+        { tag: a.tag, cid: conn.id, peer: conn.peer, limit: refusedBy, open: this.size },
+        'connection refused: too many connections',
+      );
       metrics.refused.inc({ limit: a.label(refusedBy) });
       return a.refuse('Too many connections; try again later');
     }

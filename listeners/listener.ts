@@ -104,7 +104,10 @@ export class Listener {
         this.explain(err, this.config.address, port);
       }
     }
-    this.log.info({ listener: this.name, module: this.config.module, address: this.config.address, port: this.port, tls: this.config.tls }, 'listening');
+    this.log.info(
+      { listener: this.name, module: this.config.module, address: this.config.address, port: this.port, tls: this.config.tls },
+      'listening',
+    );
   }
 
   /**
@@ -125,7 +128,11 @@ export class Listener {
         resolve(server);
       });
     }).catch((err: NodeJS.ErrnoException) => {
-      throw new ListenError(`cannot listen on ${path} for listener "${this.name}": ${err.code === 'EACCES' ? 'permission denied (can this user write to that folder?)' : (err.code ?? err.message)}. Change listeners[${this.index}].path in the config.`);
+      throw new ListenError(
+        `cannot listen on ${path} for listener "${this.name}": ` +
+          `${err.code === 'EACCES' ? 'permission denied (can this user write to that folder?)' : (err.code ?? err.message)}. ` +
+          `Change listeners[${this.index}].path in the config.`,
+      );
     });
     await chmod(path, 0o666);
     this.log.info({ listener: this.name, module: this.config.module, path }, 'listening');
@@ -151,8 +158,10 @@ export class Listener {
     const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
     const fix =
       reason.fix === 'address'
-        ? `Change listeners[${this.index}].address in the config to one of this machine's addresses ("::" or "0.0.0.0" for all of them, 127.0.0.1 for this machine only).`
-        : `Change listeners[${this.index}].port in the config, or start with --port-offset N to add N to every port (--port-offset 10000 makes ${port} ${port + 10000}).`;
+        ? `Change listeners[${this.index}].address in the config to one of this machine's addresses ("::" or "0.0.0.0" for all of them, ` +
+          `127.0.0.1 for this machine only).`
+        : `Change listeners[${this.index}].port in the config, or start with --port-offset N to add N to every port (--port-offset ` +
+          `10000 makes ${port} ${port + 10000}).`;
     throw new ListenError(`cannot listen on ${where} for listener "${this.name}": ${reason.why}. ${fix}`);
   }
 
@@ -175,7 +184,10 @@ export class Listener {
     // Behind a balancer every connection comes from its address: the header is awaited under a limit
     // of its own, and the per-address limits start once the client's address is known.
     if (this.awaitingHeader.size >= MAX_HANDSHAKES) {
-      this.log.info({ listener: this.name, peer: socket.remoteAddress }, 'connection refused: too many connections waiting for their PROXY header');
+      this.log.info(
+        { listener: this.name, peer: socket.remoteAddress },
+        'connection refused: too many connections waiting for their PROXY header',
+      );
       socket.destroy();
       return;
     }
@@ -240,11 +252,23 @@ export async function clearSocketPath(path: string, name: string, index: number)
   await mkdir(dirname(path), { recursive: true, mode: 0o755 }).catch(() => {});
   await checkSocketFolder(path, name, index);
   const existing = await lstat(path).catch(() => null);
-  if (existing && !existing.isSocket()) throw new ListenError(`cannot listen on ${path} for listener "${name}": something that is not a socket is there. Remove it, or change listeners[${index}].path in the config.`);
+  if (existing && !existing.isSocket())
+    throw new ListenError(
+      `cannot listen on ${path} for listener "${name}": something that is not a socket is there. Remove it, or change ` +
+        `listeners[${index}].path in the config.`,
+    );
   if (existing) {
     const answer = await socketAnswers(path);
-    if (answer === 'listening') throw new ListenError(`cannot listen on ${path} for listener "${name}": another server is listening there. Stop it, or change listeners[${index}].path in the config.`);
-    if (answer !== 'nobody') throw new ListenError(`cannot listen on ${path} for listener "${name}": a socket is there and connecting to it failed (${answer}), so it may be in use. Remove it if it is not, or change listeners[${index}].path in the config.`);
+    if (answer === 'listening')
+      throw new ListenError(
+        `cannot listen on ${path} for listener "${name}": another server is listening there. Stop it, or change ` +
+          `listeners[${index}].path in the config.`,
+      );
+    if (answer !== 'nobody')
+      throw new ListenError(
+        `cannot listen on ${path} for listener "${name}": a socket is there and connecting to it failed (${answer}), so it may be in ` +
+          `use. Remove it if it is not, or change listeners[${index}].path in the config.`,
+      );
     await unlink(path);
   }
 }
@@ -262,10 +286,16 @@ export async function checkSocketFolder(path: string, name: string, index: numbe
   const uid = process.getuid?.() ?? 0;
   const fix = `Use a folder only this user can write to (like /run/postern), or change listeners[${index}].path in the config.`;
   if (info.uid !== 0 && info.uid !== uid) {
-    throw new ListenError(`cannot listen on ${path} for listener "${name}": the folder ${folder} belongs to another user (uid ${info.uid}), who could replace the socket. ${fix}`);
+    throw new ListenError(
+      `cannot listen on ${path} for listener "${name}": the folder ${folder} belongs to another user (uid ${info.uid}), who could ` +
+        `replace the socket. ${fix}`,
+    );
   }
   if ((info.mode & 0o022) !== 0 && (info.mode & 0o1000) === 0) {
-    throw new ListenError(`cannot listen on ${path} for listener "${name}": other users can write to the folder ${folder} (mode ${(info.mode & 0o7777).toString(8)}), so they could replace the socket. ${fix}`);
+    throw new ListenError(
+      `cannot listen on ${path} for listener "${name}": other users can write to the folder ${folder} ` +
+        `(mode ${(info.mode & 0o7777).toString(8)}), so they could replace the socket. ${fix}`,
+    );
   }
 }
 

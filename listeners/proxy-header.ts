@@ -63,8 +63,10 @@ export function parseHeader(header: Buffer): ProxiedClient {
       const text = header.toString('latin1');
       if (text.startsWith('PROXY UNKNOWN')) return null; // section 2.1: the balancer does not know the client
       const p = V1ProxyProtocol.parse(text);
-      if (isIP(p.source.ipAddress) !== (p.inetProtocol === INETProtocol.TCP6 ? 6 : 4)) throw new ProxyHeaderError(`a PROXY line with a bad source address: ${JSON.stringify(p.source.ipAddress)}`);
-      if (!(p.source.port >= 0 && p.source.port <= 65535)) throw new ProxyHeaderError(`a PROXY line with a bad source port: ${p.source.port}`);
+      if (isIP(p.source.ipAddress) !== (p.inetProtocol === INETProtocol.TCP6 ? 6 : 4))
+        throw new ProxyHeaderError(`a PROXY line with a bad source address: ${JSON.stringify(p.source.ipAddress)}`);
+      if (!(p.source.port >= 0 && p.source.port <= 65535))
+        throw new ProxyHeaderError(`a PROXY line with a bad source port: ${p.source.port}`);
       return { address: p.source.ipAddress, port: p.source.port };
     }
     const p = V2ProxyProtocol.parse(new Uint8Array(header));

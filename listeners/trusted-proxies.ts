@@ -13,7 +13,8 @@ function parseEntry(entry: string): [string, number, 'ipv4' | 'ipv6'] | string {
   if (extra !== undefined || version === 0) return `"${entry}" is not an address or a range like 10.0.0.0/8 or fd00::/8`;
   const max = version === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText))) return `"${entry}": the prefix must be a whole number 0-${max}`;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText !== undefined && !/^\d+$/.test(prefixText)))
+    return `"${entry}": the prefix must be a whole number 0-${max}`;
   return [address, prefix, version === 4 ? 'ipv4' : 'ipv6'];
 }
 

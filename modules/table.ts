@@ -9,8 +9,18 @@ import { lmtpConfigSection } from './lmtp/config.js';
 import { popConfigSection, popDefaultListeners } from './pop/config.js';
 
 export const MODULE_TABLE: readonly ModuleEntry[] = [
-  { name: 'pop', configSection: popConfigSection, defaultListeners: popDefaultListeners, load: async () => new (await import('./pop/pop-module.js')).PopModule() },
-  { name: 'imap', configSection: imapConfigSection, defaultListeners: imapDefaultListeners, load: async () => new (await import('./imap/imap-module.js')).ImapModule() },
+  {
+    name: 'pop',
+    configSection: popConfigSection,
+    defaultListeners: popDefaultListeners,
+    load: async () => new (await import('./pop/pop-module.js')).PopModule(),
+  },
+  {
+    name: 'imap',
+    configSection: imapConfigSection,
+    defaultListeners: imapDefaultListeners,
+    load: async () => new (await import('./imap/imap-module.js')).ImapModule(),
+  },
   // no default listener: LMTP listens where the MTA is told to deliver (a port or a unix socket)
   { name: 'lmtp', configSection: lmtpConfigSection, load: async () => new (await import('./lmtp/lmtp-module.js')).LmtpModule() },
 ];

@@ -85,7 +85,15 @@ class PipeOutput implements LogDestination {
     if (this.dropped === 0 || this.broken) return;
     const n = this.dropped;
     this.dropped = 0;
-    this.socket.write(`${JSON.stringify({ level: 50, time: new Date().toISOString(), pid: process.pid, dropped: n, msg: 'log records dropped: the reader of standard output was not reading' })}\n`);
+    this.socket.write(
+      `${JSON.stringify({
+        level: 50,
+        time: new Date().toISOString(),
+        pid: process.pid,
+        dropped: n,
+        msg: 'log records dropped: the reader of standard output was not reading',
+      })}\n`,
+    );
   }
 
   flush(timeoutMs: number): Promise<void> {

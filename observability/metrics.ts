@@ -5,11 +5,36 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly connections = new Counter({ name: 'postern_connections_total', help: 'Connections accepted, by listener', labelNames: ['listener'], registers: [this.registry] });
-  readonly refused = new Counter({ name: 'postern_connections_refused_total', help: 'Connections refused by a channel limit', labelNames: ['limit'], registers: [this.registry] });
-  readonly evicted = new Counter({ name: 'postern_connections_evicted_total', help: 'Connections not signed in closed to make room for a new one, by the limit reached', labelNames: ['limit'], registers: [this.registry] });
-  readonly timedOut = new Counter({ name: 'postern_connections_timed_out_total', help: 'Connections closed for being too slow, by what was too slow', labelNames: ['what'], registers: [this.registry] });
-  readonly deliveries = new Counter({ name: 'postern_deliveries_total', help: 'Messages stored by the server, by source', labelNames: ['source'], registers: [this.registry] });
+  readonly connections = new Counter({
+    name: 'postern_connections_total',
+    help: 'Connections accepted, by listener',
+    labelNames: ['listener'],
+    registers: [this.registry],
+  });
+  readonly refused = new Counter({
+    name: 'postern_connections_refused_total',
+    help: 'Connections refused by a channel limit',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
+  readonly evicted = new Counter({
+    name: 'postern_connections_evicted_total',
+    help: 'Connections not signed in closed to make room for a new one, by the limit reached',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
+  readonly timedOut = new Counter({
+    name: 'postern_connections_timed_out_total',
+    help: 'Connections closed for being too slow, by what was too slow',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'postern_deliveries_total',
+    help: 'Messages stored by the server, by source',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
   private readonly endpoint = new MetricsEndpoint(() => this.registry.metrics(), this.registry.contentType);
 
   constructor() {
@@ -38,7 +63,6 @@ export class Metrics {
   close(): Promise<void> {
     return this.endpoint.close();
   }
-
 }
 
 /**

@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 const root = process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url));
 const config = readFileSync(join(root, 'biome.jsonc'), 'utf8');
 const width = Number(/"lineWidth":\s*(\d+)/.exec(config)?.[1] ?? 140);
-const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.js', '*.mjs', '*.cjs'], { cwd: root, encoding: 'utf8' })
+const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.js', '*.mjs', '*.cjs'], {
+  cwd: root,
+  encoding: 'utf8',
+})
   .split('\n')
   .filter((f) => f !== '' && !f.startsWith('test/imap-corpus/'));
 let over = 0;

@@ -10,9 +10,15 @@ import { badProxyFrom } from '../listeners/trusted-proxies.js';
 import type { CertificateSettings } from '../certs/tls-provider.js';
 
 export const seconds = (what: string) =>
-  z.number({ error: `expected a number of seconds (${what})` }).positive({ error: `expected a number of seconds greater than 0 (${what})` });
+  z
+    .number({ error: `expected a number of seconds (${what})` })
+    .positive({ error: `expected a number of seconds greater than 0 (${what})` });
 export const count = (what: string, min: number, max: number) =>
-  z.number({ error: `expected a whole number ${min}-${max} (${what})` }).int({ error: `expected a whole number ${min}-${max} (${what})` }).min(min, { error: `expected a whole number ${min}-${max} (${what})` }).max(max, { error: `expected a whole number ${min}-${max} (${what})` });
+  z
+    .number({ error: `expected a whole number ${min}-${max} (${what})` })
+    .int({ error: `expected a whole number ${min}-${max} (${what})` })
+    .min(min, { error: `expected a whole number ${min}-${max} (${what})` })
+    .max(max, { error: `expected a whole number ${min}-${max} (${what})` });
 
 const listenerSchema = z.strictObject({
   /** A name for logs and errors, unique among listeners. */
@@ -26,7 +32,9 @@ const listenerSchema = z.strictObject({
   /** A unix socket to listen on instead of an address and port (a local MTA's socket: /run/postern/lmtp). */
   path: z.string({ error: 'expected the path of a unix socket, like /run/postern/lmtp' }).min(1).optional(),
   /** "none": clear text, the module offering to start TLS (STLS, STARTTLS); "implicit": TLS from the first byte. */
-  tls: z.enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' }).default('none'),
+  tls: z
+    .enum(['none', 'implicit'], { error: 'expected "none" (clear, with STLS) or "implicit" (TLS from the first byte)' })
+    .default('none'),
   /** Connections come through a load balancer that sends a PROXY protocol header (v1 or v2) naming the client. */
   proxyProtocol: z.boolean({ error: 'expected true or false' }).default(false),
   /** With proxyProtocol: the balancers' addresses or ranges (default: this machine and the private networks). */
@@ -72,7 +80,9 @@ export type ModuleRef = z.infer<typeof moduleRefSchema>;
 /** The `modules:` key alone: read first, since the modules it names bring config sections of their own. */
 export const modulesShape = {
   /** Modules from outside the tree, loaded through the same Module API as the built-in ones. */
-  modules: z.array(moduleRefSchema, { error: 'expected a list of modules, like [{ path: ./my-module.js }, { package: some-name }]' }).default([]),
+  modules: z
+    .array(moduleRefSchema, { error: 'expected a list of modules, like [{ path: ./my-module.js }, { package: some-name }]' })
+    .default([]),
 };
 
 const baseShape = {
@@ -86,7 +96,10 @@ const baseShape = {
   listeners: z.array(listenerSchema, { error: LISTENERS_EXPECTED }),
   ...modulesShape,
   /** Header listing the individual names a message was addressed to, for Direct Mailbox Addressing (CommuniGate). */
-  realToHeader: z.string().regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' }).default('X-Real-To'),
+  realToHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,76}$/, { error: 'expected a header field name, like X-Real-To' })
+    .default('X-Real-To'),
   /** The server certificate; without cert and key, a self-signed one is generated into dataDir/certs/. */
   tls: z
     .strictObject({
@@ -97,16 +110,25 @@ const baseShape = {
     })
     .prefault({}),
   /** Worker processes sharing the listeners (serve --workers): a number, or auto for one per core. */
-  workers: z.union([z.literal('auto'), count('worker processes', 1, 256)], { error: 'expected a number of worker processes 1-256, or auto (one per core)' }).default(1),
+  workers: z
+    .union([z.literal('auto'), count('worker processes', 1, 256)], {
+      error: 'expected a number of worker processes 1-256, or auto (one per core)',
+    })
+    .default(1),
   /**
    * Several nodes on one mail tree: the Redis that keeps the limits for all of them and carries change
    * notices between them (absent: one node). The same on every node.
    */
   redis: z
     .strictObject({
-      url: z.string({ error: 'expected a Redis URL, like redis://10.0.0.9:6379' }).regex(/^rediss?:\/\/[^\s]+$/, { error: 'expected a Redis URL, like redis://10.0.0.9:6379 (rediss:// for TLS)' }),
+      url: z
+        .string({ error: 'expected a Redis URL, like redis://10.0.0.9:6379' })
+        .regex(/^rediss?:\/\/[^\s]+$/, { error: 'expected a Redis URL, like redis://10.0.0.9:6379 (rediss:// for TLS)' }),
       /** Put before every key and channel name, so several Postern clusters may share one Redis. */
-      prefix: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/, { error: 'expected up to 64 letters, digits and : _ . -' }).default('postern:'),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9:_.-]{0,64}$/, { error: 'expected up to 64 letters, digits and : _ . -' })
+        .default('postern:'),
     })
     .nullable()
     .default(null),
@@ -197,9 +219,17 @@ export const BASE_KEYS: readonly string[] = Object.keys(baseShape);
  */
 export function composeSchema(modules: readonly ModuleConfig[]): z.ZodObject {
   const defaultListeners: ListenerConfig[] = modules.flatMap((m) =>
-    (m.defaultListeners ?? []).map((l) => ({ name: l.name, module: m.name, address: '::', port: l.port, tls: l.tls, proxyProtocol: false })),
+    (m.defaultListeners ?? []).map((l) => ({
+      name: l.name,
+      module: m.name,
+      address: '::',
+      port: l.port,
+      tls: l.tls,
+      proxyProtocol: false,
+    })),
   );
-  const listener = modules.length > 0 ? listenerSchema.extend({ module: listenerSchema.shape.module.default(modules[0].name) }) : listenerSchema;
+  const listener =
+    modules.length > 0 ? listenerSchema.extend({ module: listenerSchema.shape.module.default(modules[0].name) }) : listenerSchema;
   const sections = modules.flatMap((m) => (m.configSection ? [[m.configSection.key, m.configSection.schema] as const] : []));
   return z.strictObject({
     ...baseShape,
@@ -212,7 +242,14 @@ export type Config = z.infer<typeof baseSchema>;
 
 /** The certificate's settings, as certs/ takes them. */
 export function certificateSettings(config: LoadedConfig): CertificateSettings {
-  return { dataDir: config.dataDir, mainDomain: config.mainDomain, cert: config.tls.cert, key: config.tls.key, minVersion: config.tls.minVersion, configFile: config.file };
+  return {
+    dataDir: config.dataDir,
+    mainDomain: config.mainDomain,
+    cert: config.tls.cert,
+    key: config.tls.key,
+    minVersion: config.tls.minVersion,
+    configFile: config.file,
+  };
 }
 export type ListenerConfig = z.infer<typeof listenerSchema>;
 
@@ -275,7 +312,10 @@ export function moduleRefs(raw: unknown, path: string | null): ModuleRef[] {
 function checkModuleRefs(refs: ModuleRef[], where: string, base: string): ModuleRef[] {
   return refs.map((m, i) => {
     if ((m.path === undefined) === (m.package === undefined)) {
-      throw new ConfigError(`${where}: modules[${i}]: give either path (the module's file, relative to the config file's folder) or package (an installed package's name), one of them`);
+      throw new ConfigError(
+        `${where}: modules[${i}]: give either path (the module's file, relative to the config file's folder) or package (an installed ` +
+          `package's name), one of them`,
+      );
     }
     return m.path !== undefined ? { path: resolve(base, m.path) } : m;
   });
@@ -321,13 +361,19 @@ export function validateConfig(raw: unknown, path: string | null, modules: reado
 
   const seen = new Map<string, number>();
   config.listeners.forEach((l, i) => {
-    if (l.path !== undefined && l.port !== undefined) throw new ConfigError(`${where}: listeners[${i}]: give either port (TCP) or path (a unix socket), not both`);
-    if (l.path === undefined && l.port === undefined) throw new ConfigError(`${where}: listeners[${i}].port: missing; give the TCP port to listen on (or path, for a unix socket)`);
-    if (l.path !== undefined && l.tls !== 'none') throw new ConfigError(`${where}: listeners[${i}].tls: a unix socket (path) is local: use tls: none`);
+    if (l.path !== undefined && l.port !== undefined)
+      throw new ConfigError(`${where}: listeners[${i}]: give either port (TCP) or path (a unix socket), not both`);
+    if (l.path === undefined && l.port === undefined)
+      throw new ConfigError(`${where}: listeners[${i}].port: missing; give the TCP port to listen on (or path, for a unix socket)`);
+    if (l.path !== undefined && l.tls !== 'none')
+      throw new ConfigError(`${where}: listeners[${i}].tls: a unix socket (path) is local: use tls: none`);
     if (l.path !== undefined) l.path = resolve(base, l.path);
     const badFrom = l.proxyFrom ? badProxyFrom(l.proxyFrom) : null;
     if (badFrom) throw new ConfigError(`${where}: listeners[${i}].proxyFrom: ${badFrom}`);
-    if (seen.has(l.name)) throw new ConfigError(`${where}: listeners[${i}].name: "${l.name}" is used by listeners[${seen.get(l.name)}] too; give each listener its own name`);
+    if (seen.has(l.name))
+      throw new ConfigError(
+        `${where}: listeners[${i}].name: "${l.name}" is used by listeners[${seen.get(l.name)}] too; give each listener its own name`,
+      );
     seen.set(l.name, i);
   });
   return { ...config, file: path, baseDir: base, sections: own };

@@ -57,11 +57,19 @@ export class Kernel {
   private context(config: LoadedConfig): ModuleServices {
     config.listeners.forEach((l, i) => {
       if (!this.registry.get(l.module)) {
-        throw new ConfigError(`${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules are: ${this.registry.names().join(', ')}`);
+        throw new ConfigError(
+          `${config.file ?? 'config'}: listeners[${i}].module: no module "${l.module}"; the modules ` +
+            `are: ${this.registry.names().join(', ')}`,
+        );
       }
     });
     const watching = { notices: this.notices, fileWatch: !config.sharedTree };
-    return moduleServices(config, this.logger, this.options.shared ?? null, (accounts) => new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger, watching }));
+    return moduleServices(
+      config,
+      this.logger,
+      this.options.shared ?? null,
+      (accounts) => new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger, watching }),
+    );
   }
 
   /** Loads the certificate, starts every module, then binds every listener; if one cannot bind, nothing stays bound. */

@@ -75,7 +75,12 @@ export async function serve(s: ServeSettings): Promise<void> {
   const nodes = config.redis ? joinNodes(config.redis, config.dataDir, link ?? new LocalLimits(), logger) : null;
   let kernel: Kernel;
   try {
-    kernel = new Kernel(config, logger, registry, { portOffset: s.portOffset, shared: nodes?.limits ?? link ?? undefined, notices: nodes?.notices, metricsByPrimary: worker !== null });
+    kernel = new Kernel(config, logger, registry, {
+      portOffset: s.portOffset,
+      shared: nodes?.limits ?? link ?? undefined,
+      notices: nodes?.notices,
+      metricsByPrimary: worker !== null,
+    });
     await kernel.start();
   } catch (err) {
     await nodes?.leave();
@@ -93,8 +98,10 @@ export async function serve(s: ServeSettings): Promise<void> {
     reloading = reloading.then(async () => {
       try {
         const next = await loadConfig(config.file ?? undefined, modules);
-        if (JSON.stringify(next.redis) !== JSON.stringify(config.redis)) logger.error({ key: 'redis' }, 'the redis key changed in the config: it takes effect at the next restart');
-        if (JSON.stringify(next.modules) !== JSON.stringify(config.modules)) logger.error({ key: 'modules' }, 'the modules key changed in the config: it takes effect at the next restart');
+        if (JSON.stringify(next.redis) !== JSON.stringify(config.redis))
+          logger.error({ key: 'redis' }, 'the redis key changed in the config: it takes effect at the next restart');
+        if (JSON.stringify(next.modules) !== JSON.stringify(config.modules))
+          logger.error({ key: 'modules' }, 'the modules key changed in the config: it takes effect at the next restart');
         const failed = await kernel.reload(next);
         const read = { config: next.file ?? '(embedded default)', dataDir: next.dataDir };
         if (failed.length === 0) logger.info(read, 'reloaded the config and certificates');
@@ -120,11 +127,17 @@ export async function serve(s: ServeSettings): Promise<void> {
     }
     stopping = true;
     firstSignal.heard(why);
-    logger.info({ signal: why, timeout: config.shutdownTimeout }, 'stopping: no new connections; open sessions may finish (a second stop signal exits at once)');
-    setTimeout(() => {
-      logger.error({ after: config.shutdownTimeout + STOP_GRACE_SECONDS }, 'stop took too long; exiting now');
-      void exit(exitCodes.failed);
-    }, (config.shutdownTimeout + STOP_GRACE_SECONDS) * 1000);
+    logger.info(
+      { signal: why, timeout: config.shutdownTimeout },
+      'stopping: no new connections; open sessions may finish (a second stop signal exits at once)',
+    );
+    setTimeout(
+      () => {
+        logger.error({ after: config.shutdownTimeout + STOP_GRACE_SECONDS }, 'stop took too long; exiting now');
+        void exit(exitCodes.failed);
+      },
+      (config.shutdownTimeout + STOP_GRACE_SECONDS) * 1000,
+    );
     try {
       await kernel.stop();
       await nodes?.leave();

@@ -26,7 +26,12 @@ export function moduleServices(
   makeStore: (accounts: AccountStore) => MailStore,
 ): ModuleServices {
   const domains = new LocalDomains(config.mainDomain, config.domains);
-  const accounts = new AccountStore(config.dataDir, domains, new AuthCache(config.authCache.entries, config.authCache.ttl * 1000), config.passwords.rehash);
+  const accounts = new AccountStore(
+    config.dataDir,
+    domains,
+    new AuthCache(config.authCache.entries, config.authCache.ttl * 1000),
+    config.passwords.rehash,
+  );
   const store = makeStore(accounts);
   const router = new Router(config.dataDir, accounts);
   const submission: SubmissionServices = {

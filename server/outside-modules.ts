@@ -13,25 +13,40 @@ import type { ModuleEntry, PosternModule } from './module.js';
  * Reads the config with every module it may use: the built-in ones (the module table) and the ones its
  * `modules:` key names, loaded here. Throws ConfigError naming the key and the fix.
  */
-export async function loadConfigAndModules(file: string | undefined, builtIn: readonly ModuleEntry[]): Promise<{ config: LoadedConfig; modules: readonly ModuleEntry[] }> {
+export async function loadConfigAndModules(
+  file: string | undefined,
+  builtIn: readonly ModuleEntry[],
+): Promise<{ config: LoadedConfig; modules: readonly ModuleEntry[] }> {
   const { raw, path } = await readConfig(file);
   const base = path ? dirname(path) : process.cwd();
   const outside: ModuleEntry[] = [];
-  for (const [i, ref] of moduleRefs(raw, path).entries()) outside.push(await loadOutsideModule(ref, i, base, { builtIn, outside }, path ?? 'config'));
+  for (const [i, ref] of moduleRefs(raw, path).entries())
+    outside.push(await loadOutsideModule(ref, i, base, { builtIn, outside }, path ?? 'config'));
   const modules = [...builtIn, ...outside];
   return { config: validateConfig(raw, path, modules), modules };
 }
 
-async function loadOutsideModule(ref: ModuleRef, index: number, base: string, loaded: { builtIn: readonly ModuleEntry[]; outside: readonly ModuleEntry[] }, where: string): Promise<ModuleEntry> {
+async function loadOutsideModule(
+  ref: ModuleRef,
+  index: number,
+  base: string,
+  loaded: { builtIn: readonly ModuleEntry[]; outside: readonly ModuleEntry[] },
+  where: string,
+): Promise<ModuleEntry> {
   const key = ref.path !== undefined ? `modules[${index}].path` : `modules[${index}].package`;
   const fail = (why: string) => new ConfigError(`${where}: ${key}: ${why}`);
   let file: string;
   if (ref.path !== undefined) {
     file = ref.path; // made absolute from the config file's folder by moduleRefs
-    if (!existsSync(file)) throw fail(`no file ${file}; give the path of the module's JavaScript file (an ES module), relative to the config file's folder`);
+    if (!existsSync(file))
+      throw fail(`no file ${file}; give the path of the module's JavaScript file (an ES module), relative to the config file's folder`);
   } else {
     const found = resolvePackage(ref.package!, base);
-    if (found === null) throw fail(`no package "${ref.package}" is installed in ${base} or beside Postern; install it (npm install ${ref.package}) or give the module's file as path`);
+    if (found === null)
+      throw fail(
+        `no package "${ref.package}" is installed in ${base} or beside Postern; install it (npm install ${ref.package}) or give the ` +
+          `module's file as path`,
+      );
     file = found;
   }
 
@@ -43,17 +58,26 @@ async function loadOutsideModule(ref: ModuleRef, index: number, base: string, lo
   }
   const lacks = notAModule(exported);
   if (lacks !== null) {
-    throw fail(`${file} is not a Postern module: its default export must be an object with name, start, reconfigure, accept and stop (the Module API, docs/architecture.md); ${lacks}`);
+    throw fail(
+      `${file} is not a Postern module: its default export must be an object with name, start, reconfigure, accept and stop (the Module ` +
+        `API, docs/architecture.md); ${lacks}`,
+    );
   }
   const module = exported as PosternModule;
   const known = [...loaded.builtIn, ...loaded.outside];
   if (known.some((m) => m.name === module.name)) {
     const whose = loaded.builtIn.some((m) => m.name === module.name) ? 'the name of a built-in module' : 'like another module of modules:';
-    throw fail(`the module in ${file} is named "${module.name}", ${whose}; give it a name of its own (taken: ${known.map((m) => m.name).join(', ')})`);
+    throw fail(
+      `the module in ${file} is named "${module.name}", ${whose}; give it a name of its own ` +
+        `(taken: ${known.map((m) => m.name).join(', ')})`,
+    );
   }
   const section = module.configSection?.key;
   if (section !== undefined && (BASE_KEYS.includes(section) || known.some((m) => m.configSection?.key === section))) {
-    throw fail(`the module "${module.name}" in ${file} has the config section "${section}", a key that is taken already; give its section a key of its own`);
+    throw fail(
+      `the module "${module.name}" in ${file} has the config section "${section}", a key that is taken already; give its section a key ` +
+        `of its own`,
+    );
   }
   return { name: module.name, configSection: module.configSection, load: async () => module };
 }
@@ -72,7 +96,8 @@ function resolvePackage(name: string, base: string): string | null {
 
 /** What a default export lacks to be a module, or null when it is one. */
 function notAModule(value: unknown): string | null {
-  if (value === null || typeof value !== 'object') return value === undefined ? 'it has no default export' : `its default export is a ${value === null ? 'null' : typeof value}`;
+  if (value === null || typeof value !== 'object')
+    return value === undefined ? 'it has no default export' : `its default export is a ${value === null ? 'null' : typeof value}`;
   const m = value as Record<string, unknown>;
   if (typeof m.name !== 'string' || m.name === '') return 'it has no name';
   const missing = ['start', 'reconfigure', 'accept', 'stop'].filter((f) => typeof m[f] !== 'function');

@@ -78,7 +78,12 @@ export class LineChannel {
   private unlisten: (() => void) | null = null;
 
   attach(): void {
-    this.unlisten = listenTo(this.socket, this.settings.idleTimeoutMs, { data: this.onData, timeout: this.onTimeout, close: this.onClose, error: this.onError });
+    this.unlisten = listenTo(this.socket, this.settings.idleTimeoutMs, {
+      data: this.onData,
+      timeout: this.onTimeout,
+      close: this.onClose,
+      error: this.onError,
+    });
   }
 
   private detach(): void {

@@ -34,7 +34,13 @@ export function ownerOf(accounts: AccountStore, user: AccountAddress, owner: str
 }
 
 /** Opens `mailbox` of `owner` (null: the user's own) for `user`, if the user may read it. */
-export async function openForUser(accounts: AccountStore, store: MailStore, user: AccountAddress, owner: string | null, mailbox: string): Promise<OpenedMailbox> {
+export async function openForUser(
+  accounts: AccountStore,
+  store: MailStore,
+  user: AccountAddress,
+  owner: string | null,
+  mailbox: string,
+): Promise<OpenedMailbox> {
   let ownerAddress: AccountAddress;
   let name: string;
   try {

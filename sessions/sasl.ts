@@ -96,11 +96,16 @@ export function equalHex(a: string, b: string): boolean {
 }
 
 /** How the account store checks what a mechanism gathered: a password, or a CRAM-MD5 digest of the shared secret. */
-export function credentialCheck(accounts: AccountStore, credentials: Credentials): (account: AccountAddress | null) => Promise<SignInResult> {
+export function credentialCheck(
+  accounts: AccountStore,
+  credentials: Credentials,
+): (account: AccountAddress | null) => Promise<SignInResult> {
   return (account) =>
     credentials.kind === 'password'
       ? accounts.signIn(account, credentials.password)
-      : accounts.signInWithSecret(account, (secret) => equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest));
+      : accounts.signInWithSecret(account, (secret) =>
+          equalHex(createHmac('md5', secret).update(credentials.challenge).digest('hex'), credentials.digest),
+        );
 }
 
 /** The mechanisms a session may use now: the configured ones, less cleartext ones where passwords may not travel. */
@@ -112,7 +117,11 @@ export function offeredMechanisms(configured: readonly MechanismName[], cleartex
  * The mechanism a client asked for (its name in any case): the mechanism, 'cleartext-refused' when it is
  * configured but may not be used on this connection, or null when it is not offered at all.
  */
-export function requestedMechanism(requested: string, configured: readonly MechanismName[], cleartextAllowed: boolean): Mechanism | 'cleartext-refused' | null {
+export function requestedMechanism(
+  requested: string,
+  configured: readonly MechanismName[],
+  cleartextAllowed: boolean,
+): Mechanism | 'cleartext-refused' | null {
   const name = requested.toUpperCase() as MechanismName;
   const mechanism = offeredMechanisms(configured, cleartextAllowed).find((m) => m.name === name);
   if (mechanism) return mechanism;
@@ -134,7 +143,13 @@ export interface SaslAnswers {
  * gave one (SASL-IR), then each challenge, which `ask` sends as base64 and answers with the client's
  * next line. Resolves with the credentials gathered, for credentialCheck().
  */
-export async function exchange(mechanism: Mechanism, initialText: string | null, host: string, ask: (challenge: string) => Promise<string>, answers: SaslAnswers): Promise<Credentials> {
+export async function exchange(
+  mechanism: Mechanism,
+  initialText: string | null,
+  host: string,
+  ask: (challenge: string) => Promise<string>,
+  answers: SaslAnswers,
+): Promise<Credentials> {
   try {
     const initial = initialText === null ? null : decodeSasl(initialText, true);
     const challenge = async (data: Buffer): Promise<Buffer> => {

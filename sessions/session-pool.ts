@@ -61,7 +61,12 @@ export class SessionPool<S extends PooledSession> {
    * A new connection: served by the session `make` builds, within the limits, or refused with `refuse`
    * (which says why in the protocol's words) when the module is stopping or a limit is reached.
    */
-  accept(conn: Connection, serving: { metrics: Metrics; log: Logger } | null, refuse: (why: string) => void, make: (hooks: SessionHooks<S>) => S): void {
+  accept(
+    conn: Connection,
+    serving: { metrics: Metrics; log: Logger } | null,
+    refuse: (why: string) => void,
+    make: (hooks: SessionHooks<S>) => S,
+  ): void {
     if (!serving || this.stopping) {
       refuse('Server shutting down; try again later');
       return;

@@ -44,7 +44,8 @@ export class SessionRecord {
   connected(): void {
     this.log.info({ secure: this.conn.secure }, 'connected');
     this.metrics.sessionsOpen.inc();
-    if (this.trace.enabled) this.trace.line(this.conn.id, '-', `connected from ${this.conn.peer} on ${this.conn.listener}${this.traceLabel}`);
+    if (this.trace.enabled)
+      this.trace.line(this.conn.id, '-', `connected from ${this.conn.peer} on ${this.conn.listener}${this.traceLabel}`);
   }
 
   /** A command as the protocol may record it (secrets redacted already). */

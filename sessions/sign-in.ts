@@ -58,7 +58,14 @@ export interface Accepted {
  * Checks `login`'s secret with `check`. On failure waits until the failure's answer time and throws
  * what `refused` makes (`last`: this was the connection's last attempt, the answer closes it).
  */
-export async function checkSignIn(p: SignInPolicy, s: SignInAttempt, login: string, mechanism: string, check: CheckSecret, refused: (last: boolean) => Error): Promise<Accepted> {
+export async function checkSignIn(
+  p: SignInPolicy,
+  s: SignInAttempt,
+  login: string,
+  mechanism: string,
+  check: CheckSecret,
+  refused: (last: boolean) => Error,
+): Promise<Accepted> {
   const name = parseLoginName(login);
   const routed = name ? await p.router.routeOrNull(name.address) : null;
   const result: SignInResult = await check(routed?.account ?? null);

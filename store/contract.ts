@@ -326,7 +326,8 @@ export function checkMailboxName(mailbox: string): string {
   if (mailbox.length > MAX_NAME) throw new MailboxNameTooLongError(`a mailbox name must be at most ${MAX_NAME} characters`);
   if (isInbox(mailbox.slice(0, 5)) && mailbox[5] === DELIMITER) mailbox = `INBOX${mailbox.slice(5)}`;
   for (const level of mailbox.split(DELIMITER)) {
-    if (level.length > MAX_LEVEL && [...level].length > MAX_LEVEL) throw new MailboxNameTooLongError(`a level of a mailbox name must be at most ${MAX_LEVEL} characters`);
+    if (level.length > MAX_LEVEL && [...level].length > MAX_LEVEL)
+      throw new MailboxNameTooLongError(`a level of a mailbox name must be at most ${MAX_LEVEL} characters`);
     if (!LEVEL.test(level)) {
       throw new MailboxNameError(
         `"${printable(mailbox)}" is not a valid mailbox name: use "/" between levels, and no empty level, ".", "\\" or control characters`,
@@ -346,7 +347,8 @@ export function parentsOf(mailbox: string): string[] {
 export function normalizeFlag(flag: string): string {
   if (!flag.startsWith('\\')) {
     // a keyword is an IMAP atom (RFC 9051 section 4.1): no space, no specials, no controls
-    if (!/^[^\s(){%*"\\\]\x00-\x1f\x7f]{1,100}$/u.test(flag)) throw new MailboxOperationError(MailError.PARAMS, `"${printable(flag)}" is not a keyword that can be stored`);
+    if (!/^[^\s(){%*"\\\]\x00-\x1f\x7f]{1,100}$/u.test(flag))
+      throw new MailboxOperationError(MailError.PARAMS, `"${printable(flag)}" is not a keyword that can be stored`);
     return flag;
   }
   const system = SYSTEM_FLAGS.find((f) => f.toLowerCase() === flag.toLowerCase());

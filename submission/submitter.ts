@@ -109,12 +109,16 @@ export class Submitter {
     const from = formatAddress(sender);
     const now = Date.now();
     const shared = this.services.sharedRate;
-    const within = settings.maxPerHour === 0 || (shared ? await shared(`submission:${from}`, settings.maxPerHour, HOUR_MS) : this.withinRate(from, now));
+    const within =
+      settings.maxPerHour === 0 || (shared ? await shared(`submission:${from}`, settings.maxPerHour, HOUR_MS) : this.withinRate(from, now));
     // Every attempt within the limit counts, whatever becomes of it: refusals must not be a way around it.
     if (!shared && within) this.recent.get(from)?.push(now);
     if (!within) {
       log.info({ user: from, maxPerHour: settings.maxPerHour }, 'submission refused: rate limit');
-      throw new SubmissionError(`Too many messages submitted in the last hour (the limit is ${settings.maxPerHour}); try again later`, true);
+      throw new SubmissionError(
+        `Too many messages submitted in the last hour (the limit is ${settings.maxPerHour}); try again later`,
+        true,
+      );
     }
 
     const message = RawMessage.parse(raw);
@@ -123,7 +127,8 @@ export class Submitter {
     if (recipients.length === 0) throw new SubmissionError('The message has no recipients: give them in To, Cc or Bcc');
     // mailparser keeps only the last From; mail programs show the first. One From field, and every
     // address in From and Sender must be the sender's own.
-    if (message.count('From') > 1 || message.count('Sender') > 1) throw new SubmissionError('The message has more than one From or Sender field');
+    if (message.count('From') > 1 || message.count('Sender') > 1)
+      throw new SubmissionError('The message has more than one From or Sender field');
     const froms = flatten(header.from);
     const identities = [...froms, ...(header.headers.get('sender') ? flatten(header.headers.get('sender') as AddressObject) : [])];
     for (const f of identities) {
@@ -138,7 +143,11 @@ export class Submitter {
     if (froms.length === 0) message.append('From', from);
     if (!message.has('Date')) message.append('Date', rfc5322Date(new Date(now)));
     if (!message.has('Message-ID')) message.append('Message-ID', messageId);
-    message.prepend('Received', `from [${peerAddress}] by ${settings.hostname} (Postern) with POP3 XTND XMIT id ${id} (authenticated as ${from}); ${rfc5322Date(new Date(now))}`);
+    message.prepend(
+      'Received',
+      `from [${peerAddress}] by ${settings.hostname} (Postern) with POP3 XTND XMIT id ${id} (authenticated as ${from});` +
+        ` ${rfc5322Date(new Date(now))}`,
+    );
     const out = message.toBuffer();
 
     const local: { recipient: string; account: AccountAddress; localPart: string | null }[] = [];
@@ -165,15 +174,27 @@ export class Submitter {
     try {
       for (const l of local) {
         const extra = l.localPart === null ? undefined : `${settings.realToHeader}: ${l.recipient}`;
-        staged.push(await store.append(l.account, 'INBOX', deliveredOctets((async function* () {
-          yield out;
-        })(), { extraHeader: extra })));
+        staged.push(
+          await store.append(
+            l.account,
+            'INBOX',
+            deliveredOctets(
+              (async function* () {
+                yield out;
+              })(),
+              { extraHeader: extra },
+            ),
+          ),
+        );
       }
       if (remote.length > 0) {
         const result = await relay!.send(from, remote, out);
         // SMTP cannot take back what the relay accepted for the other recipients; local copies are not made.
         if (result.rejected.length > 0) {
-          throw new SubmissionError(`The relay refused ${result.rejected.join(', ')} (it took the message for ${result.accepted.join(', ')}); nothing was delivered here`);
+          throw new SubmissionError(
+            `The relay refused ${result.rejected.join(', ')} (it took the message for ${result.accepted.join(', ')}); nothing was ` +
+              `delivered here`,
+          );
         }
       }
     } catch (err) {
@@ -195,7 +216,10 @@ export class Submitter {
       }
     }
     if (failed.length > 0) {
-      throw new SubmissionError(`The message went to ${recipients.length - failed.length} recipients but could not be stored for ${failed.join(', ')}`, true);
+      throw new SubmissionError(
+        `The message went to ${recipients.length - failed.length} recipients but could not be stored for ${failed.join(', ')}`,
+        true,
+      );
     }
     log.info({ user: from, messageId, local: local.length, remote: remote.length, octets: out.length }, 'message submitted');
     return { messageId, local: local.length, remote: remote.length };

@@ -21,7 +21,8 @@ export class LocalLimits implements SharedLimits {
     kept: (pool, sid, address) => this.coordinator.kept(SELF, pool, sid, address),
   };
 
-  readonly throttle: SharedThrottle = async (pool, address, baseSeconds) => this.coordinator.answer(SELF, { op: 'throttle', pool, address, baseSeconds }) as number;
+  readonly throttle: SharedThrottle = async (pool, address, baseSeconds) =>
+    this.coordinator.answer(SELF, { op: 'throttle', pool, address, baseSeconds }) as number;
 
   readonly rate: SharedRate = async (key, max, windowMs) => this.coordinator.answer(SELF, { op: 'rate', key, max, windowMs }) as boolean;
 }

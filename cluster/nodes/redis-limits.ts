@@ -17,7 +17,12 @@ const HEARTBEAT_MS = 3000;
 /** A node silent this long is gone: what it held is given back. */
 export const DEAD_AFTER_MS = 10_000;
 /** What the fallback is told of a session admitted by Redis: counted there, never checked. */
-const UNCHECKED: AdmissionLimits = { total: Number.MAX_SAFE_INTEGER, perAddress: Number.MAX_SAFE_INTEGER, unauthenticated: Number.MAX_SAFE_INTEGER, unauthenticatedPerAddress: Number.MAX_SAFE_INTEGER };
+const UNCHECKED: AdmissionLimits = {
+  total: Number.MAX_SAFE_INTEGER,
+  perAddress: Number.MAX_SAFE_INTEGER,
+  unauthenticated: Number.MAX_SAFE_INTEGER,
+  unauthenticatedPerAddress: Number.MAX_SAFE_INTEGER,
+};
 
 interface Held {
   readonly pool: string;
@@ -73,7 +78,13 @@ export class RedisLimits implements SharedLimits {
         this.stale = false;
         if (replace) this.replaces += 1;
         // admissions on their way are held here and may not be counted there yet
-        const args: (string | number)[] = [this.link.node, DEAD_AFTER_MS, this.held.size - this.admitting, this.held.size, replace ? '1' : '0'];
+        const args: (string | number)[] = [
+          this.link.node,
+          DEAD_AFTER_MS,
+          this.held.size - this.admitting,
+          this.held.size,
+          replace ? '1' : '0',
+        ];
         if (replace) for (const h of this.held.values()) args.push(h.pool, h.sid, h.address, h.signedIn ? '1' : '0');
         const known = await this.link.run('heartbeat', ...args);
         if (known === 1) break;
@@ -92,7 +103,10 @@ export class RedisLimits implements SharedLimits {
     const now = Date.now();
     if (now - this.lastFailureLog < 60_000) return;
     this.lastFailureLog = now;
-    this.logger.error({ err: (err as Error).message }, 'a Redis command failed: this node answers on its own count until Redis answers again');
+    this.logger.error(
+      { err: (err as Error).message },
+      'a Redis command failed: this node answers on its own count until Redis answers again',
+    );
   }
 
   /** Another node (or this one) chose a session to close to make room. */
@@ -119,7 +133,12 @@ export class RedisLimits implements SharedLimits {
     this.evictors.get(pool)?.(sid);
   }
 
-  private async admit(pool: string, address: string, limits: AdmissionLimits, sid: string): Promise<{ refusedBy: string | null; evicted: string[] }> {
+  private async admit(
+    pool: string,
+    address: string,
+    limits: AdmissionLimits,
+    sid: string,
+  ): Promise<{ refusedBy: string | null; evicted: string[] }> {
     const key = this.heldKey(pool, sid);
     if (this.link.up) {
       // held before Redis is asked, so that a heartbeat replacing this node's sessions meanwhile keeps it
@@ -127,7 +146,18 @@ export class RedisLimits implements SharedLimits {
       const replaces = this.replaces;
       this.admitting += 1;
       try {
-        const out = (await this.link.run('admit', pool, address, this.link.node, sid, limits.total, limits.perAddress, limits.unauthenticated, limits.unauthenticatedPerAddress, limits.signedInOnArrival ? '1' : '0')) as string[];
+        const out = (await this.link.run(
+          'admit',
+          pool,
+          address,
+          this.link.node,
+          sid,
+          limits.total,
+          limits.perAddress,
+          limits.unauthenticated,
+          limits.unauthenticatedPerAddress,
+          limits.signedInOnArrival ? '1' : '0',
+        )) as string[];
         // the sessions chosen to make room are told by the script's own notices (evictNotice)
         const evicted: string[] = [];
         for (let i = 1; i < out.length; i += 2) evicted.push(out[i]);

@@ -52,7 +52,8 @@ export class RedisLink {
     // connection is admitted by this node's own count rather than held up.
     this.client = new Redis(settings.url, { ...COMMON, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1000 });
     this.subscriber = new Redis(settings.url, { ...COMMON, maxRetriesPerRequest: null, autoResubscribe: true });
-    for (const name of Object.keys(SCRIPTS) as ScriptName[]) this.client.defineCommand(`postern_${name}`, { numberOfKeys: 0, lua: scriptText(name) });
+    for (const name of Object.keys(SCRIPTS) as ScriptName[])
+      this.client.defineCommand(`postern_${name}`, { numberOfKeys: 0, lua: scriptText(name) });
     for (const r of [this.client, this.subscriber]) {
       r.on('ready', () => this.check());
       r.on('close', () => this.check());
@@ -81,10 +82,18 @@ export class RedisLink {
     const first = this.wasUp === null;
     this.wasUp = up;
     if (up) {
-      this.logger.info({ redis: this.address, node: this.node }, first ? 'Redis reachable: limits and change notices are shared with the other nodes' : 'Redis reachable again: limits and change notices are shared with the other nodes again');
+      this.logger.info(
+        { redis: this.address, node: this.node },
+        first
+          ? 'Redis reachable: limits and change notices are shared with the other nodes'
+          : 'Redis reachable again: limits and change notices are shared with the other nodes again',
+      );
       for (const l of this.upListeners) l();
     } else {
-      this.logger.error({ redis: this.address, err: err?.message }, 'Redis unreachable: limits are counted by this node alone and change notices stay on this node until it is back');
+      this.logger.error(
+        { redis: this.address, err: err?.message },
+        'Redis unreachable: limits are counted by this node alone and change notices stay on this node until it is back',
+      );
     }
   }
 
@@ -106,7 +115,9 @@ export class RedisLink {
   /** Calls `heard` with each message on the channel (from every node, this one too). */
   subscribe(channel: string, heard: (message: string) => void): void {
     this.channels.set(this.key(channel), heard);
-    this.subscriber.subscribe(this.key(channel)).catch((err: Error) => this.logger.error({ err: err.message, channel }, 'cannot subscribe to a Redis channel'));
+    this.subscriber
+      .subscribe(this.key(channel))
+      .catch((err: Error) => this.logger.error({ err: err.message, channel }, 'cannot subscribe to a Redis channel'));
   }
 
   async close(): Promise<void> {

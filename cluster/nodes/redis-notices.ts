@@ -86,7 +86,15 @@ export async function publishChanges(settings: RedisSettings, dataDir: string, p
   const folders = [...new Set(paths.map((p) => folderName(root, p)).filter((f): f is string => f !== null))];
   if (folders.length === 0) return true;
   // no ready check (it waits while Redis loads its data), and a deadline over the whole exchange
-  const r = new Redis(settings.url, { lazyConnect: true, enableReadyCheck: false, connectTimeout: 1500, commandTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const r = new Redis(settings.url, {
+    lazyConnect: true,
+    enableReadyCheck: false,
+    connectTimeout: 1500,
+    commandTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   r.on('error', () => {});
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2000)));

@@ -123,7 +123,10 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
       recent.push(now);
       exits.set(n, recent);
       const delay = recent.length <= 1 ? 0 : Math.min(1000 * 2 ** (recent.length - 2), 30_000);
-      logger.error({ worker: n, pid: w.process.pid, code, signal, restartIn: delay / 1000 }, 'a worker exited; starting another (its sessions are gone, and applied nothing)');
+      logger.error(
+        { worker: n, pid: w.process.pid, code, signal, restartIn: delay / 1000 },
+        'a worker exited; starting another (its sessions are gone, and applied nothing)',
+      );
       const timer = setTimeout(() => {
         restarts.delete(timer);
         if (!stopping && n <= target && !byNumber.has(n)) start(n); // the config may have fewer workers by now

@@ -24,14 +24,23 @@ export const imapConfigSchema = z
     cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
     /** SASL mechanisms offered by AUTHENTICATE. CRAM-MD5 checks the account's shared secret (--apop-secret). */
     saslMechanisms: z
-      .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), { error: 'expected a list such as [PLAIN, LOGIN]' })
+      .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), {
+        error: 'expected a list such as [PLAIN, LOGIN]',
+      })
       .default(['PLAIN', 'LOGIN']),
     /** Failed sign-ins before the connection is closed. */
     maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(3),
     /** Seconds a failed sign-in takes at least, from the client's line, whatever the reason. */
-    authFailureTime: z.number({ error: 'expected a number of seconds' }).min(0.01, { error: 'expected a number of seconds, at least 0.01' }).max(10, { error: 'expected a number of seconds, at most 10' }).default(0.2),
+    authFailureTime: z
+      .number({ error: 'expected a number of seconds' })
+      .min(0.01, { error: 'expected a number of seconds, at least 0.01' })
+      .max(10, { error: 'expected a number of seconds, at most 10' })
+      .default(0.2),
     /** Seconds added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
-    authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
+    authFailureDelay: z
+      .number({ error: 'expected a number of seconds (0 turns the delay off)' })
+      .min(0, { error: 'expected a number of seconds, 0 or more' })
+      .default(1),
     /** Octets of one command, its lines and literals together (an APPEND's message aside); more is refused with [TOOBIG]. */
     maxLineLength: count('octets in a command', 1024, 16 * 1024 * 1024).default(65536),
     /** Largest message APPEND accepts (APPENDLIMIT); larger is refused with [TOOBIG]. */
@@ -40,7 +49,10 @@ export const imapConfigSchema = z
     maxBadCommands: count('bad commands in a row', 1, 1000).default(20),
     /** Seconds between "* OK Still here" during IDLE (keeps NAT entries alive, as Dovecot does). */
     idleKeepalive: count('seconds between keepalives in IDLE', 1, 86400).default(120),
-    /** Seconds between looks at the mailbox during IDLE when nothing said it changed (Dovecot's mailbox_idle_check_interval): catches what no watch or notice reports. */
+    /**
+     * Seconds between looks at the mailbox during IDLE when nothing said it changed (Dovecot's mailbox_idle_check_interval): catches what
+     * no watch or notice reports.
+     */
     idleCheckInterval: count('seconds between mailbox checks in IDLE', 1, 86400).default(30),
     /** Seconds of the first wait when a client stops reading; doubled four times, then the connection is dropped. */
     blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),

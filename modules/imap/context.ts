@@ -82,7 +82,9 @@ export interface ImapContext {
   signIn(login: string, mechanism: string, check: CheckSecret): Promise<void>;
   /** Opens a mailbox as the selected one (the previous one is closed first, without expunging). */
   select(selected: SelectedMailbox | null): void;
-  /** Sends the untagged updates the client may get now, after syncing the selected mailbox (`force`: even if nothing signalled a change). */
+  /**
+   * Sends the untagged updates the client may get now, after syncing the selected mailbox (`force`: even if nothing signalled a change).
+   */
   sendUpdates(expunges: boolean, force?: boolean): Promise<void>;
   /** Waits until the selected mailbox may have changed or `ms` pass (IDLE). */
   waitForChange(ms: number): Promise<'changed' | 'timeout'>;

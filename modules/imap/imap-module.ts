@@ -32,17 +32,42 @@ export class ImapModule implements PosternModule {
     throttle.baseSeconds = imap.authFailureDelay;
     if (this.metrics?.shared !== ctx.metrics) this.metrics = new ImapMetrics(ctx.metrics);
     const settings = imapSettings(ctx.config);
-    const signIn = { router: ctx.router, throttle, signIns: signInCounter(ctx.metrics), mechanismLabel: 'imap-', authFailureTimeMs: settings.authFailureTimeMs, maxAuthAttempts: settings.maxAuthAttempts };
-    this.services = { accounts: ctx.accounts, store: ctx.store, router: ctx.router, metrics: this.metrics, trace: ctx.trace, settings, signIn };
+    const signIn = {
+      router: ctx.router,
+      throttle,
+      signIns: signInCounter(ctx.metrics),
+      mechanismLabel: 'imap-',
+      authFailureTimeMs: settings.authFailureTimeMs,
+      maxAuthAttempts: settings.maxAuthAttempts,
+    };
+    this.services = {
+      accounts: ctx.accounts,
+      store: ctx.store,
+      router: ctx.router,
+      metrics: this.metrics,
+      trace: ctx.trace,
+      settings,
+      signIn,
+    };
     this.logger = ctx.logger;
-    this.sessions.limits = { total: imap.maxChannels, perAddress: imap.maxChannelsPerAddress, unauthenticated: imap.maxUnauthenticated, unauthenticatedPerAddress: imap.maxUnauthenticatedPerAddress };
+    this.sessions.limits = {
+      total: imap.maxChannels,
+      perAddress: imap.maxChannelsPerAddress,
+      unauthenticated: imap.maxUnauthenticated,
+      unauthenticatedPerAddress: imap.maxUnauthenticatedPerAddress,
+    };
   }
 
   accept(conn: Connection): void {
     const services = this.services;
     const logger = this.logger;
     const serving = services && logger ? { metrics: services.metrics.shared, log: logger } : null;
-    this.sessions.accept(conn, serving, (why) => conn.refuse(`* BYE [UNAVAILABLE] ${why}`), (hooks) => new ImapSession(conn, services!, logger!, hooks));
+    this.sessions.accept(
+      conn,
+      serving,
+      (why) => conn.refuse(`* BYE [UNAVAILABLE] ${why}`),
+      (hooks) => new ImapSession(conn, services!, logger!, hooks),
+    );
   }
 
   stop(deadline: number): Promise<void> {

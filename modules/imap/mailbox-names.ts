@@ -67,7 +67,8 @@ export function resolveName(accounts: AccountStore, user: AccountAddress, name: 
   try {
     if (name.startsWith(OTHERS)) {
       const slash = name.indexOf(DELIMITER);
-      if (slash < 2 || slash === name.length - 1) throw no(`${quoteClient(name, 80)} names another user's namespace, not a mailbox; add the mailbox: ~user/INBOX`, 'NONEXISTENT');
+      if (slash < 2 || slash === name.length - 1)
+        throw no(`${quoteClient(name, 80)} names another user's namespace, not a mailbox; add the mailbox: ~user/INBOX`, 'NONEXISTENT');
       const owner = ownerOf(accounts, user, name.slice(1, slash));
       const own = owner.name === user.name && owner.domain === user.domain;
       const mailbox = checkMailboxName(name.slice(slash + 1));

@@ -131,7 +131,8 @@ export class SelectedMailbox {
     const keywords = [...this.announced].sort();
     return [
       `* FLAGS (${[...SYSTEM_FLAG_LIST, ...keywords].join(' ')})`,
-      `* OK [PERMANENTFLAGS (${permanentFlags(this.rights, this.readOnly, keywords).join(' ')})] ${this.readOnly ? 'Read-only mailbox' : 'Flags permitted'}`,
+      `* OK [PERMANENTFLAGS ` +
+        `(${permanentFlags(this.rights, this.readOnly, keywords).join(' ')})] ${this.readOnly ? 'Read-only mailbox' : 'Flags permitted'}`,
     ];
   }
 
@@ -207,14 +208,20 @@ export class SelectedMailbox {
     } catch (err) {
       this.dirty = true;
       if (mailErrorOf(err) === MailError.NOTFOUND) {
-        throw new SelectedMailboxGone(this.goneHere ? 'Selected mailbox was deleted, have to disconnect' : 'Selected mailbox was deleted or renamed by another session; sign in again');
+        throw new SelectedMailboxGone(
+          this.goneHere
+            ? 'Selected mailbox was deleted, have to disconnect'
+            : 'Selected mailbox was deleted or renamed by another session; sign in again',
+        );
       }
       throw err;
     }
     this.syncedAt = Date.now();
     for (const uid of changes.expunged) if (this.known.has(uid)) this.gone.add(uid);
     // a keyword new to the client is announced before anything shows it (and before it can FETCH the new messages)
-    const lines: string[] = this.announce(changes.added.length + changes.flagsChanged.length === 0 ? [] : [...changes.added, ...changes.flagsChanged]);
+    const lines: string[] = this.announce(
+      changes.added.length + changes.flagsChanged.length === 0 ? [] : [...changes.added, ...changes.flagsChanged],
+    );
     if (expunges && this.gone.size > 0) {
       // announced now
       // ascending, each number as it is after the ones before it were removed (as Dovecot sends them)
@@ -240,7 +247,8 @@ export class SelectedMailbox {
     if (this.uids.length !== before) {
       lines.push(`* ${this.uids.length} EXISTS`);
       // new messages no other session took first are recent here (RFC 3501 section 2.3.2)
-      for (const uid of await this.view.claimRecent(this.readOnly ? 'peek' : 'claim')) if (this.known.has(uid) && !this.gone.has(uid)) this.recent.add(uid);
+      for (const uid of await this.view.claimRecent(this.readOnly ? 'peek' : 'claim'))
+        if (this.known.has(uid) && !this.gone.has(uid)) this.recent.add(uid);
     }
     // RFC 3501 section 7.3.2: sent when the number of recent messages changes (with the size, or after EXPUNGE)
     if (this.showRecent && this.recent.size !== this.recentTold) lines.push(`* ${this.recent.size} RECENT`);

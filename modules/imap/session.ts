@@ -247,12 +247,14 @@ export class ImapSession implements ImapContext {
     this.literalState = 'done';
     const line = await this.channel.input.line(this.settings.maxCommand);
     if (line.kind === 'closed') throw new ConnectionClosed();
-    if (line.kind === 'too-long' || line.bytes.length > 0) throw bad('Expected the end of the command after the message (MULTIAPPEND is not supported)');
+    if (line.kind === 'too-long' || line.bytes.length > 0)
+      throw bad('Expected the end of the command after the message (MULTIAPPEND is not supported)');
   }
 
   async startTls(): Promise<void> {
     this.send(`${this.currentTag} OK Begin TLS negotiation now`);
-    if (await this.channel.startTls('STARTTLS')) this.log.info({ protocol: (this.conn.socket as TLSSocket).getProtocol?.() }, 'TLS started');
+    if (await this.channel.startTls('STARTTLS'))
+      this.log.info({ protocol: (this.conn.socket as TLSSocket).getProtocol?.() }, 'TLS started');
   }
 
   async signIn(login: string, mechanism: string, check: CheckSecret): Promise<void> {
@@ -333,7 +335,10 @@ export class ImapSession implements ImapContext {
       await this.channel.flush();
       while (!this.channel.closed) {
         this.channel.waitingForClient = true;
-        const limits = { maxCommand: this.settings.maxCommand, maxLiteral: this.current === 'not-authenticated' ? MAX_LITERAL_BEFORE_SIGN_IN : undefined };
+        const limits = {
+          maxCommand: this.settings.maxCommand,
+          maxLiteral: this.current === 'not-authenticated' ? MAX_LITERAL_BEFORE_SIGN_IN : undefined,
+        };
         const read = await readCommand(this.channel.input, limits, this.hooksForReader);
         this.channel.waitingForClient = false;
         if (read.kind === 'closed' || this.channel.closed) break;
@@ -342,7 +347,10 @@ export class ImapSession implements ImapContext {
         if (read.kind === 'literal-too-large') {
           this.services.metrics.commands.inc('refused');
           this.log.info({ octets: read.size, limit: MAX_LITERAL_BEFORE_SIGN_IN }, 'literal too large before sign-in; closing');
-          this.close('literal too large before sign-in', `* BYE Literal size too large before signing in (the limit is ${MAX_LITERAL_BEFORE_SIGN_IN} octets); closing connection`);
+          this.close(
+            'literal too large before sign-in',
+            `* BYE Literal size too large before signing in (the limit is ${MAX_LITERAL_BEFORE_SIGN_IN} octets); closing connection`,
+          );
           break;
         }
         if (read.kind === 'refused') {
@@ -438,7 +446,8 @@ export class ImapSession implements ImapContext {
   /** Renders a handler's error as a tagged NO or BAD; anything unexpected is a NO [SERVERBUG] and logged. */
   private fail(tag: string, err: unknown): void {
     if (err instanceof ConnectionClosed || this.channel.closed) return;
-    const answer = err instanceof ImapError ? err : storeErrorAnswer(err, this.log, { user: this.account ? formatAddress(this.account) : null });
+    const answer =
+      err instanceof ImapError ? err : storeErrorAnswer(err, this.log, { user: this.account ? formatAddress(this.account) : null });
     if (answer.status === 'BAD') {
       this.answerBad(tag, answer.text);
       return;
@@ -466,12 +475,18 @@ export class ImapSession implements ImapContext {
 
   private lineTooSlow(): void {
     this.log.info({ limitMs: this.settings.commandTimeoutMs }, 'command line not finished in time; closing');
-    this.close('command line too slow', `* BYE Command line not finished within ${this.settings.commandTimeoutMs / 1000} s; closing connection`);
+    this.close(
+      'command line too slow',
+      `* BYE Command line not finished within ${this.settings.commandTimeoutMs / 1000} s; closing connection`,
+    );
   }
 
   evict(): void {
     this.log.info('connection not signed in closed to make room for a new one');
-    this.close('closed to make room for new connections', '* BYE Too many connections waiting to sign in; closing the oldest, try again later');
+    this.close(
+      'closed to make room for new connections',
+      '* BYE Too many connections waiting to sign in; closing the oldest, try again later',
+    );
   }
 
   private idleTimeout(): void {
@@ -512,7 +527,13 @@ function recordedCommand(tag: string, verb: string, parts: readonly Part[], reco
   if (!recognised) return unrecognisedCommand(parts.reduce((n, p) => n + p.bytes.length, 0));
   if (SECRET_VERBS.has(verb)) return `${tag} ${verb} [redacted]`;
   // control characters shown as \xNN: a bare CR in a line must not rewrite the trace as a terminal shows it
-  return parts.map((p) => (p.kind === 'text' ? p.bytes.toString('latin1').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : `{${p.bytes.length}}[literal]`)).join('');
+  return parts
+    .map((p) =>
+      p.kind === 'text'
+        ? p.bytes.toString('latin1').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+        : `{${p.bytes.length}}[literal]`,
+    )
+    .join('');
 }
 
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 section 9). */
@@ -540,5 +561,10 @@ const APPEND_AFTER_NAME = new RegExp(`^${APPEND_OPTIONS}`);
 
 function appendWantsMessage(parts: readonly Part[]): boolean {
   if (parts.length === 1) return APPEND_ONE_LINE.test(parts[0].bytes.toString('latin1'));
-  return parts.length === 3 && parts[1].kind === 'literal' && /^[^ ]+ APPEND $/i.test(parts[0].bytes.toString('latin1')) && APPEND_AFTER_NAME.test(parts[2].bytes.toString('latin1'));
+  return (
+    parts.length === 3 &&
+    parts[1].kind === 'literal' &&
+    /^[^ ]+ APPEND $/i.test(parts[0].bytes.toString('latin1')) &&
+    APPEND_AFTER_NAME.test(parts[2].bytes.toString('latin1'))
+  );
 }

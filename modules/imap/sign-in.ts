@@ -15,16 +15,26 @@ export interface SignInSession extends SignInAttempt {
 /** Closes the connection after the answer (too many failures). */
 export class TooManyFailures extends ImapError {}
 
-export async function signIn(s: SignInSession, login: string, mechanism: string, check: CheckSecret): Promise<{ account: AccountAddress; alerts: string[] }> {
+export async function signIn(
+  s: SignInSession,
+  login: string,
+  mechanism: string,
+  check: CheckSecret,
+): Promise<{ account: AccountAddress; alerts: string[] }> {
   const { routed, record } = await checkSignIn(s.services.signIn, s, login, mechanism, check, (last) =>
-    last ? new TooManyFailures('NO', 'AUTHENTICATIONFAILED', 'Authentication failed; too many attempts, closing connection') : new ImapError('NO', 'AUTHENTICATIONFAILED', 'Authentication failed'),
+    last
+      ? new TooManyFailures('NO', 'AUTHENTICATIONFAILED', 'Authentication failed; too many attempts, closing connection')
+      : new ImapError('NO', 'AUTHENTICATIONFAILED', 'Authentication failed'),
   );
   const account = routed.account;
   const user = formatAddress(account);
   if (routed.localPart !== null) {
     // A route that leaves a local part shows a POP user only the messages addressed to that name; IMAP
     // would show the whole shared account, so it is refused (the password was right: nothing leaks).
-    s.log.info({ user, login: login.slice(0, 100), mechanism }, 'sign-in refused: a routed address with a local part reads its mail by POP only');
+    s.log.info(
+      { user, login: login.slice(0, 100), mechanism },
+      'sign-in refused: a routed address with a local part reads its mail by POP only',
+    );
     throw new ImapError('NO', 'AUTHORIZATIONFAILED', 'This address reads its mail by POP only; sign in with the account name to use IMAP');
   }
   // CommuniGate alerts: shown once, at the sign-in after they were posted.

@@ -17,7 +17,11 @@ export function storeErrorAnswer(err: unknown, log: Logger, context: Record<stri
       return new ImapError('NO', 'EXPUNGEISSUED', 'Some of the requested messages were removed by another session');
     case MailError.LIMIT:
       // the store's words, or the file system's refusal of a name (ENAMETOOLONG), which has none for a user
-      return new ImapError('NO', 'LIMIT', err instanceof MailStoreError ? `The mailbox name is too long: ${words}` : 'The mailbox name is too long to be kept');
+      return new ImapError(
+        'NO',
+        'LIMIT',
+        err instanceof MailStoreError ? `The mailbox name is too long: ${words}` : 'The mailbox name is too long to be kept',
+      );
     case MailError.PARAMS:
     case MailError.NOTPOSSIBLE:
       return new ImapError('NO', 'CANNOT', words);

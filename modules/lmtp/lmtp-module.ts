@@ -77,7 +77,11 @@ export class LmtpModule implements PosternModule {
 
   reconfigure(ctx: ModuleContext): void {
     const lmtp = lmtpConfig(ctx.config);
-    const delivery = new LocalDelivery(ctx.router, ctx.store, { mainDomain: ctx.config.mainDomain, realToHeader: ctx.config.realToHeader, maxSize: ctx.config.delivery.maxSize });
+    const delivery = new LocalDelivery(ctx.router, ctx.store, {
+      mainDomain: ctx.config.mainDomain,
+      realToHeader: ctx.config.realToHeader,
+      maxSize: ctx.config.delivery.maxSize,
+    });
     const server = new SMTPServer({
       lmtp: true,
       name: ctx.config.mainDomain,
@@ -99,7 +103,10 @@ export class LmtpModule implements PosternModule {
         callback();
       },
       onRcptTo: (address, session, callback) => {
-        this.rcpt(address, session).then(() => callback(), (err: Error) => callback(err));
+        this.rcpt(address, session).then(
+          () => callback(),
+          (err: Error) => callback(err),
+        );
       },
       onData: (stream, session, callback) => {
         const running = this.data(stream, session);
@@ -115,7 +122,13 @@ export class LmtpModule implements PosternModule {
     this.services = { delivery, logger: ctx.logger, metrics: ctx.metrics, server };
     // lmtp.maxChannels alone: an MTA opens many connections from one address, and none signs in
     const none = Number.MAX_SAFE_INTEGER;
-    this.admission.limits = { total: lmtp.maxChannels, perAddress: none, unauthenticated: none, unauthenticatedPerAddress: none, signedInOnArrival: true };
+    this.admission.limits = {
+      total: lmtp.maxChannels,
+      perAddress: none,
+      unauthenticated: none,
+      unauthenticatedPerAddress: none,
+      signedInOnArrival: true,
+    };
   }
 
   accept(conn: Connection): void {
@@ -221,7 +234,10 @@ export class LmtpModule implements PosternModule {
   async stop(deadline: number): Promise<void> {
     this.stopping = true;
     // between transactions: a greeted connection with no MAIL yet (one not greeted has no envelope yet)
-    const idleOnes = () => [...new Set(this.open.values())].flatMap((server) => [...server.connections]).filter((c) => c.session.envelope !== undefined && !c.session.envelope.mailFrom && !c._dataStream);
+    const idleOnes = () =>
+      [...new Set(this.open.values())]
+        .flatMap((server) => [...server.connections])
+        .filter((c) => c.session.envelope !== undefined && !c.session.envelope.mailFrom && !c._dataStream);
     while (this.open.size > 0 && Date.now() < deadline) {
       for (const c of idleOnes()) closeWith421(c);
       await new Promise((r) => setTimeout(r, 50));

@@ -55,7 +55,8 @@ export class Spool {
   }
 
   /**
-   * Writes `input` (the octets the MTA sent) into a new file; keeps at most `max` octets (0 = no limit) and reads the rest to the end without storing it. Throws the I/O
+   * Writes `input` (the octets the MTA sent) into a new file; keeps at most `max` octets (0 = no limit) and reads the rest to the end
+   * without storing it. Throws the I/O
    * error when the file cannot be written (a full disk: ENOSPC), or the input's error, after removing it.
    */
   async write(input: AsyncIterable<Buffer>, max: number): Promise<SpooledMessage> {

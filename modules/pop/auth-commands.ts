@@ -3,7 +3,15 @@
 // a wrong password and a disabled account cannot be told apart by a client.
 import { createHash } from 'node:crypto';
 import { badCommand, PopError } from './pop-error.js';
-import { credentialCheck, equalHex, exchange, type Mechanism, offeredMechanisms as offered, requestedMechanism, type SaslAnswers } from '../../sessions/sasl.js';
+import {
+  credentialCheck,
+  equalHex,
+  exchange,
+  type Mechanism,
+  offeredMechanisms as offered,
+  requestedMechanism,
+  type SaslAnswers,
+} from '../../sessions/sasl.js';
 import type { PopContext } from './context.js';
 import { quoteClient } from '../../sessions/client-text.js';
 
@@ -35,7 +43,14 @@ export async function apop(s: PopContext, [login, digest]: string[]): Promise<vo
   if (!/^[0-9a-fA-F]{32}$/.test(digest)) throw badCommand('APOP expects a 32-digit hexadecimal digest');
   s.pendingUser = null;
   await s.signIn(login, 'APOP', (account) =>
-    s.services.accounts.signInWithSecret(account, (secret) => equalHex(createHash('md5').update(s.greetingStamp + secret).digest('hex'), digest)),
+    s.services.accounts.signInWithSecret(account, (secret) =>
+      equalHex(
+        createHash('md5')
+          .update(s.greetingStamp + secret)
+          .digest('hex'),
+        digest,
+      ),
+    ),
   );
 }
 
@@ -55,7 +70,11 @@ export async function auth(s: PopContext, args: string[]): Promise<void> {
   s.pendingUser = null;
   if (args.length === 0) {
     s.send('+OK Supported authentication mechanisms follow');
-    s.sendBody(offeredMechanisms(s).map((m) => `${m.name}\r\n`).join(''));
+    s.sendBody(
+      offeredMechanisms(s)
+        .map((m) => `${m.name}\r\n`)
+        .join(''),
+    );
     return;
   }
   const mechanism = requestedMechanism(args[0], s.settings.saslMechanisms, s.cleartextAllowed);

@@ -35,17 +35,28 @@ export const popConfigSchema = z
     cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
     /** SASL mechanisms offered by AUTH (RFC 5034). CRAM-MD5 checks the account's shared secret (--apop-secret). */
     saslMechanisms: z
-      .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), { error: 'expected a list such as [PLAIN, LOGIN]' })
+      .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), {
+        error: 'expected a list such as [PLAIN, LOGIN]',
+      })
       .default(['PLAIN', 'LOGIN']),
     /**
      * Seconds a failed sign-in takes at least, counted from the client's last line, whatever the reason
      * (unknown name, wrong password, wrong APOP or CRAM-MD5 digest): the answer's timing tells nothing.
      */
-    authFailureTime: z.number({ error: 'expected a number of seconds' }).min(0.01, { error: 'expected a number of seconds, at least 0.01' }).max(10, { error: 'expected a number of seconds, at most 10' }).default(0.2),
+    authFailureTime: z
+      .number({ error: 'expected a number of seconds' })
+      .min(0.01, { error: 'expected a number of seconds, at least 0.01' })
+      .max(10, { error: 'expected a number of seconds, at most 10' })
+      .default(0.2),
     /** Seconds of delay added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
-    authFailureDelay: z.number({ error: 'expected a number of seconds (0 turns the delay off)' }).min(0, { error: 'expected a number of seconds, 0 or more' }).default(1),
+    authFailureDelay: z
+      .number({ error: 'expected a number of seconds (0 turns the delay off)' })
+      .min(0, { error: 'expected a number of seconds, 0 or more' })
+      .default(1),
     /** Moved to the top level (delivery, submission and every protocol use it). */
-    realToHeader: z.never({ error: 'pop.realToHeader is now the top-level key realToHeader (delivery and every protocol use it)' }).optional(),
+    realToHeader: z
+      .never({ error: 'pop.realToHeader is now the top-level key realToHeader (delivery and every protocol use it)' })
+      .optional(),
     /** Most messages shown per session, oldest first (OpenVMS TCPIP$POP_MESSAGE_MAXIMUM); 0 = all. */
     messageMaximum: count('messages per session (0 = all)', 0, 10_000_000).default(0),
     /** popper -b: folder of numbered bulletin files delivered to every account once; null = off. */
@@ -53,7 +64,9 @@ export const popConfigSchema = z
     /** What QUIT does with deleted messages: expunge, flag (Maildir T flag; POP hides them, IMAP sees them) or move:FOLDER. */
     deleteAction: z
       .string()
-      .regex(/^(expunge|flag|move:[^/\\.\x00-\x1f][^\x00-\x1f]{0,199})$/, { error: 'expected expunge, flag, or move:FOLDER (for example move:Trash)' })
+      .regex(/^(expunge|flag|move:[^/\\.\x00-\x1f][^\x00-\x1f]{0,199})$/, {
+        error: 'expected expunge, flag, or move:FOLDER (for example move:Trash)',
+      })
       .default('expunge'),
     /** Where QUIT moves messages retrieved but not deleted (OpenVMS MAIL folder); null = leave them. */
     moveReadTo: z.string({ error: 'expected a mailbox name, like Read' }).nullable().default(null),

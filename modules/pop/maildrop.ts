@@ -160,7 +160,11 @@ export class Maildrop {
 }
 
 /** Direct Mailbox Addressing (CommuniGate): the messages whose `header` field lists `name`. */
-async function onlyAddressedTo(view: MailboxView, messages: readonly MessageInfo[], realTo: { header: string; name: string }): Promise<MessageInfo[]> {
+async function onlyAddressedTo(
+  view: MailboxView,
+  messages: readonly MessageInfo[],
+  realTo: { header: string; name: string },
+): Promise<MessageInfo[]> {
   const kept: MessageInfo[] = [];
   for (const m of messages) {
     const header = await view.readHeader(m.uid).catch(() => null); // removed meanwhile: not shown
@@ -173,7 +177,10 @@ async function onlyAddressedTo(view: MailboxView, messages: readonly MessageInfo
 export function headerListsName(section: Buffer, header: string, name: string): boolean {
   const prefix = `${header.toLowerCase()}:`;
   const wanted = name.toLowerCase();
-  const fields = section.toString('latin1').replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/);
+  const fields = section
+    .toString('latin1')
+    .replace(/\r?\n[ \t]+/g, ' ')
+    .split(/\r?\n/);
   for (const field of fields) {
     if (!field.toLowerCase().startsWith(prefix)) continue;
     for (const token of field.slice(prefix.length).split(/[\s,;<>"]+/)) {

@@ -43,7 +43,14 @@ export class PopModule implements PosternModule {
       metrics: this.metrics,
       trace: ctx.trace,
       settings,
-      signIn: { router: ctx.router, throttle, signIns: signInCounter(ctx.metrics), mechanismLabel: '', authFailureTimeMs: settings.authFailureTimeMs, maxAuthAttempts: settings.maxAuthAttempts },
+      signIn: {
+        router: ctx.router,
+        throttle,
+        signIns: signInCounter(ctx.metrics),
+        mechanismLabel: '',
+        authFailureTimeMs: settings.authFailureTimeMs,
+        maxAuthAttempts: settings.maxAuthAttempts,
+      },
     };
     this.logger = ctx.logger;
     this.sessions.limits = {
@@ -59,7 +66,12 @@ export class PopModule implements PosternModule {
     const services = this.services;
     const logger = this.logger;
     const serving = services && logger ? { metrics: services.metrics.shared, log: logger } : null;
-    this.sessions.accept(conn, serving, (why) => conn.refuse(new PopError('SYS/TEMP', why).line), (hooks) => new PopSession(conn, services!, logger!, hooks));
+    this.sessions.accept(
+      conn,
+      serving,
+      (why) => conn.refuse(new PopError('SYS/TEMP', why).line),
+      (hooks) => new PopSession(conn, services!, logger!, hooks),
+    );
   }
 
   /** Stops; a QUIT already applying its deletions is allowed to finish (serve exits a little after this anyway). */

@@ -21,11 +21,19 @@ export function capabilities(s: PopContext): string[] {
 
 export function capa(s: PopContext): void {
   s.send('+OK Capability list follows');
-  s.sendBody(capabilities(s).map((c) => `${c}\r\n`).join(''));
+  s.sendBody(
+    capabilities(s)
+      .map((c) => `${c}\r\n`)
+      .join(''),
+  );
 }
 
 /** Runs `op` on each message by itself; a message already gone counts as done, an I/O error as failed. */
-async function each(s: PopContext, uids: readonly number[], op: (uid: number) => Promise<unknown>): Promise<{ done: number; failed: number }> {
+async function each(
+  s: PopContext,
+  uids: readonly number[],
+  op: (uid: number) => Promise<unknown>,
+): Promise<{ done: number; failed: number }> {
   let done = 0;
   let failed = 0;
   for (const uid of uids) {

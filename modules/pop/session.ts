@@ -24,7 +24,10 @@ import type { LineRead } from '../../sessions/line-input.js';
 // Commands whose arguments are secrets or digests, never logged.
 const SECRET_ARGS = new Set(['PASS', 'APOP', 'AUTH']);
 
-/** A command line as it may be recorded: secrets redacted, an unknown verb's line by its size only (it may be a SASL answer sent after AUTH was refused). */
+/**
+ * A command line as it may be recorded: secrets redacted, an unknown verb's line by its size only (it may be a SASL answer sent after AUTH
+ * was refused).
+ */
 function recordedCommand(verb: string, line: string, recognised: boolean): string {
   return !recognised ? unrecognisedCommand(Buffer.byteLength(line)) : SECRET_ARGS.has(verb) ? `${verb} [redacted]` : line;
 }
@@ -127,7 +130,12 @@ export class PopSession implements PopContext {
 
   sendMessage(index: number, firstLine: string, bodyLines?: number): Promise<void> | undefined {
     const { metrics, trace } = this.services;
-    return sendMessage({ channel: this.channel, maildrop: this.signedIn().maildrop, metrics, trace, logged: (line) => this.record.response(line) }, index, firstLine, bodyLines);
+    return sendMessage(
+      { channel: this.channel, maildrop: this.signedIn().maildrop, metrics, trace, logged: (line) => this.record.response(line) },
+      index,
+      firstLine,
+      bodyLines,
+    );
   }
 
   async nextLine(): Promise<string> {
@@ -170,11 +178,19 @@ export class PopSession implements PopContext {
   async startTls(): Promise<void> {
     this.pendingUser = null;
     this.send('+OK Begin TLS negotiation');
-    if (await this.channel.startTls('STLS')) this.log.info({ protocol: (this.conn.socket as import('node:tls').TLSSocket).getProtocol?.() }, 'TLS started');
+    if (await this.channel.startTls('STLS'))
+      this.log.info({ protocol: (this.conn.socket as import('node:tls').TLSSocket).getProtocol?.() }, 'TLS started');
   }
 
   async signIn(login: string, mechanism: string, check: CheckSecret): Promise<void> {
-    const session = { services: this.services, settings: this.settings, log: this.log, conn: this.conn, lineTakenAt: this.attempt.lineTakenAt, failures: this.attempt.failures };
+    const session = {
+      services: this.services,
+      settings: this.settings,
+      log: this.log,
+      conn: this.conn,
+      lineTakenAt: this.attempt.lineTakenAt,
+      failures: this.attempt.failures,
+    };
     let user: SignedIn;
     try {
       user = await signIn(session, login, mechanism, check);
@@ -222,7 +238,9 @@ export class PopSession implements PopContext {
   private async run(): Promise<void> {
     try {
       while (!this.channel.closed) {
-        const read = this.channel.input.hasLine ? await this.channel.input.line(this.settings.maxLineLength, this.endlessAfter) : await this.readLine();
+        const read = this.channel.input.hasLine
+          ? await this.channel.input.line(this.settings.maxLineLength, this.endlessAfter)
+          : await this.readLine();
         if (read.kind === 'closed' || this.channel.closed) break;
         this.working = true;
         if (read.kind === 'line') {
@@ -260,7 +278,8 @@ export class PopSession implements PopContext {
       if (this.record.recording) this.record.command(recordedCommand(verb, line, command !== undefined));
       this.services.metrics.commands.inc(command ? verb : 'unknown');
       if (!command) throw badCommand(`Unknown command ${quoteClient(verb, 20)}`);
-      if (!command.states.includes(this.state)) throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);
+      if (!command.states.includes(this.state))
+        throw badCommand(`${verb} is not allowed ${this.state === 'AUTHORIZATION' ? 'before signing in' : 'after signing in'}`);
       let args: string[];
       if (command.args === 'rest') {
         args = [rest];
@@ -321,12 +340,18 @@ export class PopSession implements PopContext {
   /** Closes a connection not signed in to make room for a new one (the oldest go first, as in Dovecot). */
   evict(): void {
     this.log.info('connection not signed in closed to make room for a new one');
-    this.close('closed to make room for new connections', '-ERR [SYS/TEMP] Too many connections waiting to sign in; closing the oldest, try again later');
+    this.close(
+      'closed to make room for new connections',
+      '-ERR [SYS/TEMP] Too many connections waiting to sign in; closing the oldest, try again later',
+    );
   }
 
   private lineTooSlow(): void {
     this.log.info({ limitMs: this.settings.commandTimeoutMs }, 'command line not finished in time; closing');
-    this.channel.close('command line too slow', `-ERR Command line not finished within ${this.settings.commandTimeoutMs / 1000} s; closing connection`);
+    this.channel.close(
+      'command line too slow',
+      `-ERR Command line not finished within ${this.settings.commandTimeoutMs / 1000} s; closing connection`,
+    );
   }
 
   private idleTimeout(): void {
@@ -337,7 +362,8 @@ export class PopSession implements PopContext {
 
   /** Server shutdown, first phase: a session not signed in and not working is closed now. */
   shutdown(): void {
-    if (this.state === 'AUTHORIZATION' && !this.working) this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; try again later');
+    if (this.state === 'AUTHORIZATION' && !this.working)
+      this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; try again later');
   }
 
   /** Server shutdown, deadline reached: cut the session without applying its deletions. */
@@ -353,7 +379,8 @@ export class PopSession implements PopContext {
   private ended(): void {
     this.signInDeadline.stop();
     const user = this.current.name === 'AUTHORIZATION' ? this.cutUser : this.current.user;
-    if (this.channel.endReason === 'connection closed by client' && this.current.name === 'TRANSACTION') this.channel.endReason = 'connection lost; no changes applied';
+    if (this.channel.endReason === 'connection closed by client' && this.current.name === 'TRANSACTION')
+      this.channel.endReason = 'connection lost; no changes applied';
     this.record.ended(
       {
         user: user ? `${user.address.name}@${user.address.domain}` : null,

@@ -19,7 +19,9 @@ export interface SignInSession extends SignInAttempt {
 
 export async function signIn(s: SignInSession, login: string, mechanism: string, check: CheckSecret): Promise<SignedIn> {
   const { name, routed, record } = await checkSignIn(s.services.signIn, s, login, mechanism, check, (last) =>
-    last ? new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true) : new PopError('AUTH', 'Authentication failed'),
+    last
+      ? new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true)
+      : new PopError('AUTH', 'Authentication failed'),
   );
   const settings = s.settings;
   const account = routed.account;
@@ -59,7 +61,18 @@ export async function signIn(s: SignInSession, login: string, mechanism: string,
     throw new PopError('SYS/TEMP', 'Cannot open the mailbox now; try again later');
   }
   const label = `${formatAddress(opened.owner)}/${opened.mailbox}`;
-  s.log.info({ user, mailbox: label, localPart: routed.localPart, rights: opened.rights, mechanism, messages: maildrop.count, octets: maildrop.octets }, 'signed in');
+  s.log.info(
+    {
+      user,
+      mailbox: label,
+      localPart: routed.localPart,
+      rights: opened.rights,
+      mechanism,
+      messages: maildrop.count,
+      octets: maildrop.octets,
+    },
+    'signed in',
+  );
   return { address: account, owner: opened.owner, mailbox: opened.mailbox, label, rights: opened.rights, maildrop };
 }
 
@@ -69,7 +82,10 @@ async function deliverBulletins(s: SignInSession, record: AccountRecord, user: s
   if (!bulletins) return;
   const n = await bulletins.deliverNew(record).catch((err: unknown) => {
     const delivered = err instanceof BulletinDeliveryError ? err.delivered : 0;
-    s.log.error({ user, delivered, err: err instanceof BulletinDeliveryError ? err.cause : err }, 'cannot deliver bulletins now; they follow at a later sign-in');
+    s.log.error(
+      { user, delivered, err: err instanceof BulletinDeliveryError ? err.cause : err },
+      'cannot deliver bulletins now; they follow at a later sign-in',
+    );
     return delivered;
   });
   if (n > 0) {

@@ -22,7 +22,8 @@ const LONG: Record<string, string> = { uid: 'u', uidvalidity: 'v', filename: 'f'
 /** A format Postern can expand: only the variables above. The error message names the bad part. */
 export function checkUidlFormat(format: string): string | null {
   const rest = format.replace(VAR, (all, _a, _b, _c, _d, long: string | undefined) => (long && !LONG[long] ? all : ''));
-  if (rest.includes('%')) return `"${format}" has a variable Postern does not know; use %u %v %f %g %m (Dovecot's pop3_uidl_format variables)`;
+  if (rest.includes('%'))
+    return `"${format}" has a variable Postern does not know; use %u %v %f %g %m (Dovecot's pop3_uidl_format variables)`;
   if (!/%-?0?\d*X?(?:[ufg]|\{(?:uid|filename|guid)\})/.test(format)) {
     return `"${format}" gives two messages the same UIDL: it needs %u (with %v) or %f`;
   }
@@ -35,30 +36,35 @@ export function needsHeader(format: string): boolean {
 }
 
 export function expandUidl(format: string, v: UidlValues): string {
-  const out = format.replace(VAR, (_all, _minus: string, zero: string, width: string, hex: string, long: string | undefined, short: string | undefined) => {
-    const name = long ? LONG[long] : short;
-    let value: string;
-    switch (name) {
-      case '%':
-        return '%';
-      case 'u':
-        value = hex ? v.uid.toString(16) : String(v.uid);
-        break;
-      case 'v':
-        value = hex ? v.uidValidity.toString(16) : String(v.uidValidity);
-        break;
-      case 'f':
-      case 'g':
-        value = v.filename;
-        break;
-      case 'm':
-        value = createHash('md5').update(v.header ?? Buffer.alloc(0)).digest('hex');
-        break;
-      default:
-        return '';
-    }
-    return width ? value.padStart(Number(width), zero ? '0' : ' ') : value;
-  });
+  const out = format.replace(
+    VAR,
+    (_all, _minus: string, zero: string, width: string, hex: string, long: string | undefined, short: string | undefined) => {
+      const name = long ? LONG[long] : short;
+      let value: string;
+      switch (name) {
+        case '%':
+          return '%';
+        case 'u':
+          value = hex ? v.uid.toString(16) : String(v.uid);
+          break;
+        case 'v':
+          value = hex ? v.uidValidity.toString(16) : String(v.uidValidity);
+          break;
+        case 'f':
+        case 'g':
+          value = v.filename;
+          break;
+        case 'm':
+          value = createHash('md5')
+            .update(v.header ?? Buffer.alloc(0))
+            .digest('hex');
+          break;
+        default:
+          return '';
+      }
+      return width ? value.padStart(Number(width), zero ? '0' : ' ') : value;
+    },
+  );
   return validUidl(out);
 }
 

@@ -24,7 +24,10 @@ export interface DotlockOptions {
  * Dovecot's Maildir reports a uidlist lock timeout.
  */
 export class LockTimeoutError extends MailStoreError {
-  constructor(readonly path: string, holder: string) {
+  constructor(
+    readonly path: string,
+    holder: string,
+  ) {
     super(MailError.TEMP, `${path} is held${holder ? ` by ${holder}` : ''}; gave up waiting`);
   }
 }

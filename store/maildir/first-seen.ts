@@ -72,7 +72,11 @@ export async function firstSeenMark(folder: string, uidValidity: number, highest
       // the mark it wrote is known, no file needs reading
       const now = known.get(key) ?? 0;
       if (highest <= now) return now;
-      const lock = await acquireDotlock(join(folder, `${RECENT_FILE}.lock`), { timeoutMs: 10_000, staleMs: 120_000, guarded: join(folder, RECENT_FILE) });
+      const lock = await acquireDotlock(join(folder, `${RECENT_FILE}.lock`), {
+        timeoutMs: 10_000,
+        staleMs: 120_000,
+        guarded: join(folder, RECENT_FILE),
+      });
       try {
         const mark = Math.max(known.get(key) ?? 0, await readMark(folder, uidValidity));
         if (highest > mark) await writeMark(folder, uidValidity, highest);

@@ -13,7 +13,14 @@ type Sub = 'new' | 'cur';
 
 /** Entries of the folder itself whose changes say nothing about its messages. */
 function unrelated(name: string): boolean {
-  return name.endsWith('.lock') || name.endsWith('.tmp') || name.startsWith('postern-') || name.startsWith('dovecot.index') || name.startsWith('dovecot.list.index') || name.startsWith('dovecot-uidlist.');
+  return (
+    name.endsWith('.lock') ||
+    name.endsWith('.tmp') ||
+    name.startsWith('postern-') ||
+    name.startsWith('dovecot.index') ||
+    name.startsWith('dovecot.list.index') ||
+    name.startsWith('dovecot-uidlist.')
+  );
 }
 
 /** Own changes still expected past this many are forgotten (and the listing read again). */
@@ -49,7 +56,8 @@ export class FolderWatch {
     if (this.running) return;
     const watchers: FSWatcher[] = [];
     try {
-      for (const sub of ['new', 'cur'] as const) watchers.push(watch(join(this.path, sub), { persistent: false }, (_e, name) => this.onEntry(sub, name)));
+      for (const sub of ['new', 'cur'] as const)
+        watchers.push(watch(join(this.path, sub), { persistent: false }, (_e, name) => this.onEntry(sub, name)));
       watchers.push(watch(this.path, { persistent: false }, (_e, name) => this.onFolder(name)));
     } catch {
       // a folder that cannot be watched is still looked at on every sync

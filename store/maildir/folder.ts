@@ -23,7 +23,17 @@ import { FolderWatch } from './folder-watch.js';
 import { KeywordTable, readKeywords } from './keywords.js';
 import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { SizeCache } from './size-cache.js';
-import { field, formatRecord, formatUidlist, nextUid, parseHeader, parseRecords, type UidlistHeader, UidlistError, type UidlistRecord } from './uidlist.js';
+import {
+  field,
+  formatRecord,
+  formatUidlist,
+  nextUid,
+  parseHeader,
+  parseRecords,
+  type UidlistHeader,
+  UidlistError,
+  type UidlistRecord,
+} from './uidlist.js';
 import { inheritOwner } from './owner.js';
 import { nextUidValidity } from './uidvalidity.js';
 
@@ -258,7 +268,11 @@ export class MaildirFolder {
       return (this.uidlist = { ino: st.ino, size, consumed: whole, header, records, byBase });
     } catch (err) {
       if (err instanceof UidlistError) {
-        throw new UidlistDamagedError(path, `${path} is damaged (${err.message}); Postern leaves it alone. Dovecot rebuilds a damaged uidlist (the messages then get new UIDs); to do that without Dovecot, move the file away`);
+        throw new UidlistDamagedError(
+          path,
+          `${path} is damaged (${err.message}); Postern leaves it alone. Dovecot rebuilds a damaged uidlist (the messages then get new ` +
+            `UIDs); to do that without Dovecot, move the file away`,
+        );
       }
       throw err;
     }
@@ -293,7 +307,8 @@ export class MaildirFolder {
     // The watch ran since before the stamp was taken and saw nothing but our own changes meanwhile, and
     // none of those ran while the folders were read (a rename done meanwhile was applied to the listing
     // being replaced: the new one may show the old name, and only the disk can tell).
-    if (epoch !== 0 && watch!.epoch === epoch && watch!.foreign === foreign && this.ownChanges === own) this.covered = { listing, epoch, foreign, at: Date.now() };
+    if (epoch !== 0 && watch!.epoch === epoch && watch!.foreign === foreign && this.ownChanges === own)
+      this.covered = { listing, epoch, foreign, at: Date.now() };
     else this.covered = null;
     return listing;
   }
@@ -302,7 +317,14 @@ export class MaildirFolder {
   private vouched(): boolean {
     const c = this.covered;
     const watch = this.fileWatch;
-    return c !== null && watch !== null && c.listing === this.listing && c.epoch === watch.epoch && c.foreign === watch.foreign && Date.now() - c.at < VERIFY_MS;
+    return (
+      c !== null &&
+      watch !== null &&
+      c.listing === this.listing &&
+      c.epoch === watch.epoch &&
+      c.foreign === watch.foreign &&
+      Date.now() - c.at < VERIFY_MS
+    );
   }
 
   private async listFromDisk(fresh: boolean): Promise<Listing> {
@@ -315,7 +337,11 @@ export class MaildirFolder {
         const name = entry.name;
         if (name.startsWith('.')) continue;
         if (!entry.isFile()) {
-          reportOnce(this.log, join(this.path, sub, name), entry.isSymbolicLink() ? 'a symbolic link' : entry.isDirectory() ? 'a folder' : 'not a plain file');
+          reportOnce(
+            this.log,
+            join(this.path, sub, name),
+            entry.isSymbolicLink() ? 'a symbolic link' : entry.isDirectory() ? 'a folder' : 'not a plain file',
+          );
           continue;
         }
         const [base, file] = fileEntry(sub, name);
@@ -426,7 +452,11 @@ export class MaildirFolder {
    */
   locked<T>(work: () => Promise<T> | T): Promise<T> {
     const turn = this.lockTurn.then(async () => {
-      const lock = await acquireDotlock(join(this.path, `${UIDLIST}.lock`), { timeoutMs: LOCK_TIMEOUT_MS, staleMs: LOCK_STALE_MS, guarded: join(this.path, UIDLIST) });
+      const lock = await acquireDotlock(join(this.path, `${UIDLIST}.lock`), {
+        timeoutMs: LOCK_TIMEOUT_MS,
+        staleMs: LOCK_STALE_MS,
+        guarded: join(this.path, UIDLIST),
+      });
       try {
         await Promise.all([this.readUidlist(), this.refreshKeywords()]);
         return await work();
@@ -497,9 +527,17 @@ export class MaildirFolder {
       }
     } else if (current) {
       // the file ends in a line a crashed writer left half written: rewrite it whole, without it
-      await this.writeWholeUidlist({ ...current.header, nextUidHint: Math.max(current.header.nextUidHint, uid) }, [...current.records, ...records]);
+      await this.writeWholeUidlist({ ...current.header, nextUidHint: Math.max(current.header.nextUidHint, uid) }, [
+        ...current.records,
+        ...records,
+      ]);
     } else {
-      const header: UidlistHeader = { uidValidity: await nextUidValidity(this.root), nextUidHint: uid, guid: randomBytes(16).toString('hex'), extra: [] };
+      const header: UidlistHeader = {
+        uidValidity: await nextUidValidity(this.root),
+        nextUidHint: uid,
+        guid: randomBytes(16).toString('hex'),
+        extra: [],
+      };
       await this.writeWholeUidlist(header, records);
     }
     this.changedHere();

@@ -67,7 +67,11 @@ export async function addKeywords(folder: string, table: KeywordTable, names: re
     if (slots.some((s) => s !== undefined && s.toLowerCase() === lower)) continue;
     let free = 0;
     while (free < KEYWORD_SLOTS && slots[free] !== undefined) free++;
-    if (free >= KEYWORD_SLOTS) throw new MailboxOperationError(MailError.NOTPOSSIBLE, `this mailbox has no room for more keywords (a Maildir holds ${KEYWORD_SLOTS})`);
+    if (free >= KEYWORD_SLOTS)
+      throw new MailboxOperationError(
+        MailError.NOTPOSSIBLE,
+        `this mailbox has no room for more keywords (a Maildir holds ${KEYWORD_SLOTS})`,
+      );
     slots[free] = name;
     changed = true;
   }

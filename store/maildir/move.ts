@@ -40,7 +40,11 @@ interface Moved {
  * lock and gives them the target's next UIDs. A message that is gone (removed or moved by someone
  * else first) is left out of the mapping.
  */
-export async function renameInto(source: MaildirFolder, target: MaildirFolder, items: readonly { uid: number; key: string }[]): Promise<RenameMoveResult> {
+export async function renameInto(
+  source: MaildirFolder,
+  target: MaildirFolder,
+  items: readonly { uid: number; key: string }[],
+): Promise<RenameMoveResult> {
   return target.locked(async () => {
     await source.refreshKeywords(); // a letter in a source name may be newer than what was read
     let keywords = target.keywords;

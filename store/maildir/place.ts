@@ -151,7 +151,8 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
       for (const item of items) {
         const letters = lettersOf(item.flags, keywords);
         if (item.internalDate) await utimes(item.written.tmp, item.internalDate, item.internalDate);
-        const target = letters === '' ? join(folder.path, 'new', item.written.base) : join(folder.path, 'cur', `${item.written.base}:2,${letters}`);
+        const target =
+          letters === '' ? join(folder.path, 'new', item.written.base) : join(folder.path, 'cur', `${item.written.base}:2,${letters}`);
         await folder.renameOwn(item.written.tmp, target);
         placed.push({ base: item.written.base, fields: [] });
         targets.push(target);
@@ -162,7 +163,8 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
       throw err;
     }
     // the renames made durable: only the folders that got a name need it
-    for (const sub of ['new', 'cur']) if (targets.some((t) => t.startsWith(join(folder.path, sub, '/')))) await syncDir(join(folder.path, sub));
+    for (const sub of ['new', 'cur'])
+      if (targets.some((t) => t.startsWith(join(folder.path, sub, '/')))) await syncDir(join(folder.path, sub));
     let uids: number[];
     try {
       uids = await folder.appendRecords(placed);
@@ -171,7 +173,8 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
       // told it failed, does not see them twice when it tries again.
       for (const [i, item] of items.entries()) {
         const letters = lettersOf(item.flags, keywords);
-        const target = letters === '' ? join(folder.path, 'new', item.written.base) : join(folder.path, 'cur', `${item.written.base}:2,${letters}`);
+        const target =
+          letters === '' ? join(folder.path, 'new', item.written.base) : join(folder.path, 'cur', `${item.written.base}:2,${letters}`);
         if (i < placed.length) await unlink(target).catch(() => {});
       }
       throw err;

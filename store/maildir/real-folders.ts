@@ -15,7 +15,11 @@ export const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 /** A folder inside an account is a symbolic link (or not a folder): Postern will not use it. */
 export class MailboxLinkError extends UnsafeMailboxError {
   constructor(path: string) {
-    super(path, `${path} is a symbolic link or not a folder; Postern does not follow links inside an account folder (move the data there, or use a bind mount)`);
+    super(
+      path,
+      `${path} is a symbolic link or not a folder; Postern does not follow links inside an account folder (move the data there, or use ` +
+        `a bind mount)`,
+    );
   }
 }
 

@@ -74,7 +74,8 @@ export class MaildirStore implements MailStore {
     if (name === 'INBOX') return root;
     // Maildir++ keeps every level in one folder name: in modified UTF-7, 200 characters can be too many
     const folder = `.${name.split(DELIMITER).map(encodeMutf7).join('.')}`;
-    if (Buffer.byteLength(folder) > MAX_FOLDER_NAME) throw new MailboxNameTooLongError(`the mailbox name is too long to be kept (at most ${MAX_FOLDER_NAME} octets on disk)`);
+    if (Buffer.byteLength(folder) > MAX_FOLDER_NAME)
+      throw new MailboxNameTooLongError(`the mailbox name is too long to be kept (at most ${MAX_FOLDER_NAME} octets on disk)`);
     return join(root, folder);
   }
 
@@ -175,14 +176,24 @@ export class MaildirStore implements MailStore {
         continue; // a folder no mailbox name stands for
       }
       if (name === 'INBOX' || !(await this.exists(join(root, e.name)))) continue;
-      if (name.startsWith('INBOX/') && /^\.inbox\./i.test(e.name) && !e.name.startsWith('.INBOX.') && !(await this.adoptInboxCase(root, e.name, name))) continue;
+      if (
+        name.startsWith('INBOX/') &&
+        /^\.inbox\./i.test(e.name) &&
+        !e.name.startsWith('.INBOX.') &&
+        !(await this.adoptInboxCase(root, e.name, name))
+      )
+        continue;
       names.set(name, true);
       // a level only there for the mailboxes below it; INBOX is always a mailbox ("INBOX/x")
       for (const parent of parentsOf(name)) if (!names.has(parent) && parent !== 'INBOX') names.set(parent, false);
     }
     const all = [...names.keys()];
     const sorted = all.sort();
-    const entry = (name: string, selectable: boolean): MailboxEntry => ({ name, selectable, hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)) });
+    const entry = (name: string, selectable: boolean): MailboxEntry => ({
+      name,
+      selectable,
+      hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)),
+    });
     return [entry('INBOX', true), ...sorted.map((n) => entry(n, names.get(n)!))];
   }
 
@@ -197,10 +208,17 @@ export class MaildirStore implements MailStore {
       if (await this.exists(join(root, canonical))) throw new Error(`${canonical} exists too`);
       await rename(join(root, folder), join(root, canonical));
       this.forget(join(root, folder));
-      this.options.log?.warn({ from: join(root, folder), to: join(root, canonical) }, `mailbox folder renamed: ${name} is below INBOX (INBOX is case-insensitive)`);
+      this.options.log?.warn(
+        { from: join(root, folder), to: join(root, canonical) },
+        `mailbox folder renamed: ${name} is below INBOX (INBOX is case-insensitive)`,
+      );
       return true;
     } catch (err) {
-      reportOnce(this.options.log, join(root, folder), `a folder for ${name} beside ${canonical}: merge them by hand (${(err as Error).message})`);
+      reportOnce(
+        this.options.log,
+        join(root, folder),
+        `a folder for ${name} beside ${canonical}: merge them by hand (${(err as Error).message})`,
+      );
       return false;
     }
   }
@@ -231,13 +249,17 @@ export class MaildirStore implements MailStore {
     if (isInbox(target)) throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'INBOX cannot be a new name');
     if (!(await this.hasMailbox(account, source))) throw new MailboxNotFoundError(from);
     if (await this.hasMailbox(account, target)) throw new MailboxOperationError(MailError.EXISTS, `${to} exists already`);
-    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(MailError.NOTPOSSIBLE, `${from} cannot be moved below itself`);
+    if (target.startsWith(`${source}${DELIMITER}`))
+      throw new MailboxOperationError(MailError.NOTPOSSIBLE, `${from} cannot be moved below itself`);
     for (const parent of parentsOf(target)) if (!(await this.hasMailbox(account, parent))) await this.make(account, parent);
     if (source === 'INBOX') {
       // RFC 9051 section 6.3.6: INBOX's messages move into the new mailbox; INBOX stays, empty
       await this.make(account, target);
       const inbox = await this.open(account, 'INBOX');
-      await inbox.move(inbox.messages.map((m) => m.uid), { account, mailbox: target });
+      await inbox.move(
+        inbox.messages.map((m) => m.uid),
+        { account, mailbox: target },
+      );
       inbox.close();
       return;
     }
@@ -294,7 +316,12 @@ export class MaildirStore implements MailStore {
     return rightsFromAcl(await readAclFile(await this.existingPath(owner, mailbox)), user, this.options.mainDomain);
   }
 
-  async append(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options: AppendOptions = {}): Promise<StagedMessage> {
+  async append(
+    account: AccountAddress,
+    mailbox: string,
+    input: AsyncIterable<Buffer>,
+    options: AppendOptions = {},
+  ): Promise<StagedMessage> {
     const path = await this.targetPath(account, mailbox);
     const flags = new Set((options.flags ?? []).map(normalizeFlag));
     const written = await writeToTmp(path, input);

@@ -53,7 +53,11 @@ const UINT32_MAX = 0xffffffff;
 
 export function parseHeader(line: string): UidlistHeader {
   if (!line.startsWith('3 ')) {
-    throw new UidlistError(line.startsWith('1 ') ? 'version 1 uidlist (Dovecot 1.0); open the mailbox with Dovecot once to upgrade it' : `unknown uidlist header "${line.slice(0, 40)}"`);
+    throw new UidlistError(
+      line.startsWith('1 ')
+        ? 'version 1 uidlist (Dovecot 1.0); open the mailbox with Dovecot once to upgrade it'
+        : `unknown uidlist header "${line.slice(0, 40)}"`,
+    );
   }
   let uidValidity = 0;
   let nextUidHint = 0;
@@ -76,8 +80,10 @@ export function parseHeader(line: string): UidlistHeader {
         extra.push(token);
     }
   }
-  if (!Number.isInteger(uidValidity) || uidValidity <= 0 || uidValidity > UINT32_MAX) throw new UidlistError('uidlist header has no valid UIDVALIDITY (V)');
-  if (!Number.isInteger(nextUidHint) || nextUidHint <= 0 || nextUidHint > UINT32_MAX) throw new UidlistError('uidlist header has no valid next UID (N)');
+  if (!Number.isInteger(uidValidity) || uidValidity <= 0 || uidValidity > UINT32_MAX)
+    throw new UidlistError('uidlist header has no valid UIDVALIDITY (V)');
+  if (!Number.isInteger(nextUidHint) || nextUidHint <= 0 || nextUidHint > UINT32_MAX)
+    throw new UidlistError('uidlist header has no valid next UID (N)');
   return { uidValidity, nextUidHint, guid, extra };
 }
 
@@ -98,12 +104,17 @@ export function parseRecords(text: string, afterUid: number): UidlistRecord[] {
     if (line === '') continue;
     const colon = line.indexOf(' :');
     if (colon < 0) throw new UidlistError(`uidlist record without " :": "${line.slice(0, 60)}"`);
-    const head = line.slice(0, colon).split(' ').filter((t) => t !== '');
+    const head = line
+      .slice(0, colon)
+      .split(' ')
+      .filter((t) => t !== '');
     const uid = Number(head[0]);
     const base = line.slice(colon + 2);
-    if (!Number.isInteger(uid) || uid <= 0 || uid >= UINT32_MAX) throw new UidlistError(`uidlist record with a bad UID: "${line.slice(0, 60)}"`);
+    if (!Number.isInteger(uid) || uid <= 0 || uid >= UINT32_MAX)
+      throw new UidlistError(`uidlist record with a bad UID: "${line.slice(0, 60)}"`);
     if (uid <= last) throw new UidlistError(`uidlist UIDs not in ascending order at UID ${uid}`);
-    if (base === '' || base.includes('/') || base.includes(':')) throw new UidlistError(`uidlist record with a bad file name: "${line.slice(0, 60)}"`);
+    if (base === '' || base.includes('/') || base.includes(':'))
+      throw new UidlistError(`uidlist record with a bad file name: "${line.slice(0, 60)}"`);
     // a field that does not start with A-Z is dropped, as Dovecot drops it ("invalid extension record")
     const fields = head.slice(1).filter((f) => f[0] >= 'A' && f[0] <= 'Z');
     records.push({ uid, base, fields });

@@ -273,7 +273,11 @@ export class MemoryStore implements MailStore {
     for (const name of boxes.keys()) for (const parent of parentsOf(name)) names.add(parent);
     const all = [...names];
     const rest = all.filter((n) => n !== 'INBOX').sort();
-    return ['INBOX', ...rest].map((name) => ({ name, hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)), selectable: boxes.has(name) }));
+    return ['INBOX', ...rest].map((name) => ({
+      name,
+      hasChildren: all.some((n) => n.startsWith(`${name}${DELIMITER}`)),
+      selectable: boxes.has(name),
+    }));
   }
 
   async hasMailbox(a: AccountAddress, mailbox: string): Promise<boolean> {
@@ -297,7 +301,8 @@ export class MemoryStore implements MailStore {
     if (isInbox(target)) throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'INBOX cannot be a new name');
     if (!boxes.has(source)) throw new MailboxNotFoundError(from);
     if (boxes.has(target)) throw new MailboxOperationError(MailError.EXISTS, `${to} exists already`);
-    if (target.startsWith(`${source}${DELIMITER}`)) throw new MailboxOperationError(MailError.NOTPOSSIBLE, `${from} cannot be moved below itself`);
+    if (target.startsWith(`${source}${DELIMITER}`))
+      throw new MailboxOperationError(MailError.NOTPOSSIBLE, `${from} cannot be moved below itself`);
     for (const parent of parentsOf(target)) if (!boxes.has(parent)) boxes.set(parent, new MemoryMailbox(++validity));
     if (source === 'INBOX') {
       // RFC 9051 section 6.3.6: the messages move to the new mailbox, INBOX stays (empty)

@@ -29,7 +29,9 @@ describe('postern account', () => {
     expect((await stat(join(env.dataDir, 'accounts/client1.com/dave/Maildir/new'))).isDirectory()).toBe(true);
 
     expect((await env.cli(['account', 'set', 'dave@client1.com', '--disabled', '--expires', '2030-01-31'])).code).toBe(0);
-    expect((await env.cli(['account', 'list'])).stdout).toBe('dave@client1.com\tdisabled, expires 2030-01-31T00:00:00.000Z, apop\ncarol@example.org\n');
+    expect((await env.cli(['account', 'list'])).stdout).toBe(
+      'dave@client1.com\tdisabled, expires 2030-01-31T00:00:00.000Z, apop\ncarol@example.org\n',
+    );
 
     expect((await env.cli(['account', 'remove', 'carol'])).code).toBe(0);
     expect((await env.cli(['account', 'list'])).stdout).not.toContain('carol');
@@ -43,12 +45,17 @@ describe('postern account', () => {
     const elsewhere = await mkdtemp(join(tmpdir(), 'postern-elsewhere-'));
     const list = await runCli(['account', 'list'], undefined, elsewhere);
     expect(list.code).toBe(78);
-    expect(list.stderr).toBe(`postern: there is no data folder ${join(elsewhere, 'data')} (no postern.yaml in ${elsewhere}: the embedded default); run postern in the folder that holds your postern.yaml, or give --config FILE\n`);
+    expect(list.stderr).toBe(
+      `postern: there is no data folder ${join(elsewhere, 'data')} (no postern.yaml in ${elsewhere}: the embedded default); run postern ` +
+        `in the folder that holds your postern.yaml, or give --config FILE\n`,
+    );
     const deliver = await runCli(['deliver', 'zed'], 'Subject: x\n\ny\n', elsewhere);
     expect(deliver.code).toBe(78); // a config problem: the MTA keeps the message (4.3.5), no bounce
     const add = await runCli(['account', 'add', 'zed', '--password-stdin'], 'z pass', elsewhere);
     expect(add.code).toBe(0);
-    expect(add.stderr).toBe(`postern: created a new data folder ${join(elsewhere, 'data')} (no postern.yaml in ${elsewhere}: the embedded default)\n`);
+    expect(add.stderr).toBe(
+      `postern: created a new data folder ${join(elsewhere, 'data')} (no postern.yaml in ${elsewhere}: the embedded default)\n`,
+    );
     expect(add.stdout).toBe(`account zed@localhost created in the data folder ${join(elsewhere, 'data')}\n`);
     const again = await runCli(['account', 'list'], undefined, elsewhere);
     expect(again.stderr).toBe(`postern: accounts in the data folder ${join(elsewhere, 'data')}\n`);
@@ -237,9 +244,12 @@ describe('postern serve start-up', () => {
     expect(r.stderr).toMatch(/listeners\[0\]\.port .* --port-offset/);
   });
 
-  it('a listener address that is not this machine\'s names listeners[i].address, not the port', async () => {
+  it("a listener address that is not this machine's names listeners[i].address, not the port", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'postern-bind-'));
-    for (const [address, why] of [['192.0.2.1', "the address is not one of this machine's"], ['no-such-host.invalid', 'no such host name']]) {
+    for (const [address, why] of [
+      ['192.0.2.1', "the address is not one of this machine's"],
+      ['no-such-host.invalid', 'no such host name'],
+    ]) {
       await writeFile(join(dir, 'postern.yaml'), `listeners:\n  - { name: pop3, address: ${address}, port: 0 }\n`);
       const r = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
       expect(r.code).toBe(69);
@@ -259,7 +269,9 @@ describe('postern serve start-up', () => {
     expect(r.stderr).toContain(`other users can write to the folder ${open} (mode 777), so they could replace the socket`);
     expect(r.stderr).toContain('change listeners[0].path');
     await chmod(open, 0o770); // the group's members could swap it too
-    expect((await runCli(['--config', join(dir, 'postern.yaml'), 'serve'])).stderr).toContain('(mode 770), so they could replace the socket');
+    expect((await runCli(['--config', join(dir, 'postern.yaml'), 'serve'])).stderr).toContain(
+      '(mode 770), so they could replace the socket',
+    );
     await chmod(open, 0o755);
     await chown(open, 12345, 12345); // a folder another user owns
     const owned = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
@@ -275,9 +287,15 @@ describe('postern serve start-up', () => {
 
   it('a missing certificate file names tls.cert, the file and the fix', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'postern-cert-'));
-    await writeFile(join(dir, 'postern.yaml'), 'tls: { cert: missing.pem, key: missing.key }\nlisteners:\n  - { name: pop3, address: 127.0.0.1, port: 0 }\n');
+    await writeFile(
+      join(dir, 'postern.yaml'),
+      'tls: { cert: missing.pem, key: missing.key }\nlisteners:\n  - { name: pop3, address: 127.0.0.1, port: 0 }\n',
+    );
     const r = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
     expect(r.code).toBe(78);
-    expect(r.stderr).toContain(`cannot read tls.cert ${join(dir, 'missing.pem')} (in ${join(dir, 'postern.yaml')}): there is no such file (ENOENT); fix tls.cert, or remove tls.cert and tls.key`);
+    expect(r.stderr).toContain(
+      `cannot read tls.cert ${join(dir, 'missing.pem')} (in ${join(dir, 'postern.yaml')}): there is no such file (ENOENT); fix tls.cert,` +
+        ` or remove tls.cert and tls.key`,
+    );
   });
 });

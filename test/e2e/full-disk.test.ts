@@ -155,7 +155,8 @@ describe('a file system filled to the last byte', () => {
     lmtp.send('LHLO mta\r\nMAIL FROM:<x@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n');
     expect((await lmtp.replies(5)).map((r) => r.slice(0, 3))).toEqual(['250', '250', '250', '250', '354']);
     lmtp.send(`Subject: over LMTP on a full disk\r\n\r\n${'filler line\r\n'.repeat(400)}.\r\n`);
-    for (const r of await lmtp.replies(2)) expect(r).toMatch(/^452 4\.\d\.\d <(alice|bob)@example\.org>: cannot store the message .*ENOSPC.*; try again later$/);
+    for (const r of await lmtp.replies(2))
+      expect(r).toMatch(/^452 4\.\d\.\d <(alice|bob)@example\.org>: cannot store the message .*ENOSPC.*; try again later$/);
     expect(await readdir(join(mountPoint, 'data', 'spool'))).toEqual([]);
     expect(await readdir(join(inbox('bob'), 'new'))).toEqual([]);
 

@@ -50,7 +50,11 @@ describe('clients', () => {
 
   it('a message pipelined behind another command keeps its 8-bit bytes', async () => {
     const c = await RawPop.signIn(server.port, 'alice', 'a secret');
-    const body = Buffer.concat([Buffer.from('To: bob@example.org\r\nSubject: eight\r\n\r\ncaf'), Buffer.from([0xe9, 0xff]), Buffer.from('\r\n')]);
+    const body = Buffer.concat([
+      Buffer.from('To: bob@example.org\r\nSubject: eight\r\n\r\ncaf'),
+      Buffer.from([0xe9, 0xff]),
+      Buffer.from('\r\n'),
+    ]);
     c.send(Buffer.concat([Buffer.from('NOOP\r\nXTND XMIT\r\n'), body, Buffer.from('.\r\n')]));
     expect(await c.line()).toBe('+OK');
     expect(await c.line()).toBe('+OK Start sending message.');
@@ -76,12 +80,21 @@ describe('submissions', () => {
   }
 
   it('refuses a second From (mail programs show the first one, the parser the last)', async () => {
-    expect(await xmit('From: boss@example.org\r\nFrom: alice@example.org\r\nTo: bob@example.org\r\n\r\nx\r\n')).toBe('-ERR The message has more than one From or Sender field');
-    expect(await xmit('From: alice@example.org\r\nSender: boss@example.org\r\nTo: bob@example.org\r\n\r\nx\r\n')).toMatch(/^-ERR From: boss@example.org is not one of your addresses/);
+    expect(await xmit('From: boss@example.org\r\nFrom: alice@example.org\r\nTo: bob@example.org\r\n\r\nx\r\n')).toBe(
+      '-ERR The message has more than one From or Sender field',
+    );
+    expect(await xmit('From: alice@example.org\r\nSender: boss@example.org\r\nTo: bob@example.org\r\n\r\nx\r\n')).toMatch(
+      /^-ERR From: boss@example.org is not one of your addresses/,
+    );
   });
 
   it('strips "Bcc :" written with a blank before the colon, and Resent-Bcc', async () => {
-    expect(await xmit('From: alice@example.org\r\nTo: bob@example.org\r\nBcc : alice@example.org\r\nResent-Bcc: alice@example.org\r\nSubject: hidden\r\n\r\nx\r\n')).toMatch(/^\+OK Message sent to 2 recipients/);
+    expect(
+      await xmit(
+        'From: alice@example.org\r\nTo: bob@example.org\r\nBcc : alice@example.org\r\nResent-Bcc: alice@example.org\r\nSubject: ' +
+          'hidden\r\n\r\nx\r\n',
+      ),
+    ).toMatch(/^\+OK Message sent to 2 recipients/);
     const bob = await RawPop.signIn(server.port, 'bob', 'b secret');
     expect(await bob.command('TOP 1 0')).toMatch(/^\+OK/);
     const header = (await bob.lines()).join('\n');
@@ -115,24 +128,33 @@ describe('damaged or stale state', () => {
 
 describe('implicit TLS', () => {
   it('bounds TLS handshakes in progress from one address', async () => {
-    const s = await startServer({ config: { listeners: [{ name: 'pop3s', module: 'pop', address: '127.0.0.1', port: 0, tls: 'implicit' }] } });
+    const s = await startServer({
+      config: { listeners: [{ name: 'pop3s', module: 'pop', address: '127.0.0.1', port: 0, tls: 'implicit' }] },
+    });
     try {
       const port = s.portOf('pop3s');
       const sockets = await Promise.all(
-        Array.from({ length: 17 }, () => new Promise<import('node:net').Socket>((resolve) => {
-          const sock = connect(port, '127.0.0.1');
-          sock.on('error', () => {});
-          sock.once('connect', () => resolve(sock));
-        })),
+        Array.from(
+          { length: 17 },
+          () =>
+            new Promise<import('node:net').Socket>((resolve) => {
+              const sock = connect(port, '127.0.0.1');
+              sock.on('error', () => {});
+              sock.once('connect', () => resolve(sock));
+            }),
+        ),
       );
       const closed = await Promise.all(
-        sockets.map((sock) => new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), 1500);
-          sock.once('close', () => {
-            clearTimeout(timer);
-            resolve(true);
-          });
-        })),
+        sockets.map(
+          (sock) =>
+            new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(false), 1500);
+              sock.once('close', () => {
+                clearTimeout(timer);
+                resolve(true);
+              });
+            }),
+        ),
       );
       expect(closed.filter(Boolean)).toHaveLength(1);
       await s.waitForLog((r) => r.msg === 'connection refused: too many TLS handshakes in progress');

@@ -26,7 +26,9 @@ describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', (
   let server: TestServer;
   let port: number;
   beforeAll(async () => {
-    server = await startServer({ config: { listeners: LISTENERS, imap: { loginTimeout: 3 }, log: { level: 'protocol', trace: 'trace.log' } } });
+    server = await startServer({
+      config: { listeners: LISTENERS, imap: { loginTimeout: 3 }, log: { level: 'protocol', trace: 'trace.log' } },
+    });
     port = server.portOf('imap');
     await server.addAccount('alice', PASSWORD);
     await server.deliver('alice@example.org', 'From: a@example.net\nSubject: one\nDate: Tue, 01 Dec 2026 09:00:00 +0000\n\nhello\n');
@@ -94,7 +96,12 @@ describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', (
 
     // POP: the same holes (a SASL answer after a refused or cancelled AUTH, an unknown verb)
     const popPort = server.portOf('pop3');
-    const popForms: string[] = [`AUTH X-UNKNOWN\r\n${plain}\r\nNOOP\r\n`, `AUTH PLAIN\r\n*\r\n${plain}\r\nNOOP\r\n`, `USER alice\r\nPASS ${PASSWORD}\r\nQUIT\r\n`, ` PASS ${PASSWORD}\r\nQUIT\r\n`];
+    const popForms: string[] = [
+      `AUTH X-UNKNOWN\r\n${plain}\r\nNOOP\r\n`,
+      `AUTH PLAIN\r\n*\r\n${plain}\r\nNOOP\r\n`,
+      `USER alice\r\nPASS ${PASSWORD}\r\nQUIT\r\n`,
+      ` PASS ${PASSWORD}\r\nQUIT\r\n`,
+    ];
     for (const form of popForms) {
       const pop = await RawPop.connect(popPort);
       await pop.line();
@@ -113,7 +120,10 @@ describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', (
     ]) {
       for (const secret of secrets) {
         // any 12 characters in a row of it (a truncated echo of a base64 form too)
-        for (let i = 0; i + 12 <= secret.length; i++) expect(text.includes(secret.slice(i, i + 12)), `${name} holds ${secret.slice(i, i + 12)} (of ${secret.slice(0, 20)}...)`).toBe(false);
+        for (let i = 0; i + 12 <= secret.length; i++)
+          expect(text.includes(secret.slice(i, i + 12)), `${name} holds ${secret.slice(i, i + 12)} (of ${secret.slice(0, 20)}...)`).toBe(
+            false,
+          );
       }
     }
     // the commands were recorded, by their size
@@ -150,7 +160,9 @@ describe('IMAP against hostile clients: a slow sender before sign-in can be clos
       expect(answer.status).toBe('OK');
       fresh.close();
       const evicted = await Promise.all(slow.map((c) => untilClosed(c, 1500)));
-      expect(evicted.filter((e) => e.lines.some((l) => l.startsWith('* BYE Too many connections waiting to sign in'))).length).toBeGreaterThan(0);
+      expect(
+        evicted.filter((e) => e.lines.some((l) => l.startsWith('* BYE Too many connections waiting to sign in'))).length,
+      ).toBeGreaterThan(0);
     } finally {
       clearInterval(trickle);
       for (const c of slow) c.close();

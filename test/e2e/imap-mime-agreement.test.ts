@@ -52,7 +52,8 @@ function malformed(): Buffer {
     `unknowncteword ${Buffer.from('unknownbase64word').toString('base64')}`,
     '--outer',
   ];
-  for (let i = 1; i <= DEPTH; i++) lines.push(`Content-Type: multipart/mixed; boundary="n${i}"`, `Content-Description: level${i}headerword`, '', `--n${i}`);
+  for (let i = 1; i <= DEPTH; i++)
+    lines.push(`Content-Type: multipart/mixed; boundary="n${i}"`, `Content-Description: level${i}headerword`, '', `--n${i}`);
   lines.push(
     'Content-Type: text/plain; charset=utf-8',
     'Content-Transfer-Encoding: base64',
@@ -176,11 +177,14 @@ describe('SEARCH BODY and FETCH agree on a malformed message', () => {
       expect(search.status).toBe('OK');
       const inSearch = search.untagged.some((l) => /^\* SEARCH( \d+)*$/.test(l) && l.split(' ').includes('1'));
       if (inSearch) found.push(word);
-      if (inFetch !== inSearch) disagreements.push(`${word}: FETCH ${inFetch ? 'shows' : 'does not show'} it, SEARCH ${inSearch ? 'finds' : 'does not find'} it`);
+      if (inFetch !== inSearch)
+        disagreements.push(`${word}: FETCH ${inFetch ? 'shows' : 'does not show'} it, SEARCH ${inSearch ? 'finds' : 'does not find'} it`);
     }
     expect(disagreements).toEqual([]);
     // and what FETCH shows here, by Dovecot's rule: decoded text parts, at every depth, nothing else
-    expect(found.sort()).toEqual(['afterprefixword', 'deepbase64word', 'qpsplitword', 'unclosedfirstword', 'unclosedlastword', 'unknowncteword'].sort());
+    expect(found.sort()).toEqual(
+      ['afterprefixword', 'deepbase64word', 'qpsplitword', 'unclosedfirstword', 'unclosedlastword', 'unknowncteword'].sort(),
+    );
     c.close();
   });
 });

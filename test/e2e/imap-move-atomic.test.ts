@@ -85,7 +85,7 @@ describe('MOVE: two sessions moving one message at once', () => {
     b.close();
   }, 120_000);
 
-  it('MOVE into another user\'s mailbox (~owner/...) moves the file once, and two racing sessions still leave one copy', async () => {
+  it("MOVE into another user's mailbox (~owner/...) moves the file once, and two racing sessions still leave one copy", async () => {
     await server.addAccount('boss', 'secret');
     const owner = await RawImap.signIn(port, 'jsmith', 'secret');
     expect((await owner.command('CREATE Shared')).status).toBe('OK');
@@ -115,7 +115,9 @@ describe('MOVE: two sessions moving one message at once', () => {
     const c = await RawImap.signIn(port, 'jsmith', 'secret');
     expect((await c.command('CREATE Kept')).status).toBe('OK');
     const text = message('kept');
-    expect((await c.command(`APPEND INBOX (\\Flagged $Important) "06-Mar-2025 12:00:00 +0000" {${text.length}+}\r\n${text}`)).status).toBe('OK');
+    expect((await c.command(`APPEND INBOX (\\Flagged $Important) "06-Mar-2025 12:00:00 +0000" {${text.length}+}\r\n${text}`)).status).toBe(
+      'OK',
+    );
     const sel = await c.command('SELECT INBOX');
     const exists = Number(/\* (\d+) EXISTS/.exec(sel.untagged.join('\n'))![1]);
     const moved = await c.command(`MOVE ${exists} Kept`);
@@ -211,7 +213,10 @@ describe('MOVE: the server killed with SIGKILL in the middle of MOVEs', () => {
       const target = 40 + run * 25;
       const deadline = Date.now() + 20_000;
       while (moves < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      expect(moves, `${ended.join('; ')}; the restarted server logged: ${restartedLogs.slice(-5).join(' | ') || 'no warning'}`).toBeGreaterThanOrEqual(target);
+      expect(
+        moves,
+        `${ended.join('; ')}; the restarted server logged: ${restartedLogs.slice(-5).join(' | ') || 'no warning'}`,
+      ).toBeGreaterThanOrEqual(target);
       process_.kill('SIGKILL');
       await Promise.all(loops);
       for (const c of sessions) c.close();
@@ -251,7 +256,8 @@ describe('interrupted writes leave nothing in tmp/', () => {
     await server.stop();
   });
 
-  it('deliveries and APPENDs killed with SIGKILL half way: their files are gone once the folder is opened again; a running writer\'s stay', async () => {
+  it('deliveries and APPENDs killed with SIGKILL half way: ' +
+    "their files are gone once the folder is opened again; a running writer's stay", async () => {
     const maildir = join(server.dataDir, 'accounts/example.org/jsmith/Maildir');
     const tmp = join(maildir, 'tmp');
     let port = server.portOf('imap');
@@ -263,7 +269,9 @@ describe('interrupted writes leave nothing in tmp/', () => {
     // three deliveries (postern deliver, its own process) killed while they write
     for (let i = 0; i < 3; i++) {
       const before = (await readdir(tmp)).length;
-      const deliver = spawn(process.execPath, [BIN, '--config', server.configFile, 'deliver', 'jsmith'], { stdio: ['pipe', 'ignore', 'ignore'] });
+      const deliver = spawn(process.execPath, [BIN, '--config', server.configFile, 'deliver', 'jsmith'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
       deliver.stdin!.on('error', () => {});
       deliver.stdin!.write(`Subject: cut delivery ${i}\r\n\r\n`);
       deliver.stdin!.write(big);

@@ -36,7 +36,12 @@ describe('SIGTERM', () => {
     expect(await server.stop()).toBe(0);
     // stop() removed the temp dir; the counts were checked through the log instead
     const ends = server.logs.filter((r) => r.msg === 'session end').map((r) => [r.end, r.deleted]);
-    expect(ends).toEqual(expect.arrayContaining([['quit', 1], ['server shutdown', 0]]));
+    expect(ends).toEqual(
+      expect.arrayContaining([
+        ['quit', 1],
+        ['server shutdown', 0],
+      ]),
+    );
     void maildir;
   });
 

@@ -11,7 +11,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 const LISTENERS = [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }];
 const message = (subject: string) => `From: a@example.org\r\nTo: watch@example.org\r\nSubject: ${subject}\r\n\r\nhello\r\n`;
 
-describe('a selected mailbox changed behind the server\'s back', () => {
+describe("a selected mailbox changed behind the server's back", () => {
   let server: TestServer;
   let port: number;
   let maildir: string;
@@ -29,9 +29,16 @@ describe('a selected mailbox changed behind the server\'s back', () => {
   });
 
   /** The file of the message with subject-less index `n` (oldest first by name), wherever it is. */
-  const files = () => [...readdirSync(join(maildir, 'new')).map((n) => join(maildir, 'new', n)), ...readdirSync(join(maildir, 'cur')).map((n) => join(maildir, 'cur', n))].filter((p) => !p.split('/').pop()!.startsWith('.')).sort((a, b) => a.split('/').pop()!.localeCompare(b.split('/').pop()!));
+  const files = () =>
+    [
+      ...readdirSync(join(maildir, 'new')).map((n) => join(maildir, 'new', n)),
+      ...readdirSync(join(maildir, 'cur')).map((n) => join(maildir, 'cur', n)),
+    ]
+      .filter((p) => !p.split('/').pop()!.startsWith('.'))
+      .sort((a, b) => a.split('/').pop()!.localeCompare(b.split('/').pop()!));
 
-  it('shows a flag set, a message added and one removed by another program in the very next NOOP, 60 times, between its own changes', async () => {
+  it('shows a flag set, a message added and one removed by another program in the very next NOOP, ' +
+    '60 times, between its own changes', async () => {
     const a = await RawImap.signIn(port, 'watch', 'secret');
     const b = await RawImap.signIn(port, 'watch', 'secret');
     let exists = Number(/\* (\d+) EXISTS/.exec((await a.command('SELECT INBOX')).untagged.join('\n'))![1]);
@@ -50,7 +57,12 @@ describe('a selected mailbox changed behind the server\'s back', () => {
         const flagged = letters.includes('F') ? letters.replace('F', '') : `${letters}F`.split('').sort().join('');
         renameSync(path, join(maildir, 'cur', `${base}:2,${flagged}`));
         const noop = await a.command('NOOP');
-        expect(noop.untagged.some((l) => new RegExp(`^\\* ${exists} FETCH \\(.*FLAGS \\(`).test(l) && l.includes('\\Flagged') === !letters.includes('F')), `round ${round}: ${noop.untagged.join(' | ')}`).toBe(true);
+        expect(
+          noop.untagged.some(
+            (l) => new RegExp(`^\\* ${exists} FETCH \\(.*FLAGS \\(`).test(l) && l.includes('\\Flagged') === !letters.includes('F'),
+          ),
+          `round ${round}: ${noop.untagged.join(' | ')}`,
+        ).toBe(true);
       } else if (kind === 1) {
         // an MTA delivers: a file written in tmp/ and renamed into new/
         const base = `${Date.now()}.M${round}P${process.pid}.watchtest`;

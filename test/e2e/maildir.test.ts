@@ -31,7 +31,7 @@ describe('Maildir written by others', () => {
     expect(cache).toEqual({ '1700000000.M1P1.otherhost': 26, '1700000001.M2P2.otherhost,S=20': 20 });
   });
 
-  it('keeps UIDLs stable across sessions and flag renames, and keeps other agents\' flags when setting Seen', async () => {
+  it("keeps UIDLs stable across sessions and flag renames, and keeps other agents' flags when setting Seen", async () => {
     const first = await RawPop.signIn(server.port, 'alice', 'a secret');
     await first.command('UIDL');
     const before = await first.lines();

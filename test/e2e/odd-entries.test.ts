@@ -110,7 +110,10 @@ describe('symbolic links are never followed inside an account', () => {
     expect(await c2.command('PASS carol secret')).toBe('-ERR [SYS/PERM] This mailbox cannot be opened; the server log says why');
     c2.close();
     const logged = await server.waitForLog((r) => r.path === carolMaildir);
-    expect(logged.msg).toBe(`${carolMaildir} is a symbolic link or not a folder; Postern does not follow links inside an account folder (move the data there, or use a bind mount)`);
+    expect(logged.msg).toBe(
+      `${carolMaildir} is a symbolic link or not a folder; Postern does not follow links inside an account folder (move the data there, ` +
+        `or use a bind mount)`,
+    );
     const bobBefore = (await readdir(join(maildir('bob'), 'new'))).sort();
     const refused = await server.cli(['deliver', 'carol'], 'Subject: for carol\n\nx\n');
     expect(refused.code).toBe(75); // the MTA keeps it while the operator fixes the folder

@@ -15,41 +15,44 @@ import { BIN, runCli, startServer } from '../helpers/server.js';
 const ECHO = fileURLToPath(new URL('../fixtures/echo-module.js', import.meta.url));
 
 describe('a module from outside the tree', () => {
-  it('loads from modules: [{path}], serves its listener with its own config section, follows a reload, and stops with the server', async () => {
-    const listeners = [
-      { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
-      { name: 'echo', module: 'echo', address: '127.0.0.1', port: 0 },
-    ];
-    const server = await startServer({ config: { modules: [{ path: ECHO }], listeners, echo: { greeting: 'hello from echo' } } });
-    expect(server.logs.some((r) => r.msg === 'echo module started')).toBe(true);
+  it(
+    'loads from modules: [{path}], serves its listener with its own config section, follows a reload, ' + 'and stops with the server',
+    async () => {
+      const listeners = [
+        { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
+        { name: 'echo', module: 'echo', address: '127.0.0.1', port: 0 },
+      ];
+      const server = await startServer({ config: { modules: [{ path: ECHO }], listeners, echo: { greeting: 'hello from echo' } } });
+      expect(server.logs.some((r) => r.msg === 'echo module started')).toBe(true);
 
-    const client = await RawPop.connect(server.portOf('echo'));
-    expect(await client.line()).toBe('hello from echo');
-    expect(await client.command('one line')).toBe('one line');
-    expect(await client.command('QUIT')).toBe('bye');
-    await client.closed();
-    // the built-in modules still serve beside it
-    const pop = await RawPop.connect(server.port);
-    expect(await pop.line()).toMatch(/^\+OK /);
-    pop.send('QUIT\r\n');
+      const client = await RawPop.connect(server.portOf('echo'));
+      expect(await client.line()).toBe('hello from echo');
+      expect(await client.command('one line')).toBe('one line');
+      expect(await client.command('QUIT')).toBe('bye');
+      await client.closed();
+      // the built-in modules still serve beside it
+      const pop = await RawPop.connect(server.port);
+      expect(await pop.line()).toMatch(/^\+OK /);
+      pop.send('QUIT\r\n');
 
-    // SIGHUP: the echo section is read again and given to the module
-    const yaml = await readFile(server.configFile, 'utf8');
-    await writeFile(server.configFile, yaml.replace('hello from echo', 'hello again'));
-    server.process.kill('SIGHUP');
-    await server.waitForLog((r) => r.msg === 'reloaded the config and certificates');
-    const open = await RawPop.connect(server.portOf('echo'));
-    expect(await open.line()).toBe('hello again');
+      // SIGHUP: the echo section is read again and given to the module
+      const yaml = await readFile(server.configFile, 'utf8');
+      await writeFile(server.configFile, yaml.replace('hello from echo', 'hello again'));
+      server.process.kill('SIGHUP');
+      await server.waitForLog((r) => r.msg === 'reloaded the config and certificates');
+      const open = await RawPop.connect(server.portOf('echo'));
+      expect(await open.line()).toBe('hello again');
 
-    // SIGTERM stops the module with the server: its open session is told, its stop is logged
-    expect(await server.stop()).toBe(0);
-    expect(await open.line()).toBe('echo stopping');
-    await open.closed();
-    expect(server.logs.find((r) => r.msg === 'echo module stopped')).toMatchObject({ sessions: 1 });
-    expect(server.logs.at(-1)?.msg).toBe('stopped');
-  });
+      // SIGTERM stops the module with the server: its open session is told, its stop is logged
+      expect(await server.stop()).toBe(0);
+      expect(await open.line()).toBe('echo stopping');
+      await open.closed();
+      expect(server.logs.find((r) => r.msg === 'echo module stopped')).toMatchObject({ sessions: 1 });
+      expect(server.logs.at(-1)?.msg).toBe('stopped');
+    },
+  );
 
-  it('loads an installed package from modules: [{package}], found from the config file\'s folder', async () => {
+  it("loads an installed package from modules: [{package}], found from the config file's folder", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'postern-module-'));
     try {
       const pkg = join(dir, 'node_modules/postern-hello');
@@ -57,10 +60,18 @@ describe('a module from outside the tree', () => {
       await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'postern-hello', type: 'module', main: 'index.js' }));
       await writeFile(
         join(pkg, 'index.js'),
-        "export default { name: 'hello', start() {}, reconfigure() {}, accept(conn) { conn.socket.end('hello from a package\\r\\n'); }, async stop() {} };\n",
+        "export default { name: 'hello', start() {}, reconfigure() {}, accept(conn) { conn.socket.end('hello from a package\\r\\n'); }, " +
+          'async stop() {} };\n',
       );
       const config = join(dir, 'postern.yaml');
-      await writeFile(config, stringify({ dataDir: './data', modules: [{ package: 'postern-hello' }], listeners: [{ name: 'hello', module: 'hello', address: '127.0.0.1', port: 0 }] }));
+      await writeFile(
+        config,
+        stringify({
+          dataDir: './data',
+          modules: [{ package: 'postern-hello' }],
+          listeners: [{ name: 'hello', module: 'hello', address: '127.0.0.1', port: 0 }],
+        }),
+      );
       const child = spawn(process.execPath, [BIN, '--config', config, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       const port = await new Promise<number>((resolve, reject) => {
@@ -87,7 +98,10 @@ describe('a bad modules: entry', () => {
     const dir = await mkdtemp(join(tmpdir(), 'postern-module-'));
     try {
       for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-      await writeFile(join(dir, 'postern.yaml'), stringify({ dataDir: './data', listeners: [{ name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 }], ...config }));
+      await writeFile(
+        join(dir, 'postern.yaml'),
+        stringify({ dataDir: './data', listeners: [{ name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 }], ...config }),
+      );
       return { dir, ...(await runCli(['--config', join(dir, 'postern.yaml'), 'serve'])) };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -98,7 +112,8 @@ describe('a bad modules: entry', () => {
     const r = await serveWith({ modules: [{ path: './no-such-module.js' }] });
     expect(r.code).toBe(78);
     expect(r.stderr).toBe(
-      `postern: config error: ${join(r.dir, 'postern.yaml')}: modules[0].path: no file ${join(r.dir, 'no-such-module.js')}; give the path of the module's JavaScript file (an ES module), relative to the config file's folder\n`,
+      `postern: config error: ${join(r.dir, 'postern.yaml')}: modules[0].path: no file ${join(r.dir, 'no-such-module.js')}; give the ` +
+        `path of the module's JavaScript file (an ES module), relative to the config file's folder\n`,
     );
   });
 
@@ -109,9 +124,15 @@ describe('a bad modules: entry', () => {
 
     const notModule = await serveWith({ modules: [{ path: './plain.js' }] }, { 'plain.js': 'export const x = 1;\n' });
     expect(notModule.code).toBe(78);
-    expect(notModule.stderr).toContain(`modules[0].path: ${join(notModule.dir, 'plain.js')} is not a Postern module: its default export must be an object with name, start, reconfigure, accept and stop`);
+    expect(notModule.stderr).toContain(
+      `modules[0].path: ${join(notModule.dir, 'plain.js')} is not a Postern module: its default export must be an object with name, ` +
+        `start, reconfigure, accept and stop`,
+    );
 
-    const clash = await serveWith({ modules: [{ path: './pop.js' }] }, { 'pop.js': "export default { name: 'pop', start() {}, reconfigure() {}, accept() {}, async stop() {} };\n" });
+    const clash = await serveWith(
+      { modules: [{ path: './pop.js' }] },
+      { 'pop.js': "export default { name: 'pop', start() {}, reconfigure() {}, accept() {}, async stop() {} };\n" },
+    );
     expect(clash.code).toBe(78);
     expect(clash.stderr).toContain('is named "pop", the name of a built-in module; give it a name of its own');
 

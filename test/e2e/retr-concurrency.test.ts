@@ -10,7 +10,13 @@ import { startServer, type TestServer } from '../helpers/server.js';
 let server: TestServer;
 
 /** A message of about `size` octets made of numbered lines, with the line ending `eol`. */
-function message(owner: string, n: number, size: number, eol: '\r\n' | '\n', options: { dotLines?: boolean; noFinalEol?: boolean } = {}): Buffer {
+function message(
+  owner: string,
+  n: number,
+  size: number,
+  eol: '\r\n' | '\n',
+  options: { dotLines?: boolean; noFinalEol?: boolean } = {},
+): Buffer {
   const lines = [`From: sender@example.org`, `To: ${owner}@example.org`, `Subject: ${owner} message ${n}`, ''];
   let length = lines.join(eol).length;
   for (let i = 0; length < size; i++) {
@@ -117,7 +123,14 @@ describe('concurrent retrieval', () => {
     slow.socket.pause();
     slow.send(order.map((n) => `RETR ${n + 1}\r\n`).join(''));
     await new Promise((r) => setTimeout(r, 300));
-    await Promise.all([retrieveAll('bob', false, stored.bob.map((_, i) => i)), retrieveAll('bob', true, stored.bob.map((_, i) => i).reverse())]);
+    await Promise.all([
+      retrieveAll(
+        'bob',
+        false,
+        stored.bob.map((_, i) => i),
+      ),
+      retrieveAll('bob', true, stored.bob.map((_, i) => i).reverse()),
+    ]);
     slow.socket.resume();
     for (const n of order) {
       expect(await slow.line(20_000)).toMatch(/^\+OK \d+ octets$/);

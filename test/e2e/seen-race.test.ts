@@ -16,7 +16,8 @@ let round = 0;
 async function unreadMailbox(owner: string): Promise<void> {
   round += 1;
   const maildir = join(server.dataDir, 'accounts/example.org', owner, 'Maildir');
-  for (const sub of ['cur', 'new']) for (const f of await readdir(join(maildir, sub))) await import('node:fs/promises').then((fs) => fs.unlink(join(maildir, sub, f)));
+  for (const sub of ['cur', 'new'])
+    for (const f of await readdir(join(maildir, sub))) await import('node:fs/promises').then((fs) => fs.unlink(join(maildir, sub, f)));
   await mkdir(join(maildir, 'new'), { recursive: true });
   for (let i = 0; i < COUNT; i++) {
     const text = `From: a@example.org\r\nSubject: message ${i}\r\n\r\nline one of ${i}\r\nline two\r\n`;

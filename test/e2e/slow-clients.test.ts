@@ -10,21 +10,32 @@ import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /** A connection from `from` that sends one octet of a never-ending line every `everyMs`. */
-function trickle(port: number, from: string, everyMs: number): { socket: Socket; stop(): void; closed: Promise<number>; received: () => string } {
+function trickle(
+  port: number,
+  from: string,
+  everyMs: number,
+): { socket: Socket; stop(): void; closed: Promise<number>; received: () => string } {
   const socket = connect({ port, host: '127.0.0.1', localAddress: from });
   let received = '';
   socket.on('data', (d) => (received += d.toString('latin1')));
   socket.on('error', () => {});
   const started = Date.now();
   const timer = setInterval(() => socket.writable && socket.write('X'), everyMs);
-  const closed = new Promise<number>((resolve) => socket.on('close', () => {
-    clearInterval(timer);
-    resolve(Date.now() - started);
-  }));
-  return { socket, stop: () => {
+  const closed = new Promise<number>((resolve) =>
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve(Date.now() - started);
+    }),
+  );
+  return {
+    socket,
+    stop: () => {
       clearInterval(timer);
       socket.destroy();
-    }, closed, received: () => received };
+    },
+    closed,
+    received: () => received,
+  };
 }
 
 /** Connects from `from`, signs in with USER/PASS; resolves with the time it took, or throws the refusal. */
@@ -96,7 +107,9 @@ describe('trickling connections from several addresses, default limits', () => {
     // the tricklers held no more than the limits for connections not signed in allow
     const open = tricklers.filter((t) => !t.socket.destroyed && t.socket.readyState === 'open').length;
     expect(open).toBeLessThanOrEqual(100);
-    const evicted = tricklers.filter((t) => t.received().includes('-ERR [SYS/TEMP] Too many connections waiting to sign in; closing the oldest'));
+    const evicted = tricklers.filter((t) =>
+      t.received().includes('-ERR [SYS/TEMP] Too many connections waiting to sign in; closing the oldest'),
+    );
     expect(evicted.length).toBeGreaterThan(0);
   });
 });

@@ -21,14 +21,22 @@ async function setUp(extra: Record<string, unknown> = {}): Promise<{ dir: string
   const dir = await mkdtemp(join(tmpdir(), 'postern-stop-'));
   const port = await freePort();
   const config = join(dir, 'postern.yaml');
-  await writeFile(config, stringify({ dataDir: './data', mainDomain: 'example.org', shutdownTimeout: 2, listeners: [{ name: 'pop3', address: '127.0.0.1', port }], ...extra }));
+  await writeFile(
+    config,
+    stringify({
+      dataDir: './data',
+      mainDomain: 'example.org',
+      shutdownTimeout: 2,
+      listeners: [{ name: 'pop3', address: '127.0.0.1', port }],
+      ...extra,
+    }),
+  );
   const add = await runCli(['--config', config, 'account', 'add', 'alice', '--password-stdin'], 'a secret');
   if (add.code !== 0) throw new Error(add.stderr);
   const deliver = await runCli(['--config', config, 'deliver', 'alice'], 'Subject: keep me\n\nbody\n');
   if (deliver.code !== 0) throw new Error(deliver.stderr);
   return { dir, config, port };
 }
-
 
 /** Resolves with the exit code, or null if the process is still alive after `ms`. */
 function exitWithin(child: ChildProcess, ms: number): Promise<number | null | 'alive'> {
@@ -45,10 +53,14 @@ function exitWithin(child: ChildProcess, ms: number): Promise<number | null | 'a
 async function waitForPort(port: number, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const up = await new Promise<boolean>((resolve) => connect(port, '127.0.0.1').on('connect', function (this: Socket) {
-      this.destroy();
-      resolve(true);
-    }).on('error', () => resolve(false)));
+    const up = await new Promise<boolean>((resolve) =>
+      connect(port, '127.0.0.1')
+        .on('connect', function (this: Socket) {
+          this.destroy();
+          resolve(true);
+        })
+        .on('error', () => resolve(false)),
+    );
     if (up) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -56,10 +68,14 @@ async function waitForPort(port: number, ms = 20_000): Promise<void> {
 }
 
 async function portClosed(port: number): Promise<boolean> {
-  return new Promise((resolve) => connect(port, '127.0.0.1').on('connect', function (this: Socket) {
-    this.destroy();
-    resolve(false);
-  }).on('error', () => resolve(true)));
+  return new Promise((resolve) =>
+    connect(port, '127.0.0.1')
+      .on('connect', function (this: Socket) {
+        this.destroy();
+        resolve(false);
+      })
+      .on('error', () => resolve(true)),
+  );
 }
 
 /** Makes log records: connections that sign in and leave. */

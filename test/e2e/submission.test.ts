@@ -92,7 +92,9 @@ describe('XTND XMIT', () => {
 
   it('relays remote recipients with Bcc removed and the body byte-exact, and delivers local ones', async () => {
     const c = await RawPop.signIn(server.port, 'alice', 'a secret');
-    const message = `From: Alice <alice@example.org>\r\nTo: friend@elsewhere.net\r\nCc: bob@example.org, abcdef@client1.com\r\nBcc: hidden@elsewhere.net\r\nSubject: relayed\r\n\r\n${BODY}`;
+    const message =
+      `From: Alice <alice@example.org>\r\nTo: friend@elsewhere.net\r\nCc: bob@example.org, abcdef@client1.com\r\nBcc: ` +
+      `hidden@elsewhere.net\r\nSubject: relayed\r\n\r\n${BODY}`;
     expect(await xmit(c, message)).toMatch(/^\+OK Message sent to 4 recipients <[^>]+@example.org>$/);
     expect(await c.command('NOOP')).toBe('+OK');
     c.close();
@@ -104,7 +106,9 @@ describe('XTND XMIT', () => {
     const text = got.data.toString('latin1');
     expect(text).not.toMatch(/^Bcc:/im);
     expect(text).not.toContain('hidden@elsewhere.net');
-    expect(text).toMatch(/^Received: from \[127\.0\.0\.1\] by example\.org \(Postern\) with POP3 XTND XMIT id \S+ \(authenticated as alice@example\.org\); /);
+    expect(text).toMatch(
+      /^Received: from \[127\.0\.0\.1\] by example\.org \(Postern\) with POP3 XTND XMIT id \S+ \(authenticated as alice@example\.org\); /,
+    );
     expect(text).toMatch(/\r\nDate: .+\r\n/);
     expect(text).toMatch(/\r\nMessage-ID: <[^>]+@example\.org>\r\n/);
     expect(text.endsWith(`\r\n\r\n${BODY}`)).toBe(true);
@@ -126,13 +130,16 @@ describe('XTND XMIT', () => {
   it('refuses everything when the relay refuses a recipient: no local copy', async () => {
     const before = smtp.received.length;
     const c = await RawPop.signIn(server.port, 'alice', 'a secret');
-    const answer = await xmit(c, 'From: alice@example.org\r\nTo: refuse-me@elsewhere.net\r\nCc: bob@example.org\r\nSubject: refused\r\n\r\nbody\r\n');
+    const answer = await xmit(
+      c,
+      'From: alice@example.org\r\nTo: refuse-me@elsewhere.net\r\nCc: bob@example.org\r\nSubject: refused\r\n\r\nbody\r\n',
+    );
     expect(answer).toBe('-ERR The relay refused refuse-me@elsewhere.net; nothing was delivered');
     expect(await c.command('NOOP')).toBe('+OK');
     // one remote recipient refused, another accepted: SMTP cannot take that back, but nothing is stored here
-    expect(await xmit(c, 'To: friend@elsewhere.net, refuse-too@elsewhere.net\r\nCc: bob@example.org\r\nSubject: half\r\n\r\nbody\r\n')).toBe(
-      '-ERR The relay refused refuse-too@elsewhere.net (it took the message for friend@elsewhere.net); nothing was delivered here',
-    );
+    expect(
+      await xmit(c, 'To: friend@elsewhere.net, refuse-too@elsewhere.net\r\nCc: bob@example.org\r\nSubject: half\r\n\r\nbody\r\n'),
+    ).toBe('-ERR The relay refused refuse-too@elsewhere.net (it took the message for friend@elsewhere.net); nothing was delivered here');
     c.close();
     expect(smtp.received.length).toBe(before + 1);
     const bob = await RawPop.signIn(server.port, 'bob', 'b secret');
@@ -146,13 +153,17 @@ describe('XTND XMIT', () => {
     expect(await xmit(c, 'From: boss@example.org\r\nTo: friend@elsewhere.net\r\nSubject: forged\r\n\r\nhi\r\n')).toBe(
       '-ERR From: boss@example.org is not one of your addresses; send as alice@example.org',
     );
-    expect(await xmit(c, 'From: bob@example.org\r\nTo: friend@elsewhere.net\r\nSubject: forged\r\n\r\nhi\r\n')).toMatch(/^-ERR From: bob@example.org is not one of your addresses/);
+    expect(await xmit(c, 'From: bob@example.org\r\nTo: friend@elsewhere.net\r\nSubject: forged\r\n\r\nhi\r\n')).toMatch(
+      /^-ERR From: bob@example.org is not one of your addresses/,
+    );
     c.close();
   });
 
   it('answers a message without recipients, an unknown local recipient, and an oversized message; the session goes on', async () => {
     const c = await RawPop.signIn(server.port, 'bob', 'b secret');
-    expect(await xmit(c, 'From: bob@example.org\r\nSubject: nobody\r\n\r\nhi\r\n')).toBe('-ERR The message has no recipients: give them in To, Cc or Bcc');
+    expect(await xmit(c, 'From: bob@example.org\r\nSubject: nobody\r\n\r\nhi\r\n')).toBe(
+      '-ERR The message has no recipients: give them in To, Cc or Bcc',
+    );
     expect(await xmit(c, 'To: nosuch@example.org\r\nSubject: x\r\n\r\nhi\r\n')).toBe('-ERR No such local recipient: nosuch@example.org');
     const big = `To: alice@example.org\r\nSubject: big\r\n\r\n${'x'.repeat(100)}\r\n`.repeat(1) + `${'y'.repeat(998)}\r\n`.repeat(100);
     expect(await xmit(c, big)).toMatch(/^-ERR Message too large: \d+ octets, the limit is 65536$/);
@@ -176,7 +187,9 @@ describe('XTND XMIT', () => {
     // refused attempts count too, so they are no way around the limit
     expect(await xmit(c, 'From: boss@example.org\r\nTo: bob@example.org\r\nSubject: forged\r\n\r\nhi\r\n')).toMatch(/^-ERR From:/);
     for (let i = 0; i < 6; i++) expect(await xmit(c, `To: bob@example.org\r\nSubject: ${i}\r\n\r\nhi\r\n`)).toMatch(/^\+OK/);
-    expect(await xmit(c, 'To: bob@example.org\r\nSubject: one too many\r\n\r\nhi\r\n')).toMatch(/^-ERR \[SYS\/TEMP\] Too many messages submitted in the last hour \(the limit is 8\)/);
+    expect(await xmit(c, 'To: bob@example.org\r\nSubject: one too many\r\n\r\nhi\r\n')).toMatch(
+      /^-ERR \[SYS\/TEMP\] Too many messages submitted in the last hour \(the limit is 8\)/,
+    );
     c.close();
     await server.waitForLog((r) => r.msg === 'submission refused: rate limit' && r.user === 'cl1@client1.com');
   });
@@ -192,7 +205,9 @@ describe('without a working relay', () => {
       await s.addAccount('alice', 'a secret');
       await s.addAccount('bob', 'b secret');
       const c = await RawPop.signIn(s.port, 'alice', 'a secret');
-      expect(await xmit(c, 'To: bob@example.org, friend@elsewhere.net\r\nSubject: x\r\n\r\nhi\r\n')).toMatch(/^-ERR \[SYS\/TEMP\] The relay is not available: .*; nothing was delivered$/);
+      expect(await xmit(c, 'To: bob@example.org, friend@elsewhere.net\r\nSubject: x\r\n\r\nhi\r\n')).toMatch(
+        /^-ERR \[SYS\/TEMP\] The relay is not available: .*; nothing was delivered$/,
+      );
       c.close();
       const bob = await RawPop.signIn(s.port, 'bob', 'b secret');
       expect(await bob.command('STAT')).toBe('+OK 0 0');

@@ -13,14 +13,15 @@ const SAMPLES = 160; // per name and mechanism
 const WORKERS = 8;
 
 beforeAll(async () => {
-  server = await startServer({ config: { pop: { maxAuthAttempts: 100, saslMechanisms: ['PLAIN', 'LOGIN', 'CRAM-MD5'], maxBadCommands: 1000 } } });
+  server = await startServer({
+    config: { pop: { maxAuthAttempts: 100, saslMechanisms: ['PLAIN', 'LOGIN', 'CRAM-MD5'], maxBadCommands: 1000 } },
+  });
   const r = await server.cli(['account', 'add', 'alice', '--password-stdin', '--apop-secret', 'tanstaaf'], 'a secret');
   if (r.code !== 0) throw new Error(r.stderr);
 });
 afterAll(async () => {
   await server.stop();
 });
-
 
 /** One timed attempt: the time from the client's last line to the server's -ERR, in ms. */
 type Attempt = (c: RawPop, name: string) => Promise<number>;
@@ -79,11 +80,18 @@ async function sample(attempt: Attempt): Promise<{ known: number[]; unknown: num
 }
 
 describe('failed sign-ins take the same time for a known and an unknown name', () => {
-  for (const [mechanism, attempt] of [['APOP', apop], ['CRAM-MD5', cramMd5], ['AUTH PLAIN', plain]] as const) {
+  for (const [mechanism, attempt] of [
+    ['APOP', apop],
+    ['CRAM-MD5', cramMd5],
+    ['AUTH PLAIN', plain],
+  ] as const) {
     it(mechanism, async () => {
       const { known, unknown } = await sample(attempt);
       const z = mannWhitneyZ(known, unknown);
-      console.log(`${mechanism}: median known ${median(known).toFixed(3)} ms, unknown ${median(unknown).toFixed(3)} ms, Mann-Whitney z = ${z.toFixed(2)} (n = ${known.length} + ${unknown.length})`);
+      console.log(
+        `${mechanism}: median known ${median(known).toFixed(3)} ms, unknown ${median(unknown).toFixed(3)} ms, Mann-Whitney z ` +
+          `= ${z.toFixed(2)} (n = ${known.length} + ${unknown.length})`,
+      );
       expect(Math.min(...known, ...unknown)).toBeGreaterThanOrEqual(199); // pop.authFailureTime: 0.2 (the default)
       expect(Math.abs(z)).toBeLessThan(4);
     });

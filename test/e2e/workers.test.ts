@@ -85,7 +85,10 @@ describe('serve with 2 workers', () => {
     );
     await new Promise((r) => setTimeout(r, 1000));
     const key = (r: LogRecord) => `${String(r.pid)}/${String(r.cid)}`;
-    const began = server.logs.slice(from).filter((r) => r.msg === 'connected').map(key);
+    const began = server.logs
+      .slice(from)
+      .filter((r) => r.msg === 'connected')
+      .map(key);
     const ended = new Set(server.logs.filter((r) => r.msg === 'session end').map(key));
     expect(began.filter((k) => !ended.has(k))).toEqual([]); // every session that began also ended (and left the shared count)
     const held = [await signedIn(), await signedIn(), await signedIn()];
@@ -169,12 +172,18 @@ describe('serve with 2 workers', () => {
     const counted = await scrape(); // the victim's connections included
     process.kill(victim.pid, 'SIGKILL');
     await victim.c.closed();
-    await server.waitForLog((r) => r.msg === 'a worker exited; starting another (its sessions are gone, and applied nothing)' && r.signal === 'SIGKILL', 5000);
+    await server.waitForLog(
+      (r) => r.msg === 'a worker exited; starting another (its sessions are gone, and applied nothing)' && r.signal === 'SIGKILL',
+      5000,
+    );
     // the other worker's session goes on
     expect(await survivor.c.command('STAT')).toMatch(/^\+OK 4 /); // 3 delivered, 1 submitted
     expect(await survivor.c.command('QUIT')).toMatch(/^\+OK/);
     // a new worker serves, and the killed one's DELE was never applied
-    await server.waitForLog((r) => r.msg === 'Postern started' && r.worker !== undefined && !new Set([victim.pid, survivor.pid]).has(Number(r.pid)), 10_000);
+    await server.waitForLog(
+      (r) => r.msg === 'Postern started' && r.worker !== undefined && !new Set([victim.pid, survivor.pid]).has(Number(r.pid)),
+      10_000,
+    );
     const check = await signedIn();
     expect(await check.command('STAT')).toMatch(/^\+OK 4 /);
     expect(await check.command('QUIT')).toMatch(/^\+OK/);
@@ -190,14 +199,18 @@ describe('serve with 2 workers', () => {
     const { readFile } = await import('node:fs/promises');
     const config = parse(await readFile(server.configFile, 'utf8')) as Record<string, unknown>;
     const rewrite = (n: number) => writeFile(server.configFile, stringify({ ...config, workers: n }));
-    const alive = () => server.logs.filter((r) => r.msg === 'Postern started' && r.worker !== undefined).map((r) => Number(r.pid)).filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const alive = () =>
+      server.logs
+        .filter((r) => r.msg === 'Postern started' && r.worker !== undefined)
+        .map((r) => Number(r.pid))
+        .filter((pid) => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        });
     await rewrite(3);
     let from = server.logs.length;
     server.process.kill('SIGHUP');
@@ -207,7 +220,8 @@ describe('serve with 2 workers', () => {
     const { c, pid } = await (async () => {
       for (;;) {
         const s = await connectAndPid();
-        if (s.pid === Number(server.logs.find((r) => r.msg === 'Postern started' && r.worker === 3 && server.logs.indexOf(r) >= from)?.pid)) return s;
+        if (s.pid === Number(server.logs.find((r) => r.msg === 'Postern started' && r.worker === 3 && server.logs.indexOf(r) >= from)?.pid))
+          return s;
         s.c.close();
       }
     })();
@@ -221,12 +235,15 @@ describe('serve with 2 workers', () => {
     expect(await c.command('QUIT')).toMatch(/^\+OK/);
     await server.waitForLog((r) => r.msg === 'worker stopped (fewer workers in the config)', 10_000);
     await new Promise((r) => setTimeout(r, 3000)); // a replacement would have started by now
-    expect(server.logs.slice(from).some((r) => r.msg === 'Postern started' || r.msg.startsWith('a worker exited'))).toBe(false); // not replaced
+    // not replaced
+    expect(server.logs.slice(from).some((r) => r.msg === 'Postern started' || r.msg.startsWith('a worker exited'))).toBe(false);
     expect(new Set(alive()).size).toBe(2);
   });
 
   it('SIGHUP reaches every worker; SIGTERM stops them all and the server exits 0', async () => {
-    const workers = [...new Set(server.logs.filter((r) => r.msg === 'Postern started' && r.worker !== undefined).map((r) => Number(r.pid)))].filter((pid) => {
+    const workers = [
+      ...new Set(server.logs.filter((r) => r.msg === 'Postern started' && r.worker !== undefined).map((r) => Number(r.pid))),
+    ].filter((pid) => {
       try {
         process.kill(pid, 0);
         return true;
@@ -236,7 +253,8 @@ describe('serve with 2 workers', () => {
     });
     expect(workers.length).toBe(2);
     server.process.kill('SIGHUP');
-    for (const pid of workers) await server.waitForLog((r) => r.msg === 'reloaded the config and certificates' && Number(r.pid) === pid, 10_000);
+    for (const pid of workers)
+      await server.waitForLog((r) => r.msg === 'reloaded the config and certificates' && Number(r.pid) === pid, 10_000);
     const code = await server.stop('SIGTERM');
     expect(code).toBe(0);
     for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
@@ -244,13 +262,16 @@ describe('serve with 2 workers', () => {
 });
 
 describe('serve with 2 workers that cannot start', () => {
-  it('a port in use stops the server with the workers\' exit code (69), naming the port', async () => {
+  it("a port in use stops the server with the workers' exit code (69), naming the port", async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     const dir = await mkdtemp(join(tmpdir(), 'postern-workers-'));
     try {
-      await writeFile(join(dir, 'postern.yaml'), `dataDir: ./data\nworkers: 2\nlisteners:\n  - { name: pop3, address: 127.0.0.1, port: ${port} }\n`);
+      await writeFile(
+        join(dir, 'postern.yaml'),
+        `dataDir: ./data\nworkers: 2\nlisteners:\n  - { name: pop3, address: 127.0.0.1, port: ${port} }\n`,
+      );
       const r = await runCli(['--config', join(dir, 'postern.yaml'), 'serve']);
       expect(r.code).toBe(69);
       expect(r.stderr + r.stdout).toMatch(/cannot listen on 127\.0\.0\.1:\d+ for listener "pop3": the port is already in use/);

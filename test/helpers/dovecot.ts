@@ -31,7 +31,9 @@ export interface Dovecot {
 
 function findBinary(name: string, dirs: string[]): string {
   for (const dir of dirs) if (dir && existsSync(join(dir, name))) return join(dir, name);
-  throw new Error(`${name} is not installed: these tests need a real Dovecot; install it with \`apt-get install dovecot-imapd dovecot-pop3d\``);
+  throw new Error(
+    `${name} is not installed: these tests need a real Dovecot; install it with \`apt-get install dovecot-imapd dovecot-pop3d\``,
+  );
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -74,7 +76,11 @@ export interface DovecotOptions {
   extraConfig?: string;
 }
 
-export async function startDovecot(users: { name: string; password: string }[], accountsDir: string, options: DovecotOptions = {}): Promise<Dovecot> {
+export async function startDovecot(
+  users: { name: string; password: string }[],
+  accountsDir: string,
+  options: DovecotOptions = {},
+): Promise<Dovecot> {
   const sbin = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
   const bin = findBinary('dovecot', sbin);
   const lda = findBinary('dovecot-lda', ['/usr/lib/dovecot', '/usr/libexec/dovecot', ...sbin]);
@@ -92,7 +98,8 @@ export async function startDovecot(users: { name: string; password: string }[], 
   // Not root: every Dovecot process runs as this user, and nothing can chroot.
   const internal = asRoot
     ? 'default_login_user = dovenull\ndefault_internal_user = dovecot'
-    : `default_login_user = ${me.username}\ndefault_internal_user = ${me.username}\ndefault_internal_group = ${execFileSync('id', ['-gn'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()}`;
+    : `default_login_user = ${me.username}\ndefault_internal_user = ${me.username}\ndefault_internal_group ` +
+      `= ${execFileSync('id', ['-gn'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()}`;
   const config = join(dir, 'dovecot.conf');
   await writeFile(
     config,

@@ -48,7 +48,9 @@ export class RawImap {
   /** Sends `tag command` and reads to the tagged answer. */
   async command(command: string | Buffer, timeoutMs = 5000): Promise<ImapAnswer> {
     const tag = this.nextTag();
-    this.raw.send(typeof command === 'string' ? `${tag} ${command}\r\n` : Buffer.concat([Buffer.from(`${tag} `), command, Buffer.from('\r\n')]));
+    this.raw.send(
+      typeof command === 'string' ? `${tag} ${command}\r\n` : Buffer.concat([Buffer.from(`${tag} `), command, Buffer.from('\r\n')]),
+    );
     return this.until(tag, timeoutMs);
   }
 

@@ -17,6 +17,8 @@ export function announcedBeforeUse(lines: readonly string[], known: Set<string>)
     const flags = flagsLine([line]);
     if (flags) for (const f of flags) known.add(f);
     const m = /FETCH \(.*FLAGS \(([^)]*)\)/.exec(line);
-    if (m) for (const f of m[1].split(' ').filter((x) => x && !x.startsWith('\\'))) expect(known.has(f), `${f} used in "${line}" before FLAGS named it`).toBe(true);
+    if (m)
+      for (const f of m[1].split(' ').filter((x) => x && !x.startsWith('\\')))
+        expect(known.has(f), `${f} used in "${line}" before FLAGS named it`).toBe(true);
   }
 }

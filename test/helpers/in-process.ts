@@ -69,7 +69,8 @@ class InProcessListener {
 
   /** The client's side of a new connection (encrypted on an implicit-TLS listener). */
   async dial(): Promise<Socket> {
-    if (this.config.proxyProtocol) throw new Error(`listener ${this.config.name}: PROXY headers are for the end-to-end tests (a real listener)`);
+    if (this.config.proxyProtocol)
+      throw new Error(`listener ${this.config.name}: PROXY headers are for the end-to-end tests (a real listener)`);
     const [server, client] = PairSocket.pair();
     server.on('error', () => {}); // as listeners/listener.ts: the module logs what matters
     if (this.config.path !== undefined) {
@@ -99,7 +100,10 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
   await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
 
   const book = new LogBook();
-  const logger = createLogger(config.log.level, { write: (line: string) => book.add(JSON.parse(line) as LogRecord), flush: async () => {} });
+  const logger = createLogger(config.log.level, {
+    write: (line: string) => book.add(JSON.parse(line) as LogRecord),
+    flush: async () => {},
+  });
 
   // As Kernel.start(), with the in-memory store in place of the Maildir one (server/module-services.ts).
   const domains = new LocalDomains(config.mainDomain, config.domains);
@@ -127,7 +131,11 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
 
   // The command line's stores: an account directory of its own, without the server's cache (cli/context.ts).
   const admin = new AccountStore(config.dataDir, domains);
-  const delivery = new LocalDelivery(router, store, { mainDomain: config.mainDomain, realToHeader: config.realToHeader, maxSize: config.delivery.maxSize });
+  const delivery = new LocalDelivery(router, store, {
+    mainDomain: config.mainDomain,
+    realToHeader: config.realToHeader,
+    maxSize: config.delivery.maxSize,
+  });
   let stopped = false;
 
   const portOf = (name: string): Endpoint => {

@@ -37,7 +37,7 @@ export class RawLmtp {
     for (;;) {
       const lines = this.buffer.split('\r\n');
       for (let i = 0; i < lines.length - 1; i++) {
-        if (/^\d{3} /.test(lines[i]) || (/^\d{3}$/.test(lines[i]))) {
+        if (/^\d{3} /.test(lines[i]) || /^\d{3}$/.test(lines[i])) {
           this.buffer = lines.slice(i + 1).join('\r\n');
           return lines.slice(0, i + 1);
         }

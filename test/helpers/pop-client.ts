@@ -93,7 +93,10 @@ export class RawPop {
   private async more(timeoutMs: number): Promise<void> {
     if (this.ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.buffer.toString('latin1'))}`);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms; have ${JSON.stringify(this.buffer.toString('latin1').slice(0, 200))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no answer in ${timeoutMs} ms; have ${JSON.stringify(this.buffer.toString('latin1').slice(0, 200))}`)),
+        timeoutMs,
+      );
       this.waiting = () => {
         clearTimeout(timer);
         resolve();

@@ -52,7 +52,10 @@ async function dovecotLogText(): Promise<string> {
 
 /** EXAMINE (read-only, so IMAP changes no flag) and FETCH every message's flags, size and subject. */
 function examine(user = 'alice'): Promise<ImapMessage[]> {
-  return imap<ImapMessage[]>(user, `count = int(check(M.select('INBOX', readonly=True))[0])\nprint(json.dumps(messages() if count else []))`);
+  return imap<ImapMessage[]>(
+    user,
+    `count = int(check(M.select('INBOX', readonly=True))[0])\nprint(json.dumps(messages() if count else []))`,
+  );
 }
 
 function bySubject(messages: ImapMessage[], subject: string): ImapMessage {
@@ -72,7 +75,10 @@ beforeAll(async () => {
   server = await startServer();
   await server.addAccount('alice', PASSWORD);
   for (const subject of SUBJECTS) {
-    await server.deliver('alice', `From: bob@example.org\nTo: alice@example.org\nSubject: ${subject}\n\nHello Alice,\nthis is the ${subject}.\n`);
+    await server.deliver(
+      'alice',
+      `From: bob@example.org\nTo: alice@example.org\nSubject: ${subject}\n\nHello Alice,\nthis is the ${subject}.\n`,
+    );
   }
   // bob's INBOX holds files with the names Postern's own delivery writes (SECS.M<usec>P<pid>Q<n>.HOST,
   // usec not zero-padded), two of them in the same second, 99000 and 100000 microseconds in.
@@ -86,7 +92,13 @@ beforeAll(async () => {
   }
   const accounts = join(server.dataDir, 'accounts', DOMAIN);
   for (const user of ['alice', 'bob']) await shareWithDovecot(server.dir, join(accounts, user));
-  dovecot = await startDovecot([{ name: 'alice', password: PASSWORD }, { name: 'bob', password: PASSWORD }], accounts).catch((err: Error) => {
+  dovecot = await startDovecot(
+    [
+      { name: 'alice', password: PASSWORD },
+      { name: 'bob', password: PASSWORD },
+    ],
+    accounts,
+  ).catch((err: Error) => {
     dovecotError = err;
     return null;
   });
@@ -154,7 +166,7 @@ print(json.dumps({int(i[0].split(b' ', 1)[0]): len(i[1]) for i in check(M.fetch(
     expect(bySubject(after, pop.subjects[2]).flags).not.toContain('\\Seen');
   });
 
-  interop('keeps UIDLs and Dovecot\'s flags when Dovecot renames a file; RETR of it still works', async () => {
+  interop("keeps UIDLs and Dovecot's flags when Dovecot renames a file; RETR of it still works", async () => {
     const target = bySubject(await examine(), pop.subjects[2]);
     const stored = await imap<string>(
       'alice',

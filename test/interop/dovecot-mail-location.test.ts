@@ -24,7 +24,13 @@ describe("Dovecot with the README's mail_location on Postern's tree", () => {
   let server: TestServer;
   let dovecot: Dovecot;
   beforeAll(async () => {
-    server = await startServer({ config: { mainDomain: 'example.org', domains: ['client1.com'], listeners: [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }] } });
+    server = await startServer({
+      config: {
+        mainDomain: 'example.org',
+        domains: ['client1.com'],
+        listeners: [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }],
+      },
+    });
     await server.addAccount('jsmith', 'a secret');
     await server.addAccount('bob@client1.com', 'b secret');
     await server.deliver('jsmith', 'Subject: for jsmith\n\nhello\n');

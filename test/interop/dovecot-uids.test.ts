@@ -59,7 +59,11 @@ print(json.dumps(out))`,
 
 /** UIDL lines from a POP3 server, with python3 poplib. */
 async function uidls(port: number, user: string): Promise<string[]> {
-  return poplib<string[]>(port, `p = poplib.POP3('127.0.0.1', port)\np.user(${JSON.stringify(user)})\np.pass_(${JSON.stringify(PASSWORD)})\nprint(json.dumps([l.decode() for l in p.uidl()[1]]))\np.quit()`);
+  return poplib<string[]>(
+    port,
+    `p = poplib.POP3('127.0.0.1', port)\np.user(${JSON.stringify(user)})\np.pass_(${JSON.stringify(PASSWORD)})\n` +
+      `print(json.dumps([l.decode() for l in p.uidl()[1]]))\np.quit()`,
+  );
 }
 
 beforeAll(async () => {
@@ -68,7 +72,10 @@ beforeAll(async () => {
   const users = ['ann', 'ben', 'cat', 'dan'];
   for (const u of users) await server.addAccount(u, PASSWORD);
   for (const u of users) await shareWithDovecot(server.dir, join(accounts, u));
-  dovecot = await startDovecot(users.map((name) => ({ name, password: PASSWORD })), accounts);
+  dovecot = await startDovecot(
+    users.map((name) => ({ name, password: PASSWORD })),
+    accounts,
+  );
 }, 60_000);
 afterAll(async () => {
   await dovecot?.stop();
@@ -98,9 +105,11 @@ describe('one tree, two servers, the same UIDs', () => {
       jobs.push(() => server.deliver('ben', message(`postern ${i}`)));
     }
     let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < jobs.length) await jobs[next++]();
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < jobs.length) await jobs[next++]();
+      }),
+    );
     const theirs = await dovecotView('ben');
     const ours = await posternView('ben');
     expect(theirs.size).toBe(240);
@@ -130,7 +139,7 @@ describe('one tree, two servers, the same UIDs', () => {
     expect((await posternView('cat')).get('keep my keywords')).toEqual([1, ['$Label1', 'Work', '\\Flagged', '\\Seen']]);
   });
 
-  it('mailboxes, their UIDVALIDITY and subscriptions are the same in both: names in modified UTF-7, Dovecot\'s formats', async () => {
+  it("mailboxes, their UIDVALIDITY and subscriptions are the same in both: names in modified UTF-7, Dovecot's formats", async () => {
     const store = new MaildirStore(
       { accountDir: (a: AccountAddress) => join(accounts, a.name), maildir: (a: AccountAddress) => join(accounts, a.name, 'Maildir') },
       { mainDomain: DOMAIN },
@@ -159,7 +168,11 @@ print(json.dumps({'lsub': lsub, 'list': names, 'validity': validity}))`,
     expect(seen.lsub).toEqual(expect.arrayContaining(['Archive/2024', 'Entw&APw-rfe']));
     // and Postern sees Dovecot's subscription
     expect(await store.subscriptions(ann)).toEqual(['Archive/2024', 'Entwürfe', 'Work']);
-    for (const [mailbox, imapName] of [['INBOX', 'INBOX'], ['Archive/2024', 'Archive/2024'], ['Entwürfe', 'Entw&APw-rfe']]) {
+    for (const [mailbox, imapName] of [
+      ['INBOX', 'INBOX'],
+      ['Archive/2024', 'Archive/2024'],
+      ['Entwürfe', 'Entw&APw-rfe'],
+    ]) {
       const view = await store.open(ann, mailbox);
       expect(view.uidValidity, mailbox).toBe(seen.validity[imapName]);
       view.close();
@@ -176,7 +189,11 @@ print(json.dumps({'lsub': lsub, 'list': names, 'validity': validity}))`,
     const rc = join(home, 'fetchmailrc');
     const env = { ...process.env, HOME: home, FETCHMAILHOME: home };
     const fetchFrom = async (port: number) => {
-      await writeFile(rc, `set no bouncemail\npoll 127.0.0.1 protocol pop3 port ${port} uidl auth password\n  user "dan" password "${PASSWORD}" keep mda "${join(home, 'mda.sh')}"\n  sslproto ''\n`);
+      await writeFile(
+        rc,
+        `set no bouncemail\npoll 127.0.0.1 protocol pop3 port ${port} uidl auth password\n  user "dan" password "${PASSWORD}" keep mda ` +
+          `"${join(home, 'mda.sh')}"\n  sslproto ''\n`,
+      );
       await chmod(rc, 0o600);
       return run('fetchmail', ['-f', rc, '--idfile', join(home, 'ids'), '-v', '--nodetach'], { env, timeoutMs: 30_000 });
     };

@@ -62,32 +62,50 @@ async function sessions(): Promise<{ p: RawImap; d: RawImap }> {
 }
 
 describe('binary APPEND and FETCH', () => {
-  it('a literal8 APPEND with NULs in a binary part: BINARY[2] gives the octets sent, BODY[2] is base64 without NUL, as Dovecot answers on the same file', async () => {
-    const { p, d } = await sessions();
-    const sent = multipart('binary');
-    const uid = await append(p, sent);
-    expect((await p.command('SELECT INBOX')).status).toBe('OK');
-    const seq = Number(/\* (\d+) EXISTS/.exec((await p.command('NOOP')).untagged.join('\n'))?.[1] ?? (await p.command(`UID SEARCH UID ${uid}`)).untagged[0].split(' ')[2]);
-    expect((await d.command('SELECT INBOX')).status).toBe('OK');
-    const binary = await item(p, seq, 'BINARY.PEEK[2]');
-    expect(binary).toBe(`BINARY[2] ~{${PAYLOAD.length}}\r\n${latin1(PAYLOAD)}`);
-    expect(await item(p, seq, 'BINARY.SIZE[2]')).toBe(`BINARY.SIZE[2] ${PAYLOAD.length}`);
-    expect(await item(p, seq, 'BODY.PEEK[2]')).toBe(`BODY[2] {16}\r\n${PAYLOAD.toString('base64')}`);
-    expect(await item(p, seq, 'BODY.PEEK[2.MIME]')).toBe('BODY[2.MIME] {77}\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n');
-    // the whole message: BINARY[] is what was sent, BODY[] has no NUL and is no literal8
-    expect(await item(p, seq, 'BINARY.PEEK[]')).toBe(`BINARY[] ~{${sent.length}}\r\n${latin1(sent)}`);
-    const body = await item(p, seq, 'BODY.PEEK[]');
-    expect(body).toMatch(/^BODY\[\] \{\d+\}\r\n/);
-    expect(body).not.toContain('\0');
-    const size = await item(p, seq, 'RFC822.SIZE');
-    expect(body.startsWith(`BODY[] {${size.split(' ')[1]}}`)).toBe(true);
-    // Dovecot, reading the file Postern wrote, answers the same
-    for (const what of ['BINARY.PEEK[2]', 'BINARY.SIZE[2]', 'BODY.PEEK[2]', 'BODY.PEEK[2.MIME]', 'BINARY.PEEK[]', 'BODY.PEEK[]', 'RFC822.SIZE', 'BODYSTRUCTURE']) {
-      expect(await item(d, seq, what)).toBe(await item(p, seq, what));
-    }
-    p.close();
-    d.close();
-  });
+  it(
+    'a literal8 APPEND with NULs in a binary part: BINARY[2] gives the octets sent, BODY[2] is base64 without NUL, as Dovecot answers ' +
+      'on the same file',
+    async () => {
+      const { p, d } = await sessions();
+      const sent = multipart('binary');
+      const uid = await append(p, sent);
+      expect((await p.command('SELECT INBOX')).status).toBe('OK');
+      const seq = Number(
+        /\* (\d+) EXISTS/.exec((await p.command('NOOP')).untagged.join('\n'))?.[1] ??
+          (await p.command(`UID SEARCH UID ${uid}`)).untagged[0].split(' ')[2],
+      );
+      expect((await d.command('SELECT INBOX')).status).toBe('OK');
+      const binary = await item(p, seq, 'BINARY.PEEK[2]');
+      expect(binary).toBe(`BINARY[2] ~{${PAYLOAD.length}}\r\n${latin1(PAYLOAD)}`);
+      expect(await item(p, seq, 'BINARY.SIZE[2]')).toBe(`BINARY.SIZE[2] ${PAYLOAD.length}`);
+      expect(await item(p, seq, 'BODY.PEEK[2]')).toBe(`BODY[2] {16}\r\n${PAYLOAD.toString('base64')}`);
+      expect(await item(p, seq, 'BODY.PEEK[2.MIME]')).toBe(
+        'BODY[2.MIME] {77}\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n',
+      );
+      // the whole message: BINARY[] is what was sent, BODY[] has no NUL and is no literal8
+      expect(await item(p, seq, 'BINARY.PEEK[]')).toBe(`BINARY[] ~{${sent.length}}\r\n${latin1(sent)}`);
+      const body = await item(p, seq, 'BODY.PEEK[]');
+      expect(body).toMatch(/^BODY\[\] \{\d+\}\r\n/);
+      expect(body).not.toContain('\0');
+      const size = await item(p, seq, 'RFC822.SIZE');
+      expect(body.startsWith(`BODY[] {${size.split(' ')[1]}}`)).toBe(true);
+      // Dovecot, reading the file Postern wrote, answers the same
+      for (const what of [
+        'BINARY.PEEK[2]',
+        'BINARY.SIZE[2]',
+        'BODY.PEEK[2]',
+        'BODY.PEEK[2.MIME]',
+        'BINARY.PEEK[]',
+        'BODY.PEEK[]',
+        'RFC822.SIZE',
+        'BODYSTRUCTURE',
+      ]) {
+        expect(await item(d, seq, what)).toBe(await item(p, seq, what));
+      }
+      p.close();
+      d.close();
+    },
+  );
 
   it('the message Postern stores for a binary APPEND is the one Dovecot stores for it', async () => {
     const { p, d } = await sessions();
@@ -106,26 +124,33 @@ describe('binary APPEND and FETCH', () => {
     d.close();
   });
 
-  it('NULs stored in a message otherwise (a plain literal, no binary encoding) go out as 0x80 in BODY[], streamed or not, as in Dovecot; BINARY[] keeps them', async () => {
-    const { p, d } = await sessions();
-    const small = multipart(null, PAYLOAD, 'plain');
-    const big = multipart(null, Buffer.concat([Buffer.alloc(400 * 1024, 'abcdefgh\r\n'), PAYLOAD]), 'big');
-    await append(p, small, '');
-    await append(p, big, '');
-    const exists = Number(/\* (\d+) EXISTS/.exec((await p.command('SELECT INBOX')).untagged.join('\n'))![1]);
-    await d.command('SELECT INBOX');
-    for (const [seq, sent] of [[exists - 1, small], [exists, big]] as const) {
-      const body = await item(p, seq, 'BODY.PEEK[]');
-      // (every line ending CRLF on the wire: the bare LF in the payload gets its CR)
-      const expected = Buffer.from(latin1(sent).replace(/\r?\n/g, '\r\n'), 'latin1');
-      for (let i = 0; i < expected.length; i++) if (expected[i] === 0) expected[i] = 0x80;
-      expect(body === `BODY[] {${expected.length}}\r\n${latin1(expected)}`).toBe(true);
-      expect(await item(d, seq, 'BODY.PEEK[]') === body).toBe(true);
-      expect(await item(p, seq, 'BINARY.PEEK[2]')).toMatch(/^BINARY\[2\] ~\{\d+\}\r\n/);
-    }
-    p.close();
-    d.close();
-  });
+  it(
+    'NULs stored in a message otherwise (a plain literal, no binary encoding) go out as 0x80 in BODY[], streamed or not, as in Dovecot;' +
+      ' BINARY[] keeps them',
+    async () => {
+      const { p, d } = await sessions();
+      const small = multipart(null, PAYLOAD, 'plain');
+      const big = multipart(null, Buffer.concat([Buffer.alloc(400 * 1024, 'abcdefgh\r\n'), PAYLOAD]), 'big');
+      await append(p, small, '');
+      await append(p, big, '');
+      const exists = Number(/\* (\d+) EXISTS/.exec((await p.command('SELECT INBOX')).untagged.join('\n'))![1]);
+      await d.command('SELECT INBOX');
+      for (const [seq, sent] of [
+        [exists - 1, small],
+        [exists, big],
+      ] as const) {
+        const body = await item(p, seq, 'BODY.PEEK[]');
+        // (every line ending CRLF on the wire: the bare LF in the payload gets its CR)
+        const expected = Buffer.from(latin1(sent).replace(/\r?\n/g, '\r\n'), 'latin1');
+        for (let i = 0; i < expected.length; i++) if (expected[i] === 0) expected[i] = 0x80;
+        expect(body === `BODY[] {${expected.length}}\r\n${latin1(expected)}`).toBe(true);
+        expect((await item(d, seq, 'BODY.PEEK[]')) === body).toBe(true);
+        expect(await item(p, seq, 'BINARY.PEEK[2]')).toMatch(/^BINARY\[2\] ~\{\d+\}\r\n/);
+      }
+      p.close();
+      d.close();
+    },
+  );
 
   it('the message of an APPEND whose mailbox name came as a literal may be a literal8 too', async () => {
     const { p, d } = await sessions();

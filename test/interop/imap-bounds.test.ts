@@ -67,17 +67,25 @@ const longNames = [...Array.from({ length: NAME_COUNT }, (_, i) => `${'a'.repeat
 const small = (i: number) => `From: Bulk <bulk@example.net>\r\nSubject: message ${i}\r\n\r\nbody ${i}\r\n`;
 
 function manyFields(): Buffer {
-  return Buffer.from(`From: Big <big@example.org>\r\nSubject: many fields\r\n${'X-A: b\r\n'.repeat(1_000_000)}To: t@example.org\r\n\r\nbody\r\n`);
+  return Buffer.from(
+    `From: Big <big@example.org>\r\nSubject: many fields\r\n${'X-A: b\r\n'.repeat(1_000_000)}To: t@example.org\r\n\r\nbody\r\n`,
+  );
 }
 
 function bigHeader(): Buffer {
   const line = `X-Long: ${'x'.repeat(1000)}\r\n`;
-  return Buffer.from(`From: Big <big@example.org>\r\nSubject: big header\r\n${line.repeat(Math.ceil((48 * 1024 * 1024) / line.length))}Cc: c@example.org\r\n\r\nbody\r\n`);
+  return Buffer.from(
+    `From: Big <big@example.org>\r\nSubject: big header\r\n${line.repeat(Math.ceil((48 * 1024 * 1024) / line.length))}Cc: ` +
+      `c@example.org\r\n\r\nbody\r\n`,
+  );
 }
 
 const PART = '--b\r\nContent-Type: text/plain\r\n\r\nx\r\n';
 function manyParts(): Buffer {
-  return Buffer.from(`From: Big <big@example.org>\r\nSubject: many parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${PART.repeat(100_000)}--b--\r\n`);
+  return Buffer.from(
+    `From: Big <big@example.org>\r\nSubject: many parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; ` +
+      `boundary=b\r\n\r\n${PART.repeat(100_000)}--b--\r\n`,
+  );
 }
 
 const ADDRESS_HEADERS = [
@@ -97,12 +105,21 @@ beforeAll(async () => {
   for (const name of longNames) {
     for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir('alice'), `.${name}`, sub), { recursive: true });
   }
-  await writeMessages('bulk', Array.from({ length: BULK }, (_, i) => small(i + 1)));
+  await writeMessages(
+    'bulk',
+    Array.from({ length: BULK }, (_, i) => small(i + 1)),
+  );
   await writeMessages('carol', [small(1), small(2), small(3)]);
-  await writeMessages('dana', ADDRESS_HEADERS.map((h, i) => `${h}\r\nSubject: ${i + 1}\r\n\r\nbody\r\n`));
+  await writeMessages(
+    'dana',
+    ADDRESS_HEADERS.map((h, i) => `${h}\r\nSubject: ${i + 1}\r\n\r\nbody\r\n`),
+  );
   await writeMessages('big', [manyFields(), bigHeader(), manyParts()]);
   for (const user of ['carol', 'dana', 'big']) await shareWithDovecot(server.dir, join(accounts, user));
-  dovecot = await startDovecot(['carol', 'dana', 'big'].map((name) => ({ name, password: PASSWORD })), accounts);
+  dovecot = await startDovecot(
+    ['carol', 'dana', 'big'].map((name) => ({ name, password: PASSWORD })),
+    accounts,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -121,7 +138,9 @@ describe('LIST and LSUB patterns', () => {
     for (const command of [`LIST "" "${pattern}"`, `LSUB "" "${pattern}"`, `LIST "" "${'%a'.repeat(29)}%b"`]) {
       const { answer, ms, noopMs } = await whileBusy(c, command, other);
       expect(answer.status).toBe('OK');
-      expect(answer.untagged).toEqual([`* ${command.slice(0, 4)} (${command.startsWith('LIST') ? '\\HasNoChildren' : ''}) "/" ${longNames[NAME_COUNT]}`]);
+      expect(answer.untagged).toEqual([
+        `* ${command.slice(0, 4)} (${command.startsWith('LIST') ? '\\HasNoChildren' : ''}) "/" ${longNames[NAME_COUNT]}`,
+      ]);
       expect(ms).toBeLessThan(3000); // 4.2 s for 6 wildcards and one name with a backtracking RegExp
       expect(noopMs).toBeLessThan(3000);
     }
@@ -138,7 +157,8 @@ describe('LIST and LSUB patterns', () => {
 describe('sequence sets', () => {
   const set = Array(16_000).fill('1:*').join(',');
 
-  it('16,000 ranges over 20,000 messages: FETCH, UID FETCH, SEARCH and STORE answer at once, each message once, others served meanwhile', async () => {
+  it('16,000 ranges over 20,000 messages: FETCH, UID FETCH, SEARCH and STORE answer at once, ' +
+    'each message once, others served meanwhile', async () => {
     const c = await postern('bulk');
     const other = await postern('alice');
     const selected = await c.command('SELECT INBOX', 60_000);
@@ -191,7 +211,10 @@ describe('sequence sets', () => {
       ['UID COPY 1:* INBOX', true],
     ];
     const answers: Record<string, string[]> = {};
-    for (const [side, port] of [['dovecot', dovecot.imapPort], ['postern', server.portOf('imap')]] as const) {
+    for (const [side, port] of [
+      ['dovecot', dovecot.imapPort],
+      ['postern', server.portOf('imap')],
+    ] as const) {
       const c = await signIn(port, 'carol');
       answers[side] = [];
       for (const [command] of commands) {
@@ -226,7 +249,8 @@ function parseFetch(line: string): Map<string, Value> {
       while (b[pos] !== 0x29) {
         if (items.length > 0) {
           if (b[pos] === 0x20) pos++;
-          else if (b[pos] !== 0x28 || b[pos - 1] !== 0x29) throw new Error(`expected a space at ${pos}`); // "(...)(...)" in body-type-mpart and address lists
+          // "(...)(...)" in body-type-mpart and address lists
+          else if (b[pos] !== 0x28 || b[pos - 1] !== 0x29) throw new Error(`expected a space at ${pos}`);
         }
         items.push(value());
       }
@@ -349,7 +373,10 @@ describe('SEARCH FROM/TO/CC/BCC', () => {
       'OR FROM "Doe" NOT TO "cy"',
     ];
     const hits: Record<string, string[]> = {};
-    for (const [side, port] of [['dovecot', dovecot.imapPort], ['postern', server.portOf('imap')]] as const) {
+    for (const [side, port] of [
+      ['dovecot', dovecot.imapPort],
+      ['postern', server.portOf('imap')],
+    ] as const) {
       const c = await signIn(port, 'dana');
       await ok(c, 'EXAMINE INBOX');
       hits[side] = [];

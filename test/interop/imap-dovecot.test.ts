@@ -30,7 +30,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MimePart, parseMime } from '../../modules/imap/message/mime-tree.js';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
 import { type ImapAnswer, RawImap } from '../helpers/imap-client.js';
-import { canonical, fetches, flagList, type ListEntry, parseFetch, parseList, searchHits, selectSummary, stringValue } from '../helpers/imap-dovecot-wire.js';
+import {
+  canonical,
+  fetches,
+  flagList,
+  type ListEntry,
+  parseFetch,
+  parseList,
+  searchHits,
+  selectSummary,
+  stringValue,
+} from '../helpers/imap-dovecot-wire.js';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { CORPUS, load } from '../imap-corpus/index.js';
@@ -107,7 +117,13 @@ beforeAll(async () => {
     await utimes(path, arrival(i + 1), arrival(i + 1));
   }
   for (const user of ['alice', 'carol']) await shareWithDovecot(server.dir, join(accounts, user));
-  dovecot = await startDovecot([{ name: 'alice', password: PASSWORD }, { name: 'carol', password: PASSWORD }], accounts);
+  dovecot = await startDovecot(
+    [
+      { name: 'alice', password: PASSWORD },
+      { name: 'carol', password: PASSWORD },
+    ],
+    accounts,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -188,7 +204,7 @@ describe('Postern IMAP, Dovecot IMAP and POP on one Maildir', () => {
     expect(p2.uidValidity).toBe(p.uidValidity);
   });
 
-  it('flags and keywords set in one show in the other; POP RETR\'s \\Seen shows in both', async () => {
+  it("flags and keywords set in one show in the other; POP RETR's \\Seen shows in both", async () => {
     const ps = await signIn('postern', 'alice');
     await ok(ps, 'SELECT INBOX');
     // Postern -> Dovecot
@@ -265,7 +281,10 @@ describe('Postern IMAP, Dovecot IMAP and POP on one Maildir', () => {
     expect(uidsOf(d)).toEqual([2, 3, 6]);
     expect(await view('postern')).toEqual(d);
     const uidls: Record<string, string[]> = {};
-    for (const [name, port] of [['postern', server.port], ['dovecot', dovecot.pop3Port]] as const) {
+    for (const [name, port] of [
+      ['postern', server.port],
+      ['dovecot', dovecot.pop3Port],
+    ] as const) {
       const pop = await RawPop.signIn(port, 'alice', PASSWORD);
       expect(await pop.command('STAT')).toMatch(/^\+OK 3 /);
       expect(await pop.command('UIDL')).toMatch(/^\+OK/);
@@ -304,19 +323,35 @@ describe('Postern IMAP, Dovecot IMAP and POP on one Maildir', () => {
     expect(pLsub).toEqual(dLsub);
     // the same UIDVALIDITY and UIDNEXT for the new mailboxes
     for (const box of ['Caf&AOk-', '"Projekte/B&APw-cherei"', '"Archiv/2026 &AW4-"']) {
-      const status = async (c: RawImap) => canonical((await ok(c, `STATUS ${box} (MESSAGES UIDNEXT UIDVALIDITY)`)).untagged.find((l) => l.startsWith('* STATUS'))!.replace(/^\* STATUS ("[^"]*"|\S+) /, '* STATUS _ '));
+      const status = async (c: RawImap) =>
+        canonical(
+          (await ok(c, `STATUS ${box} (MESSAGES UIDNEXT UIDVALIDITY)`)).untagged
+            .find((l) => l.startsWith('* STATUS'))!
+            .replace(/^\* STATUS ("[^"]*"|\S+) /, '* STATUS _ '),
+        );
       expect(await status(ps), box).toBe(await status(ds));
     }
     // an IMAP4rev2 client of Postern gets the same names in UTF-8 (RFC 9051 section 5.1)
     await ok(ps, 'ENABLE IMAP4rev2');
     const utf8 = (await ok(ps, 'LIST "" "*"')).untagged.map((l) => parseList(l)?.name).filter((n) => n);
-    expect(utf8.map((n) => Buffer.from(n!, 'latin1').toString('utf8')).sort()).toEqual(['Archiv', 'Archiv/2026 Ů', 'Café', 'INBOX', 'Projekte', 'Projekte/Bücherei']);
+    expect(utf8.map((n) => Buffer.from(n!, 'latin1').toString('utf8')).sort()).toEqual([
+      'Archiv',
+      'Archiv/2026 Ů',
+      'Café',
+      'INBOX',
+      'Projekte',
+      'Projekte/Bücherei',
+    ]);
     ps.close();
     ds.close();
   });
 
   const appendedText = (who: string, tail: string) =>
-    Buffer.from(`From: Jürgen <j@example.de>\r\nTo: alice@example.org\r\nSubject: appended by ${who} – Grüße\r\nDate: Tue, 01 Dec 2026 10:00:00 +0100\r\n\r\nZeile 1 äöü\r\n\r\n..dot line\r\n${tail}`, 'utf8');
+    Buffer.from(
+      `From: Jürgen <j@example.de>\r\nTo: alice@example.org\r\nSubject: appended by ${who} – Grüße\r\nDate: Tue, 01 Dec 2026 10:00:00 ` +
+        `+0100\r\n\r\nZeile 1 äöü\r\n\r\n..dot line\r\n${tail}`,
+      'utf8',
+    );
   /** APPENDs `bytes` (a LITERAL+ literal) and returns the APPENDUID UID. */
   const append = async (c: RawImap, bytes: Buffer, flags: string): Promise<number> => {
     const answer = await ok(c, Buffer.concat([Buffer.from(`APPEND INBOX (${flags}) {${bytes.length}+}\r\n`), bytes]));
@@ -340,7 +375,9 @@ describe('Postern IMAP, Dovecot IMAP and POP on one Maildir', () => {
       expect.soft(seen.bytes, `${other}'s BODY[] of what ${from} appended`).toBe(bytes.toString('latin1'));
       expect.soft(seen.size, `${other}'s RFC822.SIZE`).toBe(bytes.length);
       expect(seen.flags).toEqual(expectedFlags);
-      expect.soft(await stored(sessions[from], uid), `${from}'s own FETCH`).toEqual({ bytes: bytes.toString('latin1'), size: bytes.length, flags: expectedFlags });
+      expect
+        .soft(await stored(sessions[from], uid), `${from}'s own FETCH`)
+        .toEqual({ bytes: bytes.toString('latin1'), size: bytes.length, flags: expectedFlags });
     } finally {
       sessions.postern.close();
       sessions.dovecot.close();
@@ -364,18 +401,24 @@ describe('Postern IMAP, Dovecot IMAP and POP on one Maildir', () => {
 
   // The same for a message large enough that Postern streams its BODY[] (over 256 KiB): the literal's
   // count must be the number of octets that follow (RFC 9051 section 4.3), and RFC822.SIZE that count.
-  it('a large message Dovecot stored without a final line break: Postern\'s BODY[] is the same answer as Dovecot\'s', async () => {
+  it("a large message Dovecot stored without a final line break: Postern's BODY[] is the same answer as Dovecot's", async () => {
     const line = `${'x'.repeat(76)}\r\n`;
     const big = Buffer.from(`Subject: big, no final line break\r\n\r\n${line.repeat(4000)}the end`, 'latin1');
     const ds = await signIn('dovecot', 'alice');
     const uid = await append(ds, big, '\\Seen');
     const ps = await signIn('postern', 'alice');
     const answers: Record<Side, { untagged: string[]; size: string }> = {} as never;
-    for (const [side, c] of [['postern', ps], ['dovecot', ds]] as const) {
+    for (const [side, c] of [
+      ['postern', ps],
+      ['dovecot', ds],
+    ] as const) {
       await ok(c, 'EXAMINE INBOX');
       const size = fetches((await ok(c, `UID FETCH ${uid} (RFC822.SIZE)`)).untagged)[0]?.items['RFC822.SIZE'];
       const body = await ok(c, `UID FETCH ${uid} (BODY.PEEK[])`);
-      answers[side] = { untagged: body.untagged.map((u) => (u.length > 200 ? `${u.slice(0, 60)}...${JSON.stringify(u.slice(-20))} (${u.length})` : u)), size };
+      answers[side] = {
+        untagged: body.untagged.map((u) => (u.length > 200 ? `${u.slice(0, 60)}...${JSON.stringify(u.slice(-20))} (${u.length})` : u)),
+        size,
+      };
     }
     ps.close();
     ds.close();
@@ -448,7 +491,10 @@ const DEVIATIONS: Record<string, Record<string, { why: string; expect: Expected 
 function deviate(file: string, item: string, why: string, value: string | Expected): void {
   const seq = FILES.indexOf(file) + 1;
   const name = item.replace('.PEEK', '');
-  (DEVIATIONS[file] ??= {})[item] = { why, expect: typeof value === 'function' ? value : () => ({ status: 'OK', fetch: [{ seq, items: { [name]: value } }] }) };
+  (DEVIATIONS[file] ??= {})[item] = {
+    why,
+    expect: typeof value === 'function' ? value : () => ({ status: 'OK', fetch: [{ seq, items: { [name]: value } }] }),
+  };
 }
 const asString = (b: Buffer) => JSON.stringify(b.toString('latin1'));
 {
@@ -488,7 +534,10 @@ const asString = (b: Buffer) => JSON.stringify(b.toString('latin1'));
   const seq = FILES.indexOf(f) + 1;
   deviate(f, 'BINARY.SIZE[1]', 'BINARY.SIZE is the size of BINARY (RFC 3516 section 4.2)', (d) => {
     const binary = d.get('BINARY.PEEK[1]')!.fetch[0].items['BINARY[1]'];
-    return { status: 'OK', fetch: [{ seq, items: { 'BINARY.SIZE[1]': String(Buffer.from(JSON.parse(binary) as string, 'latin1').length) } }] };
+    return {
+      status: 'OK',
+      fetch: [{ seq, items: { 'BINARY.SIZE[1]': String(Buffer.from(JSON.parse(binary) as string, 'latin1').length) } }],
+    };
   });
 }
 
@@ -613,7 +662,11 @@ describe('the same session to Postern and to Dovecot, over the corpus', () => {
         compared++;
         const a = JSON.stringify(mine);
         const b = JSON.stringify(reference);
-        if (a !== b) mismatches.push(`${file} FETCH ${i + 1} (${item})${deviation ? ` [${deviation.why}]` : ''}\n  Postern: ${a.slice(0, 600)}\n  ${deviation ? 'RFC' : 'Dovecot'}: ${b.slice(0, 600)}`);
+        if (a !== b)
+          mismatches.push(
+            `${file} FETCH ${i + 1} (${item})${deviation ? ` [${deviation.why}]` : ''}\n  Postern: ${a.slice(0, 600)}\n ` +
+              ` ${deviation ? 'RFC' : 'Dovecot'}: ${b.slice(0, 600)}`,
+          );
       }
     }
     expect(mismatches.join('\n')).toBe('');
@@ -627,7 +680,8 @@ describe('the same session to Postern and to Dovecot, over the corpus', () => {
         const a = await both(`${prefix} ${criteria}`);
         const p = a.postern.status === 'OK' ? searchHits(a.postern.untagged) : outcome(a.postern).status;
         const d = a.dovecot.status === 'OK' ? searchHits(a.dovecot.untagged) : outcome(a.dovecot).status;
-        if (JSON.stringify(p) !== JSON.stringify(d)) mismatches.push(`${prefix} ${criteria.replace(/\r\n/g, ' ')}\n  Postern: ${JSON.stringify(p)}\n  Dovecot: ${JSON.stringify(d)}`);
+        if (JSON.stringify(p) !== JSON.stringify(d))
+          mismatches.push(`${prefix} ${criteria.replace(/\r\n/g, ' ')}\n  Postern: ${JSON.stringify(p)}\n  Dovecot: ${JSON.stringify(d)}`);
       }
     };
     for (const c of ['ALL', 'SEEN', 'UNSEEN']) await compare(c);
@@ -653,7 +707,20 @@ describe('the same session to Postern and to Dovecot, over the corpus', () => {
     await ok(sessions.postern, 'STORE 2 +FLAGS.SILENT (\\Deleted)');
     expect((await ok(sessions.postern, 'EXPUNGE')).untagged).toContain('* 2 EXPUNGE');
     expect((await ok(sessions.dovecot, 'NOOP')).untagged).toContain('* 2 EXPUNGE');
-    for (const c of ['ALL', 'SEEN', 'UID 2:5,30:*', '1,3,5:7', '30:*', '*', 'UID 1:* NOT 1:10', 'OR 1:3 UID 33:*', 'BODY Zebrafisch', 'DELETED', 'UNDELETED']) await compare(c);
+    for (const c of [
+      'ALL',
+      'SEEN',
+      'UID 2:5,30:*',
+      '1,3,5:7',
+      '30:*',
+      '*',
+      'UID 1:* NOT 1:10',
+      'OR 1:3 UID 33:*',
+      'BODY Zebrafisch',
+      'DELETED',
+      'UNDELETED',
+    ])
+      await compare(c);
     expect(searchHits((await ok(sessions.postern, 'SEARCH SEEN')).untagged)).toEqual([1, 2, 3, 4, 8]);
     expect(searchHits((await ok(sessions.postern, 'UID SEARCH 30:*')).untagged)).toEqual([31, 32, 33, 34, 35]);
     expect(mismatches.join('\n')).toBe('');

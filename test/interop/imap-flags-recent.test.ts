@@ -26,7 +26,10 @@ const LISTENERS = [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0
 const PASSWORD = 'a secret';
 
 function message(subject: string): string {
-  return `From: Sender <sender@example.net>\nTo: someone@example.org\nSubject: ${subject}\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\n\nhello\n`;
+  return (
+    `From: Sender <sender@example.net>\nTo: someone@example.org\nSubject: ${subject}\nMessage-ID: ` +
+    `<${subject.replace(/\W/g, '')}@example.net>\n\nhello\n`
+  );
 }
 
 let server: TestServer;
@@ -97,7 +100,13 @@ describe('a keyword new to the mailbox is announced before any response uses it'
         for (let round = 0; round < 25; round++) {
           const pick = random(4);
           const command =
-            pick === 0 ? `STORE ${1 + random(5)} +FLAGS (k${random(30)})` : pick === 1 ? `STORE ${1 + random(5)} -FLAGS (k${random(30)})` : pick === 2 ? 'FETCH 1:* (FLAGS)' : 'NOOP';
+            pick === 0
+              ? `STORE ${1 + random(5)} +FLAGS (k${random(30)})`
+              : pick === 1
+                ? `STORE ${1 + random(5)} -FLAGS (k${random(30)})`
+                : pick === 2
+                  ? 'FETCH 1:* (FLAGS)'
+                  : 'NOOP';
           const answer = await c.command(command);
           expect(answer.status, command).toBe('OK');
           announcedBeforeUse(answer.untagged, known);
@@ -107,33 +116,44 @@ describe('a keyword new to the mailbox is announced before any response uses it'
     for (const c of sessions) c.close();
   });
 
-  it('imapflow sets a keyword: a raw session in IDLE gets FLAGS and PERMANENTFLAGS before the FETCH, and imapflow\'s next SELECT lists it', async () => {
-    const open = async () => {
-      const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, tls: { rejectUnauthorized: false }, auth: { user: 'kw', pass: PASSWORD }, logger: false });
-      client.on('error', () => {});
-      await client.connect();
-      return client;
-    };
-    const watcher = await RawImap.signIn(port, 'kw', `"${PASSWORD}"`);
-    const known = new Set(flagsLine((await watcher.command('SELECT INBOX')).untagged));
-    watcher.send('i1 IDLE\r\n');
-    expect(await watcher.response()).toMatch(/^\+ /);
-    const setter = await open();
-    await setter.mailboxOpen('INBOX');
-    expect(await setter.messageFlagsAdd('1', ['FromFlow'])).toBe(true);
-    const lines: string[] = [];
-    while (!lines.some((l) => /FETCH/.test(l))) lines.push(await watcher.response(5000));
-    expect(lines[0]).toMatch(/^\* FLAGS \(.*\bFromFlow\b/);
-    expect(lines[1]).toMatch(/^\* OK \[PERMANENTFLAGS \(.*\bFromFlow\b/);
-    announcedBeforeUse(lines, known);
-    watcher.send('DONE\r\n');
-    await watcher.until('i1');
-    const reopened = await setter.mailboxOpen('INBOX');
-    expect([...reopened.flags]).toContain('FromFlow');
-    expect([...(reopened.permanentFlags ?? [])]).toContain('FromFlow');
-    await setter.logout();
-    watcher.close();
-  });
+  it(
+    'imapflow sets a keyword: a raw session in IDLE gets FLAGS and PERMANENTFLAGS before the FETCH, ' +
+      "and imapflow's next SELECT lists it",
+    async () => {
+      const open = async () => {
+        const client = new ImapFlow({
+          host: '127.0.0.1',
+          port,
+          secure: false,
+          tls: { rejectUnauthorized: false },
+          auth: { user: 'kw', pass: PASSWORD },
+          logger: false,
+        });
+        client.on('error', () => {});
+        await client.connect();
+        return client;
+      };
+      const watcher = await RawImap.signIn(port, 'kw', `"${PASSWORD}"`);
+      const known = new Set(flagsLine((await watcher.command('SELECT INBOX')).untagged));
+      watcher.send('i1 IDLE\r\n');
+      expect(await watcher.response()).toMatch(/^\+ /);
+      const setter = await open();
+      await setter.mailboxOpen('INBOX');
+      expect(await setter.messageFlagsAdd('1', ['FromFlow'])).toBe(true);
+      const lines: string[] = [];
+      while (!lines.some((l) => /FETCH/.test(l))) lines.push(await watcher.response(5000));
+      expect(lines[0]).toMatch(/^\* FLAGS \(.*\bFromFlow\b/);
+      expect(lines[1]).toMatch(/^\* OK \[PERMANENTFLAGS \(.*\bFromFlow\b/);
+      announcedBeforeUse(lines, known);
+      watcher.send('DONE\r\n');
+      await watcher.until('i1');
+      const reopened = await setter.mailboxOpen('INBOX');
+      expect([...reopened.flags]).toContain('FromFlow');
+      expect([...(reopened.permanentFlags ?? [])]).toContain('FromFlow');
+      await setter.logout();
+      watcher.close();
+    },
+  );
 });
 
 describe('\\Recent (RFC 3501) for clients that do not enable IMAP4rev2', () => {
@@ -143,7 +163,10 @@ describe('\\Recent (RFC 3501) for clients that do not enable IMAP4rev2', () => {
     const examiner = await RawImap.signIn(port, 'rc', `"${PASSWORD}"`);
     const ex = await examiner.command('EXAMINE INBOX');
     expect(ex.untagged).toContain('* 2 RECENT');
-    expect((await examiner.command('FETCH 1:2 (FLAGS)')).untagged).toEqual(['* 1 FETCH (FLAGS (\\Recent))', '* 2 FETCH (FLAGS (\\Recent))']);
+    expect((await examiner.command('FETCH 1:2 (FLAGS)')).untagged).toEqual([
+      '* 1 FETCH (FLAGS (\\Recent))',
+      '* 2 FETCH (FLAGS (\\Recent))',
+    ]);
     const other = await RawImap.signIn(port, 'rc', `"${PASSWORD}"`);
     expect((await other.command('STATUS INBOX (MESSAGES RECENT)')).untagged).toContain('* STATUS INBOX (MESSAGES 2 RECENT 2)');
 
@@ -152,7 +175,9 @@ describe('\\Recent (RFC 3501) for clients that do not enable IMAP4rev2', () => {
     expect((await first.command('SEARCH RECENT')).untagged).toContain('* SEARCH 1 2');
     expect((await first.command('STORE 1 +FLAGS (\\Seen)')).untagged).toEqual(['* 1 FETCH (FLAGS (\\Seen \\Recent))']);
     // \Recent after the system flags, before the keywords (as Dovecot words them)
-    expect((await first.command('STORE 1 +FLAGS (Work \\Flagged)')).untagged.at(-1)).toMatch(/^\* 1 FETCH \(FLAGS \((\\\w+ )*\\Recent Work\)\)$/);
+    expect((await first.command('STORE 1 +FLAGS (Work \\Flagged)')).untagged.at(-1)).toMatch(
+      /^\* 1 FETCH \(FLAGS \((\\\w+ )*\\Recent Work\)\)$/,
+    );
     await first.command('STORE 1 -FLAGS (Work \\Flagged)');
     expect((await first.command('SEARCH NEW')).untagged).toContain('* SEARCH 2');
     expect((await first.command('SEARCH OLD')).untagged).toContain('* SEARCH');

@@ -106,7 +106,11 @@ describe('DELETE', () => {
       outcome[side] = { deleted: deleted.status, select: select.status, status: status.untagged };
       if (side === 'postern') {
         // Dovecot lists the emptied level without \Noselect (yet refuses to open it); the RFC's answer is \Noselect
-        expect(listed(await ok(c, 'LIST "" "tree*"'))).toEqual(['\\HasChildren \\Noselect tree', '\\HasChildren tree/b', '\\HasNoChildren tree/b/c']);
+        expect(listed(await ok(c, 'LIST "" "tree*"'))).toEqual([
+          '\\HasChildren \\Noselect tree',
+          '\\HasChildren tree/b',
+          '\\HasNoChildren tree/b/c',
+        ]);
       }
       c.close();
     }
@@ -114,7 +118,11 @@ describe('DELETE', () => {
     expect(outcome.postern).toEqual(outcome.dovecot);
     // Dovecot, over the tree Postern left, sees the same: a level that is no mailbox, the children intact
     const d = await signIn('dovecot', 'pat');
-    expect(listed(await ok(d, 'LIST "" "tree*"'))).toEqual(['\\HasChildren \\Noselect tree', '\\HasChildren tree/b', '\\HasNoChildren tree/b/c']);
+    expect(listed(await ok(d, 'LIST "" "tree*"'))).toEqual([
+      '\\HasChildren \\Noselect tree',
+      '\\HasChildren tree/b',
+      '\\HasNoChildren tree/b/c',
+    ]);
     d.close();
     // made again, it is a new, empty mailbox
     const c = await signIn('postern', 'pat');
@@ -133,7 +141,10 @@ describe('DELETE', () => {
       expect(deleted.lines.at(-1), side).toMatch(/^a\d+ OK /);
       const next = deleted.closed ? deleted : await toEnd(c, 'NOOP');
       const all = [...deleted.lines, ...next.lines];
-      expect(all.filter((l) => l.startsWith('* BYE ')), side).toHaveLength(1);
+      expect(
+        all.filter((l) => l.startsWith('* BYE ')),
+        side,
+      ).toHaveLength(1);
       expect(next.closed, side).toBe(true);
       expect(all.join('\n'), side).not.toMatch(/SERVERBUG/);
       c.close();
@@ -171,10 +182,12 @@ describe('the selected mailbox deleted or renamed by another session', () => {
     await ok(other, command);
     other.close();
   };
-  const cli = (...args: string[]) => async () => {
-    const r = await server.cli(['mailbox', ...args]);
-    expect(r.code, r.stderr).toBe(0);
-  };
+  const cli =
+    (...args: string[]) =>
+    async () => {
+      const r = await server.cli(['mailbox', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+    };
 
   for (const [what, name, change] of [
     ['DELETE in another Postern session', 'gone-1', postern('DELETE gone-1')],
@@ -247,7 +260,8 @@ describe('LSUB', () => {
       await ok(c, 'SUBSCRIBE subs2/kid');
       await ok(c, 'SUBSCRIBE subs2');
       answers[side] = [];
-      for (const pattern of ['"" "subs%"', '"" "subs*"', '"subs/" "%"', '"" "%/child"']) answers[side].push(listed(await ok(c, `LSUB ${pattern}`)));
+      for (const pattern of ['"" "subs%"', '"" "subs*"', '"subs/" "%"', '"" "%/child"'])
+        answers[side].push(listed(await ok(c, `LSUB ${pattern}`)));
       c.close();
     }
     expect(answers.postern[0]).toEqual([' subs2', '\\Noselect subs']);
@@ -262,7 +276,16 @@ describe('a name that is not valid modified UTF-7', () => {
       const c = await signIn(side, USER[side]);
       answers[side] = [];
       for (const name of ['"&Jjo"', '"&AGE-"', '"x&2D3-"', '"&-&"']) {
-        for (const command of [`SELECT ${name}`, `EXAMINE ${name}`, `STATUS ${name} (MESSAGES)`, `CREATE ${name}`, `DELETE ${name}`, `RENAME ${name} other`, `SUBSCRIBE ${name}`, `UNSUBSCRIBE ${name}`]) {
+        for (const command of [
+          `SELECT ${name}`,
+          `EXAMINE ${name}`,
+          `STATUS ${name} (MESSAGES)`,
+          `CREATE ${name}`,
+          `DELETE ${name}`,
+          `RENAME ${name} other`,
+          `SUBSCRIBE ${name}`,
+          `UNSUBSCRIBE ${name}`,
+        ]) {
           const a = await c.command(command);
           answers[side].push(`${command} ${a.status}`);
         }
@@ -296,7 +319,15 @@ describe('mailbox names', () => {
       ];
       c.close();
     }
-    expect(answers.postern).toEqual(['OK', 'NO [ALREADYEXISTS]', 'OK', ['\\HasChildren INBOX', '\\HasNoChildren INBOX/x', '\\HasNoChildren INBOX/y'], ['\\HasNoChildren INBOX/x', '\\HasNoChildren INBOX/y'], 'NO', 'OK']);
+    expect(answers.postern).toEqual([
+      'OK',
+      'NO [ALREADYEXISTS]',
+      'OK',
+      ['\\HasChildren INBOX', '\\HasNoChildren INBOX/x', '\\HasNoChildren INBOX/y'],
+      ['\\HasNoChildren INBOX/x', '\\HasNoChildren INBOX/y'],
+      'NO',
+      'OK',
+    ]);
     expect(answers.postern).toEqual(answers.dovecot);
   });
 
@@ -314,7 +345,14 @@ describe('mailbox names', () => {
     const c = await signIn('postern', 'pat');
     // three levels of 60 CJK characters: 182 characters, but 489 octets as one Maildir++ folder name
     const cjk = encodeMutf7(Array.from({ length: 3 }, () => '\u6f22'.repeat(60)).join('/'));
-    for (const command of [`CREATE ${'l'.repeat(300)}`, `CREATE ${'m/'.repeat(150)}z`, `CREATE ${'n'.repeat(65)}`, `CREATE "${cjk}"`, `RENAME tree "${cjk}"`, `SELECT "${cjk}"`]) {
+    for (const command of [
+      `CREATE ${'l'.repeat(300)}`,
+      `CREATE ${'m/'.repeat(150)}z`,
+      `CREATE ${'n'.repeat(65)}`,
+      `CREATE "${cjk}"`,
+      `RENAME tree "${cjk}"`,
+      `SELECT "${cjk}"`,
+    ]) {
       const answer = await c.command(command);
       expect(answer.tagged, command.slice(0, 40)).toMatch(/^\S+ NO \[LIMIT\] /);
     }
@@ -347,7 +385,7 @@ describe('rights (RFC 4314 section 4)', () => {
     bob.close();
   });
 
-  it('a mailbox made in another user\'s tree inherits the rights above it: whoever holds x there may delete it', async () => {
+  it("a mailbox made in another user's tree inherits the rights above it: whoever holds x there may delete it", async () => {
     const alice = await signIn('postern', 'alice');
     await ok(alice, 'CREATE "~bob/Shared/by-alice"');
     await ok(alice, 'CREATE "~bob/Shared/by-alice-2"');
@@ -361,7 +399,6 @@ describe('rights (RFC 4314 section 4)', () => {
     for (const c of [alice, carol, bob]) c.close();
   });
 });
-
 
 describe('a hidden mailbox and a missing one are refused alike', () => {
   const SAMPLES = 120; // per name and command
@@ -394,7 +431,10 @@ describe('a hidden mailbox and a missing one are refused alike', () => {
         }),
       );
       const z = mannWhitneyZ(times.hidden, times.missing);
-      console.log(`${verb}: median hidden ${median(times.hidden).toFixed(3)} ms, missing ${median(times.missing).toFixed(3)} ms, Mann-Whitney z = ${z.toFixed(2)} (n = ${SAMPLES} + ${SAMPLES})`);
+      console.log(
+        `${verb}: median hidden ${median(times.hidden).toFixed(3)} ms, missing ${median(times.missing).toFixed(3)} ms, Mann-Whitney z ` +
+          `= ${z.toFixed(2)} (n = ${SAMPLES} + ${SAMPLES})`,
+      );
       expect([...words]).toEqual(['NO [NONEXISTENT] No such mailbox']);
       expect(Math.abs(median(times.hidden) - median(times.missing))).toBeLessThan(1);
       expect(Math.abs(z)).toBeLessThan(4);

@@ -143,7 +143,9 @@ interface Probe {
   ours: () => Answer; // what our library makes of it, as an IMAP value
 }
 
-const str = (b: Buffer | null): Answer => ({ value: b === null || b.length === 0 ? Buffer.from('""') : Buffer.concat([Buffer.from(`{${b.length}}\r\n`), b]) });
+const str = (b: Buffer | null): Answer => ({
+  value: b === null || b.length === 0 ? Buffer.from('""') : Buffer.concat([Buffer.from(`{${b.length}}\r\n`), b]),
+});
 
 function binaryAnswer(raw: Buffer, root: MimePart, part: number[], size: boolean): Answer {
   const r = binaryBytes(raw, root, part);
@@ -189,8 +191,16 @@ function probes(raw: Buffer): Probe[] {
     { item: 'BODY.PEEK[]', echo: 'BODY[]', ours: section({ part: [] }) },
     { item: 'BODY.PEEK[HEADER]', echo: 'BODY[HEADER]', ours: section({ part: [], text: 'HEADER' }) },
     { item: 'BODY.PEEK[TEXT]', echo: 'BODY[TEXT]', ours: section({ part: [], text: 'TEXT' }) },
-    { item: `BODY.PEEK[HEADER.FIELDS ${fields}]`, echo: 'BODY[HEADER.FIELDS', ours: section({ part: [], text: 'HEADER.FIELDS', fields: FIELDS }) },
-    { item: `BODY.PEEK[HEADER.FIELDS.NOT ${fields}]`, echo: 'BODY[HEADER.FIELDS.NOT', ours: section({ part: [], text: 'HEADER.FIELDS.NOT', fields: FIELDS }) },
+    {
+      item: `BODY.PEEK[HEADER.FIELDS ${fields}]`,
+      echo: 'BODY[HEADER.FIELDS',
+      ours: section({ part: [], text: 'HEADER.FIELDS', fields: FIELDS }),
+    },
+    {
+      item: `BODY.PEEK[HEADER.FIELDS.NOT ${fields}]`,
+      echo: 'BODY[HEADER.FIELDS.NOT',
+      ours: section({ part: [], text: 'HEADER.FIELDS.NOT', fields: FIELDS }),
+    },
     { item: 'BINARY.PEEK[]', echo: 'BINARY[]', ours: () => binaryAnswer(raw, root, [], false) },
     { item: 'BINARY.SIZE[]', echo: 'BINARY.SIZE[]', ours: () => binaryAnswer(raw, root, [], true) },
   ];
@@ -208,8 +218,16 @@ function probes(raw: Buffer): Probe[] {
       { item: `BODY.PEEK[${p}.MIME]`, echo: `BODY[${p}.MIME]`, ours: section({ part, text: 'MIME' }) },
       { item: `BODY.PEEK[${p}.HEADER]`, echo: `BODY[${p}.HEADER]`, ours: section({ part, text: 'HEADER' }) },
       { item: `BODY.PEEK[${p}.TEXT]`, echo: `BODY[${p}.TEXT]`, ours: section({ part, text: 'TEXT' }) },
-      { item: `BODY.PEEK[${p}.HEADER.FIELDS ${fields}]`, echo: `BODY[${p}.HEADER.FIELDS`, ours: section({ part, text: 'HEADER.FIELDS', fields: FIELDS }) },
-      { item: `BODY.PEEK[${p}.HEADER.FIELDS.NOT ${fields}]`, echo: `BODY[${p}.HEADER.FIELDS.NOT`, ours: section({ part, text: 'HEADER.FIELDS.NOT', fields: FIELDS }) },
+      {
+        item: `BODY.PEEK[${p}.HEADER.FIELDS ${fields}]`,
+        echo: `BODY[${p}.HEADER.FIELDS`,
+        ours: section({ part, text: 'HEADER.FIELDS', fields: FIELDS }),
+      },
+      {
+        item: `BODY.PEEK[${p}.HEADER.FIELDS.NOT ${fields}]`,
+        echo: `BODY[${p}.HEADER.FIELDS.NOT`,
+        ours: section({ part, text: 'HEADER.FIELDS.NOT', fields: FIELDS }),
+      },
       { item: `BINARY.PEEK[${p}]`, echo: `BINARY[${p}]`, ours: () => binaryAnswer(raw, root, part, false) },
       { item: `BINARY.SIZE[${p}]`, echo: `BINARY.SIZE[${p}]`, ours: () => binaryAnswer(raw, root, part, true) },
     );
@@ -262,8 +280,13 @@ function deviate(file: string, item: string, why: string, expected: Answer): voi
     const part = parseMime(raw).children[n - 1];
     return raw.subarray(part.bodyStart, part.bodyEnd);
   };
-  const sizes: [number, number][] = [[2, Buffer.from(body(2).toString('latin1'), 'base64').length], [5, body(5).length], [6, body(6).length]];
-  for (const [n, size] of sizes) deviate(f, `BINARY.SIZE[${n}]`, 'BINARY.SIZE is the decoded size (RFC 3516 section 4.2)', { value: Buffer.from(String(size)) });
+  const sizes: [number, number][] = [
+    [2, Buffer.from(body(2).toString('latin1'), 'base64').length],
+    [5, body(5).length],
+    [6, body(6).length],
+  ];
+  for (const [n, size] of sizes)
+    deviate(f, `BINARY.SIZE[${n}]`, 'BINARY.SIZE is the decoded size (RFC 3516 section 4.2)', { value: Buffer.from(String(size)) });
 }
 {
   // Two Content-Transfer-Encoding fields (7bit, then base64): BODYSTRUCTURE (ours and Dovecot's) goes by
@@ -297,7 +320,12 @@ function deviate(file: string, item: string, why: string, expected: Answer): voi
 // An empty message: Dovecot answers HEADER.FIELDS with a blank line (but HEADER.FIELDS.NOT without).
 // RFC 3501 section 6.4.5: the blank line is included "except in the case of a message which has no
 // body and no blank line" - this one has neither.
-deviate('32-empty.eml', 'BODY.PEEK[HEADER.FIELDS (FROM SUBJECT X-Unknown)]', 'no blank line in a message without one (RFC 3501 section 6.4.5)', str(Buffer.alloc(0)));
+deviate(
+  '32-empty.eml',
+  'BODY.PEEK[HEADER.FIELDS (FROM SUBJECT X-Unknown)]',
+  'no blank line in a message without one (RFC 3501 section 6.4.5)',
+  str(Buffer.alloc(0)),
+);
 
 function same(a: Answer, b: Answer): { ok: boolean; a: string; b: string } {
   const text = (x: Answer) => ('no' in x ? `NO [${x.no}]` : canonical(x.value));
@@ -383,7 +411,10 @@ describe('FETCH answers match Dovecot 2.3', () => {
         const reference = deviation ? deviation.expect : theirs.get(probe.item)!;
         const r = same(ours, reference);
         compared++;
-        if (!r.ok) mismatches.push(`${probe.item}${deviation ? ` (${deviation.why})` : ''}\n  ours:    ${r.a}\n  ${deviation ? 'RFC' : 'Dovecot'}: ${r.b}`);
+        if (!r.ok)
+          mismatches.push(
+            `${probe.item}${deviation ? ` (${deviation.why})` : ''}\n  ours:    ${r.a}\n  ${deviation ? 'RFC' : 'Dovecot'}: ${r.b}`,
+          );
       }
       expect(mismatches.join('\n')).toBe('');
       expect(compared).toBeGreaterThan(10);

@@ -16,14 +16,19 @@ const LISTENERS = [
 ];
 
 function message(subject: string, body = 'hello\n'): string {
-  return `From: Sender <sender@example.net>\nTo: jsmith@example.org\nSubject: ${subject}\nDate: Tue, 01 Dec 2026 09:00:00 +0000\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\n\n${body}`;
+  return (
+    `From: Sender <sender@example.net>\nTo: jsmith@example.org\nSubject: ${subject}\nDate: Tue, 01 Dec 2026 09:00:00 +0000\n` +
+    `Message-ID: <${subject.replace(/\W/g, '')}@example.net>\n\n${body}`
+  );
 }
 
 describe('IMAP: framing, limits, sign-in', () => {
   let server: TestServer;
   let port: number;
   beforeAll(async () => {
-    server = await startServer({ config: { listeners: LISTENERS, imap: { maxLineLength: 2048, maxLiteralSize: 4096, maxBadCommands: 5 }, log: { trace: 'trace.log' } } });
+    server = await startServer({
+      config: { listeners: LISTENERS, imap: { maxLineLength: 2048, maxLiteralSize: 4096, maxBadCommands: 5 }, log: { trace: 'trace.log' } },
+    });
     port = server.portOf('imap');
     await server.addAccount('jsmith', 'pass word');
   });
@@ -51,7 +56,7 @@ describe('IMAP: framing, limits, sign-in', () => {
     client.send('a4 APPEND INBOX {28}\r\n');
     expect(await client.response()).toMatch(/^\+/);
     client.send('Subject: secret-body-text\r\n\r\n\r\n');
-    expect((await client.until("a4")).tagged).toMatch(/^a4 OK \[APPENDUID \d+ \d+\]/);
+    expect((await client.until('a4')).tagged).toMatch(/^a4 OK \[APPENDUID \d+ \d+\]/);
     await client.command('LOGOUT');
     client.close();
     await new Promise((r) => setTimeout(r, 300));
@@ -63,38 +68,43 @@ describe('IMAP: framing, limits, sign-in', () => {
 });
 
 describe('IMAP: channel limits and metrics', () => {
-  it('refuses past imap.maxChannels with BYE [UNAVAILABLE], closes the oldest waiting one past maxUnauthenticated, and counts commands', async () => {
-    const server = await startServer({ config: { listeners: LISTENERS, imap: { maxChannels: 3, maxUnauthenticated: 2 }, metrics: { port: 0 } } });
-    try {
-      await server.addAccount('jsmith', 'secret');
-      const port = server.portOf('imap');
-      const signedIn = await RawImap.signIn(port, 'jsmith', 'secret');
-      const { client: waiting1 } = await RawImap.connect(port);
-      const { client: waiting2 } = await RawImap.connect(port);
-      // a third connection not signed in: the oldest waiting one makes room
-      const { client: third, greeting } = await RawImap.connect(port);
-      expect(greeting).toMatch(/^\* OK/);
-      expect(await waiting1.response()).toMatch(/^\* BYE Too many connections waiting to sign in/);
-      expect((await third.command('LOGIN jsmith secret')).status).toBe('OK');
-      // now three signed-in or waiting sessions, two of them signed in: a fourth is refused
-      const { client: waiting3 } = await RawImap.connect(port);
-      expect(await waiting2.response()).toMatch(/^\* BYE/); // waiting2 was the oldest waiting: closed for room
-      expect((await waiting3.command('LOGIN jsmith secret')).status).toBe('OK');
-      const refused = await RawImap.connect(port).then((r) => r.greeting);
-      expect(refused).toBe('* BYE [UNAVAILABLE] Too many connections; try again later');
-      await signedIn.command('SELECT INBOX');
-      await signedIn.command('NOOP');
-      const { port: metricsPort } = await server.waitForLog((r) => r.msg === 'metrics at /metrics');
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      expect(text).toMatch(/^postern_imap_commands_total\{command="SELECT"\} 1$/m);
-      expect(text).toMatch(/^postern_imap_commands_total\{command="LOGIN"\} 3$/m);
-      expect(text).toMatch(/^postern_imap_sessions_open 3$/m);
-      expect(text).toMatch(/^postern_connections_refused_total\{limit="imap.maxChannels"\} 1$/m);
-      for (const c of [signedIn, third, waiting3]) c.close();
-    } finally {
-      await server.stop();
-    }
-  });
+  it(
+    'refuses past imap.maxChannels with BYE [UNAVAILABLE], ' + 'closes the oldest waiting one past maxUnauthenticated, and counts commands',
+    async () => {
+      const server = await startServer({
+        config: { listeners: LISTENERS, imap: { maxChannels: 3, maxUnauthenticated: 2 }, metrics: { port: 0 } },
+      });
+      try {
+        await server.addAccount('jsmith', 'secret');
+        const port = server.portOf('imap');
+        const signedIn = await RawImap.signIn(port, 'jsmith', 'secret');
+        const { client: waiting1 } = await RawImap.connect(port);
+        const { client: waiting2 } = await RawImap.connect(port);
+        // a third connection not signed in: the oldest waiting one makes room
+        const { client: third, greeting } = await RawImap.connect(port);
+        expect(greeting).toMatch(/^\* OK/);
+        expect(await waiting1.response()).toMatch(/^\* BYE Too many connections waiting to sign in/);
+        expect((await third.command('LOGIN jsmith secret')).status).toBe('OK');
+        // now three signed-in or waiting sessions, two of them signed in: a fourth is refused
+        const { client: waiting3 } = await RawImap.connect(port);
+        expect(await waiting2.response()).toMatch(/^\* BYE/); // waiting2 was the oldest waiting: closed for room
+        expect((await waiting3.command('LOGIN jsmith secret')).status).toBe('OK');
+        const refused = await RawImap.connect(port).then((r) => r.greeting);
+        expect(refused).toBe('* BYE [UNAVAILABLE] Too many connections; try again later');
+        await signedIn.command('SELECT INBOX');
+        await signedIn.command('NOOP');
+        const { port: metricsPort } = await server.waitForLog((r) => r.msg === 'metrics at /metrics');
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        expect(text).toMatch(/^postern_imap_commands_total\{command="SELECT"\} 1$/m);
+        expect(text).toMatch(/^postern_imap_commands_total\{command="LOGIN"\} 3$/m);
+        expect(text).toMatch(/^postern_imap_sessions_open 3$/m);
+        expect(text).toMatch(/^postern_connections_refused_total\{limit="imap.maxChannels"\} 1$/m);
+        for (const c of [signedIn, third, waiting3]) c.close();
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 });
 
 describe('IMAP: stopping the server', () => {
@@ -186,12 +196,14 @@ describe('IMAP: mailboxes, messages and other sessions', () => {
     expect(partial.untagged[0]).toBe('* 1 FETCH (UID 1 BODY[]<0> {4}\r\nFrom)');
     c.close();
     // POP on the same mailbox shows the same \Seen: it is Maildir's S flag
-    const seen = await poplib<string[]>(server.port, `
+    const seen = await poplib<string[]>(
+      server.port,
+      `
 p = poplib.POP3('127.0.0.1', port)
 p.user('jsmith'); p.pass_('secret')
 print(json.dumps([l.decode() for l in p.uidl()[1]]))
-p.quit()`);
+p.quit()`,
+    );
     expect(seen).toHaveLength(3);
   });
-
 });

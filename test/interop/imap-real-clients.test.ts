@@ -16,7 +16,9 @@ const LISTENERS = [
 
 /** A message as delivered and the exact bytes an IMAP client must receive for it (CRLF line ends). */
 function message(subject: string, body: string, extra = ''): { stored: string; served: Buffer } {
-  const stored = `From: Sender <sender@example.net>\nTo: rcpt@example.org\nSubject: ${subject}\nDate: Tue, 01 Dec 2026 10:00:00 +0000\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\n${extra}\n${body}`;
+  const stored =
+    `From: Sender <sender@example.net>\nTo: rcpt@example.org\nSubject: ${subject}\nDate: Tue, 01 Dec 2026 10:00:00 +0000\n` +
+    `Message-ID: <${subject.replace(/\W/g, '')}@example.net>\n${extra}\n${body}`;
   return { stored, served: Buffer.from(stored.replace(/\n/g, '\r\n')) };
 }
 
@@ -101,7 +103,8 @@ describe('imapflow', () => {
     expect(box.uidValidity).toBeGreaterThan(0n);
 
     const fetched = [];
-    for await (const m of client.fetch('1:*', { envelope: true, flags: true, bodyStructure: true, source: true, uid: true })) fetched.push(m);
+    for await (const m of client.fetch('1:*', { envelope: true, flags: true, bodyStructure: true, source: true, uid: true }))
+      fetched.push(m);
     expect(fetched.map((m) => m.seq)).toEqual([1, 2, 3]);
     expect(new Set(fetched.map((m) => m.uid)).size).toBe(3);
     expect(fetched.map((m) => m.envelope?.subject)).toEqual(['first hello', 'second x-ray', 'third']);
@@ -182,13 +185,23 @@ describe('imapflow: folders, MIME parts and a second session', () => {
   const user = 'flow2';
   const pass = 'flow2 secret';
   const multipart =
-    'From: a@example.net\nTo: b@example.org\nSubject: =?UTF-8?Q?caf=C3=A9_menu?=\nDate: Tue, 01 Dec 2026 11:00:00 +0000\nMIME-Version: 1.0\n' +
-    'Content-Type: multipart/mixed; boundary="XYZ"\n\n--XYZ\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nbonjour caf\u00e9\n' +
-    '--XYZ\nContent-Type: application/octet-stream; name="data.bin"\nContent-Disposition: attachment; filename="data.bin"\nContent-Transfer-Encoding: base64\n\nAAECAwQFBgc=\n--XYZ--\n';
+    'From: a@example.net\nTo: b@example.org\nSubject: =?UTF-8?Q?caf=C3=A9_menu?=\nDate: Tue, 01 Dec 2026 11:00:00 +0000\nMIME-Version: ' +
+    '1.0\n' +
+    'Content-Type: multipart/mixed; boundary="XYZ"\n\n--XYZ\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: ' +
+    '8bit\n\nbonjour caf\u00e9\n' +
+    '--XYZ\nContent-Type: application/octet-stream; name="data.bin"\nContent-Disposition: attachment; filename="data.bin"\n' +
+    'Content-Transfer-Encoding: base64\n\nAAECAwQFBgc=\n--XYZ--\n';
   let client: ImapFlow;
   let watcher: ImapFlow;
   const connect = async () => {
-    const c = new ImapFlow({ host: '127.0.0.1', port: imapsPort, secure: true, tls: { ca: [await readFile(caFile)], servername: 'localhost' }, auth: { user, pass }, logger: false });
+    const c = new ImapFlow({
+      host: '127.0.0.1',
+      port: imapsPort,
+      secure: true,
+      tls: { ca: [await readFile(caFile)], servername: 'localhost' },
+      auth: { user, pass },
+      logger: false,
+    });
     c.on('error', () => {});
     await c.connect();
     return c;
@@ -207,12 +220,20 @@ describe('imapflow: folders, MIME parts and a second session', () => {
 
   it('decodes the subject, describes the parts and downloads the attachment decoded', async () => {
     await client.mailboxOpen('INBOX');
-    const m = answered(await client.fetchOne('1', { envelope: true, bodyStructure: true, size: true, headers: ['subject'], bodyParts: ['1'] }), 'FETCH 1');
+    const m = answered(
+      await client.fetchOne('1', { envelope: true, bodyStructure: true, size: true, headers: ['subject'], bodyParts: ['1'] }),
+      'FETCH 1',
+    );
     expect(m.envelope?.subject).toBe('caf\u00e9 menu');
     expect(m.size).toBe(Buffer.byteLength(multipart.replace(/\n/g, '\r\n')));
     const parts = m.bodyStructure?.childNodes || [];
     expect(parts.map((p) => p.type)).toEqual(['text/plain', 'application/octet-stream']);
-    expect(parts[1]).toMatchObject({ part: '2', encoding: 'base64', disposition: 'attachment', dispositionParameters: { filename: 'data.bin' } });
+    expect(parts[1]).toMatchObject({
+      part: '2',
+      encoding: 'base64',
+      disposition: 'attachment',
+      dispositionParameters: { filename: 'data.bin' },
+    });
     expect(m.headers?.toString()).toBe('Subject: =?UTF-8?Q?caf=C3=A9_menu?=\r\n\r\n');
     // the CRLF before a boundary belongs to the boundary (RFC 2046 section 5.1.1)
     expect(m.bodyParts?.get('1')?.toString('utf8')).toBe('bonjour caf\u00e9');
@@ -280,7 +301,13 @@ describe('imapflow: folders, MIME parts and a second session', () => {
 
   it('searches non-ASCII text in encoded headers and 8-bit bodies', async () => {
     await client.mailboxOpen('INBOX');
-    await server.deliver(user, Buffer.from('Subject: =?ISO-8859-1?Q?R=E9sum=E9?=\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nna\u00efve cr\u00e8me br\u00fbl\u00e9e\n'));
+    await server.deliver(
+      user,
+      Buffer.from(
+        'Subject: =?ISO-8859-1?Q?R=E9sum=E9?=\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nna\u00efve ' +
+          'cr\u00e8me br\u00fbl\u00e9e\n',
+      ),
+    );
     await client.noop();
     const n = client.mailbox ? client.mailbox.exists : 0;
     expect(await client.search({ subject: 'r\u00e9sum\u00e9' })).toEqual([n]);
@@ -339,7 +366,8 @@ out['copy'] = flat(M.copy('2:3', 'Saved'))
 out['store'] = flat(M.store('1', '+FLAGS', '\\\\Deleted'))
 out['expunge'] = flat(M.expunge())
 out['after_expunge'] = flat(M.fetch('1:*', '(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])'))
-out['append'] = flat(M.append('Saved', '(\\\\Flagged)', imaplib.Time2Internaldate(1764000000), b'Subject: appended\\r\\n\\r\\nappended body\\r\\n'))
+out['append'] = flat(M.append('Saved', '(\\\\Flagged)', imaplib.Time2Internaldate(1764000000), b'Subject: appended\\r\\n\\r\\nappended ' +
+  'body\\r\\n'))
 out['status'] = flat(M.status('Saved', '(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)'))
 out['status_inbox'] = flat(M.status('INBOX', '(MESSAGES)'))
 M.select('Saved')
@@ -359,7 +387,7 @@ print(json.dumps(out))`,
     expect(r.examine).toEqual(['OK', ['3']]);
     // EXAMINE is read-only (RFC 9051 section 6.3.3): STORE is refused, and BODY[] does not set \Seen
     expect((r.examine_store as [string, string[]])[0]).toBe('NO');
-    expect(((r.examine_fetch as [string, string[][]])[1][0])[1]).toBe('first body\r\n');
+    expect((r.examine_fetch as [string, string[][]])[1][0][1]).toBe('first body\r\n');
     expect((r.examine_flags as [string, string[]])[1][0]).toBe('1 (FLAGS (\\Recent))'); // new, and nobody SELECTed it yet (RFC 3501)
     expect(r.select).toEqual(['OK', ['3']]);
 
@@ -406,9 +434,14 @@ print(json.dumps(out))`,
   it('partial and part fetches, sizes, 8-bit bytes, CLOSE, MOVE, RENAME, DELETE and a quoted password', async () => {
     const odd = 'py"odd\\pass word';
     await server.addAccount('py2', odd);
-    const eight = Buffer.concat([Buffer.from('Subject: 8bit\nContent-Type: text/plain; charset=latin1\n\n'), Buffer.from([0xe9, 0xe8, 0xff, 0x80, 0x0a])]);
+    const eight = Buffer.concat([
+      Buffer.from('Subject: 8bit\nContent-Type: text/plain; charset=latin1\n\n'),
+      Buffer.from([0xe9, 0xe8, 0xff, 0x80, 0x0a]),
+    ]);
     await server.deliver('py2', eight);
-    const multi = 'Subject: multi\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b1\n\n--b1\nContent-Type: text/plain\n\nplain text\n--b1\nContent-Type: text/html\n\n<p>html</p>\n--b1--\n';
+    const multi =
+      'Subject: multi\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b1\n\n--b1\nContent-Type: text/plain\n\nplain ' +
+      'text\n--b1\nContent-Type: text/html\n\n<p>html</p>\n--b1--\n';
     await server.deliver('py2', multi);
     await server.deliver('py2', message('to move', 'move me\n').stored);
     await server.deliver('py2', message('to close', 'closed away\n').stored);
@@ -531,7 +564,8 @@ describe('curl', () => {
     for (const m of msgs) await server.deliver(user, m.stored);
     const r = await imaplib<{ uids: string }>(
       imapPort,
-      `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX', readonly=True)\nprint(json.dumps({'uids': b(M.uid('SEARCH', None, 'ALL')[1][0])}))`,
+      `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX', readonly=True)\nprint(json.dumps({'uids': ` +
+        `b(M.uid('SEARCH', None, 'ALL')[1][0])}))`,
     );
     uids = r.uids.split(' ').map(Number);
   });
@@ -591,7 +625,12 @@ describe('curl', () => {
   });
 
   it('STARTTLS with --ssl-reqd and implicit TLS with imaps://, verifying the generated certificate', async () => {
-    const starttls = await curl(`imap://127.0.0.1:${imapPort}/INBOX;UID=${uids[0]}`, user, pass, ['--ssl-reqd', '--cacert', caFile, '--tlsv1.2']);
+    const starttls = await curl(`imap://127.0.0.1:${imapPort}/INBOX;UID=${uids[0]}`, user, pass, [
+      '--ssl-reqd',
+      '--cacert',
+      caFile,
+      '--tlsv1.2',
+    ]);
     expect(starttls.code, starttls.stderr).toBe(0);
     expect(starttls.body.equals(msgs[0].served)).toBe(true);
     const implicit = await curl(`imaps://127.0.0.1:${imapsPort}/INBOX;UID=${uids[1]}`, user, pass, ['--cacert', caFile]);
@@ -609,10 +648,26 @@ describe('curl', () => {
 
 describe('openssl s_client', () => {
   it('-starttls imap: TLS 1.2 or later, and the capability after TLS no longer offers STARTTLS', async () => {
-    const r = await run('openssl', ['s_client', '-starttls', 'imap', '-connect', `127.0.0.1:${imapPort}`, '-ign_eof', '-CAfile', caFile, '-verify_return_error', '-servername', 'localhost'], {
-      input: 'a1 CAPABILITY\r\na2 LOGOUT\r\n',
-      timeoutMs: 15_000,
-    });
+    const r = await run(
+      'openssl',
+      [
+        's_client',
+        '-starttls',
+        'imap',
+        '-connect',
+        `127.0.0.1:${imapPort}`,
+        '-ign_eof',
+        '-CAfile',
+        caFile,
+        '-verify_return_error',
+        '-servername',
+        'localhost',
+      ],
+      {
+        input: 'a1 CAPABILITY\r\na2 LOGOUT\r\n',
+        timeoutMs: 15_000,
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     const protocol = /Protocol\s*:\s*(TLSv[\d.]+)/.exec(r.stdout)?.[1] ?? /New, (TLSv[\d.]+)/.exec(r.stdout)?.[1];
     expect(protocol).toMatch(/^TLSv1\.[23]$/);
@@ -654,7 +709,8 @@ describe('fetchmail', () => {
       await writeFile(mda, `#!/bin/sh\ncat > "${out}/$(date +%s%N)-$$"\n`);
       await chmod(mda, 0o755);
       const rc = (fetchall: boolean, tls: boolean) =>
-        `set no bouncemail\npoll localhost protocol IMAP port ${imapPort} auth password\n  user "${user}" password "${pass}" is "${user}" here keep${fetchall ? ' fetchall' : ''} mda "${mda}"\n` +
+        `set no bouncemail\npoll localhost protocol IMAP port ${imapPort} auth password\n  user "${user}" password "${pass}" is ` +
+        `"${user}" here keep${fetchall ? ' fetchall' : ''} mda "${mda}"\n` +
         (tls ? `  sslproto TLS1.2+ sslcertck sslcertfile "${caFile}"\n` : `  sslproto ''\n`);
       const fetch = async (fetchall: boolean, tls: boolean) => {
         const file = join(home, 'fetchmailrc');
@@ -675,7 +731,10 @@ describe('fetchmail', () => {
       for (const m of msgs) {
         // fetchmail turns CRLF into LF and adds a Received: header above the message
         const body = m.stored;
-        expect(got.some((g) => g.endsWith(body)), m.stored.split('\n')[2]).toBe(true);
+        expect(
+          got.some((g) => g.endsWith(body)),
+          m.stored.split('\n')[2],
+        ).toBe(true);
       }
 
       const second = await fetch(false, false);
@@ -685,7 +744,8 @@ describe('fetchmail', () => {
       // keep left them on the server, marked \Seen
       const r = await imaplib<{ unseen: string; all: string }>(
         imapPort,
-        `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX', readonly=True)\nprint(json.dumps({'unseen': b(M.search(None, 'UNSEEN')[1][0]), 'all': b(M.search(None, 'ALL')[1][0])}))`,
+        `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX', readonly=True)\n` +
+          `print(json.dumps({'unseen': b(M.search(None, 'UNSEEN')[1][0]), 'all': b(M.search(None, 'ALL')[1][0])}))`,
       );
       expect(r.all).toBe('1 2 3');
       expect(r.unseen).toBe('');
@@ -750,18 +810,22 @@ SyncState *
       const mbsync = async () => {
         // mbsync waits a second over a Maildir changed within the last second; age the changes instead
         const past = new Date(Date.now() - 5000);
-        for (const box of await readdir(local)) for (const d of ['new', 'cur', 'tmp']) await utimes(join(local, box, d), past, past).catch(() => {});
+        for (const box of await readdir(local))
+          for (const d of ['new', 'cur', 'tmp']) await utimes(join(local, box, d), past, past).catch(() => {});
         return run('mbsync', ['-c', rc, '-a'], { env: { ...process.env, HOME: home }, timeoutMs: 20_000 });
       };
       const maildirFiles = async (sub: string) => {
         const names: string[] = [];
-        for (const d of ['new', 'cur']) names.push(...(await readdir(join(local, sub, d)).catch(() => [] as string[])).map((f) => `${d}/${f}`));
+        for (const d of ['new', 'cur'])
+          names.push(...(await readdir(join(local, sub, d)).catch(() => [] as string[])).map((f) => `${d}/${f}`));
         return names.sort();
       };
       const serverView = () =>
         imaplib<{ fetched: string[] }>(
           imapPort,
-          `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX', readonly=True)\nt, d = M.fetch('1:*', '(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')\nprint(json.dumps({'fetched': [p[0].decode() + ' ' + p[1].decode().strip() for p in d if isinstance(p, tuple)] if d != [None] else []}))`,
+          `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX', readonly=True)\nt, d = M.fetch('1:*', ` +
+            `'(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')\nprint(json.dumps({'fetched': [p[0].decode() + ' ' + p[1].decode().strip() ` +
+            `for p in d if isinstance(p, tuple)] if d != [None] else []}))`,
         );
 
       const first = await mbsync();
@@ -788,14 +852,17 @@ SyncState *
       expect(view.some((l) => l.includes('Subject: written locally'))).toBe(true);
       const uploaded = await imaplib<{ source: string }>(
         imapPort,
-        `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX', readonly=True)\nt, d = M.search(None, 'SUBJECT', '"written locally"')\nprint(json.dumps({'source': b(M.fetch(d[0], '(BODY.PEEK[])')[1][0][1])}))`,
+        `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX', readonly=True)\nt, d = M.search(None, ` +
+          `'SUBJECT', '"written locally"')\nprint(json.dumps({'source': b(M.fetch(d[0], '(BODY.PEEK[])')[1][0][1])}))`,
       );
       expect(uploaded.source.replace(/^X-TUID: .*\r\n/m, '')).toBe(localMessage.served.toString('latin1'));
 
       // a server-side deletion and a server-side flag reach the local Maildir
       const del = await imaplib<{ expunge: string[] }>(
         imapPort,
-        `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX')\nt, d = M.search(None, 'SUBJECT', '"written locally"')\nM.store(d[0], '+FLAGS', '\\\\Flagged')\nt, d = M.search(None, 'SUBJECT', '"sync two"')\nM.store(d[0], '+FLAGS', '\\\\Deleted')\nprint(json.dumps({'expunge': flat(M.expunge()[1])}))`,
+        `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nM.select('INBOX')\nt, d = M.search(None, 'SUBJECT', ` +
+          `'"written locally"')\nM.store(d[0], '+FLAGS', '\\\\Flagged')\nt, d = M.search(None, 'SUBJECT', '"sync two"')\nM.store(d[0], ` +
+          `'+FLAGS', '\\\\Deleted')\nprint(json.dumps({'expunge': flat(M.expunge()[1])}))`,
       );
       expect(del.expunge).toHaveLength(1);
       const third = await mbsync();
@@ -811,7 +878,14 @@ SyncState *
 
       // a message trashed locally (Maildir flag T) is expunged on the server
       const seenOne = leftFiles[left.findIndex((c) => c.includes('Subject: sync one'))];
-      await rename(join(local, 'INBOX', seenOne), join(local, 'INBOX', seenOne.replace(/:2,([A-Z]*)$/, (_m, f: string) => `:2,${[...f, 'T'].sort().join('')}`)));
+      await rename(
+        join(local, 'INBOX', seenOne),
+        join(
+          local,
+          'INBOX',
+          seenOne.replace(/:2,([A-Z]*)$/, (_m, f: string) => `:2,${[...f, 'T'].sort().join('')}`),
+        ),
+      );
       const trash = await mbsync();
       expect(trash.code, trash.stdout + trash.stderr).toBe(0);
       const afterTrash = (await serverView()).fetched;
@@ -828,7 +902,8 @@ SyncState *
       expect(fourth.code, fourth.stdout + fourth.stderr).toBe(0);
       const projects = await imaplib<{ status: string }>(
         imapPort,
-        `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nprint(json.dumps({'status': b(M.status('Projects', '(MESSAGES)')[1][0])}))`,
+        `M = imaplib.IMAP4('127.0.0.1', port)\nM.login('${user}', '${pass}')\nprint(json.dumps({'status': b(M.status('Projects', ` +
+          `'(MESSAGES)')[1][0])}))`,
       );
       expect(projects.status).toMatch(/MESSAGES 1\b/);
     } finally {
@@ -879,7 +954,15 @@ print(json.dumps(out))`,
   });
 
   it('imapflow and curl sign in once they have upgraded with STARTTLS', async () => {
-    const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: true, tls: { rejectUnauthorized: false }, auth: { user: 'carol', pass: 'carol secret' }, logger: false });
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      doSTARTTLS: true,
+      tls: { rejectUnauthorized: false },
+      auth: { user: 'carol', pass: 'carol secret' },
+      logger: false,
+    });
     client.on('error', () => {});
     await client.connect();
     const box = await client.mailboxOpen('INBOX');

@@ -48,7 +48,11 @@ function doveadmHash(u: User): string {
 }
 
 async function uidls(port: number, user: string, password: string): Promise<string[]> {
-  return poplib<string[]>(port, `p = poplib.POP3('127.0.0.1', port)\np.user(${JSON.stringify(user)})\np.pass_(${JSON.stringify(password)})\nprint(json.dumps([l.decode() for l in p.uidl()[1]]))\np.quit()`);
+  return poplib<string[]>(
+    port,
+    `p = poplib.POP3('127.0.0.1', port)\np.user(${JSON.stringify(user)})\np.pass_(${JSON.stringify(password)})\n` +
+      `print(json.dumps([l.decode() for l in p.uidl()[1]]))\np.quit()`,
+  );
 }
 
 beforeAll(async () => {
@@ -59,7 +63,10 @@ beforeAll(async () => {
     await mkdir(join(source, u.name), { recursive: true });
     if (process.getuid?.() === 0) await chown(join(source, u.name), DOVECOT_MAIL_ID, DOVECOT_MAIL_ID);
   }
-  const dovecot = await startDovecot(USERS.map((u) => ({ name: u.name, password: u.password })), source);
+  const dovecot = await startDovecot(
+    USERS.map((u) => ({ name: u.name, password: u.password })),
+    source,
+  );
   try {
     for (const u of USERS) {
       for (let i = 0; i < 2; i++) expect(await dovecot.lda(u.name, `From: a@example.org\nSubject: for ${u.name} ${i}\n\nhello\n`)).toBe(0);
@@ -73,7 +80,9 @@ beforeAll(async () => {
   const lines = [
     '# exported from Dovecot',
     ...USERS.map((u) => `${u.name}:${doveadmHash(u)}:${DOVECOT_MAIL_ID}:${DOVECOT_MAIL_ID}::${join(source, u.name)}::`),
-    `desonly:{DES-CRYPT}${execFileSync('doveadm', ['pw', '-s', 'DES-CRYPT', '-p', 'old'], { encoding: 'utf8' }).trim().replace(/^\{[^}]+\}/, '')}:1:1::/nonexistent/desonly::`,
+    `desonly:{DES-CRYPT}${execFileSync('doveadm', ['pw', '-s', 'DES-CRYPT', '-p', 'old'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^\{[^}]+\}/, '')}:1:1::/nonexistent/desonly::`,
     `fslayout:{PLAIN}x:1:1::/nonexistent/fs::userdb_mail=maildir:~/Mail:LAYOUT=fs`,
   ];
   await writeFile(passwdFile, `${lines.join('\n')}\n`);

@@ -14,17 +14,25 @@ import { freePort } from '../helpers/ports.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { version } = (await import('../../package.json', { with: { type: 'json' } })).default as { version: string };
 
-function sh(cmd: string, args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function sh(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { cwd: options.cwd, env: options.env ?? process.env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     child.stdin?.on('error', () => {});
     child.stdin?.end(options.input ?? '');
   });
 }
-
 
 // npm from the local cache first (CI's `npm ci` filled it); the registry only for what is missing.
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
@@ -39,7 +47,14 @@ describe('a production install', () => {
       expect(pack.code, pack.stderr).toBe(0);
       const tarball = join(work, `postern-${version}.tgz`);
       const listing = (await sh('tar', ['tzf', tarball])).stdout.split('\n');
-      for (const f of ['package/bin/postern.js', 'package/dist/cli/main.js', 'package/systemd/postern.service', 'package/systemd/postern.yaml', 'package/postern.example.yaml', 'package/README.md']) {
+      for (const f of [
+        'package/bin/postern.js',
+        'package/dist/cli/main.js',
+        'package/systemd/postern.service',
+        'package/systemd/postern.yaml',
+        'package/postern.example.yaml',
+        'package/README.md',
+      ]) {
         expect(listing, f).toContain(f);
       }
       expect(listing.filter((f) => /^package\/(test|bench|\.ci)\//.test(f) || f.endsWith('.ts'))).toEqual([]);
@@ -58,9 +73,14 @@ describe('a production install', () => {
       // run it as the README says: one config for server and command line
       const port = await freePort();
       const config = join(work, 'postern.yaml');
-      await writeFile(config, stringify({ dataDir: join(work, 'data'), mainDomain: 'example.org', listeners: [{ name: 'pop3', address: '127.0.0.1', port }] }));
+      await writeFile(
+        config,
+        stringify({ dataDir: join(work, 'data'), mainDomain: 'example.org', listeners: [{ name: 'pop3', address: '127.0.0.1', port }] }),
+      );
       expect((await sh(postern, ['--config', config, 'account', 'add', 'alice', '--password-stdin'], { input: 'a secret' })).code).toBe(0);
-      expect((await sh(postern, ['--config', config, 'deliver', 'alice'], { input: 'Subject: installed\n\nfrom the tarball\n' })).code).toBe(0);
+      expect(
+        (await sh(postern, ['--config', config, 'deliver', 'alice'], { input: 'Subject: installed\n\nfrom the tarball\n' })).code,
+      ).toBe(0);
       const server = spawn(postern, ['--config', config, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
       try {
         let out = '';
@@ -68,7 +88,11 @@ describe('a production install', () => {
         const deadline = Date.now() + 20_000;
         while (!out.includes('Postern started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         expect(out).toContain('Postern started');
-        const got = await poplib<string[]>(port, `c = poplib.POP3("127.0.0.1", port)\nc.user("alice")\nc.pass_("a secret")\nlines = [l.decode() for l in c.retr(1)[1]]\nc.quit()\nprint(json.dumps(lines))`);
+        const got = await poplib<string[]>(
+          port,
+          `c = poplib.POP3("127.0.0.1", port)\nc.user("alice")\nc.pass_("a secret")\nlines = [l.decode() for l in c.retr(1)[1]]\n` +
+            `c.quit()\nprint(json.dumps(lines))`,
+        );
         expect(got).toContain('from the tarball');
         server.kill('SIGTERM');
         expect(await new Promise((r) => server.on('exit', r))).toBe(0);
@@ -83,7 +107,8 @@ describe('a production install', () => {
   it('npm ci --omit=dev on a built checkout installs without TypeScript and runs', async () => {
     const work = await mkdtemp(join(tmpdir(), 'postern-omit-dev-'));
     try {
-      for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'scripts', 'dist']) await cp(join(ROOT, f), join(work, f), { recursive: true });
+      for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'scripts', 'dist'])
+        await cp(join(ROOT, f), join(work, f), { recursive: true });
       const ci = await sh('npm', ['ci', '--omit=dev', ...NPM_FLAGS], { cwd: work });
       expect(ci.code, ci.stderr).toBe(0);
       expect(await readdir(join(work, 'node_modules'))).not.toContain('typescript');

@@ -29,7 +29,6 @@ async function popMessages(user: string, password: string): Promise<string[]> {
   for (let i = 1; i <= count; i++) {
     expect(await pop.command(`RETR ${i}`)).toMatch(/^\+OK/);
     out.push((await pop.body()).toString('latin1').replace(/\.\r\n$/, '')); // without the final "."
-
   }
   await pop.command('QUIT');
   return out;
@@ -63,41 +62,55 @@ afterAll(async () => {
 });
 
 describe('LMTP (RFC 2033)', () => {
-  it('a pipelined Postfix-style transaction: one reply per RCPT, the unknown one 550 5.1.1, then one reply per accepted recipient', async () => {
-    const c = await RawLmtp.open({ port: lmtpPort() });
-    await c.reply();
-    c.send('LHLO mta.example.net\r\n');
-    await c.reply();
-    // Postfix pipelines the envelope and DATA in one write
-    c.send('MAIL FROM:<sender@example.net> BODY=8BITMIME\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n');
-    const [mail, rcpt1, rcpt2, rcpt3, data] = await c.replies(5);
-    expect(mail).toMatch(/^250 /);
-    expect(rcpt1).toMatch(/^250 /);
-    expect(rcpt2).toMatch(/^550 5\.1\.1 <nobody@example\.org>: no such user here$/);
-    expect(rcpt3).toMatch(/^250 /);
-    expect(data).toMatch(/^354 /);
-    c.send('From: sender@example.net\r\nSubject: team lunch\r\n\r\nNoon, caf\xe9.\r\n..a line that starts with a dot\r\n.\r\n');
-    const perRecipient = await c.replies(2);
-    expect(perRecipient[0]).toMatch(/^250 2\.\d\.\d <alice@example\.org> delivered$/);
-    expect(perRecipient[1]).toMatch(/^250 2\.\d\.\d <bob@example\.org> delivered$/);
-    c.send('QUIT\r\n');
-    await c.reply();
-    c.close();
+  it(
+    'a pipelined Postfix-style transaction: one reply per RCPT, the unknown one 550 5.1.1, ' + 'then one reply per accepted recipient',
+    async () => {
+      const c = await RawLmtp.open({ port: lmtpPort() });
+      await c.reply();
+      c.send('LHLO mta.example.net\r\n');
+      await c.reply();
+      // Postfix pipelines the envelope and DATA in one write
+      c.send(
+        'MAIL FROM:<sender@example.net> BODY=8BITMIME\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<nobody@example.org>\r\nRCPT ' +
+          'TO:<bob@example.org>\r\nDATA\r\n',
+      );
+      const [mail, rcpt1, rcpt2, rcpt3, data] = await c.replies(5);
+      expect(mail).toMatch(/^250 /);
+      expect(rcpt1).toMatch(/^250 /);
+      expect(rcpt2).toMatch(/^550 5\.1\.1 <nobody@example\.org>: no such user here$/);
+      expect(rcpt3).toMatch(/^250 /);
+      expect(data).toMatch(/^354 /);
+      c.send('From: sender@example.net\r\nSubject: team lunch\r\n\r\nNoon, caf\xe9.\r\n..a line that starts with a dot\r\n.\r\n');
+      const perRecipient = await c.replies(2);
+      expect(perRecipient[0]).toMatch(/^250 2\.\d\.\d <alice@example\.org> delivered$/);
+      expect(perRecipient[1]).toMatch(/^250 2\.\d\.\d <bob@example\.org> delivered$/);
+      c.send('QUIT\r\n');
+      await c.reply();
+      c.close();
 
-    const expected = 'Return-Path: <sender@example.net>\r\nFrom: sender@example.net\r\nSubject: team lunch\r\n\r\nNoon, caf\xe9.\r\n.a line that starts with a dot\r\n';
-    for (const [user, password] of [['alice', 'a secret'], ['bob', 'b secret']]) {
-      const messages = await popMessages(user, password);
-      expect(messages.at(-1)).toBe(expected.replace('\r\n.a line', '\r\n..a line')); // RETR dot-stuffs it again
-    }
-    // nothing is left in the spool
-    expect(await readdir(join(server.dataDir, 'spool'))).toEqual([]);
-  });
+      const expected =
+        'Return-Path: <sender@example.net>\r\nFrom: sender@example.net\r\nSubject: team lunch\r\n\r\nNoon, caf\xe9.\r\n.a line that ' +
+        'starts with a dot\r\n';
+      for (const [user, password] of [
+        ['alice', 'a secret'],
+        ['bob', 'b secret'],
+      ]) {
+        const messages = await popMessages(user, password);
+        expect(messages.at(-1)).toBe(expected.replace('\r\n.a line', '\r\n..a line')); // RETR dot-stuffs it again
+      }
+      // nothing is left in the spool
+      expect(await readdir(join(server.dataDir, 'spool'))).toEqual([]);
+    },
+  );
 
   it('a repeated RCPT (Postfix keeps one per original address) gets its own reply after the data, and one copy is stored', async () => {
     const before = (await popMessages('alice', 'a secret')).length;
     const c = await RawLmtp.open({ port: lmtpPort() });
     await c.reply();
-    c.send('LHLO mta\r\nMAIL FROM:<list@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<Alice@example.org>\r\nDATA\r\n');
+    c.send(
+      'LHLO mta\r\nMAIL FROM:<list@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nRCPT ' +
+        'TO:<Alice@example.org>\r\nDATA\r\n',
+    );
     expect((await c.replies(6)).map((r) => r.slice(0, 3))).toEqual(['250', '250', '250', '250', '250', '354']);
     c.send('Subject: to the list\r\n\r\nonce\r\n.\r\n');
     const replies = await c.replies(3);
@@ -123,26 +136,30 @@ describe('LMTP (RFC 2033)', () => {
     expect(stored).toBe('X-Real-To: abcdef@client1.com\r\nReturn-Path: <>\r\nSubject: for abcdef\r\n\r\nhello\r\n');
   });
 
-  it('refuses a message over delivery.maxSize: at MAIL FROM by its SIZE, and after the data for each recipient, storing nothing', async () => {
-    const c = await RawLmtp.open({ port: lmtpPort() });
-    await c.reply();
-    c.send('LHLO mta\r\n');
-    await c.reply();
-    c.send('MAIL FROM:<big@example.net> SIZE=50000\r\n');
-    expect((await c.reply())[0]).toMatch(/^552 /);
-    const before = (await popMessages('alice', 'a secret')).length;
-    c.send('MAIL FROM:<big@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n');
-    expect((await c.replies(4)).map((r) => r.slice(0, 3))).toEqual(['250', '250', '250', '354']);
-    c.send(`Subject: big\r\n\r\n${'0123456789012345678901234567890123456789\r\n'.repeat(1000)}.\r\n`);
-    const replies = await c.replies(2);
-    for (const r of replies) expect(r).toMatch(/^552 5\.3\.4 .*exceeds fixed maximum message size 20000/); // too big, not "mailbox full" (5.2.2)
-    c.send('QUIT\r\n');
-    c.close();
-    expect((await popMessages('alice', 'a secret')).length).toBe(before);
-    expect(await readdir(join(server.dataDir, 'spool'))).toEqual([]);
-  });
+  it(
+    'refuses a message over delivery.maxSize: ' + 'at MAIL FROM by its SIZE, and after the data for each recipient, storing nothing',
+    async () => {
+      const c = await RawLmtp.open({ port: lmtpPort() });
+      await c.reply();
+      c.send('LHLO mta\r\n');
+      await c.reply();
+      c.send('MAIL FROM:<big@example.net> SIZE=50000\r\n');
+      expect((await c.reply())[0]).toMatch(/^552 /);
+      const before = (await popMessages('alice', 'a secret')).length;
+      c.send('MAIL FROM:<big@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n');
+      expect((await c.replies(4)).map((r) => r.slice(0, 3))).toEqual(['250', '250', '250', '354']);
+      c.send(`Subject: big\r\n\r\n${'0123456789012345678901234567890123456789\r\n'.repeat(1000)}.\r\n`);
+      const replies = await c.replies(2);
+      // too big, not "mailbox full" (5.2.2)
+      for (const r of replies) expect(r).toMatch(/^552 5\.3\.4 .*exceeds fixed maximum message size 20000/);
+      c.send('QUIT\r\n');
+      c.close();
+      expect((await popMessages('alice', 'a secret')).length).toBe(before);
+      expect(await readdir(join(server.dataDir, 'spool'))).toEqual([]);
+    },
+  );
 
-  it('serves a unix socket (mode 0666, like Dovecot\'s) the same way', async () => {
+  it("serves a unix socket (mode 0666, like Dovecot's) the same way", async () => {
     const c = await RawLmtp.open({ path: socketPath });
     expect((await c.reply())[0]).toMatch(/^220 .* LMTP /);
     c.send('LHLO local\r\nMAIL FROM:<root@localhost>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n');
@@ -164,7 +181,11 @@ describe('LMTP (RFC 2033)', () => {
       conn.connect(() => resolve());
     });
     const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => {
-      conn.send({ from: 'news@example.net', to: ['alice@example.org', 'ghost@example.org', 'bob@example.org'] }, 'Subject: news\r\n\r\nnews of the day\r\n', (err, i) => (err ? reject(err) : resolve(i)));
+      conn.send(
+        { from: 'news@example.net', to: ['alice@example.org', 'ghost@example.org', 'bob@example.org'] },
+        'Subject: news\r\n\r\nnews of the day\r\n',
+        (err, i) => (err ? reject(err) : resolve(i)),
+      );
     });
     conn.quit();
     expect(info.accepted.sort()).toEqual(['alice@example.org', 'bob@example.org']);
@@ -203,7 +224,9 @@ describe('LMTP (RFC 2033)', () => {
     const fourth = await RawLmtp.open({ port: lmtpPort() });
     expect((await fourth.reply())[0]).toBe('421 4.3.2 Too many connections; try again later');
     fourth.close();
-    const refused = await server.waitForLog((r) => r.msg === 'connection refused: too many connections' && r.tag === 'LMTP' && server.logs.indexOf(r) >= from);
+    const refused = await server.waitForLog(
+      (r) => r.msg === 'connection refused: too many connections' && r.tag === 'LMTP' && server.logs.indexOf(r) >= from,
+    );
     expect(refused.limit).toBe('maxChannels'); // the limit that was reached, not a per-address one
     for (const c of open) {
       c.send('NOOP\r\n'); // the three are served all along

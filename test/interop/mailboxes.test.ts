@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 describe('login names through python3 poplib', () => {
-  it('opens the mailbox each form names, with ADDRESS\'s own password', async () => {
+  it("opens the mailbox each form names, with ADDRESS's own password", async () => {
     const cases: [string, string, number][] = [
       ['jsmith', 'j pass', 2],
       ['jsmith@example.org', 'j pass', 2],
@@ -98,27 +98,32 @@ print(json.dumps(out))`,
     c.close();
   });
 
-  it('mailbox rename moves a mailbox and those below it; mailbox delete removes one (keeping those below it); both refuse what cannot be done', async () => {
-    expect(await ok(['mailbox', 'create', 'jsmith', 'old/inner'])).toMatch(/^mailbox old\/inner created/);
-    await server.cli(['deliver', 'jsmith', '--mailbox', 'old/inner'], 'Subject: inside\n\nx\n');
-    expect(await ok(['mailbox', 'rename', 'jsmith', 'old', 'new'])).toMatch(/^mailbox old of jsmith@example.org renamed to new/);
-    expect(await ok(['mailbox', 'list', 'jsmith'])).toContain('new\nnew/inner\n');
-    const c = await RawPop.signIn(server.port, 'new/inner#jsmith', 'j pass');
-    expect(await c.command('STAT')).toMatch(/^\+OK 1 /);
-    expect(await c.command('QUIT')).toMatch(/^\+OK/);
-    // the mailboxes below one deleted stay (RFC 9051 section 6.3.4); it is then a level above them only
-    expect(await ok(['mailbox', 'delete', 'jsmith', 'new'])).toMatch(/^mailbox new of jsmith@example.org deleted/);
-    expect(await ok(['mailbox', 'list', 'jsmith'])).toMatch(/^INBOX\nnew\/inner\n/); // "new" is no mailbox now
-    expect((await server.cli(['mailbox', 'delete', 'jsmith', 'new'])).stderr).toMatch(/there is no mailbox new/);
-    expect(await ok(['mailbox', 'delete', 'jsmith', 'new/inner'])).toMatch(/^mailbox new\/inner of jsmith@example.org deleted/);
-    const inbox = await server.cli(['mailbox', 'delete', 'jsmith', 'INBOX']);
-    expect(inbox.code).toBe(1);
-    expect(inbox.stderr).toMatch(/INBOX cannot be deleted/);
-    expect((await server.cli(['mailbox', 'rename', 'jsmith', 'nothing', 'x'])).stderr).toMatch(/there is no mailbox nothing/);
-  });
+  it(
+    'mailbox rename moves a mailbox and those below it; mailbox delete removes one (keeping those below it); both refuse what cannot ' +
+      'be done',
+    async () => {
+      expect(await ok(['mailbox', 'create', 'jsmith', 'old/inner'])).toMatch(/^mailbox old\/inner created/);
+      await server.cli(['deliver', 'jsmith', '--mailbox', 'old/inner'], 'Subject: inside\n\nx\n');
+      expect(await ok(['mailbox', 'rename', 'jsmith', 'old', 'new'])).toMatch(/^mailbox old of jsmith@example.org renamed to new/);
+      expect(await ok(['mailbox', 'list', 'jsmith'])).toContain('new\nnew/inner\n');
+      const c = await RawPop.signIn(server.port, 'new/inner#jsmith', 'j pass');
+      expect(await c.command('STAT')).toMatch(/^\+OK 1 /);
+      expect(await c.command('QUIT')).toMatch(/^\+OK/);
+      // the mailboxes below one deleted stay (RFC 9051 section 6.3.4); it is then a level above them only
+      expect(await ok(['mailbox', 'delete', 'jsmith', 'new'])).toMatch(/^mailbox new of jsmith@example.org deleted/);
+      expect(await ok(['mailbox', 'list', 'jsmith'])).toMatch(/^INBOX\nnew\/inner\n/); // "new" is no mailbox now
+      expect((await server.cli(['mailbox', 'delete', 'jsmith', 'new'])).stderr).toMatch(/there is no mailbox new/);
+      expect(await ok(['mailbox', 'delete', 'jsmith', 'new/inner'])).toMatch(/^mailbox new\/inner of jsmith@example.org deleted/);
+      const inbox = await server.cli(['mailbox', 'delete', 'jsmith', 'INBOX']);
+      expect(inbox.code).toBe(1);
+      expect(inbox.stderr).toMatch(/INBOX cannot be deleted/);
+      expect((await server.cli(['mailbox', 'rename', 'jsmith', 'nothing', 'x'])).stderr).toMatch(/there is no mailbox nothing/);
+    },
+  );
 
   it('mailbox list shows the Maildir++ folders as nested names', async () => {
-    expect(await ok(['mailbox', 'list', 'jsmith@client1.com'])).toBe('INBOX\nlists\nlists/info\n'); // the level above is made too (RFC 9051 6.3.4)
+    // the level above is made too (RFC 9051 6.3.4)
+    expect(await ok(['mailbox', 'list', 'jsmith@client1.com'])).toBe('INBOX\nlists\nlists/info\n');
     expect(existsSync(join(maildir('client1.com', 'jsmith'), '.lists.info', 'maildirfolder'))).toBe(true);
   });
 });
@@ -132,7 +137,9 @@ describe('rights (dovecot-acl)', () => {
     expect(await c.command('QUIT')).toMatch(/^\+OK/);
     const cur = await readdir(join(maildir('example.org', 'boss'), 'cur'));
     expect(cur.filter((n) => n.endsWith(':2,S'))).toHaveLength(1);
-    expect(await readFile(join(maildir('example.org', 'boss'), 'dovecot-acl'), 'utf8')).toBe('owner lrwstipekxa\nuser=jsmith@example.org lrs\n');
+    expect(await readFile(join(maildir('example.org', 'boss'), 'dovecot-acl'), 'utf8')).toBe(
+      'owner lrwstipekxa\nuser=jsmith@example.org lrs\n',
+    );
   });
 
   it('"anyone lr" lets every account read a public mailbox without changing its flags', async () => {
@@ -144,7 +151,7 @@ describe('rights (dovecot-acl)', () => {
     expect(await readdir(join(maildir('example.org', 'public'), '.announces', 'cur'))).toEqual([]);
   });
 
-  it('with t granted, DELE works and QUIT removes the owner\'s message; the owner always may', async () => {
+  it("with t granted, DELE works and QUIT removes the owner's message; the owner always may", async () => {
     expect(await ok(['mailbox', 'acl', 'boss', 'INBOX', 'carol', 'lrst'])).toContain('user=carol@example.org lrst');
     const c = await RawPop.signIn(server.port, '~boss/INBOX#carol', 'c pass');
     expect(await c.command('DELE 4')).toBe('+OK Message 4 deleted');
@@ -165,8 +172,12 @@ describe('rights (dovecot-acl)', () => {
 
 describe('Direct Mailbox Addressing', () => {
   it('a routed address sees only mail addressed to it; the account itself sees everything', async () => {
-    expect(await ok(['route', 'add', 'abcdef@client1.com', 'cl1@client1.com'])).toBe(`route abcdef@client1.com -> cl1@client1.com added in the data folder ${server.dataDir}\n`);
-    expect(await ok(['route', 'add', '*@client1.com', 'cl1@client1.com'])).toBe(`route *@client1.com -> cl1@client1.com added in the data folder ${server.dataDir}\n`);
+    expect(await ok(['route', 'add', 'abcdef@client1.com', 'cl1@client1.com'])).toBe(
+      `route abcdef@client1.com -> cl1@client1.com added in the data folder ${server.dataDir}\n`,
+    );
+    expect(await ok(['route', 'add', '*@client1.com', 'cl1@client1.com'])).toBe(
+      `route *@client1.com -> cl1@client1.com added in the data folder ${server.dataDir}\n`,
+    );
     expect(await ok(['route', 'list'])).toBe('*@client1.com -> cl1@client1.com\nabcdef@client1.com -> cl1@client1.com\n');
     await ok(['deliver', 'abcdef@client1.com'], msg('for abcdef'));
     await ok(['deliver', 'xyz@client1.com'], msg('for xyz'));
@@ -197,7 +208,7 @@ describe('Direct Mailbox Addressing', () => {
     expect(texts.filter((t) => t.startsWith('X-Real-To: abcdef@client1.com\nSubject: for abcdef'))).toHaveLength(1);
   });
 
-  it('a routed login needs the routed account\'s password', async () => {
+  it("a routed login needs the routed account's password", async () => {
     const c = await RawPop.connect(server.port);
     await c.line();
     await c.command('USER abcdef@client1.com');
@@ -258,14 +269,46 @@ describe('containment', () => {
 
   it('no login name reaches outside the account tree or creates anything', async () => {
     const attempts = [
-      '..#jsmith', '.#jsmith', '../boss#jsmith', '../../etc#jsmith', '../../../../tmp/postern-escape#jsmith',
-      '/etc#jsmith', '/tmp/postern-escape#jsmith', 'a//b#jsmith', 'a/../../boss#jsmith', 'lists/../..#jsmith',
-      '/#jsmith', 'a/#jsmith', '/a#jsmith', 'a\\b#jsmith', '..\\..\\boss#jsmith', 'a.b#jsmith', '.hidden#jsmith',
-      'INBOX/..#jsmith', '~../INBOX#jsmith', '~../../etc/INBOX#jsmith', '~/INBOX#jsmith', '~boss/../carol/INBOX#jsmith',
-      '~boss/..#jsmith', '~boss#jsmith', '~./INBOX#jsmith', '~public/../../boss#jsmith', '#jsmith', 'private#',
-      'private#../boss', 'private#jsmith/../boss', `${'x'.repeat(300)}#jsmith`, `${'a/'.repeat(60)}a#jsmith`,
-      'tab\there#jsmith', 'cr\rhere#jsmith', 'esc\x1bhere#jsmith', 'del\x7fhere#jsmith', 'nul\x00here#jsmith',
-      '~boss\x00/INBOX#jsmith', 'private#jsmith\x00', 'private#j\x01smith',
+      '..#jsmith',
+      '.#jsmith',
+      '../boss#jsmith',
+      '../../etc#jsmith',
+      '../../../../tmp/postern-escape#jsmith',
+      '/etc#jsmith',
+      '/tmp/postern-escape#jsmith',
+      'a//b#jsmith',
+      'a/../../boss#jsmith',
+      'lists/../..#jsmith',
+      '/#jsmith',
+      'a/#jsmith',
+      '/a#jsmith',
+      'a\\b#jsmith',
+      '..\\..\\boss#jsmith',
+      'a.b#jsmith',
+      '.hidden#jsmith',
+      'INBOX/..#jsmith',
+      '~../INBOX#jsmith',
+      '~../../etc/INBOX#jsmith',
+      '~/INBOX#jsmith',
+      '~boss/../carol/INBOX#jsmith',
+      '~boss/..#jsmith',
+      '~boss#jsmith',
+      '~./INBOX#jsmith',
+      '~public/../../boss#jsmith',
+      '#jsmith',
+      'private#',
+      'private#../boss',
+      'private#jsmith/../boss',
+      `${'x'.repeat(300)}#jsmith`,
+      `${'a/'.repeat(60)}a#jsmith`,
+      'tab\there#jsmith',
+      'cr\rhere#jsmith',
+      'esc\x1bhere#jsmith',
+      'del\x7fhere#jsmith',
+      'nul\x00here#jsmith',
+      '~boss\x00/INBOX#jsmith',
+      'private#jsmith\x00',
+      'private#j\x01smith',
     ];
     expect(attempts.length).toBeGreaterThanOrEqual(30);
     const before = await tree(server.dataDir);

@@ -112,7 +112,10 @@ afterAll(async () => {
 describe('two nodes sharing one tree and one Redis', () => {
   it('pop.maxChannels counts the sessions of both nodes', async () => {
     const held = [await pop(a, A), await pop(a, A), await pop(b, B)];
-    for (const [node, host] of [[b, B], [a, A]] as const) {
+    for (const [node, host] of [
+      [b, B],
+      [a, A],
+    ] as const) {
       const fourth = await greeting(node, host);
       expect(fourth.line).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
       fourth.c.close();
@@ -159,7 +162,11 @@ describe('two nodes sharing one tree and one Redis', () => {
 
   it('the sign-in delay counts failures on both nodes: the third from one address waits', async () => {
     const times: number[] = [];
-    for (const [node, host] of [[a, A], [b, B], [a, A]] as const) {
+    for (const [node, host] of [
+      [a, A],
+      [b, B],
+      [a, A],
+    ] as const) {
       const { c } = await greeting(node, host);
       expect(await c.command('USER alice')).toMatch(/^\+OK/);
       const t0 = Date.now();
@@ -209,7 +216,7 @@ describe('two nodes sharing one tree and one Redis', () => {
     imap.close();
   });
 
-  it('node A killed with SIGKILL: node B keeps serving, and A\'s places are given back', async () => {
+  it("node A killed with SIGKILL: node B keeps serving, and A's places are given back", async () => {
     const onB = await pop(b, B);
     const idle = await idleOnB();
     const onA = [await pop(a, A), await pop(a, A)];
@@ -263,7 +270,13 @@ describe('two nodes sharing one tree and one Redis', () => {
     // the outage was logged once per node, not once per reconnect attempt
     expect(a.logs.slice(fromA).filter((r) => r.msg.startsWith('Redis unreachable'))).toHaveLength(1);
     // node B: once by each of its two workers
-    expect(b.logs.slice(fromB).filter((r) => r.msg.startsWith('Redis unreachable')).map((r) => r.worker).sort()).toEqual([1, 2]);
+    expect(
+      b.logs
+        .slice(fromB)
+        .filter((r) => r.msg.startsWith('Redis unreachable'))
+        .map((r) => r.worker)
+        .sort(),
+    ).toEqual([1, 2]);
 
     await redis.resume();
     await a.waitForLog((r) => r.msg.startsWith('Redis reachable again'), 10_000);
@@ -320,7 +333,11 @@ describe('a shared tree without Redis', () => {
   }
 
   it('IDLE looks at the mailbox every imap.idleCheckInterval: it sees what no watch reports', async () => {
-    const config = (interval: number) => ({ sharedTree: true, listeners: [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }], imap: { idleCheckInterval: interval } });
+    const config = (interval: number) => ({
+      sharedTree: true,
+      listeners: [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }],
+      imap: { idleCheckInterval: interval },
+    });
     // sharedTree: no file watch, so with the default 30 s check a write by another machine is not seen at once
     const slow = await startServer({ config: config(30) });
     try {

@@ -30,7 +30,10 @@ describe('bulletins (popper -b)', () => {
       await s.addAccount('old', 'o pass');
       const post = async (name: string, subject: string) => {
         const file = join(s.dir, name);
-        await writeFile(file, `From admin Mon Jan  1 00:00:00 2026\nFrom: admin@example.org\nTo: all-users\nStatus: RO\nSubject: ${subject}\n\nPlease note.\n`);
+        await writeFile(
+          file,
+          `From admin Mon Jan  1 00:00:00 2026\nFrom: admin@example.org\nTo: all-users\nStatus: RO\nSubject: ${subject}\n\nPlease note.\n`,
+        );
         const r = await s.cli(['bulletin', 'post', file]);
         expect(r.code, r.stderr).toBe(0);
         return r.stdout;
@@ -179,7 +182,16 @@ describe('logs', () => {
       expect(await c.command('DELE 1')).toMatch(/^\+OK/);
       expect(await c.command('QUIT')).toMatch(/^\+OK/);
       const stats = await s.waitForLog((r) => r.msg === 'session end' && r.end === 'quit');
-      expect(stats).toMatchObject({ tag: 'POP', user: 'alice@example.org', mailbox: 'alice@example.org/INBOX', retrieved: 2, retrievedOctets: 44, deleted: 1, deletedOctets: 22, left: 2 });
+      expect(stats).toMatchObject({
+        tag: 'POP',
+        user: 'alice@example.org',
+        mailbox: 'alice@example.org/INBOX',
+        retrieved: 2,
+        retrievedOctets: 44,
+        deleted: 1,
+        deletedOctets: 22,
+        left: 2,
+      });
       expect(stats.durationMs).toEqual(expect.any(Number));
     } finally {
       await s.stop();
@@ -339,7 +351,8 @@ describe('metrics', () => {
         const res = await fetch(`http://127.0.0.1:${port}${path}`);
         return { status: res.status, text: await res.text() };
       };
-      const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+      const value = (text: string, series: string) =>
+        Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
       const before = (await get()).text;
       const c = await RawPop.signIn(s.port, 'alice', 'a secret');
       expect(await c.command('RETR 1')).toMatch(/^\+OK/);
@@ -354,7 +367,9 @@ describe('metrics', () => {
       bad.close();
       await s.waitForLog((r) => r.msg === 'sign-in refused');
       const after = (await get()).text;
-      expect(value(after, 'postern_connections_total{listener="pop3"}') - value(before, 'postern_connections_total{listener="pop3"}')).toBe(2);
+      expect(value(after, 'postern_connections_total{listener="pop3"}') - value(before, 'postern_connections_total{listener="pop3"}')).toBe(
+        2,
+      );
       expect(value(after, 'postern_sign_ins_total{result="ok",mechanism="USER"}')).toBe(1);
       expect(value(after, 'postern_sign_ins_total{result="bad-password",mechanism="USER"}')).toBe(1);
       expect(value(after, 'postern_pop_commands_total{command="RETR"}')).toBe(1);
@@ -367,4 +382,3 @@ describe('metrics', () => {
     }
   });
 });
-

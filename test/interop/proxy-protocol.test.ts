@@ -15,7 +15,10 @@ import { startServer, type TestServer } from '../helpers/server.js';
 let server: TestServer;
 
 /** Opens a raw connection, writes `first` (header and maybe more), and collects what comes back. */
-function raw(port: number, first: Buffer | string): Promise<{ lines: () => string; send: (s: string) => void; closed: Promise<void>; destroy: () => void }> {
+function raw(
+  port: number,
+  first: Buffer | string,
+): Promise<{ lines: () => string; send: (s: string) => void; closed: Promise<void>; destroy: () => void }> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port });
     let got = '';
@@ -89,7 +92,12 @@ describe('PROXY protocol listeners', () => {
     const header = new V2ProxyProtocol(
       Command.PROXY,
       TransportProtocol.STREAM,
-      new IPv6ProxyAddress(IPv6Address.createFrom([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42]), 40000, IPv6Address.createFrom([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), 995),
+      new IPv6ProxyAddress(
+        IPv6Address.createFrom([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42]),
+        40000,
+        IPv6Address.createFrom([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+        995,
+      ),
     ).build();
     const socket = connect({ host: '127.0.0.1', port: server.portOf('pop3s-lb') });
     await new Promise<void>((r) => socket.once('connect', () => r()));
@@ -166,9 +174,14 @@ describe('PROXY protocol listeners', () => {
     });
 
     it('curl from 127.0.0.9 through HAProxy: signs in, lists, and Postern logs 127.0.0.9 as the peer', async () => {
-      const r = spawnSync('curl', ['-sS', '--interface', '127.0.0.9', '-u', 'alice:a secret', `pop3://127.0.0.1:${front}/`], { encoding: 'utf8', timeout: 15_000 });
+      const r = spawnSync('curl', ['-sS', '--interface', '127.0.0.9', '-u', 'alice:a secret', `pop3://127.0.0.1:${front}/`], {
+        encoding: 'utf8',
+        timeout: 15_000,
+      });
       expect(r.status, r.stderr).toBe(0);
-      const record = await server.waitForLog((x) => x.msg === 'connected' && x.listener === 'pop3-lb' && String(x.peer).startsWith('127.0.0.9:'));
+      const record = await server.waitForLog(
+        (x) => x.msg === 'connected' && x.listener === 'pop3-lb' && String(x.peer).startsWith('127.0.0.9:'),
+      );
       expect(record.peer).toMatch(/^127\.0\.0\.9:\d+$/);
       const end = await server.waitForLog((x) => x.msg === 'session end' && x.cid === record.cid);
       expect(end.user).toBe('alice@example.org');

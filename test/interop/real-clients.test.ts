@@ -30,8 +30,16 @@ const CASES: { name: string; stored: Buffer; served: Buffer }[] = [
   },
   {
     name: '8-bit body',
-    stored: Buffer.concat([Buffer.from('Subject: 8bit\nContent-Type: text/plain; charset=latin1\n\n'), Buffer.from([0xe9, 0xe8, 0xff, 0x80, 0x0a]), Buffer.from('caf\u00e9 \u20ac\n')]),
-    served: Buffer.concat([Buffer.from('Subject: 8bit\r\nContent-Type: text/plain; charset=latin1\r\n\r\n'), Buffer.from([0xe9, 0xe8, 0xff, 0x80, 0x0d, 0x0a]), Buffer.from('caf\u00e9 \u20ac\r\n')]),
+    stored: Buffer.concat([
+      Buffer.from('Subject: 8bit\nContent-Type: text/plain; charset=latin1\n\n'),
+      Buffer.from([0xe9, 0xe8, 0xff, 0x80, 0x0a]),
+      Buffer.from('caf\u00e9 \u20ac\n'),
+    ]),
+    served: Buffer.concat([
+      Buffer.from('Subject: 8bit\r\nContent-Type: text/plain; charset=latin1\r\n\r\n'),
+      Buffer.from([0xe9, 0xe8, 0xff, 0x80, 0x0d, 0x0a]),
+      Buffer.from('caf\u00e9 \u20ac\r\n'),
+    ]),
   },
   {
     name: 'mixed line ends and a bare CR',
@@ -143,7 +151,8 @@ describe('fetchmail', () => {
     const rc = join(home, 'fetchmailrc');
     await writeFile(
       rc,
-      `set no bouncemail\npoll 127.0.0.1 protocol pop3 port ${server.port} uidl auth password\n  user "bob" password "b secret" keep mda "${join(home, 'mda.sh')}"\n  sslproto ''\n`,
+      `set no bouncemail\npoll 127.0.0.1 protocol pop3 port ${server.port} uidl auth password\n  user "bob" password "b secret" keep ` +
+        `mda "${join(home, 'mda.sh')}"\n  sslproto ''\n`,
     );
     await chmod(rc, 0o600);
     await server.addAccount('bob', 'b secret');
@@ -168,7 +177,10 @@ describe('fetchmail', () => {
     const bodies = await Promise.all(files.map((f) => readFile(join(out, f), 'utf8')));
     expect(bodies.filter((b) => b.includes('Subject: three'))).toHaveLength(1);
     // keep: the messages are still on the server
-    const stat = await poplib<number[]>(server.port, `p = poplib.POP3('127.0.0.1', port); p.user('bob'); p.pass_('b secret'); print(json.dumps(list(p.stat())))`);
+    const stat = await poplib<number[]>(
+      server.port,
+      `p = poplib.POP3('127.0.0.1', port); p.user('bob'); p.pass_('b secret'); print(json.dumps(list(p.stat())))`,
+    );
     expect(stat[0]).toBe(3);
   });
 });

@@ -27,10 +27,12 @@ async function greeted(): Promise<{ c: RawPop; greeting: string }> {
 
 describe('APOP (RFC 1939 section 7)', () => {
   it('works from python3 poplib', async () => {
-    const r = await poplib<string>(server.port, `p = poplib.POP3('127.0.0.1', port); print(json.dumps(p.apop('bob', 'tanstaaf').decode()))`);
+    const r = await poplib<string>(
+      server.port,
+      `p = poplib.POP3('127.0.0.1', port); print(json.dumps(p.apop('bob', 'tanstaaf').decode()))`,
+    );
     expect(r).toMatch(/^\+OK bob@example.org/);
   });
-
 });
 
 describe('AUTH (RFC 5034)', () => {
@@ -48,7 +50,10 @@ describe('attempts and refusals', () => {
     await server.addAccount('dave', 'd pass');
     expect((await server.cli(['account', 'set', 'carol', '--disabled'])).code).toBe(0);
     expect((await server.cli(['account', 'set', 'dave', '--expires', '2020-01-01'])).code).toBe(0);
-    for (const [name, pass, reason] of [['carol', 'c pass', 'disabled'], ['dave', 'd pass', 'expired']]) {
+    for (const [name, pass, reason] of [
+      ['carol', 'c pass', 'disabled'],
+      ['dave', 'd pass', 'expired'],
+    ]) {
       const { c } = await greeted();
       await c.command(`USER ${name}`);
       expect(await c.command(`PASS ${pass}`)).toBe('-ERR [AUTH] Authentication failed');
@@ -95,7 +100,9 @@ describe('attempts and refusals', () => {
 describe('alerts (CommuniGate)', () => {
   it('answers correct sign-ins with the pending alerts in order, then signs in', async () => {
     await server.addAccount('erin', 'e pass');
-    expect((await server.cli(['account', 'alert', 'erin', 'Your mailbox moves on Sunday'])).stdout).toBe(`alert queued for erin@example.org (1 pending) in the data folder ${server.dataDir}\n`);
+    expect((await server.cli(['account', 'alert', 'erin', 'Your mailbox moves on Sunday'])).stdout).toBe(
+      `alert queued for erin@example.org (1 pending) in the data folder ${server.dataDir}\n`,
+    );
     expect((await server.cli(['account', 'alert', 'erin', 'Second notice'])).code).toBe(0);
     expect((await server.cli(['account', 'alert', 'erin', 'two\nlines'])).code).toBe(64);
     // a wrong password does not consume an alert

@@ -55,14 +55,22 @@ function waitForNewLog(server: TestServer, since: number, match: (r: LogRecord) 
 /** Rewrites the server's config file with the test defaults plus `extra`. */
 async function writeConfig(server: TestServer, extra: Record<string, unknown>): Promise<void> {
   const { pop, ...rest } = extra as { pop?: Record<string, unknown> };
-  await writeFile(server.configFile, stringify({ dataDir: './data', mainDomain: 'example.org', ...rest, pop: { authFailureDelay: 0, ...pop } }));
+  await writeFile(
+    server.configFile,
+    stringify({ dataDir: './data', mainDomain: 'example.org', ...rest, pop: { authFailureDelay: 0, ...pop } }),
+  );
 }
 
 /** Sends SIGHUP and waits for the outcome record: reloaded, or failed. */
 async function sighup(server: TestServer): Promise<LogRecord> {
   const since = server.logs.length;
   server.process.kill('SIGHUP');
-  return waitForNewLog(server, since, (r) => r.msg.startsWith('reloaded the config and certificates') || r.msg === 'reload failed; the running config stays in use', 20_000);
+  return waitForNewLog(
+    server,
+    since,
+    (r) => r.msg.startsWith('reloaded the config and certificates') || r.msg === 'reload failed; the running config stays in use',
+    20_000,
+  );
 }
 
 function refused(port: number): Promise<string> {
@@ -120,10 +128,14 @@ describe('implicit TLS and STLS', () => {
     expect(text.stdout).toMatch(/Subject:.*CN\s*=\s*example\.org/);
     // every name a client may use: mainDomain, this machine's name, localhost, 127.0.0.1, ::1
     const san = /Subject Alternative Name:\s*\n\s*(.*)/.exec(text.stdout)![1];
-    expect(san.split(', ').sort()).toEqual([`DNS:${hostname()}`, 'DNS:example.org', 'DNS:localhost', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:127.0.0.1'].sort());
+    expect(san.split(', ').sort()).toEqual(
+      [`DNS:${hostname()}`, 'DNS:example.org', 'DNS:localhost', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:127.0.0.1'].sort(),
+    );
     // a client that trusts it verifies it when connecting by address or by name (curl checks both)
     for (const host of ['127.0.0.1', 'localhost']) {
-      const curl = await run('curl', ['-sS', '--cacert', crt, `pop3s://${host}:${tlsPort}/1`, '-u', 'alice:a secret'], { timeoutMs: 30_000 });
+      const curl = await run('curl', ['-sS', '--cacert', crt, `pop3s://${host}:${tlsPort}/1`, '-u', 'alice:a secret'], {
+        timeoutMs: 30_000,
+      });
       expect(curl.code, `${host}: ${curl.stderr}`).toBe(0);
       expect(curl.stdout).toBe(MSG);
     }
@@ -141,7 +153,10 @@ describe('implicit TLS and STLS', () => {
   });
 
   it('python3 poplib: POP3_SSL signs in and retrieves; POP3.stls() then user/pass_ works', async () => {
-    const r = await poplib<{ ssl: { welcome: string; version: string; stat: number[]; lines: string[] }; stls: { resp: string; version: string; caps: string[]; stat: number[]; lines: string[] } }>(
+    const r = await poplib<{
+      ssl: { welcome: string; version: string; stat: number[]; lines: string[] };
+      stls: { resp: string; version: string; caps: string[]; stat: number[]; lines: string[] };
+    }>(
       plainPort,
       `
 import ssl
@@ -206,12 +221,16 @@ except poplib.error_proto as e:
   });
 
   it('curl: pop3s:// and pop3:// with --ssl-reqd (STLS) print the message over TLS 1.2 or newer', async () => {
-    const implicit = await run('curl', ['-sS', '-k', '-v', `pop3s://127.0.0.1:${tlsPort}/1`, '-u', 'alice:a secret'], { timeoutMs: 30_000 });
+    const implicit = await run('curl', ['-sS', '-k', '-v', `pop3s://127.0.0.1:${tlsPort}/1`, '-u', 'alice:a secret'], {
+      timeoutMs: 30_000,
+    });
     expect(implicit.code, implicit.stderr).toBe(0);
     expect(implicit.stdout).toBe(MSG);
     expect(implicit.stderr).toMatch(/SSL connection using TLSv1\.[23]/);
 
-    const stls = await run('curl', ['-sS', '-k', '-v', '--ssl-reqd', `pop3://127.0.0.1:${plainPort}/1`, '-u', 'alice:a secret'], { timeoutMs: 30_000 });
+    const stls = await run('curl', ['-sS', '-k', '-v', '--ssl-reqd', `pop3://127.0.0.1:${plainPort}/1`, '-u', 'alice:a secret'], {
+      timeoutMs: 30_000,
+    });
     expect(stls.code, stls.stderr).toBe(0);
     expect(stls.stdout).toBe(MSG);
     expect(stls.stderr).toMatch(/> STLS/);
@@ -226,21 +245,29 @@ except poplib.error_proto as e:
     // SECLEVEL=0 lets this OpenSSL offer TLS 1.1 at all, so the refusal is the server's
     // ("alert protocol version"), not the client's own "no protocols available".
     const old = ['-tls1_1', '-cipher', 'DEFAULT:@SECLEVEL=0', '-quiet'];
-    const implicit = await run('openssl', ['s_client', '-connect', `127.0.0.1:${tlsPort}`, ...old], { input: 'QUIT\r\n', timeoutMs: 20_000 });
+    const implicit = await run('openssl', ['s_client', '-connect', `127.0.0.1:${tlsPort}`, ...old], {
+      input: 'QUIT\r\n',
+      timeoutMs: 20_000,
+    });
     expect(implicit.code).not.toBe(0);
     expect(implicit.stdout).not.toMatch(/\+OK/);
     expect(implicit.stderr).toMatch(/protocol version|unsupported protocol/i);
     expect(implicit.stderr).not.toMatch(/no protocols available/);
     await server.waitForLog((r) => r.msg === 'TLS handshake failed' && r.listener === 'pop3s');
 
-    const stls = await run('openssl', ['s_client', '-connect', `127.0.0.1:${plainPort}`, '-starttls', 'pop3', ...old], { input: 'CAPA\r\nQUIT\r\n', timeoutMs: 20_000 });
+    const stls = await run('openssl', ['s_client', '-connect', `127.0.0.1:${plainPort}`, '-starttls', 'pop3', ...old], {
+      input: 'CAPA\r\nQUIT\r\n',
+      timeoutMs: 20_000,
+    });
     expect(stls.code).not.toBe(0);
     expect(stls.stdout).not.toMatch(/Capability list follows/);
     expect(stls.stderr).toMatch(/protocol version|unsupported protocol/i);
     await server.waitForLog((r) => r.msg === 'STLS handshake failed');
 
     // curl limited to TLS 1.1 fails too.
-    const curl = await run('curl', ['-sS', '-k', '--tls-max', '1.1', `pop3s://127.0.0.1:${tlsPort}/1`, '-u', 'alice:a secret'], { timeoutMs: 30_000 });
+    const curl = await run('curl', ['-sS', '-k', '--tls-max', '1.1', `pop3s://127.0.0.1:${tlsPort}/1`, '-u', 'alice:a secret'], {
+      timeoutMs: 30_000,
+    });
     expect(curl.code).not.toBe(0);
     expect(curl.stdout).toBe('');
   });
@@ -249,7 +276,9 @@ except poplib.error_proto as e:
     // Ten renegotiation requests 0.3 s apart; each one the server accepted would verify the certificate
     // again (one more "verify error:num=18", self-signed). Before the fix all ten were accepted.
     const renegotiate = (args: string) =>
-      run('bash', ['-c', `(for i in $(seq 10); do echo R; sleep 0.3; done; sleep 1) | openssl s_client ${args} -tls1_2 2>&1`], { timeoutMs: 30_000 });
+      run('bash', ['-c', `(for i in $(seq 10); do echo R; sleep 0.3; done; sleep 1) | openssl s_client ${args} -tls1_2 2>&1`], {
+        timeoutMs: 30_000,
+      });
     for (const args of [`-connect 127.0.0.1:${tlsPort}`, `-connect 127.0.0.1:${plainPort} -starttls pop3`]) {
       const r = await renegotiate(args);
       const handshakes = (r.stdout.match(/verify error:num=18/g) ?? []).length;
@@ -264,11 +293,23 @@ except poplib.error_proto as e:
 
   it('TLS 1.2 offers only forward-secret AEAD ciphers (Mozilla intermediate); TLS 1.3 works', async () => {
     const offer = async (cipher: string) => {
-      const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${tlsPort}`, '-tls1_2', '-cipher', cipher], { input: '', timeoutMs: 20_000 });
+      const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${tlsPort}`, '-tls1_2', '-cipher', cipher], {
+        input: '',
+        timeoutMs: 20_000,
+      });
       return /Cipher is (\S+)/.exec(r.stdout)?.[1] ?? null;
     };
     // refused: RSA key exchange (no forward secrecy), CBC with SHA-1 or SHA-256 MACs
-    for (const weak of ['AES128-SHA', 'AES256-SHA', 'AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA', 'ECDHE-RSA-AES128-SHA256', 'ECDHE-RSA-AES256-SHA384']) {
+    for (const weak of [
+      'AES128-SHA',
+      'AES256-SHA',
+      'AES128-GCM-SHA256',
+      'AES256-GCM-SHA384',
+      'ECDHE-RSA-AES128-SHA',
+      'ECDHE-RSA-AES256-SHA',
+      'ECDHE-RSA-AES128-SHA256',
+      'ECDHE-RSA-AES256-SHA384',
+    ]) {
       expect([weak, await offer(weak)]).toEqual([weak, '(NONE)']);
     }
     for (const strong of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
@@ -279,7 +320,10 @@ except poplib.error_proto as e:
   });
 
   it('openssl s_client -starttls pop3: CAPA after TLS lists USER and SASL PLAIN LOGIN but not STLS', async () => {
-    const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${plainPort}`, '-starttls', 'pop3', '-quiet', '-crlf'], { input: 'CAPA\nQUIT\n', timeoutMs: 20_000 });
+    const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${plainPort}`, '-starttls', 'pop3', '-quiet', '-crlf'], {
+      input: 'CAPA\nQUIT\n',
+      timeoutMs: 20_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\r\n');
     const start = lines.indexOf('+OK Capability list follows');
@@ -419,7 +463,9 @@ describe('pop.cleartextAuth: never', () => {
     const clear = await run('curl', ['-sS', `pop3://127.0.0.1:${server.port}/1`, '-u', 'alice:a secret'], { timeoutMs: 30_000 });
     expect(clear.code).not.toBe(0);
     expect(clear.stdout).toBe('');
-    const stls = await run('curl', ['-sS', '-k', '--ssl-reqd', `pop3://127.0.0.1:${server.port}/1`, '-u', 'alice:a secret'], { timeoutMs: 30_000 });
+    const stls = await run('curl', ['-sS', '-k', '--ssl-reqd', `pop3://127.0.0.1:${server.port}/1`, '-u', 'alice:a secret'], {
+      timeoutMs: 30_000,
+    });
     expect(stls.code, stls.stderr).toBe(0);
     expect(stls.stdout).toBe(MSG);
   });

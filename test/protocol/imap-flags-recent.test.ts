@@ -11,7 +11,10 @@ const LISTENERS = [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0
 const PASSWORD = 'a secret';
 
 function message(subject: string): string {
-  return `From: Sender <sender@example.net>\nTo: someone@example.org\nSubject: ${subject}\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\n\nhello\n`;
+  return (
+    `From: Sender <sender@example.net>\nTo: someone@example.org\nSubject: ${subject}\nMessage-ID: ` +
+    `<${subject.replace(/\W/g, '')}@example.net>\n\nhello\n`
+  );
 }
 
 let server: InProcessServer;
@@ -85,29 +88,33 @@ describe('\\Recent (RFC 3501) for clients that do not enable IMAP4rev2', () => {
     later.close();
   });
 
-  it('after ENABLE IMAP4rev2 nothing about \\Recent is sent (RFC 9051), though its SELECT takes them; a rev1 session beside it hears it', async () => {
-    await server.addAccount('rev2', PASSWORD);
-    await server.deliver('rev2', message('x'));
-    const rev1 = await RawImap.signIn(port, 'rev2', `"${PASSWORD}"`);
-    expect((await rev1.command('EXAMINE INBOX')).untagged).toContain('* 1 RECENT');
-    await rev1.command('UNSELECT');
-    const c = await RawImap.signIn(port, 'rev2', `"${PASSWORD}"`);
-    await c.command('ENABLE IMAP4rev2');
-    const sel = await c.command('SELECT INBOX');
-    expect(sel.untagged.some((l) => /RECENT/.test(l))).toBe(false);
-    expect((await c.command('FETCH 1 (FLAGS)')).untagged).toEqual(['* 1 FETCH (FLAGS ())']);
-    expect((await c.command('SEARCH RETURN (COUNT) ALL')).untagged).toEqual(['* ESEARCH (TAG "a5") COUNT 1']);
-    expect((await rev1.command('STATUS INBOX (RECENT)')).untagged).toContain('* STATUS INBOX (RECENT 0)'); // taken by the rev2 SELECT
-    c.send('i IDLE\r\n');
-    await c.response();
-    await server.deliver('rev2', message('y'));
-    expect(await c.response(5000)).toBe('* 2 EXISTS');
-    c.send('DONE\r\n');
-    expect((await c.until('i')).untagged).toEqual([]);
-    expect((await rev1.command('STATUS INBOX (MESSAGES RECENT)')).untagged).toContain('* STATUS INBOX (MESSAGES 2 RECENT 0)');
-    c.close();
-    rev1.close();
-  });
+  it(
+    'after ENABLE IMAP4rev2 nothing about \\Recent is sent (RFC 9051), though its SELECT takes them; ' +
+      'a rev1 session beside it hears it',
+    async () => {
+      await server.addAccount('rev2', PASSWORD);
+      await server.deliver('rev2', message('x'));
+      const rev1 = await RawImap.signIn(port, 'rev2', `"${PASSWORD}"`);
+      expect((await rev1.command('EXAMINE INBOX')).untagged).toContain('* 1 RECENT');
+      await rev1.command('UNSELECT');
+      const c = await RawImap.signIn(port, 'rev2', `"${PASSWORD}"`);
+      await c.command('ENABLE IMAP4rev2');
+      const sel = await c.command('SELECT INBOX');
+      expect(sel.untagged.some((l) => /RECENT/.test(l))).toBe(false);
+      expect((await c.command('FETCH 1 (FLAGS)')).untagged).toEqual(['* 1 FETCH (FLAGS ())']);
+      expect((await c.command('SEARCH RETURN (COUNT) ALL')).untagged).toEqual(['* ESEARCH (TAG "a5") COUNT 1']);
+      expect((await rev1.command('STATUS INBOX (RECENT)')).untagged).toContain('* STATUS INBOX (RECENT 0)'); // taken by the rev2 SELECT
+      c.send('i IDLE\r\n');
+      await c.response();
+      await server.deliver('rev2', message('y'));
+      expect(await c.response(5000)).toBe('* 2 EXISTS');
+      c.send('DONE\r\n');
+      expect((await c.until('i')).untagged).toEqual([]);
+      expect((await rev1.command('STATUS INBOX (MESSAGES RECENT)')).untagged).toContain('* STATUS INBOX (MESSAGES 2 RECENT 0)');
+      c.close();
+      rev1.close();
+    },
+  );
 });
 
 describe('APPEND date-time', () => {
@@ -132,7 +139,16 @@ describe('APPEND date-time', () => {
       const fetched = await c.command(`UID FETCH ${uid} (INTERNALDATE)`);
       expect(fetched.untagged.join('\n')).toContain(`INTERNALDATE "${utc}"`);
     }
-    for (const bad of ['31-Feb-2025 10:00:00 +0000', '29-Feb-2025 10:00:00 +0000', '06-Mar-2025 24:00:00 +0000', '06-Mar-2025 10:60:00 +0000', '06-Mar-2025 10:00:60 +0000', '06-Mar-2025 10:00:00 +0060', '00-Mar-2025 10:00:00 +0000', '06-Foo-2025 10:00:00 +0000']) {
+    for (const bad of [
+      '31-Feb-2025 10:00:00 +0000',
+      '29-Feb-2025 10:00:00 +0000',
+      '06-Mar-2025 24:00:00 +0000',
+      '06-Mar-2025 10:60:00 +0000',
+      '06-Mar-2025 10:00:60 +0000',
+      '06-Mar-2025 10:00:00 +0060',
+      '00-Mar-2025 10:00:00 +0000',
+      '06-Foo-2025 10:00:00 +0000',
+    ]) {
       const answer = await c.command(`APPEND INBOX "${bad}" {${body.length}+}\r\n${body}`);
       expect(answer.tagged, bad).toMatch(/^a\d+ BAD /);
     }

@@ -18,7 +18,9 @@ describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', (
   let server: InProcessServer;
   let port: Endpoint;
   beforeAll(async () => {
-    server = await startInProcess({ config: { listeners: LISTENERS, imap: { loginTimeout: 3 }, log: { level: 'protocol', trace: 'trace.log' } } });
+    server = await startInProcess({
+      config: { listeners: LISTENERS, imap: { loginTimeout: 3 }, log: { level: 'protocol', trace: 'trace.log' } },
+    });
     port = server.portOf('imap');
     await server.addAccount('alice', PASSWORD);
     await server.deliver('alice@example.org', 'From: a@example.net\nSubject: one\nDate: Tue, 01 Dec 2026 09:00:00 +0000\n\nhello\n');
@@ -47,8 +49,10 @@ describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', (
     const client = await RawImap.signIn(port, 'alice', PASSWORD);
     expect((await client.command('SELECT INBOX')).status).toBe('OK');
     const evil = Buffer.concat([Buffer.from('x\r\n* 99 EXISTS\r\n* BYE forged\r\n'), Buffer.from([0xff, 0xfe, 0xc3, 0xa9, 0x00, 0x1b])]);
-    const literal = (before: string, after = '') => Buffer.concat([Buffer.from(`${before} {${evil.length}+}\r\n`), evil, Buffer.from(after)]);
-    const quoted = (before: string, after = '') => Buffer.concat([Buffer.from(`${before} "`), Buffer.from([0x41, 0xff, 0xfe, 0xc3, 0xa9, 0x1b, 0x42]), Buffer.from(`"${after}`)]);
+    const literal = (before: string, after = '') =>
+      Buffer.concat([Buffer.from(`${before} {${evil.length}+}\r\n`), evil, Buffer.from(after)]);
+    const quoted = (before: string, after = '') =>
+      Buffer.concat([Buffer.from(`${before} "`), Buffer.from([0x41, 0xff, 0xfe, 0xc3, 0xa9, 0x1b, 0x42]), Buffer.from(`"${after}`)]);
     const commands: Buffer[] = [
       literal('SETACL INBOX', ' lr'),
       literal('LISTRIGHTS INBOX'),
@@ -103,7 +107,11 @@ describe('IMAP against hostile clients: slots, echoes, secrets, SEARCH depth', (
       expect(answer.tagged, command.slice(0, 30)).toMatch(/ BAD \[LIMIT\] Search keys nested more than 1000 deep/);
       expect(performance.now() - t0).toBeLessThan(2000);
     }
-    const within = [`SEARCH ${'('.repeat(998)}ALL${')'.repeat(998)}`, `SEARCH ${'NOT '.repeat(998)}ALL`, `SEARCH ${'OR ALL '.repeat(998)}ALL`];
+    const within = [
+      `SEARCH ${'('.repeat(998)}ALL${')'.repeat(998)}`,
+      `SEARCH ${'NOT '.repeat(998)}ALL`,
+      `SEARCH ${'OR ALL '.repeat(998)}ALL`,
+    ];
     for (const command of within) {
       const answer = await client.command(command, 10_000);
       expect(answer.tagged, command.slice(0, 30)).toMatch(/ OK /);

@@ -15,14 +15,19 @@ const LISTENERS = [
 ];
 
 function message(subject: string, body = 'hello\n'): string {
-  return `From: Sender <sender@example.net>\nTo: jsmith@example.org\nSubject: ${subject}\nDate: Tue, 01 Dec 2026 09:00:00 +0000\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\n\n${body}`;
+  return (
+    `From: Sender <sender@example.net>\nTo: jsmith@example.org\nSubject: ${subject}\nDate: Tue, 01 Dec 2026 09:00:00 +0000\n` +
+    `Message-ID: <${subject.replace(/\W/g, '')}@example.net>\n\n${body}`
+  );
 }
 
 describe('IMAP: framing, limits, sign-in', () => {
   let server: InProcessServer;
   let port: Endpoint;
   beforeAll(async () => {
-    server = await startInProcess({ config: { listeners: LISTENERS, imap: { maxLineLength: 2048, maxLiteralSize: 4096, maxBadCommands: 5 }, log: { trace: 'trace.log' } } });
+    server = await startInProcess({
+      config: { listeners: LISTENERS, imap: { maxLineLength: 2048, maxLiteralSize: 4096, maxBadCommands: 5 }, log: { trace: 'trace.log' } },
+    });
     port = server.portOf('imap');
     await server.addAccount('jsmith', 'pass word');
   });
@@ -39,28 +44,31 @@ describe('IMAP: framing, limits, sign-in', () => {
     client.close();
   });
 
-  it('signs in with quoted strings, literals and SASL PLAIN with an initial response; a wrong password takes the failure time', async () => {
-    const { client } = await RawImap.connect(port);
-    const t0 = performance.now();
-    const bad = await client.command('LOGIN jsmith wrong');
-    expect(performance.now() - t0).toBeGreaterThan(180);
-    expect(bad.tagged).toMatch(/^a1 NO \[AUTHENTICATIONFAILED\]/);
-    // a synchronising literal: the server asks for it with "+"
-    client.send('a2 LOGIN jsmith {9}\r\n');
-    expect(await client.response()).toMatch(/^\+ /);
-    client.send('pass word\r\n');
-    expect((await client.until('a2')).tagged).toMatch(/^a2 OK \[CAPABILITY .*ACL.*\] Logged in/);
-    client.close();
-    const { client: c2 } = await RawImap.connect(port);
-    // a non-synchronising literal (LITERAL+): no "+" is awaited
-    c2.send('b1 LOGIN {6+}\r\njsmith "pass word"\r\n');
-    expect((await c2.until('b1')).status).toBe('OK');
-    c2.close();
-    const { client: c3 } = await RawImap.connect(port);
-    const ir = Buffer.from('\0jsmith\0pass word').toString('base64');
-    expect((await c3.command(`AUTHENTICATE PLAIN ${ir}`)).status).toBe('OK');
-    c3.close();
-  });
+  it(
+    'signs in with quoted strings, literals and SASL PLAIN with an initial response; ' + 'a wrong password takes the failure time',
+    async () => {
+      const { client } = await RawImap.connect(port);
+      const t0 = performance.now();
+      const bad = await client.command('LOGIN jsmith wrong');
+      expect(performance.now() - t0).toBeGreaterThan(180);
+      expect(bad.tagged).toMatch(/^a1 NO \[AUTHENTICATIONFAILED\]/);
+      // a synchronising literal: the server asks for it with "+"
+      client.send('a2 LOGIN jsmith {9}\r\n');
+      expect(await client.response()).toMatch(/^\+ /);
+      client.send('pass word\r\n');
+      expect((await client.until('a2')).tagged).toMatch(/^a2 OK \[CAPABILITY .*ACL.*\] Logged in/);
+      client.close();
+      const { client: c2 } = await RawImap.connect(port);
+      // a non-synchronising literal (LITERAL+): no "+" is awaited
+      c2.send('b1 LOGIN {6+}\r\njsmith "pass word"\r\n');
+      expect((await c2.until('b1')).status).toBe('OK');
+      c2.close();
+      const { client: c3 } = await RawImap.connect(port);
+      const ir = Buffer.from('\0jsmith\0pass word').toString('base64');
+      expect((await c3.command(`AUTHENTICATE PLAIN ${ir}`)).status).toBe('OK');
+      c3.close();
+    },
+  );
 
   it('refuses an over-long line or literal with [TOOBIG] and stays usable; ends a run of bad commands with BYE', async () => {
     // signed in: before, a literal past 8 KiB is answered * BYE (test/protocol/imap-hostile-wire.test.ts)
@@ -107,35 +115,39 @@ describe('IMAP: mailboxes, messages and other sessions', () => {
   });
   afterAll(() => server.stop());
 
-  it('never shifts numbers under FETCH, STORE or SEARCH: another session\'s expunge is told on NOOP; its body answers NO [EXPUNGEISSUED], its ENVELOPE as before', async () => {
-    await server.deliver('jsmith', message('four'));
-    const a = await RawImap.signIn(port, 'jsmith', 'secret');
-    const b = await RawImap.signIn(port, 'jsmith', 'secret');
-    const selA = await a.command('SELECT INBOX');
-    expect(selA.untagged).toContain('* 4 EXISTS');
-    const envelope = await a.command('FETCH 1 ENVELOPE');
-    expect(envelope.untagged[0]).toMatch(/^\* 1 FETCH \(ENVELOPE \(.*"one".*\)\)$/);
-    await b.command('SELECT INBOX');
-    await b.command('STORE 1 +FLAGS.SILENT (\\Deleted)');
-    await b.command('EXPUNGE');
-    await new Promise((r) => setTimeout(r, 300));
-    const fetch = await a.command('FETCH 1:4 (FLAGS)');
-    expect(fetch.untagged.filter((l) => l.includes('EXPUNGE'))).toEqual([]);
-    expect(fetch.untagged.filter((l) => / FETCH /.test(l)).length).toBeGreaterThanOrEqual(4);
-    const body = await a.command('FETCH 1 BODY.PEEK[]');
-    expect(body.tagged).toMatch(/NO \[EXPUNGEISSUED\]/);
-    // the ENVELOPE the server already rendered still answers (as Dovecot answers from its cache)
-    const again = await a.command('FETCH 1 ENVELOPE');
-    expect(again.tagged).toMatch(/OK/);
-    expect(again.untagged).toEqual(envelope.untagged);
-    const search = await a.command('SEARCH ALL');
-    expect(search.untagged.some((l) => l.includes('EXPUNGE'))).toBe(false);
-    const noop = await a.command('NOOP');
-    expect(noop.untagged).toContain('* 1 EXPUNGE');
-    expect((await a.command('FETCH 1:* (UID)')).untagged).toEqual(['* 1 FETCH (UID 2)', '* 2 FETCH (UID 3)', '* 3 FETCH (UID 4)']);
-    a.close();
-    b.close();
-  });
+  it(
+    "never shifts numbers under FETCH, STORE or SEARCH: another session's expunge is told on NOOP; its body answers NO [EXPUNGEISSUED]," +
+      ' its ENVELOPE as before',
+    async () => {
+      await server.deliver('jsmith', message('four'));
+      const a = await RawImap.signIn(port, 'jsmith', 'secret');
+      const b = await RawImap.signIn(port, 'jsmith', 'secret');
+      const selA = await a.command('SELECT INBOX');
+      expect(selA.untagged).toContain('* 4 EXISTS');
+      const envelope = await a.command('FETCH 1 ENVELOPE');
+      expect(envelope.untagged[0]).toMatch(/^\* 1 FETCH \(ENVELOPE \(.*"one".*\)\)$/);
+      await b.command('SELECT INBOX');
+      await b.command('STORE 1 +FLAGS.SILENT (\\Deleted)');
+      await b.command('EXPUNGE');
+      await new Promise((r) => setTimeout(r, 300));
+      const fetch = await a.command('FETCH 1:4 (FLAGS)');
+      expect(fetch.untagged.filter((l) => l.includes('EXPUNGE'))).toEqual([]);
+      expect(fetch.untagged.filter((l) => / FETCH /.test(l)).length).toBeGreaterThanOrEqual(4);
+      const body = await a.command('FETCH 1 BODY.PEEK[]');
+      expect(body.tagged).toMatch(/NO \[EXPUNGEISSUED\]/);
+      // the ENVELOPE the server already rendered still answers (as Dovecot answers from its cache)
+      const again = await a.command('FETCH 1 ENVELOPE');
+      expect(again.tagged).toMatch(/OK/);
+      expect(again.untagged).toEqual(envelope.untagged);
+      const search = await a.command('SEARCH ALL');
+      expect(search.untagged.some((l) => l.includes('EXPUNGE'))).toBe(false);
+      const noop = await a.command('NOOP');
+      expect(noop.untagged).toContain('* 1 EXPUNGE');
+      expect((await a.command('FETCH 1:* (UID)')).untagged).toEqual(['* 1 FETCH (UID 2)', '* 2 FETCH (UID 3)', '* 3 FETCH (UID 4)']);
+      a.close();
+      b.close();
+    },
+  );
 
   it('IDLE hears of a delivery within about a second, and of a flag another session set', async () => {
     const a = await RawImap.signIn(port, 'jsmith', 'secret');
@@ -179,7 +191,11 @@ describe('IMAP: mailboxes, messages and other sessions', () => {
     expect(move.untagged[0]).toMatch(/^\* OK \[COPYUID \d+ 2 1\]/);
     expect(move.untagged).toContain('* 1 EXPUNGE');
     const list = await c.command('LIST "" "*"');
-    expect(list.untagged).toEqual(['* LIST (\\HasNoChildren) "/" INBOX', '* LIST (\\HasChildren) "/" Work', '* LIST (\\HasNoChildren) "/" Work/Projects']);
+    expect(list.untagged).toEqual([
+      '* LIST (\\HasNoChildren) "/" INBOX',
+      '* LIST (\\HasChildren) "/" Work',
+      '* LIST (\\HasNoChildren) "/" Work/Projects',
+    ]);
     c.close();
   });
 
@@ -202,14 +218,17 @@ describe('IMAP: mailboxes, messages and other sessions', () => {
     c.close();
   });
 
-  it('other users\' mailboxes: invisible without rights, readable with lr, and the rights hold', async () => {
+  it("other users' mailboxes: invisible without rights, readable with lr, and the rights hold", async () => {
     const boss = await RawImap.signIn(port, 'boss', 'secret');
     expect((await boss.command('SELECT ~jsmith/INBOX')).tagged).toMatch(/NO \[NONEXISTENT\]/);
     expect((await boss.command('LIST "" "~*"')).untagged).toEqual([]);
     const owner = await RawImap.signIn(port, 'jsmith', 'secret');
     expect((await owner.command('SETACL INBOX boss lr')).status).toBe('OK');
     expect((await owner.command('GETACL INBOX')).untagged[0]).toBe('* ACL INBOX jsmith lrwstipekxa boss lr');
-    expect((await boss.command('LIST "" "~*"')).untagged).toEqual(['* LIST (\\Noselect \\HasChildren) "/" ~jsmith', '* LIST (\\HasNoChildren) "/" ~jsmith/INBOX']);
+    expect((await boss.command('LIST "" "~*"')).untagged).toEqual([
+      '* LIST (\\Noselect \\HasChildren) "/" ~jsmith',
+      '* LIST (\\HasNoChildren) "/" ~jsmith/INBOX',
+    ]);
     expect((await boss.command('MYRIGHTS ~jsmith/INBOX')).untagged).toEqual(['* MYRIGHTS ~jsmith/INBOX lr']);
     const sel = await boss.command('SELECT ~jsmith/INBOX');
     expect(sel.tagged).toMatch(/OK \[READ-ONLY\]/);

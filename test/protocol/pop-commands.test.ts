@@ -27,7 +27,17 @@ describe('AUTHORIZATION state', () => {
     const c = await RawPop.connect(server.port);
     expect(await c.line()).toMatch(/^\+OK .*Postern POP3 server ready/);
     expect(await c.command('CAPA')).toBe('+OK Capability list follows');
-    expect(await c.lines()).toEqual(['TOP', 'UIDL', 'USER', 'SASL PLAIN LOGIN', 'STLS', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE', 'IMPLEMENTATION Postern']);
+    expect(await c.lines()).toEqual([
+      'TOP',
+      'UIDL',
+      'USER',
+      'SASL PLAIN LOGIN',
+      'STLS',
+      'RESP-CODES',
+      'PIPELINING',
+      'AUTH-RESP-CODE',
+      'IMPLEMENTATION Postern',
+    ]);
     expect(await c.command('QUIT')).toMatch(/^\+OK/);
     await c.closed();
   });
@@ -59,12 +69,13 @@ describe('AUTHORIZATION state', () => {
     expect(await c.command('quit')).toMatch(/^\+OK/);
   });
 
-  it('never echoes a client\'s raw octets: 8-bit, control and lone-CR octets in what an error quotes are shown as \\xNN', async () => {
+  it("never echoes a client's raw octets: 8-bit, control and lone-CR octets in what an error quotes are shown as \\xNN", async () => {
     const c = await RawPop.connect(server.port);
     await c.line();
     // a verb with a lone CR, an escape and 8-bit octets; an AUTH mechanism likewise
     c.send(Buffer.from([0x46, 0x0d, 0x1b, 0xff, 0xc3, 0xa9, 0x0d, 0x0a]));
-    expect(await c.line()).toBe('-ERR Unknown command "F\\x0d\\x1b\\xef\\xbf\\xbd\\xc3\\x89"'); // read as UTF-8 (0xff is U+FFFD) and upper-cased (é is É)
+    // read as UTF-8 (0xff is U+FFFD) and upper-cased (é is É)
+    expect(await c.line()).toBe('-ERR Unknown command "F\\x0d\\x1b\\xef\\xbf\\xbd\\xc3\\x89"');
     for (const line of ['AUTH X\r\x1b\xe9', '\x1bQUIT\r', 'AUTH \xff\xfe']) {
       c.send(Buffer.concat([Buffer.from(line, 'latin1'), Buffer.from('\r\n')]));
       const answer = await c.line();

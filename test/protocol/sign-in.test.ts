@@ -31,7 +31,9 @@ describe('APOP (RFC 1939 section 7)', () => {
     const a = await greeted();
     const b = await greeted();
     expect(stamp(a.greeting)).not.toBe(stamp(b.greeting));
-    const digest = createHash('md5').update(`${stamp(a.greeting)}tanstaaf`).digest('hex');
+    const digest = createHash('md5')
+      .update(`${stamp(a.greeting)}tanstaaf`)
+      .digest('hex');
     expect(await a.c.command(`APOP bob ${digest}`)).toBe('+OK bob@example.org has 1 messages (21 octets)');
     // the same digest on another connection (a replay) fails
     expect(await b.c.command(`APOP bob ${digest}`)).toBe('-ERR [AUTH] Authentication failed');
@@ -41,7 +43,9 @@ describe('APOP (RFC 1939 section 7)', () => {
 
   it('fails like a wrong password for an account without a shared secret or an unknown one', async () => {
     const { c, greeting } = await greeted();
-    const digest = createHash('md5').update(`${stamp(greeting)}anything`).digest('hex');
+    const digest = createHash('md5')
+      .update(`${stamp(greeting)}anything`)
+      .digest('hex');
     expect(await c.command(`APOP alice ${digest}`)).toBe('-ERR [AUTH] Authentication failed');
     expect(await c.command(`APOP nobody ${digest}`)).toBe('-ERR [AUTH] Authentication failed');
     expect(await c.command('APOP bob xyz')).toBe('-ERR APOP expects a 32-digit hexadecimal digest');
@@ -81,7 +85,7 @@ describe('AUTH (RFC 5034)', () => {
     c.close();
   });
 
-  it('CRAM-MD5 with the account\'s shared secret', async () => {
+  it("CRAM-MD5 with the account's shared secret", async () => {
     const { c } = await greeted();
     const line = await c.command('AUTH CRAM-MD5');
     const challenge = Buffer.from(line.slice(2), 'base64').toString();

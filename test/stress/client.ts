@@ -134,7 +134,11 @@ export class StressClient {
       this.wire = wire;
       wire.onUntagged = (r, inFlight) => this.onUntagged(r, inFlight);
       const m = this.mailbox;
-      await this.run1({ category: 'other', line: `LOGIN "${m.user}" "${m.password}"`, after: (t) => t.status === 'OK' && (this.state = 'auth') });
+      await this.run1({
+        category: 'other',
+        line: `LOGIN "${m.user}" "${m.password}"`,
+        after: (t) => t.status === 'OK' && (this.state = 'auth'),
+      });
       await this.select();
       await this.run1({ category: 'other', line: 'UID FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE INTERNALDATE BODY.PEEK[])' });
       this.state = 'logout';
@@ -157,7 +161,11 @@ export class StressClient {
     if (!greeting.text.startsWith('* OK')) this.violation('greeting is not * OK', greeting.text, 'greeting');
     this.stats.sessions++;
     const m = this.mailbox;
-    await this.run1({ category: 'other', line: `LOGIN "${m.user}" "${m.password}"`, after: (t) => t.status === 'OK' && (this.state = 'auth') });
+    await this.run1({
+      category: 'other',
+      line: `LOGIN "${m.user}" "${m.password}"`,
+      after: (t) => t.status === 'OK' && (this.state = 'auth'),
+    });
     const list: Op = {
       category: 'other',
       line: 'LIST "" "*"',
@@ -319,7 +327,11 @@ export class StressClient {
     const t = this.targets(bySeq, 10) ?? (bySeq ? null : { set: '1:*', uids: null });
     if (!t) return null;
     const items = '(UID FLAGS RFC822.SIZE ENVELOPE INTERNALDATE)';
-    return { category: bySeq ? 'seq' : 'other', line: bySeq ? `FETCH ${t.set} ${items}` : `UID FETCH ${t.set} ${items}`, mayBeExpunged: true };
+    return {
+      category: bySeq ? 'seq' : 'other',
+      line: bySeq ? `FETCH ${t.set} ${items}` : `UID FETCH ${t.set} ${items}`,
+      mayBeExpunged: true,
+    };
   }
 
   private fetchBody(category?: 'seq' | 'other'): Op | null {
@@ -327,7 +339,11 @@ export class StressClient {
     const t = this.targets(bySeq, 2);
     if (!t) return null;
     const items = rand(3) === 0 ? '(UID RFC822.SIZE BODY[])' : '(UID RFC822.SIZE BODY.PEEK[])';
-    return { category: bySeq ? 'seq' : 'other', line: bySeq ? `FETCH ${t.set} ${items}` : `UID FETCH ${t.set} ${items}`, mayBeExpunged: true };
+    return {
+      category: bySeq ? 'seq' : 'other',
+      line: bySeq ? `FETCH ${t.set} ${items}` : `UID FETCH ${t.set} ${items}`,
+      mayBeExpunged: true,
+    };
   }
 
   private randomFlags(): string[] {
@@ -401,8 +417,19 @@ export class StressClient {
           if (history.some((s) => s.value === 'replaced' && s.startedAt <= now && (s.okAt === undefined || s.okAt >= sentAt))) continue;
           if (msg.flags.has(own) === expected) continue;
           // Only this client changes its keyword, so its model knew the keyword's value before the STORE.
-          if (msg.flagUpdates === flagUpdatesBefore.get(uid)) this.violation(`STORE ${mode} changes ${own} of UID ${uid}, but was answered OK without a FETCH of the new flags`, tagged.line, line);
-          else this.violation(`after STORE ${mode} the FETCH of UID ${uid} shows flags (${[...msg.flags].join(' ')}): ${own} should be ${expected ? 'set' : 'clear'}${debugHistory(history, sentAt)}`, tagged.line, line);
+          if (msg.flagUpdates === flagUpdatesBefore.get(uid))
+            this.violation(
+              `STORE ${mode} changes ${own} of UID ${uid}, but was answered OK without a FETCH of the new flags`,
+              tagged.line,
+              line,
+            );
+          else
+            this.violation(
+              `after STORE ${mode} the FETCH of UID ${uid} shows flags (${[...msg.flags].join(' ')}): ${own} should ` +
+                `be ${expected ? 'set' : 'clear'}${debugHistory(history, sentAt)}`,
+              tagged.line,
+              line,
+            );
         }
       },
     };
@@ -427,7 +454,8 @@ export class StressClient {
   private append(): Op {
     const body = makeMessage(this.label);
     const flags = rand(3) === 0 ? [] : this.randomFlags();
-    const date = rand(3) === 0 ? ` "${pick(['06-Mar-2025 01:00:00 +0200', '01-Dec-2026 09:30:00 +0000', '15-Jul-2024 23:59:59 -0700'])}"` : '';
+    const date =
+      rand(3) === 0 ? ` "${pick(['06-Mar-2025 01:00:00 +0200', '01-Dec-2026 09:30:00 +0000', '15-Jul-2024 23:59:59 -0700'])}"` : '';
     const line = `APPEND "${this.mailbox.name}" (${flags.join(' ')})${date}`;
     return {
       category: 'other',
@@ -442,7 +470,10 @@ export class StressClient {
         if (this.mailbox.uidValidity !== undefined && validity !== this.mailbox.uidValidity)
           this.violation(`APPENDUID names UIDVALIDITY ${validity}, the mailbox has ${this.mailbox.uidValidity}`, t.line, line);
         const origin = `appended by ${this.label}`;
-        for (const problem of [this.mailbox.checkStatic(uid, 'size', body.length, origin), this.mailbox.checkStatic(uid, 'bodyHash', hash(body), origin)])
+        for (const problem of [
+          this.mailbox.checkStatic(uid, 'size', body.length, origin),
+          this.mailbox.checkStatic(uid, 'bodyHash', hash(body), origin),
+        ])
           if (problem) this.violation(problem, t.line, line);
       },
     };
@@ -467,27 +498,29 @@ export class StressClient {
   private async select(): Promise<void> {
     const m = this.mailbox;
     this.selectSeen = { flags: false, exists: false, uidValidity: false, uidNext: false };
-    await this.run1(this.syncing({
-      category: 'other',
-      line: `SELECT "${m.name}"`,
-      before: () => {
-        this.state = 'selected';
-        this.msgs = [];
-        this.flags = new Set();
-        this.maxUidAtSelect = m.maxUid;
-      },
-      after: (t) => {
-        if (t.status !== 'OK') {
-          this.state = 'auth';
-          return;
-        }
-        const missing = Object.entries(this.selectSeen)
-          .filter(([, seen]) => !seen)
-          .map(([k]) => k);
-        if (missing.length) this.violation(`SELECT answered without ${missing.join(', ')}`, t.line, `SELECT "${m.name}"`);
-        if (!/\[READ-WRITE\]/i.test(t.rest)) this.violation('SELECT answered without [READ-WRITE]', t.line, `SELECT "${m.name}"`);
-      },
-    }));
+    await this.run1(
+      this.syncing({
+        category: 'other',
+        line: `SELECT "${m.name}"`,
+        before: () => {
+          this.state = 'selected';
+          this.msgs = [];
+          this.flags = new Set();
+          this.maxUidAtSelect = m.maxUid;
+        },
+        after: (t) => {
+          if (t.status !== 'OK') {
+            this.state = 'auth';
+            return;
+          }
+          const missing = Object.entries(this.selectSeen)
+            .filter(([, seen]) => !seen)
+            .map(([k]) => k);
+          if (missing.length) this.violation(`SELECT answered without ${missing.join(', ')}`, t.line, `SELECT "${m.name}"`);
+          if (!/\[READ-WRITE\]/i.test(t.rest)) this.violation('SELECT answered without [READ-WRITE]', t.line, `SELECT "${m.name}"`);
+        },
+      }),
+    );
   }
 
   /**
@@ -507,7 +540,9 @@ export class StressClient {
         // the NOOP was sent; changes still running during the NOOP may have been executed too.
         const settled = history.filter((s) => s.okAt !== undefined && s.okAt < sentAt);
         if (settled.length === 0) continue; // its value before any change is not known
-        const candidates = history.filter((e) => e.startedAt < doneAt && !settled.some((f) => f !== e && e.okAt !== undefined && f.startedAt > e.okAt));
+        const candidates = history.filter(
+          (e) => e.startedAt < doneAt && !settled.some((f) => f !== e && e.okAt !== undefined && f.startedAt > e.okAt),
+        );
         if (candidates.length === 0 || candidates.some((e) => e.value === 'replaced')) continue;
         const accept = new Set(candidates.map((e) => e.value as boolean));
         const last = settled.reduce((a, b) => (b.okAt! > a.okAt! ? b : a));
@@ -518,7 +553,9 @@ export class StressClient {
             keyword,
             accept,
             historyLength: history.length,
-            problem: `UID ${msg.uid} shows (${[...msg.flags].join(' ')}) after NOOP, but its owner ${keyword.slice(3)}'s STORE answered ${Math.round(sentAt - last.okAt!)} ms before this NOOP ${last.value ? 'set' : 'cleared'} ${keyword}`,
+            problem:
+              `UID ${msg.uid} shows (${[...msg.flags].join(' ')}) after NOOP, but its owner ${keyword.slice(3)}'s STORE ` +
+              `answered ${Math.round(sentAt - last.okAt!)} ms before this NOOP ${last.value ? 'set' : 'cleared'} ${keyword}`,
             line: t.line,
             command: `NOOP${debugHistory(history, sentAt)}`,
           });
@@ -527,7 +564,15 @@ export class StressClient {
   }
 
   /** Owned keywords a NOOP did not bring up to date: FETCHed again, to tell a change never announced from one lost. */
-  private rechecks: { uid: number; keyword: string; accept: Set<boolean>; historyLength: number; problem: string; line: string; command: string }[] = [];
+  private rechecks: {
+    uid: number;
+    keyword: string;
+    accept: Set<boolean>;
+    historyLength: number;
+    problem: string;
+    line: string;
+    command: string;
+  }[] = [];
 
   private async recheck(): Promise<void> {
     if (this.rechecks.length === 0 || this.wire?.isClosed) return;
@@ -539,8 +584,10 @@ export class StressClient {
         for (const i of items) {
           const msg = this.msgs.find((m) => m.uid === i.uid);
           const history = this.mailbox.ownHistory(i.uid, i.keyword);
-          if (t.status !== 'OK' || !msg?.flags || history.length !== i.historyLength) this.violation(`flag change not seen after NOOP: ${i.problem}`, i.line, i.command);
-          else if (i.accept.has(msg.flags.has(i.keyword))) this.violation(`flag change not announced by NOOP (a FETCH right after shows it): ${i.problem}`, i.line, i.command);
+          if (t.status !== 'OK' || !msg?.flags || history.length !== i.historyLength)
+            this.violation(`flag change not seen after NOOP: ${i.problem}`, i.line, i.command);
+          else if (i.accept.has(msg.flags.has(i.keyword)))
+            this.violation(`flag change not announced by NOOP (a FETCH right after shows it): ${i.problem}`, i.line, i.command);
           else this.violation(`flag change lost (a FETCH right after NOOP does not show it either): ${i.problem}`, i.line, i.command);
         }
       },
@@ -611,7 +658,8 @@ export class StressClient {
             this.violation('SEARCH result is not a number', r.text, inFlight);
             return;
           }
-          if (bySeq && !uid && n > this.msgs.length) this.violation(`SEARCH returned ${n}, beyond EXISTS ${this.msgs.length}`, r.text, inFlight);
+          if (bySeq && !uid && n > this.msgs.length)
+            this.violation(`SEARCH returned ${n}, beyond EXISTS ${this.msgs.length}`, r.text, inFlight);
         }
         return;
       }
@@ -625,7 +673,8 @@ export class StressClient {
         for (let i = 0; i + 1 < items.length; i += 2) {
           const [item, value] = [text(items[i]).toUpperCase(), Number(text(items[i + 1]))];
           if (item === 'UIDVALIDITY') this.uidValidity(value, r, inFlight);
-          if (item === 'UIDNEXT' && value <= this.maxUidAtStatus) this.violation(`STATUS UIDNEXT ${value}, but UID ${this.maxUidAtStatus} was seen before`, r.text, inFlight);
+          if (item === 'UIDNEXT' && value <= this.maxUidAtStatus)
+            this.violation(`STATUS UIDNEXT ${value}, but UID ${this.maxUidAtStatus} was seen before`, r.text, inFlight);
           if (!Number.isInteger(value) || value < 0) this.violation(`STATUS ${item} is not a number`, r.text, inFlight);
         }
         return;
@@ -658,13 +707,15 @@ export class StressClient {
     } else if (code === 'UIDNEXT') {
       this.selectSeen.uidNext = true;
       const next = Number(m[2]);
-      if (next <= this.maxUidAtSelect) this.violation(`UIDNEXT ${next} at SELECT, but UID ${this.maxUidAtSelect} was seen before`, r.text, inFlight);
+      if (next <= this.maxUidAtSelect)
+        this.violation(`UIDNEXT ${next} at SELECT, but UID ${this.maxUidAtSelect} was seen before`, r.text, inFlight);
     }
   }
 
   private uidValidity(v: number, r: Response, inFlight: readonly InFlight[]): void {
     if (this.mailbox.uidValidity === undefined) this.mailbox.uidValidity = v;
-    else if (this.mailbox.uidValidity !== v) this.violation(`UIDVALIDITY changed from ${this.mailbox.uidValidity} to ${v}`, r.text, inFlight);
+    else if (this.mailbox.uidValidity !== v)
+      this.violation(`UIDVALIDITY changed from ${this.mailbox.uidValidity} to ${v}`, r.text, inFlight);
   }
 
   private numbered(n: number, kind: string, p: Parser, r: Response, inFlight: readonly InFlight[]): void {
@@ -718,7 +769,8 @@ export class StressClient {
     const msg = this.msgs[n - 1];
     if (items.has('UID')) {
       const uid = Number(text(items.get('UID')!));
-      if (msg.uid !== undefined && msg.uid !== uid) this.violation(`UID of message ${n} changed from ${msg.uid} to ${uid}`, r.text, inFlight);
+      if (msg.uid !== undefined && msg.uid !== uid)
+        this.violation(`UID of message ${n} changed from ${msg.uid} to ${uid}`, r.text, inFlight);
       else if (msg.uid === undefined) {
         for (let i = n - 2; i >= 0; i--) {
           const u = this.msgs[i].uid;
@@ -761,7 +813,11 @@ export class StressClient {
     // A message another session expunged, not yet reported to this one, may be answered with empty data
     // (Dovecot: RFC822.SIZE 0, BODY[] NIL; RFC 2180 4.1.3): nothing to compare then.
     const size0 = items.get('RFC822.SIZE');
-    if (this.expungePossible(0) && ((size0 !== undefined && text(size0) === '0') || items.get('BODY[]') === null || items.get('ENVELOPE') === null)) return;
+    if (
+      this.expungePossible(0) &&
+      ((size0 !== undefined && text(size0) === '0') || items.get('BODY[]') === null || items.get('ENVELOPE') === null)
+    )
+      return;
     const origin = `${this.label} ${inFlight.map((c) => c.line).join(' | ')}`.slice(0, 120);
     const problems: (string | null)[] = [];
     const size = items.get('RFC822.SIZE');

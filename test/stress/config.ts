@@ -11,7 +11,10 @@ export const STRESS_IMAP_CONFIG = { maxChannelsPerAddress: 500, maxUnauthenticat
 /** Adds the ten stress accounts with one `postern import dovecot` (ten `account add` runs cost seconds each on a busy machine). */
 export async function addStressAccounts(server: TestServer): Promise<void> {
   const file = join(server.dir, 'stress-users');
-  const lines = Array.from({ length: 10 }, (_, i) => `${stressUser(i)}:{PLAIN}${STRESS_PASSWORD}::::${join(server.dir, `stress-home-${i + 1}`)}::`);
+  const lines = Array.from(
+    { length: 10 },
+    (_, i) => `${stressUser(i)}:{PLAIN}${STRESS_PASSWORD}::::${join(server.dir, `stress-home-${i + 1}`)}::`,
+  );
   await writeFile(file, `${lines.join('\n')}\n`);
   const r = await server.cli(['import', 'dovecot', '--passwd-file', file]);
   if (r.code !== 0) throw new Error(`import of the stress accounts failed: ${r.stderr}`);

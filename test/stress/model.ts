@@ -104,7 +104,9 @@ export class MailboxState {
     return list;
   }
 
-  /** Records another client's STORE FLAGS (replace) on `uids` (null: messages it could not name): returns its markers, to stamp at its end. */
+  /**
+   * Records another client's STORE FLAGS (replace) on `uids` (null: messages it could not name): returns its markers, to stamp at its end.
+   */
   replaced(uids: number[] | null, byOwnerOf: string | null, at: number): OwnStore[] {
     const markers: OwnStore[] = [];
     for (const uid of uids ?? [...this.ownStores.keys()]) {
@@ -125,7 +127,12 @@ export class MailboxState {
   }
 
   /** Compares one fetched static item with what every earlier fetch saw. */
-  checkStatic(uid: number, field: 'size' | 'envelope' | 'internalDate' | 'bodyHash', value: string | number, origin: string): string | null {
+  checkStatic(
+    uid: number,
+    field: 'size' | 'envelope' | 'internalDate' | 'bodyHash',
+    value: string | number,
+    origin: string,
+  ): string | null {
     let known = this.statics.get(uid);
     if (!known) this.statics.set(uid, (known = { origin }));
     const before = known[field];

@@ -39,18 +39,19 @@ let scenarioCounter = 0;
 async function prepare(port: number, scenario: Scenario, name: string): Promise<MailboxState[]> {
   return Promise.all(
     Array.from({ length: scenario.users }, async (_, u) => {
-    const user = stressUser(u);
-    const { wire } = await Wire.connect(port, 'setup.');
-    const must = async (line: string, literal?: Buffer) => {
-      const t = await wire.send(line, literal);
-      if (t.status !== 'OK') throw new Error(`setup: ${line}: ${t.line}`);
-    };
-    await must(`LOGIN "${user}" "${STRESS_PASSWORD}"`);
-    await must(`CREATE "${name}"`);
-    for (let i = 0; i < (scenario.initialMessages ?? (scenario.users > 1 ? 8 : 20)); i++) await must(`APPEND "${name}" ()`, makeMessage('setup'));
-    await must('LOGOUT');
-    wire.close();
-    return new MailboxState(user, STRESS_PASSWORD, name);
+      const user = stressUser(u);
+      const { wire } = await Wire.connect(port, 'setup.');
+      const must = async (line: string, literal?: Buffer) => {
+        const t = await wire.send(line, literal);
+        if (t.status !== 'OK') throw new Error(`setup: ${line}: ${t.line}`);
+      };
+      await must(`LOGIN "${user}" "${STRESS_PASSWORD}"`);
+      await must(`CREATE "${name}"`);
+      for (let i = 0; i < (scenario.initialMessages ?? (scenario.users > 1 ? 8 : 20)); i++)
+        await must(`APPEND "${name}" ()`, makeMessage('setup'));
+      await must('LOGOUT');
+      wire.close();
+      return new MailboxState(user, STRESS_PASSWORD, name);
     }),
   );
 }
@@ -78,11 +79,18 @@ export async function runScenario(port: number, scenario: Scenario, logs?: LogRe
   await Promise.all(clients.map((c) => c.run(stopAt)));
   const elapsedSeconds = (performance.now() - started) / 1000;
   const auditStats: RunStats = { commands: 0, slowestMs: 0, slowest: '', sessions: 0, appends: 0, expunged: 0 };
-  await Promise.all(mailboxes.map((mailbox, i) => new StressClient(`audit${i + 1}`, mailbox, null, false, port, violations, auditStats).audit()));
+  await Promise.all(
+    mailboxes.map((mailbox, i) => new StressClient(`audit${i + 1}`, mailbox, null, false, port, violations, auditStats).audit()),
+  );
   for (const record of (logs ?? []).slice(logStart)) {
     if (record.level >= 50 || record.msg === 'session failed') {
       const err = record.err as { message?: string; stack?: string } | undefined;
-      violations.add({ client: 'server', command: '', line: `${record.msg}: ${err?.message ?? ''} ${(err?.stack ?? '').split('\n')[1]?.trim() ?? ''}`, problem: `server logged an error: ${record.msg}` });
+      violations.add({
+        client: 'server',
+        command: '',
+        line: `${record.msg}: ${err?.message ?? ''} ${(err?.stack ?? '').split('\n')[1]?.trim() ?? ''}`,
+        problem: `server logged an error: ${record.msg}`,
+      });
     }
   }
   return { scenario, elapsedSeconds, stats, commandsPerSecond: stats.commands / elapsedSeconds, violations };
@@ -90,7 +98,13 @@ export async function runScenario(port: number, scenario: Scenario, logs?: LogRe
 
 export function formatResult(r: ScenarioResult, examplesPerKind = 2): string {
   const s = r.scenario;
-  const head = `${s.name}: ${s.clients} clients, ${s.users === 1 ? 'one mailbox' : `${s.users} mailboxes`}, ${s.pipeline ? 'pipelined' : 'one command at a time'}, ${r.elapsedSeconds.toFixed(1)} s: ${r.stats.commands} commands (${r.commandsPerSecond.toFixed(0)}/s), ${r.stats.sessions} sessions, ${r.stats.appends} appends, ${r.stats.expunged} expunges seen, slowest answer ${r.stats.slowestMs.toFixed(0)} ms (${r.stats.slowest}); ${r.violations.summary()}`;
-  const shown = r.violations.examples(examplesPerKind).map((v) => `    [${v.client}] ${v.problem}\n        command: ${v.command}\n        line: ${v.line}`);
+  const head =
+    `${s.name}: ${s.clients} clients, ${s.users === 1 ? 'one mailbox' : `${s.users} mailboxes`},` +
+    ` ${s.pipeline ? 'pipelined' : 'one command at a time'}, ${r.elapsedSeconds.toFixed(1)} s: ${r.stats.commands} commands ` +
+    `(${r.commandsPerSecond.toFixed(0)}/s), ${r.stats.sessions} sessions, ${r.stats.appends} appends, ${r.stats.expunged} expunges ` +
+    `seen, slowest answer ${r.stats.slowestMs.toFixed(0)} ms (${r.stats.slowest}); ${r.violations.summary()}`;
+  const shown = r.violations
+    .examples(examplesPerKind)
+    .map((v) => `    [${v.client}] ${v.problem}\n        command: ${v.command}\n        line: ${v.line}`);
   return [head, ...shown].join('\n');
 }

@@ -6,22 +6,45 @@ import { deliveredOctets, type DeliveryEdits } from '../../delivery/delivered-oc
 
 async function delivered(parts: string[], edits?: DeliveryEdits): Promise<string> {
   const out: Buffer[] = [];
-  for await (const c of deliveredOctets((async function* () {
-    for (const p of parts) yield Buffer.from(p, 'latin1');
-  })(), edits)) out.push(c);
+  for await (const c of deliveredOctets(
+    (async function* () {
+      for (const p of parts) yield Buffer.from(p, 'latin1');
+    })(),
+    edits,
+  ))
+    out.push(c);
   return Buffer.concat(out).toString('latin1');
 }
 
 describe('the octets a delivery stores', () => {
-  it('a piped message: its mbox From line dropped, the route\'s header on top in the message\'s line-end style', async () => {
-    expect(await delivered(['From sender Mon Jan  1 00:00:00 2026\nSubject: x\n\nb\n'], { dropMboxFromLine: true, extraHeader: 'X-Real-To: abc@example.org' })).toBe('X-Real-To: abc@example.org\nSubject: x\n\nb\n');
-    expect(await delivered(['From sender Mon Jan  1 00:00:00 2026\r\nSubject: x\r\n\r\nb\r\n'], { dropMboxFromLine: true, extraHeader: 'X-Real-To: a@b' })).toBe('X-Real-To: a@b\r\nSubject: x\r\n\r\nb\r\n');
+  it("a piped message: its mbox From line dropped, the route's header on top in the message's line-end style", async () => {
+    expect(
+      await delivered(['From sender Mon Jan  1 00:00:00 2026\nSubject: x\n\nb\n'], {
+        dropMboxFromLine: true,
+        extraHeader: 'X-Real-To: abc@example.org',
+      }),
+    ).toBe('X-Real-To: abc@example.org\nSubject: x\n\nb\n');
+    expect(
+      await delivered(['From sender Mon Jan  1 00:00:00 2026\r\nSubject: x\r\n\r\nb\r\n'], {
+        dropMboxFromLine: true,
+        extraHeader: 'X-Real-To: a@b',
+      }),
+    ).toBe('X-Real-To: a@b\r\nSubject: x\r\n\r\nb\r\n');
     // not asked: the From line stays
-    expect(await delivered(['From sender Mon Jan  1 00:00:00 2026\nSubject: y\n\nb\n'])).toBe('From sender Mon Jan  1 00:00:00 2026\nSubject: y\n\nb\n');
+    expect(await delivered(['From sender Mon Jan  1 00:00:00 2026\nSubject: y\n\nb\n'])).toBe(
+      'From sender Mon Jan  1 00:00:00 2026\nSubject: y\n\nb\n',
+    );
   });
 
-  it('an MTA\'s transaction: Return-Path first (CRLF, RFC 5321 4.4), the route\'s header above it, a From line kept', async () => {
-    expect(await delivered(['From x\nSubject: z\n\nb'], { returnPath: 'sender@example.net', extraHeader: 'X-Real-To: a@b', dropMboxFromLine: true })).toBe('X-Real-To: a@b\r\nReturn-Path: <sender@example.net>\r\nFrom x\nSubject: z\n\nb\r\n'); // the style of the first line, Return-Path
+  it("an MTA's transaction: Return-Path first (CRLF, RFC 5321 4.4), the route's header above it, a From line kept", async () => {
+    expect(
+      await delivered(['From x\nSubject: z\n\nb'], {
+        returnPath: 'sender@example.net',
+        extraHeader: 'X-Real-To: a@b',
+        dropMboxFromLine: true,
+      }),
+      // the style of the first line, Return-Path
+    ).toBe('X-Real-To: a@b\r\nReturn-Path: <sender@example.net>\r\nFrom x\nSubject: z\n\nb\r\n');
     expect(await delivered([], { returnPath: '' })).toBe('Return-Path: <>\r\n');
   });
 

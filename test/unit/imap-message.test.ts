@@ -107,7 +107,9 @@ describe('ENVELOPE', () => {
   it('takes the last of repeated strings and joins repeated address fields (as Dovecot)', () => {
     const raw = load('11-duplicate-headers.eml');
     const env = text(envelope(raw, parseMime(raw)))!;
-    expect(env).toMatch(/^\("Thu, 14 Nov 2024 10:00:00 \+0000" "second subject" \(\(NIL NIL "first" "example.org"\)\(NIL NIL "second" "example.org"\)\)/);
+    expect(env).toMatch(
+      /^\("Thu, 14 Nov 2024 10:00:00 \+0000" "second subject" \(\(NIL NIL "first" "example.org"\)\(NIL NIL "second" "example.org"\)\)/,
+    );
   });
 });
 
@@ -128,10 +130,12 @@ describe('BODYSTRUCTURE and BODY', () => {
       '(("text" "html" ("charset" "utf-8") "<html.8@example.com>" NIL "7bit" 59 0 NIL NIL ("en") "index.html")' +
         '("image" "gif" NIL "<img.8@example.com>" "A tiny GIF" "base64" 20 "Q2hlY2sgSW50ZWdyaXR5IQ==" ' +
         '("inline" ("filename" "tiny.gif" "creation-date" "Mon, 11 Nov 2024 11:11:11 +0000")) ("x-klingon") "images/tiny.gif") ' +
-        '"related" ("boundary" "rel8" "type" "text/html" "start" "<html.8@example.com>") ("inline" NIL) ("en-GB" "de") "http://example.com/newsletter/")',
+        '"related" ("boundary" "rel8" "type" "text/html" "start" "<html.8@example.com>") ("inline" NIL) ("en-GB" "de") ' +
+        '"http://example.com/newsletter/")',
     );
     expect(bs('04-alternative.eml', false)).toBe(
-      '(("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 56 1)("text" "html" ("charset" "utf-8") NIL NIL "quoted-printable" 78 1) "alternative")',
+      '(("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 56 1)("text" "html" ("charset" "utf-8") NIL NIL ' +
+        '"quoted-printable" 78 1) "alternative")',
     );
   });
 
@@ -139,7 +143,8 @@ describe('BODYSTRUCTURE and BODY', () => {
     expect(bs('22-root-rfc822.eml')).toBe(
       '("message" "rfc822" NIL NIL NIL "7bit" 166 ("Wed, 20 Nov 2024 10:00:00 +0000" "wrapped message" ' +
         '((NIL NIL "wrapped" "example.org")) ((NIL NIL "wrapped" "example.org")) ((NIL NIL "wrapped" "example.org")) ' +
-        '((NIL NIL "reader" "example.org")) NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 48 2 NIL NIL NIL NIL) 7 NIL NIL NIL NIL)',
+        '((NIL NIL "reader" "example.org")) NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 48 2 NIL NIL NIL ' +
+        'NIL) 7 NIL NIL NIL NIL)',
     );
   });
 
@@ -151,7 +156,8 @@ describe('BODYSTRUCTURE and BODY', () => {
 
   it('keeps RFC 2231 parameters raw, continuations merged', () => {
     expect(bs('05-mixed-attachments.eml')).toContain(
-      '("application" "octet-stream" ("name*" "UTF-8\'\'%E6%97%A5%E6%9C%AC.bin") NIL NIL "base64" 28 NIL ("attachment" ("filename*" "UTF-8\'\'Gr%C3%BC%C3%9Fe%20aus%20K%C3%B6ln.bin")) NIL NIL)',
+      '("application" "octet-stream" ("name*" "UTF-8\'\'%E6%97%A5%E6%9C%AC.bin") NIL NIL "base64" 28 NIL ("attachment" ("filename*" ' +
+        '"UTF-8\'\'Gr%C3%BC%C3%9Fe%20aus%20K%C3%B6ln.bin")) NIL NIL)',
     );
   });
 
@@ -161,7 +167,8 @@ describe('BODYSTRUCTURE and BODY', () => {
         '("application" "x-thing" NIL NIL NIL "7bit" 30 NIL NIL NIL NIL)' +
         '("text" "plain" ("charset" "utf-8" "format" "flowed" "" "novalue") NIL NIL "7bit" 21 0 NIL NIL NIL NIL)' +
         '(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) "mixed" NIL NIL NIL NIL)' +
-        '("text" "plain" ("charset" "us-ascii" "name" "x.txt") NIL NIL "7bit" 34 0 NIL NIL NIL NIL) "mixed" ("boundary" "mal12") NIL NIL NIL)',
+        '("text" "plain" ("charset" "us-ascii" "name" "x.txt") NIL NIL "7bit" 34 0 NIL NIL NIL NIL) "mixed" ("boundary" "mal12") NIL ' +
+        'NIL NIL)',
     );
   });
 
@@ -181,7 +188,9 @@ describe('BODYSTRUCTURE and BODY', () => {
 
   it('an empty message is one empty text part', () => {
     const raw = Buffer.alloc(0);
-    expect(text(bodyStructure(raw, parseMime(raw), true))).toBe('("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)');
+    expect(text(bodyStructure(raw, parseMime(raw), true))).toBe(
+      '("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL)',
+    );
     expect(section(raw, { part: [] })).toBe('');
     expect(section(raw, { part: [], text: 'HEADER' })).toBe('');
     expect(section(raw, { part: [1] })).toBe('');
@@ -208,22 +217,42 @@ describe('BODYSTRUCTURE and BODY', () => {
     const root = parseMime(raw);
     expect(root.message?.fields.map((f) => f.name)).toEqual(['subject']);
     expect(text(bodyStructure(raw, root, false))).toBe(
-      '("message" "global" NIL NIL NIL "7bit" 24 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 6 1) 3)',
+      '("message" "global" NIL NIL NIL "7bit" 24 (NIL "inner" NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") ' +
+        'NIL NIL "7bit" 6 1) 3)',
     );
     expect(section(raw, { part: [1], text: 'HEADER' })).toBe('Subject: inner\r\n\r\n');
   });
 
   it('never throws on random input', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('--b', '--b--', 'Content-Type: multipart/mixed; boundary=b', 'Content-Type: message/rfc822', 'To: a@b, g: ;', '', 'x', ' y', '=?', '"', '(', '<'), { maxLength: 40 }), (lines) => {
-        const raw = crlf(lines.join('\n'));
-        const root = parseMime(raw);
-        bodyStructure(raw, root, true);
-        envelope(raw, root);
-        for (const p of allParts(root)) expect(p.bodyEnd).toBeLessThanOrEqual(raw.length);
-        sectionBytes(raw, root, { part: [1, 1], text: 'MIME' });
-        binaryBytes(raw, root, []);
-      }),
+      fc.property(
+        fc.array(
+          fc.constantFrom(
+            '--b',
+            '--b--',
+            'Content-Type: multipart/mixed; boundary=b',
+            'Content-Type: message/rfc822',
+            'To: a@b, g: ;',
+            '',
+            'x',
+            ' y',
+            '=?',
+            '"',
+            '(',
+            '<',
+          ),
+          { maxLength: 40 },
+        ),
+        (lines) => {
+          const raw = crlf(lines.join('\n'));
+          const root = parseMime(raw);
+          bodyStructure(raw, root, true);
+          envelope(raw, root);
+          for (const p of allParts(root)) expect(p.bodyEnd).toBeLessThanOrEqual(raw.length);
+          sectionBytes(raw, root, { part: [1, 1], text: 'MIME' });
+          binaryBytes(raw, root, []);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -241,7 +270,9 @@ describe('sections', () => {
 
   it('HEADER and TEXT of a message/rfc822 part are the embedded message; MIME is the part header', () => {
     const raw = load('06-nested-rfc822.eml');
-    expect(section(raw, { part: [2], text: 'MIME' })).toBe('Content-Type: message/rfc822\r\nContent-Description: forwarded message\r\nContent-Disposition: inline\r\n\r\n');
+    expect(section(raw, { part: [2], text: 'MIME' })).toBe(
+      'Content-Type: message/rfc822\r\nContent-Description: forwarded message\r\nContent-Disposition: inline\r\n\r\n',
+    );
     expect(section(raw, { part: [2], text: 'HEADER' })).toMatch(/^Date: Fri, 1 Nov 2024.*boundary="inner6"\r\n\r\n$/s);
     expect(section(raw, { part: [2], text: 'TEXT' })).toMatch(/^This is a preamble of the inner message\.\r\n.*Inner epilogue\.\r\n$/s);
     expect(section(raw, { part: [2, 1] })).toBe('Original text.');
@@ -255,8 +286,11 @@ describe('sections', () => {
       'Subject: This subject is folded\r\n over  three\r\n\tlines\r\nX-Unknown: folded value\r\n  continues here\r\n\r\n',
     );
     const dup = load('11-duplicate-headers.eml');
-    expect(section(dup, { part: [], text: 'HEADER.FIELDS.NOT', fields: ['X-Unknown', 'Subject', 'Date', 'From', 'To', 'Content-Type'] })).toBe(
-      'Message-ID: <dup.11a@example.org>\r\nMessage-ID: <dup.11b@example.org>\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n\r\n',
+    expect(
+      section(dup, { part: [], text: 'HEADER.FIELDS.NOT', fields: ['X-Unknown', 'Subject', 'Date', 'From', 'To', 'Content-Type'] }),
+    ).toBe(
+      'Message-ID: <dup.11a@example.org>\r\nMessage-ID: <dup.11b@example.org>\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: ' +
+        '7bit\r\nContent-Transfer-Encoding: base64\r\n\r\n',
     );
     expect(section(raw, { part: [], text: 'HEADER.FIELDS', fields: ['Nothing'] })).toBe('\r\n');
   });
@@ -294,7 +328,9 @@ describe('BINARY', () => {
   it('decodes bad data leniently (RFC 2045 sections 6.7 and 6.8)', () => {
     expect(bin('20-binary-encodings.eml', [3])).toEqual(Buffer.from('notbase64atall', 'base64'));
     expect(bin('20-binary-encodings.eml', [7])).toEqual(Buffer.from([0, 1, 2]));
-    expect(text(bin('20-binary-encodings.eml', [1]) as Buffer)).toBe('Grüße  trailing spaces\r\nsoftbreak and = equals, lower é and bad =ZZ escape');
+    expect(text(bin('20-binary-encodings.eml', [1]) as Buffer)).toBe(
+      'Grüße  trailing spaces\r\nsoftbreak and = equals, lower é and bad =ZZ escape',
+    );
     expect(decodeBase64(Buffer.from('QU\r\nJD\x00REU=trailing'))).toEqual(Buffer.from('ABCDE'));
     expect(decodeQuotedPrintable(Buffer.from('a=\r\nb=4\r\n=4x='))).toEqual(Buffer.from('ab=4\r\n=4x'));
   });
@@ -307,7 +343,10 @@ describe('BINARY', () => {
 
   it('the whole message and composite parts get their parts decoded, their headers saying binary', () => {
     const out = text(bin('21-uppercase-types.eml', []) as Buffer)!;
-    expect(out).toContain('Content-Type: TEXT/HTML; CHARSET="UTF-8"\r\nContent-Disposition: INLINE\r\nContent-Transfer-Encoding: binary\r\n\r\n<P>Caps</P>\r\n--Caps21');
+    expect(out).toContain(
+      'Content-Type: TEXT/HTML; CHARSET="UTF-8"\r\nContent-Disposition: INLINE\r\nContent-Transfer-Encoding: binary\r\n\r\n' +
+        '<P>Caps</P>\r\n--Caps21',
+    );
     expect(out).toContain('Content-Transfer-Encoding: binary\r\n\r\n%PDF\r\n--Caps21--\r\n');
     const raw = load('06-nested-rfc822.eml');
     expect(binaryBytes(raw, parseMime(raw), [2])).toEqual(sectionBytes(raw, parseMime(raw), { part: [2] }));

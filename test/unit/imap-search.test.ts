@@ -341,25 +341,19 @@ describe('BODY and TEXT', () => {
 
   it('a single-part base64 or quoted-printable body in a declared charset', async () => {
     const b64 = msg(
-      `Content-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: base64\n\n${Buffer.from('price \x80 10 \x93ok\x94', 'latin1').toString('base64')}\n`,
+      `Content-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: ` +
+        `base64\n\n${Buffer.from('price \x80 10 \x93ok\x94', 'latin1').toString('base64')}\n`,
     );
     expect(await matches(body('price € 10 “ok”'), b64)).toBe(true);
-    const qp = msg('Content-Type: text/plain; charset="ISO-8859-1"\nContent-Transfer-Encoding: Quoted-Printable\n\nK=F6ln =\nist sch=F6n\n');
+    const qp = msg(
+      'Content-Type: text/plain; charset="ISO-8859-1"\nContent-Transfer-Encoding: Quoted-Printable\n\nK=F6ln =\nist sch=F6n\n',
+    );
     expect(await matches(body('köln ist schön'), qp)).toBe(true);
   });
 
   it('RFC 2231 charset parameter and multipart/digest parts', async () => {
     const m = msg(
-      [
-        'Content-Type: multipart/digest; boundary=d',
-        '',
-        '--d',
-        '',
-        'Subject: digest item',
-        '',
-        'digest body text',
-        '--d--',
-      ].join('\n'),
+      ['Content-Type: multipart/digest; boundary=d', '', '--d', '', 'Subject: digest item', '', 'digest body text', '--d--'].join('\n'),
     );
     expect(await matches(body('digest body text'), m)).toBe(true);
     expect(await matches(body('digest item'), m)).toBe(true);
@@ -377,7 +371,12 @@ describe('malformed messages never throw', () => {
     ['garbage lines in the header', 'From nobody Mon Jan 1\nnot a field\n: no name\nSubject: ok\n\nbody\n', hdr('subject', 'ok'), true],
     ['multipart without boundary: read as text', 'Content-Type: multipart/mixed\n\nplain words\n', body('plain words'), true],
     ['boundary never occurs: read as text', 'Content-Type: multipart/mixed; boundary=zzz\n\nplain words\n', body('plain words'), true],
-    ['unclosed multipart: the last part runs to the end', 'Content-Type: multipart/mixed; boundary=b\n\n--b\n\nlast part\n', body('last part'), true],
+    [
+      'unclosed multipart: the last part runs to the end',
+      'Content-Type: multipart/mixed; boundary=b\n\n--b\n\nlast part\n',
+      body('last part'),
+      true,
+    ],
     ['broken base64', 'Content-Transfer-Encoding: base64\n\n!!!aGVsbG8g*** d29y\nbGQ=\n', body('hello world'), true],
     ['unknown transfer encoding: as is', 'Content-Transfer-Encoding: x-uuencode\n\nraw text\n', body('raw text'), true],
     ['unknown charset: UTF-8 or windows-1252', 'Content-Type: text/plain; charset=x-bogus\n\nnaïve\n', body('NAÏVE'), true],
@@ -404,21 +403,23 @@ describe('malformed messages never throw', () => {
     const keys = [body('a'), text('ab'), hdr('subject', 'x'), hdr('content-type', ''), date('sent', 'on', 2020, 1, 1)];
     const piece = fc.oneof(
       fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
-      fc.constantFrom(
-        '\r\n',
-        '\r\n\r\n',
-        '\n',
-        'Content-Type: multipart/mixed; boundary=b\r\n',
-        'Content-Type: message/rfc822\r\n',
-        'Content-Transfer-Encoding: base64\r\n',
-        'Content-Transfer-Encoding: quoted-printable\r\n',
-        '--b\r\n',
-        '--b--\r\n',
-        '=?utf-8?q?a=C3?=',
-        '=?x?b?====?=',
-        'Date: 99 Foo 1\r\n',
-        '=',
-      ).map((s) => Buffer.from(s, 'latin1')),
+      fc
+        .constantFrom(
+          '\r\n',
+          '\r\n\r\n',
+          '\n',
+          'Content-Type: multipart/mixed; boundary=b\r\n',
+          'Content-Type: message/rfc822\r\n',
+          'Content-Transfer-Encoding: base64\r\n',
+          'Content-Transfer-Encoding: quoted-printable\r\n',
+          '--b\r\n',
+          '--b--\r\n',
+          '=?utf-8?q?a=C3?=',
+          '=?x?b?====?=',
+          'Date: 99 Foo 1\r\n',
+          '=',
+        )
+        .map((s) => Buffer.from(s, 'latin1')),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(piece, { maxLength: 30 }), async (pieces) => {
@@ -440,7 +441,9 @@ describe('AND, OR, NOT', () => {
     expect(await matches(or(flag('\\Deleted'), hdr('subject', 'nope')), m)).toBe(false);
     expect(await matches(not(or(flag('\\Deleted'), hdr('subject', 'nope'))), m)).toBe(true);
     expect(await matches(and(not(flag('\\Seen', false)), or(not(body('numbers')), { kind: 'uids', uids: new Set([3]) })), m)).toBe(true);
-    expect(await matches(or(and(hdr('from', 'alice'), not(hdr('to', 'bob'))), and(text('carol'), date('sent', 'on', 2024, 3, 10))), m)).toBe(true);
+    expect(
+      await matches(or(and(hdr('from', 'alice'), not(hdr('to', 'bob'))), and(text('carol'), date('sent', 'on', 2024, 3, 10))), m),
+    ).toBe(true);
     expect(await matches(and(), m)).toBe(true);
     expect(await matches(not(not(body('hello'))), m)).toBe(true);
   });
@@ -455,7 +458,15 @@ describe('AND, OR, NOT', () => {
 
   it('each thing is read once per test; with a body key the header comes from raw()', async () => {
     const m2 = msg(simple);
-    const c = compileSearch(and(hdr('subject', 'report'), hdr('from', 'alice'), hdr('to', 'carol'), date('internal', 'on', 2024, 3, 11), date('sent', 'on', 2024, 3, 10)));
+    const c = compileSearch(
+      and(
+        hdr('subject', 'report'),
+        hdr('from', 'alice'),
+        hdr('to', 'carol'),
+        date('internal', 'on', 2024, 3, 11),
+        date('sent', 'on', 2024, 3, 10),
+      ),
+    );
     expect(await c.test(m2)).toBe(true);
     expect(m2.reads).toEqual({ header: 1, raw: 0, date: 1 });
     const m3 = msg(simple);
@@ -489,18 +500,34 @@ interface Plain {
 
 const FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft', '$Label1', 'Work'];
 
-const flagKey = fc.record({ kind: fc.constant('flag' as const), flag: fc.constantFrom(...FLAGS, '\\Recent', '$label1', 'WORK'), set: fc.boolean() });
+const flagKey = fc.record({
+  kind: fc.constant('flag' as const),
+  flag: fc.constantFrom(...FLAGS, '\\Recent', '$label1', 'WORK'),
+  set: fc.boolean(),
+});
 const leaf: fc.Arbitrary<SearchKey> = fc.oneof(
   flagKey,
-  fc.record({ kind: fc.constant('size' as const), op: fc.constantFrom('larger' as const, 'smaller' as const), octets: fc.integer({ min: 0, max: 200 }) }),
-  fc.record({ kind: fc.constant('uids' as const), uids: fc.uniqueArray(fc.integer({ min: 1, max: 20 }), { maxLength: 6 }).map((a) => new Set(a)) }),
+  fc.record({
+    kind: fc.constant('size' as const),
+    op: fc.constantFrom('larger' as const, 'smaller' as const),
+    octets: fc.integer({ min: 0, max: 200 }),
+  }),
+  fc.record({
+    kind: fc.constant('uids' as const),
+    uids: fc.uniqueArray(fc.integer({ min: 1, max: 20 }), { maxLength: 6 }).map((a) => new Set(a)),
+  }),
   fc.record({ kind: fc.constant('recent' as const), recent: fc.boolean() }),
   fc.constant<SearchKey>({ kind: 'all' }),
 );
 // Text leaves, whose truth the reference knows from the message below.
 const textLeaf: fc.Arbitrary<SearchKey> = fc.oneof(
   fc.constantFrom(hdr('subject', 'report'), hdr('subject', 'nope'), body('numbers'), body('absent'), text('alice'), text('zzz')),
-  fc.constantFrom(date('internal', 'on', 2024, 3, 11), date('internal', 'before', 2024, 3, 11), date('sent', 'since', 2024, 3, 10), date('sent', 'since', 2024, 3, 11)),
+  fc.constantFrom(
+    date('internal', 'on', 2024, 3, 11),
+    date('internal', 'before', 2024, 3, 11),
+    date('sent', 'since', 2024, 3, 10),
+    date('sent', 'since', 2024, 3, 11),
+  ),
 );
 
 function treeOf(leaves: fc.Arbitrary<SearchKey>): fc.Arbitrary<SearchKey> {
@@ -516,8 +543,16 @@ function treeOf(leaves: fc.Arbitrary<SearchKey>): fc.Arbitrary<SearchKey> {
 }
 
 const TEXT_TRUTH = new Map<SearchKey, boolean>([
-  ...[hdr('subject', 'report'), body('numbers'), text('alice'), date('internal', 'on', 2024, 3, 11), date('sent', 'since', 2024, 3, 10)].map((k) => [k, true] as const),
-  ...[hdr('subject', 'nope'), body('absent'), text('zzz'), date('internal', 'before', 2024, 3, 11), date('sent', 'since', 2024, 3, 11)].map((k) => [k, false] as const),
+  ...[
+    hdr('subject', 'report'),
+    body('numbers'),
+    text('alice'),
+    date('internal', 'on', 2024, 3, 11),
+    date('sent', 'since', 2024, 3, 10),
+  ].map((k) => [k, true] as const),
+  ...[hdr('subject', 'nope'), body('absent'), text('zzz'), date('internal', 'before', 2024, 3, 11), date('sent', 'since', 2024, 3, 11)].map(
+    (k) => [k, false] as const,
+  ),
 ]);
 
 /** A plain reference: no compiling, no short cuts. */

@@ -72,7 +72,10 @@ describe('IMAP framing', () => {
   });
 
   it('refuses what passes the command limit, keeps the tag, and reads the next command', async () => {
-    const read = await readAll([Buffer.from(`a1 NOOP ${'x'.repeat(100_000)}\r\na2 LOGIN {50000+}\r\n${'y'.repeat(50_000)}\r\na3 NOOP\r\n`)], 1024);
+    const read = await readAll(
+      [Buffer.from(`a1 NOOP ${'x'.repeat(100_000)}\r\na2 LOGIN {50000+}\r\n${'y'.repeat(50_000)}\r\na3 NOOP\r\n`)],
+      1024,
+    );
     expect(read[0]).toMatchObject({ kind: 'refused', tag: 'a1', code: 'TOOBIG' });
     expect(read[1]).toMatchObject({ kind: 'refused', tag: 'a2', code: 'TOOBIG' });
     expect(flatten(read[2])).toBe('a3 NOOP');
@@ -93,7 +96,14 @@ describe('IMAP framing', () => {
 describe('IMAP arguments', () => {
   const cursor = (text: string, literals: string[] = []) => {
     const texts = text.split('<L>');
-    const parts = texts.flatMap((t, i) => (i < literals.length ? [{ kind: 'text' as const, bytes: Buffer.from(t) }, { kind: 'literal' as const, bytes: Buffer.from(literals[i]), binary: false }] : [{ kind: 'text' as const, bytes: Buffer.from(t) }]));
+    const parts = texts.flatMap((t, i) =>
+      i < literals.length
+        ? [
+            { kind: 'text' as const, bytes: Buffer.from(t) },
+            { kind: 'literal' as const, bytes: Buffer.from(literals[i]), binary: false },
+          ]
+        : [{ kind: 'text' as const, bytes: Buffer.from(t) }],
+    );
     return new Cursor(parts);
   };
 
@@ -126,7 +136,11 @@ describe('IMAP arguments', () => {
 
 describe('sequence sets', () => {
   it('parses ranges in either order and *', () => {
-    expect(parseSequenceSet('1:3,5,*')).toEqual([[1, 3], [5, 5], [STAR, STAR]]);
+    expect(parseSequenceSet('1:3,5,*')).toEqual([
+      [1, 3],
+      [5, 5],
+      [STAR, STAR],
+    ]);
     expect(resolveSet(parseSequenceSet('4:2,9,*'), [1, 2, 3, 4, 7, 9, 12])).toEqual([2, 3, 4, 9, 12]);
     expect(resolveSet(parseSequenceSet('*'), [])).toEqual([]);
     expect(() => parseSequenceSet('0')).toThrow(/1 to 4294967295/);

@@ -14,9 +14,21 @@ const FOLDERS: string[] = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), '
 
 function depcruise(cwd: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'), '--config', '.dependency-cruiser.cjs', '--output-type', 'err', ...FOLDERS], { cwd, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: stdout + stderr });
-    });
+    execFile(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'),
+        '--config',
+        '.dependency-cruiser.cjs',
+        '--output-type',
+        'err',
+        ...FOLDERS,
+      ],
+      { cwd, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out: stdout + stderr });
+      },
+    );
   });
 }
 
@@ -30,11 +42,21 @@ describe('the floors of the house', () => {
   it('the check fails on an upward import and on a circle (it is not a check that cannot fail)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'postern-floors-'));
     try {
-      for (const f of [...FOLDERS, '.dependency-cruiser.cjs', 'tsconfig.json', 'package.json']) await cp(join(ROOT, f), join(dir, f), { recursive: true });
+      for (const f of [...FOLDERS, '.dependency-cruiser.cjs', 'tsconfig.json', 'package.json'])
+        await cp(join(ROOT, f), join(dir, f), { recursive: true });
       await writeFile(join(dir, 'lib/upward.ts'), "import { EXIT } from '../cli/exit.js';\nexport const r = EXIT;\n");
-      await writeFile(join(dir, 'store/up-one.ts'), "import { LocalDelivery } from '../delivery/local-delivery.js';\nexport const r = LocalDelivery;\n");
-      await writeFile(join(dir, 'modules/pop/sideways.ts'), "import { ImapModule } from '../imap/imap-module.js';\nexport const r = ImapModule;\n");
-      await writeFile(join(dir, 'modules/imap/below.ts'), "import { MaildirStore } from '../../store/maildir/store.js';\nexport const r = MaildirStore;\n");
+      await writeFile(
+        join(dir, 'store/up-one.ts'),
+        "import { LocalDelivery } from '../delivery/local-delivery.js';\nexport const r = LocalDelivery;\n",
+      );
+      await writeFile(
+        join(dir, 'modules/pop/sideways.ts'),
+        "import { ImapModule } from '../imap/imap-module.js';\nexport const r = ImapModule;\n",
+      );
+      await writeFile(
+        join(dir, 'modules/imap/below.ts'),
+        "import { MaildirStore } from '../../store/maildir/store.js';\nexport const r = MaildirStore;\n",
+      );
       await writeFile(join(dir, 'submission/a.ts'), "import { b } from './b.js';\nexport const a = () => b;\n");
       await writeFile(join(dir, 'submission/b.ts'), "import { a } from './a.js';\nexport const b = () => a;\n");
       const r = await depcruise(dir);

@@ -44,13 +44,17 @@ describe('mailbox patterns', () => {
   it('answers as the reference for names built to almost match the pattern', () => {
     // names made of the pattern's own literals, so that most cases go deep before failing
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('a', 'b', '*', '%', '/'), { minLength: 1, maxLength: 8 }), fc.array(fc.constantFrom('a', 'a', 'a', 'b', '/'), { maxLength: 16 }), (p, n) => {
-        const pattern = p.join('');
-        const matcher = mailboxPattern(pattern);
-        const name = n.join('');
-        expect(matcher.test(name)).toBe(reference(pattern, name));
-        expect(matcher.test(name)).toBe(reference(pattern, name)); // a compiled pattern is reusable
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('a', 'b', '*', '%', '/'), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.constantFrom('a', 'a', 'a', 'b', '/'), { maxLength: 16 }),
+        (p, n) => {
+          const pattern = p.join('');
+          const matcher = mailboxPattern(pattern);
+          const name = n.join('');
+          expect(matcher.test(name)).toBe(reference(pattern, name));
+          expect(matcher.test(name)).toBe(reference(pattern, name)); // a compiled pattern is reusable
+        },
+      ),
       { numRuns: 20000 },
     );
   });

@@ -22,7 +22,10 @@ async function* text(s: string): AsyncGenerator<Buffer> {
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'postern-meta-'));
-  store = new MaildirStore({ accountDir: (a) => join(dir, a.name), maildir: (a) => join(dir, a.name, 'Maildir') }, { mainDomain: 'example.org' });
+  store = new MaildirStore(
+    { accountDir: (a) => join(dir, a.name), maildir: (a) => join(dir, a.name, 'Maildir') },
+    { mainDomain: 'example.org' },
+  );
   for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir(), sub), { recursive: true });
 });
 afterEach(async () => {
@@ -53,8 +56,9 @@ describe('dovecot-uidlist', () => {
     expect(await readFile(join(maildir(), 'dovecot-uidlist'), 'utf8')).toBe('3 V5 N3 G00\n2 :x\n1 :y\n');
   });
 
-  it('gives files without UIDs theirs in Dovecot\'s order: seconds, then microseconds as numbers, then the name', async () => {
-    for (const name of ['1700000001.M9P1.b', '1700000001.M10P1.a', 'weird-name', '1700000000.P5.c']) await writeFile(join(maildir(), 'new', name), 'x\n');
+  it("gives files without UIDs theirs in Dovecot's order: seconds, then microseconds as numbers, then the name", async () => {
+    for (const name of ['1700000001.M9P1.b', '1700000001.M10P1.a', 'weird-name', '1700000000.P5.c'])
+      await writeFile(join(maildir(), 'new', name), 'x\n');
     const view = await store.open(alice, 'INBOX');
     expect(view.messages.map((m) => m.key)).toEqual(['weird-name', '1700000000.P5.c', '1700000001.M9P1.b', '1700000001.M10P1.a']);
     expect(view.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4]);
@@ -62,7 +66,7 @@ describe('dovecot-uidlist', () => {
   });
 });
 
-describe('dovecot-uidlist.lock (Dovecot\'s dotlock rules)', () => {
+describe("dovecot-uidlist.lock (Dovecot's dotlock rules)", () => {
   const lock = () => join(maildir(), 'dovecot-uidlist.lock');
 
   it('is taken over at once from a process of this host that no longer runs (once 2 s old)', async () => {
@@ -108,7 +112,7 @@ describe('dovecot-uidlist.lock (Dovecot\'s dotlock rules)', () => {
   });
 });
 
-describe('keywords and subscriptions in Dovecot\'s formats', () => {
+describe("keywords and subscriptions in Dovecot's formats", () => {
   it('dovecot-keywords gets a line per keyword, letters in the name; its mtime grows with each change', async () => {
     const { uid } = await store.deliver(alice, 'INBOX', text('Subject: k\n\nk\n'));
     const view = await store.open(alice, 'INBOX');

@@ -71,12 +71,22 @@ describe.skipIf(!asRoot)('as root, in a tree another user owns', () => {
 
       const maildir = join(account, 'Maildir');
       const names = await readdir(maildir);
-      for (const made of ['dovecot-uidlist', 'dovecot-uidvalidity', 'dovecot-keywords', 'subscriptions', 'postern-recent', '.Work', '.Work.2024']) expect(names).toContain(made);
+      for (const made of [
+        'dovecot-uidlist',
+        'dovecot-uidvalidity',
+        'dovecot-keywords',
+        'subscriptions',
+        'postern-recent',
+        '.Work',
+        '.Work.2024',
+      ])
+        expect(names).toContain(made);
       expect(names.some((n) => /^dovecot-uidvalidity\.[0-9a-f]{8}$/.test(n))).toBe(true);
       expect(await readdir(join(maildir, '.Work'))).toContain('dovecot-acl');
       expect(await notOwnedBy(account, uid, gid)).toEqual([]);
       // the message files keep their mode
-      for (const sub of ['new', 'cur']) for (const n of await readdir(join(maildir, sub))) expect((await lstat(join(maildir, sub, n))).mode & 0o777).toBe(0o600);
+      for (const sub of ['new', 'cur'])
+        for (const n of await readdir(join(maildir, sub))) expect((await lstat(join(maildir, sub, n))).mode & 0o777).toBe(0o600);
     });
   }
 

@@ -28,7 +28,13 @@ describe('the module table', () => {
     };
     const config = validateConfig({ sieve: { maxScripts: 5 } }, null, [...MODULE_TABLE, sieve]);
     expect(config.sections.sieve).toEqual({ maxScripts: 5 });
-    expect(config.listeners.map((l) => `${l.name}:${l.module}:${l.port}`)).toEqual(['pop3:pop:110', 'pop3s:pop:995', 'imap:imap:143', 'imaps:imap:993', 'managesieve:sieve:4190']);
+    expect(config.listeners.map((l) => `${l.name}:${l.module}:${l.port}`)).toEqual([
+      'pop3:pop:110',
+      'pop3s:pop:995',
+      'imap:imap:143',
+      'imaps:imap:993',
+      'managesieve:sieve:4190',
+    ]);
     expect(() => validateConfig({ sieve: { maxScripts: 5 } }, null, MODULE_TABLE)).toThrow(/unknown key sieve/);
   });
 });

@@ -9,7 +9,13 @@ import { headerLength, parseHeader, ProxyHeaderError } from '../../listeners/pro
 import { badProxyFrom, TrustedProxies } from '../../listeners/trusted-proxies.js';
 
 const v2 = (source: number[], command = Command.PROXY) =>
-  Buffer.from(new V2ProxyProtocol(command, TransportProtocol.STREAM, new IPv6ProxyAddress(IPv6Address.createFrom(source), 4242, IPv6Address.createFrom(Array(15).fill(0).concat([1])), 110)).build());
+  Buffer.from(
+    new V2ProxyProtocol(
+      command,
+      TransportProtocol.STREAM,
+      new IPv6ProxyAddress(IPv6Address.createFrom(source), 4242, IPv6Address.createFrom(Array(15).fill(0).concat([1])), 110),
+    ).build(),
+  );
 
 describe('PROXY header', () => {
   it('frames version 1 at its CRLF, asks for more before it, and refuses more than 107 octets', () => {
@@ -46,7 +52,8 @@ describe('PROXY header', () => {
 
   it('proxyFrom: by default this machine and the private networks may send a header, nobody else', () => {
     const t = new TrustedProxies();
-    for (const a of ['127.0.0.1', '::1', '10.1.2.3', '172.31.0.9', '192.168.1.1', '::ffff:192.168.1.1', 'fd00::1']) expect(t.allows(a), a).toBe(true);
+    for (const a of ['127.0.0.1', '::1', '10.1.2.3', '172.31.0.9', '192.168.1.1', '::ffff:192.168.1.1', 'fd00::1'])
+      expect(t.allows(a), a).toBe(true);
     for (const a of ['8.8.8.8', '172.32.0.1', '2001:db8::1', '::ffff:8.8.8.8', undefined]) expect(t.allows(a), String(a)).toBe(false);
     const only = new TrustedProxies(['203.0.113.5', '2001:db8:1::/48']);
     expect(only.allows('203.0.113.5')).toBe(true);

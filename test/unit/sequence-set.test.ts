@@ -7,7 +7,19 @@ import { mergeRanges, parseSequenceSet, resolveNumbers, resolveSearchNumbers, re
 
 describe('sequence sets', () => {
   it('merges ranges: overlapping and adjacent ones join, the result is sorted', () => {
-    expect(mergeRanges([[5, 9], [1, 2], [3, 3], [8, 12], [20, 20]])).toEqual([[1, 3], [5, 12], [20, 20]]);
+    expect(
+      mergeRanges([
+        [5, 9],
+        [1, 2],
+        [3, 3],
+        [8, 12],
+        [20, 20],
+      ]),
+    ).toEqual([
+      [1, 3],
+      [5, 12],
+      [20, 20],
+    ]);
     expect(mergeRanges([])).toEqual([]);
   });
 
@@ -39,30 +51,40 @@ describe('sequence sets', () => {
   });
 
   it('agrees with naive expansion on random sets', () => {
-    const item = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 30 }), fc.constant(-1)), fc.oneof(fc.integer({ min: 1, max: 30 }), fc.constant(-1)));
+    const item = fc.tuple(
+      fc.oneof(fc.integer({ min: 1, max: 30 }), fc.constant(-1)),
+      fc.oneof(fc.integer({ min: 1, max: 30 }), fc.constant(-1)),
+    );
     fc.assert(
-      fc.property(fc.array(item, { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 25 }), fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { maxLength: 20 }), (ranges, count, uidList) => {
-        const text = ranges.map(([a, b]) => `${a === -1 ? '*' : a}:${b === -1 ? '*' : b}`).join(',');
-        const set = parseSequenceSet(text);
-        // naive: every number of every range
-        const naive = new Set<number>();
-        let invalid = false;
-        for (const [a0, b0] of set) {
-          const a = a0 === -1 ? count : a0;
-          const b = b0 === -1 ? count : b0;
-          if (Math.max(a, b) > count || Math.min(a, b) < 1) invalid = true;
-          for (let n = Math.min(a, b); n <= Math.max(a, b); n++) naive.add(n);
-        }
-        expect(resolveNumbers(set, count)).toEqual(invalid ? null : [...naive].sort((x, y) => x - y));
-        const sorted = [...uidList].sort((x, y) => x - y);
-        const max = sorted[sorted.length - 1];
-        const byUid = sorted.filter((u) => set.some(([a0, b0]) => {
-          const a = a0 === -1 ? max : a0;
-          const b = b0 === -1 ? max : b0;
-          return u >= Math.min(a, b) && u <= Math.max(a, b);
-        }));
-        expect(resolveSet(set, sorted)).toEqual(byUid);
-      }),
+      fc.property(
+        fc.array(item, { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { maxLength: 20 }),
+        (ranges, count, uidList) => {
+          const text = ranges.map(([a, b]) => `${a === -1 ? '*' : a}:${b === -1 ? '*' : b}`).join(',');
+          const set = parseSequenceSet(text);
+          // naive: every number of every range
+          const naive = new Set<number>();
+          let invalid = false;
+          for (const [a0, b0] of set) {
+            const a = a0 === -1 ? count : a0;
+            const b = b0 === -1 ? count : b0;
+            if (Math.max(a, b) > count || Math.min(a, b) < 1) invalid = true;
+            for (let n = Math.min(a, b); n <= Math.max(a, b); n++) naive.add(n);
+          }
+          expect(resolveNumbers(set, count)).toEqual(invalid ? null : [...naive].sort((x, y) => x - y));
+          const sorted = [...uidList].sort((x, y) => x - y);
+          const max = sorted[sorted.length - 1];
+          const byUid = sorted.filter((u) =>
+            set.some(([a0, b0]) => {
+              const a = a0 === -1 ? max : a0;
+              const b = b0 === -1 ? max : b0;
+              return u >= Math.min(a, b) && u <= Math.max(a, b);
+            }),
+          );
+          expect(resolveSet(set, sorted)).toEqual(byUid);
+        },
+      ),
       { numRuns: 5000 },
     );
   });

@@ -6,7 +6,17 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MaildirStore } from '../../store/maildir/store.js';
 import { MemoryStore } from '../../store/memory/memory-store.js';
-import { checkMailboxName, MailError, type MailStore, MailboxNameError, MailboxNameTooLongError, MailboxNotFoundError, MailboxOperationError, MailStoreError, MessageGoneError } from '../../store/contract.js';
+import {
+  checkMailboxName,
+  MailError,
+  type MailStore,
+  MailboxNameError,
+  MailboxNameTooLongError,
+  MailboxNotFoundError,
+  MailboxOperationError,
+  MailStoreError,
+  MessageGoneError,
+} from '../../store/contract.js';
 import type { AccountAddress } from '../../accounts/names.js';
 
 interface Fixture {
@@ -132,10 +142,13 @@ for (const [name, make] of STORES) {
         for (const [what, change] of [
           ['deleted', () => store.deleteMailbox(alice, 'gone')],
           ['renamed', () => store.renameMailbox(alice, 'gone', 'moved')],
-          ['made again', async () => {
-            await store.deleteMailbox(alice, 'gone');
-            await store.createMailbox(alice, 'gone');
-          }],
+          [
+            'made again',
+            async () => {
+              await store.deleteMailbox(alice, 'gone');
+              await store.createMailbox(alice, 'gone');
+            },
+          ],
         ] as const) {
           await store.createMailbox(alice, 'gone');
           await store.deliver(alice, 'gone', chunks('Subject: x\n\nx\n'));
@@ -254,7 +267,11 @@ for (const [name, make] of STORES) {
           ['read an expunged message', () => b.open(uid), MailError.EXPUNGED],
           ['read the header of an expunged message', () => b.readHeader(uid), MailError.EXPUNGED],
           ['deliver an empty message', () => store.deliver(alice, 'INBOX', chunks('')), MailError.INVALIDDATA],
-          ['append with a flag that cannot be stored', () => store.append(alice, 'INBOX', chunks('Subject: f\n\nf\n'), { flags: ['\\Recent'] }), MailError.PARAMS],
+          [
+            'append with a flag that cannot be stored',
+            () => store.append(alice, 'INBOX', chunks('Subject: f\n\nf\n'), { flags: ['\\Recent'] }),
+            MailError.PARAMS,
+          ],
           ['store a keyword that is no atom', () => a.store([kept.uid], { add: ['bad keyword'] }), MailError.PARAMS],
           ['copy into a missing mailbox', () => a.copy([kept.uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
           ['move into a missing mailbox', () => a.move([kept.uid], { account: alice, mailbox: 'Missing' }), MailError.NOTFOUND],
@@ -392,7 +409,10 @@ for (const [name, make] of STORES) {
         const { uid } = await store.deliver(alice, 'INBOX', chunks('Subject: m\n\nm\n'), { flags: ['$Label1'] });
         const a = await store.open(alice, 'INBOX');
         const b = await store.open(alice, 'INBOX');
-        const [x, y] = await Promise.all([a.move([uid], { account: alice, mailbox: 'Archive' }), b.move([uid], { account: alice, mailbox: 'Archive' })]);
+        const [x, y] = await Promise.all([
+          a.move([uid], { account: alice, mailbox: 'Archive' }),
+          b.move([uid], { account: alice, mailbox: 'Archive' }),
+        ]);
         expect(x.mapping.length + y.mapping.length).toBe(1);
         const archive = await store.open(alice, 'Archive');
         expect(archive.messages).toHaveLength(1);

@@ -60,13 +60,16 @@ export async function setacl(s: ImapContext, c: Command): Promise<void> {
   c.args.end();
   await requireRight(s, target, 'a', 'change the access list');
   const who = grantee(s, id);
-  if (typeof who !== 'string' && who.user.name === target.owner.name && who.user.domain === target.owner.domain) throw no("The owner's rights cannot be changed", 'CANNOT');
+  if (typeof who !== 'string' && who.user.name === target.owner.name && who.user.domain === target.owner.domain)
+    throw no("The owner's rights cannot be changed", 'CANNOT');
   const mode = text.startsWith('+') ? '+' : text.startsWith('-') ? '-' : '=';
   // RFC 4314 section 2.1.1: the obsolete c and d stand for k x and e t (x)
   const letters = normalizeRights((mode === '=' ? text : text.slice(1)).replace(/c/g, 'k').replace(/d/g, 'xte'));
   const acl = await s.services.store.acl(target.owner, target.mailbox);
   const key = typeof who === 'string' ? who : `user=${formatAddress(who.user)}`;
-  const current = acl.get(key) ?? (typeof who !== 'string' && who.user.domain === s.services.accounts.domains.main ? (acl.get(`user=${who.user.name}`) ?? '') : '');
+  const current =
+    acl.get(key) ??
+    (typeof who !== 'string' && who.user.domain === s.services.accounts.domains.main ? (acl.get(`user=${who.user.name}`) ?? '') : '');
   let next = letters;
   if (mode === '+') next = normalizeRights(current + letters);
   if (mode === '-') next = [...current].filter((ch) => !letters.includes(ch)).join('');

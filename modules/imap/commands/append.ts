@@ -51,7 +51,11 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
   if (size === 0) throw no('The message is empty');
   const rights = await requireRightOrTryCreate(s, target, 'i', 'add messages');
   flags = flags.filter((f) => rights.includes(rightFor(f)));
-  let data: AsyncIterable<Buffer> = c.literal ? s.literalData(c.literal) : (async function* () { yield inMemory!; })();
+  let data: AsyncIterable<Buffer> = c.literal
+    ? s.literalData(c.literal)
+    : (async function* () {
+        yield inMemory!;
+      })();
   // RFC 3516 section 4.4: binary parts are stored base64-encoded (binary-append.ts), so the message is
   // read whole first (at most maxAppend octets, as any literal); other APPENDs stream to the store.
   if (literal8) data = binaryAppendData(data);

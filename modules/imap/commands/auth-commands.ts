@@ -6,7 +6,10 @@ import { bad, type ImapError, no } from '../imap-error.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 
 function cleartextRefused(): ImapError {
-  return no('Passwords may not be sent unencrypted on this connection; use STARTTLS first, or connect to port 993 (TLS)', 'PRIVACYREQUIRED');
+  return no(
+    'Passwords may not be sent unencrypted on this connection; use STARTTLS first, or connect to port 993 (TLS)',
+    'PRIVACYREQUIRED',
+  );
 }
 
 // RFC 9051 section 6.2.1: the tagged OK goes first, then the handshake; what was pipelined is dropped.

@@ -19,7 +19,8 @@ async function transfer(s: ImapContext, c: Command, move: boolean): Promise<stri
   await requireRightOrTryCreate(s, target, 'i', 'add messages');
   if (move) {
     if (sel.readOnly) throw no('The mailbox is open read-only (EXAMINE)', 'READ-ONLY');
-    if (!sel.rights.includes('t') || !sel.rights.includes('e')) throw no(`You may not remove messages from ${sel.target.display}`, 'NOPERM');
+    if (!sel.rights.includes('t') || !sel.rights.includes('e'))
+      throw no(`You may not remove messages from ${sel.target.display}`, 'NOPERM');
   }
   const present = uids.filter((uid) => sel.view.get(uid) !== undefined);
   const gone = present.length < uids.length;
@@ -30,14 +31,23 @@ async function transfer(s: ImapContext, c: Command, move: boolean): Promise<stri
   const ref = { account: target.owner, mailbox: target.mailbox };
   const result = move ? await sel.view.move(present, ref) : await sel.view.copy(present, ref);
   if (move) s.counted('expunged', result.mapping.length);
-  const copyuid = result.mapping.length > 0 ? `[COPYUID ${result.uidValidity} ${formatOrdered(result.mapping.map(([f]) => f))} ${formatOrdered(result.mapping.map(([, t]) => t))}] ` : '';
+  const copyuid =
+    result.mapping.length > 0
+      ? `[COPYUID ${result.uidValidity} ${formatOrdered(result.mapping.map(([f]) => f))} ` +
+        `${formatOrdered(result.mapping.map(([, t]) => t))}] `
+      : '';
   if (move) {
     // RFC 6851 section 4.3: COPYUID in an untagged OK before the EXPUNGE responses
     if (copyuid) s.send(`* OK ${copyuid}Moved`);
     await s.sendUpdates(true, true);
     // Another session moved or removed some first (they were moved once, by it): as Dovecot answers
     if (result.mapping.length < present.length) {
-      throw no(result.mapping.length === 0 ? 'The messages were removed by another session' : 'Some of the messages were removed by another session; the others were moved', 'EXPUNGEISSUED');
+      throw no(
+        result.mapping.length === 0
+          ? 'The messages were removed by another session'
+          : 'Some of the messages were removed by another session; the others were moved',
+        'EXPUNGEISSUED',
+      );
     }
     return `${move ? 'MOVE' : 'COPY'} completed`;
   }

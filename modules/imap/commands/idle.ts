@@ -17,7 +17,13 @@ export async function idle(s: ImapContext, c: Command): Promise<void> {
   let checkAt = Date.now() + idleCheckIntervalMs;
   while (!finished) {
     const wait = Math.max(0, Math.min(keepaliveAt, checkAt) - Date.now());
-    const woke = await Promise.race([line.then(() => 'line' as const, () => 'line' as const), s.waitForChange(wait)]);
+    const woke = await Promise.race([
+      line.then(
+        () => 'line' as const,
+        () => 'line' as const,
+      ),
+      s.waitForChange(wait),
+    ]);
     if (woke === 'line') break;
     const now = Date.now();
     if (woke === 'changed' || now >= checkAt) {

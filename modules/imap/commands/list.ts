@@ -33,7 +33,14 @@ function matchName(display: string): string {
 
 async function ownCandidates(s: ImapContext): Promise<Candidate[]> {
   const user = s.user();
-  return (await s.services.store.listMailboxes(user)).map((e) => ({ display: e.name, owner: user, mailbox: e.name, selectable: e.selectable, hasChildren: e.hasChildren, rights: ALL_RIGHTS }));
+  return (await s.services.store.listMailboxes(user)).map((e) => ({
+    display: e.name,
+    owner: user,
+    mailbox: e.name,
+    selectable: e.selectable,
+    hasChildren: e.hasChildren,
+    rights: ALL_RIGHTS,
+  }));
 }
 
 /** Other accounts' mailboxes the user may see (l), and a "~owner" level above each owner's. */
@@ -47,9 +54,20 @@ async function otherCandidates(s: ImapContext): Promise<Candidate[]> {
     for (const e of await s.services.store.listMailboxes(owner).catch(() => [])) {
       const rights = await s.services.store.rights(owner, e.name, user).catch(() => '');
       if (!rights.includes('l')) continue;
-      visible.push({ display: `${prefixFor(owner, user)}${e.name}`, owner, mailbox: e.name, selectable: e.selectable && rights.includes('r'), hasChildren: e.hasChildren, rights });
+      visible.push({
+        display: `${prefixFor(owner, user)}${e.name}`,
+        owner,
+        mailbox: e.name,
+        selectable: e.selectable && rights.includes('r'),
+        hasChildren: e.hasChildren,
+        rights,
+      });
     }
-    if (visible.length > 0) out.push({ display: prefixFor(owner, user).slice(0, -1), owner, mailbox: null, selectable: false, hasChildren: true, rights: '' }, ...visible);
+    if (visible.length > 0)
+      out.push(
+        { display: prefixFor(owner, user).slice(0, -1), owner, mailbox: null, selectable: false, hasChildren: true, rights: '' },
+        ...visible,
+      );
   }
   return out;
 }
@@ -68,7 +86,15 @@ interface ListOptions {
 export async function list(s: ImapContext, c: Command): Promise<void> {
   const a = c.args;
   a.sp();
-  const options: ListOptions = { subscribedOnly: false, recursiveMatch: false, specialUseOnly: false, returnSubscribed: false, returnChildren: true, returnSpecialUse: true, status: null };
+  const options: ListOptions = {
+    subscribedOnly: false,
+    recursiveMatch: false,
+    specialUseOnly: false,
+    returnSubscribed: false,
+    returnChildren: true,
+    returnSpecialUse: true,
+    status: null,
+  };
   if (a.peek() === 0x28) {
     a.list(() => {
       const opt = a.atom('a LIST selection option').toUpperCase();

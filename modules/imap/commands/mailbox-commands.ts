@@ -106,7 +106,8 @@ export async function rename(s: ImapContext, c: Command): Promise<null | undefin
   c.args.sp();
   const to = mailboxArg(s, c.args).target;
   c.args.end();
-  if (from.owner.name !== to.owner.name || from.owner.domain !== to.owner.domain) throw no('A mailbox can only be renamed within one account', 'CANNOT');
+  if (from.owner.name !== to.owner.name || from.owner.domain !== to.owner.domain)
+    throw no('A mailbox can only be renamed within one account', 'CANNOT');
   if (!from.own) await requireRight(s, from, 'x', 'rename mailboxes');
   else if (!(await s.services.store.hasMailbox(from.owner, from.mailbox))) throw no('No such mailbox', 'NONEXISTENT');
   await requireCreateRight(s, to);
@@ -158,7 +159,10 @@ export function statusItems(args: Cursor): StatusItem[] {
 async function recentIn(s: ImapContext, target: MailboxTarget, view: MailboxView): Promise<number> {
   if (s.state === 'selected') {
     const sel = s.selected();
-    const same = sel.target.mailbox === target.mailbox && sel.target.owner.name === target.owner.name && sel.target.owner.domain === target.owner.domain;
+    const same =
+      sel.target.mailbox === target.mailbox &&
+      sel.target.owner.name === target.owner.name &&
+      sel.target.owner.domain === target.owner.domain;
     if (same) return sel.recentCount;
   }
   return (await view.claimRecent('peek')).length;
@@ -211,7 +215,8 @@ export async function status(s: ImapContext, c: Command): Promise<void> {
   const items = statusItems(c.args);
   c.args.end();
   const rights = await rightsOn(s, target);
-  if (!rights.includes('r') || !(await s.services.store.hasMailbox(target.owner, target.mailbox))) throw no('No such mailbox', 'NONEXISTENT');
+  if (!rights.includes('r') || !(await s.services.store.hasMailbox(target.owner, target.mailbox)))
+    throw no('No such mailbox', 'NONEXISTENT');
   // the selected mailbox's numbers come from the session's own view, as its client knows them
   s.send(`* STATUS ${wireName(s, target)} ${await statusOf(s, target, items)}`);
 }

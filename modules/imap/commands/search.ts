@@ -25,7 +25,10 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     const opts: ReturnOption[] = [];
     a.list(() => {
       const opt = a.atom('a RETURN option').toUpperCase() as ReturnOption;
-      if (!RETURN_OPTIONS.includes(opt)) throw bad(`Unknown SEARCH RETURN option ${quoteClient(opt, 20)}${opt === ('SAVE' as string) ? ' (SEARCHRES is not supported)' : ''}`);
+      if (!RETURN_OPTIONS.includes(opt))
+        throw bad(
+          `Unknown SEARCH RETURN option ${quoteClient(opt, 20)}${opt === ('SAVE' as string) ? ' (SEARCHRES is not supported)' : ''}`,
+        );
       opts.push(opt);
     }, 'the RETURN options');
     returns = opts.length === 0 ? ['ALL'] : opts;

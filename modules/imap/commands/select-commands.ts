@@ -18,7 +18,13 @@ async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<stri
     s.send('* OK [CLOSED] Previous mailbox closed');
   }
   // MailboxUnavailable (missing, or not readable) is answered NO [NONEXISTENT] (store-errors.ts)
-  const opened = await openForUser(s.services.accounts, s.services.store, s.user(), target.own ? null : `${target.owner.name}@${target.owner.domain}`, target.mailbox);
+  const opened = await openForUser(
+    s.services.accounts,
+    s.services.store,
+    s.user(),
+    target.own ? null : `${target.owner.name}@${target.owner.domain}`,
+    target.mailbox,
+  );
   const writable = !readOnly && /[stwie]/.test(opened.rights);
   const selected = new SelectedMailbox(opened.view, target, target.display, !writable, opened.rights, s.mailboxChanged, !s.rev2);
   s.select(selected);
@@ -66,7 +72,13 @@ export async function uidExpunge(s: ImapContext, c: Command): Promise<void> {
   const set = parseSequenceSet(c.args.sequenceSet('a UID set'));
   c.args.end();
   const m = s.selected();
-  await expungeDeleted(s, resolveSet(set, m.view.messages.map((x) => x.uid)));
+  await expungeDeleted(
+    s,
+    resolveSet(
+      set,
+      m.view.messages.map((x) => x.uid),
+    ),
+  );
 }
 
 // RFC 9051 section 6.4.1: expunges silently (no EXPUNGE responses), then deselects

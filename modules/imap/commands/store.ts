@@ -54,7 +54,11 @@ export async function store(s: ImapContext, c: Command): Promise<void> {
   if (sel.readOnly) throw no('The mailbox is open read-only (EXAMINE)', 'READ-ONLY');
   const needed = m[1] === '' ? ['\\Seen', '\\Deleted', '\\Answered'] : flags;
   for (const flag of new Set(needed.map(rightFor))) {
-    if (!sel.rights.includes(flag)) throw no(`You may not change ${flag === 's' ? '\\Seen' : flag === 't' ? '\\Deleted' : 'these flags'} in ${sel.target.display}`, 'NOPERM');
+    if (!sel.rights.includes(flag))
+      throw no(
+        `You may not change ${flag === 's' ? '\\Seen' : flag === 't' ? '\\Deleted' : 'these flags'} in ${sel.target.display}`,
+        'NOPERM',
+      );
   }
   const uids = targetUids(sel, setText, c.uid).filter((uid) => !sel.isGone(uid) && sel.view.get(uid) !== undefined);
   const change: FlagChange = m[1] === '+' ? { add: flags } : m[1] === '-' ? { remove: flags } : { replace: flags };

@@ -6,12 +6,42 @@ import type { Cursor } from '../wire/cursor.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 
 export type FetchItem =
-  | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
+  | {
+      kind:
+        | 'UID'
+        | 'FLAGS'
+        | 'INTERNALDATE'
+        | 'RFC822.SIZE'
+        | 'ENVELOPE'
+        | 'BODYSTRUCTURE'
+        | 'BODY'
+        | 'RFC822'
+        | 'RFC822.HEADER'
+        | 'RFC822.TEXT';
+    }
   /** BODY[...] / BODY.PEEK[...] / BINARY[...] / BINARY.PEEK[...]; `section` null is the whole message. */
-  | { kind: 'section'; binary: boolean; peek: boolean; section: SectionSpec | null; label: string; partial: { start: number; length: number } | null }
+  | {
+      kind: 'section';
+      binary: boolean;
+      peek: boolean;
+      section: SectionSpec | null;
+      label: string;
+      partial: { start: number; length: number } | null;
+    }
   | { kind: 'BINARY.SIZE'; part: number[]; label: string };
 
-const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+const SIMPLE = new Set([
+  'UID',
+  'FLAGS',
+  'INTERNALDATE',
+  'RFC822.SIZE',
+  'ENVELOPE',
+  'BODYSTRUCTURE',
+  'BODY',
+  'RFC822',
+  'RFC822.HEADER',
+  'RFC822.TEXT',
+]);
 const MACROS: Record<string, string[]> = {
   ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],

@@ -31,12 +31,24 @@ export function targetUids(m: SelectedMailbox, setText: string, uid: boolean): n
   const set = parseSequenceSet(setText);
   if (uid) return resolveSet(set, m.uids);
   const numbers = resolveNumbers(set, m.uids.length);
-  if (numbers === null) throw bad(m.uids.length === 0 ? 'Invalid message set: the mailbox is empty' : `Invalid message set: the mailbox has ${m.uids.length} messages`);
+  if (numbers === null)
+    throw bad(
+      m.uids.length === 0 ? 'Invalid message set: the mailbox is empty' : `Invalid message set: the mailbox has ${m.uids.length} messages`,
+    );
   return numbers.map((n) => m.uids[n - 1]);
 }
 
 function needsContent(item: FetchItem): boolean {
-  return item.kind === 'ENVELOPE' || item.kind === 'BODYSTRUCTURE' || item.kind === 'BODY' || item.kind === 'RFC822' || item.kind === 'RFC822.HEADER' || item.kind === 'RFC822.TEXT' || item.kind === 'section' || item.kind === 'BINARY.SIZE';
+  return (
+    item.kind === 'ENVELOPE' ||
+    item.kind === 'BODYSTRUCTURE' ||
+    item.kind === 'BODY' ||
+    item.kind === 'RFC822' ||
+    item.kind === 'RFC822.HEADER' ||
+    item.kind === 'RFC822.TEXT' ||
+    item.kind === 'section' ||
+    item.kind === 'BINARY.SIZE'
+  );
 }
 
 function imapDate(d: Date): string {
@@ -117,7 +129,12 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   let expungeIssue = false;
   const scope = summaryCache.scope(m.view);
   // a removed message's ENVELOPE/BODY/BODYSTRUCTURE still answer when they are in the cache, as Dovecot's do
-  const fromCache = (info: MessageInfo) => items.every((i) => !needsContent(i) || ((i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE') && summaryCache.get(scope, info, i.kind) !== undefined));
+  const fromCache = (info: MessageInfo) =>
+    items.every(
+      (i) =>
+        !needsContent(i) ||
+        ((i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE') && summaryCache.get(scope, info, i.kind) !== undefined),
+    );
   for (const uid of uids) {
     const info = m.info(uid);
     if (!info) continue;
@@ -142,7 +159,13 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
  * 1:* (UID FLAGS) on 100,000 messages). UIDs, the map and the view's messages are all ascending, so
  * each message's number and info are found by walking them side by side.
  */
-function metadataOnly(s: ImapContext, m: SelectedMailbox, uids: readonly number[], items: readonly FetchItem[], addFlags: ReadonlySet<number> | null): void {
+function metadataOnly(
+  s: ImapContext,
+  m: SelectedMailbox,
+  uids: readonly number[],
+  items: readonly FetchItem[],
+  addFlags: ReadonlySet<number> | null,
+): void {
   const messages = m.view.messages;
   const map = m.uids;
   let k = 0;
@@ -173,7 +196,14 @@ function metadataOnly(s: ImapContext, m: SelectedMailbox, uids: readonly number[
   if (lines.length > 0) s.sendRaw(lines.join(''));
 }
 
-async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, items: readonly FetchItem[], withFlags: boolean, scope: SummaryScope): Promise<void> {
+async function fetchOne(
+  s: ImapContext,
+  m: SelectedMailbox,
+  info: MessageInfo,
+  items: readonly FetchItem[],
+  withFlags: boolean,
+  scope: SummaryScope,
+): Promise<void> {
   const seq = m.seqOf(info.uid);
   const out: Buffer[] = [];
   let first = true;
@@ -225,7 +255,8 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
       case 'RFC822':
       case 'RFC822.HEADER':
       case 'RFC822.TEXT': {
-        const spec = item.kind === 'RFC822' ? null : { part: [], text: item.kind === 'RFC822.HEADER' ? ('HEADER' as const) : ('TEXT' as const) };
+        const spec =
+          item.kind === 'RFC822' ? null : { part: [], text: item.kind === 'RFC822.HEADER' ? ('HEADER' as const) : ('TEXT' as const) };
         const bytes = spec ? (sectionBytes(await message(), await mime(), spec) ?? Buffer.alloc(0)) : await message();
         add(`${item.kind} `);
         out.push(...literal(bytes));
@@ -240,8 +271,12 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
         }
         let bytes: Buffer | null;
         if (item.binary) {
-          const decoded = item.section === null || item.section.part.length === 0 ? binaryBytes(await message(), await mime(), []) : binaryBytes(await message(), await mime(), item.section.part);
-          if (decoded === 'unknown-cte') throw no(`Message ${info.uid}: its part uses a transfer encoding the server cannot decode`, 'UNKNOWN-CTE');
+          const decoded =
+            item.section === null || item.section.part.length === 0
+              ? binaryBytes(await message(), await mime(), [])
+              : binaryBytes(await message(), await mime(), item.section.part);
+          if (decoded === 'unknown-cte')
+            throw no(`Message ${info.uid}: its part uses a transfer encoding the server cannot decode`, 'UNKNOWN-CTE');
           bytes = decoded;
         } else bytes = item.section === null ? await message() : sectionBytes(await message(), await mime(), item.section);
         add(`${name} `);
@@ -251,7 +286,8 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
       }
       case 'BINARY.SIZE': {
         const decoded = binaryBytes(await message(), await mime(), item.part);
-        if (decoded === 'unknown-cte') throw no(`Message ${info.uid}: its part uses a transfer encoding the server cannot decode`, 'UNKNOWN-CTE');
+        if (decoded === 'unknown-cte')
+          throw no(`Message ${info.uid}: its part uses a transfer encoding the server cannot decode`, 'UNKNOWN-CTE');
         add(`BINARY.SIZE[${item.label}] ${decoded === null ? 0 : decoded.length}`);
         break;
       }
@@ -262,7 +298,8 @@ async function fetchOne(s: ImapContext, m: SelectedMailbox, info: MessageInfo, i
   s.sendRaw(`* ${seq} FETCH (`);
   for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
-    if (info.crlf) await s.sendStream(stream, withoutNul); // CRLF already: the file's octets as they are
+    if (info.crlf)
+      await s.sendStream(stream, withoutNul); // CRLF already: the file's octets as they are
     else {
       const crlf = new CrlfConverter();
       await s.sendStream(stream, (chunk) => withoutNul(crlf.convert(chunk)));

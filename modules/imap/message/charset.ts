@@ -40,7 +40,8 @@ export function decodeEncodedWords(value: string): string {
   try {
     // One word (most subjects and names): nothing to join, so libmime's last step only, without the
     // passes that look for neighbours (the same pattern as its decodeWords; SEARCH decodes every field).
-    if (value.indexOf('=?', first + 2) < 0) return value.replace(ENCODED_WORD, (_m, cs: string, enc: string, text: string) => libmime.decodeWord(cs, enc, text));
+    if (value.indexOf('=?', first + 2) < 0)
+      return value.replace(ENCODED_WORD, (_m, cs: string, enc: string, text: string) => libmime.decodeWord(cs, enc, text));
     return libmime.decodeWords(value);
   } catch {
     return value;

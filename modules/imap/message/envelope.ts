@@ -13,7 +13,9 @@ const SP = Buffer.from(' ');
 function addressList(addrs: Address[] | null): Buffer {
   if (addrs === null || addrs.length === 0) return NIL;
   // "(" 1*address ")": the addresses follow each other without a space (RFC 9051 section 9, env-from)
-  const items = addrs.map((a) => list([a.name === null ? NIL : nstring(forHumans(a.name)), nstring(a.route), nstring(a.mailbox), nstring(a.domain)]));
+  const items = addrs.map((a) =>
+    list([a.name === null ? NIL : nstring(forHumans(a.name)), nstring(a.route), nstring(a.mailbox), nstring(a.domain)]),
+  );
   return Buffer.concat([Buffer.from('('), ...items, Buffer.from(')')]);
 }
 

@@ -256,7 +256,8 @@ function classify(part: MimePart, inMultipart: boolean, inDigest: boolean, pastP
   part.data = data;
   part.params = data.params;
   let kind: PartKind;
-  const ct = data.contentType === null ? null : `${data.contentType.toString('latin1')}/${data.contentSubtype.toString('latin1')}`.toLowerCase();
+  const ct =
+    data.contentType === null ? null : `${data.contentType.toString('latin1')}/${data.contentSubtype.toString('latin1')}`.toLowerCase();
   if (ct === null) kind = inDigest ? 'message' : 'text';
   else if (ct === 'message/rfc822' || ct === 'message/global') kind = 'message';
   else if (ct.startsWith('multipart/')) kind = 'multipart';

@@ -49,7 +49,7 @@ export function sectionBytes(raw: Buffer, root: MimePart, spec: SectionSpec): Bu
   if (part === null) return null;
   if (spec.text === undefined) return spec.part.length === 0 ? raw : raw.subarray(part.bodyStart, part.bodyEnd);
   if (spec.text === 'MIME') return spec.part.length === 0 ? null : raw.subarray(part.headerStart, part.headerEnd);
-  const m = spec.part.length === 0 ? root : part.kind === 'message' ? part.message ?? null : null;
+  const m = spec.part.length === 0 ? root : part.kind === 'message' ? (part.message ?? null) : null;
   if (m === null) return null;
   switch (spec.text) {
     case 'HEADER':

@@ -97,7 +97,10 @@ export function writeAddresses(addrs: readonly Address[]): Buffer {
   return Buffer.from(out);
 }
 
-/** The searchable text of an address field's value (still to be decoded, as any header value); its first MAX_PARSED_VALUE octets, as ENVELOPE. */
+/**
+ * The searchable text of an address field's value (still to be decoded, as any header value); its first MAX_PARSED_VALUE octets, as
+ * ENVELOPE.
+ */
 export function addressFieldText(value: Buffer): Buffer {
   return writeAddresses(parseAddresses(value.length > MAX_PARSED_VALUE ? value.subarray(0, MAX_PARSED_VALUE) : value) ?? []);
 }

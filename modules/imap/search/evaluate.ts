@@ -209,7 +209,8 @@ function flagNode(flag: string, set: boolean): Node {
   const system = SYSTEM_FLAGS.get(lower);
   let has: SyncTest;
   if (system !== undefined) has = (m) => m.flags.has(system);
-  else if (lower.startsWith('\\')) has = (m) => m.flags.has(flag); // an unknown \Flag: exact
+  else if (lower.startsWith('\\'))
+    has = (m) => m.flags.has(flag); // an unknown \Flag: exact
   else
     has = (m) => {
       if (m.flags.has(flag)) return true;
@@ -255,8 +256,14 @@ function junction(children: Node[], isAnd: boolean): Node {
         ? sync[0]
         : sync.length === 2
           ? isAnd
-            ? ((a, b) => (m: SearchMessageFlags) => a(m) && b(m))(sync[0], sync[1])
-            : ((a, b) => (m: SearchMessageFlags) => a(m) || b(m))(sync[0], sync[1])
+            ? (
+                (a, b) => (m: SearchMessageFlags) =>
+                  a(m) && b(m)
+              )(sync[0], sync[1])
+            : (
+                (a, b) => (m: SearchMessageFlags) =>
+                  a(m) || b(m)
+              )(sync[0], sync[1])
           : (m) => {
               for (const f of sync) if (f(m) === decisive) return decisive;
               return !decisive;
@@ -326,7 +333,8 @@ function compileNode(k: SearchKey): Node {
       const name = k.field.toLowerCase();
       const needle = fold(k.value);
       if (needle === '') return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.has(name)) };
-      if (k.address) return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.addressValues(name).some((v) => v.includes(needle))) };
+      if (k.address)
+        return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.addressValues(name).some((v) => v.includes(needle))) };
       return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.values(name).some((v) => v.includes(needle))) };
     }
     case 'text': {

@@ -84,7 +84,9 @@ export function parseHeader(b: Buffer, start = 0, end = b.length): HeaderField[]
 export function fieldText(value: Buffer): string {
   let s = decodeUnknown(value);
   if (s.indexOf('\n') >= 0) s = s.replace(/\r?\n/g, ''); // unfolding: the line break goes, the white space stays
-  return decodeEncodedWords(s).replace(/[\t\r\n]/g, ' ').trim();
+  return decodeEncodedWords(s)
+    .replace(/[\t\r\n]/g, ' ')
+    .trim();
 }
 
 /** The decoded header of a message as searchable text: one "name: value" line per field. */

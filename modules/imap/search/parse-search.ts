@@ -8,7 +8,6 @@ import type { SearchDay, SearchKey } from './search-key.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { monthOf, validDay } from '../wire/date-time.js';
 
-
 const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true],
   DELETED: ['\\Deleted', true],
@@ -56,7 +55,8 @@ export class SearchParser {
 
   /** One search-key, nested at most MAX_SEARCH_DEPTH deep. */
   key(): SearchKey {
-    if (this.depth >= MAX_SEARCH_DEPTH) throw bad(`Search keys nested more than ${MAX_SEARCH_DEPTH} deep (parentheses, NOT and OR each count one level)`, 'LIMIT');
+    if (this.depth >= MAX_SEARCH_DEPTH)
+      throw bad(`Search keys nested more than ${MAX_SEARCH_DEPTH} deep (parentheses, NOT and OR each count one level)`, 'LIMIT');
     this.depth += 1;
     try {
       return this.oneKey();
@@ -102,7 +102,13 @@ export class SearchParser {
       case 'ALL':
         return { kind: 'all' };
       case 'NEW':
-        return { kind: 'and', keys: [{ kind: 'recent', recent: true }, { kind: 'flag', flag: '\\Seen', set: false }] };
+        return {
+          kind: 'and',
+          keys: [
+            { kind: 'recent', recent: true },
+            { kind: 'flag', flag: '\\Seen', set: false },
+          ],
+        };
       case 'RECENT':
         return { kind: 'recent', recent: true };
       case 'OLD':
@@ -157,5 +163,6 @@ export class SearchParser {
 /** CHARSET (RFC 9051: UTF-8 and US-ASCII must be supported; others answer [BADCHARSET]). */
 export function checkCharset(name: string): void {
   const upper = name.toUpperCase();
-  if (upper !== 'UTF-8' && upper !== 'US-ASCII') throw no(`The charset ${quoteClient(name, 30)} is not supported`, 'BADCHARSET (UTF-8 US-ASCII)');
+  if (upper !== 'UTF-8' && upper !== 'US-ASCII')
+    throw no(`The charset ${quoteClient(name, 30)} is not supported`, 'BADCHARSET (UTF-8 US-ASCII)');
 }

@@ -6,7 +6,9 @@
 import type { LineInput } from '../../../sessions/line-input.js';
 
 /** A piece of a command: text from a line (without CRLF and without a literal's "{n}"), or a literal's octets. */
-export type Part = { readonly kind: 'text'; readonly bytes: Buffer } | { readonly kind: 'literal'; readonly bytes: Buffer; readonly binary: boolean };
+export type Part =
+  | { readonly kind: 'text'; readonly bytes: Buffer }
+  | { readonly kind: 'literal'; readonly bytes: Buffer; readonly binary: boolean };
 
 /** A literal announced but left unread (APPEND's message). */
 export interface PendingLiteral {
@@ -70,7 +72,12 @@ export async function readCommand(input: LineInput, limits: ReaderLimits, hooks:
     if (line.kind === 'too-long') {
       // The rest of this line is gone; a literal it may have announced was never asked for ({n}) or
       // arrives as lines that will be refused as the commands they do not make ({n+}).
-      return { kind: 'refused', tag: parts.length === 0 ? tagOf(line.head) : tag, code: 'TOOBIG', text: `Command too long (the limit is ${limits.maxCommand} octets)` };
+      return {
+        kind: 'refused',
+        tag: parts.length === 0 ? tagOf(line.head) : tag,
+        code: 'TOOBIG',
+        text: `Command too long (the limit is ${limits.maxCommand} octets)`,
+      };
     }
     if (parts.length === 0) tag = tagOf(line.bytes);
     used += line.bytes.length + 2;
@@ -81,7 +88,8 @@ export async function readCommand(input: LineInput, limits: ReaderLimits, hooks:
     }
     parts.push({ kind: 'text', bytes: line.bytes.subarray(0, literal.at) });
     if (limits.maxLiteral !== undefined && literal.size > limits.maxLiteral) return { kind: 'literal-too-large', size: literal.size };
-    if (hooks.streams(parts)) return { kind: 'command', parts, literal: { size: literal.size, sync: literal.sync, binary: literal.binary } };
+    if (hooks.streams(parts))
+      return { kind: 'command', parts, literal: { size: literal.size, sync: literal.sync, binary: literal.binary } };
     if (literal.size > limits.maxCommand - used) {
       if (!literal.sync) await skipCommand(input, literal.size, limits.maxCommand);
       return { kind: 'refused', tag, code: 'TOOBIG', text: `Literal too large (a command may have at most ${limits.maxCommand} octets)` };

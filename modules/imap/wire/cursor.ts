@@ -9,7 +9,9 @@ const SP = 0x20;
 
 // atom-specials (RFC 9051 section 9): ( ) { SP CTL list-wildcards quoted-specials resp-specials
 function isAtomChar(c: number): boolean {
-  return c > 0x20 && c < 0x7f && c !== 0x28 && c !== 0x29 && c !== 0x7b && c !== 0x25 && c !== 0x2a && c !== 0x22 && c !== 0x5c && c !== 0x5d;
+  return (
+    c > 0x20 && c < 0x7f && c !== 0x28 && c !== 0x29 && c !== 0x7b && c !== 0x25 && c !== 0x2a && c !== 0x22 && c !== 0x5c && c !== 0x5d
+  );
 }
 
 /** ASTRING-CHAR: ATOM-CHAR or "]"; 8-bit octets are accepted too (UTF-8 names from IMAP4rev2 clients). */

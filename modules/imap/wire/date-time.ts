@@ -13,7 +13,8 @@ export function monthOf(name: string): number {
 /** An instant as a date-time in UTC (RFC 9051 section 9: date-day-fixed, so " 6-Mar-2025 01:00:00 +0000"). */
 export function formatDateTime(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${String(d.getUTCDate()).padStart(2, ' ')}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+  const time = `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  return `${String(d.getUTCDate()).padStart(2, ' ')}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${time} +0000`;
 }
 
 /** True when day `day` exists in `month` (1-12) of `year` (proleptic Gregorian calendar). */

@@ -16,7 +16,8 @@ export function parseSequenceSet(text: string): SequenceSet {
     if (!m) throw bad(`${quoteClient(text, 40)} is not a sequence set (numbers, ranges like 1:5, "*", separated by commas)`);
     const a = m[1] === '*' ? STAR : Number(m[1]);
     const b = m[2] === undefined ? a : m[2] === '*' ? STAR : Number(m[2]);
-    if (a === 0 || b === 0 || a > 0xffffffff || b > 0xffffffff) throw bad(`${quoteClient(item, 40)}: numbers in a sequence set are 1 to 4294967295`);
+    if (a === 0 || b === 0 || a > 0xffffffff || b > 0xffffffff)
+      throw bad(`${quoteClient(item, 40)}: numbers in a sequence set are 1 to 4294967295`);
     ranges.push([a, b]);
   }
   return ranges;
