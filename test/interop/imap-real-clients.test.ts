@@ -366,8 +366,8 @@ out['copy'] = flat(M.copy('2:3', 'Saved'))
 out['store'] = flat(M.store('1', '+FLAGS', '\\\\Deleted'))
 out['expunge'] = flat(M.expunge())
 out['after_expunge'] = flat(M.fetch('1:*', '(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])'))
-out['append'] = flat(M.append('Saved', '(\\\\Flagged)', imaplib.Time2Internaldate(1764000000), b'Subject: appended\\r\\n\\r\\nappended ' +
-  'body\\r\\n'))
+out['append'] = flat(M.append('Saved', '(\\\\Flagged)', imaplib.Time2Internaldate(1764000000),
+    b'Subject: appended\\r\\n\\r\\nappended body\\r\\n'))
 out['status'] = flat(M.status('Saved', '(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)'))
 out['status_inbox'] = flat(M.status('INBOX', '(MESSAGES)'))
 M.select('Saved')
