@@ -3,6 +3,7 @@
 // and postern.example.yaml.
 import { z } from 'zod';
 import { count, type DefaultListener, type LoadedConfig, seconds } from '../../server/config.js';
+import { authFailureDelaySchema, authFailureTimeSchema, saslMechanismsSchema } from '../../sessions/sign-in-settings.js';
 
 export const imapConfigSchema = z
   .strictObject({
@@ -22,25 +23,14 @@ export const imapConfigSchema = z
     commandTimeout: seconds('time to send one command line').default(60),
     /** Where passwords may travel unencrypted (LOGIN, AUTHENTICATE PLAIN and LOGIN): LOGINDISABLED elsewhere until STARTTLS. */
     cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
-    /** SASL mechanisms offered by AUTHENTICATE. CRAM-MD5 checks the account's shared secret (--apop-secret). */
-    saslMechanisms: z
-      .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), {
-        error: 'expected a list such as [PLAIN, LOGIN]',
-      })
-      .default(['PLAIN', 'LOGIN']),
+    /** SASL mechanisms offered (sessions/sign-in-settings.ts). */
+    saslMechanisms: saslMechanismsSchema,
     /** Failed sign-ins before the connection is closed. */
     maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(3),
     /** Seconds a failed sign-in takes at least, from the client's line, whatever the reason. */
-    authFailureTime: z
-      .number({ error: 'expected a number of seconds' })
-      .min(0.01, { error: 'expected a number of seconds, at least 0.01' })
-      .max(10, { error: 'expected a number of seconds, at most 10' })
-      .default(0.2),
+    authFailureTime: authFailureTimeSchema,
     /** Seconds added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
-    authFailureDelay: z
-      .number({ error: 'expected a number of seconds (0 turns the delay off)' })
-      .min(0, { error: 'expected a number of seconds, 0 or more' })
-      .default(1),
+    authFailureDelay: authFailureDelaySchema,
     /** Octets of one command, its lines and literals together (an APPEND's message aside); more is refused with [TOOBIG]. */
     maxLineLength: count('octets in a command', 1024, 16 * 1024 * 1024).default(65536),
     /** Largest message APPEND accepts (APPENDLIMIT); larger is refused with [TOOBIG]. */

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { count, type DefaultListener, type LoadedConfig, seconds } from '../../server/config.js';
+import { authFailureDelaySchema, authFailureTimeSchema, saslMechanismsSchema } from '../../sessions/sign-in-settings.js';
 import type { PopSettings } from './context.js';
 import { checkUidlFormat } from './uidl.js';
 
@@ -33,26 +34,15 @@ export const popConfigSchema = z
     maxChannelsPerAddress: count('simultaneous connections from one address', 1, 1_000_000).default(20),
     /** Where passwords may travel unencrypted (USER/PASS, AUTH PLAIN and LOGIN). */
     cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
-    /** SASL mechanisms offered by AUTH (RFC 5034). CRAM-MD5 checks the account's shared secret (--apop-secret). */
-    saslMechanisms: z
-      .array(z.enum(['PLAIN', 'LOGIN', 'CRAM-MD5'], { error: 'expected PLAIN, LOGIN or CRAM-MD5' }), {
-        error: 'expected a list such as [PLAIN, LOGIN]',
-      })
-      .default(['PLAIN', 'LOGIN']),
+    /** SASL mechanisms offered (sessions/sign-in-settings.ts). */
+    saslMechanisms: saslMechanismsSchema,
     /**
      * Seconds a failed sign-in takes at least, counted from the client's last line, whatever the reason
      * (unknown name, wrong password, wrong APOP or CRAM-MD5 digest): the answer's timing tells nothing.
      */
-    authFailureTime: z
-      .number({ error: 'expected a number of seconds' })
-      .min(0.01, { error: 'expected a number of seconds, at least 0.01' })
-      .max(10, { error: 'expected a number of seconds, at most 10' })
-      .default(0.2),
+    authFailureTime: authFailureTimeSchema,
     /** Seconds of delay added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
-    authFailureDelay: z
-      .number({ error: 'expected a number of seconds (0 turns the delay off)' })
-      .min(0, { error: 'expected a number of seconds, 0 or more' })
-      .default(1),
+    authFailureDelay: authFailureDelaySchema,
     /** Moved to the top level (delivery, submission and every protocol use it). */
     realToHeader: z
       .never({ error: 'pop.realToHeader is now the top-level key realToHeader (delivery and every protocol use it)' })
