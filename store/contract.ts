@@ -1,7 +1,7 @@
 // The mail-store contract: what every protocol module (POP, IMAP, LMTP) sees of stored mail. It knows
 // accounts, mailboxes and messages, never a protocol and never a file: no path crosses it. Two
 // implementations keep it: store/maildir/ (the embedded store, Dovecot-compatible metadata) and
-// store/memory/ (fast tests). test/store-contract.test.ts runs one suite against both.
+// store/memory/ (fast tests). test/unit/store-contract.test.ts runs one suite against both.
 //
 // A mailbox is opened as a view. A view holds the messages as of its last sync(), each with a UID
 // (ascending, never reused under one UIDVALIDITY), a stable key, its size with CRLF line ends, its

@@ -4,7 +4,7 @@
 // enclosing multipart, the longest match winning; the CRLF before it belongs to the boundary; an outer
 // boundary ends the inner parts too. Never throws; nesting is bounded (MAX_DEPTH).
 // Hand-written, not a MIME library: part offsets must match Dovecot's byte for byte (BODY[n], BINARY[n],
-// BODYSTRUCTURE sizes; test/imap-message-dovecot.test.ts compares them), and SEARCH reads this same tree.
+// BODYSTRUCTURE sizes; test/interop/imap-message-dovecot.test.ts compares them), and SEARCH reads this same tree.
 import { type HeaderField, keptHeaderFields } from './header.js';
 import { parsePartData, type PartData } from './part-data.js';
 
