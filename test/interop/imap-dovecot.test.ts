@@ -27,7 +27,7 @@
 import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MimePart, parseMime } from '../../modules/imap/message/mime-tree.js';
+import { parseMime } from '../../modules/imap/message/mime-tree.js';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
 import { type ImapAnswer, RawImap } from '../helpers/imap-client.js';
 import {
@@ -43,6 +43,7 @@ import {
 } from '../helpers/imap-dovecot-wire.js';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { numberedParts } from '../helpers/mime-parts.js';
 import { CORPUS, load } from '../imap-corpus/index.js';
 
 const DOMAIN = 'example.org'; // the test server's mainDomain
@@ -442,32 +443,6 @@ function outcome(a: ImapAnswer): Outcome {
   return { status, fetch: fetches(a.untagged) };
 }
 
-/** Every (path, part) of the tree as section numbers name them (RFC 9051 section 6.4.5). */
-function partPaths(root: MimePart): string[] {
-  const out: string[] = [];
-  const visit = (part: MimePart, path: number[]) => {
-    out.push(path.join('.'));
-    if (part.kind === 'multipart') {
-      part.children.forEach((c, i) => {
-        visit(c, [...path, i + 1]);
-      });
-    } else if (part.kind === 'message' && part.message) {
-      const m = part.message;
-      if (m.kind === 'multipart') {
-        m.children.forEach((c, i) => {
-          visit(c, [...path, i + 1]);
-        });
-      } else visit(m, [...path, 1]);
-    }
-  };
-  if (root.kind === 'multipart') {
-    root.children.forEach((c, i) => {
-      visit(c, [i + 1]);
-    });
-  } else visit(root, [1]);
-  return out;
-}
-
 function items(file: string): string[] {
   const list = [
     'ENVELOPE',
@@ -480,7 +455,7 @@ function items(file: string): string[] {
     'BINARY.PEEK[1]',
     'BINARY.SIZE[1]',
   ];
-  for (const p of partPaths(parseMime(raw(file)))) list.push(`BODY.PEEK[${p}]`, `BODY.PEEK[${p}.MIME]`);
+  for (const p of numberedParts(parseMime(raw(file))).map(([path]) => path.join('.'))) list.push(`BODY.PEEK[${p}]`, `BODY.PEEK[${p}.MIME]`);
   return list;
 }
 

@@ -20,6 +20,7 @@ import { binaryBytes } from '../../modules/imap/message/binary.js';
 import { bodyStructure } from '../../modules/imap/message/body-structure.js';
 import { envelope } from '../../modules/imap/message/envelope.js';
 import { type MimePart, parseMime } from '../../modules/imap/message/mime-tree.js';
+import { numberedParts } from '../helpers/mime-parts.js';
 import { type SectionSpec, sectionBytes } from '../../modules/imap/message/sections.js';
 import { CORPUS, load } from '../imap-corpus/index.js';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
@@ -152,32 +153,6 @@ function binaryAnswer(raw: Buffer, root: MimePart, part: number[], size: boolean
   if (r === 'unknown-cte') return { no: 'UNKNOWN-CTE' };
   if (size) return { value: Buffer.from(String(r === null ? 0 : r.length)) };
   return str(r);
-}
-
-/** Every (path, part) of the tree as section numbers name them (RFC 9051 section 6.4.5). */
-function numberedParts(root: MimePart): [number[], MimePart][] {
-  const out: [number[], MimePart][] = [];
-  const visit = (part: MimePart, path: number[]) => {
-    out.push([path, part]);
-    if (part.kind === 'multipart') {
-      part.children.forEach((c, i) => {
-        visit(c, [...path, i + 1]);
-      });
-    } else if (part.kind === 'message' && part.message) {
-      const m = part.message;
-      if (m.kind === 'multipart') {
-        m.children.forEach((c, i) => {
-          visit(c, [...path, i + 1]);
-        });
-      } else visit(m, [...path, 1]);
-    }
-  };
-  if (root.kind === 'multipart') {
-    root.children.forEach((c, i) => {
-      visit(c, [i + 1]);
-    });
-  } else visit(root, [1]);
-  return out;
 }
 
 function probes(raw: Buffer): Probe[] {
