@@ -32,6 +32,8 @@ export interface AccountRecord {
   alerts: string[];
   /** The highest bulletin delivered (popper's .popbull); absent until the first sign-in or add. */
   bulletinMark?: number | null;
+  /** The account's own quota limits, over the config's (`postern quota set`; store/quota/limits.ts); 0 = no limit. */
+  quota?: { storage?: number; messages?: number } | null;
   created: string;
 }
 

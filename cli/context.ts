@@ -5,6 +5,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { AccountStore } from '../accounts/account-store.js';
 import { MaildirStore } from '../store/maildir/store.js';
+import { quotaLimitsOf } from '../store/quota/limits.js';
 import type { ChangeNotices } from '../store/maildir/change-notices.js';
 import { LocalDomains, NameError, type AccountAddress } from '../accounts/names.js';
 import { Router } from '../accounts/router.js';
@@ -72,7 +73,12 @@ export async function openContext(configFile: string | undefined, options: Conte
     config,
     modules,
     accounts,
-    store: new MaildirStore(accounts, { mainDomain: config.mainDomain, log, watching: { notices: options.notices, fileWatch: false } }),
+    store: new MaildirStore(accounts, {
+      mainDomain: config.mainDomain,
+      log,
+      watching: { notices: options.notices, fileWatch: false },
+      quota: quotaLimitsOf(config.quota, accounts),
+    }),
     router: new Router(config.dataDir, accounts),
     where: `data folder ${config.dataDir}`,
   };

@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { badProxyFrom } from '../listeners/trusted-proxies.js';
 import type { CertificateSettings } from '../certs/tls-provider.js';
+import { parseSize } from '../store/quota/quota.js';
 
 export const seconds = (what: string) =>
   z
@@ -19,6 +20,14 @@ export const count = (what: string, min: number, max: number) =>
     .int({ error: `expected a whole number ${min}-${max} (${what})` })
     .min(min, { error: `expected a whole number ${min}-${max} (${what})` })
     .max(max, { error: `expected a whole number ${min}-${max} (${what})` });
+
+/** Octets, as a number or as Dovecot's quota_rule writes them ("1G", "500M"; units of 1024); 0: no limit. */
+const quotaStorage = z
+  .union([z.number(), z.string()], { error: 'expected octets, like 1G, 500M or 1073741824 (0 = no limit)' })
+  .refine((v) => parseSize(v) !== null, { error: 'expected octets, like 1G, 500M or 1073741824 (0 = no limit)' })
+  .transform((v) => parseSize(v)!);
+const quotaMessages = count('messages (0 = no limit)', 0, Number.MAX_SAFE_INTEGER);
+const quotaRuleSchema = z.strictObject({ storage: quotaStorage.optional(), messages: quotaMessages.optional() });
 
 const listenerSchema = z.strictObject({
   /** A name for logs and errors, unique among listeners. */
@@ -161,6 +170,24 @@ const baseShape = {
     .strictObject({
       /** Largest message stored, in octets (larger ones are refused: deliver exits 65, a module refuses it); 0 = no limit. */
       maxSize: count('octets (0 = no limit)', 0, 1024 ** 4).default(50 * 1024 * 1024),
+    })
+    .prefault({}),
+  /**
+   * Quota (RFC 9208) per account, kept in the Maildir's maildirsize file as Dovecot's `quota = maildir` does:
+   * a default, per-domain rules, and each account's own override (`postern quota set`); 0 = no limit.
+   */
+  quota: z
+    .strictObject({
+      /** Octets each account may keep (Dovecot's quota_rule `*:storage=`). */
+      storage: quotaStorage.default(0),
+      /** Messages each account may keep (`*:messages=`). */
+      messages: quotaMessages.default(0),
+      /** Over quota is temporary: LMTP 452 4.2.2 and deliver exit 75, instead of 552 5.2.2 and 73 (Dovecot's quota_full_tempfail). */
+      fullTempfail: z.boolean({ error: 'expected true or false' }).default(false),
+      /** Rules for the accounts of one domain, by domain name: { example.com: { storage: 2G } }. */
+      domains: z
+        .record(z.string(), quotaRuleSchema, { error: 'expected domains and their limits, like { example.com: { storage: 2G, messages: 10000 } }' })
+        .default({}),
     })
     .prefault({}),
   /** Mail that signed-in users submit through a module (the Submitter of the module context). */
@@ -358,6 +385,15 @@ export function validateConfig(raw: unknown, path: string | null, modules: reado
   if (config.log.trace) config.log.trace = resolve(base, config.log.trace);
   if (config.tls.cert) config.tls.cert = resolve(base, config.tls.cert);
   if (config.tls.key) config.tls.key = resolve(base, config.tls.key);
+
+  const served = new Set([config.mainDomain, ...config.domains].map((d) => d.toLowerCase()));
+  config.quota.domains = Object.fromEntries(
+    Object.entries(config.quota.domains).map(([domain, rule]) => {
+      if (!served.has(domain.toLowerCase()))
+        throw new ConfigError(`${where}: quota.domains.${domain}: not a domain served here; name mainDomain or one of domains`);
+      return [domain.toLowerCase(), rule];
+    }),
+  );
 
   const seen = new Map<string, number>();
   config.listeners.forEach((l, i) => {

@@ -4,6 +4,7 @@
 // added or removed, certificates re-read, open sessions untouched.
 import { type ChangeNotices, LocalNotices } from '../store/maildir/change-notices.js';
 import { MaildirStore } from '../store/maildir/store.js';
+import { quotaLimitsOf } from '../store/quota/limits.js';
 import { TlsProvider } from '../certs/tls-provider.js';
 import { Listener } from '../listeners/listener.js';
 import { Metrics } from '../observability/metrics.js';
@@ -68,7 +69,8 @@ export class Kernel {
       config,
       this.logger,
       this.options.shared ?? null,
-      (accounts) => new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger, watching }),
+      (accounts) =>
+        new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger, watching, quota: quotaLimitsOf(config.quota, accounts) }),
     );
   }
 

@@ -15,6 +15,7 @@
 import type { Readable } from 'node:stream';
 import { type AccountAddress, printable } from '../accounts/names.js';
 import type { Grantee } from '../accounts/rights.js';
+import type { QuotaReport } from './quota/quota.js';
 
 /** The five system flags of RFC 9051 section 2.3.2 (\Recent is not kept). */
 export const SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'] as const;
@@ -187,6 +188,13 @@ export interface MailStore {
   open(account: AccountAddress, mailbox: string): Promise<MailboxView>;
   /** Forgets an account's mail (the account was removed). */
   removeAccount(account: AccountAddress): Promise<void>;
+  /**
+   * The account's quota (RFC 9208): its usage (every message of every mailbox, by stored octets) and
+   * its limits (0: none). Storing past a limit throws OverQuotaError (NOQUOTA): store/quota/.
+   */
+  quota(account: AccountAddress): Promise<QuotaReport>;
+  /** Counts the account's usage again from its messages, and keeps that count. */
+  recountQuota(account: AccountAddress): Promise<QuotaReport>;
 }
 
 /**

@@ -35,6 +35,8 @@ import { changeSubscription, readSubscriptions } from './subscriptions.js';
 import { inheritOwner } from './owner.js';
 import { cleanTmpSometimes } from './tmp-cleanup.js';
 import { MaildirView } from './view.js';
+import { MaildirQuota, sumFolder } from './maildirsize.js';
+import { NO_LIMITS, type QuotaLimitsOf, type QuotaReport } from '../quota/quota.js';
 
 /** Where accounts keep their mail (the account store knows). */
 export interface AccountFolders {
@@ -49,6 +51,8 @@ export interface MaildirStoreOptions {
   log?: StoreLog;
   /** Change notices between sessions and nodes, and whether the kernel's file watch is used too (default: yes). */
   watching?: FolderWatching;
+  /** Each account's quota limits (store/quota/limits.ts); none without it. */
+  quota?: QuotaLimitsOf;
 }
 
 const SUBS = ['tmp', 'new', 'cur'] as const;
@@ -279,10 +283,13 @@ export class MaildirStore implements MailStore {
     if (name === 'INBOX') throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'INBOX cannot be deleted');
     const path = await this.realPath(account, name);
     if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    // its messages leave the quota's usage with it
+    const [fresh, seen] = await Promise.all([sumFolder(join(path, 'new')), sumFolder(join(path, 'cur'))]);
     // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),
     // and "a" is then listed as a level above them (\Noselect), as Maildir++ shows a missing parent.
     await rm(path, { recursive: true, force: true });
     this.forget(path);
+    await this.quotaOf(account).changed({ storage: -(fresh.storage + seen.storage), messages: -(fresh.messages + seen.messages) });
   }
 
   async subscriptions(account: AccountAddress): Promise<string[]> {
@@ -326,13 +333,18 @@ export class MaildirStore implements MailStore {
     const flags = new Set((options.flags ?? []).map(normalizeFlag));
     const written = await writeToTmp(path, input);
     const folder = this.folder(account, path);
+    const quota = this.quotaOf(account);
     let done = false;
     return {
       async commit(): Promise<AppendedMessage> {
         if (done) throw new Error('the message was committed or aborted already');
         done = true;
         try {
-          const { uids, uidValidity } = await place(folder, [{ written, flags, internalDate: options.internalDate }]);
+          const one = { storage: written.size, messages: 1 };
+          const { uids, uidValidity } = await quota.withRoom(one, async () => ({
+            result: await place(folder, [{ written, flags, internalDate: options.internalDate }]),
+            added: one,
+          }));
           return { uid: uids[0], uidValidity, key: written.base, storedSize: written.size, size: written.crlfSize! };
         } catch (err) {
           await unlink(written.tmp).catch(() => {});
@@ -360,7 +372,24 @@ export class MaildirStore implements MailStore {
       await this.make(account, 'INBOX'); // re-made if an operator removed it
     }
     const folder = this.folder(account, path);
-    return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to));
+    return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to), {
+      own: this.quotaOf(account),
+      of: (a) => this.quotaOf(a),
+    });
+  }
+
+  /** The account's quota over its Maildir root (maildirsize.ts). */
+  private quotaOf(account: AccountAddress): MaildirQuota {
+    const limits = this.options.quota;
+    return new MaildirQuota(this.accounts.maildir(account), limits ? () => limits(account) : async () => NO_LIMITS);
+  }
+
+  async quota(account: AccountAddress): Promise<QuotaReport> {
+    return this.quotaOf(account).report();
+  }
+
+  async recountQuota(account: AccountAddress): Promise<QuotaReport> {
+    return this.quotaOf(account).recalculate();
   }
 
   /** The folder a copy or move goes to (it must exist). */

@@ -24,6 +24,8 @@ import { renameInto } from './move.js';
 import { copyToTmp, place, type Placing } from './place.js';
 import { directReadsAdvised, noteDirectRead } from './direct-reads.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
+import { type MaildirQuota, sizeInName } from './maildirsize.js';
+import type { AccountAddress } from '../../accounts/names.js';
 
 // readNow()'s buffer, shared by all views: the process is single-threaded and every caller uses the
 // bytes before it reads the next message. Messages larger than this are read into their own buffer.
@@ -40,6 +42,17 @@ function systemLetter(change: FlagChange): string | undefined {
 /** Finds the folder a copy goes to (the store does: it knows accounts and names). */
 export type FolderOf = (to: MailboxRef) => Promise<MaildirFolder>;
 
+/** The quota of the view's own account, and of the account a copy or move goes to. */
+export interface ViewQuota {
+  readonly own: MaildirQuota;
+  of(account: AccountAddress): MaildirQuota;
+}
+
+/** The octets a message file counts for in the quota: the S= of its name, else its size on disk. */
+async function quotaSize(key: string, path: string): Promise<number> {
+  return sizeInName(key) ?? (await stat(path)).size;
+}
+
 const NO_CHANGES: MailboxChanges = { expunged: [], added: [], flagsChanged: [] };
 
 export class MaildirView implements MailboxView {
@@ -52,6 +65,7 @@ export class MaildirView implements MailboxView {
     private readonly folder: MaildirFolder,
     state: FolderState,
     private readonly folderOf: FolderOf,
+    private readonly quota?: ViewQuota,
   ) {
     this.state = state;
   }
@@ -215,16 +229,28 @@ export class MaildirView implements MailboxView {
 
   async expunge(uids: readonly number[]): Promise<number[]> {
     const gone: number[] = [];
-    for (const uid of [...uids].sort((a, b) => a - b)) {
-      const m = this.get(uid);
-      if (!m) continue;
-      try {
-        await this.folder.withFile(m.key, (path) => this.folder.unlinkOwn(path));
-      } catch (err) {
-        if (!(err instanceof MessageGoneError)) throw err;
+    // what this view removed leaves the quota's usage (what someone else removed first, they count)
+    const removed = { storage: 0, messages: 0 };
+    try {
+      for (const uid of [...uids].sort((a, b) => a - b)) {
+        const m = this.get(uid);
+        if (!m) continue;
+        try {
+          const size = await this.folder.withFile(m.key, async (path) => {
+            const octets = this.quota ? await quotaSize(m.key, path) : 0;
+            await this.folder.unlinkOwn(path);
+            return octets;
+          });
+          removed.storage += size;
+          removed.messages++;
+        } catch (err) {
+          if (!(err instanceof MessageGoneError)) throw err;
+        }
+        this.folder.removed(m.key);
+        gone.push(uid);
       }
-      this.folder.removed(m.key);
-      gone.push(uid);
+    } finally {
+      await this.quota?.own.changed({ storage: -removed.storage, messages: -removed.messages });
     }
     return gone;
   }
@@ -249,8 +275,17 @@ export class MaildirView implements MailboxView {
       for (const item of items) await unlink(item.written.tmp).catch(() => {});
       throw err;
     }
-    const { uids: placed, uidValidity } = await place(target, items);
-    return { uidValidity, mapping: items.map((item, i) => [item.uid, placed[i]] as const) };
+    // the copies count as their source does (its S=), in the target account's quota
+    const add = { storage: items.reduce((sum, item) => sum + (sizeInName(item.written.base) ?? item.written.size), 0), messages: items.length };
+    const placing = async () => ({ result: await place(target, items), added: add });
+    let placed: Awaited<ReturnType<typeof place>>;
+    try {
+      placed = this.quota ? await this.quota.of(to.account).withRoom(add, placing) : (await placing()).result;
+    } catch (err) {
+      for (const item of items) await unlink(item.written.tmp).catch(() => {});
+      throw err;
+    }
+    return { uidValidity: placed.uidValidity, mapping: items.map((item, i) => [item.uid, placed.uids[i]] as const) };
   }
 
   /**
@@ -266,12 +301,42 @@ export class MaildirView implements MailboxView {
       const m = this.get(uid);
       if (m) items.push({ uid, key: m.key });
     }
-    const renamed = await renameInto(this.folder, target, items);
+    const renamed = await this.renameCounted(target, items, to.account);
     if (renamed.elsewhere.length === 0) return { uidValidity: renamed.uidValidity, mapping: renamed.mapping };
     const copied = await this.copy(renamed.elsewhere, to);
     await this.expunge(copied.mapping.map(([uid]) => uid));
     const mapping = [...renamed.mapping, ...copied.mapping].sort((a, b) => a[0] - b[0]);
     return { uidValidity: copied.uidValidity, mapping };
+  }
+
+  /**
+   * renameInto, with the quota: a move within the account changes nothing (as Dovecot, it is not checked);
+   * into another account's mailbox it must fit that account's quota, and leaves this one's.
+   */
+  private async renameCounted(target: MaildirFolder, items: { uid: number; key: string }[], account: AccountAddress) {
+    const quota = this.quota;
+    const theirs = quota?.of(account);
+    if (!quota || !theirs || theirs.root === quota.own.root) return renameInto(this.folder, target, items);
+    const sizes = new Map<number, number>();
+    for (const item of items) {
+      try {
+        sizes.set(item.uid, await this.folder.withFile(item.key, (path) => quotaSize(item.key, path)));
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+      }
+    }
+    const add = { storage: [...sizes.values()].reduce((a, b) => a + b, 0), messages: sizes.size };
+    let moved = { storage: 0, messages: 0 };
+    try {
+      return await theirs.withRoom(add, async () => {
+        const result = await renameInto(this.folder, target, items);
+        const uids = result.mapping.map(([uid]) => uid);
+        moved = { storage: uids.reduce((sum, uid) => sum + (sizes.get(uid) ?? 0), 0), messages: uids.length };
+        return { result, added: moved };
+      });
+    } finally {
+      await quota.own.changed({ storage: -moved.storage, messages: -moved.messages });
+    }
   }
 
   async sync(): Promise<MailboxChanges> {

@@ -34,6 +34,8 @@ import {
   type StagedMessage,
 } from '../contract.js';
 import { crlfSize } from '../crlf-size.js';
+import { OverQuotaError } from '../quota/over-quota.js';
+import { NO_LIMITS, overLimit, type QuotaLimitsOf, type QuotaReport, type QuotaValues } from '../quota/quota.js';
 
 interface Stored {
   uid: number;
@@ -104,6 +106,7 @@ class MemoryView implements MailboxView {
   constructor(
     private readonly owner: MemoryStore,
     private readonly box: MemoryMailbox,
+    private readonly account: AccountAddress,
   ) {
     this.take();
   }
@@ -185,6 +188,7 @@ class MemoryView implements MailboxView {
   async copy(uids: readonly number[], to: MailboxRef): Promise<CopyResult> {
     const target = this.owner.mailboxOf(to.account, to.mailbox);
     const mapping: [number, number][] = [];
+    await this.owner.checkRoom(to.account, this.sizeOf(uids));
     for (const uid of [...uids].sort((a, b) => a - b)) {
       const m = this.box.messages.get(uid);
       if (!m) continue;
@@ -194,8 +198,10 @@ class MemoryView implements MailboxView {
   }
 
   async move(uids: readonly number[], to: MailboxRef): Promise<CopyResult> {
-    // taken out and added in one step (no await between): a second session's move finds it gone
     const target = this.owner.mailboxOf(to.account, to.mailbox);
+    // within the account a move changes no usage (not checked, as in Dovecot); into another it must fit
+    if (formatAddress(to.account) !== formatAddress(this.account)) await this.owner.checkRoom(to.account, this.sizeOf(uids));
+    // taken out and added in one step (no await between): a second session's move finds it gone
     const mapping: [number, number][] = [];
     for (const uid of [...uids].sort((a, b) => a - b)) {
       const m = this.box.messages.get(uid);
@@ -205,6 +211,19 @@ class MemoryView implements MailboxView {
     }
     if (mapping.length > 0) this.box.changed();
     return { uidValidity: target.uidValidity, mapping };
+  }
+
+  /** The octets and count of those of `uids` still in the mailbox. */
+  private sizeOf(uids: readonly number[]): QuotaValues {
+    let storage = 0;
+    let messages = 0;
+    for (const uid of new Set(uids)) {
+      const m = this.box.messages.get(uid);
+      if (!m) continue;
+      storage += m.bytes.length;
+      messages++;
+    }
+    return { storage, messages };
   }
 
   async sync(): Promise<MailboxChanges> {
@@ -243,8 +262,11 @@ function headerEnd(bytes: Buffer): number {
 }
 
 export class MemoryStore implements MailStore {
-  /** `mainDomain`: where an ACL's "user=NAME" without a domain points. */
-  constructor(private readonly mainDomain = 'example.org') {}
+  /** `mainDomain`: where an ACL's "user=NAME" without a domain points; `quotaLimits`: each account's quota. */
+  constructor(
+    private readonly mainDomain = 'example.org',
+    private readonly quotaLimits: QuotaLimitsOf = async () => NO_LIMITS,
+  ) {}
 
   private readonly accounts = new Map<string, { mailboxes: Map<string, MemoryMailbox>; subscriptions: Set<string> }>();
 
@@ -370,11 +392,13 @@ export class MemoryStore implements MailStore {
     const flags = (options.flags ?? []).map(normalizeFlag);
     const bytes = await collect(input);
     if (bytes.length === 0) throw new EmptyMessageError();
+    const checkRoom = (account: AccountAddress, add: QuotaValues) => this.checkRoom(account, add);
     let done = false;
     return {
       async commit(): Promise<AppendedMessage> {
         if (done) throw new Error('the message was committed or aborted already');
         done = true;
+        await checkRoom(a, { storage: bytes.length, messages: 1 });
         const m = box.add(bytes, flags, options.internalDate ?? new Date());
         return { uid: m.uid, uidValidity: box.uidValidity, key: m.key, storedSize: m.bytes.length, size: m.size };
       },
@@ -389,7 +413,33 @@ export class MemoryStore implements MailStore {
   }
 
   async open(a: AccountAddress, mailbox: string): Promise<MailboxView> {
-    return new MemoryView(this, this.mailboxOf(a, mailbox));
+    return new MemoryView(this, this.mailboxOf(a, mailbox), a);
+  }
+
+  /** Every message of every mailbox of the account, by its octets (the usage is what is in memory). */
+  private usage(a: AccountAddress): QuotaValues {
+    let storage = 0;
+    let messages = 0;
+    for (const box of this.account(a).mailboxes.values()) {
+      for (const m of box.messages.values()) storage += m.bytes.length;
+      messages += box.messages.size;
+    }
+    return { storage, messages };
+  }
+
+  /** OverQuotaError when `add` does not fit the account's quota. */
+  async checkRoom(a: AccountAddress, add: QuotaValues): Promise<void> {
+    const over = overLimit(this.usage(a), await this.quotaLimits(a), add);
+    if (over) throw new OverQuotaError(over);
+  }
+
+  async quota(a: AccountAddress): Promise<QuotaReport> {
+    const limits = await this.quotaLimits(a);
+    return { usage: this.usage(a), limits };
+  }
+
+  async recountQuota(a: AccountAddress): Promise<QuotaReport> {
+    return this.quota(a);
   }
 
   async removeAccount(a: AccountAddress): Promise<void> {

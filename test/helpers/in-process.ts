@@ -26,6 +26,7 @@ import type { ModuleContext, PosternModule } from '../../server/module.js';
 import { moduleServices } from '../../server/module-services.js';
 import { ModuleRegistry } from '../../server/registry.js';
 import { MemoryStore } from '../../store/memory/memory-store.js';
+import { quotaLimitsOf } from '../../store/quota/limits.js';
 import { Submitter } from '../../submission/submitter.js';
 import type { Endpoint } from './pop-client.js';
 import { LogBook, type LogRecord, testConfig } from './server.js';
@@ -107,7 +108,9 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
 
   // As Kernel.start(), with the in-memory store in place of the Maildir one (server/module-services.ts).
   const domains = new LocalDomains(config.mainDomain, config.domains);
-  const { ctx: services, submission } = moduleServices(config, logger, null, () => new MemoryStore(config.mainDomain));
+  const { ctx: services, submission } = moduleServices(config, logger, null, (accounts) =>
+    new MemoryStore(config.mainDomain, quotaLimitsOf(config.quota, accounts)),
+  );
   const { accounts, store, router } = services;
   const submitter = new Submitter(submission);
   const metrics = new Metrics();
