@@ -13,6 +13,7 @@ const EXIT_OF: Record<DeliveryError['kind'], number> = {
   empty: EXIT.dataErr,
   mailbox: EXIT.usage,
   full: EXIT.tempFail,
+  'over-quota': EXIT.cantCreate,
   io: EXIT.tempFail,
 };
 
@@ -21,7 +22,8 @@ export function deliverCommand(program: Command): void {
     .command('deliver')
     .argument('<address>', 'the recipient: NAME or NAME@DOMAIN')
     .description(
-      'store one message read from standard input in a mailbox (exit 67: unknown user, 65: empty or too large, 75: try again later)',
+      'store one message read from standard input in a mailbox (exit 67: unknown user, 65: empty or too large, 73: over quota, ' +
+        '75: try again later)',
     )
     .option('--mailbox <mailbox>', 'the mailbox to store it in (INBOX when that mailbox does not exist)', 'INBOX')
     .action(async (addressArg: string, opts: { mailbox: string }, cmd: Command) => {
@@ -33,6 +35,7 @@ export function deliverCommand(program: Command): void {
         mainDomain: ctx.config.mainDomain,
         realToHeader: ctx.config.realToHeader,
         maxSize: ctx.config.delivery.maxSize,
+        fullTempfail: ctx.config.quota.fullTempfail,
       });
       try {
         const recipient = await delivery.recipient(addressArg);
@@ -54,10 +57,13 @@ export function deliverCommand(program: Command): void {
               ? 'no message on standard input'
               : err.kind === 'mailbox'
                 ? `--mailbox: ${err.message}`
-                : err.permanent
-                  ? err.message
-                  : `${err.message} in the ${ctx.where}; try again later`;
-        throw new CliError(message, EXIT_OF[err.kind]);
+                : err.kind === 'over-quota'
+                  ? `${addressArg}: ${err.message}${err.permanent ? '' : '; try again later'}`
+                  : err.permanent
+                    ? err.message
+                    : `${err.message} in the ${ctx.where}; try again later`;
+        // over quota with quota.fullTempfail: temporary, the MTA keeps the message and tries again
+        throw new CliError(message, err.kind === 'over-quota' && !err.permanent ? EXIT.tempFail : EXIT_OF[err.kind]);
       }
     });
 }

@@ -6,6 +6,7 @@ export const EXIT = {
   dataErr: 65, // EX_DATAERR: the input is not usable (an empty message)
   noUser: 67, // EX_NOUSER: no such account (deliver)
   unavailable: 69, // EX_UNAVAILABLE: a port cannot be bound
+  cantCreate: 73, // EX_CANTCREAT: deliver: the account is over its quota (75 with quota.fullTempfail)
   software: 70, // EX_SOFTWARE
   tempFail: 75, // EX_TEMPFAIL: try again later (deliver: disk full, I/O error)
   config: 78, // EX_CONFIG: the config file is wrong

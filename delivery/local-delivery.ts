@@ -6,6 +6,7 @@ import { MailError, mailErrorOf, MailStoreError, type MailStore } from '../store
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import type { Routed, Router } from '../accounts/router.js';
 import { deliveredOctets } from './delivered-octets.js';
+import { OverQuotaError } from '../store/quota/over-quota.js';
 
 /** A recipient the message can be delivered to. */
 export interface LocalRecipient {
@@ -21,8 +22,11 @@ export class DeliveryError extends Error {
   constructor(
     message: string,
     readonly permanent: boolean,
-    /** What failed: 'unknown-user', 'too-large', 'empty', 'mailbox' (a bad mailbox name), 'full' (no space), 'io'. */
-    readonly kind: 'unknown-user' | 'too-large' | 'empty' | 'mailbox' | 'full' | 'io',
+    /**
+     * What failed: 'unknown-user', 'too-large', 'empty', 'mailbox' (a bad mailbox name), 'full' (no space),
+     * 'over-quota' (the account's quota; permanent unless quota.fullTempfail), 'io'.
+     */
+    readonly kind: 'unknown-user' | 'too-large' | 'empty' | 'mailbox' | 'full' | 'over-quota' | 'io',
   ) {
     super(message);
   }
@@ -33,6 +37,8 @@ export interface LocalDeliverySettings {
   realToHeader: string;
   /** Largest message accepted, in octets (0 = no limit). */
   maxSize: number;
+  /** Over quota is a temporary failure (quota.fullTempfail, Dovecot's quota_full_tempfail); else the MTA bounces it. */
+  fullTempfail?: boolean;
 }
 
 /** Counts the octets going by; throws DeliveryError('too-large') past `max`. */
@@ -57,7 +63,8 @@ export function ioFailure(err: unknown, what: string): DeliveryError {
  * What the store's failure means for the MTA: a mailbox name or a message the store can never take is
  * bounced, in the store's words; anything else (a full disk, an I/O error) is tried again later.
  */
-function storeFailure(err: unknown, what: string): DeliveryError {
+function storeFailure(err: unknown, what: string, fullTempfail = false): DeliveryError {
+  if (err instanceof OverQuotaError) return new DeliveryError(err.message, !fullTempfail, 'over-quota');
   if (err instanceof MailStoreError) {
     switch (err.mailError) {
       case MailError.PARAMS:
@@ -134,7 +141,7 @@ export class LocalDelivery {
       return stored.storedSize;
     } catch (err) {
       if (err instanceof DeliveryError) throw err;
-      throw storeFailure(err, `cannot store the message for ${formatAddress(r.account)}`);
+      throw storeFailure(err, `cannot store the message for ${formatAddress(r.account)}`, this.settings.fullTempfail);
     }
   }
 }

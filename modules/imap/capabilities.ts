@@ -19,6 +19,9 @@ const AFTER_SIGN_IN = [
   'BINARY',
   'ACL',
   'RIGHTS=texk',
+  'QUOTA',
+  'QUOTA=RES-STORAGE',
+  'QUOTA=RES-MESSAGE',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

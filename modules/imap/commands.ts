@@ -7,6 +7,7 @@ import { append } from './commands/append.js';
 import * as auth from './commands/auth-commands.js';
 import { copy, move } from './commands/copy-move.js';
 import { idle } from './commands/idle.js';
+import * as quota from './commands/quota.js';
 import { list, lsub } from './commands/list.js';
 import * as mailboxes from './commands/mailbox-commands.js';
 import { search } from './commands/search.js';
@@ -60,6 +61,9 @@ const table: [string, CommandSpec][] = [
   ['DELETEACL', { states: AUTH, handler: acl.deleteacl, updates: 'all' }],
   ['LISTRIGHTS', { states: AUTH, handler: acl.listrights, updates: 'all' }],
   ['MYRIGHTS', { states: AUTH, handler: acl.myrights, updates: 'all' }],
+  ['GETQUOTA', { states: AUTH, handler: quota.getquota, updates: 'all' }],
+  ['GETQUOTAROOT', { states: AUTH, handler: quota.getquotaroot, updates: 'all' }],
+  ['SETQUOTA', { states: AUTH, handler: quota.setquota, updates: 'all' }],
   ['CHECK', { forceSync: true, states: SELECTED, handler: session.noop, updates: 'all' }],
   ['CLOSE', { states: SELECTED, handler: selected.close, updates: 'none' }],
   ['UNSELECT', { states: SELECTED, handler: selected.unselect, updates: 'none' }],

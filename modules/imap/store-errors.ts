@@ -4,6 +4,7 @@ import { AclError } from '../../accounts/rights.js';
 import { MailError, mailErrorOf, MailStoreError, type UnsafeMailboxError } from '../../store/contract.js';
 import type { Logger } from '../../observability/logger.js';
 import { ImapError } from './imap-error.js';
+import { OverQuotaError } from '../../store/quota/over-quota.js';
 
 export function storeErrorAnswer(err: unknown, log: Logger, context: Record<string, unknown> = {}): ImapError {
   if (err instanceof ImapError) return err;
@@ -33,6 +34,8 @@ export function storeErrorAnswer(err: unknown, log: Logger, context: Record<stri
       log.error({ ...context, path: (err as UnsafeMailboxError).path }, words);
       return new ImapError('NO', 'UNAVAILABLE', 'This mailbox cannot be opened; the server log says why');
     case MailError.NOQUOTA:
+      // the account's quota: the user's to fix (RFC 9208 section 5.3), in the store's words (Dovecot's)
+      if (err instanceof OverQuotaError) return new ImapError('NO', 'OVERQUOTA', words);
       log.error({ ...context, err }, 'no room to store');
       return new ImapError('NO', 'OVERQUOTA', 'No room to store this on the server now; delete some mail or try again later');
     case MailError.TEMP:

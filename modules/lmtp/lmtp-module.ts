@@ -5,7 +5,8 @@
 // at RCPT, and the same atomic store per recipient after DATA.
 //   RCPT:  250 for an address that routes here, 550 5.1.1 for one that does not, 451 when routing fails
 //   DATA:  per recipient 250 (stored), 552 (over delivery.maxSize), 452 (no space: the MTA retries),
-//          451 (another I/O error: the MTA retries)
+//          552 5.2.2 over the account's quota (452 4.2.2 with quota.fullTempfail, as Dovecot's
+//          quota_full_tempfail), 451 (another I/O error: the MTA retries)
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { Admission, type AdmittedSession } from '../../listeners/admission.js';
@@ -27,6 +28,8 @@ function reply(code: number, text: string): Error & { responseCode: number } {
 function failureReply(r: LocalRecipient, err: unknown): Error & { responseCode: number } {
   if (!(err instanceof DeliveryError)) return reply(451, `<${r.address}>: local error (${(err as Error).message}); try again later`);
   if (err.kind === 'too-large') return reply(552, `<${r.address}>: ${err.message}`);
+  // smtp-server gives 552 the enhanced code 5.2.2 and 452 4.2.2: mailbox full (RFC 3463)
+  if (err.kind === 'over-quota') return reply(err.permanent ? 552 : 452, `<${r.address}>: ${err.message}`);
   if (err.permanent) return reply(550, `<${r.address}>: ${err.message}`);
   if (err.kind === 'full') return reply(452, `<${r.address}>: ${err.message}; try again later`);
   return reply(451, `<${r.address}>: ${err.message}; try again later`);
@@ -81,6 +84,7 @@ export class LmtpModule implements PosternModule {
       mainDomain: ctx.config.mainDomain,
       realToHeader: ctx.config.realToHeader,
       maxSize: ctx.config.delivery.maxSize,
+      fullTempfail: ctx.config.quota.fullTempfail,
     });
     const server = new SMTPServer({
       lmtp: true,

@@ -216,20 +216,23 @@ export class MaildirQuota {
     return { usage: await this.recount(limits), limits };
   }
 
+  /** OverQuotaError when `add` does not fit now (an early look: withRoom() looks again as it places). */
+  async check(add: QuotaValues): Promise<void> {
+    const limits = await this.limitsOf();
+    if (!limited(limits)) return;
+    const over = overLimit((await this.trusted(limits)) ?? (await this.recount(limits)), limits, add);
+    if (over) throw new OverQuotaError(over);
+  }
+
   /**
    * Runs `place` when `add` fits the quota, then notes the change; OverQuotaError (nothing placed) when it
    * does not. `place` returns the change it made (what it placed may be less than `add`: messages gone).
    */
   async withRoom<T>(add: QuotaValues, place: () => Promise<{ result: T; added: QuotaValues }>): Promise<T> {
     return this.inTurn(async () => {
-      const limits = await this.limitsOf();
-      if (limited(limits)) {
-        const usage = (await this.trusted(limits)) ?? (await this.recount(limits));
-        const over = overLimit(usage, limits, add);
-        if (over) throw new OverQuotaError(over);
-      }
+      await this.check(add);
       const { result, added } = await place();
-      await this.noteNow(limits, added);
+      await this.noteNow(await this.limitsOf(), added);
       return result;
     });
   }

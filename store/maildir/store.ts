@@ -334,6 +334,11 @@ export class MaildirStore implements MailStore {
     const written = await writeToTmp(path, input);
     const folder = this.folder(account, path);
     const quota = this.quotaOf(account);
+    // a message that cannot fit is refused now, before anyone relies on its staging (a submission's relay)
+    await quota.check({ storage: written.size, messages: 1 }).catch(async (err: unknown) => {
+      await unlink(written.tmp).catch(() => {});
+      throw err;
+    });
     let done = false;
     return {
       async commit(): Promise<AppendedMessage> {

@@ -393,6 +393,7 @@ export class MemoryStore implements MailStore {
     const bytes = await collect(input);
     if (bytes.length === 0) throw new EmptyMessageError();
     const checkRoom = (account: AccountAddress, add: QuotaValues) => this.checkRoom(account, add);
+    await checkRoom(a, { storage: bytes.length, messages: 1 });
     let done = false;
     return {
       async commit(): Promise<AppendedMessage> {

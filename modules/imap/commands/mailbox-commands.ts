@@ -138,7 +138,7 @@ export function namespace(s: ImapContext, c: Command): void {
   s.send('* NAMESPACE (("" "/")) (("~" "/")) (("~public/" "/"))');
 }
 
-export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT'] as const;
+export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT', 'DELETED-STORAGE'] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
 
 export function statusItems(args: Cursor): StatusItem[] {
@@ -197,6 +197,10 @@ export async function statusOf(s: ImapContext, target: MailboxTarget, items: rea
           break;
         case 'RECENT':
           value = await recentIn(s, target, view);
+          break;
+        case 'DELETED-STORAGE':
+          // RFC 9208 section 4.2.5: what an EXPUNGE would free, in units of 1024 octets
+          value = Math.ceil(messages.reduce((n, m) => (m.flags.has('\\Deleted') ? n + m.size : n), 0) / 1024);
           break;
       }
       out.push(`${item} ${value}`);
