@@ -17,6 +17,7 @@ const GROUPS: Record<string, () => Promise<Register[]>> = {
   route: async () => [(await import('./mailbox.js')).mailboxCommands],
   bulletin: async () => [(await import('./bulletin.js')).bulletinCommands],
   import: async () => [(await import('./import.js')).importCommands],
+  quota: async () => [(await import('./quota.js')).quotaCommands],
 };
 
 /** The command named on the command line (the first word that is not an option or its value). */
