@@ -18,23 +18,27 @@ import {
   MessageGoneError,
 } from '../../store/contract.js';
 import type { AccountAddress } from '../../accounts/names.js';
+import { NO_LIMITS, type QuotaLimitsOf, type QuotaValues } from '../../store/quota/quota.js';
 
 interface Fixture {
   store: MailStore;
   cleanup(): Promise<void>;
 }
 
-const STORES: [string, () => Promise<Fixture>][] = [
-  ['memory', async () => ({ store: new MemoryStore('example.org'), cleanup: async () => {} })],
+const STORES: [string, (quota?: QuotaLimitsOf) => Promise<Fixture>][] = [
+  ['memory', async (quota) => ({ store: new MemoryStore('example.org', quota), cleanup: async () => {} })],
   [
     'Maildir',
-    async () => {
+    async (quota) => {
       const dir = await mkdtemp(join(tmpdir(), 'postern-store-'));
       const folders = {
         accountDir: (a: AccountAddress) => join(dir, a.domain, a.name),
         maildir: (a: AccountAddress) => join(dir, a.domain, a.name, 'Maildir'),
       };
-      return { store: new MaildirStore(folders, { mainDomain: 'example.org' }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+      return {
+        store: new MaildirStore(folders, { mainDomain: 'example.org', quota }),
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
     },
   ],
 ];
@@ -460,6 +464,90 @@ for (const [name, make] of STORES) {
         expect((await view.sync()).added).toHaveLength(1);
         view.close();
       });
+    });
+  });
+}
+
+// Quota (RFC 9208; store/quota/): every way a message enters a mailbox is checked by the store, to the last octet.
+for (const [name, make] of STORES) {
+  describe(`the ${name} store keeps the quota`, () => {
+    let fx: Fixture;
+    let store: MailStore;
+    let limits: Record<string, QuotaValues>;
+    const one = 'Subject: q\n\n12345\n'; // 19 octets
+    beforeEach(async () => {
+      limits = {};
+      fx = await make(async (a) => limits[a.name] ?? NO_LIMITS);
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    it('takes a message that fills the storage to the last octet, refuses one octet more (NOQUOTA), and stores nothing of it', async () => {
+      limits.alice = { storage: 3 * one.length, messages: 0 };
+      await store.deliver(alice, 'INBOX', chunks(one));
+      await store.deliver(alice, 'INBOX', chunks(one));
+      expect(await codeOf(() => store.deliver(alice, 'INBOX', chunks(`${one}x`)))).toBe(MailError.NOQUOTA);
+      await store.deliver(alice, 'INBOX', chunks(one)); // exactly full
+      expect(await store.quota(alice)).toEqual({ usage: { storage: 3 * one.length, messages: 3 }, limits: limits.alice });
+      expect(await codeOf(() => store.deliver(alice, 'INBOX', chunks('x')))).toBe(MailError.NOQUOTA);
+      // a staged append is refused when staged, before anyone relies on it
+      expect(await codeOf(() => store.append(alice, 'INBOX', chunks('x')))).toBe(MailError.NOQUOTA);
+      const view = await store.open(alice, 'INBOX');
+      expect(view.messages).toHaveLength(3);
+      view.close();
+      expect((await store.recountQuota(alice)).usage).toEqual({ storage: 3 * one.length, messages: 3 });
+    });
+
+    it('counts messages too; expunge and DELETE give the room back', async () => {
+      limits.alice = { storage: 0, messages: 2 };
+      await store.createMailbox(alice, 'Trash');
+      await store.deliver(alice, 'INBOX', chunks(one));
+      await store.deliver(alice, 'Trash', chunks(one));
+      expect(await codeOf(() => store.deliver(alice, 'INBOX', chunks(one)))).toBe(MailError.NOQUOTA);
+      const view = await store.open(alice, 'INBOX');
+      expect(await view.expunge(view.messages.map((m) => m.uid))).toHaveLength(1);
+      view.close();
+      expect((await store.quota(alice)).usage).toEqual({ storage: one.length, messages: 1 });
+      await store.deliver(alice, 'INBOX', chunks(one));
+      await store.deleteMailbox(alice, 'Trash');
+      expect((await store.quota(alice)).usage).toEqual({ storage: one.length, messages: 1 });
+      expect((await store.recountQuota(alice)).usage).toEqual({ storage: one.length, messages: 1 });
+    });
+
+    it('COPY must fit whole (nothing copied otherwise); MOVE within the account is not checked, into another account it is', async () => {
+      limits.alice = { storage: 3 * one.length, messages: 0 };
+      limits.bob = { storage: one.length, messages: 0 };
+      await store.createMailbox(alice, 'Archive');
+      await store.createMailbox(bob, 'Shared');
+      await store.deliver(alice, 'INBOX', chunks(one));
+      await store.deliver(alice, 'INBOX', chunks(one));
+      const view = await store.open(alice, 'INBOX');
+      const uids = view.messages.map((m) => m.uid);
+      expect(await codeOf(() => view.copy(uids, { account: alice, mailbox: 'Archive' }))).toBe(MailError.NOQUOTA);
+      const archive = await store.open(alice, 'Archive');
+      expect(archive.messages).toHaveLength(0);
+      expect((await view.copy([uids[0]], { account: alice, mailbox: 'Archive' })).mapping).toHaveLength(1); // to the last octet
+      expect((await store.quota(alice)).usage).toEqual({ storage: 3 * one.length, messages: 3 });
+      // full, yet a move within the account changes nothing
+      expect((await view.move([uids[1]], { account: alice, mailbox: 'Archive' })).mapping).toHaveLength(1);
+      expect((await store.quota(alice)).usage).toEqual({ storage: 3 * one.length, messages: 3 });
+      await archive.sync();
+      const two = archive.messages.map((m) => m.uid);
+      expect(await codeOf(() => archive.move(two, { account: bob, mailbox: 'Shared' }))).toBe(MailError.NOQUOTA);
+      await archive.sync();
+      expect(archive.messages).toHaveLength(2);
+      expect((await archive.move([two[0]], { account: bob, mailbox: 'Shared' })).mapping).toHaveLength(1);
+      expect((await store.quota(alice)).usage).toEqual({ storage: 2 * one.length, messages: 2 });
+      expect((await store.quota(bob)).usage).toEqual({ storage: one.length, messages: 1 });
+      view.close();
+      archive.close();
+    });
+
+    it('an account without limits is never refused, and reports its usage', async () => {
+      for (let i = 0; i < 3; i++) await store.deliver(alice, 'INBOX', chunks(one));
+      expect(await store.quota(alice)).toEqual({ usage: { storage: 3 * one.length, messages: 3 }, limits: NO_LIMITS });
     });
   });
 }
