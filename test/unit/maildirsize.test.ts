@@ -23,7 +23,15 @@ describe('the maildirsize format', () => {
     });
     // a last line a writer has not finished is left out
     expect(parseMaildirsize(Buffer.from('0S\n100 2\n50'))?.usage).toEqual({ storage: 100, messages: 2 });
-    for (const damaged of ['', '1024S\n', 'garbage\n1 1\n', '1024S\n1 x\n', '1024S\n-5 -1\n', '1024S\n1\u00001\n', `0S\n${'1 1\n'.repeat(1280)}`])
+    for (const damaged of [
+      '',
+      '1024S\n',
+      'garbage\n1 1\n',
+      '1024S\n1 x\n',
+      '1024S\n-5 -1\n',
+      '1024S\n1\u00001\n',
+      `0S\n${'1 1\n'.repeat(1280)}`,
+    ])
       expect(parseMaildirsize(Buffer.from(damaged)), JSON.stringify(damaged.slice(0, 20))).toBeNull();
   });
 
@@ -52,7 +60,8 @@ describe('the usage of a Maildir', () => {
 
   beforeEach(async () => {
     root = join(await mkdtemp(join(tmpdir(), 'postern-maildirsize-')), 'Maildir');
-    for (const dir of ['new', 'cur', 'tmp', '.Trash/cur', '.Trash/new', '.lists.info/cur']) await mkdir(join(root, dir), { recursive: true });
+    for (const dir of ['new', 'cur', 'tmp', '.Trash/cur', '.Trash/new', '.lists.info/cur'])
+      await mkdir(join(root, dir), { recursive: true });
     // INBOX: one by S=, one without (its size on disk); Trash counts too; tmp/ does not
     await writeFile(join(root, 'cur', '1.M1P1.host,S=100,W=104:2,S'), 'x'.repeat(100));
     await writeFile(join(root, 'new', '2.M2P1.host'), 'y'.repeat(7));

@@ -1,0 +1,128 @@
+// QUOTA (RFC 9208) in this process over the in-memory store (test/helpers/in-process.ts), byte by byte:
+// the capabilities, GETQUOTAROOT, GETQUOTA, SETQUOTA refused, NO [OVERQUOTA] for APPEND, COPY and MOVE,
+// STATUS DELETED-STORAGE, and LMTP's 552 5.2.2 (452 4.2.2 with quota.fullTempfail). The same on the
+// Maildir store with its maildirsize file is test/e2e/quota.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RawImap } from '../helpers/imap-client.js';
+import { type InProcessServer, startInProcess } from '../helpers/in-process.js';
+import { RawLmtp } from '../helpers/lmtp-client.js';
+
+const LISTENERS = [
+  { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
+  { name: 'lmtp', module: 'lmtp', address: '127.0.0.1', port: 0 },
+];
+
+/** A message of exactly `octets` octets. */
+function message(octets: number, subject = 'q'): string {
+  const head = `Subject: ${subject}\r\n\r\n`;
+  return head + 'x'.repeat(octets - head.length - 2) + '\r\n';
+}
+
+async function append(c: RawImap, mailbox: string, text: string): Promise<string> {
+  return (await c.command(`APPEND ${mailbox} {${text.length}+}\r\n${text}`)).tagged;
+}
+
+const OVER = 'NO [OVERQUOTA] Quota exceeded (mailbox for user is full)';
+
+describe('QUOTA over IMAP (RFC 9208)', () => {
+  let server: InProcessServer;
+  beforeAll(async () => {
+    server = await startInProcess({ config: { listeners: LISTENERS, quota: { storage: 3000, messages: 10 } } });
+    await server.addAccount('jsmith', 'pw');
+    await server.addAccount('bob', 'pw');
+    await server.ctx.accounts.modify({ name: 'bob', domain: 'example.org' }, (r) => {
+      r.quota = { storage: 500 };
+    });
+  });
+  afterAll(() => server.stop());
+
+  it('offers QUOTA with both resources; GETQUOTAROOT and GETQUOTA answer the user root; SETQUOTA is refused', async () => {
+    const c = await RawImap.signIn(server.portOf('imap'), 'jsmith', 'pw');
+    expect((await c.command('CAPABILITY')).untagged[0]).toMatch(/ QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE( |$)/);
+    expect((await c.command('GETQUOTAROOT INBOX')).untagged).toEqual([
+      '* QUOTAROOT INBOX "User quota"',
+      '* QUOTA "User quota" (STORAGE 0 3 MESSAGE 0 10)',
+    ]);
+    expect((await c.command('GETQUOTA "User quota"')).untagged).toEqual(['* QUOTA "User quota" (STORAGE 0 3 MESSAGE 0 10)']);
+    expect((await c.command('GETQUOTA "other"')).tagged).toMatch(/^a\d+ NO \[NONEXISTENT\] There is no quota root "other"/);
+    expect((await c.command('GETQUOTAROOT nosuch')).tagged).toMatch(/^a\d+ NO \[NONEXISTENT\]/);
+    expect((await c.command('SETQUOTA "User quota" (STORAGE 100000)')).tagged).toMatch(/^a\d+ NO \[NOPERM\] /);
+    expect((await c.command('SETQUOTA "User quota" STORAGE')).tagged).toMatch(/^a\d+ BAD /);
+    c.close();
+  });
+
+  it('APPEND, COPY and MOVE fill the quota to the last octet and answer NO [OVERQUOTA] past it, storing nothing', async () => {
+    const c = await RawImap.signIn(server.portOf('imap'), 'jsmith', 'pw');
+    expect((await c.command('CREATE Archive')).status).toBe('OK');
+    expect(await append(c, 'INBOX', message(1000, 'a'))).toMatch(/OK \[APPENDUID/);
+    expect(await append(c, 'INBOX', message(1000, 'b'))).toMatch(/OK \[APPENDUID/);
+    expect((await c.command('SELECT INBOX')).status).toBe('OK');
+    // two messages do not fit in the 1000 octets left: neither is copied
+    expect((await c.command('COPY 1:2 Archive')).tagged).toMatch(new RegExp(`^a\\d+ ${escape(OVER)}$`));
+    expect((await c.command('STATUS Archive (MESSAGES)')).untagged).toEqual(['* STATUS Archive (MESSAGES 0)']);
+    expect(await append(c, 'INBOX', message(1001, 'c'))).toMatch(new RegExp(`^a\\d+ ${escape(OVER)}$`));
+    expect((await c.command('COPY 1 Archive')).tagged).toMatch(/OK \[COPYUID/); // to the last octet
+    expect((await c.command('GETQUOTAROOT Archive')).untagged[1]).toBe('* QUOTA "User quota" (STORAGE 3 3 MESSAGE 3 10)');
+    expect(await append(c, 'INBOX', message(30, 'd'))).toMatch(new RegExp(`^a\\d+ ${escape(OVER)}$`));
+    // full, a move within the account still works (it changes no usage); into bob's account it must fit his
+    expect((await c.command('MOVE 2 Archive')).status).toBe('OK');
+    const bob = await RawImap.signIn(server.portOf('imap'), 'bob', 'pw');
+    expect((await bob.command('CREATE Shared')).status).toBe('OK');
+    expect((await bob.command('SETACL Shared jsmith lrswipkxte')).status).toBe('OK');
+    expect((await c.command('SELECT Archive')).status).toBe('OK');
+    expect((await c.command('UID MOVE 1:* ~bob/Shared')).tagged).toMatch(new RegExp(`^a\\d+ ${escape(OVER)}$`));
+    expect((await c.command('STATUS Archive (MESSAGES)')).untagged).toEqual(['* STATUS Archive (MESSAGES 2)']);
+    expect((await bob.command('GETQUOTAROOT Shared')).untagged).toEqual([
+      '* QUOTAROOT Shared "User quota"',
+      '* QUOTA "User quota" (STORAGE 0 1 MESSAGE 0 10)',
+    ]);
+    // another user's mailbox is in no root this user sees
+    expect((await c.command('GETQUOTAROOT ~bob/Shared')).untagged).toEqual(['* QUOTAROOT ~bob/Shared']);
+    // STATUS DELETED and DELETED-STORAGE (RFC 9208 section 4.2), then EXPUNGE gives the room back
+    expect((await c.command('STORE 1 +FLAGS.SILENT (\\Deleted)')).status).toBe('OK');
+    expect((await c.command('STATUS Archive (DELETED DELETED-STORAGE)')).untagged).toEqual([
+      '* STATUS Archive (DELETED 1 DELETED-STORAGE 1)',
+    ]);
+    expect((await c.command('EXPUNGE')).status).toBe('OK');
+    expect((await c.command('GETQUOTA "User quota"')).untagged).toEqual(['* QUOTA "User quota" (STORAGE 2 3 MESSAGE 2 10)']);
+    expect(await append(c, 'INBOX', message(1000, 'e'))).toMatch(/OK \[APPENDUID/);
+    bob.close();
+    c.close();
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[[\]()]/g, '\\$&');
+}
+
+describe('QUOTA over LMTP: 552 5.2.2, or 452 4.2.2 with quota.fullTempfail (Dovecot quota_full_tempfail)', () => {
+  for (const fullTempfail of [false, true]) {
+    it(`refuses a message past the quota with ${fullTempfail ? '452 4.2.2' : '552 5.2.2'}, the other recipient gets it`, async () => {
+      const server = await startInProcess({ config: { listeners: LISTENERS, quota: { messages: 1, fullTempfail } } });
+      try {
+        await server.addAccount('jsmith', 'pw');
+        await server.addAccount('bob', 'pw');
+        await server.deliver('jsmith', 'Subject: first\n\nfills the quota\n');
+        const c = await RawLmtp.open({ port: server.portOf('lmtp') });
+        await c.reply();
+        c.send('LHLO mta.example.net\r\n');
+        await c.reply();
+        c.send('MAIL FROM:<a@example.net>\r\nRCPT TO:<jsmith@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n');
+        expect(await c.replies(4)).toEqual([
+          expect.stringMatching(/^250 /),
+          expect.stringMatching(/^250 /),
+          expect.stringMatching(/^250 /),
+          expect.stringMatching(/^354 /),
+        ]);
+        c.send('Subject: second\r\n\r\nover\r\n.\r\n');
+        const [jsmith, bob] = await c.replies(2);
+        expect(jsmith).toBe(`${fullTempfail ? '452 4.2.2' : '552 5.2.2'} <jsmith@example.org>: Quota exceeded (mailbox for user is full)`);
+        expect(bob).toMatch(/^250 /);
+        c.close();
+        expect((await server.ctx.store.quota({ name: 'jsmith', domain: 'example.org' })).usage.messages).toBe(1);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
