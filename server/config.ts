@@ -186,7 +186,9 @@ const baseShape = {
       fullTempfail: z.boolean({ error: 'expected true or false' }).default(false),
       /** Rules for the accounts of one domain, by domain name: { example.com: { storage: 2G } }. */
       domains: z
-        .record(z.string(), quotaRuleSchema, { error: 'expected domains and their limits, like { example.com: { storage: 2G, messages: 10000 } }' })
+        .record(z.string(), quotaRuleSchema, {
+          error: 'expected domains and their limits, like { example.com: { storage: 2G, messages: 10000 } }',
+        })
         .default({}),
     })
     .prefault({}),

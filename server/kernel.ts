@@ -70,7 +70,12 @@ export class Kernel {
       this.logger,
       this.options.shared ?? null,
       (accounts) =>
-        new MaildirStore(accounts, { mainDomain: config.mainDomain, log: this.logger, watching, quota: quotaLimitsOf(config.quota, accounts) }),
+        new MaildirStore(accounts, {
+          mainDomain: config.mainDomain,
+          log: this.logger,
+          watching,
+          quota: quotaLimitsOf(config.quota, accounts),
+        }),
     );
   }
 

@@ -114,12 +114,10 @@ export async function sumFolder(dir: string): Promise<QuotaValues> {
 /** The new/ and cur/ folders of every mailbox of the Maildir at `root` (INBOX is the root itself). */
 async function messageFolders(root: string): Promise<string[]> {
   const folders = [join(root, 'new'), join(root, 'cur')];
-  let entries: import('node:fs').Dirent[] = [];
-  try {
-    entries = await readdir(root, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const entries = await readdir(root, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return []; // no Maildir yet: nothing to count
+    throw err;
+  });
   for (const e of entries) {
     if (!e.isDirectory() || !e.name.startsWith('.') || e.name === '.' || e.name === '..') continue;
     folders.push(join(root, e.name, 'new'), join(root, e.name, 'cur'));
@@ -129,7 +127,14 @@ async function messageFolders(root: string): Promise<string[]> {
 
 /** The newest modification time of the folders (0 for those that are gone). */
 async function newestChange(folders: readonly string[]): Promise<number> {
-  const times = await Promise.all(folders.map((f) => stat(f).then((s) => s.mtimeMs, () => 0)));
+  const times = await Promise.all(
+    folders.map((f) =>
+      stat(f).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
   return Math.max(0, ...times);
 }
 

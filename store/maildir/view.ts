@@ -276,7 +276,10 @@ export class MaildirView implements MailboxView {
       throw err;
     }
     // the copies count as their source does (its S=), in the target account's quota
-    const add = { storage: items.reduce((sum, item) => sum + (sizeInName(item.written.base) ?? item.written.size), 0), messages: items.length };
+    const add = {
+      storage: items.reduce((sum, item) => sum + (sizeInName(item.written.base) ?? item.written.size), 0),
+      messages: items.length,
+    };
     const placing = async () => ({ result: await place(target, items), added: add });
     let placed: Awaited<ReturnType<typeof place>>;
     try {

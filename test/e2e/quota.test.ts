@@ -53,7 +53,7 @@ async function leaveRoom(name: string, room: number, messages = 1000): Promise<n
 
 function message(octets: number, subject = 'q'): string {
   const head = `Subject: ${subject}\r\n\r\n`;
-  return head + 'x'.repeat(octets - head.length - 2) + '\r\n';
+  return `${head}${'x'.repeat(octets - head.length - 2)}\r\n`;
 }
 
 const OVER = /^a\d+ NO \[OVERQUOTA\] Quota exceeded \(mailbox for user is full\)$/;

@@ -108,8 +108,11 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
 
   // As Kernel.start(), with the in-memory store in place of the Maildir one (server/module-services.ts).
   const domains = new LocalDomains(config.mainDomain, config.domains);
-  const { ctx: services, submission } = moduleServices(config, logger, null, (accounts) =>
-    new MemoryStore(config.mainDomain, quotaLimitsOf(config.quota, accounts)),
+  const { ctx: services, submission } = moduleServices(
+    config,
+    logger,
+    null,
+    (accounts) => new MemoryStore(config.mainDomain, quotaLimitsOf(config.quota, accounts)),
   );
   const { accounts, store, router } = services;
   const submitter = new Submitter(submission);

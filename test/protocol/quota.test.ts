@@ -15,14 +15,14 @@ const LISTENERS = [
 /** A message of exactly `octets` octets. */
 function message(octets: number, subject = 'q'): string {
   const head = `Subject: ${subject}\r\n\r\n`;
-  return head + 'x'.repeat(octets - head.length - 2) + '\r\n';
+  return `${head}${'x'.repeat(octets - head.length - 2)}\r\n`;
 }
 
 async function append(c: RawImap, mailbox: string, text: string): Promise<string> {
   return (await c.command(`APPEND ${mailbox} {${text.length}+}\r\n${text}`)).tagged;
 }
 
-const OVER = 'NO [OVERQUOTA] Quota exceeded (mailbox for user is full)';
+const OVER = /^a\d+ NO \[OVERQUOTA\] Quota exceeded \(mailbox for user is full\)$/;
 
 describe('QUOTA over IMAP (RFC 9208)', () => {
   let server: InProcessServer;
@@ -58,19 +58,19 @@ describe('QUOTA over IMAP (RFC 9208)', () => {
     expect(await append(c, 'INBOX', message(1000, 'b'))).toMatch(/OK \[APPENDUID/);
     expect((await c.command('SELECT INBOX')).status).toBe('OK');
     // two messages do not fit in the 1000 octets left: neither is copied
-    expect((await c.command('COPY 1:2 Archive')).tagged).toMatch(new RegExp(`^a\\d+ ${escape(OVER)}$`));
+    expect((await c.command('COPY 1:2 Archive')).tagged).toMatch(OVER);
     expect((await c.command('STATUS Archive (MESSAGES)')).untagged).toEqual(['* STATUS Archive (MESSAGES 0)']);
-    expect(await append(c, 'INBOX', message(1001, 'c'))).toMatch(new RegExp(`^a\\d+ ${escape(OVER)}$`));
+    expect(await append(c, 'INBOX', message(1001, 'c'))).toMatch(OVER);
     expect((await c.command('COPY 1 Archive')).tagged).toMatch(/OK \[COPYUID/); // to the last octet
     expect((await c.command('GETQUOTAROOT Archive')).untagged[1]).toBe('* QUOTA "User quota" (STORAGE 3 3 MESSAGE 3 10)');
-    expect(await append(c, 'INBOX', message(30, 'd'))).toMatch(new RegExp(`^a\\d+ ${escape(OVER)}$`));
+    expect(await append(c, 'INBOX', message(30, 'd'))).toMatch(OVER);
     // full, a move within the account still works (it changes no usage); into bob's account it must fit his
     expect((await c.command('MOVE 2 Archive')).status).toBe('OK');
     const bob = await RawImap.signIn(server.portOf('imap'), 'bob', 'pw');
     expect((await bob.command('CREATE Shared')).status).toBe('OK');
     expect((await bob.command('SETACL Shared jsmith lrswipkxte')).status).toBe('OK');
     expect((await c.command('SELECT Archive')).status).toBe('OK');
-    expect((await c.command('UID MOVE 1:* ~bob/Shared')).tagged).toMatch(new RegExp(`^a\\d+ ${escape(OVER)}$`));
+    expect((await c.command('UID MOVE 1:* ~bob/Shared')).tagged).toMatch(OVER);
     expect((await c.command('STATUS Archive (MESSAGES)')).untagged).toEqual(['* STATUS Archive (MESSAGES 2)']);
     expect((await bob.command('GETQUOTAROOT Shared')).untagged).toEqual([
       '* QUOTAROOT Shared "User quota"',
@@ -90,10 +90,6 @@ describe('QUOTA over IMAP (RFC 9208)', () => {
     c.close();
   });
 });
-
-function escape(text: string): string {
-  return text.replace(/[[\]()]/g, '\\$&');
-}
 
 describe('QUOTA over LMTP: 552 5.2.2, or 452 4.2.2 with quota.fullTempfail (Dovecot quota_full_tempfail)', () => {
   for (const fullTempfail of [false, true]) {

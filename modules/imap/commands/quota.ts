@@ -59,7 +59,7 @@ export async function getquotaroot(s: ImapContext, c: Command): Promise<void> {
 
 // RFC 9208 section 4.1: SETQUOTA quota-root (resource limit ...). Limits are the operator's (the config
 // and `postern quota set`): refused, as Dovecot refuses it to a user who is no admin.
-export async function setquota(s: ImapContext, c: Command): Promise<void> {
+export async function setquota(_s: ImapContext, c: Command): Promise<void> {
   c.args.sp();
   c.args.astring('a quota root');
   c.args.sp();
