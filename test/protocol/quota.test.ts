@@ -1,11 +1,14 @@
 // QUOTA (RFC 9208) in this process over the in-memory store (test/helpers/in-process.ts), byte by byte:
 // the capabilities, GETQUOTAROOT, GETQUOTA, SETQUOTA refused, NO [OVERQUOTA] for APPEND, COPY and MOVE,
-// STATUS DELETED-STORAGE, and LMTP's 552 5.2.2 (452 4.2.2 with quota.fullTempfail). The same on the
+// STATUS DELETED-STORAGE, LMTP's 552 5.2.2 (452 4.2.2 with quota.fullTempfail), XTND XMIT and bulletins. The same on the
 // Maildir store with its maildirsize file is test/e2e/quota.test.ts.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawImap } from '../helpers/imap-client.js';
 import { type InProcessServer, startInProcess } from '../helpers/in-process.js';
 import { RawLmtp } from '../helpers/lmtp-client.js';
+import { RawPop } from '../helpers/pop-client.js';
 
 const LISTENERS = [
   { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
@@ -121,4 +124,44 @@ describe('QUOTA over LMTP: 552 5.2.2, or 452 4.2.2 with quota.fullTempfail (Dove
       }
     });
   }
+});
+
+describe('QUOTA for what POP brings: XTND XMIT and bulletins', () => {
+  it('a submission to a full mailbox is refused whole; a bulletin waits for room and follows at a later sign-in', async () => {
+    const server = await startInProcess({
+      config: {
+        listeners: [{ name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 }],
+        pop: { bulletinDir: 'bulletins' },
+        quota: { messages: 1 },
+      },
+    });
+    try {
+      await server.addAccount('alice', 'pw');
+      await server.addAccount('bob', 'pw');
+      const bob = { name: 'bob', domain: 'example.org' };
+      await server.deliver('bob', 'Subject: first\n\nfills the quota\n');
+      await mkdir(join(server.dir, 'bulletins'));
+      await writeFile(join(server.dir, 'bulletins', '1.note'), 'From: admin@example.org\nSubject: bulletin\n\nPlease note.\n');
+      const stat = async (): Promise<string> => {
+        const c = await RawPop.signIn(server.port, 'bob', 'pw');
+        const answer = await c.command('STAT');
+        await c.command('QUIT');
+        c.close();
+        return answer;
+      };
+      expect(await stat()).toMatch(/^\+OK 1 /); // signed in; the bulletin did not fit
+      await server.ctx.accounts.modify(bob, (r) => {
+        r.quota = { messages: 2 };
+      });
+      expect(await stat()).toMatch(/^\+OK 2 /); // now it did
+      const alice = await RawPop.signIn(server.port, 'alice', 'pw');
+      expect(await alice.command('XTND XMIT')).toBe('+OK Start sending message.');
+      alice.send('From: alice@example.org\r\nTo: bob@example.org\r\nSubject: x\r\n\r\nhi\r\n.\r\n');
+      expect(await alice.line()).toMatch(/^-ERR /);
+      alice.close();
+      expect((await server.ctx.store.quota(bob)).usage.messages).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
 });
