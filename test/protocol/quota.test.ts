@@ -52,6 +52,15 @@ describe('QUOTA over IMAP (RFC 9208)', () => {
     expect((await c.command('SETQUOTA "User quota" (STORAGE 100000)')).tagged).toMatch(/^a\d+ NO \[NOPERM\] /);
     expect((await c.command('SETQUOTA "User quota" STORAGE')).tagged).toMatch(/^a\d+ BAD /);
     c.close();
+    // an account without any limit has no quota root
+    await server.addAccount('free', 'pw');
+    await server.ctx.accounts.modify({ name: 'free', domain: 'example.org' }, (r) => {
+      r.quota = { storage: 0, messages: 0 };
+    });
+    const free = await RawImap.signIn(server.portOf('imap'), 'free', 'pw');
+    expect((await free.command('GETQUOTAROOT INBOX')).untagged).toEqual(['* QUOTAROOT INBOX']);
+    expect((await free.command('GETQUOTA "User quota"')).tagged).toMatch(/^a\d+ NO \[NONEXISTENT\] There is no quota root: /);
+    free.close();
   });
 
   it('APPEND, COPY and MOVE fill the quota to the last octet and answer NO [OVERQUOTA] past it, storing nothing', async () => {

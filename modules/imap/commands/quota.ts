@@ -2,10 +2,11 @@
 // has one quota root, named as Dovecot names its `quota = maildir:User quota` root, holding every one of
 // the user's own mailboxes; other users' and public mailboxes are in no root the user can see (as
 // Dovecot's quota covers the private namespace only). STORAGE is in units of 1024 octets, rounded up as
-// Dovecot rounds it; a resource without a limit is left out of the QUOTA response.
+// Dovecot rounds it; a resource without a limit is left out of the QUOTA response, and an account with no
+// limit at all has no quota root (Dovecot answers "No quota"; RFC 9208's QUOTA needs a resource).
 import type { AccountAddress } from '../../../accounts/names.js';
 import { quoteClient } from '../../../sessions/client-text.js';
-import type { QuotaReport } from '../../../store/quota/quota.js';
+import { limited, type QuotaReport } from '../../../store/quota/quota.js';
 import { rightsOn } from '../access.js';
 import type { Command, ImapContext } from '../context.js';
 import { no } from '../imap-error.js';
@@ -28,8 +29,10 @@ function quotaResponse(report: QuotaReport): string {
   return `* QUOTA ${astring(QUOTA_ROOT)} (${resources.join(' ')})`;
 }
 
-async function sendQuota(s: ImapContext, account: AccountAddress): Promise<void> {
-  s.send(quotaResponse(await s.services.store.quota(account)));
+/** The account's quota, when it has a limit (else it has no quota root). */
+async function quotaOf(s: ImapContext, account: AccountAddress): Promise<QuotaReport | null> {
+  const report = await s.services.store.quota(account);
+  return limited(report.limits) ? report : null;
 }
 
 // RFC 9208 section 4.2: GETQUOTA quota-root
@@ -38,7 +41,9 @@ export async function getquota(s: ImapContext, c: Command): Promise<void> {
   const root = c.args.astring('a quota root');
   c.args.end();
   if (root !== QUOTA_ROOT) throw no(`There is no quota root ${quoteClient(root, 60)}; yours is "${QUOTA_ROOT}"`, 'NONEXISTENT');
-  await sendQuota(s, s.user());
+  const report = await quotaOf(s, s.user());
+  if (!report) throw no('There is no quota root: this account has no limits', 'NONEXISTENT');
+  s.send(quotaResponse(report));
 }
 
 // RFC 9208 section 4.3: GETQUOTAROOT mailbox -> QUOTAROOT, then QUOTA for each root
@@ -49,12 +54,13 @@ export async function getquotaroot(s: ImapContext, c: Command): Promise<void> {
   const rights = await rightsOn(s, target);
   if (!rights.includes('l') && !rights.includes('r')) throw no('No such mailbox', 'NONEXISTENT');
   if (!(await s.services.store.hasMailbox(target.owner, target.mailbox))) throw no('No such mailbox', 'NONEXISTENT');
-  if (!target.own) {
+  const report = target.own ? await quotaOf(s, s.user()) : null;
+  if (!report) {
     s.send(`* QUOTAROOT ${wireName(s, target)}`);
     return;
   }
   s.send(`* QUOTAROOT ${wireName(s, target)} ${astring(QUOTA_ROOT)}`);
-  await sendQuota(s, s.user());
+  s.send(quotaResponse(report));
 }
 
 // RFC 9208 section 4.1: SETQUOTA quota-root (resource limit ...). Limits are the operator's (the config
