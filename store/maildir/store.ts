@@ -328,6 +328,8 @@ export class MaildirStore implements MailStore {
     mailbox: string,
     input: AsyncIterable<Buffer>,
     options: AppendOptions = {},
+    /** Look at the quota before the message is staged too (not for deliver(), which commits at once). */
+    lookEarly = true,
   ): Promise<StagedMessage> {
     const path = await this.targetPath(account, mailbox);
     const flags = new Set((options.flags ?? []).map(normalizeFlag));
@@ -335,10 +337,12 @@ export class MaildirStore implements MailStore {
     const folder = this.folder(account, path);
     const quota = this.quotaOf(account);
     // a message that cannot fit is refused now, before anyone relies on its staging (a submission's relay)
-    await quota.check({ storage: written.size, messages: 1 }).catch(async (err: unknown) => {
-      await unlink(written.tmp).catch(() => {});
-      throw err;
-    });
+    if (lookEarly) {
+      await quota.check({ storage: written.size, messages: 1 }).catch(async (err: unknown) => {
+        await unlink(written.tmp).catch(() => {});
+        throw err;
+      });
+    }
     let done = false;
     return {
       async commit(): Promise<AppendedMessage> {
@@ -364,7 +368,7 @@ export class MaildirStore implements MailStore {
   }
 
   async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage> {
-    return (await this.append(account, mailbox, input, options)).commit();
+    return (await this.append(account, mailbox, input, options, false)).commit();
   }
 
   async open(account: AccountAddress, mailbox: string): Promise<MailboxView> {
