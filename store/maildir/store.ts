@@ -25,7 +25,10 @@ import {
   normalizeFlag,
   parentsOf,
   type StagedMessage,
+  type MetadataScope,
+  MailStoreError,
 } from '../contract.js';
+import { forgetMailbox, type MetadataPlaces, privateEntryByGuid, readMailboxGuid, readMetadata, writeMetadata } from './metadata.js';
 import { readAclFile, setRightsInFile } from './acl-file.js';
 import { type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
@@ -279,10 +282,12 @@ export class MaildirStore implements MailStore {
     if (name === 'INBOX') throw new MailboxOperationError(MailError.NOTPOSSIBLE, 'INBOX cannot be deleted');
     const path = await this.realPath(account, name);
     if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
+    const guid = await readMailboxGuid(path).catch(() => null); // its metadata entries go with it
     // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),
     // and "a" is then listed as a level above them (\Noselect), as Maildir++ shows a missing parent.
     await rm(path, { recursive: true, force: true });
     this.forget(path);
+    if (guid) await forgetMailbox(this.metadataPlaces, account, guid);
   }
 
   async subscriptions(account: AccountAddress): Promise<string[]> {
@@ -370,5 +375,45 @@ export class MaildirStore implements MailStore {
 
   async removeAccount(account: AccountAddress): Promise<void> {
     this.forget(this.accounts.maildir(account));
+  }
+
+  // Metadata (RFC 5464): in Dovecot's attribute dict at the Maildir's root, by mailbox GUID (metadata.ts)
+  private readonly metadataPlaces: MetadataPlaces = {
+    maildir: (a) => this.accounts.maildir(a),
+    guid: (a, mailbox) => this.mailboxGuid(a, mailbox),
+  };
+
+  /** The mailbox's GUID, from its dovecot-uidlist (made when there is none yet, as opening it would). */
+  private async mailboxGuid(account: AccountAddress, mailbox: string): Promise<string> {
+    const path = isInbox(mailbox) ? await this.make(account, 'INBOX') : await this.existingPath(account, mailbox);
+    let guid = await readMailboxGuid(path);
+    if (guid === undefined) {
+      await this.folder(account, path).create();
+      guid = await readMailboxGuid(path);
+    }
+    if (!guid)
+      throw new MailStoreError(MailError.NOTPOSSIBLE, `${path}/dovecot-uidlist names no mailbox GUID yet (Dovecot adds one when it rewrites it)`);
+    return guid;
+  }
+
+  async metadata(scope: MetadataScope): Promise<Map<string, Buffer>> {
+    return readMetadata(this.metadataPlaces, scope);
+  }
+
+  async setMetadata(scope: MetadataScope, changes: ReadonlyMap<string, Buffer | null>, maxEntries: number): Promise<void> {
+    await writeMetadata(this.metadataPlaces, scope, changes, maxEntries);
+  }
+
+  async entryOfMailboxes(account: AccountAddress, entry: string): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const byGuid = await privateEntryByGuid(this.metadataPlaces, account, entry);
+    if (byGuid.size === 0) return out; // (most accounts: no mailbox's uidlist is read)
+    for (const e of await this.listMailboxes(account)) {
+      if (!e.selectable) continue;
+      const guid = await readMailboxGuid(this.pathOf(account, e.name)).catch(() => null);
+      const value = guid ? byGuid.get(guid) : undefined;
+      if (value) out.set(e.name, value);
+    }
+    return out;
   }
 }

@@ -32,6 +32,9 @@ import {
   parentsOf,
   sameFlags,
   type StagedMessage,
+  type MetadataScope,
+  MailStoreError,
+  MetadataTooManyError,
 } from '../contract.js';
 import { crlfSize } from '../crlf-size.js';
 
@@ -59,6 +62,8 @@ class MemoryMailbox {
   recentMark = 0;
   /** Unique in the process (MailboxView.storage). */
   readonly id = `memory-mailbox-${++mailboxes}`;
+  /** Metadata entries (RFC 5464) by metadataKey(); they move with a rename. */
+  metadata = new Map<string, Buffer>();
 
   constructor(readonly uidValidity: number) {
     this.events.setMaxListeners(0);
@@ -81,6 +86,7 @@ class MemoryMailbox {
     for (const [uid, m] of this.messages) moved.messages.set(uid, m);
     for (const [id, r] of this.acl) moved.acl.set(id, r);
     moved.uidNext = this.uidNext;
+    moved.metadata = this.metadata;
     this.gone = true;
     this.changed();
     return moved;
@@ -246,7 +252,10 @@ export class MemoryStore implements MailStore {
   /** `mainDomain`: where an ACL's "user=NAME" without a domain points. */
   constructor(private readonly mainDomain = 'example.org') {}
 
-  private readonly accounts = new Map<string, { mailboxes: Map<string, MemoryMailbox>; subscriptions: Set<string> }>();
+  private readonly accounts = new Map<
+    string,
+    { mailboxes: Map<string, MemoryMailbox>; subscriptions: Set<string>; serverMetadata?: Map<string, Buffer> }
+  >();
 
   private account(a: AccountAddress) {
     const key = formatAddress(a);
@@ -394,5 +403,52 @@ export class MemoryStore implements MailStore {
 
   async removeAccount(a: AccountAddress): Promise<void> {
     this.accounts.delete(formatAddress(a));
+  }
+
+  /** The entries of a scope: a mailbox's, or the owner's server entries. */
+  private metadataOf(scope: MetadataScope): Map<string, Buffer> {
+    if (scope.mailbox !== null) return this.mailboxOf(scope.owner, scope.mailbox).metadata;
+    const account = this.account(scope.owner);
+    account.serverMetadata ??= new Map();
+    return account.serverMetadata;
+  }
+
+  async metadata(scope: MetadataScope): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const own = `priv ${formatAddress(scope.user)} `;
+    for (const [key, value] of this.metadataOf(scope)) {
+      if (key.startsWith('shared ')) out.set(key.slice(7), value);
+      else if (key.startsWith(own)) out.set(key.slice(own.length), value);
+    }
+    return out;
+  }
+
+  async setMetadata(scope: MetadataScope, changes: ReadonlyMap<string, Buffer | null>, maxEntries: number): Promise<void> {
+    const entries = this.metadataOf(scope);
+    for (const value of changes.values())
+      if (value?.includes(0)) throw new MailStoreError(MailError.PARAMS, 'a value with a NUL octet cannot be kept (nor can Dovecot keep one)');
+    const key = (entry: string) => (entry.startsWith('/private/') ? `priv ${formatAddress(scope.user)} ${entry}` : `shared ${entry}`);
+    const seen = async () => (await this.metadata(scope)).size;
+    const before = await seen();
+    const after = new Map(entries);
+    for (const [entry, value] of changes) {
+      if (value === null) after.delete(key(entry));
+      else after.set(key(entry), value);
+    }
+    const own = `priv ${formatAddress(scope.user)} `;
+    const count = [...after.keys()].filter((k) => k.startsWith('shared ') || k.startsWith(own)).length;
+    if (count > before && count > maxEntries) throw new MetadataTooManyError(maxEntries);
+    entries.clear();
+    for (const [k, v] of after) entries.set(k, v);
+  }
+
+  async entryOfMailboxes(a: AccountAddress, entry: string): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const key = `priv ${formatAddress(a)} ${entry}`;
+    for (const [name, box] of this.account(a).mailboxes) {
+      const value = box.metadata.get(key);
+      if (value) out.set(name, value);
+    }
+    return out;
   }
 }
