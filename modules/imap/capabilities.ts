@@ -19,6 +19,9 @@ const AFTER_SIGN_IN = [
   'BINARY',
   'ACL',
   'RIGHTS=texk',
+  'METADATA',
+  'METADATA-SERVER',
+  'CREATE-SPECIAL-USE',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

@@ -9,6 +9,7 @@ import { copy, move } from './commands/copy-move.js';
 import { idle } from './commands/idle.js';
 import { list, lsub } from './commands/list.js';
 import * as mailboxes from './commands/mailbox-commands.js';
+import { getmetadata, setmetadata } from './commands/metadata.js';
 import { search } from './commands/search.js';
 import * as selected from './commands/select-commands.js';
 import * as session from './commands/session-commands.js';
@@ -60,6 +61,8 @@ const table: [string, CommandSpec][] = [
   ['DELETEACL', { states: AUTH, handler: acl.deleteacl, updates: 'all' }],
   ['LISTRIGHTS', { states: AUTH, handler: acl.listrights, updates: 'all' }],
   ['MYRIGHTS', { states: AUTH, handler: acl.myrights, updates: 'all' }],
+  ['GETMETADATA', { states: AUTH, handler: getmetadata, updates: 'all' }],
+  ['SETMETADATA', { states: AUTH, handler: setmetadata, updates: 'all' }],
   ['CHECK', { forceSync: true, states: SELECTED, handler: session.noop, updates: 'all' }],
   ['CLOSE', { states: SELECTED, handler: selected.close, updates: 'none' }],
   ['UNSELECT', { states: SELECTED, handler: selected.unselect, updates: 'none' }],

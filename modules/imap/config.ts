@@ -46,6 +46,13 @@ export const imapConfigSchema = z
     idleCheckInterval: count('seconds between mailbox checks in IDLE', 1, 86400).default(30),
     /** Seconds of the first wait when a client stops reading; doubled four times, then the connection is dropped. */
     blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
+    /** METADATA (RFC 5464): the largest value of one entry, and the most entries on one mailbox (or the server) per user. */
+    metadata: z
+      .strictObject({
+        maxSize: count('octets in one metadata value', 1024, 16 * 1024 * 1024).default(16384),
+        maxEntries: count('metadata entries on one mailbox', 10, 100_000).default(100),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -78,6 +85,8 @@ export interface ImapSettings {
   readonly idleCheckIntervalMs: number;
   readonly blockedOutputWaitMs: number;
   readonly hostname: string;
+  /** METADATA limits (imap.metadata). */
+  readonly metadata: { readonly maxSize: number; readonly maxEntries: number };
 }
 
 export function imapSettings(config: LoadedConfig): ImapSettings {
@@ -97,5 +106,6 @@ export function imapSettings(config: LoadedConfig): ImapSettings {
     idleCheckIntervalMs: imap.idleCheckInterval * 1000,
     blockedOutputWaitMs: imap.blockedOutputWait * 1000,
     hostname: config.mainDomain,
+    metadata: imap.metadata,
   };
 }
