@@ -13,7 +13,7 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
   let server: InProcessServer;
   let port: Endpoint;
   beforeAll(async () => {
-    server = await startInProcess({ config: { listeners: LISTENERS, imap: { metadata: { maxSize: 1024, maxEntries: 10 } } } });
+    server = await startInProcess({ config: { listeners: LISTENERS, imap: { metadata: { maxSize: 1024, maxEntries: 10, comment: 'test server' } } } });
     port = server.portOf('imap');
     await server.addAccount('jsmith', 'secret');
     await server.addAccount('bob', 'secret');
@@ -37,7 +37,9 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
     expect(token.untagged).toEqual(['* METADATA INBOX (/private/devicetoken {9}\r\nfoobarbaz)']);
     expect(token.tagged).toMatch(/^a\d+ OK GETMETADATA completed$/);
     const server = await c.command('GETMETADATA "" (/shared/comment /shared/admin)');
-    expect(server.untagged).toEqual(['* METADATA "" (/shared/comment NIL /shared/admin NIL)']);
+    expect(server.untagged).toEqual(['* METADATA "" (/shared/comment {11}\r\ntest server /shared/admin NIL)']);
+    // the server's comment and admin are the operator's (imap.metadata), as Dovecot's mail_server_comment and mail_server_admin
+    expect((await c.command('SETMETADATA "" (/shared/admin "mailto:me@example.org")')).tagged).toMatch(/^a\d+ NO \[CANNOT\] /);
     expect((await c.command('SETMETADATA "" (/private/devicetoken "tok\\"en")')).status).toBe('OK');
     expect((await c.command('GETMETADATA "" /PRIVATE/DeviceToken')).untagged).toEqual(['* METADATA "" (/private/devicetoken {6}\r\ntok"en)']);
     // the server's entries and INBOX's are apart

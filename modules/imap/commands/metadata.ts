@@ -61,6 +61,14 @@ async function placeArg(s: ImapContext, args: Cursor): Promise<Place> {
   return { scope: { owner: target.owner, mailbox: target.mailbox, user }, wire: astring(encodeName(target.display, s.rev2)), target, rights };
 }
 
+/** The server entries the operator gives (imap.metadata.admin and comment), as Dovecot's mail_server_admin and mail_server_comment. */
+function operatorEntries(s: ImapContext): Map<string, string | undefined> {
+  return new Map([
+    ['/shared/admin', s.settings.metadata.admin],
+    ['/shared/comment', s.settings.metadata.comment],
+  ]);
+}
+
 /** The entries' values as the user may see them, with the special use of a mailbox that has none stored. */
 async function entriesOf(s: ImapContext, place: Place): Promise<Map<string, Buffer>> {
   const entries = await s.services.store.metadata(place.scope);
@@ -70,6 +78,12 @@ async function entriesOf(s: ImapContext, place: Place): Promise<Map<string, Buff
     if (use) entries.set(SPECIAL_USE_ENTRY, Buffer.from(use));
   }
   for (const name of [...entries.keys()]) if (DOVECOT_PRIVATE.test(name)) entries.delete(name);
+  if (!target) {
+    for (const [name, value] of operatorEntries(s)) {
+      if (value === undefined) entries.delete(name);
+      else entries.set(name, Buffer.from(value));
+    }
+  }
   return entries;
 }
 
@@ -193,6 +207,7 @@ export async function setmetadata(s: ImapContext, c: Command): Promise<void> {
   for (const [name, value] of changes) {
     if (!isMetadataEntry(name)) throw bad(`Give an entry below /private or /shared, not ${quoteClient(name, 40)}`);
     if (DOVECOT_PRIVATE.test(name)) throw no(`${quoteClient(name, 60)} is kept by the server for itself`, 'CANNOT');
+    if (!place.target && operatorEntries(s).has(name)) throw no(`The server's ${name} is set by its operator (imap.metadata)`, 'CANNOT');
     // RFC 5464 section 4.3: the largest value the server keeps
     if (value && value.length > maxSize) throw no(`A value may be at most ${maxSize} octets`, `METADATA MAXSIZE ${maxSize}`);
     if (name === SPECIAL_USE_ENTRY && place.target && value)
