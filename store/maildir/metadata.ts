@@ -19,6 +19,8 @@ export interface MetadataPlaces {
   maildir(account: AccountAddress): string;
   /** The GUID of the mailbox (INBOX for the server entries); MailboxNotFoundError when there is none. */
   guid(account: AccountAddress, mailbox: string): Promise<string>;
+  /** Makes the account's Maildir root (its INBOX) when it is not there yet, checked for links like any mailbox. */
+  ready(account: AccountAddress): Promise<void>;
 }
 
 /**
@@ -95,8 +97,12 @@ export async function writeMetadata(
   // each file in its turn (the user's private entries, then the owner's shared ones: one file when they are the same)
   const files = new Map<string, Map<string, Buffer | null>>();
   for (const [entry, value] of changes) {
-    const file = fileOf(places, entry.startsWith('/private/') ? scope.user : scope.owner);
-    if (!files.has(file)) files.set(file, new Map());
+    const account = entry.startsWith('/private/') ? scope.user : scope.owner;
+    const file = fileOf(places, account);
+    if (!files.has(file)) {
+      await places.ready(account);
+      files.set(file, new Map());
+    }
     files.get(file)!.set(keyOf(entry, guid, server), value);
   }
   const count = (dict: ReadonlyMap<string, Buffer>) => entriesIn(dict, 'priv', guid, server).size + entriesIn(dict, 'shared', guid, server).size;

@@ -381,6 +381,7 @@ export class MaildirStore implements MailStore {
   private readonly metadataPlaces: MetadataPlaces = {
     maildir: (a) => this.accounts.maildir(a),
     guid: (a, mailbox) => this.mailboxGuid(a, mailbox),
+    ready: async (a) => void (await this.make(a, 'INBOX')),
   };
 
   /** The mailbox's GUID, from its dovecot-uidlist (made when there is none yet, as opening it would). */
