@@ -51,7 +51,10 @@ export const imapConfigSchema = z
       .strictObject({
         maxSize: count('octets in one metadata value', 1024, 16 * 1024 * 1024).default(16384),
         maxEntries: count('metadata entries on one mailbox', 10, 100_000).default(100),
-        /** The server entries /shared/admin (a mailto: or other URI) and /shared/comment every user reads (Dovecot's mail_server_admin and mail_server_comment). */
+        /**
+         * The server entries /shared/admin (a mailto: or other URI) and /shared/comment every user reads
+         * (Dovecot's mail_server_admin and mail_server_comment).
+         */
         admin: z.string().min(1).max(1024).optional(),
         comment: z.string().min(1).max(1024).optional(),
       })

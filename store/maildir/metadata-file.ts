@@ -14,31 +14,36 @@ import { inheritOwner } from './owner.js';
 
 export const ATTRIBUTES_FILE = 'dovecot-attributes';
 
-const ESCAPES: Record<number, number> = { 0x30: 0x00, 0x31: 0x01, 0x74: 0x09, 0x72: 0x0d, 0x6e: 0x0a };
+/** Dovecot's tab escapes: the octet after \001, and the one it stands for. */
+const UNESCAPED = new Map<number, number>([
+  [0x30, 0x00],
+  [0x31, 0x01],
+  [0x74, 0x09],
+  [0x72, 0x0d],
+  [0x6e, 0x0a],
+]);
+const ESCAPED = new Map([...UNESCAPED].map(([letter, octet]) => [octet, letter]));
 
-function unescape(line: Buffer): Buffer {
+function tabUnescape(line: Buffer): Buffer {
   if (!line.includes(0x01)) return line;
   const out: number[] = [];
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
     if (c === 0x01 && i + 1 < line.length) {
       const next = line[++i];
-      out.push(ESCAPES[next] ?? next);
+      out.push(UNESCAPED.get(next) ?? next);
     } else out.push(c);
   }
   return Buffer.from(out);
 }
 
-function escape(value: Buffer): Buffer {
-  if (!value.some((c) => c === 0x00 || c === 0x01 || c === 0x09 || c === 0x0a || c === 0x0d)) return value;
+function tabEscape(value: Buffer): Buffer {
+  if (!value.some((c) => ESCAPED.has(c))) return value;
   const out: number[] = [];
   for (const c of value) {
-    if (c === 0x00) out.push(0x01, 0x30);
-    else if (c === 0x01) out.push(0x01, 0x31);
-    else if (c === 0x09) out.push(0x01, 0x74);
-    else if (c === 0x0a) out.push(0x01, 0x6e);
-    else if (c === 0x0d) out.push(0x01, 0x72);
-    else out.push(c);
+    const letter = ESCAPED.get(c);
+    if (letter === undefined) out.push(c);
+    else out.push(0x01, letter);
   }
   return Buffer.from(out);
 }
@@ -52,7 +57,7 @@ export function parseAttributes(data: Buffer): Map<string, Buffer> {
     if (keyEnd < 0) break;
     const valueEnd = data.indexOf(0x0a, keyEnd + 1);
     if (valueEnd < 0) break;
-    dict.set(unescape(data.subarray(at, keyEnd)).toString('utf8'), unescape(data.subarray(keyEnd + 1, valueEnd)));
+    dict.set(tabUnescape(data.subarray(at, keyEnd)).toString('utf8'), tabUnescape(data.subarray(keyEnd + 1, valueEnd)));
     at = valueEnd + 1;
   }
   return dict;
@@ -61,7 +66,7 @@ export function parseAttributes(data: Buffer): Map<string, Buffer> {
 export function formatAttributes(dict: ReadonlyMap<string, Buffer>): Buffer {
   const parts: Buffer[] = [];
   const nl = Buffer.from('\n');
-  for (const [key, value] of dict) parts.push(escape(Buffer.from(key, 'utf8')), nl, escape(value), nl);
+  for (const [key, value] of dict) parts.push(tabEscape(Buffer.from(key, 'utf8')), nl, tabEscape(value), nl);
   return Buffer.concat(parts);
 }
 

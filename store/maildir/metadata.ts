@@ -93,7 +93,8 @@ export async function writeMetadata(
   const server = scope.mailbox === null;
   const guid = await places.guid(scope.owner, scope.mailbox ?? 'INBOX');
   for (const value of changes.values())
-    if (value?.includes(0)) throw new MailStoreError(MailError.PARAMS, 'a value with a NUL octet cannot be kept (nor can Dovecot keep one)');
+    if (value?.includes(0))
+      throw new MailStoreError(MailError.PARAMS, 'a value with a NUL octet cannot be kept (nor can Dovecot keep one)');
   // each file in its turn (the user's private entries, then the owner's shared ones: one file when they are the same)
   const files = new Map<string, Map<string, Buffer | null>>();
   for (const [entry, value] of changes) {
@@ -105,7 +106,8 @@ export async function writeMetadata(
     }
     files.get(file)!.set(keyOf(entry, guid, server), value);
   }
-  const count = (dict: ReadonlyMap<string, Buffer>) => entriesIn(dict, 'priv', guid, server).size + entriesIn(dict, 'shared', guid, server).size;
+  const count = (dict: ReadonlyMap<string, Buffer>) =>
+    entriesIn(dict, 'priv', guid, server).size + entriesIn(dict, 'shared', guid, server).size;
   const apply = (dict: Map<string, Buffer>, fileChanges: ReadonlyMap<string, Buffer | null>): boolean => {
     let changed = false;
     for (const [key, value] of fileChanges) {

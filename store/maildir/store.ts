@@ -393,7 +393,10 @@ export class MaildirStore implements MailStore {
       guid = await readMailboxGuid(path);
     }
     if (!guid)
-      throw new MailStoreError(MailError.NOTPOSSIBLE, `${path}/dovecot-uidlist names no mailbox GUID yet (Dovecot adds one when it rewrites it)`);
+      throw new MailStoreError(
+        MailError.NOTPOSSIBLE,
+        `${path}/dovecot-uidlist names no mailbox GUID yet (Dovecot adds one when it rewrites it)`,
+      );
     return guid;
   }
 

@@ -426,7 +426,8 @@ export class MemoryStore implements MailStore {
   async setMetadata(scope: MetadataScope, changes: ReadonlyMap<string, Buffer | null>, maxEntries: number): Promise<void> {
     const entries = this.metadataOf(scope);
     for (const value of changes.values())
-      if (value?.includes(0)) throw new MailStoreError(MailError.PARAMS, 'a value with a NUL octet cannot be kept (nor can Dovecot keep one)');
+      if (value?.includes(0))
+        throw new MailStoreError(MailError.PARAMS, 'a value with a NUL octet cannot be kept (nor can Dovecot keep one)');
     const key = (entry: string) => (entry.startsWith('/private/') ? `priv ${formatAddress(scope.user)} ${entry}` : `shared ${entry}`);
     const seen = async () => (await this.metadata(scope)).size;
     const before = await seen();

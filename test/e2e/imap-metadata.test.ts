@@ -57,7 +57,9 @@ describe('METADATA on the Maildir store', () => {
     expect((await c.command('GETMETADATA work (/shared/comment /private/vendor/x/y)')).untagged).toEqual([
       '* METADATA work (/shared/comment {6}\r\nline\r\n /private/vendor/x/y {1}\r\nz)',
     ]);
-    expect((await c.command('GETMETADATA work/sub /shared/comment')).untagged).toEqual(['* METADATA work/sub (/shared/comment {5}\r\nbelow)']);
+    expect((await c.command('GETMETADATA work/sub /shared/comment')).untagged).toEqual([
+      '* METADATA work/sub (/shared/comment {5}\r\nbelow)',
+    ]);
     expect((await c.command('LIST "" work/sub')).untagged).toEqual(['* LIST (\\HasNoChildren \\Archive) "/" work/sub']);
 
     expect((await c.command('DELETE work/sub')).status).toBe('OK');

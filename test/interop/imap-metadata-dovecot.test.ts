@@ -28,7 +28,9 @@ beforeAll(async () => {
   // Postern (as root) gives new files a folder's owner as it looked at it up to 5 s ago (store/maildir/owner.ts)
   await new Promise((r) => setTimeout(r, 5_100));
   dovecot = await startDovecot([{ name: 'alice', password: PASSWORD }], accounts, {
-    extraConfig: 'mail_attribute_dict = file:%h/Maildir/dovecot-attributes\nmail_server_admin = mailto:admin@example.org\nprotocol imap {\n  imap_metadata = yes\n}\n',
+    extraConfig:
+      'mail_attribute_dict = file:%h/Maildir/dovecot-attributes\nmail_server_admin = mailto:admin@example.org\n' +
+      'protocol imap {\n  imap_metadata = yes\n}\n',
   });
 }, 60_000);
 afterAll(async () => {
@@ -43,26 +45,32 @@ describe('METADATA beside Dovecot', () => {
     expect((await p.command('SETMETADATA "" (/private/devicetoken "from-postern")')).status).toBe('OK');
     const d = await RawImap.signIn(dovecot.imapPort, 'alice', PASSWORD);
     const read = await d.command('GETMETADATA Projects (/shared/comment /private/vendor/acme/k)');
-    expect(read.untagged).toEqual([
-      '* METADATA Projects (/shared/comment {7}\r\na\tb\r\nc! /private/vendor/acme/k {1}\r\nv)',
+    expect(read.untagged).toEqual(['* METADATA Projects (/shared/comment {7}\r\na\tb\r\nc! /private/vendor/acme/k {1}\r\nv)']);
+    expect((await d.command('GETMETADATA "" /private/devicetoken')).untagged).toEqual([
+      '* METADATA "" (/private/devicetoken {12}\r\nfrom-postern)',
     ]);
-    expect((await d.command('GETMETADATA "" /private/devicetoken')).untagged).toEqual(['* METADATA "" (/private/devicetoken {12}\r\nfrom-postern)']);
     expect((await d.command('SETMETADATA INBOX (/private/comment "from dovecot")')).status).toBe('OK');
     expect((await d.command('SETMETADATA "" (/shared/vendor/acme/motd "from dovecot")')).status).toBe('OK');
     expect((await d.command('SETMETADATA Projects (/shared/comment NIL)')).status).toBe('OK');
-    expect((await p.command('GETMETADATA INBOX /private/comment')).untagged).toEqual(['* METADATA INBOX (/private/comment {12}\r\nfrom dovecot)']);
+    expect((await p.command('GETMETADATA INBOX /private/comment')).untagged).toEqual([
+      '* METADATA INBOX (/private/comment {12}\r\nfrom dovecot)',
+    ]);
     expect((await p.command('GETMETADATA "" (/shared/vendor/acme/motd /private/devicetoken)')).untagged).toEqual([
       '* METADATA "" (/shared/vendor/acme/motd {12}\r\nfrom dovecot /private/devicetoken {12}\r\nfrom-postern)',
     ]);
     // the server's /shared/admin is the operator's in both (Postern: imap.metadata.admin; Dovecot: mail_server_admin)
     for (const c of [p, d]) {
-      expect((await c.command('GETMETADATA "" (/shared/admin)')).untagged).toEqual(['* METADATA "" (/shared/admin {24}\r\nmailto:admin@example.org)']);
+      expect((await c.command('GETMETADATA "" (/shared/admin)')).untagged).toEqual([
+        '* METADATA "" (/shared/admin {24}\r\nmailto:admin@example.org)',
+      ]);
       expect((await c.command('SETMETADATA "" (/shared/admin "mailto:me@example.org")')).tagged).toMatch(/^a\d+ NO \[CANNOT\] /);
     }
     expect((await p.command('GETMETADATA Projects /shared/comment')).untagged).toEqual(['* METADATA Projects (/shared/comment NIL)']);
     // a rename by Dovecot keeps the mailbox's GUID, so its entries stay with it
     expect((await d.command('RENAME Projects Done')).status).toBe('OK');
-    expect((await p.command('GETMETADATA Done /private/vendor/acme/k')).untagged).toEqual(['* METADATA Done (/private/vendor/acme/k {1}\r\nv)']);
+    expect((await p.command('GETMETADATA Done /private/vendor/acme/k')).untagged).toEqual([
+      '* METADATA Done (/private/vendor/acme/k {1}\r\nv)',
+    ]);
     d.close();
     p.close();
   });

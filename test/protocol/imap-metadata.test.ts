@@ -13,7 +13,9 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
   let server: InProcessServer;
   let port: Endpoint;
   beforeAll(async () => {
-    server = await startInProcess({ config: { listeners: LISTENERS, imap: { metadata: { maxSize: 1024, maxEntries: 10, comment: 'test server' } } } });
+    server = await startInProcess({
+      config: { listeners: LISTENERS, imap: { metadata: { maxSize: 1024, maxEntries: 10, comment: 'test server' } } },
+    });
     port = server.portOf('imap');
     await server.addAccount('jsmith', 'secret');
     await server.addAccount('bob', 'secret');
@@ -41,7 +43,9 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
     // the server's comment and admin are the operator's (imap.metadata), as Dovecot's mail_server_comment and mail_server_admin
     expect((await c.command('SETMETADATA "" (/shared/admin "mailto:me@example.org")')).tagged).toMatch(/^a\d+ NO \[CANNOT\] /);
     expect((await c.command('SETMETADATA "" (/private/devicetoken "tok\\"en")')).status).toBe('OK');
-    expect((await c.command('GETMETADATA "" /PRIVATE/DeviceToken')).untagged).toEqual(['* METADATA "" (/private/devicetoken {6}\r\ntok"en)']);
+    expect((await c.command('GETMETADATA "" /PRIVATE/DeviceToken')).untagged).toEqual([
+      '* METADATA "" (/private/devicetoken {6}\r\ntok"en)',
+    ]);
     // the server's entries and INBOX's are apart
     expect((await c.command('GETMETADATA "INBOX" /private/devicetoken')).untagged[0]).toContain('foobarbaz');
     c.close();
@@ -86,7 +90,7 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
     c.close();
   });
 
-  it('refuses a value past imap.metadata.maxSize with [METADATA MAXSIZE n] and more entries than maxEntries with [METADATA TOOMANY], changing nothing', async () => {
+  it('refuses a value past maxSize ([METADATA MAXSIZE n]) and entries past maxEntries ([METADATA TOOMANY]), changing nothing', async () => {
     const c = await RawImap.signIn(port, 'jsmith', 'secret');
     await c.command('CREATE limits');
     const big = await c.command(`SETMETADATA limits (/shared/comment "a" /private/x {1025+}\r\n${'y'.repeat(1025)})`);
@@ -106,7 +110,15 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
 
   it('answers bad entry names BAD (RFC 5464 section 3.2) and a missing mailbox NO [NONEXISTENT]', async () => {
     const c = await RawImap.signIn(port, 'jsmith', 'secret');
-    for (const entry of ['comment', '/shared//comment', '/shared/comment/', '/shared/co*', '/shared/co%', '/other/comment', '"/shared/\x7f"'])
+    for (const entry of [
+      'comment',
+      '/shared//comment',
+      '/shared/comment/',
+      '/shared/co*',
+      '/shared/co%',
+      '/other/comment',
+      '"/shared/\x7f"',
+    ])
       expect((await c.command(`GETMETADATA INBOX ${entry}`)).status).toBe('BAD');
     expect((await c.command('SETMETADATA INBOX (/shared "v")')).status).toBe('BAD');
     expect((await c.command('SETMETADATA INBOX (/shared/comment)')).status).toBe('BAD');
@@ -137,7 +149,9 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
     expect((await c.command('CREATE Odd (COLOR (red))')).status).toBe('BAD');
     // the usual names keep their uses; SETMETADATA changes them (an empty value: none)
     await c.command('CREATE Sent');
-    expect((await c.command('GETMETADATA Sent /private/specialuse')).untagged).toEqual(['* METADATA Sent (/private/specialuse {5}\r\n\\Sent)']);
+    expect((await c.command('GETMETADATA Sent /private/specialuse')).untagged).toEqual([
+      '* METADATA Sent (/private/specialuse {5}\r\n\\Sent)',
+    ]);
     expect((await c.command('SETMETADATA Sent (/private/specialuse "\\\\Flagged")')).tagged).toMatch(/^a\d+ NO \[USEATTR\] /);
     expect((await c.command('SETMETADATA Sent (/private/specialuse "")')).status).toBe('OK');
     expect((await c.command('LIST "" Sent')).untagged).toEqual(['* LIST (\\HasNoChildren) "/" Sent']);
@@ -153,7 +167,9 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
     await c.command('SETMETADATA proj/sub (/private/comment "s")');
     expect((await c.command('RENAME proj work')).status).toBe('OK');
     expect((await c.command('GETMETADATA work /shared/comment')).untagged).toEqual(['* METADATA work (/shared/comment {1}\r\np)']);
-    expect((await c.command('GETMETADATA work/sub /private/comment')).untagged).toEqual(['* METADATA work/sub (/private/comment {1}\r\ns)']);
+    expect((await c.command('GETMETADATA work/sub /private/comment')).untagged).toEqual([
+      '* METADATA work/sub (/private/comment {1}\r\ns)',
+    ]);
     await c.command('DELETE work/sub');
     await c.command('CREATE work/sub');
     expect((await c.command('GETMETADATA work/sub /private/comment')).untagged).toEqual(['* METADATA work/sub (/private/comment NIL)']);

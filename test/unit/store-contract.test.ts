@@ -474,7 +474,14 @@ for (const [name, make] of STORES) {
         const team = { owner: alice, mailbox: 'team', user: alice };
         const teamForBob = { owner: alice, mailbox: 'team', user: bob };
         await store.setMetadata(server, new Map([['/private/devicetoken', v('tok')]]), 10);
-        await store.setMetadata(team, new Map([['/shared/comment', v('a\tb\r\n\x01')], ['/private/comment', v('alice')]]), 10);
+        await store.setMetadata(
+          team,
+          new Map([
+            ['/shared/comment', v('a\tb\r\n\x01')],
+            ['/private/comment', v('alice')],
+          ]),
+          10,
+        );
         await store.setMetadata(teamForBob, new Map([['/private/comment', v('bob')]]), 10);
         expect(await shown(server)).toEqual({ '/private/devicetoken': 'tok' });
         expect(await shown({ owner: alice, mailbox: 'INBOX', user: alice })).toEqual({});
@@ -486,11 +493,21 @@ for (const [name, make] of STORES) {
         expect(await codeOf(() => store.setMetadata(team, new Map([['/shared/x', v('a\0b')]]), 10))).toBe(MailError.PARAMS);
       });
 
-      it('refuses more entries than the limit, changing none; follows a rename with the mailboxes below; forgets a deleted one', async () => {
+      it('refuses entries past the limit, changing none; follows a rename with the mailboxes below; forgets a deleted one', async () => {
         await store.createMailbox(alice, 'a/b');
         const a = { owner: alice, mailbox: 'a', user: alice };
-        await store.setMetadata(a, new Map([['/shared/one', v('1')], ['/private/two', v('2')]]), 3);
-        const tooMany = new Map([['/shared/three', v('3')], ['/private/four', v('4')]]);
+        await store.setMetadata(
+          a,
+          new Map([
+            ['/shared/one', v('1')],
+            ['/private/two', v('2')],
+          ]),
+          3,
+        );
+        const tooMany = new Map([
+          ['/shared/three', v('3')],
+          ['/private/four', v('4')],
+        ]);
         await expect(store.setMetadata(a, tooMany, 3)).rejects.toBeInstanceOf(MetadataTooManyError);
         expect(Object.keys(await shown(a)).sort()).toEqual(['/private/two', '/shared/one']);
         await store.setMetadata({ owner: alice, mailbox: 'a/b', user: alice }, new Map([['/private/specialuse', v('\\Archive')]]), 3);

@@ -58,7 +58,12 @@ async function placeArg(s: ImapContext, args: Cursor): Promise<Place> {
   // a mailbox the user may neither see nor read answers as one that does not exist (access.ts)
   const rights = await rightsOn(s, target);
   if (!rights.includes('l') && !rights.includes('r')) throw no('No such mailbox', 'NONEXISTENT');
-  return { scope: { owner: target.owner, mailbox: target.mailbox, user }, wire: astring(encodeName(target.display, s.rev2)), target, rights };
+  return {
+    scope: { owner: target.owner, mailbox: target.mailbox, user },
+    wire: astring(encodeName(target.display, s.rev2)),
+    target,
+    rights,
+  };
 }
 
 /** The server entries the operator gives (imap.metadata.admin and comment), as Dovecot's mail_server_admin and mail_server_comment. */
@@ -73,7 +78,7 @@ function operatorEntries(s: ImapContext): Map<string, string | undefined> {
 async function entriesOf(s: ImapContext, place: Place): Promise<Map<string, Buffer>> {
   const entries = await s.services.store.metadata(place.scope);
   const target = place.target;
-  if (target && target.own && !entries.has(SPECIAL_USE_ENTRY)) {
+  if (target?.own && !entries.has(SPECIAL_USE_ENTRY)) {
     const use = specialUse(target.mailbox);
     if (use) entries.set(SPECIAL_USE_ENTRY, Buffer.from(use));
   }
@@ -152,7 +157,7 @@ export async function getmetadata(s: ImapContext, c: Command): Promise<string | 
   }
   if (parts.length > 0) {
     const joined: Buffer[] = [Buffer.from(`* METADATA ${place.wire} (`)];
-    parts.forEach((p, i) => joined.push(i === 0 ? p : Buffer.concat([Buffer.from(' '), p])));
+    for (const [i, part] of parts.entries()) joined.push(i === 0 ? part : Buffer.concat([Buffer.from(' '), part]));
     joined.push(Buffer.from(')\r\n'));
     s.sendRaw(Buffer.concat(joined));
   }
@@ -211,7 +216,17 @@ export async function setmetadata(s: ImapContext, c: Command): Promise<void> {
     // RFC 5464 section 4.3: the largest value the server keeps
     if (value && value.length > maxSize) throw no(`A value may be at most ${maxSize} octets`, `METADATA MAXSIZE ${maxSize}`);
     if (name === SPECIAL_USE_ENTRY && place.target && value)
-      changes.set(name, Buffer.from(checkUses(value.toString('latin1').split(' ').filter((u) => u !== ''))));
+      changes.set(
+        name,
+        Buffer.from(
+          checkUses(
+            value
+              .toString('latin1')
+              .split(' ')
+              .filter((u) => u !== ''),
+          ),
+        ),
+      );
   }
   // RFC 5464 section 3.4 with ACL (RFC 4314): shared entries of a mailbox are written with the w right
   if (place.target && !place.rights.includes('w') && [...changes.keys()].some((e) => e.startsWith('/shared/')))
