@@ -7,10 +7,9 @@
 // are INBOX's, their KEY below "vendor/vendor.dovecot/pvt/server/". The file is replaced whole under
 // dovecot-attributes.lock, the dotlock Dovecot's file dict takes (its default lock method), so neither
 // server loses the other's changes.
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { writeAll } from '../../lib/atomic-file.js';
+import { readFile } from 'node:fs/promises';
 import { acquireDotlock } from './dotlock.js';
-import { inheritOwner } from './owner.js';
+import { replaceFile } from './replace-file.js';
 
 export const ATTRIBUTES_FILE = 'dovecot-attributes';
 
@@ -82,29 +81,14 @@ export async function readAttributes(path: string): Promise<Map<string, Buffer>>
 
 /**
  * Changes the file under its lock: `change` gets the entries as they are now and changes them in place,
- * returning false when nothing changed (nothing is written then). The new file is written beside it and
- * renamed over it, so a reader sees the old file or the new one, whole.
+ * returning false when nothing changed (nothing is written then); the file is replaced whole (replace-file.ts).
  */
 export async function changeAttributes(path: string, change: (dict: Map<string, Buffer>) => boolean): Promise<void> {
   const lock = await acquireDotlock(`${path}.lock`, { timeoutMs: 30_000, staleMs: 60_000, guarded: path });
   try {
     const dict = await readAttributes(path);
     if (!change(dict)) return;
-    const tmp = `${path}.${process.pid}.tmp`;
-    try {
-      const handle = await open(tmp, 'w', 0o600);
-      try {
-        await writeAll(handle, formatAttributes(dict));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await inheritOwner(tmp, { created: true });
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => {}); // (a full disk: nothing half-written is left beside it)
-      throw err;
-    }
+    await replaceFile(path, formatAttributes(dict));
   } finally {
     await lock.release();
   }
