@@ -294,8 +294,8 @@ export class MailboxNameTooLongError extends MailboxNameError {
 
 /** More metadata entries than the limit allows (LIMIT): nothing was changed. */
 export class MetadataTooManyError extends MailStoreError {
-  constructor(readonly maxEntries: number) {
-    super(MailError.LIMIT, `at most ${maxEntries} metadata entries can be kept here`);
+  constructor(message: string) {
+    super(MailError.LIMIT, message);
   }
 }
 

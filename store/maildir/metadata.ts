@@ -7,10 +7,12 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccountAddress } from '../../accounts/names.js';
 import { MailError, MailStoreError, type MetadataScope, MetadataTooManyError } from '../contract.js';
-import { ATTRIBUTES_FILE, changeAttributes, readAttributes } from './metadata-file.js';
+import { ATTRIBUTES_FILE, changeAttributes, formatAttributes, readAttributes } from './metadata-file.js';
 
 /** Where Dovecot keeps server entries: INBOX's, below this key (lib-storage's MAILBOX_ATTRIBUTE_PREFIX_DOVECOT_PVT_SERVER). */
 const SERVER_PREFIX = 'vendor/vendor.dovecot/pvt/server/';
+/** The most an account's dovecot-attributes may hold (it is read whole, and written whole at each change). */
+const MAX_FILE_OCTETS = 4 * 1024 * 1024;
 /** Dovecot's own attributes, never shown to a client (nor the server entries among INBOX's). */
 const DOVECOT_PRIVATE = 'vendor/vendor.dovecot/pvt/';
 
@@ -84,6 +86,12 @@ export async function readMetadata(places: MetadataPlaces, scope: MetadataScope)
   return new Map([...entriesIn(shared, 'shared', guid, server), ...entriesIn(own, 'priv', guid, server)]);
 }
 
+/** The whole file is read for every command that looks at entries: it may not grow past MAX_FILE_OCTETS. */
+function tooBig(before: number, after: number): void {
+  if (after > MAX_FILE_OCTETS && after > before)
+    throw new MetadataTooManyError(`an account's entries may take at most ${MAX_FILE_OCTETS / 1024 / 1024} MiB`);
+}
+
 export async function writeMetadata(
   places: MetadataPlaces,
   scope: MetadataScope,
@@ -126,20 +134,24 @@ export async function writeMetadata(
   for (const file of new Set([fileOf(places, scope.user), fileOf(places, scope.owner)])) {
     const dict = await readAttributes(file);
     before += count(dict);
+    const wasOctets = formatAttributes(dict).length;
     apply(dict, files.get(file) ?? new Map());
     counts.set(file, count(dict));
     after += count(dict);
+    tooBig(wasOctets, formatAttributes(dict).length);
   }
-  if (after > before && after > maxEntries) throw new MetadataTooManyError(maxEntries);
+  if (after > before && after > maxEntries) throw new MetadataTooManyError(`at most ${maxEntries} entries can be kept here`);
   for (const [file, fileChanges] of files) {
     await changeAttributes(file, (dict) => {
       // looked at again under the lock: another session may have added entries meanwhile
       const was = count(dict);
+      const wasOctets = formatAttributes(dict).length;
       const changed = apply(dict, fileChanges);
       const now = count(dict);
       let others = 0;
       for (const [other, n] of counts) if (other !== file) others += n;
-      if (now > was && now + others > maxEntries) throw new MetadataTooManyError(maxEntries);
+      if (now > was && now + others > maxEntries) throw new MetadataTooManyError(`at most ${maxEntries} entries can be kept here`);
+      tooBig(wasOctets, changed ? formatAttributes(dict).length : wasOctets);
       return changed;
     });
   }

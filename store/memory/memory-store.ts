@@ -438,7 +438,7 @@ export class MemoryStore implements MailStore {
     }
     const own = `priv ${formatAddress(scope.user)} `;
     const count = [...after.keys()].filter((k) => k.startsWith('shared ') || k.startsWith(own)).length;
-    if (count > before && count > maxEntries) throw new MetadataTooManyError(maxEntries);
+    if (count > before && count > maxEntries) throw new MetadataTooManyError(`at most ${maxEntries} entries can be kept here`);
     entries.clear();
     for (const [k, v] of after) entries.set(k, v);
   }

@@ -235,7 +235,7 @@ export async function setmetadata(s: ImapContext, c: Command): Promise<void> {
     await s.services.store.setMetadata(place.scope, changes, maxEntries);
   } catch (err) {
     // RFC 5464 section 4.3: nothing was changed
-    if (err instanceof MetadataTooManyError) throw no(`At most ${maxEntries} entries can be kept here`, 'METADATA TOOMANY');
+    if (err instanceof MetadataTooManyError) throw no(`No room for more entries: ${err.message}`, 'METADATA TOOMANY');
     throw err;
   }
 }
