@@ -428,17 +428,17 @@ export class MemoryStore implements MailStore {
     for (const value of changes.values())
       if (value?.includes(0))
         throw new MailStoreError(MailError.PARAMS, 'a value with a NUL octet cannot be kept (nor can Dovecot keep one)');
-    const key = (entry: string) => (entry.startsWith('/private/') ? `priv ${formatAddress(scope.user)} ${entry}` : `shared ${entry}`);
-    const seen = async () => (await this.metadata(scope)).size;
-    const before = await seen();
+    // keys: "shared ENTRY", or "priv USER ENTRY" (each user's own); counted as the user sees them
+    const own = `priv ${formatAddress(scope.user)} `;
+    const key = (entry: string) => (entry.startsWith('/private/') ? `${own}${entry}` : `shared ${entry}`);
+    const seen = (map: ReadonlyMap<string, Buffer>) => [...map.keys()].filter((k) => k.startsWith('shared ') || k.startsWith(own)).length;
     const after = new Map(entries);
     for (const [entry, value] of changes) {
       if (value === null) after.delete(key(entry));
       else after.set(key(entry), value);
     }
-    const own = `priv ${formatAddress(scope.user)} `;
-    const count = [...after.keys()].filter((k) => k.startsWith('shared ') || k.startsWith(own)).length;
-    if (count > before && count > maxEntries) throw new MetadataTooManyError(`at most ${maxEntries} entries can be kept here`);
+    const count = seen(after);
+    if (count > seen(entries) && count > maxEntries) throw new MetadataTooManyError(`at most ${maxEntries} entries can be kept here`);
     entries.clear();
     for (const [k, v] of after) entries.set(k, v);
   }
