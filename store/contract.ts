@@ -198,8 +198,8 @@ export interface MailStore {
    * more than `maxEntries` (shared and private of the scope together), none (MetadataTooManyError).
    */
   setMetadata(scope: MetadataScope, changes: ReadonlyMap<string, Buffer | null>, maxEntries: number): Promise<void>;
-  /** One private entry ("/private/specialuse") of the account on each of its own mailboxes that has it. */
-  entryOfMailboxes(account: AccountAddress, entry: string): Promise<Map<string, Buffer>>;
+  /** One private entry ("/private/specialuse") of the account on those of `mailboxes` (its own) that have it. */
+  entryOfMailboxes(account: AccountAddress, entry: string, mailboxes: readonly string[]): Promise<Map<string, Buffer>>;
 }
 
 /** Whose metadata entries: those of `owner`'s mailbox (or server entries: mailbox null) as `user` sees them. */

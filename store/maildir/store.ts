@@ -408,15 +408,17 @@ export class MaildirStore implements MailStore {
     await writeMetadata(this.metadataPlaces, scope, changes, maxEntries);
   }
 
-  async entryOfMailboxes(account: AccountAddress, entry: string): Promise<Map<string, Buffer>> {
+  async entryOfMailboxes(account: AccountAddress, entry: string, mailboxes: readonly string[]): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
     const byGuid = await privateEntryByGuid(this.metadataPlaces, account, entry);
-    if (byGuid.size === 0) return out; // (most accounts: no mailbox's uidlist is read)
-    for (const e of await this.listMailboxes(account)) {
-      if (!e.selectable) continue;
-      const guid = await readMailboxGuid(this.pathOf(account, e.name)).catch(() => null);
-      const value = guid ? byGuid.get(guid) : undefined;
-      if (value) out.set(e.name, value);
+    // most accounts have none: no uidlist is read; else 16 at a time, until every GUID is placed
+    for (let at = 0; at < mailboxes.length && out.size < byGuid.size; at += 16) {
+      const batch = mailboxes.slice(at, at + 16);
+      const guids = await Promise.all(batch.map((name) => readMailboxGuid(this.pathOf(account, name)).catch(() => null)));
+      for (const [i, guid] of guids.entries()) {
+        const value = guid ? byGuid.get(guid) : undefined;
+        if (value) out.set(batch[i], value);
+      }
     }
     return out;
   }

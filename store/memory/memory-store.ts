@@ -443,11 +443,11 @@ export class MemoryStore implements MailStore {
     for (const [k, v] of after) entries.set(k, v);
   }
 
-  async entryOfMailboxes(a: AccountAddress, entry: string): Promise<Map<string, Buffer>> {
+  async entryOfMailboxes(a: AccountAddress, entry: string, mailboxes: readonly string[]): Promise<Map<string, Buffer>> {
     const out = new Map<string, Buffer>();
     const key = `priv ${formatAddress(a)} ${entry}`;
-    for (const [name, box] of this.account(a).mailboxes) {
-      const value = box.metadata.get(key);
+    for (const name of mailboxes) {
+      const value = this.account(a).mailboxes.get(name)?.metadata.get(key);
       if (value) out.set(name, value);
     }
     return out;

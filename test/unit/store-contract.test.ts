@@ -513,11 +513,14 @@ for (const [name, make] of STORES) {
         await store.setMetadata({ owner: alice, mailbox: 'a/b', user: alice }, new Map([['/private/specialuse', v('\\Archive')]]), 3);
         await store.renameMailbox(alice, 'a', 'z');
         expect(await shown({ owner: alice, mailbox: 'z', user: alice })).toEqual({ '/shared/one': '1', '/private/two': '2' });
-        expect(await store.entryOfMailboxes(alice, '/private/specialuse')).toEqual(new Map([['z/b', v('\\Archive')]]));
+        expect(await store.entryOfMailboxes(alice, '/private/specialuse', ['INBOX', 'z', 'z/b'])).toEqual(
+          new Map([['z/b', v('\\Archive')]]),
+        );
+        expect(await store.entryOfMailboxes(alice, '/private/specialuse', ['z'])).toEqual(new Map());
         await store.deleteMailbox(alice, 'z/b');
         await store.createMailbox(alice, 'z/b');
         expect(await shown({ owner: alice, mailbox: 'z/b', user: alice })).toEqual({});
-        expect(await store.entryOfMailboxes(alice, '/private/specialuse')).toEqual(new Map());
+        expect(await store.entryOfMailboxes(alice, '/private/specialuse', ['z/b'])).toEqual(new Map());
       });
     });
   });

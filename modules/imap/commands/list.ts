@@ -36,8 +36,12 @@ function matchName(display: string): string {
 
 async function ownCandidates(s: ImapContext): Promise<Candidate[]> {
   const user = s.user();
-  const uses = await keptUses(s);
-  return (await s.services.store.listMailboxes(user)).map((e) => ({
+  const entries = await s.services.store.listMailboxes(user);
+  const uses = await keptUses(
+    s,
+    entries.filter((e) => e.selectable).map((e) => e.name),
+  );
+  return entries.map((e) => ({
     display: e.name,
     owner: user,
     mailbox: e.name,

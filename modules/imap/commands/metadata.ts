@@ -265,10 +265,10 @@ export async function keepUses(s: ImapContext, target: MailboxTarget, uses: stri
   await s.services.store.setMetadata(scope, new Map([[SPECIAL_USE_ENTRY, Buffer.from(uses)]]), s.settings.metadata.maxEntries);
 }
 
-/** The special uses of the user's own mailboxes that have one kept (LIST); others have those of their names. */
-export async function keptUses(s: ImapContext): Promise<Map<string, string>> {
+/** The special uses kept for those of the user's own `mailboxes` that have one (LIST); others have those of their names. */
+export async function keptUses(s: ImapContext, mailboxes: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const [mailbox, value] of await s.services.store.entryOfMailboxes(s.user(), SPECIAL_USE_ENTRY))
+  for (const [mailbox, value] of await s.services.store.entryOfMailboxes(s.user(), SPECIAL_USE_ENTRY, mailboxes))
     out.set(mailbox, value.toString('latin1'));
   return out;
 }
