@@ -90,6 +90,19 @@ describe('METADATA on the Maildir store', () => {
     bob.close();
   });
 
+  it("removes an account's entries with the account", async () => {
+    const removed = await server.cli(['account', 'remove', 'bob', '--force']);
+    expect(removed.code, removed.stderr).toBe(0);
+    await server.addAccount('bob', 'secret');
+    expect(await attributes('bob')).toBe('');
+    const bob = await RawImap.signIn(server.portOf('imap'), 'bob', 'secret');
+    // jsmith's ACL still names bob: the new bob sees the mailbox, but none of the old bob's entries
+    expect((await bob.command('GETMETADATA ~jsmith/team (/private/comment /shared/comment)')).untagged).toEqual([
+      '* METADATA ~jsmith/team (/private/comment NIL /shared/comment {8}\r\nfrom bob)',
+    ]);
+    bob.close();
+  });
+
   it('has every entry again after a restart', async () => {
     const exited = new Promise((r) => server.process.once('exit', r));
     server.process.kill('SIGTERM');
