@@ -50,9 +50,9 @@ interface Place {
   readonly rights: string;
 }
 
-async function placeArg(s: ImapContext, args: Cursor): Promise<Place> {
+/** The mailbox argument's place, resolved once the whole command has parsed (a syntax error is BAD first). */
+async function placeOf(s: ImapContext, name: string): Promise<Place> {
   const user: AccountAddress = s.user();
-  const name = args.astring('a mailbox name');
   if (name === '') return { scope: { owner: user, mailbox: null, user }, wire: '""', target: null, rights: 'lrw' };
   const target = resolveName(s.services.accounts, user, decodeName(name, s.rev2));
   // a mailbox the user may neither see nor read answers as one that does not exist (access.ts)
@@ -116,13 +116,14 @@ export async function getmetadata(s: ImapContext, c: Command): Promise<string | 
     }, 'the GETMETADATA options');
     a.sp();
   }
-  const place = await placeArg(s, a);
+  const mailbox = a.astring('a mailbox name');
   a.sp();
   const asked: string[] = [];
   if (a.peek() === 0x28) a.list(() => asked.push(entryName(a)), 'the entry names');
   else asked.push(entryName(a));
   a.end();
   if (asked.length === 0) throw bad('GETMETADATA needs at least one entry name');
+  const place = await placeOf(s, mailbox);
   // RFC 5464 section 3.4 with ACL (RFC 4314): the shared entries of a mailbox are read with the r right
   if (place.target && !place.rights.includes('r') && asked.some((e) => e.startsWith('/shared')))
     throw no(`You may not read the shared entries of ${place.target.display}`, 'NOPERM');
@@ -191,7 +192,7 @@ export function checkUses(uses: readonly string[]): string {
 export async function setmetadata(s: ImapContext, c: Command): Promise<void> {
   const a = c.args;
   a.sp();
-  const place = await placeArg(s, a);
+  const mailbox = a.astring('a mailbox name');
   a.sp();
   const changes = new Map<string, Buffer | null>();
   a.list(() => {
@@ -208,25 +209,19 @@ export async function setmetadata(s: ImapContext, c: Command): Promise<void> {
   }, 'the entries and their values');
   a.end();
   if (changes.size === 0) throw bad('SETMETADATA needs at least one entry and its value');
+  for (const name of changes.keys())
+    if (!isMetadataEntry(name)) throw bad(`Give an entry below /private or /shared, not ${quoteClient(name, 40)}`);
+  const place = await placeOf(s, mailbox);
   const { maxSize, maxEntries } = s.settings.metadata;
   for (const [name, value] of changes) {
-    if (!isMetadataEntry(name)) throw bad(`Give an entry below /private or /shared, not ${quoteClient(name, 40)}`);
     if (DOVECOT_PRIVATE.test(name)) throw no(`${quoteClient(name, 60)} is kept by the server for itself`, 'CANNOT');
     if (!place.target && operatorEntries(s).has(name)) throw no(`The server's ${name} is set by its operator (imap.metadata)`, 'CANNOT');
     // RFC 5464 section 4.3: the largest value the server keeps
     if (value && value.length > maxSize) throw no(`A value may be at most ${maxSize} octets`, `METADATA MAXSIZE ${maxSize}`);
-    if (name === SPECIAL_USE_ENTRY && place.target && value)
-      changes.set(
-        name,
-        Buffer.from(
-          checkUses(
-            value
-              .toString('latin1')
-              .split(' ')
-              .filter((u) => u !== ''),
-          ),
-        ),
-      );
+    if (name === SPECIAL_USE_ENTRY && place.target && value) {
+      const uses = value.toString('latin1').split(' ').filter(Boolean);
+      changes.set(name, Buffer.from(checkUses(uses))); // RFC 6154 section 4: spelt as LIST shows them
+    }
   }
   // RFC 5464 section 3.4 with ACL (RFC 4314): shared entries of a mailbox are written with the w right
   if (place.target && !place.rights.includes('w') && [...changes.keys()].some((e) => e.startsWith('/shared/')))
