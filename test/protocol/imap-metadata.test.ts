@@ -125,6 +125,7 @@ describe('IMAP METADATA and CREATE-SPECIAL-USE', () => {
     expect((await c.command('GETMETADATA (DEPTH 2) INBOX /shared')).status).toBe('BAD');
     expect((await c.command('GETMETADATA (COLOR 2) INBOX /shared')).status).toBe('BAD');
     expect((await c.command('GETMETADATA nosuch /shared/comment')).tagged).toMatch(/^a\d+ NO \[NONEXISTENT\] /);
+    expect((await c.command('GETMETADATA nosuch comment')).status).toBe('BAD'); // the syntax first, whatever the mailbox
     expect((await c.command('SETMETADATA nosuch (/shared/comment "x")')).tagged).toMatch(/^a\d+ NO \[NONEXISTENT\] /);
     expect((await c.command('SETMETADATA INBOX (/private/vendor/vendor.dovecot/pvt/x "x")')).tagged).toMatch(/^a\d+ NO \[CANNOT\] /);
     c.close();
