@@ -195,6 +195,31 @@ export interface MailStore {
   quota(account: AccountAddress): Promise<QuotaReport>;
   /** Counts the account's usage again from its messages, and keeps that count. */
   recountQuota(account: AccountAddress): Promise<QuotaReport>;
+  /**
+   * The metadata entries (RFC 5464) `scope.user` sees on a mailbox of `scope.owner`, or on the owner's
+   * account as a whole (mailbox null: the server entries): the owner's shared ones ("/shared/comment") and
+   * the user's own private ones ("/private/comment"), names in lower case. MailboxNotFoundError without it.
+   */
+  metadata(scope: MetadataScope): Promise<Map<string, Buffer>>;
+  /**
+   * Sets entries (a null value removes one) in one change: all of them or, when the entries would then be
+   * more than `maxEntries` (shared and private of the scope together), none (MetadataTooManyError).
+   */
+  setMetadata(scope: MetadataScope, changes: ReadonlyMap<string, Buffer | null>, maxEntries: number): Promise<void>;
+  /** One private entry ("/private/specialuse") of the account on those of `mailboxes` (its own) that have it. */
+  entryOfMailboxes(account: AccountAddress, entry: string, mailboxes: readonly string[]): Promise<Map<string, Buffer>>;
+}
+
+/** Whose metadata entries: those of `owner`'s mailbox (or server entries: mailbox null) as `user` sees them. */
+export interface MetadataScope {
+  readonly owner: AccountAddress;
+  readonly mailbox: string | null;
+  readonly user: AccountAddress;
+}
+
+/** A metadata entry name as stores keep it: "/private/..." or "/shared/...", lower case, at least one level below. */
+export function isMetadataEntry(entry: string): boolean {
+  return /^\/(private|shared)\/[^A-Z]/.test(entry) && !entry.endsWith('/') && !entry.includes('//');
 }
 
 /**
@@ -272,6 +297,13 @@ export class MailboxNameError extends MailStoreError {
 export class MailboxNameTooLongError extends MailboxNameError {
   constructor(message: string) {
     super(message, MailError.LIMIT);
+  }
+}
+
+/** More metadata entries than the limit allows (LIMIT): nothing was changed. */
+export class MetadataTooManyError extends MailStoreError {
+  constructor(message: string) {
+    super(MailError.LIMIT, message);
   }
 }
 

@@ -22,6 +22,9 @@ const AFTER_SIGN_IN = [
   'QUOTA',
   'QUOTA=RES-STORAGE',
   'QUOTA=RES-MESSAGE',
+  'METADATA',
+  'METADATA-SERVER',
+  'CREATE-SPECIAL-USE',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

@@ -10,6 +10,7 @@ import { idle } from './commands/idle.js';
 import * as quota from './commands/quota.js';
 import { list, lsub } from './commands/list.js';
 import * as mailboxes from './commands/mailbox-commands.js';
+import { getmetadata, setmetadata } from './commands/metadata.js';
 import { search } from './commands/search.js';
 import * as selected from './commands/select-commands.js';
 import * as session from './commands/session-commands.js';
@@ -64,6 +65,8 @@ const table: [string, CommandSpec][] = [
   ['GETQUOTA', { states: AUTH, handler: quota.getquota, updates: 'all' }],
   ['GETQUOTAROOT', { states: AUTH, handler: quota.getquotaroot, updates: 'all' }],
   ['SETQUOTA', { states: AUTH, handler: quota.setquota, updates: 'all' }],
+  ['GETMETADATA', { states: AUTH, handler: getmetadata, updates: 'all' }],
+  ['SETMETADATA', { states: AUTH, handler: setmetadata, updates: 'all' }],
   ['CHECK', { forceSync: true, states: SELECTED, handler: session.noop, updates: 'all' }],
   ['CLOSE', { states: SELECTED, handler: selected.close, updates: 'none' }],
   ['UNSELECT', { states: SELECTED, handler: selected.unselect, updates: 'none' }],

@@ -46,6 +46,19 @@ export const imapConfigSchema = z
     idleCheckInterval: count('seconds between mailbox checks in IDLE', 1, 86400).default(30),
     /** Seconds of the first wait when a client stops reading; doubled four times, then the connection is dropped. */
     blockedOutputWait: seconds('first wait for a client that stopped reading').default(2),
+    /** METADATA (RFC 5464): the largest value of one entry, and the most entries on one mailbox (or the server) per user. */
+    metadata: z
+      .strictObject({
+        maxSize: count('octets in one metadata value', 1024, 16 * 1024 * 1024).default(16384),
+        maxEntries: count('metadata entries on one mailbox', 10, 100_000).default(100),
+        /**
+         * The server entries /shared/admin (a mailto: or other URI) and /shared/comment every user reads
+         * (Dovecot's mail_server_admin and mail_server_comment).
+         */
+        admin: z.string().min(1).max(1024).optional(),
+        comment: z.string().min(1).max(1024).optional(),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -78,6 +91,8 @@ export interface ImapSettings {
   readonly idleCheckIntervalMs: number;
   readonly blockedOutputWaitMs: number;
   readonly hostname: string;
+  /** METADATA limits (imap.metadata). */
+  readonly metadata: { readonly maxSize: number; readonly maxEntries: number; readonly admin?: string; readonly comment?: string };
 }
 
 export function imapSettings(config: LoadedConfig): ImapSettings {
@@ -97,5 +112,6 @@ export function imapSettings(config: LoadedConfig): ImapSettings {
     idleCheckIntervalMs: imap.idleCheckInterval * 1000,
     blockedOutputWaitMs: imap.blockedOutputWait * 1000,
     hostname: config.mainDomain,
+    metadata: imap.metadata,
   };
 }

@@ -25,7 +25,10 @@ import {
   normalizeFlag,
   parentsOf,
   type StagedMessage,
+  type MetadataScope,
+  MailStoreError,
 } from '../contract.js';
+import { forgetMailbox, type MetadataPlaces, privateEntryByGuid, readMailboxGuid, readMetadata, writeMetadata } from './metadata.js';
 import { readAclFile, setRightsInFile } from './acl-file.js';
 import { type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
@@ -285,11 +288,13 @@ export class MaildirStore implements MailStore {
     if (!(await this.exists(path))) throw new MailboxNotFoundError(mailbox);
     // its messages leave the quota's usage with it
     const [fresh, seen] = await Promise.all([sumFolder(join(path, 'new')), sumFolder(join(path, 'cur'))]);
+    const guid = await readMailboxGuid(path).catch(() => null); // its metadata entries go with it
     // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),
     // and "a" is then listed as a level above them (\Noselect), as Maildir++ shows a missing parent.
     await rm(path, { recursive: true, force: true });
     this.forget(path);
     await this.quotaOf(account).changed({ storage: -(fresh.storage + seen.storage), messages: -(fresh.messages + seen.messages) });
+    if (guid) await forgetMailbox(this.metadataPlaces, account, guid);
   }
 
   async subscriptions(account: AccountAddress): Promise<string[]> {
@@ -408,5 +413,51 @@ export class MaildirStore implements MailStore {
 
   async removeAccount(account: AccountAddress): Promise<void> {
     this.forget(this.accounts.maildir(account));
+  }
+
+  // Metadata (RFC 5464): in Dovecot's attribute dict at the Maildir's root, by mailbox GUID (metadata.ts)
+  private readonly metadataPlaces: MetadataPlaces = {
+    maildir: (a) => this.accounts.maildir(a),
+    guid: (a, mailbox) => this.mailboxGuid(a, mailbox),
+    ready: async (a) => void (await this.make(a, 'INBOX')),
+  };
+
+  /** The mailbox's GUID, from its dovecot-uidlist (made when there is none yet, as opening it would). */
+  private async mailboxGuid(account: AccountAddress, mailbox: string): Promise<string> {
+    const path = isInbox(mailbox) ? await this.make(account, 'INBOX') : await this.existingPath(account, mailbox);
+    let guid = await readMailboxGuid(path);
+    if (guid === undefined) {
+      await this.folder(account, path).create();
+      guid = await readMailboxGuid(path);
+    }
+    if (!guid)
+      throw new MailStoreError(
+        MailError.NOTPOSSIBLE,
+        `${path}/dovecot-uidlist names no mailbox GUID yet (Dovecot adds one when it rewrites it)`,
+      );
+    return guid;
+  }
+
+  async metadata(scope: MetadataScope): Promise<Map<string, Buffer>> {
+    return readMetadata(this.metadataPlaces, scope);
+  }
+
+  async setMetadata(scope: MetadataScope, changes: ReadonlyMap<string, Buffer | null>, maxEntries: number): Promise<void> {
+    await writeMetadata(this.metadataPlaces, scope, changes, maxEntries);
+  }
+
+  async entryOfMailboxes(account: AccountAddress, entry: string, mailboxes: readonly string[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const byGuid = await privateEntryByGuid(this.metadataPlaces, account, entry);
+    // most accounts have none: no uidlist is read; else 16 at a time, until every GUID is placed
+    for (let at = 0; at < mailboxes.length && out.size < byGuid.size; at += 16) {
+      const batch = mailboxes.slice(at, at + 16);
+      const guids = await Promise.all(batch.map((name) => readMailboxGuid(this.pathOf(account, name)).catch(() => null)));
+      for (const [i, guid] of guids.entries()) {
+        const value = guid ? byGuid.get(guid) : undefined;
+        if (value) out.set(batch[i], value);
+      }
+    }
+    return out;
   }
 }

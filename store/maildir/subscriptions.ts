@@ -3,13 +3,12 @@
 // then one mailbox per line, its levels in modified UTF-7 joined by TAB (TAB, CR, LF and \001 in a
 // level escaped as \001t, \001r, \001n, \0011). Version 1 (no header; levels joined by ".", the
 // Maildir++ separator) is kept as version 1. It is written through subscriptions.lock, renamed over it.
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeAll } from '../../lib/atomic-file.js';
 import { DELIMITER } from '../contract.js';
 import { acquireDotlock } from './dotlock.js';
 import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
-import { inheritOwner } from './owner.js';
+import { replaceFile } from './replace-file.js';
 
 const FILE = 'subscriptions';
 const V2 = 'V\t2\n\n';
@@ -70,21 +69,7 @@ export async function changeSubscription(root: string, name: string, subscribed:
     const has = current.names.includes(name);
     if (has === subscribed) return;
     const names = subscribed ? [...current.names, name] : current.names.filter((n) => n !== name);
-    const tmp = `${path}.${process.pid}.tmp`;
-    try {
-      const handle = await open(tmp, 'w', 0o600);
-      try {
-        await writeAll(handle, Buffer.from(format({ version: current.version, names }), 'utf8'));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await inheritOwner(tmp, { created: true });
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => {}); // (a full disk: nothing half-written is left beside it)
-      throw err;
-    }
+    await replaceFile(path, Buffer.from(format({ version: current.version, names }), 'utf8'));
   } finally {
     await lock.release();
   }

@@ -32,6 +32,9 @@ import {
   parentsOf,
   sameFlags,
   type StagedMessage,
+  type MetadataScope,
+  MailStoreError,
+  MetadataTooManyError,
 } from '../contract.js';
 import { crlfSize } from '../crlf-size.js';
 import { OverQuotaError } from '../quota/over-quota.js';
@@ -61,6 +64,8 @@ class MemoryMailbox {
   recentMark = 0;
   /** Unique in the process (MailboxView.storage). */
   readonly id = `memory-mailbox-${++mailboxes}`;
+  /** Metadata entries (RFC 5464) by metadataKey(); they move with a rename. */
+  metadata = new Map<string, Buffer>();
 
   constructor(readonly uidValidity: number) {
     this.events.setMaxListeners(0);
@@ -83,6 +88,7 @@ class MemoryMailbox {
     for (const [uid, m] of this.messages) moved.messages.set(uid, m);
     for (const [id, r] of this.acl) moved.acl.set(id, r);
     moved.uidNext = this.uidNext;
+    moved.metadata = this.metadata;
     this.gone = true;
     this.changed();
     return moved;
@@ -268,7 +274,10 @@ export class MemoryStore implements MailStore {
     private readonly quotaLimits: QuotaLimitsOf = async () => NO_LIMITS,
   ) {}
 
-  private readonly accounts = new Map<string, { mailboxes: Map<string, MemoryMailbox>; subscriptions: Set<string> }>();
+  private readonly accounts = new Map<
+    string,
+    { mailboxes: Map<string, MemoryMailbox>; subscriptions: Set<string>; serverMetadata?: Map<string, Buffer> }
+  >();
 
   private account(a: AccountAddress) {
     const key = formatAddress(a);
@@ -445,5 +454,53 @@ export class MemoryStore implements MailStore {
 
   async removeAccount(a: AccountAddress): Promise<void> {
     this.accounts.delete(formatAddress(a));
+  }
+
+  /** The entries of a scope: a mailbox's, or the owner's server entries. */
+  private metadataOf(scope: MetadataScope): Map<string, Buffer> {
+    if (scope.mailbox !== null) return this.mailboxOf(scope.owner, scope.mailbox).metadata;
+    const account = this.account(scope.owner);
+    account.serverMetadata ??= new Map();
+    return account.serverMetadata;
+  }
+
+  async metadata(scope: MetadataScope): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const own = `priv ${formatAddress(scope.user)} `;
+    for (const [key, value] of this.metadataOf(scope)) {
+      if (key.startsWith('shared ')) out.set(key.slice(7), value);
+      else if (key.startsWith(own)) out.set(key.slice(own.length), value);
+    }
+    return out;
+  }
+
+  async setMetadata(scope: MetadataScope, changes: ReadonlyMap<string, Buffer | null>, maxEntries: number): Promise<void> {
+    const entries = this.metadataOf(scope);
+    for (const value of changes.values())
+      if (value?.includes(0))
+        throw new MailStoreError(MailError.PARAMS, 'a value with a NUL octet cannot be kept (nor can Dovecot keep one)');
+    // keys: "shared ENTRY", or "priv USER ENTRY" (each user's own); counted as the user sees them
+    const own = `priv ${formatAddress(scope.user)} `;
+    const key = (entry: string) => (entry.startsWith('/private/') ? `${own}${entry}` : `shared ${entry}`);
+    const seen = (map: ReadonlyMap<string, Buffer>) => [...map.keys()].filter((k) => k.startsWith('shared ') || k.startsWith(own)).length;
+    const after = new Map(entries);
+    for (const [entry, value] of changes) {
+      if (value === null) after.delete(key(entry));
+      else after.set(key(entry), value);
+    }
+    const count = seen(after);
+    if (count > seen(entries) && count > maxEntries) throw new MetadataTooManyError(`at most ${maxEntries} entries can be kept here`);
+    entries.clear();
+    for (const [k, v] of after) entries.set(k, v);
+  }
+
+  async entryOfMailboxes(a: AccountAddress, entry: string, mailboxes: readonly string[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    const key = `priv ${formatAddress(a)} ${entry}`;
+    for (const name of mailboxes) {
+      const value = this.account(a).mailboxes.get(name)?.metadata.get(key);
+      if (value) out.set(name, value);
+    }
+    return out;
   }
 }

@@ -16,6 +16,7 @@ import {
   MailboxOperationError,
   MailStoreError,
   MessageGoneError,
+  MetadataTooManyError,
 } from '../../store/contract.js';
 import type { AccountAddress } from '../../accounts/names.js';
 import { NO_LIMITS, type QuotaLimitsOf, type QuotaValues } from '../../store/quota/quota.js';
@@ -463,6 +464,67 @@ for (const [name, make] of STORES) {
         stop();
         expect((await view.sync()).added).toHaveLength(1);
         view.close();
+      });
+    });
+
+    describe('metadata entries (RFC 5464)', () => {
+      const v = (text: string) => Buffer.from(text);
+      const shown = async (scope: Parameters<MailStore['metadata']>[0]) =>
+        Object.fromEntries([...(await store.metadata(scope))].map(([k, b]) => [k, b.toString('latin1')]));
+
+      it("keeps server and mailbox entries apart, a user's private ones apart from another's, and removes with null", async () => {
+        await store.createMailbox(alice, 'team/sub');
+        const server = { owner: alice, mailbox: null, user: alice };
+        const team = { owner: alice, mailbox: 'team', user: alice };
+        const teamForBob = { owner: alice, mailbox: 'team', user: bob };
+        await store.setMetadata(server, new Map([['/private/devicetoken', v('tok')]]), 10);
+        await store.setMetadata(
+          team,
+          new Map([
+            ['/shared/comment', v('a\tb\r\n\x01')],
+            ['/private/comment', v('alice')],
+          ]),
+          10,
+        );
+        await store.setMetadata(teamForBob, new Map([['/private/comment', v('bob')]]), 10);
+        expect(await shown(server)).toEqual({ '/private/devicetoken': 'tok' });
+        expect(await shown({ owner: alice, mailbox: 'INBOX', user: alice })).toEqual({});
+        expect(await shown(team)).toEqual({ '/shared/comment': 'a\tb\r\n\x01', '/private/comment': 'alice' });
+        expect(await shown(teamForBob)).toEqual({ '/shared/comment': 'a\tb\r\n\x01', '/private/comment': 'bob' });
+        await store.setMetadata(team, new Map([['/shared/comment', null]]), 10);
+        expect(await shown(teamForBob)).toEqual({ '/private/comment': 'bob' });
+        expect(await codeOf(() => store.metadata({ owner: alice, mailbox: 'nosuch', user: alice }))).toBe(MailError.NOTFOUND);
+        expect(await codeOf(() => store.setMetadata(team, new Map([['/shared/x', v('a\0b')]]), 10))).toBe(MailError.PARAMS);
+      });
+
+      it('refuses entries past the limit, changing none; follows a rename with the mailboxes below; forgets a deleted one', async () => {
+        await store.createMailbox(alice, 'a/b');
+        const a = { owner: alice, mailbox: 'a', user: alice };
+        await store.setMetadata(
+          a,
+          new Map([
+            ['/shared/one', v('1')],
+            ['/private/two', v('2')],
+          ]),
+          3,
+        );
+        const tooMany = new Map([
+          ['/shared/three', v('3')],
+          ['/private/four', v('4')],
+        ]);
+        await expect(store.setMetadata(a, tooMany, 3)).rejects.toBeInstanceOf(MetadataTooManyError);
+        expect(Object.keys(await shown(a)).sort()).toEqual(['/private/two', '/shared/one']);
+        await store.setMetadata({ owner: alice, mailbox: 'a/b', user: alice }, new Map([['/private/specialuse', v('\\Archive')]]), 3);
+        await store.renameMailbox(alice, 'a', 'z');
+        expect(await shown({ owner: alice, mailbox: 'z', user: alice })).toEqual({ '/shared/one': '1', '/private/two': '2' });
+        expect(await store.entryOfMailboxes(alice, '/private/specialuse', ['INBOX', 'z', 'z/b'])).toEqual(
+          new Map([['z/b', v('\\Archive')]]),
+        );
+        expect(await store.entryOfMailboxes(alice, '/private/specialuse', ['z'])).toEqual(new Map());
+        await store.deleteMailbox(alice, 'z/b');
+        await store.createMailbox(alice, 'z/b');
+        expect(await shown({ owner: alice, mailbox: 'z/b', user: alice })).toEqual({});
+        expect(await store.entryOfMailboxes(alice, '/private/specialuse', ['z/b'])).toEqual(new Map());
       });
     });
   });

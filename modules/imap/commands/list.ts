@@ -12,6 +12,7 @@ import { decodeNameOrNull, encodeName, OTHERS, prefixFor, resolveName, specialUs
 import { astring } from '../wire/encode.js';
 import { type StatusItem, statusItems, statusOf } from './mailbox-commands.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { keptUses } from './metadata.js';
 
 interface Candidate {
   /** The name the client sees (Unicode). */
@@ -21,6 +22,8 @@ interface Candidate {
   selectable: boolean;
   hasChildren: boolean;
   rights: string;
+  /** The special uses kept for one of the user's own mailboxes (RFC 6154: its /private/specialuse; "" for none). */
+  use?: string;
 }
 
 function patternRegex(pattern: string): MailboxPattern {
@@ -33,13 +36,19 @@ function matchName(display: string): string {
 
 async function ownCandidates(s: ImapContext): Promise<Candidate[]> {
   const user = s.user();
-  return (await s.services.store.listMailboxes(user)).map((e) => ({
+  const entries = await s.services.store.listMailboxes(user);
+  const uses = await keptUses(
+    s,
+    entries.filter((e) => e.selectable).map((e) => e.name),
+  );
+  return entries.map((e) => ({
     display: e.name,
     owner: user,
     mailbox: e.name,
     selectable: e.selectable,
     hasChildren: e.hasChildren,
     rights: ALL_RIGHTS,
+    use: uses.get(e.name),
   }));
 }
 
@@ -169,7 +178,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
     for (const m of candidates) {
       const name = matchName(m.display);
       if (!regexes.some((r) => r.test(name))) continue;
-      const use = m.mailbox !== null && m.owner === s.user() ? specialUse(m.mailbox) : null;
+      const use = m.mailbox !== null && m.owner === s.user() ? specialUseOf(m) : null;
       if (options.specialUseOnly && !use) continue;
       const attrs: string[] = [];
       pushAttrs(attrs, m, options);
@@ -197,7 +206,8 @@ function pushAttrs(attrs: string[], m: Candidate, options: ListOptions): void {
 }
 
 function specialUseOf(m: Candidate): string | null {
-  return m.display === m.mailbox ? specialUse(m.mailbox) : null;
+  if (m.display !== m.mailbox) return null;
+  return m.use !== undefined ? m.use || null : specialUse(m.mailbox);
 }
 
 // RFC 3501 section 6.3.9: the subscribed names that match, and (\Noselect) a level above a subscribed

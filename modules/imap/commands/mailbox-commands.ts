@@ -10,6 +10,7 @@ import { decodeName, encodeName, type MailboxTarget, resolveName } from '../mail
 import { astring } from '../wire/encode.js';
 import type { Cursor } from '../wire/cursor.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { createUses, keepUses } from './metadata.js';
 
 /** Reads a mailbox argument and resolves it. */
 export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {
@@ -76,6 +77,7 @@ function goneHere(s: ImapContext, c: Command): null {
 export async function create(s: ImapContext, c: Command): Promise<void> {
   c.args.sp();
   let wire = c.args.astring('a mailbox name');
+  const uses = c.args.maybeSp() ? createUses(c.args) : ''; // RFC 6154 section 3: (USE (\Drafts))
   c.args.end();
   if (wire.endsWith('/')) wire = wire.slice(0, -1);
   const target = resolveName(s.services.accounts, s.user(), decodeName(wire, s.rev2));
@@ -83,6 +85,7 @@ export async function create(s: ImapContext, c: Command): Promise<void> {
   const parent = await requireCreateRight(s, target);
   if (!(await s.services.store.createMailbox(target.owner, target.mailbox))) throw no(`${target.display} already exists`, 'ALREADYEXISTS');
   if (parent) await inheritRights(s, parent, target);
+  await keepUses(s, target, uses);
 }
 
 // RFC 9051 section 6.3.5: the mailboxes below it stay (listed \Noselect above them). The selected
