@@ -5,6 +5,7 @@
 import * as acl from './commands/acl.js';
 import { append } from './commands/append.js';
 import * as auth from './commands/auth-commands.js';
+import { compress } from './commands/compress.js';
 import { copy, move } from './commands/copy-move.js';
 import { idle } from './commands/idle.js';
 import { list, lsub } from './commands/list.js';
@@ -60,6 +61,7 @@ const table: [string, CommandSpec][] = [
   ['DELETEACL', { states: AUTH, handler: acl.deleteacl, updates: 'all' }],
   ['LISTRIGHTS', { states: AUTH, handler: acl.listrights, updates: 'all' }],
   ['MYRIGHTS', { states: AUTH, handler: acl.myrights, updates: 'all' }],
+  ['COMPRESS', { states: AUTH, handler: compress, updates: 'none' }],
   ['CHECK', { forceSync: true, states: SELECTED, handler: session.noop, updates: 'all' }],
   ['CLOSE', { states: SELECTED, handler: selected.close, updates: 'none' }],
   ['UNSELECT', { states: SELECTED, handler: selected.unselect, updates: 'none' }],
