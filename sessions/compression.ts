@@ -6,8 +6,9 @@
 // Any protocol can use it (IMAP's COMPRESS today); it knows no protocol's words.
 //
 // Memory (RFC 4978 section 4 lets each side choose its deflate window; the other side's must be
-// accepted whole): the inflater keeps the client's full 32 KiB window, the deflater a small window
-// and hash so that thousands of idle compressed sessions stay cheap (README "COMPRESS" has the figures).
+// accepted whole): the inflater keeps the client's full 32 KiB window for the whole session; the
+// deflater has a small window and exists only while there is output (given back 1 s after the last
+// answer), so thousands of idle compressed sessions stay cheap (README "COMPRESS" has the figures).
 // Bounds: the inflater stops when the line input pauses (it holds at most one chunk more), so a small
 // compressed stream that inflates to gigabytes is read at the pace the session consumes it, and the
 // session's line and literal limits count inflated octets.
@@ -21,6 +22,9 @@ import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type In
  */
 export const DEFLATE_OUTPUT = { level: 6, windowBits: 11, memLevel: 3, chunkSize: 4096 } as const;
 export const INFLATE_INPUT = { windowBits: 15, chunkSize: 4096 } as const;
+
+/** How long a deflater is kept after its last flush, for the next answer to refer back to this one. */
+const DEFLATER_IDLE_MS = 1000;
 
 /** Octets in the deflater past which write() asks the writer to wait for 'drain'. */
 const HIGH_WATER = 16 * 1024;
@@ -38,7 +42,6 @@ export interface CompressionCounts {
 /** The compressed transport on `socket`. `invalid` is called once if the client's octets are not DEFLATE data. */
 export class DeflateTransport extends EventEmitter {
   private readonly inflater: InflateRaw;
-  private readonly deflater: DeflateRaw;
   private readonly counts = { received: 0, inflated: 0, written: 0, sent: 0 };
   /** Set when write() answered false: 'drain' follows once output can be taken again. */
   private needDrain = false;
@@ -52,7 +55,6 @@ export class DeflateTransport extends EventEmitter {
   ) {
     super();
     this.inflater = createInflateRaw(INFLATE_INPUT);
-    this.deflater = createDeflateRaw(DEFLATE_OUTPUT);
 
     // client -> inflater -> 'data' (the channel); the socket pauses while the inflater is full, and the
     // inflater fills only while its reader (the line input) is paused.
@@ -62,8 +64,6 @@ export class DeflateTransport extends EventEmitter {
     this.inflater.on('error', this.onInflateError);
 
     // channel -> deflater -> socket; the deflater's output pauses while the socket is full.
-    this.deflater.on('data', this.onDeflated);
-    this.deflater.on('error', (err) => this.emit('error', err));
     socket.on('drain', this.onSocketDrain);
 
     socket.on('timeout', this.onTimeout);
@@ -113,6 +113,26 @@ export class DeflateTransport extends EventEmitter {
   // ---- output -------------------------------------------------------------------------------
 
   /**
+   * The deflater, made when there is output. Node's zlib clears a 64 KiB hash table for every deflater
+   * whatever memLevel asks (its zlib hashes with CRC32 over 15 bits), so an idle session must not keep
+   * one: DEFLATER_IDLE_MS after its last flush it is given back, and the next answer starts a new one.
+   * That is still one DEFLATE stream: after a sync flush the output ends on a byte boundary with no final
+   * block, and a new deflater's blocks only point back into what they themselves sent (RFC 1951 3.2.5).
+   */
+  private deflater: DeflateRaw | null = null;
+  private releaseTimer: NodeJS.Timeout | null = null;
+
+  private output(): DeflateRaw {
+    if (this.deflater) return this.deflater;
+    const deflater = createDeflateRaw(DEFLATE_OUTPUT);
+    deflater.on('data', this.onDeflated);
+    deflater.on('error', this.onError);
+    if (this.socket.writableNeedDrain) deflater.pause();
+    this.deflater = deflater;
+    return deflater;
+  }
+
+  /**
    * Deflates `data`. Everything written in one turn of the event loop (an answer, however many lines)
    * goes out with one Z_SYNC_FLUSH after it, so the client can read it all; false when the writer
    * should wait for 'drain'.
@@ -121,11 +141,16 @@ export class DeflateTransport extends EventEmitter {
     if (this.ending || this.freed) return false;
     const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     this.counts.written += length;
-    this.deflater.write(data, this.checkDrain);
+    this.output().write(data, this.checkDrain);
     this.flushScheduled ??= setImmediate(this.syncFlush);
     if (this.canTakeMore) return true;
     this.needDrain = true;
     return false;
+  }
+
+  /** Octets in the deflater, both sides. */
+  private get inDeflater(): number {
+    return this.deflater ? this.deflater.writableLength + this.deflater.readableLength : 0;
   }
 
   /**
@@ -134,22 +159,42 @@ export class DeflateTransport extends EventEmitter {
    * just as the channel does not wait for it on a socket of its own.)
    */
   private get canTakeMore(): boolean {
-    return this.deflater.writableLength + this.deflater.readableLength <= HIGH_WATER && !this.socket.writableNeedDrain;
+    return this.inDeflater <= HIGH_WATER && !this.socket.writableNeedDrain;
   }
 
   private readonly syncFlush = () => {
     this.flushScheduled = null;
-    if (!this.ending && !this.freed) this.deflater.flush(constants.Z_SYNC_FLUSH, this.checkDrain);
+    if (this.ending || this.freed || !this.deflater) return;
+    this.deflater.flush(constants.Z_SYNC_FLUSH, this.flushed);
+  };
+
+  private readonly flushed = () => {
+    this.checkDrain();
+    if (this.releaseTimer) this.releaseTimer.refresh();
+    else this.releaseTimer = setTimeout(this.releaseIdle, DEFLATER_IDLE_MS).unref();
+  };
+
+  /** Gives the deflater back when it holds nothing and nothing was written since its last flush. */
+  private readonly releaseIdle = () => {
+    const deflater = this.deflater;
+    if (!deflater || this.ending || this.freed) return;
+    if (this.flushScheduled || this.inDeflater > 0) {
+      this.releaseTimer?.refresh();
+      return;
+    }
+    this.deflater = null;
+    deflater.off('data', this.onDeflated);
+    deflater.destroy();
   };
 
   private readonly onDeflated = (chunk: Buffer) => {
     this.counts.sent += chunk.length;
-    if (!this.socket.write(chunk)) this.deflater.pause();
+    if (!this.socket.write(chunk)) this.deflater?.pause();
     else this.checkDrain();
   };
 
   private readonly onSocketDrain = () => {
-    this.deflater.resume();
+    this.deflater?.resume();
     this.checkDrain();
   };
 
@@ -162,7 +207,7 @@ export class DeflateTransport extends EventEmitter {
 
   /** Octets written and not yet handed to the kernel: in the deflater (both sides) and in the socket. */
   get writableLength(): number {
-    return this.deflater.writableLength + this.deflater.readableLength + this.socket.writableLength;
+    return this.inDeflater + this.socket.writableLength;
   }
 
   // ---- the socket's timer and end -----------------------------------------------------------
@@ -186,8 +231,9 @@ export class DeflateTransport extends EventEmitter {
     this.ending = true;
     if (this.flushScheduled) clearImmediate(this.flushScheduled);
     this.flushScheduled = null;
-    this.deflater.once('end', () => this.socket.end());
-    this.deflater.end();
+    const deflater = this.output();
+    deflater.once('end', () => this.socket.end());
+    deflater.end();
     return this;
   }
 
@@ -205,7 +251,9 @@ export class DeflateTransport extends EventEmitter {
     this.flushScheduled = null;
     this.socket.off('data', this.onSocketData);
     this.socket.off('drain', this.onSocketDrain);
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
     this.inflater.destroy();
-    this.deflater.destroy();
+    this.deflater?.destroy();
+    this.deflater = null;
   }
 }
