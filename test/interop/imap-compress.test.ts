@@ -3,7 +3,7 @@
 // and hostile or slow clients under compression: a deflate bomb, octets that are not DEFLATE data, a
 // client that stops reading a large answer.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -304,17 +304,17 @@ describe('real clients compress when it is offered', () => {
   it('mbsync: a sync over a compressed session brings every message, byte for byte', async () => {
     const before = compressedEnds().length;
     const home = await mkdtemp(join(tmpdir(), 'postern-mbsync-z-'));
+    const local = join(home, 'mail');
+    const rc = join(home, 'mbsyncrc');
     try {
-      const local = join(home, 'mail');
       await mkdir(local);
-      const rc = join(home, 'mbsyncrc');
       await writeFile(
         rc,
         `IMAPAccount remote\nHost 127.0.0.1\nPort ${imapsPort}\nUser ${USER}\nPass "${PASS}"\nSSLType IMAPS\nCertificateFile ` +
           `${join(server.dataDir, 'certs/server.crt')}\nAuthMechs LOGIN\n\nIMAPStore remote\nAccount remote\n\nMaildirStore local\nPath ` +
           `${local}/\nInbox ${local}/INBOX\n\nChannel sync\nFar :remote:INBOX\nNear :local:INBOX\nCreate Near\nSyncState *\n`,
+        { mode: 0o600 },
       );
-      await chmod(rc, 0o600);
       const r = await run('mbsync', ['-c', rc, '-a', '-D'], { env: { ...process.env, HOME: home }, timeoutMs: 20_000 });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout + r.stderr).toMatch(/COMPRESS DEFLATE/);
