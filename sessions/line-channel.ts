@@ -1,7 +1,8 @@
 // The channel of one protocol session: the socket (the TLS one after STLS or STARTTLS), the client's
 // bytes as the session pulls them (line-input.ts, with the framings of each protocol as layers on it),
 // output queued and written with backpressure, and the timers that cut clients that go silent or send a
-// line too slowly. It knows nothing of any protocol's commands or answers: its owner says them.
+// line too slowly. After COMPRESS the socket is the compressed transport over it (compression.ts). It
+// knows nothing of any protocol's commands or answers: its owner says them.
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Connection } from '../listeners/connection.js';
