@@ -4,6 +4,7 @@
 // generator little more than the socket reads. Untagged lines are counted; kept only when asked.
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw } from 'node:zlib';
 import type { Target } from './protocol.js';
 
 const LF = 0x0a;
@@ -46,9 +47,13 @@ export class ImapClient {
   /** The greeting is answered like a command with no tag. */
   private greeting: ((line: string) => void) | null = null;
 
+  /** After COMPRESS: what the client sends goes through this (and a sync flush after each command). */
+  private deflater: DeflateRaw | null = null;
+  private readonly onSocketData = (chunk: Buffer) => this.onData(chunk);
+
   private constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', this.onSocketData);
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(new ImapError('connection closed by the server')));
     socket.on('timeout', () => {
@@ -79,7 +84,7 @@ export class ImapClient {
   command(line: string, keep = false): Promise<ImapAnswer> {
     const tag = `b${++this.tagCounter}`;
     const answer = this.expect(tag, keep, false);
-    this.socket.write(`${tag} ${line}\r\n`);
+    this.send(`${tag} ${line}\r\n`);
     return answer;
   }
 
@@ -104,7 +109,7 @@ export class ImapClient {
   async idle(): Promise<void> {
     const tag = `b${++this.tagCounter}`;
     const cont = this.expect(tag, false, true);
-    this.socket.write(`${tag} IDLE\r\n`);
+    this.send(`${tag} IDLE\r\n`);
     const a = await cont;
     if (!a.ok) throw new ImapError(`IDLE: ${a.status}`);
     this.idleTag = tag;
@@ -121,9 +126,41 @@ export class ImapClient {
     if (!tag) throw new ImapError('not idling');
     this.idleTag = null;
     const answer = this.expect(tag, false, false);
-    this.socket.write('DONE\r\n');
+    this.send('DONE\r\n');
     const a = await answer;
     if (!a.ok) throw new ImapError(`IDLE ... DONE: ${a.status}`);
+  }
+
+  /**
+   * COMPRESS DEFLATE (RFC 4978): from the tagged OK on, both directions are deflated. The client's own
+   * deflater is small (this process holds thousands of sessions); its inflater takes any window.
+   */
+  async compress(): Promise<void> {
+    await this.ok('COMPRESS DEFLATE');
+    const inflater = createInflateRaw();
+    const deflater = createDeflateRaw({ windowBits: 10, memLevel: 1, chunkSize: 1024 });
+    inflater.on('data', (d: Buffer) => this.onData(d));
+    inflater.on('error', (err) => {
+      this.fail(err);
+      this.socket.destroy();
+    });
+    deflater.on('data', (d: Buffer) => this.socket.write(d));
+    this.socket.off('data', this.onSocketData);
+    this.socket.on('data', (chunk: Buffer) => inflater.write(chunk));
+    this.socket.once('close', () => {
+      inflater.destroy();
+      deflater.destroy();
+    });
+    this.deflater = deflater;
+  }
+
+  private send(text: string): void {
+    if (!this.deflater) {
+      this.socket.write(text);
+      return;
+    }
+    this.deflater.write(text);
+    this.deflater.flush(constants.Z_SYNC_FLUSH);
   }
 
   close(): void {

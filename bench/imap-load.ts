@@ -185,6 +185,7 @@ async function hold(job: Extract<ImapJob, { kind: 'imap-hold' }>, released: Prom
       try {
         c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
         await c.login(login.user, login.password);
+        if (job.compress) await c.compress();
         await c.ok('SELECT INBOX');
         await c.idle();
         c.setTimeout(0); // idle from here on

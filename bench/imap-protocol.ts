@@ -17,8 +17,19 @@ export type ImapJob =
   | { kind: 'imap-fetch-bodies'; target: Target; login: Credentials }
   /** One session on a large mailbox: timed LOGIN, SELECT INBOX and `fetches` x UID FETCH 1:* (UID FLAGS). */
   | { kind: 'imap-select-time'; target: Target; login: Credentials; fetches: number; timeoutMs: number }
-  /** Opens `count` sessions (LOGIN, SELECT INBOX, IDLE) and keeps them idling until told to release them. */
-  | { kind: 'imap-hold'; target: Target; logins: Credentials[]; count: number; openConcurrency: number; sources: SourceAddresses }
+  /**
+   * Opens `count` sessions (LOGIN, SELECT INBOX, IDLE; with `compress`, COMPRESS DEFLATE after LOGIN) and
+   * keeps them idling until told to release them.
+   */
+  | {
+      kind: 'imap-hold';
+      target: Target;
+      logins: Credentials[];
+      count: number;
+      openConcurrency: number;
+      sources: SourceAddresses;
+      compress?: boolean;
+    }
   /**
    * The mixed load (imap-mix.ts): `clients` loops, client i signed in as logins[i % logins.length], each
    * running one whole session after another (LOGIN, SELECT, FETCH, STORE, EXPUNGE, APPEND, LIST/STATUS,

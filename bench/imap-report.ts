@@ -80,6 +80,19 @@ function rows(o: Options): Row[] {
     },
     { metric: 'PSS per idle IMAP session, KiB', value: (r) => r.idle?.pssPerSessionKiB ?? null, digits: 1, ratioTargets: [] },
     {
+      metric: 'RSS per idle COMPRESS=DEFLATE session, KiB',
+      value: (r) => r.compress?.rssPerSessionKiB ?? null,
+      digits: 1,
+      ratioTargets: [],
+      absolute: { op: '<=', limit: 64, text: 'Postern <= 64 KiB' },
+    },
+    {
+      metric: 'RSS COMPRESS adds per idle session, KiB',
+      value: (r) => r.compress?.addedPerSessionKiB ?? null,
+      digits: 1,
+      ratioTargets: [],
+    },
+    {
       metric: `RSS per idle IMAP session, last ${Math.ceil(o.imapIdleSessions / o.idleProcesses)} only, KiB`,
       value: (r) => r.idle?.marginal?.rssPerSessionKiB ?? null,
       digits: 1,

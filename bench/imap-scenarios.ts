@@ -15,6 +15,7 @@ import { dovecotImapAvailable } from './dovecot.js';
 import { waitForImapGreeting } from './imap-client.js';
 import { type ImapGenerator, startImapGenerator } from './imap-generator.js';
 import type { ImapFetchBodiesResult, ImapHoldResult, ImapSelectTimeResult, ImapSessionsResult } from './imap-protocol.js';
+import { type ImapCompressFigures, runCompressIdle } from './imap-compress-scenario.js';
 import { type ImapMixFigures, MIX_RUNS, runMix } from './imap-mix-scenario.js';
 import { type ImapWatchFigures, runWatch } from './imap-watch-scenario.js';
 import type { ImapPart, Options } from './options.js';
@@ -71,6 +72,8 @@ export interface ImapServerResults {
   fetchSmall?: ImapFetchFigures;
   fetchLarge?: ImapFetchFigures;
   idle?: ImapIdleFigures;
+  /** Scenario 7: idle sessions plain and with COMPRESS=DEFLATE (imap-compress-scenario.ts). */
+  compress?: ImapCompressFigures;
   mix: ImapMixFigures[];
   watch?: ImapWatchFigures;
   errors: string[];
@@ -232,11 +235,17 @@ async function fetchBodies(server: BenchServer, login: Credentials, messages: nu
  * Scenario 4: server memory per idle session (signed in, INBOX selected, in IDLE), read as the POP3
  * one is: on a restarted server, after every idle account signed in once, then after each share.
  */
-async function idle(server: BenchServer, logins: Credentials[], total: number, o: Options): Promise<ImapIdleFigures> {
+export async function idle(
+  server: BenchServer,
+  logins: Credentials[],
+  total: number,
+  o: Options,
+  compress = false,
+): Promise<ImapIdleFigures> {
   await restart(server);
   const hold = (count: number, i: number, openConcurrency = 32) =>
     startImapGenerator(
-      { kind: 'imap-hold', target: server.imap.clear, logins, count, openConcurrency, sources: sourceAddresses(30 + i, 250) },
+      { kind: 'imap-hold', target: server.imap.clear, logins, count, openConcurrency, sources: sourceAddresses(30 + i, 250), compress },
       900_000,
     );
   const warmUp = hold(logins.length, 0, 2);
@@ -383,6 +392,24 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
       );
       log(
         `${results.idle.opened} open, ${results.idle.rssPerSessionKiB.toFixed(1)} KiB RSS per session${failureText(results.idle.failures)}`,
+      );
+    });
+  if (part('compress'))
+    await step(`${o.imapIdleSessions} idle sessions, plain and with COMPRESS=DEFLATE`, async () => {
+      const f = await runCompressIdle(
+        server,
+        m.idle.map((i) => cred(i.account)),
+        o.imapIdleSessions,
+        o,
+      );
+      results.compress = f;
+      log(
+        `${f.plain.opened} plain: ${f.plain.rssPerSessionKiB.toFixed(1)} KiB RSS per session; ${f.compressed.opened} compressed: ` +
+          `${f.rssPerSessionKiB.toFixed(1)} KiB (compression adds ${f.addedPerSessionKiB.toFixed(1)})` +
+          failureText({
+            count: f.plain.failures.count + f.compressed.failures.count,
+            samples: [...f.plain.failures.samples, ...f.compressed.failures.samples],
+          }),
       );
     });
   if (part('watch') && server.name === 'postern') {

@@ -1,13 +1,15 @@
 // The channel of one protocol session: the socket (the TLS one after STLS or STARTTLS), the client's
 // bytes as the session pulls them (line-input.ts, with the framings of each protocol as layers on it),
 // output queued and written with backpressure, and the timers that cut clients that go silent or send a
-// line too slowly. It knows nothing of any protocol's commands or answers: its owner says them.
+// line too slowly. After COMPRESS the socket is the compressed transport over it (compression.ts). It
+// knows nothing of any protocol's commands or answers: its owner says them.
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Connection } from '../listeners/connection.js';
 import { waitForDrain } from '../listeners/drain.js';
 import { listenTo } from '../listeners/socket-events.js';
 import type { Logger } from '../observability/logger.js';
+import { type CompressionCounts, DeflateTransport } from './compression.js';
 import { ConnectionClosed } from './connection-closed.js';
 import { LineInput } from './line-input.js';
 
@@ -58,9 +60,15 @@ export class LineChannel {
     this.input = new LineInput(conn.socket);
   }
 
-  /** The current socket: the TLS one after STLS or STARTTLS. */
+  /** COMPRESS=DEFLATE's transport once it started (compression.ts); null before. */
+  private compression: DeflateTransport | null = null;
+
+  /**
+   * The current socket: the TLS one after STLS or STARTTLS; after COMPRESS the compressed transport,
+   * which answers everything the channel, its drain wait and its event hold ask of a socket.
+   */
   get socket(): Socket {
-    return this.conn.socket;
+    return (this.compression as unknown as Socket | null) ?? this.conn.socket;
   }
 
   private readonly onData = (chunk: Buffer) => {
@@ -130,6 +138,28 @@ export class LineChannel {
     this.input.setSource(this.socket);
     this.attach();
     return true;
+  }
+
+  /**
+   * COMPRESS=DEFLATE (RFC 4978 section 3): what is queued (the command's tagged OK) is the last output
+   * sent as it is; from here on both directions are compressed. The caller makes sure nothing the client
+   * sent after the command waits unread (it would have been sent uncompressed or too early).
+   */
+  startCompression(): void {
+    if (this.compression || this.closed) return;
+    this.writeQueued();
+    this.detach();
+    this.compression = new DeflateTransport(this.conn.socket, (err) => {
+      this.log.info({ err: err.message }, 'compressed input is not DEFLATE data; connection closed');
+      this.destroy('invalid compressed data');
+    });
+    this.input.setSource(this.compression);
+    this.attach();
+  }
+
+  /** What compression saved, for the session's end record; null when it never started. */
+  get compressionCounts(): CompressionCounts | null {
+    return this.compression?.compressionCounts ?? null;
   }
 
   // ---- output -------------------------------------------------------------------------------

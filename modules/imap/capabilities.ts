@@ -25,6 +25,7 @@ const AFTER_SIGN_IN = [
   'METADATA',
   'METADATA-SERVER',
   'CREATE-SPECIAL-USE',
+  'COMPRESS=DEFLATE',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

@@ -5,6 +5,7 @@
 import * as acl from './commands/acl.js';
 import { append } from './commands/append.js';
 import * as auth from './commands/auth-commands.js';
+import { compress } from './commands/compress.js';
 import { copy, move } from './commands/copy-move.js';
 import { idle } from './commands/idle.js';
 import * as quota from './commands/quota.js';
@@ -67,6 +68,7 @@ const table: [string, CommandSpec][] = [
   ['SETQUOTA', { states: AUTH, handler: quota.setquota, updates: 'all' }],
   ['GETMETADATA', { states: AUTH, handler: getmetadata, updates: 'all' }],
   ['SETMETADATA', { states: AUTH, handler: setmetadata, updates: 'all' }],
+  ['COMPRESS', { states: AUTH, handler: compress, updates: 'none' }],
   ['CHECK', { forceSync: true, states: SELECTED, handler: session.noop, updates: 'all' }],
   ['CLOSE', { states: SELECTED, handler: selected.close, updates: 'none' }],
   ['UNSELECT', { states: SELECTED, handler: selected.unselect, updates: 'none' }],

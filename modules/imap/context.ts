@@ -79,6 +79,10 @@ export interface ImapContext {
   /** Reads what follows a streamed literal to the command's end (must be the end of the line). */
   finishCommand(): Promise<void>;
   startTls(): Promise<void>;
+  /** True once COMPRESS=DEFLATE runs on this connection (RFC 4978). */
+  readonly compressed: boolean;
+  /** Sends the tagged OK, then compresses both directions (BAD when the client sent more after COMPRESS). */
+  startCompression(): void;
   signIn(login: string, mechanism: string, check: CheckSecret): Promise<void>;
   /** Opens a mailbox as the selected one (the previous one is closed first, without expunging). */
   select(selected: SelectedMailbox | null): void;

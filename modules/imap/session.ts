@@ -257,6 +257,18 @@ export class ImapSession implements ImapContext {
       this.log.info({ protocol: (this.conn.socket as TLSSocket).getProtocol?.() }, 'TLS started');
   }
 
+  get compressed(): boolean {
+    return this.channel.compressionCounts !== null;
+  }
+
+  // RFC 4978 section 3: the client waits for the answer before it sends anything compressed; octets already
+  // here were sent too early (as Dovecot does, the command is refused and they are read as they are).
+  startCompression(): void {
+    if (this.channel.input.pending) throw bad('The client did not wait for the COMPRESS answer before sending more data');
+    this.send(`${this.currentTag} OK DEFLATE active`);
+    this.channel.startCompression();
+  }
+
   async signIn(login: string, mechanism: string, check: CheckSecret): Promise<void> {
     const attempt = { services: this.services, log: this.log, conn: this.conn, lineTakenAt: this.lineTakenAt, failures: this.failures };
     let outcome: Awaited<ReturnType<typeof signIn>>;
@@ -509,7 +521,8 @@ export class ImapSession implements ImapContext {
     this.signInDeadline.stop();
     const user = this.account ? formatAddress(this.account) : null;
     const mailbox = this.mailbox ? this.mailbox.target.display : null;
-    this.record.ended({ user, mailbox, ...this.stats }, this.channel.endReason);
+    const compression = this.channel.compressionCounts;
+    this.record.ended({ user, mailbox, ...this.stats, ...(compression && { compression }) }, this.channel.endReason);
     this.mailbox?.close();
     this.mailbox = null;
     this.changeWaiter?.();
