@@ -19,6 +19,11 @@ const AFTER_SIGN_IN = [
   'BINARY',
   'ACL',
   'RIGHTS=texk',
+  'SORT',
+  'SORT=DISPLAY',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
+  'ESORT',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

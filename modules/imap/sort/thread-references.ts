@@ -1,0 +1,206 @@
+// THREAD REFERENCES (RFC 5256 section 4), step by step as Dovecot takes them, so the answer is Dovecot's:
+// (1) each message, in UID order, gets the container of its Message-ID (a second message with the same
+//     id, or one without a valid id, gets a container of its own); its References (or, without any,
+//     the first id of In-Reply-To) are linked in a chain, parent before child, never making a loop and
+//     never changing a container's parent once set; then the message's parent is the last reference,
+//     replacing what an earlier message guessed (and none when it has no references).
+// (2) the containers without a parent are the roots.
+// (3) dummies (ids no message here has) go: each message hangs under its nearest ancestor that is a
+//     message, or under the topmost dummy; a root dummy with one child gives way to that child, one
+//     with none is dropped.
+// (4) siblings are ordered by sent date (the internal date when the Date field gives none), then by
+//     UID (RFC: unspecified); a root dummy sorts as its first child.
+// (5) roots with one base subject are gathered as the RFC says (a dummy root's subject is its first
+//     child's; an empty one is left alone), then the roots are sorted again.
+// Dovecot departs from the RFC in how (3) and (5) meet: it drops a one-child root dummy in step (4),
+// after subjects were gathered for it as a dummy; we do the same.
+import type { Threadable } from './thread-ordered-subject.js';
+
+interface Root {
+  /** The container (index into the node arrays); replaced by its child when a one-child dummy goes. */
+  idx: number;
+  dummy: boolean;
+  ignore: boolean;
+  date: number;
+  seq: number;
+  /** Step (5): the root this one was gathered under, or null. */
+  under: Root | null;
+  replyOrForward: boolean;
+}
+
+export function referencesThreads(items: readonly Threadable[]): string {
+  // ---- (1) containers and links ----
+  const item: (Threadable | null)[] = [];
+  const parent: number[] = [];
+  const table = new Map<string, number>();
+  const container = (m: Threadable | null): number => {
+    item.push(m);
+    parent.push(-1);
+    return item.length - 1;
+  };
+  const byId = (id: string): number => {
+    let idx = table.get(id);
+    if (idx === undefined) table.set(id, (idx = container(null)));
+    return idx;
+  };
+  const link = (p: number, c: number): void => {
+    // no loop: c must not be p or one of p's ancestors
+    for (let n = p; ; n = parent[n]) {
+      if (n === c) return;
+      if (parent[n] === -1) break;
+    }
+    if (parent[c] === -1) parent[c] = p; // an existing parent is kept
+  };
+  const ordered = [...items].sort((a, b) => a.seq - b.seq);
+  for (const m of ordered) {
+    let idx: number;
+    const id = m.keys.messageId;
+    const known = id === null ? undefined : table.get(id);
+    if (id === null || (known !== undefined && item[known] !== null)) idx = container(m);
+    else if (known !== undefined) {
+      idx = known;
+      item[idx] = m;
+    } else {
+      idx = container(m);
+      table.set(id, idx);
+    }
+    const refs = m.keys.refs;
+    let last = -1;
+    if (refs.length > 0) {
+      last = byId(refs[0]);
+      for (let i = 1; i < refs.length; i++) {
+        const next = byId(refs[i]);
+        link(last, next);
+        last = next;
+      }
+    }
+    if (parent[idx] !== last && parent[idx] !== -1) parent[idx] = -1;
+    if (last !== -1) link(last, idx);
+  }
+
+  // ---- (2) roots, (3) messages under their nearest message ancestor ----
+  const children: number[][] = item.map(() => []);
+  const roots: Root[] = [];
+  for (let idx = 0; idx < item.length; idx++) {
+    if (parent[idx] === -1) {
+      roots.push({ idx, dummy: item[idx] === null, ignore: false, date: 0, seq: 0, under: null, replyOrForward: false });
+      continue;
+    }
+    if (item[idx] === null) continue;
+    let p = parent[idx];
+    while (item[p] === null && parent[p] !== -1) p = parent[p];
+    children[p].push(idx);
+  }
+
+  const msg = (idx: number) => item[idx] as Threadable;
+  const sortedChildren = (p: number): number[] => {
+    const list = children[p];
+    if (list.length > 1) list.sort((a, b) => msg(a).keys.date - msg(b).keys.date || msg(a).seq - msg(b).seq);
+    return list;
+  };
+  const sortRoots = (): void => {
+    for (const r of roots) {
+      if (r.ignore) continue;
+      if (r.dummy) {
+        const kids = sortedChildren(r.idx);
+        if (kids.length === 0) {
+          r.ignore = true;
+          continue;
+        }
+        if (kids.length === 1) {
+          r.idx = kids[0];
+          r.dummy = false;
+        } else {
+          r.date = msg(kids[0]).keys.date;
+          r.seq = msg(kids[0]).seq;
+          continue;
+        }
+      }
+      r.date = msg(r.idx).keys.date;
+      r.seq = msg(r.idx).seq;
+    }
+    roots.sort((a, b) => a.date - b.date || a.seq - b.seq);
+  };
+
+  // ---- (4) ----
+  sortRoots();
+
+  // ---- (5) gather by base subject ----
+  const subjects = new Map<string, Root>();
+  for (const r of roots) {
+    if (r.ignore) continue;
+    const m = msg(r.dummy ? sortedChildren(r.idx)[0] : r.idx);
+    const subject = m.keys.subject;
+    if (subject === '') continue;
+    const rof = m.keys.replyOrForward;
+    const held = subjects.get(subject);
+    if (held === undefined) subjects.set(subject, r);
+    else if (!held.dummy && (r.dummy || (held.replyOrForward && !rof))) {
+      held.under = r;
+      subjects.set(subject, r);
+    } else r.under = held;
+    r.replyOrForward = rof;
+  }
+  let merged = false;
+  const count = roots.length;
+  for (let i = 0; i < count; i++) {
+    const cur = roots[i];
+    if (cur.under === null || cur.ignore) continue;
+    merged = true;
+    let top = cur.under;
+    while (top.under !== null) top = top.under;
+    if (cur.dummy) {
+      children[top.idx].push(...children[cur.idx]);
+      children[cur.idx] = [];
+      cur.ignore = true;
+    } else if (top.dummy || (cur.replyOrForward && !top.replyOrForward)) {
+      children[top.idx].push(cur.idx);
+      cur.ignore = true;
+    } else {
+      const idx = container(null);
+      children.push([top.idx, cur.idx]);
+      const dummy: Root = { idx, dummy: true, ignore: false, date: 0, seq: 0, under: null, replyOrForward: false };
+      top.under = dummy;
+      top.ignore = true;
+      cur.ignore = true;
+      roots.push(dummy);
+    }
+  }
+  if (merged) sortRoots();
+
+  // ---- the answer: "(a b (c)(d))"; written without recursion (a thread can be very deep) ----
+  const out: string[] = [];
+  type Task = string | number;
+  const expand = (p: number): Task[] => {
+    const kids = sortedChildren(p);
+    if (kids.length === 1) {
+      const only = kids[0];
+      return children[only].length > 0 ? [`${msg(only).id} `, only] : [`${msg(only).id}`];
+    }
+    const tasks: Task[] = [];
+    for (const k of kids) {
+      if (children[k].length > 0) tasks.push(`(${msg(k).id} `, k, ')');
+      else tasks.push(`(${msg(k).id})`);
+    }
+    return tasks;
+  };
+  for (const r of roots) {
+    if (r.ignore) continue;
+    if (children[r.idx].length === 0) {
+      out.push(`(${msg(r.idx).id})`);
+      continue;
+    }
+    out.push(r.dummy ? '(' : `(${msg(r.idx).id} `);
+    const stack: Task[] = [r.idx];
+    while (stack.length > 0) {
+      const t = stack.pop() as Task;
+      if (typeof t === 'string') out.push(t);
+      else {
+        const tasks = expand(t);
+        for (let i = tasks.length - 1; i >= 0; i--) stack.push(tasks[i]);
+      }
+    }
+    out.push(')');
+  }
+  return out.join('');
+}
