@@ -112,3 +112,54 @@ export function sortCorpus(): SortCorpusMessage[] {
     return { raw, arrival: new Date(BASE + (s.arrival ?? i % 17) * DAY) };
   });
 }
+
+/**
+ * `count` messages drawn from a seeded generator: each may refer to earlier (or later, or unknown) ids
+ * in References or In-Reply-To, in any order and with repeats; subjects from a small pool with random
+ * leaders, blobs and trailers; dates from a small pool (many ties), some missing or broken; arrival
+ * dates with ties. The same seed gives the same mailbox.
+ */
+export function randomSortCorpus(count: number, seed: number): SortCorpusMessage[] {
+  let state = seed >>> 0 || 1;
+  const rnd = (n: number) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const pick = <T>(list: readonly T[]): T => list[rnd(list.length)];
+  const subjects = ['alpha', 'beta', 'Gamma ray', 'délta', 'alpha beta', '', 'x'];
+  const leaders = ['', '', 'Re: ', 'RE: ', 'Fwd: ', 'Fw: ', '[list] ', 'Re: [list] ', 'Re[2]: ', '[a] Re: [b] ', 're:re: '];
+  const trailers = ['', '', ' (fwd)', '  ', ' (FWD) '];
+  const dates = [
+    'Mon, 1 Apr 2024 10:00:00 +0000',
+    'Mon, 1 Apr 2024 12:00:00 +0200',
+    'Mon, 1 Apr 2024 09:00:00 -0100',
+    'Tue, 2 Apr 2024 10:00:00 +0000',
+    'Wed, 3 Apr 2024 10:00:00 EST',
+    'garbage',
+    null,
+  ];
+  const id = (n: number) => `<r${n}@rand>`;
+  return Array.from({ length: count }, (_, i) => {
+    const lines: string[] = [];
+    const own = rnd(10);
+    if (own === 0) {
+      /* no Message-ID */
+    } else if (own === 1) lines.push(`Message-ID: ${id(rnd(count))}`); // maybe a duplicate
+    else lines.push(`Message-ID: ${id(i)}`);
+    const refs = rnd(4);
+    if (refs > 0) {
+      const list = Array.from({ length: refs + rnd(3) }, () => id(rnd(count + 5)));
+      if (rnd(3) === 0) lines.push(`In-Reply-To: ${list[list.length - 1]}`);
+      else lines.push(`References: ${list.join(rnd(2) === 0 ? ' ' : '\r\n ')}`);
+    }
+    lines.push(`From: p${rnd(5)}@rand.example`);
+    const subject = pick(subjects);
+    if (subject !== 'x') lines.push(`Subject: ${pick(leaders)}${subject}${pick(trailers)}`);
+    const date = pick(dates);
+    if (date !== null) lines.push(`Date: ${date}`);
+    const raw = `${lines.join('\r\n')}\r\n\r\nbody ${i}\r\n`;
+    return { raw, arrival: new Date(BASE + rnd(6) * DAY) };
+  });
+}

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
 import { RawImap } from '../helpers/imap-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { sortCorpus } from '../helpers/sort-corpus.js';
+import { randomSortCorpus, sortCorpus } from '../helpers/sort-corpus.js';
 
 const DOMAIN = 'example.org';
 const PASSWORD = 'a secret';
@@ -49,14 +49,25 @@ const COMMANDS = [
 beforeAll(async () => {
   server = await startServer({ config: { listeners: LISTENERS } });
   const accounts = join(server.dataDir, 'accounts', DOMAIN);
-  await server.addAccount('sorter', PASSWORD);
-  for (const [i, m] of sortCorpus().entries()) {
-    const path = join(accounts, 'sorter', 'Maildir', 'cur', `1700000000.M1P1Q${String(i + 1).padStart(3, '0')}.host:2,`);
-    await writeFile(path, m.raw, { mode: 0o600 });
-    await utimes(path, m.arrival, m.arrival);
+  for (const [user, corpus] of [
+    ['sorter', sortCorpus()],
+    ['random', randomSortCorpus(RANDOM_COUNT, 22)],
+  ] as const) {
+    await server.addAccount(user, PASSWORD);
+    for (const [i, m] of corpus.entries()) {
+      const path = join(accounts, user, 'Maildir', 'cur', `1700000000.M1P1Q${String(i + 1).padStart(4, '0')}.host:2,`);
+      await writeFile(path, m.raw, { mode: 0o600 });
+      await utimes(path, m.arrival, m.arrival);
+    }
+    await shareWithDovecot(server.dir, join(accounts, user));
   }
-  await shareWithDovecot(server.dir, join(accounts, 'sorter'));
-  dovecot = await startDovecot([{ name: 'sorter', password: PASSWORD }], accounts);
+  dovecot = await startDovecot(
+    [
+      { name: 'sorter', password: PASSWORD },
+      { name: 'random', password: PASSWORD },
+    ],
+    accounts,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -64,13 +75,24 @@ afterAll(async () => {
   if (server) await server.stop();
 });
 
-async function answers(port: number): Promise<string[][]> {
-  const c = await RawImap.signIn(port, 'sorter', `"${PASSWORD}"`);
+const RANDOM_COUNT = 400;
+const RANDOM_COMMANDS = [
+  'THREAD REFERENCES UTF-8 ALL',
+  'THREAD ORDEREDSUBJECT UTF-8 ALL',
+  'UID THREAD REFERENCES UTF-8 UNDELETED',
+  'THREAD REFERENCES UTF-8 1:150',
+  'SORT (SUBJECT DATE) UTF-8 ALL',
+  'SORT (REVERSE DATE FROM) UTF-8 ALL',
+  'SORT (ARRIVAL REVERSE SIZE) UTF-8 ALL',
+];
+
+async function answers(port: number, user = 'sorter', commands = COMMANDS): Promise<string[][]> {
+  const c = await RawImap.signIn(port, user, `"${PASSWORD}"`);
   try {
     const select = await c.command('SELECT INBOX');
     if (select.status !== 'OK') throw new Error(select.tagged);
     const out: string[][] = [];
-    for (const command of COMMANDS) {
+    for (const command of commands) {
       const a = await c.command(command);
       out.push([command, a.status, ...a.untagged]);
     }
@@ -88,6 +110,12 @@ describe('SORT and THREAD against Dovecot on one Maildir', () => {
     // the corpus is the one meant: all messages there, threads found
     expect(dovecotAnswers[0][2].split(' ').length).toBe(2 + sortCorpus().length);
     expect(dovecotAnswers.find((a) => a[0] === 'THREAD REFERENCES UTF-8 ALL')?.[2]).toMatch(/\(\(/);
+  }, 60_000);
+
+  it('thread and sort a seeded random mailbox (references to anything, duplicates, ties) as Dovecot does', async () => {
+    const d = await answers(dovecot.imapPort, 'random', RANDOM_COMMANDS);
+    const p = await answers(server.portOf('imap'), 'random', RANDOM_COMMANDS);
+    for (const [i, answer] of d.entries()) expect(p[i]).toEqual(answer);
   }, 60_000);
 
   it('answer a second time from the sort-key cache alike', async () => {
