@@ -1,8 +1,9 @@
 // Message-IDs as REFERENCES threading reads them (RFC 5256 section 4, step 1: "parse the Message-ID,
 // References and In-Reply-To"), read the way Dovecot reads them so the threads are Dovecot's: the text
-// between "<" and ">" with white space removed when it holds an "@" and none of '"', "(", "["; otherwise
-// a msg-id parsed properly (CFWS, a quoted or dot-atom left part, "@", a dot-atom right part). Text that
-// is neither (no "@", a domain literal, garbage) is skipped and the next "<" tried.
+// between "<" and ">" with white space removed when it holds an "@" and no '"' or "(" (a quick scan that
+// lets a domain literal through as written); otherwise a msg-id parsed properly (CFWS, a quoted or
+// dot-atom left part, "@", a dot-atom right part). Text that is neither (no "@", garbage) is skipped and
+// the next "<" tried.
 import { Lexer } from '../message/rfc822-lexer.js';
 
 function slowId(value: Buffer, from: number): { id: string; next: number } | null {
