@@ -6,7 +6,7 @@
 // and the median of the next runs (what a webmail sees from then on), with the server's CPU.
 //
 //   npx tsc -p tsconfig.json && npx tsc -p bench/tsconfig.json && node bench/dist/sort-scenario.js
-//     [--messages 100000] [--runs 5] [--only postern|dovecot-fast|dovecot-default]
+//     [--messages 100000] [--runs 5] [--only postern|dovecot-fast|dovecot-default] [--profile DIR]
 //
 // runSortScenario() is the scenario itself, for a runner that has started the server already.
 import { chownSync, closeSync, mkdirSync, openSync, statSync, utimesSync, writeSync } from 'node:fs';
@@ -145,7 +145,7 @@ export function renderSort(figures: SortFigures[]): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { messages: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { messages: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, profile: { type: 'string' } } });
   const messages = Number(values.messages ?? 100_000);
   const runs = Number(values.runs ?? 5);
   const names: ServerName[] = values.only ? [values.only as ServerName] : ['postern', 'dovecot-fast'];
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       const dir = join(root, name);
       const common = { dir, mailboxes: [{ account, messages: 0, size: 0 }], password, maxSessions: 100 };
       process.stderr.write(`${name}: starting, then writing ${messages} threaded messages\n`);
-      const server = name === 'postern' ? await startPostern(common) : await startDovecot({ ...common, variant: name });
+      const server = name === 'postern' ? await startPostern({ ...common, profileDir: values.profile ?? null }) : await startDovecot({ ...common, variant: name });
       try {
         writeThreadedMailbox(server.maildir(account), messages);
         figures.push(await runSortScenario(server, account, password, messages, runs));

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { baseSubject } from '../../modules/imap/sort/base-subject.js';
 import { parseMessageDate } from '../../modules/imap/sort/message-date.js';
 import { messageIds } from '../../modules/imap/sort/message-id.js';
-import { type SortKeys, sortKeysOf } from '../../modules/imap/sort/sort-keys.js';
+import { type SortKeys, sortKeysOf, withArrival } from '../../modules/imap/sort/sort-keys.js';
 import { compareText, sortText } from '../../modules/imap/sort/sort-text.js';
 import { orderedSubjectThreads } from '../../modules/imap/sort/thread-ordered-subject.js';
 import { referencesThreads } from '../../modules/imap/sort/thread-references.js';
@@ -108,7 +108,9 @@ function keys(spec: { id?: string; refs?: string; subject?: string; date?: strin
   ]
     .filter(Boolean)
     .join('\r\n');
-  return sortKeysOf(Buffer.from(`${header}\r\n\r\n`), new Date(Date.UTC(2024, 0, 1)), 100);
+  const k = sortKeysOf(Buffer.from(`${header}\r\n\r\n`), 100);
+  withArrival(k, new Date(Date.UTC(2024, 0, 1)));
+  return k;
 }
 
 const mailbox = (specs: Parameters<typeof keys>[0][]) => specs.map((s, i) => ({ seq: i + 1, id: i + 1, keys: keys(s) }));

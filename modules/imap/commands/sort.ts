@@ -67,6 +67,7 @@ export async function sort(s: ImapContext, c: Command): Promise<void> {
   const keys = await sortKeyCache.keysOf(
     m.view,
     uids.map((uid) => m.info(uid) ?? { uid, key: '', size: 0, flags: new Set<string>() }),
+    criteria.some((k) => k.key === 'ARRIVAL'),
   );
   const sorted = sortMessages(
     uids.map((uid, i) => ({ uid, seq: m.seqOf(uid), keys: keys[i] })),

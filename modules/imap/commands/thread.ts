@@ -28,6 +28,7 @@ export async function thread(s: ImapContext, c: Command): Promise<void> {
   const keys = await sortKeyCache.keysOf(
     m.view,
     uids.map((uid) => m.info(uid) ?? { uid, key: '', size: 0, flags: new Set<string>() }),
+    false,
   );
   const items = uids.map((uid, i) => {
     const seq = m.seqOf(uid);

@@ -4,7 +4,7 @@
 // SORT or THREAD of a mailbox reads no file. One cache per process, bounded by an estimate of the
 // octets it holds; the oldest entries leave first.
 import { type MailboxView, type MessageInfo, MessageGoneError } from '../../../store/contract.js';
-import { type SortKeys, sortKeysCost, sortKeysOf } from './sort-keys.js';
+import { type SortKeys, sortKeysCost, sortKeysOf, withArrival } from './sort-keys.js';
 
 /** Octets of keys one process keeps: about 150 octets a message, so some 400,000 messages. */
 export const SORT_KEY_CACHE_BYTES = 64 * 1024 * 1024;
@@ -12,6 +12,15 @@ export const SORT_KEY_CACHE_BYTES = 64 * 1024 * 1024;
 const READ_AHEAD = 16;
 
 type Scope = Map<string, SortKeys>;
+
+/** Runs `work` for each index, READ_AHEAD at a time. */
+async function inParallel(indexes: readonly number[], work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < indexes.length) await work(indexes[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_AHEAD, indexes.length) }, worker));
+}
 
 export class SortKeyCache {
   private readonly scopes = new Map<string, Scope>();
@@ -48,10 +57,11 @@ export class SortKeyCache {
   }
 
   /**
-   * The keys of these messages, in the same order: from the cache, else read (the header and the
-   * internal date) and kept. A message removed meanwhile gets empty keys (it sorts first), not kept.
+   * The keys of these messages, in the same order: from the cache, else read and kept. With `arrival`
+   * every message's internal date is known too; without, only where the Date field gave none. A message
+   * removed meanwhile gets empty keys (it sorts first), not kept.
    */
-  async keysOf(view: MailboxView, infos: readonly MessageInfo[]): Promise<SortKeys[]> {
+  async keysOf(view: MailboxView, infos: readonly MessageInfo[], arrival: boolean): Promise<SortKeys[]> {
     const scope = this.scope(view);
     const out: SortKeys[] = new Array(infos.length);
     const missing: number[] = [];
@@ -60,22 +70,33 @@ export class SortKeyCache {
       if (hit !== undefined) out[i] = hit;
       else missing.push(i);
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < missing.length) {
-        const i = missing[next++];
-        const info = infos[i];
-        try {
-          const [header, date] = await Promise.all([view.readHeader(info.uid), view.internalDate(info.uid)]);
-          out[i] = sortKeysOf(header, date, info.size);
-          this.set(scope, info.key, out[i]);
-        } catch (err) {
-          if (!(err instanceof MessageGoneError)) throw err;
-          out[i] = sortKeysOf(Buffer.alloc(0), new Date(0), info.size);
-        }
+    const gone = new Set<number>();
+    await inParallel(missing, async (i) => {
+      const info = infos[i];
+      try {
+        // the whole small message at once, without a round trip to the thread pool (the keys are made
+        // from it before anything else runs: the buffer is shared), else the header section by itself
+        const now = view.readNow(info.uid);
+        out[i] = sortKeysOf(now ?? (await view.readHeader(info.uid)), info.size);
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+        out[i] = sortKeysOf(Buffer.alloc(0), info.size);
+        withArrival(out[i], new Date(0));
+        gone.add(i);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_AHEAD, missing.length) }, worker));
+    });
+    const undated: number[] = [];
+    for (let i = 0; i < out.length; i++) if (out[i].arrival === null && (arrival || out[i].sent === null)) undated.push(i);
+    await inParallel(undated, async (i) => {
+      try {
+        withArrival(out[i], await view.internalDate(infos[i].uid));
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+        withArrival(out[i], new Date(0));
+        gone.add(i);
+      }
+    });
+    for (const i of missing) if (!gone.has(i)) this.set(scope, infos[i].key, out[i]);
     return out;
   }
 

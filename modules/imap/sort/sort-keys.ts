@@ -8,7 +8,7 @@
 //   none "mailbox@domain" (RFC 5957 says the addr-spec; Dovecot's is the same text).
 // - DATE: the first Date field's instant, or the internal date when it has none that parses (or it
 //   names the epoch itself, which Dovecot cannot tell from no date); ARRIVAL: the internal date. Both in
-//   whole seconds, as Dovecot compares them.
+//   whole seconds, as Dovecot compares them. The internal date is read only when a key needs it.
 // - Threading ids: the first valid Message-ID; the References field's ids, or when it has none the first
 //   id of In-Reply-To.
 import { parseAddresses } from '../message/address.js';
@@ -20,10 +20,12 @@ import { messageIds } from './message-id.js';
 import { sortText } from './sort-text.js';
 
 export interface SortKeys {
-  /** Seconds since the epoch. */
-  readonly arrival: number;
-  /** Seconds since the epoch: the Date field's, else the arrival. */
-  readonly date: number;
+  /** The internal date, seconds since the epoch; null until someone needed it (it costs a stat). */
+  arrival: number | null;
+  /** The Date field's instant, seconds since the epoch, or null when it gives none. */
+  readonly sent: number | null;
+  /** Seconds since the epoch: `sent`, else the arrival (set once `arrival` is known: see withArrival). */
+  date: number;
   /** RFC822.SIZE */
   readonly size: number;
   readonly subject: string;
@@ -64,8 +66,14 @@ function displayKey(value: Buffer | undefined): string {
   return sortText(a.domain !== null ? `${a.mailbox.toString('utf8')}@${a.domain.toString('utf8')}` : a.mailbox.toString('utf8'));
 }
 
-/** The keys of a message from its header section, its internal date and its size. */
-export function sortKeysOf(header: Buffer, internalDate: Date, size: number): SortKeys {
+/** Records the message's internal date in its keys (and makes it the date when the Date field gave none). */
+export function withArrival(k: SortKeys, internalDate: Date): void {
+  k.arrival = Math.floor(internalDate.getTime() / 1000);
+  if (k.sent === null) k.date = k.arrival;
+}
+
+/** The keys of a message from its header section and its size; the internal date is added by withArrival. */
+export function sortKeysOf(header: Buffer, size: number): SortKeys {
   const first = new Map<string, Buffer>();
   forEachField(header, 0, header.length, (f) => {
     const length = f.nameEnd - f.nameStart;
@@ -73,9 +81,9 @@ export function sortKeysOf(header: Buffer, internalDate: Date, size: number): So
     const name = fieldName(header, f);
     if (WANTED.has(name) && !first.has(name)) first.set(name, fieldValue(header, f));
   });
-  const arrival = Math.floor(internalDate.getTime() / 1000);
   const dateField = first.get('date');
-  const sent = dateField === undefined ? null : parseMessageDate(dateField);
+  const parsed = dateField === undefined ? null : parseMessageDate(dateField);
+  const sent = parsed === 0 ? null : parsed;
   const subjectField = first.get('subject');
   const base = subjectField === undefined ? { subject: '', replyOrForward: false } : baseSubject(subjectField);
   const messageIdField = first.get('message-id');
@@ -84,8 +92,9 @@ export function sortKeysOf(header: Buffer, internalDate: Date, size: number): So
   let refs = referencesField === undefined ? [] : messageIds(referencesField);
   if (refs.length === 0 && inReplyToField !== undefined) refs = messageIds(inReplyToField, 1);
   return {
-    arrival,
-    date: sent === null || sent === 0 ? arrival : sent,
+    arrival: null,
+    sent,
+    date: sent ?? 0,
     size,
     subject: base.subject,
     replyOrForward: base.replyOrForward,

@@ -39,7 +39,7 @@ export function parseSortCriteria(a: Cursor): SortCriterion[] {
 function compareKey(key: SortKeyName, a: SortKeys, b: SortKeys): number {
   switch (key) {
     case 'ARRIVAL':
-      return a.arrival - b.arrival;
+      return (a.arrival ?? 0) - (b.arrival ?? 0);
     case 'DATE':
       return a.date - b.date;
     case 'SIZE':
@@ -65,8 +65,43 @@ export interface Sortable {
   readonly keys: SortKeys;
 }
 
+const NUMERIC: Partial<Record<SortKeyName, (k: SortKeys) => number>> = {
+  ARRIVAL: (k) => k.arrival ?? 0,
+  DATE: (k) => k.date,
+  SIZE: (k) => k.size,
+};
+/** Message numbers below this fit beside a key in one float64 (2^21: two million messages). */
+const SEQ_ROOM = 2 ** 21;
+
+/**
+ * One numeric key (SORT (DATE), the webmail's usual order): each item's key and number packed into one
+ * float64, sorted natively without a comparator; null when a value would not fit exactly.
+ */
+function sortByNumber<T extends Sortable>(items: readonly T[], value: (k: SortKeys) => number, reverse: boolean): T[] | null {
+  const packed = new Float64Array(items.length);
+  const limit = Number.MAX_SAFE_INTEGER / SEQ_ROOM - 1;
+  for (let i = 0; i < items.length; i++) {
+    const v = value(items[i].keys);
+    if (!Number.isInteger(v) || Math.abs(v) > limit || items[i].seq >= SEQ_ROOM || items.length >= SEQ_ROOM) return null;
+    packed[i] = (reverse ? -v : v) * SEQ_ROOM + i;
+  }
+  packed.sort();
+  const out: T[] = new Array(items.length);
+  for (let i = 0; i < packed.length; i++) {
+    const r = packed[i] % SEQ_ROOM;
+    out[i] = items[r < 0 ? r + SEQ_ROOM : r];
+  }
+  return out;
+}
+
 /** The items in the order the criteria give (a new array). */
 export function sortMessages<T extends Sortable>(items: readonly T[], criteria: readonly SortCriterion[]): T[] {
+  const numeric = criteria.length === 1 ? NUMERIC[criteria[0].key] : undefined;
+  const ascending = items.every((x, i) => i === 0 || items[i - 1].seq < x.seq);
+  if (numeric && ascending) {
+    const fast = sortByNumber(items, numeric, criteria[0].reverse);
+    if (fast) return fast;
+  }
   return [...items].sort((x, y) => {
     for (const c of criteria) {
       const d = compareKey(c.key, x.keys, y.keys);
