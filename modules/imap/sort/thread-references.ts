@@ -29,7 +29,7 @@ interface Root {
 }
 
 export function referencesThreads(items: readonly Threadable[]): string {
-  // ---- (1) containers and links ----
+  // ---- (1) containers and links; a container is an index into these arrays ----
   const item: (Threadable | null)[] = [];
   const parent: number[] = [];
   const table = new Map<string, number>();
@@ -51,8 +51,8 @@ export function referencesThreads(items: readonly Threadable[]): string {
     }
     if (parent[c] === -1) parent[c] = p; // an existing parent is kept
   };
-  const ordered = [...items].sort((a, b) => a.seq - b.seq);
-  for (const m of ordered) {
+  const inOrder = items.every((m, i) => i === 0 || items[i - 1].seq < m.seq);
+  for (const m of inOrder ? items : [...items].sort((a, b) => a.seq - b.seq)) {
     let idx: number;
     const id = m.keys.messageId;
     const known = id === null ? undefined : table.get(id);
@@ -78,8 +78,13 @@ export function referencesThreads(items: readonly Threadable[]): string {
     if (last !== -1) link(last, idx);
   }
 
-  // ---- (2) roots, (3) messages under their nearest message ancestor ----
-  const children: number[][] = item.map(() => []);
+  // ---- (2) roots, (3) messages under their nearest message ancestor: child lists as linked lists ----
+  const firstChild: number[] = new Array(item.length).fill(-1);
+  const nextSibling: number[] = new Array(item.length).fill(-1);
+  const addChild = (p: number, c: number): void => {
+    nextSibling[c] = firstChild[p];
+    firstChild[p] = c;
+  };
   const roots: Root[] = [];
   for (let idx = 0; idx < item.length; idx++) {
     if (parent[idx] === -1) {
@@ -89,30 +94,40 @@ export function referencesThreads(items: readonly Threadable[]): string {
     if (item[idx] === null) continue;
     let p = parent[idx];
     while (item[p] === null && parent[p] !== -1) p = parent[p];
-    children[p].push(idx);
+    addChild(p, idx);
   }
 
   const msg = (idx: number) => item[idx] as Threadable;
+  const byDate = (a: number, b: number) => msg(a).keys.date - msg(b).keys.date || msg(a).seq - msg(b).seq;
+  /** The children of p, oldest first. */
   const sortedChildren = (p: number): number[] => {
-    const list = children[p];
-    if (list.length > 1) list.sort((a, b) => msg(a).keys.date - msg(b).keys.date || msg(a).seq - msg(b).seq);
+    const list: number[] = [];
+    for (let c = firstChild[p]; c !== -1; c = nextSibling[c]) list.push(c);
+    if (list.length > 1) list.sort(byDate);
     return list;
+  };
+  /** The oldest child of p (p has one). */
+  const oldestChild = (p: number): number => {
+    let best = firstChild[p];
+    for (let c = nextSibling[best]; c !== -1; c = nextSibling[c]) if (byDate(c, best) < 0) best = c;
+    return best;
   };
   const sortRoots = (): void => {
     for (const r of roots) {
       if (r.ignore) continue;
       if (r.dummy) {
-        const kids = sortedChildren(r.idx);
-        if (kids.length === 0) {
+        const first = firstChild[r.idx];
+        if (first === -1) {
           r.ignore = true;
           continue;
         }
-        if (kids.length === 1) {
-          r.idx = kids[0];
+        if (nextSibling[first] === -1) {
+          r.idx = first;
           r.dummy = false;
         } else {
-          r.date = msg(kids[0]).keys.date;
-          r.seq = msg(kids[0]).seq;
+          const oldest = msg(oldestChild(r.idx));
+          r.date = oldest.keys.date;
+          r.seq = oldest.seq;
           continue;
         }
       }
@@ -129,7 +144,7 @@ export function referencesThreads(items: readonly Threadable[]): string {
   const subjects = new Map<string, Root>();
   for (const r of roots) {
     if (r.ignore) continue;
-    const m = msg(r.dummy ? sortedChildren(r.idx)[0] : r.idx);
+    const m = msg(r.dummy ? oldestChild(r.idx) : r.idx);
     const subject = m.keys.subject;
     if (subject === '') continue;
     const rof = m.keys.replyOrForward;
@@ -150,15 +165,22 @@ export function referencesThreads(items: readonly Threadable[]): string {
     let top = cur.under;
     while (top.under !== null) top = top.under;
     if (cur.dummy) {
-      children[top.idx].push(...children[cur.idx]);
-      children[cur.idx] = [];
+      for (let c = firstChild[cur.idx]; c !== -1; ) {
+        const next = nextSibling[c];
+        addChild(top.idx, c);
+        c = next;
+      }
+      firstChild[cur.idx] = -1;
       cur.ignore = true;
     } else if (top.dummy || (cur.replyOrForward && !top.replyOrForward)) {
-      children[top.idx].push(cur.idx);
+      addChild(top.idx, cur.idx);
       cur.ignore = true;
     } else {
       const idx = container(null);
-      children.push([top.idx, cur.idx]);
+      firstChild.push(-1);
+      nextSibling.push(-1);
+      addChild(idx, top.idx);
+      addChild(idx, cur.idx);
       const dummy: Root = { idx, dummy: true, ignore: false, date: 0, seq: 0, under: null, replyOrForward: false };
       top.under = dummy;
       top.ignore = true;
@@ -169,38 +191,44 @@ export function referencesThreads(items: readonly Threadable[]): string {
   if (merged) sortRoots();
 
   // ---- the answer: "(a b (c)(d))"; written without recursion (a thread can be very deep) ----
-  const out: string[] = [];
-  type Task = string | number;
-  const expand = (p: number): Task[] => {
+  let out = '';
+  // the stack holds containers to expand (>= 0) and closing parentheses (-1)
+  const stack: number[] = [];
+  const expand = (p: number): void => {
+    const first = firstChild[p];
+    if (nextSibling[first] === -1) {
+      // an only child: no parentheses of its own
+      out += `${msg(first).id}`;
+      if (firstChild[first] !== -1) {
+        out += ' ';
+        stack.push(first);
+      }
+      return;
+    }
     const kids = sortedChildren(p);
-    if (kids.length === 1) {
-      const only = kids[0];
-      return children[only].length > 0 ? [`${msg(only).id} `, only] : [`${msg(only).id}`];
-    }
-    const tasks: Task[] = [];
-    for (const k of kids) {
-      if (children[k].length > 0) tasks.push(`(${msg(k).id} `, k, ')');
-      else tasks.push(`(${msg(k).id})`);
-    }
-    return tasks;
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(-2 - kids[i]); // -2 - k: "(k" then its children
   };
   for (const r of roots) {
     if (r.ignore) continue;
-    if (children[r.idx].length === 0) {
-      out.push(`(${msg(r.idx).id})`);
+    if (firstChild[r.idx] === -1) {
+      out += `(${msg(r.idx).id})`;
       continue;
     }
-    out.push(r.dummy ? '(' : `(${msg(r.idx).id} `);
-    const stack: Task[] = [r.idx];
+    out += r.dummy ? '(' : `(${msg(r.idx).id} `;
+    stack.push(-1, r.idx);
     while (stack.length > 0) {
-      const t = stack.pop() as Task;
-      if (typeof t === 'string') out.push(t);
+      const t = stack.pop() as number;
+      if (t === -1) out += ')';
+      else if (t >= 0) expand(t);
       else {
-        const tasks = expand(t);
-        for (let i = tasks.length - 1; i >= 0; i--) stack.push(tasks[i]);
+        const k = -2 - t;
+        if (firstChild[k] === -1) out += `(${msg(k).id})`;
+        else {
+          out += `(${msg(k).id} `;
+          stack.push(-1, k);
+        }
       }
     }
-    out.push(')');
   }
-  return out.join('');
+  return out;
 }
