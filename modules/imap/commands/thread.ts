@@ -34,5 +34,5 @@ export async function thread(s: ImapContext, c: Command): Promise<void> {
     const seq = m.seqOf(uid);
     return { seq, id: c.uid ? uid : seq, keys: keys[i] };
   });
-  s.send(`* THREAD ${algorithm(items)}`);
+  s.send(`* THREAD ${algorithm(items, sortKeyCache.idTable(m.view))}`);
 }

@@ -4,6 +4,7 @@
 // SORT or THREAD of a mailbox reads no file. One cache per process, bounded by an estimate of the
 // octets it holds; the oldest entries leave first.
 import { type MailboxView, type MessageInfo, MessageGoneError } from '../../../store/contract.js';
+import { IdTable } from './id-table.js';
 import { type SortKeys, sortKeysCost, sortKeysOf, withArrival } from './sort-keys.js';
 
 /** Octets of keys one process keeps: about 150 octets a message, so some 400,000 messages. */
@@ -24,6 +25,8 @@ async function inParallel(indexes: readonly number[], work: (i: number) => Promi
 
 export class SortKeyCache {
   private readonly scopes = new Map<string, Scope>();
+  /** The Message-ID numbers of each scope (THREAD REFERENCES), made again when they outgrow it. */
+  private readonly idTables = new WeakMap<Scope, IdTable>();
   private queue: [Scope, string, SortKeys][] = [];
   private head = 0;
   private bytes = 0;
@@ -35,6 +38,15 @@ export class SortKeyCache {
     let scope = this.scopes.get(name);
     if (!scope) this.scopes.set(name, (scope = new Map()));
     return scope;
+  }
+
+  /** The id numbers of the view's mailbox (thread-references.ts). */
+  idTable(view: MailboxView): IdTable {
+    const scope = this.scope(view);
+    let table = this.idTables.get(scope);
+    // ids of messages long gone keep their numbers: a table far larger than the mailbox starts again
+    if (table === undefined || table.size > 20 * scope.size + 100_000) this.idTables.set(scope, (table = new IdTable()));
+    return table;
   }
 
   private set(scope: Scope, key: string, keys: SortKeys): void {

@@ -9,7 +9,7 @@ export interface Threadable extends Sortable {
   readonly id: number;
 }
 
-export function orderedSubjectThreads(items: readonly Threadable[]): string {
+export function orderedSubjectThreads(items: readonly Threadable[], _ids?: unknown): string {
   const sorted = sortMessages(items, [
     { key: 'SUBJECT', reverse: false },
     { key: 'DATE', reverse: false },

@@ -14,6 +14,7 @@
 //     child's; an empty one is left alone), then the roots are sorted again.
 // Dovecot departs from the RFC in how (3) and (5) meet: it drops a one-child root dummy in step (4),
 // after subjects were gathered for it as a dummy; we do the same.
+import { IdTable } from './id-table.js';
 import type { Threadable } from './thread-ordered-subject.js';
 
 interface Root {
@@ -28,19 +29,21 @@ interface Root {
   replyOrForward: boolean;
 }
 
-export function referencesThreads(items: readonly Threadable[]): string {
+export function referencesThreads(items: readonly Threadable[], ids: IdTable = new IdTable()): string {
   // ---- (1) containers and links; a container is an index into these arrays ----
+  const numbers = items.map((m) => ids.numbersOf(m.keys));
+  /** The container of each id number, or -1 (ids are numbered per mailbox: those of other messages stay -1). */
+  const byNumber = new Int32Array(ids.size).fill(-1);
   const item: (Threadable | null)[] = [];
   const parent: number[] = [];
-  const table = new Map<string, number>();
   const container = (m: Threadable | null): number => {
     item.push(m);
     parent.push(-1);
     return item.length - 1;
   };
-  const byId = (id: string): number => {
-    let idx = table.get(id);
-    if (idx === undefined) table.set(id, (idx = container(null)));
+  const byId = (n: number): number => {
+    let idx = byNumber[n];
+    if (idx === -1) byNumber[n] = idx = container(null);
     return idx;
   };
   const link = (p: number, c: number): void => {
@@ -51,25 +54,23 @@ export function referencesThreads(items: readonly Threadable[]): string {
     }
     if (parent[c] === -1) parent[c] = p; // an existing parent is kept
   };
-  const inOrder = items.every((m, i) => i === 0 || items[i - 1].seq < m.seq);
-  for (const m of inOrder ? items : [...items].sort((a, b) => a.seq - b.seq)) {
+  const order = items.map((_, i) => i);
+  if (!items.every((m, i) => i === 0 || items[i - 1].seq < m.seq)) order.sort((a, b) => items[a].seq - items[b].seq);
+  for (const i of order) {
+    const m = items[i];
+    const { own, refs } = numbers[i];
     let idx: number;
-    const id = m.keys.messageId;
-    const known = id === null ? undefined : table.get(id);
-    if (id === null || (known !== undefined && item[known] !== null)) idx = container(m);
-    else if (known !== undefined) {
+    const known = own === -1 ? -1 : byNumber[own];
+    if (own === -1 || (known !== -1 && item[known] !== null)) idx = container(m);
+    else if (known !== -1) {
       idx = known;
       item[idx] = m;
-    } else {
-      idx = container(m);
-      table.set(id, idx);
-    }
-    const refs = m.keys.refs;
+    } else byNumber[own] = idx = container(m);
     let last = -1;
     if (refs.length > 0) {
       last = byId(refs[0]);
-      for (let i = 1; i < refs.length; i++) {
-        const next = byId(refs[i]);
+      for (let r = 1; r < refs.length; r++) {
+        const next = byId(refs[r]);
         link(last, next);
         last = next;
       }
@@ -85,16 +86,17 @@ export function referencesThreads(items: readonly Threadable[]): string {
     nextSibling[c] = firstChild[p];
     firstChild[p] = c;
   };
-  const roots: Root[] = [];
   for (let idx = 0; idx < item.length; idx++) {
-    if (parent[idx] === -1) {
-      roots.push({ idx, dummy: item[idx] === null, ignore: false, date: 0, seq: 0, under: null, replyOrForward: false });
-      continue;
-    }
-    if (item[idx] === null) continue;
+    if (parent[idx] === -1 || item[idx] === null) continue;
     let p = parent[idx];
     while (item[p] === null && parent[p] !== -1) p = parent[p];
     addChild(p, idx);
+  }
+  // the roots (a dummy without children is left out: it would be dropped at once)
+  const roots: Root[] = [];
+  for (let idx = 0; idx < item.length; idx++) {
+    if (parent[idx] !== -1 || (item[idx] === null && firstChild[idx] === -1)) continue;
+    roots.push({ idx, dummy: item[idx] === null, ignore: false, date: 0, seq: 0, under: null, replyOrForward: false });
   }
 
   const msg = (idx: number) => item[idx] as Threadable;
