@@ -60,7 +60,8 @@ export function writeThreadedMailbox(maildir: string, count: number): void {
   let thread: { ids: string[]; subject: string } = { ids: [], subject: '' };
   const body = 'Benchmark body text for SORT and THREAD.\r\n'.repeat(8);
   for (let i = 0; i < count; i++) {
-    if (thread.ids.length === 0 || rnd(12) === 0) thread = { ids: [], subject: `Thread topic ${i} about ${['budget', 'lunch', 'release', 'travel'][rnd(4)]}` };
+    if (thread.ids.length === 0 || rnd(12) === 0)
+      thread = { ids: [], subject: `Thread topic ${i} about ${['budget', 'lunch', 'release', 'travel'][rnd(4)]}` };
     const id = `<${i}.sort@bench.example>`;
     const parent = thread.ids.length > 0 ? thread.ids[rnd(thread.ids.length)] : null;
     const secs = 1_700_000_000 + i * 60 + rnd(86_400) - 43_200;
@@ -96,7 +97,13 @@ export function writeThreadedMailbox(maildir: string, count: number): void {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The scenario on a started server whose `account` holds the threaded mailbox. */
-export async function runSortScenario(server: BenchServer, account: string, password: string, messages: number, runs: number): Promise<SortFigures> {
+export async function runSortScenario(
+  server: BenchServer,
+  account: string,
+  password: string,
+  messages: number,
+  runs: number,
+): Promise<SortFigures> {
   const c = await ImapClient.connect(server.imap.clear, 600_000);
   try {
     await c.login(account, password);
@@ -128,7 +135,8 @@ export async function runSortScenario(server: BenchServer, account: string, pass
 
 export function renderSort(figures: SortFigures[]): string {
   const rows = [`SORT and THREAD of ${figures[0]?.messages ?? 0} messages, after one SELECT (ms; CPU s per run)`];
-  rows.push(`${'server'.padEnd(16)} ${'SELECT'.padStart(8)}  ${SORT_COMMANDS.map((c) => `${c.split(' UTF-8')[0]}: first / then / CPU`.padEnd(42)).join('')}`);
+  const heads = SORT_COMMANDS.map((c) => `${c.split(' UTF-8')[0]}: first / then / CPU`.padEnd(42));
+  rows.push(`${'server'.padEnd(16)} ${'SELECT'.padStart(8)}  ${heads.join('')}`);
   for (const f of figures) {
     const cells = f.commands.map((c) => `${c.firstMs.toFixed(0)} / ${c.medianMs.toFixed(0)} / ${c.cpuSecondsPerRun.toFixed(3)}`.padEnd(42));
     rows.push(`${f.server.padEnd(16)} ${f.selectMs.toFixed(0).padStart(8)}  ${cells.join('')}`);
@@ -145,7 +153,9 @@ export function renderSort(figures: SortFigures[]): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { messages: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, profile: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { messages: { type: 'string' }, runs: { type: 'string' }, only: { type: 'string' }, profile: { type: 'string' } },
+  });
   const messages = Number(values.messages ?? 100_000);
   const runs = Number(values.runs ?? 5);
   const names: ServerName[] = values.only ? [values.only as ServerName] : ['postern', 'dovecot-fast'];
@@ -163,7 +173,10 @@ async function main(): Promise<void> {
       const dir = join(root, name);
       const common = { dir, mailboxes: [{ account, messages: 0, size: 0 }], password, maxSessions: 100 };
       process.stderr.write(`${name}: starting, then writing ${messages} threaded messages\n`);
-      const server = name === 'postern' ? await startPostern({ ...common, profileDir: values.profile ?? null }) : await startDovecot({ ...common, variant: name });
+      const server =
+        name === 'postern'
+          ? await startPostern({ ...common, profileDir: values.profile ?? null })
+          : await startDovecot({ ...common, variant: name });
       try {
         writeThreadedMailbox(server.maildir(account), messages);
         figures.push(await runSortScenario(server, account, password, messages, runs));

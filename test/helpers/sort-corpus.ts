@@ -57,8 +57,18 @@ const SPECS: Spec[] = [
   { id: '<q6@x>', subject: '[blob only]', date: 'Wed, 13 Mar 2024 10:00:00 +0000' },
   { id: '<q7@x>', subject: '', date: 'Wed, 13 Mar 2024 11:00:00 +0000' },
   { id: '<q8@x>', subject: null, date: 'Wed, 13 Mar 2024 11:00:00 +0000' },
-  { id: '<q9@x>', subject: '=?utf-8?q?=C3=A9t=C3=A9?= summer', date: 'Thu, 14 Mar 2024 10:00:00 +0000', from: '=?utf-8?q?=C3=89mile?= <emile@e.example>' },
-  { id: '<q10@x>', subject: 'Re: =?iso-8859-1?q?=E9t=E9?=   summer', date: 'Thu, 14 Mar 2024 11:00:00 +0000', from: '=?iso-8859-1?q?=E9mile?= <Emile@e.example>' },
+  {
+    id: '<q9@x>',
+    subject: '=?utf-8?q?=C3=A9t=C3=A9?= summer',
+    date: 'Thu, 14 Mar 2024 10:00:00 +0000',
+    from: '=?utf-8?q?=C3=89mile?= <emile@e.example>',
+  },
+  {
+    id: '<q10@x>',
+    subject: 'Re: =?iso-8859-1?q?=E9t=E9?=   summer',
+    date: 'Thu, 14 Mar 2024 11:00:00 +0000',
+    from: '=?iso-8859-1?q?=E9mile?= <Emile@e.example>',
+  },
   { id: '<q11@x>', subject: 'Re:\tTab\t\tseparated', date: 'Thu, 14 Mar 2024 12:00:00 +0000' },
   { id: '<q12@x>', subject: 're : spaced leader', date: 'Fri, 15 Mar 2024 10:00:00 +0000' },
   { id: '<q13@x>', subject: 'Fw[tag]: spaced leader', date: 'Fri, 15 Mar 2024 10:00:00 +0000' },
@@ -86,7 +96,13 @@ const SPECS: Spec[] = [
   { id: '<v1@x>', subject: 'Re: reply first', date: 'Tue, 19 Mar 2024 08:00:00 +0000' },
   { id: '<v2@x>', subject: 'reply first', date: 'Tue, 19 Mar 2024 09:00:00 +0000' },
   { id: '<v3@x>', subject: 'Re: reply first', date: 'Tue, 19 Mar 2024 10:00:00 +0000' },
-  { id: '<w1@x>', subject: 'Ärger über Öl', date: 'Wed, 20 Mar 2024 10:00:00 +0000', from: '"Ärger" <aerger@a.example>', to: 'Zoë <zoe@z.example>' },
+  {
+    id: '<w1@x>',
+    subject: 'Ärger über Öl',
+    date: 'Wed, 20 Mar 2024 10:00:00 +0000',
+    from: '"Ärger" <aerger@a.example>',
+    to: 'Zoë <zoe@z.example>',
+  },
   { id: '<w2@x>', subject: 'ärger über öl', date: 'Wed, 20 Mar 2024 10:00:00 +0000', from: 'Ómar <omar@o.example>', to: 'zoe@z.example' },
   { id: '<w3@x>', subject: '=?utf-8?b?UmU6IMOEcmdlciDDvGJlciDDlmw=?=', date: 'Wed, 20 Mar 2024 11:00:00 +0000' },
 ];
@@ -146,7 +162,8 @@ export function randomSortCorpus(count: number, seed: number): SortCorpusMessage
     const own = rnd(10);
     if (own === 0) {
       /* no Message-ID */
-    } else if (own === 1) lines.push(`Message-ID: ${id(rnd(count))}`); // maybe a duplicate
+    } else if (own === 1)
+      lines.push(`Message-ID: ${id(rnd(count))}`); // maybe a duplicate
     else lines.push(`Message-ID: ${id(i)}`);
     const refs = rnd(4);
     if (refs > 0) {

@@ -44,7 +44,8 @@ describe('IMAP SORT and THREAD', () => {
 
   it('advertises SORT, SORT=DISPLAY, both THREAD algorithms and ESORT once signed in; needs a selected mailbox', async () => {
     const caps = (await c.command('CAPABILITY')).untagged[0];
-    for (const cap of ['SORT', 'SORT=DISPLAY', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'ESORT']) expect(caps.split(' ')).toContain(cap);
+    for (const cap of ['SORT', 'SORT=DISPLAY', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'ESORT'])
+      expect(caps.split(' ')).toContain(cap);
     expect((await c.command('SORT (DATE) UTF-8 ALL')).status).toBe('BAD');
     expect((await c.command('THREAD REFERENCES UTF-8 ALL')).status).toBe('BAD');
     expect((await c.command('SELECT INBOX')).status).toBe('OK');

@@ -7,10 +7,8 @@
 // in sort order, ranges only where numbers ascend by one (RFC 5267 section 3.2), as Dovecot writes it.
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
-import { matchingUids } from '../search/run-search.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
-import { answerCache } from '../sort/answer-cache.js';
-import { sortKeyCache } from '../sort/key-cache.js';
+import { answerFor } from '../sort/answer.js';
 import { parseSortCriteria, sortMessages } from '../sort/sort.js';
 import { quotedString } from '../wire/encode.js';
 import { formatOrdered } from '../wire/sequence-set.js';
@@ -49,6 +47,9 @@ function parseReturn(c: Command): SortReturn {
   return r;
 }
 
+/** The "* SORT" line of a kept answer (sort/answer-cache.ts), written once. */
+const lines = new WeakMap<Int32Array, string>();
+
 export async function sort(s: ImapContext, c: Command): Promise<void> {
   const a = c.args;
   a.sp();
@@ -65,25 +66,17 @@ export async function sort(s: ImapContext, c: Command): Promise<void> {
   a.sp();
   const m = s.selected();
   const key = new SearchParser(a, m).keys();
-  const uids = await matchingUids(m, key);
-  const seqs = uids.map((uid) => m.seqOf(uid));
-  const cacheKey = `SORT ${c.uid ? 'UID' : 'SEQ'} ${criteria.map((k) => `${k.reverse ? '-' : ''}${k.key}`).join(' ')}`;
-  let ids = answerCache.get<Int32Array>(m.view, cacheKey, uids, c.uid ? null : seqs);
-  if (ids === undefined) {
-    const keys = await sortKeyCache.keysOf(
-      m.view,
-      uids.map((uid) => m.info(uid) ?? { uid, key: '', size: 0, flags: new Set<string>() }),
-      criteria.some((k) => k.key === 'ARRIVAL'),
-    );
-    const sorted = sortMessages(
-      uids.map((uid, i) => ({ uid, seq: seqs[i], keys: keys[i] })),
-      criteria,
-    );
-    ids = Int32Array.from(sorted, (x) => (c.uid ? x.uid : x.seq));
-    answerCache.set(m.view, cacheKey, uids, c.uid ? null : seqs, ids, ids.byteLength);
-  }
+  const ids = await answerFor(m, key, {
+    name: `SORT ${criteria.map((k) => `${k.reverse ? '-' : ''}${k.key}`).join(' ')}`,
+    byUid: c.uid,
+    arrival: criteria.some((k) => k.key === 'ARRIVAL'),
+    make: (matches) => Int32Array.from(sortMessages(matches, criteria), (x) => x.id),
+    octets: (answer) => answer.byteLength,
+  });
   if (returns === null) {
-    s.send(`* SORT${ids.length > 0 ? ` ${ids.join(' ')}` : ''}`);
+    let line = lines.get(ids);
+    if (line === undefined) lines.set(ids, (line = `* SORT${ids.length > 0 ? ` ${ids.join(' ')}` : ''}`));
+    s.send(line);
     return;
   }
   const parts = [`* ESEARCH (TAG ${quotedString(c.tag)})`];

@@ -1,13 +1,12 @@
 // THREAD and UID THREAD (RFC 5256 section 4): THREAD algorithm charset search-keys, with the algorithms
 // ORDEREDSUBJECT (sort/thread-ordered-subject.ts) and REFERENCES (sort/thread-references.ts) over the
-// messages the search keys select. The keys come from the sort-key cache (sort/key-cache.ts), the same
-// THREAD of the same messages from sort/answer-cache.ts. As Dovecot
-// writes it, the answer is "* THREAD " followed by the threads (so "* THREAD " when none match).
+// messages the search keys select (sort/answer.ts: the keys from the sort-key cache, the same THREAD of
+// the same messages from the answer cache). As Dovecot writes it, the answer is "* THREAD " followed by
+// the threads (so "* THREAD " when none match).
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
-import { matchingUids } from '../search/run-search.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
-import { answerCache } from '../sort/answer-cache.js';
+import { answerFor } from '../sort/answer.js';
 import { sortKeyCache } from '../sort/key-cache.js';
 import { orderedSubjectThreads } from '../sort/thread-ordered-subject.js';
 import { referencesThreads } from '../sort/thread-references.js';
@@ -26,19 +25,12 @@ export async function thread(s: ImapContext, c: Command): Promise<void> {
   a.sp();
   const m = s.selected();
   const key = new SearchParser(a, m).keys();
-  const uids = await matchingUids(m, key);
-  const seqs = uids.map((uid) => m.seqOf(uid));
-  const cacheKey = `THREAD ${c.uid ? 'UID' : 'SEQ'} ${name}`;
-  let answer = answerCache.get<string>(m.view, cacheKey, uids, c.uid ? null : seqs);
-  if (answer === undefined) {
-    const keys = await sortKeyCache.keysOf(
-      m.view,
-      uids.map((uid) => m.info(uid) ?? { uid, key: '', size: 0, flags: new Set<string>() }),
-      false,
-    );
-    const items = uids.map((uid, i) => ({ seq: seqs[i], id: c.uid ? uid : seqs[i], keys: keys[i] }));
-    answer = algorithm(items, sortKeyCache.idTable(m.view));
-    answerCache.set(m.view, cacheKey, uids, c.uid ? null : seqs, answer, answer.length * 2);
-  }
+  const answer = await answerFor(m, key, {
+    name: `THREAD ${name}`,
+    byUid: c.uid,
+    arrival: false,
+    make: (matches) => algorithm(matches, sortKeyCache.idTable(m.view)),
+    octets: (threads) => threads.length * 2,
+  });
   s.send(`* THREAD ${answer}`);
 }

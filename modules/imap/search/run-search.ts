@@ -8,7 +8,7 @@ import { compileSearch, type SearchMessage } from './evaluate.js';
 import type { SearchKey } from './search-key.js';
 
 export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<number[]> {
-  if (key.kind === 'all') return m.uids.filter((uid) => m.info(uid) !== undefined);
+  if (key.kind === 'all') return m.uids.slice(); // every message in the map is known to it
   const compiled = compileSearch(key);
   const hits: number[] = [];
   const view = m.view;

@@ -25,7 +25,11 @@ export function orderedSubjectThreads(items: readonly Threadable[], _ids?: unkno
   for (const t of threads) {
     if (t.length === 1) out += `(${t[0].id})`;
     else if (t.length === 2) out += `(${t[0].id} ${t[1].id})`;
-    else out += `(${t[0].id} ${t.slice(1).map((m) => `(${m.id})`).join('')})`;
+    else
+      out += `(${t[0].id} ${t
+        .slice(1)
+        .map((m) => `(${m.id})`)
+        .join('')})`;
   }
   return out;
 }
