@@ -46,13 +46,16 @@ export function referencesThreads(items: readonly Threadable[], ids: IdTable = n
     if (idx === -1) byNumber[n] = idx = container(null);
     return idx;
   };
+  /** Containers that are (or were) someone's parent: only those can be an ancestor. */
+  const hasChild: boolean[] = [];
   const link = (p: number, c: number): void => {
-    // no loop: c must not be p or one of p's ancestors
-    for (let n = p; ; n = parent[n]) {
-      if (n === c) return;
-      if (parent[n] === -1) break;
+    if (parent[c] !== -1 || p === c) return; // an existing parent is kept
+    // no loop: c must not be one of p's ancestors (a walk to the root, needed only when c has children)
+    if (hasChild[c]) {
+      for (let n = p; n !== -1; n = parent[n]) if (n === c) return;
     }
-    if (parent[c] === -1) parent[c] = p; // an existing parent is kept
+    parent[c] = p;
+    hasChild[p] = true;
   };
   const order = items.map((_, i) => i);
   if (!items.every((m, i) => i === 0 || items[i - 1].seq < m.seq)) order.sort((a, b) => items[a].seq - items[b].seq);
