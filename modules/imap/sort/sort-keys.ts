@@ -11,6 +11,7 @@
 //   whole seconds, as Dovecot compares them. The internal date is read only when a key needs it.
 // - Threading ids: the first valid Message-ID; the References field's ids, or when it has none the first
 //   id of In-Reply-To.
+import { isUtf8 } from 'node:buffer';
 import { parseAddresses } from '../message/address.js';
 import { decodeEncodedWords, decodeUnknown } from '../message/charset.js';
 import { fieldName, fieldValue, forEachField } from '../message/header.js';
@@ -46,17 +47,18 @@ const WANTED = new Set(['date', 'subject', 'from', 'to', 'cc', 'message-id', 're
 /** The first address of a field, its encoded words decoded first (Dovecot's mail_get_first_header_utf8). */
 function firstAddress(value: Buffer | undefined) {
   if (value === undefined) return null;
-  const decoded = Buffer.from(decodeEncodedWords(decodeUnknown(value)), 'utf8');
+  // UTF-8 (ASCII is) without encoded words is already what decoding would give
+  const decoded = value.indexOf('=?') < 0 && isUtf8(value) ? value : Buffer.from(decodeEncodedWords(decodeUnknown(value)), 'utf8');
   return parseAddresses(decoded)?.[0] ?? null;
 }
 
-function mailboxKey(value: Buffer | undefined): string {
-  const a = firstAddress(value);
+type FirstAddress = ReturnType<typeof firstAddress>;
+
+function mailboxKey(a: FirstAddress): string {
   return a?.mailbox ? sortText(a.mailbox.toString('utf8')) : '';
 }
 
-function displayKey(value: Buffer | undefined): string {
-  const a = firstAddress(value);
+function displayKey(a: FirstAddress): string {
   if (a === null) return '';
   if (a.name !== null) {
     const name = decodeEncodedWords(a.name.toString('utf8'));
@@ -91,6 +93,8 @@ export function sortKeysOf(header: Buffer, size: number): SortKeys {
   const inReplyToField = first.get('in-reply-to');
   let refs = referencesField === undefined ? [] : messageIds(referencesField);
   if (refs.length === 0 && inReplyToField !== undefined) refs = messageIds(inReplyToField, 1);
+  const from = firstAddress(first.get('from'));
+  const to = firstAddress(first.get('to'));
   return {
     arrival: null,
     sent,
@@ -98,11 +102,11 @@ export function sortKeysOf(header: Buffer, size: number): SortKeys {
     size,
     subject: base.subject,
     replyOrForward: base.replyOrForward,
-    from: mailboxKey(first.get('from')),
-    to: mailboxKey(first.get('to')),
-    cc: mailboxKey(first.get('cc')),
-    displayFrom: displayKey(first.get('from')),
-    displayTo: displayKey(first.get('to')),
+    from: mailboxKey(from),
+    to: mailboxKey(to),
+    cc: mailboxKey(firstAddress(first.get('cc'))),
+    displayFrom: displayKey(from),
+    displayTo: displayKey(to),
     messageId: messageIdField === undefined ? null : (messageIds(messageIdField, 1)[0] ?? null),
     refs,
   };
