@@ -36,7 +36,8 @@ export async function answerFor<T>(m: SelectedMailbox, key: SearchKey, spec: Ans
   if (kept !== undefined) return kept;
   const keys = await sortKeyCache.keysOf(
     m.view,
-    uids.map((uid) => m.info(uid) ?? { uid, key: '', size: 0, flags: new Set<string>() }),
+    // every message in the map is known to it; a key of its own all the same, should one not be
+    uids.map((uid) => m.info(uid) ?? { uid, key: `\0unknown ${uid}`, size: 0, flags: new Set<string>() }),
     spec.arrival,
   );
   const answer = spec.make(uids.map((uid, i) => ({ uid, seq: seqs[i], id: spec.byUid ? uid : seqs[i], keys: keys[i] })));

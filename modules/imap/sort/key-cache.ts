@@ -9,6 +9,8 @@ import { type SortKeys, sortKeysCost, sortKeysOf, withArrival } from './sort-key
 
 /** Octets of keys one process keeps: about 150 octets a message, so some 400,000 messages. */
 export const SORT_KEY_CACHE_BYTES = 64 * 1024 * 1024;
+/** A message up to this size is read whole (one direct read); a larger one by its header section only. */
+const WHOLE_READ_MAX = 64 * 1024;
 /** Headers read at once when keys are missing (the first SORT of a large mailbox). */
 const READ_AHEAD = 16;
 
@@ -88,7 +90,7 @@ export class SortKeyCache {
       try {
         // the whole small message at once, without a round trip to the thread pool (the keys are made
         // from it before anything else runs: the buffer is shared), else the header section by itself
-        const now = view.readNow(info.uid);
+        const now = info.size <= WHOLE_READ_MAX ? view.readNow(info.uid) : null;
         out[i] = sortKeysOf(now ?? (await view.readHeader(info.uid)), info.size);
       } catch (err) {
         if (!(err instanceof MessageGoneError)) throw err;
