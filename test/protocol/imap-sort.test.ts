@@ -112,3 +112,39 @@ describe('IMAP SORT and THREAD', () => {
     expect(await sorted('THREAD REFERENCES UTF-8 ALL')).toEqual(['* THREAD (5)(3 4)((1)(2))']);
   });
 });
+
+describe('IMAP THREAD and ESORT on internal dates (the shapes of imaptest thread, esort and sort-partial)', () => {
+  let server: InProcessServer;
+  let c: RawImap;
+  const append = async (date: string, header: string) => {
+    const message = `${header}\r\n\r\nbody\r\n`;
+    const a = await c.command(`APPEND INBOX "${date}" {${Buffer.byteLength(message)}+}\r\n${message}`);
+    expect(a.status, a.tagged).toBe('OK');
+  };
+  beforeAll(async () => {
+    server = await startInProcess({ config: { listeners: LISTENERS } });
+    await server.addAccount('looper', 'secret');
+    c = await RawImap.signIn(server.portOf('imap'), 'looper', 'secret');
+    // no Date fields: the internal dates order them; 2 and 3 refer to each other through 1
+    await append('09-Mar-2011 18:10:00 +0000', 'Message-ID: <one@loop>');
+    await append('09-Mar-2011 16:10:00 +0000', 'Message-ID: <two@loop>\r\nReferences: <three@loop> <one@loop>');
+    await append('09-Mar-2011 17:10:00 +0000', 'Message-ID: <three@loop>\r\nReferences: <two@loop>');
+    expect((await c.command('SELECT INBOX')).status).toBe('OK');
+  });
+  afterAll(async () => {
+    c?.close();
+    await server.stop();
+  });
+
+  it('threads a reference loop through another message, and again once that message is expunged', async () => {
+    expect((await c.command('THREAD REFERENCES US-ASCII ALL')).untagged).toEqual(['* THREAD (3 1 2)']);
+    expect((await c.command('SORT RETURN (PARTIAL 3:1) (ARRIVAL) US-ASCII ALL')).untagged[0]).toMatch(/ PARTIAL \(1:3 2:3,1\)$/);
+    expect((await c.command('SORT RETURN (PARTIAL 2:9) (REVERSE ARRIVAL) US-ASCII ALL')).untagged[0]).toMatch(/ PARTIAL \(2:9 3,2\)$/);
+    for (const bad of ['PARTIAL 1', 'PARTIAL 1:*', 'PARTIAL *:1']) {
+      expect((await c.command(`SORT RETURN (${bad}) (ARRIVAL) US-ASCII ALL`)).status).toBe('BAD');
+    }
+    expect((await c.command('STORE 1 +FLAGS.SILENT (\\Deleted)')).status).toBe('OK');
+    expect((await c.command('EXPUNGE')).status).toBe('OK');
+    expect((await c.command('THREAD REFERENCES US-ASCII ALL')).untagged).toEqual(['* THREAD (2 1)']);
+  });
+});
