@@ -26,6 +26,11 @@ const AFTER_SIGN_IN = [
   'METADATA-SERVER',
   'CREATE-SPECIAL-USE',
   'COMPRESS=DEFLATE',
+  'SORT',
+  'SORT=DISPLAY',
+  'THREAD=ORDEREDSUBJECT',
+  'THREAD=REFERENCES',
+  'ESORT',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

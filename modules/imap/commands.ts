@@ -13,9 +13,11 @@ import { list, lsub } from './commands/list.js';
 import * as mailboxes from './commands/mailbox-commands.js';
 import { getmetadata, setmetadata } from './commands/metadata.js';
 import { search } from './commands/search.js';
+import { sort } from './commands/sort.js';
 import * as selected from './commands/select-commands.js';
 import * as session from './commands/session-commands.js';
 import { store } from './commands/store.js';
+import { thread } from './commands/thread.js';
 import type { Command, ImapContext, ImapState } from './context.js';
 import { fetch } from './fetch/fetch.js';
 
@@ -76,6 +78,10 @@ const table: [string, CommandSpec][] = [
   ['UID EXPUNGE', { forceSync: true, states: SELECTED, handler: selected.uidExpunge, updates: 'all' }],
   ['SEARCH', { states: SELECTED, handler: search, updates: 'no-expunge' }],
   ['UID SEARCH', { states: SELECTED, handler: search, updates: 'all' }],
+  ['SORT', { states: SELECTED, handler: sort, updates: 'no-expunge' }],
+  ['UID SORT', { states: SELECTED, handler: sort, updates: 'all' }],
+  ['THREAD', { states: SELECTED, handler: thread, updates: 'no-expunge' }],
+  ['UID THREAD', { states: SELECTED, handler: thread, updates: 'all' }],
   ['FETCH', { states: SELECTED, handler: fetch, updates: 'no-expunge' }],
   ['UID FETCH', { states: SELECTED, handler: fetch, updates: 'all' }],
   ['STORE', { states: SELECTED, handler: store, updates: 'no-expunge' }],

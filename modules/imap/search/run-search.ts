@@ -1,0 +1,44 @@
+// A parsed SEARCH key run over the selected mailbox as its client knows it: the UIDs that match, in
+// message-number order. For the commands that search before they do something else with the result
+// (SORT and THREAD, RFC 5256: "the searching criteria ... as in SEARCH").
+import { MessageGoneError } from '../../../store/contract.js';
+import { toCrlf } from '../fetch/crlf.js';
+import type { SelectedMailbox } from '../selected.js';
+import { compileSearch, type SearchMessage } from './evaluate.js';
+import type { SearchKey } from './search-key.js';
+
+export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<number[]> {
+  if (key.kind === 'all') return m.uids.slice(); // every message in the map is known to it
+  const compiled = compileSearch(key);
+  const hits: number[] = [];
+  const view = m.view;
+  for (const uid of m.uids) {
+    const info = m.info(uid);
+    if (!info) continue;
+    const flags = m.searchFlags(info);
+    let hit: boolean;
+    if (compiled.sync) hit = compiled.test(flags === info.flags ? info : { uid, size: info.size, flags });
+    else {
+      const message: SearchMessage = {
+        uid,
+        size: info.size,
+        flags,
+        internalDate: () => view.internalDate(uid),
+        header: async () => toCrlf(await view.readHeader(uid)),
+        raw: async () => {
+          const parts: Buffer[] = [];
+          for await (const chunk of await view.open(uid)) parts.push(chunk as Buffer);
+          return toCrlf(Buffer.concat(parts));
+        },
+      };
+      try {
+        hit = await compiled.test(message);
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+        hit = false; // removed meanwhile: its contents are gone
+      }
+    }
+    if (hit) hits.push(uid);
+  }
+  return hits;
+}
