@@ -19,6 +19,7 @@ const AFTER_SIGN_IN = [
   'BINARY',
   'ACL',
   'RIGHTS=texk',
+  'MULTIAPPEND',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

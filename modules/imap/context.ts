@@ -76,8 +76,11 @@ export interface ImapContext {
   literalData(literal: PendingLiteral): AsyncIterable<Buffer>;
   /** Drops an announced literal the command refuses (a non-synchronising one arrives anyway). */
   refuseLiteral(literal: PendingLiteral): Promise<void>;
-  /** Reads what follows a streamed literal to the command's end (must be the end of the line). */
-  finishCommand(): Promise<void>;
+  /**
+   * Reads the line after a streamed literal: the rest of the command, and the next message literal it
+   * announces (MULTIAPPEND, RFC 3502), left unread as the first one was; null at the command's end.
+   */
+  continueCommand(): Promise<{ args: Cursor; literal: PendingLiteral | null }>;
   startTls(): Promise<void>;
   signIn(login: string, mechanism: string, check: CheckSecret): Promise<void>;
   /** Opens a mailbox as the selected one (the previous one is closed first, without expunging). */
