@@ -20,6 +20,7 @@ const AFTER_SIGN_IN = [
   'ACL',
   'RIGHTS=texk',
   'MULTIAPPEND',
+  'LIST-MYRIGHTS',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

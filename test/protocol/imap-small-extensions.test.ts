@@ -19,6 +19,7 @@ describe('IMAP: the smaller extensions', () => {
     server = await startInProcess({ config: { listeners: LISTENERS, imap: { maxLiteralSize: 4096 } } });
     port = server.portOf('imap');
     await server.addAccount('jsmith', 'secret');
+    await server.addAccount('boss', 'secret');
   });
   afterAll(() => server.stop());
 
@@ -26,6 +27,7 @@ describe('IMAP: the smaller extensions', () => {
     const c = await RawImap.signIn(port, 'jsmith', 'secret');
     const caps = (await c.command('CAPABILITY')).untagged[0].split(' ');
     expect(caps).toContain('MULTIAPPEND');
+    expect(caps).toContain('LIST-MYRIGHTS');
     c.close();
   });
 
@@ -79,5 +81,30 @@ describe('IMAP: the smaller extensions', () => {
     const d = await RawImap.signIn(port, 'jsmith', 'secret');
     expect((await d.command('STATUS Whole (MESSAGES)')).untagged).toEqual(['* STATUS Whole (MESSAGES 0)']);
     d.close();
+  });
+
+  it('LIST-MYRIGHTS: RETURN (MYRIGHTS) answers each listed mailbox with its rights, after STATUS when both are asked', async () => {
+    const boss = await RawImap.signIn(port, 'boss', 'secret');
+    expect((await boss.command('CREATE Shared')).status).toBe('OK');
+    expect((await boss.command('SETACL Shared jsmith lrs')).status).toBe('OK');
+    boss.close();
+    const c = await RawImap.signIn(port, 'jsmith', 'secret');
+    expect((await c.command('CREATE Lists/Rights')).status).toBe('OK');
+    const own = await c.command('LIST "" "Lists*" RETURN (MYRIGHTS)');
+    expect(own.untagged).toEqual([
+      '* LIST (\\HasChildren) "/" Lists',
+      '* MYRIGHTS Lists lrwstipekxa',
+      '* LIST (\\HasNoChildren) "/" Lists/Rights',
+      '* MYRIGHTS Lists/Rights lrwstipekxa',
+    ]);
+    const others = await c.command('LIST "" "~boss/*" RETURN (STATUS (MESSAGES) MYRIGHTS)');
+    expect(others.untagged).toEqual([
+      '* LIST (\\HasNoChildren) "/" ~boss/Shared',
+      '* STATUS ~boss/Shared (MESSAGES 0)',
+      '* MYRIGHTS ~boss/Shared lrs',
+    ]);
+    // the "~boss" level is no mailbox: LIST alone
+    expect((await c.command('LIST "" "~boss" RETURN (MYRIGHTS)')).untagged).toEqual(['* LIST (\\Noselect \\HasChildren) "/" ~boss']);
+    c.close();
   });
 });

@@ -1,5 +1,5 @@
 // LIST (RFC 9051 section 6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819, SPECIAL-USE RFC 6154,
-// CHILDREN RFC 3348) and LSUB (RFC 3501 section 6.3.9). The user's own mailboxes match ordinary
+// CHILDREN RFC 3348, LIST-MYRIGHTS RFC 8440) and LSUB (RFC 3501 section 6.3.9). The user's own mailboxes match ordinary
 // patterns; other users' and the public ones match patterns that start with "~" (listing them reads
 // every account's mailboxes and rights, so "*" alone does not: as in CommuniGate).
 import type { AccountAddress } from '../../../accounts/names.js';
@@ -80,6 +80,8 @@ interface ListOptions {
   returnChildren: boolean;
   returnSpecialUse: boolean;
   status: StatusItem[] | null;
+  /** RFC 8440: a MYRIGHTS response after each mailbox's LIST. */
+  returnMyRights: boolean;
 }
 
 // RFC 9051 section 6.3.9 with RFC 5258's selection and return options
@@ -94,6 +96,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
     returnChildren: true,
     returnSpecialUse: true,
     status: null,
+    returnMyRights: false,
   };
   if (a.peek() === 0x28) {
     a.list(() => {
@@ -122,6 +125,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
       if (opt === 'SUBSCRIBED') options.returnSubscribed = true;
       else if (opt === 'CHILDREN') options.returnChildren = true;
       else if (opt === 'SPECIAL-USE') options.returnSpecialUse = true;
+      else if (opt === 'MYRIGHTS') options.returnMyRights = true;
       else if (opt === 'STATUS') {
         a.sp();
         options.status = statusItems(a);
@@ -186,6 +190,8 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
       const text = await statusOf(s, target, options.status).catch(() => null);
       if (text) s.send(`* STATUS ${name} ${text}`);
     }
+    // RFC 8440 section 3: for each mailbox listed that can be selected (a level that is no mailbox has no rights)
+    if (options.returnMyRights && m && m.mailbox !== null && m.selectable) s.send(`* MYRIGHTS ${name} ${m.rights}`);
   }
 }
 
