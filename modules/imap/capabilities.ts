@@ -21,6 +21,7 @@ const AFTER_SIGN_IN = [
   'RIGHTS=texk',
   'MULTIAPPEND',
   'LIST-MYRIGHTS',
+  'WITHIN',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

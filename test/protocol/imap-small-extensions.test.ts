@@ -12,6 +12,22 @@ function message(subject: string, body = 'hello\r\n'): string {
   return `From: Sender <sender@example.net>\r\nSubject: ${subject}\r\nDate: Tue, 01 Dec 2026 09:00:00 +0000\r\n\r\n${body}`;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** An APPEND date-time `seconds` ago, in UTC. */
+function secondsAgo(seconds: number): string {
+  const d = new Date(Date.now() - seconds * 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `"${two(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000"`;
+}
+
+/** APPENDs `body` to `mailbox` with a non-synchronising literal; the tagged answer. */
+async function appendTo(c: RawImap, mailbox: string, body: string, options = ''): Promise<string> {
+  const tag = c.nextTag();
+  c.send(`${tag} APPEND ${mailbox} ${options}${options ? ' ' : ''}{${Buffer.byteLength(body)}+}\r\n${body}\r\n`);
+  return (await c.until(tag)).tagged;
+}
+
 describe('IMAP: the smaller extensions', () => {
   let server: InProcessServer;
   let port: Endpoint;
@@ -28,6 +44,7 @@ describe('IMAP: the smaller extensions', () => {
     const caps = (await c.command('CAPABILITY')).untagged[0].split(' ');
     expect(caps).toContain('MULTIAPPEND');
     expect(caps).toContain('LIST-MYRIGHTS');
+    expect(caps).toContain('WITHIN');
     c.close();
   });
 
@@ -105,6 +122,22 @@ describe('IMAP: the smaller extensions', () => {
     ]);
     // the "~boss" level is no mailbox: LIST alone
     expect((await c.command('LIST "" "~boss" RETURN (MYRIGHTS)')).untagged).toEqual(['* LIST (\\Noselect \\HasChildren) "/" ~boss']);
+    c.close();
+  });
+
+  it('WITHIN: SEARCH OLDER and YOUNGER count seconds back from now against the internal date', async () => {
+    const c = await RawImap.signIn(port, 'jsmith', 'secret');
+    expect((await c.command('CREATE Within')).status).toBe('OK');
+    expect(await appendTo(c, 'Within', message('two hours old'), secondsAgo(7200))).toMatch(/OK/);
+    expect(await appendTo(c, 'Within', message('a minute old'), secondsAgo(60))).toMatch(/OK/);
+    expect(await appendTo(c, 'Within', message('new'))).toMatch(/OK/);
+    await c.command('SELECT Within');
+    expect((await c.command('SEARCH YOUNGER 3600')).untagged).toEqual(['* SEARCH 2 3']);
+    expect((await c.command('SEARCH OLDER 3600')).untagged).toEqual(['* SEARCH 1']);
+    expect((await c.command('UID SEARCH OLDER 30 YOUNGER 600')).untagged).toEqual(['* SEARCH 2']);
+    expect((await c.command('SEARCH NOT YOUNGER 86400')).untagged).toEqual(['* SEARCH']);
+    expect((await c.command('SEARCH OLDER 0')).tagged).toMatch(/BAD OLDER needs an interval of at least one second$/);
+    expect((await c.command('SEARCH YOUNGER x')).tagged).toMatch(/BAD Expected an interval in seconds at "x"$/);
     c.close();
   });
 });

@@ -34,6 +34,8 @@
 //   keywords compare case-insensitively. RECENT (and the flag \Recent) holds for messages whose flags the
 //   caller gave with \Recent (those recent in its session); OLD for the others; NEW is RECENT UNSEEN.
 // - LARGER n: size > n; SMALLER n: size < n.
+// - OLDER n / YOUNGER n (RFC 5032): the internal date in whole seconds is at most / at least the command's
+//   time less n, as Dovecot compares them.
 import { addressFieldText } from './address-text.js';
 import type { SearchDay, SearchKey } from './search-key.js';
 import { parseDateDay } from '../message/rfc5322-date.js';
@@ -90,6 +92,9 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
         break;
       case 'header':
         n.header = true;
+        break;
+      case 'within':
+        n.internalDate = true;
         break;
       case 'text':
         n.body = true;
@@ -328,6 +333,11 @@ function compileNode(k: SearchKey): Node {
           return compareDay(op, n, key);
         },
       };
+    }
+    case 'within': {
+      const limit = k.now - k.seconds;
+      const test = k.op === 'older' ? (t: number) => t <= limit : (t: number) => t >= limit;
+      return { t: 'async', cost: 1, f: (_m, c) => c.internalDate().then((d) => test(Math.floor(d.getTime() / 1000))) };
     }
     case 'header': {
       const name = k.field.toLowerCase();

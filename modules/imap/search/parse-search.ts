@@ -128,6 +128,14 @@ export class SearchParser {
         a.sp();
         return { kind: 'header', field, value: this.string() };
       }
+      case 'OLDER':
+      case 'YOUNGER': {
+        // RFC 5032 section 3: an interval in seconds, from the time the command is run
+        a.sp();
+        const seconds = a.number('an interval in seconds');
+        if (seconds === 0) throw bad(`${word} needs an interval of at least one second`);
+        return { kind: 'within', op: word === 'OLDER' ? 'older' : 'younger', seconds, now: Math.floor(Date.now() / 1000) };
+      }
       case 'LARGER':
       case 'SMALLER':
         a.sp();

@@ -22,6 +22,11 @@ export type SearchKey =
   | { readonly kind: 'recent'; readonly recent: boolean }
   /** BEFORE/ON/SINCE (internal date), SENTBEFORE/SENTON/SENTSINCE (the Date: header). */
   | { readonly kind: 'date'; readonly field: 'internal' | 'sent'; readonly op: 'before' | 'on' | 'since'; readonly day: SearchDay }
+  /**
+   * WITHIN (RFC 5032): OLDER n holds when the internal date is at least n seconds before `now`, YOUNGER n
+   * when it is at most n seconds before (seconds as Dovecot counts them); `now` is the command's arrival.
+   */
+  | { readonly kind: 'within'; readonly op: 'older' | 'younger'; readonly seconds: number; readonly now: number }
   /** LARGER/SMALLER: RFC822.SIZE (CRLF octets). */
   | { readonly kind: 'size'; readonly op: 'larger' | 'smaller'; readonly octets: number }
   /**
