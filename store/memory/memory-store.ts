@@ -1,6 +1,7 @@
 // The mail store in memory: the same contract as the Maildir store (store/contract.ts), for
 // fast tests of the protocol modules. Each mailbox is one shared state; each view keeps its own copy of
 // the message list as of its last sync, as a Maildir view does.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { ALL_RIGHTS, identifier, normalizeRights, rightsFromAcl } from '../../accounts/rights.js';
@@ -34,6 +35,7 @@ import {
   type StagedMessage,
 } from '../contract.js';
 import { crlfSize } from '../crlf-size.js';
+import { emailIdOf } from '../object-ids.js';
 
 interface Stored {
   uid: number;
@@ -42,6 +44,10 @@ interface Stored {
   size: number;
   flags: Set<string>;
   internalDate: Date;
+  /** Kept by copies and moves (MailboxView.emailId). */
+  guid: string;
+  /** When it was put into this mailbox (MailboxView.saveDate). */
+  savedAt: Date;
 }
 
 let keys = 0;
@@ -60,12 +66,26 @@ class MemoryMailbox {
   /** Unique in the process (MailboxView.storage). */
   readonly id = `memory-mailbox-${++mailboxes}`;
 
-  constructor(readonly uidValidity: number) {
+  constructor(
+    readonly uidValidity: number,
+    /** MailboxView.mailboxId: kept by a rename. */
+    readonly mailboxId = randomBytes(16).toString('hex'),
+  ) {
     this.events.setMaxListeners(0);
   }
 
-  add(bytes: Buffer, flags: Iterable<string>, internalDate: Date): Stored {
-    const m: Stored = { uid: this.uidNext++, key: `m${++keys}`, bytes, size: crlfSize(bytes), flags: new Set(flags), internalDate };
+  add(bytes: Buffer, flags: Iterable<string>, internalDate: Date, guid = randomBytes(16).toString('hex')): Stored {
+    const key = `m${++keys}`;
+    const m: Stored = {
+      uid: this.uidNext++,
+      key,
+      bytes,
+      size: crlfSize(bytes),
+      flags: new Set(flags),
+      internalDate,
+      guid,
+      savedAt: new Date(),
+    };
     this.messages.set(m.uid, m);
     this.changed();
     return m;
@@ -77,7 +97,7 @@ class MemoryMailbox {
 
   /** The same mailbox under a new name (messages, UIDs and rights kept); views of this one see it gone. */
   renamed(): MemoryMailbox {
-    const moved = new MemoryMailbox(this.uidValidity);
+    const moved = new MemoryMailbox(this.uidValidity, this.mailboxId);
     for (const [uid, m] of this.messages) moved.messages.set(uid, m);
     for (const [id, r] of this.acl) moved.acl.set(id, r);
     moved.uidNext = this.uidNext;
@@ -120,8 +140,13 @@ class MemoryView implements MailboxView {
     return this.box.uidNext;
   }
 
+  /** Each message's GUID as of the last sync (an expunged one's id is still known until then). */
+  private guids = new Map<number, string>();
+
   private take(): void {
-    this.messages = [...this.box.messages.values()].sort((a, b) => a.uid - b.uid).map(info);
+    const stored = [...this.box.messages.values()].sort((a, b) => a.uid - b.uid);
+    this.guids = new Map(stored.map((m) => [m.uid, m.guid]));
+    this.messages = stored.map(info);
     this.byUid = new Map(this.messages.map((m) => [m.uid, m]));
   }
 
@@ -151,6 +176,19 @@ class MemoryView implements MailboxView {
 
   async internalDate(uid: number): Promise<Date> {
     return this.stored(uid).internalDate;
+  }
+
+  async saveDate(uid: number): Promise<Date> {
+    return this.stored(uid).savedAt;
+  }
+
+  get mailboxId(): string {
+    return this.box.mailboxId;
+  }
+
+  emailId(uid: number): string | undefined {
+    const guid = this.guids.get(uid);
+    return guid === undefined ? undefined : emailIdOf(guid);
   }
 
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
@@ -188,7 +226,7 @@ class MemoryView implements MailboxView {
     for (const uid of [...uids].sort((a, b) => a - b)) {
       const m = this.box.messages.get(uid);
       if (!m) continue;
-      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate).uid]);
+      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate, m.guid).uid]);
     }
     return { uidValidity: target.uidValidity, mapping };
   }
@@ -201,7 +239,7 @@ class MemoryView implements MailboxView {
       const m = this.box.messages.get(uid);
       if (!m) continue;
       this.box.messages.delete(uid);
-      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate).uid]);
+      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate, m.guid).uid]);
     }
     if (mapping.length > 0) this.box.changed();
     return { uidValidity: target.uidValidity, mapping };
