@@ -491,7 +491,7 @@ for (const [name, make] of STORES) {
         expect(idA).toMatch(OBJECTID);
         expect(view.emailId(b.uid)).not.toBe(idA);
         expect(view.emailId(9999)).toBeUndefined();
-        await view.store([a.uid], { add: ['\Seen'] }); // a flag change renames the Maildir file
+        await view.store([a.uid], { add: ['\\Seen'] }); // a flag change renames the Maildir file
         expect((await store.open(alice, 'INBOX')).emailId(a.uid)).toBe(idA);
         const copied = await view.copy([a.uid], { account: alice, mailbox: 'Copies' });
         const copies = await store.open(alice, 'Copies');
@@ -512,7 +512,7 @@ for (const [name, make] of STORES) {
         expect(saved.getTime()).toBeGreaterThanOrEqual(before);
         expect(saved.getTime()).toBeLessThanOrEqual(Date.now());
         expect((await view.internalDate(m.uid)).getTime()).toBe(old.getTime());
-        await view.store([m.uid], { add: ['\Flagged'] });
+        await view.store([m.uid], { add: ['\\Flagged'] });
         expect((await view.saveDate(m.uid)).getTime()).toBe(saved.getTime());
         await new Promise((r) => setTimeout(r, 1100)); // a Maildir save date counts whole seconds
         const copied = await view.copy([m.uid], { account: alice, mailbox: 'Saved' });
