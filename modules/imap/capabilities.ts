@@ -22,6 +22,9 @@ const AFTER_SIGN_IN = [
   'MULTIAPPEND',
   'LIST-MYRIGHTS',
   'WITHIN',
+  'SAVEDATE',
+  'OBJECTID',
+  'PREVIEW',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

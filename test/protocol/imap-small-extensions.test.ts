@@ -46,6 +46,7 @@ describe('IMAP: the smaller extensions', () => {
     expect(caps).toContain('MULTIAPPEND');
     expect(caps).toContain('LIST-MYRIGHTS');
     expect(caps).toContain('WITHIN');
+    for (const cap of ['SAVEDATE', 'OBJECTID', 'PREVIEW']) expect(caps).toContain(cap);
     c.close();
   });
 
@@ -139,6 +140,87 @@ describe('IMAP: the smaller extensions', () => {
     expect((await c.command('SEARCH NOT YOUNGER 86400')).untagged).toEqual(['* SEARCH']);
     expect((await c.command('SEARCH OLDER 0')).tagged).toMatch(/BAD OLDER needs an interval of at least one second$/);
     expect((await c.command('SEARCH YOUNGER x')).tagged).toMatch(/BAD Expected an interval in seconds at "x"$/);
+    c.close();
+  });
+
+  it('SAVEDATE: FETCH SAVEDATE is when the message was saved here, a copy has its own; SEARCH SAVED* by that day', async () => {
+    const c = await RawImap.signIn(port, 'jsmith', 'secret');
+    expect((await c.command('CREATE Saved')).status).toBe('OK');
+    expect((await c.command('CREATE SavedCopy')).status).toBe('OK');
+    expect(await appendTo(c, 'Saved', message('old'), '"01-Feb-2020 10:00:00 +0000"')).toMatch(/OK/);
+    await c.command('SELECT Saved');
+    const today = new Date();
+    const f = await c.command('FETCH 1 (INTERNALDATE SAVEDATE)');
+    const m = /^\* 1 FETCH \(INTERNALDATE " 1-Feb-2020 10:00:00 \+0000" SAVEDATE "([^"]+)"\)$/.exec(f.untagged[0]);
+    expect(m, f.untagged[0]).not.toBeNull();
+    const saved = new Date(m![1].replace(/^ /, '').replace(/^(\d+)-(\w+)-(\d+) /, '$2 $1 $3 '));
+    expect(Math.abs(saved.getTime() - today.getTime())).toBeLessThan(5000);
+    const day = `${today.getUTCDate()}-${MONTHS[today.getUTCMonth()]}-${today.getUTCFullYear()}`;
+    expect((await c.command(`SEARCH SAVEDON ${day}`)).untagged).toEqual(['* SEARCH 1']);
+    expect((await c.command(`SEARCH SAVEDBEFORE ${day}`)).untagged).toEqual(['* SEARCH']);
+    expect((await c.command('SEARCH SAVEDSINCE 1-Jan-2021 ON 1-Feb-2020')).untagged).toEqual(['* SEARCH 1']);
+    expect((await c.command('SEARCH SAVEDATESUPPORTED')).untagged).toEqual(['* SEARCH 1']);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await c.command('COPY 1 SavedCopy')).status).toBe('OK');
+    await c.command('SELECT SavedCopy');
+    const copy = /SAVEDATE "([^"]+)"/.exec((await c.command('FETCH 1 SAVEDATE')).untagged[0])![1];
+    expect(copy).not.toBe(m![1]);
+    c.close();
+  });
+
+  it('OBJECTID: MAILBOXID in SELECT and STATUS and kept by RENAME; EMAILID kept by COPY; THREADID NIL; SEARCH EMAILID', async () => {
+    const c = await RawImap.signIn(port, 'jsmith', 'secret');
+    expect((await c.command('CREATE Ids')).status).toBe('OK');
+    expect((await c.command('CREATE IdsCopy')).status).toBe('OK');
+    expect(await appendTo(c, 'Ids', message('one'))).toMatch(/OK/);
+    expect(await appendTo(c, 'Ids', message('two'))).toMatch(/OK/);
+    const sel = await c.command('SELECT Ids');
+    const line = sel.untagged.find((l) => l.includes('MAILBOXID'))!;
+    const mailboxId = /^\* OK \[MAILBOXID \(([A-Za-z0-9_-]{1,255})\)\] Ok$/.exec(line)![1];
+    expect((await c.command('STATUS Ids (MESSAGES MAILBOXID)')).untagged).toEqual([`* STATUS Ids (MESSAGES 2 MAILBOXID (${mailboxId}))`]);
+    const ids = await c.command('FETCH 1:2 (EMAILID THREADID)');
+    const one = /^\* 1 FETCH \(EMAILID \(([A-Za-z0-9_-]+)\) THREADID NIL\)$/.exec(ids.untagged[0])![1];
+    const two = /^\* 2 FETCH \(EMAILID \(([A-Za-z0-9_-]+)\) THREADID NIL\)$/.exec(ids.untagged[1])![1];
+    expect(one).not.toBe(two);
+    expect((await c.command(`SEARCH EMAILID ${two}`)).untagged).toEqual(['* SEARCH 2']);
+    expect((await c.command('SEARCH THREADID T1')).untagged).toEqual(['* SEARCH']);
+    expect((await c.command('UID COPY 2 IdsCopy')).status).toBe('OK');
+    await c.command('UNSELECT');
+    expect((await c.command('RENAME Ids IdsRenamed')).status).toBe('OK');
+    expect((await c.command('STATUS IdsRenamed (MAILBOXID)')).untagged).toEqual([`* STATUS IdsRenamed (MAILBOXID (${mailboxId}))`]);
+    const other = (await c.command('STATUS IdsCopy (MAILBOXID)')).untagged[0];
+    expect(other).not.toContain(mailboxId);
+    await c.command('EXAMINE IdsCopy');
+    expect((await c.command('FETCH 1 (UID EMAILID)')).untagged).toEqual([`* 1 FETCH (UID 1 EMAILID (${two}))`]);
+    expect((await c.command('LIST "" IdsRenamed RETURN (STATUS (MAILBOXID))')).untagged).toEqual([
+      '* LIST (\\HasNoChildren) "/" IdsRenamed',
+      `* STATUS IdsRenamed (MAILBOXID (${mailboxId}))`,
+    ]);
+    c.close();
+  });
+
+  it('PREVIEW: the first text of the message, quoted lines left out, whitespace folded, HTML tags stripped, 200 characters', async () => {
+    const c = await RawImap.signIn(port, 'jsmith', 'secret');
+    expect((await c.command('CREATE Preview')).status).toBe('OK');
+    const plain = message('plain', '> quoted reply\r\n\r\nHello   there,\r\n\tthis is  the body.\r\n');
+    const html =
+      'Subject: html\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n' +
+      'Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n' +
+      '<html><head><style>p {color: red}</style></head><body><p>Caf=C3=A9 &amp; <b>cr=C3=A8me</b></p></body></html>\r\n--b--\r\n';
+    const long = message('long', `${'word '.repeat(100)}\r\n`);
+    const none = 'Subject: image\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n';
+    for (const m of [plain, html, long, none]) expect(await appendTo(c, 'Preview', m)).toMatch(/OK/);
+    await c.command('SELECT Preview');
+    const f = await c.command('FETCH 1:4 (PREVIEW)');
+    expect(f.untagged[0]).toBe('* 1 FETCH (PREVIEW "Hello there, this is the body.")');
+    const utf8 = Buffer.from('Café & crème'); // the client reads octets as latin1
+    expect(f.untagged[1]).toBe(`* 2 FETCH (PREVIEW {${utf8.length}}\r\n${utf8.toString('latin1')})`);
+    expect(f.untagged[2]).toBe(`* 3 FETCH (PREVIEW "${'word '.repeat(40).trimEnd()}")`);
+    expect(f.untagged[3]).toBe('* 4 FETCH (PREVIEW "")');
+    expect((await c.command('FETCH 1 (UID PREVIEW (LAZY) FLAGS)')).untagged[0]).toBe(
+      '* 1 FETCH (UID 1 PREVIEW "Hello there, this is the body." FLAGS (\\Recent))',
+    );
+    expect((await c.command('FETCH 1 (PREVIEW (FAST))')).tagged).toMatch(/BAD Unknown PREVIEW modifier "FAST"$/);
     c.close();
   });
 });

@@ -138,7 +138,7 @@ export function namespace(s: ImapContext, c: Command): void {
   s.send('* NAMESPACE (("" "/")) (("~" "/")) (("~public/" "/"))');
 }
 
-export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT'] as const;
+export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT', 'MAILBOXID'] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
 
 export function statusItems(args: Cursor): StatusItem[] {
@@ -198,6 +198,9 @@ export async function statusOf(s: ImapContext, target: MailboxTarget, items: rea
         case 'RECENT':
           value = await recentIn(s, target, view);
           break;
+        case 'MAILBOXID': // RFC 8474 section 4.3: an objectid, in parentheses
+          out.push(`MAILBOXID (${view.mailboxId})`);
+          continue;
       }
       out.push(`${item} ${value}`);
     }

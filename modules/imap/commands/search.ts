@@ -57,6 +57,7 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
         size: info.size,
         flags,
         internalDate: () => view.internalDate(uid),
+        saveDate: () => view.saveDate(uid),
         header: async () => toCrlf(await view.readHeader(uid)),
         raw: async () => {
           const parts: Buffer[] = [];
