@@ -50,7 +50,8 @@ export async function extraItem(
 ): Promise<Buffer> {
   switch (item.kind) {
     case 'SAVEDATE':
-      return Buffer.from(`SAVEDATE "${formatDateTime(await m.view.saveDate(info.uid))}"`);
+      // the day with two digits, as Dovecot writes it (date-day-fixed allows both forms)
+      return Buffer.from(`SAVEDATE "${formatDateTime(await m.view.saveDate(info.uid)).replace(/^ /, '0')}"`);
     case 'EMAILID': {
       const id = m.view.emailId(info.uid);
       return Buffer.from(id === undefined ? 'EMAILID NIL' : `EMAILID (${id})`);
