@@ -157,6 +157,20 @@ describe('SAVEDATE, WITHIN and PREVIEW beside Dovecot', () => {
     for (const query of ['SEARCH YOUNGER 3600', 'SEARCH OLDER 3600', 'SEARCH OLDER 1 YOUNGER 86400', 'FETCH 1:2 (PREVIEW)']) {
       expect((await c.command(query)).untagged, query).toEqual((await d.command(query)).untagged);
     }
+    // an HTML message, and one with only an attachment
+    expect((await c.command('CREATE Html')).status).toBe('OK');
+    const html =
+      'Subject: html\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n' +
+      'Content-Type: text/html; charset=utf-8\r\n\r\n<html><head><title>t</title><style>p {color: red}</style></head>' +
+      '<body><p>Hello <b>world</b> &amp; more</p>\r\n<div>second   line</div></body></html>\r\n--b--\r\n';
+    const image = 'Subject: image\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n';
+    const long = `Subject: long\r\n\r\n${'wordy '.repeat(60)}\r\n`;
+    for (const body of [html, image, long]) {
+      c.send(`h1 APPEND Html {${body.length}+}\r\n${body}\r\n`);
+      expect((await c.until('h1')).status).toBe('OK');
+    }
+    for (const x of [c, d]) await x.command('EXAMINE Html');
+    expect((await c.command('FETCH 1:3 (PREVIEW)')).untagged).toEqual((await d.command('FETCH 1:3 (PREVIEW)')).untagged);
     c.close();
     d.close();
   });

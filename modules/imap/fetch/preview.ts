@@ -1,8 +1,8 @@
 // FETCH PREVIEW (RFC 8970): the first words of a message, as a mail list shows them under the subject.
-// From the first text/plain part (else text/html, its tags and the content of <style>, <script> and
-// <head> removed, its character references decoded), lines quoting another message (">") left out, all
+// From the first text/plain part (else text/html, its tags and the content of <style> and <script>
+// removed, its character references decoded), lines quoting another message (">") left out, all
 // whitespace folded to single spaces, then cut to 200 characters (RFC 8970 section 3: at most 200, and
-// never more than 256 octets of UTF-8). Dovecot's preview follows the same rules. A message without text
+// never more than 256 octets of UTF-8). Dovecot's preview follows the same rules (test/interop/imap-small-extensions.test.ts compares them). A message without text
 // has the empty preview.
 import type { MimePart } from '../message/mime-tree.js';
 import { firstText } from '../search/mime-text.js';
@@ -16,7 +16,7 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 function htmlText(html: string): string {
   return html
     .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<(style|script|head|title)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<(style|script)\b[\s\S]*?<\/\1\s*>/gi, ' ')
     .replace(/<(?:br|p|div|li|tr|h[1-6])\b[^>]*>/gi, '\n')
     .replace(/<[^>]*>/g, '')
     .replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,6});/gi, (whole, ref: string) => {
