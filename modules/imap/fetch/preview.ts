@@ -2,8 +2,8 @@
 // From the first text/plain part (else text/html, its tags and the content of <style> and <script>
 // removed, its character references decoded), lines quoting another message (">") left out, all
 // whitespace folded to single spaces, then cut to 200 characters (RFC 8970 section 3: at most 200, and
-// never more than 256 octets of UTF-8). Dovecot's preview follows the same rules (test/interop/imap-small-extensions.test.ts compares them). A message without text
-// has the empty preview.
+// never more than 256 octets of UTF-8). Dovecot's preview follows the same rules
+// (test/interop/imap-small-extensions.test.ts compares them). A message without text has the empty preview.
 import type { MimePart } from '../message/mime-tree.js';
 import { firstText } from '../search/mime-text.js';
 
