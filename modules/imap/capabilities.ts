@@ -25,6 +25,7 @@ const AFTER_SIGN_IN = [
   'SAVEDATE',
   'OBJECTID',
   'PREVIEW',
+  'UTF8=ACCEPT',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

@@ -54,6 +54,8 @@ export interface ImapContext {
   readonly enabled: ReadonlySet<string>;
   /** True after ENABLE IMAP4rev2: UTF-8 names, ESEARCH answers, no \Recent. */
   readonly rev2: boolean;
+  /** True after ENABLE IMAP4rev2 or UTF8=ACCEPT (RFC 9755): mailbox names in UTF-8 both ways. */
+  readonly utf8Names: boolean;
   /** The signed-in user (handlers of authenticated commands only run when there is one). */
   user(): AccountAddress;
   /** The selected mailbox (handlers of selected-state commands only run when there is one). */

@@ -112,6 +112,10 @@ export class ImapSession implements ImapContext {
     return this.enabledSet.has('IMAP4REV2');
   }
 
+  get utf8Names(): boolean {
+    return this.rev2 || this.enabledSet.has('UTF8=ACCEPT');
+  }
+
   get cleartextAllowed(): boolean {
     return cleartextAllowed(this.conn, this.settings.cleartextAuth);
   }
@@ -146,7 +150,7 @@ export class ImapSession implements ImapContext {
 
   enable(extension: string): boolean {
     const name = extension.toUpperCase();
-    if (name !== 'IMAP4REV2') return false;
+    if (name !== 'IMAP4REV2' && name !== 'UTF8=ACCEPT') return false;
     if (this.enabledSet.has(name)) return false;
     this.enabledSet.add(name);
     return true;
@@ -568,7 +572,7 @@ function wrongState(verb: string, state: ImapState): string {
  * literal): what comes before it parses as "tag APPEND mailbox [(flags)] [date] ", the mailbox an atom,
  * a quoted string or a literal.
  */
-const APPEND_OPTIONS = '(?: \\([^)]*\\))?(?: "[^"]*")? $';
+const APPEND_OPTIONS = '(?: \\([^)]*\\))?(?: "[^"]*")? (?:[Uu][Tt][Ff]8 \\()?$';
 const APPEND_ONE_LINE = new RegExp(`^[^ ]+ APPEND (?:"(?:[^"\\\\]|\\\\.)*"|[^ ({"]+)${APPEND_OPTIONS}`, 'i');
 const APPEND_AFTER_NAME = new RegExp(`^${APPEND_OPTIONS}`);
 

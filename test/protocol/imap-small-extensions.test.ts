@@ -46,7 +46,7 @@ describe('IMAP: the smaller extensions', () => {
     expect(caps).toContain('MULTIAPPEND');
     expect(caps).toContain('LIST-MYRIGHTS');
     expect(caps).toContain('WITHIN');
-    for (const cap of ['SAVEDATE', 'OBJECTID', 'PREVIEW']) expect(caps).toContain(cap);
+    for (const cap of ['SAVEDATE', 'OBJECTID', 'PREVIEW', 'UTF8=ACCEPT']) expect(caps).toContain(cap);
     c.close();
   });
 
@@ -221,6 +221,42 @@ describe('IMAP: the smaller extensions', () => {
       '* 1 FETCH (UID 1 PREVIEW "Hello there, this is the body." FLAGS (\\Recent))',
     );
     expect((await c.command('FETCH 1 (PREVIEW (FAST))')).tagged).toMatch(/BAD Unknown PREVIEW modifier "FAST"$/);
+    c.close();
+  });
+
+  it('UTF8=ACCEPT: after ENABLE, mailbox names in UTF-8 both ways, APPEND UTF8 (~{n}) kept as sent, no SEARCH CHARSET', async () => {
+    const latin1 = (text: string) => Buffer.from(text).toString('latin1'); // how the raw client reads UTF-8 octets
+    const old = await RawImap.signIn(port, 'jsmith', 'secret');
+    const c = await RawImap.signIn(port, 'jsmith', 'secret');
+    expect((await c.command('APPEND INBOX UTF8 (~{6+}\r\nab\r\n\r\n)')).tagged).toMatch(
+      /BAD APPEND with UTF8 needs ENABLE UTF8=ACCEPT first$/,
+    );
+    expect((await c.command('ENABLE UTF8=ACCEPT')).untagged).toEqual(['* ENABLED UTF8=ACCEPT']);
+    expect((await c.command(Buffer.from('CREATE "Résumé/Été"'))).status).toBe('OK');
+    expect((await c.command('LIST "" "R*"')).untagged).toEqual([
+      latin1('* LIST (\\HasChildren) "/" "Résumé"'),
+      latin1('* LIST (\\HasNoChildren) "/" "Résumé/Été"'),
+    ]);
+    // a session that did not enable it sees modified UTF-7 (RFC 3501 section 5.1.3)
+    expect((await old.command('LIST "" "R*"')).untagged).toEqual([
+      '* LIST (\\HasChildren) "/" R&AOk-sum&AOk-',
+      '* LIST (\\HasNoChildren) "/" R&AOk-sum&AOk-/&AMk-t&AOk-',
+    ]);
+    const msg = Buffer.from('From: Jérôme <jérôme@exämple.org>\r\nSubject: Ünïcode\r\n\r\nbody\r\n');
+    c.send(Buffer.concat([Buffer.from(`u1 APPEND "Résumé/Été" (\\Seen) UTF8 (~{${msg.length}}\r\n`)]));
+    expect(await c.response()).toBe('+ Ready for literal data');
+    c.send(Buffer.concat([msg, Buffer.from(`) UTF8 (~{${msg.length}+}\r\n`), msg, Buffer.from(')\r\n')]));
+    expect((await c.until('u1')).tagged).toMatch(/^u1 OK \[APPENDUID \d+ 1:2\] APPEND completed$/);
+    const status = await c.command(Buffer.from('STATUS "Résumé/Été" (MESSAGES SIZE)'));
+    expect(status.untagged).toEqual([latin1(`* STATUS "Résumé/Été" (MESSAGES 2 SIZE ${2 * msg.length})`)]);
+    await c.command(Buffer.from('SELECT "Résumé/Été"'));
+    expect((await c.command('FETCH 1 BODY.PEEK[HEADER]')).untagged[0]).toBe(
+      `* 1 FETCH (BODY[HEADER] {${msg.length - 6}}\r\n${latin1(msg.subarray(0, msg.length - 6).toString())})`,
+    );
+    expect((await c.command('SEARCH CHARSET UTF-8 SUBJECT x')).tagged).toMatch(/BAD No CHARSET after ENABLE UTF8=ACCEPT/);
+    expect((await c.command(Buffer.from('SEARCH SUBJECT "ünïcode"'))).untagged).toEqual(['* SEARCH 1 2']);
+    expect((await c.command('APPEND INBOX UTF8 ({6+}\r\nab\r\n\r\n)')).tagged).toMatch(/BAD UTF8 takes the message as a literal8/);
+    old.close();
     c.close();
   });
 });

@@ -40,6 +40,16 @@ function messageOptions(a: Cursor): { flags: string[]; internalDate?: Date } {
   return { flags, internalDate };
 }
 
+/** RFC 9755 section 4 (UTF8=ACCEPT): "UTF8 (" before the message's literal8; true when it is there. */
+function utf8Data(s: ImapContext, a: Cursor): boolean {
+  if (!a.peekAtom('UTF8')) return false;
+  if (!s.enabled.has('UTF8=ACCEPT')) throw bad('APPEND with UTF8 needs ENABLE UTF8=ACCEPT first');
+  a.atom();
+  a.sp();
+  a.expect(0x28, '"(" after UTF8');
+  return true;
+}
+
 // RFC 3502 (MULTIAPPEND): several messages in one command, all or nothing. Each is staged in the store
 // as it arrives; all are committed only once the command has ended well, and every staged one is
 // dropped when any of them is refused or the client goes away mid-way.
@@ -55,6 +65,7 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
   try {
     for (;;) {
       const options = messageOptions(args);
+      const utf8 = utf8Data(s, args);
       let inMemory: Buffer | null = null;
       let literal8 = literal?.binary ?? false;
       if (!literal) {
@@ -63,6 +74,7 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
         literal8 = args.atLiteral8();
         inMemory = args.stringBytes('the message', true);
       } else if (!args.atEnd()) args.fail('the message as a literal ({size})');
+      if (utf8 && !literal8) throw bad('UTF8 takes the message as a literal8 (~{size})');
       const size = literal?.size ?? inMemory!.length;
       if (size > s.settings.maxAppend)
         throw no(`The message is too large (${size} octets; the limit is ${s.settings.maxAppend})`, 'TOOBIG');
@@ -76,9 +88,11 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
           })();
       // RFC 3516 section 4.4: binary parts are stored base64-encoded (binary-append.ts), so the message is
       // read whole first (at most maxAppend octets, as any literal); other APPENDs stream to the store.
-      if (literal8) data = binaryAppendData(data);
+      // RFC 9755 section 4: a UTF8 message (RFC 6532 headers) is kept as it is, not as binary parts
+      if (literal8 && !utf8) data = binaryAppendData(data);
       staged.push(await s.services.store.append(target.owner, target.mailbox, data, { flags, internalDate: options.internalDate }));
       if (literal) ({ args, literal } = await s.continueCommand());
+      if (utf8) args.expect(0x29, '")" closing the UTF8 message');
       if (args.atEnd() && !literal) break;
       args.sp();
     }

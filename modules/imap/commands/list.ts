@@ -110,12 +110,12 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
     if (options.recursiveMatch && !options.subscribedOnly) throw bad('RECURSIVEMATCH needs another selection option (SUBSCRIBED)');
   }
   // a reference or pattern that is not valid modified UTF-7 matches no name: an empty answer (as Dovecot)
-  const reference = decodeNameOrNull(a.astring('a reference name'), s.rev2);
+  const reference = decodeNameOrNull(a.astring('a reference name'), s.utf8Names);
   a.sp();
   const given: (string | null)[] = [];
   if (a.peek() === 0x28) {
-    a.list(() => given.push(decodeNameOrNull(a.listMailbox(), s.rev2)), 'the mailbox patterns');
-  } else given.push(decodeNameOrNull(a.listMailbox(), s.rev2));
+    a.list(() => given.push(decodeNameOrNull(a.listMailbox(), s.utf8Names)), 'the mailbox patterns');
+  } else given.push(decodeNameOrNull(a.listMailbox(), s.utf8Names));
   const patterns = given.filter((p): p is string => p !== null);
   if (a.maybeSp()) {
     if (a.atom('RETURN').toUpperCase() !== 'RETURN') a.fail('RETURN');
@@ -182,7 +182,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
     }
   }
   for (const row of rows) {
-    const name = astring(encodeName(row.display, s.rev2));
+    const name = astring(encodeName(row.display, s.utf8Names));
     s.send(`* LIST (${row.attrs.join(' ')}) "${DELIMITER}" ${name}${row.childInfo ? ' (CHILDINFO ("SUBSCRIBED"))' : ''}`);
     const m = row.candidate;
     if (options.status && m && m.mailbox !== null && m.selectable && m.rights.includes('r')) {
@@ -211,16 +211,16 @@ function specialUseOf(m: Candidate): string | null {
 export async function lsub(s: ImapContext, c: Command): Promise<void> {
   const a = c.args;
   a.sp();
-  const reference = decodeNameOrNull(a.astring('a reference name'), s.rev2);
+  const reference = decodeNameOrNull(a.astring('a reference name'), s.utf8Names);
   a.sp();
-  const pattern = decodeNameOrNull(a.listMailbox(), s.rev2);
+  const pattern = decodeNameOrNull(a.listMailbox(), s.utf8Names);
   a.end();
   if (reference === null || pattern === null) return; // not valid modified UTF-7: matches nothing
   const regex = patternRegex(pattern.startsWith(OTHERS) ? pattern : `${reference}${pattern}`);
   const existing = new Set((await ownCandidates(s)).map((m) => matchName(m.display)));
   const subscribed = await s.services.store.subscriptions(s.user());
   const shown = new Set(subscribed.map(matchName));
-  const send = (name: string, attrs: string) => s.send(`* LSUB (${attrs}) "${DELIMITER}" ${astring(encodeName(name, s.rev2))}`);
+  const send = (name: string, attrs: string) => s.send(`* LSUB (${attrs}) "${DELIMITER}" ${astring(encodeName(name, s.utf8Names))}`);
   for (const name of subscribed) {
     if (regex.test(matchName(name))) {
       send(name, name.startsWith(OTHERS) || existing.has(matchName(name)) ? '' : '\\Noselect');

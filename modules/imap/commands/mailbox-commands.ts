@@ -14,12 +14,12 @@ import { quoteClient } from '../../../sessions/client-text.js';
 /** Reads a mailbox argument and resolves it. */
 export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {
   const wire = args.astring('a mailbox name');
-  return { target: resolveName(s.services.accounts, s.user(), decodeName(wire, s.rev2)), wire };
+  return { target: resolveName(s.services.accounts, s.user(), decodeName(wire, s.utf8Names)), wire };
 }
 
 /** The mailbox name as the client sees it, encoded for the wire. */
 export function wireName(s: ImapContext, target: MailboxTarget): string {
-  return astring(encodeName(target.display, s.rev2));
+  return astring(encodeName(target.display, s.utf8Names));
 }
 
 /**
@@ -78,7 +78,7 @@ export async function create(s: ImapContext, c: Command): Promise<void> {
   let wire = c.args.astring('a mailbox name');
   c.args.end();
   if (wire.endsWith('/')) wire = wire.slice(0, -1);
-  const target = resolveName(s.services.accounts, s.user(), decodeName(wire, s.rev2));
+  const target = resolveName(s.services.accounts, s.user(), decodeName(wire, s.utf8Names));
   if (isInbox(target.mailbox) && target.own) throw no('INBOX always exists', 'ALREADYEXISTS');
   const parent = await requireCreateRight(s, target);
   if (!(await s.services.store.createMailbox(target.owner, target.mailbox))) throw no(`${target.display} already exists`, 'ALREADYEXISTS');

@@ -35,6 +35,8 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     a.sp();
   }
   if (a.peekAtom('CHARSET')) {
+    // RFC 9755 section 3: after ENABLE UTF8=ACCEPT every string is UTF-8, and a CHARSET would contradict it
+    if (s.enabled.has('UTF8=ACCEPT')) throw bad('No CHARSET after ENABLE UTF8=ACCEPT: search strings are UTF-8');
     a.atom();
     a.sp();
     checkCharset(a.astring('a charset name'));
