@@ -168,15 +168,17 @@ describe('IMAP: the smaller extensions', () => {
     c.close();
   });
 
-  it('OBJECTID: MAILBOXID in SELECT and STATUS and kept by RENAME; EMAILID kept by COPY; THREADID NIL; SEARCH EMAILID', async () => {
+  it('OBJECTID: MAILBOXID in CREATE, SELECT, STATUS, kept by RENAME; EMAILID kept by COPY; THREADID NIL; SEARCH EMAILID', async () => {
     const c = await RawImap.signIn(port, 'jsmith', 'secret');
-    expect((await c.command('CREATE Ids')).status).toBe('OK');
+    const created = (await c.command('CREATE Ids')).tagged;
+    expect(created).toMatch(/^a\d+ OK \[MAILBOXID \([A-Za-z0-9_-]+\)\] CREATE completed$/);
     expect((await c.command('CREATE IdsCopy')).status).toBe('OK');
     expect(await appendTo(c, 'Ids', message('one'))).toMatch(/OK/);
     expect(await appendTo(c, 'Ids', message('two'))).toMatch(/OK/);
     const sel = await c.command('SELECT Ids');
     const line = sel.untagged.find((l) => l.includes('MAILBOXID'))!;
     const mailboxId = /^\* OK \[MAILBOXID \(([A-Za-z0-9_-]{1,255})\)\] Ok$/.exec(line)![1];
+    expect(created).toContain(`[MAILBOXID (${mailboxId})]`);
     expect((await c.command('STATUS Ids (MESSAGES MAILBOXID)')).untagged).toEqual([`* STATUS Ids (MESSAGES 2 MAILBOXID (${mailboxId}))`]);
     const ids = await c.command('FETCH 1:2 (EMAILID THREADID)');
     const one = /^\* 1 FETCH \(EMAILID \(([A-Za-z0-9_-]+)\) THREADID NIL\)$/.exec(ids.untagged[0])![1];

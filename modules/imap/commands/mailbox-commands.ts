@@ -73,7 +73,7 @@ function goneHere(s: ImapContext, c: Command): null {
 }
 
 // RFC 9051 section 6.3.4: a trailing "/" only says the name will hold others; levels above are made.
-export async function create(s: ImapContext, c: Command): Promise<void> {
+export async function create(s: ImapContext, c: Command): Promise<string> {
   c.args.sp();
   let wire = c.args.astring('a mailbox name');
   c.args.end();
@@ -83,6 +83,15 @@ export async function create(s: ImapContext, c: Command): Promise<void> {
   const parent = await requireCreateRight(s, target);
   if (!(await s.services.store.createMailbox(target.owner, target.mailbox))) throw no(`${target.display} already exists`, 'ALREADYEXISTS');
   if (parent) await inheritRights(s, parent, target);
+  return `${await mailboxIdCode(s, target)}CREATE completed`;
+}
+
+/** RFC 8474 section 4.1: the new mailbox's MAILBOXID in CREATE's OK ("[MAILBOXID (id)] "), or nothing if it is gone already. */
+async function mailboxIdCode(s: ImapContext, target: MailboxTarget): Promise<string> {
+  const view = await s.services.store.open(target.owner, target.mailbox).catch(() => null);
+  if (!view) return '';
+  view.close();
+  return `[MAILBOXID (${view.mailboxId})] `;
 }
 
 // RFC 9051 section 6.3.5: the mailboxes below it stay (listed \Noselect above them). The selected
