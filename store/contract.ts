@@ -90,10 +90,11 @@ export interface MailboxView {
    */
   readonly mailboxId: string;
   /**
-   * The message's id (RFC 8474 EMAILID, an objectid): stable for its life, the same in every process, and
-   * kept by a copy or a move into another mailbox. Undefined for a UID the view does not know.
+   * The id of a message this view knows or knew (RFC 8474 EMAILID, an objectid): stable for its life, the
+   * same in every process, and kept by a copy or a move into another mailbox. A message removed since
+   * keeps answering (a session may still show it until it tells its client).
    */
-  emailId(uid: number): string | undefined;
+  emailId(message: MessageInfo): string;
   /** Changes flags; returns the messages whose flags changed. Messages gone meanwhile are skipped. */
   store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]>;
   /** Removes messages; returns the UIDs now gone (including those someone else removed first). */

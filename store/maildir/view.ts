@@ -167,9 +167,8 @@ export class MaildirView implements MailboxView {
     return this.folder.mailboxGuid ?? `V${this.uidValidity}`;
   }
 
-  emailId(uid: number): string | undefined {
-    const m = this.get(uid);
-    return m ? emailIdOf(this.folder.messageGuid(m.key)) : undefined;
+  emailId(message: MessageInfo): string {
+    return emailIdOf(this.folder.messageGuid(message.key));
   }
 
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {

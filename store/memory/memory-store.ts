@@ -140,12 +140,12 @@ class MemoryView implements MailboxView {
     return this.box.uidNext;
   }
 
-  /** Each message's GUID as of the last sync (an expunged one's id is still known until then). */
-  private guids = new Map<number, string>();
+  /** The GUID of each message this view has shown, by key (an expunged one's id still answers). */
+  private readonly guids = new Map<string, string>();
 
   private take(): void {
     const stored = [...this.box.messages.values()].sort((a, b) => a.uid - b.uid);
-    this.guids = new Map(stored.map((m) => [m.uid, m.guid]));
+    for (const m of stored) this.guids.set(m.key, m.guid);
     this.messages = stored.map(info);
     this.byUid = new Map(this.messages.map((m) => [m.uid, m]));
   }
@@ -186,9 +186,8 @@ class MemoryView implements MailboxView {
     return this.box.mailboxId;
   }
 
-  emailId(uid: number): string | undefined {
-    const guid = this.guids.get(uid);
-    return guid === undefined ? undefined : emailIdOf(guid);
+  emailId(message: MessageInfo): string {
+    return emailIdOf(this.guids.get(message.key) ?? message.key);
   }
 
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {

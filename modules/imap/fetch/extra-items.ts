@@ -38,6 +38,16 @@ export function isExtraItem(item: { kind: string }): item is ExtraItem {
   return item.kind === 'SAVEDATE' || item.kind === 'EMAILID' || item.kind === 'THREADID' || item.kind === 'PREVIEW';
 }
 
+/** EMAILID and THREADID: answered from the view alone, as UID and FLAGS are (fetch.ts's fast path). */
+export function isIdItem(item: { kind: string }): boolean {
+  return item.kind === 'EMAILID' || item.kind === 'THREADID';
+}
+
+/** EMAILID or THREADID of the message. */
+export function idItem(item: { kind: string }, m: SelectedMailbox, info: MessageInfo): string {
+  return item.kind === 'THREADID' ? 'THREADID NIL' : `EMAILID (${m.view.emailId(info)})`;
+}
+
 /**
  * One item's answer. THREADID is NIL: the store keeps no thread ids (RFC 8474 section 5.2 allows it, and
  * Dovecot answers so when it has none). PREVIEW (LAZY) is answered as PREVIEW: the preview is always made.
@@ -52,12 +62,9 @@ export async function extraItem(
     case 'SAVEDATE':
       // the day with two digits, as Dovecot writes it (date-day-fixed allows both forms)
       return Buffer.from(`SAVEDATE "${formatDateTime(await m.view.saveDate(info.uid)).replace(/^ /, '0')}"`);
-    case 'EMAILID': {
-      const id = m.view.emailId(info.uid);
-      return Buffer.from(id === undefined ? 'EMAILID NIL' : `EMAILID (${id})`);
-    }
+    case 'EMAILID':
     case 'THREADID':
-      return Buffer.from('THREADID NIL');
+      return Buffer.from(idItem(item, m, info));
     case 'PREVIEW': {
       const { raw, tree } = await message();
       return Buffer.concat([Buffer.from('PREVIEW '), imapString(previewText(raw, tree))]);

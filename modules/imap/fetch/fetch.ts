@@ -17,7 +17,7 @@ import { parseSequenceSet, resolveNumbers, resolveSet } from '../wire/sequence-s
 import { formatDateTime } from '../wire/date-time.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
-import { extraItem, extraNeedsContent, isExtraItem } from './extra-items.js';
+import { extraItem, extraNeedsContent, idItem, isExtraItem, isIdItem } from './extra-items.js';
 import { type SummaryKind, type SummaryScope, summaryCache } from './summary-cache.js';
 
 /** Messages larger than this are streamed for a plain BODY[] instead of read whole. */
@@ -124,7 +124,7 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   }
   const wantsFlags = items.some((i) => i.kind === 'FLAGS');
   const content = items.some(needsContent);
-  if (items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'RFC822.SIZE')) {
+  if (items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'RFC822.SIZE' || isIdItem(i))) {
     metadataOnly(s, m, uids, items, wantsFlags ? null : seenNow);
     return undefined;
   }
@@ -183,7 +183,9 @@ function metadataOnly(
     for (let i = 0; i < items.length; i++) {
       const kind = items[i].kind;
       if (i > 0) line += ' ';
-      line += kind === 'UID' ? `UID ${uid}` : kind === 'FLAGS' ? `FLAGS ${m.flagsOf(info)}` : `RFC822.SIZE ${info.size}`;
+      if (isIdItem(items[i]))
+        line += idItem(items[i], m, info); // imapflow asks EMAILID in every FETCH
+      else line += kind === 'UID' ? `UID ${uid}` : kind === 'FLAGS' ? `FLAGS ${m.flagsOf(info)}` : `RFC822.SIZE ${info.size}`;
     }
     if (addFlags?.has(uid)) line += ` FLAGS ${m.flagsOf(info)}`;
     line += ')\r\n';

@@ -138,8 +138,14 @@ export class SearchParser {
         // RFC 8474 section 6: resolved now to the messages that have the id (no message has a THREADID)
         a.sp();
         const id = a.atom('an object id');
-        const view = this.mailbox.view;
-        const uids = word === 'EMAILID' ? this.mailbox.uids.filter((uid) => view.emailId(uid) === id) : [];
+        const m = this.mailbox;
+        const uids =
+          word === 'EMAILID'
+            ? m.uids.filter((uid) => {
+                const info = m.info(uid);
+                return info !== undefined && m.view.emailId(info) === id;
+              })
+            : [];
         return { kind: 'uids', uids: new Set(uids) };
       }
       case 'OLDER':
