@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountAddress } from '../../accounts/names.js';
 import { MaildirStore } from '../../store/maildir/store.js';
@@ -115,6 +116,27 @@ describe('OBJECTID: the ids are Dovecot GUIDs, the same from every process, afte
     const copied = await c.command('FETCH 3 EMAILID');
     expect(copied.untagged.find((l) => l.startsWith('* 3 FETCH'))).toBe(`* 3 FETCH (EMAILID (${inboxIds[0]}))`);
     c.close();
+
+    // a real client: imapflow asks EMAILID (and THREADID) itself when OBJECTID is offered, and searches by it
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port: server.portOf('imap'),
+      secure: false,
+      tls: { rejectUnauthorized: false },
+      auth: { user: 'alice', pass: PASSWORD },
+      logger: false,
+    });
+    client.on('error', () => {});
+    await client.connect();
+    const lock = await client.getMailboxLock('INBOX');
+    try {
+      const first = await client.fetchOne('1', { uid: true, flags: true, threadId: true });
+      expect(first && first.emailId).toBe(inboxIds[0]);
+      expect(await client.search({ emailId: inboxIds[1] })).toEqual([2]);
+    } finally {
+      lock.release();
+    }
+    await client.logout();
   });
 });
 
