@@ -131,7 +131,7 @@ describe('OBJECTID: the ids are Dovecot GUIDs, the same from every process, afte
     const lock = await client.getMailboxLock('INBOX');
     try {
       const first = await client.fetchOne('1', { uid: true, flags: true, threadId: true });
-      expect(first && first.emailId).toBe(inboxIds[0]);
+      expect(first ? first.emailId : null).toBe(inboxIds[0]);
       expect(await client.search({ emailId: inboxIds[1] })).toEqual([2]);
     } finally {
       lock.release();
