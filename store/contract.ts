@@ -80,6 +80,22 @@ export interface MailboxView {
   readHeader(uid: number, limit?: number): Promise<Buffer>;
   /** When the message arrived (IMAP INTERNALDATE). */
   internalDate(uid: number): Promise<Date>;
+  /**
+   * When the message was saved into this mailbox (RFC 8514 SAVEDATE): a copy, or a message moved in, has
+   * its own. MessageGoneError if it was expunged meanwhile.
+   */
+  saveDate(uid: number): Promise<Date>;
+  /**
+   * The mailbox's own id (RFC 8474 MAILBOXID, an objectid): the same after a rename, a restart and in every
+   * process over the same store; a mailbox deleted and made again under its name gets a new one.
+   */
+  readonly mailboxId: string;
+  /**
+   * The id of a message this view knows or knew (RFC 8474 EMAILID, an objectid): stable for its life, the
+   * same in every process, and kept by a copy or a move into another mailbox. A message removed since
+   * keeps answering (a session may still show it until it tells its client).
+   */
+  emailId(message: MessageInfo): string;
   /** Changes flags; returns the messages whose flags changed. Messages gone meanwhile are skipped. */
   store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]>;
   /** Removes messages; returns the UIDs now gone (including those someone else removed first). */

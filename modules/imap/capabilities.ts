@@ -31,6 +31,13 @@ const AFTER_SIGN_IN = [
   'THREAD=ORDEREDSUBJECT',
   'THREAD=REFERENCES',
   'ESORT',
+  'MULTIAPPEND',
+  'LIST-MYRIGHTS',
+  'WITHIN',
+  'SAVEDATE',
+  'OBJECTID',
+  'PREVIEW',
+  'UTF8=ACCEPT',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

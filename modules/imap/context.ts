@@ -54,6 +54,8 @@ export interface ImapContext {
   readonly enabled: ReadonlySet<string>;
   /** True after ENABLE IMAP4rev2: UTF-8 names, ESEARCH answers, no \Recent. */
   readonly rev2: boolean;
+  /** True after ENABLE IMAP4rev2 or UTF8=ACCEPT (RFC 9755): mailbox names in UTF-8 both ways. */
+  readonly utf8Names: boolean;
   /** The signed-in user (handlers of authenticated commands only run when there is one). */
   user(): AccountAddress;
   /** The selected mailbox (handlers of selected-state commands only run when there is one). */
@@ -76,8 +78,11 @@ export interface ImapContext {
   literalData(literal: PendingLiteral): AsyncIterable<Buffer>;
   /** Drops an announced literal the command refuses (a non-synchronising one arrives anyway). */
   refuseLiteral(literal: PendingLiteral): Promise<void>;
-  /** Reads what follows a streamed literal to the command's end (must be the end of the line). */
-  finishCommand(): Promise<void>;
+  /**
+   * Reads the line after a streamed literal: the rest of the command, and the next message literal it
+   * announces (MULTIAPPEND, RFC 3502), left unread as the first one was; null at the command's end.
+   */
+  continueCommand(): Promise<{ args: Cursor; literal: PendingLiteral | null }>;
   startTls(): Promise<void>;
   /** True once COMPRESS=DEFLATE runs on this connection (RFC 4978). */
   readonly compressed: boolean;

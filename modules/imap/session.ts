@@ -26,7 +26,7 @@ import { SessionRecord } from '../../sessions/session-record.js';
 import { unrecognisedCommand } from '../../observability/redaction.js';
 import { signIn, TooManyFailures } from './sign-in.js';
 import { storeErrorAnswer } from './store-errors.js';
-import { type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
+import { literalAt, type Part, type PendingLiteral, readCommand, type ReaderHooks } from './wire/command-reader.js';
 import { quoteClient, responseText } from '../../sessions/client-text.js';
 import { Cursor } from './wire/cursor.js';
 
@@ -112,6 +112,10 @@ export class ImapSession implements ImapContext {
     return this.enabledSet.has('IMAP4REV2');
   }
 
+  get utf8Names(): boolean {
+    return this.rev2 || this.enabledSet.has('UTF8=ACCEPT');
+  }
+
   get cleartextAllowed(): boolean {
     return cleartextAllowed(this.conn, this.settings.cleartextAuth);
   }
@@ -146,7 +150,7 @@ export class ImapSession implements ImapContext {
 
   enable(extension: string): boolean {
     const name = extension.toUpperCase();
-    if (name !== 'IMAP4REV2') return false;
+    if (name !== 'IMAP4REV2' && name !== 'UTF8=ACCEPT') return false;
     if (this.enabledSet.has(name)) return false;
     this.enabledSet.add(name);
     return true;
@@ -236,20 +240,32 @@ export class ImapSession implements ImapContext {
     this.literalState = 'done';
     if (state === 'done') return;
     if (state === 'unread' && literal.sync) return; // the client waits for "+", which it never gets: it sends nothing
-    // the rest arrives anyway and must not be read as commands
-    const left = state === 'unread' ? literal.size : state;
-    if (left > 0) await this.channel.input.bytes(left, () => {});
-    const line = await this.channel.input.line(this.settings.maxCommand);
-    if (line.kind === 'closed') throw new ConnectionClosed();
+    // the rest arrives anyway and must not be read as commands, nor the further {n+} messages of a MULTIAPPEND
+    let left: number | null = state === 'unread' ? literal.size : state;
+    while (left !== null) {
+      if (left > 0) await this.channel.input.bytes(left, () => {});
+      const line = await this.channel.input.line(this.settings.maxCommand);
+      if (line.kind === 'closed') throw new ConnectionClosed();
+      const next = line.kind === 'line' ? literalAt(line.bytes) : null;
+      left = next && !next.sync ? next.size : null;
+    }
   }
 
-  async finishCommand(): Promise<void> {
+  async continueCommand(): Promise<{ args: Cursor; literal: PendingLiteral | null }> {
     this.literalState = 'done';
     const line = await this.channel.input.line(this.settings.maxCommand);
     if (line.kind === 'closed') throw new ConnectionClosed();
-    if (line.kind === 'too-long' || line.bytes.length > 0)
-      throw bad('Expected the end of the command after the message (MULTIAPPEND is not supported)');
+    if (line.kind === 'too-long') throw bad(`Command too long (the limit is ${this.settings.maxCommand} octets)`);
+    const next = literalAt(line.bytes);
+    if (!next) return { args: new Cursor([{ kind: 'text', bytes: line.bytes }]), literal: null };
+    const literal = { size: next.size, sync: next.sync, binary: next.binary };
+    this.literalState = 'unread';
+    this.streamedLiteral = literal;
+    return { args: new Cursor([{ kind: 'text', bytes: line.bytes.subarray(0, next.at) }]), literal };
   }
+
+  /** The literal the current command streams now (APPEND's message; MULTIAPPEND's next one after continueCommand). */
+  private streamedLiteral: PendingLiteral | null = null;
 
   async startTls(): Promise<void> {
     this.send(`${this.currentTag} OK Begin TLS negotiation now`);
@@ -417,6 +433,7 @@ export class ImapSession implements ImapContext {
     const uid = verb.startsWith('UID ');
     this.currentUid = uid;
     this.literalState = literal ? 'unread' : 'done';
+    this.streamedLiteral = literal;
     try {
       if (!spec) throw bad(`Unknown command ${quoteClient(verb, 30)}`);
       if (!spec.states.includes(this.current)) throw bad(wrongState(verb, this.current));
@@ -429,7 +446,7 @@ export class ImapSession implements ImapContext {
       else if (text !== null) this.answer(tag, 'OK', text ?? `${verb} completed`);
       this.badRun = 0;
     } catch (err) {
-      if (literal && !(err instanceof ConnectionClosed)) await this.refuseLiteral(literal).catch(() => {});
+      if (this.streamedLiteral && !(err instanceof ConnectionClosed)) await this.refuseLiteral(this.streamedLiteral).catch(() => {});
       await holdNonexistentAnswer(err, this.lineTakenAt);
       this.fail(tag, err);
     }
@@ -568,7 +585,7 @@ function wrongState(verb: string, state: ImapState): string {
  * literal): what comes before it parses as "tag APPEND mailbox [(flags)] [date] ", the mailbox an atom,
  * a quoted string or a literal.
  */
-const APPEND_OPTIONS = '(?: \\([^)]*\\))?(?: "[^"]*")? $';
+const APPEND_OPTIONS = '(?: \\([^)]*\\))?(?: "[^"]*")? (?:[Uu][Tt][Ff]8 \\()?$';
 const APPEND_ONE_LINE = new RegExp(`^[^ ]+ APPEND (?:"(?:[^"\\\\]|\\\\.)*"|[^ ({"]+)${APPEND_OPTIONS}`, 'i');
 const APPEND_AFTER_NAME = new RegExp(`^${APPEND_OPTIONS}`);
 

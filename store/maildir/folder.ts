@@ -208,6 +208,17 @@ export class MaildirFolder {
     return this.uidlist ? nextUid({ header: this.uidlist.header, records: this.uidlist.records }) : 1;
   }
 
+  /** The mailbox GUID of the uidlist as last read (its header's G field: Dovecot's too), or null. */
+  get mailboxGuid(): string | null {
+    return this.uidlist?.header.guid || null;
+  }
+
+  /** Dovecot's GUID of the message with this base name: the G field of its uidlist record, else the base itself. */
+  messageGuid(base: string): string {
+    const record = this.uidlist?.byBase.get(base);
+    return (record && field(record, 'G')) || base;
+  }
+
   /** The UIDVALIDITY of the uidlist as last read (0 before there is one). */
   get uidValidity(): number {
     return this.uidlist?.header.uidValidity ?? 0;

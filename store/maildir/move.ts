@@ -18,6 +18,7 @@ import { flagsOf, keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { MaildirFolder } from './folder.js';
 import { addKeywords } from './keywords.js';
 import { inheritOwner } from './owner.js';
+import { guidField } from '../object-ids.js';
 
 export interface RenameMoveResult {
   /** Source UID and the UID it has in the target, ascending source UIDs. */
@@ -33,6 +34,8 @@ interface Moved {
   from: string;
   to: string;
   base: string;
+  /** The source's GUID, kept in the target's record (G), so the message keeps its EMAILID. */
+  guid: string;
 }
 
 /**
@@ -72,7 +75,7 @@ export async function renameInto(
               }
               throw err;
             }
-            moved.push({ uid: item.uid, key: item.key, from, to, base });
+            moved.push({ uid: item.uid, key: item.key, from, to, base, guid: source.messageGuid(item.key) });
             await inheritOwner(to); // into another user's mailbox (~bob/...): theirs now, as a copy would be
           });
         } catch (err) {
@@ -107,7 +110,7 @@ async function recordOrReturn(source: MaildirFolder, target: MaildirFolder, move
   await syncDir(join(source.path, 'cur'));
   await syncDir(join(source.path, 'new'));
   try {
-    const uids = await target.appendRecords(moved.map((m) => ({ base: m.base, fields: [] })));
+    const uids = await target.appendRecords(moved.map((m) => ({ base: m.base, fields: guidField(m.guid) })));
     for (const m of moved) target.added(m.to);
     return uids;
   } catch (err) {

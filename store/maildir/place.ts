@@ -14,6 +14,7 @@ import type { MaildirFolder } from './folder.js';
 import { addKeywords } from './keywords.js';
 import { inheritOwner, ownedAsFolder } from './owner.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
+import { guidField } from '../object-ids.js';
 
 const FLUSH_AT = 256 * 1024;
 
@@ -132,6 +133,8 @@ export interface Placing {
   readonly flags: ReadonlySet<string>;
   /** Its arrival time (IMAP INTERNALDATE), set as the file's modification time, as Dovecot reads it. */
   readonly internalDate?: Date;
+  /** The message's GUID when it is a copy (its source's: kept as the record's G field, as Dovecot keeps it). */
+  readonly guid?: string;
 }
 
 /**
@@ -154,7 +157,7 @@ export async function place(folder: MaildirFolder, items: readonly Placing[]): P
         const target =
           letters === '' ? join(folder.path, 'new', item.written.base) : join(folder.path, 'cur', `${item.written.base}:2,${letters}`);
         await folder.renameOwn(item.written.tmp, target);
-        placed.push({ base: item.written.base, fields: [] });
+        placed.push({ base: item.written.base, fields: item.guid === undefined ? [] : guidField(item.guid) });
         targets.push(target);
       }
     } catch (err) {

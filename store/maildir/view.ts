@@ -26,6 +26,8 @@ import { directReadsAdvised, noteDirectRead } from './direct-reads.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
 import { type MaildirQuota, sizeInName } from './maildirsize.js';
 import type { AccountAddress } from '../../accounts/names.js';
+import { arrivalTime } from './filename.js';
+import { emailIdOf } from '../object-ids.js';
 
 // readNow()'s buffer, shared by all views: the process is single-threaded and every caller uses the
 // bytes before it reads the next message. Messages larger than this are read into their own buffer.
@@ -159,6 +161,30 @@ export class MaildirView implements MailboxView {
     return this.folder.withFile(this.info(uid).key, async (path) => (await stat(path)).mtime);
   }
 
+  /**
+   * The time the file's name was made, when it was written into this folder (a copy and a move get a new
+   * name): it stays through renames (flag changes), which change the file's ctime, Dovecot's fallback when
+   * its index cache has no save date. A name without a time: the ctime.
+   */
+  async saveDate(uid: number): Promise<Date> {
+    const key = this.info(uid).key;
+    const { secs } = arrivalTime(key);
+    if (secs > 0) {
+      if (!this.folder.entry(key)) throw new MessageGoneError();
+      return new Date(secs * 1000);
+    }
+    return this.folder.withFile(key, async (path) => (await stat(path)).ctime);
+  }
+
+  /** Dovecot's mailbox GUID (the uidlist's G header field); a uidlist without one: from the UIDVALIDITY. */
+  get mailboxId(): string {
+    return this.folder.mailboxGuid ?? `V${this.uidValidity}`;
+  }
+
+  emailId(message: MessageInfo): string {
+    return emailIdOf(this.folder.messageGuid(message.key));
+  }
+
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
     const quick = systemLetter(change);
     if (quick) return this.storeLetter(uids, quick);
@@ -266,7 +292,7 @@ export class MaildirView implements MailboxView {
         try {
           const written = await this.folder.withFile(m.key, (path) => copyToTmp(path, target.path, m.key));
           const date = await this.internalDate(uid).catch(() => undefined);
-          items.push({ uid, written, flags: m.flags, internalDate: date });
+          items.push({ uid, written, flags: m.flags, internalDate: date, guid: this.folder.messageGuid(m.key) });
         } catch (err) {
           if (!(err instanceof MessageGoneError)) throw err;
         }

@@ -1,6 +1,7 @@
 // The mail store in memory: the same contract as the Maildir store (store/contract.ts), for
 // fast tests of the protocol modules. Each mailbox is one shared state; each view keeps its own copy of
 // the message list as of its last sync, as a Maildir view does.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { ALL_RIGHTS, identifier, normalizeRights, rightsFromAcl } from '../../accounts/rights.js';
@@ -39,6 +40,7 @@ import {
 import { crlfSize } from '../crlf-size.js';
 import { OverQuotaError } from '../quota/over-quota.js';
 import { NO_LIMITS, overLimit, type QuotaLimitsOf, type QuotaReport, type QuotaValues } from '../quota/quota.js';
+import { emailIdOf } from '../object-ids.js';
 
 interface Stored {
   uid: number;
@@ -47,6 +49,10 @@ interface Stored {
   size: number;
   flags: Set<string>;
   internalDate: Date;
+  /** Kept by copies and moves (MailboxView.emailId). */
+  guid: string;
+  /** When it was put into this mailbox (MailboxView.saveDate). */
+  savedAt: Date;
 }
 
 let keys = 0;
@@ -67,12 +73,26 @@ class MemoryMailbox {
   /** Metadata entries (RFC 5464) by metadataKey(); they move with a rename. */
   metadata = new Map<string, Buffer>();
 
-  constructor(readonly uidValidity: number) {
+  constructor(
+    readonly uidValidity: number,
+    /** MailboxView.mailboxId: kept by a rename. */
+    readonly mailboxId = randomBytes(16).toString('hex'),
+  ) {
     this.events.setMaxListeners(0);
   }
 
-  add(bytes: Buffer, flags: Iterable<string>, internalDate: Date): Stored {
-    const m: Stored = { uid: this.uidNext++, key: `m${++keys}`, bytes, size: crlfSize(bytes), flags: new Set(flags), internalDate };
+  add(bytes: Buffer, flags: Iterable<string>, internalDate: Date, guid = randomBytes(16).toString('hex')): Stored {
+    const key = `m${++keys}`;
+    const m: Stored = {
+      uid: this.uidNext++,
+      key,
+      bytes,
+      size: crlfSize(bytes),
+      flags: new Set(flags),
+      internalDate,
+      guid,
+      savedAt: new Date(),
+    };
     this.messages.set(m.uid, m);
     this.changed();
     return m;
@@ -84,7 +104,7 @@ class MemoryMailbox {
 
   /** The same mailbox under a new name (messages, UIDs and rights kept); views of this one see it gone. */
   renamed(): MemoryMailbox {
-    const moved = new MemoryMailbox(this.uidValidity);
+    const moved = new MemoryMailbox(this.uidValidity, this.mailboxId);
     for (const [uid, m] of this.messages) moved.messages.set(uid, m);
     for (const [id, r] of this.acl) moved.acl.set(id, r);
     moved.uidNext = this.uidNext;
@@ -129,8 +149,13 @@ class MemoryView implements MailboxView {
     return this.box.uidNext;
   }
 
+  /** The GUID of each message this view has shown, by key (an expunged one's id still answers). */
+  private readonly guids = new Map<string, string>();
+
   private take(): void {
-    this.messages = [...this.box.messages.values()].sort((a, b) => a.uid - b.uid).map(info);
+    const stored = [...this.box.messages.values()].sort((a, b) => a.uid - b.uid);
+    for (const m of stored) this.guids.set(m.key, m.guid);
+    this.messages = stored.map(info);
     this.byUid = new Map(this.messages.map((m) => [m.uid, m]));
   }
 
@@ -160,6 +185,18 @@ class MemoryView implements MailboxView {
 
   async internalDate(uid: number): Promise<Date> {
     return this.stored(uid).internalDate;
+  }
+
+  async saveDate(uid: number): Promise<Date> {
+    return this.stored(uid).savedAt;
+  }
+
+  get mailboxId(): string {
+    return this.box.mailboxId;
+  }
+
+  emailId(message: MessageInfo): string {
+    return emailIdOf(this.guids.get(message.key) ?? message.key);
   }
 
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
@@ -198,7 +235,7 @@ class MemoryView implements MailboxView {
     for (const uid of [...uids].sort((a, b) => a - b)) {
       const m = this.box.messages.get(uid);
       if (!m) continue;
-      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate).uid]);
+      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate, m.guid).uid]);
     }
     return { uidValidity: target.uidValidity, mapping };
   }
@@ -213,7 +250,7 @@ class MemoryView implements MailboxView {
       const m = this.box.messages.get(uid);
       if (!m) continue;
       this.box.messages.delete(uid);
-      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate).uid]);
+      mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate, m.guid).uid]);
     }
     if (mapping.length > 0) this.box.changed();
     return { uidValidity: target.uidValidity, mapping };

@@ -527,6 +527,77 @@ for (const [name, make] of STORES) {
         expect(await store.entryOfMailboxes(alice, '/private/specialuse', ['z/b'])).toEqual(new Map());
       });
     });
+    describe('object ids (RFC 8474) and save dates (RFC 8514)', () => {
+      const OBJECTID = /^[A-Za-z0-9_-]{1,255}$/;
+
+      it('a mailbox keeps its id through a rename and in every view; another mailbox, or one made again, has its own', async () => {
+        await store.createMailbox(alice, 'Ids');
+        await store.createMailbox(alice, 'Other');
+        const first = await store.open(alice, 'Ids');
+        const id = first.mailboxId;
+        expect(id).toMatch(OBJECTID);
+        first.close();
+        expect((await store.open(alice, 'Other')).mailboxId).not.toBe(id);
+        expect((await store.open(alice, 'INBOX')).mailboxId).not.toBe(id);
+        await store.renameMailbox(alice, 'Ids', 'Renamed/Ids');
+        expect((await store.open(alice, 'Renamed/Ids')).mailboxId).toBe(id);
+        await store.deleteMailbox(alice, 'Renamed/Ids');
+        await store.createMailbox(alice, 'Renamed/Ids');
+        expect((await store.open(alice, 'Renamed/Ids')).mailboxId).not.toBe(id);
+      });
+
+      it('a message keeps its id in every view and through a copy and a move; each message has its own', async () => {
+        await store.createMailbox(alice, 'Copies');
+        await store.createMailbox(alice, 'Moved');
+        const a = await store.deliver(alice, 'INBOX', chunks('Subject: a\n\na\n'));
+        const b = await store.deliver(alice, 'INBOX', chunks('Subject: a\n\na\n')); // the same octets: still its own id
+        const view = await store.open(alice, 'INBOX');
+        const idOf = (v: typeof view, uid: number) => v.emailId(v.get(uid)!);
+        const idA = idOf(view, a.uid);
+        expect(idA).toMatch(OBJECTID);
+        expect(idOf(view, b.uid)).not.toBe(idA);
+        await view.store([a.uid], { add: ['\\Seen'] }); // a flag change renames the Maildir file
+        expect(idOf(await store.open(alice, 'INBOX'), a.uid)).toBe(idA);
+        const copied = await view.copy([a.uid], { account: alice, mailbox: 'Copies' });
+        const copies = await store.open(alice, 'Copies');
+        expect(idOf(copies, copied.mapping[0][1])).toBe(idA);
+        const moved = await view.move([a.uid], { account: alice, mailbox: 'Moved' });
+        expect(idOf(await store.open(alice, 'Moved'), moved.mapping[0][1])).toBe(idA);
+        // a message removed meanwhile still has its id in a view that showed it
+        const shown = view.get(b.uid)!;
+        const idB = view.emailId(shown);
+        await (await store.open(alice, 'INBOX')).expunge([b.uid]);
+        await view.sync();
+        expect(view.get(b.uid)).toBeUndefined();
+        expect(view.emailId(shown)).toBe(idB);
+        copies.close();
+        view.close();
+      });
+
+      it('the save date is when the message was put into this mailbox, not its internal date; a flag change keeps it', async () => {
+        await store.createMailbox(alice, 'Saved');
+        const before = Math.floor(Date.now() / 1000) * 1000;
+        const old = new Date('2020-01-02T03:04:05Z');
+        const m = await store.deliver(alice, 'INBOX', chunks('Subject: s\n\ns\n'), { internalDate: old });
+        const view = await store.open(alice, 'INBOX');
+        const saved = await view.saveDate(m.uid);
+        expect(saved.getTime()).toBeGreaterThanOrEqual(before);
+        expect(saved.getTime()).toBeLessThanOrEqual(Date.now());
+        expect((await view.internalDate(m.uid)).getTime()).toBe(old.getTime());
+        await view.store([m.uid], { add: ['\\Flagged'] });
+        expect((await view.saveDate(m.uid)).getTime()).toBe(saved.getTime());
+        await new Promise((r) => setTimeout(r, 1100)); // a Maildir save date counts whole seconds
+        const copied = await view.copy([m.uid], { account: alice, mailbox: 'Saved' });
+        const target = await store.open(alice, 'Saved');
+        const copySaved = await target.saveDate(copied.mapping[0][1]);
+        expect(copySaved.getTime()).toBeGreaterThan(saved.getTime());
+        expect((await target.internalDate(copied.mapping[0][1])).getTime()).toBe(old.getTime());
+        await view.expunge([m.uid]);
+        expect(await codeOf(() => view.saveDate(m.uid))).toBe(MailError.EXPUNGED);
+        target.close();
+        view.close();
+      });
+    });
   });
 }
 

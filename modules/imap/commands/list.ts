@@ -1,5 +1,5 @@
 // LIST (RFC 9051 section 6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC 5819, SPECIAL-USE RFC 6154,
-// CHILDREN RFC 3348) and LSUB (RFC 3501 section 6.3.9). The user's own mailboxes match ordinary
+// CHILDREN RFC 3348, LIST-MYRIGHTS RFC 8440) and LSUB (RFC 3501 section 6.3.9). The user's own mailboxes match ordinary
 // patterns; other users' and the public ones match patterns that start with "~" (listing them reads
 // every account's mailboxes and rights, so "*" alone does not: as in CommuniGate).
 import type { AccountAddress } from '../../../accounts/names.js';
@@ -89,6 +89,8 @@ interface ListOptions {
   returnChildren: boolean;
   returnSpecialUse: boolean;
   status: StatusItem[] | null;
+  /** RFC 8440: a MYRIGHTS response after each mailbox's LIST. */
+  returnMyRights: boolean;
 }
 
 // RFC 9051 section 6.3.9 with RFC 5258's selection and return options
@@ -103,6 +105,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
     returnChildren: true,
     returnSpecialUse: true,
     status: null,
+    returnMyRights: false,
   };
   if (a.peek() === 0x28) {
     a.list(() => {
@@ -116,12 +119,12 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
     if (options.recursiveMatch && !options.subscribedOnly) throw bad('RECURSIVEMATCH needs another selection option (SUBSCRIBED)');
   }
   // a reference or pattern that is not valid modified UTF-7 matches no name: an empty answer (as Dovecot)
-  const reference = decodeNameOrNull(a.astring('a reference name'), s.rev2);
+  const reference = decodeNameOrNull(a.astring('a reference name'), s.utf8Names);
   a.sp();
   const given: (string | null)[] = [];
   if (a.peek() === 0x28) {
-    a.list(() => given.push(decodeNameOrNull(a.listMailbox(), s.rev2)), 'the mailbox patterns');
-  } else given.push(decodeNameOrNull(a.listMailbox(), s.rev2));
+    a.list(() => given.push(decodeNameOrNull(a.listMailbox(), s.utf8Names)), 'the mailbox patterns');
+  } else given.push(decodeNameOrNull(a.listMailbox(), s.utf8Names));
   const patterns = given.filter((p): p is string => p !== null);
   if (a.maybeSp()) {
     if (a.atom('RETURN').toUpperCase() !== 'RETURN') a.fail('RETURN');
@@ -131,6 +134,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
       if (opt === 'SUBSCRIBED') options.returnSubscribed = true;
       else if (opt === 'CHILDREN') options.returnChildren = true;
       else if (opt === 'SPECIAL-USE') options.returnSpecialUse = true;
+      else if (opt === 'MYRIGHTS') options.returnMyRights = true;
       else if (opt === 'STATUS') {
         a.sp();
         options.status = statusItems(a);
@@ -187,7 +191,7 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
     }
   }
   for (const row of rows) {
-    const name = astring(encodeName(row.display, s.rev2));
+    const name = astring(encodeName(row.display, s.utf8Names));
     s.send(`* LIST (${row.attrs.join(' ')}) "${DELIMITER}" ${name}${row.childInfo ? ' (CHILDINFO ("SUBSCRIBED"))' : ''}`);
     const m = row.candidate;
     if (options.status && m && m.mailbox !== null && m.selectable && m.rights.includes('r')) {
@@ -195,6 +199,8 @@ export async function list(s: ImapContext, c: Command): Promise<void> {
       const text = await statusOf(s, target, options.status).catch(() => null);
       if (text) s.send(`* STATUS ${name} ${text}`);
     }
+    // RFC 8440 section 3: for each mailbox listed that can be selected (a level that is no mailbox has no rights)
+    if (options.returnMyRights && m && m.mailbox !== null && m.selectable) s.send(`* MYRIGHTS ${name} ${m.rights}`);
   }
 }
 
@@ -215,16 +221,16 @@ function specialUseOf(m: Candidate): string | null {
 export async function lsub(s: ImapContext, c: Command): Promise<void> {
   const a = c.args;
   a.sp();
-  const reference = decodeNameOrNull(a.astring('a reference name'), s.rev2);
+  const reference = decodeNameOrNull(a.astring('a reference name'), s.utf8Names);
   a.sp();
-  const pattern = decodeNameOrNull(a.listMailbox(), s.rev2);
+  const pattern = decodeNameOrNull(a.listMailbox(), s.utf8Names);
   a.end();
   if (reference === null || pattern === null) return; // not valid modified UTF-7: matches nothing
   const regex = patternRegex(pattern.startsWith(OTHERS) ? pattern : `${reference}${pattern}`);
   const existing = new Set((await ownCandidates(s)).map((m) => matchName(m.display)));
   const subscribed = await s.services.store.subscriptions(s.user());
   const shown = new Set(subscribed.map(matchName));
-  const send = (name: string, attrs: string) => s.send(`* LSUB (${attrs}) "${DELIMITER}" ${astring(encodeName(name, s.rev2))}`);
+  const send = (name: string, attrs: string) => s.send(`* LSUB (${attrs}) "${DELIMITER}" ${astring(encodeName(name, s.utf8Names))}`);
   for (const name of subscribed) {
     if (regex.test(matchName(name))) {
       send(name, name.startsWith(OTHERS) || existing.has(matchName(name)) ? '' : '\\Noselect');

@@ -15,12 +15,12 @@ import { createUses, keepUses } from './metadata.js';
 /** Reads a mailbox argument and resolves it. */
 export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {
   const wire = args.astring('a mailbox name');
-  return { target: resolveName(s.services.accounts, s.user(), decodeName(wire, s.rev2)), wire };
+  return { target: resolveName(s.services.accounts, s.user(), decodeName(wire, s.utf8Names)), wire };
 }
 
 /** The mailbox name as the client sees it, encoded for the wire. */
 export function wireName(s: ImapContext, target: MailboxTarget): string {
-  return astring(encodeName(target.display, s.rev2));
+  return astring(encodeName(target.display, s.utf8Names));
 }
 
 /**
@@ -74,18 +74,27 @@ function goneHere(s: ImapContext, c: Command): null {
 }
 
 // RFC 9051 section 6.3.4: a trailing "/" only says the name will hold others; levels above are made.
-export async function create(s: ImapContext, c: Command): Promise<void> {
+export async function create(s: ImapContext, c: Command): Promise<string> {
   c.args.sp();
   let wire = c.args.astring('a mailbox name');
   const uses = c.args.maybeSp() ? createUses(c.args) : ''; // RFC 6154 section 3: (USE (\Drafts))
   c.args.end();
   if (wire.endsWith('/')) wire = wire.slice(0, -1);
-  const target = resolveName(s.services.accounts, s.user(), decodeName(wire, s.rev2));
+  const target = resolveName(s.services.accounts, s.user(), decodeName(wire, s.utf8Names));
   if (isInbox(target.mailbox) && target.own) throw no('INBOX always exists', 'ALREADYEXISTS');
   const parent = await requireCreateRight(s, target);
   if (!(await s.services.store.createMailbox(target.owner, target.mailbox))) throw no(`${target.display} already exists`, 'ALREADYEXISTS');
   if (parent) await inheritRights(s, parent, target);
   await keepUses(s, target, uses);
+  return `${await mailboxIdCode(s, target)}CREATE completed`;
+}
+
+/** RFC 8474 section 4.1: the new mailbox's MAILBOXID in CREATE's OK ("[MAILBOXID (id)] "), or nothing if it is gone already. */
+async function mailboxIdCode(s: ImapContext, target: MailboxTarget): Promise<string> {
+  const view = await s.services.store.open(target.owner, target.mailbox).catch(() => null);
+  if (!view) return '';
+  view.close();
+  return `[MAILBOXID (${view.mailboxId})] `;
 }
 
 // RFC 9051 section 6.3.5: the mailboxes below it stay (listed \Noselect above them). The selected
@@ -141,7 +150,7 @@ export function namespace(s: ImapContext, c: Command): void {
   s.send('* NAMESPACE (("" "/")) (("~" "/")) (("~public/" "/"))');
 }
 
-export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT', 'DELETED-STORAGE'] as const;
+export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT', 'DELETED-STORAGE', 'MAILBOXID'] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
 
 export function statusItems(args: Cursor): StatusItem[] {
@@ -205,6 +214,9 @@ export async function statusOf(s: ImapContext, target: MailboxTarget, items: rea
           // RFC 9208 section 4.2.5: what an EXPUNGE would free, in units of 1024 octets
           value = Math.ceil(messages.reduce((n, m) => (m.flags.has('\\Deleted') ? n + m.size : n), 0) / 1024);
           break;
+        case 'MAILBOXID': // RFC 8474 section 4.3: an objectid, in parentheses
+          out.push(`MAILBOXID (${view.mailboxId})`);
+          continue;
       }
       out.push(`${item} ${value}`);
     }

@@ -35,6 +35,8 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     a.sp();
   }
   if (a.peekAtom('CHARSET')) {
+    // RFC 9755 section 3: after ENABLE UTF8=ACCEPT every string is UTF-8, and a CHARSET would contradict it
+    if (s.enabled.has('UTF8=ACCEPT')) throw bad('No CHARSET after ENABLE UTF8=ACCEPT: search strings are UTF-8');
     a.atom();
     a.sp();
     checkCharset(a.astring('a charset name'));
@@ -57,6 +59,7 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
         size: info.size,
         flags,
         internalDate: () => view.internalDate(uid),
+        saveDate: () => view.saveDate(uid),
         header: async () => toCrlf(await view.readHeader(uid)),
         raw: async () => {
           const parts: Buffer[] = [];

@@ -4,6 +4,7 @@ import { bad } from '../imap-error.js';
 import type { SectionSpec } from '../message/sections.js';
 import type { Cursor } from '../wire/cursor.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { type ExtraItem, parseExtraItem } from './extra-items.js';
 
 export type FetchItem =
   | {
@@ -28,7 +29,8 @@ export type FetchItem =
       label: string;
       partial: { start: number; length: number } | null;
     }
-  | { kind: 'BINARY.SIZE'; part: number[]; label: string };
+  | { kind: 'BINARY.SIZE'; part: number[]; label: string }
+  | ExtraItem;
 
 const SIMPLE = new Set([
   'UID',
@@ -110,6 +112,8 @@ function parseItem(a: Cursor): FetchItem[] {
     return [{ kind: 'BINARY.SIZE', part: spec?.part ?? [], label }];
   }
   if (SIMPLE.has(name)) return [{ kind: name } as FetchItem];
+  const extra = parseExtraItem(name, a);
+  if (extra) return [extra];
   throw bad(`Unknown FETCH item ${quoteClient(name, 30)}`);
 }
 

@@ -17,6 +17,7 @@ import { parseSequenceSet, resolveNumbers, resolveSet } from '../wire/sequence-s
 import { formatDateTime } from '../wire/date-time.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
+import { extraItem, extraNeedsContent, idItem, isExtraItem, isIdItem } from './extra-items.js';
 import { type SummaryKind, type SummaryScope, summaryCache } from './summary-cache.js';
 
 /** Messages larger than this are streamed for a plain BODY[] instead of read whole. */
@@ -47,7 +48,8 @@ function needsContent(item: FetchItem): boolean {
     item.kind === 'RFC822.HEADER' ||
     item.kind === 'RFC822.TEXT' ||
     item.kind === 'section' ||
-    item.kind === 'BINARY.SIZE'
+    item.kind === 'BINARY.SIZE' ||
+    extraNeedsContent(item)
   );
 }
 
@@ -122,7 +124,7 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   }
   const wantsFlags = items.some((i) => i.kind === 'FLAGS');
   const content = items.some(needsContent);
-  if (items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'RFC822.SIZE')) {
+  if (items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'RFC822.SIZE' || isIdItem(i))) {
     metadataOnly(s, m, uids, items, wantsFlags ? null : seenNow);
     return undefined;
   }
@@ -181,7 +183,9 @@ function metadataOnly(
     for (let i = 0; i < items.length; i++) {
       const kind = items[i].kind;
       if (i > 0) line += ' ';
-      line += kind === 'UID' ? `UID ${uid}` : kind === 'FLAGS' ? `FLAGS ${m.flagsOf(info)}` : `RFC822.SIZE ${info.size}`;
+      if (isIdItem(items[i]))
+        line += idItem(items[i], m, info); // imapflow asks EMAILID in every FETCH
+      else line += kind === 'UID' ? `UID ${uid}` : kind === 'FLAGS' ? `FLAGS ${m.flagsOf(info)}` : `RFC822.SIZE ${info.size}`;
     }
     if (addFlags?.has(uid)) line += ` FLAGS ${m.flagsOf(info)}`;
     line += ')\r\n';
@@ -284,6 +288,13 @@ async function fetchOne(
         else out.push(...literal(slice(bytes, item.partial), item.binary));
         break;
       }
+      case 'SAVEDATE':
+      case 'EMAILID':
+      case 'THREADID':
+      case 'PREVIEW':
+        add('');
+        out.push(await extraItem(item, m, info, async () => ({ raw: await message(), tree: await mime() })));
+        break;
       case 'BINARY.SIZE': {
         const decoded = binaryBytes(await message(), await mime(), item.part);
         if (decoded === 'unknown-cte')
@@ -312,6 +323,8 @@ async function fetchOne(
       else if (item.kind === 'FLAGS') tail.push(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
       else if (item.kind === 'RFC822.SIZE') tail.push(`RFC822.SIZE ${info.size}`);
       else if (item.kind === 'INTERNALDATE') tail.push(`INTERNALDATE ${imapDate(await m.view.internalDate(info.uid))}`);
+      else if (isExtraItem(item) && !extraNeedsContent(item))
+        tail.push((await extraItem(item, m, info, async () => ({ raw: await message(), tree: await mime() }))).toString());
     }
     s.sendRaw(`${tail.map((t) => ` ${t}`).join('')})\r\n`);
   } else s.sendRaw(')\r\n');

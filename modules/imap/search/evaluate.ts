@@ -34,6 +34,9 @@
 //   keywords compare case-insensitively. RECENT (and the flag \Recent) holds for messages whose flags the
 //   caller gave with \Recent (those recent in its session); OLD for the others; NEW is RECENT UNSEEN.
 // - LARGER n: size > n; SMALLER n: size < n.
+// - SAVEDBEFORE/SAVEDON/SAVEDSINCE (RFC 8514) compare the save date's UTC day, as BEFORE/ON/SINCE do.
+// - OLDER n / YOUNGER n (RFC 5032): the internal date in whole seconds is at most / at least the command's
+//   time less n, as Dovecot compares them.
 import { addressFieldText } from './address-text.js';
 import type { SearchDay, SearchKey } from './search-key.js';
 import { parseDateDay } from '../message/rfc5322-date.js';
@@ -46,6 +49,8 @@ export interface SearchMessage {
   /** "\\Seen", "\\Deleted", keywords like "$Label1". */
   readonly flags: ReadonlySet<string>;
   internalDate(): Promise<Date>;
+  /** When it was saved into the mailbox (RFC 8514 SAVEDATE); without it, SAVED* keys match nothing. */
+  saveDate?(): Promise<Date>;
   /** The header section only (CRLF line ends). */
   header(): Promise<Buffer>;
   /** The whole message (CRLF line ends). */
@@ -83,13 +88,16 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
         break;
       case 'date':
         if (k.field === 'internal') n.internalDate = true;
-        else {
+        else if (k.field === 'sent') {
           n.header = true;
           n.internalDate = true; // the fallback when there is no usable Date:
         }
         break;
       case 'header':
         n.header = true;
+        break;
+      case 'within':
+        n.internalDate = true;
         break;
       case 'text':
         n.body = true;
@@ -317,6 +325,10 @@ function compileNode(k: SearchKey): Node {
       if (k.field === 'internal') {
         return { t: 'async', cost: 1, f: (_m, c) => c.internalDate().then((d) => compareDay(op, utcDayNumber(d), key)) };
       }
+      if (k.field === 'saved') {
+        const saved = (m: SearchMessage) => (m.saveDate ? m.saveDate().then((d) => compareDay(op, utcDayNumber(d), key)) : false);
+        return { t: 'async', cost: 1, f: (m) => saved(m) };
+      }
       return {
         t: 'async',
         cost: 2,
@@ -328,6 +340,11 @@ function compileNode(k: SearchKey): Node {
           return compareDay(op, n, key);
         },
       };
+    }
+    case 'within': {
+      const limit = k.now - k.seconds;
+      const test = k.op === 'older' ? (t: number) => t <= limit : (t: number) => t >= limit;
+      return { t: 'async', cost: 1, f: (_m, c) => c.internalDate().then((d) => test(Math.floor(d.getTime() / 1000))) };
     }
     case 'header': {
       const name = k.field.toLowerCase();

@@ -165,3 +165,32 @@ export function bodyTexts(raw: Buffer): string[] {
   visit(parseMime(raw, { lines: false }));
   return out;
 }
+
+/**
+ * The text PREVIEW starts from (RFC 8970; fetch/preview.ts): the first text/plain part of the message's
+ * own body (multiparts walked in order, attached messages skipped), else the first text/html one, decoded
+ * as BODY searches it. Null when the body has no text part.
+ */
+export function firstText(raw: Buffer, tree: MimePart): { text: string; html: boolean } | null {
+  let html: MimePart | null = null;
+  const find = (part: MimePart): MimePart | null => {
+    if (part.kind === 'multipart') {
+      if (part.children.length === 0) return part;
+      for (const child of part.children) {
+        const found = find(child);
+        if (found) return found;
+      }
+      return null;
+    }
+    if (part.kind !== 'text') return null;
+    if (part.subtype === 'html') {
+      html ??= part;
+      return null;
+    }
+    return part.subtype === 'plain' || part.subtype === '' ? part : null;
+  };
+  const plain = find(tree);
+  const chosen = plain ?? (html as MimePart | null);
+  if (chosen === null) return null;
+  return { text: partText(raw, chosen), html: plain === null };
+}

@@ -21,13 +21,16 @@ const FLAG_KEYS: Record<string, [string, boolean]> = {
   UNSEEN: ['\\Seen', false],
 };
 const HEADER_KEYS: Record<string, string> = { BCC: 'Bcc', CC: 'Cc', FROM: 'From', SUBJECT: 'Subject', TO: 'To' };
-const DATE_KEYS: Record<string, ['internal' | 'sent', 'before' | 'on' | 'since']> = {
+const DATE_KEYS: Record<string, ['internal' | 'sent' | 'saved', 'before' | 'on' | 'since']> = {
   BEFORE: ['internal', 'before'],
   ON: ['internal', 'on'],
   SINCE: ['internal', 'since'],
   SENTBEFORE: ['sent', 'before'],
   SENTON: ['sent', 'on'],
   SENTSINCE: ['sent', 'since'],
+  SAVEDBEFORE: ['saved', 'before'],
+  SAVEDON: ['saved', 'on'],
+  SAVEDSINCE: ['saved', 'since'],
 };
 
 function parseDay(text: string): SearchDay {
@@ -127,6 +130,31 @@ export class SearchParser {
         const field = this.string();
         a.sp();
         return { kind: 'header', field, value: this.string() };
+      }
+      case 'SAVEDATESUPPORTED':
+        return { kind: 'all' }; // RFC 8514 section 4.2: every mailbox keeps save dates
+      case 'EMAILID':
+      case 'THREADID': {
+        // RFC 8474 section 6: resolved now to the messages that have the id (no message has a THREADID)
+        a.sp();
+        const id = a.atom('an object id');
+        const m = this.mailbox;
+        const uids =
+          word === 'EMAILID'
+            ? m.uids.filter((uid) => {
+                const info = m.info(uid);
+                return info !== undefined && m.view.emailId(info) === id;
+              })
+            : [];
+        return { kind: 'uids', uids: new Set(uids) };
+      }
+      case 'OLDER':
+      case 'YOUNGER': {
+        // RFC 5032 section 3: an interval in seconds, from the time the command is run
+        a.sp();
+        const seconds = a.number('an interval in seconds');
+        if (seconds === 0) throw bad(`${word} needs an interval of at least one second`);
+        return { kind: 'within', op: word === 'OLDER' ? 'older' : 'younger', seconds, now: Math.floor(Date.now() / 1000) };
       }
       case 'LARGER':
       case 'SMALLER':

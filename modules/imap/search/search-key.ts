@@ -20,8 +20,18 @@ export type SearchKey =
   | { readonly kind: 'flag'; readonly flag: string; readonly set: boolean }
   /** RECENT (recent: true) and OLD (false): \Recent as the session knows it. NEW is RECENT and UNSEEN. */
   | { readonly kind: 'recent'; readonly recent: boolean }
-  /** BEFORE/ON/SINCE (internal date), SENTBEFORE/SENTON/SENTSINCE (the Date: header). */
-  | { readonly kind: 'date'; readonly field: 'internal' | 'sent'; readonly op: 'before' | 'on' | 'since'; readonly day: SearchDay }
+  /** BEFORE/ON/SINCE (internal date), SENTBEFORE/SENTON/SENTSINCE (the Date: header), SAVEDBEFORE/... (RFC 8514 save date). */
+  | {
+      readonly kind: 'date';
+      readonly field: 'internal' | 'sent' | 'saved';
+      readonly op: 'before' | 'on' | 'since';
+      readonly day: SearchDay;
+    }
+  /**
+   * WITHIN (RFC 5032): OLDER n holds when the internal date is at least n seconds before `now`, YOUNGER n
+   * when it is at most n seconds before (seconds as Dovecot counts them); `now` is the command's arrival.
+   */
+  | { readonly kind: 'within'; readonly op: 'older' | 'younger'; readonly seconds: number; readonly now: number }
   /** LARGER/SMALLER: RFC822.SIZE (CRLF octets). */
   | { readonly kind: 'size'; readonly op: 'larger' | 'smaller'; readonly octets: number }
   /**

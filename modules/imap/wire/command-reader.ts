@@ -54,7 +54,8 @@ export function tagOf(line: Buffer): string | null {
   return m[1];
 }
 
-function literalAt(text: Buffer): { at: number; size: number; sync: boolean; binary: boolean } | null {
+/** The literal announced at the end of a line ("{n}", "{n+}", "~{n}"): where it starts, its size and kind. */
+export function literalAt(text: Buffer): { at: number; size: number; sync: boolean; binary: boolean } | null {
   if (text.length === 0 || text[text.length - 1] !== 0x7d) return null; // "}"
   const tail = text.subarray(Math.max(0, text.length - 26)).toString('latin1');
   const m = LITERAL_AT_END.exec(tail);

@@ -39,6 +39,13 @@ export class Cursor {
     return -1;
   }
 
+  /** The octet `offset` places after the cursor in the current text part, or -1 past it. */
+  peekAt(offset: number): number {
+    const part = this.part;
+    if (part?.kind !== 'text' || this.pos + offset >= part.bytes.length) return -1;
+    return part.bytes[this.pos + offset];
+  }
+
   /** True when a literal starts at the cursor. */
   atLiteral(): boolean {
     const part = this.part;
