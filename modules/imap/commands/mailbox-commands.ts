@@ -150,7 +150,17 @@ export function namespace(s: ImapContext, c: Command): void {
   s.send('* NAMESPACE (("" "/")) (("~" "/")) (("~public/" "/"))');
 }
 
-export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT', 'DELETED-STORAGE', 'MAILBOXID'] as const;
+export const STATUS_ITEMS = [
+  'MESSAGES',
+  'UIDNEXT',
+  'UIDVALIDITY',
+  'UNSEEN',
+  'DELETED',
+  'SIZE',
+  'RECENT',
+  'DELETED-STORAGE',
+  'MAILBOXID',
+] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
 
 export function statusItems(args: Cursor): StatusItem[] {
