@@ -36,6 +36,7 @@ import {
 } from './uidlist.js';
 import { inheritOwner } from './owner.js';
 import { nextUidValidity } from './uidvalidity.js';
+import { ModseqLog } from './modseq.js';
 
 type Sub = 'new' | 'cur';
 
@@ -92,6 +93,8 @@ export interface FolderState {
   /** Messages with a file, ascending UID. */
   readonly messages: readonly MessageInfo[];
   readonly byUid: ReadonlyMap<number, MessageInfo>;
+  /** The highest modseq as of this state (RFC 7162; modseq.ts). */
+  readonly highestModseq: number;
 }
 
 /** dovecot-uidlist is damaged: Postern will not write it (Dovecot would rebuild it, with new UIDs). */
@@ -175,6 +178,8 @@ export class MaildirFolder {
   private lockTurn: Promise<void> = Promise.resolve();
   /** Set when another node said the folder changed: the next listing reads the folders, whatever their mtimes say. */
   private relist = false;
+  /** The mod-sequences of the folder's messages (RFC 7162), shared with every process through postern-modseq. */
+  readonly modseqs: ModseqLog;
 
   constructor(
     /** The folder: the Maildir root for INBOX, root/.Name for the others. */
@@ -183,7 +188,9 @@ export class MaildirFolder {
     private readonly root: string,
     private readonly log?: StoreLog,
     private readonly watching_: FolderWatching = { fileWatch: true },
-  ) {}
+  ) {
+    this.modseqs = new ModseqLog(path, log);
+  }
 
   /** Tells the other sessions (and nodes) that this process changed the folder. */
   private changedHere(): void {
@@ -616,11 +623,21 @@ export class MaildirFolder {
           flags,
           popUidl: p === undefined ? undefined : p === '' ? record.base : p,
           name: file.name,
+          letters: file.letters,
+          modseq: 0,
         };
         info = made;
       }
       infos.set(record.base, info);
       messages.push(info);
+    }
+    // each message's modseq as recorded (a change found now is recorded with a new one first)
+    await this.modseqs.reconcile(uidlist?.header.uidValidity ?? 0, messages as MaildirInfo[], true);
+    for (let i = 0; i < messages.length; i++) {
+      const modseq = this.modseqs.modseqOf(messages[i].uid) || 1;
+      if (messages[i].modseq === modseq) continue;
+      messages[i] = { ...messages[i], modseq };
+      infos.set(messages[i].key, messages[i]);
     }
     if (this.sizes) await this.sizes.save(new Set(infos.keys()));
     const state: FolderState = {
@@ -628,6 +645,7 @@ export class MaildirFolder {
       uidNext: uidlist ? nextUid({ header: uidlist.header, records: uidlist.records }) : 1,
       messages,
       byUid: new Map(messages.map((m) => [m.uid, m])),
+      highestModseq: this.modseqs.highest,
     };
     this.built = { key, state, infos, keywordsMtime: this.keywordTable.mtime };
     return state;
@@ -854,4 +872,6 @@ export class MaildirFolder {
 /** MessageInfo with the file name it was made from (to tell a renamed message). */
 interface MaildirInfo extends MessageInfo {
   readonly name: string;
+  /** The flag letters of the name (what modseq.ts records). */
+  readonly letters: string;
 }

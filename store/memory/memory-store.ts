@@ -42,7 +42,12 @@ interface Stored {
   size: number;
   flags: Set<string>;
   internalDate: Date;
+  /** RFC 7162: the modseq of its last change. */
+  modseq: number;
 }
+
+/** Expunged UIDs a mailbox remembers (with their modseq) for QRESYNC; older requests get the RFC's fallback. */
+const KEEP_VANISHED = 10_000;
 
 let keys = 0;
 let mailboxes = 0;
@@ -59,13 +64,27 @@ class MemoryMailbox {
   recentMark = 0;
   /** Unique in the process (MailboxView.storage). */
   readonly id = `memory-mailbox-${++mailboxes}`;
+  /** RFC 7162 HIGHESTMODSEQ. */
+  highestModseq = 1;
+  /** Expunged UIDs by the modseq they vanished at, oldest first (at most KEEP_VANISHED). */
+  readonly vanished = new Map<number, number>();
+  /** Vanished UIDs with a modseq up to this one may have been forgotten. */
+  vanishedFloor = 0;
 
   constructor(readonly uidValidity: number) {
     this.events.setMaxListeners(0);
   }
 
   add(bytes: Buffer, flags: Iterable<string>, internalDate: Date): Stored {
-    const m: Stored = { uid: this.uidNext++, key: `m${++keys}`, bytes, size: crlfSize(bytes), flags: new Set(flags), internalDate };
+    const m: Stored = {
+      uid: this.uidNext++,
+      key: `m${++keys}`,
+      bytes,
+      size: crlfSize(bytes),
+      flags: new Set(flags),
+      internalDate,
+      modseq: ++this.highestModseq,
+    };
     this.messages.set(m.uid, m);
     this.changed();
     return m;
@@ -75,12 +94,30 @@ class MemoryMailbox {
     this.events.emit('change');
   }
 
+  /** Removes messages (one modseq for all), remembering their UIDs for QRESYNC. */
+  remove(uids: Iterable<number>): void {
+    let modseq = 0;
+    for (const uid of uids) {
+      if (!this.messages.delete(uid)) continue;
+      modseq ||= ++this.highestModseq;
+      this.vanished.set(uid, modseq);
+    }
+    for (const [uid, at] of this.vanished) {
+      if (this.vanished.size <= KEEP_VANISHED) break;
+      this.vanished.delete(uid);
+      this.vanishedFloor = Math.max(this.vanishedFloor, at);
+    }
+  }
+
   /** The same mailbox under a new name (messages, UIDs and rights kept); views of this one see it gone. */
   renamed(): MemoryMailbox {
     const moved = new MemoryMailbox(this.uidValidity);
     for (const [uid, m] of this.messages) moved.messages.set(uid, m);
     for (const [id, r] of this.acl) moved.acl.set(id, r);
     moved.uidNext = this.uidNext;
+    moved.highestModseq = this.highestModseq;
+    for (const [uid, at] of this.vanished) moved.vanished.set(uid, at);
+    moved.vanishedFloor = this.vanishedFloor;
     this.gone = true;
     this.changed();
     return moved;
@@ -88,7 +125,7 @@ class MemoryMailbox {
 }
 
 function info(m: Stored): MessageInfo {
-  return { uid: m.uid, key: m.key, size: m.size, flags: new Set(m.flags) };
+  return { uid: m.uid, key: m.key, size: m.size, flags: new Set(m.flags), modseq: m.modseq };
 }
 
 async function collect(input: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -100,6 +137,7 @@ async function collect(input: AsyncIterable<Buffer>): Promise<Buffer> {
 class MemoryView implements MailboxView {
   messages: readonly MessageInfo[] = [];
   private byUid = new Map<number, MessageInfo>();
+  highestModseq = 1;
 
   constructor(
     private readonly owner: MemoryStore,
@@ -123,6 +161,12 @@ class MemoryView implements MailboxView {
   private take(): void {
     this.messages = [...this.box.messages.values()].sort((a, b) => a.uid - b.uid).map(info);
     this.byUid = new Map(this.messages.map((m) => [m.uid, m]));
+    this.highestModseq = this.box.highestModseq;
+  }
+
+  expungedSince(modseq: number): readonly number[] | null {
+    if (modseq < this.box.vanishedFloor) return null;
+    return [...this.box.vanished].filter(([, at]) => at > modseq).map(([uid]) => uid).sort((a, b) => a - b);
   }
 
   get(uid: number): MessageInfo | undefined {
@@ -155,15 +199,19 @@ class MemoryView implements MailboxView {
 
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
     const out: MessageInfo[] = [];
+    let modseq = 0;
     for (const uid of uids) {
       const m = this.box.messages.get(uid);
       if (!m) continue;
       const flags = applyFlagChange(m.flags, change);
       if (sameFlags(flags, m.flags)) continue;
       m.flags = flags;
+      modseq ||= ++this.box.highestModseq; // one per command (RFC 7162 section 3.1)
+      m.modseq = modseq;
       out.push(info(m));
     }
     if (out.length > 0) {
+      this.highestModseq = Math.max(this.highestModseq, modseq);
       // the view shows its own change at once, and its next sync() does not report it again (as the Maildir view)
       for (const changed of out) this.byUid.set(changed.uid, changed);
       this.messages = this.messages.map((m) => this.byUid.get(m.uid) ?? m);
@@ -174,11 +222,12 @@ class MemoryView implements MailboxView {
 
   async expunge(uids: readonly number[]): Promise<number[]> {
     const gone: number[] = [];
-    for (const uid of uids) {
-      this.box.messages.delete(uid);
-      if (this.byUid.has(uid)) gone.push(uid);
+    this.box.remove(uids);
+    for (const uid of uids) if (this.byUid.has(uid)) gone.push(uid);
+    if (gone.length > 0) {
+      this.highestModseq = Math.max(this.highestModseq, this.box.highestModseq);
+      this.box.changed();
     }
-    if (gone.length > 0) this.box.changed();
     return gone.sort((a, b) => a - b);
   }
 
@@ -200,7 +249,7 @@ class MemoryView implements MailboxView {
     for (const uid of [...uids].sort((a, b) => a - b)) {
       const m = this.box.messages.get(uid);
       if (!m) continue;
-      this.box.messages.delete(uid);
+      this.box.remove([uid]);
       mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate).uid]);
     }
     if (mapping.length > 0) this.box.changed();
@@ -215,7 +264,7 @@ class MemoryView implements MailboxView {
     const added = this.messages.filter((m) => !before.has(m.uid));
     const flagsChanged = this.messages.filter((m) => {
       const old = before.get(m.uid);
-      return old !== undefined && !sameFlags(old.flags, m.flags);
+      return old !== undefined && (!sameFlags(old.flags, m.flags) || old.modseq !== m.modseq);
     });
     return { expunged, added, flagsChanged };
   }
@@ -309,7 +358,7 @@ export class MemoryStore implements MailStore {
       const inbox = boxes.get('INBOX')!;
       const moved = new MemoryMailbox(++validity);
       for (const m of [...inbox.messages.values()].sort((x, y) => x.uid - y.uid)) moved.add(m.bytes, m.flags, m.internalDate);
-      inbox.messages.clear();
+      inbox.remove([...inbox.messages.keys()]);
       inbox.changed();
       boxes.set(target, moved);
       return;
