@@ -19,6 +19,8 @@ const AFTER_SIGN_IN = [
   'BINARY',
   'ACL',
   'RIGHTS=texk',
+  'CONDSTORE',
+  'QRESYNC',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

@@ -10,6 +10,7 @@ import { decodeName, encodeName, type MailboxTarget, resolveName } from '../mail
 import { astring } from '../wire/encode.js';
 import type { Cursor } from '../wire/cursor.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { enableCondstore } from '../condstore.js';
 
 /** Reads a mailbox argument and resolves it. */
 export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {
@@ -138,7 +139,17 @@ export function namespace(s: ImapContext, c: Command): void {
   s.send('* NAMESPACE (("" "/")) (("~" "/")) (("~public/" "/"))');
 }
 
-export const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'RECENT'] as const;
+export const STATUS_ITEMS = [
+  'MESSAGES',
+  'UIDNEXT',
+  'UIDVALIDITY',
+  'UNSEEN',
+  'DELETED',
+  'SIZE',
+  'RECENT',
+  // RFC 7162 section 3.1.7
+  'HIGHESTMODSEQ',
+] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
 
 export function statusItems(args: Cursor): StatusItem[] {
@@ -198,6 +209,9 @@ export async function statusOf(s: ImapContext, target: MailboxTarget, items: rea
         case 'RECENT':
           value = await recentIn(s, target, view);
           break;
+        case 'HIGHESTMODSEQ':
+          value = view.highestModseq;
+          break;
       }
       out.push(`${item} ${value}`);
     }
@@ -214,6 +228,7 @@ export async function status(s: ImapContext, c: Command): Promise<void> {
   c.args.sp();
   const items = statusItems(c.args);
   c.args.end();
+  if (items.includes('HIGHESTMODSEQ')) enableCondstore(s); // RFC 7162 section 3.1: a CONDSTORE enabling command
   const rights = await rightsOn(s, target);
   if (!rights.includes('r') || !(await s.services.store.hasMailbox(target.owner, target.mailbox)))
     throw no('No such mailbox', 'NONEXISTENT');

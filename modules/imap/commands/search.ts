@@ -10,6 +10,7 @@ import { compileSearch, type SearchMessage } from '../search/evaluate.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
 import { quotedString } from '../wire/encode.js';
 import { formatSet } from '../wire/sequence-set.js';
+import { enableCondstore } from '../condstore.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 
 const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT'] as const;
@@ -41,21 +42,25 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     a.sp();
   }
   const m = s.selected();
-  const key = new SearchParser(a, m).keys();
+  const parser = new SearchParser(a, m);
+  const key = parser.keys();
+  if (parser.usesModseq) enableCondstore(s); // RFC 7162 section 3.1: a CONDSTORE enabling command
   const compiled = compileSearch(key);
   const hits: number[] = [];
+  let highest = 0;
   for (const uid of m.uids) {
     const info = m.info(uid);
     if (!info) continue;
     let hit: boolean;
     const flags = m.searchFlags(info);
-    if (compiled.sync) hit = compiled.test(flags === info.flags ? info : { uid, size: info.size, flags });
+    if (compiled.sync) hit = compiled.test(flags === info.flags ? info : { uid, size: info.size, flags, modseq: info.modseq });
     else {
       const view = m.view;
       const message: SearchMessage = {
         uid,
         size: info.size,
         flags,
+        modseq: info.modseq,
         internalDate: () => view.internalDate(uid),
         header: async () => toCrlf(await view.readHeader(uid)),
         raw: async () => {
@@ -71,10 +76,15 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
         hit = false; // removed meanwhile: its contents are gone
       }
     }
-    if (hit) hits.push(c.uid ? uid : m.seqOf(uid));
+    if (hit) {
+      hits.push(c.uid ? uid : m.seqOf(uid));
+      if (info.modseq > highest) highest = info.modseq;
+    }
   }
+  // RFC 7162 sections 3.1.6 and 3.1.10: after a MODSEQ key, the highest modseq of the messages found
+  const withModseq = parser.usesModseq && hits.length > 0;
   if (returns === null && !s.rev2) {
-    s.send(`* SEARCH${hits.map((n) => ` ${n}`).join('')}`);
+    s.send(`* SEARCH${hits.map((n) => ` ${n}`).join('')}${withModseq ? ` (MODSEQ ${highest})` : ''}`);
     return;
   }
   const wanted = returns ?? ['ALL'];
@@ -86,5 +96,6 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     if (wanted.includes('ALL')) parts.push(`ALL ${formatSet(hits)}`);
   }
   if (wanted.includes('COUNT')) parts.push(`COUNT ${hits.length}`);
+  if (withModseq) parts.push(`MODSEQ ${highest}`);
   s.send(`* ESEARCH ${parts.join(' ')}`);
 }
