@@ -129,10 +129,7 @@ export class ModseqLog {
   }
 
   /** Works out the changes under the lock, with the file re-read, and records them with one new modseq. */
-  private change(
-    uidValidity: number,
-    work: () => { changed: readonly LiveMessage[]; vanished: readonly number[] },
-  ): Promise<void> {
+  private change(uidValidity: number, work: () => { changed: readonly LiveMessage[]; vanished: readonly number[] }): Promise<void> {
     return this.inTurn(async () => {
       let lock: Awaited<ReturnType<typeof acquireDotlock>> | null = null;
       try {

@@ -166,7 +166,10 @@ class MemoryView implements MailboxView {
 
   expungedSince(modseq: number): readonly number[] | null {
     if (modseq < this.box.vanishedFloor) return null;
-    return [...this.box.vanished].filter(([, at]) => at > modseq).map(([uid]) => uid).sort((a, b) => a - b);
+    return [...this.box.vanished]
+      .filter(([, at]) => at > modseq)
+      .map(([uid]) => uid)
+      .sort((a, b) => a - b);
   }
 
   get(uid: number): MessageInfo | undefined {

@@ -65,7 +65,7 @@ describe('Maildir mod-sequences', () => {
     other.close();
   });
 
-  it("a change made on the files by another server (Dovecot's renames, removals, new files) gets one new modseq, the same in every process", async () => {
+  it("another server's changes to the files (renames, removals, new files) get one new modseq, the same in every process", async () => {
     const a = makeStore();
     const one = await a.deliver(alice, 'INBOX', chunks('Subject: one\n\n1\n'));
     const two = await a.deliver(alice, 'INBOX', chunks('Subject: two\n\n2\n'));

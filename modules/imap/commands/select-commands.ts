@@ -104,7 +104,9 @@ function resync(s: ImapContext, m: SelectedMailbox, q: Qresync): void {
   const vanished = vanishedSince(m, q.modseq, q.known);
   if (vanished !== '') s.send(`* VANISHED (EARLIER) ${vanished}`);
   const messages = m.view.messages;
-  const changed = messages.filter((x) => x.modseq > q.modseq && (q.known === null || q.known.some(([lo, hi]) => lo <= x.uid && x.uid <= hi)));
+  const changed = messages.filter(
+    (x) => x.modseq > q.modseq && (q.known === null || q.known.some(([lo, hi]) => lo <= x.uid && x.uid <= hi)),
+  );
   for (const line of m.announce(changed)) s.send(line);
   for (const x of changed) s.send(`* ${m.seqOf(x.uid)} FETCH (UID ${x.uid} FLAGS ${m.flagsOf(x)} MODSEQ (${x.modseq}))`);
 }

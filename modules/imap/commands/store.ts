@@ -89,7 +89,9 @@ export async function store(s: ImapContext, c: Command): Promise<string | undefi
   // a keyword new to the mailbox is announced first, even to .SILENT (RFC 3501 section 7.2.6)
   for (const line of sel.announce(changed)) s.send(line);
   const modifiedText =
-    modified.length === 0 ? undefined : `[MODIFIED ${formatSet(c.uid ? modified : modified.map((uid) => sel.seqOf(uid)))}] Conditional STORE failed`;
+    modified.length === 0
+      ? undefined
+      : `[MODIFIED ${formatSet(c.uid ? modified : modified.map((uid) => sel.seqOf(uid)))}] Conditional STORE failed`;
   if (m[2]) {
     // RFC 7162 section 3.1.3: with CONDSTORE on, even .SILENT says the new MODSEQ of what changed
     if (sel.condstore)

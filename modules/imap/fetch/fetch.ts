@@ -237,7 +237,8 @@ function metadataOnly(
               ? `MODSEQ (${info.modseq})`
               : `RFC822.SIZE ${info.size}`;
     }
-    if (addFlags?.has(uid)) line += ` FLAGS ${m.flagsOf(info)}${m.condstore && !items.some((i) => i.kind === 'MODSEQ') ? ` MODSEQ (${info.modseq})` : ''}`;
+    if (addFlags?.has(uid))
+      line += ` FLAGS ${m.flagsOf(info)}${m.condstore && !items.some((i) => i.kind === 'MODSEQ') ? ` MODSEQ (${info.modseq})` : ''}`;
     line += ')\r\n';
     lines.push(line);
     length += line.length;
