@@ -16,7 +16,8 @@
 // (synced) and renamed over it, keeping the live UIDs and the last KEEP_VANISHED vanished ones; F then
 // says up to which modseq vanished UIDs may have been forgotten. Both happen under postern-modseq.lock (a
 // dotlock as for the uidlist, its own so that it never holds up Dovecot). The highest modseq is never
-// lowered: H carries it across compactions, and a new UIDVALIDITY starts from it.
+// lowered: H carries it across compactions, and a file made anew (or for a new UIDVALIDITY) starts from
+// the time in milliseconds, above any modseq an earlier file can have reached.
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotlock } from './dotlock.js';
@@ -165,7 +166,10 @@ export class ModseqLog {
   }
 
   private restart(uidValidity: number): void {
-    // a new UIDVALIDITY (or no file yet): nothing recorded counts, the highest modseq goes on from where it was
+    // A new UIDVALIDITY, or no file (yet, or any more): nothing recorded counts. The modseqs go on from
+    // the time in milliseconds, so that a file lost (removed by hand, damaged) and made again never gives
+    // a modseq a client saw before: that would take far more than one change per millisecond since.
+    this.highestSeen = Math.max(this.highestSeen, Date.now());
     this.entries.clear();
     this.live = this.vanishedCount = this.lines = 0;
     this.uidValidity = uidValidity;
