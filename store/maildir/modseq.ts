@@ -40,6 +40,14 @@ export interface LiveMessage {
   readonly letters: string;
 }
 
+/** A change waiting for its turn at the lock (change()). */
+interface Work {
+  readonly uidValidity: number;
+  readonly work: () => { changed: readonly LiveMessage[]; vanished: readonly number[] };
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 interface Cache {
   ino: bigint;
   size: number;
@@ -129,10 +137,25 @@ export class ModseqLog {
     return new Map(changed.map((m) => [m.uid, this.modseqOf(m.uid)]));
   }
 
-  /** Works out the changes under the lock, with the file re-read, and records them with one new modseq. */
-  private change(uidValidity: number, work: () => { changed: readonly LiveMessage[]; vanished: readonly number[] }): Promise<void> {
-    return this.inTurn(async () => {
-      let lock: Awaited<ReturnType<typeof acquireDotlock>> | null = null;
+  /**
+   * Works out the changes under the lock, with the file re-read, and records them with a new modseq. The
+   * changes asked for while one is being recorded wait and are then recorded together, under one turn at the
+   * lock and in one write (many sessions storing flags at once), each with a modseq of its own.
+   */
+  private change(uidValidity: number, work: Work['work']): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ uidValidity, work, resolve, reject });
+      if (this.waiting.length === 1) void this.inTurn(() => this.recordWaiting());
+    });
+  }
+
+  private waiting: Work[] = [];
+
+  private async recordWaiting(): Promise<void> {
+    const batch = this.waiting;
+    this.waiting = [];
+    let lock: Awaited<ReturnType<typeof acquireDotlock>> | null = null;
+    try {
       try {
         lock = await acquireDotlock(join(this.folder, `${MODSEQ_FILE}.lock`), {
           timeoutMs: 10_000,
@@ -147,22 +170,30 @@ export class ModseqLog {
         await lock?.release().catch(() => {});
         lock = null;
       }
-      try {
-        const fresh = uidValidity !== this.uidValidity;
-        if (fresh) this.restart(uidValidity);
-        const { changed, vanished } = work();
-        if (changed.length === 0 && vanished.length === 0 && !fresh) return;
+      let fresh = false;
+      let text = '';
+      for (const w of batch) {
+        if (w.uidValidity !== this.uidValidity) {
+          this.restart(w.uidValidity);
+          fresh = true;
+          text = '';
+        }
+        const { changed, vanished } = w.work();
+        if (changed.length === 0 && vanished.length === 0) continue;
         const modseq = this.highestSeen + 1;
-        let text = '';
         for (const m of changed) text += this.apply(m.uid, modseq, m.letters);
         for (const uid of vanished) text += this.apply(uid, modseq, null);
-        if (lock === null) return;
-        if (fresh || this.cache === null || this.cache.consumed !== this.cache.size || this.needsCompaction()) await this.writeWhole();
-        else await this.append(text);
-      } finally {
-        await lock?.release().catch(() => {});
       }
-    });
+      if (lock !== null) {
+        if (fresh || this.cache === null || this.cache.consumed !== this.cache.size || this.needsCompaction()) await this.writeWhole();
+        else if (text !== '') await this.append(text);
+      }
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    } finally {
+      await lock?.release().catch(() => {});
+    }
   }
 
   private restart(uidValidity: number): void {
@@ -242,14 +273,13 @@ export class ModseqLog {
     const path = join(this.folder, MODSEQ_FILE);
     const handle = await open(path, 'a');
     try {
-      await handle.write(text);
+      await handle.write(text, null, 'latin1');
     } finally {
       await handle.close();
     }
-    const st = await stat(path, { bigint: true });
-    const grown = Buffer.byteLength(text);
-    // read on from here next time (another writer cannot have written: the lock is ours)
-    this.cache = { ino: st.ino, size: Number(st.size), consumed: this.cache!.consumed + grown };
+    // read on from here next time (no other writer could write meanwhile: the lock is ours)
+    const grown = Buffer.byteLength(text, 'latin1');
+    this.cache = { ino: this.cache!.ino, size: this.cache!.size + grown, consumed: this.cache!.consumed + grown };
   }
 
   /** Writes the whole file through postern-modseq.tmp (synced, then renamed over it), compacted. */

@@ -161,6 +161,23 @@ describe('the modseq log (postern-modseq)', () => {
     expect(fresh.expungedSince(start)).toBeNull();
   });
 
+  it('changes recorded at once by two processes each get a modseq of their own, and both read the same file', async () => {
+    const a = new ModseqLog(dir);
+    const b = new ModseqLog(dir);
+    await a.reconcile(3, live(40), true);
+    await b.reconcile(3, live(40), true);
+    const start = a.highest;
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).record(3, [{ uid: i + 1, letters: 'F' }], []).then((m) => m.get(i + 1)!)),
+    );
+    expect(new Set(results).size).toBe(40);
+    expect(Math.max(...results)).toBe(start + 40);
+    const fresh = new ModseqLog(dir);
+    await fresh.reconcile(3, live(40, 'F'), true);
+    expect(fresh.highest).toBe(start + 40);
+    for (let uid = 1; uid <= 40; uid++) expect(fresh.modseqOf(uid)).toBe(results[uid - 1]);
+  });
+
   it('100 flag changes in a mailbox of 100,000 messages append short lines, never rewrite the file', async () => {
     const log = new ModseqLog(dir);
     const messages = live(100_000);
