@@ -216,7 +216,7 @@ export class ModseqLog {
     }
     if (letters === null) this.vanishedCount++;
     else this.live++;
-    this.entries.set(uid, { modseq, letters });
+    this.entries.set(uid, { modseq, letters: letters === null ? null : shared(letters) });
     if (modseq > this.highestSeen) this.highestSeen = modseq;
     this.lines++;
     return `${uid} ${modseq} ${letters === null ? '-' : `=${letters}`}\n`;
@@ -321,6 +321,20 @@ export class ModseqLog {
     this.turn = turn.catch(() => {});
     return turn;
   }
+}
+
+// Most messages have one of a few letter strings ("", "S", "RS"): each is kept once, not once per message
+// (a string cut from the file's text would also keep all of that text alive).
+const LETTERS = new Map<string, string>();
+
+function shared(letters: string): string {
+  let kept = LETTERS.get(letters);
+  if (kept === undefined) {
+    if (LETTERS.size >= 10_000) LETTERS.clear();
+    kept = Buffer.from(letters, 'latin1').toString('latin1'); // a copy of its own
+    LETTERS.set(kept, kept);
+  }
+  return kept;
 }
 
 async function readRange(path: string, from: number, to: number): Promise<Buffer> {
