@@ -12,7 +12,7 @@
 // messages are applied to the listing as they are made.
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../contract.js';
@@ -37,6 +37,7 @@ import {
 import { inheritOwner } from './owner.js';
 import { nextUidValidity } from './uidvalidity.js';
 import { ModseqLog } from './modseq.js';
+import { readRange as readAll, writeSynced } from './whole-files.js';
 
 type Sub = 'new' | 'cur';
 
@@ -128,35 +129,6 @@ interface Listing {
 const VERIFY_MS = 1000;
 /** How long a folder stays watched after its last session left it. */
 const LINGER_MS = 10_000;
-
-/** Octets `from` to `to` of a file (off the event loop: the thread pool reads them). */
-async function readAll(path: string, from: number, to: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(to - from);
-    let at = 0;
-    while (at < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, at, buffer.length - at, from + at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return buffer.subarray(0, at);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes `data` whole to a file opened with `flags`, then fsyncs it. */
-async function writeSynced(path: string, flags: string, data: Buffer, mode?: number): Promise<void> {
-  const handle = await open(path, flags, mode);
-  try {
-    let at = 0;
-    while (at < data.length) at += (await handle.write(data, at, data.length - at)).bytesWritten;
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 export class MaildirFolder {
   private uidlist: UidlistCache | null = null;

@@ -18,11 +18,11 @@
 // dotlock as for the uidlist, its own so that it never holds up Dovecot). The highest modseq is never
 // lowered: H carries it across compactions, and a file made anew (or for a new UIDVALIDITY) starts from
 // the time in milliseconds, above any modseq an earlier file can have reached.
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotlock } from './dotlock.js';
-import { inheritOwner } from './owner.js';
 import type { StoreLog } from './real-folders.js';
+import { readRange, replaceFile } from './whole-files.js';
 
 export const MODSEQ_FILE = 'postern-modseq';
 /** Vanished UIDs remembered per mailbox (for QRESYNC's VANISHED (EARLIER)); older requests get the RFC's fallback. */
@@ -285,7 +285,6 @@ export class ModseqLog {
   /** Writes the whole file through postern-modseq.tmp (synced, then renamed over it), compacted. */
   private async writeWhole(): Promise<void> {
     const path = join(this.folder, MODSEQ_FILE);
-    const tmp = `${path}.tmp`;
     const vanished = [...this.entries].filter(([, e]) => e.letters === null).sort((a, b) => a[1].modseq - b[1].modseq);
     const forget = vanished.length - this.keepVanished;
     for (let i = 0; i < forget; i++) {
@@ -298,20 +297,7 @@ export class ModseqLog {
       parts.push(`${uid} ${e.modseq} ${e.letters === null ? '-' : `=${e.letters}`}\n`);
     this.lines = this.entries.size;
     const data = Buffer.from(parts.join(''), 'latin1');
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.write(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await inheritOwner(tmp, { created: true });
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
+    await replaceFile(path, data, true);
     const st = await stat(path, { bigint: true });
     this.cache = { ino: st.ino, size: data.length, consumed: data.length };
   }
@@ -335,20 +321,4 @@ function shared(letters: string): string {
     LETTERS.set(kept, kept);
   }
   return kept;
-}
-
-async function readRange(path: string, from: number, to: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(Math.max(0, to - from));
-    let at = 0;
-    while (at < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, at, buffer.length - at, from + at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return buffer.subarray(0, at);
-  } finally {
-    await handle.close();
-  }
 }

@@ -201,9 +201,10 @@ describe('the modseq log (postern-modseq)', () => {
     started = performance.now();
     await other.reconcile(9, messages, true);
     const looked = performance.now() - started;
-    expect(created).toBeLessThan(3000);
-    expect(opened).toBeLessThan(3000);
-    expect(looked).toBeLessThan(500);
+    // bounds that only catch work growing out of proportion (the machine running the tests may be busy)
+    expect(created).toBeLessThan(15_000);
+    expect(opened).toBeLessThan(15_000);
+    expect(looked).toBeLessThan(2_000);
     expect((await readFile(join(dir, MODSEQ_FILE), 'latin1')).split('\n')[0]).toMatch(/^P1 V9 H\d+ F\d+$/);
   });
 });
