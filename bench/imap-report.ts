@@ -256,7 +256,8 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
     }
     if (r.resync) {
       const x = r.resync;
-      const t = (v: { ms: number; octets: number; responses: number }) => `${v.ms.toFixed(1)} ms, ${v.octets} octets, ${v.responses} responses`;
+      const t = (v: { ms: number; octets: number; responses: number }) =>
+        `${v.ms.toFixed(1)} ms, ${v.octets} octets, ${v.responses} responses`;
       out.push(
         `    ${x.account} resync after ${x.flagChanges} flag changes and ${x.expunges} expunges: QRESYNC SELECT ${t(x.qresyncSelect)} ` +
           `(${x.vanished ?? 'no VANISHED'}); UID FETCH (CHANGEDSINCE) ${t(x.changedSince)}; plain SELECT ${t(x.plainSelect)}; ` +
