@@ -48,7 +48,8 @@ export function formatRanges(ranges: readonly (readonly [number, number])[]): st
   return ranges.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}:${hi}`)).join(',');
 }
 
-function inRanges(ranges: readonly (readonly [number, number])[], n: number): boolean {
+/** True when `n` is in one of the merged, ascending ranges. */
+export function inRanges(ranges: readonly (readonly [number, number])[], n: number): boolean {
   let lo = 0;
   let hi = ranges.length;
   while (lo < hi) {

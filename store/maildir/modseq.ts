@@ -60,7 +60,8 @@ export class ModseqLog {
   private highestSeen = 1;
   private floor = 0;
   private live = 0;
-  private vanishedCount = 0;
+  /** The vanished UIDs by their modseq (also in `entries`): what expungedSince() walks. */
+  private readonly vanished = new Map<number, number>();
   /** Record lines in the file (to know when to compact). */
   private lines = 0;
   private cache: Cache | null = null;
@@ -86,7 +87,7 @@ export class ModseqLog {
   expungedSince(modseq: number): number[] | null {
     if (modseq < this.floor) return null;
     const out: number[] = [];
-    for (const [uid, e] of this.entries) if (e.letters === null && e.modseq > modseq) out.push(uid);
+    for (const [uid, at] of this.vanished) if (at > modseq) out.push(uid);
     return out.sort((a, b) => a - b);
   }
 
@@ -202,7 +203,8 @@ export class ModseqLog {
     // a modseq a client saw before: that would take far more than one change per millisecond since.
     this.highestSeen = Math.max(this.highestSeen, Date.now());
     this.entries.clear();
-    this.live = this.vanishedCount = this.lines = 0;
+    this.live = this.lines = 0;
+    this.vanished.clear();
     this.uidValidity = uidValidity;
     this.floor = this.highestSeen;
   }
@@ -211,10 +213,10 @@ export class ModseqLog {
   private apply(uid: number, modseq: number, letters: string | null): string {
     const old = this.entries.get(uid);
     if (old) {
-      if (old.letters === null) this.vanishedCount--;
+      if (old.letters === null) this.vanished.delete(uid);
       else this.live--;
     }
-    if (letters === null) this.vanishedCount++;
+    if (letters === null) this.vanished.set(uid, modseq);
     else this.live++;
     this.entries.set(uid, { modseq, letters: letters === null ? null : shared(letters) });
     if (modseq > this.highestSeen) this.highestSeen = modseq;
@@ -223,7 +225,7 @@ export class ModseqLog {
   }
 
   private needsCompaction(): boolean {
-    return this.lines > 2 * (this.live + this.vanishedCount) + 1000 || this.vanishedCount > 2 * this.keepVanished;
+    return this.lines > 2 * (this.live + this.vanished.size) + 1000 || this.vanished.size > 2 * this.keepVanished;
   }
 
   /** Reads what the file has that this process has not read (all of it when it was replaced). */
@@ -250,7 +252,8 @@ export class ModseqLog {
       const nl = text.indexOf('\n');
       const header = /^P1 V(\d+) H(\d+) F(\d+)$/.exec(nl < 0 ? '' : text.slice(0, nl));
       this.entries.clear();
-      this.live = this.vanishedCount = this.lines = 0;
+      this.live = this.lines = 0;
+      this.vanished.clear();
       if (!header) {
         // damaged (or being written by a crashed writer): rewritten whole at the next change
         this.uidValidity = 0;
@@ -285,12 +288,12 @@ export class ModseqLog {
   /** Writes the whole file through postern-modseq.tmp (synced, then renamed over it), compacted. */
   private async writeWhole(): Promise<void> {
     const path = join(this.folder, MODSEQ_FILE);
-    const vanished = [...this.entries].filter(([, e]) => e.letters === null).sort((a, b) => a[1].modseq - b[1].modseq);
+    const vanished = [...this.vanished].sort((a, b) => a[1] - b[1]);
     const forget = vanished.length - this.keepVanished;
     for (let i = 0; i < forget; i++) {
-      this.floor = Math.max(this.floor, vanished[i][1].modseq);
+      this.floor = Math.max(this.floor, vanished[i][1]);
       this.entries.delete(vanished[i][0]);
-      this.vanishedCount--;
+      this.vanished.delete(vanished[i][0]);
     }
     const parts = [`P1 V${this.uidValidity} H${this.highestSeen} F${this.floor}\n`];
     for (const [uid, e] of [...this.entries].sort((a, b) => a[0] - b[0]))

@@ -2,7 +2,7 @@
 // EXPUNGE (6.4.3, UID EXPUNGE from UIDPLUS, RFC 4315). Reading needs r; EXPUNGE needs e (RFC 4314).
 import { openForUser } from '../../../sessions/mailbox-access.js';
 import type { Command, ImapContext } from '../context.js';
-import { modseqArg, rangesArg, vanishedSince } from '../condstore.js';
+import { inRanges, modseqArg, rangesArg, vanishedSince } from '../condstore.js';
 import { bad, no } from '../imap-error.js';
 import { SelectedMailbox } from '../selected.js';
 import { quoteClient } from '../../../sessions/client-text.js';
@@ -104,9 +104,7 @@ function resync(s: ImapContext, m: SelectedMailbox, q: Qresync): void {
   const vanished = vanishedSince(m, q.modseq, q.known);
   if (vanished !== '') s.send(`* VANISHED (EARLIER) ${vanished}`);
   const messages = m.view.messages;
-  const changed = messages.filter(
-    (x) => x.modseq > q.modseq && (q.known === null || q.known.some(([lo, hi]) => lo <= x.uid && x.uid <= hi)),
-  );
+  const changed = messages.filter((x) => x.modseq > q.modseq && (q.known === null || inRanges(q.known, x.uid)));
   for (const line of m.announce(changed)) s.send(line);
   for (const x of changed) s.send(`* ${m.seqOf(x.uid)} FETCH (UID ${x.uid} FLAGS ${m.flagsOf(x)} MODSEQ (${x.modseq}))`);
 }

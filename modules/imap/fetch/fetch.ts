@@ -14,7 +14,7 @@ import { type MimePart, parseMime } from '../message/mime-tree.js';
 import { sectionBytes } from '../message/sections.js';
 import type { SelectedMailbox } from '../selected.js';
 import { mergeRanges, parseSequenceSet, resolveNumbers, resolveSet, STAR } from '../wire/sequence-set.js';
-import { enableCondstore, modseqArg, vanishedSince } from '../condstore.js';
+import { enableCondstore, inRanges, modseqArg, vanishedSince } from '../condstore.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { formatDateTime } from '../wire/date-time.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
@@ -114,9 +114,8 @@ function fetchModifiers(s: ImapContext, c: Command): { changedSince: number | nu
   return { changedSince, vanished };
 }
 
-/** The UID ranges of a UID FETCH's set ("*" is the largest UID there can be now). */
-function rangesOf(setText: string, uidNext: number): [number, number][] {
-  const top = Math.max(1, uidNext - 1);
+/** The UID ranges of a UID FETCH's set, with "*" standing for `top`. */
+function rangesOf(setText: string, top: number): [number, number][] {
   return mergeRanges(
     parseSequenceSet(setText).map(([x, y]) => {
       const a = x === STAR ? top : x;
@@ -135,7 +134,8 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   const modifiers = a.maybeSp() ? fetchModifiers(s, c) : { changedSince: null, vanished: false };
   a.end();
   const m = s.selected();
-  let uids = targetUids(m, setText, c.uid);
+  // (UID FETCH with CHANGEDSINCE finds its few messages by modseq below, without listing every UID of the set)
+  let uids = c.uid && modifiers.changedSince !== null ? [] : targetUids(m, setText, c.uid);
   if (c.uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
   // RFC 7162 section 3.1: MODSEQ and CHANGEDSINCE turn CONDSTORE on; with it on, FLAGS come with MODSEQ
   if (modifiers.changedSince !== null || items.some((i) => i.kind === 'MODSEQ')) enableCondstore(s);
@@ -145,10 +145,15 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
     if (!items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
     // RFC 7162 section 3.2.6: the UIDs of the set gone since, first (VANISHED (EARLIER))
     if (modifiers.vanished) {
-      const vanished = vanishedSince(m, since, rangesOf(setText, m.view.uidNext));
+      const vanished = vanishedSince(m, since, rangesOf(setText, m.view.uidNext - 1));
       if (vanished !== '') s.send(`* VANISHED (EARLIER) ${vanished}`);
     }
-    uids = uids.filter((uid) => (m.info(uid)?.modseq ?? 0) > since);
+    if (c.uid) {
+      // the few messages changed since, found by their modseq, then kept if the set names them (a resync
+      // of 100,000 messages after 100 changes walks the messages once and names no UID it does not send)
+      const named = rangesOf(setText, m.uids[m.uids.length - 1] ?? 1);
+      uids = m.view.messages.filter((x) => x.modseq > since && inRanges(named, x.uid) && m.seqOf(x.uid) !== 0).map((x) => x.uid);
+    } else uids = uids.filter((uid) => (m.info(uid)?.modseq ?? 0) > since);
   }
 
   // \Seen first, so the FLAGS in the answers show it (RFC 9051: "SHOULD be included")
