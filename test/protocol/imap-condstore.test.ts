@@ -217,4 +217,37 @@ describe('QRESYNC (RFC 7162 section 3.2)', () => {
     a.close();
     b.close();
   });
+
+  it('past the expunges a mailbox remembers, QRESYNC answers every UID it no longer holds (RFC 7162 section 3.2.5.2)', async () => {
+    await server.addAccount('many', PASSWORD);
+    const account = { name: 'many', domain: 'example.org' };
+    const many = 10_060; // more than the 10,000 expunged UIDs a mailbox remembers
+    for (let i = 0; i < many + 2; i++)
+      await server.ctx.store.deliver(
+        account,
+        'INBOX',
+        (async function* () {
+          yield Buffer.from(`Subject: ${i}\n\nx\n`);
+        })(),
+      );
+    const a = await signIn('many');
+    await a.command('ENABLE QRESYNC');
+    await a.command('SELECT INBOX');
+    await a.command('UID STORE 1 +FLAGS.SILENT (\\Deleted)');
+    await a.command('UID EXPUNGE 1'); // gone before the client's modseq below
+    const sel = await a.command('SELECT INBOX');
+    const h = highest(sel.untagged);
+    const validity = Number(/UIDVALIDITY (\d+)/.exec(sel.untagged.join('\n'))![1]);
+    // 2 .. many+1 expunged in one go, the last two kept
+    await a.command(`UID STORE 2:${many + 1} +FLAGS.SILENT (\\Deleted)`);
+    await a.command(`UID EXPUNGE 2:${many + 1}`);
+    const resync = await a.command(`SELECT INBOX (QRESYNC (${validity} ${h}))`);
+    // the exact answer would be 2:10061; what it cannot tell apart it names too, never fewer
+    expect(resync.untagged).toContain(`* VANISHED (EARLIER) 1:${many + 1}`);
+    expect(resync.untagged.filter((l) => l.includes('FETCH'))).toEqual([]);
+    // known-uids narrow the fallback too
+    const known = await a.command(`EXAMINE INBOX (QRESYNC (${validity} ${h} 5:9,${many + 2}))`);
+    expect(known.untagged).toContain('* VANISHED (EARLIER) 5:9');
+    a.close();
+  }, 60_000);
 });
