@@ -58,6 +58,19 @@ function rows(o: Options): Row[] {
       ratioTargets: both('<=', 1),
     },
     {
+      metric: `${huge}: QRESYNC resync (100 flag changes, 10 expunges), ms`,
+      value: (r) => r.resync?.resyncMs ?? null,
+      digits: 1,
+      ratioTargets: both('<=', 1),
+    },
+    {
+      metric: `${huge}: QRESYNC resync octets / UID FETCH 1:* (FLAGS)'s, %`,
+      value: (r) => (r.resync ? r.resync.octetShare * 100 : null),
+      digits: 2,
+      ratioTargets: [],
+      absolute: { op: '<=', limit: 1, text: 'at most 1%' },
+    },
+    {
       metric: `${small}, MB/s, median of ${o.retrPasses}`,
       value: (r) => r.fetchSmall?.median ?? null,
       digits: 1,
@@ -252,6 +265,16 @@ export function renderImap(o: Options, results: ImapServerResults[], machine: Ma
       out.push(
         `    sign-ins ${s.label}: ${s.sessions} in ${s.seconds} s, server CPU ${s.serverCpuSeconds.toFixed(2)} s (${util.toFixed(2)} ` +
           `cores)${s.cipher ? `, ${s.cipher}` : ''}${failureText(s.failures)}`,
+      );
+    }
+    if (r.resync) {
+      const x = r.resync;
+      const t = (v: { ms: number; octets: number; responses: number }) =>
+        `${v.ms.toFixed(1)} ms, ${v.octets} octets, ${v.responses} responses`;
+      out.push(
+        `    ${x.account} resync after ${x.flagChanges} flag changes and ${x.expunges} expunges: QRESYNC SELECT ${t(x.qresyncSelect)} ` +
+          `(${x.vanished ?? 'no VANISHED'}); UID FETCH (CHANGEDSINCE) ${t(x.changedSince)}; plain SELECT ${t(x.plainSelect)}; ` +
+          `UID FETCH 1:* (FLAGS) ${t(x.fullFetch)}`,
       );
     }
     if (r.select) {

@@ -8,6 +8,7 @@
 //   4. memory per idle session: signed in, INBOX selected, in IDLE
 //   5. the mixed load of 10 and 50 clients on ten users and on one (imap-mix-scenario.ts)
 //   6. IDLE fan-out: how soon thousands of sessions watching one INBOX hear of a new message (Postern only)
+//   7. QRESYNC resync of the 100,000-message mailbox after 100 flag changes and 10 expunges (imap-resync-scenario.ts)
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { allCpus, type Pinning, pinTree, retrPinning } from './affinity.js';
@@ -18,6 +19,7 @@ import type { ImapFetchBodiesResult, ImapHoldResult, ImapSelectTimeResult, ImapS
 import { type ImapCompressFigures, runCompressIdle } from './imap-compress-scenario.js';
 import { type ImapMixFigures, MIX_RUNS, runMix } from './imap-mix-scenario.js';
 import { type ImapWatchFigures, runWatch } from './imap-watch-scenario.js';
+import { type ImapResyncFigures, runResync } from './imap-resync-scenario.js';
 import type { ImapPart, Options } from './options.js';
 import { type Memory, treeCpuSeconds, treeMemory } from './proc.js';
 import type { CpuSeconds, Credentials, Failures } from './protocol.js';
@@ -76,6 +78,7 @@ export interface ImapServerResults {
   compress?: ImapCompressFigures;
   mix: ImapMixFigures[];
   watch?: ImapWatchFigures;
+  resync?: ImapResyncFigures;
   errors: string[];
 }
 
@@ -341,6 +344,17 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
         `FETCH ${x.fetches.map((y) => `${y.ms.toFixed(0)} ms/${y.responses}`).join(', ')}` +
         (x.failures.count ? `, FAILED: ${x.failures.samples.join(' | ')}` : '');
       log(`first: ${f(s.first)}; second: ${f(s.second)}; ${s.indexFilesRemoved} dovecot.index* files removed before`);
+    });
+  // 7 after 2: its flag changes and expunges (of messages it appends first) come after the first SELECT
+  if (part('resync'))
+    await step(`QRESYNC resync of ${m.imapHuge.messages} messages`, async () => {
+      const r = await runResync(server, cred(m.imapHuge.account), m.imapHuge.messages);
+      results.resync = r;
+      log(
+        `QRESYNC SELECT ${r.qresyncSelect.ms.toFixed(1)} ms/${r.qresyncSelect.octets} octets, CHANGEDSINCE ` +
+          `${r.changedSince.ms.toFixed(1)} ms/${r.changedSince.octets} octets; plain SELECT ${r.plainSelect.ms.toFixed(1)} ms, ` +
+          `UID FETCH 1:* (FLAGS) ${r.fullFetch.ms.toFixed(1)} ms/${r.fullFetch.octets} octets; share ${(r.octetShare * 100).toFixed(2)}%`,
+      );
     });
   for (const tls of part('sessions') ? [false, true] : []) {
     for (const c of [1, o.concurrency]) {

@@ -35,8 +35,8 @@ export interface Options {
   watchWorkers: number;
 }
 
-export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle' | 'watch' | 'compress';
-export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle', 'watch', 'compress'];
+export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle' | 'watch' | 'compress' | 'resync';
+export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle', 'watch', 'compress', 'resync'];
 
 export type Protocol = 'pop3' | 'imap';
 export const PROTOCOLS: Protocol[] = ['pop3', 'imap'];

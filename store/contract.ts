@@ -33,6 +33,11 @@ export interface MessageInfo {
   readonly popUidl?: string;
   /** True when the stored octets already end every line with CRLF: they can be sent as they are. */
   readonly crlf?: boolean;
+  /**
+   * RFC 7162 MODSEQ: the mod-sequence of the message's last change (arrival or flags), at least 1. Every
+   * change, whoever made it (this store, another process or server on the same storage), gets a higher one.
+   */
+  readonly modseq: number;
 }
 
 /** What sync() learned: what other sessions (and this one) changed since the view's last sync. */
@@ -125,6 +130,17 @@ export interface MailboxView {
   /** Calls `changed` (at most every few hundred ms) when the mailbox may have changed; returns the unsubscribe. */
   watch(changed: () => void): () => void;
   close(): void;
+  /**
+   * RFC 7162 HIGHESTMODSEQ as of the last sync (and this view's own changes since): at least 1, never
+   * lowered under one UIDVALIDITY; every message's modseq and every expunge seen is at or below it.
+   */
+  readonly highestModseq: number;
+  /**
+   * UIDs expunged at a modseq above `modseq`, ascending (QRESYNC's VANISHED (EARLIER)); null when the store no
+   * longer remembers back that far (it keeps a bounded number per mailbox): the caller then falls back to the
+   * UIDs it cannot find (RFC 7162 section 3.2.5.2). May name UIDs expunged after the view's last sync.
+   */
+  expungedSince(modseq: number): readonly number[] | null;
 }
 
 export interface MailboxRef {

@@ -38,6 +38,8 @@ const AFTER_SIGN_IN = [
   'OBJECTID',
   'PREVIEW',
   'UTF8=ACCEPT',
+  'CONDSTORE',
+  'QRESYNC',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

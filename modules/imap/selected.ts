@@ -7,7 +7,7 @@
 import type { MailboxChanges, MailboxView, MessageInfo } from '../../store/contract.js';
 import { MailError, mailErrorOf, sameFlags } from '../../store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
-import { lowerBound } from './wire/sequence-set.js';
+import { formatSet, lowerBound } from './wire/sequence-set.js';
 
 // Flag sets are shared by many messages (the store keeps one per distinct set): word each once.
 const worded = new WeakMap<ReadonlySet<string>, string>();
@@ -80,6 +80,10 @@ export class SelectedMailbox {
   private readonly recent = new Set<number>();
   /** The RECENT count the client was last told. */
   private recentTold = 0;
+  /** RFC 7162: CONDSTORE is on for the session: untagged FETCH responses carry UID and MODSEQ. */
+  condstore = false;
+  /** RFC 7162: QRESYNC is on for the session: expunges are announced with VANISHED, not EXPUNGE. */
+  qresync = false;
 
   constructor(
     readonly view: MailboxView,
@@ -222,6 +226,16 @@ export class SelectedMailbox {
     const lines: string[] = this.announce(
       changes.added.length + changes.flagsChanged.length === 0 ? [] : [...changes.added, ...changes.flagsChanged],
     );
+    if (expunges && this.gone.size > 0 && this.qresync) {
+      // RFC 7162 section 3.2.7: one VANISHED (UIDs) instead of an EXPUNGE per message
+      lines.push(`* VANISHED ${formatSet([...this.gone])}`);
+      for (const uid of this.gone) {
+        this.known.delete(uid);
+        this.recent.delete(uid);
+      }
+      this.uids = this.uids.filter((uid) => !this.gone.has(uid));
+      this.gone.clear();
+    }
     if (expunges && this.gone.size > 0) {
       // announced now
       // ascending, each number as it is after the ones before it were removed (as Dovecot sends them)
@@ -255,9 +269,11 @@ export class SelectedMailbox {
     this.recentTold = this.recent.size;
     for (const m of changes.flagsChanged) {
       const old = this.known.get(m.uid);
-      if (!old || this.gone.has(m.uid) || sameFlags(old.flags, m.flags)) continue;
+      if (!old || this.gone.has(m.uid) || (sameFlags(old.flags, m.flags) && (!this.condstore || old.modseq === m.modseq))) continue;
       this.known.set(m.uid, m);
-      lines.push(`* ${this.seqOf(m.uid)} FETCH (${withUid ? `UID ${m.uid} ` : ''}FLAGS ${this.flagsOf(m)})`);
+      // RFC 7162 section 3.1: with CONDSTORE on, UID and MODSEQ too
+      if (this.condstore) lines.push(`* ${this.seqOf(m.uid)} FETCH (UID ${m.uid} FLAGS ${this.flagsOf(m)} MODSEQ (${m.modseq}))`);
+      else lines.push(`* ${this.seqOf(m.uid)} FETCH (${withUid ? `UID ${m.uid} ` : ''}FLAGS ${this.flagsOf(m)})`);
     }
     return lines;
   }

@@ -11,10 +11,10 @@
 // only ever rise, so a view whose messages are all at or below one needs no file access at all. When
 // the mark cannot be kept (a read-only tree, a lock held for long), a claim takes nothing from others
 // and the session counts as first to see what lies above the mark it last knew: mail is still served.
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotlock } from './dotlock.js';
-import { inheritOwner } from './owner.js';
+import { replaceFile } from './whole-files.js';
 
 export const RECENT_FILE = 'postern-recent';
 
@@ -36,21 +36,7 @@ async function readMark(folder: string, uidValidity: number): Promise<number> {
 }
 
 async function writeMark(folder: string, uidValidity: number, mark: number): Promise<void> {
-  const path = join(folder, RECENT_FILE);
-  const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(`${uidValidity} ${mark}\n`);
-  } finally {
-    await handle.close();
-  }
-  try {
-    await inheritOwner(tmp, { created: true });
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
+  await replaceFile(join(folder, RECENT_FILE), `${uidValidity} ${mark}\n`, false);
 }
 
 /**

@@ -12,7 +12,7 @@
 // messages are applied to the listing as they are made.
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../contract.js';
@@ -36,6 +36,8 @@ import {
 } from './uidlist.js';
 import { inheritOwner } from './owner.js';
 import { nextUidValidity } from './uidvalidity.js';
+import { ModseqLog } from './modseq.js';
+import { readRange as readAll, writeSynced } from './whole-files.js';
 
 type Sub = 'new' | 'cur';
 
@@ -92,6 +94,8 @@ export interface FolderState {
   /** Messages with a file, ascending UID. */
   readonly messages: readonly MessageInfo[];
   readonly byUid: ReadonlyMap<number, MessageInfo>;
+  /** The highest modseq as of this state (RFC 7162; modseq.ts). */
+  readonly highestModseq: number;
 }
 
 /** dovecot-uidlist is damaged: Postern will not write it (Dovecot would rebuild it, with new UIDs). */
@@ -126,35 +130,6 @@ const VERIFY_MS = 1000;
 /** How long a folder stays watched after its last session left it. */
 const LINGER_MS = 10_000;
 
-/** Octets `from` to `to` of a file (off the event loop: the thread pool reads them). */
-async function readAll(path: string, from: number, to: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(to - from);
-    let at = 0;
-    while (at < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, at, buffer.length - at, from + at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return buffer.subarray(0, at);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes `data` whole to a file opened with `flags`, then fsyncs it. */
-async function writeSynced(path: string, flags: string, data: Buffer, mode?: number): Promise<void> {
-  const handle = await open(path, flags, mode);
-  try {
-    let at = 0;
-    while (at < data.length) at += (await handle.write(data, at, data.length - at)).bytesWritten;
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 export class MaildirFolder {
   private uidlist: UidlistCache | null = null;
   private listing: Listing | null = null;
@@ -175,6 +150,8 @@ export class MaildirFolder {
   private lockTurn: Promise<void> = Promise.resolve();
   /** Set when another node said the folder changed: the next listing reads the folders, whatever their mtimes say. */
   private relist = false;
+  /** The mod-sequences of the folder's messages (RFC 7162), shared with every process through postern-modseq. */
+  readonly modseqs: ModseqLog;
 
   constructor(
     /** The folder: the Maildir root for INBOX, root/.Name for the others. */
@@ -183,7 +160,9 @@ export class MaildirFolder {
     private readonly root: string,
     private readonly log?: StoreLog,
     private readonly watching_: FolderWatching = { fileWatch: true },
-  ) {}
+  ) {
+    this.modseqs = new ModseqLog(path, log);
+  }
 
   /** Tells the other sessions (and nodes) that this process changed the folder. */
   private changedHere(): void {
@@ -627,11 +606,21 @@ export class MaildirFolder {
           flags,
           popUidl: p === undefined ? undefined : p === '' ? record.base : p,
           name: file.name,
+          letters: file.letters,
+          modseq: 0,
         };
         info = made;
       }
       infos.set(record.base, info);
       messages.push(info);
+    }
+    // each message's modseq as recorded (a change found now is recorded with a new one first)
+    await this.modseqs.reconcile(uidlist?.header.uidValidity ?? 0, messages as MaildirInfo[], true);
+    for (let i = 0; i < messages.length; i++) {
+      const modseq = this.modseqs.modseqOf(messages[i].uid) || 1;
+      if (messages[i].modseq === modseq) continue;
+      messages[i] = { ...messages[i], modseq };
+      infos.set(messages[i].key, messages[i]);
     }
     if (this.sizes) await this.sizes.save(new Set(infos.keys()));
     const state: FolderState = {
@@ -639,6 +628,7 @@ export class MaildirFolder {
       uidNext: uidlist ? nextUid({ header: uidlist.header, records: uidlist.records }) : 1,
       messages,
       byUid: new Map(messages.map((m) => [m.uid, m])),
+      highestModseq: this.modseqs.highest,
     };
     this.built = { key, state, infos, keywordsMtime: this.keywordTable.mtime };
     return state;
@@ -865,4 +855,6 @@ export class MaildirFolder {
 /** MessageInfo with the file name it was made from (to tell a renamed message). */
 interface MaildirInfo extends MessageInfo {
   readonly name: string;
+  /** The flag letters of the name (what modseq.ts records). */
+  readonly letters: string;
 }

@@ -18,6 +18,7 @@ import {
 import { flagsOf, keywordsWithoutLetter, lettersOf } from './flags.js';
 import type { FolderState, MaildirFolder } from './folder.js';
 import { firstSeenMark } from './first-seen.js';
+import type { LiveMessage } from './modseq.js';
 import { addKeywords } from './keywords.js';
 import { MessageFileStream } from './message-stream.js';
 import { renameInto } from './move.js';
@@ -62,6 +63,8 @@ export class MaildirView implements MailboxView {
   /** This view's own flag changes since its last sync. */
   private readonly own = new Map<number, MessageInfo>();
   private list: readonly MessageInfo[] | null = null;
+  /** The highest modseq this view's own changes were given. */
+  private ownHighest = 0;
 
   constructor(
     private readonly folder: MaildirFolder,
@@ -197,14 +200,16 @@ export class MaildirView implements MailboxView {
       });
     }
     const changed: MessageInfo[] = [];
+    const recorded: LiveMessage[] = [];
     for (const uid of uids) {
       const m = this.get(uid);
       if (!m || !this.folder.entry(m.key)) continue;
       // the change applies to the flags the file has when the rename runs (another session may have
       // changed them meanwhile: its change is kept)
       let after: ReadonlySet<string> | null = null;
+      let now = '';
       try {
-        await this.folder.updateLetters(m.key, (letters) => {
+        now = await this.folder.updateLetters(m.key, (letters) => {
           const current = flagsOf(letters, this.folder.keywords);
           const flags = applyFlagChange(current, change);
           if (sameFlags(flags, current)) return null;
@@ -217,10 +222,22 @@ export class MaildirView implements MailboxView {
       }
       if (after === null) continue;
       const updated: MessageInfo = { ...m, flags: after };
-      this.own.set(uid, updated);
-      this.list = null;
       changed.push(updated);
+      recorded.push({ uid, letters: now });
     }
+    return this.recordOwn(changed, recorded);
+  }
+
+  /** Gives this view's flag changes their modseq (modseq.ts) and shows them in the view at once. */
+  private async recordOwn(changed: MessageInfo[], letters: LiveMessage[]): Promise<MessageInfo[]> {
+    if (changed.length === 0) return changed;
+    const modseqs = await this.folder.modseqs.record(this.uidValidity, letters, []);
+    this.ownHighest = Math.max(this.ownHighest, this.folder.modseqs.highest);
+    for (let i = 0; i < changed.length; i++) {
+      changed[i] = { ...changed[i], modseq: modseqs.get(changed[i].uid) || this.folder.modseqs.highest };
+      this.own.set(changed[i].uid, changed[i]);
+    }
+    this.list = null;
     return changed;
   }
 
@@ -230,6 +247,7 @@ export class MaildirView implements MailboxView {
    */
   private async storeLetter(uids: readonly number[], letter: string): Promise<MessageInfo[]> {
     const changed: MessageInfo[] = [];
+    const recorded: LiveMessage[] = [];
     for (const uid of uids) {
       const m = this.get(uid);
       if (!m || !this.folder.entry(m.key)) continue;
@@ -245,12 +263,10 @@ export class MaildirView implements MailboxView {
         throw err;
       }
       if (letters === null) continue;
-      const updated: MessageInfo = { ...m, flags: flagsOf(letters, this.folder.keywords) };
-      this.own.set(uid, updated);
-      this.list = null;
-      changed.push(updated);
+      changed.push({ ...m, flags: flagsOf(letters, this.folder.keywords) });
+      recorded.push({ uid, letters });
     }
-    return changed;
+    return this.recordOwn(changed, recorded);
   }
 
   async expunge(uids: readonly number[]): Promise<number[]> {
@@ -277,6 +293,10 @@ export class MaildirView implements MailboxView {
       }
     } finally {
       await this.quota?.own.changed({ storage: -removed.storage, messages: -removed.messages });
+    }
+    if (gone.length > 0) {
+      await this.folder.modseqs.record(this.uidValidity, [], gone);
+      this.ownHighest = Math.max(this.ownHighest, this.folder.modseqs.highest);
     }
     return gone;
   }
@@ -391,7 +411,7 @@ export class MaildirView implements MailboxView {
     for (const m of this.state.messages) {
       const old = before.get(m.uid);
       if (!old) added.push(m);
-      else if (!sameFlags(old.flags, m.flags)) flagsChanged.push(m);
+      else if (!sameFlags(old.flags, m.flags) || old.modseq !== m.modseq) flagsChanged.push(m);
     }
     return { expunged, added, flagsChanged };
   }
@@ -407,6 +427,14 @@ export class MaildirView implements MailboxView {
     const above: number[] = [];
     for (let i = messages.length - 1; i >= 0 && messages[i].uid > mark; i--) above.push(messages[i].uid);
     return above.reverse();
+  }
+
+  get highestModseq(): number {
+    return Math.max(this.state.highestModseq, this.ownHighest);
+  }
+
+  expungedSince(modseq: number): readonly number[] | null {
+    return this.folder.modseqs.expungedSince(modseq);
   }
 
   close(): void {}

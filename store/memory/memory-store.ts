@@ -53,7 +53,12 @@ interface Stored {
   guid: string;
   /** When it was put into this mailbox (MailboxView.saveDate). */
   savedAt: Date;
+  /** RFC 7162: the modseq of its last change. */
+  modseq: number;
 }
+
+/** Expunged UIDs a mailbox remembers (with their modseq) for QRESYNC; older requests get the RFC's fallback. */
+const KEEP_VANISHED = 10_000;
 
 let keys = 0;
 let mailboxes = 0;
@@ -72,6 +77,12 @@ class MemoryMailbox {
   readonly id = `memory-mailbox-${++mailboxes}`;
   /** Metadata entries (RFC 5464) by metadataKey(); they move with a rename. */
   metadata = new Map<string, Buffer>();
+  /** RFC 7162 HIGHESTMODSEQ. */
+  highestModseq = 1;
+  /** Expunged UIDs by the modseq they vanished at, oldest first (at most KEEP_VANISHED). */
+  readonly vanished = new Map<number, number>();
+  /** Vanished UIDs with a modseq up to this one may have been forgotten. */
+  vanishedFloor = 0;
 
   constructor(
     readonly uidValidity: number,
@@ -92,6 +103,7 @@ class MemoryMailbox {
       internalDate,
       guid,
       savedAt: new Date(),
+      modseq: ++this.highestModseq,
     };
     this.messages.set(m.uid, m);
     this.changed();
@@ -102,6 +114,21 @@ class MemoryMailbox {
     this.events.emit('change');
   }
 
+  /** Removes messages (one modseq for all), remembering their UIDs for QRESYNC. */
+  remove(uids: Iterable<number>): void {
+    let modseq = 0;
+    for (const uid of uids) {
+      if (!this.messages.delete(uid)) continue;
+      modseq ||= ++this.highestModseq;
+      this.vanished.set(uid, modseq);
+    }
+    for (const [uid, at] of this.vanished) {
+      if (this.vanished.size <= KEEP_VANISHED) break;
+      this.vanished.delete(uid);
+      this.vanishedFloor = Math.max(this.vanishedFloor, at);
+    }
+  }
+
   /** The same mailbox under a new name (messages, UIDs and rights kept); views of this one see it gone. */
   renamed(): MemoryMailbox {
     const moved = new MemoryMailbox(this.uidValidity, this.mailboxId);
@@ -109,6 +136,9 @@ class MemoryMailbox {
     for (const [id, r] of this.acl) moved.acl.set(id, r);
     moved.uidNext = this.uidNext;
     moved.metadata = this.metadata;
+    moved.highestModseq = this.highestModseq;
+    for (const [uid, at] of this.vanished) moved.vanished.set(uid, at);
+    moved.vanishedFloor = this.vanishedFloor;
     this.gone = true;
     this.changed();
     return moved;
@@ -116,7 +146,7 @@ class MemoryMailbox {
 }
 
 function info(m: Stored): MessageInfo {
-  return { uid: m.uid, key: m.key, size: m.size, flags: new Set(m.flags) };
+  return { uid: m.uid, key: m.key, size: m.size, flags: new Set(m.flags), modseq: m.modseq };
 }
 
 async function collect(input: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -128,6 +158,7 @@ async function collect(input: AsyncIterable<Buffer>): Promise<Buffer> {
 class MemoryView implements MailboxView {
   messages: readonly MessageInfo[] = [];
   private byUid = new Map<number, MessageInfo>();
+  highestModseq = 1;
 
   constructor(
     private readonly owner: MemoryStore,
@@ -157,6 +188,15 @@ class MemoryView implements MailboxView {
     for (const m of stored) this.guids.set(m.key, m.guid);
     this.messages = stored.map(info);
     this.byUid = new Map(this.messages.map((m) => [m.uid, m]));
+    this.highestModseq = this.box.highestModseq;
+  }
+
+  expungedSince(modseq: number): readonly number[] | null {
+    if (modseq < this.box.vanishedFloor) return null;
+    return [...this.box.vanished]
+      .filter(([, at]) => at > modseq)
+      .map(([uid]) => uid)
+      .sort((a, b) => a - b);
   }
 
   get(uid: number): MessageInfo | undefined {
@@ -201,15 +241,19 @@ class MemoryView implements MailboxView {
 
   async store(uids: readonly number[], change: FlagChange): Promise<MessageInfo[]> {
     const out: MessageInfo[] = [];
+    let modseq = 0;
     for (const uid of uids) {
       const m = this.box.messages.get(uid);
       if (!m) continue;
       const flags = applyFlagChange(m.flags, change);
       if (sameFlags(flags, m.flags)) continue;
       m.flags = flags;
+      modseq ||= ++this.box.highestModseq; // one per command (RFC 7162 section 3.1)
+      m.modseq = modseq;
       out.push(info(m));
     }
     if (out.length > 0) {
+      this.highestModseq = Math.max(this.highestModseq, modseq);
       // the view shows its own change at once, and its next sync() does not report it again (as the Maildir view)
       for (const changed of out) this.byUid.set(changed.uid, changed);
       this.messages = this.messages.map((m) => this.byUid.get(m.uid) ?? m);
@@ -220,11 +264,12 @@ class MemoryView implements MailboxView {
 
   async expunge(uids: readonly number[]): Promise<number[]> {
     const gone: number[] = [];
-    for (const uid of uids) {
-      this.box.messages.delete(uid);
-      if (this.byUid.has(uid)) gone.push(uid);
+    this.box.remove(uids);
+    for (const uid of uids) if (this.byUid.has(uid)) gone.push(uid);
+    if (gone.length > 0) {
+      this.highestModseq = Math.max(this.highestModseq, this.box.highestModseq);
+      this.box.changed();
     }
-    if (gone.length > 0) this.box.changed();
     return gone.sort((a, b) => a - b);
   }
 
@@ -249,7 +294,7 @@ class MemoryView implements MailboxView {
     for (const uid of [...uids].sort((a, b) => a - b)) {
       const m = this.box.messages.get(uid);
       if (!m) continue;
-      this.box.messages.delete(uid);
+      this.box.remove([uid]);
       mapping.push([uid, target.add(m.bytes, m.flags, m.internalDate, m.guid).uid]);
     }
     if (mapping.length > 0) this.box.changed();
@@ -277,7 +322,7 @@ class MemoryView implements MailboxView {
     const added = this.messages.filter((m) => !before.has(m.uid));
     const flagsChanged = this.messages.filter((m) => {
       const old = before.get(m.uid);
-      return old !== undefined && !sameFlags(old.flags, m.flags);
+      return old !== undefined && (!sameFlags(old.flags, m.flags) || old.modseq !== m.modseq);
     });
     return { expunged, added, flagsChanged };
   }
@@ -377,7 +422,7 @@ export class MemoryStore implements MailStore {
       const inbox = boxes.get('INBOX')!;
       const moved = new MemoryMailbox(++validity);
       for (const m of [...inbox.messages.values()].sort((x, y) => x.uid - y.uid)) moved.add(m.bytes, m.flags, m.internalDate);
-      inbox.messages.clear();
+      inbox.remove([...inbox.messages.keys()]);
       inbox.changed();
       boxes.set(target, moved);
       return;

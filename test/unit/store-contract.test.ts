@@ -598,6 +598,73 @@ for (const [name, make] of STORES) {
         view.close();
       });
     });
+    describe('mod-sequences (RFC 7162)', () => {
+      it('every change raises HIGHESTMODSEQ: a delivery, a flag change (one modseq per call), an expunge; no-ops do not', async () => {
+        const view = await store.open(alice, 'INBOX');
+        const start = view.highestModseq;
+        expect(start).toBeGreaterThanOrEqual(1);
+        const one = await store.deliver(alice, 'INBOX', chunks('Subject: one\n\n1\n'));
+        const two = await store.deliver(alice, 'INBOX', chunks('Subject: two\n\n2\n'));
+        const three = await store.deliver(alice, 'INBOX', chunks('Subject: three\n\n3\n'));
+        await view.sync();
+        const afterDelivery = view.highestModseq;
+        expect(afterDelivery).toBeGreaterThan(start);
+        for (const m of view.messages) {
+          expect(m.modseq).toBeGreaterThan(start);
+          expect(m.modseq).toBeLessThanOrEqual(afterDelivery);
+        }
+        // one store() call: one new modseq for every message it changed, above everything before
+        const changed = await view.store([one.uid, two.uid], { add: ['\\Flagged'] });
+        expect(changed.map((m) => m.modseq)).toEqual([changed[0].modseq, changed[0].modseq]);
+        expect(changed[0].modseq).toBeGreaterThan(afterDelivery);
+        expect(view.highestModseq).toBe(changed[0].modseq);
+        expect(view.get(one.uid)!.modseq).toBe(changed[0].modseq);
+        // a change that changes nothing gets no modseq
+        expect(await view.store([one.uid], { add: ['\\Flagged'] })).toEqual([]);
+        expect(view.highestModseq).toBe(changed[0].modseq);
+        // another session sees the same modseqs
+        const other = await store.open(alice, 'INBOX');
+        expect(other.highestModseq).toBe(changed[0].modseq);
+        expect(other.get(two.uid)!.modseq).toBe(changed[0].modseq);
+        expect(other.get(three.uid)!.modseq).toBeLessThan(changed[0].modseq);
+        const storedAt = other.highestModseq;
+        await other.store([three.uid], { add: ['\\Seen'] });
+        const sync = await view.sync();
+        expect(sync.flagsChanged.map((m) => m.uid)).toEqual([three.uid]);
+        expect(view.get(three.uid)!.modseq).toBeGreaterThan(storedAt);
+        // an expunge: remembered with its modseq
+        const beforeExpunge = view.highestModseq;
+        expect(view.expungedSince(beforeExpunge)).toEqual([]);
+        await other.expunge([two.uid]);
+        await view.sync();
+        expect(view.highestModseq).toBeGreaterThan(beforeExpunge);
+        expect(view.expungedSince(beforeExpunge)).toEqual([two.uid]);
+        expect(view.expungedSince(view.highestModseq)).toEqual([]);
+        // a message moved away vanishes here too
+        await store.createMailbox(alice, 'Archive');
+        const beforeMove = view.highestModseq;
+        await view.move([one.uid], { account: alice, mailbox: 'Archive' });
+        await view.sync();
+        expect(view.highestModseq).toBeGreaterThan(beforeMove);
+        expect(view.expungedSince(beforeMove)).toEqual([one.uid]);
+        const archive = await store.open(alice, 'Archive');
+        expect(archive.messages[0].modseq).toBeGreaterThanOrEqual(1);
+        expect(archive.highestModseq).toBeGreaterThanOrEqual(archive.messages[0].modseq);
+        for (const v of [view, other, archive]) v.close();
+      });
+
+      it('a view whose own change is seen by another session reports it once, with its modseq', async () => {
+        const { uid } = await store.deliver(alice, 'INBOX', chunks('Subject: a\n\na\n'));
+        const view = await store.open(alice, 'INBOX');
+        const other = await store.open(alice, 'INBOX');
+        const [stored] = await view.store([uid], { replace: ['$Label1'] });
+        expect((await view.sync()).flagsChanged).toEqual([]);
+        const seen = await other.sync();
+        expect(seen.flagsChanged.map((m) => [m.uid, m.modseq])).toEqual([[uid, stored.modseq]]);
+        view.close();
+        other.close();
+      });
+    });
   });
 }
 

@@ -3,7 +3,7 @@ import type { MailboxView, MessageInfo } from '../../store/contract.js';
 import { SummaryCache } from '../../modules/imap/fetch/summary-cache.js';
 
 const view = (storage: string, uidValidity = 1) => ({ storage, uidValidity }) as unknown as MailboxView;
-const info = (key: string) => ({ uid: 1, key, size: 10, flags: new Set() }) as MessageInfo;
+const info = (key: string) => ({ uid: 1, key, size: 10, flags: new Set(), modseq: 1 }) as MessageInfo;
 
 describe('the ENVELOPE/BODYSTRUCTURE cache', () => {
   it('keys on the mailbox storage, its UIDVALIDITY and the message key', () => {

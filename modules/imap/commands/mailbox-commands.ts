@@ -11,6 +11,7 @@ import { astring } from '../wire/encode.js';
 import type { Cursor } from '../wire/cursor.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { createUses, keepUses } from './metadata.js';
+import { enableCondstore } from '../condstore.js';
 
 /** Reads a mailbox argument and resolves it. */
 export function mailboxArg(s: ImapContext, args: Cursor): { target: MailboxTarget; wire: string } {
@@ -160,6 +161,8 @@ export const STATUS_ITEMS = [
   'RECENT',
   'DELETED-STORAGE',
   'MAILBOXID',
+  // RFC 7162 section 3.1.7
+  'HIGHESTMODSEQ',
 ] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
 
@@ -227,6 +230,9 @@ export async function statusOf(s: ImapContext, target: MailboxTarget, items: rea
         case 'MAILBOXID': // RFC 8474 section 4.3: an objectid, in parentheses
           out.push(`MAILBOXID (${view.mailboxId})`);
           continue;
+        case 'HIGHESTMODSEQ':
+          value = view.highestModseq;
+          break;
       }
       out.push(`${item} ${value}`);
     }
@@ -243,6 +249,7 @@ export async function status(s: ImapContext, c: Command): Promise<void> {
   c.args.sp();
   const items = statusItems(c.args);
   c.args.end();
+  if (items.includes('HIGHESTMODSEQ')) enableCondstore(s); // RFC 7162 section 3.1: a CONDSTORE enabling command
   const rights = await rightsOn(s, target);
   if (!rights.includes('r') || !(await s.services.store.hasMailbox(target.owner, target.mailbox)))
     throw no('No such mailbox', 'NONEXISTENT');

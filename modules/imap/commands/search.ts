@@ -2,14 +2,13 @@
 // once (search/evaluate.ts: flag, size and UID keys run synchronously, without reading any message),
 // then run over the messages as the client knows them. IMAP4rev1 clients get "* SEARCH"; IMAP4rev2
 // clients and RETURN (...) get "* ESEARCH".
-import { MessageGoneError } from '../../../store/contract.js';
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
-import { toCrlf } from '../fetch/crlf.js';
-import { compileSearch, type SearchMessage } from '../search/evaluate.js';
+import { matchingUids } from '../search/run-search.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
 import { quotedString } from '../wire/encode.js';
 import { formatSet } from '../wire/sequence-set.js';
+import { enableCondstore } from '../condstore.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 
 const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT'] as const;
@@ -43,41 +42,17 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     a.sp();
   }
   const m = s.selected();
-  const key = new SearchParser(a, m).keys();
-  const compiled = compileSearch(key);
-  const hits: number[] = [];
-  for (const uid of m.uids) {
-    const info = m.info(uid);
-    if (!info) continue;
-    let hit: boolean;
-    const flags = m.searchFlags(info);
-    if (compiled.sync) hit = compiled.test(flags === info.flags ? info : { uid, size: info.size, flags });
-    else {
-      const view = m.view;
-      const message: SearchMessage = {
-        uid,
-        size: info.size,
-        flags,
-        internalDate: () => view.internalDate(uid),
-        saveDate: () => view.saveDate(uid),
-        header: async () => toCrlf(await view.readHeader(uid)),
-        raw: async () => {
-          const parts: Buffer[] = [];
-          for await (const chunk of await view.open(uid)) parts.push(chunk as Buffer);
-          return toCrlf(Buffer.concat(parts));
-        },
-      };
-      try {
-        hit = await compiled.test(message);
-      } catch (err) {
-        if (!(err instanceof MessageGoneError)) throw err;
-        hit = false; // removed meanwhile: its contents are gone
-      }
-    }
-    if (hit) hits.push(c.uid ? uid : m.seqOf(uid));
-  }
+  const parser = new SearchParser(a, m);
+  const key = parser.keys();
+  if (parser.usesModseq) enableCondstore(s); // RFC 7162 section 3.1: a CONDSTORE enabling command
+  const uids = await matchingUids(m, key);
+  const hits = c.uid ? uids : uids.map((uid) => m.seqOf(uid));
+  let highest = 0;
+  for (const uid of uids) highest = Math.max(highest, m.info(uid)?.modseq ?? 0);
+  // RFC 7162 sections 3.1.6 and 3.1.10: after a MODSEQ key, the highest modseq of the messages found
+  const withModseq = parser.usesModseq && hits.length > 0;
   if (returns === null && !s.rev2) {
-    s.send(`* SEARCH${hits.map((n) => ` ${n}`).join('')}`);
+    s.send(`* SEARCH${hits.map((n) => ` ${n}`).join('')}${withModseq ? ` (MODSEQ ${highest})` : ''}`);
     return;
   }
   const wanted = returns ?? ['ALL'];
@@ -89,5 +64,6 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     if (wanted.includes('ALL')) parts.push(`ALL ${formatSet(hits)}`);
   }
   if (wanted.includes('COUNT')) parts.push(`COUNT ${hits.length}`);
+  if (withModseq) parts.push(`MODSEQ ${highest}`);
   s.send(`* ESEARCH ${parts.join(' ')}`);
 }

@@ -45,13 +45,23 @@ export function id(s: ImapContext, c: Command): void {
   s.send(`* ID (${quotedString('name')} ${quotedString('Postern')} ${quotedString('vendor')} ${quotedString('Postern')})`);
 }
 
-// RFC 5161; RFC 9051 section 6.3.1: IMAP4rev2 is the one extension that changes how we answer.
+// RFC 5161; RFC 9051 section 6.3.1: IMAP4rev2, and CONDSTORE and QRESYNC (RFC 7162 section 3.2.3:
+// QRESYNC turns CONDSTORE on too), change how we answer.
 export function enable(s: ImapContext, c: Command): void {
   const enabled: string[] = [];
+  const condstoreBefore = s.enabled.has('CONDSTORE');
   do {
     c.args.sp();
     const name = c.args.atom('an extension name');
     if (s.enable(name)) enabled.push(name);
   } while (!c.args.atEnd());
+  if (s.enabled.has('QRESYNC')) s.enable('CONDSTORE');
   s.send(`* ENABLED${enabled.map((e) => ` ${e}`).join('')}`);
+  if (s.state === 'selected') {
+    const m = s.selected();
+    m.qresync = s.enabled.has('QRESYNC');
+    m.condstore = s.enabled.has('CONDSTORE');
+    // turned on while a mailbox is selected: its HIGHESTMODSEQ at once (RFC 7162 section 3.1)
+    if (m.condstore && !condstoreBefore) s.send(`* OK [HIGHESTMODSEQ ${m.view.highestModseq}] Highest`);
+  }
 }

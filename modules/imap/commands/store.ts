@@ -7,6 +7,8 @@ import { bad, no } from '../imap-error.js';
 import { targetUids } from '../fetch/fetch.js';
 import type { Cursor } from '../wire/cursor.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { enableCondstore, modseqArg } from '../condstore.js';
+import { formatSet } from '../wire/sequence-set.js';
 
 /** flag-list or flags separated by spaces (RFC 9051 allows both in STORE). */
 export function parseFlags(a: Cursor, parens: 'required' | 'optional'): string[] {
@@ -34,14 +36,20 @@ function rightFor(flag: string): string {
   return flag === '\\Seen' ? 's' : flag === '\\Deleted' ? 't' : 'w';
 }
 
-export async function store(s: ImapContext, c: Command): Promise<void> {
+export async function store(s: ImapContext, c: Command): Promise<string | undefined> {
   const a = c.args;
   a.sp();
   const setText = a.sequenceSet();
   a.sp();
-  // UNCHANGEDSINCE is not offered
+  // RFC 7162 section 3.1.3: UNCHANGEDSINCE n, the one STORE modifier
+  let unchangedSince: number | null = null;
   if (a.peek() === 0x28) {
-    a.list(() => a.atom('a STORE modifier'), 'the STORE modifiers');
+    a.list(() => {
+      const name = a.atom('a STORE modifier').toUpperCase();
+      if (name !== 'UNCHANGEDSINCE' || unchangedSince !== null) throw bad(`Unknown or repeated STORE modifier ${quoteClient(name, 30)}`);
+      a.sp();
+      unchangedSince = modseqArg(a, 'the mod-sequence of UNCHANGEDSINCE');
+    }, 'the STORE modifiers');
     a.sp();
   }
   const op = a.atom('+FLAGS, -FLAGS or FLAGS').toUpperCase();
@@ -60,17 +68,42 @@ export async function store(s: ImapContext, c: Command): Promise<void> {
         'NOPERM',
       );
   }
-  const uids = targetUids(sel, setText, c.uid).filter((uid) => !sel.isGone(uid) && sel.view.get(uid) !== undefined);
+  const named = targetUids(sel, setText, c.uid);
+  let uids = named.filter((uid) => !sel.isGone(uid) && sel.view.get(uid) !== undefined);
+  const modified: number[] = [];
+  if (unchangedSince !== null) {
+    enableCondstore(s);
+    // the messages as they are now (other sessions' changes first: no EXPUNGE, the numbers stay), then
+    // only those not changed since the client's modseq are stored; the others are named in [MODIFIED]
+    await s.sendUpdates(false, true);
+    const limit: number = unchangedSince;
+    uids = uids.filter((uid) => {
+      const stale = (sel.view.get(uid)?.modseq ?? 0) > limit;
+      if (stale) modified.push(uid);
+      return !stale;
+    });
+  }
   const change: FlagChange = m[1] === '+' ? { add: flags } : m[1] === '-' ? { remove: flags } : { replace: flags };
   const changed = uids.length > 0 ? await sel.view.store(uids, change) : [];
   sel.changedHere(changed);
   // a keyword new to the mailbox is announced first, even to .SILENT (RFC 3501 section 7.2.6)
   for (const line of sel.announce(changed)) s.send(line);
-  if (m[2]) return;
+  const modifiedText =
+    modified.length === 0
+      ? undefined
+      : `[MODIFIED ${formatSet(c.uid ? modified : modified.map((uid) => sel.seqOf(uid)))}] Conditional STORE failed`;
+  if (m[2]) {
+    // RFC 7162 section 3.1.3: with CONDSTORE on, even .SILENT says the new MODSEQ of what changed
+    if (sel.condstore)
+      for (const info of changed) s.send(`* ${sel.seqOf(info.uid)} FETCH (${c.uid ? `UID ${info.uid} ` : ''}MODSEQ (${info.modseq}))`);
+    return modifiedText;
+  }
   // RFC 9051: the new flags of each message (Dovecot and most servers answer every message named)
   for (const uid of uids) {
     const info = sel.info(uid);
     if (!info) continue;
-    s.send(`* ${sel.seqOf(uid)} FETCH (${c.uid ? `UID ${uid} ` : ''}FLAGS ${sel.flagsOf(info)})`);
+    const modseq = sel.condstore ? ` MODSEQ (${info.modseq})` : '';
+    s.send(`* ${sel.seqOf(uid)} FETCH (${c.uid ? `UID ${uid} ` : ''}FLAGS ${sel.flagsOf(info)}${modseq})`);
   }
+  return modifiedText;
 }

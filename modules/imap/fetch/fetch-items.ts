@@ -18,7 +18,9 @@ export type FetchItem =
         | 'BODY'
         | 'RFC822'
         | 'RFC822.HEADER'
-        | 'RFC822.TEXT';
+        | 'RFC822.TEXT'
+        /** RFC 7162 section 3.1.4 */
+        | 'MODSEQ';
     }
   /** BODY[...] / BODY.PEEK[...] / BINARY[...] / BINARY.PEEK[...]; `section` null is the whole message. */
   | {
@@ -43,6 +45,7 @@ const SIMPLE = new Set([
   'RFC822',
   'RFC822.HEADER',
   'RFC822.TEXT',
+  'MODSEQ',
 ]);
 const MACROS: Record<string, string[]> = {
   ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],

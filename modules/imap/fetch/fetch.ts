@@ -13,7 +13,9 @@ import { envelope } from '../message/envelope.js';
 import { type MimePart, parseMime } from '../message/mime-tree.js';
 import { sectionBytes } from '../message/sections.js';
 import type { SelectedMailbox } from '../selected.js';
-import { parseSequenceSet, resolveNumbers, resolveSet } from '../wire/sequence-set.js';
+import { mergeRanges, parseSequenceSet, resolveNumbers, resolveSet, STAR } from '../wire/sequence-set.js';
+import { enableCondstore, inRanges, modseqArg, vanishedSince } from '../condstore.js';
+import { quoteClient } from '../../../sessions/client-text.js';
 import { formatDateTime } from '../wire/date-time.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
@@ -94,17 +96,67 @@ async function readWhole(m: SelectedMailbox, uid: number): Promise<Buffer> {
   return toCrlf(Buffer.concat(parts));
 }
 
+/** FETCH modifiers (RFC 7162): CHANGEDSINCE n (section 3.1.4), and VANISHED for UID FETCH with QRESYNC on (3.2.6). */
+function fetchModifiers(s: ImapContext, c: Command): { changedSince: number | null; vanished: boolean } {
+  const a = c.args;
+  let changedSince: number | null = null;
+  let vanished = false;
+  a.list(() => {
+    const name = a.atom('a FETCH modifier').toUpperCase();
+    if (name === 'CHANGEDSINCE' && changedSince === null) {
+      a.sp();
+      changedSince = modseqArg(a, 'the mod-sequence of CHANGEDSINCE');
+    } else if (name === 'VANISHED' && !vanished) {
+      if (!c.uid) throw bad('VANISHED is a modifier of UID FETCH only');
+      if (!s.enabled.has('QRESYNC')) throw bad('VANISHED needs QRESYNC enabled (ENABLE QRESYNC first)');
+      vanished = true;
+    } else throw bad(`Unknown or repeated FETCH modifier ${quoteClient(name, 30)}`);
+  }, 'the FETCH modifiers');
+  if (vanished && changedSince === null) throw bad('VANISHED needs CHANGEDSINCE');
+  return { changedSince, vanished };
+}
+
+/** The UID ranges of a UID FETCH's set, with "*" standing for `top`. */
+function rangesOf(setText: string, top: number): [number, number][] {
+  return mergeRanges(
+    parseSequenceSet(setText).map(([x, y]) => {
+      const a = x === STAR ? top : x;
+      const b = y === STAR ? top : y;
+      return [Math.min(a, b), Math.max(a, b)];
+    }),
+  );
+}
+
 export async function fetch(s: ImapContext, c: Command): Promise<string | undefined> {
   const a = c.args;
   a.sp();
   const setText = a.sequenceSet();
   a.sp();
   const items = parseFetchItems(a);
-  if (a.maybeSp()) a.list(() => a.atom('a FETCH modifier'), 'the FETCH modifiers'); // CHANGEDSINCE is not offered
+  const modifiers = a.maybeSp() ? fetchModifiers(s, c) : { changedSince: null, vanished: false };
   a.end();
   const m = s.selected();
-  const uids = targetUids(m, setText, c.uid);
+  // (UID FETCH with CHANGEDSINCE finds its few messages by modseq below, without listing every UID of the set)
+  let uids = c.uid && modifiers.changedSince !== null ? [] : targetUids(m, setText, c.uid);
   if (c.uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+  // RFC 7162 section 3.1: MODSEQ and CHANGEDSINCE turn CONDSTORE on; with it on, FLAGS come with MODSEQ
+  if (modifiers.changedSince !== null || items.some((i) => i.kind === 'MODSEQ')) enableCondstore(s);
+  if (m.condstore && items.some((i) => i.kind === 'FLAGS') && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
+  const since = modifiers.changedSince;
+  if (since !== null) {
+    if (!items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
+    // RFC 7162 section 3.2.6: the UIDs of the set gone since, first (VANISHED (EARLIER))
+    if (modifiers.vanished) {
+      const vanished = vanishedSince(m, since, rangesOf(setText, m.view.uidNext - 1));
+      if (vanished !== '') s.send(`* VANISHED (EARLIER) ${vanished}`);
+    }
+    if (c.uid) {
+      // the few messages changed since, found by their modseq, then kept if the set names them (a resync
+      // of 100,000 messages after 100 changes walks the messages once and names no UID it does not send)
+      const named = rangesOf(setText, m.uids[m.uids.length - 1] ?? 1);
+      uids = m.view.messages.filter((x) => x.modseq > since && inRanges(named, x.uid) && m.seqOf(x.uid) !== 0).map((x) => x.uid);
+    } else uids = uids.filter((uid) => (m.info(uid)?.modseq ?? 0) > since);
+  }
 
   // \Seen first, so the FLAGS in the answers show it (RFC 9051: "SHOULD be included")
   const marksSeen = items.some(setsSeen) && !m.readOnly && m.rights.includes('s');
@@ -124,7 +176,7 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   }
   const wantsFlags = items.some((i) => i.kind === 'FLAGS');
   const content = items.some(needsContent);
-  if (items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'RFC822.SIZE' || isIdItem(i))) {
+  if (items.every((i) => i.kind === 'UID' || i.kind === 'FLAGS' || i.kind === 'RFC822.SIZE' || i.kind === 'MODSEQ' || isIdItem(i))) {
     metadataOnly(s, m, uids, items, wantsFlags ? null : seenNow);
     return undefined;
   }
@@ -185,9 +237,18 @@ function metadataOnly(
       if (i > 0) line += ' ';
       if (isIdItem(items[i]))
         line += idItem(items[i], m, info); // imapflow asks EMAILID in every FETCH
-      else line += kind === 'UID' ? `UID ${uid}` : kind === 'FLAGS' ? `FLAGS ${m.flagsOf(info)}` : `RFC822.SIZE ${info.size}`;
+      else
+        line +=
+          kind === 'UID'
+            ? `UID ${uid}`
+            : kind === 'FLAGS'
+              ? `FLAGS ${m.flagsOf(info)}`
+              : kind === 'MODSEQ'
+                ? `MODSEQ (${info.modseq})`
+                : `RFC822.SIZE ${info.size}`;
     }
-    if (addFlags?.has(uid)) line += ` FLAGS ${m.flagsOf(info)}`;
+    if (addFlags?.has(uid))
+      line += ` FLAGS ${m.flagsOf(info)}${m.condstore && !items.some((i) => i.kind === 'MODSEQ') ? ` MODSEQ (${info.modseq})` : ''}`;
     line += ')\r\n';
     lines.push(line);
     length += line.length;
@@ -247,6 +308,9 @@ async function fetchOne(
       case 'RFC822.SIZE':
         add(`RFC822.SIZE ${info.size}`);
         break;
+      case 'MODSEQ':
+        add(`MODSEQ (${(m.info(info.uid) ?? info).modseq})`);
+        break;
       case 'ENVELOPE':
         add('ENVELOPE ');
         out.push(await summary('ENVELOPE', async () => envelope(await message(), await mime())));
@@ -305,7 +369,11 @@ async function fetchOne(
     }
     if (stream) break; // the streamed item goes last (items after it follow it, see below)
   }
-  if (withFlags && !flagsSent) add(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
+  if (withFlags && !flagsSent) {
+    add(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
+    // \Seen set by this FETCH: with CONDSTORE on, its MODSEQ too (RFC 7162 section 3.1)
+    if (m.condstore && !items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${(m.info(info.uid) ?? info).modseq})`);
+  }
   s.sendRaw(`* ${seq} FETCH (`);
   for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
@@ -322,6 +390,7 @@ async function fetchOne(
       if (item.kind === 'UID') tail.push(`UID ${info.uid}`);
       else if (item.kind === 'FLAGS') tail.push(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
       else if (item.kind === 'RFC822.SIZE') tail.push(`RFC822.SIZE ${info.size}`);
+      else if (item.kind === 'MODSEQ') tail.push(`MODSEQ (${(m.info(info.uid) ?? info).modseq})`);
       else if (item.kind === 'INTERNALDATE') tail.push(`INTERNALDATE ${imapDate(await m.view.internalDate(info.uid))}`);
       else if (isExtraItem(item) && !extraNeedsContent(item))
         tail.push((await extraItem(item, m, info, async () => ({ raw: await message(), tree: await mime() }))).toString());

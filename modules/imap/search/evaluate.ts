@@ -48,6 +48,8 @@ export interface SearchMessage {
   readonly size: number;
   /** "\\Seen", "\\Deleted", keywords like "$Label1". */
   readonly flags: ReadonlySet<string>;
+  /** RFC 7162 MODSEQ (for SEARCH MODSEQ). */
+  readonly modseq?: number;
   internalDate(): Promise<Date>;
   /** When it was saved into the mailbox (RFC 8514 SAVEDATE); without it, SAVED* keys match nothing. */
   saveDate?(): Promise<Date>;
@@ -58,7 +60,7 @@ export interface SearchMessage {
 }
 
 /** All a tree with `sync: true` reads. */
-export type SearchMessageFlags = Pick<SearchMessage, 'uid' | 'size' | 'flags'>;
+export type SearchMessageFlags = Pick<SearchMessage, 'uid' | 'size' | 'flags' | 'modseq'>;
 
 /** Which of the message's readers a tree calls; `body` means raw() (the header then comes from it too). */
 export interface SearchNeeds {
@@ -315,6 +317,10 @@ function compileNode(k: SearchKey): Node {
       return flagNode(k.flag, k.set);
     case 'recent':
       return recentNode(k.recent);
+    case 'modseq': {
+      const n = k.modseq;
+      return { t: 'sync', f: (m) => (m.modseq ?? 0) >= n };
+    }
     case 'size': {
       const n = k.octets;
       return { t: 'sync', f: k.op === 'larger' ? (m) => m.size > n : (m) => m.size < n };

@@ -7,6 +7,7 @@ import { parseSequenceSet, resolveSearchNumbers, resolveSet } from '../wire/sequ
 import type { SearchDay, SearchKey } from './search-key.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { monthOf, validDay } from '../wire/date-time.js';
+import { modseqArg } from '../condstore.js';
 
 const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true],
@@ -50,6 +51,8 @@ export const MAX_SEARCH_DEPTH = 1000;
 
 export class SearchParser {
   private depth = 0;
+  /** True once a MODSEQ key was read (RFC 7162 section 3.1.6: the answer then says the highest modseq found). */
+  usesModseq = false;
 
   constructor(
     private readonly a: Cursor,
@@ -168,6 +171,20 @@ export class SearchParser {
         const x = this.key();
         a.sp();
         return { kind: 'or', a: x, b: this.key() };
+      }
+      case 'MODSEQ': {
+        // RFC 7162 section 3.1.5: MODSEQ [entry-name entry-type-req] n; flags share the message's modseq
+        a.sp();
+        if (a.peek() === 0x22) {
+          const entry = a.astring('a MODSEQ entry name');
+          if (!entry.toLowerCase().startsWith('/flags/')) throw bad(`${quoteClient(entry, 40)} is not a MODSEQ entry name ("/flags/...")`);
+          a.sp();
+          const type = a.atom('priv, shared or all').toLowerCase();
+          if (type !== 'priv' && type !== 'shared' && type !== 'all') throw bad(`${quoteClient(type, 20)} is not priv, shared or all`);
+          a.sp();
+        }
+        this.usesModseq = true;
+        return { kind: 'modseq', modseq: modseqArg(a, 'a mod-sequence') };
       }
       case 'UID': {
         a.sp();

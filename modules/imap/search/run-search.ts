@@ -1,6 +1,6 @@
 // A parsed SEARCH key run over the selected mailbox as its client knows it: the UIDs that match, in
 // message-number order. For the commands that search before they do something else with the result
-// (SORT and THREAD, RFC 5256: "the searching criteria ... as in SEARCH").
+// (SORT and THREAD, RFC 5256: "the searching criteria ... as in SEARCH") and for SEARCH itself.
 import { MessageGoneError } from '../../../store/contract.js';
 import { toCrlf } from '../fetch/crlf.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -17,13 +17,15 @@ export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<
     if (!info) continue;
     const flags = m.searchFlags(info);
     let hit: boolean;
-    if (compiled.sync) hit = compiled.test(flags === info.flags ? info : { uid, size: info.size, flags });
+    if (compiled.sync) hit = compiled.test(flags === info.flags ? info : { uid, size: info.size, flags, modseq: info.modseq });
     else {
       const message: SearchMessage = {
         uid,
         size: info.size,
         flags,
+        modseq: info.modseq,
         internalDate: () => view.internalDate(uid),
+        saveDate: () => view.saveDate(uid),
         header: async () => toCrlf(await view.readHeader(uid)),
         raw: async () => {
           const parts: Buffer[] = [];

@@ -40,4 +40,6 @@ export type SearchKey =
    */
   | { readonly kind: 'header'; readonly field: string; readonly value: string; readonly address?: boolean }
   /** BODY: the decoded body text contains it; TEXT: the header or the body does. */
-  | { readonly kind: 'text'; readonly where: 'body' | 'text'; readonly value: string };
+  | { readonly kind: 'text'; readonly where: 'body' | 'text'; readonly value: string }
+  /** MODSEQ n (RFC 7162 section 3.1.5): the message's modseq is n or higher. */
+  | { readonly kind: 'modseq'; readonly modseq: number };

@@ -37,7 +37,7 @@ export async function answerFor<T>(m: SelectedMailbox, key: SearchKey, spec: Ans
   const keys = await sortKeyCache.keysOf(
     m.view,
     // every message in the map is known to it; a key of its own all the same, should one not be
-    uids.map((uid) => m.info(uid) ?? { uid, key: `\0unknown ${uid}`, size: 0, flags: new Set<string>() }),
+    uids.map((uid) => m.info(uid) ?? { uid, key: `\0unknown ${uid}`, size: 0, modseq: 0, flags: new Set<string>() }),
     spec.arrival,
   );
   const answer = spec.make(uids.map((uid, i) => ({ uid, seq: seqs[i], id: spec.byUid ? uid : seqs[i], keys: keys[i] })));
