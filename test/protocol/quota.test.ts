@@ -228,7 +228,8 @@ describe('QUOTA for what POP brings: XTND XMIT and bulletins', () => {
       const alice = await RawPop.signIn(server.port, 'alice', 'pw');
       expect(await alice.command('XTND XMIT')).toBe('+OK Start sending message.');
       alice.send('From: alice@example.org\r\nTo: bob@example.org\r\nSubject: x\r\n\r\nhi\r\n.\r\n');
-      expect(await alice.line()).toMatch(/^-ERR /);
+      // the reason says whose mailbox is full, not "could not be stored, try again later"
+      expect(await alice.line()).toBe('-ERR The mailbox of bob@example.org is full (over quota); nothing was delivered');
       alice.close();
       expect((await server.ctx.store.quota(bob)).usage.messages).toBe(2);
     } finally {
