@@ -9,6 +9,7 @@
 //   5. the mixed load of 10 and 50 clients on ten users and on one (imap-mix-scenario.ts)
 //   6. IDLE fan-out: how soon thousands of sessions watching one INBOX hear of a new message (Postern only)
 //   7. QRESYNC resync of the 100,000-message mailbox after 100 flag changes and 10 expunges (imap-resync-scenario.ts)
+//   8. SORT (DATE) and THREAD REFERENCES of a 100,000-message mailbox of threads, after one SELECT (sort-scenario.ts)
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { allCpus, type Pinning, pinTree, retrPinning } from './affinity.js';
@@ -20,6 +21,7 @@ import { type ImapCompressFigures, runCompressIdle } from './imap-compress-scena
 import { type ImapMixFigures, MIX_RUNS, runMix } from './imap-mix-scenario.js';
 import { type ImapWatchFigures, runWatch } from './imap-watch-scenario.js';
 import { type ImapResyncFigures, runResync } from './imap-resync-scenario.js';
+import { runSortScenario, type SortFigures, writeThreadedMailbox } from './sort-scenario.js';
 import type { ImapPart, Options } from './options.js';
 import { type Memory, treeCpuSeconds, treeMemory } from './proc.js';
 import type { CpuSeconds, Credentials, Failures } from './protocol.js';
@@ -79,6 +81,8 @@ export interface ImapServerResults {
   mix: ImapMixFigures[];
   watch?: ImapWatchFigures;
   resync?: ImapResyncFigures;
+  /** Scenario 8: SORT (DATE) and THREAD REFERENCES (sort-scenario.ts). */
+  sort?: SortFigures;
   errors: string[];
 }
 
@@ -89,6 +93,8 @@ const genCpu = (c: CpuSeconds, wallSeconds: number): GeneratorCpu => ({
 });
 const MB = 1e6;
 const UID_FETCHES = 3;
+/** Repeats of each SORT and THREAD command after its first run (the median is judged). */
+const SORT_RUNS = 5;
 
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
@@ -354,6 +360,17 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
         `QRESYNC SELECT ${r.qresyncSelect.ms.toFixed(1)} ms/${r.qresyncSelect.octets} octets, CHANGEDSINCE ` +
           `${r.changedSince.ms.toFixed(1)} ms/${r.changedSince.octets} octets; plain SELECT ${r.plainSelect.ms.toFixed(1)} ms, ` +
           `UID FETCH 1:* (FLAGS) ${r.fullFetch.ms.toFixed(1)} ms/${r.fullFetch.octets} octets; share ${(r.octetShare * 100).toFixed(2)}%`,
+      );
+    });
+  // 8: the threaded mailbox is written now (the server is running, as a delivery would find it), then sorted
+  if (part('sort'))
+    await step(`SORT and THREAD of ${m.sort.threaded} messages`, async () => {
+      writeThreadedMailbox(server.maildir(m.sort.account), m.sort.threaded);
+      const f = await runSortScenario(server, m.sort.account, password, m.sort.threaded, SORT_RUNS);
+      results.sort = f;
+      log(
+        `SELECT ${f.selectMs.toFixed(0)} ms; ` +
+          f.commands.map((c) => `${c.command}: first ${c.firstMs.toFixed(0)} ms, then ${c.medianMs.toFixed(1)} ms`).join('; '),
       );
     });
   for (const tls of part('sessions') ? [false, true] : []) {

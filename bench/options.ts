@@ -35,8 +35,8 @@ export interface Options {
   watchWorkers: number;
 }
 
-export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle' | 'watch' | 'compress' | 'resync';
-export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle', 'watch', 'compress', 'resync'];
+export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle' | 'watch' | 'compress' | 'resync' | 'sort';
+export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle', 'watch', 'compress', 'resync', 'sort'];
 
 export type Protocol = 'pop3' | 'imap';
 export const PROTOCOLS: Protocol[] = ['pop3', 'imap'];
@@ -54,6 +54,11 @@ export interface Mailboxes {
   mix: MailboxSpec[];
   /** The INBOX thousands of IDLE sessions watch (imap-watch-scenario.ts). */
   watch: MailboxSpec;
+  /**
+   * The SORT and THREAD mailbox (sort-scenario.ts): made empty with the others, then `threaded` messages
+   * in threads are written into it when the scenario starts.
+   */
+  sort: MailboxSpec & { threaded: number };
 }
 
 const KiB = 1024;
@@ -70,6 +75,7 @@ function mailboxes(quick: boolean): Mailboxes {
     imapHuge: { account: 'imap100k', messages: quick ? 20_000 : 100_000, size: 600 },
     mix: Array.from({ length: 10 }, (_, i) => ({ account: `mix${i}`, messages: quick ? 50 : 200, size: 3 * KiB })),
     watch: { account: 'watch', messages: 20, size: 2 * KiB },
+    sort: { account: 'sort100k', messages: 0, size: 0, threaded: quick ? 20_000 : 100_000 },
   };
 }
 

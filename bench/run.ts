@@ -39,7 +39,16 @@ async function machine(): Promise<Machine> {
 
 function allMailboxes(o: Options): MailboxSpec[] {
   const m = o.mailboxes;
-  return [m.retrSmall, m.retrLarge, m.huge, m.session, ...m.idle, ...(o.protocols.includes('imap') ? [m.imapHuge, ...m.mix, m.watch] : [])];
+  const imap = o.protocols.includes('imap');
+  return [
+    m.retrSmall,
+    m.retrLarge,
+    m.huge,
+    m.session,
+    ...m.idle,
+    ...(imap ? [m.imapHuge, ...m.mix, m.watch] : []),
+    ...(imap && o.imapParts.includes('sort') ? [m.sort] : []),
+  ];
 }
 
 async function start(name: ServerName, dir: string, o: Options): Promise<BenchServer> {

@@ -8,7 +8,8 @@
 //   npx tsc -p tsconfig.json && npx tsc -p bench/tsconfig.json && node bench/dist/sort-scenario.js
 //     [--messages 100000] [--runs 5] [--only postern|dovecot-fast|dovecot-default] [--profile DIR]
 //
-// runSortScenario() is the scenario itself, for a runner that has started the server already.
+// runSortScenario() is the scenario itself, for a runner that has started the server already: run.ts runs
+// it as the IMAP part `sort` (`npm run bench -- --protocols imap --imap-parts sort`).
 import { chownSync, closeSync, mkdirSync, openSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

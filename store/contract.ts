@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import { type AccountAddress, printable } from '../accounts/names.js';
 import type { Grantee } from '../accounts/rights.js';
 import type { QuotaReport } from './quota/quota.js';
+import type { QuotaValues } from './quota/quota.js';
 
 /** The five system flags of RFC 9051 section 2.3.2 (\Recent is not kept). */
 export const SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'] as const;
@@ -216,6 +217,14 @@ export interface MailStore {
   append(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<StagedMessage>;
   /** append() and commit() in one. */
   deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage>;
+  /**
+   * Commits messages append() staged for one mailbox together (RFC 3502 MULTIAPPEND: all or none): the
+   * quota is checked for all of them at once, and when they do not fit (OverQuotaError) none is stored
+   * and every one is dropped. The answers are in the order given.
+   */
+  commitAll(staged: readonly StagedMessage[]): Promise<AppendedMessage[]>;
+  /** OverQuotaError when `add` would not fit the account's quota now (APPEND asks before it reads a literal). */
+  checkRoom(account: AccountAddress, add: QuotaValues): Promise<void>;
   /** Opens a view of the mailbox. MailboxNotFoundError when it does not exist. */
   open(account: AccountAddress, mailbox: string): Promise<MailboxView>;
   /** Forgets an account's mail (the account was removed). */

@@ -13,6 +13,7 @@ import type { Router } from '../accounts/router.js';
 import { deliveredOctets } from '../delivery/delivered-octets.js';
 import { RawMessage, rfc5322Date } from '../delivery/message-header.js';
 import { type Relay, RelayError } from './relay.js';
+import { OverQuotaError } from '../store/quota/over-quota.js';
 
 /** What a submission logs (the session's logger fits). */
 export interface SubmissionLog {
@@ -61,6 +62,18 @@ export interface Submitted {
 }
 
 const HOUR_MS = 3_600_000;
+
+/**
+ * A local recipient whose mailbox is over quota refuses the whole submission with words that say so (a
+ * permanent refusal, as LMTP's 552 5.2.2: not the server's failure, and the same message fails again
+ * until the recipient makes room); any other failure goes on as it came.
+ */
+function fullMailbox(recipient: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof OverQuotaError) throw new SubmissionError(`The mailbox of ${recipient} is full (over quota); nothing was delivered`);
+    throw err;
+  };
+}
 
 function flatten(field: AddressObject | AddressObject[] | undefined): string[] {
   const out: string[] = [];
@@ -174,18 +187,13 @@ export class Submitter {
     try {
       for (const l of local) {
         const extra = l.localPart === null ? undefined : `${settings.realToHeader}: ${l.recipient}`;
-        staged.push(
-          await store.append(
-            l.account,
-            'INBOX',
-            deliveredOctets(
-              (async function* () {
-                yield out;
-              })(),
-              { extraHeader: extra },
-            ),
-          ),
+        const data = deliveredOctets(
+          (async function* () {
+            yield out;
+          })(),
+          { extraHeader: extra },
         );
+        staged.push(await store.append(l.account, 'INBOX', data).catch(fullMailbox(l.recipient)));
       }
       if (remote.length > 0) {
         const result = await relay!.send(from, remote, out);
@@ -210,7 +218,7 @@ export class Submitter {
       try {
         await s.commit();
       } catch (err) {
-        failed.push(local[i].recipient);
+        failed.push(err instanceof OverQuotaError ? `${local[i].recipient} (mailbox full)` : local[i].recipient);
         log.error({ user: from, recipient: local[i].recipient, err }, 'cannot store a submitted message');
         await s.abort();
       }

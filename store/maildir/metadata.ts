@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { AccountAddress } from '../../accounts/names.js';
 import { MailError, MailStoreError, type MetadataScope, MetadataTooManyError } from '../contract.js';
 import { ATTRIBUTES_FILE, changeAttributes, formatAttributes, readAttributes } from './metadata-file.js';
+import { parseHeader, UidlistError } from './uidlist.js';
 
 /** Where Dovecot keeps server entries: INBOX's, below this key (lib-storage's MAILBOX_ATTRIBUTE_PREFIX_DOVECOT_PVT_SERVER). */
 const SERVER_PREFIX = 'vendor/vendor.dovecot/pvt/server/';
@@ -41,11 +42,21 @@ export async function readMailboxGuid(folder: string): Promise<string | null | u
     const buffer = Buffer.alloc(4096);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     const text = buffer.toString('latin1', 0, bytesRead);
-    const header = text.slice(0, text.indexOf('\n') < 0 ? text.length : text.indexOf('\n'));
-    const guid = / G([0-9a-f]{32})(?: |$)/.exec(header);
-    return guid ? guid[1] : null;
+    const end = text.indexOf('\n');
+    return guidOf(text.slice(0, end < 0 ? text.length : end));
   } finally {
     await handle.close();
+  }
+}
+
+/** The GUID a uidlist header line holds (uidlist.ts reads it), null when it has none or is no header Dovecot writes. */
+function guidOf(header: string): string | null {
+  try {
+    const { guid } = parseHeader(header);
+    return guid !== null && /^[0-9a-f]{32}$/.test(guid) ? guid : null;
+  } catch (err) {
+    if (err instanceof UidlistError) return null;
+    throw err;
   }
 }
 

@@ -32,7 +32,7 @@ import { forgetMailbox, type MetadataPlaces, privateEntryByGuid, readMailboxGuid
 import { readAclFile, setRightsInFile } from './acl-file.js';
 import { type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
-import { place, writeToTmp } from './place.js';
+import { writeToTmp } from './place.js';
 import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
 import { changeSubscription, readSubscriptions } from './subscriptions.js';
 import { inheritOwner } from './owner.js';
@@ -40,6 +40,8 @@ import { cleanTmpSometimes } from './tmp-cleanup.js';
 import { MaildirView } from './view.js';
 import { MaildirQuota, sumFolder } from './maildirsize.js';
 import { NO_LIMITS, type QuotaLimitsOf, type QuotaReport } from '../quota/quota.js';
+import type { QuotaValues } from '../quota/quota.js';
+import { commitStaged, stagedMessage } from './staged.js';
 
 /** Where accounts keep their mail (the account store knows). */
 export interface AccountFolders {
@@ -348,32 +350,19 @@ export class MaildirStore implements MailStore {
         throw err;
       });
     }
-    let done = false;
-    return {
-      async commit(): Promise<AppendedMessage> {
-        if (done) throw new Error('the message was committed or aborted already');
-        done = true;
-        try {
-          const one = { storage: written.size, messages: 1 };
-          const { uids, uidValidity } = await quota.withRoom(one, async () => ({
-            result: await place(folder, [{ written, flags, internalDate: options.internalDate }]),
-            added: one,
-          }));
-          return { uid: uids[0], uidValidity, key: written.base, storedSize: written.size, size: written.crlfSize! };
-        } catch (err) {
-          await unlink(written.tmp).catch(() => {});
-          throw err;
-        }
-      },
-      async abort(): Promise<void> {
-        done = true;
-        await unlink(written.tmp).catch(() => {});
-      },
-    };
+    return stagedMessage({ folder, quota, written, flags, internalDate: options.internalDate });
   }
 
   async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage> {
     return (await this.append(account, mailbox, input, options, false)).commit();
+  }
+
+  async commitAll(staged: readonly StagedMessage[]): Promise<AppendedMessage[]> {
+    return commitStaged(staged);
+  }
+
+  async checkRoom(account: AccountAddress, add: QuotaValues): Promise<void> {
+    await this.quotaOf(account).check(add);
   }
 
   async open(account: AccountAddress, mailbox: string): Promise<MailboxView> {

@@ -349,6 +349,15 @@ function headerEnd(bytes: Buffer): number {
   return lf + 2;
 }
 
+/** A message append() staged: placed by commit() or commitAll() (all of a batch or none), or dropped. */
+interface Held {
+  readonly account: AccountAddress;
+  readonly box: MemoryMailbox;
+  readonly size: number;
+  done: boolean;
+  place(): AppendedMessage;
+}
+
 export class MemoryStore implements MailStore {
   /** `mainDomain`: where an ACL's "user=NAME" without a domain points; `quotaLimits`: each account's quota. */
   constructor(
@@ -483,21 +492,40 @@ export class MemoryStore implements MailStore {
     const flags = (options.flags ?? []).map(normalizeFlag);
     const bytes = await collect(input);
     if (bytes.length === 0) throw new EmptyMessageError();
-    const checkRoom = (account: AccountAddress, add: QuotaValues) => this.checkRoom(account, add);
-    await checkRoom(a, { storage: bytes.length, messages: 1 });
-    let done = false;
-    return {
-      async commit(): Promise<AppendedMessage> {
-        if (done) throw new Error('the message was committed or aborted already');
-        done = true;
-        await checkRoom(a, { storage: bytes.length, messages: 1 });
+    await this.checkRoom(a, { storage: bytes.length, messages: 1 });
+    const held: Held = {
+      account: a,
+      box,
+      size: bytes.length,
+      done: false,
+      place: () => {
         const m = box.add(bytes, flags, options.internalDate ?? new Date());
         return { uid: m.uid, uidValidity: box.uidValidity, key: m.key, storedSize: m.bytes.length, size: m.size };
       },
-      async abort(): Promise<void> {
-        done = true;
+    };
+    const staged: StagedMessage = {
+      commit: async () => (await this.commitAll([staged]))[0],
+      abort: async () => {
+        held.done = true;
       },
     };
+    this.held.set(staged, held);
+    return staged;
+  }
+
+  /** Each message staged by append() until it is committed or aborted. */
+  private readonly held = new WeakMap<StagedMessage, Held>();
+
+  async commitAll(staged: readonly StagedMessage[]): Promise<AppendedMessage[]> {
+    const all = staged.map((m) => this.held.get(m));
+    if (all.some((h) => h === undefined || h.done))
+      throw new Error('a message was committed or aborted already, or staged by another store');
+    const batch = all as Held[];
+    for (const h of batch) h.done = true;
+    if (batch.length === 0) return [];
+    if (batch.some((h) => h.box !== batch[0].box)) throw new Error('messages staged for different mailboxes are committed apart');
+    await this.checkRoom(batch[0].account, { storage: batch.reduce((sum, h) => sum + h.size, 0), messages: batch.length });
+    return batch.map((h) => h.place());
   }
 
   async deliver(a: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage> {

@@ -24,7 +24,7 @@ beforeAll(async () => {
       quota: { storage: '1M', messages: 1000 },
     },
   });
-  for (const name of ['append', 'copy', 'move', 'movee', 'lmtp', 'deliver', 'op']) await server.addAccount(name, 'pw');
+  for (const name of ['append', 'multi', 'copy', 'move', 'movee', 'lmtp', 'deliver', 'op']) await server.addAccount(name, 'pw');
 });
 afterAll(async () => {
   await server?.stop();
@@ -68,6 +68,40 @@ describe('each way mail arrives fills the quota to the last octet, then is refus
     expect((await c.command(`APPEND INBOX {1000+}\r\n${message(1000)}`)).status).toBe('OK');
     expect((await c.command(`APPEND INBOX {30+}\r\n${message(30)}`)).tagged).toMatch(OVER);
     const a = await accounting('append');
+    expect(a.file).toEqual(a.disk);
+    expect(a.disk.messages).toBe(3);
+    expect(a.tmp).toBe(0);
+    c.close();
+  });
+
+  it('MULTIAPPEND (all of them or none), and APPEND refused before the "+"', async () => {
+    const c = await RawImap.signIn(server.portOf('imap'), 'multi', 'pw');
+    await server.deliver('multi', 'Subject: first\n\nso there is a maildirsize file\n');
+    await leaveRoom('multi', 2000);
+    const refused = (tag: string) => `${tag} NO [OVERQUOTA] Quota exceeded (mailbox for user is full)`;
+    // the second message does not fit: refused instead of its "+", the first dropped
+    c.send('m1 APPEND INBOX {1000}\r\n');
+    expect(await c.response()).toBe('+ Ready for literal data');
+    c.send(`${message(1000)} {1001}\r\n`);
+    expect(await c.response()).toBe(refused('m1'));
+    c.send(`m2 APPEND INBOX {1000+}\r\n${message(1000)} {1001+}\r\n${message(1001)}\r\n`);
+    expect((await c.until('m2')).tagged).toBe(refused('m2'));
+    // binary parts stored base64-encoded: the literals fit (988 + 988), the files (1314 each) do not both
+    const head = 'MIME-Version: 1.0\r\nSubject: b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n';
+    const binary = `${head}${'\x01'.repeat(880)}`;
+    c.send(`m3 APPEND INBOX ~{988+}\r\n${binary} ~{988+}\r\n${binary}\r\n`);
+    expect((await c.until('m3')).tagged).toBe(refused('m3'));
+    let a = await accounting('multi');
+    expect(a.file).toEqual(a.disk);
+    expect(a.disk.messages).toBe(1);
+    expect(a.tmp).toBe(0);
+    // two that fill it to the last octet, then one octet more: NO instead of "+"
+    expect((await c.command(`APPEND INBOX {1000+}\r\n${message(1000, 'a')} {1000+}\r\n${message(1000, 'b')}`)).tagged).toMatch(
+      /^a\d+ OK \[APPENDUID \d+ 2:3\] APPEND completed$/,
+    );
+    c.send('m4 APPEND INBOX {1}\r\n');
+    expect(await c.response()).toBe(refused('m4'));
+    a = await accounting('multi');
     expect(a.file).toEqual(a.disk);
     expect(a.disk.messages).toBe(3);
     expect(a.tmp).toBe(0);

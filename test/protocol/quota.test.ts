@@ -25,6 +25,10 @@ async function append(c: RawImap, mailbox: string, text: string): Promise<string
   return (await c.command(`APPEND ${mailbox} {${text.length}+}\r\n${text}`)).tagged;
 }
 
+/** The header of a message whose body is sent as binary (stored base64-encoded: RFC 3516 section 4.4). */
+const BINARY_HEAD =
+  'MIME-Version: 1.0\r\nSubject: b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n';
+
 const OVER = /^a\d+ NO \[OVERQUOTA\] Quota exceeded \(mailbox for user is full\)$/;
 
 describe('QUOTA over IMAP (RFC 9208)', () => {
@@ -103,6 +107,64 @@ describe('QUOTA over IMAP (RFC 9208)', () => {
   });
 });
 
+describe('APPEND and MULTIAPPEND (RFC 3502) against the quota: refused before the "+" when the size tells, all or nothing', () => {
+  let server: InProcessServer;
+  beforeAll(async () => {
+    server = await startInProcess({ config: { listeners: LISTENERS } });
+    for (const [name, quota] of [
+      ['carol', { storage: 2000, messages: 10 }],
+      ['dave', { storage: 0, messages: 2 }],
+    ] as const) {
+      await server.addAccount(name, 'pw');
+      await server.ctx.accounts.modify({ name, domain: 'example.org' }, (r) => {
+        r.quota = quota;
+      });
+    }
+  });
+  afterAll(() => server.stop());
+  const refused = (tag: string) => `${tag} NO [OVERQUOTA] Quota exceeded (mailbox for user is full)`;
+
+  it('a MULTIAPPEND whose second message does not fit stores none; a single one past the quota gets NO and no "+"', async () => {
+    const c = await RawImap.signIn(server.portOf('imap'), 'carol', 'pw');
+    const [a, b] = [message(1000, 'a'), message(1001, 'b')];
+    // synchronising: the first is taken, the second refused instead of its "+" (the client sends nothing more)
+    c.send('m1 APPEND INBOX {1000}\r\n');
+    expect(await c.response()).toBe('+ Ready for literal data');
+    c.send(`${a} {1001}\r\n`);
+    expect(await c.response()).toBe(refused('m1'));
+    // non-synchronising: the second message's octets are read and dropped, not taken as commands
+    c.send(`m2 APPEND INBOX {1000+}\r\n${a} {1001+}\r\n${b}\r\n`);
+    expect((await c.until('m2')).tagged).toBe(refused('m2'));
+    expect((await c.command('NOOP')).status).toBe('OK');
+    // literal8 messages whose binary part is stored base64-encoded: the literals fit (988 + 988), the stored
+    // messages (1314 each) do not both: the store refuses the batch as it places it, and keeps none
+    const binary = `${BINARY_HEAD}${'\x01'.repeat(880)}`;
+    expect(binary.length).toBe(988);
+    c.send(`m3 APPEND INBOX ~{988+}\r\n${binary} ~{988+}\r\n${binary}\r\n`);
+    expect((await c.until('m3')).tagged).toBe(refused('m3'));
+    expect((await c.command('STATUS INBOX (MESSAGES)')).untagged).toEqual(['* STATUS INBOX (MESSAGES 0)']);
+    expect((await c.command('GETQUOTA "User quota"')).untagged).toEqual(['* QUOTA "User quota" (STORAGE 0 2 MESSAGE 0 10)']);
+    // both fill it to the last octet; then one octet more is refused before its "+"
+    expect((await c.command(`APPEND INBOX {1000+}\r\n${a} {1000+}\r\n${message(1000, 'c')}`)).tagged).toMatch(
+      /^a\d+ OK \[APPENDUID \d+ 1:2\] APPEND completed$/,
+    );
+    c.send('m4 APPEND INBOX {1}\r\n');
+    expect(await c.response()).toBe(refused('m4'));
+    expect((await c.command('GETQUOTA "User quota"')).untagged).toEqual(['* QUOTA "User quota" (STORAGE 2 2 MESSAGE 2 10)']);
+    c.close();
+  });
+
+  it('the message count too: a third message is refused before its "+", the two before it dropped', async () => {
+    const c = await RawImap.signIn(server.portOf('imap'), 'dave', 'pw');
+    const m = message(100);
+    c.send(`d1 APPEND INBOX {100+}\r\n${m} {100+}\r\n${m} {100}\r\n`);
+    expect(await c.response()).toBe(refused('d1'));
+    expect((await c.command('STATUS INBOX (MESSAGES)')).untagged).toEqual(['* STATUS INBOX (MESSAGES 0)']);
+    expect((await c.command(`APPEND INBOX {100+}\r\n${m} {100+}\r\n${m}`)).status).toBe('OK');
+    c.close();
+  });
+});
+
 describe('QUOTA over LMTP: 552 5.2.2, or 452 4.2.2 with quota.fullTempfail (Dovecot quota_full_tempfail)', () => {
   for (const fullTempfail of [false, true]) {
     it(`refuses a message past the quota with ${fullTempfail ? '452 4.2.2' : '552 5.2.2'}, the other recipient gets it`, async () => {
@@ -166,7 +228,8 @@ describe('QUOTA for what POP brings: XTND XMIT and bulletins', () => {
       const alice = await RawPop.signIn(server.port, 'alice', 'pw');
       expect(await alice.command('XTND XMIT')).toBe('+OK Start sending message.');
       alice.send('From: alice@example.org\r\nTo: bob@example.org\r\nSubject: x\r\n\r\nhi\r\n.\r\n');
-      expect(await alice.line()).toMatch(/^-ERR /);
+      // the reason says whose mailbox is full, not "could not be stored, try again later"
+      expect(await alice.line()).toBe('-ERR The mailbox of bob@example.org is full (over quota); nothing was delivered');
       alice.close();
       expect((await server.ctx.store.quota(bob)).usage.messages).toBe(2);
     } finally {

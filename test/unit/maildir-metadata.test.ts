@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireDotlock, LockTimeoutError } from '../../store/maildir/dotlock.js';
 import { MaildirStore } from '../../store/maildir/store.js';
+import { readMailboxGuid } from '../../store/maildir/metadata.js';
 import type { AccountAddress } from '../../accounts/names.js';
 
 let dir: string;
@@ -32,6 +33,15 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Headers that name no usable GUID: none, a short one, a version 1 header, one not hex, a record line. */
+const HEADERS_WITHOUT_GUID = [
+  '3 V5 N3',
+  '3 V5 N3 G0123',
+  '1 5 3',
+  '3 V5 N3 Gxyz0123456789abcdef0123456789abcdef',
+  '1 :a G0123456789abcdef0123456789abcdef',
+];
+
 describe('dovecot-uidlist', () => {
   it('keeps unknown header and record fields, takes the next UID as max(N, last + 1), and only appends', async () => {
     await writeFile(join(maildir(), 'cur', '1700000000.M1P1.host,S=12,W=13:2,S'), 'Subject: a\n\n');
@@ -54,6 +64,19 @@ describe('dovecot-uidlist', () => {
     await writeFile(join(maildir(), 'dovecot-uidlist'), '3 V5 N3 G00\n2 :x\n1 :y\n'); // UIDs not ascending
     await expect(store.open(alice, 'INBOX')).rejects.toThrow(/dovecot-uidlist is damaged \(uidlist UIDs not in ascending order/);
     expect(await readFile(join(maildir(), 'dovecot-uidlist'), 'utf8')).toBe('3 V5 N3 G00\n2 :x\n1 :y\n');
+  });
+
+  it('the mailbox GUID is read from the header alone (its first 4 KiB): none without a file, null without a GUID', async () => {
+    const uidlist = join(maildir(), 'dovecot-uidlist');
+    expect(await readMailboxGuid(maildir())).toBeUndefined();
+    const guid = '0123456789abcdef0123456789abcdef';
+    // a header field after G, and a record line that is not read
+    await writeFile(uidlist, `3 V5 N3 G${guid} Qx\n1 :${'y'.repeat(8000)}\n`);
+    expect(await readMailboxGuid(maildir())).toBe(guid);
+    for (const header of HEADERS_WITHOUT_GUID) {
+      await writeFile(uidlist, `${header}\n`);
+      expect(await readMailboxGuid(maildir()), header).toBeNull();
+    }
   });
 
   it("gives files without UIDs theirs in Dovecot's order: seconds, then microseconds as numbers, then the name", async () => {

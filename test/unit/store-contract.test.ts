@@ -700,6 +700,29 @@ for (const [name, make] of STORES) {
       expect((await store.recountQuota(alice)).usage).toEqual({ storage: 3 * one.length, messages: 3 });
     });
 
+    it('commitAll() places staged messages together or, when together they do not fit, none of them', async () => {
+      limits.alice = { storage: 3 * one.length, messages: 0 };
+      await store.deliver(alice, 'INBOX', chunks(one));
+      // each fits alone (the store's early look passes), the two together do not
+      const two = [await store.append(alice, 'INBOX', chunks(one)), await store.append(alice, 'INBOX', chunks(`${one}x`))];
+      expect(await codeOf(() => store.commitAll(two))).toBe(MailError.NOQUOTA);
+      expect(await codeOf(() => two[0].commit())).toBe(
+        'not a MailStoreError: Error: a message was committed or aborted already, or staged by another store',
+      );
+      expect(await codeOf(() => store.checkRoom(alice, { storage: 2 * one.length, messages: 2 }))).toBe('no error');
+      expect(await codeOf(() => store.checkRoom(alice, { storage: 2 * one.length + 1, messages: 2 }))).toBe(MailError.NOQUOTA);
+      // staged while there was room, committed after a delivery took it: still none
+      const later = [await store.append(alice, 'INBOX', chunks(one)), await store.append(alice, 'INBOX', chunks(one))];
+      await store.deliver(alice, 'INBOX', chunks(one));
+      expect(await codeOf(() => store.commitAll(later))).toBe(MailError.NOQUOTA);
+      expect((await store.recountQuota(alice)).usage).toEqual({ storage: 2 * one.length, messages: 2 });
+      const third = await store.commitAll([await store.append(alice, 'INBOX', chunks('Subject: a\n\nb\n'))]);
+      expect(third.map((m) => m.uid)).toEqual([3]);
+      const view = await store.open(alice, 'INBOX');
+      expect(view.messages.map((m) => m.uid)).toEqual([1, 2, 3]);
+      view.close();
+    });
+
     it('counts messages too; expunge and DELETE give the room back', async () => {
       limits.alice = { storage: 0, messages: 2 };
       await store.createMailbox(alice, 'Trash');

@@ -51,8 +51,9 @@ function utf8Data(s: ImapContext, a: Cursor): boolean {
 }
 
 // RFC 3502 (MULTIAPPEND): several messages in one command, all or nothing. Each is staged in the store
-// as it arrives; all are committed only once the command has ended well, and every staged one is
-// dropped when any of them is refused or the client goes away mid-way.
+// as it arrives; all are committed together (store.commitAll: one quota check for the batch) only once
+// the command has ended well, and every staged one is dropped when any of them is refused or the client
+// goes away mid-way.
 export async function append(s: ImapContext, c: Command): Promise<string> {
   const a = c.args;
   a.sp();
@@ -62,6 +63,7 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
   let literal = c.literal;
   let rights: string | null = null;
   const staged: StagedMessage[] = [];
+  let stagedOctets = 0;
   try {
     for (;;) {
       const options = messageOptions(args);
@@ -80,6 +82,11 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
         throw no(`The message is too large (${size} octets; the limit is ${s.settings.maxAppend})`, 'TOOBIG');
       if (size === 0) throw no('The message is empty');
       rights ??= await requireRightOrTryCreate(s, target, 'i', 'add messages');
+      // Over quota is answered before the "+" (as Dovecot does when the size is known): the client need not
+      // send what cannot be kept. The literal's octets stand for the stored ones (a binary part grows when
+      // stored): the store looks again, exactly, as it places the messages.
+      await s.services.store.checkRoom(target.owner, { storage: stagedOctets + size, messages: staged.length + 1 });
+      stagedOctets += size;
       const flags = options.flags.filter((f) => rights!.includes(rightFor(f)));
       let data: AsyncIterable<Buffer> = literal
         ? s.literalData(literal)
@@ -100,18 +107,10 @@ export async function append(s: ImapContext, c: Command): Promise<string> {
     await Promise.all(staged.map((m) => m.abort().catch(() => {})));
     throw err;
   }
-  const uids: number[] = [];
-  let uidValidity = 0;
-  for (const [i, m] of staged.entries()) {
-    try {
-      const appended = await m.commit();
-      uids.push(appended.uid);
-      uidValidity = appended.uidValidity;
-    } catch (err) {
-      await Promise.all(staged.slice(i + 1).map((rest) => rest.abort().catch(() => {})));
-      throw err;
-    }
-  }
+  // all of them or none: the store checks the quota for the whole batch as it places it
+  const appended = await s.services.store.commitAll(staged);
+  const uids = appended.map((m) => m.uid);
+  const uidValidity = appended[0].uidValidity;
   s.counted('appended', uids.length);
   return `[APPENDUID ${uidValidity} ${formatSet(uids)}] APPEND completed`;
 }
