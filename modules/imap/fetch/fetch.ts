@@ -15,6 +15,7 @@ import { sectionBytes } from '../message/sections.js';
 import type { SelectedMailbox } from '../selected.js';
 import { mergeRanges, parseSequenceSet, resolveNumbers, resolveSet, STAR } from '../wire/sequence-set.js';
 import { enableCondstore, inRanges, modseqArg, vanishedSince } from '../condstore.js';
+import { type PartialRange, partialOf, partialRangeArg } from '../search/partial.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { formatDateTime } from '../wire/date-time.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
@@ -96,11 +97,22 @@ async function readWhole(m: SelectedMailbox, uid: number): Promise<Buffer> {
   return toCrlf(Buffer.concat(parts));
 }
 
-/** FETCH modifiers (RFC 7162): CHANGEDSINCE n (section 3.1.4), and VANISHED for UID FETCH with QRESYNC on (3.2.6). */
-function fetchModifiers(s: ImapContext, c: Command): { changedSince: number | null; vanished: boolean } {
+interface FetchModifiers {
+  changedSince: number | null;
+  vanished: boolean;
+  /** RFC 9394 section 3.3: only these of the messages the set (and CHANGEDSINCE) names, by position. */
+  partial: PartialRange | null;
+}
+
+/**
+ * FETCH modifiers (RFC 7162): CHANGEDSINCE n (section 3.1.4), and VANISHED for UID FETCH with QRESYNC on (3.2.6);
+ * PARTIAL m:n or -m:-n (RFC 9394).
+ */
+function fetchModifiers(s: ImapContext, c: Command): FetchModifiers {
   const a = c.args;
   let changedSince: number | null = null;
   let vanished = false;
+  let partial: PartialRange | null = null;
   a.list(() => {
     const name = a.atom('a FETCH modifier').toUpperCase();
     if (name === 'CHANGEDSINCE' && changedSince === null) {
@@ -110,10 +122,13 @@ function fetchModifiers(s: ImapContext, c: Command): { changedSince: number | nu
       if (!c.uid) throw bad('VANISHED is a modifier of UID FETCH only');
       if (!s.enabled.has('QRESYNC')) throw bad('VANISHED needs QRESYNC enabled (ENABLE QRESYNC first)');
       vanished = true;
+    } else if (name === 'PARTIAL' && partial === null) {
+      a.sp();
+      partial = partialRangeArg(a);
     } else throw bad(`Unknown or repeated FETCH modifier ${quoteClient(name, 30)}`);
   }, 'the FETCH modifiers');
   if (vanished && changedSince === null) throw bad('VANISHED needs CHANGEDSINCE');
-  return { changedSince, vanished };
+  return { changedSince, vanished, partial };
 }
 
 /** The UID ranges of a UID FETCH's set, with "*" standing for `top`. */
@@ -133,7 +148,7 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   const setText = a.sequenceSet();
   a.sp();
   const items = parseFetchItems(a);
-  const modifiers = a.maybeSp() ? fetchModifiers(s, c) : { changedSince: null, vanished: false };
+  const modifiers: FetchModifiers = a.maybeSp() ? fetchModifiers(s, c) : { changedSince: null, vanished: false, partial: null };
   a.end();
   const m = s.selected();
   // (UID FETCH with CHANGEDSINCE finds its few messages by modseq below, without listing every UID of the set)
@@ -157,6 +172,7 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
       uids = m.view.messages.filter((x) => x.modseq > since && inRanges(named, x.uid) && m.seqOf(x.uid) !== 0).map((x) => x.uid);
     } else uids = uids.filter((uid) => (m.info(uid)?.modseq ?? 0) > since);
   }
+  if (modifiers.partial) uids = partialOf(uids, modifiers.partial);
 
   // \Seen first, so the FLAGS in the answers show it (RFC 9051: "SHOULD be included")
   const marksSeen = items.some(setsSeen) && !m.readOnly && m.rights.includes('s');
