@@ -41,6 +41,7 @@ const AFTER_SIGN_IN = [
   'CONDSTORE',
   'QRESYNC',
   'PARTIAL',
+  'UIDONLY',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

@@ -11,11 +11,13 @@ import { quotedString } from '../wire/encode.js';
 import { formatSet } from '../wire/sequence-set.js';
 import { enableCondstore } from '../condstore.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { requireUid } from '../uidonly.js';
 
 const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT', 'PARTIAL'] as const;
 type ReturnOption = (typeof RETURN_OPTIONS)[number];
 
 export async function search(s: ImapContext, c: Command): Promise<void> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   let returns: ReturnOption[] | null = null;

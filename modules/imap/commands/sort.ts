@@ -14,6 +14,7 @@ import { parseSortCriteria, sortMessages } from '../sort/sort.js';
 import { quotedString } from '../wire/encode.js';
 import { formatOrdered } from '../wire/sequence-set.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { requireUid } from '../uidonly.js';
 
 interface SortReturn {
   min: boolean;
@@ -49,6 +50,7 @@ function parseReturn(c: Command): SortReturn {
 const lines = new WeakMap<Int32Array, string>();
 
 export async function sort(s: ImapContext, c: Command): Promise<void> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   let returns: SortReturn | null = null;

@@ -22,6 +22,7 @@ import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
 import { extraItem, extraNeedsContent, idItem, isExtraItem, isIdItem } from './extra-items.js';
 import { type SummaryKind, type SummaryScope, summaryCache } from './summary-cache.js';
+import { requireUid } from '../uidonly.js';
 
 /** Messages larger than this are streamed for a plain BODY[] instead of read whole. */
 const STREAM_ABOVE = 256 * 1024;
@@ -143,6 +144,7 @@ function rangesOf(setText: string, top: number): [number, number][] {
 }
 
 export async function fetch(s: ImapContext, c: Command): Promise<string | undefined> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   const setText = a.sequenceSet();
@@ -154,6 +156,8 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
   // (UID FETCH with CHANGEDSINCE finds its few messages by modseq below, without listing every UID of the set)
   let uids = c.uid && modifiers.changedSince !== null ? [] : targetUids(m, setText, c.uid);
   if (c.uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+  // RFC 9586 section 3.3: a UIDFETCH response leads with the UID; the item only if nothing else is asked
+  if (m.uidonly && items.some((i) => i.kind !== 'UID')) items.splice(0, items.length, ...items.filter((i) => i.kind !== 'UID'));
   // RFC 7162 section 3.1: MODSEQ and CHANGEDSINCE turn CONDSTORE on; with it on, FLAGS come with MODSEQ
   if (modifiers.changedSince !== null || items.some((i) => i.kind === 'MODSEQ')) enableCondstore(s);
   if (m.condstore && items.some((i) => i.kind === 'FLAGS') && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
@@ -247,7 +251,7 @@ function metadataOnly(
     while (k < messages.length && messages[k].uid < uid) k++;
     const info = messages[k]?.uid === uid ? messages[k] : m.info(uid);
     if (!info) continue;
-    let line = `* ${p + 1} FETCH (`;
+    let line = m.uidonly ? `* ${uid} UIDFETCH (` : `* ${p + 1} FETCH (`;
     for (let i = 0; i < items.length; i++) {
       const kind = items[i].kind;
       if (i > 0) line += ' ';
@@ -390,7 +394,7 @@ async function fetchOne(
     // \Seen set by this FETCH: with CONDSTORE on, its MODSEQ too (RFC 7162 section 3.1)
     if (m.condstore && !items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${(m.info(info.uid) ?? info).modseq})`);
   }
-  s.sendRaw(`* ${seq} FETCH (`);
+  s.sendRaw(m.uidonly ? `* ${info.uid} UIDFETCH (` : `* ${seq} FETCH (`);
   for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
     if (info.crlf)
