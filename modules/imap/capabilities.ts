@@ -40,6 +40,8 @@ const AFTER_SIGN_IN = [
   'UTF8=ACCEPT',
   'CONDSTORE',
   'QRESYNC',
+  'PARTIAL',
+  'UIDONLY',
 ];
 
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */

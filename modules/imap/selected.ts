@@ -8,6 +8,7 @@ import type { MailboxChanges, MailboxView, MessageInfo } from '../../store/contr
 import { MailError, mailErrorOf, sameFlags } from '../../store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
 import { formatSet, lowerBound } from './wire/sequence-set.js';
+import { fetchHead } from './uidonly.js';
 
 // Flag sets are shared by many messages (the store keeps one per distinct set): word each once.
 const worded = new WeakMap<ReadonlySet<string>, string>();
@@ -84,6 +85,8 @@ export class SelectedMailbox {
   condstore = false;
   /** RFC 7162: QRESYNC is on for the session: expunges are announced with VANISHED, not EXPUNGE. */
   qresync = false;
+  /** RFC 9586: UIDONLY is on for the session: UIDFETCH instead of FETCH, VANISHED instead of EXPUNGE. */
+  uidonly = false;
 
   constructor(
     readonly view: MailboxView,
@@ -226,7 +229,7 @@ export class SelectedMailbox {
     const lines: string[] = this.announce(
       changes.added.length + changes.flagsChanged.length === 0 ? [] : [...changes.added, ...changes.flagsChanged],
     );
-    if (expunges && this.gone.size > 0 && this.qresync) {
+    if (expunges && this.gone.size > 0 && (this.qresync || this.uidonly)) {
       // RFC 7162 section 3.2.7: one VANISHED (UIDs) instead of an EXPUNGE per message
       lines.push(`* VANISHED ${formatSet([...this.gone])}`);
       for (const uid of this.gone) {
@@ -272,8 +275,8 @@ export class SelectedMailbox {
       if (!old || this.gone.has(m.uid) || (sameFlags(old.flags, m.flags) && (!this.condstore || old.modseq === m.modseq))) continue;
       this.known.set(m.uid, m);
       // RFC 7162 section 3.1: with CONDSTORE on, UID and MODSEQ too
-      if (this.condstore) lines.push(`* ${this.seqOf(m.uid)} FETCH (UID ${m.uid} FLAGS ${this.flagsOf(m)} MODSEQ (${m.modseq}))`);
-      else lines.push(`* ${this.seqOf(m.uid)} FETCH (${withUid ? `UID ${m.uid} ` : ''}FLAGS ${this.flagsOf(m)})`);
+      if (this.condstore) lines.push(`${fetchHead(this, m.uid, true)}FLAGS ${this.flagsOf(m)} MODSEQ (${m.modseq}))`);
+      else lines.push(`${fetchHead(this, m.uid, withUid)}FLAGS ${this.flagsOf(m)})`);
     }
     return lines;
   }

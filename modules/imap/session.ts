@@ -150,7 +150,7 @@ export class ImapSession implements ImapContext {
 
   enable(extension: string): boolean {
     const name = extension.toUpperCase();
-    if (name !== 'IMAP4REV2' && name !== 'UTF8=ACCEPT' && name !== 'CONDSTORE' && name !== 'QRESYNC') return false;
+    if (name !== 'IMAP4REV2' && name !== 'UTF8=ACCEPT' && name !== 'CONDSTORE' && name !== 'QRESYNC' && name !== 'UIDONLY') return false;
     if (this.enabledSet.has(name)) return false;
     this.enabledSet.add(name);
     return true;

@@ -6,8 +6,10 @@ import { targetUids } from '../fetch/fetch.js';
 import { formatOrdered } from '../wire/sequence-set.js';
 import { mailboxArg } from './mailbox-commands.js';
 import { requireRightOrTryCreate } from '../access.js';
+import { requireUid } from '../uidonly.js';
 
 async function transfer(s: ImapContext, c: Command, move: boolean): Promise<string | undefined> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   const setText = a.sequenceSet();

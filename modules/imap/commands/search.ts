@@ -1,23 +1,27 @@
 // SEARCH and UID SEARCH (RFC 9051 section 6.4.4, ESEARCH RFC 4731): the key tree is parsed, compiled
 // once (search/evaluate.ts: flag, size and UID keys run synchronously, without reading any message),
 // then run over the messages as the client knows them. IMAP4rev1 clients get "* SEARCH"; IMAP4rev2
-// clients and RETURN (...) get "* ESEARCH".
+// clients and RETURN (...) get "* ESEARCH"; RETURN (PARTIAL m:n) pages the matches (RFC 9394).
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
 import { matchingUids } from '../search/run-search.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
+import { type PartialRange, partialOf, partialRangeArg, partialText } from '../search/partial.js';
 import { quotedString } from '../wire/encode.js';
 import { formatSet } from '../wire/sequence-set.js';
 import { enableCondstore } from '../condstore.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { requireUid } from '../uidonly.js';
 
-const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT'] as const;
+const RETURN_OPTIONS = ['MIN', 'MAX', 'ALL', 'COUNT', 'PARTIAL'] as const;
 type ReturnOption = (typeof RETURN_OPTIONS)[number];
 
 export async function search(s: ImapContext, c: Command): Promise<void> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   let returns: ReturnOption[] | null = null;
+  let partial: PartialRange | null = null;
   if (a.peekAtom('RETURN')) {
     a.atom();
     a.sp();
@@ -28,9 +32,16 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
         throw bad(
           `Unknown SEARCH RETURN option ${quoteClient(opt, 20)}${opt === ('SAVE' as string) ? ' (SEARCHRES is not supported)' : ''}`,
         );
+      if (opt === 'PARTIAL') {
+        // RFC 9394 section 3.1: one range, counted from the first match or (negative) from the last
+        if (partial !== null) throw bad('RETURN takes one PARTIAL');
+        a.sp();
+        partial = partialRangeArg(a);
+      }
       opts.push(opt);
     }, 'the RETURN options');
     returns = opts.length === 0 ? ['ALL'] : opts;
+    if (partial && returns.includes('ALL')) throw bad('RETURN takes ALL or PARTIAL, not both (RFC 9394 section 3.1)');
     a.sp();
   }
   if (a.peekAtom('CHARSET')) {
@@ -62,6 +73,10 @@ export async function search(s: ImapContext, c: Command): Promise<void> {
     if (wanted.includes('MIN')) parts.push(`MIN ${hits[0]}`);
     if (wanted.includes('MAX')) parts.push(`MAX ${hits[hits.length - 1]}`);
     if (wanted.includes('ALL')) parts.push(`ALL ${formatSet(hits)}`);
+  }
+  if (partial) {
+    const some = partialOf(hits, partial);
+    parts.push(`PARTIAL (${partialText(partial)} ${some.length > 0 ? formatSet(some) : 'NIL'})`);
   }
   if (wanted.includes('COUNT')) parts.push(`COUNT ${hits.length}`);
   if (withModseq) parts.push(`MODSEQ ${highest}`);

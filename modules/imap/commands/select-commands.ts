@@ -3,6 +3,7 @@
 import { openForUser } from '../../../sessions/mailbox-access.js';
 import type { Command, ImapContext } from '../context.js';
 import { inRanges, modseqArg, rangesArg, vanishedSince } from '../condstore.js';
+import { fetchHead, uidRequired } from '../uidonly.js';
 import { bad, no } from '../imap-error.js';
 import { SelectedMailbox } from '../selected.js';
 import { quoteClient } from '../../../sessions/client-text.js';
@@ -37,6 +38,7 @@ function selectOptions(s: ImapContext, c: Command): { condstore: boolean; qresyn
         else if (at === 2 && a.peek() !== 0x28) known = rangesArg(a, 'the known UIDs of QRESYNC');
         else if (at <= 3) {
           // seq-match-data: checked, not used (it only narrows the fallback; the client ignores UIDs it never knew)
+          if (s.enabled.has('UIDONLY')) throw uidRequired('QRESYNC sequence match data'); // RFC 9586 section 3.7
           a.list(() => {
             rangesArg(a, 'the known sequence numbers of QRESYNC');
             a.sp();
@@ -78,13 +80,15 @@ async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<stri
   s.select(selected);
   selected.condstore = s.enabled.has('CONDSTORE');
   selected.qresync = s.enabled.has('QRESYNC');
+  selected.uidonly = s.enabled.has('UIDONLY');
   const messages = opened.view.messages;
   // RFC 3501 section 6.3.1: SELECT takes the messages no session saw yet as recent; EXAMINE only counts them
   const recent = await selected.claimRecent();
   s.send(`* ${messages.length} EXISTS`);
   if (!s.rev2) s.send(`* ${recent} RECENT`);
   for (const line of selected.flagsLines()) s.send(line);
-  if (!s.rev2) {
+  if (!s.rev2 && !selected.uidonly) {
+    // (UNSEEN is a message number: not after ENABLE UIDONLY, RFC 9586 section 3)
     const firstUnseen = messages.findIndex((m) => !m.flags.has('\\Seen'));
     if (firstUnseen >= 0) s.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
   }
@@ -107,7 +111,7 @@ function resync(s: ImapContext, m: SelectedMailbox, q: Qresync): void {
   const messages = m.view.messages;
   const changed = messages.filter((x) => x.modseq > q.modseq && (q.known === null || inRanges(q.known, x.uid)));
   for (const line of m.announce(changed)) s.send(line);
-  for (const x of changed) s.send(`* ${m.seqOf(x.uid)} FETCH (UID ${x.uid} FLAGS ${m.flagsOf(x)} MODSEQ (${x.modseq}))`);
+  for (const x of changed) s.send(`${fetchHead(m, x.uid, true)}FLAGS ${m.flagsOf(x)} MODSEQ (${x.modseq}))`);
 }
 
 export const select = (s: ImapContext, c: Command) => open(s, c, false);

@@ -46,7 +46,7 @@ export function id(s: ImapContext, c: Command): void {
 }
 
 // RFC 5161; RFC 9051 section 6.3.1: IMAP4rev2, and CONDSTORE and QRESYNC (RFC 7162 section 3.2.3:
-// QRESYNC turns CONDSTORE on too), change how we answer.
+// QRESYNC turns CONDSTORE on too), and UIDONLY (RFC 9586, uidonly.ts) change how we answer.
 export function enable(s: ImapContext, c: Command): void {
   const enabled: string[] = [];
   const condstoreBefore = s.enabled.has('CONDSTORE');
@@ -61,6 +61,7 @@ export function enable(s: ImapContext, c: Command): void {
     const m = s.selected();
     m.qresync = s.enabled.has('QRESYNC');
     m.condstore = s.enabled.has('CONDSTORE');
+    m.uidonly = s.enabled.has('UIDONLY');
     // turned on while a mailbox is selected: its HIGHESTMODSEQ at once (RFC 7162 section 3.1)
     if (m.condstore && !condstoreBefore) s.send(`* OK [HIGHESTMODSEQ ${m.view.highestModseq}] Highest`);
   }

@@ -1,5 +1,5 @@
 // SORT and UID SORT (RFC 5256 section 3; SORT=DISPLAY keys, RFC 5957; ESORT, RFC 5267 section 3):
-//   SORT [RETURN (MIN MAX COUNT ALL PARTIAL m:n)] (criteria) charset search-keys
+//   SORT [RETURN (MIN MAX COUNT ALL PARTIAL m:n / -m:-n)] (criteria) charset search-keys
 // The search keys are SEARCH's (parser and evaluator in search/); the keys come from the sort-key cache
 // (sort/key-cache.ts), so a second SORT of a mailbox reads no file, and the same SORT of the same
 // messages is answered from sort/answer-cache.ts. Without RETURN the answer is
@@ -8,19 +8,21 @@
 import type { Command, ImapContext } from '../context.js';
 import { bad } from '../imap-error.js';
 import { checkCharset, SearchParser } from '../search/parse-search.js';
+import { type PartialRange, partialBounds, partialRangeArg, partialText } from '../search/partial.js';
 import { answerFor } from '../sort/answer.js';
 import { parseSortCriteria, sortMessages } from '../sort/sort.js';
 import { quotedString } from '../wire/encode.js';
 import { formatOrdered } from '../wire/sequence-set.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { requireUid } from '../uidonly.js';
 
 interface SortReturn {
   min: boolean;
   max: boolean;
   all: boolean;
   count: boolean;
-  /** PARTIAL m:n (RFC 5267 section 4.4): positions in the sorted result, 1-based, m <= n. */
-  partial: [number, number] | null;
+  /** PARTIAL m:n or -m:-n (RFC 5267 section 4.4, RFC 9394 section 3): positions in the sorted result. */
+  partial: PartialRange | null;
 }
 
 function parseReturn(c: Command): SortReturn {
@@ -34,16 +36,13 @@ function parseReturn(c: Command): SortReturn {
     else if (opt === 'MAX') r.max = true;
     else if (opt === 'ALL') r.all = true;
     else if (opt === 'COUNT') r.count = true;
-    else if (opt === 'PARTIAL') {
+    else if (opt === 'PARTIAL' && r.partial === null) {
       a.sp();
-      const range = /^([1-9]\d{0,9}):([1-9]\d{0,9})$/.exec(a.atom('a PARTIAL range such as 1:100'));
-      if (!range) throw bad('PARTIAL needs a range of positions such as 1:100');
-      const from = Number(range[1]);
-      const to = Number(range[2]);
-      r.partial = from <= to ? [from, to] : [to, from];
-    } else throw bad(`Unknown SORT RETURN option ${quoteClient(opt, 20)}`);
+      r.partial = partialRangeArg(a);
+    } else throw bad(`Unknown or repeated SORT RETURN option ${quoteClient(opt, 20)}`);
   }, 'the RETURN options');
   if (!any) r.all = true; // RETURN () means ALL (RFC 4731 section 3.1)
+  if (r.all && r.partial) throw bad('RETURN takes ALL or PARTIAL, not both (RFC 9394 section 3.1)');
   return r;
 }
 
@@ -51,6 +50,7 @@ function parseReturn(c: Command): SortReturn {
 const lines = new WeakMap<Int32Array, string>();
 
 export async function sort(s: ImapContext, c: Command): Promise<void> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   let returns: SortReturn | null = null;
@@ -87,9 +87,8 @@ export async function sort(s: ImapContext, c: Command): Promise<void> {
     if (returns.all) parts.push(`ALL ${formatOrdered([...ids])}`);
   }
   if (returns.partial) {
-    const [from, to] = returns.partial;
-    const slice = [...ids.subarray(from - 1, to)];
-    parts.push(`PARTIAL (${from}:${to} ${slice.length > 0 ? formatOrdered(slice) : 'NIL'})`);
+    const slice = [...ids.subarray(...partialBounds(ids.length, returns.partial))];
+    parts.push(`PARTIAL (${partialText(returns.partial)} ${slice.length > 0 ? formatOrdered(slice) : 'NIL'})`);
   }
   if (returns.count) parts.push(`COUNT ${ids.length}`);
   s.send(parts.join(' '));

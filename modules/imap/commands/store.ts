@@ -9,6 +9,7 @@ import type { Cursor } from '../wire/cursor.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { enableCondstore, modseqArg } from '../condstore.js';
 import { formatSet } from '../wire/sequence-set.js';
+import { fetchHead, requireUid } from '../uidonly.js';
 
 /** flag-list or flags separated by spaces (RFC 9051 allows both in STORE). */
 export function parseFlags(a: Cursor, parens: 'required' | 'optional'): string[] {
@@ -37,6 +38,7 @@ function rightFor(flag: string): string {
 }
 
 export async function store(s: ImapContext, c: Command): Promise<string | undefined> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   const setText = a.sequenceSet();
@@ -94,8 +96,7 @@ export async function store(s: ImapContext, c: Command): Promise<string | undefi
       : `[MODIFIED ${formatSet(c.uid ? modified : modified.map((uid) => sel.seqOf(uid)))}] Conditional STORE failed`;
   if (m[2]) {
     // RFC 7162 section 3.1.3: with CONDSTORE on, even .SILENT says the new MODSEQ of what changed
-    if (sel.condstore)
-      for (const info of changed) s.send(`* ${sel.seqOf(info.uid)} FETCH (${c.uid ? `UID ${info.uid} ` : ''}MODSEQ (${info.modseq}))`);
+    if (sel.condstore) for (const info of changed) s.send(`${fetchHead(sel, info.uid, c.uid)}MODSEQ (${info.modseq}))`);
     return modifiedText;
   }
   // RFC 9051: the new flags of each message (Dovecot and most servers answer every message named)
@@ -103,7 +104,7 @@ export async function store(s: ImapContext, c: Command): Promise<string | undefi
     const info = sel.info(uid);
     if (!info) continue;
     const modseq = sel.condstore ? ` MODSEQ (${info.modseq})` : '';
-    s.send(`* ${sel.seqOf(uid)} FETCH (${c.uid ? `UID ${uid} ` : ''}FLAGS ${sel.flagsOf(info)}${modseq})`);
+    s.send(`${fetchHead(sel, uid, c.uid)}FLAGS ${sel.flagsOf(info)}${modseq})`);
   }
   return modifiedText;
 }

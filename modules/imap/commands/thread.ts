@@ -11,10 +11,12 @@ import { sortKeyCache } from '../sort/key-cache.js';
 import { orderedSubjectThreads } from '../sort/thread-ordered-subject.js';
 import { referencesThreads } from '../sort/thread-references.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { requireUid } from '../uidonly.js';
 
 const ALGORITHMS = { ORDEREDSUBJECT: orderedSubjectThreads, REFERENCES: referencesThreads };
 
 export async function thread(s: ImapContext, c: Command): Promise<void> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   const name = a.astring('a threading algorithm').toUpperCase();

@@ -15,12 +15,14 @@ import { sectionBytes } from '../message/sections.js';
 import type { SelectedMailbox } from '../selected.js';
 import { mergeRanges, parseSequenceSet, resolveNumbers, resolveSet, STAR } from '../wire/sequence-set.js';
 import { enableCondstore, inRanges, modseqArg, vanishedSince } from '../condstore.js';
+import { type PartialRange, partialOf, partialRangeArg } from '../search/partial.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { formatDateTime } from '../wire/date-time.js';
 import { CrlfConverter, toCrlf } from './crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
 import { extraItem, extraNeedsContent, idItem, isExtraItem, isIdItem } from './extra-items.js';
 import { type SummaryKind, type SummaryScope, summaryCache } from './summary-cache.js';
+import { requireUid } from '../uidonly.js';
 
 /** Messages larger than this are streamed for a plain BODY[] instead of read whole. */
 const STREAM_ABOVE = 256 * 1024;
@@ -96,11 +98,22 @@ async function readWhole(m: SelectedMailbox, uid: number): Promise<Buffer> {
   return toCrlf(Buffer.concat(parts));
 }
 
-/** FETCH modifiers (RFC 7162): CHANGEDSINCE n (section 3.1.4), and VANISHED for UID FETCH with QRESYNC on (3.2.6). */
-function fetchModifiers(s: ImapContext, c: Command): { changedSince: number | null; vanished: boolean } {
+interface FetchModifiers {
+  changedSince: number | null;
+  vanished: boolean;
+  /** RFC 9394 section 3.3: only these of the messages the set (and CHANGEDSINCE) names, by position. */
+  partial: PartialRange | null;
+}
+
+/**
+ * FETCH modifiers (RFC 7162): CHANGEDSINCE n (section 3.1.4), and VANISHED for UID FETCH with QRESYNC on (3.2.6);
+ * PARTIAL m:n or -m:-n (RFC 9394).
+ */
+function fetchModifiers(s: ImapContext, c: Command): FetchModifiers {
   const a = c.args;
   let changedSince: number | null = null;
   let vanished = false;
+  let partial: PartialRange | null = null;
   a.list(() => {
     const name = a.atom('a FETCH modifier').toUpperCase();
     if (name === 'CHANGEDSINCE' && changedSince === null) {
@@ -110,10 +123,13 @@ function fetchModifiers(s: ImapContext, c: Command): { changedSince: number | nu
       if (!c.uid) throw bad('VANISHED is a modifier of UID FETCH only');
       if (!s.enabled.has('QRESYNC')) throw bad('VANISHED needs QRESYNC enabled (ENABLE QRESYNC first)');
       vanished = true;
+    } else if (name === 'PARTIAL' && partial === null) {
+      a.sp();
+      partial = partialRangeArg(a);
     } else throw bad(`Unknown or repeated FETCH modifier ${quoteClient(name, 30)}`);
   }, 'the FETCH modifiers');
   if (vanished && changedSince === null) throw bad('VANISHED needs CHANGEDSINCE');
-  return { changedSince, vanished };
+  return { changedSince, vanished, partial };
 }
 
 /** The UID ranges of a UID FETCH's set, with "*" standing for `top`. */
@@ -128,17 +144,20 @@ function rangesOf(setText: string, top: number): [number, number][] {
 }
 
 export async function fetch(s: ImapContext, c: Command): Promise<string | undefined> {
+  requireUid(s, c);
   const a = c.args;
   a.sp();
   const setText = a.sequenceSet();
   a.sp();
   const items = parseFetchItems(a);
-  const modifiers = a.maybeSp() ? fetchModifiers(s, c) : { changedSince: null, vanished: false };
+  const modifiers: FetchModifiers = a.maybeSp() ? fetchModifiers(s, c) : { changedSince: null, vanished: false, partial: null };
   a.end();
   const m = s.selected();
   // (UID FETCH with CHANGEDSINCE finds its few messages by modseq below, without listing every UID of the set)
   let uids = c.uid && modifiers.changedSince !== null ? [] : targetUids(m, setText, c.uid);
   if (c.uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+  // RFC 9586 section 3.3: a UIDFETCH response leads with the UID; the item only if nothing else is asked
+  if (m.uidonly && items.some((i) => i.kind !== 'UID')) items.splice(0, items.length, ...items.filter((i) => i.kind !== 'UID'));
   // RFC 7162 section 3.1: MODSEQ and CHANGEDSINCE turn CONDSTORE on; with it on, FLAGS come with MODSEQ
   if (modifiers.changedSince !== null || items.some((i) => i.kind === 'MODSEQ')) enableCondstore(s);
   if (m.condstore && items.some((i) => i.kind === 'FLAGS') && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
@@ -157,6 +176,7 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
       uids = m.view.messages.filter((x) => x.modseq > since && inRanges(named, x.uid) && m.seqOf(x.uid) !== 0).map((x) => x.uid);
     } else uids = uids.filter((uid) => (m.info(uid)?.modseq ?? 0) > since);
   }
+  if (modifiers.partial) uids = partialOf(uids, modifiers.partial);
 
   // \Seen first, so the FLAGS in the answers show it (RFC 9051: "SHOULD be included")
   const marksSeen = items.some(setsSeen) && !m.readOnly && m.rights.includes('s');
@@ -231,7 +251,7 @@ function metadataOnly(
     while (k < messages.length && messages[k].uid < uid) k++;
     const info = messages[k]?.uid === uid ? messages[k] : m.info(uid);
     if (!info) continue;
-    let line = `* ${p + 1} FETCH (`;
+    let line = m.uidonly ? `* ${uid} UIDFETCH (` : `* ${p + 1} FETCH (`;
     for (let i = 0; i < items.length; i++) {
       const kind = items[i].kind;
       if (i > 0) line += ' ';
@@ -374,7 +394,7 @@ async function fetchOne(
     // \Seen set by this FETCH: with CONDSTORE on, its MODSEQ too (RFC 7162 section 3.1)
     if (m.condstore && !items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${(m.info(info.uid) ?? info).modseq})`);
   }
-  s.sendRaw(`* ${seq} FETCH (`);
+  s.sendRaw(m.uidonly ? `* ${info.uid} UIDFETCH (` : `* ${seq} FETCH (`);
   for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
     if (info.crlf)

@@ -8,6 +8,7 @@ import type { SearchDay, SearchKey } from './search-key.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { monthOf, validDay } from '../wire/date-time.js';
 import { modseqArg } from '../condstore.js';
+import { uidRequired } from '../uidonly.js';
 
 const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true],
@@ -86,6 +87,7 @@ export class SearchParser {
     const c = a.peek();
     if ((c >= 0x30 && c <= 0x39) || c === 0x2a) {
       // message numbers: positions in the map (numbers past the end name nothing; see resolveSearchNumbers)
+      if (this.mailbox.uidonly) throw uidRequired('A search key of message numbers (use UID and a UID set)'); // RFC 9586 section 3.5
       const map = this.mailbox.uids;
       return { kind: 'uids', uids: new Set(resolveSearchNumbers(parseSequenceSet(a.sequenceSet()), map.length).map((n) => map[n - 1])) };
     }
