@@ -120,9 +120,23 @@ interface UidlistCache {
 
 interface Listing {
   stamp: string;
+  /** Tells listings read from disk apart (a listing read again with the same files keeps its own). */
+  readonly serial: number;
   files: Map<string, FileEntry>;
   /** Raised by every change this process makes to `files` in place. */
   version: number;
+}
+
+let listingSerial = 0;
+
+/** True when both listings have the same files under the same names. */
+function sameFiles(a: ReadonlyMap<string, FileEntry>, b: ReadonlyMap<string, FileEntry>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [base, file] of b) {
+    const old = a.get(base);
+    if (old === undefined || old.name !== file.name || old.sub !== file.sub) return false;
+  }
+  return true;
 }
 
 /** However sure the file watch is, the disk is looked at after this long (a watch can miss events). */
@@ -340,7 +354,14 @@ export class MaildirFolder {
       }
     }
     this.listedAt = listedAt;
-    return (this.listing = { stamp, files, version: 0 });
+    const previous = this.listing;
+    if (previous && sameFiles(previous.files, files)) {
+      // nothing changed (the folders were read again within the racy time of a change already known):
+      // the listing stays the one the folder state was built from, which then needs no rebuild
+      previous.stamp = stamp;
+      return previous;
+    }
+    return (this.listing = { stamp, serial: ++listingSerial, files, version: 0 });
   }
 
   private hasUnknown(listing: Listing, uidlist: UidlistCache): boolean {
@@ -563,7 +584,7 @@ export class MaildirFolder {
   private async build(): Promise<FolderState> {
     const uidlist = this.uidlist;
     const listing = this.listing!;
-    const key = `${uidlist?.ino}:${uidlist?.size}|${listing.stamp}|${listing.version}|${this.keywordTable.mtime}|${listing.files.size}`;
+    const key = `${uidlist?.ino}:${uidlist?.size}|${listing.serial}|${listing.version}|${this.keywordTable.mtime}|${listing.files.size}`;
     if (this.built && this.built.key === key) return this.built.state;
     // infos of unchanged files are kept (cheap syncs of big mailboxes), unless the keyword names changed
     const previous = this.built?.keywordsMtime === this.keywordTable.mtime ? this.built.infos : undefined;
