@@ -735,12 +735,25 @@ export class MaildirFolder {
     }
     const state = this.newState(uidlist, messages);
     this.remember(state, built.state.serial, touched);
-    this.built = { key, state, infos, keywordsMtime: this.keywordTable.mtime, serial: listing.serial, uidlist, records: uidlist.records.length };
+    this.built = {
+      key,
+      state,
+      infos,
+      keywordsMtime: this.keywordTable.mtime,
+      serial: listing.serial,
+      uidlist,
+      records: uidlist.records.length,
+    };
     return state;
   }
 
   /** Gives the messages (those with `uids`, or all) the modseqs recorded for them; adds the UIDs changed to `changed`. */
-  private setModseqs(messages: MessageInfo[], infos: Map<string, MessageInfo>, uids: ReadonlySet<number> | null, changed: Set<number>): void {
+  private setModseqs(
+    messages: MessageInfo[],
+    infos: Map<string, MessageInfo>,
+    uids: ReadonlySet<number> | null,
+    changed: Set<number>,
+  ): void {
     const update = (i: number) => {
       const modseq = this.modseqs.modseqOf(messages[i].uid) || 1;
       if (messages[i].modseq === modseq) return;
@@ -837,7 +850,8 @@ export class MaildirFolder {
       const file = listing.files.get(record.base);
       if (!file) continue; // expunged
       const old = previous?.get(record.base);
-      const info = old && old.uid === record.uid && (old as MaildirInfo).name === file.name ? old : await this.makeInfo(record, file, flagSets);
+      const info =
+        old && old.uid === record.uid && (old as MaildirInfo).name === file.name ? old : await this.makeInfo(record, file, flagSets);
       infos.set(record.base, info);
       messages.push(info);
     }
