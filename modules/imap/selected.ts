@@ -60,6 +60,7 @@ function permanentFlags(rights: string, readOnly: boolean, keywords: readonly st
 // once and shared by every session that selects the mailbox while the list stays the same.
 const uidsOfList = new WeakMap<readonly MessageInfo[], readonly number[]>();
 const keywordsOfList = new WeakMap<readonly MessageInfo[], readonly string[]>();
+const firstUnseenOfList = new WeakMap<readonly MessageInfo[], number>();
 
 function uidsOf(messages: readonly MessageInfo[]): readonly number[] {
   let uids = uidsOfList.get(messages);
@@ -197,6 +198,17 @@ export class SelectedMailbox {
     for (const uid of await this.view.claimRecent(this.readOnly ? 'peek' : 'claim')) if (this.known.has(uid)) this.recent.add(uid);
     this.recentTold = this.recent.size;
     return this.recent.size;
+  }
+
+  /** The message number of the first message without \Seen (SELECT's UNSEEN, RFC 3501 section 6.3.1), or 0. */
+  firstUnseen(): number {
+    const messages = this.view.messages;
+    let index = firstUnseenOfList.get(messages);
+    if (index === undefined) {
+      index = messages.findIndex((m) => !m.flags.has('\\Seen'));
+      firstUnseenOfList.set(messages, index);
+    }
+    return index + 1;
   }
 
   /** The keywords in use (for FLAGS and PERMANENTFLAGS). */

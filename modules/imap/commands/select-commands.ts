@@ -85,8 +85,8 @@ async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<stri
   if (!s.rev2) s.send(`* ${recent} RECENT`);
   for (const line of selected.flagsLines()) s.send(line);
   if (!s.rev2) {
-    const firstUnseen = messages.findIndex((m) => !m.flags.has('\\Seen'));
-    if (firstUnseen >= 0) s.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
+    const firstUnseen = selected.firstUnseen();
+    if (firstUnseen > 0) s.send(`* OK [UNSEEN ${firstUnseen}] First unseen`);
   }
   s.send(`* OK [UIDVALIDITY ${opened.view.uidValidity}] UIDs valid`);
   s.send(`* OK [UIDNEXT ${opened.view.uidNext}] Predicted next UID`);
