@@ -658,7 +658,8 @@ export class MaildirFolder {
     try {
       return (await this.patch(key, dirty)) ?? (await this.buildWhole(key));
     } catch (err) {
-      for (const base of dirty) this.dirtyBases.add(base); // looked at again next time
+      // a patch may have changed the kept infos half way: the next look builds the state whole
+      this.built = null;
       throw err;
     }
   }

@@ -90,8 +90,8 @@ async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<stri
   }
   s.send(`* OK [UIDVALIDITY ${opened.view.uidValidity}] UIDs valid`);
   s.send(`* OK [UIDNEXT ${opened.view.uidNext}] Predicted next UID`);
-  s.send(`* OK [MAILBOXID (${opened.view.mailboxId})] Ok`); // RFC 8474 section 4.2
   if (selected.condstore) s.send(`* OK [HIGHESTMODSEQ ${opened.view.highestModseq}] Highest`);
+  s.send(`* OK [MAILBOXID (${opened.view.mailboxId})] Ok`); // RFC 8474 section 4.2 (after HIGHESTMODSEQ, as Dovecot)
   if (s.rev2) s.send(`* LIST () "/" ${wireName(s, target)}`);
   if (options.qresync?.uidValidity === opened.view.uidValidity) resync(s, selected, options.qresync);
   return `[${writable ? 'READ-WRITE' : 'READ-ONLY'}] ${c.verb} completed`;
