@@ -69,7 +69,8 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('Maildir folder state patched with the changes', () => {
   for (const fileWatch of [false, true]) {
-    it(`views agree with a fresh read after any mix of changes here and by another process (file watch ${fileWatch ? 'on' : 'off'})`, async () => {
+    const watched = fileWatch ? 'on' : 'off';
+    it(`views agree with a fresh read after any mix of changes here and by another process (file watch ${watched})`, async () => {
       const here = makeStore(fileWatch);
       const other = makeStore(false);
       await here.createMailbox(alice, 'Archive');
