@@ -2,6 +2,7 @@
 // again from every message (store/maildir/folder.ts), and views sync by the UIDs the folder says changed
 // (view.ts): whatever mix of changes by this process and by another one, every view must end up with
 // exactly what a process reading the tree afresh sees, and each sync must report exactly the differences.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,4 +118,42 @@ describe('Maildir folder state patched with the changes', () => {
       for (const v of [...views, elsewhere]) v.close();
     }, 60_000);
   }
+
+  it('a flag change and the sync after it cost about as much in a mailbox of 20,000 messages as in one of 200', async () => {
+    // the messages are written as files (a delivery each would take long), then given UIDs by the first open
+    const accounts = [
+      { account: { name: 'small', domain: 'example.org' }, count: 200 },
+      { account: { name: 'large', domain: 'example.org' }, count: 20_000 },
+    ];
+    for (const { account, count } of accounts) {
+      const maildir = join(dir, account.domain, account.name, 'Maildir');
+      for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(maildir, sub), { recursive: true });
+      for (let i = 0; i < count; i++)
+        writeFileSync(join(maildir, 'new', `${1_700_000_000 + i}.M${i}P1Q${i}.test,S=20,W=21`), 'Subject: x\r\n\r\nbody\r\n');
+    }
+    const store = makeStore(true);
+    const views = await Promise.all(
+      accounts.map(async ({ account }) => [await store.open(account, 'INBOX'), await store.open(account, 'INBOX')]),
+    );
+    // watched, as a session with the mailbox selected watches it (the watch vouches for the listing)
+    const unwatch = views.flat().map((v) => v.watch(() => {}));
+    const costs: number[][] = [[], []];
+    for (let round = 0; round < 21; round++) {
+      for (let i = 0; i < views.length; i++) {
+        // one session changes a message, both sync (as IMAP sessions do at their next command)
+        const [mine, theirs] = views[i];
+        const uid = mine.messages[(Math.floor(round / 2) * 7919) % mine.messages.length].uid; // flagged, then unflagged
+        const started = performance.now();
+        await mine.store([uid], round % 2 === 0 ? { add: ['\\Flagged'] } : { remove: ['\\Flagged'] });
+        await mine.sync();
+        expect((await theirs.sync()).flagsChanged.map((m) => m.uid)).toEqual([uid]);
+        costs[i].push(performance.now() - started);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    // before the folder state was patched, the large one took 100 times the small one's (every message looked at)
+    expect(median(costs[1])).toBeLessThan(4 * median(costs[0]) + 5);
+    for (const stop of unwatch) stop();
+    for (const pair of views) for (const v of pair) v.close();
+  }, 120_000);
 });
