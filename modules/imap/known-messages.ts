@@ -2,19 +2,8 @@
 // view's message list at SELECT (an array the store never changes, shared by every session on the same
 // folder state) plus what changed since: SELECT of a 100,000-message mailbox then copies nothing, and the
 // memory a session holds grows with the changes it was told of, not with the mailbox.
+import { indexOfUid as indexOf } from '../../lib/by-uid.js';
 import type { MessageInfo } from '../../store/contract.js';
-
-/** The index of `uid` in `messages` (ascending UID), or -1. */
-function indexOf(messages: readonly MessageInfo[], uid: number): number {
-  let lo = 0;
-  let hi = messages.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (messages[mid].uid < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < messages.length && messages[lo].uid === uid ? lo : -1;
-}
 
 export class KnownMessages {
   /** Told since SELECT (replacing the base's), or added since. */

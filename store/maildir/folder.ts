@@ -19,6 +19,7 @@ import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../contr
 import { acquireDotlock, LockTimeoutError } from './dotlock.js';
 import { type ArrivalKey, arrivalKey, compareArrival, uidlFor } from './filename.js';
 import { flagsOf } from './flags.js';
+import { indexOfUid, uidInsertionPoint as insertionPoint } from '../../lib/by-uid.js';
 import { FolderWatch } from './folder-watch.js';
 import { KeywordTable, readKeywords } from './keywords.js';
 import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
@@ -112,24 +113,6 @@ export class UidIndex {
   has(uid: number): boolean {
     return indexOfUid(this.messages, uid) >= 0;
   }
-}
-
-/** The first index of `messages` (ascending UID) whose UID is not below `uid`. */
-function insertionPoint(messages: readonly MessageInfo[], uid: number): number {
-  let lo = 0;
-  let hi = messages.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (messages[mid].uid < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** The index of the message with `uid`, or -1. */
-function indexOfUid(messages: readonly MessageInfo[], uid: number): number {
-  const i = insertionPoint(messages, uid);
-  return i < messages.length && messages[i].uid === uid ? i : -1;
 }
 
 let stateSerial = 0;
@@ -734,17 +717,8 @@ export class MaildirFolder {
       for (const uid of recorded) touched.add(uid);
       this.setModseqs(messages, infos, touched, touched);
     }
-    const state = this.newState(uidlist, messages);
+    const state = this.keep(key, { uidlist, listing }, messages, infos);
     this.remember(state, built.state.serial, touched);
-    this.built = {
-      key,
-      state,
-      infos,
-      keywordsMtime: this.keywordTable.mtime,
-      serial: listing.serial,
-      uidlist,
-      records: uidlist.records.length,
-    };
     return state;
   }
 
@@ -770,8 +744,15 @@ export class MaildirFolder {
       }
   }
 
-  private newState(uidlist: UidlistCache | null, messages: readonly MessageInfo[]): FolderState {
-    return {
+  /** The new folder state of `messages`, kept with what it was built from (`key`: see build()). */
+  private keep(
+    key: string,
+    from: { uidlist: UidlistCache | null; listing: Listing },
+    messages: readonly MessageInfo[],
+    infos: Map<string, MessageInfo>,
+  ): FolderState {
+    const uidlist = from.uidlist;
+    const state: FolderState = {
       uidValidity: uidlist?.header.uidValidity ?? 0,
       uidNext: uidlist ? nextUid({ header: uidlist.header, records: uidlist.records }) : 1,
       messages,
@@ -779,6 +760,9 @@ export class MaildirFolder {
       highestModseq: this.modseqs.highest,
       serial: ++stateSerial,
     };
+    const records = uidlist?.records.length ?? 0;
+    this.built = { key, state, infos, keywordsMtime: this.keywordTable.mtime, serial: from.listing.serial, uidlist, records };
+    return state;
   }
 
   /** The last states' changes (the UIDs that differ from the state before), for views to sync by (changedSince()). */
@@ -861,17 +845,7 @@ export class MaildirFolder {
     this.setModseqs(messages, infos, null, new Set());
     this.modseqs.takeTouched(); // all of them were looked at
     if (this.sizes) await this.sizes.save(new Set(infos.keys()));
-    const state = this.newState(uidlist, messages);
-    this.built = {
-      key,
-      state,
-      infos,
-      keywordsMtime: this.keywordTable.mtime,
-      serial: listing.serial,
-      uidlist,
-      records: uidlist?.records.length ?? 0,
-    };
-    return state;
+    return this.keep(key, { uidlist, listing }, messages, infos);
   }
 
   /** The CRLF size of a name without W=: W in the record, or measured once and kept in postern-sizes.json. */
