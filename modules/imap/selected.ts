@@ -7,6 +7,7 @@
 import type { MailboxChanges, MailboxView, MessageInfo } from '../../store/contract.js';
 import { MailError, mailErrorOf, sameFlags } from '../../store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
+import { KnownMessages } from './known-messages.js';
 import { formatSet, lowerBound } from './wire/sequence-set.js';
 import { fetchHead } from './uidonly.js';
 
@@ -56,11 +57,27 @@ function permanentFlags(rights: string, readOnly: boolean, keywords: readonly st
   return out;
 }
 
+// The UIDs and the keywords of a message list (MailboxView.messages: replaced, never changed), worked out
+// once and shared by every session that selects the mailbox while the list stays the same.
+const uidsOfList = new WeakMap<readonly MessageInfo[], readonly number[]>();
+const keywordsOfList = new WeakMap<readonly MessageInfo[], readonly string[]>();
+const firstUnseenOfList = new WeakMap<readonly MessageInfo[], number>();
+
+function uidsOf(messages: readonly MessageInfo[]): readonly number[] {
+  let uids = uidsOfList.get(messages);
+  if (uids === undefined) {
+    uids = messages.map((m) => m.uid);
+    uidsOfList.set(messages, uids);
+  }
+  return uids;
+}
+
 export class SelectedMailbox {
-  /** UIDs in client order: message number n is uids[n - 1]. */
+  /** UIDs in client order: message number n is uids[n - 1]. Shared with other sessions until changed (copied first). */
   uids: number[];
+  private uidsShared = true;
   /** What the client was last told of each message in the map (flags). */
-  private readonly known = new Map<number, MessageInfo>();
+  private readonly known: KnownMessages;
   /** UIDs the view no longer has, not yet announced with EXPUNGE. */
   private readonly gone = new Set<number>();
   /** Set by the store's watch, or by this session's own expunges and additions: a sync is worth doing. */
@@ -99,8 +116,8 @@ export class SelectedMailbox {
     /** False once the client enabled IMAP4rev2 (RFC 9051 has no \Recent): nothing about it is sent. */
     private readonly showRecent = true,
   ) {
-    this.uids = view.messages.map((m) => m.uid);
-    for (const m of view.messages) this.known.set(m.uid, m);
+    this.uids = uidsOf(view.messages) as number[];
+    this.known = new KnownMessages(view.messages);
     this.announced = new Set(this.keywords());
     this.unwatch = view.watch(() => {
       this.dirty = true;
@@ -186,16 +203,32 @@ export class SelectedMailbox {
     return this.recent.size;
   }
 
+  /** The message number of the first message without \Seen (SELECT's UNSEEN, RFC 3501 section 6.3.1), or 0. */
+  firstUnseen(): number {
+    const messages = this.view.messages;
+    let index = firstUnseenOfList.get(messages);
+    if (index === undefined) {
+      index = messages.findIndex((m) => !m.flags.has('\\Seen'));
+      firstUnseenOfList.set(messages, index);
+    }
+    return index + 1;
+  }
+
   /** The keywords in use (for FLAGS and PERMANENTFLAGS). */
   keywords(): string[] {
+    const messages = this.view.messages;
+    const cached = keywordsOfList.get(messages);
+    if (cached !== undefined) return [...cached];
     const seen = new Set<string>();
     let last: ReadonlySet<string> | null = null;
-    for (const m of this.view.messages) {
+    for (const m of messages) {
       if (m.flags === last || m.flags.size === 0) continue; // flag sets are shared by many messages
       last = m.flags;
       for (const f of m.flags) if (!f.startsWith('\\')) seen.add(f);
     }
-    return [...seen].sort();
+    const keywords = [...seen].sort();
+    keywordsOfList.set(messages, keywords);
+    return [...keywords];
   }
 
   /**
@@ -237,6 +270,7 @@ export class SelectedMailbox {
         this.recent.delete(uid);
       }
       this.uids = this.uids.filter((uid) => !this.gone.has(uid));
+      this.uidsShared = false;
       this.gone.clear();
     }
     if (expunges && this.gone.size > 0) {
@@ -253,11 +287,16 @@ export class SelectedMailbox {
         } else keep.push(uid);
       });
       this.uids = keep;
+      this.uidsShared = false;
       this.gone.clear();
     }
     const before = this.uids.length;
     for (const m of changes.added) {
       if (this.known.has(m.uid)) continue;
+      if (this.uidsShared) {
+        this.uids = this.uids.slice();
+        this.uidsShared = false;
+      }
       this.uids.push(m.uid);
       this.known.set(m.uid, m);
     }

@@ -19,6 +19,7 @@ import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../contr
 import { acquireDotlock, LockTimeoutError } from './dotlock.js';
 import { type ArrivalKey, arrivalKey, compareArrival, uidlFor } from './filename.js';
 import { flagsOf } from './flags.js';
+import { indexOfUid, uidInsertionPoint as insertionPoint } from '../../lib/by-uid.js';
 import { FolderWatch } from './folder-watch.js';
 import { KeywordTable, readKeywords } from './keywords.js';
 import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
@@ -93,10 +94,32 @@ export interface FolderState {
   readonly uidNext: number;
   /** Messages with a file, ascending UID. */
   readonly messages: readonly MessageInfo[];
-  readonly byUid: ReadonlyMap<number, MessageInfo>;
+  readonly byUid: UidIndex;
   /** The highest modseq as of this state (RFC 7162; modseq.ts). */
   readonly highestModseq: number;
+  /** Tells states apart (MaildirFolder.changedBetween()). */
+  readonly serial: number;
 }
+
+/** Messages by UID, over the ascending list itself (no map of 100,000 entries made per state). */
+export class UidIndex {
+  constructor(private readonly messages: readonly MessageInfo[]) {}
+
+  get(uid: number): MessageInfo | undefined {
+    const i = indexOfUid(this.messages, uid);
+    return i < 0 ? undefined : this.messages[i];
+  }
+
+  has(uid: number): boolean {
+    return indexOfUid(this.messages, uid) >= 0;
+  }
+}
+
+let stateSerial = 0;
+/** At most this many changed messages are patched into a folder state (more: it is built whole, which is then cheaper). */
+const PATCH_LIMIT = 2000;
+/** How many states' changes a folder keeps for its views' syncs. */
+const KEPT_STEPS = 64;
 
 /** dovecot-uidlist is damaged: Postern will not write it (Dovecot would rebuild it, with new UIDs). */
 export class UidlistDamagedError extends UnsafeMailboxError {}
@@ -120,9 +143,23 @@ interface UidlistCache {
 
 interface Listing {
   stamp: string;
+  /** Tells listings read from disk apart (a listing read again with the same files keeps its own). */
+  readonly serial: number;
   files: Map<string, FileEntry>;
   /** Raised by every change this process makes to `files` in place. */
   version: number;
+}
+
+let listingSerial = 0;
+
+/** True when both listings have the same files under the same names. */
+function sameFiles(a: ReadonlyMap<string, FileEntry>, b: ReadonlyMap<string, FileEntry>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [base, file] of b) {
+    const old = a.get(base);
+    if (old === undefined || old.name !== file.name || old.sub !== file.sub) return false;
+  }
+  return true;
 }
 
 /** However sure the file watch is, the disk is looked at after this long (a watch can miss events). */
@@ -135,7 +172,18 @@ export class MaildirFolder {
   private listing: Listing | null = null;
   private listedAt = 0;
   private keywordTable = new KeywordTable([], 0);
-  private built: { key: string; state: FolderState; infos: Map<string, MessageInfo>; keywordsMtime: number } | null = null;
+  private built: {
+    key: string;
+    state: FolderState;
+    infos: Map<string, MessageInfo>;
+    keywordsMtime: number;
+    /** The listing (its serial) and the uidlist (its inode and records) the state was built from. */
+    serial: number;
+    uidlist: UidlistCache | null;
+    records: number;
+  } | null = null;
+  /** Bases this process changed in the listing since the last build (what patch() looks at again). */
+  private dirtyBases = new Set<string>();
   private sizes: SizeCache | null = null;
   /** This process's flag renames in flight, by base: reads and further renames of the message wait. */
   private readonly renames = new Map<string, Promise<unknown>>();
@@ -340,13 +388,36 @@ export class MaildirFolder {
       }
     }
     this.listedAt = listedAt;
-    return (this.listing = { stamp, files, version: 0 });
+    const previous = this.listing;
+    if (previous && sameFiles(previous.files, files)) {
+      // nothing changed (the folders were read again within the racy time of a change already known):
+      // the listing stays the one the folder state was built from, which then needs no rebuild
+      previous.stamp = stamp;
+      return previous;
+    }
+    return (this.listing = { stamp, serial: ++listingSerial, files, version: 0 });
   }
 
+  /**
+   * True when a file of the listing has no UID yet. Once a listing was found to hold none, only the files
+   * this process changed since are looked at again (while the listing and the uidlist read stay the same).
+   */
   private hasUnknown(listing: Listing, uidlist: UidlistCache): boolean {
+    const checked = this.allKnown;
+    if (checked !== null && checked.listing === listing && checked.uidlist === uidlist) {
+      for (const base of this.unchecked) if (listing.files.has(base) && !uidlist.byBase.has(base)) return true;
+      this.unchecked.clear();
+      return false;
+    }
+    this.unchecked.clear();
     for (const base of listing.files.keys()) if (!uidlist.byBase.has(base)) return true;
+    this.allKnown = { listing, uidlist };
     return false;
   }
+
+  /** The listing and uidlist last found to give every file a UID; the bases changed in the listing since. */
+  private allKnown: { listing: Listing; uidlist: UidlistCache } | null = null;
+  private readonly unchecked = new Set<string>();
 
   /** Reads dovecot-keywords again if it changed (one look at a time: an older read never wins). */
   refreshKeywords(): Promise<void> {
@@ -563,8 +634,186 @@ export class MaildirFolder {
   private async build(): Promise<FolderState> {
     const uidlist = this.uidlist;
     const listing = this.listing!;
-    const key = `${uidlist?.ino}:${uidlist?.size}|${listing.stamp}|${listing.version}|${this.keywordTable.mtime}|${listing.files.size}`;
+    const key = `${uidlist?.ino}:${uidlist?.size}|${listing.serial}|${listing.version}|${this.keywordTable.mtime}|${listing.files.size}`;
     if (this.built && this.built.key === key) return this.built.state;
+    const dirty = this.dirtyBases;
+    this.dirtyBases = new Set();
+    try {
+      return (await this.patch(key, dirty)) ?? (await this.buildWhole(key));
+    } catch (err) {
+      // a patch may have changed the kept infos half way: the next look builds the state whole
+      this.built = null;
+      throw err;
+    }
+  }
+
+  /**
+   * The folder state as the last one with only `dirty` (the bases this process renamed, removed or
+   * added in the listing since) and the uidlist's new records looked at again: the cost of a look then
+   * grows with the changes, not with the mailbox. Null when the last state cannot be patched (the listing
+   * was read again, the uidlist replaced, the keyword names changed, too many changes): build it whole.
+   */
+  private async patch(key: string, dirty: ReadonlySet<string>): Promise<FolderState | null> {
+    const built = this.built;
+    const uidlist = this.uidlist;
+    const listing = this.listing!;
+    if (
+      !built ||
+      !uidlist ||
+      built.serial !== listing.serial ||
+      built.uidlist !== uidlist ||
+      built.records > uidlist.records.length ||
+      built.keywordsMtime !== this.keywordTable.mtime ||
+      built.state.uidValidity !== uidlist.header.uidValidity ||
+      dirty.size + uidlist.records.length - built.records > PATCH_LIMIT
+    )
+      return null;
+    const bases = new Set(dirty);
+    for (let i = built.records; i < uidlist.records.length; i++) bases.add(uidlist.records[i].base);
+    const messages = built.state.messages.slice();
+    const infos = built.infos;
+    const touched = new Set<number>();
+    const live: MaildirInfo[] = [];
+    const removed = new Set<number>();
+    const flagSets = new Map<string, ReadonlySet<string>>();
+    for (const base of bases) {
+      const old = infos.get(base) as MaildirInfo | undefined;
+      const record = uidlist.byBase.get(base);
+      const file = listing.files.get(base);
+      if (old && record && file && old.uid === record.uid && old.name === file.name) continue;
+      const made = record && file ? await this.makeInfo(record, file, flagSets) : undefined;
+      if (old) {
+        const at = indexOfUid(messages, old.uid);
+        if (made && made.uid === old.uid) {
+          messages[at] = { ...made, modseq: old.modseq };
+          infos.set(base, messages[at]);
+          live.push(made);
+          touched.add(old.uid);
+          continue;
+        }
+        if (at >= 0) messages.splice(at, 1);
+        infos.delete(base);
+        removed.add(old.uid);
+        touched.add(old.uid);
+      }
+      if (made) {
+        const at = insertionPoint(messages, made.uid);
+        if (messages[at]?.uid === made.uid) continue; // another base with this UID (a damaged uidlist): the first kept
+        messages.splice(at, 0, made);
+        infos.set(base, made);
+        removed.delete(made.uid);
+        live.push(made);
+        touched.add(made.uid);
+      }
+    }
+    await this.modseqs.reconcileSome(uidlist.header.uidValidity, live, [...removed]);
+    const recorded = this.modseqs.takeTouched();
+    if (recorded === 'all') {
+      // the modseq file was read whole (replaced by another process, or made anew): every modseq is looked at
+      await this.modseqs.reconcile(uidlist.header.uidValidity, messages as MaildirInfo[], false);
+      this.setModseqs(messages, infos, null, touched);
+      this.modseqs.takeTouched();
+    } else {
+      for (const uid of recorded) touched.add(uid);
+      this.setModseqs(messages, infos, touched, touched);
+    }
+    const state = this.keep(key, { uidlist, listing }, messages, infos);
+    this.remember(state, built.state.serial, touched);
+    return state;
+  }
+
+  /** Gives the messages (those with `uids`, or all) the modseqs recorded for them; adds the UIDs changed to `changed`. */
+  private setModseqs(
+    messages: MessageInfo[],
+    infos: Map<string, MessageInfo>,
+    uids: ReadonlySet<number> | null,
+    changed: Set<number>,
+  ): void {
+    const update = (i: number) => {
+      const modseq = this.modseqs.modseqOf(messages[i].uid) || 1;
+      if (messages[i].modseq === modseq) return;
+      messages[i] = { ...messages[i], modseq };
+      infos.set(messages[i].key, messages[i]);
+      changed.add(messages[i].uid);
+    };
+    if (uids === null) for (let i = 0; i < messages.length; i++) update(i);
+    else
+      for (const uid of uids) {
+        const i = indexOfUid(messages, uid);
+        if (i >= 0) update(i);
+      }
+  }
+
+  /** The new folder state of `messages`, kept with what it was built from (`key`: see build()). */
+  private keep(
+    key: string,
+    from: { uidlist: UidlistCache | null; listing: Listing },
+    messages: readonly MessageInfo[],
+    infos: Map<string, MessageInfo>,
+  ): FolderState {
+    const uidlist = from.uidlist;
+    const state: FolderState = {
+      uidValidity: uidlist?.header.uidValidity ?? 0,
+      uidNext: uidlist ? nextUid({ header: uidlist.header, records: uidlist.records }) : 1,
+      messages,
+      byUid: new UidIndex(messages),
+      highestModseq: this.modseqs.highest,
+      serial: ++stateSerial,
+    };
+    const records = uidlist?.records.length ?? 0;
+    this.built = { key, state, infos, keywordsMtime: this.keywordTable.mtime, serial: from.listing.serial, uidlist, records };
+    return state;
+  }
+
+  /** The last states' changes (the UIDs that differ from the state before), for views to sync by (changedSince()). */
+  private readonly steps = new Map<number, { from: number; uids: readonly number[] }>();
+
+  private remember(state: FolderState, from: number, uids: ReadonlySet<number>): void {
+    this.steps.set(state.serial, { from, uids: [...uids] });
+    if (this.steps.size > KEPT_STEPS) this.steps.delete(this.steps.keys().next().value!);
+  }
+
+  /**
+   * The UIDs that may differ between the state with serial `from` and the one with serial `to` (a later
+   * one), or null when they are not known (a view then compares the two states whole).
+   */
+  changedBetween(from: number, to: number): Set<number> | null {
+    const uids = new Set<number>();
+    for (let at = to, hops = 0; at !== from; hops++) {
+      const step = this.steps.get(at);
+      if (!step || hops > KEPT_STEPS || uids.size > PATCH_LIMIT * 4) return null;
+      for (const uid of step.uids) uids.add(uid);
+      at = step.from;
+    }
+    return uids;
+  }
+
+  private async makeInfo(record: UidlistRecord, file: FileEntry, flagSets: Map<string, ReadonlySet<string>>): Promise<MaildirInfo> {
+    let flags = flagSets.get(file.letters);
+    if (!flags) {
+      flags = flagsOf(file.letters, this.keywordTable);
+      flagSets.set(file.letters, flags);
+    }
+    const p = record.fields.length === 0 ? undefined : field(record, 'P');
+    const colon = file.name.indexOf(':');
+    const stored = file.popSize === undefined ? undefined : wField(file.name, colon < 0 ? file.name.length : colon, ',S=');
+    return {
+      uid: record.uid,
+      key: record.base,
+      size: file.popSize ?? (await this.sizeOf(record)),
+      // S= equal to W=: not one bare LF in the file (each would count one more in W=)
+      crlf: stored !== undefined && stored === file.popSize,
+      flags,
+      popUidl: p === undefined ? undefined : p === '' ? record.base : p,
+      name: file.name,
+      letters: file.letters,
+      modseq: 0,
+    };
+  }
+
+  private async buildWhole(key: string): Promise<FolderState> {
+    const uidlist = this.uidlist;
+    const listing = this.listing!;
     // infos of unchanged files are kept (cheap syncs of big mailboxes), unless the keyword names changed
     const previous = this.built?.keywordsMtime === this.keywordTable.mtime ? this.built.infos : undefined;
     const infos = new Map<string, MessageInfo>();
@@ -586,52 +835,17 @@ export class MaildirFolder {
       const file = listing.files.get(record.base);
       if (!file) continue; // expunged
       const old = previous?.get(record.base);
-      let info: MessageInfo;
-      if (old && old.uid === record.uid && (old as MaildirInfo).name === file.name) info = old;
-      else {
-        let flags = flagSets.get(file.letters);
-        if (!flags) {
-          flags = flagsOf(file.letters, this.keywordTable);
-          flagSets.set(file.letters, flags);
-        }
-        const p = record.fields.length === 0 ? undefined : field(record, 'P');
-        const colon = file.name.indexOf(':');
-        const stored = file.popSize === undefined ? undefined : wField(file.name, colon < 0 ? file.name.length : colon, ',S=');
-        const made: MaildirInfo = {
-          uid: record.uid,
-          key: record.base,
-          size: file.popSize ?? (await this.sizeOf(record)),
-          // S= equal to W=: not one bare LF in the file (each would count one more in W=)
-          crlf: stored !== undefined && stored === file.popSize,
-          flags,
-          popUidl: p === undefined ? undefined : p === '' ? record.base : p,
-          name: file.name,
-          letters: file.letters,
-          modseq: 0,
-        };
-        info = made;
-      }
+      const info =
+        old && old.uid === record.uid && (old as MaildirInfo).name === file.name ? old : await this.makeInfo(record, file, flagSets);
       infos.set(record.base, info);
       messages.push(info);
     }
     // each message's modseq as recorded (a change found now is recorded with a new one first)
     await this.modseqs.reconcile(uidlist?.header.uidValidity ?? 0, messages as MaildirInfo[], true);
-    for (let i = 0; i < messages.length; i++) {
-      const modseq = this.modseqs.modseqOf(messages[i].uid) || 1;
-      if (messages[i].modseq === modseq) continue;
-      messages[i] = { ...messages[i], modseq };
-      infos.set(messages[i].key, messages[i]);
-    }
+    this.setModseqs(messages, infos, null, new Set());
+    this.modseqs.takeTouched(); // all of them were looked at
     if (this.sizes) await this.sizes.save(new Set(infos.keys()));
-    const state: FolderState = {
-      uidValidity: uidlist?.header.uidValidity ?? 0,
-      uidNext: uidlist ? nextUid({ header: uidlist.header, records: uidlist.records }) : 1,
-      messages,
-      byUid: new Map(messages.map((m) => [m.uid, m])),
-      highestModseq: this.modseqs.highest,
-    };
-    this.built = { key, state, infos, keywordsMtime: this.keywordTable.mtime };
-    return state;
+    return this.keep(key, { uidlist, listing }, messages, infos);
   }
 
   /** The CRLF size of a name without W=: W in the record, or measured once and kept in postern-sizes.json. */
@@ -709,7 +923,7 @@ export class MaildirFolder {
         if (letters === null || (e.sub === 'cur' && e.letters === letters)) return e.letters;
         const name = `${base}:2,${letters}`;
         await this.renameOwn(from, `${this.path}/cur/${name}`);
-        this.updateListing((files) => files.set(base, { sub: 'cur', name, letters, popSize: e.popSize }));
+        this.updateListing(base, (files) => files.set(base, { sub: 'cur', name, letters, popSize: e.popSize }));
         this.changedHere();
         return letters;
       });
@@ -724,7 +938,7 @@ export class MaildirFolder {
 
   /** Forgets a file this process removed. */
   removed(base: string): void {
-    this.updateListing((files) => files.delete(base));
+    this.updateListing(base, (files) => files.delete(base));
     this.changedHere();
   }
 
@@ -734,16 +948,18 @@ export class MaildirFolder {
     const sub = path.slice(slash - 3, slash);
     if (path.slice(0, slash - 4) !== this.path || (sub !== 'new' && sub !== 'cur')) return;
     const [base, file] = fileEntry(sub, path.slice(slash + 1));
-    this.updateListing((files) => files.set(base, file));
+    this.updateListing(base, (files) => files.set(base, file));
   }
 
   /** Raised when this process starts or finishes a change to new/ or cur/ (see list()). */
   private ownChanges = 0;
 
-  private updateListing(change: (files: Map<string, FileEntry>) => unknown): void {
+  private updateListing(base: string, change: (files: Map<string, FileEntry>) => unknown): void {
     this.ownChanges++;
     if (!this.listing) return;
     change(this.listing.files);
+    this.dirtyBases.add(base);
+    this.unchecked.add(base);
     this.listing.version++;
   }
 

@@ -66,6 +66,8 @@ export class ModseqLog {
   private lines = 0;
   private cache: Cache | null = null;
   private turn: Promise<unknown> = Promise.resolve();
+  /** The UIDs whose record changed since takeTouched() (read from the file or recorded here); 'all' after a whole read. */
+  private touched: Set<number> | 'all' = 'all';
 
   constructor(
     private readonly folder: string,
@@ -89,6 +91,29 @@ export class ModseqLog {
     const out: number[] = [];
     for (const [uid, at] of this.vanished) if (at > modseq) out.push(uid);
     return out.sort((a, b) => a - b);
+  }
+
+  /** The UIDs whose modseq may have changed since the last call ('all': any of them). */
+  takeTouched(): ReadonlySet<number> | 'all' {
+    const touched = this.touched;
+    this.touched = new Set();
+    return touched;
+  }
+
+  /**
+   * reconcile() for a folder known to have changed only in these messages since the last reconcile:
+   * `live` added or renamed, `gone` removed (no walk over the other messages).
+   */
+  async reconcileSome(uidValidity: number, live: readonly LiveMessage[], gone: readonly number[]): Promise<void> {
+    await this.inTurn(() => this.readNow()).catch(() => {});
+    if (live.length + gone.length === 0) return;
+    await this.change(uidValidity, () => ({
+      changed: live.filter((m) => this.entries.get(m.uid)?.letters !== m.letters),
+      vanished: gone.filter((uid) => {
+        const e = this.entries.get(uid);
+        return e !== undefined && e.letters !== null;
+      }),
+    }));
   }
 
   /** True when every message has its letters recorded and nothing else is recorded live (no write needed). */
@@ -202,6 +227,7 @@ export class ModseqLog {
     // the time in milliseconds, so that a file lost (removed by hand, damaged) and made again never gives
     // a modseq a client saw before: that would take far more than one change per millisecond since.
     this.highestSeen = Math.max(this.highestSeen, Date.now());
+    this.touched = 'all';
     this.entries.clear();
     this.live = this.lines = 0;
     this.vanished.clear();
@@ -218,6 +244,7 @@ export class ModseqLog {
     }
     if (letters === null) this.vanished.set(uid, modseq);
     else this.live++;
+    if (this.touched !== 'all') this.touched.add(uid);
     this.entries.set(uid, { modseq, letters: letters === null ? null : shared(letters) });
     if (modseq > this.highestSeen) this.highestSeen = modseq;
     this.lines++;
@@ -254,6 +281,7 @@ export class ModseqLog {
       this.entries.clear();
       this.live = this.lines = 0;
       this.vanished.clear();
+      this.touched = 'all';
       if (!header) {
         // damaged (or being written by a crashed writer): rewritten whole at the next change
         this.uidValidity = 0;

@@ -401,6 +401,9 @@ export class MaildirView implements MailboxView {
     if (next.uidValidity !== this.state.uidValidity) throw new MailboxNotFoundError('(the one this view was opened on)');
     // nothing changed since the last sync (the folder hands out the same state while it is unchanged)
     if (next === this.state && this.own.size === 0) return NO_CHANGES;
+    // the folder knows which messages changed between the two states: only they (and this view's own) are compared
+    const between = this.folder.changedBetween(this.state.serial, next.serial);
+    if (between !== null) return this.syncSome(next, between);
     const before = new Map(this.messages.map((m) => [m.uid, m]));
     this.state = next;
     this.own.clear();
@@ -413,6 +416,26 @@ export class MaildirView implements MailboxView {
       if (!old) added.push(m);
       else if (!sameFlags(old.flags, m.flags) || old.modseq !== m.modseq) flagsChanged.push(m);
     }
+    return { expunged, added, flagsChanged };
+  }
+
+  /** sync() to `next`, where only the messages with `uids` (and this view's own changes) may differ. */
+  private syncSome(next: FolderState, uids: Set<number>): MailboxChanges {
+    for (const uid of this.own.keys()) uids.add(uid);
+    const expunged: number[] = [];
+    const added: MessageInfo[] = [];
+    const flagsChanged: MessageInfo[] = [];
+    for (const uid of [...uids].sort((a, b) => a - b)) {
+      const old = this.get(uid);
+      const now = next.byUid.get(uid);
+      if (old === undefined) {
+        if (now !== undefined) added.push(now);
+      } else if (now === undefined) expunged.push(uid);
+      else if (!sameFlags(old.flags, now.flags) || old.modseq !== now.modseq) flagsChanged.push(now);
+    }
+    this.state = next;
+    this.own.clear();
+    this.list = null;
     return { expunged, added, flagsChanged };
   }
 

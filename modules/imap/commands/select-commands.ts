@@ -89,13 +89,13 @@ async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<stri
   for (const line of selected.flagsLines()) s.send(line);
   if (!s.rev2 && !selected.uidonly) {
     // (UNSEEN is a message number: not after ENABLE UIDONLY, RFC 9586 section 3)
-    const firstUnseen = messages.findIndex((m) => !m.flags.has('\\Seen'));
-    if (firstUnseen >= 0) s.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen`);
+    const firstUnseen = selected.firstUnseen();
+    if (firstUnseen > 0) s.send(`* OK [UNSEEN ${firstUnseen}] First unseen`);
   }
   s.send(`* OK [UIDVALIDITY ${opened.view.uidValidity}] UIDs valid`);
   s.send(`* OK [UIDNEXT ${opened.view.uidNext}] Predicted next UID`);
   if (selected.condstore) s.send(`* OK [HIGHESTMODSEQ ${opened.view.highestModseq}] Highest`);
-  s.send(`* OK [MAILBOXID (${opened.view.mailboxId})] Ok`); // RFC 8474 section 4.2
+  s.send(`* OK [MAILBOXID (${opened.view.mailboxId})] Ok`); // RFC 8474 section 4.2 (after HIGHESTMODSEQ, as Dovecot)
   if (s.rev2) s.send(`* LIST () "/" ${wireName(s, target)}`);
   if (options.qresync?.uidValidity === opened.view.uidValidity) resync(s, selected, options.qresync);
   return `[${writable ? 'READ-WRITE' : 'READ-ONLY'}] ${c.verb} completed`;

@@ -1,0 +1,20 @@
+// Finding a message by UID in a list kept in ascending UID order (a mailbox's messages), by halving: a
+// list of 100,000 needs no map of its own beside it.
+
+/** The first index of `list` whose UID is not below `uid` (list.length when there is none). */
+export function uidInsertionPoint(list: readonly { readonly uid: number }[], uid: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid].uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The index of the entry with `uid`, or -1. */
+export function indexOfUid(list: readonly { readonly uid: number }[], uid: number): number {
+  const i = uidInsertionPoint(list, uid);
+  return i < list.length && list[i].uid === uid ? i : -1;
+}
