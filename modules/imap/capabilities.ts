@@ -44,6 +44,12 @@ const AFTER_SIGN_IN = [
   'UIDONLY',
 ];
 
+/**
+ * What ENABLE turns on (RFC 5161): the extensions that change the session's answers once enabled, each
+ * also in the capability list. Anything else is left out of `* ENABLED`, as the RFC says.
+ */
+export const ENABLEABLE: ReadonlySet<string> = new Set(['IMAP4REV2', 'UTF8=ACCEPT', 'CONDSTORE', 'QRESYNC', 'UIDONLY']);
+
 /** SASL mechanisms usable now: the configured ones, less those that carry the password where it may not go. */
 export function offeredMechanisms(s: Pick<ImapContext, 'settings' | 'cleartextAllowed'>): string[] {
   return s.settings.saslMechanisms.filter((m) => m === 'CRAM-MD5' || s.cleartextAllowed);

@@ -15,7 +15,7 @@ import { LineChannel } from '../../sessions/line-channel.js';
 import { cleartextAllowed } from '../../sessions/sasl.js';
 import { SignInDeadline } from '../../sessions/sign-in-deadline.js';
 import type { SessionHooks } from '../../sessions/session-pool.js';
-import { capabilities } from './capabilities.js';
+import { capabilities, ENABLEABLE } from './capabilities.js';
 import { COMMANDS } from './commands.js';
 import type { ImapSettings } from './config.js';
 import type { CheckSecret, Command, ImapContext, ImapServices, ImapState } from './context.js';
@@ -150,8 +150,7 @@ export class ImapSession implements ImapContext {
 
   enable(extension: string): boolean {
     const name = extension.toUpperCase();
-    if (name !== 'IMAP4REV2' && name !== 'UTF8=ACCEPT' && name !== 'CONDSTORE' && name !== 'QRESYNC' && name !== 'UIDONLY') return false;
-    if (this.enabledSet.has(name)) return false;
+    if (!ENABLEABLE.has(name) || this.enabledSet.has(name)) return false;
     this.enabledSet.add(name);
     return true;
   }
