@@ -8,12 +8,14 @@ const FLOORS = [
   'cluster', // workers of one server, nodes sharing a Redis
   'sessions', // what every protocol session is built from: sign-in, SASL, throttle, mailbox access
   'submission', // mail a signed-in user sends (XTND XMIT), relayed
-  'delivery', // local delivery: the headers it adds, bulletins
+  'delivery', // local delivery: the headers it adds, bulletins, Sieve's actions carried out
+  'sieve', // the Sieve language (RFC 5228 and its extensions): compiled, run into a list of actions
   'listeners', // sockets, TLS handshakes, PROXY headers, admission
   'certs', // TLS certificates
   'observability', // logs, metrics, the session transcript
   'store', // the mail-store contract and its implementations
   'accounts', // the directory of accounts, passwords, rights, the router
+  'mime', // the one MIME reader: header fields, parts, transfer encodings, charsets, addresses
   'lib', // small tools every floor uses
 ];
 const above = (i) => FLOORS.slice(0, i);

@@ -1,6 +1,6 @@
 // Every part of a parsed message with the section number that names it (RFC 9051 section 6.4.5), the
 // inverse of modules/imap/message/part-path.ts: what the differential tests against Dovecot fetch.
-import type { MimePart } from '../../modules/imap/message/mime-tree.js';
+import type { MimePart } from '../../mime/mime-tree.js';
 
 export function numberedParts(root: MimePart): [number[], MimePart][] {
   const out: [number[], MimePart][] = [];

@@ -27,7 +27,7 @@
 import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMime } from '../../modules/imap/message/mime-tree.js';
+import { parseMime } from '../../mime/mime-tree.js';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
 import { type ImapAnswer, RawImap } from '../helpers/imap-client.js';
 import {

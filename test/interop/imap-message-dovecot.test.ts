@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binaryBytes } from '../../modules/imap/message/binary.js';
 import { bodyStructure } from '../../modules/imap/message/body-structure.js';
 import { envelope } from '../../modules/imap/message/envelope.js';
-import { type MimePart, parseMime } from '../../modules/imap/message/mime-tree.js';
+import { type MimePart, parseMime } from '../../mime/mime-tree.js';
 import { numberedParts } from '../helpers/mime-parts.js';
 import { type SectionSpec, sectionBytes } from '../../modules/imap/message/sections.js';
 import { CORPUS, load } from '../imap-corpus/index.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { abandoned, TMP_MAX_AGE_MS } from '../../store/maildir/tmp-cleanup.js';
 import { binaryBytes } from '../../modules/imap/message/binary.js';
 import { encodeBinaryParts } from '../../modules/imap/message/binary-append.js';
-import { parseMime } from '../../modules/imap/message/mime-tree.js';
+import { parseMime } from '../../mime/mime-tree.js';
 
 describe('abandoned tmp/ files', () => {
   const now = Date.now();

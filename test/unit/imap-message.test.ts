@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { binaryBytes } from '../../modules/imap/message/binary.js';
 import { bodyStructure } from '../../modules/imap/message/body-structure.js';
 import { envelope } from '../../modules/imap/message/envelope.js';
-import { MAX_DEPTH, type MimePart, parseMime } from '../../modules/imap/message/mime-tree.js';
+import { MAX_DEPTH, type MimePart, parseMime } from '../../mime/mime-tree.js';
 import { type SectionSpec, sectionBytes } from '../../modules/imap/message/sections.js';
-import { decodeBase64, decodeQuotedPrintable } from '../../modules/imap/message/transfer-decode.js';
+import { decodeBase64, decodeQuotedPrintable } from '../../mime/transfer-decode.js';
 import { CORPUS, load, toCrlf } from '../imap-corpus/index.js';
 
 const crlf = (s: string) => toCrlf(Buffer.from(s, 'utf8'));

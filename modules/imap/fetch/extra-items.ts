@@ -2,7 +2,7 @@
 // PREVIEW (RFC 8970). Parsed here and answered here, so fetch-items.ts and fetch.ts only name them.
 import type { MessageInfo } from '../../../store/contract.js';
 import { bad } from '../imap-error.js';
-import type { MimePart } from '../message/mime-tree.js';
+import type { MimePart } from '../../../mime/mime-tree.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { Cursor } from '../wire/cursor.js';
 import { formatDateTime } from '../wire/date-time.js';

@@ -10,7 +10,7 @@ import { bad, no } from '../imap-error.js';
 import { binaryBytes } from '../message/binary.js';
 import { bodyStructure } from '../message/body-structure.js';
 import { envelope } from '../message/envelope.js';
-import { type MimePart, parseMime } from '../message/mime-tree.js';
+import { type MimePart, parseMime } from '../../../mime/mime-tree.js';
 import { sectionBytes } from '../message/sections.js';
 import type { SelectedMailbox } from '../selected.js';
 import { mergeRanges, parseSequenceSet, resolveNumbers, resolveSet, STAR } from '../wire/sequence-set.js';

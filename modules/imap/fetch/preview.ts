@@ -4,8 +4,8 @@
 // whitespace folded to single spaces, then cut to 200 characters (RFC 8970 section 3: at most 200, and
 // never more than 256 octets of UTF-8). Dovecot's preview follows the same rules
 // (test/interop/imap-small-extensions.test.ts compares them). A message without text has the empty preview.
-import type { MimePart } from '../message/mime-tree.js';
-import { firstText } from '../search/mime-text.js';
+import type { MimePart } from '../../../mime/mime-tree.js';
+import { firstText } from '../../../mime/mime-text.js';
 
 const MAX_CHARS = 200;
 const MAX_OCTETS = 256;

@@ -5,7 +5,7 @@
 // with its Content-Transfer-Encoding field rewritten to "base64" where it was: the file is an ordinary
 // MIME message that every client, and Dovecot on the same tree, reads alike, BINARY[part] gives back
 // exactly the octets the client sent, and BINARY.SIZE counts them. Everything else is stored as sent.
-import { parseMime, type MimePart } from './mime-tree.js';
+import { parseMime, type MimePart } from '../../../mime/mime-tree.js';
 
 const LINE = 76;
 

@@ -4,9 +4,9 @@
 // "Content-Transfer-Encoding: binary" instead (as Dovecot does). 7bit, 8bit and binary stay as they are;
 // any other encoding is 'unknown-cte' (the server answers NO [UNKNOWN-CTE]). Content-* fields of a
 // message without MIME-Version or Content-Type mean nothing (RFC 2045 section 4): its body is as is.
-import type { MimePart } from './mime-tree.js';
+import type { MimePart } from '../../../mime/mime-tree.js';
 import { resolvePart } from './part-path.js';
-import { decodeBase64, decodeQuotedPrintable } from './transfer-decode.js';
+import { decodeBase64, decodeQuotedPrintable } from '../../../mime/transfer-decode.js';
 
 class UnknownCte extends Error {}
 

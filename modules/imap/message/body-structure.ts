@@ -7,8 +7,8 @@
 import { list, NIL, nstring } from '../wire/encode.js';
 import { envelope } from './envelope.js';
 import { noLf } from './imap-text.js';
-import type { MimePart } from './mime-tree.js';
-import type { Param } from './rfc2231.js';
+import type { MimePart } from '../../../mime/mime-tree.js';
+import type { Param } from '../../../mime/rfc2231.js';
 
 const SP = Buffer.from(' ');
 const str = (s: string) => nstring(Buffer.from(s));

@@ -4,9 +4,9 @@
 // field repeats (RFC 5322 allows it only once), like Dovecot the last Date/Subject/Message-ID/
 // In-Reply-To counts and the address lists are joined.
 import { list, NIL, nstring } from '../wire/encode.js';
-import { type Address, parseAddresses } from './address.js';
+import { type Address, parseAddresses } from '../../../mime/address.js';
 import { forHumans, noLf } from './imap-text.js';
-import type { MimePart } from './mime-tree.js';
+import type { MimePart } from '../../../mime/mime-tree.js';
 
 const SP = Buffer.from(' ');
 

@@ -2,7 +2,7 @@
 // the parts of a multipart count from 1; a number after a message/rfc822 (or message/global) part goes
 // into the embedded message. Like Dovecot, a part that is not multipart answers to one ".1" (itself),
 // not to two.
-import type { MimePart } from './mime-tree.js';
+import type { MimePart } from '../../../mime/mime-tree.js';
 
 export function resolvePart(root: MimePart, path: readonly number[]): MimePart | null {
   let part: MimePart | undefined = root;

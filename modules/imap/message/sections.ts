@@ -3,8 +3,8 @@
 // then mean the embedded message; MIME is the part's own header. HEADER.FIELDS keeps the original
 // lines (folding included), in header order, matched case-insensitively, and ends with the blank line
 // (when the header has one). Hand-written: the octets must match Dovecot's byte for byte.
-import type { MimePart } from './mime-tree.js';
-import { fieldName, forEachField } from './header.js';
+import type { MimePart } from '../../../mime/mime-tree.js';
+import { fieldName, forEachField } from '../../../mime/header.js';
 import { resolvePart } from './part-path.js';
 
 export interface SectionSpec {

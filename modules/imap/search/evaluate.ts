@@ -37,10 +37,10 @@
 // - SAVEDBEFORE/SAVEDON/SAVEDSINCE (RFC 8514) compare the save date's UTC day, as BEFORE/ON/SINCE do.
 // - OLDER n / YOUNGER n (RFC 5032): the internal date in whole seconds is at most / at least the command's
 //   time less n, as Dovecot compares them.
-import { addressFieldText } from './address-text.js';
+import { addressFieldText } from '../../../mime/address-text.js';
 import type { SearchDay, SearchKey } from './search-key.js';
 import { parseDateDay } from '../message/rfc5322-date.js';
-import { bodyTexts, fieldText, fold, headerText, parseHeader, type HeaderField } from './mime-text.js';
+import { bodyTexts, fieldText, fold, headerText, parseHeader, type HeaderField } from '../../../mime/mime-text.js';
 
 export interface SearchMessage {
   readonly uid: number;

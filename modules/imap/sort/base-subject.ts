@@ -8,7 +8,7 @@
 // - subj-refwd allows one space before its optional blob and none between blobs beyond the one after
 //   each "]"; a "[" inside a blob ends it unmatched (BLOBCHAR excludes "[" and "]");
 // - step 6 looks at the last character of the whole text for the "]", whatever step 2 removed before.
-import { decodeEncodedWords, decodeUnknown } from '../message/charset.js';
+import { decodeEncodedWords, decodeUnknown } from '../../../mime/charset.js';
 import { sortText } from './sort-text.js';
 
 export interface BaseSubject {

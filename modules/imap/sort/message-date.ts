@@ -4,7 +4,7 @@
 // comments allowed between the atoms; a two-digit year is 1970-2069; an unknown zone counts as UTC
 // (military zones as RFC 822 has them); a date that does not exist (31 Feb, 25:00) is no date. No date
 // (null) makes the caller use the internal date (RFC 5256 section 3, "sent date").
-import { Lexer } from '../message/rfc822-lexer.js';
+import { Lexer } from '../../../mime/rfc822-lexer.js';
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;

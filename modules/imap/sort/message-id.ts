@@ -4,7 +4,7 @@
 // lets a domain literal through as written); otherwise a msg-id parsed properly (CFWS, a quoted or
 // dot-atom left part, "@", a dot-atom right part). Text that is neither (no "@", garbage) is skipped and
 // the next "<" tried.
-import { Lexer } from '../message/rfc822-lexer.js';
+import { Lexer } from '../../../mime/rfc822-lexer.js';
 
 function slowId(value: Buffer, from: number): { id: string; next: number } | null {
   const lex = new Lexer(value, from);

@@ -12,9 +12,9 @@
 // - Threading ids: the first valid Message-ID; the References field's ids, or when it has none the first
 //   id of In-Reply-To.
 import { isUtf8 } from 'node:buffer';
-import { parseAddresses } from '../message/address.js';
-import { decodeEncodedWords, decodeUnknown } from '../message/charset.js';
-import { fieldName, fieldValue, forEachField } from '../message/header.js';
+import { parseAddresses } from '../../../mime/address.js';
+import { decodeEncodedWords, decodeUnknown } from '../../../mime/charset.js';
+import { fieldName, fieldValue, forEachField } from '../../../mime/header.js';
 import { baseSubject } from './base-subject.js';
 import { parseMessageDate } from './message-date.js';
 import { messageIds } from './message-id.js';

@@ -6,8 +6,8 @@
 // as it is when it holds an encoded word, addresses joined by ", ", a group as `name: addresses;`.
 // So "Doe, John" <john@example.com> (a comment) is searched as `"Doe, John" <john@example.com>` and a
 // needle such as `x.org, b` never matches across `a@x.org, b@y.org`.
-import { type Address, parseAddresses } from '../message/address.js';
-import { MAX_PARSED_VALUE } from '../message/header.js';
+import { type Address, parseAddresses } from './address.js';
+import { MAX_PARSED_VALUE } from './header.js';
 
 const ATEXT_SPECIALS = new Set([...`!#$%&'*+-/=?^_\`{|}~`].map((c) => c.charCodeAt(0)));
 

@@ -5,11 +5,11 @@
 // transfer encodings undone by message/transfer-decode.ts (as FETCH BINARY[n]), the charsets and encoded
 // words read by message/charset.ts. So SEARCH BODY finds a word in a part exactly when FETCH shows it
 // there. Nothing here throws on malformed input, whatever the bytes.
-import { decodeCharset, decodeEncodedWords, decodeUnknown } from '../message/charset.js';
-import { type FieldSpan, fieldValue, forEachField } from '../message/header.js';
-import { type MimePart, parseMime } from '../message/mime-tree.js';
-import { parsePartData } from '../message/part-data.js';
-import { decodeBase64, decodeQuotedPrintable } from '../message/transfer-decode.js';
+import { decodeCharset, decodeEncodedWords, decodeUnknown } from './charset.js';
+import { type FieldSpan, fieldValue, forEachField } from './header.js';
+import { type MimePart, parseMime } from './mime-tree.js';
+import { parsePartData } from './part-data.js';
+import { decodeBase64, decodeQuotedPrintable } from './transfer-decode.js';
 
 /** i;unicode-casemap, approximately: NFC, then lower case. Both needle and haystack go through this. */
 export function fold(s: string): string {
