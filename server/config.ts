@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { badProxyFrom } from '../listeners/trusted-proxies.js';
 import type { CertificateSettings } from '../certs/tls-provider.js';
 import { parseSize } from '../store/quota/quota.js';
+import { sieveSchema } from '../sieve/config.js';
 
 export const seconds = (what: string) =>
   z
@@ -192,6 +193,8 @@ const baseShape = {
         .default({}),
     })
     .prefault({}),
+  /** Sieve filters (RFC 5228) run at delivery, and the limits of the scripts users keep: sieve/config.ts. */
+  sieve: sieveSchema,
   /** Mail that signed-in users submit through a module (the Submitter of the module context). */
   submission: z
     .strictObject({

@@ -251,6 +251,41 @@ export interface MailStore {
   entryOfMailboxes(account: AccountAddress, entry: string, mailboxes: readonly string[]): Promise<Map<string, Buffer>>;
 }
 
+/** A script as ManageSieve lists it (RFC 5804 section 2.7). */
+export interface SieveScriptEntry {
+  readonly name: string;
+  readonly active: boolean;
+  /** Octets. */
+  readonly size: number;
+}
+
+/**
+ * An account's Sieve scripts. Names are what RFC 5804 section 1.6 allows (NOTPOSSIBLE/PARAMS otherwise).
+ * NOTFOUND for a missing script, EXISTS for a rename onto one, NOTPOSSIBLE for deleting the active one.
+ */
+export interface SieveScripts {
+  list(): Promise<SieveScriptEntry[]>;
+  /** The script's octets, or null when there is none of that name. */
+  get(name: string): Promise<Buffer | null>;
+  /** Stores it (replaces one of that name at once: a reader sees the old or the new, never a part). */
+  put(name: string, content: Buffer): Promise<void>;
+  delete(name: string): Promise<void>;
+  /** The active script stays active under its new name. */
+  rename(from: string, to: string): Promise<void>;
+  /** Makes it the active one; null: none is active. */
+  setActive(name: string | null): Promise<void>;
+  /** The active script, or null. */
+  active(): Promise<{ name: string; content: Buffer } | null>;
+}
+
+/** Ids remembered for an account until they expire (vacation's "answered already", duplicate's ids). */
+export interface DeliveryMemory {
+  /** True when `key` is remembered and has not expired. */
+  seen(key: string): Promise<boolean>;
+  /** Remembers `key` for `seconds` from now. */
+  remember(key: string, seconds: number): Promise<void>;
+}
+
 /** Whose metadata entries: those of `owner`'s mailbox (or server entries: mailbox null) as `user` sees them. */
 export interface MetadataScope {
   readonly owner: AccountAddress;

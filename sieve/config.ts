@@ -1,0 +1,53 @@
+// The `sieve:` section of the config: what every Sieve run of this server may do (Pigeonhole's sieve_*
+// settings under Postern's names, README "Sieve"). Read by delivery (the runs), the ManageSieve module (the
+// script quotas) and the CLI (`postern sieve`); composed into the config by server/config.ts.
+import { z } from 'zod';
+import { parseSize } from '../store/quota/quota.js';
+
+const octets = (what: string) =>
+  z
+    .union([z.string(), z.number()], { error: `expected ${what}, like 1M, 64K or 1048576` })
+    .refine((v) => parseSize(v) !== null, { error: `expected ${what}, like 1M, 64K or 1048576` })
+    .transform((v) => parseSize(v)!);
+
+const whole = (what: string, min: number, max: number) =>
+  z
+    .number({ error: `expected a whole number of ${what}` })
+    .int({ error: `expected a whole number of ${what}` })
+    .min(min, { error: `expected at least ${min} ${what}` })
+    .max(max, { error: `expected at most ${max} ${what}` });
+
+const scriptPaths = z
+  .array(z.string({ error: 'expected the path of a .sieve file or of a folder of them' }), {
+    error: 'expected a list of paths of .sieve files or folders of them',
+  })
+  .default([]);
+
+export const sieveSchema = z
+  .strictObject({
+    /** false: deliveries run no script at all (the users' scripts are kept, ManageSieve still edits them). */
+    enabled: z.boolean({ error: 'expected true or false' }).default(true),
+    /** Site-wide scripts run before the user's (Pigeonhole's sieve_before): files, or folders whose .sieve files run by name. */
+    before: scriptPaths,
+    /** Site-wide scripts run after the user's (sieve_after). */
+    after: scriptPaths,
+    /** The folder `include :global "name"` reads (sieve_global); null: none. */
+    global: z.string({ error: 'expected a folder path' }).nullable().default(null),
+    /** Actions one run may take (sieve_max_actions). */
+    maxActions: whole('actions', 1, 10_000).default(32),
+    /** Redirects one run may take (sieve_max_redirects). */
+    maxRedirects: whole('redirects', 0, 1_000).default(4),
+    /** Milliseconds of CPU one run may use; past it the message is kept in INBOX (sieve_max_cpu_time). */
+    maxCpuTime: whole('milliseconds', 10, 600_000).default(5_000),
+    /** Memory one run may use (the run's thread is stopped past it and the message kept). */
+    maxMemory: octets('octets of memory').default(64 * 1024 * 1024),
+    /** Largest script a user may store (sieve_max_script_size; ManageSieve answers NO (QUOTA/MAXSIZE)). */
+    maxScriptSize: octets('octets').default(1024 * 1024),
+    /** Scripts a user may keep (sieve_quota_max_scripts); 0 = no limit. */
+    maxScripts: whole('scripts', 0, 100_000).default(0),
+    /** Octets of scripts a user may keep (sieve_quota_max_storage); 0 = no limit. */
+    maxStorage: octets('octets (0 = no limit)').default(0),
+  })
+  .prefault({});
+
+export type SieveSettings = z.infer<typeof sieveSchema>;
