@@ -7,6 +7,7 @@ import { decodeCharset, decodeEncodedWords } from '../../mime/charset.js';
 import { fieldName, fieldValue, forEachField } from '../../mime/header.js';
 import { type MimePart, parseMime } from '../../mime/mime-tree.js';
 import { decodeBase64, decodeQuotedPrintable } from '../../mime/transfer-decode.js';
+import { htmlToText } from './html-text.js';
 import { EMPTY_ADDRESS, invalidAddress, type SieveAddress } from './address-part.js';
 
 /** Which occurrence of a field a test reads (RFC 5260 section 6: :index N, counted from the end with :last). */
@@ -122,10 +123,12 @@ export class SieveMessage {
   /**
    * The strings the body test matches (RFC 5173 section 5), in message order:
    * - 'raw': the undecoded body of the whole message, one string;
-   * - 'text': each text/* part decoded (transfer encoding, then charset to UTF-8), nested messages included;
+   * - 'text': each text/* part decoded (transfer encoding, then charset to UTF-8), text/html as the text a reader
+   *   sees (html-text.ts), the parts of nested messages included (not their headers);
    * - { content }: each part whose type matches one of the list (a type alone matches its subtypes, "" every
-   *   part): a leaf part decoded as text when text/*, else its body after the transfer encoding; a multipart's
-   *   prologue and epilogue, each a string; a message/rfc822's embedded header, one string.
+   *   part; "text/" and "text/*" match none): a leaf part decoded as text when text/* (HTML as it is), else its
+   *   body after the transfer encoding; a multipart's prologue and epilogue, each a string; a message/rfc822's
+   *   embedded header as written, one string. The parts inside are searched only when they match themselves.
    */
   bodyParts(transform: BodyTransform): string[] {
     const raw = this.raw;
@@ -145,8 +148,10 @@ export class SieveMessage {
         visit(part.message);
         return;
       }
-      if (!matches && !(wanted === null && part.kind === 'multipart')) return;
-      out.push(wanted === null || part.type === 'text' ? partText(raw, part) : text(decodedBody(raw, part)));
+      if (!matches) return;
+      if (part.type !== 'text') out.push(text(decodedBody(raw, part)));
+      else if (wanted === null && part.subtype === 'html') out.push(htmlToText(partText(raw, part)));
+      else out.push(partText(raw, part));
     };
     visit(root);
     return out;
