@@ -69,9 +69,13 @@ function encodeLine(line: string): string {
   const run = Buffer.from(chars.slice(first, last).join(''));
   const encoded = run.filter((b) => b >= 0x80 || b < 0x20).length;
   const useQ = Math.floor(((run.length + encoded * 3) * 2) / 3) <= Math.ceil(run.length / 3) * 4;
-  const word = useQ
-    ? `=?utf-8?q?${[...run].map((b) => (b === 0x20 ? '_' : b < 0x20 || b >= 0x80 || b === 0x3d || b === 0x3f || b === 0x5f ? `=${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b))).join('')}?=`
-    : `=?utf-8?b?${run.toString('base64')}?=`;
+  const qChar = (b: number) =>
+    b === 0x20
+      ? '_'
+      : b < 0x20 || b >= 0x80 || b === 0x3d || b === 0x3f || b === 0x5f
+        ? `=${b.toString(16).toUpperCase().padStart(2, '0')}`
+        : String.fromCharCode(b);
+  const word = useQ ? `=?utf-8?q?${[...run].map(qChar).join('')}?=` : `=?utf-8?b?${run.toString('base64')}?=`;
   return chars.slice(0, first).join('') + word + chars.slice(last).join('');
 }
 
