@@ -149,8 +149,9 @@ describe('body parts (RFC 5173) of a multipart with a nested message/rfc822', ()
   it('reads other text/* parts and untyped parts of a multipart as text, not application/*', () => {
     const mixed = new SieveMessage(
       crlf(
-        'From: a@b.c\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/calendar\n\nCALWORD\n' +
-          '--B\nContent-Type: text/enriched\n\n<bold>ENR</bold>\n--B\nContent-Type: application/pdf\n\nPDFWORD\n--B\n\nDEFAULTPLAIN\n--B--\n',
+        'From: a@b.c\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n' +
+          '--B\nContent-Type: text/calendar\n\nCALWORD\n--B\nContent-Type: text/enriched\n\n<bold>ENR</bold>\n' +
+          '--B\nContent-Type: application/pdf\n\nPDFWORD\n--B\n\nDEFAULTPLAIN\n--B--\n',
       ),
     );
     expect(mixed.bodyParts('text')).toEqual(['CALWORD', '<bold>ENR</bold>', 'DEFAULTPLAIN']);
