@@ -390,7 +390,7 @@ describe('envelope addresses (RFC 5228 section 5.4)', () => {
 describe('date parts (RFC 5260 section 4) of odd dates as Pigeonhole reads them', () => {
   it.each(DATES)('Date: %s', (value, want) => {
     const m = message(`Date: ${value}`);
-    const get = (part: string, zone: Parameters<typeof dateParts>[3]['zone']) => dateParts(m, 'date', part, { zone })[0];
+    const get = (part: string, zone: NonNullable<Parameters<typeof dateParts>[3]>['zone']) => dateParts(m, 'date', part, { zone })[0];
     const original = { original: true } as const;
     if (want === null) {
       expect(get('std11', original)).toBeUndefined();
