@@ -200,9 +200,29 @@ function decodedBody(raw: Buffer, part: MimePart): Buffer {
   return body;
 }
 
-/** A text part decoded to a string: transfer encoding, then its charset (mime/charset.ts). */
+/**
+ * UTF-8 (or US-ASCII, or no charset) text as Dovecot's charset reader gives it to Pigeonhole: each octet that is
+ * not UTF-8 a U+FFFD, but a character cut off by the end of the part dropped (it could still be completed).
+ */
+function utf8Text(b: Buffer): string {
+  let end = b.length;
+  for (let back = 1; back <= 3 && back <= b.length; back++) {
+    const c = b[b.length - back];
+    if ((c & 0xc0) === 0x80) continue; // a continuation octet: look further back for the lead
+    const need = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 1;
+    if (c >= 0xc2 && need > back) end = b.length - back;
+    break;
+  }
+  return b.toString('utf8', 0, end);
+}
+
+/** A text part decoded to a string: transfer encoding, then its charset (mime/charset.ts; UTF-8 as utf8Text). */
 function partText(raw: Buffer, part: MimePart): string {
-  return decodeCharset(decodedBody(raw, part), paramOf(part, 'charset'));
+  const body = decodedBody(raw, part);
+  const charset = paramOf(part, 'charset');
+  const cs = charset?.trim().toLowerCase() ?? '';
+  if (cs === '' || cs === 'us-ascii' || cs === 'ascii' || cs === 'utf-8' || cs === 'utf8') return utf8Text(body);
+  return decodeCharset(body, charset);
 }
 
 const FILLED = new Set(['MISSING_MAILBOX', 'MISSING_DOMAIN', 'SYNTAX_ERROR', 'INVALID_ROUTE']);

@@ -159,6 +159,32 @@ describe('body parts (RFC 5173) of a multipart with a nested message/rfc822', ()
     expect(new SieveMessage(crlf('Subject: x\n\nplain body\n')).bodyParts('text')).toEqual(['plain body\r\n']);
   });
 
+  it("decodes charsets as Pigeonhole: a bad octet is U+FFFD, a character cut off by the part's end goes", () => {
+    const part = (ct: string, cte: string, body: string) =>
+      `--Z\r\nContent-Type: ${ct}\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${body}\r\n`;
+    const raw = Buffer.from(
+      'From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n' +
+        part('text/plain; charset=koi8-r', 'base64', '8NLJ18XUIM3J0g==') +
+        part('text/plain; charset=utf-16', 'base64', '//53AGkAZABlACAAdABlAHgAdAA=') +
+        part('text/plain; charset=x-unknown', '8bit', 'caf\xe9 unknown') +
+        part('text/plain; charset=iso-2022-jp', '7bit', '\x1b$B$3$s$K$A$O\x1b(B jp') +
+        part('text/plain; charset=windows-1252', 'quoted-printable', 'euro =80 sign') +
+        part('text/plain', '8bit', 'no charset caf\xe9') +
+        part('text/plain; charset=us-ascii', '8bit', 'mid \xff x \xe9\r\nend') +
+        '--Z--\r\n',
+      'latin1',
+    );
+    expect(new SieveMessage(raw).bodyParts('text')).toEqual([
+      'Привет мир',
+      'wide text',
+      'caf\ufffd unknown',
+      'こんにちは jp',
+      'euro € sign',
+      'no charset caf',
+      'mid \ufffd x \ufffd\r\nend',
+    ]);
+  });
+
   it('turns HTML into the text Pigeonhole reads (extracttext showed the same string)', () => {
     const html =
       '<html><head><style>p{x}</style><title>T</title></head><body><p>Hello <b>W</b> &amp; more&nbsp;x &#233;</p>' +
