@@ -8,7 +8,7 @@ import { fieldName, fieldValue, forEachField } from '../../mime/header.js';
 import { type MimePart, parseMime } from '../../mime/mime-tree.js';
 import { decodeBase64, decodeQuotedPrintable } from '../../mime/transfer-decode.js';
 import { htmlToText } from './html-text.js';
-import { EMPTY_ADDRESS, invalidAddress, type SieveAddress } from './address-part.js';
+import { EMPTY_ADDRESS, invalidAddress, localPartText, type SieveAddress } from './address-part.js';
 
 /** Which occurrence of a field a test reads (RFC 5260 section 6: :index N, counted from the end with :last). */
 export interface FieldIndex {
@@ -226,12 +226,6 @@ function partText(raw: Buffer, part: MimePart): string {
 }
 
 const FILLED = new Set(['MISSING_MAILBOX', 'MISSING_DOMAIN', 'SYNTAX_ERROR', 'INVALID_ROUTE']);
-
-/** A local part as :all writes it: as it is when a dot-atom (RFC 5322 section 3.2.3), else quoted. */
-function localPartText(local: string): string {
-  if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\u{10ffff}]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\u{10ffff}]+)*$/u.test(local)) return local;
-  return `"${local.replace(/(["\\])/g, '\\$1')}"`;
-}
 
 /**
  * What Pigeonhole accepts beyond Dovecot's parser: a local part of US-ASCII (8-bit text there makes the address
