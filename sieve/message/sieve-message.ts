@@ -61,8 +61,8 @@ export class SieveMessage {
   private fields(): Field[] {
     if (this.fieldList === null) {
       const list: Field[] = [];
-      const end = this.mime().headerEnd;
-      forEachField(this.raw, 0, end, (f) => list.push({ name: fieldName(this.raw, f), value: fieldValue(this.raw, f) }));
+      // forEachField stops at the blank line: a header test never walks the body (nor parses the MIME tree)
+      forEachField(this.raw, 0, this.raw.length, (f) => list.push({ name: fieldName(this.raw, f), value: fieldValue(this.raw, f) }));
       this.fieldList = list;
     }
     return this.fieldList;
