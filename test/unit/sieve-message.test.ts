@@ -59,7 +59,7 @@ describe('header values (RFC 5228 section 2.7.2)', () => {
     const big = new SieveMessage(Buffer.concat([Buffer.from('Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n'), body]));
     const t = Date.now();
     expect(big.headerValues('subject')).toEqual(['big']);
-    expect(Date.now() - t).toBeLessThan(50);
+    expect(Date.now() - t).toBeLessThan(250); // walking the body took 660 ms here
   });
 
   it('reads a header of 20000 fields in bounded time', () => {
