@@ -41,7 +41,10 @@ function compileUnit(text: string, name: string): Unit {
   try {
     parsed = parseScript(text);
   } catch (e) {
-    if (e instanceof SieveParseError) throw new SieveCompileError([`${n}: line ${e.line}: error: ${e.text}`, `${n}: error: parse failed.`]);
+    if (e instanceof SieveParseError) {
+      const lines = [e.text, ...e.more].map((t) => `${n}: line ${e.line}: error: ${t}`);
+      throw new SieveCompileError([...lines, `${n}: error: parse failed.`]);
+    }
     throw e;
   }
   const v = validateScript(parsed);
