@@ -194,7 +194,6 @@ export function parseScript(src: string): ParsedCommand[] {
   const toks = tokenize(src);
   let p = 0;
   const peek = () => toks[p]!;
-  const isPunct = (v: string) => peek().t === 'punct' && peek().v === v;
 
   const stringList = (open: Token): SieveArgument => {
     const items: string[] = [];
