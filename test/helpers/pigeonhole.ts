@@ -98,9 +98,15 @@ function actionKey(a: NormalAction): string {
   return JSON.stringify(a);
 }
 
-/** Actions in a fixed order: the corpus compares what was decided, not the order Pigeonhole lists it in. */
+/**
+ * Actions in the compared form, in a fixed order (what was decided, not the order it is listed in). `discard`
+ * is derived: present exactly when the message is stored nowhere, as a user sees it (Pigeonhole lists a discard
+ * that an explicit keep or fileinto overrides, RFC 5228 section 4.4; whether an implementation lists it is its own).
+ */
 export function sortActions(actions: NormalAction[]): NormalAction[] {
-  return [...actions].sort((a, b) => (actionKey(a) < actionKey(b) ? -1 : actionKey(a) > actionKey(b) ? 1 : 0));
+  const kept = actions.filter((a) => a.kind !== 'discard');
+  if (!kept.some((a) => a.kind === 'store')) kept.push({ kind: 'discard' });
+  return kept.sort((a, b) => (actionKey(a) < actionKey(b) ? -1 : actionKey(a) > actionKey(b) ? 1 : 0));
 }
 
 /** sieve-test prints a reject reason with each control character (CR and LF included) shown as '?'. */

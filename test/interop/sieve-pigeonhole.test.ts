@@ -49,7 +49,11 @@ const KNOWN_DIFFERENCES: Record<string, { reason: string; pigeonhole: Decision; 
       ],
       runtimeError: false,
     },
-    postern: { actions: [{ kind: 'reject', reason: 'Mailbox closed.' }], compileErrors: null, runtimeError: false },
+    postern: {
+      actions: [{ kind: 'discard' }, { kind: 'reject', reason: 'Mailbox closed.' }],
+      compileErrors: null,
+      runtimeError: false,
+    },
   },
 };
 
