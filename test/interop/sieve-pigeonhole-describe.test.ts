@@ -74,7 +74,8 @@ const cases: { name: string; script: string; outcome: SieveOutcome }[] = [
     script: 'require ["fileinto","reject"];\nfileinto "Work";\nreject "x";\n',
     outcome: outcome(
       [store('INBOX', [], { implicit: true })],
-      'conflict: line 3: error: reject/ereject action conflicts with other action: the store action (conflict: line 2) tries to deliver the message.',
+      'conflict: line 3: error: reject/ereject action conflicts with other action: ' +
+        'the store action (conflict: line 2) tries to deliver the message.',
     ),
   },
 ];
