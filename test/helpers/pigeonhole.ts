@@ -38,8 +38,8 @@ export const CORPUS_EXTENSIONS = [
 ] as const;
 
 /** The spamtest/virustest headers the corpus configures (RFC 5235 leaves them to the site). */
-export const SPAMTEST = { header: 'X-Spam-Score', maxValue: 10 };
-export const VIRUSTEST = { header: 'X-Virus-Scan', values: { clean: 1, unknown: 2, suspicious: 4, infected: 5 } };
+export const SPAMTEST = { header: 'X-Spam-Score', pattern: '(-?[0-9]+(\\.[0-9]+)?)', maxValue: 10 };
+export const VIRUSTEST = { header: 'X-Virus-Scan', pattern: '([a-z]+)', values: { clean: 1, unknown: 2, suspicious: 4, infected: 5 } };
 
 /** One normalised decision: what a user would notice of a delivery. */
 export type NormalAction =
@@ -104,7 +104,7 @@ function actionKey(a: NormalAction): string {
  * that an explicit keep or fileinto overrides, RFC 5228 section 4.4; whether an implementation lists it is its own).
  */
 export function sortActions(actions: NormalAction[]): NormalAction[] {
-  const kept = actions.filter((a) => a.kind !== 'discard');
+  const kept: NormalAction[] = actions.filter((a) => a.kind !== 'discard');
   if (!kept.some((a) => a.kind === 'store')) kept.push({ kind: 'discard' });
   return kept.sort((a, b) => (actionKey(a) < actionKey(b) ? -1 : actionKey(a) > actionKey(b) ? 1 : 0));
 }
@@ -239,10 +239,10 @@ export async function startPigeonhole(options: { personal?: string; global?: str
       `  sieve = file:${personal}`,
       `  sieve_global = ${global}`,
       '  sieve_spamtest_status_type = score',
-      `  sieve_spamtest_status_header = ${SPAMTEST.header}: (-?[0-9]+(\\.[0-9]+)?)`,
+      `  sieve_spamtest_status_header = ${SPAMTEST.header}: ${SPAMTEST.pattern}`,
       `  sieve_spamtest_max_value = ${SPAMTEST.maxValue}`,
       '  sieve_virustest_status_type = text',
-      `  sieve_virustest_status_header = ${VIRUSTEST.header}: ([a-z]+)`,
+      `  sieve_virustest_status_header = ${VIRUSTEST.header}: ${VIRUSTEST.pattern}`,
       ...virusValues,
       '}',
       '',

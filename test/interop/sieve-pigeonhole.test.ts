@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEncodedWords } from '../../mime/charset.js';
 import { type CompiledScript, compileScript, SieveCompileError } from '../../sieve/compile.js';
-import type { SieveOutcome, SieveRunHooks, SieveRunInput } from '../../sieve/outcome.js';
+import type { SieveOutcome, SieveRunInput } from '../../sieve/outcome.js';
+import { runScripts, type SieveRunSettings } from '../../sieve/run.js';
 import {
   CORPUS_DIR,
   type CorpusCase,
@@ -20,8 +21,10 @@ import {
   type NormalAction,
   type Pigeonhole,
   printableReason,
+  SPAMTEST,
   sortActions,
   startPigeonhole,
+  VIRUSTEST,
 } from '../helpers/pigeonhole.js';
 
 /** What a case decided, in the form both sides are compared in. */
@@ -67,26 +70,30 @@ const ENVIRONMENT: Record<string, string> = {
   version: '0.5.19',
 };
 
-/** Pigeonhole's defaults (sieve_max_actions, sieve_max_redirects). */
-const LIMITS = { maxActions: 32, maxRedirects: 4 };
-
-type RunScripts = (
-  scripts: readonly CompiledScript[],
-  input: SieveRunInput,
-  hooks: SieveRunHooks,
-  limits: { maxActions: number; maxRedirects: number },
-) => Promise<SieveOutcome>;
-
-/** sieve/run.ts, once the interpreter is there (a missing interpreter fails every case that compiles). */
-async function loadRunScripts(): Promise<RunScripts | null> {
-  const path = '../../sieve/run.js';
-  try {
-    const mod = (await import(/* @vite-ignore */ path)) as { runScripts?: RunScripts };
-    return mod.runScripts ?? null;
-  } catch {
-    return null;
-  }
-}
+/**
+ * Pigeonhole's defaults (sieve_max_actions, sieve_max_redirects, the vacation periods) and the spamtest and
+ * virustest headers the helper configures for sieve-test (the same regexes and values).
+ */
+const SETTINGS: SieveRunSettings = {
+  maxActions: 32,
+  maxRedirects: 4,
+  vacationPeriods: { min: 86_400, default: 7 * 86_400, max: 0 },
+  spamtest: {
+    statusHeader: `${SPAMTEST.header}: ${SPAMTEST.pattern}`,
+    statusType: 'score',
+    maxValue: SPAMTEST.maxValue,
+    maxHeader: null,
+    textValues: {},
+  },
+  virustest: {
+    statusHeader: `${VIRUSTEST.header}: ${VIRUSTEST.pattern}`,
+    statusType: 'text',
+    maxValue: null,
+    maxHeader: null,
+    textValues: Object.fromEntries(Object.entries(VIRUSTEST.values).map(([text, n]) => [String(n), text])),
+  },
+  hostname: hostname(),
+};
 
 async function loadInclude(name: string, location: 'personal' | 'global'): Promise<Buffer | null> {
   if (!/^[A-Za-z0-9_-]+$/.test(name)) return null;
@@ -121,7 +128,7 @@ export function normaliseOutcome(outcome: SieveOutcome): Decision {
   return { actions: sortActions(actions), compileErrors: null, runtimeError: outcome.error !== null };
 }
 
-async function runPostern(c: CorpusCase, runScripts: RunScripts | null): Promise<Decision> {
+async function runPostern(c: CorpusCase): Promise<Decision> {
   let compiled: CompiledScript;
   try {
     compiled = await compileScript(c.script, { name: c.name, loadInclude });
@@ -130,7 +137,6 @@ async function runPostern(c: CorpusCase, runScripts: RunScripts | null): Promise
       return { actions: [], compileErrors: e.messages.filter((l) => / error: /.test(l)), runtimeError: false };
     throw e;
   }
-  if (!runScripts) throw new Error('sieve/run.ts (runScripts) is not there yet');
   const input: SieveRunInput = {
     message: c.message,
     envelope: { from: c.from, to: c.to, ...(c.originalTo ? { originalTo: c.originalTo } : {}) },
@@ -139,7 +145,7 @@ async function runPostern(c: CorpusCase, runScripts: RunScripts | null): Promise
     environment: ENVIRONMENT,
     now: new Date(),
   };
-  const outcome = await runScripts([compiled], input, { seen: async () => false }, LIMITS);
+  const outcome = await runScripts([compiled], input, { seen: async () => false }, SETTINGS);
   return normaliseOutcome(outcome);
 }
 
@@ -154,11 +160,9 @@ const haveSieveTest = hasSieveTest();
 describe.skipIf(!haveSieveTest)('Sieve: Postern decides as Pigeonhole does, case by case', () => {
   let pigeonhole: Pigeonhole;
   const expected = new Map<string, Promise<Decision>>();
-  let runScripts: RunScripts | null = null;
 
   beforeAll(async () => {
     pigeonhole = await startPigeonhole({ personal: join(CORPUS_DIR, 'personal'), global: join(CORPUS_DIR, 'global'), parallel: 2 });
-    runScripts = await loadRunScripts();
     // All of Pigeonhole's side starts at once (two sieve-tests at a time); each case awaits its own.
     for (const c of corpus) {
       expected.set(
@@ -226,7 +230,7 @@ describe.skipIf(!haveSieveTest)('Sieve: Postern decides as Pigeonhole does, case
     const pigeonholeSide = await expected.get(name)!;
     let posternSide: Decision;
     try {
-      posternSide = await runPostern(c, runScripts);
+      posternSide = await runPostern(c);
     } catch (e) {
       seen.set(name, { pigeonhole: pigeonholeSide, postern: String(e) });
       throw e;
