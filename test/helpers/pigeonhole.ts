@@ -69,7 +69,7 @@ export interface PigeonholeRun {
   from: string;
   to: string;
   originalTo?: string;
-  /** Folders that exist (besides INBOX), for the executed run of vacation cases. */
+  /** Folders that exist besides INBOX (mailboxexists; the executed run of vacation cases stores into them). */
   mailboxes?: readonly string[];
   /**
    * Also run with -e (actions carried out, nothing leaves the machine): tells whether vacation would really
@@ -273,11 +273,14 @@ export async function startPigeonhole(options: { personal?: string; global?: str
     await writeFile(message, input.message);
     const args = ['-c', config, '-x', CORPUS_EXTENSIONS.join(' '), '-f', input.from, '-r', input.to];
     if (input.originalTo) args.push('-a', input.originalTo);
-    if (execute) {
+    // The account's folders (mailboxexists reads them; an executed run stores into them). Without them,
+    // sieve-test's mail_location is a folder that does not exist: no mailbox exists but INBOX.
+    if (execute || (input.mailboxes ?? []).length > 0) {
       const mail = join(work, 'mail');
       await makeMaildir(mail, input.mailboxes ?? []);
-      args.push('-e', '-l', `maildir:${mail}`);
+      args.push('-l', `maildir:${mail}`);
     }
+    if (execute) args.push('-e');
     args.push(script, message);
     await chmod(work, 0o777);
     await handToNobody(work);
