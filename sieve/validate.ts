@@ -3,6 +3,7 @@
 import type { CompiledNode } from './compiled.js';
 import { decodeEncodedCharacters } from './encoded-character.js';
 import { IMPLICIT_CAPABILITIES, SIEVE_EXTENSIONS } from './extensions.js';
+import { isProtectedHeader, isValidHeaderName } from './message/edit-header.js';
 import type { ParsedCommand, ParsedTest, SieveArgument } from './parser.js';
 import { posixToJs } from './regex.js';
 import { type ArgType, COMMANDS, DATE_PARTS, type Signature, TESTS } from './signatures.js';
@@ -24,9 +25,6 @@ const MODIFIER_PRECEDENCE: Record<string, number> = {
   length: 10,
 };
 const ENVELOPE_PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
-/** Header fields editheader may add but never delete (Pigeonhole's fixed protection, RFC 5293 section 9). */
-export const PROTECTED_HEADERS = new Set(['received', 'auto-submitted']);
-const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** RFC 5229 section 3: match variables ${0} .. ${N}; Pigeonhole keeps 33. */
 export const MAX_MATCH_INDEX = 32;
@@ -224,7 +222,7 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
     want = [{ type: 'string list', name: 'variable list' }, ...want.slice(-1)];
   } else if (c.id === 'hasflag' && positional.length === 1) want = want.slice(1);
   else if (c.id === 'deleteheader' && positional.length === 1) want = want.slice(0, 1);
-  for (const [k, a] of positional.entries()) {
+  for (const a of positional) {
     if (a.kind === 'tag') {
       err(ctx, a.line, `the ${c.id} ${kind} expects no more tagged arguments after the positional arguments, but ':${a.value}' was found.`);
       return null;
@@ -350,8 +348,8 @@ function specific(node: CompiledNode, ctx: Context): void {
     case 'deleteheader': {
       const name = node.args[0] as string;
       if (!(ctx.caps.has('variables') && name.includes('${'))) {
-        if (!FIELD_NAME.test(name)) e(`${node.id} command: specified field name \`${name}' is invalid.`);
-        else if (node.id === 'deleteheader' && PROTECTED_HEADERS.has(name.toLowerCase()))
+        if (!isValidHeaderName(name)) e(`${node.id} command: specified field name \`${name}' is invalid.`);
+        else if (node.id === 'deleteheader' && isProtectedHeader(name))
           warn(ctx, node.line, `deleteheader command: deleting specified header field \`${name}' is forbidden; modification will be denied.`);
       }
       break;
