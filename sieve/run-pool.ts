@@ -157,8 +157,9 @@ export class SieveRunPool {
       for (const t of this.threads) if (t.task === null && t.ready && t.maxMemory !== want) this.retire(t, null, '');
       const idle = [...this.threads].find((t) => t.ready && t.task === null && t.maxMemory === want);
       if (!idle) {
-        const starting = [...this.threads].some((t) => !t.ready);
-        if (this.threads.size < this.size && !starting) this.spawn(want);
+        // as many new threads as runs wait (a thread takes a few hundred ms to load), up to the pool's size
+        const starting = [...this.threads].filter((t) => !t.ready).length;
+        for (let n = starting; n < this.queue.length && this.threads.size < this.size; n++) this.spawn(want);
         return;
       }
       this.start(idle, this.queue.shift()!);
