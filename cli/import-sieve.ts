@@ -10,8 +10,7 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AccountAddress } from '../accounts/names.js';
 import { compileScript, SieveCompileError } from '../sieve/compile.js';
-import { checkSieveScriptName } from '../store/contract.js';
-import { RESCUED_NAME, scriptNameOfFile } from '../store/maildir/sieve-scripts.js';
+import { RESCUED_NAME, scriptNameOfFile, validName } from '../store/maildir/sieve-scripts.js';
 import type { CliContext } from './context.js';
 import { configDir } from './sieve-common.js';
 import { scriptInFolder } from '../delivery/sieve-scripts.js';
@@ -96,15 +95,6 @@ async function findScripts(location: Location): Promise<{ scripts: Found[]; acti
     }
   }
   return { scripts, active };
-}
-
-function validName(name: string): boolean {
-  try {
-    checkSieveScriptName(name);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Why a script does not compile in Postern, in one line; null when it does. */
