@@ -163,8 +163,8 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
           err(ctx, a.line, `unknown tagged argument ':${a.value}' for the ${c.id} ${kind} (reported only once at first occurrence).`);
         }
       }
-      ok = false;
-      continue;
+      // Pigeonhole checks nothing more of a command once a tag is unknown
+      return null;
     }
     const prior = seenGroups.get(spec.group);
     if (prior !== undefined && spec.group !== 'modifier') {
