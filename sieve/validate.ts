@@ -185,9 +185,7 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
       if (!p || p.kind === 'tag' || !accepts(spec.param, p)) {
         const found = !p ? 'no parameters were found' : `a ${typeName(p)} was found`;
         err(ctx, a.line, `the :${a.value} tag for the ${c.id} ${kind} requires a ${spec.param} as parameter, but ${found}.`);
-        ok = false;
-        if (p && p.kind !== 'tag') i++;
-        continue;
+        return null;
       }
       i++;
       value = spec.param === 'string list' && p.kind === 'string' ? [p.value] : valueOf(p);
@@ -303,7 +301,8 @@ function specific(node: CompiledNode, ctx: Context): void {
   switch (node.id) {
     case 'size':
       if (t.over === undefined && t.under === undefined) e('the size test requires either the :under or the :over tag to be specified.');
-      else if (t.over !== undefined && t.under !== undefined) e('the size test cannot have both the :under and the :over tag specified.');
+      else if (t.over !== undefined && t.under !== undefined)
+        e("exactly one of the ':under' or ':over' tags must be specified for the size test, but more were found.");
       break;
     case 'set': {
       const name = node.args[0] as string;
