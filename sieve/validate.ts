@@ -71,7 +71,12 @@ export function validateScript(parsed: ParsedCommand[]): {
     const a = c.args[0];
     if (c.args.length !== 1 || !a || (a.kind !== 'string' && a.kind !== 'list')) continue;
     for (const cap of a.kind === 'list' ? a.value : [a.value]) {
-      if (SIEVE_EXTENSIONS.includes(cap) || IMPLICIT_CAPABILITIES.includes(cap)) ctx.caps.add(cap);
+      if (SIEVE_EXTENSIONS.includes(cap) || IMPLICIT_CAPABILITIES.includes(cap)) {
+        ctx.caps.add(cap);
+        // RFC 6131 section 2 and RFC 5235 section 3.1: these bring the extension they extend
+        if (cap === 'vacation-seconds') ctx.caps.add('vacation');
+        if (cap === 'spamtestplus') ctx.caps.add('spamtest');
+      }
       else error(a.line, `require command: unknown Sieve capability \`${cap}'.`);
     }
   }
@@ -340,6 +345,8 @@ function specific(node: CompiledNode, ctx: Context): void {
     }
     case 'vacation':
       if (typeof t.days === 'number' && t.days < 1) warn(ctx, node.line, `specified :days value '${t.days}' is under the minimum.`);
+      if (typeof t.seconds === 'number' && t.seconds < 86_400)
+        warn(ctx, node.line, `specified :seconds value '${t.seconds}' is under the minimum.`);
       if (typeof t.from === 'string' && !t.from.includes('${') && addressProblem(t.from))
         e(`specified :from address '${t.from}' is invalid for vacation action: ${addressProblem(t.from)}.`);
       break;
