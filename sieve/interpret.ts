@@ -330,7 +330,7 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
     case 'exists': // RFC 5228 section 5.5
       return list(u, c.args[0]).every((h) => msg.hasHeader(h));
     case 'size': // RFC 5228 section 5.9
-      return typeof c.tags.over === 'number' ? msg.size > c.tags.over : msg.size < (c.tags.under as number);
+      return c.tags.over === true ? msg.size > (c.args[0] as number) : msg.size < (c.args[0] as number);
     case 'header': {
       // RFC 5228 section 5.7
       const at = fieldAt(c);

@@ -71,7 +71,12 @@ export function validateScript(parsed: ParsedCommand[]): {
     const a = c.args[0];
     if (c.args.length !== 1 || !a || (a.kind !== 'string' && a.kind !== 'list')) continue;
     for (const cap of a.kind === 'list' ? a.value : [a.value]) {
-      if (SIEVE_EXTENSIONS.includes(cap) || IMPLICIT_CAPABILITIES.includes(cap)) ctx.caps.add(cap);
+      if (SIEVE_EXTENSIONS.includes(cap) || IMPLICIT_CAPABILITIES.includes(cap)) {
+        ctx.caps.add(cap);
+        // RFC 6131 section 2 and RFC 5235 section 3.1: these bring the extension they extend
+        if (cap === 'vacation-seconds') ctx.caps.add('vacation');
+        if (cap === 'spamtestplus') ctx.caps.add('spamtest');
+      }
       else error(a.line, `require command: unknown Sieve capability \`${cap}'.`);
     }
   }
@@ -163,8 +168,8 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
           err(ctx, a.line, `unknown tagged argument ':${a.value}' for the ${c.id} ${kind} (reported only once at first occurrence).`);
         }
       }
-      ok = false;
-      continue;
+      // Pigeonhole checks nothing more of a command once a tag is unknown
+      return null;
     }
     const prior = seenGroups.get(spec.group);
     if (prior !== undefined && spec.group !== 'modifier') {
@@ -185,9 +190,7 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
       if (!p || p.kind === 'tag' || !accepts(spec.param, p)) {
         const found = !p ? 'no parameters were found' : `a ${typeName(p)} was found`;
         err(ctx, a.line, `the :${a.value} tag for the ${c.id} ${kind} requires a ${spec.param} as parameter, but ${found}.`);
-        ok = false;
-        if (p && p.kind !== 'tag') i++;
-        continue;
+        return null;
       }
       i++;
       value = spec.param === 'string list' && p.kind === 'string' ? [p.value] : valueOf(p);
@@ -303,7 +306,8 @@ function specific(node: CompiledNode, ctx: Context): void {
   switch (node.id) {
     case 'size':
       if (t.over === undefined && t.under === undefined) e('the size test requires either the :under or the :over tag to be specified.');
-      else if (t.over !== undefined && t.under !== undefined) e('the size test cannot have both the :under and the :over tag specified.');
+      else if (t.over !== undefined && t.under !== undefined)
+        e("exactly one of the ':under' or ':over' tags must be specified for the size test, but more were found.");
       break;
     case 'set': {
       const name = node.args[0] as string;
@@ -341,6 +345,8 @@ function specific(node: CompiledNode, ctx: Context): void {
     }
     case 'vacation':
       if (typeof t.days === 'number' && t.days < 1) warn(ctx, node.line, `specified :days value '${t.days}' is under the minimum.`);
+      if (typeof t.seconds === 'number' && t.seconds < 86_400)
+        warn(ctx, node.line, `specified :seconds value '${t.seconds}' is under the minimum.`);
       if (typeof t.from === 'string' && !t.from.includes('${') && addressProblem(t.from))
         e(`specified :from address '${t.from}' is invalid for vacation action: ${addressProblem(t.from)}.`);
       break;

@@ -208,9 +208,11 @@ export function datePart(date: ZonedDate, part: string): string | null {
 }
 
 /**
- * The date test's values (RFC 5260 section 4): for each field named `header` (or the one :index picks), its
- * date-time in the asked zone, cut into `part`. Fields whose date does not parse give nothing (the test is
- * false for them). The Received field's date is what follows its last ";" (RFC 5260 section 4.1).
+ * The date test's values (RFC 5260 section 4): the date-time of the first field named `header` (as Pigeonhole:
+ * later fields of that name are not read), or of the one :index picks (RFC 5260 section 6; Pigeonhole 0.5.19
+ * ignores :index here and reads the first field, README "Sieve"), in the asked zone, cut into `part`. A date
+ * that does not parse gives nothing (the test is false). The Received field's date is what follows its last ";"
+ * (RFC 5260 section 4.1).
  */
 export function dateParts(
   message: SieveMessage,
@@ -218,16 +220,13 @@ export function dateParts(
   part: DatePartName | string,
   options: { readonly zone?: DateZone; readonly at?: FieldIndex } = {},
 ): string[] {
-  const out: string[] = [];
-  for (let value of message.headerValues(header, { decoded: false, at: options.at })) {
-    if (header.toLowerCase() === 'received') value = value.slice(value.lastIndexOf(';') + 1);
-    const date = parseDateTime(value);
-    if (date === null) continue;
-    const zoned = inZone(date, options.zone ?? null);
-    const v = zoned === null ? null : datePart(zoned, part);
-    if (v !== null) out.push(v);
-  }
-  return out;
+  let value = message.headerValues(header, { decoded: false, at: options.at ?? { index: 1 } })[0];
+  if (value === undefined) return [];
+  if (header.toLowerCase() === 'received') value = value.slice(value.lastIndexOf(';') + 1);
+  const date = parseDateTime(value);
+  const zoned = date === null ? null : inZone(date, options.zone ?? null);
+  const v = zoned === null ? null : datePart(zoned, part);
+  return v === null ? [] : [v];
 }
 
 /** The currentdate test's value (RFC 5260 section 5): `now` in :zone (or the server's local zone), cut into `part`. */

@@ -32,6 +32,15 @@ export function isEditAllowed(name: string, edit: 'add' | 'delete'): boolean {
   return !(edit === 'add' ? UNADDABLE_HEADERS : UNDELETABLE_HEADERS).includes(n);
 }
 
+/** The fields deleteheader may not delete (the first API's name, kept: UNDELETABLE_HEADERS). */
+export const PROTECTED_HEADERS: readonly string[] = UNDELETABLE_HEADERS;
+
+/** Whether deleteheader may not delete fields of this name (isEditAllowed(name, 'delete') negated). */
+export function isProtectedHeader(name: string, protectedHeaders: readonly string[] = PROTECTED_HEADERS): boolean {
+  const n = name.toLowerCase();
+  return protectedHeaders.some((p) => p.toLowerCase() === n);
+}
+
 /** The name as Pigeonhole writes an added field: each "-"-separated word capitalised ("x-new" -> "X-New"). */
 export function canonicalHeaderName(name: string): string {
   return name
