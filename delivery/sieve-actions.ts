@@ -175,14 +175,14 @@ export async function carryOut(outcome: SieveOutcome, ctx: CarryOutContext): Pro
   const loopedFrom = new Set(allHeaders(message, 'X-Sieve-Redirected-From').map(bareAddress));
   for (const to of addresses) {
     const key = redirectKey(message, messageId, ctx.recipient, to);
-    if (originalId !== null && ctx.memory && (await ctx.memory.seen(key).catch(() => false))) {
-      ctx.log('info', { to }, 'sieve: discarded duplicate forward');
-      duplicateRedirect = true;
-      continue;
-    }
     if (loopedFrom.has(ctx.recipient.toLowerCase())) {
       ctx.log('info', { to }, 'sieve: not redirected: the message was redirected from this recipient before (a loop); kept in INBOX');
       keepAnyway = true;
+      continue;
+    }
+    if (originalId !== null && ctx.memory && (await ctx.memory.seen(key).catch(() => false))) {
+      ctx.log('info', { to }, 'sieve: discarded duplicate forward');
+      duplicateRedirect = true;
       continue;
     }
     if (!ctx.relay) {
