@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountAddress } from '../../accounts/names.js';
-import { DeliveryError } from '../../delivery/local-delivery.js';
+import { DeliveryError } from '../../delivery/delivery-error.js';
 import { type CarryOutContext, carryOut, storeFlags } from '../../delivery/sieve-actions.js';
 import type { SieveAction, SieveOutcome } from '../../sieve/outcome.js';
 import type { DeliveryMemory } from '../../store/contract.js';
