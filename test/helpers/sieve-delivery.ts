@@ -13,13 +13,17 @@ export interface Received {
   data: string;
 }
 
-/** A real SMTP server that records what the relay hands it. */
+/** A real SMTP server that records what the relay hands it; it refuses (550) recipients whose address contains "refuse". */
 export async function startRelay(): Promise<{ port: number; received: Received[]; close: () => Promise<void> }> {
   const received: Received[] = [];
   const smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (address.address.includes('refuse')) callback(Object.assign(new Error('no such user here'), { responseCode: 550 }));
+      else callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
