@@ -3,8 +3,8 @@
 // loops back. Each time the message is kept (in INBOX, once), the log says whose script and why, and the
 // deliveries to others meanwhile are not held up (the runs are in worker threads, cut at sieve.maxCpuTime).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { activeScript, lmtpDeliver, mailboxContents, message, startRelay } from '../helpers/sieve-delivery.js';
+import type { TestServer } from '../helpers/server.js';
+import { activeScript, lmtpDeliver, mailboxContents, message, startRelay, startSieveServer } from '../helpers/sieve-delivery.js';
 
 let relay: Awaited<ReturnType<typeof startRelay>>;
 let server: TestServer;
@@ -14,16 +14,7 @@ const CPU_MS = 3000;
 
 beforeAll(async () => {
   relay = await startRelay();
-  server = await startServer({
-    config: {
-      listeners: [
-        { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
-        { name: 'lmtp', module: 'lmtp', address: '127.0.0.1', port: 0 },
-      ],
-      submission: { relay: { host: '127.0.0.1', port: relay.port } },
-      sieve: { maxCpuTime: CPU_MS, maxRedirects: 4 },
-    },
-  });
+  server = await startSieveServer(relay.port, { maxCpuTime: CPU_MS, maxRedirects: 4 });
   for (const name of ['alice', 'bob', 'carol', 'erin', 'frank', 'gina', 'hank', 'ivy']) await server.addAccount(name, 'secret');
   for (const [account, mailbox] of [
     ['carol', 'Filed'],

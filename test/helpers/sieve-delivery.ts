@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { RawImap } from './imap-client.js';
 import { RawLmtp } from './lmtp-client.js';
-import type { TestServer } from './server.js';
+import { startServer, type TestServer } from './server.js';
 
 export interface Received {
   from: string;
@@ -40,6 +40,20 @@ export async function startRelay(): Promise<{ port: number; received: Received[]
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
   const port = (smtp.server.address() as { port: number }).port;
   return { port, received, close: () => new Promise((resolve) => smtp.close(() => resolve())) };
+}
+
+/** A real `postern serve` with IMAP and LMTP listeners, `relayPort` as submission.relay, and these `sieve:` keys. */
+export function startSieveServer(relayPort: number, sieve: Record<string, unknown>): Promise<TestServer> {
+  return startServer({
+    config: {
+      listeners: [
+        { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
+        { name: 'lmtp', module: 'lmtp', address: '127.0.0.1', port: 0 },
+      ],
+      submission: { relay: { host: '127.0.0.1', port: relayPort } },
+      sieve,
+    },
+  });
 }
 
 /** One LMTP transaction: the reply to each recipient after the data (RFC 2033 section 4.2). */
