@@ -152,7 +152,8 @@ function* command(u: Unit, c: CompiledNode): Step<Flow> {
     case 'fileinto': {
       // RFC 5228 section 4.1; RFC 3894 :copy; RFC 5490 :create
       const folder = str(u, c.args[0]);
-      if (folder === '' || /[\0\r\n]/.test(folder)) throw new SieveRuntimeError(c.line, `invalid folder name '${folder}' specified for fileinto.`);
+      if (folder === '' || /[\0\r\n]/.test(folder))
+        throw new SieveRuntimeError(c.line, `invalid folder name '${folder}' specified for fileinto.`);
       result.store(folder, storeFlags(u, c), c.tags.create === true, c.line);
       if (c.tags.copy !== true) run.keep = false;
       return 'next';
@@ -358,7 +359,13 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
       const values: string[] = [];
       for (const p of list(u, c.args[0])) {
         const path =
-          p.toLowerCase() === 'from' ? env.from : p.toLowerCase() === 'to' ? env.to : p.toLowerCase() === 'auth' ? env.auth : env.originalTo;
+          p.toLowerCase() === 'from'
+            ? env.from
+            : p.toLowerCase() === 'to'
+              ? env.to
+              : p.toLowerCase() === 'auth'
+                ? env.auth
+                : env.originalTo;
         if (path === undefined) continue;
         const v = envelopePart(path, part, sep);
         if (v !== null) values.push(v);
@@ -373,19 +380,23 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
     }
     case 'hasflag': {
       // RFC 5232 section 4.4
-      const flags =
-        c.args.length === 2 ? flagSet((c.args[0] as string[]).map((v) => expand(`\${${v}}`, u.vars))) : u.run.flags;
+      const flags = c.args.length === 2 ? flagSet((c.args[0] as string[]).map((v) => expand(`\${${v}}`, u.vars))) : u.run.flags;
       return compare(u, c, flags, c.args[c.args.length - 1]);
     }
     case 'date': {
       // RFC 5260 section 4
-      const zone: DateZone = c.tags.originalzone === true ? { original: true } : typeof c.tags.zone === 'string' ? { zone: str(u, c.tags.zone) } : null;
+      const zone: DateZone =
+        c.tags.originalzone === true ? { original: true } : typeof c.tags.zone === 'string' ? { zone: str(u, c.tags.zone) } : null;
       const values = dateParts(msg, str(u, c.args[0]), str(u, c.args[1]).toLowerCase(), { zone, at: fieldAt(c) });
       return compare(u, c, values, c.args[2]);
     }
     case 'currentdate': {
       // RFC 5260 section 5
-      const v = currentDateParts(state.input.now, str(u, c.args[0]).toLowerCase(), typeof c.tags.zone === 'string' ? str(u, c.tags.zone) : null);
+      const v = currentDateParts(
+        state.input.now,
+        str(u, c.args[0]).toLowerCase(),
+        typeof c.tags.zone === 'string' ? str(u, c.tags.zone) : null,
+      );
       return compare(u, c, v === null ? [] : [v], c.args[1]);
     }
     case 'mailboxexists': {
