@@ -152,7 +152,8 @@ describe('comparators (RFC 4790) and relational (RFC 5231)', () => {
     expect(await matched(r, 'header :value "lt" :comparator "i;ascii-numeric" "x-priority" "5"')).toBe(true);
     expect(await matched(r, 'header :value "gt" :comparator "i;ascii-numeric" "subject" "999999"')).toBe(true);
     expect(await matched(r, 'header :count "eq" :comparator "i;ascii-numeric" "x-priority" "2"')).toBe(true);
-    expect(await matched(r, 'address :count "eq" :comparator "i;ascii-numeric" ["to","cc"] "2"')).toBe(true);
+    // the empty group is one invalid address, as Pigeonhole counts it
+    expect(await matched(r, 'address :count "eq" :comparator "i;ascii-numeric" ["to","cc"] "3"')).toBe(true);
   });
   it(':value with i;ascii-casemap orders text', async () => {
     expect(await matched('"relational"', 'header :value "gt" "subject" "HA"')).toBe(true);
