@@ -293,9 +293,12 @@ function* include(u: Unit, c: CompiledNode): Step<Flow> {
   return flow === 'stop' ? 'stop' : 'next';
 }
 
+/** The comparator when none is named: i;ascii-casemap (RFC 5228 section 2.7.3); Pigeonhole's string test uses i;octet. */
+const defaultComparator = (c: CompiledNode): Comparator => (c.id === 'string' ? 'i;octet' : 'i;ascii-casemap');
+
 function matchSpec(c: CompiledNode): MatchSpec {
   return {
-    comparator: (typeof c.tags.comparator === 'string' ? c.tags.comparator : 'i;ascii-casemap') as Comparator,
+    comparator: (typeof c.tags.comparator === 'string' ? c.tags.comparator : defaultComparator(c)) as Comparator,
     match: (typeof c.tags.match === 'string' ? c.tags.match : 'is') as MatchType,
     relation: typeof c.tags.relation === 'string' ? c.tags.relation : null,
   };

@@ -25,6 +25,15 @@ const MODIFIER_PRECEDENCE: Record<string, number> = {
   length: 10,
 };
 const ENVELOPE_PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
+/** The fields the address test reads (RFC 5228 section 5.1 and the address-list fields Pigeonhole allows). */
+const ADDRESS_HEADERS = new Set(
+  (
+    'from to cc bcc sender resent-from resent-to reply-to resent-reply-to resent-sender resent-cc resent-bcc for-approval ' +
+    'for-handling for-comment apparently-to errors-to delivered-to return-receipt-to x-admin read-receipt-to ' +
+    'x-confirm-reading-to return-receipt-requested registered-mail-reply-requested-by mail-followup-to mail-reply-to ' +
+    'abuse-reports-to x-complaints-to x-report-abuse-to x-beenthere'
+  ).split(' '),
+);
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** RFC 5229 section 3: match variables ${0} .. ${N}; Pigeonhole keeps 33. */
 export const MAX_MATCH_INDEX = 32;
@@ -320,6 +329,12 @@ function specific(node: CompiledNode, ctx: Context): void {
     case 'global':
       if (!ctx.caps.has('variables')) e('global command requires that variables extension is active.');
       for (const n of node.args[0] as string[]) if (!VARIABLE_NAME.test(n)) e(`invalid variable identifier '${n}'.`);
+      break;
+    case 'address':
+      for (const h of node.args[0] as string[]) {
+        if (ctx.caps.has('variables') && h.includes('${')) continue;
+        if (!ADDRESS_HEADERS.has(h.toLowerCase())) e(`specified header '${h}' is not allowed for the address test.`);
+      }
       break;
     case 'envelope':
       for (const p of node.args[0] as string[]) {

@@ -129,6 +129,7 @@ describe('validation errors in Pigeonhole words', () => {
       ['s: line 1: error: the fileinto command requires 1 positional argument(s), but 2 is/are specified.'],
     ],
     ['stop 1;', ['s: line 1: error: the stop command requires 0 positional argument(s), but 1 is/are specified.']],
+    ['if address :is "subject" "x" {discard;}', ["s: line 1: error: specified header 'subject' is not allowed for the address test."]],
     ['if foo {}', ["s: line 1: error: unknown test 'foo' (only reported once at first occurrence)."]],
     ['if header "a" {}', ['s: line 1: error: the header test requires 2 positional argument(s), but 1 is/are specified.']],
     [

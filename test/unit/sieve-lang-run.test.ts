@@ -197,6 +197,11 @@ describe('variables (RFC 5229)', () => {
       await acts('require ["variables","fileinto"]; if address :matches :localpart "from" "?LICE+*" { fileinto "${1}|${2}"; }'),
     ).toEqual(['store:a|lists']);
   });
+  it('the string test compares with i;octet unless told (Pigeonhole), :upper changes ASCII letters only', async () => {
+    expect(await matched('"variables"', 'string :is "a" "A"')).toBe(false);
+    expect(await matched('"variables"', 'string :comparator "i;ascii-casemap" :matches "axxb" "A*B"')).toBe(true);
+    expect(await acts('require ["variables","fileinto"]; set :upper "a" "héllo"; fileinto "${a}";')).toEqual(['store:HéLLO']);
+  });
   it('string :count counts the strings that are not empty (section 5)', async () => {
     expect(await matched('["variables","relational"]', 'string :count "eq" ["a", "", "b"] "2"')).toBe(true);
   });
