@@ -24,7 +24,7 @@ const MODIFIER_PRECEDENCE: Record<string, number> = {
   quoteregex: 20,
   length: 10,
 };
-const ENVELOPE_PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
+const ENVELOPE_PARTS = new Set(['from', 'to', 'auth']);
 /** The fields the address test reads (RFC 5228 section 5.1 and the address-list fields Pigeonhole allows). */
 const ADDRESS_HEADERS = new Set(
   (
@@ -225,7 +225,12 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
   // Positional arguments (some commands take an optional first one).
   const positional = args.slice(i);
   let want = sig.positional;
-  if (['setflag', 'addflag', 'removeflag', 'hasflag'].includes(c.id) && positional.length === 2) {
+  const flagCommand = ['setflag', 'addflag', 'removeflag', 'hasflag'].includes(c.id);
+  if (flagCommand && positional.length >= 2 && !ctx.caps.has('variables')) {
+    err(ctx, c.line, `the ${c.id} ${kind} only allows for the specification of a variable name when the variables extension is active.`);
+    return null;
+  }
+  if (flagCommand && positional.length === 2) {
     if (!ctx.caps.has('variables')) {
       err(ctx, c.line, `the ${c.id} ${kind} only allows for the specification of a variable name when the variables extension is active.`);
       return null;
@@ -330,6 +335,13 @@ function specific(node: CompiledNode, ctx: Context): void {
       if (!ctx.caps.has('variables')) e('global command requires that variables extension is active.');
       for (const n of node.args[0] as string[]) if (!VARIABLE_NAME.test(n)) e(`invalid variable identifier '${n}'.`);
       break;
+    case 'header':
+    case 'exists':
+      for (const h of node.args[0] as string[]) {
+        if (ctx.caps.has('variables') && h.includes('${')) continue;
+        if (!isValidHeaderName(h)) warn(ctx, node.line, `specified header field name '${h}' is invalid.`);
+      }
+      break;
     case 'address':
       for (const h of node.args[0] as string[]) {
         if (ctx.caps.has('variables') && h.includes('${')) continue;
@@ -346,6 +358,9 @@ function specific(node: CompiledNode, ctx: Context): void {
     case 'currentdate': {
       const part = node.args[node.id === 'date' ? 1 : 0] as string;
       if (!DATE_PARTS.has(part.toLowerCase()) && !part.includes('${')) warn(ctx, node.line, `specified date part \`${part}' is not known.`);
+      const zone = t.zone;
+      if (typeof zone === 'string' && !zone.includes('${') && !/^[+-]\d{4}$/.test(zone))
+        warn(ctx, node.line, `specified :zone argument '${zone}' is not a valid timezone.`);
       break;
     }
     case 'redirect': {

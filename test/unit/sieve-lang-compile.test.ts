@@ -130,6 +130,14 @@ describe('validation errors in Pigeonhole words', () => {
     ],
     ['stop 1;', ['s: line 1: error: the stop command requires 0 positional argument(s), but 1 is/are specified.']],
     ['if address :is "subject" "x" {discard;}', ["s: line 1: error: specified header 'subject' is not allowed for the address test."]],
+    [
+      'require "envelope"; if envelope "orig_to" "x" {}',
+      ["s: line 1: error: specified envelope part 'orig_to' is not supported by the envelope test."],
+    ],
+    [
+      'require "imap4flags"; if hasflag "a" "b" "c" {}',
+      ['s: line 1: error: the hasflag test only allows for the specification of a variable name when the variables extension is active.'],
+    ],
     ['if foo {}', ["s: line 1: error: unknown test 'foo' (only reported once at first occurrence)."]],
     ['if header "a" {}', ['s: line 1: error: the header test requires 2 positional argument(s), but 1 is/are specified.']],
     [
@@ -286,6 +294,11 @@ describe('validation errors in Pigeonhole words', () => {
   it('keeps warnings as Pigeonhole prints them without failing', async () => {
     const c = await compileScript('require "vacation"; vacation :days 0 "x";', { name: 's' });
     expect(c.warnings).toEqual(["s: line 1: warning: specified :days value '0' is under the minimum."]);
+    const h = await compileScript('require "date"; if exists "a b" {} if currentdate :zone "bad" "year" "2026" {}', { name: 's' });
+    expect(h.warnings).toEqual([
+      "s: line 1: warning: specified header field name 'a b' is invalid.",
+      "s: line 1: warning: specified :zone argument 'bad' is not a valid timezone.",
+    ]);
     const d = await compileScript('require "editheader"; deleteheader "Received";', { name: 's' });
     expect(d.warnings).toEqual([
       "s: line 1: warning: deleteheader command: deleting specified header field `Received' is forbidden; modification will be denied.",
