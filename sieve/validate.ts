@@ -3,10 +3,11 @@
 import type { CompiledNode } from './compiled.js';
 import { decodeEncodedCharacters } from './encoded-character.js';
 import { IMPLICIT_CAPABILITIES, SIEVE_EXTENSIONS } from './extensions.js';
+import { DATE_PARTS } from './message/date-parts.js';
 import { isProtectedHeader, isValidHeaderName } from './message/edit-header.js';
 import type { ParsedCommand, ParsedTest, SieveArgument } from './parser.js';
 import { posixToJs } from './regex.js';
-import { type ArgType, COMMANDS, DATE_PARTS, type Signature, TESTS } from './signatures.js';
+import { type ArgType, COMMANDS, type Signature, TESTS } from './signatures.js';
 
 /** RFC 5228 section 2.7.3 and RFC 4790: the comparators and the capability each needs. */
 const COMPARATORS: Record<string, string | null> = {
@@ -120,16 +121,19 @@ const warn = (ctx: Context, line: number, text: string) => ctx.diagnostics.push(
 
 const has = (ctx: Context, ext: string | null) => ext === null || ctx.caps.has(ext);
 
+/** An unknown command or test (or one whose capability was not required): reported once per name. */
+function unknown(ctx: Context, kind: 'command' | 'test', c: ParsedTest): null {
+  const key = `${kind}:${c.id}`;
+  if (!ctx.reportedOnce.has(key)) {
+    ctx.reportedOnce.add(key);
+    err(ctx, c.line, `unknown ${kind} '${c.id}' (only reported once at first occurrence).`);
+  }
+  return null;
+}
+
 function command(c: ParsedCommand, ctx: Context): CompiledNode | null {
   const sig = COMMANDS[c.id];
-  if (!sig || !has(ctx, sig.ext)) {
-    const key = `command:${c.id}`;
-    if (!ctx.reportedOnce.has(key)) {
-      ctx.reportedOnce.add(key);
-      err(ctx, c.line, `unknown command '${c.id}' (only reported once at first occurrence).`);
-    }
-    return null;
-  }
+  if (!sig || !has(ctx, sig.ext)) return unknown(ctx, 'command', c);
   const node = common(c, sig, 'command', ctx);
   if (!node) return null;
   if (sig.block && c.block === null) err(ctx, c.line, `the ${c.id} command requires a command block, but it is missing.`);
@@ -142,14 +146,7 @@ function command(c: ParsedCommand, ctx: Context): CompiledNode | null {
 function testNode(t: ParsedTest, ctx: Context): CompiledNode | null {
   let sig = TESTS[t.id];
   if (sig && t.id === 'spamtest' && ctx.caps.has('spamtestplus')) sig = { ...sig, ext: 'spamtestplus' };
-  if (!sig || !has(ctx, sig.ext)) {
-    const key = `test:${t.id}`;
-    if (!ctx.reportedOnce.has(key)) {
-      ctx.reportedOnce.add(key);
-      err(ctx, t.line, `unknown test '${t.id}' (only reported once at first occurrence).`);
-    }
-    return null;
-  }
+  if (!sig || !has(ctx, sig.ext)) return unknown(ctx, 'test', t);
   const node = common(t, sig, 'test', ctx);
   if (node) specific(node, ctx);
   return node;
@@ -357,7 +354,8 @@ function specific(node: CompiledNode, ctx: Context): void {
     case 'date':
     case 'currentdate': {
       const part = node.args[node.id === 'date' ? 1 : 0] as string;
-      if (!DATE_PARTS.has(part.toLowerCase()) && !part.includes('${')) warn(ctx, node.line, `specified date part \`${part}' is not known.`);
+      if (!(DATE_PARTS as readonly string[]).includes(part.toLowerCase()) && !part.includes('${'))
+        warn(ctx, node.line, `specified date part \`${part}' is not known.`);
       const zone = t.zone;
       if (typeof zone === 'string' && !zone.includes('${') && !/^[+-]\d{4}$/.test(zone))
         warn(ctx, node.line, `specified :zone argument '${zone}' is not a valid timezone.`);
