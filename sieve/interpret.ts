@@ -45,9 +45,11 @@ export interface RunState {
   readonly log: string[];
   /** Header values and addresses already read from `message`, by field name (cleared when the header changes). */
   readonly fieldCache: Map<string, readonly string[]>;
+  /** RFC 5232 section 3: the internal flags variable; Pigeonhole keeps it from one script of the sequence to the next. */
+  flags: string[];
 }
 
-/** One top-level script's run: its variables, flags and implicit keep. */
+/** One top-level script's run: its variables and implicit keep. */
 interface ScriptRun {
   readonly state: RunState;
   readonly script: CompiledScript;
@@ -55,8 +57,6 @@ interface ScriptRun {
   readonly includedOnce: Set<string>;
   /** RFC 5228 section 2.10.2: cancelled by fileinto, redirect, discard, reject, keep. */
   keep: boolean;
-  /** RFC 5232 section 3: the internal flags variable. */
-  flags: string[];
 }
 
 /** One unit (the script or an included one): its own variables scope. */
@@ -71,11 +71,11 @@ type Step<T> = Generator<Promise<boolean>, T, boolean>;
 
 /** Runs one script; returns whether its implicit keep stands, and the flags it would carry. */
 export async function runOne(state: RunState, script: CompiledScript): Promise<{ keep: boolean; flags: string[] }> {
-  const run: ScriptRun = { state, script, globals: new Map(), includedOnce: new Set(), keep: true, flags: [] };
+  const run: ScriptRun = { state, script, globals: new Map(), includedOnce: new Set(), keep: true };
   const gen = runUnit(run, script);
   let r = gen.next();
   while (!r.done) r = gen.next(await r.value);
-  return { keep: run.keep, flags: run.flags };
+  return { keep: run.keep, flags: state.flags };
 }
 
 function* runUnit(run: ScriptRun, unit: CompiledScript | CompiledIncluded): Step<Flow> {
@@ -140,7 +140,8 @@ function flagSet(items: readonly string[]): string[] {
 /** The flags keep/fileinto store with: :flags, else the internal variable (RFC 5232 section 5). */
 function storeFlags(u: Unit, c: CompiledNode): string[] {
   if (c.tags.flags !== undefined) return flagSet(list(u, c.tags.flags));
-  return u.caps.has('imap4flags') ? [...u.run.flags] : [];
+  // the internal variable holds only what imap4flags set, in this script or an earlier one of the sequence
+  return [...u.run.state.flags];
 }
 
 function command(u: Unit, c: CompiledNode): Flow {
@@ -198,7 +199,7 @@ function command(u: Unit, c: CompiledNode): Flow {
       // RFC 5232 section 4
       const items = flagSet(list(u, c.args[c.args.length - 1]));
       const variable = c.args.length === 2 ? (c.args[0] as string[])[0]! : null;
-      const current = variable === null ? run.flags : flagSet([expand(`\${${variable}}`, u.vars)]);
+      const current = variable === null ? state.flags : flagSet([expand(`\${${variable}}`, u.vars)]);
       let next: string[];
       if (c.id === 'setflag') next = items;
       else if (c.id === 'addflag') next = flagSet([...current, ...items]);
@@ -206,7 +207,7 @@ function command(u: Unit, c: CompiledNode): Flow {
         const drop = new Set(items.map((f) => f.toLowerCase()));
         next = current.filter((f) => !drop.has(f.toLowerCase()));
       }
-      if (variable === null) run.flags = next;
+      if (variable === null) state.flags = next;
       else assign(variable, next.join(' '), u.vars);
       return 'next';
     }
@@ -437,7 +438,7 @@ function testNow(u: Unit, c: CompiledNode): boolean {
     }
     case 'hasflag': {
       // RFC 5232 section 4.4
-      const flags = c.args.length === 2 ? flagSet((c.args[0] as string[]).map((v) => expand(`\${${v}}`, u.vars))) : u.run.flags;
+      const flags = c.args.length === 2 ? flagSet((c.args[0] as string[]).map((v) => expand(`\${${v}}`, u.vars))) : u.run.state.flags;
       return compare(u, c, flags, c.args[c.args.length - 1]);
     }
     case 'date': {

@@ -417,6 +417,16 @@ describe('multiscript (Pigeonhole: sieve_before, the user script, sieve_after)',
     expect(brief(o)).toEqual(['store:A', 'keep:INBOX']);
     expect(o.error).toMatch(/^s1: line 1: error: reject\/ereject action conflicts/);
   });
+  it('the internal flags variable goes on into the next script (sieve-test -s shows it)', async () => {
+    expect(brief(await run(['require "imap4flags"; addflag "x"; stop;', 'require "fileinto"; fileinto "User";']))).toEqual([
+      'store:User[x]',
+    ]);
+  });
+  it("a former script's actions are done: a reject after them is no conflict", async () => {
+    const o = await run(['require ["fileinto","copy"]; fileinto :copy "A";', 'require "reject"; reject "x";']);
+    expect(o.error).toBeNull();
+    expect(brief(o)).toEqual(['store:A', 'reject:x']);
+  });
   it('a store into a folder a former script stored into is not repeated', async () => {
     expect(brief(await run(['require ["fileinto","copy"]; fileinto :copy "A";', 'require "fileinto"; fileinto "A";']))).toEqual([
       'store:A',
