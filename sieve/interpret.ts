@@ -156,8 +156,7 @@ function command(u: Unit, c: CompiledNode): Flow {
     case 'fileinto': {
       // RFC 5228 section 4.1; RFC 3894 :copy; RFC 5490 :create
       const folder = str(u, c.args[0]);
-      if (folder === '' || /[\0\r\n]/.test(folder))
-        throw new SieveRuntimeError(c.line, `invalid folder name '${folder}' specified for fileinto.`);
+      // the name is checked where it is stored (sieve-test lists any name; a delivery keeps in INBOX when it fails)
       result.store(folder, storeFlags(u, c), c.tags.create === true, c.line);
       if (c.tags.copy !== true) run.keep = false;
       return 'next';
