@@ -219,10 +219,7 @@ function* command(u: Unit, c: CompiledNode): Step<Flow> {
       const value = str(u, c.args[1]);
       if (!isValidHeaderName(name)) throw new SieveRuntimeError(c.line, `addheader action: specified field name \`${name}' is invalid.`);
       if (/[\0]/.test(value)) throw new SieveRuntimeError(c.line, `addheader action: specified value for field \`${name}' is invalid.`);
-      if (isProtectedHeader(name, ['received', 'auto-submitted']) && name.toLowerCase() === 'auto-submitted') {
-        state.log.push(`addheader action: adding specified header field \`${name}' is forbidden; modification denied.`);
-        return 'next';
-      }
+      // Pigeonhole lets a script add any field, Received and Auto-Submitted included; it protects them from deletion
       setMessage(state, withHeaderAdded(state.message.raw, name, value.replace(/\r?\n/g, ' '), c.tags.last === true));
       return 'next';
     }
@@ -333,7 +330,7 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
     case 'exists': // RFC 5228 section 5.5
       return list(u, c.args[0]).every((h) => msg.hasHeader(h));
     case 'size': // RFC 5228 section 5.9
-      return typeof c.tags.over === 'number' ? msg.size > c.tags.over : msg.size < (c.tags.under as number);
+      return c.tags.over === true ? msg.size > (c.args[0] as number) : msg.size < (c.args[0] as number);
     case 'header': {
       // RFC 5228 section 5.7
       const at = fieldAt(c);

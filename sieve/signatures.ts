@@ -125,7 +125,7 @@ export const TESTS: Readonly<Record<string, Signature>> = {
   allof: test(null, {}, [], { subtests: 'list' }),
   anyof: test(null, {}, [], { subtests: 'list' }),
   exists: test(null, {}, [sl('header names')]),
-  size: test(null, { over: tag('size', 'over', 'number'), under: tag('size', 'under', 'number') }, []),
+  size: test(null, { over: tag('over', 'over'), under: tag('under', 'under') }, [{ type: 'number', name: 'limit' }]),
   header: test(null, { ...MATCHING, ...INDEX }, [sl('header names'), sl('key list')]),
   address: test(null, { ...MATCHING, ...ADDRESS_PART, ...INDEX }, [sl('header list'), sl('key list')]),
   envelope: test('envelope', { ...MATCHING, ...ADDRESS_PART }, [sl('envelope part'), sl('key list')]),
