@@ -97,6 +97,11 @@ export function canonicalFlag(flag: string): string {
   return `\\${word.charAt(0).toUpperCase()}${word.slice(1)}`;
 }
 
+/** INBOX in any case is INBOX (RFC 9051 section 5.1); other names are compared as written. */
+export function canonicalMailbox(name: string): string {
+  return name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+}
+
 function actionKey(a: NormalAction): string {
   return JSON.stringify(a);
 }
@@ -133,7 +138,7 @@ export function parsePrinted(printed: string): NormalAction[] {
     }
     let m = /^ \* store message in folder: (.*)$/.exec(line);
     if (m) {
-      current = { kind: 'store', mailbox: m[1]!, flags: [] };
+      current = { kind: 'store', mailbox: canonicalMailbox(m[1]!), flags: [] };
       actions.push(current);
       continue;
     }

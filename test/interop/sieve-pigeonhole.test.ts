@@ -16,6 +16,7 @@ import {
   CORPUS_DIR,
   type CorpusCase,
   canonicalFlag,
+  canonicalMailbox,
   hasSieveTest,
   loadCorpus,
   type NormalAction,
@@ -123,7 +124,7 @@ export function normaliseOutcome(outcome: SieveOutcome): Decision {
   const actions: NormalAction[] = [];
   for (const a of outcome.actions) {
     if (a.kind === 'store') {
-      actions.push({ kind: 'store', mailbox: a.mailbox, flags: [...new Set(a.flags.map(canonicalFlag))].sort() });
+      actions.push({ kind: 'store', mailbox: canonicalMailbox(a.mailbox), flags: [...new Set(a.flags.map(canonicalFlag))].sort() });
     } else if (a.kind === 'discard') actions.push({ kind: 'discard' });
     else if (a.kind === 'redirect') actions.push({ kind: 'redirect', address: a.address });
     else if (a.kind === 'reject') actions.push({ kind: 'reject', reason: printableReason(a.reason) });
