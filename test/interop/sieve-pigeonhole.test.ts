@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEncodedWords } from '../../mime/charset.js';
 import { type CompiledScript, compileScript, SieveCompileError } from '../../sieve/compile.js';
+import { describeCompileError, describeOutcome } from '../../sieve/describe.js';
 import type { SieveOutcome, SieveRunInput } from '../../sieve/outcome.js';
 import { runScripts, type SieveRunSettings } from '../../sieve/run.js';
 import {
@@ -33,6 +34,12 @@ interface Decision {
   actions: NormalAction[];
   compileErrors: string[] | null;
   runtimeError: boolean;
+}
+
+/** Besides the decision, each side's text: sieve-test's report, and describeOutcome's (for the dump only). */
+interface Side {
+  decision: Decision;
+  text: string;
 }
 
 /**
@@ -136,13 +143,15 @@ export function normaliseOutcome(outcome: SieveOutcome): Decision {
   return { actions: sortActions(actions), compileErrors: null, runtimeError: outcome.error !== null };
 }
 
-async function runPostern(c: CorpusCase): Promise<Decision> {
+async function runPostern(c: CorpusCase): Promise<Side> {
   let compiled: CompiledScript;
   try {
     compiled = await compileScript(c.script, { name: c.name, loadInclude });
   } catch (e) {
-    if (e instanceof SieveCompileError)
-      return { actions: [], compileErrors: e.messages.filter((l) => / error: /.test(l)), runtimeError: false };
+    if (e instanceof SieveCompileError) {
+      const compileErrors = e.messages.filter((l) => / error: /.test(l));
+      return { decision: { actions: [], compileErrors, runtimeError: false }, text: describeCompileError(e) };
+    }
     throw e;
   }
   const input: SieveRunInput = {
@@ -154,7 +163,7 @@ async function runPostern(c: CorpusCase): Promise<Decision> {
     now: new Date(),
   };
   const outcome = await runScripts([compiled], input, { seen: async () => false }, SETTINGS);
-  return normaliseOutcome(outcome);
+  return { decision: normaliseOutcome(outcome), text: describeOutcome(outcome) };
 }
 
 /** Pigeonhole's vacation subject, decoded as Postern's is (both may encode a non-ASCII subject differently). */
@@ -167,7 +176,7 @@ const haveSieveTest = hasSieveTest();
 
 describe.skipIf(!haveSieveTest)('Sieve: Postern decides as Pigeonhole does, case by case', () => {
   let pigeonhole: Pigeonhole;
-  const expected = new Map<string, Promise<Decision>>();
+  const expected = new Map<string, Promise<Side>>();
 
   beforeAll(async () => {
     pigeonhole = await startPigeonhole({ personal: join(CORPUS_DIR, 'personal'), global: join(CORPUS_DIR, 'global'), parallel: 2 });
@@ -186,12 +195,15 @@ describe.skipIf(!haveSieveTest)('Sieve: Postern decides as Pigeonhole does, case
             mailboxes: c.mailboxes,
             execute: true,
           })
-          .then((r) => ({ actions: decodedPigeonhole(r.actions), compileErrors: r.compileErrors, runtimeError: r.runtimeError })),
+          .then((r) => ({
+            decision: { actions: decodedPigeonhole(r.actions), compileErrors: r.compileErrors, runtimeError: r.runtimeError },
+            text: r.printed,
+          })),
       );
     }
   });
 
-  const seen = new Map<string, { pigeonhole: Decision; postern: Decision | string }>();
+  const seen = new Map<string, { pigeonhole: Side; postern: Side | string }>();
 
   afterAll(async () => {
     await Promise.allSettled(expected.values());
@@ -235,15 +247,17 @@ describe.skipIf(!haveSieveTest)('Sieve: Postern decides as Pigeonhole does, case
   });
 
   it.each(corpus.map((c) => [c.name, c] as const))('%s', async (name, c) => {
-    const pigeonholeSide = await expected.get(name)!;
-    let posternSide: Decision;
+    const pigeonholeText = await expected.get(name)!;
+    let posternText: Side;
     try {
-      posternSide = await runPostern(c);
+      posternText = await runPostern(c);
     } catch (e) {
-      seen.set(name, { pigeonhole: pigeonholeSide, postern: String(e) });
+      seen.set(name, { pigeonhole: pigeonholeText, postern: String(e) });
       throw e;
     }
-    seen.set(name, { pigeonhole: pigeonholeSide, postern: posternSide });
+    seen.set(name, { pigeonhole: pigeonholeText, postern: posternText });
+    const pigeonholeSide = pigeonholeText.decision;
+    const posternSide = posternText.decision;
     const known = KNOWN_DIFFERENCES[name];
     if (known) {
       expect(pigeonholeSide, `Pigeonhole no longer decides as listed: ${known.reason}`).toEqual(known.pigeonhole);
