@@ -66,13 +66,6 @@ const KNOWN_DIFFERENCES: Record<string, { reason: string; pigeonhole: Decision; 
       runtimeError: false,
     },
   },
-  'var-string-test': {
-    reason:
-      "RFC 5228 section 2.7.3: a test without :comparator compares with i;ascii-casemap; Pigeonhole's string test " +
-      '(RFC 5229 section 5) compares with i;octet instead, so "Hello" :is "hello" is false there, true in Postern.',
-    pigeonhole: { actions: [{ kind: 'store', mailbox: 'INBOX', flags: [] }], compileErrors: null, runtimeError: false },
-    postern: { actions: [{ kind: 'discard' }], compileErrors: null, runtimeError: false },
-  },
 };
 
 /** The environment items (RFC 5183) sieve-test reports, given to Postern's run so both read the same values. */
