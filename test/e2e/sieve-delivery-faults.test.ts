@@ -69,7 +69,8 @@ describe('Sieve faults at delivery', () => {
     expect(why).toMatchObject({ script: 'regex', tag: 'LMTP' });
     expect(String(why.reason)).toContain('sieve.maxCpuTime');
     console.log(
-      `regex cut after ${Math.round(cut.ms)} ms; meanwhile a delivery without a script took ${Math.round(plain.ms)} ms, one with a script ${Math.round(filtered.ms)} ms`,
+      `regex cut after ${Math.round(cut.ms)} ms; meanwhile a delivery without a script took ${Math.round(plain.ms)} ms, ` +
+        `one with a script ${Math.round(filtered.ms)} ms`,
     );
   });
 
@@ -88,7 +89,8 @@ describe('Sieve faults at delivery', () => {
     if (inbox.length === 1)
       expect(server.logs.some((r) => r.account === 'gina@example.org' && String(r.msg).includes('sieve:'))).toBe(true);
     console.log(
-      `10 MB body test: ${Math.round(done.ms)} ms, filed into ${found.length ? 'Found' : 'INBOX'}; a delivery meanwhile took ${Math.round(plain.ms)} ms`,
+      `10 MB body test: ${Math.round(done.ms)} ms, filed into ${found.length ? 'Found' : 'INBOX'}; ` +
+        `a delivery meanwhile took ${Math.round(plain.ms)} ms`,
     );
   });
 
