@@ -28,10 +28,12 @@ export async function runScripts(
     remember: [],
     duplicates: new Map(),
     log: [],
+    fieldCache: new Map(),
+    flags: [],
   };
   let keep = { keep: true, flags: [] as string[] };
   for (const script of scripts) {
-    result.setWhere(script.name);
+    result.nextScript(script.name);
     const committed = result.actions.length;
     const remembered = state.remember.length;
     const edited = state.edited;

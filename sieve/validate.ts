@@ -3,10 +3,11 @@
 import type { CompiledNode } from './compiled.js';
 import { decodeEncodedCharacters } from './encoded-character.js';
 import { IMPLICIT_CAPABILITIES, SIEVE_EXTENSIONS } from './extensions.js';
+import { DATE_PARTS } from './message/date-parts.js';
 import { isProtectedHeader, isValidHeaderName } from './message/edit-header.js';
 import type { ParsedCommand, ParsedTest, SieveArgument } from './parser.js';
 import { posixToJs } from './regex.js';
-import { type ArgType, COMMANDS, DATE_PARTS, type Signature, TESTS } from './signatures.js';
+import { type ArgType, COMMANDS, type Signature, TESTS } from './signatures.js';
 
 /** RFC 5228 section 2.7.3 and RFC 4790: the comparators and the capability each needs. */
 const COMPARATORS: Record<string, string | null> = {
@@ -24,7 +25,16 @@ const MODIFIER_PRECEDENCE: Record<string, number> = {
   quoteregex: 20,
   length: 10,
 };
-const ENVELOPE_PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
+const ENVELOPE_PARTS = new Set(['from', 'to', 'auth']);
+/** The fields the address test reads (RFC 5228 section 5.1 and the address-list fields Pigeonhole allows). */
+const ADDRESS_HEADERS = new Set(
+  (
+    'from to cc bcc sender resent-from resent-to reply-to resent-reply-to resent-sender resent-cc resent-bcc for-approval ' +
+    'for-handling for-comment apparently-to errors-to delivered-to return-receipt-to x-admin read-receipt-to ' +
+    'x-confirm-reading-to return-receipt-requested registered-mail-reply-requested-by mail-followup-to mail-reply-to ' +
+    'abuse-reports-to x-complaints-to x-report-abuse-to x-beenthere'
+  ).split(' '),
+);
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** RFC 5229 section 3: match variables ${0} .. ${N}; Pigeonhole keeps 33. */
 export const MAX_MATCH_INDEX = 32;
@@ -48,7 +58,7 @@ const typeName = (a: SieveArgument | undefined): string =>
 const accepts = (want: ArgType, a: SieveArgument) =>
   want === 'number' ? a.kind === 'number' : want === 'string' ? a.kind === 'string' : a.kind === 'string' || a.kind === 'list';
 
-const valueOf = (a: SieveArgument): string | number | string[] => a.value;
+const argValue = (a: SieveArgument): string | number | string[] => a.value;
 
 /** Validates a parsed script; returns its compiled commands and the diagnostics (errors make it unusable). */
 export function validateScript(parsed: ParsedCommand[]): {
@@ -71,8 +81,12 @@ export function validateScript(parsed: ParsedCommand[]): {
     const a = c.args[0];
     if (c.args.length !== 1 || !a || (a.kind !== 'string' && a.kind !== 'list')) continue;
     for (const cap of a.kind === 'list' ? a.value : [a.value]) {
-      if (SIEVE_EXTENSIONS.includes(cap) || IMPLICIT_CAPABILITIES.includes(cap)) ctx.caps.add(cap);
-      else error(a.line, `require command: unknown Sieve capability \`${cap}'.`);
+      if (SIEVE_EXTENSIONS.includes(cap) || IMPLICIT_CAPABILITIES.includes(cap)) {
+        ctx.caps.add(cap);
+        // RFC 6131 section 2 and RFC 5235 section 3.1: these bring the extension they extend
+        if (cap === 'vacation-seconds') ctx.caps.add('vacation');
+        if (cap === 'spamtestplus') ctx.caps.add('spamtest');
+      } else error(a.line, `require command: unknown Sieve capability \`${cap}'.`);
     }
   }
   const commands = block(parsed, ctx, true);
@@ -107,16 +121,19 @@ const warn = (ctx: Context, line: number, text: string) => ctx.diagnostics.push(
 
 const has = (ctx: Context, ext: string | null) => ext === null || ctx.caps.has(ext);
 
+/** An unknown command or test (or one whose capability was not required): reported once per name. */
+function unknown(ctx: Context, kind: 'command' | 'test', c: ParsedTest): null {
+  const key = `${kind}:${c.id}`;
+  if (!ctx.reportedOnce.has(key)) {
+    ctx.reportedOnce.add(key);
+    err(ctx, c.line, `unknown ${kind} '${c.id}' (only reported once at first occurrence).`);
+  }
+  return null;
+}
+
 function command(c: ParsedCommand, ctx: Context): CompiledNode | null {
   const sig = COMMANDS[c.id];
-  if (!sig || !has(ctx, sig.ext)) {
-    const key = `command:${c.id}`;
-    if (!ctx.reportedOnce.has(key)) {
-      ctx.reportedOnce.add(key);
-      err(ctx, c.line, `unknown command '${c.id}' (only reported once at first occurrence).`);
-    }
-    return null;
-  }
+  if (!sig || !has(ctx, sig.ext)) return unknown(ctx, 'command', c);
   const node = common(c, sig, 'command', ctx);
   if (!node) return null;
   if (sig.block && c.block === null) err(ctx, c.line, `the ${c.id} command requires a command block, but it is missing.`);
@@ -129,14 +146,7 @@ function command(c: ParsedCommand, ctx: Context): CompiledNode | null {
 function testNode(t: ParsedTest, ctx: Context): CompiledNode | null {
   let sig = TESTS[t.id];
   if (sig && t.id === 'spamtest' && ctx.caps.has('spamtestplus')) sig = { ...sig, ext: 'spamtestplus' };
-  if (!sig || !has(ctx, sig.ext)) {
-    const key = `test:${t.id}`;
-    if (!ctx.reportedOnce.has(key)) {
-      ctx.reportedOnce.add(key);
-      err(ctx, t.line, `unknown test '${t.id}' (only reported once at first occurrence).`);
-    }
-    return null;
-  }
+  if (!sig || !has(ctx, sig.ext)) return unknown(ctx, 'test', t);
   const node = common(t, sig, 'test', ctx);
   if (node) specific(node, ctx);
   return node;
@@ -163,8 +173,8 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
           err(ctx, a.line, `unknown tagged argument ':${a.value}' for the ${c.id} ${kind} (reported only once at first occurrence).`);
         }
       }
-      ok = false;
-      continue;
+      // Pigeonhole checks nothing more of a command once a tag is unknown
+      return null;
     }
     const prior = seenGroups.get(spec.group);
     if (prior !== undefined && spec.group !== 'modifier') {
@@ -185,12 +195,10 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
       if (!p || p.kind === 'tag' || !accepts(spec.param, p)) {
         const found = !p ? 'no parameters were found' : `a ${typeName(p)} was found`;
         err(ctx, a.line, `the :${a.value} tag for the ${c.id} ${kind} requires a ${spec.param} as parameter, but ${found}.`);
-        ok = false;
-        if (p && p.kind !== 'tag') i++;
-        continue;
+        return null;
       }
       i++;
-      value = spec.param === 'string list' && p.kind === 'string' ? [p.value] : valueOf(p);
+      value = spec.param === 'string list' && p.kind === 'string' ? [p.value] : argValue(p);
     }
     if (spec.group === 'modifier') {
       const mods = (node.tags.modifiers as string[] | undefined) ?? [];
@@ -214,7 +222,12 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
   // Positional arguments (some commands take an optional first one).
   const positional = args.slice(i);
   let want = sig.positional;
-  if (['setflag', 'addflag', 'removeflag', 'hasflag'].includes(c.id) && positional.length === 2) {
+  const flagCommand = ['setflag', 'addflag', 'removeflag', 'hasflag'].includes(c.id);
+  if (flagCommand && positional.length >= 2 && !ctx.caps.has('variables')) {
+    err(ctx, c.line, `the ${c.id} ${kind} only allows for the specification of a variable name when the variables extension is active.`);
+    return null;
+  }
+  if (flagCommand && positional.length === 2) {
     if (!ctx.caps.has('variables')) {
       err(ctx, c.line, `the ${c.id} ${kind} only allows for the specification of a variable name when the variables extension is active.`);
       return null;
@@ -239,7 +252,7 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
       ok = false;
       continue;
     }
-    node.args.push(w.type === 'string list' && a.kind === 'string' ? [a.value] : valueOf(a));
+    node.args.push(w.type === 'string list' && a.kind === 'string' ? [a.value] : argValue(a));
   }
   // Sub-tests.
   if (sig.subtests === 'one') {
@@ -267,15 +280,14 @@ function specific(node: CompiledNode, ctx: Context): void {
     const need = COMPARATORS[t.comparator];
     if (need === undefined || (need !== null && !ctx.caps.has(need))) e(`unknown comparator '${t.comparator}'.`);
     else if (t.comparator === 'i;ascii-numeric' && (t.match === 'contains' || t.match === 'matches' || t.match === 'regex'))
-      e(
-        `the specified i;ascii-numeric comparator does not support sub-string matching as required by the :${t.match} match type.`,
-      );
+      e(`the specified i;ascii-numeric comparator does not support sub-string matching as required by the :${t.match} match type.`);
   }
   if (typeof t.relation === 'string') {
     const rel = t.relation.toLowerCase();
     if (!RELATIONS.has(rel))
       e(
-        `the :${t.match} match-type requires a constant string argument being one of "gt", "ge", "lt", "le", "eq" or "ne", but "${t.relation}" was found.`,
+        `the :${t.match} match-type requires a constant string argument being one of "gt", "ge", "lt", "le", "eq" or "ne", but ` +
+          `"${t.relation}" was found.`,
       );
     t.relation = rel;
   }
@@ -303,7 +315,8 @@ function specific(node: CompiledNode, ctx: Context): void {
   switch (node.id) {
     case 'size':
       if (t.over === undefined && t.under === undefined) e('the size test requires either the :under or the :over tag to be specified.');
-      else if (t.over !== undefined && t.under !== undefined) e('the size test cannot have both the :under and the :over tag specified.');
+      else if (t.over !== undefined && t.under !== undefined)
+        e("exactly one of the ':under' or ':over' tags must be specified for the size test, but more were found.");
       break;
     case 'set': {
       const name = node.args[0] as string;
@@ -319,6 +332,19 @@ function specific(node: CompiledNode, ctx: Context): void {
       if (!ctx.caps.has('variables')) e('global command requires that variables extension is active.');
       for (const n of node.args[0] as string[]) if (!VARIABLE_NAME.test(n)) e(`invalid variable identifier '${n}'.`);
       break;
+    case 'header':
+    case 'exists':
+      for (const h of node.args[0] as string[]) {
+        if (ctx.caps.has('variables') && h.includes('${')) continue;
+        if (!isValidHeaderName(h)) warn(ctx, node.line, `specified header field name '${h}' is invalid.`);
+      }
+      break;
+    case 'address':
+      for (const h of node.args[0] as string[]) {
+        if (ctx.caps.has('variables') && h.includes('${')) continue;
+        if (!ADDRESS_HEADERS.has(h.toLowerCase())) e(`specified header '${h}' is not allowed for the address test.`);
+      }
+      break;
     case 'envelope':
       for (const p of node.args[0] as string[]) {
         if (ctx.caps.has('variables') && p.includes('${')) continue;
@@ -328,7 +354,11 @@ function specific(node: CompiledNode, ctx: Context): void {
     case 'date':
     case 'currentdate': {
       const part = node.args[node.id === 'date' ? 1 : 0] as string;
-      if (!DATE_PARTS.has(part.toLowerCase()) && !part.includes('${')) warn(ctx, node.line, `specified date part \`${part}' is not known.`);
+      if (!(DATE_PARTS as readonly string[]).includes(part.toLowerCase()) && !part.includes('${'))
+        warn(ctx, node.line, `specified date part \`${part}' is not known.`);
+      const zone = t.zone;
+      if (typeof zone === 'string' && !zone.includes('${') && !/^[+-]\d{4}$/.test(zone))
+        warn(ctx, node.line, `specified :zone argument '${zone}' is not a valid timezone.`);
       break;
     }
     case 'redirect': {
@@ -341,6 +371,8 @@ function specific(node: CompiledNode, ctx: Context): void {
     }
     case 'vacation':
       if (typeof t.days === 'number' && t.days < 1) warn(ctx, node.line, `specified :days value '${t.days}' is under the minimum.`);
+      if (typeof t.seconds === 'number' && t.seconds < 86_400)
+        warn(ctx, node.line, `specified :seconds value '${t.seconds}' is under the minimum.`);
       if (typeof t.from === 'string' && !t.from.includes('${') && addressProblem(t.from))
         e(`specified :from address '${t.from}' is invalid for vacation action: ${addressProblem(t.from)}.`);
       break;
@@ -350,7 +382,11 @@ function specific(node: CompiledNode, ctx: Context): void {
       if (!(ctx.caps.has('variables') && name.includes('${'))) {
         if (!isValidHeaderName(name)) e(`${node.id} command: specified field name \`${name}' is invalid.`);
         else if (node.id === 'deleteheader' && isProtectedHeader(name))
-          warn(ctx, node.line, `deleteheader command: deleting specified header field \`${name}' is forbidden; modification will be denied.`);
+          warn(
+            ctx,
+            node.line,
+            `deleteheader command: deleting specified header field \`${name}' is forbidden; modification will be denied.`,
+          );
       }
       break;
     }
@@ -404,8 +440,11 @@ export function addressProblem(a: string): string | null {
 
 function checkArity(ctx: Context, c: ParsedCommand, sig: Signature, kind: string): void {
   if (c.args.length !== 1)
-    err(ctx, c.line, `the ${c.id} ${kind} requires ${sig.positional.length} positional argument(s), but ${c.args.length} is/are specified.`);
+    err(
+      ctx,
+      c.line,
+      `the ${c.id} ${kind} requires ${sig.positional.length} positional argument(s), but ${c.args.length} is/are specified.`,
+    );
   else if (c.args[0]!.kind !== 'string' && c.args[0]!.kind !== 'list')
     err(ctx, c.line, `the ${c.id} ${kind} expects a string list as argument 1 (capabilities), but a ${typeName(c.args[0])} was found.`);
 }
-
