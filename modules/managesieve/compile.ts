@@ -1,0 +1,62 @@
+// Compiling a script a client sends or activates, as Pigeonhole does in ManageSieve: PUTSCRIPT and CHECKSCRIPT
+// compile it as an upload (an included personal script that does not exist yet is a warning, "ignored during
+// upload"), SETACTIVE as an activation (then it is an error). The compiler's lines are the answer's text, one per
+// line; CHECKSCRIPT's carry no script name, as Pigeonhole's.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type CompiledScript, compileScript, SieveCompileError } from '../../sieve/compile.js';
+import { checkSieveScriptName, type SieveScripts } from '../../store/contract.js';
+
+export type Compiled = { ok: true; warnings: readonly string[] } | { ok: false; messages: readonly string[] };
+
+/** The name CHECKSCRIPT compiles under; its lines are sent without it. */
+const UNNAMED = 'checkscript';
+
+export interface CompileContext {
+  readonly scripts: SieveScripts;
+  /** sieve.global: the folder of `include :global` scripts (null: none). */
+  readonly globalDir: string | null;
+}
+
+/** Compiles `source` (`name`: null for CHECKSCRIPT); `upload`: a missing include is a warning. */
+export async function compileForClient(ctx: CompileContext, source: Buffer, name: string | null, upload: boolean): Promise<Compiled> {
+  const missing: string[] = [];
+  const loadInclude = async (included: string, location: 'personal' | 'global'): Promise<Buffer | null> => {
+    const text = location === 'personal' ? await ctx.scripts.get(included).catch(() => null) : await readGlobal(ctx.globalDir, included);
+    if (text === null && upload) {
+      missing.push(`warning: included ${location} script '${included}' does not exist (ignored during upload).`);
+      return Buffer.alloc(0);
+    }
+    return text;
+  };
+  const label = name ?? UNNAMED;
+  let compiled: CompiledScript;
+  try {
+    compiled = await compileScript(source, { name: label, loadInclude });
+  } catch (err) {
+    if (err instanceof SieveCompileError) return { ok: false, messages: err.messages.map((m) => unnamed(m, name)) };
+    throw err;
+  }
+  const prefix = `${label.replace(/\.sieve$/, '')}: `;
+  return { ok: true, warnings: [...compiled.warnings, ...missing.map((m) => `${prefix}${m}`)].map((m) => unnamed(m, name)) };
+}
+
+/** A compiler line without the name CHECKSCRIPT compiled under. */
+function unnamed(line: string, name: string | null): string {
+  return name === null && line.startsWith(`${UNNAMED}: `) ? line.slice(UNNAMED.length + 2) : line;
+}
+
+/** A global script (`include :global`), or null when there is none or no folder of them. */
+async function readGlobal(dir: string | null, name: string): Promise<Buffer | null> {
+  if (dir === null) return null;
+  try {
+    return await readFile(join(dir, `${checkSieveScriptName(name)}.sieve`));
+  } catch {
+    return null;
+  }
+}
+
+/** The compiler's lines as one answer text: each line ends in CRLF (sent as a literal). */
+export function asText(lines: readonly string[]): string {
+  return lines.map((l) => `${l}\r\n`).join('');
+}
