@@ -14,6 +14,8 @@ export type ReadResult =
   | { kind: 'script-too-large'; parts: Part[]; size: number }
   /** A literal larger than the whole command may be, before sign-in: the connection is to be closed. */
   | { kind: 'literal-too-large' }
+  /** A line that does not end (more than `endlessAfter` octets of it): the connection is to be closed. */
+  | { kind: 'endless' }
   | { kind: 'closed' };
 
 export interface ReaderLimits {
@@ -21,6 +23,8 @@ export interface ReaderLimits {
   maxCommand: number;
   /** True when a literal too large is answered by closing the connection (before sign-in). */
   closeOnLargeLiteral: boolean;
+  /** Octets of a line past which, still without its end, it is endless. */
+  endlessAfter: number;
 }
 
 /** Where a script literal is: the bound of the literal announced after `parts`, null when it is not a script. */
@@ -37,8 +41,9 @@ export async function readCommand(input: LineInput, limits: ReaderLimits, script
   let used = 0;
   let verb = '';
   for (;;) {
-    const line = await input.line(Math.max(0, limits.maxCommand - used));
+    const line = await input.line(Math.max(0, limits.maxCommand - used), limits.endlessAfter);
     if (line.kind === 'closed') return { kind: 'closed' };
+    if (line.kind === 'too-long' && line.endless) return { kind: 'endless' };
     if (line.kind === 'too-long') return { kind: 'refused', verb: parts.length === 0 ? verbOf(line.head) : verb, text: 'Too long argument.' };
     if (parts.length === 0) verb = verbOf(line.bytes);
     used += line.bytes.length + 2;

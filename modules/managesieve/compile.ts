@@ -18,27 +18,37 @@ export interface CompileContext {
   readonly globalDir: string | null;
 }
 
-/** Compiles `source` (`name`: null for CHECKSCRIPT); `upload`: a missing include is a warning. */
+/** Pigeonhole's error for an include that is missing, which an upload turns into a warning. */
+const MISSING_INCLUDE = /^(.*: line \d+: )error: (included (personal|global) script '(.*)' does not exist)\.$/;
+
+/**
+ * Compiles `source` (`name`: null for CHECKSCRIPT); `upload`: an included script that does not exist is a
+ * warning, "ignored during upload" (Pigeonhole's SIEVE_COMPILE_FLAG_UPLOADED): the script is compiled again with
+ * each such include empty, and the compiler's error on it becomes that warning, line and all.
+ */
 export async function compileForClient(ctx: CompileContext, source: Buffer, name: string | null, upload: boolean): Promise<Compiled> {
-  const missing: string[] = [];
+  const ignored = new Set<string>();
+  const warnings: string[] = [];
   const loadInclude = async (included: string, location: 'personal' | 'global'): Promise<Buffer | null> => {
-    const text = location === 'personal' ? await ctx.scripts.get(included).catch(() => null) : await readGlobal(ctx.globalDir, included);
-    if (text === null && upload) {
-      missing.push(`warning: included ${location} script '${included}' does not exist (ignored during upload).`);
-      return Buffer.alloc(0);
-    }
-    return text;
+    if (ignored.has(`${location}:${included}`)) return Buffer.alloc(0);
+    return location === 'personal' ? await ctx.scripts.get(included).catch(() => null) : await readGlobal(ctx.globalDir, included);
   };
-  const label = name ?? UNNAMED;
-  let compiled: CompiledScript;
-  try {
-    compiled = await compileScript(source, { name: label, loadInclude });
-  } catch (err) {
-    if (err instanceof SieveCompileError) return { ok: false, messages: err.messages.map((m) => unnamed(m, name)) };
-    throw err;
+  for (;;) {
+    let compiled: CompiledScript;
+    try {
+      compiled = await compileScript(source, { name: name ?? UNNAMED, loadInclude });
+    } catch (err) {
+      if (!(err instanceof SieveCompileError)) throw err;
+      const missing = upload ? MISSING_INCLUDE.exec(err.messages[0] ?? '') : null;
+      if (missing && err.messages.length === 2 && (missing[3] === 'personal' || ctx.globalDir !== null) && !ignored.has(`${missing[3]}:${missing[4]}`)) {
+        ignored.add(`${missing[3]}:${missing[4]}`);
+        warnings.push(`${missing[1]}warning: ${missing[2]} (ignored during upload).`);
+        continue;
+      }
+      return { ok: false, messages: err.messages.map((m) => unnamed(m, name)) };
+    }
+    return { ok: true, warnings: [...warnings, ...compiled.warnings].map((m) => unnamed(m, name)) };
   }
-  const prefix = `${label.replace(/\.sieve$/, '')}: `;
-  return { ok: true, warnings: [...compiled.warnings, ...missing.map((m) => `${prefix}${m}`)].map((m) => unnamed(m, name)) };
 }
 
 /** A compiler line without the name CHECKSCRIPT compiled under. */

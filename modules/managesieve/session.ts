@@ -141,12 +141,13 @@ export class ManageSieveSession implements ManageSieveContext {
   async nextSaslResponse(): Promise<string> {
     this.channel.writeQueued();
     this.channel.waitingForClient = true;
-    const read = await readCommand(this.channel.input, { maxCommand: this.settings.maxLineLength, closeOnLargeLiteral: true }, () => null);
+    const read = await readCommand(this.channel.input, { ...this.limits(), closeOnLargeLiteral: true }, () => null);
     this.channel.waitingForClient = false;
     this.attempt.lineTakenAt = performance.now();
     this.record.saslLine();
     if (read.kind === 'closed') throw new ConnectionClosed();
-    if (read.kind === 'literal-too-large') throw new ManageSieveError(null, 'Authentication response too large', true, true);
+    if (read.kind === 'literal-too-large' || read.kind === 'endless')
+      throw new ManageSieveError(null, 'Authentication response too large', true, true);
     if (read.kind !== 'command') throw no('Invalid AUTHENTICATE client response.');
     let args: Arg[];
     try {
@@ -206,6 +207,10 @@ export class ManageSieveSession implements ManageSieveContext {
 
   // ---- dispatch -----------------------------------------------------------------------------
 
+  private limits(): { maxCommand: number; endlessAfter: number } {
+    return { maxCommand: this.settings.maxLineLength, endlessAfter: this.endlessAfter };
+  }
+
   /** Where the script literal of a command is: bounded by sieve.maxScriptSize (signed in only). */
   private readonly scriptBound = (parts: readonly Part[]): number | null => {
     if (!this.user) return null;
@@ -228,7 +233,7 @@ export class ManageSieveSession implements ManageSieveContext {
         this.channel.waitingForClient = true;
         const read = await readCommand(
           this.channel.input,
-          { maxCommand: this.settings.maxLineLength, closeOnLargeLiteral: this.user === null },
+          { ...this.limits(), closeOnLargeLiteral: this.user === null },
           this.scriptBound,
         );
         this.channel.waitingForClient = false;
@@ -250,6 +255,11 @@ export class ManageSieveSession implements ManageSieveContext {
   }
 
   private async execute(read: Exclude<ReadResult, { kind: 'closed' }>): Promise<void> {
+    if (read.kind === 'endless') {
+      this.log.info('endless command line; closing');
+      this.close('endless command line', answerLine('BYE', null, 'MANAGESIEVE command line too large'));
+      return;
+    }
     if (read.kind === 'literal-too-large') {
       this.log.info('literal too large before signing in; closing');
       this.close('literal too large', answerLine('BYE', null, 'Literal size too large'));
