@@ -270,7 +270,9 @@ export class ManageSieveSession implements ManageSieveContext {
       this.fail(commandError(COMMANDS.has(read.verb) ? read.verb : '', read.text));
       return;
     }
-    let verb = '';
+    // the verb as the client wrote it, for the answer to a command whose arguments do not parse
+    const first = read.parts[0]?.kind === 'text' ? read.parts[0].bytes.toString('latin1') : '';
+    let verb = /^[A-Za-z]+(?= |$)/.exec(first)?.[0].toUpperCase() ?? '';
     try {
       const args = parseArgs(read.parts);
       verb = args[0]?.kind === 'atom' ? args[0].text.toUpperCase() : '';

@@ -109,7 +109,7 @@ function quoted(b: Buffer, start: number): { bytes: Buffer; end: number } {
     if (c === 0) throw new ParseError('String contains invalid character.');
     out.push(c);
   }
-  throw new ParseError('Missing \'"\' at the end of a quoted string.');
+  throw new ParseError('String contains invalid character.'); // the line's end (a CR or LF) inside the string
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

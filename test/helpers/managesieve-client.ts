@@ -31,7 +31,7 @@ export class RawSieve {
   async item(timeoutMs = 5000): Promise<string> {
     let text = '';
     for (;;) {
-      const line = await this.raw.line(timeoutMs);
+      const line = Buffer.from(await this.raw.line(timeoutMs), 'latin1').toString('utf8');
       text += line;
       const m = /\{(\d+)\}$/.exec(line);
       if (!m) return `${text}\r\n`;
