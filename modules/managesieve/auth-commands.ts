@@ -35,7 +35,7 @@ export function logout(s: ManageSieveContext, c: Command): void {
 export async function starttls(s: ManageSieveContext, c: Command): Promise<void> {
   expectCount(c, 0);
   if (s.conn.secure) throw no('TLS is already active.');
-  if (!s.conn.canStartTls) throw no('TLS support isn\'t enabled.');
+  if (!s.conn.canStartTls) throw no("TLS support isn't enabled.");
   await s.startTls();
 }
 
@@ -78,4 +78,3 @@ export function unauthenticate(s: ManageSieveContext, c: Command): void {
   s.signOut();
   s.send('OK "Unauthenticate completed."');
 }
-

@@ -44,7 +44,8 @@ export async function readCommand(input: LineInput, limits: ReaderLimits, script
     const line = await input.line(Math.max(0, limits.maxCommand - used), limits.endlessAfter);
     if (line.kind === 'closed') return { kind: 'closed' };
     if (line.kind === 'too-long' && line.endless) return { kind: 'endless' };
-    if (line.kind === 'too-long') return { kind: 'refused', verb: parts.length === 0 ? verbOf(line.head) : verb, text: 'Too long argument.' };
+    if (line.kind === 'too-long')
+      return { kind: 'refused', verb: parts.length === 0 ? verbOf(line.head) : verb, text: 'Too long argument.' };
     if (parts.length === 0) verb = verbOf(line.bytes);
     used += line.bytes.length + 2;
     const literal = literalAt(line.bytes);

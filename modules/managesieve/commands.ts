@@ -3,16 +3,7 @@
 // verb up here and checks the state once; handlers throw ManageSieveError for the session to render.
 import { authenticate, capability, logout, noop, starttls, unauthenticate } from './auth-commands.js';
 import type { Command as ParsedCommand, ManageSieveContext, ManageSieveState } from './context.js';
-import {
-  checkscript,
-  deletescript,
-  getscript,
-  havespace,
-  listscripts,
-  putscript,
-  renamescript,
-  setactive,
-} from './script-commands.js';
+import { checkscript, deletescript, getscript, havespace, listscripts, putscript, renamescript, setactive } from './script-commands.js';
 
 export type Handler = (s: ManageSieveContext, c: ParsedCommand) => void | Promise<void>;
 

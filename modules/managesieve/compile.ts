@@ -40,7 +40,12 @@ export async function compileForClient(ctx: CompileContext, source: Buffer, name
     } catch (err) {
       if (!(err instanceof SieveCompileError)) throw err;
       const missing = upload ? MISSING_INCLUDE.exec(err.messages[0] ?? '') : null;
-      if (missing && err.messages.length === 2 && (missing[3] === 'personal' || ctx.globalDir !== null) && !ignored.has(`${missing[3]}:${missing[4]}`)) {
+      if (
+        missing &&
+        err.messages.length === 2 &&
+        (missing[3] === 'personal' || ctx.globalDir !== null) &&
+        !ignored.has(`${missing[3]}:${missing[4]}`)
+      ) {
         ignored.add(`${missing[3]}:${missing[4]}`);
         warnings.push(`${missing[1]}warning: ${missing[2]} (ignored during upload).`);
         continue;

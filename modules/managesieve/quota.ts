@@ -24,4 +24,3 @@ export async function checkRoom(settings: ManageSieveSettings, scripts: SieveScr
   if (settings.maxStorage > 0 && others.reduce((sum, s) => sum + s.size, size) > settings.maxStorage)
     throw no(`Script storage quota exceeded (max ${settings.maxStorage} bytes).`, 'QUOTA/MAXSTORAGE');
 }
-

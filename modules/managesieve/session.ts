@@ -17,15 +17,7 @@ import { checkSignIn } from '../../sessions/sign-in.js';
 import { type ReadResult, readCommand } from './command-reader.js';
 import { COMMANDS } from './commands.js';
 import type { ManageSieveSettings } from './config.js';
-import type {
-  CheckSecret,
-  Command,
-  ManageSieveContext,
-  ManageSieveServices,
-  ManageSieveState,
-  SessionStats,
-  SignedIn,
-} from './context.js';
+import type { CheckSecret, Command, ManageSieveContext, ManageSieveServices, ManageSieveState, SessionStats, SignedIn } from './context.js';
 import { commandError, ManageSieveError, no } from './managesieve-error.js';
 import { answerLine, type Arg, ParseError, type Part, parseArgs, quoteString } from './wire.js';
 
@@ -231,11 +223,7 @@ export class ManageSieveSession implements ManageSieveContext {
       while (!this.channel.closed) {
         if (!this.channel.input.hasLine) this.channel.writeQueued();
         this.channel.waitingForClient = true;
-        const read = await readCommand(
-          this.channel.input,
-          { ...this.limits(), closeOnLargeLiteral: this.user === null },
-          this.scriptBound,
-        );
+        const read = await readCommand(this.channel.input, { ...this.limits(), closeOnLargeLiteral: this.user === null }, this.scriptBound);
         this.channel.waitingForClient = false;
         if (read.kind === 'closed' || this.channel.closed) break;
         this.working = true;
@@ -280,8 +268,7 @@ export class ManageSieveSession implements ManageSieveContext {
       if (this.record.recording) this.record.command(this.recorded(verb, read.parts, spec !== undefined));
       this.services.metrics.commands.inc(spec ? verb : 'unknown');
       if (!spec) throw commandError(verb, 'Unknown command.');
-      if (!spec.states.includes(this.state))
-        throw commandError(verb, this.user ? 'Not allowed after signing in.' : 'Authenticate first.');
+      if (!spec.states.includes(this.state)) throw commandError(verb, this.user ? 'Not allowed after signing in.' : 'Authenticate first.');
       if (read.kind === 'script-too-large') {
         this.services.metrics.scripts.inc({ command: verb, result: 'quota' });
         throw no(`Script is too large (max ${this.settings.maxScriptSize} bytes).`, 'QUOTA/MAXSIZE');

@@ -15,7 +15,8 @@ import { startServer, type TestServer } from '../helpers/server.js';
 
 const DOMAIN = 'example.org';
 const PASSWORD = 'a secret';
-const FILING = 'require ["fileinto", "imap4flags"];\nif header :contains "subject" "offer" {\n  fileinto "Junk";\n  addflag "\\\\Seen";\n}\n';
+const FILING =
+  'require ["fileinto", "imap4flags"];\nif header :contains "subject" "offer" {\n  fileinto "Junk";\n  addflag "\\\\Seen";\n}\n';
 
 const REDIRECT = 'require "copy";\r\nredirect :copy "x@example.net";\r\n'; // 50 octets
 
@@ -131,7 +132,9 @@ describe('ManageSieve with sieve-connect', () => {
     expect((await client.command('STARTTLS')).text).toBe('OK "Begin TLS negotiation now."\r\n');
     await client.raw.upgrade();
     const again = await client.answer();
-    expect(again.text).toMatch(/^"IMPLEMENTATION" "Postern"\r\n"SIEVE" "[^"]*"\r\n"MAXREDIRECTS" "4"\r\n"SASL" "PLAIN LOGIN"\r\n"VERSION" "1.0"\r\n/);
+    expect(again.text).toMatch(
+      /^"IMPLEMENTATION" "Postern"\r\n"SIEVE" "[^"]*"\r\n"MAXREDIRECTS" "4"\r\n"SASL" "PLAIN LOGIN"\r\n"VERSION" "1.0"\r\n/,
+    );
     expect(again.text).not.toContain('STARTTLS');
     expect(again.text.endsWith('OK "TLS negotiation successful."\r\n')).toBe(true);
     const ir = Buffer.from(`\0bob\0${PASSWORD}`).toString('base64');
@@ -160,7 +163,9 @@ describe("Postern's and Dovecot's managesieved on one tree", () => {
     const theirs = await dovecotSession('bob');
     const list = await theirs.command('LISTSCRIPTS');
     expect(list.text.split('\r\n').sort()).toEqual(['', '"rules" ACTIVE', '"spare"', 'OK "Listscripts completed."']);
-    expect((await theirs.command('GETSCRIPT "rules"')).text).toBe(`{${Buffer.byteLength(FILING)}}\r\n${FILING}\r\nOK "Getscript completed."\r\n`);
+    expect((await theirs.command('GETSCRIPT "rules"')).text).toBe(
+      `{${Buffer.byteLength(FILING)}}\r\n${FILING}\r\nOK "Getscript completed."\r\n`,
+    );
     theirs.close();
   });
 

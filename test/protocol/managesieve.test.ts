@@ -46,7 +46,8 @@ describe('ManageSieve: greeting, capabilities, sign-in', () => {
     const { client } = await RawSieve.connect(port);
     expect((await client.command(plain('jsmith', 'secret'))).text).toBe('OK "Logged in."\r\n');
     expect((await client.command('CAPABILITY')).text).toBe(
-      `"IMPLEMENTATION" "Postern"\r\n${SIEVE}"MAXREDIRECTS" "4"\r\n"VERSION" "1.0"\r\n"OWNER" "jsmith@example.org"\r\n"UNAUTHENTICATE"\r\n` +
+      `"IMPLEMENTATION" "Postern"\r\n${SIEVE}"MAXREDIRECTS" "4"\r\n"VERSION" "1.0"\r\n` +
+        '"OWNER" "jsmith@example.org"\r\n"UNAUTHENTICATE"\r\n' +
         'OK "Capability completed."\r\n',
     );
     expect((await client.command('AUTHENTICATE "PLAIN"')).text).toBe(
@@ -106,7 +107,7 @@ describe('ManageSieve: the scripts', () => {
 
   const filing = 'require "fileinto";\r\nfileinto "Junk";\r\n';
 
-  it('stores, lists, activates, gets, renames and deletes scripts with Pigeonhole\'s answers', async () => {
+  it("stores, lists, activates, gets, renames and deletes scripts with Pigeonhole's answers", async () => {
     expect((await client.command(`PUTSCRIPT "one" ${literal(filing)}`)).text).toBe('OK "PUTSCRIPT completed."\r\n');
     expect((await client.command('PUTSCRIPT "two" "keep;"')).text).toBe('OK "PUTSCRIPT completed."\r\n');
     expect((await client.command('LISTSCRIPTS')).text).toBe('"one"\r\n"two"\r\nOK "Listscripts completed."\r\n');
@@ -134,7 +135,7 @@ describe('ManageSieve: the scripts', () => {
     expect((await scripts.active())?.content.toString()).toBe('keep;');
   });
 
-  it('refuses a script that does not compile with the compiler\'s lines, as Dovecot sends them', async () => {
+  it("refuses a script that does not compile with the compiler's lines, as Dovecot sends them", async () => {
     const bad = 'require "foo";\r\nkeep;\r\nfrob;\r\n';
     expect((await client.command(`PUTSCRIPT "bad" ${literal(bad)}`)).text).toBe(
       'NO {188}\r\n' +
@@ -180,7 +181,9 @@ describe('ManageSieve: the scripts', () => {
     expect((await client.command('HAVESPACE x 10')).text).toBe('NO "Invalid string for scriptname."\r\n');
     expect((await client.command('HAVESPACE "x" abc')).text).toBe('NO "Invalid scriptsize argument."\r\n');
     expect((await client.command('HAVESPACE "x" 1000')).text).toBe('OK "Putscript would succeed."\r\n');
-    expect((await client.command('HAVESPACE "x" 100000000')).text).toBe('NO (QUOTA/MAXSIZE) "Script is too large (max 1048576 bytes)."\r\n');
+    expect((await client.command('HAVESPACE "x" 100000000')).text).toBe(
+      'NO (QUOTA/MAXSIZE) "Script is too large (max 1048576 bytes)."\r\n',
+    );
     // UTF-8 names are names; an empty script is a script
     expect((await client.command('PUTSCRIPT "ü€" ""')).text).toBe('OK "PUTSCRIPT completed."\r\n');
     expect((await client.command('LISTSCRIPTS')).text).toContain('"ü€"\r\n');
@@ -203,11 +206,15 @@ describe('ManageSieve: quotas and limits', () => {
   });
   afterAll(() => server.stop());
 
-  it('answers QUOTA/MAXSIZE, QUOTA/MAXSCRIPTS and QUOTA/MAXSTORAGE; a script literal too large is dropped and the session goes on', async () => {
+  it('answers QUOTA/MAXSIZE, /MAXSCRIPTS and /MAXSTORAGE; a script literal too large is dropped and the session goes on', async () => {
     const client = await RawSieve.signIn(port, 'jsmith', 'secret');
     const big = `# ${'x'.repeat(200)}\r\nkeep;\r\n`;
-    expect((await client.command(`PUTSCRIPT "big" ${literal(big)}`)).text).toBe('NO (QUOTA/MAXSIZE) "Script is too large (max 100 bytes)."\r\n');
-    expect((await client.command(`CHECKSCRIPT ${literal(big)}`)).text).toBe('NO (QUOTA/MAXSIZE) "Script is too large (max 100 bytes)."\r\n');
+    expect((await client.command(`PUTSCRIPT "big" ${literal(big)}`)).text).toBe(
+      'NO (QUOTA/MAXSIZE) "Script is too large (max 100 bytes)."\r\n',
+    );
+    expect((await client.command(`CHECKSCRIPT ${literal(big)}`)).text).toBe(
+      'NO (QUOTA/MAXSIZE) "Script is too large (max 100 bytes)."\r\n',
+    );
     expect((await client.command('NOOP')).text).toBe('OK "NOOP Completed"\r\n');
     const eighty = `# ${'y'.repeat(71)}\r\nkeep;\r\n`; // 82 octets: two pass sieve.maxStorage
     expect((await client.command(`PUTSCRIPT "a" ${literal(eighty)}`)).status).toBe('OK');
@@ -215,7 +222,9 @@ describe('ManageSieve: quotas and limits', () => {
       'NO (QUOTA/MAXSTORAGE) "Script storage quota exceeded (max 150 bytes)."\r\n',
     );
     expect((await client.command('PUTSCRIPT "b" "keep;"')).status).toBe('OK');
-    expect((await client.command('PUTSCRIPT "c" "keep;"')).text).toBe('NO (QUOTA/MAXSCRIPTS) "Script count quota exceeded (max 2 scripts)."\r\n');
+    expect((await client.command('PUTSCRIPT "c" "keep;"')).text).toBe(
+      'NO (QUOTA/MAXSCRIPTS) "Script count quota exceeded (max 2 scripts)."\r\n',
+    );
     expect((await client.command('HAVESPACE "c" 5')).text).toBe('NO (QUOTA/MAXSCRIPTS) "Script count quota exceeded (max 2 scripts)."\r\n');
     // replacing a script counts it once
     expect((await client.command('HAVESPACE "a" 90')).text).toBe('OK "Putscript would succeed."\r\n');
@@ -225,7 +234,9 @@ describe('ManageSieve: quotas and limits', () => {
 
   it('refuses a command over the line limit and goes on; a run of bad commands ends with BYE', async () => {
     const client = await RawSieve.signIn(port, 'jsmith', 'secret');
-    expect((await client.command(`NOOP "${'z'.repeat(2000)}"`)).text).toBe('NO "Error in MANAGESIEVE command NOOP: Too long argument."\r\n');
+    expect((await client.command(`NOOP "${'z'.repeat(2000)}"`)).text).toBe(
+      'NO "Error in MANAGESIEVE command NOOP: Too long argument."\r\n',
+    );
     expect((await client.command(`NOOP ${literal('q'.repeat(2000))}`)).text).toBe(
       'NO "Error in MANAGESIEVE command NOOP: Literal size too large"\r\n',
     );
@@ -254,7 +265,7 @@ describe('ManageSieve: the cleartext policy', () => {
   });
   afterAll(() => server.stop());
 
-  it('offers no cleartext mechanism before TLS and refuses one with ENCRYPT-NEEDED (STARTTLS itself: test/interop/managesieve.test.ts)', async () => {
+  it('offers no cleartext mechanism before TLS, refuses one with ENCRYPT-NEEDED (STARTTLS: test/interop/managesieve.test.ts)', async () => {
     const { client, greeting } = await RawSieve.connect(server.portOf('sieve'));
     expect(greeting.text).toContain('"SASL" ""\r\n"STARTTLS"\r\n');
     expect((await client.command(plain('jsmith', 'secret'))).text).toBe(
