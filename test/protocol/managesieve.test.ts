@@ -133,6 +133,10 @@ describe('ManageSieve: the scripts', () => {
     await client.command('SETACTIVE "vacation"');
     const scripts = server.ctx.store.sieveScripts({ name: 'jsmith', domain: 'example.org' });
     expect((await scripts.active())?.content.toString()).toBe('keep;');
+    const metrics = await server.ctx.metrics.registry.metrics();
+    expect(metrics).toMatch(/postern_managesieve_commands_total\{command="PUTSCRIPT"\} [1-9]/);
+    expect(metrics).toMatch(/postern_managesieve_scripts_total\{command="PUTSCRIPT",result="stored"\} [1-9]/);
+    expect(metrics).toMatch(/postern_sign_ins_total\{result="ok",mechanism="managesieve-PLAIN"\} [1-9]/);
   });
 
   it("refuses a script that does not compile with the compiler's lines, as Dovecot sends them", async () => {
@@ -273,5 +277,31 @@ describe('ManageSieve: the cleartext policy', () => {
     );
     expect((await client.command('AUTHENTICATE "CRAM-MD5"')).text).toBe('NO "Unsupported authentication mechanism."\r\n');
     client.close();
+  });
+});
+
+describe('ManageSieve: a script is bounded by sieve.maxScriptSize, not by the line limit', () => {
+  let server: InProcessServer;
+  beforeAll(async () => {
+    server = await startInProcess({ config: { listeners: LISTENERS, managesieve: { authFailureDelay: 0, maxLineLength: 1024 } } });
+    await server.addAccount('jsmith', 'secret');
+  });
+  afterAll(() => server.stop());
+
+  it('stores a script literal longer than a command may be; the session end record counts what was done', async () => {
+    const client = await RawSieve.signIn(server.portOf('sieve'), 'jsmith', 'secret');
+    const long = `${'# a comment line of the script\r\n'.repeat(100)}keep;\r\n`;
+    expect(Buffer.byteLength(long)).toBeGreaterThan(3000);
+    expect((await client.command(`PUTSCRIPT "long" ${literal(long)}`)).text).toBe('OK "PUTSCRIPT completed."\r\n');
+    expect((await client.command('GETSCRIPT "long"')).text).toBe(
+      `{${Buffer.byteLength(long)}}\r\n${long}\r\nOK "Getscript completed."\r\n`,
+    );
+    // a quoted string is part of the command line
+    expect((await client.command(`PUTSCRIPT "long" "${'#'.repeat(2000)}"`)).text).toBe(
+      'NO "Error in MANAGESIEVE command PUTSCRIPT: Too long argument."\r\n',
+    );
+    expect((await client.command('LOGOUT')).text).toBe('OK "Logout completed."\r\n');
+    const end = await server.waitForLog((r) => r.msg === 'session end' && r.tag === 'MANAGESIEVE' && r.putCount === 1);
+    expect(end).toMatchObject({ user: 'jsmith@example.org', putCount: 1, getCount: 1, end: 'logout' });
   });
 });
