@@ -8,7 +8,7 @@ import type { Command, ManageSieveContext } from './context.js';
 import { commandError, no } from './managesieve-error.js';
 import { checkRoom } from './quota.js';
 import { storeFailure } from './store-errors.js';
-import { quoteString } from './wire.js';
+import { quoteString, shownName } from './wire.js';
 
 function validName(name: string): boolean {
   try {
@@ -22,7 +22,7 @@ function validName(name: string): boolean {
 /** A script name argument, refused with `words` ("Invalid script name `x'.") when no script can have it. */
 function scriptName(c: Command, index: number, words = 'Invalid script name'): string {
   const name = stringArg(c, c.args[index]);
-  if (!validName(name)) throw no(`${words} \`${name}'.`);
+  if (!validName(name)) throw no(`${words} \`${shownName(name)}'.`);
   return name;
 }
 
@@ -107,7 +107,7 @@ export async function setactive(s: ManageSieveContext, c: Command): Promise<void
     s.send(active ? 'OK "Active script is now deactivated."' : 'OK "No scripts currently active."');
     return;
   }
-  if (!validName(name)) throw no(`Invalid script name \`${name}'.`);
+  if (!validName(name)) throw no(`Invalid script name \`${shownName(name)}'.`);
   const list = await storeFailure(s, 'SETACTIVE', () => scripts.list());
   const entry = list.find((e) => e.name === name);
   if (!entry) throw notFound(name);
@@ -163,5 +163,5 @@ export async function renamescript(s: ManageSieveContext, c: Command): Promise<v
 }
 
 function notFound(name: string) {
-  return no(`Sieve script \`${name}' not found`, 'NONEXISTENT');
+  return no(`Sieve script \`${shownName(name)}' not found`, 'NONEXISTENT');
 }

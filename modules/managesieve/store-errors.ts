@@ -3,6 +3,7 @@
 import { MailError, mailErrorOf } from '../../store/contract.js';
 import type { ManageSieveContext } from './context.js';
 import { ManageSieveError, no } from './managesieve-error.js';
+import { shownName } from './wire.js';
 
 /** Runs `op`; a store failure becomes its answer (`name`: the script it was about). */
 export async function storeFailure<T>(s: ManageSieveContext, verb: string, op: () => Promise<T>, name?: string): Promise<T> {
@@ -12,14 +13,14 @@ export async function storeFailure<T>(s: ManageSieveContext, verb: string, op: (
     if (err instanceof ManageSieveError) throw err;
     switch (mailErrorOf(err)) {
       case MailError.NOTFOUND:
-        throw no(`Sieve script \`${name ?? ''}' not found`, 'NONEXISTENT');
+        throw no(`Sieve script \`${shownName(name ?? '')}' not found`, 'NONEXISTENT');
       case MailError.EXISTS:
         throw no('A sieve script with that name already exists.', 'ALREADYEXISTS');
       case MailError.NOTPOSSIBLE:
         throw no('Cannot delete the active Sieve script.', 'ACTIVE');
       case MailError.PARAMS:
       case MailError.LIMIT:
-        throw no(`Invalid script name \`${name ?? ''}'.`);
+        throw no(`Invalid script name \`${shownName(name ?? '')}'.`);
       case MailError.NOQUOTA:
         throw no('Not enough disk space to store the script.', 'QUOTA');
       default:

@@ -33,6 +33,14 @@ export function quoteString(value: string | Buffer, foldBlanks = false): string 
   return `"${text.replace(/["\\]/g, '\\$&')}"`;
 }
 
+/**
+ * A name the client sent, as an answer's text quotes it: UTF-8 as it is (names are UTF-8, RFC 5804 section 1.6),
+ * a control character (a name that can never be valid may hold one) as \xNN, so that no answer carries one.
+ */
+export function shownName(name: string): string {
+  return name.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** One answer line (RFC 5804 section 4): OK, NO or BYE, an optional (CODE ...), and the text as a string. */
 export function answerLine(status: 'OK' | 'NO' | 'BYE', code: string | null, text: string | null): string {
   let line = status;

@@ -170,6 +170,10 @@ describe('ManageSieve: the scripts', () => {
   it('checks names and arguments as Pigeonhole does', async () => {
     expect((await client.command('PUTSCRIPT "a/b" "keep;"')).text).toBe('NO "Invalid Sieve script name `a/b\'."\r\n');
     expect((await client.command('GETSCRIPT "a/b"')).text).toBe('NO "Invalid script name `a/b\'."\r\n');
+    // a name with a line end in it (a literal) is shown, never sent as it is
+    expect((await client.command('PUTSCRIPT {7+}\r\na\r\nOK x "keep;"')).text).toBe(
+      'NO "Invalid Sieve script name `a\\\\x0d\\\\x0aOK x\'."\r\n', // the backslashes quoted: the client reads a\x0d\x0aOK x
+    );
     expect((await client.command('PUTSCRIPT ok "keep;"')).text).toBe('NO "Error in MANAGESIEVE command PUTSCRIPT: Invalid arguments."\r\n');
     expect((await client.command('PUTSCRIPT "ok"')).text).toBe('NO "Error in MANAGESIEVE command PUTSCRIPT: Invalid arguments."\r\n');
     expect((await client.command('PUTSCRIPT "ok" "keep;" "x"')).text).toBe(
