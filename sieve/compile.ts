@@ -41,13 +41,15 @@ function compileUnit(text: string, name: string): Unit {
   try {
     parsed = parseScript(text);
   } catch (e) {
-    if (e instanceof SieveParseError) throw new SieveCompileError([`${n}: line ${e.line}: error: ${e.text}`, `${n}: error: parse failed.`]);
+    if (e instanceof SieveParseError) {
+      const lines = [e.text, ...e.more].map((t) => `${n}: line ${e.line}: error: ${t}`);
+      throw new SieveCompileError([...lines, `${n}: error: parse failed.`]);
+    }
     throw e;
   }
   const v = validateScript(parsed);
   const lines = v.diagnostics.map((d) => `${n}: line ${d.line}: ${d.level}: ${d.text}`);
-  if (v.diagnostics.some((d) => d.level === 'error'))
-    throw new SieveCompileError([...lines, `${n}: error: validation failed.`]);
+  if (v.diagnostics.some((d) => d.level === 'error')) throw new SieveCompileError([...lines, `${n}: error: validation failed.`]);
   return { requires: v.requires, commands: v.commands, includes: v.includes, warnings: lines };
 }
 
@@ -58,43 +60,42 @@ export async function compileScript(source: Buffer | string, options: CompileOpt
   const included: Record<string, CompiledIncluded | null> = {};
   const warnings = [...top.warnings];
   const n = scriptName(options.name);
-  // Depth-first over the include tree; a script met again on its own path is a recursion (RFC 6609 section 3.2).
-  const visit = async (unit: Unit, path: string[], depth: number): Promise<void> => {
+  // Depth-first over the include tree; a script met again on its own path is a recursion (RFC 6609 section 3.2),
+  // refused as Pigeonhole refuses it: at the script holding the include, then at the top script's include.
+  const fail = (lines: string[], kind: 'validation' | 'code generation') =>
+    new SieveCompileError([...lines, `${n}: error: ${kind} failed.`]);
+  const visit = async (unit: Unit, unitName: string, path: string[], topInclude: { name: string; line: number } | null): Promise<void> => {
     for (const inc of unit.includes) {
       const key = `${inc.location}:${inc.name}`;
-      if (path.includes(key))
-        throw new SieveCompileError([
-          `${n}: line ${inc.line}: error: circular include for script: ${inc.name} [${inc.location}] (max include depth ${MAX_INCLUDE_DEPTH}).`,
-          `${n}: error: validation failed.`,
-        ]);
-      if (depth >= MAX_INCLUDE_DEPTH)
-        throw new SieveCompileError([
-          `${n}: line ${inc.line}: error: cannot nest includes deeper than ${MAX_INCLUDE_DEPTH} levels.`,
-          `${n}: error: validation failed.`,
-        ]);
+      const outer = topInclude ?? { name: inc.name, line: inc.line };
+      if (path.includes(key) || path.length > MAX_INCLUDE_DEPTH) {
+        const lines = [
+          `${unitName}: line ${inc.line}: error: ${path.includes(key) ? 'circular include' : 'cannot nest includes this deep'}.`,
+        ];
+        if (topInclude)
+          lines.push(`${n}: line ${topInclude.line}: error: failed to generate code for included script '${topInclude.name}'.`);
+        throw fail(lines, 'code generation');
+      }
       if (key in included) continue;
       if (Object.keys(included).length >= MAX_INCLUDES)
-        throw new SieveCompileError([
-          `${n}: line ${inc.line}: error: failed to include script '${inc.name}': no more than ${MAX_INCLUDES} includes allowed.`,
-          `${n}: error: validation failed.`,
-        ]);
+        throw fail(
+          [`${unitName}: line ${inc.line}: error: failed to include script '${inc.name}': too many includes (max ${MAX_INCLUDES}).`],
+          'validation',
+        );
       const text = options.loadInclude ? await options.loadInclude(inc.name, inc.location) : null;
       if (text === null) {
         if (inc.optional) {
           included[key] = null;
           continue;
         }
-        throw new SieveCompileError([
-          `${n}: line ${inc.line}: error: included ${inc.location} script '${inc.name}' does not exist.`,
-          `${n}: error: validation failed.`,
-        ]);
+        throw fail([`${unitName}: line ${inc.line}: error: included ${inc.location} script '${inc.name}' does not exist.`], 'validation');
       }
       const sub = compileUnit(asText(text), inc.name);
       warnings.push(...sub.warnings);
       included[key] = { name: inc.name, requires: sub.requires, commands: sub.commands };
-      await visit(sub, [...path, key], depth + 1);
+      await visit(sub, scriptName(inc.name), [...path, key], outer);
     }
   };
-  await visit(top, [`personal:${n}`], 0);
+  await visit(top, n, [`personal:${n}`], null);
   return { name: n, requires: top.requires, commands: top.commands, included, warnings };
 }

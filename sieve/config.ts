@@ -51,6 +51,8 @@ export const sieveSchema = z
     maxActions: whole('actions', 1, 10_000).default(32),
     /** Redirects one run may take (sieve_max_redirects). */
     maxRedirects: whole('redirects', 0, 1_000).default(4),
+    /** Seconds a redirect of one message to one address is remembered and not done again (sieve_redirect_duplicate_period). */
+    redirectDuplicatePeriod: whole('seconds', 0, 10 * 365 * 86_400).default(12 * 3600),
     /** Milliseconds of CPU one run may use; past it the message is kept in INBOX (sieve_max_cpu_time). */
     maxCpuTime: whole('milliseconds', 10, 600_000).default(5_000),
     /** Memory one run may use (the run's thread is stopped past it and the message kept). */

@@ -28,6 +28,8 @@ export class SieveParseError extends Error {
   constructor(
     readonly line: number,
     readonly text: string,
+    /** Further lines Pigeonhole prints after the first (same line number). */
+    readonly more: readonly string[] = [],
   ) {
     super(text);
   }
@@ -83,7 +85,7 @@ export function tokenize(src: string): Token[] {
       let v = '';
       i++;
       for (;;) {
-        if (i >= n) throw new SieveParseError(line, 'end of file before end of quoted string.');
+        if (i >= n) throw new SieveParseError(line, `end of file before end of quoted string started at line ${start}.`);
         const d = src.charCodeAt(i);
         if (d === 34) break;
         if (d === 92) {
@@ -150,7 +152,7 @@ function multiLine(src: string, i: number, line: number, push: (text: string, en
   while (i < n && (src[i] === ' ' || src[i] === '\t')) i++;
   if (src[i] === '#') while (i < n && src[i] !== '\n') i++;
   else if (src[i] === '\r') i++;
-  if (src[i] !== '\n') throw new SieveParseError(line, 'invalid character following text: (multi-line string).');
+  if (src[i] !== '\n') throw new SieveParseError(line, `invalid character '${src[i] ?? ''}' after 'text:' in multiline string.`);
   i++;
   line++;
   const lines: string[] = [];
@@ -192,7 +194,6 @@ export function parseScript(src: string): ParsedCommand[] {
   const toks = tokenize(src);
   let p = 0;
   const peek = () => toks[p]!;
-  const isPunct = (v: string) => peek().t === 'punct' && peek().v === v;
 
   const stringList = (open: Token): SieveArgument => {
     const items: string[] = [];
@@ -211,7 +212,7 @@ export function parseScript(src: string): ParsedCommand[] {
     return { kind: 'list', value: items, line: open.line };
   };
 
-  const args = (): { args: SieveArgument[]; tests: ParsedTest[]; testList: boolean } => {
+  const args = (owner: string): { args: SieveArgument[]; tests: ParsedTest[]; testList: boolean } => {
     const out: SieveArgument[] = [];
     for (;;) {
       const t = peek();
@@ -236,6 +237,7 @@ export function parseScript(src: string): ParsedCommand[] {
           throw new SieveParseError(
             id.line,
             `expecting test identifier after '${tests.length ? ',' : '('}' in test list, but found ${describe(id)}.`,
+            tests.length ? [] : [`failed to accept more tests for command '${owner}'.`],
           );
         }
         tests.push(test());
@@ -253,7 +255,7 @@ export function parseScript(src: string): ParsedCommand[] {
   const test = (): ParsedTest => {
     const id = toks[p++]!;
     if (++depth > 32) throw new SieveParseError(id.line, 'the test nesting depth exceeds the limit (max 32 levels).');
-    const a = args();
+    const a = args(String(id.v));
     depth--;
     return { id: String(id.v), line: id.line, ...a };
   };
@@ -275,7 +277,7 @@ export function parseScript(src: string): ParsedCommand[] {
         throw new SieveParseError(t.line, `unexpected ${what} found at (the presumed) end of file.`);
       }
       p++;
-      const a = args();
+      const a = args(t.v);
       const end = peek();
       if (end.t === 'punct' && end.v === ';') {
         p++;

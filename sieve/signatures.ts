@@ -111,11 +111,10 @@ export const COMMANDS: Readonly<Record<string, Signature>> = {
   return: cmd('include', {}, []),
   global: cmd('include', {}, [sl('value')]),
   addheader: cmd('editheader', { last: tag('last', 'last') }, [s('field name'), s('value')]),
-  deleteheader: cmd(
-    'editheader',
-    { ...MATCHING, index: tag('index', 'index', 'number'), last: tag('last', 'last') },
-    [s('field name'), sl('value patterns')],
-  ),
+  deleteheader: cmd('editheader', { ...MATCHING, index: tag('index', 'index', 'number'), last: tag('last', 'last') }, [
+    s('field name'),
+    sl('value patterns'),
+  ]),
 };
 
 export const TESTS: Readonly<Record<string, Signature>> = {
@@ -125,7 +124,7 @@ export const TESTS: Readonly<Record<string, Signature>> = {
   allof: test(null, {}, [], { subtests: 'list' }),
   anyof: test(null, {}, [], { subtests: 'list' }),
   exists: test(null, {}, [sl('header names')]),
-  size: test(null, { over: tag('size', 'over', 'number'), under: tag('size', 'under', 'number') }, []),
+  size: test(null, { over: tag('over', 'over'), under: tag('under', 'under') }, [{ type: 'number', name: 'limit' }]),
   header: test(null, { ...MATCHING, ...INDEX }, [sl('header names'), sl('key list')]),
   address: test(null, { ...MATCHING, ...ADDRESS_PART, ...INDEX }, [sl('header list'), sl('key list')]),
   envelope: test('envelope', { ...MATCHING, ...ADDRESS_PART }, [sl('envelope part'), sl('key list')]),
@@ -134,13 +133,17 @@ export const TESTS: Readonly<Record<string, Signature>> = {
   date: test('date', { ...MATCHING, ...ZONE, ...INDEX }, [s('header name'), s('date part'), sl('key list')]),
   currentdate: test('date', { ...MATCHING, zone: ZONE.zone }, [s('date part'), sl('key list')]),
   mailboxexists: test('mailbox', {}, [sl('mailbox-names')]),
-  duplicate: test('duplicate', {
-    handle: tag('handle', 'handle', 'string'),
-    header: tag('header', 'header', 'string'),
-    uniqueid: tag('uniqueid', 'uniqueid', 'string'),
-    seconds: tag('seconds', 'seconds', 'number'),
-    last: tag('last', 'last'),
-  }, []),
+  duplicate: test(
+    'duplicate',
+    {
+      handle: tag('handle', 'handle', 'string'),
+      header: tag('header', 'header', 'string'),
+      uniqueid: tag('uniqueid', 'uniqueid', 'string'),
+      seconds: tag('seconds', 'seconds', 'number'),
+      last: tag('last', 'last'),
+    },
+    [],
+  ),
   environment: test('environment', { ...MATCHING }, [s('name'), sl('key-list')]),
   spamtest: test('spamtest', { ...MATCHING, percent: tag('percent', 'percent', undefined, 'spamtestplus') }, [s('value')]),
   virustest: test('virustest', { ...MATCHING }, [s('value')]),

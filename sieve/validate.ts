@@ -3,6 +3,7 @@
 import type { CompiledNode } from './compiled.js';
 import { decodeEncodedCharacters } from './encoded-character.js';
 import { IMPLICIT_CAPABILITIES, SIEVE_EXTENSIONS } from './extensions.js';
+import { isProtectedHeader, isValidHeaderName } from './message/edit-header.js';
 import type { ParsedCommand, ParsedTest, SieveArgument } from './parser.js';
 import { posixToJs } from './regex.js';
 import { type ArgType, COMMANDS, DATE_PARTS, type Signature, TESTS } from './signatures.js';
@@ -24,9 +25,6 @@ const MODIFIER_PRECEDENCE: Record<string, number> = {
   length: 10,
 };
 const ENVELOPE_PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
-/** Header fields editheader may add but never delete (Pigeonhole's fixed protection, RFC 5293 section 9). */
-export const PROTECTED_HEADERS = new Set(['received', 'auto-submitted']);
-const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** RFC 5229 section 3: match variables ${0} .. ${N}; Pigeonhole keeps 33. */
 export const MAX_MATCH_INDEX = 32;
@@ -50,7 +48,7 @@ const typeName = (a: SieveArgument | undefined): string =>
 const accepts = (want: ArgType, a: SieveArgument) =>
   want === 'number' ? a.kind === 'number' : want === 'string' ? a.kind === 'string' : a.kind === 'string' || a.kind === 'list';
 
-const valueOf = (a: SieveArgument): string | number | string[] => a.value;
+const argValue = (a: SieveArgument): string | number | string[] => a.value;
 
 /** Validates a parsed script; returns its compiled commands and the diagnostics (errors make it unusable). */
 export function validateScript(parsed: ParsedCommand[]): {
@@ -73,8 +71,12 @@ export function validateScript(parsed: ParsedCommand[]): {
     const a = c.args[0];
     if (c.args.length !== 1 || !a || (a.kind !== 'string' && a.kind !== 'list')) continue;
     for (const cap of a.kind === 'list' ? a.value : [a.value]) {
-      if (SIEVE_EXTENSIONS.includes(cap) || IMPLICIT_CAPABILITIES.includes(cap)) ctx.caps.add(cap);
-      else error(a.line, `require command: unknown Sieve capability \`${cap}'.`);
+      if (SIEVE_EXTENSIONS.includes(cap) || IMPLICIT_CAPABILITIES.includes(cap)) {
+        ctx.caps.add(cap);
+        // RFC 6131 section 2 and RFC 5235 section 3.1: these bring the extension they extend
+        if (cap === 'vacation-seconds') ctx.caps.add('vacation');
+        if (cap === 'spamtestplus') ctx.caps.add('spamtest');
+      } else error(a.line, `require command: unknown Sieve capability \`${cap}'.`);
     }
   }
   const commands = block(parsed, ctx, true);
@@ -165,8 +167,8 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
           err(ctx, a.line, `unknown tagged argument ':${a.value}' for the ${c.id} ${kind} (reported only once at first occurrence).`);
         }
       }
-      ok = false;
-      continue;
+      // Pigeonhole checks nothing more of a command once a tag is unknown
+      return null;
     }
     const prior = seenGroups.get(spec.group);
     if (prior !== undefined && spec.group !== 'modifier') {
@@ -187,12 +189,10 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
       if (!p || p.kind === 'tag' || !accepts(spec.param, p)) {
         const found = !p ? 'no parameters were found' : `a ${typeName(p)} was found`;
         err(ctx, a.line, `the :${a.value} tag for the ${c.id} ${kind} requires a ${spec.param} as parameter, but ${found}.`);
-        ok = false;
-        if (p && p.kind !== 'tag') i++;
-        continue;
+        return null;
       }
       i++;
-      value = spec.param === 'string list' && p.kind === 'string' ? [p.value] : valueOf(p);
+      value = spec.param === 'string list' && p.kind === 'string' ? [p.value] : argValue(p);
     }
     if (spec.group === 'modifier') {
       const mods = (node.tags.modifiers as string[] | undefined) ?? [];
@@ -224,7 +224,7 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
     want = [{ type: 'string list', name: 'variable list' }, ...want.slice(-1)];
   } else if (c.id === 'hasflag' && positional.length === 1) want = want.slice(1);
   else if (c.id === 'deleteheader' && positional.length === 1) want = want.slice(0, 1);
-  for (const [k, a] of positional.entries()) {
+  for (const a of positional) {
     if (a.kind === 'tag') {
       err(ctx, a.line, `the ${c.id} ${kind} expects no more tagged arguments after the positional arguments, but ':${a.value}' was found.`);
       return null;
@@ -241,7 +241,7 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
       ok = false;
       continue;
     }
-    node.args.push(w.type === 'string list' && a.kind === 'string' ? [a.value] : valueOf(a));
+    node.args.push(w.type === 'string list' && a.kind === 'string' ? [a.value] : argValue(a));
   }
   // Sub-tests.
   if (sig.subtests === 'one') {
@@ -269,15 +269,14 @@ function specific(node: CompiledNode, ctx: Context): void {
     const need = COMPARATORS[t.comparator];
     if (need === undefined || (need !== null && !ctx.caps.has(need))) e(`unknown comparator '${t.comparator}'.`);
     else if (t.comparator === 'i;ascii-numeric' && (t.match === 'contains' || t.match === 'matches' || t.match === 'regex'))
-      e(
-        `the specified i;ascii-numeric comparator does not support sub-string matching as required by the :${t.match} match type.`,
-      );
+      e(`the specified i;ascii-numeric comparator does not support sub-string matching as required by the :${t.match} match type.`);
   }
   if (typeof t.relation === 'string') {
     const rel = t.relation.toLowerCase();
     if (!RELATIONS.has(rel))
       e(
-        `the :${t.match} match-type requires a constant string argument being one of "gt", "ge", "lt", "le", "eq" or "ne", but "${t.relation}" was found.`,
+        `the :${t.match} match-type requires a constant string argument being one of "gt", "ge", "lt", "le", "eq" or "ne", but ` +
+          `"${t.relation}" was found.`,
       );
     t.relation = rel;
   }
@@ -305,7 +304,8 @@ function specific(node: CompiledNode, ctx: Context): void {
   switch (node.id) {
     case 'size':
       if (t.over === undefined && t.under === undefined) e('the size test requires either the :under or the :over tag to be specified.');
-      else if (t.over !== undefined && t.under !== undefined) e('the size test cannot have both the :under and the :over tag specified.');
+      else if (t.over !== undefined && t.under !== undefined)
+        e("exactly one of the ':under' or ':over' tags must be specified for the size test, but more were found.");
       break;
     case 'set': {
       const name = node.args[0] as string;
@@ -343,6 +343,8 @@ function specific(node: CompiledNode, ctx: Context): void {
     }
     case 'vacation':
       if (typeof t.days === 'number' && t.days < 1) warn(ctx, node.line, `specified :days value '${t.days}' is under the minimum.`);
+      if (typeof t.seconds === 'number' && t.seconds < 86_400)
+        warn(ctx, node.line, `specified :seconds value '${t.seconds}' is under the minimum.`);
       if (typeof t.from === 'string' && !t.from.includes('${') && addressProblem(t.from))
         e(`specified :from address '${t.from}' is invalid for vacation action: ${addressProblem(t.from)}.`);
       break;
@@ -350,9 +352,13 @@ function specific(node: CompiledNode, ctx: Context): void {
     case 'deleteheader': {
       const name = node.args[0] as string;
       if (!(ctx.caps.has('variables') && name.includes('${'))) {
-        if (!FIELD_NAME.test(name)) e(`${node.id} command: specified field name \`${name}' is invalid.`);
-        else if (node.id === 'deleteheader' && PROTECTED_HEADERS.has(name.toLowerCase()))
-          warn(ctx, node.line, `deleteheader command: deleting specified header field \`${name}' is forbidden; modification will be denied.`);
+        if (!isValidHeaderName(name)) e(`${node.id} command: specified field name \`${name}' is invalid.`);
+        else if (node.id === 'deleteheader' && isProtectedHeader(name))
+          warn(
+            ctx,
+            node.line,
+            `deleteheader command: deleting specified header field \`${name}' is forbidden; modification will be denied.`,
+          );
       }
       break;
     }
@@ -406,8 +412,11 @@ export function addressProblem(a: string): string | null {
 
 function checkArity(ctx: Context, c: ParsedCommand, sig: Signature, kind: string): void {
   if (c.args.length !== 1)
-    err(ctx, c.line, `the ${c.id} ${kind} requires ${sig.positional.length} positional argument(s), but ${c.args.length} is/are specified.`);
+    err(
+      ctx,
+      c.line,
+      `the ${c.id} ${kind} requires ${sig.positional.length} positional argument(s), but ${c.args.length} is/are specified.`,
+    );
   else if (c.args[0]!.kind !== 'string' && c.args[0]!.kind !== 'list')
     err(ctx, c.line, `the ${c.id} ${kind} expects a string list as argument 1 (capabilities), but a ${typeName(c.args[0])} was found.`);
 }
-

@@ -22,6 +22,9 @@ export function makeAddress(localPart: string, domain: string | null): SieveAddr
   return { localPart, domain, text: domain === null ? localPart : `${localPart}@${domain}` };
 }
 
+/** What an empty address field gives Pigeonhole: one address whose every part, :detail too, is "". */
+export const EMPTY_ADDRESS: SieveAddress = { localPart: '', domain: '', text: '' };
+
 /** An address that did not parse: :all sees the text, the other parts nothing (RFC 5228 section 2.7.4). */
 export function invalidAddress(text: string): SieveAddress {
   return { localPart: null, domain: null, text };
@@ -37,6 +40,7 @@ export function invalidAddress(text: string): SieveAddress {
 export function addressPart(addr: SieveAddress, part: AddressPartName, separator: string = DEFAULT_SUBADDRESS_SEPARATOR): string | null {
   if (part === 'all') return addr.text;
   if (addr.localPart === null) return null;
+  if (addr === EMPTY_ADDRESS) return '';
   switch (part) {
     case 'localpart':
       return addr.localPart;

@@ -1,8 +1,9 @@
 // The date and currentdate tests' parts (RFC 5260 section 4): a date-time read from a header field (RFC 5322
-// section 3.3, with the obsolete forms of section 4.3: two- and three-digit years, alphabetic zones, comments,
-// a missing day of week or seconds), shifted to a zone (:zone "+0100", :originalzone, or the server's local
+// section 3.3, with the obsolete forms of section 4.3 Dovecot reads: two-digit years, alphabetic zones,
+// comments, a missing day of week or seconds; parseDateTime), shifted to a zone (:zone "+0100", :originalzone, or the server's local
 // zone by default) and cut into one of the named parts. A date that does not parse gives no value: the test
 // is false for it (as Pigeonhole).
+import { Lexer } from '../../mime/rfc822-lexer.js';
 import type { FieldIndex, SieveMessage } from './sieve-message.js';
 
 export const DATE_PARTS = [
@@ -35,20 +36,6 @@ export type DateZone = { readonly original: true } | { readonly zone: string } |
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-/** RFC 5322 section 4.3 obs-zone: UT/GMT, the US zones; military letters read as -0000 (their sign was unsure). */
-const ZONES: Record<string, number> = {
-  ut: 0,
-  gmt: 0,
-  z: 0,
-  est: -300,
-  edt: -240,
-  cst: -360,
-  cdt: -300,
-  mst: -420,
-  mdt: -360,
-  pst: -480,
-  pdt: -420,
-};
 
 /** A zone "+hhmm"/"-hhmm" (RFC 5260 section 4.1 :zone) to minutes east of UTC; null when malformed. */
 export function parseZone(zone: string): number | null {
@@ -61,39 +48,92 @@ export function parseZone(zone: string): number | null {
 }
 
 /**
- * A date-time as a header field holds it (RFC 5322 section 3.3 and the obsolete syntax of 4.3), or null when it
- * does not parse. Comments and folding are skipped; the day of week is optional and not checked against the date.
+ * A date-time's zone as Dovecot reads it (RFC 5322 sections 3.3 and 4.3): "+hhmm"; a military letter the way
+ * RFC 822 meant it (A..I +1..+9, K..M +10..+12, N..Y -1..-12, Z and J 0); UT; GMT and the US zones EST..PDT
+ * (the last letter upper case); anything else reads as +0000.
+ */
+function zoneOffset(z: string): number {
+  if (z.length === 5 && (z[0] === '+' || z[0] === '-')) {
+    if (!/^\d{4}$/.test(z.slice(1))) return 0;
+    const o = Number(z.slice(1, 3)) * 60 + Number(z.slice(3));
+    return z[0] === '+' ? o : -o;
+  }
+  const code = z.charCodeAt(0);
+  if (z.length === 1) {
+    const up = z.toUpperCase();
+    if (up < 'J') return (code - 0x41 + 1) * 60;
+    if (up === 'J') return 0;
+    if (up <= 'M') return (code - 0x41) * 60;
+    if (up < 'Z') return (0x4d - code) * 60;
+    return 0;
+  }
+  if (z.length === 3 && z[2] === 'T') {
+    const base = { E: -300, C: -360, M: -420, P: -480 }[z[0].toUpperCase()];
+    if (base === undefined) return 0;
+    const kind = z[1].toUpperCase();
+    return kind === 'D' ? base + 60 : kind === 'S' ? base : 0;
+  }
+  return 0;
+}
+
+/**
+ * A date-time as a header field holds it, read the way Dovecot reads it (RFC 5322 section 3.3 and the obsolete
+ * forms of 4.3): an optional three-letter day name followed by "," (not checked against the date), a one- or
+ * two-digit day, a month named by its first three letters, a two-digit (70..99: 19xx, else 20xx) or four-digit
+ * year (1900 on), hh:mm[:ss] (":" or "."), an optional zone (unknown zones are +0000); comments and folding
+ * skipped, trailing text ignored. A date that does not exist (31 Feb, hour 24) is null; second 60 reads 59.
  */
 export function parseDateTime(value: string): ZonedDate | null {
-  const s = value
-    .replace(/\([^()]*\)/g, ' ')
-    .replace(/[\r\n\t]/g, ' ')
-    .trim()
-    .toLowerCase();
-  const m =
-    /^(?:([a-z]+)\s*,?\s*)?(\d{1,2})\s*([a-z]+)\s*(\d{2,4})\s+(\d{1,2})\s*:\s*(\d{2})(?:\s*:\s*(\d{2}))?(?:\s+([+-]\d{4}|[a-z]+))?\s*$/.exec(
-      s,
-    );
-  if (m === null) return null;
-  if (m[1] !== undefined && !DAYS.includes(m[1].slice(0, 3))) return null;
-  const day = Number(m[2]);
-  const month = MONTHS.indexOf(m[3].slice(0, 3));
-  if (month < 0 || m[3].length > 3) return null;
-  let year = Number(m[4]);
-  if (m[4].length === 2) year += year < 50 ? 2000 : 1900;
-  else if (m[4].length === 3) year += 1900;
-  const hour = Number(m[5]);
-  const minute = Number(m[6]);
-  const second = m[7] === undefined ? 0 : Number(m[7]);
-  if (day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 60) return null;
-  let offset = 0;
-  if (m[8] !== undefined) {
-    if (m[8].startsWith('+') || m[8].startsWith('-')) {
-      const z = Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(3));
-      offset = m[8].startsWith('-') ? -z : z;
-    } else if (m[8] in ZONES) offset = ZONES[m[8]];
-    else if (m[8].length !== 1) return null; // a military zone letter reads as -0000 (RFC 5322 section 4.3)
+  const lex = new Lexer(Buffer.from(value, 'latin1'));
+  lex.skipLwsp();
+  const token = (): string | null => {
+    if (lex.atEnd) return null;
+    const out: number[] = [];
+    if (lex.atom(out) < 0) return null;
+    return Buffer.from(out).toString('latin1');
+  };
+  const timeSeparator = (): boolean => {
+    const c = lex.c();
+    if (c !== 0x3a && c !== 0x2e) return false;
+    lex.pos++;
+    lex.skipLwsp();
+    return true;
+  };
+  let t = token();
+  if (t === null) return null;
+  if (t.length === 3) {
+    if (lex.c() !== 0x2c) return null;
+    lex.pos++;
+    lex.skipLwsp();
+    t = token();
+    if (t === null) return null;
   }
+  if (!/^\d{1,2}$/.test(t)) return null;
+  const day = Number(t);
+  const mon = token();
+  if (mon === null || mon.length < 3) return null;
+  const month = MONTHS.indexOf(mon.slice(0, 3).toLowerCase());
+  if (month < 0) return null;
+  const y = token();
+  if (y === null || !/^(\d\d|\d{4})$/.test(y)) return null;
+  let year = Number(y);
+  if (y.length === 2) year += year < 70 ? 2000 : 1900;
+  else if (year < 1900) return null;
+  const h = token();
+  if (h === null || !/^\d{1,2}$/.test(h) || !timeSeparator()) return null;
+  const mi = lex.atEnd ? '' : token();
+  if (mi === null || !/^\d\d$/.test(mi)) return null;
+  let second = 0;
+  if (!lex.atEnd && timeSeparator()) {
+    const sec = token();
+    if (sec === null || !/^\d\d$/.test(sec)) return null;
+    second = Number(sec);
+  }
+  const zone = token();
+  const offset = zone === null ? 0 : zoneOffset(zone);
+  const hour = Number(h);
+  const minute = Number(mi);
+  if (day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 60) return null;
   const time = Date.UTC(year, month, day, hour, minute, Math.min(second, 59)) - offset * 60_000;
   return { time, offset };
 }
@@ -151,12 +191,12 @@ export function datePart(date: ZonedDate, part: string): string | null {
     case 'time':
       return time;
     case 'iso8601':
-      return `${year}-${month}-${day}T${time}${zone.slice(0, 3)}:${zone.slice(3)}`;
+      return `${year}-${month}-${day}T${time}${date.offset === 0 ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3)}`}`;
     case 'std11': {
       const wd = DAYS[d.getUTCDay()];
       const mo = MONTHS[d.getUTCMonth()];
       const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
-      return `${cap(wd)}, ${d.getUTCDate()} ${cap(mo)} ${year} ${time} ${zone}`;
+      return `${cap(wd)}, ${day} ${cap(mo)} ${year} ${time} ${zone}`;
     }
     case 'zone':
       return zone;

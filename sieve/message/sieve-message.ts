@@ -3,11 +3,12 @@
 // (Pigeonhole's multiscript reads one message). Everything is read through the one MIME reader in mime/ and
 // only when a test first asks for it; nothing here throws on malformed input.
 import { parseAddresses } from '../../mime/address.js';
-import { decodeCharset, decodeEncodedWords, decodeUnknown } from '../../mime/charset.js';
+import { decodeCharset, decodeEncodedWords } from '../../mime/charset.js';
 import { fieldName, fieldValue, forEachField } from '../../mime/header.js';
 import { type MimePart, parseMime } from '../../mime/mime-tree.js';
 import { decodeBase64, decodeQuotedPrintable } from '../../mime/transfer-decode.js';
-import { invalidAddress, makeAddress, type SieveAddress } from './address-part.js';
+import { htmlToText } from './html-text.js';
+import { EMPTY_ADDRESS, invalidAddress, type SieveAddress } from './address-part.js';
 
 /** Which occurrence of a field a test reads (RFC 5260 section 6: :index N, counted from the end with :last). */
 export interface FieldIndex {
@@ -32,14 +33,17 @@ interface Field {
   readonly value: Buffer;
 }
 
-/** Unfolding (RFC 5322 section 2.2.3): each CRLF followed by white space is removed, the white space kept. */
+/**
+ * Unfolding (RFC 5322 section 2.2.3) as Pigeonhole reads a field: each CRLF and the white space character after
+ * it become one space (so "a CRLF TAB b" reads "a b"), a stray line end goes.
+ */
 export function unfold(value: string): string {
-  return value.indexOf('\n') < 0 ? value : value.replace(/\r?\n(?=[ \t])/g, '').replace(/\r?\n/g, '');
+  return value.indexOf('\n') < 0 ? value : value.replace(/\r?\n[ \t]/g, ' ').replace(/\r?\n/g, '');
 }
 
-/** An octet string as text: UTF-8 when valid, windows-1252 otherwise (mime/charset.ts). */
+/** Header octets as text the way Pigeonhole reads them: UTF-8, each invalid octet a U+FFFD. */
 function text(b: Buffer): string {
-  return decodeUnknown(b);
+  return b.toString('utf8');
 }
 
 export class SieveMessage {
@@ -94,13 +98,14 @@ export class SieveMessage {
 
   /**
    * The values of the fields named `name` in header order (RFC 5228 section 2.7.2): unfolded, raw 8-bit read
-   * as UTF-8 (windows-1252 when not valid UTF-8), RFC 2047 encoded words decoded unless `decoded: false`.
+   * as UTF-8 (an invalid octet as U+FFFD), RFC 2047 encoded words decoded unless `decoded: false`, white space
+   * at both ends trimmed (as Pigeonhole).
    */
   headerValues(name: string, options: HeaderValueOptions = {}): string[] {
     const decoded = options.decoded ?? true;
     return this.rawValues(name, options.at).map((v) => {
       const s = unfold(text(v));
-      return decoded ? decodeEncodedWords(s) : s;
+      return (decoded ? decodeEncodedWords(s) : s).trim();
     });
   }
 
@@ -118,10 +123,12 @@ export class SieveMessage {
   /**
    * The strings the body test matches (RFC 5173 section 5), in message order:
    * - 'raw': the undecoded body of the whole message, one string;
-   * - 'text': each text/* part decoded (transfer encoding, then charset to UTF-8), nested messages included;
+   * - 'text': each text/* part decoded (transfer encoding, then charset to UTF-8), text/html as the text a reader
+   *   sees (html-text.ts), the parts of nested messages included (not their headers);
    * - { content }: each part whose type matches one of the list (a type alone matches its subtypes, "" every
-   *   part): a leaf part decoded as text when text/*, else its body after the transfer encoding; a multipart's
-   *   prologue and epilogue, each a string; a message/rfc822's embedded header, one string.
+   *   part; "text/" and "text/*" match none): a leaf part decoded as text when text/* (HTML as it is), else its
+   *   body after the transfer encoding; a multipart's prologue and epilogue, each a string; a message/rfc822's
+   *   embedded header as written, one string. The parts inside are searched only when they match themselves.
    */
   bodyParts(transform: BodyTransform): string[] {
     const raw = this.raw;
@@ -141,8 +148,10 @@ export class SieveMessage {
         visit(part.message);
         return;
       }
-      if (!matches && !(wanted === null && part.kind === 'multipart')) return;
-      out.push(wanted === null || part.type === 'text' ? partText(raw, part) : text(decodedBody(raw, part)));
+      if (!matches) return;
+      if (part.type !== 'text') out.push(text(decodedBody(raw, part)));
+      else if (wanted === null && part.subtype === 'html') out.push(htmlToText(partText(raw, part)));
+      else out.push(partText(raw, part));
     };
     visit(root);
     return out;
@@ -198,20 +207,37 @@ function partText(raw: Buffer, part: MimePart): string {
 
 const FILLED = new Set(['MISSING_MAILBOX', 'MISSING_DOMAIN', 'SYNTAX_ERROR', 'INVALID_ROUTE']);
 
-/** The addresses of one field value (mime/address.ts), groups flattened, broken ones invalid. */
+/** A local part as :all writes it: as it is when a dot-atom (RFC 5322 section 3.2.3), else quoted. */
+function localPartText(local: string): string {
+  if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\u{10ffff}]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\u{10ffff}]+)*$/u.test(local)) return local;
+  return `"${local.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+/**
+ * What Pigeonhole accepts beyond Dovecot's parser: a local part of US-ASCII (8-bit text there makes the address
+ * invalid, RFC 5322 has no such local part), a domain that is a literal or whose labels are none of them empty.
+ */
+function acceptable(local: string, domain: string): boolean {
+  if (local === '' || domain === '' || /[^\x00-\x7f]/.test(local)) return false;
+  return domain.startsWith('[') || !domain.split('.').includes('');
+}
+
+/**
+ * The addresses of one field value as Pigeonhole gives them (RFC 5228 section 2.7.4): the mailboxes that parse
+ * (mime/address.ts, Dovecot's parser; group members included, group names not), the broken ones left out;
+ * when none parses (an empty group, garbage), the whole value, trimmed, is one invalid address that only :all
+ * sees; an empty value is one address whose every part is "".
+ */
 function addressesOf(value: Buffer): SieveAddress[] {
-  const list = parseAddresses(value);
-  if (list === null) return [];
+  const whole = unfold(text(value)).trim();
+  if (whole === '') return [EMPTY_ADDRESS];
   const out: SieveAddress[] = [];
-  for (const a of list) {
-    if (a.domain === null) continue; // a group's start or end marker
-    const local = a.mailbox === null ? null : text(a.mailbox);
+  for (const a of parseAddresses(value) ?? []) {
+    if (a.domain === null || a.mailbox === null) continue; // a group's start or end marker, or a name alone
+    const local = text(a.mailbox);
     const domain = text(a.domain);
-    if (local === null || FILLED.has(local) || FILLED.has(domain) || local === '') {
-      out.push(invalidAddress(unfold(text(value)).trim()));
-      continue;
-    }
-    out.push(makeAddress(local, domain === '' ? null : domain));
+    if (FILLED.has(local) || FILLED.has(domain) || !acceptable(local, domain)) continue;
+    out.push({ localPart: local, domain, text: `${localPartText(local)}@${domain}` });
   }
-  return out;
+  return out.length > 0 ? out : [invalidAddress(whole)];
 }

@@ -1,13 +1,14 @@
-// vacation (RFC 5230, RFC 6131 :seconds): whether to answer at all (RFC 5230 section 5 and Pigeonhole's own
-// checks), and the answer itself. No answer to the null sender, to system addresses (MAILER-DAEMON, LISTSERV,
-// majordomo, owner-*, *-request), to one of the user's own addresses, to mail marked Auto-Submitted (other
-// than "no"), Precedence bulk/list/junk, to list mail (List-Id and the RFC 2369 List-* fields), nor when none
-// of the user's addresses (or :addresses) is in To, Cc, Bcc or the Resent-* fields (the user got it as a Bcc of
-// a list, or by a forward). The answer goes to the envelope sender only, from the null sender; the one who
-// carries it out checks `key` (sender and handle) against the account's memory for the period.
+// vacation (RFC 5230, RFC 6131 :seconds): whether to answer at all (RFC 5230 section 5, in Pigeonhole's order
+// and with its log lines), and the answer itself. No answer when the envelope recipient is <>, to the null
+// sender, to the user's own addresses (the recipient, the account's addresses, :addresses), to list mail
+// (List-Id and the RFC 2369 List-* fields), to mail with an Auto-Submitted other than "no", with Precedence
+// junk/bulk/list, to system addresses (MAILER-DAEMON, LISTSERV, majordomo, owner-*, *-request@), nor when none of
+// the user's addresses is in To, Cc, Bcc or the Resent-* fields (an implicit delivery: a list, a Bcc, a forward).
+// The answer goes to the envelope sender only, from the null sender (Pigeonhole's default); whoever carries it out
+// checks `key` (the sender and the handle, hashed as Pigeonhole) against the account's memory for the period.
 import { createHash, randomBytes } from 'node:crypto';
 import type { SieveAction, SieveEnvelope } from '../outcome.js';
-import { type SieveAddress, parseEnvelopeAddress } from './address-part.js';
+import { parseEnvelopeAddress, type SieveAddress } from './address-part.js';
 import type { SieveMessage } from './sieve-message.js';
 
 /** The vacation command's arguments (RFC 5230 section 4, RFC 6131). */
@@ -67,54 +68,75 @@ export function vacationPeriod(requested: number | null | undefined, periods: Va
   return Math.max(p, 0);
 }
 
-/** Addresses of mail systems that must not be answered (RFC 5230 section 4.5; Pigeonhole's list). */
-export function isSystemAddress(address: SieveAddress): boolean {
-  const local = (address.localPart ?? '').toLowerCase();
+/**
+ * Addresses of mail systems that must not be answered (RFC 5230 section 4.5), as Pigeonhole tells them: starting
+ * MAILER-DAEMON, LISTSERV or majordomo (any case), starting "owner-", or holding "-request@".
+ */
+export function isSystemAddress(address: string): boolean {
+  const lower = address.toLowerCase();
   return (
-    local === 'mailer-daemon' ||
-    local === 'listserv' ||
-    local === 'majordomo' ||
-    local.startsWith('owner-') ||
-    local.endsWith('-request') ||
-    local.endsWith('-owner')
+    lower.startsWith('mailer-daemon') ||
+    lower.startsWith('listserv') ||
+    lower.startsWith('majordomo') ||
+    address.startsWith('owner-') ||
+    address.includes('-request@')
   );
 }
 
-/** Two addresses alike: the local part compared exactly, the domain ignoring case (RFC 5321 section 2.4). */
+/** Two addresses alike as Pigeonhole compares them here: the whole address ignoring case ("Me@x" is "me@X"). */
 export function sameAddress(a: SieveAddress, b: SieveAddress): boolean {
-  return a.localPart !== null && a.localPart === b.localPart && (a.domain ?? '').toLowerCase() === (b.domain ?? '').toLowerCase();
+  return a.localPart !== null && b.localPart !== null && a.text.toLowerCase() === b.text.toLowerCase();
 }
 
-function parseOwn(list: readonly string[]): SieveAddress[] {
-  return list.map((s) => parseEnvelopeAddress(s)).filter((a): a is SieveAddress => a !== null && a.localPart !== null);
+function parsed(s: string): SieveAddress | null {
+  const a = parseEnvelopeAddress(s);
+  return a !== null && a.localPart !== null ? a : null;
 }
 
-/** The RFC 5230 section 5 checks against the message; null: a reply may go, else why not. */
-export function vacationRefusal(message: SieveMessage, params: VacationParams, ctx: VacationContext): string | null {
-  const sender = parseEnvelopeAddress(ctx.envelope.from);
-  if (sender === null) return 'discarded vacation reply to <>';
-  const mine = parseOwn([ctx.envelope.originalTo ?? ctx.envelope.to, ctx.envelope.to, ...ctx.ownAddresses, ...(params.addresses ?? [])]);
-  if (mine.some((a) => sameAddress(a, sender))) return `discarded vacation reply to own address <${sender.text}>`;
-  if (isSystemAddress(sender)) return `not sending vacation reply to system address <${sender.text}>`;
-  for (const name of LIST_HEADERS)
-    if (message.hasHeader(name)) return `discarding vacation response to mailinglist recipient <${sender.text}>`;
-  for (const v of message.headerValues('auto-submitted', { decoded: false }))
-    if (
-      v
-        .trim()
-        .toLowerCase()
-        .split(/[\s;(]/)[0] !== 'no'
-    )
-      return `discarding vacation response to auto-submitted message from <${sender.text}>`;
+/**
+ * The checks of RFC 5230 section 5 in Pigeonhole's order, against the envelope and the message: either why no
+ * reply goes (Pigeonhole's log line), or the address the reply comes from: the first of the recipient, the
+ * account's other addresses and :addresses found in To, Cc, Bcc, Resent-To, Resent-Cc or Resent-Bcc.
+ */
+export function vacationCheck(
+  message: SieveMessage,
+  params: VacationParams,
+  ctx: VacationContext,
+): { readonly refused: string } | { readonly replyFrom: string } {
+  const recipient = ctx.envelope.to;
+  if (recipient === '') return { refused: 'vacation action aborted: envelope recipient is <>' };
+  const sender = parsed(ctx.envelope.from);
+  if (sender === null) return { refused: 'discarded vacation reply to <>' };
+  const own = [recipient, ...(ctx.envelope.originalTo ? [ctx.envelope.originalTo] : []), ...ctx.ownAddresses];
+  if (own.some((a) => sameOwn(a, sender))) return { refused: `discarded vacation reply to own address <${sender.text}>` };
+  const extra = params.addresses ?? [];
+  if (extra.some((a) => sameOwn(a, sender)))
+    return { refused: `discarded vacation reply to own address <${sender.text}> (as specified using :addresses argument)` };
+  if (LIST_HEADERS.some((name) => message.hasHeader(name)))
+    return { refused: `discarding vacation response to mailinglist recipient <${sender.text}>` };
+  if (message.headerValues('auto-submitted', { decoded: false }).some((v) => v.toLowerCase() !== 'no'))
+    return { refused: `discarding vacation response to auto-submitted message from <${sender.text}>` };
   for (const v of message.headerValues('precedence', { decoded: false })) {
-    const p = v.trim().toLowerCase();
+    const p = v.toLowerCase();
     if (p === 'junk' || p === 'bulk' || p === 'list')
-      return `discarding vacation response to precedence=${p} message from <${sender.text}>`;
+      return { refused: `discarding vacation response to precedence=${v} message from <${sender.text}>` };
   }
+  if (isSystemAddress(sender.text)) return { refused: `not sending vacation response to system address <${sender.text}>` };
   const named = RECIPIENT_HEADERS.flatMap((h) => message.addresses(h));
-  if (!named.some((a) => mine.some((m) => sameAddress(a, m))))
-    return `discarding vacation response for message implicitly delivered to <${ctx.envelope.to}>`;
-  return null;
+  for (const candidate of [...own, ...extra]) {
+    const mine = parsed(candidate);
+    if (mine !== null && named.some((a) => sameAddress(a, mine))) return { replyFrom: mine.text };
+  }
+  return {
+    refused:
+      'discarding vacation response for implicitly delivered message; no known (envelope) recipient address found in message ' +
+      `headers (recipient=<${recipient}>, and${extra.length === 0 ? ' no' : ''} additional \`:addresses' are specified)`,
+  };
+}
+
+function sameOwn(own: string, sender: SieveAddress): boolean {
+  const a = parsed(own);
+  return a !== null && sameAddress(a, sender);
 }
 
 /** The default handle (RFC 5230 section 4.2): the arguments that shape the reply. */
@@ -133,10 +155,7 @@ export function vacationKey(sender: string, params: VacationParams): string {
 
 /** RFC 5322 date-time of `now` in UTC. */
 function rfc5322Date(now: Date): string {
-  return now
-    .toUTCString()
-    .replace(/GMT$/, '+0000')
-    .replace(/^(\w+), 0?(\d+)/, '$1, $2');
+  return now.toUTCString().replace(/GMT$/, '+0000');
 }
 
 /** A header value safe to write: non-ASCII text as RFC 2047 UTF-8 words, line breaks gone. */
@@ -147,42 +166,37 @@ function headerText(value: string): string {
 }
 
 /**
- * Whether to answer, and the answer: To the envelope sender, From :from (else the recipient), Subject (:subject
- * or "Auto: " + the original one), In-Reply-To and References from the message's Message-ID, Auto-Submitted:
- * auto-replied (RFC 3834), Precedence: bulk, a new Message-ID and Date, the reason as a text/plain UTF-8 body
- * (or, with :mime, as the MIME entity it is). The envelope: to the sender, from the null sender.
+ * Whether to answer, and the answer as Pigeonhole writes it: To the envelope sender, From :from (else the user's
+ * address found in the message), Subject (:subject, else "Auto: " + the original one, else "Automated reply"),
+ * In-Reply-To and References from the message's Message-ID and References, Auto-Submitted: auto-replied
+ * (RFC 3834), Precedence: bulk, a new Message-ID and Date, the reason as a text/plain UTF-8 body (with :mime, the
+ * MIME entity it is). The envelope: to the sender, from the null sender.
  */
 export function vacationReply(message: SieveMessage, params: VacationParams, ctx: VacationContext): VacationDecision {
-  const refusal = vacationRefusal(message, params, ctx);
-  if (refusal !== null) return { send: false, reason: refusal };
-  const sender = parseEnvelopeAddress(ctx.envelope.from)!;
-  const to = sender.text;
-  const from = params.from ?? ctx.envelope.originalTo ?? ctx.envelope.to;
-  const original = message.headerValues('subject')[0]?.trim() ?? '';
-  const subject = params.subject ?? `Auto: ${original}`;
-  const messageId = message.headerValues('message-id', { decoded: false })[0]?.trim();
-  const refs = message.headerValues('references', { decoded: false })[0]?.replace(/\s+/g, ' ').trim();
+  const check = vacationCheck(message, params, ctx);
+  if ('refused' in check) return { send: false, reason: check.refused };
+  const to = parsed(ctx.envelope.from)!.text;
+  const original = message.headerValues('subject')[0];
+  const subject = params.subject ? params.subject : original !== undefined ? `Auto: ${original}` : 'Automated reply';
+  const messageId = message.headerValues('message-id', { decoded: false })[0];
+  const refs = message.headerValues('references', { decoded: false })[0];
   const host = ctx.hostname ?? 'postern';
   const lines = [
+    'X-Sieve: Postern Sieve',
     `Message-ID: <${randomBytes(12).toString('hex')}.${ctx.now.getTime()}@${host}>`,
     `Date: ${rfc5322Date(ctx.now)}`,
-    `From: ${headerText(from)}`,
+    `From: ${params.from ? headerText(params.from) : `<${check.replyFrom}>`}`,
     `To: <${to}>`,
-    `Subject: ${headerText(subject)}`,
+    `Subject: ${headerText([...subject].slice(0, 256).join(''))}`,
   ];
-  if (messageId) {
+  if (messageId !== undefined) {
     lines.push(`In-Reply-To: ${messageId}`);
-    lines.push(`References: ${refs ? `${refs} ` : ''}${messageId}`);
-  }
-  lines.push('Auto-Submitted: auto-replied (vacation)', 'Precedence: bulk', 'MIME-Version: 1.0');
-  let body: string;
-  if (params.mime) body = params.reason.replace(/\r?\n/g, '\r\n');
-  else {
-    lines.push('Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
-    body = `\r\n${params.reason.replace(/\r?\n/g, '\r\n')}`;
-  }
-  if (!body.endsWith('\r\n')) body += '\r\n';
-  const reply = Buffer.from(`${lines.join('\r\n')}\r\n${body}`);
+    lines.push(`References: ${refs !== undefined ? `${refs} ` : ''}${messageId}`);
+  } else if (refs !== undefined) lines.push(`References: ${refs}`);
+  // X-Auto-Response-Suppress: what Exchange reads to send no answer back (Pigeonhole 0.5.19 writes it too)
+  lines.push('Auto-Submitted: auto-replied (vacation)', 'Precedence: bulk', 'X-Auto-Response-Suppress: All', 'MIME-Version: 1.0');
+  if (!params.mime) lines.push('Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '');
+  const reply = Buffer.from(`${lines.join('\r\n')}\r\n${params.reason.replace(/\r?\n/g, '\r\n')}\r\n`);
   return {
     send: true,
     action: {
