@@ -116,6 +116,10 @@ describe('ManageSieve with sieve-connect', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr + refused.stdout).toContain("unknown Sieve capability `frobnicate'");
     expect((await sieveConnect(['--list'])).stdout).not.toContain('broken');
+    const checked = await sieveConnect(['--checkscript', '--localsieve', broken]);
+    expect(checked.code).not.toBe(0);
+    expect(checked.stderr + checked.stdout).toContain("line 1: error: require command: unknown Sieve capability `frobnicate'");
+    expect((await sieveConnect(['--checkscript', '--localsieve', file])).code).toBe(0);
 
     // the active one cannot be deleted; once another is active it can
     await writeFile(file, 'keep;\n');
@@ -124,6 +128,8 @@ describe('ManageSieve with sieve-connect', () => {
     expect((await sieveConnect(['--activate', '--remotesieve', 'plain'])).code).toBe(0);
     expect((await sieveConnect(['--delete', '--remotesieve', 'filing'])).code).toBe(0);
     expect((await sieveConnect(['--list'])).stdout).not.toContain('filing');
+    expect((await sieveConnect(['--deactivate'])).code).toBe(0);
+    expect((await sieveConnect(['--list'])).stdout).not.toContain('ACTIVE');
   }, 120_000);
 
   it('sends the capabilities again after STARTTLS, without STARTTLS, and signs in over TLS', async () => {
