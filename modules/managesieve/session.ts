@@ -187,8 +187,7 @@ export class ManageSieveSession implements ManageSieveContext {
 
   signOut(): void {
     this.log.info({ user: this.user?.user }, 'signed out (UNAUTHENTICATE)');
-    this.user = null;
-    this.attempt.failures = 0;
+    this.user = null; // the failed attempts so far still count toward maxAuthAttempts
     this.signInDeadline.start();
   }
 
