@@ -149,6 +149,22 @@ describe('ManageSieve with sieve-connect', () => {
   });
 });
 
+describe('ManageSieve when the store fails', () => {
+  it('answers NO (TRYLATER) and logs why when the scripts folder cannot be used; the session goes on', async () => {
+    await server.addAccount('dave', PASSWORD);
+    // the place of the scripts folder taken by a file: the store refuses it (a fault for the operator)
+    await writeFile(join(server.dataDir, 'accounts', DOMAIN, 'dave', 'sieve'), 'not a folder\n');
+    const client = await RawSieve.signIn(port, 'dave', PASSWORD);
+    const trylater = 'NO (TRYLATER) "Internal error occurred. Refer to server log for more information."\r\n';
+    expect((await client.command('PUTSCRIPT "x" "keep;"')).text).toBe(trylater);
+    expect((await client.command('LISTSCRIPTS')).text).toBe(trylater);
+    expect((await client.command('NOOP')).text).toBe('OK "NOOP Completed"\r\n');
+    const record = await server.waitForLog((r) => r.msg === 'script storage failed' && r.user === 'dave@example.org');
+    expect(record.command).toBe('PUTSCRIPT');
+    client.close();
+  });
+});
+
 describe("Postern's and Dovecot's managesieved on one tree", () => {
   /** A raw session with Dovecot's managesieved, signed in. */
   async function dovecotSession(user: string): Promise<RawSieve> {
