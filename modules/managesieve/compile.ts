@@ -2,10 +2,9 @@
 // compile it as an upload (an included personal script that does not exist yet is a warning, "ignored during
 // upload"), SETACTIVE as an activation (then it is an error). The compiler's lines are the answer's text, one per
 // line; CHECKSCRIPT's carry no script name, as Pigeonhole's.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { scriptInFolder } from '../../delivery/sieve-scripts.js';
 import { type CompiledScript, compileScript, SieveCompileError } from '../../sieve/compile.js';
-import { checkSieveScriptName, type SieveScripts } from '../../store/contract.js';
+import type { SieveScripts } from '../../store/contract.js';
 
 export type Compiled = { ok: true; warnings: readonly string[] } | { ok: false; messages: readonly string[] };
 
@@ -31,7 +30,8 @@ export async function compileForClient(ctx: CompileContext, source: Buffer, name
   const warnings: string[] = [];
   const loadInclude = async (included: string, location: 'personal' | 'global'): Promise<Buffer | null> => {
     if (ignored.has(`${location}:${included}`)) return Buffer.alloc(0);
-    return location === 'personal' ? await ctx.scripts.get(included).catch(() => null) : await readGlobal(ctx.globalDir, included);
+    const read = location === 'personal' ? ctx.scripts.get(included) : scriptInFolder(ctx.globalDir, included);
+    return read.catch(() => null); // a script that cannot be read is one that is not there, for the compiler
   };
   for (;;) {
     let compiled: CompiledScript;
@@ -59,16 +59,6 @@ export async function compileForClient(ctx: CompileContext, source: Buffer, name
 /** A compiler line without the name CHECKSCRIPT compiled under. */
 function unnamed(line: string, name: string | null): string {
   return name === null && line.startsWith(`${UNNAMED}: `) ? line.slice(UNNAMED.length + 2) : line;
-}
-
-/** A global script (`include :global`), or null when there is none or no folder of them. */
-async function readGlobal(dir: string | null, name: string): Promise<Buffer | null> {
-  if (dir === null) return null;
-  try {
-    return await readFile(join(dir, `${checkSieveScriptName(name)}.sieve`));
-  } catch {
-    return null;
-  }
 }
 
 /** The compiler's lines as one answer text: each line ends in CRLF (sent as a literal). */

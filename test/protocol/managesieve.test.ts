@@ -2,6 +2,8 @@
 // byte: the greeting and capabilities, sign-in (SASL-IR, continuations, "*", the cleartext policy, STARTTLS),
 // each command's answers in Pigeonhole's words, the compiler's messages, the quotas, literals and the limits.
 // The real clients (sieve-connect) and Dovecot's managesieved on the same tree are test/interop/managesieve.test.ts.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIEVE_EXTENSIONS } from '../../sieve/extensions.js';
 import { type InProcessServer, startInProcess } from '../helpers/in-process.js';
@@ -287,8 +289,15 @@ describe('ManageSieve: the cleartext policy', () => {
 describe('ManageSieve: a script is bounded by sieve.maxScriptSize, not by the line limit', () => {
   let server: InProcessServer;
   beforeAll(async () => {
-    server = await startInProcess({ config: { listeners: LISTENERS, managesieve: { authFailureDelay: 0, maxLineLength: 1024 } } });
+    server = await startInProcess({
+      config: { listeners: LISTENERS, managesieve: { authFailureDelay: 0, maxLineLength: 1024 }, sieve: { global: 'global' } },
+    });
     await server.addAccount('jsmith', 'secret');
+    await mkdir(join(server.dir, 'global'));
+    await writeFile(
+      join(server.dir, 'global', 'spam.sieve'),
+      'require "fileinto";\nif header :contains "x-spam" "yes" { fileinto "Junk"; }\n',
+    );
   });
   afterAll(() => server.stop());
 
@@ -304,8 +313,16 @@ describe('ManageSieve: a script is bounded by sieve.maxScriptSize, not by the li
     expect((await client.command(`PUTSCRIPT "long" "${'#'.repeat(2000)}"`)).text).toBe(
       'NO "Error in MANAGESIEVE command PUTSCRIPT: Too long argument."\r\n',
     );
+    // include :global reads sieve.global
+    const global = 'require "include";\r\ninclude :global "spam";\r\n';
+    expect((await client.command(`PUTSCRIPT "site" ${literal(global)}`)).text).toBe('OK "PUTSCRIPT completed."\r\n');
+    expect((await client.command('SETACTIVE "site"')).text).toBe('OK "Setactive completed."\r\n');
+    const absent = 'require "include";\r\ninclude :global "absent";\r\n';
+    expect((await client.command(`CHECKSCRIPT ${literal(absent)}`)).text).toBe(
+      "OK (WARNINGS) {90}\r\nline 2: warning: included global script 'absent' does not exist (ignored during upload).\r\n\r\n",
+    );
     expect((await client.command('LOGOUT')).text).toBe('OK "Logout completed."\r\n');
-    const end = await server.waitForLog((r) => r.msg === 'session end' && r.tag === 'MANAGESIEVE' && r.putCount === 1);
-    expect(end).toMatchObject({ user: 'jsmith@example.org', putCount: 1, getCount: 1, end: 'logout' });
+    const end = await server.waitForLog((r) => r.msg === 'session end' && r.tag === 'MANAGESIEVE' && r.putCount === 2);
+    expect(end).toMatchObject({ user: 'jsmith@example.org', putCount: 2, getCount: 1, checkCount: 1, end: 'logout' });
   });
 });
