@@ -6,6 +6,7 @@
 import type { ModuleEntry } from '../server/module.js';
 import { imapConfigSection, imapDefaultListeners } from './imap/config.js';
 import { lmtpConfigSection } from './lmtp/config.js';
+import { managesieveConfigSection, managesieveDefaultListeners } from './managesieve/config.js';
 import { popConfigSection, popDefaultListeners } from './pop/config.js';
 
 export const MODULE_TABLE: readonly ModuleEntry[] = [
@@ -23,4 +24,10 @@ export const MODULE_TABLE: readonly ModuleEntry[] = [
   },
   // no default listener: LMTP listens where the MTA is told to deliver (a port or a unix socket)
   { name: 'lmtp', configSection: lmtpConfigSection, load: async () => new (await import('./lmtp/lmtp-module.js')).LmtpModule() },
+  {
+    name: 'managesieve',
+    configSection: managesieveConfigSection,
+    defaultListeners: managesieveDefaultListeners,
+    load: async () => new (await import('./managesieve/managesieve-module.js')).ManageSieveModule(),
+  },
 ];
