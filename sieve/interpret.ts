@@ -12,7 +12,7 @@ import { spamtestValue, type TestHeaderSettings, virustestValue } from './messag
 import { type VacationParams, vacationReply } from './message/vacation-reply.js';
 import type { SieveRunHooks, SieveRunInput } from './outcome.js';
 import { type SieveResult, SieveRuntimeError } from './result.js';
-import { addressProblem } from './validate.js';
+import { addrSpec, addressProblem } from './validate.js';
 import { applyModifier, assign, expand, type Scope, truncate, type VariableContext } from './variables.js';
 
 /** What a run may be told beyond the contract's limits (all optional; delivery passes its `sieve:` settings). */
@@ -163,9 +163,10 @@ function command(u: Unit, c: CompiledNode): Flow {
     }
     case 'redirect': {
       // RFC 5228 section 4.2
-      const address = str(u, c.args[0]).trim();
-      const problem = addressProblem(address);
-      if (problem) throw new SieveRuntimeError(c.line, `specified redirect address '${address}' is invalid: ${problem}.`);
+      const written = str(u, c.args[0]).trim();
+      const problem = addressProblem(written);
+      const address = addrSpec(written);
+      if (problem) throw new SieveRuntimeError(c.line, `specified redirect address '${written}' is invalid: ${problem}.`);
       result.redirect(address, c.line);
       if (c.tags.copy !== true) run.keep = false;
       return 'next';
@@ -415,14 +416,9 @@ function testNow(u: Unit, c: CompiledNode): boolean {
       const env = state.input.envelope;
       const values: string[] = [];
       for (const p of list(u, c.args[0])) {
-        const path =
-          p.toLowerCase() === 'from'
-            ? env.from
-            : p.toLowerCase() === 'to'
-              ? env.to
-              : p.toLowerCase() === 'auth'
-                ? env.auth
-                : env.originalTo;
+        const name = p.toLowerCase();
+        // Pigeonhole's "to" is the original recipient when the MTA gave one (LMTP's ORCPT)
+        const path = name === 'from' ? env.from : name === 'to' ? (env.originalTo ?? env.to) : name === 'auth' ? env.auth : undefined;
         if (path === undefined) continue;
         const v = envelopePart(path, part, sep);
         if (v !== null) values.push(v);

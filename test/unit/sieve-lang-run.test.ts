@@ -130,6 +130,13 @@ describe('tests (RFC 5228 section 5)', () => {
       'discard',
     ]);
   });
+  it('envelope "to" is the original recipient when there is one (as Pigeonhole)', async () => {
+    const env = { envelope: { from: 'a@b.c', to: 'bob@example.com', originalTo: 'team@example.com' } };
+    expect(await acts('require "envelope"; if envelope :is "to" "team@example.com" { discard; }', env)).toEqual(['discard']);
+  });
+  it('redirect to a mailbox with a display name goes to its address', async () => {
+    expect(await acts('redirect "Carol <carol@example.net>";')).toEqual(['redirect:carol@example.net']);
+  });
   it('exists, size, allof, anyof, not, true, false', async () => {
     expect(await matched('[]', 'exists ["from","x-nope"]')).toBe(false);
     expect(await matched('[]', 'exists ["from","date"]')).toBe(true);
@@ -177,6 +184,9 @@ describe('variables (RFC 5229)', () => {
     expect(await acts('require ["variables","fileinto"]; set "a" "X"; fileinto "${A}-${a}-${unknown}-${1}-${bad-name}-${";')).toEqual([
       'store:X-X---${bad-name}-${',
     ]);
+  });
+  it('a reference in an unknown namespace is empty', async () => {
+    expect(await acts('require ["variables","fileinto"]; fileinto "v${foo.bar}";')).toEqual(['store:v']);
   });
   it('modifiers apply by precedence (section 4.1)', async () => {
     expect(
