@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { CompiledIncluded, CompiledNode, CompiledScript, CompiledValue } from './compiled.js';
 import { type Comparator, type MatchSpec, type MatchType, matchAny } from './match.js';
 import { type AddressPartName, addressPart, DEFAULT_SUBADDRESS_SEPARATOR, envelopePart } from './message/address-part.js';
-import { currentDateParts, type DateZone, dateParts } from './message/date-parts.js';
+import { currentDateParts, type DateZone, dateParts, parseZone } from './message/date-parts.js';
 import { isProtectedHeader, isValidHeaderName, withHeaderAdded, withHeaderDeleted } from './message/edit-header.js';
 import { type BodyTransform, SieveMessage } from './message/sieve-message.js';
 import { spamtestValue, type TestHeaderSettings, virustestValue } from './message/spamtest.js';
@@ -316,6 +316,13 @@ function compare(u: Unit, c: CompiledNode, values: readonly string[], keysArg: C
   return ok;
 }
 
+/** RFC 5260 section 4.1 :zone; one that is not "+hhmm"/"-hhmm" is ignored, as Pigeonhole ignores it (a warning at compile time). */
+function zoneOf(u: Unit, c: CompiledNode): string | null {
+  if (typeof c.tags.zone !== 'string') return null;
+  const zone = str(u, c.tags.zone);
+  return parseZone(zone) === null ? null : zone;
+}
+
 /** A field's decoded values, read once per message. */
 function cachedValues(state: RunState, name: string): readonly string[] {
   const key = `header:${name.toLowerCase()}`;
@@ -438,18 +445,14 @@ function testNow(u: Unit, c: CompiledNode): boolean {
     }
     case 'date': {
       // RFC 5260 section 4
-      const zone: DateZone =
-        c.tags.originalzone === true ? { original: true } : typeof c.tags.zone === 'string' ? { zone: str(u, c.tags.zone) } : null;
+      const given = zoneOf(u, c);
+      const zone: DateZone = c.tags.originalzone === true ? { original: true } : given === null ? null : { zone: given };
       const values = dateParts(msg, str(u, c.args[0]), str(u, c.args[1]).toLowerCase(), { zone, at: fieldAt(c) });
       return compare(u, c, values, c.args[2]);
     }
     case 'currentdate': {
       // RFC 5260 section 5
-      const v = currentDateParts(
-        state.input.now,
-        str(u, c.args[0]).toLowerCase(),
-        typeof c.tags.zone === 'string' ? str(u, c.tags.zone) : null,
-      );
+      const v = currentDateParts(state.input.now, str(u, c.args[0]).toLowerCase(), zoneOf(u, c));
       return compare(u, c, v === null ? [] : [v], c.args[1]);
     }
     case 'mailboxexists': {

@@ -394,6 +394,12 @@ function specific(node: CompiledNode, ctx: Context): void {
     }
     case 'duplicate':
       break;
+    case 'fileinto': {
+      const folder = node.args[0] as string;
+      if (folder.includes('\ufffd') && !(ctx.caps.has('variables') && folder.includes('${')))
+        e(`fileinto command: invalid folder name \`${folder.replace(/\ufffd/g, '?')}' specified: invalid utf-8.`);
+      break;
+    }
     case 'include': {
       const name = node.args[0] as string;
       if (!/^[^/\0]+$/.test(name) || name === '.' || name === '..') e(`include: invalid script name '${name}'.`);

@@ -290,6 +290,15 @@ describe('validation errors in Pigeonhole words', () => {
       expect(await errors(script)).toEqual([...lines, 's: error: validation failed.']);
     });
 
+  it('refuses a folder name that is not UTF-8', async () => {
+    const src = Buffer.concat([Buffer.from('require "fileinto";\nfileinto "'), Buffer.from([0xff, 0xfe]), Buffer.from('";\n')]);
+    const e = (await compileScript(src, { name: 's' }).catch((x: unknown) => x)) as SieveCompileError;
+    expect(e.messages).toEqual([
+      "s: line 2: error: fileinto command: invalid folder name `??' specified: invalid utf-8.",
+      's: error: validation failed.',
+    ]);
+  });
+
   it('names the script without its .sieve suffix and joins the lines in the message', async () => {
     const e = await compileScript('require "foo";', { name: 'vacation.sieve' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SieveCompileError);

@@ -302,6 +302,9 @@ describe('extensions', () => {
     expect(await matched('["date"]', 'currentdate :zone "+0000" "date" "2026-12-06"')).toBe(true);
     expect(await matched('["date"]', 'date "date" "weekday" "2"')).toBe(true);
   });
+  it('a :zone that is not +hhmm is ignored (Pigeonhole warns at compile time)', async () => {
+    expect(await matched('["date"]', 'date :zone "bogus" :is "date" "year" "2026"')).toBe(true);
+  });
   it('mailbox (RFC 5490): mailboxexists and fileinto :create', async () => {
     expect(await matched('"mailbox"', 'mailboxexists ["inbox","Junk"]')).toBe(true);
     expect(await matched('"mailbox"', 'mailboxexists "Nope"')).toBe(false);
