@@ -5,14 +5,14 @@ import { createHash } from 'node:crypto';
 import type { CompiledIncluded, CompiledNode, CompiledScript, CompiledValue } from './compiled.js';
 import { type Comparator, type MatchSpec, type MatchType, matchAny } from './match.js';
 import { type AddressPartName, addressPart, DEFAULT_SUBADDRESS_SEPARATOR, envelopePart } from './message/address-part.js';
-import { currentDateParts, type DateZone, dateParts } from './message/date-parts.js';
+import { currentDateParts, type DateZone, dateParts, parseZone } from './message/date-parts.js';
 import { isProtectedHeader, isValidHeaderName, withHeaderAdded, withHeaderDeleted } from './message/edit-header.js';
 import { type BodyTransform, SieveMessage } from './message/sieve-message.js';
 import { spamtestValue, type TestHeaderSettings, virustestValue } from './message/spamtest.js';
 import { type VacationParams, vacationReply } from './message/vacation-reply.js';
 import type { SieveRunHooks, SieveRunInput } from './outcome.js';
 import { type SieveResult, SieveRuntimeError } from './result.js';
-import { addressProblem } from './validate.js';
+import { addrSpec, addressProblem } from './validate.js';
 import { applyModifier, assign, expand, type Scope, truncate, type VariableContext } from './variables.js';
 
 /** What a run may be told beyond the contract's limits (all optional; delivery passes its `sieve:` settings). */
@@ -163,9 +163,10 @@ function command(u: Unit, c: CompiledNode): Flow {
     }
     case 'redirect': {
       // RFC 5228 section 4.2
-      const address = str(u, c.args[0]).trim();
-      const problem = addressProblem(address);
-      if (problem) throw new SieveRuntimeError(c.line, `specified redirect address '${address}' is invalid: ${problem}.`);
+      const written = str(u, c.args[0]).trim();
+      const problem = addressProblem(written);
+      const address = addrSpec(written);
+      if (problem) throw new SieveRuntimeError(c.line, `specified redirect address '${written}' is invalid: ${problem}.`);
       result.redirect(address, c.line);
       if (c.tags.copy !== true) run.keep = false;
       return 'next';
@@ -315,6 +316,13 @@ function compare(u: Unit, c: CompiledNode, values: readonly string[], keysArg: C
   return ok;
 }
 
+/** RFC 5260 section 4.1 :zone; one that is not "+hhmm"/"-hhmm" is ignored, as Pigeonhole ignores it (a warning at compile time). */
+function zoneOf(u: Unit, c: CompiledNode): string | null {
+  if (typeof c.tags.zone !== 'string') return null;
+  const zone = str(u, c.tags.zone);
+  return parseZone(zone) === null ? null : zone;
+}
+
 /** A field's decoded values, read once per message. */
 function cachedValues(state: RunState, name: string): readonly string[] {
   const key = `header:${name.toLowerCase()}`;
@@ -415,14 +423,9 @@ function testNow(u: Unit, c: CompiledNode): boolean {
       const env = state.input.envelope;
       const values: string[] = [];
       for (const p of list(u, c.args[0])) {
-        const path =
-          p.toLowerCase() === 'from'
-            ? env.from
-            : p.toLowerCase() === 'to'
-              ? env.to
-              : p.toLowerCase() === 'auth'
-                ? env.auth
-                : env.originalTo;
+        const name = p.toLowerCase();
+        // Pigeonhole's "to" is the original recipient when the MTA gave one (LMTP's ORCPT)
+        const path = name === 'from' ? env.from : name === 'to' ? (env.originalTo ?? env.to) : name === 'auth' ? env.auth : undefined;
         if (path === undefined) continue;
         const v = envelopePart(path, part, sep);
         if (v !== null) values.push(v);
@@ -442,18 +445,14 @@ function testNow(u: Unit, c: CompiledNode): boolean {
     }
     case 'date': {
       // RFC 5260 section 4
-      const zone: DateZone =
-        c.tags.originalzone === true ? { original: true } : typeof c.tags.zone === 'string' ? { zone: str(u, c.tags.zone) } : null;
+      const given = zoneOf(u, c);
+      const zone: DateZone = c.tags.originalzone === true ? { original: true } : given === null ? null : { zone: given };
       const values = dateParts(msg, str(u, c.args[0]), str(u, c.args[1]).toLowerCase(), { zone, at: fieldAt(c) });
       return compare(u, c, values, c.args[2]);
     }
     case 'currentdate': {
       // RFC 5260 section 5
-      const v = currentDateParts(
-        state.input.now,
-        str(u, c.args[0]).toLowerCase(),
-        typeof c.tags.zone === 'string' ? str(u, c.tags.zone) : null,
-      );
+      const v = currentDateParts(state.input.now, str(u, c.args[0]).toLowerCase(), zoneOf(u, c));
       return compare(u, c, v === null ? [] : [v], c.args[1]);
     }
     case 'mailboxexists': {

@@ -143,17 +143,17 @@ function command(c: ParsedCommand, ctx: Context): CompiledNode | null {
   return node;
 }
 
-function testNode(t: ParsedTest, ctx: Context): CompiledNode | null {
+function testNode(t: ParsedTest, ctx: Context, inList: boolean): CompiledNode | null {
   let sig = TESTS[t.id];
   if (sig && t.id === 'spamtest' && ctx.caps.has('spamtestplus')) sig = { ...sig, ext: 'spamtestplus' };
   if (!sig || !has(ctx, sig.ext)) return unknown(ctx, 'test', t);
-  const node = common(t, sig, 'test', ctx);
+  const node = common(t, sig, 'test', ctx, inList);
   if (node) specific(node, ctx);
   return node;
 }
 
 /** Tags, positional arguments and sub-tests against the signature. */
-function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Context): CompiledNode | null {
+function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Context, inList = false): CompiledNode | null {
   const node: CompiledNode = { id: c.id, line: c.line, tags: {}, args: [], tests: [], block: null };
   const seenGroups = new Map<string, string>();
   let ok = true;
@@ -261,11 +261,13 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
   } else if (sig.subtests === 'list') {
     if (c.tests.length === 0) err(ctx, c.line, `the ${c.id} ${kind} requires a list of sub-tests, but none is specified.`);
   } else if (c.tests.length > 0) {
-    err(ctx, c.line, `the ${c.id} ${kind} accepts no sub-tests, but tests are specified.`);
-    ok = false;
+    // a test where none belongs: Pigeonhole reads it as a missing ";" unless it sits in a test list
+    if (inList) err(ctx, c.line, `the ${c.id} ${kind} accepts no sub-tests, but tests are specified.`);
+    else err(ctx, c.line, `missing semicolon ';' after ${c.id} ${kind}.`);
+    return null;
   }
   for (const t of c.tests) {
-    const sub = testNode(t, ctx);
+    const sub = testNode(t, ctx, c.testList);
     if (sub) node.tests.push(sub);
   }
   return ok ? node : null;
@@ -392,6 +394,12 @@ function specific(node: CompiledNode, ctx: Context): void {
     }
     case 'duplicate':
       break;
+    case 'fileinto': {
+      const folder = node.args[0] as string;
+      if (folder.includes('\ufffd') && !(ctx.caps.has('variables') && folder.includes('${')))
+        e(`fileinto command: invalid folder name \`${folder.replace(/\ufffd/g, '?')}' specified: invalid utf-8.`);
+      break;
+    }
     case 'include': {
       const name = node.args[0] as string;
       if (!/^[^/\0]+$/.test(name) || name === '.' || name === '..') e(`include: invalid script name '${name}'.`);
@@ -428,10 +436,17 @@ function checkVariableRefs(s: string, ctx: Context, line: number): void {
   }
 }
 
-/** RFC 5228 section 4.2: a redirect address is an RFC 5322 addr-spec; Pigeonhole's wording for the usual faults. */
-export function addressProblem(a: string): string | null {
+/** The addr-spec of an address as written: the part in <> when there is one (a display name before it). */
+export function addrSpec(a: string): string {
+  const m = /<([^<>]*)>\s*$/.exec(a);
+  return (m ? m[1]! : a).trim();
+}
+
+/** RFC 5228 section 4.2: a redirect address is an RFC 5322 mailbox; Pigeonhole's wording for the usual faults. */
+export function addressProblem(written: string): string | null {
+  const a = addrSpec(written);
   const at = a.lastIndexOf('@');
-  if (at < 0) return `invalid or lonely local part '${a}' (expecting '@')`;
+  if (at < 0 || /\s/.test(a.slice(0, at))) return `invalid or lonely local part '${a.split(/\s+/)[0]}' (expecting '@')`;
   if (at === 0) return 'invalid or missing local part';
   if (at === a.length - 1) return 'missing domain';
   if (/[\s<>()[\]\\,;:"]/.test(a.slice(at + 1))) return `invalid domain '${a.slice(at + 1)}'`;
@@ -446,5 +461,5 @@ function checkArity(ctx: Context, c: ParsedCommand, sig: Signature, kind: string
       `the ${c.id} ${kind} requires ${sig.positional.length} positional argument(s), but ${c.args.length} is/are specified.`,
     );
   else if (c.args[0]!.kind !== 'string' && c.args[0]!.kind !== 'list')
-    err(ctx, c.line, `the ${c.id} ${kind} expects a string list as argument 1 (capabilities), but a ${typeName(c.args[0])} was found.`);
+    err(ctx, c.line, `the ${c.id} ${kind} accepts a single string or string list argument, but a ${typeName(c.args[0])} was found.`);
 }

@@ -29,8 +29,9 @@ export function expand(s: string, ctx: VariableContext): string {
   });
 }
 
+/** A well-formed reference (an unknown one, or one in an unknown namespace, is empty). */
 function isValidReference(name: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /^global\.[A-Za-z_][A-Za-z0-9_]*$/i.test(name);
+  return /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name);
 }
 
 function lookup(name: string, ctx: VariableContext): string | undefined {

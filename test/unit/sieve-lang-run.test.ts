@@ -130,6 +130,13 @@ describe('tests (RFC 5228 section 5)', () => {
       'discard',
     ]);
   });
+  it('envelope "to" is the original recipient when there is one (as Pigeonhole)', async () => {
+    const env = { envelope: { from: 'a@b.c', to: 'bob@example.com', originalTo: 'team@example.com' } };
+    expect(await acts('require "envelope"; if envelope :is "to" "team@example.com" { discard; }', env)).toEqual(['discard']);
+  });
+  it('redirect to a mailbox with a display name goes to its address', async () => {
+    expect(await acts('redirect "Carol <carol@example.net>";')).toEqual(['redirect:carol@example.net']);
+  });
   it('exists, size, allof, anyof, not, true, false', async () => {
     expect(await matched('[]', 'exists ["from","x-nope"]')).toBe(false);
     expect(await matched('[]', 'exists ["from","date"]')).toBe(true);
@@ -177,6 +184,9 @@ describe('variables (RFC 5229)', () => {
     expect(await acts('require ["variables","fileinto"]; set "a" "X"; fileinto "${A}-${a}-${unknown}-${1}-${bad-name}-${";')).toEqual([
       'store:X-X---${bad-name}-${',
     ]);
+  });
+  it('a reference in an unknown namespace is empty', async () => {
+    expect(await acts('require ["variables","fileinto"]; fileinto "v${foo.bar}";')).toEqual(['store:v']);
   });
   it('modifiers apply by precedence (section 4.1)', async () => {
     expect(
@@ -291,6 +301,9 @@ describe('extensions', () => {
     expect(await matched('["date"]', 'date :zone "+0000" "date" "hour" "09"')).toBe(true);
     expect(await matched('["date"]', 'currentdate :zone "+0000" "date" "2026-12-06"')).toBe(true);
     expect(await matched('["date"]', 'date "date" "weekday" "2"')).toBe(true);
+  });
+  it('a :zone that is not +hhmm is ignored (Pigeonhole warns at compile time)', async () => {
+    expect(await matched('["date"]', 'date :zone "bogus" :is "date" "year" "2026"')).toBe(true);
   });
   it('mailbox (RFC 5490): mailboxexists and fileinto :create', async () => {
     expect(await matched('"mailbox"', 'mailboxexists ["inbox","Junk"]')).toBe(true);
