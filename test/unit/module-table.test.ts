@@ -21,22 +21,22 @@ describe('the module table', () => {
   });
 
   it('one more entry adds its section and its default listeners', () => {
-    const sieve: ModuleEntry = {
-      name: 'sieve',
-      configSection: { key: 'sieve', schema: z.strictObject({ maxScripts: z.number().default(20) }).prefault({}) },
-      defaultListeners: [{ name: 'managesieve', port: 4190, tls: 'none' }],
+    const finger: ModuleEntry = {
+      name: 'finger',
+      configSection: { key: 'finger', schema: z.strictObject({ maxUsers: z.number().default(20) }).prefault({}) },
+      defaultListeners: [{ name: 'finger', port: 79, tls: 'none' }],
       load: () => Promise.reject(new Error('the config needs no module loaded')),
     };
-    const config = validateConfig({ sieve: { maxScripts: 5 } }, null, [...MODULE_TABLE, sieve]);
-    expect(config.sections.sieve).toEqual({ maxScripts: 5 });
+    const config = validateConfig({ finger: { maxUsers: 5 } }, null, [...MODULE_TABLE, finger]);
+    expect(config.sections.finger).toEqual({ maxUsers: 5 });
     expect(config.listeners.map((l) => `${l.name}:${l.module}:${l.port}`)).toEqual([
       'pop3:pop:110',
       'pop3s:pop:995',
       'imap:imap:143',
       'imaps:imap:993',
       'sieve:managesieve:4190',
-      'managesieve:sieve:4190',
+      'finger:finger:79',
     ]);
-    expect(() => validateConfig({ sieve: { maxScripts: 5 } }, null, MODULE_TABLE)).toThrow(/unknown key sieve/);
+    expect(() => validateConfig({ finger: { maxUsers: 5 } }, null, MODULE_TABLE)).toThrow(/unknown key finger/);
   });
 });
