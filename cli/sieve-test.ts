@@ -25,20 +25,13 @@ interface TestOptions {
   script?: string;
 }
 
-/** Routes ADDRESS as a delivery does; with a +detail the address without it finds the account (RFC 5233). */
+/** Routes ADDRESS as a delivery does (a +detail subaddress reaches the account and stays in the envelope). */
 async function route(ctx: CliContext, delivery: LocalDelivery, address: string): Promise<LocalRecipient> {
   try {
     return await delivery.recipient(address);
   } catch (err) {
     if (!(err instanceof DeliveryError) || err.kind !== 'unknown-user') throw err;
-    const at = address.lastIndexOf('@');
-    const local = at < 0 ? address : address.slice(0, at);
-    const plus = local.indexOf('+');
-    if (plus <= 0) throw new CliError(`${address}: no such account or route in the ${ctx.where}`, EXIT.noUser);
-    const plain = `${local.slice(0, plus)}${at < 0 ? '' : address.slice(at)}`;
-    const found = await delivery.recipient(plain).catch(() => null);
-    if (!found) throw new CliError(`${address}: no such account or route in the ${ctx.where}`, EXIT.noUser);
-    return { ...found, address };
+    throw new CliError(`${address}: no such account or route in the ${ctx.where}`, EXIT.noUser);
   }
 }
 
@@ -95,6 +88,7 @@ export function sieveTestCommand(sieve: Command): void {
           mainDomain: ctx.config.mainDomain,
           realToHeader: ctx.config.realToHeader,
           maxSize: 0,
+          recipientDelimiter: ctx.config.delivery.recipientDelimiter,
         });
         const recipient = await route(ctx, delivery, address);
         const raw = await readInput(file);

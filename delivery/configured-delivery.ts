@@ -15,7 +15,7 @@ export interface DeliveryConfig {
   readonly mainDomain: string;
   readonly realToHeader: string;
   readonly baseDir: string;
-  readonly delivery: { readonly maxSize: number };
+  readonly delivery: { readonly maxSize: number; readonly recipientDelimiter: string };
   readonly quota: { readonly fullTempfail: boolean };
   readonly sieve: SieveSettings;
 }
@@ -42,6 +42,7 @@ export function configuredDelivery(
       mainDomain: config.mainDomain,
       realToHeader: config.realToHeader,
       maxSize: config.delivery.maxSize,
+      recipientDelimiter: config.delivery.recipientDelimiter,
       fullTempfail: config.quota.fullTempfail,
     },
     sieve,

@@ -26,6 +26,12 @@ export interface LocalDeliverySettings {
   realToHeader: string;
   /** Largest message accepted, in octets (0 = no limit). */
   maxSize: number;
+  /**
+   * The characters that start a subaddress (RFC 5233; Dovecot's and Postfix's recipient_delimiter): an address
+   * no account or route takes is routed without its detail (`ann+work@` reaches ann), the detail kept in the
+   * envelope for Sieve. "" turns it off.
+   */
+  recipientDelimiter?: string;
   /** Over quota is a temporary failure (quota.fullTempfail, Dovecot's quota_full_tempfail); else the MTA bounces it. */
   fullTempfail?: boolean;
 }
@@ -68,20 +74,52 @@ export class LocalDelivery {
     return this.settings.maxSize;
   }
 
-  /** Routes an address; DeliveryError('unknown-user') when nothing here takes it, ('io') when routing could not be read. */
+  /**
+   * Routes an address; DeliveryError('unknown-user') when nothing here takes it, ('io') when routing could not be
+   * read. An address with a subaddress (recipientDelimiter) that nothing takes as written is routed without it.
+   */
   async recipient(address: string): Promise<LocalRecipient> {
-    let routed: Routed | null;
-    try {
-      routed = await this.router.route(address);
-    } catch (err) {
-      if (err instanceof NameError) throw new DeliveryError(err.message, true, 'unknown-user');
-      // a damaged routes.json or account.json, an I/O error: the MTA must keep the message and retry
-      throw new DeliveryError(`cannot route ${address} (${(err as Error).message})`, false, 'io');
-    }
-    if (!routed) throw new DeliveryError(`${address}: no such account or route`, true, 'unknown-user');
+    let refused: NameError | null = null;
+    const asWritten = await this.route(address).catch((err) => {
+      if (!(err instanceof NameError)) throw err;
+      refused = err;
+      return null;
+    });
+    const routed =
+      asWritten ??
+      (await this.withoutDetail(address).catch((err) => {
+        if (err instanceof NameError) return null;
+        throw err;
+      }));
+    if (!routed)
+      throw new DeliveryError((refused as NameError | null)?.message ?? `${address}: no such account or route`, true, 'unknown-user');
     const domain = address.includes('@') ? address.slice(address.lastIndexOf('@') + 1).toLowerCase() : this.settings.mainDomain;
     const extraHeader = routed.localPart === null ? null : `${this.settings.realToHeader}: ${routed.localPart}@${domain}`;
     return { address, account: routed.account, extraHeader };
+  }
+
+  private async route(address: string): Promise<Routed | null> {
+    try {
+      return await this.router.route(address);
+    } catch (err) {
+      if (err instanceof NameError) throw err;
+      // a damaged routes.json or account.json, an I/O error: the MTA must keep the message and retry
+      throw new DeliveryError(`cannot route ${address} (${(err as Error).message})`, false, 'io');
+    }
+  }
+
+  /** `ann+work@example.org` routed as `ann@example.org` (the first delimiter starts the detail, RFC 5233 section 3). */
+  private async withoutDetail(address: string): Promise<Routed | null> {
+    const delimiters = this.settings.recipientDelimiter ?? '+';
+    const at = address.lastIndexOf('@');
+    const local = at < 0 ? address : address.slice(0, at);
+    let cut = -1;
+    for (const d of delimiters) {
+      const i = local.indexOf(d);
+      if (i > 0 && (cut < 0 || i < cut)) cut = i;
+    }
+    if (cut < 0) return null;
+    return this.route(local.slice(0, cut) + (at < 0 ? '' : address.slice(at)));
   }
 
   /**

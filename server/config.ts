@@ -171,6 +171,11 @@ const baseShape = {
     .strictObject({
       /** Largest message stored, in octets (larger ones are refused: deliver exits 65, a module refuses it); 0 = no limit. */
       maxSize: count('octets (0 = no limit)', 0, 1024 ** 4).default(50 * 1024 * 1024),
+      /**
+       * Characters that start a subaddress (RFC 5233, Dovecot's recipient_delimiter): `ann+work@` reaches ann when
+       * nothing takes it as written, and Sieve's :detail reads "work"; "" turns it off.
+       */
+      recipientDelimiter: z.string({ error: 'expected the characters that start a subaddress, like "+"' }).max(8).default('+'),
     })
     .prefault({}),
   /**
