@@ -1,0 +1,137 @@
+// End to end with a real MTA (issue 23): swaks sends to a real Postfix (test/helpers/postfix.ts, one
+// instance per test), Postfix delivers over LMTP to a real `postern serve`, and a real IMAP client
+// (imapflow) reads what was stored. First the plain path (no script: INBOX, an unknown user bounced by
+// Postern's RCPT answer), then a user's Sieve script in Pigeonhole's layout (home/sieve/NAME.sieve and the
+// home/.dovecot.sieve symlink) that files, flags and answers with vacation through `submission.relay`, a
+// real SMTP server (smtp-server) in this process.
+import { ImapFlow } from 'imapflow';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { startPostfix } from '../helpers/postfix.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+interface Relayed {
+  from: string;
+  to: string[];
+  data: string;
+}
+
+/** The relay Postern's vacation replies and redirects go out through: records what it gets. */
+async function startRelay(): Promise<{ port: number; received: Relayed[]; close: () => Promise<void> }> {
+  const received: Relayed[] = [];
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          data: Buffer.concat(chunks).toString('utf8'),
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  const port = (smtp.server.address() as { port: number }).port;
+  return { port, received, close: () => new Promise((resolve) => smtp.close(() => resolve())) };
+}
+
+const PASSWORD = 'a secret';
+let relay: Awaited<ReturnType<typeof startRelay>>;
+let server: TestServer;
+
+async function imap<T>(user: string, work: (client: ImapFlow) => Promise<T>): Promise<T> {
+  const client = new ImapFlow({
+    host: '127.0.0.1',
+    port: server.portOf('imap'),
+    secure: false,
+    tls: { rejectUnauthorized: false },
+    auth: { user, pass: PASSWORD },
+    logger: false,
+  });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.logout();
+  }
+}
+
+/** Subject and flags of every message of `mailbox`, in UID order. */
+async function messagesIn(user: string, mailbox: string): Promise<{ subject: string; flags: string[]; source: string }[]> {
+  return imap(user, async (client) => {
+    const lock = await client.getMailboxLock(mailbox);
+    try {
+      const out: { subject: string; flags: string[]; source: string }[] = [];
+      if ((client.mailbox as { exists: number }).exists === 0) return out;
+      for await (const m of client.fetch('1:*', { envelope: true, flags: true, source: true })) {
+        out.push({ subject: m.envelope?.subject ?? '', flags: [...(m.flags ?? [])].sort(), source: m.source?.toString('utf8') ?? '' });
+      }
+      return out;
+    } finally {
+      lock.release();
+    }
+  });
+}
+
+function message(from: string, to: string, subject: string, id: string): string {
+  return [
+    `From: ${from}`,
+    `To: ${to}`,
+    `Subject: ${subject}`,
+    `Message-ID: <${id}@example.net>`,
+    'Date: Sun, 06 Dec 2026 10:00:00 +0000',
+    '',
+    `The body of ${subject}.`,
+    '',
+  ].join('\r\n');
+}
+
+beforeAll(async () => {
+  relay = await startRelay();
+  server = await startServer({
+    config: {
+      listeners: [
+        { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
+        { name: 'lmtp', module: 'lmtp', address: '127.0.0.1', port: 0 },
+      ],
+      submission: { relay: { host: '127.0.0.1', port: relay.port } },
+    },
+  });
+  await server.addAccount('alice', PASSWORD);
+  await server.addAccount('carol', PASSWORD);
+});
+afterAll(async () => {
+  await server?.stop();
+  await relay?.close();
+});
+
+describe('Postfix delivering over LMTP to Postern', () => {
+  it('a message sent to Postfix reaches the INBOX; an unknown user is bounced by Postern’s RCPT answer', async () => {
+    const postfix = await startPostfix({ lmtp: { port: server.portOf('lmtp') } });
+    onTestFinished(() => postfix.stop());
+    const id = await postfix.send(
+      { from: 'bob@example.net', to: ['carol@example.org', 'nobody@example.org'] },
+      message('Bob <bob@example.net>', 'carol@example.org', 'plain delivery', 'plain-1'),
+    );
+    const outcomes = await postfix.outcome(id, 2);
+    const byRecipient = Object.fromEntries(outcomes.map((o) => [o.recipient, o]));
+    expect(byRecipient['carol@example.org'].status, byRecipient['carol@example.org'].line).toBe('sent');
+    expect(byRecipient['carol@example.org'].line).toMatch(/relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+/);
+    expect(byRecipient['nobody@example.org'].status).toBe('bounced');
+    expect(byRecipient['nobody@example.org'].line).toMatch(/said: 550 5\.1\.1 <nobody@example\.org>: no such user here/);
+
+    const inbox = await messagesIn('carol', 'INBOX');
+    expect(inbox.map((m) => m.subject)).toEqual(['plain delivery']);
+    // Postfix's own trace is on it, and the envelope sender as Return-Path
+    expect(inbox[0].source).toMatch(/^Return-Path: <bob@example\.net>\r\n/);
+    expect(inbox[0].source).toMatch(/Received: from client\.example\.net \(localhost \[127\.0\.0\.1\]\)\r\n\tby mta\.postfix\.test/);
+    expect(inbox[0].flags).toEqual([]);
+  });
+});
