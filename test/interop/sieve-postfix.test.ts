@@ -4,6 +4,9 @@
 // Postern's RCPT answer), then a user's Sieve script in Pigeonhole's layout (home/sieve/NAME.sieve and the
 // home/.dovecot.sieve symlink) that files, flags and answers with vacation through `submission.relay`, a
 // real SMTP server (smtp-server) in this process.
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -44,6 +47,27 @@ async function startRelay(): Promise<{ port: number; received: Relayed[]; close:
 const PASSWORD = 'a secret';
 let relay: Awaited<ReturnType<typeof startRelay>>;
 let server: TestServer;
+let siteDir: string;
+
+// The site-wide spam rule (config sieve.before, Pigeonhole's sieve_before): its `stop` ends the sequence,
+// so the user's script (and its vacation) does not run for spam, as with Pigeonhole.
+const SPAM_RULE = 'require ["fileinto"];\nif header :contains "X-Spam-Flag" "YES" { fileinto "Junk"; stop; }\n';
+
+// Alice's script: reports are flagged and filed, and every sender is told once a week that she is away.
+const ALICE_SCRIPT = `require ["fileinto", "imap4flags", "vacation"];
+if allof (header :contains "Subject" "report", address :domain :is "From" "example.net") {
+  addflag ["\\Flagged", "$Work"];
+  fileinto "Reports";
+}
+vacation :days 7 :subject "Away until Monday" :addresses ["alice@example.org"] "I am away until Monday; your message is filed.";
+`;
+
+/** Puts `script` as the user's active script in Pigeonhole's layout: home/sieve/NAME.sieve, home/.dovecot.sieve -> it. */
+async function activateScript(home: string, name: string, script: string): Promise<void> {
+  await mkdir(join(home, 'sieve'), { recursive: true });
+  await writeFile(join(home, 'sieve', `${name}.sieve`), script);
+  await symlink(`sieve/${name}.sieve`, join(home, '.dovecot.sieve'));
+}
 
 async function imap<T>(user: string, work: (client: ImapFlow) => Promise<T>): Promise<T> {
   const client = new ImapFlow({
@@ -95,8 +119,11 @@ function message(from: string, to: string, subject: string, id: string): string 
 
 beforeAll(async () => {
   relay = await startRelay();
+  siteDir = await mkdtemp(join(tmpdir(), 'postern-sieve-site-'));
+  await writeFile(join(siteDir, 'spam.sieve'), SPAM_RULE);
   server = await startServer({
     config: {
+      sieve: { before: [join(siteDir, 'spam.sieve')] },
       listeners: [
         { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
         { name: 'lmtp', module: 'lmtp', address: '127.0.0.1', port: 0 },
@@ -110,6 +137,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   await relay?.close();
+  if (siteDir) await rm(siteDir, { recursive: true, force: true });
 });
 
 describe('Postfix delivering over LMTP to Postern', () => {
@@ -134,4 +162,67 @@ describe('Postfix delivering over LMTP to Postern', () => {
     expect(inbox[0].source).toMatch(/Received: from client\.example\.net \(localhost \[127\.0\.0\.1\]\)\r\n\tby mta\.postfix\.test/);
     expect(inbox[0].flags).toEqual([]);
   });
+});
+
+describe('Sieve at delivery from Postfix', () => {
+  it(
+    'the user’s script in Pigeonhole’s layout files and flags the message, and vacation answers the envelope sender once ' +
+      'through the relay; the site-wide spam rule files into Junk ahead of it',
+    async () => {
+      await activateScript(join(server.dataDir, 'accounts', 'example.org', 'alice'), 'holiday', ALICE_SCRIPT);
+      await imap('alice', async (client) => {
+        await client.mailboxCreate('Reports');
+        await client.mailboxCreate('Junk');
+      });
+      const postfix = await startPostfix({ lmtp: { port: server.portOf('lmtp') } });
+      onTestFinished(() => postfix.stop());
+
+      // The envelope sender differs from From: the reply goes to the envelope sender (the return path), not to From.
+      const first = await postfix.send(
+        { from: 'bounces+bob@example.net', to: ['alice@example.org'] },
+        message('Bob <bob@example.net>', 'Alice <alice@example.org>', 'quarterly report', 'report-1'),
+      );
+      const [sent] = await postfix.outcome(first, 1);
+      expect(sent.status, sent.line).toBe('sent');
+
+      const reports = await messagesIn('alice', 'Reports');
+      expect(reports.map((m) => [m.subject, m.flags])).toEqual([['quarterly report', ['$Work', '\\Flagged']]]);
+      expect(await messagesIn('alice', 'INBOX')).toEqual([]);
+
+      // The vacation reply went out through submission.relay, to the envelope sender only, with a null
+      // envelope sender of its own (RFC 3834 section 3.3) and marked as an automatic reply.
+      const deadline = Date.now() + 10_000;
+      while (relay.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(relay.received).toHaveLength(1);
+      const reply = relay.received[0];
+      expect(reply.to).toEqual(['bounces+bob@example.net']);
+      expect(reply.from).toBe('');
+      expect(reply.data).toMatch(/^Auto-Submitted: auto-replied/im);
+      expect(reply.data).toMatch(/^Subject: Away until Monday\r?$/im);
+      expect(reply.data).toMatch(/^In-Reply-To: <report-1@example\.net>\r?$/im);
+      expect(reply.data).toMatch(/^From: .*alice@example\.org/im);
+      expect(reply.data).toContain('I am away until Monday; your message is filed.');
+
+      // The same sender again within :days: filed and flagged again, no second reply.
+      const second = await postfix.send(
+        { from: 'bounces+bob@example.net', to: ['alice@example.org'] },
+        message('Bob <bob@example.net>', 'alice@example.org', 'monthly report', 'report-2'),
+      );
+      expect((await postfix.outcome(second, 1))[0].status).toBe('sent');
+      // Spam: the site rule files it into Junk and stops; neither Reports nor a vacation reply.
+      const spam = await postfix.send(
+        { from: 'spammer@example.com', to: ['alice@example.org'] },
+        message('Spammer <spammer@example.com>', 'alice@example.org', 'cheap report', 'spam-1').replace(
+          'Subject:',
+          'X-Spam-Flag: YES\r\nSubject:',
+        ),
+      );
+      expect((await postfix.outcome(spam, 1))[0].status).toBe('sent');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await messagesIn('alice', 'Reports')).map((m) => m.subject)).toEqual(['quarterly report', 'monthly report']);
+      expect((await messagesIn('alice', 'Junk')).map((m) => m.subject)).toEqual(['cheap report']);
+      expect(await messagesIn('alice', 'INBOX')).toEqual([]);
+      expect(relay.received).toHaveLength(1);
+    },
+  );
 });
