@@ -1,11 +1,19 @@
-// postern deliver ADDRESS [--mailbox M]: a local delivery agent for an MTA (like dovecot-lda).
-// Exit codes follow sysexits so the MTA knows to bounce (67 unknown user, 65 unusable message) or to
-// retry later (75). The LMTP module delivers through the same LocalDelivery.
+// postern deliver ADDRESS [--mailbox M] [--from SENDER]: a local delivery agent for an MTA (like dovecot-lda).
+// Exit codes follow sysexits so the MTA knows to bounce (67 unknown user, 65 unusable message, 77 a Sieve
+// ereject, with the reason on stderr, as dovecot-lda -e) or to retry later (75). The account's Sieve scripts
+// run as in LMTP (delivery/sieve-filter.ts); their log records go to stderr as JSON lines. The LMTP module
+// delivers through the same LocalDelivery.
 import type { Command } from 'commander';
 import { publishChanges } from '../cluster/nodes/redis-notices.js';
 import { DeliveryError, LocalDelivery } from '../delivery/local-delivery.js';
+import { SieveFilter } from '../delivery/sieve-filter.js';
+import { createLogger } from '../observability/logger.js';
+import { Relay } from '../submission/relay.js';
 import { openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
+
+/** EX_NOPERM: the message is refused for good (a Sieve ereject); the MTA bounces it with the reason (dovecot-lda -e). */
+const EX_NOPERM = 77;
 
 const EXIT_OF: Record<DeliveryError['kind'], number> = {
   'unknown-user': EXIT.noUser,
@@ -15,6 +23,7 @@ const EXIT_OF: Record<DeliveryError['kind'], number> = {
   full: EXIT.tempFail,
   'over-quota': EXIT.cantCreate,
   io: EXIT.tempFail,
+  sieve: EXIT.tempFail,
 };
 
 export function deliverCommand(program: Command): void {
@@ -26,22 +35,45 @@ export function deliverCommand(program: Command): void {
         '75: try again later)',
     )
     .option('--mailbox <mailbox>', 'the mailbox to store it in (INBOX when that mailbox does not exist)', 'INBOX')
-    .action(async (addressArg: string, opts: { mailbox: string }, cmd: Command) => {
+    .option('--from <sender>', 'the envelope sender, for Sieve (default: the message\'s Return-Path field; "" for the null sender)')
+    .action(async (addressArg: string, opts: { mailbox: string; from?: string }, cmd: Command) => {
       const changed: string[] = [];
       const ctx = await openContext(cmd.optsWithGlobals().config, {
         notices: { changed: (path) => void changed.push(path), listen: () => () => {} },
       });
-      const delivery = new LocalDelivery(ctx.router, ctx.store, {
+      const relay = ctx.config.submission.relay ? new Relay(ctx.config.submission.relay) : null;
+      const sieve = new SieveFilter({
+        store: ctx.store,
+        settings: ctx.config.sieve,
+        baseDir: ctx.config.baseDir,
+        relay,
+        logger: createLogger(ctx.config.log.level, { write: (r) => void process.stderr.write(r), flush: async () => {} }),
+        metrics: null,
         mainDomain: ctx.config.mainDomain,
-        realToHeader: ctx.config.realToHeader,
-        maxSize: ctx.config.delivery.maxSize,
         fullTempfail: ctx.config.quota.fullTempfail,
       });
+      const delivery = new LocalDelivery(
+        ctx.router,
+        ctx.store,
+        {
+          mainDomain: ctx.config.mainDomain,
+          realToHeader: ctx.config.realToHeader,
+          maxSize: ctx.config.delivery.maxSize,
+          fullTempfail: ctx.config.quota.fullTempfail,
+        },
+        sieve,
+      );
       try {
         const recipient = await delivery.recipient(addressArg);
-        const { mailbox, fellBack } = await delivery.mailbox(recipient, opts.mailbox);
-        if (fellBack) process.stderr.write(`postern: mailbox "${opts.mailbox}" does not exist; delivering to INBOX\n`);
-        await delivery.deliver(recipient, mailbox, process.stdin as AsyncIterable<Buffer>);
+        const done = await delivery.deliverFiltered(recipient, process.stdin as AsyncIterable<Buffer>, {
+          mailbox: opts.mailbox,
+          envelopeFrom: opts.from?.replace(/^<(.*)>$/, '$1'),
+          logFields: { tag: 'deliver' },
+        });
+        relay?.close();
+        if (done.fellBack) process.stderr.write(`postern: mailbox "${opts.mailbox}" does not exist; delivering to INBOX\n`);
+        // RFC 5429 section 2.1.1: ereject refuses in the protocol; for an LDA, that is its exit code
+        if (done.rejected !== null) throw new CliError(done.rejected, EX_NOPERM);
         // stored: the nodes sharing the tree are told, so an IDLE on any of them hears it now
         if (ctx.config.redis && !(await publishChanges(ctx.config.redis, ctx.config.dataDir, changed))) {
           process.stderr.write(
@@ -49,6 +81,7 @@ export function deliverCommand(program: Command): void {
           );
         }
       } catch (err) {
+        relay?.close();
         if (!(err instanceof DeliveryError)) throw err;
         const message =
           err.kind === 'unknown-user'

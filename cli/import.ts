@@ -1,7 +1,9 @@
 // postern import dovecot --passwd-file FILE: accounts with their password hashes and their Maildirs
 // (every dovecot-uidlist kept, so UIDs and POP3 UIDLs stay what clients know) from a Dovecot
 // installation. Safe to run twice (an account already imported is left alone); a problem with one user
-// is reported and the others go on; --dry-run says what would happen and changes nothing.
+// is reported and the others go on; --dry-run says what would happen and changes nothing. Each user's
+// Sieve scripts (Pigeonhole's ~/sieve and ~/.dovecot.sieve) come along, each one Postern cannot run reported
+// (import-sieve.ts).
 import { cp, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
@@ -12,6 +14,7 @@ import { bulletinDir } from '../modules/pop/config.js';
 import { Bulletins } from '../delivery/bulletins.js';
 import { type CliContext, openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
+import { DEFAULT_SIEVE_LOCATION, importSieve } from './import-sieve.js';
 
 type Mode = 'move' | 'copy' | 'keep';
 
@@ -22,11 +25,14 @@ interface Options {
   defaultScheme: string;
   maildirs: string;
   dryRun?: boolean;
+  /** Pigeonhole's `sieve` setting (where each user's scripts are), or "none". */
+  sieve: string;
 }
 
+// `account`: where the user's Sieve scripts go (import-sieve.ts)
 type Outcome =
-  | { kind: 'imported'; how: string; needsPassword: string | null }
-  | { kind: 'skipped'; why: string }
+  | { kind: 'imported'; how: string; needsPassword: string | null; account: AccountAddress }
+  | { kind: 'skipped'; why: string; account?: AccountAddress }
   | { kind: 'failed'; why: string };
 
 const exists = (path: string) =>
@@ -61,7 +67,7 @@ async function importOne(ctx: CliContext, entry: PasswdEntry, options: Options, 
   if ('nopassword' in entry.extra)
     return { kind: 'failed', why: 'nopassword: any password signs in there; Postern has no such thing (give the entry a password)' };
   if ('deny' in entry.extra || 'nologin' in entry.extra) return { kind: 'skipped', why: 'deny or nologin: not an account that signs in' };
-  if (await ctx.accounts.exists(address)) return { kind: 'skipped', why: `${formatAddress(address)} exists already` };
+  if (await ctx.accounts.exists(address)) return { kind: 'skipped', why: `${formatAddress(address)} exists already`, account: address };
   let source: string;
   try {
     source = maildirRoot(entry.mail ?? options.mailLocation, entry.user, entry.home);
@@ -90,7 +96,7 @@ async function importOne(ctx: CliContext, entry: PasswdEntry, options: Options, 
   } else if (await exists(target)) {
     return { kind: 'failed', why: `${target} exists already (without an account); remove it or import with --maildirs keep` };
   } else how = mode === 'copy' ? `Maildir copied from ${source}` : `Maildir moved from ${source}`;
-  if (options.dryRun) return { kind: 'imported', how, needsPassword };
+  if (options.dryRun) return { kind: 'imported', how, needsPassword, account: address };
   if (hasMail && mode !== 'keep' && !halfDone) {
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
     if (mode === 'move') {
@@ -107,7 +113,7 @@ async function importOne(ctx: CliContext, entry: PasswdEntry, options: Options, 
     }
   }
   await ctx.accounts.addImported(address, stored, plaintextOf(stored), mark);
-  return { kind: 'imported', how, needsPassword };
+  return { kind: 'imported', how, needsPassword, account: address };
 }
 
 export function importCommands(program: Command): void {
@@ -135,6 +141,11 @@ export function importCommands(program: Command): void {
       'move (rename into the data folder; a copy across file systems), copy (the original stays), or keep (already where Postern keeps it)',
       'move',
     )
+    .option(
+      '--sieve <location>',
+      "Pigeonhole's sieve setting: where each user's Sieve scripts are (~ the home, %u %n %d); none: leave them",
+      DEFAULT_SIEVE_LOCATION,
+    )
     .option('--dry-run', 'say what would happen; change nothing')
     .action(async (opts: Options, cmd: Command) => {
       const mode = opts.maildirs as Mode;
@@ -154,7 +165,7 @@ export function importCommands(program: Command): void {
       for (const p of problems) process.stderr.write(`postern: ${opts.passwdFile} line ${p.line}: ${p.message}\n`);
       const bulletins = bulletinDir(ctx.config);
       const mark = bulletins ? await new Bulletins(bulletins, ctx.accounts, ctx.store).highest() : null;
-      const tally = { imported: 0, skipped: 0, failed: 0, needsPassword: 0 };
+      const tally = { imported: 0, skipped: 0, failed: 0, needsPassword: 0, sieveProblems: 0 };
       const progress = process.stderr.isTTY && entries.length >= 50;
       for (const [i, entry] of entries.entries()) {
         let outcome: Outcome;
@@ -179,6 +190,16 @@ export function importCommands(program: Command): void {
           tally.failed++;
           process.stderr.write(`postern: ${who} (line ${entry.line}): ${outcome.why}\n`);
         }
+        if (outcome.kind !== 'failed' && outcome.account && opts.sieve !== 'none') {
+          try {
+            const sieve = await importSieve(ctx, entry.user, entry.home, outcome.account, opts.sieve, !!opts.dryRun);
+            for (const line of sieve.lines) process.stdout.write(`${line}\n`);
+            tally.sieveProblems += sieve.problems;
+          } catch (err) {
+            tally.sieveProblems++;
+            process.stderr.write(`postern: ${who} (line ${entry.line}): Sieve scripts not brought: ${(err as Error).message}\n`);
+          }
+        }
         if (progress) {
           const done = Math.round(((i + 1) / entries.length) * 30);
           process.stderr.write(`[${'#'.repeat(done)}${'.'.repeat(30 - done)}] ${i + 1}/${entries.length} users`);
@@ -187,7 +208,8 @@ export function importCommands(program: Command): void {
       if (progress) process.stderr.write('\r\x1b[K');
       process.stdout.write(
         `${opts.dryRun ? 'dry run: ' : ''}${tally.imported} imported, ${tally.skipped} skipped, ${tally.failed} failed,` +
-          ` ${tally.needsPassword} need a new password (in the ${ctx.where})\n`,
+          ` ${tally.needsPassword} need a new password` +
+          `${tally.sieveProblems > 0 ? `, ${tally.sieveProblems} Sieve scripts Postern cannot run as they are` : ''} (in the ${ctx.where})\n`,
       );
       if (tally.failed > 0) throw new CliError(`${tally.failed} users could not be imported (see above); the others were`, EXIT.failure);
     });

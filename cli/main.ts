@@ -18,6 +18,7 @@ const GROUPS: Record<string, () => Promise<Register[]>> = {
   bulletin: async () => [(await import('./bulletin.js')).bulletinCommands],
   import: async () => [(await import('./import.js')).importCommands],
   quota: async () => [(await import('./quota.js')).quotaCommands],
+  sieve: async () => [(await import('./sieve.js')).sieveCommands],
 };
 
 /** The command named on the command line (the first word that is not an option or its value). */

@@ -7,6 +7,8 @@ import { type AccountAddress, formatAddress, NameError } from '../accounts/names
 import type { Routed, Router } from '../accounts/router.js';
 import { deliveredOctets } from './delivered-octets.js';
 import { OverQuotaError } from '../store/quota/over-quota.js';
+import type { SieveFilter } from './sieve-filter.js';
+import { firstHeader } from './sieve-mail.js';
 
 /** A recipient the message can be delivered to. */
 export interface LocalRecipient {
@@ -24,9 +26,10 @@ export class DeliveryError extends Error {
     readonly permanent: boolean,
     /**
      * What failed: 'unknown-user', 'too-large', 'empty', 'mailbox' (a bad mailbox name), 'full' (no space),
-     * 'over-quota' (the account's quota; permanent unless quota.fullTempfail), 'io'.
+     * 'over-quota' (the account's quota; permanent unless quota.fullTempfail), 'io', 'sieve' (what a Sieve
+     * script decided cannot be done now: a redirect the relay cannot take yet, scripts that cannot be read).
      */
-    readonly kind: 'unknown-user' | 'too-large' | 'empty' | 'mailbox' | 'full' | 'over-quota' | 'io',
+    readonly kind: 'unknown-user' | 'too-large' | 'empty' | 'mailbox' | 'full' | 'over-quota' | 'io' | 'sieve',
   ) {
     super(message);
   }
@@ -63,7 +66,7 @@ export function ioFailure(err: unknown, what: string): DeliveryError {
  * What the store's failure means for the MTA: a mailbox name or a message the store can never take is
  * bounced, in the store's words; anything else (a full disk, an I/O error) is tried again later.
  */
-function storeFailure(err: unknown, what: string, fullTempfail = false): DeliveryError {
+export function storeFailure(err: unknown, what: string, fullTempfail = false): DeliveryError {
   if (err instanceof OverQuotaError) return new DeliveryError(err.message, !fullTempfail, 'over-quota');
   if (err instanceof MailStoreError) {
     switch (err.mailError) {
@@ -77,11 +80,27 @@ function storeFailure(err: unknown, what: string, fullTempfail = false): Deliver
   return ioFailure(err, what);
 }
 
+/** What a delivery through Sieve did (deliverFiltered). */
+export interface FilteredDelivery {
+  /** Octets stored, summed over the mailboxes. */
+  readonly octets: number;
+  /** Where the message was stored (none: discarded, redirected or rejected). */
+  readonly mailboxes: readonly string[];
+  /** ereject's reason: the protocol refuses the message for this recipient with it (nothing was stored). */
+  readonly rejected: string | null;
+  /** False when no script ran (none for this account, or sieve.enabled false). */
+  readonly filtered: boolean;
+  /** `mailbox` was asked for but does not exist: stored in INBOX instead (unfiltered delivery). */
+  readonly fellBack: boolean;
+}
+
 export class LocalDelivery {
   constructor(
     private readonly router: Router,
     private readonly store: MailStore,
     private readonly settings: LocalDeliverySettings,
+    /** Sieve at delivery (delivery/sieve-filter.ts); null: none. */
+    private readonly sieve: SieveFilter | null = null,
   ) {}
 
   get maxSize(): number {
@@ -117,6 +136,58 @@ export class LocalDelivery {
       throw storeFailure(err, `cannot open ${formatAddress(r.account)}`);
     }
     return exists ? { mailbox: wanted, fellBack: false } : { mailbox: 'INBOX', fellBack: true };
+  }
+
+  /**
+   * Delivers to one recipient through its Sieve scripts (sieve-filter.ts): without any, exactly deliver() into
+   * `mailbox` (INBOX when it does not exist); with some, the message is read whole (with what a delivery adds),
+   * the scripts run, and their outcome is carried out. `envelopeFrom`: the envelope sender when it is not
+   * `returnPath` (`postern deliver --from`; else the message's Return-Path field).
+   */
+  async deliverFiltered(
+    r: LocalRecipient,
+    input: AsyncIterable<Buffer>,
+    options: { maxSize?: number; returnPath?: string; envelopeFrom?: string; mailbox?: string; logFields?: Record<string, unknown> } = {},
+  ): Promise<FilteredDelivery> {
+    const scripts = this.sieve ? await this.sieve.scriptsFor(r.account) : [];
+    const wanted = options.mailbox ?? 'INBOX';
+    if (scripts.length === 0) {
+      const { mailbox, fellBack } = await this.mailbox(r, wanted);
+      const octets = await this.deliver(r, mailbox, input, options);
+      return { octets, mailboxes: [mailbox], rejected: null, filtered: false, fellBack };
+    }
+    const chunks: Buffer[] = [];
+    try {
+      const octets = deliveredOctets(limited(input, options.maxSize ?? this.settings.maxSize), {
+        extraHeader: r.extraHeader ?? undefined,
+        returnPath: options.returnPath,
+        dropMboxFromLine: options.returnPath === undefined,
+      });
+      for await (const chunk of octets) chunks.push(chunk);
+    } catch (err) {
+      if (err instanceof DeliveryError) throw err;
+      throw ioFailure(err, 'cannot read the message');
+    }
+    const message = Buffer.concat(chunks);
+    if (message.length === 0) throw new DeliveryError('the message is empty', true, 'empty');
+    const returnPath = firstHeader(message, 'Return-Path');
+    const envelopeFrom =
+      options.envelopeFrom ?? options.returnPath ?? (returnPath === null ? '' : (/<([^>]*)>/.exec(returnPath)?.[1] ?? returnPath));
+    const carried = await this.sieve!.filter(scripts, {
+      account: r.account,
+      recipient: r.address,
+      envelopeFrom,
+      message,
+      defaultMailbox: wanted,
+      logFields: options.logFields ?? {},
+    });
+    return {
+      octets: carried.stored.reduce((sum, s) => sum + s.octets, 0),
+      mailboxes: carried.stored.map((s) => s.mailbox),
+      rejected: carried.rejected,
+      filtered: true,
+      fellBack: false,
+    };
   }
 
   /**

@@ -23,6 +23,20 @@ const scriptPaths = z
   })
   .default([]);
 
+/**
+ * Where spamtest/virustest read a scanner's verdict (Pigeonhole's sieve_spamtest_* and sieve_virustest_*):
+ * `statusHeader` is "Header-Name" or "Header-Name: regex" whose first group is the value; `statusType` score (a
+ * number scaled by `maxValue` or the number `maxHeader` gives), strlen (the length of the value, e.g. "*****") or
+ * text (the value compared with `textValues`, the strings for the results 0..10).
+ */
+const testHeaderSchema = z.strictObject({
+  statusHeader: z.string({ error: 'expected a header name, optionally ": regex"' }),
+  statusType: z.enum(['score', 'strlen', 'text'], { error: 'expected score, strlen or text' }).default('score'),
+  maxValue: z.number({ error: 'expected a number' }).positive({ error: 'expected a number above 0' }).nullable().default(null),
+  maxHeader: z.string({ error: 'expected a header name, optionally ": regex"' }).nullable().default(null),
+  textValues: z.record(z.string(), z.string(), { error: 'expected values 0..10 mapped to strings' }).default({}),
+});
+
 export const sieveSchema = z
   .strictObject({
     /** false: deliveries run no script at all (the users' scripts are kept, ManageSieve still edits them). */
@@ -37,6 +51,8 @@ export const sieveSchema = z
     maxActions: whole('actions', 1, 10_000).default(32),
     /** Redirects one run may take (sieve_max_redirects). */
     maxRedirects: whole('redirects', 0, 1_000).default(4),
+    /** Seconds a redirect of one message to one address is remembered and not done again (sieve_redirect_duplicate_period). */
+    redirectDuplicatePeriod: whole('seconds', 0, 10 * 365 * 86_400).default(12 * 3600),
     /** Milliseconds of CPU one run may use; past it the message is kept in INBOX (sieve_max_cpu_time). */
     maxCpuTime: whole('milliseconds', 10, 600_000).default(5_000),
     /** Memory one run may use (the run's thread is stopped past it and the message kept). */
@@ -47,6 +63,16 @@ export const sieveSchema = z
     maxScripts: whole('scripts', 0, 100_000).default(0),
     /** Octets of scripts a user may keep (sieve_quota_max_storage); 0 = no limit. */
     maxStorage: octets('octets (0 = no limit)').default(0),
+    /** Vacation's shortest :days/:seconds period in seconds (sieve_vacation_min_period; a shorter one is raised to it). */
+    vacationMinPeriod: whole('seconds', 0, 10 * 365 * 86_400).default(86_400),
+    /** Vacation's period when the script names none, in seconds (sieve_vacation_default_period). */
+    vacationDefaultPeriod: whole('seconds', 0, 10 * 365 * 86_400).default(7 * 86_400),
+    /** Vacation's longest period in seconds (sieve_vacation_max_period; 0 = no limit). */
+    vacationMaxPeriod: whole('seconds', 0, 10 * 365 * 86_400).default(0),
+    /** spamtest (RFC 5235): where the scanner's verdict is read (Pigeonhole's sieve_spamtest_*); null: not configured. */
+    spamtest: testHeaderSchema.nullable().default(null),
+    /** virustest (RFC 5235): the same for the virus scanner's verdict (sieve_virustest_*). */
+    virustest: testHeaderSchema.nullable().default(null),
   })
   .prefault({});
 

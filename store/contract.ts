@@ -249,6 +249,10 @@ export interface MailStore {
   setMetadata(scope: MetadataScope, changes: ReadonlyMap<string, Buffer | null>, maxEntries: number): Promise<void>;
   /** One private entry ("/private/specialuse") of the account on those of `mailboxes` (its own) that have it. */
   entryOfMailboxes(account: AccountAddress, entry: string, mailboxes: readonly string[]): Promise<Map<string, Buffer>>;
+  /** The account's Sieve scripts (ManageSieve's, `postern sieve`'s; delivery runs the active one). */
+  sieveScripts(account: AccountAddress): SieveScripts;
+  /** What deliveries to the account remember between runs (vacation's replies sent, duplicate's ids). */
+  deliveryMemory(account: AccountAddress): DeliveryMemory;
 }
 
 /** A script as ManageSieve lists it (RFC 5804 section 2.7). */
@@ -276,6 +280,25 @@ export interface SieveScripts {
   setActive(name: string | null): Promise<void>;
   /** The active script, or null. */
   active(): Promise<{ name: string; content: Buffer } | null>;
+}
+
+/** The longest Sieve script name, in characters (Pigeonhole's SIEVE_MAX_SCRIPT_NAME_LEN). */
+export const MAX_SIEVE_SCRIPT_NAME = 256;
+
+/**
+ * Checks a Sieve script name as RFC 5804 section 1.6 (and Pigeonhole's sieve_script_name_is_valid) allows
+ * it: not empty, at most MAX_SIEVE_SCRIPT_NAME characters, no "/", no control character (U+0000-001F,
+ * U+007F-009F, U+2028, U+2029), no broken UTF-16. Throws a MailStoreError (PARAMS) otherwise, so no store
+ * is reached outside an account's scripts by a name.
+ */
+export function checkSieveScriptName(name: string): string {
+  if (name.length === 0) throw new MailStoreError(MailError.PARAMS, 'a script name cannot be empty');
+  if ([...name].length > MAX_SIEVE_SCRIPT_NAME)
+    throw new MailStoreError(MailError.PARAMS, `a script name must be at most ${MAX_SIEVE_SCRIPT_NAME} characters`);
+  // (with the u flag, a surrogate matches only when it is alone: half of a character)
+  if (/[\x00-\x1f\x7f-\x9f/\u2028\u2029\ud800-\udfff]/u.test(name))
+    throw new MailStoreError(MailError.PARAMS, `"${printable(name)}" is not a valid script name: no "/" and no control characters`);
+  return name;
 }
 
 /** Ids remembered for an account until they expire (vacation's "answered already", duplicate's ids). */

@@ -6,12 +6,16 @@
 //   RCPT:  250 for an address that routes here, 550 5.1.1 for one that does not, 451 when routing fails
 //   DATA:  per recipient 250 (stored), 552 (over delivery.maxSize), 452 (no space: the MTA retries),
 //          552 5.2.2 over the account's quota (452 4.2.2 with quota.fullTempfail, as Dovecot's
-//          quota_full_tempfail), 451 (another I/O error: the MTA retries)
+//          quota_full_tempfail), 451 (another I/O error: the MTA retries), 550 5.7.1 with the reason for a
+//          Sieve ereject (RFC 5429 section 2.1.1), 451 when a Sieve redirect cannot go out yet
+// Each recipient's Sieve scripts run before its message is stored (delivery/sieve-filter.ts).
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { Admission, type AdmittedSession } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
 import { DeliveryError, ioFailure, LocalDelivery, type LocalRecipient } from '../../delivery/local-delivery.js';
+import { SieveFilter } from '../../delivery/sieve-filter.js';
+import { Relay } from '../../submission/relay.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
@@ -22,6 +26,29 @@ import { join } from 'node:path';
 /** An SMTP-style error smtp-server turns into a reply line: code, then our enhanced code and text. */
 function reply(code: number, text: string): Error & { responseCode: number } {
   return Object.assign(new Error(text), { responseCode: code });
+}
+
+/**
+ * A recipient refused by its Sieve script's ereject (RFC 5429 section 2.1.1): 550 5.7.1 and the reason (one
+ * line: the reason's line breaks become spaces). The reply text carries its own enhanced code (see keepOwnEnhancedCodes).
+ */
+function erejectReply(r: LocalRecipient, reason: string): Error & { responseCode: number } {
+  const text = reason.replace(/[\r\n]+/g, ' ').trim() || 'rejected';
+  return reply(550, `5.7.1 <${r.address}>: ${text}`);
+}
+
+/**
+ * smtp-server gives every reply the enhanced code of its number (550: 5.1.1, "bad mailbox"); a reply whose
+ * text starts with an enhanced code of its own (ereject's 5.7.1) is sent with that one alone.
+ */
+function keepOwnEnhancedCodes(server: SMTPServer): void {
+  const connection = [...server.connections].at(-1) as unknown as {
+    send(code: number, data: unknown, context?: unknown): void;
+  };
+  if (!connection) return;
+  const send = connection.send.bind(connection);
+  connection.send = (code, data, context) =>
+    typeof data === 'string' && /^[245]\.\d{1,3}\.\d{1,3} /.test(data) ? send(code, data, false) : send(code, data, context);
 }
 
 /** The reply for a recipient whose delivery failed. */
@@ -42,6 +69,7 @@ interface LmtpChannel extends AdmittedSession {
 
 interface Services {
   delivery: LocalDelivery;
+  relay: Relay | null;
   logger: Logger;
   metrics: Metrics;
   server: SMTPServer;
@@ -74,18 +102,39 @@ export class LmtpModule implements PosternModule {
     this.spool = new Spool(join(ctx.config.dataDir, 'spool'));
     await this.spool.prepare();
     this.reconfigure(ctx);
+    await this.sieveReady;
     this.stopping = false;
     this.cut = false;
   }
 
   reconfigure(ctx: ModuleContext): void {
     const lmtp = lmtpConfig(ctx.config);
-    const delivery = new LocalDelivery(ctx.router, ctx.store, {
+    this.services?.relay?.close();
+    // redirect, vacation and reject go out through submission.relay, read again at each reload
+    const relay = ctx.config.submission.relay ? new Relay(ctx.config.submission.relay) : null;
+    const sieve = new SieveFilter({
+      store: ctx.store,
+      settings: ctx.config.sieve,
+      baseDir: ctx.config.baseDir,
+      relay,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
       mainDomain: ctx.config.mainDomain,
-      realToHeader: ctx.config.realToHeader,
-      maxSize: ctx.config.delivery.maxSize,
       fullTempfail: ctx.config.quota.fullTempfail,
     });
+    // the site scripts are read and compiled now, at start and at each reload; what fails is logged
+    this.sieveReady = sieve.ready();
+    const delivery = new LocalDelivery(
+      ctx.router,
+      ctx.store,
+      {
+        mainDomain: ctx.config.mainDomain,
+        realToHeader: ctx.config.realToHeader,
+        maxSize: ctx.config.delivery.maxSize,
+        fullTempfail: ctx.config.quota.fullTempfail,
+      },
+      sieve,
+    );
     const server = new SMTPServer({
       lmtp: true,
       name: ctx.config.mainDomain,
@@ -123,7 +172,7 @@ export class LmtpModule implements PosternModule {
       },
     });
     server.on('error', (err) => ctx.logger.debug({ tag: 'LMTP', err: err.message }, 'connection error'));
-    this.services = { delivery, logger: ctx.logger, metrics: ctx.metrics, server };
+    this.services = { delivery, relay, logger: ctx.logger, metrics: ctx.metrics, server };
     // lmtp.maxChannels alone: an MTA opens many connections from one address, and none signs in
     const none = Number.MAX_SAFE_INTEGER;
     this.admission.limits = {
@@ -158,6 +207,7 @@ export class LmtpModule implements PosternModule {
           this.admission.release(channel);
         });
         services.server.connect(socket, { id: String(conn.id), remoteAddress: conn.remoteAddress });
+        keepOwnEnhancedCodes(services.server);
       },
     });
   }
@@ -214,10 +264,16 @@ export class LmtpModule implements PosternModule {
         }
         try {
           // RFC 5321 section 4.4: the final delivery adds Return-Path with the envelope sender
-          const octets = await delivery.deliver(r, 'INBOX', spooled.read(), { returnPath: from });
-          metrics.deliveries.inc({ source: 'lmtp' });
-          logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, octets }, 'delivered');
-          replies.push(`<${r.address}> delivered`);
+          const done = await delivery.deliverFiltered(r, spooled.read(), { returnPath: from, logFields: { tag: 'LMTP', cid: session.id } });
+          if (done.rejected !== null) {
+            logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, reason: done.rejected }, 'refused by Sieve (ereject)');
+            replies.push(erejectReply(r, done.rejected));
+          } else {
+            if (done.mailboxes.length > 0) metrics.deliveries.inc({ source: 'lmtp' });
+            const where = done.filtered ? { mailboxes: done.mailboxes } : {};
+            logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, octets: done.octets, ...where }, 'delivered');
+            replies.push(`<${r.address}> delivered`);
+          }
         } catch (err) {
           logger.info({ tag: 'LMTP', cid: session.id, from, to: r.address, err: (err as Error).message }, 'not delivered');
           replies.push(failureReply(r, err));
@@ -253,6 +309,7 @@ export class LmtpModule implements PosternModule {
   }
 
   private cut = false;
+  private sieveReady: Promise<void> = Promise.resolve();
 }
 
 function closeWith421(c: { send(code: number, text: string): void; close(): void }): void {

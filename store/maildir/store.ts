@@ -42,6 +42,8 @@ import { MaildirQuota, sumFolder } from './maildirsize.js';
 import { NO_LIMITS, type QuotaLimitsOf, type QuotaReport } from '../quota/quota.js';
 import type { QuotaValues } from '../quota/quota.js';
 import { commitStaged, stagedMessage } from './staged.js';
+import { MaildirSieveScripts } from './sieve-scripts.js';
+import { MaildirDeliveryMemory } from './delivery-memory.js';
 
 /** Where accounts keep their mail (the account store knows). */
 export interface AccountFolders {
@@ -402,6 +404,16 @@ export class MaildirStore implements MailStore {
 
   async removeAccount(account: AccountAddress): Promise<void> {
     this.forget(this.accounts.maildir(account));
+  }
+
+  /** Pigeonhole's layout in the account folder (its home): sieve/NAME.sieve and .dovecot.sieve (sieve-scripts.ts). */
+  sieveScripts(account: AccountAddress): MaildirSieveScripts {
+    return new MaildirSieveScripts(this.accounts.accountDir(account));
+  }
+
+  /** postern-sieve-memory in the account folder (delivery-memory.ts). */
+  deliveryMemory(account: AccountAddress): MaildirDeliveryMemory {
+    return new MaildirDeliveryMemory(this.accounts.accountDir(account));
   }
 
   // Metadata (RFC 5464): in Dovecot's attribute dict at the Maildir's root, by mailbox GUID (metadata.ts)

@@ -41,6 +41,7 @@ import { crlfSize } from '../crlf-size.js';
 import { OverQuotaError } from '../quota/over-quota.js';
 import { NO_LIMITS, overLimit, type QuotaLimitsOf, type QuotaReport, type QuotaValues } from '../quota/quota.js';
 import { emailIdOf } from '../object-ids.js';
+import { MemoryDeliveryMemory, MemorySieveScripts, MemorySieveState } from './memory-sieve.js';
 
 interface Stored {
   uid: number;
@@ -564,6 +565,25 @@ export class MemoryStore implements MailStore {
 
   async removeAccount(a: AccountAddress): Promise<void> {
     this.accounts.delete(formatAddress(a));
+    this.sieve.delete(formatAddress(a));
+  }
+
+  /** Each account's Sieve scripts and delivery memory (memory-sieve.ts). */
+  private readonly sieve = new Map<string, MemorySieveState>();
+
+  private sieveState(a: AccountAddress): MemorySieveState {
+    const key = formatAddress(a);
+    let state = this.sieve.get(key);
+    if (!state) this.sieve.set(key, (state = new MemorySieveState()));
+    return state;
+  }
+
+  sieveScripts(a: AccountAddress): MemorySieveScripts {
+    return new MemorySieveScripts(this.sieveState(a));
+  }
+
+  deliveryMemory(a: AccountAddress): MemoryDeliveryMemory {
+    return new MemoryDeliveryMemory(this.sieveState(a));
   }
 
   /** The entries of a scope: a mailbox's, or the owner's server entries. */

@@ -665,6 +665,101 @@ for (const [name, make] of STORES) {
         other.close();
       });
     });
+
+    describe('Sieve scripts (RFC 5804 semantics, store/contract.ts SieveScripts)', () => {
+      const script = (text: string) => Buffer.from(text);
+
+      it('put, list (sorted, with sizes and the active one), get, activate, rename the active one, deactivate, delete', async () => {
+        const scripts = store.sieveScripts(alice);
+        expect(await scripts.list()).toEqual([]);
+        expect(await scripts.active()).toBeNull();
+        expect(await scripts.get('vacation')).toBeNull();
+        await scripts.put('vacation', script('require "vacation";\r\nvacation "away";\r\n'));
+        await scripts.put('Filters', script('keep;\r\n'));
+        await scripts.put('Filters', script('require "fileinto";\r\nfileinto "Junk";\r\n')); // replaced whole
+        expect(await scripts.list()).toEqual([
+          { name: 'Filters', active: false, size: 39 },
+          { name: 'vacation', active: false, size: 39 },
+        ]);
+        expect((await scripts.get('Filters'))?.toString()).toBe('require "fileinto";\r\nfileinto "Junk";\r\n');
+        await scripts.setActive('Filters');
+        expect((await scripts.list()).filter((e) => e.active).map((e) => e.name)).toEqual(['Filters']);
+        expect(await scripts.active()).toEqual({ name: 'Filters', content: script('require "fileinto";\r\nfileinto "Junk";\r\n') });
+        await scripts.rename('Filters', 'Rules');
+        expect(await scripts.list()).toEqual([
+          { name: 'Rules', active: true, size: 39 },
+          { name: 'vacation', active: false, size: 39 },
+        ]);
+        expect((await scripts.active())?.name).toBe('Rules');
+        await scripts.setActive('vacation');
+        await scripts.delete('Rules');
+        expect((await scripts.list()).map((e) => [e.name, e.active])).toEqual([['vacation', true]]);
+        await scripts.setActive(null);
+        expect(await scripts.active()).toBeNull();
+        await scripts.setActive(null); // none active already: nothing to do
+        await scripts.delete('vacation');
+        expect(await scripts.list()).toEqual([]);
+        // one account's scripts are its own
+        await scripts.put('mine', script('keep;'));
+        expect(await store.sieveScripts(bob).list()).toEqual([]);
+      });
+
+      it('names as RFC 5804 section 1.6 allows them: any printable Unicode, up to 256 characters', async () => {
+        const scripts = store.sieveScripts(alice);
+        for (const name of ['a', 'Ferien 2026', 'Ünïcødé ✓ 日本', '..', '.hidden', 'x'.repeat(200), 'dovecot']) {
+          await scripts.put(name, script('keep;'));
+          expect((await scripts.get(name))?.toString()).toBe('keep;');
+        }
+        expect((await scripts.list()).map((e) => e.name)).toContain('Ünïcødé ✓ 日本');
+      });
+
+      it('refusals carry the code each protocol answers by (no script name reaches outside the scripts)', async () => {
+        const scripts = store.sieveScripts(alice);
+        await scripts.put('on', script('keep;'));
+        await scripts.put('other', script('keep;'));
+        await scripts.setActive('on');
+        const { got, wanted } = await codesOf([
+          ['empty name', () => scripts.put('', script('keep;')), MailError.PARAMS],
+          ['a slash', () => scripts.put('../../Maildir/cur/x', script('keep;')), MailError.PARAMS],
+          ['a slash in get', () => scripts.get('../sieve/on'), MailError.PARAMS],
+          ['a NUL', () => scripts.put('a\0b', script('keep;')), MailError.PARAMS],
+          ['a line end', () => scripts.put('a\nb', script('keep;')), MailError.PARAMS],
+          ['a C1 control', () => scripts.put('a\u0085b', script('keep;')), MailError.PARAMS],
+          ['a line separator', () => scripts.put('a\u2028b', script('keep;')), MailError.PARAMS],
+          ['half a character', () => scripts.put('a\ud800b', script('keep;')), MailError.PARAMS],
+          ['257 characters', () => scripts.put('x'.repeat(257), script('keep;')), MailError.PARAMS],
+          ['deleting the active one', () => scripts.delete('on'), MailError.NOTPOSSIBLE],
+          ['deleting a missing one', () => scripts.delete('nothing'), MailError.NOTFOUND],
+          ['activating a missing one', () => scripts.setActive('nothing'), MailError.NOTFOUND],
+          ['renaming a missing one', () => scripts.rename('nothing', 'x'), MailError.NOTFOUND],
+          ['renaming onto another', () => scripts.rename('other', 'on'), MailError.EXISTS],
+          ['renaming onto itself', () => scripts.rename('other', 'other'), MailError.EXISTS],
+          ['renaming to a bad name', () => scripts.rename('other', 'a/b'), MailError.PARAMS],
+        ]);
+        expect(got).toEqual(wanted);
+        // nothing changed by the refusals
+        expect((await scripts.list()).map((e) => [e.name, e.active])).toEqual([
+          ['on', true],
+          ['other', false],
+        ]);
+      });
+    });
+
+    describe('delivery memory (vacation, duplicate)', () => {
+      it('remembers a key until it expires, per account', async () => {
+        const memory = store.deliveryMemory(alice);
+        expect(await memory.seen('vacation:bob@example.net')).toBe(false);
+        await memory.remember('vacation:bob@example.net', 3600);
+        await memory.remember('dup:<id@x>', 0); // expires at once
+        expect(await memory.seen('vacation:bob@example.net')).toBe(true);
+        expect(await store.deliveryMemory(alice).seen('vacation:bob@example.net')).toBe(true); // a new handle sees it too
+        expect(await memory.seen('dup:<id@x>')).toBe(false);
+        expect(await memory.seen('vacation:carol@example.net')).toBe(false);
+        expect(await store.deliveryMemory(bob).seen('vacation:bob@example.net')).toBe(false);
+        await memory.remember('vacation:bob@example.net', 0); // remembered again, for no time: the later one counts
+        expect(await memory.seen('vacation:bob@example.net')).toBe(false);
+      });
+    });
   });
 }
 

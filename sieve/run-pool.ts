@@ -1,0 +1,266 @@
+// Sieve runs off the event loop: a small pool of worker threads (made when first needed, never keeping the
+// process alive while idle, as accounts/crypt-pool.ts) runs `runScripts` (run.ts) with the `sieve:` limits.
+// A run that passes sieve.maxCpuTime has its thread terminated and replaced (a backtracking :regex or a body
+// test of a huge message then holds neither the event loop nor the other deliveries); a run that passes
+// sieve.maxMemory stops its thread by itself (Worker resourceLimits). Either way the answer is the keep into
+// INBOX with the reason, never a lost message. The hooks a run calls (the duplicate test) are answered here,
+// in the main thread, where the account's memory is; their waiting does not count as the run's time.
+//
+// The threads load the compiled worker (dist/sieve/run-worker.js): the server always runs from dist/. Loaded
+// from the TypeScript sources (vitest's in-process tests), this module cannot start a .ts worker, so it runs
+// in the calling thread instead ('in-thread' mode): the same answers, without the time and memory limits.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { CompiledScript } from './compile.js';
+import type { SieveOutcome, SieveRunHooks, SieveRunInput } from './outcome.js';
+import { runScripts } from './run.js';
+
+/** What one run may use (the `sieve:` section's limits). */
+export interface SieveRunLimits {
+  readonly maxActions: number;
+  readonly maxRedirects: number;
+  /** Milliseconds the run may take on its thread (the hooks' waiting not counted). */
+  readonly maxCpuTime: number;
+  /** Octets of memory the run's thread may use. */
+  readonly maxMemory: number;
+}
+
+/** Why the pool stopped a run before it answered (null: the run answered, maybe with its own error). */
+export type SieveRunStop = 'time' | 'memory' | 'crash' | null;
+
+export interface SieveRunResult {
+  readonly outcome: SieveOutcome;
+  readonly stopped: SieveRunStop;
+}
+
+/** The keep into INBOX a failed run comes to (RFC 5228 section 2.10.6: the implicit keep), with why. */
+export function failedOutcome(error: string): SieveOutcome {
+  return {
+    actions: [{ kind: 'store', mailbox: 'INBOX', flags: [], create: false, implicit: true }],
+    remember: [],
+    edited: null,
+    error,
+    log: [],
+  };
+}
+
+/** The messages between the pool and a thread (structured clones). */
+export type FromPool =
+  | {
+      type: 'run';
+      id: number;
+      scripts: readonly CompiledScript[];
+      input: SieveRunInput;
+      maxActions: number;
+      maxRedirects: number;
+    }
+  | { type: 'answer'; question: number; answer?: boolean; error?: string };
+
+export type ToPool =
+  | { type: 'ready' }
+  | { type: 'ask'; id: number; question: number; hook: 'seen'; key: string }
+  | { type: 'done'; id: number; outcome: SieveOutcome }
+  | { type: 'failed'; id: number; error: string };
+
+/** 'threads': worker threads with limits; 'in-thread': the calling thread (tests over the TypeScript sources only). */
+export type SievePoolMode = 'threads' | 'in-thread';
+
+/** Threads when this module was loaded from compiled JavaScript (dist/), the calling thread from TypeScript sources. */
+export function defaultPoolMode(): SievePoolMode {
+  return import.meta.url.endsWith('.ts') ? 'in-thread' : 'threads';
+}
+
+interface Task {
+  readonly id: number;
+  readonly scripts: readonly CompiledScript[];
+  readonly input: SieveRunInput;
+  readonly hooks: SieveRunHooks;
+  readonly limits: SieveRunLimits;
+  readonly done: (result: SieveRunResult) => void;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  /** The memory limit it was started with (a reload that changes sieve.maxMemory retires it). */
+  readonly maxMemory: number;
+  ready: boolean;
+  task: Task | null;
+  /** Time left to the running task, and since when it is running again (not waiting for a hook). */
+  left: number;
+  since: number;
+  timer: NodeJS.Timeout | null;
+}
+
+const MB = 1024 * 1024;
+
+/** Buffers come back from a thread as plain Uint8Arrays. */
+function buffer(bytes: Uint8Array | null): Buffer | null {
+  if (bytes === null) return null;
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function revived(outcome: SieveOutcome): SieveOutcome {
+  return {
+    ...outcome,
+    edited: buffer(outcome.edited),
+    actions: outcome.actions.map((a) => (a.kind === 'vacation' ? { ...a, reply: buffer(a.reply)! } : a)),
+  };
+}
+
+export class SieveRunPool {
+  readonly mode: SievePoolMode;
+  private readonly size: number;
+  private readonly threads = new Set<Thread>();
+  private readonly queue: Task[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(options: { size?: number; mode?: SievePoolMode } = {}) {
+    this.mode = options.mode ?? defaultPoolMode();
+    // at least two: one run held to its time limit leaves a thread for the other deliveries
+    this.size = options.size ?? Math.max(2, Math.min(availableParallelism(), 4));
+  }
+
+  /** Runs the scripts in sequence (before, the user's, after) on the message; never rejects. */
+  run(scripts: readonly CompiledScript[], input: SieveRunInput, hooks: SieveRunHooks, limits: SieveRunLimits): Promise<SieveRunResult> {
+    if (this.mode === 'in-thread') return this.runHere(scripts, input, hooks, limits);
+    return new Promise((done) => {
+      this.queue.push({ id: ++this.nextId, scripts, input, hooks, limits, done });
+      this.pump();
+    });
+  }
+
+  /** Stops the threads (a run still going gets the keep). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of [...this.threads]) this.retire(t, 'crash', 'the server is stopping');
+    for (const task of this.queue.splice(0)) task.done({ outcome: failedOutcome('the server is stopping'), stopped: 'crash' });
+  }
+
+  private async runHere(
+    scripts: readonly CompiledScript[],
+    input: SieveRunInput,
+    hooks: SieveRunHooks,
+    limits: SieveRunLimits,
+  ): Promise<SieveRunResult> {
+    try {
+      return { outcome: await runScripts(scripts, input, hooks, limits), stopped: null };
+    } catch (err) {
+      return { outcome: failedOutcome(`the run failed: ${(err as Error).message}`), stopped: 'crash' };
+    }
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const want = this.queue[0].limits.maxMemory;
+      // threads made for another memory limit (a reload changed it) go when idle
+      for (const t of this.threads) if (t.task === null && t.ready && t.maxMemory !== want) this.retire(t, null, '');
+      const idle = [...this.threads].find((t) => t.ready && t.task === null && t.maxMemory === want);
+      if (!idle) {
+        // as many new threads as runs wait (a thread takes a few hundred ms to load), up to the pool's size
+        const starting = [...this.threads].filter((t) => !t.ready).length;
+        for (let n = starting; n < this.queue.length && this.threads.size < this.size; n++) this.spawn(want);
+        return;
+      }
+      this.start(idle, this.queue.shift()!);
+    }
+  }
+
+  private spawn(maxMemory: number): void {
+    if (this.closed) return;
+    const heap = Math.max(16, Math.floor(maxMemory / MB));
+    const worker = new Worker(new URL('./run-worker.js', import.meta.url), {
+      resourceLimits: { maxOldGenerationSizeMb: heap, maxYoungGenerationSizeMb: Math.min(16, Math.max(4, heap / 4)) },
+      stdout: false,
+      stderr: false,
+    });
+    worker.unref();
+    const thread: Thread = { worker, maxMemory, ready: false, task: null, left: 0, since: 0, timer: null };
+    this.threads.add(thread);
+    worker.on('message', (m: ToPool) => this.heard(thread, m));
+    worker.on('error', (err: Error & { code?: string }) => {
+      const memory = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.retire(
+        thread,
+        memory ? 'memory' : 'crash',
+        memory ? 'the run used more memory than sieve.maxMemory' : `the run failed: ${err.message}`,
+      );
+    });
+    worker.on('exit', () => this.retire(thread, 'crash', 'the run stopped'));
+  }
+
+  private start(thread: Thread, task: Task): void {
+    thread.task = task;
+    thread.worker.ref(); // a run under way keeps `postern deliver` alive until it answers
+    thread.left = task.limits.maxCpuTime;
+    this.resumeClock(thread);
+    const { id, scripts, input, limits } = task;
+    thread.worker.postMessage({
+      type: 'run',
+      id,
+      scripts,
+      input,
+      maxActions: limits.maxActions,
+      maxRedirects: limits.maxRedirects,
+    } satisfies FromPool);
+  }
+
+  private resumeClock(thread: Thread): void {
+    thread.since = performance.now();
+    thread.timer = setTimeout(() => {
+      thread.timer = null;
+      this.retire(thread, 'time', `the run took more than ${thread.task?.limits.maxCpuTime} ms (sieve.maxCpuTime)`);
+    }, thread.left);
+  }
+
+  private pauseClock(thread: Thread): void {
+    if (thread.timer) clearTimeout(thread.timer);
+    thread.timer = null;
+    thread.left = Math.max(1, thread.left - (performance.now() - thread.since));
+  }
+
+  private heard(thread: Thread, m: ToPool): void {
+    if (m.type === 'ready') {
+      thread.ready = true;
+      this.pump();
+      return;
+    }
+    const task = thread.task;
+    if (!task || task.id !== m.id) return;
+    if (m.type === 'ask') {
+      this.pauseClock(thread);
+      task.hooks.seen(m.key).then(
+        (answer) => this.answer(thread, task, { type: 'answer', question: m.question, answer }),
+        (err: Error) => this.answer(thread, task, { type: 'answer', question: m.question, error: err.message }),
+      );
+      return;
+    }
+    if (thread.timer) clearTimeout(thread.timer);
+    thread.timer = null;
+    thread.task = null;
+    thread.worker.unref();
+    task.done(
+      m.type === 'done'
+        ? { outcome: revived(m.outcome), stopped: null }
+        : { outcome: failedOutcome(`the run failed: ${m.error}`), stopped: 'crash' },
+    );
+    this.pump();
+  }
+
+  private answer(thread: Thread, task: Task, message: FromPool): void {
+    if (thread.task !== task) return; // stopped meanwhile
+    this.resumeClock(thread);
+    thread.worker.postMessage(message);
+  }
+
+  /** Takes the thread out of the pool (terminating it); its task, if any, gets the keep with `why`. */
+  private retire(thread: Thread, stopped: SieveRunStop, why: string): void {
+    if (!this.threads.delete(thread)) return;
+    if (thread.timer) clearTimeout(thread.timer);
+    const task = thread.task;
+    thread.task = null;
+    void thread.worker.terminate().catch(() => {});
+    if (task) task.done({ outcome: failedOutcome(why), stopped: stopped ?? 'crash' });
+    this.pump();
+  }
+}

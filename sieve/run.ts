@@ -1,0 +1,59 @@
+// runScripts: the scripts of one delivery (site `before` scripts, the user's, site `after` scripts) run in
+// sequence as Pigeonhole's multiscript runs them: one result for all; after each script its actions stand,
+// and the next script runs only while the implicit keep is still in effect (a script that files, discards,
+// redirects or rejects ends the sequence); the implicit keep is done once, at the end. A run-time error or a
+// limit reached ends the sequence: the earlier scripts' actions stand and the message is kept in INBOX.
+import type { CompiledScript } from './compiled.js';
+import { type RunState, runOne, type SieveRunSettings } from './interpret.js';
+import { SieveMessage } from './message/sieve-message.js';
+import type { SieveAction, SieveOutcome, SieveRunHooks, SieveRunInput } from './outcome.js';
+import { SieveResult, SieveRuntimeError } from './result.js';
+
+export type { SieveRunSettings } from './interpret.js';
+
+export async function runScripts(
+  scripts: readonly CompiledScript[],
+  input: SieveRunInput,
+  hooks: SieveRunHooks,
+  limits: SieveRunSettings,
+): Promise<SieveOutcome> {
+  const result = new SieveResult('', limits);
+  const state: RunState = {
+    input,
+    hooks,
+    settings: limits,
+    result,
+    message: new SieveMessage(input.message),
+    edited: null,
+    remember: [],
+    duplicates: new Map(),
+    log: [],
+  };
+  let keep = { keep: true, flags: [] as string[] };
+  for (const script of scripts) {
+    result.setWhere(script.name);
+    const committed = result.actions.length;
+    const remembered = state.remember.length;
+    const edited = state.edited;
+    try {
+      keep = await runOne(state, script);
+    } catch (e) {
+      const text =
+        e instanceof SieveRuntimeError ? `${script.name}: line ${e.line}: error: ${e.message}` : `${script.name}: error: ${String(e)}`;
+      // the failing script's actions are dropped; the earlier scripts' stand, and the message is kept
+      const actions: SieveAction[] = result.actions.slice(0, committed);
+      if (!actions.some((a) => a.kind === 'store' && a.mailbox === 'INBOX'))
+        actions.push({ kind: 'store', mailbox: 'INBOX', flags: [], create: false, implicit: true });
+      return {
+        actions,
+        remember: state.remember.slice(0, remembered),
+        edited,
+        error: text,
+        log: [...state.log, text],
+      };
+    }
+    if (!keep.keep) break;
+  }
+  if (keep.keep) result.implicitKeep(keep.flags);
+  return { actions: result.actions, remember: state.remember, edited: state.edited, error: null, log: state.log };
+}
