@@ -56,7 +56,7 @@ const SPAM_RULE = 'require ["fileinto"];\nif header :contains "X-Spam-Flag" "YES
 // Alice's script: reports are flagged and filed, and every sender is told once a week that she is away.
 const ALICE_SCRIPT = `require ["fileinto", "imap4flags", "vacation"];
 if allof (header :contains "Subject" "report", address :domain :is "From" "example.net") {
-  addflag ["\\Flagged", "$Work"];
+  addflag ["\\\\Flagged", "$Work"];
   fileinto "Reports";
 }
 vacation :days 7 :subject "Away until Monday" :addresses ["alice@example.org"] "I am away until Monday; your message is filed.";
