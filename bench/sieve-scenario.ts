@@ -8,7 +8,7 @@
 // it was filed with which flags, so that a fast server that files wrongly is seen.
 //
 //   npm run bench -- --protocols sieve                     (the part alone, inside the bench)
-//   node bench/dist/sieve-scenario.js [--accounts 20] [--clients 8] [--duration 10] [--warmup 2] [--only postern|dovecot]
+//   node bench/dist/sieve-scenario.js [--accounts 20] [--clients 8] [--duration 10] [--warmup 2] [--only postern|dovecot] [--profile DIR]
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,8 @@ export interface SieveBenchOptions {
   warmupMs: number;
   durationMs: number;
   servers: SieveServerName[];
+  /** Postern runs under node --cpu-prof, its profiles written here; null: no profiling. */
+  profileDir?: string | null;
 }
 
 export interface SieveRun {
@@ -198,7 +200,7 @@ export async function runSieveBench(root: string, o: SieveBenchOptions): Promise
         for (const scripts of [false, true]) {
           await placeScripts(tree, scripts);
           const start = name === 'postern' ? startPosternLmtp : startDovecotLmtp;
-          const server = await start(tree, { withScripts: scripts, clients: o.clients, relayPort: relay.port });
+          const server = await start(tree, { withScripts: scripts, clients: o.clients, relayPort: relay.port, profileDir: o.profileDir });
           try {
             if (scripts) figures.probes.push(await probe(server, tree));
             const run = await timedRun(server, scripts, o, recipients, relay);
@@ -288,6 +290,7 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       only: { type: 'string' },
+      profile: { type: 'string' },
     },
   });
   const servers: SieveServerName[] = values.only ? [values.only as SieveServerName] : ['postern', 'dovecot'];
@@ -297,6 +300,7 @@ async function main(): Promise<void> {
     durationMs: Number(values.duration ?? 10) * 1000,
     warmupMs: Number(values.warmup ?? 2) * 1000,
     servers,
+    profileDir: values.profile ?? null,
   };
   installCleanupHooks();
   const root = trackDir(await mkdtemp(join(tmpdir(), 'postern-sieve-bench-')));

@@ -135,7 +135,7 @@ export async function prepareDovecot(dir: string, accounts: string[], password: 
 /** `postern serve` with an LMTP listener; with scripts: sieve.before = the spam rule. */
 export async function startPosternLmtp(
   tree: SieveTree,
-  o: { withScripts: boolean; clients: number; relayPort: number },
+  o: { withScripts: boolean; clients: number; relayPort: number; profileDir?: string | null },
 ): Promise<LmtpServer> {
   const port = await freePort();
   const configFile = join(tree.dir, 'postern.yaml');
@@ -154,7 +154,10 @@ export async function startPosternLmtp(
   const keep = (text: string) => {
     for (const line of text.split('\n')) if (line.trim() && problems.length < 50) problems.push(line.trim().slice(0, 500));
   };
-  const child = trackChild(spawn(process.execPath, [POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const profiling = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+  const child = trackChild(
+    spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   child.stdout!.setEncoding('utf8').on('data', keep);
   child.stderr!.setEncoding('utf8').on('data', keep);
   try {
