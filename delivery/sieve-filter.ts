@@ -11,17 +11,11 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SieveSettings } from '../sieve/config.js';
 import type { SieveOutcome, SieveRunInput } from '../sieve/outcome.js';
 import { failedOutcome, SieveRunPool, type SieveRunStop } from '../sieve/run-pool.js';
-import type { DeliveryMemory, MailStore, SieveScripts } from '../store/contract.js';
+import type { MailStore } from '../store/contract.js';
 import { DeliveryError } from './local-delivery.js';
 import { type CarriedOut, carryOut, type OutgoingMail } from './sieve-actions.js';
 import { type ReadyScript, safeScriptName, ScriptCompiler, scriptInFolder, SiteScripts } from './sieve-scripts.js';
 import { resolve } from 'node:path';
-
-/** The store with the Sieve parts of its contract (store/contract.ts: SieveScripts, DeliveryMemory). */
-type SieveStore = MailStore & {
-  sieveScripts?(account: AccountAddress): SieveScripts;
-  deliveryMemory?(account: AccountAddress): DeliveryMemory;
-};
 
 export interface SieveFilterOptions {
   readonly store: MailStore;
@@ -109,10 +103,10 @@ export class SieveFilter {
   async scriptsFor(account: AccountAddress): Promise<ReadyScript[]> {
     if (!this.options.settings.enabled) return [];
     const site = await this.site;
-    const scripts = (this.options.store as SieveStore).sieveScripts?.(account) ?? null;
+    const scripts = this.options.store.sieveScripts(account);
     let active: { name: string; content: Buffer } | null = null;
     try {
-      active = scripts ? await scripts.active() : null;
+      active = await scripts.active();
     } catch (err) {
       this.options.logger.error(
         { tag: 'Sieve', account: formatAddress(account), err: (err as Error).message },
@@ -130,7 +124,7 @@ export class SieveFilter {
         const globalFolder = global === null ? null : resolve(this.options.baseDir, global);
         const loadInclude = (name: string, location: 'personal' | 'global') => {
           if (location === 'global') return scriptInFolder(globalFolder, name);
-          return safeScriptName(name) && scripts ? scripts.get(name) : Promise.resolve(null);
+          return safeScriptName(name) ? scripts.get(name) : Promise.resolve(null);
         };
         user.push(await sharedCompiler.compile(`user:${formatAddress(account)}`, active.name, active.content, loadInclude));
       }
@@ -159,7 +153,7 @@ export class SieveFilter {
       outcome = failedOutcome(`${scripts[broken].name} does not compile`);
       runLabel = 'compile-error';
     } else {
-      const memory = (store as SieveStore).deliveryMemory?.(d.account) ?? null;
+      const memory = store.deliveryMemory(d.account);
       const input: SieveRunInput = {
         message: d.message,
         envelope: { from: d.envelopeFrom, to: d.recipient },
@@ -178,10 +172,14 @@ export class SieveFilter {
       const result = await sievePool().run(
         runnable.map((s) => s.compiled!),
         input,
-        { seen: (key) => (memory ? memory.seen(key) : Promise.resolve(false)) },
+        { seen: (key) => memory.seen(key) },
         {
           maxActions: settings.maxActions,
           maxRedirects: settings.maxRedirects,
+          vacationPeriods: { min: settings.vacationMinPeriod, default: settings.vacationDefaultPeriod, max: settings.vacationMaxPeriod },
+          spamtest: settings.spamtest,
+          virustest: settings.virustest,
+          hostname: this.options.mainDomain,
           maxCpuTime: settings.maxCpuTime,
           maxMemory: settings.maxMemory,
         },
@@ -199,7 +197,7 @@ export class SieveFilter {
     this.runs?.inc({ outcome: runLabel });
     const carried = await carryOut(outcome, {
       store,
-      memory: (store as SieveStore).deliveryMemory?.(d.account) ?? null,
+      memory: store.deliveryMemory(d.account),
       relay: this.options.relay,
       account: d.account,
       recipient: d.recipient,

@@ -49,8 +49,7 @@ function compileUnit(text: string, name: string): Unit {
   }
   const v = validateScript(parsed);
   const lines = v.diagnostics.map((d) => `${n}: line ${d.line}: ${d.level}: ${d.text}`);
-  if (v.diagnostics.some((d) => d.level === 'error'))
-    throw new SieveCompileError([...lines, `${n}: error: validation failed.`]);
+  if (v.diagnostics.some((d) => d.level === 'error')) throw new SieveCompileError([...lines, `${n}: error: validation failed.`]);
   return { requires: v.requires, commands: v.commands, includes: v.includes, warnings: lines };
 }
 
@@ -63,19 +62,26 @@ export async function compileScript(source: Buffer | string, options: CompileOpt
   const n = scriptName(options.name);
   // Depth-first over the include tree; a script met again on its own path is a recursion (RFC 6609 section 3.2),
   // refused as Pigeonhole refuses it: at the script holding the include, then at the top script's include.
-  const fail = (lines: string[], kind: 'validation' | 'code generation') => new SieveCompileError([...lines, `${n}: error: ${kind} failed.`]);
+  const fail = (lines: string[], kind: 'validation' | 'code generation') =>
+    new SieveCompileError([...lines, `${n}: error: ${kind} failed.`]);
   const visit = async (unit: Unit, unitName: string, path: string[], topInclude: { name: string; line: number } | null): Promise<void> => {
     for (const inc of unit.includes) {
       const key = `${inc.location}:${inc.name}`;
       const outer = topInclude ?? { name: inc.name, line: inc.line };
       if (path.includes(key) || path.length > MAX_INCLUDE_DEPTH) {
-        const lines = [`${unitName}: line ${inc.line}: error: ${path.includes(key) ? 'circular include' : 'cannot nest includes this deep'}.`];
-        if (topInclude) lines.push(`${n}: line ${topInclude.line}: error: failed to generate code for included script '${topInclude.name}'.`);
+        const lines = [
+          `${unitName}: line ${inc.line}: error: ${path.includes(key) ? 'circular include' : 'cannot nest includes this deep'}.`,
+        ];
+        if (topInclude)
+          lines.push(`${n}: line ${topInclude.line}: error: failed to generate code for included script '${topInclude.name}'.`);
         throw fail(lines, 'code generation');
       }
       if (key in included) continue;
       if (Object.keys(included).length >= MAX_INCLUDES)
-        throw fail([`${unitName}: line ${inc.line}: error: failed to include script '${inc.name}': too many includes (max ${MAX_INCLUDES}).`], 'validation');
+        throw fail(
+          [`${unitName}: line ${inc.line}: error: failed to include script '${inc.name}': too many includes (max ${MAX_INCLUDES}).`],
+          'validation',
+        );
       const text = options.loadInclude ? await options.loadInclude(inc.name, inc.location) : null;
       if (text === null) {
         if (inc.optional) {

@@ -7,7 +7,10 @@ export function decodeEncodedCharacters(s: string): { value: string; error: stri
   if (!s.includes('${')) return { value: s, error: null };
   let error: string | null = null;
   const value = s.replace(SEQUENCE, (whole, kind: string, body: string) => {
-    const items = body.trim().split(/\s+/).filter((x) => x.length > 0);
+    const items = body
+      .trim()
+      .split(/\s+/)
+      .filter((x) => x.length > 0);
     if (items.length === 0) return whole;
     if (kind.toLowerCase() === 'hex') {
       if (items.some((h) => h.length > 2)) return whole;

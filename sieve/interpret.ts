@@ -43,6 +43,8 @@ export interface RunState {
   readonly remember: { key: string; seconds: number }[];
   readonly duplicates: Map<string, boolean>;
   readonly log: string[];
+  /** Header values and addresses already read from `message`, by field name (cleared when the header changes). */
+  readonly fieldCache: Map<string, readonly string[]>;
 }
 
 /** One top-level script's run: its variables, flags and implicit keep. */
@@ -91,7 +93,8 @@ function* block(u: Unit, commands: readonly CompiledNode[]): Step<Flow> {
     if (c.id === 'if' || c.id === 'elsif' || c.id === 'else') {
       // RFC 5228 section 3.1: elsif and else run only when no earlier branch of the chain did
       if (c.id !== 'if' && lastIf !== false) continue;
-      const ok = c.id === 'else' ? true : yield* test(u, c.tests[0]!);
+      const t = c.tests[0]!;
+      const ok = c.id === 'else' ? true : asksCaller(t) ? yield* test(u, t) : testNow(u, t);
       lastIf = ok;
       if (ok) {
         const flow = yield* block(u, c.block ?? []);
@@ -100,7 +103,7 @@ function* block(u: Unit, commands: readonly CompiledNode[]): Step<Flow> {
       continue;
     }
     lastIf = null;
-    const flow = yield* command(u, c);
+    const flow = c.id === 'include' ? yield* include(u, c) : command(u, c);
     if (flow !== 'next') return flow;
   }
   return 'next';
@@ -140,7 +143,7 @@ function storeFlags(u: Unit, c: CompiledNode): string[] {
   return u.caps.has('imap4flags') ? [...u.run.flags] : [];
 }
 
-function* command(u: Unit, c: CompiledNode): Step<Flow> {
+function command(u: Unit, c: CompiledNode): Flow {
   const run = u.run;
   const state = run.state;
   const result = state.result;
@@ -152,7 +155,8 @@ function* command(u: Unit, c: CompiledNode): Step<Flow> {
     case 'fileinto': {
       // RFC 5228 section 4.1; RFC 3894 :copy; RFC 5490 :create
       const folder = str(u, c.args[0]);
-      if (folder === '' || /[\0\r\n]/.test(folder)) throw new SieveRuntimeError(c.line, `invalid folder name '${folder}' specified for fileinto.`);
+      if (folder === '' || /[\0\r\n]/.test(folder))
+        throw new SieveRuntimeError(c.line, `invalid folder name '${folder}' specified for fileinto.`);
       result.store(folder, storeFlags(u, c), c.tags.create === true, c.line);
       if (c.tags.copy !== true) run.keep = false;
       return 'next';
@@ -206,8 +210,6 @@ function* command(u: Unit, c: CompiledNode): Step<Flow> {
       else assign(variable, next.join(' '), u.vars);
       return 'next';
     }
-    case 'include':
-      return yield* include(u, c);
     case 'return': // RFC 6609 section 3.3
       return 'return';
     case 'global': // RFC 6609 section 3.4
@@ -245,6 +247,7 @@ function* command(u: Unit, c: CompiledNode): Step<Flow> {
 
 function setMessage(state: RunState, raw: Buffer): void {
   state.message = new SieveMessage(raw);
+  state.fieldCache.clear();
   state.edited = raw;
 }
 
@@ -309,9 +312,50 @@ function compare(u: Unit, c: CompiledNode, values: readonly string[], keysArg: C
   return ok;
 }
 
+/** A field's decoded values, read once per message. */
+function cachedValues(state: RunState, name: string): readonly string[] {
+  const key = `header:${name.toLowerCase()}`;
+  let v = state.fieldCache.get(key);
+  if (!v) {
+    v = state.message.headerValues(name);
+    state.fieldCache.set(key, v);
+  }
+  return v;
+}
+
 const fieldAt = (c: CompiledNode) => (typeof c.tags.index === 'number' ? { index: c.tags.index, last: c.tags.last === true } : undefined);
 
+/** Whether a test (or one inside it) asks the caller: only those run as generators. */
+const asking = new WeakMap<CompiledNode, boolean>();
+function asksCaller(c: CompiledNode): boolean {
+  let v = asking.get(c);
+  if (v === undefined) {
+    v = c.id === 'duplicate' || c.tests.some(asksCaller);
+    asking.set(c, v);
+  }
+  return v;
+}
+
+/** A test that asks the caller somewhere inside: the combinators walked as generators. */
 function* test(u: Unit, c: CompiledNode): Step<boolean> {
+  switch (c.id) {
+    case 'duplicate':
+      return yield* duplicate(u, c);
+    case 'not':
+      return !(yield* test(u, c.tests[0]!));
+    case 'allof':
+      for (const t of c.tests) if (!(asksCaller(t) ? yield* test(u, t) : testNow(u, t))) return false;
+      return true;
+    case 'anyof':
+      for (const t of c.tests) if (asksCaller(t) ? yield* test(u, t) : testNow(u, t)) return true;
+      return false;
+    default:
+      return testNow(u, c);
+  }
+}
+
+/** A test that asks nothing of the caller, evaluated at once. */
+function testNow(u: Unit, c: CompiledNode): boolean {
   const state = u.run.state;
   const msg = state.message;
   switch (c.id) {
@@ -320,12 +364,12 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
     case 'false':
       return false;
     case 'not':
-      return !(yield* test(u, c.tests[0]!));
+      return !testNow(u, c.tests[0]!);
     case 'allof': // RFC 5228 section 5.2: stops at the first false
-      for (const t of c.tests) if (!(yield* test(u, t))) return false;
+      for (const t of c.tests) if (!testNow(u, t)) return false;
       return true;
     case 'anyof':
-      for (const t of c.tests) if (yield* test(u, t)) return true;
+      for (const t of c.tests) if (testNow(u, t)) return true;
       return false;
     case 'exists': // RFC 5228 section 5.5
       return list(u, c.args[0]).every((h) => msg.hasHeader(h));
@@ -334,7 +378,8 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
     case 'header': {
       // RFC 5228 section 5.7
       const at = fieldAt(c);
-      const values = list(u, c.args[0]).flatMap((h) => msg.headerValues(h, { at }));
+      const names = list(u, c.args[0]);
+      const values = at || names.length !== 1 ? names.flatMap((h) => msg.headerValues(h, { at })) : cachedValues(state, names[0]!);
       return compare(u, c, values, c.args[1]);
     }
     case 'address': {
@@ -343,11 +388,21 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
       const sep = state.settings.subaddressSeparator ?? DEFAULT_SUBADDRESS_SEPARATOR;
       const at = fieldAt(c);
       const values: string[] = [];
-      for (const h of list(u, c.args[0]))
+      for (const h of list(u, c.args[0])) {
+        const key = `${part}:${h.toLowerCase()}`;
+        const cached = at ? undefined : state.fieldCache.get(key);
+        if (cached) {
+          values.push(...cached);
+          continue;
+        }
+        const found: string[] = [];
         for (const a of msg.addresses(h, { at })) {
           const v = addressPart(a, part, sep);
-          if (v !== null) values.push(v);
+          if (v !== null) found.push(v);
         }
+        if (!at) state.fieldCache.set(key, found);
+        values.push(...found);
+      }
       return compare(u, c, values, c.args[1]);
     }
     case 'envelope': {
@@ -358,7 +413,13 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
       const values: string[] = [];
       for (const p of list(u, c.args[0])) {
         const path =
-          p.toLowerCase() === 'from' ? env.from : p.toLowerCase() === 'to' ? env.to : p.toLowerCase() === 'auth' ? env.auth : env.originalTo;
+          p.toLowerCase() === 'from'
+            ? env.from
+            : p.toLowerCase() === 'to'
+              ? env.to
+              : p.toLowerCase() === 'auth'
+                ? env.auth
+                : env.originalTo;
         if (path === undefined) continue;
         const v = envelopePart(path, part, sep);
         if (v !== null) values.push(v);
@@ -373,19 +434,23 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
     }
     case 'hasflag': {
       // RFC 5232 section 4.4
-      const flags =
-        c.args.length === 2 ? flagSet((c.args[0] as string[]).map((v) => expand(`\${${v}}`, u.vars))) : u.run.flags;
+      const flags = c.args.length === 2 ? flagSet((c.args[0] as string[]).map((v) => expand(`\${${v}}`, u.vars))) : u.run.flags;
       return compare(u, c, flags, c.args[c.args.length - 1]);
     }
     case 'date': {
       // RFC 5260 section 4
-      const zone: DateZone = c.tags.originalzone === true ? { original: true } : typeof c.tags.zone === 'string' ? { zone: str(u, c.tags.zone) } : null;
+      const zone: DateZone =
+        c.tags.originalzone === true ? { original: true } : typeof c.tags.zone === 'string' ? { zone: str(u, c.tags.zone) } : null;
       const values = dateParts(msg, str(u, c.args[0]), str(u, c.args[1]).toLowerCase(), { zone, at: fieldAt(c) });
       return compare(u, c, values, c.args[2]);
     }
     case 'currentdate': {
       // RFC 5260 section 5
-      const v = currentDateParts(state.input.now, str(u, c.args[0]).toLowerCase(), typeof c.tags.zone === 'string' ? str(u, c.tags.zone) : null);
+      const v = currentDateParts(
+        state.input.now,
+        str(u, c.args[0]).toLowerCase(),
+        typeof c.tags.zone === 'string' ? str(u, c.tags.zone) : null,
+      );
       return compare(u, c, v === null ? [] : [v], c.args[1]);
     }
     case 'mailboxexists': {
@@ -408,8 +473,6 @@ function* test(u: Unit, c: CompiledNode): Step<boolean> {
         c.tags.raw === true ? 'raw' : c.tags.content !== undefined ? { content: list(u, c.tags.content) } : 'text';
       return compare(u, c, msg.bodyParts(transform), c.args[0]);
     }
-    case 'duplicate':
-      return yield* duplicate(u, c);
     default:
       throw new SieveRuntimeError(c.line, `unknown test '${c.id}'.`);
   }

@@ -12,9 +12,23 @@ export interface MatchSpec {
   readonly relation: string | null;
 }
 
-/** ASCII-only lower case (i;ascii-casemap folds A-Z and nothing else). */
+const folded = new Map<string, string>();
+
+/** ASCII-only lower case (i;ascii-casemap folds A-Z and nothing else); remembered, as keys and values repeat. */
 export function asciiLower(s: string): string {
+  if (s.length > 256) return lowerAscii(s);
+  let v = folded.get(s);
+  if (v === undefined) {
+    v = lowerAscii(s);
+    if (folded.size > 10_000) folded.clear();
+    folded.set(s, v);
+  }
+  return v;
+}
+
+function lowerAscii(s: string): string {
   if (!/[A-Z]/.test(s)) return s;
+  if (!/[^\x00-\x7f]/.test(s)) return s.toLowerCase();
   return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 

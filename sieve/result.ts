@@ -93,12 +93,14 @@ export class SieveResult {
     if (this.deliver)
       throw new SieveRuntimeError(
         line,
-        `reject/ereject action conflicts with other action: the ${this.deliver.kind} action (${this.where}: line ${this.deliver.line}) tries to deliver the message.`,
+        `reject/ereject action conflicts with other action: the ${this.deliver.kind} action (${this.where}: line ` +
+          `${this.deliver.line}) tries to deliver the message.`,
       );
     if (this.vacation)
       throw new SieveRuntimeError(
         line,
-        `reject/ereject action conflicts with other action: the vacation action (${this.where}: line ${this.vacation.line}) also sends a response back to the sender.`,
+        `reject/ereject action conflicts with other action: the vacation action (${this.where}: line ${this.vacation.line}) also ` +
+          `sends a response back to the sender.`,
       );
     this.counted(line);
     this.reject = { line };
@@ -110,7 +112,8 @@ export class SieveResult {
     if (this.reject)
       throw new SieveRuntimeError(
         line,
-        `vacation action conflicts with other action: the reject action (${this.where}: line ${this.reject.line}) also sends a response back to the sender.`,
+        `vacation action conflicts with other action: the reject action (${this.where}: line ${this.reject.line}) also sends a ` +
+          `response back to the sender.`,
       );
     if (this.vacation)
       throw new SieveRuntimeError(

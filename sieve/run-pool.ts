@@ -13,12 +13,10 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CompiledScript } from './compile.js';
 import type { SieveOutcome, SieveRunHooks, SieveRunInput } from './outcome.js';
-import { runScripts } from './run.js';
+import { runScripts, type SieveRunSettings } from './run.js';
 
-/** What one run may use (the `sieve:` section's limits). */
-export interface SieveRunLimits {
-  readonly maxActions: number;
-  readonly maxRedirects: number;
+/** What one run may use (the `sieve:` section's limits) besides what runScripts itself is given. */
+export interface SieveRunLimits extends SieveRunSettings {
   /** Milliseconds the run may take on its thread (the hooks' waiting not counted). */
   readonly maxCpuTime: number;
   /** Octets of memory the run's thread may use. */
@@ -51,8 +49,7 @@ export type FromPool =
       id: number;
       scripts: readonly CompiledScript[];
       input: SieveRunInput;
-      maxActions: number;
-      maxRedirects: number;
+      settings: SieveRunSettings;
     }
   | { type: 'answer'; question: number; answer?: boolean; error?: string };
 
@@ -195,14 +192,8 @@ export class SieveRunPool {
     thread.left = task.limits.maxCpuTime;
     this.resumeClock(thread);
     const { id, scripts, input, limits } = task;
-    thread.worker.postMessage({
-      type: 'run',
-      id,
-      scripts,
-      input,
-      maxActions: limits.maxActions,
-      maxRedirects: limits.maxRedirects,
-    } satisfies FromPool);
+    const { maxCpuTime: _time, maxMemory: _memory, ...settings } = limits;
+    thread.worker.postMessage({ type: 'run', id, scripts, input, settings } satisfies FromPool);
   }
 
   private resumeClock(thread: Thread): void {

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { CompiledScript } from './compile.js';
 import type { SieveOutcome, SieveRunInput } from './outcome.js';
-import { runScripts } from './run.js';
+import { runScripts, type SieveRunSettings } from './run.js';
 import type { FromPool, ToPool } from './run-pool.js';
 
 const port = parentPort;
@@ -24,7 +24,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-async function run(id: number, scripts: readonly CompiledScript[], input: SieveRunInput, limits: FromPool & { type: 'run' }) {
+async function run(id: number, scripts: readonly CompiledScript[], input: SieveRunInput, settings: SieveRunSettings) {
   const hooks = {
     seen: (key: string) =>
       new Promise<boolean>((resolve, reject) => {
@@ -34,10 +34,7 @@ async function run(id: number, scripts: readonly CompiledScript[], input: SieveR
       }),
   };
   try {
-    const outcome: SieveOutcome = await runScripts(scripts, { ...input, message: asBuffer(input.message) }, hooks, {
-      maxActions: limits.maxActions,
-      maxRedirects: limits.maxRedirects,
-    });
+    const outcome: SieveOutcome = await runScripts(scripts, { ...input, message: asBuffer(input.message) }, hooks, settings);
     send({ type: 'done', id, outcome });
   } catch (err) {
     send({ type: 'failed', id, error: (err as Error)?.message ?? String(err) });
@@ -45,7 +42,7 @@ async function run(id: number, scripts: readonly CompiledScript[], input: SieveR
 }
 
 port.on('message', (message: FromPool) => {
-  if (message.type === 'run') void run(message.id, message.scripts, message.input, message);
+  if (message.type === 'run') void run(message.id, message.scripts, message.input, message.settings);
   else if (message.type === 'answer') {
     const waiting = asked.get(message.question);
     asked.delete(message.question);

@@ -28,6 +28,7 @@ export async function runScripts(
     remember: [],
     duplicates: new Map(),
     log: [],
+    fieldCache: new Map(),
   };
   let keep = { keep: true, flags: [] as string[] };
   for (const script of scripts) {

@@ -111,11 +111,10 @@ export const COMMANDS: Readonly<Record<string, Signature>> = {
   return: cmd('include', {}, []),
   global: cmd('include', {}, [sl('value')]),
   addheader: cmd('editheader', { last: tag('last', 'last') }, [s('field name'), s('value')]),
-  deleteheader: cmd(
-    'editheader',
-    { ...MATCHING, index: tag('index', 'index', 'number'), last: tag('last', 'last') },
-    [s('field name'), sl('value patterns')],
-  ),
+  deleteheader: cmd('editheader', { ...MATCHING, index: tag('index', 'index', 'number'), last: tag('last', 'last') }, [
+    s('field name'),
+    sl('value patterns'),
+  ]),
 };
 
 export const TESTS: Readonly<Record<string, Signature>> = {
@@ -134,13 +133,17 @@ export const TESTS: Readonly<Record<string, Signature>> = {
   date: test('date', { ...MATCHING, ...ZONE, ...INDEX }, [s('header name'), s('date part'), sl('key list')]),
   currentdate: test('date', { ...MATCHING, zone: ZONE.zone }, [s('date part'), sl('key list')]),
   mailboxexists: test('mailbox', {}, [sl('mailbox-names')]),
-  duplicate: test('duplicate', {
-    handle: tag('handle', 'handle', 'string'),
-    header: tag('header', 'header', 'string'),
-    uniqueid: tag('uniqueid', 'uniqueid', 'string'),
-    seconds: tag('seconds', 'seconds', 'number'),
-    last: tag('last', 'last'),
-  }, []),
+  duplicate: test(
+    'duplicate',
+    {
+      handle: tag('handle', 'handle', 'string'),
+      header: tag('header', 'header', 'string'),
+      uniqueid: tag('uniqueid', 'uniqueid', 'string'),
+      seconds: tag('seconds', 'seconds', 'number'),
+      last: tag('last', 'last'),
+    },
+    [],
+  ),
   environment: test('environment', { ...MATCHING }, [s('name'), sl('key-list')]),
   spamtest: test('spamtest', { ...MATCHING, percent: tag('percent', 'percent', undefined, 'spamtestplus') }, [s('value')]),
   virustest: test('virustest', { ...MATCHING }, [s('value')]),

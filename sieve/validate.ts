@@ -48,7 +48,7 @@ const typeName = (a: SieveArgument | undefined): string =>
 const accepts = (want: ArgType, a: SieveArgument) =>
   want === 'number' ? a.kind === 'number' : want === 'string' ? a.kind === 'string' : a.kind === 'string' || a.kind === 'list';
 
-const valueOf = (a: SieveArgument): string | number | string[] => a.value;
+const argValue = (a: SieveArgument): string | number | string[] => a.value;
 
 /** Validates a parsed script; returns its compiled commands and the diagnostics (errors make it unusable). */
 export function validateScript(parsed: ParsedCommand[]): {
@@ -76,8 +76,7 @@ export function validateScript(parsed: ParsedCommand[]): {
         // RFC 6131 section 2 and RFC 5235 section 3.1: these bring the extension they extend
         if (cap === 'vacation-seconds') ctx.caps.add('vacation');
         if (cap === 'spamtestplus') ctx.caps.add('spamtest');
-      }
-      else error(a.line, `require command: unknown Sieve capability \`${cap}'.`);
+      } else error(a.line, `require command: unknown Sieve capability \`${cap}'.`);
     }
   }
   const commands = block(parsed, ctx, true);
@@ -193,7 +192,7 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
         return null;
       }
       i++;
-      value = spec.param === 'string list' && p.kind === 'string' ? [p.value] : valueOf(p);
+      value = spec.param === 'string list' && p.kind === 'string' ? [p.value] : argValue(p);
     }
     if (spec.group === 'modifier') {
       const mods = (node.tags.modifiers as string[] | undefined) ?? [];
@@ -242,7 +241,7 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
       ok = false;
       continue;
     }
-    node.args.push(w.type === 'string list' && a.kind === 'string' ? [a.value] : valueOf(a));
+    node.args.push(w.type === 'string list' && a.kind === 'string' ? [a.value] : argValue(a));
   }
   // Sub-tests.
   if (sig.subtests === 'one') {
@@ -270,15 +269,14 @@ function specific(node: CompiledNode, ctx: Context): void {
     const need = COMPARATORS[t.comparator];
     if (need === undefined || (need !== null && !ctx.caps.has(need))) e(`unknown comparator '${t.comparator}'.`);
     else if (t.comparator === 'i;ascii-numeric' && (t.match === 'contains' || t.match === 'matches' || t.match === 'regex'))
-      e(
-        `the specified i;ascii-numeric comparator does not support sub-string matching as required by the :${t.match} match type.`,
-      );
+      e(`the specified i;ascii-numeric comparator does not support sub-string matching as required by the :${t.match} match type.`);
   }
   if (typeof t.relation === 'string') {
     const rel = t.relation.toLowerCase();
     if (!RELATIONS.has(rel))
       e(
-        `the :${t.match} match-type requires a constant string argument being one of "gt", "ge", "lt", "le", "eq" or "ne", but "${t.relation}" was found.`,
+        `the :${t.match} match-type requires a constant string argument being one of "gt", "ge", "lt", "le", "eq" or "ne", but ` +
+          `"${t.relation}" was found.`,
       );
     t.relation = rel;
   }
@@ -356,7 +354,11 @@ function specific(node: CompiledNode, ctx: Context): void {
       if (!(ctx.caps.has('variables') && name.includes('${'))) {
         if (!isValidHeaderName(name)) e(`${node.id} command: specified field name \`${name}' is invalid.`);
         else if (node.id === 'deleteheader' && isProtectedHeader(name))
-          warn(ctx, node.line, `deleteheader command: deleting specified header field \`${name}' is forbidden; modification will be denied.`);
+          warn(
+            ctx,
+            node.line,
+            `deleteheader command: deleting specified header field \`${name}' is forbidden; modification will be denied.`,
+          );
       }
       break;
     }
@@ -410,8 +412,11 @@ export function addressProblem(a: string): string | null {
 
 function checkArity(ctx: Context, c: ParsedCommand, sig: Signature, kind: string): void {
   if (c.args.length !== 1)
-    err(ctx, c.line, `the ${c.id} ${kind} requires ${sig.positional.length} positional argument(s), but ${c.args.length} is/are specified.`);
+    err(
+      ctx,
+      c.line,
+      `the ${c.id} ${kind} requires ${sig.positional.length} positional argument(s), but ${c.args.length} is/are specified.`,
+    );
   else if (c.args[0]!.kind !== 'string' && c.args[0]!.kind !== 'list')
     err(ctx, c.line, `the ${c.id} ${kind} expects a string list as argument 1 (capabilities), but a ${typeName(c.args[0])} was found.`);
 }
-

@@ -3,7 +3,7 @@
 // comments, a missing day of week or seconds; parseDateTime), shifted to a zone (:zone "+0100", :originalzone, or the server's local
 // zone by default) and cut into one of the named parts. A date that does not parse gives no value: the test
 // is false for it (as Pigeonhole).
-import { Lexer } from '../../mime/rfc822-lexer.js';
+import { parseZonedDate, type ZonedTime } from '../../mime/message-date.js';
 import type { FieldIndex, SieveMessage } from './sieve-message.js';
 
 export const DATE_PARTS = [
@@ -23,13 +23,8 @@ export const DATE_PARTS = [
 ] as const;
 export type DatePartName = (typeof DATE_PARTS)[number];
 
-/** An instant and the zone it is read in. */
-export interface ZonedDate {
-  /** Milliseconds since the epoch (UTC). */
-  readonly time: number;
-  /** The zone's offset east of UTC, in minutes. */
-  readonly offset: number;
-}
+/** An instant and the zone it is read in (milliseconds since the epoch, minutes east of UTC). */
+export type ZonedDate = ZonedTime;
 
 /** Where the parts are read: the date's own zone (:originalzone), a given one (:zone), or the server's (default). */
 export type DateZone = { readonly original: true } | { readonly zone: string } | null;
@@ -48,98 +43,11 @@ export function parseZone(zone: string): number | null {
 }
 
 /**
- * A date-time's zone as Dovecot reads it (RFC 5322 sections 3.3 and 4.3): "+hhmm"; a military letter the way
- * RFC 822 meant it (A..I +1..+9, K..M +10..+12, N..Y -1..-12, Z and J 0); UT; GMT and the US zones EST..PDT
- * (the last letter upper case); anything else reads as +0000.
- */
-function zoneOffset(z: string): number {
-  if (z.length === 5 && (z[0] === '+' || z[0] === '-')) {
-    if (!/^\d{4}$/.test(z.slice(1))) return 0;
-    const o = Number(z.slice(1, 3)) * 60 + Number(z.slice(3));
-    return z[0] === '+' ? o : -o;
-  }
-  const code = z.charCodeAt(0);
-  if (z.length === 1) {
-    const up = z.toUpperCase();
-    if (up < 'J') return (code - 0x41 + 1) * 60;
-    if (up === 'J') return 0;
-    if (up <= 'M') return (code - 0x41) * 60;
-    if (up < 'Z') return (0x4d - code) * 60;
-    return 0;
-  }
-  if (z.length === 3 && z[2] === 'T') {
-    const base = { E: -300, C: -360, M: -420, P: -480 }[z[0].toUpperCase()];
-    if (base === undefined) return 0;
-    const kind = z[1].toUpperCase();
-    return kind === 'D' ? base + 60 : kind === 'S' ? base : 0;
-  }
-  return 0;
-}
-
-/**
- * A date-time as a header field holds it, read the way Dovecot reads it (RFC 5322 section 3.3 and the obsolete
- * forms of 4.3): an optional three-letter day name followed by "," (not checked against the date), a one- or
- * two-digit day, a month named by its first three letters, a two-digit (70..99: 19xx, else 20xx) or four-digit
- * year (1900 on), hh:mm[:ss] (":" or "."), an optional zone (unknown zones are +0000); comments and folding
- * skipped, trailing text ignored. A date that does not exist (31 Feb, hour 24) is null; second 60 reads 59.
+ * A date-time as a header field holds it, read as Dovecot reads it (mime/message-date.ts: RFC 5322 section 3.3
+ * and the obsolete forms of 4.3 Dovecot accepts), or null when it names no date.
  */
 export function parseDateTime(value: string): ZonedDate | null {
-  const lex = new Lexer(Buffer.from(value, 'latin1'));
-  lex.skipLwsp();
-  const token = (): string | null => {
-    if (lex.atEnd) return null;
-    const out: number[] = [];
-    if (lex.atom(out) < 0) return null;
-    return Buffer.from(out).toString('latin1');
-  };
-  const timeSeparator = (): boolean => {
-    const c = lex.c();
-    if (c !== 0x3a && c !== 0x2e) return false;
-    lex.pos++;
-    lex.skipLwsp();
-    return true;
-  };
-  let t = token();
-  if (t === null) return null;
-  if (t.length === 3) {
-    if (lex.c() !== 0x2c) return null;
-    lex.pos++;
-    lex.skipLwsp();
-    t = token();
-    if (t === null) return null;
-  }
-  if (!/^\d{1,2}$/.test(t)) return null;
-  const day = Number(t);
-  const mon = token();
-  if (mon === null || mon.length < 3) return null;
-  const month = MONTHS.indexOf(mon.slice(0, 3).toLowerCase());
-  if (month < 0) return null;
-  const y = token();
-  if (y === null || !/^(\d\d|\d{4})$/.test(y)) return null;
-  let year = Number(y);
-  if (y.length === 2) year += year < 70 ? 2000 : 1900;
-  else if (year < 1900) return null;
-  const h = token();
-  if (h === null || !/^\d{1,2}$/.test(h) || !timeSeparator()) return null;
-  const mi = lex.atEnd ? '' : token();
-  if (mi === null || !/^\d\d$/.test(mi)) return null;
-  let second = 0;
-  if (!lex.atEnd && timeSeparator()) {
-    const sec = token();
-    if (sec === null || !/^\d\d$/.test(sec)) return null;
-    second = Number(sec);
-  }
-  const zone = token();
-  const offset = zone === null ? 0 : zoneOffset(zone);
-  const hour = Number(h);
-  const minute = Number(mi);
-  if (day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 60) return null;
-  const time = Date.UTC(year, month, day, hour, minute, Math.min(second, 59)) - offset * 60_000;
-  return { time, offset };
-}
-
-function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  return parseZonedDate(Buffer.from(value, 'utf8'));
 }
 
 /** The server's local zone offset at `time`, in minutes east of UTC. */
@@ -208,9 +116,11 @@ export function datePart(date: ZonedDate, part: string): string | null {
 }
 
 /**
- * The date test's values (RFC 5260 section 4): for each field named `header` (or the one :index picks), its
- * date-time in the asked zone, cut into `part`. Fields whose date does not parse give nothing (the test is
- * false for them). The Received field's date is what follows its last ";" (RFC 5260 section 4.1).
+ * The date test's values (RFC 5260 section 4): the date-time of the first field named `header` (as Pigeonhole:
+ * later fields of that name are not read), or of the one :index picks (RFC 5260 section 6; Pigeonhole 0.5.19
+ * ignores :index here and reads the first field, README "Sieve"), in the asked zone, cut into `part`. A date
+ * that does not parse gives nothing (the test is false). The Received field's date is what follows its last ";"
+ * (RFC 5260 section 4.1).
  */
 export function dateParts(
   message: SieveMessage,
@@ -218,16 +128,13 @@ export function dateParts(
   part: DatePartName | string,
   options: { readonly zone?: DateZone; readonly at?: FieldIndex } = {},
 ): string[] {
-  const out: string[] = [];
-  for (let value of message.headerValues(header, { decoded: false, at: options.at })) {
-    if (header.toLowerCase() === 'received') value = value.slice(value.lastIndexOf(';') + 1);
-    const date = parseDateTime(value);
-    if (date === null) continue;
-    const zoned = inZone(date, options.zone ?? null);
-    const v = zoned === null ? null : datePart(zoned, part);
-    if (v !== null) out.push(v);
-  }
-  return out;
+  let value = message.headerValues(header, { decoded: false, at: options.at ?? { index: 1 } })[0];
+  if (value === undefined) return [];
+  if (header.toLowerCase() === 'received') value = value.slice(value.lastIndexOf(';') + 1);
+  const date = parseDateTime(value);
+  const zoned = date === null ? null : inZone(date, options.zone ?? null);
+  const v = zoned === null ? null : datePart(zoned, part);
+  return v === null ? [] : [v];
 }
 
 /** The currentdate test's value (RFC 5260 section 5): `now` in :zone (or the server's local zone), cut into `part`. */

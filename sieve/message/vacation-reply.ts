@@ -63,7 +63,7 @@ export const RECIPIENT_HEADERS: readonly string[] = ['to', 'cc', 'bcc', 'resent-
 /** The period clamped to the configured bounds (RFC 6131 section 2; Pigeonhole's sieve_vacation_*_period). */
 export function vacationPeriod(requested: number | null | undefined, periods: VacationContext['periods']): number {
   let p = requested ?? periods.default;
-  if (p < periods.min && p !== 0) p = periods.min;
+  if (p < periods.min) p = periods.min; // 0 too: Pigeonhole raises ":seconds 0" to the minimum (with a warning)
   if (periods.max > 0 && p > periods.max) p = periods.max;
   return Math.max(p, 0);
 }

@@ -1,6 +1,6 @@
 // `postern sieve` as an operator uses it (the built bin/postern.js): an account's scripts put (compiled first),
 // listed, fetched, activated, renamed and deleted in Pigeonhole's layout, with the exit codes scripts rely on.
-import { lstat, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -11,7 +11,9 @@ const RULES = 'require ["fileinto", "imap4flags"];\r\nif header :contains "subje
 const VACATION = 'require "vacation";\nvacation :days 3 "I am away.";\n';
 
 beforeAll(async () => {
-  env = await startServer({ noServe: true });
+  // a site-wide script run before the user's, as Pigeonhole's sieve_before (relative to the config's folder)
+  env = await startServer({ noServe: true, config: { sieve: { before: ['site-before.sieve'] } } });
+  await writeFile(join(env.dir, 'site-before.sieve'), 'require "fileinto";\nif header :is "x-spam" "yes" { fileinto "Spam"; }\n');
   await env.addAccount('alice', 'a pass');
   home = join(env.dataDir, 'accounts/example.org/alice');
   await writeFile(join(env.dir, 'rules.sieve'), RULES);
@@ -105,5 +107,66 @@ describe('postern sieve', () => {
     const active = await env.cli(['sieve', 'delete', 'alice', 'rules']);
     expect(active.code).toBe(1);
     expect(active.stderr).toBe('postern: the active script cannot be deleted\n');
+  });
+});
+
+describe('postern sieve test', () => {
+  const message = (subject: string, extra = '') =>
+    `Return-Path: <bob@example.net>\nFrom: bob@example.net\nTo: alice@example.org\n${extra}Subject: ${subject}\nMessage-ID: <${subject.length}@example.net>\n\nHello.\n`;
+  const FILE_SPAM = 'require ["fileinto", "imap4flags"];\nif header :contains "subject" "[spam]" { fileinto :flags "\\\\Seen" "Spam"; }\n';
+
+  it('prints the actions as sieve-test does; a fileinto a missing mailbox is the keep into INBOX a delivery would do', async () => {
+    await writeFile(join(env.dir, 'file-spam.sieve'), FILE_SPAM);
+    await writeFile(join(env.dir, 'spam.eml'), message('[spam] cheap'));
+    const missing = await env.cli(['sieve', 'test', 'alice', join(env.dir, 'spam.eml'), '--script', join(env.dir, 'file-spam.sieve')]);
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toBe(
+      '\nPerformed actions:\n\n  (none)\n\nImplicit keep:\n\n * store message in folder: INBOX\n        + add IMAP flags: \\seen\n\n',
+    );
+    expect(missing.stderr).toBe('postern: alice@example.org has no mailbox Spam: a delivery keeps the message in INBOX\n');
+    expect((await env.cli(['mailbox', 'create', 'alice', 'Spam'])).code).toBe(0);
+    const filed = await env.cli(['sieve', 'test', 'alice', join(env.dir, 'spam.eml'), '--script', join(env.dir, 'file-spam.sieve')]);
+    expect(filed).toEqual({
+      code: 0,
+      stdout:
+        '\nPerformed actions:\n\n * store message in folder: Spam\n        + add IMAP flags: \\seen\n\nImplicit keep:\n\n  (none)\n\n',
+      stderr: '',
+    });
+    // nothing was stored
+    expect(await readdir(join(home, 'Maildir/new'))).toEqual([]);
+    expect(await readdir(join(home, 'Maildir/.Spam/new'))).toEqual([]);
+  });
+
+  it("runs the site's before script, then the account's active one; +detail is routed and kept in the envelope", async () => {
+    const vacation =
+      'require ["vacation", "envelope", "subaddress"];\nif envelope :detail "to" "work" { vacation :days 2 :subject "Away" "Back on Monday."; }\n';
+    expect((await env.cli(['sieve', 'put', 'alice', 'away', '-', '--activate'], vacation)).code).toBe(0);
+    const r = await env.cli(['sieve', 'test', 'alice+work@example.org', '-', '--from', 'carol@example.net'], message('hello'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^\nPerformed actions:\n\n \* send vacation message:\n    => seconds : 172800\n    => subject : Away\n    => from    : .*alice@example\.org.*\n    => handle  : .*\n\nSTART MESSAGE\nBack on Monday\.\nEND MESSAGE\n\nImplicit keep:\n\n \* store message in folder: INBOX\n\n$/,
+    );
+    // without the detail, the user's script does nothing
+    const plain = await env.cli(['sieve', 'test', 'alice', '-'], message('hello'));
+    expect(plain.stdout).toBe('\nPerformed actions:\n\n  (none)\n\nImplicit keep:\n\n * store message in folder: INBOX\n\n');
+    // the site's script runs first: filed, the sequence ends there (as Pigeonhole's multiscript)
+    const site = await env.cli(['sieve', 'test', 'alice+work', '-'], message('hello', 'X-Spam: yes\n'));
+    expect(site.stdout).toBe('\nPerformed actions:\n\n * store message in folder: Spam\n\nImplicit keep:\n\n  (none)\n\n');
+    await env.cli(['sieve', 'activate', 'alice', '--none']);
+  });
+
+  it('exit codes: 67 for an address nothing here takes, 65 for a script that does not compile or an empty message', async () => {
+    const unknown = await env.cli(['sieve', 'test', 'nobody@example.org', '-'], message('x'));
+    expect(unknown.code).toBe(67);
+    expect(unknown.stderr).toBe(`postern: nobody@example.org: no such account or route in the data folder ${env.dataDir}\n`);
+    const bad = await env.cli(['sieve', 'test', 'alice', '-', '--script', join(env.dir, 'unknown.sieve')], message('x'));
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toBe(
+      "unknown: line 1: error: require command: unknown Sieve capability `x-frobnicate'.\nunknown: error: validation failed.\n" +
+        'failed to compile sieve script\npostern: unknown: the script does not compile\n',
+    );
+    expect((await env.cli(['sieve', 'test', 'alice', '-'], '')).code).toBe(65);
+    expect((await env.cli(['sieve', 'test', 'alice'])).code).toBe(64);
   });
 });

@@ -55,17 +55,6 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-/** The delivery memory's contract, kept in a Map (the stores' own are tested with the stores). */
-class MapMemory implements DeliveryMemory {
-  readonly keys = new Map<string, number>();
-  async seen(key: string) {
-    return (this.keys.get(key) ?? 0) > Date.now();
-  }
-  async remember(key: string, seconds: number) {
-    this.keys.set(key, Date.now() + seconds * 1000);
-  }
-}
-
 const alice: AccountAddress = { name: 'alice', domain: 'example.org' };
 const MESSAGE = Buffer.from(
   'Return-Path: <bob@remote.example>\r\nFrom: Bob <bob@remote.example>\r\nTo: alice@example.org\r\n' +
@@ -75,7 +64,7 @@ const MESSAGE = Buffer.from(
 let smtp: Awaited<ReturnType<typeof startSmtp>>;
 let relay: Relay;
 let store: MemoryStore;
-let memory: MapMemory;
+let memory: DeliveryMemory;
 let logs: { level: string; message: string; details: Record<string, unknown> }[];
 
 function outcome(actions: SieveAction[], extra: Partial<SieveOutcome> = {}): SieveOutcome {
@@ -128,7 +117,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   store = new MemoryStore();
-  memory = new MapMemory();
+  memory = store.deliveryMemory(alice);
   logs = [];
   smtp.received.length = 0;
   await store.createMailbox(alice, 'INBOX');

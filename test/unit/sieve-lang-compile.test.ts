@@ -1,6 +1,7 @@
 // The Sieve lexer, parser and validator: every token form of RFC 5228 section 8, and the error lines
 // Pigeonhole's sieve-test prints for malformed scripts (each expected text below was printed by the installed
 // sieve-test 0.5 for a script of that name; when sieve-test is installed the last test compares live).
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Sieve scripts write variables as ${name}
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,39 +115,78 @@ describe('validation errors in Pigeonhole words', () => {
     ],
     [
       'require ["fileinto", "foo", "bar"];',
-      ["s: line 1: error: require command: unknown Sieve capability `foo'.", "s: line 1: error: require command: unknown Sieve capability `bar'."],
+      [
+        "s: line 1: error: require command: unknown Sieve capability `foo'.",
+        "s: line 1: error: require command: unknown Sieve capability `bar'.",
+      ],
     ],
-    ['require "fileinto"; fileinto 1;', ['s: line 1: error: the fileinto command expects a string as argument 1 (folder), but a number was found.']],
-    ['require "fileinto"; fileinto "a" "b";', ['s: line 1: error: the fileinto command requires 1 positional argument(s), but 2 is/are specified.']],
+    [
+      'require "fileinto"; fileinto 1;',
+      ['s: line 1: error: the fileinto command expects a string as argument 1 (folder), but a number was found.'],
+    ],
+    [
+      'require "fileinto"; fileinto "a" "b";',
+      ['s: line 1: error: the fileinto command requires 1 positional argument(s), but 2 is/are specified.'],
+    ],
     ['stop 1;', ['s: line 1: error: the stop command requires 0 positional argument(s), but 1 is/are specified.']],
     ['if foo {}', ["s: line 1: error: unknown test 'foo' (only reported once at first occurrence)."]],
     ['if header "a" {}', ['s: line 1: error: the header test requires 2 positional argument(s), but 1 is/are specified.']],
-    ['if header 1 "b" {}', ['s: line 1: error: the header test expects a string list as argument 1 (header names), but a number was found.']],
-    ['if header :is :contains "a" "b" {}', ['s: line 1: error: encountered duplicate MATCH-TYPE argument (:contains) for the header test.']],
-    ['if address :all :localpart "to" "x" {}', ['s: line 1: error: encountered duplicate ADDRESS-PART argument (:localpart) for the address test.']],
+    [
+      'if header 1 "b" {}',
+      ['s: line 1: error: the header test expects a string list as argument 1 (header names), but a number was found.'],
+    ],
+    [
+      'if header :is :contains "a" "b" {}',
+      ['s: line 1: error: encountered duplicate MATCH-TYPE argument (:contains) for the header test.'],
+    ],
+    [
+      'if address :all :localpart "to" "x" {}',
+      ['s: line 1: error: encountered duplicate ADDRESS-PART argument (:localpart) for the address test.'],
+    ],
     ['if header :comparator "i;bogus" "a" "b" {}', ["s: line 1: error: unknown comparator 'i;bogus'."]],
-    ['if header :comparator 1 "a" "b" {}', ['s: line 1: error: the :comparator tag for the header test requires a string as parameter, but a number was found.']],
-    ['if header :comparator {}', ['s: line 1: error: the :comparator tag for the header test requires a string as parameter, but no parameters were found.']],
-    ['if header :comparator "i;octet" :comparator "i;octet" "a" "b" {}', ['s: line 1: error: encountered duplicate :comparator argument for the header test.']],
+    [
+      'if header :comparator 1 "a" "b" {}',
+      ['s: line 1: error: the :comparator tag for the header test requires a string as parameter, but a number was found.'],
+    ],
+    [
+      'if header :comparator {}',
+      ['s: line 1: error: the :comparator tag for the header test requires a string as parameter, but no parameters were found.'],
+    ],
+    [
+      'if header :comparator "i;octet" :comparator "i;octet" "a" "b" {}',
+      ['s: line 1: error: encountered duplicate :comparator argument for the header test.'],
+    ],
     ['if header :comparator "i;ascii-numeric" :is "a" "1" {}', ["s: line 1: error: unknown comparator 'i;ascii-numeric'."]],
     [
       'require ["comparator-i;ascii-numeric"]; if header :comparator "i;ascii-numeric" :contains "a" "1" {}',
-      ['s: line 1: error: the specified i;ascii-numeric comparator does not support sub-string matching as required by the :contains match type.'],
+      [
+        's: line 1: error: the specified i;ascii-numeric comparator does not support sub-string matching as required by the ' +
+          ':contains match type.',
+      ],
     ],
     ['if size 10 {}', ['s: line 1: error: the size test requires either the :under or the :over tag to be specified.']],
     ['if size :over "a" {}', ['s: line 1: error: the size test expects a number as argument 1 (limit), but a string was found.']],
-    ['if size :over :under 1 {}', ["s: line 1: error: exactly one of the ':under' or ':over' tags must be specified for the size test, but more were found."]],
+    [
+      'if size :over :under 1 {}',
+      ["s: line 1: error: exactly one of the ':under' or ':over' tags must be specified for the size test, but more were found."],
+    ],
     ['elsif true {}', ['s: line 1: error: the elsif command must follow an if or elseif command.']],
     ['if true {} else {} else {}', ['s: line 1: error: the else command must follow an if or elseif command.']],
     ['keep; require "fileinto";', ['s: line 1: error: require commands can only be placed at top level at the beginning of the file.']],
     ['keep :copy;', ["s: line 1: error: unknown tagged argument ':copy' for the keep command (reported only once at first occurrence)."]],
-    ['require ["fileinto","copy"]; fileinto :copy :copy "a";', ['s: line 1: error: encountered duplicate :copy argument for the fileinto command.']],
+    [
+      'require ["fileinto","copy"]; fileinto :copy :copy "a";',
+      ['s: line 1: error: encountered duplicate :copy argument for the fileinto command.'],
+    ],
     ['if true; keep;', ['s: line 1: error: the if command requires a command block, but it is missing.']],
     ['if (true) {}', ['s: line 1: error: the if command requires one sub-test, but a list of tests is specified.']],
     ['if anyof(true false) {}', ['s: line 1: error: the true test accepts no sub-tests, but tests are specified.']],
     [
       'redirect "notanaddress";',
-      ["s: line 1: error: specified redirect address 'notanaddress' is invalid: invalid or lonely local part 'notanaddress' (expecting '@')."],
+      [
+        "s: line 1: error: specified redirect address 'notanaddress' is invalid: " +
+          "invalid or lonely local part 'notanaddress' (expecting '@').",
+      ],
     ],
     ['require "variables"; set "a";', ['s: line 1: error: the set command requires 2 positional argument(s), but 1 is/are specified.']],
     ['require "variables"; set "a.b" "c";', ["s: line 1: error: referring to variable in unknown namespace 'a'."]],
@@ -160,34 +200,71 @@ describe('validation errors in Pigeonhole words', () => {
     [
       'require "relational"; if header :count "xx" "a" "b" {}',
       [
-        's: line 1: error: the :count match-type requires a constant string argument being one of "gt", "ge", "lt", "le", "eq" or "ne", but "xx" was found.',
+        's: line 1: error: the :count match-type requires a constant string argument being one of "gt", "ge", "lt", "le", "eq" ' +
+          'or "ne", but "xx" was found.',
       ],
     ],
-    ['require "relational"; if header :value "gt" :is "a" "b" {}', ['s: line 1: error: encountered duplicate MATCH-TYPE argument (:is) for the header test.']],
-    ['if header :count "gt" "a" "b" {}', ["s: line 1: error: unknown tagged argument ':count' for the header test (reported only once at first occurrence)."]],
-    ['require "include"; include :personal :global "foo";', ["s: line 1: error: include: cannot use location tags ':personal' and ':global' multiple times."]],
+    [
+      'require "relational"; if header :value "gt" :is "a" "b" {}',
+      ['s: line 1: error: encountered duplicate MATCH-TYPE argument (:is) for the header test.'],
+    ],
+    [
+      'if header :count "gt" "a" "b" {}',
+      ["s: line 1: error: unknown tagged argument ':count' for the header test (reported only once at first occurrence)."],
+    ],
+    [
+      'require "include"; include :personal :global "foo";',
+      ["s: line 1: error: include: cannot use location tags ':personal' and ':global' multiple times."],
+    ],
     ['require ["include"];\ninclude "../x";', ["s: line 2: error: include: invalid script name '../x'."]],
-    ['require "regex"; if header :regex "a" "(" {}', ["s: line 1: error: invalid regular expression '(' for regex match: unmatched ( or \\(."]],
-    ['require "regex"; if header :regex "a" "a{2" {}', ["s: line 1: error: invalid regular expression 'a{2' for regex match: unmatched \\{."]],
-    ['require "index"; if header :last "a" "b" {}', ['s: line 1: error: the :last tag for the header test cannot be specified without the :index tag.']],
+    [
+      'require "regex"; if header :regex "a" "(" {}',
+      ["s: line 1: error: invalid regular expression '(' for regex match: unmatched ( or \\(."],
+    ],
+    [
+      'require "regex"; if header :regex "a" "a{2" {}',
+      ["s: line 1: error: invalid regular expression 'a{2' for regex match: unmatched \\{."],
+    ],
+    [
+      'require "index"; if header :last "a" "b" {}',
+      ['s: line 1: error: the :last tag for the header test cannot be specified without the :index tag.'],
+    ],
     ['require ["index"]; if header :index 0 "a" "b" {}', ['s: line 1: error: the :index tag for the header test cannot be zero.']],
-    ['require "duplicate"; if duplicate :header "a" :uniqueid "b" {}', ['s: line 1: error: conflicting :header and :uniqueid arguments specified for the duplicate test.']],
-    ['require "editheader"; addheader "bad name" "x";', ["s: line 1: error: addheader command: specified field name `bad name' is invalid."]],
-    ['require "vacation"; vacation :days "x" "y";', ['s: line 1: error: the :days tag for the vacation command requires a number as parameter, but a string was found.']],
+    [
+      'require "duplicate"; if duplicate :header "a" :uniqueid "b" {}',
+      ['s: line 1: error: conflicting :header and :uniqueid arguments specified for the duplicate test.'],
+    ],
+    [
+      'require "editheader"; addheader "bad name" "x";',
+      ["s: line 1: error: addheader command: specified field name `bad name' is invalid."],
+    ],
+    [
+      'require "vacation"; vacation :days "x" "y";',
+      ['s: line 1: error: the :days tag for the vacation command requires a number as parameter, but a string was found.'],
+    ],
     ['require "body"; if body :raw :text "a" {}', ['s: line 1: error: encountered duplicate :text argument for the body test.']],
     [
       'require "spamtest"; if spamtest :percent "1" {}',
       ['s: line 1: error: the spamtest test only accepts the :percent argument when the spamtestplus extension is active.'],
     ],
-    ['require "virustest"; if virustest :value "gt" "1" {}', ["s: line 1: error: unknown tagged argument ':value' for the virustest test (reported only once at first occurrence)."]],
-    ['require "envelope"; if envelope "bogus" "x" {}', ["s: line 1: error: specified envelope part 'bogus' is not supported by the envelope test."]],
+    [
+      'require "virustest"; if virustest :value "gt" "1" {}',
+      ["s: line 1: error: unknown tagged argument ':value' for the virustest test (reported only once at first occurrence)."],
+    ],
+    [
+      'require "envelope"; if envelope "bogus" "x" {}',
+      ["s: line 1: error: specified envelope part 'bogus' is not supported by the envelope test."],
+    ],
     [
       'require ["encoded-character"]; if header :is "a" "${hex:4} ${unicode:d800}" {}',
       ['s: line 1: error: invalid unicode character 0x0000d800 in encoded character substitution.'],
     ],
     [
       'require ["imap4flags"]; setflag "a" "b";',
-      ['s: line 1: error: the setflag command only allows for the specification of a variable name when the variables extension is active.'],
+      [
+        's: line 1: error: the setflag command only allows for the specification of a variable name when the variables extension ' +
+          'is active.',
+      ],
     ],
     ['require "include"; return; global "x";', ['s: line 1: error: global command requires that variables extension is active.']],
     ['require ["include","variables"]; global "x.y";', ["s: line 1: error: invalid variable identifier 'x.y'."]],
@@ -200,7 +277,9 @@ describe('validation errors in Pigeonhole words', () => {
   it('names the script without its .sieve suffix and joins the lines in the message', async () => {
     const e = await compileScript('require "foo";', { name: 'vacation.sieve' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SieveCompileError);
-    expect((e as Error).message).toBe("vacation: line 1: error: require command: unknown Sieve capability `foo'.\nvacation: error: validation failed.");
+    expect((e as Error).message).toBe(
+      "vacation: line 1: error: require command: unknown Sieve capability `foo'.\nvacation: error: validation failed.",
+    );
   });
 
   it('keeps warnings as Pigeonhole prints them without failing', async () => {
@@ -215,15 +294,20 @@ describe('validation errors in Pigeonhole words', () => {
 
 describe('the compiled form', () => {
   it('is plain data: JSON round trip gives the same script', async () => {
-    const c = await compileScript('require ["fileinto","variables"]; if header :matches "subject" "*" { set :lower "a" "${1}"; fileinto "x"; }', {
-      name: 's',
-    });
+    const c = await compileScript(
+      'require ["fileinto","variables"]; if header :matches "subject" "*" { set :lower "a" "${1}"; fileinto "x"; }',
+      {
+        name: 's',
+      },
+    );
     expect(JSON.parse(JSON.stringify(c))).toEqual(c);
     expect(structuredClone(c)).toEqual(c);
   });
 
   it('normalises tags: match type, relation, comparator, address part', async () => {
-    const n = await first('require ["relational","comparator-i;ascii-numeric"]; if address :domain :value "GE" :comparator "i;ascii-numeric" "from" "1" {}');
+    const n = await first(
+      'require ["relational","comparator-i;ascii-numeric"]; if address :domain :value "GE" :comparator "i;ascii-numeric" "from" "1" {}',
+    );
     expect(n.tests[0]!.tags).toEqual({ addresspart: 'domain', match: 'value', relation: 'ge', comparator: 'i;ascii-numeric' });
   });
 
@@ -235,7 +319,9 @@ describe('the compiled form', () => {
   });
 
   it('accepts every capability it lists, and the implicit comparators', async () => {
-    await expect(compileScript(`require ${JSON.stringify([...SIEVE_EXTENSIONS, 'comparator-i;octet'])};`, { name: 's' })).resolves.toBeTruthy();
+    await expect(
+      compileScript(`require ${JSON.stringify([...SIEVE_EXTENSIONS, 'comparator-i;octet'])};`, { name: 's' }),
+    ).resolves.toBeTruthy();
   });
 });
 
@@ -262,13 +348,17 @@ describe('include (RFC 6609) at compile time', () => {
   });
 
   it('refuses recursion as Pigeonhole does', async () => {
-    const e = (await compileScript('require "include";\ninclude "self";', { name: 'top', loadInclude }).catch((x: unknown) => x)) as SieveCompileError;
+    const e = (await compileScript('require "include";\ninclude "self";', { name: 'top', loadInclude }).catch(
+      (x: unknown) => x,
+    )) as SieveCompileError;
     expect(e.messages).toEqual([
       'self: line 2: error: circular include.',
       "top: line 2: error: failed to generate code for included script 'self'.",
       'top: error: code generation failed.',
     ]);
-    const loop = (await compileScript('require "include";\ninclude "a";', { name: 'top', loadInclude }).catch((x: unknown) => x)) as SieveCompileError;
+    const loop = (await compileScript('require "include";\ninclude "a";', { name: 'top', loadInclude }).catch(
+      (x: unknown) => x,
+    )) as SieveCompileError;
     expect(loop).toBeInstanceOf(SieveCompileError);
   });
 });

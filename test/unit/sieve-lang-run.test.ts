@@ -1,6 +1,7 @@
 // Running Sieve scripts: each command, test and extension against a message, the RFC examples, the implicit
 // keep and Pigeonhole's rules for duplicate and conflicting actions, the limits, and the multiscript sequence.
 // Where an expectation is Pigeonhole's own choice, sieve-test printed the same for the same script.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Sieve scripts write variables as ${name}
 import { describe, expect, it } from 'vitest';
 import { compileScript } from '../../sieve/compile.js';
 import type { SieveAction, SieveOutcome, SieveRunInput } from '../../sieve/outcome.js';
@@ -179,7 +180,8 @@ describe('variables (RFC 5229)', () => {
   it('modifiers apply by precedence (section 4.1)', async () => {
     expect(
       await acts(
-        'require ["variables","fileinto"]; set :upperfirst :lower "a" "hELLO"; set :quotewildcard "b" "a*b?"; set :length "c" "${a}${b}"; fileinto "${a}|${b}|${c}";',
+        'require ["variables","fileinto"]; set :upperfirst :lower "a" "hELLO"; set :quotewildcard "b" "a*b?"; set :length "c" ' +
+          '"${a}${b}"; fileinto "${a}|${b}|${c}";',
       ),
     ).toEqual(['store:Hello|a\\*b\\?|11']);
   });
@@ -187,16 +189,21 @@ describe('variables (RFC 5229)', () => {
     expect(await acts('require ["variables","fileinto"]; if header :matches "from" "*<*@*>" { fileinto "${1}|${2}|${3}|${4}"; }')).toEqual([
       'store:"Alice Example" |alice+lists|Example.COM|',
     ]);
-    expect(await acts('require ["variables","fileinto"]; if string :matches "aXbXc" "*X*" { fileinto "${1}/${2}"; }')).toEqual(['store:a/bXc']);
-    expect(await acts('require ["variables","fileinto"]; if address :matches :localpart "from" "?LICE+*" { fileinto "${1}|${2}"; }')).toEqual([
-      'store:a|lists',
+    expect(await acts('require ["variables","fileinto"]; if string :matches "aXbXc" "*X*" { fileinto "${1}/${2}"; }')).toEqual([
+      'store:a/bXc',
     ]);
+    expect(
+      await acts('require ["variables","fileinto"]; if address :matches :localpart "from" "?LICE+*" { fileinto "${1}|${2}"; }'),
+    ).toEqual(['store:a|lists']);
   });
   it('string :count counts the strings that are not empty (section 5)', async () => {
     expect(await matched('["variables","relational"]', 'string :count "eq" ["a", "", "b"] "2"')).toBe(true);
   });
   it('cuts a value at 4096 octets', async () => {
-    const o = await run('require ["variables","fileinto"]; set "a" "0123456789abcdef"; set "b" "${a}${a}${a}${a}${a}${a}${a}${a}"; set "c" "${b}${b}${b}${b}${b}${b}${b}${b}"; set "d" "${c}${c}${c}${c}${c}"; set :length "n" "${d}"; fileinto "${n}";');
+    const o = await run(
+      'require ["variables","fileinto"]; set "a" "0123456789abcdef"; set "b" "${a}${a}${a}${a}${a}${a}${a}${a}"; set "c" ' +
+        '"${b}${b}${b}${b}${b}${b}${b}${b}"; set "d" "${c}${c}${c}${c}${c}"; set :length "n" "${d}"; fileinto "${n}";',
+    );
     expect(brief(o)).toEqual(['store:4096']);
   });
 });
@@ -217,7 +224,8 @@ describe('imap4flags (RFC 5232)', () => {
   it('flag variables and hasflag', async () => {
     expect(
       await acts(
-        'require ["imap4flags","fileinto","variables"]; setflag "v" "\\\\Seen b"; addflag "v" ["c", "B"]; removeflag "v" "c"; if hasflag :is "v" "b" {fileinto "hasb";} fileinto :flags "${v}" "F";',
+        'require ["imap4flags","fileinto","variables"]; setflag "v" "\\\\Seen b"; addflag "v" ["c", "B"]; removeflag "v" "c"; if ' +
+          'hasflag :is "v" "b" {fileinto "hasb";} fileinto :flags "${v}" "F";',
       ),
     ).toEqual(['store:hasb', 'store:F[\\Seen b]']);
   });
@@ -232,11 +240,14 @@ describe('reject and ereject (RFC 5429) and their conflicts', () => {
   it('reject with a store, a redirect, a vacation or another reject is a run-time error: keep', async () => {
     const o = await run('require ["reject","fileinto"]; reject "no"; fileinto "A";');
     expect(brief(o)).toEqual(['keep:INBOX']);
-    expect(o.error).toBe('s0: line 1: error: reject/ereject action conflicts with other action: the store action (s0: line 1) tries to deliver the message.');
+    expect(o.error).toBe(
+      's0: line 1: error: reject/ereject action conflicts with other action: the store action (s0: line 1) tries to deliver the message.',
+    );
     expect((await run('require "reject"; keep;\nreject "x";')).error).toContain('the store action (s0: line 1) tries to deliver');
     expect((await run('require "reject"; reject "x"; redirect "a@b.c";')).error).toContain('the redirect action');
     expect((await run('require ["reject","vacation"]; reject "x"; vacation "y";')).error).toBe(
-      's0: line 1: error: vacation action conflicts with other action: the reject action (s0: line 1) also sends a response back to the sender.',
+      's0: line 1: error: vacation action conflicts with other action: the reject action (s0: line 1) also sends a response back ' +
+        'to the sender.',
     );
     expect((await run('require "reject"; reject "a"; reject "b";')).error).toBe(
       's0: line 1: error: duplicate reject/ereject action not allowed (previously triggered one was here: s0: line 1).',
@@ -290,19 +301,26 @@ describe('extensions', () => {
   });
   it('spamtest reads the configured header', async () => {
     const c = await compileScript(
-      'require ["spamtest","relational","comparator-i;ascii-numeric","fileinto"]; if spamtest :value "ge" :comparator "i;ascii-numeric" "5" { fileinto "Junk"; }',
+      'require ["spamtest","relational","comparator-i;ascii-numeric","fileinto"]; if spamtest :value "ge" :comparator ' +
+        '"i;ascii-numeric" "5" { fileinto "Junk"; }',
       { name: 's' },
     );
     const msg = Buffer.from(`X-Spam-Score: 8\r\n${MESSAGE}`);
-    const o = await runScripts([c], input({ message: msg }), { seen: async () => false }, {
-      ...LIMITS,
-      spamtest: { statusHeader: 'X-Spam-Score', statusType: 'score', maxValue: 10, maxHeader: null, textValues: {} },
-    });
+    const o = await runScripts(
+      [c],
+      input({ message: msg }),
+      { seen: async () => false },
+      {
+        ...LIMITS,
+        spamtest: { statusHeader: 'X-Spam-Score', statusType: 'score', maxValue: 10, maxHeader: null, textValues: {} },
+      },
+    );
     expect(brief(o)).toEqual(['store:Junk']);
   });
   it('editheader (RFC 5293): tests see the edits; protected fields are not deleted', async () => {
     const o = await run(
-      'require ["editheader"]; addheader "X-A" "z"; if header :is "x-a" "z" { redirect "x@b.c"; } deleteheader :index 1 "x-priority"; if header :is "x-priority" "3" { redirect "y@b.c"; } deleteheader "received";',
+      'require ["editheader"]; addheader "X-A" "z"; if header :is "x-a" "z" { redirect "x@b.c"; } deleteheader :index 1 ' +
+        '"x-priority"; if header :is "x-priority" "3" { redirect "y@b.c"; } deleteheader "received";',
       { message: Buffer.from(`Received: from x\r\n${MESSAGE}`) },
     );
     expect(brief(o)).toEqual(['redirect:x@b.c', 'redirect:y@b.c']);
@@ -328,15 +346,25 @@ describe('extensions', () => {
   it('duplicate (RFC 7352): asks the hook, remembers the id, :last refreshes it', async () => {
     const asked: string[] = [];
     const s = 'require ["duplicate","fileinto"]; if duplicate { fileinto "Dup"; }';
-    const fresh = await run(s, {}, async (k) => (asked.push(k), false));
+    const fresh = await run(s, {}, async (k) => {
+      asked.push(k);
+      return false;
+    });
     expect(brief(fresh)).toEqual(['keep:INBOX']);
     expect(fresh.remember).toEqual([{ key: asked[0], seconds: 7 * 86_400 }]);
     const again = await run(s, {}, async () => true);
     expect(brief(again)).toEqual(['store:Dup']);
     expect(again.remember).toEqual([]);
-    const last = await run('require "duplicate"; if duplicate :last :seconds 60 :handle "h" :header "subject" { discard; }', {}, async () => true);
+    const last = await run(
+      'require "duplicate"; if duplicate :last :seconds 60 :handle "h" :header "subject" { discard; }',
+      {},
+      async () => true,
+    );
     expect(last.remember).toEqual([{ key: expect.stringMatching(/^duplicate:/), seconds: 60 }]);
-    const other = await run('require "duplicate"; if duplicate :uniqueid "x" { discard; }', {}, async (k) => (asked.push(k), false));
+    const other = await run('require "duplicate"; if duplicate :uniqueid "x" { discard; }', {}, async (k) => {
+      asked.push(k);
+      return false;
+    });
     expect(other.remember[0]!.key).not.toBe(asked[0]);
   });
 });
@@ -356,7 +384,9 @@ describe('include (RFC 6609)', () => {
     expect(await runInc('require ["include"];\ninclude "inc";\ninclude :global "g";')).toEqual(['store:Inc', 'store:Global']);
   });
   it('global variables are shared', async () => {
-    expect(await runInc('require ["include","variables","fileinto"];\nglobal "x";\ninclude "setg";\nfileinto "${x}";')).toEqual(['store:fromsub']);
+    expect(await runInc('require ["include","variables","fileinto"];\nglobal "x";\ninclude "setg";\nfileinto "${x}";')).toEqual([
+      'store:fromsub',
+    ]);
   });
   it(':once runs a script once; stop in an included script ends all', async () => {
     expect(await runInc('require ["include","fileinto"];\ninclude :once "inc"; include :once "inc";')).toEqual(['store:Inc']);
@@ -366,10 +396,9 @@ describe('include (RFC 6609)', () => {
 
 describe('multiscript (Pigeonhole: sieve_before, the user script, sieve_after)', () => {
   it('the next script runs while the implicit keep stands; the keep is done once', async () => {
-    expect(brief(await run(['require ["fileinto","copy"]; fileinto :copy "Audit";', 'require "fileinto"; if false { fileinto "X"; }']))).toEqual([
-      'store:Audit',
-      'keep:INBOX',
-    ]);
+    expect(
+      brief(await run(['require ["fileinto","copy"]; fileinto :copy "Audit";', 'require "fileinto"; if false { fileinto "X"; }'])),
+    ).toEqual(['store:Audit', 'keep:INBOX']);
   });
   it('a script that files the message ends the sequence', async () => {
     expect(brief(await run(['require "fileinto"; fileinto "Junk";', 'require "fileinto"; fileinto "User";']))).toEqual(['store:Junk']);
@@ -383,6 +412,8 @@ describe('multiscript (Pigeonhole: sieve_before, the user script, sieve_after)',
     expect(o.error).toMatch(/^s1: line 1: error: reject\/ereject action conflicts/);
   });
   it('a store into a folder a former script stored into is not repeated', async () => {
-    expect(brief(await run(['require ["fileinto","copy"]; fileinto :copy "A";', 'require "fileinto"; fileinto "A";']))).toEqual(['store:A']);
+    expect(brief(await run(['require ["fileinto","copy"]; fileinto :copy "A";', 'require "fileinto"; fileinto "A";']))).toEqual([
+      'store:A',
+    ]);
   });
 });
