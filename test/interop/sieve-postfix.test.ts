@@ -3,46 +3,15 @@
 // (imapflow) reads what was stored. First the plain path (no script: INBOX, an unknown user bounced by
 // Postern's RCPT answer), then a user's Sieve script in Pigeonhole's layout (home/sieve/NAME.sieve and the
 // home/.dovecot.sieve symlink) that files, flags and answers with vacation through `submission.relay`, a
-// real SMTP server (smtp-server) in this process.
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+// real SMTP server (smtp-server, test/helpers/sieve-delivery.ts) in this process.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startPostfix } from '../helpers/postfix.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-
-interface Relayed {
-  from: string;
-  to: string[];
-  data: string;
-}
-
-/** The relay Postern's vacation replies and redirects go out through: records what it gets. */
-async function startRelay(): Promise<{ port: number; received: Relayed[]; close: () => Promise<void> }> {
-  const received: Relayed[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          data: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as { port: number }).port;
-  return { port, received, close: () => new Promise((resolve) => smtp.close(() => resolve())) };
-}
+import { activeScript, startRelay } from '../helpers/sieve-delivery.js';
 
 const PASSWORD = 'a secret';
 let relay: Awaited<ReturnType<typeof startRelay>>;
@@ -61,13 +30,6 @@ if allof (header :contains "Subject" "report", address :domain :is "From" "examp
 }
 vacation :days 7 :subject "Away until Monday" :addresses ["alice@example.org"] "I am away until Monday; your message is filed.";
 `;
-
-/** Puts `script` as the user's active script in Pigeonhole's layout: home/sieve/NAME.sieve, home/.dovecot.sieve -> it. */
-async function activateScript(home: string, name: string, script: string): Promise<void> {
-  await mkdir(join(home, 'sieve'), { recursive: true });
-  await writeFile(join(home, 'sieve', `${name}.sieve`), script);
-  await symlink(`sieve/${name}.sieve`, join(home, '.dovecot.sieve'));
-}
 
 async function imap<T>(user: string, work: (client: ImapFlow) => Promise<T>): Promise<T> {
   const client = new ImapFlow({
@@ -169,7 +131,7 @@ describe('Sieve at delivery from Postfix', () => {
     'the user’s script in Pigeonhole’s layout files and flags the message, and vacation answers the envelope sender once ' +
       'through the relay; the site-wide spam rule files into Junk ahead of it',
     async () => {
-      await activateScript(join(server.dataDir, 'accounts', 'example.org', 'alice'), 'holiday', ALICE_SCRIPT);
+      await activeScript(server, 'alice', 'holiday', ALICE_SCRIPT);
       await imap('alice', async (client) => {
         await client.mailboxCreate('Reports');
         await client.mailboxCreate('Junk');
