@@ -5,8 +5,8 @@
 // delivers through the same LocalDelivery.
 import type { Command } from 'commander';
 import { publishChanges } from '../cluster/nodes/redis-notices.js';
-import { DeliveryError, LocalDelivery } from '../delivery/local-delivery.js';
-import { SieveFilter } from '../delivery/sieve-filter.js';
+import { configuredDelivery } from '../delivery/configured-delivery.js';
+import { DeliveryError } from '../delivery/local-delivery.js';
 import { createLogger } from '../observability/logger.js';
 import { Relay } from '../submission/relay.js';
 import { openContext } from './context.js';
@@ -42,27 +42,13 @@ export function deliverCommand(program: Command): void {
         notices: { changed: (path) => void changed.push(path), listen: () => () => {} },
       });
       const relay = ctx.config.submission.relay ? new Relay(ctx.config.submission.relay) : null;
-      const sieve = new SieveFilter({
+      const { delivery } = configuredDelivery(ctx.config, {
+        router: ctx.router,
         store: ctx.store,
-        settings: ctx.config.sieve,
-        baseDir: ctx.config.baseDir,
         relay,
         logger: createLogger(ctx.config.log.level, { write: (r) => void process.stderr.write(r), flush: async () => {} }),
         metrics: null,
-        mainDomain: ctx.config.mainDomain,
-        fullTempfail: ctx.config.quota.fullTempfail,
       });
-      const delivery = new LocalDelivery(
-        ctx.router,
-        ctx.store,
-        {
-          mainDomain: ctx.config.mainDomain,
-          realToHeader: ctx.config.realToHeader,
-          maxSize: ctx.config.delivery.maxSize,
-          fullTempfail: ctx.config.quota.fullTempfail,
-        },
-        sieve,
-      );
       try {
         const recipient = await delivery.recipient(addressArg);
         const done = await delivery.deliverFiltered(recipient, process.stdin as AsyncIterable<Buffer>, {

@@ -10,9 +10,10 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AccountAddress } from '../accounts/names.js';
 import { compileScript, SieveCompileError } from '../sieve/compile.js';
-import { checkSieveScriptName } from '../store/contract.js';
-import { RESCUED_NAME, scriptNameOfFile } from '../store/maildir/sieve-scripts.js';
+import { RESCUED_NAME, scriptNameOfFile, validName } from '../store/maildir/sieve-scripts.js';
 import type { CliContext } from './context.js';
+import { configDir } from './sieve-common.js';
+import { scriptInFolder } from '../delivery/sieve-scripts.js';
 
 /** Pigeonhole's default `sieve` setting. */
 export const DEFAULT_SIEVE_LOCATION = 'file:~/sieve;active=~/.dovecot.sieve';
@@ -96,21 +97,12 @@ async function findScripts(location: Location): Promise<{ scripts: Found[]; acti
   return { scripts, active };
 }
 
-function validName(name: string): boolean {
-  try {
-    checkSieveScriptName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Why a script does not compile in Postern, in one line; null when it does. */
 async function compileProblem(script: Found, all: readonly Found[], ctx: CliContext): Promise<string | null> {
   const loadInclude = async (name: string, location: 'personal' | 'global') => {
     if (location === 'personal') return all.find((s) => s.name === name)?.content ?? null;
-    const folder = ctx.config.sieve.global;
-    return folder !== null && validName(name) ? readFile(join(folder, `${name}.sieve`)).catch(() => null) : null;
+    const global = ctx.config.sieve.global;
+    return scriptInFolder(global === null ? null : resolve(configDir(ctx), global), name);
   };
   try {
     await compileScript(script.content, { name: script.name, loadInclude });

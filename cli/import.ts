@@ -209,7 +209,8 @@ export function importCommands(program: Command): void {
       process.stdout.write(
         `${opts.dryRun ? 'dry run: ' : ''}${tally.imported} imported, ${tally.skipped} skipped, ${tally.failed} failed,` +
           ` ${tally.needsPassword} need a new password` +
-          `${tally.sieveProblems > 0 ? `, ${tally.sieveProblems} Sieve scripts Postern cannot run as they are` : ''} (in the ${ctx.where})\n`,
+          (tally.sieveProblems > 0 ? `, ${tally.sieveProblems} Sieve scripts Postern cannot run as they are` : '') +
+          ` (in the ${ctx.where})\n`,
       );
       if (tally.failed > 0) throw new CliError(`${tally.failed} users could not be imported (see above); the others were`, EXIT.failure);
     });

@@ -2,11 +2,13 @@
 // an address is routed to an account (a route that leaves a local part adds X-Real-To, Direct Mailbox
 // Addressing), and the message is written atomically into the mailbox (tmp/ then new/, as dovecot-lda).
 // Failures say whether the MTA should bounce (unknown recipient, too large) or retry (an I/O error).
-import { MailError, mailErrorOf, MailStoreError, type MailStore } from '../store/contract.js';
+import type { MailStore } from '../store/contract.js';
+
+export { DeliveryError, ioFailure, storeFailure } from './delivery-error.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
 import type { Routed, Router } from '../accounts/router.js';
 import { deliveredOctets } from './delivered-octets.js';
-import { OverQuotaError } from '../store/quota/over-quota.js';
+import { DeliveryError, ioFailure, storeFailure } from './delivery-error.js';
 import type { SieveFilter } from './sieve-filter.js';
 import { firstHeader } from './sieve-mail.js';
 
@@ -17,22 +19,6 @@ export interface LocalRecipient {
   readonly account: AccountAddress;
   /** X-Real-To for a route that leaves a local part (Direct Mailbox Addressing); null for the account's own address. */
   readonly extraHeader: string | null;
-}
-
-/** Why a delivery cannot be made: `permanent` (bounce: unknown user, too large) or not (the MTA retries later). */
-export class DeliveryError extends Error {
-  constructor(
-    message: string,
-    readonly permanent: boolean,
-    /**
-     * What failed: 'unknown-user', 'too-large', 'empty', 'mailbox' (a bad mailbox name), 'full' (no space),
-     * 'over-quota' (the account's quota; permanent unless quota.fullTempfail), 'io', 'sieve' (what a Sieve
-     * script decided cannot be done now: a redirect the relay cannot take yet, scripts that cannot be read).
-     */
-    readonly kind: 'unknown-user' | 'too-large' | 'empty' | 'mailbox' | 'full' | 'over-quota' | 'io' | 'sieve',
-  ) {
-    super(message);
-  }
 }
 
 export interface LocalDeliverySettings {
@@ -53,31 +39,6 @@ async function* limited(input: AsyncIterable<Buffer>, max: number): AsyncGenerat
       throw new DeliveryError(`the message is larger than the limit of ${max} octets (delivery.maxSize)`, true, 'too-large');
     yield chunk;
   }
-}
-
-/** An I/O error in words the MTA's log can use, and whether it is a full disk. */
-export function ioFailure(err: unknown, what: string): DeliveryError {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (mailErrorOf(err) === MailError.NOQUOTA) return new DeliveryError(`${what} (${code})`, false, 'full');
-  return new DeliveryError(`${what} (${code ?? (err as Error).message})`, false, 'io');
-}
-
-/**
- * What the store's failure means for the MTA: a mailbox name or a message the store can never take is
- * bounced, in the store's words; anything else (a full disk, an I/O error) is tried again later.
- */
-export function storeFailure(err: unknown, what: string, fullTempfail = false): DeliveryError {
-  if (err instanceof OverQuotaError) return new DeliveryError(err.message, !fullTempfail, 'over-quota');
-  if (err instanceof MailStoreError) {
-    switch (err.mailError) {
-      case MailError.PARAMS:
-      case MailError.LIMIT:
-        return new DeliveryError(err.message, true, 'mailbox');
-      case MailError.INVALIDDATA:
-        return new DeliveryError('the message is empty', true, 'empty');
-    }
-  }
-  return ioFailure(err, what);
 }
 
 /** What a delivery through Sieve did (deliverFiltered). */

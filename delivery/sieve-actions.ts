@@ -25,14 +25,20 @@ import {
   SYSTEM_FLAGS,
 } from '../store/contract.js';
 import { OverQuotaError } from '../store/quota/over-quota.js';
-import { RelayError } from '../submission/relay.js';
-import { DeliveryError, storeFailure } from './local-delivery.js';
+import { DeliveryError, storeFailure } from './delivery-error.js';
 import { allHeaders, bareAddress, firstHeader, newMessageId, redirectedCopy, rejectionMessage } from './sieve-mail.js';
 
-/** The relay's one call the outcome needs (submission/relay.ts). */
+/**
+ * The relay's one call the outcome needs (submission/relay.ts, a floor above: given, not imported). What it
+ * throws says `temporary: false` when trying later cannot work (the relay refused for good).
+ */
 export interface OutgoingMail {
   send(from: string, to: string[], raw: Buffer): Promise<{ accepted: string[]; rejected: string[] }>;
 }
+
+/** A relay failure that trying later may cure (anything not marked `temporary: false`). */
+const temporaryFailure = (err: unknown) => (err as { temporary?: unknown })?.temporary !== false;
+const refusedForGood = (message: string) => Object.assign(new Error(message), { temporary: false });
 
 /** What the carrying out logs; `details` already names the account. */
 export type SieveLog = (level: 'info' | 'error', details: Record<string, unknown>, message: string) => void;
@@ -175,14 +181,14 @@ export async function carryOut(outcome: SieveOutcome, ctx: CarryOutContext): Pro
   const loopedFrom = new Set(allHeaders(message, 'X-Sieve-Redirected-From').map(bareAddress));
   for (const to of addresses) {
     const key = redirectKey(message, messageId, ctx.recipient, to);
-    if (originalId !== null && ctx.memory && (await ctx.memory.seen(key).catch(() => false))) {
-      ctx.log('info', { to }, 'sieve: discarded duplicate forward');
-      duplicateRedirect = true;
-      continue;
-    }
     if (loopedFrom.has(ctx.recipient.toLowerCase())) {
       ctx.log('info', { to }, 'sieve: not redirected: the message was redirected from this recipient before (a loop); kept in INBOX');
       keepAnyway = true;
+      continue;
+    }
+    if (originalId !== null && ctx.memory && (await ctx.memory.seen(key).catch(() => false))) {
+      ctx.log('info', { to }, 'sieve: discarded duplicate forward');
+      duplicateRedirect = true;
       continue;
     }
     if (!ctx.relay) {
@@ -193,13 +199,12 @@ export async function carryOut(outcome: SieveOutcome, ctx: CarryOutContext): Pro
     try {
       const copy = redirectedCopy(message, ctx.recipient, originalId === null ? messageId : null);
       const result = await ctx.relay.send(ctx.envelopeFrom, [to], copy);
-      if (result.rejected.length > 0) throw new RelayError(`The relay refused ${to}`, false);
+      if (result.rejected.length > 0) throw refusedForGood(`The relay refused ${to}`);
       redirected.push(to);
       ctx.log('info', { to }, 'sieve: forwarded');
       await ctx.memory?.remember(key, ctx.settings.redirectDuplicatePeriod).catch(() => {});
     } catch (err) {
-      const temporary = !(err instanceof RelayError) || err.temporary;
-      if (temporary) {
+      if (temporaryFailure(err)) {
         await abortAll();
         ctx.log('error', { to, err: (err as Error).message }, 'sieve: cannot redirect now; the delivery is tried again later');
         throw new DeliveryError(`cannot redirect to <${to}> now (${(err as Error).message})`, false, 'sieve');
@@ -287,7 +292,7 @@ async function sendRejection(ctx: CarryOutContext, message: Buffer, reason: stri
   });
   try {
     const result = await ctx.relay.send('', [ctx.envelopeFrom], rejection);
-    if (result.rejected.length > 0) throw new RelayError(`The relay refused ${ctx.envelopeFrom}`, false);
+    if (result.rejected.length > 0) throw refusedForGood(`The relay refused ${ctx.envelopeFrom}`);
     ctx.log('info', { to: ctx.envelopeFrom, reason }, 'sieve: rejected');
     return 'sent';
   } catch (err) {

@@ -12,7 +12,7 @@ import type { SieveSettings } from '../sieve/config.js';
 import type { SieveOutcome, SieveRunInput } from '../sieve/outcome.js';
 import { failedOutcome, SieveRunPool, type SieveRunStop } from '../sieve/run-pool.js';
 import type { MailStore } from '../store/contract.js';
-import { DeliveryError } from './local-delivery.js';
+import { DeliveryError } from './delivery-error.js';
 import { type CarriedOut, carryOut, type OutgoingMail } from './sieve-actions.js';
 import { type ReadyScript, safeScriptName, ScriptCompiler, scriptInFolder, SiteScripts } from './sieve-scripts.js';
 import { resolve } from 'node:path';

@@ -90,7 +90,20 @@ export async function compileScript(source: Buffer | string, options: CompileOpt
         }
         throw fail([`${unitName}: line ${inc.line}: error: included ${inc.location} script '${inc.name}' does not exist.`], 'validation');
       }
-      const sub = compileUnit(asText(text), inc.name);
+      let sub: Unit;
+      try {
+        sub = compileUnit(asText(text), inc.name);
+      } catch (e) {
+        if (!(e instanceof SieveCompileError)) throw e;
+        const parse = e.messages[e.messages.length - 1]!.endsWith('parse failed.');
+        throw fail(
+          [
+            ...e.messages.slice(0, -1),
+            `${unitName}: line ${inc.line}: error: failed to ${parse ? 'parse' : 'validate'} included script '${inc.name}'.`,
+          ],
+          'code generation',
+        );
+      }
       warnings.push(...sub.warnings);
       included[key] = { name: inc.name, requires: sub.requires, commands: sub.commands };
       await visit(sub, scriptName(inc.name), [...path, key], outer);

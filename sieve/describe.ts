@@ -7,9 +7,16 @@ import type { SieveAction, SieveOutcome } from './outcome.js';
 type Store = Extract<SieveAction, { kind: 'store' }>;
 type Vacation = Extract<SieveAction, { kind: 'vacation' }>;
 
-/** sieve-test shows a system flag in lower case (\seen), a keyword as written. */
-function printedFlag(flag: string): string {
-  return flag.startsWith('\\') ? flag.toLowerCase() : flag;
+/** The system flags in the order sieve-test lists them (Dovecot's: \answered \flagged \deleted \seen \draft). */
+const SYSTEM_FLAGS = ['\\answered', '\\flagged', '\\deleted', '\\seen', '\\draft'];
+
+/** sieve-test shows the system flags first, in lower case and in Dovecot's order, then the keywords as written. */
+function printedFlags(flags: readonly string[]): string {
+  const system = flags.filter((f) => f.startsWith('\\')).map((f) => f.toLowerCase());
+  const keywords = flags.filter((f) => !f.startsWith('\\'));
+  const known = SYSTEM_FLAGS.filter((f) => system.includes(f));
+  const other = [...new Set(system.filter((f) => !SYSTEM_FLAGS.includes(f)))];
+  return [...known, ...other, ...keywords].join(' ');
 }
 
 /** sieve-test shows each control character of a reason (CR and LF of a multi-line one included) as '?'. */
@@ -17,10 +24,12 @@ function printable(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
-function storeLines(a: Store): string[] {
+/** `copied`: the implicit keep still stands beside this store (RFC 3894 :copy), which sieve-test notes. */
+function storeLines(a: Store, copied: boolean): string[] {
   const lines = [` * store message in folder: ${a.mailbox}`];
   if (a.create) lines.push('        + create mailbox if it does not exist');
-  if (a.flags.length > 0) lines.push(`        + add IMAP flags: ${a.flags.map(printedFlag).join(' ')}`);
+  if (copied) lines.push('        + preserve implicit keep');
+  if (a.flags.length > 0) lines.push(`        + add IMAP flags: ${printedFlags(a.flags)}`);
   return lines;
 }
 
@@ -59,14 +68,14 @@ function vacationLines(a: Vacation): string[] {
   return lines;
 }
 
-function actionLines(a: SieveAction): string[] {
+function actionLines(a: SieveAction, copied: boolean): string[] {
   switch (a.kind) {
     case 'store':
-      return storeLines(a);
+      return storeLines(a, copied);
     case 'discard':
       return [' * discard'];
     case 'redirect':
-      return [` * redirect message to: <${a.address}>`];
+      return [` * redirect message to: <${a.address}>`, ...(copied ? ['        + preserve implicit keep'] : [])];
     case 'reject':
       return [` * reject message with reason: ${printable(a.reason)}`];
     case 'vacation':
@@ -86,9 +95,13 @@ export function describeOutcome(outcome: SieveOutcome): string {
       /^\S+: (line \d+: )?error: /.test(outcome.error) || outcome.error.startsWith('error: ') ? outcome.error : `error: ${outcome.error}`;
     return `${error}\nfinal result: failed; resolved with successful implicit keep\n`;
   }
-  const performed = outcome.actions.filter((a) => !(a.kind === 'store' && a.implicit)).flatMap(actionLines);
-  const implicit = outcome.actions.filter((a): a is Store => a.kind === 'store' && a.implicit).flatMap(storeLines);
-  return `${[...section('Performed actions', performed), ...section('Implicit keep', implicit)].join('\n')}\n\n`;
+  const implicit = outcome.actions.filter((a): a is Store => a.kind === 'store' && a.implicit);
+  // A store or redirect that left the implicit keep standing was a :copy one (any other cancels it, RFC 5228
+  // section 2.10.2). Each id the duplicate test tracked is an action of its own in sieve-test's list (RFC 7352).
+  const tracked = outcome.remember.filter((r) => r.key.startsWith('duplicate:')).map(() => ' * track duplicate');
+  const performed = outcome.actions.filter((a) => !(a.kind === 'store' && a.implicit)).flatMap((a) => actionLines(a, implicit.length > 0));
+  const kept = implicit.flatMap((a) => storeLines(a, false));
+  return `${[...section('Performed actions', [...tracked, ...performed]), ...section('Implicit keep', kept)].join('\n')}\n\n`;
 }
 
 /** A script that does not compile: the compiler's lines (SieveCompileError.messages), then sieve-test's verdict. */

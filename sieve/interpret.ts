@@ -5,14 +5,14 @@ import { createHash } from 'node:crypto';
 import type { CompiledIncluded, CompiledNode, CompiledScript, CompiledValue } from './compiled.js';
 import { type Comparator, type MatchSpec, type MatchType, matchAny } from './match.js';
 import { type AddressPartName, addressPart, DEFAULT_SUBADDRESS_SEPARATOR, envelopePart } from './message/address-part.js';
-import { currentDateParts, type DateZone, dateParts } from './message/date-parts.js';
+import { currentDateParts, type DateZone, dateParts, parseZone } from './message/date-parts.js';
 import { isProtectedHeader, isValidHeaderName, withHeaderAdded, withHeaderDeleted } from './message/edit-header.js';
 import { type BodyTransform, SieveMessage } from './message/sieve-message.js';
 import { spamtestValue, type TestHeaderSettings, virustestValue } from './message/spamtest.js';
 import { type VacationParams, vacationReply } from './message/vacation-reply.js';
 import type { SieveRunHooks, SieveRunInput } from './outcome.js';
 import { type SieveResult, SieveRuntimeError } from './result.js';
-import { addressProblem } from './validate.js';
+import { addrSpec, addressProblem } from './validate.js';
 import { applyModifier, assign, expand, type Scope, truncate, type VariableContext } from './variables.js';
 
 /** What a run may be told beyond the contract's limits (all optional; delivery passes its `sieve:` settings). */
@@ -45,9 +45,11 @@ export interface RunState {
   readonly log: string[];
   /** Header values and addresses already read from `message`, by field name (cleared when the header changes). */
   readonly fieldCache: Map<string, readonly string[]>;
+  /** RFC 5232 section 3: the internal flags variable; Pigeonhole keeps it from one script of the sequence to the next. */
+  flags: string[];
 }
 
-/** One top-level script's run: its variables, flags and implicit keep. */
+/** One top-level script's run: its variables and implicit keep. */
 interface ScriptRun {
   readonly state: RunState;
   readonly script: CompiledScript;
@@ -55,8 +57,6 @@ interface ScriptRun {
   readonly includedOnce: Set<string>;
   /** RFC 5228 section 2.10.2: cancelled by fileinto, redirect, discard, reject, keep. */
   keep: boolean;
-  /** RFC 5232 section 3: the internal flags variable. */
-  flags: string[];
 }
 
 /** One unit (the script or an included one): its own variables scope. */
@@ -71,11 +71,11 @@ type Step<T> = Generator<Promise<boolean>, T, boolean>;
 
 /** Runs one script; returns whether its implicit keep stands, and the flags it would carry. */
 export async function runOne(state: RunState, script: CompiledScript): Promise<{ keep: boolean; flags: string[] }> {
-  const run: ScriptRun = { state, script, globals: new Map(), includedOnce: new Set(), keep: true, flags: [] };
+  const run: ScriptRun = { state, script, globals: new Map(), includedOnce: new Set(), keep: true };
   const gen = runUnit(run, script);
   let r = gen.next();
   while (!r.done) r = gen.next(await r.value);
-  return { keep: run.keep, flags: run.flags };
+  return { keep: run.keep, flags: state.flags };
 }
 
 function* runUnit(run: ScriptRun, unit: CompiledScript | CompiledIncluded): Step<Flow> {
@@ -140,7 +140,8 @@ function flagSet(items: readonly string[]): string[] {
 /** The flags keep/fileinto store with: :flags, else the internal variable (RFC 5232 section 5). */
 function storeFlags(u: Unit, c: CompiledNode): string[] {
   if (c.tags.flags !== undefined) return flagSet(list(u, c.tags.flags));
-  return u.caps.has('imap4flags') ? [...u.run.flags] : [];
+  // the internal variable holds only what imap4flags set, in this script or an earlier one of the sequence
+  return [...u.run.state.flags];
 }
 
 function command(u: Unit, c: CompiledNode): Flow {
@@ -155,17 +156,17 @@ function command(u: Unit, c: CompiledNode): Flow {
     case 'fileinto': {
       // RFC 5228 section 4.1; RFC 3894 :copy; RFC 5490 :create
       const folder = str(u, c.args[0]);
-      if (folder === '' || /[\0\r\n]/.test(folder))
-        throw new SieveRuntimeError(c.line, `invalid folder name '${folder}' specified for fileinto.`);
+      // the name is checked where it is stored (sieve-test lists any name; a delivery keeps in INBOX when it fails)
       result.store(folder, storeFlags(u, c), c.tags.create === true, c.line);
       if (c.tags.copy !== true) run.keep = false;
       return 'next';
     }
     case 'redirect': {
       // RFC 5228 section 4.2
-      const address = str(u, c.args[0]).trim();
-      const problem = addressProblem(address);
-      if (problem) throw new SieveRuntimeError(c.line, `specified redirect address '${address}' is invalid: ${problem}.`);
+      const written = str(u, c.args[0]).trim();
+      const problem = addressProblem(written);
+      const address = addrSpec(written);
+      if (problem) throw new SieveRuntimeError(c.line, `specified redirect address '${written}' is invalid: ${problem}.`);
       result.redirect(address, c.line);
       if (c.tags.copy !== true) run.keep = false;
       return 'next';
@@ -198,7 +199,7 @@ function command(u: Unit, c: CompiledNode): Flow {
       // RFC 5232 section 4
       const items = flagSet(list(u, c.args[c.args.length - 1]));
       const variable = c.args.length === 2 ? (c.args[0] as string[])[0]! : null;
-      const current = variable === null ? run.flags : flagSet([expand(`\${${variable}}`, u.vars)]);
+      const current = variable === null ? state.flags : flagSet([expand(`\${${variable}}`, u.vars)]);
       let next: string[];
       if (c.id === 'setflag') next = items;
       else if (c.id === 'addflag') next = flagSet([...current, ...items]);
@@ -206,7 +207,7 @@ function command(u: Unit, c: CompiledNode): Flow {
         const drop = new Set(items.map((f) => f.toLowerCase()));
         next = current.filter((f) => !drop.has(f.toLowerCase()));
       }
-      if (variable === null) run.flags = next;
+      if (variable === null) state.flags = next;
       else assign(variable, next.join(' '), u.vars);
       return 'next';
     }
@@ -293,9 +294,12 @@ function* include(u: Unit, c: CompiledNode): Step<Flow> {
   return flow === 'stop' ? 'stop' : 'next';
 }
 
+/** The comparator when none is named: i;ascii-casemap (RFC 5228 section 2.7.3); Pigeonhole's string test uses i;octet. */
+const defaultComparator = (c: CompiledNode): Comparator => (c.id === 'string' ? 'i;octet' : 'i;ascii-casemap');
+
 function matchSpec(c: CompiledNode): MatchSpec {
   return {
-    comparator: (typeof c.tags.comparator === 'string' ? c.tags.comparator : 'i;ascii-casemap') as Comparator,
+    comparator: (typeof c.tags.comparator === 'string' ? c.tags.comparator : defaultComparator(c)) as Comparator,
     match: (typeof c.tags.match === 'string' ? c.tags.match : 'is') as MatchType,
     relation: typeof c.tags.relation === 'string' ? c.tags.relation : null,
   };
@@ -310,6 +314,13 @@ function compare(u: Unit, c: CompiledNode, values: readonly string[], keysArg: C
   const ok = matchAny(spec, values, keys, captures);
   if (ok && captures && captures.length > 0) u.vars.matches = captures[0]!.map((v) => truncate(v));
   return ok;
+}
+
+/** RFC 5260 section 4.1 :zone; one that is not "+hhmm"/"-hhmm" is ignored, as Pigeonhole ignores it (a warning at compile time). */
+function zoneOf(u: Unit, c: CompiledNode): string | null {
+  if (typeof c.tags.zone !== 'string') return null;
+  const zone = str(u, c.tags.zone);
+  return parseZone(zone) === null ? null : zone;
 }
 
 /** A field's decoded values, read once per message. */
@@ -412,14 +423,9 @@ function testNow(u: Unit, c: CompiledNode): boolean {
       const env = state.input.envelope;
       const values: string[] = [];
       for (const p of list(u, c.args[0])) {
-        const path =
-          p.toLowerCase() === 'from'
-            ? env.from
-            : p.toLowerCase() === 'to'
-              ? env.to
-              : p.toLowerCase() === 'auth'
-                ? env.auth
-                : env.originalTo;
+        const name = p.toLowerCase();
+        // Pigeonhole's "to" is the original recipient when the MTA gave one (LMTP's ORCPT)
+        const path = name === 'from' ? env.from : name === 'to' ? (env.originalTo ?? env.to) : name === 'auth' ? env.auth : undefined;
         if (path === undefined) continue;
         const v = envelopePart(path, part, sep);
         if (v !== null) values.push(v);
@@ -434,23 +440,19 @@ function testNow(u: Unit, c: CompiledNode): boolean {
     }
     case 'hasflag': {
       // RFC 5232 section 4.4
-      const flags = c.args.length === 2 ? flagSet((c.args[0] as string[]).map((v) => expand(`\${${v}}`, u.vars))) : u.run.flags;
+      const flags = c.args.length === 2 ? flagSet((c.args[0] as string[]).map((v) => expand(`\${${v}}`, u.vars))) : u.run.state.flags;
       return compare(u, c, flags, c.args[c.args.length - 1]);
     }
     case 'date': {
       // RFC 5260 section 4
-      const zone: DateZone =
-        c.tags.originalzone === true ? { original: true } : typeof c.tags.zone === 'string' ? { zone: str(u, c.tags.zone) } : null;
+      const given = zoneOf(u, c);
+      const zone: DateZone = c.tags.originalzone === true ? { original: true } : given === null ? null : { zone: given };
       const values = dateParts(msg, str(u, c.args[0]), str(u, c.args[1]).toLowerCase(), { zone, at: fieldAt(c) });
       return compare(u, c, values, c.args[2]);
     }
     case 'currentdate': {
       // RFC 5260 section 5
-      const v = currentDateParts(
-        state.input.now,
-        str(u, c.args[0]).toLowerCase(),
-        typeof c.tags.zone === 'string' ? str(u, c.tags.zone) : null,
-      );
+      const v = currentDateParts(state.input.now, str(u, c.args[0]).toLowerCase(), zoneOf(u, c));
       return compare(u, c, v === null ? [] : [v], c.args[1]);
     }
     case 'mailboxexists': {

@@ -75,7 +75,10 @@ export function tokenize(src: string): Token[] {
     if (c === 47 && src.charCodeAt(i + 1) === 42) {
       const start = line;
       const end = src.indexOf('*/', i + 2);
-      if (end < 0) throw new SieveParseError(start, `end of file before end of bracket comment ('/* ... */') started at line ${start}.`);
+      if (end < 0) {
+        const last = line + (src.slice(i).match(/\n/g)?.length ?? 0);
+        throw new SieveParseError(last, `end of file before end of bracket comment ('/* ... */') started at line ${start}.`);
+      }
       for (let k = i; k < end; k++) if (src.charCodeAt(k) === 10) line++;
       i = end + 2;
       continue;

@@ -142,8 +142,16 @@ export class SieveResult {
   }
 
   /** Where messages name the script ("NAME"), for the next script of a sequence. */
-  setWhere(where: string): SieveResult {
+  /**
+   * The next script of a sequence begins: the actions so far are carried out (Pigeonhole executes each script's
+   * result before the next runs), so they no longer conflict with what the next script does; folders and
+   * addresses already served are still served once.
+   */
+  nextScript(where: string): SieveResult {
     this.where = where;
+    this.reject = null;
+    this.vacation = null;
+    this.deliver = null;
     return this;
   }
 }

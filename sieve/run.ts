@@ -29,10 +29,11 @@ export async function runScripts(
     duplicates: new Map(),
     log: [],
     fieldCache: new Map(),
+    flags: [],
   };
   let keep = { keep: true, flags: [] as string[] };
   for (const script of scripts) {
-    result.setWhere(script.name);
+    result.nextScript(script.name);
     const committed = result.actions.length;
     const remembered = state.remember.length;
     const edited = state.edited;

@@ -158,20 +158,3 @@ export const TESTS: Readonly<Record<string, Signature>> = {
     [sl('key list')],
   ),
 };
-
-/** RFC 5260 section 2.4.2: the date parts. */
-export const DATE_PARTS = new Set([
-  'year',
-  'month',
-  'day',
-  'date',
-  'julian',
-  'hour',
-  'minute',
-  'second',
-  'time',
-  'iso8601',
-  'std11',
-  'zone',
-  'weekday',
-]);

@@ -3,10 +3,11 @@
 import type { CompiledNode } from './compiled.js';
 import { decodeEncodedCharacters } from './encoded-character.js';
 import { IMPLICIT_CAPABILITIES, SIEVE_EXTENSIONS } from './extensions.js';
+import { DATE_PARTS } from './message/date-parts.js';
 import { isProtectedHeader, isValidHeaderName } from './message/edit-header.js';
 import type { ParsedCommand, ParsedTest, SieveArgument } from './parser.js';
 import { posixToJs } from './regex.js';
-import { type ArgType, COMMANDS, DATE_PARTS, type Signature, TESTS } from './signatures.js';
+import { type ArgType, COMMANDS, type Signature, TESTS } from './signatures.js';
 
 /** RFC 5228 section 2.7.3 and RFC 4790: the comparators and the capability each needs. */
 const COMPARATORS: Record<string, string | null> = {
@@ -24,7 +25,16 @@ const MODIFIER_PRECEDENCE: Record<string, number> = {
   quoteregex: 20,
   length: 10,
 };
-const ENVELOPE_PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
+const ENVELOPE_PARTS = new Set(['from', 'to', 'auth']);
+/** The fields the address test reads (RFC 5228 section 5.1 and the address-list fields Pigeonhole allows). */
+const ADDRESS_HEADERS = new Set(
+  (
+    'from to cc bcc sender resent-from resent-to reply-to resent-reply-to resent-sender resent-cc resent-bcc for-approval ' +
+    'for-handling for-comment apparently-to errors-to delivered-to return-receipt-to x-admin read-receipt-to ' +
+    'x-confirm-reading-to return-receipt-requested registered-mail-reply-requested-by mail-followup-to mail-reply-to ' +
+    'abuse-reports-to x-complaints-to x-report-abuse-to x-beenthere'
+  ).split(' '),
+);
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** RFC 5229 section 3: match variables ${0} .. ${N}; Pigeonhole keeps 33. */
 export const MAX_MATCH_INDEX = 32;
@@ -111,16 +121,19 @@ const warn = (ctx: Context, line: number, text: string) => ctx.diagnostics.push(
 
 const has = (ctx: Context, ext: string | null) => ext === null || ctx.caps.has(ext);
 
+/** An unknown command or test (or one whose capability was not required): reported once per name. */
+function unknown(ctx: Context, kind: 'command' | 'test', c: ParsedTest): null {
+  const key = `${kind}:${c.id}`;
+  if (!ctx.reportedOnce.has(key)) {
+    ctx.reportedOnce.add(key);
+    err(ctx, c.line, `unknown ${kind} '${c.id}' (only reported once at first occurrence).`);
+  }
+  return null;
+}
+
 function command(c: ParsedCommand, ctx: Context): CompiledNode | null {
   const sig = COMMANDS[c.id];
-  if (!sig || !has(ctx, sig.ext)) {
-    const key = `command:${c.id}`;
-    if (!ctx.reportedOnce.has(key)) {
-      ctx.reportedOnce.add(key);
-      err(ctx, c.line, `unknown command '${c.id}' (only reported once at first occurrence).`);
-    }
-    return null;
-  }
+  if (!sig || !has(ctx, sig.ext)) return unknown(ctx, 'command', c);
   const node = common(c, sig, 'command', ctx);
   if (!node) return null;
   if (sig.block && c.block === null) err(ctx, c.line, `the ${c.id} command requires a command block, but it is missing.`);
@@ -130,24 +143,17 @@ function command(c: ParsedCommand, ctx: Context): CompiledNode | null {
   return node;
 }
 
-function testNode(t: ParsedTest, ctx: Context): CompiledNode | null {
+function testNode(t: ParsedTest, ctx: Context, inList: boolean): CompiledNode | null {
   let sig = TESTS[t.id];
   if (sig && t.id === 'spamtest' && ctx.caps.has('spamtestplus')) sig = { ...sig, ext: 'spamtestplus' };
-  if (!sig || !has(ctx, sig.ext)) {
-    const key = `test:${t.id}`;
-    if (!ctx.reportedOnce.has(key)) {
-      ctx.reportedOnce.add(key);
-      err(ctx, t.line, `unknown test '${t.id}' (only reported once at first occurrence).`);
-    }
-    return null;
-  }
-  const node = common(t, sig, 'test', ctx);
+  if (!sig || !has(ctx, sig.ext)) return unknown(ctx, 'test', t);
+  const node = common(t, sig, 'test', ctx, inList);
   if (node) specific(node, ctx);
   return node;
 }
 
 /** Tags, positional arguments and sub-tests against the signature. */
-function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Context): CompiledNode | null {
+function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Context, inList = false): CompiledNode | null {
   const node: CompiledNode = { id: c.id, line: c.line, tags: {}, args: [], tests: [], block: null };
   const seenGroups = new Map<string, string>();
   let ok = true;
@@ -216,7 +222,12 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
   // Positional arguments (some commands take an optional first one).
   const positional = args.slice(i);
   let want = sig.positional;
-  if (['setflag', 'addflag', 'removeflag', 'hasflag'].includes(c.id) && positional.length === 2) {
+  const flagCommand = ['setflag', 'addflag', 'removeflag', 'hasflag'].includes(c.id);
+  if (flagCommand && positional.length >= 2 && !ctx.caps.has('variables')) {
+    err(ctx, c.line, `the ${c.id} ${kind} only allows for the specification of a variable name when the variables extension is active.`);
+    return null;
+  }
+  if (flagCommand && positional.length === 2) {
     if (!ctx.caps.has('variables')) {
       err(ctx, c.line, `the ${c.id} ${kind} only allows for the specification of a variable name when the variables extension is active.`);
       return null;
@@ -250,11 +261,13 @@ function common(c: ParsedTest, sig: Signature, kind: 'command' | 'test', ctx: Co
   } else if (sig.subtests === 'list') {
     if (c.tests.length === 0) err(ctx, c.line, `the ${c.id} ${kind} requires a list of sub-tests, but none is specified.`);
   } else if (c.tests.length > 0) {
-    err(ctx, c.line, `the ${c.id} ${kind} accepts no sub-tests, but tests are specified.`);
-    ok = false;
+    // a test where none belongs: Pigeonhole reads it as a missing ";" unless it sits in a test list
+    if (inList) err(ctx, c.line, `the ${c.id} ${kind} accepts no sub-tests, but tests are specified.`);
+    else err(ctx, c.line, `missing semicolon ';' after ${c.id} ${kind}.`);
+    return null;
   }
   for (const t of c.tests) {
-    const sub = testNode(t, ctx);
+    const sub = testNode(t, ctx, c.testList);
     if (sub) node.tests.push(sub);
   }
   return ok ? node : null;
@@ -321,6 +334,19 @@ function specific(node: CompiledNode, ctx: Context): void {
       if (!ctx.caps.has('variables')) e('global command requires that variables extension is active.');
       for (const n of node.args[0] as string[]) if (!VARIABLE_NAME.test(n)) e(`invalid variable identifier '${n}'.`);
       break;
+    case 'header':
+    case 'exists':
+      for (const h of node.args[0] as string[]) {
+        if (ctx.caps.has('variables') && h.includes('${')) continue;
+        if (!isValidHeaderName(h)) warn(ctx, node.line, `specified header field name '${h}' is invalid.`);
+      }
+      break;
+    case 'address':
+      for (const h of node.args[0] as string[]) {
+        if (ctx.caps.has('variables') && h.includes('${')) continue;
+        if (!ADDRESS_HEADERS.has(h.toLowerCase())) e(`specified header '${h}' is not allowed for the address test.`);
+      }
+      break;
     case 'envelope':
       for (const p of node.args[0] as string[]) {
         if (ctx.caps.has('variables') && p.includes('${')) continue;
@@ -330,7 +356,11 @@ function specific(node: CompiledNode, ctx: Context): void {
     case 'date':
     case 'currentdate': {
       const part = node.args[node.id === 'date' ? 1 : 0] as string;
-      if (!DATE_PARTS.has(part.toLowerCase()) && !part.includes('${')) warn(ctx, node.line, `specified date part \`${part}' is not known.`);
+      if (!(DATE_PARTS as readonly string[]).includes(part.toLowerCase()) && !part.includes('${'))
+        warn(ctx, node.line, `specified date part \`${part}' is not known.`);
+      const zone = t.zone;
+      if (typeof zone === 'string' && !zone.includes('${') && !/^[+-]\d{4}$/.test(zone))
+        warn(ctx, node.line, `specified :zone argument '${zone}' is not a valid timezone.`);
       break;
     }
     case 'redirect': {
@@ -364,6 +394,12 @@ function specific(node: CompiledNode, ctx: Context): void {
     }
     case 'duplicate':
       break;
+    case 'fileinto': {
+      const folder = node.args[0] as string;
+      if (folder.includes('\ufffd') && !(ctx.caps.has('variables') && folder.includes('${')))
+        e(`fileinto command: invalid folder name \`${folder.replace(/\ufffd/g, '?')}' specified: invalid utf-8.`);
+      break;
+    }
     case 'include': {
       const name = node.args[0] as string;
       if (!/^[^/\0]+$/.test(name) || name === '.' || name === '..') e(`include: invalid script name '${name}'.`);
@@ -400,10 +436,17 @@ function checkVariableRefs(s: string, ctx: Context, line: number): void {
   }
 }
 
-/** RFC 5228 section 4.2: a redirect address is an RFC 5322 addr-spec; Pigeonhole's wording for the usual faults. */
-export function addressProblem(a: string): string | null {
+/** The addr-spec of an address as written: the part in <> when there is one (a display name before it). */
+export function addrSpec(a: string): string {
+  const m = /<([^<>]*)>\s*$/.exec(a);
+  return (m ? m[1]! : a).trim();
+}
+
+/** RFC 5228 section 4.2: a redirect address is an RFC 5322 mailbox; Pigeonhole's wording for the usual faults. */
+export function addressProblem(written: string): string | null {
+  const a = addrSpec(written);
   const at = a.lastIndexOf('@');
-  if (at < 0) return `invalid or lonely local part '${a}' (expecting '@')`;
+  if (at < 0 || /\s/.test(a.slice(0, at))) return `invalid or lonely local part '${a.split(/\s+/)[0]}' (expecting '@')`;
   if (at === 0) return 'invalid or missing local part';
   if (at === a.length - 1) return 'missing domain';
   if (/[\s<>()[\]\\,;:"]/.test(a.slice(at + 1))) return `invalid domain '${a.slice(at + 1)}'`;
@@ -418,5 +461,5 @@ function checkArity(ctx: Context, c: ParsedCommand, sig: Signature, kind: string
       `the ${c.id} ${kind} requires ${sig.positional.length} positional argument(s), but ${c.args.length} is/are specified.`,
     );
   else if (c.args[0]!.kind !== 'string' && c.args[0]!.kind !== 'list')
-    err(ctx, c.line, `the ${c.id} ${kind} expects a string list as argument 1 (capabilities), but a ${typeName(c.args[0])} was found.`);
+    err(ctx, c.line, `the ${c.id} ${kind} accepts a single string or string list argument, but a ${typeName(c.args[0])} was found.`);
 }

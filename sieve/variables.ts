@@ -29,8 +29,9 @@ export function expand(s: string, ctx: VariableContext): string {
   });
 }
 
+/** A well-formed reference (an unknown one, or one in an unknown namespace, is empty). */
 function isValidReference(name: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /^global\.[A-Za-z_][A-Za-z0-9_]*$/i.test(name);
+  return /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name);
 }
 
 function lookup(name: string, ctx: VariableContext): string | undefined {
@@ -65,14 +66,15 @@ export function truncate(value: string): string {
 /** RFC 5229 section 4.1: one modifier applied (they come sorted by precedence, highest first). */
 export function applyModifier(modifier: string, v: string): string {
   switch (modifier) {
+    // Pigeonhole changes the case of ASCII letters only
     case 'lower':
-      return v.toLowerCase();
+      return v.replace(/[A-Z]+/g, (m) => m.toLowerCase());
     case 'upper':
-      return v.toUpperCase();
+      return v.replace(/[a-z]+/g, (m) => m.toUpperCase());
     case 'lowerfirst':
-      return v.length ? v[0]!.toLowerCase() + v.slice(1) : v;
+      return /^[A-Z]/.test(v) ? v[0]!.toLowerCase() + v.slice(1) : v;
     case 'upperfirst':
-      return v.length ? v[0]!.toUpperCase() + v.slice(1) : v;
+      return /^[a-z]/.test(v) ? v[0]!.toUpperCase() + v.slice(1) : v;
     case 'quotewildcard':
       return v.replace(/[*?\\]/g, '\\$&');
     case 'quoteregex':

@@ -13,8 +13,8 @@ import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { Admission, type AdmittedSession } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
-import { DeliveryError, ioFailure, LocalDelivery, type LocalRecipient } from '../../delivery/local-delivery.js';
-import { SieveFilter } from '../../delivery/sieve-filter.js';
+import { DeliveryError, ioFailure, type LocalDelivery, type LocalRecipient } from '../../delivery/local-delivery.js';
+import { configuredDelivery } from '../../delivery/configured-delivery.js';
 import { Relay } from '../../submission/relay.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -112,29 +112,15 @@ export class LmtpModule implements PosternModule {
     this.services?.relay?.close();
     // redirect, vacation and reject go out through submission.relay, read again at each reload
     const relay = ctx.config.submission.relay ? new Relay(ctx.config.submission.relay) : null;
-    const sieve = new SieveFilter({
+    const { delivery, sieve } = configuredDelivery(ctx.config, {
+      router: ctx.router,
       store: ctx.store,
-      settings: ctx.config.sieve,
-      baseDir: ctx.config.baseDir,
       relay,
       logger: ctx.logger,
       metrics: ctx.metrics,
-      mainDomain: ctx.config.mainDomain,
-      fullTempfail: ctx.config.quota.fullTempfail,
     });
     // the site scripts are read and compiled now, at start and at each reload; what fails is logged
     this.sieveReady = sieve.ready();
-    const delivery = new LocalDelivery(
-      ctx.router,
-      ctx.store,
-      {
-        mainDomain: ctx.config.mainDomain,
-        realToHeader: ctx.config.realToHeader,
-        maxSize: ctx.config.delivery.maxSize,
-        fullTempfail: ctx.config.quota.fullTempfail,
-      },
-      sieve,
-    );
     const server = new SMTPServer({
       lmtp: true,
       name: ctx.config.mainDomain,

@@ -17,9 +17,16 @@ export type AddressPartName = 'all' | 'localpart' | 'domain' | 'user' | 'detail'
 /** Pigeonhole's default recipient_delimiter (sieve_subaddress_sep): "+". */
 export const DEFAULT_SUBADDRESS_SEPARATOR = '+';
 
-/** A parsed address from its parts; `text` is localpart@domain (or the local part alone). */
+/** A local part as :all writes it: as it is when a dot-atom (RFC 5322 section 3.2.3), else quoted. */
+export function localPartText(local: string): string {
+  if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\u{10ffff}]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\u{10ffff}]+)*$/u.test(local)) return local;
+  return `"${local.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+/** A parsed address from its parts; `text` is localpart@domain (the local part quoted when not a dot-atom). */
 export function makeAddress(localPart: string, domain: string | null): SieveAddress {
-  return { localPart, domain, text: domain === null ? localPart : `${localPart}@${domain}` };
+  const local = localPartText(localPart);
+  return { localPart, domain, text: domain === null ? local : `${local}@${domain}` };
 }
 
 /** What an empty address field gives Pigeonhole: one address whose every part, :detail too, is "". */

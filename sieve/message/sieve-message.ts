@@ -8,7 +8,7 @@ import { fieldName, fieldValue, forEachField } from '../../mime/header.js';
 import { type MimePart, parseMime } from '../../mime/mime-tree.js';
 import { decodeBase64, decodeQuotedPrintable } from '../../mime/transfer-decode.js';
 import { htmlToText } from './html-text.js';
-import { EMPTY_ADDRESS, invalidAddress, type SieveAddress } from './address-part.js';
+import { EMPTY_ADDRESS, invalidAddress, localPartText, type SieveAddress } from './address-part.js';
 
 /** Which occurrence of a field a test reads (RFC 5260 section 6: :index N, counted from the end with :last). */
 export interface FieldIndex {
@@ -61,8 +61,8 @@ export class SieveMessage {
   private fields(): Field[] {
     if (this.fieldList === null) {
       const list: Field[] = [];
-      const end = this.mime().headerEnd;
-      forEachField(this.raw, 0, end, (f) => list.push({ name: fieldName(this.raw, f), value: fieldValue(this.raw, f) }));
+      // forEachField stops at the blank line: a header test never walks the body (nor parses the MIME tree)
+      forEachField(this.raw, 0, this.raw.length, (f) => list.push({ name: fieldName(this.raw, f), value: fieldValue(this.raw, f) }));
       this.fieldList = list;
     }
     return this.fieldList;
@@ -200,18 +200,32 @@ function decodedBody(raw: Buffer, part: MimePart): Buffer {
   return body;
 }
 
-/** A text part decoded to a string: transfer encoding, then its charset (mime/charset.ts). */
+/**
+ * UTF-8 (or US-ASCII, or no charset) text as Dovecot's charset reader gives it to Pigeonhole: each octet that is
+ * not UTF-8 a U+FFFD, but a character cut off by the end of the part dropped (it could still be completed).
+ */
+function utf8Text(b: Buffer): string {
+  let end = b.length;
+  for (let back = 1; back <= 3 && back <= b.length; back++) {
+    const c = b[b.length - back];
+    if ((c & 0xc0) === 0x80) continue; // a continuation octet: look further back for the lead
+    const need = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 1;
+    if (c >= 0xc2 && need > back) end = b.length - back;
+    break;
+  }
+  return b.toString('utf8', 0, end);
+}
+
+/** A text part decoded to a string: transfer encoding, then its charset (mime/charset.ts; UTF-8 as utf8Text). */
 function partText(raw: Buffer, part: MimePart): string {
-  return decodeCharset(decodedBody(raw, part), paramOf(part, 'charset'));
+  const body = decodedBody(raw, part);
+  const charset = paramOf(part, 'charset');
+  const cs = charset?.trim().toLowerCase() ?? '';
+  if (cs === '' || cs === 'us-ascii' || cs === 'ascii' || cs === 'utf-8' || cs === 'utf8') return utf8Text(body);
+  return decodeCharset(body, charset);
 }
 
 const FILLED = new Set(['MISSING_MAILBOX', 'MISSING_DOMAIN', 'SYNTAX_ERROR', 'INVALID_ROUTE']);
-
-/** A local part as :all writes it: as it is when a dot-atom (RFC 5322 section 3.2.3), else quoted. */
-function localPartText(local: string): string {
-  if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\u{10ffff}]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\u{10ffff}]+)*$/u.test(local)) return local;
-  return `"${local.replace(/(["\\])/g, '\\$1')}"`;
-}
 
 /**
  * What Pigeonhole accepts beyond Dovecot's parser: a local part of US-ASCII (8-bit text there makes the address

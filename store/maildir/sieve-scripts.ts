@@ -283,7 +283,7 @@ export class MaildirSieveScripts implements SieveScripts {
 }
 
 /** True for a name checkSieveScriptName accepts (a file another program left with another name is not listed). */
-function validName(name: string): boolean {
+export function validName(name: string): boolean {
   try {
     checkSieveScriptName(name);
     return true;

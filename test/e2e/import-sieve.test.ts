@@ -54,7 +54,7 @@ describe('postern import dovecot: Sieve scripts', () => {
     expect(await readdir(env.dataDir)).toEqual([]);
   });
 
-  it("copies every script into Pigeonhole's layout in the account folder, the active one active, Dovecot's .svbin left behind", async () => {
+  it("copies every script into Pigeonhole's layout in the account folder, the active one active, Dovecot's .svbin left", async () => {
     const r = await env.cli(['import', 'dovecot', '--passwd-file', passwd, '--maildirs', 'copy']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('imported ann: Maildir copied from');

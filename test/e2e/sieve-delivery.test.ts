@@ -5,8 +5,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { activeScript, lmtpDeliver, mailboxContents, message, startRelay } from '../helpers/sieve-delivery.js';
+import type { TestServer } from '../helpers/server.js';
+import { activeScript, lmtpDeliver, mailboxContents, message, startRelay, startSieveServer } from '../helpers/sieve-delivery.js';
 
 let relay: Awaited<ReturnType<typeof startRelay>>;
 let server: TestServer;
@@ -25,16 +25,7 @@ elsif header :contains "subject" "refuse" { reject "Not wanted."; }
 
 beforeAll(async () => {
   relay = await startRelay();
-  server = await startServer({
-    config: {
-      listeners: [
-        { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
-        { name: 'lmtp', module: 'lmtp', address: '127.0.0.1', port: 0 },
-      ],
-      submission: { relay: { host: '127.0.0.1', port: relay.port } },
-      sieve: { before: ['site/before'], after: ['site/after.sieve'] },
-    },
-  });
+  server = await startSieveServer(relay.port, { before: ['site/before'], after: ['site/after.sieve'] });
   // the site's scripts: a spam rule before everyone's own, a rule after them
   await mkdir(join(server.dir, 'site/before'), { recursive: true });
   await writeFile(

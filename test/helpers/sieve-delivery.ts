@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { RawImap } from './imap-client.js';
 import { RawLmtp } from './lmtp-client.js';
-import type { TestServer } from './server.js';
+import { startServer, type TestServer } from './server.js';
 
 export interface Received {
   from: string;
@@ -13,13 +13,17 @@ export interface Received {
   data: string;
 }
 
-/** A real SMTP server that records what the relay hands it. */
+/** A real SMTP server that records what the relay hands it; it refuses (550) recipients whose address contains "refuse". */
 export async function startRelay(): Promise<{ port: number; received: Received[]; close: () => Promise<void> }> {
   const received: Received[] = [];
   const smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (address.address.includes('refuse')) callback(Object.assign(new Error('no such user here'), { responseCode: 550 }));
+      else callback();
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -36,6 +40,20 @@ export async function startRelay(): Promise<{ port: number; received: Received[]
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
   const port = (smtp.server.address() as { port: number }).port;
   return { port, received, close: () => new Promise((resolve) => smtp.close(() => resolve())) };
+}
+
+/** A real `postern serve` with IMAP and LMTP listeners, `relayPort` as submission.relay, and these `sieve:` keys. */
+export function startSieveServer(relayPort: number, sieve: Record<string, unknown>): Promise<TestServer> {
+  return startServer({
+    config: {
+      listeners: [
+        { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
+        { name: 'lmtp', module: 'lmtp', address: '127.0.0.1', port: 0 },
+      ],
+      submission: { relay: { host: '127.0.0.1', port: relayPort } },
+      sieve,
+    },
+  });
 }
 
 /** One LMTP transaction: the reply to each recipient after the data (RFC 2033 section 4.2). */

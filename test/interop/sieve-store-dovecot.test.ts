@@ -137,4 +137,23 @@ describe("Pigeonhole's tools on the scripts Postern keeps", () => {
     expect(scriptLines(await managesieve('LISTSCRIPTS'))).toEqual(['"dovecot.orig"', '"holiday"', '"old"', '"rules" ACTIVE']);
     expect(await readFile(join(home, 'sieve/dovecot.orig.sieve'), 'utf8')).toBe('require "fileinto";\r\nfileinto "Junk";\r\n');
   });
+
+  it("Pigeonhole's sieve-test runs the active script through Postern's link, and postern sieve test prints what it prints", async () => {
+    const script =
+      'require ["fileinto", "imap4flags"];\r\nif header :contains "subject" "[spam]" {\r\n  addflag "\\\\Seen";\r\n' +
+      '  fileinto "Junk";\r\n  redirect "archive@example.net";\r\n}\r\n';
+    expect((await env.cli(['sieve', 'put', 'alice', 'cmp', '-', '--activate'], script)).code).toBe(0);
+    const eml = join(confDir, 'cmp.eml');
+    await writeFile(eml, 'Return-Path: <bob@example.net>\nFrom: bob@example.net\nTo: alice@example.org\nSubject: [spam] cheap\n\nbuy\n', {
+      mode: 0o644,
+    });
+    const pigeonhole = await dovecot('sieve-test', ['-c', conf, join(home, '.dovecot.sieve'), eml], '');
+    expect(pigeonhole.stderr).toContain('final result: success');
+    const postern = await env.cli(['sieve', 'test', 'alice', eml]);
+    expect(postern.code).toBe(0);
+    expect(postern.stdout).toBe(pigeonhole.stdout);
+    expect(postern.stdout).toContain(
+      ' * store message in folder: Junk\n        + add IMAP flags: \\seen\n * redirect message to: <archive@example.net>\n',
+    );
+  });
 });

@@ -1,50 +1,15 @@
 // A Sieve outcome carried out (delivery/sieve-actions.ts) over the in-memory store, with a real SMTP server
 // (smtp-server on port 0) behind the real relay (submission/relay.ts) for redirect, vacation and reject.
 import { createServer } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountAddress } from '../../accounts/names.js';
-import { DeliveryError } from '../../delivery/local-delivery.js';
+import { DeliveryError } from '../../delivery/delivery-error.js';
 import { type CarryOutContext, carryOut, storeFlags } from '../../delivery/sieve-actions.js';
 import type { SieveAction, SieveOutcome } from '../../sieve/outcome.js';
 import type { DeliveryMemory } from '../../store/contract.js';
 import { MemoryStore } from '../../store/memory/memory-store.js';
 import { Relay } from '../../submission/relay.js';
-
-interface Received {
-  from: string;
-  to: string[];
-  data: string;
-}
-
-/** A real SMTP server that records what it gets; refuses recipients containing "refuse". */
-async function startSmtp(): Promise<{ port: number; received: Received[]; close: () => Promise<void> }> {
-  const received: Received[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (address.address.includes('refuse')) callback(Object.assign(new Error('no such user here'), { responseCode: 550 }));
-      else callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          data: Buffer.concat(chunks).toString('latin1'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as { port: number }).port;
-  return { port, received, close: () => new Promise((resolve) => smtp.close(() => resolve())) };
-}
+import { startRelay } from '../helpers/sieve-delivery.js';
 
 /** A port nothing listens on (a relay that is down). */
 async function deadPort(): Promise<number> {
@@ -61,7 +26,7 @@ const MESSAGE = Buffer.from(
     'Subject: hello\r\nMessage-ID: <m1@remote.example>\r\n\r\nBody line\r\n',
 );
 
-let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let smtp: Awaited<ReturnType<typeof startRelay>>;
 let relay: Relay;
 let store: MemoryStore;
 let memory: DeliveryMemory;
@@ -108,7 +73,7 @@ async function contents(mailbox: string): Promise<{ text: string; flags: string[
 }
 
 beforeAll(async () => {
-  smtp = await startSmtp();
+  smtp = await startRelay();
   relay = new Relay({ host: '127.0.0.1', port: smtp.port, secure: false, requireTLS: false, rejectUnauthorized: false });
 });
 afterAll(async () => {

@@ -77,7 +77,7 @@ describe('parse errors in Pigeonhole words', () => {
     ['keep', ["s: line 1: error: expected end of command ';' or the beginning of a compound block '{', but found end of file."]],
     ['keep;\n"abc";', ['s: line 2: error: unexpected string found at (the presumed) end of file.']],
     ['if true {keep;', ["s: line 1: error: expected end of compound block '}', but found end of file."]],
-    ['keep;\n/* unterminated', ["s: line 2: error: end of file before end of bracket comment ('/* ... */') started at line 2."]],
+    ['keep;\n/* unterminated\n\n', ["s: line 4: error: end of file before end of bracket comment ('/* ... */') started at line 2."]],
     ['text:\nfoo\n', ['s: line 3: error: end of file before end of multi-line string.']],
     ['if size :over 99999999999999999999 {}', ['s: line 1: error: number exceeds integer limits (max 18446744073709551615).']],
     ['{ keep; }', ["s: line 1: error: unexpected '{' found at (the presumed) end of file."]],
@@ -129,6 +129,22 @@ describe('validation errors in Pigeonhole words', () => {
       ['s: line 1: error: the fileinto command requires 1 positional argument(s), but 2 is/are specified.'],
     ],
     ['stop 1;', ['s: line 1: error: the stop command requires 0 positional argument(s), but 1 is/are specified.']],
+    ['if address :is "subject" "x" {discard;}', ["s: line 1: error: specified header 'subject' is not allowed for the address test."]],
+    [
+      'require "envelope"; if envelope "orig_to" "x" {}',
+      ["s: line 1: error: specified envelope part 'orig_to' is not supported by the envelope test."],
+    ],
+    [
+      'require "imap4flags"; if hasflag "a" "b" "c" {}',
+      ['s: line 1: error: the hasflag test only allows for the specification of a variable name when the variables extension is active.'],
+    ],
+    ['keep\ndiscard;', ["s: line 1: error: missing semicolon ';' after keep command."]],
+    ['if size :over 1x {}', ["s: line 1: error: missing semicolon ';' after size test."]],
+    ['require 1;', ['s: line 1: error: the require command accepts a single string or string list argument, but a number was found.']],
+    [
+      'redirect "not an address";',
+      ["s: line 1: error: specified redirect address 'not an address' is invalid: invalid or lonely local part 'not' (expecting '@')."],
+    ],
     ['if foo {}', ["s: line 1: error: unknown test 'foo' (only reported once at first occurrence)."]],
     ['if header "a" {}', ['s: line 1: error: the header test requires 2 positional argument(s), but 1 is/are specified.']],
     [
@@ -274,6 +290,15 @@ describe('validation errors in Pigeonhole words', () => {
       expect(await errors(script)).toEqual([...lines, 's: error: validation failed.']);
     });
 
+  it('refuses a folder name that is not UTF-8', async () => {
+    const src = Buffer.concat([Buffer.from('require "fileinto";\nfileinto "'), Buffer.from([0xff, 0xfe]), Buffer.from('";\n')]);
+    const e = (await compileScript(src, { name: 's' }).catch((x: unknown) => x)) as SieveCompileError;
+    expect(e.messages).toEqual([
+      "s: line 2: error: fileinto command: invalid folder name `??' specified: invalid utf-8.",
+      's: error: validation failed.',
+    ]);
+  });
+
   it('names the script without its .sieve suffix and joins the lines in the message', async () => {
     const e = await compileScript('require "foo";', { name: 'vacation.sieve' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SieveCompileError);
@@ -285,6 +310,11 @@ describe('validation errors in Pigeonhole words', () => {
   it('keeps warnings as Pigeonhole prints them without failing', async () => {
     const c = await compileScript('require "vacation"; vacation :days 0 "x";', { name: 's' });
     expect(c.warnings).toEqual(["s: line 1: warning: specified :days value '0' is under the minimum."]);
+    const h = await compileScript('require "date"; if exists "a b" {} if currentdate :zone "bad" "year" "2026" {}', { name: 's' });
+    expect(h.warnings).toEqual([
+      "s: line 1: warning: specified header field name 'a b' is invalid.",
+      "s: line 1: warning: specified :zone argument 'bad' is not a valid timezone.",
+    ]);
     const d = await compileScript('require "editheader"; deleteheader "Received";', { name: 's' });
     expect(d.warnings).toEqual([
       "s: line 1: warning: deleteheader command: deleting specified header field `Received' is forbidden; modification will be denied.",
@@ -344,6 +374,18 @@ describe('include (RFC 6609) at compile time', () => {
     expect(await errors('require "include";\ninclude "nonexist";')).toEqual([
       "s: line 2: error: included personal script 'nonexist' does not exist.",
       's: error: validation failed.',
+    ]);
+  });
+
+  it('refuses an included script that does not parse', async () => {
+    const load = async () => Buffer.from('keep');
+    const e = (await compileScript('require "include";\ninclude "broken";', { name: 'top', loadInclude: load }).catch(
+      (x: unknown) => x,
+    )) as SieveCompileError;
+    expect(e.messages).toEqual([
+      "broken: line 1: error: expected end of command ';' or the beginning of a compound block '{', but found end of file.",
+      "top: line 2: error: failed to parse included script 'broken'.",
+      'top: error: code generation failed.',
     ]);
   });
 

@@ -379,6 +379,7 @@ describe('envelope addresses (RFC 5228 section 5.4)', () => {
       text: 'joe+x@Example.ORG',
     });
     expect(envelopePart('"a b"@x.y', 'localpart')).toBe('a b');
+    expect(envelopePart('"a b"@x.y', 'all')).toBe('"a b"@x.y');
     expect(envelopePart('joe+x@y.z', 'detail')).toBe('x');
     expect(envelopePart('joe@y.z', 'detail')).toBeNull();
     expect(envelopePart('postmaster', 'domain')).toBeNull();

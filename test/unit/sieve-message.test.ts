@@ -54,6 +54,14 @@ describe('header values (RFC 5228 section 2.7.2)', () => {
     expect(many.hasHeader('x-b')).toBe(false);
   });
 
+  it('reads the header of a 10 MB message without walking its body', () => {
+    const body = Buffer.alloc(10 * 1024 * 1024, '--b\r\nx\r\n');
+    const big = new SieveMessage(Buffer.concat([Buffer.from('Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n'), body]));
+    const t = Date.now();
+    expect(big.headerValues('subject')).toEqual(['big']);
+    expect(Date.now() - t).toBeLessThan(250); // walking the body took 660 ms here
+  });
+
   it('reads a header of 20000 fields in bounded time', () => {
     const big = new SieveMessage(Buffer.from(`${'X-Many: v\r\n'.repeat(20000)}Subject: last\r\n\r\nb\r\n`));
     const t = Date.now();
@@ -157,6 +165,32 @@ describe('body parts (RFC 5173) of a multipart with a nested message/rfc822', ()
     expect(mixed.bodyParts('text')).toEqual(['CALWORD', '<bold>ENR</bold>', 'DEFAULTPLAIN']);
     expect(mixed.bodyParts({ content: ['text/plain'] })).toEqual(['DEFAULTPLAIN']);
     expect(new SieveMessage(crlf('Subject: x\n\nplain body\n')).bodyParts('text')).toEqual(['plain body\r\n']);
+  });
+
+  it("decodes charsets as Pigeonhole: a bad octet is U+FFFD, a character cut off by the part's end goes", () => {
+    const part = (ct: string, cte: string, body: string) =>
+      `--Z\r\nContent-Type: ${ct}\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${body}\r\n`;
+    const raw = Buffer.from(
+      'From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n' +
+        part('text/plain; charset=koi8-r', 'base64', '8NLJ18XUIM3J0g==') +
+        part('text/plain; charset=utf-16', 'base64', '//53AGkAZABlACAAdABlAHgAdAA=') +
+        part('text/plain; charset=x-unknown', '8bit', 'caf\xe9 unknown') +
+        part('text/plain; charset=iso-2022-jp', '7bit', '\x1b$B$3$s$K$A$O\x1b(B jp') +
+        part('text/plain; charset=windows-1252', 'quoted-printable', 'euro =80 sign') +
+        part('text/plain', '8bit', 'no charset caf\xe9') +
+        part('text/plain; charset=us-ascii', '8bit', 'mid \xff x \xe9\r\nend') +
+        '--Z--\r\n',
+      'latin1',
+    );
+    expect(new SieveMessage(raw).bodyParts('text')).toEqual([
+      'Привет мир',
+      'wide text',
+      'caf\ufffd unknown',
+      'こんにちは jp',
+      'euro € sign',
+      'no charset caf',
+      'mid \ufffd x \ufffd\r\nend',
+    ]);
   });
 
   it('turns HTML into the text Pigeonhole reads (extracttext showed the same string)', () => {
