@@ -33,13 +33,17 @@ export interface Options {
   watchSessions: number;
   watchers: number;
   watchWorkers: number;
+  /** The `sieve` part (sieve-scenario.ts): accounts delivered to, and concurrent LMTP clients. */
+  sieveAccounts: number;
+  sieveClients: number;
 }
 
 export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle' | 'watch' | 'compress' | 'resync' | 'sort';
 export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle', 'watch', 'compress', 'resync', 'sort'];
 
-export type Protocol = 'pop3' | 'imap';
-export const PROTOCOLS: Protocol[] = ['pop3', 'imap'];
+/** sieve: LMTP deliveries with Sieve scripts beside Dovecot LMTP + Pigeonhole (sieve-scenario.ts, issue 23). */
+export type Protocol = 'pop3' | 'imap' | 'sieve';
+export const PROTOCOLS: Protocol[] = ['pop3', 'imap', 'sieve'];
 
 /** The mailboxes every server gets, by role. */
 export interface Mailboxes {
@@ -89,12 +93,14 @@ export const USAGE = `usage: npm run bench -- [flags]
   --idle N             idle signed-in sessions for the memory reading (default 5000, quick 500)
   --idle-procs N       generator processes holding them (default 2)
   --retr-passes N      RETR passes per mailbox (default 11, quick 2); also the IMAP FETCH BODY[] passes
-  --protocols LIST     protocols to measure, comma-separated: ${PROTOCOLS.join(',')} (default: both; imap = the IMAP part only)
+  --protocols LIST     parts to measure, comma-separated: ${PROTOCOLS.join(',')} (default: all; imap = the IMAP part only)
   --imap-idle N        idle IMAP sessions (LOGIN, SELECT, IDLE) for the IMAP memory reading (default 2000, quick 500)
   --imap-parts LIST    IMAP scenarios to run, comma-separated: ${IMAP_PARTS.join(',')} (default: all)
   --watch N            IMAP sessions in IDLE for the fan-out reading (default 20000, quick 2000)
   --watchers N         how many of them watch the INBOX that gets the new message (default 5000, quick 500)
   --watch-workers N    Postern's worker processes for it (default 2: one process may hold 20,000 files here)
+  --sieve-accounts N   accounts of the sieve part, each with the 20-rule script (default 20, quick 5)
+  --sieve-clients N    concurrent LMTP clients of the sieve part (default 8, quick 4)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
@@ -128,6 +134,8 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       watch: { type: 'string' },
       watchers: { type: 'string' },
       'watch-workers': { type: 'string' },
+      'sieve-accounts': { type: 'string' },
+      'sieve-clients': { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       profile: { type: 'string' },
@@ -200,5 +208,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     mailboxes: mailboxes(quick),
     protocols,
     imapIdleSessions,
+    sieveAccounts: positive('sieve-accounts', values['sieve-accounts'], quick ? 5 : 20),
+    sieveClients: positive('sieve-clients', values['sieve-clients'], quick ? 4 : 8),
   };
 }

@@ -19,6 +19,7 @@ import { startPostern } from './postern.js';
 import { type Machine, render } from './report.js';
 import { runScenarios, type ServerResults } from './scenarios.js';
 import { renderWorkerScaling, runWorkerScaling, type WorkerScaling } from './workers-scenario.js';
+import { renderSieve, runSieveBench, type SieveFigures } from './sieve-scenario.js';
 import type { BenchServer, ServerName } from './server.js';
 
 const PASSWORD = 'bench-Secret-42';
@@ -90,9 +91,11 @@ async function main(): Promise<number> {
   const results: ServerResults[] = [];
   const imapResults: ImapServerResults[] = [];
   let workerScaling: WorkerScaling | null = null;
+  let sieve: SieveFigures | null = null;
   const startedAt = new Date();
   try {
-    for (const name of servers) {
+    // The POP3 and IMAP parts share each server's big tree; the sieve part starts LMTP servers of its own.
+    for (const name of o.protocols.some((p) => p !== 'sieve') ? servers : []) {
       process.stderr.write(`${name}: writing its Maildir tree and starting it\n`);
       const dir = join(root, name);
       let server: BenchServer | null = null;
@@ -126,6 +129,19 @@ async function main(): Promise<number> {
         if (!o.keep) await rm(dir, { recursive: true, force: true });
       }
     }
+    if (o.protocols.includes('sieve')) {
+      const sieveServers = [
+        ...(o.servers.includes('postern') ? (['postern'] as const) : []),
+        ...(o.servers.some((s) => s !== 'postern') ? (['dovecot'] as const) : []),
+      ];
+      sieve = await runSieveBench(root, {
+        accounts: o.sieveAccounts,
+        clients: o.sieveClients,
+        warmupMs: o.warmupMs * 2,
+        durationMs: o.durationMs * 2,
+        servers: sieveServers,
+      });
+    }
   } finally {
     if (!o.keep) {
       await rm(root, { recursive: true, force: true });
@@ -145,6 +161,7 @@ async function main(): Promise<number> {
         results.filter((r) => r.name !== 'postern'),
       )}\n`,
     );
+  if (sieve) process.stdout.write(`\n${renderSieve(sieve)}\n`);
   if (o.out !== null) {
     const json = {
       startedAt: startedAt.toISOString(),
@@ -157,6 +174,7 @@ async function main(): Promise<number> {
       imap: imapResults,
       imapVerdicts: imap?.verdicts ?? [],
       workerScaling,
+      sieve,
     };
     await writeFile(o.out, `${JSON.stringify(json, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${o.out}\n`);
