@@ -1,11 +1,10 @@
 // Text in a message as a string: bytes in a declared charset (a Content-Type parameter, an RFC 2047
-// encoded word's), bytes with no charset, and header values with encoded words. libmime does the
-// charsets (iconv-lite underneath: every ISO-8859, windows-125x, KOI8, the CJK sets, UTF-7 ...) and the
-// encoded words; here only what a reader of real mail adds, as the WHATWG Encoding Standard and mail
-// clients do: us-ascii and ISO-8859-1 labels read as windows-1252 (libmime's own mapping), and bytes
-// without a usable charset read as UTF-8 when they are valid UTF-8, else as windows-1252. Never throws.
+// encoded word's), bytes with no charset, and header values with encoded words (read in encoded-words.ts).
+// libmime does the charsets (iconv-lite underneath: every ISO-8859, windows-125x, KOI8, the CJK sets,
+// UTF-7 ...); here only what a reader of real mail adds, as the WHATWG Encoding Standard and mail clients do:
+// us-ascii and ISO-8859-1 labels read as windows-1252 (libmime's own mapping), and bytes without a
+// usable charset read as UTF-8 when they are valid UTF-8, else as windows-1252. Never throws.
 import { isUtf8 } from 'node:buffer';
-import libmime from 'libmime';
 import libmimeCharset from 'libmime/lib/charset.js';
 
 /** Bytes with no (usable) charset: UTF-8 when they are valid UTF-8 (ASCII is), else windows-1252. */
@@ -28,24 +27,5 @@ export function decodeCharset(b: Buffer, charset: string | undefined): string {
   }
 }
 
-/**
- * A header value (already a string) with its RFC 2047 encoded words decoded: white space between two
- * encoded words goes (section 6.2), adjacent words in one charset are joined before decoding (so a
- * character split across two words survives), words decode inside quoted strings too (as real mailers
- * need); a word that is not well-formed stays as it is.
- */
-export function decodeEncodedWords(value: string): string {
-  const first = value.indexOf('=?');
-  if (first < 0) return value;
-  try {
-    // One word (most subjects and names): nothing to join, so libmime's last step only, without the
-    // passes that look for neighbours (the same pattern as its decodeWords; SEARCH decodes every field).
-    if (value.indexOf('=?', first + 2) < 0)
-      return value.replace(ENCODED_WORD, (_m, cs: string, enc: string, text: string) => libmime.decodeWord(cs, enc, text));
-    return libmime.decodeWords(value);
-  } catch {
-    return value;
-  }
-}
-
-const ENCODED_WORD = /=\?([\w_\-*]+)\?([QqBb])\?([^?]*)\?=/g;
+/** A header value with its RFC 2047 encoded words decoded, as Dovecot's lib-mail decodes them (encoded-words.ts). */
+export { decodeEncodedWords } from './encoded-words.js';

@@ -41,6 +41,15 @@ export function unfold(value: string): string {
   return value.indexOf('\n') < 0 ? value : value.replace(/\r?\n[ \t]/g, ' ').replace(/\r?\n/g, '');
 }
 
+const LEADING_WHITE_SPACE = /^[ \t\r\n]+/;
+
+/** The string without the spaces and tabs at its end (a CR or LF there stays, as in Pigeonhole). */
+function trimSpacesAtEnd(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
 /** Header octets as text the way Pigeonhole reads them: UTF-8, each invalid octet a U+FFFD. */
 function text(b: Buffer): string {
   return b.toString('utf8');
@@ -98,14 +107,15 @@ export class SieveMessage {
 
   /**
    * The values of the fields named `name` in header order (RFC 5228 section 2.7.2): unfolded, raw 8-bit read
-   * as UTF-8 (an invalid octet as U+FFFD), RFC 2047 encoded words decoded unless `decoded: false`, white space
-   * at both ends trimmed (as Pigeonhole).
+   * as UTF-8 (an invalid octet as U+FFFD), RFC 2047 encoded words decoded unless `decoded: false`. As Pigeonhole:
+   * the raw value's leading white space goes, then after decoding the spaces and tabs at its end (so a word
+   * decoding to " a " reads " a"); an undecoded value is trimmed at both ends.
    */
   headerValues(name: string, options: HeaderValueOptions = {}): string[] {
     const decoded = options.decoded ?? true;
     return this.rawValues(name, options.at).map((v) => {
       const s = unfold(text(v));
-      return (decoded ? decodeEncodedWords(s) : s).trim();
+      return decoded ? trimSpacesAtEnd(decodeEncodedWords(s.replace(LEADING_WHITE_SPACE, ''))) : s.trim();
     });
   }
 
