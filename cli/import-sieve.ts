@@ -10,7 +10,8 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AccountAddress } from '../accounts/names.js';
 import { compileScript, SieveCompileError } from '../sieve/compile.js';
-import { RESCUED_NAME, scriptNameOfFile, validName } from '../store/maildir/sieve-scripts.js';
+import { isSieveScriptName } from '../store/contract.js';
+import { RESCUED_NAME, scriptNameOfFile } from '../store/maildir/sieve-scripts.js';
 import type { CliContext } from './context.js';
 import { configDir } from './sieve-common.js';
 import { scriptInFolder } from '../delivery/sieve-scripts.js';
@@ -73,7 +74,7 @@ async function findScripts(location: Location): Promise<{ scripts: Found[]; acti
     });
     for (const file of files.sort()) {
       const name = scriptNameOfFile(file);
-      if (name === null || !validName(name)) continue;
+      if (name === null || !isSieveScriptName(name)) continue;
       const path = join(location.dir, file);
       if (!(await lstat(path)).isFile()) continue; // (a link is not followed: the importer runs as root)
       scripts.push({ name, content: await readFile(path) });

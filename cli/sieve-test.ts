@@ -9,11 +9,12 @@
 import type { Command } from 'commander';
 import { formatAddress } from '../accounts/names.js';
 import { deliveredOctets } from '../delivery/delivered-octets.js';
+import { deliveredOutcome } from '../delivery/delivered-outcome.js';
 import { DeliveryError, LocalDelivery, type LocalRecipient } from '../delivery/local-delivery.js';
 import { firstHeader } from '../delivery/sieve-mail.js';
 import { type ReadyScript, ScriptCompiler, SiteScripts } from '../delivery/sieve-scripts.js';
 import { describeCompileError, describeOutcome } from '../sieve/describe.js';
-import type { SieveAction, SieveOutcome } from '../sieve/outcome.js';
+import type { SieveOutcome } from '../sieve/outcome.js';
 import { failedOutcome } from '../sieve/run-pool.js';
 import { runScripts } from '../sieve/run.js';
 import { type CliContext, openContext } from './context.js';
@@ -44,30 +45,6 @@ async function deliveredMessage(raw: Buffer, recipient: LocalRecipient): Promise
   for await (const chunk of deliveredOctets(once(), { extraHeader: recipient.extraHeader ?? undefined, dropMboxFromLine: true }))
     chunks.push(chunk);
   return Buffer.concat(chunks);
-}
-
-/**
- * The outcome as the delivery carries it out (delivery/sieve-actions.ts): a store into a mailbox that does not
- * exist, without :create, goes to INBOX; INBOX is written once, with the flags of every store that lands there.
- */
-export function asDelivered(outcome: SieveOutcome, mailboxes: readonly string[]): { outcome: SieveOutcome; missing: string[] } {
-  const exists = new Set(mailboxes);
-  const missing: string[] = [];
-  const actions: SieveAction[] = [];
-  for (const a of outcome.actions) {
-    if (a.kind !== 'store' || a.create || a.mailbox.toUpperCase() === 'INBOX' || exists.has(a.mailbox)) {
-      actions.push(a);
-      continue;
-    }
-    missing.push(a.mailbox);
-    const inbox = actions.findIndex((b) => b.kind === 'store' && b.mailbox.toUpperCase() === 'INBOX');
-    if (inbox < 0) actions.push({ kind: 'store', mailbox: 'INBOX', flags: a.flags, create: false, implicit: true });
-    else {
-      const b = actions[inbox] as Extract<SieveAction, { kind: 'store' }>;
-      actions[inbox] = { ...b, flags: [...new Set([...b.flags, ...a.flags])] };
-    }
-  }
-  return { outcome: { ...outcome, actions }, missing };
 }
 
 export function sieveTestCommand(sieve: Command): void {
@@ -144,7 +121,7 @@ export function sieveTestCommand(sieve: Command): void {
           );
         }
         if (runnable.length === 0 && broken < 0) outcome = { ...outcome, error: null }; // no script: the plain keep
-        const delivered = asDelivered(outcome, mailboxes);
+        const delivered = deliveredOutcome(outcome, mailboxes);
         for (const m of delivered.missing)
           process.stderr.write(`postern: ${formatAddress(recipient.account)} has no mailbox ${m}: a delivery keeps the message in INBOX\n`);
         process.stdout.write(describeOutcome(delivered.outcome));

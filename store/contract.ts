@@ -301,6 +301,16 @@ export function checkSieveScriptName(name: string): string {
   return name;
 }
 
+/** True for a name checkSieveScriptName accepts. */
+export function isSieveScriptName(name: string): boolean {
+  try {
+    checkSieveScriptName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Ids remembered for an account until they expire (vacation's "answered already", duplicate's ids). */
 export interface DeliveryMemory {
   /** True when `key` is remembered and has not expired. */

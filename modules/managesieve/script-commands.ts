@@ -1,7 +1,7 @@
 // The commands on a signed-in user's scripts (RFC 5804 sections 2.5-2.12): HAVESPACE, PUTSCRIPT, CHECKSCRIPT,
 // LISTSCRIPTS, SETACTIVE, GETSCRIPT, DELETESCRIPT, RENAMESCRIPT, with Pigeonhole's answers. A script is
 // compiled before it is stored or activated; one that does not compile is refused with the compiler's lines.
-import { checkSieveScriptName } from '../../store/contract.js';
+import { isSieveScriptName } from '../../store/contract.js';
 import { expectCount, numberArg, octetsArg, stringArg } from './args.js';
 import { asText, compileForClient } from './compile.js';
 import type { Command, ManageSieveContext } from './context.js';
@@ -10,19 +10,10 @@ import { checkRoom } from './quota.js';
 import { storeFailure } from './store-errors.js';
 import { quoteString, shownName } from './wire.js';
 
-function validName(name: string): boolean {
-  try {
-    checkSieveScriptName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A script name argument, refused with `words` ("Invalid script name `x'.") when no script can have it. */
 function scriptName(c: Command, index: number, words = 'Invalid script name'): string {
   const name = stringArg(c, c.args[index]);
-  if (!validName(name)) throw no(`${words} \`${shownName(name)}'.`);
+  if (!isSieveScriptName(name)) throw no(`${words} \`${shownName(name)}'.`);
   return name;
 }
 
@@ -33,7 +24,7 @@ export async function havespace(s: ManageSieveContext, c: Command): Promise<void
   const size = numberArg(sizeArg);
   if (size === null) throw no('Invalid scriptsize argument.');
   const name = nameArg.bytes.toString('utf8');
-  if (!validName(name)) throw no('Invalid script name.');
+  if (!isSieveScriptName(name)) throw no('Invalid script name.');
   if (size === 0) throw no('Cannot upload empty script.');
   await storeFailure(s, 'HAVESPACE', () => checkRoom(s.settings, s.signedIn().scripts, name, size));
   s.send('OK "Putscript would succeed."');
@@ -107,7 +98,7 @@ export async function setactive(s: ManageSieveContext, c: Command): Promise<void
     s.send(active ? 'OK "Active script is now deactivated."' : 'OK "No scripts currently active."');
     return;
   }
-  if (!validName(name)) throw no(`Invalid script name \`${shownName(name)}'.`);
+  if (!isSieveScriptName(name)) throw no(`Invalid script name \`${shownName(name)}'.`);
   const list = await storeFailure(s, 'SETACTIVE', () => scripts.list());
   const entry = list.find((e) => e.name === name);
   if (!entry) throw notFound(name);

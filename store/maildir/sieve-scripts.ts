@@ -18,6 +18,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { checkLength, syncDir, writeAll } from '../../lib/atomic-file.js';
 import {
   checkSieveScriptName,
+  isSieveScriptName,
   MailError,
   MailStoreError,
   type SieveScriptEntry,
@@ -64,7 +65,7 @@ export class MaildirSieveScripts implements SieveScripts {
     await Promise.all(
       files.map(async (file) => {
         const name = scriptNameOfFile(file);
-        if (name === null || !validName(name)) return;
+        if (name === null || !isSieveScriptName(name)) return;
         const st = await lstat(join(this.dir, file)).catch(() => null);
         if (st?.isFile()) out.push({ name, active: name === active, size: st.size });
       }),
@@ -237,7 +238,7 @@ export class MaildirSieveScripts implements SieveScripts {
       throw err;
     }
     const name = scriptNameOfFile(basename(target));
-    if (name === null || !validName(name)) return null;
+    if (name === null || !isSieveScriptName(name)) return null;
     return resolve(this.home, dirname(target)) === resolve(this.dir) ? name : null;
   }
 
@@ -279,16 +280,6 @@ export class MaildirSieveScripts implements SieveScripts {
       throw new UnsafeMailboxError(this.activePath, `${this.activePath} is neither a symbolic link nor a file; the operator must fix it`);
     const content = await this.read(this.activePath);
     if (content) await this.put(RESCUED_NAME, content);
-  }
-}
-
-/** True for a name checkSieveScriptName accepts (a file another program left with another name is not listed). */
-export function validName(name: string): boolean {
-  try {
-    checkSieveScriptName(name);
-    return true;
-  } catch {
-    return false;
   }
 }
 
