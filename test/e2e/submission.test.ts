@@ -1,44 +1,12 @@
 // XTND XMIT: mail submitted through POP, relayed to a real SMTP server (the smtp-server package on
 // port 0) and delivered locally, all or nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SMTPServer } from 'smtp-server';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-
-interface Received {
-  from: string;
-  to: string[];
-  data: Buffer;
-}
+import { startSmtpRecorder } from '../helpers/smtp-recorder.js';
 
 /** A real SMTP server that records what it gets and refuses recipients whose address contains "refuse". */
-async function startSmtp(): Promise<{ port: number; received: Received[]; close: () => Promise<void> }> {
-  const received: Received[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (address.address.includes('refuse')) callback(Object.assign(new Error('no such user here'), { responseCode: 550 }));
-      else callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          data: Buffer.concat(chunks),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as { port: number }).port;
-  return { port, received, close: () => new Promise((resolve) => smtp.close(() => resolve())) };
-}
+const startSmtp = () => startSmtpRecorder((data) => data);
 
 /** Dot-stuffs a message and ends it with the "." line. */
 function stuffed(message: string): string {

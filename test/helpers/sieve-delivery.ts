@@ -2,44 +2,17 @@
 // transactions over a real socket, scripts placed as Pigeonhole keeps them, and IMAP to look at the result.
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { RawImap } from './imap-client.js';
 import { RawLmtp } from './lmtp-client.js';
 import { startServer, type TestServer } from './server.js';
+import { type RecordedMail, type SmtpRecorder, startSmtpRecorder } from './smtp-recorder.js';
 
-export interface Received {
-  from: string;
-  to: string[];
-  data: string;
-}
+/** A message the relay took; its data as latin1 text. */
+export type Received = RecordedMail<string>;
 
 /** A real SMTP server that records what the relay hands it; it refuses (550) recipients whose address contains "refuse". */
-export async function startRelay(): Promise<{ port: number; received: Received[]; close: () => Promise<void> }> {
-  const received: Received[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (address.address.includes('refuse')) callback(Object.assign(new Error('no such user here'), { responseCode: 550 }));
-      else callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          data: Buffer.concat(chunks).toString('latin1'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as { port: number }).port;
-  return { port, received, close: () => new Promise((resolve) => smtp.close(() => resolve())) };
+export function startRelay(): Promise<SmtpRecorder<string>> {
+  return startSmtpRecorder((data) => data.toString('latin1'));
 }
 
 /** A real `postern serve` with IMAP and LMTP listeners, `relayPort` as submission.relay, and these `sieve:` keys. */
