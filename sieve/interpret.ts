@@ -55,8 +55,10 @@ interface ScriptRun {
   readonly script: CompiledScript;
   readonly globals: Scope;
   readonly includedOnce: Set<string>;
-  /** RFC 5228 section 2.10.2: cancelled by fileinto, redirect, discard, reject, keep. */
+  /** RFC 5228 section 2.10.2: cancelled by fileinto, redirect, discard, reject, keep (each that adds an action). */
   keep: boolean;
+  /** An explicit keep was added by this script. */
+  keptExplicitly: boolean;
 }
 
 /** One unit (the script or an included one): its own variables scope. */
@@ -70,12 +72,19 @@ type Flow = 'next' | 'stop' | 'return';
 type Step<T> = Generator<Promise<boolean>, T, boolean>;
 
 /** Runs one script; returns whether its implicit keep stands, and the flags it would carry. */
-export async function runOne(state: RunState, script: CompiledScript): Promise<{ keep: boolean; flags: string[] }> {
-  const run: ScriptRun = { state, script, globals: new Map(), includedOnce: new Set(), keep: true };
+/**
+ * Runs one script of the sequence: `keep`, its implicit keep still stands; `keptExplicitly`, it added a `keep`
+ * (either lets the next script of the sequence run, as Pigeonhole's multiscript).
+ */
+export async function runOne(
+  state: RunState,
+  script: CompiledScript,
+): Promise<{ keep: boolean; keptExplicitly: boolean; flags: string[] }> {
+  const run: ScriptRun = { state, script, globals: new Map(), includedOnce: new Set(), keep: true, keptExplicitly: false };
   const gen = runUnit(run, script);
   let r = gen.next();
   while (!r.done) r = gen.next(await r.value);
-  return { keep: run.keep, flags: state.flags };
+  return { keep: run.keep, keptExplicitly: run.keptExplicitly, flags: state.flags };
 }
 
 function* runUnit(run: ScriptRun, unit: CompiledScript | CompiledIncluded): Step<Flow> {
@@ -150,15 +159,17 @@ function command(u: Unit, c: CompiledNode): Flow {
   const result = state.result;
   switch (c.id) {
     case 'keep': // RFC 5228 section 4.3
-      result.store('INBOX', storeFlags(u, c), false, c.line);
-      run.keep = false;
+      if (result.store('INBOX', storeFlags(u, c), false, c.line)) {
+        run.keep = false;
+        run.keptExplicitly = true;
+      }
       return 'next';
     case 'fileinto': {
       // RFC 5228 section 4.1; RFC 3894 :copy; RFC 5490 :create
       const folder = str(u, c.args[0]);
-      // the name is checked where it is stored (sieve-test lists any name; a delivery keeps in INBOX when it fails)
-      result.store(folder, storeFlags(u, c), c.tags.create === true, c.line);
-      if (c.tags.copy !== true) run.keep = false;
+      // the name is checked where it is stored (sieve-test lists any name; a delivery keeps in INBOX when it fails);
+      // a folder stored into already (say by a :copy one) adds nothing and leaves the implicit keep, as in Pigeonhole
+      if (result.store(folder, storeFlags(u, c), c.tags.create === true, c.line) && c.tags.copy !== true) run.keep = false;
       return 'next';
     }
     case 'redirect': {
@@ -167,8 +178,7 @@ function command(u: Unit, c: CompiledNode): Flow {
       const problem = addressProblem(written);
       const address = addrSpec(written);
       if (problem) throw new SieveRuntimeError(c.line, `specified redirect address '${written}' is invalid: ${problem}.`);
-      result.redirect(address, c.line);
-      if (c.tags.copy !== true) run.keep = false;
+      if (result.redirect(address, c.line) && c.tags.copy !== true) run.keep = false;
       return 'next';
     }
     case 'discard': // RFC 5228 section 4.4

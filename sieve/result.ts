@@ -23,6 +23,8 @@ export class SieveResult {
   private readonly redirects = new Set<string>();
   private reject: { line: number } | null = null;
   private vacation: { line: number } | null = null;
+  /** An earlier script of the sequence answered with vacation. */
+  private vacationEarlier = false;
   private deliver: { kind: string; line: number } | null = null;
   private discarded = false;
   private count = 0;
@@ -45,21 +47,25 @@ export class SieveResult {
       );
   }
 
-  /** keep / fileinto (RFC 5228 sections 4.1, 4.3): once per folder ("INBOX" in any case is one folder). */
-  store(mailbox: string, flags: readonly string[], create: boolean, line: number): void {
+  /**
+   * keep / fileinto (RFC 5228 sections 4.1, 4.3): once per folder ("INBOX" in any case is one folder). False when
+   * the folder was stored into already: as in Pigeonhole, such a store adds nothing and so cancels no implicit keep.
+   */
+  store(mailbox: string, flags: readonly string[], create: boolean, line: number): boolean {
     this.conflictsWithReject('store', line);
     const key = mailbox.toUpperCase() === 'INBOX' ? 'INBOX' : mailbox;
     const prior = this.stores.get(key);
     if (prior) {
       prior.action.flags = flags;
       prior.action.create ||= create;
-      return;
+      return false;
     }
     this.counted(line);
     const action: StoreAction = { kind: 'store', mailbox: key === 'INBOX' ? 'INBOX' : mailbox, flags, create, implicit: false };
     this.stores.set(key, { action, line });
     this.actions.push(action);
     this.deliver ??= { kind: 'store', line };
+    return true;
   }
 
   /** Whether the folder is already stored into (the implicit keep then adds nothing). */
@@ -67,11 +73,11 @@ export class SieveResult {
     return this.stores.has(mailbox.toUpperCase() === 'INBOX' ? 'INBOX' : mailbox);
   }
 
-  /** redirect (RFC 5228 section 4.2): once per address. */
-  redirect(address: string, line: number): void {
+  /** redirect (RFC 5228 section 4.2): once per address; false (nothing added) for an address redirected to already. */
+  redirect(address: string, line: number): boolean {
     this.conflictsWithReject('redirect', line);
     const key = address.toLowerCase();
-    if (this.redirects.has(key)) return;
+    if (this.redirects.has(key)) return false;
     if (this.redirects.size + 1 > this.limits.maxRedirects)
       throw new SieveRuntimeError(
         line,
@@ -81,6 +87,7 @@ export class SieveResult {
     this.redirects.add(key);
     this.actions.push({ kind: 'redirect', address });
     this.deliver ??= { kind: 'redirect', line };
+    return true;
   }
 
   /** reject / ereject (RFC 5429): one, never with a delivery or a vacation reply. */
@@ -107,7 +114,10 @@ export class SieveResult {
     this.actions.push({ kind: 'reject', reason, extended });
   }
 
-  /** vacation (RFC 5230 section 4.7): one per run, never with reject. */
+  /**
+   * vacation (RFC 5230 section 4.7): one per script, never with reject; a vacation after one of an earlier script
+   * of the sequence is ignored (as Pigeonhole: one reply per delivery).
+   */
   vacationReply(action: SieveAction | null, line: number): void {
     if (this.reject)
       throw new SieveRuntimeError(
@@ -115,6 +125,7 @@ export class SieveResult {
         `vacation action conflicts with other action: the reject action (${this.where}: line ${this.reject.line}) also sends a ` +
           `response back to the sender.`,
       );
+    if (this.vacationEarlier) return;
     if (this.vacation)
       throw new SieveRuntimeError(
         line,
@@ -150,6 +161,7 @@ export class SieveResult {
   nextScript(where: string): SieveResult {
     this.where = where;
     this.reject = null;
+    if (this.vacation) this.vacationEarlier = true;
     this.vacation = null;
     this.deliver = null;
     return this;

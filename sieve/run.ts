@@ -1,7 +1,8 @@
 // runScripts: the scripts of one delivery (site `before` scripts, the user's, site `after` scripts) run in
 // sequence as Pigeonhole's multiscript runs them: one result for all; after each script its actions stand,
-// and the next script runs only while the implicit keep is still in effect (a script that files, discards,
-// redirects or rejects ends the sequence); the implicit keep is done once, at the end. A run-time error or a
+// and the next script runs only while the message is kept: its implicit keep still in effect or an explicit
+// `keep` of its own (a script that files, discards, redirects or rejects ends the sequence; one vacation reply
+// per delivery); the implicit keep is done once, at the end. A run-time error or a
 // limit reached ends the sequence: the earlier scripts' actions stand and the message is kept in INBOX.
 import type { CompiledScript } from './compiled.js';
 import { type RunState, runOne, type SieveRunSettings } from './interpret.js';
@@ -31,7 +32,7 @@ export async function runScripts(
     fieldCache: new Map(),
     flags: [],
   };
-  let keep = { keep: true, flags: [] as string[] };
+  let keep = { keep: true, keptExplicitly: false, flags: [] as string[] };
   for (const script of scripts) {
     result.nextScript(script.name);
     const committed = result.actions.length;
@@ -54,7 +55,7 @@ export async function runScripts(
         log: [...state.log, text],
       };
     }
-    if (!keep.keep) break;
+    if (!keep.keep && !keep.keptExplicitly) break;
   }
   if (keep.keep) result.implicitKeep(keep.flags);
   return { actions: result.actions, remember: state.remember, edited: state.edited, error: null, log: state.log };

@@ -52,11 +52,21 @@ export interface PigeonholeRun {
   originalTo?: string;
   /** Folders that exist besides INBOX (mailboxexists; the executed run of vacation cases stores into them). */
   mailboxes?: readonly string[];
+  /** Scripts run before this one, in order (sieve_before; sieve-test's -s): `name` is each one's file name. */
+  before?: readonly SiteScript[];
+  /** Scripts run after this one, in order (sieve_after). */
+  after?: readonly SiteScript[];
   /**
    * Also run with -e (actions carried out, nothing leaves the machine): tells whether vacation would really
    * answer (Pigeonhole checks the loop rules of RFC 5230 section 5 only when it executes).
    */
   execute?: boolean;
+}
+
+/** A site-wide script of a sequence (Pigeonhole's sieve_before / sieve_after). */
+export interface SiteScript {
+  name: string;
+  script: string | Buffer;
 }
 
 export interface Pigeonhole {
@@ -100,9 +110,54 @@ export function printableReason(reason: string): string {
   return reason.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
-/** Reads sieve-test's report (stdout) into actions: "Performed actions:" then "Implicit keep:". */
+/**
+ * Reads sieve-test's report (stdout) into actions: "Performed actions:" then "Implicit keep:". With scripts run
+ * in sequence (-s), each script's part starts with "## Executing script: NAME" and lists what that script added
+ * and the implicit keep as it stands after it: the decision is every part's performed actions and the last
+ * part's implicit keep (which lists the keep into the default mailbox as " * keep").
+ */
 export function parsePrinted(printed: string): NormalAction[] {
+  const parts = printed.split(SCRIPT_PART);
+  if (parts.length === 1) return parseReport(printed, true);
+  const last = parts.length - 1;
+  return mergeStores(parts.flatMap((part, i) => parseReport(part, i === last)));
+}
+
+const SCRIPT_PART = /^## Executing script: .*$/m;
+
+/**
+ * A sequence that failed at run time: the performed actions of the scripts before the failing one (whose part
+ * is empty), which a delivery carried out already (Pigeonhole executes each script's result before the next
+ * runs); the keep follows. A single script: none.
+ */
+export function parsePerformedBeforeFailure(printed: string): NormalAction[] {
+  const parts = printed.split(SCRIPT_PART);
+  return mergeStores(parts.slice(1, -1).flatMap((part) => parseReport(part, false)));
+}
+
+/** One store a mailbox (a keep of one script and the implicit keep at the end are one store into INBOX). */
+function mergeStores(actions: NormalAction[]): NormalAction[] {
+  const out: NormalAction[] = [];
+  const stores = new Map<string, Extract<NormalAction, { kind: 'store' }>>();
+  for (const a of actions) {
+    if (a.kind !== 'store') out.push(a);
+    else {
+      const prior = stores.get(a.mailbox);
+      if (prior) prior.flags = [...new Set([...prior.flags, ...a.flags])].sort();
+      else {
+        const copy = { ...a, flags: [...a.flags] };
+        stores.set(a.mailbox, copy);
+        out.push(copy);
+      }
+    }
+  }
+  return out;
+}
+
+/** One report: its performed actions, and its implicit keep when `withImplicitKeep`. */
+function parseReport(printed: string, withImplicitKeep: boolean): NormalAction[] {
   const actions: NormalAction[] = [];
+  let implicitKeep = false;
   let current: NormalAction | null = null;
   let inVacationBody = false;
   for (const line of printed.split('\n')) {
@@ -114,7 +169,9 @@ export function parsePrinted(printed: string): NormalAction[] {
       inVacationBody = true;
       continue;
     }
-    let m = /^ \* store message in folder: (.*)$/.exec(line);
+    if (line === 'Implicit keep:') implicitKeep = true;
+    if (implicitKeep && !withImplicitKeep) break;
+    let m = /^ \* store message in folder: (.*)$/.exec(line) ?? (line === ' * keep' ? [line, 'INBOX'] : null);
     if (m) {
       current = { kind: 'store', mailbox: canonicalMailbox(m[1]!), flags: [] };
       actions.push(current);
@@ -261,6 +318,17 @@ export async function startPigeonhole(options: { personal?: string; global?: str
     const message = join(work, 'message.eml');
     await writeFile(script, input.script);
     await writeFile(message, input.message);
+    // A sequence runs as sieve-test's -s scripts then its main one: every script but the last is a -s one.
+    const sequence = [...(input.before ?? []).map((b) => join(work, 'before', `${b.name}.sieve`)), script];
+    for (const [dir, list] of [
+      ['before', input.before ?? []],
+      ['after', input.after ?? []],
+    ] as const) {
+      if (list.length === 0) continue;
+      await mkdir(join(work, dir));
+      for (const b of list) await writeFile(join(work, dir, `${b.name}.sieve`), b.script);
+    }
+    sequence.push(...(input.after ?? []).map((a) => join(work, 'after', `${a.name}.sieve`)));
     const args = ['-c', config, '-x', CORPUS_EXTENSIONS.join(' '), '-f', input.from, '-r', input.to];
     if (input.originalTo) args.push('-a', input.originalTo);
     // The account's folders (mailboxexists reads them; an executed run stores into them). Without them,
@@ -271,7 +339,8 @@ export async function startPigeonhole(options: { personal?: string; global?: str
       args.push('-l', `maildir:${mail}`);
     }
     if (execute) args.push('-e');
-    args.push(script, message);
+    for (const extra of sequence.slice(0, -1)) args.push('-s', extra);
+    args.push(sequence[sequence.length - 1]!, message);
     await chmod(work, 0o777);
     await handToNobody(work);
     const release = await slot();
@@ -295,7 +364,9 @@ export async function startPigeonhole(options: { personal?: string; global?: str
         return { actions: [], compileErrors, runtimeError: false, printed: printedRun.stdout, stderr: printedRun.stderr };
       }
       const runtimeError = /final result: failed; resolved with successful implicit keep/.test(printedRun.stderr);
-      let actions = runtimeError ? [{ kind: 'store', mailbox: 'INBOX', flags: [] } as NormalAction] : parsePrinted(printedRun.stdout);
+      let actions = runtimeError
+        ? mergeStores([...parsePerformedBeforeFailure(printedRun.stdout), { kind: 'store', mailbox: 'INBOX', flags: [] }])
+        : parsePrinted(printedRun.stdout);
       if (input.execute && actions.some((a) => a.kind === 'vacation')) {
         const executed = await once(input, true);
         const sent = parseExecutedVacation(executed.stdout, executed.stderr);
@@ -320,9 +391,12 @@ export interface CorpusCase {
   to: string;
   originalTo?: string;
   mailboxes: string[];
+  /** Site scripts run before and after the case's (`# before: NAME ...`, `# after: NAME ...`, in site/). */
+  before: SiteScript[];
+  after: SiteScript[];
 }
 
-/** The corpus folder: cases/, messages/, personal/ (include :personal) and global/ (include :global). */
+/** The corpus folder: cases/, messages/, personal/ (include :personal), global/ (include :global), site/ (sequences). */
 export const CORPUS_DIR = new URL('../fixtures/sieve-corpus/', import.meta.url).pathname;
 
 /** Reads every case; defaults: message plain.eml, from alice@example.org, to bob@example.com. */
@@ -349,7 +423,18 @@ export async function loadCorpus(): Promise<CorpusCase[]> {
       to: options.get('to') ?? 'bob@example.com',
       ...(options.has('original-to') ? { originalTo: options.get('original-to')! } : {}),
       mailboxes: (options.get('mailboxes') ?? '').split(/\s+/).filter(Boolean),
+      before: await siteScripts(options.get('before')),
+      after: await siteScripts(options.get('after')),
     });
   }
   return cases;
+}
+
+/** The site scripts a case names (`# before: a b`), read from the corpus's site/ folder. */
+async function siteScripts(names: string | undefined): Promise<SiteScript[]> {
+  const { readFile } = await import('node:fs/promises');
+  const out: SiteScript[] = [];
+  for (const name of (names ?? '').split(/\s+/).filter(Boolean))
+    out.push({ name, script: await readFile(join(CORPUS_DIR, 'site', `${name}.sieve`)) });
+  return out;
 }

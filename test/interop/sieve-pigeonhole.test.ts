@@ -138,8 +138,13 @@ export function normaliseOutcome(outcome: SieveOutcome): Decision {
 
 async function runPostern(c: CorpusCase): Promise<Side> {
   let compiled: CompiledScript;
+  let before: CompiledScript[];
+  let after: CompiledScript[];
   try {
+    // the sequence as at delivery (sieve.before, the user's script, sieve.after), compiled in that order
+    before = await Promise.all(c.before.map((b) => compileScript(b.script, { name: b.name, loadInclude })));
     compiled = await compileScript(c.script, { name: c.name, loadInclude });
+    after = await Promise.all(c.after.map((a) => compileScript(a.script, { name: a.name, loadInclude })));
   } catch (e) {
     if (e instanceof SieveCompileError) {
       const compileErrors = e.messages.filter((l) => / error: /.test(l));
@@ -155,7 +160,7 @@ async function runPostern(c: CorpusCase): Promise<Side> {
     environment: ENVIRONMENT,
     now: new Date(),
   };
-  const outcome = await runScripts([compiled], input, { seen: async () => false }, SETTINGS);
+  const outcome = await runScripts([...before, compiled, ...after], input, { seen: async () => false }, SETTINGS);
   return { decision: normaliseOutcome(outcome), text: describeOutcome(outcome) };
 }
 
@@ -186,6 +191,8 @@ describe.skipIf(!haveSieveTest)('Sieve: Postern decides as Pigeonhole does, case
             to: c.to,
             ...(c.originalTo ? { originalTo: c.originalTo } : {}),
             mailboxes: c.mailboxes,
+            before: c.before,
+            after: c.after,
             execute: true,
           })
           .then((r) => ({
