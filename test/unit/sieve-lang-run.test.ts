@@ -443,7 +443,7 @@ describe('multiscript (Pigeonhole: sieve_before, the user script, sieve_after)',
   it('a store into a folder a former script stored into is not repeated, and so cancels no implicit keep (as Pigeonhole)', async () => {
     expect(brief(await run(['require ["fileinto","copy"]; fileinto :copy "A";', 'require "fileinto"; fileinto "A";']))).toEqual([
       'store:A',
-      'store:INBOX',
+      'keep:INBOX',
     ]);
   });
 });
