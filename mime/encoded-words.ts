@@ -8,11 +8,21 @@
 // - a `=?` that does not start a well-formed word (no third `?`, no `?=` after it, an encoding other than
 //   Q or B) stays as written;
 // - UTF-8 and ASCII words are read as UTF-8 (an invalid octet as U+FFFD), other charsets through libmime,
-//   an unknown charset as UTF-8.
+//   an unknown charset as UTF-8 (utf8AsDovecot).
 // One thing differs on purpose: adjacent words of one charset are joined before their charset is read, so a
 // character split across two words (which RFC 2047 section 5 forbids, but mailers do) survives where Dovecot
 // shows U+FFFD. A charset's RFC 2231 language suffix (`utf-8*en`, section 5) is ignored.
+import { isUtf8 } from 'node:buffer';
 import libmimeCharset from 'libmime/lib/charset.js';
+
+/**
+ * Octets read as UTF-8 the way Dovecot reads them (its uni_utf8_get_valid_data): each invalid sequence is a
+ * U+FFFD, but never two in a row ("Gr\xfc\xdfe" reads "Gr\ufffde").
+ */
+export function utf8AsDovecot(octets: Buffer): string {
+  const s = octets.toString('utf8');
+  return isUtf8(octets) ? s : s.replace(/\ufffd{2,}/g, '\ufffd');
+}
 
 /** A decoded word's octets with the charset they are in; or text outside any word. */
 type Piece = { readonly charset: string; readonly octets: number[] } | string;
@@ -127,7 +137,7 @@ const UTF8_NAMES = new Set(['', 'utf-8', 'utf8', 'us-ascii', 'ascii']);
 
 function decodeWordText(octets: Buffer, charset: string): string {
   const cs = charsetName(charset);
-  if (UTF8_NAMES.has(cs)) return octets.toString('utf8');
+  if (UTF8_NAMES.has(cs)) return utf8AsDovecot(octets);
   try {
     return libmimeCharset.decode(octets, cs); // an unknown charset reads as UTF-8 there
   } catch {

@@ -4,6 +4,7 @@
 // only when a test first asks for it; nothing here throws on malformed input.
 import { parseAddresses } from '../../mime/address.js';
 import { decodeCharset, decodeEncodedWords } from '../../mime/charset.js';
+import { utf8AsDovecot } from '../../mime/encoded-words.js';
 import { fieldName, fieldValue, forEachField } from '../../mime/header.js';
 import { type MimePart, parseMime } from '../../mime/mime-tree.js';
 import { decodeBase64, decodeQuotedPrintable } from '../../mime/transfer-decode.js';
@@ -50,9 +51,9 @@ function trimSpacesAtEnd(s: string): string {
   return end === s.length ? s : s.slice(0, end);
 }
 
-/** Header octets as text the way Pigeonhole reads them: UTF-8, each invalid octet a U+FFFD. */
+/** Header octets as text the way Pigeonhole reads them: UTF-8, a run of invalid octets one U+FFFD. */
 function text(b: Buffer): string {
-  return b.toString('utf8');
+  return utf8AsDovecot(b);
 }
 
 export class SieveMessage {
@@ -107,7 +108,7 @@ export class SieveMessage {
 
   /**
    * The values of the fields named `name` in header order (RFC 5228 section 2.7.2): unfolded, raw 8-bit read
-   * as UTF-8 (an invalid octet as U+FFFD), RFC 2047 encoded words decoded unless `decoded: false`. As Pigeonhole:
+   * as UTF-8 (a run of invalid octets as one U+FFFD), RFC 2047 encoded words decoded unless `decoded: false`. As Pigeonhole:
    * the raw value's leading white space goes, then after decoding the spaces and tabs at its end (so a word
    * decoding to " a " reads " a"); an undecoded value is trimmed at both ends.
    */

@@ -3,6 +3,7 @@
 // same field, except where a comment says Postern differs on purpose.
 import { describe, expect, it } from 'vitest';
 import { decodeEncodedWords } from '../../mime/charset.js';
+import { utf8AsDovecot } from '../../mime/encoded-words.js';
 
 describe('RFC 2047 encoded words as Dovecot reads them', () => {
   const cases: [string, string][] = [
@@ -43,5 +44,11 @@ describe('RFC 2047 encoded words as Dovecot reads them', () => {
   it('a long word decodes without exhausting the stack', () => {
     const text = 'x'.repeat(300_000);
     expect(decodeEncodedWords(`=?utf-8?b?${Buffer.from(text).toString('base64')}?= =?utf-8?q?y?=`)).toBe(`${text}y`);
+  });
+
+  it('invalid UTF-8 octets read as one U+FFFD a run, as Dovecot reads them', () => {
+    expect(utf8AsDovecot(Buffer.from('Gr\xfc\xdfe aus K\xf6ln', 'latin1'))).toBe('Gr\ufffde aus K\ufffdln');
+    expect(decodeEncodedWords('=?utf-8?q?a=FC=DF=FFb?=')).toBe('a\ufffdb');
+    expect(utf8AsDovecot(Buffer.from('caf\u00e9 \ufffd\ufffd'))).toBe('caf\u00e9 \ufffd\ufffd');
   });
 });
