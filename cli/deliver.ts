@@ -4,7 +4,6 @@
 // run as in LMTP (delivery/sieve-filter.ts); their log records go to stderr as JSON lines. The LMTP module
 // delivers through the same LocalDelivery.
 import type { Command } from 'commander';
-import { publishChanges } from '../cluster/nodes/redis-notices.js';
 import { configuredDelivery } from '../delivery/configured-delivery.js';
 import { DeliveryError } from '../delivery/local-delivery.js';
 import { createLogger } from '../observability/logger.js';
@@ -61,7 +60,9 @@ export function deliverCommand(program: Command): void {
         // RFC 5429 section 2.1.1: ereject refuses in the protocol; for an LDA, that is its exit code
         if (done.rejected !== null) throw new CliError(done.rejected, EX_NOPERM);
         // stored: the nodes sharing the tree are told, so an IDLE on any of them hears it now
-        if (ctx.config.redis && !(await publishChanges(ctx.config.redis, ctx.config.dataDir, changed))) {
+        // (ioredis is loaded only then: an MTA starts this command for every message)
+        const redis = ctx.config.redis;
+        if (redis && !(await (await import('../cluster/nodes/redis-notices.js')).publishChanges(redis, ctx.config.dataDir, changed))) {
           process.stderr.write(
             'postern: delivered; Redis could not be told, so sessions on other nodes see the message at their next check\n',
           );

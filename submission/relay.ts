@@ -1,5 +1,7 @@
 // Sending to remote recipients through the configured SMTP relay, with nodemailer's SMTP transport.
-import nodemailer, { type Transporter } from 'nodemailer';
+// nodemailer is loaded at the first message: `postern deliver`, which an MTA starts for every message, builds a
+// relay for Sieve's redirect and vacation but seldom sends anything.
+import type { Transporter } from 'nodemailer';
 /** The relay's settings (submission.relay in the config). */
 export interface RelayConfig {
   host: string;
@@ -29,9 +31,20 @@ export class RelayError extends Error {
 }
 
 export class Relay {
-  private readonly transport: Transporter;
+  /** Made at the first send, shared by the sends after it. */
+  private transport: Transporter | null = null;
+  private loading: Promise<Transporter> | null = null;
 
-  constructor(config: RelayConfig) {
+  constructor(private readonly config: RelayConfig) {}
+
+  private connect(): Promise<Transporter> {
+    this.loading ??= this.createTransport();
+    return this.loading;
+  }
+
+  private async createTransport(): Promise<Transporter> {
+    const config = this.config;
+    const nodemailer = (await import('nodemailer')).default;
     this.transport = nodemailer.createTransport({
       host: config.host,
       port: config.port,
@@ -43,12 +56,13 @@ export class Relay {
       greetingTimeout: 30_000,
       socketTimeout: 120_000,
     });
+    return this.transport;
   }
 
   /** Sends `raw` as is (no header changes) to `to`, with `from` as the envelope sender. */
   async send(from: string, to: string[], raw: Buffer): Promise<RelayResult> {
     try {
-      const info = await this.transport.sendMail({ envelope: { from, to }, raw });
+      const info = await (await this.connect()).sendMail({ envelope: { from, to }, raw });
       return { accepted: (info.accepted as string[]).map(String), rejected: (info.rejected as string[]).map(String) };
     } catch (err) {
       const e = err as Error & { responseCode?: number; code?: string; rejected?: string[] };
@@ -61,6 +75,6 @@ export class Relay {
   }
 
   close(): void {
-    this.transport.close();
+    this.transport?.close();
   }
 }
