@@ -47,7 +47,12 @@ export type FromPool =
   | {
       type: 'run';
       id: number;
-      scripts: readonly CompiledScript[];
+      /**
+       * The scripts by their number in the pool: the script itself only when the thread has not had it yet
+       * (a thread keeps the scripts it was sent; `forget` first: drop them all, the thread has too many).
+       */
+      scripts: readonly { key: number; script?: CompiledScript }[];
+      forget?: boolean;
       input: SieveRunInput;
       settings: SieveRunSettings;
     }
@@ -86,7 +91,12 @@ interface Thread {
   left: number;
   since: number;
   timer: NodeJS.Timeout | null;
+  /** The numbers of the scripts the thread keeps. */
+  readonly known: Set<number>;
 }
+
+/** Scripts a thread keeps before it is told to forget them all. */
+const KEPT_SCRIPTS = 1000;
 
 const MB = 1024 * 1024;
 
@@ -111,6 +121,18 @@ export class SieveRunPool {
   private readonly queue: Task[] = [];
   private nextId = 0;
   private closed = false;
+  /** Each compiled script's number (the compiler keeps one object per script and content). */
+  private readonly keys = new WeakMap<CompiledScript, number>();
+  private nextKey = 0;
+
+  private keyOf(script: CompiledScript): number {
+    let key = this.keys.get(script);
+    if (key === undefined) {
+      key = ++this.nextKey;
+      this.keys.set(script, key);
+    }
+    return key;
+  }
 
   constructor(options: { size?: number; mode?: SievePoolMode } = {}) {
     this.mode = options.mode ?? defaultPoolMode();
@@ -172,7 +194,7 @@ export class SieveRunPool {
       stderr: false,
     });
     worker.unref();
-    const thread: Thread = { worker, maxMemory, ready: false, task: null, left: 0, since: 0, timer: null };
+    const thread: Thread = { worker, maxMemory, ready: false, task: null, left: 0, since: 0, timer: null, known: new Set() };
     this.threads.add(thread);
     worker.on('message', (m: ToPool) => this.heard(thread, m));
     worker.on('error', (err: Error & { code?: string }) => {
@@ -191,9 +213,18 @@ export class SieveRunPool {
     thread.worker.ref(); // a run under way keeps `postern deliver` alive until it answers
     thread.left = task.limits.maxCpuTime;
     this.resumeClock(thread);
-    const { id, scripts, input, limits } = task;
+    const { id, input, limits } = task;
     const { maxCpuTime: _time, maxMemory: _memory, ...settings } = limits;
-    thread.worker.postMessage({ type: 'run', id, scripts, input, settings } satisfies FromPool);
+    // a compiled script is copied to a thread once, then named by its number (copying it costs more than a run)
+    const keys = task.scripts.map((s) => this.keyOf(s));
+    const forget = thread.known.size + keys.length > KEPT_SCRIPTS;
+    if (forget) thread.known.clear();
+    const scripts = keys.map((key, i) => {
+      if (thread.known.has(key)) return { key };
+      thread.known.add(key);
+      return { key, script: task.scripts[i] };
+    });
+    thread.worker.postMessage({ type: 'run', id, scripts, forget, input, settings } satisfies FromPool);
   }
 
   private resumeClock(thread: Thread): void {
