@@ -12,7 +12,7 @@
 // Links inside the account folder are not followed (real-folders.ts): sieve/ and sieve/tmp/ must be folders,
 // and a script file is read with O_NOFOLLOW.
 import { randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, lstatSync, readlinkSync } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -178,7 +178,7 @@ export class MaildirSieveScripts implements SieveScripts {
   }
 
   async active(): Promise<{ name: string; content: Buffer } | null> {
-    const known = await this.knownActive();
+    const known = this.knownActive();
     if (known !== undefined) return known;
     const found = await this.activeFromDisk();
     return found;
@@ -190,17 +190,18 @@ export class MaildirSieveScripts implements SieveScripts {
    * coarse clock can give a rewrite within one tick the same times); undefined: read it from disk. Each
    * delivery runs this: four look-ups instead of a dozen calls and a read.
    */
-  private async knownActive(): Promise<{ name: string; content: Buffer } | null | undefined> {
+  private knownActive(): { name: string; content: Buffer } | null | undefined {
     const cached = activeCache.get(this.activePath);
     if (!cached) return undefined;
-    const [home, dir, target] = await Promise.all([
-      lstat(this.home, { bigint: true }).catch(() => null),
-      lstat(this.dir, { bigint: true }).catch(() => null),
-      readlink(this.activePath).catch(() => null),
-    ]);
-    if (!home?.isDirectory() || !dir?.isDirectory() || target !== cached.target) return undefined;
-    const file = await lstat(cached.file, { bigint: true }).catch(() => null);
-    if (!file?.isFile() || fileIdentity(file) !== cached.identity || recentlyChanged(file)) return undefined;
+    // made in place, not through the thread pool (lib/quick-fs.ts): four look-ups in the kernel's caches
+    try {
+      if (!lstatSync(this.home).isDirectory() || !lstatSync(this.dir).isDirectory() || readlinkSync(this.activePath) !== cached.target)
+        return undefined;
+      const file = lstatSync(cached.file, { bigint: true });
+      if (!file.isFile() || fileIdentity(file) !== cached.identity || recentlyChanged(file)) return undefined;
+    } catch {
+      return undefined; // something is gone or odd: the full look says what
+    }
     activeCache.delete(this.activePath); // the most recently used goes last
     activeCache.set(this.activePath, cached);
     return { name: cached.name, content: cached.content };
