@@ -6,6 +6,9 @@
 // INBOX with the reason, never a lost message. The hooks a run calls (the duplicate test) are answered here,
 // in the main thread, where the account's memory is; their waiting does not count as the run's time.
 //
+// A run that cannot take long (run-inline.ts: no :regex, no :matches that backtracks, a small message and
+// small scripts) is made in the calling thread: the hop to a thread would cost more than the run.
+//
 // The threads load the compiled worker (dist/sieve/run-worker.js): the server always runs from dist/. Loaded
 // from the TypeScript sources (vitest's in-process tests), this module cannot start a .ts worker, so it runs
 // in the calling thread instead ('in-thread' mode): the same answers, without the time and memory limits.
@@ -14,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { CompiledScript } from './compile.js';
 import type { SieveOutcome, SieveRunHooks, SieveRunInput } from './outcome.js';
 import { runScripts, type SieveRunSettings } from './run.js';
+import { runsInline } from './run-inline.js';
 
 /** What one run may use (the `sieve:` section's limits) besides what runScripts itself is given. */
 export interface SieveRunLimits extends SieveRunSettings {
@@ -142,7 +146,8 @@ export class SieveRunPool {
 
   /** Runs the scripts in sequence (before, the user's, after) on the message; never rejects. */
   run(scripts: readonly CompiledScript[], input: SieveRunInput, hooks: SieveRunHooks, limits: SieveRunLimits): Promise<SieveRunResult> {
-    if (this.mode === 'in-thread') return this.runHere(scripts, input, hooks, limits);
+    // a small script on a small message, that cannot backtrack, runs here: the hop to a thread costs more (run-inline.ts)
+    if (this.mode === 'in-thread' || runsInline(scripts, input.message.length)) return this.runHere(scripts, input, hooks, limits);
     return new Promise((done) => {
       this.queue.push({ id: ++this.nextId, scripts, input, hooks, limits, done });
       this.pump();
