@@ -24,6 +24,7 @@ describe('runs made in the calling thread', () => {
   it('never one that can backtrack: :regex, a "*" inside a :matches key, a variable in it', async () => {
     const regex = await compiled('require "regex"; if header :regex "subject" "(a+)+$" { discard; }');
     const inner = await compiled('if header :matches "subject" "*a*b" { discard; }');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Sieve variable, not a template
     const variable = await compiled('require "variables"; set "p" "*a*a*"; if header :matches "subject" "${p}" { discard; }');
     const escaped = await compiled('if header :matches "subject" "*a\\\\*b*" { discard; }'); // an escaped * is a plain character
     expect(runsInline([regex], small)).toBe(false);
