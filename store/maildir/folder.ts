@@ -12,7 +12,7 @@
 // messages are applied to the listing as they are made.
 import { randomBytes } from 'node:crypto';
 import { type BigIntStats, closeSync, openSync, statSync } from 'node:fs';
-import { closeQuietly, fsyncFd, writeAllNow } from '../../lib/quick-fs.js';
+import { closeQuietly, fsyncFd, READ_IN_PLACE, readRangeNow, writeAllNow } from '../../lib/quick-fs.js';
 import { lstat, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
@@ -285,7 +285,7 @@ export class MaildirFolder {
     try {
       if (cached && cached.ino === st.ino && size > cached.consumed) {
         // appended to: read on from the last whole line
-        const more = await readAll(path, cached.consumed, size);
+        const more = await readUidlistRange(path, cached.consumed, size);
         const whole = more.lastIndexOf(10) + 1;
         const records = parseRecords(more.toString('utf8', 0, whole), cached.records.at(-1)?.uid ?? 0);
         for (const r of records) {
@@ -296,7 +296,7 @@ export class MaildirFolder {
         cached.size = size;
         return cached;
       }
-      const data = await readAll(path, 0, size);
+      const data = await readUidlistRange(path, 0, size);
       const nl = data.indexOf(10);
       if (nl < 0) throw new UidlistError('uidlist without a complete header line');
       const header = parseHeader(data.toString('utf8', 0, nl));
@@ -1090,4 +1090,12 @@ async function appendSynced(path: string, data: Buffer): Promise<void> {
     throw err;
   }
   closeSync(fd);
+}
+
+/**
+ * A range of the uidlist: read in place when small (a delivery to a folder this process has not kept reads
+ * its uidlist whole), through the thread pool when large (a 100,000-line uidlist must not hold the event loop).
+ */
+async function readUidlistRange(path: string, from: number, to: number): Promise<Buffer> {
+  return to - from <= READ_IN_PLACE ? readRangeNow(path, from, to) : readAll(path, from, to);
 }
