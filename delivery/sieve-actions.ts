@@ -152,6 +152,22 @@ export async function carryOut(outcome: SieveOutcome, ctx: CarryOutContext): Pro
   const staged: { mailbox: string; staged: StagedMessage }[] = [];
   const abortAll = () => Promise.all(staged.splice(0).map((s) => s.staged.abort().catch(() => {})));
   const stage = async (t: Target): Promise<void> => {
+    // the named mailbox is tried at once (the store looks for its folder as it writes): one look, not two;
+    // when that fails, the mailbox is looked at as before (created with :create, else INBOX, with the log)
+    if (!isInbox(t.mailbox) && !staged.some((s) => s.mailbox === t.mailbox)) {
+      try {
+        staged.push({
+          mailbox: t.mailbox,
+          staged: await ctx.store.append(ctx.account, t.mailbox, once(message), { flags: storeFlags([...t.flags]) }),
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof MailStoreError) || err instanceof OverQuotaError) {
+          await abortAll();
+          throw storeFailure(err, `cannot store the message for ${ctx.recipient}`, ctx.settings.fullTempfail);
+        }
+      }
+    }
     const mailbox = await existingMailbox(ctx, t);
     if (staged.some((s) => s.mailbox === mailbox)) return; // fell back to a mailbox already written: once
     try {

@@ -57,6 +57,15 @@ export function sievePool(): SieveRunPool {
   return sharedPool;
 }
 
+/** True when a script of the sequence (or one it includes) can read the mailbox list: it requires "mailbox". */
+export function needsMailboxList(scripts: readonly ReadyScript[]): boolean {
+  return scripts.some(
+    (s) =>
+      s.compiled !== null &&
+      (s.compiled.requires.includes('mailbox') || Object.values(s.compiled.included).some((i) => i?.requires.includes('mailbox'))),
+  );
+}
+
 type RunLabel = 'ok' | 'run-error' | 'compile-error' | 'cpu-limit' | 'memory-limit' | 'crash';
 
 function label(stopped: SieveRunStop, outcome: SieveOutcome): RunLabel {
@@ -158,7 +167,8 @@ export class SieveFilter {
         message: d.message,
         envelope: { from: d.envelopeFrom, to: d.recipient },
         ownAddresses: [...new Set([account, d.recipient.toLowerCase()])],
-        mailboxes: (await store.listMailboxes(d.account).catch(() => [])).map((m) => m.name),
+        // only mailboxexists reads the list (RFC 5490: "mailbox"); listing every folder costs a stat each
+        mailboxes: needsMailboxList(runnable) ? (await store.listMailboxes(d.account).catch(() => [])).map((m) => m.name) : [],
         environment: {
           domain: this.options.mainDomain,
           host: this.host,

@@ -1,5 +1,7 @@
 // Writing small files so that a crash leaves either the old content or the new one, never half of each.
+import { closeSync, openSync } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { fsyncFd } from './quick-fs.js';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -49,11 +51,12 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
 /** Makes a rename or a new file in `dir` durable. Best effort: some file systems refuse it. */
 export async function syncDir(dir: string): Promise<void> {
   try {
-    const h = await open(dir, 'r');
+    // opened and closed in place, synced off the event loop (quick-fs.ts: a message delivery makes this call)
+    const fd = openSync(dir, 'r');
     try {
-      await h.sync();
+      await fsyncFd(fd);
     } finally {
-      await h.close();
+      closeSync(fd);
     }
   } catch {
     // fsync on a directory is not supported everywhere; the rename itself is still atomic.

@@ -6,6 +6,9 @@
 // INBOX with the reason, never a lost message. The hooks a run calls (the duplicate test) are answered here,
 // in the main thread, where the account's memory is; their waiting does not count as the run's time.
 //
+// A run that cannot take long (run-inline.ts: no :regex, no :matches that backtracks, a small message and
+// small scripts) is made in the calling thread: the hop to a thread would cost more than the run.
+//
 // The threads load the compiled worker (dist/sieve/run-worker.js): the server always runs from dist/. Loaded
 // from the TypeScript sources (vitest's in-process tests), this module cannot start a .ts worker, so it runs
 // in the calling thread instead ('in-thread' mode): the same answers, without the time and memory limits.
@@ -14,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { CompiledScript } from './compile.js';
 import type { SieveOutcome, SieveRunHooks, SieveRunInput } from './outcome.js';
 import { runScripts, type SieveRunSettings } from './run.js';
+import { runsInline } from './run-inline.js';
 
 /** What one run may use (the `sieve:` section's limits) besides what runScripts itself is given. */
 export interface SieveRunLimits extends SieveRunSettings {
@@ -47,7 +51,12 @@ export type FromPool =
   | {
       type: 'run';
       id: number;
-      scripts: readonly CompiledScript[];
+      /**
+       * The scripts by their number in the pool: the script itself only when the thread has not had it yet
+       * (a thread keeps the scripts it was sent; `forget` first: drop them all, the thread has too many).
+       */
+      scripts: readonly { key: number; script?: CompiledScript }[];
+      forget?: boolean;
       input: SieveRunInput;
       settings: SieveRunSettings;
     }
@@ -86,7 +95,12 @@ interface Thread {
   left: number;
   since: number;
   timer: NodeJS.Timeout | null;
+  /** The numbers of the scripts the thread keeps. */
+  readonly known: Set<number>;
 }
+
+/** Scripts a thread keeps before it is told to forget them all. */
+const KEPT_SCRIPTS = 1000;
 
 const MB = 1024 * 1024;
 
@@ -111,6 +125,18 @@ export class SieveRunPool {
   private readonly queue: Task[] = [];
   private nextId = 0;
   private closed = false;
+  /** Each compiled script's number (the compiler keeps one object per script and content). */
+  private readonly keys = new WeakMap<CompiledScript, number>();
+  private nextKey = 0;
+
+  private keyOf(script: CompiledScript): number {
+    let key = this.keys.get(script);
+    if (key === undefined) {
+      key = ++this.nextKey;
+      this.keys.set(script, key);
+    }
+    return key;
+  }
 
   constructor(options: { size?: number; mode?: SievePoolMode } = {}) {
     this.mode = options.mode ?? defaultPoolMode();
@@ -120,7 +146,8 @@ export class SieveRunPool {
 
   /** Runs the scripts in sequence (before, the user's, after) on the message; never rejects. */
   run(scripts: readonly CompiledScript[], input: SieveRunInput, hooks: SieveRunHooks, limits: SieveRunLimits): Promise<SieveRunResult> {
-    if (this.mode === 'in-thread') return this.runHere(scripts, input, hooks, limits);
+    // a small script on a small message, that cannot backtrack, runs here: the hop to a thread costs more (run-inline.ts)
+    if (this.mode === 'in-thread' || runsInline(scripts, input.message.length)) return this.runHere(scripts, input, hooks, limits);
     return new Promise((done) => {
       this.queue.push({ id: ++this.nextId, scripts, input, hooks, limits, done });
       this.pump();
@@ -172,7 +199,7 @@ export class SieveRunPool {
       stderr: false,
     });
     worker.unref();
-    const thread: Thread = { worker, maxMemory, ready: false, task: null, left: 0, since: 0, timer: null };
+    const thread: Thread = { worker, maxMemory, ready: false, task: null, left: 0, since: 0, timer: null, known: new Set() };
     this.threads.add(thread);
     worker.on('message', (m: ToPool) => this.heard(thread, m));
     worker.on('error', (err: Error & { code?: string }) => {
@@ -191,9 +218,18 @@ export class SieveRunPool {
     thread.worker.ref(); // a run under way keeps `postern deliver` alive until it answers
     thread.left = task.limits.maxCpuTime;
     this.resumeClock(thread);
-    const { id, scripts, input, limits } = task;
+    const { id, input, limits } = task;
     const { maxCpuTime: _time, maxMemory: _memory, ...settings } = limits;
-    thread.worker.postMessage({ type: 'run', id, scripts, input, settings } satisfies FromPool);
+    // a compiled script is copied to a thread once, then named by its number (copying it costs more than a run)
+    const keys = task.scripts.map((s) => this.keyOf(s));
+    const forget = thread.known.size + keys.length > KEPT_SCRIPTS;
+    if (forget) thread.known.clear();
+    const scripts = keys.map((key, i) => {
+      if (thread.known.has(key)) return { key };
+      thread.known.add(key);
+      return { key, script: task.scripts[i] };
+    });
+    thread.worker.postMessage({ type: 'run', id, scripts, forget, input, settings } satisfies FromPool);
   }
 
   private resumeClock(thread: Thread): void {

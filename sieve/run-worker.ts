@@ -14,6 +14,8 @@ if (!port) throw new Error('sieve/run-worker.js runs in a worker thread of the S
 /** Hook questions waiting for the main thread's answer, by their number. */
 const asked = new Map<number, { resolve: (v: boolean) => void; reject: (e: Error) => void }>();
 let nextQuestion = 0;
+/** The compiled scripts the pool sent, by their number (it sends each once and names it after). */
+const scripts = new Map<number, CompiledScript>();
 
 function send(message: ToPool): void {
   port!.postMessage(message);
@@ -42,8 +44,13 @@ async function run(id: number, scripts: readonly CompiledScript[], input: SieveR
 }
 
 port.on('message', (message: FromPool) => {
-  if (message.type === 'run') void run(message.id, message.scripts, message.input, message.settings);
-  else if (message.type === 'answer') {
+  if (message.type === 'run') {
+    if (message.forget) scripts.clear();
+    for (const s of message.scripts) if (s.script) scripts.set(s.key, s.script);
+    const sequence = message.scripts.map((s) => scripts.get(s.key));
+    if (sequence.some((s) => s === undefined)) send({ type: 'failed', id: message.id, error: 'a script the pool named is not known here' });
+    else void run(message.id, sequence as CompiledScript[], message.input, message.settings);
+  } else if (message.type === 'answer') {
     const waiting = asked.get(message.question);
     asked.delete(message.question);
     if (message.error !== undefined) waiting?.reject(new Error(message.error));

@@ -1,10 +1,11 @@
-// The message of one LMTP transaction, kept in a file while it is delivered to each recipient: LMTP
-// sends it once for all of them (RFC 2033 section 4.2), and it is never held whole in memory. The file
+// The message of one LMTP transaction, kept while it is delivered to each recipient: LMTP sends it once
+// for all of them (RFC 2033 section 4.2). Up to 256 KB it is held in memory; a larger one in a file, never
+// whole in memory. The file
 // lives in dataDir/spool/ (on the same disk as the mail: when that is full, the MTA is told to retry),
 // is readable by the server only, and is removed once every recipient has its answer; files left by a
 // crash are removed at a later start (after an hour: another server on the same tree may be using its own).
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SpooledMessage {
@@ -18,6 +19,8 @@ export interface SpooledMessage {
 }
 
 const PREFIX = 'lmtp-';
+/** Messages up to this size are kept in memory, not in a file. */
+const IN_MEMORY = 256 * 1024;
 /** Files older than this at start were left by a process that is gone (a live one keeps them for seconds). */
 const LEFT_BEHIND_MS = 3_600_000;
 
@@ -37,6 +40,10 @@ async function* readFile(path: string): AsyncGenerator<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+async function* inMemory(message: Buffer): AsyncGenerator<Buffer> {
+  if (message.length > 0) yield message;
 }
 
 export class Spool {
@@ -60,15 +67,27 @@ export class Spool {
    * error when the file cannot be written (a full disk: ENOSPC), or the input's error, after removing it.
    */
   async write(input: AsyncIterable<Buffer>, max: number): Promise<SpooledMessage> {
-    const path = join(this.dir, `${PREFIX}${Date.now()}-${randomBytes(6).toString('hex')}`);
-    const file = await open(path, 'wx', 0o600);
+    // A message of at most IN_MEMORY octets (most mail) stays in memory: no file to write, read back and
+    // remove for each transaction. A larger one goes to a file from the chunk that passes the mark.
+    const held: Buffer[] = [];
     let size = 0;
+    let path: string | null = null;
+    let file: FileHandle | null = null;
     let failure: unknown = null;
     try {
       for await (const chunk of input) {
         size += chunk.length;
         if (failure !== null || (max > 0 && size > max)) continue; // read the rest, keep nothing more
+        if (file === null && size <= IN_MEMORY) {
+          held.push(chunk);
+          continue;
+        }
         try {
+          if (file === null) {
+            path = join(this.dir, `${PREFIX}${Date.now()}-${randomBytes(6).toString('hex')}`);
+            file = await open(path, 'wx', 0o600);
+            for (const earlier of held.splice(0)) await file.write(earlier);
+          }
           await file.write(chunk);
         } catch (err) {
           failure = err;
@@ -77,17 +96,23 @@ export class Spool {
     } catch (err) {
       failure ??= err; // the MTA went away mid-message
     } finally {
-      await file.close().catch((err: unknown) => (failure ??= err));
+      await file?.close().catch((err: unknown) => (failure ??= err));
     }
     if (failure !== null) {
-      await unlink(path).catch(() => {});
+      if (path !== null) await unlink(path).catch(() => {});
       throw failure;
     }
-    return {
-      size,
-      tooLarge: max > 0 && size > max,
-      read: () => readFile(path),
-      remove: () => unlink(path).catch(() => {}),
-    };
+    const tooLarge = max > 0 && size > max;
+    if (path === null) {
+      const whole = held.length === 1 ? held[0] : Buffer.concat(held);
+      return {
+        size,
+        tooLarge,
+        read: () => inMemory(whole),
+        remove: async () => {},
+      };
+    }
+    const spooled = path;
+    return { size, tooLarge, read: () => readFile(spooled), remove: () => unlink(spooled).catch(() => {}) };
   }
 }

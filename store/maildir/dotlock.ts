@@ -5,7 +5,9 @@
 // guards changed for `staleMs` (Dovecot: 120 s). A lock whose process still runs is never taken over;
 // an empty one (its maker was killed before it wrote its pid) is taken over once it is 2 s old.
 // Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
-import { type FileHandle, lstat, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { closeSync, lstatSync, openSync, unlinkSync } from 'node:fs';
+import { lstat, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { closeQuietly, writeAllNow } from '../../lib/quick-fs.js';
 import { hostname } from 'node:os';
 import { MailError, MailStoreError } from '../contract.js';
 import { inheritOwner } from './owner.js';
@@ -60,37 +62,48 @@ export function processRuns(pid: number): boolean {
   }
 }
 
-/** Tries once to create the lock; true when it is ours now. */
+/**
+ * Tries once to create the lock; true when it is ours now. Created, written and closed in place, not
+ * through the thread pool (lib/quick-fs.ts: each delivery takes the uidlist lock).
+ */
 async function tryCreate(path: string): Promise<boolean> {
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(path, 'wx', 0o600);
+    fd = openSync(path, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
   try {
     await inheritOwner(path, { created: true }); // so that another agent, as the mail user, can read whose lock it is
-    await handle.write(`${process.pid}:${HOST}`);
+    writeAllNow(fd, Buffer.from(`${process.pid}:${HOST}`));
   } catch (err) {
     // a full disk: no lock without its content (an empty one would look stale only after minutes)
-    await handle.close();
-    await unlink(path);
+    closeQuietly(fd);
+    unlinkSync(path);
     throw err;
   }
-  await handle.close();
+  closeSync(fd);
   return true;
+}
+
+/** identity() in place (the lock just made, the lock released: the quick path of every delivery). */
+function identityNow(path: string): string | null {
+  const s = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  return s === undefined ? null : `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
 export async function acquireDotlock(path: string, options: DotlockOptions): Promise<Dotlock> {
   const started = Date.now();
   let lastSeen = '';
   let lastChange = Date.now();
-  let guardedSeen = options.guarded ? await identity(options.guarded) : null;
+  // the guarded file as it was when the lock was first found taken (undefined: not looked at yet)
+  let guardedSeen: string | null | undefined;
   let wait = 100 + Math.random() * 100;
   let holder = '';
   for (;;) {
     if (await tryCreate(path)) break;
+    if (options.guarded && guardedSeen === undefined) guardedSeen = await identity(options.guarded);
     const seen = await identity(path);
     if (seen === null) continue; // released meanwhile: try again at once
     if (seen !== lastSeen) {
@@ -138,12 +151,12 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     await sleep(wait);
     wait = Math.min(wait * 1.5, 300); // polled (Dovecot waits longer, woken by inotify)
   }
-  const mine = await identity(path);
+  const mine = identityNow(path);
   return {
     async release() {
-      const now = await lstat(path, { bigint: true }).catch(() => null);
+      const now = lstatSync(path, { bigint: true, throwIfNoEntry: false });
       // only our own lock (the same inode) is removed
-      if (now && mine?.startsWith(`${now.ino}:`)) await unlink(path);
+      if (now && mine?.startsWith(`${now.ino}:`)) unlinkSync(path);
     },
     async touch() {
       const now = new Date();

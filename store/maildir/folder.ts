@@ -11,7 +11,8 @@
 // look asks the file system nothing (folder-watch.ts); this process's own renames, removals and new
 // messages are applied to the listing as they are made.
 import { randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, closeSync, openSync, statSync } from 'node:fs';
+import { closeQuietly, fsyncFd, READ_IN_PLACE, readRangeNow, writeAllNow } from '../../lib/quick-fs.js';
 import { lstat, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
@@ -273,7 +274,7 @@ export class MaildirFolder {
     const path = join(this.path, UIDLIST);
     let st: BigIntStats;
     try {
-      st = await stat(path, { bigint: true });
+      st = statSync(path, { bigint: true }); // in place (lib/quick-fs.ts): each delivery asks, under the lock
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.uidlist = null);
       throw err;
@@ -284,7 +285,7 @@ export class MaildirFolder {
     try {
       if (cached && cached.ino === st.ino && size > cached.consumed) {
         // appended to: read on from the last whole line
-        const more = await readAll(path, cached.consumed, size);
+        const more = await readUidlistRange(path, cached.consumed, size);
         const whole = more.lastIndexOf(10) + 1;
         const records = parseRecords(more.toString('utf8', 0, whole), cached.records.at(-1)?.uid ?? 0);
         for (const r of records) {
@@ -295,7 +296,7 @@ export class MaildirFolder {
         cached.size = size;
         return cached;
       }
-      const data = await readAll(path, 0, size);
+      const data = await readUidlistRange(path, 0, size);
       const nl = data.indexOf(10);
       if (nl < 0) throw new UidlistError('uidlist without a complete header line');
       const header = parseHeader(data.toString('utf8', 0, nl));
@@ -431,7 +432,7 @@ export class MaildirFolder {
   private async refreshKeywordsNow(): Promise<void> {
     let mtime = 0;
     try {
-      mtime = Math.floor((await stat(join(this.path, 'dovecot-keywords'))).mtimeMs / 1000);
+      mtime = Math.floor(statSync(join(this.path, 'dovecot-keywords')).mtimeMs / 1000); // (in place: each delivery asks)
     } catch {
       // none
     }
@@ -578,7 +579,7 @@ export class MaildirFolder {
     if (current && current.consumed === current.size) {
       // appended as whole lines, in one write: Dovecot reads on from where it stopped
       const text = records.map(formatRecord).join('');
-      await writeSynced(path, 'a', Buffer.from(text));
+      await appendSynced(path, Buffer.from(text));
       const grown = Buffer.byteLength(text);
       current.size += grown;
       current.consumed += grown;
@@ -1073,4 +1074,28 @@ interface MaildirInfo extends MessageInfo {
   readonly name: string;
   /** The flag letters of the name (what modseq.ts records). */
   readonly letters: string;
+}
+
+/**
+ * Appends `data` to the file and fsyncs it (as whole-files.ts writeSynced with 'a'): opened, written and
+ * closed in place, synced off the event loop (lib/quick-fs.ts; each delivery appends its uidlist line).
+ */
+async function appendSynced(path: string, data: Buffer): Promise<void> {
+  const fd = openSync(path, 'a');
+  try {
+    writeAllNow(fd, data);
+    await fsyncFd(fd);
+  } catch (err) {
+    closeQuietly(fd);
+    throw err;
+  }
+  closeSync(fd);
+}
+
+/**
+ * A range of the uidlist: read in place when small (a delivery to a folder this process has not kept reads
+ * its uidlist whole), through the thread pool when large (a 100,000-line uidlist must not hold the event loop).
+ */
+async function readUidlistRange(path: string, from: number, to: number): Promise<Buffer> {
+  return to - from <= READ_IN_PLACE ? readRangeNow(path, from, to) : readAll(path, from, to);
 }

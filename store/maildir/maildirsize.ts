@@ -223,7 +223,10 @@ export class MaildirQuota {
 
   /** OverQuotaError when `add` does not fit now (an early look: withRoom() looks again as it places). */
   async check(add: QuotaValues): Promise<void> {
-    const limits = await this.limitsOf();
+    await this.checkWith(await this.limitsOf(), add);
+  }
+
+  private async checkWith(limits: QuotaValues, add: QuotaValues): Promise<void> {
     if (!limited(limits)) return;
     const over = overLimit((await this.trusted(limits)) ?? (await this.recount(limits)), limits, add);
     if (over) throw new OverQuotaError(over);
@@ -235,9 +238,11 @@ export class MaildirQuota {
    */
   async withRoom<T>(add: QuotaValues, place: () => Promise<{ result: T; added: QuotaValues }>): Promise<T> {
     return this.inTurn(async () => {
-      await this.check(add);
+      // the limits read once for the look and the note (each read looks at account.json: once per delivery)
+      const limits = await this.limitsOf();
+      await this.checkWith(limits, add);
       const { result, added } = await place();
-      await this.noteNow(await this.limitsOf(), added);
+      await this.noteNow(limits, added);
       return result;
     });
   }

@@ -34,6 +34,7 @@ import { type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
 import { writeToTmp } from './place.js';
 import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
+import { checkRealFoldersNow } from './real-folders-now.js';
 import { changeSubscription, readSubscriptions } from './subscriptions.js';
 import { inheritOwner } from './owner.js';
 import { cleanTmpSometimes } from './tmp-cleanup.js';
@@ -137,7 +138,7 @@ export class MaildirStore implements MailStore {
    */
   private async make(account: AccountAddress, mailbox: string): Promise<string> {
     const path = this.pathOf(account, mailbox);
-    const found = await checkRealFolders(this.accounts.accountDir(account), path, SUBS);
+    const found = checkRealFoldersNow(this.accounts.accountDir(account), path, SUBS);
     // undefined: there already (someone made it meanwhile), and left as it is
     if (!found.folder && (await mkdir(path, { recursive: true, mode: 0o700 })) !== undefined) await inheritOwner(path, { created: true });
     for (const [i, sub] of SUBS.entries()) {
@@ -164,7 +165,7 @@ export class MaildirStore implements MailStore {
   private async targetPath(account: AccountAddress, mailbox: string): Promise<string> {
     if (isInbox(mailbox)) return this.make(account, 'INBOX');
     const path = this.pathOf(account, mailbox);
-    const found = await checkRealFolders(this.accounts.accountDir(account), path, SUBS);
+    const found = checkRealFoldersNow(this.accounts.accountDir(account), path, SUBS);
     if (!found.subs[CUR]) throw new MailboxNotFoundError(mailbox);
     return path;
   }
@@ -237,7 +238,8 @@ export class MaildirStore implements MailStore {
   async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
     if (isInbox(mailbox)) return true; // made when first used
     try {
-      return await this.exists(await this.realPath(account, mailbox, ['cur']));
+      // cur/ there as a real folder (each delivery to a mailbox asks: the look-ups are made in place)
+      return checkRealFoldersNow(this.accounts.accountDir(account), this.pathOf(account, mailbox), ['cur']).subs[0];
     } catch (err) {
       // a mailbox folder that is a link is no mailbox (and the operator is told)
       if (!(err instanceof MailboxLinkError)) throw err;

@@ -74,6 +74,26 @@ describe('LMTP with Sieve, in process', () => {
   });
 });
 
+describe('mailboxexists (RFC 5490) at delivery', () => {
+  it("reads the account's mailboxes: a script that requires mailbox is given the list (the others are not)", async () => {
+    const server = await start(true);
+    try {
+      const script =
+        'require ["fileinto", "mailbox", "imap4flags"];\n' +
+        'if mailboxexists "Lists" { addflag "has-lists"; }\n' +
+        'if mailboxexists "Nowhere" { addflag "has-nowhere"; }\n' +
+        'if mailboxexists ["INBOX", "Lists"] { fileinto "Lists"; }\n';
+      await server.ctx.store.sieveScripts(alice).put('rules', Buffer.from(script));
+      await transaction(server, ['alice@example.org'], 'Subject: any\r\n\r\nhi');
+      const view = await server.ctx.store.open(alice, 'Lists');
+      expect(view.messages.map((m) => [...m.flags])).toEqual([['has-lists']]);
+      view.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('sieve.enabled: false', () => {
   it('runs no script: the message goes to INBOX', async () => {
     const server = await start(false);
