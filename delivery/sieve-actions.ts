@@ -26,6 +26,7 @@ import {
 } from '../store/contract.js';
 import { OverQuotaError } from '../store/quota/over-quota.js';
 import { DeliveryError, storeFailure } from './delivery-error.js';
+import { storeTargets } from './delivered-outcome.js';
 import { allHeaders, bareAddress, firstHeader, newMessageId, redirectedCopy, rejectionMessage } from './sieve-mail.js';
 
 /**
@@ -136,30 +137,25 @@ export async function carryOut(outcome: SieveOutcome, ctx: CarryOutContext): Pro
   }
 
   // 2. the stores, written but not visible yet
-  const targets = new Map<string, Target>();
-  const want = (mailbox: string, flags: readonly string[], create: boolean) => {
-    const key = isInbox(mailbox) ? 'INBOX' : mailbox;
-    const known = targets.get(key);
-    if (known) {
-      for (const f of flags) known.flags.add(f);
-      known.create ||= create;
-    } else targets.set(key, { mailbox: key, flags: new Set(flags), create });
-  };
-  for (const a of actions) {
-    if (a.kind !== 'store') continue;
-    want(isInbox(a.mailbox) ? ctx.defaultMailbox : a.mailbox, a.flags, a.create);
-  }
+  const targets = storeTargets(actions, ctx.defaultMailbox);
   const staged: { mailbox: string; staged: StagedMessage }[] = [];
   const abortAll = () => Promise.all(staged.splice(0).map((s) => s.staged.abort().catch(() => {})));
+  // INBOX is written last, once, with the flags of every store that lands there (a keep, a fileinto whose
+  // mailbox is missing or cannot take the message): a store that falls back never loses its flags
+  const inbox = { wanted: false, flags: new Set<string>() };
+  const toInbox = (flags: Iterable<string>) => {
+    inbox.wanted = true;
+    for (const f of flags) inbox.flags.add(f);
+  };
+  const append = async (mailbox: string, flags: Iterable<string>) =>
+    staged.push({ mailbox, staged: await ctx.store.append(ctx.account, mailbox, once(message), { flags: storeFlags([...flags]) }) });
   const stage = async (t: Target): Promise<void> => {
+    if (isInbox(t.mailbox)) return toInbox(t.flags);
     // the named mailbox is tried at once (the store looks for its folder as it writes): one look, not two;
     // when that fails, the mailbox is looked at as before (created with :create, else INBOX, with the log)
-    if (!isInbox(t.mailbox) && !staged.some((s) => s.mailbox === t.mailbox)) {
+    if (!staged.some((s) => s.mailbox === t.mailbox)) {
       try {
-        staged.push({
-          mailbox: t.mailbox,
-          staged: await ctx.store.append(ctx.account, t.mailbox, once(message), { flags: storeFlags([...t.flags]) }),
-        });
+        await append(t.mailbox, t.flags);
         return;
       } catch (err) {
         if (!(err instanceof MailStoreError) || err instanceof OverQuotaError) {
@@ -169,19 +165,30 @@ export async function carryOut(outcome: SieveOutcome, ctx: CarryOutContext): Pro
       }
     }
     const mailbox = await existingMailbox(ctx, t);
-    if (staged.some((s) => s.mailbox === mailbox)) return; // fell back to a mailbox already written: once
+    if (isInbox(mailbox)) return toInbox(t.flags);
+    if (staged.some((s) => s.mailbox === mailbox)) return;
     try {
-      staged.push({ mailbox, staged: await ctx.store.append(ctx.account, mailbox, once(message), { flags: storeFlags([...t.flags]) }) });
+      await append(mailbox, t.flags);
     } catch (err) {
-      if (!isInbox(mailbox) && !(err instanceof OverQuotaError) && err instanceof MailStoreError) {
+      if (!(err instanceof OverQuotaError) && err instanceof MailStoreError) {
         ctx.log('info', { mailbox, err: err.message }, 'sieve: cannot store into the mailbox; kept in INBOX');
-        return stage({ mailbox: 'INBOX', flags: t.flags, create: false });
+        return toInbox(t.flags);
       }
       await abortAll();
       throw storeFailure(err, `cannot store the message for ${ctx.recipient}`, ctx.settings.fullTempfail);
     }
   };
+  const stageInbox = async (): Promise<void> => {
+    if (staged.some((s) => s.mailbox === 'INBOX')) return;
+    try {
+      await append('INBOX', inbox.flags);
+    } catch (err) {
+      await abortAll();
+      throw storeFailure(err, `cannot store the message for ${ctx.recipient}`, ctx.settings.fullTempfail);
+    }
+  };
   for (const t of targets.values()) await stage(t);
+  if (inbox.wanted) await stageInbox();
 
   // 3. redirects, before anything is visible: one that must be tried again leaves nothing behind
   const redirected: string[] = [];
@@ -229,7 +236,7 @@ export async function carryOut(outcome: SieveOutcome, ctx: CarryOutContext): Pro
       keepAnyway = true;
     }
   }
-  if (keepAnyway && !staged.some((s) => s.mailbox === 'INBOX')) await stage({ mailbox: 'INBOX', flags: new Set(), create: false });
+  if (keepAnyway) await stageInbox();
 
   // 4. visible: each mailbox once; a failure after the first one cannot be taken back, and is only logged
   const stored: { mailbox: string; octets: number }[] = [];

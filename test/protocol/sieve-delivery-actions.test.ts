@@ -119,6 +119,13 @@ describe('a Sieve outcome carried out', () => {
     expect(await contents('INBOX')).toHaveLength(1);
   });
 
+  it('a fileinto that falls back to INBOX brings its flags, whichever came first', async () => {
+    await carryOut(outcome([keep(), fileinto('Nowhere', ['\\Flagged'])]), context());
+    await carryOut(outcome([fileinto('Nowhere', ['$Later']), keep(['\\Seen'])]), context());
+    const inbox = await contents('INBOX');
+    expect(inbox.map((m) => m.flags)).toEqual([['\\Flagged'], ['$Later', '\\Seen']]);
+  });
+
   it('discards: nothing is stored', async () => {
     const done = await carryOut(outcome([{ kind: 'discard' }]), context());
     expect(done.discarded).toBe(true);
