@@ -132,7 +132,7 @@ export function parseTemplate(template: string): readonly Piece[] {
 }
 
 /** Fills a template; each value goes through `escape` (for an SQL string or an LDAP filter) after its modifiers. */
-export function expand(template: string | readonly Piece[], values: VariableValues, escape: (s: string) => string = (s) => s): string {
+export function expand(template: string | readonly Piece[], values: VariableValues, escapeValue: (s: string) => string = (s) => s): string {
   const pieces = typeof template === 'string' ? parseTemplate(template) : template;
   let out = '';
   for (const p of pieces) {
@@ -146,7 +146,7 @@ export function expand(template: string | readonly Piece[], values: VariableValu
       if (p.offset !== undefined) v = v.slice(p.offset < 0 ? v.length + p.offset : p.offset).slice(0, p.width);
       else v = p.width < 0 ? v.slice(p.width) : v.slice(0, p.width);
     }
-    out += escape(v);
+    out += escapeValue(v);
   }
   return out;
 }
