@@ -389,11 +389,14 @@ async function fetchOne(
     }
     if (stream) break; // the streamed item goes last (items after it follow it, see below)
   }
+  // \Seen set by this FETCH: its FLAGS, and with CONDSTORE on its MODSEQ (RFC 7162 section 3.1); after a
+  // streamed literal they follow the literal (see below), never inside it
+  const implicit: string[] = [];
   if (withFlags && !flagsSent) {
-    add(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
-    // \Seen set by this FETCH: with CONDSTORE on, its MODSEQ too (RFC 7162 section 3.1)
-    if (m.condstore && !items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${(m.info(info.uid) ?? info).modseq})`);
+    implicit.push(`FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`);
+    if (m.condstore && !items.some((i) => i.kind === 'MODSEQ')) implicit.push(`MODSEQ (${(m.info(info.uid) ?? info).modseq})`);
   }
+  if (!stream) for (const piece of implicit) add(piece);
   s.sendRaw(m.uidonly ? `* ${info.uid} UIDFETCH (` : `* ${seq} FETCH (`);
   for (const piece of out) s.sendRaw(piece); // one copy, when the channel writes them together
   if (stream) {
@@ -415,6 +418,7 @@ async function fetchOne(
       else if (isExtraItem(item) && !extraNeedsContent(item))
         tail.push((await extraItem(item, m, info, async () => ({ raw: await message(), tree: await mime() }))).toString());
     }
+    tail.push(...implicit);
     s.sendRaw(`${tail.map((t) => ` ${t}`).join('')})\r\n`);
   } else s.sendRaw(')\r\n');
   s.fetched((raw as Buffer | null)?.length ?? (stream ? info.size : 0));
