@@ -10,6 +10,7 @@ import { badProxyFrom } from '../listeners/trusted-proxies.js';
 import type { CertificateSettings } from '../certs/tls-provider.js';
 import { parseSize } from '../store/quota/quota.js';
 import { sieveSchema } from '../sieve/config.js';
+import { adminSchema } from './admin-config.js';
 
 export const seconds = (what: string) =>
   z
@@ -234,6 +235,8 @@ const baseShape = {
       trace: z.string({ error: 'expected a file path' }).nullable().default(null),
     })
     .prefault({}),
+  /** postern who / kick's control socket, /admin/who and /admin/kick's token (server/admin-config.ts). */
+  admin: adminSchema,
   /** Prometheus metrics over HTTP at /metrics; off unless given. */
   metrics: z
     .strictObject({
