@@ -4,7 +4,7 @@
 // line per session). Asked over the control socket (cli/control.ts).
 import type { Command } from 'commander';
 import type { WhoAnswer, WhoQuery, WhoSession } from '../cluster/admin/who.js';
-import { askServer, checkProtocol, controlContext } from './control.js';
+import { accountName, askServer, checkProtocol, controlContext } from './control.js';
 import { withExitCodes } from './exit.js';
 
 interface WhoOptions {
@@ -50,7 +50,7 @@ export function oneByOne(sessions: readonly WhoSession[]): string {
 export function whoCommand(program: Command): void {
   program
     .command('who')
-    .argument('[mask]', 'an account, or a mask with * and ? (ann@example.org, *@example.org)')
+    .argument('[mask]', 'an account (NAME[@DOMAIN]), or a mask with * and ? (*@example.org)')
     .option('--protocol <module>', 'only sessions of this module (pop, imap, managesieve, submission ...)')
     .option('--address <ip>', 'only sessions from this client address, or network as ADDRESS/BITS')
     .option('--node <node>', 'only sessions of this node (host:pid, as listed)')
@@ -61,7 +61,7 @@ export function whoCommand(program: Command): void {
       withExitCodes(async () => {
         const ctx = await controlContext(cmd.optsWithGlobals().config);
         const query: WhoQuery = {
-          ...(mask !== undefined && { account: mask }),
+          ...(mask !== undefined && { account: /[*?@]/.test(mask) ? mask : accountName(ctx, mask) }),
           ...(o.protocol !== undefined && { protocol: checkProtocol(ctx, o.protocol) }),
           ...(o.address !== undefined && { address: o.address }),
           ...(o.node !== undefined && { node: o.node }),

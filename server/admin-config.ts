@@ -1,5 +1,6 @@
 // The admin: section: where `postern who` and `postern kick` reach the server (a unix socket only its
 // user can open), and the token /admin/who and /admin/kick ask for over HTTP (README "Who is signed in").
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -17,13 +18,19 @@ export const adminSchema = z
 
 export type AdminConfig = z.infer<typeof adminSchema>;
 
-/** The control socket's path (relative paths from the config's folder), or null when it is off. */
+/**
+ * The control socket's path (relative paths from the config's folder), or null when it is off. On a tree
+ * shared by several machines (sharedTree) the default names the host: a socket is a file every machine
+ * sees, and another machine's would answer nobody here.
+ */
 export function controlSocketPath(config: {
   readonly admin: AdminConfig;
   readonly dataDir: string;
   readonly baseDir: string;
+  readonly sharedTree: boolean;
 }): string | null {
   const socket = config.admin.socket;
   if (socket === false) return null;
-  return socket === undefined ? join(config.dataDir, 'postern-control') : resolve(config.baseDir, socket);
+  if (socket !== undefined) return resolve(config.baseDir, socket);
+  return join(config.dataDir, config.sharedTree ? `postern-control-${hostname()}` : 'postern-control');
 }
