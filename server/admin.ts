@@ -62,8 +62,8 @@ export function siteAdmin(here: AdminScope, others: RedisAdmin | null): AdminSco
 /** The primary of serve --workers asks the other nodes over a Redis link of its own. */
 export function primaryRedisAdmin(settings: RedisSettings, logger: Logger): RedisAdmin {
   const link = new RedisLink(settings, logger, {
-    up: 'postern who and kick reach the other nodes',
-    down: 'postern who and kick reach only the workers of this server until it is back',
+    up: 'postern who and kick reach the other nodes (Redis reachable)',
+    down: 'postern who and kick reach only the workers of this server: Redis unreachable until it is back',
   });
   return new RedisAdmin(link, nodeName(null));
 }

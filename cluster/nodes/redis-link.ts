@@ -46,7 +46,7 @@ export class RedisLink {
   constructor(
     settings: RedisSettings,
     private readonly logger: Logger,
-    /** What Redis being reachable or not means for this process (the primary of workers: only postern who and kick). */
+    /** What this process logs when Redis becomes reachable or not (the primary of workers uses it only for postern who and kick). */
     private readonly says: { readonly up: string; readonly down: string } | null = null,
   ) {
     this.prefix = settings.prefix;
@@ -84,8 +84,8 @@ export class RedisLink {
     const first = this.wasUp === null;
     this.wasUp = up;
     if (this.says) {
-      if (up) this.logger.info({ redis: this.address, node: this.node }, `Redis reachable${first ? '' : ' again'}: ${this.says.up}`);
-      else this.logger.error({ redis: this.address, err: err?.message }, `Redis unreachable: ${this.says.down}`);
+      if (up) this.logger.info({ redis: this.address, node: this.node }, this.says.up);
+      else this.logger.error({ redis: this.address, err: err?.message }, this.says.down);
       if (up) for (const l of this.upListeners) l();
     } else if (up) {
       this.logger.info(
