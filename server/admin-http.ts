@@ -94,14 +94,16 @@ function methodNotAllowed(res: ServerResponse, allowed: string): void {
   json(res, 405, { ok: false, error: `use ${allowed}` });
 }
 
-/** The body as text, or null when it is too large. */
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  let size = 0;
-  const parts: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return null;
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts).toString('utf8');
+/** The body as text, or null when it is too large (read to its end all the same, so the answer reaches the client). */
+function readBody(req: IncomingMessage): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const parts: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) parts.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
 }
