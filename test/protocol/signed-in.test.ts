@@ -94,6 +94,32 @@ describe('signed-in sessions: listed and kicked', () => {
     await until(() => list().length === 0);
   });
 
+  it('a kick during a command waits for its answer: the BYE never lands inside a message body (IMAP FETCH, POP RETR)', async () => {
+    const body = `Subject: big\r\n\r\n${'0123456789abcdef\r\n'.repeat(65_536)}`; // 1.1 MB
+    await server.deliver('bob@example.org', body);
+    const imap = await RawImap.signIn(server.portOf('imap'), 'bob', 'secret');
+    await imap.command('SELECT INBOX');
+    // BODY.PEEK: a BODY[] that sets \Seen on a streamed message puts its FLAGS before the literal's octets (reported)
+    imap.raw.send('f1 FETCH 1 BODY.PEEK[]\r\n');
+    const head = await imap.raw.line(); // the FETCH has begun: its literal is on its way
+    const size = Number(/^\* 1 FETCH \(BODY\[\] \{(\d+)\}$/.exec(head)![1]);
+    server.ctx.signedIn.kick('bob@example.org', 'imap', KICK_REASON);
+    const literal = await imap.raw.bytes(size);
+    expect(literal.subarray(0, 12).toString()).toBe('Subject: big');
+    expect(literal.includes('* BYE')).toBe(false);
+    expect(await imap.raw.line()).toBe(')');
+    expect(await imap.response()).toMatch(/^f1 OK/);
+    expect(await imap.response()).toBe(`* BYE ${KICK_REASON}`);
+
+    const pop = await RawPop.signIn(server.portOf('pop3'), 'bob', 'secret');
+    pop.send('RETR 1\r\n');
+    expect(await pop.line()).toMatch(/^\+OK/); // the message is on its way
+    server.ctx.signedIn.kick('bob@example.org', 'pop', KICK_REASON);
+    expect((await pop.body()).length).toBeGreaterThan(1_000_000);
+    expect(await pop.line()).toBe(`-ERR [SYS/TEMP] ${KICK_REASON}; no changes were made`);
+    await until(() => list().length === 0);
+  });
+
   it('kicks only the protocol asked for; ManageSieve gets BYE', async () => {
     const imap = await RawImap.signIn(server.portOf('imap'), 'ann', 'secret');
     const sieve = await RawSieve.signIn(server.portOf('sieve'), 'ann', 'secret');
