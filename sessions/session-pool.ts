@@ -17,10 +17,13 @@ export interface PooledSession extends AdmittedSession {
   shutdown(): void;
   /** Server shutdown, deadline reached: cuts the session without applying what it had pending. */
   cut(): void;
-  /** The account signed in (name@domain), null before sign-in: what `postern who` lists. */
-  readonly signedInAccount: string | null;
+  /**
+   * The account signed in (name@domain), null before sign-in: what `postern who` lists. A session without
+   * it and `kick` is not listed by its pool (a module may list its sessions itself in ModuleContext.signedIn).
+   */
+  readonly signedInAccount?: string | null;
   /** `postern kick`: ends the signed-in session, telling its client `reason`, applying nothing pending. */
-  kick(reason: string): void;
+  kick?(reason: string): void;
 }
 
 /** What a session tells its pool of its life: sign-in (it then counts against other limits) and end. */
@@ -84,14 +87,14 @@ export class SessionPool<S extends PooledSession> {
   private list(s: S): void {
     this.unlistSession(s);
     const account = s.signedInAccount;
-    if (!this.signedInList || account === null) return;
+    if (!this.signedInList || account === null || account === undefined || !s.kick) return;
     const remove = this.signedInList.add({
       id: s.conn.id,
       account,
       protocol: this.pool,
       remoteAddress: s.conn.remoteAddress,
       since: Date.now(),
-      kick: (reason) => s.kick(reason),
+      kick: (reason) => s.kick?.(reason),
     });
     this.unlist.set(s, remove);
   }
