@@ -7,10 +7,10 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { badProxyFrom } from '../listeners/trusted-proxies.js';
+import { adminSchema } from './admin-config.js';
 import type { CertificateSettings } from '../certs/tls-provider.js';
 import { parseSize } from '../store/quota/quota.js';
 import { sieveSchema } from '../sieve/config.js';
-import { adminSchema } from './admin-config.js';
 
 export const seconds = (what: string) =>
   z
