@@ -19,6 +19,8 @@ const GROUPS: Record<string, () => Promise<Register[]>> = {
   import: async () => [(await import('./import.js')).importCommands],
   quota: async () => [(await import('./quota.js')).quotaCommands],
   sieve: async () => [(await import('./sieve.js')).sieveCommands],
+  who: async () => [(await import('./who.js')).whoCommand],
+  kick: async () => [(await import('./kick.js')).kickCommand],
 };
 
 /** The command named on the command line (the first word that is not an option or its value). */

@@ -300,7 +300,7 @@ export async function checkSocketFolder(path: string, name: string, index: numbe
 }
 
 /** Whether a server accepts connections on the unix socket at `path`: only a refused connection says nobody does. */
-function socketAnswers(path: string): Promise<'listening' | 'nobody' | string> {
+export function socketAnswers(path: string): Promise<'listening' | 'nobody' | string> {
   return new Promise((resolve) => {
     const s = connect({ path });
     s.once('connect', () => {

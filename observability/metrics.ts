@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client), served as text at http://address:port/metrics when `metrics` is
 // configured. The counters always exist; only the HTTP endpoint is optional.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 export class Metrics {
@@ -60,6 +60,11 @@ export class Metrics {
     return this.endpoint.serve(where);
   }
 
+  /** Serves other paths beside /metrics on the same HTTP server (the admin endpoints, server/admin-http.ts). */
+  serveAlso(route: HttpRoute): void {
+    this.endpoint.also = route;
+  }
+
   close(): Promise<void> {
     return this.endpoint.close();
   }
@@ -84,10 +89,15 @@ export class CountByLabel {
   }
 }
 
+/** Another path served on the metrics HTTP server: true when it took the request. */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 /** The HTTP endpoint at /metrics, serving whatever text `produce` gives. */
 export class MetricsEndpoint {
   private server: Server | null = null;
   private bound: string | null = null;
+  /** Other paths it serves (the admin endpoints). */
+  also: HttpRoute | null = null;
 
   constructor(
     private readonly produce: () => Promise<string>,
@@ -101,6 +111,7 @@ export class MetricsEndpoint {
     await this.close();
     if (!where) return null;
     const server = createServer((req, res) => {
+      if (this.also?.(req, res)) return;
       if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
         this.produce().then(
           (text) => res.writeHead(200, { 'Content-Type': this.contentType }).end(text),

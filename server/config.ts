@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { badProxyFrom } from '../listeners/trusted-proxies.js';
+import { adminSchema } from './admin-config.js';
 import type { CertificateSettings } from '../certs/tls-provider.js';
 import { parseSize } from '../store/quota/quota.js';
 import { sieveSchema } from '../sieve/config.js';
@@ -234,6 +235,8 @@ const baseShape = {
       trace: z.string({ error: 'expected a file path' }).nullable().default(null),
     })
     .prefault({}),
+  /** postern who / kick's control socket, /admin/who and /admin/kick's token (server/admin-config.ts). */
+  admin: adminSchema,
   /** Prometheus metrics over HTTP at /metrics; off unless given. */
   metrics: z
     .strictObject({

@@ -16,6 +16,9 @@ import { TlsProvider } from '../certs/tls-provider.js';
 import { certificateSettings, loadConfig, type LoadedConfig } from './config.js';
 import type { ModuleEntry } from './module.js';
 import { ModuleRegistry } from './registry.js';
+import { LocalAdmin, nodeName } from '../cluster/admin/who.js';
+import { KICK_REASON } from '../sessions/signed-in.js';
+import { primaryRedisAdmin, ServerAdmin, siteAdmin } from './admin.js';
 
 /** After the shutdown deadline, the seconds a stop may still take (sessions cut, QUITs finishing) before the process exits anyway. */
 const STOP_GRACE_SECONDS = 5;
@@ -56,15 +59,31 @@ export async function serve(s: ServeSettings): Promise<void> {
     const { generatedNow } = await new TlsProvider().load(certificateSettings(config));
     if (generatedNow) logger.info({ host: config.mainDomain }, 'generated a self-signed certificate');
     const stopSeconds = (c: LoadedConfig) => c.shutdownTimeout + STOP_GRACE_SECONDS + 2;
+    // postern who and kick: the control socket and /admin/* ask every worker, and the other nodes
+    let admin: ServerAdmin | null = null;
     const reread = async () => {
       try {
         const next = await loadConfig(config.file ?? undefined, modules);
+        await admin?.open(next);
         return { workers: workerCount(next), stopSeconds: stopSeconds(next), metrics: next.metrics };
       } catch {
         return null; // each worker logs why the config does not load, and keeps its own
       }
     };
-    const supervisor = supervise({ workers, logger, stopSeconds: stopSeconds(config), exit, metrics: config.metrics, reread });
+    const supervisor = supervise({
+      workers,
+      logger,
+      stopSeconds: stopSeconds(config),
+      exit: async (code) => {
+        await admin?.close();
+        await exit(code);
+      },
+      metrics: config.metrics,
+      reread,
+      route: (req, res) => admin?.http.route(req, res) ?? false,
+    });
+    admin = new ServerAdmin(siteAdmin(supervisor.admin, config.redis ? primaryRedisAdmin(config.redis, logger) : null), logger, config);
+    await admin.open(config);
     watchNpmParent(() => supervisor.stop('parent process (npm) exited'));
     return;
   }
@@ -72,7 +91,7 @@ export async function serve(s: ServeSettings): Promise<void> {
   const registry = await ModuleRegistry.load(modules);
   const link = worker === null ? null : new WorkerLink((m) => process.send?.(m, undefined, undefined, () => {}));
   // Several nodes: Redis keeps the limits (this node's own count while it is away) and carries change notices.
-  const nodes = config.redis ? joinNodes(config.redis, config.dataDir, link ?? new LocalLimits(), logger) : null;
+  const nodes = config.redis ? joinNodes(config.redis, config.dataDir, link ?? new LocalLimits(), logger, nodeName(worker)) : null;
   let kernel: Kernel;
   try {
     kernel = new Kernel(config, logger, registry, {
@@ -87,6 +106,16 @@ export async function serve(s: ServeSettings): Promise<void> {
     throw err;
   }
   link?.answerMetrics(() => kernel.metrics.registry.getMetricsAsJSON());
+  // postern who and kick: this process answers for its sessions (to its primary, to the other nodes);
+  // a server of one process also opens the control socket and /admin/* for the whole site
+  const local = new LocalAdmin(kernel.signedIn, worker, KICK_REASON);
+  link?.answerAdmin(local);
+  nodes?.admin.answerFrom(local);
+  const admin = worker === null ? new ServerAdmin(siteAdmin(local, nodes?.admin ?? null), logger, config) : null;
+  if (admin) {
+    kernel.metrics.serveAlso(admin.http.route);
+    await admin.open(config);
+  }
   logger.info({ config: config.file ?? '(embedded default)', dataDir: config.dataDir }, 'Postern started');
   if (worker !== null) process.send?.({ postern: 'ready' });
 
@@ -103,6 +132,7 @@ export async function serve(s: ServeSettings): Promise<void> {
         if (JSON.stringify(next.modules) !== JSON.stringify(config.modules))
           logger.error({ key: 'modules' }, 'the modules key changed in the config: it takes effect at the next restart');
         const failed = await kernel.reload(next);
+        await admin?.open(next);
         const read = { config: next.file ?? '(embedded default)', dataDir: next.dataDir };
         if (failed.length === 0) logger.info(read, 'reloaded the config and certificates');
         else logger.error({ ...read, failed }, 'reloaded the config and certificates, but some listeners could not start');
@@ -140,6 +170,7 @@ export async function serve(s: ServeSettings): Promise<void> {
     );
     try {
       await kernel.stop();
+      await admin?.close();
       await nodes?.leave();
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'stop failed; exiting now');

@@ -106,7 +106,7 @@ export abstract class SessionModule<S extends PooledSession, Services extends Se
 
   start(ctx: ModuleContext): void {
     this.reconfigure(ctx);
-    this.sessions.start(ctx.shared);
+    this.sessions.start(ctx.shared, ctx.signedIn);
   }
 
   /** A reloaded config (SIGHUP): applies to sessions that start from now on. */

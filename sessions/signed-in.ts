@@ -1,7 +1,7 @@
 // The signed-in sessions of this process, every protocol's (Dovecot's `doveadm who` reads the same from its
 // anvil process): a session adds itself when its client signs in and is gone when it ends. `postern who`
 // and `postern kick` (and /admin/who, /admin/kick) ask every process of the server for its list
-// (cluster/), so this holds only what one process knows. A kicked session tells its client in its
+// (cluster/admin/), so this holds only what one process knows. A kicked session tells its client in its
 // protocol's words (IMAP `* BYE`) and closes.
 
 /** One signed-in session, as `postern who` shows it. */
@@ -22,6 +22,9 @@ export interface SignedInSession {
 
 /** What `who` lists of a session: everything but the kick. */
 export type SignedInView = Omit<SignedInSession, 'kick'>;
+
+/** What the administrator sends a kicked session's client (Dovecot 2.3 says "Server shutting down." to all). */
+export const KICK_REASON = 'Disconnected by the administrator';
 
 export class SignedInSessions {
   private readonly sessions = new Map<string, SignedInSession>();
@@ -44,12 +47,21 @@ export class SignedInSessions {
     }));
   }
 
-  /** Kicks the sessions of `account` (of one protocol, or all); returns how many. */
+  /**
+   * Kicks the sessions of `account` (of one protocol, or all); returns how many. A kicked session leaves
+   * the list at once (it may take a moment to close), so a second kick does not count it again.
+   */
   kick(account: string, protocol: string | null, reason: string): number {
     let n = 0;
+    const wanted = account.toLowerCase();
     for (const s of [...this.sessions.values()]) {
-      if (s.account !== account || (protocol !== null && s.protocol !== protocol)) continue;
-      s.kick(reason);
+      if (s.account.toLowerCase() !== wanted || (protocol !== null && s.protocol !== protocol)) continue;
+      this.sessions.delete(s.id);
+      try {
+        s.kick(reason);
+      } catch {
+        // a session that cannot say goodbye ends anyway when its socket closes
+      }
       n += 1;
     }
     return n;

@@ -6,21 +6,25 @@ import type { SharedLimits } from '../shared-limits.js';
 import { RedisLink, type RedisSettings } from './redis-link.js';
 import { RedisLimits } from './redis-limits.js';
 import { RedisNotices } from './redis-notices.js';
+import { RedisAdmin } from './redis-admin.js';
 
 export interface NodeMembership {
   readonly limits: RedisLimits;
   readonly notices: RedisNotices;
+  /** postern who and kick over the nodes (this process answers once it serves: admin.answerFrom). */
+  readonly admin: RedisAdmin;
   /** Sends what is pending, gives this node's places back and closes the connections. */
   leave(): Promise<void>;
 }
 
-export function joinNodes(settings: RedisSettings, dataDir: string, own: SharedLimits, logger: Logger): NodeMembership {
+export function joinNodes(settings: RedisSettings, dataDir: string, own: SharedLimits, logger: Logger, node: string): NodeMembership {
   const redis = new RedisLink(settings, logger);
   const limits = new RedisLimits(redis, own, logger);
   const notices = new RedisNotices(redis, dataDir);
   return {
     limits,
     notices,
+    admin: new RedisAdmin(redis, node),
     async leave() {
       await notices.close();
       await limits.leave();

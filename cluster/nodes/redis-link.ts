@@ -46,6 +46,8 @@ export class RedisLink {
   constructor(
     settings: RedisSettings,
     private readonly logger: Logger,
+    /** What this process logs when Redis becomes reachable or not (the primary of workers uses it only for postern who and kick). */
+    private readonly says: { readonly up: string; readonly down: string } | null = null,
   ) {
     this.prefix = settings.prefix;
     // Commands fail at once while Redis is away (no offline queue) and wait at most a second: a
@@ -81,7 +83,11 @@ export class RedisLink {
     if (!up && this.wasUp === null && !err) return;
     const first = this.wasUp === null;
     this.wasUp = up;
-    if (up) {
+    if (this.says) {
+      if (up) this.logger.info({ redis: this.address, node: this.node }, this.says.up);
+      else this.logger.error({ redis: this.address, err: err?.message }, this.says.down);
+      if (up) for (const l of this.upListeners) l();
+    } else if (up) {
       this.logger.info(
         { redis: this.address, node: this.node },
         first

@@ -3,6 +3,7 @@
 // `postern` so other IPC traffic (the cluster module's own) is never taken for ours.
 import type { Registry } from 'prom-client';
 import type { AdmissionLimits } from '../../listeners/admission.js';
+import type { KickAnswer, KickRequest, WhoAnswer, WhoQuery } from '../admin/who.js';
 
 export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
@@ -19,12 +20,18 @@ export type WorkerMessage =
   | { readonly postern: 'signedIn' | 'released'; readonly pool: string; readonly sid: string }
   | { readonly postern: 'kept'; readonly pool: string; readonly sid: string; readonly address: string }
   /** A worker's metrics (prom-client's getMetricsAsJSON()), answering 'metrics?'. */
-  | { readonly postern: 'metrics'; readonly id: number; readonly metrics: MetricsJson };
+  | { readonly postern: 'metrics'; readonly id: number; readonly metrics: MetricsJson }
+  /** A worker's signed-in sessions (answering 'who?') and how many it kicked (answering 'kick?'). */
+  | { readonly postern: 'who'; readonly id: number; readonly answer: WhoAnswer }
+  | { readonly postern: 'kicked'; readonly id: number; readonly answer: KickAnswer };
 
 export type PrimaryMessage =
   | { readonly postern: 'answer'; readonly id: number; readonly answer: AdmitAnswer | number | boolean }
   | { readonly postern: 'evict'; readonly pool: string; readonly sid: string }
-  | { readonly postern: 'metrics?'; readonly id: number };
+  | { readonly postern: 'metrics?'; readonly id: number }
+  /** postern who / postern kick (cluster/admin/): each worker answers for its own sessions. */
+  | { readonly postern: 'who?'; readonly id: number; readonly query: WhoQuery }
+  | { readonly postern: 'kick?'; readonly id: number; readonly request: KickRequest };
 
 function ours(m: unknown): boolean {
   return typeof m === 'object' && m !== null && typeof (m as { postern?: unknown }).postern === 'string';

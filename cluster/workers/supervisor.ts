@@ -10,9 +10,11 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Registry } from 'prom-client';
 import type { Logger } from '../../observability/logger.js';
-import { MetricsEndpoint } from '../../observability/metrics.js';
+import type { AdminScope } from '../admin/who.js';
+import { type HttpRoute, MetricsEndpoint } from '../../observability/metrics.js';
 import { Coordinator } from './coordinator.js';
 import { ClusterMetrics } from './cluster-metrics.js';
+import { WorkerAdmin } from './worker-admin.js';
 import { isWorkerMessage, type PrimaryMessage } from './messages.js';
 import { SameKeypress } from '../stop-signals.js';
 
@@ -27,6 +29,8 @@ export interface SupervisorOptions {
   readonly metrics: { readonly address: string; readonly port: number } | null;
   /** Reads the config again at SIGHUP (null: it does not load; the workers report why when they reload). */
   readonly reread?: () => Promise<PrimarySettings | null>;
+  /** Other paths served beside /metrics (/admin/who, /admin/kick: server/admin-http.ts). */
+  readonly route?: HttpRoute;
 }
 
 /** What the primary itself takes from the config (the rest is the workers'). */
@@ -37,7 +41,7 @@ export function workerNumber(): number | null {
   return cluster.isWorker ? Number(process.env.POSTERN_WORKER ?? cluster.worker?.id ?? 0) : null;
 }
 
-export function supervise(o: SupervisorOptions): { stop(why: string): void } {
+export function supervise(o: SupervisorOptions): { stop(why: string): void; readonly admin: AdminScope } {
   const { logger } = o;
   let target = o.workers;
   let stopSeconds = o.stopSeconds;
@@ -57,6 +61,8 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
   const byId = new Map<number, Worker>();
   const coordinator = new Coordinator((id, pool, sid) => send(byId.get(id), { postern: 'evict', pool, sid }));
   const metrics = new ClusterMetrics(send);
+  /** postern who and kick, asked of every started worker (worker-admin.ts). */
+  const admin = new WorkerAdmin(send, () => [...byNumber.entries()].filter(([n, w]) => ready.has(n) && w.isConnected()));
 
   function send(w: Worker | undefined, m: PrimaryMessage): void {
     if (!w?.isConnected()) return;
@@ -90,6 +96,7 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
       else if (m.postern === 'released') coordinator.released(w.id, m.pool, m.sid);
       else if (m.postern === 'kept') coordinator.kept(w.id, m.pool, m.sid, m.address);
       else if (m.postern === 'metrics') metrics.answer(m.id, w.id, m.metrics);
+      else if (m.postern === 'who' || m.postern === 'kicked') admin.answer(m.id, w.id, m.answer);
     });
     w.on('exit', (code, signal) => {
       if (byNumber.get(n) === w) byNumber.delete(n);
@@ -155,6 +162,7 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
     if (!endpoint) {
       const started = () => [...byNumber.entries()].filter(([n, w]) => ready.has(n) && w.isConnected()).map(([, w]) => w);
       endpoint = new MetricsEndpoint(() => metrics.collect(started()), Registry.PROMETHEUS_CONTENT_TYPE);
+      endpoint.also = o.route ?? null;
     }
     endpoint.serve(where).then(
       (port) => port !== null && logger.info({ address: where!.address, port }, 'metrics at /metrics (every worker added up)'),
@@ -209,5 +217,5 @@ export function supervise(o: SupervisorOptions): { stop(why: string): void } {
   for (let n = 1; n <= target; n++) start(n);
   logger.info({ workers: target, pid: process.pid }, 'Postern started (primary process)');
   serveMetrics(o.metrics);
-  return { stop: stopAll };
+  return { stop: stopAll, admin };
 }

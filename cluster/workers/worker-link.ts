@@ -7,6 +7,7 @@ import type { SharedRate } from '../../submission/submitter.js';
 import type { SharedThrottle } from '../../sessions/auth-throttle.js';
 import type { SharedLimits } from '../shared-limits.js';
 import { type AdmitAnswer, isPrimaryMessage, type MetricsJson, type Request, type WorkerMessage } from './messages.js';
+import type { LocalAdmin } from '../admin/who.js';
 
 const ANSWER_TIMEOUT_MS = 5000;
 
@@ -15,6 +16,7 @@ export class WorkerLink implements SharedLimits {
   private readonly waiting = new Map<number, { resolve: (a: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly evictors = new Map<string, (sid: string) => void>();
   private metrics: (() => Promise<MetricsJson>) | null = null;
+  private admin: LocalAdmin | null = null;
 
   constructor(private readonly sendRaw: (m: WorkerMessage) => void) {
     process.on('message', (m: unknown) => {
@@ -32,8 +34,17 @@ export class WorkerLink implements SharedLimits {
           (metrics) => this.send({ postern: 'metrics', id, metrics }),
           () => {},
         );
+      } else if (m.postern === 'who?' && this.admin) {
+        this.send({ postern: 'who', id: m.id, answer: { sessions: this.admin.list(m.query), unanswered: [] } });
+      } else if (m.postern === 'kick?' && this.admin) {
+        this.send({ postern: 'kicked', id: m.id, answer: { kicked: this.admin.kickHere(m.request), unanswered: [] } });
       }
     });
+  }
+
+  /** The primary answers postern who and postern kick (cluster/admin/) with every worker's sessions. */
+  answerAdmin(admin: LocalAdmin): void {
+    this.admin = admin;
   }
 
   /** The primary serves /metrics and asks each worker for its own (cluster-metrics.ts). */

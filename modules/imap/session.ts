@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AccountAddress } from '../../accounts/names.js';
 import { formatAddress } from '../../accounts/names.js';
+import { KICKED, PendingKick } from '../../sessions/kick.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
 import { ConnectionClosed } from '../../sessions/connection-closed.js';
@@ -388,6 +389,10 @@ export class ImapSession implements ImapContext {
           await this.execute(read.parts, read.literal);
         }
         this.working = false;
+        if (this.kicked.reason !== null && this.current !== 'logout') {
+          this.close(KICKED, `* BYE ${this.kicked.reason}`);
+          break;
+        }
         if (this.current === 'logout') {
           this.close('logged out');
           break;
@@ -525,6 +530,22 @@ export class ImapSession implements ImapContext {
   /** Server shutdown, first phase: a session not working on a command is closed now. */
   shutdown(): void {
     if (this.waitingForClient) this.close('server shutdown', '* BYE Server shutting down; reconnect later');
+  }
+
+  /** `postern who`: the account signed in. */
+  get signedInAccount(): string | null {
+    return this.account ? formatAddress(this.account) : null;
+  }
+
+  /** A kick waiting for the running command to answer. */
+  private readonly kicked = new PendingKick();
+
+  /** `postern kick`: `* BYE` (RFC 9051 section 7.1.5) now when the session waits for its client, else after its command. */
+  kick(reason: string): void {
+    if (this.channel.closed) return;
+    this.log.info({ user: this.signedInAccount }, 'kicked by the administrator');
+    if (this.waitingForClient) this.close(KICKED, `* BYE ${reason}`);
+    else this.kicked.request(reason, () => !this.channel.closed && this.channel.destroy(KICKED));
   }
 
   /** Server shutdown, deadline reached. */

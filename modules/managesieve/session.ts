@@ -3,6 +3,7 @@
 // typed table in commands.ts, and the one place where errors thrown by handlers become answers. The socket
 // work is the shared line channel's, sign-in the shared one's (sessions/sign-in.ts), logs the session record's.
 import { formatAddress } from '../../accounts/names.js';
+import { KICKED, PendingKick } from '../../sessions/kick.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
 import { unrecognisedCommand } from '../../observability/redaction.js';
@@ -188,6 +189,7 @@ export class ManageSieveSession implements ManageSieveContext {
   signOut(): void {
     this.log.info({ user: this.user?.user }, 'signed out (UNAUTHENTICATE)');
     this.user = null; // the failed attempts so far still count toward maxAuthAttempts
+    this.hooks.signedOut(this);
     this.signInDeadline.start();
   }
 
@@ -229,6 +231,7 @@ export class ManageSieveSession implements ManageSieveContext {
         this.attempt.lineTakenAt = performance.now();
         await this.execute(read);
         this.working = false;
+        if (this.kicked.reason !== null) this.close(KICKED, answerLine('BYE', null, this.kicked.reason));
         await this.channel.limitUnread();
       }
     } catch (err) {
@@ -332,6 +335,22 @@ export class ManageSieveSession implements ManageSieveContext {
 
   shutdown(): void {
     if (!this.working) this.close('server shutdown', answerLine('BYE', 'TRYLATER', 'Server shutting down.'));
+  }
+
+  /** `postern who`: the account signed in. */
+  get signedInAccount(): string | null {
+    return this.user?.user ?? null;
+  }
+
+  /** A kick waiting for the running command to answer. */
+  private readonly kicked = new PendingKick();
+
+  /** `postern kick`: BYE (RFC 5804 section 1.3) now when the session waits for its client, else after its command. */
+  kick(reason: string): void {
+    if (this.channel.closed) return;
+    this.log.info({ user: this.signedInAccount }, 'kicked by the administrator');
+    if (!this.working) this.close(KICKED, answerLine('BYE', null, reason));
+    else this.kicked.request(reason, () => !this.channel.closed && this.channel.destroy(KICKED));
   }
 
   cut(): void {

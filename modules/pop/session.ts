@@ -19,6 +19,7 @@ import { SessionRecord } from '../../sessions/session-record.js';
 import { unrecognisedCommand } from '../../observability/redaction.js';
 import { signIn } from './sign-in.js';
 import { quoteClient } from '../../sessions/client-text.js';
+import { KICKED, PendingKick } from '../../sessions/kick.js';
 import type { LineRead } from '../../sessions/line-input.js';
 
 // Commands whose arguments are secrets or digests, never logged.
@@ -253,6 +254,7 @@ export class PopSession implements PopContext {
           this.fail(badCommand(`Command line too long (the limit is ${this.settings.maxLineLength} octets)`));
         }
         this.working = false;
+        if (this.kicked.reason !== null) this.cutNow(KICKED, `-ERR [SYS/TEMP] ${this.kicked.reason}; no changes were made`);
         await this.channel.limitUnread();
       }
     } catch (err) {
@@ -368,12 +370,33 @@ export class PopSession implements PopContext {
 
   /** Server shutdown, deadline reached: cut the session without applying its deletions. */
   cut(): void {
+    this.cutNow('server shutdown', '-ERR [SYS/TEMP] Server shutting down; no changes were made');
+  }
+
+  /** `postern who`: the account signed in (the password's owner, whichever mailbox it opened). */
+  get signedInAccount(): string | null {
+    const user = this.current.name === 'AUTHORIZATION' ? null : this.current.user;
+    return user ? `${user.address.name}@${user.address.domain}` : null;
+  }
+
+  /** A kick waiting for the running command to answer. */
+  private readonly kicked = new PendingKick();
+
+  /** `postern kick`: cut as at shutdown (no deletion applied), now or once the running command has answered. */
+  kick(reason: string): void {
+    if (this.channel.closed || this.current.name === 'UPDATE') return; // a QUIT in progress finishes its UPDATE
+    this.log.info({ user: this.signedInAccount }, 'kicked by the administrator');
+    if (!this.working) this.cutNow(KICKED, `-ERR [SYS/TEMP] ${reason}; no changes were made`);
+    else this.kicked.request(reason, () => this.cutNow(KICKED, null));
+  }
+
+  /** Ends the session without applying its deletions, with `line` last (none in the middle of a message body). */
+  private cutNow(why: string, line: string | null): void {
     if (this.channel.closed || this.current.name === 'UPDATE') return; // a QUIT in progress finishes its UPDATE
     if (this.current.name === 'TRANSACTION') this.cutUser = this.current.user;
     this.current = { name: 'AUTHORIZATION' };
-    // no -ERR in the middle of a message body: just end the connection
-    if (this.channel.midResponse) this.channel.destroy('server shutdown');
-    else this.close('server shutdown', '-ERR [SYS/TEMP] Server shutting down; no changes were made');
+    if (this.channel.midResponse || line === null) this.channel.destroy(why);
+    else this.close(why, line);
   }
 
   private ended(): void {
