@@ -8,7 +8,7 @@ import type { ModuleEntry } from '../../server/module.js';
 import { MODULE_TABLE } from '../../modules/table.js';
 
 describe('the module table', () => {
-  it('gives the embedded default its listeners: POP3 on 110 and 995, IMAP on 143 and 993, ManageSieve on 4190, submission on 587 and 465, in that order', () => {
+  it('gives the embedded default its listeners: POP3 110/995, IMAP 143/993, ManageSieve 4190, submission 587/465, in that order', () => {
     expect(validateConfig({}, null, MODULE_TABLE).listeners).toEqual([
       { name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none', proxyProtocol: false },
       { name: 'pop3s', module: 'pop', address: '::', port: 995, tls: 'implicit', proxyProtocol: false },
