@@ -61,6 +61,11 @@ function swaks(args: string[]): Promise<{ code: number; stdout: string }> {
   return run('swaks', ['--server', '127.0.0.1', '--helo', 'client.test', ...args], { timeoutMs: 30_000 });
 }
 
+/** swaks on 465 (TLS from the first byte), signed in as `user` with AUTH PLAIN. */
+function swaksAs(user: string, password: string, args: string[]): Promise<{ code: number; stdout: string }> {
+  return swaks(['--port', String(submissions()), '--tlsc', '--auth', 'PLAIN', '--auth-user', user, '--auth-password', password, ...args]);
+}
+
 const relayed = (subject: string) => relay.received.find((m) => m.data.includes(`Subject: ${subject}`));
 
 describe('SMTP submission with real clients', () => {
@@ -211,16 +216,7 @@ describe('SMTP submission on the wire', () => {
   });
 
   it("some recipients reached, one refused by the relay: 250 naming it, a delivery report (RFC 3464) in the sender's INBOX", async () => {
-    const r = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@example.org',
-      '--auth-password',
-      'a secret',
+    const r = await swaksAs('alice@example.org', 'a secret', [
       '--from',
       'alice@example.org',
       '--to',
@@ -257,53 +253,16 @@ describe('what submission refuses', () => {
   });
 
   it('a wrong password: 535 5.7.8', async () => {
-    const r = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@example.org',
-      '--auth-password',
-      'wrong',
-      '--from',
-      'alice@example.org',
-      '--to',
-      'bob@example.org',
-    ]);
+    const r = await swaksAs('alice@example.org', 'wrong', ['--from', 'alice@example.org', '--to', 'bob@example.org']);
     expect(r.stdout).toMatch(/<~\* 535 5\.7\.8 Authentication credentials invalid/);
     expect(r.code).not.toBe(0);
   });
 
   it('a forged sender: MAIL FROM another account 553 5.7.1, a From field that is not hers 550 5.7.1; nothing sent', async () => {
     const before = relay.received.length;
-    const forged = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@example.org',
-      '--auth-password',
-      'a secret',
-      '--from',
-      'bob@example.org',
-      '--to',
-      'frank@remote.test',
-    ]);
+    const forged = await swaksAs('alice@example.org', 'a secret', ['--from', 'bob@example.org', '--to', 'frank@remote.test']);
     expect(forged.stdout).toMatch(/<~\* 553 5\.7\.1 <bob@example\.org>: Sender address rejected: not owned by alice@example\.org/);
-    const header = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@example.org',
-      '--auth-password',
-      'a secret',
+    const header = await swaksAs('alice@example.org', 'a secret', [
       '--from',
       'alice@example.org',
       '--to',
@@ -316,16 +275,7 @@ describe('what submission refuses', () => {
   });
 
   it('senders: domain: alice answers for client1.com (its postmaster reaches her), so she may send as any address there', async () => {
-    const r = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@example.org',
-      '--auth-password',
-      'a secret',
+    const r = await swaksAs('alice@example.org', 'a secret', [
       '--from',
       'sales@client1.com',
       '--to',
@@ -338,51 +288,14 @@ describe('what submission refuses', () => {
     expect(r.code).toBe(0);
     expect(relayed('as sales')?.from).toBe('sales@client1.com');
     // bob does not
-    const bob = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'bob@example.org',
-      '--auth-password',
-      'b secret',
-      '--from',
-      'sales@client1.com',
-      '--to',
-      'gina@remote.test',
-    ]);
+    const bob = await swaksAs('bob@example.org', 'b secret', ['--from', 'sales@client1.com', '--to', 'gina@remote.test']);
     expect(bob.stdout).toMatch(/<~\* 553 5\.7\.1 /);
   });
 
   it('an unknown local recipient: 550 5.1.1 at RCPT; a message over submission.maxSize: 552', async () => {
-    const unknown = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@example.org',
-      '--auth-password',
-      'a secret',
-      '--from',
-      'alice@example.org',
-      '--to',
-      'nobody@example.org',
-    ]);
+    const unknown = await swaksAs('alice@example.org', 'a secret', ['--from', 'alice@example.org', '--to', 'nobody@example.org']);
     expect(unknown.stdout).toMatch(/<~\* 550 5\.1\.1 <nobody@example\.org>: no such user here/);
-    const big = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@example.org',
-      '--auth-password',
-      'a secret',
+    const big = await swaksAs('alice@example.org', 'a secret', [
       '--from',
       'alice@example.org',
       '--to',
@@ -398,16 +311,7 @@ describe('what submission refuses', () => {
 
   it('a relay that is down: 451 4.4.1, and the local recipient of the same message got nothing (the client keeps it)', async () => {
     await relay.close();
-    const r = await swaks([
-      '--port',
-      String(submissions()),
-      '--tlsc',
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@example.org',
-      '--auth-password',
-      'a secret',
+    const r = await swaksAs('alice@example.org', 'a secret', [
       '--from',
       'alice@example.org',
       '--to',
