@@ -177,7 +177,9 @@ export class SubmissionSession implements PooledSession, SignInAttempt {
         auth.method === 'CRAM-MD5'
           ? (a) => s.accounts.signInWithSecret(a, (secret) => auth.validatePassword(secret))
           : (a) => s.accounts.signIn(a, auth.password ?? '');
-      const { routed } = await checkSignIn(s.signIn, this, login, auth.method, check, (last) => {
+      // a directory that cannot answer (reason 'unavailable', once directories are in): RFC 4954's 454 4.7.0
+      const { routed } = await checkSignIn(s.signIn, this, login, auth.method, check, (last, reason?: string) => {
+        if (reason === 'unavailable') return reply(454, '4.7.0 Temporary authentication failure; try again later');
         const refused = reply(535, '5.7.8 Authentication credentials invalid');
         if (last) this.closeSoon('4.7.0 Too many failed sign-ins; closing the connection');
         return refused;
@@ -311,6 +313,10 @@ export class SubmissionSession implements PooledSession, SignInAttempt {
       }
     } catch (err) {
       if ((err as SmtpReply).responseCode !== undefined) throw err;
+      if ((err as { code?: string }).code === 'ECONNECTION') {
+        this.log.info({ user }, 'the client left before the end of the message; nothing was sent');
+        throw err;
+      }
       this.log.error({ user, err }, 'cannot send a submitted message');
       s.metrics.messages.inc({ result: 'failed' });
       throw reply(451, '4.3.0 Local error: nothing was sent; try again later');
