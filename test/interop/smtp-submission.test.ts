@@ -139,26 +139,31 @@ print(json.dumps([a, b]))
     expect(relayed('smtplib 587')?.to).toEqual(['dave@remote.test']);
   });
 
-  it('nodemailer: 587 with requireTLS, a local and a remote recipient', async () => {
-    const transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: submission(),
-      secure: false,
-      requireTLS: true,
-      auth: { user: 'alice@example.org', pass: 'a secret' },
-      tls: { rejectUnauthorized: false },
-    });
-    const info = await transport.sendMail({
-      from: 'alice@example.org',
-      to: ['bob@example.org', 'erin@remote.test'],
-      subject: 'nodemailer 587',
-      text: 'Grüße aus Köln\n',
-    });
-    transport.close();
-    expect(info.accepted).toEqual(['bob@example.org', 'erin@remote.test']);
-    expect(info.response).toMatch(/^250 2\.0\.0 Ok: sent as /);
-    expect(await subjects('bob', 'b secret')).toContain('nodemailer 587');
-    expect(relayed('nodemailer 587')?.to).toEqual(['erin@remote.test']);
+  it('nodemailer: 587 with requireTLS and 465 with secure, a local and a remote recipient', async () => {
+    for (const [port, secure, subject] of [
+      [submission(), false, 'nodemailer 587'],
+      [submissions(), true, 'nodemailer 465'],
+    ] as const) {
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port,
+        secure,
+        requireTLS: !secure,
+        auth: { user: 'alice@example.org', pass: 'a secret' },
+        tls: { rejectUnauthorized: false },
+      });
+      const info = await transport.sendMail({
+        from: 'alice@example.org',
+        to: ['bob@example.org', 'erin@remote.test'],
+        subject,
+        text: 'Grüße aus Köln\n',
+      });
+      transport.close();
+      expect(info.accepted).toEqual(['bob@example.org', 'erin@remote.test']);
+      expect(info.response).toMatch(/^250 2\.0\.0 Ok: sent as /);
+      expect(relayed(subject)?.to).toEqual(['erin@remote.test']);
+    }
+    expect(await subjects('bob', 'b secret')).toEqual(expect.arrayContaining(['nodemailer 587', 'nodemailer 465']));
   });
 
   it('curl: smtp:// on 587 with --ssl-reqd, and smtps:// on 465', async () => {
