@@ -34,7 +34,6 @@ interface SmtpConnection {
   close(): void;
   handler_AUTH(command: Buffer, callback: () => void): void;
   handler_STARTTLS(command: Buffer, callback: () => void): void;
-  _dataStream: unknown;
 }
 
 /** A reply text that starts with an enhanced status code of its own (RFC 3463) is sent with that one alone. */
@@ -358,11 +357,13 @@ export class SubmissionSession implements PooledSession, SignInAttempt {
     this.closeWith(`4.4.2 Not signed in within ${seconds} seconds; closing`);
   }
 
+  /**
+   * Server shutdown: nothing is kept of a transaction before its data has ended (the client sends it again), so
+   * every session is answered 421 now, except one whose message is being sent: it is answered first.
+   */
   shutdown(): void {
-    const smtp = this.smtp;
-    const inTransaction = smtp !== null && (smtp.session.envelope?.mailFrom || smtp._dataStream);
     if (this.sending) this.closeAfterSending = '4.3.2 Server shutting down; try again later';
-    else if (!inTransaction) this.closeWith('4.3.2 Server shutting down; try again later');
+    else this.closeWith('4.3.2 Server shutting down; try again later');
   }
 
   cut(): void {

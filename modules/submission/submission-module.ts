@@ -61,7 +61,7 @@ export class SubmissionModule extends SessionModule<SubmissionSession, Submissio
     const options = (secure: boolean): SMTPServerOptions => ({
       secure,
       name: ctx.config.mainDomain,
-      banner: 'Postern ESMTP submission ready',
+      banner: 'Postern submission ready',
       size: maxSize,
       // over it smtp-server answers 552 5.3.4 itself once the data has ended
       rejectOversized: true,
