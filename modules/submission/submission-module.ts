@@ -4,7 +4,7 @@
 // channel limits every sign-in module has (server/session-module.ts). Local recipients are delivered as LMTP
 // delivers (delivery/, Sieve included), others relayed through submission.relay: the server's one Relay,
 // which LMTP's Sieve redirects and XTND XMIT use too.
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { configuredDelivery } from '../../delivery/configured-delivery.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
@@ -74,21 +74,9 @@ export class SubmissionModule extends SessionModule<SubmissionSession, Submissio
       maxRecipients: section.maxRecipients,
       socketTimeout: section.idleTimeout * 1000,
       logger: false,
-      onAuth: (auth, session, callback) => {
-        const s = this.open.get(session.id);
-        if (!s) return callback(reply(454, '4.7.0 Temporary authentication failure'));
-        answer(s.authenticate(auth), callback);
-      },
-      onMailFrom: (address, session, callback) => {
-        const s = this.open.get(session.id);
-        if (!s) return callback(reply(451, '4.3.0 Try again later'));
-        answer(s.mailFrom(address), callback);
-      },
-      onRcptTo: (address, session, callback) => {
-        const s = this.open.get(session.id);
-        if (!s) return callback(reply(451, '4.3.0 Try again later'));
-        answer(s.rcptTo(address), callback);
-      },
+      onAuth: this.toSession((s, auth) => s.authenticate(auth)),
+      onMailFrom: this.toSession((s, address) => s.mailFrom(address)),
+      onRcptTo: this.toSession((s, address) => s.rcptTo(address)),
       onData: (stream, session, callback) => {
         const s = this.open.get(session.id);
         if (!s) {
@@ -121,6 +109,17 @@ export class SubmissionModule extends SessionModule<SubmissionSession, Submissio
         cleartextAuth: section.cleartextAuth,
       },
       servers,
+    };
+  }
+
+  /** An smtp-server callback handed to the session of its connection (none: the connection is ending). */
+  private toSession<A, T>(
+    run: (s: SubmissionSession, arg: A) => Promise<T>,
+  ): (arg: A, session: SMTPServerSession, callback: (err: Error | null, value?: T) => void) => void {
+    return (arg, session, callback) => {
+      const s = this.open.get(session.id);
+      if (!s) return callback(reply(451, '4.3.0 Try again later'));
+      answer(run(s, arg), callback);
     };
   }
 
