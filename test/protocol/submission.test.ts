@@ -74,7 +74,8 @@ describe('SMTP submission in process', () => {
     expect(server.ctx.signedIn.kick('alice@example.org', 'submission', 'kicked by the operator')).toBe(1);
     expect(await c.line()).toBe('421 4.3.2 kicked by the operator');
     await c.closed(5000);
-    expect(server.ctx.signedIn.list().filter((s) => s.protocol === 'submission')).toEqual([]);
+    // the server learns of the close right after the client does
+    await expect.poll(() => server.ctx.signedIn.list().filter((s) => s.protocol === 'submission')).toEqual([]);
   });
 
   it("local recipients through their Sieve scripts: fileinto, and an ereject named in the answer and in alice's report", async () => {
