@@ -68,6 +68,14 @@ export class Connection {
   }
 
   /**
+   * The certificate a TLS handshake on this connection would use now, for a module whose protocol library
+   * runs STARTTLS itself (SMTP submission through smtp-server); null when there is none.
+   */
+  get tlsContext(): SecureContext | null {
+    return this.tls?.context ?? null;
+  }
+
+  /**
    * Runs the server side of a TLS handshake on the current socket (RFC 2595 STLS). Resolves when
    * the handshake is done; rejects (and destroys the socket) when it fails or times out.
    */

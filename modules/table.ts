@@ -8,6 +8,7 @@ import { imapConfigSection, imapDefaultListeners } from './imap/config.js';
 import { lmtpConfigSection } from './lmtp/config.js';
 import { managesieveConfigSection, managesieveDefaultListeners } from './managesieve/config.js';
 import { popConfigSection, popDefaultListeners } from './pop/config.js';
+import { submissionDefaultListeners, submissionServiceSection } from './submission/config.js';
 
 export const MODULE_TABLE: readonly ModuleEntry[] = [
   {
@@ -29,5 +30,11 @@ export const MODULE_TABLE: readonly ModuleEntry[] = [
     configSection: managesieveConfigSection,
     defaultListeners: managesieveDefaultListeners,
     load: async () => new (await import('./managesieve/managesieve-module.js')).ManageSieveModule(),
+  },
+  {
+    name: 'submission',
+    configSection: submissionServiceSection,
+    defaultListeners: submissionDefaultListeners,
+    load: async () => new (await import('./submission/submission-module.js')).SubmissionModule(),
   },
 ];

@@ -208,6 +208,11 @@ const baseShape = {
       maxSize: count('octets', 1024, 1024 ** 3).default(10 * 1024 * 1024),
       /** Messages one account may submit per hour (0 = no limit). */
       maxPerHour: count('messages per hour', 0, 1_000_000).default(100),
+      /**
+       * Whose addresses a signed-in account may send as (submission/senders.ts): own (its address and the routes
+       * to it), domain (also any address of a domain it administers), any (no check).
+       */
+      senders: z.enum(['own', 'domain', 'any'], { error: 'expected own, domain or any' }).default('own'),
       /** The SMTP server that takes mail for remote recipients; without it only local recipients work. */
       relay: z
         .strictObject({

@@ -39,7 +39,12 @@ export function moduleServices(
     store,
     router,
     relay: config.submission.relay ? new Relay(config.submission.relay) : null,
-    settings: { maxPerHour: config.submission.maxPerHour, hostname: config.mainDomain, realToHeader: config.realToHeader },
+    settings: {
+      maxPerHour: config.submission.maxPerHour,
+      hostname: config.mainDomain,
+      realToHeader: config.realToHeader,
+      senders: config.submission.senders,
+    },
     sharedRate: shared?.rate ?? null,
   };
   return { ctx: { config, logger, accounts, store, router, shared }, submission };

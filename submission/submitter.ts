@@ -5,10 +5,11 @@
 // but invisible) first, then the relay is asked, and only when it accepted every remote recipient are
 // the local copies made visible.
 import { randomBytes } from 'node:crypto';
-import { simpleParser, type AddressObject, type EmailAddress } from 'mailparser';
+import { simpleParser, type AddressObject, type EmailAddress, type ParsedMail } from 'mailparser';
 import type { AccountStore } from '../accounts/account-store.js';
 import type { MailStore, StagedMessage } from '../store/contract.js';
 import { type AccountAddress, formatAddress, NameError } from '../accounts/names.js';
+import { mayUseSender, type SenderPolicy } from './senders.js';
 import type { Router } from '../accounts/router.js';
 import { deliveredOctets } from '../delivery/delivered-octets.js';
 import { RawMessage, rfc5322Date } from '../delivery/message-header.js';
@@ -37,6 +38,8 @@ export interface SubmissionSettings {
   /** The host name in Received and Message-ID. */
   hostname: string;
   realToHeader: string;
+  /** Whose addresses an account may send as (submission.senders; senders.ts); own when absent. */
+  senders?: SenderPolicy;
 }
 
 /**
@@ -105,26 +108,28 @@ export class Submitter {
     return max === 0 || times.length < max;
   }
 
-  /** True when `address` is the sender's own, or routes to the sender's account. */
-  private async isOwnAddress(sender: AccountAddress, address: string): Promise<boolean> {
-    if (address === formatAddress(sender)) return true;
-    try {
-      const routed = await this.services.router.route(address);
-      return routed !== null && routed.account.name === sender.name && routed.account.domain === sender.domain;
-    } catch (err) {
-      if (err instanceof NameError) return false;
-      throw err;
-    }
+  /** The relay of submission.relay (null without one), shared by every module that sends (SMTP submission, LMTP's Sieve). */
+  get relay(): Relay | null {
+    return this.services.relay;
   }
 
-  async submit(sender: AccountAddress, peerAddress: string, raw: Buffer, log: SubmissionLog): Promise<Submitted> {
-    const { accounts, store, router, relay, settings } = this.services;
+  /** True when the sender may use `address` (submission.senders, senders.ts). */
+  mayUseSender(sender: AccountAddress, address: string): Promise<boolean> {
+    return mayUseSender(this.services.settings.senders ?? 'own', this.services.router, sender, address);
+  }
+
+  /**
+   * Counts one message of `sender` against submission.maxPerHour (with the other workers when they share
+   * limits); throws a temporary SubmissionError past the limit. Every attempt within the limit counts,
+   * whatever becomes of it: refusals must not be a way around it.
+   */
+  async admit(sender: AccountAddress, log: SubmissionLog): Promise<void> {
+    const settings = this.services.settings;
     const from = formatAddress(sender);
     const now = Date.now();
     const shared = this.services.sharedRate;
     const within =
       settings.maxPerHour === 0 || (shared ? await shared(`submission:${from}`, settings.maxPerHour, HOUR_MS) : this.withinRate(from, now));
-    // Every attempt within the limit counts, whatever becomes of it: refusals must not be a way around it.
     if (!shared && within) this.recent.get(from)?.push(now);
     if (!within) {
       log.info({ user: from, maxPerHour: settings.maxPerHour }, 'submission refused: rate limit');
@@ -133,11 +138,14 @@ export class Submitter {
         true,
       );
     }
+  }
 
-    const message = RawMessage.parse(raw);
-    const header = await simpleParser(message.headerBytes);
-    const recipients = [...new Set([...flatten(header.to), ...flatten(header.cc), ...flatten(header.bcc)])];
-    if (recipients.length === 0) throw new SubmissionError('The message has no recipients: give them in To, Cc or Bcc');
+  /**
+   * Checks the From and Sender fields of `message`: one of each at most, and every address in them one the
+   * sender may use (submission.senders). Returns the From addresses (none when the field is absent).
+   */
+  async identityFields(sender: AccountAddress, message: RawMessage, parsed?: ParsedMail): Promise<string[]> {
+    const header = parsed ?? (await simpleParser(message.headerBytes));
     // mailparser keeps only the last From; mail programs show the first. One From field, and every
     // address in From and Sender must be the sender's own.
     if (message.count('From') > 1 || message.count('Sender') > 1)
@@ -145,9 +153,24 @@ export class Submitter {
     const froms = flatten(header.from);
     const identities = [...froms, ...(header.headers.get('sender') ? flatten(header.headers.get('sender') as AddressObject) : [])];
     for (const f of identities) {
-      if (!(await this.isOwnAddress(sender, f))) throw new SubmissionError(`From: ${f} is not one of your addresses; send as ${from}`);
+      if (!(await this.mayUseSender(sender, f)))
+        throw new SubmissionError(`From: ${f} is not one of your addresses; send as ${formatAddress(sender)}`);
     }
     if (message.count('From') === 1 && froms.length === 0) throw new SubmissionError('The From field holds no address');
+    return froms;
+  }
+
+  async submit(sender: AccountAddress, peerAddress: string, raw: Buffer, log: SubmissionLog): Promise<Submitted> {
+    const { accounts, store, router, relay, settings } = this.services;
+    const from = formatAddress(sender);
+    const now = Date.now();
+    await this.admit(sender, log);
+
+    const message = RawMessage.parse(raw);
+    const header = await simpleParser(message.headerBytes);
+    const recipients = [...new Set([...flatten(header.to), ...flatten(header.cc), ...flatten(header.bcc)])];
+    if (recipients.length === 0) throw new SubmissionError('The message has no recipients: give them in To, Cc or Bcc');
+    const froms = await this.identityFields(sender, message, header);
 
     const id = `${now.toString(36)}.${randomBytes(6).toString('hex')}`;
     const messageId = `<${id}@${settings.hostname}>`;

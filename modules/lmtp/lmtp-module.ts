@@ -15,7 +15,7 @@ import { Admission, type AdmittedSession } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
 import { DeliveryError, ioFailure, type LocalDelivery, type LocalRecipient } from '../../delivery/local-delivery.js';
 import { configuredDelivery } from '../../delivery/configured-delivery.js';
-import { Relay } from '../../submission/relay.js';
+import type { Relay } from '../../submission/relay.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
@@ -109,9 +109,9 @@ export class LmtpModule implements PosternModule {
 
   reconfigure(ctx: ModuleContext): void {
     const lmtp = lmtpConfig(ctx.config);
-    this.services?.relay?.close();
-    // redirect, vacation and reject go out through submission.relay, read again at each reload
-    const relay = ctx.config.submission.relay ? new Relay(ctx.config.submission.relay) : null;
+    // redirect, vacation and reject go out through submission.relay: the one relay the server built from it
+    // (server/module-services.ts), replaced at each reload
+    const relay = ctx.submitter.relay;
     const { delivery, sieve } = configuredDelivery(ctx.config, {
       router: ctx.router,
       store: ctx.store,

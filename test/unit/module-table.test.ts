@@ -8,13 +8,15 @@ import type { ModuleEntry } from '../../server/module.js';
 import { MODULE_TABLE } from '../../modules/table.js';
 
 describe('the module table', () => {
-  it('gives the embedded default its listeners: POP3 on 110 and 995, IMAP on 143 and 993, ManageSieve on 4190, in that order', () => {
+  it('gives the embedded default its listeners: POP3 110/995, IMAP 143/993, ManageSieve 4190, submission 587/465, in that order', () => {
     expect(validateConfig({}, null, MODULE_TABLE).listeners).toEqual([
       { name: 'pop3', module: 'pop', address: '::', port: 110, tls: 'none', proxyProtocol: false },
       { name: 'pop3s', module: 'pop', address: '::', port: 995, tls: 'implicit', proxyProtocol: false },
       { name: 'imap', module: 'imap', address: '::', port: 143, tls: 'none', proxyProtocol: false },
       { name: 'imaps', module: 'imap', address: '::', port: 993, tls: 'implicit', proxyProtocol: false },
       { name: 'sieve', module: 'managesieve', address: '::', port: 4190, tls: 'none', proxyProtocol: false },
+      { name: 'submission', module: 'submission', address: '::', port: 587, tls: 'none', proxyProtocol: false },
+      { name: 'submissions', module: 'submission', address: '::', port: 465, tls: 'implicit', proxyProtocol: false },
     ]);
     // a listener that names no module is served by the first entry's
     expect(validateConfig({ listeners: [{ name: 'a', port: 1 }] }, null, MODULE_TABLE).listeners[0].module).toBe('pop');
@@ -35,6 +37,8 @@ describe('the module table', () => {
       'imap:imap:143',
       'imaps:imap:993',
       'sieve:managesieve:4190',
+      'submission:submission:587',
+      'submissions:submission:465',
       'finger:finger:79',
     ]);
     expect(() => validateConfig({ finger: { maxUsers: 5 } }, null, MODULE_TABLE)).toThrow(/unknown key finger/);
