@@ -45,6 +45,11 @@ export interface SignInAttempt {
   readonly lineTakenAt: number;
   /** Failed attempts on this connection so far. */
   failures: number;
+  /**
+   * The client's address when another program signs its clients in over this connection (the auth
+   * socket: Dovecot's `rip=`): failures are throttled by it. Absent: the connection's own address.
+   */
+  readonly clientAddress?: string;
 }
 
 /** A sign-in whose secret was right. */
@@ -72,7 +77,7 @@ export async function checkSignIn(
   p.signIns.inc({ result: result.ok ? 'ok' : result.reason, mechanism: `${p.mechanismLabel}${mechanism}` });
   if (result.ok && name && routed) return { name, routed, record: result.account };
   s.failures += 1;
-  const delay = await p.throttle.failedShared(s.conn.remoteAddress);
+  const delay = await p.throttle.failedShared(s.clientAddress ?? s.conn.remoteAddress);
   const reason = result.ok ? 'unknown-user' : result.reason;
   s.log.info({ user: login.slice(0, 100), mechanism, reason, attempt: s.failures, delayMs: delay }, 'sign-in refused');
   await until(s.lineTakenAt + p.authFailureTimeMs + delay);
