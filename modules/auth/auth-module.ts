@@ -6,7 +6,6 @@
 // MTA passes as rip=, counted with the other processes under the pool "auth".
 import { Admission } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
-import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
 import { AuthThrottle } from '../../sessions/auth-throttle.js';
