@@ -11,7 +11,15 @@ import { formatAddress } from '../../accounts/names.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
 import { until } from '../../sessions/answer-at.js';
-import { type Credentials, credentialCheck, decodeSasl, type Mechanism, type MechanismName, requestedMechanism, SaslError } from '../../sessions/sasl.js';
+import {
+  type Credentials,
+  credentialCheck,
+  decodeSasl,
+  type Mechanism,
+  type MechanismName,
+  requestedMechanism,
+  SaslError,
+} from '../../sessions/sasl.js';
 import { checkSignIn, type SignInPolicy } from '../../sessions/sign-in.js';
 import { acceptsVersion, clientPid, contLine, failLine, handshake, MAX_LINE_LENGTH, okLine, parseClientLine } from './wire.js';
 
@@ -118,15 +126,24 @@ export class AuthConnection {
   }
 
   private line(line: string): void {
-    if (Buffer.byteLength(line) > MAX_LINE_LENGTH) return this.close('a line longer than the limit', { octets: line.length });
+    if (Buffer.byteLength(line) > MAX_LINE_LENGTH) {
+      this.close('a line longer than the limit', { octets: line.length });
+      return;
+    }
     if (this.state === 'version') {
-      if (!acceptsVersion(line)) return this.close('not a client of this protocol version', { line: line.slice(0, 80) });
+      if (!acceptsVersion(line)) {
+        this.close('not a client of this protocol version', { line: line.slice(0, 80) });
+        return;
+      }
       this.state = 'cpid';
       return;
     }
     if (this.state === 'cpid') {
       const pid = clientPid(line);
-      if (pid === null) return this.close('unknown handshake command', { line: line.slice(0, 80) });
+      if (pid === null) {
+        this.close('unknown handshake command', { line: line.slice(0, 80) });
+        return;
+      }
       this.log.debug({ clientPid: pid }, 'auth client connected');
       this.state = 'serving';
       return;
@@ -134,16 +151,19 @@ export class AuthConnection {
     const parsed = parseClientLine(line);
     switch (parsed.kind) {
       case 'broken':
-        return this.close(parsed.why, { line: line.slice(0, 80) });
+        this.close(parsed.why, { line: line.slice(0, 80) });
+        return;
       case 'cancel': {
         const r = this.requests.get(parsed.id);
         if (r) this.abandon(r);
         return;
       }
       case 'cont':
-        return this.cont(parsed.id, parsed.data);
+        this.cont(parsed.id, parsed.data);
+        return;
       case 'auth':
-        return this.auth(parsed.id, parsed.mechanism, parsed.params, parsed.initial);
+        this.auth(parsed.id, parsed.mechanism, parsed.params, parsed.initial);
+        return;
     }
   }
 
@@ -151,9 +171,13 @@ export class AuthConnection {
     // the MTA offers only what the MECH lines named; cleartext is its business (the socket is local)
     const mechanism = requestedMechanism(requested, this.services.mechanisms, true);
     if (mechanism === null || mechanism === 'cleartext-refused') {
-      return this.close('unsupported authentication mechanism', { mechanism: requested.slice(0, 32) });
+      this.close('unsupported authentication mechanism', { mechanism: requested.slice(0, 32) });
+      return;
     }
-    if (this.requests.has(id)) return this.close('a duplicate request id', { id });
+    if (this.requests.has(id)) {
+      this.close('a duplicate request id', { id });
+      return;
+    }
     const rip = params.get('rip') || undefined;
     const log = this.log.child({ id, service: params.get('service')!.slice(0, 32), ...(rip ? { rip: rip.slice(0, 64) } : {}) });
     if (this.stopping) {
@@ -192,7 +216,8 @@ export class AuthConnection {
     if (!waiting) {
       r.log.info({}, 'unexpected continuation');
       this.write(failLine(id, { reason: 'Unexpected continuation' }));
-      return this.abandon(r);
+      this.abandon(r);
+      return;
     }
     let decoded: Buffer;
     try {
@@ -200,7 +225,8 @@ export class AuthConnection {
     } catch {
       r.log.info({}, 'invalid base64 data in a continued response');
       this.write(failLine(id, { code: 'invalid_base64', reason: 'Invalid base64 data in continued response' }));
-      return this.abandon(r);
+      this.abandon(r);
+      return;
     }
     clearTimeout(waiting.timer);
     r.waiting = null;
@@ -219,7 +245,8 @@ export class AuthConnection {
       // malformed (PLAIN without its NULs, an empty name) or refused (another authorization identity)
       r.log.info({ mechanism: mechanism.name, reason: err.message }, 'sign-in refused');
       await until(r.lineTakenAt + this.services.signIn.authFailureTimeMs);
-      return this.answer(r, failLine(r.id));
+      this.answer(r, failLine(r.id));
+      return;
     }
     const login = credentials.login;
     let refusal: SignInResult | null = null;
@@ -237,7 +264,10 @@ export class AuthConnection {
       r.log.info({ user, mechanism: mechanism.name }, 'signed in');
       this.answer(r, okLine(r.id, user));
     } catch (err) {
-      if (err instanceof Refused) return this.answer(r, failLine(r.id, { user: login, temp: err.temporary }));
+      if (err instanceof Refused) {
+        this.answer(r, failLine(r.id, { user: login, temp: err.temporary }));
+        return;
+      }
       // the accounts could not be read (a damaged account.json, a directory down): try again later
       r.log.error({ user: login.slice(0, 100), err }, 'cannot check the sign-in');
       await until(r.lineTakenAt + this.services.signIn.authFailureTimeMs);

@@ -94,7 +94,7 @@ function parseAuth(args: string): ClientLine {
       initial = value === '' ? null : value;
     } else params.set(name, tabUnescape(value));
   }
-  if (!params.has('service')) return { kind: 'broken', why: "AUTH without service" };
+  if (!params.has('service')) return { kind: 'broken', why: 'AUTH without service' };
   return { kind: 'auth', id, mechanism: fields[1], params, initial };
 }
 

@@ -92,7 +92,11 @@ describe('the auth socket (Dovecot authentication protocol)', () => {
       `AUTH\t4\tplain\tservice=smtp\trip=192.0.2.33\tresp=${plain('ann@example.org', 'ann secret')}`,
     );
     const lines = [await client.line(), await client.line(), await client.line(), await client.line()];
-    expect(lines.slice(0, 3).sort()).toEqual([`CONT\t3\t${b64('Username:')}`, 'OK\t2\tuser=bob@example.org', 'OK\t4\tuser=ann@example.org']);
+    expect(lines.slice(0, 3).sort()).toEqual([
+      `CONT\t3\t${b64('Username:')}`,
+      'OK\t2\tuser=bob@example.org',
+      'OK\t4\tuser=ann@example.org',
+    ]);
     expect(lines[3]).toBe('FAIL\t1\tuser=ann@example.org');
     client.close();
   });
