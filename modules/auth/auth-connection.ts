@@ -40,6 +40,12 @@ const OUTPUT_THROTTLE = 50 * 1024;
 /** Requests of one connection in progress at once; past it new lines wait unread. */
 const MAX_PENDING = 1000;
 
+/**
+ * The reason given with a temporary failure: Postfix 3.7 ignores `temp` (its client gets 535 5.7.8) but shows
+ * the reason, so the user reads that trying again later may work.
+ */
+const TEMPORARY = 'Temporary authentication failure, try again later';
+
 /** A request whose answer is no longer wanted: cancelled, timed out, already answered, or the MTA gone. */
 class Abandoned extends Error {}
 
@@ -265,13 +271,13 @@ export class AuthConnection {
       this.answer(r, okLine(r.id, user));
     } catch (err) {
       if (err instanceof Refused) {
-        this.answer(r, failLine(r.id, { user: login, temp: err.temporary }));
+        this.answer(r, failLine(r.id, err.temporary ? { user: login, temp: true, reason: TEMPORARY } : { user: login }));
         return;
       }
       // the accounts could not be read (a damaged account.json, a directory down): try again later
       r.log.error({ user: login.slice(0, 100), err }, 'cannot check the sign-in');
       await until(r.lineTakenAt + this.services.signIn.authFailureTimeMs);
-      this.answer(r, failLine(r.id, { user: login, temp: true }));
+      this.answer(r, failLine(r.id, { user: login, temp: true, reason: TEMPORARY }));
     }
   }
 

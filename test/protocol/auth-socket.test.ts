@@ -187,11 +187,11 @@ describe('the auth socket (Dovecot authentication protocol)', () => {
     client.close();
   });
 
-  it('an account that cannot be read is a temporary failure (FAIL ... temp: Postfix answers 454), logged', async () => {
+  it('an account that cannot be read is a temporary failure (FAIL ... temp, with a reason), logged', async () => {
     await writeFile(join(server.dataDir, 'accounts', 'example.org', 'damaged', 'account.json'), '{ not json');
     const { client } = await RawAuth.ready(auth());
     client.send(`AUTH\t1\tPLAIN\tservice=smtp\tresp=${plain('damaged@example.org', 'damaged secret')}`);
-    expect(await client.line()).toBe('FAIL\t1\tuser=damaged@example.org\ttemp');
+    expect(await client.line()).toBe('FAIL\t1\tuser=damaged@example.org\treason=Temporary authentication failure, try again later\ttemp');
     await server.waitForLog((r) => r.msg === 'cannot check the sign-in');
     client.close();
   });
