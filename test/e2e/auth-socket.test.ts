@@ -3,7 +3,7 @@
 // reload (SIGHUP) changes the mechanisms a new connection is offered, and SIGTERM closes an idle MTA
 // connection and ends the server.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -22,6 +22,7 @@ beforeAll(async () => {
       listeners: [
         { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
         { name: 'auth', module: 'auth', path: join(socketDir, 'auth') },
+        { name: 'auth-tcp', module: 'auth', address: '0.0.0.0', port: 0 },
       ],
       auth: { authFailureTime: 0.05, authFailureDelay: 0.8 },
       shutdownTimeout: 3,
@@ -34,6 +35,14 @@ afterAll(async () => {
   await server?.stop();
   await rm(socketDir, { recursive: true, force: true });
 });
+
+/** An IPv4 address of this machine other than loopback, or null. */
+function otherAddress(): string | null {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return null;
+}
 
 /** Connections until one from each worker (by SPID), with their handshakes. */
 async function oneFromEachWorker(): Promise<Map<string, { client: RawAuth; handshake: string[] }>> {
@@ -67,6 +76,18 @@ describe('the auth socket with two workers', () => {
     expect(await fail(clients[1], 4)).toBeGreaterThanOrEqual(800);
     for (const c of clients) c.close();
   }, 60_000);
+
+  it.skipIf(otherAddress() === null)(
+    'a TCP listener serves loopback; a connection from another address is refused (passwords would travel in clear)',
+    async () => {
+      const { client, handshake } = await RawAuth.ready(server.portOf('auth-tcp'));
+      expect(handshake[0]).toBe('VERSION\t1\t2');
+      client.close();
+      const remote = await RawAuth.open({ host: otherAddress()!, port: server.portOf('auth-tcp') });
+      expect(await remote.closesWithin(5000)).toBe(true);
+      await server.waitForLog((r) => String(r.msg).startsWith('connection refused: passwords would travel unencrypted'));
+    },
+  );
 
   it('SIGHUP: a new connection is offered the mechanisms of the reloaded config', async () => {
     const config = parse(await readFile(server.configFile, 'utf8')) as Record<string, Record<string, unknown>>;

@@ -22,9 +22,9 @@ export class RawAuth {
     });
   }
 
-  static async open(where: Endpoint | { path: string }): Promise<RawAuth> {
+  static async open(where: Endpoint | { path: string } | { host: string; port: number }): Promise<RawAuth> {
     if (typeof where === 'object' && 'dial' in where) return new RawAuth(await where.dial());
-    const options = typeof where === 'number' ? { host: '127.0.0.1', port: where } : { path: where.path };
+    const options = typeof where === 'number' ? { host: '127.0.0.1', port: where } : where;
     return new Promise((resolve, reject) => {
       const s = connect(options);
       s.once('connect', () => resolve(new RawAuth(s)));
