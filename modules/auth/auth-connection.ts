@@ -264,7 +264,9 @@ export class AuthConnection {
         login,
         mechanism.name,
         async (account: AccountAddress | null) => (refusal = await check(account)),
-        () => new Refused((refusal as { reason?: string } | null)?.reason === 'unavailable'),
+        // a directory that could not answer: named by checkSignIn, or by the check's own verdict
+        (_last: boolean, reason?: string) =>
+          new Refused(reason === 'unavailable' || (refusal as { reason?: string } | null)?.reason === 'unavailable'),
       );
       const user = formatAddress(accepted.routed.account);
       r.log.info({ user, mechanism: mechanism.name }, 'signed in');
