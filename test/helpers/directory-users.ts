@@ -43,9 +43,9 @@ export const CREATE_USERS =
   'CREATE TABLE users (userid VARCHAR(128) PRIMARY KEY, password VARCHAR(256), home VARCHAR(256), ' +
   'quota_rule VARCHAR(64), nologin VARCHAR(1))';
 
-/** The queries as a site copies them from dovecot-sql.conf.ext. */
+/** The queries as a site copies them from dovecot-sql.conf.ext (uid and gid: Dovecot's mail user in the tests, test/helpers/dovecot.ts). */
 export const QUERIES = {
   passwordQuery: "SELECT userid AS user, password, nologin FROM users WHERE userid = '%u'",
-  userQuery: "SELECT home, 1000 AS uid, 1000 AS gid, quota_rule FROM users WHERE userid = '%u'",
+  userQuery: "SELECT home, 5000 AS uid, 5000 AS gid, quota_rule FROM users WHERE userid = '%u'",
   iterateQuery: 'SELECT userid AS user FROM users',
 };
