@@ -20,7 +20,8 @@ async function dovecotTree(sqlConf: string): Promise<string> {
   await writeFile(join(etc, 'dovecot.conf'), 'protocols = imap pop3\n!include conf.d/*.conf\n!include_try local.conf\n');
   await writeFile(
     join(etc, 'conf.d', '10-auth.conf'),
-    'auth_mechanisms = plain login\nauth_cache_size = 10M\nauth_cache_ttl = 5 mins\n#!include auth-system.conf.ext\n!include auth-sql.conf.ext\n',
+    'auth_mechanisms = plain login\nauth_cache_size = 10M\nauth_cache_ttl = 5 mins\n' +
+      '#!include auth-system.conf.ext\n!include auth-sql.conf.ext\n',
   );
   await writeFile(
     join(etc, 'conf.d', 'auth-sql.conf.ext'),
