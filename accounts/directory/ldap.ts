@@ -16,7 +16,7 @@ import type { LdapDirectoryConfig } from './config.js';
 import { type Directory, type DirectoryEntry, DirectoryUnavailable, type LookupContext } from './contract.js';
 import { escapeDnValue, escapeFilterValue } from './ldap-escape.js';
 import { LdapConnection, type LdapConnectionSettings, safeUrl } from './ldap-connection.js';
-import { quotaFromValue } from './ldap-quota.js';
+import { quotaFromRules } from './fields.js';
 import { expand, parseTemplate, type VariableValues } from './variables.js';
 
 export interface LdapDirectoryOptions {
@@ -94,7 +94,7 @@ class LdapDirectory implements Directory {
       login: (spelled ?? login).toLowerCase(),
       passwordHash: stored === undefined ? null : stored.startsWith('{') || stored.startsWith('$') ? stored : `{CRYPT}${stored}`,
       home: first(user, a.home) ?? null,
-      quota: a.quota ? quotaFromValue(first(user, a.quota)) : null,
+      quota: a.quota ? quotaOf(first(user, a.quota)) : null,
       disabled: false,
     };
   }
@@ -183,6 +183,15 @@ class LdapDirectory implements Directory {
       throw new DirectoryUnavailable(`LDAP search failed: ${err.message}`);
     }
   }
+}
+
+/**
+ * The quota attribute: a whole quota rule ("*:storage=1G", read as Dovecot's quota_rule) or a plain number
+ * of bytes (the usual LDAP attribute, which Dovecot maps as quota_rule=*:bytes=%{ldap:ATTRIBUTE}).
+ */
+function quotaOf(value: string | undefined): { storage?: number; messages?: number } | null {
+  if (value === undefined) return null;
+  return /^\s*\d+\s*$/.test(value) ? { storage: Number(value.trim()) } : quotaFromRules([value]);
 }
 
 /** Dovecot's variables for a login; the login lower-cased first, as Dovecot's default auth_username_format (%Lu). */
