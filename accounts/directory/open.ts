@@ -24,9 +24,11 @@ export async function openDirectory(config: DirectoryConfig, baseDir: string, op
   return new CachedDirectory(directory, config.cacheTtl * 1000, options.onStale);
 }
 
-/** The LDAP driver is dir-ldap's (accounts/directory/ldap.ts); until it is merged, the config is refused here. */
+/** The LDAP driver (ldap.ts), imported with ldapts only when a config names it. */
 async function openLdap(config: DirectoryConfig, _baseDir: string): Promise<Directory> {
-  throw new Error(`directory driver ${config.driver} is not built into this version`);
+  if (config.driver !== 'ldap') throw new Error(`directory driver ${config.driver} is not LDAP`);
+  const { openLdapDirectory } = await import('./ldap.js');
+  return openLdapDirectory(config);
 }
 
 /** What the CLI and the log call a directory, without opening it and never with a password. */
