@@ -1,13 +1,17 @@
 // The account store: one folder per account, dataDir/accounts/DOMAIN/NAME/, holding account.json
-// (settings and the scrypt password hash) and Maildir/ (the mailboxes).
+// (settings and the scrypt password hash) and Maildir/ (the mailboxes). With a `directory:` in the
+// config (accounts/directory/), the accounts are the directory's instead: read-only to Postern, each
+// with the home the directory gives (mail in home/Maildir; dataDir/accounts/DOMAIN/NAME without one).
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { withFileLock, writeFileAtomic } from '../lib/atomic-file.js';
 import { type AccountAddress, formatAddress, type LocalDomains } from './names.js';
 import type { AuthCache } from './auth-cache.js';
 import { needsRehash, verifyStored } from './password-schemes.js';
 import { hashPassword, unmatchableHash, verifyNothing, verifyPassword } from './password.js';
+import { type DirectoryEntry, DirectoryUnavailable } from './directory/contract.js';
+import type { DirectoryHandle } from './directory/open.js';
 
 /** A new password as account.json keeps it: scrypt, in Dovecot's {SCHEME} notation. */
 async function storedHash(password: string): Promise<string> {
@@ -45,12 +49,39 @@ export interface AccountChanges {
 }
 
 /** Why a sign-in failed; logged for the operator, never told to the client. */
-export type SignInRefusal = 'unknown-user' | 'bad-password' | 'no-shared-secret' | 'disabled' | 'expired' | 'unusable-hash';
+export type SignInRefusal =
+  | 'unknown-user'
+  | 'bad-password'
+  | 'no-shared-secret'
+  | 'disabled'
+  | 'expired'
+  | 'unusable-hash'
+  /** The directory could not answer: a temporary failure, answered as one ([UNAVAILABLE], [SYS/TEMP]), never counted as a failure. */
+  | 'unavailable';
 
 export type SignInResult = { ok: true; account: AccountRecord } | { ok: false; reason: SignInRefusal };
 
 /** A problem the operator must fix (a damaged account.json); the message names the file. */
 export class AccountStoreError extends Error {}
+
+/** A change asked of an account that lives in a directory, which Postern never writes to. */
+export class ReadOnlyDirectoryError extends AccountStoreError {}
+
+/** The record a directory's entry stands for: no alerts, no APOP secret, no bulletins (there is no account.json to mark). */
+function directoryRecord(a: AccountAddress, entry: DirectoryEntry): AccountRecord {
+  return {
+    name: a.name,
+    domain: a.domain,
+    passwordHash: entry.passwordHash ?? '',
+    apopSecret: null,
+    disabled: entry.disabled,
+    expires: null,
+    alerts: [],
+    bulletinMark: Number.MAX_SAFE_INTEGER,
+    quota: entry.quota,
+    created: '',
+  };
+}
 
 /** How many parsed account records a process keeps (the oldest read goes first). */
 const MAX_CACHED_RECORDS = 50_000;
@@ -77,13 +108,68 @@ export class AccountStore {
     private readonly authCache: AuthCache | null = null,
     /** Replace a hash of another scheme (moved from Dovecot) by a scrypt one at the next correct sign-in. */
     private readonly rehash = false,
+    /** The config's `directory:` (opened at its first use), or null: Postern's own account.json files. */
+    readonly directory: DirectoryHandle | null = null,
   ) {
     this.root = join(dataDir, 'accounts');
     this.domains = domains;
   }
 
+  /** The homes the directory gave, by address: where accountDir() and maildir() point for its users. */
+  private readonly homes = new Map<string, string>();
+  /** Homes whose Maildir was made (or found) by this process. */
+  private readonly madeHomes = new Set<string>();
+  /** A hash the directory gave for some user: an unknown user's password is checked against it (the same cost). */
+  private decoyHash: string | null = null;
+
   accountDir(a: AccountAddress): string {
+    if (this.directory) {
+      const home = this.homes.get(formatAddress(a));
+      if (home) return home;
+    }
     return join(this.root, a.domain, a.name);
+  }
+
+  /** Whether `a` lives in the directory (a domain's `public` account of shared mailboxes stays Postern's own). */
+  private inDirectory(a: AccountAddress): boolean {
+    return this.directory !== null && a.name !== 'public';
+  }
+
+  /** Refuses a change to an account the directory holds. */
+  private refuseWrite(a: AccountAddress): void {
+    if (this.inDirectory(a)) {
+      throw new ReadOnlyDirectoryError(
+        `${formatAddress(a)}: the accounts are in the directory ${this.directory!.description}, which Postern does not change; ` +
+          'change it there',
+      );
+    }
+  }
+
+  /**
+   * The directory's entry for `a` (its cache answers first). The home it gives is kept for accountDir(),
+   * and its Maildir made when missing (as Dovecot makes a home at the first sign-in or delivery).
+   * Throws DirectoryUnavailable.
+   */
+  private async directoryEntry(a: AccountAddress): Promise<DirectoryEntry | null> {
+    const entry = await (await this.directory!.directory()).lookup(formatAddress(a));
+    if (!entry) return null;
+    const key = formatAddress(a);
+    const home = entry.home && isAbsolute(entry.home) ? entry.home : join(this.root, a.domain, a.name);
+    if (this.homes.get(key) !== home) {
+      this.homes.set(key, home);
+      if (this.homes.size > MAX_CACHED_RECORDS) this.homes.delete(this.homes.keys().next().value!);
+    }
+    if (!this.madeHomes.has(home)) {
+      for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(home, 'Maildir', sub), { recursive: true, mode: 0o700 });
+      this.madeHomes.add(home);
+      if (this.madeHomes.size > MAX_CACHED_RECORDS) this.madeHomes.delete(this.madeHomes.values().next().value!);
+    }
+    return entry;
+  }
+
+  /** Closes the directory's connections (server stop, reload). */
+  async close(): Promise<void> {
+    await this.directory?.close();
   }
 
   maildir(a: AccountAddress): string {
@@ -96,6 +182,10 @@ export class AccountStore {
 
   /** The account's record, or null when there is no such account. */
   async get(a: AccountAddress): Promise<AccountRecord | null> {
+    if (this.inDirectory(a)) {
+      const entry = await this.directoryEntry(a);
+      return entry ? directoryRecord(a, entry) : null;
+    }
     return this.readRecord(this.recordPath(a), a);
   }
 
@@ -138,6 +228,7 @@ export class AccountStore {
 
   /** True when the account has an account.json (a stat, not a read: this runs on every sign-in). */
   async exists(a: AccountAddress): Promise<boolean> {
+    if (this.inDirectory(a)) return (await this.directoryEntry(a)) !== null;
     const path = this.recordPath(a);
     const version = await this.statVersion(path);
     // the sign-in that asked reads the record next: this stat serves it too (one file-system round trip)
@@ -172,6 +263,7 @@ export class AccountStore {
     apopSecret: string | null = null,
     bulletinMark: number | null = null,
   ): Promise<AccountRecord> {
+    this.refuseWrite(a);
     if (await this.exists(a)) throw new AccountStoreError(`account ${formatAddress(a)} already exists`);
     // A folder without account.json holds someone's mail (a damaged or removed account): never hand it on.
     if (
@@ -210,6 +302,7 @@ export class AccountStore {
     apopSecret: string | null,
     bulletinMark: number | null,
   ): Promise<AccountRecord> {
+    this.refuseWrite(a);
     if (await this.exists(a)) throw new AccountStoreError(`account ${formatAddress(a)} already exists`);
     const record: AccountRecord = {
       name: a.name,
@@ -251,6 +344,7 @@ export class AccountStore {
   }
 
   async update(a: AccountAddress, changes: AccountChanges): Promise<AccountRecord> {
+    this.refuseWrite(a);
     const passwordHash = changes.password !== undefined ? await storedHash(changes.password) : undefined;
     return this.modify(a, (record) => {
       if (passwordHash !== undefined) record.passwordHash = passwordHash;
@@ -262,6 +356,7 @@ export class AccountStore {
 
   /** Reads, changes and writes account.json under a lock (so concurrent changes never lose each other). */
   async modify(a: AccountAddress, change: (record: AccountRecord) => Promise<void> | void): Promise<AccountRecord> {
+    this.refuseWrite(a);
     if (!(await this.exists(a))) throw new AccountStoreError(`no account ${formatAddress(a)}`);
     return withFileLock(this.recordPath(a), async () => {
       const record = await this.get(a);
@@ -298,6 +393,7 @@ export class AccountStore {
 
   /** Every account in every local domain folder, sorted by domain then name. */
   async list(): Promise<AccountRecord[]> {
+    if (this.directory) return this.listDirectory();
     const out: AccountRecord[] = [];
     for (const domain of (await readdirOrEmpty(this.root)).sort()) {
       for (const name of (await readdirOrEmpty(join(this.root, domain))).sort()) {
@@ -308,8 +404,28 @@ export class AccountStore {
     return out;
   }
 
+  /**
+   * The directory's users (its iterate query) in local domains, sorted; each is looked up (its cache
+   * answers for most). A name that cannot be an account here is left out.
+   */
+  private async listDirectory(): Promise<AccountRecord[]> {
+    const out: AccountRecord[] = [];
+    for (const login of await (await this.directory!.directory()).list()) {
+      let a: AccountAddress;
+      try {
+        a = this.domains.parse(login);
+      } catch {
+        continue;
+      }
+      const entry = await this.directoryEntry(a);
+      if (entry) out.push(directoryRecord(a, entry));
+    }
+    return out.sort((x, y) => x.domain.localeCompare(y.domain) || x.name.localeCompare(y.name));
+  }
+
   /** Removes the account folder and all its mail. */
   async remove(a: AccountAddress): Promise<void> {
+    this.refuseWrite(a);
     if (!(await this.exists(a))) throw new AccountStoreError(`no account ${formatAddress(a)}`);
     await rm(this.accountDir(a), { recursive: true, force: true });
   }
@@ -369,6 +485,7 @@ export class AccountStore {
    * a wrong password and a disabled account take the same time; the reason is for the log only.
    */
   async signIn(a: AccountAddress | null, password: string, now = new Date()): Promise<SignInResult> {
+    if (this.directory && (a === null || this.inDirectory(a))) return this.signInToDirectory(a, password, now);
     const { record, decoy } = await this.recordOrDecoy(a);
     if (!record) {
       if (decoy) await verifyPassword(password, decoy.passwordHash);
@@ -394,10 +511,60 @@ export class AccountStore {
   }
 
   /**
+   * A sign-in against the directory: its entry (or none), then the password against the hash it gave
+   * (through the auth cache), or the directory's own check (LDAP's auth bind). An unknown user's password
+   * is checked against a hash the directory gave another user, so both cost the same. A directory that
+   * cannot answer is 'unavailable', never a wrong password.
+   */
+  private async signInToDirectory(a: AccountAddress | null, password: string, now: Date): Promise<SignInResult> {
+    try {
+      const entry = a ? await this.directoryEntry(a) : null;
+      if (!entry || !a) {
+        if (this.decoyHash) await verifyStored(password, this.decoyHash, verifyPassword);
+        else await verifyNothing(password);
+        return { ok: false, reason: 'unknown-user' };
+      }
+      const key = formatAddress(a);
+      const record = directoryRecord(a, entry);
+      const directory = await this.directory!.directory();
+      if (entry.passwordHash === null && directory.verify) {
+        const proof = `bind:${this.directory!.description}`;
+        if (!this.authCache?.has(key, proof, password)) {
+          if (!(await directory.verify(key, password))) return { ok: false, reason: 'bad-password' };
+          this.authCache?.add(key, proof, password);
+        }
+        return usable(record, now);
+      }
+      this.decoyHash = record.passwordHash || this.decoyHash;
+      if (!this.authCache?.has(key, record.passwordHash, password)) {
+        const verdict = await verifyStored(password, record.passwordHash, verifyPassword);
+        if (verdict !== 'match') return { ok: false, reason: verdict === 'mismatch' ? 'bad-password' : 'unusable-hash' };
+        this.authCache?.add(key, record.passwordHash, password);
+      }
+      return usable(record, now);
+    } catch (err) {
+      if (err instanceof DirectoryUnavailable) return { ok: false, reason: 'unavailable' };
+      throw err;
+    }
+  }
+
+  /**
    * Checks a challenge-response sign-in (APOP, CRAM-MD5) against the account's shared secret.
    * `check` gets the secret (a fixed dummy for unknown accounts, so both paths do the same work).
    */
   async signInWithSecret(a: AccountAddress | null, check: (secret: string) => boolean, now = new Date()): Promise<SignInResult> {
+    if (this.directory && (a === null || this.inDirectory(a))) {
+      // a directory keeps no shared secret: the same lookup, the same refusal
+      let entry: DirectoryEntry | null = null;
+      try {
+        entry = a ? await this.directoryEntry(a) : null;
+      } catch (err) {
+        if (err instanceof DirectoryUnavailable) return { ok: false, reason: 'unavailable' };
+        throw err;
+      }
+      check('postern-no-shared-secret');
+      return { ok: false, reason: entry ? 'no-shared-secret' : 'unknown-user' };
+    }
     const { record, decoy } = await this.recordOrDecoy(a);
     if (!record?.apopSecret) {
       check(decoy?.apopSecret ?? 'postern-no-shared-secret');

@@ -1,6 +1,7 @@
 // postern account add | set | list | remove
 import type { Command } from 'commander';
-import { AccountStoreError } from '../accounts/account-store.js';
+import { AccountStoreError, ReadOnlyDirectoryError } from '../accounts/account-store.js';
+import { DirectoryUnavailable } from '../accounts/directory/contract.js';
 import { Bulletins } from '../delivery/bulletins.js';
 import { formatAddress } from '../accounts/names.js';
 import { bulletinDir } from '../modules/pop/config.js';
@@ -33,7 +34,14 @@ function parseExpires(value: string): string | null {
   return new Date(t).toISOString();
 }
 
-const run = (action: () => Promise<void>) => withExitCodes(action, [[AccountStoreError, EXIT.failure]]);
+// A directory is read-only to Postern (EX_UNAVAILABLE: the change is made in the directory); one that
+// cannot answer is a temporary failure.
+const run = (action: () => Promise<void>) =>
+  withExitCodes(action, [
+    [ReadOnlyDirectoryError, EXIT.unavailable],
+    [DirectoryUnavailable, EXIT.tempFail],
+    [AccountStoreError, EXIT.failure],
+  ]);
 
 export function accountCommands(program: Command): void {
   const account = program.command('account').description('manage accounts');

@@ -4,6 +4,7 @@
 // empty data folder that no server reads.
 import { mkdir, stat } from 'node:fs/promises';
 import { AccountStore } from '../accounts/account-store.js';
+import { DirectoryHandle } from '../accounts/directory/open.js';
 import { MaildirStore } from '../store/maildir/store.js';
 import { quotaLimitsOf } from '../store/quota/limits.js';
 import type { ChangeNotices } from '../store/maildir/change-notices.js';
@@ -64,7 +65,13 @@ export async function openContext(configFile: string | undefined, options: Conte
     await mkdir(config.dataDir, { recursive: true, mode: 0o750 });
     process.stderr.write(`postern: created a new data folder ${config.dataDir} (${configSource(config)})\n`);
   }
-  const accounts = new AccountStore(config.dataDir, domains);
+  const accounts = new AccountStore(
+    config.dataDir,
+    domains,
+    null,
+    false,
+    config.directory ? new DirectoryHandle(config.directory, config.baseDir) : null,
+  );
   const log = {
     warn: (details: Record<string, unknown>, message: string) =>
       process.stderr.write(`postern: ${message}: ${String(details.path ?? '')}\n`),
@@ -80,7 +87,9 @@ export async function openContext(configFile: string | undefined, options: Conte
       quota: quotaLimitsOf(config.quota, accounts),
     }),
     router: new Router(config.dataDir, accounts),
-    where: `data folder ${config.dataDir}`,
+    where: accounts.directory
+      ? `directory ${accounts.directory.description} (data folder ${config.dataDir})`
+      : `data folder ${config.dataDir}`,
   };
 }
 

@@ -4,6 +4,7 @@
 // commands (`postern deliver`, which an MTA runs for every message) read the config, and so the
 // sections, without loading a protocol. The first entry serves a listener that names no module.
 import type { ModuleEntry } from '../server/module.js';
+import { authConfigSection } from './auth/config.js';
 import { imapConfigSection, imapDefaultListeners } from './imap/config.js';
 import { lmtpConfigSection } from './lmtp/config.js';
 import { managesieveConfigSection, managesieveDefaultListeners } from './managesieve/config.js';
@@ -37,4 +38,6 @@ export const MODULE_TABLE: readonly ModuleEntry[] = [
     defaultListeners: submissionDefaultListeners,
     load: async () => new (await import('./submission/submission-module.js')).SubmissionModule(),
   },
+  // no default listener: the auth socket is where the MTA is told to look (smtpd_sasl_path)
+  { name: 'auth', configSection: authConfigSection, load: async () => new (await import('./auth/auth-module.js')).AuthModule() },
 ];

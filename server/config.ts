@@ -11,6 +11,7 @@ import { adminSchema } from './admin-config.js';
 import type { CertificateSettings } from '../certs/tls-provider.js';
 import { parseSize } from '../store/quota/quota.js';
 import { sieveSchema } from '../sieve/config.js';
+import { directorySchema } from '../accounts/directory/config.js';
 
 export const seconds = (what: string) =>
   z
@@ -158,6 +159,8 @@ const baseShape = {
       rehash: z.boolean({ error: 'expected true or false' }).default(true),
     })
     .prefault({}),
+  /** Accounts kept in an SQL or LDAP directory instead of account.json files (accounts/directory/config.ts); null: Postern's own. */
+  directory: directorySchema,
   /** Recent successful password checks kept in memory (never the password), like Dovecot's auth cache. */
   authCache: z
     .strictObject({

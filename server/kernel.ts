@@ -128,6 +128,8 @@ export class Kernel {
     const { ctx, submission } = this.context(config);
     await this.tls.load(certificateSettings(config));
     await ctx.accounts.prepareDecoy();
+    // the old directory's connections (a session still using it opens it again)
+    void this.ctx.accounts.close().catch(() => {});
     this.submitter.reconfigure(submission);
     this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace, signedIn: this.signedIn };
     this.trace.open(config.log.trace);
@@ -170,5 +172,6 @@ export class Kernel {
     }
     await this.metrics.close();
     this.trace.close();
+    await this.ctx.accounts.close().catch(() => {});
   }
 }

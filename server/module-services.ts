@@ -3,6 +3,7 @@
 // tests' in-process harness (test/helpers/in-process.ts) over the in-memory one, so the two cannot drift.
 import { AccountStore } from '../accounts/account-store.js';
 import { AuthCache } from '../accounts/auth-cache.js';
+import { DirectoryHandle } from '../accounts/directory/open.js';
 import { LocalDomains } from '../accounts/names.js';
 import { Router } from '../accounts/router.js';
 import type { SharedLimits } from '../cluster/shared-limits.js';
@@ -31,6 +32,11 @@ export function moduleServices(
     domains,
     new AuthCache(config.authCache.entries, config.authCache.ttl * 1000),
     config.passwords.rehash,
+    config.directory
+      ? new DirectoryHandle(config.directory, config.baseDir, {
+          onStale: (user, err) => logger.warn({ user, err: err.message }, 'directory unavailable: an expired cached answer used'),
+        })
+      : null,
   );
   const store = makeStore(accounts);
   const router = new Router(config.dataDir, accounts);

@@ -6,7 +6,8 @@
 // client cannot tell. What a protocol does with an account that signed in (open a maildrop, show
 // alerts) is its own.
 import type { Counter } from 'prom-client';
-import type { AccountRecord, SignInResult } from '../accounts/account-store.js';
+import type { AccountRecord, SignInRefusal, SignInResult } from '../accounts/account-store.js';
+import { DirectoryUnavailable } from '../accounts/directory/contract.js';
 import { type LoginName, parseLoginName } from '../accounts/login-name.js';
 import type { AccountAddress } from '../accounts/names.js';
 import type { Routed, Router } from '../accounts/router.js';
@@ -45,6 +46,11 @@ export interface SignInAttempt {
   readonly lineTakenAt: number;
   /** Failed attempts on this connection so far. */
   failures: number;
+  /**
+   * The client's address when another program signs its clients in over this connection (the auth
+   * socket: Dovecot's `rip=`): failures are throttled by it. Absent: the connection's own address.
+   */
+  readonly clientAddress?: string;
 }
 
 /** A sign-in whose secret was right. */
@@ -56,7 +62,10 @@ export interface Accepted {
 
 /**
  * Checks `login`'s secret with `check`. On failure waits until the failure's answer time and throws
- * what `refused` makes (`last`: this was the connection's last attempt, the answer closes it).
+ * what `refused` makes (`last`: this was the connection's last attempt, the answer closes it). A
+ * directory that cannot answer (`reason` 'unavailable') is refused at once as a temporary failure, in
+ * each protocol's words ([UNAVAILABLE], [SYS/TEMP], TRYLATER), logged, and neither counted as a failed
+ * attempt nor throttled: the user did nothing wrong.
  */
 export async function checkSignIn(
   p: SignInPolicy,
@@ -64,15 +73,27 @@ export async function checkSignIn(
   login: string,
   mechanism: string,
   check: CheckSecret,
-  refused: (last: boolean) => Error,
+  refused: (last: boolean, reason?: SignInRefusal) => Error,
 ): Promise<Accepted> {
   const name = parseLoginName(login);
-  const routed = name ? await p.router.routeOrNull(name.address) : null;
-  const result: SignInResult = await check(routed?.account ?? null);
+  let routed: Routed | null = null;
+  let result: SignInResult;
+  try {
+    routed = name ? await p.router.routeOrNull(name.address) : null;
+    result = await check(routed?.account ?? null);
+  } catch (err) {
+    if (!(err instanceof DirectoryUnavailable)) throw err;
+    s.log.warn({ err: err.message }, 'directory unavailable');
+    result = { ok: false, reason: 'unavailable' };
+  }
   p.signIns.inc({ result: result.ok ? 'ok' : result.reason, mechanism: `${p.mechanismLabel}${mechanism}` });
   if (result.ok && name && routed) return { name, routed, record: result.account };
+  if (!result.ok && result.reason === 'unavailable') {
+    s.log.warn({ user: login.slice(0, 100), mechanism, reason: result.reason }, 'sign-in refused for now: the directory is unavailable');
+    throw refused(false, 'unavailable');
+  }
   s.failures += 1;
-  const delay = await p.throttle.failedShared(s.conn.remoteAddress);
+  const delay = await p.throttle.failedShared(s.clientAddress ?? s.conn.remoteAddress);
   const reason = result.ok ? 'unknown-user' : result.reason;
   s.log.info({ user: login.slice(0, 100), mechanism, reason, attempt: s.failures, delayMs: delay }, 'sign-in refused');
   await until(s.lineTakenAt + p.authFailureTimeMs + delay);

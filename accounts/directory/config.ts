@@ -43,6 +43,12 @@ export const sqlDirectorySchema = z.strictObject({
   userQuery: template("an SQL query, like SELECT home FROM users WHERE userid = '%u'").optional(),
   /** Dovecot's iterate_query: one row per user with `user` (or `username` and `domain`); absent: no listing. */
   iterateQuery: z.string({ error: 'expected an SQL query, like SELECT userid AS user FROM users' }).optional(),
+  /** Dovecot's default_pass_scheme: the scheme of a password without {SCHEME} in front (MD5, as Dovecot's SQL driver). */
+  defaultPassScheme: z
+    .string({ error: 'expected a password scheme, like SHA512-CRYPT' })
+    .regex(/^[A-Za-z0-9.-]+$/, { error: 'expected a password scheme, like SHA512-CRYPT' })
+    .transform((s) => s.toUpperCase())
+    .default('MD5'),
   cacheTtl,
   timeout,
 });

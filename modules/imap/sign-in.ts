@@ -21,10 +21,12 @@ export async function signIn(
   mechanism: string,
   check: CheckSecret,
 ): Promise<{ account: AccountAddress; alerts: string[] }> {
-  const { routed, record } = await checkSignIn(s.services.signIn, s, login, mechanism, check, (last) =>
-    last
-      ? new TooManyFailures('NO', 'AUTHENTICATIONFAILED', 'Authentication failed; too many attempts, closing connection')
-      : new ImapError('NO', 'AUTHENTICATIONFAILED', 'Authentication failed'),
+  const { routed, record } = await checkSignIn(s.services.signIn, s, login, mechanism, check, (last, reason) =>
+    reason === 'unavailable'
+      ? new ImapError('NO', 'UNAVAILABLE', 'Temporary authentication failure; try again later')
+      : last
+        ? new TooManyFailures('NO', 'AUTHENTICATIONFAILED', 'Authentication failed; too many attempts, closing connection')
+        : new ImapError('NO', 'AUTHENTICATIONFAILED', 'Authentication failed'),
   );
   const account = routed.account;
   const user = formatAddress(account);

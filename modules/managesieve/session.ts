@@ -167,10 +167,12 @@ export class ManageSieveSession implements ManageSieveContext {
     const attempt = { log: this.log, conn: this.conn, lineTakenAt: this.attempt.lineTakenAt, failures: this.attempt.failures };
     let accepted: Awaited<ReturnType<typeof checkSignIn>>;
     try {
-      accepted = await checkSignIn(this.services.signIn, attempt, login, mechanism, check, (last) =>
-        last
-          ? new ManageSieveError(null, 'Authentication failed; too many failed attempts, closing connection.', false, true)
-          : no('Authentication failed.'),
+      accepted = await checkSignIn(this.services.signIn, attempt, login, mechanism, check, (last, reason) =>
+        reason === 'unavailable'
+          ? no('Temporary authentication failure; try again later.', 'TRYLATER')
+          : last
+            ? new ManageSieveError(null, 'Authentication failed; too many failed attempts, closing connection.', false, true)
+            : no('Authentication failed.'),
       );
     } finally {
       this.attempt.failures = attempt.failures;

@@ -18,10 +18,12 @@ export interface SignInSession extends SignInAttempt {
 }
 
 export async function signIn(s: SignInSession, login: string, mechanism: string, check: CheckSecret): Promise<SignedIn> {
-  const { name, routed, record } = await checkSignIn(s.services.signIn, s, login, mechanism, check, (last) =>
-    last
-      ? new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true)
-      : new PopError('AUTH', 'Authentication failed'),
+  const { name, routed, record } = await checkSignIn(s.services.signIn, s, login, mechanism, check, (last, reason) =>
+    reason === 'unavailable'
+      ? new PopError('SYS/TEMP', 'Temporary authentication failure; try again later')
+      : last
+        ? new PopError('AUTH', 'Authentication failed; too many attempts, closing connection', false, true)
+        : new PopError('AUTH', 'Authentication failed'),
   );
   const settings = s.settings;
   const account = routed.account;

@@ -74,6 +74,8 @@ export interface DovecotOptions {
   mailLocation?: string;
   /** Appended to the generated dovecot.conf (the stress test raises mail_max_userip_connections). */
   extraConfig?: string;
+  /** The passdb and userdb blocks instead of the passwd-file of `users` (the directory tests: driver = sql). */
+  authConfig?: string;
 }
 
 export async function startDovecot(
@@ -124,13 +126,16 @@ namespace inbox {
   separator = /
 }
 postmaster_address = postmaster@example.org
-passdb {
+${
+  options.authConfig ??
+  `passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=${options.mailLocation ? '%u' : '%n'} ${passwd}
 }
 userdb {
   driver = static
   args = home=${accountsDir}/%n
+}`
 }
 service imap-login {
   inet_listener imap {
