@@ -77,6 +77,8 @@ export interface ManageSieveSettings {
   readonly maxRedirects: number;
   /** sieve.global, relative to the config file's folder: where `include :global` scripts are (null: none). */
   readonly globalDir: string | null;
+  /** sieve.maxCpuTime and sieve.maxMemory: what compiling a large script on a thread may take. */
+  readonly compileLimits: { readonly maxCpuTime: number; readonly maxMemory: number };
 }
 
 export function managesieveSettings(config: LoadedConfig): ManageSieveSettings {
@@ -98,5 +100,6 @@ export function managesieveSettings(config: LoadedConfig): ManageSieveSettings {
     maxStorage: config.sieve.maxStorage,
     maxRedirects: config.sieve.maxRedirects,
     globalDir: config.sieve.global === null ? null : resolve(config.baseDir, config.sieve.global),
+    compileLimits: { maxCpuTime: config.sieve.maxCpuTime, maxMemory: Math.max(config.sieve.maxMemory, 256 * 1024 * 1024) },
   };
 }
