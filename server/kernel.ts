@@ -10,6 +10,7 @@ import { Listener } from '../listeners/listener.js';
 import { Metrics } from '../observability/metrics.js';
 import { TraceLog } from '../observability/trace.js';
 import { Submitter } from '../submission/submitter.js';
+import { SignedInSessions } from '../sessions/signed-in.js';
 import { moduleServices, type ModuleServices } from './module-services.js';
 import { certificateSettings, ConfigError, type ListenerConfig, type LoadedConfig } from './config.js';
 import type { Logger } from '../observability/logger.js';
@@ -32,6 +33,8 @@ export class Kernel {
   readonly tls = new TlsProvider();
   readonly metrics = new Metrics();
   readonly trace = new TraceLog();
+  /** This process's signed-in sessions (`postern who`). */
+  readonly signedIn = new SignedInSessions();
   private readonly submitter: Submitter;
   private ctx: ModuleContext;
   private listeners: Listener[] = [];
@@ -47,7 +50,7 @@ export class Kernel {
     this.notices = options.notices ?? new LocalNotices();
     const { ctx, submission } = this.context(config);
     this.submitter = new Submitter(submission);
-    this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };
+    this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace, signedIn: this.signedIn };
   }
 
   get config(): LoadedConfig {
@@ -126,7 +129,7 @@ export class Kernel {
     await this.tls.load(certificateSettings(config));
     await ctx.accounts.prepareDecoy();
     this.submitter.reconfigure(submission);
-    this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace };
+    this.ctx = { ...ctx, submitter: this.submitter, metrics: this.metrics, trace: this.trace, signedIn: this.signedIn };
     this.trace.open(config.log.trace);
     await this.serveMetrics();
     const current = this.ctx;

@@ -14,8 +14,8 @@ import type { LoadedConfig } from './config.js';
 import type { ModuleContext } from './module.js';
 
 export interface ModuleServices {
-  /** The context without what lives as long as the process (submitter, metrics, trace). */
-  readonly ctx: Omit<ModuleContext, 'submitter' | 'metrics' | 'trace'>;
+  /** The context without what lives as long as the process (submitter, metrics, trace, signed-in sessions). */
+  readonly ctx: Omit<ModuleContext, 'submitter' | 'metrics' | 'trace' | 'signedIn'>;
   readonly submission: SubmissionServices;
 }
 

@@ -5,6 +5,7 @@ import type { MailStore } from '../store/contract.js';
 import type { Router } from '../accounts/router.js';
 import type { Connection } from '../listeners/connection.js';
 import type { SharedLimits } from '../cluster/shared-limits.js';
+import type { SignedInSessions } from '../sessions/signed-in.js';
 import type { Submitter } from '../submission/submitter.js';
 import type { ConfigSection, LoadedConfig, ModuleConfig } from './config.js';
 import type { Logger } from '../observability/logger.js';
@@ -27,6 +28,8 @@ export interface ModuleContext {
   readonly trace: TraceLog;
   /** Limits and throttles counted with the other workers and nodes; null in a single process alone. */
   readonly shared: SharedLimits | null;
+  /** This process's signed-in sessions, every module's (`postern who`, `postern kick`). */
+  readonly signedIn: SignedInSessions;
 }
 
 export interface PosternModule {

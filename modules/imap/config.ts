@@ -3,34 +3,18 @@
 // and postern.example.yaml.
 import { z } from 'zod';
 import { count, type DefaultListener, type LoadedConfig, seconds } from '../../server/config.js';
-import { authFailureDelaySchema, authFailureTimeSchema, saslMechanismsSchema } from '../../sessions/sign-in-settings.js';
+import { sessionKeys } from '../../server/session-module.js';
 
 export const imapConfigSchema = z
   .strictObject({
-    /** Most IMAP connections at once; more are refused. */
-    maxChannels: count('simultaneous connections', 1, 1_000_000).default(1000),
-    /** Most IMAP connections at once from one client address (a phone and a desktop keep several each). */
-    maxChannelsPerAddress: count('simultaneous connections from one address', 1, 1_000_000).default(50),
-    /** Most connections at once that have not signed in; past it the oldest waiting one is closed. */
-    maxUnauthenticated: count('connections not signed in', 1, 1_000_000).default(100),
-    /** Most connections at once from one address that have not signed in. */
-    maxUnauthenticatedPerAddress: count('connections not signed in from one address', 1, 1_000_000).default(10),
-    /** Close a session idle this long (seconds). RFC 9051 section 5.4 asks for at least 30 minutes. */
-    idleTimeout: seconds('idle time before a session is closed').default(1800),
-    /** Seconds a connection may take to sign in. */
-    loginTimeout: seconds('time to sign in').default(60),
-    /** Seconds a command line may take to arrive once it has begun. */
-    commandTimeout: seconds('time to send one command line').default(60),
-    /** Where passwords may travel unencrypted (LOGIN, AUTHENTICATE PLAIN and LOGIN): LOGINDISABLED elsewhere until STARTTLS. */
-    cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
-    /** SASL mechanisms offered (sessions/sign-in-settings.ts). */
-    saslMechanisms: saslMechanismsSchema,
-    /** Failed sign-ins before the connection is closed. */
-    maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(3),
-    /** Seconds a failed sign-in takes at least, from the client's line, whatever the reason. */
-    authFailureTime: authFailureTimeSchema,
-    /** Seconds added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
-    authFailureDelay: authFailureDelaySchema,
+    ...sessionKeys({
+      maxChannels: 1000,
+      maxChannelsPerAddress: 50,
+      idleTimeout: 1800,
+      loginTimeout: 60,
+      commandTimeout: 60,
+      maxAuthAttempts: 3,
+    }),
     /** Octets of one command, its lines and literals together (an APPEND's message aside); more is refused with [TOOBIG]. */
     maxLineLength: count('octets in a command', 1024, 16 * 1024 * 1024).default(65536),
     /** Largest message APPEND accepts (APPENDLIMIT); larger is refused with [TOOBIG]. */

@@ -1,76 +1,48 @@
 // The IMAP module (RFC 9051, IMAP4rev1 RFC 3501 for clients that do not ENABLE IMAP4rev2): serves its
 // listeners' connections with ImapSessions, within the channel limits, as the POP module does: signed-in
 // sessions and connections still signing in are counted apart, and at a limit the oldest connection only
-// waiting for its client to sign in is closed to make room (sessions/session-pool.ts).
+// waiting for its client to sign in is closed to make room (server/session-module.ts).
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
-import type { ModuleContext, PosternModule } from '../../server/module.js';
-import { SessionPool } from '../../sessions/session-pool.js';
-import { signInCounter } from '../../sessions/sign-in.js';
+import type { LoadedConfig } from '../../server/config.js';
+import type { ModuleContext } from '../../server/module.js';
+import { type SessionKeys, SessionModule } from '../../server/session-module.js';
+import type { SessionHooks } from '../../sessions/session-pool.js';
+import type { SignInPolicy } from '../../sessions/sign-in.js';
 import { imapConfig, imapConfigSection, imapSettings } from './config.js';
 import type { ImapServices } from './context.js';
 import { ImapMetrics } from './metrics.js';
 import { ImapSession } from './session.js';
 
-export class ImapModule implements PosternModule {
+export class ImapModule extends SessionModule<ImapSession, ImapServices> {
   readonly name = 'imap';
   readonly configSection = imapConfigSection;
-  private services: ImapServices | null = null;
-  private logger: Logger | null = null;
-  /** The module's metrics, on the registry the server gave it. */
-  private metrics: ImapMetrics | null = null;
-  private readonly sessions = new SessionPool<ImapSession>('imap', 'IMAP', (limit) => `imap.${limit}`);
 
-  start(ctx: ModuleContext): void {
-    this.reconfigure(ctx);
-    this.sessions.start(ctx.shared);
+  constructor() {
+    super('imap', 'IMAP', (limit) => `imap.${limit}`, 'imap-');
   }
 
-  reconfigure(ctx: ModuleContext): void {
-    const imap = imapConfig(ctx.config);
-    const throttle = this.sessions.throttle;
-    throttle.baseSeconds = imap.authFailureDelay;
-    if (this.metrics?.shared !== ctx.metrics) this.metrics = new ImapMetrics(ctx.metrics);
-    const settings = imapSettings(ctx.config);
-    const signIn = {
-      router: ctx.router,
-      throttle,
-      signIns: signInCounter(ctx.metrics),
-      mechanismLabel: 'imap-',
-      authFailureTimeMs: settings.authFailureTimeMs,
-      maxAuthAttempts: settings.maxAuthAttempts,
-    };
-    this.services = {
+  protected sessionKeys(config: LoadedConfig): SessionKeys {
+    return imapConfig(config);
+  }
+
+  protected makeServices(ctx: ModuleContext, signIn: SignInPolicy, previous: ImapServices | null): ImapServices {
+    return {
       accounts: ctx.accounts,
       store: ctx.store,
       router: ctx.router,
-      metrics: this.metrics,
+      metrics: previous?.metrics ?? new ImapMetrics(ctx.metrics),
       trace: ctx.trace,
-      settings,
+      settings: imapSettings(ctx.config),
       signIn,
     };
-    this.logger = ctx.logger;
-    this.sessions.limits = {
-      total: imap.maxChannels,
-      perAddress: imap.maxChannelsPerAddress,
-      unauthenticated: imap.maxUnauthenticated,
-      unauthenticatedPerAddress: imap.maxUnauthenticatedPerAddress,
-    };
   }
 
-  accept(conn: Connection): void {
-    const services = this.services;
-    const logger = this.logger;
-    const serving = services && logger ? { metrics: services.metrics.shared, log: logger } : null;
-    this.sessions.accept(
-      conn,
-      serving,
-      (why) => conn.refuse(`* BYE [UNAVAILABLE] ${why}`),
-      (hooks) => new ImapSession(conn, services!, logger!, hooks),
-    );
+  protected refusal(why: string): string {
+    return `* BYE [UNAVAILABLE] ${why}`;
   }
 
-  stop(deadline: number): Promise<void> {
-    return this.sessions.stop(deadline);
+  protected makeSession(conn: Connection, services: ImapServices, logger: Logger, hooks: SessionHooks<ImapSession>): ImapSession {
+    return new ImapSession(conn, services, logger, hooks);
   }
 }

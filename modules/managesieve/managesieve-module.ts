@@ -1,73 +1,52 @@
 // The ManageSieve module (RFC 5804): serves its listeners' connections with ManageSieveSessions within the
-// channel limits, as the POP and IMAP modules do (sessions/session-pool.ts): connections still signing in are
-// counted apart, and at a limit the oldest one only waiting for its client to sign in is closed.
+// channel limits, as the POP and IMAP modules do (server/session-module.ts): connections still signing in
+// are counted apart, and at a limit the oldest one only waiting for its client to sign in is closed.
 import type { Connection } from '../../listeners/connection.js';
 import type { Logger } from '../../observability/logger.js';
-import type { ModuleContext, PosternModule } from '../../server/module.js';
-import { SessionPool } from '../../sessions/session-pool.js';
-import { signInCounter } from '../../sessions/sign-in.js';
+import type { LoadedConfig } from '../../server/config.js';
+import type { ModuleContext } from '../../server/module.js';
+import { type SessionKeys, SessionModule } from '../../server/session-module.js';
+import type { SessionHooks } from '../../sessions/session-pool.js';
+import type { SignInPolicy } from '../../sessions/sign-in.js';
 import { managesieveConfig, managesieveConfigSection, managesieveSettings } from './config.js';
 import type { ManageSieveServices } from './context.js';
 import { ManageSieveMetrics } from './metrics.js';
 import { ManageSieveSession } from './session.js';
 import { answerLine } from './wire.js';
 
-export class ManageSieveModule implements PosternModule {
+export class ManageSieveModule extends SessionModule<ManageSieveSession, ManageSieveServices> {
   readonly name = 'managesieve';
   readonly configSection = managesieveConfigSection;
-  private services: ManageSieveServices | null = null;
-  private logger: Logger | null = null;
-  private metrics: ManageSieveMetrics | null = null;
-  private readonly sessions = new SessionPool<ManageSieveSession>('managesieve', 'MANAGESIEVE', (limit) => `managesieve.${limit}`);
 
-  start(ctx: ModuleContext): void {
-    this.reconfigure(ctx);
-    this.sessions.start(ctx.shared);
+  constructor() {
+    super('managesieve', 'MANAGESIEVE', (limit) => `managesieve.${limit}`, 'managesieve-');
   }
 
-  reconfigure(ctx: ModuleContext): void {
-    const section = managesieveConfig(ctx.config);
-    const throttle = this.sessions.throttle;
-    throttle.baseSeconds = section.authFailureDelay;
-    if (this.metrics?.shared !== ctx.metrics) this.metrics = new ManageSieveMetrics(ctx.metrics);
-    const settings = managesieveSettings(ctx.config);
-    this.services = {
+  protected sessionKeys(config: LoadedConfig): SessionKeys {
+    return managesieveConfig(config);
+  }
+
+  protected makeServices(ctx: ModuleContext, signIn: SignInPolicy, previous: ManageSieveServices | null): ManageSieveServices {
+    return {
       accounts: ctx.accounts,
       store: ctx.store,
-      metrics: this.metrics,
+      metrics: previous?.metrics ?? new ManageSieveMetrics(ctx.metrics),
       trace: ctx.trace,
-      settings,
-      signIn: {
-        router: ctx.router,
-        throttle,
-        signIns: signInCounter(ctx.metrics),
-        mechanismLabel: 'managesieve-',
-        authFailureTimeMs: settings.authFailureTimeMs,
-        maxAuthAttempts: settings.maxAuthAttempts,
-      },
-    };
-    this.logger = ctx.logger;
-    this.sessions.limits = {
-      total: section.maxChannels,
-      perAddress: section.maxChannelsPerAddress,
-      unauthenticated: section.maxUnauthenticated,
-      unauthenticatedPerAddress: section.maxUnauthenticatedPerAddress,
+      settings: managesieveSettings(ctx.config),
+      signIn,
     };
   }
 
-  accept(conn: Connection): void {
-    const services = this.services;
-    const logger = this.logger;
-    const serving = services && logger ? { metrics: services.metrics.shared, log: logger } : null;
-    this.sessions.accept(
-      conn,
-      serving,
-      (why) => conn.refuse(answerLine('BYE', 'TRYLATER', why)),
-      (hooks) => new ManageSieveSession(conn, services!, logger!, hooks),
-    );
+  protected refusal(why: string): string {
+    return answerLine('BYE', 'TRYLATER', why);
   }
 
-  stop(deadline: number): Promise<void> {
-    return this.sessions.stop(deadline);
+  protected makeSession(
+    conn: Connection,
+    services: ManageSieveServices,
+    logger: Logger,
+    hooks: SessionHooks<ManageSieveSession>,
+  ): ManageSieveSession {
+    return new ManageSieveSession(conn, services, logger, hooks);
   }
 }

@@ -4,45 +4,26 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { count, type DefaultListener, type LoadedConfig, seconds } from '../../server/config.js';
-import { authFailureDelaySchema, authFailureTimeSchema, saslMechanismsSchema } from '../../sessions/sign-in-settings.js';
+import { sessionKeys } from '../../server/session-module.js';
 import type { PopSettings } from './context.js';
 import { checkUidlFormat } from './uidl.js';
 
 export const popConfigSchema = z
   .strictObject({
-    /** Close a session idle this long (seconds). RFC 1939 section 3 asks for at least 600. */
-    idleTimeout: seconds('idle time before a session is closed').default(600),
-    /** Seconds a connection may take to sign in before it is closed (Dovecot: 3 minutes). */
-    loginTimeout: seconds('time to sign in').default(60),
-    /** Seconds a command line may take to arrive once it has begun (a client trickling bytes is cut). */
-    commandTimeout: seconds('time to send one command line').default(30),
-    /** Most connections at once that have not signed in; past it the oldest waiting one is closed. */
-    maxUnauthenticated: count('connections not signed in', 1, 1_000_000).default(100),
-    /** Most connections at once from one address that have not signed in; past it that address's oldest is closed. */
-    maxUnauthenticatedPerAddress: count('connections not signed in from one address', 1, 1_000_000).default(10),
-    /** Failed sign-ins before the connection is closed (OpenVMS: 2). */
-    maxAuthAttempts: count('failed sign-ins per connection', 1, 100).default(2),
+    ...sessionKeys({
+      maxChannels: 200,
+      maxChannelsPerAddress: 20,
+      idleTimeout: 600,
+      loginTimeout: 60,
+      commandTimeout: 30,
+      maxAuthAttempts: 2,
+    }),
     /** false turns USER/PASS off (OpenVMS TCPIP$POP_DISUSERPASS). */
     userPass: z.boolean({ error: 'expected true or false' }).default(true),
     /** Longest command line accepted, in octets (RFC 2449 keeps clients within 255). */
     maxLineLength: count('octets in a command line', 255, 65536).default(1024),
     /** Bad commands in a row before the connection is closed. */
     maxBadCommands: count('bad commands in a row', 1, 1000).default(10),
-    /** Most POP connections at once (CommuniGate "Maximum Number of Channels"); more are refused. */
-    maxChannels: count('simultaneous connections', 1, 1_000_000).default(200),
-    /** Most POP connections at once from one client address. */
-    maxChannelsPerAddress: count('simultaneous connections from one address', 1, 1_000_000).default(20),
-    /** Where passwords may travel unencrypted (USER/PASS, AUTH PLAIN and LOGIN). */
-    cleartextAuth: z.enum(['never', 'loopback', 'always'], { error: 'expected never, loopback or always' }).default('loopback'),
-    /** SASL mechanisms offered (sessions/sign-in-settings.ts). */
-    saslMechanisms: saslMechanismsSchema,
-    /**
-     * Seconds a failed sign-in takes at least, counted from the client's last line, whatever the reason
-     * (unknown name, wrong password, wrong APOP or CRAM-MD5 digest): the answer's timing tells nothing.
-     */
-    authFailureTime: authFailureTimeSchema,
-    /** Seconds of delay added to the answer to the third failed sign-in from one address, doubling after (0 = off). */
-    authFailureDelay: authFailureDelaySchema,
     /** Moved to the top level (delivery, submission and every protocol use it). */
     realToHeader: z
       .never({ error: 'pop.realToHeader is now the top-level key realToHeader (delivery and every protocol use it)' })

@@ -24,6 +24,7 @@ import { TraceLog } from '../../observability/trace.js';
 import { certificateSettings, type ListenerConfig, type LoadedConfig, validateConfig } from '../../server/config.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
 import { moduleServices } from '../../server/module-services.js';
+import { SignedInSessions } from '../../sessions/signed-in.js';
 import { ModuleRegistry } from '../../server/registry.js';
 import { MemoryStore } from '../../store/memory/memory-store.js';
 import { quotaLimitsOf } from '../../store/quota/limits.js';
@@ -119,7 +120,7 @@ export async function startInProcess(options: InProcessOptions = {}): Promise<In
   const metrics = new Metrics();
   const trace = new TraceLog();
   const tls = new TlsProvider();
-  const ctx: ModuleContext = { ...services, submitter, metrics, trace };
+  const ctx: ModuleContext = { ...services, submitter, metrics, trace, signedIn: new SignedInSessions() };
   // the certificate of this test run (test/helpers/global-setup.ts) where the server keeps the one it generates
   const files = certificateFiles(certificateSettings(config));
   if (files.generated) {
