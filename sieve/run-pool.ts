@@ -108,6 +108,9 @@ interface CompileTask {
 
 type Task = RunTask | CompileTask;
 
+/** A compile on a thread that did not finish: it passed its time or memory, or the thread failed; the message says which. */
+export class SieveCompileStopped extends Error {}
+
 /** A script this small compiles here: the hop to a thread would cost more than the compile (under a millisecond). */
 const COMPILED_HERE = 64 * 1024;
 
@@ -182,8 +185,8 @@ export class SieveRunPool {
 
   /**
    * compileScript (compile.ts) off the event loop for a large script: its warnings, or SieveCompileError with the
-   * compiler's lines. The includes are read by `options.loadInclude` here. A thread that fails or passes
-   * sieve.maxCpuTime makes it reject with a plain Error.
+   * compiler's lines. The includes are read by `options.loadInclude` here. A thread that fails or passes its
+   * time or memory makes it reject with SieveCompileStopped.
    */
   async compile(
     source: Buffer,
@@ -196,7 +199,7 @@ export class SieveRunPool {
       this.pump();
     });
     if ('messages' in answer) throw new SieveCompileError(answer.messages);
-    if ('failed' in answer) throw new Error(answer.failed);
+    if ('failed' in answer) throw new SieveCompileStopped(answer.failed);
     return answer;
   }
 

@@ -6,6 +6,7 @@
 import { sievePool } from '../../delivery/sieve-filter.js';
 import { scriptInFolder } from '../../delivery/sieve-scripts.js';
 import { SieveCompileError } from '../../sieve/compile.js';
+import { SieveCompileStopped } from '../../sieve/run-pool.js';
 import type { SieveScripts } from '../../store/contract.js';
 
 export type Compiled = { ok: true; warnings: readonly string[] } | { ok: false; messages: readonly string[] };
@@ -42,6 +43,8 @@ export async function compileForClient(ctx: CompileContext, source: Buffer, name
     try {
       compiled = await sievePool().compile(source, { name: name ?? UNNAMED, loadInclude }, ctx.limits);
     } catch (err) {
+      // a compile that passed its time or memory on the thread: refused with the reason, as a compile error is
+      if (err instanceof SieveCompileStopped) return { ok: false, messages: [`${name ?? 'script'}: error: ${err.message}.`] };
       if (!(err instanceof SieveCompileError)) throw err;
       const missing = upload ? MISSING_INCLUDE.exec(err.messages[0] ?? '') : null;
       if (
