@@ -1,7 +1,8 @@
 // The program of one thread of the Sieve run pool (run-pool.ts): it runs `runScripts` for the runs the main
-// thread sends, one at a time (and compiles the large scripts it sends, reading their includes from it), and asks the main thread whatever the run asks of its hooks (the duplicate
-// test's memory lives there). The main thread stops the thread when a run passes its time, and the thread
-// stops by itself past its memory (Worker resourceLimits): the run is lost, never the message.
+// thread sends, one at a time (and compiles the large scripts it sends, reading their includes from it), and
+// asks the main thread whatever the run asks of its hooks (the duplicate test's memory lives there). The main
+// thread stops the thread when a run or a compile passes its time, and the thread stops by itself past its
+// memory (Worker resourceLimits): the run is lost, never the message.
 import { parentPort } from 'node:worker_threads';
 import { type CompiledScript, compileScript, SieveCompileError } from './compile.js';
 import type { SieveOutcome, SieveRunInput } from './outcome.js';
