@@ -47,10 +47,13 @@ describe('a large PUTSCRIPT', () => {
     expect((await alice.command(`PUTSCRIPT "helper" ${literal('keep;\r\n')}`)).status).toBe('OK');
 
     const script = largeScript();
+    const putAt = performance.now();
     const put = alice.command(`PUTSCRIPT "large" ${literal(script)}`, 60_000);
     let putDone = false;
+    let putTime = 0;
     void put.then(() => {
       putDone = true;
+      putTime = performance.now() - putAt;
     });
     // bob's NOOPs, one after the other, for as long as alice's script takes: answered while it compiles
     // (on the event loop the compile of this script holds every session for over a second; measured
@@ -67,7 +70,9 @@ describe('a large PUTSCRIPT', () => {
     }
     expect((await put).text).toBe('OK "PUTSCRIPT completed."\r\n');
     expect(answered).toBeGreaterThanOrEqual(3);
-    expect(longest).toBeLessThan(500);
+    // compiled on the event loop, one NOOP would wait for most of the PUTSCRIPT (the compile is most of it); on
+    // the pool none waits more than a small part of it (a ratio: a loaded machine slows both alike)
+    expect(longest).toBeLessThan(putTime / 4);
 
     const listed = await alice.command('LISTSCRIPTS');
     expect(listed.text).toContain('"large"\r\n');
