@@ -1,4 +1,6 @@
 // Exit codes (sysexits.h), so that scripts and MTAs can tell failures apart.
+import { MailError, MailStoreError } from '../store/contract.js';
+
 export const EXIT = {
   ok: 0,
   failure: 1,
@@ -33,4 +35,41 @@ export async function withExitCodes(action: () => Promise<void>, codes: readonly
     if (match) throw new CliError((err as Error).message, match[1]);
     throw err;
   }
+}
+
+/**
+ * The exit code of each store failure, the same for every command that reaches the store (postern mailbox,
+ * postern sieve), reported in the store's words as one line on stderr: a name nothing can have is a usage
+ * error; a missing mailbox or script, one that exists already, a refused change (deleting INBOX or the active
+ * script): 1; a lock held too long (a dotlock another program keeps): 75, try again later; storage the store
+ * refuses to use (a folder that is a link): 69, the operator must fix it. null: a fault of the system, which
+ * main.ts reports with its errno (a full disk: 75) or as a bug (70).
+ */
+export const STORE_EXIT: Readonly<Record<MailError, number | null>> = {
+  [MailError.PARAMS]: EXIT.usage,
+  [MailError.LIMIT]: EXIT.usage,
+  [MailError.NOTFOUND]: EXIT.failure,
+  [MailError.EXISTS]: EXIT.failure,
+  [MailError.NOTPOSSIBLE]: EXIT.failure,
+  [MailError.TEMP]: EXIT.tempFail,
+  [MailError.UNAVAILABLE]: EXIT.unavailable,
+  [MailError.EXPUNGED]: null,
+  [MailError.INVALIDDATA]: null,
+  [MailError.NOQUOTA]: null,
+};
+
+/** withExitCodes for a command that reaches the store: its refusals exit with STORE_EXIT's codes, the listed classes with theirs. */
+export async function withStoreExitCodes(
+  action: () => Promise<void>,
+  codes: readonly (readonly [ErrorClass, number])[] = [],
+): Promise<void> {
+  await withExitCodes(async () => {
+    try {
+      await action();
+    } catch (err) {
+      const exit = err instanceof MailStoreError ? STORE_EXIT[err.mailError] : null;
+      if (exit !== null) throw new CliError((err as Error).message, exit);
+      throw err;
+    }
+  }, codes);
 }

@@ -1,11 +1,11 @@
 // postern mailbox create | list | acl, and postern route add | remove | list
 import type { Command } from 'commander';
 import { AclError, type Grantee, normalizeRights } from '../accounts/rights.js';
-import { type Acl, MailError, MailStoreError } from '../store/contract.js';
+import type { Acl } from '../store/contract.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import { RouteError } from '../accounts/router.js';
 import { type CliContext, openContext, parseAccount } from './context.js';
-import { CliError, EXIT, withExitCodes } from './exit.js';
+import { CliError, EXIT, withStoreExitCodes } from './exit.js';
 
 /** The account a mailbox command names; "public" (in any local domain) is created on first use. */
 async function mailboxOwner(ctx: CliContext, input: string, create: boolean): Promise<AccountAddress> {
@@ -15,34 +15,9 @@ async function mailboxOwner(ctx: CliContext, input: string, create: boolean): Pr
   throw new CliError(`no account ${formatAddress(address)}`, EXIT.failure);
 }
 
-/**
- * The exit code of each store failure that is reported in the store's words, one line on stderr; null: a
- * fault of the system, which the command line reports with its errno (main.ts) or as a bug.
- */
-const EXIT_OF: Record<MailError, number | null> = {
-  [MailError.PARAMS]: EXIT.usage,
-  [MailError.LIMIT]: EXIT.usage,
-  [MailError.NOTFOUND]: EXIT.failure,
-  [MailError.EXISTS]: EXIT.failure,
-  [MailError.NOTPOSSIBLE]: EXIT.failure,
-  [MailError.EXPUNGED]: null,
-  [MailError.INVALIDDATA]: null,
-  [MailError.UNAVAILABLE]: null,
-  [MailError.NOQUOTA]: null,
-  [MailError.TEMP]: null,
-};
-
-/** Runs a command's action; the store's refusals and the account layer's become one-line CliErrors with exit codes. */
+/** Runs a command's action; the store's refusals (cli/exit.ts) and the account layer's become one-line CliErrors with exit codes. */
 const run = (action: () => Promise<void>) =>
-  withExitCodes(async () => {
-    try {
-      await action();
-    } catch (err) {
-      const exit = err instanceof MailStoreError ? EXIT_OF[err.mailError] : null;
-      if (exit !== null) throw new CliError((err as Error).message, exit);
-      throw err;
-    }
-  }, [
+  withStoreExitCodes(action, [
     [AclError, EXIT.usage],
     [RouteError, EXIT.failure],
   ]);

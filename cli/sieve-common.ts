@@ -1,43 +1,17 @@
-// What the `postern sieve` commands share: the store's refusals as exit codes, the account named, a script read
+// What the `postern sieve` commands share: the store's refusals as exit codes (cli/exit.ts), the account named, a script read
 // from a file or standard input, and a script compiled with the compiler's lines printed (cli/sieve.ts,
 // cli/sieve-test.ts).
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import { compileScript, type CompiledScript, SieveCompileError } from '../sieve/compile.js';
-import { MailError, MailStoreError, type SieveScripts } from '../store/contract.js';
+import type { SieveScripts } from '../store/contract.js';
 import { safeScriptName, scriptInFolder } from '../delivery/sieve-scripts.js';
 import { type CliContext, parseAccount } from './context.js';
-import { CliError, EXIT } from './exit.js';
+import { CliError, EXIT, withStoreExitCodes } from './exit.js';
 
-/**
- * The exit code of each store failure, reported in the store's words (one line on stderr): a name no script
- * can have is a usage error; a missing script, one that exists, the active one deleted: 1 (as `postern
- * mailbox`); a lock held too long: 75 (try again later); links the store refuses: 69 (the operator must fix them).
- */
-const EXIT_OF: Record<MailError, number | null> = {
-  [MailError.PARAMS]: EXIT.usage,
-  [MailError.LIMIT]: EXIT.usage,
-  [MailError.NOTFOUND]: EXIT.failure,
-  [MailError.EXISTS]: EXIT.failure,
-  [MailError.NOTPOSSIBLE]: EXIT.failure,
-  [MailError.TEMP]: EXIT.tempFail,
-  [MailError.UNAVAILABLE]: EXIT.unavailable,
-  [MailError.EXPUNGED]: null,
-  [MailError.INVALIDDATA]: null,
-  [MailError.NOQUOTA]: null,
-};
-
-/** Runs a command's action; the store's refusals become one-line CliErrors with exit codes. */
-export async function runSieveCommand(action: () => Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (err) {
-    const exit = err instanceof MailStoreError ? EXIT_OF[err.mailError] : null;
-    if (exit !== null) throw new CliError((err as Error).message, exit);
-    throw err;
-  }
-}
+/** Runs a command's action; the store's refusals become one-line CliErrors with exit codes (cli/exit.ts). */
+export const runSieveCommand = (action: () => Promise<void>): Promise<void> => withStoreExitCodes(action);
 
 /** The account a command names: 64 for a name that cannot be one, 67 (EX_NOUSER) for one that does not exist. */
 export async function sieveAccount(ctx: CliContext, input: string): Promise<AccountAddress> {

@@ -8,7 +8,7 @@ import type { SieveSettings } from '../sieve/config.js';
 import type { MailStore } from '../store/contract.js';
 import { LocalDelivery } from './local-delivery.js';
 import type { OutgoingMail } from './sieve-actions.js';
-import { SieveFilter } from './sieve-filter.js';
+import { type DeliverySieve, SieveFront } from './sieve-front.js';
 
 /** The keys of the config a delivery reads. */
 export interface DeliveryConfig {
@@ -24,8 +24,9 @@ export interface DeliveryConfig {
 export function configuredDelivery(
   config: DeliveryConfig,
   services: { router: Router; store: MailStore; relay: OutgoingMail | null; logger: Logger; metrics: Metrics | null },
-): { delivery: LocalDelivery; sieve: SieveFilter } {
-  const sieve = new SieveFilter({
+): { delivery: LocalDelivery; sieve: DeliverySieve } {
+  // the Sieve modules are loaded only when there is something to run (sieve-front.ts)
+  const sieve = new SieveFront({
     store: services.store,
     settings: config.sieve,
     baseDir: config.baseDir,

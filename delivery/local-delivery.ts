@@ -9,7 +9,7 @@ import { type AccountAddress, formatAddress, NameError } from '../accounts/names
 import type { Routed, Router } from '../accounts/router.js';
 import { deliveredOctets } from './delivered-octets.js';
 import { DeliveryError, ioFailure, storeFailure } from './delivery-error.js';
-import type { SieveFilter } from './sieve-filter.js';
+import type { DeliverySieve } from './sieve-front.js';
 import { firstHeader } from './sieve-mail.js';
 
 /** A recipient the message can be delivered to. */
@@ -67,7 +67,7 @@ export class LocalDelivery {
     private readonly store: MailStore,
     private readonly settings: LocalDeliverySettings,
     /** Sieve at delivery (delivery/sieve-filter.ts); null: none. */
-    private readonly sieve: SieveFilter | null = null,
+    private readonly sieve: DeliverySieve | null = null,
   ) {}
 
   get maxSize(): number {

@@ -9,12 +9,16 @@
 // A run that cannot take long (run-inline.ts: no :regex, no :matches that backtracks, a small message and
 // small scripts) is made in the calling thread: the hop to a thread would cost more than the run.
 //
+// A large script a client sends (ManageSieve's PUTSCRIPT: up to sieve.maxScriptSize) is compiled on a thread
+// too (compile()): a megabyte of rules takes the compiler about half a second, which would hold every session
+// of the process; the includes it names are read here and sent over.
+//
 // The threads load the compiled worker (dist/sieve/run-worker.js): the server always runs from dist/. Loaded
 // from the TypeScript sources (vitest's in-process tests), this module cannot start a .ts worker, so it runs
 // in the calling thread instead ('in-thread' mode): the same answers, without the time and memory limits.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { CompiledScript } from './compile.js';
+import { type CompiledScript, type CompileOptions, compileScript, SieveCompileError } from './compile.js';
 import type { SieveOutcome, SieveRunHooks, SieveRunInput } from './outcome.js';
 import { runScripts, type SieveRunSettings } from './run.js';
 import { runsInline } from './run-inline.js';
@@ -60,11 +64,15 @@ export type FromPool =
       input: SieveRunInput;
       settings: SieveRunSettings;
     }
-  | { type: 'answer'; question: number; answer?: boolean; error?: string };
+  | { type: 'compile'; id: number; source: Buffer; name: string }
+  | { type: 'answer'; question: number; answer?: boolean; script?: Buffer | null; error?: string };
 
 export type ToPool =
   | { type: 'ready' }
   | { type: 'ask'; id: number; question: number; hook: 'seen'; key: string }
+  | { type: 'ask'; id: number; question: number; hook: 'include'; name: string; location: 'personal' | 'global' }
+  | { type: 'compiled'; id: number; warnings: string[] }
+  | { type: 'compile-failed'; id: number; messages: string[] }
   | { type: 'done'; id: number; outcome: SieveOutcome }
   | { type: 'failed'; id: number; error: string };
 
@@ -76,7 +84,8 @@ export function defaultPoolMode(): SievePoolMode {
   return import.meta.url.endsWith('.ts') ? 'in-thread' : 'threads';
 }
 
-interface Task {
+interface RunTask {
+  readonly kind: 'run';
   readonly id: number;
   readonly scripts: readonly CompiledScript[];
   readonly input: SieveRunInput;
@@ -84,6 +93,26 @@ interface Task {
   readonly limits: SieveRunLimits;
   readonly done: (result: SieveRunResult) => void;
 }
+
+/** What a compile on a thread comes to: the compiler's warnings, its error lines, or why the thread failed. */
+type CompileAnswer = { warnings: string[] } | { messages: string[] } | { failed: string };
+
+interface CompileTask {
+  readonly kind: 'compile';
+  readonly id: number;
+  readonly source: Buffer;
+  readonly options: CompileOptions;
+  readonly limits: { readonly maxCpuTime: number; readonly maxMemory: number };
+  readonly done: (answer: CompileAnswer) => void;
+}
+
+type Task = RunTask | CompileTask;
+
+/** A compile on a thread that did not finish: it passed its time or memory, or the thread failed; the message says which. */
+export class SieveCompileStopped extends Error {}
+
+/** A script this small compiles here: the hop to a thread would cost more than the compile (under a millisecond). */
+const COMPILED_HERE = 64 * 1024;
 
 interface Thread {
   readonly worker: Worker;
@@ -149,16 +178,36 @@ export class SieveRunPool {
     // a small script on a small message, that cannot backtrack, runs here: the hop to a thread costs more (run-inline.ts)
     if (this.mode === 'in-thread' || runsInline(scripts, input.message.length)) return this.runHere(scripts, input, hooks, limits);
     return new Promise((done) => {
-      this.queue.push({ id: ++this.nextId, scripts, input, hooks, limits, done });
+      this.queue.push({ kind: 'run', id: ++this.nextId, scripts, input, hooks, limits, done });
       this.pump();
     });
+  }
+
+  /**
+   * compileScript (compile.ts) off the event loop for a large script: its warnings, or SieveCompileError with the
+   * compiler's lines. The includes are read by `options.loadInclude` here. A thread that fails or passes its
+   * time or memory makes it reject with SieveCompileStopped.
+   */
+  async compile(
+    source: Buffer,
+    options: CompileOptions,
+    limits: { readonly maxCpuTime: number; readonly maxMemory: number },
+  ): Promise<{ warnings: readonly string[] }> {
+    if (this.mode === 'in-thread' || source.length <= COMPILED_HERE) return { warnings: (await compileScript(source, options)).warnings };
+    const answer = await new Promise<CompileAnswer>((done) => {
+      this.queue.push({ kind: 'compile', id: ++this.nextId, source, options, limits, done });
+      this.pump();
+    });
+    if ('messages' in answer) throw new SieveCompileError(answer.messages);
+    if ('failed' in answer) throw new SieveCompileStopped(answer.failed);
+    return answer;
   }
 
   /** Stops the threads (a run still going gets the keep). */
   async close(): Promise<void> {
     this.closed = true;
     for (const t of [...this.threads]) this.retire(t, 'crash', 'the server is stopping');
-    for (const task of this.queue.splice(0)) task.done({ outcome: failedOutcome('the server is stopping'), stopped: 'crash' });
+    for (const task of this.queue.splice(0)) fail(task, 'the server is stopping', 'crash');
   }
 
   private async runHere(
@@ -218,6 +267,10 @@ export class SieveRunPool {
     thread.worker.ref(); // a run under way keeps `postern deliver` alive until it answers
     thread.left = task.limits.maxCpuTime;
     this.resumeClock(thread);
+    if (task.kind === 'compile') {
+      thread.worker.postMessage({ type: 'compile', id: task.id, source: task.source, name: task.options.name } satisfies FromPool);
+      return;
+    }
     const { id, input, limits } = task;
     const { maxCpuTime: _time, maxMemory: _memory, ...settings } = limits;
     // a compiled script is copied to a thread once, then named by its number (copying it costs more than a run)
@@ -256,21 +309,29 @@ export class SieveRunPool {
     if (!task || task.id !== m.id) return;
     if (m.type === 'ask') {
       this.pauseClock(thread);
-      task.hooks.seen(m.key).then(
-        (answer) => this.answer(thread, task, { type: 'answer', question: m.question, answer }),
-        (err: Error) => this.answer(thread, task, { type: 'answer', question: m.question, error: err.message }),
-      );
+      const failed = (err: Error) => this.answer(thread, task, { type: 'answer', question: m.question, error: err.message });
+      if (m.hook === 'include') {
+        const load = task.kind === 'compile' ? task.options.loadInclude : undefined;
+        (load ? load(m.name, m.location) : Promise.resolve(null)).then(
+          (script) => this.answer(thread, task, { type: 'answer', question: m.question, script }),
+          failed,
+        );
+      } else if (task.kind === 'run') {
+        task.hooks.seen(m.key).then((answer) => this.answer(thread, task, { type: 'answer', question: m.question, answer }), failed);
+      }
       return;
     }
     if (thread.timer) clearTimeout(thread.timer);
     thread.timer = null;
     thread.task = null;
     thread.worker.unref();
-    task.done(
-      m.type === 'done'
-        ? { outcome: revived(m.outcome), stopped: null }
-        : { outcome: failedOutcome(`the run failed: ${m.error}`), stopped: 'crash' },
-    );
+    if (task.kind === 'compile') {
+      if (m.type === 'compiled') task.done({ warnings: m.warnings });
+      else if (m.type === 'compile-failed') task.done({ messages: m.messages });
+      else task.done({ failed: `the compile failed: ${m.type === 'failed' ? m.error : 'an answer out of turn'}` });
+    } else if (m.type === 'done') task.done({ outcome: revived(m.outcome), stopped: null });
+    else
+      task.done({ outcome: failedOutcome(`the run failed: ${m.type === 'failed' ? m.error : 'an answer out of turn'}`), stopped: 'crash' });
     this.pump();
   }
 
@@ -287,7 +348,13 @@ export class SieveRunPool {
     const task = thread.task;
     thread.task = null;
     void thread.worker.terminate().catch(() => {});
-    if (task) task.done({ outcome: failedOutcome(why), stopped: stopped ?? 'crash' });
+    if (task) fail(task, why, stopped ?? 'crash');
     this.pump();
   }
+}
+
+/** A task the pool could not finish: a run comes to the keep into INBOX with `why`, a compile to its failure. */
+function fail(task: Task, why: string, stopped: Exclude<SieveRunStop, null>): void {
+  if (task.kind === 'compile') task.done({ failed: why.replace(/^the run/, 'the compile') });
+  else task.done({ outcome: failedOutcome(why), stopped });
 }

@@ -1,9 +1,12 @@
 // Compiling a script a client sends or activates, as Pigeonhole does in ManageSieve: PUTSCRIPT and CHECKSCRIPT
 // compile it as an upload (an included personal script that does not exist yet is a warning, "ignored during
 // upload"), SETACTIVE as an activation (then it is an error). The compiler's lines are the answer's text, one per
-// line; CHECKSCRIPT's carry no script name, as Pigeonhole's.
+// line; CHECKSCRIPT's carry no script name, as Pigeonhole's. A large script is compiled on a thread of the
+// process's Sieve pool (sieve/run-pool.ts), so a megabyte of rules holds no other session.
+import { sievePool } from '../../delivery/sieve-filter.js';
 import { scriptInFolder } from '../../delivery/sieve-scripts.js';
-import { type CompiledScript, compileScript, SieveCompileError } from '../../sieve/compile.js';
+import { SieveCompileError } from '../../sieve/compile.js';
+import { SieveCompileStopped } from '../../sieve/run-pool.js';
 import type { SieveScripts } from '../../store/contract.js';
 
 export type Compiled = { ok: true; warnings: readonly string[] } | { ok: false; messages: readonly string[] };
@@ -15,6 +18,8 @@ export interface CompileContext {
   readonly scripts: SieveScripts;
   /** sieve.global: the folder of `include :global` scripts (null: none). */
   readonly globalDir: string | null;
+  /** What a compile on a thread may take (sieve.maxCpuTime, sieve.maxMemory). */
+  readonly limits: { readonly maxCpuTime: number; readonly maxMemory: number };
 }
 
 /** Pigeonhole's error for an include that is missing, which an upload turns into a warning. */
@@ -34,10 +39,12 @@ export async function compileForClient(ctx: CompileContext, source: Buffer, name
     return read.catch(() => null); // a script that cannot be read is one that is not there, for the compiler
   };
   for (;;) {
-    let compiled: CompiledScript;
+    let compiled: { warnings: readonly string[] };
     try {
-      compiled = await compileScript(source, { name: name ?? UNNAMED, loadInclude });
+      compiled = await sievePool().compile(source, { name: name ?? UNNAMED, loadInclude }, ctx.limits);
     } catch (err) {
+      // a compile that passed its time or memory on the thread: refused with the reason, as a compile error is
+      if (err instanceof SieveCompileStopped) return { ok: false, messages: [`${name ?? 'script'}: error: ${err.message}.`] };
       if (!(err instanceof SieveCompileError)) throw err;
       const missing = upload ? MISSING_INCLUDE.exec(err.messages[0] ?? '') : null;
       if (

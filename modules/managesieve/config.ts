@@ -61,6 +61,8 @@ export interface ManageSieveSettings {
   readonly maxRedirects: number;
   /** sieve.global, relative to the config file's folder: where `include :global` scripts are (null: none). */
   readonly globalDir: string | null;
+  /** sieve.maxCpuTime and sieve.maxMemory: what compiling a large script on a thread may take. */
+  readonly compileLimits: { readonly maxCpuTime: number; readonly maxMemory: number };
 }
 
 export function managesieveSettings(config: LoadedConfig): ManageSieveSettings {
@@ -82,5 +84,11 @@ export function managesieveSettings(config: LoadedConfig): ManageSieveSettings {
     maxStorage: config.sieve.maxStorage,
     maxRedirects: config.sieve.maxRedirects,
     globalDir: config.sieve.global === null ? null : resolve(config.baseDir, config.sieve.global),
+    // the compiler holds about 30 octets per octet of script (a 2 MB script does not compile in 64 MB): 64 per
+    // octet of the largest script a client may send, and no less than 256 MB
+    compileLimits: {
+      maxCpuTime: config.sieve.maxCpuTime,
+      maxMemory: Math.max(config.sieve.maxMemory, 256 * 1024 * 1024, 64 * config.sieve.maxScriptSize),
+    },
   };
 }

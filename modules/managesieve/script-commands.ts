@@ -39,7 +39,12 @@ function scriptArgs(c: Command, count: number): void {
 /** The compiled script's answer: OK, or OK (WARNINGS) with the compiler's warnings; NO with its errors. */
 async function compiledOrRefused(s: ManageSieveContext, c: Command, script: Buffer, name: string | null, upload: boolean) {
   const user = s.signedIn();
-  const compiled = await compileForClient({ scripts: user.scripts, globalDir: s.settings.globalDir }, script, name, upload);
+  const compiled = await compileForClient(
+    { scripts: user.scripts, globalDir: s.settings.globalDir, limits: s.settings.compileLimits },
+    script,
+    name,
+    upload,
+  );
   if (!compiled.ok) {
     s.services.metrics.scripts.inc({ command: c.verb, result: 'refused' });
     throw no(asText(compiled.messages));
