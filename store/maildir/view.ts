@@ -446,10 +446,19 @@ export class MaildirView implements MailboxView {
   async claimRecent(mode: 'claim' | 'peek'): Promise<number[]> {
     const messages = this.messages;
     if (messages.length === 0) return [];
-    const mark = await firstSeenMark(this.folder.path, this.uidValidity, messages[messages.length - 1].uid, mode === 'claim');
+    const mark = await firstSeenMark(this.folder.path, this.uidValidity, messages[messages.length - 1].uid, mode === 'claim', () =>
+      this.highestInCur(),
+    );
     const above: number[] = [];
     for (let i = messages.length - 1; i >= 0 && messages[i].uid > mark; i--) above.push(messages[i].uid);
     return above.reverse();
+  }
+
+  /** The highest UID of a message whose file is in cur/ (where the mark of a folder without one starts: first-seen.ts). */
+  private highestInCur(): number {
+    const messages = this.messages;
+    for (let i = messages.length - 1; i >= 0; i--) if (this.folder.entry(messages[i].key)?.sub === 'cur') return messages[i].uid;
+    return 0;
   }
 
   get highestModseq(): number {
