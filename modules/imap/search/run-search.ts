@@ -4,7 +4,7 @@
 import { MessageGoneError } from '../../../store/contract.js';
 import { toCrlf } from '../fetch/crlf.js';
 import type { SelectedMailbox } from '../selected.js';
-import { compileSearch, type SearchMessage } from './evaluate.js';
+import { compileSearch, SEARCH_HEADER_MAX, type SearchMessage } from './evaluate.js';
 import type { SearchKey } from './search-key.js';
 
 export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<number[]> {
@@ -26,7 +26,7 @@ export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<
         modseq: info.modseq,
         internalDate: () => view.internalDate(uid),
         saveDate: () => view.saveDate(uid),
-        header: async () => toCrlf(await view.readHeader(uid)),
+        header: async () => toCrlf(await view.readHeader(uid, SEARCH_HEADER_MAX)),
         raw: async () => {
           const parts: Buffer[] = [];
           for await (const chunk of await view.open(uid)) parts.push(chunk as Buffer);
