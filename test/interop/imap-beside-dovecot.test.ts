@@ -1,4 +1,4 @@
-// A tree Dovecot has been serving, as Postern finds it (issue 20's leftovers), with a real Dovecot 2.3:
+// Beside a real Dovecot 2.3 on the same tree (issue 20's leftovers):
 //  - \Recent on upgrade: a mailbox without Postern's first-seen mark (made by Dovecot, or by a Postern
 //    before the mark) shows as recent only what Dovecot would (files still in new/, nobody took them),
 //    not every message once (store/maildir/first-seen.ts).
@@ -6,6 +6,11 @@
 //    nothing of `.tree` is left), so Postern lists the level \Noselect, refuses to open it and keeps the
 //    child. A level folder without cur/ (as a damaged tree may hold) is \Noselect in Postern too; Dovecot
 //    counts any folder as a mailbox and makes cur/, new/ and tmp/ when it opens one.
+//  - SEARCH header keys read the whole header, as Dovecot does, up to a bound (10 MiB): a field after
+//    200 KiB of other fields is found by SUBJECT and HEADER (it was not: only the first 64 KiB were
+//    read), by Postern and by Dovecot alike. Postern stops at 10 MiB of header (memory and time per
+//    message stay bounded whatever a sender puts there); Dovecot 2.3.19 reads on and finds a field past
+//    it: the one difference, pinned here.
 import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,13 +23,14 @@ let server: TestServer;
 let dovecot: Dovecot;
 let maildir: string;
 
-function signIn(side: 'postern' | 'dovecot'): Promise<RawImap> {
-  return RawImap.signIn(side === 'postern' ? server.portOf('imap') : dovecot.imapPort, 'dan', `"${PASSWORD}"`);
+/** Signs in to one server; `dan` is shared by both (the tree cases), `pat` is Postern's own (side by side). */
+function signIn(side: 'postern' | 'dovecot', user = 'dan'): Promise<RawImap> {
+  return RawImap.signIn(side === 'postern' ? server.portOf('imap') : dovecot.imapPort, user, `"${PASSWORD}"`);
 }
 
-async function ok(c: RawImap, command: string): Promise<ImapAnswer> {
-  const answer = await c.command(command);
-  if (answer.status !== 'OK') throw new Error(`${command.slice(0, 80)}: ${answer.tagged}`);
+async function ok(c: RawImap, command: string | Buffer, timeoutMs = 30_000): Promise<ImapAnswer> {
+  const answer = await c.command(command, timeoutMs);
+  if (answer.status !== 'OK') throw new Error(`${String(command).slice(0, 80)}: ${answer.tagged}`);
   return answer;
 }
 
@@ -35,15 +41,25 @@ async function append(c: RawImap, mailbox: string, subject: string): Promise<voi
   await ok(c, `APPEND ${mailbox} {${Buffer.byteLength(m)}+}\r\n${m}`);
 }
 
+/** A message whose header has `filler` octets of other fields before its Subject and X-Tail. */
+function longHeader(filler: number, tag: string): Buffer {
+  const line = `X-Filler: ${'f'.repeat(60)}\r\n`;
+  const fields = line.repeat(Math.ceil(filler / line.length));
+  return Buffer.from(`From: a@example.net\r\n${fields}Subject: needle-${tag}\r\nX-Tail: deep-${tag}\r\n\r\nbody\r\n`);
+}
+
 const recentOf = (a: ImapAnswer) => a.untagged.find((l) => / RECENT$/.test(l));
 
 beforeAll(async () => {
   server = await startServer({ config: { listeners: [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }] } });
   const accounts = join(server.dataDir, 'accounts', 'example.org');
-  await server.addAccount('dan', PASSWORD);
-  await shareWithDovecot(server.dir, join(accounts, 'dan'));
+  for (const user of ['pat', 'dan']) await server.addAccount(user, PASSWORD);
+  for (const user of ['pat', 'dan']) await shareWithDovecot(server.dir, join(accounts, user));
   maildir = join(accounts, 'dan', 'Maildir');
-  dovecot = await startDovecot([{ name: 'dan', password: PASSWORD }], accounts);
+  dovecot = await startDovecot(
+    ['pat', 'dan'].map((name) => ({ name, password: PASSWORD })),
+    accounts,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -117,4 +133,44 @@ describe('a mailbox with children deleted by Dovecot', () => {
     expect((await p.command('SELECT ghost')).status).toBe('NO');
     p.close();
   });
+});
+
+describe('SEARCH on a long header', () => {
+  it('finds a field after 200 KiB of header, as Dovecot does; not one past 10 MiB (Dovecot does)', async () => {
+    const found: Record<string, string[]> = {};
+    for (const [side, user] of [
+      ['postern', 'pat'],
+      ['dovecot', 'dan'],
+    ] as const) {
+      const c = await signIn(side, user);
+      for (const [filler, tag] of [
+        [200 * 1024, 'late'],
+        [10 * 1024 * 1024 + 4096, 'past'],
+        [100, 'early'],
+      ] as const) {
+        const m = longHeader(filler, tag);
+        await ok(c, Buffer.concat([Buffer.from(`APPEND INBOX {${m.length}+}\r\n`), m]));
+      }
+      await ok(c, 'SELECT INBOX');
+      found[side] = [];
+      for (const key of [
+        'SUBJECT needle-late',
+        'HEADER X-Tail deep-late',
+        'HEADER X-Tail deep-early',
+        'HEADER X-Tail deep-past',
+        'SUBJECT needle',
+      ]) {
+        found[side].push(`${key}: ${(await ok(c, `SEARCH ${key}`)).untagged.join(' ')}`);
+      }
+      c.close();
+    }
+    expect(found.postern).toEqual([
+      'SUBJECT needle-late: * SEARCH 1',
+      'HEADER X-Tail deep-late: * SEARCH 1',
+      'HEADER X-Tail deep-early: * SEARCH 3',
+      'HEADER X-Tail deep-past: * SEARCH',
+      'SUBJECT needle: * SEARCH 1 3',
+    ]);
+    expect(found.dovecot).toEqual([...found.postern.slice(0, 3), 'HEADER X-Tail deep-past: * SEARCH 2', 'SUBJECT needle: * SEARCH 1 2 3']);
+  }, 120_000);
 });
