@@ -10,6 +10,7 @@ import type { MailboxTarget } from './mailbox-names.js';
 import { KnownMessages } from './known-messages.js';
 import { formatSet, lowerBound } from './wire/sequence-set.js';
 import { fetchHead } from './uidonly.js';
+import { UidRanges } from '../../lib/uid-ranges.js';
 
 // Flag sets are shared by many messages (the store keeps one per distinct set): word each once.
 const worded = new WeakMap<ReadonlySet<string>, string>();
@@ -94,8 +95,8 @@ export class SelectedMailbox {
   private readonly announced: Set<string>;
   /** Flag sets (shared by many messages) already checked against `announced`. */
   private checked = new WeakSet<ReadonlySet<string>>();
-  /** Messages this session sees as \Recent (RFC 3501 section 2.3.2): in the map, first seen here. */
-  private readonly recent = new Set<number>();
+  /** Messages this session sees as \Recent (RFC 3501 section 2.3.2): in the map, first seen here. Kept as UID ranges. */
+  private readonly recent = new UidRanges();
   /** The RECENT count the client was last told. */
   private recentTold = 0;
   /** RFC 7162: CONDSTORE is on for the session: untagged FETCH responses carry UID and MODSEQ. */

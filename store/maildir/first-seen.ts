@@ -11,9 +11,17 @@
 // only ever rise, so a view whose messages are all at or below one needs no file access at all. When
 // the mark cannot be kept (a read-only tree, a lock held for long), a claim takes nothing from others
 // and the session counts as first to see what lies above the mark it last knew: mail is still served.
-import { readFile } from 'node:fs/promises';
+//
+// A folder Postern makes gets its mark (0) at once (startMark). A folder without one was made by
+// Dovecot or by a Postern before the mark: its messages were served already, and a user moving from
+// Dovecot does not expect them all \Recent once. Its mark then starts where Dovecot's Maildir reading of
+// recent puts it (a file still in new/ is one no session has taken yet; Dovecot moves a file to cur/
+// when a session takes it): the highest UID in cur/, which the caller gives (`upgraded`). That start is
+// written at once, by a peek too, so every session and process counts from the same mark.
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotlock } from './dotlock.js';
+import { inheritOwner } from './owner.js';
 import { replaceFile } from './whole-files.js';
 
 export const RECENT_FILE = 'postern-recent';
@@ -23,12 +31,13 @@ const known = new Map<string, number>();
 /** This process's claims take turns per folder, so that they never poll the lock file for each other. */
 const turns = new Map<string, Promise<unknown>>();
 
-async function readMark(folder: string, uidValidity: number): Promise<number> {
+/** The mark in the file; null when there is no file (a folder Postern did not make, or made before the mark). */
+async function readMark(folder: string, uidValidity: number): Promise<number | null> {
   let text: string;
   try {
     text = await readFile(join(folder, RECENT_FILE), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
   const m = /^(\d{1,10}) (\d{1,10})\s*$/.exec(text);
@@ -39,42 +48,69 @@ async function writeMark(folder: string, uidValidity: number, mark: number): Pro
   await replaceFile(join(folder, RECENT_FILE), `${uidValidity} ${mark}\n`, false);
 }
 
+/** A new folder's mark, 0 (every message that comes is new to the first session that takes it); a mark already there stays. */
+export async function startMark(folder: string, uidValidity: number): Promise<void> {
+  const path = join(folder, RECENT_FILE);
+  try {
+    await writeFile(path, `${uidValidity} 0\n`, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  await inheritOwner(path, { created: true });
+}
+
 /**
  * The mark before this call; with `claim`, raises it to `highest` (when higher). The caller's messages
- * above the returned mark are first seen by it (claimed) or not yet claimed by anyone (peek).
+ * above the returned mark are first seen by it (claimed) or not yet claimed by anyone (peek). `upgraded`
+ * gives the mark a folder without one starts from (see above); without it such a folder counts from 0.
  */
-export async function firstSeenMark(folder: string, uidValidity: number, highest: number, claim: boolean): Promise<number> {
+export async function firstSeenMark(
+  folder: string,
+  uidValidity: number,
+  highest: number,
+  claim: boolean,
+  upgraded?: () => number,
+): Promise<number> {
   const key = `${uidValidity}:${folder}`;
   const cached = known.get(key) ?? 0;
   if (highest <= cached) return cached; // nothing above a mark that never drops
   try {
     if (!claim) {
-      const mark = Math.max(known.get(key) ?? 0, await readMark(folder, uidValidity));
+      const read = await readMark(folder, uidValidity);
+      if (read === null && upgraded) return await claimInTurn(key, folder, uidValidity, 0, upgraded);
+      const mark = Math.max(known.get(key) ?? 0, read ?? 0);
       remember(key, mark);
       return mark;
     }
-    return await inTurn(key, async () => {
-      // another session of this process claimed meanwhile (thousands in IDLE hear of one message at once):
-      // the mark it wrote is known, no file needs reading
-      const now = known.get(key) ?? 0;
-      if (highest <= now) return now;
-      const lock = await acquireDotlock(join(folder, `${RECENT_FILE}.lock`), {
-        timeoutMs: 10_000,
-        staleMs: 120_000,
-        guarded: join(folder, RECENT_FILE),
-      });
-      try {
-        const mark = Math.max(known.get(key) ?? 0, await readMark(folder, uidValidity));
-        if (highest > mark) await writeMark(folder, uidValidity, highest);
-        remember(key, Math.max(mark, highest));
-        return mark;
-      } finally {
-        await lock.release();
-      }
-    });
+    return await claimInTurn(key, folder, uidValidity, highest, upgraded);
   } catch {
     return known.get(key) ?? 0;
   }
+}
+
+/** Raises the mark to `highest` under its lock (a folder without one first gets its start); the mark before. */
+function claimInTurn(key: string, folder: string, uidValidity: number, highest: number, upgraded?: () => number): Promise<number> {
+  return inTurn(key, async () => {
+    // another session of this process claimed meanwhile (thousands in IDLE hear of one message at once):
+    // the mark it wrote is known, no file needs reading
+    const now = known.get(key);
+    if (now !== undefined && highest <= now) return now;
+    const lock = await acquireDotlock(join(folder, `${RECENT_FILE}.lock`), {
+      timeoutMs: 10_000,
+      staleMs: 120_000,
+      guarded: join(folder, RECENT_FILE),
+    });
+    try {
+      const read = await readMark(folder, uidValidity);
+      const mark = Math.max(known.get(key) ?? 0, read ?? upgraded?.() ?? 0);
+      if (highest > mark || (read === null && upgraded)) await writeMark(folder, uidValidity, Math.max(mark, highest));
+      remember(key, Math.max(mark, highest));
+      return mark;
+    } finally {
+      await lock.release();
+    }
+  });
 }
 
 function remember(key: string, mark: number): void {

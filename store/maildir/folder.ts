@@ -37,6 +37,7 @@ import {
   type UidlistRecord,
 } from './uidlist.js';
 import { inheritOwner } from './owner.js';
+import { startMark } from './first-seen.js';
 import { nextUidValidity } from './uidvalidity.js';
 import { ModseqLog } from './modseq.js';
 import { readRange as readAll, writeSynced } from './whole-files.js';
@@ -628,6 +629,8 @@ export class MaildirFolder {
     await this.locked(async () => {
       if (this.uidlist === null) await this.appendRecords([]);
     });
+    // a folder made here: whatever comes is recent to the first session that takes it (first-seen.ts)
+    if (this.uidlist) await startMark(this.path, this.uidlist.header.uidValidity);
   }
 
   // ---- the messages ------------------------------------------------------------------------------

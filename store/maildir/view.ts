@@ -58,6 +58,18 @@ async function quotaSize(key: string, path: string): Promise<number> {
 
 const NO_CHANGES: MailboxChanges = { expunged: [], added: [], flagsChanged: [] };
 
+/** readHeader's first read, and the step it grows by (doubling). */
+const HEADER_STEP = 64 * 1024;
+
+/** Where the header of data[0, length) ends (after its blank line, CRLF or LF), looking from `from`; -1: not within. */
+function headerEndIn(data: Buffer, from: number, length: number): number {
+  for (let i = data.indexOf(0x0a, from); i >= 0 && i < length; i = data.indexOf(0x0a, i + 1)) {
+    if (i + 1 < length && data[i + 1] === 0x0a) return i + 2;
+    if (i + 2 < length && data[i + 1] === 0x0d && data[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
+}
+
 export class MaildirView implements MailboxView {
   private state: FolderState;
   /** This view's own flag changes since its last sync. */
@@ -147,13 +159,23 @@ export class MaildirView implements MailboxView {
     return this.folder.withFile(this.info(uid).key, async (path) => {
       const handle = await open(path, READ_NO_FOLLOW);
       try {
-        const buffer = Buffer.alloc(limit);
-        const { bytesRead } = await handle.read(buffer, 0, limit, 0);
-        const data = buffer.subarray(0, bytesRead);
-        const crlf = data.indexOf('\r\n\r\n');
-        const lf = data.indexOf('\n\n');
-        const end = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 4 : lf >= 0 ? lf + 2 : data.length;
-        return Buffer.from(data.subarray(0, end));
+        // read in steps from 64 KiB, doubling, until the blank line or `limit`: a large bound costs
+        // nothing to the usual header of a few KiB
+        let buffer = Buffer.allocUnsafe(Math.min(limit, HEADER_STEP));
+        let length = 0;
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+          const from = Math.max(0, length - 3);
+          length += bytesRead;
+          const end = headerEndIn(buffer, from, length);
+          if (end >= 0) return Buffer.from(buffer.subarray(0, end));
+          if (bytesRead === 0 || length >= limit) return Buffer.from(buffer.subarray(0, length));
+          if (length === buffer.length) {
+            const grown = Buffer.allocUnsafe(Math.min(limit, buffer.length * 2));
+            buffer.copy(grown, 0, 0, length);
+            buffer = grown;
+          }
+        }
       } finally {
         await handle.close();
       }
@@ -446,10 +468,19 @@ export class MaildirView implements MailboxView {
   async claimRecent(mode: 'claim' | 'peek'): Promise<number[]> {
     const messages = this.messages;
     if (messages.length === 0) return [];
-    const mark = await firstSeenMark(this.folder.path, this.uidValidity, messages[messages.length - 1].uid, mode === 'claim');
+    const mark = await firstSeenMark(this.folder.path, this.uidValidity, messages[messages.length - 1].uid, mode === 'claim', () =>
+      this.highestInCur(),
+    );
     const above: number[] = [];
     for (let i = messages.length - 1; i >= 0 && messages[i].uid > mark; i--) above.push(messages[i].uid);
     return above.reverse();
+  }
+
+  /** The highest UID of a message whose file is in cur/ (where the mark of a folder without one starts: first-seen.ts). */
+  private highestInCur(): number {
+    const messages = this.messages;
+    for (let i = messages.length - 1; i >= 0; i--) if (this.folder.entry(messages[i].key)?.sub === 'cur') return messages[i].uid;
+    return 0;
   }
 
   get highestModseq(): number {

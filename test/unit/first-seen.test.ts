@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { firstSeenMark, RECENT_FILE } from '../../store/maildir/first-seen.js';
+import { firstSeenMark, RECENT_FILE, startMark } from '../../store/maildir/first-seen.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -42,5 +42,27 @@ describe('firstSeenMark', () => {
     } finally {
       await rm(other, { recursive: true, force: true });
     }
+  });
+
+  it('a folder without a mark (Dovecot made it) starts from the one the caller gives, written at once, by a peek too', async () => {
+    expect(await firstSeenMark(dir, 7, 9, false, () => 6)).toBe(6);
+    expect(await readFile(join(dir, RECENT_FILE), 'utf8')).toBe('7 6\n');
+    expect(await firstSeenMark(dir, 7, 9, true, () => 8)).toBe(6); // the start is read, not asked again
+    expect(await readFile(join(dir, RECENT_FILE), 'utf8')).toBe('7 9\n');
+    const other = await mkdtemp(join(tmpdir(), 'postern-first-seen-'));
+    try {
+      expect(await firstSeenMark(other, 7, 9, true, () => 4)).toBe(4);
+      expect(await readFile(join(other, RECENT_FILE), 'utf8')).toBe('7 9\n');
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
+  it('a folder Postern makes starts at 0 (startMark), and a mark already there is never lowered by it', async () => {
+    await startMark(dir, 5);
+    expect(await firstSeenMark(dir, 5, 3, false, () => 3)).toBe(0);
+    expect(await firstSeenMark(dir, 5, 3, true, () => 3)).toBe(0);
+    await startMark(dir, 5);
+    expect(await readFile(join(dir, RECENT_FILE), 'utf8')).toBe('5 3\n');
   });
 });

@@ -115,6 +115,13 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
 
 // ---- one message's lazily read parts ----
 
+/**
+ * How much of a header SEARCH's header keys read (from the header alone or the whole message): all of it
+ * up to 10 MiB, Dovecot's bound for a header block (message_parse_header's default); a larger header is
+ * searched in its first 10 MiB (README: IMAP limits).
+ */
+export const SEARCH_HEADER_MAX = 10 * 1024 * 1024;
+
 class Lazy {
   private date?: Promise<Date>;
   private raw?: Promise<Buffer>;
@@ -136,7 +143,9 @@ class Lazy {
 
   parsedHeader(): Promise<ParsedHeader> {
     // parseHeader stops at the blank line that ends the header, so the whole message does as well
-    return (this.header ??= (this.headerFromRaw ? this.rawBytes() : this.m.header()).then((h) => new ParsedHeader(parseHeader(h))));
+    return (this.header ??= (this.headerFromRaw ? this.rawBytes() : this.m.header()).then(
+      (h) => new ParsedHeader(parseHeader(h, 0, Math.min(h.length, SEARCH_HEADER_MAX))),
+    ));
   }
 
   /** BODY's text, folded, the parts joined by newlines. */

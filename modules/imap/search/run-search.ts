@@ -4,8 +4,21 @@
 import { MessageGoneError } from '../../../store/contract.js';
 import { toCrlf } from '../fetch/crlf.js';
 import type { SelectedMailbox } from '../selected.js';
-import { compileSearch, type SearchMessage } from './evaluate.js';
+import { compileSearch, SEARCH_HEADER_MAX, type SearchMessage } from './evaluate.js';
 import type { SearchKey } from './search-key.js';
+
+/**
+ * Messages up to this size are read whole in place (view.readNow: from the page cache, without the thread
+ * pool's round trips, as FETCH and SORT read them), for a header key too: a SEARCH SUBJECT over 300
+ * messages made about 8,500 system calls through the pool, 28 a message (Dovecot: 60 in all, from its cache).
+ */
+const IN_PLACE_MAX = 256 * 1024;
+
+/** readNow's bytes with CRLF line ends, in a buffer of their own (the next readNow reuses its buffer; a search keeps them). */
+function crlfCopy(bytes: Buffer): Buffer {
+  const crlf = toCrlf(bytes);
+  return crlf === bytes ? Buffer.from(bytes) : crlf;
+}
 
 export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<number[]> {
   if (key.kind === 'all') return m.uids.slice(); // every message in the map is known to it
@@ -26,8 +39,13 @@ export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<
         modseq: info.modseq,
         internalDate: () => view.internalDate(uid),
         saveDate: () => view.saveDate(uid),
-        header: async () => toCrlf(await view.readHeader(uid)),
+        header: async () => {
+          const whole = info.size <= IN_PLACE_MAX ? view.readNow(uid) : null;
+          return whole ? crlfCopy(whole) : toCrlf(await view.readHeader(uid, SEARCH_HEADER_MAX)); // parseHeader stops at the blank line
+        },
         raw: async () => {
+          const whole = info.size <= IN_PLACE_MAX ? view.readNow(uid) : null;
+          if (whole) return crlfCopy(whole);
           const parts: Buffer[] = [];
           for await (const chunk of await view.open(uid)) parts.push(chunk as Buffer);
           return toCrlf(Buffer.concat(parts));
