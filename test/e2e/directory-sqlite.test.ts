@@ -99,6 +99,10 @@ describe('an SQLite directory', () => {
     expect(add.stderr).toMatch(/directory sql sqlite:.*does not change/);
     const set = await server.cli(['account', 'set', 'ann@example.org', '--disabled']);
     expect(set.code).toBe(69);
+    // a domain's public mailboxes stay Postern's own, beside the directory's users
+    const shared = await server.cli(['mailbox', 'create', 'public@example.org', 'News']);
+    expect(shared.code, shared.stderr).toBe(0);
+    expect((await server.cli(['account', 'list'])).stdout).toContain('public@example.org');
   });
 
   it('a broken database: temporary failures, no lockout, recovery by itself', async () => {
