@@ -405,8 +405,8 @@ export class AccountStore {
   }
 
   /**
-   * The directory's users (its iterate query) in local domains, sorted; each is looked up (its cache
-   * answers for most). A name that cannot be an account here is left out.
+   * The directory's users (its iterate query) in local domains, and the domains' public accounts, sorted;
+   * each user is looked up (its cache answers for most). A name that cannot be an account here is left out.
    */
   private async listDirectory(): Promise<AccountRecord[]> {
     const out: AccountRecord[] = [];
@@ -417,8 +417,14 @@ export class AccountStore {
       } catch {
         continue;
       }
+      if (!this.inDirectory(a)) continue;
       const entry = await this.directoryEntry(a);
       if (entry) out.push(directoryRecord(a, entry));
+    }
+    // the domains' public accounts (shared mailboxes) stay Postern's own
+    for (const domain of this.domains.list()) {
+      const record = await this.get({ name: 'public', domain });
+      if (record) out.push(record);
     }
     return out.sort((x, y) => x.domain.localeCompare(y.domain) || x.name.localeCompare(y.name));
   }

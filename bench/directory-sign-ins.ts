@@ -11,7 +11,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { findDovecot } from './dovecot.js';
 import { TestPostgres } from './postgres.js';
 import { POSTERN_BIN } from './postern.js';
@@ -86,7 +85,10 @@ async function waitForPort(port: number, child: ChildProcess, ms: number): Promi
       s.once('error', () => r(false));
     });
     if (up) return;
-    if (Date.now() > deadline) throw new Error(`nothing answers on port ${port}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nothing answers on port ${port}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -113,7 +115,7 @@ async function startPostern(dir: string, url: string, cache: boolean): Promise<{
     }),
   );
   const child = spawn(process.execPath, [POSTERN_BIN, '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitForPort(port, child, 20_000);
+  await waitForPort(port, child, 90_000);
   return { child, port };
 }
 
@@ -177,7 +179,7 @@ service anvil {
 `,
   );
   const child = spawn(bin, ['-F', '-c', conf], { stdio: 'ignore' });
-  await waitForPort(port, child, 20_000);
+  await waitForPort(port, child, 90_000);
   return { child, port };
 }
 
@@ -248,12 +250,7 @@ async function main(): Promise<void> {
   const db = await TestPostgres.start();
   try {
     const hash = (await runCommand('doveadm', ['pw', '-s', 'SHA512-CRYPT', '-p', PASSWORD])).stdout.trim();
-    const admin = new pg.Client({ connectionString: db.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE mail');
-    await admin.end();
-    const c = new pg.Client({ connectionString: db.url('mail') });
-    await c.connect();
+    const c = await db.createDatabase('mail');
     await c.query('CREATE TABLE users (userid VARCHAR(128) PRIMARY KEY, password VARCHAR(256), home VARCHAR(256))');
     const users = Array.from({ length: count }, (_, i) => `user${i}@example.org`);
     const homes = join(dir, 'homes');

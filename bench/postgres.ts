@@ -80,6 +80,18 @@ export class TestPostgres {
     await run('runuser', ['-u', SYSTEM_USER, '--', `${BIN}/pg_ctl`, '-D', this.data, '-m', 'fast', '-w', 'stop'], { cwd: this.dir });
   }
 
+  /** Creates `name` and returns a client connected to it (the caller ends it). */
+  async createDatabase(name: string): Promise<import('pg').Client> {
+    const pg = (await import('pg')).default;
+    const admin = new pg.Client({ connectionString: this.url() });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const client = new pg.Client({ connectionString: this.url(name) });
+    await client.connect();
+    return client;
+  }
+
   /** CPU seconds the server's processes used so far (the postmaster's tree). */
   async cpuSeconds(): Promise<number> {
     const { readFile } = await import('node:fs/promises');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawImap } from '../helpers/imap-client.js';
+import { RawSieve } from '../helpers/managesieve-client.js';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { CREATE_USERS, DIRECTORY_USERS, directoryRows, QUERIES } from '../helpers/directory-users.js';
@@ -35,6 +36,7 @@ beforeAll(async () => {
       listeners: [
         { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
         { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
+        { name: 'sieve', module: 'managesieve', address: '127.0.0.1', port: 0 },
       ],
       // no cache: each sign-in reads the table (the cache has its own test)
       directory: { driver: 'sql', url: `sqlite:${dbFile}`, ...QUERIES, cacheTtl: 0 },
@@ -97,6 +99,10 @@ describe('an SQLite directory', () => {
     expect(add.stderr).toMatch(/directory sql sqlite:.*does not change/);
     const set = await server.cli(['account', 'set', 'ann@example.org', '--disabled']);
     expect(set.code).toBe(69);
+    // a domain's public mailboxes stay Postern's own, beside the directory's users
+    const shared = await server.cli(['mailbox', 'create', 'public@example.org', 'News']);
+    expect(shared.code, shared.stderr).toBe(0);
+    expect((await server.cli(['account', 'list'])).stdout).toContain('public@example.org');
   });
 
   it('a broken database: temporary failures, no lockout, recovery by itself', async () => {
@@ -105,9 +111,13 @@ describe('an SQLite directory', () => {
     await writeFile(dbFile, 'not a database at all, '.repeat(200));
     for (let i = 0; i < 6; i++) expect(await pop('ann@example.org', 'ann-pw')).toMatch(/^-ERR \[SYS\/TEMP\]/);
     expect(await imapLogin('ann@example.org', 'ann-pw')).toMatch(/^a1 NO \[UNAVAILABLE\]/);
+    const { client: sieve } = await RawSieve.connect(server.portOf('sieve'));
+    const plain = Buffer.from('\0ann@example.org\0ann-pw').toString('base64');
+    expect((await sieve.command(`AUTHENTICATE "PLAIN" "${plain}"`)).text).toMatch(/^NO \(TRYLATER\) /);
     expect(server.logs.some((r) => r.msg === 'sign-in refused for now: the directory is unavailable')).toBe(true);
     await writeFile(dbFile, await readFile(saved));
     expect(await pop('ann@example.org', 'ann-pw')).toMatch(/^\+OK/);
     expect(await imapLogin('ann@example.org', 'ann-pw')).toMatch(/^a1 OK/);
+    expect((await sieve.command(`AUTHENTICATE "PLAIN" "${plain}"`)).status).toBe('OK');
   });
 });

@@ -140,6 +140,7 @@ export function sqlDirectorySuite(label: string, open: (rows: ReturnType<typeof 
 
     it('the database stopped mid-run: temporary failures, no lockout, recovery by itself', async () => {
       await db.pause();
+      let paused = true;
       try {
         const c = await RawPop.connect(server.portOf('pop3'));
         await c.line();
@@ -156,11 +157,12 @@ export function sqlDirectorySuite(label: string, open: (rows: ReturnType<typeof 
         expect(deliver.code).toBe(75);
         // back: the same connection signs in
         await db.resume();
+        paused = false;
         await c.command('USER bob@example.org');
         expect(await c.command('PASS bob-pw')).toMatch(/^\+OK/);
         c.send('QUIT\r\n');
       } finally {
-        await db.resume().catch(() => {});
+        if (paused) await db.resume().catch(() => {});
       }
       expect(await imapLogin(server.portOf('imap'), 'ann@example.org', 'ann-pw')).toMatch(/^a1 OK/);
       expect(server.logs.some((r) => r.msg === 'sign-in refused for now: the directory is unavailable')).toBe(true);

@@ -55,6 +55,7 @@ export class TestMariadb {
 
   /** Starts mariadbd (again) on its port; resolves once it accepts connections on its socket. */
   async resume(): Promise<void> {
+    if (this.child && this.child.exitCode === null) return; // running already
     const child = spawn(
       SERVER,
       [
