@@ -111,7 +111,7 @@ afterAll(async () => {
 });
 
 describe('an LDAP directory', () => {
-  it('signs its users in over POP and IMAP (userPassword read with the service DN), refuses wrong passwords and unknown users', async () => {
+  it('signs its users in over POP and IMAP (userPassword read with the service DN), refuses wrong passwords, unknown users', async () => {
     for (const u of USERS) {
       expect(await pop(server.portOf('pop3'), u.mail, u.password), u.mail).toMatch(/^\+OK/);
       expect(await imapLogin(server.portOf('imap'), u.mail, u.password), u.mail).toMatch(/^a1 OK/);
