@@ -15,11 +15,15 @@ import { Bulletins } from '../delivery/bulletins.js';
 import { type CliContext, openContext } from './context.js';
 import { CliError, EXIT } from './exit.js';
 import { DEFAULT_SIEVE_LOCATION, importSieve } from './import-sieve.js';
+import { directorySectionFrom } from './import-directory.js';
 
 type Mode = 'move' | 'copy' | 'keep';
 
 interface Options {
   passwdFile: string;
+  /** Dovecot's config (or its dovecot-sql.conf.ext): print the directory: section instead of importing accounts. */
+  dovecotConf?: string;
+  withPassword?: boolean;
   mailLocation: string;
   domain?: string;
   defaultScheme: string;
@@ -124,7 +128,13 @@ export function importCommands(program: Command): void {
       'accounts with their password hashes, and their Maildirs with every dovecot-uidlist (UIDs and POP3 UIDLs kept), from a Dovecot ' +
         'passwd-file; safe to run twice',
     )
-    .requiredOption('--passwd-file <file>', "the passwd-file of Dovecot's passdb (user:password:uid:gid:gecos:home:...)")
+    .option('--passwd-file <file>', "the passwd-file of Dovecot's passdb (user:password:uid:gid:gecos:home:...)")
+    .option(
+      '--dovecot-conf <file>',
+      "Dovecot's config (dovecot.conf, the conf.d file with its passdb, or dovecot-sql.conf.ext): print the directory: section " +
+        'for its SQL or LDAP passdb, to keep the accounts where they are',
+    )
+    .option('--with-password', "with --dovecot-conf: print the database's password in the url (default: a placeholder)")
     .option(
       '--mail-location <location>',
       "Dovecot's mail_location for users without userdb_mail (%u %n %d %h, ~ for the home)",
@@ -148,6 +158,18 @@ export function importCommands(program: Command): void {
     )
     .option('--dry-run', 'say what would happen; change nothing')
     .action(async (opts: Options, cmd: Command) => {
+      if (opts.dovecotConf !== undefined) {
+        if (opts.passwdFile !== undefined) throw new CliError('give --passwd-file or --dovecot-conf, not both', EXIT.usage);
+        process.stdout.write(await directorySectionFrom(opts.dovecotConf, !!opts.withPassword));
+        return;
+      }
+      if (opts.passwdFile === undefined) {
+        throw new CliError(
+          'give --passwd-file FILE (accounts into Postern), or --dovecot-conf FILE ' +
+            "(the directory: section for Dovecot's SQL or LDAP passdb)",
+          EXIT.usage,
+        );
+      }
       const mode = opts.maildirs as Mode;
       if (!['move', 'copy', 'keep'].includes(mode))
         throw new CliError(`--maildirs: "${opts.maildirs}" is not move, copy or keep`, EXIT.usage);

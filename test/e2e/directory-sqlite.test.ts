@@ -12,26 +12,14 @@ import { RawImap } from '../helpers/imap-client.js';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { CREATE_USERS, DIRECTORY_USERS, directoryRows, QUERIES } from '../helpers/directory-users.js';
+import { imapLogin as imapAnswer, pop as popAnswer } from '../helpers/directory-suite.js';
 
 let server: TestServer;
 let homes: string;
 let dbFile: string;
 
-async function pop(user: string, password: string): Promise<string> {
-  const c = await RawPop.connect(server.portOf('pop3'));
-  await c.line();
-  await c.command(`USER ${user}`);
-  const answer = await c.command(`PASS ${password}`);
-  c.send('QUIT\r\n');
-  return answer;
-}
-
-async function imapLogin(user: string, password: string): Promise<string> {
-  const { client } = await RawImap.connect(server.portOf('imap'));
-  const answer = await client.command(`LOGIN ${user} ${password}`);
-  client.raw.send('z LOGOUT\r\n');
-  return answer.tagged;
-}
+const pop = (user: string, password: string) => popAnswer(server.portOf('pop3'), user, password);
+const imapLogin = (user: string, password: string) => imapAnswer(server.portOf('imap'), user, password);
 
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'postern-dir-sqlite-'));
