@@ -1,5 +1,5 @@
 // `postern import dovecot --dovecot-conf FILE`: which directory driver Dovecot's passdb uses, and the
-// `directory:` section for it: SQL here (import-sql.ts); LDAP is the LDAP driver's (its hunk below).
+// `directory:` section for it: SQL (import-sql.ts) or LDAP (import-ldap.ts, dovecot-ldap.conf.ext).
 import { readFile } from 'node:fs/promises';
 import { CliError, EXIT } from './exit.js';
 import { ldapDirectorySection } from './import-ldap.js';

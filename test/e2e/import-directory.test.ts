@@ -97,6 +97,29 @@ describe('postern import dovecot --dovecot-conf', () => {
     expect(list.stderr).toContain(`directory sql sqlite:${dbFile}`);
   });
 
+  it('an LDAP passdb: the section the LDAP importer makes of dovecot-ldap.conf.ext, its dnpass hidden', async () => {
+    const etc = await mkdtemp(join(dir, 'etc-'));
+    await writeFile(
+      join(etc, 'dovecot-ldap.conf.ext'),
+      'uris = ldap://ldap.example.org\ndn = cn=dovecot,dc=example,dc=org\ndnpass = ldap-s3cret\nbase = ou=people,dc=example,dc=org\n' +
+        'user_filter = (&(objectClass=posixAccount)(mail=%u))\npass_filter = (&(objectClass=posixAccount)(mail=%u))\n',
+    );
+    await writeFile(
+      join(etc, 'dovecot.conf'),
+      `passdb {\n  driver = ldap\n  args = ${join(etc, 'dovecot-ldap.conf.ext')}\n}\n` +
+        `userdb {\n  driver = ldap\n  args = ${join(etc, 'dovecot-ldap.conf.ext')}\n}\n`,
+    );
+    const r = await runCli(['import', 'dovecot', '--dovecot-conf', join(etc, 'dovecot.conf')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('ldap-s3cret');
+    const { directory } = parse(r.stdout) as { directory: Record<string, unknown> };
+    expect(directory).toMatchObject({
+      driver: 'ldap',
+      base: 'ou=people,dc=example,dc=org',
+      filter: '(&(objectClass=posixAccount)(mail=%u))',
+    });
+  });
+
   it('says what it found when there is no SQL or LDAP passdb', async () => {
     const etc = await mkdtemp(join(dir, 'etc-'));
     await writeFile(join(etc, 'dovecot.conf'), 'passdb {\n  driver = passwd-file\n  args = /etc/dovecot/users\n}\n');
