@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../helpers/clients.js';
+import { imapLogin, pop } from '../helpers/directory-suite.js';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
-import { RawImap } from '../helpers/imap-client.js';
 import { RawLmtp } from '../helpers/lmtp-client.js';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -30,22 +30,6 @@ const USERS = [
 ];
 
 const homeOf = (uid: string) => join(homes, 'example.org', uid);
-
-async function pop(port: number, user: string, password: string): Promise<string> {
-  const c = await RawPop.connect(port);
-  await c.line();
-  await c.command(`USER ${user}`);
-  const answer = await c.command(`PASS ${password}`);
-  c.send('QUIT\r\n');
-  return answer;
-}
-
-async function imapLogin(port: number, user: string, password: string): Promise<string> {
-  const { client } = await RawImap.connect(port);
-  const answer = await client.command(`LOGIN ${user} ${password}`);
-  client.raw.send('z LOGOUT\r\n');
-  return answer.tagged;
-}
 
 async function lmtpRcpt(lmtp: RawLmtp, to: string): Promise<string> {
   await lmtp.reply();
