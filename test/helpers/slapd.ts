@@ -163,6 +163,8 @@ export class TestSlapd {
 
   /** Starts slapd (again) on the same ports; resolves once it accepts connections. */
   async resume(): Promise<void> {
+    // already running: a second slapd would fail on the ports and leave this one without its owner
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     const urls = `ldap://127.0.0.1:${this.port}/ ldaps://127.0.0.1:${this.tlsPort}/`;
     // -d 0: stays in the foreground (a child the test can kill), logging nothing
     const child = spawn(SLAPD, ['-f', join(this.dir, 'slapd.conf'), '-h', urls, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
