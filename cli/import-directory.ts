@@ -2,7 +2,7 @@
 // `directory:` section for it: SQL (import-sql.ts) or LDAP (import-ldap.ts, dovecot-ldap.conf.ext).
 import { readFile } from 'node:fs/promises';
 import { CliError, EXIT } from './exit.js';
-import { importLdapDirectory } from './import-ldap.js';
+import { ldapDirectorySection } from './import-ldap.js';
 import { parseSettings, printSection, readDovecotConfig, sqlDirectorySection } from './import-sql.js';
 
 /** The YAML to paste into postern.yaml, with comments that say where it came from. */
@@ -16,14 +16,7 @@ export async function directorySectionFrom(file: string, withPassword: boolean):
   const passdb = blocks.find((b) => b.kind === 'passdb' && (b.driver === 'sql' || b.driver === 'ldap'));
   if (passdb?.driver === 'sql') return printSection(await sqlDirectorySection(file, withPassword));
   if (passdb?.driver === 'ldap' || own.has('base') || own.has('uris') || own.has('hosts')) {
-    const ldapFile = passdb?.driver === 'ldap' ? passdb.args.trim() : file;
-    let imported: Awaited<ReturnType<typeof importLdapDirectory>>;
-    try {
-      imported = await importLdapDirectory(ldapFile);
-    } catch (err) {
-      throw new CliError(`${ldapFile}: ${(err as Error).message}`, EXIT.config);
-    }
-    return printSection({ section: imported.directory, notes: [`from ${ldapFile}`, ...imported.notes] });
+    return printSection(await ldapDirectorySection(file, withPassword));
   }
   const drivers = blocks.filter((b) => b.kind === 'passdb').map((b) => b.driver);
   throw new CliError(

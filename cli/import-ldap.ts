@@ -4,29 +4,16 @@
 // said in a note beside the section, never dropped in silence: SASL binds, auth_bind_userdn, TLS settings
 // other than the system's CAs, a default_pass_scheme other than CRYPT, fields Postern does not use.
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ldapDirectorySchema } from '../accounts/directory/config.js';
+import { CliError, EXIT } from './exit.js';
+import { type DirectorySection, parseSettings, readDovecotConfig } from './import-sql.js';
 
 export interface ImportedLdapDirectory {
   /** The `directory:` section (validated: it is what `postern serve` will read). */
   readonly directory: Record<string, unknown>;
   /** What was not carried over, or differs, one sentence each. */
   readonly notes: string[];
-}
-
-/** The settings of a dovecot-*.conf.ext file: `key = value`, # comments, "\" at a line's end continues it. */
-export function readExtSettings(text: string): Map<string, string> {
-  const settings = new Map<string, string>();
-  const joined = text.replace(/\\\r?\n/g, ' ');
-  for (const raw of joined.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    if (eq < 0) continue;
-    let value = line.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
-    settings.set(line.slice(0, eq).trim().toLowerCase(), value);
-  }
-  return settings;
 }
 
 /** Dovecot's attribute lists: "ldapAttr=field, ..." (old style) or "=field=template with %{ldap:attr}" (2.3). */
@@ -53,12 +40,12 @@ function ldapVariable(template: string): { attribute: string; before: string; af
   return m ? { before: m[1], attribute: m[2], after: m[3] } : null;
 }
 
-export const DNPASS_PLACEHOLDER = 'DNPASS FROM dovecot-ldap.conf.ext';
+export const DNPASS_PLACEHOLDER = 'PASSWORD';
 
 const DEFAULT_FILTER = '(&(objectClass=posixAccount)(uid=%u))';
 
-export function ldapDirectoryFromDovecot(text: string): ImportedLdapDirectory {
-  const s = readExtSettings(text);
+export function ldapDirectoryFromDovecot(text: string, withPassword = false): ImportedLdapDirectory {
+  const s = parseSettings(text);
   const notes: string[] = [];
   const directory: Record<string, unknown> = { driver: 'ldap' };
   const attributes: Record<string, string> = {};
@@ -82,8 +69,8 @@ export function ldapDirectoryFromDovecot(text: string): ImportedLdapDirectory {
   const dn = s.get('dn');
   // the password is never printed: the operator copies it (a secret on a terminal or in a pasted log is out)
   if (dn) {
-    directory.bind = { dn, password: DNPASS_PLACEHOLDER };
-    notes.push(`bind.password: put dnpass there (not printed here)`);
+    directory.bind = { dn, password: withPassword ? (s.get('dnpass') ?? '') : DNPASS_PLACEHOLDER };
+    if (!withPassword) notes.push(`dnpass is shown as ${DNPASS_PLACEHOLDER}: put it in bind.password (or run with --with-password)`);
   }
   if (yes(s.get('auth_bind'))) directory.authBind = true;
   if (s.get('auth_bind_userdn')) {
@@ -150,13 +137,31 @@ function yes(v: string | undefined): boolean {
   return v !== undefined && /^(yes|y|1|true)$/i.test(v);
 }
 
-/** Reads a dovecot-ldap.conf.ext file (an error names the file and why it cannot be read). */
-export async function importLdapDirectory(path: string): Promise<ImportedLdapDirectory> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+/**
+ * The `directory:` section for the LDAP passdb of the Dovecot config `file` (dovecot.conf or the conf.d
+ * file with `passdb { driver = ldap args = FILE }`, or dovecot-ldap.conf.ext given directly).
+ */
+export async function ldapDirectorySection(file: string, withPassword: boolean): Promise<DirectorySection> {
+  const own = parseSettings(await readFile(file, 'utf8').catch(() => ''));
+  let ldapFile = file;
+  const notes: string[] = [];
+  if (!own.has('base') && !own.has('uris') && !own.has('hosts')) {
+    const { blocks } = await readDovecotConfig(file);
+    const passdb = blocks.find((b) => b.kind === 'passdb' && b.driver === 'ldap');
+    if (!passdb)
+      throw new CliError(
+        `${file}: no passdb with driver = ldap; give the file that holds it, or dovecot-ldap.conf.ext itself`,
+        EXIT.config,
+      );
+    ldapFile = passdb.args.trim();
+    const userdb = blocks.find((b) => b.kind === 'userdb');
+    if (userdb && userdb.driver !== 'ldap' && userdb.driver !== 'prefetch') {
+      notes.push(`userdb driver = ${userdb.driver} is not read: the homes come from the LDAP attributes (or Postern's own layout)`);
+    }
   }
-  return ldapDirectoryFromDovecot(text);
+  const text = await readFile(ldapFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read ${ldapFile} (the passdb's args): ${err.code ?? err.message}`, EXIT.config);
+  });
+  const { directory, notes: more } = ldapDirectoryFromDovecot(text, withPassword);
+  return { section: directory, notes: [`from ${resolve(ldapFile)}`, ...notes, ...more] };
 }

@@ -94,6 +94,7 @@ export class LdapConnection {
           break;
         }
         this.current = client;
+        unref(client);
         return client;
       } catch (err) {
         this.drop(client);
@@ -130,6 +131,15 @@ export class LdapConnection {
  */
 async function connectNow(client: Client): Promise<void> {
   await (client as unknown as { _connect(): Promise<void> | undefined })._connect();
+}
+
+/**
+ * Lets the process end with the connection open (a CLI command that looked a user up exits when it is
+ * done, as with the account.json files). Safe while a request waits: ldapts holds a timer for each one
+ * (the timeout is always set here), which keeps the process alive until the answer or the timeout.
+ */
+function unref(client: Client): void {
+  (client as unknown as { socket?: { unref(): void } }).socket?.unref();
 }
 
 function unavailable(urls: readonly string[], err: unknown): DirectoryUnavailable {

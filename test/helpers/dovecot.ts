@@ -36,7 +36,7 @@ function findBinary(name: string, dirs: string[]): string {
   );
 }
 
-function accepts(port: number): Promise<boolean> {
+export function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const done = (ok: boolean) => {

@@ -7,9 +7,9 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { accepts } from './dovecot.js';
 import { freePort } from './ports.js';
 
 export const LDAP_SUFFIX = 'dc=example,dc=org';
@@ -102,19 +102,6 @@ function slapdConf(dir: string): string {
   ].join('\n');
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 export class TestSlapd {
   private child: ChildProcess | null = null;
 
@@ -176,6 +163,8 @@ export class TestSlapd {
 
   /** Starts slapd (again) on the same ports; resolves once it accepts connections. */
   async resume(): Promise<void> {
+    // already running: a second slapd would fail on the ports and leave this one without its owner
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     const urls = `ldap://127.0.0.1:${this.port}/ ldaps://127.0.0.1:${this.tlsPort}/`;
     // -d 0: stays in the foreground (a child the test can kill), logging nothing
     const child = spawn(SLAPD, ['-f', join(this.dir, 'slapd.conf'), '-h', urls, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -40,6 +40,10 @@ describe('dovecot-ldap.conf.ext into directory:', () => {
     expect(JSON.stringify(directory)).not.toContain('s3cret');
     expect(ldapDirectorySchema.safeParse(directory).success).toBe(true);
     expect(notes.join('\n')).toContain('dnpass');
+    expect(ldapDirectoryFromDovecot('dn = x\ndnpass = s3cret\nbase = dc=x\n', true).directory.bind).toEqual({
+      dn: 'x',
+      password: 's3cret',
+    });
     expect(notes.join('\n')).toContain('uid, gid');
   });
 
