@@ -1,33 +1,78 @@
-// The directory bench: POP sign-ins per second against accounts in PostgreSQL, Postern's SQL driver beside
-// Dovecot's pgsql driver on the same database and the same users, each with its cache on (Postern:
-// directory.cacheTtl and authCache; Dovecot: auth_cache_size and auth_cache_ttl) and off. Each sign-in is a
-// whole POP session (connect, greeting, USER, PASS, QUIT) of a user picked at random; the password hash is
-// SHA512-CRYPT (Dovecot's default scheme for new sites). "Per core" divides by the CPU seconds the server's
-// processes used (the database's own CPU is shown apart). Run (as root, with Dovecot and dovecot-pgsql):
-//   tsc -p tsconfig.json && tsc -p bench/tsconfig.json && node bench/dist/directory-sign-ins.js [--seconds N --clients N --users N]
+// The directory bench (the `directory` part of `npm run bench`, issue 24): POP sign-ins per second against
+// accounts in PostgreSQL and in OpenLDAP slapd, Postern's SQL and LDAP drivers beside Dovecot's pgsql and ldap
+// drivers on the same directory and the same users, each with its cache on (Postern: directory.cacheTtl and
+// authCache; Dovecot: auth_cache_size and auth_cache_ttl) and off. LDAP is measured twice: the service DN
+// reading userPassword, and auth bind (the password checked by binding as the user: Dovecot's auth_bind).
+// Each sign-in is a whole POP session (connect, greeting, USER, PASS, QUIT) of a user picked at random; the
+// password hash is SHA512-CRYPT (Dovecot's default scheme for new sites; {CRYPT}$6$ in LDAP, which slapd
+// checks too). "Per CPU second" divides by the CPU seconds the server's processes used (the directory's own
+// CPU is shown apart). As root, with Dovecot, dovecot-pgsql, dovecot-ldap, PostgreSQL 15 and slapd:
+//   npm run bench -- --protocols directory [--directory-seconds N --directory-clients N --directory-users N]
+//   node bench/dist/directory-sign-ins.js [--seconds N --clients N --users N --directories sql,ldap,ldap-bind]
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findDovecot } from './dovecot.js';
 import { TestPostgres } from './postgres.js';
 import { POSTERN_BIN } from './postern.js';
 import { treeCpuSeconds } from './proc.js';
 import { freePort, HOST, runCommand, terminate } from './server.js';
+import { LDAP_PEOPLE, LDAP_SERVICE, TestSlapd } from './slapd.js';
 
 const MAIL_ID = 5000;
 const PASSWORD = 'bench-pw';
 
-interface Row {
-  server: string;
+/** sql: PostgreSQL; ldap: slapd, userPassword read by the service DN; ldap-bind: slapd, auth bind. */
+export type DirectoryKind = 'sql' | 'ldap' | 'ldap-bind';
+export const DIRECTORY_KINDS: DirectoryKind[] = ['sql', 'ldap', 'ldap-bind'];
+
+export interface DirectoryRow {
+  directory: DirectoryKind;
+  server: 'postern' | 'dovecot';
   cache: 'on' | 'off';
   signIns: number;
+  failed: number;
   seconds: number;
   cpu: number;
+  /** CPU seconds of the directory's processes (PostgreSQL's tree, slapd) during the run */
   dbCpu: number;
+  /** the 1-minute load average when the run ended */
+  load: number;
 }
+
+export interface DirectoryOptions {
+  seconds: number;
+  clients: number;
+  users: number;
+  kinds: DirectoryKind[];
+}
+
+export interface DirectoryFigures {
+  options: DirectoryOptions;
+  rows: DirectoryRow[];
+  dovecot: string;
+  /** the load averages (1, 5, 15 minutes) before the part and after it */
+  loadBefore: number[];
+  loadAfter: number[];
+  wallSeconds: number;
+  skipped: string[];
+}
+
+/** The directory a run signs in against: its url for Postern, its section for Dovecot, its CPU. */
+interface Directory {
+  kind: DirectoryKind;
+  postern: Record<string, unknown>;
+  dovecotConf(base: string): Promise<string>;
+  cpuSeconds(): Promise<number>;
+}
+
+type Row = DirectoryRow;
 
 /** One POP session: greeting, USER, PASS, QUIT; true when PASS was accepted. */
 function popSignIn(port: number, user: string): Promise<boolean> {
@@ -93,9 +138,9 @@ async function waitForPort(port: number, child: ChildProcess, ms: number): Promi
   }
 }
 
-async function startPostern(dir: string, url: string, cache: boolean): Promise<{ child: ChildProcess; port: number }> {
+async function startPostern(dir: string, d: Directory, cache: boolean): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const config = join(dir, `postern-${cache ? 'cache' : 'nocache'}.yaml`);
+  const config = join(dir, `postern-${d.kind}-${cache ? 'cache' : 'nocache'}.yaml`);
   await writeFile(
     config,
     JSON.stringify({
@@ -105,13 +150,7 @@ async function startPostern(dir: string, url: string, cache: boolean): Promise<{
       log: { level: 'error' },
       pop: { authFailureDelay: 0, maxChannels: 10000 },
       authCache: cache ? { entries: 100000, ttl: 600 } : { entries: 0 },
-      directory: {
-        driver: 'sql',
-        url,
-        passwordQuery: "SELECT userid AS user, password FROM users WHERE userid = '%u'",
-        userQuery: "SELECT home, 5000 AS uid, 5000 AS gid FROM users WHERE userid = '%u'",
-        cacheTtl: cache ? 60 : 0,
-      },
+      directory: { ...d.postern, cacheTtl: cache ? 60 : 0 },
     }),
   );
   const child = spawn(process.execPath, [POSTERN_BIN, '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -119,24 +158,13 @@ async function startPostern(dir: string, url: string, cache: boolean): Promise<{
   return { child, port };
 }
 
-async function startDovecot(dir: string, db: TestPostgres, cache: boolean): Promise<{ child: ChildProcess; port: number }> {
+async function startDovecot(dir: string, d: Directory, cache: boolean): Promise<{ child: ChildProcess; port: number }> {
   const bin = findDovecot();
   if (!bin) throw new Error('Dovecot is not installed');
   const port = await freePort();
-  const base = join(dir, `dovecot-${cache ? 'cache' : 'nocache'}`);
+  const base = join(dir, `dovecot-${d.kind}-${cache ? 'cache' : 'nocache'}`);
   await mkdir(base, { recursive: true, mode: 0o711 });
-  const sqlConf = join(base, 'dovecot-sql.conf.ext');
-  await writeFile(
-    sqlConf,
-    [
-      'driver = pgsql',
-      `connect = host=127.0.0.1 port=${db.port} dbname=mail user=postgres password=${db.password}`,
-      "password_query = SELECT userid AS user, password FROM users WHERE userid = '%u'",
-      "user_query = SELECT home, 5000 AS uid, 5000 AS gid FROM users WHERE userid = '%u'",
-      '',
-    ].join('\n'),
-    { mode: 0o644 },
-  );
+  const dbs = await d.dovecotConf(base);
   const conf = join(base, 'dovecot.conf');
   await writeFile(
     conf,
@@ -153,15 +181,7 @@ first_valid_uid = ${MAIL_ID}
 mail_location = maildir:~/Maildir
 auth_cache_size = ${cache ? '10M' : '0'}
 auth_cache_ttl = 60 s
-passdb {
-  driver = sql
-  args = ${sqlConf}
-}
-userdb {
-  driver = sql
-  args = ${sqlConf}
-}
-# Dovecot's high-performance login mode: the faster of its two modes for many short sessions
+${dbs}# Dovecot's high-performance login mode: the faster of its two modes for many short sessions
 service pop3-login {
   inet_listener pop3 {
     address = 127.0.0.1
@@ -184,10 +204,10 @@ service anvil {
 }
 
 async function measure(
-  name: string,
+  name: 'postern' | 'dovecot',
   cache: boolean,
   server: { child: ChildProcess; port: number },
-  db: TestPostgres,
+  db: Directory,
   users: string[],
   o: { clients: number; seconds: number },
 ): Promise<Row> {
@@ -202,36 +222,202 @@ async function measure(
   const seconds = (performance.now() - t0) / 1000;
   const cpu = treeCpuSeconds(server.child.pid!) - cpu0;
   const dbCpu = (await db.cpuSeconds()) - db0;
-  if (failed > 0) process.stderr.write(`${name} cache ${cache ? 'on' : 'off'}: ${failed} sign-ins failed\n`);
+  if (failed > 0) process.stderr.write(`directory ${db.kind}: ${name} cache ${cache ? 'on' : 'off'}: ${failed} sign-ins failed\n`);
   await terminate(server.child, 10_000);
-  return { server: name, cache: cache ? 'on' : 'off', signIns: ok, seconds, cpu, dbCpu };
+  return { directory: db.kind, server: name, cache: cache ? 'on' : 'off', signIns: ok, failed, seconds, cpu, dbCpu, load: loadavg()[0] };
 }
 
-function render(rows: Row[]): string {
+const KIND_NAMES: Record<DirectoryKind, string> = {
+  sql: 'SQL (PostgreSQL)',
+  ldap: 'LDAP, userPassword read',
+  'ldap-bind': 'LDAP, auth bind',
+};
+
+export function renderDirectory(f: DirectoryFigures): string {
+  const o = f.options;
   const lines = [
-    '| server | cache | sign-ins/s | server CPU s | sign-ins per CPU second | database CPU s |',
-    '|---|---|---:|---:|---:|---:|',
+    `Sign-ins against a directory (POP: greeting, USER, PASS, QUIT; ${o.users} users with SHA512-CRYPT hashes, ` +
+      `${o.clients} clients, ${o.seconds} s per run; ${f.dovecot}; load average ${f.loadBefore.map((l) => l.toFixed(2)).join(' ')} ` +
+      `before, ${f.loadAfter.map((l) => l.toFixed(2)).join(' ')} after; the part took ${f.wallSeconds.toFixed(0)} s)`,
+    '',
+    '| directory | server | cache | sign-ins/s | server CPU s | sign-ins per CPU second | directory CPU s | failed | load (1 min) |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const r of rows) {
+  const perCpu = (r: Row) => r.signIns / Math.max(r.cpu, 0.01);
+  for (const r of f.rows) {
     lines.push(
-      `| ${r.server} | ${r.cache} | ${(r.signIns / r.seconds).toFixed(0)} | ${r.cpu.toFixed(1)} | ` +
-        `${(r.signIns / Math.max(r.cpu, 0.01)).toFixed(0)} | ` +
-        `${r.dbCpu.toFixed(1)} |`,
+      `| ${KIND_NAMES[r.directory]} | ${r.server === 'postern' ? 'Postern' : 'Dovecot'} | ${r.cache} | ` +
+        `${(r.signIns / r.seconds).toFixed(0)} | ${r.cpu.toFixed(1)} | ${perCpu(r).toFixed(0)} | ${r.dbCpu.toFixed(1)} | ` +
+        `${r.failed} | ${r.load.toFixed(1)} |`,
     );
   }
-  for (const cache of ['on', 'off'] as const) {
-    const p = rows.find((r) => r.server === 'postern' && r.cache === cache);
-    const d = rows.find((r) => r.server === 'dovecot' && r.cache === cache);
-    if (p && d) {
-      const ratio = p.signIns / Math.max(p.cpu, 0.01) / (d.signIns / Math.max(d.cpu, 0.01));
+  lines.push('');
+  for (const kind of o.kinds) {
+    for (const cache of ['on', 'off'] as const) {
+      const p = f.rows.find((r) => r.directory === kind && r.server === 'postern' && r.cache === cache);
+      const d = f.rows.find((r) => r.directory === kind && r.server === 'dovecot' && r.cache === cache);
+      if (!p || !d || d.signIns === 0) continue;
+      const ratio = perCpu(p) / perCpu(d);
+      const target = cache === 'on' ? 2 : 1;
       lines.push(
-        '',
-        `cache ${cache}: Postern/Dovecot per CPU second ${ratio.toFixed(2)}x, ` +
-          `per wall second ${(p.signIns / p.seconds / (d.signIns / d.seconds)).toFixed(2)}x`,
+        `${KIND_NAMES[kind]}, cache ${cache}: Postern ${ratio.toFixed(2)}x Dovecot's sign-ins per CPU second ` +
+          `(${(p.signIns / p.seconds / (d.signIns / d.seconds)).toFixed(2)}x per wall second) (target >= ${target}): ` +
+          `${p.failed + d.failed > 0 ? 'NOT JUDGED (sign-ins failed)' : ratio >= target ? 'PASS' : 'FAIL'}`,
       );
     }
   }
+  for (const s of f.skipped) lines.push(`skipped: ${s}`);
   return lines.join('\n');
+}
+
+/** Why the part cannot run here, or null. */
+export function directoryUnavailable(kinds: DirectoryKind[]): string | null {
+  if (process.getuid?.() !== 0) return 'the directory bench needs root (PostgreSQL as postgres, Dovecot mail as uid 5000)';
+  if (!findDovecot()) return 'Dovecot is not installed';
+  if (kinds.includes('sql') && !existsSync('/usr/lib/dovecot/modules/auth/libdriver_pgsql.so') &&
+    !existsSync('/usr/lib/dovecot/modules/libdriver_pgsql.so'))
+    return 'dovecot-pgsql is not installed';
+  if (kinds.some((k) => k !== 'sql') && !existsSync('/usr/lib/dovecot/modules/auth/libauthdb_ldap.so')) return 'dovecot-ldap is not installed';
+  return null;
+}
+
+const POSTERN_SQL = {
+  passwordQuery: "SELECT userid AS user, password FROM users WHERE userid = '%u'",
+  userQuery: "SELECT home, 5000 AS uid, 5000 AS gid FROM users WHERE userid = '%u'",
+};
+
+async function sqlDirectory(users: { login: string; home: string }[], hash: string): Promise<{ d: Directory; stop: () => Promise<void> }> {
+  const db = await TestPostgres.start();
+  try {
+    const c = await db.createDatabase('mail');
+    await c.query('CREATE TABLE users (userid VARCHAR(128) PRIMARY KEY, password VARCHAR(256), home VARCHAR(256))');
+    for (const u of users) await c.query('INSERT INTO users VALUES ($1, $2, $3)', [u.login, hash, u.home]);
+    await c.end();
+  } catch (err) {
+    await db.stop();
+    throw err;
+  }
+  const d: Directory = {
+    kind: 'sql',
+    postern: { driver: 'sql', url: db.url('mail'), ...POSTERN_SQL },
+    async dovecotConf(base) {
+      const file = join(base, 'dovecot-sql.conf.ext');
+      await writeFile(
+        file,
+        [
+          'driver = pgsql',
+          `connect = host=127.0.0.1 port=${db.port} dbname=mail user=postgres password=${db.password}`,
+          `password_query = ${POSTERN_SQL.passwordQuery}`,
+          `user_query = ${POSTERN_SQL.userQuery}`,
+          '',
+        ].join('\n'),
+        { mode: 0o644 },
+      );
+      return `passdb {\n  driver = sql\n  args = ${file}\n}\nuserdb {\n  driver = sql\n  args = ${file}\n}\n`;
+    },
+    cpuSeconds: () => db.cpuSeconds(),
+  };
+  return { d, stop: () => db.stop() };
+}
+
+const LDAP_FILTER = '(&(objectClass=inetOrgPerson)(mail=%u))';
+
+function ldapDirectory(slapd: TestSlapd, authBind: boolean): Directory {
+  return {
+    kind: authBind ? 'ldap-bind' : 'ldap',
+    postern: {
+      driver: 'ldap',
+      url: slapd.url,
+      base: LDAP_PEOPLE,
+      filter: LDAP_FILTER,
+      bind: { ...LDAP_SERVICE },
+      authBind,
+      attributes: { user: 'mail', password: 'userPassword', home: 'homeDirectory' },
+    },
+    async dovecotConf(base) {
+      const file = join(base, 'dovecot-ldap.conf.ext');
+      await writeFile(
+        file,
+        [
+          `uris = ${slapd.url}`,
+          `dn = ${LDAP_SERVICE.dn}`,
+          `dnpass = ${LDAP_SERVICE.password}`,
+          `auth_bind = ${authBind ? 'yes' : 'no'}`,
+          `base = ${LDAP_PEOPLE}`,
+          'user_attrs = homeDirectory=home,uidNumber=uid,gidNumber=gid',
+          `user_filter = ${LDAP_FILTER}`,
+          'pass_attrs = mail=user,userPassword=password',
+          `pass_filter = ${LDAP_FILTER}`,
+          '',
+        ].join('\n'),
+        { mode: 0o644 },
+      );
+      return `passdb {\n  driver = ldap\n  args = ${file}\n}\nuserdb {\n  driver = ldap\n  args = ${file}\n}\n`;
+    },
+    async cpuSeconds() {
+      return slapd.pid ? treeCpuSeconds(slapd.pid) : 0;
+    },
+  };
+}
+
+/** The directory part: each directory in turn, Postern and Dovecot with the cache on, then off. */
+export async function runDirectoryBench(root: string, o: DirectoryOptions): Promise<DirectoryFigures> {
+  const t0 = performance.now();
+  const loadBefore = loadavg();
+  const dir = join(root, 'directory');
+  await mkdir(dir, { recursive: true });
+  await chmod(root, 0o711);
+  await chmod(dir, 0o711);
+  const bin = findDovecot();
+  const dovecot = bin ? (await runCommand(bin, ['--version'])).stdout.trim() : 'no Dovecot';
+  const rows: Row[] = [];
+  const skipped: string[] = [];
+  const hash = (await runCommand('doveadm', ['pw', '-s', 'SHA512-CRYPT', '-p', PASSWORD])).stdout.trim(); // {SHA512-CRYPT}$6$...
+  const users = Array.from({ length: o.users }, (_, i) => ({ login: `user${i}@example.org`, uid: `user${i}`, home: join(dir, 'homes', `user${i}`) }));
+  await mkdir(join(dir, 'homes'), { mode: 0o711 });
+  for (const u of users) {
+    for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(u.home, 'Maildir', sub), { recursive: true });
+    await runCommand('chown', ['-R', `${MAIL_ID}:${MAIL_ID}`, u.home]);
+  }
+  const logins = users.map((u) => u.login);
+  const runBoth = async (d: Directory): Promise<void> => {
+    for (const cache of [true, false]) {
+      process.stderr.write(`directory ${d.kind}: postern, cache ${cache ? 'on' : 'off'}\n`);
+      rows.push(await measure('postern', cache, await startPostern(dir, d, cache), d, logins, o));
+      process.stderr.write(`directory ${d.kind}: dovecot, cache ${cache ? 'on' : 'off'}\n`);
+      rows.push(await measure('dovecot', cache, await startDovecot(dir, d, cache), d, logins, o));
+    }
+  };
+  if (o.kinds.includes('sql')) {
+    const { d, stop } = await sqlDirectory(users, hash);
+    try {
+      await runBoth(d);
+    } catch (err) {
+      skipped.push(`sql: ${(err as Error).message}`);
+    } finally {
+      await stop();
+    }
+  }
+  if (o.kinds.some((k) => k !== 'sql')) {
+    // {CRYPT}$6$...: the same SHA512-CRYPT hash in the form slapd (for auth bind), Dovecot and Postern all check
+    const crypt = `{CRYPT}${hash.replace(/^\{[^}]*\}/, '')}`;
+    const slapd = await TestSlapd.start(
+      users.map((u) => ({ uid: u.uid, mail: u.login, userPassword: crypt, homeDirectory: u.home })),
+    );
+    try {
+      for (const kind of ['ldap', 'ldap-bind'] as const) {
+        if (!o.kinds.includes(kind)) continue;
+        try {
+          await runBoth(ldapDirectory(slapd, kind === 'ldap-bind'));
+        } catch (err) {
+          skipped.push(`${kind}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      await slapd.stop();
+    }
+  }
+  return { options: o, rows, dovecot, loadBefore, loadAfter: loadavg(), wallSeconds: (performance.now() - t0) / 1000, skipped };
 }
 
 async function main(): Promise<void> {
@@ -240,42 +426,20 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '10' },
       clients: { type: 'string', default: '8' },
       users: { type: 'string', default: '200' },
+      directories: { type: 'string', default: DIRECTORY_KINDS.join(',') },
     },
   });
-  const o = { seconds: Number(values.seconds), clients: Number(values.clients) };
-  const count = Number(values.users);
-  if (process.getuid?.() !== 0) throw new Error('the directory bench needs root (PostgreSQL as postgres, Dovecot mail as uid 5000)');
-  const dir = await mkdtemp(join(tmpdir(), 'postern-bench-dir-'));
-  await chmod(dir, 0o711);
-  const db = await TestPostgres.start();
+  const kinds = DIRECTORY_KINDS.filter((k) => values.directories.split(',').includes(k));
+  const o = { seconds: Number(values.seconds), clients: Number(values.clients), users: Number(values.users), kinds };
+  const why = directoryUnavailable(kinds);
+  if (why) throw new Error(why);
+  const root = await mkdtemp(join(tmpdir(), 'postern-bench-dir-'));
   try {
-    const hash = (await runCommand('doveadm', ['pw', '-s', 'SHA512-CRYPT', '-p', PASSWORD])).stdout.trim();
-    const c = await db.createDatabase('mail');
-    await c.query('CREATE TABLE users (userid VARCHAR(128) PRIMARY KEY, password VARCHAR(256), home VARCHAR(256))');
-    const users = Array.from({ length: count }, (_, i) => `user${i}@example.org`);
-    const homes = join(dir, 'homes');
-    await mkdir(homes, { mode: 0o711 });
-    for (const u of users) {
-      const home = join(homes, u.split('@')[0]);
-      for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(home, 'Maildir', sub), { recursive: true });
-      await runCommand('chown', ['-R', `${MAIL_ID}:${MAIL_ID}`, home]);
-      await c.query('INSERT INTO users VALUES ($1, $2, $3)', [u, hash, home]);
-    }
-    await c.end();
-    const rows: Row[] = [];
-    for (const cache of [true, false]) {
-      rows.push(await measure('postern', cache, await startPostern(dir, db.url('mail'), cache), db, users, o));
-      rows.push(await measure('dovecot', cache, await startDovecot(dir, db, cache), db, users, o));
-    }
-    process.stdout.write(`${render(rows)}\n`);
-    process.stdout.write(
-      `(${count} users, ${o.clients} clients, ${o.seconds} s per run; ` +
-        `Dovecot ${(await runCommand(findDovecot()!, ['--version'])).stdout.trim()})\n`,
-    );
+    const figures = await runDirectoryBench(root, o);
+    process.stdout.write(`${renderDirectory(figures)}\n`);
   } finally {
-    await db.stop();
-    await rm(dir, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
   }
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

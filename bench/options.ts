@@ -36,14 +36,19 @@ export interface Options {
   /** The `sieve` part (sieve-scenario.ts): accounts delivered to, and concurrent LMTP clients. */
   sieveAccounts: number;
   sieveClients: number;
+  /** The `directory` part (directory-sign-ins.ts): seconds per run, concurrent POP clients, users. */
+  directorySeconds: number;
+  directoryClients: number;
+  directoryUsers: number;
 }
 
 export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle' | 'watch' | 'compress' | 'resync' | 'sort';
 export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle', 'watch', 'compress', 'resync', 'sort'];
 
-/** sieve: LMTP deliveries with Sieve scripts beside Dovecot LMTP + Pigeonhole (sieve-scenario.ts, issue 23). */
-export type Protocol = 'pop3' | 'imap' | 'sieve';
-export const PROTOCOLS: Protocol[] = ['pop3', 'imap', 'sieve'];
+/** sieve: LMTP deliveries with Sieve scripts beside Dovecot LMTP + Pigeonhole (sieve-scenario.ts, issue 23).
+ * directory: sign-ins against PostgreSQL and slapd beside Dovecot's pgsql and ldap drivers (directory-sign-ins.ts, issue 24). */
+export type Protocol = 'pop3' | 'imap' | 'sieve' | 'directory';
+export const PROTOCOLS: Protocol[] = ['pop3', 'imap', 'sieve', 'directory'];
 
 /** The mailboxes every server gets, by role. */
 export interface Mailboxes {
@@ -101,6 +106,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --watch-workers N    Postern's worker processes for it (default 2: one process may hold 20,000 files here)
   --sieve-accounts N   accounts of the sieve part, each with the 20-rule script (default 20, quick 5)
   --sieve-clients N    concurrent LMTP clients of the sieve part (default 8, quick 4)
+  --directory-seconds S  seconds of each run of the directory part (default 10, quick 3)
+  --directory-clients N  concurrent POP clients of the directory part (default 8, quick 4)
+  --directory-users N    users in its PostgreSQL and slapd (default 200, quick 50)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
@@ -136,6 +144,9 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       'watch-workers': { type: 'string' },
       'sieve-accounts': { type: 'string' },
       'sieve-clients': { type: 'string' },
+      'directory-seconds': { type: 'string' },
+      'directory-clients': { type: 'string' },
+      'directory-users': { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       profile: { type: 'string' },
@@ -210,5 +221,8 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     imapIdleSessions,
     sieveAccounts: positive('sieve-accounts', values['sieve-accounts'], quick ? 5 : 20),
     sieveClients: positive('sieve-clients', values['sieve-clients'], quick ? 4 : 8),
+    directorySeconds: positive('directory-seconds', values['directory-seconds'], quick ? 3 : 10, false),
+    directoryClients: positive('directory-clients', values['directory-clients'], quick ? 4 : 8),
+    directoryUsers: positive('directory-users', values['directory-users'], quick ? 50 : 200),
   };
 }

@@ -20,6 +20,7 @@ import { type Machine, render } from './report.js';
 import { runScenarios, type ServerResults } from './scenarios.js';
 import { renderWorkerScaling, runWorkerScaling, type WorkerScaling } from './workers-scenario.js';
 import { renderSieve, runSieveBench, type SieveFigures } from './sieve-scenario.js';
+import { DIRECTORY_KINDS, type DirectoryFigures, directoryUnavailable, renderDirectory, runDirectoryBench } from './directory-sign-ins.js';
 import type { BenchServer, ServerName } from './server.js';
 
 const PASSWORD = 'bench-Secret-42';
@@ -92,10 +93,11 @@ async function main(): Promise<number> {
   const imapResults: ImapServerResults[] = [];
   let workerScaling: WorkerScaling | null = null;
   let sieve: SieveFigures | null = null;
+  let directory: DirectoryFigures | null = null;
   const startedAt = new Date();
   try {
-    // The POP3 and IMAP parts share each server's big tree; the sieve part starts LMTP servers of its own.
-    for (const name of o.protocols.some((p) => p !== 'sieve') ? servers : []) {
+    // The POP3 and IMAP parts share each server's big tree; the sieve and directory parts start servers of their own.
+    for (const name of o.protocols.some((p) => p === 'pop3' || p === 'imap') ? servers : []) {
       process.stderr.write(`${name}: writing its Maildir tree and starting it\n`);
       const dir = join(root, name);
       let server: BenchServer | null = null;
@@ -142,6 +144,20 @@ async function main(): Promise<number> {
         servers: sieveServers,
       });
     }
+    if (o.protocols.includes('directory')) {
+      const why = directoryUnavailable(DIRECTORY_KINDS);
+      if (why) {
+        skipped.push(`the directory part: ${why}`);
+        process.stderr.write(`NOTE: the directory part is skipped: ${why}.\n`);
+      } else {
+        directory = await runDirectoryBench(root, {
+          seconds: o.directorySeconds,
+          clients: o.directoryClients,
+          users: o.directoryUsers,
+          kinds: DIRECTORY_KINDS,
+        });
+      }
+    }
   } finally {
     if (!o.keep) {
       await rm(root, { recursive: true, force: true });
@@ -162,6 +178,7 @@ async function main(): Promise<number> {
       )}\n`,
     );
   if (sieve) process.stdout.write(`\n${renderSieve(sieve)}\n`);
+  if (directory) process.stdout.write(`\n${renderDirectory(directory)}\n`);
   if (o.out !== null) {
     const json = {
       startedAt: startedAt.toISOString(),
@@ -175,6 +192,7 @@ async function main(): Promise<number> {
       imapVerdicts: imap?.verdicts ?? [],
       workerScaling,
       sieve,
+      directory,
     };
     await writeFile(o.out, `${JSON.stringify(json, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${o.out}\n`);
