@@ -274,10 +274,14 @@ export function renderDirectory(f: DirectoryFigures): string {
 export function directoryUnavailable(kinds: DirectoryKind[]): string | null {
   if (process.getuid?.() !== 0) return 'the directory bench needs root (PostgreSQL as postgres, Dovecot mail as uid 5000)';
   if (!findDovecot()) return 'Dovecot is not installed';
-  if (kinds.includes('sql') && !existsSync('/usr/lib/dovecot/modules/auth/libdriver_pgsql.so') &&
-    !existsSync('/usr/lib/dovecot/modules/libdriver_pgsql.so'))
+  if (
+    kinds.includes('sql') &&
+    !existsSync('/usr/lib/dovecot/modules/auth/libdriver_pgsql.so') &&
+    !existsSync('/usr/lib/dovecot/modules/libdriver_pgsql.so')
+  )
     return 'dovecot-pgsql is not installed';
-  if (kinds.some((k) => k !== 'sql') && !existsSync('/usr/lib/dovecot/modules/auth/libauthdb_ldap.so')) return 'dovecot-ldap is not installed';
+  if (kinds.some((k) => k !== 'sql') && !existsSync('/usr/lib/dovecot/modules/auth/libauthdb_ldap.so'))
+    return 'dovecot-ldap is not installed';
   return null;
 }
 
@@ -373,7 +377,11 @@ export async function runDirectoryBench(root: string, o: DirectoryOptions): Prom
   const rows: Row[] = [];
   const skipped: string[] = [];
   const hash = (await runCommand('doveadm', ['pw', '-s', 'SHA512-CRYPT', '-p', PASSWORD])).stdout.trim(); // {SHA512-CRYPT}$6$...
-  const users = Array.from({ length: o.users }, (_, i) => ({ login: `user${i}@example.org`, uid: `user${i}`, home: join(dir, 'homes', `user${i}`) }));
+  const users = Array.from({ length: o.users }, (_, i) => ({
+    login: `user${i}@example.org`,
+    uid: `user${i}`,
+    home: join(dir, 'homes', `user${i}`),
+  }));
   await mkdir(join(dir, 'homes'), { mode: 0o711 });
   for (const u of users) {
     for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(u.home, 'Maildir', sub), { recursive: true });
@@ -401,9 +409,7 @@ export async function runDirectoryBench(root: string, o: DirectoryOptions): Prom
   if (o.kinds.some((k) => k !== 'sql')) {
     // {CRYPT}$6$...: the same SHA512-CRYPT hash in the form slapd (for auth bind), Dovecot and Postern all check
     const crypt = `{CRYPT}${hash.replace(/^\{[^}]*\}/, '')}`;
-    const slapd = await TestSlapd.start(
-      users.map((u) => ({ uid: u.uid, mail: u.login, userPassword: crypt, homeDirectory: u.home })),
-    );
+    const slapd = await TestSlapd.start(users.map((u) => ({ uid: u.uid, mail: u.login, userPassword: crypt, homeDirectory: u.home })));
     try {
       for (const kind of ['ldap', 'ldap-bind'] as const) {
         if (!o.kinds.includes(kind)) continue;

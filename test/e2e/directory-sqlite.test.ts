@@ -1,4 +1,4 @@
-// Accounts in an SQLite directory, through a real `postern serve`: users sign in over POP and IMAP with
+// Accounts in an SQLite directory, through a real `postern serve`: users sign in over POP, IMAP and SMTP submission with
 // the names and passwords the table holds (hashes of Dovecot's schemes, a bare one in the default
 // scheme), their mail goes to the home the user query gives (home/Maildir, made at the first use), a
 // nologin user and wrong passwords are refused, the CLI says which directory it reads and refuses to
@@ -14,6 +14,7 @@ import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { CREATE_USERS, DIRECTORY_USERS, directoryRows, QUERIES } from '../helpers/directory-users.js';
 import { imapLogin as imapAnswer, pop as popAnswer } from '../helpers/directory-suite.js';
+import { smtpSignIn } from '../helpers/smtp-sign-in.js';
 
 let server: TestServer;
 let homes: string;
@@ -37,11 +38,13 @@ beforeAll(async () => {
         { name: 'pop3', module: 'pop', address: '127.0.0.1', port: 0 },
         { name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 },
         { name: 'sieve', module: 'managesieve', address: '127.0.0.1', port: 0 },
+        { name: 'submission', module: 'submission', address: '127.0.0.1', port: 0 },
       ],
       // no cache: each sign-in reads the table (the cache has its own test)
       directory: { driver: 'sql', url: `sqlite:${dbFile}`, ...QUERIES, cacheTtl: 0 },
       pop: { authFailureTime: 0.05, authFailureDelay: 0 },
       imap: { authFailureTime: 0.05, authFailureDelay: 0 },
+      submissionService: { authFailureTime: 0.05, authFailureDelay: 0 },
     },
   });
 });
@@ -65,6 +68,23 @@ describe('an SQLite directory', () => {
     expect(await imapLogin('ann@example.org', 'wrong')).toMatch(/^a1 NO \[AUTHENTICATIONFAILED\]/);
     const reasons = server.logs.filter((r) => r.msg === 'sign-in refused').map((r) => r.reason);
     expect(reasons).toEqual(expect.arrayContaining(['bad-password', 'unknown-user', 'disabled']));
+  });
+
+  it("signs the same users in over SMTP submission, and their mail reaches a directory user's home", async () => {
+    for (const u of DIRECTORY_USERS.filter((x) => !x.nologin)) {
+      expect(await smtpSignIn(server.portOf('submission'), u.userid, u.password), u.userid).toMatchObject({ code: 235 });
+    }
+    const sent = await smtpSignIn(server.portOf('submission'), 'ann@example.org', 'ann-pw', { to: 'cy@example.org', subject: 'over 587' });
+    expect(sent).toMatchObject({ code: 235, refused: {} });
+    const c = await RawPop.connect(server.portOf('pop3'));
+    await c.line();
+    await c.command('USER cy@example.org');
+    expect(await c.command('PASS cy-pw')).toMatch(/^\+OK/);
+    expect(await c.command('STAT')).toMatch(/^\+OK 1 /);
+    c.send('QUIT\r\n');
+    expect(await smtpSignIn(server.portOf('submission'), 'ann@example.org', 'wrong')).toMatchObject({ code: 535 });
+    expect(await smtpSignIn(server.portOf('submission'), 'zed@example.org', 'zed-pw')).toMatchObject({ code: 535 });
+    expect(await smtpSignIn(server.portOf('submission'), 'dee@example.org', 'dee-pw')).toMatchObject({ code: 535 });
   });
 
   it('keeps the mail in the home the directory gives, made at the first use', async () => {
@@ -114,10 +134,17 @@ describe('an SQLite directory', () => {
     const { client: sieve } = await RawSieve.connect(server.portOf('sieve'));
     const plain = Buffer.from('\0ann@example.org\0ann-pw').toString('base64');
     expect((await sieve.command(`AUTHENTICATE "PLAIN" "${plain}"`)).text).toMatch(/^NO \(TRYLATER\) /);
+    // submission: RFC 4954's 454 4.7.0 (try again later), never 535 (wrong password)
+    for (let i = 0; i < 4; i++) {
+      const answer = await smtpSignIn(server.portOf('submission'), 'ann@example.org', 'ann-pw');
+      expect(answer.code, answer.text).toBe(454);
+      expect(answer.text).toMatch(/^4\.7\.0 /);
+    }
     expect(server.logs.some((r) => r.msg === 'sign-in refused for now: the directory is unavailable')).toBe(true);
     await writeFile(dbFile, await readFile(saved));
     expect(await pop('ann@example.org', 'ann-pw')).toMatch(/^\+OK/);
     expect(await imapLogin('ann@example.org', 'ann-pw')).toMatch(/^a1 OK/);
     expect((await sieve.command(`AUTHENTICATE "PLAIN" "${plain}"`)).status).toBe('OK');
+    expect(await smtpSignIn(server.portOf('submission'), 'ann@example.org', 'ann-pw')).toMatchObject({ code: 235 });
   });
 });
