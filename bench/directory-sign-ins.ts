@@ -244,6 +244,8 @@ export function renderDirectory(f: DirectoryFigures): string {
     '|---|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   const perCpu = (r: Row) => r.signIns / Math.max(r.cpu, 0.01);
+  // with auth bind the hash is checked by slapd: the server's CPU alone would leave that work out
+  const withDirectory = (r: Row) => r.signIns / Math.max(r.cpu + r.dbCpu, 0.01);
   for (const r of f.rows) {
     lines.push(
       `| ${KIND_NAMES[r.directory]} | ${r.server === 'postern' ? 'Postern' : 'Dovecot'} | ${r.cache} | ` +
@@ -261,7 +263,8 @@ export function renderDirectory(f: DirectoryFigures): string {
       const target = cache === 'on' ? 2 : 1;
       lines.push(
         `${KIND_NAMES[kind]}, cache ${cache}: Postern ${ratio.toFixed(2)}x Dovecot's sign-ins per CPU second ` +
-          `(${(p.signIns / p.seconds / (d.signIns / d.seconds)).toFixed(2)}x per wall second) (target >= ${target}): ` +
+          `(${(p.signIns / p.seconds / (d.signIns / d.seconds)).toFixed(2)}x per wall second, ` +
+          `${(withDirectory(p) / withDirectory(d)).toFixed(2)}x counting the directory's CPU too) (target >= ${target}): ` +
           `${p.failed + d.failed > 0 ? 'NOT JUDGED (sign-ins failed)' : ratio >= target ? 'PASS' : 'FAIL'}`,
       );
     }
