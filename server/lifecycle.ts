@@ -92,6 +92,14 @@ export async function serve(s: ServeSettings): Promise<void> {
   const link = worker === null ? null : new WorkerLink((m) => process.send?.(m, undefined, undefined, () => {}));
   // Several nodes: Redis keeps the limits (this node's own count while it is away) and carries change notices.
   const nodes = config.redis ? joinNodes(config.redis, config.dataDir, link ?? new LocalLimits(), logger, nodeName(worker)) : null;
+  // A stop signal that arrives while the server starts (its listeners may already be bound) is kept and
+  // acted on once it has started, rather than ending the process by the signal's default action.
+  let earlyStop: NodeJS.Signals | null = null;
+  const keepEarlyStop = (signal: NodeJS.Signals) => {
+    earlyStop ??= signal;
+  };
+  process.on('SIGTERM', keepEarlyStop);
+  process.on('SIGINT', keepEarlyStop);
   let kernel: Kernel;
   try {
     kernel = new Kernel(config, logger, registry, {
@@ -182,6 +190,9 @@ export async function serve(s: ServeSettings): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM', worker !== null && stopping));
   process.on('SIGINT', () => void stop('SIGINT', worker !== null && stopping));
+  process.off('SIGTERM', keepEarlyStop);
+  process.off('SIGINT', keepEarlyStop);
+  if (earlyStop) void stop(earlyStop);
   // A worker whose primary was killed: node's cluster ends it at once (the primary held the listening
   // sockets); were it to live on, it stops like this.
   if (worker !== null) process.on('disconnect', () => void stop('the primary process exited', true));
