@@ -23,7 +23,7 @@ function sh(
     const child = execFile(
       cmd,
       args,
-      { cwd: options.cwd, env: options.env ?? process.env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: options.cwd, env: options.env ?? process.env, timeout: 540_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -36,6 +36,9 @@ function sh(
 
 // npm from the local cache first (CI's `npm ci` filled it); the registry only for what is missing.
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+// An install builds better-sqlite3's native module from source where its prebuilt binary cannot be
+// downloaded (this machine reaches the npm registry only): about a minute of compiling on two cores.
+const INSTALL_TIMEOUT_MS = 600_000;
 
 describe('a production install', () => {
   it('npm pack, then npm install -g of the tarball: postern runs, without dev dependencies', async () => {
@@ -102,7 +105,7 @@ describe('a production install', () => {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-  });
+  }, INSTALL_TIMEOUT_MS);
 
   it('npm ci --omit=dev on a built checkout installs without TypeScript and runs', async () => {
     const work = await mkdtemp(join(tmpdir(), 'postern-omit-dev-'));
@@ -122,7 +125,7 @@ describe('a production install', () => {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
-  });
+  }, INSTALL_TIMEOUT_MS);
 
   it('npm start on a checkout built already leaves dist/ alone (a postern deliver meanwhile reads whole modules)', async () => {
     // pretest built dist/ from these sources: nothing is newer, so the build step must not rewrite it
