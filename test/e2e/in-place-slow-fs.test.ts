@@ -4,6 +4,9 @@
 // after the first slow one: while one account's APPEND waits for the file system, another account's NOOP
 // (which asks the file system nothing) is answered at once, because the event loop is free.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawImap } from '../helpers/imap-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -83,5 +86,37 @@ describe('in-place file calls on a slow file system (strace delays statx and ope
     expect(fetched.untagged.filter((l) => / FETCH /.test(l))).toHaveLength(4);
     ann.close();
     bob.close();
+  });
+});
+
+describe('store.inPlaceCalls: never', () => {
+  let server: TestServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startServer({ config: { listeners: LISTENERS, store: { inPlaceCalls: 'never' } } });
+    await server.addAccount('ann', PASSWORD);
+    dir = await mkdtemp(join(tmpdir(), 'postern-strace-'));
+  });
+  afterAll(async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("an APPEND makes no file look-up or open on the event loop's thread", { timeout: 60_000 }, async () => {
+    const ann = await RawImap.signIn(server.portOf('imap'), 'ann', PASSWORD);
+    expect((await ann.command('SELECT INBOX')).status).toBe('OK');
+    expect(await append(ann, 0)).toBe('OK'); // the code of the path loaded, INBOX made
+    const out = join(dir, 'main-thread');
+    // without -f: the event loop's thread alone (its id is the process id)
+    const strace = spawn('strace', ['-o', out, '-e', 'trace=statx,lstat,newfstatat,openat,open', '-p', String(server.process.pid)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((resolve) => strace.stderr!.on('data', (d) => /attached/.test(String(d)) && resolve()));
+    for (let n = 1; n <= 3; n++) expect(await append(ann, n)).toBe('OK');
+    strace.kill('SIGINT');
+    await new Promise((r) => strace.once('exit', r));
+    const calls = (await readFile(out, 'utf8')).split('\n').filter((l) => /^(statx|lstat|newfstatat|openat|open)\(/.test(l));
+    expect(calls).toEqual([]);
+    ann.close();
   });
 });

@@ -125,3 +125,14 @@ describe('the file system the mail is on', () => {
     expect(inPlaceState().offForGood).toMatch(/fuse/);
   });
 });
+
+describe('store.inPlaceCalls in the config', () => {
+  it('is auto by default, takes never, and refuses anything else with the values it takes', async () => {
+    const { validateConfig, ConfigError } = await import('../../server/config.js');
+    const { MODULE_TABLE } = await import('../../modules/table.js');
+    expect(validateConfig({}, null, MODULE_TABLE).store.inPlaceCalls).toBe('auto');
+    expect(validateConfig({ store: { inPlaceCalls: 'never' } }, null, MODULE_TABLE).store.inPlaceCalls).toBe('never');
+    expect(() => validateConfig({ store: { inPlaceCalls: 'sometimes' } }, null, MODULE_TABLE)).toThrow(ConfigError);
+    expect(() => validateConfig({ store: { inPlaceCalls: 'sometimes' } }, null, MODULE_TABLE)).toThrow(/auto or never/);
+  });
+});
