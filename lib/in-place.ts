@@ -4,9 +4,12 @@
 // so the store's quick paths (each delivery's look-ups, locks and small writes; message reads from the page
 // cache) are made in place. But a call in place that waits (a network file system asking its server, a
 // FUSE daemon, a cold cache, a disk that stalls) makes every session of the process wait. So:
-// - every call made in place is timed (timedInPlace); one slower than SLOW_CALL_MS turns in-place calls off
-//   for the process for OFF_MS (a slow disk costs the other sessions one slow call, not one per command);
-//   found slow again soon after that, for twice as long each time, up to MAX_OFF_MS;
+// - every call made in place is timed (timedInPlace); two in a row slower than SLOW_CALL_MS, or one slower
+//   than VERY_SLOW_CALL_MS, turn in-place calls off for the process for OFF_MS (a slow disk costs the other
+//   sessions a slow call or two, not one per command); found slow again soon after that, for twice as long
+//   each time, up to MAX_OFF_MS. (One call alone a little slow is usually not the file system: a garbage
+//   collection or the scheduler took the thread meanwhile, which on a loaded machine happens every few
+//   thousand calls; and the pool's round trips are slowest then.)
 // - a mail tree on a network or FUSE file system (learnFileSystem: statfs(2)'s type) turns them off for good,
 //   and so does the config (`store: { inPlaceCalls: never }`); while a statfs is under way they are off too.
 // Callers ask inPlaceNow() before each call and take their async twin when it says no: same result, off the loop.
@@ -15,6 +18,10 @@ import { dirname } from 'node:path';
 
 /** A call in place slower than this (ms) did not come from the kernel's caches (or the process was held). */
 export const SLOW_CALL_MS = 2;
+/** Slow calls in a row that turn in-place calls off. */
+export const SLOW_CALLS_IN_A_ROW = 2;
+/** A call in place slower than this (ms) turns them off alone: no pause of the process is that long. */
+export const VERY_SLOW_CALL_MS = 50;
 /** How long in-place calls stay off after a slow one (ms). */
 export const OFF_MS = 5_000;
 /** The longest off period, for a file system found slow again and again (ms). */
@@ -53,6 +60,7 @@ let offForGood: string | null = null;
 let learning = 0;
 let offUntil = -Infinity;
 let lastOffMs = 0;
+let slowInARow = 0;
 /** Injected by tests: the clock. */
 let clock: () => number = () => performance.now();
 
@@ -67,11 +75,17 @@ export function setInPlacePolicy(p: InPlacePolicy): void {
 }
 
 /**
- * Notes how long a call made in place took (ms); a slow one turns in-place calls off for OFF_MS, or for
- * twice the last period (up to MAX_OFF_MS) when the last period ended less than OFF_MS ago.
+ * Notes how long a call made in place took (ms); SLOW_CALLS_IN_A_ROW slow ones, or a very slow one, turn
+ * in-place calls off for OFF_MS, or for twice the last period (up to MAX_OFF_MS) when the last period ended
+ * less than OFF_MS ago.
  */
 export function noteInPlaceCall(ms: number): void {
-  if (ms <= SLOW_CALL_MS) return;
+  if (ms <= SLOW_CALL_MS) {
+    slowInARow = 0;
+    return;
+  }
+  if (++slowInARow < SLOW_CALLS_IN_A_ROW && ms <= VERY_SLOW_CALL_MS) return;
+  slowInARow = 0;
   const now = clock();
   if (now < offUntil) return; // already off (a call that began before)
   const off = now - offUntil < OFF_MS ? Math.min(lastOffMs * 2, MAX_OFF_MS) : OFF_MS;
@@ -123,5 +137,6 @@ export function resetInPlaceForTests(testClock: () => number = () => performance
   learning = 0;
   offUntil = -Infinity;
   lastOffMs = 0;
+  slowInARow = 0;
   clock = testClock;
 }

@@ -39,7 +39,7 @@ describe('MessageFileStream', () => {
 
   it('after a slow read, reads the rest through the thread pool, just as exactly', async () => {
     let now = 0;
-    resetInPlaceForTests(() => (now += 3)); // every call seems to take 3 ms: the first read is direct, the rest asynchronous
+    resetInPlaceForTests(() => (now += 3)); // every call seems to take 3 ms: the first two reads are direct, the rest asynchronous
     const r = await readAll();
     expect(r.bytes.equals(content)).toBe(true);
     expect(r.closed).toBe(true);
