@@ -22,7 +22,7 @@ export const SLOW_CALL_MS = 2;
 export const SLOW_CALLS_IN_A_ROW = 2;
 /** A call in place slower than this (ms) turns them off alone: no pause of the process is that long. */
 export const VERY_SLOW_CALL_MS = 50;
-/** How long in-place calls stay off after a slow one (ms). */
+/** How long in-place calls stay off after slow calls (ms). */
 export const OFF_MS = 5_000;
 /** The longest off period, for a file system found slow again and again (ms). */
 export const MAX_OFF_MS = 60_000;

@@ -2,7 +2,7 @@
 // fs/promises goes to libuv's thread pool and back: measured on a 2-core machine, about 25 us of CPU for an
 // lstat that costs 4 us when made in place. Calls that only touch the kernel's caches (lstat, open, a
 // small write, close, rename, unlink) are therefore made in place while lib/in-place.ts allows it (each
-// timed: a slow one turns in-place calls off for a while; a network or FUSE file system, or the config,
+// timed: slow ones turn in-place calls off for a while; a network or FUSE file system, or the config,
 // for good), and through the thread pool otherwise, with the same result. fsync, which waits for the
 // disk, always goes to the pool, so that the event loop never waits for a disk.
 import {

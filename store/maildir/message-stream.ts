@@ -1,7 +1,7 @@
 // A large message file as a stream, for RETR and FETCH BODY[], read chunk by chunk in place on the
 // event loop while lib/in-place.ts allows it (the file comes from the page cache): FETCH BODY[] of 10 MB
 // went from 263-382 MB/s to 914-1691 MB/s that way (measured pinned to one core, see the README). Each
-// read is timed: a slow one (the disk, a network file system) turns in-place calls off for a while, and
+// read is timed: slow ones (the disk, a network file system) turn in-place calls off for a while, and
 // the rest of the file, like every other call, then goes through the thread pool.
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';

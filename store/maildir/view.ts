@@ -126,7 +126,7 @@ export class MaildirView implements MailboxView {
     const e = this.folder.entry(m.key);
     if (!e || !inPlaceNow()) return null;
     // A small message is read in place into one reused buffer while lib/in-place.ts allows it (the read
-    // timed: a slow one turns in-place calls off for a while): from the page cache that takes microseconds,
+    // timed: slow ones turn in-place calls off for a while): from the page cache that takes microseconds,
     // where the thread pool's round trips (open, fstat, read, close) and a fresh buffer per message cost far
     // more. The file is never larger than its CRLF size.
     const started = performance.now();
