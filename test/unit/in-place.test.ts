@@ -1,6 +1,7 @@
-// The rule for file-system calls made in place on the event loop (lib/in-place.ts): a call slower than
-// SLOW_CALL_MS twice in a row (or one over VERY_SLOW_CALL_MS) turns them off for OFF_MS, longer each time the file system is found slow again at once;
-// a network or FUSE file system (statfs type) or the config turns them off for good.
+// The rule for file-system calls made in place on the event loop (lib/in-place.ts): calls slower than
+// SLOW_CALL_MS twice in a row (or one over VERY_SLOW_CALL_MS) turn them off for OFF_MS, longer each time
+// the file system is found slow again at once; a network or FUSE file system (statfs type) or the config
+// turns them off for good.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
