@@ -85,6 +85,7 @@ export async function openContext(configFile: string | undefined, options: Conte
       log,
       watching: { notices: options.notices, fileWatch: false },
       quota: quotaLimitsOf(config.quota, accounts),
+      inPlaceCalls: config.store.inPlaceCalls,
     }),
     router: new Router(config.dataDir, accounts),
     where: accounts.directory

@@ -1,7 +1,6 @@
 // Writing small files so that a crash leaves either the old content or the new one, never half of each.
-import { closeSync, openSync } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import { fsyncFd } from './quick-fs.js';
+import { closeQuick, fsyncFd, openQuick } from './quick-fs.js';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -51,12 +50,12 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
 /** Makes a rename or a new file in `dir` durable. Best effort: some file systems refuse it. */
 export async function syncDir(dir: string): Promise<void> {
   try {
-    // opened and closed in place, synced off the event loop (quick-fs.ts: a message delivery makes this call)
-    const fd = openSync(dir, 'r');
+    // opened and closed in place when allowed, synced off the event loop (quick-fs.ts: a message delivery makes this call)
+    const fd = await openQuick(dir, 'r');
     try {
       await fsyncFd(fd);
     } finally {
-      closeSync(fd);
+      await closeQuick(fd);
     }
   } catch {
     // fsync on a directory is not supported everywhere; the rename itself is still atomic.

@@ -1,60 +1,138 @@
 // File calls for the delivery path, where each message costs a few dozen of them. A call through
 // fs/promises goes to libuv's thread pool and back: measured on a 2-core machine, about 25 us of CPU for an
 // lstat that costs 4 us when made in place. Calls that only touch the kernel's caches (lstat, open, a
-// small write, close, rename, unlink) are made in place here; fsync, which waits for the disk, still goes
-// to the pool so that the event loop never waits for a disk. (On a network file system a look-up can wait
-// for the server: the same holds for the calls Dovecot makes, one process per delivery.)
-import { closeSync, fsync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+// small write, close, rename, unlink) are therefore made in place while lib/in-place.ts allows it (each
+// timed: slow ones turn in-place calls off for a while; a network or FUSE file system, or the config,
+// for good), and through the thread pool otherwise, with the same result. fsync, which waits for the
+// disk, always goes to the pool, so that the event loop never waits for a disk.
+import {
+  type BigIntStats,
+  close,
+  closeSync,
+  fstat,
+  fstatSync,
+  fsync,
+  lstatSync,
+  open,
+  openSync,
+  read,
+  readSync,
+  readlinkSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  write,
+  writeSync,
+} from 'node:fs';
+import { lstat, readlink, stat, unlink } from 'node:fs/promises';
+import { inPlaceNow, timedInPlace } from './in-place.js';
 
 /** fsync(2) of an open descriptor, off the event loop. */
 export function fsyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
+/** open(2): in place when allowed, else through the pool. */
+export function openQuick(path: string, flags: string | number, mode?: number): Promise<number> {
+  if (inPlaceNow()) return settle(() => openSync(path, flags, mode));
+  return new Promise((resolve, reject) => open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+}
+
+/** close(2): in place when allowed, else through the pool. */
+export function closeQuick(fd: number): Promise<void> {
+  if (inPlaceNow()) return settle(() => closeSync(fd));
+  return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Closes a descriptor, never failing (for the paths that already fail). */
+export async function closeQuietly(fd: number): Promise<void> {
+  await closeQuick(fd).catch(() => {}); // already failing: the first error is the one reported
+}
+
+/** One write(2) at the descriptor's position; the count written. */
+function writeOnce(fd: number, data: Buffer, at: number): Promise<number> {
+  if (inPlaceNow()) return settle(() => writeSync(fd, data, at, data.length - at));
+  return new Promise((resolve, reject) => write(fd, data, at, data.length - at, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
 /**
  * Writes all of `data` at the descriptor's position (a short write is written on; one that stores nothing
  * is ENOSPC), as lib/atomic-file.ts writeAll does for a FileHandle.
  */
-export function writeAllNow(fd: number, data: Buffer): void {
+export async function writeAllQuick(fd: number, data: Buffer): Promise<void> {
   let at = 0;
   while (at < data.length) {
-    const written = writeSync(fd, data, at, data.length - at);
+    const written = await writeOnce(fd, data, at);
     if (written <= 0) throw Object.assign(new Error('the file system stored nothing (no space left?)'), { code: 'ENOSPC' });
     at += written;
   }
 }
 
 /** Fails with EIO unless the file holds exactly `expected` octets (as atomic-file.ts checkLength). */
-export function checkLengthNow(fd: number, expected: number): void {
-  const { size } = fstatSync(fd);
+export async function checkLengthQuick(fd: number, expected: number): Promise<void> {
+  const { size } = inPlaceNow()
+    ? timedInPlace(() => fstatSync(fd))
+    : await new Promise<Stats>((resolve, reject) => fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
   if (size !== expected) throw Object.assign(new Error(`the file holds ${size} octets, ${expected} were written`), { code: 'EIO' });
 }
 
-/** Closes a descriptor, never throwing (for the paths that already fail). */
-export function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already failing: the first error is the one reported
-  }
+/** lstat(2) with big integers, undefined when there is nothing there. */
+export async function lstatQuick(path: string): Promise<BigIntStats | undefined> {
+  if (inPlaceNow()) return timedInPlace(() => lstatSync(path, { bigint: true, throwIfNoEntry: false }));
+  return lstat(path, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
 }
 
-/** Files up to this size are read in place by readRangeNow (a page-cache copy); larger ones by the pool. */
+/** stat(2) with big integers (throws ENOENT when there is nothing there). */
+export async function statQuick(path: string): Promise<BigIntStats> {
+  if (inPlaceNow()) return timedInPlace(() => statSync(path, { bigint: true }));
+  return stat(path, { bigint: true });
+}
+
+/** readlink(2). */
+export async function readlinkQuick(path: string): Promise<string> {
+  if (inPlaceNow()) return timedInPlace(() => readlinkSync(path));
+  return readlink(path);
+}
+
+/** unlink(2). */
+export async function unlinkQuick(path: string): Promise<void> {
+  if (inPlaceNow()) return timedInPlace(() => unlinkSync(path));
+  return unlink(path);
+}
+
+/** Files up to this size are read in place by readRangeQuick (a page-cache copy); larger ones by the pool. */
 export const READ_IN_PLACE = 64 * 1024;
 
-/** Octets `from` to `to` of a file, read in place (for small ranges: see READ_IN_PLACE). */
-export function readRangeNow(path: string, from: number, to: number): Buffer {
-  const fd = openSync(path, 'r');
+/** Octets `from` to `to` of a file (for small ranges: see READ_IN_PLACE); in place when allowed. */
+export async function readRangeQuick(path: string, from: number, to: number): Promise<Buffer> {
+  const fd = await openQuick(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(Math.max(0, to - from));
     let at = 0;
     while (at < buffer.length) {
-      const n = readSync(fd, buffer, at, buffer.length - at, from + at);
+      const n = await readOnce(fd, buffer, at, from + at);
       if (n === 0) break;
       at += n;
     }
     return buffer.subarray(0, at);
   } finally {
-    closeSync(fd);
+    await closeQuick(fd);
+  }
+}
+
+function readOnce(fd: number, buffer: Buffer, at: number, position: number): Promise<number> {
+  if (inPlaceNow()) return settle(() => readSync(fd, buffer, at, buffer.length - at, position));
+  return new Promise((resolve, reject) => read(fd, buffer, at, buffer.length - at, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/** A call made in place, timed, as a promise (its error a rejection, as the pool's twin gives it). */
+function settle<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(timedInPlace(call));
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

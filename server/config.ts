@@ -12,6 +12,7 @@ import type { CertificateSettings } from '../certs/tls-provider.js';
 import { parseSize } from '../store/quota/quota.js';
 import { sieveSchema } from '../sieve/config.js';
 import { directorySchema } from '../accounts/directory/config.js';
+import { storeSchema } from './store-config.js';
 
 export const seconds = (what: string) =>
   z
@@ -170,6 +171,8 @@ const baseShape = {
       ttl: z.number({ error: 'expected a number of seconds' }).min(0, { error: 'expected a number of seconds' }).default(600),
     })
     .prefault({}),
+  /** How the Maildir store makes its file-system calls (server/store-config.ts). */
+  store: storeSchema,
   /** Local delivery: `postern deliver` and the modules that deliver. */
   delivery: z
     .strictObject({

@@ -78,6 +78,7 @@ export class Kernel {
           log: this.logger,
           watching,
           quota: quotaLimitsOf(config.quota, accounts),
+          inPlaceCalls: config.store.inPlaceCalls,
         }),
     );
   }

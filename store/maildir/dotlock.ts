@@ -5,9 +5,8 @@
 // guards changed for `staleMs` (Dovecot: 120 s). A lock whose process still runs is never taken over;
 // an empty one (its maker was killed before it wrote its pid) is taken over once it is 2 s old.
 // Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
-import { closeSync, lstatSync, openSync, unlinkSync } from 'node:fs';
 import { lstat, readFile, stat, unlink, utimes } from 'node:fs/promises';
-import { closeQuietly, writeAllNow } from '../../lib/quick-fs.js';
+import { closeQuick, closeQuietly, lstatQuick, openQuick, unlinkQuick, writeAllQuick } from '../../lib/quick-fs.js';
 import { hostname } from 'node:os';
 import { MailError, MailStoreError } from '../contract.js';
 import { inheritOwner } from './owner.js';
@@ -63,33 +62,33 @@ export function processRuns(pid: number): boolean {
 }
 
 /**
- * Tries once to create the lock; true when it is ours now. Created, written and closed in place, not
- * through the thread pool (lib/quick-fs.ts: each delivery takes the uidlist lock).
+ * Tries once to create the lock; true when it is ours now. Created, written and closed in place while
+ * lib/in-place.ts allows it, not through the thread pool (lib/quick-fs.ts: each delivery takes the uidlist lock).
  */
 async function tryCreate(path: string): Promise<boolean> {
   let fd: number;
   try {
-    fd = openSync(path, 'wx', 0o600);
+    fd = await openQuick(path, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
   try {
     await inheritOwner(path, { created: true }); // so that another agent, as the mail user, can read whose lock it is
-    writeAllNow(fd, Buffer.from(`${process.pid}:${HOST}`));
+    await writeAllQuick(fd, Buffer.from(`${process.pid}:${HOST}`));
   } catch (err) {
     // a full disk: no lock without its content (an empty one would look stale only after minutes)
-    closeQuietly(fd);
-    unlinkSync(path);
+    await closeQuietly(fd);
+    await unlinkQuick(path);
     throw err;
   }
-  closeSync(fd);
+  await closeQuick(fd);
   return true;
 }
 
-/** identity() in place (the lock just made, the lock released: the quick path of every delivery). */
-function identityNow(path: string): string | null {
-  const s = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+/** identity() made in place when allowed (the lock just made, the lock released: the quick path of every delivery). */
+async function identityQuick(path: string): Promise<string | null> {
+  const s = await lstatQuick(path);
   return s === undefined ? null : `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
@@ -151,12 +150,12 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     await sleep(wait);
     wait = Math.min(wait * 1.5, 300); // polled (Dovecot waits longer, woken by inotify)
   }
-  const mine = identityNow(path);
+  const mine = await identityQuick(path);
   return {
     async release() {
-      const now = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+      const now = await lstatQuick(path);
       // only our own lock (the same inode) is removed
-      if (now && mine?.startsWith(`${now.ino}:`)) unlinkSync(path);
+      if (now && mine?.startsWith(`${now.ino}:`)) await unlinkQuick(path);
     },
     async touch() {
       const now = new Date();

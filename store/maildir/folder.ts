@@ -11,8 +11,17 @@
 // look asks the file system nothing (folder-watch.ts); this process's own renames, removals and new
 // messages are applied to the listing as they are made.
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, closeSync, openSync, statSync } from 'node:fs';
-import { closeQuietly, fsyncFd, READ_IN_PLACE, readRangeNow, writeAllNow } from '../../lib/quick-fs.js';
+import type { BigIntStats } from 'node:fs';
+import {
+  closeQuick,
+  closeQuietly,
+  fsyncFd,
+  openQuick,
+  READ_IN_PLACE,
+  readRangeQuick,
+  statQuick,
+  writeAllQuick,
+} from '../../lib/quick-fs.js';
 import { lstat, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
@@ -275,7 +284,7 @@ export class MaildirFolder {
     const path = join(this.path, UIDLIST);
     let st: BigIntStats;
     try {
-      st = statSync(path, { bigint: true }); // in place (lib/quick-fs.ts): each delivery asks, under the lock
+      st = await statQuick(path); // in place when allowed (lib/quick-fs.ts): each delivery asks, under the lock
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.uidlist = null);
       throw err;
@@ -433,7 +442,8 @@ export class MaildirFolder {
   private async refreshKeywordsNow(): Promise<void> {
     let mtime = 0;
     try {
-      mtime = Math.floor(statSync(join(this.path, 'dovecot-keywords')).mtimeMs / 1000); // (in place: each delivery asks)
+      // (in place when allowed: each delivery asks)
+      mtime = Number((await statQuick(join(this.path, 'dovecot-keywords'))).mtimeMs / 1000n);
     } catch {
       // none
     }
@@ -1081,24 +1091,24 @@ interface MaildirInfo extends MessageInfo {
 
 /**
  * Appends `data` to the file and fsyncs it (as whole-files.ts writeSynced with 'a'): opened, written and
- * closed in place, synced off the event loop (lib/quick-fs.ts; each delivery appends its uidlist line).
+ * closed in place when allowed, synced off the event loop (lib/quick-fs.ts; each delivery appends its uidlist line).
  */
 async function appendSynced(path: string, data: Buffer): Promise<void> {
-  const fd = openSync(path, 'a');
+  const fd = await openQuick(path, 'a');
   try {
-    writeAllNow(fd, data);
+    await writeAllQuick(fd, data);
     await fsyncFd(fd);
   } catch (err) {
-    closeQuietly(fd);
+    await closeQuietly(fd);
     throw err;
   }
-  closeSync(fd);
+  await closeQuick(fd);
 }
 
 /**
- * A range of the uidlist: read in place when small (a delivery to a folder this process has not kept reads
+ * A range of the uidlist: read in place when small and allowed (a delivery to a folder this process has not kept reads
  * its uidlist whole), through the thread pool when large (a 100,000-line uidlist must not hold the event loop).
  */
 async function readUidlistRange(path: string, from: number, to: number): Promise<Buffer> {
-  return to - from <= READ_IN_PLACE ? readRangeNow(path, from, to) : readAll(path, from, to);
+  return to - from <= READ_IN_PLACE ? readRangeQuick(path, from, to) : readAll(path, from, to);
 }

@@ -1,44 +1,30 @@
-// A large message file as a stream, for RETR and FETCH BODY[], read chunk by chunk directly on the
-// event loop while the file comes from the page cache (see direct-reads.ts): FETCH BODY[] of 10 MB went
-// from 263-382 MB/s to 914-1691 MB/s that way (measured pinned to one core, see the README). After three
-// slow reads of one file the rest of it goes through the thread pool, and so do the reads of the next
-// few seconds.
+// A large message file as a stream, for RETR and FETCH BODY[], read chunk by chunk in place on the
+// event loop while lib/in-place.ts allows it (the file comes from the page cache): FETCH BODY[] of 10 MB
+// went from 263-382 MB/s to 914-1691 MB/s that way (measured pinned to one core, see the README). Each
+// read is timed: slow ones (the disk, a network file system) turn in-place calls off for a while, and
+// the rest of the file, like every other call, then goes through the thread pool.
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { directReadsAdvised, diskWasSlow, SLOW_READ_MS } from './direct-reads.js';
+import { inPlaceNow, timedInPlace } from '../../lib/in-place.js';
 
 const CHUNK = 128 * 1024;
-/** Slow reads of one file after which the rest of it is read through the thread pool. */
-const SLOW_READS = 3;
 
 export class MessageFileStream extends Readable {
   private position = 0;
-  private direct = directReadsAdvised();
-  private slowReads = 0;
 
-  /** `slowReadMs`: how long a direct read may take before the rest goes through the pool. */
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly slowReadMs = SLOW_READ_MS,
-  ) {
+  constructor(private readonly handle: FileHandle) {
     super({ highWaterMark: CHUNK });
   }
 
   override _read(): void {
-    if (this.direct) {
-      const started = performance.now();
+    if (inPlaceNow()) {
       let chunk: Buffer | null;
       try {
-        chunk = this.readDirect();
+        chunk = timedInPlace(() => this.readDirect());
       } catch (err) {
         this.destroy(err as Error);
         return;
-      }
-      // One slow read can be the scheduler (a garbage collection thread on the same core); two are the disk.
-      if (performance.now() - started > this.slowReadMs && ++this.slowReads >= SLOW_READS) {
-        this.direct = false;
-        diskWasSlow();
       }
       this.push(chunk);
       return;

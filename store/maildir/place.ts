@@ -3,9 +3,8 @@
 // renamed into new/ (no flags) or cur/ (with its flag letters) and given the next UID, as Dovecot's
 // own saves do. A crash before the rename leaves the file only in tmp/, never shown, and the sender was
 // not told it was stored.
-import { closeSync, openSync } from 'node:fs';
 import { link, lstat, open, unlink, utimes } from 'node:fs/promises';
-import { checkLengthNow, closeQuietly, fsyncFd, writeAllNow } from '../../lib/quick-fs.js';
+import { checkLengthQuick, closeQuick, closeQuietly, fsyncFd, openQuick, writeAllQuick } from '../../lib/quick-fs.js';
 import { join } from 'node:path';
 import { checkLength, syncDir, writeAll } from '../../lib/atomic-file.js';
 import { CrlfSizeCounter } from '../crlf-size.js';
@@ -35,18 +34,19 @@ export interface Written {
 export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>): Promise<Written> {
   const unique = newBaseName();
   const tmp = join(folder, 'tmp', unique);
-  // opened, written and closed in place, synced off the event loop (lib/quick-fs.ts: a few dozen calls per delivery)
-  const fd = openSync(tmp, 'wx', 0o600);
+  // opened, written and closed in place when allowed, synced off the event loop (lib/quick-fs.ts: a few dozen
+  // calls per delivery)
+  const fd = await openQuick(tmp, 'wx', 0o600);
   const counter = new CrlfSizeCounter();
   let size = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  const flush = () => {
+  const flush = async () => {
     if (pendingBytes === 0) return;
     const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
     pending = [];
     pendingBytes = 0;
-    writeAllNow(fd, data);
+    await writeAllQuick(fd, data);
   };
   try {
     await inheritOwner(tmp, { created: true });
@@ -55,20 +55,20 @@ export async function writeToTmp(folder: string, input: AsyncIterable<Buffer>): 
       size += chunk.length;
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes >= FLUSH_AT) flush();
+      if (pendingBytes >= FLUSH_AT) await flush();
     }
     if (size === 0) throw new EmptyMessageError();
-    flush();
+    await flush();
     await fsyncFd(fd);
     // The size the name will carry must be what the file holds.
-    checkLengthNow(fd, size);
+    await checkLengthQuick(fd, size);
   } catch (err) {
-    closeQuietly(fd);
+    await closeQuietly(fd);
     await unlink(tmp).catch(() => {});
     throw err;
   }
   try {
-    closeSync(fd);
+    await closeQuick(fd);
   } catch (err) {
     await unlink(tmp).catch(() => {}); // (the descriptor is gone all the same)
     throw err;

@@ -12,11 +12,12 @@
 // Links inside the account folder are not followed (real-folders.ts): sieve/ and sieve/tmp/ must be folders,
 // and a script file is read with O_NOFOLLOW.
 import { randomBytes } from 'node:crypto';
-import { type BigIntStats, lstatSync, readlinkSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { checkLength, syncDir, writeAll } from '../../lib/atomic-file.js';
+import { lstatQuick, readlinkQuick } from '../../lib/quick-fs.js';
 import {
   checkSieveScriptName,
   isSieveScriptName,
@@ -179,7 +180,7 @@ export class MaildirSieveScripts implements SieveScripts {
   }
 
   async active(): Promise<{ name: string; content: Buffer } | null> {
-    const known = this.knownActive();
+    const known = await this.knownActive();
     if (known !== undefined) return known;
     const found = await this.activeFromDisk();
     return found;
@@ -191,20 +192,26 @@ export class MaildirSieveScripts implements SieveScripts {
    * coarse clock can give a rewrite within one tick the same times); undefined: read it from disk. Each
    * delivery runs this: four look-ups instead of a dozen calls and a read.
    */
-  private knownActive(): { name: string; content: Buffer } | null | undefined {
+  private async knownActive(): Promise<{ name: string; content: Buffer } | null | undefined> {
     const cached = activeCache.get(this.activePath);
     if (!cached) return undefined;
-    // made in place, not through the thread pool (lib/quick-fs.ts): four look-ups in the kernel's caches
+    // made in place when allowed, not through the thread pool (lib/quick-fs.ts): four look-ups in the kernel's caches
     try {
-      if (!lstatSync(this.home).isDirectory() || !lstatSync(this.dir).isDirectory() || readlinkSync(this.activePath) !== cached.target)
+      if (
+        !(await lstatQuick(this.home))?.isDirectory() ||
+        !(await lstatQuick(this.dir))?.isDirectory() ||
+        (await readlinkQuick(this.activePath)) !== cached.target
+      )
         return undefined;
-      const file = lstatSync(cached.file, { bigint: true });
-      if (!file.isFile() || fileIdentity(file) !== cached.identity || recentlyChanged(file)) return undefined;
+      const file = await lstatQuick(cached.file);
+      if (!file?.isFile() || fileIdentity(file) !== cached.identity || recentlyChanged(file)) return undefined;
     } catch {
       return undefined; // something is gone or odd: the full look says what
     }
-    activeCache.delete(this.activePath); // the most recently used goes last
-    activeCache.set(this.activePath, cached);
+    if (activeCache.get(this.activePath) === cached) {
+      activeCache.delete(this.activePath); // the most recently used goes last (unless replaced meanwhile)
+      activeCache.set(this.activePath, cached);
+    }
     return { name: cached.name, content: cached.content };
   }
 

@@ -34,7 +34,8 @@ import { type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
 import { writeToTmp } from './place.js';
 import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
-import { checkRealFoldersNow } from './real-folders-now.js';
+import { checkRealFoldersQuick } from './real-folders-now.js';
+import { type InPlacePolicy, learnFileSystem, setInPlacePolicy } from '../../lib/in-place.js';
 import { changeSubscription, readSubscriptions } from './subscriptions.js';
 import { inheritOwner } from './owner.js';
 import { cleanTmpSometimes } from './tmp-cleanup.js';
@@ -61,6 +62,8 @@ export interface MaildirStoreOptions {
   watching?: FolderWatching;
   /** Each account's quota limits (store/quota/limits.ts); none without it. */
   quota?: QuotaLimitsOf;
+  /** Whether quick file-system calls may be made in place (lib/in-place.ts; config store.inPlaceCalls). Default auto. */
+  inPlaceCalls?: InPlacePolicy;
 }
 
 const SUBS = ['tmp', 'new', 'cur'] as const;
@@ -68,20 +71,40 @@ const SUBS = ['tmp', 'new', 'cur'] as const;
 const CUR = SUBS.indexOf('cur');
 /** The longest folder name most file systems keep (NAME_MAX), in octets. */
 const MAX_FOLDER_NAME = 255;
+/** Account folders remembered as having had their file system learned. */
+const KEPT_FILE_SYSTEMS = 100_000;
 /** Folders whose state is kept between sessions (a view keeps its own folder alive meanwhile). */
 const KEPT_FOLDERS = 64;
 
 export class MaildirStore implements MailStore {
   private readonly folders = new Map<string, MaildirFolder>();
 
+  /** Account folders whose file system was asked for (learnFileSystem), bounded. */
+  private readonly fileSystemsLearned = new Set<string>();
+
   constructor(
     private readonly accounts: AccountFolders,
     private readonly options: MaildirStoreOptions,
-  ) {}
+  ) {
+    setInPlacePolicy(options.inPlaceCalls ?? 'auto');
+  }
+
+  /**
+   * The file system each account folder is on is learned once per process, at its first use (statfs(2),
+   * through the pool; in-place calls are off until it answers): a network or FUSE one turns in-place calls off
+   * for good (lib/in-place.ts). Per account, as a directory's homes or a linked domain folder may live elsewhere.
+   */
+  private learnFileSystemOf(accountDir: string): void {
+    if (this.fileSystemsLearned.has(accountDir) || this.options.inPlaceCalls === 'never') return;
+    if (this.fileSystemsLearned.size >= KEPT_FILE_SYSTEMS) this.fileSystemsLearned.clear(); // asked again: harmless
+    this.fileSystemsLearned.add(accountDir);
+    void learnFileSystem(accountDir);
+  }
 
   /** The folder path of a mailbox (the name checked; it may not exist). */
   private pathOf(account: AccountAddress, mailbox: string): string {
     const name = checkMailboxName(mailbox);
+    this.learnFileSystemOf(this.accounts.accountDir(account));
     const root = this.accounts.maildir(account);
     if (name === 'INBOX') return root;
     // Maildir++ keeps every level in one folder name: in modified UTF-7, 200 characters can be too many
@@ -138,7 +161,7 @@ export class MaildirStore implements MailStore {
    */
   private async make(account: AccountAddress, mailbox: string): Promise<string> {
     const path = this.pathOf(account, mailbox);
-    const found = checkRealFoldersNow(this.accounts.accountDir(account), path, SUBS);
+    const found = await checkRealFoldersQuick(this.accounts.accountDir(account), path, SUBS);
     // undefined: there already (someone made it meanwhile), and left as it is
     if (!found.folder && (await mkdir(path, { recursive: true, mode: 0o700 })) !== undefined) await inheritOwner(path, { created: true });
     for (const [i, sub] of SUBS.entries()) {
@@ -165,7 +188,7 @@ export class MaildirStore implements MailStore {
   private async targetPath(account: AccountAddress, mailbox: string): Promise<string> {
     if (isInbox(mailbox)) return this.make(account, 'INBOX');
     const path = this.pathOf(account, mailbox);
-    const found = checkRealFoldersNow(this.accounts.accountDir(account), path, SUBS);
+    const found = await checkRealFoldersQuick(this.accounts.accountDir(account), path, SUBS);
     if (!found.subs[CUR]) throw new MailboxNotFoundError(mailbox);
     return path;
   }
@@ -238,8 +261,8 @@ export class MaildirStore implements MailStore {
   async hasMailbox(account: AccountAddress, mailbox: string): Promise<boolean> {
     if (isInbox(mailbox)) return true; // made when first used
     try {
-      // cur/ there as a real folder (each delivery to a mailbox asks: the look-ups are made in place)
-      return checkRealFoldersNow(this.accounts.accountDir(account), this.pathOf(account, mailbox), ['cur']).subs[0];
+      // cur/ there as a real folder (each delivery to a mailbox asks: the look-ups are made in place when allowed)
+      return (await checkRealFoldersQuick(this.accounts.accountDir(account), this.pathOf(account, mailbox), ['cur'])).subs[0];
     } catch (err) {
       // a mailbox folder that is a link is no mailbox (and the operator is told)
       if (!(err instanceof MailboxLinkError)) throw err;
@@ -410,6 +433,7 @@ export class MaildirStore implements MailStore {
 
   /** Pigeonhole's layout in the account folder (its home): sieve/NAME.sieve and .dovecot.sieve (sieve-scripts.ts). */
   sieveScripts(account: AccountAddress): MaildirSieveScripts {
+    this.learnFileSystemOf(this.accounts.accountDir(account));
     return new MaildirSieveScripts(this.accounts.accountDir(account));
   }
 

@@ -23,8 +23,8 @@ import { addKeywords } from './keywords.js';
 import { MessageFileStream } from './message-stream.js';
 import { renameInto } from './move.js';
 import { copyToTmp, place, type Placing } from './place.js';
-import { directReadsAdvised, noteDirectRead } from './direct-reads.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
+import { inPlaceNow, noteInPlaceCall } from '../../lib/in-place.js';
 import { type MaildirQuota, sizeInName } from './maildirsize.js';
 import type { AccountAddress } from '../../accounts/names.js';
 import { arrivalTime } from './filename.js';
@@ -124,15 +124,17 @@ export class MaildirView implements MailboxView {
     const m = this.get(uid);
     if (!m || this.folder.renaming(m.key) !== undefined) return null; // our own rename is under way: open() waits for it
     const e = this.folder.entry(m.key);
-    if (!e || !directReadsAdvised()) return null;
-    // A small message is read with direct system calls into one reused buffer (direct-reads.ts): from the
-    // page cache that takes microseconds, where the thread pool's round trips (open, fstat, read, close)
-    // and a fresh buffer per message cost far more. The file is never larger than its CRLF size.
+    if (!e || !inPlaceNow()) return null;
+    // A small message is read in place into one reused buffer while lib/in-place.ts allows it (the read
+    // timed: slow ones turn in-place calls off for a while): from the page cache that takes microseconds,
+    // where the thread pool's round trips (open, fstat, read, close) and a fresh buffer per message cost far
+    // more. The file is never larger than its CRLF size.
     const started = performance.now();
     let fd: number;
     try {
       fd = openSync(`${this.folder.path}/${e.sub}/${e.name}`, READ_NO_FOLLOW);
     } catch (err) {
+      noteInPlaceCall(performance.now() - started);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ELOOP') return null; // moved or removed: open() finds out which
       throw err;
@@ -151,7 +153,7 @@ export class MaildirView implements MailboxView {
       return readBuffer.subarray(0, length);
     } finally {
       closeSync(fd);
-      noteDirectRead(performance.now() - started);
+      noteInPlaceCall(performance.now() - started);
     }
   }
 

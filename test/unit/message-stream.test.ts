@@ -1,11 +1,12 @@
 // The large-message stream of the Maildir store: every octet, in order, whether the file is read on the
-// event loop (page cache) or, after a slow read, through the thread pool; the file is closed at the end
+// event loop (page cache) or, after a slow read (lib/in-place.ts), through the thread pool; the file is closed at the end
 // and when the reader gives up early.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resetInPlaceForTests } from '../../lib/in-place.js';
 import { MessageFileStream } from '../../store/maildir/message-stream.js';
 
 let dir: string;
@@ -18,11 +19,12 @@ beforeAll(async () => {
   await writeFile(file, content);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
+afterEach(() => resetInPlaceForTests());
 
-async function readAll(slowReadMs?: number): Promise<{ bytes: Buffer; chunks: number; closed: boolean }> {
+async function readAll(): Promise<{ bytes: Buffer; chunks: number; closed: boolean }> {
   const handle = await open(file, 'r');
   const parts: Buffer[] = [];
-  for await (const chunk of new MessageFileStream(handle, slowReadMs)) parts.push(chunk as Buffer);
+  for await (const chunk of new MessageFileStream(handle)) parts.push(chunk as Buffer);
   for (let i = 0; i < 100 && handle.fd !== -1; i++) await new Promise((r) => setTimeout(r, 10));
   return { bytes: Buffer.concat(parts), chunks: parts.length, closed: handle.fd === -1 }; // -1 once closed
 }
@@ -35,8 +37,10 @@ describe('MessageFileStream', () => {
     expect(r.closed).toBe(true);
   });
 
-  it('after three slow reads, reads the rest through the thread pool, just as exactly', async () => {
-    const r = await readAll(-1); // every read is "slow": the first three are direct, the rest asynchronous
+  it('after a slow read, reads the rest through the thread pool, just as exactly', async () => {
+    let now = 0;
+    resetInPlaceForTests(() => (now += 3)); // every call seems to take 3 ms: the first two reads are direct, the rest asynchronous
+    const r = await readAll();
     expect(r.bytes.equals(content)).toBe(true);
     expect(r.closed).toBe(true);
   });
