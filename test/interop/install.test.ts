@@ -41,91 +41,101 @@ const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=er
 const INSTALL_TIMEOUT_MS = 600_000;
 
 describe('a production install', () => {
-  it('npm pack, then npm install -g of the tarball: postern runs, without dev dependencies', async () => {
-    const work = await mkdtemp(join(tmpdir(), 'postern-install-'));
-    try {
-      // dist/ was built by `npm test`'s pretest; --ignore-scripts keeps pack from rebuilding it under the
-      // feet of the other test files running now
-      const pack = await sh('npm', ['pack', '--ignore-scripts', '--pack-destination', work, ...NPM_FLAGS], { cwd: ROOT });
-      expect(pack.code, pack.stderr).toBe(0);
-      const tarball = join(work, `postern-${version}.tgz`);
-      const listing = (await sh('tar', ['tzf', tarball])).stdout.split('\n');
-      for (const f of [
-        'package/bin/postern.js',
-        'package/dist/cli/main.js',
-        'package/systemd/postern.service',
-        'package/systemd/postern.yaml',
-        'package/postern.example.yaml',
-        'package/README.md',
-      ]) {
-        expect(listing, f).toContain(f);
-      }
-      expect(listing.filter((f) => /^package\/(test|bench|\.ci)\//.test(f) || f.endsWith('.ts'))).toEqual([]);
-
-      const prefix = join(work, 'prefix');
-      const install = await sh('npm', ['install', '-g', '--prefix', prefix, tarball, ...NPM_FLAGS]);
-      expect(install.code, install.stderr).toBe(0);
-      const installed = join(prefix, 'lib/node_modules/postern/node_modules');
-      const modules = await readdir(installed);
-      for (const dev of ['typescript', 'vitest', 'fast-check', 'imapflow']) expect(modules).not.toContain(dev);
-      // the README's way to read the journal: the pino-pretty that comes with Postern
-      expect((await sh(join(installed, '.bin/pino-pretty'), ['--help'])).code).toBe(0);
-      const postern = join(prefix, 'bin/postern');
-      expect((await sh(postern, ['--version'])).stdout.trim()).toBe(version);
-
-      // run it as the README says: one config for server and command line
-      const port = await freePort();
-      const config = join(work, 'postern.yaml');
-      await writeFile(
-        config,
-        stringify({ dataDir: join(work, 'data'), mainDomain: 'example.org', listeners: [{ name: 'pop3', address: '127.0.0.1', port }] }),
-      );
-      expect((await sh(postern, ['--config', config, 'account', 'add', 'alice', '--password-stdin'], { input: 'a secret' })).code).toBe(0);
-      expect(
-        (await sh(postern, ['--config', config, 'deliver', 'alice'], { input: 'Subject: installed\n\nfrom the tarball\n' })).code,
-      ).toBe(0);
-      const server = spawn(postern, ['--config', config, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it(
+    'npm pack, then npm install -g of the tarball: postern runs, without dev dependencies',
+    async () => {
+      const work = await mkdtemp(join(tmpdir(), 'postern-install-'));
       try {
-        let out = '';
-        server.stdout.on('data', (d) => (out += d));
-        const deadline = Date.now() + 20_000;
-        while (!out.includes('Postern started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        expect(out).toContain('Postern started');
-        const got = await poplib<string[]>(
-          port,
-          `c = poplib.POP3("127.0.0.1", port)\nc.user("alice")\nc.pass_("a secret")\nlines = [l.decode() for l in c.retr(1)[1]]\n` +
-            `c.quit()\nprint(json.dumps(lines))`,
+        // dist/ was built by `npm test`'s pretest; --ignore-scripts keeps pack from rebuilding it under the
+        // feet of the other test files running now
+        const pack = await sh('npm', ['pack', '--ignore-scripts', '--pack-destination', work, ...NPM_FLAGS], { cwd: ROOT });
+        expect(pack.code, pack.stderr).toBe(0);
+        const tarball = join(work, `postern-${version}.tgz`);
+        const listing = (await sh('tar', ['tzf', tarball])).stdout.split('\n');
+        for (const f of [
+          'package/bin/postern.js',
+          'package/dist/cli/main.js',
+          'package/systemd/postern.service',
+          'package/systemd/postern.yaml',
+          'package/postern.example.yaml',
+          'package/README.md',
+        ]) {
+          expect(listing, f).toContain(f);
+        }
+        expect(listing.filter((f) => /^package\/(test|bench|\.ci)\//.test(f) || f.endsWith('.ts'))).toEqual([]);
+
+        const prefix = join(work, 'prefix');
+        const install = await sh('npm', ['install', '-g', '--prefix', prefix, tarball, ...NPM_FLAGS]);
+        expect(install.code, install.stderr).toBe(0);
+        const installed = join(prefix, 'lib/node_modules/postern/node_modules');
+        const modules = await readdir(installed);
+        for (const dev of ['typescript', 'vitest', 'fast-check', 'imapflow']) expect(modules).not.toContain(dev);
+        // the README's way to read the journal: the pino-pretty that comes with Postern
+        expect((await sh(join(installed, '.bin/pino-pretty'), ['--help'])).code).toBe(0);
+        const postern = join(prefix, 'bin/postern');
+        expect((await sh(postern, ['--version'])).stdout.trim()).toBe(version);
+
+        // run it as the README says: one config for server and command line
+        const port = await freePort();
+        const config = join(work, 'postern.yaml');
+        await writeFile(
+          config,
+          stringify({ dataDir: join(work, 'data'), mainDomain: 'example.org', listeners: [{ name: 'pop3', address: '127.0.0.1', port }] }),
         );
-        expect(got).toContain('from the tarball');
-        server.kill('SIGTERM');
-        expect(await new Promise((r) => server.on('exit', r))).toBe(0);
+        expect((await sh(postern, ['--config', config, 'account', 'add', 'alice', '--password-stdin'], { input: 'a secret' })).code).toBe(
+          0,
+        );
+        expect(
+          (await sh(postern, ['--config', config, 'deliver', 'alice'], { input: 'Subject: installed\n\nfrom the tarball\n' })).code,
+        ).toBe(0);
+        const server = spawn(postern, ['--config', config, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        try {
+          let out = '';
+          server.stdout.on('data', (d) => (out += d));
+          const deadline = Date.now() + 20_000;
+          while (!out.includes('Postern started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          expect(out).toContain('Postern started');
+          const got = await poplib<string[]>(
+            port,
+            `c = poplib.POP3("127.0.0.1", port)\nc.user("alice")\nc.pass_("a secret")\nlines = [l.decode() for l in c.retr(1)[1]]\n` +
+              `c.quit()\nprint(json.dumps(lines))`,
+          );
+          expect(got).toContain('from the tarball');
+          server.kill('SIGTERM');
+          expect(await new Promise((r) => server.on('exit', r))).toBe(0);
+        } finally {
+          server.kill('SIGKILL');
+        }
       } finally {
-        server.kill('SIGKILL');
+        await rm(work, { recursive: true, force: true });
       }
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }, INSTALL_TIMEOUT_MS);
+    },
+    INSTALL_TIMEOUT_MS,
+  );
 
-  it('npm ci --omit=dev on a built checkout installs without TypeScript and runs', async () => {
-    const work = await mkdtemp(join(tmpdir(), 'postern-omit-dev-'));
-    try {
-      for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'scripts', 'dist'])
-        await cp(join(ROOT, f), join(work, f), { recursive: true });
-      const ci = await sh('npm', ['ci', '--omit=dev', ...NPM_FLAGS], { cwd: work });
-      expect(ci.code, ci.stderr).toBe(0);
-      expect(await readdir(join(work, 'node_modules'))).not.toContain('typescript');
-      expect((await sh(process.execPath, [join(work, 'bin/postern.js'), '--version'])).stdout.trim()).toBe(version);
+  it(
+    'npm ci --omit=dev on a built checkout installs without TypeScript and runs',
+    async () => {
+      const work = await mkdtemp(join(tmpdir(), 'postern-omit-dev-'));
+      try {
+        for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'scripts', 'dist'])
+          await cp(join(ROOT, f), join(work, f), { recursive: true });
+        const ci = await sh('npm', ['ci', '--omit=dev', ...NPM_FLAGS], { cwd: work });
+        expect(ci.code, ci.stderr).toBe(0);
+        expect(await readdir(join(work, 'node_modules'))).not.toContain('typescript');
+        expect((await sh(process.execPath, [join(work, 'bin/postern.js'), '--version'])).stdout.trim()).toBe(version);
 
-      // without a built dist/ there is nothing to run: say how to get one
-      await rm(join(work, 'dist'), { recursive: true });
-      const unbuilt = await sh('npm', ['ci', '--omit=dev', ...NPM_FLAGS], { cwd: work });
-      expect(unbuilt.code).not.toBe(0);
-      expect(unbuilt.stderr + unbuilt.stdout).toContain('dist/ is missing and TypeScript is not installed');
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }, INSTALL_TIMEOUT_MS);
+        // without a built dist/ there is nothing to run: say how to get one
+        await rm(join(work, 'dist'), { recursive: true });
+        const unbuilt = await sh('npm', ['ci', '--omit=dev', ...NPM_FLAGS], { cwd: work });
+        expect(unbuilt.code).not.toBe(0);
+        expect(unbuilt.stderr + unbuilt.stdout).toContain('dist/ is missing and TypeScript is not installed');
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    },
+    INSTALL_TIMEOUT_MS,
+  );
 
   it('npm start on a checkout built already leaves dist/ alone (a postern deliver meanwhile reads whole modules)', async () => {
     // pretest built dist/ from these sources: nothing is newer, so the build step must not rewrite it
