@@ -23,6 +23,15 @@ export interface AdmissionLimits {
   signedInOnArrival?: boolean;
 }
 
+/**
+ * The limits of a module whose clients are mail servers, not users (LMTP, the auth socket): the total
+ * alone, since an MTA opens many connections from one address; none signs in, none is closed for room.
+ */
+export function mtaLimits(total: number): AdmissionLimits {
+  const none = Number.MAX_SAFE_INTEGER;
+  return { total, perAddress: none, unauthenticated: none, unauthenticatedPerAddress: none, signedInOnArrival: true };
+}
+
 class Sessions<S extends AdmittedSession> extends PerAddress<S> {
   oldestWaiting(address?: string): S | undefined {
     for (const s of this.values(address)) if (s.waitingForClient) return s;

@@ -4,7 +4,7 @@
 // accounts, as they would against Dovecot's auth service. The MTA's connections are counted like LMTP's
 // (auth.maxChannels, with the other workers and nodes); failed sign-ins are throttled by the address the
 // MTA passes as rip=, counted with the other processes under the pool "auth".
-import { Admission } from '../../listeners/admission.js';
+import { Admission, mtaLimits } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ModuleContext, PosternModule } from '../../server/module.js';
@@ -55,14 +55,7 @@ export class AuthModule implements PosternModule {
       metrics: ctx.metrics,
       settings,
     };
-    const none = Number.MAX_SAFE_INTEGER;
-    this.admission.limits = {
-      total: settings.maxChannels,
-      perAddress: none,
-      unauthenticated: none,
-      unauthenticatedPerAddress: none,
-      signedInOnArrival: true,
-    };
+    this.admission.limits = mtaLimits(settings.maxChannels);
   }
 
   accept(conn: Connection): void {

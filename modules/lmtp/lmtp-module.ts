@@ -11,7 +11,7 @@
 // Each recipient's Sieve scripts run before its message is stored (delivery/sieve-filter.ts).
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { Admission, type AdmittedSession } from '../../listeners/admission.js';
+import { Admission, type AdmittedSession, mtaLimits } from '../../listeners/admission.js';
 import type { Connection } from '../../listeners/connection.js';
 import { DeliveryError, ioFailure, type LocalDelivery, type LocalRecipient } from '../../delivery/local-delivery.js';
 import { configuredDelivery } from '../../delivery/configured-delivery.js';
@@ -159,15 +159,7 @@ export class LmtpModule implements PosternModule {
     });
     server.on('error', (err) => ctx.logger.debug({ tag: 'LMTP', err: err.message }, 'connection error'));
     this.services = { delivery, relay, logger: ctx.logger, metrics: ctx.metrics, server };
-    // lmtp.maxChannels alone: an MTA opens many connections from one address, and none signs in
-    const none = Number.MAX_SAFE_INTEGER;
-    this.admission.limits = {
-      total: lmtp.maxChannels,
-      perAddress: none,
-      unauthenticated: none,
-      unauthenticatedPerAddress: none,
-      signedInOnArrival: true,
-    };
+    this.admission.limits = mtaLimits(lmtp.maxChannels);
   }
 
   accept(conn: Connection): void {
