@@ -1,14 +1,15 @@
 // Password hashes as Dovecot's passdb stores them, "{SCHEME}data", so accounts moved from Dovecot keep
-// their passwords: SHA512-CRYPT, SHA256-CRYPT ($6$, $5$: unixcrypt), BLF-CRYPT ($2y$: bcryptjs),
+// their passwords: SHA512-CRYPT, SHA256-CRYPT ($6$, $5$), BLF-CRYPT ($2y$) and every other crypt(3) method
+// through the system's libcrypt (crypt-pool.ts; unixcrypt and bcryptjs where it cannot be loaded),
 // ARGON2I and ARGON2ID (@node-rs/argon2), PBKDF2, SSHA, SSHA256, SSHA512, SHA*, PLAIN, CRAM-MD5,
 // MD5-CRYPT ($1$), PLAIN-MD5, LDAP-MD5, SMD5 and SCRAM-SHA-1/256, with Dovecot's ".HEX" and ".B64"
-// encodings, and bare crypt strings ("$6$..."), which Dovecot's passwd-file reads as CRYPT. CRYPT
+// encodings, and bare crypt strings ("$6$...", "$y$..."), which Dovecot's passwd-file reads as CRYPT. CRYPT
 // checks by the string's own prefix, as crypt(3) does. Postern's own scrypt hashes are "{SCRYPT}$scrypt$...".
 // The read rules follow Dovecot's password_get_scheme() (src/lib-auth/password-scheme.c).
 import { createHash, createHmac, pbkdf2 as pbkdf2Cb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { verify as argon2Verify } from '@node-rs/argon2';
-import { cryptMatches } from './crypt-pool.js';
+import { checkCryptString } from './crypt-pool.js';
 import { cramMd5Context, md5Crypt } from './md5-parts.js';
 
 const pbkdf2 = promisify(pbkdf2Cb);
@@ -81,11 +82,15 @@ export function parseStoredPassword(stored: string, defaultScheme = 'CRYPT'): St
   return { scheme, encoding, data };
 }
 
-/** True when Postern can check passwords stored this way (for the importer's report). */
+/**
+ * True when Postern can check passwords stored this way (for the importer's report). Of the crypt(3)
+ * methods, yescrypt ($y$, $gy$), scrypt ($7$) and DES are checked by the system's libcrypt only
+ * (crypt-pool.ts): Debian's libxcrypt knows them all.
+ */
 export function supportedScheme(stored: string, defaultScheme = 'CRYPT'): boolean {
   const p = parseStoredPassword(stored, defaultScheme);
   if (!(p.scheme in SCHEMES)) return false;
-  if (p.scheme === 'CRYPT') return cryptKind(p.data) !== null;
+  if (p.scheme === 'CRYPT') return cryptLike(p.data) && /^(?:\$(?:1|5|6|2[aby]|y|gy|7)\$|[./0-9A-Za-z]{13}$)/.test(p.data);
   return true;
 }
 
@@ -119,24 +124,22 @@ function digest(algorithm: string, ...parts: Buffer[]): Buffer {
   return h.digest();
 }
 
-/** Which crypt(3) algorithm a crypt string is, by its prefix; null for one Postern cannot check. */
-function cryptKind(data: string): 'sha-crypt' | 'bcrypt' | 'md5-crypt' | null {
-  if (/^\$[56]\$(?:rounds=\d+\$)?[^$]{1,16}\$[./0-9A-Za-z]+$/.test(data)) return 'sha-crypt';
-  if (/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(data)) return 'bcrypt';
-  if (/^\$1\$[^$]{0,8}\$[./A-Za-z0-9]{22}$/.test(data)) return 'md5-crypt';
-  return null;
+/** Whether a crypt string is one crypt(3) may know: "$id$..." or a 13-character DES string. */
+function cryptLike(data: string): boolean {
+  return /^\$[0-9a-z]{1,8}\$[!-~]*$/.test(data) || /^[./0-9A-Za-z]{13}$/.test(data);
 }
 
 async function checkCrypt(password: Buffer, data: string): Promise<Verdict> {
-  const kind = cryptKind(data);
-  // "$y$" (yescrypt), "$7$", a 13-character DES string...: crypt(3) knows them, Postern does not
-  if (kind === null) return data.startsWith('$') || /^[./0-9A-Za-z]{13}$/.test(data) ? 'unsupported' : 'invalid';
-  if (kind === 'md5-crypt') return same(Buffer.from(md5Crypt(password, data)), Buffer.from(data)) ? 'match' : 'mismatch';
-  // unixcrypt and bcryptjs take strings: a password that is not UTF-8 cannot be what was hashed here
+  if (!cryptLike(data)) return 'invalid';
+  // MD5-CRYPT ($1$) is cheap: checked here, without the pool's round trip
+  if (/^\$1\$[^$]{0,8}\$[./A-Za-z0-9]{22}$/.test(data))
+    return same(Buffer.from(md5Crypt(password, data)), Buffer.from(data)) ? 'match' : 'mismatch';
+  // crypt(3) takes a C string, and the fallback libraries take UTF-8 text: a password with a NUL or one that
+  // is not UTF-8 cannot be what was hashed here (crypt would stop at the NUL and check a shorter password)
   const text = password.toString('utf8');
-  if (!Buffer.from(text, 'utf8').equals(password)) return 'mismatch';
+  if (password.includes(0) || !Buffer.from(text, 'utf8').equals(password)) return 'mismatch';
   try {
-    return (await cryptMatches(kind, text, data)) ? 'match' : 'mismatch';
+    return await checkCryptString(text, data);
   } catch {
     return 'invalid';
   }
