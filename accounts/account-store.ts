@@ -6,6 +6,7 @@ import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
 import { withFileLock, writeFileAtomic } from '../lib/atomic-file.js';
+import { statQuick } from '../lib/quick-fs.js';
 import { type AccountAddress, formatAddress, type LocalDomains } from './names.js';
 import type { AuthCache } from './auth-cache.js';
 import { needsRehash, verifyStored } from './password-schemes.js';
@@ -240,7 +241,7 @@ export class AccountStore {
   /** Which version of the file is there (inode, size, times), or null when there is none. */
   private async statVersion(path: string): Promise<string | null> {
     try {
-      const st = await stat(path, { bigint: true });
+      const st = await statQuick(path); // in place while lib/in-place.ts allows: this runs on every sign-in
       if (!st.isFile()) return null;
       return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     } catch (err) {

@@ -18,11 +18,12 @@ import {
   fsyncFd,
   openQuick,
   READ_IN_PLACE,
+  lstatQuick,
   readRangeQuick,
   statQuick,
   writeAllQuick,
 } from '../../lib/quick-fs.js';
-import { lstat, readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
+import { readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeNotices } from './change-notices.js';
 import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../contract.js';
@@ -141,6 +142,13 @@ const LOCK_STALE_MS = 120_000;
 /** A listing younger than this may miss a change made within the same clock tick. */
 const RACY_MS = 2000;
 const UIDLIST = 'dovecot-uidlist';
+
+/** lstatQuick, with ENOENT thrown as lstat throws it when there is nothing there. */
+async function lstatThere(path: string): Promise<BigIntStats> {
+  const st = await lstatQuick(path);
+  if (st === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, lstat '${path}'`), { code: 'ENOENT', path });
+  return st;
+}
 
 interface UidlistCache {
   ino: bigint;
@@ -329,7 +337,8 @@ export class MaildirFolder {
 
   /** The stamp of new/ and cur/; both must be real folders. */
   private async stamp(): Promise<{ stamp: string; newest: number }> {
-    const [n, c] = await Promise.all([lstat(join(this.path, 'new'), { bigint: true }), lstat(join(this.path, 'cur'), { bigint: true })]);
+    // in place while lib/in-place.ts allows: every POP sign-in and IMAP command not vouched for by the watch looks
+    const [n, c] = await Promise.all([lstatThere(join(this.path, 'new')), lstatThere(join(this.path, 'cur'))]);
     if (!n.isDirectory()) throw new MailboxLinkError(join(this.path, 'new'));
     if (!c.isDirectory()) throw new MailboxLinkError(join(this.path, 'cur'));
     const newest = Math.max(Number(n.mtimeMs), Number(c.mtimeMs));
@@ -1030,6 +1039,11 @@ export class MaildirFolder {
       }, LINGER_MS);
       this.lingering.unref();
     };
+  }
+
+  /** How many messages the folder's last listing holds (what keeping this folder's state costs, roughly). */
+  get listedMessages(): number {
+    return this.listing?.files.size ?? 0;
   }
 
   /** Stops the watch now if no session uses it (the store forgets this folder). */

@@ -73,8 +73,15 @@ const CUR = SUBS.indexOf('cur');
 const MAX_FOLDER_NAME = 255;
 /** Account folders remembered as having had their file system learned. */
 const KEPT_FILE_SYSTEMS = 100_000;
-/** Folders whose state is kept between sessions (a view keeps its own folder alive meanwhile). */
+/**
+ * Folders whose state is kept between sessions (a view keeps its own folder alive meanwhile): always the
+ * last 64 used, and up to 2,048 while they hold at most 50,000 messages in all. A site's POP users sign in
+ * in turn every few minutes: a folder kept is a sign-in without readdir of new/ and cur/ or a whole read of
+ * the uidlist.
+ */
 const KEPT_FOLDERS = 64;
+const KEPT_FOLDERS_MAX = 2048;
+const KEPT_MESSAGES = 50_000;
 
 export class MaildirStore implements MailStore {
   private readonly folders = new Map<string, MaildirFolder>();
@@ -131,9 +138,15 @@ export class MaildirStore implements MailStore {
     this.folders.set(path, f);
     cleanTmpSometimes(path, (removed) => this.options.log?.warn({ path, removed }, 'removed files that writers which died left in tmp/'));
     if (this.folders.size > KEPT_FOLDERS) {
-      const oldest = this.folders.keys().next().value!;
-      this.folders.get(oldest)!.release();
-      this.folders.delete(oldest);
+      let messages = 0;
+      for (const kept of this.folders.values()) messages += kept.listedMessages;
+      while (this.folders.size > KEPT_FOLDERS && (this.folders.size > KEPT_FOLDERS_MAX || messages > KEPT_MESSAGES)) {
+        const oldest = this.folders.keys().next().value!;
+        const gone = this.folders.get(oldest)!;
+        messages -= gone.listedMessages;
+        gone.release();
+        this.folders.delete(oldest);
+      }
     }
     return f;
   }
@@ -395,8 +408,11 @@ export class MaildirStore implements MailStore {
   async open(account: AccountAddress, mailbox: string): Promise<MailboxView> {
     const name = isInbox(mailbox) ? 'INBOX' : mailbox;
     const path = this.pathOf(account, name);
-    // the check for links and the look for the folder at once: one file-system round trip, not two
-    const [, there] = await Promise.all([checkRealFolders(this.accounts.accountDir(account), path), this.exists(path)]);
+    // the check for links and the look for the folder (its cur/) in one walk, in place while lib/in-place.ts
+    // allows it: every POP sign-in and IMAP SELECT or STATUS opens a mailbox, and each lstat through the
+    // thread pool costs several times the call itself
+    const found = await checkRealFoldersQuick(this.accounts.accountDir(account), path, ['cur']);
+    const there = found.folder && found.subs[0];
     if (!there) {
       if (name !== 'INBOX') throw new MailboxNotFoundError(mailbox);
       await this.make(account, 'INBOX'); // re-made if an operator removed it
