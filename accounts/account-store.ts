@@ -101,6 +101,8 @@ export class AccountStore {
   private readonly records = new Map<string, { version: string; record: AccountRecord }>();
   /** Stats exists() made, for the read of the same record that follows it in a sign-in. */
   private readonly freshStats = new Map<string, { at: number; version: string | null }>();
+  /** A directory answer exists() got in the last few milliseconds, by address (taken: it serves once). */
+  private readonly freshEntries = new Map<string, { at: number; entry: DirectoryEntry | null }>();
 
   constructor(
     dataDir: string,
@@ -229,7 +231,14 @@ export class AccountStore {
 
   /** True when the account has an account.json (a stat, not a read: this runs on every sign-in). */
   async exists(a: AccountAddress): Promise<boolean> {
-    if (this.inDirectory(a)) return (await this.directoryEntry(a)) !== null;
+    if (this.inDirectory(a)) {
+      const entry = await this.directoryEntry(a);
+      // the sign-in that asked (routing looks first) checks the password next: this answer serves it too,
+      // so that a sign-in asks the directory once, as Dovecot's passdb lookup does, even without a cache
+      this.freshEntries.set(formatAddress(a), { at: performance.now(), entry });
+      if (this.freshEntries.size > 1000) this.freshEntries.delete(this.freshEntries.keys().next().value!);
+      return entry !== null;
+    }
     const path = this.recordPath(a);
     const version = await this.statVersion(path);
     // the sign-in that asked reads the record next: this stat serves it too (one file-system round trip)
@@ -248,6 +257,15 @@ export class AccountStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
       throw err;
     }
+  }
+
+  /** The directory's answer exists() got for `a` in the last few milliseconds, if any (taken: it serves once). */
+  private takeFreshEntry(a: AccountAddress): DirectoryEntry | null | undefined {
+    const key = formatAddress(a);
+    const fresh = this.freshEntries.get(key);
+    if (!fresh) return undefined;
+    this.freshEntries.delete(key);
+    return performance.now() - fresh.at <= FRESH_STAT_MS ? fresh.entry : undefined;
   }
 
   /** A stat exists() made of `path` in the last few milliseconds (taken: it serves once). */
@@ -525,7 +543,7 @@ export class AccountStore {
    */
   private async signInToDirectory(a: AccountAddress | null, password: string, now: Date): Promise<SignInResult> {
     try {
-      const entry = a ? await this.directoryEntry(a) : null;
+      const entry = a ? (this.takeFreshEntry(a) ?? (await this.directoryEntry(a))) : null;
       if (!entry || !a) {
         if (this.decoyHash) await verifyStored(password, this.decoyHash, verifyPassword);
         else await verifyNothing(password);
