@@ -18,11 +18,11 @@
 // dotlock as for the uidlist, its own so that it never holds up Dovecot). The highest modseq is never
 // lowered: H carries it across compactions, and a file made anew (or for a new UIDVALIDITY) starts from
 // the time in milliseconds, above any modseq an earlier file can have reached.
-import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotlock } from './dotlock.js';
 import type { StoreLog } from './real-folders.js';
 import { readRange, replaceFile } from './whole-files.js';
+import { closeQuick, closeQuietly, openQuick, READ_IN_PLACE, readRangeQuick, statQuick, writeAllQuick } from '../../lib/quick-fs.js';
 
 export const MODSEQ_FILE = 'postern-modseq';
 /** Vanished UIDs remembered per mailbox (for QRESYNC's VANISHED (EARLIER)); older requests get the RFC's fallback. */
@@ -260,7 +260,7 @@ export class ModseqLog {
     const path = join(this.folder, MODSEQ_FILE);
     let st: import('node:fs').BigIntStats;
     try {
-      st = await stat(path, { bigint: true });
+      st = await statQuick(path); // in place while lib/in-place.ts allows: every flag change, expunge and APPEND asks
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       if (this.cache !== null) this.restart(0); // removed by someone: made again at the next change
@@ -272,7 +272,7 @@ export class ModseqLog {
     if (cached && cached.ino === st.ino && cached.size === size) return;
     const appended = cached !== null && cached.ino === st.ino && size > cached.consumed;
     const from = appended ? cached.consumed : 0;
-    const data = await readRange(path, from, size);
+    const data = size - from <= READ_IN_PLACE ? await readRangeQuick(path, from, size) : await readRange(path, from, size);
     const whole = data.lastIndexOf(10) + 1;
     let text = data.toString('latin1', 0, whole);
     if (!appended) {
@@ -302,12 +302,15 @@ export class ModseqLog {
 
   private async append(text: string): Promise<void> {
     const path = join(this.folder, MODSEQ_FILE);
-    const handle = await open(path, 'a');
+    // in place while lib/in-place.ts allows (a short line or a few per change)
+    const fd = await openQuick(path, 'a');
     try {
-      await handle.write(text, null, 'latin1');
-    } finally {
-      await handle.close();
+      await writeAllQuick(fd, Buffer.from(text, 'latin1'));
+    } catch (err) {
+      await closeQuietly(fd);
+      throw err;
     }
+    await closeQuick(fd);
     // read on from here next time (no other writer could write meanwhile: the lock is ours)
     const grown = Buffer.byteLength(text, 'latin1');
     this.cache = { ino: this.cache!.ino, size: this.cache!.size + grown, consumed: this.cache!.consumed + grown };
@@ -329,7 +332,7 @@ export class ModseqLog {
     this.lines = this.entries.size;
     const data = Buffer.from(parts.join(''), 'latin1');
     await replaceFile(path, data, true);
-    const st = await stat(path, { bigint: true });
+    const st = await statQuick(path);
     this.cache = { ino: st.ino, size: data.length, consumed: data.length };
   }
 
