@@ -1,7 +1,9 @@
 // Reading and writing Postern's and Dovecot's small metadata files in a Maildir folder the one way they
 // are all written: a range read off the event loop, a write synced to disk, and a file replaced whole by
-// writing `NAME.tmp` and renaming it over `NAME` (readers see the old file or the new one, never a part).
-import { open, rename, unlink } from 'node:fs/promises';
+// writing `NAME.tmp` and renaming it over `NAME` (readers see the old file or the new one, never a part;
+// one not synced is written in place while lib/in-place.ts allows, as lib/quick-fs.ts calls are).
+import { open } from 'node:fs/promises';
+import { closeQuick, closeQuietly, openQuick, renameQuick, unlinkQuick, writeAllQuick } from '../../lib/quick-fs.js';
 import { inheritOwner } from './owner.js';
 
 /** Octets `from` to `to` of a file (off the event loop: the thread pool reads them). */
@@ -43,18 +45,22 @@ export async function replaceFile(path: string, data: Buffer | string, sync: boo
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   if (sync) await writeSynced(tmp, 'w', bytes, 0o600);
   else {
-    const handle = await open(tmp, 'w', 0o600);
+    // a file not synced is a small one written often (postern-recent at each SELECT): in place while allowed
+    const fd = await openQuick(tmp, 'w', 0o600);
     try {
-      await handle.writeFile(bytes);
-    } finally {
-      await handle.close();
+      await writeAllQuick(fd, bytes);
+    } catch (err) {
+      await closeQuietly(fd);
+      await unlinkQuick(tmp).catch(() => {});
+      throw err;
     }
+    await closeQuick(fd);
   }
   try {
     await inheritOwner(tmp, { created: true });
-    await rename(tmp, path);
+    await renameQuick(tmp, path);
   } catch (err) {
-    await unlink(tmp).catch(() => {});
+    await unlinkQuick(tmp).catch(() => {});
     throw err;
   }
 }
