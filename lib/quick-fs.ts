@@ -20,12 +20,11 @@ import {
   readlinkSync,
   type Stats,
   statSync,
-  renameSync,
   unlinkSync,
   write,
   writeSync,
 } from 'node:fs';
-import { lstat, readlink, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, readlink, stat, unlink } from 'node:fs/promises';
 import { inPlaceNow, timedInPlace } from './in-place.js';
 
 /** fsync(2) of an open descriptor, off the event loop. */
@@ -96,12 +95,6 @@ export async function statQuick(path: string): Promise<BigIntStats> {
 export async function readlinkQuick(path: string): Promise<string> {
   if (inPlaceNow()) return timedInPlace(() => readlinkSync(path));
   return readlink(path);
-}
-
-/** rename(2). */
-export async function renameQuick(from: string, to: string): Promise<void> {
-  if (inPlaceNow()) return timedInPlace(() => renameSync(from, to));
-  return rename(from, to);
 }
 
 /** unlink(2). */

@@ -1,9 +1,10 @@
 // Reading and writing Postern's and Dovecot's small metadata files in a Maildir folder the one way they
 // are all written: a range read off the event loop, a write synced to disk, and a file replaced whole by
 // writing `NAME.tmp` and renaming it over `NAME` (readers see the old file or the new one, never a part;
-// one not synced is written in place while lib/in-place.ts allows, as lib/quick-fs.ts calls are).
-import { open } from 'node:fs/promises';
-import { closeQuick, closeQuietly, openQuick, renameQuick, unlinkQuick, writeAllQuick } from '../../lib/quick-fs.js';
+// one not synced is written in place while lib/in-place.ts allows, as lib/quick-fs.ts calls are, and
+// renamed through the pool).
+import { open, rename } from 'node:fs/promises';
+import { closeQuick, closeQuietly, openQuick, unlinkQuick, writeAllQuick } from '../../lib/quick-fs.js';
 import { inheritOwner } from './owner.js';
 
 /** Octets `from` to `to` of a file (off the event loop: the thread pool reads them). */
@@ -58,7 +59,9 @@ export async function replaceFile(path: string, data: Buffer | string, sync: boo
   }
   try {
     await inheritOwner(tmp, { created: true });
-    await renameQuick(tmp, path);
+    // through the pool, never in place: a rename over an existing file makes ext4 start writing the new
+    // file's data first (auto_da_alloc), which took milliseconds here under load
+    await rename(tmp, path);
   } catch (err) {
     await unlinkQuick(tmp).catch(() => {});
     throw err;
