@@ -247,31 +247,19 @@ function searchedType(part: MimePart): boolean {
   return type === 'text' || type === 'message';
 }
 
-const BASE64 = new Int8Array(256).fill(-1);
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64[c.charCodeAt(0)] = i;
+/** The octets a base64 body may hold: its alphabet, the "=" padding, white space and line breaks. */
+const BASE64_OCTETS = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n') BASE64_OCTETS[c.charCodeAt(0)] = 1;
 
 /**
- * A base64 body as SEARCH reads it (Dovecot's search stops a part's base64 at its first broken character): line
- * breaks and white space skipped, the octets decoded before the first character outside the alphabet (or the
- * "=" padding) kept, the rest of the part dropped. FETCH BINARY skips such characters instead (transfer-decode.ts).
+ * A base64 body as SEARCH reads it (Dovecot's search stops a part's base64 at its first broken character): the
+ * octets decoded before the first character that has no place in base64, the rest of the part dropped. FETCH
+ * BINARY skips such characters instead (transfer-decode.ts decodeBase64, which both use).
  */
 function base64UntilBroken(data: Buffer): Buffer {
-  const out = Buffer.alloc(Math.floor((data.length * 3) / 4) + 3);
-  let n = 0;
-  let acc = 0;
-  let bits = 0;
-  for (const c of data) {
-    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) continue;
-    const v = BASE64[c];
-    if (v < 0) break;
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out.subarray(0, n);
+  let end = 0;
+  while (end < data.length && BASE64_OCTETS[data[end]] === 1) end++;
+  return decodeBase64(end === data.length ? data : data.subarray(0, end));
 }
 
 const KNOWN_ENCODINGS = new Set(['7bit', '8bit', 'binary', 'base64', 'quoted-printable']);
