@@ -57,21 +57,20 @@ export function simpleTitlecase(cp: number): number {
   return upper.length === (u > 0xffff ? 2 : 1) ? u : cp;
 }
 
-const titlecased = new Map<number, string>();
+const mapped = new Map<string, string>();
 
-/** A run of non-ASCII characters, each mapped to its simple titlecase. */
-function titlecaseRun(run: string): string {
-  let out = '';
-  for (const ch of run) {
-    const cp = ch.codePointAt(0)!;
-    let m = titlecased.get(cp);
-    if (m === undefined) {
-      m = String.fromCodePoint(simpleTitlecase(cp));
-      if (titlecased.size < 65536) titlecased.set(cp, m);
-    }
-    out += m;
-  }
-  return out;
+/**
+ * A run of non-ASCII characters mapped: each to its simple titlecase, then NFKD. A run can be normalized on its
+ * own: ASCII characters neither decompose nor carry a combining class, so no mark moves across them.
+ */
+function mapRun(run: string): string {
+  const known = mapped.get(run);
+  if (known !== undefined) return known;
+  let title = '';
+  for (const ch of run) title += String.fromCodePoint(simpleTitlecase(ch.codePointAt(0)!));
+  const m = title.normalize('NFKD');
+  if (run.length <= 4 && mapped.size < 65536) mapped.set(run, m); // short runs repeat: an accented letter, a word of CJK
+  return m;
 }
 
 const NOT_ASCII = /[^\x00-\x7f]/;
@@ -85,9 +84,9 @@ export function casemap(s: string): string {
   for (const m of s.matchAll(NON_ASCII_RUNS)) {
     const at = m.index!;
     if (at > last) out += s.slice(last, at).toUpperCase();
-    out += titlecaseRun(m[0]);
+    out += mapRun(m[0]);
     last = at + m[0].length;
   }
   if (last < s.length) out += s.slice(last).toUpperCase();
-  return out.normalize('NFKD');
+  return out;
 }
