@@ -74,6 +74,10 @@ const FIVE_CASES = [
   'SEARCH FROM route',
   'SEARCH FROM "@route"',
   'SEARCH HEADER From "john doe"',
+  'SEARCH SUBJECT "hello world"', // SUBJECT compresses white space, HEADER Subject does not
+  'SEARCH SUBJECT "hello  world"',
+  'SEARCH HEADER Subject "hello  world"',
+  'SEARCH CHARSET UTF-8 HEADER Subject {11+}\r\nhello\tworld',
   'SEARCH HEADER X-Missing ""',
   'SEARCH HEADER Comments ""',
   'SEARCH HEADER Keywords ""',
