@@ -26,7 +26,7 @@
 import { casemap } from './casemap.js';
 import { decodeCharset, decodeEncodedWords, decodeUnknown } from './charset.js';
 import { utf8AsDovecot } from './encoded-words.js';
-import { type FieldSpan, fieldValue, forEachField } from './header.js';
+import { type FieldSpan, forEachField } from './header.js';
 import { type MimePart, parseMime } from './mime-tree.js';
 import { parsePartData } from './part-data.js';
 import { decodeBase64, decodeQuotedPrintable } from './transfer-decode.js';
@@ -40,7 +40,10 @@ export const fold = casemap;
 export interface HeaderField {
   /** Lower case. */
   readonly name: string;
-  /** The value's bytes, leading white space dropped, folding line breaks still in it. */
+  /**
+   * The value's bytes: one white space after the colon dropped (as Dovecot's header parser drops it for its
+   * search), the folding line breaks still in it, the final one left out.
+   */
   readonly value: Buffer;
 }
 
@@ -63,8 +66,21 @@ class LazyField implements HeaderField {
   }
 
   get value(): Buffer {
-    return fieldValue(this.b, this);
+    const [start, end] = valueBounds(this.b, this.valueStart, this.end);
+    return this.b.subarray(start, end);
   }
+}
+
+/**
+ * Where a field's value is, as Dovecot's header parser gives it to its search: one white space after the colon
+ * skipped, the line end left out.
+ */
+function valueBounds(b: Buffer, valueStart: number, fieldEnd: number): [number, number] {
+  let end = fieldEnd;
+  if (end > valueStart && b[end - 1] === 0x0a) end--;
+  if (end > valueStart && b[end - 1] === 0x0d) end--;
+  const c = b[valueStart];
+  return [valueStart < end && (c === 0x20 || c === 0x09) ? valueStart + 1 : valueStart, end];
 }
 
 /** Whether `name` (lower case) is b[start, end) case-insensitively. */
@@ -139,12 +155,7 @@ export function subjectSearchText(value: Buffer): string {
  * without a colon is all name.
  */
 function fieldLine(b: Buffer, f: FieldSpan): string {
-  let valueStart = f.valueStart;
-  const c = b[valueStart];
-  if (valueStart < f.end && (c === 0x20 || c === 0x09)) valueStart++;
-  let end = f.end;
-  if (end > valueStart && b[end - 1] === 0x0a) end--;
-  if (end > valueStart && b[end - 1] === 0x0d) end--;
+  const [valueStart, end] = valueBounds(b, f.valueStart, f.end);
   const name = utf8AsDovecot(b.subarray(f.nameStart, f.nameEnd));
   return `${name}${b.toString('latin1', f.nameEnd, valueStart)}${valueStart < end ? searchFieldText(b.subarray(valueStart, end)) : ''}\n`;
 }

@@ -176,5 +176,7 @@ describe('SUBJECT and HEADER Subject', () => {
     expect(await matches(subject('hello  world'), m)).toBe(false);
     expect(await matches(header('hello \t world two  spaces'), m)).toBe(true);
     expect(await matches(header('hello world'), m)).toBe(false);
+    expect(await matches(header('  hello'), m)).toBe(true); // one white space after the colon is the separator's
+    expect(await matches(header('   hello'), m)).toBe(false);
   });
 });
