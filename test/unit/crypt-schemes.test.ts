@@ -55,6 +55,6 @@ describe('crypt(3) strings through the system libcrypt', () => {
       i % 2 === 0 ? verifyStored(i % 4 === 0 ? 'alpha' : 'beta', a, noScrypt) : verifyStored(i % 4 === 1 ? 'beta' : 'alpha', b, noScrypt),
     );
     const verdicts = await Promise.all(checks);
-    verdicts.forEach((v, i) => expect(v, `check ${i}`).toBe(i % 4 === 0 || i % 4 === 1 ? 'match' : 'mismatch'));
+    for (const [i, v] of verdicts.entries()) expect(v, `check ${i}`).toBe(i % 4 === 0 || i % 4 === 1 ? 'match' : 'mismatch');
   });
 });
