@@ -447,7 +447,10 @@ function multipart(r: Seeded, subtype: string, parts: Part[], header: string[] =
 function attachedMessage(r: Seeded, depth: number): Part {
   const inner = message(r, depth + 1);
   return {
-    header: ['Content-Type: message/rfc822', ...(r.chance(50) ? ['Content-Disposition: attachment; filename="forwarded.eml"'] : [])],
+    header: [
+      `Content-Type: message/${r.chance(80) ? 'rfc822' : 'global'}`,
+      ...(r.chance(50) ? ['Content-Disposition: attachment; filename="forwarded.eml"'] : []),
+    ],
     body: inner,
   };
 }
@@ -515,6 +518,15 @@ function body(r: Seeded, depth: number): Part {
     case 5:
       return multipart(r, 'mixed', [textPart(r), attachedMessage(r, depth)]);
     case 6:
+      if (r.chance(30)) {
+        // a digest: its parts are messages without a Content-Type of their own
+        const items = Array.from({ length: 1 + r.int(2) }, () => {
+          const m = message(r, depth + 1);
+          const cut = m.indexOf('\r\n\r\n');
+          return { header: [latin1Octets(m.toString('latin1', 0, cut))], body: m.subarray(cut + 4) }; // the octets as they are
+        });
+        return multipart(r, 'digest', items);
+      }
       return oddPart(r);
     default:
       return multipart(r, r.pick(['mixed', 'related']), [
