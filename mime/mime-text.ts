@@ -11,7 +11,8 @@
 // - BODY: the decoded body of every part whose Content-Type is text/* or message/* (or absent), transfer
 //   encoding undone (an unknown Content-Transfer-Encoding: the part is skipped), then its charset (none,
 //   US-ASCII and unknown ones read as UTF-8, an invalid octet as U+FFFD); text/html as its source. An
-//   attached message (message/rfc822, message/global) adds its parts the same way, never its header. A
+//   attached message/rfc822 adds its parts the same way, never its header; a message/global is read as text,
+//   header and all (Dovecot's search does not parse it). A
 //   multipart's own body (preamble, epilogue, or all of it when it has no boundary) is never searched; a
 //   Content-Type that does not parse as type/subtype (nothing after the subtype but parameters) makes the
 //   part's body unsearched.
@@ -324,14 +325,19 @@ export function bodySearchTexts(raw: Buffer): BodySearchTexts {
         for (const child of part.children) visit(child, false);
         break;
       case 'message':
-        if (part.message !== undefined) visit(part.message, false);
+        // message/global: Dovecot 2.3's search reads it as text, its header and parts included (a message/rfc822
+        // is parsed: its header is TEXT's only, its parts read one by one)
+        if (part.subtype === 'global') addBody(part);
+        else if (part.message !== undefined) visit(part.message, false);
         break;
       default:
-        if (searchedType(part)) {
-          const text = searchPartText(raw, part);
-          if (text !== null) body.push(text);
-        }
+        addBody(part);
     }
+  };
+  const addBody = (part: MimePart): void => {
+    if (!searchedType(part)) return;
+    const text = searchPartText(raw, part);
+    if (text !== null) body.push(text);
   };
   visit(parseMime(raw, { lines: false }), true);
   return { bodyText: casemap(body.join('\n')), partHeadersText: headers };
