@@ -79,6 +79,7 @@ export class Kernel {
           watching,
           quota: quotaLimitsOf(config.quota, accounts),
           inPlaceCalls: config.store.inPlaceCalls,
+          searchIndex: config.index,
         }),
     );
   }
