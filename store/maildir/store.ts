@@ -147,6 +147,8 @@ export class MaildirStore implements MailStore {
       folder.release();
       this.folders.delete(path);
     }
+    // their index files moved or went with them: the connections to them are closed (opened again where they are now)
+    void this.indexes?.then((indexes) => indexes.forget(prefix));
   }
 
   private async exists(path: string): Promise<boolean> {

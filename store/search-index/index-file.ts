@@ -15,7 +15,7 @@
 //
 // The file is Postern's own and can always be made again from the mail: one that is damaged, missing, of
 // another version or of another UIDVALIDITY is replaced by an empty one, which upkeep.ts fills.
-import { rmSync, statSync } from 'node:fs';
+import { lchownSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -73,6 +73,17 @@ export function removeIndexFile(path: string): void {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
 }
 
+/**
+ * A file made as root gets the folder's owner, as every file Postern makes in a Maildir (store/maildir/owner.ts),
+ * so the mail user's processes can use it; SQLite gives its -wal and -shm files the database file's owner.
+ */
+function ownedAsFolder(folder: string, path: string): void {
+  if (process.geteuid?.() !== 0) return;
+  const owner = statSync(folder);
+  const file = statSync(path);
+  if (file.uid !== owner.uid || file.gid !== owner.gid) lchownSync(path, owner.uid, owner.gid);
+}
+
 function randomGeneration(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 }
@@ -108,6 +119,7 @@ export function openIndexFile(folder: string): OpenedIndex {
         made = 'another version';
         continue;
       }
+      if (made !== null) ownedAsFolder(folder, path);
       const ino = inodeOf(path);
       if (ino === null) throw Object.assign(new Error('the index file went away while it was opened'), { code: 'SQLITE_CORRUPT' });
       return { db, ino, made };

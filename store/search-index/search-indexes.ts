@@ -35,6 +35,15 @@ export class SearchIndexes {
     this.upkeep.want({ index: this.of(folder), open });
   }
 
+  /** Closes the indexes of the folder `prefix` and the folders below it (renamed or deleted). */
+  forget(prefix: string): void {
+    for (const [folder, index] of [...this.open]) {
+      if (folder !== prefix && !folder.startsWith(`${prefix}.`)) continue;
+      index.close();
+      this.open.delete(folder);
+    }
+  }
+
   /** Closes every connection (tests; a process that ends closes them anyway). */
   closeAll(): void {
     for (const index of this.open.values()) index.close();
