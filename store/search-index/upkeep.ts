@@ -50,11 +50,18 @@ async function readMessage(view: MailboxView, m: MessageInfo): Promise<Buffer | 
   }
 }
 
-/** The index's row of one message; null when it was expunged meanwhile. */
+/**
+ * The index's row of one message; null when it was expunged meanwhile. One that cannot be read (a file
+ * the server may not read) is recorded without its text: SEARCH checks it always, as without an index.
+ */
 async function rowOf(view: MailboxView, m: MessageInfo): Promise<IndexRow | null> {
   if (m.size > MAX_INDEXED_SIZE) return { uid: m.uid, text: null };
-  const raw = await readMessage(view, m);
-  return raw === null ? null : { uid: m.uid, text: indexedText(raw) };
+  try {
+    const raw = await readMessage(view, m);
+    return raw === null ? null : { uid: m.uid, text: indexedText(raw) };
+  } catch {
+    return { uid: m.uid, text: null };
+  }
 }
 
 /** A write, tried again while another process holds the file's write lock. */
