@@ -71,7 +71,7 @@ export function indexCommands(program: Command): void {
       run(async () => {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         checkEnabled(ctx);
-        const indexes = searchIndexes();
+        const indexes = searchIndexes(undefined, ctx.config.sharedTree ? 'delete' : 'wal');
         process.stderr.write(`postern: SEARCH indexes in the ${ctx.where}\n`);
         for (const address of await accountsOf(ctx, account, opts)) {
           await forEachMailbox(ctx, address, async (mailbox, view) => {
@@ -100,7 +100,7 @@ export function indexCommands(program: Command): void {
       run(async () => {
         const ctx = await openContext(cmd.optsWithGlobals().config);
         checkEnabled(ctx);
-        const indexes = searchIndexes();
+        const indexes = searchIndexes(undefined, ctx.config.sharedTree ? 'delete' : 'wal');
         process.stderr.write(`postern: rebuilding SEARCH indexes in the ${ctx.where}\n`);
         let mailboxes = 0;
         let messages = 0;

@@ -80,6 +80,7 @@ export class Kernel {
           quota: quotaLimitsOf(config.quota, accounts),
           inPlaceCalls: config.store.inPlaceCalls,
           searchIndex: config.index,
+          sharedTree: config.sharedTree,
         }),
     );
   }

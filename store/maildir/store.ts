@@ -65,8 +65,12 @@ export interface MaildirStoreOptions {
   quota?: QuotaLimitsOf;
   /** Whether quick file-system calls may be made in place (lib/in-place.ts; config store.inPlaceCalls). Default auto. */
   inPlaceCalls?: InPlacePolicy;
-  /** Whether each mailbox keeps a SEARCH index (store/search-index/; config `index`). Default: no. */
+  /**
+   * Whether each mailbox keeps a SEARCH index (store/search-index/; config `index`), and whether other
+   * machines share the tree (sharedTree: the index file then uses SQLite's rollback journal, not WAL). Default: no index.
+   */
   searchIndex?: boolean;
+  sharedTree?: boolean;
 }
 
 const SUBS = ['tmp', 'new', 'cur'] as const;
@@ -404,7 +408,7 @@ export class MaildirStore implements MailStore {
 
   private searchIndexes(): Promise<import('../search-index/search-indexes.js').SearchIndexes> {
     const log = this.options.log as import('../search-index/mailbox-index.js').IndexLog | undefined;
-    return (this.indexes ??= import('../search-index/search-indexes.js').then((m) => m.searchIndexes(log)));
+    return (this.indexes ??= import('../search-index/search-indexes.js').then((m) => m.searchIndexes(log, this.options.sharedTree ? 'delete' : 'wal')));
   }
 
   /** A view of the folder as it is now, for the index's upkeep. */

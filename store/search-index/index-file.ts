@@ -1,7 +1,9 @@
 // The SEARCH index file of one mailbox: `postern-search.sqlite` in its Maildir folder (Postern's own name:
 // the folder watch ignores postern-* files, and Dovecot's Maildir reads only its own files and the
 // dot-folders of Maildir++ there), an SQLite database in WAL mode (readers never wait for the writer; one
-// writer at a time among every process on the tree, each waiting at most BUSY_MS for the lock).
+// writer at a time among every process on the tree, each waiting at most BUSY_MS for the lock). On a tree
+// several machines share (sharedTree: NFS) the rollback journal instead: WAL's shared memory works only
+// between the processes of one machine (SQLite's "WAL does not work over a network filesystem").
 //
 //   meta(key, value)          version, the mailbox's uidvalidity, a generation made new at each wipe
 //   messages(seq, uid, indexed)  each message the index has looked at: indexed 0 when its text is not in
@@ -95,15 +97,18 @@ export interface OpenedIndex {
   readonly made: string | null;
 }
 
+/** wal: one machine's processes; delete: the rollback journal, for a tree several machines share. */
+export type IndexJournal = 'wal' | 'delete';
+
 /** Opens (or makes) the index of `folder`; a damaged file or one of another version is removed and made again. */
-export function openIndexFile(folder: string): OpenedIndex {
+export function openIndexFile(folder: string, journal: IndexJournal = 'wal'): OpenedIndex {
   const path = indexPath(folder);
   let made: string | null = inodeOf(path) === null ? 'missing' : null;
   for (let attempt = 0; ; attempt++) {
     let db: IndexDatabase | null = null;
     try {
       db = new Database(path, { timeout: BUSY_MS });
-      db.pragma('journal_mode = WAL');
+      db.pragma(`journal_mode = ${journal === 'wal' ? 'WAL' : 'DELETE'}`);
       db.pragma('synchronous = NORMAL'); // the index is made again from the mail after a crash: no fsync per commit
       db.exec(SCHEMA);
       const version = db.prepare("SELECT value FROM meta WHERE key = 'version'").pluck().get() as number | undefined;

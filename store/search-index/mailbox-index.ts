@@ -7,6 +7,7 @@ import type { SearchIndexAnswer, SearchIndexQuery } from '../contract.js';
 import { matchExpression } from './fts-query.js';
 import {
   type IndexDatabase,
+  type IndexJournal,
   indexPath,
   inodeOf,
   isDamage,
@@ -52,13 +53,14 @@ export class MailboxIndex {
   constructor(
     readonly folder: string,
     private readonly log?: IndexLog,
+    private readonly journal: IndexJournal = 'wal',
   ) {}
 
   /** The open connection, the file (re)opened when it was replaced, removed or failed. */
   private connection(): IndexDatabase {
     if (this.db && !this.failed && inodeOf(indexPath(this.folder)) === this.ino) return this.db;
     this.close();
-    const opened = openIndexFile(this.folder);
+    const opened = openIndexFile(this.folder, this.journal);
     if (opened.made !== null && opened.made !== 'missing')
       this.log?.warn({ path: indexPath(this.folder), why: opened.made }, 'the search index was made again');
     else if (opened.made === 'missing' && this.hadFile)

@@ -3,6 +3,7 @@
 // one upkeep queue. One per process, whatever store is built (a SIGHUP builds a new one): two connections
 // of one process to one SQLite file would share its POSIX locks badly.
 import type { MailboxSearchIndex, MailboxView, SearchIndexAnswer, SearchIndexQuery } from '../contract.js';
+import type { IndexJournal } from './index-file.js';
 import { type IndexLog, MailboxIndex } from './mailbox-index.js';
 import { IndexUpkeep } from './upkeep.js';
 
@@ -12,7 +13,10 @@ export class SearchIndexes {
   private readonly open = new Map<string, MailboxIndex>();
   readonly upkeep: IndexUpkeep;
 
-  constructor(private readonly log?: IndexLog) {
+  constructor(
+    private readonly log?: IndexLog,
+    private readonly journal: IndexJournal = 'wal',
+  ) {
     this.upkeep = new IndexUpkeep(log);
   }
 
@@ -20,7 +24,7 @@ export class SearchIndexes {
   of(folder: string): MailboxIndex {
     let index = this.open.get(folder);
     if (index) this.open.delete(folder); // most recently used last
-    else index = new MailboxIndex(folder, this.log);
+    else index = new MailboxIndex(folder, this.log, this.journal);
     this.open.set(folder, index);
     if (this.open.size > MAX_OPEN) {
       const [oldest, least] = this.open.entries().next().value!;
@@ -53,9 +57,9 @@ export class SearchIndexes {
 
 let processIndexes: SearchIndexes | null = null;
 
-/** This process's indexes (the log of the first store that asked). */
-export function searchIndexes(log?: IndexLog): SearchIndexes {
-  processIndexes ??= new SearchIndexes(log);
+/** This process's indexes (the log and journal of the first store that asked). */
+export function searchIndexes(log?: IndexLog, journal: IndexJournal = 'wal'): SearchIndexes {
+  processIndexes ??= new SearchIndexes(log, journal);
   return processIndexes;
 }
 
