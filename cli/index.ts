@@ -8,6 +8,7 @@ import { AccountStoreError } from '../accounts/account-store.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import type { MailboxView } from '../store/contract.js';
 import { formatSize } from '../store/quota/quota.js';
+import { indexPath, inodeOf } from '../store/search-index/index-file.js';
 import { searchIndexes } from '../store/search-index/search-indexes.js';
 import { keepUp } from '../store/search-index/upkeep.js';
 import { type CliContext, openContext, parseAccount } from './context.js';
@@ -75,6 +76,11 @@ export function indexCommands(program: Command): void {
         process.stderr.write(`postern: SEARCH indexes in the ${ctx.where}\n`);
         for (const address of await accountsOf(ctx, account, opts)) {
           await forEachMailbox(ctx, address, async (mailbox, view) => {
+            if (inodeOf(indexPath(view.storage)) === null) {
+              // no file yet (never opened by a server since): status makes none
+              process.stdout.write(`${formatAddress(address)}\t${mailbox}\tmessages ${view.messages.length}\tindexed 0\tno index file\n`);
+              return;
+            }
             const mi = indexes.of(view.storage);
             const current = mi.ready(view.uidValidity);
             const held = current ? view.messages.filter((m) => mi.holds(m.uid)).length : 0;

@@ -177,6 +177,7 @@ export class MailboxIndex {
         return true;
       })
       .immediate();
+    this.dataVersion = -1; // data_version does not change for this connection's own commits
     db.transaction(() => this.refresh(db))();
     return added;
   }

@@ -36,11 +36,9 @@ const pause = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(res
 /** Progress of one mailbox's upkeep (postern index rebuild draws its bar from it). */
 export type IndexProgress = (done: number, total: number) => void;
 
-/** The message's octets as SEARCH reads them (CRLF line ends), or null when it was expunged meanwhile. */
+/** The message's octets as SEARCH reads them (CRLF line ends), through a stream; null when it was expunged meanwhile. */
 async function readMessage(view: MailboxView, m: MessageInfo): Promise<Buffer | null> {
   try {
-    const now = m.size <= IN_PLACE_MAX ? view.readNow(m.uid) : null;
-    if (now) return withCrlf(now); // used before the next readNow reuses its buffer
     const parts: Buffer[] = [];
     for await (const chunk of await view.open(m.uid)) parts.push(chunk as Buffer);
     return withCrlf(Buffer.concat(parts));
@@ -57,6 +55,9 @@ async function readMessage(view: MailboxView, m: MessageInfo): Promise<Buffer | 
 async function rowOf(view: MailboxView, m: MessageInfo): Promise<IndexRow | null> {
   if (m.size > MAX_INDEXED_SIZE) return { uid: m.uid, text: null };
   try {
+    // readNow's buffer is reused by the next readNow anywhere in the process: its text is made at once
+    const now = m.size <= IN_PLACE_MAX ? view.readNow(m.uid) : null;
+    if (now) return { uid: m.uid, text: indexedText(withCrlf(now)) };
     const raw = await readMessage(view, m);
     return raw === null ? null : { uid: m.uid, text: indexedText(raw) };
   } catch {
