@@ -157,7 +157,7 @@ export class MailboxIndex {
   /**
    * Adds messages in one write transaction (BEGIN IMMEDIATE: one writer at a time; SQLITE_BUSY when another
    * process keeps writing past the busy timeout). Those another process added meanwhile are skipped.
-   * False when the index now holds another UIDVALIDITY or generation than the rows were read for.
+   * False when the index now holds another UIDVALIDITY than the rows were read for (a rebuild meanwhile keeps them).
    */
   add(rows: readonly IndexRow[], uidValidity: number): boolean {
     const db = this.connection();

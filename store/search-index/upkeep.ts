@@ -7,7 +7,7 @@
 // Its timers do not keep a process alive: a command that exits leaves the rest to the next process.
 import { type MailboxView, type MessageInfo, MessageGoneError } from '../contract.js';
 import { withCrlf } from './crlf.js';
-import { isBusy } from './index-file.js';
+import { indexPath, inodeOf, isBusy } from './index-file.js';
 import type { IndexLog, IndexRow, MailboxIndex } from './mailbox-index.js';
 import { indexedText } from './message-text.js';
 
@@ -82,6 +82,7 @@ async function whenNotBusy<T>(write: () => T): Promise<T> {
  * `rebuild`), expunged messages dropped, the others added, newest first (the mail searched most).
  */
 export async function keepUp(view: MailboxView, index: MailboxIndex, log?: IndexLog, progress?: IndexProgress, rebuild = false): Promise<void> {
+  if (view.messages.length === 0 && inodeOf(indexPath(index.folder)) === null) return; // an empty mailbox gets no file
   if (rebuild || !index.ready(view.uidValidity)) await whenNotBusy(() => index.reset(view.uidValidity));
   const messages = view.messages;
   const highest = messages.length > 0 ? messages[messages.length - 1].uid : 0;

@@ -40,7 +40,7 @@ const message = (subject: string, from: string, body: string, extra = '') =>
 
 /** Waits until this process's upkeep has nothing queued or under way. */
 async function upkeepDone(): Promise<void> {
-  const upkeep = searchIndexes().upkeep;
+  const upkeep = searchIndexes(log).upkeep;
   for (let i = 0; i < 500 && !upkeep.idle; i++) await new Promise((r) => setTimeout(r, 10));
   // one more turn: a job queued by the last step starts after a timer
   await new Promise((r) => setTimeout(r, 20));
@@ -80,7 +80,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await upkeepDone();
-  searchIndexes().closeAll();
+  searchIndexes(log).closeAll();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -189,7 +189,7 @@ describe('a mailbox with its index (Maildir store)', () => {
     for (let i = 0; i < 3; i++) await store.deliver(alice, 'INBOX', chunks(message(`needle ${i}`, 'a@x.example', 'x')));
     const view = await store.open(alice, 'INBOX');
     await upkeepDone();
-    const index = searchIndexes().of(maildir);
+    const index = searchIndexes(log).of(maildir);
     const gone = view.messages[1].uid;
     expect(index.recorded.has(gone)).toBe(true);
     const other = await makeStore(false).open(alice, 'INBOX');
@@ -211,7 +211,7 @@ describe('a mailbox with its index (Maildir store)', () => {
     // the new, empty file holds nothing yet: every message is checked
     expect(during === null || during.length === 5).toBe(true);
     await upkeepDone();
-    expect(warnings.some((w) => w.message.includes('missing'))).toBe(true);
+    expect(warnings.some((w) => w.message.includes('missing')), JSON.stringify(warnings)).toBe(true);
     expect(await checkedWithIndex(view, key)).toEqual(await reference(view, key));
   });
 
@@ -220,7 +220,7 @@ describe('a mailbox with its index (Maildir store)', () => {
     for (let i = 0; i < 5; i++) await store.deliver(alice, 'INBOX', chunks(message(`needle ${i}`, 'a@x.example', 'x')));
     let view = await store.open(alice, 'INBOX');
     await upkeepDone();
-    searchIndexes().closeAll();
+    searchIndexes(log).closeAll();
     for (const suffix of ['-wal', '-shm']) await rm(join(maildir, INDEX_FILE + suffix), { force: true });
     writeFileSync(join(maildir, INDEX_FILE), Buffer.alloc(8192, 0x5a));
     view = await store.open(alice, 'INBOX');
