@@ -1,21 +1,20 @@
-// A SearchIndexQuery (store/contract.ts) as an FTS5 MATCH expression over the index's trigram table
-// (index-file.ts). The table is contentless with detail=column, where FTS5 refuses phrases (a needle of
-// more than three characters is a phrase of trigrams: "phrase queries are not supported (detail!=full)"),
-// so a needle becomes the AND of its trigrams, each a one-token string: every message whose field holds
-// the needle holds each of its trigrams there, so the answer is a superset of the messages that match,
-// which the evaluator then checks (the index narrows, it never decides).
+// A SearchIndexQuery (store/contract.ts) as questions to the index's two trigram tables (index-file.ts):
+// `fields` (subject, from, to, cc, bcc; detail=column: which field holds a trigram) and `texts` (the whole
+// header, the part headers and the body; detail=none: which message holds it). FTS5 refuses phrases in such
+// tables (a needle of more than three characters is a phrase of trigrams: "phrase queries are not supported
+// (detail!=full)"), so a needle becomes the AND of its trigrams, each a one-token string: every message
+// whose field holds the needle holds each of its trigrams there, so the answer is a superset of the messages
+// that match, which the evaluator then checks (the index narrows, it never decides). AND and OR of the
+// answers are taken here, as sets of UIDs.
 import type { SearchIndexField, SearchIndexQuery } from '../contract.js';
 
-/** The table's column of each field (index-file.ts). */
-export const COLUMN_OF: Readonly<Record<SearchIndexField, string>> = {
+/** The `fields` table's column of each field it holds (index-file.ts); the others are in `texts`, without columns. */
+const FIELD_COLUMN: Readonly<Partial<Record<SearchIndexField, string>>> = {
   subject: 'subject',
   from: 'from_',
   to: 'to_',
   cc: 'cc',
   bcc: 'bcc',
-  header: 'header',
-  body: 'body',
-  parts: 'parts',
 };
 
 /** Trigrams asked for at most per needle: a long needle is narrowed as well by a spread of them, and faster. */
@@ -60,26 +59,59 @@ function ftsString(s: string): string {
   return `"${s.replaceAll('"', '""')}"`;
 }
 
+/** The MATCH expression of the `fields` table for a needle's trigrams in some of its columns. */
+export function fieldsMatch(fields: readonly SearchIndexField[], trigrams: readonly string[]): string {
+  const columns = [...new Set(fields.map((f) => FIELD_COLUMN[f]).filter((c) => c !== undefined))];
+  return `{${columns.join(' ')}} : (${trigrams.map(ftsString).join(' AND ')})`;
+}
+
+/** The MATCH expression of the `texts` table for a needle's trigrams. */
+export function textsMatch(trigrams: readonly string[]): string {
+  return trigrams.map(ftsString).join(' AND ');
+}
+
+/** The two tables' answers to one MATCH expression: the UIDs whose text may hold the needle. */
+export interface TableSearch {
+  fields(match: string): number[];
+  texts(match: string): number[];
+}
+
+function intersect(a: Set<number>, b: ReadonlySet<number>): Set<number> {
+  const out = new Set<number>();
+  for (const uid of a) if (b.has(uid)) out.add(uid);
+  return out;
+}
+
 /**
- * The MATCH expression, or null when the index cannot narrow the query (a needle without a trigram: a
+ * The UIDs that may match `q`, or null when the index cannot narrow it (a needle without a trigram: a
  * short one; an OR with such a side). An AND keeps the sides it can narrow by.
  */
-export function matchExpression(q: SearchIndexQuery): string | null {
+export function candidatesOf(q: SearchIndexQuery, tables: TableSearch): Set<number> | null {
   switch (q.kind) {
     case 'contains': {
       const trigrams = trigramsOf(q.text);
       if (trigrams.length === 0 || q.fields.length === 0) return null;
-      const columns = [...new Set(q.fields.map((f) => COLUMN_OF[f]))].join(' ');
-      return `{${columns}} : (${trigrams.map(ftsString).join(' AND ')})`;
+      const found = new Set<number>();
+      if (q.fields.some((f) => FIELD_COLUMN[f] !== undefined)) for (const uid of tables.fields(fieldsMatch(q.fields, trigrams))) found.add(uid);
+      if (q.fields.some((f) => FIELD_COLUMN[f] === undefined)) for (const uid of tables.texts(textsMatch(trigrams))) found.add(uid);
+      return found;
     }
     case 'and': {
-      const sides = q.queries.map(matchExpression).filter((e): e is string => e !== null);
-      return sides.length === 0 ? null : sides.map((e) => `(${e})`).join(' AND ');
+      let all: Set<number> | null = null;
+      for (const sub of q.queries) {
+        const some = candidatesOf(sub, tables);
+        if (some !== null) all = all === null ? some : intersect(all.size <= some.size ? all : some, all.size <= some.size ? some : all);
+      }
+      return all;
     }
     case 'or': {
-      const sides = q.queries.map(matchExpression);
-      if (sides.length === 0 || sides.some((e) => e === null)) return null;
-      return sides.map((e) => `(${e})`).join(' OR ');
+      const any = new Set<number>();
+      for (const sub of q.queries) {
+        const some = candidatesOf(sub, tables);
+        if (some === null) return null;
+        for (const uid of some) any.add(uid);
+      }
+      return q.queries.length === 0 ? null : any;
     }
   }
 }

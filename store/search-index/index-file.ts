@@ -9,11 +9,14 @@
 //   messages(seq, uid, indexed)  each message the index has looked at: indexed 0 when its text is not in
 //                             the index (too large), so SEARCH checks it always; seq grows with every row
 //                             so that another process's additions are read without reading all rows
-//   text                      FTS5, contentless (the text is not kept: the index is a fraction of the mail;
+//   fields, texts             FTS5 tables, contentless (the text is not kept: the index is a fraction of the mail;
 //                             contentless_delete lets an expunged message's row go), trigram tokenizer
 //                             (substring matching) over the folded text (message-text.ts), case-sensitive
-//                             since the text is folded already, detail=column (which field; no positions:
-//                             fts-query.ts asks for trigrams, not phrases)
+//                             since the text is folded already. fields: subject, from, to, cc, bcc, detail=column
+//                             (which field holds a trigram: FROM does not find the body's or the subject's words);
+//                             texts: the whole header, the part headers and the body, detail=none (which message
+//                             holds a trigram: a third of detail=column's size, and most of the text is here).
+//                             Neither keeps positions: fts-query.ts asks for trigrams, not phrases.
 //
 // The file is Postern's own and can always be made again from the mail: one that is damaged, missing, of
 // another version or of another UIDVALIDITY is replaced by an empty one, which upkeep.ts fills.
@@ -32,13 +35,14 @@ export const INDEX_VERSION = 1;
 /** How long a write waits for another process's write (SQLite's busy timeout), in ms. */
 export const BUSY_MS = 200;
 
-/** The FTS5 table's options, as measured (README "Index for SEARCH"). */
-export const FTS_OPTIONS = "content='', contentless_delete=1, tokenize='trigram case_sensitive 1', detail=column";
+/** The FTS5 tables' options, as measured (README "Index for SEARCH"; test/unit/search-index-size.test.ts). */
+export const FTS_OPTIONS = "content='', contentless_delete=1, tokenize='trigram case_sensitive 1'";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, uid INTEGER NOT NULL UNIQUE, indexed INTEGER NOT NULL);
-  CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5(subject, from_, to_, cc, bcc, header, body, parts, ${FTS_OPTIONS});
+  CREATE VIRTUAL TABLE IF NOT EXISTS fields USING fts5(subject, from_, to_, cc, bcc, ${FTS_OPTIONS}, detail=column);
+  CREATE VIRTUAL TABLE IF NOT EXISTS texts USING fts5(header, parts, body, ${FTS_OPTIONS}, detail=none);
 `;
 
 export type IndexDatabase = Database.Database;
@@ -140,7 +144,7 @@ export function openIndexFile(folder: string, journal: IndexJournal = 'wal'): Op
 /** Empties the index (a new UIDVALIDITY, a rebuild): every row goes and the generation changes, in one transaction. */
 export function wipe(db: IndexDatabase, uidValidity: number): void {
   db.transaction(() => {
-    db.exec("INSERT INTO text (text) VALUES ('delete-all'); DELETE FROM messages;");
+    db.exec("INSERT INTO fields (fields) VALUES ('delete-all'); INSERT INTO texts (texts) VALUES ('delete-all'); DELETE FROM messages;");
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?), ('uidvalidity', ?)").run(randomGeneration(), uidValidity);
   }).immediate();
 }

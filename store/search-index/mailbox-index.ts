@@ -4,7 +4,7 @@
 // checks every message) and the file is made again at the next upkeep: the index never decides an answer.
 import { statSync } from 'node:fs';
 import type { SearchIndexAnswer, SearchIndexQuery } from '../contract.js';
-import { matchExpression } from './fts-query.js';
+import { candidatesOf } from './fts-query.js';
 import {
   type IndexDatabase,
   type IndexJournal,
@@ -116,16 +116,19 @@ export class MailboxIndex {
    * of this file). The UIDs and the match are read in one read transaction: one state of the file.
    */
   answer(query: SearchIndexQuery, uidValidity: number): SearchIndexAnswer | null {
-    const expression = matchExpression(query);
-    if (expression === null) return null;
     this.lastUsed = Date.now();
     try {
       const db = this.connection();
-      const match = db.prepare('SELECT rowid FROM text WHERE text MATCH ?').pluck();
+      const fields = db.prepare('SELECT rowid FROM fields WHERE fields MATCH ?').pluck();
+      const texts = db.prepare('SELECT rowid FROM texts WHERE texts MATCH ?').pluck();
       return db.transaction((): SearchIndexAnswer | null => {
         this.refresh(db);
         if (this.uidValidity !== uidValidity) return null;
-        const candidates = new Set(match.all(expression) as number[]);
+        const candidates = candidatesOf(query, {
+          fields: (match) => fields.all(match) as number[],
+          texts: (match) => texts.all(match) as number[],
+        });
+        if (candidates === null) return null;
         const upTo = this.lastSeq;
         const seqs = this.indexedSeq;
         return { candidates, indexed: (uid) => (seqs.get(uid) ?? Number.POSITIVE_INFINITY) <= upTo };
@@ -161,9 +164,8 @@ export class MailboxIndex {
    */
   add(rows: readonly IndexRow[], uidValidity: number): boolean {
     const db = this.connection();
-    const insertText = db.prepare(
-      'INSERT INTO text (rowid, subject, from_, to_, cc, bcc, header, body, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
+    const insertFields = db.prepare('INSERT INTO fields (rowid, subject, from_, to_, cc, bcc) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertTexts = db.prepare('INSERT INTO texts (rowid, header, parts, body) VALUES (?, ?, ?, ?)');
     const insertMessage = db.prepare('INSERT OR IGNORE INTO messages (uid, indexed) VALUES (?, ?)');
     const uidValidityNow = db.prepare("SELECT value FROM meta WHERE key = 'uidvalidity'").pluck();
     const added = db
@@ -172,7 +174,9 @@ export class MailboxIndex {
         for (const row of rows) {
           if (insertMessage.run(row.uid, row.text === null ? 0 : 1).changes === 0) continue; // another process was first
           const t = row.text;
-          if (t !== null) insertText.run(row.uid, t.subject, t.from, t.to, t.cc, t.bcc, t.header, t.body, t.parts);
+          if (t === null) continue;
+          insertFields.run(row.uid, t.subject, t.from, t.to, t.cc, t.bcc);
+          insertTexts.run(row.uid, t.header, t.parts, t.body);
         }
         return true;
       })
@@ -186,12 +190,15 @@ export class MailboxIndex {
   drop(uids: readonly number[]): void {
     if (uids.length === 0) return;
     const db = this.connection();
-    const deleteText = db.prepare('DELETE FROM text WHERE rowid = ?');
+    const deleteFields = db.prepare('DELETE FROM fields WHERE rowid = ?');
+    const deleteTexts = db.prepare('DELETE FROM texts WHERE rowid = ?');
     const deleteMessage = db.prepare('DELETE FROM messages WHERE uid = ? RETURNING indexed').pluck();
     db.transaction(() => {
       for (const uid of uids) {
         const indexed = deleteMessage.get(uid) as number | undefined;
-        if (indexed === 1) deleteText.run(uid);
+        if (indexed !== 1) continue;
+        deleteFields.run(uid);
+        deleteTexts.run(uid);
       }
     }).immediate();
     for (const uid of uids) {

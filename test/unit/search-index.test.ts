@@ -13,7 +13,7 @@ import { indexQuery, narrowByIndex } from '../../modules/imap/search/index-query
 import type { SearchKey } from '../../modules/imap/search/search-key.js';
 import type { MailboxView } from '../../store/contract.js';
 import { MaildirStore } from '../../store/maildir/store.js';
-import { matchExpression, trigramsOf } from '../../store/search-index/fts-query.js';
+import { candidatesOf, fieldsMatch, trigramsOf } from '../../store/search-index/fts-query.js';
 import { INDEX_FILE } from '../../store/search-index/index-file.js';
 import { searchIndexes } from '../../store/search-index/search-indexes.js';
 
@@ -105,9 +105,14 @@ describe('trigrams of a needle (fts-query.ts)', () => {
     expect(t[11]).toBe('dog');
   });
 
-  it('a quote in a needle is doubled in the MATCH string', () => {
-    expect(matchExpression({ kind: 'contains', fields: ['subject'], text: 'a"b' })).toBe('{subject} : ("a""b")');
-    expect(matchExpression({ kind: 'or', queries: [{ kind: 'contains', fields: ['body'], text: 'ab' }, { kind: 'contains', fields: ['body'], text: 'abc' }] })).toBeNull();
+  it('a quote in a needle is doubled in the MATCH string; an OR with a side it cannot narrow narrows nothing', () => {
+    expect(fieldsMatch(['subject', 'from'], ['a"b'])).toBe('{subject from_} : ("a""b")');
+    const tables = { fields: () => [1, 2], texts: () => [2, 3] };
+    const contains = (text: string, fields: ('body' | 'subject')[] = ['body']) => ({ kind: 'contains' as const, fields, text });
+    expect(candidatesOf({ kind: 'or', queries: [contains('ab'), contains('abc')] }, tables)).toBeNull();
+    expect(candidatesOf({ kind: 'and', queries: [contains('ab'), contains('abc')] }, tables)).toEqual(new Set([2, 3]));
+    expect(candidatesOf({ kind: 'and', queries: [contains('abc', ['subject']), contains('abc')] }, tables)).toEqual(new Set([2]));
+    expect(candidatesOf({ kind: 'or', queries: [contains('abc', ['subject']), contains('abc')] }, tables)).toEqual(new Set([1, 2, 3]));
   });
 });
 
