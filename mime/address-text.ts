@@ -1,13 +1,17 @@
-// The text SEARCH FROM/TO/CC/BCC look in (RFC 9051 section 6.4.4 leaves the form to the server): the
-// field's addresses as the ENVELOPE parses them (message/address.ts: comments and quoting gone, missing
-// parts filled in), written back the way Dovecot 2.3 writes them for its search (lib-mail
-// message_address_write): `Name <route:mailbox@domain>` ("<mailbox@domain>" without a name), a
-// display name quoted (and " \ ' escaped) only when it holds a character outside atext or a dot, left
-// as it is when it holds an encoded word, addresses joined by ", ", a group as `name: addresses;`.
-// So "Doe, John" <john@example.com> (a comment) is searched as `"Doe, John" <john@example.com>` and a
-// needle such as `x.org, b` never matches across `a@x.org, b@y.org`.
+// The text SEARCH FROM/TO/CC/BCC look in (RFC 9051 section 6.4.4: "the envelope structure's FROM field"):
+// the field's addresses as the ENVELOPE parses them (mime/address.ts: comments and quoting gone, missing
+// parts filled in), each written back the way Dovecot 2.3 writes addresses for its search (lib-mail
+// message_address_write): `Name <route:mailbox@domain>` ("<mailbox@domain>" without a name), a display name
+// quoted (and " \ ' escaped) only when it holds a character outside atext or a dot, left as it is when it
+// holds an encoded word; a group's name as `name:` (`name:;` when the group is empty). So "Doe, John"
+// <john@example.com> (a comment) is searched as `"Doe, John" <john@example.com>`.
+// Each address is searched on its own, so a needle never spans two addresses: `x.org, b` is not found in
+// `a@x.org, b@y.org` (Dovecot 2.3 writes the whole list as one string joined by ", " and finds it there; the
+// envelope's field is a list of addresses, and an address's text is what a needle is meant to be found in).
 import { type Address, parseAddresses } from './address.js';
+import { casemap } from './casemap.js';
 import { MAX_PARSED_VALUE } from './header.js';
+import { searchFieldText } from './mime-text.js';
 
 const ATEXT_SPECIALS = new Set([...`!#$%&'*+-/=?^_\`{|}~`].map((c) => c.charCodeAt(0)));
 
@@ -98,9 +102,28 @@ export function writeAddresses(addrs: readonly Address[]): Buffer {
 }
 
 /**
- * The searchable text of an address field's value (still to be decoded, as any header value); its first MAX_PARSED_VALUE octets, as
- * ENVELOPE.
+ * The texts FROM/TO/CC/BCC search in an address field's value (its first MAX_PARSED_VALUE octets, as ENVELOPE):
+ * one per address and one per group name, each written as writeAddresses writes it, decoded as a header
+ * value is (mime-text.ts searchFieldText) and folded (casemap.ts).
  */
-export function addressFieldText(value: Buffer): Buffer {
-  return writeAddresses(parseAddresses(value.length > MAX_PARSED_VALUE ? value.subarray(0, MAX_PARSED_VALUE) : value) ?? []);
+export function addressSearchTexts(value: Buffer): string[] {
+  const addrs = parseAddresses(value.length > MAX_PARSED_VALUE ? value.subarray(0, MAX_PARSED_VALUE) : value) ?? [];
+  if (addrs.length === 1 && addrs[0].mailbox === null && addrs[0].domain === null) return ['<>'];
+  const out: string[] = [];
+  let inGroup = false;
+  for (let i = 0; i < addrs.length; i++) {
+    const a = addrs[i];
+    let written: Buffer;
+    if (a.domain !== null) written = writeAddresses([a]);
+    else {
+      inGroup = !inGroup;
+      if (!inGroup) continue; // a group's end
+      const end = addrs[i + 1];
+      const empty = end === undefined || (end.domain === null && end.mailbox === null);
+      const group = writeAddresses([a, { name: null, route: null, mailbox: null, domain: null }]); // "name:;"
+      written = empty ? group : group.subarray(0, group.length - 1);
+    }
+    out.push(casemap(searchFieldText(written)));
+  }
+  return out;
 }

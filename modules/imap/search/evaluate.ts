@@ -13,18 +13,19 @@
 // message's own readers (a vanished file) propagate; malformed message content never throws.
 //
 // Decisions (RFC 9051/3501 section 6.4.4; Dovecot 2.3 where the RFC leaves room):
-// - Strings compare as substrings after NFC and lower-casing both sides (approximating i;unicode-casemap).
-// - Header keys match the whole decoded field value: unfolded, tabs as spaces, raw 8-bit read as UTF-8 or
-//   else windows-1252, RFC 2047 words decoded. For the address keys (FROM, TO, CC, BCC) the value is the
-//   field's addresses as the ENVELOPE parses them, written back as Dovecot writes them ("Name" <box@host>,
-//   comments gone; address-text.ts), so display names and addresses match but no needle spans the raw
-//   text between two addresses; HEADER From/To/... match the raw text. Any occurrence of a repeated field
-//   may match. HEADER name "" holds when the field exists.
-// - BODY: the decoded text (transfer encoding, then charset) of every text/* part, text/html as its source;
-//   message/rfc822 parts add the embedded header's decoded text and, recursively, their body. Parts of
-//   other types are skipped. MIME part headers are not searched. The parts are those FETCH BODY[n] shows
-//   (the one MIME tree, message/mime-tree.ts; search/mime-text.ts). TEXT: the top header's decoded text
-//   ("name: value" lines) or BODY.
+// - Strings compare as substrings after mapping both sides by i;unicode-casemap (RFC 5051, as Dovecot 2.3
+//   maps them: mime/casemap.ts).
+// - What each key searches is mime/mime-text.ts's (the index reads the same functions, so it holds the
+//   same text): header keys match a field's decoded value (unfolded, octets as UTF-8, RFC 2047 words
+//   decoded); any occurrence of a repeated field may match; HEADER name "" holds when the field exists.
+//   SUBJECT reads runs of white space in the field as one space, HEADER Subject as written (as Dovecot).
+//   FROM, TO, CC, BCC match each of the field's addresses on its own, as the ENVELOPE parses them, written
+//   back as Dovecot writes them ("Name" <box@host>, comments gone; mime/address-text.ts), so no needle spans
+//   two addresses; HEADER From/To/... match the raw text.
+// - BODY: the decoded text of every text/* and message/* part (transfer encoding, then charset), text/html
+//   as its source, attached messages' parts included but not their headers; other types, multiparts' own
+//   bodies and parts with an unknown transfer encoding are skipped. TEXT: the message's header ("Name: value"
+//   lines), BODY's text and the header of every MIME part and attached message (RFC 9051 section 6.4.4).
 // - BEFORE/ON/SINCE use the internal date's UTC calendar day (the store's timestamps are instants; UTC
 //   keeps results independent of the server's zone). SENT* use the Date: field's day as written, in its
 //   own zone (the first Date: field; lenient parsing, obsolete years). Without a parsable Date: they use
@@ -37,10 +38,21 @@
 // - SAVEDBEFORE/SAVEDON/SAVEDSINCE (RFC 8514) compare the save date's UTC day, as BEFORE/ON/SINCE do.
 // - OLDER n / YOUNGER n (RFC 5032): the internal date in whole seconds is at most / at least the command's
 //   time less n, as Dovecot compares them.
-import { addressFieldText } from '../../../mime/address-text.js';
+import { addressSearchTexts } from '../../../mime/address-text.js';
 import type { SearchDay, SearchKey } from './search-key.js';
 import { parseDateDay } from '../message/rfc5322-date.js';
-import { bodyTexts, fieldText, fold, headerText, parseHeader, type HeaderField } from '../../../mime/mime-text.js';
+import {
+  type BodySearchTexts,
+  bodySearchTexts,
+  fieldSearchText,
+  fieldText,
+  fold,
+  type HeaderField,
+  headerSearchText,
+  parseHeader,
+  SEARCH_HEADER_MAX,
+  subjectSearchText,
+} from '../../../mime/mime-text.js';
 
 export interface SearchMessage {
   readonly uid: number;
@@ -115,18 +127,13 @@ export function searchNeeds(key: SearchKey): SearchNeeds {
 
 // ---- one message's lazily read parts ----
 
-/**
- * How much of a header SEARCH's header keys read (from the header alone or the whole message): all of it
- * up to 10 MiB, Dovecot's bound for a header block (message_parse_header's default); a larger header is
- * searched in its first 10 MiB (README: IMAP limits).
- */
-export const SEARCH_HEADER_MAX = 10 * 1024 * 1024;
+export { SEARCH_HEADER_MAX };
 
 class Lazy {
   private date?: Promise<Date>;
   private raw?: Promise<Buffer>;
   private header?: Promise<ParsedHeader>;
-  private body?: Promise<string>;
+  private body?: Promise<BodySearchTexts>;
 
   constructor(
     private readonly m: SearchMessage,
@@ -143,50 +150,54 @@ class Lazy {
 
   parsedHeader(): Promise<ParsedHeader> {
     // parseHeader stops at the blank line that ends the header, so the whole message does as well
-    return (this.header ??= (this.headerFromRaw ? this.rawBytes() : this.m.header()).then(
-      (h) => new ParsedHeader(parseHeader(h, 0, Math.min(h.length, SEARCH_HEADER_MAX))),
-    ));
+    return (this.header ??= (this.headerFromRaw ? this.rawBytes() : this.m.header()).then((h) => new ParsedHeader(h)));
   }
 
-  /** BODY's text, folded, the parts joined by newlines. */
-  bodyText(): Promise<string> {
-    return (this.body ??= this.rawBytes().then((r) => fold(bodyTexts(r).join('\n'))));
+  /** BODY's text and the part headers TEXT searches, folded (mime-text.ts bodySearchTexts). */
+  bodyTexts(): Promise<BodySearchTexts> {
+    return (this.body ??= this.rawBytes().then(bodySearchTexts));
   }
 }
 
 class ParsedHeader {
   private readonly decoded = new Map<string, string[]>();
   private text?: string;
-  constructor(readonly fields: readonly HeaderField[]) {}
+  readonly fields: readonly HeaderField[];
+  private readonly end: number;
+  constructor(private readonly bytes: Buffer) {
+    this.end = Math.min(bytes.length, SEARCH_HEADER_MAX);
+    this.fields = parseHeader(bytes, 0, this.end);
+  }
 
   has(name: string): boolean {
     return this.fields.some((f) => f.name === name);
   }
 
-  /** The folded decoded values of every `name` field. */
-  values(name: string): string[] {
-    let v = this.decoded.get(name);
-    if (v === undefined) {
-      v = this.fields.filter((f) => f.name === name).map((f) => fold(fieldText(f.value)));
-      this.decoded.set(name, v);
-    }
-    return v;
-  }
-
-  /** FROM/TO/CC/BCC: the folded decoded text of every `name` field's addresses (search/address-text.ts). */
-  addressValues(name: string): string[] {
-    const key = `address:${name}`;
+  /** The folded decoded values of every `name` field (mime-text.ts fieldSearchText; subjectSearchText for SUBJECT). */
+  values(name: string, subject = false): string[] {
+    const key = subject ? 'subject:' : name;
     let v = this.decoded.get(key);
     if (v === undefined) {
-      v = this.fields.filter((f) => f.name === name).map((f) => fold(fieldText(addressFieldText(f.value))));
+      v = this.fields.filter((f) => f.name === name).map((f) => (subject ? subjectSearchText(f.value) : fieldSearchText(f.value)));
       this.decoded.set(key, v);
     }
     return v;
   }
 
-  /** The whole header, decoded and folded, for TEXT. */
+  /** FROM/TO/CC/BCC: the folded text of each address of every `name` field (address-text.ts addressSearchTexts). */
+  addressValues(name: string): string[] {
+    const key = `address:${name}`;
+    let v = this.decoded.get(key);
+    if (v === undefined) {
+      v = this.fields.filter((f) => f.name === name).flatMap((f) => addressSearchTexts(f.value));
+      this.decoded.set(key, v);
+    }
+    return v;
+  }
+
+  /** The whole header as TEXT searches it, folded (mime-text.ts headerSearchText). */
   foldedText(): string {
-    return (this.text ??= fold(headerText(this.fields)));
+    return (this.text ??= headerSearchText(this.bytes, 0, this.end));
   }
 }
 
@@ -367,15 +378,20 @@ function compileNode(k: SearchKey): Node {
       if (needle === '') return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.has(name)) };
       if (k.address)
         return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.addressValues(name).some((v) => v.includes(needle))) };
-      return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.values(name).some((v) => v.includes(needle))) };
+      const subject = k.subject === true && name === 'subject';
+      return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.values(name, subject).some((v) => v.includes(needle))) };
     }
     case 'text': {
       const needle = fold(k.value);
-      if (k.where === 'body') return { t: 'async', cost: 3, f: (_m, c) => c.bodyText().then((b) => b.includes(needle)) };
+      if (k.where === 'body') return { t: 'async', cost: 3, f: (_m, c) => c.bodyTexts().then((b) => b.bodyText.includes(needle)) };
       return {
         t: 'async',
         cost: 3,
-        f: async (_m, c) => (await c.parsedHeader()).foldedText().includes(needle) || (await c.bodyText()).includes(needle),
+        f: async (_m, c) => {
+          if ((await c.parsedHeader()).foldedText().includes(needle)) return true;
+          const b = await c.bodyTexts();
+          return b.bodyText.includes(needle) || b.partHeadersText.includes(needle);
+        },
       };
     }
   }

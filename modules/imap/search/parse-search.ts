@@ -99,7 +99,10 @@ export class SearchParser {
     }
     if (HEADER_KEYS[word]) {
       a.sp();
-      return { kind: 'header', field: HEADER_KEYS[word], value: this.string(), address: word !== 'SUBJECT' };
+      const value = this.string();
+      return word === 'SUBJECT'
+        ? { kind: 'header', field: HEADER_KEYS[word], value, subject: true }
+        : { kind: 'header', field: HEADER_KEYS[word], value, address: true };
     }
     if (DATE_KEYS[word]) {
       a.sp();

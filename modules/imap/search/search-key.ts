@@ -38,7 +38,14 @@ export type SearchKey =
    * FROM/TO/CC/BCC/SUBJECT and HEADER name value: the decoded field contains `value` (case-insensitive); HEADER x "" holds when
    * the field exists. `address` (FROM/TO/CC/BCC): the field's addresses as parsed, not its raw text (search/address-text.ts).
    */
-  | { readonly kind: 'header'; readonly field: string; readonly value: string; readonly address?: boolean }
+  | {
+      readonly kind: 'header';
+      readonly field: string;
+      readonly value: string;
+      readonly address?: boolean;
+      /** SUBJECT: runs of white space in the field count as one space (mime/mime-text.ts subjectSearchText); HEADER Subject: as written. */
+      readonly subject?: boolean;
+    }
   /** BODY: the decoded body text contains it; TEXT: the header or the body does. */
   | { readonly kind: 'text'; readonly where: 'body' | 'text'; readonly value: string }
   /** MODSEQ n (RFC 7162 section 3.1.5): the message's modseq is n or higher. */
