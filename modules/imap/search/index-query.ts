@@ -26,9 +26,14 @@ export function indexQuery(key: SearchKey): SearchIndexQuery | null {
       const text = fold(key.value);
       if (text.length < 3) return null; // HEADER x "" (the field exists) and needles without a trigram
       const name = key.field.toLowerCase();
-      // the address keys read the fields as addresses (a text of their own); HEADER From reads the raw field
+      // the address keys read the fields as addresses (a text of their own), SUBJECT the subject with its white
+      // space compressed; HEADER From, HEADER Subject and the others read the field as written (the whole header)
       const field: SearchIndexField =
-        key.address && ADDRESS_FIELDS.has(name) ? (name as SearchIndexField) : name === 'subject' ? 'subject' : 'header';
+        key.address && ADDRESS_FIELDS.has(name)
+          ? (name as SearchIndexField)
+          : key.subject === true && name === 'subject'
+            ? 'subject'
+            : 'header';
       return { kind: 'contains', fields: [field], text };
     }
     case 'text': {
