@@ -408,7 +408,9 @@ export class MaildirStore implements MailStore {
 
   private searchIndexes(): Promise<import('../search-index/search-indexes.js').SearchIndexes> {
     const log = this.options.log as import('../search-index/mailbox-index.js').IndexLog | undefined;
-    return (this.indexes ??= import('../search-index/search-indexes.js').then((m) => m.searchIndexes(log, this.options.sharedTree ? 'delete' : 'wal')));
+    return (this.indexes ??= import('../search-index/search-indexes.js').then((m) =>
+      m.searchIndexes(log, this.options.sharedTree ? 'delete' : 'wal'),
+    ));
   }
 
   /** A view of the folder as it is now, for the index's upkeep. */

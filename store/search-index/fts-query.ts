@@ -92,7 +92,8 @@ export function candidatesOf(q: SearchIndexQuery, tables: TableSearch): Set<numb
       const trigrams = trigramsOf(q.text);
       if (trigrams.length === 0 || q.fields.length === 0) return null;
       const found = new Set<number>();
-      if (q.fields.some((f) => FIELD_COLUMN[f] !== undefined)) for (const uid of tables.fields(fieldsMatch(q.fields, trigrams))) found.add(uid);
+      if (q.fields.some((f) => FIELD_COLUMN[f] !== undefined))
+        for (const uid of tables.fields(fieldsMatch(q.fields, trigrams))) found.add(uid);
       if (q.fields.some((f) => FIELD_COLUMN[f] === undefined)) for (const uid of tables.texts(textsMatch(trigrams))) found.add(uid);
       return found;
     }

@@ -145,6 +145,9 @@ export function openIndexFile(folder: string, journal: IndexJournal = 'wal'): Op
 export function wipe(db: IndexDatabase, uidValidity: number): void {
   db.transaction(() => {
     db.exec("INSERT INTO fields (fields) VALUES ('delete-all'); INSERT INTO texts (texts) VALUES ('delete-all'); DELETE FROM messages;");
-    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?), ('uidvalidity', ?)").run(randomGeneration(), uidValidity);
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?), ('uidvalidity', ?)").run(
+      randomGeneration(),
+      uidValidity,
+    );
   }).immediate();
 }

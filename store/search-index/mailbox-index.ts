@@ -5,16 +5,7 @@
 import { statSync } from 'node:fs';
 import type { SearchIndexAnswer, SearchIndexQuery } from '../contract.js';
 import { candidatesOf } from './fts-query.js';
-import {
-  type IndexDatabase,
-  type IndexJournal,
-  indexPath,
-  inodeOf,
-  isDamage,
-  openIndexFile,
-  removeIndexFile,
-  wipe,
-} from './index-file.js';
+import { type IndexDatabase, type IndexJournal, indexPath, inodeOf, isDamage, openIndexFile, removeIndexFile, wipe } from './index-file.js';
 import type { IndexedText } from './message-text.js';
 
 /** What upkeep hands over for one message: its text, or null when it is not indexed (too large) and always checked. */
@@ -224,7 +215,10 @@ export class MailboxIndex {
   /** A failure of the file: logged, the connection closed; a damaged file is removed so that it is made again. */
   fail(err: unknown): void {
     const damaged = isDamage(err);
-    this.log?.warn({ path: indexPath(this.folder), err: (err as Error).message }, damaged ? 'the search index is damaged: made again' : 'the search index failed');
+    this.log?.warn(
+      { path: indexPath(this.folder), err: (err as Error).message },
+      damaged ? 'the search index is damaged: made again' : 'the search index failed',
+    );
     this.failed = true;
     this.close();
     if (damaged) removeIndexFile(indexPath(this.folder));

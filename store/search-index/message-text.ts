@@ -28,6 +28,9 @@ export function indexedText(raw: Buffer): IndexedText {
     body: t.bodyText,
     parts: t.partHeadersText,
   };
-  for (const name of ADDRESS_FIELDS) text[name] = named(name).flatMap((f) => addressSearchTexts(f.value)).join('\n');
+  for (const name of ADDRESS_FIELDS)
+    text[name] = named(name)
+      .flatMap((f) => addressSearchTexts(f.value))
+      .join('\n');
   return text;
 }

@@ -23,7 +23,8 @@ export class SearchIndexes {
   /** The index of the mailbox in `folder`. */
   of(folder: string): MailboxIndex {
     let index = this.open.get(folder);
-    if (index) this.open.delete(folder); // most recently used last
+    if (index)
+      this.open.delete(folder); // most recently used last
     else index = new MailboxIndex(folder, this.log, this.journal);
     this.open.set(folder, index);
     if (this.open.size > MAX_OPEN) {

@@ -81,7 +81,13 @@ async function whenNotBusy<T>(write: () => T): Promise<T> {
  * Brings one mailbox's index up to date with `view`: emptied when it held another UIDVALIDITY (or when
  * `rebuild`), expunged messages dropped, the others added, newest first (the mail searched most).
  */
-export async function keepUp(view: MailboxView, index: MailboxIndex, log?: IndexLog, progress?: IndexProgress, rebuild = false): Promise<void> {
+export async function keepUp(
+  view: MailboxView,
+  index: MailboxIndex,
+  log?: IndexLog,
+  progress?: IndexProgress,
+  rebuild = false,
+): Promise<void> {
   if (view.messages.length === 0 && inodeOf(indexPath(index.folder)) === null) return; // an empty mailbox gets no file
   if (rebuild || !index.ready(view.uidValidity)) await whenNotBusy(() => index.reset(view.uidValidity));
   const messages = view.messages;
@@ -108,7 +114,8 @@ export async function keepUp(view: MailboxView, index: MailboxIndex, log?: Index
       const row = await rowOf(view, m);
       if (row !== null) rows.push(row);
     }
-    if (rows.length > 0 && !(await whenNotBusy(() => index.add(rows, view.uidValidity)))) return; // a new UIDVALIDITY: the next upkeep starts over
+    // false: a new UIDVALIDITY, the next upkeep starts over
+    if (rows.length > 0 && !(await whenNotBusy(() => index.add(rows, view.uidValidity)))) return;
     progress?.(done, todo.length);
     if (loud && Date.now() - told >= PROGRESS_MS) {
       told = Date.now();

@@ -21,12 +21,7 @@ async function uidSearch(c: RawImap, keys: string): Promise<number[]> {
   const a = await c.command(`UID SEARCH ${keys}`, 60_000);
   if (a.status !== 'OK') throw new Error(a.tagged);
   const line = a.untagged.find((l) => l.startsWith('* SEARCH')) ?? '* SEARCH';
-  return line
-    .slice('* SEARCH'.length)
-    .trim()
-    .split(' ')
-    .filter(Boolean)
-    .map(Number);
+  return line.slice('* SEARCH'.length).trim().split(' ').filter(Boolean).map(Number);
 }
 
 /** The index status line of dan's INBOX: "messages N\tindexed M". */
@@ -107,7 +102,11 @@ print(json.dumps(len(uids)))`,
     });
     expect(await uidSearch(c, 'BODY "nothing to see"')).toEqual(after);
     // Dovecot lists no mailbox for Postern's files
-    const listed = await dovecot.imap<string[]>('dan', PASSWORD, `typ, data = check(M.list())\nprint(json.dumps([d.decode() for d in data]))`);
+    const listed = await dovecot.imap<string[]>(
+      'dan',
+      PASSWORD,
+      `typ, data = check(M.list())\nprint(json.dumps([d.decode() for d in data]))`,
+    );
     expect(listed.join(' ')).not.toContain('postern');
     c.close();
   }, 120_000);

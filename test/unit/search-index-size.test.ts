@@ -32,9 +32,7 @@ const SYLLABLES = 'ka ri to na me su lo pe an der ing ion ver sta pro com tion b
  */
 function plainTextMail(count: number): Buffer[] {
   const r = seeded(25);
-  const vocabulary = Array.from({ length: 6000 }, () =>
-    Array.from({ length: 1 + r(3) }, () => SYLLABLES[r(SYLLABLES.length)]).join(''),
-  );
+  const vocabulary = Array.from({ length: 6000 }, () => Array.from({ length: 1 + r(3) }, () => SYLLABLES[r(SYLLABLES.length)]).join(''));
   const word = () => vocabulary[Math.floor(vocabulary.length * (r(10_000) / 10_000) ** 3)];
   const people = Array.from({ length: 300 }, (_, i) => `${word()} ${word()} <${word()}${i}@${word()}.example>`);
   return Array.from({ length: count }, (_, n) => {
@@ -66,6 +64,8 @@ function plainTextMail(count: number): Buffer[] {
   });
 }
 
+const percent = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1)}%`;
+
 /** The file's size once its WAL is folded in. */
 function fileSize(db: Database.Database, path: string): number {
   db.pragma('wal_checkpoint(TRUNCATE)');
@@ -91,7 +91,10 @@ describe('the size of the SEARCH index', () => {
       const db = new Database(join(dir, 'postern-search.sqlite'));
       const size = fileSize(db, join(dir, 'postern-search.sqlite'));
       db.close();
-      const figures = [`mail ${mailOctets} octets in ${COUNT} messages; the index (fields detail=column, texts detail=none): ${size} (${((size / mailOctets) * 100).toFixed(1)}%), ${took.toFixed(0)} ms`];
+      const figures = [
+        `mail ${mailOctets} octets in ${COUNT} messages; the index (fields detail=column, texts detail=none): ` +
+          `${size} (${percent(size, mailOctets)}), ${took.toFixed(0)} ms`,
+      ];
       if (process.env.SEARCH_INDEX_SIZE) {
         for (const detail of ['full', 'column', 'none']) {
           const path = join(dir, `${detail}.sqlite`);
@@ -115,7 +118,10 @@ describe('the size of the SEARCH index', () => {
           const octets = fileSize(other, path);
           const fieldsOctets = (other.prepare('SELECT sum(length(block)) FROM fields_data').pluck().get() as number) ?? 0;
           other.close();
-          figures.push(`detail=${detail} for both tables: ${octets} (${((octets / mailOctets) * 100).toFixed(1)}%; the fields table's data ${fieldsOctets}), ${ms.toFixed(0)} ms`);
+          figures.push(
+            `detail=${detail} for both tables: ${octets} (${percent(octets, mailOctets)}; the fields table's data ${fieldsOctets}), ` +
+              `${ms.toFixed(0)} ms`,
+          );
         }
         process.stdout.write(`${figures.join('\n')}\n`);
       }

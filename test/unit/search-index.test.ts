@@ -118,7 +118,13 @@ describe('trigrams of a needle (fts-query.ts)', () => {
 });
 
 describe('the key tree as an index query (index-query.ts)', () => {
-  const hdr = (field: string, value: string, address = false): SearchKey => ({ kind: 'header', field, value, address, subject: field === 'subject' });
+  const hdr = (field: string, value: string, address = false): SearchKey => ({
+    kind: 'header',
+    field,
+    value,
+    address,
+    subject: field === 'subject',
+  });
   const body = (value: string): SearchKey => ({ kind: 'text', where: 'body', value });
   it('AND keeps what narrows, OR needs both sides, NOT and flags narrow nothing', () => {
     expect(indexQuery({ kind: 'and', keys: [{ kind: 'flag', flag: '\\Seen', set: true }, body('needle')] })).toEqual({
@@ -135,7 +141,11 @@ describe('the key tree as an index query (index-query.ts)', () => {
     expect(indexQuery(hdr('from', 'Alice', true))).toEqual({ kind: 'contains', fields: ['from'], text: fold('alice') });
     expect(indexQuery(hdr('From', 'Alice'))).toEqual({ kind: 'contains', fields: ['header'], text: fold('alice') });
     expect(indexQuery(hdr('subject', 'Report'))).toEqual({ kind: 'contains', fields: ['subject'], text: fold('report') });
-    expect(indexQuery({ kind: 'text', where: 'text', value: 'Word' })).toEqual({ kind: 'contains', fields: ['header', 'body', 'parts'], text: fold('word') });
+    expect(indexQuery({ kind: 'text', where: 'text', value: 'Word' })).toEqual({
+      kind: 'contains',
+      fields: ['header', 'body', 'parts'],
+      text: fold('word'),
+    });
   });
 });
 
@@ -218,7 +228,10 @@ describe('a mailbox with its index (Maildir store)', () => {
     // the new, empty file holds nothing yet: every message is checked
     expect(during === null || during.length === 5).toBe(true);
     await upkeepDone();
-    expect(warnings.some((w) => w.message.includes('missing')), JSON.stringify(warnings)).toBe(true);
+    expect(
+      warnings.some((w) => w.message.includes('missing')),
+      JSON.stringify(warnings),
+    ).toBe(true);
     expect(await checkedWithIndex(view, key)).toEqual(await reference(view, key));
   });
 

@@ -29,7 +29,7 @@ export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<
   // the mailbox's index leaves out messages that cannot match; the rest are checked below (index-query.ts)
   const narrowed = compiled.sync ? null : await narrowByIndex(view, key);
   for (const uid of m.uids) {
-    if (narrowed !== null && narrowed.indexed(uid) && !narrowed.candidates.has(uid)) continue;
+    if (narrowed?.indexed(uid) && !narrowed.candidates.has(uid)) continue;
     const info = m.info(uid);
     if (!info) continue;
     const flags = m.searchFlags(info);
