@@ -114,6 +114,7 @@ export function openIndexFile(folder: string, journal: IndexJournal = 'wal'): Op
       db = new Database(path, { timeout: BUSY_MS });
       db.pragma(`journal_mode = ${journal === 'wal' ? 'WAL' : 'DELETE'}`);
       db.pragma('synchronous = NORMAL'); // the index is made again from the mail after a crash: no fsync per commit
+      db.pragma('journal_size_limit = 1048576'); // the WAL is cut back to 1 MiB after each checkpoint
       db.exec(SCHEMA);
       const version = db.prepare("SELECT value FROM meta WHERE key = 'version'").pluck().get() as number | undefined;
       if (version === undefined) {
