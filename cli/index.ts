@@ -114,6 +114,8 @@ export function indexCommands(program: Command): void {
           await forEachMailbox(ctx, address, async (mailbox, view) => {
             const mi = indexes.of(view.storage);
             const bar = progressBar(`${formatAddress(address)} ${mailbox}`);
+            // the upkeep's pauses do not keep a process alive (upkeep.ts): this command waits for them
+            const alive = setInterval(() => {}, 60_000);
             try {
               await keepUp(view, mi, undefined, bar, true);
             } catch (err) {
@@ -123,6 +125,7 @@ export function indexCommands(program: Command): void {
                 code === 'SQLITE_FULL' || code === 'SQLITE_BUSY' ? EXIT.tempFail : EXIT.failure,
               );
             } finally {
+              clearInterval(alive);
               bar.end();
             }
             process.stdout.write(`${formatAddress(address)}\t${mailbox}\tindexed ${view.messages.filter((m) => mi.holds(m.uid)).length}\n`);

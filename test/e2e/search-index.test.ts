@@ -32,7 +32,7 @@ async function indexComplete(server: TestServer, ms = 600_000): Promise<string> 
     const m = /messages (\d+)\tindexed (\d+)/.exec(line);
     if (m && m[1] === m[2] && Number(m[1]) > 0) return line;
     if (Date.now() > until) throw new Error(`the index is not complete: ${r.stdout} ${r.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
 
@@ -106,7 +106,9 @@ describe('SEARCH with the index answers as SEARCH without it', () => {
     const started = Date.now();
     while (!indexed.logs.slice(seen).some((r) => r.msg === 'indexing messages for SEARCH') && Date.now() - started < 60_000)
       await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(indexed.logs.slice(seen).some((r) => r.msg === 'indexing messages for SEARCH')).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 300)); // well into it
+    expect(indexed.logs.slice(seen).some((r) => r.msg === 'indexed messages for SEARCH')).toBe(false);
     indexed.process.kill('SIGKILL');
     a.close();
     leftovers.push(indexed.dir);
