@@ -11,7 +11,8 @@
 // - BODY: the decoded body of every part whose Content-Type is text/* or message/* (or absent), transfer
 //   encoding undone (an unknown Content-Transfer-Encoding: the part is skipped), then its charset (none,
 //   US-ASCII and unknown ones read as UTF-8, an invalid octet as U+FFFD); text/html as its source. An
-//   attached message (message/rfc822, message/global) adds its parts the same way, never its header. A
+//   attached message/rfc822 adds its parts the same way, never its header; a message/global is read as text,
+//   header and all (Dovecot's search does not parse it). A
 //   multipart's own body (preamble, epilogue, or all of it when it has no boundary) is never searched; a
 //   Content-Type that does not parse as type/subtype (nothing after the subtype but parameters) makes the
 //   part's body unsearched.
@@ -26,7 +27,7 @@
 import { casemap } from './casemap.js';
 import { decodeCharset, decodeEncodedWords, decodeUnknown } from './charset.js';
 import { utf8AsDovecot } from './encoded-words.js';
-import { type FieldSpan, fieldValue, forEachField } from './header.js';
+import { type FieldSpan, forEachField } from './header.js';
 import { type MimePart, parseMime } from './mime-tree.js';
 import { parsePartData } from './part-data.js';
 import { decodeBase64, decodeQuotedPrintable } from './transfer-decode.js';
@@ -40,7 +41,10 @@ export const fold = casemap;
 export interface HeaderField {
   /** Lower case. */
   readonly name: string;
-  /** The value's bytes, leading white space dropped, folding line breaks still in it. */
+  /**
+   * The value's bytes: one white space after the colon dropped (as Dovecot's header parser drops it for its
+   * search), the folding line breaks still in it, the final one left out.
+   */
   readonly value: Buffer;
 }
 
@@ -63,8 +67,21 @@ class LazyField implements HeaderField {
   }
 
   get value(): Buffer {
-    return fieldValue(this.b, this);
+    const [start, end] = valueBounds(this.b, this.valueStart, this.end);
+    return this.b.subarray(start, end);
   }
+}
+
+/**
+ * Where a field's value is, as Dovecot's header parser gives it to its search: one white space after the colon
+ * skipped, the line end left out.
+ */
+function valueBounds(b: Buffer, valueStart: number, fieldEnd: number): [number, number] {
+  let end = fieldEnd;
+  if (end > valueStart && b[end - 1] === 0x0a) end--;
+  if (end > valueStart && b[end - 1] === 0x0d) end--;
+  const c = b[valueStart];
+  return [valueStart < end && (c === 0x20 || c === 0x09) ? valueStart + 1 : valueStart, end];
 }
 
 /** Whether `name` (lower case) is b[start, end) case-insensitively. */
@@ -139,12 +156,7 @@ export function subjectSearchText(value: Buffer): string {
  * without a colon is all name.
  */
 function fieldLine(b: Buffer, f: FieldSpan): string {
-  let valueStart = f.valueStart;
-  const c = b[valueStart];
-  if (valueStart < f.end && (c === 0x20 || c === 0x09)) valueStart++;
-  let end = f.end;
-  if (end > valueStart && b[end - 1] === 0x0a) end--;
-  if (end > valueStart && b[end - 1] === 0x0d) end--;
+  const [valueStart, end] = valueBounds(b, f.valueStart, f.end);
   const name = utf8AsDovecot(b.subarray(f.nameStart, f.nameEnd));
   return `${name}${b.toString('latin1', f.nameEnd, valueStart)}${valueStart < end ? searchFieldText(b.subarray(valueStart, end)) : ''}\n`;
 }
@@ -247,31 +259,19 @@ function searchedType(part: MimePart): boolean {
   return type === 'text' || type === 'message';
 }
 
-const BASE64 = new Int8Array(256).fill(-1);
-for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64[c.charCodeAt(0)] = i;
+/** The octets a base64 body may hold: its alphabet, the "=" padding, white space and line breaks. */
+const BASE64_OCTETS = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t\r\n') BASE64_OCTETS[c.charCodeAt(0)] = 1;
 
 /**
- * A base64 body as SEARCH reads it (Dovecot's search stops a part's base64 at its first broken character): line
- * breaks and white space skipped, the octets decoded before the first character outside the alphabet (or the
- * "=" padding) kept, the rest of the part dropped. FETCH BINARY skips such characters instead (transfer-decode.ts).
+ * A base64 body as SEARCH reads it (Dovecot's search stops a part's base64 at its first broken character): the
+ * octets decoded before the first character that has no place in base64, the rest of the part dropped. FETCH
+ * BINARY skips such characters instead (transfer-decode.ts decodeBase64, which both use).
  */
 function base64UntilBroken(data: Buffer): Buffer {
-  const out = Buffer.alloc(Math.floor((data.length * 3) / 4) + 3);
-  let n = 0;
-  let acc = 0;
-  let bits = 0;
-  for (const c of data) {
-    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) continue;
-    const v = BASE64[c];
-    if (v < 0) break;
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (acc >> bits) & 0xff;
-    }
-  }
-  return out.subarray(0, n);
+  let end = 0;
+  while (end < data.length && BASE64_OCTETS[data[end]] === 1) end++;
+  return decodeBase64(end === data.length ? data : data.subarray(0, end));
 }
 
 const KNOWN_ENCODINGS = new Set(['7bit', '8bit', 'binary', 'base64', 'quoted-printable']);
@@ -325,14 +325,19 @@ export function bodySearchTexts(raw: Buffer): BodySearchTexts {
         for (const child of part.children) visit(child, false);
         break;
       case 'message':
-        if (part.message !== undefined) visit(part.message, false);
+        // message/global: Dovecot 2.3's search reads it as text, its header and parts included (a message/rfc822
+        // is parsed: its header is TEXT's only, its parts read one by one)
+        if (part.subtype === 'global') addBody(part);
+        else if (part.message !== undefined) visit(part.message, false);
         break;
       default:
-        if (searchedType(part)) {
-          const text = searchPartText(raw, part);
-          if (text !== null) body.push(text);
-        }
+        addBody(part);
     }
+  };
+  const addBody = (part: MimePart): void => {
+    if (!searchedType(part)) return;
+    const text = searchPartText(raw, part);
+    if (text !== null) body.push(text);
   };
   visit(parseMime(raw, { lines: false }), true);
   return { bodyText: casemap(body.join('\n')), partHeadersText: headers };

@@ -3,7 +3,7 @@
 // closed, a line that only starts with the outer boundary, a part in an unknown transfer encoding, words
 // in MIME headers, epilogues and on boundary lines). For every word, SEARCH BODY finds the message
 // exactly when the word shows in the decoded content of a text part as FETCH gives it: BINARY[n] (the
-// transfer encoding undone by the server), or BODY[n] where BINARY answers [UNKNOWN-CTE].
+// transfer encoding undone by the server); a part where BINARY answers [UNKNOWN-CTE] is not searched (as Dovecot).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawImap } from '../helpers/imap-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -159,13 +159,12 @@ describe('SEARCH BODY and FETCH agree on a malformed message', () => {
     const shown: string[] = [];
     for (const p of parts.filter((q) => q.type.startsWith('text/'))) {
       const binary = await c.command(`FETCH 1 (BINARY.PEEK[${p.path}])`);
-      let content: string;
-      if (binary.status === 'OK') content = literalOf(binary.untagged.find((l) => l.startsWith('* 1 FETCH'))!, `BINARY[${p.path}]`);
-      else {
+      if (binary.status !== 'OK') {
+        // a transfer encoding the server cannot undo: SEARCH skips the part, as Dovecot does (README)
         expect(binary.tagged).toContain('[UNKNOWN-CTE]');
-        const body = await c.command(`FETCH 1 (BODY.PEEK[${p.path}])`);
-        content = literalOf(body.untagged.find((l) => l.startsWith('* 1 FETCH'))!, `BODY[${p.path}]`);
+        continue;
       }
+      const content = literalOf(binary.untagged.find((l) => l.startsWith('* 1 FETCH'))!, `BINARY[${p.path}]`);
       shown.push(Buffer.from(content, 'latin1').toString('utf8').toLowerCase());
     }
 
@@ -182,9 +181,7 @@ describe('SEARCH BODY and FETCH agree on a malformed message', () => {
     }
     expect(disagreements).toEqual([]);
     // and what FETCH shows here, by Dovecot's rule: decoded text parts, at every depth, nothing else
-    expect(found.sort()).toEqual(
-      ['afterprefixword', 'deepbase64word', 'qpsplitword', 'unclosedfirstword', 'unclosedlastword', 'unknowncteword'].sort(),
-    );
+    expect(found.sort()).toEqual(['afterprefixword', 'deepbase64word', 'qpsplitword', 'unclosedfirstword', 'unclosedlastword'].sort());
     c.close();
   });
 });

@@ -209,7 +209,13 @@ const NEEDLES = [
   'splitwords',
   'hello  world',
   'hello\tworld',
+  'no-charset',
+  'unknown-charset',
+  'caf\ufffd',
 ];
+
+/** The needles address keys look for: those with a letter or digit (see KNOWN_DIFFERENCES in the comparison test). */
+const ADDRESS_NEEDLES = NEEDLES.filter((n) => /[\p{L}\p{N}]/u.test(n));
 
 // ---- text and its encodings ----
 
@@ -223,6 +229,10 @@ const CHARSETS: { name: string; words: readonly string[] }[] = [
   { name: 'iso-2022-jp', words: [...ASCII_WORDS, ...JAPANESE_WORDS] },
   { name: 'gb2312', words: [...ASCII_WORDS, ...CHINESE_WORDS] },
   { name: 'us-ascii', words: ASCII_WORDS },
+  // other names of the same charsets
+  { name: 'latin1', words: [...ASCII_WORDS, ...LATIN1_WORDS] },
+  { name: 'cp1252', words: [...ASCII_WORDS, ...LATIN1_WORDS, ...EURO_WORDS] },
+  { name: 'UTF8', words: [...ASCII_WORDS, ...LATIN1_WORDS, ...UNICODE_WORDS] },
 ];
 
 /** ISO-2022-JP from EUC-JP: each two-octet JIS X 0208 character is the EUC pair less 0x80, between escapes. */
@@ -348,7 +358,8 @@ function words(r: Seeded, pool: readonly string[], min: number, max: number): st
 
 /** A Subject (or another text field's) value: plain, raw 8-bit UTF-8, encoded words, or broken words. */
 function textField(r: Seeded): string {
-  const kind = r.int(7);
+  const kind = r.int(8);
+  if (kind === 7) return latin1Octets(words(r, [...ASCII_WORDS, ...LATIN1_WORDS], 1, 4)); // raw 8-bit that is not UTF-8
   if (kind === 0) return words(r, ASCII_WORDS, 1, 5).replace(/ /g, () => r.pick([' ', ' ', '  ', '\t', ' \t ']));
   if (kind === 1) return words(r, [...ASCII_WORDS, ...LATIN1_WORDS, ...UNICODE_WORDS], 1, 4); // raw UTF-8 (RFC 6532)
   if (kind === 6) return `${words(r, ASCII_WORDS, 0, 2)} ${r.pick(BROKEN_WORDS)} ${words(r, ASCII_WORDS, 0, 2)}`.trim();
@@ -363,8 +374,15 @@ interface Part {
   body: Buffer;
 }
 
+/** Header text to be written in ISO-8859-1 octets, not UTF-8 (render). */
+function latin1Octets(text: string): string {
+  return `\u0001${text}\u0002`;
+}
+
 function render(p: Part): Buffer {
-  return Buffer.concat([Buffer.from(`${p.header.join('\r\n')}\r\n\r\n`, 'utf8'), p.body]);
+  const header = `${p.header.join('\r\n')}\r\n\r\n`;
+  const pieces = header.split(/[\u0001\u0002]/).map((piece, i) => Buffer.from(piece, i % 2 === 1 ? 'latin1' : 'utf8'));
+  return Buffer.concat([...pieces, p.body]);
 }
 
 /** A text/plain or text/html part in one charset and transfer encoding. */
@@ -429,14 +447,27 @@ function multipart(r: Seeded, subtype: string, parts: Part[], header: string[] =
 function attachedMessage(r: Seeded, depth: number): Part {
   const inner = message(r, depth + 1);
   return {
-    header: ['Content-Type: message/rfc822', ...(r.chance(50) ? ['Content-Disposition: attachment; filename="forwarded.eml"'] : [])],
+    header: [
+      `Content-Type: message/${r.chance(80) ? 'rfc822' : 'global'}`,
+      ...(r.chance(50) ? ['Content-Disposition: attachment; filename="forwarded.eml"'] : []),
+    ],
     body: inner,
   };
 }
 
 /** A part of a kind the readers may differ on. */
 function oddPart(r: Seeded): Part {
-  switch (r.int(7)) {
+  switch (r.int(9)) {
+    case 7: // 8-bit text without a charset, not UTF-8
+      return {
+        header: ['Content-Type: text/plain', 'Content-Transfer-Encoding: 8bit'],
+        body: Buffer.from(`no-charset ${words(r, [...ASCII_WORDS, ...LATIN1_WORDS], 2, 6)}\r\n`, 'latin1'),
+      };
+    case 8: // a charset no one knows: read as UTF-8
+      return {
+        header: ['Content-Type: text/plain; charset=x-unknown-cs'],
+        body: Buffer.from(`unknown-charset ${words(r, [...ASCII_WORDS, ...LATIN1_WORDS, ...UNICODE_WORDS], 2, 6)}\r\n`),
+      };
     case 0: // a multipart without a boundary: its text is no part's
       return {
         header: ['Content-Type: multipart/mixed'],
@@ -487,6 +518,15 @@ function body(r: Seeded, depth: number): Part {
     case 5:
       return multipart(r, 'mixed', [textPart(r), attachedMessage(r, depth)]);
     case 6:
+      if (r.chance(30)) {
+        // a digest: its parts are messages without a Content-Type of their own
+        const items = Array.from({ length: 1 + r.int(2) }, () => {
+          const m = message(r, depth + 1);
+          const cut = m.indexOf('\r\n\r\n');
+          return { header: [latin1Octets(m.toString('latin1', 0, cut))], body: m.subarray(cut + 4) }; // the octets as they are
+        });
+        return multipart(r, 'digest', items);
+      }
       return oddPart(r);
     default:
       return multipart(r, r.pick(['mixed', 'related']), [
@@ -565,8 +605,8 @@ function searchKey(r: Seeded, depth: number, messages: number): string {
       return `TEXT ${needle()}`;
     case 4:
       return `SUBJECT ${needle()}`;
-    case 5:
-      return `${r.pick(['FROM', 'TO', 'CC', 'BCC'])} ${needle()}`;
+    case 5: // a needle of white space or punctuation alone would find the ", " Dovecot puts between addresses
+      return `${r.pick(['FROM', 'TO', 'CC', 'BCC'])} ${astring(r, r.pick(ADDRESS_NEEDLES))}`;
     case 6:
       return `HEADER ${r.pick(HEADER_NAMES)} ${r.chance(15) ? '""' : needle()}`;
     case 7:

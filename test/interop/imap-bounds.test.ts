@@ -386,8 +386,13 @@ describe('SEARCH FROM/TO/CC/BCC', () => {
       }
       c.close();
     }
-    expect(hits.postern).toEqual(hits.dovecot);
+    // Dovecot searches a group and its addresses as one string, Postern each address (and the group's name) on its
+    // own (README: no needle spans two addresses): these two needles span a group's name or end and an address
+    const spanning = ['TO "Friends: <al"', 'TO "bo@y.org>;"'];
+    const differ = (side: string[]) => side.filter((_a, i) => !spanning.includes(searches[i]));
+    expect(differ(hits.postern)).toEqual(differ(hits.dovecot));
     const hit = (key: string) => hits.postern[searches.indexOf(key)].split(' => ')[1];
+    for (const key of spanning) expect(hit(key)).toBe('* SEARCH');
     expect(hit('TO "x.org, b"')).toBe('* SEARCH'); // no needle spans two addresses of the raw header
     expect(hit('FROM "(John"')).toBe('* SEARCH'); // comments are gone...
     expect(hit('FROM "Comment"')).toBe('* SEARCH 2'); // ...or the display name when it stood for one

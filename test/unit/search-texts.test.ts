@@ -166,3 +166,17 @@ describe('5. FROM/TO/CC/BCC: each address on its own, as the ENVELOPE parses it'
     expect(await matches({ kind: 'header', field: 'from', value: 'other' }, m)).toBe(true); // HEADER From: the raw text
   });
 });
+
+describe('SUBJECT and HEADER Subject', () => {
+  it('SUBJECT reads each run of white space in the field as one space; HEADER Subject reads the field as written', async () => {
+    const m = message(crlf('Subject:   Hello \t world\n =?utf-8?q?two__spaces?=\n\nbody\n'));
+    const subject = (value: string): SearchKey => ({ kind: 'header', field: 'subject', value, subject: true });
+    const header = (value: string): SearchKey => ({ kind: 'header', field: 'subject', value });
+    expect(await matches(subject('hello world two  spaces'), m)).toBe(true); // an encoded word's spaces stay
+    expect(await matches(subject('hello  world'), m)).toBe(false);
+    expect(await matches(header('hello \t world two  spaces'), m)).toBe(true);
+    expect(await matches(header('hello world'), m)).toBe(false);
+    expect(await matches(header('  hello'), m)).toBe(true); // one white space after the colon is the separator's
+    expect(await matches(header('   hello'), m)).toBe(false);
+  });
+});

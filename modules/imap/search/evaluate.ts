@@ -23,7 +23,8 @@
 //   back as Dovecot writes them ("Name" <box@host>, comments gone; mime/address-text.ts), so no needle spans
 //   two addresses; HEADER From/To/... match the raw text.
 // - BODY: the decoded text of every text/* and message/* part (transfer encoding, then charset), text/html
-//   as its source, attached messages' parts included but not their headers; other types, multiparts' own
+//   as its source, attached messages' parts included but not their headers (a message/global is read as
+//   text, header and all, as Dovecot reads it); other types, multiparts' own
 //   bodies and parts with an unknown transfer encoding are skipped. TEXT: the message's header ("Name: value"
 //   lines), BODY's text and the header of every MIME part and attached message (RFC 9051 section 6.4.4).
 // - BEFORE/ON/SINCE use the internal date's UTC calendar day (the store's timestamps are instants; UTC
