@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { AccountStoreError } from '../accounts/account-store.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import type { MailboxView } from '../store/contract.js';
-import { formatSize } from '../store/quota/quota.js';
 import { indexPath, inodeOf } from '../store/search-index/index-file.js';
 import { searchIndexes } from '../store/search-index/search-indexes.js';
 import { keepUp } from '../store/search-index/upkeep.js';
@@ -90,7 +89,7 @@ export function indexCommands(program: Command): void {
             process.stdout.write(
               `${formatAddress(address)}\t${mailbox}\tmessages ${view.messages.length}\tindexed ${held}` +
                 (checked > 0 ? `\ttoo large ${checked}` : '') +
-                `\tsize ${size} (${formatSize(size)})\n`,
+                `\tsize ${size} (${(size / 1048576).toFixed(1)} MiB)\n`,
             );
           });
         }
