@@ -11,7 +11,7 @@
 import iconv from 'iconv-lite';
 
 export interface SearchCorpusMessage {
-  /** The message, CRLF line ends (octets: some parts are in 8-bit charsets). */
+  /** The message, CRLF line ends or (a third of them) LF (octets: some parts are in 8-bit charsets). */
   raw: Buffer;
   /** Its internal date (the file's mtime), whole seconds. */
   arrival: Date;
@@ -212,6 +212,15 @@ const NEEDLES = [
   'no-charset',
   'unknown-charset',
   'caf\ufffd',
+  'before',
+  'after break',
+  'qpword padded',
+  'padded stray',
+  'stray = sign',
+  '=zz end',
+  'endjoined',
+  'twotypes',
+  'commented',
 ];
 
 /** The needles address keys look for: those with a letter or digit (see KNOWN_DIFFERENCES in the comparison test). */
@@ -457,7 +466,27 @@ function attachedMessage(r: Seeded, depth: number): Part {
 
 /** A part of a kind the readers may differ on. */
 function oddPart(r: Seeded): Part {
-  switch (r.int(9)) {
+  switch (r.int(13)) {
+    case 9: // base64 broken in the middle
+      return {
+        header: ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64'],
+        body: Buffer.from(`${Buffer.from('b64word before').toString('base64')}\r\n!!${Buffer.from('after break').toString('base64')}\r\n`),
+      };
+    case 10: // quoted-printable with trailing white space, a stray "=" and a bad escape
+      return {
+        header: ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable'],
+        body: Buffer.from(`qpword padded   \r\nstray = sign =ZZ end=\r\njoined\r\n`),
+      };
+    case 11: // two Content-Types, a comment, an RFC 2231 charset
+      return {
+        header: ["Content-Type: text/plain; charset*=iso-8859-1''%E9t%E9", 'Content-Type: (c) application/x-second'],
+        body: Buffer.from(`twotypes ${words(r, ASCII_WORDS, 1, 3)}\r\n`),
+      };
+    case 12:
+      return {
+        header: ["Content-Type: (a comment) TEXT/Plain (more); charset*=iso-8859-1'fr'%E9t%E9"],
+        body: Buffer.from(`commented ${words(r, ASCII_WORDS, 1, 3)}\r\n`),
+      };
     case 7: // 8-bit text without a charset, not UTF-8
       return {
         header: ['Content-Type: text/plain', 'Content-Transfer-Encoding: 8bit'],
@@ -574,7 +603,9 @@ export function searchCorpus(count: number, seed: number): SearchCorpusMessage[]
   const r = new Seeded(seed);
   boundaries = 0;
   return Array.from({ length: count }, () => {
-    const raw = message(r, 0);
+    const crlf = message(r, 0);
+    // a third of the files with LF line ends, as Dovecot and most MTAs write a Maildir
+    const raw = r.chance(33) ? Buffer.from(crlf.toString('latin1').replace(/\r\n/g, '\n'), 'latin1') : crlf;
     const arrival = new Date(Date.UTC(2024, 2, 1 + r.int(10), r.int(24), r.int(60), r.int(60)));
     const flags = [...'FRST'].filter(() => r.chance(20)).join('');
     return { raw, arrival, flags };

@@ -78,6 +78,18 @@ const FIVE_CASES = [
   'SEARCH SUBJECT "hello  world"',
   'SEARCH HEADER Subject "hello  world"',
   'SEARCH CHARSET UTF-8 HEADER Subject {11+}\r\nhello\tworld',
+  'SEARCH BODY before', // decoders: base64 broken in the middle, quoted-printable oddities, two Content-Types
+  'SEARCH BODY "after break"',
+  'SEARCH BODY "qpword padded"',
+  'SEARCH BODY "padded stray"',
+  'SEARCH BODY "stray = sign"',
+  'SEARCH BODY "=zz end"',
+  'SEARCH BODY endjoined',
+  'SEARCH BODY twotypes',
+  'SEARCH BODY commented',
+  'SEARCH BODY no-charset',
+  `SEARCH CHARSET UTF-8 BODY ${lit('caf\ufffd')}`,
+  'SEARCH BODY unknown-charset',
   'SEARCH HEADER X-Missing ""',
   'SEARCH HEADER Comments ""',
   'SEARCH HEADER Keywords ""',
@@ -180,6 +192,9 @@ describe('SEARCH against Dovecot on one Maildir', () => {
     const found = (command: string) => (d.find((a) => a[0] === command)?.[2] ?? '* SEARCH').split(' ').length - 2;
     expect(found('SEARCH TEXT attachment')).toBeGreaterThan(0);
     expect(found('SEARCH TEXT quarterly')).toBeGreaterThan(0);
+    expect(found('SEARCH BODY before')).toBeGreaterThan(0);
+    expect(found('SEARCH BODY "after break"')).toBe(0);
+    expect(found('SEARCH BODY commented')).toBeGreaterThan(0);
     expect(found('SEARCH TEXT forwarded')).toBeGreaterThan(found('SEARCH BODY forwarded'));
     expect(found('SEARCH CHARSET UTF-8 BODY bu')).toBeGreaterThan(0);
     expect(found(`SEARCH CHARSET UTF-8 BODY ${lit('ＡＢＣ')}`)).toBeGreaterThan(0);
