@@ -102,11 +102,7 @@ print(json.dumps(len(uids)))`,
     });
     expect(await uidSearch(c, 'BODY "nothing to see"')).toEqual(after);
     // Dovecot lists no mailbox for Postern's files
-    const listed = await dovecot.imap<string[]>(
-      'dan',
-      PASSWORD,
-      `data = check(M.list())\nprint(json.dumps([d.decode() for d in data]))`,
-    );
+    const listed = await dovecot.imap<string[]>('dan', PASSWORD, `data = check(M.list())\nprint(json.dumps([d.decode() for d in data]))`);
     expect(listed.join(' ')).not.toContain('postern');
     c.close();
   }, 120_000);
