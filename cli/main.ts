@@ -21,6 +21,7 @@ const GROUPS: Record<string, () => Promise<Register[]>> = {
   sieve: async () => [(await import('./sieve.js')).sieveCommands],
   who: async () => [(await import('./who.js')).whoCommand],
   kick: async () => [(await import('./kick.js')).kickCommand],
+  index: async () => [(await import('./index.js')).indexCommands],
 };
 
 /** The command named on the command line (the first word that is not an option or its value). */

@@ -173,6 +173,11 @@ const baseShape = {
     .prefault({}),
   /** How the Maildir store makes its file-system calls (server/store-config.ts). */
   store: storeSchema,
+  /**
+   * The SEARCH index of each mailbox (store/search-index/: postern-search.sqlite in its folder), kept up to
+   * date in the background; false: SEARCH reads every message, and no index file is made or used.
+   */
+  index: z.boolean({ error: 'expected true or false' }).default(true),
   /** Local delivery: `postern deliver` and the modules that deliver. */
   delivery: z
     .strictObject({

@@ -79,6 +79,8 @@ export class Kernel {
           watching,
           quota: quotaLimitsOf(config.quota, accounts),
           inPlaceCalls: config.store.inPlaceCalls,
+          searchIndex: config.index,
+          sharedTree: config.sharedTree,
         }),
     );
   }

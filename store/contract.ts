@@ -142,6 +142,39 @@ export interface MailboxView {
    * UIDs it cannot find (RFC 7162 section 3.2.5.2). May name UIDs expunged after the view's last sync.
    */
   expungedSince(modseq: number): readonly number[] | null;
+  /**
+   * The mailbox's SEARCH index (store/search-index/), when the store keeps one: it narrows a search to the
+   * messages that may match; SEARCH still checks each of them, so the index never changes an answer.
+   */
+  readonly searchIndex?: MailboxSearchIndex;
+}
+
+/**
+ * Where a SEARCH index looks for a needle: the decoded, folded text SEARCH's keys read (mime/mime-text.ts).
+ * subject, from, to, cc, bcc: those fields as the header keys read them (the address keys per address);
+ * header: the whole top header as TEXT and HEADER read it; body: what BODY reads; parts: the MIME part
+ * headers TEXT reads too.
+ */
+export type SearchIndexField = 'subject' | 'from' | 'to' | 'cc' | 'bcc' | 'header' | 'body' | 'parts';
+
+/**
+ * A question to a SEARCH index: the messages whose text in one of `fields` may contain `text` (folded as the
+ * evaluator folds), and intersections (and) and unions (or) of such answers.
+ */
+export type SearchIndexQuery =
+  | { readonly kind: 'contains'; readonly fields: readonly SearchIndexField[]; readonly text: string }
+  | { readonly kind: 'and'; readonly queries: readonly SearchIndexQuery[] }
+  | { readonly kind: 'or'; readonly queries: readonly SearchIndexQuery[] };
+
+/** A SEARCH index's answer: a message it holds can match only if it is a candidate; one it does not hold may match. */
+export interface SearchIndexAnswer {
+  indexed(uid: number): boolean;
+  readonly candidates: ReadonlySet<number>;
+}
+
+export interface MailboxSearchIndex {
+  /** The answer, or null when the index cannot answer now (being rebuilt, damaged, busy): every message is checked then. */
+  narrow(query: SearchIndexQuery): Promise<SearchIndexAnswer | null>;
 }
 
 export interface MailboxRef {

@@ -37,6 +37,11 @@ export function stagedMessage(staging: MaildirStaging): StagedMessage {
   return staged;
 }
 
+/** The folder a message was staged for (the store keeps its SEARCH index up to date after the commit). */
+export function stagedFolder(staged: StagedMessage): MaildirFolder | undefined {
+  return held.get(staged)?.staging.folder;
+}
+
 /** Places staged messages of one folder together: all of them or, over quota, none (their files removed). */
 export async function commitStaged(staged: readonly StagedMessage[]): Promise<AppendedMessage[]> {
   const all = staged.map((m) => held.get(m));

@@ -43,7 +43,8 @@ import { MaildirView } from './view.js';
 import { MaildirQuota, sumFolder } from './maildirsize.js';
 import { NO_LIMITS, type QuotaLimitsOf, type QuotaReport } from '../quota/quota.js';
 import type { QuotaValues } from '../quota/quota.js';
-import { commitStaged, stagedMessage } from './staged.js';
+import { commitStaged, stagedFolder, stagedMessage } from './staged.js';
+import type { ViewIndex } from './view.js';
 import { MaildirSieveScripts } from './sieve-scripts.js';
 import { MaildirDeliveryMemory } from './delivery-memory.js';
 
@@ -64,6 +65,12 @@ export interface MaildirStoreOptions {
   quota?: QuotaLimitsOf;
   /** Whether quick file-system calls may be made in place (lib/in-place.ts; config store.inPlaceCalls). Default auto. */
   inPlaceCalls?: InPlacePolicy;
+  /**
+   * Whether each mailbox keeps a SEARCH index (store/search-index/; config `index`), and whether other
+   * machines share the tree (sharedTree: the index file then uses SQLite's rollback journal, not WAL). Default: no index.
+   */
+  searchIndex?: boolean;
+  sharedTree?: boolean;
 }
 
 const SUBS = ['tmp', 'new', 'cur'] as const;
@@ -157,6 +164,8 @@ export class MaildirStore implements MailStore {
       folder.release();
       this.folders.delete(path);
     }
+    // their index files moved or went with them: the connections to them are closed (opened again where they are now)
+    void this.indexes?.then((indexes) => indexes.forget(prefix));
   }
 
   private async exists(path: string): Promise<boolean> {
@@ -394,11 +403,49 @@ export class MaildirStore implements MailStore {
   }
 
   async deliver(account: AccountAddress, mailbox: string, input: AsyncIterable<Buffer>, options?: AppendOptions): Promise<AppendedMessage> {
-    return (await this.append(account, mailbox, input, options, false)).commit();
+    const staged = await this.append(account, mailbox, input, options, false);
+    const appended = await staged.commit();
+    this.indexLater(stagedFolder(staged));
+    return appended;
   }
 
   async commitAll(staged: readonly StagedMessage[]): Promise<AppendedMessage[]> {
-    return commitStaged(staged);
+    const folder = staged.length > 0 ? stagedFolder(staged[0]) : undefined;
+    const appended = await commitStaged(staged);
+    this.indexLater(folder);
+    return appended;
+  }
+
+  /** This process's SEARCH indexes (store/search-index/), loaded at the first use: a command that keeps none never loads them. */
+  private indexes?: Promise<import('../search-index/search-indexes.js').SearchIndexes>;
+
+  private searchIndexes(): Promise<import('../search-index/search-indexes.js').SearchIndexes> {
+    const log = this.options.log as import('../search-index/mailbox-index.js').IndexLog | undefined;
+    return (this.indexes ??= import('../search-index/search-indexes.js').then((m) =>
+      m.searchIndexes(log, this.options.sharedTree ? 'delete' : 'wal'),
+    ));
+  }
+
+  /** A view of the folder as it is now, for the index's upkeep. */
+  private async indexView(folder: MaildirFolder): Promise<MailboxView> {
+    return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to));
+  }
+
+  /** Messages came: the folder's index takes them in the background (never awaited: a delivery answers at once). */
+  private indexLater(folder: MaildirFolder | undefined): void {
+    if (!this.options.searchIndex || folder === undefined) return;
+    void this.searchIndexes().then(
+      (indexes) => indexes.keepUp(folder.path, () => this.indexView(folder)),
+      () => {},
+    );
+  }
+
+  /** How a view of `folder` gets its index (none when the store keeps none). */
+  private async viewIndexOf(folder: MaildirFolder): Promise<((view: MailboxView) => ViewIndex) | undefined> {
+    if (!this.options.searchIndex) return undefined;
+    const indexes = await this.searchIndexes();
+    const { ViewSearchIndex } = await import('../search-index/search-indexes.js');
+    return (view) => new ViewSearchIndex(indexes, folder.path, view, () => this.indexView(folder));
   }
 
   async checkRoom(account: AccountAddress, add: QuotaValues): Promise<void> {
@@ -418,10 +465,15 @@ export class MaildirStore implements MailStore {
       await this.make(account, 'INBOX'); // re-made if an operator removed it
     }
     const folder = this.folder(account, path);
-    return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to), {
-      own: this.quotaOf(account),
-      of: (a) => this.quotaOf(a),
-    });
+    const view = new MaildirView(
+      folder,
+      await folder.state(),
+      (to: MailboxRef) => this.folderFor(to),
+      { own: this.quotaOf(account), of: (a) => this.quotaOf(a) },
+      await this.viewIndexOf(folder),
+    );
+    view.searchIndex?.changed(); // opened: what came meanwhile (Dovecot, postern deliver) is indexed in the background
+    return view;
   }
 
   /** The account's quota over its Maildir root (maildirsize.ts). */

@@ -10,6 +10,7 @@ import {
   type MailboxChanges,
   type MailboxRef,
   type MailboxView,
+  type MailboxSearchIndex,
   MailboxNotFoundError,
   type MessageInfo,
   MessageGoneError,
@@ -70,6 +71,12 @@ function headerEndIn(data: Buffer, from: number, length: number): number {
   return -1;
 }
 
+/** What a view asks of its mailbox's SEARCH index (store/search-index/search-indexes.ts ViewSearchIndex). */
+export interface ViewIndex extends MailboxSearchIndex {
+  /** The mailbox changed: the index is brought up to date in the background. */
+  changed(): void;
+}
+
 export class MaildirView implements MailboxView {
   private state: FolderState;
   /** This view's own flag changes since its last sync. */
@@ -83,9 +90,13 @@ export class MaildirView implements MailboxView {
     state: FolderState,
     private readonly folderOf: FolderOf,
     private readonly quota?: ViewQuota,
+    searchIndexOf?: (view: MailboxView) => ViewIndex,
   ) {
     this.state = state;
+    this.searchIndex = searchIndexOf?.(this);
   }
+
+  readonly searchIndex?: ViewIndex;
 
   get storage(): string {
     return this.folder.path;
@@ -413,6 +424,12 @@ export class MaildirView implements MailboxView {
   }
 
   async sync(): Promise<MailboxChanges> {
+    const changes = await this.syncState();
+    if (changes.added.length > 0 || changes.expunged.length > 0) this.searchIndex?.changed();
+    return changes;
+  }
+
+  private async syncState(): Promise<MailboxChanges> {
     let next: FolderState;
     try {
       next = await this.folder.state();

@@ -6,6 +6,7 @@ import { toCrlf } from '../fetch/crlf.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compileSearch, SEARCH_HEADER_MAX, type SearchMessage } from './evaluate.js';
 import type { SearchKey } from './search-key.js';
+import { narrowByIndex } from './index-query.js';
 
 /**
  * Messages up to this size are read whole in place (view.readNow: from the page cache, without the thread
@@ -25,7 +26,10 @@ export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<
   const compiled = compileSearch(key);
   const hits: number[] = [];
   const view = m.view;
+  // the mailbox's index leaves out messages that cannot match; the rest are checked below (index-query.ts)
+  const narrowed = compiled.sync ? null : await narrowByIndex(view, key);
   for (const uid of m.uids) {
+    if (narrowed?.indexed(uid) && !narrowed.candidates.has(uid)) continue;
     const info = m.info(uid);
     if (!info) continue;
     const flags = m.searchFlags(info);

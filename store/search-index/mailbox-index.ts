@@ -1,0 +1,237 @@
+// One mailbox's SEARCH index as this process uses it: its connection to the file (index-file.ts), the UIDs
+// it holds (kept in memory, read again only as far as another process changed them), the answer to a
+// query, and the writes upkeep.ts makes. Every failure of the file makes the answer null (SEARCH then
+// checks every message) and the file is made again at the next upkeep: the index never decides an answer.
+import { statSync } from 'node:fs';
+import type { SearchIndexAnswer, SearchIndexQuery } from '../contract.js';
+import { candidatesOf } from './fts-query.js';
+import { type IndexDatabase, type IndexJournal, indexPath, inodeOf, isDamage, openIndexFile, removeIndexFile, wipe } from './index-file.js';
+import type { IndexedText } from './message-text.js';
+
+/** What upkeep hands over for one message: its text, or null when it is not indexed (too large) and always checked. */
+export interface IndexRow {
+  readonly uid: number;
+  readonly text: IndexedText | null;
+}
+
+/** The store's log (its info lines are the progress of a large job, when the log has them). */
+export interface IndexLog {
+  info?(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
+export class MailboxIndex {
+  private db: IndexDatabase | null = null;
+  private ino = 0;
+  /** PRAGMA data_version when the UIDs below were read: it changes when another connection commits. */
+  private dataVersion = -1;
+  private generation = '';
+  private lastSeq = 0;
+  private uidValidity = 0;
+  /** Every UID the index has looked at. */
+  readonly recorded = new Set<number>();
+  /**
+   * The messages whose text it holds, each with the seq of its row: an answer holds for the rows up to the
+   * last seq it saw, so a message indexed while a SEARCH runs is checked by that SEARCH, not skipped.
+   */
+  private indexedSeq = new Map<number, number>();
+  /** Whether this process had the file open before (its disappearance is then worth a log line). */
+  private hadFile = false;
+  /** Set when the file failed: it is reopened (and made again if it has to be) at the next use. */
+  private failed = false;
+  lastUsed = Date.now();
+
+  constructor(
+    readonly folder: string,
+    private readonly log?: IndexLog,
+    private readonly journal: IndexJournal = 'wal',
+  ) {}
+
+  /** The open connection, the file (re)opened when it was replaced, removed or failed. */
+  private connection(): IndexDatabase {
+    if (this.db && !this.failed && inodeOf(indexPath(this.folder)) === this.ino) return this.db;
+    this.close();
+    const opened = openIndexFile(this.folder, this.journal);
+    if (opened.made !== null && opened.made !== 'missing')
+      this.log?.warn({ path: indexPath(this.folder), why: opened.made }, 'the search index was made again');
+    else if (opened.made === 'missing' && this.hadFile)
+      this.log?.warn({ path: indexPath(this.folder) }, 'the search index file was missing: made again');
+    this.hadFile = true;
+    this.db = opened.db;
+    this.ino = opened.ino;
+    this.failed = false;
+    this.dataVersion = -1;
+    return this.db;
+  }
+
+  /** Brings the in-memory UIDs up to the file's, reading only what another process added since (all after a wipe). */
+  private refresh(db: IndexDatabase): void {
+    const version = db.pragma('data_version', { simple: true }) as number;
+    if (version === this.dataVersion) return;
+    {
+      const meta = new Map(db.prepare('SELECT key, value FROM meta').raw().all() as [string, unknown][]);
+      const generation = String(meta.get('generation') ?? '');
+      this.uidValidity = Number(meta.get('uidvalidity') ?? 0);
+      if (generation !== this.generation) {
+        this.generation = generation;
+        this.lastSeq = 0;
+        this.recorded.clear();
+        this.indexedSeq = new Map(); // an answer given before keeps the old one: a new file's seqs start again
+      }
+      // deletions (expunged UIDs) by another process are not read back: such a UID is not in the mailbox any more
+      const rows = db.prepare('SELECT seq, uid, indexed FROM messages WHERE seq > ?').raw().all(this.lastSeq) as [number, number, number][];
+      for (const [seq, uid, indexed] of rows) {
+        this.lastSeq = Math.max(this.lastSeq, seq);
+        this.recorded.add(uid);
+        if (indexed) this.indexedSeq.set(uid, seq);
+      }
+    }
+    this.dataVersion = version;
+  }
+
+  /** Opened and current, for `uidValidity`: false when the file holds another UIDVALIDITY's messages (upkeep wipes it). */
+  ready(uidValidity: number): boolean {
+    this.lastUsed = Date.now();
+    try {
+      const db = this.connection();
+      db.transaction(() => this.refresh(db))();
+      return this.uidValidity === uidValidity;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /**
+   * The answer to `query` (see the contract's SearchIndexAnswer); null when the index cannot say (see the top
+   * of this file). The UIDs and the match are read in one read transaction: one state of the file.
+   */
+  answer(query: SearchIndexQuery, uidValidity: number): SearchIndexAnswer | null {
+    this.lastUsed = Date.now();
+    try {
+      const db = this.connection();
+      const fields = db.prepare('SELECT rowid FROM fields WHERE fields MATCH ?').pluck();
+      const texts = db.prepare('SELECT rowid FROM texts WHERE texts MATCH ?').pluck();
+      return db.transaction((): SearchIndexAnswer | null => {
+        this.refresh(db);
+        if (this.uidValidity !== uidValidity) return null;
+        const candidates = candidatesOf(query, {
+          fields: (match) => fields.all(match) as number[],
+          texts: (match) => texts.all(match) as number[],
+        });
+        if (candidates === null) return null;
+        const upTo = this.lastSeq;
+        const seqs = this.indexedSeq;
+        return { candidates, indexed: (uid) => (seqs.get(uid) ?? Number.POSITIVE_INFINITY) <= upTo };
+      })();
+    } catch (err) {
+      this.fail(err);
+      return null;
+    }
+  }
+
+  /** Whether the index holds the message's text now. */
+  holds(uid: number): boolean {
+    return this.indexedSeq.has(uid);
+  }
+
+  /** How many messages' text it holds. */
+  get indexedCount(): number {
+    return this.indexedSeq.size;
+  }
+
+  /** Makes the index hold `uidValidity`'s messages: emptied when it held another's (or on a rebuild). */
+  reset(uidValidity: number): void {
+    const db = this.connection();
+    wipe(db, uidValidity);
+    this.dataVersion = -1;
+    db.transaction(() => this.refresh(db))();
+  }
+
+  /**
+   * Adds messages in one write transaction (BEGIN IMMEDIATE: one writer at a time; SQLITE_BUSY when another
+   * process keeps writing past the busy timeout). Those another process added meanwhile are skipped.
+   * False when the index now holds another UIDVALIDITY than the rows were read for (a rebuild meanwhile keeps them).
+   */
+  add(rows: readonly IndexRow[], uidValidity: number): boolean {
+    const db = this.connection();
+    const insertFields = db.prepare('INSERT INTO fields (rowid, subject, from_, to_, cc, bcc) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertTexts = db.prepare('INSERT INTO texts (rowid, header, parts, body) VALUES (?, ?, ?, ?)');
+    const insertMessage = db.prepare('INSERT OR IGNORE INTO messages (uid, indexed) VALUES (?, ?)');
+    const uidValidityNow = db.prepare("SELECT value FROM meta WHERE key = 'uidvalidity'").pluck();
+    const added = db
+      .transaction(() => {
+        if (Number(uidValidityNow.get() ?? 0) !== uidValidity) return false;
+        for (const row of rows) {
+          if (insertMessage.run(row.uid, row.text === null ? 0 : 1).changes === 0) continue; // another process was first
+          const t = row.text;
+          if (t === null) continue;
+          insertFields.run(row.uid, t.subject, t.from, t.to, t.cc, t.bcc);
+          insertTexts.run(row.uid, t.header, t.parts, t.body);
+        }
+        return true;
+      })
+      .immediate();
+    this.dataVersion = -1; // data_version does not change for this connection's own commits
+    db.transaction(() => this.refresh(db))();
+    return added;
+  }
+
+  /** Drops expunged messages' rows (UIDs are never reused under one UIDVALIDITY: a stale row misleads no one meanwhile). */
+  drop(uids: readonly number[]): void {
+    if (uids.length === 0) return;
+    const db = this.connection();
+    const deleteFields = db.prepare('DELETE FROM fields WHERE rowid = ?');
+    const deleteTexts = db.prepare('DELETE FROM texts WHERE rowid = ?');
+    const deleteMessage = db.prepare('DELETE FROM messages WHERE uid = ? RETURNING indexed').pluck();
+    db.transaction(() => {
+      for (const uid of uids) {
+        const indexed = deleteMessage.get(uid) as number | undefined;
+        if (indexed !== 1) continue;
+        deleteFields.run(uid);
+        deleteTexts.run(uid);
+      }
+    }).immediate();
+    for (const uid of uids) {
+      this.recorded.delete(uid);
+      this.indexedSeq.delete(uid);
+    }
+  }
+
+  /** The file's size in octets (with its WAL), for `postern index status`. */
+  size(): number {
+    const path = indexPath(this.folder);
+    let total = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        total += statSync(`${path}${suffix}`).size;
+      } catch {
+        // no such file
+      }
+    }
+    return total;
+  }
+
+  /** A failure of the file: logged, the connection closed; a damaged file is removed so that it is made again. */
+  fail(err: unknown): void {
+    const damaged = isDamage(err);
+    this.log?.warn(
+      { path: indexPath(this.folder), err: (err as Error).message },
+      damaged ? 'the search index is damaged: made again' : 'the search index failed',
+    );
+    this.failed = true;
+    this.close();
+    if (damaged) removeIndexFile(indexPath(this.folder));
+  }
+
+  close(): void {
+    try {
+      this.db?.close();
+    } catch {
+      // closing a connection to a damaged file
+    }
+    this.db = null;
+    this.ino = 0;
+    this.dataVersion = -1;
+  }
+}
