@@ -107,7 +107,7 @@ async function octetsOf(dir: string, mine: (name: string) => boolean, all = fals
     const path = join(dir, e.name);
     const counted = all || mine(e.name);
     if (e.isDirectory()) {
-      if (counted || e.name === 'cur' || e.name === 'new' || e.name === 'tmp') continue; // mail, not index
+      if (!all && (e.name === 'cur' || e.name === 'new' || e.name === 'tmp')) continue; // mail, not index
       total += await octetsOf(path, mine, counted);
     } else if (counted) total += (await stat(path)).size;
   }
