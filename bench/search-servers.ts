@@ -1,8 +1,4 @@
-  // Dovecot's processes (uid 5000) must get through every folder from the bench's temporary folder down to the Maildir
-  for (let at = tree.home; ; at = dirname(at)) {
-    await chmod(at, 0o711);
-    if (at === dirname(tree.dir) || at === dirname(at)) break;
-  }// The IMAP servers of the `search` part (search-scenario.ts, issue 25), all on ONE tree, as Postern and Dovecot
+// The IMAP servers of the `search` part (search-scenario.ts, issue 25), all on ONE tree, as Postern and Dovecot
 // serve one tree in production: Postern's data folder with one account made by its CLI, whose Maildir the
 // mailbox is written into; Dovecot's userdb gives that account folder as the home (mail_location
 // maildir:~/Maildir), so Dovecot without FTS, Dovecot with fts_xapian and Postern read the same files, each
