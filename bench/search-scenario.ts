@@ -55,6 +55,8 @@ export interface SearchCommandFigures {
   command: string;
   firstMs: number;
   warmMs: number;
+  /** Each warm run, in order. */
+  warmRunsMs: number[];
   coldMs: number;
   /** The server's CPU seconds per warm run. */
   cpuSecondsPerRun: number;
@@ -189,6 +191,7 @@ async function measure(
         command,
         firstMs: once.ms,
         warmMs: median(times),
+        warmRunsMs: times,
         coldMs: 0,
         cpuSecondsPerRun: (treeCpuSeconds(server.pid) - cpu0) / o.runs,
         hits: once.hits,
