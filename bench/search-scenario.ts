@@ -275,7 +275,8 @@ export function renderSearch(f: SearchFigures): string {
   rows.push(`expected hits: ${SEARCH_COMMANDS.map((c, i) => `${c.replace('SEARCH ', '')} ${expected[i]}`).join(', ')}`);
   for (const s of f.servers)
     for (const [i, c] of s.commands.entries())
-      if (c.hits !== expected[i]) rows.push(`ANSWER DIFFERS: ${s.server} ${c.command}: ${c.hits} messages, the mailbox holds ${expected[i]}`);
+      if (c.hits !== expected[i])
+        rows.push(`ANSWER DIFFERS: ${s.server} ${c.command}: ${c.hits} messages, the mailbox holds ${expected[i]}`);
   const by = (n: SearchServerName) => f.servers.find((s) => s.server === n && s.error === null);
   const verdict = (label: string, a: number, b: number, target: number) =>
     rows.push(`${label}: ${(a / b).toFixed(3)}x (target <= ${target}): ${a / b <= target ? 'PASS' : 'FAIL'}`);
@@ -284,8 +285,10 @@ export function renderSearch(f: SearchFigures): string {
   const xapian = by('dovecot-xapian');
   const indexed = by('postern-index');
   for (const [i, command] of SEARCH_COMMANDS.entries()) {
-    if (postern && dovecot) verdict(`${command}, warm: Postern without index / Dovecot without FTS`, postern.commands[i].warmMs, dovecot.commands[i].warmMs, 1);
-    if (indexed && xapian) verdict(`${command}, warm: Postern with index / Dovecot+Xapian`, indexed.commands[i].warmMs, xapian.commands[i].warmMs, 1);
+    if (postern && dovecot)
+      verdict(`${command}, warm: Postern without index / Dovecot without FTS`, postern.commands[i].warmMs, dovecot.commands[i].warmMs, 1);
+    if (indexed && xapian)
+      verdict(`${command}, warm: Postern with index / Dovecot+Xapian`, indexed.commands[i].warmMs, xapian.commands[i].warmMs, 1);
     if (indexed && dovecot)
       verdict(`${command}, warm: Postern with index / Dovecot without FTS`, indexed.commands[i].warmMs, dovecot.commands[i].warmMs, 0.01);
   }
@@ -307,7 +310,8 @@ async function main(): Promise<void> {
     },
   });
   const servers = values.only ? (values.only.split(',') as SearchServerName[]) : SEARCH_SERVERS;
-  for (const s of servers) if (!SEARCH_SERVERS.includes(s)) throw new Error(`--only: unknown server "${s}"; expected ${SEARCH_SERVERS.join(', ')}`);
+  for (const s of servers)
+    if (!SEARCH_SERVERS.includes(s)) throw new Error(`--only: unknown server "${s}"; expected ${SEARCH_SERVERS.join(', ')}`);
   installCleanupHooks();
   if (values.keep) keepTemporaryFiles();
   const root = trackDir(await mkdtemp(join(tmpdir(), 'postern-search-bench-')));

@@ -103,7 +103,11 @@ export async function prepareSearchTree(dir: string, account: string, password: 
     maildir: join(dir, 'data', 'accounts', SEARCH_DOMAIN, account, 'Maildir'),
   };
   const configFile = await writePosternConfig(tree, 1, true);
-  const r = await runCommand(process.execPath, [POSTERN_BIN, '--config', configFile, 'account', 'add', account, '--password-stdin'], password);
+  const r = await runCommand(
+    process.execPath,
+    [POSTERN_BIN, '--config', configFile, 'account', 'add', account, '--password-stdin'],
+    password,
+  );
   if (r.code !== 0) throw new Error(`postern account add ${account} failed (${r.code}): ${r.stderr}${r.stdout}`);
   await writeDovecotPasswd(dir, [account], password);
   return tree;
@@ -120,10 +124,7 @@ export async function shareTreeWithDovecot(tree: SearchTree): Promise<void> {
   }
 }
 
-export async function startSearchPostern(
-  tree: SearchTree,
-  o: { index: boolean; profileDir?: string | null },
-): Promise<SearchServer> {
+export async function startSearchPostern(tree: SearchTree, o: { index: boolean; profileDir?: string | null }): Promise<SearchServer> {
   const port = await freePort();
   const configFile = await writePosternConfig(tree, port, o.index);
   const problems: string[] = [];
