@@ -267,7 +267,8 @@ export function renderSearch(f: SearchFigures): string {
       `${c.firstMs.toFixed(0)} / ${c.warmMs.toFixed(0)} / ${c.coldMs.toFixed(0)} / ${c.cpuSecondsPerRun.toFixed(2)} / ${c.hits}`.padEnd(52),
     );
     rows.push(
-      `${s.server.padEnd(15)}${s.selectMs.toFixed(0).padStart(8)}${(s.buildSeconds === null ? '-' : s.buildSeconds.toFixed(1)).padStart(9)}` +
+      `${s.server.padEnd(15)}${s.selectMs.toFixed(0).padStart(8)}` +
+        `${(s.buildSeconds === null ? '-' : s.buildSeconds.toFixed(1)).padStart(9)}` +
         `${(s.indexOctets / MiB).toFixed(1).padStart(11)}  ${s.error ? `failed: ${s.error}` : cells.join('')}`,
     );
   }

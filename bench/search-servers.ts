@@ -152,7 +152,8 @@ export async function startSearchPostern(tree: SearchTree, o: { index: boolean; 
     pid: 0,
     port,
     notes: [
-      `postern: log.level error; ${o.index ? 'the index on (default)' : posternHasIndex() ? 'index: false' : 'no index (not built yet)'}; other keys default`,
+      `postern: log.level error; ${o.index ? 'the index on (default)' : posternHasIndex() ? 'index: false' : 'no index in this build'}; ` +
+        'other keys default',
     ],
     problems: async () => [...problems],
     restart: async () => {

@@ -82,12 +82,14 @@ describe('the SEARCH prefilter on raw octets', () => {
       (t: string) => Buffer.from(`Subject: ${t.slice(0, 3)}\r\n ${t.slice(3)}\r\n\r\nbody\r\n`, 'utf8'),
       (t: string) =>
         Buffer.from(
-          `Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nX-Note: ${t}\r\n\r\n${phrase()}\r\n--b--\r\n`,
+          'Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n' +
+            `X-Note: ${t}\r\n\r\n${phrase()}\r\n--b--\r\n`,
           'utf8',
         ),
       (t: string) =>
         Buffer.from(
-          `Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${Buffer.from(t, 'utf8').toString('latin1').replace(/e/g, '=65')}\r\n`,
+          'Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n' +
+            `${Buffer.from(t, 'utf8').toString('latin1').replace(/e/g, '=65')}\r\n`,
           'latin1',
         ),
       (t: string) => Buffer.from(`Subject: =?utf-8?B?${Buffer.from(t).toString('base64')}?=\r\n\r\nx\r\n`, 'latin1'),
