@@ -204,6 +204,10 @@ service imap {
   service_count = 0
   vsz_limit = 2G
 }
+# room for every imap process's auth connection (doveconf warns below 1224 with the defaults)
+service auth {
+  client_limit = 2000
+}
 ${fts}`;
 }
 
