@@ -43,6 +43,8 @@ export class ImapClient {
   private untagged = 0;
   private lines: string[] = [];
   private tagCounter = 0;
+  /** Octets kept of each untagged line a command keeps (the search part raises it: a "* SEARCH" of 334 numbers is longer). */
+  keptLineOctets = 500;
   private closedError: Error | null = null;
   /** The greeting is answered like a command with no tag. */
   private greeting: ((line: string) => void) | null = null;
@@ -251,7 +253,7 @@ export class ImapClient {
     if (first === 0x2a /* * */) {
       if (p) {
         this.untagged++;
-        if (p.keep) this.lines.push(seg.toString('latin1', 0, Math.min(n, 500)).trimEnd());
+        if (p.keep) this.lines.push(seg.toString('latin1', 0, Math.min(n, this.keptLineOctets)).trimEnd());
       } else this.onUnasked?.(seg.toString('latin1', 0, Math.min(n, 500)).trimEnd());
       return;
     }

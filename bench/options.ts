@@ -40,15 +40,19 @@ export interface Options {
   directorySeconds: number;
   directoryClients: number;
   directoryUsers: number;
+  /** The `search` part (search-scenario.ts): messages of its mailbox, warm repeats of each command. */
+  searchMessages: number;
+  searchRuns: number;
 }
 
 export type ImapPart = 'select' | 'sessions' | 'fetch' | 'mix' | 'idle' | 'watch' | 'compress' | 'resync' | 'sort';
 export const IMAP_PARTS: ImapPart[] = ['select', 'sessions', 'fetch', 'mix', 'idle', 'watch', 'compress', 'resync', 'sort'];
 
 /** sieve: LMTP deliveries with Sieve scripts beside Dovecot LMTP + Pigeonhole (sieve-scenario.ts, issue 23).
- * directory: sign-ins against PostgreSQL and slapd beside Dovecot's pgsql and ldap drivers (directory-sign-ins.ts, issue 24). */
-export type Protocol = 'pop3' | 'imap' | 'sieve' | 'directory';
-export const PROTOCOLS: Protocol[] = ['pop3', 'imap', 'sieve', 'directory'];
+ * directory: sign-ins against PostgreSQL and slapd beside Dovecot's pgsql and ldap drivers (directory-sign-ins.ts, issue 24).
+ * search: SEARCH TEXT and FROM over a large mailbox beside Dovecot without FTS and with fts_xapian (search-scenario.ts, issue 25). */
+export type Protocol = 'pop3' | 'imap' | 'sieve' | 'directory' | 'search';
+export const PROTOCOLS: Protocol[] = ['pop3', 'imap', 'sieve', 'directory', 'search'];
 
 /** The mailboxes every server gets, by role. */
 export interface Mailboxes {
@@ -109,6 +113,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --directory-seconds S  seconds of each run of the directory part (default 10, quick 3)
   --directory-clients N  concurrent POP clients of the directory part (default 8, quick 4)
   --directory-users N    users in its PostgreSQL and slapd (default 200, quick 50)
+  --search-messages N  messages of the search part's mailbox (default 100000, quick 20000)
+  --search-runs N      warm repeats of each SEARCH command (default 3)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
@@ -147,6 +153,8 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       'directory-seconds': { type: 'string' },
       'directory-clients': { type: 'string' },
       'directory-users': { type: 'string' },
+      'search-messages': { type: 'string' },
+      'search-runs': { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       profile: { type: 'string' },
@@ -224,5 +232,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     directorySeconds: positive('directory-seconds', values['directory-seconds'], quick ? 3 : 10, false),
     directoryClients: positive('directory-clients', values['directory-clients'], quick ? 4 : 8),
     directoryUsers: positive('directory-users', values['directory-users'], quick ? 50 : 200),
+    searchMessages: positive('search-messages', values['search-messages'], quick ? 20_000 : 100_000),
+    searchRuns: positive('search-runs', values['search-runs'], 3),
   };
 }

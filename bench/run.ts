@@ -21,6 +21,7 @@ import { runScenarios, type ServerResults } from './scenarios.js';
 import { renderWorkerScaling, runWorkerScaling, type WorkerScaling } from './workers-scenario.js';
 import { renderSieve, runSieveBench, type SieveFigures } from './sieve-scenario.js';
 import { DIRECTORY_KINDS, type DirectoryFigures, directoryUnavailable, renderDirectory, runDirectoryBench } from './directory-sign-ins.js';
+import { renderSearch, runSearchBench, SEARCH_SERVERS, type SearchFigures } from './search-scenario.js';
 import type { BenchServer, ServerName } from './server.js';
 
 const PASSWORD = 'bench-Secret-42';
@@ -94,6 +95,7 @@ async function main(): Promise<number> {
   let workerScaling: WorkerScaling | null = null;
   let sieve: SieveFigures | null = null;
   let directory: DirectoryFigures | null = null;
+  let search: SearchFigures | null = null;
   const startedAt = new Date();
   try {
     // The POP3 and IMAP parts share each server's big tree; the sieve and directory parts start servers of their own.
@@ -158,6 +160,13 @@ async function main(): Promise<number> {
         });
       }
     }
+    if (o.protocols.includes('search')) {
+      // --only postern: Postern's two variants; --only dovecot-*: Dovecot's two
+      const postern = o.servers.includes('postern');
+      const dovecot = o.servers.some((n) => n !== 'postern');
+      const wanted = SEARCH_SERVERS.filter((s) => (s.startsWith('postern') ? postern : dovecot));
+      search = await runSearchBench(root, { messages: o.searchMessages, runs: o.searchRuns, servers: wanted, profileDir: o.profileDir });
+    }
   } finally {
     if (!o.keep) {
       await rm(root, { recursive: true, force: true });
@@ -179,6 +188,7 @@ async function main(): Promise<number> {
     );
   if (sieve) process.stdout.write(`\n${renderSieve(sieve)}\n`);
   if (directory) process.stdout.write(`\n${renderDirectory(directory)}\n`);
+  if (search) process.stdout.write(`\n${renderSearch(search)}\n`);
   if (o.out !== null) {
     const json = {
       startedAt: startedAt.toISOString(),
@@ -193,6 +203,7 @@ async function main(): Promise<number> {
       workerScaling,
       sieve,
       directory,
+      search,
     };
     await writeFile(o.out, `${JSON.stringify(json, null, 2)}\n`);
     process.stdout.write(`\nJSON: ${o.out}\n`);

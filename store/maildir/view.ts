@@ -1,8 +1,8 @@
 // A view of one Maildir folder for one session (MailboxView in ../store/contract.ts), over the folder
 // state it shares with every other view of the folder in this process (folder.ts).
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { open, stat, unlink } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { type FileHandle, open, stat, unlink } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import {
   applyFlagChange,
   type CopyResult,
@@ -25,7 +25,7 @@ import { MessageFileStream } from './message-stream.js';
 import { renameInto } from './move.js';
 import { copyToTmp, place, type Placing } from './place.js';
 import { READ_NO_FOLLOW } from './real-folders.js';
-import { inPlaceNow, noteInPlaceCall } from '../../lib/in-place.js';
+import { inPlaceNow, noteInPlaceCall, timedInPlace } from '../../lib/in-place.js';
 import { type MaildirQuota, sizeInName } from './maildirsize.js';
 import type { AccountAddress } from '../../accounts/names.js';
 import { arrivalTime } from './filename.js';
@@ -61,6 +61,54 @@ const NO_CHANGES: MailboxChanges = { expunged: [], added: [], flagsChanged: [] }
 
 /** readHeader's first read, and the step it grows by (doubling). */
 const HEADER_STEP = 64 * 1024;
+
+/**
+ * open() reads a message up to this size whole, at once, and gives its octets as one chunk: a search of
+ * 100,000 messages through the thread pool (lib/in-place.ts off after slow reads) made four round trips and
+ * two 128 KiB buffers per message with the chunked stream (message-stream.ts), which is for large messages.
+ */
+const WHOLE_OPEN_MAX = 256 * 1024;
+
+/** One read(2) into buffer[at...] at file position `at`: in place when lib/in-place.ts allows, else through the pool. */
+async function readAt(handle: FileHandle, buffer: Buffer, at: number): Promise<number> {
+  if (inPlaceNow()) return timedInPlace(() => readSync(handle.fd, buffer, at, buffer.length - at, at));
+  return (await handle.read(buffer, at, buffer.length - at, at)).bytesRead;
+}
+
+/**
+ * The file's octets from the start: until its end, or (`until` given) until until(buffer, before, length) finds
+ * where to stop (-1: read on) or `limit` octets. The first buffer holds `first` octets and doubles as needed.
+ */
+async function readFrom(
+  handle: FileHandle,
+  first: number,
+  limit: number,
+  until?: (data: Buffer, from: number, length: number) => number,
+): Promise<Buffer> {
+  let buffer = Buffer.allocUnsafe(Math.max(1, Math.min(limit, first)));
+  let length = 0;
+  for (;;) {
+    const n = await readAt(handle, buffer, length);
+    const from = Math.max(0, length - 3);
+    length += n;
+    const end = until ? until(buffer, from, length) : -1;
+    if (end >= 0) return buffer.subarray(0, end);
+    if (n === 0 || length >= limit) return buffer.subarray(0, length);
+    if (length === buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.min(limit, buffer.length * 2));
+      buffer.copy(grown, 0, 0, length);
+      buffer = grown;
+    }
+  }
+}
+
+/** A buffer as a stream of one chunk. */
+function oneChunk(data: Buffer): Readable {
+  const stream = new Readable({ read() {} });
+  stream.push(data);
+  stream.push(null);
+  return stream;
+}
 
 /** Where the header of data[0, length) ends (after its blank line, CRLF or LF), looking from `from`; -1: not within. */
 function headerEndIn(data: Buffer, from: number, length: number): number {
@@ -127,8 +175,15 @@ export class MaildirView implements MailboxView {
   }
 
   async open(uid: number): Promise<Readable> {
-    const handle = await this.folder.withFile(this.info(uid).key, (p) => open(p, READ_NO_FOLLOW));
-    return new MessageFileStream(handle);
+    const m = this.info(uid);
+    const handle = await this.folder.withFile(m.key, (p) => open(p, READ_NO_FOLLOW));
+    if (m.size > WHOLE_OPEN_MAX) return new MessageFileStream(handle);
+    try {
+      // one read of the whole file (never larger than its CRLF size, so one more octet finds the end at once)
+      return oneChunk(await readFrom(handle, m.size + 1, Infinity));
+    } finally {
+      await handle.close();
+    }
   }
 
   readNow(uid: number): Buffer | null {
@@ -169,26 +224,15 @@ export class MaildirView implements MailboxView {
   }
 
   async readHeader(uid: number, limit = 64 * 1024): Promise<Buffer> {
-    return this.folder.withFile(this.info(uid).key, async (path) => {
+    const m = this.info(uid);
+    return this.folder.withFile(m.key, async (path) => {
       const handle = await open(path, READ_NO_FOLLOW);
       try {
-        // read in steps from 64 KiB, doubling, until the blank line or `limit`: a large bound costs
-        // nothing to the usual header of a few KiB
-        let buffer = Buffer.allocUnsafe(Math.min(limit, HEADER_STEP));
-        let length = 0;
-        for (;;) {
-          const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-          const from = Math.max(0, length - 3);
-          length += bytesRead;
-          const end = headerEndIn(buffer, from, length);
-          if (end >= 0) return Buffer.from(buffer.subarray(0, end));
-          if (bytesRead === 0 || length >= limit) return Buffer.from(buffer.subarray(0, length));
-          if (length === buffer.length) {
-            const grown = Buffer.allocUnsafe(Math.min(limit, buffer.length * 2));
-            buffer.copy(grown, 0, 0, length);
-            buffer = grown;
-          }
-        }
+        // read in steps from 64 KiB (or the whole message when it is smaller), doubling, until the blank line
+        // or `limit`: a large bound costs nothing to the usual header of a few KiB
+        const header = await readFrom(handle, Math.min(HEADER_STEP, m.size + 1), limit, headerEndIn);
+        // a header of a large buffer is copied out, so that the buffer can go
+        return header.buffer.byteLength > 2 * header.length + 4096 ? Buffer.from(header) : header;
       } finally {
         await handle.close();
       }
