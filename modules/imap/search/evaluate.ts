@@ -40,6 +40,7 @@
 // - OLDER n / YOUNGER n (RFC 5032): the internal date in whole seconds is at most / at least the command's
 //   time less n, as Dovecot compares them.
 import { addressSearchTexts } from '../../../mime/address-text.js';
+import { cannotHold } from '../../../mime/search-prefilter.js';
 import type { SearchDay, SearchKey } from './search-key.js';
 import { parseDateDay } from '../message/rfc5322-date.js';
 import {
@@ -70,6 +71,10 @@ export interface SearchMessage {
   header(): Promise<Buffer>;
   /** The whole message (CRLF line ends). */
   raw(): Promise<Buffer>;
+  /** A header key's values kept from an earlier search (search/field-cache.ts), or undefined. */
+  cachedField?(name: string): readonly string[] | undefined;
+  /** Keeps a header key's values for later searches. */
+  keepField?(name: string, values: readonly string[]): void;
 }
 
 /** All a tree with `sync: true` reads. */
@@ -145,7 +150,7 @@ class Lazy {
     return (this.date ??= this.m.internalDate());
   }
 
-  private rawBytes(): Promise<Buffer> {
+  rawBytes(): Promise<Buffer> {
     return (this.raw ??= this.m.raw());
   }
 
@@ -377,18 +382,39 @@ function compileNode(k: SearchKey): Node {
       const name = k.field.toLowerCase();
       const needle = fold(k.value);
       if (needle === '') return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.has(name)) };
-      if (k.address)
-        return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.addressValues(name).some((v) => v.includes(needle))) };
-      const subject = k.subject === true && name === 'subject';
-      return { t: 'async', cost: 2, f: (_m, c) => c.parsedHeader().then((h) => h.values(name, subject).some((v) => v.includes(needle))) };
+      const address = k.address === true;
+      const subject = !address && k.subject === true && name === 'subject';
+      // the values compared are kept per process (field-cache.ts): a second search of the field reads no file
+      const cacheName = address ? `@${name}` : subject ? '~subject' : name;
+      return {
+        t: 'async',
+        cost: 2,
+        f: (m, c) => {
+          const kept = m.cachedField?.(cacheName);
+          if (kept !== undefined) return kept.some((v) => v.includes(needle));
+          return c.parsedHeader().then((h) => {
+            const values = address ? h.addressValues(name) : h.values(name, subject);
+            m.keepField?.(cacheName, values);
+            return values.some((v) => v.includes(needle));
+          });
+        },
+      };
     }
     case 'text': {
       const needle = fold(k.value);
-      if (k.where === 'body') return { t: 'async', cost: 3, f: (_m, c) => c.bodyTexts().then((b) => b.bodyText.includes(needle)) };
+      // a message whose raw octets tell that it cannot hold the needle is not decoded (mime/search-prefilter.ts)
+      const cannot = cannotHold(needle);
+      if (k.where === 'body')
+        return {
+          t: 'async',
+          cost: 3,
+          f: async (_m, c) => (cannot?.(await c.rawBytes()) ? false : (await c.bodyTexts()).bodyText.includes(needle)),
+        };
       return {
         t: 'async',
         cost: 3,
         f: async (_m, c) => {
+          if (cannot?.(await c.rawBytes())) return false;
           if ((await c.parsedHeader()).foldedText().includes(needle)) return true;
           const b = await c.bodyTexts();
           return b.bodyText.includes(needle) || b.partHeadersText.includes(needle);

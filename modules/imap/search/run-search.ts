@@ -7,6 +7,7 @@ import type { SelectedMailbox } from '../selected.js';
 import { compileSearch, SEARCH_HEADER_MAX, type SearchMessage } from './evaluate.js';
 import type { SearchKey } from './search-key.js';
 import { narrowByIndex } from './index-query.js';
+import { searchFieldCache } from './field-cache.js';
 
 /**
  * Messages up to this size are read whole in place (view.readNow: from the page cache, without the thread
@@ -26,6 +27,7 @@ export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<
   const compiled = compileSearch(key);
   const hits: number[] = [];
   const view = m.view;
+  const fields = searchFieldCache.scope(view);
   // the mailbox's index leaves out messages that cannot match; the rest are checked below (index-query.ts)
   const narrowed = compiled.sync ? null : await narrowByIndex(view, key);
   for (const uid of m.uids) {
@@ -41,6 +43,8 @@ export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<
         size: info.size,
         flags,
         modseq: info.modseq,
+        cachedField: (name) => searchFieldCache.get(fields, info.key, name),
+        keepField: (name, values) => searchFieldCache.set(fields, info.key, name, values),
         internalDate: () => view.internalDate(uid),
         saveDate: () => view.saveDate(uid),
         header: async () => {
