@@ -29,6 +29,7 @@ export function posternHasIndex(): boolean {
 
 /** The config key that turns Postern's index off (README: Index for SEARCH). */
 export const POSTERN_INDEX_OFF = { index: false };
+export const POSTERN_INDEX_ON = { index: true };
 
 export type SearchServerName = 'postern' | 'postern-index' | 'dovecot' | 'dovecot-xapian';
 
@@ -86,7 +87,7 @@ async function writePosternConfig(tree: SearchTree, port: number, index: boolean
     mainDomain: SEARCH_DOMAIN,
     listeners: [{ name: 'imap', module: 'imap', address: HOST, port }],
     log: { level: 'error' },
-    ...(index || !posternHasIndex() ? {} : POSTERN_INDEX_OFF),
+    ...(!posternHasIndex() ? {} : index ? POSTERN_INDEX_ON : POSTERN_INDEX_OFF),
   };
   const file = join(tree.dir, index ? 'postern-index.yaml' : 'postern.yaml');
   await writeFile(file, `${JSON.stringify(config, null, 2)}\n`); // JSON is YAML
@@ -152,7 +153,7 @@ export async function startSearchPostern(tree: SearchTree, o: { index: boolean; 
     pid: 0,
     port,
     notes: [
-      `postern: log.level error; ${o.index ? 'the index on (default)' : posternHasIndex() ? 'index: false' : 'no index in this build'}; ` +
+      `postern: log.level error; ${o.index ? 'index: true' : posternHasIndex() ? 'index: false' : 'no index in this build'}; ` +
         'other keys default',
     ],
     problems: async () => [...problems],

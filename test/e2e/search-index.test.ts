@@ -1,5 +1,5 @@
 // The SEARCH index (store/search-index/, README "Index for SEARCH") against the index-free path, on real
-// servers over one tree: a server with the index (the default) and one with `index: false` serve the same
+// servers over one tree: a server with the index (`index: true`) and one with `index: false` serve the same
 // generated mailbox (test/helpers/search-corpus.ts: mixed charsets, encoded words, multipart, attachments,
 // attached messages), and every generated SEARCH command gets the same answer from both. Then the faults:
 // the index file removed under the running server, and the server killed (-9) while it indexes; the
@@ -55,7 +55,7 @@ async function compare(commands: readonly string[], withIndex: RawImap, without:
 }
 
 beforeAll(async () => {
-  indexed = await startServer({ config: { listeners: IMAP } });
+  indexed = await startServer({ config: { listeners: IMAP, index: true } });
   await indexed.addAccount('corpus', PASSWORD);
   maildir = join(indexed.dataDir, 'accounts', 'example.org', 'corpus', 'Maildir');
   // written as another delivery agent would: files in cur/ with their flags, the arrival as the mtime
@@ -112,7 +112,7 @@ describe('SEARCH with the index answers as SEARCH without it', () => {
     indexed.process.kill('SIGKILL');
     a.close();
     leftovers.push(indexed.dir);
-    indexed = await startServer({ config: { listeners: IMAP, dataDir: indexed.dataDir } });
+    indexed = await startServer({ config: { listeners: IMAP, dataDir: indexed.dataDir, index: true } });
     const again = await selected(indexed);
     const b = await selected(plain);
     const commands = searchCommands(40, 11, MESSAGES);

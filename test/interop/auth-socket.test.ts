@@ -133,10 +133,10 @@ describe.skipIf(postfixUnavailable() !== null).each(targets)(
       expect(await smtplib(postfix.smtpPort, 'LOGIN', 'wrong')).toMatch(/^refused 535 5\.7\.8 Error: authentication failed/);
     }, 60_000);
 
-    // Postfix 3.7 takes every FAIL as 535 (it ignores `temp`); the reason tells the user to try again later
-    it.skipIf(!ours)(
-      'an account that cannot be read is a temporary failure: Postfix shows its reason',
-      async () => {
+    // Postfix 3.7 takes every FAIL as 535 (it ignores `temp`); the reason tells the user to try again later.
+    // Postern's socket only: Dovecot reads no account.json (registered for it alone, so no run reports a skip)
+    if (ours)
+      it('an account that cannot be read is a temporary failure: Postfix shows its reason', async () => {
         await server.addAccount('damaged@example.org', 'damaged secret');
         await writeFile(join(server.dataDir, 'accounts', 'example.org', 'damaged', 'account.json'), '{ not json');
         const r = await run('swaks', [
@@ -144,9 +144,7 @@ describe.skipIf(postfixUnavailable() !== null).each(targets)(
           ...['--auth', 'PLAIN', '--auth-user', 'damaged@example.org', '--auth-password', 'damaged secret'],
         ]);
         expect(r.stdout).toMatch(/<\*\* 535 5\.7\.8 Error: authentication failed: Temporary authentication failure, try again later/);
-      },
-      60_000,
-    );
+      }, 60_000);
   },
 );
 

@@ -130,7 +130,7 @@ const QUIRKS = [
 ];
 
 beforeAll(async () => {
-  server = await startServer({ config: { listeners: LISTENERS } });
+  server = await startServer({ config: { listeners: LISTENERS, index: true } });
   const accounts = join(server.dataDir, 'accounts', DOMAIN);
   await server.addAccount('searcher', PASSWORD);
   for (const [i, m] of searchCorpus(COUNT, SEED).entries()) {

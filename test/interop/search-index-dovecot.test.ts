@@ -41,7 +41,7 @@ async function until(what: () => Promise<boolean>, ms = 30_000): Promise<void> {
 }
 
 beforeAll(async () => {
-  server = await startServer({ config: { listeners: [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }] } });
+  server = await startServer({ config: { listeners: [{ name: 'imap', module: 'imap', address: '127.0.0.1', port: 0 }], index: true } });
   const accounts = join(server.dataDir, 'accounts', 'example.org');
   await server.addAccount('dan', PASSWORD);
   for (let i = 0; i < 20; i++) await server.deliver('dan', message(`ordinary ${i}`, `nothing to see ${i}`));
