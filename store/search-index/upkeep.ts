@@ -6,7 +6,7 @@
 // it: a delivery, an APPEND and a SEARCH answer at once (SEARCH checks what the index does not hold yet).
 // Its timers do not keep a process alive: a command that exits leaves the rest to the next process.
 import { type MailboxView, type MessageInfo, MessageGoneError } from '../contract.js';
-import { withCrlf } from './crlf.js';
+import { toCrlf } from '../../lib/crlf.js';
 import { indexPath, inodeOf, isBusy } from './index-file.js';
 import type { IndexLog, IndexRow, MailboxIndex } from './mailbox-index.js';
 import { indexedText } from './message-text.js';
@@ -41,7 +41,7 @@ async function readMessage(view: MailboxView, m: MessageInfo): Promise<Buffer | 
   try {
     const parts: Buffer[] = [];
     for await (const chunk of await view.open(m.uid)) parts.push(chunk as Buffer);
-    return withCrlf(Buffer.concat(parts));
+    return toCrlf(Buffer.concat(parts));
   } catch (err) {
     if (err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
@@ -57,7 +57,7 @@ async function rowOf(view: MailboxView, m: MessageInfo): Promise<IndexRow | null
   try {
     // readNow's buffer is reused by the next readNow anywhere in the process: its text is made at once
     const now = m.size <= IN_PLACE_MAX ? view.readNow(m.uid) : null;
-    if (now) return { uid: m.uid, text: indexedText(withCrlf(now)) };
+    if (now) return { uid: m.uid, text: indexedText(toCrlf(now)) };
     const raw = await readMessage(view, m);
     return raw === null ? null : { uid: m.uid, text: indexedText(raw) };
   } catch {

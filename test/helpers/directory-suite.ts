@@ -12,7 +12,7 @@ import { run } from './clients.js';
 import { DIRECTORY_USERS, directoryRows, QUERIES } from './directory-users.js';
 import { type Dovecot, shareWithDovecot, startDovecot } from './dovecot.js';
 import { RawImap } from './imap-client.js';
-import { RawLmtp } from './lmtp-client.js';
+import { lmtpRcpt, RawLmtp } from './lmtp-client.js';
 import { RawPop } from './pop-client.js';
 import { startServer, type TestServer } from './server.js';
 
@@ -53,17 +53,6 @@ export function sqlDirectorySuite(label: string, open: (rows: ReturnType<typeof 
   let dovecot: Dovecot | null = null;
   let dir: string;
   let homes: string;
-
-  /** LHLO, MAIL and one RCPT: the RCPT's reply (the session is left open for DATA). */
-  async function lmtpRcpt(lmtp: RawLmtp, to: string): Promise<string> {
-    await lmtp.reply();
-    lmtp.send('LHLO test\r\n');
-    await lmtp.reply();
-    lmtp.send('MAIL FROM:<sender@example.net>\r\n');
-    await lmtp.reply();
-    lmtp.send(`RCPT TO:<${to}>\r\n`);
-    return (await lmtp.reply()).join('\n');
-  }
 
   /** Dovecot's SQL settings over the same database, as dovecot-sql.conf.ext holds them. */
   function dovecotSqlConf(): string {

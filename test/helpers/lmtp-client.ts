@@ -66,3 +66,14 @@ export class RawLmtp {
     this.socket.destroy();
   }
 }
+
+/** Greeting, LHLO, MAIL and one RCPT on a fresh session: the RCPT's reply (the session is left open for DATA). */
+export async function lmtpRcpt(lmtp: RawLmtp, to: string): Promise<string> {
+  await lmtp.reply();
+  lmtp.send('LHLO test\r\n');
+  await lmtp.reply();
+  lmtp.send('MAIL FROM:<sender@example.net>\r\n');
+  await lmtp.reply();
+  lmtp.send(`RCPT TO:<${to}>\r\n`);
+  return (await lmtp.reply()).join('\n');
+}

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../helpers/clients.js';
 import { imapLogin, pop } from '../helpers/directory-suite.js';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
-import { RawLmtp } from '../helpers/lmtp-client.js';
+import { lmtpRcpt, RawLmtp } from '../helpers/lmtp-client.js';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { LDAP_PEOPLE, LDAP_SERVICE, sha512Crypt, ssha, TestSlapd } from '../helpers/slapd.js';
@@ -30,16 +30,6 @@ const USERS = [
 ];
 
 const homeOf = (uid: string) => join(homes, 'example.org', uid);
-
-async function lmtpRcpt(lmtp: RawLmtp, to: string): Promise<string> {
-  await lmtp.reply();
-  lmtp.send('LHLO test\r\n');
-  await lmtp.reply();
-  lmtp.send('MAIL FROM:<sender@example.net>\r\n');
-  await lmtp.reply();
-  lmtp.send(`RCPT TO:<${to}>\r\n`);
-  return (await lmtp.reply()).join('\n');
-}
 
 /** The site's dovecot-ldap.conf.ext; Postern's section below says the same. */
 function dovecotLdapConf(): string {

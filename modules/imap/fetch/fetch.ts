@@ -18,7 +18,7 @@ import { enableCondstore, inRanges, modseqArg, vanishedSince } from '../condstor
 import { type PartialRange, partialOf, partialRangeArg } from '../search/partial.js';
 import { quoteClient } from '../../../sessions/client-text.js';
 import { formatDateTime } from '../wire/date-time.js';
-import { CrlfConverter, toCrlf } from './crlf.js';
+import { CrlfConverter, toCrlf } from '../../../lib/crlf.js';
 import { type FetchItem, parseFetchItems, setsSeen } from './fetch-items.js';
 import { extraItem, extraNeedsContent, idItem, isExtraItem, isIdItem } from './extra-items.js';
 import { type SummaryKind, type SummaryScope, summaryCache } from './summary-cache.js';

@@ -2,7 +2,7 @@
 // message-number order. For the commands that search before they do something else with the result
 // (SORT and THREAD, RFC 5256: "the searching criteria ... as in SEARCH") and for SEARCH itself.
 import { MessageGoneError } from '../../../store/contract.js';
-import { toCrlf } from '../fetch/crlf.js';
+import { toCrlf } from '../../../lib/crlf.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compileSearch, SEARCH_HEADER_MAX, type SearchMessage } from './evaluate.js';
 import type { SearchKey } from './search-key.js';
