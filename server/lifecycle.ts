@@ -23,6 +23,13 @@ import { primaryRedisAdmin, ServerAdmin, siteAdmin } from './admin.js';
 /** After the shutdown deadline, the seconds a stop may still take (sessions cut, QUITs finishing) before the process exits anyway. */
 const STOP_GRACE_SECONDS = 5;
 
+/**
+ * The process that started this one, read when this file loads: the listeners are bound before the
+ * server has finished starting, and npm killed in between would otherwise leave the new parent (init)
+ * taken for npm, and the server running on its own.
+ */
+const STARTED_BY = process.ppid;
+
 export interface ServeSettings {
   /** The config as loaded at start, with every module; a reload reads config.file again. */
   readonly config: LoadedConfig;
@@ -207,8 +214,11 @@ export async function serve(s: ServeSettings): Promise<void> {
  */
 function watchNpmParent(stop: () => void): void {
   if (process.env.npm_lifecycle_event === undefined) return;
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) stop();
+  if (process.ppid !== STARTED_BY) return stop(); // npm went while the server started
+  // once: a second call would be a second stop, which exits at once and cuts the open sessions
+  const timer = setInterval(() => {
+    if (process.ppid === STARTED_BY) return;
+    clearInterval(timer);
+    stop();
   }, 1000).unref();
 }
