@@ -214,7 +214,10 @@ export async function serve(s: ServeSettings): Promise<void> {
  */
 function watchNpmParent(stop: () => void): void {
   if (process.env.npm_lifecycle_event === undefined) return;
-  if (process.ppid !== STARTED_BY) return stop(); // npm went while the server started
+  if (process.ppid !== STARTED_BY) {
+    stop(); // npm went while the server started
+    return;
+  }
   // once: a second call would be a second stop, which exits at once and cuts the open sessions
   const timer = setInterval(() => {
     if (process.ppid === STARTED_BY) return;
