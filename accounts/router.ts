@@ -5,7 +5,7 @@
 //   *@client1.com      -> cl1     every address in the domain (the local part is left)
 // Order: an exact route, then a real account of that name, then a domain-wide route.
 import { readFile } from 'node:fs/promises';
-import { statQuick } from '../lib/quick-fs.js';
+import { statIfThere } from '../lib/quick-fs.js';
 import { join } from 'node:path';
 import type { AccountStore } from './account-store.js';
 import { withFileLock, writeFileAtomic } from '../lib/atomic-file.js';
@@ -38,12 +38,10 @@ export class Router {
   }
 
   async list(): Promise<Route[]> {
-    let mtimeNs: bigint;
-    try {
-      mtimeNs = (await statQuick(this.file)).mtimeNs; // in place while lib/in-place.ts allows: every sign-in routes
-    } catch {
-      return [];
-    }
+    // in place while lib/in-place.ts allows: every sign-in routes (most sites have no routes.json)
+    const st = await statIfThere(this.file).catch(() => undefined);
+    if (st === undefined) return [];
+    const mtimeNs = st.mtimeNs;
     if (this.cache?.mtimeNs === mtimeNs) return this.cache.routes;
     let routes: Route[];
     try {

@@ -23,6 +23,40 @@ import {
 export const POSTERN_BIN = fileURLToPath(new URL('../../bin/postern.js', import.meta.url));
 const DOMAIN = 'localhost';
 
+/**
+ * Starts `postern serve` with `configFile` (then `args`), profiled into `profileDir` when given, and waits for
+ * `ready`. What it prints goes into `problems` (at log.level error every line is one; the first 50 kept). A
+ * server that does not get ready is stopped, and the error carries what it printed.
+ */
+export async function servePostern(
+  configFile: string,
+  o: {
+    args?: string[];
+    profileDir?: string | null;
+    problems: string[];
+    ready: (exited: () => string | null) => Promise<void>;
+  },
+): Promise<ChildProcess> {
+  const keep = (text: string) => {
+    for (const line of text.split('\n')) if (line.trim() && o.problems.length < 50) o.problems.push(line.trim().slice(0, 500));
+  };
+  const profiling = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+  const child = trackChild(
+    spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve', ...(o.args ?? [])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  child.stdout!.setEncoding('utf8').on('data', keep);
+  child.stderr!.setEncoding('utf8').on('data', keep);
+  try {
+    await o.ready(() => exitDescription(child));
+  } catch (err) {
+    await terminate(child, 5000);
+    throw new Error(`${(err as Error).message}\n${o.problems.join('\n')}`);
+  }
+  return child;
+}
+
 export interface PosternOptions {
   dir: string;
   mailboxes: MailboxSpec[];
@@ -86,33 +120,23 @@ export async function startPostern(opts: PosternOptions): Promise<BenchServer> {
   steps.done('sync');
   const setupSeconds = (Date.now() - setupStart) / 1000;
 
-  // At log.level error every record on stdout is a problem worth reporting; keep the first ones.
   const problems: string[] = [];
-  const keep = (text: string) => {
-    for (const line of text.split('\n')) if (line.trim() && problems.length < 50) problems.push(line.trim().slice(0, 500));
-  };
   const clear = { host: HOST, port: clearPort, tls: false };
   const tls = { host: HOST, port: tlsPort, tls: true };
 
   let child: ChildProcess;
   const exited = () => exitDescription(child);
   const launch = async (workers = 1) => {
-    const profiling = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
-    child = trackChild(
-      spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve', '--workers', String(workers)], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
-    child.stdout!.setEncoding('utf8').on('data', keep);
-    child.stderr!.setEncoding('utf8').on('data', keep);
-    try {
-      // The first start generates the self-signed certificate.
-      await waitForGreeting(clear, 30_000, exited);
-      await waitForGreeting(tls, 30_000, exited);
-    } catch (err) {
-      await terminate(child, 5000);
-      throw new Error(`${(err as Error).message}\n${problems.join('\n')}`);
-    }
+    child = await servePostern(configFile, {
+      args: ['--workers', String(workers)],
+      profileDir: opts.profileDir,
+      problems,
+      ready: async (ended) => {
+        // The first start generates the self-signed certificate.
+        await waitForGreeting(clear, 30_000, ended);
+        await waitForGreeting(tls, 30_000, ended);
+      },
+    });
     server.pid = child.pid!;
   };
   const server: BenchServer = {

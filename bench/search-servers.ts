@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trackChild } from './cleanup.js';
 import { dovecotBaseConfig, dovecotImapAvailable, findDovecot, MAIL_ID, writeDovecotPasswd } from './dovecot.js';
-import { POSTERN_BIN } from './postern.js';
+import { POSTERN_BIN, servePostern } from './postern.js';
 import { killTreeSync, processTree } from './proc.js';
 import { exitDescription, freePort, HOST, runCommand, terminate } from './server.js';
 import { ImapClient } from './imap-client.js';
@@ -129,23 +129,9 @@ export async function startSearchPostern(tree: SearchTree, o: { index: boolean; 
   const port = await freePort();
   const configFile = await writePosternConfig(tree, port, o.index);
   const problems: string[] = [];
-  const keep = (text: string) => {
-    for (const line of text.split('\n')) if (line.trim() && problems.length < 50) problems.push(line.trim().slice(0, 500));
-  };
   let child: ChildProcess;
   const launch = async () => {
-    const profiling = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
-    child = trackChild(
-      spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }),
-    );
-    child.stdout!.setEncoding('utf8').on('data', keep);
-    child.stderr!.setEncoding('utf8').on('data', keep);
-    try {
-      await waitForImap(port, 30_000, () => exitDescription(child));
-    } catch (err) {
-      await terminate(child, 5000);
-      throw new Error(`${(err as Error).message}\n${problems.join('\n')}`);
-    }
+    child = await servePostern(configFile, { profileDir: o.profileDir, problems, ready: (ended) => waitForImap(port, 30_000, ended) });
     server.pid = child.pid!;
   };
   const server: SearchServer = {

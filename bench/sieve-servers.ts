@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { trackChild } from './cleanup.js';
 import { dovecotBaseConfig, dovecotPasswdFileDbs, findDovecot, MAIL_ID, writeDovecotPasswd } from './dovecot.js';
-import { POSTERN_BIN } from './postern.js';
+import { POSTERN_BIN, servePostern } from './postern.js';
 import { killTreeSync, processTree } from './proc.js';
 import { exitDescription, freePort, HOST, inParallel, runCommand, terminate } from './server.js';
 import { FOLDERS, SPAM_RULE, USER_SCRIPT } from './sieve-mail.js';
@@ -144,21 +144,7 @@ export async function startPosternLmtp(
   };
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
   const problems: string[] = [];
-  const keep = (text: string) => {
-    for (const line of text.split('\n')) if (line.trim() && problems.length < 50) problems.push(line.trim().slice(0, 500));
-  };
-  const profiling = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
-  const child = trackChild(
-    spawn(process.execPath, [...profiling, POSTERN_BIN, '--config', configFile, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
-  child.stdout!.setEncoding('utf8').on('data', keep);
-  child.stderr!.setEncoding('utf8').on('data', keep);
-  try {
-    await waitForLmtp(port, 30_000, () => exitDescription(child));
-  } catch (err) {
-    await terminate(child, 5000);
-    throw new Error(`${(err as Error).message}\n${problems.join('\n')}`);
-  }
+  const child = await servePostern(configFile, { profileDir: o.profileDir, problems, ready: (ended) => waitForLmtp(port, 30_000, ended) });
   return {
     name: 'postern',
     pid: child.pid!,

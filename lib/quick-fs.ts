@@ -91,6 +91,19 @@ export async function statQuick(path: string): Promise<BigIntStats> {
   return stat(path, { bigint: true });
 }
 
+/**
+ * stat(2) with big integers, undefined when there is nothing there: for files that are often absent (a
+ * routes.json never written, a folder without dovecot-keywords), whose ENOENT as a thrown error would cost
+ * more than the call (an Error with its stack, each sign-in).
+ */
+export async function statIfThere(path: string): Promise<BigIntStats | undefined> {
+  if (inPlaceNow()) return timedInPlace(() => statSync(path, { bigint: true, throwIfNoEntry: false }));
+  return stat(path, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+}
+
 /** readlink(2). */
 export async function readlinkQuick(path: string): Promise<string> {
   if (inPlaceNow()) return timedInPlace(() => readlinkSync(path));

@@ -20,7 +20,7 @@ import {
   READ_IN_PLACE,
   lstatQuick,
   readRangeQuick,
-  statQuick,
+  statIfThere,
   writeAllQuick,
 } from '../../lib/quick-fs.js';
 import { readdir, rename as renameFile, stat, unlink } from 'node:fs/promises';
@@ -290,13 +290,8 @@ export class MaildirFolder {
 
   private async readUidlistNow(): Promise<UidlistCache | null> {
     const path = join(this.path, UIDLIST);
-    let st: BigIntStats;
-    try {
-      st = await statQuick(path); // in place when allowed (lib/quick-fs.ts): each delivery asks, under the lock
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.uidlist = null);
-      throw err;
-    }
+    const st = await statIfThere(path); // in place when allowed (lib/quick-fs.ts): each delivery asks, under the lock
+    if (st === undefined) return (this.uidlist = null);
     const size = Number(st.size);
     const cached = this.uidlist;
     if (cached && cached.ino === st.ino && cached.size === size) return cached;
@@ -451,10 +446,11 @@ export class MaildirFolder {
   private async refreshKeywordsNow(): Promise<void> {
     let mtime = 0;
     try {
-      // (in place when allowed: each delivery asks)
-      mtime = Number((await statQuick(join(this.path, 'dovecot-keywords'))).mtimeMs / 1000n);
+      // (in place when allowed: each delivery asks; most folders have no keywords file)
+      const st = await statIfThere(join(this.path, 'dovecot-keywords'));
+      if (st) mtime = Number(st.mtimeMs / 1000n);
     } catch {
-      // none
+      // none that can be read
     }
     if (mtime !== this.keywordTable.mtime) this.keywordTable = await readKeywords(this.path);
   }

@@ -208,10 +208,11 @@ describe('two nodes sharing one tree and one Redis', () => {
 
   it('postern deliver run beside node A tells node B too', async () => {
     const { imap, exists } = await idleOnB();
-    const t0 = Date.now();
     await a.deliver('alice', 'Subject: piped by the MTA\n\nhello\n');
+    // from the command's end: its own start-up (node, the config), seen to take over 2 s on a busy CI machine, is not the notice's
+    const delivered = Date.now();
     expect(await told(imap, 3000)).toBe(`* ${exists + 1} EXISTS`);
-    expect(Date.now() - t0).toBeLessThan(2500); // the command's own start-up (node, config) included
+    expect(Date.now() - delivered).toBeLessThan(1000);
     imap.send('DONE\r\n');
     imap.close();
   });
