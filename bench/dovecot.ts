@@ -18,6 +18,7 @@ import {
   freePort,
   HOST,
   runCommand,
+  selfSignedCertificate,
   terminate,
   waitForGreeting,
 } from './server.js';
@@ -230,23 +231,7 @@ export async function startDovecot(o: DovecotOptions): Promise<BenchServer> {
     o.password,
   );
 
-  // A self-signed RSA 2048 certificate, like the one Postern generates.
-  const cert = await runCommand('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '30',
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    join(d, 'server.key'),
-    '-out',
-    join(d, 'server.crt'),
-  ]);
-  if (cert.code !== 0) throw new Error(`openssl req failed: ${cert.stderr}`);
+  await selfSignedCertificate(join(d, 'server.key'), join(d, 'server.crt'));
   steps.done('passwd and certificate');
   await flushToDisk();
   steps.done('sync');

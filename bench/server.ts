@@ -87,6 +87,31 @@ export function runCommand(command: string, args: string[], input?: string): Pro
   });
 }
 
+/**
+ * A self-signed RSA 2048 certificate for localhost (and 127.0.0.1), like the one Postern generates, made by
+ * openssl into `keyFile` and `certFile`: for Dovecot's and slapd's TLS.
+ */
+export async function selfSignedCertificate(keyFile: string, certFile: string, days = 30): Promise<void> {
+  const r = await runCommand('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    String(days),
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ]);
+  if (r.code !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
+}
+
 /** Runs `tasks` with at most `limit` at once. */
 export async function inParallel<T>(limit: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
   const results: T[] = new Array(tasks.length);

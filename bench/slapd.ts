@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { freePort } from './server.js';
+import { freePort, selfSignedCertificate } from './server.js';
 
 export const LDAP_SUFFIX = 'dc=example,dc=org';
 export const LDAP_PEOPLE = `ou=people,${LDAP_SUFFIX}`;
@@ -147,27 +147,7 @@ export class TestSlapd {
     const dir = await mkdtemp(join(tmpdir(), 'postern-slapd-'));
     const s = new TestSlapd(dir, await freePort(), await freePort());
     await mkdir(join(dir, 'db'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    await selfSignedCertificate(join(dir, 'key.pem'), join(dir, 'cert.pem'), 2);
     await writeFile(join(dir, 'slapd.conf'), slapdConf(dir));
     await writeFile(join(dir, 'users.ldif'), ldif(users));
     execFileSync(SLAPADD, ['-q', '-f', join(dir, 'slapd.conf'), '-l', join(dir, 'users.ldif')], { stdio: ['ignore', 'ignore', 'pipe'] });
