@@ -18,13 +18,14 @@ import {
   read,
   readSync,
   readlinkSync,
+  symlinkSync,
   type Stats,
   statSync,
   unlinkSync,
   write,
   writeSync,
 } from 'node:fs';
-import { lstat, readlink, stat, unlink } from 'node:fs/promises';
+import { lstat, readlink, stat, symlink, unlink } from 'node:fs/promises';
 import { inPlaceNow, timedInPlace } from './in-place.js';
 
 /** fsync(2) of an open descriptor, off the event loop. */
@@ -108,6 +109,12 @@ export async function statIfThere(path: string): Promise<BigIntStats | undefined
 export async function readlinkQuick(path: string): Promise<string> {
   if (inPlaceNow()) return timedInPlace(() => readlinkSync(path));
   return readlink(path);
+}
+
+/** symlink(2): a link at `path` whose target is `target` (EEXIST when `path` is taken). */
+export async function symlinkQuick(target: string, path: string): Promise<void> {
+  if (inPlaceNow()) return timedInPlace(() => symlinkSync(target, path));
+  return symlink(target, path);
 }
 
 /** unlink(2). */

@@ -88,7 +88,8 @@ export class MaildirDeliveryMemory implements DeliveryMemory {
 
   /** Takes the file's dotlock (making the home first when it is missing: an account not yet delivered to). */
   private async lock(): Promise<Dotlock> {
-    const options = { timeoutMs: LOCK_TIMEOUT_MS, staleMs: LOCK_STALE_MS, guarded: this.path };
+    // Postern's own file: the cheaper form of the lock (dotlock.ts)
+    const options = { timeoutMs: LOCK_TIMEOUT_MS, staleMs: LOCK_STALE_MS, guarded: this.path, form: 'symlink' as const };
     try {
       return await acquireDotlock(`${this.path}.lock`, options);
     } catch (err) {

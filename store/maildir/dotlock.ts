@@ -5,8 +5,14 @@
 // guards changed for `staleMs` (Dovecot: 120 s). A lock whose process still runs is never taken over;
 // an empty one (its maker was killed before it wrote its pid) is taken over once it is 2 s old.
 // Creating with O_EXCL works on NFS v3 and later, as Dovecot relies on too.
-import { lstat, readFile, stat, unlink, utimes } from 'node:fs/promises';
-import { closeQuick, closeQuietly, lstatQuick, openQuick, unlinkQuick, writeAllQuick } from '../../lib/quick-fs.js';
+//
+// Postern's own files (postern-modseq, postern-recent), which no other program locks, take the same lock in a
+// cheaper form: a symbolic link whose target is "pid:hostname", made with one symlink(2) (atomic, EEXIST when
+// taken, on NFS too) instead of a file created, written and closed. A link that short lives in its inode: no
+// data block is allocated and freed for each lock, and every flag change, expunge and APPEND takes one (the
+// mixed load's profile showed the file form's open, write, close and unlink at about 9% of the server's time).
+import { lstat, lutimes, readFile, readlink, unlink, utimes } from 'node:fs/promises';
+import { closeQuick, closeQuietly, lstatQuick, openQuick, symlinkQuick, unlinkQuick, writeAllQuick } from '../../lib/quick-fs.js';
 import { hostname } from 'node:os';
 import { MailError, MailStoreError } from '../contract.js';
 import { inheritOwner } from './owner.js';
@@ -18,6 +24,11 @@ export interface DotlockOptions {
   staleMs: number;
   /** The file the lock guards: a change to it means the holder is alive. */
   guarded?: string;
+  /**
+   * 'file' (the default): Dovecot's form, for the files Dovecot locks too. 'symlink': the cheaper form, for
+   * Postern's own files only (Dovecot, and a Postern older than this form, would not read its holder).
+   */
+  form?: 'file' | 'symlink';
 }
 
 /**
@@ -65,7 +76,16 @@ export function processRuns(pid: number): boolean {
  * Tries once to create the lock; true when it is ours now. Created, written and closed in place while
  * lib/in-place.ts allows it, not through the thread pool (lib/quick-fs.ts: each delivery takes the uidlist lock).
  */
-async function tryCreate(path: string): Promise<boolean> {
+async function tryCreate(path: string, form: 'file' | 'symlink'): Promise<boolean> {
+  if (form === 'symlink') {
+    try {
+      await symlinkQuick(`${process.pid}:${HOST}`, path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  }
   let fd: number;
   try {
     fd = await openQuick(path, 'wx', 0o600);
@@ -93,6 +113,7 @@ async function identityQuick(path: string): Promise<string | null> {
 }
 
 export async function acquireDotlock(path: string, options: DotlockOptions): Promise<Dotlock> {
+  const form = options.form ?? 'file';
   const started = Date.now();
   let lastSeen = '';
   let lastChange = Date.now();
@@ -101,7 +122,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
   let wait = 100 + Math.random() * 100;
   let holder = '';
   for (;;) {
-    if (await tryCreate(path)) break;
+    if (await tryCreate(path, form)) break;
     if (options.guarded && guardedSeen === undefined) guardedSeen = await identity(options.guarded);
     const seen = await identity(path);
     if (seen === null) continue; // released meanwhile: try again at once
@@ -120,8 +141,10 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     let content = '';
     let ageMs = 0;
     try {
-      content = await readFile(path, 'latin1');
-      ageMs = Date.now() - (await stat(path)).mtimeMs;
+      // either form, whichever this lock was made in (a lock's form is fixed by its file, not by this caller)
+      const st = await lstat(path);
+      content = st.isSymbolicLink() ? await readlink(path) : await readFile(path, 'latin1');
+      ageMs = Date.now() - st.mtimeMs;
     } catch {
       continue; // released meanwhile
     }
@@ -159,7 +182,8 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     },
     async touch() {
       const now = new Date();
-      await utimes(path, now, now).catch(() => {}); // a lock someone took over: nothing to mark
+      // a lock someone took over: nothing to mark
+      await (form === 'symlink' ? lutimes(path, now, now) : utimes(path, now, now)).catch(() => {});
     },
   };
 }

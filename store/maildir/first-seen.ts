@@ -102,6 +102,7 @@ function claimInTurn(key: string, folder: string, uidValidity: number, highest: 
       timeoutMs: 10_000,
       staleMs: 120_000,
       guarded: join(folder, RECENT_FILE),
+      form: 'symlink', // Postern's own file (dotlock.ts)
     });
     try {
       const read = await readMark(folder, uidValidity);

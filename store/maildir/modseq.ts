@@ -187,6 +187,7 @@ export class ModseqLog {
           timeoutMs: 10_000,
           staleMs: 120_000,
           guarded: join(this.folder, MODSEQ_FILE),
+          form: 'symlink', // Postern's own file (dotlock.ts)
         });
         await this.readNow();
       } catch (err) {

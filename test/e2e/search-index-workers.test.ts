@@ -67,7 +67,8 @@ it('two workers build and keep one mailbox index at once: the same answers as wi
   );
 
   // deliveries while both keep it up to date
-  for (let n = 0; n < 20; n++) await workers.deliver('corpus', `From: late@example.org\nSubject: late ${n}\n\narrived late, word zebrafinch${n}q\n`);
+  for (let n = 0; n < 20; n++)
+    await workers.deliver('corpus', `From: late@example.org\nSubject: late ${n}\n\narrived late, word zebrafinch${n}q\n`);
   const late = [...commands.slice(0, 20), 'SEARCH BODY "zebrafinch"', 'SEARCH FROM "late@example.org"', 'SEARCH TEXT "zebrafinch1"'];
   for (const command of late) expected.set(command, await answer(reference, command));
   expect(expected.get('SEARCH BODY "zebrafinch"')).toMatch(/^OK \* SEARCH( \d+){20}$/);
