@@ -426,16 +426,30 @@ export class MaildirStore implements MailStore {
     ));
   }
 
-  /** A view of the folder as it is now, for the index's upkeep. */
-  private async indexView(folder: MaildirFolder): Promise<MailboxView> {
-    return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to));
+  /** The folder's messages as they are now, with their files, for the index's upkeep thread (no message is read here). */
+  private async indexSnapshot(folder: MaildirFolder): Promise<import('../search-index/upkeep-job.js').MailboxSnapshot> {
+    const state = await folder.state();
+    const messages: { uid: number; size: number; path: string }[] = [];
+    for (const m of state.messages) {
+      const e = folder.entry(m.key);
+      // (a template, not join(): this runs for every message)
+      if (e !== undefined) messages.push({ uid: m.uid, size: m.size, path: `${folder.path}/${e.sub}/${e.name}` });
+    }
+    return { uidValidity: state.uidValidity, messages };
+  }
+
+  /** Ends this process's SEARCH index upkeep thread (the server stops); nothing when no index was used. */
+  async stopIndexing(): Promise<void> {
+    if (!this.options.searchIndex) return;
+    // the process's indexes, whichever store (before a SIGHUP's reload) started them
+    await (await import('../search-index/search-indexes.js')).stopSearchIndexes();
   }
 
   /** Messages came: the folder's index takes them in the background (never awaited: a delivery answers at once). */
   private indexLater(folder: MaildirFolder | undefined): void {
     if (!this.options.searchIndex || folder === undefined) return;
     void this.searchIndexes().then(
-      (indexes) => indexes.keepUp(folder.path, () => this.indexView(folder)),
+      (indexes) => indexes.keepUp(folder.path, () => this.indexSnapshot(folder)),
       () => {},
     );
   }
@@ -445,7 +459,7 @@ export class MaildirStore implements MailStore {
     if (!this.options.searchIndex) return undefined;
     const indexes = await this.searchIndexes();
     const { ViewSearchIndex } = await import('../search-index/search-indexes.js');
-    return (view) => new ViewSearchIndex(indexes, folder.path, view, () => this.indexView(folder));
+    return (view) => new ViewSearchIndex(indexes, folder.path, view, () => this.indexSnapshot(folder));
   }
 
   async checkRoom(account: AccountAddress, add: QuotaValues): Promise<void> {

@@ -1,0 +1,71 @@
+// The program of the SEARCH index's upkeep thread (upkeep-thread.ts starts it, one per process): it does
+// the jobs the main thread sends, one at a time (upkeep-work.ts), with connections of its own to the index
+// files (the main thread keeps its own for the answers: SQLite's unix VFS shares one process's POSIX locks
+// between its connections, search-indexes.ts), and sends back progress, log lines and each job's end.
+// 'stop' ends the job under way between two transactions, closes the files, and ends the thread.
+import { parentPort } from 'node:worker_threads';
+import type { IndexJournal } from './index-file.js';
+import { type IndexLog, MailboxIndex } from './mailbox-index.js';
+import type { FromWorker, ToWorker, UpkeepJob } from './upkeep-job.js';
+import { keepUp } from './upkeep-work.js';
+
+const port = parentPort;
+if (!port) throw new Error('store/search-index/upkeep-worker.js runs in the upkeep thread of the SEARCH index');
+
+/** Mailboxes whose UIDs this thread keeps (their connections are closed after each job), the least recently used forgotten. */
+const KEPT = 64;
+
+const send = (m: FromWorker): void => port.postMessage(m);
+
+const log: IndexLog = {
+  info: (details, message) => send({ type: 'log', level: 'info', details, message }),
+  warn: (details, message) => send({ type: 'log', level: 'warn', details, message }),
+};
+
+const indexes = new Map<string, MailboxIndex>();
+let stopping = false;
+let running: Promise<void> = Promise.resolve();
+
+function indexOf(folder: string, journal: IndexJournal): MailboxIndex {
+  let index = indexes.get(folder);
+  if (index) indexes.delete(folder);
+  else index = new MailboxIndex(folder, log, journal);
+  indexes.set(folder, index);
+  if (indexes.size > KEPT) indexes.delete(indexes.keys().next().value!);
+  return index;
+}
+
+async function run(job: UpkeepJob): Promise<void> {
+  const index = indexOf(job.folder, job.journal);
+  try {
+    await keepUp(
+      job,
+      index,
+      log,
+      (done, total) => send({ type: 'progress', id: job.id, done, total }),
+      () => stopping,
+    );
+    send({ type: 'done', id: job.id });
+  } catch (err) {
+    // the mailbox went away, the disk is full, the file is damaged: logged (fail), the main thread told
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'ENOENT' && code !== 'SQLITE_CANTOPEN') index.fail(err);
+    send({ type: 'done', id: job.id, error: { message: (err as Error).message, code: typeof code === 'string' ? code : undefined } });
+  } finally {
+    // no file stays open between jobs: one removed or renamed meanwhile is not kept, and a stop finds nothing open
+    index.close();
+  }
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'job') {
+    running = running.then(() => run(m.job));
+    return;
+  }
+  stopping = true;
+  void running.then(() => {
+    for (const index of indexes.values()) index.close();
+    send({ type: 'stopped' });
+    port.close();
+  });
+});
