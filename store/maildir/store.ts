@@ -426,16 +426,24 @@ export class MaildirStore implements MailStore {
     ));
   }
 
-  /** The folder's messages as they are now, with their files, for the index's upkeep thread (no message is read here). */
-  private async indexSnapshot(folder: MaildirFolder): Promise<import('../search-index/upkeep-job.js').MailboxSnapshot> {
+  /**
+   * The folder's messages as they are now, for the index's upkeep thread: their UIDs and sizes, and their
+   * files when the thread asks (from the listing in memory: no file call, and no message read here).
+   */
+  private async indexSnapshot(folder: MaildirFolder): Promise<import('../search-index/upkeep-job.js').MailboxFiles> {
     const state = await folder.state();
-    const messages: { uid: number; size: number; path: string }[] = [];
-    for (const m of state.messages) {
-      const e = folder.entry(m.key);
-      // (a template, not join(): this runs for every message)
-      if (e !== undefined) messages.push({ uid: m.uid, size: m.size, path: `${folder.path}/${e.sub}/${e.name}` });
+    const uids = new Uint32Array(state.messages.length);
+    const sizes = new Float64Array(state.messages.length);
+    for (const [i, m] of state.messages.entries()) {
+      uids[i] = m.uid;
+      sizes[i] = m.size;
     }
-    return { uidValidity: state.uidValidity, messages };
+    const pathOf = (uid: number): string | null => {
+      const m = state.byUid.get(uid);
+      const e = m && folder.entry(m.key);
+      return e ? `${folder.path}/${e.sub}/${e.name}` : null; // (a template, not join(): this runs for every message)
+    };
+    return { snapshot: { uidValidity: state.uidValidity, uids, sizes }, pathsOf: (list) => list.map(pathOf) };
   }
 
   /** Ends this process's SEARCH index upkeep thread (the server stops); nothing when no index was used. */

@@ -8,7 +8,7 @@
 // closing a descriptor while another connection holds a lock on the file; so a connection's close never
 // drops another's lock (test/unit/search-index-worker.test.ts checks the locks between the two threads).
 import type { MailboxSearchIndex, MailboxView, SearchIndexAnswer, SearchIndexQuery } from '../contract.js';
-import type { MailboxSnapshot } from './upkeep-job.js';
+import type { MailboxFiles } from './upkeep-job.js';
 import type { IndexJournal } from './index-file.js';
 import { type IndexLog, MailboxIndex } from './mailbox-index.js';
 import { IndexUpkeep } from './upkeep.js';
@@ -41,8 +41,8 @@ export class SearchIndexes {
     return index;
   }
 
-  /** Queues the mailbox's upkeep (upkeep.ts); `snapshot` gives its messages as they are then. */
-  keepUp(folder: string, snapshot: () => Promise<MailboxSnapshot>): void {
+  /** Queues the mailbox's upkeep (upkeep.ts); `snapshot` gives its messages as they are then, and their files. */
+  keepUp(folder: string, snapshot: () => Promise<MailboxFiles>): void {
     this.upkeep.want({ folder, snapshot });
   }
 
@@ -87,7 +87,7 @@ export class ViewSearchIndex implements MailboxSearchIndex {
     private readonly indexes: SearchIndexes,
     private readonly folder: string,
     private readonly view: MailboxView,
-    private readonly snapshotNow: () => Promise<MailboxSnapshot>,
+    private readonly snapshotNow: () => Promise<MailboxFiles>,
   ) {}
 
   async narrow(query: SearchIndexQuery): Promise<SearchIndexAnswer | null> {

@@ -1,14 +1,15 @@
 // The main thread's side of the SEARCH index's upkeep thread (upkeep-worker.ts): started at the first job,
 // one per process, its heap bounded (resourceLimits), never keeping the process alive (unref: a command
 // that exits leaves the rest of the upkeep to the next process). A job is sent as a snapshot of its mailbox
-// (upkeep-job.ts) and its promise settles when the thread says it is done. A thread that cannot start or
+// (upkeep-job.ts), the thread's questions for files are answered from the mailbox's listing, and the job's
+// promise settles when the thread says it is done. A thread that cannot start or
 // dies (killed, out of memory) is logged and its jobs fail; a new one is started for the next job after a
 // back-off that doubles up to MAX_BACKOFF_MS, so SEARCH answers meanwhile as without an index (exactly: the
 // index only narrows). stop() ends the job under way between two transactions and the thread with it (a
 // later job starts a new one: the in-process test servers share one process).
 import { Worker } from 'node:worker_threads';
 import type { IndexLog } from './mailbox-index.js';
-import type { FromWorker, ToWorker, UpkeepJob } from './upkeep-job.js';
+import type { FromWorker, MailboxFiles, ToWorker, UpkeepJob } from './upkeep-job.js';
 import type { IndexProgress } from './upkeep-work.js';
 
 /** The thread's heap (MiB): a message of MAX_INDEXED_SIZE with its text, and the UIDs of the mailboxes it keeps. */
@@ -33,6 +34,7 @@ interface Pending {
   readonly worker: Worker;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
+  readonly files: MailboxFiles;
   readonly progress?: IndexProgress;
 }
 
@@ -56,14 +58,19 @@ export class UpkeepThread {
   }
 
   /** Runs one job on the thread (started if it has to be); rejects with UpkeepThreadGone when it could not run to its end. */
-  run(job: Omit<UpkeepJob, 'id'>, progress?: IndexProgress): Promise<void> {
+  run(files: MailboxFiles, job: Omit<UpkeepJob, 'id' | 'uidValidity' | 'uids' | 'sizes'>, progress?: IndexProgress): Promise<void> {
     if (this.waitMs() > 0) return Promise.reject(new UpkeepThreadGone('the upkeep thread is not running'));
     const worker = this.started();
     if (worker === null) return Promise.reject(new UpkeepThreadGone('the upkeep thread could not start'));
     const id = ++this.nextId;
+    const { uidValidity, uids, sizes } = files.snapshot;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { worker, resolve, reject, progress });
-      worker.postMessage({ type: 'job', job: { ...job, id } } satisfies ToWorker);
+      this.pending.set(id, { worker, resolve, reject, files, progress });
+      // the arrays are moved to the thread, not copied
+      worker.postMessage({ type: 'job', job: { ...job, id, uidValidity, uids, sizes } } satisfies ToWorker, [
+        uids.buffer as ArrayBuffer,
+        sizes.buffer as ArrayBuffer,
+      ]);
     });
   }
 
@@ -117,6 +124,18 @@ export class UpkeepThread {
 
   private heard(m: FromWorker): void {
     switch (m.type) {
+      case 'paths?': {
+        const job = this.pending.get(m.id);
+        if (job === undefined) return;
+        let paths: (string | null)[];
+        try {
+          paths = job.files.pathsOf(m.uids);
+        } catch {
+          paths = [];
+        }
+        job.worker.postMessage({ type: 'paths', id: m.id, paths } satisfies ToWorker);
+        return;
+      }
       case 'progress':
         this.pending.get(m.id)?.progress?.(m.done, m.total);
         return;

@@ -5,8 +5,8 @@
 // expunged messages are dropped, and the messages it has not looked at are read from their files and
 // written, newest first, in small transactions (other processes' writers wait at most one of them).
 //
-// A message's file may have been renamed since the snapshot (a flag change in another session: `:2,S`;
-// new/ to cur/): it is looked for by its base name in cur/ and new/. One found nowhere was expunged
+// A message's file may have been renamed since the main thread said where it was (a flag change in
+// another process or session: `:2,S`; new/ to cur/): it is looked for by its base name in cur/ and new/. One found nowhere was expunged
 // meanwhile, or is being moved: it is left unrecorded, and the next upkeep (the next sync sees it or not)
 // settles it. One that cannot be read (permissions) is recorded without its text: SEARCH checks it always.
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { toCrlf } from '../../lib/crlf.js';
 import { indexPath, inodeOf, isBusy } from './index-file.js';
 import type { IndexLog, IndexRow, MailboxIndex } from './mailbox-index.js';
 import { indexedText } from './message-text.js';
-import type { JobMessage, UpkeepJob } from './upkeep-job.js';
+import type { UpkeepJob } from './upkeep-job.js';
 
 /**
  * Messages larger than this (CRLF size) are not indexed: recorded as such, SEARCH always checks them. It
@@ -42,6 +42,16 @@ const pause = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(res
 
 /** Progress of one job (postern index rebuild draws its bar from it). */
 export type IndexProgress = (done: number, total: number) => void;
+
+/** Where the messages' files are, asked of the main thread (null: it knows no file for it now). */
+export type FilesOf = (uids: readonly number[]) => Promise<(string | null)[]>;
+
+/** A message to read: its UID, its CRLF size, and its file as the main thread last said. */
+interface ToRead {
+  readonly uid: number;
+  readonly size: number;
+  readonly path: string | null;
+}
 
 /** The file's octets (at most `max`: a larger file is 'large'), 'gone' when it is not there, 'unreadable' otherwise. */
 function readFile(path: string, max: number): Buffer | 'gone' | 'large' | 'unreadable' {
@@ -106,8 +116,9 @@ class FolderListing {
 }
 
 /** The index's row of one message; null when its file is nowhere now (expunged, or moved: left for the next upkeep). */
-function rowOf(m: JobMessage, listing: FolderListing): IndexRow | null {
+function rowOf(m: ToRead, listing: FolderListing): IndexRow | null {
   if (m.size > MAX_INDEXED_SIZE) return { uid: m.uid, text: null };
+  if (m.path === null) return null;
   let read = readFile(m.path, MAX_INDEXED_SIZE);
   if (read === 'gone') {
     const moved = listing.find(m.path);
@@ -142,19 +153,21 @@ async function whenNotBusy<T>(write: () => T): Promise<T> {
 export async function keepUp(
   job: UpkeepJob,
   index: MailboxIndex,
+  filesOf: FilesOf,
   log?: IndexLog,
   progress?: IndexProgress,
   stopping: () => boolean = () => false,
 ): Promise<void> {
-  const messages = job.messages;
-  if (messages.length === 0 && inodeOf(indexPath(index.folder)) === null) return; // an empty mailbox gets no file
+  const { uids, sizes } = job;
+  if (uids.length === 0 && inodeOf(indexPath(index.folder)) === null) return; // an empty mailbox gets no file
   if (job.rebuild || !index.ready(job.uidValidity)) await whenNotBusy(() => index.reset(job.uidValidity));
-  const highest = messages.length > 0 ? messages[messages.length - 1].uid : 0;
-  const present = new Set(messages.map((m) => m.uid));
+  const highest = uids.length > 0 ? uids[uids.length - 1] : 0;
+  const present = new Set(uids);
   const stale = [...index.recorded].filter((uid) => uid <= highest && !present.has(uid));
   for (let i = 0; i < stale.length; i += MAX_ROWS) await whenNotBusy(() => index.drop(stale.slice(i, i + MAX_ROWS)));
-  const todo: JobMessage[] = [];
-  for (let i = messages.length - 1; i >= 0; i--) if (!index.recorded.has(messages[i].uid)) todo.push(messages[i]);
+  // newest first: the mail searched most
+  const todo: number[] = [];
+  for (let i = uids.length - 1; i >= 0; i--) if (!index.recorded.has(uids[i])) todo.push(i);
   if (todo.length === 0) return;
   const listing = new FolderListing(index.folder);
   const loud = todo.length >= PROGRESS_AT;
@@ -164,15 +177,20 @@ export async function keepUp(
   let done = 0;
   while (done < todo.length) {
     if (stopping()) return;
-    const rows: IndexRow[] = [];
+    // the next transaction's messages: at most MAX_ROWS, at most MAX_BATCH_OCTETS, those another process did not do meanwhile
+    const batch: number[] = [];
     let octets = 0;
-    while (done < todo.length && rows.length < MAX_ROWS && octets < MAX_BATCH_OCTETS) {
-      const m = todo[done++];
-      if (index.recorded.has(m.uid)) continue; // another process did it meanwhile
-      const row = rowOf(m, listing);
-      if (row === null) continue;
-      rows.push(row);
-      octets += m.size;
+    for (; done < todo.length && batch.length < MAX_ROWS && octets < MAX_BATCH_OCTETS; done++) {
+      const i = todo[done];
+      if (index.recorded.has(uids[i])) continue;
+      batch.push(i);
+      if (sizes[i] <= MAX_INDEXED_SIZE) octets += sizes[i];
+    }
+    const paths = await filesOf(batch.map((i) => uids[i]));
+    const rows: IndexRow[] = [];
+    for (const [k, i] of batch.entries()) {
+      const row = rowOf({ uid: uids[i], size: sizes[i], path: paths[k] ?? null }, listing);
+      if (row !== null) rows.push(row);
     }
     // false: a new UIDVALIDITY, the next upkeep starts over
     if (rows.length > 0 && !(await whenNotBusy(() => index.add(rows, job.uidValidity)))) return;

@@ -1,7 +1,8 @@
 // The program of the SEARCH index's upkeep thread (upkeep-thread.ts starts it, one per process): it does
 // the jobs the main thread sends, one at a time (upkeep-work.ts), with connections of its own to the index
 // files (the main thread keeps its own for the answers: SQLite's unix VFS shares one process's POSIX locks
-// between its connections, search-indexes.ts), and sends back progress, log lines and each job's end.
+// between its connections, search-indexes.ts); it asks the main thread where the files of the messages
+// it reads are, and sends back progress, log lines and each job's end.
 // 'stop' ends the job under way between two transactions, closes the files, and ends the thread.
 import { parentPort } from 'node:worker_threads';
 import type { IndexJournal } from './index-file.js';
@@ -25,6 +26,15 @@ const log: IndexLog = {
 const indexes = new Map<string, MailboxIndex>();
 let stopping = false;
 let running: Promise<void> = Promise.resolve();
+/** The job's question for its files, waiting for the main thread's answer (one at a time). */
+let asked: { id: number; answer: (paths: (string | null)[]) => void } | null = null;
+
+function filesOf(id: number, uids: readonly number[]): Promise<(string | null)[]> {
+  return new Promise((answer) => {
+    asked = { id, answer };
+    send({ type: 'paths?', id, uids: [...uids] });
+  });
+}
 
 function indexOf(folder: string, journal: IndexJournal): MailboxIndex {
   let index = indexes.get(folder);
@@ -38,11 +48,13 @@ function indexOf(folder: string, journal: IndexJournal): MailboxIndex {
 async function run(job: UpkeepJob): Promise<void> {
   const index = indexOf(job.folder, job.journal);
   try {
+    const progress = (done: number, total: number) => send({ type: 'progress', id: job.id, done, total });
     await keepUp(
       job,
       index,
+      (uids) => filesOf(job.id, uids),
       log,
-      (done, total) => send({ type: 'progress', id: job.id, done, total }),
+      progress,
       () => stopping,
     );
     send({ type: 'done', id: job.id });
@@ -62,7 +74,18 @@ port.on('message', (m: ToWorker) => {
     running = running.then(() => run(m.job));
     return;
   }
+  if (m.type === 'paths') {
+    const question = asked;
+    if (question?.id !== m.id) return;
+    asked = null;
+    question.answer(m.paths);
+    return;
+  }
   stopping = true;
+  // a question the main thread will not answer now (it stops): the job ends with no file to read
+  const question = asked;
+  asked = null;
+  question?.answer([]);
   void running.then(() => {
     for (const index of indexes.values()) index.close();
     send({ type: 'stopped' });

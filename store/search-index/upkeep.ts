@@ -1,6 +1,6 @@
 // Keeping the SEARCH indexes of this process's mailboxes up to date, in the background: after a delivery,
 // an APPEND, a sync that saw new or expunged messages, an open, or a SEARCH, the mailbox is queued; one
-// mailbox at a time, a snapshot of it (its messages' UIDs, sizes and files) goes to the upkeep thread
+// mailbox at a time, a snapshot of it (its messages' UIDs and sizes; their files when asked) goes to the upkeep thread
 // (upkeep-thread.ts), which reads the messages, makes their text and writes the index off the event loop
 // (upkeep-work.ts). The main thread makes no file call for it and never holds a message's text. Nothing
 // waits for it: a delivery, an APPEND and a SEARCH answer at once (SEARCH checks what the index does not
@@ -8,14 +8,14 @@
 // does not keep the process alive; a job the thread's end cut short is queued again.
 import type { IndexJournal } from './index-file.js';
 import type { IndexLog } from './mailbox-index.js';
-import type { MailboxSnapshot } from './upkeep-job.js';
+import type { MailboxFiles } from './upkeep-job.js';
 import { UpkeepThread, UpkeepThreadGone } from './upkeep-thread.js';
 import type { IndexProgress } from './upkeep-work.js';
 
 /** A mailbox to keep up: its folder, and a snapshot of it as it is now (made when its turn comes). */
 export interface IndexSource {
   readonly folder: string;
-  snapshot(): Promise<MailboxSnapshot>;
+  snapshot(): Promise<MailboxFiles>;
 }
 
 /** The queue of mailboxes to keep up, worked through one at a time. */
@@ -47,8 +47,7 @@ export class IndexUpkeep {
 
   /** Empties the mailbox's index and makes it again (postern index rebuild), on the same thread, after the jobs before it. */
   async rebuild(source: IndexSource, progress?: IndexProgress): Promise<void> {
-    const snapshot = await source.snapshot();
-    await this.thread.run({ ...snapshot, folder: source.folder, journal: this.journal, rebuild: true }, progress);
+    await this.thread.run(await source.snapshot(), { folder: source.folder, journal: this.journal, rebuild: true }, progress);
   }
 
   /** Ends the job under way and the thread; what was queued is dropped (a later want() starts again). */
@@ -82,8 +81,7 @@ export class IndexUpkeep {
         const [folder, source] = next.value;
         this.waiting.delete(folder);
         try {
-          const snapshot = await source.snapshot();
-          await this.thread.run({ ...snapshot, folder, journal: this.journal, rebuild: false });
+          await this.thread.run(await source.snapshot(), { folder, journal: this.journal, rebuild: false });
         } catch (err) {
           // the thread ended under the job: it is done again by the next thread; other failures were logged by the thread
           if (err instanceof UpkeepThreadGone && !this.stopping && !this.waiting.has(folder)) this.waiting.set(folder, source);
