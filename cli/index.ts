@@ -10,7 +10,7 @@ import { AccountStoreError } from '../accounts/account-store.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import type { MailboxView } from '../store/contract.js';
 import { indexPath, inodeOf } from '../store/search-index/index-file.js';
-import { searchIndexes, ViewSearchIndex } from '../store/search-index/search-indexes.js';
+import { searchIndexes } from '../store/search-index/search-indexes.js';
 import { type CliContext, openContext, parseAccount } from './context.js';
 import { CliError, EXIT, withExitCodes } from './exit.js';
 
@@ -113,13 +113,11 @@ export function indexCommands(program: Command): void {
         for (const address of await accountsOf(ctx, account, opts)) {
           await forEachMailbox(ctx, address, async (mailbox, view) => {
             const mi = indexes.of(view.storage);
-            const viewIndex = view.searchIndex;
-            if (!(viewIndex instanceof ViewSearchIndex)) throw new CliError(`${mailbox}: the store keeps no SEARCH index`, EXIT.failure);
             const bar = progressBar(`${formatAddress(address)} ${mailbox}`);
             // the upkeep thread does not keep a process alive (upkeep-thread.ts): this command waits for it
             const alive = setInterval(() => {}, 60_000);
             try {
-              await viewIndex.rebuild(bar);
+              await indexes.upkeep.rebuild({ folder: view.storage, snapshot: () => ctx.store.indexFiles(address, mailbox) }, bar);
               mi.ready(view.uidValidity); // this thread's connection reads what the upkeep thread wrote
             } catch (err) {
               const code = (err as { code?: unknown }).code;

@@ -76,6 +76,11 @@ export function searchIndexes(log?: IndexLog, journal: IndexJournal = 'wal'): Se
   return processIndexes;
 }
 
+/** Holds the upkeep of the folder `prefix` and those below it while they are renamed or deleted (IndexUpkeep.hold). */
+export async function holdSearchIndexes(prefix: string): Promise<() => void> {
+  return processIndexes === null ? () => {} : processIndexes.upkeep.hold(prefix);
+}
+
 /** Ends this process's upkeep thread and closes its indexes, when it has any (the server stops). */
 export async function stopSearchIndexes(): Promise<void> {
   await processIndexes?.stop();
@@ -90,7 +95,16 @@ export class ViewSearchIndex implements MailboxSearchIndex {
     private readonly snapshotNow: () => Promise<MailboxFiles>,
   ) {}
 
+  /** Set by prepare() and the first search: until then (a POP session) the view's syncs start no upkeep. */
+  private wanted = false;
+
+  prepare(): void {
+    this.wanted = true;
+    this.changed();
+  }
+
   async narrow(query: SearchIndexQuery): Promise<SearchIndexAnswer | null> {
+    this.wanted = true;
     const index = this.indexes.of(this.folder);
     const answer = index.answer(query, this.view.uidValidity);
     // what the index does not hold yet is checked by this SEARCH and indexed after it
@@ -98,13 +112,8 @@ export class ViewSearchIndex implements MailboxSearchIndex {
     return answer;
   }
 
-  /** The mailbox changed (or was opened): its index is brought up to date in the background. */
+  /** The mailbox changed (a sync saw it): its index is brought up to date in the background, when this view searches. */
   changed(): void {
-    this.indexes.keepUp(this.folder, this.snapshotNow);
-  }
-
-  /** Empties the index and makes it again from the mail, on the upkeep thread (postern index rebuild). */
-  rebuild(progress?: (done: number, total: number) => void): Promise<void> {
-    return this.indexes.upkeep.rebuild({ folder: this.folder, snapshot: this.snapshotNow }, progress);
+    if (this.wanted) this.indexes.keepUp(this.folder, this.snapshotNow);
   }
 }

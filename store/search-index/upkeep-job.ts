@@ -33,6 +33,8 @@ export interface UpkeepJob extends MailboxSnapshot {
 export type ToWorker =
   | { readonly type: 'job'; readonly job: UpkeepJob }
   | { readonly type: 'paths'; readonly id: number; readonly paths: (string | null)[] }
+  /** The folder `prefix` and those below it are about to be renamed or deleted: their job ends, their files close. */
+  | { readonly type: 'release'; readonly id: number; readonly prefix: string }
   | { readonly type: 'stop' };
 
 export type FromWorker =
@@ -40,4 +42,5 @@ export type FromWorker =
   | { readonly type: 'progress'; readonly id: number; readonly done: number; readonly total: number }
   | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly details: Record<string, unknown>; readonly message: string }
   | { readonly type: 'done'; readonly id: number; readonly error?: { readonly message: string; readonly code?: string } }
+  | { readonly type: 'released'; readonly id: number }
   | { readonly type: 'stopped' };

@@ -17,8 +17,9 @@ export const UPKEEP_HEAP_MB = 256;
 const YOUNG_HEAP_MB = 4;
 const FIRST_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 5 * 60_000;
-/** How long stop() waits for the thread to end by itself before it terminates it. */
+/** How long stop() waits for the thread to end by itself before it terminates it, and release() for its answer. */
 const STOP_WAIT_MS = 2000;
+const RELEASE_WAIT_MS = 5000;
 
 /** The thread's program: compiled beside this file; from the TypeScript sources (the tests), the one in dist/. */
 function workerScript(): URL {
@@ -41,6 +42,7 @@ interface Pending {
 export class UpkeepThread {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
+  private readonly releases = new Map<number, () => void>();
   private nextId = 0;
   private failures = 0;
   private notBefore = 0;
@@ -71,6 +73,29 @@ export class UpkeepThread {
         uids.buffer as ArrayBuffer,
         sizes.buffer as ArrayBuffer,
       ]);
+    });
+  }
+
+  /**
+   * Has the thread end the job of the folder `prefix` (and those below it) and close their files, before
+   * they are renamed or deleted; resolves when it did (at once without a thread; at most RELEASE_WAIT_MS).
+   */
+  release(prefix: string): Promise<void> {
+    const worker = this.worker;
+    if (worker === null) return Promise.resolve();
+    const id = ++this.nextId;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.releases.delete(id);
+        worker.off('exit', done);
+        resolve();
+      };
+      const timer = setTimeout(done, RELEASE_WAIT_MS);
+      timer.unref();
+      this.releases.set(id, done);
+      worker.once('exit', done);
+      worker.postMessage({ type: 'release', id, prefix } satisfies ToWorker);
     });
   }
 
@@ -112,13 +137,13 @@ export class UpkeepThread {
       this.failed(null, (err as Error).message);
       return null;
     }
-    worker.unref();
     this.worker = worker;
     worker.on('message', (m: FromWorker) => this.heard(m));
     worker.on('error', (err: Error & { code?: string }) =>
       this.failed(worker, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out of memory' : err.message),
     );
     worker.on('exit', (code) => this.failed(worker, `it exited (${code})`));
+    worker.unref(); // after the listeners: adding a 'message' listener refs the worker's port again
     return worker;
   }
 
@@ -152,6 +177,9 @@ export class UpkeepThread {
         } else job?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
         return;
       }
+      case 'released':
+        this.releases.get(m.id)?.();
+        return;
       case 'stopped':
         return;
     }

@@ -24,6 +24,8 @@ export class IndexUpkeep {
   private running = false;
   private retry: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** Folders about to be renamed or deleted (hold()), with how many holds each: no job starts for them or below them. */
+  private readonly held = new Map<string, number>();
   readonly thread: UpkeepThread;
 
   constructor(
@@ -34,8 +36,33 @@ export class IndexUpkeep {
     this.thread = thread ?? new UpkeepThread(log);
   }
 
+  private isHeld(folder: string): boolean {
+    for (const prefix of this.held.keys()) if (folder === prefix || folder.startsWith(`${prefix}.`)) return true;
+    return false;
+  }
+
+  /**
+   * The folder `prefix` and those below it are about to be renamed or deleted: their queued upkeep goes, the
+   * thread ends their job under way and closes their files (so none is made in a folder being removed), and
+   * none starts until the returned function is called.
+   */
+  async hold(prefix: string): Promise<() => void> {
+    this.held.set(prefix, (this.held.get(prefix) ?? 0) + 1);
+    for (const folder of [...this.waiting.keys()]) if (this.isHeld(folder)) this.waiting.delete(folder);
+    await this.thread.release(prefix);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.held.get(prefix) ?? 1) - 1;
+      if (left > 0) this.held.set(prefix, left);
+      else this.held.delete(prefix);
+    };
+  }
+
   /** Queues the mailbox (once, however often it is asked for before its turn). */
   want(source: IndexSource): void {
+    if (this.isHeld(source.folder)) return;
     this.waiting.set(source.folder, source);
     if (!this.running && this.retry === null && !this.stopping) void this.run();
   }
@@ -81,7 +108,9 @@ export class IndexUpkeep {
         const [folder, source] = next.value;
         this.waiting.delete(folder);
         try {
-          await this.thread.run(await source.snapshot(), { folder, journal: this.journal, rebuild: false });
+          const files = await source.snapshot();
+          if (this.isHeld(folder)) continue; // held while its snapshot was made
+          await this.thread.run(files, { folder, journal: this.journal, rebuild: false });
         } catch (err) {
           // the thread ended under the job: it is done again by the next thread; other failures were logged by the thread
           if (err instanceof UpkeepThreadGone && !this.stopping && !this.waiting.has(folder)) this.waiting.set(folder, source);

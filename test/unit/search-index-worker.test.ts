@@ -3,7 +3,9 @@
 // in dist/: `npm test` builds it first): the locks SQLite shares between a process's threads, the event
 // loop's delay while 2,000 messages and a large one are indexed, the thread killed in the middle of a job
 // (answers stay exact, the upkeep resumes), and files renamed, moved or removed while a job runs.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -37,6 +39,13 @@ function makeStore(searchIndex = true): MaildirStore {
     maildir: (a: AccountAddress) => join(dir, a.domain, a.name, 'Maildir'),
   };
   return new MaildirStore(folders, { mainDomain: 'example.org', watching: { fileWatch: false }, searchIndex, log });
+}
+
+/** A view as IMAP's SELECT opens it: prepared for SEARCH (its index kept up in the background). */
+async function selected(store: MaildirStore): Promise<MailboxView> {
+  const view = await store.open(alice, 'INBOX');
+  view.searchIndex?.prepare();
+  return view;
 }
 
 async function* chunks(text: string): AsyncGenerator<Buffer> {
@@ -179,7 +188,7 @@ describe('the upkeep thread keeps the event loop free', () => {
     delay.enable();
     const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20);
     const store = makeStore();
-    const view = await store.open(alice, 'INBOX'); // queues the upkeep of all 2,001
+    const view = await selected(store); // queues the upkeep of all 2,001
     await upkeepDone();
     clearInterval(sampler);
     delay.disable();
@@ -214,7 +223,7 @@ describe('the upkeep thread dies in the middle of a job', () => {
   it('the death is logged, answers stay exact meanwhile, and the upkeep resumes on a new thread', async () => {
     await deliverPlain(2000, (i) => (i % 100 === 5 ? `needle ${i}` : `plain ${i}`));
     const store = makeStore();
-    const view = await store.open(alice, 'INBOX');
+    const view = await selected(store);
     const thread = searchIndexes(log).upkeep.thread;
     // killed once the job has written something, before it is through
     for (let i = 0; i < 1000 && recorded(view.uidValidity).recorded.size === 0; i++) await sleep(5);
@@ -240,7 +249,7 @@ describe('files renamed, moved or removed while a job runs (upkeep-work.ts)', ()
   it('a renamed or moved message is found by its base name; a removed one is left unrecorded', async () => {
     await deliverPlain(4, (i) => `needle ${i}`);
     const store = makeStore(false);
-    const view = await store.open(alice, 'INBOX');
+    const view = await selected(store);
     const files = new Map<string, string>();
     for (const sub of ['cur', 'new']) for (const name of readdirSync(join(maildir, sub))) files.set(name.split(':')[0], `${sub}/${name}`);
     // where the main thread says the files are: the second message's file put in new/ (as a delivery by another program)
@@ -270,5 +279,32 @@ describe('files renamed, moved or removed while a job runs (upkeep-work.ts)', ()
     expect([...held.recorded].sort((a, b) => a - b)).toEqual([renamed.uid, moved.uid, messages[3].uid]);
     expect(held.indexed).toBe(3); // found, read and indexed: never recorded as unindexed for good
     view.close();
+  });
+});
+
+describe('the upkeep thread never keeps a process alive', () => {
+  it('a process that ran a job on it exits by itself (a CLI command: postern index rebuild)', async () => {
+    mkdirSync(join(maildir, 'cur'), { recursive: true });
+    mkdirSync(join(maildir, 'new'), { recursive: true });
+    const thread = new URL('../../dist/store/search-index/upkeep-thread.js', import.meta.url).href;
+    const script = `
+      const { UpkeepThread } = await import(${JSON.stringify(thread)});
+      const alive = setInterval(() => {}, 60000);
+      await new UpkeepThread().run(
+        { snapshot: { uidValidity: 1, uids: new Uint32Array([1]), sizes: new Float64Array([10]) }, pathsOf: (u) => u.map(() => null) },
+        { folder: ${JSON.stringify(maildir)}, journal: 'wal', rebuild: true },
+      );
+      clearInterval(alive);
+      console.log('job done');`;
+    const file = join(dir, 'upkeep-exit.mjs');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    clearTimeout(killer);
+    expect(out).toContain('job done');
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
   });
 });
