@@ -2,14 +2,15 @@
 // The SEARCH index of each mailbox (store/search-index/, README "Index for SEARCH"): status says, per
 // mailbox, how many of its messages the index holds and the file's size; rebuild empties each index and
 // makes it again from the mail (with a progress bar on a terminal), while servers keep answering (a
-// SEARCH checks what the index does not hold yet). With `index: false` in the config there is nothing to do.
+// SEARCH checks what the index does not hold yet). The rebuild runs on the upkeep thread, as a server's
+// upkeep does (store/search-index/upkeep-thread.ts): one code path for the index's writes, the memory bound
+// of its heap, and the event loop free to draw the bar. With `index: false` in the config there is nothing to do.
 import type { Command } from 'commander';
 import { AccountStoreError } from '../accounts/account-store.js';
 import { type AccountAddress, formatAddress } from '../accounts/names.js';
 import type { MailboxView } from '../store/contract.js';
 import { indexPath, inodeOf } from '../store/search-index/index-file.js';
 import { searchIndexes } from '../store/search-index/search-indexes.js';
-import { keepUp } from '../store/search-index/upkeep.js';
 import { type CliContext, openContext, parseAccount } from './context.js';
 import { CliError, EXIT, withExitCodes } from './exit.js';
 
@@ -113,10 +114,11 @@ export function indexCommands(program: Command): void {
           await forEachMailbox(ctx, address, async (mailbox, view) => {
             const mi = indexes.of(view.storage);
             const bar = progressBar(`${formatAddress(address)} ${mailbox}`);
-            // the upkeep's pauses do not keep a process alive (upkeep.ts): this command waits for them
+            // the upkeep thread does not keep a process alive (upkeep-thread.ts): this command waits for it
             const alive = setInterval(() => {}, 60_000);
             try {
-              await keepUp(view, mi, undefined, bar, true);
+              await indexes.upkeep.rebuild({ folder: view.storage, snapshot: () => ctx.store.indexFiles(address, mailbox) }, bar);
+              mi.ready(view.uidValidity); // this thread's connection reads what the upkeep thread wrote
             } catch (err) {
               const code = (err as { code?: unknown }).code;
               throw new CliError(

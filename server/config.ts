@@ -175,10 +175,10 @@ const baseShape = {
   store: storeSchema,
   /**
    * The SEARCH index of each mailbox (store/search-index/: postern-search.sqlite in its folder), kept up to
-   * date in the background; false: SEARCH reads every message, and no index file is made or used. Off by
-   * default for now: its upkeep runs on the event loop (SQLite's file calls, a large message's text in memory).
+   * date in the background by a worker thread (store/search-index/upkeep-thread.ts); false: SEARCH reads every
+   * message, and no index file is made or used.
    */
-  index: z.boolean({ error: 'expected true or false' }).default(false),
+  index: z.boolean({ error: 'expected true or false' }).default(true),
   /** Local delivery: `postern deliver` and the modules that deliver. */
   delivery: z
     .strictObject({

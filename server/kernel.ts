@@ -176,5 +176,6 @@ export class Kernel {
     await this.metrics.close();
     this.trace.close();
     await this.ctx.accounts.close().catch(() => {});
+    if (this.ctx.store instanceof MaildirStore) await this.ctx.store.stopIndexing().catch(() => {});
   }
 }

@@ -175,6 +175,11 @@ export interface SearchIndexAnswer {
 export interface MailboxSearchIndex {
   /** The answer, or null when the index cannot answer now (being rebuilt, damaged, busy): every message is checked then. */
   narrow(query: SearchIndexQuery): Promise<SearchIndexAnswer | null>;
+  /**
+   * The session may search this mailbox (IMAP SELECT, EXAMINE): the index takes in the background what came
+   * meanwhile, and keeps up with what this view's syncs see. A view never prepared (POP) starts no upkeep.
+   */
+  prepare(): void;
 }
 
 export interface MailboxRef {

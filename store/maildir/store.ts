@@ -325,11 +325,16 @@ export class MaildirStore implements MailStore {
     const sourcePath = await this.realPath(account, source);
     const targetPath = await this.realPath(account, target);
     const prefix = sourcePath.slice(root.length + 1); // ".lists"
-    for (const e of await readdir(root)) {
-      if (e !== prefix && !e.startsWith(`${prefix}.`)) continue;
-      await rename(join(root, e), join(root, targetPath.slice(root.length + 1) + e.slice(prefix.length)));
+    const resume = await this.holdIndexes(sourcePath);
+    try {
+      for (const e of await readdir(root)) {
+        if (e !== prefix && !e.startsWith(`${prefix}.`)) continue;
+        await rename(join(root, e), join(root, targetPath.slice(root.length + 1) + e.slice(prefix.length)));
+      }
+      this.forget(sourcePath);
+    } finally {
+      resume();
     }
-    this.forget(sourcePath);
   }
 
   async deleteMailbox(account: AccountAddress, mailbox: string): Promise<void> {
@@ -342,8 +347,13 @@ export class MaildirStore implements MailStore {
     const guid = await readMailboxGuid(path).catch(() => null); // its metadata entries go with it
     // Only its own folder goes: the mailboxes below it have folders of their own (".a.b" beside ".a"),
     // and "a" is then listed as a level above them (\Noselect), as Maildir++ shows a missing parent.
-    await rm(path, { recursive: true, force: true });
-    this.forget(path);
+    const resume = await this.holdIndexes(path);
+    try {
+      await rm(path, { recursive: true, force: true });
+      this.forget(path);
+    } finally {
+      resume();
+    }
     await this.quotaOf(account).changed({ storage: -(fresh.storage + seen.storage), messages: -(fresh.messages + seen.messages) });
     if (guid) await forgetMailbox(this.metadataPlaces, account, guid);
   }
@@ -426,16 +436,49 @@ export class MaildirStore implements MailStore {
     ));
   }
 
-  /** A view of the folder as it is now, for the index's upkeep. */
-  private async indexView(folder: MaildirFolder): Promise<MailboxView> {
-    return new MaildirView(folder, await folder.state(), (to: MailboxRef) => this.folderFor(to));
+  /**
+   * The folder's messages as they are now, for the index's upkeep thread: their UIDs and sizes, and their
+   * files when the thread asks (from the listing in memory: no file call, and no message read here).
+   */
+  private async indexSnapshot(folder: MaildirFolder): Promise<import('../search-index/upkeep-job.js').MailboxFiles> {
+    const state = await folder.state();
+    const uids = new Uint32Array(state.messages.length);
+    const sizes = new Float64Array(state.messages.length);
+    for (const [i, m] of state.messages.entries()) {
+      uids[i] = m.uid;
+      sizes[i] = m.size;
+    }
+    const pathOf = (uid: number): string | null => {
+      const m = state.byUid.get(uid);
+      const e = m && folder.entry(m.key);
+      return e ? `${folder.path}/${e.sub}/${e.name}` : null; // (a template, not join(): this runs for every message)
+    };
+    return { snapshot: { uidValidity: state.uidValidity, uids, sizes }, pathsOf: (list) => list.map(pathOf) };
+  }
+
+  /** The mailbox's messages and their files, for the SEARCH index's upkeep thread (postern index rebuild). */
+  indexFiles(account: AccountAddress, mailbox: string): Promise<import('../search-index/upkeep-job.js').MailboxFiles> {
+    return this.indexSnapshot(this.folder(account, this.pathOf(account, isInbox(mailbox) ? 'INBOX' : mailbox)));
+  }
+
+  /** Holds the SEARCH index upkeep of `path` and the folders below it (renamed or deleted meanwhile): none writes there. */
+  private async holdIndexes(path: string): Promise<() => void> {
+    if (!this.options.searchIndex) return () => {};
+    return (await import('../search-index/search-indexes.js')).holdSearchIndexes(path);
+  }
+
+  /** Ends this process's SEARCH index upkeep thread (the server stops); nothing when no index was used. */
+  async stopIndexing(): Promise<void> {
+    if (!this.options.searchIndex) return;
+    // the process's indexes, whichever store (before a SIGHUP's reload) started them
+    await (await import('../search-index/search-indexes.js')).stopSearchIndexes();
   }
 
   /** Messages came: the folder's index takes them in the background (never awaited: a delivery answers at once). */
   private indexLater(folder: MaildirFolder | undefined): void {
     if (!this.options.searchIndex || folder === undefined) return;
     void this.searchIndexes().then(
-      (indexes) => indexes.keepUp(folder.path, () => this.indexView(folder)),
+      (indexes) => indexes.keepUp(folder.path, () => this.indexSnapshot(folder)),
       () => {},
     );
   }
@@ -445,7 +488,7 @@ export class MaildirStore implements MailStore {
     if (!this.options.searchIndex) return undefined;
     const indexes = await this.searchIndexes();
     const { ViewSearchIndex } = await import('../search-index/search-indexes.js');
-    return (view) => new ViewSearchIndex(indexes, folder.path, view, () => this.indexView(folder));
+    return (view) => new ViewSearchIndex(indexes, folder.path, view, () => this.indexSnapshot(folder));
   }
 
   async checkRoom(account: AccountAddress, add: QuotaValues): Promise<void> {
@@ -472,7 +515,6 @@ export class MaildirStore implements MailStore {
       { own: this.quotaOf(account), of: (a) => this.quotaOf(a) },
       await this.viewIndexOf(folder),
     );
-    view.searchIndex?.changed(); // opened: what came meanwhile (Dovecot, postern deliver) is indexed in the background
     return view;
   }
 

@@ -121,7 +121,7 @@ function headerEndIn(data: Buffer, from: number, length: number): number {
 
 /** What a view asks of its mailbox's SEARCH index (store/search-index/search-indexes.ts ViewSearchIndex). */
 export interface ViewIndex extends MailboxSearchIndex {
-  /** The mailbox changed: the index is brought up to date in the background. */
+  /** The mailbox changed: the index is brought up to date in the background (once the view was prepared or searched). */
   changed(): void;
 }
 

@@ -1,8 +1,14 @@
 // The SEARCH indexes of this process: one MailboxIndex per mailbox folder (one connection to its file),
 // at most MAX_OPEN open at once (the least recently used closed, opened again when asked for), and the
-// one upkeep queue. One per process, whatever store is built (a SIGHUP builds a new one): two connections
-// of one process to one SQLite file would share its POSIX locks badly.
+// one upkeep queue with its thread (upkeep.ts, upkeep-thread.ts). One per process, whatever store is built
+// (a SIGHUP builds a new one): one thread and one connection per file for the answers are enough. The
+// upkeep thread's connections to the same files are safe: SQLite's unix VFS keeps one record per file
+// (inode) for the whole process, shared by every connection of every thread (better-sqlite3 is built with
+// SQLITE_THREADSAFE=2, so that record is guarded by a mutex), takes the POSIX locks through it, and defers
+// closing a descriptor while another connection holds a lock on the file; so a connection's close never
+// drops another's lock (test/unit/search-index-worker.test.ts checks the locks between the two threads).
 import type { MailboxSearchIndex, MailboxView, SearchIndexAnswer, SearchIndexQuery } from '../contract.js';
+import type { MailboxFiles } from './upkeep-job.js';
 import type { IndexJournal } from './index-file.js';
 import { type IndexLog, MailboxIndex } from './mailbox-index.js';
 import { IndexUpkeep } from './upkeep.js';
@@ -17,7 +23,7 @@ export class SearchIndexes {
     private readonly log?: IndexLog,
     private readonly journal: IndexJournal = 'wal',
   ) {
-    this.upkeep = new IndexUpkeep(log);
+    this.upkeep = new IndexUpkeep(log, journal);
   }
 
   /** The index of the mailbox in `folder`. */
@@ -35,9 +41,9 @@ export class SearchIndexes {
     return index;
   }
 
-  /** Queues the mailbox's upkeep (upkeep.ts); `open` gives a view of it as it is then. */
-  keepUp(folder: string, open: () => Promise<MailboxView>): void {
-    this.upkeep.want({ index: this.of(folder), open });
+  /** Queues the mailbox's upkeep (upkeep.ts); `snapshot` gives its messages as they are then, and their files. */
+  keepUp(folder: string, snapshot: () => Promise<MailboxFiles>): void {
+    this.upkeep.want({ folder, snapshot });
   }
 
   /** Closes the indexes of the folder `prefix` and the folders below it (renamed or deleted). */
@@ -54,6 +60,12 @@ export class SearchIndexes {
     for (const index of this.open.values()) index.close();
     this.open.clear();
   }
+
+  /** The server stops: the upkeep thread ends (between two of its transactions) and the connections close. */
+  async stop(): Promise<void> {
+    await this.upkeep.stop();
+    this.closeAll();
+  }
 }
 
 let processIndexes: SearchIndexes | null = null;
@@ -64,16 +76,35 @@ export function searchIndexes(log?: IndexLog, journal: IndexJournal = 'wal'): Se
   return processIndexes;
 }
 
+/** Holds the upkeep of the folder `prefix` and those below it while they are renamed or deleted (IndexUpkeep.hold). */
+export async function holdSearchIndexes(prefix: string): Promise<() => void> {
+  return processIndexes === null ? () => {} : processIndexes.upkeep.hold(prefix);
+}
+
+/** Ends this process's upkeep thread and closes its indexes, when it has any (the server stops). */
+export async function stopSearchIndexes(): Promise<void> {
+  await processIndexes?.stop();
+}
+
 /** A view's side of its mailbox's index (MailboxView.searchIndex): the answer, and upkeep when it may be behind. */
 export class ViewSearchIndex implements MailboxSearchIndex {
   constructor(
     private readonly indexes: SearchIndexes,
     private readonly folder: string,
     private readonly view: MailboxView,
-    private readonly openNow: () => Promise<MailboxView>,
+    private readonly snapshotNow: () => Promise<MailboxFiles>,
   ) {}
 
+  /** Set by prepare() and the first search: until then (a POP session) the view's syncs start no upkeep. */
+  private wanted = false;
+
+  prepare(): void {
+    this.wanted = true;
+    this.changed();
+  }
+
   async narrow(query: SearchIndexQuery): Promise<SearchIndexAnswer | null> {
+    this.wanted = true;
     const index = this.indexes.of(this.folder);
     const answer = index.answer(query, this.view.uidValidity);
     // what the index does not hold yet is checked by this SEARCH and indexed after it
@@ -81,8 +112,8 @@ export class ViewSearchIndex implements MailboxSearchIndex {
     return answer;
   }
 
-  /** The mailbox changed (or was opened): its index is brought up to date in the background. */
+  /** The mailbox changed (a sync saw it): its index is brought up to date in the background, when this view searches. */
   changed(): void {
-    this.indexes.keepUp(this.folder, this.openNow);
+    if (this.wanted) this.indexes.keepUp(this.folder, this.snapshotNow);
   }
 }

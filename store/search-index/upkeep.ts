@@ -1,142 +1,70 @@
 // Keeping the SEARCH indexes of this process's mailboxes up to date, in the background: after a delivery,
 // an APPEND, a sync that saw new or expunged messages, an open, or a SEARCH, the mailbox is queued; one
-// mailbox at a time, its messages the index has not looked at are read and their text (message-text.ts)
-// written in small transactions (at most SLICE_MS of work or MAX_ROWS messages each, then the event loop
-// runs: better-sqlite3 is synchronous), and the rows of expunged messages are dropped. Nothing waits for
-// it: a delivery, an APPEND and a SEARCH answer at once (SEARCH checks what the index does not hold yet).
-// Its timers do not keep a process alive: a command that exits leaves the rest to the next process.
-import { type MailboxView, type MessageInfo, MessageGoneError } from '../contract.js';
-import { toCrlf } from '../../lib/crlf.js';
-import { indexPath, inodeOf, isBusy } from './index-file.js';
-import type { IndexLog, IndexRow, MailboxIndex } from './mailbox-index.js';
-import { indexedText } from './message-text.js';
+// mailbox at a time, a snapshot of it (its messages' UIDs and sizes; their files when asked) goes to the upkeep thread
+// (upkeep-thread.ts), which reads the messages, makes their text and writes the index off the event loop
+// (upkeep-work.ts). The main thread makes no file call for it and never holds a message's text. Nothing
+// waits for it: a delivery, an APPEND and a SEARCH answer at once (SEARCH checks what the index does not
+// hold yet). While the thread is down (after a crash, for its back-off) the queue waits, on a timer that
+// does not keep the process alive; a job the thread's end cut short is queued again.
+import type { IndexJournal } from './index-file.js';
+import type { IndexLog } from './mailbox-index.js';
+import type { MailboxFiles } from './upkeep-job.js';
+import { UpkeepThread, UpkeepThreadGone } from './upkeep-thread.js';
+import type { IndexProgress } from './upkeep-work.js';
 
-/** A mailbox to keep up: its index, and a view of it as it is now (opened when the work starts). */
+/** A mailbox to keep up: its folder, and a snapshot of it as it is now (made when its turn comes). */
 export interface IndexSource {
-  readonly index: MailboxIndex;
-  open(): Promise<MailboxView>;
-}
-
-/** Work done between two turns of the event loop, at most (ms), and messages per transaction. */
-const SLICE_MS = 15;
-const MAX_ROWS = 200;
-/** Messages larger than this are not indexed: recorded as such, SEARCH always checks them (memory per message bounded). */
-export const MAX_INDEXED_SIZE = 16 * 1024 * 1024;
-/** Read in place (from the page cache) up to this size, as SEARCH reads (view.readNow). */
-const IN_PLACE_MAX = 256 * 1024;
-/** A job of at least this many messages logs its progress, every PROGRESS_MS. */
-const PROGRESS_AT = 1000;
-const PROGRESS_MS = 10_000;
-/** How long a write that found the file busy (another process writing) waits before it tries again, and how often. */
-const BUSY_WAIT_MS = 250;
-const BUSY_TRIES = 40;
-
-const pause = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
-
-/** Progress of one mailbox's upkeep (postern index rebuild draws its bar from it). */
-export type IndexProgress = (done: number, total: number) => void;
-
-/** The message's octets as SEARCH reads them (CRLF line ends), through a stream; null when it was expunged meanwhile. */
-async function readMessage(view: MailboxView, m: MessageInfo): Promise<Buffer | null> {
-  try {
-    const parts: Buffer[] = [];
-    for await (const chunk of await view.open(m.uid)) parts.push(chunk as Buffer);
-    return toCrlf(Buffer.concat(parts));
-  } catch (err) {
-    if (err instanceof MessageGoneError || (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
-/**
- * The index's row of one message; null when it was expunged meanwhile. One that cannot be read (a file
- * the server may not read) is recorded without its text: SEARCH checks it always, as without an index.
- */
-async function rowOf(view: MailboxView, m: MessageInfo): Promise<IndexRow | null> {
-  if (m.size > MAX_INDEXED_SIZE) return { uid: m.uid, text: null };
-  try {
-    // readNow's buffer is reused by the next readNow anywhere in the process: its text is made at once
-    const now = m.size <= IN_PLACE_MAX ? view.readNow(m.uid) : null;
-    if (now) return { uid: m.uid, text: indexedText(toCrlf(now)) };
-    const raw = await readMessage(view, m);
-    return raw === null ? null : { uid: m.uid, text: indexedText(raw) };
-  } catch {
-    return { uid: m.uid, text: null };
-  }
-}
-
-/** A write, tried again while another process holds the file's write lock. */
-async function whenNotBusy<T>(write: () => T): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return write();
-    } catch (err) {
-      if (!isBusy(err) || tries >= BUSY_TRIES) throw err;
-      await pause(BUSY_WAIT_MS);
-    }
-  }
-}
-
-/**
- * Brings one mailbox's index up to date with `view`: emptied when it held another UIDVALIDITY (or when
- * `rebuild`), expunged messages dropped, the others added, newest first (the mail searched most).
- */
-export async function keepUp(
-  view: MailboxView,
-  index: MailboxIndex,
-  log?: IndexLog,
-  progress?: IndexProgress,
-  rebuild = false,
-): Promise<void> {
-  if (view.messages.length === 0 && inodeOf(indexPath(index.folder)) === null) return; // an empty mailbox gets no file
-  if (rebuild || !index.ready(view.uidValidity)) await whenNotBusy(() => index.reset(view.uidValidity));
-  const messages = view.messages;
-  const highest = messages.length > 0 ? messages[messages.length - 1].uid : 0;
-  const stale = [...index.recorded].filter((uid) => uid <= highest && view.get(uid) === undefined);
-  for (let i = 0; i < stale.length; i += MAX_ROWS) {
-    await whenNotBusy(() => index.drop(stale.slice(i, i + MAX_ROWS)));
-    await pause();
-  }
-  const todo: MessageInfo[] = [];
-  for (let i = messages.length - 1; i >= 0; i--) if (!index.recorded.has(messages[i].uid)) todo.push(messages[i]);
-  if (todo.length === 0) return;
-  const loud = todo.length >= PROGRESS_AT;
-  const started = Date.now();
-  let told = started;
-  if (loud) log?.info?.({ path: index.folder, messages: todo.length }, 'indexing messages for SEARCH');
-  let done = 0;
-  while (done < todo.length) {
-    const rows: IndexRow[] = [];
-    const sliceStart = performance.now();
-    while (done < todo.length && rows.length < MAX_ROWS && performance.now() - sliceStart < SLICE_MS) {
-      const m = todo[done++];
-      if (index.recorded.has(m.uid)) continue; // another process did it meanwhile
-      const row = await rowOf(view, m);
-      if (row !== null) rows.push(row);
-    }
-    // false: a new UIDVALIDITY, the next upkeep starts over
-    if (rows.length > 0 && !(await whenNotBusy(() => index.add(rows, view.uidValidity)))) return;
-    progress?.(done, todo.length);
-    if (loud && Date.now() - told >= PROGRESS_MS) {
-      told = Date.now();
-      log?.info?.({ path: index.folder, done, messages: todo.length }, 'indexing messages for SEARCH');
-    }
-    await pause();
-  }
-  if (loud) log?.info?.({ path: index.folder, messages: todo.length, ms: Date.now() - started }, 'indexed messages for SEARCH');
+  readonly folder: string;
+  snapshot(): Promise<MailboxFiles>;
 }
 
 /** The queue of mailboxes to keep up, worked through one at a time. */
 export class IndexUpkeep {
   private readonly waiting = new Map<string, IndexSource>();
   private running = false;
+  private retry: NodeJS.Timeout | null = null;
+  private stopping = false;
+  /** Folders about to be renamed or deleted (hold()), with how many holds each: no job starts for them or below them. */
+  private readonly held = new Map<string, number>();
+  readonly thread: UpkeepThread;
 
-  constructor(private readonly log?: IndexLog) {}
+  constructor(
+    log?: IndexLog,
+    private readonly journal: IndexJournal = 'wal',
+    thread?: UpkeepThread,
+  ) {
+    this.thread = thread ?? new UpkeepThread(log);
+  }
+
+  private isHeld(folder: string): boolean {
+    for (const prefix of this.held.keys()) if (folder === prefix || folder.startsWith(`${prefix}.`)) return true;
+    return false;
+  }
+
+  /**
+   * The folder `prefix` and those below it are about to be renamed or deleted: their queued upkeep goes, the
+   * thread ends their job under way and closes their files (so none is made in a folder being removed), and
+   * none starts until the returned function is called.
+   */
+  async hold(prefix: string): Promise<() => void> {
+    this.held.set(prefix, (this.held.get(prefix) ?? 0) + 1);
+    for (const folder of [...this.waiting.keys()]) if (this.isHeld(folder)) this.waiting.delete(folder);
+    await this.thread.release(prefix);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.held.get(prefix) ?? 1) - 1;
+      if (left > 0) this.held.set(prefix, left);
+      else this.held.delete(prefix);
+    };
+  }
 
   /** Queues the mailbox (once, however often it is asked for before its turn). */
   want(source: IndexSource): void {
-    this.waiting.set(source.index.folder, source);
-    if (!this.running) void this.run();
+    if (this.isHeld(source.folder)) return;
+    this.waiting.set(source.folder, source);
+    if (!this.running && this.retry === null && !this.stopping) void this.run();
   }
 
   /** Whether nothing is queued or under way (tests wait for it). */
@@ -144,23 +72,48 @@ export class IndexUpkeep {
     return !this.running && this.waiting.size === 0;
   }
 
+  /** Empties the mailbox's index and makes it again (postern index rebuild), on the same thread, after the jobs before it. */
+  async rebuild(source: IndexSource, progress?: IndexProgress): Promise<void> {
+    await this.thread.run(await source.snapshot(), { folder: source.folder, journal: this.journal, rebuild: true }, progress);
+  }
+
+  /** Ends the job under way and the thread; what was queued is dropped (a later want() starts again). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.waiting.clear();
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
+    try {
+      await this.thread.stop();
+    } finally {
+      this.waiting.clear();
+      this.stopping = false;
+    }
+  }
+
   private async run(): Promise<void> {
     this.running = true;
     try {
-      await pause();
-      for (let next = this.waiting.entries().next(); !next.done; next = this.waiting.entries().next()) {
+      await new Promise((resolve) => setImmediate(resolve)); // the asks of one turn of the event loop come as one job each
+      for (let next = this.waiting.entries().next(); !next.done && !this.stopping; next = this.waiting.entries().next()) {
+        const wait = this.thread.waitMs();
+        if (wait > 0) {
+          this.retry = setTimeout(() => {
+            this.retry = null;
+            if (!this.running) void this.run();
+          }, wait);
+          this.retry.unref();
+          return;
+        }
         const [folder, source] = next.value;
         this.waiting.delete(folder);
         try {
-          const view = await source.open();
-          try {
-            await keepUp(view, source.index, this.log);
-          } finally {
-            view.close();
-          }
+          const files = await source.snapshot();
+          if (this.isHeld(folder)) continue; // held while its snapshot was made
+          await this.thread.run(files, { folder, journal: this.journal, rebuild: false });
         } catch (err) {
-          // the mailbox went away, the disk is full, the file is damaged: logged, the index answers null until it is well again
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as Error).name !== 'MailboxNotFoundError') source.index.fail(err);
+          // the thread ended under the job: it is done again by the next thread; other failures were logged by the thread
+          if (err instanceof UpkeepThreadGone && !this.stopping && !this.waiting.has(folder)) this.waiting.set(folder, source);
         }
       }
     } finally {

@@ -16,6 +16,7 @@ import { fold } from '../../mime/mime-text.js';
 import { MaildirStore } from '../../store/maildir/store.js';
 import { candidatesOf, fieldsMatch, trigramsOf } from '../../store/search-index/fts-query.js';
 import { INDEX_FILE } from '../../store/search-index/index-file.js';
+import { MailboxIndex } from '../../store/search-index/mailbox-index.js';
 import { searchIndexes } from '../../store/search-index/search-indexes.js';
 
 const alice: AccountAddress = { name: 'alice', domain: 'example.org' };
@@ -30,6 +31,13 @@ function makeStore(searchIndex = true): MaildirStore {
     maildir: (a: AccountAddress) => join(dir, a.domain, a.name, 'Maildir'),
   };
   return new MaildirStore(folders, { mainDomain: 'example.org', watching: { fileWatch: false }, searchIndex, log });
+}
+
+/** A view as IMAP's SELECT opens it: prepared for SEARCH (its index kept up in the background). */
+async function selected(store: MaildirStore): Promise<MailboxView> {
+  const view = await store.open(alice, 'INBOX');
+  view.searchIndex?.prepare();
+  return view;
 }
 
 async function* chunks(text: string): AsyncGenerator<Buffer> {
@@ -159,7 +167,7 @@ describe('a mailbox with its index (Maildir store)', () => {
     }
     await upkeepDone();
     expect(readdirSync(maildir)).toContain(INDEX_FILE);
-    const view = await store.open(alice, 'INBOX');
+    const view = await selected(store);
     await upkeepDone();
     const keys: SearchKey[] = [
       { kind: 'header', field: 'subject', value: 'NEEDLE', subject: true },
@@ -185,7 +193,7 @@ describe('a mailbox with its index (Maildir store)', () => {
     const store = makeStore();
     await store.deliver(alice, 'INBOX', chunks(message('first needle', 'a@x.example', 'one')));
     await upkeepDone();
-    const view = await store.open(alice, 'INBOX');
+    const view = await selected(store);
     await upkeepDone();
     // another program delivers (as Dovecot would): the index cannot know it before the view's next sync
     const other = makeStore(false);
@@ -204,22 +212,28 @@ describe('a mailbox with its index (Maildir store)', () => {
   it('drops expunged messages at the sync that sees them', async () => {
     const store = makeStore();
     for (let i = 0; i < 3; i++) await store.deliver(alice, 'INBOX', chunks(message(`needle ${i}`, 'a@x.example', 'x')));
-    const view = await store.open(alice, 'INBOX');
+    const view = await selected(store);
     await upkeepDone();
-    const index = searchIndexes(log).of(maildir);
+    // the upkeep thread writes the file: what it holds is read by a connection of its own
+    const recorded = () => {
+      const index = new MailboxIndex(maildir);
+      index.ready(view.uidValidity);
+      index.close();
+      return index.recorded;
+    };
     const gone = view.messages[1].uid;
-    expect(index.recorded.has(gone)).toBe(true);
-    const other = await makeStore(false).open(alice, 'INBOX');
+    expect(recorded().has(gone)).toBe(true);
+    const other = await selected(makeStore(false));
     await other.expunge([gone]);
     await view.sync();
     await upkeepDone();
-    expect(index.recorded.has(gone)).toBe(false);
+    expect(recorded().has(gone)).toBe(false);
   });
 
   it('a removed index file is made again (with a log line) and answers stay those of the evaluator', async () => {
     const store = makeStore();
     for (let i = 0; i < 5; i++) await store.deliver(alice, 'INBOX', chunks(message(`needle ${i}`, 'a@x.example', 'x')));
-    const view = await store.open(alice, 'INBOX');
+    const view = await selected(store);
     await upkeepDone();
     const key: SearchKey = { kind: 'header', field: 'subject', value: 'needle 3', subject: true };
     expect(await checkedWithIndex(view, key)).toEqual(await reference(view, key));
@@ -238,12 +252,12 @@ describe('a mailbox with its index (Maildir store)', () => {
   it('a damaged index file is made again (with a log line), never a wrong answer', async () => {
     const store = makeStore();
     for (let i = 0; i < 5; i++) await store.deliver(alice, 'INBOX', chunks(message(`needle ${i}`, 'a@x.example', 'x')));
-    let view = await store.open(alice, 'INBOX');
+    let view = await selected(store);
     await upkeepDone();
     searchIndexes(log).closeAll();
     for (const suffix of ['-wal', '-shm']) await rm(join(maildir, INDEX_FILE + suffix), { force: true });
     writeFileSync(join(maildir, INDEX_FILE), Buffer.alloc(8192, 0x5a));
-    view = await store.open(alice, 'INBOX');
+    view = await selected(store);
     const key: SearchKey = { kind: 'text', where: 'text', value: 'needle 4' };
     const during = await checkedWithIndex(view, key);
     expect(during === null || during.length === 5 || during.includes(view.messages[4].uid)).toBe(true);
@@ -255,7 +269,7 @@ describe('a mailbox with its index (Maildir store)', () => {
   it('with the index off, no file is made and no view has an index', async () => {
     const store = makeStore(false);
     await store.deliver(alice, 'INBOX', chunks(message('needle', 'a@x.example', 'x')));
-    const view = await store.open(alice, 'INBOX');
+    const view = await selected(store);
     await upkeepDone();
     expect(view.searchIndex).toBeUndefined();
     expect(existsSync(join(maildir, INDEX_FILE))).toBe(false);

@@ -75,6 +75,7 @@ async function open(s: ImapContext, c: Command, readOnly: boolean): Promise<stri
     target.own ? null : `${target.owner.name}@${target.owner.domain}`,
     target.mailbox,
   );
+  opened.view.searchIndex?.prepare(); // a session that may SEARCH: what came meanwhile is indexed in the background
   const writable = !readOnly && /[stwie]/.test(opened.rights);
   const selected = new SelectedMailbox(opened.view, target, target.display, !writable, opened.rights, s.mailboxChanged, !s.rev2);
   s.select(selected);
