@@ -18,8 +18,19 @@ export interface IndexSource {
   snapshot(): Promise<MailboxFiles>;
 }
 
+/**
+ * After a job of a mailbox failed (a full disk, a read-only tree, a file it may not write), its upkeep rests
+ * this long before it is tried again, doubling up to REST_MAX_MS: every SEARCH asks for upkeep, and without the
+ * rest a full disk gave a warning and a failed write per SEARCH. SEARCH stays exact meanwhile (it checks every
+ * message the index does not hold).
+ */
+const REST_FIRST_MS = 30_000;
+const REST_MAX_MS = 600_000;
+
 /** The queue of mailboxes to keep up, worked through one at a time. */
 export class IndexUpkeep {
+  /** Mailboxes whose last job failed: not tried again before `until` (performance.now()). */
+  private readonly resting = new Map<string, { until: number; restMs: number }>();
   private readonly waiting = new Map<string, IndexSource>();
   private running = false;
   private retry: NodeJS.Timeout | null = null;
@@ -63,6 +74,8 @@ export class IndexUpkeep {
   /** Queues the mailbox (once, however often it is asked for before its turn). */
   want(source: IndexSource): void {
     if (this.isHeld(source.folder)) return;
+    const rest = this.resting.get(source.folder);
+    if (rest !== undefined && performance.now() < rest.until) return;
     this.waiting.set(source.folder, source);
     if (!this.running && this.retry === null && !this.stopping) void this.run();
   }
@@ -111,9 +124,16 @@ export class IndexUpkeep {
           const files = await source.snapshot();
           if (this.isHeld(folder)) continue; // held while its snapshot was made
           await this.thread.run(files, { folder, journal: this.journal, rebuild: false });
+          this.resting.delete(folder);
         } catch (err) {
           // the thread ended under the job: it is done again by the next thread; other failures were logged by the thread
-          if (err instanceof UpkeepThreadGone && !this.stopping && !this.waiting.has(folder)) this.waiting.set(folder, source);
+          if (err instanceof UpkeepThreadGone) {
+            if (!this.stopping && !this.waiting.has(folder)) this.waiting.set(folder, source);
+          } else if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+            const restMs = Math.min((this.resting.get(folder)?.restMs ?? REST_FIRST_MS / 2) * 2, REST_MAX_MS);
+            if (this.resting.size >= 10_000) this.resting.clear(); // bounded: forgetting a rest only means one more try
+            this.resting.set(folder, { until: performance.now() + restMs, restMs });
+          }
         }
       }
     } finally {
