@@ -212,8 +212,16 @@ export class ModseqLog {
         for (const uid of vanished) text += this.apply(uid, modseq, null);
       }
       if (lock !== null) {
-        if (fresh || this.cache === null || this.cache.consumed !== this.cache.size || this.needsCompaction()) await this.writeWhole();
-        else if (text !== '') await this.append(text);
+        try {
+          if (fresh || this.cache === null || this.cache.consumed !== this.cache.size || this.needsCompaction()) await this.writeWhole();
+          else if (text !== '') await this.append(text);
+        } catch (err) {
+          // a full disk, a read-only tree: kept in this process only, as when the lock cannot be had; the next
+          // change that can write writes the file whole (a line cut short by the full disk goes with it)
+          if (!['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+          this.log?.warn({ path: this.folder, err: (err as Error).message }, 'mod-sequences kept in memory only');
+          this.cache = null;
+        }
       }
       for (const w of batch) w.resolve();
     } catch (err) {

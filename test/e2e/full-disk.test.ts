@@ -13,14 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawLmtp } from '../helpers/lmtp-client.js';
 import { RawPop } from '../helpers/pop-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { fill, mountTmpfs } from '../helpers/tmpfs.js';
 
 let mountPoint: string;
 let server: TestServer;
-
-function mountTmpfs(dir: string, size: string): void {
-  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and must run as root (CI does)');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]);
-}
 
 /** A message of exactly `size` octets: a header and lines of text, LF line ends. */
 function message(n: number, size: number): Buffer {
@@ -31,22 +27,6 @@ function message(n: number, size: number): Buffer {
   const rest = size - head.length - body.length;
   if (rest > 0) body += `${'x'.repeat(rest - 1)}\n`;
   return Buffer.from(head + body, 'latin1');
-}
-
-/** Writes into `path` until the file system is full. */
-async function fill(path: string): Promise<void> {
-  const { open } = await import('node:fs/promises');
-  const h = await open(path, 'w');
-  try {
-    for (;;) {
-      const { bytesWritten } = await h.write(Buffer.alloc(4096, 0x78));
-      if (bytesWritten < 4096) break;
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await h.close();
-  }
 }
 
 const crlf = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');

@@ -4,30 +4,16 @@
 // them (it checks every message the index does not hold), the mail must stay as it was, and once there is
 // room again the index takes them in by itself.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RawImap } from '../helpers/imap-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { fill, mountTmpfs } from '../helpers/tmpfs.js';
 
 let mountPoint: string;
 let server: TestServer;
-
-/** Writes into `path` until the file system is full. */
-async function fill(path: string): Promise<void> {
-  const h = await open(path, 'w');
-  try {
-    for (;;) {
-      const { bytesWritten } = await h.write(Buffer.alloc(4096, 0x78));
-      if (bytesWritten < 4096) break;
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    await h.close();
-  }
-}
 
 /** A message with its own word, found by SEARCH BODY and by nothing else. */
 const message = (n: number) => `From: sender@example.org\nSubject: message ${n}\n\nthe word is quokka${n}x and nothing else\n`;
@@ -60,9 +46,8 @@ async function search(c: RawImap, key: string): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and must run as root (CI does)');
   mountPoint = await mkdtemp(join(tmpdir(), 'postern-index-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', mountPoint]);
+  mountTmpfs(mountPoint, '4m');
   server = await startServer({
     config: {
       dataDir: join(mountPoint, 'data'),

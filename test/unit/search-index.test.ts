@@ -7,80 +7,36 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AccountAddress } from '../../accounts/names.js';
-import { compileSearch, type SearchMessage } from '../../modules/imap/search/evaluate.js';
 import { indexQuery, narrowByIndex } from '../../modules/imap/search/index-query.js';
 import type { SearchKey } from '../../modules/imap/search/search-key.js';
-import type { MailboxView } from '../../store/contract.js';
 import { fold } from '../../mime/mime-text.js';
-import { MaildirStore } from '../../store/maildir/store.js';
 import { candidatesOf, fieldsMatch, trigramsOf } from '../../store/search-index/fts-query.js';
 import { INDEX_FILE } from '../../store/search-index/index-file.js';
 import { MailboxIndex } from '../../store/search-index/mailbox-index.js';
 import { searchIndexes } from '../../store/search-index/search-indexes.js';
+import {
+  alice,
+  checkedWithIndex,
+  crlfChunks,
+  maildirStore,
+  referenceUids,
+  selectedForSearch,
+  upkeepDone as upkeepDoneOf,
+  warningLog,
+} from '../helpers/search-index-store.js';
 
-const alice: AccountAddress = { name: 'alice', domain: 'example.org' };
 let dir: string;
 let maildir: string;
-const warnings: { details: Record<string, unknown>; message: string }[] = [];
-const log = { warn: (details: Record<string, unknown>, message: string) => warnings.push({ details, message }) };
-
-function makeStore(searchIndex = true): MaildirStore {
-  const folders = {
-    accountDir: (a: AccountAddress) => join(dir, a.domain, a.name),
-    maildir: (a: AccountAddress) => join(dir, a.domain, a.name, 'Maildir'),
-  };
-  return new MaildirStore(folders, { mainDomain: 'example.org', watching: { fileWatch: false }, searchIndex, log });
-}
-
-/** A view as IMAP's SELECT opens it: prepared for SEARCH (its index kept up in the background). */
-async function selected(store: MaildirStore): Promise<MailboxView> {
-  const view = await store.open(alice, 'INBOX');
-  view.searchIndex?.prepare();
-  return view;
-}
-
-async function* chunks(text: string): AsyncGenerator<Buffer> {
-  yield Buffer.from(text.replace(/\r?\n/g, '\r\n'));
-}
+const { warnings, log } = warningLog();
+const makeStore = (searchIndex = true) => maildirStore(dir, log, searchIndex);
+const selected = selectedForSearch;
+const chunks = crlfChunks;
 
 const message = (subject: string, from: string, body: string, extra = '') =>
   `From: ${from}\nTo: alice@example.org\nSubject: ${subject}\n${extra}Date: Mon, 4 Mar 2024 10:00:00 +0000\n\n${body}\n`;
 
-/** Waits until this process's upkeep has nothing queued or under way. */
-async function upkeepDone(): Promise<void> {
-  const upkeep = searchIndexes(log).upkeep;
-  for (let i = 0; i < 500 && !upkeep.idle; i++) await new Promise((r) => setTimeout(r, 10));
-  // one more turn: a job queued by the last step starts after a timer
-  await new Promise((r) => setTimeout(r, 20));
-  for (let i = 0; i < 500 && !upkeep.idle; i++) await new Promise((r) => setTimeout(r, 10));
-}
-
-/** The UIDs the evaluator finds without any index. */
-async function reference(view: MailboxView, key: SearchKey): Promise<number[]> {
-  const compiled = compileSearch(key);
-  const hits: number[] = [];
-  for (const m of view.messages) {
-    const raw = Buffer.from(view.readNow(m.uid)!);
-    const sm: SearchMessage = {
-      uid: m.uid,
-      size: m.size,
-      flags: m.flags,
-      internalDate: () => view.internalDate(m.uid),
-      header: async () => raw,
-      raw: async () => raw,
-    };
-    if (await compiled.test(sm)) hits.push(m.uid);
-  }
-  return hits;
-}
-
-/** The UIDs SEARCH reads with the index: those it does not hold, and its candidates. */
-async function checkedWithIndex(view: MailboxView, key: SearchKey): Promise<number[] | null> {
-  const answer = await narrowByIndex(view, key);
-  if (answer === null) return null;
-  return view.messages.map((m) => m.uid).filter((uid) => !answer.indexed(uid) || answer.candidates.has(uid));
-}
+const upkeepDone = () => upkeepDoneOf(log);
+const reference = referenceUids;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'postern-search-index-'));
