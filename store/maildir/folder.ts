@@ -31,6 +31,7 @@ import { acquireDotlock, LockTimeoutError } from './dotlock.js';
 import { type ArrivalKey, arrivalKey, compareArrival, uidlFor } from './filename.js';
 import { flagsOf } from './flags.js';
 import { indexOfUid, uidInsertionPoint as insertionPoint } from '../../lib/by-uid.js';
+import { isWriteFault } from '../../lib/write-fault.js';
 import { FolderWatch } from './folder-watch.js';
 import { KeywordTable, readKeywords } from './keywords.js';
 import { MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
@@ -512,9 +513,7 @@ export class MaildirFolder {
         // Another server holds the uidlist for long, or the disk is full: the messages that have UIDs
         // are shown now, the others once their UIDs can be written (nothing is lost meanwhile, and the
         // user can still sign in to read and delete mail on a full disk).
-        const code = (err as NodeJS.ErrnoException).code ?? '';
-        const writeFault = ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'].includes(code);
-        if (!writeFault && (!(err instanceof LockTimeoutError) || uidlist === null)) throw err;
+        if (!isWriteFault(err) && (!(err instanceof LockTimeoutError) || uidlist === null)) throw err;
         this.log?.warn({ path: this.path, err: (err as Error).message }, 'new messages are shown once their UIDs can be written');
       }
       uidlist = this.uidlist;

@@ -23,6 +23,7 @@ import { acquireDotlock } from './dotlock.js';
 import type { StoreLog } from './real-folders.js';
 import { readRange, replaceFile } from './whole-files.js';
 import { closeQuick, closeQuietly, openQuick, READ_IN_PLACE, readRangeQuick, statQuick, writeAllQuick } from '../../lib/quick-fs.js';
+import { isWriteFault } from '../../lib/write-fault.js';
 
 export const MODSEQ_FILE = 'postern-modseq';
 /** Vanished UIDs remembered per mailbox (for QRESYNC's VANISHED (EARLIER)); older requests get the RFC's fallback. */
@@ -218,7 +219,7 @@ export class ModseqLog {
         } catch (err) {
           // a full disk, a read-only tree: kept in this process only, as when the lock cannot be had; the next
           // change that can write writes the file whole (a line cut short by the full disk goes with it)
-          if (!['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+          if (!isWriteFault(err)) throw err;
           this.log?.warn({ path: this.folder, err: (err as Error).message }, 'mod-sequences kept in memory only');
           this.cache = null;
         }
