@@ -28,6 +28,10 @@ export interface UpkeepJob extends MailboxSnapshot {
   readonly journal: IndexJournal;
   /** Empty the index first (postern index rebuild). */
   readonly rebuild: boolean;
+  /** Messages a thread died reading among others: each read alone (upkeep-suspects.ts). */
+  readonly suspects?: readonly number[];
+  /** Messages a thread died reading alone: recorded as not indexed, never read. */
+  readonly skipped?: readonly number[];
 }
 
 export type ToWorker =

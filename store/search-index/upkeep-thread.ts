@@ -5,11 +5,13 @@
 // promise settles when the thread says it is done. A thread that cannot start or
 // dies (killed, out of memory) is logged and its jobs fail; a new one is started for the next job after a
 // back-off that doubles up to MAX_BACKOFF_MS, so SEARCH answers meanwhile as without an index (exactly: the
-// index only narrows). stop() ends the job under way between two transactions and the thread with it (a
+// index only narrows). The messages it was reading when it died are read alone by the next, and one it dies on
+// alone is left out of the index (upkeep-suspects.ts). stop() ends the job under way between two transactions and the thread with it (a
 // later job starts a new one: the in-process test servers share one process).
 import { Worker } from 'node:worker_threads';
 import type { IndexLog } from './mailbox-index.js';
 import type { FromWorker, MailboxFiles, ToWorker, UpkeepJob } from './upkeep-job.js';
+import { UpkeepSuspects } from './upkeep-suspects.js';
 import type { IndexProgress } from './upkeep-work.js';
 
 /** The thread's heap (MiB): a message of MAX_INDEXED_SIZE with its text, and the UIDs of the mailboxes it keeps. */
@@ -36,7 +38,10 @@ interface Pending {
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
   readonly files: MailboxFiles;
+  readonly folder: string;
   readonly progress?: IndexProgress;
+  /** The messages of the transaction under way: asked for, not yet written. */
+  reading: number[];
 }
 
 export class UpkeepThread {
@@ -48,10 +53,13 @@ export class UpkeepThread {
   private notBefore = 0;
   /** The thread being stopped: its end is no failure. */
   private stopping: Worker | null = null;
+  private readonly suspects = new UpkeepSuspects();
 
   constructor(
     private readonly log?: IndexLog,
     private readonly script: URL = workerScript(),
+    /** The thread's heap limit (tests: a smaller one, to run out of memory for real). */
+    private readonly heapMb = UPKEEP_HEAP_MB,
   ) {}
 
   /** How long until a job can be sent (0: now): the back-off after the thread failed. */
@@ -60,16 +68,21 @@ export class UpkeepThread {
   }
 
   /** Runs one job on the thread (started if it has to be); rejects with UpkeepThreadGone when it could not run to its end. */
-  run(files: MailboxFiles, job: Omit<UpkeepJob, 'id' | 'uidValidity' | 'uids' | 'sizes'>, progress?: IndexProgress): Promise<void> {
+  run(
+    files: MailboxFiles,
+    job: Omit<UpkeepJob, 'id' | 'uidValidity' | 'uids' | 'sizes' | 'suspects' | 'skipped'>,
+    progress?: IndexProgress,
+  ): Promise<void> {
     if (this.waitMs() > 0) return Promise.reject(new UpkeepThreadGone('the upkeep thread is not running'));
     const worker = this.started();
     if (worker === null) return Promise.reject(new UpkeepThreadGone('the upkeep thread could not start'));
     const id = ++this.nextId;
     const { uidValidity, uids, sizes } = files.snapshot;
+    const { suspects, skipped } = this.suspects.forJob(job.folder, uidValidity);
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { worker, resolve, reject, files, progress });
+      this.pending.set(id, { worker, resolve, reject, files, folder: job.folder, progress, reading: [] });
       // the arrays are moved to the thread, not copied
-      worker.postMessage({ type: 'job', job: { ...job, id, uidValidity, uids, sizes } } satisfies ToWorker, [
+      worker.postMessage({ type: 'job', job: { ...job, id, uidValidity, uids, sizes, suspects, skipped } } satisfies ToWorker, [
         uids.buffer as ArrayBuffer,
         sizes.buffer as ArrayBuffer,
       ]);
@@ -131,7 +144,7 @@ export class UpkeepThread {
     let worker: Worker;
     try {
       worker = new Worker(this.script, {
-        resourceLimits: { maxOldGenerationSizeMb: UPKEEP_HEAP_MB, maxYoungGenerationSizeMb: YOUNG_HEAP_MB },
+        resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: YOUNG_HEAP_MB },
       });
     } catch (err) {
       this.failed(null, (err as Error).message);
@@ -152,6 +165,7 @@ export class UpkeepThread {
       case 'paths?': {
         const job = this.pending.get(m.id);
         if (job === undefined) return;
+        job.reading = m.uids;
         let paths: (string | null)[];
         try {
           paths = job.files.pathsOf(m.uids);
@@ -161,9 +175,14 @@ export class UpkeepThread {
         job.worker.postMessage({ type: 'paths', id: m.id, paths } satisfies ToWorker);
         return;
       }
-      case 'progress':
-        this.pending.get(m.id)?.progress?.(m.done, m.total);
+      case 'progress': {
+        // sent after each transaction: its messages are written
+        const job = this.pending.get(m.id);
+        if (job === undefined) return;
+        job.reading = [];
+        job.progress?.(m.done, m.total);
         return;
+      }
       case 'log':
         if (m.level === 'info') this.log?.info?.(m.details, m.message);
         else this.log?.warn(m.details, m.message);
@@ -194,6 +213,13 @@ export class UpkeepThread {
     for (const [id, job] of this.pending) {
       if (job.worker !== worker) continue;
       this.pending.delete(id);
+      if (!stopped && job.reading.length > 0) {
+        for (const uid of this.suspects.died(job.folder, job.files.snapshot.uidValidity, job.reading))
+          this.log?.warn(
+            { path: job.folder, uid, why },
+            'the search index upkeep thread died twice reading this message: it is left out of the index, SEARCH reads it each time',
+          );
+      }
       job.reject(new UpkeepThreadGone(`the upkeep thread ended: ${why}`));
     }
     if (stopped) return;

@@ -8,7 +8,8 @@
 // A message's file may have been renamed since the main thread said where it was (a flag change in
 // another process or session: `:2,S`; new/ to cur/): it is looked for by its base name in cur/ and new/. One found nowhere was expunged
 // meanwhile, or is being moved: it is left unrecorded, and the next upkeep (the next sync sees it or not)
-// settles it. One that cannot be read (permissions) is recorded without its text: SEARCH checks it always.
+// settles it. One that cannot be read (permissions) is recorded without its text: SEARCH checks it always, as it
+// does a message an earlier thread died reading (upkeep-suspects.ts).
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { toCrlf } from '../../lib/crlf.js';
 import { indexPath, inodeOf, isBusy } from './index-file.js';
@@ -170,6 +171,8 @@ export async function keepUp(
   for (let i = uids.length - 1; i >= 0; i--) if (!index.recorded.has(uids[i])) todo.push(i);
   if (todo.length === 0) return;
   const listing = new FolderListing(index.folder);
+  const suspects = new Set(job.suspects);
+  const skipped = new Set(job.skipped);
   const loud = todo.length >= PROGRESS_AT;
   const started = Date.now();
   let told = started;
@@ -178,18 +181,26 @@ export async function keepUp(
   while (done < todo.length) {
     if (stopping()) return;
     // the next transaction's messages: at most MAX_ROWS, at most MAX_BATCH_OCTETS, those another process did not do meanwhile
+    // (a message a thread died reading among others is read alone: upkeep-suspects.ts)
     const batch: number[] = [];
     let octets = 0;
     for (; done < todo.length && batch.length < MAX_ROWS && octets < MAX_BATCH_OCTETS; done++) {
       const i = todo[done];
       if (index.recorded.has(uids[i])) continue;
+      if (suspects.has(uids[i]) && batch.length > 0) break;
       batch.push(i);
       if (sizes[i] <= MAX_INDEXED_SIZE) octets += sizes[i];
+      if (suspects.has(uids[i])) {
+        done++;
+        break;
+      }
     }
     const paths = await filesOf(batch.map((i) => uids[i]));
     const rows: IndexRow[] = [];
     for (const [k, i] of batch.entries()) {
-      const row = rowOf({ uid: uids[i], size: sizes[i], path: paths[k] ?? null }, listing);
+      const row = skipped.has(uids[i])
+        ? { uid: uids[i], text: null }
+        : rowOf({ uid: uids[i], size: sizes[i], path: paths[k] ?? null }, listing);
       if (row !== null) rows.push(row);
     }
     // false: a new UIDVALIDITY, the next upkeep starts over

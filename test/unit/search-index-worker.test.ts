@@ -30,6 +30,7 @@ import {
   upkeepDone as upkeepDoneOf,
   warningLog,
 } from '../helpers/search-index-store.js';
+import { UpkeepThread, UpkeepThreadGone } from '../../store/search-index/upkeep-thread.js';
 import { keepUp } from '../../store/search-index/upkeep-work.js';
 
 let dir: string;
@@ -47,6 +48,9 @@ async function deliverPlain(count: number, subject = (i: number) => `message ${i
   const store = makeStore(false);
   for (let i = 0; i < count; i++) await store.deliver(alice, 'INBOX', chunks(message(subject(i), body(i))));
 }
+
+/** A heap small enough for a message of 3.5 MiB of header fields to exhaust it, large enough for the thread's other work. */
+const HEAP_MB = 24;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -256,5 +260,52 @@ describe('the upkeep thread never keeps a process alive', () => {
     clearTimeout(killer);
     expect(out).toContain('job done');
     expect({ code, signal }).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('a message the upkeep thread dies on every time (upkeep-suspects.ts)', () => {
+  it('is read alone after the first death and left out after the second; the others are indexed, SEARCH stays exact', async () => {
+    await deliverPlain(
+      30,
+      (i) => `note ${i}`,
+      (i) => `the hay of message ${i}`,
+    );
+    // 3.5 MiB of header fields (458,752 of them): the text the thread makes of them takes over 60 MiB of heap, and
+    // does not fit in HEAP_MB (a real out-of-memory death; the thread's own limit, 256 MiB, holds it)
+    const fields = 'X-A: b\n'.repeat((3.5 * 1048576) / 8);
+    await makeStore(false).deliver(alice, 'INBOX', chunks(fields + message('large', 'a needle in the large one')));
+    await deliverPlain(10, (i) => `later ${i}`);
+    const store = makeStore();
+    const view = await store.open(alice, 'INBOX');
+    const large = view.messages[30].uid;
+    const thread = new UpkeepThread(log, undefined, HEAP_MB);
+    const deaths: string[] = [];
+    try {
+      // as the upkeep's queue does (upkeep.ts): the job again after each death, once the back-off is over
+      for (;;) {
+        await sleep(thread.waitMs());
+        try {
+          await thread.run(await store.indexFiles(alice, 'INBOX'), { folder: maildir, journal: 'wal', rebuild: false });
+          break;
+        } catch (err) {
+          if (!(err instanceof UpkeepThreadGone)) throw err;
+          deaths.push(err.message);
+          if (deaths.length > 3) throw new Error(`the thread keeps dying: ${deaths.join('; ')}`);
+        }
+      }
+    } finally {
+      await thread.stop();
+    }
+    expect(deaths).toHaveLength(2);
+    expect(deaths[0]).toContain('out of memory');
+    expect(warnings.filter((w) => w.message.includes('died twice')).map((w) => w.details.uid)).toEqual([large]);
+    const held = recorded(view.uidValidity);
+    expect(held.recorded.size).toBe(41);
+    expect(held.indexed).toBe(40); // all but the large one
+    // SEARCH reads the message the index left out, and only it: the needle is found there
+    const key: SearchKey = { kind: 'text', where: 'body', value: 'needle' };
+    expect(await reference(view, key)).toEqual([large]);
+    expect(await checkedOrAll(view, key)).toEqual([large]);
+    view.close();
   });
 });
