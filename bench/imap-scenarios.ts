@@ -402,6 +402,12 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
           failureText(mergeFailures(results.fetchLarge.passes.map((p) => p.failures))),
       );
     });
+  // (Postern with --mix-workers > 1: restarted with them for the mixed load, then as before)
+  const mixWorkers = server.name === 'postern' && part('mix') ? o.mixWorkers : 1;
+  if (mixWorkers > 1) {
+    await server.restart({ workers: mixWorkers });
+    results.notes = [...results.notes, `mixed load: ${mixWorkers} worker processes (--mix-workers)`];
+  }
   for (const run of part('mix') ? MIX_RUNS : []) {
     await step(`mixed load c=${run.clients} users=${run.users}`, async () => {
       const f = await runMix(server, o, password, run.clients, run.users);
@@ -412,6 +418,7 @@ export async function runImapScenarios(server: BenchServer, o: Options, password
       );
     });
   }
+  if (mixWorkers > 1) await server.restart();
   // 4 last: it restarts the server.
   if (part('idle'))
     await step(`${o.imapIdleSessions} idle sessions in IDLE`, async () => {

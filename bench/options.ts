@@ -33,6 +33,8 @@ export interface Options {
   watchSessions: number;
   watchers: number;
   watchWorkers: number;
+  /** Postern's worker processes for the mixed load (1: the target's terms). */
+  mixWorkers: number;
   /** The `sieve` part (sieve-scenario.ts): accounts delivered to, and concurrent LMTP clients. */
   sieveAccounts: number;
   sieveClients: number;
@@ -108,6 +110,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --watch N            IMAP sessions in IDLE for the fan-out reading (default 20000, quick 2000)
   --watchers N         how many of them watch the INBOX that gets the new message (default 5000, quick 500)
   --watch-workers N    Postern's worker processes for it (default 2: one process may hold 20,000 files here)
+  --mix-workers N      Postern's worker processes for the mixed load (default 1, the target's terms)
   --sieve-accounts N   accounts of the sieve part, each with the 20-rule script (default 20, quick 5)
   --sieve-clients N    concurrent LMTP clients of the sieve part (default 8, quick 4)
   --directory-seconds S  seconds of each run of the directory part (default 10, quick 3)
@@ -148,6 +151,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       watch: { type: 'string' },
       watchers: { type: 'string' },
       'watch-workers': { type: 'string' },
+      'mix-workers': { type: 'string' },
       'sieve-accounts': { type: 'string' },
       'sieve-clients': { type: 'string' },
       'directory-seconds': { type: 'string' },
@@ -215,6 +219,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     watchSessions,
     watchers,
     watchWorkers,
+    mixWorkers: positive('mix-workers', values['mix-workers'], 1),
     concurrency: positive('concurrency', values.concurrency, 32),
     durationMs: positive('duration', values.duration, quick ? 2 : 5, false) * 1000,
     warmupMs: positive('warmup', values.warmup, quick ? 0.5 : 1, false) * 1000,

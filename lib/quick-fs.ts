@@ -18,6 +18,7 @@ import {
   read,
   readSync,
   readlinkSync,
+  renameSync,
   symlinkSync,
   type Stats,
   statSync,
@@ -25,7 +26,7 @@ import {
   write,
   writeSync,
 } from 'node:fs';
-import { lstat, readlink, stat, symlink, unlink } from 'node:fs/promises';
+import { lstat, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { inPlaceNow, timedInPlace } from './in-place.js';
 
 /** fsync(2) of an open descriptor, off the event loop. */
@@ -121,6 +122,16 @@ export async function symlinkQuick(target: string, path: string): Promise<void> 
 export async function unlinkQuick(path: string): Promise<void> {
   if (inPlaceNow()) return timedInPlace(() => unlinkSync(path));
   return unlink(path);
+}
+
+/**
+ * rename(2) of a file to a name not in use: a message's new flags, tmp/ to new/ or cur/ (a name over an
+ * existing file is replaced through the pool: whole-files.ts replaceFile, since ext4 then starts writing the
+ * new file's data out first).
+ */
+export async function renameQuick(from: string, to: string): Promise<void> {
+  if (inPlaceNow()) return timedInPlace(() => renameSync(from, to));
+  return rename(from, to);
 }
 
 /** Files up to this size are read in place by readRangeQuick (a page-cache copy); larger ones by the pool. */

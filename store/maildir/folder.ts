@@ -20,6 +20,7 @@ import {
   READ_IN_PLACE,
   lstatQuick,
   readRangeQuick,
+  renameQuick,
   statIfThere,
   writeAllQuick,
 } from '../../lib/quick-fs.js';
@@ -991,7 +992,7 @@ export class MaildirFolder {
     this.fileWatch?.expect(from);
     into.fileWatch?.expect(to);
     try {
-      await renameFile(from, to);
+      await renameQuick(from, to);
     } catch (err) {
       this.fileWatch?.unexpect(from);
       into.fileWatch?.unexpect(to);
@@ -1004,6 +1005,9 @@ export class MaildirFolder {
     this.ownChanges++;
     this.fileWatch?.expect(path);
     try {
+      // through the pool even where quick calls are made in place: a message file's unlink costs the kernel
+      // more than the hand-off (ext4 frees its blocks; measured in the mixed load: 6.3% of the event loop in
+      // place against 1.4% through the pool, with EXPUNGE in every session)
       await unlink(path);
     } catch (err) {
       this.fileWatch?.unexpect(path);
