@@ -4,8 +4,9 @@
 // (upkeep-thread.ts), which reads the messages, makes their text and writes the index off the event loop
 // (upkeep-work.ts). The main thread makes no file call for it and never holds a message's text. Nothing
 // waits for it: a delivery, an APPEND and a SEARCH answer at once (SEARCH checks what the index does not
-// hold yet). A mailbox asked for again within JOB_GAP_MS of its last job waits for the gap. While the thread is down (after a crash, for its back-off) the queue waits, on a timer that
-// does not keep the process alive; a job the thread's end cut short is queued again.
+// hold yet). A mailbox asked for again within JOB_GAP_MS of its last job waits for the gap. While the
+// thread is down (after a crash, for its back-off) the queue waits, on a timer that does not keep the
+// process alive; a job the thread's end cut short is queued again.
 import type { IndexJournal } from './index-file.js';
 import type { IndexLog } from './mailbox-index.js';
 import type { MailboxFiles } from './upkeep-job.js';
