@@ -119,7 +119,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
   let lastChange = Date.now();
   // the guarded file as it was when the lock was first found taken (undefined: not looked at yet)
   let guardedSeen: string | null | undefined;
-  let wait = 100 + Math.random() * 100;
+  let wait = firstWait();
   let holder = '';
   for (;;) {
     if (await tryCreate(path, form)) break;
@@ -129,7 +129,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     if (seen !== lastSeen) {
       lastSeen = seen;
       lastChange = Date.now();
-      wait = 100 + Math.random() * 100;
+      wait = firstWait();
     }
     if (options.guarded) {
       const g = await identity(options.guarded);
@@ -171,7 +171,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions): Pro
     }
     if (Date.now() - started >= options.timeoutMs) throw new LockTimeoutError(path, holder);
     await sleep(wait);
-    wait = Math.min(wait * 1.5, 300); // polled (Dovecot waits longer, woken by inotify)
+    wait = Math.min(wait * 1.5, MAX_WAIT_MS);
   }
   const mine = await identityQuick(path);
   return {
@@ -192,6 +192,17 @@ async function unlinkIfSame(path: string, seen: string): Promise<void> {
   if ((await identity(path)) !== seen) return;
   await unlink(path).catch(() => {}); // gone already
 }
+
+/**
+ * The first wait for a lock found taken, then 1.5 times longer each look, up to MAX_WAIT_MS; again from the
+ * start when its holder changed. A lock is held for a millisecond or two (an APPEND's uidlist line, a flag
+ * change's modseq line), and the sessions of one process take turns before it, so a wait here is for another
+ * process: Dovecot, the CLI, another worker. Dovecot waits 100-200 ms at once (file-dotlock.c); that wait, here,
+ * took the mixed load on one INBOX over two workers from 2,255 to 1,036 operations/s.
+ */
+const FIRST_WAIT_MS = 4;
+const MAX_WAIT_MS = 300;
+const firstWait = (): number => FIRST_WAIT_MS * (1 + Math.random());
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
