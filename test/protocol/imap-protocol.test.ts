@@ -115,6 +115,34 @@ describe('IMAP: mailboxes, messages and other sessions', () => {
   });
   afterAll(() => server.stop());
 
+  it('a FETCH of ENVELOPE, BODY and BODYSTRUCTURE answered from memory the second time gives the same octets as the first', async () => {
+    await server.addAccount('lister', 'secret');
+    await server.deliver('lister', message('plain'));
+    await server.deliver('lister', message('=?UTF-8?Q?B=C3=BCcher?= and "quotes"', 'caf\u00e9 au lait\n'));
+    const multipart =
+      'From: a@example.net\nSubject: parts\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n' +
+      '--b\nContent-Type: text/plain\n\none\n--b\nContent-Type: application/pdf; name=x.pdf\n' +
+      'Content-Transfer-Encoding: base64\n\nAAAA\n--b--\n';
+    await server.deliver('lister', multipart);
+    const c = await RawImap.signIn(port, 'lister', 'secret');
+    await c.command('SELECT INBOX');
+    await c.command('STORE 2 +FLAGS (\\Flagged $Work)');
+    for (const items of ['(UID FLAGS ENVELOPE)', '(ENVELOPE RFC822.SIZE BODYSTRUCTURE FLAGS BODY UID)']) {
+      const first = await c.command(`FETCH 1:* ${items}`); // rendered from the messages (and kept)
+      const second = await c.command(`FETCH 1:* ${items}`); // from memory
+      expect(first.untagged).toHaveLength(3);
+      expect(second.untagged).toEqual(first.untagged);
+    }
+    // with CONDSTORE on, FLAGS come with MODSEQ on both paths
+    const fetched = async () =>
+      (await c.command('UID FETCH 1:* (FLAGS ENVELOPE) (CHANGEDSINCE 1)')).untagged.filter((l) => / FETCH /.test(l));
+    const before = await fetched();
+    expect(before.length).toBeGreaterThan(0);
+    for (const line of before) expect(line).toMatch(/^\* \d FETCH \(UID \d FLAGS \(.*\) ENVELOPE \(.*\) MODSEQ \(\d+\)\)$/);
+    expect(await fetched()).toEqual(before);
+    c.close();
+  });
+
   it(
     "never shifts numbers under FETCH, STORE or SEARCH: another session's expunge is told on NOOP; its body answers NO [EXPUNGEISSUED]," +
       ' its ENVELOPE as before',

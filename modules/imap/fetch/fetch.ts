@@ -209,9 +209,17 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
         !needsContent(i) ||
         ((i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE') && summaryCache.get(scope, info, i.kind) !== undefined),
     );
+  let cached = 0;
   for (const uid of uids) {
     const info = m.info(uid);
     if (!info) continue;
+    const lineParts = cachedResponse(m, info, items, scope);
+    if (lineParts !== null) {
+      for (const part of lineParts) s.sendRaw(part);
+      s.fetched(0);
+      if (++cached % 512 === 0) await s.flush(); // a client that does not read holds back the rest, not our memory
+      continue;
+    }
     const gone = m.isGone(uid) || m.view.get(uid) === undefined;
     if (gone && (items.some((i) => i.kind === 'INTERNALDATE') || (content && !fromCache(info)))) {
       expungeIssue = true;
@@ -279,6 +287,55 @@ function metadataOnly(
     }
   }
   if (lines.length > 0) s.sendRaw(lines.join(''));
+}
+
+/**
+ * The FETCH response of a message from what is in memory, without waiting for anything, when every item asked is
+ * (UID, FLAGS, RFC822.SIZE, MODSEQ, and ENVELOPE, BODY, BODYSTRUCTURE found in the cache): what a client asks
+ * after each SELECT (`FETCH 1:n (UID FLAGS ENVELOPE)`), 200 messages a session in the mixed load, where
+ * fetchOne's per-message promises, closures and buffers were about a tenth of the event loop's work. Null
+ * when an item needs more (fetchOne answers it); the octets are fetchOne's. A removed message's cached
+ * answers are given too, as fetchOne gives them. (None of these items sets \Seen: no FLAGS to add.)
+ */
+function cachedResponse(
+  m: SelectedMailbox,
+  info: MessageInfo,
+  items: readonly FetchItem[],
+  scope: SummaryScope,
+): (string | Buffer)[] | null {
+  const parts: (string | Buffer)[] = [];
+  let text = m.uidonly ? `* ${info.uid} UIDFETCH (` : `* ${m.seqOf(info.uid)} FETCH (`;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (i > 0) text += ' ';
+    switch (item.kind) {
+      case 'UID':
+        text += `UID ${info.uid}`;
+        break;
+      case 'FLAGS':
+        text += `FLAGS ${m.flagsOf(m.info(info.uid) ?? info)}`;
+        break;
+      case 'RFC822.SIZE':
+        text += `RFC822.SIZE ${info.size}`;
+        break;
+      case 'MODSEQ':
+        text += `MODSEQ (${(m.info(info.uid) ?? info).modseq})`;
+        break;
+      case 'ENVELOPE':
+      case 'BODY':
+      case 'BODYSTRUCTURE': {
+        const hit = summaryCache.get(scope, info, item.kind);
+        if (hit === undefined) return null;
+        parts.push(`${text}${item.kind} `, hit);
+        text = '';
+        break;
+      }
+      default:
+        return null;
+    }
+  }
+  parts.push(`${text})\r\n`);
+  return parts;
 }
 
 async function fetchOne(
