@@ -170,6 +170,11 @@ export type SearchIndexQuery =
 export interface SearchIndexAnswer {
   indexed(uid: number): boolean;
   readonly candidates: ReadonlySet<number>;
+  /**
+   * The UIDs of `uids` (ascending) the index does not hold, ascending: with the candidates, all a SEARCH must
+   * check. Remembered for the same list while neither changes (a SEARCH of 100,000 messages is not a walk of them).
+   */
+  unindexed(uids: readonly number[]): readonly number[];
 }
 
 export interface MailboxSearchIndex {

@@ -122,12 +122,50 @@ export class MailboxIndex {
         if (candidates === null) return null;
         const upTo = this.lastSeq;
         const seqs = this.indexedSeq;
-        return { candidates, indexed: (uid) => (seqs.get(uid) ?? Number.POSITIVE_INFINITY) <= upTo };
+        return {
+          candidates,
+          indexed: (uid) => (seqs.get(uid) ?? Number.POSITIVE_INFINITY) <= upTo,
+          unindexed: (uids) => this.unindexedOf(uids, upTo, seqs),
+        };
       })();
     } catch (err) {
       this.fail(err);
       return null;
     }
+  }
+
+  /**
+   * The UIDs of `uids` not held as of `upTo`, remembered for the same list (by identity and length: a session's
+   * UID list is replaced when messages go, and only appended to in place) and the same state of the index
+   * (`seqs` changes only by rows added, raising lastSeq, or dropped, lowering its size). A repeated SEARCH of a
+   * 100,000-message mailbox walked the list each time: about 5 ms of the 14.
+   */
+  private unindexedMemo: { list: readonly number[]; length: number; seqs: Map<number, number>; key: string; missing: number[] } | null =
+    null;
+
+  private unindexedOf(uids: readonly number[], upTo: number, seqs: Map<number, number>): readonly number[] {
+    const key = `${this.generation}\0${upTo}\0${seqs.size}`;
+    const memo = this.unindexedMemo;
+    if (memo && memo.list === uids && memo.length === uids.length && memo.seqs === seqs && memo.key === key) return memo.missing;
+    const missing: number[] = [];
+    for (const uid of uids) if (!((seqs.get(uid) ?? Number.POSITIVE_INFINITY) <= upTo)) missing.push(uid);
+    this.unindexedMemo = { list: uids, length: uids.length, seqs, key, missing };
+    return missing;
+  }
+
+  /**
+   * Whether the index has recorded every message of `messages` (read or not): remembered as unindexedOf is (a
+   * view's list is replaced whenever it changes).
+   */
+  private recordedMemo: { list: readonly { uid: number }[]; length: number; key: string; all: boolean } | null = null;
+
+  recordsAll(messages: readonly { uid: number }[]): boolean {
+    const key = `${this.generation}\0${this.lastSeq}\0${this.recorded.size}`;
+    const memo = this.recordedMemo;
+    if (memo && memo.list === messages && memo.length === messages.length && memo.key === key) return memo.all;
+    const all = messages.every((m) => this.recorded.has(m.uid));
+    this.recordedMemo = { list: messages, length: messages.length, key, all };
+    return all;
   }
 
   /** Whether the index holds the message's text now. */

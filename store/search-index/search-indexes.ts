@@ -108,7 +108,7 @@ export class ViewSearchIndex implements MailboxSearchIndex {
     const index = this.indexes.of(this.folder);
     const answer = index.answer(query, this.view.uidValidity);
     // what the index does not hold yet is checked by this SEARCH and indexed after it
-    if (answer === null || this.view.messages.some((m) => !index.recorded.has(m.uid))) this.changed();
+    if (answer === null || !index.recordsAll(this.view.messages)) this.changed();
     return answer;
   }
 
