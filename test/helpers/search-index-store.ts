@@ -21,13 +21,16 @@ export function warningLog(): { warnings: { details: Record<string, unknown>; me
   return { warnings, log: { warn: (details, message) => warnings.push({ details, message }) } };
 }
 
-/** A Maildir store of accounts under `dir` (DOMAIN/NAME/Maildir), with the SEARCH index or without it. */
-export function maildirStore(dir: string, log: IndexLog, searchIndex = true): MaildirStore {
+/**
+ * A Maildir store of accounts under `dir` (DOMAIN/NAME/Maildir), with the SEARCH index or without it; `sharedTree`:
+ * as on a tree several machines share (the index with SQLite's rollback journal).
+ */
+export function maildirStore(dir: string, log: IndexLog, searchIndex = true, sharedTree = false): MaildirStore {
   const folders = {
     accountDir: (a: AccountAddress) => join(dir, a.domain, a.name),
     maildir: (a: AccountAddress) => join(dir, a.domain, a.name, 'Maildir'),
   };
-  return new MaildirStore(folders, { mainDomain: 'example.org', watching: { fileWatch: false }, searchIndex, log });
+  return new MaildirStore(folders, { mainDomain: 'example.org', watching: { fileWatch: false }, searchIndex, sharedTree, log });
 }
 
 /** alice's INBOX as IMAP's SELECT opens it: prepared for SEARCH (its index kept up in the background). */
