@@ -6,7 +6,7 @@ import { chmod, chown, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './server.js';
+import { freeRestartablePort } from './server.js';
 
 const run = promisify(execFile);
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -38,7 +38,7 @@ export class TestPostgres {
     const password = `pg-${Math.random().toString(36).slice(2)}`;
     await writeFile(join(dir, 'pw'), password);
     await chown(join(dir, 'pw'), uid, gid);
-    const pg = new TestPostgres(await freePort(), dir, password);
+    const pg = new TestPostgres(await freeRestartablePort(), dir, password);
     await run(
       'runuser',
       [

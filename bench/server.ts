@@ -1,6 +1,7 @@
 // What the orchestrator knows about a running server under test, and helpers shared by postern.ts
 // and dovecot.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { PopClient } from './pop-client.js';
 import type { Target } from './protocol.js';
@@ -43,6 +44,39 @@ export function freePort(): Promise<number> {
       const { port } = s.address() as { port: number };
       s.close(() => resolve(port));
     });
+  });
+}
+
+/**
+ * A TCP port free on the loopback address now, below the kernel's range of ephemeral ports (read from
+ * /proc/sys/net/ipv4/ip_local_port_range; 32768-60999 here): for a server that is stopped and started again on
+ * its port (slapd, PostgreSQL, MariaDB, Redis in the tests). An ephemeral port freed by the stop may go to any
+ * process that binds port 0 meanwhile, and the test files run side by side: seen in CI, a restarted slapd
+ * could not bind its port and the test's lookups reached another test's slapd. Below the range only callers of
+ * this function pick ports, at random.
+ */
+export async function freeRestartablePort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual range
+  }
+  const from = 10_000;
+  const to = Math.max(low, from + 1000);
+  for (let tries = 0; tries < 200; tries++) {
+    const port = from + Math.floor(Math.random() * (to - from));
+    if (await listensOn(port)) return port;
+  }
+  return freePort();
+}
+
+/** Whether a server can listen on `port` of the loopback address now (it is closed again at once). */
+function listensOn(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, HOST, () => s.close(() => resolve(true)));
   });
 }
 

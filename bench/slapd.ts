@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { freePort, selfSignedCertificate } from './server.js';
+import { freeRestartablePort, selfSignedCertificate } from './server.js';
 
 export const LDAP_SUFFIX = 'dc=example,dc=org';
 export const LDAP_PEOPLE = `ou=people,${LDAP_SUFFIX}`;
@@ -145,7 +145,7 @@ export class TestSlapd {
       throw new Error('slapd is not installed: these tests need a real OpenLDAP; install it with `apt-get install slapd ldap-utils`');
     }
     const dir = await mkdtemp(join(tmpdir(), 'postern-slapd-'));
-    const s = new TestSlapd(dir, await freePort(), await freePort());
+    const s = new TestSlapd(dir, await freeRestartablePort(), await freeRestartablePort());
     await mkdir(join(dir, 'db'));
     await selfSignedCertificate(join(dir, 'key.pem'), join(dir, 'cert.pem'), 2);
     await writeFile(join(dir, 'slapd.conf'), slapdConf(dir));
@@ -173,6 +173,10 @@ export class TestSlapd {
       if (Date.now() > deadline) throw new Error(`slapd did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    // the ports answer: this slapd's, not another program's (a slapd that cannot bind exits at once)
+    await new Promise((r) => setTimeout(r, 100));
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`slapd exited ${child.exitCode ?? child.signalCode}: ${stderr}`);
   }
 
   /** slapd's process id while it runs (the bench reads its CPU time). */

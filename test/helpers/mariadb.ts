@@ -7,7 +7,7 @@ import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './ports.js';
+import { freeRestartablePort } from '../../bench/server.js';
 
 const run = promisify(execFile);
 const SERVER = '/usr/sbin/mariadbd';
@@ -48,7 +48,7 @@ export class TestMariadb {
       '--auth-root-authentication-method=socket',
       '--skip-test-db',
     ]);
-    const db = new TestMariadb(await freePort(), dir, `maria-${Math.random().toString(36).slice(2)}`);
+    const db = new TestMariadb(await freeRestartablePort(), dir, `maria-${Math.random().toString(36).slice(2)}`);
     await db.resume();
     return db;
   }

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { freeRestartablePort } from '../../bench/server.js';
 
 export class TestRedis {
   private child: ChildProcess | null = null;
@@ -20,7 +20,7 @@ export class TestRedis {
   }
 
   static async start(): Promise<TestRedis> {
-    const r = new TestRedis(await freePort(), await mkdtemp(join(tmpdir(), 'postern-redis-')));
+    const r = new TestRedis(await freeRestartablePort(), await mkdtemp(join(tmpdir(), 'postern-redis-')));
     await r.resume();
     return r;
   }
