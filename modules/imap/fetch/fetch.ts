@@ -210,10 +210,12 @@ export async function fetch(s: ImapContext, c: Command): Promise<string | undefi
         ((i.kind === 'ENVELOPE' || i.kind === 'BODY' || i.kind === 'BODYSTRUCTURE') && summaryCache.get(scope, info, i.kind) !== undefined),
     );
   let cached = 0;
+  // decided once: a command asking BODY.PEEK[] never tries the cache for each of its messages
+  const mayBeCached = items.every((i) => CACHED_KINDS.has(i.kind));
   for (const uid of uids) {
     const info = m.info(uid);
     if (!info) continue;
-    const lineParts = cachedResponse(m, info, items, scope);
+    const lineParts = mayBeCached ? cachedResponse(m, info, items, scope) : null;
     if (lineParts !== null) {
       for (const part of lineParts) s.sendRaw(part);
       s.fetched(0);
@@ -288,6 +290,17 @@ function metadataOnly(
   }
   if (lines.length > 0) s.sendRaw(lines.join(''));
 }
+
+/** The items cachedResponse can answer (ENVELOPE, BODY, BODYSTRUCTURE only when the cache has them). */
+const CACHED_KINDS: ReadonlySet<FetchItem['kind']> = new Set([
+  'UID',
+  'FLAGS',
+  'RFC822.SIZE',
+  'MODSEQ',
+  'ENVELOPE',
+  'BODY',
+  'BODYSTRUCTURE',
+]);
 
 /**
  * The FETCH response of a message from what is in memory, without waiting for anything, when every item asked is
