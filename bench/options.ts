@@ -117,7 +117,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --directory-clients N  concurrent POP clients of the directory part (default 8, quick 4)
   --directory-users N    users in its PostgreSQL and slapd (default 200, quick 50)
   --search-messages N  messages of the search part's mailbox (default 100000, quick 20000)
-  --search-runs N      warm repeats of each SEARCH command (default 3)
+  --search-runs N      warm repeats of each SEARCH command (default 11)
   --out FILE           JSON results (default bench/results.json); --out - prints no JSON file
   --keep               keep the temporary folder (its path is printed)
   --profile DIR        run Postern under node --cpu-prof; a .cpuprofile per server start goes to DIR
@@ -238,6 +238,6 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     directoryClients: positive('directory-clients', values['directory-clients'], quick ? 4 : 8),
     directoryUsers: positive('directory-users', values['directory-users'], quick ? 50 : 200),
     searchMessages: positive('search-messages', values['search-messages'], quick ? 20_000 : 100_000),
-    searchRuns: positive('search-runs', values['search-runs'], 3),
+    searchRuns: positive('search-runs', values['search-runs'], 11),
   };
 }

@@ -8,14 +8,15 @@
 //           cache by the first searches;
 //   first   each command once after the server started on a tree whose pages were dropped from the page cache
 //           (search-servers.ts evictFromPageCache): nothing in memory, only what the server keeps on disk;
-//   warm    the median of --runs repeats (the server's CPU per run beside it);
+//   warm    the median of --runs repeats (the server's CPU per run beside it; 11: a JavaScript server's first few
+//           repeats run while V8 still compiles the search path);
 //   cold    after a restart and the pages dropped again: what a search costs once the server's own cache on disk
 //           is there but neither its process memory nor the page cache holds anything.
 // Each answer's hits are checked against what the mailbox holds. Index sizes are the files each keeps beside
 // the mail: dovecot.index* (its cache included), xapian-indexes, postern-search*.
 //
 //   npx tsc -p tsconfig.json && npx tsc -p bench/tsconfig.json && node bench/dist/search-scenario.js
-//     [--messages 100000] [--runs 3] [--only postern,dovecot,dovecot-xapian,postern-index] [--profile DIR] [--keep]
+//     [--messages 100000] [--runs 11] [--only postern,dovecot,dovecot-xapian,postern-index] [--profile DIR] [--keep]
 //
 // runSearchBench() is what run.ts calls for `npm run bench -- --protocols search`.
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
@@ -321,7 +322,7 @@ async function main(): Promise<void> {
   try {
     const figures = await runSearchBench(root, {
       messages: Number(values.messages ?? 100_000),
-      runs: Number(values.runs ?? 3),
+      runs: Number(values.runs ?? 11),
       servers,
       profileDir: values.profile ?? null,
     });

@@ -3,6 +3,7 @@
 // query, and the writes upkeep.ts makes. Every failure of the file makes the answer null (SEARCH then
 // checks every message) and the file is made again at the next upkeep: the index never decides an answer.
 import { statSync } from 'node:fs';
+import type Database from 'better-sqlite3';
 import type { SearchIndexAnswer, SearchIndexQuery } from '../contract.js';
 import { candidatesOf } from './fts-query.js';
 import { type IndexDatabase, type IndexJournal, indexPath, inodeOf, isDamage, openIndexFile, removeIndexFile, wipe } from './index-file.js';
@@ -20,8 +21,25 @@ export interface IndexLog {
   warn(details: Record<string, unknown>, message: string): void;
 }
 
+/**
+ * The read path's statements, prepared once per connection: prepared at every SEARCH (with the pragma and the
+ * transaction wrapper) they were about a sixth of a SEARCH FROM's work over 100,000 messages.
+ */
+interface ReadStatements {
+  readonly dataVersion: Database.Statement;
+  readonly meta: Database.Statement;
+  readonly rowsSince: Database.Statement;
+  readonly fields: Database.Statement;
+  readonly texts: Database.Statement;
+  /** refresh() in a read transaction. */
+  readonly refresh: () => void;
+  /** answer()'s reads in one read transaction. */
+  readonly answer: (query: SearchIndexQuery, uidValidity: number) => SearchIndexAnswer | null;
+}
+
 export class MailboxIndex {
   private db: IndexDatabase | null = null;
+  private read: ReadStatements | null = null;
   private ino = 0;
   /** PRAGMA data_version when the UIDs below were read: it changes when another connection commits. */
   private dataVersion = -1;
@@ -57,19 +75,42 @@ export class MailboxIndex {
     else if (opened.made === 'missing' && this.hadFile)
       this.log?.warn({ path: indexPath(this.folder) }, 'the search index file was missing: made again');
     this.hadFile = true;
-    this.db = opened.db;
+    const db = opened.db;
+    this.db = db;
+    this.read = {
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+      meta: db.prepare('SELECT key, value FROM meta').raw(),
+      rowsSince: db.prepare('SELECT seq, uid, indexed FROM messages WHERE seq > ?').raw(),
+      fields: db.prepare('SELECT rowid FROM fields WHERE fields MATCH ?').pluck(),
+      texts: db.prepare('SELECT rowid FROM texts WHERE texts MATCH ?').pluck(),
+      refresh: db.transaction(() => this.refresh()),
+      answer: db.transaction((query: SearchIndexQuery, uidValidity: number) => this.answerNow(query, uidValidity)),
+    };
     this.ino = opened.ino;
     this.failed = false;
     this.dataVersion = -1;
-    return this.db;
+    return db;
+  }
+
+  /** The read statements, the connection (re)opened first when it has to be. */
+  private statements(): ReadStatements {
+    this.connection();
+    return this.openStatements();
+  }
+
+  /** The read statements of the connection as it is (inside its transactions: never reopened there). */
+  private openStatements(): ReadStatements {
+    if (this.read === null) throw new Error('the search index connection is closed');
+    return this.read;
   }
 
   /** Brings the in-memory UIDs up to the file's, reading only what another process added since (all after a wipe). */
-  private refresh(db: IndexDatabase): void {
-    const version = db.pragma('data_version', { simple: true }) as number;
+  private refresh(): void {
+    const read = this.openStatements();
+    const version = read.dataVersion.get() as number;
     if (version === this.dataVersion) return;
     {
-      const meta = new Map(db.prepare('SELECT key, value FROM meta').raw().all() as [string, unknown][]);
+      const meta = new Map(read.meta.all() as [string, unknown][]);
       const generation = String(meta.get('generation') ?? '');
       this.uidValidity = Number(meta.get('uidvalidity') ?? 0);
       if (generation !== this.generation) {
@@ -79,7 +120,7 @@ export class MailboxIndex {
         this.indexedSeq = new Map(); // an answer given before keeps the old one: a new file's seqs start again
       }
       // deletions (expunged UIDs) by another process are not read back: such a UID is not in the mailbox any more
-      const rows = db.prepare('SELECT seq, uid, indexed FROM messages WHERE seq > ?').raw().all(this.lastSeq) as [number, number, number][];
+      const rows = read.rowsSince.all(this.lastSeq) as [number, number, number][];
       for (const [seq, uid, indexed] of rows) {
         this.lastSeq = Math.max(this.lastSeq, seq);
         this.recorded.add(uid);
@@ -93,8 +134,7 @@ export class MailboxIndex {
   ready(uidValidity: number): boolean {
     this.lastUsed = Date.now();
     try {
-      const db = this.connection();
-      db.transaction(() => this.refresh(db))();
+      this.statements().refresh();
       return this.uidValidity === uidValidity;
     } catch (err) {
       this.fail(err);
@@ -109,29 +149,30 @@ export class MailboxIndex {
   answer(query: SearchIndexQuery, uidValidity: number): SearchIndexAnswer | null {
     this.lastUsed = Date.now();
     try {
-      const db = this.connection();
-      const fields = db.prepare('SELECT rowid FROM fields WHERE fields MATCH ?').pluck();
-      const texts = db.prepare('SELECT rowid FROM texts WHERE texts MATCH ?').pluck();
-      return db.transaction((): SearchIndexAnswer | null => {
-        this.refresh(db);
-        if (this.uidValidity !== uidValidity) return null;
-        const candidates = candidatesOf(query, {
-          fields: (match) => fields.all(match) as number[],
-          texts: (match) => texts.all(match) as number[],
-        });
-        if (candidates === null) return null;
-        const upTo = this.lastSeq;
-        const seqs = this.indexedSeq;
-        return {
-          candidates,
-          indexed: (uid) => (seqs.get(uid) ?? Number.POSITIVE_INFINITY) <= upTo,
-          unindexed: (uids) => this.unindexedOf(uids, upTo, seqs),
-        };
-      })();
+      return this.statements().answer(query, uidValidity);
     } catch (err) {
       this.fail(err);
       return null;
     }
+  }
+
+  /** answer() inside its read transaction. */
+  private answerNow(query: SearchIndexQuery, uidValidity: number): SearchIndexAnswer | null {
+    this.refresh();
+    if (this.uidValidity !== uidValidity) return null;
+    const read = this.openStatements();
+    const candidates = candidatesOf(query, {
+      fields: (match) => read.fields.all(match) as number[],
+      texts: (match) => read.texts.all(match) as number[],
+    });
+    if (candidates === null) return null;
+    const upTo = this.lastSeq;
+    const seqs = this.indexedSeq;
+    return {
+      candidates,
+      indexed: (uid) => (seqs.get(uid) ?? Number.POSITIVE_INFINITY) <= upTo,
+      unindexed: (uids) => this.unindexedOf(uids, upTo, seqs),
+    };
   }
 
   /**
@@ -183,7 +224,7 @@ export class MailboxIndex {
     const db = this.connection();
     wipe(db, uidValidity);
     this.dataVersion = -1;
-    db.transaction(() => this.refresh(db))();
+    this.statements().refresh();
   }
 
   /**
@@ -211,7 +252,7 @@ export class MailboxIndex {
       })
       .immediate();
     this.dataVersion = -1; // data_version does not change for this connection's own commits
-    db.transaction(() => this.refresh(db))();
+    this.statements().refresh();
     return added;
   }
 
@@ -269,6 +310,7 @@ export class MailboxIndex {
       // closing a connection to a damaged file
     }
     this.db = null;
+    this.read = null;
     this.ino = 0;
     this.dataVersion = -1;
   }

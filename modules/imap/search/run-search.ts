@@ -1,13 +1,13 @@
 // A parsed SEARCH key run over the selected mailbox as its client knows it: the UIDs that match, in
 // message-number order. For the commands that search before they do something else with the result
 // (SORT and THREAD, RFC 5256: "the searching criteria ... as in SEARCH") and for SEARCH itself.
-import { MessageGoneError, type SearchIndexAnswer } from '../../../store/contract.js';
+import { type MailboxView, MessageGoneError, type SearchIndexAnswer } from '../../../store/contract.js';
 import { toCrlf } from '../../../lib/crlf.js';
 import type { SelectedMailbox } from '../selected.js';
 import { compileSearch, SEARCH_HEADER_MAX, type SearchMessage } from './evaluate.js';
 import type { SearchKey } from './search-key.js';
 import { narrowByIndex } from './index-query.js';
-import { searchFieldCache } from './field-cache.js';
+import { type FieldScope, searchFieldCache } from './field-cache.js';
 
 /**
  * Messages up to this size are read whole in place (view.readNow: from the page cache, without the thread
@@ -42,6 +42,52 @@ function toCheck(m: SelectedMailbox, narrowed: SearchIndexAnswer): number[] {
   return merged;
 }
 
+/**
+ * One message as the evaluator reads it: a class rather than an object of closures, made for each candidate (a
+ * SEARCH FROM over 100,000 messages that the index narrows to 334 answers from the field cache, where the six
+ * closures per message and an await per answer were a tenth of the command's work).
+ */
+class CandidateMessage implements SearchMessage {
+  constructor(
+    readonly uid: number,
+    readonly size: number,
+    readonly flags: ReadonlySet<string>,
+    readonly modseq: number | undefined,
+    private readonly key: string,
+    private readonly view: MailboxView,
+    private readonly fields: FieldScope,
+  ) {}
+
+  cachedField(name: string): readonly string[] | undefined {
+    return searchFieldCache.get(this.fields, this.key, name);
+  }
+
+  keepField(name: string, values: readonly string[]): void {
+    searchFieldCache.set(this.fields, this.key, name, values);
+  }
+
+  internalDate(): Promise<Date> {
+    return this.view.internalDate(this.uid);
+  }
+
+  saveDate(): Promise<Date> {
+    return this.view.saveDate(this.uid);
+  }
+
+  async header(): Promise<Buffer> {
+    const whole = this.size <= IN_PLACE_MAX ? this.view.readNow(this.uid) : null;
+    return whole ? crlfCopy(whole) : toCrlf(await this.view.readHeader(this.uid, SEARCH_HEADER_MAX)); // parseHeader stops at the blank line
+  }
+
+  async raw(): Promise<Buffer> {
+    const whole = this.size <= IN_PLACE_MAX ? this.view.readNow(this.uid) : null;
+    if (whole) return crlfCopy(whole);
+    const parts: Buffer[] = [];
+    for await (const chunk of await this.view.open(this.uid)) parts.push(chunk as Buffer);
+    return toCrlf(Buffer.concat(parts));
+  }
+}
+
 export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<number[]> {
   if (key.kind === 'all') return m.uids.slice(); // every message in the map is known to it
   const compiled = compileSearch(key);
@@ -57,29 +103,11 @@ export async function matchingUids(m: SelectedMailbox, key: SearchKey): Promise<
     let hit: boolean;
     if (compiled.sync) hit = compiled.test(flags === info.flags ? info : { uid, size: info.size, flags, modseq: info.modseq });
     else {
-      const message: SearchMessage = {
-        uid,
-        size: info.size,
-        flags,
-        modseq: info.modseq,
-        cachedField: (name) => searchFieldCache.get(fields, info.key, name),
-        keepField: (name, values) => searchFieldCache.set(fields, info.key, name, values),
-        internalDate: () => view.internalDate(uid),
-        saveDate: () => view.saveDate(uid),
-        header: async () => {
-          const whole = info.size <= IN_PLACE_MAX ? view.readNow(uid) : null;
-          return whole ? crlfCopy(whole) : toCrlf(await view.readHeader(uid, SEARCH_HEADER_MAX)); // parseHeader stops at the blank line
-        },
-        raw: async () => {
-          const whole = info.size <= IN_PLACE_MAX ? view.readNow(uid) : null;
-          if (whole) return crlfCopy(whole);
-          const parts: Buffer[] = [];
-          for await (const chunk of await view.open(uid)) parts.push(chunk as Buffer);
-          return toCrlf(Buffer.concat(parts));
-        },
-      };
       try {
-        hit = await compiled.test(message);
+        // a key answered from memory (the field cache, the flags) gives a plain boolean: no await
+        const answer = compiled.test(new CandidateMessage(uid, info.size, flags, info.modseq, info.key, view, fields));
+        if (typeof answer === 'boolean') hit = answer;
+        else hit = await answer;
       } catch (err) {
         if (!(err instanceof MessageGoneError)) throw err;
         hit = false; // removed meanwhile: its contents are gone
