@@ -117,15 +117,39 @@ export interface FolderState {
 
 /** Messages by UID, over the ascending list itself (no map of 100,000 entries made per state). */
 export class UidIndex {
+  /**
+   * The UIDs side by side, made at the first lookup: halving over them touches a few cache lines where halving
+   * over the messages reads a message object at each step (a SEARCH checking 334 candidates of 100,000 spent
+   * most of its check there). A state's list never changes once the state is made.
+   */
+  private uids: Uint32Array | null = null;
+
   constructor(private readonly messages: readonly MessageInfo[]) {}
 
+  private indexOf(uid: number): number {
+    let uids = this.uids;
+    if (uids === null || uids.length !== this.messages.length) {
+      uids = new Uint32Array(this.messages.length);
+      for (let i = 0; i < uids.length; i++) uids[i] = this.messages[i].uid;
+      this.uids = uids;
+    }
+    let lo = 0;
+    let hi = uids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (uids[mid] < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < uids.length && uids[lo] === uid ? lo : -1;
+  }
+
   get(uid: number): MessageInfo | undefined {
-    const i = indexOfUid(this.messages, uid);
+    const i = this.indexOf(uid);
     return i < 0 ? undefined : this.messages[i];
   }
 
   has(uid: number): boolean {
-    return indexOfUid(this.messages, uid) >= 0;
+    return this.indexOf(uid) >= 0;
   }
 }
 
