@@ -30,7 +30,7 @@ import {
 } from '../contract.js';
 import { forgetMailbox, type MetadataPlaces, privateEntryByGuid, readMailboxGuid, readMetadata, writeMetadata } from './metadata.js';
 import { readAclFile, setRightsInFile } from './acl-file.js';
-import { type FolderWatching, MaildirFolder } from './folder.js';
+import { type FolderState, type FolderWatching, MaildirFolder } from './folder.js';
 import { decodeMutf7, encodeMutf7 } from '../../lib/mutf7.js';
 import { writeToTmp } from './place.js';
 import { checkRealFolders, MailboxLinkError, reportOnce, type StoreLog } from './real-folders.js';
@@ -498,19 +498,29 @@ export class MaildirStore implements MailStore {
   async open(account: AccountAddress, mailbox: string): Promise<MailboxView> {
     const name = isInbox(mailbox) ? 'INBOX' : mailbox;
     const path = this.pathOf(account, name);
-    // the check for links and the look for the folder (its cur/) in one walk, in place while lib/in-place.ts
-    // allows it: every POP sign-in and IMAP SELECT or STATUS opens a mailbox, and each lstat through the
-    // thread pool costs several times the call itself
-    const found = await checkRealFoldersQuick(this.accounts.accountDir(account), path, ['cur']);
-    const there = found.folder && found.subs[0];
-    if (!there) {
+    // the check for links down to the folder, in place while lib/in-place.ts allows it: every POP sign-in and
+    // IMAP SELECT or STATUS opens a mailbox, and each lstat through the thread pool costs several times the
+    // call itself. Its cur/ and new/ are the folder's look's to find (folder.ts stamp: real folders, not links),
+    // or its watch's to vouch for: looked at here too, cur/ was a tenth of a cached POP sign-in's file calls.
+    const found = await checkRealFoldersQuick(this.accounts.accountDir(account), path);
+    if (!found.folder) {
       if (name !== 'INBOX') throw new MailboxNotFoundError(mailbox);
       await this.make(account, 'INBOX'); // re-made if an operator removed it
     }
     const folder = this.folder(account, path);
+    let state: FolderState;
+    try {
+      state = await folder.state();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // a folder without cur/ or new/ is no mailbox (a parent kept for its children); INBOX is made whole again
+      if (name !== 'INBOX') throw new MailboxNotFoundError(mailbox);
+      await this.make(account, 'INBOX');
+      state = await folder.state();
+    }
     const view = new MaildirView(
       folder,
-      await folder.state(),
+      state,
       (to: MailboxRef) => this.folderFor(to),
       { own: this.quotaOf(account), of: (a) => this.quotaOf(a) },
       await this.viewIndexOf(folder),
