@@ -5,12 +5,30 @@
 // nobody else reads the hashes. Stopped and started again on the same ports when a test says.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { freeRestartablePort, selfSignedCertificate } from './server.js';
+
+/** True when every thread of the process is stopped (state T in /proc/PID/task/TID/stat). */
+function allThreadsStopped(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true; // gone
+  }
+  return tids.every((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+    } catch {
+      return true; // the thread ended
+    }
+  });
+}
 
 export const LDAP_SUFFIX = 'dc=example,dc=org';
 export const LDAP_PEOPLE = `ou=people,${LDAP_SUFFIX}`;
@@ -195,8 +213,20 @@ export class TestSlapd {
   }
 
   /** Stops slapd without killing it (SIGSTOP): connections stay open and nothing answers, as a hung server. */
-  freeze(): void {
+  /**
+   * Stops slapd (SIGSTOP) and returns once every one of its threads is stopped: kill() returns when the signal is
+   * sent, and on a loaded machine a thread already running went on for 10-20 ms and answered a request sent after
+   * it (the hung-directory test failed so in CI).
+   */
+  async freeze(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid === undefined) return;
     this.child?.kill('SIGSTOP');
+    const deadline = Date.now() + 5000;
+    while (!allThreadsStopped(pid)) {
+      if (Date.now() > deadline) throw new Error(`slapd ${pid} did not stop within 5 s of SIGSTOP`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   thaw(): void {

@@ -123,8 +123,11 @@ async function expungeDeleted(s: ImapContext, uids: readonly number[] | null): P
   const m = s.selected();
   if (m.readOnly) throw no('The mailbox is open read-only (EXAMINE)', 'READ-ONLY');
   if (!m.rights.includes('e')) throw no(`You may not expunge in ${m.target.display}`, 'NOPERM');
-  const candidates = uids ?? m.view.messages.map((x) => x.uid);
-  const doomed = candidates.filter((uid) => m.view.get(uid)?.flags.has('\\Deleted'));
+  // the whole mailbox is walked as it is, not looked up message by message (CLOSE and EXPUNGE of the mixed load)
+  const doomed =
+    uids === null
+      ? m.view.messages.filter((x) => x.flags.has('\\Deleted')).map((x) => x.uid)
+      : uids.filter((uid) => m.view.get(uid)?.flags.has('\\Deleted'));
   if (doomed.length === 0) return 0;
   const n = (await m.view.expunge(doomed)).length;
   s.counted('expunged', n);
