@@ -161,6 +161,8 @@ export async function keepUp(
 ): Promise<void> {
   const { uids, sizes } = job;
   if (uids.length === 0 && inodeOf(indexPath(index.folder)) === null) return; // an empty mailbox gets no file
+  // every SELECT asks for a job: one that finds the index as the mailbox is ends here (mailbox-index.ts holdsExactly)
+  if (!job.rebuild && index.holdsExactly(job.uidValidity, uids)) return;
   if (job.rebuild || !index.ready(job.uidValidity)) await whenNotBusy(() => index.reset(job.uidValidity));
   const highest = uids.length > 0 ? uids[uids.length - 1] : 0;
   const present = new Set(uids);

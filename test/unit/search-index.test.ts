@@ -2,7 +2,7 @@
 // SQLite's tokenizer cuts them, the index kept up in the background after deliveries, expunges dropped,
 // a removed, damaged or foreign-UIDVALIDITY file made again with a log line, and its answers never leaving
 // out a message the evaluator finds (modules/imap/search/index-query.ts, evaluate.ts).
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,5 +229,57 @@ describe('a mailbox with its index (Maildir store)', () => {
     await upkeepDone();
     expect(view.searchIndex).toBeUndefined();
     expect(existsSync(join(maildir, INDEX_FILE))).toBe(false);
+  });
+});
+
+describe("upkeep's check that the index holds the mailbox as it is (mailbox-index.ts holdsExactly)", () => {
+  const written = (uids: number[]) => {
+    mkdirSync(maildir, { recursive: true });
+    const index = new MailboxIndex(maildir);
+    index.reset(7);
+    index.add(
+      uids.map((uid) => ({ uid, text: null })),
+      7,
+    );
+    index.close();
+  };
+  const fresh = () => new MailboxIndex(maildir);
+
+  it('answers from the file summary the first time: yes for the same UIDs, no for others of the same count and sum', () => {
+    written([1, 5, 6, 10]);
+    const a = fresh();
+    expect(a.holdsExactly(7, Uint32Array.of(1, 5, 6, 10))).toBe(true);
+    a.close();
+    // same count, sum and sum of squares as 1, 5, 6: told apart by the scrambled sums
+    const b = fresh();
+    expect(b.holdsExactly(7, Uint32Array.of(2, 3, 7, 10))).toBe(false);
+    b.close();
+    const c = fresh();
+    expect(c.holdsExactly(7, Uint32Array.of(1, 5, 6))).toBe(false);
+    c.close();
+    const d = fresh();
+    expect(d.holdsExactly(8, Uint32Array.of(1, 5, 6, 10))).toBe(false); // another UIDVALIDITY
+    d.close();
+  });
+
+  it('SQLite and JavaScript scramble the largest UIDs alike (every step exact in both)', () => {
+    const big = [1, 44_488, 94_906_249, 123_456_789, 3_000_000_000, 4_294_967_295];
+    written(big);
+    const index = fresh();
+    expect(index.holdsExactly(7, Uint32Array.from(big))).toBe(true);
+    index.close();
+  });
+
+  it('asks the summary once; then compares the UIDs read into memory', () => {
+    written([1, 2, 3]);
+    const index = fresh();
+    expect(index.holdsExactly(7, Uint32Array.of(1, 2, 3))).toBe(true);
+    expect(index.holdsExactly(7, Uint32Array.of(1, 2, 3))).toBe(false); // not yet read: the job reads them
+    expect(index.ready(7)).toBe(true);
+    expect(index.holdsExactly(7, Uint32Array.of(1, 2, 3))).toBe(true);
+    expect(index.holdsExactly(7, Uint32Array.of(1, 2, 4))).toBe(false);
+    index.add([{ uid: 4, text: null }], 7);
+    expect(index.holdsExactly(7, Uint32Array.of(1, 2, 3, 4))).toBe(true);
+    index.close();
   });
 });
