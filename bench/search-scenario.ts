@@ -8,15 +8,15 @@
 //           cache by the first searches;
 //   first   each command once after the server started on a tree whose pages were dropped from the page cache
 //           (search-servers.ts evictFromPageCache): nothing in memory, only what the server keeps on disk;
-//   warm    the median of --runs repeats (the server's CPU per run beside it; 11: a JavaScript server's first few
-//           repeats run while V8 still compiles the search path);
+//   warm    the median of --runs repeats (the server's CPU per run beside it), after --warmup untimed ones (5: a
+//           JavaScript server's first repeats run while V8 still compiles the search path);
 //   cold    after a restart and the pages dropped again: what a search costs once the server's own cache on disk
 //           is there but neither its process memory nor the page cache holds anything.
 // Each answer's hits are checked against what the mailbox holds. Index sizes are the files each keeps beside
 // the mail: dovecot.index* (its cache included), xapian-indexes, postern-search*.
 //
 //   npx tsc -p tsconfig.json && npx tsc -p bench/tsconfig.json && node bench/dist/search-scenario.js
-//     [--messages 100000] [--runs 11] [--only postern,dovecot,dovecot-xapian,postern-index] [--profile DIR] [--keep]
+//     [--messages 100000] [--runs 11] [--warmup 5] [--only postern,dovecot,dovecot-xapian,postern-index] [--profile DIR] [--keep]
 //
 // runSearchBench() is what run.ts calls for `npm run bench -- --protocols search`.
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
@@ -85,14 +85,24 @@ export interface SearchFigures {
   evicted: boolean;
   skipped: string[];
   servers: SearchServerFigures[];
+  /** Untimed repeats before the timed ones (absent in the figures of runs before it existed). */
+  warmup?: number;
 }
 
 export interface SearchBenchOptions {
   messages: number;
   runs: number;
+  /**
+   * Untimed repeats between the first run and the timed ones: a server that has run for a while. A JavaScript
+   * server's first repeats run while V8 still compiles the search path (2-10 ms a FROM here against about 1 ms after).
+   */
+  warmup?: number;
   servers: SearchServerName[];
   profileDir: string | null;
 }
+
+/** Untimed repeats before the timed ones (SearchBenchOptions.warmup). */
+export const DEFAULT_WARMUP = 5;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -182,6 +192,7 @@ async function measure(
     for (const command of SEARCH_COMMANDS) {
       process.stderr.write(`${name}: ${command}\n`);
       const once = await timed(first.c, command);
+      for (let i = 0; i < (o.warmup ?? DEFAULT_WARMUP); i++) await timed(first.c, command);
       const times: number[] = [];
       const cpu0 = treeCpuSeconds(server.pid);
       for (let i = 0; i < o.runs; i++) {
@@ -251,7 +262,7 @@ export async function runSearchBench(root: string, o: SearchBenchOptions): Promi
   const evict = () => (evicted ? evictFromPageCache(tree.home) : Promise.resolve(false));
   const servers: SearchServerFigures[] = [];
   for (const name of names) servers.push(await measure(tree, name, o, evict));
-  return { mailbox, evicted, skipped, servers };
+  return { mailbox, evicted, skipped, servers, warmup: o.warmup ?? DEFAULT_WARMUP };
 }
 
 const MiB = 1024 * 1024;
@@ -260,14 +271,15 @@ export function renderSearch(f: SearchFigures): string {
   const m = f.mailbox;
   const rows = [
     `SEARCH of ${m.messages} messages (${(m.octets / MiB).toFixed(0)} MiB of mail) on one tree; ms: first (started, pages dropped) / ` +
-      'warm (median) / cold (restarted, pages dropped); CPU s per warm run',
+      `warm (median of the timed repeats after ${f.warmup ?? 0} untimed) / cold (restarted, pages dropped); CPU s per warm run`,
   ];
   const heads = SEARCH_COMMANDS.map((c) => `${c.replace('SEARCH ', '')}: first / warm / cold / CPU / hits`.padEnd(52));
   rows.push(`${'server'.padEnd(15)}${'SELECT'.padStart(8)}${'build s'.padStart(9)}${'index MiB'.padStart(11)}  ${heads.join('')}`);
   for (const s of f.servers) {
-    const cells = s.commands.map((c) =>
-      `${c.firstMs.toFixed(0)} / ${c.warmMs.toFixed(0)} / ${c.coldMs.toFixed(0)} / ${c.cpuSecondsPerRun.toFixed(2)} / ${c.hits}`.padEnd(52),
-    );
+    const cells = s.commands.map((c) => {
+      const warm = c.warmMs.toFixed(c.warmMs < 10 ? 1 : 0); // a few ms: the tenth tells the verdict's ratio
+      return `${c.firstMs.toFixed(0)} / ${warm} / ${c.coldMs.toFixed(0)} / ${c.cpuSecondsPerRun.toFixed(2)} / ${c.hits}`.padEnd(52);
+    });
     rows.push(
       `${s.server.padEnd(15)}${s.selectMs.toFixed(0).padStart(8)}` +
         `${(s.buildSeconds === null ? '-' : s.buildSeconds.toFixed(1)).padStart(9)}` +
@@ -307,6 +319,7 @@ async function main(): Promise<void> {
     options: {
       messages: { type: 'string' },
       runs: { type: 'string' },
+      warmup: { type: 'string' },
       only: { type: 'string' },
       profile: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -323,6 +336,7 @@ async function main(): Promise<void> {
     const figures = await runSearchBench(root, {
       messages: Number(values.messages ?? 100_000),
       runs: Number(values.runs ?? 11),
+      warmup: Number(values.warmup ?? DEFAULT_WARMUP),
       servers,
       profileDir: values.profile ?? null,
     });
