@@ -5,7 +5,8 @@ import type { ImapContext } from './context.js';
 import { bad } from './imap-error.js';
 import type { SelectedMailbox } from './selected.js';
 import type { Cursor } from './wire/cursor.js';
-import { lowerBound, mergeRanges, parseSequenceSet, STAR } from './wire/sequence-set.js';
+import { lowerBound } from '../../lib/by-uid.js';
+import { mergeRanges, parseSequenceSet, STAR } from './wire/sequence-set.js';
 import { quoteClient } from '../../sessions/client-text.js';
 
 const MAX_MODSEQ = 2n ** 63n - 1n;

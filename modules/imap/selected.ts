@@ -8,7 +8,8 @@ import type { MailboxChanges, MailboxView, MessageInfo } from '../../store/contr
 import { MailError, mailErrorOf, sameFlags } from '../../store/contract.js';
 import type { MailboxTarget } from './mailbox-names.js';
 import { KnownMessages } from './known-messages.js';
-import { formatSet, lowerBound } from './wire/sequence-set.js';
+import { lowerBound } from '../../lib/by-uid.js';
+import { formatSet } from './wire/sequence-set.js';
 import { fetchHead } from './uidonly.js';
 import { UidRanges } from '../../lib/uid-ranges.js';
 

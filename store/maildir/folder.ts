@@ -31,7 +31,7 @@ import { type MessageInfo, MessageGoneError, UnsafeMailboxError } from '../contr
 import { acquireDotlock, LockTimeoutError } from './dotlock.js';
 import { type ArrivalKey, arrivalKey, compareArrival, uidlFor } from './filename.js';
 import { flagsOf } from './flags.js';
-import { indexOfUid, uidInsertionPoint as insertionPoint } from '../../lib/by-uid.js';
+import { indexOfUid, lowerBound, uidInsertionPoint as insertionPoint } from '../../lib/by-uid.js';
 import { isWriteFault } from '../../lib/write-fault.js';
 import { FolderWatch } from './folder-watch.js';
 import { KeywordTable, readKeywords } from './keywords.js';
@@ -133,14 +133,8 @@ export class UidIndex {
       for (let i = 0; i < uids.length; i++) uids[i] = this.messages[i].uid;
       this.uids = uids;
     }
-    let lo = 0;
-    let hi = uids.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (uids[mid] < uid) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < uids.length && uids[lo] === uid ? lo : -1;
+    const i = lowerBound(uids, uid);
+    return i < uids.length && uids[i] === uid ? i : -1;
   }
 
   get(uid: number): MessageInfo | undefined {

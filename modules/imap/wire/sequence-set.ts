@@ -2,6 +2,7 @@
 // once and resolved against the mailbox as the client knows it.
 import { bad } from '../imap-error.js';
 import { quoteClient } from '../../../sessions/client-text.js';
+import { lowerBound } from '../../../lib/by-uid.js';
 
 /** Ranges as written; STAR stands for "*" (the largest number in use). */
 export type SequenceSet = readonly (readonly [number, number])[];
@@ -104,17 +105,6 @@ function expand(ranges: [number, number][]): number[] {
   const out: number[] = [];
   for (const [lo, hi] of ranges) for (let n = lo; n <= hi; n++) out.push(n);
   return out;
-}
-
-export function lowerBound(sorted: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** A set of numbers written compactly: "1:3,7,9:10" (COPYUID, APPENDUID, ESEARCH). */
