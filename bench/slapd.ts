@@ -212,11 +212,11 @@ export class TestSlapd {
     this.child = null;
   }
 
-  /** Stops slapd without killing it (SIGSTOP): connections stay open and nothing answers, as a hung server. */
   /**
-   * Stops slapd (SIGSTOP) and returns once every one of its threads is stopped: kill() returns when the signal is
-   * sent, and on a loaded machine a thread already running went on for 10-20 ms and answered a request sent after
-   * it (the hung-directory test failed so in CI).
+   * Stops slapd without killing it (SIGSTOP): connections stay open and nothing answers, as a hung server. Returns
+   * once every one of its threads is stopped: kill() returns when the signal is sent, and on a loaded machine a
+   * thread already running went on for 10-20 ms and answered a request sent after it (the hung-directory test
+   * failed so in CI).
    */
   async freeze(): Promise<void> {
     const pid = this.child?.pid;
