@@ -42,11 +42,25 @@ interface ReadStatements {
 /** Below the square root of 2^53: every step of scrambled() is exact in a double, as in SQLite's integers. */
 const SCRAMBLE_PRIME = 94906249;
 
+/** The two scramblings' constants (a, b): x = UID × a + b. */
+const SCRAMBLINGS = [
+  [48271, 12345],
+  [69621, 54321],
+] as const;
+
 /** A UID scrambled (x = UID × a + b, then x cubed, modulo a prime): sums of it tell sets of UIDs apart as their sums and squares do not. */
-function scrambled(uid: number, a: number, b: number): number {
+function scrambled(uid: number, [a, b]: readonly [number, number]): number {
   const x = (uid * a + b) % SCRAMBLE_PRIME;
   return (((x * x) % SCRAMBLE_PRIME) * x) % SCRAMBLE_PRIME;
 }
+
+/** scrambled() in SQLite's integers, summed over the recorded UIDs, after their count and plain sum (holdsExactly). */
+const SUMMARY_SQL = (() => {
+  const p = SCRAMBLE_PRIME;
+  const xs = SCRAMBLINGS.map(([a, b], i) => `(uid * ${a} + ${b}) % ${p} AS x${i}`);
+  const sums = SCRAMBLINGS.map((_, i) => `coalesce(sum(x${i} * x${i} % ${p} * x${i} % ${p}), 0)`);
+  return `SELECT count(*), coalesce(sum(uid), 0), ${sums.join(', ')} FROM (SELECT uid, ${xs.join(', ')} FROM messages)`;
+})();
 
 export class MailboxIndex {
   private db: IndexDatabase | null = null;
@@ -94,13 +108,7 @@ export class MailboxIndex {
       rowsSince: db.prepare('SELECT seq, uid, indexed FROM messages WHERE seq > ?').raw(),
       fields: db.prepare('SELECT rowid FROM fields WHERE fields MATCH ?').pluck(),
       texts: db.prepare('SELECT rowid FROM texts WHERE texts MATCH ?').pluck(),
-      summary: db
-        .prepare(
-          'SELECT count(*), coalesce(sum(uid), 0), coalesce(sum(x * x % 94906249 * x % 94906249), 0), ' +
-            'coalesce(sum(y * y % 94906249 * y % 94906249), 0) FROM ' +
-            '(SELECT uid, (uid * 48271 + 12345) % 94906249 AS x, (uid * 69621 + 54321) % 94906249 AS y FROM messages)',
-        )
-        .raw(),
+      summary: db.prepare(SUMMARY_SQL).raw(),
       refresh: db.transaction(() => this.refresh()),
       answer: db.transaction((query: SearchIndexQuery, uidValidity: number) => this.answerNow(query, uidValidity)),
     };
@@ -258,8 +266,8 @@ export class MailboxIndex {
       let bNow = 0;
       for (const uid of uids) {
         sumNow += uid;
-        aNow += scrambled(uid, 48271, 12345);
-        bNow += scrambled(uid, 69621, 54321);
+        aNow += scrambled(uid, SCRAMBLINGS[0]);
+        bNow += scrambled(uid, SCRAMBLINGS[1]);
       }
       return sum === sumNow && a === aNow && b === bNow;
     } catch {
