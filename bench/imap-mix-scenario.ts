@@ -49,8 +49,17 @@ export async function runMix(server: BenchServer, o: Options, password: string, 
   let cpuStart = 0;
   let cpuEnd = 0;
   const r = (await startImapGenerator(
-    { kind: 'imap-mix', target: server.imap.clear, logins, clients, warmupMs: o.warmupMs, durationMs, sources: sources(clients), seed: 20 },
-    o.warmupMs + durationMs + 120_000,
+    {
+      kind: 'imap-mix',
+      target: server.imap.clear,
+      logins,
+      clients,
+      warmupMs: o.mixWarmupMs,
+      durationMs,
+      sources: sources(clients),
+      seed: 20,
+    },
+    o.mixWarmupMs + durationMs + 120_000,
     (phase) => {
       if (phase === 'start') cpuStart = treeCpuSeconds(server.pid);
       else cpuEnd = treeCpuSeconds(server.pid);

@@ -35,6 +35,11 @@ export interface Options {
   watchWorkers: number;
   /** Postern's worker processes for the mixed load (1: the target's terms). */
   mixWorkers: number;
+  /**
+   * The same load run before each mixed-load run is measured (ms): the measured window is a server in its steady
+   * state (index and cache files made, code compiled), not its first seconds on a tree just generated.
+   */
+  mixWarmupMs: number;
   /** The `sieve` part (sieve-scenario.ts): accounts delivered to, and concurrent LMTP clients. */
   sieveAccounts: number;
   sieveClients: number;
@@ -111,6 +116,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --watchers N         how many of them watch the INBOX that gets the new message (default 5000, quick 500)
   --watch-workers N    Postern's worker processes for it (default 2: one process may hold 20,000 files here)
   --mix-workers N      Postern's worker processes for the mixed load (default 1, the target's terms)
+  --mix-warmup S       seconds of the same load before each mixed-load run is measured (default 10, quick 1)
   --sieve-accounts N   accounts of the sieve part, each with the 20-rule script (default 20, quick 5)
   --sieve-clients N    concurrent LMTP clients of the sieve part (default 8, quick 4)
   --directory-seconds S  seconds of each run of the directory part (default 10, quick 3)
@@ -152,6 +158,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
       watchers: { type: 'string' },
       'watch-workers': { type: 'string' },
       'mix-workers': { type: 'string' },
+      'mix-warmup': { type: 'string' },
       'sieve-accounts': { type: 'string' },
       'sieve-clients': { type: 'string' },
       'directory-seconds': { type: 'string' },
@@ -220,6 +227,7 @@ export function parseOptions(argv: string[], defaultOut: string): Options | 'hel
     watchers,
     watchWorkers,
     mixWorkers: positive('mix-workers', values['mix-workers'], 1),
+    mixWarmupMs: positive('mix-warmup', values['mix-warmup'], quick ? 1 : 10, false) * 1000,
     concurrency: positive('concurrency', values.concurrency, 32),
     durationMs: positive('duration', values.duration, quick ? 2 : 5, false) * 1000,
     warmupMs: positive('warmup', values.warmup, quick ? 0.5 : 1, false) * 1000,

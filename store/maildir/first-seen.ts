@@ -1,16 +1,24 @@
 // The first-seen mark of a Maildir folder (MailboxView.claimRecent; IMAP's \Recent): `postern-recent`
-// beside dovecot-uidlist holds one decimal number, the highest UID a session has already claimed. It
+// beside dovecot-uidlist holds the UIDVALIDITY and the highest UID a session has already claimed. It
 // lives in the tree, not in memory, so that sessions of every worker process and every node sharing the
 // tree agree on which one saw a message first. Dovecot keeps the same idea as "first recent UID" in
 // its index header, which Postern does not read or write: each server keeps its own mark.
 //
+// The mark is a symbolic link whose target is "UIDVALIDITY UID" (as Postern's dotlocks are links to
+// "pid:host"): read with one readlink(2), replaced by a link made as postern-recent.tmp and renamed over
+// it (readers see the old mark or the new one). A target that short lives in the link's inode, so no data
+// block is written, synced or freed for it: the mark it replaced, a small file written to a temporary file
+// and renamed over the old one, made ext4 start writing the file's data at each rename (auto_da_alloc), at
+// every APPEND and every SELECT that found new mail. A mark written as a file by an older Postern is still
+// read (and replaced by a link at the next claim).
+//
 // A claim reads the mark and raises it under postern-recent.lock (a dotlock as for the uidlist, its
-// own so that it never holds up Dovecot), writing a temporary file renamed over the old one. The
-// mark is never lowered. A missing or malformed file counts as 0: every message is new to the first
-// session that claims (as a fresh Dovecot index does). Marks already read are kept per process: they
-// only ever rise, so a view whose messages are all at or below one needs no file access at all. When
-// the mark cannot be kept (a read-only tree, a lock held for long), a claim takes nothing from others
-// and the session counts as first to see what lies above the mark it last knew: mail is still served.
+// own so that it never holds up Dovecot). The mark is never lowered. A missing or malformed mark counts
+// as 0: every message is new to the first session that claims (as a fresh Dovecot index does). Marks
+// already read are kept per process: they only ever rise, so a view whose messages are all at or below
+// one needs no file access at all. When the mark cannot be kept (a read-only tree, a lock held for long),
+// a claim takes nothing from others and the session counts as first to see what lies above the mark it
+// last knew: mail is still served.
 //
 // A folder Postern makes gets its mark (0) at once (startMark). A folder without one was made by
 // Dovecot or by a Postern before the mark: its messages were served already, and a user moving from
@@ -18,12 +26,10 @@
 // recent puts it (a file still in new/ is one no session has taken yet; Dovecot moves a file to cur/
 // when a session takes it): the highest UID in cur/, which the caller gives (`upgraded`). That start is
 // written at once, by a peek too, so every session and process counts from the same mark.
-import { writeFile } from 'node:fs/promises';
-import { readRangeQuick } from '../../lib/quick-fs.js';
 import { join } from 'node:path';
+import { readlinkQuick, readSmallFileQuick, renameQuick, symlinkQuick, unlinkQuick } from '../../lib/quick-fs.js';
 import { acquireDotlock } from './dotlock.js';
 import { inheritOwner } from './owner.js';
-import { replaceFile } from './whole-files.js';
 
 export const RECENT_FILE = 'postern-recent';
 
@@ -32,29 +38,50 @@ const known = new Map<string, number>();
 /** This process's claims take turns per folder, so that they never poll the lock file for each other. */
 const turns = new Map<string, Promise<unknown>>();
 
-/** The mark in the file; null when there is no file (a folder Postern did not make, or made before the mark). */
+/** The mark as its link (or an older Postern's file) gives it; null when there is none. */
 async function readMark(folder: string, uidValidity: number): Promise<number | null> {
+  const path = join(folder, RECENT_FILE);
   let text: string;
   try {
-    // in place while lib/in-place.ts allows (every SELECT and STATUS asks); the line is about 20 octets
-    text = (await readRangeQuick(join(folder, RECENT_FILE), 0, 256)).toString('utf8');
+    // in place while lib/in-place.ts allows (every SELECT and STATUS asks): one readlink(2)
+    text = await readlinkQuick(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code !== 'EINVAL') throw err;
+    text = (await readSmallFileQuick(path)).toString('utf8'); // not a link: the file of an older Postern
   }
   const m = /^(\d{1,10}) (\d{1,10})\s*$/.exec(text);
   return m && Number(m[1]) === uidValidity ? Number(m[2]) : 0;
 }
 
+/** Replaces the mark: a new link renamed over the old mark (no data written: see above). */
 async function writeMark(folder: string, uidValidity: number, mark: number): Promise<void> {
-  await replaceFile(join(folder, RECENT_FILE), `${uidValidity} ${mark}\n`, false);
+  const path = join(folder, RECENT_FILE);
+  const tmp = `${path}.tmp`;
+  const target = `${uidValidity} ${mark}`;
+  try {
+    await symlinkQuick(target, tmp);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // left by a process killed between its link and its rename (the lock is ours: no one else makes it now)
+    await unlinkQuick(tmp);
+    await symlinkQuick(target, tmp);
+  }
+  try {
+    await inheritOwner(tmp, { created: true });
+    await renameQuick(tmp, path);
+  } catch (err) {
+    await unlinkQuick(tmp).catch(() => {});
+    throw err;
+  }
 }
 
 /** A new folder's mark, 0 (every message that comes is new to the first session that takes it); a mark already there stays. */
 export async function startMark(folder: string, uidValidity: number): Promise<void> {
   const path = join(folder, RECENT_FILE);
   try {
-    await writeFile(path, `${uidValidity} 0\n`, { flag: 'wx', mode: 0o600 });
+    await symlinkQuick(`${uidValidity} 0`, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
     throw err;

@@ -108,13 +108,20 @@ export class ModseqLog {
   async reconcileSome(uidValidity: number, live: readonly LiveMessage[], gone: readonly number[]): Promise<void> {
     await this.inTurn(() => this.readNow()).catch(() => {});
     if (live.length + gone.length === 0) return;
-    await this.change(uidValidity, () => ({
+    const unrecorded = () => ({
       changed: live.filter((m) => this.entries.get(m.uid)?.letters !== m.letters),
       vanished: gone.filter((uid) => {
         const e = this.entries.get(uid);
         return e !== undefined && e.letters !== null;
       }),
-    }));
+    });
+    // Most often this process's own STORE or expunge recorded these changes already (record()), and the
+    // watch reports them after: then the lock is not taken at all (it was taken, and nothing written, once
+    // per flag change). What the file had was just read; a record another process makes later only
+    // describes a later state of the folder, which a later look reconciles.
+    const now = unrecorded();
+    if (uidValidity === this.uidValidity && now.changed.length + now.vanished.length === 0) return;
+    await this.change(uidValidity, unrecorded);
   }
 
   /** True when every message has its letters recorded and nothing else is recorded live (no write needed). */

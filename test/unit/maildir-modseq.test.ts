@@ -178,6 +178,23 @@ describe('the modseq log (postern-modseq)', () => {
     for (let uid = 1; uid <= 40; uid++) expect(fresh.modseqOf(uid)).toBe(results[uid - 1]);
   });
 
+  it("a change recorded already (a session's own STORE, then the watch's report of it) takes no lock and writes nothing", async () => {
+    const log = new ModseqLog(dir);
+    await log.reconcile(5, live(10), true);
+    await log.record(5, [{ uid: 3, letters: 'S' }], [7]);
+    const before = await stat(dir);
+    const file = await stat(join(dir, MODSEQ_FILE));
+    await new Promise((r) => setTimeout(r, 20)); // a lock made and removed would move the folder's change time past this
+    await log.reconcileSome(5, [{ uid: 3, letters: 'S' }], [7]);
+    const after = await stat(dir);
+    expect(after.ctimeMs).toBe(before.ctimeMs);
+    expect((await stat(join(dir, MODSEQ_FILE))).size).toBe(file.size);
+    // a change another process has not recorded still is, under the lock
+    await log.reconcileSome(5, [{ uid: 4, letters: 'F' }], []);
+    expect((await stat(dir)).ctimeMs).toBeGreaterThan(before.ctimeMs);
+    expect(log.modseqOf(4)).toBe(log.highest);
+  });
+
   it('100 flag changes in a mailbox of 100,000 messages append short lines, never rewrite the file', async () => {
     const log = new ModseqLog(dir);
     const messages = live(100_000);
