@@ -16,7 +16,7 @@ import type {
   ImapSessionsResult,
 } from './imap-protocol.js';
 import { ImapClient } from './imap-client.js';
-import { mixSession, seeded } from './imap-mix.js';
+import { type MixClientState, mixSession, seeded } from './imap-mix.js';
 import { MeasuredWindow } from './window.js';
 
 const COMMAND_TIMEOUT_MS = 30_000;
@@ -236,12 +236,13 @@ async function mix(job: Extract<ImapJob, { kind: 'imap-mix' }>): Promise<ImapMix
     const random = seeded(job.seed * 1000 + client);
     const login = job.logins[client % job.logins.length];
     const source = job.sources[client % job.sources.length];
+    const state: MixClientState = { appended: null };
     for (let round = 0; window.running; round++) {
       if (Date.now() >= window.start) window.open();
       let c: ImapClient | null = null;
       try {
         c = await ImapClient.connect(job.target, COMMAND_TIMEOUT_MS, source);
-        await mixSession(c, login.user, login.password, client, round, random, counters);
+        await mixSession(c, login.user, login.password, client, round, random, counters, state);
         if (window.contains()) sessionsDone++;
       } catch (err) {
         if (window.contains()) failed.add(err);

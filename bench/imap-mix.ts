@@ -2,7 +2,12 @@
 // that busy sites see: LOGIN, SELECT INBOX, FETCH of flags and envelopes, FETCH of a few bodies, STORE
 // (half the clients; a third of those with a keyword), a \Deleted STORE, EXPUNGE, APPEND, LIST and STATUS
 // (the other half), LOGOUT. Each session deletes one message and appends one, so a mailbox keeps its
-// size however long the run. Randomness comes from a seeded generator: every server gets the same script.
+// size however long the run: the message a client deletes is the one it appended in its session before
+// (by the UID the APPENDUID of RFC 4315 gave it; a random one in its first session). Deleting a random
+// message each time let a mailbox grow when several clients share it: two sessions that flag the same
+// message delete one between them and append two (one INBOX under 50 clients went from 200 messages to
+// 1,900 in a minute, and each FETCH of its envelopes with it). Randomness comes from a seeded generator:
+// every server gets the same script.
 import type { ImapAnswer, ImapClient } from './imap-client.js';
 
 /** A small seeded generator (mulberry32): the same seed, the same sequence. */
@@ -29,6 +34,11 @@ function appended(client: number, n: number): string {
   );
 }
 
+/** What a client carries from one session to its next: the UID of the message it appended (null: none yet). */
+export interface MixClientState {
+  appended: number | null;
+}
+
 export interface MixCounters {
   /** Called for each command's answer: its verb and whether it was OK. */
   answered(verb: string, ok: boolean): void;
@@ -43,6 +53,7 @@ export async function mixSession(
   round: number,
   random: () => number,
   counters: MixCounters,
+  state: MixClientState,
 ): Promise<void> {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
   const run = async (verb: string, line: string, keep = false): Promise<ImapAnswer> => {
@@ -67,12 +78,16 @@ export async function mixSession(
       if (client % 6 === 0) flags.push(pick(KEYWORDS));
       await run('STORE', `STORE ${1 + Math.floor(random() * exists)} ${pick(['+FLAGS', '-FLAGS'])} (${flags.join(' ')})`);
     }
-    await run('STORE', `STORE ${1 + Math.floor(random() * exists)} +FLAGS.SILENT (\\Deleted)`);
+    const doomed = 1 + Math.floor(random() * exists); // (drawn either way: the script stays the same)
+    const own = state.appended;
+    await run('STORE', own === null ? `STORE ${doomed} +FLAGS.SILENT (\\Deleted)` : `UID STORE ${own} +FLAGS.SILENT (\\Deleted)`);
     await run('EXPUNGE', 'EXPUNGE');
   }
   const message = appended(client, round);
   const flags = client % 3 === 0 ? `(\\Seen ${pick(KEYWORDS)}) ` : '';
-  await run('APPEND', `APPEND INBOX ${flags}{${Buffer.byteLength(message)}+}\r\n${message}`);
+  const append = await run('APPEND', `APPEND INBOX ${flags}{${Buffer.byteLength(message)}+}\r\n${message}`);
+  const uid = /\[APPENDUID \d+ (\d+)\]/i.exec(append.status);
+  state.appended = uid ? Number(uid[1]) : null;
   if (client % 2 === 1) {
     await run('LIST', 'LIST "" "*"');
     await run('STATUS', 'STATUS INBOX (MESSAGES UNSEEN UIDNEXT)');

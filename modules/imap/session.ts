@@ -344,9 +344,10 @@ export class ImapSession implements ImapContext {
 
   fetched(octets: number): void {
     this.stats.fetched += 1;
+    if (octets === 0) return; // (a FETCH of flags and envelopes from memory: 200 a session in the mixed load)
     this.stats.fetchedOctets += octets;
     this.services.metrics.octetsSent.inc(octets);
-    if (octets > 0) this.record.sent(`[${octets} octets of message data]`);
+    this.record.sent(`[${octets} octets of message data]`);
   }
 
   counted(what: 'appended' | 'expunged', n: number): void {

@@ -177,6 +177,28 @@ describe('IMAP: mailboxes, messages and other sessions', () => {
     },
   );
 
+  it('an ENVELOPE answered from memory carries the octets of the first answer: ASCII, raw UTF-8 and latin1 header text', async () => {
+    await server.addAccount('octets', 'secret');
+    const raw = (subject: Buffer) =>
+      Buffer.concat([
+        Buffer.from('From: A <a@example.net>\nSubject: '),
+        subject,
+        Buffer.from('\nDate: Tue, 01 Dec 2026 09:00:00 +0000\n\nhi\n'),
+      ]);
+    await server.deliver('octets', raw(Buffer.from('plain')));
+    await server.deliver('octets', raw(Buffer.from('café ✓', 'utf8')));
+    await server.deliver('octets', raw(Buffer.from([0x63, 0x61, 0x66, 0xe9]))); // "café" in latin1
+    const c = await RawImap.signIn(port, 'octets', 'secret');
+    await c.command('SELECT INBOX');
+    const first = await c.command('FETCH 1:3 (UID FLAGS ENVELOPE)'); // rendered from the files
+    const again = await c.command('FETCH 1:3 (UID FLAGS ENVELOPE)'); // from memory
+    expect(again.untagged).toEqual(first.untagged);
+    expect(again.untagged).toHaveLength(3);
+    expect(again.untagged[1]).toContain(Buffer.from('café ✓', 'utf8').toString('latin1'));
+    expect(again.untagged[2]).toContain('caf\u00e9'); // the latin1 octet as it came
+    c.close();
+  });
+
   it('IDLE hears of a delivery within about a second, and of a flag another session set', async () => {
     const a = await RawImap.signIn(port, 'jsmith', 'secret');
     const b = await RawImap.signIn(port, 'jsmith', 'secret');

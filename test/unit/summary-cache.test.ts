@@ -31,4 +31,17 @@ describe('the ENVELOPE/BODYSTRUCTURE cache', () => {
     expect(c.get(s, info('k0'), 'ENVELOPE')).toBeDefined();
     expect(c.held).toBeLessThanOrEqual(100_000);
   });
+
+  it('gives back the octets it was given: ASCII ones as text, 8-bit ones (raw UTF-8 or latin1 header text) as they were', () => {
+    const c = new SummaryCache(1 << 20);
+    const s = c.scope(view('/a'));
+    c.set(s, info('ascii'), 'ENVELOPE', Buffer.from('("Mon, 7 Dec 2026" "=?utf-8?q?caf=C3=A9?=")'));
+    const utf8 = Buffer.from('("Mon, 7 Dec 2026" "café")', 'utf8');
+    const latin1 = Buffer.from([0x28, 0x22, 0xe9, 0x22, 0x29]); // ("é") in latin1: not valid UTF-8
+    c.set(s, info('utf8'), 'ENVELOPE', utf8);
+    c.set(s, info('latin1'), 'ENVELOPE', latin1);
+    expect(c.get(s, info('ascii'), 'ENVELOPE')).toBe('("Mon, 7 Dec 2026" "=?utf-8?q?caf=C3=A9?=")');
+    expect(Buffer.compare(c.get(s, info('utf8'), 'ENVELOPE') as Buffer, utf8)).toBe(0);
+    expect(Buffer.compare(c.get(s, info('latin1'), 'ENVELOPE') as Buffer, latin1)).toBe(0);
+  });
 });

@@ -339,8 +339,11 @@ function cachedResponse(
       case 'BODYSTRUCTURE': {
         const hit = summaryCache.get(scope, info, item.kind);
         if (hit === undefined) return null;
-        parts.push(`${text}${item.kind} `, hit);
-        text = '';
+        if (typeof hit === 'string') text += `${item.kind} ${hit}`;
+        else {
+          parts.push(`${text}${item.kind} `, hit);
+          text = '';
+        }
         break;
       }
       default:
@@ -376,7 +379,7 @@ async function fetchOne(
   /** ENVELOPE, BODY, BODYSTRUCTURE: from the cache, else rendered from the message and kept. */
   const summary = async (kind: SummaryKind, render: () => Promise<Buffer>) => {
     const hit = summaryCache.get(scope, info, kind);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return typeof hit === 'string' ? Buffer.from(hit, 'latin1') : hit;
     const made = await render();
     summaryCache.set(scope, info, kind, made);
     return made;

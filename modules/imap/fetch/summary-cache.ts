@@ -3,7 +3,10 @@
 // time. Dovecot keeps the same in dovecot.index.cache; Postern never writes into Dovecot's files, and a
 // message's octets never change (a Maildir file is renamed for its flags, never rewritten), so the
 // rendered answer of (mailbox storage, UIDVALIDITY, message key) stays true for the message's life.
-// One cache per process, bounded by the octets it holds; the oldest entries leave first.
+// One cache per process, bounded by the octets it holds; the oldest entries leave first. An answer of
+// ASCII octets only (nearly all: 8-bit header text is rare) is kept as a string, so that a FETCH of 200
+// envelopes from memory builds its lines as text and hands the socket one string, with no buffer per part.
+import { isAscii } from 'node:buffer';
 import type { MailboxView, MessageInfo } from '../../../store/contract.js';
 
 export type SummaryKind = 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE';
@@ -14,7 +17,10 @@ export const SUMMARY_CACHE_BYTES = 32 * 1024 * 1024;
 /** What one entry costs beyond its octets (the Map slots, the key, the queue entry), roughly. */
 const OVERHEAD = 96;
 
-type Entry = Partial<Record<SummaryKind, Buffer>> & { cost: number };
+/** A rendered answer: its octets, as a latin1 string when they are all ASCII. */
+export type Summary = string | Buffer;
+
+type Entry = Partial<Record<SummaryKind, Summary>> & { cost: number };
 /** The entries of one mailbox storage and UIDVALIDITY, by message key. */
 export type SummaryScope = Map<string, Entry>;
 
@@ -35,11 +41,12 @@ export class SummaryCache {
     return scope;
   }
 
-  get(scope: SummaryScope, info: MessageInfo, kind: SummaryKind): Buffer | undefined {
+  get(scope: SummaryScope, info: MessageInfo, kind: SummaryKind): Summary | undefined {
     return scope.get(info.key)?.[kind];
   }
 
-  set(scope: SummaryScope, info: MessageInfo, kind: SummaryKind, value: Buffer): void {
+  set(scope: SummaryScope, info: MessageInfo, kind: SummaryKind, rendered: Buffer): void {
+    const value: Summary = isAscii(rendered) ? rendered.toString('latin1') : rendered;
     const cost = value.length + OVERHEAD;
     if (cost > this.limit) return;
     let entry = scope.get(info.key);
