@@ -11,7 +11,7 @@
 //    read), by Postern and by Dovecot alike. Postern stops at 10 MiB of header (memory and time per
 //    message stay bounded whatever a sender puts there); Dovecot 2.3.19 reads on and finds a field past
 //    it: the one difference, pinned here.
-import { access, readdir, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dovecot, shareWithDovecot, startDovecot } from '../helpers/dovecot.js';
@@ -76,7 +76,7 @@ describe('\\Recent in a mailbox Dovecot made and served', () => {
     await ok(d, 'CLOSE');
     for (const s of ['n1', 'n2']) await append(d, 'Old', s); // nobody has seen these
     d.close();
-    await expect(access(join(maildir, '.Old', 'postern-recent'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(lstat(join(maildir, '.Old', 'postern-recent'))).rejects.toMatchObject({ code: 'ENOENT' }); // (lstat: the mark is a link)
 
     const peek = await signIn('postern');
     expect((await ok(peek, 'STATUS Old (MESSAGES RECENT)')).untagged).toContain('* STATUS Old (MESSAGES 5 RECENT 2)');
