@@ -39,6 +39,13 @@ type Outcome =
   | { kind: 'skipped'; why: string; account?: AccountAddress }
   | { kind: 'failed'; why: string };
 
+/**
+ * How a Maildir is copied: whole, with its times, into a target that must not exist, and its symbolic links
+ * kept as they are (Postern's \Recent mark is a link to "UIDVALIDITY UID": fs.cp would otherwise point it
+ * at a path under the source).
+ */
+const COPY = { recursive: true, preserveTimestamps: true, errorOnExist: true, force: false, verbatimSymlinks: true } as const;
+
 const exists = (path: string) =>
   stat(path).then(
     () => true,
@@ -109,11 +116,11 @@ async function importOne(ctx: CliContext, entry: PasswdEntry, options: Options, 
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
         // another file system: copied, and the original left for the operator to remove
-        await cp(source, target, { recursive: true, preserveTimestamps: true, errorOnExist: true, force: false });
+        await cp(source, target, COPY);
         how = `Maildir copied from ${source} (another file system; the original stays)`;
       }
     } else {
-      await cp(source, target, { recursive: true, preserveTimestamps: true, errorOnExist: true, force: false });
+      await cp(source, target, COPY);
     }
   }
   await ctx.accounts.addImported(address, stored, plaintextOf(stored), mark);

@@ -51,7 +51,8 @@ async function readMark(folder: string, uidValidity: number): Promise<number | n
     if (code !== 'EINVAL') throw err;
     text = (await readSmallFileQuick(path)).toString('utf8'); // not a link: the file of an older Postern
   }
-  const m = /^(\d{1,10}) (\d{1,10})\s*$/.exec(text);
+  // (the last part of the target: a tool that copied the tree may have made the link's target a path)
+  const m = /^(\d{1,10}) (\d{1,10})\s*$/.exec(text.slice(text.lastIndexOf('/') + 1));
   return m && Number(m[1]) === uidValidity ? Number(m[2]) : 0;
 }
 

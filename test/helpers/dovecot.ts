@@ -5,7 +5,7 @@
 // processes run as; Postern, as root, gives the files it makes there the folder's owner.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -57,8 +57,9 @@ export async function shareWithDovecot(testDir: string, accountDir: string): Pro
     await chmod(dir, (await stat(dir)).mode | 0o001);
   }
   await chown(accountDir, DOVECOT_MAIL_ID, DOVECOT_MAIL_ID);
+  // as `chown -R` does: a symbolic link (\Recent's mark, a Postern lock) is changed itself, never followed
   for (const entry of await readdir(accountDir, { recursive: true })) {
-    await chown(join(accountDir, entry), DOVECOT_MAIL_ID, DOVECOT_MAIL_ID);
+    await lchown(join(accountDir, entry), DOVECOT_MAIL_ID, DOVECOT_MAIL_ID);
   }
 }
 

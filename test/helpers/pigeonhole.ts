@@ -258,9 +258,10 @@ async function makeMaildir(root: string, mailboxes: readonly string[]): Promise<
 
 async function handToNobody(path: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
-  const { readdir } = await import('node:fs/promises');
+  const { readdir, lchown } = await import('node:fs/promises');
   await chown(path, NOBODY, NOBODY);
-  for (const entry of await readdir(path, { recursive: true })) await chown(join(path, entry), NOBODY, NOBODY);
+  // as `chown -R` does: a symbolic link (\Recent's mark, a Postern lock) is changed itself, never followed
+  for (const entry of await readdir(path, { recursive: true })) await lchown(join(path, entry), NOBODY, NOBODY);
 }
 
 /**

@@ -64,6 +64,12 @@ describe('firstSeenMark', () => {
     }
   });
 
+  it("a mark whose link a copying tool made a path (Node's fs.cp without verbatimSymlinks) still gives its number", async () => {
+    const { symlink } = await import('node:fs/promises');
+    await symlink('/some/old/place/4 12', join(dir, RECENT_FILE));
+    expect(await firstSeenMark(dir, 4, 20, false)).toBe(12);
+  });
+
   it('a postern-recent.tmp left by a process killed between its link and its rename does not stop the next claim', async () => {
     await startMark(dir, 2);
     await writeFile(join(dir, `${RECENT_FILE}.tmp`), 'left');
