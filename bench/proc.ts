@@ -31,10 +31,31 @@ function readStat(pid: number): Stat | null {
   } catch {
     return null; // exited meanwhile
   }
-  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const f = fieldsFromState(text);
   // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14-17.
   return { pid, ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
+}
+
+/** The fields of a /proc stat line from field 3 (the state) on: the command name (field 2) may hold spaces and parentheses. */
+function fieldsFromState(text: string): string[] {
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** True when every thread of the process is stopped (state T in /proc/PID/task/TID/stat), or it is gone. */
+export function allThreadsStopped(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true; // gone
+  }
+  return tids.every((tid) => {
+    try {
+      return fieldsFromState(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1'))[0] === 'T';
+    } catch {
+      return true; // the thread ended
+    }
+  });
 }
 
 function allStats(): Stat[] {

@@ -5,30 +5,13 @@
 // nobody else reads the hashes. Stopped and started again on the same ports when a test says.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { allThreadsStopped } from './proc.js';
 import { freeRestartablePort, selfSignedCertificate } from './server.js';
-
-/** True when every thread of the process is stopped (state T in /proc/PID/task/TID/stat). */
-function allThreadsStopped(pid: number): boolean {
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return true; // gone
-  }
-  return tids.every((tid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
-    } catch {
-      return true; // the thread ended
-    }
-  });
-}
 
 export const LDAP_SUFFIX = 'dc=example,dc=org';
 export const LDAP_PEOPLE = `ou=people,${LDAP_SUFFIX}`;
